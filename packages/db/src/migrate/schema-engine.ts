@@ -11,6 +11,12 @@ import type { SchemaEngine } from "@prisma/schema-engine-wasm/schema_engine_bg";
 type Runtime = typeof import("@prisma/schema-engine-wasm/schema_engine_bg");
 
 const require = createRequire(import.meta.url);
+// Node has WebAssembly, but its typings live in lib.dom, which a Node package should not pull in.
+type Wasm = {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, unknown>) => { exports: Record<string, unknown> };
+};
+const { Module, Instance } = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
 let runtime: Promise<Runtime> | undefined;
 
 /**
@@ -22,9 +28,8 @@ function loadRuntime(): Promise<Runtime> {
   runtime ??= (async () => {
     const bindings = await import("@prisma/schema-engine-wasm/schema_engine_bg");
     const wasmPath = join(dirname(require.resolve("@prisma/schema-engine-wasm/schema_engine_bg")), "schema_engine_bg.wasm");
-    const module = new WebAssembly.Module(await readFile(wasmPath));
-    const instance = new WebAssembly.Instance(module, { "./schema_engine_bg.js": bindings as unknown as WebAssembly.ModuleImports });
-    const glue = bindings as unknown as { __wbg_set_wasm(exports: WebAssembly.Exports): void };
+    const instance = new Instance(new Module(await readFile(wasmPath)), { "./schema_engine_bg.js": bindings });
+    const glue = bindings as unknown as { __wbg_set_wasm(exports: Record<string, unknown>): void };
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports as { __wbindgen_start(): void }).__wbindgen_start();
     return bindings;

@@ -1,0 +1,12 @@
+export { openDatabase, maskUrl, resolveTarget, DEFAULT_DATA_DIR } from "./open-database.js";
+export type { Database, DatabaseTarget, OpenDatabaseOptions } from "./open-database.js";
+export { DatabaseWriter, stepSessionId } from "./writer.js";
+export type { ExecutionSessionRecord, OpenTransaction, StoredStep, WriterOptions } from "./writer.js";
+export { DatabaseError, DATABASE_ERROR_CODES, toDatabaseError } from "./errors.js";
+export type { DatabaseErrorCode } from "./errors.js";
+export { parseStepContent } from "./step-content.js";
+export { migrateDeploy, migrateStatus, migrateCreate, diffMigrationsToSchema } from "./migrate/migrate.js";
+export type { MigrationStatus, MigrationPaths } from "./migrate/migrate.js";
+export { MIGRATIONS_DIR, SCHEMA_PATH } from "./paths.js";
+export * from "./schemas.js";
+export type { PrismaClient } from "./generated/prisma/client.js";

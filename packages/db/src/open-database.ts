@@ -1,0 +1,163 @@
+import { mkdirSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { acquireDirectoryLock } from "./directory-lock.js";
+import { DatabaseError } from "./errors.js";
+import { PrismaClient } from "./generated/prisma/client.js";
+import { migrateDeploy } from "./migrate/migrate.js";
+import { DatabaseWriter, type WriterOptions } from "./writer.js";
+
+/** Where the embedded database lives when nothing else is said, relative to the working directory. */
+export const DEFAULT_DATA_DIR = ".reev/db";
+
+export type DatabaseTarget =
+  | { kind: "pglite-dir"; dataDir: string }
+  | { kind: "pglite-memory" }
+  | { kind: "postgres"; url: string };
+
+export type OpenDatabaseOptions = {
+  /**
+   * `postgres://…` / `postgresql://…` → PostgreSQL; `memory://` → in-memory PGlite; a path (or
+   * `file:` URL) → PGlite in that directory. Default: `REEV_DATABASE_URL`, else `.reev/db`.
+   */
+  url?: string;
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+  migrationsDir?: string;
+  writer?: WriterOptions;
+  /** Directory that relative PGlite paths resolve against (default: the working directory). */
+  cwd?: string;
+  /** @internal start an in-memory PGlite from this data dump (tests clone a migrated template). */
+  pgliteDataDump?: Blob;
+};
+
+export type Database = {
+  readonly target: DatabaseTarget;
+  /** Human-readable location, password masked. */
+  readonly description: string;
+  readonly prisma: PrismaClient;
+  readonly writer: DatabaseWriter;
+  /** Disconnects and, for PGlite, closes the engine and releases the directory. Idempotent. */
+  close(): Promise<void>;
+};
+
+/** Masks the password of a connection URL so it can appear in messages and logs. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+  }
+}
+
+export function resolveTarget(url: string | undefined, cwd = process.cwd()): DatabaseTarget {
+  const raw = url ?? process.env.REEV_DATABASE_URL ?? DEFAULT_DATA_DIR;
+  if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: "postgres", url: raw };
+  if (/^memory:\/\//i.test(raw)) return { kind: "pglite-memory" };
+  if (/^file:/i.test(raw)) {
+    const path = raw.startsWith("file://") ? fileURLToPath(raw) : raw.slice("file:".length);
+    return { kind: "pglite-dir", dataDir: resolve(cwd, path) };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    throw new DatabaseError("VALIDATION", `Unsupported database URL "${maskUrl(raw)}": use postgresql://…, memory://, or a directory path`, {
+      field: "url",
+    });
+  }
+  return { kind: "pglite-dir", dataDir: isAbsolute(raw) ? raw : resolve(cwd, raw) };
+}
+
+function describe(target: DatabaseTarget): string {
+  if (target.kind === "postgres") return `PostgreSQL at ${maskUrl(target.url)}`;
+  if (target.kind === "pglite-memory") return "in-memory PGlite";
+  return `embedded PGlite at ${target.dataDir}`;
+}
+
+/** PGlite runs one transaction at a time, so a writer's transactions queue: allow for the wait. */
+const PGLITE_TRANSACTION = { maxWait: 30_000, timeout: 30_000 };
+const POSTGRES_TRANSACTION = { maxWait: 10_000, timeout: 30_000 };
+
+type Backend = {
+  adapter: PrismaPg | PrismaPGlite;
+  migrationFactory: () => SqlMigrationAwareDriverAdapterFactory;
+  close(): Promise<void>;
+};
+
+async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglite-memory" }, dump?: Blob): Promise<Backend> {
+  const release = target.kind === "pglite-dir" ? acquireDirectoryLock(target.dataDir) : () => {};
+  let pglite: PGlite;
+  try {
+    if (target.kind === "pglite-dir") mkdirSync(dirname(target.dataDir), { recursive: true });
+    pglite = target.kind === "pglite-dir" ? new PGlite(target.dataDir) : new PGlite(dump ? { loadDataDir: dump } : {});
+    await pglite.waitReady;
+  } catch (error) {
+    release();
+    throw new DatabaseError("CONNECTION", `Could not open ${describe(target)}: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    adapter: new PrismaPGlite(pglite),
+    migrationFactory: () => new PrismaPGlite(pglite),
+    close: async () => {
+      try {
+        await pglite.close();
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+async function checkPostgres(prisma: PrismaClient, target: DatabaseTarget): Promise<void> {
+  try {
+    await prisma.$queryRaw`SELECT 1`;
+  } catch (error) {
+    const reason = (error as Error).message?.trim().split("\n").at(-1) ?? String(error);
+    throw new DatabaseError("CONNECTION", `Could not connect to ${describe(target)}: ${reason}. Is the server running, and do the database and user exist?`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Opens reev's database: picks the backend from the URL, applies pending migrations (unless told not
+ * to) and returns the Prisma client, a DatabaseWriter and `close()`. Always `await db.close()`:
+ * an unclosed PGlite keeps the process alive.
+ */
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
+  const target = resolveTarget(options.url, options.cwd);
+  const backend: Backend =
+    target.kind === "postgres"
+      ? {
+          adapter: new PrismaPg({ connectionString: target.url }),
+          migrationFactory: () => new PrismaPg({ connectionString: target.url }),
+          close: async () => {},
+        }
+      : await openPGlite(target, options.pgliteDataDump);
+  const transaction = target.kind === "postgres" ? POSTGRES_TRANSACTION : PGLITE_TRANSACTION;
+  const prisma = new PrismaClient({ adapter: backend.adapter, transactionOptions: transaction });
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      try {
+        await prisma.$disconnect();
+      } finally {
+        await backend.close();
+      }
+    })());
+  try {
+    if (target.kind === "postgres") await checkPostgres(prisma, target);
+    if (options.migrate !== false) {
+      await migrateDeploy(backend.migrationFactory(), options.migrationsDir ? { migrationsDir: options.migrationsDir } : {});
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const writer = new DatabaseWriter(prisma, { ...options.writer, transaction: { ...transaction, ...options.writer?.transaction } });
+  return { target, description: describe(target), prisma, writer, close };
+}

@@ -1,0 +1,192 @@
+import { z } from "zod";
+
+/** Ids are VARCHAR(255) columns: longer ones are rejected up front with the field's name. */
+export const MAX_ID_LENGTH = 255;
+/** Default cap on one step's session content (UTF-8 bytes). PostgreSQL would take up to 1 GB, but a
+ * single step that large is a bug upstream, and it would be held in memory several times over. */
+export const DEFAULT_MAX_CONTENT_BYTES = 16 * 1024 * 1024;
+const INT32_MAX = 2_147_483_647;
+
+// PostgreSQL refuses U+0000 in text and jsonb. Rejecting it here names the field; letting it through
+// would fail deep in the driver with a message that names nothing.
+const hasNoNul = (s: string) => !s.includes("\u0000");
+const NUL_MESSAGE = "must not contain the NUL character (U+0000), which PostgreSQL cannot store in text";
+
+export const ZText = z.string().refine(hasNoNul, NUL_MESSAGE);
+export const ZId = z
+  .string()
+  .min(1, "must not be empty")
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  .refine(hasNoNul, NUL_MESSAGE);
+
+export const ZStepIndex = z.int("must be an integer").min(0, "must be 0 or more").max(INT32_MAX, "is too large");
+export const ZDurationMs = z.int("must be an integer number of milliseconds").min(0, "must be 0 or more").max(INT32_MAX, "is too large (over 24 days)");
+export const ZScore = z.number("must be a finite number").min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
+export const ZTimestamp = z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v, ctx) => {
+  const date = v instanceof Date ? v : new Date(v);
+  if (Number.isNaN(date.getTime())) {
+    ctx.addIssue({ code: "custom", message: "must be a valid date" });
+    return z.NEVER;
+  }
+  return date;
+});
+
+/** A JSON value as PostgreSQL's jsonb stores it: finite numbers, NUL-free strings, plain containers. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+function jsonProblem(value: unknown, depth = 0): string | undefined {
+  if (depth > 64) return "is nested too deeply";
+  if (value === null || typeof value === "boolean") return undefined;
+  if (typeof value === "string") return hasNoNul(value) ? undefined : NUL_MESSAGE;
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : "must not contain NaN or Infinity";
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = jsonProblem(item, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, item] of Object.entries(value)) {
+      const problem = hasNoNul(key) ? jsonProblem(item, depth + 1) : NUL_MESSAGE;
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  return "must be a JSON value (string, finite number, boolean, null, array or plain object)";
+}
+export const ZJsonValue = z.unknown().superRefine((value, ctx) => {
+  const problem = jsonProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+}) as unknown as z.ZodType<JsonValue>;
+
+export const STEP_STATUSES = ["success", "failed", "timed_out", "skipped"] as const;
+export const ZStepStatus = z.enum(STEP_STATUSES);
+export type StepStatus = z.infer<typeof ZStepStatus>;
+
+export const EXECUTION_STATUSES = ["running", "completed", "failed", "timed_out", "rolled_back"] as const;
+export const ZExecutionStatus = z.enum(EXECUTION_STATUSES);
+export type ExecutionStatus = z.infer<typeof ZExecutionStatus>;
+export const ZFinalExecutionStatus = z.enum(["completed", "failed", "timed_out", "rolled_back"]);
+export type FinalExecutionStatus = z.infer<typeof ZFinalExecutionStatus>;
+
+export const CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
+export const ZConsolidationStatus = z.enum(CONSOLIDATION_STATUSES);
+export type ConsolidationStatus = z.infer<typeof ZConsolidationStatus>;
+
+/** One tool call as a step records it. */
+export const ZToolCallInput = z.object({
+  toolName: ZId,
+  input: ZJsonValue.optional(),
+  output: ZJsonValue.optional(),
+  /** Null when the source only named the tool (reev's YAML listed names). */
+  success: z.boolean().nullable().optional(),
+  durationMs: ZDurationMs.nullable().optional(),
+  error: ZText.nullable().optional(),
+});
+export type ToolCallInput = z.input<typeof ZToolCallInput>;
+
+/** The structured part of a step: everything but its index and raw content. */
+export const ZStepFields = z.object({
+  stepId: ZId.nullable().optional(),
+  /** Either `status` or `success`; a status says more (timed out, skipped). */
+  status: ZStepStatus.nullable().optional(),
+  success: z.boolean().nullable().optional(),
+  score: ZScore.nullable().optional(),
+  startedAt: ZTimestamp.nullable().optional(),
+  finishedAt: ZTimestamp.nullable().optional(),
+  durationMs: ZDurationMs.nullable().optional(),
+  error: ZText.nullable().optional(),
+  toolCalls: z.array(ZToolCallInput).optional(),
+});
+export type StepFields = z.input<typeof ZStepFields>;
+
+/** A step as `storeStep` takes it. Without `content`, the stored content is the step as JSON. */
+export const ZStepInput = ZStepFields.extend({
+  stepIndex: ZStepIndex,
+  content: ZText.optional(),
+});
+export type StepInput = z.input<typeof ZStepInput>;
+
+export const ZCreateExecutionInput = z.object({
+  executionId: ZId,
+  flowId: ZId,
+  agent: ZId,
+  prompt: ZText,
+  metadata: ZJsonValue.optional(),
+  startedAt: ZTimestamp.optional(),
+});
+export type CreateExecutionInput = z.input<typeof ZCreateExecutionInput>;
+
+export const ZFinishExecutionInput = z.object({
+  status: ZFinalExecutionStatus,
+  error: ZText.nullable().optional(),
+  /** Defaults to finishedAt − startedAt. */
+  durationMs: ZDurationMs.optional(),
+  finishedAt: ZTimestamp.optional(),
+});
+export type FinishExecutionInput = z.input<typeof ZFinishExecutionInput>;
+
+export const ZListExecutionsInput = z.object({
+  status: ZExecutionStatus.optional(),
+  flowId: ZId.optional(),
+  limit: z.int().min(1).max(1000).default(50),
+  offset: z.int().min(0).default(0),
+});
+export type ListExecutionsInput = z.input<typeof ZListExecutionsInput>;
+
+/** The seed's ConsolidationMetadata: every metric optional, each validated when present. */
+export const ZConsolidationMetadata = z.object({
+  avgScore: ZScore.nullable().optional(),
+  totalTools: z.int("must be an integer").min(0, "must be 0 or more").max(INT32_MAX).nullable().optional(),
+  /** A percentage, 0–100. */
+  successRate: z.number("must be a finite number").min(0, "must be between 0 and 100").max(100, "must be between 0 and 100").nullable().optional(),
+  executionDurationMs: ZDurationMs.nullable().optional(),
+});
+export type ConsolidationMetadata = z.infer<typeof ZConsolidationMetadata>;
+
+export const ZToolCallLog = z.object({
+  callIndex: z.int(),
+  toolName: z.string(),
+  input: z.unknown(),
+  output: z.unknown(),
+  success: z.boolean().nullable(),
+  durationMs: z.int().nullable(),
+  error: z.string().nullable(),
+});
+export type ToolCallLog = z.infer<typeof ZToolCallLog>;
+
+/** One committed step session, as consolidation reads it. */
+export const ZSessionLog = z.object({
+  sessionId: z.string(),
+  executionId: z.string(),
+  stepIndex: z.int(),
+  content: z.string(),
+  /** When the step became visible (committed), ISO 8601. */
+  timestamp: z.string(),
+  /** The step's outcome; `unknown` when its content carried none. */
+  status: z.enum([...STEP_STATUSES, "unknown"]),
+  stepId: z.string().nullable(),
+  success: z.boolean().nullable(),
+  score: z.number().nullable(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.int().nullable(),
+  error: z.string().nullable(),
+  toolCalls: z.array(ZToolCallLog),
+});
+export type SessionLog = z.infer<typeof ZSessionLog>;
+
+export const ZConsolidatedSessionLog = z.object({
+  id: z.int(),
+  consolidatedSessionId: z.string(),
+  executionId: z.string(),
+  consolidatedContent: z.string(),
+  originalSessionIds: z.array(z.string()),
+  avgScore: z.number().nullable(),
+  totalTools: z.int().nullable(),
+  successRate: z.number().nullable(),
+  executionDurationMs: z.int().nullable(),
+  /** created_at, ISO 8601. */
+  timestamp: z.string(),
+});
+export type ConsolidatedSessionLog = z.infer<typeof ZConsolidatedSessionLog>;

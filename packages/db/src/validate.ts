@@ -1,0 +1,21 @@
+import type { z } from "zod";
+import { DatabaseError } from "./errors.js";
+
+function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  return out;
+}
+
+/**
+ * Parses `value` with `schema`, or throws a VALIDATION DatabaseError naming the first bad field
+ * (`prefix` + the path inside the value), before anything touches the database.
+ */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = formatPath(prefix, issue?.path ?? []);
+  const problems = result.error.issues.map((i) => `${formatPath(prefix, i.path) || "value"} ${i.message}`).join("; ");
+  throw new DatabaseError("VALIDATION", `Invalid input: ${problems}`, { field: field || prefix, cause: result.error });
+}
