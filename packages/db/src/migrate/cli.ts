@@ -1,0 +1,70 @@
+// `pnpm db:migrate` / `pnpm db:migrate:create <name>` / `pnpm db:status`: Prisma's migrate deploy,
+// migrate dev --create-only and migrate status, on the WebAssembly schema engine (no downloads).
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { acquireDirectoryLock } from "../directory-lock.js";
+import { DatabaseError } from "../errors.js";
+import { resolveTarget } from "../open-database.js";
+import { MIGRATIONS_DIR } from "../paths.js";
+import { migrateCreate, migrateDeploy, migrateStatus } from "./migrate.js";
+
+const USAGE = `usage: reev-db-migrate deploy|status [--db URL]
+       reev-db-migrate create <name>
+
+The database defaults to REEV_DATABASE_URL, else the embedded one in .reev/db.
+Run from the repository root; INIT_CWD (set by pnpm) is honoured for relative paths.`;
+
+async function withFactory<T>(url: string | undefined, fn: (factory: PrismaPg | PrismaPGlite, where: string) => Promise<T>): Promise<T> {
+  const target = resolveTarget(url, process.env.INIT_CWD ?? process.cwd());
+  if (target.kind === "postgres") return fn(new PrismaPg({ connectionString: target.url }), "PostgreSQL");
+  if (target.kind === "pglite-memory") throw new DatabaseError("VALIDATION", "memory:// databases vanish on exit: nothing to migrate", { field: "url" });
+  const release = acquireDirectoryLock(target.dataDir);
+  const pglite = new PGlite(target.dataDir);
+  try {
+    return await fn(new PrismaPGlite(pglite), target.dataDir);
+  } finally {
+    await pglite.close();
+    release();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const dbFlag = rest.indexOf("--db");
+  const url = dbFlag >= 0 ? rest[dbFlag + 1] : undefined;
+  switch (command) {
+    case "deploy":
+      return withFactory(url, async (factory, where) => {
+        const { appliedMigrationNames } = await migrateDeploy(factory);
+        console.log(appliedMigrationNames.length ? `Applied to ${where}:\n  ${appliedMigrationNames.join("\n  ")}` : `${where} is up to date.`);
+        return 0;
+      });
+    case "status":
+      return withFactory(url, async (factory, where) => {
+        const s = await migrateStatus(factory);
+        console.log(`${where}: ${s.upToDate ? "up to date" : "NOT up to date"}`);
+        for (const [label, names] of Object.entries({ pending: s.pending, failed: s.failed, edited: s.edited, "not in the folder": s.unknown })) {
+          if (names.length) console.log(`  ${label}: ${names.join(", ")}`);
+        }
+        return s.upToDate ? 0 : 1;
+      });
+    case "create": {
+      const name = rest.find((a) => !a.startsWith("--"));
+      if (!name) break;
+      const dir = await migrateCreate(name);
+      console.log(dir ? `Created ${dir}\nReview it, then run pnpm db:migrate.` : `No schema changes since the last migration in ${MIGRATIONS_DIR}.`);
+      return 0;
+    }
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? `${error.name}${"code" in error ? ` [${String(error.code)}]` : ""}: ${error.message}` : error);
+    process.exit(1);
+  },
+);
