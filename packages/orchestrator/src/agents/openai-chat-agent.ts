@@ -1,0 +1,235 @@
+import { performance } from "node:perf_hooks";
+import { z } from "zod";
+import { OrchestratorError } from "../errors.js";
+import type { FlowStep } from "../flow-plan.js";
+import { describePreviousResults } from "../prompt-template.js";
+import type { Agent, AgentResult, StepContext, ToolCallRecord } from "./agent.js";
+
+/** A tool the model may call; `parameters` is its JSON schema as the model sees it. */
+export type ToolHandler = {
+  description?: string;
+  parameters?: Record<string, unknown>;
+  run: (input: unknown, signal: AbortSignal) => Promise<unknown>;
+};
+
+export type OpenAIChatAgentOptions = {
+  /** Default: env OPENAI_BASE_URL, else https://api.openai.com/v1. */
+  baseUrl?: string;
+  /** Default: env OPENAI_MODEL, else gpt-4o-mini. */
+  model?: string;
+  /** Default: env OPENAI_API_KEY; without one no Authorization header is sent (local servers). */
+  apiKey?: string;
+  tools?: Record<string, ToolHandler>;
+  /** Model round trips per step before giving up. Default 8. */
+  maxTurns?: number;
+  fetch?: typeof fetch;
+  systemPrompt?: string;
+};
+
+const DEFAULT_SYSTEM_PROMPT =
+  "You execute one step of a multi-step flow. Use the provided tools to do the work, " +
+  "then reply with a short summary of what you did and the resulting values.";
+
+const BODY_EXCERPT_CHARS = 500;
+
+const ZToolCall = z.object({
+  id: z.string(),
+  type: z.literal("function").optional(),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+type ChatToolCall = z.infer<typeof ZToolCall>;
+
+const ZAssistantMessage = z.object({
+  role: z.literal("assistant").optional(),
+  content: z.string().nullish(),
+  tool_calls: z.array(ZToolCall).nullish(),
+});
+type AssistantMessage = z.infer<typeof ZAssistantMessage>;
+
+const ZChatCompletion = z.object({
+  choices: z.array(z.object({ message: ZAssistantMessage })).min(1),
+});
+
+type ChatMessage =
+  | { role: "system" | "user"; content: string }
+  | { role: "assistant"; content: string | null; tool_calls?: ChatToolCall[] }
+  | { role: "tool"; tool_call_id: string; content: string };
+
+/** An agent backed by any OpenAI-compatible `/chat/completions` endpoint, running tools locally. */
+export class OpenAIChatAgent implements Agent {
+  readonly name = "openai";
+  readonly #url: string;
+  readonly #model: string;
+  readonly #apiKey: string | undefined;
+  readonly #tools: Record<string, ToolHandler>;
+  readonly #maxTurns: number;
+  readonly #fetch: typeof fetch;
+  readonly #systemPrompt: string;
+
+  constructor(options: OpenAIChatAgentOptions = {}) {
+    const baseUrl = options.baseUrl ?? process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1";
+    this.#url = `${baseUrl.replace(/\/+$/, "")}/chat/completions`;
+    this.#model = options.model ?? process.env.OPENAI_MODEL ?? "gpt-4o-mini";
+    this.#apiKey = options.apiKey ?? (process.env.OPENAI_API_KEY || undefined);
+    this.#tools = options.tools ?? {};
+    this.#maxTurns = options.maxTurns ?? 8;
+    this.#fetch = options.fetch ?? fetch;
+    this.#systemPrompt = options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
+  }
+
+  async run(step: FlowStep, context: StepContext, signal: AbortSignal): Promise<AgentResult> {
+    const messages: ChatMessage[] = [
+      { role: "system", content: this.#systemPrompt },
+      { role: "user", content: userMessage(context) },
+    ];
+    const toolCalls: ToolCallRecord[] = [];
+    for (let turn = 0; turn < this.#maxTurns; turn++) {
+      const reply = await this.#complete(messages, step, signal);
+      const calls = reply.tool_calls ?? [];
+      if (calls.length === 0) return { response: reply.content ?? "", toolCalls };
+      messages.push({ role: "assistant", content: reply.content ?? null, tool_calls: calls });
+      for (const call of calls) {
+        const record = await this.#runTool(call, step, signal);
+        toolCalls.push(record);
+        messages.push({ role: "tool", tool_call_id: call.id, content: toolMessage(record) });
+      }
+    }
+    throw new OrchestratorError(
+      "AGENT_PROTOCOL",
+      `Model still requested tools after ${this.#maxTurns} turns in step ${step.stepId}`,
+    );
+  }
+
+  async #complete(messages: ChatMessage[], step: FlowStep, signal: AbortSignal): Promise<AssistantMessage> {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
+    const tools = step.requiredTools.map((name) => toolDefinition(name, this.#handler(name)));
+    const body = JSON.stringify({ model: this.#model, messages, ...(tools.length > 0 ? { tools } : {}) });
+
+    let status: number;
+    let statusText: string;
+    let text: string;
+    try {
+      const response = await this.#fetch(this.#url, { method: "POST", headers, body, signal });
+      ({ status, statusText } = response);
+      text = await response.text();
+    } catch (cause) {
+      // A timeout or cancellation is the caller's doing: surface its reason, not a transport error.
+      if (signal.aborted) throw signal.reason;
+      throw new OrchestratorError("AGENT_FAILED", `POST ${this.#url} failed: ${this.#redact(describeFetchError(cause))}`, {
+        cause,
+      });
+    }
+    if (status < 200 || status > 299) {
+      throw new OrchestratorError(
+        "AGENT_FAILED",
+        `POST ${this.#url} answered ${status} ${statusText}: ${this.#redact(text.slice(0, BODY_EXCERPT_CHARS))}`,
+      );
+    }
+    return parseCompletion(this.#redact(text), this.#url);
+  }
+
+  async #runTool(call: ChatToolCall, step: FlowStep, signal: AbortSignal): Promise<ToolCallRecord> {
+    const toolName = call.function.name;
+    const started = performance.now();
+    const failed = (input: unknown, error: string): ToolCallRecord => ({
+      toolName,
+      input,
+      output: null,
+      success: false,
+      durationMs: elapsedMs(started),
+      error,
+    });
+
+    const args = parseArguments(call.function.arguments);
+    const offered = step.requiredTools.includes(toolName);
+    const handler = offered ? this.#handler(toolName) : undefined;
+    if (handler === undefined) {
+      const reason = offered
+        ? `no handler is registered for tool "${toolName}"`
+        : `unknown tool "${toolName}" (offered: ${step.requiredTools.join(", ") || "none"})`;
+      return failed(args.ok ? args.value : call.function.arguments, reason);
+    }
+    if (!args.ok) return failed(call.function.arguments, `arguments are not valid JSON: ${args.error}`);
+    const input = args.value;
+    try {
+      const output = await handler.run(input, signal);
+      return { toolName, input, output: output ?? null, success: true, durationMs: elapsedMs(started) };
+    } catch (cause) {
+      if (signal.aborted) throw signal.reason;
+      return failed(input, errorMessage(cause));
+    }
+  }
+
+  #handler(toolName: string): ToolHandler | undefined {
+    // Own keys only: a tool named "constructor" must not find Object.prototype's.
+    return Object.hasOwn(this.#tools, toolName) ? this.#tools[toolName] : undefined;
+  }
+
+  /** Error bodies sometimes echo the credentials back; they must never reach logs or the database. */
+  #redact(text: string): string {
+    return this.#apiKey ? text.replaceAll(this.#apiKey, "[redacted]") : text;
+  }
+}
+
+function userMessage(context: StepContext): string {
+  const previous = describePreviousResults(context.previousResults);
+  return previous === "" ? context.prompt : `${context.prompt}\n\n${previous}`;
+}
+
+function toolDefinition(name: string, handler: ToolHandler | undefined) {
+  return {
+    type: "function" as const,
+    function: {
+      name,
+      description: handler?.description ?? `The ${name} tool.`,
+      // Tools without a handler are still offered with a permissive schema, so the model can try them.
+      parameters: handler?.parameters ?? { type: "object" },
+    },
+  };
+}
+
+function toolMessage(record: ToolCallRecord): string {
+  if (!record.success) return `Error: ${record.error ?? "tool failed"}`;
+  return typeof record.output === "string" ? record.output : JSON.stringify(record.output);
+}
+
+function parseArguments(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    // Some servers send "" for a call without arguments.
+    return { ok: true, value: JSON.parse(text || "{}") };
+  } catch (cause) {
+    return { ok: false, error: errorMessage(cause) };
+  }
+}
+
+function parseCompletion(text: string, url: string): AssistantMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new OrchestratorError("AGENT_PROTOCOL", `POST ${url} answered a non-JSON body: ${text.slice(0, 200)}`);
+  }
+  const parsed = ZChatCompletion.safeParse(json);
+  const message = parsed.data?.choices[0]?.message;
+  if (message === undefined) {
+    throw new OrchestratorError("AGENT_PROTOCOL", `POST ${url} answered a malformed chat completion: ${text.slice(0, 200)}`, {
+      cause: parsed.error,
+    });
+  }
+  return message;
+}
+
+function describeFetchError(error: unknown): string {
+  // undici hides the useful part (ECONNREFUSED, …) in `cause`.
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error ? `${errorMessage(error)} (${cause.message})` : errorMessage(error);
+}
+
+function elapsedMs(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

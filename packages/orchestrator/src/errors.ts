@@ -1,0 +1,28 @@
+export type OrchestratorErrorCode =
+  | "INVALID_FLOW"
+  | "AGENT_FAILED"
+  | "AGENT_TIMEOUT"
+  | "AGENT_PROTOCOL"
+  | "CONSOLIDATION_FAILED"
+  | "CONSOLIDATION_TIMEOUT"
+  | "NOT_FOUND"
+  | "INVALID_ARGUMENT";
+
+export type OrchestratorErrorOptions = {
+  cause?: unknown;
+  /** The offending field path for invalid input, e.g. `steps[2].retry.attempts`. */
+  path?: string;
+};
+
+/** The package's one error type: callers branch on `code`, never on message text. */
+export class OrchestratorError extends Error {
+  readonly code: OrchestratorErrorCode;
+  readonly path?: string;
+
+  constructor(code: OrchestratorErrorCode, message: string, options: OrchestratorErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "OrchestratorError";
+    this.code = code;
+    if (options.path !== undefined) this.path = options.path;
+  }
+}

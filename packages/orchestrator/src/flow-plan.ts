@@ -1,0 +1,194 @@
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { OrchestratorError } from "./errors.js";
+
+// Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
+// dropping the setting it was meant to carry.
+
+export const ZScriptedToolCall = z.strictObject({
+  toolName: z.string().min(1),
+  input: z.unknown().optional(),
+  output: z.unknown().optional(),
+  success: z.boolean().default(true),
+  durationMs: z.int().min(0).default(0),
+  error: z.string().optional(),
+});
+export type ScriptedToolCall = z.infer<typeof ZScriptedToolCall>;
+
+/** What the ScriptedAgent replays for one attempt of a step. */
+export const ZScriptedAttempt = z.strictObject({
+  delayMs: z.int().min(0).optional(),
+  response: z.string().optional(),
+  toolCalls: z.array(ZScriptedToolCall).optional(),
+  score: z.number().min(0).max(1).optional(),
+  /** The attempt fails with this error message after `delayMs`. */
+  fail: z.string().optional(),
+  /** The attempt never settles until its signal aborts (to exercise timeouts). */
+  hang: z.boolean().optional(),
+});
+export type ScriptedAttempt = z.infer<typeof ZScriptedAttempt>;
+
+export const ZRetryPolicy = z
+  .strictObject({
+    /** Maximum number of attempts, the first one included. */
+    attempts: z.int().min(1),
+    backoffMs: z.int().min(0),
+    maxBackoffMs: z.int().min(0),
+  })
+  .superRefine(
+    (retry, ctx) => {
+      if (retry.maxBackoffMs < retry.backoffMs) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["maxBackoffMs"],
+          message: `must be >= backoffMs (${retry.backoffMs})`,
+        });
+      }
+    },
+    // Report this alongside other issues of the same object, not only once they are fixed.
+    { when: (payload) => hasNumbers(payload.value, ["backoffMs", "maxBackoffMs"]) },
+  );
+export type RetryPolicy = z.infer<typeof ZRetryPolicy>;
+
+export const ZFlowStep = z.strictObject({
+  stepId: z.string().min(1).max(255),
+  /** A template: see renderPrompt. */
+  prompt: z.string(),
+  requiredTools: z.array(z.string().min(1)).default([]),
+  critical: z.boolean().default(false),
+  timeoutMs: z.int().positive().optional(),
+  retry: ZRetryPolicy.optional(),
+  /** Attempt n replays `script[n-1]`, the last entry repeating for further attempts. */
+  script: z.array(ZScriptedAttempt).optional(),
+});
+export type FlowStep = z.infer<typeof ZFlowStep>;
+
+export const ZFlowPlan = z.strictObject({
+  flowId: z.string().min(1).max(255),
+  prompt: z.string(),
+  context: z.record(z.string(), z.unknown()).default({}),
+  atomic: z.boolean().default(false),
+  steps: z
+    .array(ZFlowStep)
+    .min(1)
+    .superRefine(reportDuplicateStepIds, { when: (payload) => Array.isArray(payload.value) }),
+});
+export type FlowPlan = z.infer<typeof ZFlowPlan>;
+
+/** Parses a flow file's text (JSON or YAML) and validates it; `sourceName` names the file in errors. */
+export function parseFlowPlan(text: string, sourceName?: string): FlowPlan {
+  const label = sourceName ?? "<inline flow>";
+  const document = parseDocument(text, sourceName, label);
+  const result = ZFlowPlan.safeParse(document);
+  if (result.success) return result.data;
+  const reported = result.error.issues.flatMap(describeIssue);
+  const problems = [...reported, ...missedDuplicateProblems(document, reported)];
+  throw new OrchestratorError(
+    "INVALID_FLOW",
+    `Invalid flow plan in ${label}:\n${problems.map((p) => `  - ${p.path || "(root)"}: ${p.message}`).join("\n")}`,
+    { path: problems[0]?.path ?? "", cause: result.error },
+  );
+}
+
+export async function loadFlowPlan(path: string): Promise<FlowPlan> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new OrchestratorError("INVALID_FLOW", `Cannot read flow file ${path}: ${errorMessage(cause)}`, { cause });
+  }
+  return parseFlowPlan(text, path);
+}
+
+/** Renders a zod issue path the way a reader writes it: `steps[1].retry.attempts`, `context["my key"]`. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  return path
+    .map((key, i) => {
+      if (typeof key === "number") return `[${key}]`;
+      const name = String(key);
+      if (/^[A-Za-z_$][\w$]*$/.test(name)) return i === 0 ? name : `.${name}`;
+      return `[${JSON.stringify(name)}]`;
+    })
+    .join("");
+}
+
+function parseDocument(text: string, sourceName: string | undefined, label: string): unknown {
+  const extension = sourceName === undefined ? "" : extname(sourceName).toLowerCase();
+  try {
+    if (extension === ".json") return JSON.parse(text);
+    if (extension === ".yaml" || extension === ".yml") return parseYaml(text);
+    return parseJsonOrYaml(text);
+  } catch (cause) {
+    throw new OrchestratorError("INVALID_FLOW", `Cannot parse flow file ${label}: ${errorMessage(cause)}`, { cause });
+  }
+}
+
+function parseJsonOrYaml(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Not JSON: YAML reports its own, more useful, syntax error if it is neither.
+    return parseYaml(text);
+  }
+}
+
+type Problem = { path: string; message: string };
+
+function describeIssue(issue: z.core.$ZodIssue): Problem[] {
+  // One problem per unknown key, pointing at the key itself: that is where the typo is.
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ path: formatIssuePath([...issue.path, key]), message: "Unrecognized key" }));
+  }
+  return [{ path: formatIssuePath(issue.path), message: issue.message }];
+}
+
+type Duplicate = { index: number; firstIndex: number; stepId: string };
+
+/** Tolerates malformed steps: it also runs on input that failed validation elsewhere. */
+function findDuplicateStepIds(steps: readonly unknown[]): Duplicate[] {
+  const firstIndexes = new Map<string, number>();
+  const duplicates: Duplicate[] = [];
+  steps.forEach((step, index) => {
+    const stepId: unknown = isRecord(step) ? step.stepId : undefined;
+    if (typeof stepId !== "string") return;
+    const firstIndex = firstIndexes.get(stepId);
+    if (firstIndex === undefined) firstIndexes.set(stepId, index);
+    else duplicates.push({ index, firstIndex, stepId });
+  });
+  return duplicates;
+}
+
+function duplicateIssue({ index, firstIndex, stepId }: Duplicate): { path: [number, string]; message: string } {
+  return { path: [index, "stepId"], message: `Duplicate stepId "${stepId}" (already used by steps[${firstIndex}])` };
+}
+
+function reportDuplicateStepIds(steps: readonly unknown[], ctx: z.RefinementCtx): void {
+  for (const duplicate of findDuplicateStepIds(steps)) ctx.addIssue({ code: "custom", ...duplicateIssue(duplicate) });
+}
+
+/**
+ * zod skips every refinement once a non-integer number aborts validation, so the duplicate check of
+ * ZFlowPlan may not have run: repeat it on the raw document so the report stays complete.
+ */
+function missedDuplicateProblems(document: unknown, reported: readonly Problem[]): Problem[] {
+  const steps = isRecord(document) ? document.steps : undefined;
+  if (!Array.isArray(steps)) return [];
+  return findDuplicateStepIds(steps)
+    .map(duplicateIssue)
+    .map(({ path, message }) => ({ path: formatIssuePath(["steps", ...path]), message }))
+    .filter((problem) => !reported.some((r) => r.path === problem.path && r.message === problem.message));
+}
+
+function hasNumbers(value: unknown, keys: readonly string[]): boolean {
+  return isRecord(value) && keys.every((key) => typeof value[key] === "number");
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,252 @@
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { OrchestratorError } from "../src/errors.js";
+import { formatIssuePath, loadFlowPlan, parseFlowPlan, ZFlowPlan } from "../src/flow-plan.js";
+
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/flows/${name}`, import.meta.url));
+
+/** Parses `plan` (as JSON) and returns the INVALID_FLOW error it must raise. */
+function invalid(plan: unknown, sourceName = "flow.json"): OrchestratorError {
+  try {
+    parseFlowPlan(JSON.stringify(plan), sourceName);
+  } catch (error) {
+    expect(error).toBeInstanceOf(OrchestratorError);
+    expect((error as OrchestratorError).code).toBe("INVALID_FLOW");
+    return error as OrchestratorError;
+  }
+  throw new Error("expected the flow plan to be rejected");
+}
+
+const step = (stepId: string, extra: Record<string, unknown> = {}) => ({ stepId, prompt: `do ${stepId}`, ...extra });
+const plan = (steps: unknown[], extra: Record<string, unknown> = {}) => ({ flowId: "f", prompt: "p", steps, ...extra });
+
+describe("loadFlowPlan", () => {
+  it("loads reev's 4-step jup multiply flow from YAML with defaults applied", async () => {
+    const flow = await loadFlowPlan(fixture("jup-multiply-usdc.yaml"));
+    expect(flow.flowId).toBe("jup-multiply-usdc");
+    expect(flow.prompt).toBe("use my 50% sol to multiply usdc 1.5x on jup");
+    expect(flow.atomic).toBe(false);
+    expect(flow.context).toEqual({
+      wallet: "USER_WALLET_PUBKEY",
+      balances: { sol: 4, usdc: 20 },
+      targetMultiplier: 1.5,
+    });
+    expect(flow.steps.map((s) => s.stepId)).toEqual([
+      "balance_check",
+      "swap_sol_to_usdc",
+      "lend_usdc",
+      "positions_check",
+    ]);
+    expect(flow.steps.map((s) => s.requiredTools)).toEqual([
+      ["get_account_balance"],
+      ["jupiter_swap"],
+      ["jupiter_lend_earn_deposit"],
+      ["jupiter_earn"],
+    ]);
+    expect(flow.steps.map((s) => s.critical)).toEqual([true, true, false, false]);
+    expect(flow.steps[1]?.retry).toEqual({ attempts: 3, backoffMs: 500, maxBackoffMs: 4000 });
+    expect(flow.steps[1]?.prompt).toBe(
+      "Swap 50% of the SOL balance ({{steps.balance_check.toolCalls[0].output.sol}} SOL) to USDC on Jupiter.",
+    );
+    expect(flow.steps[3]?.timeoutMs).toBeUndefined();
+    expect(flow.steps[3]?.script).toBeUndefined();
+  });
+
+  it("loads a JSON flow with scripts, filling tool call defaults", async () => {
+    const flow = await loadFlowPlan(fixture("scripted-retry.json"));
+    expect(flow.atomic).toBe(true);
+    expect(flow.context).toEqual({});
+    const [flaky, stuck] = flow.steps;
+    expect(flaky?.script).toEqual([
+      { delayMs: 5, fail: "rpc node unavailable" },
+      {
+        response: "balance fetched",
+        score: 0.9,
+        toolCalls: [
+          {
+            toolName: "get_account_balance",
+            input: { wallet: "w" },
+            output: { sol: 4 },
+            success: true,
+            durationMs: 0,
+          },
+        ],
+      },
+    ]);
+    expect(stuck).toMatchObject({ stepId: "stuck", timeoutMs: 50, requiredTools: [], critical: false });
+    expect(stuck?.script).toEqual([{ hang: true }]);
+  });
+
+  it("reports every bad field of a file, naming the file", async () => {
+    const path = fixture("invalid-many.yaml");
+    const error = await loadFlowPlan(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrchestratorError);
+    const { code, message, path: firstPath } = error as OrchestratorError;
+    expect(code).toBe("INVALID_FLOW");
+    expect(firstPath).toBe("flowId");
+    expect(message).toContain(path);
+    for (const line of [
+      "flowId: Too small: expected string to have >=1 characters",
+      "steps[0].retry.attempts: Too small: expected number to be >=1",
+      "steps[0].retry.maxBackoffMs: must be >= backoffMs (100)",
+      "steps[1].timeoutMs: Too small: expected number to be >0",
+      "steps[1].script[0].toolCalls[0].durationMs: Invalid input: expected int, received number",
+      "steps[1].script[0].score: Too big: expected number to be <=1",
+      "steps[1].retyr: Unrecognized key",
+      'steps[1].stepId: Duplicate stepId "a" (already used by steps[0])',
+    ]) {
+      expect(message).toContain(`  - ${line}`);
+    }
+  });
+
+  it("reports a YAML syntax error with its cause", async () => {
+    const error = (await loadFlowPlan(fixture("bad-syntax.yaml")).catch((e: unknown) => e)) as OrchestratorError;
+    expect(error.code).toBe("INVALID_FLOW");
+    expect(error.message).toContain("bad-syntax.yaml");
+    expect(error.message).toMatch(/line \d+/);
+    expect((error.cause as Error).name).toBe("YAMLParseError");
+  });
+
+  it("reports an unreadable file with its cause", async () => {
+    const error = (await loadFlowPlan(fixture("does-not-exist.yaml")).catch((e: unknown) => e)) as OrchestratorError;
+    expect(error.code).toBe("INVALID_FLOW");
+    expect(error.message).toContain("does-not-exist.yaml");
+    expect((error.cause as NodeJS.ErrnoException).code).toBe("ENOENT");
+  });
+});
+
+describe("parseFlowPlan", () => {
+  it("detects JSON and YAML without a source name", () => {
+    const json = parseFlowPlan(JSON.stringify(plan([step("a")])));
+    const yaml = parseFlowPlan("flowId: f\nprompt: p\nsteps:\n  - stepId: a\n    prompt: do a\n");
+    expect(yaml).toEqual(json);
+    expect(json).toEqual({
+      flowId: "f",
+      prompt: "p",
+      context: {},
+      atomic: false,
+      steps: [{ stepId: "a", prompt: "do a", requiredTools: [], critical: false }],
+    });
+  });
+
+  it("parses by extension when a source name is given", () => {
+    const yamlText = "flowId: f\nprompt: p\nsteps: [{ stepId: a, prompt: x }]\n";
+    expect(parseFlowPlan(yamlText, "flow.yml").flowId).toBe("f");
+    const error = (() => {
+      try {
+        return parseFlowPlan(yamlText, "flow.json");
+      } catch (e) {
+        return e as OrchestratorError;
+      }
+    })() as OrchestratorError;
+    expect(error.code).toBe("INVALID_FLOW");
+    expect(error.message).toContain("Cannot parse flow file flow.json");
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+  });
+
+  it.each([
+    ["missing flowId", { prompt: "p", steps: [step("a")] }, "flowId"],
+    ["too long flowId", plan([step("a")], { flowId: "x".repeat(256) }), "flowId"],
+    ["non-string prompt", plan([step("a")], { prompt: 3 }), "prompt"],
+    ["non-object context", plan([step("a")], { context: [1] }), "context"],
+    ["non-boolean atomic", plan([step("a")], { atomic: "yes" }), "atomic"],
+    ["no steps", plan([]), "steps"],
+    ["steps not an array", plan([], { steps: {} }), "steps"],
+    ["unknown top-level key", plan([step("a")], { atomik: true }), "atomik"],
+    ["empty stepId", plan([step("a"), { stepId: "", prompt: "x" }]), "steps[1].stepId"],
+    ["missing step prompt", plan([{ stepId: "a" }]), "steps[0].prompt"],
+    ["non-string required tool", plan([step("a", { requiredTools: ["ok", 1] })]), "steps[0].requiredTools[1]"],
+    ["non-boolean critical", plan([step("a", { critical: 1 })]), "steps[0].critical"],
+    ["zero timeout", plan([step("a", { timeoutMs: 0 })]), "steps[0].timeoutMs"],
+    ["fractional timeout", plan([step("a", { timeoutMs: 1.5 })]), "steps[0].timeoutMs"],
+    [
+      "zero attempts",
+      plan([step("a"), step("b", { retry: { attempts: 0, backoffMs: 0, maxBackoffMs: 0 } })]),
+      "steps[1].retry.attempts",
+    ],
+    [
+      "negative backoff",
+      plan([step("a", { retry: { attempts: 1, backoffMs: -1, maxBackoffMs: 0 } })]),
+      "steps[0].retry.backoffMs",
+    ],
+    [
+      "max backoff below backoff",
+      plan([step("a", { retry: { attempts: 2, backoffMs: 100, maxBackoffMs: 99 } })]),
+      "steps[0].retry.maxBackoffMs",
+    ],
+    ["retry without attempts", plan([step("a", { retry: { backoffMs: 0, maxBackoffMs: 0 } })]), "steps[0].retry.attempts"],
+    ["unknown retry key", plan([step("a", { retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, jitter: true } })]), "steps[0].retry.jitter"],
+    ["unknown step key", plan([step("a", { requiredTool: ["x"] })]), "steps[0].requiredTool"],
+    ["negative delay", plan([step("a", { script: [{ delayMs: -1 }] })]), "steps[0].script[0].delayMs"],
+    ["score above 1", plan([step("a", { script: [{}, { score: 1.01 }] })]), "steps[0].script[1].score"],
+    ["non-string fail", plan([step("a", { script: [{ fail: true }] })]), "steps[0].script[0].fail"],
+    ["non-boolean hang", plan([step("a", { script: [{ hang: "yes" }] })]), "steps[0].script[0].hang"],
+    ["unknown script key", plan([step("a", { script: [{ respone: "x" }] })]), "steps[0].script[0].respone"],
+    ["tool call without name", plan([step("a", { script: [{ toolCalls: [{}] }] })]), "steps[0].script[0].toolCalls[0].toolName"],
+    [
+      "negative tool duration",
+      plan([step("a", { script: [{ toolCalls: [{ toolName: "t", durationMs: -1 }] }] })]),
+      "steps[0].script[0].toolCalls[0].durationMs",
+    ],
+    [
+      "unknown tool call key",
+      plan([step("a", { script: [{ toolCalls: [{ toolName: "t", ok: true }] }] })]),
+      "steps[0].script[0].toolCalls[0].ok",
+    ],
+  ])("%s → %s", (_name, input, path) => {
+    const error = invalid(input);
+    expect(error.path).toBe(path);
+    expect(error.message).toContain(`  - ${path}: `);
+    expect(error.message).toContain("flow.json");
+  });
+
+  it("reports the root when the document is not an object", () => {
+    const error = invalid(["not", "a", "flow"]);
+    expect(error.path).toBe("");
+    expect(error.message).toContain("  - (root): Invalid input: expected object, received array");
+  });
+
+  it("reports each duplicate stepId at the later occurrence", () => {
+    const error = invalid(plan([step("a"), step("b"), step("a"), step("b")]));
+    expect(error.path).toBe("steps[2].stepId");
+    expect(error.message).toContain('  - steps[2].stepId: Duplicate stepId "a" (already used by steps[0])');
+    expect(error.message).toContain('  - steps[3].stepId: Duplicate stepId "b" (already used by steps[1])');
+  });
+
+  it("reports duplicates together with other errors, exactly once", () => {
+    const error = invalid(plan([step("a", { timeoutMs: 2.5 }), step("a", { critical: "no" })]));
+    const lines = error.message.split("\n").slice(1);
+    expect(lines).toEqual([
+      "  - steps[0].timeoutMs: Invalid input: expected int, received number",
+      "  - steps[1].critical: Invalid input: expected boolean, received string",
+      '  - steps[1].stepId: Duplicate stepId "a" (already used by steps[0])',
+    ]);
+    const withoutAbort = invalid(plan([step("a"), step("a", { critical: "no" })]));
+    expect(withoutAbort.message.match(/Duplicate stepId/g)).toHaveLength(1);
+  });
+
+  it("names unknown keys individually and quotes keys that are not identifiers", () => {
+    const error = invalid(plan([step("a")], { "my key": 1, other: 2 }), "flows/x.json");
+    expect(error.message).toContain('  - ["my key"]: Unrecognized key');
+    expect(error.message).toContain("  - other: Unrecognized key");
+    expect(error.message).toContain("flows/x.json");
+  });
+
+  it("names an inline flow when there is no source name", () => {
+    expect(() => parseFlowPlan("{}")).toThrow(/Invalid flow plan in <inline flow>:/);
+  });
+
+  it("rejects duplicates through the schema alone as well", () => {
+    const result = ZFlowPlan.safeParse(plan([step("a"), step("a")]));
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["steps", 1, "stepId"]);
+  });
+});
+
+describe("formatIssuePath", () => {
+  it("writes dot and bracket paths", () => {
+    expect(formatIssuePath(["steps", 2, "retry", "attempts"])).toBe("steps[2].retry.attempts");
+    expect(formatIssuePath(["context", "a-b", "c"])).toBe('context["a-b"].c');
+    expect(formatIssuePath([])).toBe("");
+  });
+});

@@ -1,0 +1,182 @@
+import { getEventListeners } from "node:events";
+import { describe, expect, it } from "vitest";
+import type { StepContext } from "../src/agents/agent.js";
+import { pickAttempt, ScriptedAgent } from "../src/agents/scripted-agent.js";
+import { abortableSleep } from "../src/clock.js";
+import { OrchestratorError } from "../src/errors.js";
+import { type FlowStep, ZFlowStep } from "../src/flow-plan.js";
+
+const step = (input: Record<string, unknown>): FlowStep => ZFlowStep.parse({ stepId: "swap", prompt: "swap", ...input });
+
+const context = (attempt: number): StepContext => ({
+  executionId: "exec-1",
+  flowId: "flow-1",
+  flowPrompt: "p",
+  stepIndex: 0,
+  attempt,
+  prompt: "swap",
+  context: {},
+  previousResults: [],
+});
+
+const never = new AbortController().signal;
+
+/** A sleep that records what it was asked and returns at once. */
+function recordingSleep() {
+  const calls: number[] = [];
+  const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
+    signal.throwIfAborted();
+    calls.push(ms);
+  };
+  return { calls, sleep };
+}
+
+describe("ScriptedAgent", () => {
+  it("is named scripted", () => {
+    expect(new ScriptedAgent().name).toBe("scripted");
+  });
+
+  it("succeeds by default with one call per required tool", async () => {
+    const result = await new ScriptedAgent().run(
+      step({ requiredTools: ["get_account_balance", "jupiter_swap"] }),
+      context(1),
+      never,
+    );
+    expect(result).toEqual({
+      response: "ok: swap",
+      toolCalls: [
+        { toolName: "get_account_balance", input: {}, output: { ok: true }, success: true, durationMs: 0 },
+        { toolName: "jupiter_swap", input: {}, output: { ok: true }, success: true, durationMs: 0 },
+      ],
+    });
+  });
+
+  it("plays the entry of the attempt and repeats the last one", async () => {
+    const { calls, sleep } = recordingSleep();
+    const agent = new ScriptedAgent({ sleep });
+    const flaky = step({
+      requiredTools: ["jupiter_swap"],
+      script: [
+        { fail: "rpc unavailable", delayMs: 7 },
+        { response: "second", score: 0.5, toolCalls: [{ toolName: "jupiter_swap", input: { amount: 2 }, durationMs: 3 }] },
+        { response: "third and later", toolCalls: [] },
+      ],
+    });
+
+    const first = await agent.run(flaky, context(1), never).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(OrchestratorError);
+    expect(first).toMatchObject({ code: "AGENT_FAILED", message: "rpc unavailable" });
+    expect(calls).toEqual([7]);
+
+    expect(await agent.run(flaky, context(2), never)).toEqual({
+      response: "second",
+      score: 0.5,
+      toolCalls: [{ toolName: "jupiter_swap", input: { amount: 2 }, output: null, success: true, durationMs: 3 }],
+    });
+    for (const attempt of [3, 4, 10]) {
+      expect(await agent.run(flaky, context(attempt), never)).toEqual({ response: "third and later", toolCalls: [] });
+    }
+    expect(calls).toEqual([7]);
+  });
+
+  it("fills what an attempt leaves out from the defaults", async () => {
+    const result = await new ScriptedAgent().run(
+      step({
+        requiredTools: ["get_account_balance"],
+        script: [{ toolCalls: [{ toolName: "jupiter_swap", success: false, error: "slippage", output: { code: 6001 } }] }],
+      }),
+      context(1),
+      never,
+    );
+    expect(result).toEqual({
+      response: "ok: swap",
+      toolCalls: [
+        { toolName: "jupiter_swap", input: {}, output: { code: 6001 }, success: false, durationMs: 0, error: "slippage" },
+      ],
+    });
+    const unscripted = await new ScriptedAgent().run(step({ script: [{ score: 1 }] }), context(1), never);
+    expect(unscripted).toEqual({ response: "ok: swap", toolCalls: [], score: 1 });
+  });
+
+  it("really waits delayMs with the default sleep", async () => {
+    const started = performance.now();
+    const result = await new ScriptedAgent().run(step({ script: [{ delayMs: 60 }] }), context(1), never);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    expect(result.response).toBe("ok: swap");
+  });
+
+  it("rejects promptly with the signal's reason when aborted during a delay", async () => {
+    const controller = new AbortController();
+    const reason = new Error("step timed out");
+    const run = new ScriptedAgent().run(step({ script: [{ delayMs: 60_000 }] }), context(1), controller.signal);
+    let abortedAt = Number.POSITIVE_INFINITY;
+    setTimeout(() => {
+      abortedAt = performance.now();
+      controller.abort(reason);
+    }, 20);
+    await expect(run).rejects.toBe(reason);
+    expect(performance.now() - abortedAt).toBeLessThan(500);
+  });
+
+  it("hangs until aborted, then rejects promptly with the reason", async () => {
+    const controller = new AbortController();
+    const reason = new Error("cancelled");
+    let settled = false;
+    const run = new ScriptedAgent()
+      .run(step({ script: [{ hang: true, response: "never" }] }), context(1), controller.signal)
+      .finally(() => {
+        settled = true;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBe(false);
+    const abortedAt = performance.now();
+    controller.abort(reason);
+    await expect(run).rejects.toBe(reason);
+    expect(performance.now() - abortedAt).toBeLessThan(500);
+  });
+
+  it("rejects at once when the signal is already aborted", async () => {
+    const reason = new Error("already cancelled");
+    const signal = AbortSignal.abort(reason);
+    const agent = new ScriptedAgent();
+    await expect(agent.run(step({}), context(1), signal)).rejects.toBe(reason);
+    await expect(agent.run(step({ script: [{ hang: true }] }), context(1), signal)).rejects.toBe(reason);
+  });
+
+  it("fails after its delay, not before", async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const error = await new ScriptedAgent()
+      .run(step({ script: [{ delayMs: 40, fail: "boom" }] }), context(1), controller.signal)
+      .catch((e: unknown) => e);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(35);
+    expect(error).toMatchObject({ code: "AGENT_FAILED", message: "boom" });
+  });
+
+  it("is deterministic", async () => {
+    const agent = new ScriptedAgent();
+    const scripted = step({ requiredTools: ["a"], script: [{ response: "r", score: 0.25 }] });
+    const runs = await Promise.all([1, 2, 3].map(() => agent.run(scripted, context(1), never)));
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  });
+});
+
+describe("pickAttempt", () => {
+  it("is 1-based, clamps, and is undefined without a script", () => {
+    const script = [{ response: "a" }, { response: "b" }];
+    expect(pickAttempt(script, 1)).toBe(script[0]);
+    expect(pickAttempt(script, 2)).toBe(script[1]);
+    expect(pickAttempt(script, 99)).toBe(script[1]);
+    expect(pickAttempt(script, 0)).toBe(script[0]);
+    expect(pickAttempt([], 1)).toBeUndefined();
+  });
+});
+
+describe("abortableSleep", () => {
+  it("removes its abort listener once it resolves", async () => {
+    const controller = new AbortController();
+    await abortableSleep(1, controller.signal);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+});
