@@ -1,0 +1,210 @@
+import { type ConsolidationMetadata, type ConsolidationStatus, DatabaseError, type DatabaseWriter, type SessionLog } from "@reev/db";
+import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
+import { OrchestratorError } from "./errors.js";
+
+export const DEFAULT_CONSOLIDATION_TIMEOUT_MS = 60_000;
+
+/** JSON with object keys sorted at every level, so equal data always serialises to equal bytes. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/**
+ * The run's metrics, from the stored steps only:
+ * - `avg_score`: mean over steps of the step's score where one was recorded, else 1 for a success and
+ *   0 otherwise (reev bucketed the success rate instead);
+ * - `success_rate`: successful steps / all steps × 100; skipped, failed, timed-out and steps of
+ *   unknown outcome are all "not successful";
+ * - `total_tools`: recorded tool calls (reev counted tool names in free text);
+ * - `execution_duration_ms`: latest finish − earliest start over the steps that carry timings.
+ */
+export function computeMetrics(sessions: readonly SessionLog[]): ConsolidatedMetrics {
+  const total = sessions.length;
+  const successful = sessions.filter((s) => s.status === "success").length;
+  const skipped = sessions.filter((s) => s.status === "skipped").length;
+  const starts = sessions.flatMap((s) => (s.startedAt ? [Date.parse(s.startedAt)] : []));
+  const finishes = sessions.flatMap((s) => (s.finishedAt ? [Date.parse(s.finishedAt)] : []));
+  return {
+    successful_steps: successful,
+    failed_steps: total - successful - skipped,
+    skipped_steps: skipped,
+    total_steps: total,
+    success_rate: total ? (successful / total) * 100 : 0,
+    avg_score: mean(sessions.map((s) => s.score ?? (s.status === "success" ? 1 : 0))),
+    total_tools: sessions.reduce((n, s) => n + s.toolCalls.length, 0),
+    execution_duration_ms: starts.length && finishes.length ? Math.max(0, Math.max(...finishes) - Math.min(...starts)) : null,
+  };
+}
+
+function toConsolidatedStep(s: SessionLog): ConsolidatedStep {
+  return {
+    step_index: s.stepIndex,
+    session_id: s.sessionId,
+    step_id: s.stepId,
+    status: s.status,
+    success: s.status === "success",
+    score: s.score,
+    tool_count: s.toolCalls.length,
+    timestamp: s.timestamp,
+    started_at: s.startedAt,
+    finished_at: s.finishedAt,
+    duration_ms: s.durationMs,
+    error: s.error,
+    tool_calls: s.toolCalls.map((t) => ({
+      tool_name: t.toolName,
+      input: canonical(t.input),
+      output: canonical(t.output),
+      success: t.success,
+      duration_ms: t.durationMs,
+      error: t.error,
+    })),
+    content: s.content,
+  };
+}
+
+export type ConsolidationInput = {
+  consolidatedSessionId: string;
+  executionId: string;
+  flowId: string | null;
+  prompt: string | null;
+  consolidatedAt: Date;
+  sessions: readonly SessionLog[];
+};
+
+/**
+ * Pure: committed steps → consolidated content (reev's JSON shape) and the metadata row. Steps are
+ * ordered by index here too, so the same stored steps give byte-identical content whatever order
+ * they arrive in.
+ */
+export function buildConsolidation(input: ConsolidationInput): { content: string; document: ConsolidatedContent; metadata: ConsolidationMetadata } {
+  const sessions = [...input.sessions].sort((a, b) => a.stepIndex - b.stepIndex);
+  const metrics = computeMetrics(sessions);
+  const document: ConsolidatedContent = {
+    consolidated_session_id: input.consolidatedSessionId,
+    execution_id: input.executionId,
+    flow_id: input.flowId,
+    prompt: input.prompt,
+    total_sessions: sessions.length,
+    consolidated_at: input.consolidatedAt.toISOString(),
+    steps: sessions.map(toConsolidatedStep),
+    metadata: metrics,
+  };
+  return {
+    content: JSON.stringify(document),
+    document,
+    metadata: {
+      avgScore: metrics.avg_score,
+      totalTools: metrics.total_tools,
+      successRate: metrics.success_rate,
+      executionDurationMs: metrics.execution_duration_ms,
+    },
+  };
+}
+
+export type ConsolidateOptions = {
+  /** Whole-consolidation deadline; nothing is stored after it has passed. Default 60 s. */
+  timeoutMs?: number;
+  /** Default `{executionId}_consolidated_{ms}` (reev's format). */
+  consolidatedSessionId?: string;
+  now?: () => Date;
+};
+
+export type ConsolidationResult = {
+  consolidatedSessionId: string;
+  content: string;
+  metadata: ConsolidationMetadata;
+};
+
+/**
+ * Consolidates an execution's committed steps into one stored session, and records the outcome as
+ * the execution's consolidation status.
+ *
+ * Reading the steps, storing the consolidated row and marking `completed` are one interactive
+ * transaction whose timeout is the deadline: when the deadline passes Prisma rolls it back before
+ * the caller hears "timeout", so no row can appear afterwards (reev's spawned task wrote late).
+ */
+export async function consolidateExecution(
+  db: { writer: DatabaseWriter },
+  executionId: string,
+  options: ConsolidateOptions = {},
+): Promise<ConsolidationResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CONSOLIDATION_TIMEOUT_MS;
+  const now = options.now ?? (() => new Date());
+  const started = Date.now();
+  const execution = await db.writer.getExecutionSession(executionId);
+  if (!execution) throw new OrchestratorError("NOT_FOUND", `Execution "${executionId}" does not exist`);
+  const consolidatedSessionId = options.consolidatedSessionId ?? `${executionId}_consolidated_${now().getTime()}`;
+  await db.writer.setConsolidationStatus(executionId, "in_progress");
+  const remaining = () => Math.max(1, timeoutMs - (Date.now() - started));
+  try {
+    return await db.writer.runInTransaction(
+      async (w) => {
+        const sessions = await w.getSessionsForConsolidation(executionId);
+        if (!sessions.length) throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
+        const built = buildConsolidation({
+          consolidatedSessionId,
+          executionId,
+          flowId: execution.flowId,
+          prompt: execution.prompt,
+          consolidatedAt: now(),
+          sessions,
+        });
+        await w.storeConsolidatedSession(consolidatedSessionId, executionId, built.content, built.metadata);
+        await w.setConsolidationStatus(executionId, "completed");
+        return { consolidatedSessionId, content: built.content, metadata: built.metadata };
+      },
+      { timeout: remaining(), maxWait: remaining() },
+    );
+  } catch (error) {
+    const timedOut = DatabaseError.is(error, "TIMEOUT");
+    const outcome: ConsolidationStatus = timedOut ? "timeout" : "failed";
+    const message = timedOut ? `Consolidation timed out after ${timeoutMs}ms` : (error as Error).message;
+    // Only from in_progress: a newer consolidation's outcome is not overwritten by this one.
+    await db.writer.setConsolidationStatus(executionId, outcome, { expected: "in_progress", error: message });
+    if (error instanceof OrchestratorError) throw error;
+    throw new OrchestratorError(timedOut ? "CONSOLIDATION_TIMEOUT" : "CONSOLIDATION_FAILED", message, { cause: error });
+  }
+}
+
+export type ConsolidationStatusReport = {
+  executionId: string;
+  status: ConsolidationStatus;
+  updatedAt: Date | null;
+  error: string | null;
+  /** The newest consolidated session, when status is `completed`. */
+  consolidatedSessionId: string | null;
+  metadata: ConsolidationMetadata | null;
+};
+
+/** Where an execution's consolidation stands: pending, in_progress, completed, failed or timeout. */
+export async function getConsolidationStatus(db: { writer: DatabaseWriter }, executionId: string): Promise<ConsolidationStatusReport> {
+  const execution = await db.writer.getExecutionSession(executionId);
+  if (!execution) throw new OrchestratorError("NOT_FOUND", `Execution "${executionId}" does not exist`);
+  const { status, updatedAt, error } = execution.consolidation;
+  const latest = status === "completed" ? (await db.writer.getConsolidatedSessionsByExecution(executionId))[0] : undefined;
+  return {
+    executionId,
+    status,
+    updatedAt,
+    error,
+    consolidatedSessionId: latest?.consolidatedSessionId ?? null,
+    metadata: latest
+      ? {
+          avgScore: latest.avgScore,
+          totalTools: latest.totalTools,
+          successRate: latest.successRate,
+          executionDurationMs: latest.executionDurationMs,
+        }
+      : null,
+  };
+}

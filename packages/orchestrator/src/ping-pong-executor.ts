@@ -1,0 +1,356 @@
+import { randomBytes } from "node:crypto";
+import type { ConsolidationMetadata, ConsolidationStatus, DatabaseWriter, FinalExecutionStatus } from "@reev/db";
+import { type Agent, type AgentResult, type PreviousStepResult, type StepContext, type ToolCallRecord, ZAgentResult } from "./agents/agent.js";
+import { type Clock, systemClock } from "./clock.js";
+import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
+import { OrchestratorError } from "./errors.js";
+import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
+import { renderPrompt } from "./prompt-template.js";
+
+export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+
+export type StepOutcome = "success" | "failed" | "timed_out" | "skipped";
+
+/** One step as it happened; stored as the step session's content (JSON) and returned to the caller. */
+export type StepResult = {
+  stepIndex: number;
+  stepId: string;
+  status: StepOutcome;
+  success: boolean;
+  critical: boolean;
+  attempts: number;
+  prompt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  response: string | null;
+  toolCalls: ToolCallRecord[];
+  score: number | null;
+  error: string | null;
+};
+
+export type ExecutionResult = {
+  executionId: string;
+  flowId: string;
+  /** `completed` only when every step succeeded. */
+  status: FinalExecutionStatus;
+  /** Steps that succeeded. */
+  completedSteps: number;
+  totalSteps: number;
+  stepResults: StepResult[];
+  consolidatedSessionId: string | null;
+  consolidation: { status: ConsolidationStatus | "skipped"; error: string | null; metadata: ConsolidationMetadata | null };
+  durationMs: number;
+  error: string | null;
+};
+
+export type ExecutionEvent =
+  | { type: "execution-started"; executionId: string; flowId: string; totalSteps: number }
+  | { type: "step-started"; executionId: string; stepIndex: number; stepId: string; attempt: number }
+  | { type: "step-retrying"; executionId: string; stepIndex: number; stepId: string; attempt: number; delayMs: number; error: string }
+  | { type: "step-finished"; executionId: string; step: StepResult }
+  | { type: "execution-finished"; result: ExecutionResult };
+
+export type ExecutorOptions = {
+  /** Backoff waits and timestamps; timeouts always use real timers. */
+  clock?: Clock;
+  /** For backoff jitter; [0, 1). */
+  random?: () => number;
+  defaultStepTimeoutMs?: number;
+  consolidationTimeoutMs?: number;
+};
+
+export type ExecuteOptions = {
+  /** Default `exec_{flowId}_{ms}_{random}`. */
+  executionId?: string;
+  /** Consolidate after the run (default true). */
+  consolidate?: boolean;
+  /** Cancels the run: the current agent call is aborted and the run ends failed. */
+  signal?: AbortSignal;
+  onEvent?: (event: ExecutionEvent) => void;
+};
+
+/** min(maxBackoff, backoff·2^(n−1)), then "equal jitter": half fixed, half random, so retries of many
+ * concurrent runs spread out without ever waiting less than half the nominal delay. */
+export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random: () => number): number {
+  const nominal = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (failedAttempt - 1));
+  return Math.round(nominal / 2 + random() * (nominal / 2));
+}
+
+/** Agent results are the agent's words; normalise them to what JSON (and jsonb) can hold. */
+function toJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * A step succeeds when the agent answered and every required tool has a successful call. A required
+ * tool that failed (and was not retried successfully) or was never called fails the step: the verdict
+ * comes from the structured tool calls, never from words in the response (reev searched for "error").
+ */
+function judge(step: FlowStep, result: AgentResult): string | null {
+  for (const tool of step.requiredTools) {
+    const calls = result.toolCalls.filter((c) => c.toolName === tool);
+    if (calls.some((c) => c.success)) continue;
+    const failed = calls.at(-1);
+    return failed ? (failed.error ?? `${tool} failed`) : `Required tool ${tool} was not called`;
+  }
+  return null;
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+type Attempt = { result?: AgentResult; error?: string; timedOut: boolean };
+
+/**
+ * Runs a flow plan step by step (ping-pong: each step's context is built from the previous results,
+ * the agent is called, the result recorded, then the next step decided) and records every step
+ * through the DatabaseWriter as it completes.
+ *
+ * Executions share nothing but the database: any number can run at once in one process.
+ */
+export class PingPongExecutor {
+  readonly #writer: DatabaseWriter;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #defaultTimeoutMs: number;
+  readonly #consolidationTimeoutMs: number;
+
+  constructor(db: { writer: DatabaseWriter }, options: ExecutorOptions = {}) {
+    this.#writer = db.writer;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#defaultTimeoutMs = options.defaultStepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+    this.#consolidationTimeoutMs = options.consolidationTimeoutMs ?? DEFAULT_CONSOLIDATION_TIMEOUT_MS;
+  }
+
+  async execute(plan: FlowPlan, agent: Agent, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    const started = this.#clock.now();
+    const executionId = options.executionId ?? `exec_${plan.flowId}_${started}_${randomBytes(3).toString("hex")}`;
+    const emit = options.onEvent ?? (() => {});
+    await this.#writer.createExecutionSession({
+      executionId,
+      flowId: plan.flowId,
+      agent: agent.name,
+      prompt: plan.prompt,
+      metadata: { atomic: plan.atomic, steps: plan.steps.map((s) => s.stepId) },
+      startedAt: new Date(started),
+    });
+    emit({ type: "execution-started", executionId, flowId: plan.flowId, totalSteps: plan.steps.length });
+    if (plan.atomic) await this.#writer.beginTransaction(executionId);
+
+    const results: StepResult[] = [];
+    let stop: { status: FinalExecutionStatus; error: string } | undefined;
+    for (const [stepIndex, step] of plan.steps.entries()) {
+      const result = stop
+        ? this.#skipped(stepIndex, step, stop.error)
+        : await this.#runStep(plan, step, stepIndex, executionId, results, agent, options.signal, emit);
+      results.push(result);
+      try {
+        await this.#record(executionId, plan.atomic, result);
+      } catch (error) {
+        stop = { status: "failed", error: `Could not record step ${stepIndex} (${step.stepId}): ${errorMessage(error)}` };
+        break;
+      }
+      emit({ type: "step-finished", executionId, step: result });
+      if (!stop && result.status !== "success" && (step.critical || options.signal?.aborted)) {
+        const why = options.signal?.aborted ? "the run was cancelled" : `critical step ${step.stepId} ${result.status === "timed_out" ? "timed out" : "failed"}`;
+        stop = { status: result.status === "timed_out" ? "timed_out" : "failed", error: `Stopped: ${why}: ${result.error ?? "no error given"}` };
+      }
+    }
+
+    let status: FinalExecutionStatus = stop?.status ?? (results.every((r) => r.success) ? "completed" : "failed");
+    let error = stop?.error ?? (status === "failed" ? `${results.filter((r) => !r.success).length} of ${plan.steps.length} steps did not succeed` : null);
+    if (plan.atomic) {
+      if (stop) {
+        await this.#writer.rollbackTransaction(executionId);
+        status = "rolled_back";
+        error = `${stop.error}; every step was rolled back`;
+      } else {
+        await this.#writer.commitTransaction(executionId);
+      }
+    }
+    const durationMs = Math.max(0, this.#clock.now() - started);
+    await this.#writer.finishExecutionSession(executionId, { status, error, durationMs, finishedAt: new Date(started + durationMs) });
+
+    const consolidation = await this.#consolidate(executionId, status, options.consolidate !== false);
+    const result: ExecutionResult = {
+      executionId,
+      flowId: plan.flowId,
+      status,
+      completedSteps: results.filter((r) => r.success).length,
+      totalSteps: plan.steps.length,
+      stepResults: results,
+      consolidatedSessionId: consolidation.consolidatedSessionId,
+      consolidation: consolidation.report,
+      durationMs,
+      error,
+    };
+    emit({ type: "execution-finished", result });
+    return result;
+  }
+
+  async #consolidate(executionId: string, status: FinalExecutionStatus, enabled: boolean) {
+    if (!enabled || status === "rolled_back") {
+      const why = enabled ? "the execution was rolled back: no steps to consolidate" : "consolidation was not requested";
+      return { consolidatedSessionId: null, report: { status: "skipped" as const, error: why, metadata: null } };
+    }
+    try {
+      const done = await consolidateExecution({ writer: this.#writer }, executionId, { timeoutMs: this.#consolidationTimeoutMs });
+      return { consolidatedSessionId: done.consolidatedSessionId, report: { status: "completed" as const, error: null, metadata: done.metadata } };
+    } catch (error) {
+      // A failed consolidation is reported, never allowed to break the execution it describes.
+      const timedOut = error instanceof OrchestratorError && error.code === "CONSOLIDATION_TIMEOUT";
+      return { consolidatedSessionId: null, report: { status: timedOut ? ("timeout" as const) : ("failed" as const), error: errorMessage(error), metadata: null } };
+    }
+  }
+
+  /** Outside an atomic run each step is its own execution transaction: visible once committed. */
+  async #record(executionId: string, atomic: boolean, result: StepResult): Promise<void> {
+    const content = JSON.stringify(result);
+    if (atomic) return this.#writer.storeStepSession(executionId, result.stepIndex, content);
+    await this.#writer.beginTransaction(executionId);
+    try {
+      await this.#writer.storeStepSession(executionId, result.stepIndex, content);
+    } catch (error) {
+      await this.#writer.rollbackTransaction(executionId).catch(() => {});
+      throw error;
+    }
+    await this.#writer.commitTransaction(executionId);
+  }
+
+  #skipped(stepIndex: number, step: FlowStep, reason: string): StepResult {
+    return {
+      stepIndex,
+      stepId: step.stepId,
+      status: "skipped",
+      success: false,
+      critical: step.critical,
+      attempts: 0,
+      prompt: null,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      response: null,
+      toolCalls: [],
+      score: null,
+      error: `Skipped: ${reason}`,
+    };
+  }
+
+  async #runStep(
+    plan: FlowPlan,
+    step: FlowStep,
+    stepIndex: number,
+    executionId: string,
+    done: readonly StepResult[],
+    agent: Agent,
+    runSignal: AbortSignal | undefined,
+    emit: (e: ExecutionEvent) => void,
+  ): Promise<StepResult> {
+    const previousResults: PreviousStepResult[] = done
+      .filter((r) => r.status !== "skipped")
+      .map((r) => ({ stepIndex: r.stepIndex, stepId: r.stepId, status: r.status, response: r.response, toolCalls: r.toolCalls, error: r.error }));
+    const prompt = renderPrompt(step.prompt, {
+      prompt: plan.prompt,
+      context: plan.context,
+      previous: previousResults.at(-1),
+      steps: Object.fromEntries(previousResults.map((r) => [r.stepId, r])),
+    });
+    const maxAttempts = step.retry?.attempts ?? 1;
+    const startedAt = this.#clock.now();
+    let attempt = 0;
+    let outcome: Attempt;
+    for (;;) {
+      attempt += 1;
+      emit({ type: "step-started", executionId, stepIndex, stepId: step.stepId, attempt });
+      const context: StepContext = {
+        executionId,
+        flowId: plan.flowId,
+        flowPrompt: plan.prompt,
+        stepIndex,
+        attempt,
+        prompt,
+        context: plan.context,
+        previousResults,
+      };
+      outcome = await this.#attempt(step, context, agent, runSignal);
+      const failure = outcome.error ?? (outcome.result ? judge(step, outcome.result) : null);
+      if (failure === null || attempt >= maxAttempts || runSignal?.aborted || !step.retry) {
+        outcome = { ...outcome, error: failure ?? undefined };
+        break;
+      }
+      const delayMs = backoffDelay(step.retry, attempt, this.#random);
+      emit({ type: "step-retrying", executionId, stepIndex, stepId: step.stepId, attempt, delayMs, error: failure });
+      try {
+        await this.#clock.sleep(delayMs, runSignal);
+      } catch {
+        outcome = { ...outcome, error: failure };
+        break;
+      }
+    }
+    const finishedAt = this.#clock.now();
+    const status: StepOutcome = outcome.error === undefined ? "success" : outcome.timedOut ? "timed_out" : "failed";
+    return {
+      stepIndex,
+      stepId: step.stepId,
+      status,
+      success: status === "success",
+      critical: step.critical,
+      attempts: attempt,
+      prompt,
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: new Date(finishedAt).toISOString(),
+      durationMs: Math.max(0, Math.round(finishedAt - startedAt)),
+      response: outcome.result?.response ?? null,
+      toolCalls: (outcome.result?.toolCalls ?? []).map((c) => ({
+        ...c,
+        input: toJson(c.input),
+        output: toJson(c.output),
+        durationMs: Math.round(c.durationMs),
+      })),
+      score: outcome.result?.score ?? null,
+      error: outcome.error ?? null,
+    };
+  }
+
+  /**
+   * One agent call under the step's timeout. The signal given to the agent aborts on timeout (or run
+   * cancellation) so it can stop its work; the race makes sure the run moves on even if an agent
+   * ignores it.
+   */
+  async #attempt(step: FlowStep, context: StepContext, agent: Agent, runSignal: AbortSignal | undefined): Promise<Attempt> {
+    const timeoutMs = step.timeoutMs ?? this.#defaultTimeoutMs;
+    const controller = new AbortController();
+    const timeoutError = new OrchestratorError("AGENT_TIMEOUT", `Step ${context.stepIndex} (${step.stepId}) timed out after ${timeoutMs}ms`);
+    const timer = setTimeout(() => controller.abort(timeoutError), timeoutMs);
+    const onRunAbort = () => controller.abort(new OrchestratorError("AGENT_FAILED", "The run was cancelled", { cause: runSignal?.reason }));
+    if (runSignal?.aborted) onRunAbort();
+    runSignal?.addEventListener("abort", onRunAbort, { once: true });
+    try {
+      const raw = await Promise.race([agent.run(step, context, controller.signal), rejectOnAbort(controller.signal)]);
+      const parsed = ZAgentResult.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return { timedOut: false, error: `Agent returned a malformed result: ${issue?.path.join(".") || "result"}: ${issue?.message}` };
+      }
+      return { timedOut: false, result: parsed.data };
+    } catch (error) {
+      return { timedOut: controller.signal.reason === timeoutError, error: errorMessage(error) };
+    } finally {
+      clearTimeout(timer);
+      runSignal?.removeEventListener("abort", onRunAbort);
+    }
+  }
+}
