@@ -166,17 +166,17 @@ export class PingPongExecutor {
       emit({ type: "step-finished", executionId, step: result });
       if (!stop && result.status !== "success" && (step.critical || options.signal?.aborted)) {
         const why = options.signal?.aborted ? "the run was cancelled" : `critical step ${step.stepId} ${result.status === "timed_out" ? "timed out" : "failed"}`;
-        stop = { status: result.status === "timed_out" ? "timed_out" : "failed", error: `Stopped: ${why}: ${result.error ?? "no error given"}` };
+        stop = { status: result.status === "timed_out" ? "timed_out" : "failed", error: `${why}: ${result.error ?? "no error given"}` };
       }
     }
 
     let status: FinalExecutionStatus = stop?.status ?? (results.every((r) => r.success) ? "completed" : "failed");
-    let error = stop?.error ?? (status === "failed" ? `${results.filter((r) => !r.success).length} of ${plan.steps.length} steps did not succeed` : null);
+    let error = stop ? `Stopped: ${stop.error}` : (status === "failed" ? `${results.filter((r) => !r.success).length} of ${plan.steps.length} steps did not succeed` : null);
     if (plan.atomic) {
       if (stop) {
         await this.#writer.rollbackTransaction(executionId);
         status = "rolled_back";
-        error = `${stop.error}; every step was rolled back`;
+        error = `Stopped: ${stop.error}; every step was rolled back`;
       } else {
         await this.#writer.commitTransaction(executionId);
       }

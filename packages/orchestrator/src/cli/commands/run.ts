@@ -1,0 +1,112 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Database } from "@reev/db";
+import type { Agent } from "../../agents/agent.js";
+import { OpenAIChatAgent } from "../../agents/openai-chat-agent.js";
+import { ScriptedAgent } from "../../agents/scripted-agent.js";
+import { OrchestratorError } from "../../errors.js";
+import { type FlowPlan, loadFlowPlan } from "../../flow-plan.js";
+import { renderHtmlPage } from "../../mermaid/html-page.js";
+import { renderFlowDiagram } from "../../mermaid/render-flow-diagram.js";
+import { type ExecutionResult, PingPongExecutor } from "../../ping-pong-executor.js";
+import { type CliIO, withDatabase } from "../context.js";
+import { formatDuration, formatPercent, formatScore, statusLabel } from "../format.js";
+import { ProgressReporter } from "../progress.js";
+import { clip, renderTable } from "../text-table.js";
+
+export type RunOptions = {
+  files: string[];
+  agent: string;
+  db: string | undefined;
+  concurrency: number;
+  repeat: number;
+  out: string;
+  consolidate: boolean;
+};
+
+export function createAgent(name: string): Agent {
+  if (name === "scripted") return new ScriptedAgent();
+  if (name === "openai") return new OpenAIChatAgent();
+  throw new OrchestratorError("INVALID_ARGUMENT", `Unknown agent "${name}": use scripted or openai`, { path: "--agent" });
+}
+
+/** Runs `tasks` with at most `limit` in flight, keeping results in task order. */
+async function pool<T, R>(tasks: readonly T[], limit: number, fn: (task: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await fn(tasks[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}
+
+function summary(result: ExecutionResult): string {
+  const m = result.consolidation.metadata;
+  const head = [
+    `${statusLabel(result.status)}  ${result.flowId}  ${result.executionId}`,
+    `  ${result.completedSteps}/${result.totalSteps} steps succeeded · ${formatDuration(result.durationMs)} · success rate ${formatPercent(m?.successRate)} · avg score ${formatScore(m?.avgScore)} · ${m?.totalTools ?? "—"} tool calls`,
+    ...(result.error ? [`  error: ${result.error}`] : []),
+    `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}`,
+  ];
+  const rows = result.stepResults.map((s) => [
+    String(s.stepIndex),
+    s.stepId,
+    statusLabel(s.status),
+    formatDuration(s.durationMs),
+    String(s.toolCalls.length),
+    String(s.attempts),
+    formatScore(s.score),
+    clip(s.error ?? "", 60),
+  ]);
+  const table = renderTable(["#", "step", "status", "duration", "tools", "tries", "score", "error"], rows, new Set([0, 3, 4, 5, 6]));
+  return `${head.join("\n")}\n\n${table.replace(/^/gm, "  ")}\n`;
+}
+
+/** Writes the run's diagram as Mermaid source and as a self-contained HTML page. */
+async function writeDiagrams(db: Database, result: ExecutionResult, outDir: string): Promise<string[]> {
+  if (!result.consolidatedSessionId) return [];
+  const content = await db.writer.getConsolidatedSession(result.consolidatedSessionId);
+  if (!content) return [];
+  await mkdir(outDir, { recursive: true });
+  const mmd = join(outDir, `${result.executionId}.mmd`);
+  const html = join(outDir, `${result.executionId}.html`);
+  await writeFile(mmd, `${renderFlowDiagram(content)}\n`);
+  await writeFile(html, renderHtmlPage(content));
+  return [mmd, html];
+}
+
+export type RunReport = { results: ExecutionResult[]; files: string[] };
+
+/** Loads every flow first, so a bad file fails before anything runs or is written. */
+export async function executeFlows(options: RunOptions, io: CliIO, plans?: FlowPlan[]): Promise<RunReport> {
+  const loaded = plans ?? (await Promise.all(options.files.map((f) => loadFlowPlan(f))));
+  const agent = createAgent(options.agent);
+  const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
+  return withDatabase(options.db, async (db) => {
+    io.stderr.write(`Database: ${db.description}\n`);
+    const progress = new ProgressReporter(io.stderr);
+    const executor = new PingPongExecutor(db);
+    let results: ExecutionResult[];
+    try {
+      results = await pool(tasks, options.concurrency, (plan) => executor.execute(plan, agent, { onEvent: progress.handle, consolidate: options.consolidate }));
+    } finally {
+      progress.stop();
+    }
+    const files: string[] = [];
+    for (const result of results) {
+      io.stdout.write(`\n${summary(result)}`);
+      files.push(...(await writeDiagrams(db, result, resolve(options.out))));
+    }
+    if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
+    return { results, files };
+  });
+}
+
+export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
+  const { results } = await executeFlows(options, io);
+  return results.every((r) => r.status === "completed") ? 0 : 1;
+}

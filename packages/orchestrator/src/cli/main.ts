@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { DatabaseError, ZExecutionStatus } from "@reev/db";
+import { OrchestratorError } from "../errors.js";
+import { type CliIO, withDatabase } from "./context.js";
+import { diagramCommand, exportCommand } from "./commands/export.js";
+import { listCommand, recoverCommand, showCommand, statusCommand } from "./commands/inspect.js";
+import { executeFlows, runCommand } from "./commands/run.js";
+
+const USAGE = `reev — record, consolidate and draw multi-step agent runs
+
+Usage:
+  reev run <flow-file>... [--agent scripted|openai] [--db URL] [--concurrency N] [--repeat N] [--out DIR] [--no-consolidate]
+  reev demo [--db URL] [--out DIR]          run the bundled examples on the embedded database
+  reev list [--status S] [--limit N] [--offset N] [--db URL]
+  reev show <executionId> [--db URL]
+  reev status <executionId> [--db URL]
+  reev diagram <executionId|consolidatedId> [--format mmd|html] [--out FILE] [--db URL]
+  reev export <executionId> --format json|jsonl [--out FILE] [--db URL]
+  reev recover [--older-than MS] [--dry-run] [--db URL]
+
+The database defaults to REEV_DATABASE_URL, else the embedded PGlite in ./.reev/db.
+--db takes postgresql://…, memory://, or a directory.
+Exit codes: 0 success, 1 a run failed (or an operation failed), 2 bad input.`;
+
+/** Where the demo's flows live: <repo>/examples, at the same depth from src/ and dist/. */
+export const EXAMPLES_DIR = fileURLToPath(new URL("../../../../examples/", import.meta.url));
+
+function positiveInt(value: string | undefined, flag: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new OrchestratorError("INVALID_ARGUMENT", `${flag} must be an integer ≥ ${min}, got "${value}"`, { path: flag });
+  return n;
+}
+
+function oneId(positionals: string[], what: string): string {
+  const [id, ...extra] = positionals;
+  if (!id || extra.length) throw new OrchestratorError("INVALID_ARGUMENT", `Expected exactly one ${what}`, { path: what });
+  return id;
+}
+
+async function dispatch(argv: string[], io: CliIO): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values: v, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      db: { type: "string" },
+      agent: { type: "string", default: "scripted" },
+      concurrency: { type: "string" },
+      repeat: { type: "string" },
+      out: { type: "string" },
+      "no-consolidate": { type: "boolean", default: false },
+      status: { type: "string" },
+      limit: { type: "string" },
+      offset: { type: "string" },
+      format: { type: "string" },
+      "older-than": { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (v.help || command === "help" || command === "--help" || command === "-h") {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  switch (command) {
+    case "run": {
+      if (!positionals.length) throw new OrchestratorError("INVALID_ARGUMENT", "reev run needs at least one flow file", { path: "flow-file" });
+      return runCommand(
+        {
+          files: positionals,
+          agent: v.agent ?? "scripted",
+          db: v.db,
+          concurrency: positiveInt(v.concurrency, "--concurrency", 4),
+          repeat: positiveInt(v.repeat, "--repeat", 1),
+          out: v.out ?? "reev-out",
+          consolidate: !v["no-consolidate"],
+        },
+        io,
+      );
+    }
+    case "demo": {
+      const files = readdirSync(EXAMPLES_DIR)
+        .filter((f) => /\.(ya?ml|json)$/.test(f))
+        .sort()
+        .map((f) => join(EXAMPLES_DIR, f));
+      io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
+      const { results } = await executeFlows(
+        { files, agent: "scripted", db: v.db, concurrency: files.length, repeat: 1, out: v.out ?? "reev-out", consolidate: true },
+        io,
+      );
+      io.stdout.write(
+        "\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n" +
+          "their status says so, and the diagrams show where. Open the .html files in a browser.\n" +
+          "Next: reev list · reev show <executionId> · reev diagram <executionId> --format html --out run.html\n",
+      );
+      // The demo worked when every run was recorded and consolidated, whatever the runs' own outcome.
+      return results.every((r) => r.consolidation.status === "completed") ? 0 : 1;
+    }
+    case "list": {
+      const status = v.status === undefined ? undefined : ZExecutionStatus.safeParse(v.status);
+      if (status && !status.success) throw new OrchestratorError("INVALID_ARGUMENT", `Unknown status "${v.status}": use ${ZExecutionStatus.options.join(", ")}`, { path: "--status" });
+      return withDatabase(v.db, (db) =>
+        listCommand(
+          db,
+          { ...(status?.data ? { status: status.data } : {}), limit: positiveInt(v.limit, "--limit", 50), offset: positiveInt(v.offset, "--offset", 0, 0) },
+          io,
+        ),
+      );
+    }
+    case "show":
+      return withDatabase(v.db, (db) => showCommand(db, oneId(positionals, "executionId"), io));
+    case "status":
+      return withDatabase(v.db, (db) => statusCommand(db, oneId(positionals, "executionId"), io));
+    case "diagram":
+      return withDatabase(v.db, (db) => diagramCommand(db, oneId(positionals, "executionId or consolidatedId"), { format: v.format ?? "mmd", out: v.out }, io));
+    case "export":
+      return withDatabase(v.db, (db) => exportCommand(db, oneId(positionals, "executionId"), { format: v.format ?? "json", out: v.out }, io));
+    case "recover":
+      return withDatabase(v.db, (db) =>
+        recoverCommand(db, { olderThanMs: positiveInt(v["older-than"], "--older-than", 0, 0), dryRun: v["dry-run"] ?? false }, io),
+      );
+    default:
+      throw new OrchestratorError("INVALID_ARGUMENT", command ? `Unknown command "${command}"` : "No command given");
+  }
+}
+
+const BAD_INPUT_DB = new Set(["VALIDATION", "NOT_FOUND"]);
+const BAD_INPUT_ORCHESTRATOR = new Set(["INVALID_FLOW", "INVALID_ARGUMENT", "NOT_FOUND"]);
+
+/** Runs the CLI; resolves to the exit code (0 success, 1 failure, 2 bad input). */
+export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    const badInput =
+      (error instanceof OrchestratorError && BAD_INPUT_ORCHESTRATOR.has(error.code)) ||
+      (DatabaseError.is(error) && BAD_INPUT_DB.has(error.code)) ||
+      (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS");
+    const label = error instanceof OrchestratorError || DatabaseError.is(error) ? `${error.code}: ` : "";
+    io.stderr.write(`reev: ${label}${error instanceof Error ? error.message : String(error)}\n`);
+    if (badInput) io.stderr.write("Run reev --help for usage.\n");
+    return badInput ? 2 : 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
