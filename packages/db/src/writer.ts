@@ -131,7 +131,24 @@ export class DatabaseWriter {
    * this very transaction to end.
    */
   async runInTransaction<T>(fn: (writer: DatabaseWriter) => Promise<T>, options: { timeout?: number; maxWait?: number } = {}): Promise<T> {
-    return this.#tx("run a database transaction", (tx) => fn(new DatabaseWriter(tx, this.#options(), true)), options);
+    // The caller's own errors (not the database's) come back unchanged, after the rollback.
+    let own: { error: unknown } | undefined;
+    try {
+      return await this.#tx(
+        "run a database transaction",
+        async (tx) => {
+          try {
+            return await fn(new DatabaseWriter(tx, this.#options(), true));
+          } catch (error) {
+            if (!DatabaseError.is(error)) own = { error };
+            throw error;
+          }
+        },
+        options,
+      );
+    } catch (error) {
+      throw own ? own.error : error;
+    }
   }
 
   #options(): WriterOptions {

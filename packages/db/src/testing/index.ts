@@ -58,7 +58,9 @@ function pgliteTemplate(): Promise<Blob> {
 
 /** Creates an empty database on the server of `baseUrl`; `drop()` removes it (even if still connected). */
 export async function createPostgresDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `reev_test_${process.pid}_${randomBytes(5).toString("hex")}`;
+  // Named after the base database, so whoever owns that (a CI run) can find and drop leftovers.
+  const base = decodeURIComponent(new URL(baseUrl).pathname.slice(1)) || "postgres";
+  const name = `${base.slice(0, 40)}_t_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   try {
     await admin.connect();
