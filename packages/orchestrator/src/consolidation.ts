@@ -1,4 +1,5 @@
-import { type ConsolidationMetadata, type ConsolidationStatus, DatabaseError, type DatabaseWriter, type SessionLog } from "@reev/db";
+import { createHash } from "node:crypto";
+import { type ConsolidationMetadata, type ConsolidationStatus, DatabaseError, type DatabaseWriter, MAX_ID_LENGTH, type SessionLog } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
 import { OrchestratorError } from "./errors.js";
 
@@ -111,6 +112,17 @@ export function buildConsolidation(input: ConsolidationInput): { content: string
   };
 }
 
+/**
+ * reev's `{executionId}_consolidated_{ms}`; an execution id near the 255-character limit is shortened
+ * and suffixed with its hash so the id stays within the column and unique.
+ */
+export function defaultConsolidatedId(executionId: string, at: Date): string {
+  const suffix = `_consolidated_${at.getTime()}`;
+  if (executionId.length + suffix.length <= MAX_ID_LENGTH) return `${executionId}${suffix}`;
+  const hash = createHash("sha256").update(executionId).digest("hex").slice(0, 12);
+  return `${executionId.slice(0, MAX_ID_LENGTH - suffix.length - hash.length - 1)}_${hash}${suffix}`;
+}
+
 export type ConsolidateOptions = {
   /** Whole-consolidation deadline; nothing is stored after it has passed. Default 60 s. */
   timeoutMs?: number;
@@ -143,9 +155,15 @@ export async function consolidateExecution(
   const started = Date.now();
   const execution = await db.writer.getExecutionSession(executionId);
   if (!execution) throw new OrchestratorError("NOT_FOUND", `Execution "${executionId}" does not exist`);
-  const consolidatedSessionId = options.consolidatedSessionId ?? `${executionId}_consolidated_${now().getTime()}`;
+  const consolidatedSessionId = options.consolidatedSessionId ?? defaultConsolidatedId(executionId, now());
   await db.writer.setConsolidationStatus(executionId, "in_progress");
   const remaining = () => Math.max(1, timeoutMs - (Date.now() - started));
+  // Prisma's transaction timer cannot fire while the transaction never yields to the timers phase
+  // (in-process PGlite runs it in microtasks), nor does it cover the waits before the transaction:
+  // check the deadline ourselves before writing and before committing.
+  const checkDeadline = () => {
+    if (Date.now() - started >= timeoutMs) throw new OrchestratorError("CONSOLIDATION_TIMEOUT", `Consolidation timed out after ${timeoutMs}ms`);
+  };
   try {
     return await db.writer.runInTransaction(
       async (w) => {
@@ -159,14 +177,16 @@ export async function consolidateExecution(
           consolidatedAt: now(),
           sessions,
         });
+        checkDeadline();
         await w.storeConsolidatedSession(consolidatedSessionId, executionId, built.content, built.metadata);
         await w.setConsolidationStatus(executionId, "completed");
+        checkDeadline();
         return { consolidatedSessionId, content: built.content, metadata: built.metadata };
       },
       { timeout: remaining(), maxWait: remaining() },
     );
   } catch (error) {
-    const timedOut = DatabaseError.is(error, "TIMEOUT");
+    const timedOut = DatabaseError.is(error, "TIMEOUT") || (error instanceof OrchestratorError && error.code === "CONSOLIDATION_TIMEOUT");
     const outcome: ConsolidationStatus = timedOut ? "timeout" : "failed";
     const message = timedOut ? `Consolidation timed out after ${timeoutMs}ms` : (error as Error).message;
     // Only from in_progress: a newer consolidation's outcome is not overwritten by this one.

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ConsolidationMetadata, ConsolidationStatus, DatabaseWriter, FinalExecutionStatus } from "@reev/db";
 import { type Agent, type AgentResult, type PreviousStepResult, type StepContext, type ToolCallRecord, ZAgentResult } from "./agents/agent.js";
-import { type Clock, systemClock } from "./clock.js";
+import { type Clock, MAX_TIMER_MS, systemClock } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { OrchestratorError } from "./errors.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
@@ -77,15 +77,21 @@ export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random:
   return Math.round(nominal / 2 + random() * (nominal / 2));
 }
 
-/** Agent results are the agent's words; normalise them to what JSON (and jsonb) can hold. */
+/**
+ * Agent results are the agent's words; normalise them to what JSON (and PostgreSQL) can hold. U+0000
+ * cannot be stored in text or jsonb at all: it becomes U+FFFD, so a step is recorded rather than lost.
+ */
 function toJson(value: unknown): unknown {
   if (value === undefined) return null;
   try {
-    return JSON.parse(JSON.stringify(value)) as unknown;
+    return JSON.parse(JSON.stringify(value), (_key, v: unknown) => (typeof v === "string" ? scrubNul(v) : v)) as unknown;
   } catch {
-    return String(value);
+    return scrubNul(String(value));
   }
 }
+
+const scrubNul = (text: string) => text.replaceAll("\u0000", "\ufffd");
+const scrubNulOrNull = (text: string | null | undefined) => (text == null ? null : scrubNul(text));
 
 /**
  * A step succeeds when the agent answered and every required tool has a successful call. A required
@@ -138,7 +144,14 @@ export class PingPongExecutor {
   async execute(plan: FlowPlan, agent: Agent, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     const started = this.#clock.now();
     const executionId = options.executionId ?? `exec_${plan.flowId}_${started}_${randomBytes(3).toString("hex")}`;
-    const emit = options.onEvent ?? (() => {});
+    // A progress listener is an observer: if it throws, the run (and its recording) goes on.
+    const emit = (event: ExecutionEvent) => {
+      try {
+        options.onEvent?.(event);
+      } catch {
+        // ignored on purpose; see above
+      }
+    };
     await this.#writer.createExecutionSession({
       executionId,
       flowId: plan.flowId,
@@ -153,6 +166,7 @@ export class PingPongExecutor {
     const results: StepResult[] = [];
     let stop: { status: FinalExecutionStatus; error: string } | undefined;
     for (const [stepIndex, step] of plan.steps.entries()) {
+      if (!stop && options.signal?.aborted) stop = { status: "failed", error: "the run was cancelled" };
       const result = stop
         ? this.#skipped(stepIndex, step, stop.error)
         : await this.#runStep(plan, step, stepIndex, executionId, results, agent, options.signal, emit);
@@ -313,15 +327,17 @@ export class PingPongExecutor {
       startedAt: new Date(startedAt).toISOString(),
       finishedAt: new Date(finishedAt).toISOString(),
       durationMs: Math.max(0, Math.round(finishedAt - startedAt)),
-      response: outcome.result?.response ?? null,
+      response: scrubNulOrNull(outcome.result?.response),
       toolCalls: (outcome.result?.toolCalls ?? []).map((c) => ({
         ...c,
+        toolName: scrubNul(c.toolName),
+        ...(c.error === undefined ? {} : { error: scrubNul(c.error) }),
         input: toJson(c.input),
         output: toJson(c.output),
         durationMs: Math.round(c.durationMs),
       })),
       score: outcome.result?.score ?? null,
-      error: outcome.error ?? null,
+      error: scrubNulOrNull(outcome.error),
     };
   }
 
@@ -334,7 +350,7 @@ export class PingPongExecutor {
     const timeoutMs = step.timeoutMs ?? this.#defaultTimeoutMs;
     const controller = new AbortController();
     const timeoutError = new OrchestratorError("AGENT_TIMEOUT", `Step ${context.stepIndex} (${step.stepId}) timed out after ${timeoutMs}ms`);
-    const timer = setTimeout(() => controller.abort(timeoutError), timeoutMs);
+    const timer = setTimeout(() => controller.abort(timeoutError), Math.min(timeoutMs, MAX_TIMER_MS));
     const onRunAbort = () => controller.abort(new OrchestratorError("AGENT_FAILED", "The run was cancelled", { cause: runSignal?.reason }));
     if (runSignal?.aborted) onRunAbort();
     runSignal?.addEventListener("abort", onRunAbort, { once: true });

@@ -105,26 +105,30 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     case "list": {
       const status = v.status === undefined ? undefined : ZExecutionStatus.safeParse(v.status);
       if (status && !status.success) throw new OrchestratorError("INVALID_ARGUMENT", `Unknown status "${v.status}": use ${ZExecutionStatus.options.join(", ")}`, { path: "--status" });
-      return withDatabase(v.db, (db) =>
-        listCommand(
-          db,
-          { ...(status?.data ? { status: status.data } : {}), limit: positiveInt(v.limit, "--limit", 50), offset: positiveInt(v.offset, "--offset", 0, 0) },
-          io,
-        ),
-      );
+      // Arguments are checked before the database is opened: bad input must not create or lock it.
+      const query = { ...(status?.data ? { status: status.data } : {}), limit: positiveInt(v.limit, "--limit", 50), offset: positiveInt(v.offset, "--offset", 0, 0) };
+      return withDatabase(v.db, (db) => listCommand(db, query, io));
     }
-    case "show":
-      return withDatabase(v.db, (db) => showCommand(db, oneId(positionals, "executionId"), io));
-    case "status":
-      return withDatabase(v.db, (db) => statusCommand(db, oneId(positionals, "executionId"), io));
-    case "diagram":
-      return withDatabase(v.db, (db) => diagramCommand(db, oneId(positionals, "executionId or consolidatedId"), { format: v.format ?? "mmd", out: v.out }, io));
-    case "export":
-      return withDatabase(v.db, (db) => exportCommand(db, oneId(positionals, "executionId"), { format: v.format ?? "json", out: v.out }, io));
-    case "recover":
-      return withDatabase(v.db, (db) =>
-        recoverCommand(db, { olderThanMs: positiveInt(v["older-than"], "--older-than", 0, 0), dryRun: v["dry-run"] ?? false }, io),
-      );
+    case "show": {
+      const id = oneId(positionals, "executionId");
+      return withDatabase(v.db, (db) => showCommand(db, id, io));
+    }
+    case "status": {
+      const id = oneId(positionals, "executionId");
+      return withDatabase(v.db, (db) => statusCommand(db, id, io));
+    }
+    case "diagram": {
+      const id = oneId(positionals, "executionId or consolidatedId");
+      return withDatabase(v.db, (db) => diagramCommand(db, id, { format: v.format ?? "mmd", out: v.out }, io));
+    }
+    case "export": {
+      const id = oneId(positionals, "executionId");
+      return withDatabase(v.db, (db) => exportCommand(db, id, { format: v.format ?? "json", out: v.out }, io));
+    }
+    case "recover": {
+      const options = { olderThanMs: positiveInt(v["older-than"], "--older-than", 0, 0), dryRun: v["dry-run"] ?? false };
+      return withDatabase(v.db, (db) => recoverCommand(db, options, io));
+    }
     default:
       throw new OrchestratorError("INVALID_ARGUMENT", command ? `Unknown command "${command}"` : "No command given");
   }
@@ -152,5 +156,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
+    // The command is done once its output is flushed. Exit then: a library may leave a timer behind
+    // (Prisma's schema engine arms a 10 s one while migrating) that would keep the process alive.
+    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
   });
 }
