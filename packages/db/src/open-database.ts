@@ -52,7 +52,8 @@ export function maskUrl(url: string): string {
     if (u.password) u.password = "***";
     return u.toString();
   } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+    // Up to the last "@": an unencoded "@" in the password must not leave its tail visible.
+    return url.replace(/\/\/([^:/@]+):.*@/, "//$1:***@");
   }
 }
 

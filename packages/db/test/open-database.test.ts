@@ -1,0 +1,78 @@
+// openDatabase: backends by URL, memory://, migrate: false, bad URLs, password masking. PGlite
+// directories (persistence, locking within and across processes) are in pglite-directory.test.ts.
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_DATA_DIR, maskUrl, openDatabase, resolveTarget } from "../src/index.js";
+import { createExecution, expectDbError, visibleSteps } from "./helpers.js";
+
+describe("resolveTarget and maskUrl", () => {
+  it("picks the backend from the URL", () => {
+    expect(resolveTarget("postgres://u:p@h:5432/db")).toEqual({ kind: "postgres", url: "postgres://u:p@h:5432/db" });
+    expect(resolveTarget("postgresql://h/db")).toEqual({ kind: "postgres", url: "postgresql://h/db" });
+    expect(resolveTarget("memory://")).toEqual({ kind: "pglite-memory" });
+    expect(resolveTarget("/abs/dir")).toEqual({ kind: "pglite-dir", dataDir: "/abs/dir" });
+    expect(resolveTarget("rel/dir", "/base")).toEqual({ kind: "pglite-dir", dataDir: "/base/rel/dir" });
+    expect(resolveTarget(pathToFileURL("/x/y").href, "/base")).toEqual({ kind: "pglite-dir", dataDir: "/x/y" });
+    expect(resolveTarget("file:rel", "/base")).toEqual({ kind: "pglite-dir", dataDir: "/base/rel" });
+  });
+
+  it("defaults to REEV_DATABASE_URL, else .reev/db under the working directory", () => {
+    const saved = process.env.REEV_DATABASE_URL;
+    try {
+      delete process.env.REEV_DATABASE_URL;
+      expect(DEFAULT_DATA_DIR).toBe(".reev/db");
+      expect(resolveTarget(undefined, "/work/here")).toEqual({ kind: "pglite-dir", dataDir: "/work/here/.reev/db" });
+      process.env.REEV_DATABASE_URL = "memory://";
+      expect(resolveTarget(undefined, "/work/here")).toEqual({ kind: "pglite-memory" });
+    } finally {
+      if (saved === undefined) delete process.env.REEV_DATABASE_URL;
+      else process.env.REEV_DATABASE_URL = saved;
+    }
+  });
+
+  it("an unsupported URL scheme → VALIDATION on url, password masked", async () => {
+    const error = await expectDbError(openDatabase({ url: "mysql://root:s3cret@localhost/reev" }), "VALIDATION", "url");
+    expect(error.message).toContain("mysql://root:***@localhost/reev");
+    expect(error.message).not.toContain("s3cret");
+    expect(() => resolveTarget("sqlite://db.sqlite")).toThrow(/Unsupported database URL/);
+  });
+
+  it("maskUrl hides only the password", () => {
+    expect(maskUrl("postgresql://reev:s3cret@db.example:5432/reev?sslmode=require")).toBe("postgresql://reev:***@db.example:5432/reev?sslmode=require");
+    expect(maskUrl("postgresql://reev@localhost/reev")).toBe("postgresql://reev@localhost/reev");
+    expect(maskUrl("postgresql://localhost/reev")).toBe("postgresql://localhost/reev");
+    expect(maskUrl("memory://")).toBe("memory://");
+    // Not parseable URLs, but still a password in them (one with an unencoded "@").
+    expect(maskUrl("postgresql://u:pw@h:notaport/db")).toBe("postgresql://u:***@h:notaport/db");
+    expect(maskUrl("postgresql://reev:p@ss:w0rd@[bad/db")).toBe("postgresql://reev:***@[bad/db");
+    expect(maskUrl("postgresql://reev:p@ss@localhost/db")).toBe("postgresql://reev:***@localhost/db");
+  });
+});
+
+describe("in-memory PGlite", () => {
+  it("memory:// opens a migrated database that works, and close() is idempotent", async () => {
+    const db = await openDatabase({ url: "memory://" });
+    try {
+      expect(db.target).toEqual({ kind: "pglite-memory" });
+      expect(db.description).toBe("in-memory PGlite");
+      const id = await createExecution(db.writer);
+      await db.writer.storeStepSession(id, 0, "hello");
+      expect(await visibleSteps(db.writer, id)).toEqual([0]);
+    } finally {
+      await db.close();
+      await db.close();
+    }
+    await expect(db.prisma.executionSession.count()).rejects.toThrow();
+  });
+
+  it("migrate: false leaves an empty database", async () => {
+    const db = await openDatabase({ url: "memory://", migrate: false });
+    try {
+      const rows = await db.prisma.$queryRaw<{ t: string | null; m: string | null }[]>`
+        SELECT to_regclass('execution_sessions')::text AS t, to_regclass('_prisma_migrations')::text AS m`;
+      expect(rows).toEqual([{ t: null, m: null }]);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -1,0 +1,208 @@
+// Consolidated sessions, and atomicity of multi-statement writes (a failure in the middle leaves nothing).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, DatabaseError } from "../src/index.js";
+import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { createExecution, expectDbError, rowCounts, stepRows, toolCallCount, uid, visibleSteps } from "./helpers.js";
+
+describe.each(testBackends())("consolidated sessions and atomicity on $name", (backend) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  describe("storeConsolidatedSession", () => {
+    it("requires the parent execution → NOT_FOUND, nothing written", async () => {
+      const before = await rowCounts(db);
+      const cid = uid("c");
+      await expectDbError(db.writer.storeConsolidatedSession(cid, uid("missing"), "content", { avgScore: 0.5 }), "NOT_FOUND", "executionId");
+      expect(await rowCounts(db)).toEqual(before);
+      expect(await db.writer.getConsolidatedSession(cid)).toBeNull();
+    });
+
+    it("rejects a duplicate consolidatedSessionId with CONFLICT and keeps the first", async () => {
+      const w = db.writer;
+      const a = await createExecution(w);
+      const b = await createExecution(w);
+      const cid = uid("c");
+      await w.storeConsolidatedSession(cid, a, "first", { totalTools: 1 });
+      await expectDbError(w.storeConsolidatedSession(cid, a, "second", { totalTools: 2 }), "CONFLICT", "consolidatedId");
+      // Same id under another execution: still the same unique id.
+      await expectDbError(w.storeConsolidatedSession(cid, b, "third", {}), "CONFLICT", "consolidatedId");
+      // Even the identical call again is a conflict: a consolidation is written once.
+      await expectDbError(w.storeConsolidatedSession(cid, a, "first", { totalTools: 1 }), "CONFLICT");
+      expect(await w.getConsolidatedSession(cid)).toBe("first");
+      expect(await w.getConsolidatedSessionsByExecution(a)).toMatchObject([{ consolidatedSessionId: cid, totalTools: 1 }]);
+      expect(await w.getConsolidatedSessionsByExecution(b)).toEqual([]);
+    });
+
+    it("stores originalSessionIds = the committed step session ids in numeric step order (pending ones excluded)", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      for (const i of [10, 2, 0, 1]) await w.storeStepSession(id, i, `s${i}`);
+      await w.beginTransaction(id);
+      await w.storeStepSession(id, 3, "pending, not consolidated");
+      const cid = uid("c");
+      await w.storeConsolidatedSession(cid, id, "summary", { avgScore: 0.75, totalTools: 4, successRate: 50, executionDurationMs: 1200 });
+      await w.rollbackTransaction(id);
+
+      const [stored] = await w.getConsolidatedSessionsByExecution(id);
+      expect(stored).toMatchObject({
+        consolidatedSessionId: cid,
+        executionId: id,
+        consolidatedContent: "summary",
+        originalSessionIds: [0, 1, 2, 10].map((i) => `${id}_step_${i}`),
+        avgScore: 0.75,
+        totalTools: 4,
+        successRate: 50,
+        executionDurationMs: 1200,
+      });
+      // The column really holds that JSON array (not "[]" as reev stored).
+      const row = await db.prisma.consolidatedSession.findUnique({ where: { consolidatedSessionId: cid } });
+      expect(row?.originalSessionIds).toEqual([0, 1, 2, 10].map((i) => `${id}_step_${i}`));
+    });
+
+    it("getConsolidatedSessionsByExecution is newest first; getConsolidatedSession of an unknown id is null", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const other = await createExecution(w);
+      const cids = [uid("c1"), uid("c2"), uid("c3")];
+      for (const cid of cids) await w.storeConsolidatedSession(cid, id, `content of ${cid}`, {});
+      await w.storeConsolidatedSession(uid("other"), other, "other execution", {});
+      const list = await w.getConsolidatedSessionsByExecution(id);
+      expect(list.map((c) => c.consolidatedSessionId)).toEqual([...cids].reverse());
+      expect(list.map((c) => c.consolidatedContent)).toEqual([...cids].reverse().map((c) => `content of ${c}`));
+      const times = list.map((c) => Date.parse(c.timestamp));
+      expect([...times].sort((x, y) => y - x)).toEqual(times);
+
+      expect(await w.getConsolidatedSession(uid("never-stored"))).toBeNull();
+      expect(await w.getConsolidatedSessionsByExecution(uid("no-such-execution"))).toEqual([]);
+    });
+
+    it("keeps the content exactly, including a large multi-line JSON document", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const content = JSON.stringify({ steps: Array.from({ length: 500 }, (_, i) => ({ i, text: "ünïcødé 🚀 \"quoted\" \\ back" })) }, null, 2);
+      const cid = uid("c");
+      await w.storeConsolidatedSession(cid, id, content, {});
+      expect(await w.getConsolidatedSession(cid)).toBe(content);
+    });
+  });
+
+  describe("atomicity: a failure in the middle leaves nothing half-written", () => {
+    it("runInTransaction: an exception after a step write undoes the step and its tool calls; the error comes back unchanged", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const boom = new Error("boom");
+      const thrown = await w
+        .runInTransaction(async (tx) => {
+          await tx.storeStep(id, { stepIndex: 0, content: "doomed", toolCalls: [{ toolName: "t" }] });
+          await tx.storeStep(id, { stepIndex: 1, content: "doomed too" });
+          throw boom;
+        })
+        .catch((e: unknown) => e);
+      expect(thrown).toBe(boom); // the caller's own error, not disguised as a database error
+      expect(await stepRows(db, id)).toEqual([]);
+      expect(await toolCallCount(db, id)).toBe(0);
+
+      // Thrown from a nested runInTransaction, it still undoes the outer writes and comes back as is.
+      const nested = await w
+        .runInTransaction(async (tx) => {
+          await tx.storeStepSession(id, 0, "outer write");
+          await tx.runInTransaction(async (inner) => {
+            await inner.storeStepSession(id, 1, "inner write");
+            throw boom;
+          });
+        })
+        .catch((e: unknown) => e);
+      expect(nested).toBe(boom);
+      expect(await stepRows(db, id)).toEqual([]);
+    });
+
+    it("runInTransaction: a database failure in the second write (duplicate execution, a real P2002) undoes the first", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const err = await expectDbError(
+        w.runInTransaction(async (tx) => {
+          await tx.storeStep(id, { stepIndex: 0, content: "doomed", toolCalls: [{ toolName: "t" }] });
+          await tx.createExecutionSession({ executionId: id, flowId: "f", agent: "a", prompt: "p" });
+        }),
+        "CONFLICT",
+      );
+      expect((err.cause as { code?: string }).code).toBe("P2002");
+      expect(await stepRows(db, id)).toEqual([]);
+      expect(await toolCallCount(db, id)).toBe(0);
+    });
+
+    it("runInTransaction: a step and a consolidated session with a duplicate id → CONFLICT, neither the step nor a second row", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const cid = uid("c");
+      await w.storeConsolidatedSession(cid, id, "first", {});
+      const before = await rowCounts(db);
+      await expectDbError(
+        w.runInTransaction(async (tx) => {
+          await tx.storeStepSession(id, 0, "doomed step");
+          await tx.storeConsolidatedSession(cid, id, "second", {});
+        }),
+        "CONFLICT",
+        "consolidatedId",
+      );
+      expect(await rowCounts(db)).toEqual(before);
+      expect(await w.getConsolidatedSession(cid)).toBe("first");
+    });
+
+    it("runInTransaction commits everything together when nothing fails, and nested calls join it", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const result = await w.runInTransaction(async (tx) => {
+        await tx.storeStepSession(id, 0, "s0");
+        await tx.runInTransaction(async (inner) => inner.storeStepSession(id, 1, "s1"));
+        await tx.storeConsolidatedSession(uid("c"), id, "summary", {});
+        return (await tx.getSessionsForConsolidation(id)).length;
+      });
+      expect(result).toBe(2);
+      expect(await visibleSteps(w, id)).toEqual([0, 1]);
+      expect((await w.getConsolidatedSessionsByExecution(id))[0]?.originalSessionIds).toEqual([`${id}_step_0`, `${id}_step_1`]);
+    });
+
+    it("storeStep: a tool-call insert that the database rejects leaves neither the step row nor any tool call", async () => {
+      // No valid input makes the tool-call insert fail, so the test database gets a CHECK constraint that
+      // refuses one tool name: the step row is inserted first, then createMany fails at the database.
+      await db.prisma.$executeRawUnsafe(
+        `ALTER TABLE tool_calls ADD CONSTRAINT test_no_forbidden_tool CHECK (tool_name <> '__forbidden_tool__')`,
+      );
+      try {
+        const w = db.writer;
+        const id = await createExecution(w);
+        const before = await rowCounts(db);
+        const err = await w
+          .storeStep(id, { stepIndex: 0, content: "step", toolCalls: [{ toolName: "fine" }, { toolName: "__forbidden_tool__" }] })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        // A CHECK violation has no code of its own: INTERNAL, with the database's message and the cause.
+        expect(err).toBeInstanceOf(DatabaseError);
+        expect(err).toMatchObject({ code: "INTERNAL", cause: expect.anything() });
+        expect((err as DatabaseError).message).toMatch(/store step 0/);
+        expect((err as DatabaseError).message).toMatch(/check constraint/);
+        expect(await rowCounts(db)).toEqual(before);
+        expect(await stepRows(db, id)).toEqual([]);
+
+        // The same failure while replacing a pending step keeps the previous version intact.
+        await w.beginTransaction(id);
+        await w.storeStep(id, { stepIndex: 0, content: "v1", toolCalls: [{ toolName: "v1_tool" }] });
+        await expect(w.storeStep(id, { stepIndex: 0, content: "v2", toolCalls: [{ toolName: "__forbidden_tool__" }] })).rejects.toBeInstanceOf(
+          DatabaseError,
+        );
+        await w.commitTransaction(id);
+        expect(await w.getSessionsForConsolidation(id)).toMatchObject([{ content: "v1", toolCalls: [{ toolName: "v1_tool" }] }]);
+      } finally {
+        await db.prisma.$executeRawUnsafe(`ALTER TABLE tool_calls DROP CONSTRAINT test_no_forbidden_tool`);
+      }
+    });
+  });
+});

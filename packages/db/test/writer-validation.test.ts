@@ -1,0 +1,168 @@
+// Bad input → DatabaseError VALIDATION naming the field, and nothing written (row counts unchanged).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, DatabaseWriter, DEFAULT_MAX_CONTENT_BYTES, MAX_ID_LENGTH } from "../src/index.js";
+import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { createExecution, expectDbError, rowCounts, uid } from "./helpers.js";
+
+type Case = [name: string, call: (w: DatabaseWriter, executionId: string) => Promise<unknown>, field: string];
+
+const CAP = 1024;
+const long = "x".repeat(MAX_ID_LENGTH + 1);
+
+const stepIndexCases: Case[] = [
+  ["negative stepIndex", (w, id) => w.storeStepSession(id, -1, "x"), "stepIndex"],
+  ["fractional stepIndex", (w, id) => w.storeStepSession(id, 1.5, "x"), "stepIndex"],
+  ["NaN stepIndex", (w, id) => w.storeStepSession(id, Number.NaN, "x"), "stepIndex"],
+  ["Infinity stepIndex", (w, id) => w.storeStepSession(id, Number.POSITIVE_INFINITY, "x"), "stepIndex"],
+  ['non-numeric stepIndex ("3")', (w, id) => w.storeStepSession(id, "3" as never, "x"), "stepIndex"],
+  ["stepIndex over INT4", (w, id) => w.storeStepSession(id, 2 ** 31, "x"), "stepIndex"],
+  ["negative stepIndex via storeStep", (w, id) => w.storeStep(id, { stepIndex: -1 }), "stepIndex"],
+  ["non-numeric stepIndex via storeStep", (w, id) => w.storeStep(id, { stepIndex: "0" as never }), "stepIndex"],
+];
+
+const idCases: Case[] = [
+  ["empty executionId (storeStepSession)", (w) => w.storeStepSession("", 0, "x"), "executionId"],
+  ["executionId over 255 chars (storeStepSession)", (w) => w.storeStepSession(long, 0, "x"), "executionId"],
+  ["empty executionId (beginTransaction)", (w) => w.beginTransaction(""), "executionId"],
+  ["executionId over 255 chars (commitTransaction)", (w) => w.commitTransaction(long), "executionId"],
+  ["non-string executionId", (w) => w.storeStepSession(42 as never, 0, "x"), "executionId"],
+  ["empty executionId (createExecutionSession)", (w) => w.createExecutionSession({ executionId: "", flowId: "f", agent: "a", prompt: "p" }), "executionId"],
+  ["executionId over 255 chars (createExecutionSession)", (w) => w.createExecutionSession({ executionId: long, flowId: "f", agent: "a", prompt: "p" }), "executionId"],
+  ["flowId over 255 chars", (w) => w.createExecutionSession({ executionId: uid(), flowId: long, agent: "a", prompt: "p" }), "flowId"],
+  ["empty agent", (w) => w.createExecutionSession({ executionId: uid(), flowId: "f", agent: "", prompt: "p" }), "agent"],
+  ["empty consolidatedId", (w, id) => w.storeConsolidatedSession("", id, "c", {}), "consolidatedId"],
+  ["consolidatedId over 255 chars", (w, id) => w.storeConsolidatedSession(long, id, "c", {}), "consolidatedId"],
+  ["empty executionId (storeConsolidatedSession)", (w) => w.storeConsolidatedSession(uid("c"), "", "c", {}), "executionId"],
+  ["empty stepId", (w, id) => w.storeStep(id, { stepIndex: 0, stepId: "" }), "stepId"],
+  ["toolName over 255 chars", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: long }] }), "toolCalls[0].toolName"],
+];
+
+const metricCases: Case[] = [
+  ["avgScore NaN", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: Number.NaN }), "metadata.avgScore"],
+  ["avgScore Infinity", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: Number.POSITIVE_INFINITY }), "metadata.avgScore"],
+  ["avgScore above 1", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: 1.01 }), "metadata.avgScore"],
+  ["avgScore below 0", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: -0.01 }), "metadata.avgScore"],
+  ["successRate −1", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: -1 }), "metadata.successRate"],
+  ["successRate 100.5", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: 100.5 }), "metadata.successRate"],
+  ["successRate NaN", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: Number.NaN }), "metadata.successRate"],
+  ["successRate −Infinity", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: Number.NEGATIVE_INFINITY }), "metadata.successRate"],
+  ["totalTools fractional", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { totalTools: 2.5 }), "metadata.totalTools"],
+  ["totalTools negative", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { totalTools: -1 }), "metadata.totalTools"],
+  ["executionDurationMs NaN", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { executionDurationMs: Number.NaN }), "metadata.executionDurationMs"],
+  ["executionDurationMs Infinity", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { executionDurationMs: Number.POSITIVE_INFINITY }), "metadata.executionDurationMs"],
+  ["metadata not an object", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", "fast" as never), "metadata"],
+  ["step score NaN", (w, id) => w.storeStep(id, { stepIndex: 0, score: Number.NaN }), "score"],
+  ["step score 1.5", (w, id) => w.storeStep(id, { stepIndex: 0, score: 1.5 }), "score"],
+  ["step durationMs Infinity", (w, id) => w.storeStep(id, { stepIndex: 0, durationMs: Number.POSITIVE_INFINITY }), "durationMs"],
+  ["tool call durationMs NaN", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", durationMs: Number.NaN }] }), "toolCalls[0].durationMs"],
+  ["NaN inside tool-call JSON", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: { amount: Number.NaN } }] }), "toolCalls[0].input"],
+  ["invalid startedAt", (w, id) => w.storeStep(id, { stepIndex: 0, startedAt: new Date(Number.NaN) }), "startedAt"],
+  ["finish with a non-final status", (w, id) => w.finishExecutionSession(id, { status: "running" as never }), "status"],
+];
+
+const sizeCases: Case[] = [
+  ["sessionContent of cap+1 ASCII bytes", (w, id) => w.storeStepSession(id, 0, "a".repeat(CAP + 1)), "sessionContent"],
+  ["sessionContent under the cap in characters but over it in UTF-8 bytes", (w, id) => w.storeStepSession(id, 0, "€".repeat(342)), "sessionContent"],
+  ["storeStep content over the cap", (w, id) => w.storeStep(id, { stepIndex: 0, content: "a".repeat(CAP + 1) }), "content"],
+  ["storeStep without content whose JSON form is over the cap", (w, id) => w.storeStep(id, { stepIndex: 0, error: "e".repeat(CAP) }), "content"],
+  ["consolidated content over the cap", (w, id) => w.storeConsolidatedSession(uid("c"), id, "a".repeat(CAP + 1), {}), "content"],
+];
+
+const NUL = "\u0000";
+const nulCases: Case[] = [
+  ["NUL in session content", (w, id) => w.storeStepSession(id, 0, `before${NUL}after`), "sessionContent"],
+  ["NUL in executionId", (w) => w.storeStepSession(`exec${NUL}`, 0, "x"), "executionId"],
+  ["NUL in consolidatedId", (w, id) => w.storeConsolidatedSession(`c${NUL}`, id, "x", {}), "consolidatedId"],
+  ["NUL in consolidated content", (w, id) => w.storeConsolidatedSession(uid("c"), id, `x${NUL}`, {}), "content"],
+  ["NUL in prompt", (w) => w.createExecutionSession({ executionId: uid(), flowId: "f", agent: "a", prompt: `p${NUL}` }), "prompt"],
+  ["NUL in execution metadata", (w) => w.createExecutionSession({ executionId: uid(), flowId: "f", agent: "a", prompt: "p", metadata: { k: NUL } }), "metadata"],
+  ["NUL in a tool name", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: `t${NUL}` }] }), "toolCalls[0].toolName"],
+  ["NUL inside tool-call input JSON", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: { deep: [{ s: `v${NUL}` }] } }] }), "toolCalls[0].input"],
+  ["NUL in a tool-call output JSON key", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t" }, { toolName: "u", output: { [`k${NUL}`]: 1 } }] }), "toolCalls[1].output"],
+  ["NUL in a step error", (w, id) => w.storeStep(id, { stepIndex: 0, error: NUL }), "error"],
+  // Content without a raw NUL, whose JSON escapes decode to one in a structured field (jsonb/text refuse it).
+  ["escaped \\u0000 in a parsed error field", (w, id) => w.storeStepSession(id, 0, '{"success": false, "error": "bad \\u0000 byte"}'), "sessionContent.error"],
+  ["escaped \\u0000 in a parsed tool-call output", (w, id) => w.storeStepSession(id, 0, '{"tool_calls": [{"tool": "t", "output": {"a": "\\u0000"}}]}'), "sessionContent.toolCalls[0].output"],
+];
+
+const structuredCases: Case[] = [
+  ['{"score": 7}', (w, id) => w.storeStepSession(id, 0, '{"score": 7}'), "sessionContent.score"],
+  ["YAML score: -0.5", (w, id) => w.storeStepSession(id, 0, "step_id: s\nscore: -0.5\n"), "sessionContent.score"],
+  ['success: "yes"', (w, id) => w.storeStepSession(id, 0, '{"success": "yes"}'), "sessionContent.success"],
+  ["execution_time_ms: -5", (w, id) => w.storeStepSession(id, 0, "step_id: s\nexecution_time_ms: -5\n"), "sessionContent.durationMs"],
+  ["execution_time_ms fractional", (w, id) => w.storeStepSession(id, 0, '{"execution_time_ms": 1.5}'), "sessionContent.durationMs"],
+  ["started_at not a date", (w, id) => w.storeStepSession(id, 0, '{"started_at": "yesterday"}'), "sessionContent.startedAt"],
+  ["tool_calls not a list", (w, id) => w.storeStepSession(id, 0, '{"tool_calls": "get_account_balance"}'), "sessionContent.toolCalls"],
+  ["a tool call without a name", (w, id) => w.storeStepSession(id, 0, '{"tool_calls": [{"input": {}}]}'), "sessionContent.toolCalls[0].toolName"],
+  ["a tool call that is a number", (w, id) => w.storeStepSession(id, 0, "tool_calls:\n- 123\n"), "sessionContent.toolCalls[0].toolName"],
+  ["step_id over 255 chars", (w, id) => w.storeStepSession(id, 0, `{"step_id": "${long}"}`), "sessionContent.stepId"],
+];
+
+describe.each(testBackends())("input validation on $name", (backend) => {
+  let db: Database;
+  let executionId: string;
+  beforeAll(async () => {
+    db = await openTestDatabase(backend, { writer: { maxContentBytes: CAP } });
+    executionId = await createExecution(db.writer);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  describe.each([
+    ["step index", stepIndexCases],
+    ["ids", idCases],
+    ["metrics and numbers", metricCases],
+    ["size cap (1024 bytes)", sizeCases],
+    ["NUL characters: rejected clearly, never stored", nulCases],
+    ["structured session content", structuredCases],
+  ] as const)("%s", (_, cases) => {
+    it.each(cases)("%s → VALIDATION on %s, nothing written", async (_name, call, field) => {
+      const before = await rowCounts(db);
+      const error = await expectDbError(call(db.writer, executionId), "VALIDATION", field);
+      expect(error.message).toMatch(/^Invalid input: /);
+      expect(error.message).toContain(field.split(/[.[]/).at(-1)!.replace("]", ""));
+      expect(await rowCounts(db)).toEqual(before);
+    });
+  });
+
+  it("NUL errors say why", async () => {
+    const error = await expectDbError(db.writer.storeStepSession(executionId, 0, `a${NUL}b`), "VALIDATION", "sessionContent");
+    expect(error.message).toMatch(/NUL character/);
+  });
+
+  it("the limits themselves are accepted: 255-char ids, 0/100 success rate, 0/1 scores, content of exactly the cap", async () => {
+    const w = db.writer;
+    const id = "e".repeat(MAX_ID_LENGTH - 8) + uid("").slice(1, 9);
+    expect(id).toHaveLength(MAX_ID_LENGTH);
+    await createExecution(w, id);
+    await w.storeStepSession(id, 0, "a".repeat(CAP));
+    await w.storeStepSession(id, 1, "€".repeat(341)); // 1023 bytes
+    await w.storeStep(id, { stepIndex: 2, score: 0, content: "zero" });
+    await w.storeStep(id, { stepIndex: 2 ** 31 - 1, score: 1, content: "max index" });
+    const c1 = uid("c").padEnd(MAX_ID_LENGTH, "c");
+    await w.storeConsolidatedSession(c1, id, "a".repeat(CAP), { avgScore: 0, successRate: 0, totalTools: 0, executionDurationMs: 0 });
+    await w.storeConsolidatedSession(uid("c"), id, "b", { avgScore: 1, successRate: 100 });
+    await w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: null, successRate: null, totalTools: null, executionDurationMs: null });
+    expect((await w.getSessionsForConsolidation(id)).map((s) => s.stepIndex)).toEqual([0, 1, 2, 2 ** 31 - 1]);
+    expect(await w.getConsolidatedSession(c1)).toHaveLength(CAP);
+  });
+
+  it("the default cap is 16 MiB exactly: a 16 MiB + 1 byte content is rejected before reaching the database", async () => {
+    expect(DEFAULT_MAX_CONTENT_BYTES).toBe(16 * 1024 * 1024);
+    const defaultWriter = new DatabaseWriter(db.prisma);
+    const before = await rowCounts(db);
+    const tooBig = "a".repeat(DEFAULT_MAX_CONTENT_BYTES + 1);
+    const error = await expectDbError(defaultWriter.storeStepSession(executionId, 0, tooBig), "VALIDATION", "sessionContent");
+    expect(error.message).toContain(`${DEFAULT_MAX_CONTENT_BYTES + 1} bytes`);
+    expect(error.message).toContain(`${DEFAULT_MAX_CONTENT_BYTES}-byte cap`);
+    // Counted in UTF-8 bytes: 8 Mi two-byte characters plus one is over, though only ~8 M characters.
+    await expectDbError(defaultWriter.storeStepSession(executionId, 0, `${"é".repeat(DEFAULT_MAX_CONTENT_BYTES / 2)}a`), "VALIDATION", "sessionContent");
+    await expectDbError(defaultWriter.storeConsolidatedSession(uid("c"), executionId, tooBig, {}), "VALIDATION", "content");
+    expect(await rowCounts(db)).toEqual(before);
+    // …and the writer with the 1 KiB cap rejects what the default writer accepts.
+    await expectDbError(db.writer.storeStepSession(executionId, 0, "a".repeat(CAP + 1)), "VALIDATION", "sessionContent");
+    await defaultWriter.storeStepSession(executionId, 0, "a".repeat(CAP + 1));
+    expect((await rowCounts(db)).steps).toBe(before.steps + 1);
+  });
+});
