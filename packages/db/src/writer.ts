@@ -374,8 +374,9 @@ export class DatabaseWriter {
   }
 
   /**
-   * Stores one step and its tool calls in one transaction. Retry-safe: the same content again is a
-   * no-op; different content for a committed step is a CONFLICT (never a silent overwrite). A step
+   * Stores one step and its tool calls in one transaction. Retry-safe: the same step again is a
+   * no-op; a different one (content, fields or tool calls) for a committed step is a CONFLICT, never
+   * a silent overwrite. A step
    * still pending in the open transaction may be replaced — nobody has seen it yet.
    */
   async storeStep(executionId: string, step: StepInput): Promise<StoredStep> {
@@ -384,9 +385,8 @@ export class DatabaseWriter {
     const { stepIndex, toolCalls = [] } = data;
     const content = data.content ?? JSON.stringify({ ...step, content: undefined });
     this.#checkSize(content, "content");
-    const contentSha256 = sha256(content);
     const sessionId = stepSessionId(id, stepIndex);
-    const row = {
+    const fields = {
       stepId: data.stepId ?? null,
       status: stepStatusOf(data),
       score: data.score ?? null,
@@ -394,8 +394,6 @@ export class DatabaseWriter {
       finishedAt: data.finishedAt ?? null,
       durationMs: data.durationMs ?? null,
       error: data.error ?? null,
-      content,
-      contentSha256,
     };
     const calls = toolCalls.map((c, callIndex) => ({
       sessionId,
@@ -407,6 +405,10 @@ export class DatabaseWriter {
       durationMs: c.durationMs ?? null,
       error: c.error ?? null,
     }));
+    // The fingerprint covers what is stored, not only the content: the same content given again with
+    // other structured fields or tool calls is a different step, not a retry.
+    const contentSha256 = sha256(JSON.stringify([content, fields, calls]));
+    const row = { ...fields, content, contentSha256 };
     return this.#tx(`store step ${stepIndex} of execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
       const transactionId = locked.open_transaction_id;

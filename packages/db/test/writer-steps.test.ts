@@ -64,6 +64,16 @@ describe.each(testBackends())("steps on $name", (backend) => {
       expect(await toolCallCount(db, id)).toBe(1);
     });
 
+    it("the same explicit content with other structured fields or tool calls is a CONFLICT, not a retry", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      await w.storeStep(id, { stepIndex: 0, content: "raw log", success: true, toolCalls: [{ toolName: "a" }] });
+      await expectDbError(w.storeStep(id, { stepIndex: 0, content: "raw log", success: false, toolCalls: [{ toolName: "a" }] }), "CONFLICT", "stepIndex");
+      await expectDbError(w.storeStep(id, { stepIndex: 0, content: "raw log", success: true, toolCalls: [{ toolName: "b" }] }), "CONFLICT", "stepIndex");
+      const [stored] = await w.getSessionsForConsolidation(id);
+      expect(stored).toMatchObject({ success: true, toolCalls: [{ toolName: "a" }] });
+    });
+
     it("a pending step of the open transaction can be replaced: content, fields and tool calls all replaced", async () => {
       // Documented behaviour (writer.storeStep): nobody has seen a pending step yet, so the agent may
       // redo it within the same transaction; the last write wins.
