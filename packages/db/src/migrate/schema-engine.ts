@@ -20,6 +20,24 @@ const { Module, Instance } = (globalThis as unknown as { WebAssembly: Wasm }).We
 let runtime: Promise<Runtime> | undefined;
 
 /**
+ * The engine arms a timer for its 10 s advisory-lock timeout and never clears it once the lock is
+ * taken, so every process that migrated stayed alive 10 s after its work was done. Unref'd timers
+ * still fire while the process has work, but no longer keep an idle one alive.
+ */
+function unrefTimers(bindings: object): Record<string, unknown> {
+  const imports: Record<string, unknown> = { ...bindings };
+  for (const [name, fn] of Object.entries(imports)) {
+    if (!name.startsWith("__wbg_setTimeout_") || typeof fn !== "function") continue;
+    imports[name] = (...args: unknown[]) => {
+      const timer = (fn as (...a: unknown[]) => unknown)(...args);
+      (timer as { unref?: () => void } | undefined)?.unref?.();
+      return timer;
+    };
+  }
+  return imports;
+}
+
+/**
  * Prisma's own schema engine, compiled to WebAssembly, loaded once per process. The package's main
  * entry imports the `.wasm` file as an ES module, which Node only allows behind a flag, so the module
  * is instantiated by hand from the bindings file.
@@ -28,7 +46,7 @@ function loadRuntime(): Promise<Runtime> {
   runtime ??= (async () => {
     const bindings = await import("@prisma/schema-engine-wasm/schema_engine_bg");
     const wasmPath = join(dirname(require.resolve("@prisma/schema-engine-wasm/schema_engine_bg")), "schema_engine_bg.wasm");
-    const instance = new Instance(new Module(await readFile(wasmPath)), { "./schema_engine_bg.js": bindings });
+    const instance = new Instance(new Module(await readFile(wasmPath)), { "./schema_engine_bg.js": unrefTimers(bindings) });
     const glue = bindings as unknown as { __wbg_set_wasm(exports: Record<string, unknown>): void };
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports as { __wbindgen_start(): void }).__wbindgen_start();

@@ -26,5 +26,6 @@ export const statusLabel = (status: string) => `${STATUS_ICON[status] ?? ""} ${s
 export function stepLine(step: StepResult): string {
   const retries = step.attempts > 1 ? ` after ${step.attempts} attempts` : "";
   const error = step.error ? ` — ${step.error}` : "";
-  return `${statusLabel(step.status)} step ${step.stepIndex} ${step.stepId} (${formatDuration(step.durationMs)}${retries}, ${step.toolCalls.length} tool calls)${error}`;
+  const tools = step.toolCalls.length === 1 ? "1 tool call" : `${step.toolCalls.length} tool calls`;
+  return `${statusLabel(step.status)} step ${step.stepIndex} ${step.stepId} (${formatDuration(step.durationMs)}${retries}, ${tools})${error}`;
 }

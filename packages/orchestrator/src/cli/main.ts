@@ -19,7 +19,7 @@ Usage:
   reev show <executionId> [--db URL]
   reev status <executionId> [--db URL]
   reev diagram <executionId|consolidatedId> [--format mmd|html] [--out FILE] [--db URL]
-  reev export <executionId> --format json|jsonl [--out FILE] [--db URL]
+  reev export <executionId> [--format json|jsonl] [--out FILE] [--db URL]
   reev recover [--older-than MS] [--dry-run] [--db URL]
 
 The database defaults to REEV_DATABASE_URL, else the embedded PGlite in ./.reev/db.
@@ -148,7 +148,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS");
     const label = error instanceof OrchestratorError || DatabaseError.is(error) ? `${error.code}: ` : "";
     io.stderr.write(`reev: ${label}${error instanceof Error ? error.message : String(error)}\n`);
-    if (badInput) io.stderr.write("Run reev --help for usage.\n");
+    const usageProblem = (error instanceof OrchestratorError && error.code === "INVALID_ARGUMENT") || (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS");
+    if (usageProblem) io.stderr.write("Run reev --help for usage.\n");
     return badInput ? 2 : 1;
   }
 }
@@ -156,8 +157,5 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
-    // The command is done once its output is flushed. Exit then: a library may leave a timer behind
-    // (Prisma's schema engine arms a 10 s one while migrating) that would keep the process alive.
-    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
   });
 }

@@ -1,10 +1,18 @@
 /** Display width of a string: wide (CJK, emoji) code points take two terminal columns. */
 export function displayWidth(text: string): number {
   let width = 0;
+  let previous = 0;
   for (const ch of text) {
     const cp = ch.codePointAt(0) ?? 0;
-    if (cp === 0xfe0f || (cp >= 0x300 && cp < 0x370)) continue;
-    width += cp >= 0x1100 && (cp <= 0x115f || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0x1f300 && cp <= 0x1faff) || cp === 0x2705 || cp === 0x274c) ? 2 : 1;
+    // U+FE0F asks for emoji presentation: terminals then draw the previous character two wide.
+    if (cp === 0xfe0f) {
+      if (previous === 1) width += 1;
+      previous = 0;
+      continue;
+    }
+    if (cp >= 0x300 && cp < 0x370) continue;
+    previous = cp >= 0x1100 && (cp <= 0x115f || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0x1f300 && cp <= 0x1faff) || cp === 0x2705 || cp === 0x274c) ? 2 : 1;
+    width += previous;
   }
   return width;
 }

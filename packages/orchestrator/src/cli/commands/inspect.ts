@@ -45,6 +45,7 @@ export async function showCommand(db: Database, executionId: string, io: CliIO):
       ? [`  success rate ${formatPercent(status.metadata.successRate)} · avg score ${formatScore(status.metadata.avgScore)} · ${status.metadata.totalTools} tool calls · ${formatDuration(status.metadata.executionDurationMs)}`]
       : []),
     "",
+    "",
   ];
   const rows = steps.map((s) => [
     String(s.stepIndex),
@@ -62,22 +63,21 @@ export async function showCommand(db: Database, executionId: string, io: CliIO):
 export async function statusCommand(db: Database, executionId: string, io: CliIO): Promise<number> {
   const e = await requireExecution(db, executionId);
   const report = await getConsolidationStatus(db, executionId);
-  io.stdout.write(
-    `${JSON.stringify(
-      {
-        execution_id: executionId,
-        execution_status: e.status,
-        complete: report.status === "completed",
-        status: report.status,
-        consolidated_session_id: report.consolidatedSessionId,
-        error: report.error,
-        updated_at: report.updatedAt?.toISOString() ?? null,
-        metadata: report.metadata,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  // The run and its consolidation are two life cycles: a failed run can be consolidated perfectly well.
+  const out = {
+    execution_id: executionId,
+    execution_status: e.status,
+    execution_error: e.error,
+    consolidation: {
+      status: report.status,
+      complete: report.status === "completed",
+      consolidated_session_id: report.consolidatedSessionId,
+      error: report.error,
+      updated_at: report.updatedAt?.toISOString() ?? null,
+      metadata: report.metadata,
+    },
+  };
+  io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   return 0;
 }
 

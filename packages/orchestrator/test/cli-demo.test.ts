@@ -1,0 +1,49 @@
+/**
+ * `reev demo` end to end: the bundled examples run at once, as a child process, on a temporary
+ * embedded database, and each leaves a Mermaid file and a self-contained HTML page.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+
+let temp: ReturnType<typeof makeTempDir>;
+
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-demo-");
+});
+
+afterAll(() => temp?.remove());
+
+describe("reev demo", () => {
+  it("runs the three examples, exits 0 and writes three diagrams", async () => {
+    const db = join(temp.dir, "db");
+    const out = join(temp.dir, "out");
+    const r = await runCli(["demo", "--db", db, "--out", out], { cwd: temp.dir, timeoutMs: 90_000 });
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stderr).toMatch(/^reev demo: 3 example flows from /);
+
+    // Each example's outcome is told as it is: two fail on purpose, the 12-step one completes.
+    expect(r.stdout).toMatch(/^❌ failed {2}jup-multiply-usdc {2}exec_/m);
+    expect(r.stdout).toMatch(/^❌ failed {2}hanging-oracle {2}exec_/m);
+    expect(r.stdout).toMatch(/^✅ completed {2}weekly-rebalance-12 {2}exec_/m);
+    expect(r.stdout).toMatch(/^\s+1\s+oracle_price\s+⏱️ timed_out\s/m);
+    expect(r.stdout).toMatch(/^\s+2\s+complex_lend\s+⏭️ skipped\s/m);
+    expect(r.stdout.match(/consolidation: completed/g)).toHaveLength(3);
+
+    const files = readdirSync(out).sort();
+    const html = files.filter((f) => f.endsWith(".html"));
+    expect(html, files.join(", ")).toHaveLength(3);
+    expect(files.filter((f) => f.endsWith(".mmd"))).toHaveLength(3);
+    for (const f of html) {
+      expect(r.stdout).toContain(join(out, f));
+      const page = readFileSync(join(out, f), "utf8");
+      expect(page).not.toMatch(/<script[^>]+src\s*=\s*["']?(https?:)?\/\//i);
+    }
+    for (const f of files.filter((name) => name.endsWith(".mmd"))) {
+      expect(readFileSync(join(out, f), "utf8").startsWith("stateDiagram-v2")).toBe(true);
+    }
+    expect(r.stdout).toContain("Next: reev list");
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * The `reev` CLI as a child process on PostgreSQL: only when REEV_TEST_DATABASE_URL is set, on a
+ * fresh database created for this file and dropped after it.
+ */
+import { createPostgresDatabase } from "@reev/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, executionIds, fixture, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+
+const baseUrl = process.env.REEV_TEST_DATABASE_URL;
+
+describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let database: { url: string; drop(): Promise<void> } | undefined;
+  const reev = (...args: string[]) => runCli([...args, "--db", database!.url], { cwd: temp.dir });
+
+  beforeAll(async () => {
+    assertBuilt();
+    temp = makeTempDir("reev-cli-pg-");
+    database = await createPostgresDatabase(baseUrl!);
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+    temp?.remove();
+  });
+
+  it("reev list on the fresh database says it is empty", async () => {
+    const r = await reev("list");
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/^No executions in PostgreSQL at postgres(ql)?:\/\//);
+  });
+
+  it("reev run records every execution, concurrently, and reev list shows them", async () => {
+    const r = await reev("run", fixture("succeeds.yaml"), fixture("critical-fails.yaml"), "--concurrency", "2", "--repeat", "2");
+    expect(r.code, show(r)).toBe(1); // the critical-fails runs fail
+    expect(r.stderr).toMatch(/^Database: PostgreSQL at /m);
+    const ids = executionIds(r.stdout);
+    expect(ids, show(r)).toHaveLength(4);
+    expect(r.stdout.match(/\.html$/gm)).toHaveLength(4);
+
+    const list = await reev("list");
+    expect(list.code, show(list)).toBe(0);
+    const rows = list.stdout.split("\n").filter((line) => line.startsWith("exec_"));
+    expect(rows.map((line) => line.split(/\s+/)[0]).sort()).toEqual([...ids].sort());
+    expect(rows.filter((line) => /✅ completed\s/.test(line))).toHaveLength(2);
+    expect(rows.filter((line) => /❌ failed\s/.test(line))).toHaveLength(2);
+
+    const status = await reev("status", ids[0]!);
+    expect(status.code, show(status)).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ execution_id: ids[0], execution_status: "completed", consolidation: { status: "completed" } });
+  });
+});

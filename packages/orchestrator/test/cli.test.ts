@@ -1,0 +1,259 @@
+/**
+ * The `reev` CLI end to end: the built CLI runs as a child process on one temporary PGlite directory,
+ * reused by every test of this file one after the other (a PGlite directory admits one process at a
+ * time, and a fresh one costs seconds to initialise). Later tests read what earlier ones recorded.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, type CliResult, executionIds, fixture, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+
+let temp: ReturnType<typeof makeTempDir>;
+let db: string;
+const reev = (...args: string[]) => runCli([...args, "--db", db], { cwd: temp.dir });
+
+/** Rows of the `reev list` table: execution id → its columns. */
+function listRows(stdout: string): Map<string, string> {
+  return new Map(
+    stdout
+      .split("\n")
+      .filter((line) => line.startsWith("exec_"))
+      .map((line) => [line.split(/\s+/)[0] as string, line]),
+  );
+}
+
+function expectExit(result: CliResult, code: number): void {
+  expect(result.code, show(result)).toBe(code);
+}
+
+let succeeded: { executionId: string; consolidatedId: string };
+let failed: string;
+let fullList: CliResult;
+
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-");
+  db = join(temp.dir, "db");
+});
+
+afterAll(() => temp?.remove());
+
+describe("reev run", () => {
+  it("runs a flow that succeeds: exit 0, summary table, diagram files, plain progress lines", async () => {
+    const r = await reev("run", fixture("succeeds.yaml"), "--out", "diagrams");
+    expectExit(r, 0);
+
+    const [executionId, ...more] = executionIds(r.stdout);
+    expect(executionId, show(r)).toMatch(/^exec_cli-succeeds_/);
+    expect(more).toEqual([]);
+    const consolidatedId = r.stdout.match(/consolidation: completed \((\S+)\)/)?.[1];
+    expect(consolidatedId, show(r)).toBe(`${executionId}_consolidated_${consolidatedId?.split("_consolidated_")[1]}`);
+    succeeded = { executionId: executionId as string, consolidatedId: consolidatedId as string };
+
+    expect(r.stdout).toContain("✅ completed  cli-succeeds");
+    expect(r.stdout).toContain("3/3 steps succeeded");
+    expect(r.stdout).toContain("success rate 100.0%");
+    expect(r.stdout).toContain("3 tool calls");
+    // The step table: #, step, status, duration, tools, tries, score.
+    expect(r.stdout).toMatch(/^\s+#\s+step\s+status\s+duration\s+tools\s+tries\s+score\s+error$/m);
+    expect(r.stdout).toMatch(/^\s+0\s+check_balance\s+✅ success\s+\d+ms\s+2\s+1\s+1\.00$/m);
+    expect(r.stdout).toMatch(/^\s+1\s+quote_swap\s+✅ success\s+\d+ms\s+1\s+1\s+0\.50$/m);
+    expect(r.stdout).toMatch(/^\s+2\s+summarise\s+✅ success\s+\d+ms\s+0\s+1\s+—$/m);
+
+    // The diagram files it wrote, under --out (relative to the working directory), listed by absolute path.
+    const mmd = join(temp.dir, "diagrams", `${executionId}.mmd`);
+    const html = join(temp.dir, "diagrams", `${executionId}.html`);
+    expect(r.stdout).toContain(`Diagrams:\n  ${mmd}\n  ${html}\n`);
+    expect(existsSync(mmd) && existsSync(html)).toBe(true);
+    const diagram = readFileSync(mmd, "utf8");
+    expect(diagram.startsWith("stateDiagram-v2")).toBe(true);
+    for (const step of ["check_balance", "quote_swap", "summarise"]) expect(diagram).toContain(step);
+    const page = readFileSync(html, "utf8");
+    expect(page).toMatch(/^<!DOCTYPE html>/i);
+    expect(page).toContain("check_balance");
+    expect(page).not.toMatch(/<script[^>]+src\s*=\s*["']?(https?:)?\/\//i);
+    expect(page).not.toMatch(/<link[^>]+href\s*=\s*["']?(https?:)?\/\//i);
+
+    // Progress goes to stderr, as plain lines (stderr is a pipe here): no carriage returns or ANSI codes.
+    expect(r.stderr).toContain(`Database: embedded PGlite at ${db}`);
+    expect(r.stderr).toContain(`▶ cli-succeeds: ${executionId} (3 steps)`);
+    for (const [i, step, tools] of [[0, "check_balance", 2], [1, "quote_swap", 1], [2, "summarise", 0]] as const) {
+      expect(r.stderr).toContain(`cli-succeeds step ${i} ${step} started\n`);
+      expect(r.stderr).toMatch(new RegExp(`cli-succeeds ✅ success step ${i} ${step} \\(\\d+ms, ${tools} tool calls?\\)\\n`));
+    }
+    expect(r.stderr).not.toMatch(/[\r\x1b]/);
+    // Results on stdout, diagnostics on stderr: no progress leaks into the summary.
+    expect(r.stdout).not.toContain("started");
+  });
+
+  it("stops at a failed critical step: exit 1, status failed, the remaining steps skipped", async () => {
+    const r = await reev("run", fixture("critical-fails.yaml"), "--out", "diagrams");
+    expectExit(r, 1);
+    const [executionId] = executionIds(r.stdout);
+    expect(executionId, show(r)).toMatch(/^exec_cli-critical-fails_/);
+    failed = executionId as string;
+
+    expect(r.stdout).toContain("❌ failed  cli-critical-fails");
+    expect(r.stdout).toContain("1/4 steps succeeded");
+    expect(r.stdout).toMatch(/error: .*critical step swap failed: Invalid parameters: slippage/);
+    expect(r.stdout).toMatch(/^\s+0\s+balance\s+✅ success\s/m);
+    // Retried once (2 tries), then failed.
+    expect(r.stdout).toMatch(/^\s+1\s+swap\s+❌ failed\s+\d+ms\s+0\s+2\s+—\s+Invalid parameters: slippage$/m);
+    expect(r.stdout).toMatch(/^\s+2\s+lend\s+⏭️ skipped\s+—\s+0\s+0\s+—\s+Skipped/m);
+    expect(r.stdout).toMatch(/^\s+3\s+verify\s+⏭️ skipped\s+—\s+0\s+0\s+—\s+Skipped/m);
+    // A failed run is still recorded, consolidated and drawn.
+    expect(r.stdout).toMatch(/consolidation: completed \(/);
+    expect(existsSync(join(temp.dir, "diagrams", `${executionId}.mmd`))).toBe(true);
+
+    expect(r.stderr).toMatch(/cli-critical-fails step 1 swap attempt 1 failed \(Invalid parameters: slippage\); retrying in \d+ms/);
+    expect(r.stderr).toMatch(/❌ failed step 1 swap \(\d+ms after 2 attempts, 0 tool calls\) — Invalid parameters: slippage/);
+    expect(r.stderr).toContain("⏭️ skipped step 2 lend");
+    expect(r.stderr).toContain("⏭️ skipped step 3 verify");
+  });
+
+  it("runs several files at once, repeated: every execution is recorded", async () => {
+    const r = await reev("run", fixture("succeeds.yaml"), fixture("also-succeeds.json"), "--concurrency", "2", "--repeat", "3", "--out", "diagrams");
+    expectExit(r, 0);
+    const ids = executionIds(r.stdout);
+    expect(ids, show(r)).toHaveLength(6);
+    expect(new Set(ids).size).toBe(6);
+    // Summaries in task order: each file's repeats together.
+    expect(ids.map((id) => id.replace(/_\d+_[0-9a-f]+$/, ""))).toEqual([
+      ...Array(3).fill("exec_cli-succeeds"),
+      ...Array(3).fill("exec_cli-also-succeeds"),
+    ]);
+    expect(r.stdout.match(/\.html$/gm)).toHaveLength(6);
+
+    const list = await reev("list");
+    expectExit(list, 0);
+    fullList = list;
+    const rows = listRows(list.stdout);
+    expect(rows.size, show(list)).toBe(8); // 1 + 1 from the tests above, 6 here
+    for (const id of [...ids, succeeded.executionId, failed]) expect(rows.has(id), `${id} listed\n${show(list)}`).toBe(true);
+    for (const id of ids) expect(rows.get(id)).toMatch(/✅ completed .* completed$/);
+    expect(rows.get(failed)).toMatch(/cli-critical-fails\s+❌ failed\s/);
+  });
+});
+
+describe("inspecting recorded runs", () => {
+  it("reev list prints a table, newest first; --status, --limit and --offset select rows", async () => {
+    const lines = fullList.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^execution\s+flow\s+status\s+started \(UTC\)\s+duration\s+consolidation$/);
+    expect(lines[1]).toMatch(/^[─ ]+$/);
+    // The first run of this file is the oldest.
+    expect(lines.at(-1)?.startsWith(succeeded.executionId)).toBe(true);
+
+    const failedOnly = await reev("list", "--status", "failed");
+    expectExit(failedOnly, 0);
+    expect([...listRows(failedOnly.stdout).keys()]).toEqual([failed]);
+
+    // 7 completed runs; the 7th, newest first, is this file's first.
+    const page = await reev("list", "--status", "completed", "--limit", "2", "--offset", "6");
+    expectExit(page, 0);
+    expect([...listRows(page.stdout).keys()]).toEqual([succeeded.executionId]);
+  });
+
+  it("reev show prints the execution and its steps table", async () => {
+    const r = await reev("show", failed);
+    expectExit(r, 0);
+    expect(r.stdout).toContain(`Execution  ${failed}\n`);
+    expect(r.stdout).toMatch(/^Flow\s+cli-critical-fails\s+agent: scripted$/m);
+    expect(r.stdout).toMatch(/^Status\s+❌ failed — .*critical step swap failed/m);
+    expect(r.stdout).toMatch(new RegExp(`^Consolidation completed ${failed}_consolidated_\\d+$`, "m"));
+    expect(r.stdout).toMatch(/success rate 25\.0% · avg score 0\.25 · 1 tool calls?/);
+    expect(r.stdout).toMatch(/^#\s+step\s+status\s+duration\s+tool calls\s+score\s+error$/m);
+    expect(r.stdout).toMatch(/^0\s+balance\s+✅ success\s+\d+ms\s+get_balance\s+—$/m);
+    expect(r.stdout).toMatch(/^1\s+swap\s+❌ failed\s+\d+ms\s+—\s+—\s+Invalid parameters: slippage$/m);
+    expect(r.stdout).toMatch(/^2\s+lend\s+⏭️ skipped/m);
+    expect(r.stdout).toMatch(/^3\s+verify\s+⏭️ skipped/m);
+  });
+
+  it("reev status prints the consolidation status as JSON", async () => {
+    const r = await reev("status", succeeded.executionId);
+    expectExit(r, 0);
+    // It exits once done: nothing left behind (Prisma's schema engine arms a 10 s timer) keeps it alive.
+    expect(r.ms, "reev status took 10 s or more: something kept the process alive after its output").toBeLessThan(9_500);
+    const status = JSON.parse(r.stdout);
+    expect(status).toMatchObject({
+      execution_id: succeeded.executionId,
+      execution_status: "completed",
+      execution_error: null,
+      consolidation: {
+        complete: true,
+        status: "completed",
+        consolidated_session_id: succeeded.consolidatedId,
+        error: null,
+        metadata: { successRate: 100, totalTools: 3 },
+      },
+    });
+    // Scores 1 and 0.5; the last step gives none and counts by its success (1).
+    expect(status.consolidation.metadata.avgScore).toBeCloseTo((1 + 0.5 + 1) / 3, 5);
+    expect(status.consolidation.metadata.executionDurationMs).toBeGreaterThanOrEqual(0);
+    expect(new Date(status.consolidation.updated_at).getTime()).not.toBeNaN();
+  });
+
+  it("reev diagram prints Mermaid for an execution id, and writes HTML for a consolidated id", async () => {
+    const mmd = await reev("diagram", succeeded.executionId);
+    expectExit(mmd, 0);
+    expect(mmd.stdout.startsWith("stateDiagram-v2\n")).toBe(true);
+    // The same diagram `reev run` wrote.
+    expect(mmd.stdout).toBe(readFileSync(join(temp.dir, "diagrams", `${succeeded.executionId}.mmd`), "utf8"));
+    expect(mmd.stderr).toBe("");
+
+    const out = join(temp.dir, "by-consolidated-id.html");
+    const html = await reev("diagram", succeeded.consolidatedId, "--format", "html", "--out", out);
+    expectExit(html, 0);
+    expect(html.stdout).toBe("");
+    expect(html.stderr).toContain(`Wrote ${out}`);
+    const page = readFileSync(out, "utf8");
+    expect(page).toBe(readFileSync(join(temp.dir, "diagrams", `${succeeded.executionId}.html`), "utf8"));
+    expect(page).not.toMatch(/<script[^>]+src\s*=\s*["']?(https?:)?\/\//i);
+  });
+
+  it("reev export --format json prints the execution, its steps and consolidated sessions", async () => {
+    const r = await reev("export", failed, "--format", "json");
+    expectExit(r, 0);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc).sort()).toEqual(["consolidated", "execution", "steps"]);
+    expect(doc.execution).toMatchObject({ executionId: failed, flowId: "cli-critical-fails", status: "failed", agent: "scripted", openTransaction: null });
+    expect(doc.steps.map((s: { stepIndex: number; stepId: string; status: string }) => [s.stepIndex, s.stepId, s.status])).toEqual([
+      [0, "balance", "success"],
+      [1, "swap", "failed"],
+      [2, "lend", "skipped"],
+      [3, "verify", "skipped"],
+    ]);
+    expect(doc.steps[0].toolCalls.map((t: { toolName: string }) => t.toolName)).toEqual(["get_balance"]);
+    expect(doc.consolidated).toHaveLength(1);
+    expect(doc.consolidated[0].consolidatedSessionId).toMatch(new RegExp(`^${failed}_consolidated_\\d+$`));
+    // The consolidated content is reev's JSON shape.
+    const content = JSON.parse(doc.consolidated[0].consolidatedContent);
+    expect(content).toMatchObject({ execution_id: failed, total_sessions: 4, metadata: { successful_steps: 1, failed_steps: 1, total_steps: 4 } });
+  });
+
+  it("reev export --format jsonl prints one record a line: the execution, then the steps in order", async () => {
+    const r = await reev("export", succeeded.executionId, "--format", "jsonl");
+    expectExit(r, 0);
+    expect(r.stdout.endsWith("\n")).toBe(true);
+    const records = r.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    expect(records.map((x) => x.type)).toEqual(["execution", "step", "step", "step", "consolidated"]);
+    expect(records[0]).toMatchObject({ executionId: succeeded.executionId, status: "completed" });
+    expect(records.slice(1, 4).map((s) => [s.stepIndex, s.stepId])).toEqual([
+      [0, "check_balance"],
+      [1, "quote_swap"],
+      [2, "summarise"],
+    ]);
+    expect(records[4]).toMatchObject({ consolidatedSessionId: succeeded.consolidatedId });
+  });
+
+  it("unknown ids and formats are bad input: exit 2", async () => {
+    for (const args of [["show", "exec_nope"], ["diagram", "exec_nope", "--format", "html"]]) {
+      const r = await reev(...args);
+      expectExit(r, 2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain('No execution "exec_nope"');
+    }
+    const format = await reev("export", failed, "--format", "xml");
+    expectExit(format, 2);
+    expect(format.stderr).toContain('Unknown export format "xml"');
+  });
+});
