@@ -1,0 +1,69 @@
+import type { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+
+/** One SQL statement with `$n` parameters; returns the rows. */
+export type Query = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
+
+/** The raw driver, reduced to what the bench needs: statements, and transactions on one connection. */
+export interface RawDriver {
+  readonly query: Query;
+  /** Runs `fn` between BEGIN and COMMIT (ROLLBACK on error) on one connection. */
+  transaction<T>(fn: (q: Query) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+async function inTransaction<T>(client: pg.ClientBase, fn: (q: Query) => Promise<T>): Promise<T> {
+  const q: Query = async (sql, params) => (await client.query(sql, params as unknown[])).rows;
+  await client.query("BEGIN");
+  try {
+    const result = await fn(q);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/** One `pg.Client`: every transaction on the same connection, one after another. */
+export async function pgClientDriver(url: string): Promise<RawDriver> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
+    // A single connection runs one transaction at a time: queue them, as PGlite does.
+    transaction: (fn) => {
+      const run = queue.then(() => inTransaction(client, fn));
+      queue = run.catch(() => {});
+      return run;
+    },
+    close: () => client.end(),
+  };
+}
+
+/** A `pg.Pool` (as big as the one Prisma's PrismaPg opens by default: 10): transactions in parallel. */
+export function pgPoolDriver(url: string, max = 10): RawDriver {
+  const pool = new pg.Pool({ connectionString: url, max });
+  return {
+    query: async (sql, params) => (await pool.query(sql, params as unknown[])).rows,
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      try {
+        return await inTransaction(client, fn);
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** PGlite's own `transaction()` (which queues: PGlite has one connection). Does not close `db`. */
+export function pgliteDriver(db: PGlite): RawDriver {
+  return {
+    query: async (sql, params) => (await db.query(sql, params as unknown[])).rows as never[],
+    transaction: (fn) => db.transaction((tx) => fn(async (sql, params) => (await tx.query(sql, params as unknown[])).rows as never[])),
+    close: async () => {},
+  };
+}
