@@ -265,7 +265,7 @@ export class DatabaseWriter {
           field: "executionId",
         });
       }
-      await tx.executionSession.update({
+      await tx.executionSession.updateMany({
         where: { executionId: id },
         data: { openTransactionId: randomUUID(), transactionOpenedAt: new Date() },
       });
@@ -302,7 +302,7 @@ export class DatabaseWriter {
         });
       }
       await apply(tx, locked.open_transaction_id);
-      await tx.executionSession.update({ where: { executionId: id }, data: { openTransactionId: null, transactionOpenedAt: null } });
+      await tx.executionSession.updateMany({ where: { executionId: id }, data: { openTransactionId: null, transactionOpenedAt: null } });
     });
   }
 
@@ -340,7 +340,7 @@ export class DatabaseWriter {
         const locked = await this.#lockExecution(tx, open.executionId);
         if (locked.open_transaction_id !== open.transactionId) return undefined;
         const count = await this.#deletePending(tx, open.executionId, open.transactionId);
-        await tx.executionSession.update({
+        await tx.executionSession.updateMany({
           where: { executionId: open.executionId },
           data: { openTransactionId: null, transactionOpenedAt: null },
         });
@@ -428,10 +428,12 @@ export class DatabaseWriter {
           );
         }
         await tx.toolCall.deleteMany({ where: { sessionId } });
-        await tx.stepSession.update({ where: { sessionId }, data: row });
+        await tx.stepSession.update({ where: { sessionId }, data: row, select: { sessionId: true } });
       } else {
+        // `select` keeps Prisma from sending the whole row (content included) back for nothing.
         await tx.stepSession.create({
           data: { ...row, sessionId, executionId: id, stepIndex, state, transactionId, committedAt: transactionId ? null : new Date() },
+          select: { sessionId: true },
         });
       }
       if (calls.length) await tx.toolCall.createMany({ data: calls });
