@@ -39,10 +39,15 @@ export async function warmUp(backend: Backend, config: BenchConfig): Promise<voi
     await side.beginTransaction(`${id}b`);
     await side.storeStep(`${id}b`, { ...steps[0]!, stepIndex: quarter + 1 });
     await side.commitTransaction(`${id}b`);
-    await Promise.all(Array.from({ length: config.concurrency }, async (_, i) => {
+    // A single pg client cannot run transactions side by side: only the sides built for it go parallel.
+    const parallel = side !== backend.raw || backend.rawConcurrent === backend.raw;
+    const warmExecution = async (i: number) => {
       await side.createExecution(`${id}c${i}`);
       for (const step of steps.slice(0, 20)) await side.storeStep(`${id}c${i}`, step);
-    }));
+    };
+    const indexes = Array.from({ length: config.concurrency }, (_, i) => i);
+    if (parallel) await Promise.all(indexes.map(warmExecution));
+    else for (const i of indexes) await warmExecution(i);
   }
 }
 
