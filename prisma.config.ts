@@ -3,10 +3,14 @@
 // WebAssembly schema engine in-process (packages/db/src/migrate).
 import { defineConfig } from "prisma/config";
 
+// Prisma's CLI speaks to PostgreSQL servers only: a REEV_DATABASE_URL naming an embedded PGlite
+// directory (or memory://) is not passed on.
+const server = [process.env.DATABASE_URL, process.env.REEV_DATABASE_URL].find((url) => url && /^postgres(ql)?:\/\//i.test(url));
+
 export default defineConfig({
   schema: "prisma/schema.prisma",
   migrations: { path: "prisma/migrations" },
   datasource: {
-    url: process.env.REEV_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/reev",
+    url: server ?? "postgresql://postgres@127.0.0.1:5432/reev",
   },
 });

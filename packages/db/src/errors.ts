@@ -76,6 +76,12 @@ const ADVICE: Record<DatabaseErrorCode, string> = {
   INTERNAL: "see the cause",
 };
 
+/** Where one of Prisma's codes means something narrower than its DatabaseError code says. */
+const PRISMA_ADVICE: Record<string, string> = {
+  P2034: "a concurrent transaction conflicted with this one (deadlock or serialization failure); retry it",
+  P2003: "the parent record does not exist; create it first",
+};
+
 /**
  * Wraps whatever a database call threw into a DatabaseError, keeping the original as `cause`.
  * `action` says what was being done ("store step 3 of execution x"), so the message stands alone.
@@ -86,7 +92,8 @@ export function toDatabaseError(error: unknown, action: string): DatabaseError {
     const e = error as PrismaLikeError;
     const code = classify(e);
     const detail = e.message.trim().split("\n").filter(Boolean).at(-1) ?? e.message;
-    return new DatabaseError(code, `Failed to ${action}: ${detail} (${ADVICE[code]})`, { cause: error });
+    const advice = (e.code && PRISMA_ADVICE[e.code]) ?? ADVICE[code];
+    return new DatabaseError(code, `Failed to ${action}: ${detail} (${advice})`, { cause: error });
   }
   return new DatabaseError("INTERNAL", `Failed to ${action}: ${String(error)}`, { cause: error });
 }

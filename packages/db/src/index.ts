@@ -1,7 +1,7 @@
 export { openDatabase, maskUrl, resolveTarget, DEFAULT_DATA_DIR } from "./open-database.js";
 export type { Database, DatabaseTarget, OpenDatabaseOptions } from "./open-database.js";
 export { DatabaseWriter, stepSessionId } from "./writer.js";
-export type { ExecutionSessionRecord, OpenTransaction, StoredStep, WriterOptions } from "./writer.js";
+export type { ExecutionSessionRecord, OpenTransaction, StoredStep, TransactionGuard, WriterOptions } from "./writer.js";
 export { DatabaseError, DATABASE_ERROR_CODES, toDatabaseError } from "./errors.js";
 export type { DatabaseErrorCode } from "./errors.js";
 export { parseStepContent } from "./step-content.js";

@@ -1,5 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, realpathSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -58,19 +58,47 @@ export function maskUrl(url: string): string {
 }
 
 export function resolveTarget(url: string | undefined, cwd = process.cwd()): DatabaseTarget {
-  const raw = url ?? process.env.REEV_DATABASE_URL ?? DEFAULT_DATA_DIR;
+  // An empty value is a mistake, not "here": it would make the working directory the data directory.
+  if (url !== undefined && !url.trim()) throw new DatabaseError("VALIDATION", "The database URL is empty", { field: "url" });
+  const raw = url ?? (process.env.REEV_DATABASE_URL?.trim() || DEFAULT_DATA_DIR);
   if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: "postgres", url: raw };
   if (/^memory:\/\//i.test(raw)) return { kind: "pglite-memory" };
   if (/^file:/i.test(raw)) {
     const path = raw.startsWith("file://") ? fileURLToPath(raw) : raw.slice("file:".length);
-    return { kind: "pglite-dir", dataDir: resolve(cwd, path) };
+    return { kind: "pglite-dir", dataDir: canonicalDir(resolve(cwd, path)) };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
     throw new DatabaseError("VALIDATION", `Unsupported database URL "${maskUrl(raw)}": use postgresql://…, memory://, or a directory path`, {
       field: "url",
     });
   }
-  return { kind: "pglite-dir", dataDir: isAbsolute(raw) ? raw : resolve(cwd, raw) };
+  return { kind: "pglite-dir", dataDir: canonicalDir(resolve(cwd, raw)) };
+}
+
+/**
+ * One spelling per directory (trailing slashes, `..`, symlinks resolved), so the lock file beside it
+ * is the same however the directory was named.
+ */
+function canonicalDir(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    try {
+      return join(realpathSync(dirname(dir)), basename(dir));
+    } catch {
+      return dir;
+    }
+  }
+}
+
+/** Refuses to turn a directory that holds something else (a project, say) into a database. */
+function checkDataDir(dataDir: string): void {
+  if (!existsSync(dataDir) || existsSync(join(dataDir, "PG_VERSION"))) return;
+  if (readdirSync(dataDir).length) {
+    throw new DatabaseError("VALIDATION", `${dataDir} is not empty and is not a PGlite database: point --db at a new or empty directory`, {
+      field: "url",
+    });
+  }
 }
 
 function describe(target: DatabaseTarget): string {
@@ -90,22 +118,25 @@ type Backend = {
 };
 
 async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglite-memory" }, dump?: Blob): Promise<Backend> {
+  if (target.kind === "pglite-dir") checkDataDir(target.dataDir);
   const release = target.kind === "pglite-dir" ? acquireDirectoryLock(target.dataDir) : () => {};
-  let pglite: PGlite;
+  let pglite: PGlite | undefined;
   try {
     if (target.kind === "pglite-dir") mkdirSync(dirname(target.dataDir), { recursive: true });
     pglite = target.kind === "pglite-dir" ? new PGlite(target.dataDir) : new PGlite(dump ? { loadDataDir: dump } : {});
     await pglite.waitReady;
   } catch (error) {
+    await pglite?.close().catch(() => {});
     release();
     throw new DatabaseError("CONNECTION", `Could not open ${describe(target)}: ${(error as Error).message}`, { cause: error });
   }
+  const engine = pglite;
   return {
-    adapter: new PrismaPGlite(pglite),
-    migrationFactory: () => new PrismaPGlite(pglite),
+    adapter: new PrismaPGlite(engine),
+    migrationFactory: () => new PrismaPGlite(engine),
     close: async () => {
       try {
-        await pglite.close();
+        await engine.close();
       } finally {
         release();
       }

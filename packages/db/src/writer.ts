@@ -60,6 +60,14 @@ export type StoredStep = {
   created: boolean;
 };
 
+/**
+ * Pins a write to one execution transaction: the call fails with TRANSACTION_STATE unless exactly
+ * that transaction is still open. A caller that began a transaction (an atomic run) passes the id
+ * `beginTransaction` returned, so a transaction recovered or ended by someone else meanwhile can
+ * never turn its later steps into committed ones.
+ */
+export type TransactionGuard = { transactionId?: string };
+
 export type OpenTransaction = { executionId: string; transactionId: string; openedAt: Date; pendingSteps: number };
 
 type LockedExecution = { execution_id: string; open_transaction_id: string | null; status: ExecutionStatus };
@@ -256,25 +264,48 @@ export class DatabaseWriter {
 
   // ── Execution transactions ────────────────────────────────────────────────────────────────────
 
-  async beginTransaction(executionId: string): Promise<void> {
+  /** Opens the execution's transaction and returns its id (see TransactionGuard). */
+  async beginTransaction(executionId: string): Promise<string> {
     const id = validate(ZId, executionId, "executionId");
-    await this.#tx(`begin a transaction for execution "${id}"`, async (tx) => {
+    return this.#tx(`begin a transaction for execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
+      this.#requireRunning(locked);
       if (locked.open_transaction_id) {
         throw new DatabaseError("TRANSACTION_STATE", `Execution "${id}" already has an open transaction: commit or roll it back first`, {
           field: "executionId",
         });
       }
+      const transactionId = randomUUID();
       await tx.executionSession.updateMany({
         where: { executionId: id },
-        data: { openTransactionId: randomUUID(), transactionOpenedAt: new Date() },
+        data: { openTransactionId: transactionId, transactionOpenedAt: new Date() },
       });
+      return transactionId;
     });
   }
 
+  /** Steps belong to a running execution: a finished one's record is final. */
+  #requireRunning(locked: LockedExecution): void {
+    if (locked.status !== "running") {
+      throw new DatabaseError("TRANSACTION_STATE", `Execution "${locked.execution_id}" already finished as ${locked.status}: its steps are final`, {
+        field: "executionId",
+      });
+    }
+  }
+
+  #checkGuard(locked: LockedExecution, guard: TransactionGuard): void {
+    if (guard.transactionId !== undefined && locked.open_transaction_id !== guard.transactionId) {
+      throw new DatabaseError(
+        "TRANSACTION_STATE",
+        `Transaction ${guard.transactionId} of execution "${locked.execution_id}" is no longer open (ended or recovered elsewhere)`,
+        { field: "transactionId" },
+      );
+    }
+  }
+
   /** Makes every step of the open transaction visible at once. */
-  async commitTransaction(executionId: string): Promise<void> {
-    await this.#endTransaction(executionId, "commit", async (tx, transactionId) => {
+  async commitTransaction(executionId: string, guard: TransactionGuard = {}): Promise<void> {
+    await this.#endTransaction(executionId, guard, "commit", async (tx, transactionId) => {
       await tx.stepSession.updateMany({
         where: { executionId, transactionId, state: "pending" },
         data: { state: "committed", committedAt: new Date() },
@@ -283,8 +314,8 @@ export class DatabaseWriter {
   }
 
   /** Deletes every step of the open transaction (and their tool calls, by cascade). */
-  async rollbackTransaction(executionId: string): Promise<void> {
-    await this.#endTransaction(executionId, "roll back", (tx, transactionId) => this.#deletePending(tx, executionId, transactionId));
+  async rollbackTransaction(executionId: string, guard: TransactionGuard = {}): Promise<void> {
+    await this.#endTransaction(executionId, guard, "roll back", (tx, transactionId) => this.#deletePending(tx, executionId, transactionId));
   }
 
   async #deletePending(tx: Tx, executionId: string, transactionId: string): Promise<number> {
@@ -292,10 +323,16 @@ export class DatabaseWriter {
     return count;
   }
 
-  async #endTransaction(executionId: string, verb: string, apply: (tx: Tx, transactionId: string) => Promise<unknown>): Promise<void> {
+  async #endTransaction(
+    executionId: string,
+    guard: TransactionGuard,
+    verb: string,
+    apply: (tx: Tx, transactionId: string) => Promise<unknown>,
+  ): Promise<void> {
     const id = validate(ZId, executionId, "executionId");
     await this.#tx(`${verb} the transaction of execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
+      this.#checkGuard(locked, guard);
       if (!locked.open_transaction_id) {
         throw new DatabaseError("TRANSACTION_STATE", `Cannot ${verb}: execution "${id}" has no open transaction (call beginTransaction first)`, {
           field: "executionId",
@@ -357,13 +394,13 @@ export class DatabaseWriter {
    * The seed's method: stores a step's session content exactly as given, with the structured fields
    * parsed from it (JSON, or YAML as reev wrote it; neither → stored with the fields empty).
    */
-  async storeStepSession(executionId: string, stepIndex: number, sessionContent: string): Promise<void> {
+  async storeStepSession(executionId: string, stepIndex: number, sessionContent: string, guard: TransactionGuard = {}): Promise<void> {
     validate(ZStepIndex, stepIndex, "stepIndex");
     const content = validate(ZText, sessionContent, "sessionContent");
     this.#checkSize(content, "sessionContent");
     const fields = parseStepContent(content) ?? {};
     const parsed = validate(ZStepInput.omit({ stepIndex: true, content: true }), fields, "sessionContent");
-    await this.storeStep(executionId, { ...parsed, stepIndex, content });
+    await this.storeStep(executionId, { ...parsed, stepIndex, content }, guard);
   }
 
   #checkSize(content: string, field: string): void {
@@ -379,7 +416,7 @@ export class DatabaseWriter {
    * a silent overwrite. A step
    * still pending in the open transaction may be replaced — nobody has seen it yet.
    */
-  async storeStep(executionId: string, step: StepInput): Promise<StoredStep> {
+  async storeStep(executionId: string, step: StepInput, guard: TransactionGuard = {}): Promise<StoredStep> {
     const id = validate(ZId, executionId, "executionId");
     const data = validate(ZStepInput, step, "");
     const { stepIndex, toolCalls = [] } = data;
@@ -411,6 +448,7 @@ export class DatabaseWriter {
     const row = { ...fields, content, contentSha256 };
     return this.#tx(`store step ${stepIndex} of execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
+      this.#checkGuard(locked, guard);
       const transactionId = locked.open_transaction_id;
       const state = transactionId ? "pending" : "committed";
       const existing = await tx.stepSession.findUnique({
@@ -420,6 +458,7 @@ export class DatabaseWriter {
       if (existing) {
         const sameTransaction = existing.state === "pending" && existing.transactionId === transactionId;
         if (existing.contentSha256 === contentSha256) return { sessionId, state: existing.state, created: false };
+        this.#requireRunning(locked);
         if (!sameTransaction) {
           throw new DatabaseError(
             "CONFLICT",
@@ -430,6 +469,7 @@ export class DatabaseWriter {
         await tx.toolCall.deleteMany({ where: { sessionId } });
         await tx.stepSession.update({ where: { sessionId }, data: row, select: { sessionId: true } });
       } else {
+        this.#requireRunning(locked);
         // `select` keeps Prisma from sending the whole row (content included) back for nothing.
         await tx.stepSession.create({
           data: { ...row, sessionId, executionId: id, stepIndex, state, transactionId, committedAt: transactionId ? null : new Date() },

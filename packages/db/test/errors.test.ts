@@ -81,7 +81,7 @@ describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseErro
     expect((raw as { code?: string }).code).toBe("P2003");
     const error = toDatabaseError(raw, "store a step");
     expect(error).toMatchObject({ code: "NOT_FOUND", cause: raw });
-    expect(error.message).toMatch(/create the parent record first/);
+    expect(error.message).toMatch(/parent record does not exist; create it first/);
     expect(await db.prisma.stepSession.count({ where: { executionId: missing } })).toBe(0);
   });
 

@@ -1,5 +1,8 @@
 // openDatabase: backends by URL, memory://, migrate: false, bad URLs, password masking. PGlite
 // directories (persistence, locking within and across processes) are in pglite-directory.test.ts.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_DATA_DIR, maskUrl, openDatabase, resolveTarget } from "../src/index.js";
@@ -46,6 +49,34 @@ describe("resolveTarget and maskUrl", () => {
     expect(maskUrl("postgresql://u:pw@h:notaport/db")).toBe("postgresql://u:***@h:notaport/db");
     expect(maskUrl("postgresql://reev:p@ss:w0rd@[bad/db")).toBe("postgresql://reev:***@[bad/db");
     expect(maskUrl("postgresql://reev:p@ss@localhost/db")).toBe("postgresql://reev:***@localhost/db");
+  });
+});
+
+describe("directories that must not become databases", () => {
+  it("an empty URL is refused (it would make the working directory the data directory); an empty REEV_DATABASE_URL counts as unset", () => {
+    expect(() => resolveTarget("", "/work/here")).toThrow(expect.objectContaining({ code: "VALIDATION", field: "url" }));
+    expect(() => resolveTarget("  ", "/work/here")).toThrow(expect.objectContaining({ code: "VALIDATION", field: "url" }));
+    const saved = process.env.REEV_DATABASE_URL;
+    try {
+      process.env.REEV_DATABASE_URL = "";
+      expect(resolveTarget(undefined, "/work/here")).toEqual({ kind: "pglite-dir", dataDir: "/work/here/.reev/db" });
+    } finally {
+      if (saved === undefined) delete process.env.REEV_DATABASE_URL;
+      else process.env.REEV_DATABASE_URL = saved;
+    }
+  });
+
+  it("a non-empty directory that is not a PGlite database is refused, and left untouched", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "reev-not-a-db-"));
+    try {
+      writeFileSync(join(dir, "README.md"), "my project");
+      const error = await expectDbError(openDatabase({ url: dir }), "VALIDATION", "url");
+      expect(error.message).toContain("is not a PGlite database");
+      expect(readdirSync(dir)).toEqual(["README.md"]);
+      expect(existsSync(`${dir}.lock`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -42,6 +42,9 @@ describe("PGlite directory", () => {
       expect(error.message).toMatch(/in use/);
       expect(error.message).toContain("this process");
       expect(error.message).toContain(dataDir);
+      // However the directory is spelled, it is the same directory and the same lock.
+      await expectDbError(openDatabase({ url: `${dataDir}/` }), "CONNECTION");
+      await expectDbError(openDatabase({ url: join(dataDir, "..", "..", ".reev", "db") }), "CONNECTION");
       // The refused open disturbed neither the open database nor its lock.
       expect(await visibleSteps(db.writer, id)).toEqual([0]);
       expect(lockOwner(dataDir)).toBe(process.pid);

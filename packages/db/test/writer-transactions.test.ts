@@ -306,4 +306,39 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect(open.filter((o) => ids.includes(o.executionId))).toEqual([]);
     });
   });
+
+  describe("transaction guards and finished executions", () => {
+    it("beginTransaction returns the id; a write pinned to it fails once that transaction was recovered, and nothing is committed by it", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const transactionId = await w.beginTransaction(id);
+      expect((await w.getExecutionSession(id))?.openTransaction?.transactionId).toBe(transactionId);
+      await w.storeStepSession(id, 0, "s0", { transactionId });
+      // Someone recovers it while the run is still going (an agent thinking between steps).
+      expect((await w.recoverOpenTransactions()).map((t) => t.executionId)).toContain(id);
+      const before = await rowCounts(db);
+      await expectDbError(w.storeStepSession(id, 1, "s1", { transactionId }), "TRANSACTION_STATE", "transactionId");
+      // A new transaction by someone else does not satisfy the old guard either.
+      const other = await w.beginTransaction(id);
+      await expectDbError(w.storeStep(id, { stepIndex: 1, content: "s1" }, { transactionId }), "TRANSACTION_STATE", "transactionId");
+      await expectDbError(w.commitTransaction(id, { transactionId }), "TRANSACTION_STATE", "transactionId");
+      await expectDbError(w.rollbackTransaction(id, { transactionId }), "TRANSACTION_STATE", "transactionId");
+      expect(await rowCounts(db)).toEqual(before);
+      await w.rollbackTransaction(id, { transactionId: other });
+      expect(await stepRows(db, id)).toEqual([]);
+    });
+
+    it("a finished execution takes no new steps or transactions, but a retry of a stored step still succeeds", async () => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      await w.storeStepSession(id, 0, "done");
+      await w.finishExecutionSession(id, { status: "failed", error: "boom" });
+      const before = await rowCounts(db);
+      await expectDbError(w.storeStepSession(id, 1, "late"), "TRANSACTION_STATE", "executionId");
+      await expectDbError(w.beginTransaction(id), "TRANSACTION_STATE", "executionId");
+      await w.storeStepSession(id, 0, "done"); // the same write again: a retry, acknowledged
+      expect(await rowCounts(db)).toEqual(before);
+      expect(await visibleSteps(w, id)).toEqual([0]);
+    });
+  });
 });

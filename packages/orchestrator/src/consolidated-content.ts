@@ -46,7 +46,7 @@ export const ZConsolidatedMetrics = z.object({
   total_steps: z.number().int().nonnegative(),
   /** 0–100. */
   success_rate: z.number(),
-  /** 0–1: mean over steps of the step's score, or 1/0 for success/failure where no score was given. */
+  /** 0–1: mean of the recorded step scores; without any, mean of per-step success (1/0). */
   avg_score: z.number(),
   total_tools: z.number().int().nonnegative(),
   /** Last step's finish − first step's start; null when the steps carry no timings. */

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
-import { type ConsolidationMetadata, type ConsolidationStatus, DatabaseError, type DatabaseWriter, MAX_ID_LENGTH, type SessionLog } from "@reev/db";
+import { type ConsolidationMetadata, type ConsolidationStatus, DatabaseError, type DatabaseWriter, type SessionLog } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
 import { OrchestratorError } from "./errors.js";
+import { fitId } from "./ids.js";
 
 export const DEFAULT_CONSOLIDATION_TIMEOUT_MS = 60_000;
 
@@ -22,8 +22,8 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 
 /**
  * The run's metrics, from the stored steps only:
- * - `avg_score`: mean over steps of the step's score where one was recorded, else 1 for a success and
- *   0 otherwise (reev bucketed the success rate instead);
+ * - `avg_score`: the mean of the step scores that were recorded; when no step has one, the mean of
+ *   per-step success (1 or 0) (reev bucketed the success rate instead);
  * - `success_rate`: successful steps / all steps × 100; skipped, failed, timed-out and steps of
  *   unknown outcome are all "not successful";
  * - `total_tools`: recorded tool calls (reev counted tool names in free text);
@@ -35,13 +35,14 @@ export function computeMetrics(sessions: readonly SessionLog[]): ConsolidatedMet
   const skipped = sessions.filter((s) => s.status === "skipped").length;
   const starts = sessions.flatMap((s) => (s.startedAt ? [Date.parse(s.startedAt)] : []));
   const finishes = sessions.flatMap((s) => (s.finishedAt ? [Date.parse(s.finishedAt)] : []));
+  const scores = sessions.flatMap((s) => (s.score === null ? [] : [s.score]));
   return {
     successful_steps: successful,
     failed_steps: total - successful - skipped,
     skipped_steps: skipped,
     total_steps: total,
     success_rate: total ? (successful / total) * 100 : 0,
-    avg_score: mean(sessions.map((s) => s.score ?? (s.status === "success" ? 1 : 0))),
+    avg_score: scores.length ? mean(scores) : mean(sessions.map((s) => (s.status === "success" ? 1 : 0))),
     total_tools: sessions.reduce((n, s) => n + s.toolCalls.length, 0),
     execution_duration_ms: starts.length && finishes.length ? Math.max(0, Math.max(...finishes) - Math.min(...starts)) : null,
   };
@@ -112,15 +113,9 @@ export function buildConsolidation(input: ConsolidationInput): { content: string
   };
 }
 
-/**
- * reev's `{executionId}_consolidated_{ms}`; an execution id near the 255-character limit is shortened
- * and suffixed with its hash so the id stays within the column and unique.
- */
+/** reev's `{executionId}_consolidated_{ms}`, within the id length limit. */
 export function defaultConsolidatedId(executionId: string, at: Date): string {
-  const suffix = `_consolidated_${at.getTime()}`;
-  if (executionId.length + suffix.length <= MAX_ID_LENGTH) return `${executionId}${suffix}`;
-  const hash = createHash("sha256").update(executionId).digest("hex").slice(0, 12);
-  return `${executionId.slice(0, MAX_ID_LENGTH - suffix.length - hash.length - 1)}_${hash}${suffix}`;
+  return fitId(executionId, `_consolidated_${at.getTime()}`);
 }
 
 export type ConsolidateOptions = {
@@ -167,6 +162,9 @@ export async function consolidateExecution(
   try {
     return await db.writer.runInTransaction(
       async (w) => {
+        // Takes the execution's row lock first, so no step can commit between reading the steps and
+        // storing their ids: content, metrics and originalSessionIds describe the same steps.
+        await w.setConsolidationStatus(executionId, "in_progress");
         const sessions = await w.getSessionsForConsolidation(executionId);
         if (!sessions.length) throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
         const built = buildConsolidation({

@@ -4,6 +4,7 @@ import { type Agent, type AgentResult, type PreviousStepResult, type StepContext
 import { type Clock, MAX_TIMER_MS, systemClock } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { OrchestratorError } from "./errors.js";
+import { fitId } from "./ids.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
 import { renderPrompt } from "./prompt-template.js";
 
@@ -143,7 +144,7 @@ export class PingPongExecutor {
 
   async execute(plan: FlowPlan, agent: Agent, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     const started = this.#clock.now();
-    const executionId = options.executionId ?? `exec_${plan.flowId}_${started}_${randomBytes(3).toString("hex")}`;
+    const executionId = options.executionId ?? fitId(`exec_${plan.flowId}`, `_${started}_${randomBytes(3).toString("hex")}`);
     // A progress listener is an observer: if it throws, the run (and its recording) goes on.
     const emit = (event: ExecutionEvent) => {
       try {
@@ -161,21 +162,25 @@ export class PingPongExecutor {
       startedAt: new Date(started),
     });
     emit({ type: "execution-started", executionId, flowId: plan.flowId, totalSteps: plan.steps.length });
-    if (plan.atomic) await this.#writer.beginTransaction(executionId);
+    const atomicTransaction = plan.atomic ? await this.#writer.beginTransaction(executionId) : undefined;
 
     const results: StepResult[] = [];
     let stop: { status: FinalExecutionStatus; error: string } | undefined;
+    let recording = true;
     for (const [stepIndex, step] of plan.steps.entries()) {
       if (!stop && options.signal?.aborted) stop = { status: "failed", error: "the run was cancelled" };
       const result = stop
         ? this.#skipped(stepIndex, step, stop.error)
         : await this.#runStep(plan, step, stepIndex, executionId, results, agent, options.signal, emit);
       results.push(result);
+      if (!recording) continue;
       try {
-        await this.#record(executionId, plan.atomic, result);
+        await this.#record(executionId, atomicTransaction, result);
       } catch (error) {
-        stop = { status: "failed", error: `Could not record step ${stepIndex} (${step.stepId}): ${errorMessage(error)}` };
-        break;
+        // Nothing more is recorded: the rest of the plan is reported as skipped, never as run.
+        recording = false;
+        stop = { status: "failed", error: `could not record step ${stepIndex} (${step.stepId}): ${errorMessage(error)}` };
+        continue;
       }
       emit({ type: "step-finished", executionId, step: result });
       if (!stop && result.status !== "success" && (step.critical || options.signal?.aborted)) {
@@ -185,17 +190,27 @@ export class PingPongExecutor {
     }
 
     let status: FinalExecutionStatus = stop?.status ?? (results.every((r) => r.success) ? "completed" : "failed");
-    let error = stop ? `Stopped: ${stop.error}` : (status === "failed" ? `${results.filter((r) => !r.success).length} of ${plan.steps.length} steps did not succeed` : null);
-    if (plan.atomic) {
-      if (stop) {
-        await this.#writer.rollbackTransaction(executionId);
-        status = "rolled_back";
-        error = `Stopped: ${stop.error}; every step was rolled back`;
-      } else {
-        await this.#writer.commitTransaction(executionId);
+    let error = stop ? `Stopped: ${stop.error}` : status === "failed" ? `${results.filter((r) => !r.success).length} of ${plan.steps.length} steps did not succeed` : null;
+    if (atomicTransaction) {
+      const guard = { transactionId: atomicTransaction };
+      try {
+        if (stop) {
+          await this.#writer.rollbackTransaction(executionId, guard);
+          status = "rolled_back";
+          error = `${error}; every step was rolled back`;
+        } else {
+          await this.#writer.commitTransaction(executionId, guard);
+        }
+      } catch (endError) {
+        // Our transaction was ended elsewhere (recovered, say) or the database failed: the run cannot
+        // claim its steps; say so, and leave nothing of ours open.
+        await this.#writer.rollbackTransaction(executionId, guard).catch(() => {});
+        status = "failed";
+        error = `${error ? `${error}; ` : ""}the run's transaction could not be ${stop ? "rolled back" : "committed"}: ${errorMessage(endError)}`;
       }
     }
     const durationMs = Math.max(0, this.#clock.now() - started);
+    // Throws if the final status cannot be stored: a result is only returned once it is recorded.
     await this.#writer.finishExecutionSession(executionId, { status, error, durationMs, finishedAt: new Date(started + durationMs) });
 
     const consolidation = await this.#consolidate(executionId, status, options.consolidate !== false);
@@ -230,18 +245,24 @@ export class PingPongExecutor {
     }
   }
 
-  /** Outside an atomic run each step is its own execution transaction: visible once committed. */
-  async #record(executionId: string, atomic: boolean, result: StepResult): Promise<void> {
+  /**
+   * Outside an atomic run each step is its own execution transaction: visible once committed. Every
+   * write is pinned to the transaction this run opened, so one recovered or ended elsewhere fails the
+   * write instead of silently changing what it means.
+   */
+  async #record(executionId: string, atomicTransaction: string | undefined, result: StepResult): Promise<void> {
     const content = JSON.stringify(result);
-    if (atomic) return this.#writer.storeStepSession(executionId, result.stepIndex, content);
-    await this.#writer.beginTransaction(executionId);
+    if (atomicTransaction) {
+      return this.#writer.storeStepSession(executionId, result.stepIndex, content, { transactionId: atomicTransaction });
+    }
+    const guard = { transactionId: await this.#writer.beginTransaction(executionId) };
     try {
-      await this.#writer.storeStepSession(executionId, result.stepIndex, content);
+      await this.#writer.storeStepSession(executionId, result.stepIndex, content, guard);
+      await this.#writer.commitTransaction(executionId, guard);
     } catch (error) {
-      await this.#writer.rollbackTransaction(executionId).catch(() => {});
+      await this.#writer.rollbackTransaction(executionId, guard).catch(() => {});
       throw error;
     }
-    await this.#writer.commitTransaction(executionId);
   }
 
   #skipped(stepIndex: number, step: FlowStep, reason: string): StepResult {

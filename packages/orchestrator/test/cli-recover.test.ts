@@ -44,8 +44,14 @@ beforeAll(async () => {
 afterAll(() => temp?.remove());
 
 describe("reev recover", () => {
+  it("by default leaves transactions younger than an hour alone: a live run may own them", async () => {
+    const r = await reev("recover");
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toBe("No open transactions older than 60m00s.\n");
+  });
+
   it("--dry-run lists the open transaction and changes nothing", async () => {
-    const r = await reev("recover", "--dry-run");
+    const r = await reev("recover", "--dry-run", "--older-than", "0");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^would roll back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"));
     expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
@@ -53,11 +59,11 @@ describe("reev recover", () => {
   });
 
   it("rolls the transaction back, printing the pending step count; a second run finds nothing", async () => {
-    const r = await reev("recover");
+    const r = await reev("recover", "--older-than", "0");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^rolled back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"));
 
-    const again = await reev("recover");
+    const again = await reev("recover", "--older-than", "0");
     expect(again.code, show(again)).toBe(0);
     expect(again.stdout).toBe("No open transactions older than 0ms.\n");
 

@@ -72,15 +72,15 @@ describe("computeMetrics on hand-computed tables", () => {
     expect(m.execution_duration_ms).toBeNull(); // no timings at all
   });
 
-  it("mixed: a step's score where given, its success as 1/0 where not; skipped steps count 0", () => {
-    // step | status  | score | counts as
-    //   0  | success | 0.5   | 0.5
-    //   1  | success |  —    | 1
-    //   2  | failed  | 0.25  | 0.25   (a failed step may still carry a judge's score)
-    //   3  | failed  |  —    | 0
-    //   4  | skipped |  —    | 0
-    //   5  | skipped |  —    | 0
-    // avg = 1.75 / 6; success_rate = 2 / 6 × 100
+  it("mixed: the mean of the scores that were given; steps without a score do not count toward it", () => {
+    // step | status  | score
+    //   0  | success | 0.5
+    //   1  | success |  —
+    //   2  | failed  | 0.25   (a failed step may still carry a judge's score)
+    //   3  | failed  |  —
+    //   4  | skipped |  —
+    //   5  | skipped |  —
+    // avg = (0.5 + 0.25) / 2; success_rate = 2 / 6 × 100
     const sessions = [
       session(0, { score: 0.5, calls: 3 }),
       session(1, { calls: 1 }),
@@ -90,7 +90,7 @@ describe("computeMetrics on hand-computed tables", () => {
       session(5, { status: "skipped" }),
     ];
     const m = computeMetrics(sessions);
-    expect(m.avg_score).toBeCloseTo(1.75 / 6, 12);
+    expect(m.avg_score).toBeCloseTo(0.375, 12);
     expect(m.success_rate).toBeCloseTo(100 / 3, 12);
     expect(m.successful_steps).toBe(2);
     expect(m.failed_steps).toBe(2);
@@ -99,9 +99,14 @@ describe("computeMetrics on hand-computed tables", () => {
     expect(m.total_tools).toBe(6);
   });
 
+  it("without any score: the mean of per-step success, skipped and failed steps counting 0", () => {
+    const m = computeMetrics([session(0), session(1, { status: "failed" }), session(2, { status: "skipped" }), session(3)]);
+    expect(m.avg_score).toBe(0.5); // (1 + 0 + 0 + 1) / 4
+  });
+
   it("a score of 0 on a successful step is a score, not a missing one", () => {
-    const m = computeMetrics([session(0, { score: 0 }), session(1)]);
-    expect(m.avg_score).toBe(0.5); // (0 + 1) / 2, not (1 + 1) / 2
+    const m = computeMetrics([session(0, { score: 0 }), session(1, { score: 1 }), session(2)]);
+    expect(m.avg_score).toBe(0.5); // (0 + 1) / 2: step 2 has no score and does not count
   });
 
   it("steps of unknown outcome count as not successful and not skipped", () => {
@@ -202,7 +207,7 @@ describe("buildConsolidation", () => {
       { tool_name: "jupiter_swap", input: { amount: 2 }, output: null, success: false, duration_ms: 30, error: "Invalid parameters" },
       { tool_name: "jupiter_swap", input: { amount: 1 }, output: null, success: false, duration_ms: 31, error: "Invalid parameters" },
     ]);
-    // Metrics: success 1/3 → 33.3…%; scores 0.8, 0 (failed), 0 (skipped) → 0.8 / 3; tools 1 + 2 + 0 = 3;
+    // Metrics: success 1/3 → 33.3…%; the only recorded score is 0.8 → 0.8; tools 1 + 2 + 0 = 3;
     // duration 10:00:27.406 − 10:00:00 = 27 406 ms.
     expect(document.metadata).toEqual({
       successful_steps: 1,
@@ -210,7 +215,7 @@ describe("buildConsolidation", () => {
       skipped_steps: 1,
       total_steps: 3,
       success_rate: expect.closeTo(100 / 3, 10),
-      avg_score: expect.closeTo(0.8 / 3, 12),
+      avg_score: 0.8,
       total_tools: 3,
       execution_duration_ms: 27_406,
     });

@@ -330,8 +330,8 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       expect(result.status).toBe("failed");
       expect(result.consolidation.status).toBe("completed");
       expect(result.consolidation.error).toBeNull();
-      // avg = (0.5 + 0) / 2; success 1 / 2; tools 2 + 0.
-      expect(result.consolidation.metadata).toMatchObject({ avgScore: 0.25, successRate: 50, totalTools: 2 });
+      // avg = the one recorded score, 0.5 (the failed step has none); success 1 / 2; tools 2 + 0.
+      expect(result.consolidation.metadata).toMatchObject({ avgScore: 0.5, successRate: 50, totalTools: 2 });
       expect(result.consolidatedSessionId).toMatch(new RegExp(`^${executionId}_consolidated_\\d+$`));
 
       const [row] = await db.writer.getConsolidatedSessionsByExecution(executionId);

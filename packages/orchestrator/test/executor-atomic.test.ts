@@ -18,6 +18,30 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
     db.prisma.stepSession.count({ where: { executionId, ...(state ? { state } : {}) } });
 
   describe("atomic: true", () => {
+    it("a transaction recovered by someone else mid-run: later steps are refused, not committed, and the run ends failed", async () => {
+      const executionId = uid("exec");
+      const flow = plan({
+        flowId: uid("atomic-recovered"),
+        atomic: true,
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p" },
+          { stepId: "c", prompt: "p", critical: true },
+        ],
+      });
+      const agent = recordingAgent(async (step, context, signal) => {
+        // While step b's agent thinks, an operator runs `reev recover --older-than 0`.
+        if (step.stepId === "b") await db.writer.recoverOpenTransactions();
+        return new ScriptedAgent().run(step, context, signal);
+      });
+      const result = await new PingPongExecutor(db).execute(flow, agent, { executionId });
+      expect(result.status).toBe("failed");
+      expect(result.error).toMatch(/could not record step 1 \(b\): .*no longer open/);
+      expect(result.stepResults.map((s) => s.status)).toEqual(["success", "success", "skipped"]);
+      expect(await countSteps(executionId)).toBe(0);
+      expect(await db.writer.getExecutionSession(executionId)).toMatchObject({ status: "failed", openTransaction: null });
+    });
+
     it("a critical failure rolls every step back: nothing committed, nothing pending, execution rolled_back, consolidation skipped", async () => {
       const executionId = uid("exec");
       const pendingSeenByAgent: number[] = [];

@@ -386,7 +386,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       const agent = recordingAgent((step) => ({ response: step.stepId === "b" ? "x".repeat(10_000) : "ok", toolCalls: [] }));
       const result = await new PingPongExecutor({ writer }).execute(flow, agent, { executionId, consolidate: false });
       expect(result.status).toBe("failed");
-      expect(result.error).toMatch(/^Stopped: Could not record step 1 \(b\): .*byte cap/);
+      expect(result.error).toMatch(/^Stopped: could not record step 1 \(b\): .*byte cap/);
       expect(agent.calls.map((c) => c.stepId)).toEqual(["a", "b"]);
       const execution = await db.writer.getExecutionSession(executionId);
       expect(execution).toMatchObject({ status: "failed", openTransaction: null });

@@ -20,11 +20,12 @@ async function withFactory<T>(url: string | undefined, fn: (factory: PrismaPg | 
   if (target.kind === "postgres") return fn(new PrismaPg({ connectionString: target.url }), "PostgreSQL");
   if (target.kind === "pglite-memory") throw new DatabaseError("VALIDATION", "memory:// databases vanish on exit: nothing to migrate", { field: "url" });
   const release = acquireDirectoryLock(target.dataDir);
-  const pglite = new PGlite(target.dataDir);
+  let pglite: PGlite | undefined;
   try {
+    pglite = new PGlite(target.dataDir);
     return await fn(new PrismaPGlite(pglite), target.dataDir);
   } finally {
-    await pglite.close();
+    await pglite?.close();
     release();
   }
 }

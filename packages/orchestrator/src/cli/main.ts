@@ -20,11 +20,17 @@ Usage:
   reev status <executionId> [--db URL]
   reev diagram <executionId|consolidatedId> [--format mmd|html] [--out FILE] [--db URL]
   reev export <executionId> [--format json|jsonl] [--out FILE] [--db URL]
-  reev recover [--older-than MS] [--dry-run] [--db URL]
+  reev recover [--older-than MS] [--dry-run] [--db URL]   (default: transactions open over an hour)
 
 The database defaults to REEV_DATABASE_URL, else the embedded PGlite in ./.reev/db.
 --db takes postgresql://…, memory://, or a directory.
 Exit codes: 0 success, 1 a run failed (or an operation failed), 2 bad input.`;
+
+/**
+ * `reev recover` rolls back transactions older than this unless told otherwise: a live atomic run
+ * keeps its transaction open while agents think, and recovering it would undo a run in progress.
+ */
+const RECOVER_DEFAULT_AGE_MS = 60 * 60 * 1000;
 
 /** Where the demo's flows live: <repo>/examples, at the same depth from src/ and dist/. */
 export const EXAMPLES_DIR = fileURLToPath(new URL("../../../../examples/", import.meta.url));
@@ -90,7 +96,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
         .sort()
         .map((f) => join(EXAMPLES_DIR, f));
       io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
-      const { results } = await executeFlows(
+      const { results, failures } = await executeFlows(
         { files, agent: "scripted", db: v.db, concurrency: files.length, repeat: 1, out: v.out ?? "reev-out", consolidate: true },
         io,
       );
@@ -100,7 +106,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
           "Next: reev list · reev show <executionId> · reev diagram <executionId> --format html --out run.html\n",
       );
       // The demo worked when every run was recorded and consolidated, whatever the runs' own outcome.
-      return results.every((r) => r.consolidation.status === "completed") ? 0 : 1;
+      return !failures && results.every((r) => r.consolidation.status === "completed") ? 0 : 1;
     }
     case "list": {
       const status = v.status === undefined ? undefined : ZExecutionStatus.safeParse(v.status);
@@ -126,7 +132,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
       return withDatabase(v.db, (db) => exportCommand(db, id, { format: v.format ?? "json", out: v.out }, io));
     }
     case "recover": {
-      const options = { olderThanMs: positiveInt(v["older-than"], "--older-than", 0, 0), dryRun: v["dry-run"] ?? false };
+      const options = { olderThanMs: positiveInt(v["older-than"], "--older-than", RECOVER_DEFAULT_AGE_MS, 0), dryRun: v["dry-run"] ?? false };
       return withDatabase(v.db, (db) => recoverCommand(db, options, io));
     }
     default:

@@ -79,7 +79,8 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   return [mmd, html];
 }
 
-export type RunReport = { results: ExecutionResult[]; files: string[] };
+/** `failures`: executions that could not be recorded at all (they have no result). */
+export type RunReport = { results: ExecutionResult[]; files: string[]; failures: number };
 
 /** Loads every flow first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO, plans?: FlowPlan[]): Promise<RunReport> {
@@ -90,23 +91,37 @@ export async function executeFlows(options: RunOptions, io: CliIO, plans?: FlowP
     io.stderr.write(`Database: ${db.description}\n`);
     const progress = new ProgressReporter(io.stderr);
     const executor = new PingPongExecutor(db);
-    let results: ExecutionResult[];
+    let settled: PromiseSettledResult<ExecutionResult>[];
     try {
-      results = await pool(tasks, options.concurrency, (plan) => executor.execute(plan, agent, { onEvent: progress.handle, consolidate: options.consolidate }));
+      // Settled, not all-or-nothing: one execution that cannot be recorded must not close the
+      // database under the others still running.
+      settled = await pool(tasks, options.concurrency, (plan) =>
+        executor.execute(plan, agent, { onEvent: progress.handle, consolidate: options.consolidate }).then(
+          (value): PromiseSettledResult<ExecutionResult> => ({ status: "fulfilled", value }),
+          (reason: unknown): PromiseSettledResult<ExecutionResult> => ({ status: "rejected", reason }),
+        ),
+      );
     } finally {
       progress.stop();
     }
+    const results: ExecutionResult[] = [];
     const files: string[] = [];
-    for (const result of results) {
-      io.stdout.write(`\n${summary(result)}`);
-      files.push(...(await writeDiagrams(db, result, resolve(options.out))));
+    for (const [i, outcome] of settled.entries()) {
+      if (outcome.status === "rejected") {
+        const reason = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+        io.stdout.write(`\n${statusLabel("failed")}  ${tasks[i]?.flowId}: the execution could not be recorded: ${reason}\n`);
+        continue;
+      }
+      results.push(outcome.value);
+      io.stdout.write(`\n${summary(outcome.value)}`);
+      files.push(...(await writeDiagrams(db, outcome.value, resolve(options.out))));
     }
     if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
-    return { results, files };
+    return { results, files, failures: settled.length - results.length };
   });
 }
 
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
-  const { results } = await executeFlows(options, io);
-  return results.every((r) => r.status === "completed") ? 0 : 1;
+  const { results, failures } = await executeFlows(options, io);
+  return !failures && results.every((r) => r.status === "completed") ? 0 : 1;
 }
