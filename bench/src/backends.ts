@@ -67,7 +67,9 @@ function writerSide(db: Database): Side {
       await w.storeStep(executionId, step);
     },
     storeStepSession: (executionId, stepIndex, content) => w.storeStepSession(executionId, stepIndex, content),
-    beginTransaction: (executionId) => w.beginTransaction(executionId),
+    beginTransaction: async (executionId) => {
+      await w.beginTransaction(executionId);
+    },
     commitTransaction: (executionId) => w.commitTransaction(executionId),
     emptyTransaction: async () => {
       await db.prisma.$transaction(async (tx) => tx.$queryRaw`SELECT 1`);
