@@ -13,7 +13,7 @@ import { executeFlows, runCommand } from "./commands/run.js";
 const USAGE = `reev — record, consolidate and draw multi-step agent runs
 
 Usage:
-  reev run <flow-file>... [--agent scripted|openai] [--db URL] [--concurrency N] [--repeat N] [--out DIR] [--no-consolidate]
+  reev run <flow-file>... [--agent scripted|openai] [--tools MODULE] [--db URL] [--concurrency N] [--repeat N] [--out DIR] [--no-consolidate]
   reev demo [--db URL] [--out DIR]          run the bundled examples on the embedded database
   reev list [--status S] [--limit N] [--offset N] [--db URL]
   reev show <executionId> [--db URL]
@@ -22,6 +22,8 @@ Usage:
   reev export <executionId> [--format json|jsonl] [--out FILE] [--db URL]
   reev recover [--older-than MS] [--dry-run] [--db URL]   (default: transactions open over an hour)
 
+--agent openai uses OPENAI_BASE_URL, OPENAI_MODEL and OPENAI_API_KEY; --tools names a JS module that
+exports the tool handlers ({ name: { run(input, signal) } }) the model's tool calls are run with.
 The database defaults to REEV_DATABASE_URL, else the embedded PGlite in ./.reev/db.
 --db takes postgresql://…, memory://, or a directory.
 Exit codes: 0 success, 1 a run failed (or an operation failed), 2 bad input.`;
@@ -57,6 +59,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     options: {
       db: { type: "string" },
       agent: { type: "string", default: "scripted" },
+      tools: { type: "string" },
       concurrency: { type: "string" },
       repeat: { type: "string" },
       out: { type: "string" },
@@ -81,6 +84,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
         {
           files: positionals,
           agent: v.agent ?? "scripted",
+          tools: v.tools,
           db: v.db,
           concurrency: positiveInt(v.concurrency, "--concurrency", 4),
           repeat: positiveInt(v.repeat, "--repeat", 1),

@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Database } from "@reev/db";
 import type { Agent } from "../../agents/agent.js";
-import { OpenAIChatAgent } from "../../agents/openai-chat-agent.js";
+import { OpenAIChatAgent, type ToolHandler } from "../../agents/openai-chat-agent.js";
 import { ScriptedAgent } from "../../agents/scripted-agent.js";
 import { OrchestratorError } from "../../errors.js";
 import { type FlowPlan, loadFlowPlan } from "../../flow-plan.js";
@@ -17,6 +18,8 @@ import { clip, renderTable } from "../text-table.js";
 export type RunOptions = {
   files: string[];
   agent: string;
+  /** A module of tool handlers for the openai agent. */
+  tools?: string | undefined;
   db: string | undefined;
   concurrency: number;
   repeat: number;
@@ -24,9 +27,31 @@ export type RunOptions = {
   consolidate: boolean;
 };
 
-export function createAgent(name: string): Agent {
+/**
+ * The tool implementations for `--agent openai`: a JS module whose default export (or `tools`
+ * export) maps tool names to `{ run(input, signal), description?, parameters? }`.
+ */
+async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
+  let mod: { default?: unknown; tools?: unknown };
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as typeof mod;
+  } catch (error) {
+    throw new OrchestratorError("INVALID_ARGUMENT", `Could not load the tools module ${path}: ${(error as Error).message}`, { path: "--tools", cause: error });
+  }
+  const tools = mod.default ?? mod.tools;
+  const entries = tools && typeof tools === "object" ? Object.entries(tools) : [];
+  const bad = entries.find(([, t]) => typeof (t as { run?: unknown })?.run !== "function");
+  if (!entries.length || bad) {
+    const why = bad ? `tool "${bad[0]}" has no run(input, signal) function` : "it exports no tools (default export or `tools`)";
+    throw new OrchestratorError("INVALID_ARGUMENT", `The tools module ${path} is not usable: ${why}`, { path: "--tools" });
+  }
+  return Object.fromEntries(entries) as Record<string, ToolHandler>;
+}
+
+export async function createAgent(name: string, toolsModule?: string): Promise<Agent> {
+  if (name === "openai") return new OpenAIChatAgent(toolsModule ? { tools: await loadTools(toolsModule) } : {});
+  if (toolsModule) throw new OrchestratorError("INVALID_ARGUMENT", "--tools goes with --agent openai (the scripted agent replays its script)", { path: "--tools" });
   if (name === "scripted") return new ScriptedAgent();
-  if (name === "openai") return new OpenAIChatAgent();
   throw new OrchestratorError("INVALID_ARGUMENT", `Unknown agent "${name}": use scripted or openai`, { path: "--agent" });
 }
 
@@ -85,7 +110,7 @@ export type RunReport = { results: ExecutionResult[]; files: string[]; failures:
 /** Loads every flow first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO, plans?: FlowPlan[]): Promise<RunReport> {
   const loaded = plans ?? (await Promise.all(options.files.map((f) => loadFlowPlan(f))));
-  const agent = createAgent(options.agent);
+  const agent = await createAgent(options.agent, options.tools);
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
   return withDatabase(options.db, async (db) => {
     io.stderr.write(`Database: ${db.description}\n`);
