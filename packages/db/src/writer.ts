@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import type { z } from "zod";
 import { DatabaseError, toDatabaseError } from "./errors.js";
 import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
 import {
@@ -20,6 +21,7 @@ import {
   ZFinishExecutionInput,
   ZId,
   ZListExecutionsInput,
+  ZStepFields,
   ZStepIndex,
   ZStepInput,
   ZText,
@@ -70,7 +72,7 @@ export type TransactionGuard = { transactionId?: string };
 
 export type OpenTransaction = { executionId: string; transactionId: string; openedAt: Date; pendingSteps: number };
 
-type LockedExecution = { execution_id: string; open_transaction_id: string | null; status: ExecutionStatus };
+type LockedExecution = { execution_id: string; open_transaction_id: string | null; status: ExecutionStatus; started_at: Date };
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -184,7 +186,7 @@ export class DatabaseWriter {
   /** Locks the execution row for the rest of the transaction; NOT_FOUND if there is none. */
   async #lockExecution(tx: Tx, executionId: string): Promise<LockedExecution> {
     const rows = await tx.$queryRaw<LockedExecution[]>`
-      SELECT execution_id, open_transaction_id::text AS open_transaction_id, status::text AS status
+      SELECT execution_id, open_transaction_id::text AS open_transaction_id, status::text AS status, started_at
       FROM execution_sessions WHERE execution_id = ${executionId} FOR UPDATE`;
     const row = rows[0];
     if (!row) {
@@ -243,17 +245,14 @@ export class DatabaseWriter {
     const data = validate(ZFinishExecutionInput, input, "");
     const row = await this.#tx(`finish execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
-      if (locked.status !== "running") {
-        throw new DatabaseError("TRANSACTION_STATE", `Execution "${id}" already finished as ${locked.status}`, { field: "executionId" });
-      }
+      this.#requireRunning(locked);
       if (locked.open_transaction_id) {
         throw new DatabaseError("TRANSACTION_STATE", `Execution "${id}" has an open transaction: commit or roll it back before finishing`, {
           field: "executionId",
         });
       }
-      const current = await tx.executionSession.findUniqueOrThrow({ where: { executionId: id }, select: { startedAt: true } });
       const finishedAt = data.finishedAt ?? new Date();
-      const durationMs = data.durationMs ?? Math.max(0, finishedAt.getTime() - current.startedAt.getTime());
+      const durationMs = data.durationMs ?? Math.max(0, finishedAt.getTime() - new Date(locked.started_at).getTime());
       return tx.executionSession.update({
         where: { executionId: id },
         data: { status: data.status, error: data.error ?? null, finishedAt, durationMs },
@@ -284,10 +283,10 @@ export class DatabaseWriter {
     });
   }
 
-  /** Steps belong to a running execution: a finished one's record is final. */
+  /** Only a running execution changes: a finished one's record is final. */
   #requireRunning(locked: LockedExecution): void {
     if (locked.status !== "running") {
-      throw new DatabaseError("TRANSACTION_STATE", `Execution "${locked.execution_id}" already finished as ${locked.status}: its steps are final`, {
+      throw new DatabaseError("TRANSACTION_STATE", `Execution "${locked.execution_id}" already finished as ${locked.status}: its record is final`, {
         field: "executionId",
       });
     }
@@ -353,16 +352,19 @@ export class DatabaseWriter {
         select: { executionId: true, openTransactionId: true, transactionOpenedAt: true },
       }),
     );
-    return Promise.all(
-      rows.map(async (r) => ({
-        executionId: r.executionId,
-        transactionId: r.openTransactionId!,
-        openedAt: r.transactionOpenedAt!,
-        pendingSteps: await this.#read("count pending steps", (c) =>
-          c.stepSession.count({ where: { executionId: r.executionId, transactionId: r.openTransactionId!, state: "pending" } }),
-        ),
-      })),
-    );
+    const transactionIds = rows.map((r) => r.openTransactionId!);
+    const counts = transactionIds.length
+      ? await this.#read("count pending steps", (c) =>
+          c.stepSession.groupBy({ by: ["transactionId"], where: { state: "pending", transactionId: { in: transactionIds } }, _count: { _all: true } }),
+        )
+      : [];
+    const pending = new Map(counts.map((g) => [g.transactionId, g._count._all]));
+    return rows.map((r) => ({
+      executionId: r.executionId,
+      transactionId: r.openTransactionId!,
+      openedAt: r.transactionOpenedAt!,
+      pendingSteps: pending.get(r.openTransactionId) ?? 0,
+    }));
   }
 
   /**
@@ -395,12 +397,12 @@ export class DatabaseWriter {
    * parsed from it (JSON, or YAML as reev wrote it; neither → stored with the fields empty).
    */
   async storeStepSession(executionId: string, stepIndex: number, sessionContent: string, guard: TransactionGuard = {}): Promise<void> {
-    validate(ZStepIndex, stepIndex, "stepIndex");
+    const index = validate(ZStepIndex, stepIndex, "stepIndex");
     const content = validate(ZText, sessionContent, "sessionContent");
     this.#checkSize(content, "sessionContent");
-    const fields = parseStepContent(content) ?? {};
-    const parsed = validate(ZStepInput.omit({ stepIndex: true, content: true }), fields, "sessionContent");
-    await this.storeStep(executionId, { ...parsed, stepIndex, content }, guard);
+    const fields = validate(ZStepFields, parseStepContent(content) ?? {}, "sessionContent");
+    const id = validate(ZId, executionId, "executionId");
+    await this.#storeValidatedStep(id, index, fields, content, guard);
   }
 
   #checkSize(content: string, field: string): void {
@@ -418,10 +420,20 @@ export class DatabaseWriter {
    */
   async storeStep(executionId: string, step: StepInput, guard: TransactionGuard = {}): Promise<StoredStep> {
     const id = validate(ZId, executionId, "executionId");
-    const data = validate(ZStepInput, step, "");
-    const { stepIndex, toolCalls = [] } = data;
-    const content = data.content ?? JSON.stringify({ ...step, content: undefined });
+    const { stepIndex, content: given, ...data } = validate(ZStepInput, step, "");
+    const content = given ?? JSON.stringify({ ...step, content: undefined });
     this.#checkSize(content, "content");
+    return this.#storeValidatedStep(id, stepIndex, data, content, guard);
+  }
+
+  async #storeValidatedStep(
+    id: string,
+    stepIndex: number,
+    data: z.output<typeof ZStepFields>,
+    content: string,
+    guard: TransactionGuard,
+  ): Promise<StoredStep> {
+    const { toolCalls = [] } = data;
     const sessionId = stepSessionId(id, stepIndex);
     const fields = {
       stepId: data.stepId ?? null,

@@ -29,4 +29,12 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
+/** Never resolves; rejects with the signal's reason once it aborts (at once if it already has). */
+export function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
 export const systemClock: Clock = { now: () => Date.now(), sleep: abortableSleep };

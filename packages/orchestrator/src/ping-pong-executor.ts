@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ConsolidationMetadata, ConsolidationStatus, DatabaseWriter, FinalExecutionStatus } from "@reev/db";
 import { type Agent, type AgentResult, type PreviousStepResult, type StepContext, type ToolCallRecord, ZAgentResult } from "./agents/agent.js";
-import { type Clock, MAX_TIMER_MS, systemClock } from "./clock.js";
+import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { OrchestratorError } from "./errors.js";
 import { fitId } from "./ids.js";
@@ -107,13 +107,6 @@ function judge(step: FlowStep, result: AgentResult): string | null {
     return failed ? (failed.error ?? `${tool} failed`) : `Required tool ${tool} was not called`;
   }
   return null;
-}
-
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
 }
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -376,7 +369,7 @@ export class PingPongExecutor {
     if (runSignal?.aborted) onRunAbort();
     runSignal?.addEventListener("abort", onRunAbort, { once: true });
     try {
-      const raw = await Promise.race([agent.run(step, context, controller.signal), rejectOnAbort(controller.signal)]);
+      const raw = await Promise.race([agent.run(step, context, controller.signal), untilAborted(controller.signal)]);
       const parsed = ZAgentResult.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];

@@ -1,4 +1,4 @@
-import { abortableSleep } from "../clock.js";
+import { abortableSleep, untilAborted } from "../clock.js";
 import { OrchestratorError } from "../errors.js";
 import type { FlowStep, ScriptedAttempt, ScriptedToolCall } from "../flow-plan.js";
 import type { Agent, AgentResult, StepContext, ToolCallRecord } from "./agent.js";
@@ -44,13 +44,6 @@ export function pickAttempt(script: readonly ScriptedAttempt[], attempt: number)
   return script[Math.min(Math.max(attempt, 1), script.length) - 1];
 }
 
-
-function untilAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_resolve, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
-}
 
 function toToolCallRecord(call: ScriptedToolCall): ToolCallRecord {
   return {
