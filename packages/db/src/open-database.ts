@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "./directory-lock.js";
 import { DatabaseError } from "./errors.js";
@@ -33,6 +33,11 @@ export type OpenDatabaseOptions = {
   cwd?: string;
   /** @internal start an in-memory PGlite from this data dump (tests clone a migrated template). */
   pgliteDataDump?: Blob;
+  /**
+   * @internal wraps the driver adapter the Prisma client queries through (not the migrations'):
+   * fault-injection tests fail chosen statements on their way to the real database.
+   */
+  wrapAdapter?: (adapter: SqlDriverAdapterFactory) => SqlDriverAdapterFactory;
 };
 
 export type Database = {
@@ -171,7 +176,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
         }
       : await openPGlite(target, options.pgliteDataDump);
   const transaction = target.kind === "postgres" ? POSTGRES_TRANSACTION : PGLITE_TRANSACTION;
-  const prisma = new PrismaClient({ adapter: backend.adapter, transactionOptions: transaction });
+  const adapter = options.wrapAdapter ? options.wrapAdapter(backend.adapter) : backend.adapter;
+  const prisma = new PrismaClient({ adapter, transactionOptions: transaction });
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
