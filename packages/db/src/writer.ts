@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { DatabaseError, toDatabaseError } from "./errors.js";
 import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
@@ -14,7 +14,6 @@ import {
   type ListExecutionsInput,
   type SessionLog,
   type StepInput,
-  type StepStatus,
   ZConsolidationMetadata,
   ZConsolidationStatus,
   ZCreateExecutionInput,
@@ -27,7 +26,11 @@ import {
   ZText,
 } from "./schemas.js";
 import { parseStepContent } from "./step-content.js";
+import { type StepRow, toStepRow } from "./step-rows.js";
+import { type InsertStepsOutcome, insertStepsStatement, type PriorStep } from "./insert-steps-statement.js";
 import { validate } from "./validate.js";
+
+export { stepSessionId } from "./step-rows.js";
 
 type Tx = Prisma.TransactionClient;
 
@@ -72,11 +75,29 @@ export type TransactionGuard = { transactionId?: string };
 
 export type OpenTransaction = { executionId: string; transactionId: string; openedAt: Date; pendingSteps: number };
 
-type LockedExecution = { execution_id: string; open_transaction_id: string | null; status: ExecutionStatus; started_at: Date };
+/** What a write needs to know about its execution, read under the row lock. */
+type ExecutionState = { execution_id: string; open_transaction_id: string | null; status: ExecutionStatus };
+type LockedExecution = ExecutionState & { started_at: Date };
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-export const stepSessionId = (executionId: string, stepIndex: number) => `${executionId}_step_${stepIndex}`;
+
+/** Bulk writes go in statements of bounded size: each is one JSON parameter the server parses whole. */
+const CHUNK_BYTES = 8 * 1024 * 1024;
+const CHUNK_ROWS = 2_000;
+function* chunksOf(rows: readonly StepRow[]): Generator<StepRow[]> {
+  let chunk: StepRow[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    if (chunk.length && (chunk.length >= CHUNK_ROWS || bytes + row.content.length > CHUNK_BYTES)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(row);
+    bytes += row.content.length;
+  }
+  if (chunk.length) yield chunk;
+}
 
 function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionSessionRecord {
   return {
@@ -96,13 +117,6 @@ function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionSessionR
         : null,
     consolidation: { status: row.consolidationStatus, error: row.consolidationError, updatedAt: row.consolidationUpdatedAt },
   };
-}
-
-function stepStatusOf(fields: { status?: StepStatus | null; success?: boolean | null }): StepStatus | null {
-  if (fields.status) return fields.status;
-  if (fields.success === true) return "success";
-  if (fields.success === false) return "failed";
-  return null;
 }
 
 /**
@@ -189,12 +203,14 @@ export class DatabaseWriter {
       SELECT execution_id, open_transaction_id::text AS open_transaction_id, status::text AS status, started_at
       FROM execution_sessions WHERE execution_id = ${executionId} FOR UPDATE`;
     const row = rows[0];
-    if (!row) {
-      throw new DatabaseError("NOT_FOUND", `Execution "${executionId}" does not exist: create it with createExecutionSession first`, {
-        field: "executionId",
-      });
-    }
+    if (!row) throw this.#missingExecution(executionId);
     return row;
+  }
+
+  #missingExecution(executionId: string): DatabaseError {
+    return new DatabaseError("NOT_FOUND", `Execution "${executionId}" does not exist: create it with createExecutionSession first`, {
+      field: "executionId",
+    });
   }
 
   // ── Executions ────────────────────────────────────────────────────────────────────────────────
@@ -284,7 +300,7 @@ export class DatabaseWriter {
   }
 
   /** Only a running execution changes: a finished one's record is final. */
-  #requireRunning(locked: LockedExecution): void {
+  #requireRunning(locked: ExecutionState): void {
     if (locked.status !== "running") {
       throw new DatabaseError("TRANSACTION_STATE", `Execution "${locked.execution_id}" already finished as ${locked.status}: its record is final`, {
         field: "executionId",
@@ -292,7 +308,7 @@ export class DatabaseWriter {
     }
   }
 
-  #checkGuard(locked: LockedExecution, guard: TransactionGuard): void {
+  #checkGuard(locked: ExecutionState, guard: TransactionGuard): void {
     if (guard.transactionId !== undefined && locked.open_transaction_id !== guard.transactionId) {
       throw new DatabaseError(
         "TRANSACTION_STATE",
@@ -433,64 +449,118 @@ export class DatabaseWriter {
     content: string,
     guard: TransactionGuard,
   ): Promise<StoredStep> {
-    const { toolCalls = [] } = data;
-    const sessionId = stepSessionId(id, stepIndex);
-    const fields = {
-      stepId: data.stepId ?? null,
-      status: stepStatusOf(data),
-      score: data.score ?? null,
-      startedAt: data.startedAt ?? null,
-      finishedAt: data.finishedAt ?? null,
-      durationMs: data.durationMs ?? null,
-      error: data.error ?? null,
-    };
-    const calls = toolCalls.map((c, callIndex) => ({
-      sessionId,
-      callIndex,
-      toolName: c.toolName,
-      input: (c.input ?? undefined) as Prisma.InputJsonValue | undefined,
-      output: (c.output ?? undefined) as Prisma.InputJsonValue | undefined,
-      success: c.success ?? null,
-      durationMs: c.durationMs ?? null,
-      error: c.error ?? null,
-    }));
-    // The fingerprint covers what is stored, not only the content: the same content given again with
-    // other structured fields or tool calls is a different step, not a retry.
-    const contentSha256 = sha256(JSON.stringify([content, fields, calls]));
-    const row = { ...fields, content, contentSha256 };
-    return this.#tx(`store step ${stepIndex} of execution "${id}"`, async (tx) => {
-      const locked = await this.#lockExecution(tx, id);
-      this.#checkGuard(locked, guard);
-      const transactionId = locked.open_transaction_id;
-      const state = transactionId ? "pending" : "committed";
-      const existing = await tx.stepSession.findUnique({
-        where: { executionId_stepIndex: { executionId: id, stepIndex } },
-        select: { contentSha256: true, state: true, transactionId: true },
-      });
-      if (existing) {
-        const sameTransaction = existing.state === "pending" && existing.transactionId === transactionId;
-        if (existing.contentSha256 === contentSha256) return { sessionId, state: existing.state, created: false };
-        this.#requireRunning(locked);
-        if (!sameTransaction) {
-          throw new DatabaseError(
-            "CONFLICT",
-            `Step ${stepIndex} of execution "${id}" is already stored with different content; steps are immutable once committed (use a new step index)`,
-            { field: "stepIndex" },
-          );
-        }
-        await tx.toolCall.deleteMany({ where: { sessionId } });
-        await tx.stepSession.update({ where: { sessionId }, data: row, select: { sessionId: true } });
-      } else {
-        this.#requireRunning(locked);
-        // `select` keeps Prisma from sending the whole row (content included) back for nothing.
-        await tx.stepSession.create({
-          data: { ...row, sessionId, executionId: id, stepIndex, state, transactionId, committedAt: transactionId ? null : new Date() },
-          select: { sessionId: true },
+    const row = toStepRow(id, stepIndex, data, content);
+    const field = () => "stepIndex";
+    // One statement, no interactive transaction: see insertStepsStatement.
+    let written = await this.#read(`store step ${stepIndex} of execution "${id}"`, (c) => this.#insertSteps(c, id, [row], guard, field));
+    if (written.replace.length) {
+      written = await this.#tx(`replace pending step ${stepIndex} of execution "${id}"`, (tx) => this.#replaceSteps(tx, id, written.replace, guard, field));
+    }
+    const created = written.inserted.has(stepIndex);
+    return { sessionId: row.sessionId, state: created ? written.state : written.prior.get(stepIndex)!.state, created };
+  }
+
+  /**
+   * Bulk import (an exported run, say): stores every step and its tool calls in one transaction —
+   * all of them, or none. Per step the rules of `storeStep` hold: the same step again is a no-op, a
+   * different one for a committed index is a CONFLICT naming it. Returns how many were given and how
+   * many were new.
+   */
+  async storeSteps(executionId: string, steps: readonly StepInput[], guard: TransactionGuard = {}): Promise<{ stored: number; created: number }> {
+    const id = validate(ZId, executionId, "executionId");
+    if (!Array.isArray(steps)) throw new DatabaseError("VALIDATION", "Invalid input: steps must be an array of steps", { field: "steps" });
+    const rows: StepRow[] = [];
+    const seen = new Map<number, number>();
+    steps.forEach((step, i) => {
+      const { stepIndex, content: given, ...data } = validate(ZStepInput, step, `steps[${i}]`);
+      const twin = seen.get(stepIndex);
+      if (twin !== undefined) {
+        throw new DatabaseError("VALIDATION", `Invalid input: steps[${i}].stepIndex ${stepIndex} repeats steps[${twin}]`, {
+          field: `steps[${i}].stepIndex`,
         });
       }
-      if (calls.length) await tx.toolCall.createMany({ data: calls });
-      return { sessionId, state, created: true };
+      seen.set(stepIndex, i);
+      const content = given ?? JSON.stringify({ ...step, content: undefined });
+      this.#checkSize(content, `steps[${i}].content`);
+      rows.push(toStepRow(id, stepIndex, data, content));
     });
+    const field = (row: StepRow) => `steps[${seen.get(row.stepIndex)}].stepIndex`;
+    const created = await this.#tx(`store ${rows.length} steps of execution "${id}"`, async (tx) => {
+      let count = 0;
+      const replace: StepRow[] = [];
+      for (const chunk of chunksOf(rows)) {
+        const written = await this.#insertSteps(tx, id, chunk, guard, field);
+        count += written.inserted.size;
+        replace.push(...written.replace);
+      }
+      if (replace.length) count += (await this.#replaceSteps(tx, id, replace, guard, field)).inserted.size;
+      return count;
+    });
+    return { stored: rows.length, created };
+  }
+
+  /**
+   * Runs insertStepsStatement until every row is inserted or found stored, then sorts the stored
+   * ones: the same fingerprint is a retry (no-op); a different one is a CONFLICT unless the step is
+   * still pending in the open transaction, which may be replaced (nobody has seen it yet).
+   */
+  async #insertSteps(client: PrismaClient | Tx, id: string, rows: readonly StepRow[], guard: TransactionGuard, field: (row: StepRow) => string) {
+    const inserted = new Set<number>();
+    const prior = new Map<number, PriorStep>();
+    let execution: ExecutionState | undefined;
+    let todo = rows;
+    // A step that a concurrent writer committed during the statement is in neither list (see the
+    // statement); the next try, with a fresh snapshot, sees it.
+    for (let attempt = 0; todo.length && attempt < 3; attempt++) {
+      const [outcome] = await client.$queryRaw<InsertStepsOutcome[]>(insertStepsStatement(id, todo, guard));
+      if (!outcome?.execution_id) throw this.#missingExecution(id);
+      execution = { execution_id: id, open_transaction_id: outcome.open_transaction_id, status: outcome.status };
+      this.#checkGuard(execution, guard);
+      for (const index of outcome.inserted) inserted.add(index);
+      for (const p of outcome.prior) prior.set(p.step_index, p);
+      todo = todo.filter((r) => !inserted.has(r.stepIndex) && !prior.has(r.stepIndex));
+      if (execution.status !== "running") break;
+    }
+    const replace: StepRow[] = [];
+    for (const row of rows) {
+      if (inserted.has(row.stepIndex)) continue;
+      const stored = prior.get(row.stepIndex);
+      if (stored?.content_sha256 === row.contentSha256) continue;
+      this.#requireRunning(execution!);
+      if (!stored) {
+        throw new DatabaseError("CONFLICT", `Step ${row.stepIndex} of execution "${id}" kept changing under concurrent writers; retry the write`, {
+          field: field(row),
+        });
+      }
+      if (stored.state !== "pending" || stored.transaction_id !== execution!.open_transaction_id) {
+        throw new DatabaseError(
+          "CONFLICT",
+          `Step ${row.stepIndex} of execution "${id}" is already stored with different content; steps are immutable once committed (use a new step index)`,
+          { field: field(row) },
+        );
+      }
+      replace.push(row);
+    }
+    const state: StoredStep["state"] = execution!.open_transaction_id ? "pending" : "committed";
+    return { inserted, prior, replace, state };
+  }
+
+  /** Deletes pending steps of the open transaction (tool calls go by cascade) and writes them anew. */
+  async #replaceSteps(tx: Tx, id: string, rows: readonly StepRow[], guard: TransactionGuard, field: (row: StepRow) => string) {
+    const locked = await this.#lockExecution(tx, id);
+    this.#checkGuard(locked, guard);
+    await tx.stepSession.deleteMany({
+      where: { executionId: id, stepIndex: { in: rows.map((r) => r.stepIndex) }, state: "pending", transactionId: locked.open_transaction_id },
+    });
+    const written = await this.#insertSteps(tx, id, rows, guard, field);
+    // Under the lock, a step deleted above cannot reappear; one that is still "prior" was committed.
+    const committed = rows.find((r) => !written.inserted.has(r.stepIndex));
+    if (committed) {
+      throw new DatabaseError("CONFLICT", `Step ${committed.stepIndex} of execution "${id}" was committed meanwhile; steps are immutable once committed`, {
+        field: field(committed),
+      });
+    }
+    return written;
   }
 
   /** Committed steps of an execution in numeric step order, with their tool calls. */

@@ -1,0 +1,67 @@
+import { Prisma } from "./generated/prisma/client.js";
+import type { ExecutionStatus } from "./schemas.js";
+import { type StepRow, stepRecords, toolCallRecords } from "./step-rows.js";
+
+/** A step already stored under one of the indexes written. */
+export type PriorStep = { step_index: number; content_sha256: string; state: "pending" | "committed"; transaction_id: string | null };
+
+/** What `insertStepsStatement` reports: the locked execution, the steps already there, the new ones. */
+export type InsertStepsOutcome = {
+  /** Null when the execution does not exist (the other execution fields are then null too). */
+  execution_id: string | null;
+  open_transaction_id: string | null;
+  status: ExecutionStatus;
+  prior: PriorStep[];
+  /** Step indexes this statement inserted. */
+  inserted: number[];
+};
+
+/**
+ * Writes steps and their tool calls as ONE statement: lock the execution row, look for the steps,
+ * insert those that are new — only while the execution is running and the guard's transaction is the
+ * open one — and report what it found. One statement is atomic on its own, so the single-step hot path
+ * needs no interactive transaction: one round trip instead of six (BEGIN, lock, find, insert step,
+ * insert calls, COMMIT) and far less client work; a bulk import runs it per chunk inside one
+ * interactive transaction. The caller decides from the outcome (no-op, CONFLICT, TRANSACTION_STATE).
+ *
+ * Every part reads one snapshot, taken before the lock was granted: a step that a concurrent writer
+ * committed in between is invisible to `prior`, and `ON CONFLICT DO NOTHING` skips it, so it is in
+ * neither list — the caller runs the statement again for such steps, with a fresh snapshot.
+ */
+export function insertStepsStatement(executionId: string, rows: readonly StepRow[], guard: { transactionId?: string }): Prisma.Sql {
+  const guardId = guard.transactionId ?? null;
+  const indexes = rows.map((r) => r.stepIndex);
+  return Prisma.sql`
+    WITH ex AS (
+      SELECT execution_id, open_transaction_id, status FROM execution_sessions WHERE execution_id = ${executionId} FOR UPDATE
+    ), prior AS (
+      SELECT step_index, content_sha256, state, transaction_id FROM step_sessions
+      WHERE execution_id = ${executionId} AND step_index = ANY(${indexes}::int[])
+    ), ins AS (
+      INSERT INTO step_sessions (session_id, execution_id, step_index, content, content_sha256, state, transaction_id,
+        step_id, status, score, started_at, finished_at, duration_ms, error, committed_at)
+      SELECT s.session_id, ex.execution_id, s.step_index, s.content, s.content_sha256,
+        CASE WHEN ex.open_transaction_id IS NULL THEN 'committed' ELSE 'pending' END::step_state, ex.open_transaction_id,
+        s.step_id, s.status::step_status, s.score, s.started_at, s.finished_at, s.duration_ms, s.error,
+        CASE WHEN ex.open_transaction_id IS NULL THEN now() END
+      FROM ex CROSS JOIN jsonb_to_recordset(${stepRecords(rows)}::jsonb) AS s (session_id text, step_index int, content text,
+        content_sha256 text, step_id text, status text, score float8, started_at timestamptz, finished_at timestamptz,
+        duration_ms int, error text)
+      WHERE ex.status = 'running'
+        AND (${guardId}::text IS NULL OR ex.open_transaction_id::text = ${guardId}::text)
+        AND NOT EXISTS (SELECT 1 FROM prior WHERE prior.step_index = s.step_index)
+      ON CONFLICT (execution_id, step_index) DO NOTHING
+      RETURNING session_id, step_index
+    ), calls AS (
+      INSERT INTO tool_calls (session_id, call_index, tool_name, input, output, success, duration_ms, error)
+      SELECT c.session_id, c.call_index, c.tool_name, c.input, c.output, c.success, c.duration_ms, c.error
+      FROM jsonb_to_recordset(${toolCallRecords(rows)}::jsonb) AS c (session_id text, call_index int, tool_name text,
+        input jsonb, output jsonb, success boolean, duration_ms int, error text)
+      JOIN ins USING (session_id)
+    )
+    SELECT ex.execution_id, ex.open_transaction_id::text AS open_transaction_id, ex.status::text AS status,
+      COALESCE((SELECT jsonb_agg(jsonb_build_object('step_index', step_index, 'content_sha256', content_sha256,
+        'state', state, 'transaction_id', transaction_id)) FROM prior), '[]'::jsonb) AS prior,
+      COALESCE((SELECT array_agg(step_index) FROM ins), '{}'::int[]) AS inserted
+    FROM (SELECT 1) AS one LEFT JOIN ex ON true`;
+}

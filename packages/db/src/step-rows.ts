@@ -1,0 +1,104 @@
+import { createHash } from "node:crypto";
+import type { z } from "zod";
+import type { StepStatus, ZStepFields } from "./schemas.js";
+
+/** A validated step, ready to be written: its row, its tool calls and its fingerprint. */
+export type StepRow = {
+  sessionId: string;
+  stepIndex: number;
+  content: string;
+  contentSha256: string;
+  stepId: string | null;
+  status: StepStatus | null;
+  score: number | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  error: string | null;
+  toolCalls: ToolCallRow[];
+};
+
+export type ToolCallRow = {
+  sessionId: string;
+  callIndex: number;
+  toolName: string;
+  input: unknown;
+  output: unknown;
+  success: boolean | null;
+  durationMs: number | null;
+  error: string | null;
+};
+
+export const stepSessionId = (executionId: string, stepIndex: number) => `${executionId}_step_${stepIndex}`;
+
+function stepStatusOf(fields: { status?: StepStatus | null; success?: boolean | null }): StepStatus | null {
+  if (fields.status) return fields.status;
+  if (fields.success === true) return "success";
+  if (fields.success === false) return "failed";
+  return null;
+}
+
+/** Builds the row of an already validated step. */
+export function toStepRow(executionId: string, stepIndex: number, data: z.output<typeof ZStepFields>, content: string): StepRow {
+  const sessionId = stepSessionId(executionId, stepIndex);
+  const fields = {
+    stepId: data.stepId ?? null,
+    status: stepStatusOf(data),
+    score: data.score ?? null,
+    startedAt: data.startedAt ?? null,
+    finishedAt: data.finishedAt ?? null,
+    durationMs: data.durationMs ?? null,
+    error: data.error ?? null,
+  };
+  const toolCalls = (data.toolCalls ?? []).map((c, callIndex) => ({
+    sessionId,
+    callIndex,
+    toolName: c.toolName,
+    // JSON null and "not given" are both stored as SQL NULL, as Prisma's JSON columns did.
+    input: c.input ?? undefined,
+    output: c.output ?? undefined,
+    success: c.success ?? null,
+    durationMs: c.durationMs ?? null,
+    error: c.error ?? null,
+  }));
+  // The fingerprint covers what is stored, not only the content: the same content given again with
+  // other structured fields or tool calls is a different step, not a retry.
+  const contentSha256 = createHash("sha256")
+    .update(JSON.stringify([content, fields, toolCalls]))
+    .digest("hex");
+  return { sessionId, stepIndex, content, contentSha256, ...fields, toolCalls };
+}
+
+/** Steps as one JSON array for `jsonb_to_recordset` (see STEP_RECORD / TOOL_CALL_RECORD). */
+export const stepRecords = (rows: readonly StepRow[]) =>
+  JSON.stringify(
+    rows.map((r) => ({
+      session_id: r.sessionId,
+      step_index: r.stepIndex,
+      content: r.content,
+      content_sha256: r.contentSha256,
+      step_id: r.stepId,
+      status: r.status,
+      score: r.score,
+      started_at: r.startedAt,
+      finished_at: r.finishedAt,
+      duration_ms: r.durationMs,
+      error: r.error,
+    })),
+  );
+
+export const toolCallRecords = (rows: readonly StepRow[]) =>
+  JSON.stringify(
+    rows.flatMap((r) =>
+      r.toolCalls.map((c) => ({
+        session_id: c.sessionId,
+        call_index: c.callIndex,
+        tool_name: c.toolName,
+        input: c.input,
+        output: c.output,
+        success: c.success,
+        duration_ms: c.durationMs,
+        error: c.error,
+      })),
+    ),
+  );
