@@ -7,17 +7,19 @@ export const MAX_ID_LENGTH = 255;
 export const DEFAULT_MAX_CONTENT_BYTES = 16 * 1024 * 1024;
 const INT32_MAX = 2_147_483_647;
 
-// PostgreSQL refuses U+0000 in text and jsonb. Rejecting it here names the field; letting it through
-// would fail deep in the driver with a message that names nothing.
-const hasNoNul = (s: string) => !s.includes("\u0000");
-const NUL_MESSAGE = "must not contain the NUL character (U+0000), which PostgreSQL cannot store in text";
+// PostgreSQL refuses U+0000 in text and jsonb, and a lone UTF-16 surrogate has no UTF-8 form: the
+// driver would silently store U+FFFD in text (the content would not round-trip) and jsonb rejects it
+// outright. Rejecting both here names the field instead of failing deep in the driver or lying.
+const isStorable = (s: string) => !s.includes("\u0000") && s.isWellFormed();
+const TEXT_MESSAGE =
+  "must not contain the NUL character (U+0000) or a lone UTF-16 surrogate, which PostgreSQL cannot store in text";
 
-export const ZText = z.string().refine(hasNoNul, NUL_MESSAGE);
+export const ZText = z.string().refine(isStorable, TEXT_MESSAGE);
 export const ZId = z
   .string()
   .min(1, "must not be empty")
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  .refine(hasNoNul, NUL_MESSAGE);
+  .refine(isStorable, TEXT_MESSAGE);
 
 export const ZStepIndex = z.int("must be an integer").min(0, "must be 0 or more").max(INT32_MAX, "is too large");
 export const ZDurationMs = z.int("must be an integer number of milliseconds").min(0, "must be 0 or more").max(INT32_MAX, "is too large (over 24 days)");
@@ -36,7 +38,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 function jsonProblem(value: unknown, depth = 0): string | undefined {
   if (depth > 64) return "is nested too deeply";
   if (value === null || typeof value === "boolean") return undefined;
-  if (typeof value === "string") return hasNoNul(value) ? undefined : NUL_MESSAGE;
+  if (typeof value === "string") return isStorable(value) ? undefined : TEXT_MESSAGE;
   if (typeof value === "number") return Number.isFinite(value) ? undefined : "must not contain NaN or Infinity";
   if (Array.isArray(value)) {
     for (const item of value) {
@@ -47,7 +49,7 @@ function jsonProblem(value: unknown, depth = 0): string | undefined {
   }
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     for (const [key, item] of Object.entries(value)) {
-      const problem = hasNoNul(key) ? jsonProblem(item, depth + 1) : NUL_MESSAGE;
+      const problem = isStorable(key) ? jsonProblem(item, depth + 1) : TEXT_MESSAGE;
       if (problem) return problem;
     }
     return undefined;

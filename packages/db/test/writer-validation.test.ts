@@ -83,6 +83,12 @@ const nulCases: Case[] = [
   // Content without a raw NUL, whose JSON escapes decode to one in a structured field (jsonb/text refuse it).
   ["escaped \\u0000 in a parsed error field", (w, id) => w.storeStepSession(id, 0, '{"success": false, "error": "bad \\u0000 byte"}'), "sessionContent.error"],
   ["escaped \\u0000 in a parsed tool-call output", (w, id) => w.storeStepSession(id, 0, '{"tool_calls": [{"tool": "t", "output": {"a": "\\u0000"}}]}'), "sessionContent.toolCalls[0].output"],
+  // A lone surrogate has no UTF-8 form: text would silently get U+FFFD (no round trip), jsonb refuses it.
+  ["a lone surrogate in session content", (w, id) => w.storeStepSession(id, 0, "half \ud83d of an emoji"), "sessionContent"],
+  ["a lone surrogate in storeStep content", (w, id) => w.storeStep(id, { stepIndex: 0, content: "\udc00" }), "content"],
+  ["a lone surrogate in tool-call input JSON", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: ["\ud800x"] }] }), "toolCalls[0].input"],
+  ["a lone surrogate in executionId", (w) => w.storeStepSession("exec\udfff", 0, "x"), "executionId"],
+  ["an escaped lone surrogate in parsed JSON content", (w, id) => w.storeStepSession(id, 0, '{"error": "bad \\ud800 half"}'), "sessionContent.error"],
 ];
 
 const structuredCases: Case[] = [

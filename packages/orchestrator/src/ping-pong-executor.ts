@@ -80,19 +80,20 @@ export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random:
 
 /**
  * Agent results are the agent's words; normalise them to what JSON (and PostgreSQL) can hold. U+0000
- * cannot be stored in text or jsonb at all: it becomes U+FFFD, so a step is recorded rather than lost.
+ * and lone UTF-16 surrogates cannot be stored in text or jsonb at all: they become U+FFFD, so a step
+ * is recorded rather than lost.
  */
 function toJson(value: unknown): unknown {
   if (value === undefined) return null;
   try {
-    return JSON.parse(JSON.stringify(value), (_key, v: unknown) => (typeof v === "string" ? scrubNul(v) : v)) as unknown;
+    return JSON.parse(JSON.stringify(value), (_key, v: unknown) => (typeof v === "string" ? toStorable(v) : v)) as unknown;
   } catch {
-    return scrubNul(String(value));
+    return toStorable(String(value));
   }
 }
 
-const scrubNul = (text: string) => text.replaceAll("\u0000", "\ufffd");
-const scrubNulOrNull = (text: string | null | undefined) => (text == null ? null : scrubNul(text));
+const toStorable = (text: string) => text.replaceAll("\u0000", "\ufffd").toWellFormed();
+const toStorableOrNull = (text: string | null | undefined) => (text == null ? null : toStorable(text));
 
 /**
  * A step succeeds when the agent answered and every required tool has a successful call. A required
@@ -341,17 +342,17 @@ export class PingPongExecutor {
       startedAt: new Date(startedAt).toISOString(),
       finishedAt: new Date(finishedAt).toISOString(),
       durationMs: Math.max(0, Math.round(finishedAt - startedAt)),
-      response: scrubNulOrNull(outcome.result?.response),
+      response: toStorableOrNull(outcome.result?.response),
       toolCalls: (outcome.result?.toolCalls ?? []).map((c) => ({
         ...c,
-        toolName: scrubNul(c.toolName),
-        ...(c.error === undefined ? {} : { error: scrubNul(c.error) }),
+        toolName: toStorable(c.toolName),
+        ...(c.error === undefined ? {} : { error: toStorable(c.error) }),
         input: toJson(c.input),
         output: toJson(c.output),
         durationMs: Math.round(c.durationMs),
       })),
       score: outcome.result?.score ?? null,
-      error: scrubNulOrNull(outcome.error),
+      error: toStorableOrNull(outcome.error),
     };
   }
 

@@ -393,20 +393,20 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       expect((await db.writer.getSessionsForConsolidation(executionId)).map((s) => s.stepId)).toEqual(["a"]);
     });
 
-    it("U+0000 in an agent's result, which PostgreSQL cannot store, is recorded as U+FFFD rather than lost", async () => {
+    it("U+0000 and lone surrogates in an agent's result, which PostgreSQL cannot store, are recorded as U+FFFD rather than lost", async () => {
       const executionId = uid("exec");
       const flow = plan({ flowId: uid("nul"), steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p" }] });
       const agent = recordingAgent((step) => {
-        if (step.stepId === "b") throw new Error("bad\u0000byte");
-        return { response: "nul\u0000here", toolCalls: [{ toolName: "t", input: { k: "v\u0000" }, output: null, success: true, durationMs: 1 }] };
+        if (step.stepId === "b") throw new Error("bad\u0000byte\ud800");
+        return { response: "nul\u0000here", toolCalls: [{ toolName: "t", input: { k: "v\u0000", half: "\udc00" }, output: null, success: true, durationMs: 1 }] };
       });
       const result = await new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false });
       expect(result.stepResults.map((s) => s.status)).toEqual(["success", "failed"]);
       const stored = await db.writer.getSessionsForConsolidation(executionId);
       expect(stored.map((s) => s.stepId)).toEqual(["a", "b"]);
-      expect(stored[0]?.toolCalls[0]?.input).toEqual({ k: "v\ufffd" });
+      expect(stored[0]?.toolCalls[0]?.input).toEqual({ k: "v\ufffd", half: "\ufffd" });
       expect(JSON.parse(stored[0]?.content ?? "{}").response).toBe("nul\ufffdhere");
-      expect(stored[1]?.error).toBe("bad\ufffdbyte");
+      expect(stored[1]?.error).toBe("bad\ufffdbyte\ufffd");
     });
 
     it("a progress listener that throws does not break the run or its recording", async () => {
