@@ -1,0 +1,7 @@
+/**
+ * The writer's statements, for the benchmark's raw-driver side: it runs the very same SQL through
+ * `pg` / PGlite, so writer ÷ raw measures the writer's own overhead and nothing else. Not an API.
+ */
+export { insertStepsStatement, type InsertStepsOutcome } from "./insert-steps-statement.js";
+export { toStepRow, type StepRow } from "./step-rows.js";
+export { ZStepInput } from "./schemas.js";
