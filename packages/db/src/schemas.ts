@@ -5,6 +5,10 @@ export const MAX_ID_LENGTH = 255;
 /** Default cap on one step's session content (UTF-8 bytes). PostgreSQL would take up to 1 GB, but a
  * single step that large is a bug upstream, and it would be held in memory several times over. */
 export const DEFAULT_MAX_CONTENT_BYTES = 16 * 1024 * 1024;
+/** Default cap on a consolidated session's content. It holds every step's content, so it grows with the
+ * run (10,000 steps of 2 KB are ~30 MB); the cap keeps it well inside PostgreSQL's 1 GB per value and
+ * Node's largest string. */
+export const DEFAULT_MAX_CONSOLIDATED_BYTES = 256 * 1024 * 1024;
 const INT32_MAX = 2_147_483_647;
 
 // PostgreSQL refuses U+0000 in text and jsonb, and a lone UTF-16 surrogate has no UTF-8 form: the

@@ -7,6 +7,7 @@ import {
   type ConsolidationMetadata,
   type ConsolidationStatus,
   type CreateExecutionInput,
+  DEFAULT_MAX_CONSOLIDATED_BYTES,
   DEFAULT_MAX_CONTENT_BYTES,
   type ExecutionStatus,
   type FinishExecutionInput,
@@ -14,6 +15,7 @@ import {
   type ListExecutionsInput,
   type SessionLog,
   type StepInput,
+  type StepStatus,
   ZConsolidationMetadata,
   ZConsolidationStatus,
   ZCreateExecutionInput,
@@ -35,8 +37,10 @@ export { stepSessionId } from "./step-rows.js";
 type Tx = Prisma.TransactionClient;
 
 export type WriterOptions = {
-  /** Largest session content accepted, in UTF-8 bytes. Default 16 MiB. */
+  /** Largest step content accepted, in UTF-8 bytes. Default 16 MiB. */
   maxContentBytes?: number;
+  /** Largest consolidated-session content accepted, in UTF-8 bytes. Default 256 MiB. */
+  maxConsolidatedBytes?: number;
   /** Limits of each interactive transaction. PGlite queues transactions, so waiting counts too. */
   transaction?: { maxWait?: number; timeout?: number };
 };
@@ -78,6 +82,21 @@ export type OpenTransaction = { executionId: string; transactionId: string; open
 /** What a write needs to know about its execution, read under the row lock. */
 type ExecutionState = { execution_id: string; open_transaction_id: string | null; status: ExecutionStatus };
 type LockedExecution = ExecutionState & { started_at: Date };
+
+type ConsolidationRow = {
+  session_id: string;
+  step_index: number;
+  content: string;
+  visible_at: Date;
+  status: StepStatus | null;
+  step_id: string | null;
+  score: number | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: number | null;
+  error: string | null;
+  tool_calls: SessionLog["toolCalls"];
+};
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -136,6 +155,7 @@ export class DatabaseWriter {
   readonly #client: PrismaClient | Tx;
   readonly #root: PrismaClient | undefined;
   readonly #maxContentBytes: number;
+  readonly #maxConsolidatedBytes: number;
   readonly #txOptions: { maxWait?: number; timeout?: number };
 
   constructor(client: PrismaClient, options?: WriterOptions);
@@ -145,6 +165,7 @@ export class DatabaseWriter {
     this.#client = client;
     this.#root = bound ? undefined : (client as PrismaClient);
     this.#maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
+    this.#maxConsolidatedBytes = options.maxConsolidatedBytes ?? DEFAULT_MAX_CONSOLIDATED_BYTES;
     this.#txOptions = options.transaction ?? {};
   }
 
@@ -176,7 +197,7 @@ export class DatabaseWriter {
   }
 
   #options(): WriterOptions {
-    return { maxContentBytes: this.#maxContentBytes, transaction: this.#txOptions };
+    return { maxContentBytes: this.#maxContentBytes, maxConsolidatedBytes: this.#maxConsolidatedBytes, transaction: this.#txOptions };
   }
 
   /** Runs `fn` in an interactive transaction, or inside the current one when this writer is bound. */
@@ -421,11 +442,9 @@ export class DatabaseWriter {
     await this.#storeValidatedStep(id, index, fields, content, guard);
   }
 
-  #checkSize(content: string, field: string): void {
+  #checkSize(content: string, field: string, cap = this.#maxContentBytes): void {
     const bytes = Buffer.byteLength(content, "utf8");
-    if (bytes > this.#maxContentBytes) {
-      throw new DatabaseError("VALIDATION", `Invalid input: ${field} is ${bytes} bytes, over the ${this.#maxContentBytes}-byte cap`, { field });
-    }
+    if (bytes > cap) throw new DatabaseError("VALIDATION", `Invalid input: ${field} is ${bytes} bytes, over the ${cap}-byte cap`, { field });
   }
 
   /**
@@ -566,36 +585,30 @@ export class DatabaseWriter {
   /** Committed steps of an execution in numeric step order, with their tool calls. */
   async getSessionsForConsolidation(executionId: string): Promise<SessionLog[]> {
     const id = validate(ZId, executionId, "executionId");
-    const rows = await this.#read(`read the steps of execution "${id}"`, (c) =>
-      c.stepSession.findMany({
-        where: { executionId: id, state: "committed" },
-        orderBy: { stepIndex: "asc" },
-        include: { toolCalls: { orderBy: { callIndex: "asc" } } },
-      }),
-    );
+    // One query, tool calls aggregated per step by the server: for 10,000 steps this reads half as
+    // fast again as Prisma's findMany + include (two queries, 60,000 rows mapped one by one).
+    const rows = await this.#read(`read the steps of execution "${id}"`, (c) => c.$queryRaw<ConsolidationRow[]>`
+      SELECT s.session_id, s.step_index, s.content, COALESCE(s.committed_at, s.created_at) AS visible_at, s.status::text AS status,
+        s.step_id, s.score, s.started_at, s.finished_at, s.duration_ms, s.error,
+        COALESCE((SELECT json_agg(json_build_object('callIndex', t.call_index, 'toolName', t.tool_name, 'input', t.input,
+          'output', t.output, 'success', t.success, 'durationMs', t.duration_ms, 'error', t.error) ORDER BY t.call_index)
+          FROM tool_calls t WHERE t.session_id = s.session_id), '[]'::json) AS tool_calls
+      FROM step_sessions s WHERE s.execution_id = ${id} AND s.state = 'committed' ORDER BY s.step_index`);
     return rows.map((r) => ({
-      sessionId: r.sessionId,
-      executionId: r.executionId,
-      stepIndex: r.stepIndex,
+      sessionId: r.session_id,
+      executionId: id,
+      stepIndex: r.step_index,
       content: r.content,
-      timestamp: (r.committedAt ?? r.createdAt).toISOString(),
+      timestamp: r.visible_at.toISOString(),
       status: r.status ?? "unknown",
-      stepId: r.stepId,
+      stepId: r.step_id,
       success: r.status === null ? null : r.status === "success",
       score: r.score,
-      startedAt: iso(r.startedAt),
-      finishedAt: iso(r.finishedAt),
-      durationMs: r.durationMs,
+      startedAt: iso(r.started_at),
+      finishedAt: iso(r.finished_at),
+      durationMs: r.duration_ms,
       error: r.error,
-      toolCalls: r.toolCalls.map((t) => ({
-        callIndex: t.callIndex,
-        toolName: t.toolName,
-        input: t.input ?? null,
-        output: t.output ?? null,
-        success: t.success,
-        durationMs: t.durationMs,
-        error: t.error,
-      })),
+      toolCalls: r.tool_calls,
     }));
   }
 
@@ -610,31 +623,22 @@ export class DatabaseWriter {
     const cid = validate(ZId, consolidatedId, "consolidatedId");
     const id = validate(ZId, executionId, "executionId");
     const text = validate(ZText, content, "content");
-    this.#checkSize(text, "content");
+    this.#checkSize(text, "content", this.#maxConsolidatedBytes);
     const meta = validate(ZConsolidationMetadata, metadata ?? {}, "metadata");
     await this.#tx(`store consolidated session "${cid}"`, async (tx) => {
+      // Locked before the step ids are read, so no step can commit in between: the ids are exactly
+      // the steps the content was built from when the caller holds the lock too (consolidation does).
       await this.#lockExecution(tx, id);
-      const taken = await tx.consolidatedSession.findUnique({ where: { consolidatedSessionId: cid }, select: { id: true } });
-      if (taken) {
+      const inserted = await tx.$executeRaw`
+        INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
+          avg_score, total_tools, success_rate, execution_duration_ms)
+        VALUES (${id}, ${cid}, ${text},
+          COALESCE((SELECT jsonb_agg(session_id ORDER BY step_index) FROM step_sessions WHERE execution_id = ${id} AND state = 'committed'), '[]'::jsonb),
+          ${meta.avgScore ?? null}::float8, ${meta.totalTools ?? null}::int, ${meta.successRate ?? null}::float8, ${meta.executionDurationMs ?? null}::int)
+        ON CONFLICT (consolidated_session_id) DO NOTHING`;
+      if (!inserted) {
         throw new DatabaseError("CONFLICT", `Consolidated session "${cid}" already exists: consolidate under a new id`, { field: "consolidatedId" });
       }
-      const steps = await tx.stepSession.findMany({
-        where: { executionId: id, state: "committed" },
-        orderBy: { stepIndex: "asc" },
-        select: { sessionId: true },
-      });
-      await tx.consolidatedSession.create({
-        data: {
-          consolidatedSessionId: cid,
-          executionId: id,
-          consolidatedContent: text,
-          originalSessionIds: steps.map((s) => s.sessionId),
-          avgScore: meta.avgScore ?? null,
-          totalTools: meta.totalTools ?? null,
-          successRate: meta.successRate ?? null,
-          executionDurationMs: meta.executionDurationMs ?? null,
-        },
-      });
     });
   }
 

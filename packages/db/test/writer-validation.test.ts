@@ -1,6 +1,6 @@
 // Bad input → DatabaseError VALIDATION naming the field, and nothing written (row counts unchanged).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseWriter, DEFAULT_MAX_CONTENT_BYTES, MAX_ID_LENGTH } from "../src/index.js";
+import { type Database, DatabaseWriter, DEFAULT_MAX_CONSOLIDATED_BYTES, DEFAULT_MAX_CONTENT_BYTES, MAX_ID_LENGTH } from "../src/index.js";
 import { openTestDatabase, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, uid } from "./helpers.js";
 
@@ -108,7 +108,7 @@ describe.each(testBackends())("input validation on $name", (backend) => {
   let db: Database;
   let executionId: string;
   beforeAll(async () => {
-    db = await openTestDatabase(backend, { writer: { maxContentBytes: CAP } });
+    db = await openTestDatabase(backend, { writer: { maxContentBytes: CAP, maxConsolidatedBytes: CAP } });
     executionId = await createExecution(db.writer);
   });
   afterAll(async () => {
@@ -164,11 +164,24 @@ describe.each(testBackends())("input validation on $name", (backend) => {
     expect(error.message).toContain(`${DEFAULT_MAX_CONTENT_BYTES}-byte cap`);
     // Counted in UTF-8 bytes: 8 Mi two-byte characters plus one is over, though only ~8 M characters.
     await expectDbError(defaultWriter.storeStepSession(executionId, 0, `${"é".repeat(DEFAULT_MAX_CONTENT_BYTES / 2)}a`), "VALIDATION", "sessionContent");
-    await expectDbError(defaultWriter.storeConsolidatedSession(uid("c"), executionId, tooBig, {}), "VALIDATION", "content");
     expect(await rowCounts(db)).toEqual(before);
     // …and the writer with the 1 KiB cap rejects what the default writer accepts.
     await expectDbError(db.writer.storeStepSession(executionId, 0, "a".repeat(CAP + 1)), "VALIDATION", "sessionContent");
     await defaultWriter.storeStepSession(executionId, 0, "a".repeat(CAP + 1));
     expect((await rowCounts(db)).steps).toBe(before.steps + 1);
+  });
+
+  it("a consolidated session has its own cap (256 MiB by default): it holds every step, so 10,000 steps of 2 KB fit", async () => {
+    expect(DEFAULT_MAX_CONSOLIDATED_BYTES).toBe(256 * 1024 * 1024);
+    const defaultWriter = new DatabaseWriter(db.prisma);
+    const before = await rowCounts(db);
+    const big = "a".repeat(DEFAULT_MAX_CONTENT_BYTES + 1);
+    const cid = uid("c");
+    await defaultWriter.storeConsolidatedSession(cid, executionId, big, {});
+    expect((await defaultWriter.getConsolidatedSession(cid))?.length).toBe(big.length);
+    const small = new DatabaseWriter(db.prisma, { maxConsolidatedBytes: 100 });
+    const error = await expectDbError(small.storeConsolidatedSession(uid("c"), executionId, "b".repeat(101), {}), "VALIDATION", "content");
+    expect(error.message).toContain("101 bytes, over the 100-byte cap");
+    expect((await rowCounts(db)).consolidated).toBe(before.consolidated + 1);
   });
 });
