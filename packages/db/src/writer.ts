@@ -683,12 +683,15 @@ export class DatabaseWriter {
     validate(ZConsolidationStatus, status, "status");
     const expected = options.expected === undefined ? undefined : [options.expected].flat();
     const error = options.error === undefined || options.error === null ? null : validate(ZText, options.error, "error");
-    return this.#tx(`set the consolidation status of execution "${id}"`, async (tx) => {
-      await this.#lockExecution(tx, id);
-      const { count } = await tx.executionSession.updateMany({
+    // One UPDATE is atomic and takes the row lock itself: no interactive transaction needed.
+    return this.#read(`set the consolidation status of execution "${id}"`, async (c) => {
+      const { count } = await c.executionSession.updateMany({
         where: { executionId: id, ...(expected ? { consolidationStatus: { in: expected } } : {}) },
         data: { consolidationStatus: status, consolidationError: error, consolidationUpdatedAt: new Date() },
       });
+      if (count === 0 && !(await c.executionSession.findUnique({ where: { executionId: id }, select: { executionId: true } }))) {
+        throw this.#missingExecution(id);
+      }
       return count === 1;
     });
   }
