@@ -103,7 +103,7 @@ describe("reev --help", () => {
     const r = await reev("--help");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(/^reev — /);
-    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "recover"]) expect(r.stdout).toContain(`reev ${command} `);
+    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover"]) expect(r.stdout).toContain(`reev ${command} `);
     expect(r.stdout).toContain("Exit codes: 0 success, 1");
     expect(r.stderr).toBe("");
   });

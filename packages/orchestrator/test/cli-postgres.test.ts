@@ -49,4 +49,26 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
     expect(status.code, show(status)).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ execution_id: ids[0], execution_status: "completed", consolidation: { status: "completed" } });
   });
+
+  it("a run recorded on the embedded database moves to PostgreSQL: reev export, then reev import", async () => {
+    const embedded = `${temp.dir}/embedded-db`;
+    const run = await runCli(["run", fixture("succeeds.yaml"), "--db", embedded], { cwd: temp.dir });
+    expect(run.code, show(run)).toBe(0);
+    const [id] = executionIds(run.stdout);
+    const out = `${temp.dir}/moved.jsonl`;
+    const exported = await runCli(["export", id!, "--format", "jsonl", "--out", out, "--db", embedded], { cwd: temp.dir });
+    expect(exported.code, show(exported)).toBe(0);
+
+    const imported = await reev("import", out);
+    expect(imported.code, show(imported)).toBe(0);
+    expect(imported.stdout).toContain(`Imported execution ${id} into PostgreSQL at`);
+    const status = await reev("status", id!);
+    expect(JSON.parse(status.stdout)).toMatchObject({ execution_id: id, execution_status: "completed", consolidation: { status: "completed" } });
+    const again = await reev("import", out);
+    expect(again.code, show(again)).toBe(0);
+    expect(again.stdout).toContain("Already present");
+    const bad = await reev("import", `${temp.dir}/no-such-file.json`);
+    expect(bad.code, show(bad)).toBe(2);
+    expect(bad.stderr).toContain("INVALID_ARGUMENT: Cannot read");
+  });
 });

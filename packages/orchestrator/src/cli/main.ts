@@ -7,6 +7,7 @@ import { DatabaseError, ZExecutionStatus } from "@reev/db";
 import { OrchestratorError } from "../errors.js";
 import { type CliIO, withDatabase } from "./context.js";
 import { diagramCommand, exportCommand } from "./commands/export.js";
+import { importCommand } from "./commands/import.js";
 import { listCommand, recoverCommand, showCommand, statusCommand } from "./commands/inspect.js";
 import { executeFlows, runCommand } from "./commands/run.js";
 
@@ -20,6 +21,7 @@ Usage:
   reev status <executionId> [--db URL]
   reev diagram <executionId|consolidatedId> [--format mmd|html] [--out FILE] [--db URL]
   reev export <executionId> [--format json|jsonl] [--out FILE] [--db URL]
+  reev import <file> [--db URL]             load an export (JSON or JSONL) in one transaction
   reev recover [--older-than MS] [--dry-run] [--db URL]   (default: transactions open over an hour)
 
 --agent openai uses OPENAI_BASE_URL, OPENAI_MODEL and OPENAI_API_KEY; --tools names a JS module that
@@ -134,6 +136,10 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     case "export": {
       const id = oneId(positionals, "executionId");
       return withDatabase(v.db, (db) => exportCommand(db, id, { format: v.format ?? "json", out: v.out }, io));
+    }
+    case "import": {
+      const file = oneId(positionals, "file");
+      return withDatabase(v.db, (db) => importCommand(db, file, io));
     }
     case "recover": {
       const options = { olderThanMs: positiveInt(v["older-than"], "--older-than", RECOVER_DEFAULT_AGE_MS, 0), dryRun: v["dry-run"] ?? false };

@@ -1,0 +1,155 @@
+import { readFile } from "node:fs/promises";
+import { type Database, type JsonValue, type StepInput, ZConsolidatedSessionLog, ZExecutionStatus, ZFinalExecutionStatus, ZSessionLog } from "@reev/db";
+import { z } from "zod";
+import { OrchestratorError } from "../../errors.js";
+import type { CliIO } from "../context.js";
+
+const ZExportedExecution = z.object({
+  executionId: z.string(),
+  flowId: z.string(),
+  agent: z.string(),
+  prompt: z.string(),
+  status: ZExecutionStatus,
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.int().nullable(),
+  error: z.string().nullable(),
+  metadata: z.unknown().optional(),
+  consolidation: z.object({ status: z.string() }),
+});
+
+/** What `reev export` writes (JSON), or the same records one per line (JSONL). */
+const ZExport = z.object({
+  execution: ZExportedExecution,
+  steps: z.array(ZSessionLog),
+  consolidated: z.array(ZConsolidatedSessionLog),
+});
+type Export = z.infer<typeof ZExport>;
+
+function fail(message: string, path: string, cause?: unknown): never {
+  throw new OrchestratorError("INVALID_ARGUMENT", message, { path, cause });
+}
+
+/** JSONL records carry a `type`; they are gathered into the JSON document's shape. */
+function fromJsonl(text: string, file: string): unknown {
+  const doc: { execution?: unknown; steps: unknown[]; consolidated: unknown[] } = { steps: [], consolidated: [] };
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    let record: { type?: unknown };
+    try {
+      record = JSON.parse(line) as { type?: unknown };
+    } catch (error) {
+      fail(`${file} line ${i + 1} is not JSON: ${(error as Error).message}`, `line ${i + 1}`, error);
+    }
+    if (record?.type === "execution") doc.execution = record;
+    else if (record?.type === "step") doc.steps.push(record);
+    else if (record?.type === "consolidated") doc.consolidated.push(record);
+    else fail(`${file} line ${i + 1} has no known "type" (execution, step or consolidated)`, `line ${i + 1}`);
+  });
+  return doc;
+}
+
+export function parseExport(text: string, file: string): Export {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    raw = fromJsonl(text, file);
+  }
+  const parsed = ZExport.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("").replace(/^\./, "");
+    fail(`${file} is not a reev export: ${path || "document"} ${issue.message}`, path || "document", parsed.error);
+  }
+  return parsed.data;
+}
+
+/** A stored step as storeStep takes it: the same fields give the same fingerprint, so re-imports are no-ops. */
+function toStepInput(step: Export["steps"][number]): StepInput {
+  return {
+    stepIndex: step.stepIndex,
+    content: step.content,
+    stepId: step.stepId,
+    status: step.status === "unknown" ? null : step.status,
+    score: step.score,
+    startedAt: step.startedAt,
+    finishedAt: step.finishedAt,
+    durationMs: step.durationMs,
+    error: step.error,
+    toolCalls: step.toolCalls.map(({ callIndex: _, ...call }) => ({
+      ...call,
+      input: call.input ?? undefined,
+      output: call.output ?? undefined,
+    })),
+  };
+}
+
+/** An import runs as one transaction however large the run: allow it minutes, not seconds. */
+const IMPORT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * `reev import FILE`: loads what `reev export` wrote (from another database, say the embedded one
+ * into PostgreSQL) in ONE transaction — the execution, every step with its tool calls (storeSteps),
+ * its final status and its consolidated sessions — so an import is all there or not at all.
+ * Importing the same file again changes nothing; a file that disagrees with what is stored is refused.
+ */
+export async function importCommand(db: Database, file: string, io: CliIO): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    fail(`Cannot read ${file}: ${(error as Error).message}`, "file", error);
+  }
+  const doc = parseExport(text, file);
+  const e = doc.execution;
+  io.stderr.write(`Importing execution ${e.executionId}: ${doc.steps.length} steps, ${doc.consolidated.length} consolidated sessions…\n`);
+  const result = await db.writer.runInTransaction(
+    async (w) => {
+      const existing = await w.getExecutionSession(e.executionId);
+      if (!existing) {
+        await w.createExecutionSession({
+          executionId: e.executionId,
+          flowId: e.flowId,
+          agent: e.agent,
+          prompt: e.prompt,
+          startedAt: e.startedAt,
+          ...(e.metadata === undefined || e.metadata === null ? {} : { metadata: e.metadata as JsonValue }),
+        });
+      } else if (existing.flowId !== e.flowId || existing.agent !== e.agent || existing.prompt !== e.prompt) {
+        fail(`${db.description} already holds a different execution "${e.executionId}" (flow ${existing.flowId})`, "execution.executionId");
+      }
+      const steps = await w.storeSteps(e.executionId, doc.steps.map(toStepInput));
+      const final = ZFinalExecutionStatus.safeParse(e.status);
+      if (final.success && (existing?.status ?? "running") === "running") {
+        await w.finishExecutionSession(e.executionId, {
+          status: final.data,
+          error: e.error,
+          ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}),
+          ...(e.durationMs === null ? {} : { durationMs: e.durationMs }),
+        });
+      }
+      let consolidated = 0;
+      for (const c of [...doc.consolidated].reverse()) {
+        const stored = await w.getConsolidatedSession(c.consolidatedSessionId);
+        if (stored === c.consolidatedContent) continue;
+        // A different document under the same id: storeConsolidatedSession refuses it (CONFLICT).
+        await w.storeConsolidatedSession(c.consolidatedSessionId, e.executionId, c.consolidatedContent, {
+          avgScore: c.avgScore,
+          totalTools: c.totalTools,
+          successRate: c.successRate,
+          executionDurationMs: c.executionDurationMs,
+        });
+        consolidated++;
+      }
+      if (consolidated && e.consolidation.status === "completed") await w.setConsolidationStatus(e.executionId, "completed");
+      return { steps, consolidated, created: !existing };
+    },
+    { timeout: IMPORT_TIMEOUT_MS },
+  );
+  io.stdout.write(
+    `${result.created ? "Imported" : "Already present:"} execution ${e.executionId} into ${db.description}: ` +
+      `${result.steps.created} of ${result.steps.stored} steps new, ${result.consolidated} consolidated sessions new.\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,145 @@
+/**
+ * `reev import`: what `reev export` wrote from one database goes into another in one transaction —
+ * the same execution, steps, tool calls, status and consolidated sessions — and importing it again
+ * changes nothing. The source is a real run of an example flow on PGlite; the target is every backend.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { type Database, DatabaseError } from "@reev/db";
+import { openTestDatabase, testBackends } from "@reev/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ScriptedAgent } from "../src/agents/scripted-agent.js";
+import type { CliIO } from "../src/cli/context.js";
+import { exportCommand } from "../src/cli/commands/export.js";
+import { importCommand } from "../src/cli/commands/import.js";
+import { OrchestratorError } from "../src/errors.js";
+import { loadFlowPlan } from "../src/flow-plan.js";
+import { PingPongExecutor } from "../src/ping-pong-executor.js";
+
+const EXAMPLE = new URL("../../../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
+
+function captureIO(): CliIO & { out(): string; err(): string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d: Buffer) => (out += d.toString()));
+  stderr.on("data", (d: Buffer) => (err += d.toString()));
+  return { stdout: stdout as unknown as NodeJS.WriteStream, stderr: stderr as unknown as NodeJS.WriteStream, out: () => out, err: () => err };
+}
+
+/** An export without what legitimately differs between databases: commit and creation times, row ids. */
+function comparable(json: string) {
+  const doc = JSON.parse(json) as { execution: Record<string, unknown>; steps: Record<string, unknown>[]; consolidated: Record<string, unknown>[] };
+  return {
+    execution: { ...doc.execution, consolidation: { ...(doc.execution.consolidation as object), updatedAt: undefined } },
+    steps: doc.steps.map((s) => ({ ...s, timestamp: undefined })),
+    consolidated: doc.consolidated.map((c) => ({ ...c, id: undefined, timestamp: undefined })),
+  };
+}
+
+async function exported(db: Database, executionId: string, format: "json" | "jsonl", file: string): Promise<string> {
+  await exportCommand(db, executionId, { format, out: file }, captureIO());
+  return readFileSync(file, "utf8");
+}
+
+async function tableCounts(db: Database) {
+  return {
+    executions: await db.prisma.executionSession.count(),
+    steps: await db.prisma.stepSession.count(),
+    toolCalls: await db.prisma.toolCall.count(),
+    consolidated: await db.prisma.consolidatedSession.count(),
+  };
+}
+
+let source: Database;
+let executionId: string;
+let dir: string;
+let jsonFile: string;
+let jsonlFile: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "reev-import-"));
+  source = await openTestDatabase({ name: "pglite" });
+  const result = await new PingPongExecutor(source).execute(await loadFlowPlan(EXAMPLE), new ScriptedAgent());
+  executionId = result.executionId;
+  expect(result.consolidation.status).toBe("completed");
+  jsonFile = join(dir, "run.json");
+  jsonlFile = join(dir, "run.jsonl");
+  await exported(source, executionId, "json", jsonFile);
+  await exported(source, executionId, "jsonl", jsonlFile);
+});
+
+afterAll(async () => {
+  await source?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each(testBackends())("reev import into $name", (backend) => {
+  let target: Database;
+  beforeAll(async () => {
+    target = await openTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await target?.close();
+  });
+
+  it("imports an exported run whole: exporting it again gives the same document; a second import changes nothing", async () => {
+    const io = captureIO();
+    expect(await importCommand(target, jsonFile, io)).toBe(0);
+    const steps = (await source.writer.getSessionsForConsolidation(executionId)).length;
+    expect(steps).toBeGreaterThan(10);
+    expect(io.out()).toContain(`Imported execution ${executionId}`);
+    expect(io.out()).toContain(`${steps} of ${steps} steps new, 1 consolidated sessions new`);
+    const original = comparable(readFileSync(jsonFile, "utf8"));
+    const copy = comparable(await exported(target, executionId, "json", join(dir, `copy-${backend.name}.json`)));
+    expect(copy).toEqual(original);
+    expect(copy.execution.status).toBe(original.execution.status);
+
+    const before = await tableCounts(target);
+    const again = captureIO();
+    expect(await importCommand(target, jsonlFile, again)).toBe(0);
+    expect(again.out()).toContain(`Already present: execution ${executionId}`);
+    expect(again.out()).toContain(`0 of ${steps} steps new, 0 consolidated sessions new`);
+    expect(await tableCounts(target)).toEqual(before);
+  });
+
+  it("a file that is not an export, or names a bad field, is refused before anything is written", async () => {
+    const before = await tableCounts(target);
+    const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
+    doc.execution.executionId = "other-execution";
+    doc.steps[3].stepIndex = 2.5;
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify(doc));
+    const error = await importCommand(target, bad, captureIO()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrchestratorError);
+    expect((error as OrchestratorError).path).toBe("steps[3].stepIndex");
+
+    writeFileSync(bad, "{ not json\nnor jsonl\n");
+    expect(((await importCommand(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe("line 1");
+    expect(((await importCommand(target, join(dir, "missing.json"), captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe("file");
+    expect(await tableCounts(target)).toEqual(before);
+  });
+
+  it("a step that disagrees with the stored one rolls the whole import back (CONFLICT), rows already inserted included", async () => {
+    const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
+    const id = `${executionId}-copy`;
+    doc.execution.executionId = id;
+    const copyFile = join(dir, "copy.json");
+    writeFileSync(copyFile, JSON.stringify(doc));
+    // The target already runs this execution and holds a different step 2.
+    const { flowId, agent, prompt } = doc.execution;
+    await target.writer.createExecutionSession({ executionId: id, flowId, agent, prompt });
+    await target.writer.storeStep(id, { stepIndex: 2, content: "something else" });
+    const before = await tableCounts(target);
+
+    const error = await importCommand(target, copyFile, captureIO()).catch((e: unknown) => e);
+    expect(DatabaseError.is(error, "CONFLICT"), String(error)).toBe(true);
+    expect((error as DatabaseError).field).toBe("steps[2].stepIndex");
+    // Steps 0, 1, 3… were inserted by the same statement before step 2 was judged: all rolled back.
+    expect(await tableCounts(target)).toEqual(before);
+    expect((await target.writer.getExecutionSession(id))?.status).toBe("running");
+  });
+});
