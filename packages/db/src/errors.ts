@@ -45,9 +45,14 @@ const CONNECTION_KINDS = new Set([
 ]);
 const NODE_CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH", "57P01", "3D000", "28P01", "28000"]);
 
-/** The driver adapter's error kind, where Prisma wrapped one (P2010 raw queries, some P20xx). */
+/**
+ * The driver adapter's error kind: wrapped by Prisma (P2010 raw queries, some P20xx) in
+ * `meta.driverAdapterError`, or the adapter's own DriverAdapterError passed through unwrapped (a
+ * failure at COMMIT or ROLLBACK) with the kind in `cause`.
+ */
 function driverKind(error: PrismaLikeError): string | undefined {
-  const cause = (error.meta?.driverAdapterError as { cause?: { kind?: unknown } } | undefined)?.cause;
+  const wrapped = (error.meta?.driverAdapterError as { cause?: { kind?: unknown } } | undefined)?.cause;
+  const cause = wrapped ?? (error.name === "DriverAdapterError" ? (error as { cause?: { kind?: unknown } }).cause : undefined);
   return typeof cause?.kind === "string" ? cause.kind : undefined;
 }
 
