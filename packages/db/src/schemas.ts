@@ -25,6 +25,17 @@ export const ZId = z
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
   .refine(isStorable, TEXT_MESSAGE);
 
+/** Execution transaction ids are UUIDs (a uuid column): any other text is refused with the field named. */
+export const ZTransactionId = z.guid("must be a UUID");
+/** Pins a write to one execution transaction (see TransactionGuard in the writer). */
+export const ZTransactionGuard = z.object({ transactionId: ZTransactionId.optional() });
+/** "Older than" for recovery: any age up to the range of a Date. */
+export const ZAgeOptions = z.object({ olderThanMs: z.number("must be a number of milliseconds").min(0, "must be 0 or more").max(8.64e15, "is too large").optional() });
+/** Limits of one interactive transaction, in milliseconds. */
+export const ZTransactionOptions = z.object({
+  timeout: z.int("must be an integer number of milliseconds").min(1, "must be 1 or more").max(INT32_MAX, "is too large").optional(),
+  maxWait: z.int("must be an integer number of milliseconds").min(1, "must be 1 or more").max(INT32_MAX, "is too large").optional(),
+});
 export const ZStepIndex = z.int("must be an integer").min(0, "must be 0 or more").max(INT32_MAX, "is too large");
 export const ZDurationMs = z.int("must be an integer number of milliseconds").min(0, "must be 0 or more").max(INT32_MAX, "is too large (over 24 days)");
 export const ZScore = z.number("must be a finite number").min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
@@ -78,6 +89,10 @@ export type FinalExecutionStatus = z.infer<typeof ZFinalExecutionStatus>;
 export const CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
 export const ZConsolidationStatus = z.enum(CONSOLIDATION_STATUSES);
 export type ConsolidationStatus = z.infer<typeof ZConsolidationStatus>;
+export const ZConsolidationStatusOptions = z.object({
+  expected: z.union([ZConsolidationStatus, z.array(ZConsolidationStatus)]).optional(),
+  error: ZText.nullable().optional(),
+});
 
 /** One tool call as a step records it. */
 export const ZToolCallInput = z.object({

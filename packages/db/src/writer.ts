@@ -25,7 +25,11 @@ import {
   ZStepFields,
   ZStepIndex,
   ZStepInput,
+  ZAgeOptions,
+  ZConsolidationStatusOptions,
   ZText,
+  ZTransactionGuard,
+  ZTransactionOptions,
 } from "./schemas.js";
 import { parseStepContent } from "./step-content.js";
 import { type StepRow, toStepRow } from "./step-rows.js";
@@ -81,7 +85,12 @@ export type OpenTransaction = { executionId: string; transactionId: string; open
 
 /** What a write needs to know about its execution, read under the row lock. */
 type ExecutionState = { execution_id: string; open_transaction_id: string | null; status: ExecutionStatus };
-type LockedExecution = ExecutionState & { started_at: Date };
+type LockedExecution = ExecutionState & {
+  started_at: Date;
+  last_transaction_id: string | null;
+  last_transaction_outcome: TransactionOutcome | null;
+};
+type TransactionOutcome = "committed" | "rolled_back";
 
 type ConsolidationRow = {
   session_id: string;
@@ -98,7 +107,19 @@ type ConsolidationRow = {
   tool_calls: SessionLog["toolCalls"];
 };
 
+const INT32_MAX = 2_147_483_647;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** JSON equality whatever the key order (jsonb does not keep the caller's). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, x]) => [k, sorted(x)]))
+        : v;
+  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+}
 
 /** Bulk writes go in statements of bounded size: each is one JSON parameter the server parses whole. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -176,6 +197,8 @@ export class DatabaseWriter {
    * this very transaction to end.
    */
   async runInTransaction<T>(fn: (writer: DatabaseWriter) => Promise<T>, options: { timeout?: number; maxWait?: number } = {}): Promise<T> {
+    if (typeof fn !== "function") throw new DatabaseError("VALIDATION", "Invalid input: fn must be a function", { field: "fn" });
+    const limits = validate(ZTransactionOptions, options, "options");
     // The caller's own errors (not the database's) come back unchanged, after the rollback.
     let own: { error: unknown } | undefined;
     try {
@@ -189,7 +212,7 @@ export class DatabaseWriter {
             throw error;
           }
         },
-        options,
+        limits,
       );
     } catch (error) {
       throw own ? own.error : error;
@@ -221,7 +244,8 @@ export class DatabaseWriter {
   /** Locks the execution row for the rest of the transaction; NOT_FOUND if there is none. */
   async #lockExecution(tx: Tx, executionId: string): Promise<LockedExecution> {
     const rows = await tx.$queryRaw<LockedExecution[]>`
-      SELECT execution_id, open_transaction_id::text AS open_transaction_id, status::text AS status, started_at
+      SELECT execution_id, open_transaction_id::text AS open_transaction_id, status::text AS status, started_at,
+        last_transaction_id::text AS last_transaction_id, last_transaction_outcome::text AS last_transaction_outcome
       FROM execution_sessions WHERE execution_id = ${executionId} FOR UPDATE`;
     const row = rows[0];
     if (!row) throw this.#missingExecution(executionId);
@@ -236,21 +260,44 @@ export class DatabaseWriter {
 
   // ── Executions ────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Creates a running execution. The id is the caller's, so a retried create (its reply lost) finds
+   * its own execution: the same fields again return it; different ones are a CONFLICT.
+   */
   async createExecutionSession(input: CreateExecutionInput): Promise<ExecutionSessionRecord> {
     const data = validate(ZCreateExecutionInput, input, "");
-    const row = await this.#read(`create execution "${data.executionId}"`, (c) =>
-      c.executionSession.create({
-        data: {
-          executionId: data.executionId,
-          flowId: data.flowId,
-          agent: data.agent,
-          prompt: data.prompt,
-          ...(data.metadata === undefined ? {} : { metadata: data.metadata as Prisma.InputJsonValue }),
-          ...(data.startedAt ? { startedAt: data.startedAt } : {}),
-        },
-      }),
-    );
-    return toExecutionRecord(row);
+    const action = `create execution "${data.executionId}"`;
+    try {
+      const row = await this.#read(action, (c) =>
+        c.executionSession.create({
+          data: {
+            executionId: data.executionId,
+            flowId: data.flowId,
+            agent: data.agent,
+            prompt: data.prompt,
+            ...(data.metadata === undefined ? {} : { metadata: data.metadata as Prisma.InputJsonValue }),
+            ...(data.startedAt ? { startedAt: data.startedAt } : {}),
+          },
+        }),
+      );
+      return toExecutionRecord(row);
+    } catch (error) {
+      // Inside an interactive transaction the failed INSERT has aborted it: nothing more can be read.
+      if (!DatabaseError.is(error, "CONFLICT") || !this.#root) throw error;
+      const existing = await this.getExecutionSession(data.executionId);
+      const same =
+        existing &&
+        existing.flowId === data.flowId &&
+        existing.agent === data.agent &&
+        existing.prompt === data.prompt &&
+        sameJson(existing.metadata, data.metadata ?? null) &&
+        (!data.startedAt || existing.startedAt.getTime() === data.startedAt.getTime());
+      if (same) return existing;
+      throw new DatabaseError("CONFLICT", `Failed to ${action}: it already exists with other fields (use a new executionId)`, {
+        field: "executionId",
+        cause: error.cause,
+      });
+    }
   }
 
   async getExecutionSession(executionId: string): Promise<ExecutionSessionRecord | null> {
@@ -282,6 +329,11 @@ export class DatabaseWriter {
     const data = validate(ZFinishExecutionInput, input, "");
     const row = await this.#tx(`finish execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
+      if (locked.status !== "running") {
+        // The same finish again (a retry whose first reply was lost) is answered with the record.
+        const finished = await tx.executionSession.findUniqueOrThrow({ where: { executionId: id } });
+        if (finished.status === data.status && finished.error === (data.error ?? null)) return finished;
+      }
       this.#requireRunning(locked);
       if (locked.open_transaction_id) {
         throw new DatabaseError("TRANSACTION_STATE", `Execution "${id}" has an open transaction: commit or roll it back before finishing`, {
@@ -290,6 +342,11 @@ export class DatabaseWriter {
       }
       const finishedAt = data.finishedAt ?? new Date();
       const durationMs = data.durationMs ?? Math.max(0, finishedAt.getTime() - new Date(locked.started_at).getTime());
+      if (durationMs > INT32_MAX) {
+        throw new DatabaseError("VALIDATION", `Invalid input: finishedAt is ${durationMs} ms after the start, over the ${INT32_MAX} ms a duration can hold`, {
+          field: "finishedAt",
+        });
+      }
       return tx.executionSession.update({
         where: { executionId: id },
         data: { status: data.status, error: data.error ?? null, finishedAt, durationMs },
@@ -300,18 +357,29 @@ export class DatabaseWriter {
 
   // ── Execution transactions ────────────────────────────────────────────────────────────────────
 
-  /** Opens the execution's transaction and returns its id (see TransactionGuard). */
-  async beginTransaction(executionId: string): Promise<string> {
+  /**
+   * Opens the execution's transaction and returns its id (see TransactionGuard). With a caller-chosen
+   * `transactionId`, beginning again while that transaction is open returns it: a retry whose first
+   * reply was lost does not fail and does not lose the id.
+   */
+  async beginTransaction(executionId: string, options: { transactionId?: string } = {}): Promise<string> {
     const id = validate(ZId, executionId, "executionId");
+    const wanted = validate(ZTransactionGuard, options, "options").transactionId;
     return this.#tx(`begin a transaction for execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
+      if (wanted && locked.open_transaction_id === wanted) return wanted;
       this.#requireRunning(locked);
       if (locked.open_transaction_id) {
         throw new DatabaseError("TRANSACTION_STATE", `Execution "${id}" already has an open transaction: commit or roll it back first`, {
           field: "executionId",
         });
       }
-      const transactionId = randomUUID();
+      if (wanted && locked.last_transaction_id === wanted) {
+        throw new DatabaseError("TRANSACTION_STATE", `Transaction ${wanted} of execution "${id}" already ended (${locked.last_transaction_outcome})`, {
+          field: "transactionId",
+        });
+      }
+      const transactionId = wanted ?? randomUUID();
       await tx.executionSession.updateMany({
         where: { executionId: id },
         data: { openTransactionId: transactionId, transactionOpenedAt: new Date() },
@@ -341,7 +409,8 @@ export class DatabaseWriter {
 
   /** Makes every step of the open transaction visible at once. */
   async commitTransaction(executionId: string, guard: TransactionGuard = {}): Promise<void> {
-    await this.#endTransaction(executionId, guard, "commit", async (tx, transactionId) => {
+    guard = validate(ZTransactionGuard, guard, "guard");
+    await this.#endTransaction(executionId, guard, "committed", async (tx, transactionId) => {
       await tx.stepSession.updateMany({
         where: { executionId, transactionId, state: "pending" },
         data: { state: "committed", committedAt: new Date() },
@@ -351,7 +420,8 @@ export class DatabaseWriter {
 
   /** Deletes every step of the open transaction (and their tool calls, by cascade). */
   async rollbackTransaction(executionId: string, guard: TransactionGuard = {}): Promise<void> {
-    await this.#endTransaction(executionId, guard, "roll back", (tx, transactionId) => this.#deletePending(tx, executionId, transactionId));
+    guard = validate(ZTransactionGuard, guard, "guard");
+    await this.#endTransaction(executionId, guard, "rolled_back", (tx, transactionId) => this.#deletePending(tx, executionId, transactionId));
   }
 
   async #deletePending(tx: Tx, executionId: string, transactionId: string): Promise<number> {
@@ -359,15 +429,27 @@ export class DatabaseWriter {
     return count;
   }
 
+  /**
+   * Ends the open transaction under the row lock and records how. A guarded call for a transaction
+   * that already ended the same way is a retry whose reply was lost: it succeeds without doing more.
+   */
   async #endTransaction(
     executionId: string,
     guard: TransactionGuard,
-    verb: string,
+    outcome: TransactionOutcome,
     apply: (tx: Tx, transactionId: string) => Promise<unknown>,
   ): Promise<void> {
     const id = validate(ZId, executionId, "executionId");
+    const verb = outcome === "committed" ? "commit" : "roll back";
     await this.#tx(`${verb} the transaction of execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
+      const ended = guard.transactionId !== undefined && locked.open_transaction_id !== guard.transactionId && locked.last_transaction_id === guard.transactionId;
+      if (ended && locked.last_transaction_outcome === outcome) return;
+      if (ended) {
+        throw new DatabaseError("TRANSACTION_STATE", `Cannot ${verb}: transaction ${guard.transactionId} of execution "${id}" was already ${locked.last_transaction_outcome?.replace("_", " ")}`, {
+          field: "transactionId",
+        });
+      }
       this.#checkGuard(locked, guard);
       if (!locked.open_transaction_id) {
         throw new DatabaseError("TRANSACTION_STATE", `Cannot ${verb}: execution "${id}" has no open transaction (call beginTransaction first)`, {
@@ -375,13 +457,20 @@ export class DatabaseWriter {
         });
       }
       await apply(tx, locked.open_transaction_id);
-      await tx.executionSession.updateMany({ where: { executionId: id }, data: { openTransactionId: null, transactionOpenedAt: null } });
+      await this.#closeTransaction(tx, id, locked.open_transaction_id, outcome);
+    });
+  }
+
+  #closeTransaction(tx: Tx, executionId: string, transactionId: string, outcome: TransactionOutcome) {
+    return tx.executionSession.updateMany({
+      where: { executionId },
+      data: { openTransactionId: null, transactionOpenedAt: null, lastTransactionId: transactionId, lastTransactionOutcome: outcome },
     });
   }
 
   /** Transactions left open (by a crash, or a caller that never finished), oldest first. */
   async listOpenTransactions(options: { olderThanMs?: number } = {}): Promise<OpenTransaction[]> {
-    const cutoff = new Date(Date.now() - (options.olderThanMs ?? 0));
+    const cutoff = new Date(Date.now() - (validate(ZAgeOptions, options, "options").olderThanMs ?? 0));
     const rows = await this.#read("list open transactions", (c) =>
       c.executionSession.findMany({
         where: { openTransactionId: { not: null }, transactionOpenedAt: { lte: cutoff } },
@@ -416,10 +505,7 @@ export class DatabaseWriter {
         const locked = await this.#lockExecution(tx, open.executionId);
         if (locked.open_transaction_id !== open.transactionId) return undefined;
         const count = await this.#deletePending(tx, open.executionId, open.transactionId);
-        await tx.executionSession.updateMany({
-          where: { executionId: open.executionId },
-          data: { openTransactionId: null, transactionOpenedAt: null },
-        });
+        await this.#closeTransaction(tx, open.executionId, open.transactionId, "rolled_back");
         return count;
       });
       if (pendingSteps !== undefined) recovered.push({ ...open, pendingSteps });
@@ -434,6 +520,7 @@ export class DatabaseWriter {
    * parsed from it (JSON, or YAML as reev wrote it; neither → stored with the fields empty).
    */
   async storeStepSession(executionId: string, stepIndex: number, sessionContent: string, guard: TransactionGuard = {}): Promise<void> {
+    guard = validate(ZTransactionGuard, guard, "guard");
     const index = validate(ZStepIndex, stepIndex, "stepIndex");
     const content = validate(ZText, sessionContent, "sessionContent");
     this.#checkSize(content, "sessionContent");
@@ -454,9 +541,11 @@ export class DatabaseWriter {
    * still pending in the open transaction may be replaced — nobody has seen it yet.
    */
   async storeStep(executionId: string, step: StepInput, guard: TransactionGuard = {}): Promise<StoredStep> {
+    guard = validate(ZTransactionGuard, guard, "guard");
     const id = validate(ZId, executionId, "executionId");
     const { stepIndex, content: given, ...data } = validate(ZStepInput, step, "");
-    const content = given ?? JSON.stringify({ ...step, content: undefined });
+    // Without content, the step as validated is its content: unknown keys are not stored, anywhere.
+    const content = given ?? JSON.stringify({ stepIndex, ...data });
     this.#checkSize(content, "content");
     return this.#storeValidatedStep(id, stepIndex, data, content, guard);
   }
@@ -486,6 +575,7 @@ export class DatabaseWriter {
    * many were new.
    */
   async storeSteps(executionId: string, steps: readonly StepInput[], guard: TransactionGuard = {}): Promise<{ stored: number; created: number }> {
+    guard = validate(ZTransactionGuard, guard, "guard");
     const id = validate(ZId, executionId, "executionId");
     if (!Array.isArray(steps)) throw new DatabaseError("VALIDATION", "Invalid input: steps must be an array of steps", { field: "steps" });
     const rows: StepRow[] = [];
@@ -499,7 +589,7 @@ export class DatabaseWriter {
         });
       }
       seen.set(stepIndex, i);
-      const content = given ?? JSON.stringify({ ...step, content: undefined });
+      const content = given ?? JSON.stringify({ stepIndex, ...data });
       this.#checkSize(content, `steps[${i}].content`);
       rows.push(toStepRow(id, stepIndex, data, content));
     });
@@ -636,8 +726,17 @@ export class DatabaseWriter {
           COALESCE((SELECT jsonb_agg(session_id ORDER BY step_index) FROM step_sessions WHERE execution_id = ${id} AND state = 'committed'), '[]'::jsonb),
           ${meta.avgScore ?? null}::float8, ${meta.totalTools ?? null}::int, ${meta.successRate ?? null}::float8, ${meta.executionDurationMs ?? null}::int)
         ON CONFLICT (consolidated_session_id) DO NOTHING`;
-      if (!inserted) {
-        throw new DatabaseError("CONFLICT", `Consolidated session "${cid}" already exists: consolidate under a new id`, { field: "consolidatedId" });
+      if (inserted) return;
+      // The same session again (a retry whose reply was lost) is a no-op; anything else under the id is not.
+      const [same] = await tx.$queryRaw<unknown[]>`
+        SELECT 1 FROM consolidated_sessions WHERE consolidated_session_id = ${cid} AND execution_id = ${id}
+          AND consolidated_content = ${text} AND avg_score IS NOT DISTINCT FROM ${meta.avgScore ?? null}::float8
+          AND total_tools IS NOT DISTINCT FROM ${meta.totalTools ?? null}::int AND success_rate IS NOT DISTINCT FROM ${meta.successRate ?? null}::float8
+          AND execution_duration_ms IS NOT DISTINCT FROM ${meta.executionDurationMs ?? null}::int`;
+      if (!same) {
+        throw new DatabaseError("CONFLICT", `Consolidated session "${cid}" already exists with other content: consolidate under a new id`, {
+          field: "consolidatedId",
+        });
       }
     });
   }
@@ -681,8 +780,9 @@ export class DatabaseWriter {
   ): Promise<boolean> {
     const id = validate(ZId, executionId, "executionId");
     validate(ZConsolidationStatus, status, "status");
-    const expected = options.expected === undefined ? undefined : [options.expected].flat();
-    const error = options.error === undefined || options.error === null ? null : validate(ZText, options.error, "error");
+    const checked = validate(ZConsolidationStatusOptions, options, "options");
+    const expected = checked.expected === undefined ? undefined : [checked.expected].flat();
+    const error = checked.error ?? null;
     // One UPDATE is atomic and takes the row lock itself: no interactive transaction needed.
     return this.#read(`set the consolidation status of execution "${id}"`, async (c) => {
       const { count } = await c.executionSession.updateMany({

@@ -54,12 +54,15 @@ describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseErro
     await db?.close();
   });
 
-  it("P2002 (unique violation): creating the same execution twice → CONFLICT, cause kept", async () => {
+  it("P2002 (unique violation): creating an execution under a taken id with other fields → CONFLICT, cause kept", async () => {
     const id = await createExecution(db.writer);
-    const error = await expectDbError(db.writer.createExecutionSession({ executionId: id, flowId: "f", agent: "a", prompt: "p" }), "CONFLICT");
+    const error = await expectDbError(db.writer.createExecutionSession({ executionId: id, flowId: "f", agent: "a", prompt: "p" }), "CONFLICT", "executionId");
     expect((error.cause as { code?: string }).code).toBe("P2002");
     expect(error.message).toContain(`create execution "${id}"`);
-    expect(error.message).toMatch(/use a new id/);
+    expect(error.message).toMatch(/use a new executionId/);
+    // The same create again is a retry whose reply was lost: it returns the execution.
+    const again = await db.writer.createExecutionSession({ executionId: id, flowId: "flow-test", agent: "test-agent", prompt: "test prompt" });
+    expect(again).toMatchObject({ executionId: id, status: "running" });
     expect(await db.prisma.executionSession.count({ where: { executionId: id } })).toBe(1);
   });
 

@@ -22,7 +22,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await db.writer.getConsolidatedSession(cid)).toBeNull();
     });
 
-    it("rejects a duplicate consolidatedSessionId with CONFLICT and keeps the first", async () => {
+    it("rejects a duplicate consolidatedSessionId with other content with CONFLICT, and keeps the first", async () => {
       const w = db.writer;
       const a = await createExecution(w);
       const b = await createExecution(w);
@@ -31,8 +31,9 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       await expectDbError(w.storeConsolidatedSession(cid, a, "second", { totalTools: 2 }), "CONFLICT", "consolidatedId");
       // Same id under another execution: still the same unique id.
       await expectDbError(w.storeConsolidatedSession(cid, b, "third", {}), "CONFLICT", "consolidatedId");
-      // Even the identical call again is a conflict: a consolidation is written once.
-      await expectDbError(w.storeConsolidatedSession(cid, a, "first", { totalTools: 1 }), "CONFLICT");
+      // The identical call again is a retry (its reply lost): a no-op, the session is still written once.
+      await w.storeConsolidatedSession(cid, a, "first", { totalTools: 1 });
+      await expectDbError(w.storeConsolidatedSession(cid, a, "first", { totalTools: 2 }), "CONFLICT", "consolidatedId");
       expect(await w.getConsolidatedSession(cid)).toBe("first");
       expect(await w.getConsolidatedSessionsByExecution(a)).toMatchObject([{ consolidatedSessionId: cid, totalTools: 1 }]);
       expect(await w.getConsolidatedSessionsByExecution(b)).toEqual([]);

@@ -321,8 +321,11 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       // A new transaction by someone else does not satisfy the old guard either.
       const other = await w.beginTransaction(id);
       await expectDbError(w.storeStep(id, { stepIndex: 1, content: "s1" }, { transactionId }), "TRANSACTION_STATE", "transactionId");
-      await expectDbError(w.commitTransaction(id, { transactionId }), "TRANSACTION_STATE", "transactionId");
-      await expectDbError(w.rollbackTransaction(id, { transactionId }), "TRANSACTION_STATE", "transactionId");
+      const refused = await expectDbError(w.commitTransaction(id, { transactionId }), "TRANSACTION_STATE", "transactionId");
+      expect(refused.message).toContain("was already rolled back");
+      // Rolling the old one back asks for what already happened: a no-op that leaves the new one alone.
+      await w.rollbackTransaction(id, { transactionId });
+      expect((await w.getExecutionSession(id))?.openTransaction?.transactionId).toBe(other);
       expect(await rowCounts(db)).toEqual(before);
       await w.rollbackTransaction(id, { transactionId: other });
       expect(await stepRows(db, id)).toEqual([]);
