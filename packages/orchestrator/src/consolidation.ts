@@ -151,7 +151,6 @@ export async function consolidateExecution(
   const execution = await db.writer.getExecutionSession(executionId);
   if (!execution) throw new OrchestratorError("NOT_FOUND", `Execution "${executionId}" does not exist`);
   const consolidatedSessionId = options.consolidatedSessionId ?? defaultConsolidatedId(executionId, now());
-  await db.writer.setConsolidationStatus(executionId, "in_progress");
   const remaining = () => Math.max(1, timeoutMs - (Date.now() - started));
   // Prisma's transaction timer cannot fire while the transaction never yields to the timers phase
   // (in-process PGlite runs it in microtasks), nor does it cover the waits before the transaction:
@@ -160,11 +159,21 @@ export async function consolidateExecution(
     if (Date.now() - started >= timeoutMs) throw new OrchestratorError("CONSOLIDATION_TIMEOUT", `Consolidation timed out after ${timeoutMs}ms`);
   };
   try {
+    // Visible at once, so readers see a consolidation under way; inside the try, so that a failure
+    // even here ends as `failed`, never as an `in_progress` nobody is working on.
+    await db.writer.setConsolidationStatus(executionId, "in_progress");
     return await db.writer.runInTransaction(
       async (w) => {
         // Takes the execution's row lock first, so no step can commit between reading the steps and
         // storing their ids: content, metrics and originalSessionIds describe the same steps.
         await w.setConsolidationStatus(executionId, "in_progress");
+        // A caller-chosen id names one consolidation: if it is already stored for this execution (a
+        // retry whose reply was lost), that is the result — not a CONFLICT, not a second row.
+        const done = options.consolidatedSessionId === undefined ? null : await storedConsolidation(w, executionId, consolidatedSessionId);
+        if (done) {
+          await w.setConsolidationStatus(executionId, "completed");
+          return done;
+        }
         const sessions = await w.getSessionsForConsolidation(executionId);
         if (!sessions.length) throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
         const built = buildConsolidation({
@@ -187,11 +196,31 @@ export async function consolidateExecution(
     const timedOut = DatabaseError.is(error, "TIMEOUT") || (error instanceof OrchestratorError && error.code === "CONSOLIDATION_TIMEOUT");
     const outcome: ConsolidationStatus = timedOut ? "timeout" : "failed";
     const message = timedOut ? `Consolidation timed out after ${timeoutMs}ms` : (error as Error).message;
-    // Only from in_progress: a newer consolidation's outcome is not overwritten by this one.
-    await db.writer.setConsolidationStatus(executionId, outcome, { expected: "in_progress", error: message });
+    // Only from in_progress: a newer consolidation's outcome is not overwritten by this one. If even
+    // this fails, the database is gone; the caller hears the consolidation's own error, which matters more.
+    await db.writer.setConsolidationStatus(executionId, outcome, { expected: "in_progress", error: message }).catch(() => {});
     if (error instanceof OrchestratorError) throw error;
     throw new OrchestratorError(timedOut ? "CONSOLIDATION_TIMEOUT" : "CONSOLIDATION_FAILED", message, { cause: error });
   }
+}
+
+/** The consolidation stored under `consolidatedSessionId` for this execution, if there is one. */
+async function storedConsolidation(writer: DatabaseWriter, executionId: string, consolidatedSessionId: string): Promise<ConsolidationResult | null> {
+  const content = await writer.getConsolidatedSession(consolidatedSessionId);
+  if (content === null) return null;
+  let document: ConsolidatedContent;
+  try {
+    document = JSON.parse(content) as ConsolidatedContent;
+  } catch {
+    return null; // not a consolidation of ours: storing under its id is then a CONFLICT
+  }
+  if (document.execution_id !== executionId) return null;
+  const m = document.metadata;
+  return {
+    consolidatedSessionId,
+    content,
+    metadata: { avgScore: m.avg_score, totalTools: m.total_tools, successRate: m.success_rate, executionDurationMs: m.execution_duration_ms },
+  };
 }
 
 export type ConsolidationStatusReport = {

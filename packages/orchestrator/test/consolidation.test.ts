@@ -176,18 +176,33 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       await expect(getConsolidationStatus(db, "no-such-execution")).rejects.toMatchObject({ code: "NOT_FOUND" });
     });
 
-    it("a database failure is reported as CONSOLIDATION_FAILED with status failed (duplicate consolidated id)", async () => {
+    it("consolidating again under the same id is a retry: the stored consolidation is the result, still one row", async () => {
       const executionId = await execution();
       await storeSteps(executionId, [0]);
       const id = uid("cid");
-      await consolidateExecution(db, executionId, { consolidatedSessionId: id });
+      const first = await consolidateExecution(db, executionId, { consolidatedSessionId: id });
+      await storeSteps(executionId, [1]);
+      // Even with a step more since: the id names the consolidation that was made, not a new one.
+      expect(await consolidateExecution(db, executionId, { consolidatedSessionId: id })).toEqual(first);
+      expect((await getConsolidationStatus(db, executionId)).status).toBe("completed");
+      expect(await consolidatedRows(executionId)).toBe(1);
+    });
+
+    it("a database failure is reported as CONSOLIDATION_FAILED with status failed (an id taken by another execution)", async () => {
+      const other = await execution();
+      await storeSteps(other, [0]);
+      const id = uid("cid");
+      await consolidateExecution(db, other, { consolidatedSessionId: id });
+      const executionId = await execution();
+      await storeSteps(executionId, [0]);
       const error = await consolidateExecution(db, executionId, { consolidatedSessionId: id }).catch((e: unknown) => e);
       expect(error).toMatchObject({ name: "OrchestratorError", code: "CONSOLIDATION_FAILED" });
       expect(((error as OrchestratorError).cause as DatabaseError).code).toBe("CONFLICT");
       const status = await getConsolidationStatus(db, executionId);
       expect(status.status).toBe("failed");
       expect(status.error).toContain("already exists");
-      expect(await consolidatedRows(executionId)).toBe(1);
+      expect(await consolidatedRows(executionId)).toBe(0);
+      expect(await consolidatedRows(other)).toBe(1);
     });
 
     it("reports pending before any consolidation, in_progress while one runs, then completed with the newest", async () => {

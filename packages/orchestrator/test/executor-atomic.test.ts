@@ -18,7 +18,7 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
     db.prisma.stepSession.count({ where: { executionId, ...(state ? { state } : {}) } });
 
   describe("atomic: true", () => {
-    it("a transaction recovered by someone else mid-run: later steps are refused, not committed, and the run ends failed", async () => {
+    it("a transaction recovered by someone else mid-run: later steps are refused, not committed, and the run ends rolled back", async () => {
       const executionId = uid("exec");
       const flow = plan({
         flowId: uid("atomic-recovered"),
@@ -35,11 +35,13 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
         return new ScriptedAgent().run(step, context, signal);
       });
       const result = await new PingPongExecutor(db).execute(flow, agent, { executionId });
-      expect(result.status).toBe("failed");
+      // The recovery rolled the transaction back; the executor's own rollback, pinned to it, finds it
+      // already rolled back — so the record says what happened to the run's steps: all undone.
+      expect(result.status).toBe("rolled_back");
       expect(result.error).toMatch(/could not record step 1 \(b\): .*no longer open/);
       expect(result.stepResults.map((s) => s.status)).toEqual(["success", "success", "skipped"]);
       expect(await countSteps(executionId)).toBe(0);
-      expect(await db.writer.getExecutionSession(executionId)).toMatchObject({ status: "failed", openTransaction: null });
+      expect(await db.writer.getExecutionSession(executionId)).toMatchObject({ status: "rolled_back", openTransaction: null });
     });
 
     it("a critical failure rolls every step back: nothing committed, nothing pending, execution rolled_back, consolidation skipped", async () => {
