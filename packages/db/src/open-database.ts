@@ -2,13 +2,16 @@ import { existsSync, mkdirSync, readdirSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import { PrismaPg } from "@prisma/adapter-pg";
+import type { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "./directory-lock.js";
 import { DatabaseError } from "./errors.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { migrateDeploy } from "./migrate/migrate.js";
+import { readMigrationList } from "./migrate/migration-files.js";
+import { MIGRATIONS_DIR } from "./paths.js";
+import { findPgliteTemplate, unpackPgliteTemplate } from "./pglite-template.js";
 import { DatabaseWriter, type WriterOptions } from "./writer.js";
 
 /** Where the embedded database lives when nothing else is said, relative to the working directory. */
@@ -31,8 +34,11 @@ export type OpenDatabaseOptions = {
   writer?: WriterOptions;
   /** Directory that relative PGlite paths resolve against (default: the working directory). */
   cwd?: string;
-  /** @internal start an in-memory PGlite from this data dump (tests clone a migrated template). */
-  pgliteDataDump?: Blob;
+  /**
+   * @internal the migrated template (a data-directory tar) a new PGlite starts from, instead of the
+   * one looked up for the migrations: tests hold theirs in memory rather than read it per database.
+   */
+  pgliteTemplate?: Uint8Array;
   /**
    * @internal wraps the driver adapter the Prisma client queries through (not the migrations'):
    * fault-injection tests fail chosen statements on their way to the real database.
@@ -96,14 +102,19 @@ function canonicalDir(dir: string): string {
   }
 }
 
-/** Refuses to turn a directory that holds something else (a project, say) into a database. */
-function checkDataDir(dataDir: string): void {
-  if (!existsSync(dataDir) || existsSync(join(dataDir, "PG_VERSION"))) return;
+/**
+ * Whether `dataDir` holds a database or is still to become one (missing or empty). Refuses to turn a
+ * directory that holds something else (a project, say) into a database.
+ */
+function isNewDataDir(dataDir: string): boolean {
+  if (!existsSync(dataDir)) return true;
+  if (existsSync(join(dataDir, "PG_VERSION"))) return false;
   if (readdirSync(dataDir).length) {
     throw new DatabaseError("VALIDATION", `${dataDir} is not empty and is not a PGlite database: point --db at a new or empty directory`, {
       field: "url",
     });
   }
+  return true;
 }
 
 function describe(target: DatabaseTarget): string {
@@ -122,17 +133,48 @@ type Backend = {
   close(): Promise<void>;
 };
 
-async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglite-memory" }, dump?: Blob): Promise<Backend> {
-  if (target.kind === "pglite-dir") checkDataDir(target.dataDir);
-  const release = target.kind === "pglite-dir" ? acquireDirectoryLock(target.dataDir) : () => {};
+/**
+ * The migrated template a new PGlite starts from, so it skips initdb (seconds); `undefined` when there
+ * is no current one, or the database will not be migrated (it starts empty then). Never throws: the
+ * migrations report their own problems, and without a template the database is only slower to create.
+ */
+async function templateFor(options: OpenDatabaseOptions): Promise<Uint8Array | undefined> {
+  if (options.migrate === false) return undefined;
+  try {
+    return options.pgliteTemplate ?? (await findPgliteTemplate(await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIR)));
+  } catch {
+    return undefined;
+  }
+}
+
+async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglite-memory" }, options: OpenDatabaseOptions): Promise<Backend> {
+  const dataDir = target.kind === "pglite-dir" ? target.dataDir : undefined;
+  // Refused before the lock is taken, so a directory that is not ours gets no lock file beside it.
+  if (dataDir) isNewDataDir(dataDir);
+  const release = dataDir ? acquireDirectoryLock(dataDir) : () => {};
   let pglite: PGlite | undefined;
   try {
-    if (target.kind === "pglite-dir") mkdirSync(dirname(target.dataDir), { recursive: true });
-    pglite = target.kind === "pglite-dir" ? new PGlite(target.dataDir) : new PGlite(dump ? { loadDataDir: dump } : {});
+    if (dataDir) {
+      mkdirSync(dirname(dataDir), { recursive: true });
+      // Asked again under the lock: another process may have created the database meanwhile.
+      const template = isNewDataDir(dataDir) ? await templateFor(options) : undefined;
+      if (template) {
+        try {
+          unpackPgliteTemplate(template, dataDir);
+        } catch {
+          // PGlite runs initdb instead: slower, the same database.
+        }
+      }
+      pglite = new PGlite(dataDir);
+    } else {
+      const template = await templateFor(options);
+      pglite = new PGlite(template ? { loadDataDir: new Blob([template]) } : {});
+    }
     await pglite.waitReady;
   } catch (error) {
     await pglite?.close().catch(() => {});
     release();
+    if (DatabaseError.is(error)) throw error;
     throw new DatabaseError("CONNECTION", `Could not open ${describe(target)}: ${(error as Error).message}`, { cause: error });
   }
   const engine = pglite;
@@ -146,6 +188,16 @@ async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglit
         release();
       }
     },
+  };
+}
+
+async function openPostgres(url: string): Promise<Backend> {
+  // Loaded on demand: node-postgres is dead weight at the start of every embedded (PGlite) run.
+  const { PrismaPg } = await import("@prisma/adapter-pg");
+  return {
+    adapter: new PrismaPg({ connectionString: url }),
+    migrationFactory: () => new PrismaPg({ connectionString: url }),
+    close: async () => {},
   };
 }
 
@@ -167,14 +219,7 @@ async function checkPostgres(prisma: PrismaClient, target: DatabaseTarget): Prom
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
   const target = resolveTarget(options.url, options.cwd);
-  const backend: Backend =
-    target.kind === "postgres"
-      ? {
-          adapter: new PrismaPg({ connectionString: target.url }),
-          migrationFactory: () => new PrismaPg({ connectionString: target.url }),
-          close: async () => {},
-        }
-      : await openPGlite(target, options.pgliteDataDump);
+  const backend: Backend = target.kind === "postgres" ? await openPostgres(target.url) : await openPGlite(target, options);
   const transaction = target.kind === "postgres" ? POSTGRES_TRANSACTION : PGLITE_TRANSACTION;
   const adapter = options.wrapAdapter ? options.wrapAdapter(backend.adapter) : backend.adapter;
   const prisma = new PrismaClient({ adapter, transactionOptions: transaction });

@@ -5,6 +5,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { DatabaseError } from "../errors.js";
 import { MIGRATIONS_DIR, SCHEMA_PATH } from "../paths.js";
 import { readMigrationList, readSchemaFiles, writeMigration } from "./migration-files.js";
+import { migrationsAlreadyApplied } from "./migration-history.js";
 import { withSchemaEngine } from "./schema-engine.js";
 
 type Factory = SqlMigrationAwareDriverAdapterFactory;
@@ -20,10 +21,12 @@ function migrationError(action: string, error: unknown): DatabaseError {
 /**
  * `prisma migrate deploy`: applies the migrations not yet applied, in name order, each recorded in
  * `_prisma_migrations` exactly as Prisma does (same engine code, same advisory lock). A migration that
- * fails is recorded as failed and later deploys refuse until it is resolved, as with Prisma.
+ * fails is recorded as failed and later deploys refuse until it is resolved, as with Prisma. When the
+ * history alone proves every migration applied, the engine is not loaded at all.
  */
 export async function migrateDeploy(factory: Factory, paths: MigrationPaths = {}): Promise<{ appliedMigrationNames: string[] }> {
   const migrationsList = await readMigrationList(paths.migrationsDir ?? MIGRATIONS_DIR);
+  if (await migrationsAlreadyApplied(factory, migrationsList)) return { appliedMigrationNames: [] };
   try {
     return await withSchemaEngine(factory, (engine) => engine.applyMigrations({ migrationsList, filters: NO_FILTER }));
   } catch (error) {

@@ -1,13 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
-import { migrateDeploy } from "../migrate/migrate.js";
 import { type Database, maskUrl, type OpenDatabaseOptions, openDatabase } from "../open-database.js";
 import { MIGRATIONS_DIR } from "../paths.js";
+import { ensurePgliteTemplate } from "../pglite-template.js";
 
 /**
  * Test databases for @reev/db and its users: in-memory PGlite always, PostgreSQL as well when
@@ -20,39 +15,18 @@ export function testBackends(): TestBackend[] {
   return url ? [{ name: "pglite" }, { name: "postgres", url }] : [{ name: "pglite" }];
 }
 
-function migrationsFingerprint(): string {
-  const hash = createHash("sha256");
-  for (const name of readdirSync(MIGRATIONS_DIR).sort()) {
-    const file = join(MIGRATIONS_DIR, name, "migration.sql");
-    if (existsSync(file)) hash.update(name).update(readFileSync(file));
-  }
-  return hash.digest("hex").slice(0, 16);
-}
-
-let template: Promise<Blob> | undefined;
+const templates = new Map<string, Promise<Uint8Array>>();
 
 /**
- * A migrated PGlite data dump, built once per machine and migration set: a fresh PGlite costs ~3.5 s
- * to initialise, loading a dump well under one. Written atomically (rename), so parallel workers that
- * race to build it both end up reading a whole file.
+ * The migrated PGlite template, held in memory once per process and migration set: each in-memory
+ * test database is cloned from it instead of paying initdb (~3.5 s here).
  */
-function pgliteTemplate(): Promise<Blob> {
-  template ??= (async () => {
-    const path = join(tmpdir(), `reev-pglite-template-${migrationsFingerprint()}.tar`);
-    if (!existsSync(path)) {
-      const db = new PGlite();
-      try {
-        await migrateDeploy(new PrismaPGlite(db));
-        const dump = await db.dumpDataDir("none");
-        const partial = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
-        writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-        renameSync(partial, path);
-      } finally {
-        await db.close();
-      }
-    }
-    return new Blob([readFileSync(path)]);
-  })();
+function pgliteTemplate(migrationsDir = MIGRATIONS_DIR): Promise<Uint8Array> {
+  let template = templates.get(migrationsDir);
+  if (!template) {
+    template = ensurePgliteTemplate(migrationsDir);
+    templates.set(migrationsDir, template);
+  }
   return template;
 }
 
@@ -89,10 +63,10 @@ export async function createPostgresDatabase(baseUrl: string): Promise<{ url: st
 /** A fresh, migrated database on `backend`; `close()` also drops a PostgreSQL test database. */
 export async function openTestDatabase(
   backend: TestBackend,
-  options: Omit<OpenDatabaseOptions, "url" | "pgliteDataDump"> = {},
+  options: Omit<OpenDatabaseOptions, "url" | "pgliteTemplate"> = {},
 ): Promise<Database> {
   if (backend.name === "pglite") {
-    return openDatabase({ ...options, url: "memory://", pgliteDataDump: await pgliteTemplate() });
+    return openDatabase({ ...options, url: "memory://", pgliteTemplate: await pgliteTemplate(options.migrationsDir) });
   }
   const created = await createPostgresDatabase(backend.url);
   let db: Database;
