@@ -18,8 +18,8 @@ export type InsertStepsOutcome = {
 
 /**
  * Writes steps and their tool calls as ONE statement: lock the execution row, look for the steps,
- * insert those that are new — only while the execution is running and the guard's transaction is the
- * open one — and report what it found. One statement is atomic on its own, so the single-step hot path
+ * insert those that are new — only while the execution is running and the guard holds (its
+ * transaction is the open one; with `transactionId: null`, none is open) — and report what it found. One statement is atomic on its own, so the single-step hot path
  * needs no interactive transaction: one round trip instead of six (BEGIN, lock, find, insert step,
  * insert calls, COMMIT) and far less client work; a bulk import runs it per chunk inside one
  * interactive transaction. The caller decides from the outcome (no-op, CONFLICT, TRANSACTION_STATE).
@@ -28,8 +28,9 @@ export type InsertStepsOutcome = {
  * committed in between is invisible to `prior`, and `ON CONFLICT DO NOTHING` skips it, so it is in
  * neither list — the caller runs the statement again for such steps, with a fresh snapshot.
  */
-export function insertStepsStatement(executionId: string, rows: readonly StepRow[], guard: { transactionId?: string }): Prisma.Sql {
+export function insertStepsStatement(executionId: string, rows: readonly StepRow[], guard: { transactionId?: string | null }): Prisma.Sql {
   const guardId = guard.transactionId ?? null;
+  const outsideTransaction = guard.transactionId === null;
   const indexes = rows.map((r) => r.stepIndex);
   return Prisma.sql`
     WITH ex AS (
@@ -49,6 +50,7 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
         duration_ms int, error text)
       WHERE ex.status = 'running'
         AND (${guardId}::text IS NULL OR ex.open_transaction_id::text = ${guardId}::text)
+        AND (NOT ${outsideTransaction}::boolean OR ex.open_transaction_id IS NULL)
         AND NOT EXISTS (SELECT 1 FROM prior WHERE prior.step_index = s.step_index)
       ON CONFLICT (execution_id, step_index) DO NOTHING
       RETURNING session_id, step_index

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -72,10 +72,11 @@ export function resolveTarget(url: string | undefined, cwd = process.cwd()): Dat
   // An empty value is a mistake, not "here": it would make the working directory the data directory.
   if (url !== undefined && !url.trim()) throw new DatabaseError("VALIDATION", "The database URL is empty", { field: "url" });
   const raw = url ?? (process.env.REEV_DATABASE_URL?.trim() || DEFAULT_DATA_DIR);
+  if (raw.includes("\u0000")) throw new DatabaseError("VALIDATION", "The database URL contains a NUL character", { field: "url" });
   if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: "postgres", url: raw };
   if (/^memory:\/\//i.test(raw)) return { kind: "pglite-memory" };
   if (/^file:/i.test(raw)) {
-    const path = raw.startsWith("file://") ? fileURLToPath(raw) : raw.slice("file:".length);
+    const path = raw.startsWith("file://") ? fileUrlPath(raw) : raw.slice("file:".length);
     return { kind: "pglite-dir", dataDir: canonicalDir(resolve(cwd, path)) };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
@@ -84,6 +85,14 @@ export function resolveTarget(url: string | undefined, cwd = process.cwd()): Dat
     });
   }
   return { kind: "pglite-dir", dataDir: canonicalDir(resolve(cwd, raw)) };
+}
+
+function fileUrlPath(url: string): string {
+  try {
+    return fileURLToPath(url);
+  } catch (error) {
+    throw new DatabaseError("VALIDATION", `Unusable file URL "${url}": ${(error as Error).message}`, { field: "url", cause: error });
+  }
 }
 
 /**
@@ -107,7 +116,15 @@ function canonicalDir(dir: string): string {
  * directory that holds something else (a project, say) into a database.
  */
 function isNewDataDir(dataDir: string): boolean {
-  if (!existsSync(dataDir)) return true;
+  if (!existsSync(dataDir)) {
+    // Its parent must be (or become) a directory: a file on the way is the user's mistake, not ours.
+    const blocker = firstNonDirectory(dirname(dataDir));
+    if (blocker) throw new DatabaseError("VALIDATION", `${dataDir} cannot be a database directory: ${blocker} is a file`, { field: "url" });
+    return true;
+  }
+  if (!statSync(dataDir).isDirectory()) {
+    throw new DatabaseError("VALIDATION", `${dataDir} is a file, not a database directory: point --db at a new or empty directory`, { field: "url" });
+  }
   if (existsSync(join(dataDir, "PG_VERSION"))) return false;
   if (readdirSync(dataDir).length) {
     throw new DatabaseError("VALIDATION", `${dataDir} is not empty and is not a PGlite database: point --db at a new or empty directory`, {
@@ -115,6 +132,14 @@ function isNewDataDir(dataDir: string): boolean {
     });
   }
   return true;
+}
+
+/** The nearest existing ancestor of `dir` (itself included) when it is not a directory. */
+function firstNonDirectory(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(d)) return statSync(d).isDirectory() ? undefined : d;
+    if (dirname(d) === d) return undefined;
+  }
 }
 
 function describe(target: DatabaseTarget): string {

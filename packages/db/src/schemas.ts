@@ -28,7 +28,7 @@ export const ZId = z
 /** Execution transaction ids are UUIDs (a uuid column): any other text is refused with the field named. */
 export const ZTransactionId = z.guid("must be a UUID");
 /** Pins a write to one execution transaction (see TransactionGuard in the writer). */
-export const ZTransactionGuard = z.object({ transactionId: ZTransactionId.optional() });
+export const ZTransactionGuard = z.object({ transactionId: ZTransactionId.nullable().optional() });
 /** "Older than" for recovery: any age up to the range of a Date. */
 export const ZAgeOptions = z.object({ olderThanMs: z.number("must be a number of milliseconds").min(0, "must be 0 or more").max(8.64e15, "is too large").optional() });
 /** Limits of one interactive transaction, in milliseconds. */
@@ -39,10 +39,17 @@ export const ZTransactionOptions = z.object({
 export const ZStepIndex = z.int("must be an integer").min(0, "must be 0 or more").max(INT32_MAX, "is too large");
 export const ZDurationMs = z.int("must be an integer number of milliseconds").min(0, "must be 0 or more").max(INT32_MAX, "is too large (over 24 days)");
 export const ZScore = z.number("must be a finite number").min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
+/** Years 1–9999: what PostgreSQL's timestamps and ISO 8601's four-digit years both hold. */
+export const EARLIEST_TIMESTAMP = Date.parse("0001-01-01T00:00:00.000Z");
+export const LATEST_TIMESTAMP = Date.parse("9999-12-31T23:59:59.999Z");
 export const ZTimestamp = z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v, ctx) => {
   const date = v instanceof Date ? v : new Date(v);
   if (Number.isNaN(date.getTime())) {
     ctx.addIssue({ code: "custom", message: "must be a valid date" });
+    return z.NEVER;
+  }
+  if (date.getTime() < EARLIEST_TIMESTAMP || date.getTime() > LATEST_TIMESTAMP) {
+    ctx.addIssue({ code: "custom", message: "must be between the years 1 and 9999" });
     return z.NEVER;
   }
   return date;

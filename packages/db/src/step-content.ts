@@ -20,12 +20,21 @@ function parseDocument(content: string): unknown {
       // YAML flow style also starts with "{": fall through.
     }
   }
+  // Only a document that starts like a mapping ("step_id: …") can be a YAML step; other text (an
+  // agent's prose, megabytes of it) would cost seconds of parsing on the event loop for nothing.
+  const mapping = trimmed.startsWith("{") || YAML_MAPPING_START.test(trimmed);
+  if (!mapping || content.length > MAX_YAML_CHARS) return undefined;
   try {
     return parseYaml(content, { maxAliasCount: 100 });
   } catch {
     return undefined;
   }
 }
+
+/** A first line `key:` (comments and a `---` marker before it allowed). */
+const YAML_MAPPING_START = /^(?:(?:#[^\n]*|---[^\n]*)?\n\s*)*["']?[\w.-]+["']?\s*:(?:\s|$)/;
+/** reev's YAML steps are kilobytes; a multi-megabyte "YAML" step is text, stored with fields empty. */
+const MAX_YAML_CHARS = 1024 * 1024;
 
 function toolCallFields(raw: unknown): Dict {
   // reev stored tool calls as bare names ("- get_account_balance"): the name is all we know.

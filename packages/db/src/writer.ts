@@ -9,6 +9,7 @@ import {
   type CreateExecutionInput,
   DEFAULT_MAX_CONSOLIDATED_BYTES,
   DEFAULT_MAX_CONTENT_BYTES,
+  EARLIEST_TIMESTAMP,
   type ExecutionStatus,
   type FinishExecutionInput,
   type JsonValue,
@@ -77,9 +78,10 @@ export type StoredStep = {
  * Pins a write to one execution transaction: the call fails with TRANSACTION_STATE unless exactly
  * that transaction is still open. A caller that began a transaction (an atomic run) passes the id
  * `beginTransaction` returned, so a transaction recovered or ended by someone else meanwhile can
- * never turn its later steps into committed ones.
+ * never turn its later steps into committed ones. `transactionId: null` says the opposite: commit
+ * this write at once, and fail rather than let it join a transaction someone else has open.
  */
-export type TransactionGuard = { transactionId?: string };
+export type TransactionGuard = { transactionId?: string | null };
 
 export type OpenTransaction = { executionId: string; transactionId: string; openedAt: Date; pendingSteps: number };
 
@@ -267,37 +269,27 @@ export class DatabaseWriter {
   async createExecutionSession(input: CreateExecutionInput): Promise<ExecutionSessionRecord> {
     const data = validate(ZCreateExecutionInput, input, "");
     const action = `create execution "${data.executionId}"`;
-    try {
-      const row = await this.#read(action, (c) =>
-        c.executionSession.create({
-          data: {
-            executionId: data.executionId,
-            flowId: data.flowId,
-            agent: data.agent,
-            prompt: data.prompt,
-            ...(data.metadata === undefined ? {} : { metadata: data.metadata as Prisma.InputJsonValue }),
-            ...(data.startedAt ? { startedAt: data.startedAt } : {}),
-          },
-        }),
-      );
-      return toExecutionRecord(row);
-    } catch (error) {
-      // Inside an interactive transaction the failed INSERT has aborted it: nothing more can be read.
-      if (!DatabaseError.is(error, "CONFLICT") || !this.#root) throw error;
-      const existing = await this.getExecutionSession(data.executionId);
-      const same =
-        existing &&
-        existing.flowId === data.flowId &&
-        existing.agent === data.agent &&
-        existing.prompt === data.prompt &&
-        sameJson(existing.metadata, data.metadata ?? null) &&
-        (!data.startedAt || existing.startedAt.getTime() === data.startedAt.getTime());
-      if (same) return existing;
-      throw new DatabaseError("CONFLICT", `Failed to ${action}: it already exists with other fields (use a new executionId)`, {
-        field: "executionId",
-        cause: error.cause,
-      });
-    }
+    // Raw, because Prisma sends a top-level JSON number as a float parameter (0.1 + 0.2 came back as
+    // 0.3) and a failed INSERT would abort an enclosing transaction; ON CONFLICT lets a retry be seen.
+    const metadata = data.metadata === undefined || data.metadata === null ? null : JSON.stringify(data.metadata);
+    const inserted = await this.#read(action, (c) =>
+      c.$executeRaw`
+        INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, metadata, started_at)
+        VALUES (${data.executionId}, ${data.flowId}, ${data.agent}, ${data.prompt}, ${metadata}::jsonb,
+          COALESCE(${data.startedAt ?? null}::timestamptz, now()))
+        ON CONFLICT (execution_id) DO NOTHING`,
+    );
+    const row = await this.#read(action, (c) => c.executionSession.findUniqueOrThrow({ where: { executionId: data.executionId } }));
+    const existing = toExecutionRecord(row);
+    if (inserted) return existing;
+    const same =
+      existing.flowId === data.flowId &&
+      existing.agent === data.agent &&
+      existing.prompt === data.prompt &&
+      sameJson(existing.metadata, data.metadata ?? null) &&
+      (!data.startedAt || existing.startedAt.getTime() === data.startedAt.getTime());
+    if (same) return existing;
+    throw new DatabaseError("CONFLICT", `Failed to ${action}: it already exists with other fields (use a new executionId)`, { field: "executionId" });
   }
 
   async getExecutionSession(executionId: string): Promise<ExecutionSessionRecord | null> {
@@ -398,7 +390,12 @@ export class DatabaseWriter {
   }
 
   #checkGuard(locked: ExecutionState, guard: TransactionGuard): void {
-    if (guard.transactionId !== undefined && locked.open_transaction_id !== guard.transactionId) {
+    if (guard.transactionId === null && locked.open_transaction_id !== null) {
+      throw new DatabaseError("TRANSACTION_STATE", `Execution "${locked.execution_id}" has an open transaction: this write was to commit at once`, {
+        field: "transactionId",
+      });
+    }
+    if (guard.transactionId !== undefined && guard.transactionId !== null && locked.open_transaction_id !== guard.transactionId) {
       throw new DatabaseError(
         "TRANSACTION_STATE",
         `Transaction ${guard.transactionId} of execution "${locked.execution_id}" is no longer open (ended or recovered elsewhere)`,
@@ -441,6 +438,11 @@ export class DatabaseWriter {
   ): Promise<void> {
     const id = validate(ZId, executionId, "executionId");
     const verb = outcome === "committed" ? "commit" : "roll back";
+    if (guard.transactionId === null) {
+      throw new DatabaseError("VALIDATION", `Invalid input: to ${verb}, guard.transactionId names the transaction (or is left out), not null`, {
+        field: "guard.transactionId",
+      });
+    }
     await this.#tx(`${verb} the transaction of execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
       const ended = guard.transactionId !== undefined && locked.open_transaction_id !== guard.transactionId && locked.last_transaction_id === guard.transactionId;
@@ -470,7 +472,8 @@ export class DatabaseWriter {
 
   /** Transactions left open (by a crash, or a caller that never finished), oldest first. */
   async listOpenTransactions(options: { olderThanMs?: number } = {}): Promise<OpenTransaction[]> {
-    const cutoff = new Date(Date.now() - (validate(ZAgeOptions, options, "options").olderThanMs ?? 0));
+    // An age reaching before year 1 (PostgreSQL's timestamps start there) asks for nothing older.
+    const cutoff = new Date(Math.max(Date.now() - (validate(ZAgeOptions, options, "options").olderThanMs ?? 0), EARLIEST_TIMESTAMP));
     const rows = await this.#read("list open transactions", (c) =>
       c.executionSession.findMany({
         where: { openTransactionId: { not: null }, transactionOpenedAt: { lte: cutoff } },
@@ -595,6 +598,11 @@ export class DatabaseWriter {
     });
     const field = (row: StepRow) => `steps[${seen.get(row.stepIndex)}].stepIndex`;
     const created = await this.#tx(`store ${rows.length} steps of execution "${id}"`, async (tx) => {
+      if (!rows.length) {
+        // Nothing to write, but the same answers as any import: the execution exists, the guard holds.
+        this.#checkGuard(await this.#lockExecution(tx, id), guard);
+        return 0;
+      }
       let count = 0;
       const replace: StepRow[] = [];
       for (const chunk of chunksOf(rows)) {

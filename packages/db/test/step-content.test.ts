@@ -131,6 +131,18 @@ describe("parseStepContent", () => {
     expect(parseStepContent("{step_id: s, success: true}")).toEqual({ stepId: "s", success: true });
   });
 
+  it("reads YAML only when it starts like a mapping and is at most 1 MiB: prose and huge text are not parsed", () => {
+    expect(parseStepContent("# reev step\n---\nstep_id: s\nsuccess: true\n")).toEqual({ stepId: "s", success: true });
+    // Megabytes of prose would take seconds of YAML parsing on the event loop, for no step fields.
+    const prose = "The agent said: ".concat("it swapped, then it lent, then it checked. ".repeat(60_000));
+    expect(prose.length).toBeGreaterThan(1024 * 1024);
+    expect(parseStepContent(prose)).toBeUndefined();
+    const hugeYaml = `step_id: big\nnote: "${"x".repeat(1024 * 1024)}"\n`;
+    expect(parseStepContent(hugeYaml)).toBeUndefined();
+    // JSON has no such limit: it is parsed in C, linearly.
+    expect(parseStepContent(JSON.stringify({ step_id: "big", note: "x".repeat(2 * 1024 * 1024) }))).toEqual({ stepId: "big" });
+  });
+
   it.each([
     ["free text", "The swap went through. I also checked the balance, all good!\nNext I will"],
     ["free text that breaks YAML", "Result:\n  - a\n b: [unclosed"],
