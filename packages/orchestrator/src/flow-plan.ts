@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
+import { MAX_ID_LENGTH, ZDurationMs, ZId, ZText } from "@reev/db";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { OrchestratorError } from "./errors.js";
@@ -7,12 +8,18 @@ import { OrchestratorError } from "./errors.js";
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
 // dropping the setting it was meant to carry.
 
+// What a run stores as given must fit the database, or a flow that passed validation would fail
+// mid-run with "could not be recorded": the database's own rules (ZId, ZText, ZDurationMs) apply.
+// Tool names only by length: the executor turns NUL and lone surrogates in an agent's text (scripts
+// included) into U+FFFD.
+const ZToolName = z.string().min(1).max(MAX_ID_LENGTH);
+
 export const ZScriptedToolCall = z.strictObject({
-  toolName: z.string().min(1),
+  toolName: ZToolName,
   input: z.unknown().optional(),
   output: z.unknown().optional(),
   success: z.boolean().default(true),
-  durationMs: z.int().min(0).default(0),
+  durationMs: ZDurationMs.default(0),
   error: z.string().optional(),
 });
 export type ScriptedToolCall = z.infer<typeof ZScriptedToolCall>;
@@ -53,10 +60,10 @@ export const ZRetryPolicy = z
 export type RetryPolicy = z.infer<typeof ZRetryPolicy>;
 
 export const ZFlowStep = z.strictObject({
-  stepId: z.string().min(1).max(255),
+  stepId: ZId,
   /** A template: see renderPrompt. */
   prompt: z.string(),
-  requiredTools: z.array(z.string().min(1)).default([]),
+  requiredTools: z.array(ZToolName).default([]),
   critical: z.boolean().default(false),
   timeoutMs: z.int().positive().optional(),
   retry: ZRetryPolicy.optional(),
@@ -66,8 +73,8 @@ export const ZFlowStep = z.strictObject({
 export type FlowStep = z.infer<typeof ZFlowStep>;
 
 export const ZFlowPlan = z.strictObject({
-  flowId: z.string().min(1).max(255),
-  prompt: z.string(),
+  flowId: ZId,
+  prompt: ZText,
   context: z.record(z.string(), z.unknown()).default({}),
   atomic: z.boolean().default(false),
   steps: z

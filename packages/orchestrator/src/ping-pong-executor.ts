@@ -86,10 +86,18 @@ export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random:
 function toJson(value: unknown): unknown {
   if (value === undefined) return null;
   try {
-    return JSON.parse(JSON.stringify(value), (_key, v: unknown) => (typeof v === "string" ? toStorable(v) : v)) as unknown;
+    return storableJson(JSON.parse(JSON.stringify(value)));
   } catch {
     return toStorable(String(value));
   }
+}
+
+/** Keys too: jsonb refuses U+0000 in a key as much as in a value. */
+function storableJson(value: unknown): unknown {
+  if (typeof value === "string") return toStorable(value);
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorable(k), storableJson(v)]));
+  return value;
 }
 
 const toStorable = (text: string) => text.replaceAll("\u0000", "\ufffd").toWellFormed();
@@ -240,23 +248,13 @@ export class PingPongExecutor {
   }
 
   /**
-   * Outside an atomic run each step is its own execution transaction: visible once committed. Every
-   * write is pinned to the transaction this run opened, so one recovered or ended elsewhere fails the
-   * write instead of silently changing what it means.
+   * Every write is pinned: in an atomic run to the transaction this run opened, so one recovered or
+   * ended elsewhere fails the write instead of silently changing what it means; outside one to "no
+   * transaction", so the step (row and tool calls, one atomic statement) is committed at once and can
+   * never slip into a transaction someone else opened.
    */
   async #record(executionId: string, atomicTransaction: string | undefined, result: StepResult): Promise<void> {
-    const content = JSON.stringify(result);
-    if (atomicTransaction) {
-      return this.#writer.storeStepSession(executionId, result.stepIndex, content, { transactionId: atomicTransaction });
-    }
-    const guard = { transactionId: await this.#writer.beginTransaction(executionId) };
-    try {
-      await this.#writer.storeStepSession(executionId, result.stepIndex, content, guard);
-      await this.#writer.commitTransaction(executionId, guard);
-    } catch (error) {
-      await this.#writer.rollbackTransaction(executionId, guard).catch(() => {});
-      throw error;
-    }
+    await this.#writer.storeStepSession(executionId, result.stepIndex, JSON.stringify(result), { transactionId: atomicTransaction ?? null });
   }
 
   #skipped(stepIndex: number, step: FlowStep, reason: string): StepResult {

@@ -74,9 +74,10 @@ describe("reev exits 2 on bad input", () => {
     expectBadInput(await reev("list", "--frobnicate", "--db", db), "Unknown option '--frobnicate'");
   });
 
-  it("--concurrency 0, --repeat abc, --limit 0", async () => {
-    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--concurrency", "0", "--db", db), '--concurrency must be an integer ≥ 1, got "0"');
-    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--repeat", "abc", "--db", db), '--repeat must be an integer ≥ 1, got "abc"');
+  it("--concurrency 0, --repeat abc, --repeat 2^32, --limit 0", async () => {
+    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--concurrency", "0", "--db", db), '--concurrency must be an integer from 1 to 1000, got "0"');
+    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--repeat", "abc", "--db", db), '--repeat must be an integer from 1 to 100000, got "abc"');
+    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--repeat", "4294967296", "--db", db), '--repeat must be an integer from 1 to 100000');
     expectBadInput(await reev("list", "--limit", "0", "--db", db), '--limit must be an integer ≥ 1, got "0"');
   });
 

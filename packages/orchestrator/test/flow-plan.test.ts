@@ -86,11 +86,11 @@ describe("loadFlowPlan", () => {
     expect(firstPath).toBe("flowId");
     expect(message).toContain(path);
     for (const line of [
-      "flowId: Too small: expected string to have >=1 characters",
+      "flowId: must not be empty",
       "steps[0].retry.attempts: Too small: expected number to be >=1",
       "steps[0].retry.maxBackoffMs: must be >= backoffMs (100)",
       "steps[1].timeoutMs: Too small: expected number to be >0",
-      "steps[1].script[0].toolCalls[0].durationMs: Invalid input: expected int, received number",
+      "steps[1].script[0].toolCalls[0].durationMs: must be an integer number of milliseconds",
       "steps[1].script[0].score: Too big: expected number to be <=1",
       "steps[1].retyr: Unrecognized key",
       'steps[1].stepId: Duplicate stepId "a" (already used by steps[0])',

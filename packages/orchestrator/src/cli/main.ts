@@ -39,12 +39,19 @@ const RECOVER_DEFAULT_AGE_MS = 60 * 60 * 1000;
 /** Where the demo's flows live: <repo>/examples, at the same depth from src/ and dist/. */
 export const EXAMPLES_DIR = fileURLToPath(new URL("../../../../examples/", import.meta.url));
 
-function positiveInt(value: string | undefined, flag: string, fallback: number, min = 1): number {
+function positiveInt(value: string | undefined, flag: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new OrchestratorError("INVALID_ARGUMENT", `${flag} must be an integer ≥ ${min}, got "${value}"`, { path: flag });
+  if (!Number.isInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new OrchestratorError("INVALID_ARGUMENT", `${flag} must be an integer ${range}, got "${value}"`, { path: flag });
+  }
   return n;
 }
+
+/** Runs per command and runs at once: beyond these a typo, not a plan (each run is held in memory). */
+const MAX_REPEAT = 100_000;
+const MAX_CONCURRENCY = 1_000;
 
 function oneId(positionals: string[], what: string): string {
   const [id, ...extra] = positionals;
@@ -88,8 +95,8 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
           agent: v.agent ?? "scripted",
           tools: v.tools,
           db: v.db,
-          concurrency: positiveInt(v.concurrency, "--concurrency", 4),
-          repeat: positiveInt(v.repeat, "--repeat", 1),
+          concurrency: positiveInt(v.concurrency, "--concurrency", 4, 1, MAX_CONCURRENCY),
+          repeat: positiveInt(v.repeat, "--repeat", 1, 1, MAX_REPEAT),
           out: v.out ?? "reev-out",
           consolidate: !v["no-consolidate"],
         },

@@ -1,4 +1,5 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Database } from "@reev/db";
 import { OrchestratorError } from "../../errors.js";
 import { renderHtmlPage } from "../../mermaid/html-page.js";
@@ -18,6 +19,7 @@ async function consolidatedContent(db: Database, id: string): Promise<string> {
 
 async function emit(text: string, out: string | undefined, io: CliIO): Promise<void> {
   if (out) {
+    await mkdir(dirname(out), { recursive: true });
     await writeFile(out, text);
     io.stderr.write(`Wrote ${out}\n`);
   } else {

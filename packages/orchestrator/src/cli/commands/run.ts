@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -91,14 +92,30 @@ function summary(result: ExecutionResult): string {
   return `${head.join("\n")}\n\n${table.replace(/^/gm, "  ")}\n`;
 }
 
+/**
+ * The diagrams' file name: the execution id, which embeds the flow file's `flowId`, so it may hold
+ * path separators ("a/../../x" would write outside --out) or be too long for a file name (255 bytes).
+ */
+export function diagramFileStem(executionId: string): string {
+  const safe = executionId.replace(/[/\\]/g, "_");
+  if (Buffer.byteLength(safe) <= 200) return safe;
+  let head = "";
+  for (const ch of safe) {
+    if (Buffer.byteLength(head + ch) > 180) break;
+    head += ch;
+  }
+  return `${head}_${createHash("sha256").update(executionId).digest("hex").slice(0, 12)}`;
+}
+
 /** Writes the run's diagram as Mermaid source and as a self-contained HTML page. */
 async function writeDiagrams(db: Database, result: ExecutionResult, outDir: string): Promise<string[]> {
   if (!result.consolidatedSessionId) return [];
   const content = await db.writer.getConsolidatedSession(result.consolidatedSessionId);
   if (!content) return [];
   await mkdir(outDir, { recursive: true });
-  const mmd = join(outDir, `${result.executionId}.mmd`);
-  const html = join(outDir, `${result.executionId}.html`);
+  const stem = diagramFileStem(result.executionId);
+  const mmd = join(outDir, `${stem}.mmd`);
+  const html = join(outDir, `${stem}.html`);
   await writeFile(mmd, `${renderFlowDiagram(content)}\n`);
   await writeFile(html, renderHtmlPage(content));
   return [mmd, html];
