@@ -122,7 +122,8 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await stepRows(db, id)).toEqual([]);
     });
 
-    it("runInTransaction: a database failure in the second write (duplicate execution, a real P2002) undoes the first", async () => {
+    it("runInTransaction: a conflict in the second write (an execution id taken with other fields) undoes the first", async () => {
+      // (Failures the database itself decides, at every statement, are in fault-injection.test.ts.)
       const w = db.writer;
       const id = await createExecution(w);
       const err = await expectDbError(
@@ -131,8 +132,9 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
           await tx.createExecutionSession({ executionId: id, flowId: "f", agent: "a", prompt: "p" });
         }),
         "CONFLICT",
+        "executionId",
       );
-      expect((err.cause as { code?: string }).code).toBe("P2002");
+      expect(err.message).toContain("already exists with other fields");
       expect(await stepRows(db, id)).toEqual([]);
       expect(await toolCallCount(db, id)).toBe(0);
     });
