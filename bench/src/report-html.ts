@@ -1,68 +1,115 @@
 import type { BackendResult, BenchResults } from "./results.js";
+import { whole } from "./format.js";
+import { headerLines, resultTables, type TableSpec } from "./report-tables.js";
+import { FIRST_STEP_TARGET_MS } from "./scenario-cli.js";
+import { type Bar, type BarGroup, barChart, esc, logLogChart } from "./svg-charts.js";
 
-/** A self-contained page (inline SVG and CSS, nothing fetched): ops/s bars, writer next to raw, per backend. */
+/** A self-contained page (inline SVG and CSS, nothing fetched): each scenario's chart above its table. */
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]!);
-const rate = (v: number) => Math.round(v).toLocaleString("en-US");
-const ms = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const COLORS = { writer: "#d9480f", raw: "#1971c2" };
+const COLORS = { writer: "#d9480f", raw: "#1971c2", other: "#868e96" };
+const msText = (v: number) => `${whole(v)} ms`;
 
-function chart(backend: BackendResult): string {
-  const labelW = 230;
-  const barMax = 470;
-  const barH = 16;
-  const caseH = 2 * barH + 18;
-  const width = labelW + barMax + 170;
-  const height = backend.cases.length * caseH + 10;
-  // Scaled to the cases that write: the diagnostic's much faster empty transactions would squash them.
-  const scaled = backend.cases.some((c) => c.writes) ? backend.cases.filter((c) => c.writes) : backend.cases;
-  const max = Math.max(...scaled.flatMap((c) => [c.writer.perSecond, c.raw.perSecond]));
-  const parts: string[] = [];
-  backend.cases.forEach((c, i) => {
-    const y = 6 + i * caseH;
-    parts.push(`<text x="0" y="${y + barH + 4}" class="case">${esc(c.label)}</text>`);
-    (["writer", "raw"] as const).forEach((side, j) => {
-      const s = c[side];
-      const clipped = s.perSecond > max;
-      const w = Math.max(1, (Math.min(s.perSecond, max) / max) * barMax);
-      const by = y + j * barH;
-      const tip = `${side}: ${rate(s.perSecond)} ${c.unit}s/s, median round ${ms(s.totalMs)} ms, p50 ${ms(s.p50Ms)} ms, p95 ${ms(s.p95Ms)} ms`;
-      parts.push(
-        `<g><title>${esc(tip)}</title><rect x="${labelW}" y="${by}" width="${w.toFixed(1)}" height="${barH - 2}" rx="2" fill="${COLORS[side]}"/>` +
-          `<text x="${labelW + w + 5}" y="${by + barH - 5}" class="val">${clipped ? "» " : ""}${rate(s.perSecond)}/s</text></g>`,
-      );
-    });
-    parts.push(`<text x="${width - 4}" y="${y + barH + 4}" class="ratio" text-anchor="end">${c.ratio.toFixed(2)}×</text>`);
+const sideBars = (writer: number, raw: number, unit: string): Bar[] => [
+  { label: "writer", value: writer, color: COLORS.writer, text: `${whole(writer)} ${unit}` },
+  { label: "raw", value: raw, color: COLORS.raw, text: `${whole(raw)} ${unit}` },
+];
+
+/** Writer and raw bars per backend, for the throughput scenarios. */
+function throughput(backends: BackendResult[], pick: (b: BackendResult) => { writer: number; raw: number } | undefined, unit: string): string {
+  const groups = backends.flatMap((b): BarGroup[] => {
+    const v = pick(b);
+    return v ? [{ label: b.name, bars: sideBars(v.writer, v.raw, unit) }] : [];
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(backend.name)}">${parts.join("")}</svg>`;
+  return groups.length ? barChart(groups) : "";
+}
+
+function charts(r: BenchResults): Partial<Record<TableSpec["id"], string>> {
+  const b = r.backends;
+  return {
+    steps: barChart(
+      b.flatMap((x) =>
+        (x.steps?.cases ?? []).map((c) => ({ label: `${x.name}: ${c.label}`, bars: sideBars(c.writer.perSecond, c.raw.perSecond, "steps/s") })),
+      ),
+    ),
+    bulk: throughput(b, (x) => x.bulk && { writer: x.bulk.writer.perSecond, raw: x.bulk.raw.perSecond }, "rows/s"),
+    concurrency: throughput(b, (x) => x.concurrency && { writer: x.concurrency.writer.perSecond, raw: x.concurrency.raw.perSecond }, "steps/s"),
+    consolidation: b
+      .filter((x) => x.consolidation)
+      .map((x) => {
+        const sizes = x.consolidation!.sizes;
+        const series = (side: "writer" | "writerRead" | "raw", label: string, color: string) => ({
+          label,
+          color,
+          points: sizes.map((s) => ({ x: s.steps, y: s[side].medianMs })),
+        });
+        const lines = [
+          series("writer", "consolidateExecution", COLORS.writer),
+          series("writerRead", "its read alone", COLORS.other),
+          series("raw", "raw SELECT", COLORS.raw),
+        ];
+        return `<h3>${esc(x.name)}</h3>${logLogChart(lines, { x: "steps", y: "ms (log)" })}`;
+      })
+      .join(""),
+    cli: r.cli
+      ? barChart(
+          r.cli.cases.map((c) => ({
+            label: `${c.label}, ${c.data}`,
+            bars: [
+              ...(c.firstStepMs === null ? [] : [{ label: "first step", value: c.firstStepMs, color: COLORS.writer, text: msText(c.firstStepMs) }]),
+              { label: "exit", value: c.exitMs, color: COLORS.other, text: msText(c.exitMs) },
+            ],
+          })),
+          { value: FIRST_STEP_TARGET_MS, label: `target ${msText(FIRST_STEP_TARGET_MS)}` },
+        )
+      : "",
+    memory: barChart(
+      b
+        .filter((x) => x.memory)
+        .map((x) => ({
+          label: x.name,
+          bars: x.memory!.modes.map((m) => ({
+            label: m.label,
+            value: m.maxRssMiB,
+            color: m.mode === "consolidate" || m.mode === "writer-open" ? COLORS.writer : COLORS.raw,
+            text: `${m.maxRssMiB.toFixed(0)} MiB`,
+          })),
+        })),
+    ),
+  };
+}
+
+function htmlTable(t: TableSpec): string {
+  const cell = (tag: string, text: string, i: number) => `<${tag}${t.align[i] === "r" ? ' class="r"' : ""}>${esc(text)}</${tag}>`;
+  const missed = (row: string[]) => (row.includes("MISSED") || row.includes("missed") ? ' class="missed"' : "");
+  return (
+    `<table class="${t.id}"><thead><tr>${t.header.map((h, i) => cell("th", h, i)).join("")}</tr></thead>` +
+    `<tbody>${t.rows.map((row) => `<tr${missed(row)}>${row.map((c, i) => cell("td", c, i)).join("")}</tr>`).join("")}</tbody></table>`
+  );
 }
 
 export function renderHtml(results: BenchResults): string {
-  const { config, machine } = results;
-  const sections = results.backends.map((b) =>
-    b.skipped
-      ? `<section><h2>${esc(b.name)}</h2><p class="skip">Skipped: ${esc(b.skipped)}</p></section>`
-      : `<section><h2>${esc(b.name)}</h2><p class="desc">${esc(b.description)}</p>${chart(b)}</section>`,
+  const chartFor = charts(results);
+  // The verdicts first; each scenario's chart and table after.
+  const tables = resultTables(results).sort((a, b) => Number(b.id === "targets") - Number(a.id === "targets"));
+  const sections = tables.map(
+    (t) => `<section><h2>${esc(t.title)}</h2>${t.notes.map((n) => `<p class="note">${esc(n)}</p>`).join("")}${chartFor[t.id] ?? ""}${htmlTable(t)}</section>`,
   );
-  const caseNotes = (results.backends.find((b) => !b.skipped)?.cases ?? [])
-    .map((c) => `<li><b>${esc(c.label)}</b>: ${esc(c.description)}</li>`)
-    .join("");
+  const [title, ...meta] = headerLines(results);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>reev bench: writer vs raw driver</title>
 <style>
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:960px}
-h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:22px 0 2px} .desc,.meta{color:#666;margin:0 0 8px}
-.case{font-size:13px} .val{font-size:11px;fill:#333} .ratio{font-size:14px;font-weight:600}
+body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:26px 0 4px} h3{font-size:14px;margin:10px 0 0}
+.meta,.note{color:#555;margin:0 0 4px} .case{font-size:13px} .val{font-size:11px;fill:#333}
+.grid{stroke:#e9ecef} .guide{stroke-dasharray:2 3;stroke-width:1} .marker{stroke:#c92a2a;stroke-dasharray:4 3}
 .key span{display:inline-block;width:12px;height:12px;border-radius:2px;margin:0 4px -1px 12px}
-.skip{color:#a61e4d} ul{padding-left:18px;color:#444}
+table{border-collapse:collapse;margin:8px 0;font-size:12.5px} th,td{padding:2px 8px;border-bottom:1px solid #e9ecef;text-align:left;white-space:nowrap}
+th{border-bottom:1px solid #adb5bd} table.targets td{white-space:normal} .r{text-align:right;font-variant-numeric:tabular-nums} tr.missed td{color:#c92a2a}
 </style></head><body>
-<h1>DatabaseWriter vs raw driver</h1>
-<p class="meta">${esc(results.date)} · ${machine.cpus}× ${esc(machine.cpuModel)} · Node ${esc(machine.node)} · load average ${machine.loadAverage.before.toFixed(1)} → ${machine.loadAverage.after.toFixed(1)} ·
-N=${config.steps} per round, median of ${config.rounds} rounds, ${config.concurrency} parallel executions, ${config.txSteps} steps per execution transaction</p>
-<p class="key">Operations per second (longer is faster; » marks a bar cut at the scale of the writing cases), and writer ÷ raw time on the right (1× = as fast as the raw driver):
-<span style="background:${COLORS.writer}"></span>writer <span style="background:${COLORS.raw}"></span>raw driver</p>
+<h1>${esc(title ?? "reev bench")}</h1>
+${meta.map((m) => `<p class="meta">${esc(m)}</p>`).join("\n")}
+<p class="key"><span style="background:${COLORS.writer}"></span>writer (reev) <span style="background:${COLORS.raw}"></span>raw driver, same work</p>
 ${sections.join("\n")}
-<h2>Cases</h2><ul>${caseNotes}</ul>
 </body></html>
 `;
 }

@@ -1,9 +1,12 @@
 import type { StepInput } from "@reev/db";
 
 /**
- * Deterministic step fixtures: the same step index always gives the same step, so the writer and the
- * raw driver store byte-identical rows and the bench can compare what each side wrote.
+ * Deterministic step fixtures, the shape issue 4 asks for: ~2 KB of content and 5 tool calls per
+ * step. The same step index always gives the same step, so the writer and the raw driver store
+ * byte-identical rows and the bench can compare what each side wrote.
  */
+
+export const TOOL_CALLS_PER_STEP = 5;
 
 const FILLER =
   "The agent inspected the account, compared the balance with the requested transfer and decided to " +
@@ -16,7 +19,7 @@ function transcript(stepIndex: number): Record<string, unknown> {
     model: "glm-4.6",
     messages: [
       { role: "user", content: `Step ${stepIndex}: swap 0.5 SOL to USDC and report the new balance.` },
-      { role: "assistant", content: FILLER.repeat(4).trim() },
+      { role: "assistant", content: FILLER.repeat(5).trim() },
       { role: "tool", content: JSON.stringify({ ok: true, slot: 312_000_000 + stepIndex, fee: 5000 }) },
     ],
     reasoning: FILLER.repeat(5).trim(),
@@ -24,36 +27,22 @@ function transcript(stepIndex: number): Record<string, unknown> {
   };
 }
 
-/** 2 or 3 tool calls with small JSON input and output. */
-export function toolCallsOf(stepIndex: number): NonNullable<StepInput["toolCalls"]> {
-  const calls: NonNullable<StepInput["toolCalls"]> = [
-    {
-      toolName: "get_account_balance",
-      input: { account: "USER_WALLET_PUBKEY", mint: "SOL" },
-      output: { lamports: 1_500_000_000 - stepIndex, decimals: 9 },
-      success: true,
-      durationMs: 12,
-    },
-    {
-      toolName: "jupiter_swap",
-      input: { inputMint: "SOL", outputMint: "USDC", amount: 500_000_000, slippageBps: 50 },
-      output: { signature: `sig${stepIndex.toString(16).padStart(8, "0")}`, outAmount: 71_230_000 },
-      success: true,
-      durationMs: 340,
-    },
+/** Five tool calls with small JSON input and output, as a DeFi step makes them. */
+function toolCallsOf(stepIndex: number): NonNullable<StepInput["toolCalls"]> {
+  const signature = `sig${stepIndex.toString(16).padStart(8, "0")}`;
+  return [
+    { toolName: "get_account_balance", input: { account: "USER_WALLET", mint: "SOL" }, output: { lamports: 1_500_000_000 - stepIndex }, success: true, durationMs: 12 },
+    { toolName: "jupiter_quote", input: { inputMint: "SOL", outputMint: "USDC", amount: 500_000_000 }, output: { outAmount: 71_230_000, priceImpactPct: 0.01 }, success: true, durationMs: 85 },
+    { toolName: "jupiter_swap", input: { inputMint: "SOL", outputMint: "USDC", amount: 500_000_000, slippageBps: 50 }, output: { signature, outAmount: 71_230_000 }, success: true, durationMs: 340 },
+    { toolName: "confirm_transaction", input: { signature }, output: { confirmed: true, slot: 312_000_001 + stepIndex }, success: true, durationMs: 410 },
+    { toolName: "get_token_balance", input: { mint: "USDC" }, output: { amount: 71_230_000 }, success: true, durationMs: 9 },
   ];
-  if (stepIndex % 2 === 1) {
-    calls.push({ toolName: "get_token_balance", input: { mint: "USDC" }, output: { amount: 71_230_000 }, success: true, durationMs: 9 });
-  }
-  return calls;
 }
-
-export const toolCallCount = (stepIndex: number) => (stepIndex % 2 === 1 ? 3 : 2);
 
 const BASE_TIME = Date.UTC(2026, 0, 1);
 
-/** The step `storeStep` gets: structured fields, tool calls and ~2 KB of JSON content. */
-export function stepInput(stepIndex: number): StepInput {
+/** The step `storeStep` gets: structured fields, 5 tool calls and ~2 KB of JSON content. */
+function stepInput(stepIndex: number): StepInput {
   const startedAt = new Date(BASE_TIME + stepIndex * 1000);
   return {
     stepIndex,
@@ -69,38 +58,37 @@ export function stepInput(stepIndex: number): StepInput {
 }
 
 /**
- * The seed's input: a step session as reev wrote it, YAML with snake_case keys (its StepResult),
- * ~2 KB. `storeStepSession` parses the structured fields (and tool calls) out of it.
+ * What the executor stores through `storeStepSession`: its StepResult as JSON (~2.2 KB with the same
+ * 5 tool calls), from which the writer parses the same structured fields.
  */
-export function stepYaml(stepIndex: number): string {
-  const startedAt = new Date(BASE_TIME + stepIndex * 1000);
-  const calls = toolCallsOf(stepIndex)
-    .map(
-      (c) =>
-        `  - tool_name: ${c.toolName}\n` +
-        `    params: ${JSON.stringify(c.input)}\n` +
-        `    result: ${JSON.stringify(c.output)}\n` +
-        `    success: ${c.success}\n` +
-        `    execution_time_ms: ${c.durationMs}\n`,
-    )
-    .join("");
-  return (
-    `step_id: step-${stepIndex}\n` +
-    `success: ${stepIndex % 10 !== 9}\n` +
-    `score: ${(stepIndex % 10) / 10}\n` +
-    `started_at: ${startedAt.toISOString()}\n` +
-    `finished_at: ${new Date(startedAt.getTime() + 420).toISOString()}\n` +
-    `execution_time_ms: 420\n` +
-    `tool_calls:\n${calls}` +
-    `response: |\n${FILLER.repeat(6)
-      .trim()
-      .match(/.{1,100}(\s|$)/g)!
-      .map((line) => `  ${line.trim()}`)
-      .join("\n")}\n` +
-    `reasoning: |\n${FILLER.repeat(5)
-      .trim()
-      .match(/.{1,100}(\s|$)/g)!
-      .map((line) => `  ${line.trim()}`)
-      .join("\n")}\n`
-  );
+function stepResultContent(stepIndex: number): string {
+  const step = stepInput(stepIndex);
+  return JSON.stringify({
+    stepIndex,
+    stepId: step.stepId,
+    status: step.status,
+    success: step.status === "success",
+    critical: false,
+    attempts: 1,
+    prompt: `Step ${stepIndex}: swap 0.5 SOL to USDC and report the new balance.`,
+    startedAt: (step.startedAt as Date).toISOString(),
+    finishedAt: (step.finishedAt as Date).toISOString(),
+    durationMs: step.durationMs,
+    response: FILLER.repeat(7).trim(),
+    toolCalls: step.toolCalls,
+    score: step.score,
+    error: null,
+  });
 }
+
+/** Fixtures are built once, before anything is timed: building them is not the writer's cost. */
+function memoised<T>(make: (index: number) => T): (count: number) => T[] {
+  const cache: T[] = [];
+  return (count) => {
+    for (let i = cache.length; i < count; i++) cache.push(make(i));
+    return cache.slice(0, count);
+  };
+}
+
+export const stepInputs = memoised(stepInput);
+export const stepResultContents = memoised(stepResultContent);

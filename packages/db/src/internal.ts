@@ -3,5 +3,5 @@
  * `pg` / PGlite, so writer ÷ raw measures the writer's own overhead and nothing else. Not an API.
  */
 export { insertStepsStatement, type InsertStepsOutcome } from "./insert-steps-statement.js";
-export { toStepRow, type StepRow } from "./step-rows.js";
+export { stepRecords, toolCallRecords, toStepRow, type StepRow } from "./step-rows.js";
 export { ZStepInput } from "./schemas.js";

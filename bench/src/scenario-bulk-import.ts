@@ -1,0 +1,47 @@
+import type { Backend } from "./backends.js";
+import type { BenchConfig } from "./bench-config.js";
+import { interleave, type SideName, WRITER_AND_RAW } from "./interleave.js";
+import { rawSide, type StepSide, writerSide } from "./step-sides.js";
+import { stepInputs, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
+import { checkSameRows, countRows, type RowCounts } from "./stored-rows.js";
+import { type SideStats, summarise } from "./stats.js";
+
+/**
+ * §1.2 Bulk import: N steps of one execution in one call (importing an exported run, say), all or
+ * nothing in one transaction. Writer: `writer.storeSteps`; raw: one transaction of plain multi-row
+ * INSERTs with the same lock and checks (raw-bulk-import.ts).
+ */
+export type BulkImportResult = {
+  steps: number;
+  /** Rows per import: the steps and their tool calls. */
+  rows: number;
+  writer: SideStats;
+  raw: SideStats;
+  /** Writer rows/s ÷ raw rows/s. */
+  throughputRatio: number;
+  stored: { writer: RowCounts; raw: RowCounts };
+};
+
+export async function bulkImport(backend: Backend, config: BenchConfig): Promise<BulkImportResult> {
+  const sides: Record<SideName, StepSide> = { writer: writerSide(backend.db), raw: rawSide(backend.raw) };
+  const steps = stepInputs(config.bulkSteps);
+  const rows = steps.length * (1 + TOOL_CALLS_PER_STEP);
+  const samples = await interleave(`[${backend.key}] 2 bulk import`, config.rounds, WRITER_AND_RAW, async (side, round) => {
+    const executionId = `bulk-${side}-r${round}`;
+    await sides[side].createExecution(executionId);
+    return {
+      ops: rows,
+      run: async () => {
+        const { stored, created } = await sides[side].storeSteps(executionId, steps);
+        if (stored !== steps.length || created !== steps.length) {
+          throw new Error(`[${backend.key}] bulk import (${side}): stored ${stored}, created ${created}; expected ${steps.length} of each`);
+        }
+      },
+    };
+  });
+  const stored = { writer: await countRows(backend.raw, "bulk-writer-"), raw: await countRows(backend.raw, "bulk-raw-") };
+  checkSameRows(`[${backend.key}] bulk import`, stored, { steps: config.rounds * steps.length, toolCalls: config.rounds * steps.length * TOOL_CALLS_PER_STEP });
+  const writer = summarise(samples.writer);
+  const raw = summarise(samples.raw);
+  return { steps: steps.length, rows, writer, raw, throughputRatio: writer.perSecond / raw.perSecond, stored };
+}
