@@ -52,6 +52,12 @@ export type Database = {
   readonly description: string;
   readonly prisma: PrismaClient;
   readonly writer: DatabaseWriter;
+  /**
+   * @internal the embedded engine (undefined on PostgreSQL), for tools that must query the very same
+   * database beside the writer — the bench's raw side. PGlite runs one transaction at a time: never
+   * query it while a writer transaction is open.
+   */
+  readonly pglite?: PGlite;
   /** Disconnects and, for PGlite, closes the engine and releases the directory. Idempotent. */
   close(): Promise<void>;
 };
@@ -154,6 +160,7 @@ const POSTGRES_TRANSACTION = { maxWait: 10_000, timeout: 30_000 };
 
 type Backend = {
   adapter: PrismaPg | PrismaPGlite;
+  pglite?: PGlite;
   migrationFactory: () => SqlMigrationAwareDriverAdapterFactory;
   close(): Promise<void>;
 };
@@ -204,6 +211,7 @@ async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglit
   }
   const engine = pglite;
   return {
+    pglite: engine,
     adapter: new PrismaPGlite(engine),
     migrationFactory: () => new PrismaPGlite(engine),
     close: async () => {
@@ -267,5 +275,5 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     throw error;
   }
   const writer = new DatabaseWriter(prisma, { ...options.writer, transaction: { ...transaction, ...options.writer?.transaction } });
-  return { target, description: describe(target), prisma, writer, close };
+  return { target, description: describe(target), prisma, writer, close, ...(backend.pglite ? { pglite: backend.pglite } : {}) };
 }

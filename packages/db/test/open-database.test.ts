@@ -89,6 +89,9 @@ describe("in-memory PGlite", () => {
       const id = await createExecution(db.writer);
       await db.writer.storeStepSession(id, 0, "hello");
       expect(await visibleSteps(db.writer, id)).toEqual([0]);
+      // db.pglite is the writer's own engine (the bench's raw side queries it): it sees the same rows.
+      const rows = await db.pglite!.query<{ content: string }>("SELECT content FROM step_sessions WHERE execution_id = $1", [id]);
+      expect(rows.rows).toEqual([{ content: "hello" }]);
     } finally {
       await db.close();
       await db.close();
