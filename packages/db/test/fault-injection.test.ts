@@ -11,9 +11,12 @@ import { type Database, DatabaseError, type StepInput, stepSessionId } from "../
 import {
   consistencyProblems,
   createFaultInjector,
+  describeReport,
   type FaultMode,
   type FaultReport,
   isInjectedFault,
+  type Settled,
+  settle,
   snapshotTables,
 } from "../src/testing/fault-injection.js";
 import { openTestDatabase, testBackends } from "../src/testing/index.js";
@@ -32,15 +35,6 @@ const step = (stepIndex: number, tag: string, tools: string[]): StepInput => ({
   toolCalls: tools.map((toolName, i) => ({ toolName, input: { i, tag }, output: { ok: true }, success: true, durationMs: 5 })),
 });
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
-  p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-
-const describeReport = (r: FaultReport) =>
-  r.statements.map((s) => `${s.faulted ? "→" : ""}${s.n} ${s.kind} ${s.sql.slice(0, 60)}`).join("\n  ");
 const describeError = (e: unknown) => (e instanceof Error ? `${e.name}${DatabaseError.is(e) ? ` ${e.code}` : ""}: ${e.message}` : String(e));
 
 /**

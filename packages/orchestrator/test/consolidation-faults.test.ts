@@ -11,9 +11,12 @@ import { openTestDatabase, testBackends } from "@reev/db/testing";
 import {
   consistencyProblems,
   createFaultInjector,
+  describeReport,
   type FaultMode,
   type FaultReport,
   isInjectedFault,
+  type Settled,
+  settle,
   snapshotTables,
   type TableSnapshot,
 } from "@reev/db/testing/fault-injection";
@@ -37,13 +40,6 @@ const STEPS: StepInput[] = [0, 1, 2].map((i) => ({
   toolCalls: Array.from({ length: i + 1 }, (_, c) => ({ toolName: `tool_${i}_${c}`, input: { c }, success: true })),
 }));
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
-  p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-const describeReport = (r: FaultReport) => r.statements.map((s) => `${s.faulted ? "→" : ""}${s.n} ${s.kind} ${s.sql.slice(0, 60)}`).join("\n  ");
 const describeError = (e: unknown) =>
   e instanceof OrchestratorError || e instanceof DatabaseError ? `${e.name} ${e.code}: ${e.message}` : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 

@@ -353,3 +353,15 @@ export function consistencyProblems(s: TableSnapshot): string[] {
   }
   return problems;
 }
+
+/** A call's outcome as a value, so a test can look at a failure instead of catching it. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+export const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+/** The statements a faulted call ran, the failed one marked: what a failing assertion should print. */
+export const describeReport = (r: FaultReport): string =>
+  r.statements.map((s) => `${s.faulted ? "→" : ""}${s.n} ${s.kind} ${s.sql.slice(0, 60)}`).join("\n  ");
