@@ -5,6 +5,7 @@ export type { ExecutionSessionRecord, OpenTransaction, StoredStep, TransactionGu
 export { DatabaseError, DATABASE_ERROR_CODES, toDatabaseError } from "./errors.js";
 export type { DatabaseErrorCode } from "./errors.js";
 export { parseStepContent } from "./step-content.js";
+export { sortedKeys } from "./sorted-keys.js";
 export { migrateDeploy, migrateStatus, migrateCreate, diffMigrationsToSchema } from "./migrate/migrate.js";
 export type { MigrationStatus, MigrationPaths } from "./migrate/migrate.js";
 export { MIGRATIONS_DIR, SCHEMA_PATH } from "./paths.js";

@@ -24,9 +24,14 @@ export type InsertStepsOutcome = {
  * insert calls, COMMIT) and far less client work; a bulk import runs it per chunk inside one
  * interactive transaction. The caller decides from the outcome (no-op, CONFLICT, TRANSACTION_STATE).
  *
- * Every part reads one snapshot, taken before the lock was granted: a step that a concurrent writer
- * committed in between is invisible to `prior`, and `ON CONFLICT DO NOTHING` skips it, so it is in
- * neither list — the caller runs the statement again for such steps, with a fresh snapshot.
+ * Every part reads one snapshot, taken before the execution lock was granted, so what happened while
+ * the statement waited for it needs care:
+ * - `prior` locks the rows it finds (`FOR SHARE`), and only after the execution lock (its condition
+ *   needs `ex`): a row deleted meanwhile (rollback, recovery, a replace) is skipped, a row committed
+ *   meanwhile comes back in its committed state — never a stale row taken for the truth;
+ * - a step that a concurrent writer inserted meanwhile is invisible to `prior`, and `ON CONFLICT DO
+ *   NOTHING` skips it, so it is in neither list — the caller runs the statement again for such steps,
+ *   with a fresh snapshot.
  */
 export function insertStepsStatement(executionId: string, rows: readonly StepRow[], guard: { transactionId?: string | null }): Prisma.Sql {
   const guardId = guard.transactionId ?? null;
@@ -36,8 +41,9 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
     WITH ex AS (
       SELECT execution_id, open_transaction_id, status FROM execution_sessions WHERE execution_id = ${executionId} FOR UPDATE
     ), prior AS (
-      SELECT step_index, content_sha256, state, transaction_id FROM step_sessions
-      WHERE execution_id = ${executionId} AND step_index = ANY(${indexes}::int[])
+      SELECT s.step_index, s.content_sha256, s.state, s.transaction_id FROM step_sessions s
+      WHERE s.execution_id = (SELECT execution_id FROM ex) AND s.step_index = ANY(${indexes}::int[])
+      FOR SHARE OF s
     ), ins AS (
       INSERT INTO step_sessions (session_id, execution_id, step_index, content, content_sha256, state, transaction_id,
         step_id, status, score, started_at, finished_at, duration_ms, error, committed_at)

@@ -26,7 +26,7 @@ export const ZId = z
   .refine(isStorable, TEXT_MESSAGE);
 
 /** Execution transaction ids are UUIDs (a uuid column): any other text is refused with the field named. */
-export const ZTransactionId = z.guid("must be a UUID");
+export const ZTransactionId = z.guid("must be a UUID").transform((id) => id.toLowerCase()); // as the uuid column reads back
 /** Pins a write to one execution transaction (see TransactionGuard in the writer). */
 export const ZTransactionGuard = z.object({ transactionId: ZTransactionId.nullable().optional() });
 /** "Older than" for recovery: any age up to the range of a Date. */

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import type { StepStatus, ZStepFields } from "./schemas.js";
+import { sortedKeys } from "./sorted-keys.js";
 
 /** A validated step, ready to be written: its row, its tool calls and its fingerprint. */
 export type StepRow = {
@@ -62,9 +63,12 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
     error: c.error ?? null,
   }));
   // The fingerprint covers what is stored, not only the content: the same content given again with
-  // other structured fields or tool calls is a different step, not a retry.
+  // other structured fields or tool calls is a different step, not a retry. JSON is hashed with its
+  // keys sorted, as jsonb keeps it: a step read back and written again (an export re-imported) is the
+  // same step.
+  const hashed = toolCalls.map((c) => ({ ...c, input: sortedKeys(c.input), output: sortedKeys(c.output) }));
   const contentSha256 = createHash("sha256")
-    .update(JSON.stringify([content, fields, toolCalls]))
+    .update(JSON.stringify([content, fields, hashed]))
     .digest("hex");
   return { sessionId, stepIndex, content, contentSha256, ...fields, toolCalls };
 }

@@ -32,6 +32,7 @@ import {
   ZTransactionGuard,
   ZTransactionOptions,
 } from "./schemas.js";
+import { sortedKeys } from "./sorted-keys.js";
 import { parseStepContent } from "./step-content.js";
 import { type StepRow, toStepRow } from "./step-rows.js";
 import { type InsertStepsOutcome, insertStepsStatement, type PriorStep } from "./insert-steps-statement.js";
@@ -113,15 +114,7 @@ const INT32_MAX = 2_147_483_647;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** JSON equality whatever the key order (jsonb does not keep the caller's). */
-function sameJson(a: unknown, b: unknown): boolean {
-  const sorted = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(sorted)
-      : v && typeof v === "object"
-        ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, x]) => [k, sorted(x)]))
-        : v;
-  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
-}
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(sortedKeys(a)) === JSON.stringify(sortedKeys(b));
 
 /** Bulk writes go in statements of bounded size: each is one JSON parameter the server parses whole. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -170,9 +163,10 @@ function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionSessionR
  * Steps written while one is open are stored at once as `pending` — durable, recoverable after a
  * crash, invisible to consolidation — and commit or rollback flips or deletes them in one statement.
  *
- * Every method that writes more than one row runs as one interactive transaction that first locks
- * the execution row (`SELECT … FOR UPDATE`), so writes to one execution are serialised while
- * different executions proceed in parallel on PostgreSQL.
+ * Every write to an execution first locks its row (`SELECT … FOR UPDATE`), so writes to one
+ * execution are serialised while different executions proceed in parallel on PostgreSQL. A step write
+ * is one statement (atomic on its own, see insertStepsStatement); every other write of more than one
+ * row is one interactive transaction.
  */
 export class DatabaseWriter {
   readonly #client: PrismaClient | Tx;
@@ -324,7 +318,12 @@ export class DatabaseWriter {
       if (locked.status !== "running") {
         // The same finish again (a retry whose first reply was lost) is answered with the record.
         const finished = await tx.executionSession.findUniqueOrThrow({ where: { executionId: id } });
-        if (finished.status === data.status && finished.error === (data.error ?? null)) return finished;
+        const same =
+          finished.status === data.status &&
+          finished.error === (data.error ?? null) &&
+          (data.finishedAt === undefined || finished.finishedAt?.getTime() === data.finishedAt.getTime()) &&
+          (data.durationMs === undefined || finished.durationMs === data.durationMs);
+        if (same) return finished;
       }
       this.#requireRunning(locked);
       if (locked.open_transaction_id) {
@@ -717,13 +716,18 @@ export class DatabaseWriter {
    * from the execution's committed steps in the same transaction, so they are the real ids in step
    * order. A duplicate `consolidatedId` is a CONFLICT.
    */
-  async storeConsolidatedSession(consolidatedId: string, executionId: string, content: string, metadata: ConsolidationMetadata): Promise<void> {
+  async storeConsolidatedSession(
+    consolidatedId: string,
+    executionId: string,
+    content: string,
+    metadata: ConsolidationMetadata,
+  ): Promise<{ created: boolean }> {
     const cid = validate(ZId, consolidatedId, "consolidatedId");
     const id = validate(ZId, executionId, "executionId");
     const text = validate(ZText, content, "content");
     this.#checkSize(text, "content", this.#maxConsolidatedBytes);
     const meta = validate(ZConsolidationMetadata, metadata ?? {}, "metadata");
-    await this.#tx(`store consolidated session "${cid}"`, async (tx) => {
+    return this.#tx(`store consolidated session "${cid}"`, async (tx) => {
       // Locked before the step ids are read, so no step can commit in between: the ids are exactly
       // the steps the content was built from when the caller holds the lock too (consolidation does).
       await this.#lockExecution(tx, id);
@@ -734,7 +738,7 @@ export class DatabaseWriter {
           COALESCE((SELECT jsonb_agg(session_id ORDER BY step_index) FROM step_sessions WHERE execution_id = ${id} AND state = 'committed'), '[]'::jsonb),
           ${meta.avgScore ?? null}::float8, ${meta.totalTools ?? null}::int, ${meta.successRate ?? null}::float8, ${meta.executionDurationMs ?? null}::int)
         ON CONFLICT (consolidated_session_id) DO NOTHING`;
-      if (inserted) return;
+      if (inserted) return { created: true };
       // The same session again (a retry whose reply was lost) is a no-op; anything else under the id is not.
       const [same] = await tx.$queryRaw<unknown[]>`
         SELECT 1 FROM consolidated_sessions WHERE consolidated_session_id = ${cid} AND execution_id = ${id}
@@ -746,6 +750,7 @@ export class DatabaseWriter {
           field: "consolidatedId",
         });
       }
+      return { created: false };
     });
   }
 

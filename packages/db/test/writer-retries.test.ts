@@ -78,4 +78,27 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     await expectDbError(w.storeConsolidatedSession("c-retry", input.executionId, "doc", { avgScore: 0.25, totalTools: 0 }), "CONFLICT", "consolidatedId");
     expect(await rowCounts(db)).toEqual({ ...before, consolidated: before.consolidated + 1 });
   });
+
+  it("a transaction id in capitals is the same transaction (the uuid column reads back lower case)", async () => {
+    const w = db.writer;
+    const id = await createExecution(w);
+    const upper = randomUUID().toUpperCase();
+    const opened = await w.beginTransaction(id, { transactionId: upper });
+    expect(opened).toBe(upper.toLowerCase());
+    expect(await w.beginTransaction(id, { transactionId: upper })).toBe(opened);
+    await w.storeStep(id, { stepIndex: 0, content: "x" }, { transactionId: upper });
+    await w.commitTransaction(id, { transactionId: upper });
+    expect((await stepRows(db, id)).map((r) => r.state)).toEqual(["committed"]);
+  });
+
+  it("a step read back (jsonb reorders keys) and written again is the same step: a no-op, not a CONFLICT", async () => {
+    const w = db.writer;
+    const id = await createExecution(w);
+    const toolCalls = [{ toolName: "t", input: { zz: 1, a: { y: 2, b: [{ q: 1, c: 2 }] } }, output: { z: true, a: null }, success: true }];
+    await w.storeStep(id, { stepIndex: 0, content: "c", toolCalls });
+    const [read] = await w.getSessionsForConsolidation(id);
+    expect(Object.keys(read!.toolCalls[0]!.input as object)).not.toEqual(["zz", "a"]);
+    const again = read!.toolCalls.map(({ toolName, input, output, success }) => ({ toolName, input, output, success }));
+    expect(await w.storeStep(id, { stepIndex: 0, content: "c", toolCalls: again })).toMatchObject({ created: false });
+  });
 });

@@ -1,22 +1,10 @@
-import { type ConsolidationMetadata, type ConsolidationStatus, DatabaseError, type DatabaseWriter, type SessionLog } from "@reev/db";
+import { type ConsolidationMetadata, type ConsolidationStatus, DatabaseError, type DatabaseWriter, type SessionLog, sortedKeys } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
 import { OrchestratorError } from "./errors.js";
 import { fitId } from "./ids.js";
 
 export const DEFAULT_CONSOLIDATION_TIMEOUT_MS = 60_000;
 
-/** JSON with object keys sorted at every level, so equal data always serialises to equal bytes. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
-}
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
@@ -64,8 +52,8 @@ function toConsolidatedStep(s: SessionLog): ConsolidatedStep {
     error: s.error,
     tool_calls: s.toolCalls.map((t) => ({
       tool_name: t.toolName,
-      input: canonical(t.input),
-      output: canonical(t.output),
+      input: sortedKeys(t.input),
+      output: sortedKeys(t.output),
       success: t.success,
       duration_ms: t.durationMs,
       error: t.error,
@@ -214,7 +202,7 @@ async function storedConsolidation(writer: DatabaseWriter, executionId: string, 
   } catch {
     return null; // not a consolidation of ours: storing under its id is then a CONFLICT
   }
-  if (document.execution_id !== executionId) return null;
+  if (document?.execution_id !== executionId || typeof document.metadata !== "object" || document.metadata === null) return null;
   const m = document.metadata;
   return {
     consolidatedSessionId,

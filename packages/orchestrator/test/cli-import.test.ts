@@ -129,8 +129,8 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     const copyFile = join(dir, "copy.json");
     writeFileSync(copyFile, JSON.stringify(doc));
     // The target already runs this execution and holds a different step 2.
-    const { flowId, agent, prompt } = doc.execution;
-    await target.writer.createExecutionSession({ executionId: id, flowId, agent, prompt });
+    const { flowId, agent, prompt, startedAt, metadata } = doc.execution;
+    await target.writer.createExecutionSession({ executionId: id, flowId, agent, prompt, startedAt, ...(metadata ? { metadata } : {}) });
     await target.writer.storeStep(id, { stepIndex: 2, content: "something else" });
     const before = await tableCounts(target);
 
@@ -140,5 +140,43 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     // Steps 0, 1, 3… were inserted by the same statement before step 2 was judged: all rolled back.
     expect(await tableCounts(target)).toEqual(before);
     expect((await target.writer.getExecutionSession(id))?.status).toBe("running");
+  });
+
+  it("a file that disagrees with the stored execution (its outcome, its start, still running) or meets an open transaction is refused, nothing written", async () => {
+    await importCommand(target, jsonFile, captureIO()); // present already, or now
+    const before = await tableCounts(target);
+    const refused = async (edit: (doc: Record<string, Record<string, unknown>>) => void) => {
+      const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
+      edit(doc);
+      const file = join(dir, "edited.json");
+      writeFileSync(file, JSON.stringify(doc));
+      return importCommand(target, file, captureIO()).catch((e: unknown) => e);
+    };
+    const otherOutcome = await refused((d) => {
+      d.execution!.status = d.execution!.status === "failed" ? "completed" : "failed";
+    });
+    expect(DatabaseError.is(otherOutcome, "TRANSACTION_STATE"), String(otherOutcome)).toBe(true);
+    const otherStart = await refused((d) => {
+      d.execution!.startedAt = "2001-01-01T00:00:00.000Z";
+    });
+    expect(DatabaseError.is(otherStart, "CONFLICT"), String(otherStart)).toBe(true);
+    const stillRunning = await refused((d) => {
+      d.execution!.status = "running";
+    });
+    expect((stillRunning as OrchestratorError).path).toBe("execution.status");
+    expect(await tableCounts(target)).toEqual(before);
+
+    // An execution with a transaction open: the import's steps must not slip into it.
+    const id = `${executionId}-open`;
+    const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
+    doc.execution.executionId = id;
+    const { flowId, agent, prompt, startedAt, metadata } = doc.execution;
+    await target.writer.createExecutionSession({ executionId: id, flowId, agent, prompt, startedAt, ...(metadata ? { metadata } : {}) });
+    await target.writer.beginTransaction(id);
+    const withOpen = await refused((d) => {
+      d.execution!.executionId = id;
+    });
+    expect(DatabaseError.is(withOpen, "TRANSACTION_STATE"), String(withOpen)).toBe(true);
+    expect(await target.prisma.stepSession.count({ where: { executionId: id } })).toBe(0);
   });
 });

@@ -107,42 +107,42 @@ export async function importCommand(db: Database, file: string, io: CliIO): Prom
   const result = await db.writer.runInTransaction(
     async (w) => {
       const existing = await w.getExecutionSession(e.executionId);
-      if (!existing) {
-        await w.createExecutionSession({
-          executionId: e.executionId,
-          flowId: e.flowId,
-          agent: e.agent,
-          prompt: e.prompt,
-          startedAt: e.startedAt,
-          ...(e.metadata === undefined || e.metadata === null ? {} : { metadata: e.metadata as JsonValue }),
-        });
-      } else if (existing.flowId !== e.flowId || existing.agent !== e.agent || existing.prompt !== e.prompt) {
-        fail(`${db.description} already holds a different execution "${e.executionId}" (flow ${existing.flowId})`, "execution.executionId");
-      }
-      const steps = await w.storeSteps(e.executionId, doc.steps.map(toStepInput));
+      // The same execution again is a no-op; one with other fields (flow, agent, prompt, metadata,
+      // start) is a CONFLICT: the file disagrees with what is stored.
+      await w.createExecutionSession({
+        executionId: e.executionId,
+        flowId: e.flowId,
+        agent: e.agent,
+        prompt: e.prompt,
+        startedAt: e.startedAt,
+        ...(e.metadata === undefined || e.metadata === null ? {} : { metadata: e.metadata as JsonValue }),
+      });
+      // Committed at once, never into a transaction someone has open on this execution.
+      const steps = await w.storeSteps(e.executionId, doc.steps.map(toStepInput), { transactionId: null });
       const final = ZFinalExecutionStatus.safeParse(e.status);
-      if (final.success && (existing?.status ?? "running") === "running") {
+      if (final.success) {
+        // Finishing again the same way is a no-op; another outcome is refused (TRANSACTION_STATE).
         await w.finishExecutionSession(e.executionId, {
           status: final.data,
           error: e.error,
           ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}),
           ...(e.durationMs === null ? {} : { durationMs: e.durationMs }),
         });
+      } else if (existing && existing.status !== "running") {
+        fail(`${db.description} holds execution "${e.executionId}" as ${existing.status}; the file says it is still running`, "execution.status");
       }
       let consolidated = 0;
       for (const c of [...doc.consolidated].reverse()) {
-        const stored = await w.getConsolidatedSession(c.consolidatedSessionId);
-        if (stored === c.consolidatedContent) continue;
-        // A different document under the same id: storeConsolidatedSession refuses it (CONFLICT).
-        await w.storeConsolidatedSession(c.consolidatedSessionId, e.executionId, c.consolidatedContent, {
+        // The same session again is a no-op; another under the same id is refused (CONFLICT).
+        const { created } = await w.storeConsolidatedSession(c.consolidatedSessionId, e.executionId, c.consolidatedContent, {
           avgScore: c.avgScore,
           totalTools: c.totalTools,
           successRate: c.successRate,
           executionDurationMs: c.executionDurationMs,
         });
-        consolidated++;
+        if (created) consolidated++;
       }
-      if (consolidated && e.consolidation.status === "completed") await w.setConsolidationStatus(e.executionId, "completed");
+      if (doc.consolidated.length && e.consolidation.status === "completed") await w.setConsolidationStatus(e.executionId, "completed");
       return { steps, consolidated, created: !existing };
     },
     { timeout: IMPORT_TIMEOUT_MS },
