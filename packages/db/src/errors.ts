@@ -87,6 +87,11 @@ const PRISMA_ADVICE: Record<string, string> = {
   P2003: "the parent record does not exist; create it first",
 };
 
+/** Drivers and Prisma put the useful sentence last, after context lines. */
+export function lastLine(message: string): string {
+  return message.trim().split("\n").filter(Boolean).at(-1) ?? message;
+}
+
 /**
  * Wraps whatever a database call threw into a DatabaseError, keeping the original as `cause`.
  * `action` says what was being done ("store step 3 of execution x"), so the message stands alone.
@@ -96,7 +101,7 @@ export function toDatabaseError(error: unknown, action: string): DatabaseError {
   if (typeof error === "object" && error !== null && "message" in error) {
     const e = error as PrismaLikeError;
     const code = classify(e);
-    const detail = e.message.trim().split("\n").filter(Boolean).at(-1) ?? e.message;
+    const detail = lastLine(e.message);
     const advice = (e.code && PRISMA_ADVICE[e.code]) ?? ADVICE[code];
     return new DatabaseError(code, `Failed to ${action}: ${detail} (${advice})`, { cause: error });
   }

@@ -3,5 +3,4 @@
  * `pg` / PGlite, so writer ÷ raw measures the writer's own overhead and nothing else. Not an API.
  */
 export { insertStepsStatement, type InsertStepsOutcome } from "./insert-steps-statement.js";
-export { stepRecords, toolCallRecords, toStepRow, type StepRow } from "./step-rows.js";
-export { ZStepInput } from "./schemas.js";
+export { parseStepInput, stepRecords, toolCallRecords, toStepRow, type StepRow } from "./step-rows.js";

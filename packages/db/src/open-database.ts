@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import type { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import type { MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "./directory-lock.js";
-import { DatabaseError } from "./errors.js";
+import { DatabaseError, lastLine } from "./errors.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { migrateDeploy } from "./migrate/migrate.js";
 import { readMigrationList } from "./migrate/migration-files.js";
@@ -170,16 +171,16 @@ type Backend = {
  * is no current one, or the database will not be migrated (it starts empty then). Never throws: the
  * migrations report their own problems, and without a template the database is only slower to create.
  */
-async function templateFor(options: OpenDatabaseOptions): Promise<Uint8Array | undefined> {
-  if (options.migrate === false) return undefined;
-  try {
-    return options.pgliteTemplate ?? (await findPgliteTemplate(await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIR)));
-  } catch {
-    return undefined;
-  }
+async function templateFor(options: OpenDatabaseOptions, migrations: MigrationList | undefined): Promise<Uint8Array | undefined> {
+  if (!migrations) return undefined;
+  return options.pgliteTemplate ?? (await findPgliteTemplate(migrations));
 }
 
-async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglite-memory" }, options: OpenDatabaseOptions): Promise<Backend> {
+async function openPGlite(
+  target: DatabaseTarget & { kind: "pglite-dir" | "pglite-memory" },
+  options: OpenDatabaseOptions,
+  migrations: MigrationList | undefined,
+): Promise<Backend> {
   const dataDir = target.kind === "pglite-dir" ? target.dataDir : undefined;
   // Refused before the lock is taken, so a directory that is not ours gets no lock file beside it.
   if (dataDir) isNewDataDir(dataDir);
@@ -187,9 +188,8 @@ async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglit
   let pglite: PGlite | undefined;
   try {
     if (dataDir) {
-      mkdirSync(dirname(dataDir), { recursive: true });
       // Asked again under the lock: another process may have created the database meanwhile.
-      const template = isNewDataDir(dataDir) ? await templateFor(options) : undefined;
+      const template = isNewDataDir(dataDir) ? await templateFor(options, migrations) : undefined;
       if (template) {
         try {
           unpackPgliteTemplate(template, dataDir);
@@ -199,7 +199,7 @@ async function openPGlite(target: DatabaseTarget & { kind: "pglite-dir" | "pglit
       }
       pglite = new PGlite(dataDir);
     } else {
-      const template = await templateFor(options);
+      const template = await templateFor(options, migrations);
       pglite = new PGlite(template ? { loadDataDir: new Blob([template]) } : {});
     }
     await pglite.waitReady;
@@ -238,7 +238,7 @@ async function checkPostgres(prisma: PrismaClient, target: DatabaseTarget): Prom
   try {
     await prisma.$queryRaw`SELECT 1`;
   } catch (error) {
-    const reason = (error as Error).message?.trim().split("\n").at(-1) ?? String(error);
+    const reason = error instanceof Error ? lastLine(error.message) : String(error);
     throw new DatabaseError("CONNECTION", `Could not connect to ${describe(target)}: ${reason}. Is the server running, and do the database and user exist?`, {
       cause: error,
     });
@@ -252,7 +252,9 @@ async function checkPostgres(prisma: PrismaClient, target: DatabaseTarget): Prom
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
   const target = resolveTarget(options.url, options.cwd);
-  const backend: Backend = target.kind === "postgres" ? await openPostgres(target.url) : await openPGlite(target, options);
+  // Read once, for the template a new PGlite starts from and for the deploy.
+  const migrations = options.migrate === false ? undefined : await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIR);
+  const backend: Backend = target.kind === "postgres" ? await openPostgres(target.url) : await openPGlite(target, options, migrations);
   const transaction = target.kind === "postgres" ? POSTGRES_TRANSACTION : PGLITE_TRANSACTION;
   const adapter = options.wrapAdapter ? options.wrapAdapter(backend.adapter) : backend.adapter;
   const prisma = new PrismaClient({ adapter, transactionOptions: transaction });
@@ -267,9 +269,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     })());
   try {
     if (target.kind === "postgres") await checkPostgres(prisma, target);
-    if (options.migrate !== false) {
-      await migrateDeploy(backend.migrationFactory(), options.migrationsDir ? { migrationsDir: options.migrationsDir } : {});
-    }
+    if (migrations) await migrateDeploy(backend.migrationFactory(), { migrations });
   } catch (error) {
     await close();
     throw error;

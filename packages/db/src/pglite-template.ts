@@ -30,7 +30,7 @@ const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 /** Where `pnpm build` puts the template: packages/db/dist/pglite-template/ (src/ and dist/ are siblings). */
-export const BUNDLED_TEMPLATE_DIR = fileURLToPath(new URL("../dist/pglite-template/", import.meta.url));
+const BUNDLED_TEMPLATE_DIR = fileURLToPath(new URL("../dist/pglite-template/", import.meta.url));
 
 let pgliteVersionMemo: string | undefined;
 
@@ -105,16 +105,24 @@ export async function writePgliteTemplate(path: string, fingerprint: string, tar
 }
 
 /** A migrated data directory, built from scratch: a fresh in-memory PGlite (initdb), migrated, dumped. */
-export async function buildPgliteTemplate(migrationsDir = MIGRATIONS_DIR): Promise<Uint8Array> {
+async function buildPgliteTemplate(migrations: MigrationList): Promise<Uint8Array> {
   const pglite = new PGlite();
   try {
-    await migrateDeploy(new PrismaPGlite(pglite), { migrationsDir });
+    await migrateDeploy(new PrismaPGlite(pglite), { migrations });
     // Flushed to the data files, so a database started from the dump has next to no WAL to replay.
     await pglite.exec("CHECKPOINT");
     return new Uint8Array(await (await pglite.dumpDataDir("none")).arrayBuffer());
   } finally {
     await pglite.close();
   }
+}
+
+/** A current template for `fingerprint`: from the build, else from this user's cache. */
+async function locatePgliteTemplate(fingerprint: string): Promise<{ tar: Uint8Array; from: "bundled" | "cached" } | undefined> {
+  const bundled = await readPgliteTemplate(bundledTemplatePath(fingerprint), fingerprint);
+  if (bundled) return { tar: bundled, from: "bundled" };
+  const cached = await readPgliteTemplate(cachedTemplatePath(fingerprint), fingerprint, { ownedByMe: true });
+  return cached && { tar: cached, from: "cached" };
 }
 
 /** The template for `migrations`, from the build, else from the cache; `undefined` when neither has a current one. */
@@ -125,10 +133,7 @@ export async function findPgliteTemplate(migrations: MigrationList): Promise<Uin
   } catch {
     return undefined;
   }
-  return (
-    (await readPgliteTemplate(bundledTemplatePath(fingerprint), fingerprint)) ??
-    (await readPgliteTemplate(cachedTemplatePath(fingerprint), fingerprint, { ownedByMe: true }))
-  );
+  return (await locatePgliteTemplate(fingerprint))?.tar;
 }
 
 /**
@@ -138,10 +143,10 @@ export async function findPgliteTemplate(migrations: MigrationList): Promise<Uin
  */
 export async function ensurePgliteTemplate(migrationsDir = MIGRATIONS_DIR): Promise<Uint8Array> {
   const migrations = await readMigrationList(migrationsDir);
-  const found = await findPgliteTemplate(migrations);
-  if (found) return found;
-  const tar = await buildPgliteTemplate(migrationsDir);
   const fingerprint = templateFingerprint(migrations);
+  const found = await locatePgliteTemplate(fingerprint);
+  if (found) return found.tar;
+  const tar = await buildPgliteTemplate(migrations);
   // A cache that cannot be written costs the next process time, nothing else.
   await writePgliteTemplate(cachedTemplatePath(fingerprint), fingerprint, tar).catch(() => {});
   return tar;
@@ -155,19 +160,12 @@ export async function bundlePgliteTemplate(): Promise<{ path: string; built: boo
   const migrations = await readMigrationList(MIGRATIONS_DIR);
   const fingerprint = templateFingerprint(migrations);
   const path = bundledTemplatePath(fingerprint);
-  let built = false;
-  if (!(await readPgliteTemplate(path, fingerprint))) {
-    let tar = await readPgliteTemplate(cachedTemplatePath(fingerprint), fingerprint, { ownedByMe: true });
-    if (!tar) {
-      tar = await buildPgliteTemplate(MIGRATIONS_DIR);
-      built = true;
-    }
-    await writePgliteTemplate(path, fingerprint, tar);
-  }
+  const found = await locatePgliteTemplate(fingerprint);
+  if (found?.from !== "bundled") await writePgliteTemplate(path, fingerprint, found?.tar ?? (await buildPgliteTemplate(migrations)));
   for (const name of readdirSync(BUNDLED_TEMPLATE_DIR)) {
     if (name !== basename(path)) rmSync(join(BUNDLED_TEMPLATE_DIR, name), { recursive: true, force: true });
   }
-  return { path, built };
+  return { path, built: !found };
 }
 
 const STAGING = ".from-template-";

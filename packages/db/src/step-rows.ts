@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
-import type { StepStatus, ZStepFields } from "./schemas.js";
+import { type StepStatus, type ZStepFields, ZStepInput } from "./schemas.js";
 import { sortedKeys } from "./sorted-keys.js";
+import { validate } from "./validate.js";
 
 /** A validated step, ready to be written: its row, its tool calls and its fingerprint. */
 export type StepRow = {
@@ -19,7 +20,7 @@ export type StepRow = {
   toolCalls: ToolCallRow[];
 };
 
-export type ToolCallRow = {
+type ToolCallRow = {
   sessionId: string;
   callIndex: number;
   toolName: string;
@@ -37,6 +38,13 @@ function stepStatusOf(fields: { status?: StepStatus | null; success?: boolean | 
   if (fields.success === true) return "success";
   if (fields.success === false) return "failed";
   return null;
+}
+
+/** A step as `storeStep` takes it, validated (errors name `prefix` + the field). */
+export function parseStepInput(step: unknown, prefix: string) {
+  const { stepIndex, content, ...data } = validate(ZStepInput, step, prefix);
+  // Without content, the step as validated is its content: unknown keys are not stored, anywhere.
+  return { stepIndex, data, content: content ?? JSON.stringify({ stepIndex, ...data }) };
 }
 
 /** Builds the row of an already validated step. */
@@ -73,7 +81,7 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
   return { sessionId, stepIndex, content, contentSha256, ...fields, toolCalls };
 }
 
-/** Steps as one JSON array for `jsonb_to_recordset` (see STEP_RECORD / TOOL_CALL_RECORD). */
+/** Steps as one JSON array for `jsonb_to_recordset` (the column lists are in insertStepsStatement). */
 export const stepRecords = (rows: readonly StepRow[]) =>
   JSON.stringify(
     rows.map((r) => ({

@@ -18,5 +18,5 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, prefix:
   const field = formatPath(prefix, issue?.path ?? []);
   const problems = result.error.issues.map((i) => `${formatPath(prefix, i.path) || "value"} ${i.message}`).join("; ");
   // A whole argument of the wrong kind (null for an object, say) has no inner path: name the argument.
-  throw new DatabaseError("VALIDATION", `Invalid input: ${problems}`, { field: field || prefix || "input", cause: result.error });
+  throw new DatabaseError("VALIDATION", `Invalid input: ${problems}`, { field: field || "input", cause: result.error });
 }

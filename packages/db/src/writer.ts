@@ -25,7 +25,6 @@ import {
   ZListExecutionsInput,
   ZStepFields,
   ZStepIndex,
-  ZStepInput,
   ZAgeOptions,
   ZConsolidationStatusOptions,
   ZText,
@@ -34,7 +33,7 @@ import {
 } from "./schemas.js";
 import { sortedKeys } from "./sorted-keys.js";
 import { parseStepContent } from "./step-content.js";
-import { type StepRow, toStepRow } from "./step-rows.js";
+import { parseStepInput, type StepRow, toStepRow } from "./step-rows.js";
 import { type InsertStepsOutcome, insertStepsStatement, type PriorStep } from "./insert-steps-statement.js";
 import { validate } from "./validate.js";
 
@@ -171,9 +170,7 @@ function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionSessionR
 export class DatabaseWriter {
   readonly #client: PrismaClient | Tx;
   readonly #root: PrismaClient | undefined;
-  readonly #maxContentBytes: number;
-  readonly #maxConsolidatedBytes: number;
-  readonly #txOptions: { maxWait?: number; timeout?: number };
+  readonly #options: Required<WriterOptions>;
 
   constructor(client: PrismaClient, options?: WriterOptions);
   /** @internal a writer bound to an open interactive transaction (see `runInTransaction`). */
@@ -181,9 +178,11 @@ export class DatabaseWriter {
   constructor(client: PrismaClient | Tx, options: WriterOptions = {}, bound = false) {
     this.#client = client;
     this.#root = bound ? undefined : (client as PrismaClient);
-    this.#maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
-    this.#maxConsolidatedBytes = options.maxConsolidatedBytes ?? DEFAULT_MAX_CONSOLIDATED_BYTES;
-    this.#txOptions = options.transaction ?? {};
+    this.#options = {
+      maxContentBytes: options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES,
+      maxConsolidatedBytes: options.maxConsolidatedBytes ?? DEFAULT_MAX_CONSOLIDATED_BYTES,
+      transaction: options.transaction ?? {},
+    };
   }
 
   /**
@@ -202,7 +201,7 @@ export class DatabaseWriter {
         "run a database transaction",
         async (tx) => {
           try {
-            return await fn(new DatabaseWriter(tx, this.#options(), true));
+            return await fn(new DatabaseWriter(tx, this.#options, true));
           } catch (error) {
             if (!DatabaseError.is(error)) own = { error };
             throw error;
@@ -215,15 +214,11 @@ export class DatabaseWriter {
     }
   }
 
-  #options(): WriterOptions {
-    return { maxContentBytes: this.#maxContentBytes, maxConsolidatedBytes: this.#maxConsolidatedBytes, transaction: this.#txOptions };
-  }
-
   /** Runs `fn` in an interactive transaction, or inside the current one when this writer is bound. */
   async #tx<T>(action: string, fn: (tx: Tx) => Promise<T>, options: { timeout?: number; maxWait?: number } = {}): Promise<T> {
     try {
       if (!this.#root) return await fn(this.#client as Tx);
-      return await this.#root.$transaction(fn, { ...this.#txOptions, ...options });
+      return await this.#root.$transaction(fn, { ...this.#options.transaction, ...options });
     } catch (error) {
       throw toDatabaseError(error, action);
     }
@@ -531,23 +526,21 @@ export class DatabaseWriter {
     await this.#storeValidatedStep(id, index, fields, content, guard);
   }
 
-  #checkSize(content: string, field: string, cap = this.#maxContentBytes): void {
+  #checkSize(content: string, field: string, cap = this.#options.maxContentBytes): void {
     const bytes = Buffer.byteLength(content, "utf8");
     if (bytes > cap) throw new DatabaseError("VALIDATION", `Invalid input: ${field} is ${bytes} bytes, over the ${cap}-byte cap`, { field });
   }
 
   /**
-   * Stores one step and its tool calls in one transaction. Retry-safe: the same step again is a
-   * no-op; a different one (content, fields or tool calls) for a committed step is a CONFLICT, never
-   * a silent overwrite. A step
-   * still pending in the open transaction may be replaced — nobody has seen it yet.
+   * Stores one step and its tool calls in one statement (insertStepsStatement). Retry-safe: the same
+   * step again is a no-op; a different one (content, fields or tool calls) for a committed step is a
+   * CONFLICT, never a silent overwrite. A step still pending in the open transaction may be replaced —
+   * nobody has seen it yet.
    */
   async storeStep(executionId: string, step: StepInput, guard: TransactionGuard = {}): Promise<StoredStep> {
     guard = validate(ZTransactionGuard, guard, "guard");
     const id = validate(ZId, executionId, "executionId");
-    const { stepIndex, content: given, ...data } = validate(ZStepInput, step, "");
-    // Without content, the step as validated is its content: unknown keys are not stored, anywhere.
-    const content = given ?? JSON.stringify({ stepIndex, ...data });
+    const { stepIndex, data, content } = parseStepInput(step, "");
     this.#checkSize(content, "content");
     return this.#storeValidatedStep(id, stepIndex, data, content, guard);
   }
@@ -583,7 +576,7 @@ export class DatabaseWriter {
     const rows: StepRow[] = [];
     const seen = new Map<number, number>();
     steps.forEach((step, i) => {
-      const { stepIndex, content: given, ...data } = validate(ZStepInput, step, `steps[${i}]`);
+      const { stepIndex, data, content } = parseStepInput(step, `steps[${i}]`);
       const twin = seen.get(stepIndex);
       if (twin !== undefined) {
         throw new DatabaseError("VALIDATION", `Invalid input: steps[${i}].stepIndex ${stepIndex} repeats steps[${twin}]`, {
@@ -591,7 +584,6 @@ export class DatabaseWriter {
         });
       }
       seen.set(stepIndex, i);
-      const content = given ?? JSON.stringify({ stepIndex, ...data });
       this.#checkSize(content, `steps[${i}].content`);
       rows.push(toStepRow(id, stepIndex, data, content));
     });
@@ -725,7 +717,7 @@ export class DatabaseWriter {
     const cid = validate(ZId, consolidatedId, "consolidatedId");
     const id = validate(ZId, executionId, "executionId");
     const text = validate(ZText, content, "content");
-    this.#checkSize(text, "content", this.#maxConsolidatedBytes);
+    this.#checkSize(text, "content", this.#options.maxConsolidatedBytes);
     const meta = validate(ZConsolidationMetadata, metadata ?? {}, "metadata");
     return this.#tx(`store consolidated session "${cid}"`, async (tx) => {
       // Locked before the step ids are read, so no step can commit in between: the ids are exactly

@@ -3,52 +3,12 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR, migrateDeploy, migrateStatus } from "../src/index.js";
-import { createPostgresDatabase } from "../src/testing/index.js";
+import { type MigrationBackend, migrationBackends } from "./migration-backends.js";
 import { expectDbError } from "./helpers.js";
 
-type Row = Record<string, unknown>;
-type MigrationBackend = {
-  factory(): PrismaPGlite | PrismaPg;
-  query(sql: string): Promise<Row[]>;
-  close(): Promise<void>;
-};
-
-async function freshPGlite(): Promise<MigrationBackend> {
-  const pglite = new PGlite();
-  await pglite.waitReady;
-  return {
-    factory: () => new PrismaPGlite(pglite),
-    query: async (sql) => (await pglite.query<Row>(sql)).rows,
-    close: () => pglite.close(),
-  };
-}
-
-async function freshPostgres(baseUrl: string): Promise<MigrationBackend> {
-  const created = await createPostgresDatabase(baseUrl);
-  return {
-    factory: () => new PrismaPg({ connectionString: created.url }),
-    query: async (sql) => {
-      const client = new pg.Client({ connectionString: created.url });
-      await client.connect();
-      try {
-        return (await client.query<Row>(sql)).rows;
-      } finally {
-        await client.end();
-      }
-    },
-    close: () => created.drop(),
-  };
-}
-
-const backends: { name: string; open(): Promise<MigrationBackend> }[] = [{ name: "pglite", open: freshPGlite }];
-const pgUrl = process.env.REEV_TEST_DATABASE_URL;
-if (pgUrl) backends.push({ name: "postgres", open: () => freshPostgres(pgUrl) });
+const backends = migrationBackends({ migrated: false });
 
 const committed = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .filter((d) => d.isDirectory())

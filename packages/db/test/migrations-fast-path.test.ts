@@ -5,63 +5,18 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationsAlreadyApplied } from "../src/migrate/migration-history.js";
 import { readMigrationList } from "../src/migrate/migration-files.js";
 import { MIGRATIONS_DIR, migrateDeploy, migrateStatus } from "../src/index.js";
-import { ensurePgliteTemplate } from "../src/pglite-template.js";
-import { createPostgresDatabase } from "../src/testing/index.js";
+import { type MigrationBackend, migrationBackends } from "./migration-backends.js";
 import { expectDbError, uid } from "./helpers.js";
 
-type Row = Record<string, unknown>;
-type MigratedBackend = {
-  factory(): PrismaPGlite | PrismaPg;
-  exec(sql: string): Promise<Row[]>;
-  close(): Promise<void>;
-};
-
-/** A migrated in-memory PGlite, cloned from the template. */
-async function migratedPGlite(): Promise<MigratedBackend> {
-  const pglite = new PGlite({ loadDataDir: new Blob([await ensurePgliteTemplate()]) });
-  await pglite.waitReady;
-  return {
-    factory: () => new PrismaPGlite(pglite),
-    exec: async (sql) => (await pglite.query<Row>(sql)).rows,
-    close: () => pglite.close(),
-  };
-}
-
-/** A fresh PostgreSQL database, migrated by the engine. */
-async function migratedPostgres(baseUrl: string): Promise<MigratedBackend> {
-  const created = await createPostgresDatabase(baseUrl);
-  const backend: MigratedBackend = {
-    factory: () => new PrismaPg({ connectionString: created.url }),
-    exec: async (sql) => {
-      const client = new pg.Client({ connectionString: created.url });
-      await client.connect();
-      try {
-        return (await client.query<Row>(sql)).rows;
-      } finally {
-        await client.end();
-      }
-    },
-    close: () => created.drop(),
-  };
-  await migrateDeploy(backend.factory());
-  return backend;
-}
-
-const backends: { name: string; open(): Promise<MigratedBackend> }[] = [{ name: "pglite", open: migratedPGlite }];
-const pgUrl = process.env.REEV_TEST_DATABASE_URL;
-if (pgUrl) backends.push({ name: "postgres", open: () => migratedPostgres(pgUrl) });
+const backends = migrationBackends({ migrated: true });
 
 describe.each(backends)("migrate deploy's fast path on $name", ({ open }) => {
   let scratch: string;
-  let db: MigratedBackend;
+  let db: MigrationBackend;
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), "reev-migrations-fast-path-"));
     db = await open();
@@ -92,7 +47,7 @@ describe.each(backends)("migrate deploy's fast path on $name", ({ open }) => {
     writeFileSync(join(dir, name, "migration.sql"), `-- ${uid("added")}\nCREATE TABLE added_later (id int);\n`);
     expect(await applied(dir)).toBe(false);
     expect(await migrateDeploy(db.factory(), { migrationsDir: dir })).toEqual({ appliedMigrationNames: [name] });
-    expect(await db.exec("SELECT to_regclass('added_later')::text AS t")).toEqual([{ t: "added_later" }]);
+    expect(await db.query("SELECT to_regclass('added_later')::text AS t")).toEqual([{ t: "added_later" }]);
     // Now the history proves it.
     expect(await applied(dir)).toBe(true);
     // The committed folder, which lacks it, is still proven applied: deploy ignores what it does not know.
@@ -118,11 +73,11 @@ describe.each(backends)("migrate deploy's fast path on $name", ({ open }) => {
   });
 
   it("no history table is not proven (the engine creates it)", async () => {
-    await db.exec("ALTER TABLE _prisma_migrations RENAME TO _prisma_migrations_aside");
+    await db.query("ALTER TABLE _prisma_migrations RENAME TO _prisma_migrations_aside");
     try {
       expect(await applied()).toBe(false);
     } finally {
-      await db.exec("ALTER TABLE _prisma_migrations_aside RENAME TO _prisma_migrations");
+      await db.query("ALTER TABLE _prisma_migrations_aside RENAME TO _prisma_migrations");
     }
     expect(await applied()).toBe(true);
   });
@@ -130,7 +85,7 @@ describe.each(backends)("migrate deploy's fast path on $name", ({ open }) => {
   it("a failed migration is not proven, and the engine refuses to deploy until it is resolved", async () => {
     // Last: it leaves the history with a failed migration until it is rolled back.
     const name = "29990101000001_failed";
-    await db.exec(
+    await db.query(
       `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count)
        VALUES ('${uid("id")}', 'x', '${name}', now(), 0)`,
     );
@@ -138,7 +93,7 @@ describe.each(backends)("migrate deploy's fast path on $name", ({ open }) => {
     const error = await expectDbError(migrateDeploy(db.factory()), "MIGRATION");
     expect(error.message).toContain(name);
     // Resolved (prisma migrate resolve --rolled-back): a rolled-back record proves nothing and blocks nothing.
-    await db.exec(`UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '${name}'`);
+    await db.query(`UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '${name}'`);
     expect(await applied()).toBe(true);
     expect(await migrateDeploy(db.factory())).toEqual({ appliedMigrationNames: [] });
   });

@@ -1,6 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import type { DiagnoseMigrationHistoryOutput } from "@prisma/schema-engine-wasm/schema_engine_bg";
+import type { DiagnoseMigrationHistoryOutput, MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { DatabaseError } from "../errors.js";
 import { MIGRATIONS_DIR, SCHEMA_PATH } from "../paths.js";
@@ -24,8 +24,14 @@ function migrationError(action: string, error: unknown): DatabaseError {
  * fails is recorded as failed and later deploys refuse until it is resolved, as with Prisma. When the
  * history alone proves every migration applied, the engine is not loaded at all.
  */
-export async function migrateDeploy(factory: Factory, paths: MigrationPaths = {}): Promise<{ appliedMigrationNames: string[] }> {
-  const migrationsList = await readMigrationList(paths.migrationsDir ?? MIGRATIONS_DIR);
+export async function migrateDeploy(
+  factory: Factory,
+  paths: MigrationPaths & {
+    /** @internal the migrations already read from `migrationsDir` (openDatabase reads them once). */
+    migrations?: MigrationList;
+  } = {},
+): Promise<{ appliedMigrationNames: string[] }> {
+  const migrationsList = paths.migrations ?? (await readMigrationList(paths.migrationsDir ?? MIGRATIONS_DIR));
   if (await migrationsAlreadyApplied(factory, migrationsList)) return { appliedMigrationNames: [] };
   try {
     return await withSchemaEngine(factory, (engine) => engine.applyMigrations({ migrationsList, filters: NO_FILTER }));

@@ -7,6 +7,7 @@ import {
   type Transaction,
 } from "@prisma/driver-adapter-utils";
 import type { ConsolidatedSession, ExecutionSession, PrismaClient, StepSession, ToolCall } from "../generated/prisma/client.js";
+import { stepSessionId } from "../step-rows.js";
 
 /**
  * Fault injection for reliability tests: wraps the Prisma driver adapter (pass `injector.wrapAdapter`
@@ -191,11 +192,24 @@ export class FaultInjector {
     throw fault;
   }
 
+  /**
+   * A transaction's end, counted as one statement. A faulted COMMIT in `reply-lost` mode commits and
+   * then fails; in `before` mode it never arrived, so the transaction is aborted. A ROLLBACK rolls
+   * back whether or not its reply arrives.
+   */
+  async #end(kind: "commit" | "rollback", sql: string, finish: () => Promise<unknown>, abort: () => Promise<unknown>): Promise<unknown> {
+    const fault = this.#next(kind, sql);
+    if (!fault) return finish();
+    if (kind === "rollback" || this.#mode === "reply-lost") await finish();
+    else await abort();
+    throw fault;
+  }
+
   #wrapTransaction(tx: Transaction): Transaction {
     const phantom = tx.options.usePhantomQuery;
     // Where Prisma sends COMMIT / ROLLBACK itself (pg), those statements are the transaction's end;
     // commit() / rollback() then only release the connection, which is not a statement.
-    const endKind = (sql: string): StatementKind | undefined => {
+    const endKind = (sql: string): "commit" | "rollback" | undefined => {
       if (phantom) return undefined;
       const s = sql.trim().toUpperCase();
       return s === "COMMIT" ? "commit" : s === "ROLLBACK" ? "rollback" : undefined;
@@ -203,20 +217,7 @@ export class FaultInjector {
     const execute = async (q: SqlQuery, via: "queryRaw" | "executeRaw"): Promise<unknown> => {
       const run = (): Promise<unknown> => (via === "queryRaw" ? tx.queryRaw(q) : tx.executeRaw(q));
       const end = endKind(q.sql);
-      if (end === "commit") {
-        const fault = this.#next("commit", q.sql);
-        if (!fault) return run();
-        // reply-lost: committed, the reply is gone. before: never arrived, so the server aborts it.
-        if (this.#mode === "reply-lost") await run();
-        else await tx.executeRaw(ROLLBACK);
-        throw fault;
-      }
-      if (end === "rollback") {
-        const fault = this.#next("rollback", q.sql);
-        await run(); // rolled back whether or not the reply arrives
-        if (fault) throw fault;
-        return 0;
-      }
+      if (end) return this.#end(end, q.sql, run, () => tx.executeRaw(ROLLBACK));
       return this.#statement<unknown>("query", q.sql, run);
     };
     return new Proxy(tx, {
@@ -228,20 +229,10 @@ export class FaultInjector {
             return (q: SqlQuery) => execute(q, "executeRaw");
           case "commit":
             if (!phantom) break;
-            return async () => {
-              const fault = this.#next("commit", "COMMIT (driver)");
-              if (!fault) return target.commit();
-              if (this.#mode === "reply-lost") await target.commit();
-              else await target.rollback();
-              throw fault;
-            };
+            return () => this.#end("commit", "COMMIT (driver)", () => target.commit(), () => target.rollback());
           case "rollback":
             if (!phantom) break;
-            return async () => {
-              const fault = this.#next("rollback", "ROLLBACK (driver)");
-              await target.rollback();
-              if (fault) throw fault;
-            };
+            return () => this.#end("rollback", "ROLLBACK (driver)", () => target.rollback(), () => target.rollback());
         }
         const value = Reflect.get(target, prop);
         return typeof value === "function" ? value.bind(target) : value;
@@ -317,7 +308,7 @@ export function consistencyProblems(s: TableSnapshot): string[] {
   for (const st of s.steps) {
     const e = executions.get(st.executionId);
     if (!e) problems.push(`step ${st.sessionId}: execution ${st.executionId} does not exist`);
-    if (st.sessionId !== `${st.executionId}_step_${st.stepIndex}`) problems.push(`step ${st.sessionId}: id does not match step ${st.stepIndex}`);
+    if (st.sessionId !== stepSessionId(st.executionId, st.stepIndex)) problems.push(`step ${st.sessionId}: id does not match step ${st.stepIndex}`);
     if (st.state === "pending" && (st.transactionId === null || st.transactionId !== e?.openTransactionId)) {
       problems.push(`step ${st.sessionId}: pending in transaction ${st.transactionId}, but the open transaction is ${e?.openTransactionId ?? null}`);
     }
