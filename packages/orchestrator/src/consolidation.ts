@@ -1,6 +1,14 @@
-import { type ConsolidationMetadata, type ConsolidationStatus, DatabaseError, type DatabaseWriter, type SessionLog, sortedKeys } from "@reev/db";
+import {
+  type ConsolidationMetadata,
+  type ConsolidationStatus,
+  DatabaseError,
+  type DatabaseWriter,
+  type ExecutionSessionRecord,
+  type SessionLog,
+  sortedKeys,
+} from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
-import { OrchestratorError } from "./errors.js";
+import { errorMessage, OrchestratorError } from "./errors.js";
 import { fitId } from "./ids.js";
 
 export const DEFAULT_CONSOLIDATION_TIMEOUT_MS = 60_000;
@@ -92,14 +100,25 @@ export function buildConsolidation(input: ConsolidationInput): { content: string
   return {
     content: JSON.stringify(document),
     document,
-    metadata: {
-      avgScore: metrics.avg_score,
-      totalTools: metrics.total_tools,
-      successRate: metrics.success_rate,
-      executionDurationMs: metrics.execution_duration_ms,
-    },
+    metadata: metadataOf(metrics),
   };
 }
+
+/** The consolidated_sessions row's metric columns, from the document's metrics. */
+const metadataOf = (m: ConsolidatedMetrics): ConsolidationMetadata => ({
+  avgScore: m.avg_score,
+  totalTools: m.total_tools,
+  successRate: m.success_rate,
+  executionDurationMs: m.execution_duration_ms,
+});
+
+/** The metric columns of a stored consolidated session. */
+export const sessionMetadata = (c: ConsolidationMetadata): ConsolidationMetadata => ({
+  avgScore: c.avgScore,
+  totalTools: c.totalTools,
+  successRate: c.successRate,
+  executionDurationMs: c.executionDurationMs,
+});
 
 /** reev's `{executionId}_consolidated_{ms}`, within the id length limit. */
 export function defaultConsolidatedId(executionId: string, at: Date): string {
@@ -181,13 +200,13 @@ export async function consolidateExecution(
       { timeout: remaining(), maxWait: remaining() },
     );
   } catch (error) {
-    const timedOut = DatabaseError.is(error, "TIMEOUT") || (error instanceof OrchestratorError && error.code === "CONSOLIDATION_TIMEOUT");
+    const timedOut = DatabaseError.is(error, "TIMEOUT") || OrchestratorError.is(error, "CONSOLIDATION_TIMEOUT");
     const outcome: ConsolidationStatus = timedOut ? "timeout" : "failed";
-    const message = timedOut ? `Consolidation timed out after ${timeoutMs}ms` : (error as Error).message;
+    const message = timedOut ? `Consolidation timed out after ${timeoutMs}ms` : errorMessage(error);
     // Only from in_progress: a newer consolidation's outcome is not overwritten by this one. If even
     // this fails, the database is gone; the caller hears the consolidation's own error, which matters more.
     await db.writer.setConsolidationStatus(executionId, outcome, { expected: "in_progress", error: message }).catch(() => {});
-    if (error instanceof OrchestratorError) throw error;
+    if (OrchestratorError.is(error)) throw error;
     throw new OrchestratorError(timedOut ? "CONSOLIDATION_TIMEOUT" : "CONSOLIDATION_FAILED", message, { cause: error });
   }
 }
@@ -203,12 +222,7 @@ async function storedConsolidation(writer: DatabaseWriter, executionId: string, 
     return null; // not a consolidation of ours: storing under its id is then a CONFLICT
   }
   if (document?.execution_id !== executionId || typeof document.metadata !== "object" || document.metadata === null) return null;
-  const m = document.metadata;
-  return {
-    consolidatedSessionId,
-    content,
-    metadata: { avgScore: m.avg_score, totalTools: m.total_tools, successRate: m.success_rate, executionDurationMs: m.execution_duration_ms },
-  };
+  return { consolidatedSessionId, content, metadata: metadataOf(document.metadata) };
 }
 
 export type ConsolidationStatusReport = {
@@ -225,6 +239,12 @@ export type ConsolidationStatusReport = {
 export async function getConsolidationStatus(db: { writer: DatabaseWriter }, executionId: string): Promise<ConsolidationStatusReport> {
   const execution = await db.writer.getExecutionSession(executionId);
   if (!execution) throw new OrchestratorError("NOT_FOUND", `Execution "${executionId}" does not exist`);
+  return consolidationReport(db, execution);
+}
+
+/** getConsolidationStatus for an execution record already read. */
+export async function consolidationReport(db: { writer: DatabaseWriter }, execution: ExecutionSessionRecord): Promise<ConsolidationStatusReport> {
+  const { executionId } = execution;
   const { status, updatedAt, error } = execution.consolidation;
   const latest = status === "completed" ? (await db.writer.getConsolidatedSessionsByExecution(executionId))[0] : undefined;
   return {
@@ -233,13 +253,6 @@ export async function getConsolidationStatus(db: { writer: DatabaseWriter }, exe
     updatedAt,
     error,
     consolidatedSessionId: latest?.consolidatedSessionId ?? null,
-    metadata: latest
-      ? {
-          avgScore: latest.avgScore,
-          totalTools: latest.totalTools,
-          successRate: latest.successRate,
-          executionDurationMs: latest.executionDurationMs,
-        }
-      : null,
+    metadata: latest ? sessionMetadata(latest) : null,
   };
 }

@@ -25,4 +25,13 @@ export class OrchestratorError extends Error {
     this.code = code;
     if (options.path !== undefined) this.path = options.path;
   }
+
+  static is(error: unknown, code?: OrchestratorErrorCode): error is OrchestratorError {
+    return error instanceof OrchestratorError && (code === undefined || error.code === code);
+  }
+}
+
+/** What went wrong, from anything thrown (agents and tools throw strings too). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -3,7 +3,8 @@ import { extname } from "node:path";
 import { MAX_ID_LENGTH, ZDurationMs, ZId, ZText } from "@reev/db";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { OrchestratorError } from "./errors.js";
+import { errorMessage, OrchestratorError } from "./errors.js";
+import { formatIssuePath } from "./issue-path.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
 // dropping the setting it was meant to carry.
@@ -84,6 +85,8 @@ export const ZFlowPlan = z.strictObject({
 });
 export type FlowPlan = z.infer<typeof ZFlowPlan>;
 
+export { formatIssuePath };
+
 /** Parses a flow file's text (JSON or YAML) and validates it; `sourceName` names the file in errors. */
 export function parseFlowPlan(text: string, sourceName?: string): FlowPlan {
   const label = sourceName ?? "<inline flow>";
@@ -107,18 +110,6 @@ export async function loadFlowPlan(path: string): Promise<FlowPlan> {
     throw new OrchestratorError("INVALID_FLOW", `Cannot read flow file ${path}: ${errorMessage(cause)}`, { cause });
   }
   return parseFlowPlan(text, path);
-}
-
-/** Renders a zod issue path the way a reader writes it: `steps[1].retry.attempts`, `context["my key"]`. */
-export function formatIssuePath(path: readonly PropertyKey[]): string {
-  return path
-    .map((key, i) => {
-      if (typeof key === "number") return `[${key}]`;
-      const name = String(key);
-      if (/^[A-Za-z_$][\w$]*$/.test(name)) return i === 0 ? name : `.${name}`;
-      return `[${JSON.stringify(name)}]`;
-    })
-    .join("");
 }
 
 function parseDocument(text: string, sourceName: string | undefined, label: string): unknown {
@@ -196,6 +187,3 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -3,7 +3,7 @@ import type { ConsolidationMetadata, ConsolidationStatus, DatabaseWriter, FinalE
 import { type Agent, type AgentResult, type PreviousStepResult, type StepContext, type ToolCallRecord, ZAgentResult } from "./agents/agent.js";
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
-import { OrchestratorError } from "./errors.js";
+import { errorMessage, OrchestratorError } from "./errors.js";
 import { fitId } from "./ids.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
 import { renderPrompt } from "./prompt-template.js";
@@ -118,7 +118,6 @@ function judge(step: FlowStep, result: AgentResult): string | null {
   return null;
 }
 
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 type Attempt = { result?: AgentResult; error?: string; timedOut: boolean };
 
@@ -242,7 +241,7 @@ export class PingPongExecutor {
       return { consolidatedSessionId: done.consolidatedSessionId, report: { status: "completed" as const, error: null, metadata: done.metadata } };
     } catch (error) {
       // A failed consolidation is reported, never allowed to break the execution it describes.
-      const timedOut = error instanceof OrchestratorError && error.code === "CONSOLIDATION_TIMEOUT";
+      const timedOut = OrchestratorError.is(error, "CONSOLIDATION_TIMEOUT");
       return { consolidatedSessionId: null, report: { status: timedOut ? ("timeout" as const) : ("failed" as const), error: errorMessage(error), metadata: null } };
     }
   }

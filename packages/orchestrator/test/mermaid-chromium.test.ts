@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildFlowModel, parseConsolidatedContent, renderHtmlPage } from "../src/mermaid/index.js";
-import { toWellFormed } from "../src/mermaid/truncate-text.js";
 import { dumpDom, type MermaidRenderResult, renderWithMermaid, shouldSkipChromium } from "./support/chromium.js";
 
 const GOLDEN_DIR = fileURLToPath(new URL("./golden/", import.meta.url));
@@ -24,7 +23,7 @@ function expectedTexts(name: string): string[] {
     step.transitionLabel,
     ...step.tools.map((tool) => tool.label),
     ...step.noteLines,
-  ]).map((text) => normalize(toWellFormed(text)));
+  ]).map((text) => normalize(text.toWellFormed()));
 }
 
 const BROKEN = `stateDiagram-v2

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { z } from "zod";
-import { OrchestratorError } from "../errors.js";
+import { errorMessage, OrchestratorError } from "../errors.js";
 import type { FlowStep } from "../flow-plan.js";
 import { describePreviousResults } from "../prompt-template.js";
 import type { Agent, AgentResult, StepContext, ToolCallRecord } from "./agent.js";
@@ -230,6 +230,3 @@ function elapsedMs(started: number): number {
   return Math.round(performance.now() - started);
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

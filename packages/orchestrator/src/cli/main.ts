@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DatabaseError, ZExecutionStatus } from "@reev/db";
-import { OrchestratorError } from "../errors.js";
+import { errorMessage, OrchestratorError } from "../errors.js";
 import { type CliIO, withDatabase } from "./context.js";
 import { diagramCommand, exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
@@ -37,7 +37,7 @@ Exit codes: 0 success, 1 a run failed (or an operation failed), 2 bad input.`;
 const RECOVER_DEFAULT_AGE_MS = 60 * 60 * 1000;
 
 /** Where the demo's flows live: <repo>/examples, at the same depth from src/ and dist/. */
-export const EXAMPLES_DIR = fileURLToPath(new URL("../../../../examples/", import.meta.url));
+const EXAMPLES_DIR = fileURLToPath(new URL("../../../../examples/", import.meta.url));
 
 function positiveInt(value: string | undefined, flag: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -165,14 +165,12 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   try {
     return await dispatch(argv, io);
   } catch (error) {
+    const badArgs = (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") ?? false;
     const badInput =
-      (error instanceof OrchestratorError && BAD_INPUT_ORCHESTRATOR.has(error.code)) ||
-      (DatabaseError.is(error) && BAD_INPUT_DB.has(error.code)) ||
-      (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS");
-    const label = error instanceof OrchestratorError || DatabaseError.is(error) ? `${error.code}: ` : "";
-    io.stderr.write(`reev: ${label}${error instanceof Error ? error.message : String(error)}\n`);
-    const usageProblem = (error instanceof OrchestratorError && error.code === "INVALID_ARGUMENT") || (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS");
-    if (usageProblem) io.stderr.write("Run reev --help for usage.\n");
+      (OrchestratorError.is(error) && BAD_INPUT_ORCHESTRATOR.has(error.code)) || (DatabaseError.is(error) && BAD_INPUT_DB.has(error.code)) || badArgs;
+    const label = OrchestratorError.is(error) || DatabaseError.is(error) ? `${error.code}: ` : "";
+    io.stderr.write(`reev: ${label}${errorMessage(error)}\n`);
+    if (OrchestratorError.is(error, "INVALID_ARGUMENT") || badArgs) io.stderr.write("Run reev --help for usage.\n");
     return badInput ? 2 : 1;
   }
 }

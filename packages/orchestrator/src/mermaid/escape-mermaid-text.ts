@@ -1,4 +1,3 @@
-import { toWellFormed } from "./truncate-text.js";
 
 /**
  * Characters that end or re-interpret a Mermaid statement somewhere in stateDiagram-v2: quotes
@@ -19,7 +18,7 @@ const BREAKS = /[\s\p{Cc}]+/gu;
  */
 export function escapeMermaidText(text: string): string {
   return (
-    toWellFormed(text)
+    text.toWellFormed()
       .replace(BREAKS, " ")
       .trim()
       .replace(SPECIAL, (char) => `#${char.codePointAt(0)};`)

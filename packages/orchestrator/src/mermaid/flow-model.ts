@@ -6,7 +6,7 @@ import { summarizeInput } from "./summarize-input.js";
 import { truncateText } from "./truncate-text.js";
 
 /** Limits in graphemes: long enough to recognise a value, short enough to keep boxes narrow. */
-export const LIMITS = {
+const LIMITS = {
   name: 40,
   error: 80,
   input: 60,
@@ -85,12 +85,9 @@ function noteLines(step: ConsolidatedStep): string[] {
   return lines;
 }
 
-/** Steps in step_index order; equal indexes keep their stored order so output stays deterministic. */
-function orderedSteps(content: ConsolidatedContent): ConsolidatedStep[] {
-  return content.steps
-    .map((step, position) => ({ step, position }))
-    .sort((a, b) => a.step.step_index - b.step.step_index || a.position - b.position)
-    .map(({ step }) => step);
+/** Steps in step_index order; equal indexes keep their stored order (the sort is stable). */
+export function orderedSteps(content: ConsolidatedContent): ConsolidatedStep[] {
+  return [...content.steps].sort((a, b) => a.step_index - b.step_index);
 }
 
 export function buildFlowModel(content: ConsolidatedContent): FlowModel {

@@ -1,9 +1,10 @@
 import type { ConsolidatedContent, ConsolidatedStep } from "../consolidated-content.js";
 import { escapeHtml, jsonForScript } from "./escape-html.js";
+import { orderedSteps } from "./flow-model.js";
 import { formatMs } from "./format-duration.js";
 import { mermaidScript } from "./mermaid-script.js";
 import { parseConsolidatedContent } from "./parse-consolidated-content.js";
-import { renderFlowDiagram } from "./render-flow-diagram.js";
+import { flowDiagramSource } from "./render-flow-diagram.js";
 import { statusStyle } from "./step-status.js";
 import { truncateText } from "./truncate-text.js";
 
@@ -120,7 +121,7 @@ function stepRow(step: ConsolidatedStep): string {
 }
 
 function stepsSection(content: ConsolidatedContent): string {
-  const steps = [...content.steps].sort((a, b) => a.step_index - b.step_index);
+  const steps = orderedSteps(content);
   const rows = steps.length === 0 ? `<tr><td colspan="6" class="muted">No steps recorded.</td></tr>` : steps.map(stepRow).join("\n");
   return `<section aria-label="Steps">
 <h2>Steps</h2>
@@ -141,7 +142,7 @@ ${rows}
  */
 export function renderHtmlPage(content: string | ConsolidatedContent, options: HtmlPageOptions = {}): string {
   const parsed = parseConsolidatedContent(content);
-  const diagram = renderFlowDiagram(parsed);
+  const diagram = flowDiagramSource(parsed);
   const title = options.title ?? `reev flow · ${parsed.flow_id ?? parsed.execution_id}`;
   const prompt = parsed.prompt === null ? "" : `<p class="prompt">${escapeHtml(parsed.prompt)}</p>`;
   return `<!doctype html>

@@ -1,19 +1,10 @@
 import type { z } from "zod";
 import { type ConsolidatedContent, ZConsolidatedContent } from "../consolidated-content.js";
+import { formatIssuePath } from "../issue-path.js";
 import { DiagramError } from "./diagram-error.js";
 
-/** `steps[1].status` reads better in an error than zod's raw path array. */
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out === "" ? "(root)" : out;
-}
-
 function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`).join("; ");
+  return error.issues.map((issue) => `${formatIssuePath(issue.path) || "(root)"}: ${issue.message}`).join("; ");
 }
 
 /**

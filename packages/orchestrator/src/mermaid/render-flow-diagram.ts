@@ -65,7 +65,12 @@ function classLines(model: FlowModel): string[] {
  * @throws DiagramError with code INVALID_CONTENT when the content is not valid JSON or fails the schema.
  */
 export function renderFlowDiagram(consolidatedContent: string | ConsolidatedContent): string {
-  const model = buildFlowModel(parseConsolidatedContent(consolidatedContent));
+  return flowDiagramSource(parseConsolidatedContent(consolidatedContent));
+}
+
+/** renderFlowDiagram for content already parsed and checked (the HTML page parses it once for both). */
+export function flowDiagramSource(content: ConsolidatedContent): string {
+  const model = buildFlowModel(content);
   const body = [
     "direction TB",
     ...STATUS_CLASS_DEFS.map(([className, css]) => `classDef ${className} ${css}`),

@@ -2,16 +2,6 @@ const ELLIPSIS = "…";
 
 const segmenter = new Intl.Segmenter("en", { granularity: "grapheme" });
 
-/** Lone surrogates (legal in JSON strings) become U+FFFD so the output is always well-formed UTF-16. */
-export function toWellFormed(text: string): string {
-  let out = "";
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    out += code >= 0xd800 && code <= 0xdfff ? "\uFFFD" : char;
-  }
-  return out;
-}
-
 /** User-perceived characters: an emoji with skin tone or a ZWJ family counts as one. */
 export function graphemes(text: string): string[] {
   return Array.from(segmenter.segment(text), (segment) => segment.segment);
@@ -23,7 +13,8 @@ export function graphemes(text: string): string[] {
  */
 export function truncateText(text: string, max: number): string {
   if (!Number.isInteger(max) || max < 1) throw new RangeError(`max must be a positive integer, got ${max}`);
-  const clean = toWellFormed(text);
+  // Lone surrogates (legal in JSON strings) become U+FFFD: the output is always well-formed UTF-16.
+  const clean = text.toWellFormed();
   const parts = graphemes(clean);
   if (parts.length <= max) return clean;
   return parts.slice(0, max - 1).join("").trimEnd() + ELLIPSIS;

@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { type Database, type JsonValue, type StepInput, ZConsolidatedSessionLog, ZExecutionStatus, ZFinalExecutionStatus, ZSessionLog } from "@reev/db";
 import { z } from "zod";
-import { OrchestratorError } from "../../errors.js";
+import { sessionMetadata } from "../../consolidation.js";
+import { errorMessage, OrchestratorError } from "../../errors.js";
+import { formatIssuePath } from "../../issue-path.js";
 import type { CliIO } from "../context.js";
 
 const ZExportedExecution = z.object({
@@ -39,7 +41,7 @@ function fromJsonl(text: string, file: string): unknown {
     try {
       record = JSON.parse(line) as { type?: unknown };
     } catch (error) {
-      fail(`${file} line ${i + 1} is not JSON: ${(error as Error).message}`, `line ${i + 1}`, error);
+      fail(`${file} line ${i + 1} is not JSON: ${errorMessage(error)}`, `line ${i + 1}`, error);
     }
     if (record?.type === "execution") doc.execution = record;
     else if (record?.type === "step") doc.steps.push(record);
@@ -49,7 +51,7 @@ function fromJsonl(text: string, file: string): unknown {
   return doc;
 }
 
-export function parseExport(text: string, file: string): Export {
+function parseExport(text: string, file: string): Export {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -59,7 +61,7 @@ export function parseExport(text: string, file: string): Export {
   const parsed = ZExport.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const path = issue.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("").replace(/^\./, "");
+    const path = formatIssuePath(issue.path);
     fail(`${file} is not a reev export: ${path || "document"} ${issue.message}`, path || "document", parsed.error);
   }
   return parsed.data;
@@ -99,7 +101,7 @@ export async function importCommand(db: Database, file: string, io: CliIO): Prom
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    fail(`Cannot read ${file}: ${(error as Error).message}`, "file", error);
+    fail(`Cannot read ${file}: ${errorMessage(error)}`, "file", error);
   }
   const doc = parseExport(text, file);
   const e = doc.execution;
@@ -134,12 +136,7 @@ export async function importCommand(db: Database, file: string, io: CliIO): Prom
       let consolidated = 0;
       for (const c of [...doc.consolidated].reverse()) {
         // The same session again is a no-op; another under the same id is refused (CONFLICT).
-        const { created } = await w.storeConsolidatedSession(c.consolidatedSessionId, e.executionId, c.consolidatedContent, {
-          avgScore: c.avgScore,
-          totalTools: c.totalTools,
-          successRate: c.successRate,
-          executionDurationMs: c.executionDurationMs,
-        });
+        const { created } = await w.storeConsolidatedSession(c.consolidatedSessionId, e.executionId, c.consolidatedContent, sessionMetadata(c));
         if (created) consolidated++;
       }
       if (doc.consolidated.length && e.consolidation.status === "completed") await w.setConsolidationStatus(e.executionId, "completed");

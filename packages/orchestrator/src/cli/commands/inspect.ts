@@ -1,5 +1,5 @@
 import type { Database, ExecutionSessionRecord, ListExecutionsInput } from "@reev/db";
-import { getConsolidationStatus } from "../../consolidation.js";
+import { consolidationReport } from "../../consolidation.js";
 import { OrchestratorError } from "../../errors.js";
 import type { CliIO } from "../context.js";
 import { formatDuration, formatPercent, formatScore, statusLabel } from "../format.js";
@@ -32,7 +32,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, io: 
 export async function showCommand(db: Database, executionId: string, io: CliIO): Promise<number> {
   const e = await requireExecution(db, executionId);
   const steps = await db.writer.getSessionsForConsolidation(executionId);
-  const status = await getConsolidationStatus(db, executionId);
+  const status = await consolidationReport(db, e);
   const lines = [
     `Execution  ${e.executionId}`,
     `Flow       ${e.flowId}   agent: ${e.agent}`,
@@ -62,7 +62,7 @@ export async function showCommand(db: Database, executionId: string, io: CliIO):
 
 export async function statusCommand(db: Database, executionId: string, io: CliIO): Promise<number> {
   const e = await requireExecution(db, executionId);
-  const report = await getConsolidationStatus(db, executionId);
+  const report = await consolidationReport(db, e);
   // The run and its consolidation are two life cycles: a failed run can be consolidated perfectly well.
   const out = {
     execution_id: executionId,

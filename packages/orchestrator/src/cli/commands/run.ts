@@ -6,10 +6,11 @@ import type { Database } from "@reev/db";
 import type { Agent } from "../../agents/agent.js";
 import { OpenAIChatAgent, type ToolHandler } from "../../agents/openai-chat-agent.js";
 import { ScriptedAgent } from "../../agents/scripted-agent.js";
-import { OrchestratorError } from "../../errors.js";
-import { type FlowPlan, loadFlowPlan } from "../../flow-plan.js";
+import { errorMessage, OrchestratorError } from "../../errors.js";
+import { loadFlowPlan } from "../../flow-plan.js";
 import { renderHtmlPage } from "../../mermaid/html-page.js";
-import { renderFlowDiagram } from "../../mermaid/render-flow-diagram.js";
+import { parseConsolidatedContent } from "../../mermaid/parse-consolidated-content.js";
+import { flowDiagramSource } from "../../mermaid/render-flow-diagram.js";
 import { type ExecutionResult, PingPongExecutor } from "../../ping-pong-executor.js";
 import { type CliIO, withDatabase } from "../context.js";
 import { formatDuration, formatPercent, formatScore, statusLabel } from "../format.js";
@@ -37,7 +38,7 @@ async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as typeof mod;
   } catch (error) {
-    throw new OrchestratorError("INVALID_ARGUMENT", `Could not load the tools module ${path}: ${(error as Error).message}`, { path: "--tools", cause: error });
+    throw new OrchestratorError("INVALID_ARGUMENT", `Could not load the tools module ${path}: ${errorMessage(error)}`, { path: "--tools", cause: error });
   }
   const tools = mod.default ?? mod.tools;
   const entries = tools && typeof tools === "object" ? Object.entries(tools) : [];
@@ -49,7 +50,7 @@ async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
   return Object.fromEntries(entries) as Record<string, ToolHandler>;
 }
 
-export async function createAgent(name: string, toolsModule?: string): Promise<Agent> {
+async function createAgent(name: string, toolsModule?: string): Promise<Agent> {
   if (name === "openai") return new OpenAIChatAgent(toolsModule ? { tools: await loadTools(toolsModule) } : {});
   if (toolsModule) throw new OrchestratorError("INVALID_ARGUMENT", "--tools goes with --agent openai (the scripted agent replays its script)", { path: "--tools" });
   if (name === "scripted") return new ScriptedAgent();
@@ -116,17 +117,19 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   const stem = diagramFileStem(result.executionId);
   const mmd = join(outDir, `${stem}.mmd`);
   const html = join(outDir, `${stem}.html`);
-  await writeFile(mmd, `${renderFlowDiagram(content)}\n`);
-  await writeFile(html, renderHtmlPage(content));
+  // Parsed once for both (a 10,000-step run's document is ~30 MB).
+  const parsed = parseConsolidatedContent(content);
+  await writeFile(mmd, `${flowDiagramSource(parsed)}\n`);
+  await writeFile(html, renderHtmlPage(parsed));
   return [mmd, html];
 }
 
 /** `failures`: executions that could not be recorded at all (they have no result). */
-export type RunReport = { results: ExecutionResult[]; files: string[]; failures: number };
+type RunReport = { results: ExecutionResult[]; files: string[]; failures: number };
 
 /** Loads every flow first, so a bad file fails before anything runs or is written. */
-export async function executeFlows(options: RunOptions, io: CliIO, plans?: FlowPlan[]): Promise<RunReport> {
-  const loaded = plans ?? (await Promise.all(options.files.map((f) => loadFlowPlan(f))));
+export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
+  const loaded = await Promise.all(options.files.map((f) => loadFlowPlan(f)));
   const agent = await createAgent(options.agent, options.tools);
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
   return withDatabase(options.db, async (db) => {
