@@ -2,7 +2,7 @@ import type { BenchResults } from "./results.js";
 import { type Align, headerLines, resultTables } from "./report-tables.js";
 
 /** A plain-text table: a header, a rule, the rows; columns padded to their widest cell. */
-export function table(header: string[], rows: string[][], align: Align[]): string {
+function table(header: string[], rows: string[][], align: Align[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells

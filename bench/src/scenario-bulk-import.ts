@@ -1,10 +1,10 @@
 import type { Backend } from "./backends.js";
 import type { BenchConfig } from "./bench-config.js";
-import { interleave, type SideName, WRITER_AND_RAW } from "./interleave.js";
-import { rawSide, type StepSide, writerSide } from "./step-sides.js";
+import { interleave, WRITER_AND_RAW } from "./interleave.js";
+import { stepSides } from "./step-sides.js";
 import { stepInputs, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
-import { checkSameRows, countRows, type RowCounts } from "./stored-rows.js";
-import { type SideStats, summarise } from "./stats.js";
+import { checkSameRows, type RowCounts } from "./stored-rows.js";
+import { type WriterVsRaw, writerVsRaw } from "./stats.js";
 
 /**
  * §1.2 Bulk import: N steps of one execution in one call (importing an exported run, say), all or
@@ -15,15 +15,11 @@ export type BulkImportResult = {
   steps: number;
   /** Rows per import: the steps and their tool calls. */
   rows: number;
-  writer: SideStats;
-  raw: SideStats;
-  /** Writer rows/s ÷ raw rows/s. */
-  throughputRatio: number;
   stored: { writer: RowCounts; raw: RowCounts };
-};
+} & WriterVsRaw;
 
 export async function bulkImport(backend: Backend, config: BenchConfig): Promise<BulkImportResult> {
-  const sides: Record<SideName, StepSide> = { writer: writerSide(backend.db), raw: rawSide(backend.raw) };
+  const sides = stepSides(backend.db, backend.raw);
   const steps = stepInputs(config.bulkSteps);
   const rows = steps.length * (1 + TOOL_CALLS_PER_STEP);
   const samples = await interleave(`[${backend.key}] 2 bulk import`, config.rounds, WRITER_AND_RAW, async (side, round) => {
@@ -39,9 +35,6 @@ export async function bulkImport(backend: Backend, config: BenchConfig): Promise
       },
     };
   });
-  const stored = { writer: await countRows(backend.raw, "bulk-writer-"), raw: await countRows(backend.raw, "bulk-raw-") };
-  checkSameRows(`[${backend.key}] bulk import`, stored, { steps: config.rounds * steps.length, toolCalls: config.rounds * steps.length * TOOL_CALLS_PER_STEP });
-  const writer = summarise(samples.writer);
-  const raw = summarise(samples.raw);
-  return { steps: steps.length, rows, writer, raw, throughputRatio: writer.perSecond / raw.perSecond, stored };
+  const stored = await checkSameRows(backend.raw, `[${backend.key}] bulk import`, "bulk", config.rounds * steps.length);
+  return { steps: steps.length, rows, ...writerVsRaw(samples), stored };
 }

@@ -1,10 +1,10 @@
 import type { Backend } from "./backends.js";
 import type { BenchConfig } from "./bench-config.js";
 import { interleave, type SideName, timed, WRITER_AND_RAW } from "./interleave.js";
-import { rawSide, type StepSide, writerSide } from "./step-sides.js";
+import { stepSides } from "./step-sides.js";
 import { stepInputs, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
 import { auditExecutions, type ExecutionAudit, isLossless } from "./stored-rows.js";
-import { type SideStats, summarise } from "./stats.js";
+import { type WriterVsRaw, writerVsRaw } from "./stats.js";
 
 /**
  * §1.4 Concurrency: E executions writing S steps each, all at once (each execution's steps one
@@ -17,15 +17,11 @@ export type ConcurrencyResult = {
   stepsPerExecution: number;
   /** Connections each side writes through (PGlite has one). */
   poolSize: number;
-  writer: SideStats;
-  raw: SideStats;
-  /** Writer steps/s ÷ raw steps/s, all executions together (the target is ≥ 0.7). */
-  throughputRatio: number;
   audit: { writer: ExecutionAudit; raw: ExecutionAudit };
-};
+} & WriterVsRaw; // throughputRatio: all executions together (the target is ≥ 0.7)
 
 export async function concurrency(backend: Backend, config: BenchConfig): Promise<ConcurrencyResult> {
-  const sides: Record<SideName, StepSide> = { writer: writerSide(backend.db), raw: rawSide(backend.rawPool) };
+  const sides = stepSides(backend.db, backend.rawPool);
   const steps = stepInputs(config.stepsPerExecution);
   const ids: Record<SideName, string[]> = { writer: [], raw: [] };
   const label = `[${backend.key}] 4 concurrency, ${config.executions} × ${config.stepsPerExecution} steps`;
@@ -51,15 +47,11 @@ export async function concurrency(backend: Backend, config: BenchConfig): Promis
   for (const side of ["writer", "raw"] as const) {
     if (!isLossless(audit[side])) throw new Error(`${label}: the ${side} side lost or duplicated rows: ${JSON.stringify(audit[side])}`);
   }
-  const writer = summarise(samples.writer);
-  const raw = summarise(samples.raw);
   return {
     executions: config.executions,
     stepsPerExecution: config.stepsPerExecution,
     poolSize: backend.poolSize,
-    writer,
-    raw,
-    throughputRatio: writer.perSecond / raw.perSecond,
+    ...writerVsRaw(samples),
     audit,
   };
 }

@@ -1,10 +1,10 @@
 import type { Backend } from "./backends.js";
 import type { BenchConfig } from "./bench-config.js";
-import { interleave, type SideName, timed, WRITER_AND_RAW } from "./interleave.js";
-import { rawSide, type StepSide, writerSide } from "./step-sides.js";
+import { interleave, timed, WRITER_AND_RAW } from "./interleave.js";
+import { type StepSide, stepSides } from "./step-sides.js";
 import { stepInputs, stepResultContents, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
-import { checkSameRows, countRows, type RowCounts } from "./stored-rows.js";
-import { type SideStats, summarise } from "./stats.js";
+import { checkSameRows, type RowCounts } from "./stored-rows.js";
+import { type WriterVsRaw, writerVsRaw } from "./stats.js";
 
 /**
  * §1.1 The step write path: steps of one execution written one after the other, each committed on
@@ -19,21 +19,17 @@ export type StepWriteCase = {
   label: string;
   steps: number;
   contentBytesPerStep: number;
-  writer: SideStats;
-  raw: SideStats;
-  /** Writer steps/s ÷ raw steps/s (1 = as fast as the raw driver; the target is ≥ 0.8). */
-  throughputRatio: number;
-  /** The same comparison by the median step (raw p50 ÷ writer p50): steadier than whole rounds on a busy machine. */
+  /** The same comparison as throughputRatio (target ≥ 0.8) by the median step (raw p50 ÷ writer p50): steadier than whole rounds on a busy machine. */
   p50Ratio: number;
   stored: { writer: RowCounts; raw: RowCounts };
-};
+} & WriterVsRaw;
 
 export type StepWritesResult = { toolCallsPerStep: number; cases: StepWriteCase[] };
 
 type Case = { id: StepWriteCase["id"]; label: string; steps: number; write: (side: StepSide, executionId: string, stepIndex: number) => Promise<void> };
 
 async function runCase(backend: Backend, config: BenchConfig, c: Case): Promise<StepWriteCase> {
-  const sides: Record<SideName, StepSide> = { writer: writerSide(backend.db), raw: rawSide(backend.raw) };
+  const sides = stepSides(backend.db, backend.raw);
   const samples = await interleave(`[${backend.key}] 1 ${c.label}`, config.rounds, WRITER_AND_RAW, async (side, round) => {
     const executionId = `${c.id}-${side}-r${round}`;
     await sides[side].createExecution(executionId);
@@ -44,20 +40,16 @@ async function runCase(backend: Backend, config: BenchConfig, c: Case): Promise<
       },
     };
   });
-  const stored = { writer: await countRows(backend.raw, `${c.id}-writer-`), raw: await countRows(backend.raw, `${c.id}-raw-`) };
   const expected = config.rounds * c.steps;
-  checkSameRows(`[${backend.key}] ${c.label}`, stored, { steps: expected, toolCalls: expected * TOOL_CALLS_PER_STEP });
-  const writer = summarise(samples.writer);
-  const raw = summarise(samples.raw);
+  const stored = await checkSameRows(backend.raw, `[${backend.key}] ${c.label}`, c.id, expected);
+  const compared = writerVsRaw(samples);
   return {
     id: c.id,
     label: c.label,
     steps: c.steps,
     contentBytesPerStep: Math.round(stored.writer.contentBytes / expected),
-    writer,
-    raw,
-    throughputRatio: writer.perSecond / raw.perSecond,
-    p50Ratio: raw.p50Ms / writer.p50Ms,
+    ...compared,
+    p50Ratio: compared.raw.p50Ms / compared.writer.p50Ms,
     stored,
   };
 }

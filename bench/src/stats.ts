@@ -56,6 +56,14 @@ export function summarise(s: Samples): SideStats {
 }
 
 /** Least-squares line y = slope·x + intercept, and how well it fits (R², 1 = a perfect line). */
+/** Both sides summarised, and writer ops/s ÷ raw ops/s (1 = as fast as the raw driver). */
+export type WriterVsRaw = { writer: SideStats; raw: SideStats; throughputRatio: number };
+export function writerVsRaw(samples: { writer: Samples; raw: Samples }): WriterVsRaw {
+  const writer = summarise(samples.writer);
+  const raw = summarise(samples.raw);
+  return { writer, raw, throughputRatio: writer.perSecond / raw.perSecond };
+}
+
 export type LinearFit = { slope: number; intercept: number; r2: number };
 
 export function linearFit(xs: readonly number[], ys: readonly number[]): LinearFit {

@@ -1,5 +1,6 @@
 import type { Database, StepInput } from "@reev/db";
 import { storeStepRows } from "./raw-bulk-import.js";
+import type { SideName } from "./interleave.js";
 import type { RawDriver } from "./raw-driver.js";
 import { createExecution } from "./raw-execution.js";
 import { storeStepRow } from "./raw-step-writer.js";
@@ -43,3 +44,6 @@ export function rawSide(driver: RawDriver): StepSide {
       storeStepRow(driver, executionId, stepSessionRow(executionId, stepIndex, content), { transactionId: null }),
   };
 }
+
+/** The writer on `db` and the raw driver, side by side. */
+export const stepSides = (db: Database, raw: RawDriver): Record<SideName, StepSide> => ({ writer: writerSide(db), raw: rawSide(raw) });

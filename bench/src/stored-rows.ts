@@ -1,4 +1,5 @@
 import type { RawDriver } from "./raw-driver.js";
+import { TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
 
 /**
  * What is really in the database, checked after every scenario: the measurement only counts if each
@@ -29,8 +30,13 @@ export async function countRows(driver: RawDriver, prefix: string): Promise<RowC
   };
 }
 
-/** Throws unless both sides stored `expected` committed steps and tool calls, byte for byte alike. */
-export function checkSameRows(what: string, stored: { writer: RowCounts; raw: RowCounts }, expected: { steps: number; toolCalls: number }): void {
+/**
+ * Counts what each side stored under `<prefix>-writer-` / `<prefix>-raw-` and throws unless both stored
+ * `steps` committed steps with their tool calls, byte for byte alike.
+ */
+export async function checkSameRows(driver: RawDriver, what: string, prefix: string, steps: number): Promise<{ writer: RowCounts; raw: RowCounts }> {
+  const stored = { writer: await countRows(driver, `${prefix}-writer-`), raw: await countRows(driver, `${prefix}-raw-`) };
+  const expected = { steps, toolCalls: steps * TOOL_CALLS_PER_STEP };
   for (const side of ["writer", "raw"] as const) {
     const got = stored[side];
     if (got.steps !== expected.steps || got.committed !== expected.steps || got.toolCalls !== expected.toolCalls) {
@@ -44,6 +50,7 @@ export function checkSameRows(what: string, stored: { writer: RowCounts; raw: Ro
   if (keys.some((k) => stored.writer[k] !== stored.raw[k])) {
     throw new Error(`${what}: the writer and the raw driver stored different data: ${JSON.stringify(stored)}`);
   }
+  return stored;
 }
 
 /** Per execution: every step exactly once (indexes 0 … n−1), each of its tool calls exactly once. */

@@ -29,13 +29,12 @@ export async function warmUp(backend: Backend, config: BenchConfig): Promise<voi
     await side.storeSteps(`warm-${name}-bulk`, steps);
     const parallel = Array.from({ length: Math.min(config.executions, 16) }, (_, i) => `warm-${name}-p${i}`);
     for (const id of parallel) await side.createExecution(id);
-    // A single pg.Client cannot interleave transactions: only the pool and PGlite (which queues) go parallel.
-    const concurrent = name !== "raw" || backend.rawPool === backend.raw;
-    const writeSome = async (id: string) => {
-      for (const step of steps.slice(0, 10)) await side.storeStep(id, step);
-    };
-    if (concurrent) await Promise.all(parallel.map(writeSome));
-    else for (const id of parallel) await writeSome(id);
+    // A step write is one statement: a single pg.Client queues them as the pool and PGlite do.
+    await Promise.all(
+      parallel.map(async (id) => {
+        for (const step of steps.slice(0, 10)) await side.storeStep(id, step);
+      }),
+    );
   }
   for (let i = 0; i < 3; i++) {
     await consolidateExecution(backend.db, "warm-writer-one", { consolidatedSessionId: `warm-writer-one_c${i}` });
