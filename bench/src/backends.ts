@@ -34,7 +34,16 @@ async function pgliteBackend(scope: CleanupScope, key: BackendKey, url: string, 
   const { db, pglite } = await openWithPGlite(url);
   scope.defer(`close ${db.description}`, () => db.close());
   const raw = pgliteDriver(pglite);
-  return { key, name: key === "memory" ? "PGlite in-memory" : "PGlite directory", description, db, raw, rawPool: raw, poolSize: 1, childUrl: undefined };
+  return {
+    key,
+    name: key === "memory" ? "PGlite in-memory" : "PGlite directory",
+    description,
+    db,
+    raw,
+    rawPool: raw,
+    poolSize: 1,
+    childUrl: undefined,
+  };
 }
 
 export function openPGliteMemory(scope: CleanupScope): Promise<Backend> {

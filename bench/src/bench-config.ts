@@ -82,7 +82,10 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): n
 function list<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T[]): T[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return fallback;
-  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const items = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = items.filter((s) => !allowed.includes(s as T));
   if (unknown.length) throw new Error(`${name}: unknown ${unknown.join(", ")} (use ${allowed.join(", ")})`);
   return items as T[];
@@ -100,7 +103,8 @@ function sizes(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number
 
 export function benchConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
   const unknownArgs = argv.filter((a) => a !== "--smoke");
-  if (unknownArgs.length) throw new Error(`unknown argument ${unknownArgs.join(" ")} (the only one is --smoke; sizes come from REEV_BENCH_* variables)`);
+  if (unknownArgs.length)
+    throw new Error(`unknown argument ${unknownArgs.join(" ")} (the only one is --smoke; sizes come from REEV_BENCH_* variables)`);
   const smoke = argv.includes("--smoke") || env.REEV_BENCH_SMOKE === "1";
   const base = smoke ? SMOKE : FULL;
   const postgresUrl = env.REEV_BENCH_DATABASE_URL?.trim() || undefined;
@@ -108,7 +112,8 @@ export function benchConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   // to write to disk), and PostgreSQL is measured exactly when a server is named.
   const defaultBackends: BackendKey[] = [smoke ? "memory" : "dir", ...(postgresUrl ? (["postgres"] as const) : [])];
   const backends = list(env, "REEV_BENCH_BACKENDS", BACKENDS, defaultBackends);
-  if (backends.includes("postgres") && !postgresUrl) throw new Error("REEV_BENCH_BACKENDS names postgres, but REEV_BENCH_DATABASE_URL is not set");
+  if (backends.includes("postgres") && !postgresUrl)
+    throw new Error("REEV_BENCH_BACKENDS names postgres, but REEV_BENCH_DATABASE_URL is not set");
   return {
     smoke,
     backends,

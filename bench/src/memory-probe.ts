@@ -10,8 +10,8 @@
  */
 import { PROBE_MODES, type ProbeMode, type ProbeReport } from "./memory-probe-protocol.js";
 import type { RawDriver } from "./raw-driver.js";
-import { TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
 import { msSince, now } from "./stats.js";
+import { TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
 
 const isPostgres = (url: string) => /^postgres(ql)?:\/\//i.test(url);
 
@@ -35,7 +35,10 @@ async function probe(mode: ProbeMode, url: string, executionId: string): Promise
     try {
       if (mode === "writer-open") return 0;
       const { consolidateExecution } = await import("@reev/orchestrator");
-      const done = await consolidateExecution(db, executionId, { consolidatedSessionId: `${executionId}_mem_${process.pid}`, timeoutMs: 30 * 60_000 });
+      const done = await consolidateExecution(db, executionId, {
+        consolidatedSessionId: `${executionId}_mem_${process.pid}`,
+        timeoutMs: 30 * 60_000,
+      });
       // Counted from the metadata: parsing the content back would add to the peak being measured.
       return (done.metadata.totalTools ?? 0) / TOOL_CALLS_PER_STEP;
     } finally {
@@ -60,7 +63,8 @@ async function main(): Promise<void> {
   const start = now();
   const steps = await probe(mode as ProbeMode, url, executionId);
   const ms = msSince(start);
-  if ((mode === "consolidate" || mode === "raw-select") && steps !== Number(expected)) throw new Error(`${mode} saw ${steps} steps, expected ${expected}`);
+  if ((mode === "consolidate" || mode === "raw-select") && steps !== Number(expected))
+    throw new Error(`${mode} saw ${steps} steps, expected ${expected}`);
   // maxRSS is in KiB.
   const report: ProbeReport = { mode: mode as ProbeMode, maxRssMiB: process.resourceUsage().maxRSS / 1024, ms, steps };
   process.stdout.write(`${JSON.stringify(report)}\n`);

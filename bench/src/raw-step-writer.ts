@@ -8,14 +8,24 @@ import type { RawDriver } from "./raw-driver.js";
  * statement changes, this side follows by itself; if the writer's way of storing a step changes
  * (another statement, a transaction again), this file changes with it.
  */
-export async function storeStepRow(driver: RawDriver, executionId: string, row: StepRow, guard: { transactionId?: string | null } = {}): Promise<void> {
+export async function storeStepRow(
+  driver: RawDriver,
+  executionId: string,
+  row: StepRow,
+  guard: { transactionId?: string | null } = {},
+): Promise<void> {
   const statement = insertStepsStatement(executionId, [row], guard);
   const [outcome] = await driver.query<InsertStepsOutcome>(statement.text, statement.values);
   checkOutcome(executionId, row, guard, outcome);
 }
 
 /** The writer's verdict on the outcome, for the cases the bench can meet: stored now, or the same step already stored. */
-function checkOutcome(executionId: string, row: StepRow, guard: { transactionId?: string | null }, outcome: InsertStepsOutcome | undefined): void {
+function checkOutcome(
+  executionId: string,
+  row: StepRow,
+  guard: { transactionId?: string | null },
+  outcome: InsertStepsOutcome | undefined,
+): void {
   if (!outcome?.execution_id) throw new Error(`Execution "${executionId}" does not exist`);
   if (guard.transactionId !== undefined && outcome.open_transaction_id !== guard.transactionId) {
     // (null: a transaction is open that this write must not join.)
@@ -26,5 +36,6 @@ function checkOutcome(executionId: string, row: StepRow, guard: { transactionId?
   const prior = outcome.prior.find((p) => p.step_index === row.stepIndex);
   // The writer retries a step a concurrent writer committed meanwhile, and may replace a pending
   // one; the bench never writes one step twice, so either would be a bug here.
-  if (prior?.content_sha256 !== row.contentSha256) throw new Error(`Step ${row.stepIndex} of execution "${executionId}" was not stored: ${JSON.stringify(outcome)}`);
+  if (prior?.content_sha256 !== row.contentSha256)
+    throw new Error(`Step ${row.stepIndex} of execution "${executionId}" was not stored: ${JSON.stringify(outcome)}`);
 }

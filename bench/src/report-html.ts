@@ -1,6 +1,6 @@
-import type { BackendResult, BenchResults } from "./results.js";
 import { whole } from "./format.js";
 import { headerLines, resultTables, type TableSpec } from "./report-tables.js";
+import type { BackendResult, BenchResults } from "./results.js";
 import { FIRST_STEP_TARGET_MS } from "./scenario-cli.js";
 import { type Bar, type BarGroup, barChart, esc, logLogChart } from "./svg-charts.js";
 
@@ -15,7 +15,11 @@ const sideBars = (writer: number, raw: number, unit: string): Bar[] => [
 ];
 
 /** Writer and raw bars per backend, for the throughput scenarios. */
-function throughput(backends: BackendResult[], pick: (b: BackendResult) => { writer: number; raw: number } | undefined, unit: string): string {
+function throughput(
+  backends: BackendResult[],
+  pick: (b: BackendResult) => { writer: number; raw: number } | undefined,
+  unit: string,
+): string {
   const groups = backends.flatMap((b): BarGroup[] => {
     const v = pick(b);
     return v ? [{ label: b.name, bars: sideBars(v.writer, v.raw, unit) }] : [];
@@ -28,11 +32,18 @@ function charts(r: BenchResults): Partial<Record<TableSpec["id"], string>> {
   return {
     steps: barChart(
       b.flatMap((x) =>
-        (x.steps?.cases ?? []).map((c) => ({ label: `${x.name}: ${c.label}`, bars: sideBars(c.writer.perSecond, c.raw.perSecond, "steps/s") })),
+        (x.steps?.cases ?? []).map((c) => ({
+          label: `${x.name}: ${c.label}`,
+          bars: sideBars(c.writer.perSecond, c.raw.perSecond, "steps/s"),
+        })),
       ),
     ),
     bulk: throughput(b, (x) => x.bulk && { writer: x.bulk.writer.perSecond, raw: x.bulk.raw.perSecond }, "rows/s"),
-    concurrency: throughput(b, (x) => x.concurrency && { writer: x.concurrency.writer.perSecond, raw: x.concurrency.raw.perSecond }, "steps/s"),
+    concurrency: throughput(
+      b,
+      (x) => x.concurrency && { writer: x.concurrency.writer.perSecond, raw: x.concurrency.raw.perSecond },
+      "steps/s",
+    ),
     consolidation: b
       .filter((x) => x.consolidation)
       .map((x) => {
@@ -55,7 +66,9 @@ function charts(r: BenchResults): Partial<Record<TableSpec["id"], string>> {
           r.cli.cases.map((c) => ({
             label: `${c.label}, ${c.data}`,
             bars: [
-              ...(c.firstStepMs === null ? [] : [{ label: "first step", value: c.firstStepMs, color: COLORS.writer, text: msText(c.firstStepMs) }]),
+              ...(c.firstStepMs === null
+                ? []
+                : [{ label: "first step", value: c.firstStepMs, color: COLORS.writer, text: msText(c.firstStepMs) }]),
               { label: "exit", value: c.exitMs, color: COLORS.other, text: msText(c.exitMs) },
             ],
           })),
@@ -92,7 +105,8 @@ export function renderHtml(results: BenchResults): string {
   // The verdicts first; each scenario's chart and table after.
   const tables = resultTables(results).sort((a, b) => Number(b.id === "targets") - Number(a.id === "targets"));
   const sections = tables.map(
-    (t) => `<section><h2>${esc(t.title)}</h2>${t.notes.map((n) => `<p class="note">${esc(n)}</p>`).join("")}${chartFor[t.id] ?? ""}${htmlTable(t)}</section>`,
+    (t) =>
+      `<section><h2>${esc(t.title)}</h2>${t.notes.map((n) => `<p class="note">${esc(n)}</p>`).join("")}${chartFor[t.id] ?? ""}${htmlTable(t)}</section>`,
   );
   const [title, ...meta] = headerLines(results);
   return `<!doctype html>

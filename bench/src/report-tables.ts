@@ -15,7 +15,12 @@ const mib = (v: number) => v.toFixed(0);
 const rounds = (values: number[]) => values.map(ms).join(" / ");
 
 /** Writer and raw on adjacent lines (the backend named once), the ratios on the writer's. */
-function sideRows(backend: string, stats: { writer: SideStats; raw: SideStats }, cells: (s: SideStats, side: "writer" | "raw") => string[], ratios: string[]): string[][] {
+function sideRows(
+  backend: string,
+  stats: { writer: SideStats; raw: SideStats },
+  cells: (s: SideStats, side: "writer" | "raw") => string[],
+  ratios: string[],
+): string[][] {
   return [
     [backend, ...cells(stats.writer, "writer"), ...ratios],
     ["", ...cells(stats.raw, "raw"), ...ratios.map(() => "")],
@@ -30,18 +35,44 @@ function stepWrites(r: BenchResults): TableSpec | undefined {
     id: "steps",
     title: "1. Step write path — steps of one execution, one after another, each committed on its own",
     notes: [
-      ...first.cases.map((c) => `${c.label}: ${whole(c.steps)} steps, ~${whole(c.contentBytesPerStep)} bytes of content and ${first.toolCallsPerStep} tool calls each.`),
+      ...first.cases.map(
+        (c) =>
+          `${c.label}: ${whole(c.steps)} steps, ~${whole(c.contentBytesPerStep)} bytes of content and ${first.toolCallsPerStep} tool calls each.`,
+      ),
       `Raw: the writer's own statement for the step, sent through the driver. Median of ${r.config.rounds} rounds per side, interleaved.`,
       "writer÷raw: writer steps/s ÷ raw steps/s (1.00× = as fast as the raw driver; target ≥ 0.80×); by p50: raw p50 ÷ writer p50, the same comparison by the median step, steadier on a busy machine. cpu: this process's CPU per step (on PGlite it includes the engine).",
     ],
-    header: ["backend", "case", "side", "median ms", "rounds ms", "steps/s", "p50 ms", "p95 ms", "p99 ms", "cpu ms/step", "writer÷raw", "by p50"],
+    header: [
+      "backend",
+      "case",
+      "side",
+      "median ms",
+      "rounds ms",
+      "steps/s",
+      "p50 ms",
+      "p95 ms",
+      "p99 ms",
+      "cpu ms/step",
+      "writer÷raw",
+      "by p50",
+    ],
     align: ["l", "l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
     rows: measured.flatMap((b) =>
       b.steps!.cases.flatMap((c, i) =>
         sideRows(
           i === 0 ? b.name : "",
           c,
-          (s, side) => [side === "writer" ? c.label : "", side, ms(s.medianMs), rounds(s.roundsMs), whole(s.perSecond), ms(s.p50Ms), ms(s.p95Ms), ms(s.p99Ms), ms(s.cpuMsPerOp)],
+          (s, side) => [
+            side === "writer" ? c.label : "",
+            side,
+            ms(s.medianMs),
+            rounds(s.roundsMs),
+            whole(s.perSecond),
+            ms(s.p50Ms),
+            ms(s.p95Ms),
+            ms(s.p99Ms),
+            ms(s.cpuMsPerOp),
+          ],
           [x(c.throughputRatio), x(c.p50Ratio)],
         ),
       ),
@@ -90,7 +121,20 @@ function consolidation(r: BenchResults): TableSpec | undefined {
         return `${b.name}: least-squares fit writer ${fit(c.fit.writer)}; raw ${fit(c.fit.raw)}. Cost per 1,000 steps, largest size ÷ the one before: writer ${x(c.perStepGrowth.writer)}, raw ${x(c.perStepGrowth.raw)}.`;
       }),
     ],
-    header: ["backend", "steps", "writer ms", "raw ms", "writer÷raw", "of which read ms", "read÷raw", "writer ms/1k steps", "raw ms/1k steps", "writer growth", "raw growth", "writer rounds ms"],
+    header: [
+      "backend",
+      "steps",
+      "writer ms",
+      "raw ms",
+      "writer÷raw",
+      "of which read ms",
+      "read÷raw",
+      "writer ms/1k steps",
+      "raw ms/1k steps",
+      "writer growth",
+      "raw growth",
+      "writer rounds ms",
+    ],
     align: ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
     rows: measured.flatMap((b) =>
       b.consolidation!.sizes.map((s, i, all) => {
@@ -134,7 +178,17 @@ function concurrency(r: BenchResults): TableSpec | undefined {
         c,
         (s, side) => {
           const a = c.audit[side];
-          return [side, String(c.poolSize), ms(s.medianMs), whole(s.perSecond), ms(s.p50Ms), ms(s.p95Ms), ms(s.p99Ms), whole(a.lostSteps + a.lostToolCalls), whole(a.duplicatedSteps + a.duplicatedToolCalls)];
+          return [
+            side,
+            String(c.poolSize),
+            ms(s.medianMs),
+            whole(s.perSecond),
+            ms(s.p50Ms),
+            ms(s.p95Ms),
+            ms(s.p99Ms),
+            whole(a.lostSteps + a.lostToolCalls),
+            whole(a.duplicatedSteps + a.duplicatedToolCalls),
+          ];
         },
         [x(c.throughputRatio)],
       );
@@ -164,7 +218,15 @@ function cli(r: BenchResults): TableSpec | undefined {
         rounds(k.exitRoundsMs),
         k.firstStepMs === null ? "" : k.firstStepMs < FIRST_STEP_TARGET_MS ? "met" : "missed",
       ]),
-      ...c.references.map((ref) => [`reference: ${ref.label}`, "", ref.openMs === null ? "—" : `open ${ms(ref.openMs)}`, "", ms(ref.exitMs), rounds(ref.exitRoundsMs), ""]),
+      ...c.references.map((ref) => [
+        `reference: ${ref.label}`,
+        "",
+        ref.openMs === null ? "—" : `open ${ms(ref.openMs)}`,
+        "",
+        ms(ref.exitMs),
+        rounds(ref.exitRoundsMs),
+        "",
+      ]),
     ],
   };
 }
@@ -220,5 +282,7 @@ export function headerLines(r: BenchResults): string[] {
 }
 
 export function resultTables(r: BenchResults): TableSpec[] {
-  return [stepWrites(r), bulk(r), consolidation(r), concurrency(r), cli(r), memory(r), targets(r)].filter((t): t is TableSpec => t !== undefined);
+  return [stepWrites(r), bulk(r), consolidation(r), concurrency(r), cli(r), memory(r), targets(r)].filter(
+    (t): t is TableSpec => t !== undefined,
+  );
 }

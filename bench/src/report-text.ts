@@ -1,5 +1,5 @@
-import type { BenchResults } from "./results.js";
 import { type Align, headerLines, resultTables } from "./report-tables.js";
+import type { BenchResults } from "./results.js";
 
 /** A plain-text table: a header, a rule, the rows; columns padded to their widest cell. */
 function table(header: string[], rows: string[][], align: Align[]): string {
@@ -14,6 +14,8 @@ function table(header: string[], rows: string[][], align: Align[]): string {
 
 /** The whole run for stdout: the header, then each scenario's table with its notes. */
 export function formatResults(results: BenchResults): string {
-  const sections = resultTables(results).map((t) => [t.title, ...t.notes.map((note) => `  ${note}`), table(t.header, t.rows, t.align)].join("\n"));
+  const sections = resultTables(results).map((t) =>
+    [t.title, ...t.notes.map((note) => `  ${note}`), table(t.header, t.rows, t.align)].join("\n"),
+  );
   return [headerLines(results).join("\n"), ...sections].join("\n\n");
 }

@@ -1,10 +1,10 @@
 import type { Backend } from "./backends.js";
 import type { BenchConfig } from "./bench-config.js";
 import { interleave, WRITER_AND_RAW } from "./interleave.js";
-import { stepSides } from "./step-sides.js";
-import { stepInputs, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
-import { checkSameRows, type RowCounts } from "./stored-rows.js";
 import { type WriterVsRaw, writerVsRaw } from "./stats.js";
+import { stepInputs, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
+import { stepSides } from "./step-sides.js";
+import { checkSameRows, type RowCounts } from "./stored-rows.js";
 
 /**
  * §1.2 Bulk import: N steps of one execution in one call (importing an exported run, say), all or

@@ -68,7 +68,8 @@ export async function cli(scope: CleanupScope, config: BenchConfig): Promise<Cli
         progress(`[cli] 5 ${command.label}, ${data} data directory: round ${round + 1}/${config.cliRounds}`);
         const dir = data === "existing" ? existing : join(root, `fresh-${freshDirs++}`);
         const run = await node([CLI, ...command.args(dir, out)], command.watchFirstStep ? FIRST_STEP_LINE : undefined);
-        if (command.watchFirstStep && run.matchMs === undefined) throw new Error(`${command.label}: no "step 0 first (" line on stderr:\n${run.stderr}`);
+        if (command.watchFirstStep && run.matchMs === undefined)
+          throw new Error(`${command.label}: no "step 0 first (" line on stderr:\n${run.stderr}`);
         record(`${command.label}|${data}`, run);
       }
     }
@@ -95,7 +96,12 @@ export async function cli(scope: CleanupScope, config: BenchConfig): Promise<Cli
   const reference = (key: string, label: string): CliReference => {
     const rs = runs.get(key)!;
     const opens = rs.map((r) => (r.stdout.trim() ? (JSON.parse(r.stdout) as { openMs: number }).openMs : Number.NaN));
-    return { label, exitMs: median(rs.map((r) => r.exitMs)), exitRoundsMs: rs.map((r) => r.exitMs), openMs: opens.every(Number.isNaN) ? null : median(opens) };
+    return {
+      label,
+      exitMs: median(rs.map((r) => r.exitMs)),
+      exitRoundsMs: rs.map((r) => r.exitMs),
+      openMs: opens.every(Number.isNaN) ? null : median(opens),
+    };
   };
   return {
     rounds: config.cliRounds,

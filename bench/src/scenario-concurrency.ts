@@ -1,10 +1,10 @@
 import type { Backend } from "./backends.js";
 import type { BenchConfig } from "./bench-config.js";
 import { interleave, type SideName, timed, WRITER_AND_RAW } from "./interleave.js";
-import { stepSides } from "./step-sides.js";
-import { stepInputs, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
-import { auditExecutions, type ExecutionAudit, isLossless } from "./stored-rows.js";
 import { type WriterVsRaw, writerVsRaw } from "./stats.js";
+import { stepInputs, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
+import { stepSides } from "./step-sides.js";
+import { auditExecutions, type ExecutionAudit, isLossless } from "./stored-rows.js";
 
 /**
  * §1.4 Concurrency: E executions writing S steps each, all at once (each execution's steps one

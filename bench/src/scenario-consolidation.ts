@@ -3,11 +3,11 @@ import type { Backend } from "./backends.js";
 import type { BenchConfig } from "./bench-config.js";
 import { whole } from "./format.js";
 import { interleave } from "./interleave.js";
-import { progress } from "./progress.js";
 import { populateExecution } from "./populate.js";
+import { progress } from "./progress.js";
 import { readCommittedSteps } from "./raw-read-steps.js";
-import { TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
 import { type LinearFit, linearFit, type SideStats, summarise } from "./stats.js";
+import { TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
 
 /**
  * §1.3 Consolidation of executions of growing size. Writer: the orchestrator's
@@ -62,22 +62,34 @@ export async function consolidation(backend: Backend, config: BenchConfig): Prom
     };
     const run: Record<(typeof SIDES)[number], (round: number) => Promise<void>> = {
       writer: async (round) => {
-        const done = await consolidateExecution(backend.db, executionId, { consolidatedSessionId: `${executionId}_c${round}`, timeoutMs: CONSOLIDATION_TIMEOUT_MS });
+        const done = await consolidateExecution(backend.db, executionId, {
+          consolidatedSessionId: `${executionId}_c${round}`,
+          timeoutMs: CONSOLIDATION_TIMEOUT_MS,
+        });
         expect("consolidation", (done.metadata.totalTools ?? 0) / TOOL_CALLS_PER_STEP, done.metadata.totalTools ?? 0);
       },
       "writer-read": async () => {
         const sessions = await backend.db.writer.getSessionsForConsolidation(executionId);
-        expect("the writer's read", sessions.length, sessions.reduce((n, s) => n + s.toolCalls.length, 0));
+        expect(
+          "the writer's read",
+          sessions.length,
+          sessions.reduce((n, s) => n + s.toolCalls.length, 0),
+        );
       },
       raw: async () => {
         const read = await readCommittedSteps(backend.raw, executionId);
         expect("the raw read", read.steps.length, read.toolCalls);
       },
     };
-    const samples = await interleave(`[${backend.key}] 3 consolidation of ${whole(size)} steps`, config.consolidationRounds, SIDES, async (side, round) => ({
-      ops: 1,
-      run: () => run[side](round),
-    }));
+    const samples = await interleave(
+      `[${backend.key}] 3 consolidation of ${whole(size)} steps`,
+      config.consolidationRounds,
+      SIDES,
+      async (side, round) => ({
+        ops: 1,
+        run: () => run[side](round),
+      }),
+    );
     await checkConsolidated(backend, executionId, size, config.consolidationRounds);
     const writer = summarise(samples.writer);
     const writerRead = summarise(samples["writer-read"]);
@@ -97,7 +109,16 @@ export async function consolidation(backend: Backend, config: BenchConfig): Prom
   const [before, last] = sizes.slice(-2) as [ConsolidationSize, ConsolidationSize];
   return {
     sizes,
-    fit: { writer: linearFit(xs, sizes.map((s) => s.writer.medianMs)), raw: linearFit(xs, sizes.map((s) => s.raw.medianMs)) },
+    fit: {
+      writer: linearFit(
+        xs,
+        sizes.map((s) => s.writer.medianMs),
+      ),
+      raw: linearFit(
+        xs,
+        sizes.map((s) => s.raw.medianMs),
+      ),
+    },
     perStepGrowth: {
       writer: last.writerMsPer1000Steps / before.writerMsPer1000Steps,
       raw: last.rawMsPer1000Steps / before.rawMsPer1000Steps,
@@ -116,6 +137,8 @@ async function checkConsolidated(backend: Backend, executionId: string, size: nu
   );
   const got = rows[0];
   if (!got || got.n !== rounds || got.named !== rounds || got.status !== "completed") {
-    throw new Error(`[${backend.key}] consolidation of ${executionId}: expected ${rounds} consolidated rows of ${size} steps each, found ${JSON.stringify(got)}`);
+    throw new Error(
+      `[${backend.key}] consolidation of ${executionId}: expected ${rounds} consolidated rows of ${size} steps each, found ${JSON.stringify(got)}`,
+    );
   }
 }

@@ -85,7 +85,13 @@ export async function memory(scope: CleanupScope, backend: Backend, config: Benc
   }
   const modes = PROBE_MODES.map((mode): MemoryMode => {
     const rs = reports.get(mode)!;
-    return { mode, label: LABELS[mode], maxRssMiB: median(rs.map((r) => r.maxRssMiB)), roundsMiB: rs.map((r) => r.maxRssMiB), ms: median(rs.map((r) => r.ms)) };
+    return {
+      mode,
+      label: LABELS[mode],
+      maxRssMiB: median(rs.map((r) => r.maxRssMiB)),
+      roundsMiB: rs.map((r) => r.maxRssMiB),
+      ms: median(rs.map((r) => r.ms)),
+    };
   });
   const rss = (mode: ProbeMode) => modes.find((m) => m.mode === mode)!.maxRssMiB;
   return {

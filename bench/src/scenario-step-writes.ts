@@ -1,10 +1,10 @@
 import type { Backend } from "./backends.js";
 import type { BenchConfig } from "./bench-config.js";
 import { interleave, timed, WRITER_AND_RAW } from "./interleave.js";
-import { type StepSide, stepSides } from "./step-sides.js";
-import { stepInputs, stepResultContents, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
-import { checkSameRows, type RowCounts } from "./stored-rows.js";
 import { type WriterVsRaw, writerVsRaw } from "./stats.js";
+import { stepInputs, stepResultContents, TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
+import { type StepSide, stepSides } from "./step-sides.js";
+import { checkSameRows, type RowCounts } from "./stored-rows.js";
 
 /**
  * §1.1 The step write path: steps of one execution written one after the other, each committed on
@@ -26,7 +26,12 @@ export type StepWriteCase = {
 
 export type StepWritesResult = { toolCallsPerStep: number; cases: StepWriteCase[] };
 
-type Case = { id: StepWriteCase["id"]; label: string; steps: number; write: (side: StepSide, executionId: string, stepIndex: number) => Promise<void> };
+type Case = {
+  id: StepWriteCase["id"];
+  label: string;
+  steps: number;
+  write: (side: StepSide, executionId: string, stepIndex: number) => Promise<void>;
+};
 
 async function runCase(backend: Backend, config: BenchConfig, c: Case): Promise<StepWriteCase> {
   const sides = stepSides(backend.db, backend.raw);

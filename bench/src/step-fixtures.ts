@@ -31,10 +31,34 @@ function transcript(stepIndex: number): Record<string, unknown> {
 function toolCallsOf(stepIndex: number): NonNullable<StepInput["toolCalls"]> {
   const signature = `sig${stepIndex.toString(16).padStart(8, "0")}`;
   return [
-    { toolName: "get_account_balance", input: { account: "USER_WALLET", mint: "SOL" }, output: { lamports: 1_500_000_000 - stepIndex }, success: true, durationMs: 12 },
-    { toolName: "jupiter_quote", input: { inputMint: "SOL", outputMint: "USDC", amount: 500_000_000 }, output: { outAmount: 71_230_000, priceImpactPct: 0.01 }, success: true, durationMs: 85 },
-    { toolName: "jupiter_swap", input: { inputMint: "SOL", outputMint: "USDC", amount: 500_000_000, slippageBps: 50 }, output: { signature, outAmount: 71_230_000 }, success: true, durationMs: 340 },
-    { toolName: "confirm_transaction", input: { signature }, output: { confirmed: true, slot: 312_000_001 + stepIndex }, success: true, durationMs: 410 },
+    {
+      toolName: "get_account_balance",
+      input: { account: "USER_WALLET", mint: "SOL" },
+      output: { lamports: 1_500_000_000 - stepIndex },
+      success: true,
+      durationMs: 12,
+    },
+    {
+      toolName: "jupiter_quote",
+      input: { inputMint: "SOL", outputMint: "USDC", amount: 500_000_000 },
+      output: { outAmount: 71_230_000, priceImpactPct: 0.01 },
+      success: true,
+      durationMs: 85,
+    },
+    {
+      toolName: "jupiter_swap",
+      input: { inputMint: "SOL", outputMint: "USDC", amount: 500_000_000, slippageBps: 50 },
+      output: { signature, outAmount: 71_230_000 },
+      success: true,
+      durationMs: 340,
+    },
+    {
+      toolName: "confirm_transaction",
+      input: { signature },
+      output: { confirmed: true, slot: 312_000_001 + stepIndex },
+      success: true,
+      durationMs: 410,
+    },
     { toolName: "get_token_balance", input: { mint: "USDC" }, output: { amount: 71_230_000 }, success: true, durationMs: 9 },
   ];
 }

@@ -1,6 +1,6 @@
 import type { Database, StepInput } from "@reev/db";
-import { storeStepRows } from "./raw-bulk-import.js";
 import type { SideName } from "./interleave.js";
+import { storeStepRows } from "./raw-bulk-import.js";
 import type { RawDriver } from "./raw-driver.js";
 import { createExecution } from "./raw-execution.js";
 import { storeStepRow } from "./raw-step-writer.js";
@@ -30,7 +30,8 @@ export function writerSide(db: Database): StepSide {
       await writer.storeStep(executionId, step);
     },
     storeSteps: (executionId, steps) => writer.storeSteps(executionId, steps),
-    recordStepAsExecutor: (executionId, stepIndex, content) => writer.storeStepSession(executionId, stepIndex, content, { transactionId: null }),
+    recordStepAsExecutor: (executionId, stepIndex, content) =>
+      writer.storeStepSession(executionId, stepIndex, content, { transactionId: null }),
   };
 }
 
@@ -39,7 +40,12 @@ export function rawSide(driver: RawDriver): StepSide {
   return {
     createExecution: (executionId) => createExecution(driver, executionId),
     storeStep: (executionId, step) => storeStepRow(driver, executionId, stepRow(executionId, step)),
-    storeSteps: (executionId, steps) => storeStepRows(driver, executionId, steps.map((s) => stepRow(executionId, s))),
+    storeSteps: (executionId, steps) =>
+      storeStepRows(
+        driver,
+        executionId,
+        steps.map((s) => stepRow(executionId, s)),
+      ),
     recordStepAsExecutor: (executionId, stepIndex, content) =>
       storeStepRow(driver, executionId, stepSessionRow(executionId, stepIndex, content), { transactionId: null }),
   };

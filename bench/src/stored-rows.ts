@@ -34,7 +34,12 @@ export async function countRows(driver: RawDriver, prefix: string): Promise<RowC
  * Counts what each side stored under `<prefix>-writer-` / `<prefix>-raw-` and throws unless both stored
  * `steps` committed steps with their tool calls, byte for byte alike.
  */
-export async function checkSameRows(driver: RawDriver, what: string, prefix: string, steps: number): Promise<{ writer: RowCounts; raw: RowCounts }> {
+export async function checkSameRows(
+  driver: RawDriver,
+  what: string,
+  prefix: string,
+  steps: number,
+): Promise<{ writer: RowCounts; raw: RowCounts }> {
   const stored = { writer: await countRows(driver, `${prefix}-writer-`), raw: await countRows(driver, `${prefix}-raw-`) };
   const expected = { steps, toolCalls: steps * TOOL_CALLS_PER_STEP };
   for (const side of ["writer", "raw"] as const) {
@@ -54,10 +59,30 @@ export async function checkSameRows(driver: RawDriver, what: string, prefix: str
 }
 
 /** Per execution: every step exactly once (indexes 0 … n−1), each of its tool calls exactly once. */
-export type ExecutionAudit = { executions: number; steps: number; toolCalls: number; lostSteps: number; duplicatedSteps: number; lostToolCalls: number; duplicatedToolCalls: number };
+export type ExecutionAudit = {
+  executions: number;
+  steps: number;
+  toolCalls: number;
+  lostSteps: number;
+  duplicatedSteps: number;
+  lostToolCalls: number;
+  duplicatedToolCalls: number;
+};
 
-export async function auditExecutions(driver: RawDriver, executionIds: readonly string[], stepsEach: number, toolCallsPerStep: number): Promise<ExecutionAudit> {
-  const rows = await driver.query<{ execution_id: string; steps: number; distinct_steps: number; in_range: number; calls: number; distinct_calls: number }>(
+export async function auditExecutions(
+  driver: RawDriver,
+  executionIds: readonly string[],
+  stepsEach: number,
+  toolCallsPerStep: number,
+): Promise<ExecutionAudit> {
+  const rows = await driver.query<{
+    execution_id: string;
+    steps: number;
+    distinct_steps: number;
+    in_range: number;
+    calls: number;
+    distinct_calls: number;
+  }>(
     `SELECT s.execution_id,
             count(*)::int AS steps,
             count(DISTINCT s.step_index)::int AS distinct_steps,
@@ -71,7 +96,15 @@ export async function auditExecutions(driver: RawDriver, executionIds: readonly 
     [executionIds, stepsEach],
   );
   const byId = new Map(rows.map((r) => [r.execution_id, r]));
-  const audit: ExecutionAudit = { executions: executionIds.length, steps: 0, toolCalls: 0, lostSteps: 0, duplicatedSteps: 0, lostToolCalls: 0, duplicatedToolCalls: 0 };
+  const audit: ExecutionAudit = {
+    executions: executionIds.length,
+    steps: 0,
+    toolCalls: 0,
+    lostSteps: 0,
+    duplicatedSteps: 0,
+    lostToolCalls: 0,
+    duplicatedToolCalls: 0,
+  };
   for (const id of executionIds) {
     const r = byId.get(id) ?? { steps: 0, distinct_steps: 0, in_range: 0, calls: 0, distinct_calls: 0 };
     audit.steps += r.steps;

@@ -14,7 +14,6 @@ const STEP_RATIO = 0.8;
 const CONSOLIDATION_RATIO = 2;
 const CONCURRENCY_RATIO = 0.7;
 
-
 function backendTargets(b: BackendResult): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const c of b.steps?.cases ?? []) {

@@ -3,8 +3,8 @@ import type { Backend } from "./backends.js";
 import type { BenchConfig } from "./bench-config.js";
 import { progress } from "./progress.js";
 import { readCommittedSteps } from "./raw-read-steps.js";
-import { rawSide, type StepSide, writerSide } from "./step-sides.js";
 import { stepInputs, stepResultContents } from "./step-fixtures.js";
+import { rawSide, type StepSide, writerSide } from "./step-sides.js";
 
 /**
  * Before anything on a backend is timed, every path each side will take runs untimed a few hundred
@@ -24,7 +24,8 @@ export async function warmUp(backend: Backend, config: BenchConfig): Promise<voi
     await side.createExecution(`warm-${name}-one`);
     for (const step of steps) await side.storeStep(`warm-${name}-one`, step);
     await side.createExecution(`warm-${name}-executor`);
-    for (const [i, content] of stepResultContents(steps.length >> 2).entries()) await side.recordStepAsExecutor(`warm-${name}-executor`, i, content);
+    for (const [i, content] of stepResultContents(steps.length >> 2).entries())
+      await side.recordStepAsExecutor(`warm-${name}-executor`, i, content);
     await side.createExecution(`warm-${name}-bulk`);
     await side.storeSteps(`warm-${name}-bulk`, steps);
     const parallel = Array.from({ length: Math.min(config.executions, 16) }, (_, i) => `warm-${name}-p${i}`);

@@ -80,8 +80,11 @@ async function main(): Promise<void> {
   const started = now();
   const loadBefore = os.loadavg()[0]!;
   const config = benchConfig(process.argv.slice(2), process.env);
-  if (!(globalThis as { gc?: unknown }).gc) progress("note: run with node --expose-gc so the bench can collect garbage before each timed round");
-  const postgresSkipped = config.postgresUrl ? null : "REEV_BENCH_DATABASE_URL is not set (set it to a server the bench may create a database on)";
+  if (!(globalThis as { gc?: unknown }).gc)
+    progress("note: run with node --expose-gc so the bench can collect garbage before each timed round");
+  const postgresSkipped = config.postgresUrl
+    ? null
+    : "REEV_BENCH_DATABASE_URL is not set (set it to a server the bench may create a database on)";
   if (postgresSkipped) progress(`PostgreSQL not measured: ${postgresSkipped}`);
   const backends: BackendResult[] = [];
   for (const key of config.backends) backends.push(await measureBackend(key, config));

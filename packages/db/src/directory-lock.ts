@@ -70,7 +70,9 @@ export function acquireDirectoryLock(dataDir: string): () => void {
         };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-          throw new DatabaseError("CONNECTION", `Could not lock the embedded database at ${dataDir}: ${(error as Error).message}`, { cause: error });
+          throw new DatabaseError("CONNECTION", `Could not lock the embedded database at ${dataDir}: ${(error as Error).message}`, {
+            cause: error,
+          });
         }
       }
       const owner = readOwner(lockPath);

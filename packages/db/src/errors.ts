@@ -43,7 +43,17 @@ const CONNECTION_KINDS = new Set([
   "ConnectionClosed",
   "SocketTimeout",
 ]);
-const NODE_CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH", "57P01", "3D000", "28P01", "28000"]);
+const NODE_CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "57P01",
+  "3D000",
+  "28P01",
+  "28000",
+]);
 
 /**
  * The driver adapter's error kind: wrapped by Prisma (P2010 raw queries, some P20xx) in

@@ -2,5 +2,5 @@
  * The writer's statements, for the benchmark's raw-driver side: it runs the very same SQL through
  * `pg` / PGlite, so writer ÷ raw measures the writer's own overhead and nothing else. Not an API.
  */
-export { insertStepsStatement, type InsertStepsOutcome } from "./insert-steps-statement.js";
-export { parseStepInput, stepRecords, toolCallRecords, toStepRow, type StepRow } from "./step-rows.js";
+export { type InsertStepsOutcome, insertStepsStatement } from "./insert-steps-statement.js";
+export { parseStepInput, type StepRow, stepRecords, toolCallRecords, toStepRow } from "./step-rows.js";

@@ -18,10 +18,7 @@ import { DatabaseWriter, type WriterOptions } from "./writer.js";
 /** Where the embedded database lives when nothing else is said, relative to the working directory. */
 export const DEFAULT_DATA_DIR = ".reev/db";
 
-export type DatabaseTarget =
-  | { kind: "pglite-dir"; dataDir: string }
-  | { kind: "pglite-memory" }
-  | { kind: "postgres"; url: string };
+export type DatabaseTarget = { kind: "pglite-dir"; dataDir: string } | { kind: "pglite-memory" } | { kind: "postgres"; url: string };
 
 export type OpenDatabaseOptions = {
   /**
@@ -87,9 +84,13 @@ export function resolveTarget(url: string | undefined, cwd = process.cwd()): Dat
     return { kind: "pglite-dir", dataDir: canonicalDir(resolve(cwd, path)) };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-    throw new DatabaseError("VALIDATION", `Unsupported database URL "${maskUrl(raw)}": use postgresql://…, memory://, or a directory path`, {
-      field: "url",
-    });
+    throw new DatabaseError(
+      "VALIDATION",
+      `Unsupported database URL "${maskUrl(raw)}": use postgresql://…, memory://, or a directory path`,
+      {
+        field: "url",
+      },
+    );
   }
   return { kind: "pglite-dir", dataDir: canonicalDir(resolve(cwd, raw)) };
 }
@@ -130,7 +131,9 @@ function isNewDataDir(dataDir: string): boolean {
     return true;
   }
   if (!statSync(dataDir).isDirectory()) {
-    throw new DatabaseError("VALIDATION", `${dataDir} is a file, not a database directory: point --db at a new or empty directory`, { field: "url" });
+    throw new DatabaseError("VALIDATION", `${dataDir} is a file, not a database directory: point --db at a new or empty directory`, {
+      field: "url",
+    });
   }
   if (existsSync(join(dataDir, "PG_VERSION"))) return false;
   if (readdirSync(dataDir).length) {
@@ -239,9 +242,13 @@ async function checkPostgres(prisma: PrismaClient, target: DatabaseTarget): Prom
     await prisma.$queryRaw`SELECT 1`;
   } catch (error) {
     const reason = error instanceof Error ? lastLine(error.message) : String(error);
-    throw new DatabaseError("CONNECTION", `Could not connect to ${describe(target)}: ${reason}. Is the server running, and do the database and user exist?`, {
-      cause: error,
-    });
+    throw new DatabaseError(
+      "CONNECTION",
+      `Could not connect to ${describe(target)}: ${reason}. Is the server running, and do the database and user exist?`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -42,7 +42,10 @@ function pgliteVersion(): string {
     const file = join(dir, "package.json");
     if (!existsSync(file)) continue;
     const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
-    if (pkg.name === "@electric-sql/pglite" && pkg.version) return (pgliteVersionMemo = pkg.version);
+    if (pkg.name === "@electric-sql/pglite" && pkg.version) {
+      pgliteVersionMemo = pkg.version;
+      return pkg.version;
+    }
   }
   throw new DatabaseError("INTERNAL", "Cannot find the version of @electric-sql/pglite");
 }
@@ -77,7 +80,11 @@ function header(fingerprint: string): Buffer {
  * `ownedByMe`, written by this user: a shared temporary directory lets anyone put a file there.
  * Anything else, missing included, is `undefined`.
  */
-export async function readPgliteTemplate(path: string, fingerprint: string, options: { ownedByMe?: boolean } = {}): Promise<Uint8Array | undefined> {
+export async function readPgliteTemplate(
+  path: string,
+  fingerprint: string,
+  options: { ownedByMe?: boolean } = {},
+): Promise<Uint8Array | undefined> {
   try {
     const uid = process.getuid?.();
     if (options.ownedByMe && uid !== undefined && statSync(path).uid !== uid) return undefined;
@@ -195,4 +202,3 @@ export function unpackPgliteTemplate(tar: Uint8Array, dataDir: string): void {
     throw error;
   }
 }
-

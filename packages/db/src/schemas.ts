@@ -15,8 +15,7 @@ const INT32_MAX = 2_147_483_647;
 // driver would silently store U+FFFD in text (the content would not round-trip) and jsonb rejects it
 // outright. Rejecting both here names the field instead of failing deep in the driver or lying.
 const isStorable = (s: string) => !s.includes("\u0000") && s.isWellFormed();
-const TEXT_MESSAGE =
-  "must not contain the NUL character (U+0000) or a lone UTF-16 surrogate, which PostgreSQL cannot store in text";
+const TEXT_MESSAGE = "must not contain the NUL character (U+0000) or a lone UTF-16 surrogate, which PostgreSQL cannot store in text";
 
 export const ZText = z.string().refine(isStorable, TEXT_MESSAGE);
 export const ZId = z
@@ -30,14 +29,19 @@ export const ZTransactionId = z.guid("must be a UUID").transform((id) => id.toLo
 /** Pins a write to one execution transaction (see TransactionGuard in the writer). */
 export const ZTransactionGuard = z.object({ transactionId: ZTransactionId.nullable().optional() });
 /** "Older than" for recovery: any age up to the range of a Date. */
-export const ZAgeOptions = z.object({ olderThanMs: z.number("must be a number of milliseconds").min(0, "must be 0 or more").max(8.64e15, "is too large").optional() });
+export const ZAgeOptions = z.object({
+  olderThanMs: z.number("must be a number of milliseconds").min(0, "must be 0 or more").max(8.64e15, "is too large").optional(),
+});
 /** Limits of one interactive transaction, in milliseconds. */
 export const ZTransactionOptions = z.object({
   timeout: z.int("must be an integer number of milliseconds").min(1, "must be 1 or more").max(INT32_MAX, "is too large").optional(),
   maxWait: z.int("must be an integer number of milliseconds").min(1, "must be 1 or more").max(INT32_MAX, "is too large").optional(),
 });
 export const ZStepIndex = z.int("must be an integer").min(0, "must be 0 or more").max(INT32_MAX, "is too large");
-export const ZDurationMs = z.int("must be an integer number of milliseconds").min(0, "must be 0 or more").max(INT32_MAX, "is too large (over 24 days)");
+export const ZDurationMs = z
+  .int("must be an integer number of milliseconds")
+  .min(0, "must be 0 or more")
+  .max(INT32_MAX, "is too large (over 24 days)");
 export const ZScore = z.number("must be a finite number").min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
 /** Years 1–9999: what PostgreSQL's timestamps and ISO 8601's four-digit years both hold. */
 export const EARLIEST_TIMESTAMP = Date.parse("0001-01-01T00:00:00.000Z");
@@ -167,7 +171,12 @@ export const ZConsolidationMetadata = z.object({
   avgScore: ZScore.nullable().optional(),
   totalTools: z.int("must be an integer").min(0, "must be 0 or more").max(INT32_MAX).nullable().optional(),
   /** A percentage, 0–100. */
-  successRate: z.number("must be a finite number").min(0, "must be between 0 and 100").max(100, "must be between 0 and 100").nullable().optional(),
+  successRate: z
+    .number("must be a finite number")
+    .min(0, "must be between 0 and 100")
+    .max(100, "must be between 0 and 100")
+    .nullable()
+    .optional(),
   executionDurationMs: ZDurationMs.nullable().optional(),
 });
 export type ConsolidationMetadata = z.infer<typeof ZConsolidationMetadata>;

@@ -78,7 +78,8 @@ export function untar(archive: Uint8Array, dir: string): void {
     // PGlite names entries from the data directory's root ("/base/1/1255").
     const target = resolve(root, name.replace(/^\/+/, ""));
     const inside = relative(root, target);
-    if (inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside)) throw corrupt(`entry "${name}" lies outside the target directory`);
+    if (inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+      throw corrupt(`entry "${name}" lies outside the target directory`);
     const start = offset + BLOCK;
     if (start + size > archive.length) throw corrupt(`entry "${name}" is truncated`);
     if (type === "5") {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { DatabaseError, toDatabaseError } from "./errors.js";
 import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
+import { type InsertStepsOutcome, insertStepsStatement, type PriorStep } from "./insert-steps-statement.js";
 import {
   type ConsolidatedSessionLog,
   type ConsolidationMetadata,
@@ -17,16 +18,16 @@ import {
   type SessionLog,
   type StepInput,
   type StepStatus,
+  ZAgeOptions,
   ZConsolidationMetadata,
   ZConsolidationStatus,
+  ZConsolidationStatusOptions,
   ZCreateExecutionInput,
   ZFinishExecutionInput,
   ZId,
   ZListExecutionsInput,
   ZStepFields,
   ZStepIndex,
-  ZAgeOptions,
-  ZConsolidationStatusOptions,
   ZText,
   ZTransactionGuard,
   ZTransactionOptions,
@@ -34,7 +35,6 @@ import {
 import { sortedKeys } from "./sorted-keys.js";
 import { parseStepContent } from "./step-content.js";
 import { parseStepInput, type StepRow, toStepRow } from "./step-rows.js";
-import { type InsertStepsOutcome, insertStepsStatement, type PriorStep } from "./insert-steps-statement.js";
 import { validate } from "./validate.js";
 
 export { stepSessionId } from "./step-rows.js";
@@ -146,9 +146,7 @@ function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionSessionR
     error: row.error,
     metadata: (row.metadata ?? null) as JsonValue | null,
     openTransaction:
-      row.openTransactionId && row.transactionOpenedAt
-        ? { transactionId: row.openTransactionId, openedAt: row.transactionOpenedAt }
-        : null,
+      row.openTransactionId && row.transactionOpenedAt ? { transactionId: row.openTransactionId, openedAt: row.transactionOpenedAt } : null,
     consolidation: { status: row.consolidationStatus, error: row.consolidationError, updatedAt: row.consolidationUpdatedAt },
   };
 }
@@ -261,8 +259,10 @@ export class DatabaseWriter {
     // Raw, because Prisma sends a top-level JSON number as a float parameter (0.1 + 0.2 came back as
     // 0.3) and a failed INSERT would abort an enclosing transaction; ON CONFLICT lets a retry be seen.
     const metadata = data.metadata === undefined || data.metadata === null ? null : JSON.stringify(data.metadata);
-    const inserted = await this.#read(action, (c) =>
-      c.$executeRaw`
+    const inserted = await this.#read(
+      action,
+      (c) =>
+        c.$executeRaw`
         INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, metadata, started_at)
         VALUES (${data.executionId}, ${data.flowId}, ${data.agent}, ${data.prompt}, ${metadata}::jsonb,
           COALESCE(${data.startedAt ?? null}::timestamptz, now()))
@@ -278,7 +278,9 @@ export class DatabaseWriter {
       sameJson(existing.metadata, data.metadata ?? null) &&
       (!data.startedAt || existing.startedAt.getTime() === data.startedAt.getTime());
     if (same) return existing;
-    throw new DatabaseError("CONFLICT", `Failed to ${action}: it already exists with other fields (use a new executionId)`, { field: "executionId" });
+    throw new DatabaseError("CONFLICT", `Failed to ${action}: it already exists with other fields (use a new executionId)`, {
+      field: "executionId",
+    });
   }
 
   async getExecutionSession(executionId: string): Promise<ExecutionSessionRecord | null> {
@@ -329,9 +331,13 @@ export class DatabaseWriter {
       const finishedAt = data.finishedAt ?? new Date();
       const durationMs = data.durationMs ?? Math.max(0, finishedAt.getTime() - new Date(locked.started_at).getTime());
       if (durationMs > INT32_MAX) {
-        throw new DatabaseError("VALIDATION", `Invalid input: finishedAt is ${durationMs} ms after the start, over the ${INT32_MAX} ms a duration can hold`, {
-          field: "finishedAt",
-        });
+        throw new DatabaseError(
+          "VALIDATION",
+          `Invalid input: finishedAt is ${durationMs} ms after the start, over the ${INT32_MAX} ms a duration can hold`,
+          {
+            field: "finishedAt",
+          },
+        );
       }
       return tx.executionSession.update({
         where: { executionId: id },
@@ -361,9 +367,13 @@ export class DatabaseWriter {
         });
       }
       if (wanted && locked.last_transaction_id === wanted) {
-        throw new DatabaseError("TRANSACTION_STATE", `Transaction ${wanted} of execution "${id}" already ended (${locked.last_transaction_outcome})`, {
-          field: "transactionId",
-        });
+        throw new DatabaseError(
+          "TRANSACTION_STATE",
+          `Transaction ${wanted} of execution "${id}" already ended (${locked.last_transaction_outcome})`,
+          {
+            field: "transactionId",
+          },
+        );
       }
       const transactionId = wanted ?? randomUUID();
       await tx.executionSession.updateMany({
@@ -377,17 +387,25 @@ export class DatabaseWriter {
   /** Only a running execution changes: a finished one's record is final. */
   #requireRunning(locked: ExecutionState): void {
     if (locked.status !== "running") {
-      throw new DatabaseError("TRANSACTION_STATE", `Execution "${locked.execution_id}" already finished as ${locked.status}: its record is final`, {
-        field: "executionId",
-      });
+      throw new DatabaseError(
+        "TRANSACTION_STATE",
+        `Execution "${locked.execution_id}" already finished as ${locked.status}: its record is final`,
+        {
+          field: "executionId",
+        },
+      );
     }
   }
 
   #checkGuard(locked: ExecutionState, guard: TransactionGuard): void {
     if (guard.transactionId === null && locked.open_transaction_id !== null) {
-      throw new DatabaseError("TRANSACTION_STATE", `Execution "${locked.execution_id}" has an open transaction: this write was to commit at once`, {
-        field: "transactionId",
-      });
+      throw new DatabaseError(
+        "TRANSACTION_STATE",
+        `Execution "${locked.execution_id}" has an open transaction: this write was to commit at once`,
+        {
+          field: "transactionId",
+        },
+      );
     }
     if (guard.transactionId !== undefined && guard.transactionId !== null && locked.open_transaction_id !== guard.transactionId) {
       throw new DatabaseError(
@@ -412,7 +430,9 @@ export class DatabaseWriter {
   /** Deletes every step of the open transaction (and their tool calls, by cascade). */
   async rollbackTransaction(executionId: string, guard: TransactionGuard = {}): Promise<void> {
     guard = validate(ZTransactionGuard, guard, "guard");
-    await this.#endTransaction(executionId, guard, "rolled_back", (tx, transactionId) => this.#deletePending(tx, executionId, transactionId));
+    await this.#endTransaction(executionId, guard, "rolled_back", (tx, transactionId) =>
+      this.#deletePending(tx, executionId, transactionId),
+    );
   }
 
   async #deletePending(tx: Tx, executionId: string, transactionId: string): Promise<number> {
@@ -433,24 +453,39 @@ export class DatabaseWriter {
     const id = validate(ZId, executionId, "executionId");
     const verb = outcome === "committed" ? "commit" : "roll back";
     if (guard.transactionId === null) {
-      throw new DatabaseError("VALIDATION", `Invalid input: to ${verb}, guard.transactionId names the transaction (or is left out), not null`, {
-        field: "guard.transactionId",
-      });
+      throw new DatabaseError(
+        "VALIDATION",
+        `Invalid input: to ${verb}, guard.transactionId names the transaction (or is left out), not null`,
+        {
+          field: "guard.transactionId",
+        },
+      );
     }
     await this.#tx(`${verb} the transaction of execution "${id}"`, async (tx) => {
       const locked = await this.#lockExecution(tx, id);
-      const ended = guard.transactionId !== undefined && locked.open_transaction_id !== guard.transactionId && locked.last_transaction_id === guard.transactionId;
+      const ended =
+        guard.transactionId !== undefined &&
+        locked.open_transaction_id !== guard.transactionId &&
+        locked.last_transaction_id === guard.transactionId;
       if (ended && locked.last_transaction_outcome === outcome) return;
       if (ended) {
-        throw new DatabaseError("TRANSACTION_STATE", `Cannot ${verb}: transaction ${guard.transactionId} of execution "${id}" was already ${locked.last_transaction_outcome?.replace("_", " ")}`, {
-          field: "transactionId",
-        });
+        throw new DatabaseError(
+          "TRANSACTION_STATE",
+          `Cannot ${verb}: transaction ${guard.transactionId} of execution "${id}" was already ${locked.last_transaction_outcome?.replace("_", " ")}`,
+          {
+            field: "transactionId",
+          },
+        );
       }
       this.#checkGuard(locked, guard);
       if (!locked.open_transaction_id) {
-        throw new DatabaseError("TRANSACTION_STATE", `Cannot ${verb}: execution "${id}" has no open transaction (call beginTransaction first)`, {
-          field: "executionId",
-        });
+        throw new DatabaseError(
+          "TRANSACTION_STATE",
+          `Cannot ${verb}: execution "${id}" has no open transaction (call beginTransaction first)`,
+          {
+            field: "executionId",
+          },
+        );
       }
       await apply(tx, locked.open_transaction_id);
       await this.#closeTransaction(tx, id, locked.open_transaction_id, outcome);
@@ -478,7 +513,11 @@ export class DatabaseWriter {
     const transactionIds = rows.map((r) => r.openTransactionId!);
     const counts = transactionIds.length
       ? await this.#read("count pending steps", (c) =>
-          c.stepSession.groupBy({ by: ["transactionId"], where: { state: "pending", transactionId: { in: transactionIds } }, _count: { _all: true } }),
+          c.stepSession.groupBy({
+            by: ["transactionId"],
+            where: { state: "pending", transactionId: { in: transactionIds } },
+            _count: { _all: true },
+          }),
         )
       : [];
     const pending = new Map(counts.map((g) => [g.transactionId, g._count._all]));
@@ -528,7 +567,8 @@ export class DatabaseWriter {
 
   #checkSize(content: string, field: string, cap = this.#options.maxContentBytes): void {
     const bytes = Buffer.byteLength(content, "utf8");
-    if (bytes > cap) throw new DatabaseError("VALIDATION", `Invalid input: ${field} is ${bytes} bytes, over the ${cap}-byte cap`, { field });
+    if (bytes > cap)
+      throw new DatabaseError("VALIDATION", `Invalid input: ${field} is ${bytes} bytes, over the ${cap}-byte cap`, { field });
   }
 
   /**
@@ -557,7 +597,9 @@ export class DatabaseWriter {
     // One statement, no interactive transaction: see insertStepsStatement.
     let written = await this.#read(`store step ${stepIndex} of execution "${id}"`, (c) => this.#insertSteps(c, id, [row], guard, field));
     if (written.replace.length) {
-      written = await this.#tx(`replace pending step ${stepIndex} of execution "${id}"`, (tx) => this.#replaceSteps(tx, id, written.replace, guard, field));
+      written = await this.#tx(`replace pending step ${stepIndex} of execution "${id}"`, (tx) =>
+        this.#replaceSteps(tx, id, written.replace, guard, field),
+      );
     }
     const created = written.inserted.has(stepIndex);
     return { sessionId: row.sessionId, state: created ? written.state : written.prior.get(stepIndex)!.state, created };
@@ -569,7 +611,11 @@ export class DatabaseWriter {
    * different one for a committed index is a CONFLICT naming it. Returns how many were given and how
    * many were new.
    */
-  async storeSteps(executionId: string, steps: readonly StepInput[], guard: TransactionGuard = {}): Promise<{ stored: number; created: number }> {
+  async storeSteps(
+    executionId: string,
+    steps: readonly StepInput[],
+    guard: TransactionGuard = {},
+  ): Promise<{ stored: number; created: number }> {
     guard = validate(ZTransactionGuard, guard, "guard");
     const id = validate(ZId, executionId, "executionId");
     if (!Array.isArray(steps)) throw new DatabaseError("VALIDATION", "Invalid input: steps must be an array of steps", { field: "steps" });
@@ -612,7 +658,13 @@ export class DatabaseWriter {
    * ones: the same fingerprint is a retry (no-op); a different one is a CONFLICT unless the step is
    * still pending in the open transaction, which may be replaced (nobody has seen it yet).
    */
-  async #insertSteps(client: PrismaClient | Tx, id: string, rows: readonly StepRow[], guard: TransactionGuard, field: (row: StepRow) => string) {
+  async #insertSteps(
+    client: PrismaClient | Tx,
+    id: string,
+    rows: readonly StepRow[],
+    guard: TransactionGuard,
+    field: (row: StepRow) => string,
+  ) {
     const inserted = new Set<number>();
     const prior = new Map<number, PriorStep>();
     let execution: ExecutionState | undefined;
@@ -636,9 +688,13 @@ export class DatabaseWriter {
       if (stored?.content_sha256 === row.contentSha256) continue;
       this.#requireRunning(execution!);
       if (!stored) {
-        throw new DatabaseError("CONFLICT", `Step ${row.stepIndex} of execution "${id}" kept changing under concurrent writers; retry the write`, {
-          field: field(row),
-        });
+        throw new DatabaseError(
+          "CONFLICT",
+          `Step ${row.stepIndex} of execution "${id}" kept changing under concurrent writers; retry the write`,
+          {
+            field: field(row),
+          },
+        );
       }
       if (stored.state !== "pending" || stored.transaction_id !== execution!.open_transaction_id) {
         throw new DatabaseError(
@@ -658,15 +714,24 @@ export class DatabaseWriter {
     const locked = await this.#lockExecution(tx, id);
     this.#checkGuard(locked, guard);
     await tx.stepSession.deleteMany({
-      where: { executionId: id, stepIndex: { in: rows.map((r) => r.stepIndex) }, state: "pending", transactionId: locked.open_transaction_id },
+      where: {
+        executionId: id,
+        stepIndex: { in: rows.map((r) => r.stepIndex) },
+        state: "pending",
+        transactionId: locked.open_transaction_id,
+      },
     });
     const written = await this.#insertSteps(tx, id, rows, guard, field);
     // Under the lock, a step deleted above cannot reappear; one that is still "prior" was committed.
     const committed = rows.find((r) => !written.inserted.has(r.stepIndex));
     if (committed) {
-      throw new DatabaseError("CONFLICT", `Step ${committed.stepIndex} of execution "${id}" was committed meanwhile; steps are immutable once committed`, {
-        field: field(committed),
-      });
+      throw new DatabaseError(
+        "CONFLICT",
+        `Step ${committed.stepIndex} of execution "${id}" was committed meanwhile; steps are immutable once committed`,
+        {
+          field: field(committed),
+        },
+      );
     }
     return written;
   }
@@ -676,13 +741,16 @@ export class DatabaseWriter {
     const id = validate(ZId, executionId, "executionId");
     // One query, tool calls aggregated per step by the server: for 10,000 steps this reads half as
     // fast again as Prisma's findMany + include (two queries, 60,000 rows mapped one by one).
-    const rows = await this.#read(`read the steps of execution "${id}"`, (c) => c.$queryRaw<ConsolidationRow[]>`
+    const rows = await this.#read(
+      `read the steps of execution "${id}"`,
+      (c) => c.$queryRaw<ConsolidationRow[]>`
       SELECT s.session_id, s.step_index, s.content, COALESCE(s.committed_at, s.created_at) AS visible_at, s.status::text AS status,
         s.step_id, s.score, s.started_at, s.finished_at, s.duration_ms, s.error,
         COALESCE((SELECT json_agg(json_build_object('callIndex', t.call_index, 'toolName', t.tool_name, 'input', t.input,
           'output', t.output, 'success', t.success, 'durationMs', t.duration_ms, 'error', t.error) ORDER BY t.call_index)
           FROM tool_calls t WHERE t.session_id = s.session_id), '[]'::json) AS tool_calls
-      FROM step_sessions s WHERE s.execution_id = ${id} AND s.state = 'committed' ORDER BY s.step_index`);
+      FROM step_sessions s WHERE s.execution_id = ${id} AND s.state = 'committed' ORDER BY s.step_index`,
+    );
     return rows.map((r) => ({
       sessionId: r.session_id,
       executionId: id,

@@ -66,7 +66,12 @@ describe.each(testBackends())("consolidation_test.rs port on $name", (backend) =
 
     const empty = ZConsolidationMetadata.parse({});
     expect(empty).toStrictEqual({});
-    expect([empty.avgScore, empty.totalTools, empty.successRate, empty.executionDurationMs]).toEqual([undefined, undefined, undefined, undefined]);
+    expect([empty.avgScore, empty.totalTools, empty.successRate, empty.executionDurationMs]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it("test_session_log_structure: a SessionLog read from the database survives a zod JSON round-trip", async () => {

@@ -185,7 +185,13 @@ async function storedSteps(db: Database, executionId: string) {
   return db.prisma.stepSession.findMany({
     where: { executionId },
     orderBy: { stepIndex: "asc" },
-    select: { stepIndex: true, state: true, transactionId: true, content: true, toolCalls: { orderBy: { callIndex: "asc" }, select: { toolName: true } } },
+    select: {
+      stepIndex: true,
+      state: true,
+      transactionId: true,
+      content: true,
+      toolCalls: { orderBy: { callIndex: "asc" }, select: { toolName: true } },
+    },
   });
 }
 
@@ -224,7 +230,10 @@ async function checkAfterCrash(db: Database, executionId: string, trial: Trial, 
     expect(lines.includes("COMMITTED"), context).toBe(false);
     const begun = lines.find((l) => l.startsWith("BEGUN "));
     if (begun) expect(open.transactionId).toBe(begun.slice("BEGUN ".length));
-    expect(left.every((s) => s.state === "pending" && s.transactionId === open.transactionId), context).toBe(true);
+    expect(
+      left.every((s) => s.state === "pending" && s.transactionId === open.transactionId),
+      context,
+    ).toBe(true);
     expect(await w.getSessionsForConsolidation(executionId)).toEqual([]);
   } else {
     // Killed before the transaction began (nothing stored) or after it committed (all 50 visible).
@@ -233,7 +242,9 @@ async function checkAfterCrash(db: Database, executionId: string, trial: Trial, 
 
   // 2. Recovery rolls back exactly the transaction the dead process left open, and nothing else.
   const recovered = await w.recoverOpenTransactions({ olderThanMs: 0 });
-  expect(recovered, context).toEqual(open ? [{ executionId, transactionId: open.transactionId, openedAt: open.openedAt, pendingSteps: left.length }] : []);
+  expect(recovered, context).toEqual(
+    open ? [{ executionId, transactionId: open.transactionId, openedAt: open.openedAt, pendingSteps: left.length }] : [],
+  );
   const survivors = new Set((await storedSteps(db, executionId)).map((s) => s.stepIndex));
   expect(survivors.size, context).toBe(open ? 0 : left.length);
 

@@ -69,7 +69,10 @@ describe.each(testBackends())("crash and recovery on $name", (backend) => {
       await w.storeStepSession(id, 0, `pending of ${id}`);
     }
     // Backdate one transaction by an hour, as if its process had died long ago.
-    await db.prisma.executionSession.update({ where: { executionId: old }, data: { transactionOpenedAt: new Date(Date.now() - 3_600_000) } });
+    await db.prisma.executionSession.update({
+      where: { executionId: old },
+      data: { transactionOpenedAt: new Date(Date.now() - 3_600_000) },
+    });
 
     expect((await w.listOpenTransactions({ olderThanMs: 60_000 })).map((o) => o.executionId)).toEqual([old]);
     expect((await w.listOpenTransactions()).map((o) => o.executionId)).toEqual([old, recent]); // oldest first

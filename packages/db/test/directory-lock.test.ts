@@ -51,7 +51,10 @@ describe("directory lock", () => {
       const contenders = await Promise.all([1, 2, 3, 4].map(() => contender(dataDir)));
       for (const c of contenders) c.start();
       const results = await Promise.all(contenders.map((c) => c.result));
-      expect(results.filter((r) => r === "GOT"), results.join("\n")).toHaveLength(1);
+      expect(
+        results.filter((r) => r === "GOT"),
+        results.join("\n"),
+      ).toHaveLength(1);
       for (const r of results.filter((x) => x !== "GOT")) expect(r).toMatch(/^NO .*in use by process \d+/);
       await Promise.all(contenders.map((c) => c.finish()));
       // The winner released it on exit, and no temporary lock files are left behind.

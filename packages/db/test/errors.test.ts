@@ -1,6 +1,6 @@
 // DatabaseError and toDatabaseError, with real Prisma errors provoked from the database; connection failures.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DATABASE_ERROR_CODES, DatabaseError, openDatabase, toDatabaseError } from "../src/index.js";
+import { DATABASE_ERROR_CODES, type Database, DatabaseError, openDatabase, toDatabaseError } from "../src/index.js";
 import { openTestDatabase, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, sleep, uid } from "./helpers.js";
 
@@ -32,15 +32,24 @@ describe("DatabaseError", () => {
     const original = new DatabaseError("CONFLICT", "x");
     expect(toDatabaseError(original, "do a thing")).toBe(original);
     const plain = new Error("line one\nthe useful last line");
-    expect(toDatabaseError(plain, "store step 3")).toMatchObject({ code: "INTERNAL", cause: plain, message: expect.stringMatching(/^Failed to store step 3: the useful last line/) });
+    expect(toDatabaseError(plain, "store step 3")).toMatchObject({
+      code: "INTERNAL",
+      cause: plain,
+      message: expect.stringMatching(/^Failed to store step 3: the useful last line/),
+    });
     expect(toDatabaseError("a string", "read")).toMatchObject({ code: "INTERNAL", cause: "a string", message: "Failed to read: a string" });
     // Classification is by Prisma's code / the adapter's kind, never by meta.target.
     const fake = (props: object) => Object.assign(new Error("m"), props);
     expect(toDatabaseError(fake({ code: "P2034" }), "a").code).toBe("CONFLICT");
     expect(toDatabaseError(fake({ code: "P1001" }), "a").code).toBe("CONNECTION");
     expect(toDatabaseError(fake({ code: "ECONNREFUSED" }), "a").code).toBe("CONNECTION");
-    expect(toDatabaseError(fake({ code: "P2010", meta: { driverAdapterError: { cause: { kind: "UniqueConstraintViolation" } } } }), "a").code).toBe("CONFLICT");
-    expect(toDatabaseError(fake({ code: "P2010", meta: { driverAdapterError: { cause: { kind: "ForeignKeyConstraintViolation" } } } }), "a").code).toBe("NOT_FOUND");
+    expect(
+      toDatabaseError(fake({ code: "P2010", meta: { driverAdapterError: { cause: { kind: "UniqueConstraintViolation" } } } }), "a").code,
+    ).toBe("CONFLICT");
+    expect(
+      toDatabaseError(fake({ code: "P2010", meta: { driverAdapterError: { cause: { kind: "ForeignKeyConstraintViolation" } } } }), "a")
+        .code,
+    ).toBe("NOT_FOUND");
     expect(toDatabaseError(fake({ code: "P2002", meta: { target: [] } }), "a").code).toBe("CONFLICT");
   });
 });
@@ -62,7 +71,11 @@ describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseErro
     expect({ code: error.code, cause: error.cause }).toEqual({ code: "CONFLICT", cause: raw });
     expect(error.message).toContain(`create execution "${id}"`);
     // Through the writer, a taken id with other fields is a CONFLICT too (same fields: a retry).
-    await expectDbError(db.writer.createExecutionSession({ executionId: id, flowId: "f", agent: "a", prompt: "p" }), "CONFLICT", "executionId");
+    await expectDbError(
+      db.writer.createExecutionSession({ executionId: id, flowId: "f", agent: "a", prompt: "p" }),
+      "CONFLICT",
+      "executionId",
+    );
     expect(await db.prisma.executionSession.count({ where: { executionId: id } })).toBe(1);
   });
 

@@ -35,7 +35,8 @@ const step = (stepIndex: number, tag: string, tools: string[]): StepInput => ({
   toolCalls: tools.map((toolName, i) => ({ toolName, input: { i, tag }, output: { ok: true }, success: true, durationMs: 5 })),
 });
 
-const describeError = (e: unknown) => (e instanceof Error ? `${e.name}${DatabaseError.is(e) ? ` ${e.code}` : ""}: ${e.message}` : String(e));
+const describeError = (e: unknown) =>
+  e instanceof Error ? `${e.name}${DatabaseError.is(e) ? ` ${e.code}` : ""}: ${e.message}` : String(e);
 
 /**
  * One write under test: `setup` builds a fresh execution in the state the write needs (faults are not
@@ -51,6 +52,7 @@ type Operation<C, R> = {
 };
 
 // Erases each operation's context and result types, so operations of different shapes share one list.
+// biome-ignore lint/suspicious/noExplicitAny: the point is to erase the types (see above)
 const op = <C, R>(o: Operation<C, R>): Operation<any, any> => o;
 
 const OPERATIONS = [
@@ -88,7 +90,9 @@ const OPERATIONS = [
     run: (db, { id, transactionId }) => db.writer.storeStep(id, step(0, "new", ["new1"]), { transactionId }),
     verify: async (db, { id, transactionId }, result, { tookEffect }) => {
       expect(result).toEqual({ sessionId: stepSessionId(id, 0), state: "pending", created: !tookEffect });
-      expect(await stepRows(db, id)).toMatchObject([{ stepIndex: 0, state: "pending", transactionId, content: step(0, "new", []).content }]);
+      expect(await stepRows(db, id)).toMatchObject([
+        { stepIndex: 0, state: "pending", transactionId, content: step(0, "new", []).content },
+      ]);
       // The old step's tool calls are gone with it; none are kept beside the new ones.
       expect(await toolNames(db, id)).toEqual([["new1"]]);
     },
@@ -176,11 +180,21 @@ const OPERATIONS = [
       return { id, consolidatedId: `${id}_consolidated` };
     },
     run: (db, { id, consolidatedId }) =>
-      db.writer.storeConsolidatedSession(consolidatedId, id, '{"consolidated":true}', { avgScore: 0.5, totalTools: 3, successRate: 100, executionDurationMs: 10 }),
+      db.writer.storeConsolidatedSession(consolidatedId, id, '{"consolidated":true}', {
+        avgScore: 0.5,
+        totalTools: 3,
+        successRate: 100,
+        executionDurationMs: 10,
+      }),
     verify: async (db, { id, consolidatedId }) => {
       const rows = await db.writer.getConsolidatedSessionsByExecution(id);
       expect(rows).toMatchObject([
-        { consolidatedSessionId: consolidatedId, consolidatedContent: '{"consolidated":true}', originalSessionIds: [stepSessionId(id, 0), stepSessionId(id, 1)], totalTools: 3 },
+        {
+          consolidatedSessionId: consolidatedId,
+          consolidatedContent: '{"consolidated":true}',
+          originalSessionIds: [stepSessionId(id, 0), stepSessionId(id, 1)],
+          totalTools: 3,
+        },
       ]);
     },
   }),
@@ -227,7 +241,9 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
       expect(report.fault).toMatchObject({ n: 1, kind: "query" });
       expect(result.ok).toBe(false);
       expect(isInjectedFault(result.ok ? undefined : result.error)).toBe(true);
-      expect(await db.writer.getExecutionSession(id), mode).toEqual(mode === "before" ? null : expect.objectContaining({ executionId: id }));
+      expect(await db.writer.getExecutionSession(id), mode).toEqual(
+        mode === "before" ? null : expect.objectContaining({ executionId: id }),
+      );
     }
     // A COMMIT whose reply is lost has committed; one that never arrived has not.
     for (const mode of MODES) {
@@ -236,7 +252,9 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
       const result = await settle(db.writer.runInTransaction((w) => createExecution(w, id)));
       expect(faults.disarm().fault).toMatchObject({ kind: "commit" });
       expect(result.ok).toBe(false);
-      expect(await db.writer.getExecutionSession(id), mode).toEqual(mode === "before" ? null : expect.objectContaining({ executionId: id }));
+      expect(await db.writer.getExecutionSession(id), mode).toEqual(
+        mode === "before" ? null : expect.objectContaining({ executionId: id }),
+      );
     }
     // Disarmed, nothing fails.
     expect(await createExecution(db.writer, uid("self-disarmed"))).toMatch(/^self-disarmed-/);
@@ -253,7 +271,11 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
     const transactionId = await db.writer.beginTransaction(id);
     const refusals: [string, () => Promise<unknown>, string][] = [
       ["storeConsolidatedSession under a taken id", () => db.writer.storeConsolidatedSession(`${id}_c`, id, '{"other":1}', {}), "CONFLICT"],
-      ["finishExecutionSession with a transaction open", () => db.writer.finishExecutionSession(id, { status: "completed" }), "TRANSACTION_STATE"],
+      [
+        "finishExecutionSession with a transaction open",
+        () => db.writer.finishExecutionSession(id, { status: "completed" }),
+        "TRANSACTION_STATE",
+      ],
       ["beginTransaction with one open", () => db.writer.beginTransaction(id), "TRANSACTION_STATE"],
     ];
     for (const [what, call, code] of refusals) {
@@ -302,64 +324,70 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
   });
 
   describe.each(MODES)("mode %s", (mode) => {
-    it.each(OPERATIONS.map((o) => [o.name, o] as const))("%s: all or nothing, a typed error, then a retry stores exactly one copy", async (_name, operation) => {
-      let faultsHit = 0;
-      for (let n = 1; n <= MAX_STATEMENTS; n++) {
-        const ctx = await operation.setup(db);
-        const before = await snapshotTables(db.prisma);
-        faults.arm({ at: n, mode });
-        let first: Settled<unknown>;
-        let report: FaultReport;
-        try {
-          first = await settle(within(30_000, operation.run(db, ctx), `${operation.name} with a fault at statement ${n}`));
-        } finally {
-          report = faults.disarm();
-        }
-        const where = `${operation.name}, ${mode}, fault at statement ${n}:\n  ${describeReport(report)}`;
+    it.each(OPERATIONS.map((o) => [o.name, o] as const))(
+      "%s: all or nothing, a typed error, then a retry stores exactly one copy",
+      async (_name, operation) => {
+        let faultsHit = 0;
+        for (let n = 1; n <= MAX_STATEMENTS; n++) {
+          const ctx = await operation.setup(db);
+          const before = await snapshotTables(db.prisma);
+          faults.arm({ at: n, mode });
+          let first: Settled<unknown>;
+          let report: FaultReport;
+          try {
+            first = await settle(within(30_000, operation.run(db, ctx), `${operation.name} with a fault at statement ${n}`));
+          } finally {
+            report = faults.disarm();
+          }
+          const where = `${operation.name}, ${mode}, fault at statement ${n}:\n  ${describeReport(report)}`;
 
-        if (!report.fired) {
-          // Done: the call needs fewer than n statements, so it ran untouched.
-          if (!first.ok) throw new Error(`no fault fired, yet the call failed (${where}): ${describeError(first.error)}`);
-          await operation.verify(db, ctx, first.value, { tookEffect: false });
-          expect(consistencyProblems(await snapshotTables(db.prisma)), where).toEqual([]);
-          expect(faultsHit, `${operation.name}: the loop finished without hitting a single fault`).toBeGreaterThan(0);
-          return;
-        }
-        faultsHit++;
+          if (!report.fired) {
+            // Done: the call needs fewer than n statements, so it ran untouched.
+            if (!first.ok) throw new Error(`no fault fired, yet the call failed (${where}): ${describeError(first.error)}`);
+            await operation.verify(db, ctx, first.value, { tookEffect: false });
+            expect(consistencyProblems(await snapshotTables(db.prisma)), where).toEqual([]);
+            expect(faultsHit, `${operation.name}: the loop finished without hitting a single fault`).toBeGreaterThan(0);
+            return;
+          }
+          faultsHit++;
 
-        // The fault reached the caller as a typed error: the writer neither swallowed it nor let Prisma's through.
-        if (first.ok) throw new Error(`the call succeeded although statement ${n} failed (${where})`);
-        expect(first.error, where).toBeInstanceOf(DatabaseError);
-        expect(isInjectedFault(first.error), where).toBe(true);
+          // The fault reached the caller as a typed error: the writer neither swallowed it nor let Prisma's through.
+          if (first.ok) throw new Error(`the call succeeded although statement ${n} failed (${where})`);
+          expect(first.error, where).toBeInstanceOf(DatabaseError);
+          expect(isInjectedFault(first.error), where).toBe(true);
 
-        const after = await snapshotTables(db.prisma);
-        expect(consistencyProblems(after), where).toEqual([]);
-        const nothing = isDeepStrictEqual(after, before);
-        if (mode === "before") {
-          // The statement never reached the database: nothing of the write may be there.
-          expect(after, where).toEqual(before);
-        }
+          const after = await snapshotTables(db.prisma);
+          expect(consistencyProblems(after), where).toEqual([]);
+          const nothing = isDeepStrictEqual(after, before);
+          if (mode === "before") {
+            // The statement never reached the database: nothing of the write may be there.
+            expect(after, where).toEqual(before);
+          }
 
-        const retry = await settle(within(30_000, operation.run(db, ctx), `retry of ${operation.name}`));
-        const final = await snapshotTables(db.prisma);
-        if (!retry.ok) {
-          // Reported (softly), and the loop goes on: what the failed retry left must still be whole.
-          expect
-            .soft(retry.ok, `the retry failed (${where})\n  the faulted attempt had ${nothing ? "written nothing" : "taken effect"}; the retry: ${describeError(retry.error)}`)
-            .toBe(true);
-          expect(retry.error, where).toBeInstanceOf(DatabaseError);
-          expect(final, `a failed retry must change nothing (${where})`).toEqual(after);
-          expect(nothing, `the write was neither done nor undone (${where})`).toBe(false);
-          continue;
+          const retry = await settle(within(30_000, operation.run(db, ctx), `retry of ${operation.name}`));
+          const final = await snapshotTables(db.prisma);
+          if (!retry.ok) {
+            // Reported (softly), and the loop goes on: what the failed retry left must still be whole.
+            expect
+              .soft(
+                retry.ok,
+                `the retry failed (${where})\n  the faulted attempt had ${nothing ? "written nothing" : "taken effect"}; the retry: ${describeError(retry.error)}`,
+              )
+              .toBe(true);
+            expect(retry.error, where).toBeInstanceOf(DatabaseError);
+            expect(final, `a failed retry must change nothing (${where})`).toEqual(after);
+            expect(nothing, `the write was neither done nor undone (${where})`).toBe(false);
+            continue;
+          }
+          if (!nothing) {
+            // Its reply was lost: the write happened, then all of it, and the retry changed nothing.
+            expect(after, where).toEqual(final);
+          }
+          await operation.verify(db, ctx, retry.value, { tookEffect: !nothing });
+          expect(consistencyProblems(final), where).toEqual([]);
         }
-        if (!nothing) {
-          // Its reply was lost: the write happened, then all of it, and the retry changed nothing.
-          expect(after, where).toEqual(final);
-        }
-        await operation.verify(db, ctx, retry.value, { tookEffect: !nothing });
-        expect(consistencyProblems(final), where).toEqual([]);
-      }
-      throw new Error(`${operation.name} did not complete within ${MAX_STATEMENTS} statements`);
-    });
+        throw new Error(`${operation.name} did not complete within ${MAX_STATEMENTS} statements`);
+      },
+    );
   });
 });

@@ -71,7 +71,6 @@ export function within<T>(ms: number, promise: Promise<T>, what: string): Promis
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const CHILD_SCRIPT = fileURLToPath(new URL("./fixtures/pglite-child.ts", import.meta.url));
 

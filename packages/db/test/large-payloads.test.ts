@@ -25,7 +25,8 @@ const TEN_MB = 10 * MiB;
  */
 const PIECE =
   "ASCII 'single' \"double\" `back` back\\slash \\\\ \\n \\u0000 \\uD800 é ü ß ñ 中文 日本語 한국어 € ₿ ﷽ עברית العربية " +
-  "😀 🧪 👩‍👩‍👧‍👦 🇺🇳 e\u0301 \u2028 \u2029 \uFEFF \t '; DROP TABLE step_sessions; -- {\"json\": [1, 2.5e-7, null]} " +
+  '😀 🧪 👩‍👩‍👧‍👦 🇺🇳 e\u0301 \u2028 \u2029 \uFEFF \t \'; DROP TABLE step_sessions; -- {"json": [1, 2.5e-7, null]} ' +
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-looking string is the hostile input
   "key: value\n- item\n%s %n ${x} {{previous.response}} $1 $$ E'\\x00'\r\n";
 
 /** Exactly `bytes` UTF-8 bytes: PIECE repeated, then ASCII to the byte. Starts with `prefix`. */
@@ -54,7 +55,9 @@ async function fingerprint(db: Database) {
     steps: await db.prisma.$queryRawUnsafe(
       "SELECT session_id, state::text, md5(content) AS content, octet_length(content) AS bytes, content_sha256 FROM step_sessions ORDER BY session_id",
     ),
-    toolCalls: await db.prisma.$queryRawUnsafe("SELECT session_id, call_index, md5(input::text) AS input, md5(output::text) AS output FROM tool_calls ORDER BY session_id, call_index"),
+    toolCalls: await db.prisma.$queryRawUnsafe(
+      "SELECT session_id, call_index, md5(input::text) AS input, md5(output::text) AS output FROM tool_calls ORDER BY session_id, call_index",
+    ),
     consolidated: await db.prisma.$queryRawUnsafe(
       "SELECT consolidated_session_id, md5(consolidated_content) AS content, octet_length(consolidated_content) AS bytes FROM consolidated_sessions ORDER BY consolidated_session_id",
     ),
@@ -65,7 +68,8 @@ async function storedBytes(db: Database, sql: string, id: string): Promise<numbe
   const rows = await db.prisma.$queryRawUnsafe<{ bytes: number | bigint }[]>(sql, id);
   return Number(rows[0]?.bytes);
 }
-const stepBytes = (db: Database, sessionId: string) => storedBytes(db, "SELECT octet_length(content) AS bytes FROM step_sessions WHERE session_id = $1", sessionId);
+const stepBytes = (db: Database, sessionId: string) =>
+  storedBytes(db, "SELECT octet_length(content) AS bytes FROM step_sessions WHERE session_id = $1", sessionId);
 const consolidatedBytes = (db: Database, id: string) =>
   storedBytes(db, "SELECT octet_length(consolidated_content) AS bytes FROM consolidated_sessions WHERE consolidated_session_id = $1", id);
 
@@ -81,7 +85,8 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
   });
 
   const stepContent = async (executionId: string, stepIndex: number) =>
-    (await db.prisma.stepSession.findUnique({ where: { executionId_stepIndex: { executionId, stepIndex } }, select: { content: true } }))?.content;
+    (await db.prisma.stepSession.findUnique({ where: { executionId_stepIndex: { executionId, stepIndex } }, select: { content: true } }))
+      ?.content;
 
   describe("10 MB round trips byte for byte", () => {
     it("storeStep: the content, as consolidation reads it and as the table holds it; the same write again is a no-op", async () => {
@@ -94,7 +99,9 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
 
       // A retried 10 MB write is recognised (by fingerprint) and stores nothing new.
       const before = await fingerprint(db);
-      expect(await db.writer.storeStep(id, { stepIndex: 0, stepId: "big", status: "success", content: big })).toMatchObject({ created: false });
+      expect(await db.writer.storeStep(id, { stepIndex: 0, stepId: "big", status: "success", content: big })).toMatchObject({
+        created: false,
+      });
       expect(await fingerprint(db)).toEqual(before);
     });
 
@@ -118,7 +125,15 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       expectSameText(session?.content, doc, "JSON step document");
       expect(session).toMatchObject({ stepId: "swap", status: "failed", score: 0.25, error: PIECE });
       expect(session?.toolCalls).toEqual([
-        { callIndex: 0, toolName: "jupiter_swap", input: { note: PIECE }, output: { echo: cut(big, 2 * MiB) }, success: false, durationMs: null, error: null },
+        {
+          callIndex: 0,
+          toolName: "jupiter_swap",
+          input: { note: PIECE },
+          output: { echo: cut(big, 2 * MiB) },
+          success: false,
+          durationMs: null,
+          error: null,
+        },
       ]);
     }, 120_000);
 
@@ -137,7 +152,13 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
 
     it("tool-call JSON of megabytes (deep objects, unicode keys and values, extreme numbers) round-trips as JSON", async () => {
       const id = await createExecution(db.writer);
-      const unit = { "ключ 🔑": PIECE, n: [0, -1.5, 1e-300, 1.7976931348623157e308, 2 ** 53], ok: true, none: null, nested: { a: { b: { c: [PIECE] } } } };
+      const unit = {
+        "ключ 🔑": PIECE,
+        n: [0, -1.5, 1e-300, 1.7976931348623157e308, 2 ** 53],
+        ok: true,
+        none: null,
+        nested: { a: { b: { c: [PIECE] } } },
+      };
       const input = { rows: Array.from({ length: 10_000 }, (_, i) => ({ i, ...unit })) };
       const output = Array.from({ length: 5_000 }, (_, i) => `${i}:${PIECE}`);
       const inputBytes = Buffer.byteLength(JSON.stringify(input));
@@ -207,8 +228,20 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
         ["storeStepSession", () => db.writer.storeStepSession(id, 0, over), "sessionContent"],
         ["storeStep with content", () => db.writer.storeStep(id, { stepIndex: 0, content: over }), "content"],
         // Without content, the step's JSON form is the content: megabytes of error text push it over.
-        ["storeStep without content", () => db.writer.storeStep(id, { stepIndex: 0, error: "é".repeat(DEFAULT_MAX_CONTENT_BYTES / 2) }), "content"],
-        ["storeSteps", () => db.writer.storeSteps(id, [{ stepIndex: 0, content: "small" }, { stepIndex: 1, content: over }]), "steps[1].content"],
+        [
+          "storeStep without content",
+          () => db.writer.storeStep(id, { stepIndex: 0, error: "é".repeat(DEFAULT_MAX_CONTENT_BYTES / 2) }),
+          "content",
+        ],
+        [
+          "storeSteps",
+          () =>
+            db.writer.storeSteps(id, [
+              { stepIndex: 0, content: "small" },
+              { stepIndex: 1, content: over },
+            ]),
+          "steps[1].content",
+        ],
       ];
       const before = await fingerprint(db);
       for (const [name, call, field] of cases) {
@@ -242,7 +275,14 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       for (const [call, field] of [
         [() => small.storeStepSession(id, 2, overByOne), "sessionContent"],
         [() => small.storeStep(id, { stepIndex: 2, content: overByOne }), "content"],
-        [() => small.storeSteps(id, [{ stepIndex: 2, content: atCap }, { stepIndex: 3, content: overByOne }]), "steps[1].content"],
+        [
+          () =>
+            small.storeSteps(id, [
+              { stepIndex: 2, content: atCap },
+              { stepIndex: 3, content: overByOne },
+            ]),
+          "steps[1].content",
+        ],
       ] as const) {
         const error = await expectDbError(call(), "VALIDATION", field);
         expect(error.message).toContain(`${field} is ${CAP + 1} bytes, over the ${CAP}-byte cap`);
@@ -256,7 +296,11 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       await small.storeConsolidatedSession(cid, id, `${"b".repeat(CONSOLIDATED_CAP - 2)}é`, {});
       expect(await consolidatedBytes(db, cid)).toBe(CONSOLIDATED_CAP);
       const before = await fingerprint(db);
-      const error = await expectDbError(small.storeConsolidatedSession(uid("cons"), id, `${"b".repeat(CONSOLIDATED_CAP - 1)}é`, {}), "VALIDATION", "content");
+      const error = await expectDbError(
+        small.storeConsolidatedSession(uid("cons"), id, `${"b".repeat(CONSOLIDATED_CAP - 1)}é`, {}),
+        "VALIDATION",
+        "content",
+      );
       expect(error.message).toContain(`content is ${CONSOLIDATED_CAP + 1} bytes, over the ${CONSOLIDATED_CAP}-byte cap`);
       expect(await fingerprint(db)).toEqual(before);
     });

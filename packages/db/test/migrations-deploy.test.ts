@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR, migrateDeploy, migrateStatus } from "../src/index.js";
-import { type MigrationBackend, migrationBackends } from "./migration-backends.js";
 import { expectDbError } from "./helpers.js";
+import { migrationBackends } from "./migration-backends.js";
 
 const backends = migrationBackends({ migrated: false });
 
@@ -35,7 +35,9 @@ describe.each(backends)("migrations on $name", ({ open }) => {
       expect(await migrateDeploy(db.factory())).toEqual({ appliedMigrationNames: committed });
       expect(await migrateDeploy(db.factory())).toEqual({ appliedMigrationNames: [] });
       expect(await migrateStatus(db.factory())).toEqual({ pending: [], failed: [], edited: [], unknown: [], upToDate: true });
-      const applied = await db.query("SELECT migration_name, finished_at, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name");
+      const applied = await db.query(
+        "SELECT migration_name, finished_at, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name",
+      );
       expect(applied).toHaveLength(committed.length);
       for (const [i, row] of applied.entries()) {
         expect(row).toMatchObject({ migration_name: committed[i], rolled_back_at: null, applied_steps_count: 1 });
@@ -56,7 +58,9 @@ describe.each(backends)("migrations on $name", ({ open }) => {
       expect(error.message).toContain(broken);
       expect(error.cause).toBeDefined();
 
-      const rows = await db.query(`SELECT migration_name, finished_at, logs, rolled_back_at FROM _prisma_migrations ORDER BY migration_name`);
+      const rows = await db.query(
+        `SELECT migration_name, finished_at, logs, rolled_back_at FROM _prisma_migrations ORDER BY migration_name`,
+      );
       expect(rows.map((r) => r.migration_name)).toEqual([...committed, broken]);
       expect(rows.at(-1)).toMatchObject({ migration_name: broken, finished_at: null, rolled_back_at: null });
       expect(String(rows.at(-1)?.logs)).toMatch(/division by zero/);

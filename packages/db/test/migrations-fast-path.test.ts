@@ -6,11 +6,11 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrationsAlreadyApplied } from "../src/migrate/migration-history.js";
-import { readMigrationList } from "../src/migrate/migration-files.js";
 import { MIGRATIONS_DIR, migrateDeploy, migrateStatus } from "../src/index.js";
-import { type MigrationBackend, migrationBackends } from "./migration-backends.js";
+import { readMigrationList } from "../src/migrate/migration-files.js";
+import { migrationsAlreadyApplied } from "../src/migrate/migration-history.js";
 import { expectDbError, uid } from "./helpers.js";
+import { type MigrationBackend, migrationBackends } from "./migration-backends.js";
 
 const backends = migrationBackends({ migrated: true });
 

@@ -41,7 +41,9 @@ describe("resolveTarget and maskUrl", () => {
   });
 
   it("maskUrl hides only the password", () => {
-    expect(maskUrl("postgresql://reev:s3cret@db.example:5432/reev?sslmode=require")).toBe("postgresql://reev:***@db.example:5432/reev?sslmode=require");
+    expect(maskUrl("postgresql://reev:s3cret@db.example:5432/reev?sslmode=require")).toBe(
+      "postgresql://reev:***@db.example:5432/reev?sslmode=require",
+    );
     expect(maskUrl("postgresql://reev@localhost/reev")).toBe("postgresql://reev@localhost/reev");
     expect(maskUrl("postgresql://localhost/reev")).toBe("postgresql://localhost/reev");
     expect(maskUrl("memory://")).toBe("memory://");

@@ -59,7 +59,10 @@ describe("PGlite directory", () => {
       expect(await visibleSteps(again.writer, id)).toEqual([0]);
       expect((await again.writer.listOpenTransactions()).filter((o) => o.executionId === id)).toMatchObject([{ pendingSteps: 1 }]);
       await again.writer.commitTransaction(id);
-      expect((await again.writer.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual(["survives a restart", "pending survives too"]);
+      expect((await again.writer.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual([
+        "survives a restart",
+        "pending survives too",
+      ]);
     } finally {
       await again.close();
     }
@@ -87,9 +90,9 @@ describe("PGlite directory", () => {
     try {
       expect(await db.writer.getExecutionSession(id)).toMatchObject({ executionId: id, flowId: "child-flow" });
       expect(await db.writer.getSessionsForConsolidation(id)).toMatchObject([{ stepIndex: 0, stepId: "s0", status: "success" }]);
-      expect(await db.prisma.$queryRaw<{ ok: number }[]>`SELECT count(*)::int AS ok FROM _prisma_migrations WHERE finished_at IS NOT NULL`).not.toEqual([
-        { ok: 0 },
-      ]);
+      expect(
+        await db.prisma.$queryRaw<{ ok: number }[]>`SELECT count(*)::int AS ok FROM _prisma_migrations WHERE finished_at IS NOT NULL`,
+      ).not.toEqual([{ ok: 0 }]);
     } finally {
       await db.close();
     }
@@ -117,7 +120,9 @@ describe("PGlite directory", () => {
       expect(await toolCallCount(db, id)).toBe(3);
       expect(await visibleSteps(db.writer, id)).toEqual([0]);
       const mine = <T extends { executionId: string }>(list: T[]) => list.filter((o) => o.executionId === id);
-      expect(mine(await db.writer.listOpenTransactions())).toEqual([{ executionId: id, transactionId, openedAt: expect.any(Date), pendingSteps: 2 }]);
+      expect(mine(await db.writer.listOpenTransactions())).toEqual([
+        { executionId: id, transactionId, openedAt: expect.any(Date), pendingSteps: 2 },
+      ]);
       expect(mine(await db.writer.recoverOpenTransactions({ olderThanMs: 60 * 60_000 }))).toEqual([]);
 
       const recovered = mine(await db.writer.recoverOpenTransactions({ olderThanMs: 0 }));

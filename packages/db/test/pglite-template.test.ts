@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readMigrationList } from "../src/migrate/migration-files.js";
 import { type Database, MIGRATIONS_DIR, openDatabase } from "../src/index.js";
+import { readMigrationList } from "../src/migrate/migration-files.js";
 import {
   bundledTemplatePath,
   cachedTemplatePath,
@@ -93,7 +93,9 @@ describe("PGlite template", () => {
     try {
       expect(await systemIdentifier(again)).toBe(templateId);
       expect(await visibleSteps(again.writer, id)).toEqual([0]);
-      expect((await again.writer.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual(["stored in a database born from the template"]);
+      expect((await again.writer.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual([
+        "stored in a database born from the template",
+      ]);
     } finally {
       await again.close();
     }
@@ -175,15 +177,15 @@ describe("PGlite template", () => {
     expect(leftovers(dataDir)).toEqual([]);
 
     // An archive entry that points outside the directory is refused as well.
-    const escape = Uint8Array.from(template.subarray(0, 512 * 3));
-    escape.set(Buffer.alloc(100), 0);
-    escape.set(Buffer.from("/../../escaped"), 0);
-    escape.set(Buffer.from("0"), 156);
-    escape.set(Buffer.from("00000000000\0"), 124);
+    const outside = Uint8Array.from(template.subarray(0, 512 * 3));
+    outside.set(Buffer.alloc(100), 0);
+    outside.set(Buffer.from("/../../escaped"), 0);
+    outside.set(Buffer.from("0"), 156);
+    outside.set(Buffer.from("00000000000\0"), 124);
     let sum = 0;
-    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : (escape[i] as number);
-    escape.set(Buffer.from(`${sum.toString(8).padStart(6, "0")}\0 `), 148);
-    expect(() => unpackPgliteTemplate(escape, dataDir)).toThrow(/outside/);
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : (outside[i] as number);
+    outside.set(Buffer.from(`${sum.toString(8).padStart(6, "0")}\0 `), 148);
+    expect(() => unpackPgliteTemplate(outside, dataDir)).toThrow(/outside/);
     expect(existsSync(dataDir)).toBe(false);
     expect(existsSync(join(scratch, "..", "escaped"))).toBe(false);
   });

@@ -40,6 +40,7 @@ export const CLEAN_SPECIALS = [
   "undefined",
   "{{previous.response}}",
   "%s %n %d",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-looking string is the hostile input
   "${process.exit(1)}",
   "<script>alert(1)</script>",
   "$1 $$ $$",
@@ -215,7 +216,11 @@ export async function snapshot(db: Database): Promise<Snapshot> {
 
 const KEYS: Record<keyof Snapshot, string> = { executions: "executionId", steps: "sessionId", toolCalls: "id", consolidated: "id" };
 
-export type TableDiff = { added: Record<string, unknown>[]; removed: Record<string, unknown>[]; changed: { before: Record<string, unknown>; after: Record<string, unknown> }[] };
+export type TableDiff = {
+  added: Record<string, unknown>[];
+  removed: Record<string, unknown>[];
+  changed: { before: Record<string, unknown>; after: Record<string, unknown> }[];
+};
 export type Diff = Record<keyof Snapshot, TableDiff>;
 
 /** What changed between two snapshots, row by row (by primary key). */
@@ -228,7 +233,9 @@ export function diff(before: Snapshot, after: Snapshot): Diff {
     out[table] = {
       added: [...now].filter(([k]) => !old.has(k)).map(([, r]) => r),
       removed: [...old].filter(([k]) => !now.has(k)).map(([, r]) => r),
-      changed: [...now].filter(([k, r]) => old.has(k) && !isDeepStrictEqual(old.get(k), r)).map(([k, r]) => ({ before: old.get(k)!, after: r })),
+      changed: [...now]
+        .filter(([k, r]) => old.has(k) && !isDeepStrictEqual(old.get(k), r))
+        .map(([k, r]) => ({ before: old.get(k)!, after: r })),
     };
   }
   return out;
@@ -251,7 +258,13 @@ export const INPUT_ERROR_CODES: readonly DatabaseErrorCode[] = ["VALIDATION", "N
 export function describeValue(value: unknown): string {
   try {
     return JSON.stringify(value, (_k, v: unknown) =>
-      typeof v === "bigint" ? `${v}n` : typeof v === "string" ? [...v].map((c) => (c.length === 1 && /[\ud800-\udfff\u0000]/.test(c) ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}` : c)).join("") : v,
+      typeof v === "bigint"
+        ? `${v}n`
+        : typeof v === "string"
+          ? [...v]
+              .map((c) => (c.length === 1 && /[\ud800-\udfff\u0000]/.test(c) ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}` : c))
+              .join("")
+          : v,
     );
   } catch {
     return String(value);
@@ -267,11 +280,16 @@ export function expectTypedError(error: unknown, what: string): asserts error is
   expect(INPUT_ERROR_CODES, `${detail} (code ${e.code}: bad input slipped past validation)`).toContain(e.code);
   expect(e.message.length, detail).toBeGreaterThan(10);
   if (e.code === "VALIDATION") {
-    expect(typeof e.field === "string" && e.field.length > 0, `${detail}: a VALIDATION error must name the field (got ${describeValue(e.field)})`).toBe(true);
+    expect(
+      typeof e.field === "string" && e.field.length > 0,
+      `${detail}: a VALIDATION error must name the field (got ${describeValue(e.field)})`,
+    ).toBe(true);
   }
 }
 
-export type Outcome<T> = { ok: true; value: T; before: Snapshot; after: Snapshot; diff: Diff } | { ok: false; error: DatabaseError; before: Snapshot };
+export type Outcome<T> =
+  | { ok: true; value: T; before: Snapshot; after: Snapshot; diff: Diff }
+  | { ok: false; error: DatabaseError; before: Snapshot };
 
 /**
  * Runs one call between two snapshots. A rejection must be a typed input error and leave every row of
@@ -307,4 +325,3 @@ export function expectSameText(actual: string | null | undefined, expected: stri
   ).toBe(-1);
   expect(Buffer.byteLength(actual as string, "utf8")).toBe(Buffer.byteLength(expected, "utf8"));
 }
-

@@ -42,7 +42,14 @@ const CAMEL_JSON = JSON.stringify({
   durationMs: 2500,
   error: "insufficient USDC",
   toolCalls: [
-    { toolName: "jupiter_lend_earn_deposit", input: { amount: 50 }, output: { error: "insufficient" }, success: false, durationMs: 2400, error: "insufficient USDC" },
+    {
+      toolName: "jupiter_lend_earn_deposit",
+      input: { amount: 50 },
+      output: { error: "insufficient" },
+      success: false,
+      durationMs: 2400,
+      error: "insufficient USDC",
+    },
   ],
 });
 const SNAKE_JSON = JSON.stringify({
@@ -52,7 +59,16 @@ const SNAKE_JSON = JSON.stringify({
   finished_at: "2025-11-07T10:00:04Z",
   duration_ms: 1000,
   error_message: null,
-  tool_calls: [{ tool_name: "get_jupiter_lend_earn_position", params: { user: "abc" }, result: { positions: [] }, success: true, execution_time_ms: 900, error_message: null }],
+  tool_calls: [
+    {
+      tool_name: "get_jupiter_lend_earn_position",
+      params: { user: "abc" },
+      result: { positions: [] },
+      success: true,
+      execution_time_ms: 900,
+      error_message: null,
+    },
+  ],
 });
 
 describe("parseStepContent", () => {
@@ -89,7 +105,14 @@ describe("parseStepContent", () => {
       durationMs: 2500,
       error: "insufficient USDC",
       toolCalls: [
-        { toolName: "jupiter_lend_earn_deposit", input: { amount: 50 }, output: { error: "insufficient" }, success: false, durationMs: 2400, error: "insufficient USDC" },
+        {
+          toolName: "jupiter_lend_earn_deposit",
+          input: { amount: 50 },
+          output: { error: "insufficient" },
+          success: false,
+          durationMs: 2400,
+          error: "insufficient USDC",
+        },
       ],
     });
   });
@@ -103,13 +126,22 @@ describe("parseStepContent", () => {
       durationMs: 1000,
       error: null,
       toolCalls: [
-        { toolName: "get_jupiter_lend_earn_position", input: { user: "abc" }, output: { positions: [] }, success: true, durationMs: 900, error: null },
+        {
+          toolName: "get_jupiter_lend_earn_position",
+          input: { user: "abc" },
+          output: { positions: [] },
+          success: true,
+          durationMs: 900,
+          error: null,
+        },
       ],
     });
   });
 
   it("takes tool calls as strings and as objects in one list, in order", () => {
-    const fields = parseStepContent(JSON.stringify({ tool_calls: ["get_account_balance", { name: "jupiter_swap", arguments: { pct: 50 } }, { tool: "x", args: [1] }] }));
+    const fields = parseStepContent(
+      JSON.stringify({ tool_calls: ["get_account_balance", { name: "jupiter_swap", arguments: { pct: 50 } }, { tool: "x", args: [1] }] }),
+    );
     expect(fields?.toolCalls).toEqual([
       { toolName: "get_account_balance", success: null },
       { toolName: "jupiter_swap", input: { pct: 50 } },
@@ -184,15 +216,30 @@ describe.each(testBackends())("step content stored on $name", (backend) => {
       score: null,
       toolCalls: [{ callIndex: 0, toolName: "get_account_balance", success: null, input: null, output: null }],
     });
-    expect(s1).toMatchObject({ content: REEV_YAML_TIMEOUT, status: "failed", success: false, error: "Step execution failed: Step complex_swap timed out after 30000ms", durationMs: 0, toolCalls: [] });
+    expect(s1).toMatchObject({
+      content: REEV_YAML_TIMEOUT,
+      status: "failed",
+      success: false,
+      error: "Step execution failed: Step complex_swap timed out after 30000ms",
+      durationMs: 0,
+      toolCalls: [],
+    });
     expect(s2).toMatchObject({
       content: SNAKE_JSON,
       status: "success",
       startedAt: "2025-11-07T10:00:03.000Z",
       finishedAt: "2025-11-07T10:00:04.000Z",
-      toolCalls: [{ toolName: "get_jupiter_lend_earn_position", input: { user: "abc" }, output: { positions: [] }, success: true, durationMs: 900 }],
+      toolCalls: [
+        { toolName: "get_jupiter_lend_earn_position", input: { user: "abc" }, output: { positions: [] }, success: true, durationMs: 900 },
+      ],
     });
-    expect(s3).toMatchObject({ content: CAMEL_JSON, status: "failed", score: 0.3, error: "insufficient USDC", startedAt: "2025-11-07T10:00:00.000Z" });
+    expect(s3).toMatchObject({
+      content: CAMEL_JSON,
+      status: "failed",
+      score: 0.3,
+      error: "insufficient USDC",
+      startedAt: "2025-11-07T10:00:00.000Z",
+    });
   });
 
   it("content that is not a step document is stored byte-identical with status unknown and empty fields", async () => {
@@ -210,12 +257,27 @@ describe.each(testBackends())("step content stored on $name", (backend) => {
     const sessions = await db.writer.getSessionsForConsolidation(id);
     expect(sessions.map((s) => s.content)).toEqual(contents);
     for (const s of sessions.slice(0, -1)) {
-      expect(s).toMatchObject({ status: "unknown", success: null, stepId: null, score: null, durationMs: null, error: null, startedAt: null, toolCalls: [] });
+      expect(s).toMatchObject({
+        status: "unknown",
+        success: null,
+        stepId: null,
+        score: null,
+        durationMs: null,
+        error: null,
+        startedAt: null,
+        toolCalls: [],
+      });
     }
     // `status: completed` is not a step outcome: the step id is read, the status stays unknown.
     expect(sessions.at(-1)).toMatchObject({ stepId: "s9", status: "unknown", success: null });
     // Byte-identical in the table as well.
-    const rows = await db.prisma.stepSession.findMany({ where: { executionId: id }, orderBy: { stepIndex: "asc" }, select: { content: true } });
-    expect(rows.map((r) => Buffer.from(r.content, "utf8").toString("hex"))).toEqual(contents.map((c) => Buffer.from(c, "utf8").toString("hex")));
+    const rows = await db.prisma.stepSession.findMany({
+      where: { executionId: id },
+      orderBy: { stepIndex: "asc" },
+      select: { content: true },
+    });
+    expect(rows.map((r) => Buffer.from(r.content, "utf8").toString("hex"))).toEqual(
+      contents.map((c) => Buffer.from(c, "utf8").toString("hex")),
+    );
   });
 });

@@ -22,8 +22,20 @@ const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const CHILD = fileURLToPath(new URL("./fixtures/two-writers-child.ts", import.meta.url));
 const CHILD_APP = "reev_two_writers";
 
-const STEP_A: StepInput = { stepIndex: 0, stepId: "swap", status: "success", content: "writer A", toolCalls: [{ toolName: "a1" }, { toolName: "a2" }] };
-const STEP_B: StepInput = { stepIndex: 0, stepId: "swap", status: "failed", content: "writer B", toolCalls: [{ toolName: "b1" }, { toolName: "b2" }, { toolName: "b3" }] };
+const STEP_A: StepInput = {
+  stepIndex: 0,
+  stepId: "swap",
+  status: "success",
+  content: "writer A",
+  toolCalls: [{ toolName: "a1" }, { toolName: "a2" }],
+};
+const STEP_B: StepInput = {
+  stepIndex: 0,
+  stepId: "swap",
+  status: "failed",
+  content: "writer B",
+  toolCalls: [{ toolName: "b1" }, { toolName: "b2" }, { toolName: "b3" }],
+};
 const toolsOf = (s: StepInput) => s.toolCalls!.map((t) => t.toolName);
 
 type Variant = { content: "same" | "different"; inTransaction: boolean };
@@ -49,7 +61,14 @@ async function setupRound(db: Database, variant: Variant) {
  * Exactly one row, written whole by one writer, and the outcomes each writer was told agree with it.
  * `outcomes[i]` is what the writer of `steps[i]` heard.
  */
-async function checkRound(db: Database, executionId: string, variant: Variant, steps: [StepInput, StepInput], outcomes: [Outcome, Outcome], where: string) {
+async function checkRound(
+  db: Database,
+  executionId: string,
+  variant: Variant,
+  steps: [StepInput, StepInput],
+  outcomes: [Outcome, Outcome],
+  where: string,
+) {
   const rows = await db.prisma.stepSession.findMany({
     where: { executionId },
     select: { stepIndex: true, state: true, content: true, toolCalls: { orderBy: { callIndex: "asc" }, select: { toolName: true } } },
@@ -60,7 +79,10 @@ async function checkRound(db: Database, executionId: string, variant: Variant, s
   expect({ stepIndex: row.stepIndex, state: row.state }, where).toEqual({ stepIndex: 0, state });
   // Whole: the stored content comes with exactly its own tool calls, never a mix of both writers'.
   const winner = row.content === STEP_A.content ? STEP_A : STEP_B;
-  expect({ content: row.content, tools: row.toolCalls.map((t) => t.toolName) }, where).toEqual({ content: winner.content, tools: toolsOf(winner) });
+  expect({ content: row.content, tools: row.toolCalls.map((t) => t.toolName) }, where).toEqual({
+    content: winner.content,
+    tools: toolsOf(winner),
+  });
 
   const sorted = (xs: Outcome[]) => [...xs].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   if (variant.content === "same") {
@@ -176,7 +198,7 @@ describe.each(postgres)("two writer processes, one step, on $name", (backend) =>
       for (let rep = 0; rep < ROUNDS_PER_CASE; rep++) {
         const r = ++round;
         const { executionId, transactionId, steps } = await setupRound(db, variant);
-        writers.forEach((w, i) => w.send(JSON.stringify({ round: r, executionId, step: steps[i], transactionId })));
+        for (const [i, w] of writers.entries()) w.send(JSON.stringify({ round: r, executionId, step: steps[i], transactionId }));
         await Promise.all(writers.map((w) => w.next(`READY ${r}`)));
 
         if (barrier === "row lock") {
@@ -196,11 +218,17 @@ describe.each(postgres)("two writer processes, one step, on $name", (backend) =>
           if (barrier === "row lock") await locker.query("COMMIT");
         }
 
-        const outcomes = (await Promise.all(writers.map(async (w) => JSON.parse((await w.next(`RESULT ${r} `)).slice(`RESULT ${r} `.length)) as Outcome))) as [
-          Outcome,
-          Outcome,
-        ];
-        await checkRound(db, executionId, variant, steps, outcomes, `round ${r} (${label(variant)}, ${barrier}): ${JSON.stringify(outcomes)}`);
+        const outcomes = (await Promise.all(
+          writers.map(async (w) => JSON.parse((await w.next(`RESULT ${r} `)).slice(`RESULT ${r} `.length)) as Outcome),
+        )) as [Outcome, Outcome];
+        await checkRound(
+          db,
+          executionId,
+          variant,
+          steps,
+          outcomes,
+          `round ${r} (${label(variant)}, ${barrier}): ${JSON.stringify(outcomes)}`,
+        );
       }
     },
   );

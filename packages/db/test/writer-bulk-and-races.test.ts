@@ -75,7 +75,11 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
 
     await expectDbError(w.storeSteps(id, [step(10), step(11), step(10)]), "VALIDATION", "steps[2].stepIndex");
     await expectDbError(w.storeSteps(id, [step(10), { stepIndex: -1 }]), "VALIDATION", "steps[1].stepIndex");
-    await expectDbError(w.storeSteps(id, [step(10), step(11, { toolCalls: [{ toolName: "" }] })]), "VALIDATION", "steps[1].toolCalls[0].toolName");
+    await expectDbError(
+      w.storeSteps(id, [step(10), step(11, { toolCalls: [{ toolName: "" }] })]),
+      "VALIDATION",
+      "steps[1].toolCalls[0].toolName",
+    );
     await expectDbError(w.storeSteps(id, "nope" as unknown as StepInput[]), "VALIDATION", "steps");
     await expectDbError(w.storeSteps("no-such-execution", [step(0)]), "NOT_FOUND", "executionId");
     expect(await rowCounts(db)).toEqual(before);
@@ -117,7 +121,9 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
       expect(same.filter((r) => r.created)).toHaveLength(1);
       expect(same.every((r) => r.state === "committed")).toBe(true);
 
-      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, k) => w.storeStep(id, step(100, { content: `writer ${k}` }))));
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, k) => w.storeStep(id, step(100, { content: `writer ${k}` }))),
+      );
       const won = results.filter((r) => r.status === "fulfilled");
       expect(won).toHaveLength(1);
       for (const r of results) {

@@ -17,7 +17,11 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
     it("requires the parent execution → NOT_FOUND, nothing written", async () => {
       const before = await rowCounts(db);
       const cid = uid("c");
-      await expectDbError(db.writer.storeConsolidatedSession(cid, uid("missing"), "content", { avgScore: 0.5 }), "NOT_FOUND", "executionId");
+      await expectDbError(
+        db.writer.storeConsolidatedSession(cid, uid("missing"), "content", { avgScore: 0.5 }),
+        "NOT_FOUND",
+        "executionId",
+      );
       expect(await rowCounts(db)).toEqual(before);
       expect(await db.writer.getConsolidatedSession(cid)).toBeNull();
     });
@@ -85,7 +89,11 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
     it("keeps the content exactly, including a large multi-line JSON document", async () => {
       const w = db.writer;
       const id = await createExecution(w);
-      const content = JSON.stringify({ steps: Array.from({ length: 500 }, (_, i) => ({ i, text: "ünïcødé 🚀 \"quoted\" \\ back" })) }, null, 2);
+      const content = JSON.stringify(
+        { steps: Array.from({ length: 500 }, (_, i) => ({ i, text: 'ünïcødé 🚀 "quoted" \\ back' })) },
+        null,
+        2,
+      );
       const cid = uid("c");
       await w.storeConsolidatedSession(cid, id, content, {});
       expect(await w.getConsolidatedSession(cid)).toBe(content);
@@ -198,9 +206,9 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
         // The same failure while replacing a pending step keeps the previous version intact.
         await w.beginTransaction(id);
         await w.storeStep(id, { stepIndex: 0, content: "v1", toolCalls: [{ toolName: "v1_tool" }] });
-        await expect(w.storeStep(id, { stepIndex: 0, content: "v2", toolCalls: [{ toolName: "__forbidden_tool__" }] })).rejects.toBeInstanceOf(
-          DatabaseError,
-        );
+        await expect(
+          w.storeStep(id, { stepIndex: 0, content: "v2", toolCalls: [{ toolName: "__forbidden_tool__" }] }),
+        ).rejects.toBeInstanceOf(DatabaseError);
         await w.commitTransaction(id);
         expect(await w.getSessionsForConsolidation(id)).toMatchObject([{ content: "v1", toolCalls: [{ toolName: "v1_tool" }] }]);
       } finally {

@@ -61,7 +61,11 @@ describe.skipIf(!baseUrl)("step writes queued behind the execution lock (Postgre
     ["unguarded", {}],
   ])("a rollback while the write waits: the step is stored anew, committed (%s)", async (_, guard) => {
     const { id, transactionId } = await pendingStep(A);
-    const result = await queued(id, () => db.writer.rollbackTransaction(id, { transactionId }), () => db.writer.storeStep(id, A, guard));
+    const result = await queued(
+      id,
+      () => db.writer.rollbackTransaction(id, { transactionId }),
+      () => db.writer.storeStep(id, A, guard),
+    );
     expect(result).toEqual({ ok: true, value: { sessionId: `${id}_step_5`, state: "committed", created: true } });
     expect((await stepRows(db, id)).map((r) => [r.stepIndex, r.state, r.content])).toEqual([[5, "committed", "A"]]);
     expect((await db.writer.getSessionsForConsolidation(id))[0]?.toolCalls.map((t) => t.toolName)).toEqual(["t"]);
@@ -70,14 +74,22 @@ describe.skipIf(!baseUrl)("step writes queued behind the execution lock (Postgre
   it("a rollback while a different step waits: no false CONFLICT, the new step is stored", async () => {
     const { id, transactionId } = await pendingStep(A);
     const C = { ...A, content: "C" };
-    const result = await queued(id, () => db.writer.rollbackTransaction(id, { transactionId }), () => db.writer.storeStep(id, C, { transactionId: null }));
+    const result = await queued(
+      id,
+      () => db.writer.rollbackTransaction(id, { transactionId }),
+      () => db.writer.storeStep(id, C, { transactionId: null }),
+    );
     expect(result).toMatchObject({ ok: true, value: { state: "committed", created: true } });
     expect((await stepRows(db, id)).map((r) => r.content)).toEqual(["C"]);
   });
 
   it("a commit while the same step waits: reported as the committed step it now is", async () => {
     const { id, transactionId } = await pendingStep(A);
-    const result = await queued(id, () => db.writer.commitTransaction(id, { transactionId }), () => db.writer.storeStep(id, A));
+    const result = await queued(
+      id,
+      () => db.writer.commitTransaction(id, { transactionId }),
+      () => db.writer.storeStep(id, A),
+    );
     expect(result).toEqual({ ok: true, value: { sessionId: `${id}_step_5`, state: "committed", created: false } });
   });
 

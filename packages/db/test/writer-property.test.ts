@@ -33,15 +33,15 @@ import {
   changedTables,
   cleanJson,
   cleanText,
-  describeValue,
   type Diff,
+  describeValue,
   expectTypedError,
   fcOptions,
   nastyNumber,
   nastyString,
   nastyValue,
-  orNasty,
   type Outcome,
+  orNasty,
   reshaped,
   type Snapshot,
   snapshot,
@@ -66,7 +66,13 @@ async function build(w: DatabaseWriter, spec: WorldSpec): Promise<World> {
   if (spec.state === "missing") return world;
   await w.createExecutionSession({ executionId: id, flowId: "flow-prop", agent: "agent-prop", prompt: "prompt" });
   for (let i = 0; i < spec.committed; i++) {
-    await w.storeStep(id, { stepIndex: i, stepId: `s${i}`, status: "success", score: 0.5, toolCalls: [{ toolName: "t", input: { i }, output: { ok: true }, success: true }] });
+    await w.storeStep(id, {
+      stepIndex: i,
+      stepId: `s${i}`,
+      status: "success",
+      score: 0.5,
+      toolCalls: [{ toolName: "t", input: { i }, output: { ok: true }, success: true }],
+    });
   }
   if (spec.consolidated) {
     world.consolidatedId = uid("cons");
@@ -74,7 +80,8 @@ async function build(w: DatabaseWriter, spec: WorldSpec): Promise<World> {
   }
   if (spec.state === "open") {
     world.transactionId = await w.beginTransaction(id);
-    for (let j = 0; j < spec.pending; j++) await w.storeStep(id, { stepIndex: spec.committed + j, content: `pending ${j}`, toolCalls: [{ toolName: "p" }] });
+    for (let j = 0; j < spec.pending; j++)
+      await w.storeStep(id, { stepIndex: spec.committed + j, content: `pending ${j}`, toolCalls: [{ toolName: "p" }] });
   }
   if (spec.state === "finished") await w.finishExecutionSession(id, { status: "completed" });
   return world;
@@ -94,7 +101,8 @@ function resolve(value: unknown, world: World): unknown {
   return value;
 }
 function resolveRecord(value: unknown, world: World): unknown {
-  if (typeof value !== "object" || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return resolve(value, world);
+  if (typeof value !== "object" || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype)
+    return resolve(value, world);
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, world)]));
 }
 
@@ -121,7 +129,11 @@ const OPEN: WorldSpec = { state: "open", committed: 1, pending: 1, consolidated:
 const DAY = 86_400_000;
 /** The database may stamp times with its own clock: a few ms either side of a cutoff prove nothing. */
 const CLOCK_SLACK = 5;
-const targetId = fc.oneof({ weight: 6, arbitrary: fc.constant(SELF) }, { weight: 1, arbitrary: nastyString }, { weight: 1, arbitrary: anyShape });
+const targetId = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(SELF) },
+  { weight: 1, arbitrary: nastyString },
+  { weight: 1, arbitrary: anyShape },
+);
 
 const cleanToolCall = fc.record(
   {
@@ -165,13 +177,26 @@ const dirtyStep = reshaped(
     { requiredKeys: ["stepIndex"] },
   ),
 );
-const cleanGuard = fc.constantFrom<unknown>(undefined, {}, { transactionId: CURRENT_TX }, { transactionId: "00000000-0000-4000-8000-000000000000" });
-const anyGuard = fc.oneof({ weight: 3, arbitrary: cleanGuard }, { weight: 1, arbitrary: anyShape }, { weight: 1, arbitrary: fc.record({ transactionId: nastyValue }) });
-const resolveGuard = (guard: unknown, world: World) => (guard && typeof guard === "object" && "transactionId" in guard ? { ...guard, transactionId: resolve(guard.transactionId, world) } : guard);
+const cleanGuard = fc.constantFrom<unknown>(
+  undefined,
+  {},
+  { transactionId: CURRENT_TX },
+  { transactionId: "00000000-0000-4000-8000-000000000000" },
+);
+const anyGuard = fc.oneof(
+  { weight: 3, arbitrary: cleanGuard },
+  { weight: 1, arbitrary: anyShape },
+  { weight: 1, arbitrary: fc.record({ transactionId: nastyValue }) },
+);
+const resolveGuard = (guard: unknown, world: World) =>
+  guard && typeof guard === "object" && "transactionId" in guard ? { ...guard, transactionId: resolve(guard.transactionId, world) } : guard;
 
 /** Tags an input as built only from valid parts, so the oracle can insist on its acceptance. */
 const tagged = <C, D>(clean: fc.Arbitrary<C>, dirty: fc.Arbitrary<D>) =>
-  fc.oneof({ weight: 1, arbitrary: clean.map((args) => ({ clean: true as const, args })) }, { weight: 1, arbitrary: dirty.map((args) => ({ clean: false as const, args })) });
+  fc.oneof(
+    { weight: 1, arbitrary: clean.map((args) => ({ clean: true as const, args })) },
+    { weight: 1, arbitrary: dirty.map((args) => ({ clean: false as const, args })) },
+  );
 
 // ── Oracles ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -182,7 +207,20 @@ const num = (v: unknown) => (v === undefined || v === null ? null : Object.is(v,
 
 type Row = Record<string, unknown>;
 /** An execution's own data: what no transaction bookkeeping may change. */
-const EXECUTION_DATA = ["executionId", "flowId", "agent", "prompt", "status", "startedAt", "finishedAt", "durationMs", "error", "metadata", "consolidationStatus", "consolidationError"];
+const EXECUTION_DATA = [
+  "executionId",
+  "flowId",
+  "agent",
+  "prompt",
+  "status",
+  "startedAt",
+  "finishedAt",
+  "durationMs",
+  "error",
+  "metadata",
+  "consolidationStatus",
+  "consolidationError",
+];
 const pick = (row: Row, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row[k]]));
 const rowOf = (s: Snapshot, table: keyof Snapshot, key: string, value: unknown) => s[table].find((r) => r[key] === value);
 
@@ -190,7 +228,10 @@ function expectNothingChanged(o: Outcome<unknown>, what: string) {
   if (o.ok) expect(changedTables(o.diff), `${what} is a read but changed the tables`).toEqual([]);
 }
 function expectOnly(d: Diff, tables: string[], what: string) {
-  expect(changedTables(d).every((t) => tables.includes(t)), `${what} changed ${changedTables(d)} (allowed: ${tables})`).toBe(true);
+  expect(
+    changedTables(d).every((t) => tables.includes(t)),
+    `${what} changed ${changedTables(d)} (allowed: ${tables})`,
+  ).toBe(true);
 }
 function expectFailure(o: Outcome<unknown>, code: string, what: string) {
   expect(o.ok, `${what} should have failed with ${code}`).toBe(false);
@@ -225,18 +266,36 @@ function executionState(s: Snapshot, id: unknown) {
 }
 
 /** What storeStep/storeStepSession must have stored: the step row and its tool calls, field by field. */
-function expectStoredStep(o: Outcome<unknown> & { ok: true }, id: string, index: number, step: Row, content: string | undefined, what: string) {
+function expectStoredStep(
+  o: Outcome<unknown> & { ok: true },
+  id: string,
+  index: number,
+  step: Row,
+  content: string | undefined,
+  what: string,
+) {
   expectStepRow(o, id, index, step, content, what);
   const sessionId = stepSessionId(id, index);
   // Nothing but this step and its tool calls changed.
   expectOnly(o.diff, ["steps", "toolCalls"], what);
   expect([...o.diff.steps.added, ...o.diff.steps.changed.map((c) => c.after)].map((x) => x.sessionId)).toEqual([sessionId]);
   expect(o.diff.steps.removed).toEqual([]);
-  expect([...o.diff.toolCalls.added, ...o.diff.toolCalls.removed, ...o.diff.toolCalls.changed.map((c) => c.after)].every((c) => c.sessionId === sessionId)).toBe(true);
+  expect(
+    [...o.diff.toolCalls.added, ...o.diff.toolCalls.removed, ...o.diff.toolCalls.changed.map((c) => c.after)].every(
+      (c) => c.sessionId === sessionId,
+    ),
+  ).toBe(true);
 }
 
 /** One stored step row and its tool calls, field by field against the input. */
-function expectStepRow(o: Outcome<unknown> & { ok: true }, id: string, index: number, step: Row, content: string | undefined, what: string) {
+function expectStepRow(
+  o: Outcome<unknown> & { ok: true },
+  id: string,
+  index: number,
+  step: Row,
+  content: string | undefined,
+  what: string,
+) {
   const sessionId = stepSessionId(id, index);
   const row = rowOf(o.after, "steps", "sessionId", sessionId);
   expect(row, `${what}: no row ${sessionId}`).toBeDefined();
@@ -270,10 +329,20 @@ function expectStepRow(o: Outcome<unknown> & { ok: true }, id: string, index: nu
     state: state.openTx ? "pending" : "committed",
     transactionId: state.openTx,
   });
-  const calls = o.after.toolCalls.filter((c) => c.sessionId === sessionId).sort((a, b) => (a.callIndex as number) - (b.callIndex as number));
+  const calls = o.after.toolCalls
+    .filter((c) => c.sessionId === sessionId)
+    .sort((a, b) => (a.callIndex as number) - (b.callIndex as number));
   const given = (step.toolCalls as Row[] | undefined) ?? [];
   expect(
-    calls.map((c) => ({ callIndex: c.callIndex, toolName: c.toolName, input: c.input, output: c.output, success: c.success, durationMs: num(c.durationMs), error: c.error })),
+    calls.map((c) => ({
+      callIndex: c.callIndex,
+      toolName: c.toolName,
+      input: c.input,
+      output: c.output,
+      success: c.success,
+      durationMs: num(c.durationMs),
+      error: c.error,
+    })),
   ).toEqual(
     given.map((c, callIndex) => ({
       callIndex,
@@ -306,13 +375,14 @@ function expectContentOf(stored: unknown, step: Row, what: string): void {
     if (step[key] !== undefined && step[key] !== null) expect(ms(doc[key]), `${what}: content.${key}`).toBe(ms(step[key]));
   }
   const calls = (step.toolCalls as Row[] | undefined) ?? [];
-  expect(((doc.toolCalls as Row[] | undefined) ?? []).map((c) => [c.toolName, c.input ?? null, c.output ?? null]), `${what}: content.toolCalls`).toEqual(
-    calls.map((c) => [c.toolName, asStoredJson(c.input), asStoredJson(c.output)]),
-  );
+  expect(
+    ((doc.toolCalls as Row[] | undefined) ?? []).map((c) => [c.toolName, c.input ?? null, c.output ?? null]),
+    `${what}: content.toolCalls`,
+  ).toEqual(calls.map((c) => [c.toolName, asStoredJson(c.input), asStoredJson(c.output)]));
 }
 
 /** The store methods share one life cycle: which outcome a clean input must get in this world. */
-function expectStoreOutcome(o: Outcome<{ created?: boolean } | void>, id: unknown, index: number, guard: unknown, clean: boolean, what: string): boolean {
+function expectStoreOutcome(o: Outcome<unknown>, id: unknown, index: number, guard: unknown, clean: boolean, what: string): boolean {
   const state = executionState(o.before, id);
   const existing = typeof id === "string" ? rowOf(o.before, "steps", "sessionId", stepSessionId(id, index)) : undefined;
   const guardTx = guard && typeof guard === "object" ? (guard as { transactionId?: unknown }).transactionId : undefined;
@@ -321,7 +391,8 @@ function expectStoreOutcome(o: Outcome<{ created?: boolean } | void>, id: unknow
     if (guardTx !== undefined) expect(guardTx, `${what}: stored outside the transaction it was pinned to`).toBe(state.openTx);
     if (!existing) expect(state.running, `${what}: a finished execution's record changed`).toBe(true);
     if (existing?.state === "committed") expect(o.diff.steps.changed, `${what}: a committed step was overwritten`).toEqual([]);
-    if (o.value && o.value.created === false) expect(changedTables(o.diff), `${what}: a no-op retry changed the tables`).toEqual([]);
+    if ((o.value as { created?: boolean } | undefined)?.created === false)
+      expect(changedTables(o.diff), `${what}: a no-op retry changed the tables`).toEqual([]);
     return true;
   }
   if (!clean) return false;
@@ -354,7 +425,13 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
    * One property per method. `examples` run first, whatever the seed: inputs that once broke the
    * writer (see the report of issue 4), so they are proven on every run, not only when drawn.
    */
-  const property = <A>(name: string, numRuns: number, args: fc.Arbitrary<A>, body: (world: World, args: A) => Promise<void>, examples: [WorldSpec, A][] = []) =>
+  const property = <A>(
+    name: string,
+    numRuns: number,
+    args: fc.Arbitrary<A>,
+    body: (world: World, args: A) => Promise<void>,
+    examples: [WorldSpec, A][] = [],
+  ) =>
     it(name, async () => {
       await fc.assert(
         fc.asyncProperty(worldSpec, args, async (spec, a) => body(await build(w, spec), a)),
@@ -367,7 +444,14 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     60,
     tagged(
       fc.record(
-        { executionId: freshOr(fc.constant(SELF)), flowId: cleanId, agent: cleanId, prompt: cleanText, metadata: cleanJson, startedAt: cleanDate },
+        {
+          executionId: freshOr(fc.constant(SELF)),
+          flowId: cleanId,
+          agent: cleanId,
+          prompt: cleanText,
+          metadata: cleanJson,
+          startedAt: cleanDate,
+        },
         { requiredKeys: ["executionId", "flowId", "agent", "prompt"] },
       ),
       reshaped(
@@ -396,7 +480,10 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       expectOnly(o.diff, ["executions"], what);
       expect(o.diff.executions.added).toHaveLength(1);
       const row = o.diff.executions.added[0] as Row;
-      expect(row.executionId === input.executionId && row.flowId === input.flowId && row.agent === input.agent && row.prompt === input.prompt, `${what}: stored ${describeValue(row)}`).toBe(true);
+      expect(
+        row.executionId === input.executionId && row.flowId === input.flowId && row.agent === input.agent && row.prompt === input.prompt,
+        `${what}: stored ${describeValue(row)}`,
+      ).toBe(true);
       expect(row.metadata, `${what}: metadata`).toEqual(input.metadata === undefined ? null : asStoredJson(input.metadata));
       const started = (row.startedAt as Date).getTime();
       if (input.startedAt === undefined) {
@@ -406,7 +493,11 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       } else {
         expect(started, `${what}: startedAt`).toBe(ms(input.startedAt));
       }
-      expect({ status: row.status, open: row.openTransactionId, finishedAt: row.finishedAt }).toEqual({ status: "running", open: null, finishedAt: null });
+      expect({ status: row.status, open: row.openTransactionId, finishedAt: row.finishedAt }).toEqual({
+        status: "running",
+        open: null,
+        finishedAt: null,
+      });
       // The returned record and a fresh read describe the stored row.
       const read = await w.getExecutionSession(input.executionId as string);
       expect(read).toEqual(o.value);
@@ -418,7 +509,13 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       // A top-level JSON number lost digits on the way into jsonb (0.30000000000000004 → 0.3).
       [RUNNING, { clean: true, args: { executionId: FRESH, flowId: "f", agent: "a", prompt: "p", metadata: 0.1 + 0.2 } }],
       // Dates PostgreSQL cannot hold, or holds but cannot give back to JavaScript (year 10000+).
-      [RUNNING, { clean: false, args: { executionId: FRESH, flowId: "f", agent: "a", prompt: "p", startedAt: new Date("+010000-01-01T00:00:00Z") } }],
+      [
+        RUNNING,
+        {
+          clean: false,
+          args: { executionId: FRESH, flowId: "f", agent: "a", prompt: "p", startedAt: new Date("+010000-01-01T00:00:00Z") },
+        },
+      ],
       [RUNNING, { clean: false, args: { executionId: FRESH, flowId: "f", agent: "a", prompt: "p", startedAt: "0000-01-01T00:00:00Z" } }],
       // Lone surrogates would come back as U+FFFD.
       [RUNNING, { clean: false, args: { executionId: FRESH, flowId: "f", agent: "a", prompt: "x\uD800y" } }],
@@ -455,7 +552,12 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     tagged(
       fc.option(
         fc.record(
-          { status: fc.constantFrom(...EXECUTION_STATUSES), flowId: fc.constantFrom("flow-prop", "no-such-flow"), limit: fc.integer({ min: 1, max: 1000 }), offset: fc.nat(3) },
+          {
+            status: fc.constantFrom(...EXECUTION_STATUSES),
+            flowId: fc.constantFrom("flow-prop", "no-such-flow"),
+            limit: fc.integer({ min: 1, max: 1000 }),
+            offset: fc.nat(3),
+          },
           { requiredKeys: [] },
         ),
         { nil: undefined },
@@ -482,7 +584,8 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       expect(o.value.length).toBe(Math.max(0, Math.min(q.limit, matching.length - q.offset)));
       const ids = new Set(matching.map((e) => e.executionId));
       for (const e of o.value) expect(ids.has(e.executionId), `${what}: ${e.executionId} does not match the filter`).toBe(true);
-      for (let i = 1; i < o.value.length; i++) expect(o.value[i - 1]!.startedAt.getTime()).toBeGreaterThanOrEqual(o.value[i]!.startedAt.getTime());
+      for (let i = 1; i < o.value.length; i++)
+        expect(o.value[i - 1]!.startedAt.getTime()).toBeGreaterThanOrEqual(o.value[i]!.startedAt.getTime());
     },
     [[RUNNING, { clean: false, args: null as never }]],
   );
@@ -503,7 +606,14 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
           },
           { requiredKeys: ["status"] },
         ),
-        reshaped(fc.record({ status: orNasty(fc.constantFrom(...EXECUTION_STATUSES)), error: orNasty(cleanText), durationMs: fc.oneof(cleanInt32, nastyNumber), finishedAt: orNasty(cleanDate) })),
+        reshaped(
+          fc.record({
+            status: orNasty(fc.constantFrom(...EXECUTION_STATUSES)),
+            error: orNasty(cleanText),
+            durationMs: fc.oneof(cleanInt32, nastyNumber),
+            finishedAt: orNasty(cleanDate),
+          }),
+        ),
       ),
     ),
     async (world, [idArg, { clean, args }]) => {
@@ -574,7 +684,9 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
         const id = resolve(idArg, world);
         const guard = resolveGuard(args, world);
         const what = `${verb}Transaction(${describeValue(id)}, ${describeValue(guard)})`;
-        const o = await attempt(db, what, () => (verb === "commit" ? w.commitTransaction(id as never, guard as never) : w.rollbackTransaction(id as never, guard as never)));
+        const o = await attempt(db, what, () =>
+          verb === "commit" ? w.commitTransaction(id as never, guard as never) : w.rollbackTransaction(id as never, guard as never),
+        );
         expectIdRule(o, id, "executionId", what);
         const state = executionState(o.before, id);
         const guardTx = guard && typeof guard === "object" ? (guard as { transactionId?: unknown }).transactionId : undefined;
@@ -589,8 +701,12 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
         expect(state.openTx, `${what}: ended a transaction that was not open`).not.toBeNull();
         if (guardTx !== undefined) expect(guardTx).toBe(state.openTx);
         const pending = o.before.steps.filter((s) => s.executionId === id && s.state === "pending" && s.transactionId === state.openTx);
-        expect(o.diff.executions.changed.map((c) => [c.after.executionId, c.after.openTransactionId, c.after.transactionOpenedAt])).toEqual([[id, null, null]]);
-        expect(pick(o.diff.executions.changed[0]!.after, EXECUTION_DATA)).toEqual(pick(o.diff.executions.changed[0]!.before, EXECUTION_DATA));
+        expect(o.diff.executions.changed.map((c) => [c.after.executionId, c.after.openTransactionId, c.after.transactionOpenedAt])).toEqual(
+          [[id, null, null]],
+        );
+        expect(pick(o.diff.executions.changed[0]!.after, EXECUTION_DATA)).toEqual(
+          pick(o.diff.executions.changed[0]!.before, EXECUTION_DATA),
+        );
         if (verb === "commit") {
           expectOnly(o.diff, ["executions", "steps"], what);
           expect(o.diff.steps.changed.map((c) => c.after.sessionId).sort()).toEqual(pending.map((s) => s.sessionId).sort());
@@ -610,78 +726,98 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
   }
 
   const olderThan = tagged(
-    fc.option(fc.record({ olderThanMs: fc.oneof(fc.constantFrom(0, 1, 60_000), fc.nat(10_000_000)) }, { requiredKeys: [] }), { nil: undefined }),
+    fc.option(fc.record({ olderThanMs: fc.oneof(fc.constantFrom(0, 1, 60_000), fc.nat(10_000_000)) }, { requiredKeys: [] }), {
+      nil: undefined,
+    }),
     fc.oneof(anyShape, fc.record({ olderThanMs: fc.oneof(nastyNumber, nastyValue) })),
   );
 
-  property("listOpenTransactions reports the open transactions and their pending steps, and never writes", 30, olderThan, async (_world, { clean, args }) => {
-    const what = `listOpenTransactions(${describeValue(args)})`;
-    const t0 = Date.now();
-    const o = await attempt(db, what, () => w.listOpenTransactions(args as never));
-    const t1 = Date.now();
-    expectNothingChanged(o, what);
-    if (!o.ok) {
-      if (clean) expectSuccess(o, what);
-      return;
-    }
-    const age = (args as { olderThanMs?: number } | undefined)?.olderThanMs ?? 0;
-    for (const e of o.before.executions.filter((x) => x.openTransactionId)) {
-      const opened = (e.transactionOpenedAt as Date).getTime();
-      const listed = o.value.find((t) => t.executionId === e.executionId);
-      if (opened <= t0 - age - CLOCK_SLACK) expect(listed, `${what}: ${e.executionId} opened at ${opened} is missing`).toBeDefined();
-      if (opened > t1 - age + CLOCK_SLACK) expect(listed, `${what}: ${e.executionId} is too young to list`).toBeUndefined();
-      if (listed) {
-        expect(listed.transactionId).toBe(e.openTransactionId);
-        expect(listed.pendingSteps).toBe(o.before.steps.filter((s) => s.transactionId === e.openTransactionId && s.state === "pending").length);
+  property(
+    "listOpenTransactions reports the open transactions and their pending steps, and never writes",
+    30,
+    olderThan,
+    async (_world, { clean, args }) => {
+      const what = `listOpenTransactions(${describeValue(args)})`;
+      const t0 = Date.now();
+      const o = await attempt(db, what, () => w.listOpenTransactions(args as never));
+      const t1 = Date.now();
+      expectNothingChanged(o, what);
+      if (!o.ok) {
+        if (clean) expectSuccess(o, what);
+        return;
       }
-    }
-    expect(o.value.every((t) => executionState(o.before, t.executionId).openTx === t.transactionId)).toBe(true);
-  }, [
-    // olderThanMs went unchecked into a Date: NaN, a huge age, null or an object failed inside Prisma.
-    [OPEN, { clean: false, args: { olderThanMs: 1e20 } }],
-    [OPEN, { clean: false, args: { olderThanMs: Number.NaN } }],
-    [OPEN, { clean: false, args: null }],
-    [OPEN, { clean: false, args: { olderThanMs: Date.now() + 2_100 * 365 * DAY } }], // a cutoff before year 1
-  ]);
+      const age = (args as { olderThanMs?: number } | undefined)?.olderThanMs ?? 0;
+      for (const e of o.before.executions.filter((x) => x.openTransactionId)) {
+        const opened = (e.transactionOpenedAt as Date).getTime();
+        const listed = o.value.find((t) => t.executionId === e.executionId);
+        if (opened <= t0 - age - CLOCK_SLACK) expect(listed, `${what}: ${e.executionId} opened at ${opened} is missing`).toBeDefined();
+        if (opened > t1 - age + CLOCK_SLACK) expect(listed, `${what}: ${e.executionId} is too young to list`).toBeUndefined();
+        if (listed) {
+          expect(listed.transactionId).toBe(e.openTransactionId);
+          expect(listed.pendingSteps).toBe(
+            o.before.steps.filter((s) => s.transactionId === e.openTransactionId && s.state === "pending").length,
+          );
+        }
+      }
+      expect(o.value.every((t) => executionState(o.before, t.executionId).openTx === t.transactionId)).toBe(true);
+    },
+    [
+      // olderThanMs went unchecked into a Date: NaN, a huge age, null or an object failed inside Prisma.
+      [OPEN, { clean: false, args: { olderThanMs: 1e20 } }],
+      [OPEN, { clean: false, args: { olderThanMs: Number.NaN } }],
+      [OPEN, { clean: false, args: null }],
+      [OPEN, { clean: false, args: { olderThanMs: Date.now() + 2_100 * 365 * DAY } }], // a cutoff before year 1
+    ],
+  );
 
-  property("recoverOpenTransactions rolls back exactly the transactions it reports", 30, olderThan, async (_world, { clean, args }) => {
-    const what = `recoverOpenTransactions(${describeValue(args)})`;
-    const t0 = Date.now();
-    const o = await attempt(db, what, () => w.recoverOpenTransactions(args as never));
-    const t1 = Date.now();
-    if (!o.ok) {
-      if (clean) expectSuccess(o, what);
-      return;
-    }
-    const age = (args as { olderThanMs?: number } | undefined)?.olderThanMs ?? 0;
-    const recovered = new Map(o.value.map((t) => [t.executionId, t]));
-    for (const e of o.before.executions.filter((x) => x.openTransactionId)) {
-      const opened = (e.transactionOpenedAt as Date).getTime();
-      if (opened <= t0 - age - CLOCK_SLACK) expect(recovered.has(e.executionId as string), `${what}: left ${e.executionId} open`).toBe(true);
-      if (opened > t1 - age + CLOCK_SLACK) expect(recovered.has(e.executionId as string), `${what}: recovered a transaction too young`).toBe(false);
-    }
-    const pending = o.before.steps.filter((s) => s.state === "pending" && [...recovered.values()].some((t) => t.transactionId === s.transactionId));
-    for (const t of recovered.values()) {
-      expect(t.transactionId).toBe(executionState(o.before, t.executionId).openTx);
-      expect(t.pendingSteps).toBe(pending.filter((s) => s.transactionId === t.transactionId).length);
-    }
-    expectOnly(o.diff, ["executions", "steps", "toolCalls"], what);
-    expect(o.diff.executions.changed.map((c) => c.after.executionId).sort()).toEqual([...recovered.keys()].sort());
-    for (const c of o.diff.executions.changed) {
-      expect(c.after.openTransactionId).toBeNull();
-      expect(c.after.transactionOpenedAt).toBeNull();
-      // What the execution says (its bookkeeping of past transactions aside) is untouched.
-      expect(pick(c.after, EXECUTION_DATA)).toEqual(pick(c.before, EXECUTION_DATA));
-    }
-    expect(o.diff.steps.removed.map((s) => s.sessionId).sort()).toEqual(pending.map((s) => s.sessionId).sort());
-    expect(o.diff.steps.changed).toEqual([]);
-  }, [
-    // olderThanMs went unchecked into a Date: NaN, a huge age, null or an object failed inside Prisma.
-    [OPEN, { clean: false, args: { olderThanMs: 1e20 } }],
-    [OPEN, { clean: false, args: { olderThanMs: Number.NaN } }],
-    [OPEN, { clean: false, args: null }],
-    [OPEN, { clean: false, args: { olderThanMs: Date.now() + 2_100 * 365 * DAY } }], // a cutoff before year 1
-  ]);
+  property(
+    "recoverOpenTransactions rolls back exactly the transactions it reports",
+    30,
+    olderThan,
+    async (_world, { clean, args }) => {
+      const what = `recoverOpenTransactions(${describeValue(args)})`;
+      const t0 = Date.now();
+      const o = await attempt(db, what, () => w.recoverOpenTransactions(args as never));
+      const t1 = Date.now();
+      if (!o.ok) {
+        if (clean) expectSuccess(o, what);
+        return;
+      }
+      const age = (args as { olderThanMs?: number } | undefined)?.olderThanMs ?? 0;
+      const recovered = new Map(o.value.map((t) => [t.executionId, t]));
+      for (const e of o.before.executions.filter((x) => x.openTransactionId)) {
+        const opened = (e.transactionOpenedAt as Date).getTime();
+        if (opened <= t0 - age - CLOCK_SLACK)
+          expect(recovered.has(e.executionId as string), `${what}: left ${e.executionId} open`).toBe(true);
+        if (opened > t1 - age + CLOCK_SLACK)
+          expect(recovered.has(e.executionId as string), `${what}: recovered a transaction too young`).toBe(false);
+      }
+      const pending = o.before.steps.filter(
+        (s) => s.state === "pending" && [...recovered.values()].some((t) => t.transactionId === s.transactionId),
+      );
+      for (const t of recovered.values()) {
+        expect(t.transactionId).toBe(executionState(o.before, t.executionId).openTx);
+        expect(t.pendingSteps).toBe(pending.filter((s) => s.transactionId === t.transactionId).length);
+      }
+      expectOnly(o.diff, ["executions", "steps", "toolCalls"], what);
+      expect(o.diff.executions.changed.map((c) => c.after.executionId).sort()).toEqual([...recovered.keys()].sort());
+      for (const c of o.diff.executions.changed) {
+        expect(c.after.openTransactionId).toBeNull();
+        expect(c.after.transactionOpenedAt).toBeNull();
+        // What the execution says (its bookkeeping of past transactions aside) is untouched.
+        expect(pick(c.after, EXECUTION_DATA)).toEqual(pick(c.before, EXECUTION_DATA));
+      }
+      expect(o.diff.steps.removed.map((s) => s.sessionId).sort()).toEqual(pending.map((s) => s.sessionId).sort());
+      expect(o.diff.steps.changed).toEqual([]);
+    },
+    [
+      // olderThanMs went unchecked into a Date: NaN, a huge age, null or an object failed inside Prisma.
+      [OPEN, { clean: false, args: { olderThanMs: 1e20 } }],
+      [OPEN, { clean: false, args: { olderThanMs: Number.NaN } }],
+      [OPEN, { clean: false, args: null }],
+      [OPEN, { clean: false, args: { olderThanMs: Date.now() + 2_100 * 365 * DAY } }], // a cutoff before year 1
+    ],
+  );
 
   property(
     "storeStepSession stores the content byte for byte with the fields parsed from it, or refuses",
@@ -698,13 +834,23 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
           ),
           guard: cleanGuard,
         }),
-        fc.record({ index: orNasty(stepIndex), content: fc.oneof(nastyString, anyShape, dirtyStep.map((s) => JSON.stringify(s) ?? "")), guard: anyGuard }),
+        fc.record({
+          index: orNasty(stepIndex),
+          content: fc.oneof(
+            nastyString,
+            anyShape,
+            dirtyStep.map((s) => JSON.stringify(s) ?? ""),
+          ),
+          guard: anyGuard,
+        }),
       ),
     ),
     async (world, [idArg, { clean, args }]) => {
       const id = resolve(idArg, world);
       const guard = resolveGuard(args.guard, world);
-      const content = (typeof args.content === "object" && args.content !== null && "text" in args.content ? args.content.text : args.content) as string;
+      const content = (
+        typeof args.content === "object" && args.content !== null && "text" in args.content ? args.content.text : args.content
+      ) as string;
       const what = `storeStepSession(${describeValue(id)}, ${describeValue(args.index)}, ${describeValue(content)}, ${describeValue(guard)})`;
       const o = await attempt(db, what, () => w.storeStepSession(id as never, args.index as never, content as never, guard as never));
       expectIdRule(o, id, "executionId", what);
@@ -716,7 +862,8 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
         expect(existing.content === content, `${what}: accepted as a retry of different content`).toBe(true);
         return;
       }
-      const parsed = clean && typeof args.content === "object" && args.content !== null && "step" in args.content ? args.content.step : undefined;
+      const parsed =
+        clean && typeof args.content === "object" && args.content !== null && "step" in args.content ? args.content.step : undefined;
       const fields = parsed ?? (clean ? ((parseStepContent(content) ?? {}) as Row) : undefined);
       if (fields) expectStoredStep(o, id as string, args.index as number, fields, content, what);
       else {
@@ -729,7 +876,20 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       [RUNNING, [SELF, { clean: false, args: { index: 5, content: "x", guard: null } }]],
       [RUNNING, [SELF, { clean: false, args: { index: 5, content: "x", guard: { transactionId: "\u0000" } } }]],
       // A step document whose date JavaScript cannot read back once stored.
-      [RUNNING, [SELF, { clean: false, args: { index: 5, content: '{"started_at": "9999-12-31T23:59:59Z", "finished_at": "+010000-01-01T00:00:00Z"}', guard: undefined } }]],
+      [
+        RUNNING,
+        [
+          SELF,
+          {
+            clean: false,
+            args: {
+              index: 5,
+              content: '{"started_at": "9999-12-31T23:59:59Z", "finished_at": "+010000-01-01T00:00:00Z"}',
+              guard: undefined,
+            },
+          },
+        ],
+      ],
     ],
   );
 
@@ -757,11 +917,20 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     [
       // An extra BigInt field: validation ignored it, then the JSON form of the step threw a TypeError.
       [RUNNING, [SELF, { clean: false, args: { step: { stepIndex: 5, extra: 1n }, guard: undefined } }]],
-      [RUNNING, [SELF, { clean: false, args: { step: { stepIndex: 5, startedAt: new Date("+010000-01-01T00:00:00Z") }, guard: undefined } }]],
+      [
+        RUNNING,
+        [SELF, { clean: false, args: { step: { stepIndex: 5, startedAt: new Date("+010000-01-01T00:00:00Z") }, guard: undefined } }],
+      ],
       [RUNNING, [SELF, { clean: false, args: { step: { stepIndex: 5, finishedAt: new Date(-8.64e15) }, guard: undefined } }]],
       [RUNNING, [SELF, { clean: false, args: { step: { stepIndex: 5 }, guard: null } }]],
       [RUNNING, [SELF, { clean: false, args: { step: { stepIndex: 5 }, guard: { transactionId: "\u0000" } } }]],
-      [RUNNING, [SELF, { clean: false, args: { step: { stepIndex: 5, toolCalls: [{ toolName: "t", input: { k: "\uD800" } }] }, guard: undefined } }]],
+      [
+        RUNNING,
+        [
+          SELF,
+          { clean: false, args: { step: { stepIndex: 5, toolCalls: [{ toolName: "t", input: { k: "\uD800" } }] }, guard: undefined } },
+        ],
+      ],
     ],
   );
 
@@ -775,11 +944,19 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       if (idArg === SELF) expectSuccess(o, what);
       return;
     }
-    const committed = o.before.steps.filter((s) => s.executionId === id && s.state === "committed").sort((a, b) => (a.stepIndex as number) - (b.stepIndex as number));
-    expect(o.value.map((s) => [s.sessionId, s.stepIndex, s.content, s.stepId, s.score])).toEqual(committed.map((s) => [s.sessionId, s.stepIndex, s.content, s.stepId, s.score]));
+    const committed = o.before.steps
+      .filter((s) => s.executionId === id && s.state === "committed")
+      .sort((a, b) => (a.stepIndex as number) - (b.stepIndex as number));
+    expect(o.value.map((s) => [s.sessionId, s.stepIndex, s.content, s.stepId, s.score])).toEqual(
+      committed.map((s) => [s.sessionId, s.stepIndex, s.content, s.stepId, s.score]),
+    );
     for (const s of o.value) {
-      const calls = o.before.toolCalls.filter((c) => c.sessionId === s.sessionId).sort((a, b) => (a.callIndex as number) - (b.callIndex as number));
-      expect(s.toolCalls.map((c) => [c.toolName, c.input, c.output])).toEqual(calls.map((c) => [c.toolName, c.input ?? null, c.output ?? null]));
+      const calls = o.before.toolCalls
+        .filter((c) => c.sessionId === s.sessionId)
+        .sort((a, b) => (a.callIndex as number) - (b.callIndex as number));
+      expect(s.toolCalls.map((c) => [c.toolName, c.input, c.output])).toEqual(
+        calls.map((c) => [c.toolName, c.input ?? null, c.output ?? null]),
+      );
     }
   });
 
@@ -805,7 +982,9 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
         fc.record({
           cid: freshOr(fc.oneof(nastyString, anyShape)),
           content: fc.oneof(nastyString, anyShape),
-          metadata: reshaped(fc.record({ avgScore: nastyNumber, totalTools: nastyNumber, successRate: nastyNumber, executionDurationMs: nastyNumber })),
+          metadata: reshaped(
+            fc.record({ avgScore: nastyNumber, totalTools: nastyNumber, successRate: nastyNumber, executionDurationMs: nastyNumber }),
+          ),
         }),
       ),
     ),
@@ -813,7 +992,9 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       const id = resolve(idArg, world);
       const cid = resolve(args.cid, world);
       const what = `storeConsolidatedSession(${describeValue(cid)}, ${describeValue(id)}, ${describeValue(args.content)}, ${describeValue(args.metadata)})`;
-      const o = await attempt(db, what, () => w.storeConsolidatedSession(cid as never, id as never, args.content as never, args.metadata as never));
+      const o = await attempt(db, what, () =>
+        w.storeConsolidatedSession(cid as never, id as never, args.content as never, args.metadata as never),
+      );
       expectIdRule(o, id, "executionId", what);
       expectIdRule(o, cid, "consolidatedId", what);
       const taken = o.before.consolidated.some((c) => c.consolidatedSessionId === cid);
@@ -829,11 +1010,18 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       expectOnly(o.diff, ["consolidated"], what);
       expect(o.diff.consolidated.added).toHaveLength(1);
       const row = o.diff.consolidated.added[0]!;
-      expect(row.consolidatedSessionId === cid && row.executionId === id && row.consolidatedContent === args.content, `${what}: stored ${describeValue(row)}`).toBe(true);
-      const committed = o.before.steps.filter((s) => s.executionId === id && s.state === "committed").sort((a, b) => (a.stepIndex as number) - (b.stepIndex as number));
+      expect(
+        row.consolidatedSessionId === cid && row.executionId === id && row.consolidatedContent === args.content,
+        `${what}: stored ${describeValue(row)}`,
+      ).toBe(true);
+      const committed = o.before.steps
+        .filter((s) => s.executionId === id && s.state === "committed")
+        .sort((a, b) => (a.stepIndex as number) - (b.stepIndex as number));
       expect(row.originalSessionIds).toEqual(committed.map((s) => s.sessionId));
       const m = (args.metadata ?? {}) as Row;
-      expect([row.avgScore, row.totalTools, row.successRate, row.executionDurationMs].map(num)).toEqual([m.avgScore, m.totalTools, m.successRate, m.executionDurationMs].map(num));
+      expect([row.avgScore, row.totalTools, row.successRate, row.executionDurationMs].map(num)).toEqual(
+        [m.avgScore, m.totalTools, m.successRate, m.executionDurationMs].map(num),
+      );
       expect(await w.getConsolidatedSession(cid as string)).toBe(args.content);
     },
   );
@@ -848,14 +1036,22 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       const one = await attempt(db, `getConsolidatedSession(${describeValue(cid)})`, () => w.getConsolidatedSession(cid as never));
       expectNothingChanged(one, "getConsolidatedSession");
       expectIdRule(one, cid, "consolidatedId", "getConsolidatedSession");
-      if (one.ok) expect(one.value).toBe((rowOf(one.before, "consolidated", "consolidatedSessionId", cid)?.consolidatedContent as string | undefined) ?? null);
-      const all = await attempt(db, `getConsolidatedSessionsByExecution(${describeValue(id)})`, () => w.getConsolidatedSessionsByExecution(id as never));
+      if (one.ok)
+        expect(one.value).toBe(
+          (rowOf(one.before, "consolidated", "consolidatedSessionId", cid)?.consolidatedContent as string | undefined) ?? null,
+        );
+      const all = await attempt(db, `getConsolidatedSessionsByExecution(${describeValue(id)})`, () =>
+        w.getConsolidatedSessionsByExecution(id as never),
+      );
       expectNothingChanged(all, "getConsolidatedSessionsByExecution");
       expectIdRule(all, id, "executionId", "getConsolidatedSessionsByExecution");
       if (all.ok) {
         const rows = all.before.consolidated.filter((c) => c.executionId === id);
         expect(all.value.map((c) => c.consolidatedSessionId).sort()).toEqual(rows.map((r) => r.consolidatedSessionId).sort());
-        for (const c of all.value) expect(c.consolidatedContent).toBe(rowOf(all.before, "consolidated", "consolidatedSessionId", c.consolidatedSessionId)?.consolidatedContent);
+        for (const c of all.value)
+          expect(c.consolidatedContent).toBe(
+            rowOf(all.before, "consolidated", "consolidatedSessionId", c.consolidatedSessionId)?.consolidatedContent,
+          );
       } else if (idArg === SELF) expectSuccess(all, "getConsolidatedSessionsByExecution");
     },
   );
@@ -870,7 +1066,10 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
           status: fc.constantFrom(...CONSOLIDATION_STATUSES),
           options: fc.option(
             fc.record(
-              { expected: fc.oneof(fc.constantFrom(...CONSOLIDATION_STATUSES), fc.subarray([...CONSOLIDATION_STATUSES])), error: fc.option(cleanText, { nil: null }) },
+              {
+                expected: fc.oneof(fc.constantFrom(...CONSOLIDATION_STATUSES), fc.subarray([...CONSOLIDATION_STATUSES])),
+                error: fc.option(cleanText, { nil: null }),
+              },
               { requiredKeys: [] },
             ),
             { nil: undefined },
@@ -878,7 +1077,10 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
         }),
         fc.record({
           status: orNasty(fc.constantFrom(...CONSOLIDATION_STATUSES)),
-          options: fc.oneof(anyShape, fc.record({ expected: fc.oneof(nastyValue, fc.array(nastyString, { maxLength: 2 })), error: nastyValue }, { requiredKeys: [] })),
+          options: fc.oneof(
+            anyShape,
+            fc.record({ expected: fc.oneof(nastyValue, fc.array(nastyString, { maxLength: 2 })), error: nastyValue }, { requiredKeys: [] }),
+          ),
         }),
       ),
     ),
@@ -920,11 +1122,19 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
    * runInTransaction: a random sequence of writes on the bound writer, then maybe the caller's own
    * error. All of it commits or none of it: on any rejection the tables are exactly as before.
    */
-  type Op = { kind: "create"; input: unknown } | { kind: "step"; step: unknown } | { kind: "consolidate"; content: unknown } | { kind: "status"; status: unknown } | { kind: "nested"; ops: Op[] };
+  type Op =
+    | { kind: "create"; input: unknown }
+    | { kind: "step"; step: unknown }
+    | { kind: "consolidate"; content: unknown }
+    | { kind: "status"; status: unknown }
+    | { kind: "nested"; ops: Op[] };
   const opArb: fc.Arbitrary<Op> = fc.letrec<{ op: Op }>((tie) => ({
     op: fc.oneof(
       { depthSize: "small" },
-      fc.record({ kind: fc.constant("create" as const), input: fc.oneof(fc.record({ executionId: fc.constant(FRESH), flowId: cleanId, agent: cleanId, prompt: cleanText }), anyShape) }),
+      fc.record({
+        kind: fc.constant("create" as const),
+        input: fc.oneof(fc.record({ executionId: fc.constant(FRESH), flowId: cleanId, agent: cleanId, prompt: cleanText }), anyShape),
+      }),
       fc.record({ kind: fc.constant("step" as const), step: fc.oneof(cleanStep, dirtyStep) }),
       fc.record({ kind: fc.constant("consolidate" as const), content: orNasty(cleanText) }),
       fc.record({ kind: fc.constant("status" as const), status: orNasty(fc.constantFrom(...CONSOLIDATION_STATUSES)) }),
@@ -940,7 +1150,12 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       ownError: fc.oneof(fc.constant(undefined), fc.constant(new Error("caller's own failure")), nastyValue),
       throwOwn: fc.boolean(),
       fn: fc.oneof({ weight: 5, arbitrary: fc.constant("function") }, { weight: 1, arbitrary: anyShape }),
-      options: fc.oneof(fc.constant(undefined), fc.record({ timeout: fc.constantFrom(10_000, 30_000) }), anyShape, fc.record({ timeout: nastyNumber, maxWait: nastyNumber }, { requiredKeys: [] })),
+      options: fc.oneof(
+        fc.constant(undefined),
+        fc.record({ timeout: fc.constantFrom(10_000, 30_000) }),
+        anyShape,
+        fc.record({ timeout: nastyNumber, maxWait: nastyNumber }, { requiredKeys: [] }),
+      ),
     }),
     async (world, args) => {
       const log: string[] = [];
@@ -1010,76 +1225,125 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       for (const effect of effects) effect(after);
       // The last status write wins, as it would outside a transaction.
       const lastStatus = [...args.ops].reverse().find((op) => op.kind === "status") as { status: unknown } | undefined;
-      if (lastStatus && !args.ops.some((op) => op.kind === "nested")) expect(rowOf(after, "executions", "executionId", world.id)?.consolidationStatus).toBe(lastStatus.status);
+      if (lastStatus && !args.ops.some((op) => op.kind === "nested"))
+        expect(rowOf(after, "executions", "executionId", world.id)?.consolidationStatus).toBe(lastStatus.status);
     },
     [
       [RUNNING, { ops: [{ kind: "status", status: "completed" }], ownError: undefined, throwOwn: false, fn: null, options: undefined }],
-      [RUNNING, { ops: [{ kind: "status", status: "completed" }], ownError: undefined, throwOwn: false, fn: "function", options: { timeout: Number.NaN } }],
-      [RUNNING, { ops: [{ kind: "status", status: "completed" }], ownError: undefined, throwOwn: false, fn: "function", options: { timeout: 2 ** 31 } }],
+      [
+        RUNNING,
+        {
+          ops: [{ kind: "status", status: "completed" }],
+          ownError: undefined,
+          throwOwn: false,
+          fn: "function",
+          options: { timeout: Number.NaN },
+        },
+      ],
+      [
+        RUNNING,
+        {
+          ops: [{ kind: "status", status: "completed" }],
+          ownError: undefined,
+          throwOwn: false,
+          fn: "function",
+          options: { timeout: 2 ** 31 },
+        },
+      ],
       // The caller's own error after real writes: everything rolled back, the error given back as is.
-      [OPEN, { ops: [{ kind: "step", step: { stepIndex: 9, content: "x" } }, { kind: "consolidate", content: "c" }], ownError: new Error("own"), throwOwn: true, fn: "function", options: undefined }],
+      [
+        OPEN,
+        {
+          ops: [
+            { kind: "step", step: { stepIndex: 9, content: "x" } },
+            { kind: "consolidate", content: "c" },
+          ],
+          ownError: new Error("own"),
+          throwOwn: true,
+          fn: "function",
+          options: undefined,
+        },
+      ],
     ],
   );
 
   // The bulk import is being added to the writer; once it exists it must be all-or-nothing too.
   type Bulk = (id: unknown, steps: unknown, guard?: unknown) => Promise<unknown>;
   const bulk = (DatabaseWriter.prototype as unknown as { storeSteps?: Bulk }).storeSteps;
-  it.skipIf(!bulk)(
-    "storeSteps stores every step exactly, or none of them",
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          worldSpec,
-          targetId,
-          tagged(
-            // Distinct indexes past the world's own steps: all new, so a running execution must take them.
-            fc.uniqueArray(cleanStep.map((st) => ({ ...st, stepIndex: 3 + (st.stepIndex % 5) })), { selector: (st) => st.stepIndex, maxLength: 4 }),
-            fc.oneof(fc.array(fc.oneof({ weight: 3, arbitrary: cleanStep }, { weight: 1, arbitrary: dirtyStep }), { maxLength: 4 }), anyShape),
+  it.skipIf(!bulk)("storeSteps stores every step exactly, or none of them", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        worldSpec,
+        targetId,
+        tagged(
+          // Distinct indexes past the world's own steps: all new, so a running execution must take them.
+          fc.uniqueArray(
+            cleanStep.map((st) => ({ ...st, stepIndex: 3 + (st.stepIndex % 5) })),
+            { selector: (st) => st.stepIndex, maxLength: 4 },
           ),
-          fc.oneof(cleanGuard, anyGuard),
-          async (spec, idArg, { clean, args: steps }, guardArg) => {
-            const world = await build(w, spec);
-            const id = resolve(idArg, world);
-            const guard = resolveGuard(guardArg, world);
-            const what = `storeSteps(${describeValue(id)}, ${describeValue(steps)}, ${describeValue(guard)})`;
-            const o = await attempt(db, what, () => bulk!.call(w, id, steps, guard));
-            expectIdRule(o, id, "executionId", what);
-            const state = executionState(o.before, id);
-            const guardTx = guard && typeof guard === "object" ? (guard as { transactionId?: unknown }).transactionId : undefined;
-            const cleanGuardGiven = guard === undefined || (typeof guard === "object" && guard !== null && (guardTx === undefined || typeof guardTx === "string"));
-            if (!o.ok) {
-              if (clean && idArg === SELF && cleanGuardGiven && state.exists && state.running && (guardTx === undefined || guardTx === state.openTx)) expectSuccess(o, what);
-              return;
-            }
-            expect(state.exists, `${what}: stored steps for an execution that does not exist`).toBe(true);
-            if (guardTx !== undefined) expect(guardTx, `${what}: stored outside the transaction it was pinned to`).toBe(state.openTx);
-            expectOnly(o.diff, ["steps", "toolCalls"], what);
-            const given = steps as Row[];
-            const sessionIds = new Set(given.map((st) => stepSessionId(id as string, st.stepIndex as number)));
-            // Only the given steps changed, and no committed step was overwritten.
-            for (const r of [...o.diff.steps.added, ...o.diff.steps.changed.map((c) => c.after)]) expect(sessionIds.has(r.sessionId as string), `${what}: wrote ${r.sessionId}`).toBe(true);
-            for (const c of o.diff.steps.changed) expect(c.before.state, `${what}: overwrote committed ${c.before.sessionId}`).toBe("pending");
-            expect(o.diff.steps.removed).toEqual([]);
-            for (const step of given) {
-              const index = step.stepIndex as number;
-              const before = rowOf(o.before, "steps", "sessionId", stepSessionId(id as string, index));
-              const after = rowOf(o.after, "steps", "sessionId", stepSessionId(id as string, index));
-              // A step already stored as given is a retry and stays as it was.
-              if (before && isDeepEqualRow(before, after)) expectContentOf(after?.content, step, `${what}: step ${index} (a retry)`);
-              else expectStepRow(o, id as string, index, step, undefined, what);
-            }
-          },
+          fc.oneof(
+            fc.array(fc.oneof({ weight: 3, arbitrary: cleanStep }, { weight: 1, arbitrary: dirtyStep }), { maxLength: 4 }),
+            anyShape,
+          ),
         ),
-        { ...fcOptions(40), examples: [
-            [RUNNING, SELF, { clean: false, args: [{ stepIndex: 7 }] }, null],
-            [RUNNING, SELF, { clean: false, args: [{ stepIndex: 7, extra: 1n }] }, undefined],
-            // Nothing to store, but pinned to a transaction that is not open: the guard must still hold.
-            [RUNNING, SELF, { clean: true, args: [] }, { transactionId: CURRENT_TX }],
-          ],
+        fc.oneof(cleanGuard, anyGuard),
+        async (spec, idArg, { clean, args: steps }, guardArg) => {
+          const world = await build(w, spec);
+          const id = resolve(idArg, world);
+          const guard = resolveGuard(guardArg, world);
+          const what = `storeSteps(${describeValue(id)}, ${describeValue(steps)}, ${describeValue(guard)})`;
+          const o = await attempt(db, what, () => bulk!.call(w, id, steps, guard));
+          expectIdRule(o, id, "executionId", what);
+          const state = executionState(o.before, id);
+          const guardTx = guard && typeof guard === "object" ? (guard as { transactionId?: unknown }).transactionId : undefined;
+          const cleanGuardGiven =
+            guard === undefined || (typeof guard === "object" && guard !== null && (guardTx === undefined || typeof guardTx === "string"));
+          if (!o.ok) {
+            if (
+              clean &&
+              idArg === SELF &&
+              cleanGuardGiven &&
+              state.exists &&
+              state.running &&
+              (guardTx === undefined || guardTx === state.openTx)
+            )
+              expectSuccess(o, what);
+            return;
+          }
+          expect(state.exists, `${what}: stored steps for an execution that does not exist`).toBe(true);
+          if (guardTx !== undefined) expect(guardTx, `${what}: stored outside the transaction it was pinned to`).toBe(state.openTx);
+          expectOnly(o.diff, ["steps", "toolCalls"], what);
+          const given = steps as Row[];
+          const sessionIds = new Set(given.map((st) => stepSessionId(id as string, st.stepIndex as number)));
+          // Only the given steps changed, and no committed step was overwritten.
+          for (const r of [...o.diff.steps.added, ...o.diff.steps.changed.map((c) => c.after)])
+            expect(sessionIds.has(r.sessionId as string), `${what}: wrote ${r.sessionId}`).toBe(true);
+          for (const c of o.diff.steps.changed)
+            expect(c.before.state, `${what}: overwrote committed ${c.before.sessionId}`).toBe("pending");
+          expect(o.diff.steps.removed).toEqual([]);
+          for (const step of given) {
+            const index = step.stepIndex as number;
+            const before = rowOf(o.before, "steps", "sessionId", stepSessionId(id as string, index));
+            const after = rowOf(o.after, "steps", "sessionId", stepSessionId(id as string, index));
+            // A step already stored as given is a retry and stays as it was.
+            if (before && isDeepEqualRow(before, after)) expectContentOf(after?.content, step, `${what}: step ${index} (a retry)`);
+            else expectStepRow(o, id as string, index, step, undefined, what);
+          }
         },
-      );
-    },
-  );
+      ),
+      {
+        ...fcOptions(40),
+        examples: [
+          [RUNNING, SELF, { clean: false, args: [{ stepIndex: 7 }] }, null],
+          [RUNNING, SELF, { clean: false, args: [{ stepIndex: 7, extra: 1n }] }, undefined],
+          // Nothing to store, but pinned to a transaction that is not open: the guard must still hold.
+          [RUNNING, SELF, { clean: true, args: [] }, { transactionId: CURRENT_TX }],
+        ],
+      },
+    );
+  });
 });
 
-const isDeepEqualRow = (a: Row | undefined, b: Row | undefined) => JSON.stringify(a, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)) === JSON.stringify(b, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+const isDeepEqualRow = (a: Row | undefined, b: Row | undefined) =>
+  JSON.stringify(a, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)) ===
+  JSON.stringify(b, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));

@@ -46,9 +46,9 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     await w.storeStep(id, { stepIndex: 1, content: "b" }, { transactionId: rolledBack });
     await w.rollbackTransaction(id, { transactionId: rolledBack });
     await w.rollbackTransaction(id, { transactionId: rolledBack });
-    expect((await expectDbError(w.commitTransaction(id, { transactionId: rolledBack }), "TRANSACTION_STATE", "transactionId")).message).toContain(
-      "was already rolled back",
-    );
+    expect(
+      (await expectDbError(w.commitTransaction(id, { transactionId: rolledBack }), "TRANSACTION_STATE", "transactionId")).message,
+    ).toContain("was already rolled back");
     expect((await stepRows(db, id)).map((r) => [r.stepIndex, r.state])).toEqual([[0, "committed"]]);
     // Without a guard there is nothing to recognise a retry by: "no open transaction".
     await expectDbError(w.commitTransaction(id), "TRANSACTION_STATE", "executionId");
@@ -66,7 +66,13 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
 
   it("createExecutionSession and storeConsolidatedSession again with the same fields write nothing more", async () => {
     const w = db.writer;
-    const input = { executionId: `retry-${randomUUID()}`, flowId: "f", agent: "a", prompt: "p", metadata: { b: [1, 2], a: { y: 1, x: 2 } } };
+    const input = {
+      executionId: `retry-${randomUUID()}`,
+      flowId: "f",
+      agent: "a",
+      prompt: "p",
+      metadata: { b: [1, 2], a: { y: 1, x: 2 } },
+    };
     const created = await w.createExecutionSession(input);
     // jsonb reorders keys; the retry is recognised whatever the order.
     expect(await w.createExecutionSession({ ...input, metadata: { a: { x: 2, y: 1 }, b: [1, 2] } })).toEqual(created);
@@ -75,7 +81,11 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     const before = await rowCounts(db);
     await w.storeConsolidatedSession("c-retry", input.executionId, "doc", { avgScore: 0.5, totalTools: 0 });
     await w.storeConsolidatedSession("c-retry", input.executionId, "doc", { avgScore: 0.5, totalTools: 0 });
-    await expectDbError(w.storeConsolidatedSession("c-retry", input.executionId, "doc", { avgScore: 0.25, totalTools: 0 }), "CONFLICT", "consolidatedId");
+    await expectDbError(
+      w.storeConsolidatedSession("c-retry", input.executionId, "doc", { avgScore: 0.25, totalTools: 0 }),
+      "CONFLICT",
+      "consolidatedId",
+    );
     expect(await rowCounts(db)).toEqual({ ...before, consolidated: before.consolidated + 1 });
   });
 

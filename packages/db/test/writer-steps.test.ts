@@ -51,7 +51,10 @@ describe.each(testBackends())("steps on $name", (backend) => {
       await w.storeStep(id, { stepIndex: 0, content: "original", toolCalls: [{ toolName: "orig" }] });
       const err = await expectDbError(w.storeStepSession(id, 0, "overwrite attempt"), "CONFLICT", "stepIndex");
       expect(err.message).toContain(id);
-      await expectDbError(w.storeStep(id, { stepIndex: 0, content: "other", toolCalls: [{ toolName: "x" }, { toolName: "y" }] }), "CONFLICT");
+      await expectDbError(
+        w.storeStep(id, { stepIndex: 0, content: "other", toolCalls: [{ toolName: "x" }, { toolName: "y" }] }),
+        "CONFLICT",
+      );
 
       // Also from inside a later transaction: a committed step is not "pending in this transaction".
       await w.beginTransaction(id);
@@ -68,8 +71,16 @@ describe.each(testBackends())("steps on $name", (backend) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.storeStep(id, { stepIndex: 0, content: "raw log", success: true, toolCalls: [{ toolName: "a" }] });
-      await expectDbError(w.storeStep(id, { stepIndex: 0, content: "raw log", success: false, toolCalls: [{ toolName: "a" }] }), "CONFLICT", "stepIndex");
-      await expectDbError(w.storeStep(id, { stepIndex: 0, content: "raw log", success: true, toolCalls: [{ toolName: "b" }] }), "CONFLICT", "stepIndex");
+      await expectDbError(
+        w.storeStep(id, { stepIndex: 0, content: "raw log", success: false, toolCalls: [{ toolName: "a" }] }),
+        "CONFLICT",
+        "stepIndex",
+      );
+      await expectDbError(
+        w.storeStep(id, { stepIndex: 0, content: "raw log", success: true, toolCalls: [{ toolName: "b" }] }),
+        "CONFLICT",
+        "stepIndex",
+      );
       const [stored] = await w.getSessionsForConsolidation(id);
       expect(stored).toMatchObject({ success: true, toolCalls: [{ toolName: "a" }] });
     });
@@ -80,8 +91,20 @@ describe.each(testBackends())("steps on $name", (backend) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.beginTransaction(id);
-      await w.storeStep(id, { stepIndex: 0, content: "first try", success: false, error: "boom", toolCalls: [{ toolName: "a" }, { toolName: "b" }] });
-      const replaced = await w.storeStep(id, { stepIndex: 0, content: "second try", success: true, score: 0.9, toolCalls: [{ toolName: "c" }] });
+      await w.storeStep(id, {
+        stepIndex: 0,
+        content: "first try",
+        success: false,
+        error: "boom",
+        toolCalls: [{ toolName: "a" }, { toolName: "b" }],
+      });
+      const replaced = await w.storeStep(id, {
+        stepIndex: 0,
+        content: "second try",
+        success: true,
+        score: 0.9,
+        toolCalls: [{ toolName: "c" }],
+      });
       expect(replaced).toEqual({ sessionId: `${id}_step_0`, state: "pending", created: true });
       expect(await stepRows(db, id)).toMatchObject([{ stepIndex: 0, state: "pending", content: "second try" }]);
       expect(await toolCallCount(db, id)).toBe(1);
@@ -121,7 +144,13 @@ describe.each(testBackends())("steps on $name", (backend) => {
       durationMs: 30_000,
       error: "Step complex_swap timed out after 30000ms",
       toolCalls: [
-        { toolName: "jupiter_swap", input: { amount: 1.5, mint: "SOL" }, output: { tx: "abc", nested: [1, null, true] }, success: true, durationMs: 12 },
+        {
+          toolName: "jupiter_swap",
+          input: { amount: 1.5, mint: "SOL" },
+          output: { tx: "abc", nested: [1, null, true] },
+          success: true,
+          durationMs: 12,
+        },
         { toolName: "get_account_balance", success: false, error: "rpc down" },
       ],
     };
@@ -137,7 +166,15 @@ describe.each(testBackends())("steps on $name", (backend) => {
       durationMs: 30_000,
       error: "Step complex_swap timed out after 30000ms",
       toolCalls: [
-        { callIndex: 0, toolName: "jupiter_swap", input: { amount: 1.5, mint: "SOL" }, output: { tx: "abc", nested: [1, null, true] }, success: true, durationMs: 12, error: null },
+        {
+          callIndex: 0,
+          toolName: "jupiter_swap",
+          input: { amount: 1.5, mint: "SOL" },
+          output: { tx: "abc", nested: [1, null, true] },
+          success: true,
+          durationMs: 12,
+          error: null,
+        },
         { callIndex: 1, toolName: "get_account_balance", input: null, output: null, success: false, durationMs: null, error: "rpc down" },
       ],
     });

@@ -347,18 +347,32 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
     it("transactionId: null commits at once and refuses to slip into a transaction someone else opened", async () => {
       const w = db.writer;
       const id = await createExecution(w);
-      expect(await w.storeStep(id, { stepIndex: 0, content: "direct" }, { transactionId: null })).toMatchObject({ state: "committed", created: true });
+      expect(await w.storeStep(id, { stepIndex: 0, content: "direct" }, { transactionId: null })).toMatchObject({
+        state: "committed",
+        created: true,
+      });
       const theirs = await w.beginTransaction(id);
       const before = await rowCounts(db);
-      await expectDbError(w.storeStep(id, { stepIndex: 1, content: "mine" }, { transactionId: null }), "TRANSACTION_STATE", "transactionId");
+      await expectDbError(
+        w.storeStep(id, { stepIndex: 1, content: "mine" }, { transactionId: null }),
+        "TRANSACTION_STATE",
+        "transactionId",
+      );
       await expectDbError(w.storeStepSession(id, 1, "mine", { transactionId: null }), "TRANSACTION_STATE", "transactionId");
-      await expectDbError(w.storeSteps(id, [{ stepIndex: 1, content: "mine" }], { transactionId: null }), "TRANSACTION_STATE", "transactionId");
+      await expectDbError(
+        w.storeSteps(id, [{ stepIndex: 1, content: "mine" }], { transactionId: null }),
+        "TRANSACTION_STATE",
+        "transactionId",
+      );
       // Ending a transaction needs its id: null names none.
       await expectDbError(w.commitTransaction(id, { transactionId: null }), "VALIDATION", "guard.transactionId");
       expect(await rowCounts(db)).toEqual(before);
       await w.rollbackTransaction(id, { transactionId: theirs });
       // A retry of the committed step is still a no-op under the same guard.
-      expect(await w.storeStep(id, { stepIndex: 0, content: "direct" }, { transactionId: null })).toMatchObject({ state: "committed", created: false });
+      expect(await w.storeStep(id, { stepIndex: 0, content: "direct" }, { transactionId: null })).toMatchObject({
+        state: "committed",
+        created: false,
+      });
     });
   });
 });

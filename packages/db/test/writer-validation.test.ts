@@ -26,8 +26,16 @@ const idCases: Case[] = [
   ["empty executionId (beginTransaction)", (w) => w.beginTransaction(""), "executionId"],
   ["executionId over 255 chars (commitTransaction)", (w) => w.commitTransaction(long), "executionId"],
   ["non-string executionId", (w) => w.storeStepSession(42 as never, 0, "x"), "executionId"],
-  ["empty executionId (createExecutionSession)", (w) => w.createExecutionSession({ executionId: "", flowId: "f", agent: "a", prompt: "p" }), "executionId"],
-  ["executionId over 255 chars (createExecutionSession)", (w) => w.createExecutionSession({ executionId: long, flowId: "f", agent: "a", prompt: "p" }), "executionId"],
+  [
+    "empty executionId (createExecutionSession)",
+    (w) => w.createExecutionSession({ executionId: "", flowId: "f", agent: "a", prompt: "p" }),
+    "executionId",
+  ],
+  [
+    "executionId over 255 chars (createExecutionSession)",
+    (w) => w.createExecutionSession({ executionId: long, flowId: "f", agent: "a", prompt: "p" }),
+    "executionId",
+  ],
   ["flowId over 255 chars", (w) => w.createExecutionSession({ executionId: uid(), flowId: long, agent: "a", prompt: "p" }), "flowId"],
   ["empty agent", (w) => w.createExecutionSession({ executionId: uid(), flowId: "f", agent: "", prompt: "p" }), "agent"],
   ["empty consolidatedId", (w, id) => w.storeConsolidatedSession("", id, "c", {}), "consolidatedId"],
@@ -39,32 +47,64 @@ const idCases: Case[] = [
 
 const metricCases: Case[] = [
   ["avgScore NaN", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: Number.NaN }), "metadata.avgScore"],
-  ["avgScore Infinity", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: Number.POSITIVE_INFINITY }), "metadata.avgScore"],
+  [
+    "avgScore Infinity",
+    (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: Number.POSITIVE_INFINITY }),
+    "metadata.avgScore",
+  ],
   ["avgScore above 1", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: 1.01 }), "metadata.avgScore"],
   ["avgScore below 0", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { avgScore: -0.01 }), "metadata.avgScore"],
   ["successRate −1", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: -1 }), "metadata.successRate"],
   ["successRate 100.5", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: 100.5 }), "metadata.successRate"],
   ["successRate NaN", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: Number.NaN }), "metadata.successRate"],
-  ["successRate −Infinity", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: Number.NEGATIVE_INFINITY }), "metadata.successRate"],
+  [
+    "successRate −Infinity",
+    (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { successRate: Number.NEGATIVE_INFINITY }),
+    "metadata.successRate",
+  ],
   ["totalTools fractional", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { totalTools: 2.5 }), "metadata.totalTools"],
   ["totalTools negative", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { totalTools: -1 }), "metadata.totalTools"],
-  ["executionDurationMs NaN", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { executionDurationMs: Number.NaN }), "metadata.executionDurationMs"],
-  ["executionDurationMs Infinity", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { executionDurationMs: Number.POSITIVE_INFINITY }), "metadata.executionDurationMs"],
+  [
+    "executionDurationMs NaN",
+    (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { executionDurationMs: Number.NaN }),
+    "metadata.executionDurationMs",
+  ],
+  [
+    "executionDurationMs Infinity",
+    (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", { executionDurationMs: Number.POSITIVE_INFINITY }),
+    "metadata.executionDurationMs",
+  ],
   ["metadata not an object", (w, id) => w.storeConsolidatedSession(uid("c"), id, "c", "fast" as never), "metadata"],
   ["step score NaN", (w, id) => w.storeStep(id, { stepIndex: 0, score: Number.NaN }), "score"],
   ["step score 1.5", (w, id) => w.storeStep(id, { stepIndex: 0, score: 1.5 }), "score"],
   ["step durationMs Infinity", (w, id) => w.storeStep(id, { stepIndex: 0, durationMs: Number.POSITIVE_INFINITY }), "durationMs"],
-  ["tool call durationMs NaN", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", durationMs: Number.NaN }] }), "toolCalls[0].durationMs"],
-  ["NaN inside tool-call JSON", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: { amount: Number.NaN } }] }), "toolCalls[0].input"],
+  [
+    "tool call durationMs NaN",
+    (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", durationMs: Number.NaN }] }),
+    "toolCalls[0].durationMs",
+  ],
+  [
+    "NaN inside tool-call JSON",
+    (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: { amount: Number.NaN } }] }),
+    "toolCalls[0].input",
+  ],
   ["invalid startedAt", (w, id) => w.storeStep(id, { stepIndex: 0, startedAt: new Date(Number.NaN) }), "startedAt"],
   ["finish with a non-final status", (w, id) => w.finishExecutionSession(id, { status: "running" as never }), "status"],
 ];
 
 const sizeCases: Case[] = [
   ["sessionContent of cap+1 ASCII bytes", (w, id) => w.storeStepSession(id, 0, "a".repeat(CAP + 1)), "sessionContent"],
-  ["sessionContent under the cap in characters but over it in UTF-8 bytes", (w, id) => w.storeStepSession(id, 0, "€".repeat(342)), "sessionContent"],
+  [
+    "sessionContent under the cap in characters but over it in UTF-8 bytes",
+    (w, id) => w.storeStepSession(id, 0, "€".repeat(342)),
+    "sessionContent",
+  ],
   ["storeStep content over the cap", (w, id) => w.storeStep(id, { stepIndex: 0, content: "a".repeat(CAP + 1) }), "content"],
-  ["storeStep without content whose JSON form is over the cap", (w, id) => w.storeStep(id, { stepIndex: 0, error: "e".repeat(CAP) }), "content"],
+  [
+    "storeStep without content whose JSON form is over the cap",
+    (w, id) => w.storeStep(id, { stepIndex: 0, error: "e".repeat(CAP) }),
+    "content",
+  ],
   ["consolidated content over the cap", (w, id) => w.storeConsolidatedSession(uid("c"), id, "a".repeat(CAP + 1), {}), "content"],
 ];
 
@@ -75,20 +115,48 @@ const nulCases: Case[] = [
   ["NUL in consolidatedId", (w, id) => w.storeConsolidatedSession(`c${NUL}`, id, "x", {}), "consolidatedId"],
   ["NUL in consolidated content", (w, id) => w.storeConsolidatedSession(uid("c"), id, `x${NUL}`, {}), "content"],
   ["NUL in prompt", (w) => w.createExecutionSession({ executionId: uid(), flowId: "f", agent: "a", prompt: `p${NUL}` }), "prompt"],
-  ["NUL in execution metadata", (w) => w.createExecutionSession({ executionId: uid(), flowId: "f", agent: "a", prompt: "p", metadata: { k: NUL } }), "metadata"],
+  [
+    "NUL in execution metadata",
+    (w) => w.createExecutionSession({ executionId: uid(), flowId: "f", agent: "a", prompt: "p", metadata: { k: NUL } }),
+    "metadata",
+  ],
   ["NUL in a tool name", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: `t${NUL}` }] }), "toolCalls[0].toolName"],
-  ["NUL inside tool-call input JSON", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: { deep: [{ s: `v${NUL}` }] } }] }), "toolCalls[0].input"],
-  ["NUL in a tool-call output JSON key", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t" }, { toolName: "u", output: { [`k${NUL}`]: 1 } }] }), "toolCalls[1].output"],
+  [
+    "NUL inside tool-call input JSON",
+    (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: { deep: [{ s: `v${NUL}` }] } }] }),
+    "toolCalls[0].input",
+  ],
+  [
+    "NUL in a tool-call output JSON key",
+    (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t" }, { toolName: "u", output: { [`k${NUL}`]: 1 } }] }),
+    "toolCalls[1].output",
+  ],
   ["NUL in a step error", (w, id) => w.storeStep(id, { stepIndex: 0, error: NUL }), "error"],
   // Content without a raw NUL, whose JSON escapes decode to one in a structured field (jsonb/text refuse it).
-  ["escaped \\u0000 in a parsed error field", (w, id) => w.storeStepSession(id, 0, '{"success": false, "error": "bad \\u0000 byte"}'), "sessionContent.error"],
-  ["escaped \\u0000 in a parsed tool-call output", (w, id) => w.storeStepSession(id, 0, '{"tool_calls": [{"tool": "t", "output": {"a": "\\u0000"}}]}'), "sessionContent.toolCalls[0].output"],
+  [
+    "escaped \\u0000 in a parsed error field",
+    (w, id) => w.storeStepSession(id, 0, '{"success": false, "error": "bad \\u0000 byte"}'),
+    "sessionContent.error",
+  ],
+  [
+    "escaped \\u0000 in a parsed tool-call output",
+    (w, id) => w.storeStepSession(id, 0, '{"tool_calls": [{"tool": "t", "output": {"a": "\\u0000"}}]}'),
+    "sessionContent.toolCalls[0].output",
+  ],
   // A lone surrogate has no UTF-8 form: text would silently get U+FFFD (no round trip), jsonb refuses it.
   ["a lone surrogate in session content", (w, id) => w.storeStepSession(id, 0, "half \ud83d of an emoji"), "sessionContent"],
   ["a lone surrogate in storeStep content", (w, id) => w.storeStep(id, { stepIndex: 0, content: "\udc00" }), "content"],
-  ["a lone surrogate in tool-call input JSON", (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: ["\ud800x"] }] }), "toolCalls[0].input"],
+  [
+    "a lone surrogate in tool-call input JSON",
+    (w, id) => w.storeStep(id, { stepIndex: 0, toolCalls: [{ toolName: "t", input: ["\ud800x"] }] }),
+    "toolCalls[0].input",
+  ],
   ["a lone surrogate in executionId", (w) => w.storeStepSession("exec\udfff", 0, "x"), "executionId"],
-  ["an escaped lone surrogate in parsed JSON content", (w, id) => w.storeStepSession(id, 0, '{"error": "bad \\ud800 half"}'), "sessionContent.error"],
+  [
+    "an escaped lone surrogate in parsed JSON content",
+    (w, id) => w.storeStepSession(id, 0, '{"error": "bad \\ud800 half"}'),
+    "sessionContent.error",
+  ],
 ];
 
 const structuredCases: Case[] = [
@@ -99,7 +167,11 @@ const structuredCases: Case[] = [
   ["execution_time_ms fractional", (w, id) => w.storeStepSession(id, 0, '{"execution_time_ms": 1.5}'), "sessionContent.durationMs"],
   ["started_at not a date", (w, id) => w.storeStepSession(id, 0, '{"started_at": "yesterday"}'), "sessionContent.startedAt"],
   ["tool_calls not a list", (w, id) => w.storeStepSession(id, 0, '{"tool_calls": "get_account_balance"}'), "sessionContent.toolCalls"],
-  ["a tool call without a name", (w, id) => w.storeStepSession(id, 0, '{"tool_calls": [{"input": {}}]}'), "sessionContent.toolCalls[0].toolName"],
+  [
+    "a tool call without a name",
+    (w, id) => w.storeStepSession(id, 0, '{"tool_calls": [{"input": {}}]}'),
+    "sessionContent.toolCalls[0].toolName",
+  ],
   ["a tool call that is a number", (w, id) => w.storeStepSession(id, 0, "tool_calls:\n- 123\n"), "sessionContent.toolCalls[0].toolName"],
   ["step_id over 255 chars", (w, id) => w.storeStepSession(id, 0, `{"step_id": "${long}"}`), "sessionContent.stepId"],
 ];
@@ -163,7 +235,11 @@ describe.each(testBackends())("input validation on $name", (backend) => {
     expect(error.message).toContain(`${DEFAULT_MAX_CONTENT_BYTES + 1} bytes`);
     expect(error.message).toContain(`${DEFAULT_MAX_CONTENT_BYTES}-byte cap`);
     // Counted in UTF-8 bytes: 8 Mi two-byte characters plus one is over, though only ~8 M characters.
-    await expectDbError(defaultWriter.storeStepSession(executionId, 0, `${"é".repeat(DEFAULT_MAX_CONTENT_BYTES / 2)}a`), "VALIDATION", "sessionContent");
+    await expectDbError(
+      defaultWriter.storeStepSession(executionId, 0, `${"é".repeat(DEFAULT_MAX_CONTENT_BYTES / 2)}a`),
+      "VALIDATION",
+      "sessionContent",
+    );
     expect(await rowCounts(db)).toEqual(before);
     // …and the writer with the 1 KiB cap rejects what the default writer accepts.
     await expectDbError(db.writer.storeStepSession(executionId, 0, "a".repeat(CAP + 1)), "VALIDATION", "sessionContent");

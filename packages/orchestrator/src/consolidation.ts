@@ -13,7 +13,6 @@ import { fitId } from "./ids.js";
 
 export const DEFAULT_CONSOLIDATION_TIMEOUT_MS = 60_000;
 
-
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 /**
@@ -84,7 +83,11 @@ export type ConsolidationInput = {
  * ordered by index here too, so the same stored steps give byte-identical content whatever order
  * they arrive in.
  */
-export function buildConsolidation(input: ConsolidationInput): { content: string; document: ConsolidatedContent; metadata: ConsolidationMetadata } {
+export function buildConsolidation(input: ConsolidationInput): {
+  content: string;
+  document: ConsolidatedContent;
+  metadata: ConsolidationMetadata;
+} {
   const sessions = [...input.sessions].sort((a, b) => a.stepIndex - b.stepIndex);
   const metrics = computeMetrics(sessions);
   const document: ConsolidatedContent = {
@@ -163,7 +166,8 @@ export async function consolidateExecution(
   // (in-process PGlite runs it in microtasks), nor does it cover the waits before the transaction:
   // check the deadline ourselves before writing and before committing.
   const checkDeadline = () => {
-    if (Date.now() - started >= timeoutMs) throw new OrchestratorError("CONSOLIDATION_TIMEOUT", `Consolidation timed out after ${timeoutMs}ms`);
+    if (Date.now() - started >= timeoutMs)
+      throw new OrchestratorError("CONSOLIDATION_TIMEOUT", `Consolidation timed out after ${timeoutMs}ms`);
   };
   try {
     // Visible at once, so readers see a consolidation under way; inside the try, so that a failure
@@ -212,7 +216,11 @@ export async function consolidateExecution(
 }
 
 /** The consolidation stored under `consolidatedSessionId` for this execution, if there is one. */
-async function storedConsolidation(writer: DatabaseWriter, executionId: string, consolidatedSessionId: string): Promise<ConsolidationResult | null> {
+async function storedConsolidation(
+  writer: DatabaseWriter,
+  executionId: string,
+  consolidatedSessionId: string,
+): Promise<ConsolidationResult | null> {
   const content = await writer.getConsolidatedSession(consolidatedSessionId);
   if (content === null) return null;
   let document: ConsolidatedContent;
@@ -243,7 +251,10 @@ export async function getConsolidationStatus(db: { writer: DatabaseWriter }, exe
 }
 
 /** getConsolidationStatus for an execution record already read. */
-export async function consolidationReport(db: { writer: DatabaseWriter }, execution: ExecutionSessionRecord): Promise<ConsolidationStatusReport> {
+export async function consolidationReport(
+  db: { writer: DatabaseWriter },
+  execution: ExecutionSessionRecord,
+): Promise<ConsolidationStatusReport> {
   const { executionId } = execution;
   const { status, updatedAt, error } = execution.consolidation;
   const latest = status === "completed" ? (await db.writer.getConsolidatedSessionsByExecution(executionId))[0] : undefined;

@@ -186,4 +186,3 @@ function hasNumbers(value: unknown, keys: readonly string[]): boolean {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
 }
-

@@ -1,11 +1,18 @@
 import { randomBytes } from "node:crypto";
 import type { ConsolidationMetadata, ConsolidationStatus, DatabaseWriter, FinalExecutionStatus } from "@reev/db";
-import { type Agent, type AgentResult, type PreviousStepResult, type StepContext, type ToolCallRecord, ZAgentResult } from "./agents/agent.js";
+import {
+  type Agent,
+  type AgentResult,
+  type PreviousStepResult,
+  type StepContext,
+  type ToolCallRecord,
+  ZAgentResult,
+} from "./agents/agent.js";
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
-import { fitId } from "./ids.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
+import { fitId } from "./ids.js";
 import { renderPrompt } from "./prompt-template.js";
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
@@ -96,7 +103,8 @@ function toJson(value: unknown): unknown {
 function storableJson(value: unknown): unknown {
   if (typeof value === "string") return toStorable(value);
   if (Array.isArray(value)) return value.map(storableJson);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorable(k), storableJson(v)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorable(k), storableJson(v)]));
   return value;
 }
 
@@ -117,7 +125,6 @@ function judge(step: FlowStep, result: AgentResult): string | null {
   }
   return null;
 }
-
 
 type Attempt = { result?: AgentResult; error?: string; timedOut: boolean };
 
@@ -185,13 +192,19 @@ export class PingPongExecutor {
       }
       emit({ type: "step-finished", executionId, step: result });
       if (!stop && result.status !== "success" && (step.critical || options.signal?.aborted)) {
-        const why = options.signal?.aborted ? "the run was cancelled" : `critical step ${step.stepId} ${result.status === "timed_out" ? "timed out" : "failed"}`;
+        const why = options.signal?.aborted
+          ? "the run was cancelled"
+          : `critical step ${step.stepId} ${result.status === "timed_out" ? "timed out" : "failed"}`;
         stop = { status: result.status === "timed_out" ? "timed_out" : "failed", error: `${why}: ${result.error ?? "no error given"}` };
       }
     }
 
     let status: FinalExecutionStatus = stop?.status ?? (results.every((r) => r.success) ? "completed" : "failed");
-    let error = stop ? `Stopped: ${stop.error}` : status === "failed" ? `${results.filter((r) => !r.success).length} of ${plan.steps.length} steps did not succeed` : null;
+    let error = stop
+      ? `Stopped: ${stop.error}`
+      : status === "failed"
+        ? `${results.filter((r) => !r.success).length} of ${plan.steps.length} steps did not succeed`
+        : null;
     if (atomicTransaction) {
       const guard = { transactionId: atomicTransaction };
       try {
@@ -238,11 +251,17 @@ export class PingPongExecutor {
     }
     try {
       const done = await consolidateExecution({ writer: this.#writer }, executionId, { timeoutMs: this.#consolidationTimeoutMs });
-      return { consolidatedSessionId: done.consolidatedSessionId, report: { status: "completed" as const, error: null, metadata: done.metadata } };
+      return {
+        consolidatedSessionId: done.consolidatedSessionId,
+        report: { status: "completed" as const, error: null, metadata: done.metadata },
+      };
     } catch (error) {
       // A failed consolidation is reported, never allowed to break the execution it describes.
       const timedOut = OrchestratorError.is(error, "CONSOLIDATION_TIMEOUT");
-      return { consolidatedSessionId: null, report: { status: timedOut ? ("timeout" as const) : ("failed" as const), error: errorMessage(error), metadata: null } };
+      return {
+        consolidatedSessionId: null,
+        report: { status: timedOut ? ("timeout" as const) : ("failed" as const), error: errorMessage(error), metadata: null },
+      };
     }
   }
 
@@ -253,7 +272,9 @@ export class PingPongExecutor {
    * never slip into a transaction someone else opened.
    */
   async #record(executionId: string, atomicTransaction: string | undefined, result: StepResult): Promise<void> {
-    await this.#writer.storeStepSession(executionId, result.stepIndex, JSON.stringify(result), { transactionId: atomicTransaction ?? null });
+    await this.#writer.storeStepSession(executionId, result.stepIndex, JSON.stringify(result), {
+      transactionId: atomicTransaction ?? null,
+    });
   }
 
   #skipped(stepIndex: number, step: FlowStep, reason: string): StepResult {
@@ -287,7 +308,14 @@ export class PingPongExecutor {
   ): Promise<StepResult> {
     const previousResults: PreviousStepResult[] = done
       .filter((r) => r.status !== "skipped")
-      .map((r) => ({ stepIndex: r.stepIndex, stepId: r.stepId, status: r.status, response: r.response, toolCalls: r.toolCalls, error: r.error }));
+      .map((r) => ({
+        stepIndex: r.stepIndex,
+        stepId: r.stepId,
+        status: r.status,
+        response: r.response,
+        toolCalls: r.toolCalls,
+        error: r.error,
+      }));
     const prompt = renderPrompt(step.prompt, {
       prompt: plan.prompt,
       context: plan.context,
@@ -361,7 +389,10 @@ export class PingPongExecutor {
   async #attempt(step: FlowStep, context: StepContext, agent: Agent, runSignal: AbortSignal | undefined): Promise<Attempt> {
     const timeoutMs = step.timeoutMs ?? this.#defaultTimeoutMs;
     const controller = new AbortController();
-    const timeoutError = new OrchestratorError("AGENT_TIMEOUT", `Step ${context.stepIndex} (${step.stepId}) timed out after ${timeoutMs}ms`);
+    const timeoutError = new OrchestratorError(
+      "AGENT_TIMEOUT",
+      `Step ${context.stepIndex} (${step.stepId}) timed out after ${timeoutMs}ms`,
+    );
     const timer = setTimeout(() => controller.abort(timeoutError), Math.min(timeoutMs, MAX_TIMER_MS));
     const onRunAbort = () => controller.abort(new OrchestratorError("AGENT_FAILED", "The run was cancelled", { cause: runSignal?.reason }));
     if (runSignal?.aborted) onRunAbort();

@@ -26,7 +26,9 @@ function expectBadInput(r: CliResult, message: string | RegExp): void {
   else expect(r.stderr, show(r)).toMatch(message);
   expect(r.stderr).toMatch(/^reev: /);
   // The usage hint only where the usage was wrong (not for a bad flow file or URL).
-  expect(r.stderr.includes("Run reev --help for usage.")).toBe(/INVALID_ARGUMENT|ERR_PARSE_ARGS|Unknown option|Unexpected argument/.test(r.stderr));
+  expect(r.stderr.includes("Run reev --help for usage.")).toBe(
+    /INVALID_ARGUMENT|ERR_PARSE_ARGS|Unknown option|Unexpected argument/.test(r.stderr),
+  );
   // Nothing ran, so nothing was opened or written.
   expect(existsSync(db), `${db} was created`).toBe(false);
   expect(existsSync(join(temp.dir, "reev-out"))).toBe(false);
@@ -75,14 +77,26 @@ describe("reev exits 2 on bad input", () => {
   });
 
   it("--concurrency 0, --repeat abc, --repeat 2^32, --limit 0", async () => {
-    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--concurrency", "0", "--db", db), '--concurrency must be an integer from 1 to 1000, got "0"');
-    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--repeat", "abc", "--db", db), '--repeat must be an integer from 1 to 100000, got "abc"');
-    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--repeat", "4294967296", "--db", db), '--repeat must be an integer from 1 to 100000');
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--concurrency", "0", "--db", db),
+      '--concurrency must be an integer from 1 to 1000, got "0"',
+    );
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--repeat", "abc", "--db", db),
+      '--repeat must be an integer from 1 to 100000, got "abc"',
+    );
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--repeat", "4294967296", "--db", db),
+      "--repeat must be an integer from 1 to 100000",
+    );
     expectBadInput(await reev("list", "--limit", "0", "--db", db), '--limit must be an integer ≥ 1, got "0"');
   });
 
   it("--agent nope", async () => {
-    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--agent", "nope", "--db", db), 'Unknown agent "nope": use scripted or openai');
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--agent", "nope", "--db", db),
+      'Unknown agent "nope": use scripted or openai',
+    );
   });
 
   it("an unknown --status for reev list", async () => {
@@ -104,7 +118,8 @@ describe("reev --help", () => {
     const r = await reev("--help");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(/^reev — /);
-    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover"]) expect(r.stdout).toContain(`reev ${command} `);
+    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover"])
+      expect(r.stdout).toContain(`reev ${command} `);
     expect(r.stdout).toContain("Exit codes: 0 success, 1");
     expect(r.stderr).toBe("");
   });

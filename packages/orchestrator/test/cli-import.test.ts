@@ -11,9 +11,9 @@ import { type Database, DatabaseError } from "@reev/db";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
-import type { CliIO } from "../src/cli/context.js";
 import { exportCommand } from "../src/cli/commands/export.js";
 import { importCommand } from "../src/cli/commands/import.js";
+import type { CliIO } from "../src/cli/context.js";
 import { OrchestratorError } from "../src/errors.js";
 import { loadFlowPlan } from "../src/flow-plan.js";
 import { PingPongExecutor } from "../src/ping-pong-executor.js";
@@ -27,12 +27,21 @@ function captureIO(): CliIO & { out(): string; err(): string } {
   let err = "";
   stdout.on("data", (d: Buffer) => (out += d.toString()));
   stderr.on("data", (d: Buffer) => (err += d.toString()));
-  return { stdout: stdout as unknown as NodeJS.WriteStream, stderr: stderr as unknown as NodeJS.WriteStream, out: () => out, err: () => err };
+  return {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stderr: stderr as unknown as NodeJS.WriteStream,
+    out: () => out,
+    err: () => err,
+  };
 }
 
 /** An export without what legitimately differs between databases: commit and creation times, row ids. */
 function comparable(json: string) {
-  const doc = JSON.parse(json) as { execution: Record<string, unknown>; steps: Record<string, unknown>[]; consolidated: Record<string, unknown>[] };
+  const doc = JSON.parse(json) as {
+    execution: Record<string, unknown>;
+    steps: Record<string, unknown>[];
+    consolidated: Record<string, unknown>[];
+  };
   return {
     execution: { ...doc.execution, consolidation: { ...(doc.execution.consolidation as object), updatedAt: undefined } },
     steps: doc.steps.map((s) => ({ ...s, timestamp: undefined })),
@@ -118,7 +127,9 @@ describe.each(testBackends())("reev import into $name", (backend) => {
 
     writeFileSync(bad, "{ not json\nnor jsonl\n");
     expect(((await importCommand(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe("line 1");
-    expect(((await importCommand(target, join(dir, "missing.json"), captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe("file");
+    expect(((await importCommand(target, join(dir, "missing.json"), captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe(
+      "file",
+    );
     expect(await tableCounts(target)).toEqual(before);
   });
 

@@ -26,7 +26,11 @@ function reply(request: ChatRequest): unknown {
         content: null,
         tool_calls: [{ id: "call_1", type: "function", function: { name: "get_balance", arguments: JSON.stringify({ wallet: "W1" }) } }],
       };
-  return { id: "chatcmpl-test", object: "chat.completion", choices: [{ index: 0, message, finish_reason: toolAnswer ? "stop" : "tool_calls" }] };
+  return {
+    id: "chatcmpl-test",
+    object: "chat.completion",
+    choices: [{ index: 0, message, finish_reason: toolAnswer ? "stop" : "tool_calls" }],
+  };
 }
 
 beforeAll(async () => {
@@ -56,7 +60,10 @@ describe("reev run --agent openai", () => {
   it("runs the model's tool calls with the --tools handlers and records them", async () => {
     requests.length = 0;
     const db = join(temp.dir, "db");
-    const r = await runCli(["run", fixture("openai-flow.yaml"), "--agent", "openai", "--tools", fixture("tools.mjs"), "--db", db], { cwd: temp.dir, env: env() });
+    const r = await runCli(["run", fixture("openai-flow.yaml"), "--agent", "openai", "--tools", fixture("tools.mjs"), "--db", db], {
+      cwd: temp.dir,
+      env: env(),
+    });
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(/^\s*0\s+balance\s+✅ success\s+\S+\s+1\s+1\s+—/m);
     expect(requests).toHaveLength(2);
@@ -67,23 +74,34 @@ describe("reev run --agent openai", () => {
     expect(exported.code, show(exported)).toBe(0);
     const [step] = JSON.parse(exported.stdout).steps;
     expect(step).toMatchObject({ stepId: "balance", status: "success" });
-    expect(step.toolCalls).toMatchObject([{ toolName: "get_balance", input: { wallet: "W1" }, output: { wallet: "W1", sol: 4 }, success: true }]);
+    expect(step.toolCalls).toMatchObject([
+      { toolName: "get_balance", input: { wallet: "W1" }, output: { wallet: "W1", sol: 4 }, success: true },
+    ]);
   });
 
   it("without --tools the call cannot run: recorded as failed, and the run exits 1", async () => {
-    const r = await runCli(["run", fixture("openai-flow.yaml"), "--agent", "openai", "--db", join(temp.dir, "db")], { cwd: temp.dir, env: env() });
+    const r = await runCli(["run", fixture("openai-flow.yaml"), "--agent", "openai", "--db", join(temp.dir, "db")], {
+      cwd: temp.dir,
+      env: env(),
+    });
     expect(r.code, show(r)).toBe(1);
     expect(r.stdout).toMatch(/balance\s+❌ failed.*no handler/);
   });
 
   it("a --tools module that is not usable, or --tools with the scripted agent, is bad input (exit 2)", async () => {
-    const notTools = await runCli(["run", fixture("openai-flow.yaml"), "--agent", "openai", "--tools", fixture("succeeds.yaml"), "--db", join(temp.dir, "db3")], {
+    const notTools = await runCli(
+      ["run", fixture("openai-flow.yaml"), "--agent", "openai", "--tools", fixture("succeeds.yaml"), "--db", join(temp.dir, "db3")],
+      {
+        cwd: temp.dir,
+        env: env(),
+      },
+    );
+    expect(notTools.code, show(notTools)).toBe(2);
+    expect(notTools.stderr).toMatch(/tools module/);
+    const scripted = await runCli(["run", fixture("openai-flow.yaml"), "--tools", fixture("tools.mjs"), "--db", join(temp.dir, "db3")], {
       cwd: temp.dir,
       env: env(),
     });
-    expect(notTools.code, show(notTools)).toBe(2);
-    expect(notTools.stderr).toMatch(/tools module/);
-    const scripted = await runCli(["run", fixture("openai-flow.yaml"), "--tools", fixture("tools.mjs"), "--db", join(temp.dir, "db3")], { cwd: temp.dir, env: env() });
     expect(scripted.code, show(scripted)).toBe(2);
     expect(scripted.stderr).toContain("--tools goes with --agent openai");
   });

@@ -47,7 +47,11 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
 
     const status = await reev("status", ids[0]!);
     expect(status.code, show(status)).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ execution_id: ids[0], execution_status: "completed", consolidation: { status: "completed" } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      execution_id: ids[0],
+      execution_status: "completed",
+      consolidation: { status: "completed" },
+    });
   });
 
   it("a run recorded on the embedded database moves to PostgreSQL: reev export, then reev import", async () => {
@@ -63,7 +67,11 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
     expect(imported.code, show(imported)).toBe(0);
     expect(imported.stdout).toContain(`Imported execution ${id} into PostgreSQL at`);
     const status = await reev("status", id!);
-    expect(JSON.parse(status.stdout)).toMatchObject({ execution_id: id, execution_status: "completed", consolidation: { status: "completed" } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      execution_id: id,
+      execution_status: "completed",
+      consolidation: { status: "completed" },
+    });
     const again = await reev("import", out);
     expect(again.code, show(again)).toBe(0);
     expect(again.stdout).toContain("Already present");

@@ -84,7 +84,12 @@ async function reev(argv: string[], timeoutMs = 60_000): Promise<Run> {
 
 // ── The database, table by table ─────────────────────────────────────────────────────────────────
 
-type Tables = { executions: Record<string, unknown>[]; steps: Record<string, unknown>[]; toolCalls: Record<string, unknown>[]; consolidated: Record<string, unknown>[] };
+type Tables = {
+  executions: Record<string, unknown>[];
+  steps: Record<string, unknown>[];
+  toolCalls: Record<string, unknown>[];
+  consolidated: Record<string, unknown>[];
+};
 
 async function readTables(db: Database): Promise<Tables> {
   return {
@@ -163,7 +168,29 @@ const nastyText: fc.Arbitrary<string> = fc.oneof(
 /** Relative, single-segment names: a random --out or --db must never point outside the working directory. */
 const safeSegment = nastyText.map((s) => `p-${s.replace(/[/\\\u0000]/g, "_").slice(0, 40)}`);
 const numberText = fc.oneof(
-  fc.constantFrom("0", "1", "2", "-1", "-0", "1.5", "NaN", "Infinity", "1e3", "1e21", "2147483648", "9007199254740993", "0x10", " 7", "", "1_000", "+5", "٣", "1000", "1001", "3000000000"),
+  fc.constantFrom(
+    "0",
+    "1",
+    "2",
+    "-1",
+    "-0",
+    "1.5",
+    "NaN",
+    "Infinity",
+    "1e3",
+    "1e21",
+    "2147483648",
+    "9007199254740993",
+    "0x10",
+    " 7",
+    "",
+    "1_000",
+    "+5",
+    "٣",
+    "1000",
+    "1001",
+    "3000000000",
+  ),
   fc.integer().map(String),
   fc.double().map(String),
 );
@@ -174,10 +201,14 @@ const repeatText = fc.constantFrom("0", "1", "2", "-1", "1.5", "NaN", "abc", "",
 // ── Random flow documents ────────────────────────────────────────────────────────────────────────
 
 type Doc = Record<string, unknown>;
-const idText = fc.oneof({ weight: 4, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }) }, { weight: 1, arbitrary: nastyText }, {
-  weight: 1,
-  arbitrary: fc.constantFrom("a/../../../escaped", "a/b", "..", "x".repeat(256), "😀".repeat(120), "é".repeat(200)),
-});
+const idText = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }) },
+  { weight: 1, arbitrary: nastyText },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("a/../../../escaped", "a/b", "..", "x".repeat(256), "😀".repeat(120), "é".repeat(200)),
+  },
+);
 const jsonish: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.dictionary(nastyText, fc.oneof(nastyText, fc.double(), fc.constant(null)), { maxKeys: 3, noNullPrototype: true }),
@@ -213,7 +244,11 @@ const stepDoc = fc.record(
     critical: fc.boolean(),
     // Valid timeouts are short (a hanging step waits for its timeout); invalid ones fail validation.
     timeoutMs: fc.oneof(fc.integer({ min: 20, max: 120 }), fc.constantFrom(0, -5, 1.5, "100")),
-    retry: fc.record({ attempts: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.constantFrom(0, 1.5)), backoffMs: fc.oneof(fc.nat(5), fc.constant(-1)), maxBackoffMs: fc.oneof(fc.nat(10), fc.constant(-1)) }),
+    retry: fc.record({
+      attempts: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.constantFrom(0, 1.5)),
+      backoffMs: fc.oneof(fc.nat(5), fc.constant(-1)),
+      maxBackoffMs: fc.oneof(fc.nat(10), fc.constant(-1)),
+    }),
     script: fc.array(attemptDoc, { maxLength: 3 }),
   },
   { requiredKeys: ["stepId", "prompt"] },
@@ -231,9 +266,19 @@ const planDoc: fc.Arbitrary<Doc> = fc.record(
 /** A document as written, with a field dropped, a typo'd extra field, or a field of the wrong type. */
 const mutatedPlan: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 6, arbitrary: planDoc },
-  { weight: 1, arbitrary: fc.tuple(planDoc, fc.constantFrom("flowId", "prompt", "steps")).map(([d, k]) => Object.fromEntries(Object.entries(d).filter(([key]) => key !== k))) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(planDoc, fc.constantFrom("flowId", "prompt", "steps"))
+      .map(([d, k]) => Object.fromEntries(Object.entries(d).filter(([key]) => key !== k))),
+  },
   { weight: 1, arbitrary: fc.tuple(planDoc, fc.constantFrom("retyr", "Steps", "flow_id")).map(([d, k]) => ({ ...d, [k]: 1 })) },
-  { weight: 1, arbitrary: fc.tuple(planDoc, fc.constantFrom("flowId", "steps", "atomic", "context"), fc.jsonValue({ maxDepth: 1 })).map(([d, k, v]) => ({ ...d, [k]: v })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(planDoc, fc.constantFrom("flowId", "steps", "atomic", "context"), fc.jsonValue({ maxDepth: 1 }))
+      .map(([d, k, v]) => ({ ...d, [k]: v })),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
 );
 
@@ -244,7 +289,9 @@ function boundHangs(doc: unknown): unknown {
     if (!step || typeof step !== "object" || !Array.isArray((step as Doc).script)) return step;
     const timeout = (step as Doc).timeoutMs;
     const short = Number.isInteger(timeout) && (timeout as number) > 0 && (timeout as number) <= 1_000;
-    return short ? step : { ...step, script: ((step as Doc).script as Doc[]).map((a) => (a && typeof a === "object" ? { ...a, hang: false } : a)) };
+    return short
+      ? step
+      : { ...step, script: ((step as Doc).script as Doc[]).map((a) => (a && typeof a === "object" ? { ...a, hang: false } : a)) };
   });
   return { ...(doc as Doc), steps };
 }
@@ -255,11 +302,24 @@ function boundHangs(doc: unknown): unknown {
  */
 const cleanText = fc.oneof(
   fc.string({ unit: "grapheme", maxLength: 12 }),
-  fc.constantFrom("'; DROP TABLE step_sessions; --", '"quoted" \\ back\\slash', "😀🧪👩‍👩‍👧", "\u2028", "%s", "{{previous.response}}", "{{steps.s0.toolCalls[0].output}}", "{{context.k}}", "{{nope}}"),
+  fc.constantFrom(
+    "'; DROP TABLE step_sessions; --",
+    '"quoted" \\ back\\slash',
+    "😀🧪👩‍👩‍👧",
+    "\u2028",
+    "%s",
+    "{{previous.response}}",
+    "{{steps.s0.toolCalls[0].output}}",
+    "{{context.k}}",
+    "{{nope}}",
+  ),
 );
 const cleanId = fc.oneof(
   { weight: 5, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }) },
-  { weight: 1, arbitrary: fc.constantFrom("a/../../../escaped", "a/b", "..", "é".repeat(200), "😀".repeat(120), "'; DROP TABLE x; --", "\\") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("a/../../../escaped", "a/b", "..", "é".repeat(200), "😀".repeat(120), "'; DROP TABLE x; --", "\\"),
+  },
 );
 const agentJson: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
@@ -267,7 +327,14 @@ const agentJson: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 1e308, "\u0000", "\uD800", [undefined]),
 );
 const cleanToolCall = fc.record(
-  { toolName: cleanId, input: agentJson, output: agentJson, success: fc.boolean(), durationMs: fc.oneof(fc.nat(50), fc.constant(2 ** 31 - 1)), error: nastyText },
+  {
+    toolName: cleanId,
+    input: agentJson,
+    output: agentJson,
+    success: fc.boolean(),
+    durationMs: fc.oneof(fc.nat(50), fc.constant(2 ** 31 - 1)),
+    error: nastyText,
+  },
   { requiredKeys: ["toolName"] },
 );
 const cleanStep = (hangs: boolean) =>
@@ -278,7 +345,13 @@ const cleanStep = (hangs: boolean) =>
       requiredTools: fc.array(cleanId, { maxLength: 2 }),
       critical: fc.boolean(),
       timeoutMs: fc.integer({ min: 20, max: 120 }),
-      retry: fc.integer({ min: 0, max: 5 }).chain((backoffMs) => fc.record({ attempts: fc.integer({ min: 1, max: 3 }), backoffMs: fc.constant(backoffMs), maxBackoffMs: fc.integer({ min: backoffMs, max: 10 }) })),
+      retry: fc.integer({ min: 0, max: 5 }).chain((backoffMs) =>
+        fc.record({
+          attempts: fc.integer({ min: 1, max: 3 }),
+          backoffMs: fc.constant(backoffMs),
+          maxBackoffMs: fc.integer({ min: backoffMs, max: 10 }),
+        }),
+      ),
       script: fc.array(
         fc.record(
           {
@@ -302,7 +375,11 @@ const cleanPlan: fc.Arbitrary<Doc> = fc.record(
     prompt: cleanText,
     context: fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3, noNullPrototype: true }),
     atomic: fc.boolean(),
-    steps: fc.uniqueArray(fc.oneof({ weight: 4, arbitrary: cleanStep(false) }, { weight: 1, arbitrary: cleanStep(true) }), { minLength: 1, maxLength: 4, selector: (st) => st.stepId }),
+    steps: fc.uniqueArray(fc.oneof({ weight: 4, arbitrary: cleanStep(false) }, { weight: 1, arbitrary: cleanStep(true) }), {
+      minLength: 1,
+      maxLength: 4,
+      selector: (st) => st.stepId,
+    }),
   },
   { requiredKeys: ["flowId", "prompt", "steps"] },
 );
@@ -343,18 +420,35 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
   for (const e of added) {
     const what = `${r.show}\n--- execution ${String(e.executionId)}`;
     expect(
-      { flowId: e.flowId === plan.flowId, prompt: e.prompt === plan.prompt, agent: e.agent, open: e.openTransactionId, metadata: e.metadata },
+      {
+        flowId: e.flowId === plan.flowId,
+        prompt: e.prompt === plan.prompt,
+        agent: e.agent,
+        open: e.openTransactionId,
+        metadata: e.metadata,
+      },
       what,
-    ).toEqual({ flowId: true, prompt: true, agent: "scripted", open: null, metadata: { atomic: plan.atomic, steps: plan.steps.map((s) => s.stepId) } });
+    ).toEqual({
+      flowId: true,
+      prompt: true,
+      agent: "scripted",
+      open: null,
+      metadata: { atomic: plan.atomic, steps: plan.steps.map((s) => s.stepId) },
+    });
     expect(["completed", "failed", "timed_out", "rolled_back"], what).toContain(e.status);
-    const steps = after.steps.filter((s) => s.executionId === e.executionId).sort((a, b) => (a.stepIndex as number) - (b.stepIndex as number));
+    const steps = after.steps
+      .filter((s) => s.executionId === e.executionId)
+      .sort((a, b) => (a.stepIndex as number) - (b.stepIndex as number));
     if (e.status === "rolled_back") {
       expect(plan.atomic, what).toBe(true);
       expect(steps, what).toEqual([]);
       continue;
     }
     // Every step, in order, committed, under its own id; the skipped ones too.
-    expect(steps.map((s) => [s.stepIndex, s.stepId, s.state]), what).toEqual(plan.steps.map((s, i) => [i, s.stepId, "committed"]));
+    expect(
+      steps.map((s) => [s.stepIndex, s.stepId, s.state]),
+      what,
+    ).toEqual(plan.steps.map((s, i) => [i, s.stepId, "committed"]));
     for (const [i, row] of steps.entries()) {
       const step = plan.steps[i]!;
       const recorded = JSON.parse(row.content as string) as { status: string; attempts: number; toolCalls: unknown[] };
@@ -362,7 +456,14 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
       const calls = after.toolCalls
         .filter((c) => c.sessionId === row.sessionId)
         .sort((a, b) => (a.callIndex as number) - (b.callIndex as number))
-        .map((c) => ({ toolName: c.toolName, input: c.input, output: c.output, success: c.success, durationMs: c.durationMs, error: c.error }));
+        .map((c) => ({
+          toolName: c.toolName,
+          input: c.input,
+          output: c.output,
+          success: c.success,
+          durationMs: c.durationMs,
+          error: c.error,
+        }));
       if (recorded.status !== "success") continue;
       // A successful step's tool calls are the script's for its last attempt, or one per required tool.
       const attempt = pickAttempt(step.script ?? [], recorded.attempts);
@@ -375,7 +476,14 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
             durationMs: c.durationMs,
             error: c.error === undefined ? null : storable(c.error),
           }))
-        : step.requiredTools.map((t) => ({ toolName: storable(t), input: {}, output: { ok: true }, success: true, durationMs: 0, error: null }));
+        : step.requiredTools.map((t) => ({
+            toolName: storable(t),
+            input: {},
+            output: { ok: true },
+            success: true,
+            durationMs: 0,
+            error: null,
+          }));
       expect(calls, `${what}\n--- step ${i}`).toEqual(expected);
     }
     // Consolidated once, and drawn inside --out.
@@ -383,7 +491,8 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
     expect(consolidated, what).toHaveLength(1);
     expect(e.consolidationStatus, what).toBe("completed");
     const stem = diagramFileStem(e.executionId as string);
-    for (const ext of [".mmd", ".html"]) expect(existsSync(join(outDir, stem + ext)), `${what}\n--- ${stem}${ext} not in ${outDir}`).toBe(true);
+    for (const ext of [".mmd", ".html"])
+      expect(existsSync(join(outDir, stem + ext)), `${what}\n--- ${stem}${ext} not in ${outDir}`).toBe(true);
   }
   const listed = [...r.stdout.matchAll(/^ {2}(\/.+\.(?:mmd|html))$/gm)].map((m) => m[1] as string);
   for (const path of listed) expect(path.startsWith(resolve(outDir) + sep), `${r.show}\n--- ${path} is outside --out ${outDir}`).toBe(true);
@@ -426,7 +535,16 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
 
   it("random argv: exit 0/1/2 with a message, never a stack trace; reads never write; bad input writes nothing", async () => {
     const positional = fc.oneof(
-      fc.constantFrom("EXECUTION", "CONSOLIDATED", fixture("succeeds.yaml"), fixture("invalid-retry.yaml"), fixture("also-succeeds.json"), "no-such-flow.yaml", "existing-dir", "-"),
+      fc.constantFrom(
+        "EXECUTION",
+        "CONSOLIDATED",
+        fixture("succeeds.yaml"),
+        fixture("invalid-retry.yaml"),
+        fixture("also-succeeds.json"),
+        "no-such-flow.yaml",
+        "existing-dir",
+        "-",
+      ),
       nastyText.filter((s) => !/^--?(db|out|tools)/.test(s)),
     );
     const flag = fc.oneof(
@@ -434,17 +552,42 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
       fc.tuple(fc.constantFrom("--limit", "--offset", "--older-than", "--concurrency"), numberText),
       fc.tuple(fc.constant("--repeat"), repeatText),
       fc.tuple(fc.constant("--format"), fc.oneof(fc.constantFrom("mmd", "html", "json", "jsonl", "xml", "JSON", ""), nastyText)),
-      fc.tuple(fc.constant("--out"), fc.oneof(safeSegment, fc.constantFrom("existing-dir", "existing-dir/file.out", "missing-dir/file.out"))),
-      fc.tuple(fc.constant("--agent"), fc.oneof(fc.constant("scripted"), nastyText.filter((s) => s !== "openai"))),
+      fc.tuple(
+        fc.constant("--out"),
+        fc.oneof(safeSegment, fc.constantFrom("existing-dir", "existing-dir/file.out", "missing-dir/file.out")),
+      ),
+      fc.tuple(
+        fc.constant("--agent"),
+        fc.oneof(
+          fc.constant("scripted"),
+          nastyText.filter((s) => s !== "openai"),
+        ),
+      ),
       fc.tuple(fc.constant("--tools"), fc.constantFrom("./no-such-tools.mjs", "")),
-      fc.constantFrom(["--dry-run"], ["--no-consolidate"], ["-h"], ["--help"], ["--frobnicate"], ["-x"], ["--dry-run=yes"], ["--limit"], ["--"]),
+      fc.constantFrom(
+        ["--dry-run"],
+        ["--no-consolidate"],
+        ["-h"],
+        ["--help"],
+        ["--frobnicate"],
+        ["-x"],
+        ["--dry-run=yes"],
+        ["--limit"],
+        ["--"],
+      ),
     );
     const argvArb = fc.record({
       command: fc.oneof(
         { weight: 6, arbitrary: fc.constantFrom("list", "show", "status", "diagram", "export", "recover", "run", "help", "--help", "") },
         { weight: 1, arbitrary: nastyText.filter((s) => s !== "demo" && !/^--?(db|out|tools)/.test(s)) },
       ),
-      tail: fc.array(fc.oneof(flag, positional.map((p) => [p])), { maxLength: 5 }),
+      tail: fc.array(
+        fc.oneof(
+          flag,
+          positional.map((p) => [p]),
+        ),
+        { maxLength: 5 },
+      ),
     });
     let before = await db.tables();
     await fc.assert(
@@ -465,8 +608,11 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
           // Exit 1 means a run failed; input the CLI could not use is exit 2. Only writing the
           // diagrams into an unusable --out may fail after every run completed.
           if (r.code === 1 && !/^reev: E[A-Z]+: /m.test(r.stderr)) {
-            expect(added.some((e) => e.status !== "completed"), `${r.show}
-(exit 1, yet no run failed)`).toBe(true);
+            expect(
+              added.some((e) => e.status !== "completed"),
+              `${r.show}
+(exit 1, yet no run failed)`,
+            ).toBe(true);
           }
         } else {
           expect(after, `${r.show}\n(changed the tables)`).toEqual(before);
@@ -494,54 +640,115 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
   it("random flow files: a valid one is recorded exactly and completely, an invalid one exits 2 naming it and runs nothing", async () => {
     let before = await db.tables();
     await fc.assert(
-      fc.asyncProperty(flowFile, fc.constantFrom(1, 2), fc.constantFrom("1", "2", "4"), fc.boolean(), async (file, repeat, concurrency, consolidate) => {
-        const { path } = writeFlow(dir, ++flows, file);
-        // What the CLI will read: writing a lone surrogate to disk already turns it into U+FFFD.
-        const text = readFileSync(path, "utf8");
-        const outDir = join(dir, `out-${flows}`);
-        let plan: FlowPlan | undefined;
-        try {
-          plan = parseFlowPlan(text, path);
-        } catch {
-          plan = undefined;
-        }
-        const argv = ["run", path, "--db", db.target, "--out", outDir, "--repeat", String(repeat), "--concurrency", concurrency, ...(consolidate ? [] : ["--no-consolidate"])];
-        const r = await reev(argv);
-        const after = await db.tables();
-        if (!plan) {
-          expect(r.code, `${r.show}\n--- flow file\n${text}`).toBe(2);
-          expect(r.stderr, r.show).toContain(path);
-          expect(after, `${r.show}\n(an invalid flow changed the tables)`).toEqual(before);
-          expect(existsSync(outDir), `${r.show}\n(an invalid flow wrote diagrams)`).toBe(false);
-        } else if (consolidate) {
-          expect(r.code, `${r.show}\n--- flow file\n${text}`).not.toBe(2);
-          expectRecorded(plan, repeat, before, after, r, outDir);
-        } else {
-          expect(r.code, `${r.show}\n--- flow file\n${text}`).not.toBe(2);
-          expect(r.stdout, r.show).not.toMatch(/could not (be )?record/);
-          const known = new Set(before.executions.map((e) => e.executionId));
-          const added = after.executions.filter((e) => !known.has(e.executionId));
-          expect(added.map((e) => [e.flowId === plan.flowId, e.status === "running", e.openTransactionId]), r.show).toEqual(added.map(() => [true, false, null]));
-          expect(added, r.show).toHaveLength(repeat);
-        }
-        before = after;
-      }),
+      fc.asyncProperty(
+        flowFile,
+        fc.constantFrom(1, 2),
+        fc.constantFrom("1", "2", "4"),
+        fc.boolean(),
+        async (file, repeat, concurrency, consolidate) => {
+          const { path } = writeFlow(dir, ++flows, file);
+          // What the CLI will read: writing a lone surrogate to disk already turns it into U+FFFD.
+          const text = readFileSync(path, "utf8");
+          const outDir = join(dir, `out-${flows}`);
+          let plan: FlowPlan | undefined;
+          try {
+            plan = parseFlowPlan(text, path);
+          } catch {
+            plan = undefined;
+          }
+          const argv = [
+            "run",
+            path,
+            "--db",
+            db.target,
+            "--out",
+            outDir,
+            "--repeat",
+            String(repeat),
+            "--concurrency",
+            concurrency,
+            ...(consolidate ? [] : ["--no-consolidate"]),
+          ];
+          const r = await reev(argv);
+          const after = await db.tables();
+          if (!plan) {
+            expect(r.code, `${r.show}\n--- flow file\n${text}`).toBe(2);
+            expect(r.stderr, r.show).toContain(path);
+            expect(after, `${r.show}\n(an invalid flow changed the tables)`).toEqual(before);
+            expect(existsSync(outDir), `${r.show}\n(an invalid flow wrote diagrams)`).toBe(false);
+          } else if (consolidate) {
+            expect(r.code, `${r.show}\n--- flow file\n${text}`).not.toBe(2);
+            expectRecorded(plan, repeat, before, after, r, outDir);
+          } else {
+            expect(r.code, `${r.show}\n--- flow file\n${text}`).not.toBe(2);
+            expect(r.stdout, r.show).not.toMatch(/could not (be )?record/);
+            const known = new Set(before.executions.map((e) => e.executionId));
+            const added = after.executions.filter((e) => !known.has(e.executionId));
+            expect(
+              added.map((e) => [e.flowId === plan.flowId, e.status === "running", e.openTransactionId]),
+              r.show,
+            ).toEqual(added.map(() => [true, false, null]));
+            expect(added, r.show).toHaveLength(repeat);
+          }
+          before = after;
+        },
+      ),
       {
         seed: SEED,
         numRuns: runs(20),
         endOnFailure: true,
         examples: [
           // A flowId that is a path: the diagrams must stay inside --out (they were written to ../../..).
-          [{ doc: { flowId: "a/../../../escaped", prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "json", raw: "" }, 1, "1", true],
+          [
+            { doc: { flowId: "a/../../../escaped", prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "json", raw: "" },
+            1,
+            "1",
+            true,
+          ],
           [{ doc: { flowId: "a/b", prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "yaml", raw: "" }, 1, "1", true],
           [{ doc: { flowId: "é".repeat(200), prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "yaml", raw: "" }, 1, "1", true],
           // Valid-looking flows the database cannot store: now refused up front, naming the field.
           [{ doc: { flowId: "a\u0000b", prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "json", raw: "" }, 1, "1", true],
           [{ doc: { flowId: "f", prompt: "p\uD800", steps: [{ stepId: "s\u0000", prompt: "x" }] }, format: "json", raw: "" }, 1, "1", true],
-          [{ doc: { flowId: "f", prompt: "p", steps: [{ stepId: "s", prompt: "x", script: [{ toolCalls: [{ toolName: "t", durationMs: 2 ** 31 }] }] }] }, format: "yaml", raw: "" }, 1, "1", true],
-          [{ doc: { flowId: "f", prompt: "p", steps: [{ stepId: "s", prompt: "x", requiredTools: ["t".repeat(300)] }] }, format: "yaml", raw: "" }, 1, "1", true],
+          [
+            {
+              doc: {
+                flowId: "f",
+                prompt: "p",
+                steps: [{ stepId: "s", prompt: "x", script: [{ toolCalls: [{ toolName: "t", durationMs: 2 ** 31 }] }] }],
+              },
+              format: "yaml",
+              raw: "",
+            },
+            1,
+            "1",
+            true,
+          ],
+          [
+            {
+              doc: { flowId: "f", prompt: "p", steps: [{ stepId: "s", prompt: "x", requiredTools: ["t".repeat(300)] }] },
+              format: "yaml",
+              raw: "",
+            },
+            1,
+            "1",
+            true,
+          ],
           // Tool-call JSON the agent returned with keys jsonb cannot hold.
-          [{ doc: { flowId: "f", prompt: "p", steps: [{ stepId: "s", prompt: "x", script: [{ toolCalls: [{ toolName: "t", input: { "k\u0000": 1 } }] }] }] }, format: "json", raw: "" }, 1, "1", true],
+          [
+            {
+              doc: {
+                flowId: "f",
+                prompt: "p",
+                steps: [{ stepId: "s", prompt: "x", script: [{ toolCalls: [{ toolName: "t", input: { "k\u0000": 1 } }] }] }],
+              },
+              format: "json",
+              raw: "",
+            },
+            1,
+            "1",
+            true,
+          ],
         ],
       },
     );
@@ -578,7 +785,17 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
         if (/^postgres(ql)?:\/\//.test(value)) expect(r.code, r.show).toBe(1);
         else expect(r.code, `${r.show}\n(an unusable --db is bad input)`).not.toBe(1);
       }),
-      { seed: SEED, numRuns: runs(10), endOnFailure: true, examples: [[["list"], "a-regular-file"], [["list"], "file://host/x"], [["list"], "nul\u0000dir"], [["list"], "a-regular-file/sub"]] },
+      {
+        seed: SEED,
+        numRuns: runs(10),
+        endOnFailure: true,
+        examples: [
+          [["list"], "a-regular-file"],
+          [["list"], "file://host/x"],
+          [["list"], "nul\u0000dir"],
+          [["list"], "a-regular-file/sub"],
+        ],
+      },
     );
     // The random targets never included this database.
     expect(await db.tables()).toEqual(before);

@@ -19,7 +19,12 @@ const executionId = "exec_cli_recover_1";
 let transactionId: string;
 
 const step = (stepId: string, toolName: string) =>
-  JSON.stringify({ stepId, status: "success", durationMs: 5, toolCalls: [{ toolName, input: { a: 1 }, output: { ok: true }, success: true, durationMs: 3 }] });
+  JSON.stringify({
+    stepId,
+    status: "success",
+    durationMs: 5,
+    toolCalls: [{ toolName, input: { a: 1 }, output: { ok: true }, success: true, durationMs: 3 }],
+  });
 
 beforeAll(async () => {
   assertBuilt();
@@ -53,7 +58,9 @@ describe("reev recover", () => {
   it("--dry-run lists the open transaction and changes nothing", async () => {
     const r = await reev("recover", "--dry-run", "--older-than", "0");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^would roll back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"));
+    expect(r.stdout).toMatch(
+      new RegExp(`^would roll back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"),
+    );
     expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
     // Nothing changed: the next test rolls back this same transaction with its 2 pending steps.
   });

@@ -77,7 +77,11 @@ describe("reev run", () => {
     // Progress goes to stderr, as plain lines (stderr is a pipe here): no carriage returns or ANSI codes.
     expect(r.stderr).toContain(`Database: embedded PGlite at ${db}`);
     expect(r.stderr).toContain(`▶ cli-succeeds: ${executionId} (3 steps)`);
-    for (const [i, step, tools] of [[0, "check_balance", 2], [1, "quote_swap", 1], [2, "summarise", 0]] as const) {
+    for (const [i, step, tools] of [
+      [0, "check_balance", 2],
+      [1, "quote_swap", 1],
+      [2, "summarise", 0],
+    ] as const) {
       expect(r.stderr).toContain(`cli-succeeds step ${i} ${step} started\n`);
       expect(r.stderr).toMatch(new RegExp(`cli-succeeds ✅ success step ${i} ${step} \\(\\d+ms, ${tools} tool calls?\\)\\n`));
     }
@@ -112,7 +116,17 @@ describe("reev run", () => {
   });
 
   it("runs several files at once, repeated: every execution is recorded", async () => {
-    const r = await reev("run", fixture("succeeds.yaml"), fixture("also-succeeds.json"), "--concurrency", "2", "--repeat", "3", "--out", "diagrams");
+    const r = await reev(
+      "run",
+      fixture("succeeds.yaml"),
+      fixture("also-succeeds.json"),
+      "--concurrency",
+      "2",
+      "--repeat",
+      "3",
+      "--out",
+      "diagrams",
+    );
     expectExit(r, 0);
     const ids = executionIds(r.stdout);
     expect(ids, show(r)).toHaveLength(6);
@@ -215,7 +229,13 @@ describe("inspecting recorded runs", () => {
     expectExit(r, 0);
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc).sort()).toEqual(["consolidated", "execution", "steps"]);
-    expect(doc.execution).toMatchObject({ executionId: failed, flowId: "cli-critical-fails", status: "failed", agent: "scripted", openTransaction: null });
+    expect(doc.execution).toMatchObject({
+      executionId: failed,
+      flowId: "cli-critical-fails",
+      status: "failed",
+      agent: "scripted",
+      openTransaction: null,
+    });
     expect(doc.steps.map((s: { stepIndex: number; stepId: string; status: string }) => [s.stepIndex, s.stepId, s.status])).toEqual([
       [0, "balance", "success"],
       [1, "swap", "failed"],
@@ -227,14 +247,21 @@ describe("inspecting recorded runs", () => {
     expect(doc.consolidated[0].consolidatedSessionId).toMatch(new RegExp(`^${failed}_consolidated_\\d+$`));
     // The consolidated content is reev's JSON shape.
     const content = JSON.parse(doc.consolidated[0].consolidatedContent);
-    expect(content).toMatchObject({ execution_id: failed, total_sessions: 4, metadata: { successful_steps: 1, failed_steps: 1, total_steps: 4 } });
+    expect(content).toMatchObject({
+      execution_id: failed,
+      total_sessions: 4,
+      metadata: { successful_steps: 1, failed_steps: 1, total_steps: 4 },
+    });
   });
 
   it("reev export --format jsonl prints one record a line: the execution, then the steps in order", async () => {
     const r = await reev("export", succeeded.executionId, "--format", "jsonl");
     expectExit(r, 0);
     expect(r.stdout.endsWith("\n")).toBe(true);
-    const records = r.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    const records = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(records.map((x) => x.type)).toEqual(["execution", "step", "step", "step", "consolidated"]);
     expect(records[0]).toMatchObject({ executionId: succeeded.executionId, status: "completed" });
     expect(records.slice(1, 4).map((s) => [s.stepIndex, s.stepId])).toEqual([
@@ -246,7 +273,10 @@ describe("inspecting recorded runs", () => {
   });
 
   it("unknown ids and formats are bad input: exit 2", async () => {
-    for (const args of [["show", "exec_nope"], ["diagram", "exec_nope", "--format", "html"]]) {
+    for (const args of [
+      ["show", "exec_nope"],
+      ["diagram", "exec_nope", "--format", "html"],
+    ]) {
       const r = await reev(...args);
       expectExit(r, 2);
       expect(r.stdout).toBe("");

@@ -41,7 +41,11 @@ const STEPS: StepInput[] = [0, 1, 2].map((i) => ({
 }));
 
 const describeError = (e: unknown) =>
-  e instanceof OrchestratorError || e instanceof DatabaseError ? `${e.name} ${e.code}: ${e.message}` : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  e instanceof OrchestratorError || e instanceof DatabaseError
+    ? `${e.name} ${e.code}: ${e.message}`
+    : e instanceof Error
+      ? `${e.name}: ${e.message}`
+      : String(e);
 
 /** The execution's consolidation as the tables tell it: its status and its consolidated rows. */
 function consolidationOf(s: TableSnapshot, executionId: string) {
@@ -120,16 +124,19 @@ describe.each(testBackends())("consolidateExecution under injected faults on $na
       faultsHit++;
 
       if (first.ok) throw new Error(`consolidation succeeded although statement ${n} failed (${where})`);
-      expect(first.error instanceof OrchestratorError || first.error instanceof DatabaseError, `${where}\n  ${describeError(first.error)}`).toBe(true);
+      expect(
+        first.error instanceof OrchestratorError || first.error instanceof DatabaseError,
+        `${where}\n  ${describeError(first.error)}`,
+      ).toBe(true);
       expect(isInjectedFault(first.error), where).toBe(true);
 
       const after = await snapshotTables(db.prisma);
       expect(consistencyProblems(after), where).toEqual([]);
       const left = consolidationOf(after, executionId);
       // All or nothing: a row goes with `completed`, and no row with anything else.
-      expect.soft({ rows: left.rows.length, completed: left.status === "completed" }, `status ${left.status}, ${where}`).toEqual(
-        left.rows.length ? { rows: 1, completed: true } : { rows: 0, completed: false },
-      );
+      expect
+        .soft({ rows: left.rows.length, completed: left.status === "completed" }, `status ${left.status}, ${where}`)
+        .toEqual(left.rows.length ? { rows: 1, completed: true } : { rows: 0, completed: false });
       // Nobody is consolidating any more: `in_progress` now would be reev's "in progress forever".
       expect.soft(left.status, `status after the failed consolidation, ${where}\n  ${describeError(first.error)}`).not.toBe("in_progress");
       if (mode === "before") expect(left.rows, where).toEqual([]);
@@ -141,7 +148,10 @@ describe.each(testBackends())("consolidateExecution under injected faults on $na
       if (!retry.ok) {
         const final = await snapshotTables(db.prisma);
         expect
-          .soft(retry.ok, `the retry failed (${where})\n  the faulted attempt had ${left.rows.length ? "stored the row" : "stored nothing"}; the retry: ${describeError(retry.error)}`)
+          .soft(
+            retry.ok,
+            `the retry failed (${where})\n  the faulted attempt had ${left.rows.length ? "stored the row" : "stored nothing"}; the retry: ${describeError(retry.error)}`,
+          )
           .toBe(true);
         expect.soft(consolidationOf(final, executionId), `what the failed retry left, ${where}`).toEqual(left);
         continue;

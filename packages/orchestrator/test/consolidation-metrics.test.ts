@@ -43,7 +43,14 @@ describe("computeMetrics on hand-computed tables", () => {
     //   3  | success | 1.0   |   0   | 10:00:31 | 10:00:31.500
     const sessions = [
       session(0, { score: 0.9, calls: 1, startedAt: "2025-03-01T10:00:00.000Z", finishedAt: "2025-03-01T10:00:04.477Z" }),
-      session(1, { status: "failed", score: 0.2, calls: 2, startedAt: "2025-03-01T10:00:05.000Z", finishedAt: "2025-03-01T10:00:27.406Z", error: "Invalid parameters" }),
+      session(1, {
+        status: "failed",
+        score: 0.2,
+        calls: 2,
+        startedAt: "2025-03-01T10:00:05.000Z",
+        finishedAt: "2025-03-01T10:00:27.406Z",
+        error: "Invalid parameters",
+      }),
       session(2, { score: 0.7, calls: 1, startedAt: "2025-03-01T10:00:28.000Z", finishedAt: "2025-03-01T10:00:30.000Z" }),
       session(3, { score: 1, calls: 0, startedAt: "2025-03-01T10:00:31.000Z", finishedAt: "2025-03-01T10:00:31.500Z" }),
     ];
@@ -123,7 +130,9 @@ describe("computeMetrics on hand-computed tables", () => {
     ];
     expect(computeMetrics(sessions).execution_duration_ms).toBe(11_000);
     expect(computeMetrics([session(0, { startedAt: "2025-03-01T10:00:00.000Z" })]).execution_duration_ms).toBeNull();
-    expect(computeMetrics([session(0, { startedAt: "2025-03-01T10:00:00.000Z", finishedAt: "2025-03-01T10:00:00.000Z" })]).execution_duration_ms).toBe(0);
+    expect(
+      computeMetrics([session(0, { startedAt: "2025-03-01T10:00:00.000Z", finishedAt: "2025-03-01T10:00:00.000Z" })]).execution_duration_ms,
+    ).toBe(0);
   });
 
   it("total_tools counts recorded calls, failed ones included", () => {
@@ -153,7 +162,17 @@ describe("buildConsolidation", () => {
       startedAt: "2025-03-01T10:00:00.000Z",
       finishedAt: "2025-03-01T10:00:04.477Z",
       durationMs: 4477,
-      toolCalls: [{ callIndex: 0, toolName: "get_account_balance", input: { z: 1, a: { y: 2, b: 3 } }, output: { sol: 4 }, success: true, durationMs: 12, error: null }],
+      toolCalls: [
+        {
+          callIndex: 0,
+          toolName: "get_account_balance",
+          input: { z: 1, a: { y: 2, b: 3 } },
+          output: { sol: 4 },
+          success: true,
+          durationMs: 12,
+          error: null,
+        },
+      ],
     }),
     session(1, {
       status: "failed",
@@ -162,8 +181,24 @@ describe("buildConsolidation", () => {
       finishedAt: "2025-03-01T10:00:27.406Z",
       durationMs: 22406,
       toolCalls: [
-        { callIndex: 0, toolName: "jupiter_swap", input: { amount: 2 }, output: null, success: false, durationMs: 30, error: "Invalid parameters" },
-        { callIndex: 1, toolName: "jupiter_swap", input: { amount: 1 }, output: null, success: false, durationMs: 31, error: "Invalid parameters" },
+        {
+          callIndex: 0,
+          toolName: "jupiter_swap",
+          input: { amount: 2 },
+          output: null,
+          success: false,
+          durationMs: 30,
+          error: "Invalid parameters",
+        },
+        {
+          callIndex: 1,
+          toolName: "jupiter_swap",
+          input: { amount: 1 },
+          output: null,
+          success: false,
+          durationMs: 31,
+          error: "Invalid parameters",
+        },
       ],
     }),
     session(2, { status: "skipped", error: "Skipped: critical step failed" }),
@@ -191,11 +226,13 @@ describe("buildConsolidation", () => {
       total_sessions: 3,
       consolidated_at: "2025-03-01T10:00:31.000Z",
     });
-    expect(document.steps.map((s) => [s.step_index, s.session_id, s.step_id, s.status, s.success, s.tool_count, s.score, s.error])).toEqual([
-      [0, "exec-1_step_0", "step_0", "success", true, 1, 0.8, null],
-      [1, "exec-1_step_1", "step_1", "failed", false, 2, null, "Invalid parameters"],
-      [2, "exec-1_step_2", "step_2", "skipped", false, 0, null, "Skipped: critical step failed"],
-    ]);
+    expect(document.steps.map((s) => [s.step_index, s.session_id, s.step_id, s.status, s.success, s.tool_count, s.score, s.error])).toEqual(
+      [
+        [0, "exec-1_step_0", "step_0", "success", true, 1, 0.8, null],
+        [1, "exec-1_step_1", "step_1", "failed", false, 2, null, "Invalid parameters"],
+        [2, "exec-1_step_2", "step_2", "skipped", false, 0, null, "Skipped: critical step failed"],
+      ],
+    );
     expect(document.steps[0]).toMatchObject({
       timestamp: "2025-03-01T10:00:10.000Z",
       started_at: "2025-03-01T10:00:00.000Z",

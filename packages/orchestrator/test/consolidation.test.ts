@@ -19,7 +19,15 @@ const STEPS: StepInput[] = [
     finishedAt: "2025-03-01T10:00:04.477Z",
     durationMs: 4477,
     content: '{"step":"balance_check"}',
-    toolCalls: [{ toolName: "get_account_balance", input: { wallet: "W1", mints: ["SOL", "USDC"] }, output: { usdc: 20, sol: 4 }, success: true, durationMs: 120 }],
+    toolCalls: [
+      {
+        toolName: "get_account_balance",
+        input: { wallet: "W1", mints: ["SOL", "USDC"] },
+        output: { usdc: 20, sol: 4 },
+        success: true,
+        durationMs: 120,
+      },
+    ],
   },
   {
     stepIndex: 1,
@@ -32,7 +40,14 @@ const STEPS: StepInput[] = [
     error: "Invalid parameters",
     content: '{"step":"complex_swap"}',
     toolCalls: [
-      { toolName: "jupiter_swap", input: { outputMint: "USDC", amount: 2, inputMint: "SOL" }, output: null, success: false, durationMs: 300, error: "Invalid parameters" },
+      {
+        toolName: "jupiter_swap",
+        input: { outputMint: "USDC", amount: 2, inputMint: "SOL" },
+        output: null,
+        success: false,
+        durationMs: 300,
+        error: "Invalid parameters",
+      },
       { toolName: "jupiter_swap", input: { amount: 1 }, output: null, success: false, durationMs: 280, error: "Invalid parameters" },
     ],
   },
@@ -73,7 +88,12 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
 
   async function execution(prefix = "exec"): Promise<string> {
     const executionId = uid(prefix);
-    await db.writer.createExecutionSession({ executionId, flowId: "jup-multiply", agent: "scripted", prompt: "use my 50% sol to multiply usdc 1.5x on jup" });
+    await db.writer.createExecutionSession({
+      executionId,
+      flowId: "jup-multiply",
+      agent: "scripted",
+      prompt: "use my 50% sol to multiply usdc 1.5x on jup",
+    });
     return executionId;
   }
 
@@ -112,7 +132,8 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       const stored = await db.writer.getConsolidatedSession(done.consolidatedSessionId);
       expect(stored).toBe(done.content);
       const raw = JSON.parse(stored!) as Record<string, unknown>;
-      for (const key of ["consolidated_session_id", "execution_id", "total_sessions", "consolidated_at", "steps", "metadata"]) expect(raw).toHaveProperty(key);
+      for (const key of ["consolidated_session_id", "execution_id", "total_sessions", "consolidated_at", "steps", "metadata"])
+        expect(raw).toHaveProperty(key);
       const document = ZConsolidatedContent.parse(raw);
       expect(document).toMatchObject({
         consolidated_session_id: done.consolidatedSessionId,
@@ -121,16 +142,34 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
         prompt: "use my 50% sol to multiply usdc 1.5x on jup",
         total_sessions: 4,
         consolidated_at: "2025-03-01T10:01:00.000Z",
-        metadata: { successful_steps: 2, failed_steps: 1, skipped_steps: 1, total_steps: 4, success_rate: 50, avg_score: 0.5, total_tools: 4, execution_duration_ms: 30_000 },
+        metadata: {
+          successful_steps: 2,
+          failed_steps: 1,
+          skipped_steps: 1,
+          total_steps: 4,
+          success_rate: 50,
+          avg_score: 0.5,
+          total_tools: 4,
+          execution_duration_ms: 30_000,
+        },
       });
-      expect(document.steps.map((s) => [s.step_index, s.session_id, s.step_id, s.status, s.success, s.tool_count, s.duration_ms, s.content])).toEqual([
+      expect(
+        document.steps.map((s) => [s.step_index, s.session_id, s.step_id, s.status, s.success, s.tool_count, s.duration_ms, s.content]),
+      ).toEqual([
         [0, `${executionId}_step_0`, "balance_check", "success", true, 1, 4477, '{"step":"balance_check"}'],
         [1, `${executionId}_step_1`, "complex_swap", "failed", false, 2, 22406, '{"step":"complex_swap"}'],
         [2, `${executionId}_step_2`, "lend", "success", true, 1, 2000, '{"step":"lend"}'],
         [3, `${executionId}_step_3`, "position_check", "skipped", false, 0, null, '{"step":"position_check"}'],
       ]);
       expect(document.steps[1]!.tool_calls).toEqual([
-        { tool_name: "jupiter_swap", input: { amount: 2, inputMint: "SOL", outputMint: "USDC" }, output: null, success: false, duration_ms: 300, error: "Invalid parameters" },
+        {
+          tool_name: "jupiter_swap",
+          input: { amount: 2, inputMint: "SOL", outputMint: "USDC" },
+          output: null,
+          success: false,
+          duration_ms: 300,
+          error: "Invalid parameters",
+        },
         { tool_name: "jupiter_swap", input: { amount: 1 }, output: null, success: false, duration_ms: 280, error: "Invalid parameters" },
       ]);
       // Every step's timestamp is its commit time.
@@ -142,7 +181,13 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       expect(row!.originalSessionIds).toEqual([0, 1, 2, 3].map((i) => `${executionId}_step_${i}`));
 
       const status = await getConsolidationStatus(db, executionId);
-      expect(status).toMatchObject({ executionId, status: "completed", error: null, consolidatedSessionId: done.consolidatedSessionId, metadata: EXPECTED_METADATA });
+      expect(status).toMatchObject({
+        executionId,
+        status: "completed",
+        error: null,
+        consolidatedSessionId: done.consolidatedSessionId,
+        metadata: EXPECTED_METADATA,
+      });
       expect(status.updatedAt).toBeInstanceOf(Date);
     });
 
@@ -167,7 +212,12 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       expect((error as OrchestratorError).code).toBe("CONSOLIDATION_FAILED");
       expect((error as OrchestratorError).message).toBe("No sessions found for consolidation");
       const status = await getConsolidationStatus(db, executionId);
-      expect(status).toMatchObject({ status: "failed", error: "No sessions found for consolidation", consolidatedSessionId: null, metadata: null });
+      expect(status).toMatchObject({
+        status: "failed",
+        error: "No sessions found for consolidation",
+        consolidatedSessionId: null,
+        metadata: null,
+      });
       expect(await consolidatedRows(executionId)).toBe(0);
     });
 
@@ -288,7 +338,11 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       expect((error as OrchestratorError).message).toBe(`Consolidation timed out after ${timeoutMs}ms`);
       expect(await consolidatedRows(executionId)).toBe(0);
       const status = await getConsolidationStatus(db, executionId);
-      expect(status).toMatchObject({ status: "timeout", error: `Consolidation timed out after ${timeoutMs}ms`, consolidatedSessionId: null });
+      expect(status).toMatchObject({
+        status: "timeout",
+        error: `Consolidation timed out after ${timeoutMs}ms`,
+        consolidatedSessionId: null,
+      });
       // Nothing is written late, after the caller heard "timeout".
       await sleep(700);
       expect(await consolidatedRows(executionId)).toBe(0);
@@ -336,7 +390,12 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       const flow = plan({
         flowId: uid("flow"),
         steps: [
-          { stepId: "balance", prompt: "p", requiredTools: ["get_balance"], script: [{ score: 0.5, toolCalls: [{ toolName: "get_balance" }, { toolName: "price" }] }] },
+          {
+            stepId: "balance",
+            prompt: "p",
+            requiredTools: ["get_balance"],
+            script: [{ score: 0.5, toolCalls: [{ toolName: "get_balance" }, { toolName: "price" }] }],
+          },
           { stepId: "swap", prompt: "p", script: [{ fail: "no route" }] },
         ],
       });
@@ -351,9 +410,12 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
 
       const [row] = await db.writer.getConsolidatedSessionsByExecution(executionId);
       expect(row!.consolidatedSessionId).toBe(result.consolidatedSessionId);
-      expect({ avgScore: row!.avgScore, totalTools: row!.totalTools, successRate: row!.successRate, executionDurationMs: row!.executionDurationMs }).toEqual(
-        result.consolidation.metadata,
-      );
+      expect({
+        avgScore: row!.avgScore,
+        totalTools: row!.totalTools,
+        successRate: row!.successRate,
+        executionDurationMs: row!.executionDurationMs,
+      }).toEqual(result.consolidation.metadata);
       const document = ZConsolidatedContent.parse(JSON.parse(row!.consolidatedContent));
       expect(document.steps.map((s) => [s.step_id, s.status])).toEqual([
         ["balance", "success"],
@@ -363,15 +425,22 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       const first = result.stepResults[0]!;
       const last = result.stepResults[1]!;
       expect(row!.executionDurationMs).toBe(Date.parse(last.finishedAt!) - Date.parse(first.startedAt!));
-      expect(await getConsolidationStatus(db, executionId)).toMatchObject({ status: "completed", consolidatedSessionId: result.consolidatedSessionId });
+      expect(await getConsolidationStatus(db, executionId)).toMatchObject({
+        status: "completed",
+        consolidatedSessionId: result.consolidatedSessionId,
+      });
     });
 
     it("consolidate: false leaves the consolidation pending", async () => {
       const executionId = uid("exec");
-      const result = await new PingPongExecutor(db).execute(plan({ flowId: uid("flow"), steps: [{ stepId: "a", prompt: "p" }] }), new ScriptedAgent(), {
-        executionId,
-        consolidate: false,
-      });
+      const result = await new PingPongExecutor(db).execute(
+        plan({ flowId: uid("flow"), steps: [{ stepId: "a", prompt: "p" }] }),
+        new ScriptedAgent(),
+        {
+          executionId,
+          consolidate: false,
+        },
+      );
       expect(result.consolidation).toEqual({ status: "skipped", error: "consolidation was not requested", metadata: null });
       expect(result.consolidatedSessionId).toBeNull();
       expect((await getConsolidationStatus(db, executionId)).status).toBe("pending");
@@ -391,21 +460,34 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
             return (fn as (w: DatabaseWriter) => Promise<unknown>)(failing);
           }, options),
       });
-      const result = await new PingPongExecutor({ writer }).execute(plan({ flowId: uid("flow"), steps: [{ stepId: "a", prompt: "p" }] }), new ScriptedAgent(), {
-        executionId,
-      });
+      const result = await new PingPongExecutor({ writer }).execute(
+        plan({ flowId: uid("flow"), steps: [{ stepId: "a", prompt: "p" }] }),
+        new ScriptedAgent(),
+        {
+          executionId,
+        },
+      );
       expect(result.status).toBe("completed");
       expect(result.error).toBeNull();
       expect(result.consolidatedSessionId).toBeNull();
       expect(result.consolidation).toEqual({ status: "failed", error: "disk full", metadata: null });
-      expect(await db.writer.getExecutionSession(executionId)).toMatchObject({ status: "completed", consolidation: { status: "failed", error: "disk full" } });
+      expect(await db.writer.getExecutionSession(executionId)).toMatchObject({
+        status: "completed",
+        consolidation: { status: "failed", error: "disk full" },
+      });
       expect(await consolidatedRows(executionId)).toBe(0);
     });
 
     it("a consolidation that times out is reported as timeout; the run keeps its own status", async () => {
       const executionId = uid("exec");
       const result = await new PingPongExecutor({ writer: stallingWriter(400) }, { consolidationTimeoutMs: 120 }).execute(
-        plan({ flowId: uid("flow"), steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p", script: [{ fail: "x" }] }] }),
+        plan({
+          flowId: uid("flow"),
+          steps: [
+            { stepId: "a", prompt: "p" },
+            { stepId: "b", prompt: "p", script: [{ fail: "x" }] },
+          ],
+        }),
         new ScriptedAgent(),
         { executionId },
       );

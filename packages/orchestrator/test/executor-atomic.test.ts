@@ -53,7 +53,13 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
         steps: [
           { stepId: "balance", prompt: "p", requiredTools: ["get_balance"] },
           { stepId: "approve", prompt: "p" },
-          { stepId: "swap", prompt: "p", critical: true, requiredTools: ["jupiter_swap"], script: [{ toolCalls: [{ toolName: "jupiter_swap", success: false, error: "Invalid parameters" }] }] },
+          {
+            stepId: "swap",
+            prompt: "p",
+            critical: true,
+            requiredTools: ["jupiter_swap"],
+            script: [{ toolCalls: [{ toolName: "jupiter_swap", success: false, error: "Invalid parameters" }] }],
+          },
           { stepId: "lend", prompt: "p" },
         ],
       });
@@ -72,7 +78,11 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
       expect(result.error).toBe("Stopped: critical step swap failed: Invalid parameters; every step was rolled back");
       expect(result.completedSteps).toBe(2);
       expect(result.consolidatedSessionId).toBeNull();
-      expect(result.consolidation).toEqual({ status: "skipped", error: "the execution was rolled back: no steps to consolidate", metadata: null });
+      expect(result.consolidation).toEqual({
+        status: "skipped",
+        error: "the execution was rolled back: no steps to consolidate",
+        metadata: null,
+      });
 
       expect(await countSteps(executionId)).toBe(0);
       expect(await db.prisma.toolCall.count({ where: { sessionId: { startsWith: `${executionId}_step_` } } })).toBe(0);
@@ -150,7 +160,14 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
 
     it("an atomic run in which every step succeeds is completed", async () => {
       const executionId = uid("exec");
-      const flow = plan({ flowId: uid("atomic-all"), atomic: true, steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("atomic-all"),
+        atomic: true,
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p" },
+        ],
+      });
       const result = await new PingPongExecutor(db).execute(flow, new ScriptedAgent(), { executionId, consolidate: false });
       expect(result.status).toBe("completed");
       expect(await countSteps(executionId, "committed")).toBe(2);
@@ -159,7 +176,15 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
     it("a cancelled atomic run rolls back", async () => {
       const executionId = uid("exec");
       const run = new AbortController();
-      const flow = plan({ flowId: uid("atomic-cancel"), atomic: true, steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p", script: [{ hang: true }] }, { stepId: "c", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("atomic-cancel"),
+        atomic: true,
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p", script: [{ hang: true }] },
+          { stepId: "c", prompt: "p" },
+        ],
+      });
       const result = await new PingPongExecutor(db).execute(flow, new ScriptedAgent(), {
         executionId,
         signal: run.signal,
@@ -181,18 +206,32 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
           stepId: `r${i}_s${j}`,
           prompt: j === 0 ? `run ${i} {{context.n}}` : "after {{previous.response}}",
           requiredTools: [`tool_${i}`],
-          script: [{ delayMs: (i * 7 + j * 3) % 11, response: `run ${i} step ${j}`, toolCalls: [{ toolName: `tool_${i}`, input: { run: i, step: j }, output: { v: i * 100 + j } }] }],
+          script: [
+            {
+              delayMs: (i * 7 + j * 3) % 11,
+              response: `run ${i} step ${j}`,
+              toolCalls: [{ toolName: `tool_${i}`, input: { run: i, step: j }, output: { v: i * 100 + j } }],
+            },
+          ],
         }));
         const flow = plan({ flowId: uid(`flow${i}`), context: { n: i }, steps, atomic: i % 4 === 0 });
         return { i, executionId, flow };
       });
       const agent = recordingAgent((step, context, signal) => new ScriptedAgent().run(step, context, signal));
-      const results: ExecutionResult[] = await Promise.all(runs.map((r) => executor.execute(r.flow, agent, { executionId: r.executionId })));
+      const results: ExecutionResult[] = await Promise.all(
+        runs.map((r) => executor.execute(r.flow, agent, { executionId: r.executionId })),
+      );
 
       expect(agent.calls).toHaveLength(runs.reduce((n, r) => n + r.flow.steps.length, 0));
       for (const [k, { i, executionId, flow }] of runs.entries()) {
         const result = results[k]!;
-        expect(result).toMatchObject({ executionId, flowId: flow.flowId, status: "completed", totalSteps: flow.steps.length, completedSteps: flow.steps.length });
+        expect(result).toMatchObject({
+          executionId,
+          flowId: flow.flowId,
+          status: "completed",
+          totalSteps: flow.steps.length,
+          completedSteps: flow.steps.length,
+        });
         expect(result.consolidation.status).toBe("completed");
         expect(result.stepResults.map((s) => s.stepId)).toEqual(flow.steps.map((s) => s.stepId));
         expect(result.stepResults[0]!.prompt).toBe(`run ${i} ${i}`);
@@ -208,7 +247,9 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
         const calls = agent.calls.filter((c) => c.context.executionId === executionId);
         expect(calls.map((c) => c.stepId)).toEqual(flow.steps.map((s) => s.stepId));
         for (const call of calls) {
-          expect(call.context.previousResults.map((p) => p.stepId)).toEqual(flow.steps.slice(0, call.context.stepIndex).map((s) => s.stepId));
+          expect(call.context.previousResults.map((p) => p.stepId)).toEqual(
+            flow.steps.slice(0, call.context.stepIndex).map((s) => s.stepId),
+          );
         }
 
         const [consolidated] = await db.writer.getConsolidatedSessionsByExecution(executionId);

@@ -157,7 +157,10 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
     const clock = fakeClock();
     const randoms = [0, 0.999999, 0.2];
     const flow = plan({ flowId: uid("jitter"), steps: [{ stepId: "s", prompt: "p", retry: retryPolicy, script: [{ fail: "x" }] }] });
-    await new PingPongExecutor(db, { clock, random: () => randoms.shift()! }).execute(flow, new ScriptedAgent(), { executionId: uid("exec"), consolidate: false });
+    await new PingPongExecutor(db, { clock, random: () => randoms.shift()! }).execute(flow, new ScriptedAgent(), {
+      executionId: uid("exec"),
+      consolidate: false,
+    });
     // nominal 100, 200, 300: r=0 → 50; r≈1 → 200; r=0.2 → 150 + 30 = 180.
     expect(clock.sleeps).toEqual([50, 200, 180]);
   });
@@ -165,7 +168,10 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
   it("without a retry policy a step is tried once and never sleeps", async () => {
     const clock = fakeClock();
     const flow = plan({ flowId: uid("once"), steps: [{ stepId: "s", prompt: "p", script: [{ fail: "x" }, { response: "y" }] }] });
-    const result = await new PingPongExecutor(db, { clock }).execute(flow, new ScriptedAgent(), { executionId: uid("exec"), consolidate: false });
+    const result = await new PingPongExecutor(db, { clock }).execute(flow, new ScriptedAgent(), {
+      executionId: uid("exec"),
+      consolidate: false,
+    });
     expect(result.stepResults[0]).toMatchObject({ status: "failed", attempts: 1 });
     expect(clock.sleeps).toEqual([]);
   });
@@ -173,7 +179,10 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
   it("a step that succeeds at once does not retry", async () => {
     const clock = fakeClock();
     const flow = plan({ flowId: uid("ok"), steps: [{ stepId: "s", prompt: "p", retry: retryPolicy }] });
-    const result = await new PingPongExecutor(db, { clock, random: () => 0.5 }).execute(flow, new ScriptedAgent(), { executionId: uid("exec"), consolidate: false });
+    const result = await new PingPongExecutor(db, { clock, random: () => 0.5 }).execute(flow, new ScriptedAgent(), {
+      executionId: uid("exec"),
+      consolidate: false,
+    });
     expect(result.stepResults[0]).toMatchObject({ status: "success", attempts: 1 });
     expect(clock.sleeps).toEqual([]);
   });
@@ -181,8 +190,14 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
   it("the stored step duration spans every attempt and backoff (as measured by the injected clock)", async () => {
     const clock = fakeClock(Date.UTC(2025, 0, 1));
     const executionId = uid("exec");
-    const flow = plan({ flowId: uid("dur"), steps: [{ stepId: "s", prompt: "p", retry: retryPolicy, script: [{ fail: "x" }, { fail: "y" }, {}] }] });
-    const result = await new PingPongExecutor(db, { clock, random: () => 0.5 }).execute(flow, new ScriptedAgent(), { executionId, consolidate: false });
+    const flow = plan({
+      flowId: uid("dur"),
+      steps: [{ stepId: "s", prompt: "p", retry: retryPolicy, script: [{ fail: "x" }, { fail: "y" }, {}] }],
+    });
+    const result = await new PingPongExecutor(db, { clock, random: () => 0.5 }).execute(flow, new ScriptedAgent(), {
+      executionId,
+      consolidate: false,
+    });
     // fakeClock: every now() adds 1 ms, every sleep adds its delay: start → finish = 75 + 150 + a few readings.
     const duration = result.stepResults[0]!.durationMs!;
     expect(duration).toBeGreaterThanOrEqual(225);

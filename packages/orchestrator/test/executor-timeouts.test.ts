@@ -33,7 +33,13 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
           }
         },
       };
-      const flow = plan({ flowId: uid("to"), steps: [{ stepId: "oracle", prompt: "p", timeoutMs: 80 }, { stepId: "after", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("to"),
+        steps: [
+          { stepId: "oracle", prompt: "p", timeoutMs: 80 },
+          { stepId: "after", prompt: "p" },
+        ],
+      });
       const result = await new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false });
 
       expect(sawAbort).toBe(true);
@@ -41,7 +47,13 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
       expect((abortedWith as OrchestratorError).code).toBe("AGENT_TIMEOUT");
       expect((abortedWith as OrchestratorError).message).toBe("Step 0 (oracle) timed out after 80ms");
 
-      expect(result.stepResults[0]).toMatchObject({ status: "timed_out", success: false, attempts: 1, error: "Step 0 (oracle) timed out after 80ms", response: null });
+      expect(result.stepResults[0]).toMatchObject({
+        status: "timed_out",
+        success: false,
+        attempts: 1,
+        error: "Step 0 (oracle) timed out after 80ms",
+        response: null,
+      });
       // Non-critical: the run goes on, and ends failed.
       expect(result.stepResults[1]!.status).toBe("success");
       expect(result.status).toBe("failed");
@@ -64,7 +76,13 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
           return stuck.promise; // settles only when the test says so, whatever the signal does
         },
       };
-      const flow = plan({ flowId: uid("deaf"), steps: [{ stepId: "deaf", prompt: "p", timeoutMs: 60 }, { stepId: "after", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("deaf"),
+        steps: [
+          { stepId: "deaf", prompt: "p", timeoutMs: 60 },
+          { stepId: "after", prompt: "p" },
+        ],
+      });
       const result = await new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false });
       expect(signalOfStuck?.aborted).toBe(true);
       expect(result.stepResults.map((s) => s.status)).toEqual(["timed_out", "success"]);
@@ -82,7 +100,15 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
       const clock = fakeClock();
       const flow = plan({
         flowId: uid("hang-retry"),
-        steps: [{ stepId: "flaky", prompt: "p", timeoutMs: 50, retry: { attempts: 2, backoffMs: 10, maxBackoffMs: 10 }, script: [{ hang: true }, { response: "second try" }] }],
+        steps: [
+          {
+            stepId: "flaky",
+            prompt: "p",
+            timeoutMs: 50,
+            retry: { attempts: 2, backoffMs: 10, maxBackoffMs: 10 },
+            script: [{ hang: true }, { response: "second try" }],
+          },
+        ],
       });
       const events: ExecutionEvent[] = [];
       const result = await new PingPongExecutor(db, { clock, random: () => 0 }).execute(flow, new ScriptedAgent(), {
@@ -99,9 +125,14 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
       const clock = fakeClock();
       const flow = plan({
         flowId: uid("hang-all"),
-        steps: [{ stepId: "stuck", prompt: "p", timeoutMs: 40, retry: { attempts: 3, backoffMs: 0, maxBackoffMs: 0 }, script: [{ hang: true }] }],
+        steps: [
+          { stepId: "stuck", prompt: "p", timeoutMs: 40, retry: { attempts: 3, backoffMs: 0, maxBackoffMs: 0 }, script: [{ hang: true }] },
+        ],
       });
-      const result = await new PingPongExecutor(db, { clock }).execute(flow, new ScriptedAgent(), { executionId: uid("exec"), consolidate: false });
+      const result = await new PingPongExecutor(db, { clock }).execute(flow, new ScriptedAgent(), {
+        executionId: uid("exec"),
+        consolidate: false,
+      });
       expect(result.stepResults[0]).toMatchObject({ status: "timed_out", attempts: 3, error: "Step 0 (stuck) timed out after 40ms" });
       expect(clock.sleeps).toEqual([0, 0]);
     });
@@ -130,12 +161,18 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
 
     it("defaultStepTimeoutMs applies to steps without their own timeout", async () => {
       const flow = plan({ flowId: uid("default-to"), steps: [{ stepId: "s", prompt: "p", script: [{ hang: true }] }] });
-      const result = await new PingPongExecutor(db, { defaultStepTimeoutMs: 40 }).execute(flow, new ScriptedAgent(), { executionId: uid("exec"), consolidate: false });
+      const result = await new PingPongExecutor(db, { defaultStepTimeoutMs: 40 }).execute(flow, new ScriptedAgent(), {
+        executionId: uid("exec"),
+        consolidate: false,
+      });
       expect(result.stepResults[0]).toMatchObject({ status: "timed_out", error: "Step 0 (s) timed out after 40ms" });
     });
 
     it("an agent failing on its own before the timeout is failed, not timed_out", async () => {
-      const flow = plan({ flowId: uid("own-fail"), steps: [{ stepId: "s", prompt: "p", timeoutMs: 5_000, script: [{ delayMs: 5, fail: "bad gateway" }] }] });
+      const flow = plan({
+        flowId: uid("own-fail"),
+        steps: [{ stepId: "s", prompt: "p", timeoutMs: 5_000, script: [{ delayMs: 5, fail: "bad gateway" }] }],
+      });
       const result = await new PingPongExecutor(db).execute(flow, new ScriptedAgent(), { executionId: uid("exec"), consolidate: false });
       expect(result.stepResults[0]).toMatchObject({ status: "failed", error: "bad gateway" });
     });
@@ -172,8 +209,9 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
       expect(Date.now() - started).toBeLessThan(5_000); // not the 10 s step timeout
       expect(agentSignal?.aborted).toBe(true);
       expect(agentSignal?.reason).toBeInstanceOf(OrchestratorError);
-      expect((agentSignal?.reason as OrchestratorError).code).toBe("AGENT_FAILED");
-      expect(((agentSignal?.reason as OrchestratorError).cause as Error).message).toBe("user pressed ctrl-c");
+      const reason = agentSignal?.reason as OrchestratorError;
+      expect(reason.code).toBe("AGENT_FAILED");
+      expect((reason.cause as Error).message).toBe("user pressed ctrl-c");
 
       expect(agent.calls.map((c) => c.stepId)).toEqual(["first", "long"]);
       expect(result.status).toBe("failed");
@@ -190,9 +228,19 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
     it("a signal aborted before the run starts calls no agent and records every step as skipped", async () => {
       const run = new AbortController();
       run.abort();
-      const flow = plan({ flowId: uid("pre-cancel"), steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("pre-cancel"),
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p" },
+        ],
+      });
       const agent = recordingAgent(() => ({ response: "ok", toolCalls: [] }));
-      const result = await new PingPongExecutor(db).execute(flow, agent, { executionId: uid("exec"), signal: run.signal, consolidate: false });
+      const result = await new PingPongExecutor(db).execute(flow, agent, {
+        executionId: uid("exec"),
+        signal: run.signal,
+        consolidate: false,
+      });
       expect(result.status).toBe("failed");
       expect(result.error).toBe("Stopped: the run was cancelled");
       expect(agent.calls).toEqual([]);
@@ -213,10 +261,17 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
       };
       const flow = plan({
         flowId: uid("cancel-backoff"),
-        steps: [{ stepId: "flaky", prompt: "p", retry: { attempts: 5, backoffMs: 1000, maxBackoffMs: 1000 }, script: [{ fail: "try again" }] }, { stepId: "next", prompt: "p" }],
+        steps: [
+          { stepId: "flaky", prompt: "p", retry: { attempts: 5, backoffMs: 1000, maxBackoffMs: 1000 }, script: [{ fail: "try again" }] },
+          { stepId: "next", prompt: "p" },
+        ],
       });
       const agent = recordingAgent((step, context, signal) => new ScriptedAgent().run(step, context, signal));
-      const result = await new PingPongExecutor(db, { clock, random: () => 0 }).execute(flow, agent, { executionId: uid("exec"), signal: run.signal, consolidate: false });
+      const result = await new PingPongExecutor(db, { clock, random: () => 0 }).execute(flow, agent, {
+        executionId: uid("exec"),
+        signal: run.signal,
+        consolidate: false,
+      });
       expect(sleeps).toEqual([500]);
       expect(agent.calls.map((c) => c.stepId)).toEqual(["flaky"]);
       expect(result.stepResults.map((s) => [s.status, s.attempts, s.error])).toEqual([

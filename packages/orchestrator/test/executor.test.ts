@@ -38,7 +38,14 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
 
       expect(agent.calls.map((c) => c.stepId)).toEqual(["balance", "swap", "lend"]);
       const [c0, c1, c2] = agent.calls.map((c) => c.context);
-      expect(c0).toMatchObject({ executionId, flowId: flow.flowId, flowPrompt: "use my 50% sol", stepIndex: 0, attempt: 1, context: { wallet: "W1", pct: 50 } });
+      expect(c0).toMatchObject({
+        executionId,
+        flowId: flow.flowId,
+        flowPrompt: "use my 50% sol",
+        stepIndex: 0,
+        attempt: 1,
+        context: { wallet: "W1", pct: 50 },
+      });
       expect(c0!.previousResults).toEqual([]);
       expect(c0!.prompt).toBe("check W1 for use my 50% sol");
 
@@ -58,7 +65,14 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       expect(c2!.previousResults.map((r) => r.stepId)).toEqual(["balance", "swap"]);
       expect(c2!.prompt).toBe("lend 50% of swap answered at 1; missing <missing: steps.nope.response>");
 
-      expect(result).toMatchObject({ executionId, flowId: flow.flowId, status: "completed", completedSteps: 3, totalSteps: 3, error: null });
+      expect(result).toMatchObject({
+        executionId,
+        flowId: flow.flowId,
+        status: "completed",
+        completedSteps: 3,
+        totalSteps: 3,
+        error: null,
+      });
       expect(result.stepResults.map((s) => [s.stepIndex, s.stepId, s.status, s.attempts, s.prompt])).toEqual([
         [0, "balance", "success", 1, "check W1 for use my 50% sol"],
         [1, "swap", "success", 1, "swap 4 SOL after 'balance answered at 0'"],
@@ -103,7 +117,15 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         visibleWhenAgentRuns.push((await db.writer.getSessionsForConsolidation(executionId)).map((s) => s.stepIndex));
         return {
           response: `r${context.stepIndex}`,
-          toolCalls: [{ toolName: step.requiredTools[0]!, input: { n: context.stepIndex }, output: { v: context.stepIndex * 10 }, success: true, durationMs: 3 }],
+          toolCalls: [
+            {
+              toolName: step.requiredTools[0]!,
+              input: { n: context.stepIndex },
+              output: { v: context.stepIndex * 10 },
+              success: true,
+              durationMs: 3,
+            },
+          ],
         };
       });
       const events: ExecutionEvent[] = [];
@@ -151,7 +173,12 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
                 response: "4 SOL",
                 score: 0.75,
                 toolCalls: [
-                  { toolName: "get_account_balance", input: { wallet: "W1", tokens: ["SOL"] }, output: { sol: 4, nested: { a: [1, 2] } }, durationMs: 12 },
+                  {
+                    toolName: "get_account_balance",
+                    input: { wallet: "W1", tokens: ["SOL"] },
+                    output: { sol: 4, nested: { a: [1, 2] } },
+                    durationMs: 12,
+                  },
                   { toolName: "price_lookup", input: { mint: "USDC" }, success: false, error: "no route", durationMs: 5 },
                 ],
               },
@@ -174,7 +201,15 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         error: null,
       });
       expect(s0!.toolCalls).toEqual([
-        { callIndex: 0, toolName: "get_account_balance", input: { wallet: "W1", tokens: ["SOL"] }, output: { sol: 4, nested: { a: [1, 2] } }, success: true, durationMs: 12, error: null },
+        {
+          callIndex: 0,
+          toolName: "get_account_balance",
+          input: { wallet: "W1", tokens: ["SOL"] },
+          output: { sol: 4, nested: { a: [1, 2] } },
+          success: true,
+          durationMs: 12,
+          error: null,
+        },
         { callIndex: 1, toolName: "price_lookup", input: { mint: "USDC" }, output: null, success: false, durationMs: 5, error: "no route" },
       ]);
       const r0 = result.stepResults[0]!;
@@ -185,18 +220,34 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       // The content is the StepResult, exactly as returned to the caller.
       expect(JSON.parse(s0!.content)).toEqual(r0);
 
-      expect(s1).toMatchObject({ stepIndex: 1, stepId: "swap", status: "failed", success: false, score: null, error: "Required tool jupiter_swap was not called" });
+      expect(s1).toMatchObject({
+        stepIndex: 1,
+        stepId: "swap",
+        status: "failed",
+        success: false,
+        score: null,
+        error: "Required tool jupiter_swap was not called",
+      });
       expect(s1!.toolCalls).toEqual([]);
 
       const execution = await db.writer.getExecutionSession(executionId);
-      expect(execution).toMatchObject({ flowId: flow.flowId, agent: "scripted", prompt: flow.prompt, status: "failed", openTransaction: null });
+      expect(execution).toMatchObject({
+        flowId: flow.flowId,
+        agent: "scripted",
+        prompt: flow.prompt,
+        status: "failed",
+        openTransaction: null,
+      });
       expect(execution!.metadata).toEqual({ atomic: false, steps: ["balance_check", "swap"] });
     });
   });
 
   describe("judging from structured tool calls", () => {
     const run = async (requiredTools: string[], toolCalls: Record<string, unknown>[]): Promise<StepResult> => {
-      const flow = plan({ flowId: uid("judge"), steps: [{ stepId: "s", prompt: "p", requiredTools, script: [{ response: "error error error", toolCalls }] }] });
+      const flow = plan({
+        flowId: uid("judge"),
+        steps: [{ stepId: "s", prompt: "p", requiredTools, script: [{ response: "error error error", toolCalls }] }],
+      });
       const result = await new PingPongExecutor(db).execute(flow, new ScriptedAgent(), { executionId: uid("exec"), consolidate: false });
       return result.stepResults[0]!;
     };
@@ -217,7 +268,13 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
     });
 
     it("a later successful call of the same tool makes the step a success; the failed call stays recorded", async () => {
-      const step = await run(["swap"], [{ toolName: "swap", success: false, error: "slippage" }, { toolName: "swap", output: { tx: "abc" } }]);
+      const step = await run(
+        ["swap"],
+        [
+          { toolName: "swap", success: false, error: "slippage" },
+          { toolName: "swap", output: { tx: "abc" } },
+        ],
+      );
       expect(step).toMatchObject({ status: "success", success: true, error: null });
       expect(step.toolCalls.map((c) => [c.toolName, c.success, c.error])).toEqual([
         ["swap", false, "slippage"],
@@ -241,12 +298,22 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
     it.each([
       ["toolCalls not an array", { response: "x", toolCalls: "get_balance" }, /^Agent returned a malformed result: toolCalls: /],
       ["no response", { toolCalls: [] }, /^Agent returned a malformed result: response: /],
-      ["a tool call without a name", { response: "x", toolCalls: [{ input: {}, output: {}, success: true, durationMs: 1 }] }, /^Agent returned a malformed result: toolCalls\.0\.toolName: /],
+      [
+        "a tool call without a name",
+        { response: "x", toolCalls: [{ input: {}, output: {}, success: true, durationMs: 1 }] },
+        /^Agent returned a malformed result: toolCalls\.0\.toolName: /,
+      ],
       ["a score over 1", { response: "x", toolCalls: [], score: 7 }, /^Agent returned a malformed result: score: /],
       ["nothing at all", undefined, /^Agent returned a malformed result: result: /],
     ])("%s → the step fails with a clear error, the run goes on", async (_name, answer, message) => {
       const executionId = uid("exec");
-      const flow = plan({ flowId: uid("bad"), steps: [{ stepId: "bad", prompt: "p" }, { stepId: "next", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("bad"),
+        steps: [
+          { stepId: "bad", prompt: "p" },
+          { stepId: "next", prompt: "p" },
+        ],
+      });
       const agent = recordingAgent((step) => (step.stepId === "bad" ? answer : { response: "ok", toolCalls: [] }));
       const result = await new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false });
       expect(result.stepResults[0]).toMatchObject({ status: "failed", success: false, response: null, toolCalls: [] });
@@ -276,7 +343,15 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       const flow = plan({ flowId: uid("json"), steps: [{ stepId: "s", prompt: "p", requiredTools: ["t"] }] });
       const agent = recordingAgent(() => ({
         response: "ok",
-        toolCalls: [{ toolName: "t", input: { when: new Date("2025-01-01T00:00:00Z"), gone: undefined }, output: undefined, success: true, durationMs: 2.6 }],
+        toolCalls: [
+          {
+            toolName: "t",
+            input: { when: new Date("2025-01-01T00:00:00Z"), gone: undefined },
+            output: undefined,
+            success: true,
+            durationMs: 2.6,
+          },
+        ],
       }));
       const result = await new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false });
       expect(result.status).toBe("completed");
@@ -292,14 +367,24 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         flowId: uid("crit"),
         steps: [
           { stepId: "balance", prompt: "p" },
-          { stepId: "swap", prompt: "p", critical: true, requiredTools: ["jupiter_swap"], script: [{ toolCalls: [{ toolName: "jupiter_swap", success: false, error: "Invalid parameters" }] }] },
+          {
+            stepId: "swap",
+            prompt: "p",
+            critical: true,
+            requiredTools: ["jupiter_swap"],
+            script: [{ toolCalls: [{ toolName: "jupiter_swap", success: false, error: "Invalid parameters" }] }],
+          },
           { stepId: "lend", prompt: "p" },
           { stepId: "position", prompt: "p" },
         ],
       });
       const agent = recordingAgent((step, context, signal) => new ScriptedAgent().run(step, context, signal));
       const events: ExecutionEvent[] = [];
-      const result = await new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false, onEvent: (e) => events.push(e) });
+      const result = await new PingPongExecutor(db).execute(flow, agent, {
+        executionId,
+        consolidate: false,
+        onEvent: (e) => events.push(e),
+      });
 
       expect(agent.calls.map((c) => c.stepId)).toEqual(["balance", "swap"]);
       const why = "critical step swap failed: Invalid parameters";
@@ -310,7 +395,15 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         ["lend", "skipped", 0, `Skipped: ${why}`],
         ["position", "skipped", 0, `Skipped: ${why}`],
       ]);
-      expect(result.stepResults[2]).toMatchObject({ prompt: null, startedAt: null, finishedAt: null, durationMs: null, response: null, toolCalls: [], success: false });
+      expect(result.stepResults[2]).toMatchObject({
+        prompt: null,
+        startedAt: null,
+        finishedAt: null,
+        durationMs: null,
+        response: null,
+        toolCalls: [],
+        success: false,
+      });
 
       const stored = await db.writer.getSessionsForConsolidation(executionId);
       expect(stored.map((s) => [s.stepIndex, s.status, s.error])).toEqual([
@@ -348,8 +441,20 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
 
     it("completed only when every step succeeded; the stored execution agrees", async () => {
       const executionId = uid("exec");
-      const clock = { now: (() => { let t = Date.UTC(2025, 5, 1); return () => (t += 250); })(), sleep: async () => {} };
-      const flow = plan({ flowId: uid("ok"), steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p" }] });
+      const clock = {
+        now: (() => {
+          let t = Date.UTC(2025, 5, 1);
+          return () => (t += 250);
+        })(),
+        sleep: async () => {},
+      };
+      const flow = plan({
+        flowId: uid("ok"),
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p" },
+        ],
+      });
       const result = await new PingPongExecutor(db, { clock }).execute(flow, new ScriptedAgent(), { executionId, consolidate: false });
       expect(result).toMatchObject({ status: "completed", completedSteps: 2, error: null });
       // Durations come from the injected clock (every reading 250 ms after the last), not from the wall.
@@ -363,7 +468,13 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
     });
 
     it("a critical step that fails on its last step still leaves nothing to skip", async () => {
-      const flow = plan({ flowId: uid("lastcrit"), steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p", critical: true, script: [{ fail: "x" }] }] });
+      const flow = plan({
+        flowId: uid("lastcrit"),
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p", critical: true, script: [{ fail: "x" }] },
+        ],
+      });
       const result = await new PingPongExecutor(db).execute(flow, new ScriptedAgent(), { executionId: uid("exec"), consolidate: false });
       expect(result.stepResults.map((s) => s.status)).toEqual(["success", "failed"]);
       expect(result).toMatchObject({ status: "failed", error: "Stopped: critical step b failed: x" });
@@ -374,7 +485,9 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       const flow = plan({ flowId: uid("dup"), steps: [{ stepId: "a", prompt: "p" }] });
       await new PingPongExecutor(db).execute(flow, new ScriptedAgent(), { executionId, consolidate: false });
       const agent = recordingAgent();
-      await expect(new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false })).rejects.toMatchObject({ code: "CONFLICT" });
+      await expect(new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false })).rejects.toMatchObject({
+        code: "CONFLICT",
+      });
       expect(agent.calls).toEqual([]);
       expect(await db.writer.getExecutionSession(executionId)).toMatchObject({ status: "completed" });
       expect(await db.writer.getSessionsForConsolidation(executionId)).toHaveLength(1);
@@ -382,7 +495,14 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
 
     it("a step that cannot be stored stops the run and says so", async () => {
       const executionId = uid("exec");
-      const flow = plan({ flowId: uid("too-big"), steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p" }, { stepId: "c", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("too-big"),
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p" },
+          { stepId: "c", prompt: "p" },
+        ],
+      });
       // A writer with a small content cap: step b's result is too large to store, a real VALIDATION refusal.
       const writer = new DatabaseWriter(db.prisma, { maxContentBytes: 4096 });
       const agent = recordingAgent((step) => ({ response: step.stepId === "b" ? "x".repeat(10_000) : "ok", toolCalls: [] }));
@@ -397,10 +517,19 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
 
     it("U+0000 and lone surrogates in an agent's result, which PostgreSQL cannot store, are recorded as U+FFFD rather than lost", async () => {
       const executionId = uid("exec");
-      const flow = plan({ flowId: uid("nul"), steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("nul"),
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p" },
+        ],
+      });
       const agent = recordingAgent((step) => {
         if (step.stepId === "b") throw new Error("bad\u0000byte\ud800");
-        return { response: "nul\u0000here", toolCalls: [{ toolName: "t", input: { k: "v\u0000", half: "\udc00" }, output: null, success: true, durationMs: 1 }] };
+        return {
+          response: "nul\u0000here",
+          toolCalls: [{ toolName: "t", input: { k: "v\u0000", half: "\udc00" }, output: null, success: true, durationMs: 1 }],
+        };
       });
       const result = await new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false });
       expect(result.stepResults.map((s) => s.status)).toEqual(["success", "failed"]);
@@ -413,7 +542,13 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
 
     it("a progress listener that throws does not break the run or its recording", async () => {
       const executionId = uid("exec");
-      const flow = plan({ flowId: uid("listener"), steps: [{ stepId: "a", prompt: "p" }, { stepId: "b", prompt: "p" }] });
+      const flow = plan({
+        flowId: uid("listener"),
+        steps: [
+          { stepId: "a", prompt: "p" },
+          { stepId: "b", prompt: "p" },
+        ],
+      });
       let seen = 0;
       const result = await new PingPongExecutor(db).execute(flow, new ScriptedAgent(), {
         executionId,

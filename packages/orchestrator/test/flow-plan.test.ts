@@ -31,12 +31,7 @@ describe("loadFlowPlan", () => {
       balances: { sol: 4, usdc: 20 },
       targetMultiplier: 1.5,
     });
-    expect(flow.steps.map((s) => s.stepId)).toEqual([
-      "balance_check",
-      "swap_sol_to_usdc",
-      "lend_usdc",
-      "positions_check",
-    ]);
+    expect(flow.steps.map((s) => s.stepId)).toEqual(["balance_check", "swap_sol_to_usdc", "lend_usdc", "positions_check"]);
     expect(flow.steps.map((s) => s.requiredTools)).toEqual([
       ["get_account_balance"],
       ["jupiter_swap"],
@@ -159,23 +154,19 @@ describe("parseFlowPlan", () => {
     ["non-boolean critical", plan([step("a", { critical: 1 })]), "steps[0].critical"],
     ["zero timeout", plan([step("a", { timeoutMs: 0 })]), "steps[0].timeoutMs"],
     ["fractional timeout", plan([step("a", { timeoutMs: 1.5 })]), "steps[0].timeoutMs"],
-    [
-      "zero attempts",
-      plan([step("a"), step("b", { retry: { attempts: 0, backoffMs: 0, maxBackoffMs: 0 } })]),
-      "steps[1].retry.attempts",
-    ],
-    [
-      "negative backoff",
-      plan([step("a", { retry: { attempts: 1, backoffMs: -1, maxBackoffMs: 0 } })]),
-      "steps[0].retry.backoffMs",
-    ],
+    ["zero attempts", plan([step("a"), step("b", { retry: { attempts: 0, backoffMs: 0, maxBackoffMs: 0 } })]), "steps[1].retry.attempts"],
+    ["negative backoff", plan([step("a", { retry: { attempts: 1, backoffMs: -1, maxBackoffMs: 0 } })]), "steps[0].retry.backoffMs"],
     [
       "max backoff below backoff",
       plan([step("a", { retry: { attempts: 2, backoffMs: 100, maxBackoffMs: 99 } })]),
       "steps[0].retry.maxBackoffMs",
     ],
     ["retry without attempts", plan([step("a", { retry: { backoffMs: 0, maxBackoffMs: 0 } })]), "steps[0].retry.attempts"],
-    ["unknown retry key", plan([step("a", { retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, jitter: true } })]), "steps[0].retry.jitter"],
+    [
+      "unknown retry key",
+      plan([step("a", { retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, jitter: true } })]),
+      "steps[0].retry.jitter",
+    ],
     ["unknown step key", plan([step("a", { requiredTool: ["x"] })]), "steps[0].requiredTool"],
     ["negative delay", plan([step("a", { script: [{ delayMs: -1 }] })]), "steps[0].script[0].delayMs"],
     ["score above 1", plan([step("a", { script: [{}, { score: 1.01 }] })]), "steps[0].script[1].score"],

@@ -18,12 +18,9 @@ const normalize = (text: string) => text.replace(/[\s\p{Cc}]+/gu, " ").trim();
 function expectedTexts(name: string): string[] {
   const model = buildFlowModel(parseConsolidatedContent(readFileSync(join(GOLDEN_DIR, `${name}.input.json`), "utf8")));
   if (model.steps.length === 0) return ["No steps recorded"];
-  return model.steps.flatMap((step) => [
-    step.title,
-    step.transitionLabel,
-    ...step.tools.map((tool) => tool.label),
-    ...step.noteLines,
-  ]).map((text) => normalize(text.toWellFormed()));
+  return model.steps
+    .flatMap((step) => [step.title, step.transitionLabel, ...step.tools.map((tool) => tool.label), ...step.noteLines])
+    .map((text) => normalize(text.toWellFormed()));
 }
 
 const BROKEN = `stateDiagram-v2

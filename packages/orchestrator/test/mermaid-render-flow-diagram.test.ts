@@ -31,7 +31,9 @@ describe("renderFlowDiagram", () => {
       "step_1_complex_swap --> step_2_complex_lend : Step 1#58; complex_swap ❌ FAILED | Error#58; Invalid parameters | 22406ms\n",
     );
     expect(diagram).toContain("step_3_positions_check --> [*] : Step 3#58; positions_check ⏭️ SKIPPED\n");
-    expect(diagram).toMatch(/note right of step_1_complex_swap : Tool#58; jupiter_swap<br\/>Step#58; complex_swap<br\/>Duration#58; 22406ms<br\/>.*Input#58; amount = 0\.5, mint = So1+…\n/);
+    expect(diagram).toMatch(
+      /note right of step_1_complex_swap : Tool#58; jupiter_swap<br\/>Step#58; complex_swap<br\/>Duration#58; 22406ms<br\/>.*Input#58; amount = 0\.5, mint = So1+…\n/,
+    );
     expect(diagram).toMatch(/^ {4}classDef success /m);
     expect(diagram).toMatch(/^ {4}classDef failure /m);
     expect(diagram).toMatch(/^ {4}classDef skipped /m);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { escapeMermaidText } from "../src/mermaid/escape-mermaid-text.js";
-import { sanitizeIdPart, StateIdRegistry } from "../src/mermaid/state-ids.js";
+import { StateIdRegistry, sanitizeIdPart } from "../src/mermaid/state-ids.js";
 import { summarizeInput } from "../src/mermaid/summarize-input.js";
 import { graphemes, truncateText } from "../src/mermaid/truncate-text.js";
 
@@ -141,15 +141,11 @@ describe("truncateText", () => {
 
 describe("summarizeInput", () => {
   it("lists top-level keys in their order", () => {
-    expect(summarizeInput({ amount: 0.5, mint: "SOL", opts: { slip: 50 } }, 60)).toBe(
-      'amount = 0.5, mint = SOL, opts = {"slip":50}',
-    );
+    expect(summarizeInput({ amount: 0.5, mint: "SOL", opts: { slip: 50 } }, 60)).toBe('amount = 0.5, mint = SOL, opts = {"slip":50}');
   });
 
   it("truncates long inputs with an ellipsis", () => {
-    expect(summarizeInput({ amount: 0.5, mint: "So11111111111111111111111111111111111111112" }, 23)).toBe(
-      "amount = 0.5, mint = S…",
-    );
+    expect(summarizeInput({ amount: 0.5, mint: "So11111111111111111111111111111111111111112" }, 23)).toBe("amount = 0.5, mint = S…");
   });
 
   it("handles strings, arrays, empty and missing input", () => {

@@ -179,7 +179,9 @@ describe("OpenAIChatAgent", () => {
     expect(first?.body.messages).toHaveLength(2);
     expect(first?.body.messages[0]).toEqual({ role: "system", content: "be brief" });
     expect(first?.body.messages[1]?.role).toBe("user");
-    expect(first?.body.messages[1]?.content).toMatch(/^Swap 2 SOL to USDC on Jupiter\.\n\nPrevious step results:\nStep 0: balance_check - SUCCESS, Data: /);
+    expect(first?.body.messages[1]?.content).toMatch(
+      /^Swap 2 SOL to USDC on Jupiter\.\n\nPrevious step results:\nStep 0: balance_check - SUCCESS, Data: /,
+    );
 
     const turn2 = second?.body.messages ?? [];
     expect(turn2.slice(0, 2)).toEqual(first?.body.messages);
@@ -235,11 +237,7 @@ describe("OpenAIChatAgent", () => {
       completion({ content: "gave up on some tools" }),
     );
     const agent = new OpenAIChatAgent({ baseUrl, tools });
-    const result = await agent.run(
-      step({ requiredTools: ["jupiter_swap", "get_account_balance", "flaky"] }),
-      context(),
-      never,
-    );
+    const result = await agent.run(step({ requiredTools: ["jupiter_swap", "get_account_balance", "flaky"] }), context(), never);
 
     expect(result.response).toBe("gave up on some tools");
     const calls = result.toolCalls;
@@ -272,9 +270,7 @@ describe("OpenAIChatAgent", () => {
   it("turns an HTTP error into AGENT_FAILED with status and body excerpt, never the key", async () => {
     reply = (exchange) =>
       sendJson(exchange.res, 500, { error: { message: `Internal failure for key ${API_KEY}`, pad: "x".repeat(2_000) } });
-    const error = await new OpenAIChatAgent({ baseUrl, apiKey: API_KEY })
-      .run(step({}), context(), never)
-      .catch((e: unknown) => e);
+    const error = await new OpenAIChatAgent({ baseUrl, apiKey: API_KEY }).run(step({}), context(), never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OrchestratorError);
     const { code, message } = error as OrchestratorError;
     expect(code).toBe("AGENT_FAILED");
@@ -307,9 +303,7 @@ describe("OpenAIChatAgent", () => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(body);
     };
-    const error = await new OpenAIChatAgent({ baseUrl, apiKey: API_KEY })
-      .run(step({}), context(), never)
-      .catch((e: unknown) => e);
+    const error = await new OpenAIChatAgent({ baseUrl, apiKey: API_KEY }).run(step({}), context(), never).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "AGENT_PROTOCOL" });
   });
 
@@ -330,9 +324,7 @@ describe("OpenAIChatAgent", () => {
 
     await expect(run).rejects.toBe(reason);
     expect(performance.now() - abortedAt).toBeLessThan(1_000);
-    await expect(Promise.race([closedOnServer.then(() => "closed"), delay(2_000).then(() => "still open")])).resolves.toBe(
-      "closed",
-    );
+    await expect(Promise.race([closedOnServer.then(() => "closed"), delay(2_000).then(() => "still open")])).resolves.toBe("closed");
   });
 
   it("aborts a running tool handler through the same signal", async () => {

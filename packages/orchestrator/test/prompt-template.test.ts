@@ -24,9 +24,7 @@ const swap: PreviousStepResult = {
   stepId: "swap-1",
   status: "failed",
   response: null,
-  toolCalls: [
-    { toolName: "jupiter_swap", input: { amount: 2 }, output: null, success: false, durationMs: 30, error: "slippage" },
-  ],
+  toolCalls: [{ toolName: "jupiter_swap", input: { amount: 2 }, output: null, success: false, durationMs: 30, error: "slippage" }],
   error: "swap failed: slippage",
 };
 
@@ -65,8 +63,7 @@ describe("renderPrompt", () => {
       "Goal: {{prompt}}. Wallet {{context.wallet}} holds {{steps.balance_check.toolCalls[0].output.sol}} SOL; " +
       "last step: {{previous.stepId}} ({{ previous.status }}). Braces { alone } stay.";
     expect(renderPrompt(template, vars)).toBe(
-      "Goal: use my 50% sol to multiply usdc 1.5x on jup. Wallet W1 holds 4 SOL; " +
-        "last step: swap-1 (failed). Braces { alone } stay.",
+      "Goal: use my 50% sol to multiply usdc 1.5x on jup. Wallet W1 holds 4 SOL; " + "last step: swap-1 (failed). Braces { alone } stay.",
     );
   });
 

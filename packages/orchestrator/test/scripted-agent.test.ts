@@ -37,11 +37,7 @@ describe("ScriptedAgent", () => {
   });
 
   it("succeeds by default with one call per required tool", async () => {
-    const result = await new ScriptedAgent().run(
-      step({ requiredTools: ["get_account_balance", "jupiter_swap"] }),
-      context(1),
-      never,
-    );
+    const result = await new ScriptedAgent().run(step({ requiredTools: ["get_account_balance", "jupiter_swap"] }), context(1), never);
     expect(result).toEqual({
       response: "ok: swap",
       toolCalls: [
@@ -90,9 +86,7 @@ describe("ScriptedAgent", () => {
     );
     expect(result).toEqual({
       response: "ok: swap",
-      toolCalls: [
-        { toolName: "jupiter_swap", input: {}, output: { code: 6001 }, success: false, durationMs: 0, error: "slippage" },
-      ],
+      toolCalls: [{ toolName: "jupiter_swap", input: {}, output: { code: 6001 }, success: false, durationMs: 0, error: "slippage" }],
     });
     const unscripted = await new ScriptedAgent().run(step({ script: [{ score: 1 }] }), context(1), never);
     expect(unscripted).toEqual({ response: "ok: swap", toolCalls: [], score: 1 });

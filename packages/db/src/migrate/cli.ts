@@ -18,7 +18,8 @@ Run from the repository root; INIT_CWD (set by pnpm) is honoured for relative pa
 async function withFactory<T>(url: string | undefined, fn: (factory: PrismaPg | PrismaPGlite, where: string) => Promise<T>): Promise<T> {
   const target = resolveTarget(url, process.env.INIT_CWD ?? process.cwd());
   if (target.kind === "postgres") return fn(new PrismaPg({ connectionString: target.url }), "PostgreSQL");
-  if (target.kind === "pglite-memory") throw new DatabaseError("VALIDATION", "memory:// databases vanish on exit: nothing to migrate", { field: "url" });
+  if (target.kind === "pglite-memory")
+    throw new DatabaseError("VALIDATION", "memory:// databases vanish on exit: nothing to migrate", { field: "url" });
   const release = acquireDirectoryLock(target.dataDir);
   let pglite: PGlite | undefined;
   try {
@@ -38,14 +39,21 @@ async function main(argv: string[]): Promise<number> {
     case "deploy":
       return withFactory(url, async (factory, where) => {
         const { appliedMigrationNames } = await migrateDeploy(factory);
-        console.log(appliedMigrationNames.length ? `Applied to ${where}:\n  ${appliedMigrationNames.join("\n  ")}` : `${where} is up to date.`);
+        console.log(
+          appliedMigrationNames.length ? `Applied to ${where}:\n  ${appliedMigrationNames.join("\n  ")}` : `${where} is up to date.`,
+        );
         return 0;
       });
     case "status":
       return withFactory(url, async (factory, where) => {
         const s = await migrateStatus(factory);
         console.log(`${where}: ${s.upToDate ? "up to date" : "NOT up to date"}`);
-        for (const [label, names] of Object.entries({ pending: s.pending, failed: s.failed, edited: s.edited, "not in the folder": s.unknown })) {
+        for (const [label, names] of Object.entries({
+          pending: s.pending,
+          failed: s.failed,
+          edited: s.edited,
+          "not in the folder": s.unknown,
+        })) {
           if (names.length) console.log(`  ${label}: ${names.join(", ")}`);
         }
         return s.upToDate ? 0 : 1;
@@ -54,7 +62,9 @@ async function main(argv: string[]): Promise<number> {
       const name = rest.find((a) => !a.startsWith("--"));
       if (!name) break;
       const dir = await migrateCreate(name);
-      console.log(dir ? `Created ${dir}\nReview it, then run pnpm db:migrate.` : `No schema changes since the last migration in ${MIGRATIONS_DIR}.`);
+      console.log(
+        dir ? `Created ${dir}\nReview it, then run pnpm db:migrate.` : `No schema changes since the last migration in ${MIGRATIONS_DIR}.`,
+      );
       return 0;
     }
   }

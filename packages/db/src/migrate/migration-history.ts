@@ -25,7 +25,10 @@ function quoteIdent(name: string): string {
  * migration, a checksum in a legacy format, a failed migration, an error) answers `false`, and the
  * engine decides and reports as before: the check can make a deploy faster, never different.
  */
-export async function migrationsAlreadyApplied(factory: SqlMigrationAwareDriverAdapterFactory, migrations: MigrationList): Promise<boolean> {
+export async function migrationsAlreadyApplied(
+  factory: SqlMigrationAwareDriverAdapterFactory,
+  migrations: MigrationList,
+): Promise<boolean> {
   const provider = lockfileProvider(migrations.lockfile.content);
   if (provider !== undefined && provider !== PROVIDER) return false;
   const expected = new Map<string, string>();

@@ -229,10 +229,22 @@ export class FaultInjector {
             return (q: SqlQuery) => execute(q, "executeRaw");
           case "commit":
             if (!phantom) break;
-            return () => this.#end("commit", "COMMIT (driver)", () => target.commit(), () => target.rollback());
+            return () =>
+              this.#end(
+                "commit",
+                "COMMIT (driver)",
+                () => target.commit(),
+                () => target.rollback(),
+              );
           case "rollback":
             if (!phantom) break;
-            return () => this.#end("rollback", "ROLLBACK (driver)", () => target.rollback(), () => target.rollback());
+            return () =>
+              this.#end(
+                "rollback",
+                "ROLLBACK (driver)",
+                () => target.rollback(),
+                () => target.rollback(),
+              );
         }
         const value = Reflect.get(target, prop);
         return typeof value === "function" ? value.bind(target) : value;
@@ -294,12 +306,17 @@ export function consistencyProblems(s: TableSnapshot): string[] {
   const steps = new Map(s.steps.map((st) => [st.sessionId, st]));
   for (const e of s.executions) {
     if ((e.openTransactionId === null) !== (e.transactionOpenedAt === null)) {
-      problems.push(`execution ${e.executionId}: open transaction id ${e.openTransactionId} but opened at ${e.transactionOpenedAt?.toISOString()}`);
+      problems.push(
+        `execution ${e.executionId}: open transaction id ${e.openTransactionId} but opened at ${e.transactionOpenedAt?.toISOString()}`,
+      );
     }
-    if (e.status === "running" && (e.finishedAt !== null || e.durationMs !== null)) problems.push(`execution ${e.executionId}: running but has finishedAt/durationMs`);
+    if (e.status === "running" && (e.finishedAt !== null || e.durationMs !== null))
+      problems.push(`execution ${e.executionId}: running but has finishedAt/durationMs`);
     if (e.status !== "running") {
-      if (e.openTransactionId !== null) problems.push(`execution ${e.executionId}: finished as ${e.status} with transaction ${e.openTransactionId} open`);
-      if (e.finishedAt === null || e.durationMs === null) problems.push(`execution ${e.executionId}: finished as ${e.status} without finishedAt/durationMs`);
+      if (e.openTransactionId !== null)
+        problems.push(`execution ${e.executionId}: finished as ${e.status} with transaction ${e.openTransactionId} open`);
+      if (e.finishedAt === null || e.durationMs === null)
+        problems.push(`execution ${e.executionId}: finished as ${e.status} without finishedAt/durationMs`);
     }
     if (e.consolidationStatus === "completed" && !s.consolidated.some((c) => c.executionId === e.executionId)) {
       problems.push(`execution ${e.executionId}: consolidation completed but no consolidated session exists`);
@@ -308,9 +325,12 @@ export function consistencyProblems(s: TableSnapshot): string[] {
   for (const st of s.steps) {
     const e = executions.get(st.executionId);
     if (!e) problems.push(`step ${st.sessionId}: execution ${st.executionId} does not exist`);
-    if (st.sessionId !== stepSessionId(st.executionId, st.stepIndex)) problems.push(`step ${st.sessionId}: id does not match step ${st.stepIndex}`);
+    if (st.sessionId !== stepSessionId(st.executionId, st.stepIndex))
+      problems.push(`step ${st.sessionId}: id does not match step ${st.stepIndex}`);
     if (st.state === "pending" && (st.transactionId === null || st.transactionId !== e?.openTransactionId)) {
-      problems.push(`step ${st.sessionId}: pending in transaction ${st.transactionId}, but the open transaction is ${e?.openTransactionId ?? null}`);
+      problems.push(
+        `step ${st.sessionId}: pending in transaction ${st.transactionId}, but the open transaction is ${e?.openTransactionId ?? null}`,
+      );
     }
     if (st.state === "committed" && st.committedAt === null) problems.push(`step ${st.sessionId}: committed without committedAt`);
   }
@@ -321,7 +341,8 @@ export function consistencyProblems(s: TableSnapshot): string[] {
   }
   for (const [sessionId, indexes] of callIndexes) {
     const sorted = [...indexes].sort((a, b) => a - b);
-    if (sorted.some((n, i) => n !== i)) problems.push(`step ${sessionId}: tool call indexes ${sorted.join(",")} are not 0…${sorted.length - 1}`);
+    if (sorted.some((n, i) => n !== i))
+      problems.push(`step ${sessionId}: tool call indexes ${sorted.join(",")} are not 0…${sorted.length - 1}`);
   }
   for (const c of s.consolidated) {
     if (!executions.has(c.executionId)) problems.push(`consolidated ${c.consolidatedSessionId}: execution ${c.executionId} does not exist`);

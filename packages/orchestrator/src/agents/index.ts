@@ -1,3 +1,3 @@
 export * from "./agent.js";
-export * from "./scripted-agent.js";
 export * from "./openai-chat-agent.js";
+export * from "./scripted-agent.js";

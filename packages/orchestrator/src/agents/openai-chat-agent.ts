@@ -94,10 +94,7 @@ export class OpenAIChatAgent implements Agent {
         messages.push({ role: "tool", tool_call_id: call.id, content: toolMessage(record) });
       }
     }
-    throw new OrchestratorError(
-      "AGENT_PROTOCOL",
-      `Model still requested tools after ${this.#maxTurns} turns in step ${step.stepId}`,
-    );
+    throw new OrchestratorError("AGENT_PROTOCOL", `Model still requested tools after ${this.#maxTurns} turns in step ${step.stepId}`);
   }
 
   async #complete(messages: ChatMessage[], step: FlowStep, signal: AbortSignal): Promise<AssistantMessage> {
@@ -229,4 +226,3 @@ function describeFetchError(error: unknown): string {
 function elapsedMs(started: number): number {
   return Math.round(performance.now() - started);
 }
-

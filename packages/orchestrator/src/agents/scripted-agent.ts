@@ -44,7 +44,6 @@ export function pickAttempt(script: readonly ScriptedAttempt[], attempt: number)
   return script[Math.min(Math.max(attempt, 1), script.length) - 1];
 }
 
-
 function toToolCallRecord(call: ScriptedToolCall): ToolCallRecord {
   return {
     toolName: call.toolName,

@@ -5,11 +5,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DatabaseError, ZExecutionStatus } from "@reev/db";
 import { errorMessage, OrchestratorError } from "../errors.js";
-import { type CliIO, withDatabase } from "./context.js";
 import { diagramCommand, exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { listCommand, recoverCommand, showCommand, statusCommand } from "./commands/inspect.js";
 import { executeFlows, runCommand } from "./commands/run.js";
+import { type CliIO, withDatabase } from "./context.js";
 
 const USAGE = `reev — record, consolidate and draw multi-step agent runs
 
@@ -88,7 +88,8 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
   }
   switch (command) {
     case "run": {
-      if (!positionals.length) throw new OrchestratorError("INVALID_ARGUMENT", "reev run needs at least one flow file", { path: "flow-file" });
+      if (!positionals.length)
+        throw new OrchestratorError("INVALID_ARGUMENT", "reev run needs at least one flow file", { path: "flow-file" });
       return runCommand(
         {
           files: positionals,
@@ -123,9 +124,16 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     }
     case "list": {
       const status = v.status === undefined ? undefined : ZExecutionStatus.safeParse(v.status);
-      if (status && !status.success) throw new OrchestratorError("INVALID_ARGUMENT", `Unknown status "${v.status}": use ${ZExecutionStatus.options.join(", ")}`, { path: "--status" });
+      if (status && !status.success)
+        throw new OrchestratorError("INVALID_ARGUMENT", `Unknown status "${v.status}": use ${ZExecutionStatus.options.join(", ")}`, {
+          path: "--status",
+        });
       // Arguments are checked before the database is opened: bad input must not create or lock it.
-      const query = { ...(status?.data ? { status: status.data } : {}), limit: positiveInt(v.limit, "--limit", 50), offset: positiveInt(v.offset, "--offset", 0, 0) };
+      const query = {
+        ...(status?.data ? { status: status.data } : {}),
+        limit: positiveInt(v.limit, "--limit", 50),
+        offset: positiveInt(v.offset, "--offset", 0, 0),
+      };
       return withDatabase(v.db, (db) => listCommand(db, query, io));
     }
     case "show": {
@@ -149,7 +157,10 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
       return withDatabase(v.db, (db) => importCommand(db, file, io));
     }
     case "recover": {
-      const options = { olderThanMs: positiveInt(v["older-than"], "--older-than", RECOVER_DEFAULT_AGE_MS, 0), dryRun: v["dry-run"] ?? false };
+      const options = {
+        olderThanMs: positiveInt(v["older-than"], "--older-than", RECOVER_DEFAULT_AGE_MS, 0),
+        dryRun: v["dry-run"] ?? false,
+      };
       return withDatabase(v.db, (db) => recoverCommand(db, options, io));
     }
     default:
@@ -167,7 +178,9 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   } catch (error) {
     const badArgs = (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") ?? false;
     const badInput =
-      (OrchestratorError.is(error) && BAD_INPUT_ORCHESTRATOR.has(error.code)) || (DatabaseError.is(error) && BAD_INPUT_DB.has(error.code)) || badArgs;
+      (OrchestratorError.is(error) && BAD_INPUT_ORCHESTRATOR.has(error.code)) ||
+      (DatabaseError.is(error) && BAD_INPUT_DB.has(error.code)) ||
+      badArgs;
     const label = OrchestratorError.is(error) || DatabaseError.is(error) ? `${error.code}: ` : "";
     io.stderr.write(`reev: ${label}${errorMessage(error)}\n`);
     if (OrchestratorError.is(error, "INVALID_ARGUMENT") || badArgs) io.stderr.write("Run reev --help for usage.\n");

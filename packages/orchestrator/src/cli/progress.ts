@@ -1,6 +1,6 @@
 import type { ExecutionEvent } from "../ping-pong-executor.js";
-import { clip, displayWidth } from "./text-table.js";
 import { stepLine } from "./format.js";
+import { clip, displayWidth } from "./text-table.js";
 
 type Active = { flowId: string; total: number; stepIndex: number; stepId: string; attempt: number; note: string };
 
@@ -28,20 +28,30 @@ export class ProgressReporter {
   readonly handle = (event: ExecutionEvent): void => {
     switch (event.type) {
       case "execution-started":
-        this.#active.set(event.executionId, { flowId: event.flowId, total: event.totalSteps, stepIndex: 0, stepId: "", attempt: 1, note: "" });
+        this.#active.set(event.executionId, {
+          flowId: event.flowId,
+          total: event.totalSteps,
+          stepIndex: 0,
+          stepId: "",
+          attempt: 1,
+          note: "",
+        });
         this.#print(`▶ ${event.flowId}: ${event.executionId} (${event.totalSteps} steps)`);
         break;
       case "step-started": {
         const run = this.#active.get(event.executionId);
         if (run) Object.assign(run, { stepIndex: event.stepIndex, stepId: event.stepId, attempt: event.attempt, note: "" });
-        if (!this.#tty && event.attempt === 1) this.#print(`  ${this.#flow(event.executionId)} step ${event.stepIndex} ${event.stepId} started`);
+        if (!this.#tty && event.attempt === 1)
+          this.#print(`  ${this.#flow(event.executionId)} step ${event.stepIndex} ${event.stepId} started`);
         this.#redraw();
         break;
       }
       case "step-retrying": {
         const run = this.#active.get(event.executionId);
         if (run) run.note = `retry in ${event.delayMs}ms`;
-        this.#print(`  ${this.#flow(event.executionId)} step ${event.stepIndex} ${event.stepId} attempt ${event.attempt} failed (${clip(event.error, 80)}); retrying in ${event.delayMs}ms`);
+        this.#print(
+          `  ${this.#flow(event.executionId)} step ${event.stepIndex} ${event.stepId} attempt ${event.attempt} failed (${clip(event.error, 80)}); retrying in ${event.delayMs}ms`,
+        );
         break;
       }
       case "step-finished":
@@ -80,7 +90,8 @@ export class ProgressReporter {
     if (!this.#active.size) return;
     this.#frame = (this.#frame + 1) % FRAMES.length;
     const parts = [...this.#active.values()].map(
-      (r) => `${r.flowId} ${r.stepIndex + 1}/${r.total} ${r.stepId}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ""}${r.note ? ` ${r.note}` : ""}`,
+      (r) =>
+        `${r.flowId} ${r.stepIndex + 1}/${r.total} ${r.stepId}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ""}${r.note ? ` ${r.note}` : ""}`,
     );
     const width = Math.max(20, (this.#out.columns ?? 100) - 3);
     const line = `${FRAMES[this.#frame]} ${parts.join(" │ ")}`;

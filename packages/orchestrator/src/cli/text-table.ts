@@ -11,7 +11,18 @@ export function displayWidth(text: string): number {
       continue;
     }
     if (cp >= 0x300 && cp < 0x370) continue;
-    previous = cp >= 0x1100 && (cp <= 0x115f || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0x1f300 && cp <= 0x1faff) || cp === 0x2705 || cp === 0x274c) ? 2 : 1;
+    previous =
+      cp >= 0x1100 &&
+      (cp <= 0x115f ||
+        (cp >= 0x2e80 && cp <= 0xa4cf) ||
+        (cp >= 0xac00 && cp <= 0xd7a3) ||
+        (cp >= 0xf900 && cp <= 0xfaff) ||
+        (cp >= 0xff00 && cp <= 0xff60) ||
+        (cp >= 0x1f300 && cp <= 0x1faff) ||
+        cp === 0x2705 ||
+        cp === 0x274c)
+        ? 2
+        : 1;
     width += previous;
   }
   return width;
@@ -37,6 +48,10 @@ const pad = (text: string, width: number, right: boolean) => {
 /** A plain-text table; columns listed in `numeric` are right-aligned. */
 export function renderTable(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string {
   const widths = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ""))));
-  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i] ?? 0, numeric.has(i))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => pad(c, widths[i] ?? 0, numeric.has(i)))
+      .join("  ")
+      .trimEnd();
   return [line(headers), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }

@@ -1,4 +1,3 @@
-
 /**
  * Characters that end or re-interpret a Mermaid statement somewhere in stateDiagram-v2: quotes
  * close `state "…"`, `:` `;` end labels and notes, `#` and `%%` start comments, `%%{` starts a
@@ -18,7 +17,8 @@ const BREAKS = /[\s\p{Cc}]+/gu;
  */
 export function escapeMermaidText(text: string): string {
   return (
-    text.toWellFormed()
+    text
+      .toWellFormed()
       .replace(BREAKS, " ")
       .trim()
       .replace(SPECIAL, (char) => `#${char.codePointAt(0)};`)

@@ -1,7 +1,7 @@
 import type { ConsolidatedContent, ConsolidatedStep, ConsolidatedToolCall } from "../consolidated-content.js";
 import { formatMs } from "./format-duration.js";
-import { type StatusClass, statusStyle } from "./step-status.js";
 import { StateIdRegistry } from "./state-ids.js";
+import { type StatusClass, statusStyle } from "./step-status.js";
 import { summarizeInput } from "./summarize-input.js";
 import { truncateText } from "./truncate-text.js";
 

@@ -107,9 +107,7 @@ function toolCallsCell(step: ConsolidatedStep): string {
 function stepRow(step: ConsolidatedStep): string {
   const style = statusStyle(step.status);
   const error =
-    step.error === null
-      ? ""
-      : `<span title="${escapeHtml(step.error)}">${escapeHtml(truncateText(step.error, TABLE_ERROR_LIMIT))}</span>`;
+    step.error === null ? "" : `<span title="${escapeHtml(step.error)}">${escapeHtml(truncateText(step.error, TABLE_ERROR_LIMIT))}</span>`;
   return `<tr>
 <td class="num">${step.step_index}</td>
 <td>${step.step_id === null ? `<span class="muted">—</span>` : `<code>${escapeHtml(step.step_id)}</code>`}</td>

@@ -38,9 +38,7 @@ function transitionLines(model: FlowModel): string[] {
 }
 
 function noteLines(model: FlowModel): string[] {
-  return model.steps.map(
-    (step) => `note right of ${step.id} : ${step.noteLines.map(escapeMermaidText).join("<br/>")}`,
-  );
+  return model.steps.map((step) => `note right of ${step.id} : ${step.noteLines.map(escapeMermaidText).join("<br/>")}`);
 }
 
 function classLines(model: FlowModel): string[] {

@@ -17,5 +17,10 @@ export function truncateText(text: string, max: number): string {
   const clean = text.toWellFormed();
   const parts = graphemes(clean);
   if (parts.length <= max) return clean;
-  return parts.slice(0, max - 1).join("").trimEnd() + ELLIPSIS;
+  return (
+    parts
+      .slice(0, max - 1)
+      .join("")
+      .trimEnd() + ELLIPSIS
+  );
 }

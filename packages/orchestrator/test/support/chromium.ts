@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -86,15 +86,17 @@ export async function screenshot(html: string, outPath: string, windowSize = "14
 
 export type MermaidRenderResult =
   /** svgText: the diagram's visible text nodes (styles left out), one per line. */
-  | { ok: true; svgText: string; svgLength: number }
-  | { ok: false; error: string };
+  { ok: true; svgText: string; svgLength: number } | { ok: false; error: string };
 
 /**
  * Renders every diagram with the official mermaid bundle in one browser launch. Results travel
  * back base64-encoded in one DOM attribute, so no HTML escaping of the dump can distort them.
  */
 export async function renderWithMermaid(diagrams: readonly string[]): Promise<MermaidRenderResult[]> {
-  const payload = JSON.stringify(diagrams).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  const payload = JSON.stringify(diagrams)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
   const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>mermaid render check</title></head>
 <body><div id="stage"></div><div id="results" data-state="pending"></div>

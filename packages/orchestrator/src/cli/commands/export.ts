@@ -27,7 +27,12 @@ async function emit(text: string, out: string | undefined, io: CliIO): Promise<v
   }
 }
 
-export async function diagramCommand(db: Database, id: string, options: { format: string; out: string | undefined }, io: CliIO): Promise<number> {
+export async function diagramCommand(
+  db: Database,
+  id: string,
+  options: { format: string; out: string | undefined },
+  io: CliIO,
+): Promise<number> {
   if (options.format !== "mmd" && options.format !== "html") {
     throw new OrchestratorError("INVALID_ARGUMENT", `Unknown diagram format "${options.format}": use mmd or html`, { path: "--format" });
   }
@@ -37,7 +42,12 @@ export async function diagramCommand(db: Database, id: string, options: { format
 }
 
 /** Everything stored about one execution: JSON as one document, JSONL as one record per line. */
-export async function exportCommand(db: Database, executionId: string, options: { format: string; out: string | undefined }, io: CliIO): Promise<number> {
+export async function exportCommand(
+  db: Database,
+  executionId: string,
+  options: { format: string; out: string | undefined },
+  io: CliIO,
+): Promise<number> {
   if (options.format !== "json" && options.format !== "jsonl") {
     throw new OrchestratorError("INVALID_ARGUMENT", `Unknown export format "${options.format}": use json or jsonl`, { path: "--format" });
   }

@@ -1,5 +1,13 @@
 import { readFile } from "node:fs/promises";
-import { type Database, type JsonValue, type StepInput, ZConsolidatedSessionLog, ZExecutionStatus, ZFinalExecutionStatus, ZSessionLog } from "@reev/db";
+import {
+  type Database,
+  type JsonValue,
+  type StepInput,
+  ZConsolidatedSessionLog,
+  ZExecutionStatus,
+  ZFinalExecutionStatus,
+  ZSessionLog,
+} from "@reev/db";
 import { z } from "zod";
 import { sessionMetadata } from "../../consolidation.js";
 import { errorMessage, OrchestratorError } from "../../errors.js";
@@ -131,12 +139,20 @@ export async function importCommand(db: Database, file: string, io: CliIO): Prom
           ...(e.durationMs === null ? {} : { durationMs: e.durationMs }),
         });
       } else if (existing && existing.status !== "running") {
-        fail(`${db.description} holds execution "${e.executionId}" as ${existing.status}; the file says it is still running`, "execution.status");
+        fail(
+          `${db.description} holds execution "${e.executionId}" as ${existing.status}; the file says it is still running`,
+          "execution.status",
+        );
       }
       let consolidated = 0;
       for (const c of [...doc.consolidated].reverse()) {
         // The same session again is a no-op; another under the same id is refused (CONFLICT).
-        const { created } = await w.storeConsolidatedSession(c.consolidatedSessionId, e.executionId, c.consolidatedContent, sessionMetadata(c));
+        const { created } = await w.storeConsolidatedSession(
+          c.consolidatedSessionId,
+          e.executionId,
+          c.consolidatedContent,
+          sessionMetadata(c),
+        );
         if (created) consolidated++;
       }
       if (doc.consolidated.length && e.consolidation.status === "completed") await w.setConsolidationStatus(e.executionId, "completed");

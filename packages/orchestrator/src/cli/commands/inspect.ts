@@ -39,10 +39,16 @@ export async function showCommand(db: Database, executionId: string, io: CliIO):
     `Prompt     ${clip(e.prompt, 100)}`,
     `Status     ${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`,
     `Started    ${e.startedAt.toISOString()}   duration: ${formatDuration(e.durationMs)}`,
-    ...(e.openTransaction ? [`Open transaction ${e.openTransaction.transactionId} since ${e.openTransaction.openedAt.toISOString()} (pending steps are not shown)`] : []),
+    ...(e.openTransaction
+      ? [
+          `Open transaction ${e.openTransaction.transactionId} since ${e.openTransaction.openedAt.toISOString()} (pending steps are not shown)`,
+        ]
+      : []),
     `Consolidation ${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
     ...(status.metadata
-      ? [`  success rate ${formatPercent(status.metadata.successRate)} · avg score ${formatScore(status.metadata.avgScore)} · ${status.metadata.totalTools} tool calls · ${formatDuration(status.metadata.executionDurationMs)}`]
+      ? [
+          `  success rate ${formatPercent(status.metadata.successRate)} · avg score ${formatScore(status.metadata.avgScore)} · ${status.metadata.totalTools} tool calls · ${formatDuration(status.metadata.executionDurationMs)}`,
+        ]
       : []),
     "",
     "",
@@ -56,7 +62,9 @@ export async function showCommand(db: Database, executionId: string, io: CliIO):
     formatScore(s.score),
     clip(s.error ?? "", 60),
   ]);
-  io.stdout.write(`${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "tool calls", "score", "error"], rows, new Set([0, 3, 5])) : "No committed steps."}\n`);
+  io.stdout.write(
+    `${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "tool calls", "score", "error"], rows, new Set([0, 3, 5])) : "No committed steps."}\n`,
+  );
   return 0;
 }
 
@@ -89,7 +97,9 @@ export async function recoverCommand(db: Database, options: { olderThanMs: numbe
   }
   const verb = options.dryRun ? "would roll back" : "rolled back";
   for (const t of open) {
-    io.stdout.write(`${verb} ${t.executionId}: transaction ${t.transactionId} opened ${t.openedAt.toISOString()}, ${t.pendingSteps} pending steps\n`);
+    io.stdout.write(
+      `${verb} ${t.executionId}: transaction ${t.transactionId} opened ${t.openedAt.toISOString()}, ${t.pendingSteps} pending steps\n`,
+    );
   }
   return 0;
 }

@@ -38,7 +38,10 @@ async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as typeof mod;
   } catch (error) {
-    throw new OrchestratorError("INVALID_ARGUMENT", `Could not load the tools module ${path}: ${errorMessage(error)}`, { path: "--tools", cause: error });
+    throw new OrchestratorError("INVALID_ARGUMENT", `Could not load the tools module ${path}: ${errorMessage(error)}`, {
+      path: "--tools",
+      cause: error,
+    });
   }
   const tools = mod.default ?? mod.tools;
   const entries = tools && typeof tools === "object" ? Object.entries(tools) : [];
@@ -52,7 +55,10 @@ async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
 
 async function createAgent(name: string, toolsModule?: string): Promise<Agent> {
   if (name === "openai") return new OpenAIChatAgent(toolsModule ? { tools: await loadTools(toolsModule) } : {});
-  if (toolsModule) throw new OrchestratorError("INVALID_ARGUMENT", "--tools goes with --agent openai (the scripted agent replays its script)", { path: "--tools" });
+  if (toolsModule)
+    throw new OrchestratorError("INVALID_ARGUMENT", "--tools goes with --agent openai (the scripted agent replays its script)", {
+      path: "--tools",
+    });
   if (name === "scripted") return new ScriptedAgent();
   throw new OrchestratorError("INVALID_ARGUMENT", `Unknown agent "${name}": use scripted or openai`, { path: "--agent" });
 }
