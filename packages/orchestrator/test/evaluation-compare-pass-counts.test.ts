@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { OrchestratorError } from "../src/errors.js";
 import { comparePassCounts } from "../src/evaluation/compare-pass-counts.js";
 
 const counts = (passes: number, runs: number) => ({ passes, runs });
@@ -51,7 +50,7 @@ describe("comparePassCounts", () => {
 
   it("refuses a count with more passes than runs, naming the side", () => {
     expect(() => comparePassCounts({ baseline: counts(3, 5), candidate: counts(6, 5) })).toThrow(
-      expect.objectContaining({ code: "INVALID_ARGUMENT", path: "candidate.passes" }) as OrchestratorError,
+      expect.objectContaining({ code: "INVALID_ARGUMENT", path: "candidate.passes" }),
     );
   });
 });

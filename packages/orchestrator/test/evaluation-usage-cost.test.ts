@@ -1,21 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { OrchestratorError } from "../src/errors.js";
 import { costUsd, type PriceTable, parsePriceTable } from "../src/evaluation/price-table.js";
 import { sumKnown } from "../src/evaluation/summary-statistics.js";
 import { sumUsage, type TokenUsage, ZTokenUsage } from "../src/evaluation/token-usage.js";
 
 const usage = (fields: Partial<TokenUsage>): TokenUsage => ZTokenUsage.parse(fields);
-
-/** The INVALID_ARGUMENT error `run` must throw. */
-function refused(run: () => unknown): OrchestratorError {
-  try {
-    run();
-  } catch (error) {
-    expect(OrchestratorError.is(error, "INVALID_ARGUMENT")).toBe(true);
-    return error as OrchestratorError;
-  }
-  throw new Error("expected the input to be refused");
-}
 
 describe("ZTokenUsage", () => {
   it("takes an unreported count as null, not 0", () => {
@@ -89,14 +77,16 @@ models:
     ],
     ["m: { inputPerMillion: 2, outputPerMillion: 8 }", "models: Invalid input"],
   ])("refuses %j, naming the field", (text, problem) => {
-    const error = refused(() => parsePriceTable(text, "prices.yaml"));
-    expect(error.message).toContain("Invalid price file prices.yaml:");
-    expect(error.message).toContain(`  - ${problem}`);
+    expect(() => parsePriceTable(text, "prices.yaml")).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/^Invalid price file prices\.yaml:\n/) }),
+    );
+    expect(() => parsePriceTable(text, "prices.yaml")).toThrow(`  - ${problem}`);
   });
 
   it("says which file it cannot parse", () => {
-    const error = refused(() => parsePriceTable("models: [unclosed", "prices.yaml"));
-    expect(error.message).toMatch(/^Cannot parse price file prices\.yaml: /);
+    expect(() => parsePriceTable("models: [unclosed", "prices.yaml")).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/^Cannot parse price file prices\.yaml: /) }),
+    );
   });
 });
 
