@@ -1,4 +1,6 @@
+import type { ToolCallLog } from "@reev/db";
 import { describe, expect, it } from "vitest";
+import type { ToolCallRecord } from "../src/agents/agent.js";
 import { checkExpectations, type ExpectCheck, type TrajectoryToolCall } from "../src/evaluation/check-expectations.js";
 import { ZExpect } from "../src/evaluation/expect.js";
 
@@ -206,5 +208,24 @@ describe("checkExpectations: tool-call sequences × expectations", () => {
       ],
     });
     expect(judge(block, calls.slice(0, 2), 0.9).passed).toBe(true);
+  });
+
+  it("takes tool calls as the database stores them and as agents report them", () => {
+    const stored: ToolCallLog[] = [
+      { callIndex: 0, toolName: "swap", input: { amount: 2 }, output: null, success: null, durationMs: null, error: null },
+      { callIndex: 1, toolName: "swap", input: { amount: 2 }, output: { tx: "t" }, success: true, durationMs: 40, error: null },
+    ];
+    const reported: ToolCallRecord[] = [
+      { toolName: "swap", input: { amount: 3 }, output: null, success: false, durationMs: 5, error: "slippage" },
+    ];
+    const block = ZExpect.parse({ tools: ["swap"], args: { swap: { amount: 2 } } });
+    expect(checkExpectations(block, stored, null)).toEqual({ passed: true, checks: [pass("tools"), pass("args")] });
+    expect(checkExpectations(block, reported, null)).toEqual({
+      passed: false,
+      checks: [
+        fail("tools", "swap was called 1 time but never succeeded (last error: slippage)"),
+        fail("args", 'swap has no successful call to check its arguments {"amount":2}'),
+      ],
+    });
   });
 });

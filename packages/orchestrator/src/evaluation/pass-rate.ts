@@ -24,7 +24,7 @@ export type PassRate = { rate: number; low: number; high: number };
  * passes / runs with its 95% Wilson score interval (Wilson 1927; Newcombe 1998, method 3). Wilson
  * rather than the textbook p ± z·√(p(1−p)/n) because agents are run 5 or 10 times, not thousands:
  * the textbook interval collapses to [1, 1] at 5/5 and [0, 0] at 0/5, claiming certainty that five
- * runs cannot give, and it leaves [0, 1] elsewhere.
+ * runs cannot give, and near them it reaches below 0 or above 1.
  *
  * Null when there are no runs: a rate of nothing is undefined, not 0.
  */
