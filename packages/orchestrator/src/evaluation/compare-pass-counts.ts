@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { fisherExactTest } from "./fisher-exact-test.js";
+import { parseInput } from "./parse-input.js";
+import { type PassCount, ZPassCount } from "./pass-rate.js";
+
+/** A difference is flagged only below this p-value; above it, chance explains it too well. */
+export const SIGNIFICANCE_LEVEL = 0.05;
+export const PASS_COUNT_TEST = "Fisher's exact test (two-sided)";
+
+export type ComparisonVerdict = "regression" | "improvement" | "no credible difference";
+
+export type PassComparison = {
+  verdict: ComparisonVerdict;
+  /** The test behind the verdict, named in every report. */
+  test: typeof PASS_COUNT_TEST;
+  pValue: number;
+  /** Null for a side without runs. */
+  baselineRate: number | null;
+  candidateRate: number | null;
+  /** candidateRate − baselineRate; null when either is. */
+  delta: number | null;
+  /** The verdict in plain words, with what to do when it is inconclusive. */
+  reason: string;
+};
+
+const ZComparisonInput = z.strictObject({ baseline: ZPassCount, candidate: ZPassCount });
+export type ComparisonInput = z.infer<typeof ZComparisonInput>;
+
+const rateOf = ({ runs, passes }: PassCount) => (runs === 0 ? null : passes / runs);
+
+/**
+ * Compares the pass counts of a baseline and a candidate (two evaluation runs of one flow, or one
+ * step's passes over the runs where it ran). A regression or an improvement is flagged only when
+ * Fisher's exact test gives p < 0.05; any other difference is reported as "no credible difference",
+ * because 4/5 against 3/5 says nothing about which agent is better.
+ */
+export function comparePassCounts(input: ComparisonInput): PassComparison {
+  const { baseline, candidate } = parseInput(ZComparisonInput, input, "pass count comparison");
+  const pValue = fisherExactTest([
+    [baseline.passes, baseline.runs - baseline.passes],
+    [candidate.passes, candidate.runs - candidate.passes],
+  ]);
+  const baselineRate = rateOf(baseline);
+  const candidateRate = rateOf(candidate);
+  const delta = baselineRate === null || candidateRate === null ? null : candidateRate - baselineRate;
+  const { verdict, reason } = judgeDifference(baseline, candidate, delta, pValue);
+  return { verdict, test: PASS_COUNT_TEST, pValue, baselineRate, candidateRate, delta, reason };
+}
+
+function judgeDifference(
+  baseline: PassCount,
+  candidate: PassCount,
+  delta: number | null,
+  pValue: number,
+): { verdict: ComparisonVerdict; reason: string } {
+  const counts = `${baseline.passes}/${baseline.runs} → ${candidate.passes}/${candidate.runs} passed`;
+  const evidence = `${PASS_COUNT_TEST}, ${pValue < 0.0001 ? "p < 0.0001" : `p = ${pValue.toFixed(4)}`}`;
+  if (delta === null) {
+    const empty = baseline.runs === 0 ? "the baseline" : "the candidate";
+    return { verdict: "no credible difference", reason: `${counts}: ${empty} has no runs to compare; run it first` };
+  }
+  if (pValue < SIGNIFICANCE_LEVEL) {
+    const verdict = delta < 0 ? "regression" : "improvement";
+    return { verdict, reason: `${counts}: a credible ${verdict} (${evidence} < ${SIGNIFICANCE_LEVEL})` };
+  }
+  return {
+    verdict: "no credible difference",
+    reason: `${counts}: the difference could be chance (${evidence} ≥ ${SIGNIFICANCE_LEVEL}); more runs of both would tell`,
+  };
+}

@@ -1,0 +1,41 @@
+export { aggregateFlow, type EvaluationRun, type FlowReport, type FlowRuns, ZEvaluationRun, ZFlowRuns } from "./aggregate-flow.js";
+export {
+  aggregateSteps,
+  type ErrorCount,
+  MAX_TOP_ERRORS,
+  NO_ERROR_RECORDED,
+  type StepReport,
+  type StepRun,
+  ZStepRun,
+} from "./aggregate-steps.js";
+export {
+  checkExpectations,
+  type ExpectCheck,
+  type ExpectCheckName,
+  type ExpectResult,
+  type TrajectoryToolCall,
+} from "./check-expectations.js";
+export {
+  type ComparisonInput,
+  type ComparisonVerdict,
+  comparePassCounts,
+  PASS_COUNT_TEST,
+  type PassComparison,
+  SIGNIFICANCE_LEVEL,
+} from "./compare-pass-counts.js";
+export { type Expect, type ToolOrder, ZExpect, ZToolOrder } from "./expect.js";
+export { fisherExactTest, type Table2x2, ZTable2x2 } from "./fisher-exact-test.js";
+export { findSubsetMismatch } from "./json-subset.js";
+export { type PassAtKInput, passAtK, passHatK, ZPassAtKInput } from "./pass-at-k.js";
+export { type PassCount, type PassRate, passRate, Z_95, ZPassCount } from "./pass-rate.js";
+export { costUsd, type ModelPrice, type PriceTable, parsePriceTable, ZModelPrice, ZPriceTable } from "./price-table.js";
+export {
+  type DurationSummary,
+  type KnownSum,
+  percentile,
+  type ScoreSummary,
+  sumKnown,
+  summarizeDurations,
+  summarizeScores,
+} from "./summary-statistics.js";
+export { sumUsage, type TokenUsage, type UsageTotals, ZTokenUsage } from "./token-usage.js";

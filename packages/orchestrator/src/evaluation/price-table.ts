@@ -1,0 +1,67 @@
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { errorMessage, OrchestratorError } from "../errors.js";
+import { parseInput } from "./parse-input.js";
+import type { TokenUsage } from "./token-usage.js";
+
+const ZUsdPerMillion = z.number("must be a number of US dollars per million tokens").min(0, "must be 0 or more");
+
+/** One model's prices in US dollars per million tokens. */
+export const ZModelPrice = z.strictObject({
+  inputPerMillion: ZUsdPerMillion,
+  outputPerMillion: ZUsdPerMillion,
+  /** The price of input tokens served from the prompt cache; without it, cached tokens have no price. */
+  cachedInputPerMillion: ZUsdPerMillion.optional(),
+});
+export type ModelPrice = z.infer<typeof ZModelPrice>;
+
+/**
+ * The price file (`--prices prices.yaml`, YAML or JSON):
+ *
+ * ```yaml
+ * models:
+ *   gpt-4o-2024-08-06: { inputPerMillion: 2.5, outputPerMillion: 10, cachedInputPerMillion: 1.25 }
+ * ```
+ *
+ * Model names match exactly as the agent reports them: `gpt-4o` does not price
+ * `gpt-4o-2024-08-06`, since a dated model may be priced differently and a prefix match would guess.
+ */
+export const ZPriceTable = z.strictObject({ models: z.record(z.string().min(1, "must not be empty"), ZModelPrice) });
+export type PriceTable = z.infer<typeof ZPriceTable>;
+
+/** Parses and validates a price file's text; `sourceName` names the file in errors. */
+export function parsePriceTable(text: string, sourceName = "<inline prices>"): PriceTable {
+  let document: unknown;
+  try {
+    // YAML 1.2 reads JSON too, so one parser serves both kinds of file.
+    document = parseYaml(text);
+  } catch (cause) {
+    throw new OrchestratorError("INVALID_ARGUMENT", `Cannot parse price file ${sourceName}: ${errorMessage(cause)}`, { cause });
+  }
+  return parseInput(ZPriceTable, document, `price file ${sourceName}`);
+}
+
+/**
+ * The cost in US dollars of one usage: (input − cached) × input price + cached × cached-input price
+ * + output × output price, per million tokens. Null, never a guess, when:
+ * - the model is unknown (null, or not in the table);
+ * - the input or output token count is unknown;
+ * - cached tokens were used and the model has no cached-input price;
+ * - the model has a cached-input price but the usage does not say how many input tokens were cached,
+ *   so the split between the two prices is unknown.
+ *
+ * A run's cost is the sum of its usages' costs through sumKnown: null as soon as one is.
+ */
+export function costUsd(usage: TokenUsage, prices: PriceTable): number | null {
+  // Own keys only: a model named "constructor" must not find Object.prototype's.
+  const price = usage.model !== null && Object.hasOwn(prices.models, usage.model) ? prices.models[usage.model] : undefined;
+  if (!price) return null;
+  const { inputTokens, outputTokens, cachedInputTokens } = usage;
+  if (inputTokens === null || outputTokens === null) return null;
+  const cachedPrice = price.cachedInputPerMillion;
+  if (cachedInputTokens === null && cachedPrice !== undefined) return null;
+  const cached = cachedInputTokens ?? 0;
+  if (cached > 0 && cachedPrice === undefined) return null;
+  const perMillion = (inputTokens - cached) * price.inputPerMillion + cached * (cachedPrice ?? 0) + outputTokens * price.outputPerMillion;
+  return perMillion / 1_000_000;
+}
