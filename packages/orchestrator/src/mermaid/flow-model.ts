@@ -85,7 +85,7 @@ function noteLines(step: ConsolidatedStep): string[] {
   return lines;
 }
 
-/** Steps in step_index order; equal indexes keep their stored order (the sort is stable). */
+/** Steps in step_index order; equal indexes keep their stored order (the sort is stable). @internal */
 export function orderedSteps(content: ConsolidatedContent): ConsolidatedStep[] {
   return [...content.steps].sort((a, b) => a.step_index - b.step_index);
 }
