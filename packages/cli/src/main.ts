@@ -1,10 +1,9 @@
-#!/usr/bin/env node
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DatabaseError, ZExecutionStatus } from "@reev/db";
-import { errorMessage, OrchestratorError } from "../errors.js";
+import { errorMessage, OrchestratorError } from "@reev/orchestrator";
 import { diagramCommand, exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { listCommand, recoverCommand, showCommand, statusCommand } from "./commands/inspect.js";
@@ -36,8 +35,8 @@ Exit codes: 0 success, 1 a run failed (or an operation failed), 2 bad input.`;
  */
 const RECOVER_DEFAULT_AGE_MS = 60 * 60 * 1000;
 
-/** Where the demo's flows live: <repo>/examples, at the same depth from src/ and dist/. */
-const EXAMPLES_DIR = fileURLToPath(new URL("../../../../examples/", import.meta.url));
+/** The demo's flows, shipped inside @reev/cli: packages/cli/examples, at the same depth from src/ and dist/. */
+const EXAMPLES_DIR = fileURLToPath(new URL("../examples/", import.meta.url));
 
 function positiveInt(value: string | undefined, flag: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -186,10 +185,4 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     if (OrchestratorError.is(error, "INVALID_ARGUMENT") || badArgs) io.stderr.write("Run reev --help for usage.\n");
     return badInput ? 2 : 1;
   }
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

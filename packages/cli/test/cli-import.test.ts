@@ -9,16 +9,13 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { type Database, DatabaseError } from "@reev/db";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
+import { loadFlowPlan, OrchestratorError, PingPongExecutor, ScriptedAgent } from "@reev/orchestrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScriptedAgent } from "../src/agents/scripted-agent.js";
-import { exportCommand } from "../src/cli/commands/export.js";
-import { importCommand } from "../src/cli/commands/import.js";
-import type { CliIO } from "../src/cli/context.js";
-import { OrchestratorError } from "../src/errors.js";
-import { loadFlowPlan } from "../src/flow-plan.js";
-import { PingPongExecutor } from "../src/ping-pong-executor.js";
+import { exportCommand } from "../src/commands/export.js";
+import { importCommand } from "../src/commands/import.js";
+import type { CliIO } from "../src/context.js";
 
-const EXAMPLE = new URL("../../../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
+const EXAMPLE = new URL("../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
 
 function captureIO(): CliIO & { out(): string; err(): string } {
   const stdout = new PassThrough();

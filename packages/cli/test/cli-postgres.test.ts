@@ -4,7 +4,7 @@
  */
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, executionIds, fixture, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { assertBuilt, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 const baseUrl = process.env.REEV_TEST_DATABASE_URL;
 

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, openDatabase } from "@reev/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
 let dir: string;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, executionIds, fixture, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { assertBuilt, type CliResult, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
 let db: string;
