@@ -49,6 +49,7 @@ committed=$(find prisma/migrations -name migration.sql | wc -l)
 [[ $(count db '^package/dist/prisma/migrations/[^/]+/migration\.sql$') -eq $committed ]] ||
   fail "@reev/db's tarball does not hold the $committed committed migrations"
 [[ $(count db '^package/dist/pglite-template/[^/]+\.tpl$') -eq 1 ]] || fail "@reev/db's tarball does not hold exactly one PGlite template"
+has cli '^package/bin/reev\.js$'
 has cli '^package/dist/bin\.js$'
 examples=$(find packages/cli/examples -name '*.yaml' | wc -l)
 [[ $(count cli '^package/examples/[^/]+\.yaml$') -eq $examples ]] || fail "@reev/cli's tarball does not hold the $examples example flows"
