@@ -33,8 +33,9 @@ function build() {
 const { code, output } = await build();
 if (code !== 0) {
   process.stderr.write(output);
-  process.stderr.write(`reev: the build failed (exit ${code}); the output above says why.\n`);
-  process.exit(code);
+  process.stderr.write("reev: the build failed; the output above says why.\n");
+  // 1, not turbo's code: 2 means bad input to reev.
+  process.exit(1);
 }
 // The built bin, in this process: it reads its arguments from process.argv and sets the exit code.
 await import(pathToFileURL(`${root}packages/cli/dist/bin.js`).href);
