@@ -65,5 +65,5 @@ export {
   type StepOutcome,
   type StepResult,
 } from "./ping-pong-executor.js";
-export { describePreviousResults, renderPrompt, type TemplateVars } from "./prompt-template.js";
+export { describePreviousResults, missingPlaceholders, renderPrompt, type TemplateVars } from "./prompt-template.js";
 export { type GlyphStatus, statusGlyph } from "./status-glyph.js";
