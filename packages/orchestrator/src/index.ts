@@ -43,7 +43,7 @@ export {
   type ScriptedToolCall,
   ZFlowPlan,
 } from "./flow-plan.js";
-// How every view of a run shows durations and statuses.
+// The one duration format of every view of a run: the terminal, the diagram, the report.
 export { formatDuration } from "./format-duration.js";
 // Diagrams and the HTML report, pure: stored content in, text out.
 export {
@@ -66,4 +66,5 @@ export {
   type StepResult,
 } from "./ping-pong-executor.js";
 export { describePreviousResults, missingPlaceholders, renderPrompt, type TemplateVars } from "./prompt-template.js";
+// The one glyph per run or step status, for every view.
 export { type GlyphStatus, statusGlyph } from "./status-glyph.js";
