@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchConfig } from "./bench-config.js";
 import { type ChildRun, runChild } from "./child-process.js";
@@ -30,7 +31,14 @@ export type CliReference = { label: string; exitMs: number; exitRoundsMs: number
 
 export type CliResult = { rounds: number; cases: CliCase[]; references: CliReference[] };
 
-const CLI = fileURLToPath(new URL("../../packages/orchestrator/dist/cli/main.js", import.meta.url));
+/** The `reev` bin as @reev/cli declares it: the file an installed `reev` runs. */
+function reevBin(): string {
+  const manifest = createRequire(import.meta.url).resolve("@reev/cli/package.json");
+  const { bin } = JSON.parse(readFileSync(manifest, "utf8")) as { bin: { reev: string } };
+  return join(dirname(manifest), bin.reev);
+}
+
+const CLI = reevBin();
 const FLOW = fileURLToPath(new URL("../fixtures/first-step.yaml", import.meta.url));
 const PGLITE_OPEN = fileURLToPath(new URL("./pglite-open-probe.js", import.meta.url));
 /** ProgressReporter's line for a finished step (on a pipe it prints plain lines): "… step 0 first (2ms, …)". */

@@ -8,9 +8,13 @@ export type Clock = {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 };
 
-/** The longest delay setTimeout honours: a larger one fires after 1 ms, so delays are capped to it. */
+/**
+ * The longest delay setTimeout honours: a larger one fires after 1 ms, so delays are capped to it.
+ * @internal
+ */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/** A timer that an AbortSignal cancels: the executor's backoff and the scripted agent's delays. @internal */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -29,7 +33,7 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
-/** Never resolves; rejects with the signal's reason once it aborts (at once if it already has). */
+/** Never resolves; rejects with the signal's reason once it aborts (at once if it already has). @internal */
 export function untilAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {
     if (signal.aborted) reject(signal.reason);
@@ -37,4 +41,5 @@ export function untilAborted(signal: AbortSignal): Promise<never> {
   });
 }
 
+/** The executor's clock unless one is passed. @internal */
 export const systemClock: Clock = { now: () => Date.now(), sleep: abortableSleep };

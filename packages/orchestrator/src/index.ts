@@ -1,6 +1,22 @@
-export * from "./agents/index.js";
-export { abortableSleep, type Clock, systemClock } from "./clock.js";
-export * from "./consolidated-content.js";
+// @reev/orchestrator's public face, named one by one: what a program that runs flows, writes an
+// agent, or draws stored runs needs. Everything else is the package's own business. No terminal code:
+// printing, progress and exit codes belong to @reev/cli.
+
+// Agents: the contract, and the two shipped with reev.
+export type { Agent, AgentResult, PreviousStepResult, StepContext, ToolCallRecord } from "./agents/agent.js";
+export { ZAgentResult, ZToolCallRecord } from "./agents/agent.js";
+export { OpenAIChatAgent, type OpenAIChatAgentOptions, type ToolHandler } from "./agents/openai-chat-agent.js";
+export { pickAttempt, ScriptedAgent, type ScriptedAgentOptions, type Sleep } from "./agents/scripted-agent.js";
+export type { Clock } from "./clock.js";
+// Consolidation: a run's committed steps as one document with its metrics.
+export type {
+  ConsolidatedContent,
+  ConsolidatedMetrics,
+  ConsolidatedStep,
+  ConsolidatedStepStatus,
+  ConsolidatedToolCall,
+} from "./consolidated-content.js";
+export { ZConsolidatedContent } from "./consolidated-content.js";
 export {
   buildConsolidation,
   type ConsolidateOptions,
@@ -9,14 +25,37 @@ export {
   type ConsolidationStatusReport,
   computeMetrics,
   consolidateExecution,
+  consolidationReport,
   DEFAULT_CONSOLIDATION_TIMEOUT_MS,
   getConsolidationStatus,
+  sessionMetadata,
 } from "./consolidation.js";
-export { OrchestratorError, type OrchestratorErrorCode } from "./errors.js";
-export * from "./flow-plan.js";
-export { DiagramError, type HtmlPageOptions, renderFlowDiagram, renderHtmlPage } from "./mermaid/index.js";
+export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorOptions } from "./errors.js";
+// Flow plans: what a flow file holds, checked.
 export {
-  backoffDelay,
+  type FlowPlan,
+  type FlowStep,
+  formatIssuePath,
+  loadFlowPlan,
+  parseFlowPlan,
+  type RetryPolicy,
+  type ScriptedAttempt,
+  type ScriptedToolCall,
+  ZFlowPlan,
+} from "./flow-plan.js";
+// The one duration format of every view of a run: the terminal, the diagram, the report.
+export { formatDuration } from "./format-duration.js";
+// Diagrams and the HTML report, pure: stored content in, text out.
+export {
+  DiagramError,
+  type DiagramErrorCode,
+  type HtmlPageOptions,
+  parseConsolidatedContent,
+  renderFlowDiagram,
+  renderHtmlPage,
+} from "./mermaid/index.js";
+// Running flows.
+export {
   DEFAULT_STEP_TIMEOUT_MS,
   type ExecuteOptions,
   type ExecutionEvent,
@@ -27,3 +66,5 @@ export {
   type StepResult,
 } from "./ping-pong-executor.js";
 export { describePreviousResults, missingPlaceholders, renderPrompt, type TemplateVars } from "./prompt-template.js";
+// The one glyph per run or step status, for every view.
+export { type GlyphStatus, statusGlyph } from "./status-glyph.js";

@@ -78,8 +78,11 @@ export type ExecuteOptions = {
   onEvent?: (event: ExecutionEvent) => void;
 };
 
-/** min(maxBackoff, backoff·2^(n−1)), then "equal jitter": half fixed, half random, so retries of many
- * concurrent runs spread out without ever waiting less than half the nominal delay. */
+/**
+ * min(maxBackoff, backoff·2^(n−1)), then "equal jitter": half fixed, half random, so retries of many
+ * concurrent runs spread out without ever waiting less than half the nominal delay.
+ * @internal exported for its tests
+ */
 export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random: () => number): number {
   const nominal = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (failedAttempt - 1));
   return Math.round(nominal / 2 + random() * (nominal / 2));

@@ -60,8 +60,8 @@ describe.skipIf(shouldSkipChromium())("real rendering with mermaid in headless C
     const result = results[goldenNames.indexOf("reev-4-step")];
     if (!result?.ok) throw new Error("reev-4-step did not render");
     const shown = result.svgText.split("\n");
-    expect(shown).toContain("Step 0: balance_check ✅ SUCCESS | 4477ms");
-    expect(shown).toContain("Step 1: complex_swap ❌ FAILED | Error: Invalid parameters | 22406ms");
+    expect(shown).toContain("Step 0: balance_check ✅ SUCCESS | 4.48s");
+    expect(shown).toContain("Step 1: complex_swap ❌ FAILED | Error: Invalid parameters | 22.41s");
     expect(shown).toContain("Step 3: positions_check ⏭️ SKIPPED");
   });
 

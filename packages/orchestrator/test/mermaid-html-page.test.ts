@@ -20,7 +20,7 @@ describe("renderHtmlPage", () => {
 
   it("carries the diagram, metrics and the step table", () => {
     expect(page).toContain(JSON.stringify(renderFlowDiagram(fixture("reev-4-step"))).replace(/</g, "\\u003c"));
-    for (const text of ["25.0%", "0.25", "35073ms", "Success rate", "Avg score", "Total tools", "Skipped steps"]) {
+    for (const text of ["25.0%", "0.25", "35.07s", "Success rate", "Avg score", "Total tools", "Skipped steps"]) {
       expect(page).toContain(text);
     }
     expect(page).toContain("<code>complex_swap</code>");

@@ -26,13 +26,13 @@ describe("renderFlowDiagram", () => {
     const diagram = renderFlowDiagram(fourStepJson);
     expect(diagram.startsWith("stateDiagram-v2\n")).toBe(true);
     expect(diagram).toContain("[*] --> step_0_balance_check\n");
-    expect(diagram).toContain("step_0_balance_check --> step_1_complex_swap : Step 0#58; balance_check ✅ SUCCESS | 4477ms\n");
+    expect(diagram).toContain("step_0_balance_check --> step_1_complex_swap : Step 0#58; balance_check ✅ SUCCESS | 4.48s\n");
     expect(diagram).toContain(
-      "step_1_complex_swap --> step_2_complex_lend : Step 1#58; complex_swap ❌ FAILED | Error#58; Invalid parameters | 22406ms\n",
+      "step_1_complex_swap --> step_2_complex_lend : Step 1#58; complex_swap ❌ FAILED | Error#58; Invalid parameters | 22.41s\n",
     );
     expect(diagram).toContain("step_3_positions_check --> [*] : Step 3#58; positions_check ⏭️ SKIPPED\n");
     expect(diagram).toMatch(
-      /note right of step_1_complex_swap : Tool#58; jupiter_swap<br\/>Step#58; complex_swap<br\/>Duration#58; 22406ms<br\/>.*Input#58; amount = 0\.5, mint = So1+…\n/,
+      /note right of step_1_complex_swap : Tool#58; jupiter_swap<br\/>Step#58; complex_swap<br\/>Duration#58; 22.41s<br\/>.*Input#58; amount = 0\.5, mint = So1+…\n/,
     );
     expect(diagram).toMatch(/^ {4}classDef success /m);
     expect(diagram).toMatch(/^ {4}classDef failure /m);
@@ -43,7 +43,7 @@ describe("renderFlowDiagram", () => {
 
   it("labels timed-out steps", () => {
     expect(renderFlowDiagram(fixture("twelve-step"))).toContain(
-      "step_9_rebalance --> step_10_final_report : Step 9#58; rebalance ⏱️ TIMED OUT | Error#58; Step timed out after 30000ms | 30000ms",
+      "step_9_rebalance --> step_10_final_report : Step 9#58; rebalance ⏱️ TIMED OUT | Error#58; Step timed out after 30000ms | 30.00s",
     );
   });
 

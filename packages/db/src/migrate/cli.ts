@@ -1,19 +1,34 @@
 // `pnpm db:migrate` / `pnpm db:migrate:create <name>` / `pnpm db:status`: Prisma's migrate deploy,
 // migrate dev --create-only and migrate status, on the WebAssembly schema engine (no downloads).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "../directory-lock.js";
 import { DatabaseError } from "../errors.js";
 import { resolveTarget } from "../open-database.js";
-import { MIGRATIONS_DIR } from "../paths.js";
-import { migrateCreate, migrateDeploy, migrateStatus } from "./migrate.js";
+import { type MigrationPaths, migrateCreate, migrateDeploy, migrateStatus } from "./migrate.js";
 
 const USAGE = `usage: reev-db-migrate deploy|status [--db URL]
        reev-db-migrate create <name>
 
 The database defaults to REEV_DATABASE_URL, else the embedded one in .reev/db.
 Run from the repository root; INIT_CWD (set by pnpm) is honoured for relative paths.`;
+
+/**
+ * The repository's prisma/ folder, the one source of the schema and its migrations: what the
+ * developer is editing, not the copy a build of @reev/db carries (which a new migration would miss,
+ * or be written into and lost), found like Prisma's own CLI finds it, from where the command runs.
+ */
+function repositoryPrisma(): Required<MigrationPaths> {
+  const root = process.env.INIT_CWD ?? process.cwd();
+  const paths = { schemaPath: join(root, "prisma", "schema.prisma"), migrationsDir: join(root, "prisma", "migrations") };
+  if (!existsSync(paths.schemaPath)) {
+    throw new DatabaseError("VALIDATION", `No prisma/schema.prisma in ${root}: run this from the repository root`, { field: "cwd" });
+  }
+  return paths;
+}
 
 async function withFactory<T>(url: string | undefined, fn: (factory: PrismaPg | PrismaPGlite, where: string) => Promise<T>): Promise<T> {
   const target = resolveTarget(url, process.env.INIT_CWD ?? process.cwd());
@@ -38,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "deploy":
       return withFactory(url, async (factory, where) => {
-        const { appliedMigrationNames } = await migrateDeploy(factory);
+        const { appliedMigrationNames } = await migrateDeploy(factory, repositoryPrisma());
         console.log(
           appliedMigrationNames.length ? `Applied to ${where}:\n  ${appliedMigrationNames.join("\n  ")}` : `${where} is up to date.`,
         );
@@ -46,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
       });
     case "status":
       return withFactory(url, async (factory, where) => {
-        const s = await migrateStatus(factory);
+        const s = await migrateStatus(factory, repositoryPrisma());
         console.log(`${where}: ${s.upToDate ? "up to date" : "NOT up to date"}`);
         for (const [label, names] of Object.entries({
           pending: s.pending,
@@ -61,9 +76,12 @@ async function main(argv: string[]): Promise<number> {
     case "create": {
       const name = rest.find((a) => !a.startsWith("--"));
       if (!name) break;
-      const dir = await migrateCreate(name);
+      const paths = repositoryPrisma();
+      const dir = await migrateCreate(name, paths);
       console.log(
-        dir ? `Created ${dir}\nReview it, then run pnpm db:migrate.` : `No schema changes since the last migration in ${MIGRATIONS_DIR}.`,
+        dir
+          ? `Created ${dir}\nReview it, then run pnpm db:migrate.`
+          : `No schema changes since the last migration in ${paths.migrationsDir}.`,
       );
       return 0;
     }

@@ -1,5 +1,5 @@
 import type { ConsolidatedContent, ConsolidatedStep, ConsolidatedToolCall } from "../consolidated-content.js";
-import { formatMs } from "./format-duration.js";
+import { formatDuration } from "../format-duration.js";
 import { StateIdRegistry } from "./state-ids.js";
 import { type StatusClass, statusStyle } from "./step-status.js";
 import { summarizeInput } from "./summarize-input.js";
@@ -53,7 +53,7 @@ function transitionLabel(step: ConsolidatedStep): string {
   const parts = [`Step ${step.step_index}: ${stepName(step)} ${style.emoji} ${style.label}`];
   const error = stepError(step);
   if (error !== null) parts.push(`Error: ${truncateText(error, LIMITS.error)}`);
-  if (step.duration_ms !== null) parts.push(formatMs(step.duration_ms));
+  if (step.duration_ms !== null) parts.push(formatDuration(step.duration_ms));
   return parts.join(" | ");
 }
 
@@ -71,7 +71,7 @@ function noteLines(step: ConsolidatedStep): string[] {
   if (names.length === 0) lines.push("Tools: none");
   else lines.push(truncateText(`${names.length === 1 ? "Tool" : "Tools"}: ${names.join(", ")}`, LIMITS.toolList));
   lines.push(`Step: ${step.step_id === null ? "(none)" : truncateText(step.step_id, LIMITS.name)}`);
-  if (step.duration_ms !== null) lines.push(`Duration: ${formatMs(step.duration_ms)}`);
+  if (step.duration_ms !== null) lines.push(`Duration: ${formatDuration(step.duration_ms)}`);
   // A skipped step's score is a placeholder, not a judgement worth showing.
   if (step.score !== null && step.status !== "skipped") lines.push(`Score: ${Number(step.score.toFixed(3))}`);
   const noted = step.tool_calls.slice(0, LIMITS.notedToolCalls);
@@ -85,7 +85,7 @@ function noteLines(step: ConsolidatedStep): string[] {
   return lines;
 }
 
-/** Steps in step_index order; equal indexes keep their stored order (the sort is stable). */
+/** Steps in step_index order; equal indexes keep their stored order (the sort is stable). @internal */
 export function orderedSteps(content: ConsolidatedContent): ConsolidatedStep[] {
   return [...content.steps].sort((a, b) => a.step_index - b.step_index);
 }

@@ -1,7 +1,7 @@
 import type { ConsolidatedContent, ConsolidatedStep } from "../consolidated-content.js";
+import { formatDuration } from "../format-duration.js";
 import { escapeHtml, jsonForScript } from "./escape-html.js";
 import { orderedSteps } from "./flow-model.js";
-import { formatMs } from "./format-duration.js";
 import { mermaidScript } from "./mermaid-script.js";
 import { parseConsolidatedContent } from "./parse-consolidated-content.js";
 import { flowDiagramSource } from "./render-flow-diagram.js";
@@ -83,7 +83,7 @@ ${[
   metric("Success rate", `${m.success_rate.toFixed(1)}%`),
   metric("Avg score", m.avg_score.toFixed(2)),
   metric("Total tools", String(m.total_tools)),
-  metric("Duration", m.execution_duration_ms === null ? "—" : formatMs(m.execution_duration_ms)),
+  metric("Duration", formatDuration(m.execution_duration_ms)),
   metric("Successful steps", String(m.successful_steps), "good"),
   metric("Failed steps", String(m.failed_steps), "bad"),
   metric("Skipped steps", String(m.skipped_steps), "skip"),
@@ -96,7 +96,7 @@ function toolCallsCell(step: ConsolidatedStep): string {
   if (step.tool_calls.length === 0) return `<span class="muted">none</span>`;
   const items = step.tool_calls.map((call) => {
     const mark = call.success === true ? "✓" : call.success === false ? "✗" : "–";
-    const duration = call.duration_ms === null ? "" : ` <span class="muted">${escapeHtml(formatMs(call.duration_ms))}</span>`;
+    const duration = call.duration_ms === null ? "" : ` <span class="muted">${escapeHtml(formatDuration(call.duration_ms))}</span>`;
     const cls = call.success === false ? ` class="tool-failed"` : "";
     const name = truncateText(call.tool_name, TABLE_TOOL_NAME_LIMIT);
     return `<li${cls}>${mark} <code title="${escapeHtml(call.tool_name)}">${escapeHtml(name)}</code>${duration}</li>`;
@@ -112,7 +112,7 @@ function stepRow(step: ConsolidatedStep): string {
 <td class="num">${step.step_index}</td>
 <td>${step.step_id === null ? `<span class="muted">—</span>` : `<code>${escapeHtml(step.step_id)}</code>`}</td>
 <td><span class="badge ${style.className}">${escapeHtml(`${style.emoji} ${style.label}`)}</span></td>
-<td class="num">${step.duration_ms === null ? "—" : escapeHtml(formatMs(step.duration_ms))}</td>
+<td class="num">${escapeHtml(formatDuration(step.duration_ms))}</td>
 <td>${toolCallsCell(step)}</td>
 <td class="error">${error}</td>
 </tr>`;

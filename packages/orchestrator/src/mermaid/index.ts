@@ -1,4 +1,4 @@
-export { DiagramError } from "./diagram-error.js";
+export { DiagramError, type DiagramErrorCode } from "./diagram-error.js";
 export { buildFlowModel } from "./flow-model.js";
 export { type HtmlPageOptions, renderHtmlPage } from "./html-page.js";
 export { parseConsolidatedContent } from "./parse-consolidated-content.js";

@@ -66,7 +66,7 @@ export function renderFlowDiagram(consolidatedContent: string | ConsolidatedCont
   return flowDiagramSource(parseConsolidatedContent(consolidatedContent));
 }
 
-/** renderFlowDiagram for content already parsed and checked (the HTML page parses it once for both). */
+/** renderFlowDiagram for content already parsed and checked (the HTML page parses it once for both). @internal */
 export function flowDiagramSource(content: ConsolidatedContent): string {
   const model = buildFlowModel(content);
   const body = [

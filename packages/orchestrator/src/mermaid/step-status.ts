@@ -1,4 +1,5 @@
 import type { ConsolidatedStepStatus } from "../consolidated-content.js";
+import { statusGlyph } from "../status-glyph.js";
 
 /** The classDef names the diagram declares; tool calls and steps share them. */
 export type StatusClass = "success" | "failure" | "timedout" | "skipped" | "unknown";
@@ -9,16 +10,17 @@ export type StatusStyle = {
   className: StatusClass;
 };
 
-const STYLES: Record<ConsolidatedStepStatus, StatusStyle> = {
-  success: { emoji: "✅", label: "SUCCESS", className: "success" },
-  failed: { emoji: "❌", label: "FAILED", className: "failure" },
-  timed_out: { emoji: "⏱️", label: "TIMED OUT", className: "timedout" },
-  skipped: { emoji: "⏭️", label: "SKIPPED", className: "skipped" },
-  unknown: { emoji: "❔", label: "UNKNOWN", className: "unknown" },
+const STYLES: Record<ConsolidatedStepStatus, Omit<StatusStyle, "emoji">> = {
+  success: { label: "SUCCESS", className: "success" },
+  failed: { label: "FAILED", className: "failure" },
+  timed_out: { label: "TIMED OUT", className: "timedout" },
+  skipped: { label: "SKIPPED", className: "skipped" },
+  unknown: { label: "UNKNOWN", className: "unknown" },
 };
 
+/** How the diagram and the report show a step's status: the shared glyph, a label and a CSS class. */
 export function statusStyle(status: ConsolidatedStepStatus): StatusStyle {
-  return STYLES[status];
+  return { emoji: statusGlyph(status), ...STYLES[status] };
 }
 
 /** Colours chosen to stay readable as text on their fill (WCAG AA on the default theme). */

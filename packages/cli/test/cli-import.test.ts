@@ -9,16 +9,13 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { type Database, DatabaseError } from "@reev/db";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScriptedAgent } from "../src/agents/scripted-agent.js";
-import { exportCommand } from "../src/cli/commands/export.js";
-import { importCommand } from "../src/cli/commands/import.js";
-import type { CliIO } from "../src/cli/context.js";
-import { OrchestratorError } from "../src/errors.js";
-import { loadFlowPlan } from "../src/flow-plan.js";
-import { PingPongExecutor } from "../src/ping-pong-executor.js";
+import { loadFlowPlan, OrchestratorError, PingPongExecutor, ScriptedAgent } from "@reev/orchestrator";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { exportCommand } from "../src/commands/export.js";
+import { importCommand } from "../src/commands/import.js";
+import type { CliIO } from "../src/context.js";
 
-const EXAMPLE = new URL("../../../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
+const EXAMPLE = new URL("../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
 
 function captureIO(): CliIO & { out(): string; err(): string } {
   const stdout = new PassThrough();
@@ -87,11 +84,12 @@ afterAll(async () => {
 });
 
 describe.each(testBackends())("reev import into $name", (backend) => {
+  // A fresh target per test: whether an import creates or finds the execution depends on nothing else.
   let target: Database;
-  beforeAll(async () => {
+  beforeEach(async () => {
     target = await openTestDatabase(backend);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await target?.close();
   });
 
@@ -154,7 +152,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
   });
 
   it("a file that disagrees with the stored execution (its outcome, its start, still running) or meets an open transaction is refused, nothing written", async () => {
-    await importCommand(target, jsonFile, captureIO()); // present already, or now
+    expect(await importCommand(target, jsonFile, captureIO())).toBe(0);
     const before = await tableCounts(target);
     const refused = async (edit: (doc: Record<string, Record<string, unknown>>) => void) => {
       const doc = JSON.parse(readFileSync(jsonFile, "utf8"));

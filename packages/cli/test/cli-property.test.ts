@@ -18,14 +18,13 @@ import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { type Database, EXECUTION_STATUSES, openDatabase } from "@reev/db";
 import { createPostgresDatabase, type TestBackend, testBackends } from "@reev/db/testing";
+import { type FlowPlan, parseFlowPlan, pickAttempt } from "@reev/orchestrator";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify as toYaml } from "yaml";
-import { pickAttempt } from "../src/agents/scripted-agent.js";
-import { diagramFileStem } from "../src/cli/commands/run.js";
-import { main } from "../src/cli/main.js";
-import { type FlowPlan, parseFlowPlan } from "../src/flow-plan.js";
-import { fixture } from "./fixtures/cli/run-cli.js";
+import { diagramFileStem } from "../src/commands/run.js";
+import { main } from "../src/main.js";
+import { fixture } from "./support/run-cli.js";
 
 /** Fixed for reproducible CI; REEV_FC_SEED / REEV_FC_RUNS explore further (fast-check prints the seed of a failure). */
 const SEED = process.env.REEV_FC_SEED ? Number(process.env.REEV_FC_SEED) : 20_250_611;

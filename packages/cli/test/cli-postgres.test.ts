@@ -1,10 +1,10 @@
 /**
- * The `reev` CLI as a child process on PostgreSQL: only when REEV_TEST_DATABASE_URL is set, on a
- * fresh database created for this file and dropped after it.
+ * The `reev` CLI as a child process on PostgreSQL: only when REEV_TEST_DATABASE_URL is set. Each test
+ * gets a fresh database of its own, created before it and dropped after it.
  */
 import { createPostgresDatabase } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, executionIds, fixture, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { assertBuilt, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 const baseUrl = process.env.REEV_TEST_DATABASE_URL;
 
@@ -13,15 +13,20 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
   let database: { url: string; drop(): Promise<void> } | undefined;
   const reev = (...args: string[]) => runCli([...args, "--db", database!.url], { cwd: temp.dir });
 
-  beforeAll(async () => {
+  beforeAll(() => {
     assertBuilt();
     temp = makeTempDir("reev-cli-pg-");
+  });
+
+  afterAll(() => temp?.remove());
+
+  beforeEach(async () => {
     database = await createPostgresDatabase(baseUrl!);
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await database?.drop();
-    temp?.remove();
+    database = undefined;
   });
 
   it("reev list on the fresh database says it is empty", async () => {

@@ -1,8 +1,7 @@
 import type { Database, ExecutionSessionRecord, ListExecutionsInput } from "@reev/db";
-import { consolidationReport } from "../../consolidation.js";
-import { OrchestratorError } from "../../errors.js";
+import { consolidationReport, formatDuration, OrchestratorError } from "@reev/orchestrator";
 import type { CliIO } from "../context.js";
-import { formatDuration, formatPercent, formatScore, statusLabel } from "../format.js";
+import { formatPercent, formatScore, statusLabel } from "../format.js";
 import { clip, renderTable } from "../text-table.js";
 
 export async function requireExecution(db: Database, executionId: string): Promise<ExecutionSessionRecord> {

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
 

@@ -1,9 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Database } from "@reev/db";
-import { OrchestratorError } from "../../errors.js";
-import { renderHtmlPage } from "../../mermaid/html-page.js";
-import { renderFlowDiagram } from "../../mermaid/render-flow-diagram.js";
+import { OrchestratorError, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
 import type { CliIO } from "../context.js";
 import { requireExecution } from "./inspect.js";
 

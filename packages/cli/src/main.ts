@@ -1,14 +1,11 @@
-#!/usr/bin/env node
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DatabaseError, ZExecutionStatus } from "@reev/db";
-import { errorMessage, OrchestratorError } from "../errors.js";
+import { errorMessage, OrchestratorError } from "@reev/orchestrator";
+import { demoCommand } from "./commands/demo.js";
 import { diagramCommand, exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { listCommand, recoverCommand, showCommand, statusCommand } from "./commands/inspect.js";
-import { executeFlows, runCommand } from "./commands/run.js";
+import { runCommand } from "./commands/run.js";
 import { type CliIO, withDatabase } from "./context.js";
 
 const USAGE = `reev — record, consolidate and draw multi-step agent runs
@@ -35,9 +32,6 @@ Exit codes: 0 success, 1 a run failed (or an operation failed), 2 bad input.`;
  * keeps its transaction open while agents think, and recovering it would undo a run in progress.
  */
 const RECOVER_DEFAULT_AGE_MS = 60 * 60 * 1000;
-
-/** Where the demo's flows live: <repo>/examples, at the same depth from src/ and dist/. */
-const EXAMPLES_DIR = fileURLToPath(new URL("../../../../examples/", import.meta.url));
 
 function positiveInt(value: string | undefined, flag: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -104,24 +98,8 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
         io,
       );
     }
-    case "demo": {
-      const files = readdirSync(EXAMPLES_DIR)
-        .filter((f) => /\.(ya?ml|json)$/.test(f))
-        .sort()
-        .map((f) => join(EXAMPLES_DIR, f));
-      io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
-      const { results, failures } = await executeFlows(
-        { files, agent: "scripted", db: v.db, concurrency: files.length, repeat: 1, out: v.out ?? "reev-out", consolidate: true },
-        io,
-      );
-      io.stdout.write(
-        "\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n" +
-          "their status says so, and the diagrams show where. Open the .html files in a browser.\n" +
-          "Next: reev list · reev show <executionId> · reev diagram <executionId> --format html --out run.html\n",
-      );
-      // The demo worked when every run was recorded and consolidated, whatever the runs' own outcome.
-      return !failures && results.every((r) => r.consolidation.status === "completed") ? 0 : 1;
-    }
+    case "demo":
+      return demoCommand({ db: v.db, out: v.out ?? "reev-out" }, io);
     case "list": {
       const status = v.status === undefined ? undefined : ZExecutionStatus.safeParse(v.status);
       if (status && !status.success)
@@ -186,10 +164,4 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     if (OrchestratorError.is(error, "INVALID_ARGUMENT") || badArgs) io.stderr.write("Run reev --help for usage.\n");
     return badInput ? 2 : 1;
   }
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -1,16 +1,27 @@
 /**
- * The `reev` CLI end to end: the built CLI runs as a child process on one temporary PGlite directory,
- * reused by every test of this file one after the other (a PGlite directory admits one process at a
- * time, and a fresh one costs seconds to initialise). Later tests read what earlier ones recorded.
+ * The `reev` CLI end to end: the built CLI runs as a child process on temporary PGlite directories.
+ * No test depends on another's data or order: a test that records runs gets a directory of its own,
+ * and the read commands share runs recorded once, before them, which they only read.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { openDatabase } from "@reev/db";
+import { consolidateExecution } from "@reev/orchestrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, executionIds, fixture, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { assertBuilt, type CliResult, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
-let db: string;
-const reev = (...args: string[]) => runCli([...args, "--db", db], { cwd: temp.dir });
+let workspaces = 0;
+
+type Workspace = { cwd: string; db: string; reev: (...args: string[]) => Promise<CliResult> };
+
+/** A working directory and a database directory that no other test uses. */
+function workspace(): Workspace {
+  const cwd = join(temp.dir, `w${++workspaces}`);
+  const db = join(cwd, "db");
+  mkdirSync(cwd);
+  return { cwd, db, reev: (...args: string[]) => runCli([...args, "--db", db], { cwd }) };
+}
 
 /** Rows of the `reev list` table: execution id → its columns. */
 function listRows(stdout: string): Map<string, string> {
@@ -26,29 +37,30 @@ function expectExit(result: CliResult, code: number): void {
   expect(result.code, show(result)).toBe(code);
 }
 
-let succeeded: { executionId: string; consolidatedId: string };
-let failed: string;
-let fullList: CliResult;
+/** The first execution id of a run's summary, checked against the flow it ran. */
+function onlyExecutionId(r: CliResult, flowId: string): string {
+  const [executionId, ...more] = executionIds(r.stdout);
+  expect(executionId, show(r)).toMatch(new RegExp(`^exec_${flowId}_`));
+  expect(more, show(r)).toEqual([]);
+  return executionId as string;
+}
 
 beforeAll(() => {
   assertBuilt();
   temp = makeTempDir("reev-cli-");
-  db = join(temp.dir, "db");
 });
 
 afterAll(() => temp?.remove());
 
 describe("reev run", () => {
   it("runs a flow that succeeds: exit 0, summary table, diagram files, plain progress lines", async () => {
+    const { cwd, db, reev } = workspace();
     const r = await reev("run", fixture("succeeds.yaml"), "--out", "diagrams");
     expectExit(r, 0);
 
-    const [executionId, ...more] = executionIds(r.stdout);
-    expect(executionId, show(r)).toMatch(/^exec_cli-succeeds_/);
-    expect(more).toEqual([]);
+    const executionId = onlyExecutionId(r, "cli-succeeds");
     const consolidatedId = r.stdout.match(/consolidation: completed \((\S+)\)/)?.[1];
     expect(consolidatedId, show(r)).toBe(`${executionId}_consolidated_${consolidatedId?.split("_consolidated_")[1]}`);
-    succeeded = { executionId: executionId as string, consolidatedId: consolidatedId as string };
 
     expect(r.stdout).toContain("✅ completed  cli-succeeds");
     expect(r.stdout).toContain("3/3 steps succeeded");
@@ -61,8 +73,8 @@ describe("reev run", () => {
     expect(r.stdout).toMatch(/^\s+2\s+summarise\s+✅ success\s+\d+ms\s+0\s+1\s+—$/m);
 
     // The diagram files it wrote, under --out (relative to the working directory), listed by absolute path.
-    const mmd = join(temp.dir, "diagrams", `${executionId}.mmd`);
-    const html = join(temp.dir, "diagrams", `${executionId}.html`);
+    const mmd = join(cwd, "diagrams", `${executionId}.mmd`);
+    const html = join(cwd, "diagrams", `${executionId}.html`);
     expect(r.stdout).toContain(`Diagrams:\n  ${mmd}\n  ${html}\n`);
     expect(existsSync(mmd) && existsSync(html)).toBe(true);
     const diagram = readFileSync(mmd, "utf8");
@@ -91,11 +103,10 @@ describe("reev run", () => {
   });
 
   it("stops at a failed critical step: exit 1, status failed, the remaining steps skipped", async () => {
+    const { cwd, reev } = workspace();
     const r = await reev("run", fixture("critical-fails.yaml"), "--out", "diagrams");
     expectExit(r, 1);
-    const [executionId] = executionIds(r.stdout);
-    expect(executionId, show(r)).toMatch(/^exec_cli-critical-fails_/);
-    failed = executionId as string;
+    const executionId = onlyExecutionId(r, "cli-critical-fails");
 
     expect(r.stdout).toContain("❌ failed  cli-critical-fails");
     expect(r.stdout).toContain("1/4 steps succeeded");
@@ -107,7 +118,7 @@ describe("reev run", () => {
     expect(r.stdout).toMatch(/^\s+3\s+verify\s+⏭️ skipped\s+—\s+0\s+0\s+—\s+Skipped/m);
     // A failed run is still recorded, consolidated and drawn.
     expect(r.stdout).toMatch(/consolidation: completed \(/);
-    expect(existsSync(join(temp.dir, "diagrams", `${executionId}.mmd`))).toBe(true);
+    expect(existsSync(join(cwd, "diagrams", `${executionId}.mmd`))).toBe(true);
 
     expect(r.stderr).toMatch(/cli-critical-fails step 1 swap attempt 1 failed \(Invalid parameters: slippage\); retrying in \d+ms/);
     expect(r.stderr).toMatch(/❌ failed step 1 swap \(\d+ms after 2 attempts, 0 tool calls\) — Invalid parameters: slippage/);
@@ -116,6 +127,7 @@ describe("reev run", () => {
   });
 
   it("runs several files at once, repeated: every execution is recorded", async () => {
+    const { reev } = workspace();
     const r = await reev(
       "run",
       fixture("succeeds.yaml"),
@@ -140,21 +152,42 @@ describe("reev run", () => {
 
     const list = await reev("list");
     expectExit(list, 0);
-    fullList = list;
     const rows = listRows(list.stdout);
-    expect(rows.size, show(list)).toBe(8); // 1 + 1 from the tests above, 6 here
-    for (const id of [...ids, succeeded.executionId, failed]) expect(rows.has(id), `${id} listed\n${show(list)}`).toBe(true);
+    expect([...rows.keys()].sort(), show(list)).toEqual([...ids].sort());
     for (const id of ids) expect(rows.get(id)).toMatch(/✅ completed .* completed$/);
-    expect(rows.get(failed)).toMatch(/cli-critical-fails\s+❌ failed\s/);
   });
 });
 
 describe("inspecting recorded runs", () => {
+  // Recorded once for these tests, which only read: a run that succeeded, one that failed, then six more.
+  let recorded: Workspace;
+  const reev = (...args: string[]) => recorded.reev(...args);
+  let succeeded: { executionId: string; consolidatedId: string };
+  let failed: string;
+
+  beforeAll(async () => {
+    recorded = workspace();
+    const first = await reev("run", fixture("succeeds.yaml"), "--out", "diagrams");
+    expectExit(first, 0);
+    const executionId = onlyExecutionId(first, "cli-succeeds");
+    succeeded = { executionId, consolidatedId: first.stdout.match(/consolidation: completed \((\S+)\)/)?.[1] as string };
+    const second = await reev("run", fixture("critical-fails.yaml"), "--out", "diagrams");
+    expectExit(second, 1);
+    failed = onlyExecutionId(second, "cli-critical-fails");
+    const more = await reev("run", fixture("succeeds.yaml"), fixture("also-succeeds.json"), "--repeat", "3", "--out", "diagrams");
+    expectExit(more, 0);
+    expect(executionIds(more.stdout), show(more)).toHaveLength(6);
+  });
+
   it("reev list prints a table, newest first; --status, --limit and --offset select rows", async () => {
-    const lines = fullList.stdout.trimEnd().split("\n");
+    const all = await reev("list");
+    expectExit(all, 0);
+    expect(listRows(all.stdout).size, show(all)).toBe(8);
+    expect(listRows(all.stdout).get(failed)).toMatch(/cli-critical-fails\s+❌ failed\s/);
+    const lines = all.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^execution\s+flow\s+status\s+started \(UTC\)\s+duration\s+consolidation$/);
     expect(lines[1]).toMatch(/^[─ ]+$/);
-    // The first run of this file is the oldest.
+    // The first run recorded is the oldest.
     expect(lines.at(-1)?.startsWith(succeeded.executionId)).toBe(true);
 
     const failedOnly = await reev("list", "--status", "failed");
@@ -211,16 +244,16 @@ describe("inspecting recorded runs", () => {
     expectExit(mmd, 0);
     expect(mmd.stdout.startsWith("stateDiagram-v2\n")).toBe(true);
     // The same diagram `reev run` wrote.
-    expect(mmd.stdout).toBe(readFileSync(join(temp.dir, "diagrams", `${succeeded.executionId}.mmd`), "utf8"));
+    expect(mmd.stdout).toBe(readFileSync(join(recorded.cwd, "diagrams", `${succeeded.executionId}.mmd`), "utf8"));
     expect(mmd.stderr).toBe("");
 
-    const out = join(temp.dir, "by-consolidated-id.html");
+    const out = join(recorded.cwd, "by-consolidated-id.html");
     const html = await reev("diagram", succeeded.consolidatedId, "--format", "html", "--out", out);
     expectExit(html, 0);
     expect(html.stdout).toBe("");
     expect(html.stderr).toContain(`Wrote ${out}`);
     const page = readFileSync(out, "utf8");
-    expect(page).toBe(readFileSync(join(temp.dir, "diagrams", `${succeeded.executionId}.html`), "utf8"));
+    expect(page).toBe(readFileSync(join(recorded.cwd, "diagrams", `${succeeded.executionId}.html`), "utf8"));
     expect(page).not.toMatch(/<script[^>]+src\s*=\s*["']?(https?:)?\/\//i);
   });
 
@@ -285,5 +318,39 @@ describe("inspecting recorded runs", () => {
     const format = await reev("export", failed, "--format", "xml");
     expectExit(format, 2);
     expect(format.stderr).toContain('Unknown export format "xml"');
+  });
+});
+
+describe("the terminal and the diagram show a step alike", () => {
+  it("the same glyph for every status, unknown included, and the same duration", async () => {
+    const { db, reev } = workspace();
+    // A step stored without a status (only text) reads back as "unknown": the two views used to
+    // disagree on its glyph (? and ❔), and on how to write 4477 ms (4.48s and 4477ms).
+    const executionId = "exec_cli-views_1";
+    const database = await openDatabase({ url: db });
+    try {
+      await database.writer.createExecutionSession({ executionId, flowId: "cli-views", agent: "scripted", prompt: "two views" });
+      await database.writer.storeStep(executionId, { stepIndex: 0, stepId: "mystery", content: "no status here", durationMs: 4477 });
+      await database.writer.storeStep(executionId, { stepIndex: 1, stepId: "known", content: "ok", status: "success", durationMs: 61_250 });
+      await consolidateExecution(database, executionId);
+    } finally {
+      await database.close();
+    }
+
+    const shown = await reev("show", executionId);
+    expectExit(shown, 0);
+    const diagram = await reev("diagram", executionId);
+    expectExit(diagram, 0);
+    for (const [index, stepId, status, label, duration] of [
+      [0, "mystery", "unknown", "UNKNOWN", "4.48s"],
+      [1, "known", "success", "SUCCESS", "1m01s"],
+    ] as const) {
+      const row = new RegExp(`^${index}\\s+${stepId}\\s+(\\S+) ${status}\\s+(\\S+)\\s`, "m").exec(shown.stdout);
+      expect(row, show(shown)).not.toBeNull();
+      const [, glyph, shownDuration] = row as RegExpExecArray;
+      expect(shownDuration).toBe(duration);
+      expect(diagram.stdout, show(diagram)).toContain(`Step ${index}#58; ${stepId} ${glyph} ${label} | ${duration}`);
+    }
+    expect(shown.stdout).toMatch(/^0\s+mystery\s+❔ unknown\s/m);
   });
 });

@@ -1,22 +1,21 @@
 /**
- * `reev recover` and the embedded database's directory lock, end to end: the test process writes an
- * execution left with an open transaction (as a crash would leave it) through @reev/db, closes the
- * directory, and the CLI child processes find and roll it back. Then the test process holds the same
- * directory open and a CLI process must refuse it, clearly, without harming it.
+ * `reev recover` and the embedded database's directory lock, end to end: for each test, the test
+ * process writes an execution left with an open transaction (as a crash would leave it) through
+ * @reev/db into a directory of its own, closes it, and the CLI child processes find and roll it back.
+ * Then the test process holds such a directory open and a CLI process must refuse it, clearly,
+ * without harming it.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, openDatabase } from "@reev/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { assertBuilt, type CliResult, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
-let dir: string;
-const reev = (...args: string[]) => runCli([...args, "--db", dir], { cwd: temp.dir });
+let crashes = 0;
 
 const executionId = "exec_cli_recover_1";
-let transactionId: string;
 
 const step = (stepId: string, toolName: string) =>
   JSON.stringify({
@@ -26,10 +25,12 @@ const step = (stepId: string, toolName: string) =>
     toolCalls: [{ toolName, input: { a: 1 }, output: { ok: true }, success: true, durationMs: 3 }],
   });
 
-beforeAll(async () => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-recover-");
-  dir = join(temp.dir, "db");
+/**
+ * A database directory of its own, as a crash leaves it: an execution with one committed step and an
+ * open transaction holding two pending ones. Closed before any CLI process opens it.
+ */
+async function crashedRun(): Promise<{ dir: string; transactionId: string; reev: (...args: string[]) => Promise<CliResult> }> {
+  const dir = join(temp.dir, `db${++crashes}`);
   const db = await openDatabase({ url: dir });
   try {
     await db.writer.createExecutionSession({ executionId, flowId: "cli-recover", agent: "scripted", prompt: "left open by a crash" });
@@ -39,33 +40,47 @@ beforeAll(async () => {
     await db.writer.storeStepSession(executionId, 2, step("pending_lend", "lend"));
     const open = await db.writer.listOpenTransactions();
     expect(open.map((t) => [t.executionId, t.pendingSteps])).toEqual([[executionId, 2]]);
-    transactionId = open[0]!.transactionId;
+    return { dir, transactionId: open[0]!.transactionId, reev: (...args) => runCli([...args, "--db", dir], { cwd: temp.dir }) };
   } finally {
-    // Closed before any CLI process opens the directory.
     await db.close();
   }
+}
+
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-recover-");
 });
 
 afterAll(() => temp?.remove());
 
 describe("reev recover", () => {
   it("by default leaves transactions younger than an hour alone: a live run may own them", async () => {
+    const { transactionId, reev } = await crashedRun();
     const r = await reev("recover");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toBe("No open transactions older than 60m00s.\n");
+    // Still open: an explicit age rolls back the same transaction.
+    const later = await reev("recover", "--older-than", "0");
+    expect(later.stdout).toContain(`transaction ${transactionId} opened`);
   });
 
   it("--dry-run lists the open transaction and changes nothing", async () => {
+    const { transactionId, reev } = await crashedRun();
     const r = await reev("recover", "--dry-run", "--older-than", "0");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(
       new RegExp(`^would roll back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"),
     );
     expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
-    // Nothing changed: the next test rolls back this same transaction with its 2 pending steps.
+    // Nothing changed: the same transaction, with its 2 pending steps, is there to roll back.
+    const real = await reev("recover", "--older-than", "0");
+    expect(real.stdout).toMatch(
+      new RegExp(`^rolled back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"),
+    );
   });
 
   it("rolls the transaction back, printing the pending step count; a second run finds nothing", async () => {
+    const { transactionId, reev } = await crashedRun();
     const r = await reev("recover", "--older-than", "0");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^rolled back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"));
@@ -85,6 +100,7 @@ describe("reev recover", () => {
 
 describe("a directory in use by another process", () => {
   it("is refused with a clear message, and works once released", async () => {
+    const { dir, reev } = await crashedRun();
     let holder: Database | undefined = await openDatabase({ url: dir });
     try {
       const r = await reev("list");
@@ -108,6 +124,7 @@ describe("a directory in use by another process", () => {
   });
 
   it("a stale lock left by a dead process is taken over", async () => {
+    const { dir, reev } = await crashedRun();
     const dead = spawnSync(process.execPath, ["-e", ""]).pid;
     writeFileSync(`${dir}.lock`, `${dead}\n2020-01-01T00:00:00.000Z\n`);
     const r = await reev("list");

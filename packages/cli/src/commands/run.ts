@@ -3,17 +3,23 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Database } from "@reev/db";
-import type { Agent } from "../../agents/agent.js";
-import { OpenAIChatAgent, type ToolHandler } from "../../agents/openai-chat-agent.js";
-import { ScriptedAgent } from "../../agents/scripted-agent.js";
-import { errorMessage, OrchestratorError } from "../../errors.js";
-import { loadFlowPlan } from "../../flow-plan.js";
-import { renderHtmlPage } from "../../mermaid/html-page.js";
-import { parseConsolidatedContent } from "../../mermaid/parse-consolidated-content.js";
-import { flowDiagramSource } from "../../mermaid/render-flow-diagram.js";
-import { type ExecutionResult, PingPongExecutor } from "../../ping-pong-executor.js";
+import {
+  type Agent,
+  type ExecutionResult,
+  errorMessage,
+  formatDuration,
+  loadFlowPlan,
+  OpenAIChatAgent,
+  OrchestratorError,
+  PingPongExecutor,
+  parseConsolidatedContent,
+  renderFlowDiagram,
+  renderHtmlPage,
+  ScriptedAgent,
+  type ToolHandler,
+} from "@reev/orchestrator";
 import { type CliIO, withDatabase } from "../context.js";
-import { formatDuration, formatPercent, formatScore, statusLabel } from "../format.js";
+import { formatPercent, formatScore, statusLabel } from "../format.js";
 import { ProgressReporter } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
 
@@ -125,7 +131,7 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   const html = join(outDir, `${stem}.html`);
   // Parsed once for both (a 10,000-step run's document is ~30 MB).
   const parsed = parseConsolidatedContent(content);
-  await writeFile(mmd, `${flowDiagramSource(parsed)}\n`);
+  await writeFile(mmd, `${renderFlowDiagram(parsed)}\n`);
   await writeFile(html, renderHtmlPage(parsed));
   return [mmd, html];
 }

@@ -8,10 +8,8 @@ import {
   ZFinalExecutionStatus,
   ZSessionLog,
 } from "@reev/db";
+import { errorMessage, formatIssuePath, OrchestratorError, sessionMetadata } from "@reev/orchestrator";
 import { z } from "zod";
-import { sessionMetadata } from "../../consolidation.js";
-import { errorMessage, OrchestratorError } from "../../errors.js";
-import { formatIssuePath } from "../../issue-path.js";
 import type { CliIO } from "../context.js";
 
 const ZExportedExecution = z.object({

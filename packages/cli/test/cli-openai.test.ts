@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, cliEnv, fixture, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { assertBuilt, cliEnv, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 type ChatRequest = { model: string; messages: { role: string; content?: string | null }[]; tools?: { function: { name: string } }[] };
 

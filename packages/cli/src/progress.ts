@@ -1,4 +1,4 @@
-import type { ExecutionEvent } from "../ping-pong-executor.js";
+import type { ExecutionEvent } from "@reev/orchestrator";
 import { stepLine } from "./format.js";
 import { clip, displayWidth } from "./text-table.js";
 

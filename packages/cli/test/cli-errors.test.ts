@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, fixture, makeTempDir, runCli, show } from "./fixtures/cli/run-cli.js";
+import { assertBuilt, type CliResult, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
 let db: string;

@@ -1,0 +1,28 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { CliIO } from "../context.js";
+import { executeFlows } from "./run.js";
+
+/** The demo's flows, shipped inside @reev/cli: packages/cli/examples, at the same depth from src/ and dist/. */
+const EXAMPLES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
+
+/** `reev demo`: every example flow at once with the scripted agent. */
+export async function demoCommand(options: { db: string | undefined; out: string }, io: CliIO): Promise<number> {
+  const files = readdirSync(EXAMPLES_DIR)
+    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .sort()
+    .map((f) => join(EXAMPLES_DIR, f));
+  io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
+  const { results, failures } = await executeFlows(
+    { files, agent: "scripted", db: options.db, concurrency: files.length, repeat: 1, out: options.out, consolidate: true },
+    io,
+  );
+  io.stdout.write(
+    "\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n" +
+      "their status says so, and the diagrams show where. Open the .html files in a browser.\n" +
+      "Next: reev list · reev show <executionId> · reev diagram <executionId> --format html --out run.html\n",
+  );
+  // The demo worked when every run was recorded and consolidated, whatever the runs' own outcome.
+  return !failures && results.every((r) => r.consolidation.status === "completed") ? 0 : 1;
+}

@@ -1,0 +1,12 @@
+import { formatDuration, type GlyphStatus, type StepResult, statusGlyph } from "@reev/orchestrator";
+
+export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
+export const formatPercent = (value: number | null | undefined) => (value === null || value === undefined ? "—" : `${value.toFixed(1)}%`);
+export const statusLabel = (status: GlyphStatus) => `${statusGlyph(status)} ${status}`;
+
+export function stepLine(step: StepResult): string {
+  const retries = step.attempts > 1 ? ` after ${step.attempts} attempts` : "";
+  const error = step.error ? ` — ${step.error}` : "";
+  const tools = step.toolCalls.length === 1 ? "1 tool call" : `${step.toolCalls.length} tool calls`;
+  return `${statusLabel(step.status)} step ${step.stepIndex} ${step.stepId} (${formatDuration(step.durationMs)}${retries}, ${tools})${error}`;
+}

@@ -1,0 +1,41 @@
+// `pnpm reev …` and `pnpm demo`: the reev CLI of this checkout. It first builds @reev/cli and the
+// packages it depends on, nothing else; turbo skips all of it when no source changed. The build is
+// quiet: its output is shown only when it fails, and one that takes a while says so, so a rebuild is
+// never a silent pause.
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const SLOW_BUILD_MS = 1500;
+
+/** Exit code of the build, with its combined output (shown only on failure). */
+function build() {
+  const turbo = createRequire(import.meta.url).resolve("turbo/bin/turbo");
+  const args = ["run", "build", "--filter=@reev/cli...", "--output-logs=errors-only", "--log-prefix=none"];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [turbo, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk) => (output += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk) => (output += chunk));
+    const notice = setTimeout(
+      () => process.stderr.write("reev: sources changed, building @reev/cli and its dependencies…\n"),
+      SLOW_BUILD_MS,
+    );
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(notice);
+      resolve({ code: code ?? 1, output });
+    });
+  });
+}
+
+const { code, output } = await build();
+if (code !== 0) {
+  process.stderr.write(output);
+  process.stderr.write("reev: the build failed; the output above says why.\n");
+  // 1, not turbo's code: 2 means bad input to reev.
+  process.exit(1);
+}
+// The built bin, in this process: it reads its arguments from process.argv and sets the exit code.
+await import(pathToFileURL(`${root}packages/cli/dist/bin.js`).href);
