@@ -4,3 +4,5 @@
  */
 export { type InsertStepsOutcome, insertStepsStatement } from "./insert-steps-statement.js";
 export { parseStepInput, type StepRow, stepRecords, toolCallRecords, toStepRow } from "./step-rows.js";
+/** Scratch PostgreSQL databases, for the bench (which must not load vitest, as `@reev/db/testing` does). */
+export { createPostgresDatabase } from "./testing/test-databases.js";

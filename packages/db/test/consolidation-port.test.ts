@@ -1,30 +1,17 @@
 // Port of reev's crates/reev-db/tests/consolidation_test.rs (test_consolidation_database_methods,
 // test_consolidation_metadata, test_session_log_structure), on every test backend.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ConsolidationMetadata,
-  type Database,
-  type SessionLog,
-  ZConsolidatedSessionLog,
-  ZConsolidationMetadata,
-  ZSessionLog,
-} from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { type ConsolidationMetadata, type SessionLog, ZConsolidatedSessionLog, ZConsolidationMetadata, ZSessionLog } from "../src/index.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, uid } from "./helpers.js";
 
 const STEP_YAML = (stepId: string, extra = "") =>
   `step_id: ${stepId}\nsuccess: true\ntool_calls: ["get_account_balance"]\noutput: {"step": 0, "data": "test_data"}\nexecution_time_ms: 1000\n${extra}`;
 
 describe.each(testBackends())("consolidation_test.rs port on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
-  it("test_consolidation_database_methods", async () => {
+  test("test_consolidation_database_methods", async ({ db }) => {
     const w = db.writer;
     const executionId = await createExecution(w);
 
@@ -59,7 +46,7 @@ describe.each(testBackends())("consolidation_test.rs port on $name", (backend) =
     expect(await db.prisma.stepSession.count({ where: { content: { contains: "this will be rolled back" } } })).toBe(0);
   });
 
-  it("test_consolidation_metadata: a zod round-trip keeps all four fields; empty metadata is all undefined", () => {
+  test("test_consolidation_metadata: a zod round-trip keeps all four fields; empty metadata is all undefined", () => {
     const metadata: ConsolidationMetadata = { avgScore: 0.85, totalTools: 5, successRate: 100.0, executionDurationMs: 30000 };
     const roundTripped = ZConsolidationMetadata.parse(JSON.parse(JSON.stringify(metadata)));
     expect(roundTripped).toStrictEqual(metadata);
@@ -74,7 +61,7 @@ describe.each(testBackends())("consolidation_test.rs port on $name", (backend) =
     ]);
   });
 
-  it("test_session_log_structure: a SessionLog read from the database survives a zod JSON round-trip", async () => {
+  test("test_session_log_structure: a SessionLog read from the database survives a zod JSON round-trip", async ({ db }) => {
     const executionId = await createExecution(db.writer);
     await db.writer.storeStepSession(executionId, 0, STEP_YAML("step_0", "score: 0.5\n"));
     const [log] = await db.writer.getSessionsForConsolidation(executionId);
@@ -115,7 +102,7 @@ describe.each(testBackends())("consolidation_test.rs port on $name", (backend) =
     expect(ZSessionLog.safeParse({ ...literal, stepIndex: "0" }).success).toBe(false);
   });
 
-  it("ConsolidatedSessionLog read from the database matches its zod schema", async () => {
+  test("ConsolidatedSessionLog read from the database matches its zod schema", async ({ db }) => {
     const executionId = await createExecution(db.writer);
     const cid = uid("c");
     await db.writer.storeConsolidatedSession(cid, executionId, "x", {});

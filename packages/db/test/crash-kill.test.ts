@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { type Database, openDatabase, stepSessionId } from "../src/index.js";
 import { consistencyProblems, snapshotTables } from "../src/testing/fault-injection.js";
-import { openTestDatabase, type TestBackend, testBackends } from "../src/testing/index.js";
+import { type TestBackend, test, testBackends } from "../src/testing/index.js";
 import { CRASH_STEP_COUNT, crashStep, prng } from "./fixtures/crash-steps.js";
 import { sleep, uid } from "./helpers.js";
 
@@ -110,7 +110,7 @@ describe.each(testBackends())("crash (SIGKILL mid-run) on $name", (backend: Test
   let site: Site;
   const cleanup: (() => Promise<void>)[] = [];
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ databases }) => {
     if (backend.name === "pglite") {
       // A real directory: the in-memory test backend cannot outlive a process. On tmpfs where there is
       // one: a killed process leaves its writes in the page cache either way, so the disk adds nothing
@@ -133,8 +133,7 @@ describe.each(testBackends())("crash (SIGKILL mid-run) on $name", (backend: Test
         },
       };
     } else {
-      const db = await openTestDatabase(backend);
-      cleanup.push(() => db.close());
+      const db = await databases.get(backend);
       if (db.target.kind !== "postgres") throw new Error("expected a PostgreSQL test database");
       const url = new URL(db.target.url);
       url.searchParams.set("application_name", CHILD_APP);
@@ -156,11 +155,11 @@ describe.each(testBackends())("crash (SIGKILL mid-run) on $name", (backend: Test
     }
   });
 
-  afterAll(async () => {
+  test.afterAll(async () => {
     for (const step of cleanup.reverse()) await step();
   });
 
-  it.each(plan(SEED).map((t) => [t.n, SEED, t.mode, t.killAfter, t.delayMs, t] as const))(
+  test.each(plan(SEED).map((t) => [t.n, SEED, t.mode, t.killAfter, t.delayMs, t] as const))(
     "trial %i of seed %i: %s, SIGKILL after %s (+%i ms)",
     async (_n, _seed, _mode, _kill, _delay, trial) => {
       const executionId = uid(`crash${trial.n}`);

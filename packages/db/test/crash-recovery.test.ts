@@ -1,21 +1,15 @@
 // A crash with an execution transaction open: pending rows stay, a new writer ("the new process") lists
 // and recovers them, on every backend. The real thing (a SIGKILLed process on a PGlite directory) is in
 // pglite-directory.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseWriter } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { DatabaseWriter } from "../src/index.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, stepRows, toolCallCount, visibleSteps } from "./helpers.js";
 
 describe.each(testBackends())("crash and recovery on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
-  it("pending steps of an abandoned writer are found and rolled back by a new writer", async () => {
+  test("pending steps of an abandoned writer are found and rolled back by a new writer", async ({ db }) => {
     // "The old process": stores a committed step, begins, stores two pending steps, then is never heard of again.
     const crashed = new DatabaseWriter(db.prisma);
     const id = await createExecution(crashed);
@@ -60,7 +54,7 @@ describe.each(testBackends())("crash and recovery on $name", (backend) => {
     expect((await w.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual(["committed before the crash", "after recovery"]);
   });
 
-  it("olderThanMs picks only the transactions opened before the cutoff", async () => {
+  test("olderThanMs picks only the transactions opened before the cutoff", async ({ db }) => {
     const w = db.writer;
     const old = await createExecution(w);
     const recent = await createExecution(w);

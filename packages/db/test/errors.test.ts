@@ -1,7 +1,7 @@
 // DatabaseError and toDatabaseError, with real Prisma errors provoked from the database; connection failures.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DATABASE_ERROR_CODES, type Database, DatabaseError, openDatabase, toDatabaseError } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect, it } from "vitest";
+import { DATABASE_ERROR_CODES, DatabaseError, openDatabase, toDatabaseError } from "../src/index.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, sleep, uid } from "./helpers.js";
 
 async function caught(promise: Promise<unknown>): Promise<unknown> {
@@ -14,7 +14,7 @@ async function caught(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe("DatabaseError", () => {
-  it("has a code, a field, a cause and the name DatabaseError", () => {
+  test("has a code, a field, a cause and the name DatabaseError", () => {
     const cause = new Error("root");
     const error = new DatabaseError("VALIDATION", "bad input", { cause, field: "stepIndex" });
     expect(error).toBeInstanceOf(Error);
@@ -28,7 +28,7 @@ describe("DatabaseError", () => {
     );
   });
 
-  it("toDatabaseError passes a DatabaseError through and wraps anything else with the action and the cause", () => {
+  test("toDatabaseError passes a DatabaseError through and wraps anything else with the action and the cause", () => {
     const original = new DatabaseError("CONFLICT", "x");
     expect(toDatabaseError(original, "do a thing")).toBe(original);
     const plain = new Error("line one\nthe useful last line");
@@ -55,15 +55,9 @@ describe("DatabaseError", () => {
 });
 
 describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseError", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
-  it("P2002 (unique violation) → CONFLICT, cause kept", async () => {
+  test("P2002 (unique violation) → CONFLICT, cause kept", async ({ db }) => {
     const id = await createExecution(db.writer);
     const raw = await caught(db.prisma.executionSession.create({ data: { executionId: id, flowId: "f", agent: "a", prompt: "p" } }));
     expect((raw as { code?: string }).code).toBe("P2002");
@@ -79,7 +73,7 @@ describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseErro
     expect(await db.prisma.executionSession.count({ where: { executionId: id } })).toBe(1);
   });
 
-  it("P2025 (record to update not found) → NOT_FOUND", async () => {
+  test("P2025 (record to update not found) → NOT_FOUND", async ({ db }) => {
     const raw = await caught(db.prisma.executionSession.update({ where: { executionId: uid("missing") }, data: { error: "x" } }));
     expect((raw as { code?: string }).code).toBe("P2025");
     const error = toDatabaseError(raw, "update the execution");
@@ -87,7 +81,7 @@ describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseErro
     expect(error.message).toMatch(/^Failed to update the execution: .+/);
   });
 
-  it("P2003 (foreign key violation): a step without its execution → NOT_FOUND", async () => {
+  test("P2003 (foreign key violation): a step without its execution → NOT_FOUND", async ({ db }) => {
     const missing = uid("missing");
     const raw = await caught(
       db.prisma.stepSession.create({
@@ -101,7 +95,7 @@ describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseErro
     expect(await db.prisma.stepSession.count({ where: { executionId: missing } })).toBe(0);
   });
 
-  it("P2028 (interactive transaction timed out) → TIMEOUT", async () => {
+  test("P2028 (interactive transaction timed out) → TIMEOUT", async ({ db }) => {
     const raw = await caught(
       db.prisma.$transaction(
         async () => {
@@ -118,7 +112,7 @@ describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseErro
     expect(await db.prisma.executionSession.count({ where: { executionId: "none" } })).toBe(0);
   });
 
-  it("a writer transaction that times out → TIMEOUT from runInTransaction, and nothing is written", async () => {
+  test("a writer transaction that times out → TIMEOUT from runInTransaction, and nothing is written", async ({ db }) => {
     const id = await createExecution(db.writer);
     const error = await expectDbError(
       db.writer.runInTransaction(
@@ -136,7 +130,7 @@ describe.each(testBackends())("Prisma errors from $name mapped onto DatabaseErro
 });
 
 describe("connection failures", () => {
-  it("an unreachable PostgreSQL → CONNECTION naming host and database, password masked", async () => {
+  test("an unreachable PostgreSQL → CONNECTION naming host and database, password masked", async () => {
     const error = await expectDbError(openDatabase({ url: "postgresql://reev:s3cret@127.0.0.1:1/nope" }), "CONNECTION");
     expect(error.message).toContain("127.0.0.1:1");
     expect(error.message).toContain("/nope");

@@ -6,7 +6,7 @@
 // completes without reaching the fault, and must have hit at least one fault on the way.
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { type Database, DatabaseError, type StepInput, stepSessionId } from "../src/index.js";
 import {
   consistencyProblems,
@@ -19,7 +19,7 @@ import {
   settle,
   snapshotTables,
 } from "../src/testing/fault-injection.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, stepRows, uid, visibleSteps, within } from "./helpers.js";
 
 const MODES: FaultMode[] = ["before", "reply-lost"];
@@ -219,19 +219,18 @@ async function toolNames(db: Database, executionId: string): Promise<string[][]>
   return steps.map((s) => s.toolCalls.map((t) => t.toolName));
 }
 
+/** One injector for the file's databases: the tests run one after another, each arming it around one call. */
+const faults = createFaultInjector();
+test.override({ databaseOptions: { wrapAdapter: faults.wrapAdapter } });
+
 describe.each(testBackends())("fault injection on $name", (backend) => {
-  const faults = createFaultInjector();
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend, { wrapAdapter: faults.wrapAdapter });
-  });
-  afterAll(async () => {
+  test.override({ backend });
+  test.afterEach(() => {
     faults.disarm();
-    await db?.close();
   });
 
   // The injector itself, so that the tests below cannot pass because it does nothing.
-  it("the injector: `before` keeps a statement from the database, `reply-lost` runs it and still fails", async () => {
+  test("the injector: `before` keeps a statement from the database, `reply-lost` runs it and still fails", async ({ db }) => {
     for (const mode of MODES) {
       const id = uid(`self-${mode}`);
       faults.arm({ at: 1, mode });
@@ -264,42 +263,49 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
   // refuses a write inside its transaction (CONFLICT, TRANSACTION_STATE), Prisma rolls back, and that
   // ROLLBACK fails too. The caller must still hear the refusal, not the rollback's error, nothing may
   // be written, and the database must stay usable (PGlite: no transaction left holding the engine).
-  it.each(MODES)("a failed ROLLBACK after a refused write (%s): the refusal reaches the caller, nothing is written", async (mode) => {
-    const id = await createExecution(db.writer);
-    await db.writer.storeStep(id, step(0, "s", ["t"]));
-    await db.writer.storeConsolidatedSession(`${id}_c`, id, "{}", {});
-    const transactionId = await db.writer.beginTransaction(id);
-    const refusals: [string, () => Promise<unknown>, string][] = [
-      ["storeConsolidatedSession under a taken id", () => db.writer.storeConsolidatedSession(`${id}_c`, id, '{"other":1}', {}), "CONFLICT"],
-      [
-        "finishExecutionSession with a transaction open",
-        () => db.writer.finishExecutionSession(id, { status: "completed" }),
-        "TRANSACTION_STATE",
-      ],
-      ["beginTransaction with one open", () => db.writer.beginTransaction(id), "TRANSACTION_STATE"],
-    ];
-    for (const [what, call, code] of refusals) {
-      const before = await snapshotTables(db.prisma);
-      faults.arm({ at: 1, mode, kinds: ["rollback"] });
-      let result: Settled<unknown>;
-      try {
-        result = await settle(within(30_000, call(), what));
-      } finally {
-        expect(faults.disarm().fault, `${what}: the ROLLBACK was failed`).toMatchObject({ kind: "rollback" });
+  test.for(MODES)(
+    "a failed ROLLBACK after a refused write (%s): the refusal reaches the caller, nothing is written",
+    async (mode, { db }) => {
+      const id = await createExecution(db.writer);
+      await db.writer.storeStep(id, step(0, "s", ["t"]));
+      await db.writer.storeConsolidatedSession(`${id}_c`, id, "{}", {});
+      const transactionId = await db.writer.beginTransaction(id);
+      const refusals: [string, () => Promise<unknown>, string][] = [
+        [
+          "storeConsolidatedSession under a taken id",
+          () => db.writer.storeConsolidatedSession(`${id}_c`, id, '{"other":1}', {}),
+          "CONFLICT",
+        ],
+        [
+          "finishExecutionSession with a transaction open",
+          () => db.writer.finishExecutionSession(id, { status: "completed" }),
+          "TRANSACTION_STATE",
+        ],
+        ["beginTransaction with one open", () => db.writer.beginTransaction(id), "TRANSACTION_STATE"],
+      ];
+      for (const [what, call, code] of refusals) {
+        const before = await snapshotTables(db.prisma);
+        faults.arm({ at: 1, mode, kinds: ["rollback"] });
+        let result: Settled<unknown>;
+        try {
+          result = await settle(within(30_000, call(), what));
+        } finally {
+          expect(faults.disarm().fault, `${what}: the ROLLBACK was failed`).toMatchObject({ kind: "rollback" });
+        }
+        const heard = result.ok ? "no error" : DatabaseError.is(result.error) ? result.error.code : describeError(result.error);
+        expect({ what, heard }).toEqual({ what, heard: code });
+        expect(await snapshotTables(db.prisma), what).toEqual(before);
       }
-      const heard = result.ok ? "no error" : DatabaseError.is(result.error) ? result.error.code : describeError(result.error);
-      expect({ what, heard }).toEqual({ what, heard: code });
-      expect(await snapshotTables(db.prisma), what).toEqual(before);
-    }
-    // Still usable, and the execution's transaction is untouched.
-    await db.writer.storeStep(id, step(1, "after", ["u"]), { transactionId });
-    await db.writer.commitTransaction(id, { transactionId });
-    expect(await toolNames(db, id)).toEqual([["t"], ["u"]]);
-  });
+      // Still usable, and the execution's transaction is untouched.
+      await db.writer.storeStep(id, step(1, "after", ["u"]), { transactionId });
+      await db.writer.commitTransaction(id, { transactionId });
+      expect(await toolNames(db, id)).toEqual([["t"], ["u"]]);
+    },
+  );
 
   // A dropped connection is a CONNECTION error whichever statement it hits, so a caller can tell "retry
   // later" from a bug ("INTERNAL"). (The loops below only require a DatabaseError carrying the fault.)
-  it.each(["query", "begin", "commit"] as const)("a connection lost at a %s statement is a CONNECTION error", async (kind) => {
+  test.for(["query", "begin", "commit"] as const)("a connection lost at a %s statement is a CONNECTION error", async (kind, { db }) => {
     const id = await createExecution(db.writer);
     faults.arm({ at: 1, mode: "before", kinds: [kind] });
     const result = await settle(db.writer.finishExecutionSession(id, { status: "completed" }));
@@ -309,7 +315,7 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
   });
 
   // Minimal reproduction of what the reply-lost loops below report for every transactional write:
-  it("minimal: commitTransaction whose COMMIT reply was lost can be retried", async () => {
+  test("minimal: commitTransaction whose COMMIT reply was lost can be retried", async ({ db }) => {
     const id = await createExecution(db.writer);
     const transactionId = await db.writer.beginTransaction(id);
     await db.writer.storeStep(id, step(0, "s", ["t"]), { transactionId });
@@ -324,9 +330,9 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
   });
 
   describe.each(MODES)("mode %s", (mode) => {
-    it.each(OPERATIONS.map((o) => [o.name, o] as const))(
+    test.for(OPERATIONS.map((o) => [o.name, o] as const))(
       "%s: all or nothing, a typed error, then a retry stores exactly one copy",
-      async (_name, operation) => {
+      async ([, operation], { db }) => {
         let faultsHit = 0;
         for (let n = 1; n <= MAX_STATEMENTS; n++) {
           const ctx = await operation.setup(db);

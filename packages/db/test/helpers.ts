@@ -62,6 +62,30 @@ export async function visibleSteps(writer: DatabaseWriter, executionId: string):
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Resolves once at least `count` statements on `db`'s PostgreSQL database (of `applicationName`'s
+ * connections, when given) are waiting for a lock: the condition a test waits on to know that calls
+ * it started are queued behind a lock it holds, in the order it started them.
+ */
+export async function lockWaiters(
+  db: Database,
+  count: number,
+  options: { applicationName?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const { applicationName = null, timeoutMs = 10_000 } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // Autocommit, on a connection of its own: inside a transaction pg_stat_activity would not change.
+    const [row] = await db.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'
+        AND (${applicationName}::text IS NULL OR application_name = ${applicationName}::text)`;
+    if ((row?.n ?? 0) >= count) return;
+    if (Date.now() > deadline) throw new Error(`${row?.n ?? 0} statements wait for a lock, not ${count}, after ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
 /** Rejects if `promise` takes longer than `ms`: turns a would-be deadlock into a clear failure. */
 export function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

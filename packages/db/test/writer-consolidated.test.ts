@@ -1,20 +1,14 @@
 // Consolidated sessions, and atomicity of multi-statement writes (a failure in the middle leaves nothing).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseError } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { DatabaseError } from "../src/index.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, stepRows, toolCallCount, uid, visibleSteps } from "./helpers.js";
 
 describe.each(testBackends())("consolidated sessions and atomicity on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
   describe("storeConsolidatedSession", () => {
-    it("requires the parent execution → NOT_FOUND, nothing written", async () => {
+    test("requires the parent execution → NOT_FOUND, nothing written", async ({ db }) => {
       const before = await rowCounts(db);
       const cid = uid("c");
       await expectDbError(
@@ -26,7 +20,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await db.writer.getConsolidatedSession(cid)).toBeNull();
     });
 
-    it("rejects a duplicate consolidatedSessionId with other content with CONFLICT, and keeps the first", async () => {
+    test("rejects a duplicate consolidatedSessionId with other content with CONFLICT, and keeps the first", async ({ db }) => {
       const w = db.writer;
       const a = await createExecution(w);
       const b = await createExecution(w);
@@ -43,7 +37,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await w.getConsolidatedSessionsByExecution(b)).toEqual([]);
     });
 
-    it("stores originalSessionIds = the committed step session ids in numeric step order (pending ones excluded)", async () => {
+    test("stores originalSessionIds = the committed step session ids in numeric step order (pending ones excluded)", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       for (const i of [10, 2, 0, 1]) await w.storeStepSession(id, i, `s${i}`);
@@ -69,7 +63,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(row?.originalSessionIds).toEqual([0, 1, 2, 10].map((i) => `${id}_step_${i}`));
     });
 
-    it("getConsolidatedSessionsByExecution is newest first; getConsolidatedSession of an unknown id is null", async () => {
+    test("getConsolidatedSessionsByExecution is newest first; getConsolidatedSession of an unknown id is null", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const other = await createExecution(w);
@@ -86,7 +80,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await w.getConsolidatedSessionsByExecution(uid("no-such-execution"))).toEqual([]);
     });
 
-    it("keeps the content exactly, including a large multi-line JSON document", async () => {
+    test("keeps the content exactly, including a large multi-line JSON document", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const content = JSON.stringify(
@@ -101,7 +95,9 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
   });
 
   describe("atomicity: a failure in the middle leaves nothing half-written", () => {
-    it("runInTransaction: an exception after a step write undoes the step and its tool calls; the error comes back unchanged", async () => {
+    test("runInTransaction: an exception after a step write undoes the step and its tool calls; the error comes back unchanged", async ({
+      db,
+    }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const boom = new Error("boom");
@@ -130,7 +126,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await stepRows(db, id)).toEqual([]);
     });
 
-    it("runInTransaction: a conflict in the second write (an execution id taken with other fields) undoes the first", async () => {
+    test("runInTransaction: a conflict in the second write (an execution id taken with other fields) undoes the first", async ({ db }) => {
       // (Failures the database itself decides, at every statement, are in fault-injection.test.ts.)
       const w = db.writer;
       const id = await createExecution(w);
@@ -147,7 +143,9 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await toolCallCount(db, id)).toBe(0);
     });
 
-    it("runInTransaction: a step and a consolidated session with a duplicate id → CONFLICT, neither the step nor a second row", async () => {
+    test("runInTransaction: a step and a consolidated session with a duplicate id → CONFLICT, neither the step nor a second row", async ({
+      db,
+    }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const cid = uid("c");
@@ -165,7 +163,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await w.getConsolidatedSession(cid)).toBe("first");
     });
 
-    it("runInTransaction commits everything together when nothing fails, and nested calls join it", async () => {
+    test("runInTransaction commits everything together when nothing fails, and nested calls join it", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const result = await w.runInTransaction(async (tx) => {
@@ -179,7 +177,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect((await w.getConsolidatedSessionsByExecution(id))[0]?.originalSessionIds).toEqual([`${id}_step_0`, `${id}_step_1`]);
     });
 
-    it("storeStep: a tool-call insert that the database rejects leaves neither the step row nor any tool call", async () => {
+    test("storeStep: a tool-call insert that the database rejects leaves neither the step row nor any tool call", async ({ db }) => {
       // No valid input makes the tool-call insert fail, so the test database gets a CHECK constraint that
       // refuses one tool name: the step row is inserted first, then createMany fails at the database.
       await db.prisma.$executeRawUnsafe(

@@ -13,18 +13,18 @@
  */
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import {
   CONSOLIDATION_STATUSES,
   type Database,
   DatabaseError,
-  DatabaseWriter,
+  type DatabaseWriter,
   EXECUTION_STATUSES,
   parseStepContent,
   STEP_STATUSES,
   stepSessionId,
 } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { uid } from "./helpers.js";
 import {
   anyShape,
@@ -407,17 +407,13 @@ function expectStoreOutcome(o: Outcome<unknown>, id: unknown, index: number, gua
 // ── The properties ───────────────────────────────────────────────────────────────────────────────
 
 describe.each(testBackends())("every DatabaseWriter method under hostile input on $name", (backend) => {
+  test.override({ backend });
   let db: Database;
   let w: DatabaseWriter;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-    w = db.writer;
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
   // Each property starts from empty tables, so the whole-table snapshots stay small.
-  beforeEach(async () => {
+  test.beforeEach(async ({ db: fileDatabase }) => {
+    db = fileDatabase;
+    w = db.writer;
     await db.prisma.$executeRawUnsafe("TRUNCATE execution_sessions, step_sessions, tool_calls, consolidated_sessions");
   });
 
@@ -432,7 +428,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     body: (world: World, args: A) => Promise<void>,
     examples: [WorldSpec, A][] = [],
   ) =>
-    it(name, async () => {
+    test(name, async () => {
       await fc.assert(
         fc.asyncProperty(worldSpec, args, async (spec, a) => body(await build(w, spec), a)),
         { ...fcOptions(numRuns), examples },
@@ -1267,10 +1263,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     ],
   );
 
-  // The bulk import is being added to the writer; once it exists it must be all-or-nothing too.
-  type Bulk = (id: unknown, steps: unknown, guard?: unknown) => Promise<unknown>;
-  const bulk = (DatabaseWriter.prototype as unknown as { storeSteps?: Bulk }).storeSteps;
-  it.skipIf(!bulk)("storeSteps stores every step exactly, or none of them", async () => {
+  test("storeSteps stores every step exactly, or none of them", async () => {
     await fc.assert(
       fc.asyncProperty(
         worldSpec,
@@ -1292,7 +1285,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
           const id = resolve(idArg, world);
           const guard = resolveGuard(guardArg, world);
           const what = `storeSteps(${describeValue(id)}, ${describeValue(steps)}, ${describeValue(guard)})`;
-          const o = await attempt(db, what, () => bulk!.call(w, id, steps, guard));
+          const o = await attempt(db, what, () => w.storeSteps(id as never, steps as never, guard as never));
           expectIdRule(o, id, "executionId", what);
           const state = executionState(o.before, id);
           const guardTx = guard && typeof guard === "object" ? (guard as { transactionId?: unknown }).transactionId : undefined;
