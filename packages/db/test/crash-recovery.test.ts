@@ -3,6 +3,7 @@
 // pglite-directory.test.ts.
 import { describe, expect } from "vitest";
 import { DatabaseWriter } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, stepRows, toolCallCount, visibleSteps } from "./helpers.js";
 
@@ -11,7 +12,7 @@ describe.each(testBackends())("crash and recovery on $name", (backend) => {
 
   test("pending steps of an abandoned writer are found and rolled back by a new writer", async ({ db }) => {
     // "The old process": stores a committed step, begins, stores two pending steps, then is never heard of again.
-    const crashed = new DatabaseWriter(db.prisma);
+    const crashed = new DatabaseWriter(prismaClientOf(db));
     const id = await createExecution(crashed);
     const bystander = await createExecution(crashed);
     await crashed.storeStep(id, { stepIndex: 0, content: "committed before the crash", toolCalls: [{ toolName: "kept" }] });
@@ -23,7 +24,7 @@ describe.each(testBackends())("crash and recovery on $name", (backend) => {
     expect(transactionId).toMatch(/^[0-9a-f-]{36}$/);
 
     // "The new process".
-    const w = new DatabaseWriter(db.prisma);
+    const w = new DatabaseWriter(prismaClientOf(db));
     expect((await stepRows(db, id)).map((r) => [r.stepIndex, r.state])).toEqual([
       [0, "committed"],
       [1, "pending"],
@@ -63,7 +64,7 @@ describe.each(testBackends())("crash and recovery on $name", (backend) => {
       await w.storeStepSession(id, 0, `pending of ${id}`);
     }
     // Backdate one transaction by an hour, as if its process had died long ago.
-    await db.prisma.executionSession.update({
+    await prismaClientOf(db).executionSession.update({
       where: { executionId: old },
       data: { transactionOpenedAt: new Date(Date.now() - 3_600_000) },
     });

@@ -9,7 +9,8 @@
  * bytes on the JavaScript side and with octet_length() on the database side.
  */
 import { beforeAll, describe, expect } from "vitest";
-import { type Database, DatabaseWriter, DEFAULT_MAX_CONTENT_BYTES } from "../src/index.js";
+import { type Database, DatabaseWriter } from "../src/index.js";
+import { DEFAULT_MAX_CONTENT_BYTES, prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, uid } from "./helpers.js";
 import { expectSameText } from "./property-support.js";
@@ -49,23 +50,23 @@ function cut(s: string, units: number): string {
 /** Rows and content fingerprints of every table, computed by the database (no MBs pulled into JS). */
 async function fingerprint(db: Database) {
   return {
-    executions: await db.prisma.$queryRawUnsafe(
+    executions: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT execution_id, status::text, open_transaction_id::text, consolidation_status::text, md5(prompt) AS prompt FROM execution_sessions ORDER BY execution_id",
     ),
-    steps: await db.prisma.$queryRawUnsafe(
+    steps: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT session_id, state::text, md5(content) AS content, octet_length(content) AS bytes, content_sha256 FROM step_sessions ORDER BY session_id",
     ),
-    toolCalls: await db.prisma.$queryRawUnsafe(
+    toolCalls: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT session_id, call_index, md5(input::text) AS input, md5(output::text) AS output FROM tool_calls ORDER BY session_id, call_index",
     ),
-    consolidated: await db.prisma.$queryRawUnsafe(
+    consolidated: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT consolidated_session_id, md5(consolidated_content) AS content, octet_length(consolidated_content) AS bytes FROM consolidated_sessions ORDER BY consolidated_session_id",
     ),
   };
 }
 
 async function storedBytes(db: Database, sql: string, id: string): Promise<number> {
-  const rows = await db.prisma.$queryRawUnsafe<{ bytes: number | bigint }[]>(sql, id);
+  const rows = await prismaClientOf(db).$queryRawUnsafe<{ bytes: number | bigint }[]>(sql, id);
   return Number(rows[0]?.bytes);
 }
 const stepBytes = (db: Database, sessionId: string) =>
@@ -74,8 +75,12 @@ const consolidatedBytes = (db: Database, id: string) =>
   storedBytes(db, "SELECT octet_length(consolidated_content) AS bytes FROM consolidated_sessions WHERE consolidated_session_id = $1", id);
 
 const stepContent = async (db: Database, executionId: string, stepIndex: number) =>
-  (await db.prisma.stepSession.findUnique({ where: { executionId_stepIndex: { executionId, stepIndex } }, select: { content: true } }))
-    ?.content;
+  (
+    await prismaClientOf(db).stepSession.findUnique({
+      where: { executionId_stepIndex: { executionId, stepIndex } },
+      select: { content: true },
+    })
+  )?.content;
 
 describe.each(testBackends())("large payloads on $name", (backend) => {
   test.override({ backend });
@@ -257,7 +262,8 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
   describe("a small configured cap (1000 bytes; consolidated 2000)", () => {
     const CAP = 1000;
     const CONSOLIDATED_CAP = 2000;
-    const smallWriter = (db: Database) => new DatabaseWriter(db.prisma, { maxContentBytes: CAP, maxConsolidatedBytes: CONSOLIDATED_CAP });
+    const smallWriter = (db: Database) =>
+      new DatabaseWriter(prismaClientOf(db), { maxContentBytes: CAP, maxConsolidatedBytes: CONSOLIDATED_CAP });
 
     test("the boundary is exact in bytes: 996 ASCII + one 4-byte emoji is in, 997 + emoji is out", async ({ db }) => {
       const small = smallWriter(db);
@@ -304,14 +310,14 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       expect(await fingerprint(db)).toEqual(before);
     });
 
-    test("a writer bound by runInTransaction keeps the cap, and the refusal rolls back what the transaction already wrote", async ({
+    test("a writer bound by withDatabaseTransaction keeps the cap, and the refusal rolls back what the transaction already wrote", async ({
       db,
     }) => {
       const small = smallWriter(db);
       const id = await createExecution(small);
       const before = await fingerprint(db);
       const error = await expectDbError(
-        small.runInTransaction(async (tx) => {
+        small.withDatabaseTransaction(async (tx) => {
           await tx.storeStep(id, { stepIndex: 0, content: "written first" });
           await tx.storeConsolidatedSession(uid("cons"), id, "also written", {});
           await tx.storeStep(id, { stepIndex: 1, content: "x".repeat(CAP + 1) });

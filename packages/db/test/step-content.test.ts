@@ -1,7 +1,7 @@
 // parseStepContent: reev's YAML StepResult, JSON (camelCase and snake_case), tool calls as strings and
 // objects; content that is not a step document is stored exactly as given with empty structured fields.
 import { describe, expect, it } from "vitest";
-import { parseStepContent } from "../src/index.js";
+import { parseStepContent, prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution } from "./helpers.js";
 
@@ -221,8 +221,8 @@ describe.each(testBackends())("step content stored on $name", (backend) => {
     expect(s2).toMatchObject({
       content: SNAKE_JSON,
       status: "success",
-      startedAt: "2025-11-07T10:00:03.000Z",
-      finishedAt: "2025-11-07T10:00:04.000Z",
+      startedAt: new Date("2025-11-07T10:00:03.000Z"),
+      finishedAt: new Date("2025-11-07T10:00:04.000Z"),
       toolCalls: [
         { toolName: "get_jupiter_lend_earn_position", input: { user: "abc" }, output: { positions: [] }, success: true, durationMs: 900 },
       ],
@@ -232,7 +232,7 @@ describe.each(testBackends())("step content stored on $name", (backend) => {
       status: "failed",
       score: 0.3,
       error: "insufficient USDC",
-      startedAt: "2025-11-07T10:00:00.000Z",
+      startedAt: new Date("2025-11-07T10:00:00.000Z"),
     });
   });
 
@@ -265,7 +265,7 @@ describe.each(testBackends())("step content stored on $name", (backend) => {
     // `status: completed` is not a step outcome: the step id is read, the status stays unknown.
     expect(sessions.at(-1)).toMatchObject({ stepId: "s9", status: "unknown", success: null });
     // Byte-identical in the table as well.
-    const rows = await db.prisma.stepSession.findMany({
+    const rows = await prismaClientOf(db).stepSession.findMany({
       where: { executionId: id },
       orderBy: { stepIndex: "asc" },
       select: { content: true },

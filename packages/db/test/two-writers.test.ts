@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { describe, expect } from "vitest";
 import { type Database, DatabaseError, DatabaseWriter, type StepInput } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, lockWaiters, uid } from "./helpers.js";
 
@@ -69,7 +70,7 @@ async function checkRound(
   outcomes: [Outcome, Outcome],
   where: string,
 ) {
-  const rows = await db.prisma.stepSession.findMany({
+  const rows = await prismaClientOf(db).stepSession.findMany({
     where: { executionId },
     select: { stepIndex: true, state: true, content: true, toolCalls: { orderBy: { callIndex: "asc" }, select: { toolName: true } } },
   });
@@ -232,7 +233,7 @@ describe.each(testBackends())("two writers in one process, one step, on $name", 
     async ([, variant], { db }) => {
       // Two writers of their own, as two parts of an application would have; on PostgreSQL each call
       // takes its own pooled connection, so the two statements really run at once.
-      const writers = [new DatabaseWriter(db.prisma), new DatabaseWriter(db.prisma)];
+      const writers = [new DatabaseWriter(prismaClientOf(db)), new DatabaseWriter(prismaClientOf(db))];
       for (let r = 0; r < ROUNDS_PER_CASE; r++) {
         const { executionId, transactionId, steps } = await setupRound(db, variant);
         const guard = transactionId ? { transactionId } : {};

@@ -1,6 +1,7 @@
 // Consolidated sessions, and atomicity of multi-statement writes (a failure in the middle leaves nothing).
 import { describe, expect } from "vitest";
 import { DatabaseError } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, stepRows, toolCallCount, uid, visibleSteps } from "./helpers.js";
 
@@ -59,7 +60,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
         executionDurationMs: 1200,
       });
       // The column really holds that JSON array (not "[]" as reev stored).
-      const row = await db.prisma.consolidatedSession.findUnique({ where: { consolidatedSessionId: cid } });
+      const row = await prismaClientOf(db).consolidatedSession.findUnique({ where: { consolidatedSessionId: cid } });
       expect(row?.originalSessionIds).toEqual([0, 1, 2, 10].map((i) => `${id}_step_${i}`));
     });
 
@@ -73,7 +74,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       const list = await w.getConsolidatedSessionsByExecution(id);
       expect(list.map((c) => c.consolidatedSessionId)).toEqual([...cids].reverse());
       expect(list.map((c) => c.consolidatedContent)).toEqual([...cids].reverse().map((c) => `content of ${c}`));
-      const times = list.map((c) => Date.parse(c.timestamp));
+      const times = list.map((c) => c.timestamp.getTime());
       expect([...times].sort((x, y) => y - x)).toEqual(times);
 
       expect(await w.getConsolidatedSession(uid("never-stored"))).toBeNull();
@@ -95,14 +96,14 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
   });
 
   describe("atomicity: a failure in the middle leaves nothing half-written", () => {
-    test("runInTransaction: an exception after a step write undoes the step and its tool calls; the error comes back unchanged", async ({
+    test("withDatabaseTransaction: an exception after a step write undoes the step and its tool calls; the error comes back unchanged", async ({
       db,
     }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const boom = new Error("boom");
       const thrown = await w
-        .runInTransaction(async (tx) => {
+        .withDatabaseTransaction(async (tx) => {
           await tx.storeStep(id, { stepIndex: 0, content: "doomed", toolCalls: [{ toolName: "t" }] });
           await tx.storeStep(id, { stepIndex: 1, content: "doomed too" });
           throw boom;
@@ -112,11 +113,11 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await stepRows(db, id)).toEqual([]);
       expect(await toolCallCount(db, id)).toBe(0);
 
-      // Thrown from a nested runInTransaction, it still undoes the outer writes and comes back as is.
+      // Thrown from a nested withDatabaseTransaction, it still undoes the outer writes and comes back as is.
       const nested = await w
-        .runInTransaction(async (tx) => {
+        .withDatabaseTransaction(async (tx) => {
           await tx.storeStepSession(id, 0, "outer write");
-          await tx.runInTransaction(async (inner) => {
+          await tx.withDatabaseTransaction(async (inner) => {
             await inner.storeStepSession(id, 1, "inner write");
             throw boom;
           });
@@ -126,12 +127,14 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await stepRows(db, id)).toEqual([]);
     });
 
-    test("runInTransaction: a conflict in the second write (an execution id taken with other fields) undoes the first", async ({ db }) => {
+    test("withDatabaseTransaction: a conflict in the second write (an execution id taken with other fields) undoes the first", async ({
+      db,
+    }) => {
       // (Failures the database itself decides, at every statement, are in fault-injection.test.ts.)
       const w = db.writer;
       const id = await createExecution(w);
       const err = await expectDbError(
-        w.runInTransaction(async (tx) => {
+        w.withDatabaseTransaction(async (tx) => {
           await tx.storeStep(id, { stepIndex: 0, content: "doomed", toolCalls: [{ toolName: "t" }] });
           await tx.createExecutionSession({ executionId: id, flowId: "f", agent: "a", prompt: "p" });
         }),
@@ -143,7 +146,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await toolCallCount(db, id)).toBe(0);
     });
 
-    test("runInTransaction: a step and a consolidated session with a duplicate id → CONFLICT, neither the step nor a second row", async ({
+    test("withDatabaseTransaction: a step and a consolidated session with a duplicate id → CONFLICT, neither the step nor a second row", async ({
       db,
     }) => {
       const w = db.writer;
@@ -152,7 +155,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       await w.storeConsolidatedSession(cid, id, "first", {});
       const before = await rowCounts(db);
       await expectDbError(
-        w.runInTransaction(async (tx) => {
+        w.withDatabaseTransaction(async (tx) => {
           await tx.storeStepSession(id, 0, "doomed step");
           await tx.storeConsolidatedSession(cid, id, "second", {});
         }),
@@ -163,12 +166,12 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await w.getConsolidatedSession(cid)).toBe("first");
     });
 
-    test("runInTransaction commits everything together when nothing fails, and nested calls join it", async ({ db }) => {
+    test("withDatabaseTransaction commits everything together when nothing fails, and nested calls join it", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
-      const result = await w.runInTransaction(async (tx) => {
+      const result = await w.withDatabaseTransaction(async (tx) => {
         await tx.storeStepSession(id, 0, "s0");
-        await tx.runInTransaction(async (inner) => inner.storeStepSession(id, 1, "s1"));
+        await tx.withDatabaseTransaction(async (inner) => inner.storeStepSession(id, 1, "s1"));
         await tx.storeConsolidatedSession(uid("c"), id, "summary", {});
         return (await tx.getSessionsForConsolidation(id)).length;
       });
@@ -180,7 +183,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
     test("storeStep: a tool-call insert that the database rejects leaves neither the step row nor any tool call", async ({ db }) => {
       // No valid input makes the tool-call insert fail, so the test database gets a CHECK constraint that
       // refuses one tool name: the step row is inserted first, then createMany fails at the database.
-      await db.prisma.$executeRawUnsafe(
+      await prismaClientOf(db).$executeRawUnsafe(
         `ALTER TABLE tool_calls ADD CONSTRAINT test_no_forbidden_tool CHECK (tool_name <> '__forbidden_tool__')`,
       );
       try {
@@ -210,7 +213,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
         await w.commitTransaction(id);
         expect(await w.getSessionsForConsolidation(id)).toMatchObject([{ content: "v1", toolCalls: [{ toolName: "v1_tool" }] }]);
       } finally {
-        await db.prisma.$executeRawUnsafe(`ALTER TABLE tool_calls DROP CONSTRAINT test_no_forbidden_tool`);
+        await prismaClientOf(db).$executeRawUnsafe(`ALTER TABLE tool_calls DROP CONSTRAINT test_no_forbidden_tool`);
       }
     });
   });

@@ -101,7 +101,7 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("step writes 
       db,
       id,
       // In one transaction, so the replace (delete A, insert B) holds the lock until it commits.
-      () => db.writer.runInTransaction((w) => w.storeStep(id, B, { transactionId })),
+      () => db.writer.withDatabaseTransaction((w) => w.storeStep(id, B, { transactionId })),
       () => db.writer.storeStep(id, A, { transactionId }),
     );
     // Not a no-op against the stale "A": B was there, and a pending step may be replaced — last write wins.

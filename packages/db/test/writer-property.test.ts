@@ -20,10 +20,10 @@ import {
   DatabaseError,
   type DatabaseWriter,
   EXECUTION_STATUSES,
-  parseStepContent,
   STEP_STATUSES,
   stepSessionId,
 } from "../src/index.js";
+import { parseStepContent, prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { uid } from "./helpers.js";
 import {
@@ -414,7 +414,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
   test.beforeEach(async ({ db: fileDatabase }) => {
     db = fileDatabase;
     w = db.writer;
-    await db.prisma.$executeRawUnsafe("TRUNCATE execution_sessions, step_sessions, tool_calls, consolidated_sessions");
+    await prismaClientOf(db).$executeRawUnsafe("TRUNCATE execution_sessions, step_sessions, tool_calls, consolidated_sessions");
   });
 
   /**
@@ -1115,7 +1115,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
   );
 
   /**
-   * runInTransaction: a random sequence of writes on the bound writer, then maybe the caller's own
+   * withDatabaseTransaction: a random sequence of writes on the bound writer, then maybe the caller's own
    * error. All of it commits or none of it: on any rejection the tables are exactly as before.
    */
   type Op =
@@ -1139,7 +1139,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
   })).op;
 
   property(
-    "runInTransaction commits everything or nothing",
+    "withDatabaseTransaction commits everything or nothing",
     40,
     fc.record({
       ops: fc.array(opArb, { minLength: 1, maxLength: 4 }),
@@ -1177,7 +1177,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
             await tw.setConsolidationStatus(world.id, op.status as never);
           } else {
             log.push("nested {");
-            await tw.runInTransaction((inner) => run(inner, op.ops));
+            await tw.withDatabaseTransaction((inner) => run(inner, op.ops));
             log.push("}");
           }
         }
@@ -1194,11 +1194,11 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       let result: unknown;
       let failure: { error: unknown } | undefined;
       try {
-        result = await w.runInTransaction(fn as never, args.options as never);
+        result = await w.withDatabaseTransaction(fn as never, args.options as never);
       } catch (error) {
         failure = { error };
       }
-      const what = `runInTransaction(${args.fn === "function" ? `[${log.join("; ")}]${args.throwOwn ? ` then throw ${describeValue(args.ownError)}` : ""}` : describeValue(args.fn)}, ${describeValue(args.options)})`;
+      const what = `withDatabaseTransaction(${args.fn === "function" ? `[${log.join("; ")}]${args.throwOwn ? ` then throw ${describeValue(args.ownError)}` : ""}` : describeValue(args.fn)}, ${describeValue(args.options)})`;
       const after = await snapshot(db);
       if (failure) {
         expect(after, `${what} failed but changed the tables`).toEqual(before);

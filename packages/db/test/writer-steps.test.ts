@@ -156,8 +156,8 @@ describe.each(testBackends())("steps on $name", (backend) => {
       status: "timed_out",
       success: false,
       score: 0.25,
-      startedAt: "2025-11-07T10:00:00.000Z",
-      finishedAt: "2025-11-07T10:00:30.000Z",
+      startedAt: new Date("2025-11-07T10:00:00.000Z"),
+      finishedAt: new Date("2025-11-07T10:00:30.000Z"),
       durationMs: 30_000,
       error: "Step complex_swap timed out after 30000ms",
       toolCalls: [

@@ -1,6 +1,7 @@
 // Per-execution transactions: isolation, pending/committed visibility, no database transaction held
 // between calls, state errors, and 20 concurrent executions interleaving begin/store/commit/rollback.
 import { describe, expect } from "vitest";
+import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, stepRows, toolCallCount, uid, visibleSteps, within } from "./helpers.js";
 
@@ -82,7 +83,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect(visible.map((s) => s.stepIndex)).toEqual([0, 1, 2, 3]);
       expect(visible.map((s) => s.toolCalls.map((t) => t.toolName))).toEqual([[], ["tool_1"], ["tool_2"], ["tool_3"]]);
       // Committed together: one commit timestamp for all three.
-      expect(new Set(visible.slice(1).map((s) => s.timestamp)).size).toBe(1);
+      expect(new Set(visible.slice(1).map((s) => s.timestamp.getTime())).size).toBe(1);
       expect((await stepRows(db, id)).every((r) => r.state === "committed")).toBe(true);
     });
 
@@ -98,7 +99,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       await w.rollbackTransaction(id);
       expect((await stepRows(db, id)).map((r) => r.stepIndex)).toEqual([0]);
       expect(await toolCallCount(db, id)).toBe(1);
-      expect(await db.prisma.toolCall.count({ where: { sessionId: { in: [`${id}_step_1`, `${id}_step_2`] } } })).toBe(0);
+      expect(await prismaClientOf(db).toolCall.count({ where: { sessionId: { in: [`${id}_step_1`, `${id}_step_2`] } } })).toBe(0);
       expect((await w.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual(["kept"]);
 
       // The rolled-back indexes are free again, with different content.
@@ -153,8 +154,8 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
           await w.commitTransaction(b);
           expect(await visibleSteps(w, b)).toEqual([0, 1]);
           expect(await visibleSteps(w, a)).toEqual([]);
-          expect(await db.prisma.executionSession.count({ where: { executionId: { in: [a, b] } } })).toBe(2);
-          expect(await db.prisma.$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+          expect(await prismaClientOf(db).executionSession.count({ where: { executionId: { in: [a, b] } } })).toBe(2);
+          expect(await prismaClientOf(db).$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
         })(),
         "work on other executions while A's transaction is open",
       );
@@ -187,11 +188,11 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       const id = await createExecution(w);
       await w.storeStepSession(id, 0, "committed");
       const before = await rowCounts(db);
-      const rowBefore = await db.prisma.executionSession.findUnique({ where: { executionId: id } });
+      const rowBefore = await prismaClientOf(db).executionSession.findUnique({ where: { executionId: id } });
       await expectDbError(w.commitTransaction(id), "TRANSACTION_STATE", "executionId");
       await expectDbError(w.rollbackTransaction(id), "TRANSACTION_STATE", "executionId");
       expect(await rowCounts(db)).toEqual(before);
-      expect(await db.prisma.executionSession.findUnique({ where: { executionId: id } })).toEqual(rowBefore);
+      expect(await prismaClientOf(db).executionSession.findUnique({ where: { executionId: id } })).toEqual(rowBefore);
       expect(await visibleSteps(w, id)).toEqual([0]);
     });
 

@@ -1,6 +1,7 @@
 // Bad input → DatabaseError VALIDATION naming the field, and nothing written (row counts unchanged).
 import { describe, expect } from "vitest";
-import { DatabaseWriter, DEFAULT_MAX_CONTENT_BYTES, MAX_ID_LENGTH } from "../src/index.js";
+import { DatabaseWriter, MAX_ID_LENGTH } from "../src/index.js";
+import { DEFAULT_MAX_CONTENT_BYTES, prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, uid } from "./helpers.js";
 
@@ -224,7 +225,7 @@ describe.each(testBackends())("input validation on $name", (backend) => {
 
   test("the default step cap: one byte over is rejected before reaching the database, counted in UTF-8 bytes", async ({ db }) => {
     const executionId = await createExecution(db.writer);
-    const defaultWriter = new DatabaseWriter(db.prisma);
+    const defaultWriter = new DatabaseWriter(prismaClientOf(db));
     const before = await rowCounts(db);
     const tooBig = "a".repeat(DEFAULT_MAX_CONTENT_BYTES + 1);
     const error = await expectDbError(defaultWriter.storeStepSession(executionId, 0, tooBig), "VALIDATION", "sessionContent");
@@ -245,13 +246,13 @@ describe.each(testBackends())("input validation on $name", (backend) => {
 
   test("a consolidated session has its own, larger cap: content over the step cap is stored, over its own cap refused", async ({ db }) => {
     const executionId = await createExecution(db.writer);
-    const defaultWriter = new DatabaseWriter(db.prisma);
+    const defaultWriter = new DatabaseWriter(prismaClientOf(db));
     const before = await rowCounts(db);
     const big = "a".repeat(DEFAULT_MAX_CONTENT_BYTES + 1);
     const cid = uid("c");
     await defaultWriter.storeConsolidatedSession(cid, executionId, big, {});
     expect((await defaultWriter.getConsolidatedSession(cid))?.length).toBe(big.length);
-    const small = new DatabaseWriter(db.prisma, { maxConsolidatedBytes: 100 });
+    const small = new DatabaseWriter(prismaClientOf(db), { maxConsolidatedBytes: 100 });
     const error = await expectDbError(small.storeConsolidatedSession(uid("c"), executionId, "b".repeat(101), {}), "VALIDATION", "content");
     expect(error.message).toContain("101 bytes, over the 100-byte cap");
     expect((await rowCounts(db)).consolidated).toBe(before.consolidated + 1);

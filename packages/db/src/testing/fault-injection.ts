@@ -6,7 +6,8 @@ import {
   type SqlQuery,
   type Transaction,
 } from "@prisma/driver-adapter-utils";
-import type { ConsolidatedSession, ExecutionSession, PrismaClient, StepSession, ToolCall } from "../generated/prisma/client.js";
+import type { ConsolidatedSession, ExecutionSession, StepSession, ToolCall } from "../generated/prisma/client.js";
+import { type Database, prismaClientOf } from "../open-database.js";
 import { stepSessionId } from "../step-rows.js";
 
 /**
@@ -281,7 +282,8 @@ export type TableSnapshot = {
 };
 
 /** Reads every row of execution_sessions, step_sessions, tool_calls and consolidated_sessions. */
-export async function snapshotTables(prisma: PrismaClient): Promise<TableSnapshot> {
+export async function snapshotTables(db: Database): Promise<TableSnapshot> {
+  const prisma = prismaClientOf(db);
   // One after the other: PGlite runs one query at a time anyway, and a snapshot is not a hot path.
   const executions = await prisma.executionSession.findMany({ orderBy: { executionId: "asc" } });
   const steps = await prisma.stepSession.findMany({ orderBy: { sessionId: "asc" } });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
 import { type Database, maskUrl, type OpenDatabaseOptions, openDatabase } from "../open-database.js";
 import { MIGRATIONS_DIR } from "../paths.js";
@@ -61,8 +62,13 @@ export async function createPostgresDatabase(baseUrl: string): Promise<{ url: st
   };
 }
 
-/** How a test database is opened: anything `openDatabase` takes but where it is. */
-export type TestDatabaseOptions = Omit<OpenDatabaseOptions, "url" | "pgliteTemplate">;
+/**
+ * How a test database is opened: anything `openDatabase` takes but where it is, and `wrapAdapter`,
+ * which fault-injection tests pass (an internal option of `openDatabase`, so it is named here again).
+ */
+export type TestDatabaseOptions = Omit<OpenDatabaseOptions, "url" | "pgliteTemplate" | "afterClose"> & {
+  wrapAdapter?: (adapter: SqlDriverAdapterFactory) => SqlDriverAdapterFactory;
+};
 
 /** A fresh, migrated database on `backend`; `close()` also drops a PostgreSQL test database. */
 export async function openTestDatabase(backend: TestBackend, options: TestDatabaseOptions = {}): Promise<Database> {
@@ -70,18 +76,10 @@ export async function openTestDatabase(backend: TestBackend, options: TestDataba
     return openDatabase({ ...options, url: "memory://", pgliteTemplate: await pgliteTemplate(options.migrationsDir) });
   }
   const created = await createPostgresDatabase(backend.url);
-  let db: Database;
   try {
-    db = await openDatabase({ ...options, url: created.url });
+    return await openDatabase({ ...options, url: created.url, afterClose: created.drop });
   } catch (error) {
     await created.drop();
     throw error;
   }
-  return {
-    ...db,
-    close: async () => {
-      await db.close();
-      await created.drop();
-    },
-  };
 }
