@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import {
   type Database,
+  formatIssuePath,
   type JsonValue,
   type StepInput,
   ZConsolidatedSessionLog,
@@ -11,7 +12,6 @@ import {
 import { z } from "zod";
 import { sessionMetadata } from "../../consolidation.js";
 import { errorMessage, OrchestratorError } from "../../errors.js";
-import { formatIssuePath } from "../../issue-path.js";
 import type { CliIO } from "../context.js";
 
 const ZExportedExecution = z.object({
@@ -114,7 +114,7 @@ export async function importCommand(db: Database, file: string, io: CliIO): Prom
   const doc = parseExport(text, file);
   const e = doc.execution;
   io.stderr.write(`Importing execution ${e.executionId}: ${doc.steps.length} steps, ${doc.consolidated.length} consolidated sessions…\n`);
-  const result = await db.writer.runInTransaction(
+  const result = await db.writer.withDatabaseTransaction(
     async (w) => {
       const existing = await w.getExecutionSession(e.executionId);
       // The same execution again is a no-op; one with other fields (flow, agent, prompt, metadata,
