@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { maskUrl, openDatabase } from "../src/index.js";
+import { type Database, maskUrl, openDatabase } from "../src/index.js";
 import { DEFAULT_DATA_DIR, pgliteOf, prismaClientOf, resolveTarget } from "../src/internal.js";
 import { createExecution, expectDbError, visibleSteps } from "./helpers.js";
 
@@ -100,6 +100,21 @@ describe("in-memory PGlite", () => {
       await db.close();
     }
     await expect(prismaClientOf(db).executionSession.count()).rejects.toThrow();
+  });
+
+  it("`await using` closes the database at the end of its block, even when the block throws", async () => {
+    let escaped: Database | undefined;
+    await expect(
+      (async () => {
+        await using db = await openDatabase({ url: "memory://" });
+        escaped = db;
+        await createExecution(db.writer);
+        throw new Error("the block failed");
+      })(),
+    ).rejects.toThrow("the block failed");
+    // Closed: the engine is gone, so the writer cannot reach it.
+    await expect(escaped!.writer.getExecutionSession("x")).rejects.toThrow();
+    await expect(prismaClientOf(escaped!).executionSession.count()).rejects.toThrow();
   });
 
   it("migrate: false leaves an empty database", async () => {

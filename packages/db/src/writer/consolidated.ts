@@ -3,6 +3,7 @@ import {
   type ConsolidatedSessionLog,
   type ConsolidationMetadata,
   type ConsolidationStatus,
+  INT32_MAX,
   type SessionLog,
   ZConsolidationMetadata,
   ZConsolidationStatus,
@@ -193,6 +194,8 @@ export async function setConsolidationStatus(
   return changeStatusOf(context, { executionId: id, status, expected, error: checked.error });
 }
 
+const transactionLimit = (ms: number) => Math.min(INT32_MAX, Math.max(1, ms));
+
 const messageOf = (error: unknown) => toStorableText(error instanceof Error ? error.message : String(error));
 
 /**
@@ -266,9 +269,10 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
         checkDeadline();
         return { consolidatedSessionId, metadata, created: true };
       },
+      // The transaction may take what is left of the time, and no timer can wait longer than a 32-bit delay.
       {
-        timeout: Math.max(1, remainingMs()),
-        maxWait: Math.max(1, remainingMs()),
+        timeout: transactionLimit(remainingMs()),
+        maxWait: transactionLimit(remainingMs()),
         retry: (error) => error.retryable && remainingMs() > 0,
       },
     );
