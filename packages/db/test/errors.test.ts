@@ -212,8 +212,7 @@ describe.each(postgres)("contention on $name: real deadlocks, serialization fail
     try {
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR UPDATE", [id]);
-      // Armed far beyond any statement count: it only records what the writer sends.
-      statements.arm({ at: 1_000_000, mode: "before" });
+      statements.record();
       const error = await expectDbError(impatient.writer.finishExecutionSession(id, { status: "completed" }), "CONTENTION");
       // One interactive transaction per attempt.
       const attempts = statements.disarm().statements.filter((s) => s.kind === "begin");
@@ -248,7 +247,7 @@ describe.each(postgres)("contention on $name: real deadlocks, serialization fail
     try {
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR UPDATE", [id]);
-      statements.arm({ at: 1_000_000, mode: "before" });
+      statements.record();
       await expectDbError(impatient.writer.beginTransaction(id), "CONTENTION");
       expect(statements.disarm().statements.filter((s) => s.kind === "begin")).toHaveLength(1);
     } finally {

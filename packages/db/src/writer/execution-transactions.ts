@@ -160,21 +160,23 @@ export async function listOpenTransactions(context: WriterContext, options: { ol
     }),
   );
   const transactionIds = rows.map((r) => r.openTransactionId!);
+  // Raw, so that `state = 'pending'` is a literal the planner can match to the partial index of
+  // pending steps; Prisma sends CAST($1 AS step_state), which it cannot (the index test caught it).
   const counts = transactionIds.length
-    ? await withClient(context, "count pending steps", (c) =>
-        c.stepSession.groupBy({
-          by: ["transactionId"],
-          where: { state: "pending", transactionId: { in: transactionIds } },
-          _count: { _all: true },
-        }),
+    ? await withClient(
+        context,
+        "count pending steps",
+        (c) => c.$queryRaw<{ transaction_id: string; steps: number }[]>`
+          SELECT transaction_id::text AS transaction_id, count(*)::int AS steps FROM step_sessions
+          WHERE state = 'pending' AND transaction_id = ANY(${transactionIds}::uuid[]) GROUP BY transaction_id`,
       )
     : [];
-  const pending = new Map(counts.map((g) => [g.transactionId, g._count._all]));
+  const pending = new Map(counts.map((g) => [g.transaction_id, g.steps]));
   return rows.map((r) => ({
     executionId: r.executionId,
     transactionId: r.openTransactionId!,
     openedAt: r.transactionOpenedAt!,
-    pendingSteps: pending.get(r.openTransactionId) ?? 0,
+    pendingSteps: pending.get(r.openTransactionId!) ?? 0,
   }));
 }
 
