@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { type Database, maskUrl, openDatabase } from "../src/index.js";
-import { DEFAULT_DATA_DIR, pgliteOf, prismaClientOf, resolveTarget } from "../src/internal.js";
+import { pgliteOf, prismaClientOf, resolveTarget } from "../src/internal.js";
 import { createExecution, expectDbError, visibleSteps } from "./helpers.js";
 
 describe("resolveTarget and maskUrl", () => {
@@ -24,7 +24,6 @@ describe("resolveTarget and maskUrl", () => {
     const saved = process.env.REEV_DATABASE_URL;
     try {
       delete process.env.REEV_DATABASE_URL;
-      expect(DEFAULT_DATA_DIR).toBe(".reev/db");
       expect(resolveTarget(undefined, "/work/here")).toEqual({ kind: "pglite-dir", dataDir: "/work/here/.reev/db" });
       process.env.REEV_DATABASE_URL = "memory://";
       expect(resolveTarget(undefined, "/work/here")).toEqual({ kind: "pglite-memory" });
