@@ -20,6 +20,7 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     await w.storeStep(id, { stepIndex: 0, content: "in it" }, { transactionId: chosen });
     await w.commitTransaction(id, { transactionId: chosen });
     const ended = await expectDbError(w.beginTransaction(id, { transactionId: chosen }), "TRANSACTION_STATE", "transactionId");
+    expect({ retryable: ended.retryable, httpStatus: ended.httpStatus }).toEqual({ retryable: false, httpStatus: 409 });
     expect(ended.message).toContain("already ended (committed)");
     await expectDbError(w.beginTransaction(id, { transactionId: "not-a-uuid" }), "VALIDATION", "options.transactionId");
     expect((await w.getExecutionSession(id))?.openTransaction).toBeNull();

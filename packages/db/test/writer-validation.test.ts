@@ -195,6 +195,7 @@ describe.each(testBackends())("input validation on $name", (backend) => {
       const before = await rowCounts(db);
       const error = await expectDbError(call(db.writer, executionId), "VALIDATION", field);
       expect(error.message).toMatch(/^Invalid input: /);
+      expect({ retryable: error.retryable, httpStatus: error.httpStatus }).toEqual({ retryable: false, httpStatus: 400 });
       expect(error.message).toContain(field.split(/[.[]/).at(-1)!.replace("]", ""));
       expect(await rowCounts(db)).toEqual(before);
     });

@@ -134,6 +134,7 @@ export type ConsolidateOptions = {
   timeoutMs?: number;
   /** Default `{executionId}_consolidated_{ms}` (reev's format). */
   consolidatedSessionId?: string;
+  /** The clock: `consolidated_at`, the default id, and the deadline are read on it (default: the system clock). */
   now?: () => Date;
 };
 
