@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Database, maskUrl, openDatabase } from "@reev/db";
-import { createPostgresDatabase } from "@reev/db/testing";
+import { createPostgresDatabase } from "@reev/db/internal";
 import pg from "pg";
 import type { BackendKey } from "./bench-config.js";
 import type { CleanupScope } from "./cleanup.js";

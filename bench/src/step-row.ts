@@ -1,5 +1,5 @@
-import { parseStepContent, type StepInput, ZStepFields } from "@reev/db";
-import { parseStepInput, type StepRow, toStepRow } from "@reev/db/internal";
+import type { StepInput } from "@reev/db";
+import { parseStepContent, parseStepInput, type StepRow, toStepRow, ZStepFields } from "@reev/db/internal";
 
 /**
  * A step as the raw side stores it, prepared exactly as the writer prepares it — validated by the

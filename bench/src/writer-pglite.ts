@@ -1,5 +1,6 @@
 import type { PGlite } from "@electric-sql/pglite";
 import { type Database, openDatabase } from "@reev/db";
+import { pgliteOf } from "@reev/db/internal";
 
 /**
  * Opens a PGlite database through `openDatabase` and hands back the writer's own PGlite engine too,
@@ -8,9 +9,10 @@ import { type Database, openDatabase } from "@reev/db";
  */
 export async function openWithPGlite(url: string): Promise<{ db: Database; pglite: PGlite }> {
   const db = await openDatabase({ url });
-  if (!db.pglite) {
+  const pglite = pgliteOf(db);
+  if (!pglite) {
     await db.close();
     throw new Error(`${url} did not open an embedded PGlite database`);
   }
-  return { db, pglite: db.pglite };
+  return { db, pglite };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { type Database, DatabaseError } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { loadFlowPlan, OrchestratorError, PingPongExecutor, ScriptedAgent } from "@reev/orchestrator";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -53,10 +54,10 @@ async function exported(db: Database, executionId: string, format: "json" | "jso
 
 async function tableCounts(db: Database) {
   return {
-    executions: await db.prisma.executionSession.count(),
-    steps: await db.prisma.stepSession.count(),
-    toolCalls: await db.prisma.toolCall.count(),
-    consolidated: await db.prisma.consolidatedSession.count(),
+    executions: await prismaClientOf(db).executionSession.count(),
+    steps: await prismaClientOf(db).stepSession.count(),
+    toolCalls: await prismaClientOf(db).toolCall.count(),
+    consolidated: await prismaClientOf(db).consolidatedSession.count(),
   };
 }
 
@@ -186,6 +187,6 @@ describe.each(testBackends())("reev import into $name", (backend) => {
       d.execution!.executionId = id;
     });
     expect(DatabaseError.is(withOpen, "TRANSACTION_STATE"), String(withOpen)).toBe(true);
-    expect(await target.prisma.stepSession.count({ where: { executionId: id } })).toBe(0);
+    expect(await prismaClientOf(target).stepSession.count({ where: { executionId: id } })).toBe(0);
   });
 });

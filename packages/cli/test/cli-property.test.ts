@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { type Database, EXECUTION_STATUSES, openDatabase } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
 import { createPostgresDatabase, type TestBackend, testBackends } from "@reev/db/testing";
 import { type FlowPlan, parseFlowPlan, pickAttempt } from "@reev/orchestrator";
 import fc from "fast-check";
@@ -92,10 +93,10 @@ type Tables = {
 
 async function readTables(db: Database): Promise<Tables> {
   return {
-    executions: await db.prisma.executionSession.findMany({ orderBy: { executionId: "asc" } }),
-    steps: await db.prisma.stepSession.findMany({ orderBy: { sessionId: "asc" } }),
-    toolCalls: await db.prisma.toolCall.findMany({ orderBy: { id: "asc" } }),
-    consolidated: await db.prisma.consolidatedSession.findMany({ orderBy: { id: "asc" } }),
+    executions: await prismaClientOf(db).executionSession.findMany({ orderBy: { executionId: "asc" } }),
+    steps: await prismaClientOf(db).stepSession.findMany({ orderBy: { sessionId: "asc" } }),
+    toolCalls: await prismaClientOf(db).toolCall.findMany({ orderBy: { id: "asc" } }),
+    consolidated: await prismaClientOf(db).consolidatedSession.findMany({ orderBy: { id: "asc" } }),
   };
 }
 

@@ -7,13 +7,14 @@ import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } f
 import type { MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "./directory-lock.js";
-import { DatabaseError, lastLine } from "./errors.js";
+import { DatabaseError, lastLine, toDatabaseError } from "./errors.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { migrateDeploy } from "./migrate/migrate.js";
 import { readMigrationList } from "./migrate/migration-files.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { findPgliteTemplate, unpackPgliteTemplate } from "./pglite-template.js";
-import { DatabaseWriter, type WriterOptions } from "./writer.js";
+import type { WriterOptions } from "./writer/context.js";
+import { DatabaseWriter } from "./writer/database-writer.js";
 
 /** Where the embedded database lives when nothing else is said, relative to the working directory. */
 export const DEFAULT_DATA_DIR = ".reev/db";
@@ -42,23 +43,45 @@ export type OpenDatabaseOptions = {
    * fault-injection tests fail chosen statements on their way to the real database.
    */
   wrapAdapter?: (adapter: SqlDriverAdapterFactory) => SqlDriverAdapterFactory;
+  /** @internal runs after the database is closed: a test database drops itself. */
+  afterClose?: () => Promise<void>;
 };
 
-export type Database = {
+/**
+ * An open database: its writer, and `close()`. Close it when done — `await using db = await
+ * openDatabase()` does — because an unclosed PGlite keeps the process alive.
+ */
+export type Database = AsyncDisposable & {
   readonly target: DatabaseTarget;
   /** Human-readable location, password masked. */
   readonly description: string;
-  readonly prisma: PrismaClient;
   readonly writer: DatabaseWriter;
-  /**
-   * @internal the embedded engine (undefined on PostgreSQL), for tools that must query the very same
-   * database beside the writer — the bench's raw side. PGlite runs one transaction at a time: never
-   * query it while a writer transaction is open.
-   */
-  readonly pglite?: PGlite;
   /** Disconnects and, for PGlite, closes the engine and releases the directory. Idempotent. */
   close(): Promise<void>;
 };
+
+/** What a Database holds beyond its public face, for the internal accessors below. */
+const internals = new WeakMap<Database, { prisma: PrismaClient; pglite: PGlite | undefined }>();
+
+function internalsOf(db: Database) {
+  const found = internals.get(db);
+  if (!found) throw new Error("not a Database returned by openDatabase");
+  return found;
+}
+
+/**
+ * The Prisma client an open database's writer runs on: the escape hatch for tests and tools that
+ * must look at or shape the tables directly (snapshots, fixtures, EXPLAIN). Not for applications:
+ * everything they need goes through `db.writer`, which validates, locks and classifies errors.
+ */
+export const prismaClientOf = (db: Database): PrismaClient => internalsOf(db).prisma;
+
+/**
+ * The embedded engine of an open PGlite database (undefined on PostgreSQL), for tools that must
+ * query the very same database beside the writer — the bench's raw side. PGlite runs one transaction
+ * at a time: never query it while a writer transaction is open.
+ */
+export const pgliteOf = (db: Database): PGlite | undefined => internalsOf(db).pglite;
 
 /** Masks the password of a connection URL so it can appear in messages and logs. */
 export function maskUrl(url: string): string {
@@ -242,20 +265,21 @@ async function checkPostgres(prisma: PrismaClient, target: DatabaseTarget): Prom
     await prisma.$queryRaw`SELECT 1`;
   } catch (error) {
     const reason = error instanceof Error ? lastLine(error.message) : String(error);
+    // Whether a retry can help is the classifier's call: a server that is down may come back, a
+    // database that does not exist or a refused login will not.
+    const classified = toDatabaseError(error, "connect");
     throw new DatabaseError(
       "CONNECTION",
       `Could not connect to ${describe(target)}: ${reason}. Is the server running, and do the database and user exist?`,
-      {
-        cause: error,
-      },
+      { cause: error, retryable: classified.code !== "CONNECTION" || classified.retryable },
     );
   }
 }
 
 /**
  * Opens reev's database: picks the backend from the URL, applies pending migrations (unless told not
- * to) and returns the Prisma client, a DatabaseWriter and `close()`. Always `await db.close()`:
- * an unclosed PGlite keeps the process alive.
+ * to) and returns its DatabaseWriter and `close()`. Always close it (`await using db = await
+ * openDatabase()`, or `await db.close()`): an unclosed PGlite keeps the process alive.
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
   const target = resolveTarget(options.url, options.cwd);
@@ -271,7 +295,11 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
       try {
         await prisma.$disconnect();
       } finally {
-        await backend.close();
+        try {
+          await backend.close();
+        } finally {
+          await options.afterClose?.();
+        }
       }
     })());
   try {
@@ -282,5 +310,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     throw error;
   }
   const writer = new DatabaseWriter(prisma, { ...options.writer, transaction: { ...transaction, ...options.writer?.transaction } });
-  return { target, description: describe(target), prisma, writer, close, ...(backend.pglite ? { pglite: backend.pglite } : {}) };
+  const db: Database = { target, description: describe(target), writer, close, [Symbol.asyncDispose]: close };
+  internals.set(db, { prisma, pglite: backend.pglite });
+  return db;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from "./storable-text.js";
 
 /** Ids are VARCHAR(255) columns: longer ones are rejected up front with the field's name. */
 export const MAX_ID_LENGTH = 255;
@@ -9,20 +10,16 @@ export const DEFAULT_MAX_CONTENT_BYTES = 16 * 1024 * 1024;
  * run (10,000 steps of 2 KB are ~30 MB); the cap keeps it well inside PostgreSQL's 1 GB per value and
  * Node's largest string. */
 export const DEFAULT_MAX_CONSOLIDATED_BYTES = 256 * 1024 * 1024;
-const INT32_MAX = 2_147_483_647;
+export const INT32_MAX = 2_147_483_647;
 
-// PostgreSQL refuses U+0000 in text and jsonb, and a lone UTF-16 surrogate has no UTF-8 form: the
-// driver would silently store U+FFFD in text (the content would not round-trip) and jsonb rejects it
-// outright. Rejecting both here names the field instead of failing deep in the driver or lying.
-const isStorable = (s: string) => !s.includes("\u0000") && s.isWellFormed();
-const TEXT_MESSAGE = "must not contain the NUL character (U+0000) or a lone UTF-16 surrogate, which PostgreSQL cannot store in text";
-
-export const ZText = z.string().refine(isStorable, TEXT_MESSAGE);
+// Unstorable text is refused here, naming the field, instead of failing deep in the driver or being
+// stored as something else (see storable-text.ts).
+export const ZText = z.string().refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 export const ZId = z
   .string()
   .min(1, "must not be empty")
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  .refine(isStorable, TEXT_MESSAGE);
+  .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
 /** Execution transaction ids are UUIDs (a uuid column): any other text is refused with the field named. */
 export const ZTransactionId = z.guid("must be a UUID").transform((id) => id.toLowerCase()); // as the uuid column reads back
@@ -64,7 +61,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 function jsonProblem(value: unknown, depth = 0): string | undefined {
   if (depth > 64) return "is nested too deeply";
   if (value === null || typeof value === "boolean") return undefined;
-  if (typeof value === "string") return isStorable(value) ? undefined : TEXT_MESSAGE;
+  if (typeof value === "string") return isStorableText(value) ? undefined : UNSTORABLE_TEXT_MESSAGE;
   if (typeof value === "number") return Number.isFinite(value) ? undefined : "must not contain NaN or Infinity";
   if (Array.isArray(value)) {
     for (const item of value) {
@@ -75,7 +72,7 @@ function jsonProblem(value: unknown, depth = 0): string | undefined {
   }
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     for (const [key, item] of Object.entries(value)) {
-      const problem = isStorable(key) ? jsonProblem(item, depth + 1) : TEXT_MESSAGE;
+      const problem = isStorableText(key) ? jsonProblem(item, depth + 1) : UNSTORABLE_TEXT_MESSAGE;
       if (problem) return problem;
     }
     return undefined;
@@ -87,9 +84,13 @@ export const ZJsonValue = z.unknown().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 }) as unknown as z.ZodType<JsonValue>;
 
+/** How a step ended: the one list, for the database enum, the executor and the consolidated document. */
 export const STEP_STATUSES = ["success", "failed", "timed_out", "skipped"] as const;
 export const ZStepStatus = z.enum(STEP_STATUSES);
 export type StepStatus = z.infer<typeof ZStepStatus>;
+/** A stored step's status as read back: `unknown` when its content carried none (reev's free text). */
+export const ZRecordedStepStatus = z.enum([...STEP_STATUSES, "unknown"]);
+export type RecordedStepStatus = z.infer<typeof ZRecordedStepStatus>;
 
 export const EXECUTION_STATUSES = ["running", "completed", "failed", "timed_out", "rolled_back"] as const;
 export const ZExecutionStatus = z.enum(EXECUTION_STATUSES);
@@ -97,7 +98,8 @@ export type ExecutionStatus = z.infer<typeof ZExecutionStatus>;
 export const ZFinalExecutionStatus = z.enum(["completed", "failed", "timed_out", "rolled_back"]);
 export type FinalExecutionStatus = z.infer<typeof ZFinalExecutionStatus>;
 
-export const CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
+/** `timed_out`, as in the other enums; reev's API said "timeout", which its API edge will say again. */
+export const CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timed_out"] as const;
 export const ZConsolidationStatus = z.enum(CONSOLIDATION_STATUSES);
 export type ConsolidationStatus = z.infer<typeof ZConsolidationStatus>;
 export const ZConsolidationStatusOptions = z.object({
@@ -192,26 +194,26 @@ export const ZToolCallLog = z.object({
 });
 export type ToolCallLog = z.infer<typeof ZToolCallLog>;
 
-/** One committed step session, as consolidation reads it. */
+/** One committed step session, as consolidation reads it. Dates are Dates (JSON's strings parse into them). */
 export const ZSessionLog = z.object({
   sessionId: z.string(),
   executionId: z.string(),
   stepIndex: z.int(),
   content: z.string(),
-  /** When the step became visible (committed), ISO 8601. */
-  timestamp: z.string(),
+  /** When the step became visible (committed). */
+  timestamp: ZTimestamp,
   /** The step's outcome; `unknown` when its content carried none. */
-  status: z.enum([...STEP_STATUSES, "unknown"]),
+  status: ZRecordedStepStatus,
   stepId: z.string().nullable(),
   success: z.boolean().nullable(),
   score: z.number().nullable(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
+  startedAt: ZTimestamp.nullable(),
+  finishedAt: ZTimestamp.nullable(),
   durationMs: z.int().nullable(),
   error: z.string().nullable(),
   toolCalls: z.array(ZToolCallLog),
 });
-export type SessionLog = z.infer<typeof ZSessionLog>;
+export type SessionLog = z.output<typeof ZSessionLog>;
 
 export const ZConsolidatedSessionLog = z.object({
   id: z.int(),
@@ -223,7 +225,7 @@ export const ZConsolidatedSessionLog = z.object({
   totalTools: z.int().nullable(),
   successRate: z.number().nullable(),
   executionDurationMs: z.int().nullable(),
-  /** created_at, ISO 8601. */
-  timestamp: z.string(),
+  /** created_at. */
+  timestamp: ZTimestamp,
 });
-export type ConsolidatedSessionLog = z.infer<typeof ZConsolidatedSessionLog>;
+export type ConsolidatedSessionLog = z.output<typeof ZConsolidatedSessionLog>;

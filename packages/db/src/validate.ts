@@ -1,11 +1,6 @@
 import type { z } from "zod";
 import { DatabaseError } from "./errors.js";
-
-function formatPath(prefix: string, path: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
-  return out;
-}
+import { formatIssuePath } from "./issue-path.js";
 
 /**
  * Parses `value` with `schema`, or throws a VALIDATION DatabaseError naming the first bad field
@@ -15,8 +10,8 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, prefix:
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = formatPath(prefix, issue?.path ?? []);
-  const problems = result.error.issues.map((i) => `${formatPath(prefix, i.path) || "value"} ${i.message}`).join("; ");
+  const field = formatIssuePath(issue?.path ?? [], prefix);
+  const problems = result.error.issues.map((i) => `${formatIssuePath(i.path, prefix) || "value"} ${i.message}`).join("; ");
   // A whole argument of the wrong kind (null for an object, say) has no inner path: name the argument.
   throw new DatabaseError("VALIDATION", `Invalid input: ${problems}`, { field: field || "input", cause: result.error });
 }

@@ -11,10 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { type Database, openDatabase, stepSessionId } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
 import { consistencyProblems, snapshotTables } from "../src/testing/fault-injection.js";
-import { openTestDatabase, type TestBackend, testBackends } from "../src/testing/index.js";
+import { type TestBackend, test, testBackends } from "../src/testing/index.js";
 import { CRASH_STEP_COUNT, crashStep, prng } from "./fixtures/crash-steps.js";
 import { sleep, uid } from "./helpers.js";
 
@@ -110,7 +111,7 @@ describe.each(testBackends())("crash (SIGKILL mid-run) on $name", (backend: Test
   let site: Site;
   const cleanup: (() => Promise<void>)[] = [];
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ databases }) => {
     if (backend.name === "pglite") {
       // A real directory: the in-memory test backend cannot outlive a process. On tmpfs where there is
       // one: a killed process leaves its writes in the page cache either way, so the disk adds nothing
@@ -133,8 +134,7 @@ describe.each(testBackends())("crash (SIGKILL mid-run) on $name", (backend: Test
         },
       };
     } else {
-      const db = await openTestDatabase(backend);
-      cleanup.push(() => db.close());
+      const db = await databases.get(backend);
       if (db.target.kind !== "postgres") throw new Error("expected a PostgreSQL test database");
       const url = new URL(db.target.url);
       url.searchParams.set("application_name", CHILD_APP);
@@ -144,7 +144,7 @@ describe.each(testBackends())("crash (SIGKILL mid-run) on $name", (backend: Test
           // The server notices the dead client and ends its sessions (rolling back whatever was open);
           // until it has, a statement of the child's could still be running.
           for (let waited = 0; ; waited += 50) {
-            const [row] = await db.prisma.$queryRaw<{ n: number }[]>`
+            const [row] = await prismaClientOf(db).$queryRaw<{ n: number }[]>`
               SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = ${CHILD_APP}`;
             if (row?.n === 0) break;
             if (waited > 15_000) throw new Error(`the killed child's ${row?.n} connection(s) are still open after 15 s`);
@@ -156,11 +156,11 @@ describe.each(testBackends())("crash (SIGKILL mid-run) on $name", (backend: Test
     }
   });
 
-  afterAll(async () => {
+  test.afterAll(async () => {
     for (const step of cleanup.reverse()) await step();
   });
 
-  it.each(plan(SEED).map((t) => [t.n, SEED, t.mode, t.killAfter, t.delayMs, t] as const))(
+  test.each(plan(SEED).map((t) => [t.n, SEED, t.mode, t.killAfter, t.delayMs, t] as const))(
     "trial %i of seed %i: %s, SIGKILL after %s (+%i ms)",
     async (_n, _seed, _mode, _kill, _delay, trial) => {
       const executionId = uid(`crash${trial.n}`);
@@ -182,7 +182,7 @@ describe.each(testBackends())("crash (SIGKILL mid-run) on $name", (backend: Test
 
 /** The execution's steps as stored: index, state, transaction, content and tool call names. */
 async function storedSteps(db: Database, executionId: string) {
-  return db.prisma.stepSession.findMany({
+  return prismaClientOf(db).stepSession.findMany({
     where: { executionId },
     orderBy: { stepIndex: "asc" },
     select: {
@@ -200,7 +200,7 @@ const expectedToolNames = (i: number) => crashStep(i).toolCalls!.map((t) => t.to
 async function checkAfterCrash(db: Database, executionId: string, trial: Trial, lines: string[]): Promise<void> {
   const w = db.writer;
   const context = `lines printed: ${lines.length ? `${lines[0]} … ${lines.at(-1)}` : "none"}`;
-  expect(consistencyProblems(await snapshotTables(db.prisma)), context).toEqual([]);
+  expect(consistencyProblems(await snapshotTables(db)), context).toEqual([]);
 
   // 1. What the killed process left: a prefix of the steps, each whole (all of its tool calls), and
   //    at least every step it was told was stored.
@@ -259,7 +259,7 @@ async function checkAfterCrash(db: Database, executionId: string, trial: Trial, 
   expect(final.map((s) => [s.stepIndex, s.state, s.content, s.toolCalls.map((t) => t.toolName)])).toEqual(
     Array.from({ length: CRASH_STEP_COUNT }, (_, i) => [i, "committed", crashStep(i).content, expectedToolNames(i)]),
   );
-  const toolCalls = await db.prisma.toolCall.count({ where: { step: { executionId } } });
+  const toolCalls = await prismaClientOf(db).toolCall.count({ where: { step: { executionId } } });
   expect(toolCalls).toBe(Array.from({ length: CRASH_STEP_COUNT }, (_, i) => expectedToolNames(i).length).reduce((a, b) => a + b, 0));
 
   // 4. It finishes, and consolidates: the 50 steps in order, with their tool calls, under their ids.
@@ -277,5 +277,5 @@ async function checkAfterCrash(db: Database, executionId: string, trial: Trial, 
     { consolidatedSessionId: consolidatedId, originalSessionIds: sessions.map((s) => s.sessionId), totalTools: toolCalls },
   ]);
   expect(await w.getExecutionSession(executionId)).toMatchObject({ status: "completed", openTransaction: null });
-  expect(consistencyProblems(await snapshotTables(db.prisma))).toEqual([]);
+  expect(consistencyProblems(await snapshotTables(db))).toEqual([]);
 }

@@ -1,23 +1,18 @@
 // A crash with an execution transaction open: pending rows stay, a new writer ("the new process") lists
 // and recovers them, on every backend. The real thing (a SIGKILLed process on a PGlite directory) is in
 // pglite-directory.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseWriter } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { DatabaseWriter } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, stepRows, toolCallCount, visibleSteps } from "./helpers.js";
 
 describe.each(testBackends())("crash and recovery on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
-  it("pending steps of an abandoned writer are found and rolled back by a new writer", async () => {
+  test("pending steps of an abandoned writer are found and rolled back by a new writer", async ({ db }) => {
     // "The old process": stores a committed step, begins, stores two pending steps, then is never heard of again.
-    const crashed = new DatabaseWriter(db.prisma);
+    const crashed = new DatabaseWriter(prismaClientOf(db));
     const id = await createExecution(crashed);
     const bystander = await createExecution(crashed);
     await crashed.storeStep(id, { stepIndex: 0, content: "committed before the crash", toolCalls: [{ toolName: "kept" }] });
@@ -29,7 +24,7 @@ describe.each(testBackends())("crash and recovery on $name", (backend) => {
     expect(transactionId).toMatch(/^[0-9a-f-]{36}$/);
 
     // "The new process".
-    const w = new DatabaseWriter(db.prisma);
+    const w = new DatabaseWriter(prismaClientOf(db));
     expect((await stepRows(db, id)).map((r) => [r.stepIndex, r.state])).toEqual([
       [0, "committed"],
       [1, "pending"],
@@ -60,7 +55,7 @@ describe.each(testBackends())("crash and recovery on $name", (backend) => {
     expect((await w.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual(["committed before the crash", "after recovery"]);
   });
 
-  it("olderThanMs picks only the transactions opened before the cutoff", async () => {
+  test("olderThanMs picks only the transactions opened before the cutoff", async ({ db }) => {
     const w = db.writer;
     const old = await createExecution(w);
     const recent = await createExecution(w);
@@ -69,7 +64,7 @@ describe.each(testBackends())("crash and recovery on $name", (backend) => {
       await w.storeStepSession(id, 0, `pending of ${id}`);
     }
     // Backdate one transaction by an hour, as if its process had died long ago.
-    await db.prisma.executionSession.update({
+    await prismaClientOf(db).executionSession.update({
       where: { executionId: old },
       data: { transactionOpenedAt: new Date(Date.now() - 3_600_000) },
     });

@@ -1,13 +1,16 @@
 // Fault injection: every database statement of a write fails in turn — before it reaches the database,
-// and (second mode) after it ran but with its reply lost — and after each failure the write has left
-// all of its rows or none of them, the tables are consistent, the error is a typed DatabaseError, and
-// retrying the same call succeeds with exactly one copy of the data (idempotently, when the first
-// attempt had taken effect). Statement counts are not hard-coded: the loop raises N until the call
-// completes without reaching the fault, and must have hit at least one fault on the way.
+// and (second mode) after it ran but with its reply lost. With the writer's own retries off, after each
+// failure the write has left all of its rows or none of them, the tables are consistent, the error is a
+// typed DatabaseError, and retrying the same call succeeds with exactly one copy of the data
+// (idempotently, when the first attempt had taken effect). With them on (the default), the writer
+// makes that retry itself: the one fault is absorbed and the call succeeds, exactly once. Statement
+// counts are not hard-coded: the loop raises N until the call completes without reaching the fault,
+// and must have hit at least one fault on the way.
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseError, type StepInput, stepSessionId } from "../src/index.js";
+import { describe, expect } from "vitest";
+import { type Database, DatabaseError, DatabaseWriter, type StepInput, stepSessionId } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
 import {
   consistencyProblems,
   createFaultInjector,
@@ -19,7 +22,7 @@ import {
   settle,
   snapshotTables,
 } from "../src/testing/fault-injection.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, stepRows, uid, visibleSteps, within } from "./helpers.js";
 
 const MODES: FaultMode[] = ["before", "reply-lost"];
@@ -40,16 +43,22 @@ const describeError = (e: unknown) =>
 
 /**
  * One write under test: `setup` builds a fresh execution in the state the write needs (faults are not
- * armed then), `run` is the write — called once with a fault armed and once more as the retry —
- * and `verify` checks the final state: exactly one copy of what the write stores. `tookEffect` says
- * whether the faulted attempt had already done the write (a lost reply), so the retry was a repeat.
+ * armed then), `run` is the write through `writer` — called once with a fault armed and once more as
+ * the retry — and `verify` checks the final state: exactly one copy of what the write stores.
+ * `tookEffect` says whether the faulted attempt had already done the write (a lost reply), so the
+ * retry was a repeat; undefined when the writer retried by itself and the caller cannot know.
+ * `callerRetry: false` marks a call only the writer can repeat safely (it keeps state between its own
+ * attempts: a transaction id drawn once, the transaction an unguarded commit found open).
  */
 type Operation<C, R> = {
   name: string;
   setup(db: Database): Promise<C>;
-  run(db: Database, ctx: C): Promise<R>;
-  verify(db: Database, ctx: C, result: R, info: { tookEffect: boolean }): Promise<void>;
+  run(writer: DatabaseWriter, ctx: C): Promise<R>;
+  verify(db: Database, ctx: C, result: R, info: { tookEffect: boolean | undefined }): Promise<void>;
+  callerRetry?: false;
 };
+
+const created = (tookEffect: boolean | undefined) => (tookEffect === undefined ? expect.any(Boolean) : !tookEffect);
 
 // Erases each operation's context and result types, so operations of different shapes share one list.
 // biome-ignore lint/suspicious/noExplicitAny: the point is to erase the types (see above)
@@ -59,9 +68,9 @@ const OPERATIONS = [
   op({
     name: "storeStep with tool calls (no transaction: committed at once)",
     setup: async (db) => ({ id: await createExecution(db.writer) }),
-    run: (db, { id }) => db.writer.storeStep(id, step(0, "a", ["get_balance", "swap", "verify"])),
+    run: (w, { id }) => w.storeStep(id, step(0, "a", ["get_balance", "swap", "verify"])),
     verify: async (db, { id }, result, { tookEffect }) => {
-      expect(result).toEqual({ sessionId: stepSessionId(id, 0), state: "committed", created: !tookEffect });
+      expect(result).toEqual({ sessionId: stepSessionId(id, 0), state: "committed", created: created(tookEffect) });
       expect(await stepRows(db, id)).toMatchObject([{ stepIndex: 0, state: "committed", content: step(0, "a", []).content }]);
       expect(await toolNames(db, id)).toEqual([["get_balance", "swap", "verify"]]);
     },
@@ -72,9 +81,9 @@ const OPERATIONS = [
       const id = await createExecution(db.writer);
       return { id, transactionId: await db.writer.beginTransaction(id) };
     },
-    run: (db, { id, transactionId }) => db.writer.storeStep(id, step(0, "p", ["a", "b"]), { transactionId }),
+    run: (w, { id, transactionId }) => w.storeStep(id, step(0, "p", ["a", "b"]), { transactionId }),
     verify: async (db, { id, transactionId }, result, { tookEffect }) => {
-      expect(result).toEqual({ sessionId: stepSessionId(id, 0), state: "pending", created: !tookEffect });
+      expect(result).toEqual({ sessionId: stepSessionId(id, 0), state: "pending", created: created(tookEffect) });
       expect(await stepRows(db, id)).toMatchObject([{ stepIndex: 0, state: "pending", transactionId }]);
       expect(await toolNames(db, id)).toEqual([["a", "b"]]);
     },
@@ -87,9 +96,9 @@ const OPERATIONS = [
       await db.writer.storeStep(id, step(0, "old", ["old1", "old2", "old3"]), { transactionId });
       return { id, transactionId };
     },
-    run: (db, { id, transactionId }) => db.writer.storeStep(id, step(0, "new", ["new1"]), { transactionId }),
+    run: (w, { id, transactionId }) => w.storeStep(id, step(0, "new", ["new1"]), { transactionId }),
     verify: async (db, { id, transactionId }, result, { tookEffect }) => {
-      expect(result).toEqual({ sessionId: stepSessionId(id, 0), state: "pending", created: !tookEffect });
+      expect(result).toEqual({ sessionId: stepSessionId(id, 0), state: "pending", created: created(tookEffect) });
       expect(await stepRows(db, id)).toMatchObject([
         { stepIndex: 0, state: "pending", transactionId, content: step(0, "new", []).content },
       ]);
@@ -100,7 +109,7 @@ const OPERATIONS = [
   op({
     name: "storeStepSession (reev's YAML, with tool calls)",
     setup: async (db) => ({ id: await createExecution(db.writer) }),
-    run: (db, { id }) => db.writer.storeStepSession(id, 3, YAML_STEP),
+    run: (w, { id }) => w.storeStepSession(id, 3, YAML_STEP),
     verify: async (db, { id }) => {
       expect(await stepRows(db, id)).toMatchObject([{ stepIndex: 3, state: "committed", content: YAML_STEP }]);
       expect(await toolNames(db, id)).toEqual([["get_account_balance", "jupiter_swap"]]);
@@ -113,7 +122,7 @@ const OPERATIONS = [
       await db.writer.storeStep(id, step(0, "before", ["t"]));
       return { id, chosen: randomUUID() };
     },
-    run: (db, { id, chosen }) => db.writer.beginTransaction(id, { transactionId: chosen }),
+    run: (w, { id, chosen }) => w.beginTransaction(id, { transactionId: chosen }),
     verify: async (db, { id, chosen }, transactionId: string) => {
       expect(transactionId).toBe(chosen);
       expect((await db.writer.getExecutionSession(id))?.openTransaction?.transactionId).toBe(transactionId);
@@ -130,7 +139,7 @@ const OPERATIONS = [
       await db.writer.storeStep(id, step(1, "c1", ["c"]), { transactionId });
       return { id, transactionId };
     },
-    run: (db, { id, transactionId }) => db.writer.commitTransaction(id, { transactionId }),
+    run: (w, { id, transactionId }) => w.commitTransaction(id, { transactionId }),
     verify: async (db, { id }) => {
       expect((await db.writer.getExecutionSession(id))?.openTransaction).toBeNull();
       expect((await stepRows(db, id)).map((r) => [r.stepIndex, r.state])).toEqual([
@@ -150,7 +159,7 @@ const OPERATIONS = [
       await db.writer.storeStep(id, step(2, "r2", ["c"]), { transactionId });
       return { id, transactionId };
     },
-    run: (db, { id, transactionId }) => db.writer.rollbackTransaction(id, { transactionId }),
+    run: (w, { id, transactionId }) => w.rollbackTransaction(id, { transactionId }),
     verify: async (db, { id }) => {
       expect((await db.writer.getExecutionSession(id))?.openTransaction).toBeNull();
       expect((await stepRows(db, id)).map((r) => [r.stepIndex, r.state])).toEqual([[0, "committed"]]);
@@ -164,7 +173,7 @@ const OPERATIONS = [
       await db.writer.storeStep(id, step(0, "f", ["t"]));
       return { id };
     },
-    run: (db, { id }) => db.writer.finishExecutionSession(id, { status: "failed", error: "step 0 went wrong", durationMs: 1234 }),
+    run: (w, { id }) => w.finishExecutionSession(id, { status: "failed", error: "step 0 went wrong", durationMs: 1234 }),
     verify: async (db, { id }, record) => {
       const stored = await db.writer.getExecutionSession(id);
       expect(stored).toMatchObject({ status: "failed", error: "step 0 went wrong", durationMs: 1234, openTransaction: null });
@@ -179,8 +188,8 @@ const OPERATIONS = [
       await db.writer.storeStep(id, step(1, "s1", ["b", "c"]));
       return { id, consolidatedId: `${id}_consolidated` };
     },
-    run: (db, { id, consolidatedId }) =>
-      db.writer.storeConsolidatedSession(consolidatedId, id, '{"consolidated":true}', {
+    run: (w, { id, consolidatedId }) =>
+      w.storeConsolidatedSession(consolidatedId, id, '{"consolidated":true}', {
         avgScore: 0.5,
         totalTools: 3,
         successRate: 100,
@@ -198,6 +207,30 @@ const OPERATIONS = [
       ]);
     },
   }),
+  op({
+    name: "beginTransaction (no id given: drawn once, so the writer's own retry finds its transaction)",
+    callerRetry: false,
+    setup: async (db) => ({ id: await createExecution(db.writer) }),
+    run: (w, { id }) => w.beginTransaction(id),
+    verify: async (db, { id }, transactionId: string) => {
+      expect((await db.writer.getExecutionSession(id))?.openTransaction?.transactionId).toBe(transactionId);
+    },
+  }),
+  op({
+    name: "commitTransaction unguarded (pinned, after its first attempt, to the transaction it found)",
+    callerRetry: false,
+    setup: async (db) => {
+      const id = await createExecution(db.writer);
+      const transactionId = await db.writer.beginTransaction(id);
+      await db.writer.storeStep(id, step(0, "u", ["a"]), { transactionId });
+      return { id };
+    },
+    run: (w, { id }) => w.commitTransaction(id),
+    verify: async (db, { id }) => {
+      expect((await db.writer.getExecutionSession(id))?.openTransaction).toBeNull();
+      expect((await stepRows(db, id)).map((r) => r.state)).toEqual(["committed"]);
+    },
+  }),
 ];
 
 const YAML_STEP = `step_id: swap
@@ -211,7 +244,7 @@ tool_calls:
 
 /** Tool names per step of an execution, in step and call order: "exactly once" at a glance. */
 async function toolNames(db: Database, executionId: string): Promise<string[][]> {
-  const steps = await db.prisma.stepSession.findMany({
+  const steps = await prismaClientOf(db).stepSession.findMany({
     where: { executionId },
     orderBy: { stepIndex: "asc" },
     select: { toolCalls: { orderBy: { callIndex: "asc" }, select: { toolName: true } } },
@@ -219,19 +252,19 @@ async function toolNames(db: Database, executionId: string): Promise<string[][]>
   return steps.map((s) => s.toolCalls.map((t) => t.toolName));
 }
 
+/** One injector for the file's databases: the tests run one after another, each arming it around one call. */
+const faults = createFaultInjector();
+// The writer's own retries off: each fault reaches the caller, as it reaches each of the writer's attempts.
+test.override({ databaseOptions: { wrapAdapter: faults.wrapAdapter, writer: { retry: { maxAttempts: 1 } } } });
+
 describe.each(testBackends())("fault injection on $name", (backend) => {
-  const faults = createFaultInjector();
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend, { wrapAdapter: faults.wrapAdapter });
-  });
-  afterAll(async () => {
+  test.override({ backend });
+  test.afterEach(() => {
     faults.disarm();
-    await db?.close();
   });
 
   // The injector itself, so that the tests below cannot pass because it does nothing.
-  it("the injector: `before` keeps a statement from the database, `reply-lost` runs it and still fails", async () => {
+  test("the injector: `before` keeps a statement from the database, `reply-lost` runs it and still fails", async ({ db }) => {
     for (const mode of MODES) {
       const id = uid(`self-${mode}`);
       faults.arm({ at: 1, mode });
@@ -249,7 +282,7 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
     for (const mode of MODES) {
       const id = uid(`self-commit-${mode}`);
       faults.arm({ at: 1, mode, kinds: ["commit"] });
-      const result = await settle(db.writer.runInTransaction((w) => createExecution(w, id)));
+      const result = await settle(db.writer.withDatabaseTransaction((w) => createExecution(w, id)));
       expect(faults.disarm().fault).toMatchObject({ kind: "commit" });
       expect(result.ok).toBe(false);
       expect(await db.writer.getExecutionSession(id), mode).toEqual(
@@ -264,42 +297,49 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
   // refuses a write inside its transaction (CONFLICT, TRANSACTION_STATE), Prisma rolls back, and that
   // ROLLBACK fails too. The caller must still hear the refusal, not the rollback's error, nothing may
   // be written, and the database must stay usable (PGlite: no transaction left holding the engine).
-  it.each(MODES)("a failed ROLLBACK after a refused write (%s): the refusal reaches the caller, nothing is written", async (mode) => {
-    const id = await createExecution(db.writer);
-    await db.writer.storeStep(id, step(0, "s", ["t"]));
-    await db.writer.storeConsolidatedSession(`${id}_c`, id, "{}", {});
-    const transactionId = await db.writer.beginTransaction(id);
-    const refusals: [string, () => Promise<unknown>, string][] = [
-      ["storeConsolidatedSession under a taken id", () => db.writer.storeConsolidatedSession(`${id}_c`, id, '{"other":1}', {}), "CONFLICT"],
-      [
-        "finishExecutionSession with a transaction open",
-        () => db.writer.finishExecutionSession(id, { status: "completed" }),
-        "TRANSACTION_STATE",
-      ],
-      ["beginTransaction with one open", () => db.writer.beginTransaction(id), "TRANSACTION_STATE"],
-    ];
-    for (const [what, call, code] of refusals) {
-      const before = await snapshotTables(db.prisma);
-      faults.arm({ at: 1, mode, kinds: ["rollback"] });
-      let result: Settled<unknown>;
-      try {
-        result = await settle(within(30_000, call(), what));
-      } finally {
-        expect(faults.disarm().fault, `${what}: the ROLLBACK was failed`).toMatchObject({ kind: "rollback" });
+  test.for(MODES)(
+    "a failed ROLLBACK after a refused write (%s): the refusal reaches the caller, nothing is written",
+    async (mode, { db }) => {
+      const id = await createExecution(db.writer);
+      await db.writer.storeStep(id, step(0, "s", ["t"]));
+      await db.writer.storeConsolidatedSession(`${id}_c`, id, "{}", {});
+      const transactionId = await db.writer.beginTransaction(id);
+      const refusals: [string, () => Promise<unknown>, string][] = [
+        [
+          "storeConsolidatedSession under a taken id",
+          () => db.writer.storeConsolidatedSession(`${id}_c`, id, '{"other":1}', {}),
+          "CONFLICT",
+        ],
+        [
+          "finishExecutionSession with a transaction open",
+          () => db.writer.finishExecutionSession(id, { status: "completed" }),
+          "TRANSACTION_STATE",
+        ],
+        ["beginTransaction with one open", () => db.writer.beginTransaction(id), "TRANSACTION_STATE"],
+      ];
+      for (const [what, call, code] of refusals) {
+        const before = await snapshotTables(db);
+        faults.arm({ at: 1, mode, kinds: ["rollback"] });
+        let result: Settled<unknown>;
+        try {
+          result = await settle(within(30_000, call(), what));
+        } finally {
+          expect(faults.disarm().fault, `${what}: the ROLLBACK was failed`).toMatchObject({ kind: "rollback" });
+        }
+        const heard = result.ok ? "no error" : DatabaseError.is(result.error) ? result.error.code : describeError(result.error);
+        expect({ what, heard }).toEqual({ what, heard: code });
+        expect(await snapshotTables(db), what).toEqual(before);
       }
-      const heard = result.ok ? "no error" : DatabaseError.is(result.error) ? result.error.code : describeError(result.error);
-      expect({ what, heard }).toEqual({ what, heard: code });
-      expect(await snapshotTables(db.prisma), what).toEqual(before);
-    }
-    // Still usable, and the execution's transaction is untouched.
-    await db.writer.storeStep(id, step(1, "after", ["u"]), { transactionId });
-    await db.writer.commitTransaction(id, { transactionId });
-    expect(await toolNames(db, id)).toEqual([["t"], ["u"]]);
-  });
+      // Still usable, and the execution's transaction is untouched.
+      await db.writer.storeStep(id, step(1, "after", ["u"]), { transactionId });
+      await db.writer.commitTransaction(id, { transactionId });
+      expect(await toolNames(db, id)).toEqual([["t"], ["u"]]);
+    },
+  );
 
   // A dropped connection is a CONNECTION error whichever statement it hits, so a caller can tell "retry
   // later" from a bug ("INTERNAL"). (The loops below only require a DatabaseError carrying the fault.)
-  it.each(["query", "begin", "commit"] as const)("a connection lost at a %s statement is a CONNECTION error", async (kind) => {
+  test.for(["query", "begin", "commit"] as const)("a connection lost at a %s statement is a CONNECTION error", async (kind, { db }) => {
     const id = await createExecution(db.writer);
     faults.arm({ at: 1, mode: "before", kinds: [kind] });
     const result = await settle(db.writer.finishExecutionSession(id, { status: "completed" }));
@@ -309,7 +349,7 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
   });
 
   // Minimal reproduction of what the reply-lost loops below report for every transactional write:
-  it("minimal: commitTransaction whose COMMIT reply was lost can be retried", async () => {
+  test("minimal: commitTransaction whose COMMIT reply was lost can be retried", async ({ db }) => {
     const id = await createExecution(db.writer);
     const transactionId = await db.writer.beginTransaction(id);
     await db.writer.storeStep(id, step(0, "s", ["t"]), { transactionId });
@@ -324,18 +364,18 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
   });
 
   describe.each(MODES)("mode %s", (mode) => {
-    it.each(OPERATIONS.map((o) => [o.name, o] as const))(
+    test.for(OPERATIONS.filter((o) => o.callerRetry !== false).map((o) => [o.name, o] as const))(
       "%s: all or nothing, a typed error, then a retry stores exactly one copy",
-      async (_name, operation) => {
+      async ([, operation], { db }) => {
         let faultsHit = 0;
         for (let n = 1; n <= MAX_STATEMENTS; n++) {
           const ctx = await operation.setup(db);
-          const before = await snapshotTables(db.prisma);
+          const before = await snapshotTables(db);
           faults.arm({ at: n, mode });
           let first: Settled<unknown>;
           let report: FaultReport;
           try {
-            first = await settle(within(30_000, operation.run(db, ctx), `${operation.name} with a fault at statement ${n}`));
+            first = await settle(within(30_000, operation.run(db.writer, ctx), `${operation.name} with a fault at statement ${n}`));
           } finally {
             report = faults.disarm();
           }
@@ -345,7 +385,7 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
             // Done: the call needs fewer than n statements, so it ran untouched.
             if (!first.ok) throw new Error(`no fault fired, yet the call failed (${where}): ${describeError(first.error)}`);
             await operation.verify(db, ctx, first.value, { tookEffect: false });
-            expect(consistencyProblems(await snapshotTables(db.prisma)), where).toEqual([]);
+            expect(consistencyProblems(await snapshotTables(db)), where).toEqual([]);
             expect(faultsHit, `${operation.name}: the loop finished without hitting a single fault`).toBeGreaterThan(0);
             return;
           }
@@ -356,7 +396,7 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
           expect(first.error, where).toBeInstanceOf(DatabaseError);
           expect(isInjectedFault(first.error), where).toBe(true);
 
-          const after = await snapshotTables(db.prisma);
+          const after = await snapshotTables(db);
           expect(consistencyProblems(after), where).toEqual([]);
           const nothing = isDeepStrictEqual(after, before);
           if (mode === "before") {
@@ -364,8 +404,8 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
             expect(after, where).toEqual(before);
           }
 
-          const retry = await settle(within(30_000, operation.run(db, ctx), `retry of ${operation.name}`));
-          const final = await snapshotTables(db.prisma);
+          const retry = await settle(within(30_000, operation.run(db.writer, ctx), `retry of ${operation.name}`));
+          const final = await snapshotTables(db);
           if (!retry.ok) {
             // Reported (softly), and the loop goes on: what the failed retry left must still be whole.
             expect
@@ -385,6 +425,36 @@ describe.each(testBackends())("fault injection on $name", (backend) => {
           }
           await operation.verify(db, ctx, retry.value, { tookEffect: !nothing });
           expect(consistencyProblems(final), where).toEqual([]);
+        }
+        throw new Error(`${operation.name} did not complete within ${MAX_STATEMENTS} statements`);
+      },
+    );
+
+    test.for(OPERATIONS.map((o) => [o.name, o] as const))(
+      "%s, the writer retrying by itself: one fault anywhere is absorbed, the write done exactly once",
+      async ([, operation], { db }) => {
+        // The default retry policy, over the same (fault-injected) client.
+        const retrying = new DatabaseWriter(prismaClientOf(db), { retry: { minDelayMs: 1, maxDelayMs: 5 } });
+        let faultsHit = 0;
+        for (let n = 1; n <= MAX_STATEMENTS; n++) {
+          const ctx = await operation.setup(db);
+          faults.arm({ at: n, mode });
+          let result: Settled<unknown>;
+          let report: FaultReport;
+          try {
+            result = await settle(within(30_000, operation.run(retrying, ctx), `${operation.name} with a fault at statement ${n}`));
+          } finally {
+            report = faults.disarm();
+          }
+          const where = `${operation.name}, ${mode}, fault at statement ${n}:\n  ${describeReport(report)}`;
+          if (!result.ok) throw new Error(`the writer did not absorb the fault (${where}): ${describeError(result.error)}`);
+          await operation.verify(db, ctx, result.value, { tookEffect: report.fired ? undefined : false });
+          expect(consistencyProblems(await snapshotTables(db)), where).toEqual([]);
+          if (!report.fired) {
+            expect(faultsHit, `${operation.name}: the loop finished without hitting a single fault`).toBeGreaterThan(0);
+            return;
+          }
+          faultsHit++;
         }
         throw new Error(`${operation.name} did not complete within ${MAX_STATEMENTS} statements`);
       },

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { type Database, DatabaseError, type DatabaseErrorCode, type DatabaseWriter } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
 
 /** A unique id per call, so tests can share one database per file without seeing each other's rows. */
 export function uid(prefix = "exec"): string {
@@ -33,17 +34,17 @@ export async function createExecution(writer: DatabaseWriter, executionId = uid(
 /** Row counts of every table, to prove a rejected call wrote nothing. */
 export async function rowCounts(db: Database): Promise<{ executions: number; steps: number; toolCalls: number; consolidated: number }> {
   const [executions, steps, toolCalls, consolidated] = await Promise.all([
-    db.prisma.executionSession.count(),
-    db.prisma.stepSession.count(),
-    db.prisma.toolCall.count(),
-    db.prisma.consolidatedSession.count(),
+    prismaClientOf(db).executionSession.count(),
+    prismaClientOf(db).stepSession.count(),
+    prismaClientOf(db).toolCall.count(),
+    prismaClientOf(db).consolidatedSession.count(),
   ]);
   return { executions, steps, toolCalls, consolidated };
 }
 
 /** Step rows of one execution (any state), in step order: what is really in the table. */
 export async function stepRows(db: Database, executionId: string) {
-  return db.prisma.stepSession.findMany({
+  return prismaClientOf(db).stepSession.findMany({
     where: { executionId },
     orderBy: { stepIndex: "asc" },
     select: { stepIndex: true, state: true, content: true, transactionId: true },
@@ -52,7 +53,7 @@ export async function stepRows(db: Database, executionId: string) {
 
 /** Tool-call rows of one execution. */
 export function toolCallCount(db: Database, executionId: string): Promise<number> {
-  return db.prisma.toolCall.count({ where: { step: { executionId } } });
+  return prismaClientOf(db).toolCall.count({ where: { step: { executionId } } });
 }
 
 /** Committed step indexes, as consolidation sees them. */
@@ -61,6 +62,30 @@ export async function visibleSteps(writer: DatabaseWriter, executionId: string):
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Resolves once at least `count` statements on `db`'s PostgreSQL database (of `applicationName`'s
+ * connections, when given) are waiting for a lock: the condition a test waits on to know that calls
+ * it started are queued behind a lock it holds, in the order it started them.
+ */
+export async function lockWaiters(
+  db: Database,
+  count: number,
+  options: { applicationName?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const { applicationName = null, timeoutMs = 10_000 } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // Autocommit, on a connection of its own: inside a transaction pg_stat_activity would not change.
+    const [row] = await prismaClientOf(db).$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'
+        AND (${applicationName}::text IS NULL OR application_name = ${applicationName}::text)`;
+    if ((row?.n ?? 0) >= count) return;
+    if (Date.now() > deadline) throw new Error(`${row?.n ?? 0} statements wait for a lock, not ${count}, after ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
 
 /** Rejects if `promise` takes longer than `ms`: turns a would-be deadlock into a clear failure. */
 export function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {

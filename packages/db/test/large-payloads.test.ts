@@ -8,9 +8,10 @@
  * The strings are compared exactly (first differing index on failure, not a 10 MB diff), in UTF-8
  * bytes on the JavaScript side and with octet_length() on the database side.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseWriter, DEFAULT_MAX_CONTENT_BYTES } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { beforeAll, describe, expect } from "vitest";
+import { type Database, DatabaseWriter } from "../src/index.js";
+import { DEFAULT_MAX_CONTENT_BYTES, prismaClientOf } from "../src/internal.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, uid } from "./helpers.js";
 import { expectSameText } from "./property-support.js";
 
@@ -49,23 +50,23 @@ function cut(s: string, units: number): string {
 /** Rows and content fingerprints of every table, computed by the database (no MBs pulled into JS). */
 async function fingerprint(db: Database) {
   return {
-    executions: await db.prisma.$queryRawUnsafe(
+    executions: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT execution_id, status::text, open_transaction_id::text, consolidation_status::text, md5(prompt) AS prompt FROM execution_sessions ORDER BY execution_id",
     ),
-    steps: await db.prisma.$queryRawUnsafe(
+    steps: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT session_id, state::text, md5(content) AS content, octet_length(content) AS bytes, content_sha256 FROM step_sessions ORDER BY session_id",
     ),
-    toolCalls: await db.prisma.$queryRawUnsafe(
+    toolCalls: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT session_id, call_index, md5(input::text) AS input, md5(output::text) AS output FROM tool_calls ORDER BY session_id, call_index",
     ),
-    consolidated: await db.prisma.$queryRawUnsafe(
+    consolidated: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT consolidated_session_id, md5(consolidated_content) AS content, octet_length(consolidated_content) AS bytes FROM consolidated_sessions ORDER BY consolidated_session_id",
     ),
   };
 }
 
 async function storedBytes(db: Database, sql: string, id: string): Promise<number> {
-  const rows = await db.prisma.$queryRawUnsafe<{ bytes: number | bigint }[]>(sql, id);
+  const rows = await prismaClientOf(db).$queryRawUnsafe<{ bytes: number | bigint }[]>(sql, id);
   return Number(rows[0]?.bytes);
 }
 const stepBytes = (db: Database, sessionId: string) =>
@@ -73,23 +74,23 @@ const stepBytes = (db: Database, sessionId: string) =>
 const consolidatedBytes = (db: Database, id: string) =>
   storedBytes(db, "SELECT octet_length(consolidated_content) AS bytes FROM consolidated_sessions WHERE consolidated_session_id = $1", id);
 
+const stepContent = async (db: Database, executionId: string, stepIndex: number) =>
+  (
+    await prismaClientOf(db).stepSession.findUnique({
+      where: { executionId_stepIndex: { executionId, stepIndex } },
+      select: { content: true },
+    })
+  )?.content;
+
 describe.each(testBackends())("large payloads on $name", (backend) => {
-  let db: Database;
+  test.override({ backend });
   let big: string;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
+  beforeAll(() => {
     big = text(TEN_MB);
   });
-  afterAll(async () => {
-    await db?.close();
-  });
-
-  const stepContent = async (executionId: string, stepIndex: number) =>
-    (await db.prisma.stepSession.findUnique({ where: { executionId_stepIndex: { executionId, stepIndex } }, select: { content: true } }))
-      ?.content;
 
   describe("10 MB round trips byte for byte", () => {
-    it("storeStep: the content, as consolidation reads it and as the table holds it; the same write again is a no-op", async () => {
+    test("storeStep: the content, as consolidation reads it and as the table holds it; the same write again is a no-op", async ({ db }) => {
       const id = await createExecution(db.writer);
       const stored = await db.writer.storeStep(id, { stepIndex: 0, stepId: "big", status: "success", content: big });
       expect(stored).toMatchObject({ state: "committed", created: true });
@@ -105,10 +106,10 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       expect(await fingerprint(db)).toEqual(before);
     });
 
-    it("storeStepSession: 10 MB of free text (parsed as YAML, found not to be a step) and a 10 MB JSON step document", async () => {
+    test("storeStepSession: 10 MB of free text (parsed as YAML, found not to be a step) and a 10 MB JSON step document", async ({ db }) => {
       const id = await createExecution(db.writer);
       await db.writer.storeStepSession(id, 0, big);
-      expectSameText(await stepContent(id, 0), big, "free text");
+      expectSameText(await stepContent(db, id, 0), big, "free text");
       expect(await stepBytes(db, `${id}_step_0`)).toBe(TEN_MB);
 
       // The executor's format: a JSON step whose response is megabytes of the same hostile text.
@@ -137,7 +138,7 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       ]);
     }, 120_000);
 
-    it("storeSteps (bulk import): two 10 MB steps in one call", async () => {
+    test("storeSteps (bulk import): two 10 MB steps in one call", async ({ db }) => {
       const id = await createExecution(db.writer);
       const other = `${big.slice(0, big.length - 1)}y`;
       const result = await db.writer.storeSteps(id, [
@@ -150,7 +151,7 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       expectSameText(sessions[1]?.content, other, "step 1");
     }, 120_000);
 
-    it("tool-call JSON of megabytes (deep objects, unicode keys and values, extreme numbers) round-trips as JSON", async () => {
+    test("tool-call JSON of megabytes (deep objects, unicode keys and values, extreme numbers) round-trips as JSON", async ({ db }) => {
       const id = await createExecution(db.writer);
       const unit = {
         "ключ 🔑": PIECE,
@@ -172,7 +173,9 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       expectSameText(session?.content, JSON.stringify(step), "content (the step as JSON)");
     }, 120_000);
 
-    it("consolidated content: storeConsolidatedSession, read back by id and by execution; its cap is not the step cap", async () => {
+    test("consolidated content: storeConsolidatedSession, read back by id and by execution; its cap is not the step cap", async ({
+      db,
+    }) => {
       const id = await createExecution(db.writer);
       const cid = uid("cons");
       await db.writer.storeConsolidatedSession(cid, id, big, { avgScore: 1, successRate: 100, totalTools: 0 });
@@ -190,7 +193,9 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
     }, 120_000);
   });
 
-  it("text that starts with a byte-order mark (U+FEFF) is stored whole; PostgreSQL reads it back whole, PGlite 0.5.16 drops it", async () => {
+  test("text that starts with a byte-order mark (U+FEFF) is stored whole; PostgreSQL reads it back whole, PGlite 0.5.16 drops it", async ({
+    db,
+  }) => {
     // A BOM mid-text survives everywhere (it is in PIECE); a leading one is a decoder's favourite to drop.
     const bom = `\uFEFF${PIECE}`;
     const id = await createExecution(db.writer);
@@ -210,15 +215,15 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
   });
 
   describe("the default 16 MiB cap, counted in UTF-8 bytes", () => {
-    it("exactly 16 MiB of 4-byte emoji is accepted and comes back whole", async () => {
+    test("exactly 16 MiB of 4-byte emoji is accepted and comes back whole", async ({ db }) => {
       const id = await createExecution(db.writer);
       const atCap = "😀".repeat(DEFAULT_MAX_CONTENT_BYTES / 4); // 8 Mi UTF-16 units, 16 MiB of UTF-8
       await db.writer.storeStep(id, { stepIndex: 0, content: atCap });
-      expectSameText(await stepContent(id, 0), atCap, "content at the cap");
+      expectSameText(await stepContent(db, id, 0), atCap, "content at the cap");
       expect(await stepBytes(db, `${id}_step_0`)).toBe(DEFAULT_MAX_CONTENT_BYTES);
     }, 120_000);
 
-    it("one byte more is refused by every step writer, naming the field and both sizes; nothing is written", async () => {
+    test("one byte more is refused by every step writer, naming the field and both sizes; nothing is written", async ({ db }) => {
       const id = await createExecution(db.writer);
       // Half the cap in characters, yet over it in bytes: the cap counts bytes.
       const over = `${"😀".repeat(DEFAULT_MAX_CONTENT_BYTES / 4)}a`;
@@ -257,19 +262,18 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
   describe("a small configured cap (1000 bytes; consolidated 2000)", () => {
     const CAP = 1000;
     const CONSOLIDATED_CAP = 2000;
-    let small: DatabaseWriter;
-    beforeAll(() => {
-      small = new DatabaseWriter(db.prisma, { maxContentBytes: CAP, maxConsolidatedBytes: CONSOLIDATED_CAP });
-    });
+    const smallWriter = (db: Database) =>
+      new DatabaseWriter(prismaClientOf(db), { maxContentBytes: CAP, maxConsolidatedBytes: CONSOLIDATED_CAP });
 
-    it("the boundary is exact in bytes: 996 ASCII + one 4-byte emoji is in, 997 + emoji is out", async () => {
+    test("the boundary is exact in bytes: 996 ASCII + one 4-byte emoji is in, 997 + emoji is out", async ({ db }) => {
+      const small = smallWriter(db);
       const id = await createExecution(small);
       const atCap = `${"a".repeat(CAP - 4)}😀`;
       const overByOne = `${"a".repeat(CAP - 3)}😀`;
       expect([Buffer.byteLength(atCap), Buffer.byteLength(overByOne)]).toEqual([CAP, CAP + 1]);
       await small.storeStepSession(id, 0, atCap);
       await small.storeStep(id, { stepIndex: 1, content: atCap });
-      expect([await stepContent(id, 0), await stepContent(id, 1)]).toEqual([atCap, atCap]);
+      expect([await stepContent(db, id, 0), await stepContent(db, id, 1)]).toEqual([atCap, atCap]);
 
       const before = await fingerprint(db);
       for (const [call, field] of [
@@ -290,7 +294,8 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       expect(await fingerprint(db)).toEqual(before);
     });
 
-    it("consolidated content has its own configured cap, checked the same way", async () => {
+    test("consolidated content has its own configured cap, checked the same way", async ({ db }) => {
+      const small = smallWriter(db);
       const id = await createExecution(small);
       const cid = uid("cons");
       await small.storeConsolidatedSession(cid, id, `${"b".repeat(CONSOLIDATED_CAP - 2)}é`, {});
@@ -305,11 +310,14 @@ describe.each(testBackends())("large payloads on $name", (backend) => {
       expect(await fingerprint(db)).toEqual(before);
     });
 
-    it("a writer bound by runInTransaction keeps the cap, and the refusal rolls back what the transaction already wrote", async () => {
+    test("a writer bound by withDatabaseTransaction keeps the cap, and the refusal rolls back what the transaction already wrote", async ({
+      db,
+    }) => {
+      const small = smallWriter(db);
       const id = await createExecution(small);
       const before = await fingerprint(db);
       const error = await expectDbError(
-        small.runInTransaction(async (tx) => {
+        small.withDatabaseTransaction(async (tx) => {
           await tx.storeStep(id, { stepIndex: 0, content: "written first" });
           await tx.storeConsolidatedSession(uid("cons"), id, "also written", {});
           await tx.storeStep(id, { stepIndex: 1, content: "x".repeat(CAP + 1) });

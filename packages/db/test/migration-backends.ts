@@ -4,7 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
-import { migrateDeploy } from "../src/index.js";
+import { migrateDeploy } from "../src/internal.js";
 import { ensurePgliteTemplate } from "../src/pglite-template.js";
 import { createPostgresDatabase } from "../src/testing/index.js";
 

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diffMigrationsToSchema, MIGRATIONS_DIR, migrateCreate, SCHEMA_PATH } from "../src/index.js";
+import { diffMigrationsToSchema, MIGRATIONS_DIR, migrateCreate, SCHEMA_PATH } from "../src/internal.js";
 import { expectDbError } from "./helpers.js";
 
 const dirsOf = (dir: string) =>

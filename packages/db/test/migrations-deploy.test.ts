@@ -4,7 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MIGRATIONS_DIR, migrateDeploy, migrateStatus } from "../src/index.js";
+import { MIGRATIONS_DIR, migrateDeploy, migrateStatus } from "../src/internal.js";
 import { expectDbError } from "./helpers.js";
 import { migrationBackends } from "./migration-backends.js";
 

@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MIGRATIONS_DIR, migrateDeploy, migrateStatus } from "../src/index.js";
+import { MIGRATIONS_DIR, migrateDeploy, migrateStatus } from "../src/internal.js";
 import { readMigrationList } from "../src/migrate/migration-files.js";
 import { migrationsAlreadyApplied } from "../src/migrate/migration-history.js";
 import { expectDbError, uid } from "./helpers.js";

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_DATA_DIR, maskUrl, openDatabase, resolveTarget } from "../src/index.js";
+import { type Database, maskUrl, openDatabase } from "../src/index.js";
+import { pgliteOf, prismaClientOf, resolveTarget } from "../src/internal.js";
 import { createExecution, expectDbError, visibleSteps } from "./helpers.js";
 
 describe("resolveTarget and maskUrl", () => {
@@ -23,7 +24,6 @@ describe("resolveTarget and maskUrl", () => {
     const saved = process.env.REEV_DATABASE_URL;
     try {
       delete process.env.REEV_DATABASE_URL;
-      expect(DEFAULT_DATA_DIR).toBe(".reev/db");
       expect(resolveTarget(undefined, "/work/here")).toEqual({ kind: "pglite-dir", dataDir: "/work/here/.reev/db" });
       process.env.REEV_DATABASE_URL = "memory://";
       expect(resolveTarget(undefined, "/work/here")).toEqual({ kind: "pglite-memory" });
@@ -91,20 +91,35 @@ describe("in-memory PGlite", () => {
       const id = await createExecution(db.writer);
       await db.writer.storeStepSession(id, 0, "hello");
       expect(await visibleSteps(db.writer, id)).toEqual([0]);
-      // db.pglite is the writer's own engine (the bench's raw side queries it): it sees the same rows.
-      const rows = await db.pglite!.query<{ content: string }>("SELECT content FROM step_sessions WHERE execution_id = $1", [id]);
+      // pgliteOf(db) is the writer's own engine (the bench's raw side queries it): it sees the same rows.
+      const rows = await pgliteOf(db)!.query<{ content: string }>("SELECT content FROM step_sessions WHERE execution_id = $1", [id]);
       expect(rows.rows).toEqual([{ content: "hello" }]);
     } finally {
       await db.close();
       await db.close();
     }
-    await expect(db.prisma.executionSession.count()).rejects.toThrow();
+    await expect(prismaClientOf(db).executionSession.count()).rejects.toThrow();
+  });
+
+  it("`await using` closes the database at the end of its block, even when the block throws", async () => {
+    let escaped: Database | undefined;
+    await expect(
+      (async () => {
+        await using db = await openDatabase({ url: "memory://" });
+        escaped = db;
+        await createExecution(db.writer);
+        throw new Error("the block failed");
+      })(),
+    ).rejects.toThrow("the block failed");
+    // Closed: the engine is gone, so the writer cannot reach it.
+    await expect(escaped!.writer.getExecutionSession("x")).rejects.toThrow();
+    await expect(prismaClientOf(escaped!).executionSession.count()).rejects.toThrow();
   });
 
   it("migrate: false leaves an empty database", async () => {
     const db = await openDatabase({ url: "memory://", migrate: false });
     try {
-      const rows = await db.prisma.$queryRaw<{ t: string | null; m: string | null }[]>`
+      const rows = await prismaClientOf(db).$queryRaw<{ t: string | null; m: string | null }[]>`
         SELECT to_regclass('execution_sessions')::text AS t, to_regclass('_prisma_migrations')::text AS m`;
       expect(rows).toEqual([{ t: null, m: null }]);
     } finally {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
 import { createExecution, expectDbError, startPgliteChild, stepRows, toolCallCount, uid, visibleSteps } from "./helpers.js";
 
 const lockOwner = (dataDir: string) => Number.parseInt(readFileSync(`${dataDir}.lock`, "utf8").split("\n")[0] ?? "", 10);
@@ -91,7 +92,9 @@ describe("PGlite directory", () => {
       expect(await db.writer.getExecutionSession(id)).toMatchObject({ executionId: id, flowId: "child-flow" });
       expect(await db.writer.getSessionsForConsolidation(id)).toMatchObject([{ stepIndex: 0, stepId: "s0", status: "success" }]);
       expect(
-        await db.prisma.$queryRaw<{ ok: number }[]>`SELECT count(*)::int AS ok FROM _prisma_migrations WHERE finished_at IS NOT NULL`,
+        await prismaClientOf(db).$queryRaw<
+          { ok: number }[]
+        >`SELECT count(*)::int AS ok FROM _prisma_migrations WHERE finished_at IS NOT NULL`,
       ).not.toEqual([{ ok: 0 }]);
     } finally {
       await db.close();

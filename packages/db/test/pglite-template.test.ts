@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, MIGRATIONS_DIR, openDatabase } from "../src/index.js";
+import { type Database, openDatabase } from "../src/index.js";
+import { MIGRATIONS_DIR, prismaClientOf } from "../src/internal.js";
 import { readMigrationList } from "../src/migrate/migration-files.js";
 import {
   bundledTemplatePath,
@@ -28,12 +29,12 @@ const committed = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .sort();
 
 async function systemIdentifier(db: Database): Promise<string> {
-  const [row] = await db.prisma.$queryRaw<{ id: string }[]>`SELECT system_identifier::text AS id FROM pg_control_system()`;
+  const [row] = await prismaClientOf(db).$queryRaw<{ id: string }[]>`SELECT system_identifier::text AS id FROM pg_control_system()`;
   return row?.id ?? "";
 }
 
 async function appliedMigrations(db: Database): Promise<string[]> {
-  const rows = await db.prisma.$queryRaw<{ name: string }[]>`
+  const rows = await prismaClientOf(db).$queryRaw<{ name: string }[]>`
     SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY 1`;
   return rows.map((r) => r.name);
 }
@@ -151,7 +152,7 @@ describe("PGlite template", () => {
       try {
         expect(await systemIdentifier(db)).not.toBe(templateId);
         expect(await appliedMigrations(db)).toEqual([...committed, extra]);
-        expect(await db.prisma.$queryRaw`SELECT to_regclass('extra_marker')::text AS t`).toEqual([{ t: "extra_marker" }]);
+        expect(await prismaClientOf(db).$queryRaw`SELECT to_regclass('extra_marker')::text AS t`).toEqual([{ t: "extra_marker" }]);
       } finally {
         await db.close();
       }

@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { expect } from "vitest";
 import { DATABASE_ERROR_CODES, type Database, DatabaseError, type DatabaseErrorCode } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
 
 /**
  * A fixed seed keeps CI deterministic; REEV_FC_SEED explores other inputs, REEV_FC_RUNS scales how
@@ -207,10 +208,10 @@ export type Snapshot = {
 
 /** Every row of the four tables, every column, in primary-key order. */
 export async function snapshot(db: Database): Promise<Snapshot> {
-  const executions = await db.prisma.executionSession.findMany({ orderBy: { executionId: "asc" } });
-  const steps = await db.prisma.stepSession.findMany({ orderBy: { sessionId: "asc" } });
-  const toolCalls = await db.prisma.toolCall.findMany({ orderBy: { id: "asc" } });
-  const consolidated = await db.prisma.consolidatedSession.findMany({ orderBy: { id: "asc" } });
+  const executions = await prismaClientOf(db).executionSession.findMany({ orderBy: { executionId: "asc" } });
+  const steps = await prismaClientOf(db).stepSession.findMany({ orderBy: { sessionId: "asc" } });
+  const toolCalls = await prismaClientOf(db).toolCall.findMany({ orderBy: { id: "asc" } });
+  const consolidated = await prismaClientOf(db).consolidatedSession.findMany({ orderBy: { id: "asc" } });
   return { executions, steps, toolCalls, consolidated };
 }
 

@@ -1,8 +1,8 @@
 // parseStepContent: reev's YAML StepResult, JSON (camelCase and snake_case), tool calls as strings and
 // objects; content that is not a step document is stored exactly as given with empty structured fields.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, parseStepContent } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect, it } from "vitest";
+import { parseStepContent, prismaClientOf } from "../src/internal.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution } from "./helpers.js";
 
 // serde_yaml::to_string(&StepResult) as reev's PingPongExecutor stored it (reev-domain.md §3).
@@ -72,7 +72,7 @@ const SNAKE_JSON = JSON.stringify({
 });
 
 describe("parseStepContent", () => {
-  it("reads reev's YAML StepResult (snake_case, tool calls as bare names, output ignored)", () => {
+  test("reads reev's YAML StepResult (snake_case, tool calls as bare names, output ignored)", () => {
     expect(parseStepContent(REEV_YAML_SUCCESS)).toEqual({
       stepId: "balance_check",
       success: true,
@@ -95,7 +95,7 @@ describe("parseStepContent", () => {
     });
   });
 
-  it("reads JSON with camelCase keys", () => {
+  test("reads JSON with camelCase keys", () => {
     expect(parseStepContent(CAMEL_JSON)).toEqual({
       stepId: "complex_lend",
       success: false,
@@ -117,7 +117,7 @@ describe("parseStepContent", () => {
     });
   });
 
-  it("reads JSON with snake_case keys and reev's tool-call field names", () => {
+  test("reads JSON with snake_case keys and reev's tool-call field names", () => {
     expect(parseStepContent(SNAKE_JSON)).toEqual({
       stepId: "positions_check",
       success: true,
@@ -138,7 +138,7 @@ describe("parseStepContent", () => {
     });
   });
 
-  it("takes tool calls as strings and as objects in one list, in order", () => {
+  test("takes tool calls as strings and as objects in one list, in order", () => {
     const fields = parseStepContent(
       JSON.stringify({ tool_calls: ["get_account_balance", { name: "jupiter_swap", arguments: { pct: 50 } }, { tool: "x", args: [1] }] }),
     );
@@ -149,21 +149,21 @@ describe("parseStepContent", () => {
     ]);
   });
 
-  it("status: only reev's step outcomes count; `status: completed` is ignored", () => {
+  test("status: only reev's step outcomes count; `status: completed` is ignored", () => {
     expect(parseStepContent("step_id: s\nstatus: completed\n")).toEqual({ stepId: "s" });
     expect(parseStepContent('{"status": "timed_out", "success": false}')).toEqual({ status: "timed_out", success: false });
     expect(parseStepContent("status: skipped")).toEqual({ status: "skipped" });
   });
 
-  it("keeps an object error as JSON text", () => {
+  test("keeps an object error as JSON text", () => {
     expect(parseStepContent('{"error": {"code": 404, "message": "not found"}}')).toEqual({ error: '{"code":404,"message":"not found"}' });
   });
 
-  it("reads YAML flow style that is not JSON", () => {
+  test("reads YAML flow style that is not JSON", () => {
     expect(parseStepContent("{step_id: s, success: true}")).toEqual({ stepId: "s", success: true });
   });
 
-  it("reads YAML only when it starts like a mapping and is at most 1 MiB: prose and huge text are not parsed", () => {
+  test("reads YAML only when it starts like a mapping and is at most 1 MiB: prose and huge text are not parsed", () => {
     expect(parseStepContent("# reev step\n---\nstep_id: s\nsuccess: true\n")).toEqual({ stepId: "s", success: true });
     // Megabytes of prose would take seconds of YAML parsing on the event loop, for no step fields.
     const prose = "The agent said: ".concat("it swapped, then it lent, then it checked. ".repeat(60_000));
@@ -191,15 +191,9 @@ describe("parseStepContent", () => {
 });
 
 describe.each(testBackends())("step content stored on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
-  it("reev's YAML is stored exactly and its structured fields filled", async () => {
+  test("reev's YAML is stored exactly and its structured fields filled", async ({ db }) => {
     const id = await createExecution(db.writer);
     await db.writer.storeStepSession(id, 0, REEV_YAML_SUCCESS);
     await db.writer.storeStepSession(id, 1, REEV_YAML_TIMEOUT);
@@ -227,8 +221,8 @@ describe.each(testBackends())("step content stored on $name", (backend) => {
     expect(s2).toMatchObject({
       content: SNAKE_JSON,
       status: "success",
-      startedAt: "2025-11-07T10:00:03.000Z",
-      finishedAt: "2025-11-07T10:00:04.000Z",
+      startedAt: new Date("2025-11-07T10:00:03.000Z"),
+      finishedAt: new Date("2025-11-07T10:00:04.000Z"),
       toolCalls: [
         { toolName: "get_jupiter_lend_earn_position", input: { user: "abc" }, output: { positions: [] }, success: true, durationMs: 900 },
       ],
@@ -238,11 +232,11 @@ describe.each(testBackends())("step content stored on $name", (backend) => {
       status: "failed",
       score: 0.3,
       error: "insufficient USDC",
-      startedAt: "2025-11-07T10:00:00.000Z",
+      startedAt: new Date("2025-11-07T10:00:00.000Z"),
     });
   });
 
-  it("content that is not a step document is stored byte-identical with status unknown and empty fields", async () => {
+  test("content that is not a step document is stored byte-identical with status unknown and empty fields", async ({ db }) => {
     const id = await createExecution(db.writer);
     const contents = [
       "The swap went through.\r\nTrailing spaces   \n\n\ttab\u00a0nbsp ünïcødé 🚀 \\u0000 (escaped, not a NUL)",
@@ -271,7 +265,7 @@ describe.each(testBackends())("step content stored on $name", (backend) => {
     // `status: completed` is not a step outcome: the step id is read, the status stays unknown.
     expect(sessions.at(-1)).toMatchObject({ stepId: "s9", status: "unknown", success: null });
     // Byte-identical in the table as well.
-    const rows = await db.prisma.stepSession.findMany({
+    const rows = await prismaClientOf(db).stepSession.findMany({
       where: { executionId: id },
       orderBy: { stepIndex: "asc" },
       select: { content: true },

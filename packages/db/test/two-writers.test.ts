@@ -13,10 +13,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { type Database, DatabaseError, DatabaseWriter, type StepInput } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
-import { createExecution, sleep, uid } from "./helpers.js";
+import { prismaClientOf } from "../src/internal.js";
+import { test, testBackends } from "../src/testing/index.js";
+import { createExecution, lockWaiters, uid } from "./helpers.js";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const CHILD = fileURLToPath(new URL("./fixtures/two-writers-child.ts", import.meta.url));
@@ -69,7 +70,7 @@ async function checkRound(
   outcomes: [Outcome, Outcome],
   where: string,
 ) {
-  const rows = await db.prisma.stepSession.findMany({
+  const rows = await prismaClientOf(db).stepSession.findMany({
     where: { executionId },
     select: { stepIndex: true, state: true, content: true, toolCalls: { orderBy: { callIndex: "asc" }, select: { toolName: true } } },
   });
@@ -166,8 +167,9 @@ describe.each(postgres)("two writer processes, one step, on $name", (backend) =>
   let locker: pg.Client;
   const writers: WriterProcess[] = [];
 
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
+  test.override({ backend });
+  test.beforeAll(async ({ databases }) => {
+    db = await databases.get(backend);
     if (db.target.kind !== "postgres") throw new Error("expected PostgreSQL");
     const url = new URL(db.target.url);
     url.searchParams.set("application_name", CHILD_APP);
@@ -177,22 +179,13 @@ describe.each(postgres)("two writer processes, one step, on $name", (backend) =>
     await locker.connect();
   });
 
-  afterAll(async () => {
+  test.afterAll(async () => {
     await Promise.allSettled(writers.map((w) => w.stop()));
     await locker?.end().catch(() => {});
-    await db?.close();
   });
 
-  /** How many of the writers' statements are waiting for a lock right now. */
-  async function blockedWriters(): Promise<number> {
-    const [row] = await db.prisma.$queryRaw<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND application_name = ${CHILD_APP} AND wait_event_type = 'Lock'`;
-    return row?.n ?? 0;
-  }
-
   let round = 0;
-  it.each(VARIANTS.flatMap((v) => (["GO line", "row lock"] as const).map((barrier) => [label(v), barrier, v] as const)))(
+  test.each(VARIANTS.flatMap((v) => (["GO line", "row lock"] as const).map((barrier) => [label(v), barrier, v] as const)))(
     "%s, started together on a %s: one row, and the other writer hears the truth",
     async (_label, barrier, variant) => {
       for (let rep = 0; rep < ROUNDS_PER_CASE; rep++) {
@@ -209,10 +202,7 @@ describe.each(postgres)("two writer processes, one step, on $name", (backend) =>
           for (const w of writers) w.send(`GO ${r}`);
           if (barrier === "row lock") {
             // Both writes are in flight, queued on the same row lock: releasing it lets them run back to back.
-            for (let waited = 0; (await blockedWriters()) < 2; waited += 5) {
-              if (waited > 10_000) throw new Error(`round ${r}: the writers never both blocked on the execution row`);
-              await sleep(5);
-            }
+            await lockWaiters(db, 2, { applicationName: CHILD_APP });
           }
         } finally {
           if (barrier === "row lock") await locker.query("COMMIT");
@@ -236,30 +226,27 @@ describe.each(postgres)("two writer processes, one step, on $name", (backend) =>
 
 describe.each(testBackends())("two writers in one process, one step, on $name", (backend) => {
   const ROUNDS_PER_CASE = 15;
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
-  it.each(VARIANTS.map((v) => [label(v), v] as const))("%s: one row, and the other writer hears the truth", async (_label, variant) => {
-    // Two writers of their own, as two parts of an application would have; on PostgreSQL each call
-    // takes its own pooled connection, so the two statements really run at once.
-    const writers = [new DatabaseWriter(db.prisma), new DatabaseWriter(db.prisma)];
-    for (let r = 0; r < ROUNDS_PER_CASE; r++) {
-      const { executionId, transactionId, steps } = await setupRound(db, variant);
-      const guard = transactionId ? { transactionId } : {};
-      const outcomes = (await Promise.all(
-        writers.map((w, i) =>
-          w.storeStep(executionId, steps[i]!, guard).then(
-            (s): Outcome => ({ created: s.created, state: s.state }),
-            (e: unknown): Outcome => ({ error: DatabaseError.is(e) ? e.code : String(e) }),
+  test.for(VARIANTS.map((v) => [label(v), v] as const))(
+    "%s: one row, and the other writer hears the truth",
+    async ([, variant], { db }) => {
+      // Two writers of their own, as two parts of an application would have; on PostgreSQL each call
+      // takes its own pooled connection, so the two statements really run at once.
+      const writers = [new DatabaseWriter(prismaClientOf(db)), new DatabaseWriter(prismaClientOf(db))];
+      for (let r = 0; r < ROUNDS_PER_CASE; r++) {
+        const { executionId, transactionId, steps } = await setupRound(db, variant);
+        const guard = transactionId ? { transactionId } : {};
+        const outcomes = (await Promise.all(
+          writers.map((w, i) =>
+            w.storeStep(executionId, steps[i]!, guard).then(
+              (s): Outcome => ({ created: s.created, state: s.state }),
+              (e: unknown): Outcome => ({ error: DatabaseError.is(e) ? e.code : String(e) }),
+            ),
           ),
-        ),
-      )) as [Outcome, Outcome];
-      await checkRound(db, executionId, variant, steps, outcomes, `round ${r} (${label(variant)}): ${JSON.stringify(outcomes)}`);
-    }
-  });
+        )) as [Outcome, Outcome];
+        await checkRound(db, executionId, variant, steps, outcomes, `round ${r} (${label(variant)}): ${JSON.stringify(outcomes)}`);
+      }
+    },
+  );
 });

@@ -1,8 +1,8 @@
 // storeSteps (bulk import: all or nothing, per-step retry rules) and concurrent writers of one step in
 // one process (the single-statement write path must neither lose nor duplicate a step under races).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseError, type StepInput } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { DatabaseError, type StepInput } from "../src/index.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, stepRows, toolCallCount } from "./helpers.js";
 
 const step = (stepIndex: number, extra: Partial<StepInput> = {}): StepInput => ({
@@ -25,15 +25,9 @@ const step = (stepIndex: number, extra: Partial<StepInput> = {}): StepInput => (
 });
 
 describe.each(testBackends())("bulk import and same-step races on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
-  it("storeSteps stores thousands of steps with their tool calls exactly as storeStep would", async () => {
+  test("storeSteps stores thousands of steps with their tool calls exactly as storeStep would", async ({ db }) => {
     const w = db.writer;
     const bulk = await createExecution(w);
     const single = await createExecution(w);
@@ -52,7 +46,7 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
     expect(await w.storeStep(bulk, steps[7]!)).toMatchObject({ created: false, state: "committed" });
   });
 
-  it("storeSteps again with the same steps is a no-op; with new ones it adds only those", async () => {
+  test("storeSteps again with the same steps is a no-op; with new ones it adds only those", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     const steps = Array.from({ length: 30 }, (_, i) => step(i));
@@ -62,7 +56,7 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
     expect((await stepRows(db, id)).map((r) => r.stepIndex)).toEqual(steps.map((s) => s.stepIndex));
   });
 
-  it("one conflicting step rolls back the whole import and names it; bad input writes nothing", async () => {
+  test("one conflicting step rolls back the whole import and names it; bad input writes nothing", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     await w.storeStep(id, step(5));
@@ -85,7 +79,7 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
     expect(await rowCounts(db)).toEqual(before);
   });
 
-  it("inside an execution transaction the imported steps are pending, and a rollback undoes them all", async () => {
+  test("inside an execution transaction the imported steps are pending, and a rollback undoes them all", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     const transactionId = await w.beginTransaction(id);
@@ -103,7 +97,7 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
     await expectDbError(w.storeSteps(id, [step(0)], { transactionId }), "TRANSACTION_STATE", "transactionId");
   });
 
-  it("a finished execution accepts a retried import of what it has, and nothing new", async () => {
+  test("a finished execution accepts a retried import of what it has, and nothing new", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     await w.storeSteps(id, [step(0), step(1)]);
@@ -113,7 +107,9 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
     expect((await stepRows(db, id)).map((r) => r.stepIndex)).toEqual([0, 1]);
   });
 
-  it("twenty concurrent writers of the same step: one creates it, the others see a retry; different content conflicts", async () => {
+  test("twenty concurrent writers of the same step: one creates it, the others see a retry; different content conflicts", async ({
+    db,
+  }) => {
     const w = db.writer;
     for (let round = 1; round <= 5; round++) {
       const id = await createExecution(w);

@@ -1,20 +1,15 @@
 // Consolidated sessions, and atomicity of multi-statement writes (a failure in the middle leaves nothing).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseError } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { DatabaseError } from "../src/index.js";
+import { prismaClientOf } from "../src/internal.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, stepRows, toolCallCount, uid, visibleSteps } from "./helpers.js";
 
 describe.each(testBackends())("consolidated sessions and atomicity on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
   describe("storeConsolidatedSession", () => {
-    it("requires the parent execution → NOT_FOUND, nothing written", async () => {
+    test("requires the parent execution → NOT_FOUND, nothing written", async ({ db }) => {
       const before = await rowCounts(db);
       const cid = uid("c");
       await expectDbError(
@@ -26,7 +21,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await db.writer.getConsolidatedSession(cid)).toBeNull();
     });
 
-    it("rejects a duplicate consolidatedSessionId with other content with CONFLICT, and keeps the first", async () => {
+    test("rejects a duplicate consolidatedSessionId with other content with CONFLICT, and keeps the first", async ({ db }) => {
       const w = db.writer;
       const a = await createExecution(w);
       const b = await createExecution(w);
@@ -43,7 +38,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await w.getConsolidatedSessionsByExecution(b)).toEqual([]);
     });
 
-    it("stores originalSessionIds = the committed step session ids in numeric step order (pending ones excluded)", async () => {
+    test("stores originalSessionIds = the committed step session ids in numeric step order (pending ones excluded)", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       for (const i of [10, 2, 0, 1]) await w.storeStepSession(id, i, `s${i}`);
@@ -65,11 +60,11 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
         executionDurationMs: 1200,
       });
       // The column really holds that JSON array (not "[]" as reev stored).
-      const row = await db.prisma.consolidatedSession.findUnique({ where: { consolidatedSessionId: cid } });
+      const row = await prismaClientOf(db).consolidatedSession.findUnique({ where: { consolidatedSessionId: cid } });
       expect(row?.originalSessionIds).toEqual([0, 1, 2, 10].map((i) => `${id}_step_${i}`));
     });
 
-    it("getConsolidatedSessionsByExecution is newest first; getConsolidatedSession of an unknown id is null", async () => {
+    test("getConsolidatedSessionsByExecution is newest first; getConsolidatedSession of an unknown id is null", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const other = await createExecution(w);
@@ -79,14 +74,14 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       const list = await w.getConsolidatedSessionsByExecution(id);
       expect(list.map((c) => c.consolidatedSessionId)).toEqual([...cids].reverse());
       expect(list.map((c) => c.consolidatedContent)).toEqual([...cids].reverse().map((c) => `content of ${c}`));
-      const times = list.map((c) => Date.parse(c.timestamp));
+      const times = list.map((c) => c.timestamp.getTime());
       expect([...times].sort((x, y) => y - x)).toEqual(times);
 
       expect(await w.getConsolidatedSession(uid("never-stored"))).toBeNull();
       expect(await w.getConsolidatedSessionsByExecution(uid("no-such-execution"))).toEqual([]);
     });
 
-    it("keeps the content exactly, including a large multi-line JSON document", async () => {
+    test("keeps the content exactly, including a large multi-line JSON document", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const content = JSON.stringify(
@@ -101,12 +96,14 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
   });
 
   describe("atomicity: a failure in the middle leaves nothing half-written", () => {
-    it("runInTransaction: an exception after a step write undoes the step and its tool calls; the error comes back unchanged", async () => {
+    test("withDatabaseTransaction: an exception after a step write undoes the step and its tool calls; the error comes back unchanged", async ({
+      db,
+    }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const boom = new Error("boom");
       const thrown = await w
-        .runInTransaction(async (tx) => {
+        .withDatabaseTransaction(async (tx) => {
           await tx.storeStep(id, { stepIndex: 0, content: "doomed", toolCalls: [{ toolName: "t" }] });
           await tx.storeStep(id, { stepIndex: 1, content: "doomed too" });
           throw boom;
@@ -116,11 +113,11 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await stepRows(db, id)).toEqual([]);
       expect(await toolCallCount(db, id)).toBe(0);
 
-      // Thrown from a nested runInTransaction, it still undoes the outer writes and comes back as is.
+      // Thrown from a nested withDatabaseTransaction, it still undoes the outer writes and comes back as is.
       const nested = await w
-        .runInTransaction(async (tx) => {
+        .withDatabaseTransaction(async (tx) => {
           await tx.storeStepSession(id, 0, "outer write");
-          await tx.runInTransaction(async (inner) => {
+          await tx.withDatabaseTransaction(async (inner) => {
             await inner.storeStepSession(id, 1, "inner write");
             throw boom;
           });
@@ -130,12 +127,14 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await stepRows(db, id)).toEqual([]);
     });
 
-    it("runInTransaction: a conflict in the second write (an execution id taken with other fields) undoes the first", async () => {
+    test("withDatabaseTransaction: a conflict in the second write (an execution id taken with other fields) undoes the first", async ({
+      db,
+    }) => {
       // (Failures the database itself decides, at every statement, are in fault-injection.test.ts.)
       const w = db.writer;
       const id = await createExecution(w);
       const err = await expectDbError(
-        w.runInTransaction(async (tx) => {
+        w.withDatabaseTransaction(async (tx) => {
           await tx.storeStep(id, { stepIndex: 0, content: "doomed", toolCalls: [{ toolName: "t" }] });
           await tx.createExecutionSession({ executionId: id, flowId: "f", agent: "a", prompt: "p" });
         }),
@@ -147,14 +146,16 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await toolCallCount(db, id)).toBe(0);
     });
 
-    it("runInTransaction: a step and a consolidated session with a duplicate id → CONFLICT, neither the step nor a second row", async () => {
+    test("withDatabaseTransaction: a step and a consolidated session with a duplicate id → CONFLICT, neither the step nor a second row", async ({
+      db,
+    }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const cid = uid("c");
       await w.storeConsolidatedSession(cid, id, "first", {});
       const before = await rowCounts(db);
       await expectDbError(
-        w.runInTransaction(async (tx) => {
+        w.withDatabaseTransaction(async (tx) => {
           await tx.storeStepSession(id, 0, "doomed step");
           await tx.storeConsolidatedSession(cid, id, "second", {});
         }),
@@ -165,12 +166,12 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await w.getConsolidatedSession(cid)).toBe("first");
     });
 
-    it("runInTransaction commits everything together when nothing fails, and nested calls join it", async () => {
+    test("withDatabaseTransaction commits everything together when nothing fails, and nested calls join it", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
-      const result = await w.runInTransaction(async (tx) => {
+      const result = await w.withDatabaseTransaction(async (tx) => {
         await tx.storeStepSession(id, 0, "s0");
-        await tx.runInTransaction(async (inner) => inner.storeStepSession(id, 1, "s1"));
+        await tx.withDatabaseTransaction(async (inner) => inner.storeStepSession(id, 1, "s1"));
         await tx.storeConsolidatedSession(uid("c"), id, "summary", {});
         return (await tx.getSessionsForConsolidation(id)).length;
       });
@@ -179,10 +180,10 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect((await w.getConsolidatedSessionsByExecution(id))[0]?.originalSessionIds).toEqual([`${id}_step_0`, `${id}_step_1`]);
     });
 
-    it("storeStep: a tool-call insert that the database rejects leaves neither the step row nor any tool call", async () => {
+    test("storeStep: a tool-call insert that the database rejects leaves neither the step row nor any tool call", async ({ db }) => {
       // No valid input makes the tool-call insert fail, so the test database gets a CHECK constraint that
       // refuses one tool name: the step row is inserted first, then createMany fails at the database.
-      await db.prisma.$executeRawUnsafe(
+      await prismaClientOf(db).$executeRawUnsafe(
         `ALTER TABLE tool_calls ADD CONSTRAINT test_no_forbidden_tool CHECK (tool_name <> '__forbidden_tool__')`,
       );
       try {
@@ -212,7 +213,7 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
         await w.commitTransaction(id);
         expect(await w.getSessionsForConsolidation(id)).toMatchObject([{ content: "v1", toolCalls: [{ toolName: "v1_tool" }] }]);
       } finally {
-        await db.prisma.$executeRawUnsafe(`ALTER TABLE tool_calls DROP CONSTRAINT test_no_forbidden_tool`);
+        await prismaClientOf(db).$executeRawUnsafe(`ALTER TABLE tool_calls DROP CONSTRAINT test_no_forbidden_tool`);
       }
     });
   });

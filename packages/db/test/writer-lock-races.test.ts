@@ -4,50 +4,46 @@
 // PostgreSQL only: a second connection holds the lock so that each interleaving happens for sure
 // (PGlite has one connection and runs one statement at a time).
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase, type StepInput, type TransactionGuard } from "../src/index.js";
-import { createPostgresDatabase } from "../src/testing/index.js";
-import { createExecution, sleep, stepRows } from "./helpers.js";
+import { describe, expect } from "vitest";
+import type { Database, StepInput, TransactionGuard } from "../src/index.js";
+import { test, testBackends } from "../src/testing/index.js";
+import { createExecution, lockWaiters, stepRows } from "./helpers.js";
 
-const baseUrl = process.env.REEV_TEST_DATABASE_URL;
-
-describe.skipIf(!baseUrl)("step writes queued behind the execution lock (PostgreSQL)", () => {
-  let created: { url: string; drop(): Promise<void> };
-  let db: Database;
+describe.each(testBackends().filter((b) => b.name === "postgres"))("step writes queued behind the execution lock on $name", (backend) => {
+  test.override({ backend });
   let holder: pg.Client;
 
-  beforeAll(async () => {
-    created = await createPostgresDatabase(baseUrl!);
-    db = await openDatabase({ url: created.url });
-    holder = new pg.Client({ connectionString: created.url });
+  test.beforeAll(async ({ databases }) => {
+    const db = await databases.get(backend);
+    if (db.target.kind !== "postgres") throw new Error("expected a PostgreSQL test database");
+    holder = new pg.Client({ connectionString: db.target.url });
     await holder.connect();
   });
-  afterAll(async () => {
+  test.afterAll(async () => {
     await holder?.end();
-    await db?.close();
-    await created?.drop();
   });
 
   /**
-   * Holds the execution's lock, queues `first` and then `write` behind it (in that order, so the
-   * write's snapshot predates `first`), releases the lock and returns the write's outcome.
+   * Holds the execution's lock, queues `first` and then `write` behind it (in that order — each seen
+   * waiting on the lock before the next starts — so the write's snapshot predates `first`), releases
+   * the lock and returns the write's outcome.
    */
-  async function queued<T>(executionId: string, first: () => Promise<unknown>, write: () => Promise<T>) {
+  async function queued<T>(db: Database, executionId: string, first: () => Promise<unknown>, write: () => Promise<T>) {
     await holder.query("BEGIN");
     await holder.query("SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR UPDATE", [executionId]);
     const firstDone = first();
-    await sleep(200);
+    await lockWaiters(db, 1);
     const written = write().then(
       (value) => ({ ok: true as const, value }),
       (error: unknown) => ({ ok: false as const, error }),
     );
-    await sleep(200);
+    await lockWaiters(db, 2);
     await holder.query("COMMIT");
     await firstDone;
     return written;
   }
 
-  async function pendingStep(step: StepInput) {
+  async function pendingStep(db: Database, step: StepInput) {
     const id = await createExecution(db.writer);
     const transactionId = await db.writer.beginTransaction(id);
     await db.writer.storeStep(id, step, { transactionId });
@@ -56,12 +52,13 @@ describe.skipIf(!baseUrl)("step writes queued behind the execution lock (Postgre
 
   const A: StepInput = { stepIndex: 5, content: "A", toolCalls: [{ toolName: "t" }] };
 
-  it.each<[string, TransactionGuard]>([
+  test.for<[string, TransactionGuard]>([
     ["committed at once (guard null)", { transactionId: null }],
     ["unguarded", {}],
-  ])("a rollback while the write waits: the step is stored anew, committed (%s)", async (_, guard) => {
-    const { id, transactionId } = await pendingStep(A);
+  ])("a rollback while the write waits: the step is stored anew, committed (%s)", async ([, guard], { db }) => {
+    const { id, transactionId } = await pendingStep(db, A);
     const result = await queued(
+      db,
       id,
       () => db.writer.rollbackTransaction(id, { transactionId }),
       () => db.writer.storeStep(id, A, guard),
@@ -71,10 +68,11 @@ describe.skipIf(!baseUrl)("step writes queued behind the execution lock (Postgre
     expect((await db.writer.getSessionsForConsolidation(id))[0]?.toolCalls.map((t) => t.toolName)).toEqual(["t"]);
   });
 
-  it("a rollback while a different step waits: no false CONFLICT, the new step is stored", async () => {
-    const { id, transactionId } = await pendingStep(A);
+  test("a rollback while a different step waits: no false CONFLICT, the new step is stored", async ({ db }) => {
+    const { id, transactionId } = await pendingStep(db, A);
     const C = { ...A, content: "C" };
     const result = await queued(
+      db,
       id,
       () => db.writer.rollbackTransaction(id, { transactionId }),
       () => db.writer.storeStep(id, C, { transactionId: null }),
@@ -83,9 +81,10 @@ describe.skipIf(!baseUrl)("step writes queued behind the execution lock (Postgre
     expect((await stepRows(db, id)).map((r) => r.content)).toEqual(["C"]);
   });
 
-  it("a commit while the same step waits: reported as the committed step it now is", async () => {
-    const { id, transactionId } = await pendingStep(A);
+  test("a commit while the same step waits: reported as the committed step it now is", async ({ db }) => {
+    const { id, transactionId } = await pendingStep(db, A);
     const result = await queued(
+      db,
       id,
       () => db.writer.commitTransaction(id, { transactionId }),
       () => db.writer.storeStep(id, A),
@@ -93,13 +92,16 @@ describe.skipIf(!baseUrl)("step writes queued behind the execution lock (Postgre
     expect(result).toEqual({ ok: true, value: { sessionId: `${id}_step_5`, state: "committed", created: false } });
   });
 
-  it("another writer replaces the pending step while the old content waits: the write is judged against what is there", async () => {
-    const { id, transactionId } = await pendingStep(A);
+  test("another writer replaces the pending step while the old content waits: the write is judged against what is there", async ({
+    db,
+  }) => {
+    const { id, transactionId } = await pendingStep(db, A);
     const B = { ...A, content: "B" };
     const result = await queued(
+      db,
       id,
       // In one transaction, so the replace (delete A, insert B) holds the lock until it commits.
-      () => db.writer.runInTransaction((w) => w.storeStep(id, B, { transactionId })),
+      () => db.writer.withDatabaseTransaction((w) => w.storeStep(id, B, { transactionId })),
       () => db.writer.storeStep(id, A, { transactionId }),
     );
     // Not a no-op against the stale "A": B was there, and a pending step may be replaced — last write wins.

@@ -13,18 +13,18 @@
  */
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import {
   CONSOLIDATION_STATUSES,
   type Database,
   DatabaseError,
-  DatabaseWriter,
+  type DatabaseWriter,
   EXECUTION_STATUSES,
-  parseStepContent,
   STEP_STATUSES,
   stepSessionId,
 } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { parseStepContent, prismaClientOf } from "../src/internal.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { uid } from "./helpers.js";
 import {
   anyShape,
@@ -407,18 +407,14 @@ function expectStoreOutcome(o: Outcome<unknown>, id: unknown, index: number, gua
 // ── The properties ───────────────────────────────────────────────────────────────────────────────
 
 describe.each(testBackends())("every DatabaseWriter method under hostile input on $name", (backend) => {
+  test.override({ backend });
   let db: Database;
   let w: DatabaseWriter;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-    w = db.writer;
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
   // Each property starts from empty tables, so the whole-table snapshots stay small.
-  beforeEach(async () => {
-    await db.prisma.$executeRawUnsafe("TRUNCATE execution_sessions, step_sessions, tool_calls, consolidated_sessions");
+  test.beforeEach(async ({ db: fileDatabase }) => {
+    db = fileDatabase;
+    w = db.writer;
+    await prismaClientOf(db).$executeRawUnsafe("TRUNCATE execution_sessions, step_sessions, tool_calls, consolidated_sessions");
   });
 
   /**
@@ -432,7 +428,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     body: (world: World, args: A) => Promise<void>,
     examples: [WorldSpec, A][] = [],
   ) =>
-    it(name, async () => {
+    test(name, async () => {
       await fc.assert(
         fc.asyncProperty(worldSpec, args, async (spec, a) => body(await build(w, spec), a)),
         { ...fcOptions(numRuns), examples },
@@ -1119,7 +1115,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
   );
 
   /**
-   * runInTransaction: a random sequence of writes on the bound writer, then maybe the caller's own
+   * withDatabaseTransaction: a random sequence of writes on the bound writer, then maybe the caller's own
    * error. All of it commits or none of it: on any rejection the tables are exactly as before.
    */
   type Op =
@@ -1143,7 +1139,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
   })).op;
 
   property(
-    "runInTransaction commits everything or nothing",
+    "withDatabaseTransaction commits everything or nothing",
     40,
     fc.record({
       ops: fc.array(opArb, { minLength: 1, maxLength: 4 }),
@@ -1181,7 +1177,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
             await tw.setConsolidationStatus(world.id, op.status as never);
           } else {
             log.push("nested {");
-            await tw.runInTransaction((inner) => run(inner, op.ops));
+            await tw.withDatabaseTransaction((inner) => run(inner, op.ops));
             log.push("}");
           }
         }
@@ -1198,11 +1194,11 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       let result: unknown;
       let failure: { error: unknown } | undefined;
       try {
-        result = await w.runInTransaction(fn as never, args.options as never);
+        result = await w.withDatabaseTransaction(fn as never, args.options as never);
       } catch (error) {
         failure = { error };
       }
-      const what = `runInTransaction(${args.fn === "function" ? `[${log.join("; ")}]${args.throwOwn ? ` then throw ${describeValue(args.ownError)}` : ""}` : describeValue(args.fn)}, ${describeValue(args.options)})`;
+      const what = `withDatabaseTransaction(${args.fn === "function" ? `[${log.join("; ")}]${args.throwOwn ? ` then throw ${describeValue(args.ownError)}` : ""}` : describeValue(args.fn)}, ${describeValue(args.options)})`;
       const after = await snapshot(db);
       if (failure) {
         expect(after, `${what} failed but changed the tables`).toEqual(before);
@@ -1267,10 +1263,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     ],
   );
 
-  // The bulk import is being added to the writer; once it exists it must be all-or-nothing too.
-  type Bulk = (id: unknown, steps: unknown, guard?: unknown) => Promise<unknown>;
-  const bulk = (DatabaseWriter.prototype as unknown as { storeSteps?: Bulk }).storeSteps;
-  it.skipIf(!bulk)("storeSteps stores every step exactly, or none of them", async () => {
+  test("storeSteps stores every step exactly, or none of them", async () => {
     await fc.assert(
       fc.asyncProperty(
         worldSpec,
@@ -1292,7 +1285,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
           const id = resolve(idArg, world);
           const guard = resolveGuard(guardArg, world);
           const what = `storeSteps(${describeValue(id)}, ${describeValue(steps)}, ${describeValue(guard)})`;
-          const o = await attempt(db, what, () => bulk!.call(w, id, steps, guard));
+          const o = await attempt(db, what, () => w.storeSteps(id as never, steps as never, guard as never));
           expectIdRule(o, id, "executionId", what);
           const state = executionState(o.before, id);
           const guardTx = guard && typeof guard === "object" ? (guard as { transactionId?: unknown }).transactionId : undefined;

@@ -3,21 +3,14 @@
 // looks like a retry but asks for something else must still be refused. (fault-injection.test.ts
 // loses real replies; this file states the rules directly.)
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, stepRows } from "./helpers.js";
 
 describe.each(testBackends())("retried writer calls on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
-  it("beginTransaction with a caller-chosen id: again while open returns it; once ended, or not a UUID, is refused", async () => {
+  test("beginTransaction with a caller-chosen id: again while open returns it; once ended, or not a UUID, is refused", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     const chosen = randomUUID();
@@ -27,12 +20,15 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     await w.storeStep(id, { stepIndex: 0, content: "in it" }, { transactionId: chosen });
     await w.commitTransaction(id, { transactionId: chosen });
     const ended = await expectDbError(w.beginTransaction(id, { transactionId: chosen }), "TRANSACTION_STATE", "transactionId");
+    expect({ retryable: ended.retryable, httpStatus: ended.httpStatus }).toEqual({ retryable: false, httpStatus: 409 });
     expect(ended.message).toContain("already ended (committed)");
     await expectDbError(w.beginTransaction(id, { transactionId: "not-a-uuid" }), "VALIDATION", "options.transactionId");
     expect((await w.getExecutionSession(id))?.openTransaction).toBeNull();
   });
 
-  it("commit and rollback again with the same guard are no-ops; the opposite outcome is refused and says what happened", async () => {
+  test("commit and rollback again with the same guard are no-ops; the opposite outcome is refused and says what happened", async ({
+    db,
+  }) => {
     const w = db.writer;
     const id = await createExecution(w);
     const committed = await w.beginTransaction(id);
@@ -54,7 +50,7 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     await expectDbError(w.commitTransaction(id), "TRANSACTION_STATE", "executionId");
   });
 
-  it("finishExecutionSession again with the same outcome returns the record; another outcome is refused", async () => {
+  test("finishExecutionSession again with the same outcome returns the record; another outcome is refused", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     const first = await w.finishExecutionSession(id, { status: "failed", error: "step 2 failed" });
@@ -64,7 +60,7 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     expect(await w.getExecutionSession(id)).toEqual(first);
   });
 
-  it("createExecutionSession and storeConsolidatedSession again with the same fields write nothing more", async () => {
+  test("createExecutionSession and storeConsolidatedSession again with the same fields write nothing more", async ({ db }) => {
     const w = db.writer;
     const input = {
       executionId: `retry-${randomUUID()}`,
@@ -89,7 +85,7 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     expect(await rowCounts(db)).toEqual({ ...before, consolidated: before.consolidated + 1 });
   });
 
-  it("a transaction id in capitals is the same transaction (the uuid column reads back lower case)", async () => {
+  test("a transaction id in capitals is the same transaction (the uuid column reads back lower case)", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     const upper = randomUUID().toUpperCase();
@@ -101,7 +97,7 @@ describe.each(testBackends())("retried writer calls on $name", (backend) => {
     expect((await stepRows(db, id)).map((r) => r.state)).toEqual(["committed"]);
   });
 
-  it("a step read back (jsonb reorders keys) and written again is the same step: a no-op, not a CONFLICT", async () => {
+  test("a step read back (jsonb reorders keys) and written again is the same step: a no-op, not a CONFLICT", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     const toolCalls = [{ toolName: "t", input: { zz: 1, a: { y: 2, b: [{ q: 1, c: 2 }] } }, output: { z: true, a: null }, success: true }];

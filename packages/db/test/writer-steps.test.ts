@@ -1,21 +1,14 @@
 // Step writes: retry safety, conflicts, replacing a pending step, numeric order, structured steps,
 // and the execution lifecycle reads.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, stepRows, toolCallCount, uid, visibleSteps } from "./helpers.js";
 
 describe.each(testBackends())("steps on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
   describe("retry-safe writes", () => {
-    it("the same (executionId, stepIndex, content) twice leaves one row and no duplicated tool calls", async () => {
+    test("the same (executionId, stepIndex, content) twice leaves one row and no duplicated tool calls", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const yaml = "step_id: s\nsuccess: true\ntool_calls:\n- get_account_balance\n- jupiter_swap\n";
@@ -32,7 +25,7 @@ describe.each(testBackends())("steps on $name", (backend) => {
       expect((await w.getSessionsForConsolidation(id)).map((s) => s.toolCalls.length)).toEqual([2, 1]);
     });
 
-    it("a retry of a pending step in the open transaction is a no-op too, and the retry after commit as well", async () => {
+    test("a retry of a pending step in the open transaction is a no-op too, and the retry after commit as well", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.beginTransaction(id);
@@ -45,7 +38,7 @@ describe.each(testBackends())("steps on $name", (backend) => {
       expect(await toolCallCount(db, id)).toBe(1);
     });
 
-    it("different content for a committed step → CONFLICT naming stepIndex; the original is unchanged", async () => {
+    test("different content for a committed step → CONFLICT naming stepIndex; the original is unchanged", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.storeStep(id, { stepIndex: 0, content: "original", toolCalls: [{ toolName: "orig" }] });
@@ -67,7 +60,7 @@ describe.each(testBackends())("steps on $name", (backend) => {
       expect(await toolCallCount(db, id)).toBe(1);
     });
 
-    it("the same explicit content with other structured fields or tool calls is a CONFLICT, not a retry", async () => {
+    test("the same explicit content with other structured fields or tool calls is a CONFLICT, not a retry", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.storeStep(id, { stepIndex: 0, content: "raw log", success: true, toolCalls: [{ toolName: "a" }] });
@@ -85,7 +78,7 @@ describe.each(testBackends())("steps on $name", (backend) => {
       expect(stored).toMatchObject({ success: true, toolCalls: [{ toolName: "a" }] });
     });
 
-    it("a pending step of the open transaction can be replaced: content, fields and tool calls all replaced", async () => {
+    test("a pending step of the open transaction can be replaced: content, fields and tool calls all replaced", async ({ db }) => {
       // Documented behaviour (writer.storeStep): nobody has seen a pending step yet, so the agent may
       // redo it within the same transaction; the last write wins.
       const w = db.writer;
@@ -115,7 +108,7 @@ describe.each(testBackends())("steps on $name", (backend) => {
     });
   });
 
-  it("getSessionsForConsolidation returns committed steps in numeric stepIndex order (10 after 2)", async () => {
+  test("getSessionsForConsolidation returns committed steps in numeric stepIndex order (10 after 2)", async ({ db }) => {
     const w = db.writer;
     const id = await createExecution(w);
     for (const i of [10, 2, 1, 0]) await w.storeStepSession(id, i, `step ${i}`);
@@ -130,7 +123,9 @@ describe.each(testBackends())("steps on $name", (backend) => {
     expect(await visibleSteps(w, id)).toEqual([0, 1, 2, 5, 10]);
   });
 
-  it("storeStep stores structured fields and ordered tool calls, and serialises the step as content when none is given", async () => {
+  test("storeStep stores structured fields and ordered tool calls, and serialises the step as content when none is given", async ({
+    db,
+  }) => {
     const w = db.writer;
     const id = await createExecution(w);
     const startedAt = new Date("2025-11-07T10:00:00.000Z");
@@ -161,8 +156,8 @@ describe.each(testBackends())("steps on $name", (backend) => {
       status: "timed_out",
       success: false,
       score: 0.25,
-      startedAt: "2025-11-07T10:00:00.000Z",
-      finishedAt: "2025-11-07T10:00:30.000Z",
+      startedAt: new Date("2025-11-07T10:00:00.000Z"),
+      finishedAt: new Date("2025-11-07T10:00:30.000Z"),
       durationMs: 30_000,
       error: "Step complex_swap timed out after 30000ms",
       toolCalls: [
@@ -182,7 +177,7 @@ describe.each(testBackends())("steps on $name", (backend) => {
   });
 
   describe("execution lifecycle", () => {
-    it("create, get, list by status with paging, finish", async () => {
+    test("create, get, list by status with paging, finish", async ({ db }) => {
       const w = db.writer;
       const flowId = uid("flow");
       const ids: string[] = [];
@@ -218,7 +213,7 @@ describe.each(testBackends())("steps on $name", (backend) => {
       await expectDbError(w.listExecutionSessions({ limit: 0 }), "VALIDATION", "limit");
     });
 
-    it("setConsolidationStatus is a compare-and-swap when `expected` is given", async () => {
+    test("setConsolidationStatus is a compare-and-swap when `expected` is given", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       expect(await w.setConsolidationStatus(id, "in_progress", { expected: "pending" })).toBe(true);

@@ -1,21 +1,15 @@
 // Per-execution transactions: isolation, pending/committed visibility, no database transaction held
 // between calls, state errors, and 20 concurrent executions interleaving begin/store/commit/rollback.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { prismaClientOf } from "../src/internal.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, stepRows, toolCallCount, uid, visibleSteps, within } from "./helpers.js";
 
 describe.each(testBackends())("execution transactions on $name", (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
   describe("isolation between executions", () => {
-    it("two open transactions never see, commit or undo each other's steps", async () => {
+    test("two open transactions never see, commit or undo each other's steps", async ({ db }) => {
       const w = db.writer;
       const a = await createExecution(w);
       const b = await createExecution(w);
@@ -45,7 +39,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect((await w.getExecutionSession(b))?.openTransaction).toBeNull();
     });
 
-    it("rolling back one execution leaves another execution's open transaction and pending steps alone", async () => {
+    test("rolling back one execution leaves another execution's open transaction and pending steps alone", async ({ db }) => {
       const w = db.writer;
       const a = await createExecution(w);
       const b = await createExecution(w);
@@ -66,7 +60,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
   });
 
   describe("pending steps", () => {
-    it("are durable but invisible while open, and all appear together on commit", async () => {
+    test("are durable but invisible while open, and all appear together on commit", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.storeStepSession(id, 0, "before the transaction");
@@ -89,11 +83,11 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect(visible.map((s) => s.stepIndex)).toEqual([0, 1, 2, 3]);
       expect(visible.map((s) => s.toolCalls.map((t) => t.toolName))).toEqual([[], ["tool_1"], ["tool_2"], ["tool_3"]]);
       // Committed together: one commit timestamp for all three.
-      expect(new Set(visible.slice(1).map((s) => s.timestamp)).size).toBe(1);
+      expect(new Set(visible.slice(1).map((s) => s.timestamp.getTime())).size).toBe(1);
       expect((await stepRows(db, id)).every((r) => r.state === "committed")).toBe(true);
     });
 
-    it("rollback deletes the pending steps and their tool calls, and keeps the committed ones", async () => {
+    test("rollback deletes the pending steps and their tool calls, and keeps the committed ones", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.storeStep(id, { stepIndex: 0, content: "kept", toolCalls: [{ toolName: "kept_tool" }] });
@@ -105,7 +99,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       await w.rollbackTransaction(id);
       expect((await stepRows(db, id)).map((r) => r.stepIndex)).toEqual([0]);
       expect(await toolCallCount(db, id)).toBe(1);
-      expect(await db.prisma.toolCall.count({ where: { sessionId: { in: [`${id}_step_1`, `${id}_step_2`] } } })).toBe(0);
+      expect(await prismaClientOf(db).toolCall.count({ where: { sessionId: { in: [`${id}_step_1`, `${id}_step_2`] } } })).toBe(0);
       expect((await w.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual(["kept"]);
 
       // The rolled-back indexes are free again, with different content.
@@ -113,7 +107,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect((await w.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual(["kept", "a new step 1"]);
     });
 
-    it("outside a transaction storeStepSession commits at once", async () => {
+    test("outside a transaction storeStepSession commits at once", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.storeStepSession(id, 0, "step zero");
@@ -124,7 +118,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect(await visibleSteps(w, id)).toEqual([0]);
     });
 
-    it("a transaction with no steps commits and rolls back cleanly, and can be begun again after each", async () => {
+    test("a transaction with no steps commits and rolls back cleanly, and can be begun again after each", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.beginTransaction(id);
@@ -139,7 +133,9 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
   });
 
   describe("no database transaction is held between calls", () => {
-    it("while one execution's transaction is open, other executions write and read, and the same execution is readable", async () => {
+    test("while one execution's transaction is open, other executions write and read, and the same execution is readable", async ({
+      db,
+    }) => {
       const w = db.writer;
       const a = await createExecution(w);
       await w.beginTransaction(a);
@@ -158,8 +154,8 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
           await w.commitTransaction(b);
           expect(await visibleSteps(w, b)).toEqual([0, 1]);
           expect(await visibleSteps(w, a)).toEqual([]);
-          expect(await db.prisma.executionSession.count({ where: { executionId: { in: [a, b] } } })).toBe(2);
-          expect(await db.prisma.$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+          expect(await prismaClientOf(db).executionSession.count({ where: { executionId: { in: [a, b] } } })).toBe(2);
+          expect(await prismaClientOf(db).$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
         })(),
         "work on other executions while A's transaction is open",
       );
@@ -173,7 +169,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
   });
 
   describe("transaction state errors write nothing", () => {
-    it("beginTransaction twice → TRANSACTION_STATE and the first transaction is untouched", async () => {
+    test("beginTransaction twice → TRANSACTION_STATE and the first transaction is untouched", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.beginTransaction(id);
@@ -187,20 +183,20 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect(await visibleSteps(w, id)).toEqual([0]);
     });
 
-    it("commit or rollback without begin → TRANSACTION_STATE and nothing written", async () => {
+    test("commit or rollback without begin → TRANSACTION_STATE and nothing written", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.storeStepSession(id, 0, "committed");
       const before = await rowCounts(db);
-      const rowBefore = await db.prisma.executionSession.findUnique({ where: { executionId: id } });
+      const rowBefore = await prismaClientOf(db).executionSession.findUnique({ where: { executionId: id } });
       await expectDbError(w.commitTransaction(id), "TRANSACTION_STATE", "executionId");
       await expectDbError(w.rollbackTransaction(id), "TRANSACTION_STATE", "executionId");
       expect(await rowCounts(db)).toEqual(before);
-      expect(await db.prisma.executionSession.findUnique({ where: { executionId: id } })).toEqual(rowBefore);
+      expect(await prismaClientOf(db).executionSession.findUnique({ where: { executionId: id } })).toEqual(rowBefore);
       expect(await visibleSteps(w, id)).toEqual([0]);
     });
 
-    it("commit after commit, and rollback after rollback → TRANSACTION_STATE", async () => {
+    test("commit after commit, and rollback after rollback → TRANSACTION_STATE", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.beginTransaction(id);
@@ -211,7 +207,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       await expectDbError(w.rollbackTransaction(id), "TRANSACTION_STATE");
     });
 
-    it("any call for an unknown execution → NOT_FOUND and nothing written", async () => {
+    test("any call for an unknown execution → NOT_FOUND and nothing written", async ({ db }) => {
       const w = db.writer;
       const missing = uid("missing");
       const before = await rowCounts(db);
@@ -227,7 +223,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect(await w.getSessionsForConsolidation(missing)).toEqual([]);
     });
 
-    it("finishExecutionSession with an open transaction, or twice → TRANSACTION_STATE", async () => {
+    test("finishExecutionSession with an open transaction, or twice → TRANSACTION_STATE", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.beginTransaction(id);
@@ -247,7 +243,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
   });
 
   describe("20 concurrent executions", () => {
-    it("interleave begin/store/commit/rollback and each ends with exactly its own steps", async () => {
+    test("interleave begin/store/commit/rollback and each ends with exactly its own steps", async ({ db }) => {
       const w = db.writer;
       const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => createExecution(w, uid(`conc${i}`))));
       // Yield to the event loop between calls so the executions really interleave.
@@ -308,7 +304,9 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
   });
 
   describe("transaction guards and finished executions", () => {
-    it("beginTransaction returns the id; a write pinned to it fails once that transaction was recovered, and nothing is committed by it", async () => {
+    test("beginTransaction returns the id; a write pinned to it fails once that transaction was recovered, and nothing is committed by it", async ({
+      db,
+    }) => {
       const w = db.writer;
       const id = await createExecution(w);
       const transactionId = await w.beginTransaction(id);
@@ -331,7 +329,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect(await stepRows(db, id)).toEqual([]);
     });
 
-    it("a finished execution takes no new steps or transactions, but a retry of a stored step still succeeds", async () => {
+    test("a finished execution takes no new steps or transactions, but a retry of a stored step still succeeds", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       await w.storeStepSession(id, 0, "done");
@@ -344,7 +342,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       expect(await visibleSteps(w, id)).toEqual([0]);
     });
 
-    it("transactionId: null commits at once and refuses to slip into a transaction someone else opened", async () => {
+    test("transactionId: null commits at once and refuses to slip into a transaction someone else opened", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);
       expect(await w.storeStep(id, { stepIndex: 0, content: "direct" }, { transactionId: null })).toMatchObject({

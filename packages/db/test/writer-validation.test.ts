@@ -1,7 +1,8 @@
 // Bad input → DatabaseError VALIDATION naming the field, and nothing written (row counts unchanged).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, DatabaseWriter, DEFAULT_MAX_CONSOLIDATED_BYTES, DEFAULT_MAX_CONTENT_BYTES, MAX_ID_LENGTH } from "../src/index.js";
-import { openTestDatabase, testBackends } from "../src/testing/index.js";
+import { describe, expect } from "vitest";
+import { DatabaseWriter, MAX_ID_LENGTH } from "../src/index.js";
+import { DEFAULT_MAX_CONTENT_BYTES, prismaClientOf } from "../src/internal.js";
+import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, uid } from "./helpers.js";
 
 type Case = [name: string, call: (w: DatabaseWriter, executionId: string) => Promise<unknown>, field: string];
@@ -176,16 +177,10 @@ const structuredCases: Case[] = [
   ["step_id over 255 chars", (w, id) => w.storeStepSession(id, 0, `{"step_id": "${long}"}`), "sessionContent.stepId"],
 ];
 
+test.override({ databaseOptions: { writer: { maxContentBytes: CAP, maxConsolidatedBytes: CAP } } });
+
 describe.each(testBackends())("input validation on $name", (backend) => {
-  let db: Database;
-  let executionId: string;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend, { writer: { maxContentBytes: CAP, maxConsolidatedBytes: CAP } });
-    executionId = await createExecution(db.writer);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  test.override({ backend });
 
   describe.each([
     ["step index", stepIndexCases],
@@ -195,21 +190,24 @@ describe.each(testBackends())("input validation on $name", (backend) => {
     ["NUL characters: rejected clearly, never stored", nulCases],
     ["structured session content", structuredCases],
   ] as const)("%s", (_, cases) => {
-    it.each(cases)("%s → VALIDATION on %s, nothing written", async (_name, call, field) => {
+    test.for(cases)("%s → VALIDATION on %s, nothing written", async ([, call, field], { db }) => {
+      const executionId = await createExecution(db.writer);
       const before = await rowCounts(db);
       const error = await expectDbError(call(db.writer, executionId), "VALIDATION", field);
       expect(error.message).toMatch(/^Invalid input: /);
+      expect({ retryable: error.retryable, httpStatus: error.httpStatus }).toEqual({ retryable: false, httpStatus: 400 });
       expect(error.message).toContain(field.split(/[.[]/).at(-1)!.replace("]", ""));
       expect(await rowCounts(db)).toEqual(before);
     });
   });
 
-  it("NUL errors say why", async () => {
+  test("NUL errors say why", async ({ db }) => {
+    const executionId = await createExecution(db.writer);
     const error = await expectDbError(db.writer.storeStepSession(executionId, 0, `a${NUL}b`), "VALIDATION", "sessionContent");
     expect(error.message).toMatch(/NUL character/);
   });
 
-  it("the limits themselves are accepted: 255-char ids, 0/100 success rate, 0/1 scores, content of exactly the cap", async () => {
+  test("the limits themselves are accepted: 255-char ids, 0/100 success rate, 0/1 scores, content of exactly the cap", async ({ db }) => {
     const w = db.writer;
     const id = "e".repeat(MAX_ID_LENGTH - 8) + uid("").slice(1, 9);
     expect(id).toHaveLength(MAX_ID_LENGTH);
@@ -226,9 +224,9 @@ describe.each(testBackends())("input validation on $name", (backend) => {
     expect(await w.getConsolidatedSession(c1)).toHaveLength(CAP);
   });
 
-  it("the default cap is 16 MiB exactly: a 16 MiB + 1 byte content is rejected before reaching the database", async () => {
-    expect(DEFAULT_MAX_CONTENT_BYTES).toBe(16 * 1024 * 1024);
-    const defaultWriter = new DatabaseWriter(db.prisma);
+  test("the default step cap: one byte over is rejected before reaching the database, counted in UTF-8 bytes", async ({ db }) => {
+    const executionId = await createExecution(db.writer);
+    const defaultWriter = new DatabaseWriter(prismaClientOf(db));
     const before = await rowCounts(db);
     const tooBig = "a".repeat(DEFAULT_MAX_CONTENT_BYTES + 1);
     const error = await expectDbError(defaultWriter.storeStepSession(executionId, 0, tooBig), "VALIDATION", "sessionContent");
@@ -247,15 +245,15 @@ describe.each(testBackends())("input validation on $name", (backend) => {
     expect((await rowCounts(db)).steps).toBe(before.steps + 1);
   });
 
-  it("a consolidated session has its own cap (256 MiB by default): it holds every step, so 10,000 steps of 2 KB fit", async () => {
-    expect(DEFAULT_MAX_CONSOLIDATED_BYTES).toBe(256 * 1024 * 1024);
-    const defaultWriter = new DatabaseWriter(db.prisma);
+  test("a consolidated session has its own, larger cap: content over the step cap is stored, over its own cap refused", async ({ db }) => {
+    const executionId = await createExecution(db.writer);
+    const defaultWriter = new DatabaseWriter(prismaClientOf(db));
     const before = await rowCounts(db);
     const big = "a".repeat(DEFAULT_MAX_CONTENT_BYTES + 1);
     const cid = uid("c");
     await defaultWriter.storeConsolidatedSession(cid, executionId, big, {});
     expect((await defaultWriter.getConsolidatedSession(cid))?.length).toBe(big.length);
-    const small = new DatabaseWriter(db.prisma, { maxConsolidatedBytes: 100 });
+    const small = new DatabaseWriter(prismaClientOf(db), { maxConsolidatedBytes: 100 });
     const error = await expectDbError(small.storeConsolidatedSession(uid("c"), executionId, "b".repeat(101), {}), "VALIDATION", "content");
     expect(error.message).toContain("101 bytes, over the 100-byte cap");
     expect((await rowCounts(db)).consolidated).toBe(before.consolidated + 1);

@@ -1,3 +1,4 @@
+import { ZRecordedStepStatus } from "@reev/db";
 import { z } from "zod";
 
 /**
@@ -16,7 +17,8 @@ export const ZConsolidatedToolCall = z.object({
 });
 export type ConsolidatedToolCall = z.infer<typeof ZConsolidatedToolCall>;
 
-export const ZConsolidatedStepStatus = z.enum(["success", "failed", "timed_out", "skipped", "unknown"]);
+/** A step's status as recorded: @reev/db's step statuses, and `unknown` where the step carried none. */
+export const ZConsolidatedStepStatus = ZRecordedStepStatus;
 export type ConsolidatedStepStatus = z.infer<typeof ZConsolidatedStepStatus>;
 
 export const ZConsolidatedStep = z.object({

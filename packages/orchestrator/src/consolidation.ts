@@ -28,8 +28,8 @@ export function computeMetrics(sessions: readonly SessionLog[]): ConsolidatedMet
   const total = sessions.length;
   const successful = sessions.filter((s) => s.status === "success").length;
   const skipped = sessions.filter((s) => s.status === "skipped").length;
-  const starts = sessions.flatMap((s) => (s.startedAt ? [Date.parse(s.startedAt)] : []));
-  const finishes = sessions.flatMap((s) => (s.finishedAt ? [Date.parse(s.finishedAt)] : []));
+  const starts = sessions.flatMap((s) => (s.startedAt ? [s.startedAt.getTime()] : []));
+  const finishes = sessions.flatMap((s) => (s.finishedAt ? [s.finishedAt.getTime()] : []));
   const scores = sessions.flatMap((s) => (s.score === null ? [] : [s.score]));
   return {
     successful_steps: successful,
@@ -52,9 +52,10 @@ function toConsolidatedStep(s: SessionLog): ConsolidatedStep {
     success: s.status === "success",
     score: s.score,
     tool_count: s.toolCalls.length,
-    timestamp: s.timestamp,
-    started_at: s.startedAt,
-    finished_at: s.finishedAt,
+    // The document is JSON: its dates are ISO strings, made here at its edge.
+    timestamp: s.timestamp.toISOString(),
+    started_at: s.startedAt?.toISOString() ?? null,
+    finished_at: s.finishedAt?.toISOString() ?? null,
     duration_ms: s.durationMs,
     error: s.error,
     tool_calls: s.toolCalls.map((t) => ({
@@ -133,6 +134,7 @@ export type ConsolidateOptions = {
   timeoutMs?: number;
   /** Default `{executionId}_consolidated_{ms}` (reev's format). */
   consolidatedSessionId?: string;
+  /** The clock: `consolidated_at`, the default id, and the deadline are read on it (default: the system clock). */
   now?: () => Date;
 };
 
@@ -144,11 +146,10 @@ export type ConsolidationResult = {
 
 /**
  * Consolidates an execution's committed steps into one stored session, and records the outcome as
- * the execution's consolidation status.
- *
- * Reading the steps, storing the consolidated row and marking `completed` are one interactive
- * transaction whose timeout is the deadline: when the deadline passes Prisma rolls it back before
- * the caller hears "timeout", so no row can appear afterwards (reev's spawned task wrote late).
+ * the execution's consolidation status: `writer.consolidate` owns the transaction (lock, read the
+ * committed steps, build, store, status) and the deadline; this passes it the pure builder and turns
+ * its errors into the orchestrator's. Nothing is stored after the deadline (reev's spawned task
+ * wrote late).
  */
 export async function consolidateExecution(
   db: { writer: DatabaseWriter },
@@ -157,80 +158,49 @@ export async function consolidateExecution(
 ): Promise<ConsolidationResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONSOLIDATION_TIMEOUT_MS;
   const now = options.now ?? (() => new Date());
-  const started = Date.now();
-  const execution = await db.writer.getExecutionSession(executionId);
-  if (!execution) throw new OrchestratorError("NOT_FOUND", `Execution "${executionId}" does not exist`);
+  const deadline = new Date(now().getTime() + timeoutMs);
   const consolidatedSessionId = options.consolidatedSessionId ?? defaultConsolidatedId(executionId, now());
-  const remaining = () => Math.max(1, timeoutMs - (Date.now() - started));
-  // Prisma's transaction timer cannot fire while the transaction never yields to the timers phase
-  // (in-process PGlite runs it in microtasks), nor does it cover the waits before the transaction:
-  // check the deadline ourselves before writing and before committing.
-  const checkDeadline = () => {
-    if (Date.now() - started >= timeoutMs)
-      throw new OrchestratorError("CONSOLIDATION_TIMEOUT", `Consolidation timed out after ${timeoutMs}ms`);
-  };
+  // The content of the build that was stored (the writer may build more than once if it retries).
+  let built: ReturnType<typeof buildConsolidation> | undefined;
   try {
-    // Visible at once, so readers see a consolidation under way; inside the try, so that a failure
-    // even here ends as `failed`, never as an `in_progress` nobody is working on.
-    await db.writer.setConsolidationStatus(executionId, "in_progress");
-    return await db.writer.runInTransaction(
-      async (w) => {
-        // Takes the execution's row lock first, so no step can commit between reading the steps and
-        // storing their ids: content, metrics and originalSessionIds describe the same steps.
-        await w.setConsolidationStatus(executionId, "in_progress");
-        // A caller-chosen id names one consolidation: if it is already stored for this execution (a
-        // retry whose reply was lost), that is the result — not a CONFLICT, not a second row.
-        const done = options.consolidatedSessionId === undefined ? null : await storedConsolidation(w, executionId, consolidatedSessionId);
-        if (done) {
-          await w.setConsolidationStatus(executionId, "completed");
-          return done;
-        }
-        const sessions = await w.getSessionsForConsolidation(executionId);
-        if (!sessions.length) throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
-        const built = buildConsolidation({
+    const done = await db.writer.consolidate({
+      executionId,
+      consolidatedSessionId,
+      deadline,
+      now,
+      build: ({ execution, steps, consolidatedAt }) => {
+        if (!steps.length) throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
+        built = buildConsolidation({
           consolidatedSessionId,
           executionId,
           flowId: execution.flowId,
           prompt: execution.prompt,
-          consolidatedAt: now(),
-          sessions,
+          consolidatedAt,
+          sessions: steps,
         });
-        checkDeadline();
-        await w.storeConsolidatedSession(consolidatedSessionId, executionId, built.content, built.metadata);
-        await w.setConsolidationStatus(executionId, "completed");
-        checkDeadline();
-        return { consolidatedSessionId, content: built.content, metadata: built.metadata };
+        return built;
       },
-      { timeout: remaining(), maxWait: remaining() },
-    );
+    });
+    // A retry under a stored id is answered from its metric columns; the content is read as stored.
+    const content = done.created && built ? built.content : ((await db.writer.getConsolidatedSession(consolidatedSessionId)) ?? "");
+    return { consolidatedSessionId, content, metadata: done.metadata };
   } catch (error) {
-    const timedOut = DatabaseError.is(error, "TIMEOUT") || OrchestratorError.is(error, "CONSOLIDATION_TIMEOUT");
-    const outcome: ConsolidationStatus = timedOut ? "timeout" : "failed";
-    const message = timedOut ? `Consolidation timed out after ${timeoutMs}ms` : errorMessage(error);
-    // Only from in_progress: a newer consolidation's outcome is not overwritten by this one. If even
-    // this fails, the database is gone; the caller hears the consolidation's own error, which matters more.
-    await db.writer.setConsolidationStatus(executionId, outcome, { expected: "in_progress", error: message }).catch(() => {});
-    if (OrchestratorError.is(error)) throw error;
-    throw new OrchestratorError(timedOut ? "CONSOLIDATION_TIMEOUT" : "CONSOLIDATION_FAILED", message, { cause: error });
+    throw asOrchestratorError(error, { executionId, timeoutMs });
   }
 }
 
-/** The consolidation stored under `consolidatedSessionId` for this execution, if there is one. */
-async function storedConsolidation(
-  writer: DatabaseWriter,
-  executionId: string,
-  consolidatedSessionId: string,
-): Promise<ConsolidationResult | null> {
-  const content = await writer.getConsolidatedSession(consolidatedSessionId);
-  if (content === null) return null;
-  let document: ConsolidatedContent;
-  try {
-    document = JSON.parse(content) as ConsolidatedContent;
-  } catch {
-    return null; // not a consolidation of ours: storing under its id is then a CONFLICT
+function asOrchestratorError(error: unknown, context: { executionId: string; timeoutMs: number }): OrchestratorError {
+  if (OrchestratorError.is(error)) return error;
+  if (DatabaseError.is(error, "NOT_FOUND") && error.field === "executionId") {
+    return new OrchestratorError("NOT_FOUND", `Execution "${context.executionId}" does not exist`, { cause: error });
   }
-  if (document?.execution_id !== executionId || typeof document.metadata !== "object" || document.metadata === null) return null;
-  return { consolidatedSessionId, content, metadata: metadataOf(document.metadata) };
+  if (DatabaseError.is(error, "VALIDATION")) {
+    return new OrchestratorError("INVALID_ARGUMENT", error.message, { cause: error, ...(error.field ? { path: error.field } : {}) });
+  }
+  if (DatabaseError.is(error, "TIMEOUT")) {
+    return new OrchestratorError("CONSOLIDATION_TIMEOUT", `Consolidation timed out after ${context.timeoutMs}ms`, { cause: error });
+  }
+  return new OrchestratorError("CONSOLIDATION_FAILED", errorMessage(error), { cause: error });
 }
 
 export type ConsolidationStatusReport = {
@@ -243,7 +213,7 @@ export type ConsolidationStatusReport = {
   metadata: ConsolidationMetadata | null;
 };
 
-/** Where an execution's consolidation stands: pending, in_progress, completed, failed or timeout. */
+/** Where an execution's consolidation stands: pending, in_progress, completed, failed or timed_out. */
 export async function getConsolidationStatus(db: { writer: DatabaseWriter }, executionId: string): Promise<ConsolidationStatusReport> {
   const execution = await db.writer.getExecutionSession(executionId);
   if (!execution) throw new OrchestratorError("NOT_FOUND", `Execution "${executionId}" does not exist`);

@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { MAX_ID_LENGTH, ZDurationMs, ZId, ZText } from "@reev/db";
+import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText } from "@reev/db";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { errorMessage, OrchestratorError } from "./errors.js";
-import { formatIssuePath } from "./issue-path.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
 // dropping the setting it was meant to carry.
@@ -84,8 +83,6 @@ export const ZFlowPlan = z.strictObject({
     .superRefine(reportDuplicateStepIds, { when: (payload) => Array.isArray(payload.value) }),
 });
 export type FlowPlan = z.infer<typeof ZFlowPlan>;
-
-export { formatIssuePath };
 
 /** Parses a flow file's text (JSON or YAML) and validates it; `sourceName` names the file in errors. */
 export function parseFlowPlan(text: string, sourceName?: string): FlowPlan {

@@ -35,7 +35,6 @@ export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type Orche
 export {
   type FlowPlan,
   type FlowStep,
-  formatIssuePath,
   loadFlowPlan,
   parseFlowPlan,
   type RetryPolicy,

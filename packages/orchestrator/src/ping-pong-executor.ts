@@ -1,5 +1,12 @@
 import { randomBytes } from "node:crypto";
-import type { ConsolidationMetadata, ConsolidationStatus, DatabaseWriter, FinalExecutionStatus } from "@reev/db";
+import {
+  type ConsolidationMetadata,
+  type ConsolidationStatus,
+  type DatabaseWriter,
+  type FinalExecutionStatus,
+  type StepStatus,
+  toStorableText,
+} from "@reev/db";
 import {
   type Agent,
   type AgentResult,
@@ -17,7 +24,8 @@ import { renderPrompt } from "./prompt-template.js";
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
-export type StepOutcome = "success" | "failed" | "timed_out" | "skipped";
+/** How a step ended: @reev/db's step statuses, the one list. */
+export type StepOutcome = StepStatus;
 
 /** One step as it happened; stored as the step session's content (JSON) and returned to the caller. */
 export type StepResult = {
@@ -98,21 +106,20 @@ function toJson(value: unknown): unknown {
   try {
     return storableJson(JSON.parse(JSON.stringify(value)));
   } catch {
-    return toStorable(String(value));
+    return toStorableText(String(value));
   }
 }
 
 /** Keys too: jsonb refuses U+0000 in a key as much as in a value. */
 function storableJson(value: unknown): unknown {
-  if (typeof value === "string") return toStorable(value);
+  if (typeof value === "string") return toStorableText(value);
   if (Array.isArray(value)) return value.map(storableJson);
   if (value && typeof value === "object")
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorable(k), storableJson(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorableText(k), storableJson(v)]));
   return value;
 }
 
-const toStorable = (text: string) => text.replaceAll("\u0000", "\ufffd").toWellFormed();
-const toStorableOrNull = (text: string | null | undefined) => (text == null ? null : toStorable(text));
+const toStorableOrNull = (text: string | null | undefined) => (text == null ? null : toStorableText(text));
 
 /**
  * A step succeeds when the agent answered and every required tool has a successful call. A required
@@ -263,7 +270,7 @@ export class PingPongExecutor {
       const timedOut = OrchestratorError.is(error, "CONSOLIDATION_TIMEOUT");
       return {
         consolidatedSessionId: null,
-        report: { status: timedOut ? ("timeout" as const) : ("failed" as const), error: errorMessage(error), metadata: null },
+        report: { status: timedOut ? ("timed_out" as const) : ("failed" as const), error: errorMessage(error), metadata: null },
       };
     }
   }
@@ -373,8 +380,8 @@ export class PingPongExecutor {
       response: toStorableOrNull(outcome.result?.response),
       toolCalls: (outcome.result?.toolCalls ?? []).map((c) => ({
         ...c,
-        toolName: toStorable(c.toolName),
-        ...(c.error === undefined ? {} : { error: toStorable(c.error) }),
+        toolName: toStorableText(c.toolName),
+        ...(c.error === undefined ? {} : { error: toStorableText(c.error) }),
         input: toJson(c.input),
         output: toJson(c.output),
         durationMs: Math.round(c.durationMs),

@@ -3,10 +3,12 @@
 // consolidation left one complete consolidated row with status `completed`, or none — never a row
 // without `completed` or `completed` without a row, and never a status stuck at `in_progress` with
 // nobody consolidating; the error is a typed OrchestratorError / DatabaseError; and consolidating
-// again under the same id succeeds with exactly one consolidated row. Statement counts are not
+// again under the same id succeeds with exactly one consolidated row. With the writer's own retries
+// on, it makes that second attempt itself: the fault is absorbed. Statement counts are not
 // hard-coded: N rises until the call completes without reaching the fault.
 import { isDeepStrictEqual } from "node:util";
-import { type Database, DatabaseError, type StepInput } from "@reev/db";
+import { type Database, DatabaseError, DatabaseWriter, type StepInput } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
 import {
   consistencyProblems,
@@ -57,7 +59,8 @@ describe.each(testBackends())("consolidateExecution under injected faults on $na
   const faults = createFaultInjector();
   let db: Database;
   beforeAll(async () => {
-    db = await openTestDatabase(backend, { wrapAdapter: faults.wrapAdapter });
+    // The writer's own retries off, so that each fault reaches consolidateExecution (the last test turns them on).
+    db = await openTestDatabase(backend, { wrapAdapter: faults.wrapAdapter, writer: { retry: { maxAttempts: 1 } } });
   });
   afterAll(async () => {
     faults.disarm();
@@ -102,7 +105,7 @@ describe.each(testBackends())("consolidateExecution under injected faults on $na
       // A fixed id, as a caller retrying "the same consolidation" would pass: the retry must not make a second row.
       const consolidatedSessionId = `${executionId}_consolidated`;
       const run = () => consolidateExecution(db, executionId, { consolidatedSessionId, timeoutMs: 30_000 });
-      const before = await snapshotTables(db.prisma);
+      const before = await snapshotTables(db);
 
       faults.arm({ at: n, mode });
       let first: Settled<unknown>;
@@ -130,7 +133,7 @@ describe.each(testBackends())("consolidateExecution under injected faults on $na
       ).toBe(true);
       expect(isInjectedFault(first.error), where).toBe(true);
 
-      const after = await snapshotTables(db.prisma);
+      const after = await snapshotTables(db);
       expect(consistencyProblems(after), where).toEqual([]);
       const left = consolidationOf(after, executionId);
       // All or nothing: a row goes with `completed`, and no row with anything else.
@@ -146,7 +149,7 @@ describe.each(testBackends())("consolidateExecution under injected faults on $na
 
       const retry = await settle(run());
       if (!retry.ok) {
-        const final = await snapshotTables(db.prisma);
+        const final = await snapshotTables(db);
         expect
           .soft(
             retry.ok,
@@ -159,9 +162,36 @@ describe.each(testBackends())("consolidateExecution under injected faults on $na
       await expectConsolidatedOnce(executionId, consolidatedSessionId, `retry, ${where}`);
       if (left.rows.length) {
         // The first attempt had stored it: the retry is the same consolidation, not a new one.
-        expect(consolidationOf(await snapshotTables(db.prisma), executionId).rows, where).toEqual(left.rows);
+        expect(consolidationOf(await snapshotTables(db), executionId).rows, where).toEqual(left.rows);
       }
-      expect(isDeepStrictEqual(consistencyProblems(await snapshotTables(db.prisma)), []), where).toBe(true);
+      expect(isDeepStrictEqual(consistencyProblems(await snapshotTables(db)), []), where).toBe(true);
+    }
+    throw new Error(`consolidateExecution did not complete within ${MAX_STATEMENTS} statements`);
+  });
+
+  it.each(MODES)("%s, the writer retrying by itself: one fault anywhere is absorbed, one consolidated row", async (mode) => {
+    const retrying = { writer: new DatabaseWriter(prismaClientOf(db), { retry: { minDelayMs: 1, maxDelayMs: 5 } }) };
+    let faultsHit = 0;
+    for (let n = 1; n <= MAX_STATEMENTS; n++) {
+      const executionId = await finishedExecution();
+      const consolidatedSessionId = `${executionId}_consolidated`;
+      faults.arm({ at: n, mode });
+      let result: Settled<unknown>;
+      let report: FaultReport;
+      try {
+        result = await settle(consolidateExecution(retrying, executionId, { consolidatedSessionId, timeoutMs: 30_000 }));
+      } finally {
+        report = faults.disarm();
+      }
+      const where = `${mode}, fault at statement ${n}:\n  ${describeReport(report)}`;
+      if (!result.ok) throw new Error(`the writer did not absorb the fault (${where}): ${describeError(result.error)}`);
+      await expectConsolidatedOnce(executionId, consolidatedSessionId, where);
+      expect(consistencyProblems(await snapshotTables(db)), where).toEqual([]);
+      if (!report.fired) {
+        expect(faultsHit, "the loop finished without hitting a single fault").toBeGreaterThan(0);
+        return;
+      }
+      faultsHit++;
     }
     throw new Error(`consolidateExecution did not complete within ${MAX_STATEMENTS} statements`);
   });

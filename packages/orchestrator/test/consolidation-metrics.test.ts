@@ -12,7 +12,7 @@ function session(stepIndex: number, fields: Partial<SessionLog> & { calls?: numb
     executionId: "exec-1",
     stepIndex,
     content: JSON.stringify({ stepIndex, status }),
-    timestamp: "2025-03-01T10:00:10.000Z",
+    timestamp: new Date("2025-03-01T10:00:10.000Z"),
     status,
     stepId: `step_${stepIndex}`,
     success: status === "unknown" ? null : status === "success",
@@ -42,17 +42,27 @@ describe("computeMetrics on hand-computed tables", () => {
     //   2  | success | 0.7   |   1   | 10:00:28 | 10:00:30
     //   3  | success | 1.0   |   0   | 10:00:31 | 10:00:31.500
     const sessions = [
-      session(0, { score: 0.9, calls: 1, startedAt: "2025-03-01T10:00:00.000Z", finishedAt: "2025-03-01T10:00:04.477Z" }),
+      session(0, {
+        score: 0.9,
+        calls: 1,
+        startedAt: new Date("2025-03-01T10:00:00.000Z"),
+        finishedAt: new Date("2025-03-01T10:00:04.477Z"),
+      }),
       session(1, {
         status: "failed",
         score: 0.2,
         calls: 2,
-        startedAt: "2025-03-01T10:00:05.000Z",
-        finishedAt: "2025-03-01T10:00:27.406Z",
+        startedAt: new Date("2025-03-01T10:00:05.000Z"),
+        finishedAt: new Date("2025-03-01T10:00:27.406Z"),
         error: "Invalid parameters",
       }),
-      session(2, { score: 0.7, calls: 1, startedAt: "2025-03-01T10:00:28.000Z", finishedAt: "2025-03-01T10:00:30.000Z" }),
-      session(3, { score: 1, calls: 0, startedAt: "2025-03-01T10:00:31.000Z", finishedAt: "2025-03-01T10:00:31.500Z" }),
+      session(2, {
+        score: 0.7,
+        calls: 1,
+        startedAt: new Date("2025-03-01T10:00:28.000Z"),
+        finishedAt: new Date("2025-03-01T10:00:30.000Z"),
+      }),
+      session(3, { score: 1, calls: 0, startedAt: new Date("2025-03-01T10:00:31.000Z"), finishedAt: new Date("2025-03-01T10:00:31.500Z") }),
     ];
     const m = computeMetrics(sessions);
     expect(m).toEqual({
@@ -124,14 +134,15 @@ describe("computeMetrics on hand-computed tables", () => {
   it("execution_duration_ms is latest finish − earliest start, whatever the order, skipping steps without timings", () => {
     // Step 1 started first (09:59:58) and step 0 finished last (10:00:09): 11 s. Skipped step 2 has no timings.
     const sessions = [
-      session(0, { startedAt: "2025-03-01T10:00:00.000Z", finishedAt: "2025-03-01T10:00:09.000Z" }),
-      session(1, { startedAt: "2025-03-01T09:59:58.000Z", finishedAt: "2025-03-01T10:00:01.000Z" }),
+      session(0, { startedAt: new Date("2025-03-01T10:00:00.000Z"), finishedAt: new Date("2025-03-01T10:00:09.000Z") }),
+      session(1, { startedAt: new Date("2025-03-01T09:59:58.000Z"), finishedAt: new Date("2025-03-01T10:00:01.000Z") }),
       session(2, { status: "skipped" }),
     ];
     expect(computeMetrics(sessions).execution_duration_ms).toBe(11_000);
-    expect(computeMetrics([session(0, { startedAt: "2025-03-01T10:00:00.000Z" })]).execution_duration_ms).toBeNull();
+    expect(computeMetrics([session(0, { startedAt: new Date("2025-03-01T10:00:00.000Z") })]).execution_duration_ms).toBeNull();
     expect(
-      computeMetrics([session(0, { startedAt: "2025-03-01T10:00:00.000Z", finishedAt: "2025-03-01T10:00:00.000Z" })]).execution_duration_ms,
+      computeMetrics([session(0, { startedAt: new Date("2025-03-01T10:00:00.000Z"), finishedAt: new Date("2025-03-01T10:00:00.000Z") })])
+        .execution_duration_ms,
     ).toBe(0);
   });
 
@@ -159,8 +170,8 @@ describe("buildConsolidation", () => {
   const sessions = [
     session(0, {
       score: 0.8,
-      startedAt: "2025-03-01T10:00:00.000Z",
-      finishedAt: "2025-03-01T10:00:04.477Z",
+      startedAt: new Date("2025-03-01T10:00:00.000Z"),
+      finishedAt: new Date("2025-03-01T10:00:04.477Z"),
       durationMs: 4477,
       toolCalls: [
         {
@@ -177,8 +188,8 @@ describe("buildConsolidation", () => {
     session(1, {
       status: "failed",
       error: "Invalid parameters",
-      startedAt: "2025-03-01T10:00:05.000Z",
-      finishedAt: "2025-03-01T10:00:27.406Z",
+      startedAt: new Date("2025-03-01T10:00:05.000Z"),
+      finishedAt: new Date("2025-03-01T10:00:27.406Z"),
       durationMs: 22406,
       toolCalls: [
         {

@@ -1,4 +1,12 @@
-import { type Database, DatabaseError, type DatabaseWriter, type StepInput } from "@reev/db";
+import {
+  type ConsolidateInput,
+  type ConsolidationSource,
+  type Database,
+  DatabaseError,
+  type DatabaseWriter,
+  type StepInput,
+} from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
@@ -101,23 +109,47 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
     for (const i of order) await db.writer.storeStep(executionId, STEPS[i]!);
   }
 
-  /** A writer whose consolidation transaction stalls for `ms` before storing, as a slow database would. */
-  function stallingWriter(ms: number): DatabaseWriter {
+  /**
+   * A writer whose consolidation clock jumps past the deadline the moment `build` has run: the
+   * deadline passes inside the transaction, after the steps were read and before anything is stored,
+   * as with a slow database — driven, not waited for.
+   */
+  function deadlinePassingWriter(): DatabaseWriter {
     return loggingWriter(db.writer, {
-      runInTransaction: (real, fn, options) =>
-        real(async (w: DatabaseWriter) => {
-          const slow = loggingWriter(w, {
-            storeConsolidatedSession: async (store, ...args) => {
-              await sleep(ms);
-              return store(...args);
-            },
-          }).writer;
-          return (fn as (w: DatabaseWriter) => Promise<unknown>)(slow);
-        }, options),
+      consolidate: (real, input) => {
+        const i = input as ConsolidateInput;
+        let late = false;
+        return real({
+          ...i,
+          build: (source: ConsolidationSource) => {
+            const built = i.build(source);
+            late = true;
+            return built;
+          },
+          now: () => (late ? new Date(i.deadline.getTime() + 1) : (i.now?.() ?? new Date())),
+        });
+      },
     }).writer;
   }
 
-  const consolidatedRows = (executionId: string) => db.prisma.consolidatedSession.count({ where: { executionId } });
+  /**
+   * Resolves once no transaction but this connection's is open on the database: whatever a
+   * consolidation had started has committed or rolled back, so a row it could still write is there
+   * now or never. (PGlite runs one transaction at a time: its next query waits for that anyway.)
+   */
+  async function transactionsSettled(): Promise<void> {
+    if (backend.name !== "postgres") return;
+    for (let polls = 0; ; polls++) {
+      const [row] = await prismaClientOf(db).$queryRaw<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')`;
+      if (row?.n === 0) return;
+      if (polls > 2_000) throw new Error(`${row?.n} transactions are still open on the test database`);
+      await sleep(5);
+    }
+  }
+
+  const consolidatedRows = (executionId: string) => prismaClientOf(db).consolidatedSession.count({ where: { executionId } });
 
   describe("consolidateExecution", () => {
     it("stores reev's shape with honest metrics, real original session ids, and reports completed", async () => {
@@ -174,7 +206,7 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       ]);
       // Every step's timestamp is its commit time.
       const sessions = await db.writer.getSessionsForConsolidation(executionId);
-      expect(document.steps.map((s) => s.timestamp)).toEqual(sessions.map((s) => s.timestamp));
+      expect(document.steps.map((s) => s.timestamp)).toEqual(sessions.map((s) => s.timestamp.toISOString()));
 
       const [row] = await db.writer.getConsolidatedSessionsByExecution(executionId);
       expect(row).toMatchObject({ consolidatedSessionId: done.consolidatedSessionId, ...EXPECTED_METADATA });
@@ -268,22 +300,23 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       await storeSteps(executionId, [0, 1, 2, 3]);
       const first = await consolidateExecution(db, executionId, { consolidatedSessionId: `${executionId}_c1` });
 
-      // Hold the second consolidation after it marked itself in_progress, before its transaction.
-      const entered = gate();
-      const hold = gate();
+      // The second consolidation's builder sees the execution as its transaction read it: in_progress,
+      // committed before the transaction began.
+      const seen: string[] = [];
       const { writer } = loggingWriter(db.writer, {
-        runInTransaction: async (real, ...args) => {
-          entered.release();
-          await hold.promise;
-          return real(...args);
+        consolidate: (real, input) => {
+          const i = input as ConsolidateInput;
+          return real({
+            ...i,
+            build: (source: ConsolidationSource) => {
+              seen.push(source.execution.consolidation.status);
+              return i.build(source);
+            },
+          });
         },
       });
-      const second = consolidateExecution({ writer }, executionId, { consolidatedSessionId: `${executionId}_c2` });
-      await entered.promise;
-      const during = await getConsolidationStatus(db, executionId);
-      expect(during).toMatchObject({ status: "in_progress", consolidatedSessionId: null, metadata: null });
-      hold.release();
-      await second;
+      await consolidateExecution({ writer }, executionId, { consolidatedSessionId: `${executionId}_c2` });
+      expect(seen).toEqual(["in_progress"]);
       const after = await getConsolidationStatus(db, executionId);
       expect(after).toMatchObject({ status: "completed", consolidatedSessionId: `${executionId}_c2`, metadata: EXPECTED_METADATA });
       expect(first.consolidatedSessionId).toBe(`${executionId}_c1`);
@@ -336,53 +369,89 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       expect(error).toBeInstanceOf(OrchestratorError);
       expect((error as OrchestratorError).code).toBe("CONSOLIDATION_TIMEOUT");
       expect((error as OrchestratorError).message).toBe(`Consolidation timed out after ${timeoutMs}ms`);
+      expect(((error as OrchestratorError).cause as DatabaseError).code).toBe("TIMEOUT");
+      // Nothing is written late, after the caller heard "timed out": once every transaction has ended.
+      await transactionsSettled();
       expect(await consolidatedRows(executionId)).toBe(0);
       const status = await getConsolidationStatus(db, executionId);
-      expect(status).toMatchObject({
-        status: "timeout",
-        error: `Consolidation timed out after ${timeoutMs}ms`,
-        consolidatedSessionId: null,
-      });
-      // Nothing is written late, after the caller heard "timeout".
-      await sleep(700);
-      expect(await consolidatedRows(executionId)).toBe(0);
-      expect((await getConsolidationStatus(db, executionId)).status).toBe("timeout");
+      expect(status).toMatchObject({ status: "timed_out", consolidatedSessionId: null });
+      expect(status.error).toMatch(/^Consolidation of execution .* timed out: nothing was stored by its deadline/);
     }
 
-    it("a consolidation transaction that outlives its deadline is rolled back: status timeout, no row ever", async () => {
+    it("a deadline that passes inside the transaction, after the build: rolled back, status timed_out, no row ever", async () => {
       const executionId = await execution();
       await storeSteps(executionId, [0, 1, 2, 3]);
-      await expectTimedOutForGood(executionId, consolidateExecution({ writer: stallingWriter(400) }, executionId, { timeoutMs: 150 }), 150);
+      await expectTimedOutForGood(
+        executionId,
+        consolidateExecution({ writer: deadlinePassingWriter() }, executionId, { timeoutMs: 150 }),
+        150,
+      );
     });
 
-    it("a busy database that keeps the consolidation past its deadline: status timeout, no row ever", async () => {
+    it("a busy database that keeps the consolidation past its deadline: status timed_out, no row ever", async () => {
       const executionId = await execution();
       await storeSteps(executionId, [0, 1, 2, 3]);
+      // The consolidation's clock, moved by the test once the consolidation is stuck behind the busy database.
+      let clock = Date.now();
+      const now = () => new Date(clock);
+      const timeoutMs = 60_000;
+      const released = gate();
       let busy: Promise<unknown>;
+      let consolidating: Promise<unknown>;
       if (backend.name === "pglite") {
-        // PGlite has one connection: a long transaction makes every other one wait.
-        busy = db.writer.runInTransaction(async () => sleep(600), { timeout: 5_000 });
+        // PGlite has one connection: a transaction held open makes every other query wait behind it.
+        const holding = gate();
+        busy = db.writer.withDatabaseTransaction(async () => {
+          holding.release();
+          await released.promise;
+        });
+        await holding.promise;
+        consolidating = consolidateExecution(db, executionId, { timeoutMs, now }).catch((e: unknown) => e);
       } else {
         // Block inserts into consolidated_sessions (reads still pass): the consolidation gets as far as
-        // its INSERT and waits there, inside its transaction, past the deadline.
-        const locked = gate();
-        busy = db.prisma.$transaction(
+        // its INSERT and waits there, inside its transaction.
+        const holding = gate();
+        busy = prismaClientOf(db).$transaction(
           async (tx) => {
             await tx.$executeRawUnsafe("LOCK TABLE consolidated_sessions IN EXCLUSIVE MODE");
-            locked.release();
-            await sleep(600);
+            holding.release();
+            await released.promise;
           },
-          { timeout: 5_000 },
+          { timeout: 60_000 },
         );
-        await locked.promise;
+        await holding.promise;
+        consolidating = consolidateExecution(db, executionId, { timeoutMs, now }).catch((e: unknown) => e);
+        await waitForLockWait();
+        // Stuck inside its transaction: everyone else already sees it under way.
+        expect(await getConsolidationStatus(db, executionId)).toMatchObject({
+          status: "in_progress",
+          consolidatedSessionId: null,
+          metadata: null,
+        });
       }
-      await expectTimedOutForGood(executionId, consolidateExecution(db, executionId, { timeoutMs: 100 }), 100);
+      clock += timeoutMs + 1;
+      released.release();
       await busy;
-      expect(await consolidatedRows(executionId)).toBe(0);
+      await expectTimedOutForGood(
+        executionId,
+        consolidating.then((e) => Promise.reject(e)),
+        timeoutMs,
+      );
       // Once the database is free again, consolidating works.
       const done = await consolidateExecution(db, executionId);
       expect(done.metadata).toEqual(EXPECTED_METADATA);
     });
+
+    /** Resolves once a statement on the database waits for a lock (PostgreSQL). */
+    async function waitForLockWait(): Promise<void> {
+      for (let polls = 0; ; polls++) {
+        const [row] = await prismaClientOf(db).$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        if ((row?.n ?? 0) > 0) return;
+        if (polls > 2_000) throw new Error("the consolidation never waited for the lock");
+        await sleep(5);
+      }
+    }
   });
 
   describe("through the executor", () => {
@@ -448,17 +517,15 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
 
     it("a failing consolidation does not break the execution result", async () => {
       const executionId = uid("exec");
-      // The consolidated row is stored through the transaction's own writer: make that one fail.
+      // The database refuses the consolidation (as a full disk would) once its steps are read.
       const { writer } = loggingWriter(db.writer, {
-        runInTransaction: (real, fn, options) =>
-          real(async (w: DatabaseWriter) => {
-            const failing = loggingWriter(w, {
-              storeConsolidatedSession: async () => {
-                throw new DatabaseError("INTERNAL", "disk full");
-              },
-            }).writer;
-            return (fn as (w: DatabaseWriter) => Promise<unknown>)(failing);
-          }, options),
+        consolidate: (real, input) =>
+          real({
+            ...(input as ConsolidateInput),
+            build: () => {
+              throw new DatabaseError("INTERNAL", "disk full");
+            },
+          }),
       });
       const result = await new PingPongExecutor({ writer }).execute(
         plan({ flowId: uid("flow"), steps: [{ stepId: "a", prompt: "p" }] }),
@@ -478,9 +545,9 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       expect(await consolidatedRows(executionId)).toBe(0);
     });
 
-    it("a consolidation that times out is reported as timeout; the run keeps its own status", async () => {
+    it("a consolidation that times out is reported as timed_out; the run keeps its own status", async () => {
       const executionId = uid("exec");
-      const result = await new PingPongExecutor({ writer: stallingWriter(400) }, { consolidationTimeoutMs: 120 }).execute(
+      const result = await new PingPongExecutor({ writer: deadlinePassingWriter() }, { consolidationTimeoutMs: 120 }).execute(
         plan({
           flowId: uid("flow"),
           steps: [
@@ -493,11 +560,11 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       );
       expect(result.status).toBe("failed");
       expect(result.error).toBe("1 of 2 steps did not succeed");
-      expect(result.consolidation).toEqual({ status: "timeout", error: "Consolidation timed out after 120ms", metadata: null });
+      expect(result.consolidation).toEqual({ status: "timed_out", error: "Consolidation timed out after 120ms", metadata: null });
       expect(result.consolidatedSessionId).toBeNull();
-      await sleep(500);
+      await transactionsSettled();
       expect(await consolidatedRows(executionId)).toBe(0);
-      expect((await getConsolidationStatus(db, executionId)).status).toBe("timeout");
+      expect((await getConsolidationStatus(db, executionId)).status).toBe("timed_out");
     });
   });
 });

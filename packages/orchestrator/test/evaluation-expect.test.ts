@@ -1,6 +1,6 @@
+import { formatIssuePath } from "@reev/db";
 import { describe, expect, it } from "vitest";
 import { ZExpect } from "../src/evaluation/expect.js";
-import { formatIssuePath } from "../src/issue-path.js";
 
 /** Every problem of a refused block, as `path: message`, unknown keys at the key itself. */
 function problems(block: unknown): string[] {

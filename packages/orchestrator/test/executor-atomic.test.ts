@@ -1,4 +1,5 @@
 import type { Database } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
@@ -15,7 +16,7 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
   });
 
   const countSteps = (executionId: string, state?: "pending" | "committed") =>
-    db.prisma.stepSession.count({ where: { executionId, ...(state ? { state } : {}) } });
+    prismaClientOf(db).stepSession.count({ where: { executionId, ...(state ? { state } : {}) } });
 
   describe("atomic: true", () => {
     it("a transaction recovered by someone else mid-run: later steps are refused, not committed, and the run ends rolled back", async () => {
@@ -85,7 +86,7 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
       });
 
       expect(await countSteps(executionId)).toBe(0);
-      expect(await db.prisma.toolCall.count({ where: { sessionId: { startsWith: `${executionId}_step_` } } })).toBe(0);
+      expect(await prismaClientOf(db).toolCall.count({ where: { sessionId: { startsWith: `${executionId}_step_` } } })).toBe(0);
       expect(await db.writer.getSessionsForConsolidation(executionId)).toEqual([]);
       expect(await db.writer.getConsolidatedSessionsByExecution(executionId)).toEqual([]);
       const execution = await db.writer.getExecutionSession(executionId);
@@ -153,7 +154,7 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
         [3, "success"],
       ]);
       // Committed together: one commit time for all.
-      expect(new Set(stored.map((s) => s.timestamp)).size).toBe(1);
+      expect(new Set(stored.map((s) => s.timestamp.getTime())).size).toBe(1);
       expect(result.consolidation.status).toBe("completed");
       expect(await db.writer.getExecutionSession(executionId)).toMatchObject({ status: "failed", openTransaction: null });
     });

@@ -204,6 +204,6 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
     expect(duration).toBeLessThan(225 + 10);
     const [stored] = await db.writer.getSessionsForConsolidation(executionId);
     expect(stored!.durationMs).toBe(duration);
-    expect(Date.parse(stored!.finishedAt!) - Date.parse(stored!.startedAt!)).toBe(duration);
+    expect(stored!.finishedAt!.getTime() - stored!.startedAt!.getTime()).toBe(duration);
   });
 });

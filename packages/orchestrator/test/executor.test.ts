@@ -1,4 +1,5 @@
 import { type Database, DatabaseWriter } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
@@ -213,10 +214,10 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         { callIndex: 1, toolName: "price_lookup", input: { mint: "USDC" }, output: null, success: false, durationMs: 5, error: "no route" },
       ]);
       const r0 = result.stepResults[0]!;
-      expect(s0!.startedAt).toBe(r0.startedAt);
-      expect(s0!.finishedAt).toBe(r0.finishedAt);
+      expect(s0!.startedAt?.toISOString()).toBe(r0.startedAt);
+      expect(s0!.finishedAt?.toISOString()).toBe(r0.finishedAt);
       expect(s0!.durationMs).toBe(r0.durationMs);
-      expect(Date.parse(s0!.finishedAt!) - Date.parse(s0!.startedAt!)).toBe(r0.durationMs);
+      expect(s0!.finishedAt!.getTime() - s0!.startedAt!.getTime()).toBe(r0.durationMs);
       // The content is the StepResult, exactly as returned to the caller.
       expect(JSON.parse(s0!.content)).toEqual(r0);
 
@@ -504,7 +505,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         ],
       });
       // A writer with a small content cap: step b's result is too large to store, a real VALIDATION refusal.
-      const writer = new DatabaseWriter(db.prisma, { maxContentBytes: 4096 });
+      const writer = new DatabaseWriter(prismaClientOf(db), { maxContentBytes: 4096 });
       const agent = recordingAgent((step) => ({ response: step.stepId === "b" ? "x".repeat(10_000) : "ok", toolCalls: [] }));
       const result = await new PingPongExecutor({ writer }).execute(flow, agent, { executionId, consolidate: false });
       expect(result.status).toBe("failed");

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { OrchestratorError } from "../src/errors.js";
-import { formatIssuePath, loadFlowPlan, parseFlowPlan, ZFlowPlan } from "../src/flow-plan.js";
+import { loadFlowPlan, parseFlowPlan, ZFlowPlan } from "../src/flow-plan.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/flows/${name}`, import.meta.url));
 
@@ -231,13 +231,5 @@ describe("parseFlowPlan", () => {
     const result = ZFlowPlan.safeParse(plan([step("a"), step("a")]));
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path).toEqual(["steps", 1, "stepId"]);
-  });
-});
-
-describe("formatIssuePath", () => {
-  it("writes dot and bracket paths", () => {
-    expect(formatIssuePath(["steps", 2, "retry", "attempts"])).toBe("steps[2].retry.attempts");
-    expect(formatIssuePath(["context", "a-b", "c"])).toBe('context["a-b"].c');
-    expect(formatIssuePath([])).toBe("");
   });
 });

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import {
   type Database,
+  formatIssuePath,
   type JsonValue,
   type StepInput,
   ZConsolidatedSessionLog,
@@ -8,7 +9,7 @@ import {
   ZFinalExecutionStatus,
   ZSessionLog,
 } from "@reev/db";
-import { errorMessage, formatIssuePath, OrchestratorError, sessionMetadata } from "@reev/orchestrator";
+import { errorMessage, OrchestratorError, sessionMetadata } from "@reev/orchestrator";
 import { z } from "zod";
 import type { CliIO } from "../context.js";
 
@@ -112,7 +113,7 @@ export async function importCommand(db: Database, file: string, io: CliIO): Prom
   const doc = parseExport(text, file);
   const e = doc.execution;
   io.stderr.write(`Importing execution ${e.executionId}: ${doc.steps.length} steps, ${doc.consolidated.length} consolidated sessions…\n`);
-  const result = await db.writer.runInTransaction(
+  const result = await db.writer.withDatabaseTransaction(
     async (w) => {
       const existing = await w.getExecutionSession(e.executionId);
       // The same execution again is a no-op; one with other fields (flow, agent, prompt, metadata,

@@ -6,7 +6,8 @@ import {
   type SqlQuery,
   type Transaction,
 } from "@prisma/driver-adapter-utils";
-import type { ConsolidatedSession, ExecutionSession, PrismaClient, StepSession, ToolCall } from "../generated/prisma/client.js";
+import type { ConsolidatedSession, ExecutionSession, StepSession, ToolCall } from "../generated/prisma/client.js";
+import { type Database, prismaClientOf } from "../open-database.js";
 import { stepSessionId } from "../step-rows.js";
 
 /**
@@ -56,7 +57,15 @@ export type ArmOptions = {
   kinds?: readonly StatementKind[];
 };
 
-export type StatementRecord = { n: number; kind: StatementKind; sql: string; faulted: boolean };
+export type StatementRecord = {
+  n: number;
+  kind: StatementKind;
+  /** The first line of the SQL, for reports. */
+  sql: string;
+  faulted: boolean;
+  /** A `query` statement whole, with its arguments, as the driver adapter received it (to EXPLAIN it, say). */
+  query?: SqlQuery;
+};
 
 export type FaultReport = {
   /** Whether the armed fault fired (false: the work finished in fewer statements than `at`). */
@@ -119,6 +128,13 @@ export class FaultInjector {
   };
 
   /** Counts statements from now on and fails the `at`-th one. Replaces any earlier arming. */
+  /** Counts and records every statement from now on, failing none: `disarm()` reports them. */
+  record(): void {
+    this.#armed = { at: Number.POSITIVE_INFINITY, mode: "before", count: 0 };
+    this.#statements = [];
+    this.#fault = undefined;
+  }
+
   arm(options: ArmOptions): void {
     if (!Number.isInteger(options.at) || options.at < 1) throw new Error(`arm: at must be a positive integer, got ${options.at}`);
     this.#armed = { ...options, count: 0 };
@@ -140,11 +156,11 @@ export class FaultInjector {
    * After the fault has fired nothing else fails: one fault per arming, so the caller's recovery
    * (Prisma's rollback, say) runs against a healthy database.
    */
-  #next(kind: StatementKind, sql: string): InjectedFault | undefined {
+  #next(kind: StatementKind, sql: string, query?: SqlQuery): InjectedFault | undefined {
     const armed = this.#armed;
     if (!armed || (armed.kinds && !armed.kinds.includes(kind))) return undefined;
     armed.count += 1;
-    const record: StatementRecord = { n: armed.count, kind, sql: firstLine(sql), faulted: false };
+    const record: StatementRecord = { n: armed.count, kind, sql: firstLine(sql), faulted: false, ...(query ? { query } : {}) };
     this.#statements.push(record);
     if (this.#fault || armed.count !== armed.at) return undefined;
     record.faulted = true;
@@ -157,8 +173,8 @@ export class FaultInjector {
   }
 
   /** queryRaw / executeRaw: `before` → not sent; `reply-lost` → sent, then the reply is dropped. */
-  async #statement<T>(kind: StatementKind, sql: string, run: () => Promise<T>): Promise<T> {
-    const fault = this.#next(kind, sql);
+  async #statement<T>(query: SqlQuery, run: () => Promise<T>): Promise<T> {
+    const fault = this.#next("query", query.sql, query);
     if (!fault) return run();
     if (this.#mode === "reply-lost") await run();
     throw fault;
@@ -169,9 +185,9 @@ export class FaultInjector {
       get: (target, prop) => {
         switch (prop) {
           case "queryRaw":
-            return (q: SqlQuery) => this.#statement("query", q.sql, () => target.queryRaw(q));
+            return (q: SqlQuery) => this.#statement(q, () => target.queryRaw(q));
           case "executeRaw":
-            return (q: SqlQuery) => this.#statement("query", q.sql, () => target.executeRaw(q));
+            return (q: SqlQuery) => this.#statement(q, () => target.executeRaw(q));
           case "startTransaction":
             return (isolationLevel?: IsolationLevel) => this.#begin(target, isolationLevel);
         }
@@ -218,7 +234,7 @@ export class FaultInjector {
       const run = (): Promise<unknown> => (via === "queryRaw" ? tx.queryRaw(q) : tx.executeRaw(q));
       const end = endKind(q.sql);
       if (end) return this.#end(end, q.sql, run, () => tx.executeRaw(ROLLBACK));
-      return this.#statement<unknown>("query", q.sql, run);
+      return this.#statement<unknown>(q, run);
     };
     return new Proxy(tx, {
       get: (target, prop) => {
@@ -281,7 +297,8 @@ export type TableSnapshot = {
 };
 
 /** Reads every row of execution_sessions, step_sessions, tool_calls and consolidated_sessions. */
-export async function snapshotTables(prisma: PrismaClient): Promise<TableSnapshot> {
+export async function snapshotTables(db: Database): Promise<TableSnapshot> {
+  const prisma = prismaClientOf(db);
   // One after the other: PGlite runs one query at a time anyway, and a snapshot is not a hot path.
   const executions = await prisma.executionSession.findMany({ orderBy: { executionId: "asc" } });
   const steps = await prisma.stepSession.findMany({ orderBy: { sessionId: "asc" } });

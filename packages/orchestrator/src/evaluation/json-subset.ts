@@ -1,5 +1,5 @@
 import type { JsonValue } from "@reev/db";
-import { formatIssuePath } from "../issue-path.js";
+import { formatIssuePath } from "@reev/db";
 
 /**
  * Where `actual` fails to contain `expected`, in plain words (`input.amount is 3, expected 2`), or

@@ -1,6 +1,6 @@
+import { formatIssuePath } from "@reev/db";
 import type { z } from "zod";
 import { OrchestratorError } from "../errors.js";
-import { formatIssuePath } from "../issue-path.js";
 
 /**
  * Validates `value` against `schema` or throws INVALID_ARGUMENT listing every problem with its field

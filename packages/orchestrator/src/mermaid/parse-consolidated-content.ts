@@ -1,6 +1,6 @@
+import { formatIssuePath } from "@reev/db";
 import type { z } from "zod";
 import { type ConsolidatedContent, ZConsolidatedContent } from "../consolidated-content.js";
-import { formatIssuePath } from "../issue-path.js";
 import { DiagramError } from "./diagram-error.js";
 
 function describeIssues(error: z.ZodError): string {

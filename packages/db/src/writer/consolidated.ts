@@ -1,0 +1,290 @@
+import { DatabaseError } from "../errors.js";
+import {
+  type ConsolidatedSessionLog,
+  type ConsolidationMetadata,
+  type ConsolidationStatus,
+  INT32_MAX,
+  type SessionLog,
+  ZConsolidationMetadata,
+  ZConsolidationStatus,
+  ZConsolidationStatusOptions,
+  ZId,
+  ZText,
+  ZTimestamp,
+} from "../schemas.js";
+import { toStorableText } from "../storable-text.js";
+import { validate } from "../validate.js";
+import {
+  type Client,
+  callerErrors,
+  checkSize,
+  databaseTransaction,
+  lockExecution,
+  missingExecution,
+  type WriterContext,
+  withClient,
+} from "./context.js";
+import { type ExecutionSessionRecord, toExecutionRecord } from "./executions.js";
+import { committedSteps } from "./steps.js";
+
+/** What a consolidation is built from: the execution and its committed steps, read under its lock. */
+export type ConsolidationSource = { execution: ExecutionSessionRecord; steps: SessionLog[]; consolidatedAt: Date };
+/**
+ * Builds the consolidated document and its metric columns. Pure and synchronous: it runs inside the
+ * consolidation's database transaction, holding the execution's lock, and may run again if the
+ * transaction is retried. What it throws comes back to the caller of `consolidate` unchanged.
+ */
+export type ConsolidationBuilder = (source: ConsolidationSource) => { content: string; metadata: ConsolidationMetadata };
+
+export type ConsolidateInput = {
+  executionId: string;
+  consolidatedSessionId: string;
+  build: ConsolidationBuilder;
+  /** Nothing is stored once it has passed: the transaction rolls back and the status becomes `timed_out`. */
+  deadline: Date;
+  /** The clock the deadline is read on, and `consolidatedAt` comes from (default: the system clock). */
+  now?: () => Date;
+};
+
+export type Consolidation = {
+  consolidatedSessionId: string;
+  metadata: ConsolidationMetadata;
+  /** False when the consolidation under this id was already stored (a retry): the metadata is what was stored then. */
+  created: boolean;
+};
+
+type StoredMetrics = {
+  execution_id: string;
+  avg_score: number | null;
+  total_tools: number | null;
+  success_rate: number | null;
+  execution_duration_ms: number | null;
+};
+
+const metadataOf = (row: StoredMetrics): ConsolidationMetadata => ({
+  avgScore: row.avg_score,
+  totalTools: row.total_tools,
+  successRate: row.success_rate,
+  executionDurationMs: row.execution_duration_ms,
+});
+
+type ConsolidatedRow = {
+  executionId: string;
+  consolidatedSessionId: string;
+  content: string;
+  metadata: ConsolidationMetadata;
+  /** The steps the content was built from, in step order. */
+  originalSessionIds: readonly string[];
+};
+
+/** Inserts a consolidated session unless its id is taken; returns whether it did. */
+async function insertConsolidated(tx: Client, row: ConsolidatedRow): Promise<boolean> {
+  const { metadata: m } = row;
+  const inserted = await tx.$executeRaw`
+    INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
+      avg_score, total_tools, success_rate, execution_duration_ms)
+    VALUES (${row.executionId}, ${row.consolidatedSessionId}, ${row.content}, ${JSON.stringify(row.originalSessionIds)}::jsonb,
+      ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int)
+    ON CONFLICT (consolidated_session_id) DO NOTHING`;
+  return inserted > 0;
+}
+
+async function committedStepIds(tx: Client, executionId: string): Promise<string[]> {
+  const rows = await tx.$queryRaw<{ session_id: string }[]>`
+    SELECT session_id FROM step_sessions WHERE execution_id = ${executionId} AND state = 'committed' ORDER BY step_index`;
+  return rows.map((r) => r.session_id);
+}
+
+/**
+ * The seed's method: stores a consolidated session built by the caller. The parent execution must
+ * exist; `originalSessionIds` are its committed steps, read under its lock in the same transaction.
+ * The same session again (a retry whose reply was lost) is a no-op; other content under the id is a
+ * CONFLICT. `consolidate` is the whole consolidation (lock, read, build, store, status) in one.
+ */
+export async function storeConsolidatedSession(
+  context: WriterContext,
+  session: { consolidatedId: string; executionId: string; content: string; metadata: ConsolidationMetadata },
+): Promise<{ created: boolean }> {
+  const cid = validate(ZId, session.consolidatedId, "consolidatedId");
+  const id = validate(ZId, session.executionId, "executionId");
+  const content = validate(ZText, session.content, "content");
+  checkSize(content, "content", context.options.maxConsolidatedBytes);
+  const metadata = validate(ZConsolidationMetadata, session.metadata ?? {}, "metadata");
+  return databaseTransaction(context, `store consolidated session "${cid}"`, async ({ client: tx }) => {
+    await lockExecution(tx, id);
+    const row = { executionId: id, consolidatedSessionId: cid, content, metadata, originalSessionIds: await committedStepIds(tx, id) };
+    if (await insertConsolidated(tx, row)) return { created: true };
+    const [same] = await tx.$queryRaw<unknown[]>`
+      SELECT 1 FROM consolidated_sessions WHERE consolidated_session_id = ${cid} AND execution_id = ${id}
+        AND consolidated_content = ${content} AND avg_score IS NOT DISTINCT FROM ${metadata.avgScore ?? null}::float8
+        AND total_tools IS NOT DISTINCT FROM ${metadata.totalTools ?? null}::int AND success_rate IS NOT DISTINCT FROM ${metadata.successRate ?? null}::float8
+        AND execution_duration_ms IS NOT DISTINCT FROM ${metadata.executionDurationMs ?? null}::int`;
+    if (!same) {
+      throw new DatabaseError("CONFLICT", `Consolidated session "${cid}" already exists with other content: consolidate under a new id`, {
+        field: "consolidatedId",
+      });
+    }
+    return { created: false };
+  });
+}
+
+export async function getConsolidatedSession(context: WriterContext, consolidatedId: string): Promise<string | null> {
+  const cid = validate(ZId, consolidatedId, "consolidatedId");
+  const row = await withClient(context, `read consolidated session "${cid}"`, (c) =>
+    c.consolidatedSession.findUnique({ where: { consolidatedSessionId: cid }, select: { consolidatedContent: true } }),
+  );
+  return row?.consolidatedContent ?? null;
+}
+
+/** Newest first. */
+export async function getConsolidatedSessionsByExecution(context: WriterContext, executionId: string): Promise<ConsolidatedSessionLog[]> {
+  const id = validate(ZId, executionId, "executionId");
+  const rows = await withClient(context, `read consolidated sessions of execution "${id}"`, (c) =>
+    c.consolidatedSession.findMany({ where: { executionId: id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    consolidatedSessionId: r.consolidatedSessionId,
+    executionId: r.executionId,
+    consolidatedContent: r.consolidatedContent,
+    originalSessionIds: r.originalSessionIds as string[],
+    avgScore: r.avgScore,
+    totalTools: r.totalTools,
+    successRate: r.successRate,
+    executionDurationMs: r.executionDurationMs,
+    timestamp: r.createdAt,
+  }));
+}
+
+type StatusChange = {
+  executionId: string;
+  status: ConsolidationStatus;
+  /** Only from one of these statuses (compare-and-swap); any when left out. */
+  expected?: readonly ConsolidationStatus[] | undefined;
+  error?: string | null | undefined;
+};
+
+/** One UPDATE: atomic, and it takes the row lock itself. Returns whether the status moved. */
+async function changeStatus(client: Client, change: StatusChange): Promise<boolean> {
+  const { executionId, expected } = change;
+  const { count } = await client.executionSession.updateMany({
+    where: { executionId, ...(expected ? { consolidationStatus: { in: [...expected] } } : {}) },
+    data: { consolidationStatus: change.status, consolidationError: change.error ?? null, consolidationUpdatedAt: new Date() },
+  });
+  if (count === 0 && !(await client.executionSession.findUnique({ where: { executionId }, select: { executionId: true } }))) {
+    throw missingExecution(executionId);
+  }
+  return count === 1;
+}
+
+/**
+ * Moves an execution's consolidation status. With `expected`, only from that status (a
+ * compare-and-swap): a late writer cannot overwrite a newer outcome. Returns whether it moved.
+ */
+export async function setConsolidationStatus(
+  context: WriterContext,
+  executionId: string,
+  status: ConsolidationStatus,
+  options: { expected?: ConsolidationStatus | ConsolidationStatus[]; error?: string | null } = {},
+): Promise<boolean> {
+  const id = validate(ZId, executionId, "executionId");
+  validate(ZConsolidationStatus, status, "status");
+  const checked = validate(ZConsolidationStatusOptions, options, "options");
+  const expected = checked.expected === undefined ? undefined : [checked.expected].flat();
+  return changeStatusOf(context, { executionId: id, status, expected, error: checked.error });
+}
+
+const transactionLimit = (ms: number) => Math.min(INT32_MAX, Math.max(1, ms));
+
+const messageOf = (error: unknown) => toStorableText(error instanceof Error ? error.message : String(error));
+
+/**
+ * Consolidates an execution's committed steps into one stored session, and records the outcome as
+ * its consolidation status:
+ *
+ * 1. `in_progress`, committed at once, so readers see a consolidation under way;
+ * 2. one interactive transaction: lock the execution row (no step can commit from now on), answer a
+ *    retry from the stored row's metric columns if `consolidatedSessionId` is already this
+ *    execution's, else read the committed steps, `build` the document, store it with the ids of
+ *    exactly those steps, and set `completed`;
+ * 3. on any failure, `in_progress` → `failed` or `timed_out` (compare-and-swap: a newer
+ *    consolidation's outcome is never overwritten), and the error is thrown.
+ *
+ * The deadline is checked before the work, before the insert and before the commit, and bounds the
+ * transaction's own timeout: nothing is stored once it has passed (reev's spawned task wrote late).
+ */
+export async function consolidate(context: WriterContext, input: ConsolidateInput): Promise<Consolidation> {
+  const executionId = validate(ZId, input.executionId, "executionId");
+  const consolidatedSessionId = validate(ZId, input.consolidatedSessionId, "consolidatedSessionId");
+  const deadline = validate(ZTimestamp, input.deadline, "deadline");
+  if (typeof input.build !== "function")
+    throw new DatabaseError("VALIDATION", "Invalid input: build must be a function", { field: "build" });
+  const now = input.now ?? (() => new Date());
+  const remainingMs = () => deadline.getTime() - now().getTime();
+  const checkDeadline = () => {
+    if (remainingMs() > 0) return;
+    throw new DatabaseError(
+      "TIMEOUT",
+      `Consolidation of execution "${executionId}" timed out: nothing was stored by its deadline, ${deadline.toISOString()}`,
+      {
+        // The same deadline again cannot be met: a retry needs a new one.
+        retryable: false,
+      },
+    );
+  };
+  const builder = callerErrors();
+  try {
+    await changeStatusOf(context, { executionId, status: "in_progress" });
+    checkDeadline();
+    return await databaseTransaction(
+      context,
+      `consolidate execution "${executionId}"`,
+      async ({ client: tx }) => {
+        checkDeadline();
+        await lockExecution(tx, executionId);
+        const [stored] = await tx.$queryRaw<StoredMetrics[]>`
+          SELECT execution_id, avg_score, total_tools, success_rate, execution_duration_ms
+          FROM consolidated_sessions WHERE consolidated_session_id = ${consolidatedSessionId}`;
+        if (stored) {
+          if (stored.execution_id !== executionId) {
+            throw new DatabaseError(
+              "CONFLICT",
+              `Consolidated session "${consolidatedSessionId}" already exists for another execution: consolidate under a new id`,
+              { field: "consolidatedSessionId" },
+            );
+          }
+          await changeStatus(tx, { executionId, status: "completed" });
+          return { consolidatedSessionId, metadata: metadataOf(stored), created: false };
+        }
+        const execution = toExecutionRecord(await tx.executionSession.findUniqueOrThrow({ where: { executionId } }));
+        const steps = await committedSteps(tx, executionId);
+        const built = builder.call(() => input.build({ execution, steps, consolidatedAt: now() }));
+        const content = validate(ZText, built?.content, "content");
+        checkSize(content, "content", context.options.maxConsolidatedBytes);
+        const metadata = validate(ZConsolidationMetadata, built?.metadata, "metadata");
+        checkDeadline();
+        const originalSessionIds = steps.map((s) => s.sessionId);
+        await insertConsolidated(tx, { executionId, consolidatedSessionId, content, metadata, originalSessionIds });
+        await changeStatus(tx, { executionId, status: "completed" });
+        checkDeadline();
+        return { consolidatedSessionId, metadata, created: true };
+      },
+      // The transaction may take what is left of the time, and no timer can wait longer than a 32-bit delay.
+      {
+        timeout: transactionLimit(remainingMs()),
+        maxWait: transactionLimit(remainingMs()),
+        retry: (error) => error.retryable && remainingMs() > 0,
+      },
+    );
+  } catch (thrown) {
+    const error = builder.unwrap(thrown);
+    const status = DatabaseError.is(error, "TIMEOUT") ? "timed_out" : "failed";
+    // If even this fails, the database is gone; the caller hears the consolidation's own error, which matters more.
+    await changeStatusOf(context, { executionId, status, expected: ["in_progress"], error: messageOf(error) }).catch(() => {});
+    throw error;
+  }
+}
+
+function changeStatusOf(context: WriterContext, change: StatusChange): Promise<boolean> {
+  return withClient(context, `set the consolidation status of execution "${change.executionId}"`, (c) => changeStatus(c, change));
+}

@@ -1,0 +1,196 @@
+import { DatabaseError } from "../errors.js";
+import type { PrismaClient } from "../generated/prisma/client.js";
+import type {
+  ConsolidatedSessionLog,
+  ConsolidationMetadata,
+  ConsolidationStatus,
+  CreateExecutionInput,
+  FinishExecutionInput,
+  ListExecutionsInput,
+  SessionLog,
+  StepInput,
+} from "../schemas.js";
+import { ZTransactionOptions } from "../schemas.js";
+import { validate } from "../validate.js";
+import type { ConsolidateInput, Consolidation } from "./consolidated.js";
+import * as consolidated from "./consolidated.js";
+import {
+  callerErrors,
+  contentionOnly,
+  databaseTransaction,
+  isWriterContext,
+  type TransactionGuard,
+  type TransactionLimits,
+  type WriterContext,
+  type WriterOptions,
+  writerContext,
+} from "./context.js";
+import type { OpenTransaction } from "./execution-transactions.js";
+import * as transactions from "./execution-transactions.js";
+import type { ExecutionSessionRecord } from "./executions.js";
+import * as executions from "./executions.js";
+import type { StoredStep } from "./steps.js";
+import * as steps from "./steps.js";
+
+/**
+ * The seed's DatabaseWriter: a thin facade over the writer's operations (executions, execution
+ * transactions, steps, consolidated sessions), each a plain function of one context.
+ *
+ * Every write to an execution first locks its row, so writes to one execution are serialised while
+ * different executions proceed in parallel on PostgreSQL. A step write is one statement (atomic on its
+ * own, see insertStepsStatement); every other write of more than one row is one interactive
+ * transaction. Every call is safe to repeat, and the writer repeats one itself a few times when it
+ * failed for a reason a repeat can cure (contention, a lost connection, a timeout).
+ */
+export class DatabaseWriter {
+  readonly #context: WriterContext;
+
+  /**
+   * A writer over a Prisma client of reev's schema. `openDatabase` gives you one as `db.writer`; a
+   * writer with other options over the same database takes `prismaClientOf(db)` from `@reev/db/internal`.
+   */
+  constructor(client: PrismaClient, options?: WriterOptions);
+  /** @internal a writer over a context of its own (bound to an interactive transaction, say). */
+  constructor(context: WriterContext);
+  constructor(source: PrismaClient | WriterContext, options: WriterOptions = {}) {
+    this.#context = isWriterContext(source) ? source : writerContext(source, options);
+  }
+
+  /**
+   * Runs `fn` with a writer whose every call joins one database transaction: all of it commits, or
+   * none of it. The writer it is given is the same API as this one (Kysely's style); nested calls
+   * join the outer transaction. Inside `fn`, use only that writer: on PGlite a query on the outer
+   * client would wait for this very transaction to end.
+   *
+   * When PostgreSQL aborts the transaction for contention (a serialization failure, a deadlock),
+   * nothing was committed and `fn` runs again, a bounded number of times: keep it free of effects
+   * outside the database. Errors of `fn`'s own come back unchanged, after the rollback.
+   */
+  async withDatabaseTransaction<T>(fn: (writer: DatabaseWriter) => Promise<T>, options: TransactionLimits = {}): Promise<T> {
+    if (typeof fn !== "function") throw new DatabaseError("VALIDATION", "Invalid input: fn must be a function", { field: "fn" });
+    const limits = validate(ZTransactionOptions, options, "options");
+    const caller = callerErrors();
+    try {
+      return await databaseTransaction(
+        this.#context,
+        "run a database transaction",
+        (bound) => caller.call(() => fn(new DatabaseWriter(bound))),
+        {
+          ...limits,
+          retry: contentionOnly,
+        },
+      );
+    } catch (error) {
+      throw caller.unwrap(error);
+    }
+  }
+
+  // ── Executions ────────────────────────────────────────────────────────────────────────────────
+
+  /** Creates a running execution; the same fields again return it, other fields are a CONFLICT. */
+  createExecutionSession(input: CreateExecutionInput): Promise<ExecutionSessionRecord> {
+    return executions.createExecutionSession(this.#context, input);
+  }
+
+  getExecutionSession(executionId: string): Promise<ExecutionSessionRecord | null> {
+    return executions.getExecutionSession(this.#context, executionId);
+  }
+
+  /** Newest first. */
+  listExecutionSessions(input: ListExecutionsInput = {}): Promise<ExecutionSessionRecord[]> {
+    return executions.listExecutionSessions(this.#context, input);
+  }
+
+  /** Ends a running execution; refused while its transaction is open. */
+  finishExecutionSession(executionId: string, input: FinishExecutionInput): Promise<ExecutionSessionRecord> {
+    return executions.finishExecutionSession(this.#context, executionId, input);
+  }
+
+  // ── Execution transactions (rows, not connections) ────────────────────────────────────────────
+
+  /** Opens the execution's transaction and returns its id (or takes yours: `{ transactionId }`). */
+  beginTransaction(executionId: string, options: { transactionId?: string } = {}): Promise<string> {
+    return transactions.beginTransaction(this.#context, executionId, options);
+  }
+
+  /** Makes every step of the open transaction visible at once. */
+  commitTransaction(executionId: string, guard: TransactionGuard = {}): Promise<void> {
+    return transactions.commitTransaction(this.#context, executionId, guard);
+  }
+
+  /** Deletes every step of the open transaction (and their tool calls). */
+  rollbackTransaction(executionId: string, guard: TransactionGuard = {}): Promise<void> {
+    return transactions.rollbackTransaction(this.#context, executionId, guard);
+  }
+
+  /** Transactions left open (by a crash, or a caller that never finished), oldest first. */
+  listOpenTransactions(options: { olderThanMs?: number } = {}): Promise<OpenTransaction[]> {
+    return transactions.listOpenTransactions(this.#context, options);
+  }
+
+  /** Rolls back every execution transaction opened more than `olderThanMs` ago; returns what it undid. */
+  recoverOpenTransactions(options: { olderThanMs?: number } = {}): Promise<OpenTransaction[]> {
+    return transactions.recoverOpenTransactions(this.#context, options);
+  }
+
+  // ── Steps ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** The seed's method: stores a step's content as given, with the fields parsed from it (JSON or reev's YAML). */
+  async storeStepSession(executionId: string, stepIndex: number, sessionContent: string, guard: TransactionGuard = {}): Promise<void> {
+    await steps.storeStepSession(this.#context, { executionId, stepIndex, sessionContent, guard });
+  }
+
+  /** Stores one structured step and its tool calls, in one statement. */
+  storeStep(executionId: string, step: StepInput, guard: TransactionGuard = {}): Promise<StoredStep> {
+    return steps.storeStep(this.#context, executionId, step, guard);
+  }
+
+  /** Bulk import: every step and its tool calls in one transaction, all or none. */
+  storeSteps(
+    executionId: string,
+    stepInputs: readonly StepInput[],
+    guard: TransactionGuard = {},
+  ): Promise<{ stored: number; created: number }> {
+    return steps.storeSteps(this.#context, executionId, stepInputs, guard);
+  }
+
+  /** Committed steps of an execution in numeric step order, with their tool calls. */
+  getSessionsForConsolidation(executionId: string): Promise<SessionLog[]> {
+    return steps.getSessionsForConsolidation(this.#context, executionId);
+  }
+
+  // ── Consolidated sessions ─────────────────────────────────────────────────────────────────────
+
+  /** Lock → read committed steps → `build` → store → status, in one transaction, within `deadline`. */
+  consolidate(input: ConsolidateInput): Promise<Consolidation> {
+    return consolidated.consolidate(this.#context, input);
+  }
+
+  /** The seed's method: stores a consolidated session built by the caller (see `consolidate` for the whole). */
+  storeConsolidatedSession(
+    consolidatedId: string,
+    executionId: string,
+    content: string,
+    metadata: ConsolidationMetadata,
+  ): Promise<{ created: boolean }> {
+    return consolidated.storeConsolidatedSession(this.#context, { consolidatedId, executionId, content, metadata });
+  }
+
+  getConsolidatedSession(consolidatedId: string): Promise<string | null> {
+    return consolidated.getConsolidatedSession(this.#context, consolidatedId);
+  }
+
+  /** Newest first. */
+  getConsolidatedSessionsByExecution(executionId: string): Promise<ConsolidatedSessionLog[]> {
+    return consolidated.getConsolidatedSessionsByExecution(this.#context, executionId);
+  }
+
+  /** Moves the consolidation status; with `expected`, only from that status (compare-and-swap). */
+  setConsolidationStatus(
+    executionId: string,
+    status: ConsolidationStatus,
+    options: { expected?: ConsolidationStatus | ConsolidationStatus[]; error?: string | null } = {},
+  ): Promise<boolean> {
+    return consolidated.setConsolidationStatus(this.#context, executionId, status, options);
+  }
+}

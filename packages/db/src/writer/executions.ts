@@ -1,0 +1,156 @@
+import { DatabaseError } from "../errors.js";
+import type { Prisma } from "../generated/prisma/client.js";
+import {
+  type ConsolidationStatus,
+  type CreateExecutionInput,
+  type ExecutionStatus,
+  type FinishExecutionInput,
+  INT32_MAX,
+  type JsonValue,
+  type ListExecutionsInput,
+  ZCreateExecutionInput,
+  ZFinishExecutionInput,
+  ZId,
+  ZListExecutionsInput,
+} from "../schemas.js";
+import { sortedKeys } from "../sorted-keys.js";
+import { validate } from "../validate.js";
+import { databaseTransaction, lockExecution, requireRunning, type WriterContext, withClient } from "./context.js";
+
+export type ExecutionSessionRecord = {
+  executionId: string;
+  flowId: string;
+  agent: string;
+  prompt: string;
+  status: ExecutionStatus;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  error: string | null;
+  metadata: JsonValue | null;
+  /** The open execution transaction, if any. */
+  openTransaction: { transactionId: string; openedAt: Date } | null;
+  consolidation: { status: ConsolidationStatus; error: string | null; updatedAt: Date | null };
+};
+
+/** JSON equality whatever the key order (jsonb does not keep the caller's). */
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(sortedKeys(a)) === JSON.stringify(sortedKeys(b));
+
+export function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionSessionRecord {
+  return {
+    executionId: row.executionId,
+    flowId: row.flowId,
+    agent: row.agent,
+    prompt: row.prompt,
+    status: row.status,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    durationMs: row.durationMs,
+    error: row.error,
+    metadata: (row.metadata ?? null) as JsonValue | null,
+    openTransaction:
+      row.openTransactionId && row.transactionOpenedAt ? { transactionId: row.openTransactionId, openedAt: row.transactionOpenedAt } : null,
+    consolidation: { status: row.consolidationStatus, error: row.consolidationError, updatedAt: row.consolidationUpdatedAt },
+  };
+}
+
+/**
+ * Creates a running execution. The id is the caller's, so a retried create (its reply lost) finds
+ * its own execution: the same fields again return it; different ones are a CONFLICT.
+ */
+export async function createExecutionSession(context: WriterContext, input: CreateExecutionInput): Promise<ExecutionSessionRecord> {
+  const data = validate(ZCreateExecutionInput, input, "");
+  const action = `create execution "${data.executionId}"`;
+  // Raw, because Prisma sends a top-level JSON number as a float parameter (0.1 + 0.2 came back as
+  // 0.3) and a failed INSERT would abort an enclosing transaction; ON CONFLICT lets a retry be seen.
+  const metadata = data.metadata === undefined || data.metadata === null ? null : JSON.stringify(data.metadata);
+  const inserted = await withClient(
+    context,
+    action,
+    (c) =>
+      c.$executeRaw`
+      INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, metadata, started_at)
+      VALUES (${data.executionId}, ${data.flowId}, ${data.agent}, ${data.prompt}, ${metadata}::jsonb,
+        COALESCE(${data.startedAt ?? null}::timestamptz, now()))
+      ON CONFLICT (execution_id) DO NOTHING`,
+  );
+  const row = await withClient(context, action, (c) => c.executionSession.findUniqueOrThrow({ where: { executionId: data.executionId } }));
+  const existing = toExecutionRecord(row);
+  if (inserted) return existing;
+  const same =
+    existing.flowId === data.flowId &&
+    existing.agent === data.agent &&
+    existing.prompt === data.prompt &&
+    sameJson(existing.metadata, data.metadata ?? null) &&
+    (!data.startedAt || existing.startedAt.getTime() === data.startedAt.getTime());
+  if (same) return existing;
+  throw new DatabaseError("CONFLICT", `Failed to ${action}: it already exists with other fields (use a new executionId)`, {
+    field: "executionId",
+  });
+}
+
+export async function getExecutionSession(context: WriterContext, executionId: string): Promise<ExecutionSessionRecord | null> {
+  const id = validate(ZId, executionId, "executionId");
+  const row = await withClient(context, `read execution "${id}"`, (c) => c.executionSession.findUnique({ where: { executionId: id } }));
+  return row ? toExecutionRecord(row) : null;
+}
+
+/** Newest first. */
+export async function listExecutionSessions(context: WriterContext, input: ListExecutionsInput = {}): Promise<ExecutionSessionRecord[]> {
+  const q = validate(ZListExecutionsInput, input, "");
+  const rows = await withClient(context, "list executions", (c) =>
+    c.executionSession.findMany({
+      where: { ...(q.status ? { status: q.status } : {}), ...(q.flowId ? { flowId: q.flowId } : {}) },
+      orderBy: [{ startedAt: "desc" }, { executionId: "asc" }],
+      take: q.limit,
+      skip: q.offset,
+    }),
+  );
+  return rows.map(toExecutionRecord);
+}
+
+/**
+ * Ends a running execution (compare-and-swap on `running`). Refused while its transaction is open:
+ * commit or roll back first, so the final status never describes steps that could still vanish.
+ */
+export async function finishExecutionSession(
+  context: WriterContext,
+  executionId: string,
+  input: FinishExecutionInput,
+): Promise<ExecutionSessionRecord> {
+  const id = validate(ZId, executionId, "executionId");
+  const data = validate(ZFinishExecutionInput, input, "");
+  const row = await databaseTransaction(context, `finish execution "${id}"`, async ({ client: tx }) => {
+    const locked = await lockExecution(tx, id);
+    if (locked.status !== "running") {
+      // The same finish again (a retry whose first reply was lost) is answered with the record.
+      const finished = await tx.executionSession.findUniqueOrThrow({ where: { executionId: id } });
+      const same =
+        finished.status === data.status &&
+        finished.error === (data.error ?? null) &&
+        (data.finishedAt === undefined || finished.finishedAt?.getTime() === data.finishedAt.getTime()) &&
+        (data.durationMs === undefined || finished.durationMs === data.durationMs);
+      if (same) return finished;
+    }
+    requireRunning(locked);
+    if (locked.open_transaction_id) {
+      throw new DatabaseError("TRANSACTION_STATE", `Execution "${id}" has an open transaction: commit or roll it back before finishing`, {
+        field: "executionId",
+      });
+    }
+    const finishedAt = data.finishedAt ?? new Date();
+    const durationMs = data.durationMs ?? Math.max(0, finishedAt.getTime() - new Date(locked.started_at).getTime());
+    if (durationMs > INT32_MAX) {
+      throw new DatabaseError(
+        "VALIDATION",
+        `Invalid input: finishedAt is ${durationMs} ms after the start, over the ${INT32_MAX} ms a duration can hold`,
+        { field: "finishedAt" },
+      );
+    }
+    return tx.executionSession.update({
+      where: { executionId: id },
+      data: { status: data.status, error: data.error ?? null, finishedAt, durationMs },
+    });
+  });
+  return toExecutionRecord(row);
+}
