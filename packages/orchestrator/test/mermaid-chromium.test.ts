@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildFlowModel, parseConsolidatedContent, renderHtmlPage } from "../src/mermaid/index.js";
-import { dumpDom, type MermaidRenderResult, renderWithMermaid, shouldSkipChromium } from "./support/chromium.js";
+import { buildFlowModel, parseConsolidatedContent } from "../src/mermaid/index.js";
+import { type MermaidRenderResult, renderWithMermaid, shouldSkipChromium } from "./support/chromium.js";
 
 const GOLDEN_DIR = fileURLToPath(new URL("./golden/", import.meta.url));
 const goldenNames = readdirSync(GOLDEN_DIR)
@@ -67,12 +67,5 @@ describe.skipIf(shouldSkipChromium())("real rendering with mermaid in headless C
     const result = results[goldenNames.length];
     expect(result?.ok).toBe(false);
     expect(result?.ok === false && result.error).toMatch(/Parse error|Expecting/);
-  });
-
-  it("renders the self-contained HTML page offline", async () => {
-    const html = renderHtmlPage(readFileSync(join(GOLDEN_DIR, "reev-4-step.input.json"), "utf8"));
-    const dom = await dumpDom(html);
-    expect(dom).toMatch(/<div id="diagram" data-render-state="rendered"><svg /);
-    expect(dom).not.toContain(`<pre class="render-error">`);
   });
 });
