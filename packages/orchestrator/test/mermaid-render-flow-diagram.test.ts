@@ -107,6 +107,14 @@ describe("renderFlowDiagram", () => {
     expect(/\p{Cs}/u.test(diagram)).toBe(false);
   });
 
+  it("gives a skipped step its reason, not an error line", () => {
+    const diagram = renderFlowDiagram(fixture("twelve-step"));
+    expect(diagram).toContain(
+      "step_10_final_report : no tool calls\n    step_10_final_report : SKIPPED · critical step rebalance timed…\n",
+    );
+    expect(renderFlowDiagram(fourStepJson)).toContain("step_3_positions_check : SKIPPED\n");
+  });
+
   it("says so when a step made no tool calls, and counts several", () => {
     const diagram = renderFlowDiagram(fixture("nasty"));
     expect(diagram).toContain('    state "❌ Step 2 · zero_tools" as step_2_zero_tools\n    step_2_zero_tools : no tool calls\n');

@@ -59,8 +59,13 @@ function outcomeLine(step: ConsolidatedStep): string {
 }
 
 function nodeLines(step: ConsolidatedStep): string[] {
-  const lines = [toolsLine(step), outcomeLine(step)];
   const error = stepError(step);
+  // A skipped step's "error" is why it was skipped, not something that went wrong in it.
+  if (step.status === "skipped") {
+    const reason = error?.replace(/^skipped:\s*/i, "");
+    return [toolsLine(step), truncateText(reason ? `SKIPPED · ${reason}` : "SKIPPED", LIMITS.line)];
+  }
+  const lines = [toolsLine(step), outcomeLine(step)];
   if (error !== null) lines.push(truncateText(`Error: ${error}`, LIMITS.line));
   return lines;
 }
