@@ -237,6 +237,47 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
     }
   });
 
+  it("moves a tall diagram with the wheel inside its box, then lets the page scroll at its end", async () => {
+    const { content, execution } = runs.fifty;
+    const { page, problems, close } = await open("fifty-wheel", renderHtmlPage(content, { execution }), DESKTOP);
+    try {
+      const viewport = page.locator(".diagram-viewport");
+      await viewport.scrollIntoViewIfNeeded();
+      const box = await viewport.boundingBox();
+      if (box === null) throw new Error("no diagram box");
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      const state = () =>
+        page.evaluate(() => ({
+          pageY: window.scrollY,
+          transform: (document.querySelector(".diagram-canvas") as HTMLElement).style.transform,
+        }));
+      const start = await state();
+      await page.mouse.wheel(0, 400);
+      await expect.poll(async () => (await state()).transform).not.toBe(start.transform);
+      expect((await state()).pageY).toBe(start.pageY);
+      // The last step's node comes into the box, and past the end the page itself scrolls on.
+      const last = page.locator("#diagram a.step-link").last();
+      for (
+        let i = 0;
+        i < 40 &&
+        !(await last.evaluate(
+          (el) => el.getBoundingClientRect().bottom <= (el.closest(".diagram-viewport") as HTMLElement).getBoundingClientRect().bottom,
+        ));
+        i++
+      ) {
+        await page.mouse.wheel(0, 600);
+      }
+      const atEnd = await state();
+      await page.mouse.wheel(0, 300);
+      await expect.poll(async () => (await state()).pageY).toBeGreaterThan(atEnd.pageY);
+      expect((await state()).transform).toBe(atEnd.transform);
+      await page.screenshot({ path: `${ARTIFACTS}fifty-wheel-end.png` });
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it("zooms with the buttons and stays readable on a phone-sized window", async () => {
     const { content, execution } = runs.demo;
     const { page, problems, shown, close } = await open("demo-phone", renderHtmlPage(content, { execution }), PHONE);

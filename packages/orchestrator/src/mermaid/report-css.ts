@@ -18,7 +18,7 @@ section { margin-top: 20px; background: #fff; border: 1px solid var(--line); bor
 .banner.info { border-color: #6f7fa8; background: var(--info-bg); }
 .banner .headline { margin: 0; font-size: 20px; font-weight: 700; }
 .banner.ok .headline { color: var(--good); } .banner.bad .headline { color: var(--bad); } .banner.warn .headline { color: var(--warn); }
-.banner p { margin: 6px 0 0; }
+.banner p { margin: 6px 0 0; overflow-wrap: anywhere; }
 .banner .run-error { margin: 8px 0 0; padding: 8px 10px; background: #fff; border-radius: 6px; white-space: pre-wrap; overflow-wrap: anywhere; font: 13px/1.45 ui-monospace, monospace; max-height: 12em; overflow: auto; }
 .metrics { display: grid; grid-template-columns: repeat(auto-fit, minmax(120px, 1fr)); gap: 12px; padding: 14px; }
 .metric { border-radius: 8px; background: var(--bg); padding: 10px 12px; }
