@@ -70,12 +70,16 @@ export const REPORT_SCRIPT = `
       pz.pan(x / pz.getScale(), y / pz.getScale(), { relative: true, animate: false });
       return true;
     };
+    // The scale at which the whole diagram fits its box (never above 1:1).
+    const fitScale = () => {
+      const v = viewport.getBoundingClientRect();
+      const c = canvas.querySelector("svg").getBoundingClientRect();
+      return Math.min(1, (v.width - 16) / (c.width / pz.getScale()), (v.height - 16) / (c.height / pz.getScale()));
+    };
     const fit = () => {
       pz.reset({ animate: false });
       const v = viewport.getBoundingClientRect();
-      const c = canvas.querySelector("svg").getBoundingClientRect();
-      const scale = Math.min(1, (v.width - 16) / c.width, (v.height - 16) / c.height);
-      pz.zoomToPoint(scale, { clientX: v.left + v.width / 2, clientY: v.top }, { animate: false });
+      pz.zoomToPoint(fitScale(), { clientX: v.left + v.width / 2, clientY: v.top }, { animate: false });
     };
     viewport.addEventListener(
       "wheel",
@@ -103,6 +107,8 @@ export const REPORT_SCRIPT = `
     box.querySelector("[data-zoom=fit]").addEventListener("click", fit);
     box.querySelector("[data-zoom=reset]").addEventListener("click", () => pz.reset());
     for (const button of box.querySelectorAll("[data-zoom]")) button.disabled = false;
+    // A diagram only a little taller than its box starts whole, its text still at 80% or more.
+    if (fitScale() >= 0.8 && fitScale() < 1) fit();
   }
 
   (async () => {
