@@ -349,7 +349,8 @@ describe("the terminal and the diagram show a step alike", () => {
       expect(row, show(shown)).not.toBeNull();
       const [, glyph, shownDuration] = row as RegExpExecArray;
       expect(shownDuration).toBe(duration);
-      expect(diagram.stdout, show(diagram)).toContain(`Step ${index}#58; ${stepId} ${glyph} ${label} | ${duration}`);
+      expect(diagram.stdout, show(diagram)).toContain(`state "${glyph} Step ${index} · ${stepId}" as step_${index}_${stepId}\n`);
+      expect(diagram.stdout, show(diagram)).toContain(`step_${index}_${stepId} : ${label} · ${duration}\n`);
     }
     expect(shown.stdout).toMatch(/^0\s+mystery\s+❔ unknown\s/m);
   });

@@ -36,6 +36,11 @@ export const ZConsolidatedStep = z.object({
   duration_ms: z.number().nullable(),
   error: z.string().nullable(),
   tool_calls: z.array(ZConsolidatedToolCall),
+  /**
+   * How many times the agent was asked (0 for a skipped step). Absent from documents consolidated
+   * before attempts were recorded, and views show "—" then rather than guess 1.
+   */
+  attempts: z.number().int().nonnegative().optional(),
   /** The step session content exactly as stored. */
   content: z.string(),
 });

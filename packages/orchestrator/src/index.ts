@@ -44,14 +44,25 @@ export {
 } from "./flow-plan.js";
 // The one duration format of every view of a run: the terminal, the diagram, the report.
 export { formatDuration } from "./format-duration.js";
-// Diagrams and the HTML report, pure: stored content in, text out.
+// Diagrams and the HTML report, pure: stored content in, text out. The report's hono/jsx components,
+// stylesheet, script and browser bundles are public so the web viewer shows a run the same way.
 export {
+  CLIENT_BUNDLES,
+  type ClientBundleName,
+  clientBundle,
   DiagramError,
   type DiagramErrorCode,
+  FlowDiagramView,
   type HtmlPageOptions,
   parseConsolidatedContent,
+  REPORT_CSS,
+  REPORT_SCRIPT,
+  type ReportExecution,
+  RunMetrics,
   renderFlowDiagram,
   renderHtmlPage,
+  StatusBanner,
+  StepTable,
 } from "./mermaid/index.js";
 // Running flows.
 export {

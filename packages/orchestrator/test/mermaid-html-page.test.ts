@@ -1,59 +1,132 @@
 import { readFileSync } from "node:fs";
+import type { ExecutionStatus } from "@reev/db";
 import { describe, expect, it } from "vitest";
-import { DiagramError, renderFlowDiagram, renderHtmlPage } from "../src/mermaid/index.js";
+import { CLIENT_BUNDLES, DiagramError, type ReportExecution, renderFlowDiagram, renderHtmlPage } from "../src/mermaid/index.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./golden/${name}.input.json`, import.meta.url), "utf8");
+const executionIdOf = (name: string) => (JSON.parse(fixture(name)) as { execution_id: string }).execution_id;
+
+function execution(name: string, overrides: Partial<ReportExecution> = {}): ReportExecution {
+  return {
+    executionId: executionIdOf(name),
+    status: "completed",
+    error: null,
+    consolidation: { status: "completed", error: null, updatedAt: new Date("2025-10-14T09:40:00Z") },
+    ...overrides,
+  };
+}
+
+const ENTITIES: Record<string, string> = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'" };
+/** What a browser reads from an attribute value. */
+const decodeEntities = (text: string) => text.replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity] ?? entity);
+
+/** The banner's text with tags dropped and entities left as they are. */
+const bannerOf = (page: string) =>
+  (/<section class="banner[^"]*"[\s\S]*?<\/section>/.exec(page)?.[0] ?? "")
+    .replace(/<[^>]+>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 
 describe("renderHtmlPage", () => {
-  const page = renderHtmlPage(fixture("reev-4-step"));
-  const nastyPage = renderHtmlPage(fixture("nasty"), { title: `<img src=x onerror=alert(1)> "t"` });
+  const page = renderHtmlPage(fixture("reev-4-step"), {
+    execution: execution("reev-4-step", { status: "failed", error: "critical step complex_swap failed" }),
+  });
+  const nastyPage = renderHtmlPage(fixture("nasty"), {
+    execution: execution("nasty", { error: `<script>alert("run")</script>` }),
+    title: `<img src=x onerror=alert(1)> "t"`,
+  });
 
-  it("is self-contained: mermaid inlined, no external scripts, styles or fetches", () => {
+  it("is self-contained: mermaid and Panzoom inlined, no external scripts, styles or fetches", () => {
     expect(page).not.toMatch(/<script[^>]*\bsrc\s*=/i);
     expect(page).not.toMatch(/<link[^>]*\bhref\s*=\s*["']?https?:/i);
     expect(page).not.toMatch(/src\s*=\s*["']?https?:\/\//i);
     expect(page).not.toMatch(/cdn\.jsdelivr|unpkg\.com/i);
-    // The bundle itself is inside the page.
-    expect(page.length).toBeGreaterThan(1_000_000);
-    expect(page).toContain(readFileSync(new URL(import.meta.resolve("mermaid/dist/mermaid.min.js")), "utf8"));
+    for (const bundle of Object.values(CLIENT_BUNDLES)) expect(page).toContain(readFileSync(bundle.path, "utf8"));
+    expect(page.startsWith('<!doctype html>\n<html lang="en">')).toBe(true);
   });
 
-  it("carries the diagram, metrics and the step table", () => {
-    expect(page).toContain(JSON.stringify(renderFlowDiagram(fixture("reev-4-step"))).replace(/</g, "\\u003c"));
+  it("opens with a banner that says the run failed, with its error and the consolidation status", () => {
+    expect(page.indexOf('class="banner bad"')).toBeLessThan(page.indexOf("<h1>"));
+    expect(bannerOf(page)).toBe(
+      "❌ Run failed critical step complex_swap failed 1 of 4 steps succeeded · 2 failed · 1 skipped " +
+        "Consolidation completed. This page shows consolidated session consolidated-7f3a9c1e from 2025-10-14T09:40:00.000Z.",
+    );
+  });
+
+  it.each([
+    ["completed", "✅ Run completed", "warn"],
+    ["timed_out", "⏱️ Run timed out", "bad"],
+    ["rolled_back", "↩️ Run rolled back", "bad"],
+    ["running", "… Run still running", "info"],
+  ] satisfies [ExecutionStatus, string, string][])("names a %s run in its headline", (status, headline, tone) => {
+    // The 4-step run has failed steps, so even "completed" is not shown as all green.
+    const shown = renderHtmlPage(fixture("reev-4-step"), { execution: execution("reev-4-step", { status }) });
+    expect(bannerOf(shown).startsWith(headline)).toBe(true);
+    expect(shown).toContain(`<section class="banner ${tone}"`);
+  });
+
+  it("shows a completed run without failed steps in green", () => {
+    const shown = renderHtmlPage(fixture("empty"), { execution: execution("empty") });
+    expect(shown).toContain(`<section class="banner ok"`);
+  });
+
+  it("says when consolidation failed, with its error", () => {
+    const shown = renderHtmlPage(fixture("reev-4-step"), {
+      execution: execution("reev-4-step", { consolidation: { status: "timeout", error: "took over 60s", updatedAt: null } }),
+    });
+    expect(bannerOf(shown)).toContain("Consolidation timed out: took over 60s. This page shows consolidated session consolidated-7f3a9c1e");
+  });
+
+  it("carries the diagram source, metrics and a step table with score, attempts and error columns", () => {
+    const source = /<div id="diagram" data-render-state="pending" data-source="([^"]*)">/.exec(page)?.[1] ?? "";
+    expect(decodeEntities(source)).toBe(renderFlowDiagram(fixture("reev-4-step")));
     for (const text of ["25.0%", "0.25", "35.07s", "Success rate", "Avg score", "Total tools", "Skipped steps"]) {
       expect(page).toContain(text);
     }
+    expect(page).toContain(
+      "<th>#</th><th>Step</th><th>Status</th><th>Score</th><th>Attempts</th><th>Duration</th><th>Tool calls</th><th>Error</th>",
+    );
     expect(page).toContain("<code>complex_swap</code>");
     expect(page).toContain("❌ FAILED");
-    expect(page).toContain("Invalid parameters");
-    expect(page).toContain(`<code title="jupiter_lend_earn_deposit">jupiter_lend_earn_deposit</code>`);
+    expect(page).toContain(`<td class="error" data-label="Error">Invalid parameters</td>`);
+    expect(page).toContain("<code>jupiter_lend_earn_deposit</code>");
     expect(page).toContain("use my 50% sol to multiply usdc 1.5x on jup");
     expect(page).toContain("<title>reev flow · multiply-usdc-jup</title>");
   });
 
-  it("HTML-escapes all user text", () => {
+  it("shows recorded attempts, and — where the document has none", () => {
+    const attempts = (shown: string) => [...shown.matchAll(/data-label="Attempts">([^<]*)</g)].map((m) => m[1]);
+    expect(attempts(page)).toEqual(["—", "—", "—", "—"]);
+    const twelve = renderHtmlPage(fixture("twelve-step"), { execution: execution("twelve-step") });
+    expect(attempts(twelve)).toEqual(["1", "1", "2", "1", "1", "1", "1", "3", "1", "1", "0", "0"]);
+    expect(twelve).toContain(`<td class="num retried" data-label="Attempts">3</td>`);
+  });
+
+  it("links each step's row to its diagram node by the state id", () => {
+    expect(page).toContain(`<tr id="step-step_1_complex_swap" data-state-id="step_1_complex_swap"`);
+    expect(renderFlowDiagram(fixture("reev-4-step"))).toContain(`as step_1_complex_swap\n`);
+  });
+
+  it("HTML-escapes all user text, in text and attributes", () => {
     expect(nastyPage).not.toContain("<script>alert(1)</script>");
     expect(nastyPage).toContain("&lt;script&gt;alert(1)&lt;/script&gt; &amp; 中文 🚀");
     expect(nastyPage).not.toContain("<img src=x");
     expect(nastyPage).toContain("<title>&lt;img src=x onerror=alert(1)&gt; &quot;t&quot;</title>");
+    expect(nastyPage).toContain(`<pre class="run-error">&lt;script&gt;alert(&quot;run&quot;)&lt;/script&gt;</pre>`);
     expect(nastyPage).toContain("<code>say &quot;hi&quot;: ok; --&gt; %% #1 {x} &lt;b&gt;</code>");
     // The only script elements are the three the page itself writes.
     expect(nastyPage.match(/<script\b/gi)).toHaveLength(3);
     expect(nastyPage.match(/<\/script>/gi)).toHaveLength(3);
   });
 
-  it("keeps the embedded diagram source from closing its script element", () => {
-    const json = /<script id="diagram-source" type="application\/json">([\s\S]*?)<\/script>/.exec(nastyPage)?.[1];
-    expect(json).toBeDefined();
-    expect(json).not.toContain("<");
-    expect(JSON.parse(json ?? "")).toBe(renderFlowDiagram(fixture("nasty")));
-  });
-
   it("renders a run with no steps", () => {
-    expect(renderHtmlPage(fixture("empty"))).toContain("No steps recorded.");
+    expect(renderHtmlPage(fixture("empty"), { execution: execution("empty") })).toContain("No steps recorded.");
   });
 
-  it("rejects invalid content with DiagramError", () => {
-    expect(() => renderHtmlPage("[]")).toThrow(DiagramError);
+  it("rejects invalid content, and an execution record of another run, with DiagramError", () => {
+    expect(() => renderHtmlPage("[]", { execution: execution("empty") })).toThrow(DiagramError);
+    expect(() => renderHtmlPage(fixture("empty"), { execution: execution("nasty") })).toThrow(
+      expect.objectContaining({ code: "INVALID_CONTENT", message: expect.stringContaining("belongs to execution") }),
+    );
   });
 });

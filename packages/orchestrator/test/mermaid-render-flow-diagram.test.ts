@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { ConsolidatedContent } from "../src/consolidated-content.js";
-import { DiagramError, renderFlowDiagram } from "../src/mermaid/index.js";
+import { buildFlowModel, DiagramError, parseConsolidatedContent, renderFlowDiagram } from "../src/mermaid/index.js";
+import { graphemes } from "../src/mermaid/truncate-text.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./golden/${name}.input.json`, import.meta.url), "utf8");
 const fourStepJson = fixture("reev-4-step");
@@ -16,35 +17,55 @@ function catchError(run: () => unknown): unknown {
   throw new Error("expected a throw");
 }
 
-/** Ids declared with `state "…" as id` — every state gets one, tool calls included. */
+/** Ids declared with `state "…" as id`: one per step. */
 function declaredIds(diagram: string): string[] {
   return [...diagram.matchAll(/^\s*state "[^"\n]*" as ([^\s{]+)/gm)].map((m) => m[1] ?? "");
 }
 
 describe("renderFlowDiagram", () => {
-  it("draws the reev 4-step flow with the issue's labels", () => {
+  it("draws the reev 4-step flow top to bottom, one short node per step", () => {
     const diagram = renderFlowDiagram(fourStepJson);
-    expect(diagram.startsWith("stateDiagram-v2\n")).toBe(true);
-    expect(diagram).toContain("[*] --> step_0_balance_check\n");
-    expect(diagram).toContain("step_0_balance_check --> step_1_complex_swap : Step 0#58; balance_check ✅ SUCCESS | 4.48s\n");
+    expect(diagram.startsWith("stateDiagram-v2\n    direction TB\n")).toBe(true);
     expect(diagram).toContain(
-      "step_1_complex_swap --> step_2_complex_lend : Step 1#58; complex_swap ❌ FAILED | Error#58; Invalid parameters | 22.41s\n",
+      [
+        `    state "❌ Step 1 · complex_swap" as step_1_complex_swap`,
+        "    step_1_complex_swap : jupiter_swap",
+        "    step_1_complex_swap : FAILED · 22.41s",
+        "    step_1_complex_swap : Error#58; Invalid parameters",
+      ].join("\n"),
     );
-    expect(diagram).toContain("step_3_positions_check --> [*] : Step 3#58; positions_check ⏭️ SKIPPED\n");
-    expect(diagram).toMatch(
-      /note right of step_1_complex_swap : Tool#58; jupiter_swap<br\/>Step#58; complex_swap<br\/>Duration#58; 22.41s<br\/>.*Input#58; amount = 0\.5, mint = So1+…\n/,
+    expect(diagram).toContain(
+      [
+        "    [*] --> step_0_balance_check",
+        "    step_0_balance_check --> step_1_complex_swap",
+        "    step_1_complex_swap --> step_2_complex_lend",
+        "    step_2_complex_lend --> step_3_positions_check",
+        "    step_3_positions_check --> [*]",
+      ].join("\n"),
     );
+    // Nothing that widens the column: no notes, no labelled arrows, no nested states.
+    expect(diagram).not.toMatch(/note |--> \S+ :|\{$/m);
     expect(diagram).toMatch(/^ {4}classDef success /m);
-    expect(diagram).toMatch(/^ {4}classDef failure /m);
-    expect(diagram).toMatch(/^ {4}classDef skipped /m);
-    expect(diagram).toContain("class step_0_balance_check,s0_t0_get_account_balance success\n");
-    expect(diagram).toContain("class step_3_positions_check,s3_t0_get_jupiter_lend_earn_position skipped\n");
+    expect(diagram).toContain("class step_1_complex_swap,step_2_complex_lend failure\n");
+    expect(diagram).toContain("class step_3_positions_check skipped\n");
   });
 
-  it("labels timed-out steps", () => {
-    expect(renderFlowDiagram(fixture("twelve-step"))).toContain(
-      "step_9_rebalance --> step_10_final_report : Step 9#58; rebalance ⏱️ TIMED OUT | Error#58; Step timed out after 30000ms | 30.00s",
-    );
+  it("keeps every node line short, however long the names, errors and tool lists", () => {
+    const model = buildFlowModel(parseConsolidatedContent(fixture("nasty")));
+    for (const step of model.steps) {
+      expect(graphemes(step.title).length).toBeLessThanOrEqual(48);
+      for (const line of step.lines) expect(graphemes(line).length).toBeLessThanOrEqual(40);
+    }
+  });
+
+  it("labels timed-out steps and shows recorded retries", () => {
+    const diagram = renderFlowDiagram(fixture("twelve-step"));
+    expect(diagram).toContain("step_9_rebalance : TIMED OUT · 30.00s\n    step_9_rebalance : Error#58; Step timed out after 30000ms\n");
+    expect(diagram).toContain("step_7_borrow_sol : FAILED · 2.43s · 3 attempts\n");
+    expect(diagram).toContain("step_2_quote_swap : SUCCESS · 7.84s · 2 attempts\n");
+    // One attempt is the normal case, and a document without counts never gets a guessed one.
+    expect(diagram).toContain("step_0_fetch_prices : SUCCESS · 1.00s\n");
+    expect(renderFlowDiagram(fourStepJson)).not.toContain("attempt");
   });
 
   it("accepts the JSON string and the parsed object alike", () => {
@@ -66,14 +87,9 @@ describe("renderFlowDiagram", () => {
   it("gives every state a unique, sanitised id even when names sanitise alike", () => {
     const diagram = renderFlowDiagram(fixture("nasty"));
     const ids = declaredIds(diagram);
-    expect(ids.length).toBeGreaterThan(10);
+    expect(ids).toHaveLength(JSON.parse(fixture("nasty")).steps.length);
     expect(new Set(ids.map((id) => id.toLowerCase())).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_]+$/);
-    // jupiter-swap, jupiter_swap twice and jupiter.swap in one step: four states, real names shown.
-    expect(diagram).toContain('state "1. jupiter-swap" as s0_t0_jupiter_swap');
-    expect(diagram).toContain('state "2. jupiter_swap" as s0_t1_jupiter_swap');
-    expect(diagram).toContain('state "3. jupiter_swap" as s0_t2_jupiter_swap');
-    expect(diagram).toContain('state "4. jupiter.swap" as s0_t3_jupiter_swap');
     // Two steps sharing step_index 6 whose ids sanitise alike stay two states.
     expect(ids).toEqual(expect.arrayContaining(["step_6_deposit_usdc", "step_6_deposit_usdc_2"]));
   });
@@ -83,18 +99,26 @@ describe("renderFlowDiagram", () => {
     const lines = diagram.split("\n");
     expect(lines.every((line) => !/%%|-->.*-->|\t|\r/.test(line))).toBe(true);
     for (const line of lines) {
-      const label = /^\s*(?:\S+ --> \S+|note right of \S+) : (.*)$/.exec(line)?.[1];
-      if (label !== undefined) expect(label.replace(/<br\/>/g, "")).not.toMatch(/[":%<>&{}[\]`]|#(?!\d+;)/);
+      const description = /^\s*\w+ : (.*)$/.exec(line)?.[1];
+      if (description !== undefined) expect(description).not.toMatch(/[":%<>&{}[\]`]|#(?!\d+;)/);
       const title = /^\s*state "(.*)" as /.exec(line)?.[1];
       if (title !== undefined) expect(title).not.toMatch(/[":%<>&{}[\]`]|#(?!\d+;)/);
     }
     expect(/\p{Cs}/u.test(diagram)).toBe(false);
   });
 
-  it("renders a step with zero tool calls as a simple state", () => {
+  it("gives a skipped step its reason, not an error line", () => {
+    const diagram = renderFlowDiagram(fixture("twelve-step"));
+    expect(diagram).toContain(
+      "step_10_final_report : no tool calls\n    step_10_final_report : SKIPPED · critical step rebalance timed…\n",
+    );
+    expect(renderFlowDiagram(fourStepJson)).toContain("step_3_positions_check : SKIPPED\n");
+  });
+
+  it("says so when a step made no tool calls, and counts several", () => {
     const diagram = renderFlowDiagram(fixture("nasty"));
-    expect(diagram).toContain('    state "❌ Step 2 · zero_tools" as step_2_zero_tools\n');
-    expect(diagram).toContain("note right of step_2_zero_tools : Tools#58; none<br/>");
+    expect(diagram).toContain('    state "❌ Step 2 · zero_tools" as step_2_zero_tools\n    step_2_zero_tools : no tool calls\n');
+    expect(diagram).toContain("step_0_say_hi_ok_1_x_b : 4 tools#58; jupiter-swap → jupiter_swap →…\n");
   });
 
   it("draws a run with zero steps as a minimal valid diagram", () => {

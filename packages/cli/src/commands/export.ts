@@ -1,18 +1,18 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Database } from "@reev/db";
-import { OrchestratorError, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
+import type { Database, ExecutionSessionRecord } from "@reev/db";
+import { OrchestratorError, parseConsolidatedContent, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
 import type { CliIO } from "../context.js";
 import { requireExecution } from "./inspect.js";
 
-/** Accepts a consolidated id, or an execution id (its newest consolidated session). */
-async function consolidatedContent(db: Database, id: string): Promise<string> {
+/** Accepts a consolidated id, or an execution id (its newest consolidated session), and reads its execution too. */
+async function consolidatedContent(db: Database, id: string): Promise<{ content: string; execution: ExecutionSessionRecord }> {
   const direct = await db.writer.getConsolidatedSession(id);
-  if (direct !== null) return direct;
-  await requireExecution(db, id);
+  if (direct !== null) return { content: direct, execution: await requireExecution(db, parseConsolidatedContent(direct).execution_id) };
+  const execution = await requireExecution(db, id);
   const newest = (await db.writer.getConsolidatedSessionsByExecution(id))[0];
   if (!newest) throw new OrchestratorError("NOT_FOUND", `Execution "${id}" has no consolidated session yet (see reev status ${id})`);
-  return newest.consolidatedContent;
+  return { content: newest.consolidatedContent, execution };
 }
 
 async function emit(text: string, out: string | undefined, io: CliIO): Promise<void> {
@@ -34,8 +34,8 @@ export async function diagramCommand(
   if (options.format !== "mmd" && options.format !== "html") {
     throw new OrchestratorError("INVALID_ARGUMENT", `Unknown diagram format "${options.format}": use mmd or html`, { path: "--format" });
   }
-  const content = await consolidatedContent(db, id);
-  await emit(options.format === "mmd" ? `${renderFlowDiagram(content)}\n` : renderHtmlPage(content), options.out, io);
+  const { content, execution } = await consolidatedContent(db, id);
+  await emit(options.format === "mmd" ? `${renderFlowDiagram(content)}\n` : renderHtmlPage(content, { execution }), options.out, io);
   return 0;
 }
 

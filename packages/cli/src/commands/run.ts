@@ -124,7 +124,8 @@ export function diagramFileStem(executionId: string): string {
 async function writeDiagrams(db: Database, result: ExecutionResult, outDir: string): Promise<string[]> {
   if (!result.consolidatedSessionId) return [];
   const content = await db.writer.getConsolidatedSession(result.consolidatedSessionId);
-  if (!content) return [];
+  const execution = await db.writer.getExecutionSession(result.executionId);
+  if (!content || !execution) return [];
   await mkdir(outDir, { recursive: true });
   const stem = diagramFileStem(result.executionId);
   const mmd = join(outDir, `${stem}.mmd`);
@@ -132,7 +133,7 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   // Parsed once for both (a 10,000-step run's document is ~30 MB).
   const parsed = parseConsolidatedContent(content);
   await writeFile(mmd, `${renderFlowDiagram(parsed)}\n`);
-  await writeFile(html, renderHtmlPage(parsed));
+  await writeFile(html, renderHtmlPage(parsed, { execution }));
   return [mmd, html];
 }
 

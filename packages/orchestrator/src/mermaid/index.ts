@@ -1,5 +1,12 @@
+export { CLIENT_BUNDLES, type ClientBundleName, clientBundle } from "./client-bundles.js";
 export { DiagramError, type DiagramErrorCode } from "./diagram-error.js";
+export { FlowDiagramView } from "./flow-diagram-view.js";
 export { buildFlowModel } from "./flow-model.js";
 export { type HtmlPageOptions, renderHtmlPage } from "./html-page.js";
 export { parseConsolidatedContent } from "./parse-consolidated-content.js";
 export { renderFlowDiagram } from "./render-flow-diagram.js";
+export { REPORT_CSS } from "./report-css.js";
+export { REPORT_SCRIPT } from "./report-script.js";
+export { RunMetrics } from "./run-metrics.js";
+export { type ReportExecution, StatusBanner } from "./status-banner.js";
+export { StepTable } from "./step-table.js";

@@ -6,49 +6,25 @@ import { STATUS_CLASS_DEFS, type StatusClass } from "./step-status.js";
 
 const INDENT = "    ";
 
+/** One simple state per step: its heading, then one description line per short fact. */
 function stateLines(model: FlowModel): string[] {
-  const lines: string[] = [];
-  for (const step of model.steps) {
-    const title = escapeMermaidText(step.title);
-    if (step.tools.length === 0) {
-      lines.push(`state "${title}" as ${step.id}`);
-      continue;
-    }
-    lines.push(`state "${title}" as ${step.id} {`);
-    for (const tool of step.tools) lines.push(`${INDENT}state "${escapeMermaidText(tool.label)}" as ${tool.id}`);
-    // Chained in call order so a step with several calls reads top to bottom.
-    for (let k = 1; k < step.tools.length; k++) {
-      lines.push(`${INDENT}${step.tools[k - 1]?.id} --> ${step.tools[k]?.id}`);
-    }
-    lines.push("}");
-  }
-  return lines;
+  return model.steps.flatMap((step) => [
+    `state "${escapeMermaidText(step.title)}" as ${step.id}`,
+    ...step.lines.map((line) => `${step.id} : ${escapeMermaidText(line)}`),
+  ]);
 }
 
+/** Unlabelled arrows: the outcome is in the node, so nothing widens the column between steps. */
 function transitionLines(model: FlowModel): string[] {
-  const first = model.steps[0];
-  if (first === undefined) return [`[*] --> ${EMPTY_RUN_STATE.id}`, `${EMPTY_RUN_STATE.id} --> [*]`];
-  const lines = [`[*] --> ${first.id}`];
-  model.steps.forEach((step, i) => {
-    const target = model.steps[i + 1]?.id ?? "[*]";
-    // Each step's outcome labels the arrow leaving it, so the last step's outcome reaches [*].
-    lines.push(`${step.id} --> ${target} : ${escapeMermaidText(step.transitionLabel)}`);
-  });
-  return lines;
-}
-
-function noteLines(model: FlowModel): string[] {
-  return model.steps.map((step) => `note right of ${step.id} : ${step.noteLines.map(escapeMermaidText).join("<br/>")}`);
+  const ids = model.steps.length === 0 ? [EMPTY_RUN_STATE.id] : model.steps.map((step) => step.id);
+  return ["[*]", ...ids].map((id, i) => `${id} --> ${ids[i] ?? "[*]"}`);
 }
 
 function classLines(model: FlowModel): string[] {
   const members = new Map<StatusClass, string[]>();
   const add = (className: StatusClass, id: string) => members.set(className, [...(members.get(className) ?? []), id]);
   if (model.steps.length === 0) add("unknown", EMPTY_RUN_STATE.id);
-  for (const step of model.steps) {
-    add(step.className, step.id);
-    for (const tool of step.tools) add(tool.className, tool.id);
-  }
+  for (const step of model.steps) add(step.className, step.id);
   return STATUS_CLASS_DEFS.flatMap(([className]) => {
     const ids = members.get(className);
     return ids === undefined ? [] : [`class ${ids.join(",")} ${className}`];
@@ -56,9 +32,11 @@ function classLines(model: FlowModel): string[] {
 }
 
 /**
- * Draws a consolidated run as Mermaid `stateDiagram-v2` text: one state per step (composite when
- * it made tool calls), transitions labelled with each step's outcome, a note per step, and
- * status classes. Pure and deterministic: the same content always yields the same bytes.
+ * Draws a consolidated run as Mermaid `stateDiagram-v2` text, top to bottom: one state per step
+ * with short lines (its tool calls, outcome, duration, attempts and error, each cut to about 40
+ * characters), plain arrows in step order, and status classes. Short nodes in one column keep a
+ * 50-step run readable at full size; the details live in the HTML report's step table. Pure and
+ * deterministic: the same content always yields the same bytes.
  *
  * @throws DiagramError with code INVALID_CONTENT when the content is not valid JSON or fails the schema.
  */
@@ -75,7 +53,6 @@ export function flowDiagramSource(content: ConsolidatedContent): string {
     ...(model.steps.length === 0 ? [`state "${escapeMermaidText(EMPTY_RUN_STATE.label)}" as ${EMPTY_RUN_STATE.id}`] : []),
     ...stateLines(model),
     ...transitionLines(model),
-    ...noteLines(model),
     ...classLines(model),
   ];
   return ["stateDiagram-v2", ...body.map((line) => INDENT + line)].join("\n") + "\n";

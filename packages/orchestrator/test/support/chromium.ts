@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { mermaidScript } from "../../src/mermaid/mermaid-script.js";
+import { type Browser, chromium } from "playwright-core";
+import { clientBundle } from "../../src/mermaid/client-bundles.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -41,6 +42,14 @@ const QUIET_FLAGS = [
   "--mute-audio",
 ];
 
+/** Debian's Chromium driven by playwright-core; never a downloaded browser. */
+export async function launchChromium(): Promise<Browser> {
+  const executablePath = chromiumPath();
+  if (executablePath === null)
+    throw new Error("chromium not found: install Debian's chromium (apt-get install chromium) or set REEV_CHROMIUM");
+  return chromium.launch({ executablePath, args: QUIET_FLAGS });
+}
+
 async function withChromium<T>(html: string, run: (binary: string, page: string, profile: string) => Promise<T>): Promise<T> {
   const binary = chromiumPath();
   if (binary === null) throw new Error("chromium not found: set REEV_CHROMIUM or install /usr/bin/chromium");
@@ -66,24 +75,6 @@ export async function dumpDom(html: string, virtualTimeBudgetMs = 30_000): Promi
   });
 }
 
-/** Writes a PNG of the page, for eyeballing the HTML report by hand. */
-export async function screenshot(html: string, outPath: string, windowSize = "1400,1800"): Promise<void> {
-  await withChromium(html, async (binary, page, profile) => {
-    await execFileAsync(
-      binary,
-      [
-        ...QUIET_FLAGS,
-        `--user-data-dir=${profile}`,
-        "--virtual-time-budget=30000",
-        `--window-size=${windowSize}`,
-        `--screenshot=${outPath}`,
-        page,
-      ],
-      { timeout: 120_000 },
-    );
-  });
-}
-
 export type MermaidRenderResult =
   /** svgText: the diagram's visible text nodes (styles left out), one per line. */
   { ok: true; svgText: string; svgLength: number } | { ok: false; error: string };
@@ -100,7 +91,7 @@ export async function renderWithMermaid(diagrams: readonly string[]): Promise<Me
   const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>mermaid render check</title></head>
 <body><div id="stage"></div><div id="results" data-state="pending"></div>
-<script>${mermaidScript()}</script>
+<script>${clientBundle("mermaid")}</script>
 <script>
 (async () => {
   const diagrams = ${payload};

@@ -1,0 +1,82 @@
+import type { ConsolidatedContent } from "../consolidated-content.js";
+import { clientBundle } from "./client-bundles.js";
+import { DiagramError } from "./diagram-error.js";
+import { FlowDiagramView } from "./flow-diagram-view.js";
+import { parseConsolidatedContent } from "./parse-consolidated-content.js";
+import { flowDiagramSource } from "./render-flow-diagram.js";
+import { REPORT_CSS } from "./report-css.js";
+import { REPORT_SCRIPT } from "./report-script.js";
+import { RunMetrics } from "./run-metrics.js";
+import { type ReportExecution, StatusBanner } from "./status-banner.js";
+import { StepTable } from "./step-table.js";
+
+export type HtmlPageOptions = {
+  /**
+   * The run's execution record. Required: the consolidated document does not say how the run
+   * ended, and a report that cannot say the run failed must not be written.
+   */
+  execution: ReportExecution;
+  /** Page heading and <title>; defaults to the flow id (or execution id). */
+  title?: string;
+};
+
+/** Trusted text (our own CSS and scripts, checked bundles) that must reach the page unescaped. */
+const trusted = (text: string) => ({ __html: text });
+
+function ReportPage(props: { content: ConsolidatedContent; execution: ReportExecution; title: string }) {
+  const { content, execution, title } = props;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {/* No favicon request: offline, a missing one is a console error. */}
+        <link rel="icon" href="data:," />
+        <title>{title}</title>
+        <style dangerouslySetInnerHTML={trusted(REPORT_CSS)} />
+      </head>
+      <body>
+        <main>
+          <StatusBanner execution={execution} content={content} />
+          <header>
+            <h1>{title}</h1>
+            {content.prompt === null ? null : <p class="prompt">{content.prompt}</p>}
+            <p class="ids">
+              execution <code>{content.execution_id}</code> · consolidated session <code>{content.consolidated_session_id}</code> ·{" "}
+              {content.consolidated_at}
+            </p>
+          </header>
+          <RunMetrics metrics={content.metadata} />
+          <FlowDiagramView source={flowDiagramSource(content)} />
+          <StepTable content={content} />
+        </main>
+        <script dangerouslySetInnerHTML={trusted(clientBundle("mermaid"))} />
+        <script dangerouslySetInnerHTML={trusted(clientBundle("panzoom"))} />
+        <script dangerouslySetInnerHTML={trusted(REPORT_SCRIPT)} />
+      </body>
+    </html>
+  );
+}
+
+/**
+ * One self-contained HTML report of a run: a status banner (how the run ended, its error, its
+ * consolidation), the metrics, the Mermaid flow diagram with pan and zoom, and the step table.
+ * Every value is escaped by hono/jsx; mermaid and Panzoom are inlined, so the file works offline.
+ *
+ * @throws DiagramError with code INVALID_CONTENT when the content is invalid, or belongs to
+ *   another execution than `options.execution`.
+ */
+export function renderHtmlPage(content: string | ConsolidatedContent, options: HtmlPageOptions): string {
+  const parsed = parseConsolidatedContent(content);
+  if (parsed.execution_id !== options.execution.executionId) {
+    throw new DiagramError(
+      "INVALID_CONTENT",
+      `the consolidated session belongs to execution "${parsed.execution_id}", not "${options.execution.executionId}"`,
+    );
+  }
+  const title = options.title ?? `reev flow · ${parsed.flow_id ?? parsed.execution_id}`;
+  const page = (<ReportPage content={parsed} execution={options.execution} title={title} />).toString();
+  // Every component here is synchronous; a promise would mean one was not, and half a page is no report.
+  if (typeof page !== "string") throw new Error("renderHtmlPage: a report component rendered asynchronously");
+  return `<!doctype html>\n${page}\n`;
+}

@@ -1,0 +1,130 @@
+/**
+ * The report's one script, run after the mermaid and Panzoom bundles. It draws the diagram from
+ * `#diagram[data-source]`, links each step's node to its row in the step table (click or Enter
+ * opens the row's details; hovering shows a summary), and wires pan and zoom:
+ * - drag, or the wheel, moves the diagram inside its box; at either end the wheel scrolls the page,
+ *   so a tall diagram never traps the reader;
+ * - Ctrl/⌘ + wheel, a pinch, the buttons, or + − 0 on the focused box zoom;
+ * - arrow keys pan the focused box.
+ * It records the outcome on `#diagram[data-render-state]` (rendered | error), so readers and tests
+ * can tell a drawn diagram from a failed one. Plain ES2020 with no imports: it runs from a file://
+ * page, and the viewer can serve the same text.
+ */
+export const REPORT_SCRIPT = `
+(() => {
+  const box = document.getElementById("diagram");
+  if (!box) return;
+  const viewport = box.querySelector(".diagram-viewport");
+  const canvas = box.querySelector(".diagram-canvas");
+
+  function failed(error) {
+    const message = document.createElement("pre");
+    message.className = "render-error";
+    message.textContent = "Diagram could not be rendered: " + (error && error.message ? error.message : String(error));
+    canvas.replaceChildren(message);
+    box.dataset.renderState = "error";
+  }
+
+  // Each step node becomes an SVG link to its table row. Mermaid names a state's node
+  // "<svg id>-state-<state id>-<n>"; state ids are [A-Za-z0-9_], so the dashes delimit them.
+  function linkSteps(svg) {
+    const nodes = new Map();
+    for (const node of svg.querySelectorAll("g.node[id]")) {
+      const match = /^flow-diagram-svg-state-(\\w+)-\\d+$/.exec(node.id);
+      if (match) nodes.set(match[1], node);
+    }
+    for (const row of document.querySelectorAll("tr[data-state-id]")) {
+      const node = nodes.get(row.dataset.stateId);
+      if (!node) continue;
+      const link = document.createElementNS("http://www.w3.org/2000/svg", "a");
+      link.setAttribute("href", "#" + row.id);
+      link.setAttribute("class", "step-link");
+      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+      title.textContent = row.dataset.summary + " (click for details)";
+      link.append(title);
+      node.replaceWith(link);
+      link.append(node);
+    }
+  }
+
+  function openTarget() {
+    const row = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (row && row.matches("tr[data-state-id]")) for (const d of row.querySelectorAll("details")) d.open = true;
+  }
+
+  function wirePanZoom() {
+    const pz = Panzoom(canvas, { minScale: 0.1, maxScale: 6, step: 0.25, cursor: "grab" });
+    const center = () => {
+      const r = viewport.getBoundingClientRect();
+      return { clientX: r.left + r.width / 2, clientY: r.top + r.height / 2 };
+    };
+    const zoomBy = (factor) => pz.zoomToPoint(pz.getScale() * factor, center());
+    // Moves by a screen distance, limited so the diagram never leaves its box; false when it cannot move.
+    const panBy = (dx, dy) => {
+      const v = viewport.getBoundingClientRect();
+      const c = canvas.querySelector("svg").getBoundingClientRect();
+      const clamp = (d, low, high) => Math.max(Math.min(low, 0), Math.min(Math.max(high, 0), d));
+      const x = clamp(dx, v.right - c.right, v.left - c.left);
+      const y = clamp(dy, v.bottom - c.bottom, v.top - c.top);
+      if (Math.abs(x) < 0.5 && Math.abs(y) < 0.5) return false;
+      pz.pan(x / pz.getScale(), y / pz.getScale(), { relative: true, animate: false });
+      return true;
+    };
+    // The scale at which the whole diagram fits its box (never above 1:1).
+    const fitScale = () => {
+      const v = viewport.getBoundingClientRect();
+      const c = canvas.querySelector("svg").getBoundingClientRect();
+      return Math.min(1, (v.width - 16) / (c.width / pz.getScale()), (v.height - 16) / (c.height / pz.getScale()));
+    };
+    const fit = () => {
+      pz.reset({ animate: false });
+      const v = viewport.getBoundingClientRect();
+      pz.zoomToPoint(fitScale(), { clientX: v.left + v.width / 2, clientY: v.top }, { animate: false });
+    };
+    viewport.addEventListener(
+      "wheel",
+      (event) => {
+        if (event.ctrlKey || event.metaKey) {
+          pz.zoomWithWheel(event);
+          return;
+        }
+        const unit = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? viewport.clientHeight : 1;
+        if (panBy(-event.deltaX * unit, -event.deltaY * unit)) event.preventDefault();
+      },
+      { passive: false },
+    );
+    viewport.addEventListener("keydown", (event) => {
+      const moves = { ArrowUp: [0, 60], ArrowDown: [0, -60], ArrowLeft: [60, 0], ArrowRight: [-60, 0] };
+      if (moves[event.key]) panBy(moves[event.key][0], moves[event.key][1]);
+      else if (event.key === "+" || event.key === "=") zoomBy(1.25);
+      else if (event.key === "-") zoomBy(0.8);
+      else if (event.key === "0") pz.reset();
+      else return;
+      event.preventDefault();
+    });
+    box.querySelector("[data-zoom=in]").addEventListener("click", () => zoomBy(1.25));
+    box.querySelector("[data-zoom=out]").addEventListener("click", () => zoomBy(0.8));
+    box.querySelector("[data-zoom=fit]").addEventListener("click", fit);
+    box.querySelector("[data-zoom=reset]").addEventListener("click", () => pz.reset());
+    for (const button of box.querySelectorAll("[data-zoom]")) button.disabled = false;
+    // A diagram only a little taller than its box starts whole, its text still at 80% or more.
+    if (fitScale() >= 0.8 && fitScale() < 1) fit();
+  }
+
+  (async () => {
+    try {
+      // Mermaid's default 50,000-character cap is reached by runs of roughly 100 steps.
+      mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default", maxTextSize: 2000000 });
+      const { svg } = await mermaid.render("flow-diagram-svg", box.dataset.source);
+      canvas.innerHTML = svg;
+      linkSteps(canvas.querySelector("svg"));
+      wirePanZoom();
+      box.dataset.renderState = "rendered";
+    } catch (error) {
+      failed(error);
+    }
+  })();
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+})();
+`;

@@ -1,0 +1,59 @@
+import type { ConsolidationStatus, ExecutionSessionRecord, ExecutionStatus } from "@reev/db";
+import type { ConsolidatedContent } from "../consolidated-content.js";
+import { statusGlyph } from "../status-glyph.js";
+
+/** What the report needs from the execution record: the run's own outcome, which the consolidated document does not carry. */
+export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "status" | "error" | "consolidation">;
+
+type Tone = "ok" | "bad" | "warn" | "info";
+
+const RUN_HEADLINES = {
+  completed: { text: "Run completed", tone: "ok" },
+  failed: { text: "Run failed", tone: "bad" },
+  timed_out: { text: "Run timed out", tone: "bad" },
+  rolled_back: { text: "Run rolled back", tone: "bad" },
+  running: { text: "Run still running", tone: "info" },
+} as const satisfies Record<ExecutionStatus, { text: string; tone: Tone }>;
+
+const CONSOLIDATION_TEXT = {
+  pending: "pending",
+  in_progress: "in progress",
+  completed: "completed",
+  failed: "failed",
+  timeout: "timed out",
+} as const satisfies Record<ConsolidationStatus, string>;
+
+function stepCounts(content: ConsolidatedContent): string {
+  const m = content.metadata;
+  const parts = [`${m.successful_steps} of ${m.total_steps} steps succeeded`];
+  if (m.failed_steps > 0) parts.push(`${m.failed_steps} failed`);
+  if (m.skipped_steps > 0) parts.push(`${m.skipped_steps} skipped`);
+  return parts.join(" · ");
+}
+
+/**
+ * The first thing on the page: how the run ended, in words, with its error, and where its
+ * consolidation stands. A run that completed with failed steps is not shown as all green.
+ */
+export function StatusBanner(props: { execution: ReportExecution; content: ConsolidatedContent }) {
+  const { execution, content } = props;
+  const headline = RUN_HEADLINES[execution.status];
+  const tone: Tone = headline.tone === "ok" && content.metadata.failed_steps > 0 ? "warn" : headline.tone;
+  const consolidation = execution.consolidation;
+  const consolidationFailed = consolidation.status === "failed" || consolidation.status === "timeout";
+  return (
+    <section class={`banner ${tone}`} role="status" aria-label="Run status" data-run-status={execution.status}>
+      <p class="headline">
+        {statusGlyph(execution.status)} {headline.text}
+      </p>
+      {execution.error === null ? null : <pre class="run-error">{execution.error}</pre>}
+      <p>{stepCounts(content)}</p>
+      {execution.status === "running" ? <p>This page shows the steps committed when it was consolidated.</p> : null}
+      <p data-consolidation-status={consolidation.status}>
+        Consolidation {CONSOLIDATION_TEXT[consolidation.status]}
+        {consolidationFailed && consolidation.error !== null ? `: ${consolidation.error}` : ""}. This page shows consolidated session{" "}
+        <code>{content.consolidated_session_id}</code> from {content.consolidated_at}.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,132 @@
+import type { ConsolidatedContent, ConsolidatedStep, ConsolidatedToolCall } from "../consolidated-content.js";
+import { formatDuration } from "../format-duration.js";
+import { buildFlowModel, type FlowStepState, orderedSteps, stepError } from "./flow-model.js";
+import { scoreText } from "./run-metrics.js";
+import { statusStyle } from "./step-status.js";
+import { summarizeInput } from "./summarize-input.js";
+import { truncateText } from "./truncate-text.js";
+
+const LIMITS = { gist: 60, json: 4_000 } as const;
+
+/** Pretty JSON for a details panel, cut so one huge tool output cannot swell the page. */
+function jsonText(value: unknown): string {
+  if (value === undefined) return "(none)";
+  const text = JSON.stringify(value, null, 2) ?? String(value);
+  return text.length <= LIMITS.json
+    ? text
+    : `${text.slice(0, LIMITS.json)}\n… ${text.length - LIMITS.json} more characters (see reev export)`;
+}
+
+function ToolCall(props: { call: ConsolidatedToolCall }) {
+  const { call } = props;
+  const mark = call.success === true ? "✓" : call.success === false ? "✗" : "–";
+  const gist = summarizeInput(call.input, LIMITS.gist);
+  return (
+    <li class={call.success === false ? "tool-failed" : undefined}>
+      <details>
+        <summary>
+          {mark} <code>{call.tool_name}</code> <span class="muted">{formatDuration(call.duration_ms)}</span>
+          {gist === null ? null : <span class="gist"> · {gist}</span>}
+        </summary>
+        {call.error === null ? null : <p class="tool-failed">Error: {call.error}</p>}
+        <div class="muted">input</div>
+        <pre class="json">{jsonText(call.input)}</pre>
+        <div class="muted">output</div>
+        <pre class="json">{jsonText(call.output)}</pre>
+      </details>
+    </li>
+  );
+}
+
+/** One line for the diagram node's tooltip: what a reader would look for first. */
+function rowSummary(step: ConsolidatedStep): string {
+  const tools = step.tool_calls.map((call) => call.tool_name).join(", ") || "no tool calls";
+  const error = stepError(step);
+  return truncateText(`Step ${step.step_index}: ${tools}${error === null ? "" : ` · Error: ${error}`}`, 200);
+}
+
+function StepRow(props: { step: ConsolidatedStep; state: FlowStepState }) {
+  const { step, state } = props;
+  const style = statusStyle(step.status);
+  const error = stepError(step);
+  const retried = step.attempts !== undefined && step.attempts > 1;
+  return (
+    <tr id={`step-${state.id}`} data-state-id={state.id} data-summary={rowSummary(step)}>
+      <td class="num" data-label="#">
+        {step.step_index}
+      </td>
+      <td data-label="Step">{step.step_id === null ? <span class="muted">—</span> : <code>{step.step_id}</code>}</td>
+      <td data-label="Status">
+        <span class={`badge ${style.className}`}>{`${style.emoji} ${style.label}`}</span>
+      </td>
+      <td class="num" data-label="Score">
+        {scoreText(step.score)}
+      </td>
+      <td class={retried ? "num retried" : "num"} data-label="Attempts">
+        {step.attempts === undefined ? "—" : String(step.attempts)}
+      </td>
+      <td class="num" data-label="Duration">
+        {formatDuration(step.duration_ms)}
+      </td>
+      <td class="tools" data-label="Tool calls">
+        {step.tool_calls.length === 0 ? (
+          <span class="muted">none</span>
+        ) : (
+          <ul class="tools">
+            {step.tool_calls.map((call) => (
+              <ToolCall call={call} />
+            ))}
+          </ul>
+        )}
+      </td>
+      <td class={step.status === "skipped" ? "error muted" : "error"} data-label="Error">
+        {error ?? ""}
+      </td>
+    </tr>
+  );
+}
+
+/**
+ * Every step with its score, attempts (— when the document does not record them), duration, tool
+ * calls that open to their input and output, and error. Each row's id is `step-<state id>`, the
+ * diagram node's link target.
+ */
+export function StepTable(props: { content: ConsolidatedContent }) {
+  const steps = orderedSteps(props.content);
+  const states = buildFlowModel(props.content).steps;
+  return (
+    <section aria-label="Steps">
+      <h2>Steps</h2>
+      <div class="table-wrap">
+        <table class="steps-table">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Step</th>
+              <th>Status</th>
+              <th>Score</th>
+              <th>Attempts</th>
+              <th>Duration</th>
+              <th>Tool calls</th>
+              <th>Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {steps.length === 0 ? (
+              <tr>
+                <td colspan={8} class="muted">
+                  No steps recorded.
+                </td>
+              </tr>
+            ) : (
+              steps.map((step, i) => {
+                const state = states[i];
+                return state === undefined ? null : <StepRow step={step} state={state} />;
+              })
+            )}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,296 @@
+// The page.evaluate callbacks run in the browser and use its DOM types.
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Database, ExecutionSessionRecord } from "@reev/db";
+import { openTestDatabase } from "@reev/db/testing";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ScriptedAgent } from "../src/agents/scripted-agent.js";
+import type { ConsolidatedContent } from "../src/consolidated-content.js";
+import { loadFlowPlan, ZFlowPlan } from "../src/flow-plan.js";
+import { orderedSteps } from "../src/mermaid/flow-model.js";
+import { parseConsolidatedContent, renderHtmlPage } from "../src/mermaid/index.js";
+import { type ExecutionResult, PingPongExecutor } from "../src/ping-pong-executor.js";
+import { fakeClock } from "./fixtures/executor/support.js";
+import { launchChromium, shouldSkipChromium } from "./support/chromium.js";
+
+/** Screenshots and pages stay here after the run (git-ignored): look at them. */
+const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/report/", import.meta.url));
+/** The demo's own 12-step flow, so the test sees what `reev demo` users see. */
+const DEMO_FLOW = fileURLToPath(new URL("../../cli/examples/twelve-step-rebalance.yaml", import.meta.url));
+
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+const MIN_TEXT_PX = 10;
+
+/**
+ * 50 steps: one that recovers on its third attempt, a (non-critical) one that fails every attempt,
+ * then a critical failure that skips the last five and fails the run.
+ */
+function fiftyStepPlan() {
+  const steps = Array.from({ length: 50 }, (_, i) => {
+    const stepId = `step_${String(i).padStart(2, "0")}_${["quote", "swap", "lend", "check", "report"][i % 5]}`;
+    const call = {
+      toolName: `tool_${i % 7}`,
+      input: { step: i, wallet: "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU" },
+      output: { ok: i },
+    };
+    const ok = { response: `${stepId} done`, score: 0.5 + (i % 5) / 10, toolCalls: [call] };
+    if (i === 13)
+      return {
+        stepId,
+        prompt: "flaky",
+        retry: { attempts: 3, backoffMs: 10, maxBackoffMs: 10 },
+        script: [{ fail: "503 Service Unavailable" }, { fail: "429 Too Many Requests" }, ok],
+      };
+    if (i === 27)
+      return {
+        stepId,
+        prompt: "optional",
+        retry: { attempts: 2, backoffMs: 10, maxBackoffMs: 10 },
+        script: [{ fail: "Borrow limit exceeded" }],
+      };
+    if (i === 44)
+      return {
+        stepId,
+        prompt: "critical",
+        critical: true,
+        script: [{ fail: "Insufficient SOL for fees: needs 0.002, wallet has 0.0004" }],
+      };
+    return { stepId, prompt: `do ${stepId}`, script: [ok] };
+  });
+  return ZFlowPlan.parse({ flowId: "generated-50", prompt: "a generated 50-step run", steps });
+}
+
+type StoredRun = { content: ConsolidatedContent; execution: ExecutionSessionRecord; result: ExecutionResult };
+
+async function runAndRead(db: Database, plan: ReturnType<typeof fiftyStepPlan>): Promise<StoredRun> {
+  const executor = new PingPongExecutor(db, { clock: fakeClock() });
+  const result = await executor.execute(plan, new ScriptedAgent({ sleep: async (_ms, signal) => signal.throwIfAborted() }));
+  const execution = await db.writer.getExecutionSession(result.executionId);
+  if (!result.consolidatedSessionId || !execution) throw new Error(`run ${result.executionId} was not consolidated`);
+  const stored = await db.writer.getConsolidatedSession(result.consolidatedSessionId);
+  if (stored === null) throw new Error("consolidated session missing");
+  return { content: parseConsolidatedContent(stored), execution, result };
+}
+
+type Shown = {
+  renderState: string | undefined;
+  minTextPx: number;
+  textNodes: number;
+  banner: string;
+  runStatus: string | undefined;
+  headers: string[];
+  rows: { id: string; attempts: string; score: string; error: string }[];
+  links: string[];
+};
+
+async function show(page: Page): Promise<Shown> {
+  await page.locator('#diagram[data-render-state="rendered"], #diagram[data-render-state="error"]').waitFor({ timeout: 60_000 });
+  return page.evaluate(() => {
+    const svg = document.querySelector("#diagram svg");
+    // The on-screen height of every visible text node of the diagram, as drawn at the initial zoom.
+    const heights: number[] = [];
+    if (svg) {
+      const walker = document.createTreeWalker(svg, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent?.trim() || node.parentElement?.closest("style, title")) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        const box = range.getBoundingClientRect();
+        if (box.height > 0) heights.push(box.height);
+      }
+    }
+    const text = (el: Element | null) => el?.textContent?.replace(/\s+/g, " ").trim() ?? "";
+    // biome-ignore lint/performance/useDomNodeTextContent: the text as laid out, with a break between the banner's paragraphs
+    const rendered = (el: Element | null) => (el as HTMLElement | null)?.innerText.replace(/\s+/g, " ").trim() ?? "";
+    return {
+      renderState: (document.getElementById("diagram") as HTMLElement | null)?.dataset.renderState,
+      minTextPx: Math.min(...heights),
+      textNodes: heights.length,
+      banner: rendered(document.querySelector(".banner")),
+      runStatus: (document.querySelector(".banner") as HTMLElement | null)?.dataset.runStatus,
+      headers: [...document.querySelectorAll(".steps-table th")].map(text),
+      rows: [...document.querySelectorAll<HTMLElement>("tr[data-state-id]")].map((row) => ({
+        id: row.id,
+        attempts: text(row.querySelector('[data-label="Attempts"]')),
+        score: text(row.querySelector('[data-label="Score"]')),
+        error: text(row.querySelector('[data-label="Error"]')),
+      })),
+      links: [...document.querySelectorAll("#diagram a.step-link")].map((a) => a.getAttribute("href") ?? ""),
+    };
+  });
+}
+
+describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
+  let db: Database;
+  let browser: Browser;
+  const runs: Record<"demo" | "fifty", StoredRun> = {} as never;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    [db, browser] = await Promise.all([openTestDatabase({ name: "pglite" }), launchChromium()]);
+    runs.demo = await runAndRead(db, await loadFlowPlan(DEMO_FLOW));
+    runs.fifty = await runAndRead(db, fiftyStepPlan());
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await db?.close();
+  });
+
+  /** Writes the report, opens it from disk like a user would, and records every console error. */
+  async function open(name: string, html: string, viewport: { width: number; height: number }) {
+    const file = `${ARTIFACTS}${name}.html`;
+    writeFileSync(file, html);
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
+    page.on("pageerror", (error) => problems.push(error.message));
+    page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
+    await page.goto(pathToFileURL(file).href);
+    const shown = await show(page);
+    return { page, problems, shown, close: () => context.close() };
+  }
+
+  it.each(["demo", "fifty"] as const)("draws the %s run readably at 1280 px, with the banner and the new columns", async (name) => {
+    const { content, execution } = runs[name];
+    const { page, problems, shown, close } = await open(`${name}-1280`, renderHtmlPage(content, { execution }), DESKTOP);
+    try {
+      await page.screenshot({ path: `${ARTIFACTS}${name}-1280.png`, fullPage: true });
+      expect(shown.renderState).toBe("rendered");
+      expect(shown.textNodes).toBeGreaterThanOrEqual(content.steps.length * 2);
+      expect(shown.minTextPx).toBeGreaterThanOrEqual(MIN_TEXT_PX);
+      expect(shown.headers).toEqual(["#", "Step", "Status", "Score", "Attempts", "Duration", "Tool calls", "Error"]);
+      const steps = orderedSteps(content);
+      expect(shown.rows).toHaveLength(steps.length);
+      shown.rows.forEach((row, i) => {
+        const step = steps[i];
+        expect(row.attempts).toBe(step?.attempts === undefined ? "—" : String(step.attempts));
+        expect(row.score).toBe(step?.score == null ? "—" : step.score.toFixed(2));
+      });
+      // Every step's node links to its row.
+      expect(shown.links).toEqual(shown.rows.map((row) => `#${row.id}`));
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("says plainly that the demo run completed and the 50-step run failed, with its error", () => {
+    expect(runs.demo.execution.status).toBe("completed");
+    expect(runs.fifty.execution.status).toBe("failed");
+    return Promise.all(
+      (["demo", "fifty"] as const).map(async (name) => {
+        const { content, execution } = runs[name];
+        const { shown, close } = await open(`${name}-banner`, renderHtmlPage(content, { execution }), DESKTOP);
+        await close();
+        expect(shown.runStatus).toBe(execution.status);
+        if (name === "demo") expect(shown.banner).toMatch(/^✅ Run completed 12 of 12 steps succeeded Consolidation completed\./);
+        else {
+          expect(shown.banner).toMatch(/^❌ Run failed /);
+          expect(shown.banner).toContain(execution.error ?? "an error");
+          expect(shown.banner).toContain("43 of 50 steps succeeded · 2 failed · 5 skipped");
+        }
+      }),
+    );
+  });
+
+  it("opens a step's details from its node, and shows recorded retries", async () => {
+    const { content, execution, result } = runs.fifty;
+    // Consolidation does not record attempts yet: add the executor's own counts, as it will.
+    const attempts = new Map(result.stepResults.map((step) => [step.stepIndex, step.attempts]));
+    const withAttempts: ConsolidatedContent = {
+      ...content,
+      steps: content.steps.map((step) => ({ ...step, attempts: attempts.get(step.step_index) })),
+    };
+    expect([attempts.get(13), attempts.get(27)]).toEqual([3, 2]);
+    const { page, problems, shown, close } = await open("fifty-retries-1280", renderHtmlPage(withAttempts, { execution }), DESKTOP);
+    try {
+      expect(shown.rows[13]?.attempts).toBe("3");
+      expect(await page.locator("#diagram svg").textContent()).toContain("SUCCESS");
+      await page.locator("#diagram svg").getByText("3 attempts").waitFor();
+      // A click on a node goes to its row and opens its tool calls.
+      for (const index of [27, 13]) {
+        const row = page.locator("tr[data-state-id]").nth(index);
+        const id = await row.getAttribute("id");
+        await page.locator(`#diagram a.step-link[href="#${id}"]`).click();
+        await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#${id}`);
+        await expect.poll(() => row.evaluate((el) => el.matches(":target"))).toBe(true);
+      }
+      expect(await page.locator("tr[data-state-id]").nth(27).locator('[data-label="Error"]').textContent()).toContain(
+        "Borrow limit exceeded",
+      );
+      expect(
+        await page
+          .locator("tr[data-state-id]")
+          .nth(13)
+          .locator("details")
+          .evaluateAll((all) => all.map((d) => (d as HTMLDetailsElement).open)),
+      ).toEqual([true]);
+      await page.screenshot({ path: `${ARTIFACTS}fifty-retries-clicked.png` });
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("moves a tall diagram with the wheel inside its box, then lets the page scroll at its end", async () => {
+    const { content, execution } = runs.fifty;
+    const { page, problems, close } = await open("fifty-wheel", renderHtmlPage(content, { execution }), DESKTOP);
+    try {
+      const viewport = page.locator(".diagram-viewport");
+      await viewport.scrollIntoViewIfNeeded();
+      const box = await viewport.boundingBox();
+      if (box === null) throw new Error("no diagram box");
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      const state = () =>
+        page.evaluate(() => ({
+          pageY: window.scrollY,
+          transform: (document.querySelector(".diagram-canvas") as HTMLElement).style.transform,
+        }));
+      const start = await state();
+      await page.mouse.wheel(0, 400);
+      await expect.poll(async () => (await state()).transform).not.toBe(start.transform);
+      expect((await state()).pageY).toBe(start.pageY);
+      // Wheel on until the diagram's bottom edge has reached the box's (the pan is clamped there);
+      // one more turn of the wheel then scrolls the page and leaves the diagram where it is.
+      const atBottom = () =>
+        page.evaluate(() => {
+          const svg = document.querySelector("#diagram svg")?.getBoundingClientRect();
+          const box = document.querySelector(".diagram-viewport")?.getBoundingClientRect();
+          return svg !== undefined && box !== undefined && svg.bottom <= box.bottom + 0.5;
+        });
+      for (let i = 0; i < 60 && !(await atBottom()); i++) await page.mouse.wheel(0, 600);
+      expect(await atBottom()).toBe(true);
+      const atEnd = await state();
+      await page.mouse.wheel(0, 300);
+      await expect.poll(async () => (await state()).pageY).toBeGreaterThan(atEnd.pageY);
+      expect((await state()).transform).toBe(atEnd.transform);
+      await page.screenshot({ path: `${ARTIFACTS}fifty-wheel-end.png` });
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("zooms with the buttons and stays readable on a phone-sized window", async () => {
+    const { content, execution } = runs.demo;
+    const { page, problems, shown, close } = await open("demo-phone", renderHtmlPage(content, { execution }), PHONE);
+    try {
+      await page.screenshot({ path: `${ARTIFACTS}demo-phone.png`, fullPage: true });
+      expect(shown.minTextPx).toBeGreaterThanOrEqual(MIN_TEXT_PX);
+      const transform = () => page.locator(".diagram-canvas").evaluate((el) => (el as HTMLElement).style.transform);
+      const before = await transform();
+      await page.getByRole("button", { name: "Zoom in" }).click();
+      await expect.poll(transform).not.toBe(before);
+      await page.getByRole("button", { name: "1:1" }).click();
+      await expect.poll(transform).toBe(before);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
