@@ -3,12 +3,13 @@
  * No test depends on another's data or order: a test that records runs gets a directory of its own,
  * and the read commands share runs recorded once, before them, which they only read.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { consolidateExecution } from "@reev/orchestrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, CLI_COMMAND, type CliResult, cliEnv, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
 let workspaces = 0;
@@ -317,6 +318,26 @@ describe("inspecting recorded runs", () => {
     const page = readFileSync(out, "utf8");
     expect(page).toBe(readFileSync(join(recorded.cwd, "diagrams", `${succeeded.executionId}.html`), "utf8"));
     expect(page).not.toMatch(/<script[^>]+src\s*=\s*["']?(https?:)?\/\//i);
+  });
+
+  it("a reader that stops early (reev diagram … | head) ends it quietly: no EPIPE stack trace, exit 0", async () => {
+    // The HTML page (~MBs, the diagram library inlined) is far larger than a pipe holds: writing
+    // carries on after the reader is gone, as with `| head -c 100`.
+    const child = spawn(process.execPath, [...CLI_COMMAND, "diagram", succeeded.executionId, "--format", "html", "--db", recorded.db], {
+      cwd: recorded.cwd,
+      env: cliEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const first = await new Promise<string>((resolve) => child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString("utf8"))));
+    child.stdout.destroy();
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on("close", (c, s) => resolve([c, s])),
+    );
+    expect(first).toMatch(/^<!DOCTYPE html>/i);
+    expect(stderr).toBe("");
+    expect([code, signal]).toEqual([0, null]);
   });
 
   it("reev export --format json prints the execution, its steps and consolidated sessions", async () => {
