@@ -7,6 +7,7 @@ import { registerImport } from "./commands/import.js";
 import { registerList } from "./commands/list.js";
 import { registerRecover } from "./commands/recover.js";
 import { registerRun } from "./commands/run.js";
+import { registerSchema } from "./commands/schema.js";
 import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
 import type { CliContext, CliIO } from "./context.js";
@@ -26,6 +27,7 @@ const COMMANDS = [
   registerExport,
   registerImport,
   registerRecover,
+  registerSchema,
 ] as const;
 
 const OVERVIEW = `

@@ -104,7 +104,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
     const none = await reev();
     expectBadInput(none, "reev: No command given.\n", "Run reev --help to see the commands.");
     expect(none.stderr).toMatch(/^Usage: reev /);
-    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover"])
+    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover", "schema"])
       expect(none.stderr).toMatch(new RegExp(`^ {2}${command} `, "m"));
     expectBadInput(await reev("help", "lsit"), 'reev: Unknown command "lsit".\n', "Run reev --help to see the commands.");
   });
@@ -244,7 +244,7 @@ describe("a database that cannot be opened: what is wrong and what to do, never 
 });
 
 describe("reev --help, reev COMMAND --help, reev --version", () => {
-  const commands = ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover"];
+  const commands = ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover", "schema"];
 
   it("reev --help lists every command, how to pick a database and the exit codes, on stdout", async () => {
     const r = await reev("--help");
