@@ -1,7 +1,7 @@
 // The options several commands share, and the checks of option values. Commander calls a value's
 // parser as it reads the argument list, so every check here runs before any command opens a database:
 // bad input never creates, locks or changes one.
-import { Option } from "commander";
+import { Argument, Option } from "commander";
 import { invalidArgument } from "./cli-error.js";
 
 /** `--db`: every command that reads or writes runs takes it. A new Option per command: commander keeps state on it. */
@@ -14,6 +14,12 @@ export const dbOption = () =>
  */
 export const jsonOption = (description = "print JSON instead of text (errors too, on stderr)") => new Option("--json", description);
 export const JSON_ERRORS_ONLY = "print errors as JSON on stderr (the output is a document already)";
+
+/** `--out FILE` of the commands that print one document (a diagram, an export). */
+export const outFileOption = () => new Option("--out <file>", "write to this file instead of stdout");
+
+/** `<executionId>` of the commands about one execution. */
+export const executionIdArgument = () => new Argument("<executionId>", "the execution (see reev list)");
 
 /** What `--db` and `--json` add to a command's options. */
 export type DbOptions = { db?: string | undefined };

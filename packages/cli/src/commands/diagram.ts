@@ -2,9 +2,9 @@ import type { Database } from "@reev/db";
 import { OrchestratorError, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { type DbOptions, dbOption, examples, JSON_ERRORS_ONLY, type JsonOptions, jsonOption, oneOf } from "../options.js";
+import { type DbOptions, dbOption, examples, JSON_ERRORS_ONLY, type JsonOptions, jsonOption, oneOf, outFileOption } from "../options.js";
 import { emit } from "../output-file.js";
-import { requireExecution } from "./require-execution.js";
+import { requireExecution } from "./execution-view.js";
 
 const DIAGRAM_FORMATS = ["mmd", "html"] as const;
 type DiagramFormat = (typeof DIAGRAM_FORMATS)[number];
@@ -17,7 +17,7 @@ export function registerDiagram(program: Command, ctx: CliContext): void {
     .description("Draw a run: its consolidated session as Mermaid source, or as a self-contained HTML page.")
     .argument("<id>", "an execution id (its newest consolidated session) or a consolidated session id")
     .option("--format <format>", "mmd (Mermaid stateDiagram-v2) or html", oneOf("--format", "diagram format", DIAGRAM_FORMATS), "mmd")
-    .option("--out <file>", "write to this file instead of stdout")
+    .addOption(outFileOption())
     .addOption(dbOption())
     .addOption(jsonOption(JSON_ERRORS_ONLY))
     .addHelpText(

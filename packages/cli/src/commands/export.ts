@@ -1,9 +1,19 @@
 import type { Database } from "@reev/db";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { type DbOptions, dbOption, examples, JSON_ERRORS_ONLY, type JsonOptions, jsonOption, oneOf } from "../options.js";
+import {
+  type DbOptions,
+  dbOption,
+  examples,
+  executionIdArgument,
+  JSON_ERRORS_ONLY,
+  type JsonOptions,
+  jsonOption,
+  oneOf,
+  outFileOption,
+} from "../options.js";
 import { emit } from "../output-file.js";
-import { requireExecution } from "./require-execution.js";
+import { requireExecution } from "./execution-view.js";
 
 const EXPORT_FORMATS = ["json", "jsonl"] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -14,14 +24,14 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .command("export")
     .summary("print everything stored about one execution")
     .description("Print everything stored about one execution: the run, every step with its tool calls, its consolidated sessions.")
-    .argument("<executionId>", "the execution (see reev list)")
+    .addArgument(executionIdArgument())
     .option(
       "--format <format>",
       "json (one document) or jsonl (one record a line)",
       oneOf("--format", "export format", EXPORT_FORMATS),
       "json",
     )
-    .option("--out <file>", "write to this file instead of stdout")
+    .addOption(outFileOption())
     .addOption(dbOption())
     .addOption(jsonOption(JSON_ERRORS_ONLY))
     .addHelpText(

@@ -1,31 +1,23 @@
 import type { Database } from "@reev/db";
 import { consolidationReport, formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
-import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { formatPercent, formatScore, statusLabel } from "../format.js";
+import { type CliContext, type CliIO, writeJson } from "../context.js";
+import { formatScore, metricsLine, statusLabel } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
-import { type DbOptions, dbOption, examples, type JsonOptions, jsonOption } from "../options.js";
 import { clip, renderTable } from "../text-table.js";
-import { requireExecution } from "./require-execution.js";
+import { registerExecutionView, requireExecution } from "./execution-view.js";
 
 export function registerShow(program: Command, ctx: CliContext): void {
-  program
-    .command("show")
-    .summary("show one execution and its steps")
-    .description("Show one execution: its status, consolidation, metrics and committed steps.")
-    .argument("<executionId>", "the execution (see reev list)")
-    .addOption(dbOption())
-    .addOption(jsonOption())
-    .addHelpText(
-      "after",
-      examples([
-        ["reev show exec_jup-multiply-usdc_1718000000000_ab12", "the run and a table of its steps"],
-        ["reev show <executionId> --json", "the same as JSON, tool calls' input and output included"],
-      ]),
-    )
-    .action(async (executionId: string, options: DbOptions & JsonOptions) => {
-      ctx.exitCode = await withDatabase(options.db, (db) => showCommand(db, executionId, { json: options.json ?? false }, ctx.io));
-    });
+  registerExecutionView(program, ctx, {
+    name: "show",
+    summary: "show one execution and its steps",
+    description: "Show one execution: its status, consolidation, metrics and committed steps.",
+    examples: [
+      ["reev show exec_jup-multiply-usdc_1718000000000_ab12", "the run and a table of its steps"],
+      ["reev show <executionId> --json", "the same as JSON, tool calls' input and output included"],
+    ],
+    print: showCommand,
+  });
 }
 
 /** `reev show`: aligned fields and a table of the committed steps, or the same as JSON. */
@@ -49,11 +41,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
         ]
       : []),
     `Consolidation ${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
-    ...(status.metadata
-      ? [
-          `  success rate ${formatPercent(status.metadata.successRate)} · avg score ${formatScore(status.metadata.avgScore)} · ${status.metadata.totalTools} tool calls · ${formatDuration(status.metadata.executionDurationMs)}`,
-        ]
-      : []),
+    ...(status.metadata ? [`  ${metricsLine(status.metadata)}`] : []),
     "",
     "",
   ];

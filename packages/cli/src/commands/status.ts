@@ -1,31 +1,23 @@
 import type { Database } from "@reev/db";
-import { consolidationReport, formatDuration } from "@reev/orchestrator";
+import { consolidationReport } from "@reev/orchestrator";
 import type { Command } from "commander";
-import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { formatPercent, formatScore, statusLabel } from "../format.js";
+import { type CliContext, type CliIO, writeJson } from "../context.js";
+import { metricsLine, statusLabel } from "../format.js";
 import { executionWithConsolidationJson } from "../json-views.js";
-import { type DbOptions, dbOption, examples, type JsonOptions, jsonOption } from "../options.js";
 import { renderFields } from "../text-table.js";
-import { requireExecution } from "./require-execution.js";
+import { registerExecutionView, requireExecution } from "./execution-view.js";
 
 export function registerStatus(program: Command, ctx: CliContext): void {
-  program
-    .command("status")
-    .summary("show where one execution stands")
-    .description("Show where one execution stands: the run's status and its consolidation's.")
-    .argument("<executionId>", "the execution (see reev list)")
-    .addOption(dbOption())
-    .addOption(jsonOption())
-    .addHelpText(
-      "after",
-      examples([
-        ["reev status <executionId>", "status, consolidation and metrics as aligned text"],
-        ["reev status <executionId> --json | jq .consolidation.status", "one field, for a script"],
-      ]),
-    )
-    .action(async (executionId: string, options: DbOptions & JsonOptions) => {
-      ctx.exitCode = await withDatabase(options.db, (db) => statusCommand(db, executionId, { json: options.json ?? false }, ctx.io));
-    });
+  registerExecutionView(program, ctx, {
+    name: "status",
+    summary: "show where one execution stands",
+    description: "Show where one execution stands: the run's status and its consolidation's.",
+    examples: [
+      ["reev status <executionId>", "status, consolidation and metrics as aligned text"],
+      ["reev status <executionId> --json | jq .consolidation.status", "one field, for a script"],
+    ],
+    print: statusCommand,
+  });
 }
 
 /**
@@ -39,7 +31,6 @@ export async function statusCommand(db: Database, executionId: string, options: 
     writeJson(io, executionWithConsolidationJson(e, report));
     return 0;
   }
-  const m = report.metadata;
   const consolidation = [
     report.status,
     ...(report.consolidatedSessionId ? [report.consolidatedSessionId] : []),
@@ -49,14 +40,7 @@ export async function statusCommand(db: Database, executionId: string, options: 
     ["Execution", e.executionId],
     ["Status", `${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`],
     ["Consolidation", `${consolidation}${report.error ? ` — ${report.error}` : ""}`],
-    ...(m
-      ? ([
-          [
-            "Metrics",
-            `success rate ${formatPercent(m.successRate)} · avg score ${formatScore(m.avgScore)} · ${m.totalTools ?? "—"} tool calls · ${formatDuration(m.executionDurationMs)}`,
-          ],
-        ] as [string, string][])
-      : []),
+    ...(report.metadata ? ([["Metrics", metricsLine(report.metadata)]] as [string, string][]) : []),
   ];
   io.stdout.write(`${renderFields(fields)}\n`);
   return 0;
