@@ -91,6 +91,12 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
   if (error instanceof CommanderError) return parseError(error, context);
   if (OrchestratorError.is(error)) {
     const badInput = error.code === "INVALID_FLOW" || error.code === "INVALID_ARGUMENT" || error.code === "NOT_FOUND";
+    if (isSystemError(error.cause)) {
+      // A file that could not be read: Node's own words ("ENOENT: …, open 'x'") become plain ones.
+      const message = `${error.message.replace(error.cause.message, systemErrorWords(error.cause))}.`;
+      const hint = error.cause.path ? `Check that ${error.cause.path} exists and can be read.` : undefined;
+      return new CliError(error.code, message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
+    }
     const hint = error.code === "INVALID_ARGUMENT" ? helpHint(command) : ORCHESTRATOR_HINTS[error.code];
     return new CliError(error.code, error.message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
   }

@@ -73,7 +73,12 @@ describe("reev exits 2 on bad input, in plain words", () => {
 
   it("a missing flow file", async () => {
     const missing = join(temp.dir, "no-such-flow.yaml");
-    expectBadInput(await reev("run", missing, "--db", db), `reev: Cannot read flow file ${missing}`, /^Fix the flow file/m);
+    // Node's words ("ENOENT: no such file or directory, open '…'") in plain ones.
+    expectBadInput(
+      await reev("run", missing, "--db", db),
+      `reev: Cannot read flow file ${missing}: no such file or directory.\n`,
+      `Check that ${missing} exists and can be read.`,
+    );
   });
 
   it("a command without its argument, or with one too many", async () => {
@@ -187,7 +192,12 @@ describe("reev exits 2 on bad input, in plain words", () => {
   });
 
   it("an import file that is not there: checked before the database is opened", async () => {
-    expectBadInput(await reev("import", join(temp.dir, "no-such-export.json"), "--db", db), "reev: Cannot read ");
+    const missing = join(temp.dir, "no-such-export.json");
+    expectBadInput(
+      await reev("import", missing, "--db", db),
+      `reev: Cannot read ${missing}: no such file or directory.\n`,
+      `Check that ${missing} exists and can be read.`,
+    );
   });
 });
 

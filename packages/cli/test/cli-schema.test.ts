@@ -35,6 +35,8 @@ beforeAll(async () => {
     expect(r.code, show(r)).toBe(0);
     expect(r.stderr).toBe("");
     schema = JSON.parse(r.stdout);
+    // --json, which scripts may pass to every command, changes nothing here: the output is JSON already.
+    expect((await runCli(["schema", "--json"], { cwd: temp.dir })).stdout).toBe(r.stdout);
   } finally {
     temp.remove();
   }

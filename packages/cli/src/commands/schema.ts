@@ -1,13 +1,14 @@
 import type { Command } from "commander";
 import { type CliContext, writeJson } from "../context.js";
 import { flowFileJsonSchema } from "../flow-schema.js";
-import { examples } from "../options.js";
+import { examples, JSON_ERRORS_ONLY, jsonOption } from "../options.js";
 
 export function registerSchema(program: Command, ctx: CliContext): void {
   program
     .command("schema")
     .summary("print the JSON Schema of flow files")
     .description("Print the JSON Schema of a flow file, so editors can check and complete flow files as you type.")
+    .addOption(jsonOption(JSON_ERRORS_ONLY))
     .addHelpText(
       "after",
       [
