@@ -1,7 +1,10 @@
+#!/usr/bin/env node
 // `pnpm reev …` and `pnpm demo`: the reev CLI of this checkout. It first builds @reev/cli and the
 // packages it depends on, nothing else; turbo skips all of it when no source changed. The build is
 // quiet: its output is shown only when it fails, and one that takes a while says so, so a rebuild is
 // never a silent pause.
+// `pnpm reev` reaches it as a bin (scripts/package.json, linked from the root), not as a script: pnpm
+// 10 prints a script's header on stdout, which would spoil `pnpm reev list --json | jq`.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";

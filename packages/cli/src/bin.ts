@@ -4,4 +4,14 @@
 // started directly?" check on process.argv[1] would not recognise.
 import { main } from "./main.js";
 
+// A reader that stops early (`reev diagram … | head`) closes the pipe, and the next write fails with
+// EPIPE. That is the reader's choice, not reev's failure: the rest of the output is dropped quietly
+// and the command finishes what it was doing (a run still records and closes its database) instead
+// of dying with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2));

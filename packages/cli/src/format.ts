@@ -1,3 +1,4 @@
+import type { ConsolidationMetadata } from "@reev/db";
 import { formatDuration, type GlyphStatus, type StepResult, statusGlyph } from "@reev/orchestrator";
 
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
@@ -9,4 +10,9 @@ export function stepLine(step: StepResult): string {
   const error = step.error ? ` — ${step.error}` : "";
   const tools = step.toolCalls.length === 1 ? "1 tool call" : `${step.toolCalls.length} tool calls`;
   return `${statusLabel(step.status)} step ${step.stepIndex} ${step.stepId} (${formatDuration(step.durationMs)}${retries}, ${tools})${error}`;
+}
+
+/** A consolidated run's metrics on one line; what was not computed is "—". */
+export function metricsLine(m: ConsolidationMetadata): string {
+  return `success rate ${formatPercent(m.successRate)} · avg score ${formatScore(m.avgScore)} · ${m.totalTools ?? "—"} tool calls · ${formatDuration(m.executionDurationMs)}`;
 }

@@ -55,3 +55,9 @@ export function renderTable(headers: string[], rows: string[][], numeric: Readon
       .trimEnd();
   return [line(headers), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
+
+/** Aligned `name  value` lines: one record's fields, the names padded to one column. */
+export function renderFields(fields: readonly (readonly [name: string, value: string])[]): string {
+  const width = Math.max(...fields.map(([name]) => displayWidth(name)));
+  return fields.map(([name, value]) => `${pad(name, width, false)}  ${value}`).join("\n");
+}

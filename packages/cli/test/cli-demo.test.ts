@@ -45,5 +45,7 @@ describe("reev demo", () => {
       expect(readFileSync(join(out, f), "utf8").startsWith("stateDiagram-v2")).toBe(true);
     }
     expect(r.stdout).toContain("Next: reev list");
+    // The last line sums the runs up, by status.
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("3 runs: 1 completed, 2 failed");
   });
 });

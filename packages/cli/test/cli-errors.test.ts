@@ -1,8 +1,9 @@
 /**
- * Bad input to the `reev` CLI (run as a child process) exits 2 with a message saying what is wrong,
- * and is caught before the database is touched: the --db directory is never even created.
+ * Bad input to the `reev` CLI (run as a child process) exits 2 with a message in plain words that
+ * says what to do next, and is caught before the database is touched: the --db directory is never
+ * even created. With --json the same error is one JSON object on stderr, for scripts.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, type CliResult, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
@@ -19,108 +20,276 @@ beforeAll(() => {
 
 afterAll(() => temp?.remove());
 
-function expectBadInput(r: CliResult, message: string | RegExp): void {
+/** A stack frame as Node prints one: "    at fn (file:line:col)". */
+const STACK_FRAME = /^\s+at\s.+(:\d+:\d+\)?|<anonymous>\)?)$/m;
+
+/**
+ * Exit 2, nothing on stdout, and on stderr "reev: <message>" then, on its own line, the next step:
+ * `hint` when given, else the command's help. No error code in front of the words, no stack trace,
+ * and nothing was opened or written.
+ */
+function expectBadInput(r: CliResult, message: string | RegExp, hint: string | RegExp = /^Run reev (\w+ )?--help /m): void {
   expect(r.code, show(r)).toBe(2);
   expect(r.stdout, show(r)).toBe("");
+  const said = r.stderr.match(/^reev: .*$/m)?.[0];
+  expect(said, show(r)).toMatch(/^reev: [A-Z"<-]/);
+  expect(said, show(r)).not.toMatch(/^reev: [A-Z_]{4,}: /);
   if (typeof message === "string") expect(r.stderr, show(r)).toContain(message);
   else expect(r.stderr, show(r)).toMatch(message);
-  expect(r.stderr).toMatch(/^reev: /);
-  // The usage hint only where the usage was wrong (not for a bad flow file or URL).
-  expect(r.stderr.includes("Run reev --help for usage.")).toBe(
-    /INVALID_ARGUMENT|ERR_PARSE_ARGS|Unknown option|Unexpected argument/.test(r.stderr),
-  );
+  // The next step is the last line.
+  if (typeof hint === "string") expect(r.stderr.trimEnd().split("\n").at(-1), show(r)).toBe(hint);
+  else expect(r.stderr, show(r)).toMatch(hint);
+  expect(r.stderr).not.toMatch(STACK_FRAME);
   // Nothing ran, so nothing was opened or written.
   expect(existsSync(db), `${db} was created`).toBe(false);
   expect(existsSync(join(temp.dir, "reev-out"))).toBe(false);
   expect(existsSync(join(temp.dir, ".reev"))).toBe(false);
 }
 
-describe("reev exits 2 on bad input", () => {
+const FLOW_HINT = "Fix the flow file and run again; reev schema prints the JSON Schema every flow file must follow.";
+
+describe("reev exits 2 on bad input, in plain words", () => {
   it("an invalid flow file: the message names the file and the bad field's path", async () => {
     const file = fixture("invalid-retry.yaml");
     const r = await reev("run", file, "--db", db);
-    expectBadInput(r, `INVALID_FLOW: Invalid flow plan in ${file}:`);
+    expectBadInput(r, `reev: Invalid flow plan in ${file}:`, FLOW_HINT);
     expect(r.stderr).toMatch(/^ {2}- steps\[0\]\.retry\.attempts: .+$/m);
   });
 
   it("one invalid file among valid ones: nothing runs at all", async () => {
     const r = await reev("run", fixture("succeeds.yaml"), fixture("invalid-retry.yaml"), "--db", db);
-    expectBadInput(r, "steps[0].retry.attempts");
+    expectBadInput(r, "steps[0].retry.attempts", FLOW_HINT);
   });
 
   it("a flow file that is not YAML at all, and one with an unknown key", async () => {
     const broken = join(temp.dir, "broken.yaml");
     writeFileSync(broken, "flowId: [unclosed\nsteps: {\n");
-    expectBadInput(await reev("run", broken, "--db", db), `Cannot parse flow file ${broken}`);
+    expectBadInput(await reev("run", broken, "--db", db), `reev: Cannot parse flow file ${broken}`, /^Fix the flow file/m);
 
     const typo = join(temp.dir, "typo.json");
     writeFileSync(typo, JSON.stringify({ flowId: "f", prompt: "p", steps: [{ stepId: "a", prompt: "x", retyr: { attempts: 2 } }] }));
-    expectBadInput(await reev("run", typo, "--db", db), /- steps\[0\]\.retyr: Unrecognized key/);
+    expectBadInput(await reev("run", typo, "--db", db), /- steps\[0\]\.retyr: Unrecognized key/, /^Fix the flow file/m);
   });
 
   it("a missing flow file", async () => {
     const missing = join(temp.dir, "no-such-flow.yaml");
-    expectBadInput(await reev("run", missing, "--db", db), `Cannot read flow file ${missing}`);
+    // Node's words ("ENOENT: no such file or directory, open '…'") in plain ones.
+    expectBadInput(
+      await reev("run", missing, "--db", db),
+      `reev: Cannot read flow file ${missing}: no such file or directory.\n`,
+      `Check that ${missing} exists and can be read.`,
+    );
   });
 
-  it("reev run without a flow file", async () => {
-    expectBadInput(await reev("run", "--db", db), "reev run needs at least one flow file");
+  it("a command without its argument, or with one too many", async () => {
+    expectBadInput(
+      await reev("run", "--db", db),
+      "reev: The run command needs a <flow-file>.",
+      "Run reev run --help for its options and examples.",
+    );
+    expectBadInput(
+      await reev("show", "--db", db),
+      "reev: The show command needs a <executionId>.",
+      "Run reev show --help for its options and examples.",
+    );
+    expectBadInput(
+      await reev("show", "a", "b", "--db", db),
+      "reev: Too many arguments for reev show: it takes 1, got 2.",
+      "Run reev show --help for its options and examples.",
+    );
   });
 
-  it("an unknown command, and no command", async () => {
-    expectBadInput(await reev("frobnicate", "--db", db), 'Unknown command "frobnicate"');
-    expectBadInput(await reev(), "No command given");
+  it("an unknown command: a suggestion when one is close, the list of commands when none is given", async () => {
+    expectBadInput(
+      await reev("lsit", "--db", db),
+      'reev: Unknown command "lsit". Did you mean list?',
+      "Run reev --help to see the commands.",
+    );
+    expectBadInput(await reev("frobnicate", "--db", db), 'reev: Unknown command "frobnicate".\n', "Run reev --help to see the commands.");
+    const none = await reev();
+    expectBadInput(none, "reev: No command given.\n", "Run reev --help to see the commands.");
+    expect(none.stderr).toMatch(/^Usage: reev /);
+    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover", "schema"])
+      expect(none.stderr).toMatch(new RegExp(`^ {2}${command} `, "m"));
+    expectBadInput(await reev("help", "lsit"), 'reev: Unknown command "lsit".\n', "Run reev --help to see the commands.");
   });
 
-  it("an unknown flag", async () => {
-    expectBadInput(await reev("list", "--frobnicate", "--db", db), "Unknown option '--frobnicate'");
+  it("an unknown option: the option's own words, no parser jargon, a suggestion when one is close", async () => {
+    const typo = await reev("list", "--limt", "5", "--db", db);
+    expectBadInput(
+      typo,
+      "reev: Unknown option --limt for reev list. Did you mean --limit?\n",
+      "Run reev list --help for its options and examples.",
+    );
+    // Node's parseArgs said: Unknown option '--frobnicate'. To specify a positional argument starting with a '-', place it … '-- "--frobnicate"
+    const unknown = await reev("list", "--frobnicate", "--db", db);
+    expectBadInput(unknown, "reev: Unknown option --frobnicate for reev list.\n");
+    expect(unknown.stderr).not.toMatch(/positional|'/);
+    expectBadInput(await reev("recover", "--dryrun", "--db", db), "Did you mean --dry-run?");
+    // An option before the command: where it goes instead.
+    expectBadInput(
+      await reev("--db", db, "list"),
+      "reev: Option --db comes before the command.",
+      `Options go after the command name: reev list --db …`,
+    );
   });
 
-  it("--concurrency 0, --repeat abc, --repeat 2^32, --limit 0", async () => {
+  it("an option without its value", async () => {
+    expectBadInput(
+      await reev("list", "--limit"),
+      "reev: --limit needs a value, as in --limit <n>.",
+      "Run reev list --help for its options and examples.",
+    );
+  });
+
+  it("integers out of range or not integers at all: --concurrency 0, --repeat abc, --repeat 2^32, --limit 0, --offset 1e3", async () => {
     expectBadInput(
       await reev("run", fixture("succeeds.yaml"), "--concurrency", "0", "--db", db),
-      '--concurrency must be an integer from 1 to 1000, got "0"',
+      'reev: --concurrency must be an integer from 1 to 1000, got "0".',
+      "Run reev run --help for its options and examples.",
     );
     expectBadInput(
       await reev("run", fixture("succeeds.yaml"), "--repeat", "abc", "--db", db),
-      '--repeat must be an integer from 1 to 100000, got "abc"',
+      'reev: --repeat must be an integer from 1 to 100000, got "abc".',
     );
     expectBadInput(
       await reev("run", fixture("succeeds.yaml"), "--repeat", "4294967296", "--db", db),
       "--repeat must be an integer from 1 to 100000",
     );
-    expectBadInput(await reev("list", "--limit", "0", "--db", db), '--limit must be an integer ≥ 1, got "0"');
+    expectBadInput(await reev("list", "--limit", "0", "--db", db), 'reev: --limit must be an integer from 1 to 1000, got "0".');
+    expectBadInput(await reev("list", "--offset", "1e3", "--db", db), 'reev: --offset must be an integer ≥ 0, got "1e3".');
+    expectBadInput(await reev("recover", "--older-than", "-1", "--db", db), 'reev: --older-than must be an integer ≥ 0, got "-1".');
   });
 
-  it("--agent nope", async () => {
+  it("words that are not one of the allowed ones: --agent, --status, --format", async () => {
     expectBadInput(
       await reev("run", fixture("succeeds.yaml"), "--agent", "nope", "--db", db),
-      'Unknown agent "nope": use scripted or openai',
+      'reev: Unknown agent "nope": use scripted or openai.',
+      "Run reev run --help for its options and examples.",
+    );
+    expectBadInput(
+      await reev("list", "--status", "done", "--db", db),
+      'reev: Unknown status "done": use running, completed, failed, timed_out or rolled_back.',
+    );
+    // Checked before the database is opened (the execution does not even exist).
+    expectBadInput(await reev("diagram", "exec_x", "--format", "svg", "--db", db), 'reev: Unknown diagram format "svg": use mmd or html.');
+    expectBadInput(await reev("export", "exec_x", "--format", "xml", "--db", db), 'reev: Unknown export format "xml": use json or jsonl.');
+  });
+
+  it("--tools without --agent openai", async () => {
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--tools", fixture("tools.mjs"), "--db", db),
+      "reev: --tools goes with --agent openai: the scripted agent replays each step's script.",
     );
   });
 
-  it("an unknown --status for reev list", async () => {
-    expectBadInput(await reev("list", "--status", "done", "--db", db), 'Unknown status "done": use running, completed, failed');
+  it("an unsupported database URL: the database layer's words, without its code", async () => {
+    expectBadInput(
+      await reev("list", "--db", "mysql://root@localhost/reev"),
+      'reev: Unsupported database URL "mysql://root@localhost/reev"',
+      /^reev: Unsupported/m,
+    );
   });
 
-  it("an unsupported database URL", async () => {
-    expectBadInput(await reev("list", "--db", "mysql://root@localhost/reev"), 'Unsupported database URL "mysql://root@localhost/reev"');
-  });
-
-  it("reev show with no id, or two", async () => {
-    expectBadInput(await reev("show", "--db", db), "Expected exactly one executionId");
-    expectBadInput(await reev("show", "a", "b", "--db", db), "Expected exactly one executionId");
+  it("an import file that is not there: checked before the database is opened", async () => {
+    const missing = join(temp.dir, "no-such-export.json");
+    expectBadInput(
+      await reev("import", missing, "--db", db),
+      `reev: Cannot read ${missing}: no such file or directory.\n`,
+      `Check that ${missing} exists and can be read.`,
+    );
   });
 });
 
-describe("reev --help", () => {
-  it("prints the usage on stdout and exits 0", async () => {
+describe("--json: errors as one JSON object on stderr, with the code for scripts", () => {
+  const jsonError = (r: CliResult) => {
+    expect(r.stdout, show(r)).toBe("");
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines, show(r)).toHaveLength(1);
+    return JSON.parse(lines[0] as string) as { error: { code: string; message: string; field: string | null } };
+  };
+
+  it("bad input: INVALID_ARGUMENT, the field, the words and the next step", async () => {
+    const r = await reev("list", "--limit", "0", "--json", "--db", db);
+    expect(r.code, show(r)).toBe(2);
+    expect(jsonError(r)).toEqual({
+      error: {
+        code: "INVALID_ARGUMENT",
+        message: '--limit must be an integer from 1 to 1000, got "0". Run reev list --help for its options and examples.',
+        field: "--limit",
+      },
+    });
+    // Even when the parser stops before reading --json, the caller asked for JSON.
+    const unknown = await reev("list", "--frobnicate", "--json");
+    expect(jsonError(unknown).error).toMatchObject({ code: "INVALID_ARGUMENT", field: "--frobnicate" });
+    const noArgument = await reev("show", "--json");
+    expect(jsonError(noArgument).error).toMatchObject({ code: "INVALID_ARGUMENT", field: "executionId" });
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it("a database that cannot be reached: CONNECTION, exit 1, and the next step", async () => {
+    const r = await reev("list", "--db", "postgresql://postgres@127.0.0.1:1/reev", "--json");
+    expect(r.code, show(r)).toBe(1);
+    expect(jsonError(r)).toEqual({
+      error: {
+        code: "CONNECTION",
+        message:
+          "Cannot reach the PostgreSQL server at 127.0.0.1:1 (postgresql://postgres@127.0.0.1:1/reev). Start the server, or fix the host and port in --db.",
+        field: "--db",
+      },
+    });
+  });
+});
+
+describe("a database that cannot be opened: what is wrong and what to do, never the driver's jargon", () => {
+  it("a PostgreSQL server that is not there: exit 1", async () => {
+    const r = await reev("list", "--db", "postgresql://postgres@127.0.0.1:1/reev");
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toBe(
+      "reev: Cannot reach the PostgreSQL server at 127.0.0.1:1 (postgresql://postgres@127.0.0.1:1/reev).\n" +
+        "Start the server, or fix the host and port in --db.\n",
+    );
+    expect(r.stderr).not.toMatch(/Raw query|Code: `|CONNECTION/);
+  });
+});
+
+describe("reev --help, reev COMMAND --help, reev --version", () => {
+  const commands = ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover", "schema"];
+
+  it("reev --help lists every command, how to pick a database and the exit codes, on stdout", async () => {
     const r = await reev("--help");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toMatch(/^reev — /);
-    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover"])
-      expect(r.stdout).toContain(`reev ${command} `);
+    expect(r.stdout).toMatch(/^Usage: reev /);
+    for (const command of commands) expect(r.stdout).toMatch(new RegExp(`^ {2}${command} `, "m"));
     expect(r.stdout).toContain("Exit codes: 0 success, 1");
+    expect(r.stdout).toContain("Run reev <command> --help");
     expect(r.stderr).toBe("");
+  });
+
+  it("each command's --help (and reev help COMMAND) is that command's: usage, options and examples", async () => {
+    for (const command of commands) {
+      const r = await reev(command, "--help");
+      expect(r.code, show(r)).toBe(0);
+      expect(r.stdout, show(r)).toMatch(new RegExp(`^Usage: reev ${command} `));
+      expect(r.stdout, show(r)).toMatch(/^Examples:\n {2}reev /m);
+      expect(r.stderr).toBe("");
+      expect((await reev("help", command)).stdout).toBe(r.stdout);
+    }
+    const run = await reev("run", "--help");
+    for (const option of ["--agent", "--tools", "--concurrency", "--repeat", "--out", "--no-consolidate", "--db"])
+      expect(run.stdout).toContain(option);
+    // --help wins over the arguments around it: nothing runs.
+    const withArgs = await reev("run", "missing.yaml", "--repeat", "2", "--help");
+    expect(withArgs.code).toBe(0);
+    expect(withArgs.stdout).toBe(run.stdout);
+  });
+
+  it("reev --version prints @reev/cli's version", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const flag of ["--version", "-V"]) {
+      const r = await reev(flag);
+      expect(r.code, show(r)).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
   });
 });

@@ -13,7 +13,7 @@ import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { loadFlowPlan, OrchestratorError, PingPongExecutor, ScriptedAgent } from "@reev/orchestrator";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/commands/export.js";
-import { importCommand } from "../src/commands/import.js";
+import { importCommand, readExport } from "../src/commands/import.js";
 import type { CliIO } from "../src/context.js";
 
 const EXAMPLE = new URL("../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
@@ -46,6 +46,9 @@ function comparable(json: string) {
     consolidated: doc.consolidated.map((c) => ({ ...c, id: undefined, timestamp: undefined })),
   };
 }
+
+/** What `reev import FILE` does: read and check the file, then import it. */
+const importFile = async (db: Database, file: string, io: CliIO) => importCommand(db, await readExport(file), io);
 
 async function exported(db: Database, executionId: string, format: "json" | "jsonl", file: string): Promise<string> {
   await exportCommand(db, executionId, { format, out: file }, captureIO());
@@ -96,7 +99,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
 
   it("imports an exported run whole: exporting it again gives the same document; a second import changes nothing", async () => {
     const io = captureIO();
-    expect(await importCommand(target, jsonFile, io)).toBe(0);
+    expect(await importFile(target, jsonFile, io)).toBe(0);
     const steps = (await source.writer.getSessionsForConsolidation(executionId)).length;
     expect(steps).toBeGreaterThan(10);
     expect(io.out()).toContain(`Imported execution ${executionId}`);
@@ -107,7 +110,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
 
     const before = await tableCounts(target);
     const again = captureIO();
-    expect(await importCommand(target, jsonlFile, again)).toBe(0);
+    expect(await importFile(target, jsonlFile, again)).toBe(0);
     expect(again.out()).toContain(`Already present: execution ${executionId}`);
     expect(again.out()).toContain(`0 of ${steps} steps new, 0 consolidated sessions new`);
     expect(await tableCounts(target)).toEqual(before);
@@ -120,13 +123,13 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     doc.steps[3].stepIndex = 2.5;
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify(doc));
-    const error = await importCommand(target, bad, captureIO()).catch((e: unknown) => e);
+    const error = await importFile(target, bad, captureIO()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OrchestratorError);
     expect((error as OrchestratorError).path).toBe("steps[3].stepIndex");
 
     writeFileSync(bad, "{ not json\nnor jsonl\n");
-    expect(((await importCommand(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe("line 1");
-    expect(((await importCommand(target, join(dir, "missing.json"), captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe(
+    expect(((await importFile(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe("line 1");
+    expect(((await importFile(target, join(dir, "missing.json"), captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe(
       "file",
     );
     expect(await tableCounts(target)).toEqual(before);
@@ -144,7 +147,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     await target.writer.storeStep(id, { stepIndex: 2, content: "something else" });
     const before = await tableCounts(target);
 
-    const error = await importCommand(target, copyFile, captureIO()).catch((e: unknown) => e);
+    const error = await importFile(target, copyFile, captureIO()).catch((e: unknown) => e);
     expect(DatabaseError.is(error, "CONFLICT"), String(error)).toBe(true);
     expect((error as DatabaseError).field).toBe("steps[2].stepIndex");
     // Steps 0, 1, 3… were inserted by the same statement before step 2 was judged: all rolled back.
@@ -153,14 +156,14 @@ describe.each(testBackends())("reev import into $name", (backend) => {
   });
 
   it("a file that disagrees with the stored execution (its outcome, its start, still running) or meets an open transaction is refused, nothing written", async () => {
-    expect(await importCommand(target, jsonFile, captureIO())).toBe(0);
+    expect(await importFile(target, jsonFile, captureIO())).toBe(0);
     const before = await tableCounts(target);
     const refused = async (edit: (doc: Record<string, Record<string, unknown>>) => void) => {
       const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
       edit(doc);
       const file = join(dir, "edited.json");
       writeFileSync(file, JSON.stringify(doc));
-      return importCommand(target, file, captureIO()).catch((e: unknown) => e);
+      return importFile(target, file, captureIO()).catch((e: unknown) => e);
     };
     const otherOutcome = await refused((d) => {
       d.execution!.status = d.execution!.status === "failed" ? "completed" : "failed";

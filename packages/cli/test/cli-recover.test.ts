@@ -53,41 +53,53 @@ beforeAll(() => {
 
 afterAll(() => temp?.remove());
 
+/** The row of the recover table for the crashed execution: execution, transaction, opened (UTC), pending steps. */
+const row = (transactionId: string) => new RegExp(`^${executionId} +${transactionId} +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +2$`, "m");
+
 describe("reev recover", () => {
   it("by default leaves transactions younger than an hour alone: a live run may own them", async () => {
-    const { transactionId, reev } = await crashedRun();
+    const { dir, transactionId, reev } = await crashedRun();
     const r = await reev("recover");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toBe("No open transactions older than 60m00s.\n");
+    expect(r.stdout).toBe(`No open transactions older than 60m00s in embedded PGlite at ${dir}.\n`);
     // Still open: an explicit age rolls back the same transaction.
     const later = await reev("recover", "--older-than", "0");
-    expect(later.stdout).toContain(`transaction ${transactionId} opened`);
+    expect(later.stdout).toMatch(row(transactionId));
   });
 
-  it("--dry-run lists the open transaction and changes nothing", async () => {
+  it("--dry-run prints a table of what it would roll back, and changes nothing", async () => {
     const { transactionId, reev } = await crashedRun();
     const r = await reev("recover", "--dry-run", "--older-than", "0");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toMatch(
-      new RegExp(`^would roll back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"),
-    );
-    expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines, show(r)).toHaveLength(4);
+    expect(lines[0]).toBe("Would roll back 1 open transaction (a dry run: nothing changed; run again without --dry-run to roll back):");
+    expect(lines[1]).toMatch(/^execution +transaction +opened \(UTC\) +pending steps$/);
+    expect(lines[3]).toMatch(row(transactionId));
+    // The same as JSON, for scripts.
+    const json = await reev("recover", "--dry-run", "--older-than", "0", "--json");
+    expect(json.code, show(json)).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      dryRun: true,
+      olderThanMs: 0,
+      transactions: [{ executionId, transactionId, openedAt: expect.stringMatching(/Z$/), pendingSteps: 2 }],
+    });
     // Nothing changed: the same transaction, with its 2 pending steps, is there to roll back.
     const real = await reev("recover", "--older-than", "0");
-    expect(real.stdout).toMatch(
-      new RegExp(`^rolled back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"),
-    );
+    expect(real.stdout).toMatch(/^Rolled back 1 open transaction: their pending steps are gone, the committed steps stay\.$/m);
+    expect(real.stdout).toMatch(row(transactionId));
   });
 
   it("rolls the transaction back, printing the pending step count; a second run finds nothing", async () => {
     const { transactionId, reev } = await crashedRun();
-    const r = await reev("recover", "--older-than", "0");
+    const r = await reev("recover", "--older-than", "0", "--json");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^rolled back ${executionId}: transaction ${transactionId} opened \\S+Z, 2 pending steps$`, "m"));
+    expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: false, transactions: [{ executionId, transactionId, pendingSteps: 2 }] });
 
     const again = await reev("recover", "--older-than", "0");
     expect(again.code, show(again)).toBe(0);
-    expect(again.stdout).toBe("No open transactions older than 0ms.\n");
+    expect(again.stdout).toMatch(/^No open transactions older than 0ms in /);
+    expect(JSON.parse((await reev("recover", "--older-than", "0", "--json")).stdout).transactions).toEqual([]);
 
     // The pending steps are gone, the committed one stays, the execution is no longer in a transaction.
     const exported = await reev("export", executionId, "--format", "json");

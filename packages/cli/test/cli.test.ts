@@ -3,12 +3,13 @@
  * No test depends on another's data or order: a test that records runs gets a directory of its own,
  * and the read commands share runs recorded once, before them, which they only read.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { consolidateExecution } from "@reev/orchestrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, CLI_COMMAND, type CliResult, cliEnv, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
 let workspaces = 0;
@@ -149,6 +150,8 @@ describe("reev run", () => {
       ...Array(3).fill("exec_cli-also-succeeds"),
     ]);
     expect(r.stdout.match(/\.html$/gm)).toHaveLength(6);
+    // The last line sums the runs up.
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("6 runs: 6 completed, 0 failed");
 
     const list = await reev("list");
     expectExit(list, 0);
@@ -215,28 +218,88 @@ describe("inspecting recorded runs", () => {
     expect(r.stdout).toMatch(/^3\s+verify\s+⏭️ skipped/m);
   });
 
-  it("reev status prints the consolidation status as JSON", async () => {
-    const r = await reev("status", succeeded.executionId);
+  it("reev status prints the run's status and its consolidation's as aligned text", async () => {
+    const r = await reev("status", failed);
     expectExit(r, 0);
     // It exits once done: nothing left behind (Prisma's schema engine arms a 10 s timer) keeps it alive.
     expect(r.ms, "reev status took 10 s or more: something kept the process alive after its output").toBeLessThan(9_500);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines, show(r)).toHaveLength(4);
+    expect(lines[0]).toBe(`Execution      ${failed}`);
+    expect(lines[1]).toMatch(/^Status {9}❌ failed — Stopped: critical step swap failed: Invalid parameters: slippage$/);
+    expect(lines[2]).toMatch(new RegExp(`^Consolidation  completed  ${failed}_consolidated_\\d+  \\(updated \\S+Z\\)$`));
+    expect(lines[3]).toMatch(/^Metrics {8}success rate 25\.0% · avg score 0\.25 · 1 tool call(s)? · \d+(ms|\.\d\ds)$/);
+  });
+
+  it("reev status --json: the execution and its consolidation in full, under the documented names", async () => {
+    const r = await reev("status", succeeded.executionId, "--json");
+    expectExit(r, 0);
     const status = JSON.parse(r.stdout);
+    expect(Object.keys(status)).toEqual([
+      "executionId",
+      "flowId",
+      "agent",
+      "prompt",
+      "status",
+      "error",
+      "startedAt",
+      "finishedAt",
+      "durationMs",
+      "openTransaction",
+      "consolidation",
+    ]);
     expect(status).toMatchObject({
-      execution_id: succeeded.executionId,
-      execution_status: "completed",
-      execution_error: null,
+      executionId: succeeded.executionId,
+      flowId: "cli-succeeds",
+      agent: "scripted",
+      status: "completed",
+      error: null,
+      openTransaction: null,
       consolidation: {
-        complete: true,
         status: "completed",
-        consolidated_session_id: succeeded.consolidatedId,
         error: null,
-        metadata: { successRate: 100, totalTools: 3 },
+        consolidatedSessionId: succeeded.consolidatedId,
+        metrics: { successRate: 100, totalTools: 3 },
       },
     });
     // Scores 1 and 0.5 were recorded; the last step has none and does not count toward the mean.
-    expect(status.consolidation.metadata.avgScore).toBeCloseTo((1 + 0.5) / 2, 5);
-    expect(status.consolidation.metadata.executionDurationMs).toBeGreaterThanOrEqual(0);
-    expect(new Date(status.consolidation.updated_at).getTime()).not.toBeNaN();
+    expect(status.consolidation.metrics.avgScore).toBeCloseTo((1 + 0.5) / 2, 5);
+    expect(status.consolidation.metrics.executionDurationMs).toBeGreaterThanOrEqual(0);
+    for (const at of [status.startedAt, status.finishedAt, status.consolidation.updatedAt]) expect(at).toMatch(/^\d{4}-\d\d-\d\dT.+Z$/);
+    expect(status.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("reev list --json and reev show --json: the same execution fields; show adds the steps", async () => {
+    const list = await reev("list", "--status", "failed", "--json");
+    expectExit(list, 0);
+    const { executions } = JSON.parse(list.stdout);
+    expect(executions).toHaveLength(1);
+    expect(executions[0]).toMatchObject({
+      executionId: failed,
+      flowId: "cli-critical-fails",
+      status: "failed",
+      consolidation: { status: "completed", error: null },
+    });
+    const shown = await reev("show", failed, "--json");
+    expectExit(shown, 0);
+    const doc = JSON.parse(shown.stdout);
+    // Everything list says about it, show says too (its consolidation in full).
+    const { consolidation, ...execution } = executions[0];
+    expect(doc).toMatchObject({ ...execution, consolidation: { ...consolidation, consolidatedSessionId: expect.any(String) } });
+    expect(doc.steps.map((s: { stepIndex: number; stepId: string; status: string }) => [s.stepIndex, s.stepId, s.status])).toEqual([
+      [0, "balance", "success"],
+      [1, "swap", "failed"],
+      [2, "lend", "skipped"],
+      [3, "verify", "skipped"],
+    ]);
+    expect(doc.steps[1]).toMatchObject({ error: "Invalid parameters: slippage", score: null, toolCalls: [] });
+    expect(doc.steps[0].toolCalls).toEqual([
+      expect.objectContaining({ toolName: "get_balance", success: true, error: null, durationMs: expect.any(Number) }),
+    ]);
+
+    // Nothing to list is still a document.
+    const none = await reev("list", "--status", "rolled_back", "--json");
+    expect(JSON.parse(none.stdout)).toEqual({ executions: [] });
   });
 
   it("reev diagram prints Mermaid for an execution id, and writes HTML for a consolidated id", async () => {
@@ -255,6 +318,26 @@ describe("inspecting recorded runs", () => {
     const page = readFileSync(out, "utf8");
     expect(page).toBe(readFileSync(join(recorded.cwd, "diagrams", `${succeeded.executionId}.html`), "utf8"));
     expect(page).not.toMatch(/<script[^>]+src\s*=\s*["']?(https?:)?\/\//i);
+  });
+
+  it("a reader that stops early (reev diagram … | head) ends it quietly: no EPIPE stack trace, exit 0", async () => {
+    // The HTML page (~MBs, the diagram library inlined) is far larger than a pipe holds: writing
+    // carries on after the reader is gone, as with `| head -c 100`.
+    const child = spawn(process.execPath, [...CLI_COMMAND, "diagram", succeeded.executionId, "--format", "html", "--db", recorded.db], {
+      cwd: recorded.cwd,
+      env: cliEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const first = await new Promise<string>((resolve) => child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString("utf8"))));
+    child.stdout.destroy();
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on("close", (c, s) => resolve([c, s])),
+    );
+    expect(first).toMatch(/^<!DOCTYPE html>/i);
+    expect(stderr).toBe("");
+    expect([code, signal]).toEqual([0, null]);
   });
 
   it("reev export --format json prints the execution, its steps and consolidated sessions", async () => {
@@ -313,7 +396,19 @@ describe("inspecting recorded runs", () => {
       const r = await reev(...args);
       expectExit(r, 2);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toContain('No execution "exec_nope"');
+      expect(r.stderr).toBe(
+        `reev: No execution "exec_nope" in embedded PGlite at ${recorded.db}.\nRun reev list to see the recorded executions.\n`,
+      );
+      // The same for scripts: the code, the words, the field.
+      const json = await reev(...args, "--json");
+      expectExit(json, 2);
+      expect(JSON.parse(json.stderr)).toEqual({
+        error: {
+          code: "NOT_FOUND",
+          message: `No execution "exec_nope" in embedded PGlite at ${recorded.db}. Run reev list to see the recorded executions.`,
+          field: "executionId",
+        },
+      });
     }
     const format = await reev("export", failed, "--format", "xml");
     expectExit(format, 2);

@@ -4,7 +4,7 @@
 
 export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type DatabaseErrorOptions } from "./errors.js";
 export { formatIssuePath } from "./issue-path.js";
-export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase } from "./open-database.js";
+export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
 export {
   CONSOLIDATION_STATUSES,
   type ConsolidatedSessionLog,

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { type Database, maskUrl, openDatabase } from "../src/index.js";
-import { pgliteOf, prismaClientOf, resolveTarget } from "../src/internal.js";
+import { type Database, maskUrl, openDatabase, resolveTarget } from "../src/index.js";
+import { pgliteOf, prismaClientOf } from "../src/internal.js";
 import { createExecution, expectDbError, visibleSteps } from "./helpers.js";
 
 describe("resolveTarget and maskUrl", () => {

@@ -109,7 +109,7 @@ function resolveRecord(value: unknown, world: World): unknown {
 // ── Generators of valid parts ────────────────────────────────────────────────────────────────────
 
 /** Code-point-safe truncation: cutting a surrogate pair in half would make clean text unclean. */
-function fit(text: string, max: number): string {
+function fitLength(text: string, max: number): string {
   let out = "";
   for (const ch of text) {
     if (out.length + ch.length > max) break;
@@ -117,7 +117,7 @@ function fit(text: string, max: number): string {
   }
   return out;
 }
-const cleanId = cleanText.map((s) => fit(s, 255)).filter((s) => s.length > 0);
+const cleanId = cleanText.map((s) => fitLength(s, 255)).filter((s) => s.length > 0);
 const freshOr = (other: fc.Arbitrary<unknown>) => fc.oneof({ weight: 3, arbitrary: fc.constant(FRESH) }, { weight: 1, arbitrary: other });
 const cleanDate = fc
   .date({ min: new Date("1900-01-01T00:00:00Z"), max: new Date("2200-01-01T00:00:00Z"), noInvalidDate: true })

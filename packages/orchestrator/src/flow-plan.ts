@@ -15,34 +15,46 @@ import { errorMessage, OrchestratorError } from "./errors.js";
 const ZToolName = z.string().min(1).max(MAX_ID_LENGTH);
 
 export const ZScriptedToolCall = z.strictObject({
-  toolName: ZToolName,
-  input: z.unknown().optional(),
-  output: z.unknown().optional(),
-  success: z.boolean().default(true),
-  durationMs: ZDurationMs.default(0),
-  error: z.string().optional(),
+  toolName: ZToolName.describe("The tool's name. A required tool counts as called once a call with its name succeeds."),
+  input: z.unknown().optional().describe("The arguments the tool was called with: any JSON."),
+  output: z
+    .unknown()
+    .optional()
+    .describe("What the tool returned: any JSON. Later prompts can insert it, as in {{steps.ID.toolCalls[0].output.FIELD}}."),
+  success: z.boolean().default(true).describe("false: the call failed. A required tool whose calls all failed fails the step."),
+  durationMs: ZDurationMs.default(0).describe("How long the call took, in milliseconds."),
+  error: z.string().optional().describe("The call's error message, when it failed."),
 });
 export type ScriptedToolCall = z.infer<typeof ZScriptedToolCall>;
 
 /** What the ScriptedAgent replays for one attempt of a step. */
 export const ZScriptedAttempt = z.strictObject({
-  delayMs: z.int().min(0).optional(),
-  response: z.string().optional(),
-  toolCalls: z.array(ZScriptedToolCall).optional(),
-  score: z.number().min(0).max(1).optional(),
+  delayMs: z.int().min(0).optional().describe("Milliseconds the attempt takes before it answers or fails; they count toward timeoutMs."),
+  response: z
+    .string()
+    .optional()
+    .describe("The agent's answer (without it: \"ok: <stepId>\"). The next step's prompt can insert it as {{previous.response}}."),
+  toolCalls: z
+    .array(ZScriptedToolCall)
+    .optional()
+    .describe("The tool calls the attempt reports, in order (without it: one successful call per required tool)."),
+  score: z.number().min(0).max(1).optional().describe("The step's score, from 0 to 1, stored with the step."),
   /** The attempt fails with this error message after `delayMs`. */
-  fail: z.string().optional(),
+  fail: z.string().optional().describe("The attempt fails with this error message (after delayMs)."),
   /** The attempt never settles until its signal aborts (to exercise timeouts). */
-  hang: z.boolean().optional(),
+  hang: z.boolean().optional().describe("true: the attempt never answers, so the step's timeout aborts it (to show timeouts)."),
 });
 export type ScriptedAttempt = z.infer<typeof ZScriptedAttempt>;
 
 export const ZRetryPolicy = z
   .strictObject({
     /** Maximum number of attempts, the first one included. */
-    attempts: z.int().min(1),
-    backoffMs: z.int().min(0),
-    maxBackoffMs: z.int().min(0),
+    attempts: z.int().min(1).describe("Attempts in all, the first one included."),
+    backoffMs: z
+      .int()
+      .min(0)
+      .describe("Milliseconds to wait before the first retry. The wait doubles for each further retry, and is jittered to ½–1× of it."),
+    maxBackoffMs: z.int().min(0).describe("The longest wait between two attempts, in milliseconds; at least backoffMs."),
   })
   .superRefine(
     (retry, ctx) => {
@@ -60,28 +72,61 @@ export const ZRetryPolicy = z
 export type RetryPolicy = z.infer<typeof ZRetryPolicy>;
 
 export const ZFlowStep = z.strictObject({
-  stepId: ZId,
+  stepId: ZId.describe("Names the step, once per flow. Later prompts refer to its result as {{steps.<stepId>.response}}."),
   /** A template: see renderPrompt. */
-  prompt: z.string(),
-  requiredTools: z.array(ZToolName).default([]),
-  critical: z.boolean().default(false),
-  timeoutMs: z.int().positive().optional(),
-  retry: ZRetryPolicy.optional(),
+  prompt: z
+    .string()
+    .describe(
+      "What the agent is asked: a template where {{prompt}}, {{context.KEY}}, {{previous.response}} and {{steps.ID.toolCalls[0].output.FIELD}} insert the flow's prompt, its context and earlier steps' results. A path that leads nowhere is written as <missing: path>.",
+    ),
+  requiredTools: z
+    .array(ZToolName)
+    .default([])
+    .describe("Tools the step must call successfully to succeed. A real agent (--agent openai) is offered these as its tools."),
+  critical: z
+    .boolean()
+    .default(false)
+    .describe("true: when this step fails or times out the run stops there; the steps after it are recorded as skipped."),
+  timeoutMs: z
+    .int()
+    .positive()
+    .optional()
+    .describe("Each attempt's time limit in milliseconds (without it: 30000). An attempt past it is aborted, and the step ends timed_out."),
+  retry: ZRetryPolicy.optional().describe("Retries after a failed or timed-out attempt (without it: one attempt)."),
   /** Attempt n replays `script[n-1]`, the last entry repeating for further attempts. */
-  script: z.array(ZScriptedAttempt).optional(),
+  script: z
+    .array(ZScriptedAttempt)
+    .optional()
+    .describe(
+      "What the scripted agent (--agent scripted, the default) replays, one entry per attempt: attempt n replays script[n-1], and the last entry repeats for further attempts. Real agents ignore it.",
+    ),
 });
 export type FlowStep = z.infer<typeof ZFlowStep>;
 
-export const ZFlowPlan = z.strictObject({
-  flowId: ZId,
-  prompt: ZText,
-  context: z.record(z.string(), z.unknown()).default({}),
-  atomic: z.boolean().default(false),
-  steps: z
-    .array(ZFlowStep)
-    .min(1)
-    .superRefine(reportDuplicateStepIds, { when: (payload) => Array.isArray(payload.value) }),
-});
+export const ZFlowPlan = z
+  .strictObject({
+    flowId: ZId.describe("Names the flow. Each run's execution id starts with exec_<flowId>_."),
+    prompt: ZText.describe("The task as a whole. The agent is told it with every step, and {{prompt}} inserts it into a step's prompt."),
+    context: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("Free-form data for the step prompts: {{context.wallet}} inserts the value of wallet."),
+    atomic: z
+      .boolean()
+      .default(false)
+      .describe(
+        "true: the run is one execution transaction. Its steps become visible together when it ends, and all are rolled back when a critical step stops it. false: each step is committed as it ends.",
+      ),
+    steps: z
+      .array(ZFlowStep)
+      .min(1)
+      .superRefine(reportDuplicateStepIds, { when: (payload) => Array.isArray(payload.value) })
+      .describe("The steps, run one after the other in this order."),
+  })
+  .meta({
+    title: "reev flow file",
+    description: "A multi-step task for an agent: reev runs the steps in order and records each one (JSON or YAML).",
+  });
 export type FlowPlan = z.infer<typeof ZFlowPlan>;
 
 /** Parses a flow file's text (JSON or YAML) and validates it; `sourceName` names the file in errors. */

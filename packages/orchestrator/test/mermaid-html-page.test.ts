@@ -72,7 +72,7 @@ describe("renderHtmlPage", () => {
 
   it("says when consolidation failed, with its error", () => {
     const shown = renderHtmlPage(fixture("reev-4-step"), {
-      execution: execution("reev-4-step", { consolidation: { status: "timeout", error: "took over 60s", updatedAt: null } }),
+      execution: execution("reev-4-step", { consolidation: { status: "timed_out", error: "took over 60s", updatedAt: null } }),
     });
     expect(bannerOf(shown)).toContain("Consolidation timed out: took over 60s. This page shows consolidated session consolidated-7f3a9c1e");
   });

@@ -1,11 +1,32 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { CliIO } from "../context.js";
-import { executeFlows } from "./run.js";
+import type { Command } from "commander";
+import type { CliContext, CliIO } from "../context.js";
+import { type DbOptions, dbOption, examples } from "../options.js";
+import { executeFlows, runsSummary } from "./run.js";
 
 /** The demo's flows, shipped inside @reev/cli: packages/cli/examples, at the same depth from src/ and dist/. */
 const EXAMPLES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
+
+export function registerDemo(program: Command, ctx: CliContext): void {
+  program
+    .command("demo")
+    .summary("run the bundled example flows")
+    .description("Run the bundled example flows at once with the scripted agent, and draw each run.")
+    .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
+    .addOption(dbOption())
+    .addHelpText(
+      "after",
+      examples([
+        ["reev demo", "on the embedded database in ./.reev/db; diagrams in ./reev-out"],
+        ["reev demo --db memory://", "on a throw-away in-memory database"],
+      ]),
+    )
+    .action(async (options: DbOptions & { out: string }) => {
+      ctx.exitCode = await demoCommand({ db: options.db, out: options.out }, ctx.io);
+    });
+}
 
 /** `reev demo`: every example flow at once with the scripted agent. */
 export async function demoCommand(options: { db: string | undefined; out: string }, io: CliIO): Promise<number> {
@@ -14,15 +35,16 @@ export async function demoCommand(options: { db: string | undefined; out: string
     .sort()
     .map((f) => join(EXAMPLES_DIR, f));
   io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
-  const { results, failures } = await executeFlows(
+  const report = await executeFlows(
     { files, agent: "scripted", db: options.db, concurrency: files.length, repeat: 1, out: options.out, consolidate: true },
     io,
   );
   io.stdout.write(
     "\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n" +
       "their status says so, and the diagrams show where. Open the .html files in a browser.\n" +
-      "Next: reev list · reev show <executionId> · reev diagram <executionId> --format html --out run.html\n",
+      "Next: reev list · reev show <executionId> · reev diagram <executionId> --format html --out run.html\n" +
+      `\n${runsSummary(report)}\n`,
   );
   // The demo worked when every run was recorded and consolidated, whatever the runs' own outcome.
-  return !failures && results.every((r) => r.consolidation.status === "completed") ? 0 : 1;
+  return !report.failures && report.results.every((r) => r.consolidation.status === "completed") ? 0 : 1;
 }

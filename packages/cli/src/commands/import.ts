@@ -10,8 +10,30 @@ import {
   ZSessionLog,
 } from "@reev/db";
 import { errorMessage, OrchestratorError, sessionMetadata } from "@reev/orchestrator";
+import type { Command } from "commander";
 import { z } from "zod";
-import type { CliIO } from "../context.js";
+import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { type DbOptions, dbOption, examples } from "../options.js";
+
+export function registerImport(program: Command, ctx: CliContext): void {
+  program
+    .command("import")
+    .summary("load an export into a database")
+    .description("Load what reev export wrote into a database, in one transaction. Importing it again changes nothing.")
+    .argument("<file>", "a file written by reev export (JSON or JSONL)")
+    .addOption(dbOption())
+    .addHelpText(
+      "after",
+      examples([
+        ["reev export <executionId> --out run.json", "from the embedded database…"],
+        ["reev import run.json --db postgresql://localhost/reev", "…into PostgreSQL"],
+      ]),
+    )
+    .action(async (file: string, options: DbOptions) => {
+      const doc = await readExport(file);
+      ctx.exitCode = await withDatabase(options.db, (db) => importCommand(db, doc, ctx.io));
+    });
+}
 
 const ZExportedExecution = z.object({
   executionId: z.string(),
@@ -33,7 +55,7 @@ const ZExport = z.object({
   steps: z.array(ZSessionLog),
   consolidated: z.array(ZConsolidatedSessionLog),
 });
-type Export = z.infer<typeof ZExport>;
+export type Export = z.infer<typeof ZExport>;
 
 function fail(message: string, path: string, cause?: unknown): never {
   throw new OrchestratorError("INVALID_ARGUMENT", message, { path, cause });
@@ -74,6 +96,17 @@ function parseExport(text: string, file: string): Export {
   return parsed.data;
 }
 
+/** Reads and checks an export file: done before any database is opened, so a bad file changes nothing. */
+export async function readExport(file: string): Promise<Export> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    fail(`Cannot read ${file}: ${errorMessage(error)}`, "file", error);
+  }
+  return parseExport(text, file);
+}
+
 /** A stored step as storeStep takes it: the same fields give the same fingerprint, so re-imports are no-ops. */
 function toStepInput(step: Export["steps"][number]): StepInput {
   return {
@@ -103,14 +136,7 @@ const IMPORT_TIMEOUT_MS = 10 * 60_000;
  * its final status and its consolidated sessions — so an import is all there or not at all.
  * Importing the same file again changes nothing; a file that disagrees with what is stored is refused.
  */
-export async function importCommand(db: Database, file: string, io: CliIO): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    fail(`Cannot read ${file}: ${errorMessage(error)}`, "file", error);
-  }
-  const doc = parseExport(text, file);
+export async function importCommand(db: Database, doc: Export, io: CliIO): Promise<number> {
   const e = doc.execution;
   io.stderr.write(`Importing execution ${e.executionId}: ${doc.steps.length} steps, ${doc.consolidated.length} consolidated sessions…\n`);
   const result = await db.writer.withDatabaseTransaction(

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Database } from "@reev/db";
+import { type Database, EXECUTION_STATUSES } from "@reev/db";
 import {
   type Agent,
   type ExecutionResult,
@@ -10,7 +9,6 @@ import {
   formatDuration,
   loadFlowPlan,
   OpenAIChatAgent,
-  OrchestratorError,
   PingPongExecutor,
   parseConsolidatedContent,
   renderFlowDiagram,
@@ -18,14 +16,67 @@ import {
   ScriptedAgent,
   type ToolHandler,
 } from "@reev/orchestrator";
-import { type CliIO, withDatabase } from "../context.js";
+import type { Command } from "commander";
+import { CliError, invalidArgument } from "../cli-error.js";
+import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { toCliError } from "../error-report.js";
 import { formatPercent, formatScore, statusLabel } from "../format.js";
+import { type DbOptions, dbOption, examples, integer, oneOf } from "../options.js";
+import { writeOutputFile } from "../output-file.js";
 import { ProgressReporter } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
 
+const AGENTS = ["scripted", "openai"] as const;
+type AgentName = (typeof AGENTS)[number];
+/** Runs per command and runs at once: beyond these a typo, not a plan (each run is held in memory). */
+const MAX_REPEAT = 100_000;
+const MAX_CONCURRENCY = 1_000;
+
+type RunFlags = DbOptions & {
+  agent: AgentName;
+  tools?: string | undefined;
+  concurrency: number;
+  repeat: number;
+  out: string;
+  consolidate: boolean;
+};
+
+export function registerRun(program: Command, ctx: CliContext): void {
+  program
+    .command("run")
+    .summary("run flow files, recording every step")
+    .description("Run flow files with an agent, recording every step; then consolidate and draw each run.")
+    .argument("<flow-file...>", "flow files, YAML or JSON (reev schema prints their JSON Schema)")
+    .option("--agent <agent>", "scripted (replays each step's script) or openai", oneOf("--agent", "agent", AGENTS), "scripted")
+    .option("--tools <module>", "with --agent openai: a JS module exporting the tool handlers the model's calls run with")
+    .option("--concurrency <n>", `runs at once, 1 to ${MAX_CONCURRENCY}`, integer("--concurrency", 1, MAX_CONCURRENCY), 4)
+    .option("--repeat <n>", `run each flow this many times, 1 to ${MAX_REPEAT}`, integer("--repeat", 1, MAX_REPEAT), 1)
+    .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
+    .option("--no-consolidate", "record the steps only: no consolidated session, no diagrams")
+    .addOption(dbOption())
+    .addHelpText(
+      "after",
+      [
+        examples([
+          ["reev run flow.yaml", "one run with the scripted agent, on the embedded database"],
+          ["reev run a.yaml b.json --repeat 5 --concurrency 8", "ten runs, eight at a time"],
+          ["reev run flow.yaml --agent openai --tools tools.mjs", "a real model (see below)"],
+        ]),
+        "",
+        "--agent openai talks to an OpenAI-compatible /v1/chat/completions endpoint: set OPENAI_BASE_URL,",
+        "OPENAI_MODEL and OPENAI_API_KEY. --tools names a module whose default export maps tool names to",
+        "{ run(input, signal) } handlers; a call without a handler is recorded as failed.",
+        "Exit codes: 0 every run completed, 1 a run did not, 2 bad input (nothing ran).",
+      ].join("\n"),
+    )
+    .action(async (files: string[], flags: RunFlags) => {
+      ctx.exitCode = await runCommand({ ...flags, files, db: flags.db }, ctx.io);
+    });
+}
+
 export type RunOptions = {
   files: string[];
-  agent: string;
+  agent: AgentName;
   /** A module of tool handlers for the openai agent. */
   tools?: string | undefined;
   db: string | undefined;
@@ -44,8 +95,9 @@ async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as typeof mod;
   } catch (error) {
-    throw new OrchestratorError("INVALID_ARGUMENT", `Could not load the tools module ${path}: ${errorMessage(error)}`, {
-      path: "--tools",
+    throw new CliError("INVALID_ARGUMENT", `Could not load the tools module ${path}: ${errorMessage(error)}`, {
+      field: "--tools",
+      hint: "Check the path given to --tools: it names a JS module (.mjs or .js).",
       cause: error,
     });
   }
@@ -54,19 +106,15 @@ async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
   const bad = entries.find(([, t]) => typeof (t as { run?: unknown })?.run !== "function");
   if (!entries.length || bad) {
     const why = bad ? `tool "${bad[0]}" has no run(input, signal) function` : "it exports no tools (default export or `tools`)";
-    throw new OrchestratorError("INVALID_ARGUMENT", `The tools module ${path} is not usable: ${why}`, { path: "--tools" });
+    throw invalidArgument(`The tools module ${path} is not usable: ${why}.`, "--tools");
   }
   return Object.fromEntries(entries) as Record<string, ToolHandler>;
 }
 
-async function createAgent(name: string, toolsModule?: string): Promise<Agent> {
+async function createAgent(name: AgentName, toolsModule?: string): Promise<Agent> {
   if (name === "openai") return new OpenAIChatAgent(toolsModule ? { tools: await loadTools(toolsModule) } : {});
-  if (toolsModule)
-    throw new OrchestratorError("INVALID_ARGUMENT", "--tools goes with --agent openai (the scripted agent replays its script)", {
-      path: "--tools",
-    });
-  if (name === "scripted") return new ScriptedAgent();
-  throw new OrchestratorError("INVALID_ARGUMENT", `Unknown agent "${name}": use scripted or openai`, { path: "--agent" });
+  if (toolsModule) throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
+  return new ScriptedAgent();
 }
 
 /** Runs `tasks` with at most `limit` in flight, keeping results in task order. */
@@ -126,14 +174,13 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   const content = await db.writer.getConsolidatedSession(result.consolidatedSessionId);
   const execution = await db.writer.getExecutionSession(result.executionId);
   if (!content || !execution) return [];
-  await mkdir(outDir, { recursive: true });
   const stem = diagramFileStem(result.executionId);
   const mmd = join(outDir, `${stem}.mmd`);
   const html = join(outDir, `${stem}.html`);
   // Parsed once for both (a 10,000-step run's document is ~30 MB).
   const parsed = parseConsolidatedContent(content);
-  await writeFile(mmd, `${renderFlowDiagram(parsed)}\n`);
-  await writeFile(html, renderHtmlPage(parsed, { execution }));
+  await writeOutputFile(mmd, `${renderFlowDiagram(parsed)}\n`);
+  await writeOutputFile(html, renderHtmlPage(parsed, { execution }));
   return [mmd, html];
 }
 
@@ -166,7 +213,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
     const files: string[] = [];
     for (const [i, outcome] of settled.entries()) {
       if (outcome.status === "rejected") {
-        const reason = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+        const reason = toCliError(outcome.reason, { command: "run" }).message;
         io.stdout.write(`\n${statusLabel("failed")}  ${tasks[i]?.flowId}: the execution could not be recorded: ${reason}\n`);
         continue;
       }
@@ -179,7 +226,29 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   });
 }
 
+/**
+ * The last line of a command that ran several flows: "6 runs: 4 completed, 1 failed, 1 timed_out".
+ * Counted by each result's own status, so a status added later is counted without a change here;
+ * completed and failed are always named, the others when they occur.
+ */
+export function runsSummary({ results, failures }: Pick<RunReport, "results" | "failures">): string {
+  const counts = new Map<string, number>([
+    ["completed", 0],
+    ["failed", 0],
+  ]);
+  for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  const rank = (status: string) => {
+    const i = (EXECUTION_STATUSES as readonly string[]).indexOf(status);
+    return i === -1 ? EXECUTION_STATUSES.length : i;
+  };
+  const parts = [...counts].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b)).map(([status, n]) => `${n} ${status}`);
+  if (failures) parts.push(`${failures} not recorded`);
+  const total = results.length + failures;
+  return `${total} ${total === 1 ? "run" : "runs"}: ${parts.join(", ")}`;
+}
+
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
-  const { results, failures } = await executeFlows(options, io);
-  return !failures && results.every((r) => r.status === "completed") ? 0 : 1;
+  const report = await executeFlows(options, io);
+  if (report.results.length + report.failures > 1) io.stdout.write(`\n${runsSummary(report)}\n`);
+  return !report.failures && report.results.every((r) => r.status === "completed") ? 0 : 1;
 }

@@ -20,7 +20,7 @@ const CONSOLIDATION_TEXT = {
   in_progress: "in progress",
   completed: "completed",
   failed: "failed",
-  timeout: "timed out",
+  timed_out: "timed out",
 } as const satisfies Record<ConsolidationStatus, string>;
 
 function stepCounts(content: ConsolidatedContent): string {
@@ -40,7 +40,7 @@ export function StatusBanner(props: { execution: ReportExecution; content: Conso
   const headline = RUN_HEADLINES[execution.status];
   const tone: Tone = headline.tone === "ok" && content.metadata.failed_steps > 0 ? "warn" : headline.tone;
   const consolidation = execution.consolidation;
-  const consolidationFailed = consolidation.status === "failed" || consolidation.status === "timeout";
+  const consolidationFailed = consolidation.status === "failed" || consolidation.status === "timed_out";
   return (
     <section class={`banner ${tone}`} role="status" aria-label="Run status" data-run-status={execution.status}>
       <p class="headline">

@@ -1,0 +1,37 @@
+/**
+ * A failure as the `reev` command tells it: a `code` for scripts (printed in `--json` mode), a
+ * sentence in plain words, the argument at fault and what to do next. Everything thrown while a
+ * command runs is turned into one of these before it is printed (see error-report.ts).
+ */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  /** reev's error code: INVALID_ARGUMENT for the CLI's own, else the DatabaseError or OrchestratorError code. */
+  readonly code: string;
+  /** The option or argument at fault (`--limit`, `executionId`), or a field path in a file. */
+  readonly field: string | undefined;
+  /** What to do next, one sentence; printed on its own line after the message. */
+  readonly hint: string | undefined;
+  /** 2: bad input, nothing was done; 1: the command failed. */
+  readonly exitCode: 1 | 2;
+
+  constructor(
+    code: string,
+    message: string,
+    options: { field?: string | undefined; hint?: string | undefined; exitCode?: 1 | 2; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.field = options.field;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? (code === "INVALID_ARGUMENT" ? 2 : 1);
+  }
+
+  static is(error: unknown): error is CliError {
+    return error instanceof CliError;
+  }
+}
+
+/** Bad input on the command line: exit 2, and the command's help is the next step unless `hint` says otherwise. */
+export function invalidArgument(message: string, field: string, hint?: string): CliError {
+  return new CliError("INVALID_ARGUMENT", message, { field, hint });
+}

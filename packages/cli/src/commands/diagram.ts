@@ -1,0 +1,59 @@
+import type { Database, ExecutionSessionRecord } from "@reev/db";
+import { OrchestratorError, parseConsolidatedContent, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
+import type { Command } from "commander";
+import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { type DbOptions, dbOption, examples, JSON_ERRORS_ONLY, type JsonOptions, jsonOption, oneOf, outFileOption } from "../options.js";
+import { emit } from "../output-file.js";
+import { requireExecution } from "./execution-view.js";
+
+const DIAGRAM_FORMATS = ["mmd", "html"] as const;
+type DiagramFormat = (typeof DIAGRAM_FORMATS)[number];
+type DiagramOptions = DbOptions & JsonOptions & { format: DiagramFormat; out?: string | undefined };
+
+export function registerDiagram(program: Command, ctx: CliContext): void {
+  program
+    .command("diagram")
+    .summary("draw a run as Mermaid or HTML")
+    .description("Draw a run: its consolidated session as Mermaid source, or as a self-contained HTML page.")
+    .argument("<id>", "an execution id (its newest consolidated session) or a consolidated session id")
+    .option("--format <format>", "mmd (Mermaid stateDiagram-v2) or html", oneOf("--format", "diagram format", DIAGRAM_FORMATS), "mmd")
+    .addOption(outFileOption())
+    .addOption(dbOption())
+    .addOption(jsonOption(JSON_ERRORS_ONLY))
+    .addHelpText(
+      "after",
+      examples([
+        ["reev diagram <executionId>", "Mermaid source on stdout"],
+        ["reev diagram <executionId> --format html --out run.html", "a page to open in a browser"],
+      ]),
+    )
+    .action(async (id: string, options: DiagramOptions) => {
+      ctx.exitCode = await withDatabase(options.db, (db) => diagramCommand(db, id, { format: options.format, out: options.out }, ctx.io));
+    });
+}
+
+/** Accepts a consolidated id, or an execution id (its newest consolidated session), and reads its execution too. */
+async function consolidatedContent(db: Database, id: string): Promise<{ content: string; execution: ExecutionSessionRecord }> {
+  const direct = await db.writer.getConsolidatedSession(id);
+  if (direct !== null) return { content: direct, execution: await requireExecution(db, parseConsolidatedContent(direct).execution_id) };
+  const execution = await requireExecution(db, id);
+  const newest = (await db.writer.getConsolidatedSessionsByExecution(id))[0];
+  if (!newest)
+    throw new OrchestratorError(
+      "NOT_FOUND",
+      `Execution "${id}" has no consolidated session yet, so there is nothing to draw. See reev status ${id}.`,
+      { path: "id" },
+    );
+  return { content: newest.consolidatedContent, execution };
+}
+
+export async function diagramCommand(
+  db: Database,
+  id: string,
+  options: { format: DiagramFormat; out: string | undefined },
+  io: CliIO,
+): Promise<number> {
+  const { content, execution } = await consolidatedContent(db, id);
+  await emit(options.format === "mmd" ? `${renderFlowDiagram(content)}\n` : renderHtmlPage(content, { execution }), options.out, io);
+  return 0;
+}

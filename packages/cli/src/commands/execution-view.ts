@@ -1,0 +1,38 @@
+// A command about one execution the user names: `reev show`, `reev status`, and any later view of a
+// run take the same argument and options and fail the same way when the id is unknown.
+import type { Database, ExecutionSessionRecord } from "@reev/db";
+import { OrchestratorError } from "@reev/orchestrator";
+import type { Command } from "commander";
+import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { type DbOptions, dbOption, examples, executionIdArgument, type JsonOptions, jsonOption } from "../options.js";
+
+/** The execution the user named, or NOT_FOUND saying in which database it was looked for. */
+export async function requireExecution(db: Database, executionId: string): Promise<ExecutionSessionRecord> {
+  const execution = await db.writer.getExecutionSession(executionId);
+  if (!execution) throw new OrchestratorError("NOT_FOUND", `No execution "${executionId}" in ${db.description}.`, { path: "executionId" });
+  return execution;
+}
+
+/** A read command about one execution: its words, and what it prints (text, or JSON with --json). */
+export type ExecutionView = {
+  name: string;
+  summary: string;
+  description: string;
+  examples: readonly (readonly [command: string, what: string])[];
+  print: (db: Database, executionId: string, options: { json: boolean }, io: CliIO) => Promise<number>;
+};
+
+/** `reev NAME <executionId> [--db URL] [--json]`. */
+export function registerExecutionView(program: Command, ctx: CliContext, view: ExecutionView): void {
+  program
+    .command(view.name)
+    .summary(view.summary)
+    .description(view.description)
+    .addArgument(executionIdArgument())
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .addHelpText("after", examples(view.examples))
+    .action(async (executionId: string, options: DbOptions & JsonOptions) => {
+      ctx.exitCode = await withDatabase(options.db, (db) => view.print(db, executionId, { json: options.json ?? false }, ctx.io));
+    });
+}

@@ -1,0 +1,66 @@
+import { type Database, EXECUTION_STATUSES, type ListExecutionsInput } from "@reev/db";
+import { formatDuration } from "@reev/orchestrator";
+import type { Command } from "commander";
+import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
+import { statusLabel } from "../format.js";
+import { executionJson } from "../json-views.js";
+import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
+import { renderTable } from "../text-table.js";
+
+/** The database returns at most this many rows per call. */
+const MAX_LIMIT = 1000;
+
+type ListOptions = DbOptions & JsonOptions & { status?: ListExecutionsInput["status"]; limit: number; offset: number };
+
+export function registerList(program: Command, ctx: CliContext): void {
+  program
+    .command("list")
+    .summary("list the recorded executions")
+    .description("List the recorded executions, newest first.")
+    .option(
+      "--status <status>",
+      `only executions in this status: ${EXECUTION_STATUSES.join(", ")}`,
+      oneOf("--status", "status", EXECUTION_STATUSES),
+    )
+    .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), 50)
+    .option("--offset <n>", "skip this many rows first (for paging)", integer("--offset", 0), 0)
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      examples([
+        ["reev list", "the 50 newest executions"],
+        ["reev list --status failed --limit 10", "the 10 newest failed ones"],
+        ["reev list --json | jq -r '.executions[].executionId'", "their ids, for a script"],
+      ]),
+    )
+    .action(async (options: ListOptions) => {
+      const query = { ...(options.status ? { status: options.status } : {}), limit: options.limit, offset: options.offset };
+      ctx.exitCode = await withDatabase(options.db, (db) => listCommand(db, query, { json: options.json ?? false }, ctx.io));
+    });
+}
+
+/** `reev list`: a table, or `{ "executions": [...] }` with --json. */
+export async function listCommand(db: Database, query: ListExecutionsInput, options: { json: boolean }, io: CliIO): Promise<number> {
+  const executions = await db.writer.listExecutionSessions(query);
+  if (options.json) {
+    writeJson(io, { executions: executions.map(executionJson) });
+    return 0;
+  }
+  if (!executions.length) {
+    const which = `${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
+    const next = which ? "" : "Record one with reev run <flow-file>, or try reev demo.\n";
+    io.stdout.write(`No executions${which} in ${db.description}.\n${next}`);
+    return 0;
+  }
+  const rows = executions.map((e) => [
+    e.executionId,
+    e.flowId,
+    statusLabel(e.status),
+    e.startedAt.toISOString().replace("T", " ").slice(0, 19),
+    formatDuration(e.durationMs),
+    e.consolidation.status,
+  ]);
+  io.stdout.write(`${renderTable(["execution", "flow", "status", "started (UTC)", "duration", "consolidation"], rows, new Set([4]))}\n`);
+  return 0;
+}

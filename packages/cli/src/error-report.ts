@@ -1,0 +1,185 @@
+// Whatever a command throws becomes one CliError: a sentence in plain words, what to do next, the
+// code (for scripts, in --json mode) and the exit code. Codes never lead the words, and the
+// database driver's or Prisma's own wording ("Raw query failed. Code: `N/A`") never reaches the user.
+import { DatabaseError, maskUrl, resolveTarget } from "@reev/db";
+import { errorMessage, OrchestratorError } from "@reev/orchestrator";
+import { CommanderError } from "commander";
+import { CliError } from "./cli-error.js";
+import type { CliIO } from "./context.js";
+
+const LIST_HINT = "Run reev list to see the recorded executions.";
+
+/** Where the command's own help is the next step: `reev list --help`, or `reev --help` outside any command. */
+const helpHint = (command: string | undefined) =>
+  command ? `Run reev ${command} --help for its options and examples.` : "Run reev --help to see the commands.";
+
+const ORCHESTRATOR_HINTS: Partial<Record<string, string>> = {
+  INVALID_FLOW: "Fix the flow file and run again; reev schema prints the JSON Schema every flow file must follow.",
+  NOT_FOUND: LIST_HINT,
+};
+
+const DATABASE_HINTS: Partial<Record<string, string>> = {
+  NOT_FOUND: LIST_HINT,
+  TIMEOUT: "Run the command again; if it keeps timing out, the database is overloaded or a long transaction holds it.",
+  INTERNAL: "This is unexpected: if it happens again, please report it with the command you ran and this message.",
+};
+
+/** Prisma wraps the driver's words in its own; the driver's sentence is the one a person can act on. */
+function plainDatabaseWords(message: string): string {
+  return message.replace(/Raw query failed\. Code: `[^`]*`\. Message: `([^`]*)`\.?/g, "$1");
+}
+
+/** The words inside Node's system error message: "EACCES: permission denied, open 'x'" → "permission denied". */
+export function systemErrorWords(error: Error): string {
+  return /^E[A-Z]+: (.+?), \w+(?: '.*')?$/.exec(error.message)?.[1] ?? error.message;
+}
+
+const isSystemError = (error: unknown): error is NodeJS.ErrnoException =>
+  error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string";
+
+/**
+ * Which command the arguments were for: `command` when it came first, as it must; `commandLater` when
+ * a command name came only after something else (`reev --db x list`).
+ */
+export type ErrorContext = {
+  command?: string | undefined;
+  commandLater?: string | undefined;
+  /** `reev help TOPIC`: the topic asked for. */
+  helpTopic?: string | undefined;
+};
+
+/** Commander's words, reworded: no "error:" prefix, no quotes around flags, "did you mean" as a question. */
+function parseError(error: CommanderError, { command, commandLater, helpTopic }: ErrorContext): CliError {
+  const [first = "", suggestion] = error.message.replace(/^error: /, "").split("\n");
+  const didYouMean = suggestion?.replace(/^\(Did you mean (.+)\?\)$/, " Did you mean $1?") ?? "";
+  const quoted = [...first.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? "");
+  const where = command ? ` for reev ${command}` : "";
+  const fail = (message: string, field?: string, hint = helpHint(command)) => new CliError("INVALID_ARGUMENT", message, { field, hint });
+  switch (error.code) {
+    case "commander.unknownOption":
+      if (commandLater)
+        return fail(
+          `Option ${quoted[0]} comes before the command.`,
+          quoted[0],
+          `Options go after the command name: reev ${commandLater} ${quoted[0]} …`,
+        );
+      return fail(`Unknown option ${quoted[0]}${where}.${didYouMean}`, quoted[0]);
+    case "commander.unknownCommand":
+      return fail(`Unknown command "${quoted[0]}".${didYouMean}`, "command");
+    case "commander.missingArgument":
+      return fail(`The ${command} command needs a <${quoted[0]}>.`, quoted[0]);
+    case "commander.optionMissingArgument": {
+      const flag = quoted[0]?.replace(/ <.*$/, "");
+      return fail(`${flag} needs a value, as in ${quoted[0]}.`, flag);
+    }
+    case "commander.excessArguments": {
+      const expected = /Expected (\d+) arguments? but got (\d+)/.exec(first);
+      return fail(`Too many arguments${where}: it takes ${expected?.[1]}, got ${expected?.[2]}.`);
+    }
+    case "commander.help":
+      // `reev` with no command, or `reev help` for one that does not exist (the help is printed above).
+      return fail(helpTopic === undefined ? "No command given." : `Unknown command "${helpTopic}".`, "command");
+    default:
+      return fail(`${first.charAt(0).toUpperCase()}${first.slice(1)}${didYouMean}`);
+  }
+}
+
+/** Any thrown value, as the CLI tells it; the context names the command, for the help hint. */
+export function toCliError(error: unknown, context: ErrorContext = {}): CliError {
+  const { command } = context;
+  if (CliError.is(error)) return error.hint || error.code !== "INVALID_ARGUMENT" ? error : withHint(error, helpHint(command));
+  if (error instanceof CommanderError) return parseError(error, context);
+  if (OrchestratorError.is(error)) {
+    const badInput = error.code === "INVALID_FLOW" || error.code === "INVALID_ARGUMENT" || error.code === "NOT_FOUND";
+    if (isSystemError(error.cause)) {
+      // A file that could not be read: Node's own words ("ENOENT: …, open 'x'") become plain ones.
+      const message = `${error.message.replace(error.cause.message, systemErrorWords(error.cause))}.`;
+      const hint = error.cause.path ? `Check that ${error.cause.path} exists and can be read.` : undefined;
+      return new CliError(error.code, message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
+    }
+    const hint = error.code === "INVALID_ARGUMENT" ? helpHint(command) : ORCHESTRATOR_HINTS[error.code];
+    return new CliError(error.code, error.message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
+  }
+  if (DatabaseError.is(error)) {
+    const badInput = error.code === "VALIDATION" || error.code === "NOT_FOUND";
+    return new CliError(error.code, plainDatabaseWords(error.message), {
+      // The database's `url` is the CLI's --db.
+      field: error.field === "url" ? "--db" : error.field,
+      hint: DATABASE_HINTS[error.code],
+      exitCode: badInput ? 2 : 1,
+      cause: error,
+    });
+  }
+  if (isSystemError(error)) {
+    const what = error.path ? ` ${error.path}` : "";
+    return new CliError("IO", `Could not ${error.syscall}${what}: ${systemErrorWords(error)}.`, { cause: error });
+  }
+  return new CliError("INTERNAL", errorMessage(error), { hint: DATABASE_HINTS.INTERNAL, cause: error });
+}
+
+function withHint(error: CliError, hint: string): CliError {
+  return new CliError(error.code, error.message, { field: error.field, hint, exitCode: error.exitCode, cause: error.cause });
+}
+
+/** What the driver said about a failed connection: Prisma keeps it in `meta.driverAdapterError.cause`. */
+type DriverCause = { kind?: string; originalMessage?: string; host?: string; port?: number; db?: string };
+
+function driverCause(error: unknown): DriverCause | undefined {
+  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const meta = (e as { meta?: { driverAdapterError?: { cause?: DriverCause } } }).meta;
+    if (typeof meta?.driverAdapterError?.cause?.kind === "string") return meta.driverAdapterError.cause;
+  }
+  return undefined;
+}
+
+/**
+ * A database that could not be opened, in plain words: for PostgreSQL the driver knows whether the
+ * server is unreachable, the database missing or the login refused, and each has its own next step.
+ */
+export function openFailure(error: unknown, url: string | undefined): unknown {
+  if (!DatabaseError.is(error, "CONNECTION")) return error;
+  const cause = driverCause(error);
+  if (!cause) return error;
+  // Without --db the URL came from the environment: the fix goes where the URL came from.
+  const source = url === undefined ? "REEV_DATABASE_URL" : "--db";
+  let where = "";
+  try {
+    const target = resolveTarget(url);
+    if (target.kind === "postgres") where = ` (${maskUrl(target.url)})`;
+  } catch {
+    // It resolved when the database was opened; without it the sentence still stands.
+  }
+  const fail = (message: string, hint: string) => new CliError("CONNECTION", message, { field: source, hint, cause: error });
+  switch (cause.kind) {
+    case "DatabaseNotReachable": {
+      const server = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
+      return fail(`Cannot reach the PostgreSQL server${server}${where}.`, `Start the server, or fix the host and port in ${source}.`);
+    }
+    case "DatabaseDoesNotExist":
+      return fail(
+        `The PostgreSQL server has no database "${cause.db ?? "?"}"${where}.`,
+        `Create it (createdb ${cause.db ?? "NAME"}), or fix the database name in ${source}.`,
+      );
+    case "DatabaseAccessDenied":
+    case "AuthenticationFailed":
+      return fail(
+        `The PostgreSQL server refused the login: ${cause.originalMessage ?? "access denied"}${where}.`,
+        `Check the user and password in ${source}.`,
+      );
+    default:
+      return fail(
+        `Could not connect to PostgreSQL: ${cause.originalMessage ?? cause.kind}${where}.`,
+        `Check that the server is running and that ${source} is right.`,
+      );
+  }
+}
+
+/** Prints the error: two lines of words, or with --json one JSON object for scripts, on stderr. */
+export function printError(error: CliError, io: CliIO, json: boolean): void {
+  if (json) {
+    const message = error.hint ? `${error.message} ${error.hint}` : error.message;
+    io.stderr.write(`${JSON.stringify({ error: { code: error.code, message, field: error.field ?? null } })}\n`);
+    return;
+  }
+  io.stderr.write(`reev: ${error.message}\n${error.hint ? `${error.hint}\n` : ""}`);
+}

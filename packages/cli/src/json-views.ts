@@ -1,0 +1,77 @@
+// The JSON the read commands print with --json. Field names are an interface scripts rely on (the
+// README lists them), so each is mapped here by name instead of passing @reev/db's records through:
+// a rename inside the database layer must not rename a field in anyone's script. Times are ISO 8601
+// strings, durations whole milliseconds, and what was not measured is null.
+import type { ExecutionSessionRecord, OpenTransaction, SessionLog } from "@reev/db";
+import type { ConsolidationStatusReport } from "@reev/orchestrator";
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+/** One execution, as `reev list --json` prints each and `show`/`status --json` print theirs. */
+export function executionJson(e: ExecutionSessionRecord) {
+  return {
+    executionId: e.executionId,
+    flowId: e.flowId,
+    agent: e.agent,
+    prompt: e.prompt,
+    status: e.status,
+    error: e.error,
+    startedAt: iso(e.startedAt),
+    finishedAt: iso(e.finishedAt),
+    durationMs: e.durationMs,
+    openTransaction: e.openTransaction
+      ? { transactionId: e.openTransaction.transactionId, openedAt: iso(e.openTransaction.openedAt) }
+      : null,
+    consolidation: { status: e.consolidation.status, error: e.consolidation.error, updatedAt: iso(e.consolidation.updatedAt) },
+  };
+}
+
+/** An execution with its consolidation in full: the newest consolidated session and its metrics. */
+export function executionWithConsolidationJson(e: ExecutionSessionRecord, report: ConsolidationStatusReport) {
+  const m = report.metadata;
+  return {
+    ...executionJson(e),
+    consolidation: {
+      status: report.status,
+      error: report.error,
+      updatedAt: iso(report.updatedAt),
+      consolidatedSessionId: report.consolidatedSessionId,
+      metrics: m
+        ? {
+            successRate: m.successRate ?? null,
+            avgScore: m.avgScore ?? null,
+            totalTools: m.totalTools ?? null,
+            executionDurationMs: m.executionDurationMs ?? null,
+          }
+        : null,
+    },
+  };
+}
+
+/** A committed step, as `reev show --json` prints it. */
+export function stepJson(s: SessionLog) {
+  return {
+    stepIndex: s.stepIndex,
+    stepId: s.stepId,
+    status: s.status,
+    score: s.score,
+    startedAt: s.startedAt,
+    finishedAt: s.finishedAt,
+    durationMs: s.durationMs,
+    error: s.error,
+    committedAt: s.timestamp,
+    toolCalls: s.toolCalls.map((t) => ({
+      toolName: t.toolName,
+      success: t.success,
+      durationMs: t.durationMs,
+      error: t.error,
+      input: t.input,
+      output: t.output,
+    })),
+  };
+}
+
+/** An open execution transaction, as `reev recover --json` prints it. */
+export function openTransactionJson(t: OpenTransaction) {
+  return { executionId: t.executionId, transactionId: t.transactionId, openedAt: iso(t.openedAt), pendingSteps: t.pendingSteps };
+}
