@@ -68,7 +68,7 @@ export CI=1
 # database would silently pay initdb).
 node --input-type=module -e '
   import { fileURLToPath } from "node:url";
-  import { MIGRATIONS_DIR } from "@reev/db";
+  import { MIGRATIONS_DIR } from "@reev/db/internal";
   const dist = new URL("./", import.meta.resolve("@reev/db"));
   const { findPgliteTemplate } = await import(new URL("pglite-template.js", dist));
   const { readMigrationList } = await import(new URL("migrate/migration-files.js", dist));
