@@ -27,7 +27,9 @@ function readmeSnippet(): string {
 }
 
 describe("the README's Using the packages snippet", () => {
-  it("typechecks against the built packages and runs as written, on the embedded database", async () => {
+  // Two child processes (tsc, then the snippet with a fresh embedded database): seconds on a quiet
+  // machine, more on a busy one.
+  it("typechecks against the built packages and runs as written, on the embedded database", { timeout: 240_000 }, async () => {
     rmSync(WORKDIR, { recursive: true, force: true });
     mkdirSync(WORKDIR, { recursive: true });
     writeFileSync(join(WORKDIR, "snippet.mts"), readmeSnippet());
