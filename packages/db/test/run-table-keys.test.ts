@@ -2,7 +2,8 @@
 // catalog (pg_index for every unique index, primary keys and unique constraints included; pg_constraint
 // for foreign keys), every table of reev's schema carries execution_id, and every primary key, unique
 // key and foreign key includes it — on both sides of a foreign key — apart from the one exception the
-// doc names. A new table or key that lacks it fails here, before a distributed database refuses it.
+// doc names. A new table or key that lacks it fails here, before a distributed database refuses it;
+// so does a foreign key whose update action Citus refuses on the distribution column.
 import { describe, expect } from "vitest";
 import type { Database } from "../src/index.js";
 import { type PrismaClient, prismaClientOf } from "../src/internal.js";
@@ -43,6 +44,15 @@ const KEYS_WITHOUT_EXECUTION_ID = `
   WHERE NOT coalesce(has_it, false) OR (kind = 'foreign' AND NOT coalesce(references_it, false))
 `;
 
+/**
+ * Foreign keys of the run tables with an action Citus refuses on a key that includes the distribution
+ * column: ON UPDATE CASCADE / SET NULL / SET DEFAULT, ON DELETE SET NULL / SET DEFAULT.
+ */
+const REFUSED_FOREIGN_KEY_ACTIONS = `
+  SELECT t.relname || '.' || con.conname || ' (on update ' || con.confupdtype::text || ', on delete ' || con.confdeltype::text || ')' AS key
+  FROM pg_constraint con JOIN (${TABLES}) t ON t.oid = con.conrelid
+  WHERE con.contype = 'f' AND (con.confupdtype IN ('c', 'n', 'd') OR con.confdeltype IN ('n', 'd'))`;
+
 const TABLES_WITHOUT_EXECUTION_ID = `
   SELECT t.relname AS table_name FROM (${TABLES}) t
   WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'execution_id' AND NOT a.attisdropped)
@@ -50,8 +60,10 @@ const TABLES_WITHOUT_EXECUTION_ID = `
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
-const lacking = async (prisma: PrismaClient | Tx) =>
-  (await prisma.$queryRawUnsafe<{ key: string }[]>(KEYS_WITHOUT_EXECUTION_ID)).map((r) => r.key).sort();
+const keysFrom = async (prisma: PrismaClient | Tx, sql: string) =>
+  (await prisma.$queryRawUnsafe<{ key: string }[]>(sql)).map((r) => r.key).sort();
+const lacking = (prisma: PrismaClient | Tx) => keysFrom(prisma, KEYS_WITHOUT_EXECUTION_ID);
+const refusedActions = (prisma: PrismaClient | Tx) => keysFrom(prisma, REFUSED_FOREIGN_KEY_ACTIONS);
 
 /** Runs `fn` in a transaction that is always rolled back: a key added in it is gone afterwards. */
 async function inRolledBack(db: Database, fn: (tx: Tx) => Promise<string[]>) {
@@ -77,6 +89,21 @@ describe.each(testBackends())("run-table keys on $name", (backend) => {
     expect(tables).toEqual(expect.arrayContaining(["consolidated_sessions", "execution_sessions", "step_sessions", "tool_calls"]));
     expect(await prisma.$queryRawUnsafe(TABLES_WITHOUT_EXECUTION_ID)).toEqual([]);
     expect(await lacking(prisma)).toEqual(EXCEPTIONS);
+    // Keys never change: no foreign key cascades an update (Citus refuses that on the distribution column).
+    expect(await refusedActions(prisma)).toEqual([]);
+  });
+
+  test("the action check can fail: a foreign key that cascades updates is reported", async ({ db }) => {
+    const seen = await inRolledBack(db, async (tx) => {
+      await tx.$executeRawUnsafe(`ALTER TABLE tool_calls DROP CONSTRAINT tool_calls_execution_id_step_index_fkey`);
+      await tx.$executeRawUnsafe(
+        `ALTER TABLE tool_calls ADD CONSTRAINT tool_calls_execution_id_step_index_fkey FOREIGN KEY (execution_id, step_index)
+         REFERENCES step_sessions (execution_id, step_index) ON DELETE CASCADE ON UPDATE CASCADE`,
+      );
+      return refusedActions(tx);
+    });
+    expect(seen).toEqual(["tool_calls.tool_calls_execution_id_step_index_fkey (on update c, on delete c)"]);
+    expect(await refusedActions(prismaClientOf(db))).toEqual([]);
   });
 
   test("the check can fail: a unique index, a unique constraint or a foreign key without execution_id is reported", async ({ db }) => {

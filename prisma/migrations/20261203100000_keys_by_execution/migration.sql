@@ -7,6 +7,9 @@
 --   Its surrogate id and its session_id (both derivable) go.
 -- - consolidated_sessions: primary key (execution_id, consolidated_session_id); the global UNIQUE on
 --   consolidated_session_id stays, the one exception, for a single server only.
+-- - every foreign key: ON UPDATE NO ACTION instead of CASCADE. Keys never change, and Citus refuses a
+--   foreign key that includes the distribution column with ON UPDATE CASCADE (PostgreSQL cannot alter
+--   a foreign key's action in place, so the two older ones are dropped and made again).
 -- Every row is kept (test/migration-keys.test.ts migrates a populated database and compares).
 -- The shape matches what `pnpm db:migrate:create` writes from schema.prisma (the drift check proves
 -- it); the backfill and the in-place promotion are by hand.
@@ -31,5 +34,9 @@ ALTER TABLE "step_sessions" ADD CONSTRAINT "step_sessions_pkey" PRIMARY KEY USIN
 ALTER TABLE "consolidated_sessions" DROP CONSTRAINT "consolidated_sessions_pkey",
 ADD CONSTRAINT "consolidated_sessions_pkey" PRIMARY KEY ("execution_id", "consolidated_session_id");
 
--- AddForeignKey
-ALTER TABLE "tool_calls" ADD CONSTRAINT "tool_calls_execution_id_step_index_fkey" FOREIGN KEY ("execution_id", "step_index") REFERENCES "step_sessions"("execution_id", "step_index") ON DELETE CASCADE ON UPDATE CASCADE;
+-- Foreign keys, all without ON UPDATE CASCADE.
+ALTER TABLE "step_sessions" DROP CONSTRAINT "step_sessions_execution_id_fkey";
+ALTER TABLE "consolidated_sessions" DROP CONSTRAINT "consolidated_sessions_execution_id_fkey";
+ALTER TABLE "step_sessions" ADD CONSTRAINT "step_sessions_execution_id_fkey" FOREIGN KEY ("execution_id") REFERENCES "execution_sessions"("execution_id") ON DELETE CASCADE ON UPDATE NO ACTION;
+ALTER TABLE "tool_calls" ADD CONSTRAINT "tool_calls_execution_id_step_index_fkey" FOREIGN KEY ("execution_id", "step_index") REFERENCES "step_sessions"("execution_id", "step_index") ON DELETE CASCADE ON UPDATE NO ACTION;
+ALTER TABLE "consolidated_sessions" ADD CONSTRAINT "consolidated_sessions_execution_id_fkey" FOREIGN KEY ("execution_id") REFERENCES "execution_sessions"("execution_id") ON DELETE CASCADE ON UPDATE NO ACTION;
