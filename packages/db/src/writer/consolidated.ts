@@ -54,7 +54,6 @@ export type Consolidation = {
 };
 
 type StoredMetrics = {
-  execution_id: string;
   avg_score: number | null;
   total_tools: number | null;
   success_rate: number | null;
@@ -258,7 +257,7 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
         await lockExecution(tx, executionId);
         // This execution's own row only (one shard's work): an id another execution holds is found by the insert.
         const [stored] = await tx.$queryRaw<StoredMetrics[]>`
-          SELECT execution_id, avg_score, total_tools, success_rate, execution_duration_ms
+          SELECT avg_score, total_tools, success_rate, execution_duration_ms
           FROM consolidated_sessions WHERE execution_id = ${executionId} AND consolidated_session_id = ${consolidatedSessionId}`;
         if (stored) {
           await changeStatus(tx, { executionId, status: "completed" });
