@@ -95,7 +95,9 @@ async function readTables(db: Database): Promise<Tables> {
   return {
     executions: await prismaClientOf(db).executionSession.findMany({ orderBy: { executionId: "asc" } }),
     steps: await prismaClientOf(db).stepSession.findMany({ orderBy: { sessionId: "asc" } }),
-    toolCalls: await prismaClientOf(db).toolCall.findMany({ orderBy: [{ executionId: "asc" }, { stepIndex: "asc" }, { callIndex: "asc" }] }),
+    toolCalls: await prismaClientOf(db).toolCall.findMany({
+      orderBy: [{ executionId: "asc" }, { stepIndex: "asc" }, { callIndex: "asc" }],
+    }),
     consolidated: await prismaClientOf(db).consolidatedSession.findMany({ orderBy: { id: "asc" } }),
   };
 }

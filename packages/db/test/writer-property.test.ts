@@ -27,7 +27,6 @@ import { parseStepContent, prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { uid } from "./helpers.js";
 import {
-  stepOfCall,
   anyShape,
   asStoredJson,
   attempt,
@@ -46,6 +45,7 @@ import {
   reshaped,
   type Snapshot,
   snapshot,
+  stepOfCall,
 } from "./property-support.js";
 
 // ── The world each run starts from ───────────────────────────────────────────────────────────────

@@ -144,7 +144,10 @@ export async function getConsolidatedSession(context: WriterContext, consolidate
   const row = await withClient(context, `read consolidated session "${cid}"`, (c) =>
     id === undefined
       ? c.consolidatedSession.findUnique({ where: { consolidatedSessionId: cid }, select })
-      : c.consolidatedSession.findUnique({ where: { executionId_consolidatedSessionId: { executionId: id, consolidatedSessionId: cid } }, select }),
+      : c.consolidatedSession.findUnique({
+          where: { executionId_consolidatedSessionId: { executionId: id, consolidatedSessionId: cid } },
+          select,
+        }),
   );
   return row?.consolidatedContent ?? null;
 }
