@@ -24,9 +24,9 @@ const INSERT_STEPS = `
                                         duration_ms int, error text)`;
 
 const INSERT_TOOL_CALLS = `
-  INSERT INTO tool_calls (session_id, call_index, tool_name, input, output, success, duration_ms, error)
-  SELECT r.session_id, r.call_index, r.tool_name, r.input, r.output, r.success, r.duration_ms, r.error
-  FROM json_to_recordset($1::json) AS r(session_id text, call_index int, tool_name text, input jsonb, output jsonb,
+  INSERT INTO tool_calls (execution_id, step_index, call_index, tool_name, input, output, success, duration_ms, error)
+  SELECT $2, r.step_index, r.call_index, r.tool_name, r.input, r.output, r.success, r.duration_ms, r.error
+  FROM json_to_recordset($1::json) AS r(step_index int, call_index int, tool_name text, input jsonb, output jsonb,
                                         success boolean, duration_ms int, error text)`;
 
 async function lockRunning(q: Query, executionId: string): Promise<LockedExecution> {
@@ -63,7 +63,7 @@ export async function storeStepRows(driver: RawDriver, executionId: string, rows
     for (let first = 0; first < fresh.length; first += BATCH_STEPS) {
       const batch = fresh.slice(first, first + BATCH_STEPS);
       await q(INSERT_STEPS, [stepRecords(batch), executionId, state, transactionId, committedAt]);
-      await q(INSERT_TOOL_CALLS, [toolCallRecords(batch)]);
+      await q(INSERT_TOOL_CALLS, [toolCallRecords(batch), executionId]);
     }
     return { stored: rows.length, created: fresh.length };
   });

@@ -12,7 +12,7 @@ export async function readCommittedSteps(driver: RawDriver, executionId: string)
             s.duration_ms, s.error, s.committed_at, s.created_at,
             COALESCE((SELECT json_agg(json_build_object('call_index', t.call_index, 'tool_name', t.tool_name, 'input', t.input,
                         'output', t.output, 'success', t.success, 'duration_ms', t.duration_ms, 'error', t.error) ORDER BY t.call_index)
-                      FROM tool_calls t WHERE t.session_id = s.session_id), '[]'::json) AS tool_calls
+                      FROM tool_calls t WHERE t.execution_id = $1 AND t.step_index = s.step_index), '[]'::json) AS tool_calls
      FROM step_sessions s WHERE s.execution_id = $1 AND s.state = 'committed' ORDER BY s.step_index`,
     [executionId],
   );

@@ -13,9 +13,9 @@ const COUNT_SQL = `
     (SELECT count(*)::int FROM step_sessions WHERE execution_id LIKE $1) AS steps,
     (SELECT count(*)::int FROM step_sessions WHERE execution_id LIKE $1 AND state = 'committed') AS committed,
     (SELECT coalesce(sum(octet_length(content)), 0)::float8 FROM step_sessions WHERE execution_id LIKE $1) AS "contentBytes",
-    (SELECT count(*)::int FROM tool_calls t JOIN step_sessions s ON s.session_id = t.session_id WHERE s.execution_id LIKE $1) AS "toolCalls",
-    (SELECT coalesce(sum(octet_length(t.input::text) + octet_length(t.output::text)), 0)::float8
-       FROM tool_calls t JOIN step_sessions s ON s.session_id = t.session_id WHERE s.execution_id LIKE $1) AS "toolJsonBytes"`;
+    (SELECT count(*)::int FROM tool_calls WHERE execution_id LIKE $1) AS "toolCalls",
+    (SELECT coalesce(sum(octet_length(input::text) + octet_length(output::text)), 0)::float8
+       FROM tool_calls WHERE execution_id LIKE $1) AS "toolJsonBytes"`;
 
 /** Rows of the executions whose id starts with `prefix` (letters, digits and dashes: no LIKE wildcards). */
 export async function countRows(driver: RawDriver, prefix: string): Promise<RowCounts> {
@@ -90,7 +90,8 @@ export async function auditExecutions(
             coalesce(sum(t.calls), 0)::int AS calls,
             coalesce(sum(t.distinct_calls), 0)::int AS distinct_calls
      FROM step_sessions s
-     LEFT JOIN LATERAL (SELECT count(*) AS calls, count(DISTINCT call_index) AS distinct_calls FROM tool_calls WHERE session_id = s.session_id) t ON true
+     LEFT JOIN LATERAL (SELECT count(*) AS calls, count(DISTINCT call_index) AS distinct_calls FROM tool_calls
+                       WHERE execution_id = s.execution_id AND step_index = s.step_index) t ON true
      WHERE s.execution_id = ANY($1::text[])
      GROUP BY s.execution_id`,
     [executionIds, stepsEach],

@@ -95,7 +95,9 @@ async function readTables(db: Database): Promise<Tables> {
   return {
     executions: await prismaClientOf(db).executionSession.findMany({ orderBy: { executionId: "asc" } }),
     steps: await prismaClientOf(db).stepSession.findMany({ orderBy: { sessionId: "asc" } }),
-    toolCalls: await prismaClientOf(db).toolCall.findMany({ orderBy: { id: "asc" } }),
+    toolCalls: await prismaClientOf(db).toolCall.findMany({
+      orderBy: [{ executionId: "asc" }, { stepIndex: "asc" }, { callIndex: "asc" }],
+    }),
     consolidated: await prismaClientOf(db).consolidatedSession.findMany({ orderBy: { id: "asc" } }),
   };
 }
@@ -454,7 +456,7 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
       const recorded = JSON.parse(row.content as string) as { status: string; attempts: number; toolCalls: unknown[] };
       expect(row.status, what).toBe(recorded.status);
       const calls = after.toolCalls
-        .filter((c) => c.sessionId === row.sessionId)
+        .filter((c) => c.executionId === row.executionId && c.stepIndex === row.stepIndex)
         .sort((a, b) => (a.callIndex as number) - (b.callIndex as number))
         .map((c) => ({
           toolName: c.toolName,

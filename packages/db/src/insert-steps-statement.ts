@@ -42,12 +42,12 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
       SELECT execution_id, open_transaction_id, status FROM execution_sessions WHERE execution_id = ${executionId} FOR UPDATE
     ), prior AS (
       SELECT s.step_index, s.content_sha256, s.state, s.transaction_id FROM step_sessions s
-      WHERE s.execution_id = (SELECT execution_id FROM ex) AND s.step_index = ANY(${indexes}::int[])
+      WHERE s.execution_id = ${executionId} AND s.step_index = ANY(${indexes}::int[]) AND EXISTS (SELECT 1 FROM ex)
       FOR SHARE OF s
     ), ins AS (
       INSERT INTO step_sessions (session_id, execution_id, step_index, content, content_sha256, state, transaction_id,
         step_id, status, score, started_at, finished_at, duration_ms, error, committed_at)
-      SELECT s.session_id, ex.execution_id, s.step_index, s.content, s.content_sha256,
+      SELECT s.session_id, ${executionId}, s.step_index, s.content, s.content_sha256,
         CASE WHEN ex.open_transaction_id IS NULL THEN 'committed' ELSE 'pending' END::step_state, ex.open_transaction_id,
         s.step_id, s.status::step_status, s.score, s.started_at, s.finished_at, s.duration_ms, s.error,
         CASE WHEN ex.open_transaction_id IS NULL THEN now() END
@@ -59,13 +59,13 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
         AND (NOT ${outsideTransaction}::boolean OR ex.open_transaction_id IS NULL)
         AND NOT EXISTS (SELECT 1 FROM prior WHERE prior.step_index = s.step_index)
       ON CONFLICT (execution_id, step_index) DO NOTHING
-      RETURNING session_id, step_index
+      RETURNING step_index
     ), calls AS (
-      INSERT INTO tool_calls (session_id, call_index, tool_name, input, output, success, duration_ms, error)
-      SELECT c.session_id, c.call_index, c.tool_name, c.input, c.output, c.success, c.duration_ms, c.error
-      FROM jsonb_to_recordset(${toolCallRecords(rows)}::jsonb) AS c (session_id text, call_index int, tool_name text,
+      INSERT INTO tool_calls (execution_id, step_index, call_index, tool_name, input, output, success, duration_ms, error)
+      SELECT ${executionId}, c.step_index, c.call_index, c.tool_name, c.input, c.output, c.success, c.duration_ms, c.error
+      FROM jsonb_to_recordset(${toolCallRecords(rows)}::jsonb) AS c (step_index int, call_index int, tool_name text,
         input jsonb, output jsonb, success boolean, duration_ms int, error text)
-      JOIN ins USING (session_id)
+      JOIN ins USING (step_index)
     )
     SELECT ex.execution_id, ex.open_transaction_id::text AS open_transaction_id, ex.status::text AS status,
       COALESCE((SELECT jsonb_agg(jsonb_build_object('step_index', step_index, 'content_sha256', content_sha256,

@@ -21,7 +21,6 @@ export type StepRow = {
 };
 
 type ToolCallRow = {
-  sessionId: string;
   callIndex: number;
   toolName: string;
   input: unknown;
@@ -60,7 +59,6 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
     error: data.error ?? null,
   };
   const toolCalls = (data.toolCalls ?? []).map((c, callIndex) => ({
-    sessionId,
     callIndex,
     toolName: c.toolName,
     // JSON null and "not given" are both stored as SQL NULL, as Prisma's JSON columns did.
@@ -81,7 +79,10 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
   return { sessionId, stepIndex, content, contentSha256, ...fields, toolCalls };
 }
 
-/** Steps as one JSON array for `jsonb_to_recordset` (the column lists are in insertStepsStatement). */
+/**
+ * Steps as one JSON array for `jsonb_to_recordset` (the column lists are in insertStepsStatement).
+ * No execution_id: the statement writes one execution's steps and takes it as its own parameter.
+ */
 export const stepRecords = (rows: readonly StepRow[]) =>
   JSON.stringify(
     rows.map((r) => ({
@@ -103,7 +104,7 @@ export const toolCallRecords = (rows: readonly StepRow[]) =>
   JSON.stringify(
     rows.flatMap((r) =>
       r.toolCalls.map((c) => ({
-        session_id: c.sessionId,
+        step_index: r.stepIndex,
         call_index: c.callIndex,
         tool_name: c.toolName,
         input: c.input,

@@ -57,7 +57,7 @@ async function fingerprint(db: Database) {
       "SELECT session_id, state::text, md5(content) AS content, octet_length(content) AS bytes, content_sha256 FROM step_sessions ORDER BY session_id",
     ),
     toolCalls: await prismaClientOf(db).$queryRawUnsafe(
-      "SELECT session_id, call_index, md5(input::text) AS input, md5(output::text) AS output FROM tool_calls ORDER BY session_id, call_index",
+      "SELECT execution_id, step_index, call_index, md5(input::text) AS input, md5(output::text) AS output FROM tool_calls ORDER BY execution_id, step_index, call_index",
     ),
     consolidated: await prismaClientOf(db).$queryRawUnsafe(
       "SELECT consolidated_session_id, md5(consolidated_content) AS content, octet_length(consolidated_content) AS bytes FROM consolidated_sessions ORDER BY consolidated_session_id",

@@ -1,10 +1,11 @@
 // The committed migrations produce exactly schema.prisma (drift check), and migrateCreate writes the
 // migration for a schema change the way `prisma migrate dev --create-only` does.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diffMigrationsToSchema, MIGRATIONS_DIR, migrateCreate, SCHEMA_PATH } from "../src/internal.js";
+import { writeMigration } from "../src/migrate/migration-files.js";
 import { expectDbError } from "./helpers.js";
 
 const dirsOf = (dir: string) =>
@@ -50,6 +51,18 @@ describe("migrations and schema.prisma", () => {
     expect(dirsOf(migrationsDir)).toHaveLength(before.length + 1);
     // The real migrations folder was not touched.
     expect(dirsOf(MIGRATIONS_DIR)).toEqual(before);
+  });
+
+  it("a new migration sorts after one named for a later time than the clock's", async () => {
+    const dir = join(scratch, "future");
+    mkdirSync(join(dir, "20261203100000_keys"), { recursive: true });
+    const now = new Date("2026-12-03T07:00:00Z");
+    expect(basename(await writeMigration(dir, "next", "SELECT 1;", now))).toBe("20261203100001_next");
+    mkdirSync(join(dir, "20991231235959_last_second"));
+    expect(basename(await writeMigration(dir, "rolls_over", "SELECT 1;", now))).toBe("21000101000000_rolls_over");
+    // Behind the clock, the clock names it.
+    expect(basename(await writeMigration(dir, "later", "SELECT 1;", new Date("2100-01-02T03:04:05Z")))).toBe("21000102030405_later");
+    expect(dirsOf(dir).at(-1)).toBe("21000102030405_later");
   });
 
   it.each(["add-column", "has space", "", "../escape"])("an invalid migration name %j → VALIDATION on name", async (name) => {

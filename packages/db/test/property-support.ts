@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { expect } from "vitest";
-import { DATABASE_ERROR_CODES, type Database, DatabaseError, type DatabaseErrorCode } from "../src/index.js";
+import { DATABASE_ERROR_CODES, type Database, DatabaseError, type DatabaseErrorCode, stepSessionId } from "../src/index.js";
 import { prismaClientOf } from "../src/internal.js";
 
 /**
@@ -210,12 +210,25 @@ export type Snapshot = {
 export async function snapshot(db: Database): Promise<Snapshot> {
   const executions = await prismaClientOf(db).executionSession.findMany({ orderBy: { executionId: "asc" } });
   const steps = await prismaClientOf(db).stepSession.findMany({ orderBy: { sessionId: "asc" } });
-  const toolCalls = await prismaClientOf(db).toolCall.findMany({ orderBy: { id: "asc" } });
+  const toolCalls = await prismaClientOf(db).toolCall.findMany({
+    orderBy: [{ executionId: "asc" }, { stepIndex: "asc" }, { callIndex: "asc" }],
+  });
   const consolidated = await prismaClientOf(db).consolidatedSession.findMany({ orderBy: { id: "asc" } });
   return { executions, steps, toolCalls, consolidated };
 }
 
-const KEYS: Record<keyof Snapshot, string> = { executions: "executionId", steps: "sessionId", toolCalls: "id", consolidated: "id" };
+type Row = Record<string, unknown>;
+
+/** The session id of the step a tool-call row belongs to (tool calls are keyed by the step's key). */
+export const stepOfCall = (call: Row) => stepSessionId(call.executionId as string, call.stepIndex as number);
+
+/** Each table's primary key, as one string. */
+const KEYS: Record<keyof Snapshot, (row: Row) => string> = {
+  executions: (r) => String(r.executionId),
+  steps: (r) => JSON.stringify([r.executionId, r.stepIndex]),
+  toolCalls: (r) => JSON.stringify([r.executionId, r.stepIndex, r.callIndex]),
+  consolidated: (r) => JSON.stringify([r.executionId, r.consolidatedSessionId]),
+};
 
 export type TableDiff = {
   added: Record<string, unknown>[];
@@ -229,8 +242,8 @@ export function diff(before: Snapshot, after: Snapshot): Diff {
   const out = {} as Diff;
   for (const table of Object.keys(KEYS) as (keyof Snapshot)[]) {
     const key = KEYS[table];
-    const old = new Map(before[table].map((r) => [String(r[key]), r]));
-    const now = new Map(after[table].map((r) => [String(r[key]), r]));
+    const old = new Map(before[table].map((r) => [key(r), r]));
+    const now = new Map(after[table].map((r) => [key(r), r]));
     out[table] = {
       added: [...now].filter(([k]) => !old.has(k)).map(([, r]) => r),
       removed: [...old].filter(([k]) => !now.has(k)).map(([, r]) => r),

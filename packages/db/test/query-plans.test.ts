@@ -1,8 +1,11 @@
 // The indexes serve the queries that run. On PostgreSQL, with 100,000 executions, a million steps and a
 // million tool calls made in SQL (and ANALYZEd, so the planner knows how big the tables are), the
-// writer's own calls on the step-write, consolidation, list and recovery paths are recorded as they
-// reach the driver — the very SQL and arguments — and each is EXPLAINed: none may read step_sessions or
-// tool_calls with a sequential scan.
+// writer's own calls on the step-write, consolidation, read, list and recovery paths are recorded as
+// they reach the driver — the very SQL and arguments — and each is EXPLAINed: none may read
+// step_sessions or tool_calls with a sequential scan. And on the step-write, consolidation and read
+// paths every read of a run table is by execution_id, so each query is one shard's work once the run
+// tables are distributed by it (docs/scaling.md); the list and recovery's scan for open transactions
+// span executions by nature, and reading a consolidated session by its id alone is the named exception.
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapter, SqlQuery } from "@prisma/driver-adapter-utils";
 import pg from "pg";
@@ -16,6 +19,8 @@ const EXECUTIONS = 100_000;
 const STEPS_PER_EXECUTION = 10;
 /** The big tables: a sequential scan of either grows with every run ever stored. */
 const WATCHED = new Set(["step_sessions", "tool_calls"]);
+/** The tables distributed by execution_id once one server is not enough. */
+const RUN_TABLES = new Set(["execution_sessions", "step_sessions", "tool_calls", "consolidated_sessions"]);
 
 /**
  * Every tenth execution is running, every hundredth has a transaction open with its last two steps
@@ -42,8 +47,8 @@ const FILL = [
      CROSS JOIN LATERAL (SELECT 'exec-' || lpad(i::text, 6, '0') AS e) AS x
      CROSS JOIN generate_series(0, ${STEPS_PER_EXECUTION - 1}) AS s
      CROSS JOIN LATERAL (SELECT i % 100 = 0 AND s >= ${STEPS_PER_EXECUTION - 2} AS pending) AS p`,
-  `INSERT INTO tool_calls (session_id, call_index, tool_name, input, success, duration_ms)
-   SELECT session_id, 0, 'tool', '{"n": 1}'::jsonb, true, 5 FROM step_sessions`,
+  `INSERT INTO tool_calls (execution_id, step_index, call_index, tool_name, input, success, duration_ms)
+   SELECT execution_id, step_index, 0, 'tool', '{"n": 1}'::jsonb, true, 5 FROM step_sessions`,
   `INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids, created_at)
    SELECT execution_id, execution_id || '_consolidated', '{}', '[]'::jsonb, finished_at FROM execution_sessions WHERE status = 'completed'`,
   "ANALYZE",
@@ -58,7 +63,22 @@ const step = (stepIndex: number, tag = "new"): StepInput => ({
 });
 const build: ConsolidationBuilder = ({ steps }) => ({ content: `${steps.length} steps`, metadata: { totalTools: steps.length } });
 
-type PlanNode = { "Node Type": string; "Relation Name"?: string; Plans?: PlanNode[] };
+type PlanNode = {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "Index Cond"?: string;
+  "Recheck Cond"?: string;
+  Filter?: string;
+  Plans?: PlanNode[];
+};
+
+/** A scan of a run table that does not narrow it by execution_id (in its index condition or its filter). */
+function readsWithoutExecutionId(node: PlanNode): boolean {
+  if (!RUN_TABLES.has(node["Relation Name"] ?? "") || !node["Node Type"].includes("Scan")) return false;
+  const conditions = [node["Index Cond"], node["Recheck Cond"], node.Filter, ...(node.Plans ?? []).map((p) => p["Index Cond"])];
+  return !conditions.some((c) => c?.includes("execution_id"));
+}
 
 function* nodesOf(node: PlanNode): Generator<PlanNode> {
   yield node;
@@ -104,6 +124,20 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("query plans 
     return found;
   }
 
+  /** The path's reads of a run table that are not narrowed to one execution, with the plan's node named. */
+  async function crossExecutionReads(adapter: SqlDriverAdapter, statements: StatementRecord[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const statement of statements) {
+      for (const node of nodesOf(await plan(adapter, statement.query!))) {
+        if (readsWithoutExecutionId(node)) {
+          const how = `${node["Node Type"]} on ${node["Relation Name"]}${node["Index Name"] ? ` using ${node["Index Name"]}` : ""}`;
+          found.push(`${how}: ${statement.query!.sql.replace(/\s+/g, " ").slice(0, 300)}`);
+        }
+      }
+    }
+    return found;
+  }
+
   // Filled once for the file, before its tests: a plan for tables of a few rows would say nothing.
   test.beforeAll(async ({ databases }) => {
     await fill(await databases.get(backend));
@@ -118,9 +152,9 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("query plans 
     expect(counts).toEqual({ executions: EXECUTIONS, steps: EXECUTIONS * STEPS_PER_EXECUTION, calls: EXECUTIONS * STEPS_PER_EXECUTION });
   }
 
-  test("no query of the step-write, consolidation, list or recovery path scans step_sessions or tool_calls", { timeout: 300_000 }, async ({
-    db,
-  }) => {
+  test("no query of the step-write, consolidation, read, list or recovery path scans step_sessions or tool_calls; those of the step-write, consolidation and read paths read run tables by execution_id", {
+    timeout: 300_000,
+  }, async ({ db }) => {
     if (db.target.kind !== "postgres") throw new Error("expected PostgreSQL");
     const w = db.writer;
     const running = executionId(10); // running, no transaction open
@@ -153,16 +187,22 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("query plans 
           deadline: new Date(Date.now() + 60_000),
         });
         await w.storeConsolidatedSession(`${running}_c2`, running, "seed's way", {});
+        await w.storeConsolidatedSession(`${running}_c2`, running, "seed's way", {}); // the same again: found, a no-op
+        await w.setConsolidationStatus(running, "completed", { expected: "completed" });
+      },
+      reads: async () => {
+        await w.getExecutionSession(finished);
         await w.getSessionsForConsolidation(finished);
         await w.getConsolidatedSessionsByExecution(finished);
-        await w.getConsolidatedSession(`${finished}_consolidated`);
+        await w.getConsolidatedSession(`${finished}_consolidated`, finished);
       },
       list: async () => {
         await w.listExecutionSessions();
         await w.listExecutionSessions({ status: "running", limit: 20 });
         await w.listExecutionSessions({ flowId: "flow-42", offset: 100 });
         await w.listExecutionSessions({ flowId: "flow-42", status: "completed" });
-        await w.getExecutionSession(finished);
+        // By its id alone: the one read that may span executions (the exception docs/scaling.md names).
+        await w.getConsolidatedSession(`${finished}_consolidated`);
       },
       recovery: async () => {
         await w.listOpenTransactions();
@@ -175,15 +215,38 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("query plans 
       },
     };
 
+    /** One shard's work each, once distributed. */
+    const perExecution = new Set(["step writes", "consolidation", "reads"]);
+
     const adapter = await new PrismaPg({ connectionString: db.target.url }).connect();
     try {
       const scans: Record<string, string[]> = {};
+      const crossing: Record<string, string[]> = {};
       for (const [name, calls] of Object.entries(paths)) {
         const statements = await recorded(calls);
         expect(statements.length, `${name}: statements recorded`).toBeGreaterThan(3);
         scans[name] = await sequentialScans(adapter, statements);
+        if (perExecution.has(name)) crossing[name] = await crossExecutionReads(adapter, statements);
       }
-      expect(scans).toEqual({ "step writes": [], consolidation: [], list: [], recovery: [] });
+      expect(scans).toEqual({ "step writes": [], consolidation: [], reads: [], list: [], recovery: [] });
+      expect(crossing).toEqual({ "step writes": [], consolidation: [], reads: [] });
+    } finally {
+      await adapter.dispose();
+    }
+  });
+
+  test("the execution_id check can fail: reading a consolidated session by its id alone reads consolidated_sessions across executions", async ({
+    db,
+  }) => {
+    if (db.target.kind !== "postgres") throw new Error("expected PostgreSQL");
+    const byId = await recorded(() => db.writer.getConsolidatedSession(`${executionId(7)}_consolidated`));
+    const byKey = await recorded(() => db.writer.getConsolidatedSession(`${executionId(7)}_consolidated`, executionId(7)));
+    const adapter = await new PrismaPg({ connectionString: db.target.url }).connect();
+    try {
+      expect(await crossExecutionReads(adapter, byId)).toEqual([
+        expect.stringMatching(/^Index Scan on consolidated_sessions using consolidated_sessions_consolidated_session_id_key: /),
+      ]);
+      expect(await crossExecutionReads(adapter, byKey)).toEqual([]);
     } finally {
       await adapter.dispose();
     }
@@ -201,7 +264,8 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("query plans 
       expect(await sequentialScans(adapter, statements)).toEqual([]);
       // Dropped in a transaction that is rolled back: the index is back for whatever runs next.
       await client.query("BEGIN");
-      await client.query('DROP INDEX "step_sessions_execution_id_step_index_key"');
+      // The primary key, and the tool calls' foreign key that needs it.
+      await client.query('ALTER TABLE step_sessions DROP CONSTRAINT "step_sessions_pkey" CASCADE');
       const scanned: string[] = [];
       for (const { query } of statements) {
         const { rows } = await client.query<{ "QUERY PLAN": { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${query!.sql}`, query!.args);

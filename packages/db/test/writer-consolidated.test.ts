@@ -81,6 +81,19 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await w.getConsolidatedSessionsByExecution(uid("no-such-execution"))).toEqual([]);
     });
 
+    test("getConsolidatedSession by its key: the execution's own session, null under another execution, VALIDATION for a bad id", async ({
+      db,
+    }) => {
+      const w = db.writer;
+      const [id, other] = [await createExecution(w), await createExecution(w)];
+      const cid = uid("c");
+      await w.storeConsolidatedSession(cid, id, "mine", {});
+      expect(await w.getConsolidatedSession(cid, id)).toBe("mine");
+      expect(await w.getConsolidatedSession(cid)).toBe("mine");
+      expect(await w.getConsolidatedSession(cid, other)).toBeNull();
+      await expectDbError(w.getConsolidatedSession(cid, ""), "VALIDATION", "executionId");
+    });
+
     test("keeps the content exactly, including a large multi-line JSON document", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);

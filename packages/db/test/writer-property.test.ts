@@ -45,6 +45,7 @@ import {
   reshaped,
   type Snapshot,
   snapshot,
+  stepOfCall,
 } from "./property-support.js";
 
 // ── The world each run starts from ───────────────────────────────────────────────────────────────
@@ -282,7 +283,7 @@ function expectStoredStep(
   expect(o.diff.steps.removed).toEqual([]);
   expect(
     [...o.diff.toolCalls.added, ...o.diff.toolCalls.removed, ...o.diff.toolCalls.changed.map((c) => c.after)].every(
-      (c) => c.sessionId === sessionId,
+      (c) => stepOfCall(c) === sessionId,
     ),
   ).toBe(true);
 }
@@ -330,7 +331,7 @@ function expectStepRow(
     transactionId: state.openTx,
   });
   const calls = o.after.toolCalls
-    .filter((c) => c.sessionId === sessionId)
+    .filter((c) => stepOfCall(c) === sessionId)
     .sort((a, b) => (a.callIndex as number) - (b.callIndex as number));
   const given = (step.toolCalls as Row[] | undefined) ?? [];
   expect(
@@ -714,8 +715,8 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
           expectOnly(o.diff, ["executions", "steps", "toolCalls"], what);
           expect(o.diff.steps.removed.map((s) => s.sessionId).sort()).toEqual(pending.map((s) => s.sessionId).sort());
           const gone = new Set(pending.map((s) => s.sessionId));
-          expect(o.diff.toolCalls.removed.every((c) => gone.has(c.sessionId as string))).toBe(true);
-          expect(o.after.toolCalls.some((c) => gone.has(c.sessionId as string))).toBe(false);
+          expect(o.diff.toolCalls.removed.every((c) => gone.has(stepOfCall(c)))).toBe(true);
+          expect(o.after.toolCalls.some((c) => gone.has(stepOfCall(c)))).toBe(false);
         }
       },
     );
@@ -948,7 +949,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     );
     for (const s of o.value) {
       const calls = o.before.toolCalls
-        .filter((c) => c.sessionId === s.sessionId)
+        .filter((c) => stepOfCall(c) === s.sessionId)
         .sort((a, b) => (a.callIndex as number) - (b.callIndex as number));
       expect(s.toolCalls.map((c) => [c.toolName, c.input, c.output])).toEqual(
         calls.map((c) => [c.toolName, c.input ?? null, c.output ?? null]),

@@ -99,7 +99,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       await w.rollbackTransaction(id);
       expect((await stepRows(db, id)).map((r) => r.stepIndex)).toEqual([0]);
       expect(await toolCallCount(db, id)).toBe(1);
-      expect(await prismaClientOf(db).toolCall.count({ where: { sessionId: { in: [`${id}_step_1`, `${id}_step_2`] } } })).toBe(0);
+      expect(await prismaClientOf(db).toolCall.count({ where: { executionId: id, stepIndex: { in: [1, 2] } } })).toBe(0);
       expect((await w.getSessionsForConsolidation(id)).map((s) => s.content)).toEqual(["kept"]);
 
       // The rolled-back indexes are free again, with different content.

@@ -182,7 +182,8 @@ export async function consolidateExecution(
       },
     });
     // A retry under a stored id is answered from its metric columns; the content is read as stored.
-    const content = done.created && built ? built.content : ((await db.writer.getConsolidatedSession(consolidatedSessionId)) ?? "");
+    const content =
+      done.created && built ? built.content : ((await db.writer.getConsolidatedSession(consolidatedSessionId, executionId)) ?? "");
     return { consolidatedSessionId, content, metadata: done.metadata };
   } catch (error) {
     throw asOrchestratorError(error, { executionId, timeoutMs });

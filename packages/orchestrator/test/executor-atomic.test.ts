@@ -86,7 +86,7 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
       });
 
       expect(await countSteps(executionId)).toBe(0);
-      expect(await prismaClientOf(db).toolCall.count({ where: { sessionId: { startsWith: `${executionId}_step_` } } })).toBe(0);
+      expect(await prismaClientOf(db).toolCall.count({ where: { executionId } })).toBe(0);
       expect(await db.writer.getSessionsForConsolidation(executionId)).toEqual([]);
       expect(await db.writer.getConsolidatedSessionsByExecution(executionId)).toEqual([]);
       const execution = await db.writer.getExecutionSession(executionId);

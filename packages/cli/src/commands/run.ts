@@ -171,7 +171,7 @@ export function diagramFileStem(executionId: string): string {
 /** Writes the run's diagram as Mermaid source and as a self-contained HTML page. */
 async function writeDiagrams(db: Database, result: ExecutionResult, outDir: string): Promise<string[]> {
   if (!result.consolidatedSessionId) return [];
-  const content = await db.writer.getConsolidatedSession(result.consolidatedSessionId);
+  const content = await db.writer.getConsolidatedSession(result.consolidatedSessionId, result.executionId);
   const execution = await db.writer.getExecutionSession(result.executionId);
   if (!content || !execution) return [];
   const stem = diagramFileStem(result.executionId);

@@ -42,9 +42,28 @@ export async function readMigrationList(migrationsDir: string): Promise<Migratio
 }
 
 /** Writes a new migration folder exactly where and how `prisma migrate dev --create-only` would. */
+const stampOf = (date: Date) => date.toISOString().replace(/\D/g, "").slice(0, 14);
+
+/**
+ * The clock's `YYYYMMDDHHMMSS`, or one second after the newest migration's when that one is named for a
+ * later time: migrations apply in name order, so a new one must sort last or a fresh database would
+ * apply it before a migration that existing databases already have.
+ */
+async function nextStamp(migrationsDir: string, now: Date): Promise<string> {
+  const newest = existsSync(migrationsDir)
+    ? (await readdir(migrationsDir))
+        .filter((n) => /^\d{14}_/.test(n))
+        .sort()
+        .at(-1)
+    : undefined;
+  const clock = stampOf(now);
+  if (!newest || newest.slice(0, 14) < clock) return clock;
+  const [y, mo, d, h, mi, se] = (newest.match(/^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/) ?? []).slice(1).map(Number) as number[];
+  return stampOf(new Date(Date.UTC(y!, mo! - 1, d, h, mi, se! + 1)));
+}
+
 export async function writeMigration(migrationsDir: string, name: string, sql: string, now = new Date()): Promise<string> {
-  const stamp = now.toISOString().replace(/\D/g, "").slice(0, 14);
-  const dir = join(migrationsDir, `${stamp}_${name}`);
+  const dir = join(migrationsDir, `${await nextStamp(migrationsDir, now)}_${name}`);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "migration.sql"), sql);
   const lockPath = join(migrationsDir, LOCKFILE);

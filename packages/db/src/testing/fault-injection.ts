@@ -302,7 +302,7 @@ export async function snapshotTables(db: Database): Promise<TableSnapshot> {
   // One after the other: PGlite runs one query at a time anyway, and a snapshot is not a hot path.
   const executions = await prisma.executionSession.findMany({ orderBy: { executionId: "asc" } });
   const steps = await prisma.stepSession.findMany({ orderBy: { sessionId: "asc" } });
-  const toolCalls = await prisma.toolCall.findMany({ orderBy: { id: "asc" } });
+  const toolCalls = await prisma.toolCall.findMany({ orderBy: [{ executionId: "asc" }, { stepIndex: "asc" }, { callIndex: "asc" }] });
   const consolidated = await prisma.consolidatedSession.findMany({ orderBy: { id: "asc" } });
   return { executions, steps, toolCalls, consolidated };
 }
@@ -353,8 +353,9 @@ export function consistencyProblems(s: TableSnapshot): string[] {
   }
   const callIndexes = new Map<string, number[]>();
   for (const t of s.toolCalls) {
-    if (!steps.has(t.sessionId)) problems.push(`tool call ${t.id}: step ${t.sessionId} does not exist`);
-    callIndexes.set(t.sessionId, [...(callIndexes.get(t.sessionId) ?? []), t.callIndex]);
+    const sessionId = stepSessionId(t.executionId, t.stepIndex);
+    if (!steps.has(sessionId)) problems.push(`tool call ${t.callIndex} of ${sessionId}: the step does not exist`);
+    callIndexes.set(sessionId, [...(callIndexes.get(sessionId) ?? []), t.callIndex]);
   }
   for (const [sessionId, indexes] of callIndexes) {
     const sorted = [...indexes].sort((a, b) => a - b);

@@ -54,7 +54,6 @@ export type Consolidation = {
 };
 
 type StoredMetrics = {
-  execution_id: string;
   avg_score: number | null;
   total_tools: number | null;
   success_rate: number | null;
@@ -77,7 +76,11 @@ type ConsolidatedRow = {
   originalSessionIds: readonly string[];
 };
 
-/** Inserts a consolidated session unless its id is taken; returns whether it did. */
+/**
+ * Inserts a consolidated session unless its id is taken; returns whether it did. `ON CONFLICT` names
+ * no key: here the global UNIQUE on consolidated_session_id answers, on a distributed table (where it
+ * cannot exist) the primary key (execution_id, consolidated_session_id) does — see docs/scaling.md.
+ */
 async function insertConsolidated(tx: Client, row: ConsolidatedRow): Promise<boolean> {
   const { metadata: m } = row;
   const inserted = await tx.$executeRaw`
@@ -85,7 +88,7 @@ async function insertConsolidated(tx: Client, row: ConsolidatedRow): Promise<boo
       avg_score, total_tools, success_rate, execution_duration_ms)
     VALUES (${row.executionId}, ${row.consolidatedSessionId}, ${row.content}, ${JSON.stringify(row.originalSessionIds)}::jsonb,
       ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int)
-    ON CONFLICT (consolidated_session_id) DO NOTHING`;
+    ON CONFLICT DO NOTHING`;
   return inserted > 0;
 }
 
@@ -128,10 +131,23 @@ export async function storeConsolidatedSession(
   });
 }
 
-export async function getConsolidatedSession(context: WriterContext, consolidatedId: string): Promise<string | null> {
+/**
+ * The content of a consolidated session. With its `executionId` (whoever just consolidated knows it)
+ * the read is by the primary key, one shard's work on a distributed database; by the id alone it
+ * relies on the id being unique across executions, which only a single server enforces (see
+ * docs/scaling.md for what answers it once distributed).
+ */
+export async function getConsolidatedSession(context: WriterContext, consolidatedId: string, executionId?: string): Promise<string | null> {
   const cid = validate(ZId, consolidatedId, "consolidatedId");
+  const id = executionId === undefined ? undefined : validate(ZId, executionId, "executionId");
+  const select = { consolidatedContent: true } as const;
   const row = await withClient(context, `read consolidated session "${cid}"`, (c) =>
-    c.consolidatedSession.findUnique({ where: { consolidatedSessionId: cid }, select: { consolidatedContent: true } }),
+    id === undefined
+      ? c.consolidatedSession.findUnique({ where: { consolidatedSessionId: cid }, select })
+      : c.consolidatedSession.findUnique({
+          where: { executionId_consolidatedSessionId: { executionId: id, consolidatedSessionId: cid } },
+          select,
+        }),
   );
   return row?.consolidatedContent ?? null;
 }
@@ -242,17 +258,11 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
       async ({ client: tx }) => {
         checkDeadline();
         await lockExecution(tx, executionId);
+        // This execution's own row only (one shard's work): an id another execution holds is found by the insert.
         const [stored] = await tx.$queryRaw<StoredMetrics[]>`
-          SELECT execution_id, avg_score, total_tools, success_rate, execution_duration_ms
-          FROM consolidated_sessions WHERE consolidated_session_id = ${consolidatedSessionId}`;
+          SELECT avg_score, total_tools, success_rate, execution_duration_ms
+          FROM consolidated_sessions WHERE execution_id = ${executionId} AND consolidated_session_id = ${consolidatedSessionId}`;
         if (stored) {
-          if (stored.execution_id !== executionId) {
-            throw new DatabaseError(
-              "CONFLICT",
-              `Consolidated session "${consolidatedSessionId}" already exists for another execution: consolidate under a new id`,
-              { field: "consolidatedSessionId" },
-            );
-          }
           await changeStatus(tx, { executionId, status: "completed" });
           return { consolidatedSessionId, metadata: metadataOf(stored), created: false };
         }
@@ -264,7 +274,14 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
         const metadata = validate(ZConsolidationMetadata, built?.metadata, "metadata");
         checkDeadline();
         const originalSessionIds = steps.map((s) => s.sessionId);
-        await insertConsolidated(tx, { executionId, consolidatedSessionId, content, metadata, originalSessionIds });
+        // Under the execution's lock nobody else stores for it, so a taken id is another execution's.
+        if (!(await insertConsolidated(tx, { executionId, consolidatedSessionId, content, metadata, originalSessionIds }))) {
+          throw new DatabaseError(
+            "CONFLICT",
+            `Consolidated session "${consolidatedSessionId}" already exists for another execution: consolidate under a new id`,
+            { field: "consolidatedSessionId" },
+          );
+        }
         await changeStatus(tx, { executionId, status: "completed" });
         checkDeadline();
         return { consolidatedSessionId, metadata, created: true };

@@ -176,8 +176,9 @@ export class DatabaseWriter {
     return consolidated.storeConsolidatedSession(this.#context, { consolidatedId, executionId, content, metadata });
   }
 
-  getConsolidatedSession(consolidatedId: string): Promise<string | null> {
-    return consolidated.getConsolidatedSession(this.#context, consolidatedId);
+  /** Its content. Give the `executionId` when you know it: the read is then by the primary key (one shard's work). */
+  getConsolidatedSession(consolidatedId: string, executionId?: string): Promise<string | null> {
+    return consolidated.getConsolidatedSession(this.#context, consolidatedId, executionId);
   }
 
   /** Newest first. */

@@ -160,15 +160,18 @@ export async function listOpenTransactions(context: WriterContext, options: { ol
     }),
   );
   const transactionIds = rows.map((r) => r.openTransactionId!);
+  const executionIds = rows.map((r) => r.executionId);
   // Raw, so that `state = 'pending'` is a literal the planner can match to the partial index of
   // pending steps; Prisma sends CAST($1 AS step_state), which it cannot (the index test caught it).
+  // The execution ids too, so a sharded database asks only the shards that hold them.
   const counts = transactionIds.length
     ? await withClient(
         context,
         "count pending steps",
         (c) => c.$queryRaw<{ transaction_id: string; steps: number }[]>`
           SELECT transaction_id::text AS transaction_id, count(*)::int AS steps FROM step_sessions
-          WHERE state = 'pending' AND transaction_id = ANY(${transactionIds}::uuid[]) GROUP BY transaction_id`,
+          WHERE state = 'pending' AND execution_id = ANY(${executionIds}::text[]) AND transaction_id = ANY(${transactionIds}::uuid[])
+          GROUP BY transaction_id`,
       )
     : [];
   const pending = new Map(counts.map((g) => [g.transaction_id, g.steps]));

@@ -273,7 +273,7 @@ export async function committedSteps(client: Client, executionId: string): Promi
       s.step_id, s.score, s.started_at, s.finished_at, s.duration_ms, s.error,
       COALESCE((SELECT json_agg(json_build_object('callIndex', t.call_index, 'toolName', t.tool_name, 'input', t.input,
         'output', t.output, 'success', t.success, 'durationMs', t.duration_ms, 'error', t.error) ORDER BY t.call_index)
-        FROM tool_calls t WHERE t.session_id = s.session_id), '[]'::json) AS tool_calls
+        FROM tool_calls t WHERE t.execution_id = ${executionId} AND t.step_index = s.step_index), '[]'::json) AS tool_calls
     FROM step_sessions s WHERE s.execution_id = ${executionId} AND s.state = 'committed' ORDER BY s.step_index`;
   return rows.map((r) => ({
     sessionId: r.session_id,
