@@ -40,8 +40,9 @@ export type Liveness = {
 
 const lastSignOfLife = (e: Pick<ExecutionSessionRecord, "heartbeatAt" | "startedAt">) => e.heartbeatAt ?? e.startedAt;
 
+/** "2 min", "45 s": a silence or a threshold, in words (whole units, rounded down). */
 function minutes(ms: number): string {
-  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
+  return ms >= 60_000 ? `${Math.floor(ms / 60_000)} min` : `${Math.floor(ms / 1000)} s`;
 }
 
 /** Whether a running execution's owner is gone. Pure but for looking up local processes. */
