@@ -78,7 +78,10 @@ export function stepJson(s: SessionLog) {
 }
 
 /** An abandoned execution, as `reev recover --json` prints it, with what its consolidation did (or would do). */
-export function abandonedJson(a: AbandonedExecution, consolidation: { status: string; consolidatedSessionId: string | null; error: string | null }) {
+export function abandonedJson(
+  a: AbandonedExecution,
+  consolidation: { status: string; consolidatedSessionId: string | null; error: string | null },
+) {
   const e = a.execution;
   return {
     executionId: e.executionId,

@@ -164,10 +164,14 @@ describe.each(backends(() => temp.dir))(`interrupted and crashed runs on $name (
     expect(killed).toHaveLength(2);
     const list = await reev("list", "--json");
     expect(list.code, show(list)).toBe(0);
-    const listed = new Map((JSON.parse(list.stdout).executions as { executionId: string; status: string; abandoned: boolean }[]).map((e) => [e.executionId, e]));
+    const listed = new Map(
+      (JSON.parse(list.stdout).executions as { executionId: string; status: string; abandoned: boolean }[]).map((e) => [e.executionId, e]),
+    );
     for (const c of plan) {
       const e = listed.get(runs.get(c.name)!.executionId);
-      expect(e, c.name).toMatchObject(c.signal === "SIGKILL" ? { status: "running", abandoned: true } : { status: "cancelled", abandoned: false });
+      expect(e, c.name).toMatchObject(
+        c.signal === "SIGKILL" ? { status: "running", abandoned: true } : { status: "cancelled", abandoned: false },
+      );
     }
     const table = await reev("list");
     for (const id of killed) expect(table.stdout).toMatch(new RegExp(`^${id} .*running \\(abandoned\\)`, "m"));
@@ -192,7 +196,10 @@ describe.each(backends(() => temp.dir))(`interrupted and crashed runs on $name (
     for (const c of plan.filter((x) => x.signal === "SIGKILL")) {
       const { executionId, pid } = runs.get(c.name)!;
       const want = expected(c, pid);
-      expect(done.find((x) => x.executionId === executionId), c.name).toMatchObject({
+      expect(
+        done.find((x) => x.executionId === executionId),
+        c.name,
+      ).toMatchObject({
         status: "failed",
         error: want.error,
         // An atomic run's steps before K were pending in its transaction: rolled back.
@@ -215,9 +222,17 @@ describe.each(backends(() => temp.dir))(`interrupted and crashed runs on $name (
         const { executionId, pid } = runs.get(c.name)!;
         const want = expected(c, pid);
         const execution = await db.writer.getExecutionSession(executionId);
-        expect(execution, c.name).toMatchObject({ status: want.status, error: want.error, openTransaction: null, consolidation: { status: "completed" } });
+        expect(execution, c.name).toMatchObject({
+          status: want.status,
+          error: want.error,
+          openTransaction: null,
+          consolidation: { status: "completed" },
+        });
         const committed = await db.writer.getSessionsForConsolidation(executionId);
-        expect(committed.map((s) => s.stepId), c.name).toEqual(want.committed);
+        expect(
+          committed.map((s) => s.stepId),
+          c.name,
+        ).toEqual(want.committed);
         const [newest] = await db.writer.getConsolidatedSessionsByExecution(executionId);
         expect(newest?.originalSessionIds, c.name).toEqual(committed.map((s) => s.sessionId));
         if (c.signal !== "SIGKILL" && !c.atomic) {

@@ -15,7 +15,11 @@ import { createExecution } from "./helpers.js";
 const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid as number;
 
 /** Rewrites an execution's owner and heartbeat, as a run elsewhere (or a dead one) leaves them. */
-async function setOwner(db: Database, executionId: string, owner: { host?: string; pid?: number; startedAt?: Date; heartbeatAgoMs?: number }) {
+async function setOwner(
+  db: Database,
+  executionId: string,
+  owner: { host?: string; pid?: number; startedAt?: Date; heartbeatAgoMs?: number },
+) {
   const client = prismaClientOf(db);
   const row = await client.executionSession.findUniqueOrThrow({ where: { executionId } });
   await client.executionSession.update({

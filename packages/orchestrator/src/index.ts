@@ -75,7 +75,7 @@ export {
   type StepOutcome,
   type StepResult,
 } from "./ping-pong-executor.js";
-export { cancellationReason } from "./run-cancellation.js";
 export { describePreviousResults, missingPlaceholders, renderPrompt, type TemplateVars } from "./prompt-template.js";
+export { cancellationReason } from "./run-cancellation.js";
 // The one glyph per run or step status, for every view.
 export { type GlyphStatus, statusGlyph } from "./status-glyph.js";

@@ -70,9 +70,7 @@ export async function recoverCommand(db: Database, query: RecoverQuery, options:
   const consolidations: Consolidated[] = [];
   for (const run of found) {
     consolidations.push(
-      query.dryRun
-        ? { status: "would consolidate", consolidatedSessionId: null, error: null }
-        : await consolidate(db, run),
+      query.dryRun ? { status: "would consolidate", consolidatedSessionId: null, error: null } : await consolidate(db, run),
     );
   }
   const failed = consolidations.filter((c) => c.status === "failed").length;

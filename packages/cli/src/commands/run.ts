@@ -255,7 +255,11 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
  * Counted by each result's own status, so a status added later is counted without a change here;
  * completed and failed are always named, the others when they occur.
  */
-export function runsSummary({ results, failures, notStarted = 0 }: Pick<RunReport, "results" | "failures"> & { notStarted?: number }): string {
+export function runsSummary({
+  results,
+  failures,
+  notStarted = 0,
+}: Pick<RunReport, "results" | "failures"> & { notStarted?: number }): string {
   const counts = new Map<string, number>([
     ["completed", 0],
     ["failed", 0],

@@ -2,9 +2,9 @@ import { z } from "zod";
 import { currentProcessOwner, localOwnerState } from "../process-owner.js";
 import { INT32_MAX, ZId } from "../schemas.js";
 import { validate } from "../validate.js";
+import { databaseTransaction, lockExecution, type WriterContext, withClient } from "./context.js";
 import { closeTransaction, deletePending } from "./execution-transactions.js";
 import { type ExecutionSessionRecord, toExecutionRecord } from "./executions.js";
-import { databaseTransaction, lockExecution, type WriterContext, withClient } from "./context.js";
 
 // A running execution whose process is gone stays `running` forever unless someone finishes it. This
 // module decides, from the owner an execution records (host, pid, process start) and its heartbeat,

@@ -1,5 +1,6 @@
 import { DatabaseError } from "../errors.js";
 import type { Prisma } from "../generated/prisma/client.js";
+import { currentProcessOwner } from "../process-owner.js";
 import {
   type ConsolidationStatus,
   type CreateExecutionInput,
@@ -13,7 +14,6 @@ import {
   ZId,
   ZListExecutionsInput,
 } from "../schemas.js";
-import { currentProcessOwner } from "../process-owner.js";
 import { sortedKeys } from "../sorted-keys.js";
 import { validate } from "../validate.js";
 import { databaseTransaction, lockExecution, requireRunning, type WriterContext, withClient } from "./context.js";
