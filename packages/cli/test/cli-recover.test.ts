@@ -29,16 +29,25 @@ const step = (stepId: string, toolName: string) =>
     toolCalls: [{ toolName, input: { a: 1 }, output: { ok: true }, success: true, durationMs: 3 }],
   });
 
-type CrashedRun = { dir: string; reev: (...args: string[]) => Promise<CliResult>; killOwner(): Promise<number> };
+type CrashedRun = { dir: string; reev: (...args: string[]) => Promise<CliResult>; killOwner(): Promise<number>; ownerPid: number };
+
+/** A pid that no process has any more: one that just exited. */
+const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid as number;
+
+/** Writes `pid` as the crashed execution's owner: what a run whose process has exited leaves. */
+const setOwnerPid = (db: Database, pid: number) =>
+  prismaClientOf(db).executionSession.update({ where: { executionId }, data: { ownerPid: pid } });
 
 /**
  * A database directory of its own, as a crash leaves it: a running execution with one committed step
- * and an open transaction holding two pending ones, owned by this (live) process until `killOwner`
- * writes a pid that has exited in its place. Closed before any CLI process opens it.
+ * and an open transaction holding two pending ones. Its owner is a process that has exited, or with
+ * `ownerAlive` this (live) process until `killOwner` writes a dead pid in its place. Closed before any
+ * CLI process opens it.
  */
-async function crashedRun(): Promise<CrashedRun> {
+async function crashedRun(options: { ownerAlive?: boolean } = {}): Promise<CrashedRun> {
   const dir = join(temp.dir, `db${++crashes}`);
   const db = await openDatabase({ url: dir });
+  let ownerPid = process.pid;
   try {
     await db.writer.createExecutionSession({ executionId, flowId: "cli-recover", agent: "scripted", prompt: "left open by a crash" });
     await db.writer.storeStepSession(executionId, 0, step("committed_before", "get_balance")); // no transaction: committed
@@ -47,17 +56,22 @@ async function crashedRun(): Promise<CrashedRun> {
     await db.writer.storeStepSession(executionId, 2, step("pending_lend", "lend"));
     const open = await db.writer.listOpenTransactions();
     expect(open.map((t) => [t.executionId, t.pendingSteps])).toEqual([[executionId, 2]]);
+    if (!options.ownerAlive) {
+      ownerPid = deadPid();
+      await setOwnerPid(db, ownerPid);
+    }
   } finally {
     await db.close();
   }
   return {
     dir,
+    ownerPid,
     reev: (...args) => runCli([...args, "--db", dir], { cwd: temp.dir }),
     killOwner: async () => {
-      const dead = spawnSync(process.execPath, ["-e", ""]).pid as number;
+      const dead = deadPid();
       const owned = await openDatabase({ url: dir });
       try {
-        await prismaClientOf(owned).executionSession.update({ where: { executionId }, data: { ownerPid: dead } });
+        await setOwnerPid(owned, dead);
       } finally {
         await owned.close();
       }
@@ -81,8 +95,10 @@ const row = (pid: number, consolidation: string) =>
   );
 
 describe("reev recover", () => {
-  it("leaves a run whose process is alive alone, with no age to guess; finishes it once that process is gone", async () => {
-    const { dir, reev, killOwner } = await crashedRun();
+  it("leaves a run whose process is alive alone, with no age to guess; finishes it once that process is gone", {
+    timeout: 120_000,
+  }, async () => {
+    const { dir, reev, killOwner } = await crashedRun({ ownerAlive: true });
     const r = await reev("recover");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toBe(`No abandoned runs in embedded PGlite at ${dir} (1 run is still running, owned by a live process).\n`);
@@ -93,9 +109,8 @@ describe("reev recover", () => {
     expect(later.stdout).toMatch(row(pid, "completed"));
   });
 
-  it("--dry-run prints a table of what it would finish, and changes nothing", async () => {
-    const { reev, killOwner } = await crashedRun();
-    const pid = await killOwner();
+  it("--dry-run prints a table of what it would finish, and changes nothing", { timeout: 120_000 }, async () => {
+    const { reev, ownerPid: pid } = await crashedRun();
     const r = await reev("recover", "--dry-run");
     expect(r.code, show(r)).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
@@ -130,9 +145,8 @@ describe("reev recover", () => {
     expect(real.stdout).toMatch(row(pid, "completed"));
   });
 
-  it("finishes the run failed with its committed steps consolidated; a second run finds nothing", async () => {
-    const { reev, killOwner } = await crashedRun();
-    const pid = await killOwner();
+  it("finishes the run failed with its committed steps consolidated; a second run finds nothing", { timeout: 120_000 }, async () => {
+    const { reev, ownerPid: pid } = await crashedRun();
     const r = await reev("recover", "--json");
     expect(r.code, show(r)).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
