@@ -87,10 +87,15 @@ async function stepCounts(context: WriterContext, executionIds: string[]): Promi
   const rows = await withClient(
     context,
     "count the steps of abandoned executions",
+    // One index lookup per execution (LATERAL): with many abandoned runs, `execution_id = ANY(…)` made
+    // the planner read the whole table (query-plans.test.ts caught it).
     (c) => c.$queryRaw<{ execution_id: string; pending: number; committed: number }[]>`
-      SELECT execution_id, count(*) FILTER (WHERE state = 'pending')::int AS pending,
-        count(*) FILTER (WHERE state = 'committed')::int AS committed
-      FROM step_sessions WHERE execution_id = ANY(${executionIds}::text[]) GROUP BY execution_id`,
+      SELECT e.execution_id, n.pending, n.committed
+      FROM unnest(${executionIds}::text[]) AS e(execution_id)
+      CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE s.state = 'pending')::int AS pending, count(*) FILTER (WHERE s.state = 'committed')::int AS committed
+        FROM step_sessions s WHERE s.execution_id = e.execution_id
+      ) AS n`,
   );
   return new Map(rows.map((r) => [r.execution_id, { pending: r.pending, committed: r.committed }]));
 }
