@@ -245,7 +245,8 @@ describe.each(backends(() => temp.dir))(`interrupted and crashed runs on $name (
     } finally {
       await db.close();
     }
-  }, 240_000);
+    // ~17 CLI processes: ~40 s on an idle 2-core machine, four minutes at a load average of 25.
+  }, 480_000);
 
   it("a live run is never touched: another process's recover leaves it running, and it ends on Ctrl-C", async () => {
     const c: Case = { name: `live-${backend.name}`, signal: "SIGINT", atomic: true, hangAt: 1 };
