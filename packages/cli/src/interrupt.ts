@@ -6,7 +6,7 @@
 // with 128 + the signal's number, as a shell reports a process the signal killed (130 for SIGINT,
 // 143 for SIGTERM), so scripts and supervisors can tell an interruption from a failure. A second
 // signal exits at once: the runs still going are left to `reev recover`, which finds them by their
-// dead owner.
+// dead owner. Only the same signal again counts as the second one (see the handler).
 import { constants } from "node:os";
 import type { CliIO } from "./context.js";
 
@@ -20,7 +20,7 @@ export type Interrupted<T> = { value: T; interrupted: InterruptSignal | undefine
 
 /**
  * Runs `work` with an AbortSignal that the first SIGINT or SIGTERM aborts (its reason's message is
- * "interrupted (SIGINT)", what the stopped step records); a second one calls `exit` at once. The
+ * "interrupted (SIGINT)", what the stopped step records); the same signal again calls `exit` at once. The
  * handlers are removed when `work` ends, whatever way.
  */
 export async function withInterrupts<T>(
@@ -32,9 +32,15 @@ export async function withInterrupts<T>(
   let interrupted: InterruptSignal | undefined;
   const handlers = SIGNALS.map((name) => {
     const handler = () => {
-      if (interrupted) {
+      if (interrupted === name) {
         io.stderr.write(`\n${name} again: exiting at once. Runs still going stay "running" until reev recover finishes them.\n`);
         exit(interruptExitCode(name));
+      }
+      // Another signal while stopping is the same request: `pnpm reev` forwards a SIGTERM to reev
+      // right after the terminal's SIGINT reached both, and must not cut the stopping short.
+      if (interrupted) {
+        io.stderr.write(`Already stopping (${name} after ${interrupted}); ${interrupted} again exits at once.\n`);
+        return;
       }
       interrupted = name;
       io.stderr.write(

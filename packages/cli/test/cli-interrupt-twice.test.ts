@@ -14,21 +14,29 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 type Ended = { code: number | null; stdout: string[]; stderr: string };
 
-/** Starts the child; `until(line)` waits for a stdout line; `ended` resolves once it has exited. */
+/** Starts the child; `until(line)` waits for a line on stdout or stderr; `ended` resolves once it has exited. */
 function start(mode: "finish" | "hang"): { child: ChildProcess; until(line: string): Promise<void>; ended: Promise<Ended> } {
   const child = spawn(process.execPath, [`--import=${TSX}`, CHILD, mode], { stdio: ["ignore", "pipe", "pipe"] });
   const stdout: string[] = [];
   let stderr = "";
   const waiting = new Map<string, () => void>();
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const seen: string[] = [];
+  const see = (line: string) => {
+    seen.push(line);
+    waiting.get(line)?.();
+  };
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    stderr += `${line}\n`;
+    see(line);
+  });
   createInterface({ input: child.stdout! }).on("line", (line) => {
     stdout.push(line);
-    waiting.get(line)?.();
+    see(line);
   });
   const ended = new Promise<Ended>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
   return {
     child,
-    until: (line) => (stdout.includes(line) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(line, resolve))),
+    until: (line) => (seen.includes(line) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(line, resolve))),
     ended,
   };
 }
@@ -54,5 +62,18 @@ describe("Ctrl-C and SIGTERM (interrupt.ts)", () => {
     expect(r.code).toBe(130);
     expect(r.stdout).toEqual(["READY", "ABORTED interrupted (SIGINT)"]);
     expect(r.stderr).toContain('SIGINT again: exiting at once. Runs still going stay "running" until reev recover finishes them.');
+  });
+
+  it("a SIGTERM after Ctrl-C (pnpm forwards one) does not cut the stopping short: only Ctrl-C again exits at once", async () => {
+    const run = start("hang");
+    await run.until("READY");
+    run.child.kill("SIGINT");
+    await run.until("ABORTED interrupted (SIGINT)");
+    run.child.kill("SIGTERM");
+    await run.until("Already stopping (SIGTERM after SIGINT); SIGINT again exits at once.");
+    run.child.kill("SIGINT");
+    const r = await run.ended;
+    expect(r.code).toBe(130);
+    expect(r.stderr).not.toContain("SIGTERM again");
   });
 });
