@@ -2,8 +2,9 @@
 // README lists them), so each is mapped here by name instead of passing @reev/db's records through:
 // a rename inside the database layer must not rename a field in anyone's script. Times are ISO 8601
 // strings, durations whole milliseconds, and what was not measured is null.
-import type { ExecutionSessionRecord, OpenTransaction, SessionLog } from "@reev/db";
+import type { AbandonedExecution, ExecutionSessionRecord, SessionLog } from "@reev/db";
 import type { ConsolidationStatusReport } from "@reev/orchestrator";
+import { livenessOf } from "./liveness.js";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
@@ -23,6 +24,11 @@ export function executionJson(e: ExecutionSessionRecord) {
       ? { transactionId: e.openTransaction.transactionId, openedAt: iso(e.openTransaction.openedAt) }
       : null,
     consolidation: { status: e.consolidation.status, error: e.consolidation.error, updatedAt: iso(e.consolidation.updatedAt) },
+    owner: e.owner ? { host: e.owner.host, pid: e.owner.pid, startedAt: iso(e.owner.startedAt) } : null,
+    heartbeatAt: iso(e.heartbeatAt),
+    // stale: a running execution's heartbeat is older than $REEV_STALE_AFTER_MS; abandoned: its owner
+    // is provably gone, and reev recover finishes it.
+    ...livenessOf(e),
   };
 }
 
@@ -71,7 +77,21 @@ export function stepJson(s: SessionLog) {
   };
 }
 
-/** An open execution transaction, as `reev recover --json` prints it. */
-export function openTransactionJson(t: OpenTransaction) {
-  return { executionId: t.executionId, transactionId: t.transactionId, openedAt: iso(t.openedAt), pendingSteps: t.pendingSteps };
+/** An abandoned execution, as `reev recover --json` prints it, with what its consolidation did (or would do). */
+export function abandonedJson(
+  a: AbandonedExecution,
+  consolidation: { status: string; consolidatedSessionId: string | null; error: string | null },
+) {
+  const e = a.execution;
+  return {
+    executionId: e.executionId,
+    flowId: e.flowId,
+    owner: e.owner ? { host: e.owner.host, pid: e.owner.pid, startedAt: iso(e.owner.startedAt) } : null,
+    heartbeatAt: iso(e.heartbeatAt),
+    status: e.status,
+    error: a.reason,
+    rolledBackSteps: a.pendingSteps,
+    committedSteps: a.committedSteps,
+    consolidation,
+  };
 }

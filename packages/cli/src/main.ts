@@ -33,7 +33,7 @@ const COMMANDS = [
 const OVERVIEW = `
 The database is --db, else $REEV_DATABASE_URL, else the embedded PGlite in ./.reev/db;
 --db takes postgresql://user:pass@host:5432/db, memory://, or a directory.
-Exit codes: 0 success, 1 a run or operation failed, 2 bad input (nothing was done).
+Exit codes: 0 success, 1 a run or operation failed, 2 bad input (nothing was done), 130 interrupted (Ctrl-C; 143 SIGTERM).
 Run reev <command> --help for a command's options and examples.`;
 
 /**

@@ -1,14 +1,18 @@
 /**
  * `reev recover` and the embedded database's directory lock, end to end: for each test, the test
- * process writes an execution left with an open transaction (as a crash would leave it) through
- * @reev/db into a directory of its own, closes it, and the CLI child processes find and roll it back.
+ * process writes an execution left running with an open transaction (as a crash would leave it)
+ * through @reev/db into a directory of its own, closes it, and the CLI child processes find and finish
+ * it once its owner is gone. (Real crashes, SIGKILL at a seeded step, are in cli-interrupt.test.ts;
+ * here the owner is the test process itself, alive, or a pid that has exited, written in its place.)
  * Then the test process holds such a directory open and a CLI process must refuse it, clearly,
  * without harming it.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Database, openDatabase } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, type CliResult, makeTempDir, runCli, show } from "./support/run-cli.js";
 
@@ -25,13 +29,25 @@ const step = (stepId: string, toolName: string) =>
     toolCalls: [{ toolName, input: { a: 1 }, output: { ok: true }, success: true, durationMs: 3 }],
   });
 
+type CrashedRun = { dir: string; reev: (...args: string[]) => Promise<CliResult>; killOwner(): Promise<number>; ownerPid: number };
+
+/** A pid that no process has any more: one that just exited. */
+const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid as number;
+
+/** Writes `pid` as the crashed execution's owner: what a run whose process has exited leaves. */
+const setOwnerPid = (db: Database, pid: number) =>
+  prismaClientOf(db).executionSession.update({ where: { executionId }, data: { ownerPid: pid } });
+
 /**
- * A database directory of its own, as a crash leaves it: an execution with one committed step and an
- * open transaction holding two pending ones. Closed before any CLI process opens it.
+ * A database directory of its own, as a crash leaves it: a running execution with one committed step
+ * and an open transaction holding two pending ones. Its owner is a process that has exited, or with
+ * `ownerAlive` this (live) process until `killOwner` writes a dead pid in its place. Closed before any
+ * CLI process opens it.
  */
-async function crashedRun(): Promise<{ dir: string; transactionId: string; reev: (...args: string[]) => Promise<CliResult> }> {
+async function crashedRun(options: { ownerAlive?: boolean } = {}): Promise<CrashedRun> {
   const dir = join(temp.dir, `db${++crashes}`);
   const db = await openDatabase({ url: dir });
+  let ownerPid = process.pid;
   try {
     await db.writer.createExecutionSession({ executionId, flowId: "cli-recover", agent: "scripted", prompt: "left open by a crash" });
     await db.writer.storeStepSession(executionId, 0, step("committed_before", "get_balance")); // no transaction: committed
@@ -40,10 +56,28 @@ async function crashedRun(): Promise<{ dir: string; transactionId: string; reev:
     await db.writer.storeStepSession(executionId, 2, step("pending_lend", "lend"));
     const open = await db.writer.listOpenTransactions();
     expect(open.map((t) => [t.executionId, t.pendingSteps])).toEqual([[executionId, 2]]);
-    return { dir, transactionId: open[0]!.transactionId, reev: (...args) => runCli([...args, "--db", dir], { cwd: temp.dir }) };
+    if (!options.ownerAlive) {
+      ownerPid = deadPid();
+      await setOwnerPid(db, ownerPid);
+    }
   } finally {
     await db.close();
   }
+  return {
+    dir,
+    ownerPid,
+    reev: (...args) => runCli([...args, "--db", dir], { cwd: temp.dir }),
+    killOwner: async () => {
+      const dead = deadPid();
+      const owned = await openDatabase({ url: dir });
+      try {
+        await setOwnerPid(owned, dead);
+      } finally {
+        await owned.close();
+      }
+      return dead;
+    },
+  };
 }
 
 beforeAll(() => {
@@ -53,60 +87,89 @@ beforeAll(() => {
 
 afterAll(() => temp?.remove());
 
-/** The row of the recover table for the crashed execution: execution, transaction, opened (UTC), pending steps. */
-const row = (transactionId: string) => new RegExp(`^${executionId} +${transactionId} +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +2$`, "m");
+/** The row of the recover table: execution, owner, last heartbeat (UTC), rolled back, committed, consolidation, why. */
+const row = (pid: number, consolidation: string) =>
+  new RegExp(
+    `^${executionId} +${pid}@${hostname()} +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +2 +1 +${consolidation} +abandoned: process ${pid} on ${hostname()} exited without finishing$`,
+    "m",
+  );
 
 describe("reev recover", () => {
-  it("by default leaves transactions younger than an hour alone: a live run may own them", async () => {
-    const { dir, transactionId, reev } = await crashedRun();
+  it("leaves a run whose process is alive alone, with no age to guess; finishes it once that process is gone", {
+    timeout: 120_000,
+  }, async () => {
+    const { dir, reev, killOwner } = await crashedRun({ ownerAlive: true });
     const r = await reev("recover");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toBe(`No open transactions older than 60m00s in embedded PGlite at ${dir}.\n`);
-    // Still open: an explicit age rolls back the same transaction.
-    const later = await reev("recover", "--older-than", "0");
-    expect(later.stdout).toMatch(row(transactionId));
+    expect(r.stdout).toBe(`No abandoned runs in embedded PGlite at ${dir} (1 run is still running, owned by a live process).\n`);
+    // The same run, its owner gone: finished without any flag.
+    const pid = await killOwner();
+    const later = await reev("recover");
+    expect(later.code, show(later)).toBe(0);
+    expect(later.stdout).toMatch(row(pid, "completed"));
   });
 
-  it("--dry-run prints a table of what it would roll back, and changes nothing", async () => {
-    const { transactionId, reev } = await crashedRun();
-    const r = await reev("recover", "--dry-run", "--older-than", "0");
+  it("--dry-run prints a table of what it would finish, and changes nothing", { timeout: 120_000 }, async () => {
+    const { reev, ownerPid: pid } = await crashedRun();
+    const r = await reev("recover", "--dry-run");
     expect(r.code, show(r)).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines, show(r)).toHaveLength(4);
-    expect(lines[0]).toBe("Would roll back 1 open transaction (a dry run: nothing changed; run again without --dry-run to roll back):");
-    expect(lines[1]).toMatch(/^execution +transaction +opened \(UTC\) +pending steps$/);
-    expect(lines[3]).toMatch(row(transactionId));
+    expect(lines[0]).toBe("Would finish 1 abandoned run as failed (a dry run: nothing changed; run again without --dry-run):");
+    expect(lines[1]).toMatch(/^execution +owner +last heartbeat \(UTC\) +rolled back +committed +consolidation +why$/);
+    expect(lines[3]).toMatch(row(pid, "would consolidate"));
     // The same as JSON, for scripts.
-    const json = await reev("recover", "--dry-run", "--older-than", "0", "--json");
+    const json = await reev("recover", "--dry-run", "--json");
     expect(json.code, show(json)).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
       dryRun: true,
-      olderThanMs: 0,
-      transactions: [{ executionId, transactionId, openedAt: expect.stringMatching(/Z$/), pendingSteps: 2 }],
+      staleAfterMs: 120000,
+      olderThanMs: null,
+      runs: [
+        {
+          executionId,
+          flowId: "cli-recover",
+          owner: { host: hostname(), pid, startedAt: expect.stringMatching(/Z$/) },
+          heartbeatAt: expect.stringMatching(/Z$/),
+          status: "running",
+          error: `abandoned: process ${pid} on ${hostname()} exited without finishing`,
+          rolledBackSteps: 2,
+          committedSteps: 1,
+          consolidation: { status: "would consolidate", consolidatedSessionId: null, error: null },
+        },
+      ],
     });
-    // Nothing changed: the same transaction, with its 2 pending steps, is there to roll back.
-    const real = await reev("recover", "--older-than", "0");
-    expect(real.stdout).toMatch(/^Rolled back 1 open transaction: their pending steps are gone, the committed steps stay\.$/m);
-    expect(real.stdout).toMatch(row(transactionId));
+    // Nothing changed: the same run, with its 2 pending steps, is there to finish.
+    const real = await reev("recover");
+    expect(real.stdout).toMatch(/^Finished 1 abandoned run as failed: open transactions rolled back, committed steps consolidated\.$/m);
+    expect(real.stdout).toMatch(row(pid, "completed"));
   });
 
-  it("rolls the transaction back, printing the pending step count; a second run finds nothing", async () => {
-    const { transactionId, reev } = await crashedRun();
-    const r = await reev("recover", "--older-than", "0", "--json");
+  it("finishes the run failed with its committed steps consolidated; a second run finds nothing", { timeout: 120_000 }, async () => {
+    const { reev, ownerPid: pid } = await crashedRun();
+    const r = await reev("recover", "--json");
     expect(r.code, show(r)).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: false, transactions: [{ executionId, transactionId, pendingSteps: 2 }] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      dryRun: false,
+      runs: [{ executionId, status: "failed", rolledBackSteps: 2, committedSteps: 1, consolidation: { status: "completed" } }],
+    });
 
-    const again = await reev("recover", "--older-than", "0");
+    const again = await reev("recover");
     expect(again.code, show(again)).toBe(0);
-    expect(again.stdout).toMatch(/^No open transactions older than 0ms in /);
-    expect(JSON.parse((await reev("recover", "--older-than", "0", "--json")).stdout).transactions).toEqual([]);
+    expect(again.stdout).toMatch(/^No abandoned runs in /);
 
-    // The pending steps are gone, the committed one stays, the execution is no longer in a transaction.
+    // The pending steps are gone, the committed one stays and is consolidated, the run is finished.
     const exported = await reev("export", executionId, "--format", "json");
     expect(exported.code, show(exported)).toBe(0);
     const doc = JSON.parse(exported.stdout);
-    expect(doc.execution).toMatchObject({ executionId, openTransaction: null });
+    expect(doc.execution).toMatchObject({
+      executionId,
+      status: "failed",
+      error: `abandoned: process ${pid} on ${hostname()} exited without finishing`,
+      openTransaction: null,
+    });
     expect(doc.steps.map((s: { stepIndex: number; stepId: string }) => [s.stepIndex, s.stepId])).toEqual([[0, "committed_before"]]);
+    expect(doc.consolidated.map((c: { originalSessionIds: string[] }) => c.originalSessionIds)).toEqual([[`${executionId}_step_0`]]);
   });
 });
 

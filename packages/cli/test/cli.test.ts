@@ -247,6 +247,10 @@ describe("inspecting recorded runs", () => {
       "durationMs",
       "openTransaction",
       "consolidation",
+      "owner",
+      "heartbeatAt",
+      "stale",
+      "abandoned",
     ]);
     expect(status).toMatchObject({
       executionId: succeeded.executionId,
@@ -255,6 +259,10 @@ describe("inspecting recorded runs", () => {
       status: "completed",
       error: null,
       openTransaction: null,
+      // The run finished: whoever ran it, it is neither stale nor abandoned.
+      owner: { host: expect.any(String), pid: expect.any(Number), startedAt: expect.stringMatching(/Z$/) },
+      stale: false,
+      abandoned: false,
       consolidation: {
         status: "completed",
         error: null,

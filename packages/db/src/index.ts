@@ -42,6 +42,14 @@ export {
 export { sortedKeys } from "./sorted-keys.js";
 export { stepSessionId } from "./step-rows.js";
 export { isStorableText, toStorableText } from "./storable-text.js";
+export {
+  type AbandonedExecution,
+  type AbandonedOptions,
+  DEFAULT_STALE_AFTER_MS,
+  executionLiveness,
+  HEARTBEAT_INTERVAL_MS,
+  type Liveness,
+} from "./writer/abandoned-executions.js";
 export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";
 export { DatabaseWriter } from "./writer/database-writer.js";

@@ -92,10 +92,10 @@ export type StepStatus = z.infer<typeof ZStepStatus>;
 export const ZRecordedStepStatus = z.enum([...STEP_STATUSES, "unknown"]);
 export type RecordedStepStatus = z.infer<typeof ZRecordedStepStatus>;
 
-export const EXECUTION_STATUSES = ["running", "completed", "failed", "timed_out", "rolled_back"] as const;
+export const EXECUTION_STATUSES = ["running", "completed", "failed", "timed_out", "rolled_back", "cancelled"] as const;
 export const ZExecutionStatus = z.enum(EXECUTION_STATUSES);
 export type ExecutionStatus = z.infer<typeof ZExecutionStatus>;
-export const ZFinalExecutionStatus = z.enum(["completed", "failed", "timed_out", "rolled_back"]);
+export const ZFinalExecutionStatus = z.enum(["completed", "failed", "timed_out", "rolled_back", "cancelled"]);
 export type FinalExecutionStatus = z.infer<typeof ZFinalExecutionStatus>;
 
 /** `timed_out`, as in the other enums; reev's API said "timeout", which its API edge will say again. */

@@ -205,6 +205,9 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("query plans 
         await w.getConsolidatedSession(`${finished}_consolidated`);
       },
       recovery: async () => {
+        // Runs with no owner recorded (the fill's) count as abandoned with olderThanMs: all 10,000 running ones.
+        expect((await w.listAbandonedExecutions({ olderThanMs: 0 })).length).toBe(EXECUTIONS / 10);
+        await w.heartbeat(running);
         await w.listOpenTransactions();
         const recovered = await w.recoverOpenTransactions({ olderThanMs: 0 });
         expect(recovered.find((r) => r.executionId === withPending)).toMatchObject({ pendingSteps: 2 });

@@ -169,7 +169,10 @@ export async function consolidateExecution(
       deadline,
       now,
       build: ({ execution, steps, consolidatedAt }) => {
-        if (!steps.length) throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
+        // A run still going has nothing to show yet; a finished one that committed nothing (an atomic
+        // run interrupted or abandoned) is consolidated as what it is: no steps.
+        if (!steps.length && execution.status === "running")
+          throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
         built = buildConsolidation({
           consolidatedSessionId,
           executionId,

@@ -76,5 +76,6 @@ export {
   type StepResult,
 } from "./ping-pong-executor.js";
 export { describePreviousResults, missingPlaceholders, renderPrompt, type TemplateVars } from "./prompt-template.js";
+export { cancellationReason } from "./run-cancellation.js";
 // The one glyph per run or step status, for every view.
 export { type GlyphStatus, statusGlyph } from "./status-glyph.js";

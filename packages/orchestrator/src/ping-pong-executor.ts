@@ -4,6 +4,7 @@ import {
   type ConsolidationStatus,
   type DatabaseWriter,
   type FinalExecutionStatus,
+  HEARTBEAT_INTERVAL_MS,
   type StepStatus,
   toStorableText,
 } from "@reev/db";
@@ -19,8 +20,10 @@ import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js"
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
+import { Heartbeat } from "./heartbeat.js";
 import { fitId } from "./ids.js";
 import { renderPrompt } from "./prompt-template.js";
+import { cancellationReason } from "./run-cancellation.js";
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
@@ -74,6 +77,8 @@ export type ExecutorOptions = {
   random?: () => number;
   defaultStepTimeoutMs?: number;
   consolidationTimeoutMs?: number;
+  /** How often a running execution's heartbeat is refreshed while an agent thinks (default 10 s). */
+  heartbeatIntervalMs?: number;
 };
 
 export type ExecuteOptions = {
@@ -81,7 +86,10 @@ export type ExecuteOptions = {
   executionId?: string;
   /** Consolidate after the run (default true). */
   consolidate?: boolean;
-  /** Cancels the run: the current agent call is aborted and the run ends failed. */
+  /**
+   * Cancels the run: the current agent call is aborted, its step recorded as failed with the abort
+   * reason's message (see cancellationReason), the rest skipped, and the run ends `cancelled`.
+   */
   signal?: AbortSignal;
   onEvent?: (event: ExecutionEvent) => void;
 };
@@ -151,6 +159,7 @@ export class PingPongExecutor {
   readonly #random: () => number;
   readonly #defaultTimeoutMs: number;
   readonly #consolidationTimeoutMs: number;
+  readonly #heartbeatIntervalMs: number;
 
   constructor(db: { writer: DatabaseWriter }, options: ExecutorOptions = {}) {
     this.#writer = db.writer;
@@ -158,6 +167,7 @@ export class PingPongExecutor {
     this.#random = options.random ?? Math.random;
     this.#defaultTimeoutMs = options.defaultStepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     this.#consolidationTimeoutMs = options.consolidationTimeoutMs ?? DEFAULT_CONSOLIDATION_TIMEOUT_MS;
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
   }
 
   async execute(plan: FlowPlan, agent: Agent, options: ExecuteOptions = {}): Promise<ExecutionResult> {
@@ -180,13 +190,29 @@ export class PingPongExecutor {
       startedAt: new Date(started),
     });
     emit({ type: "execution-started", executionId, flowId: plan.flowId, totalSteps: plan.steps.length });
+    const heartbeat = new Heartbeat(this.#writer, executionId, this.#heartbeatIntervalMs);
+    try {
+      return await this.#run(plan, agent, options, { executionId, started, heartbeat, emit });
+    } finally {
+      await heartbeat.stop();
+    }
+  }
+
+  async #run(
+    plan: FlowPlan,
+    agent: Agent,
+    options: ExecuteOptions,
+    run: { executionId: string; started: number; heartbeat: Heartbeat; emit: (event: ExecutionEvent) => void },
+  ): Promise<ExecutionResult> {
+    const { executionId, started, heartbeat, emit } = run;
     const atomicTransaction = plan.atomic ? await this.#writer.beginTransaction(executionId) : undefined;
+    const cancelled = () => ({ status: "cancelled" as const, error: cancellationReason(options.signal as AbortSignal) });
 
     const results: StepResult[] = [];
     let stop: { status: FinalExecutionStatus; error: string } | undefined;
     let recording = true;
     for (const [stepIndex, step] of plan.steps.entries()) {
-      if (!stop && options.signal?.aborted) stop = { status: "failed", error: "the run was cancelled" };
+      if (!stop && options.signal?.aborted) stop = cancelled();
       const result = stop
         ? this.#skipped(stepIndex, step, stop.error)
         : await this.#runStep(plan, step, stepIndex, executionId, results, agent, options.signal, emit);
@@ -200,11 +226,13 @@ export class PingPongExecutor {
         stop = { status: "failed", error: `could not record step ${stepIndex} (${step.stepId}): ${errorMessage(error)}` };
         continue;
       }
+      heartbeat.beat();
       emit({ type: "step-finished", executionId, step: result });
-      if (!stop && result.status !== "success" && (step.critical || options.signal?.aborted)) {
-        const why = options.signal?.aborted
-          ? "the run was cancelled"
-          : `critical step ${step.stepId} ${result.status === "timed_out" ? "timed out" : "failed"}`;
+      if (!stop && options.signal?.aborted) {
+        // The step says why it stopped ("interrupted (SIGINT)"); the run says it once, not twice.
+        stop = cancelled();
+      } else if (!stop && result.status !== "success" && step.critical) {
+        const why = `critical step ${step.stepId} ${result.status === "timed_out" ? "timed out" : "failed"}`;
         stop = { status: result.status === "timed_out" ? "timed_out" : "failed", error: `${why}: ${result.error ?? "no error given"}` };
       }
     }
@@ -220,7 +248,8 @@ export class PingPongExecutor {
       try {
         if (stop) {
           await this.#writer.rollbackTransaction(executionId, guard);
-          status = "rolled_back";
+          // A cancelled run says so; the error tells that its steps were undone.
+          if (status !== "cancelled") status = "rolled_back";
           error = `${error}; every step was rolled back`;
         } else {
           await this.#writer.commitTransaction(executionId, guard);
@@ -234,6 +263,7 @@ export class PingPongExecutor {
       }
     }
     const durationMs = Math.max(0, this.#clock.now() - started);
+    await heartbeat.stop();
     // Throws if the final status cannot be stored: a result is only returned once it is recorded.
     await this.#writer.finishExecutionSession(executionId, { status, error, durationMs, finishedAt: new Date(started + durationMs) });
 
@@ -364,6 +394,8 @@ export class PingPongExecutor {
         break;
       }
     }
+    // Stopped by the run's cancellation (in the agent call or in a backoff wait): failed, for that reason.
+    if (outcome.error !== undefined && runSignal?.aborted) outcome = { ...outcome, timedOut: false, error: cancellationReason(runSignal) };
     const finishedAt = this.#clock.now();
     const status: StepOutcome = outcome.error === undefined ? "success" : outcome.timedOut ? "timed_out" : "failed";
     return {
@@ -404,7 +436,8 @@ export class PingPongExecutor {
       `Step ${context.stepIndex} (${step.stepId}) timed out after ${timeoutMs}ms`,
     );
     const timer = setTimeout(() => controller.abort(timeoutError), Math.min(timeoutMs, MAX_TIMER_MS));
-    const onRunAbort = () => controller.abort(new OrchestratorError("AGENT_FAILED", "The run was cancelled", { cause: runSignal?.reason }));
+    const onRunAbort = () =>
+      controller.abort(new OrchestratorError("AGENT_FAILED", cancellationReason(runSignal as AbortSignal), { cause: runSignal?.reason }));
     if (runSignal?.aborted) onRunAbort();
     runSignal?.addEventListener("abort", onRunAbort, { once: true });
     try {

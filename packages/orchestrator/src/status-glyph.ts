@@ -15,6 +15,7 @@ const GLYPHS = {
   timed_out: "⏱️",
   skipped: "⏭️",
   rolled_back: "↩️",
+  cancelled: "⏹️",
   running: "…",
   unknown: "❔",
 } as const satisfies Record<GlyphStatus, string>;

@@ -174,7 +174,7 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
       expect(await countSteps(executionId, "committed")).toBe(2);
     });
 
-    it("a cancelled atomic run rolls back", async () => {
+    it("a cancelled atomic run rolls back, ends cancelled, and consolidates its (no) committed steps", async () => {
       const executionId = uid("exec");
       const run = new AbortController();
       const flow = plan({
@@ -193,8 +193,13 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
           if (e.type === "step-started" && e.stepId === "b") setTimeout(() => run.abort(), 20);
         },
       });
-      expect(result.status).toBe("rolled_back");
+      expect(result.status).toBe("cancelled");
+      expect(result.error).toBe("Stopped: cancelled; every step was rolled back");
       expect(await countSteps(executionId)).toBe(0);
+      // Finished with nothing committed: the consolidation says so, instead of staying pending.
+      expect(result.consolidation).toMatchObject({ status: "completed", metadata: { totalTools: 0 } });
+      const [consolidated] = await db.writer.getConsolidatedSessionsByExecution(executionId);
+      expect(consolidated?.originalSessionIds).toEqual([]);
     });
   });
 

@@ -214,15 +214,20 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
       expect((reason.cause as Error).message).toBe("user pressed ctrl-c");
 
       expect(agent.calls.map((c) => c.stepId)).toEqual(["first", "long"]);
-      expect(result.status).toBe("failed");
-      expect(result.error).toBe("Stopped: the run was cancelled: The run was cancelled");
+      // The abort reason is said once, by the step that it stopped and by the run (issue 8 §10).
+      expect(result.status).toBe("cancelled");
+      expect(result.error).toBe("Stopped: user pressed ctrl-c");
       expect(result.stepResults.map((s) => [s.status, s.error])).toEqual([
         ["success", null],
-        ["failed", "The run was cancelled"],
-        ["skipped", "Skipped: the run was cancelled: The run was cancelled"],
+        ["failed", "user pressed ctrl-c"],
+        ["skipped", "Skipped: user pressed ctrl-c"],
       ]);
       expect((await db.writer.getSessionsForConsolidation(executionId)).map((s) => s.status)).toEqual(["success", "failed", "skipped"]);
-      expect(await db.writer.getExecutionSession(executionId)).toMatchObject({ status: "failed", openTransaction: null });
+      expect(await db.writer.getExecutionSession(executionId)).toMatchObject({
+        status: "cancelled",
+        error: "Stopped: user pressed ctrl-c",
+        openTransaction: null,
+      });
     });
 
     it("a signal aborted before the run starts calls no agent and records every step as skipped", async () => {
@@ -241,8 +246,9 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
         signal: run.signal,
         consolidate: false,
       });
-      expect(result.status).toBe("failed");
-      expect(result.error).toBe("Stopped: the run was cancelled");
+      // abort() without a reason: DOMException's "This operation was aborted" says nothing, so "cancelled".
+      expect(result.status).toBe("cancelled");
+      expect(result.error).toBe("Stopped: cancelled");
       expect(agent.calls).toEqual([]);
       expect(result.stepResults.map((s) => s.status)).toEqual(["skipped", "skipped"]);
     });
@@ -274,11 +280,12 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
       });
       expect(sleeps).toEqual([500]);
       expect(agent.calls.map((c) => c.stepId)).toEqual(["flaky"]);
+      // Stopped in its backoff: the step failed because the run was cancelled, not for its last error.
       expect(result.stepResults.map((s) => [s.status, s.attempts, s.error])).toEqual([
-        ["failed", 1, "try again"],
-        ["skipped", 0, "Skipped: the run was cancelled: try again"],
+        ["failed", 1, "cancelled"],
+        ["skipped", 0, "Skipped: cancelled"],
       ]);
-      expect(result.status).toBe("failed");
+      expect(result.status).toBe("cancelled");
     });
   });
 });

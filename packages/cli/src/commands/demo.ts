@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { CliContext, CliIO } from "../context.js";
+import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples } from "../options.js";
 import { executeFlows, runsSummary } from "./run.js";
 
@@ -35,9 +36,11 @@ export async function demoCommand(options: { db: string | undefined; out: string
     .sort()
     .map((f) => join(EXAMPLES_DIR, f));
   io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
-  const report = await executeFlows(
-    { files, agent: "scripted", db: options.db, concurrency: files.length, repeat: 1, out: options.out, consolidate: true },
-    io,
+  const { value: report, interrupted } = await withInterrupts(io, (signal) =>
+    executeFlows(
+      { files, agent: "scripted", db: options.db, concurrency: files.length, repeat: 1, out: options.out, consolidate: true, signal },
+      io,
+    ),
   );
   io.stdout.write(
     "\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n" +
@@ -45,6 +48,7 @@ export async function demoCommand(options: { db: string | undefined; out: string
       "Next: reev list · reev show <executionId> · reev diagram <executionId> --format html --out run.html\n" +
       `\n${runsSummary(report)}\n`,
   );
+  if (interrupted) return interruptExitCode(interrupted);
   // The demo worked when every run was recorded and consolidated, whatever the runs' own outcome.
   return !report.failures && report.results.every((r) => r.consolidation.status === "completed") ? 0 : 1;
 }

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { statusLabel } from "../format.js";
 import { executionJson } from "../json-views.js";
+import { markHelp, type RunMark, runMark } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
 
@@ -53,14 +54,17 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
     io.stdout.write(`No executions${which} in ${db.description}.\n${next}`);
     return 0;
   }
-  const rows = executions.map((e) => [
+  const marks = executions.map((e) => runMark(e));
+  const rows = executions.map((e, i) => [
     e.executionId,
     e.flowId,
-    statusLabel(e.status),
+    `${statusLabel(e.status)}${marks[i] ? ` (${marks[i]})` : ""}`,
     e.startedAt.toISOString().replace("T", " ").slice(0, 19),
     formatDuration(e.durationMs),
     e.consolidation.status,
   ]);
   io.stdout.write(`${renderTable(["execution", "flow", "status", "started (UTC)", "duration", "consolidation"], rows, new Set([4]))}\n`);
+  const seen = new Set(marks.filter((m): m is Exclude<RunMark, undefined> => m !== undefined));
+  for (const mark of seen) io.stdout.write(`${markHelp(mark)}\n`);
   return 0;
 }

@@ -1,74 +1,115 @@
-import type { Database } from "@reev/db";
-import { formatDuration } from "@reev/orchestrator";
+import type { AbandonedExecution, Database } from "@reev/db";
+import { consolidateExecution, errorMessage } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { openTransactionJson } from "../json-views.js";
+import { abandonedJson } from "../json-views.js";
+import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption } from "../options.js";
-import { renderTable } from "../text-table.js";
+import { clip, renderTable } from "../text-table.js";
 
-/**
- * `reev recover` rolls back transactions older than this unless told otherwise: a live atomic run
- * keeps its transaction open while agents think, and recovering it would undo a run in progress.
- */
-const RECOVER_DEFAULT_AGE_MS = 60 * 60 * 1000;
-
-type RecoverOptions = DbOptions & JsonOptions & { olderThan: number; dryRun: boolean };
+type RecoverFlags = DbOptions & JsonOptions & { staleAfter?: number; olderThan?: number; dryRun: boolean };
+export type RecoverQuery = { staleAfterMs: number; olderThanMs?: number | undefined; dryRun: boolean };
+type Consolidated = { status: string; consolidatedSessionId: string | null; error: string | null };
 
 export function registerRecover(program: Command, ctx: CliContext): void {
   program
     .command("recover")
-    .summary("roll back transactions a crashed run left open")
-    .description("Roll back execution transactions a crashed run left open; its committed steps stay.")
+    .summary("finish the runs whose process is gone")
+    .description(
+      "Finish every run whose process is gone (killed, crashed, the machine lost power): roll back its open\n" +
+        "transaction, finish it as failed, and consolidate its committed steps. A live run is never touched.",
+    )
+    .option("--dry-run", "list what would be finished, and change nothing", false)
+    .option(
+      "--stale-after <ms>",
+      "a run owned by another host counts as gone when its heartbeat is older than this (default $REEV_STALE_AFTER_MS, else 120000)",
+      integer("--stale-after", 1, 2_147_483_647),
+    )
     .option(
       "--older-than <ms>",
-      "only transactions open at least this long, in milliseconds (a live atomic run holds one)",
+      "also finish runs recorded without an owner (by an older reev) that show no sign of life for this long",
       integer("--older-than", 0),
-      RECOVER_DEFAULT_AGE_MS,
     )
-    .option("--dry-run", "list what would be rolled back, and change nothing", false)
     .addOption(dbOption())
     .addOption(jsonOption())
     .addHelpText(
       "after",
-      examples([
-        ["reev recover --dry-run", "what would be rolled back (open for over an hour)"],
-        ["reev recover --older-than 600000", "roll back transactions open for over 10 minutes"],
-      ]),
+      [
+        examples([
+          ["reev recover --dry-run", "what would be finished, and why"],
+          ["reev recover", "finish them"],
+          ["reev recover --json", "the same, for a script"],
+        ]),
+        "",
+        "A run is gone when its process on this host has exited (or its pid now belongs to another process),",
+        "or, for a run on another host, when its heartbeat (refreshed every 10 s while it runs) is stale.",
+      ].join("\n"),
     )
-    .action(async (options: RecoverOptions) => {
-      const query = { olderThanMs: options.olderThan, dryRun: options.dryRun };
-      ctx.exitCode = await withDatabase(options.db, (db) => recoverCommand(db, query, { json: options.json ?? false }, ctx.io));
+    .action(async (flags: RecoverFlags) => {
+      const query = { staleAfterMs: flags.staleAfter ?? staleAfterMs(), olderThanMs: flags.olderThan, dryRun: flags.dryRun };
+      ctx.exitCode = await withDatabase(flags.db, (db) => recoverCommand(db, query, { json: flags.json ?? false }, ctx.io));
     });
 }
 
-/** `reev recover`: a table of the transactions rolled back (or, with --dry-run, that would be), or JSON. */
-export async function recoverCommand(
-  db: Database,
-  query: { olderThanMs: number; dryRun: boolean },
-  options: { json: boolean },
-  io: CliIO,
-): Promise<number> {
-  const open = query.dryRun ? await db.writer.listOpenTransactions(query) : await db.writer.recoverOpenTransactions(query);
+/** Consolidates a finished run's committed steps; a failure is reported, not thrown: the run stays finished. */
+async function consolidate(db: Database, found: AbandonedExecution): Promise<Consolidated> {
+  try {
+    const done = await consolidateExecution(db, found.execution.executionId);
+    return { status: "completed", consolidatedSessionId: done.consolidatedSessionId, error: null };
+  } catch (error) {
+    return { status: "failed", consolidatedSessionId: null, error: errorMessage(error) };
+  }
+}
+
+const utc = (date: Date | null) => (date ? date.toISOString().replace("T", " ").slice(0, 19) : "—");
+
+/** `reev recover`: finishes abandoned runs (or, with --dry-run, lists them) and prints a table, or JSON. */
+export async function recoverCommand(db: Database, query: RecoverQuery, options: { json: boolean }, io: CliIO): Promise<number> {
+  const limits = { staleAfterMs: query.staleAfterMs, ...(query.olderThanMs === undefined ? {} : { olderThanMs: query.olderThanMs }) };
+  const found = query.dryRun ? await db.writer.listAbandonedExecutions(limits) : await db.writer.recoverAbandonedExecutions(limits);
+  const consolidations: Consolidated[] = [];
+  for (const run of found) {
+    consolidations.push(
+      query.dryRun ? { status: "would consolidate", consolidatedSessionId: null, error: null } : await consolidate(db, run),
+    );
+  }
+  const failed = consolidations.filter((c) => c.status === "failed").length;
   if (options.json) {
-    writeJson(io, { dryRun: query.dryRun, olderThanMs: query.olderThanMs, transactions: open.map(openTransactionJson) });
+    writeJson(io, {
+      dryRun: query.dryRun,
+      staleAfterMs: query.staleAfterMs,
+      olderThanMs: query.olderThanMs ?? null,
+      runs: found.map((run, i) => abandonedJson(run, consolidations[i] as Consolidated)),
+    });
+    return failed ? 1 : 0;
+  }
+  if (!found.length) {
+    const running = (await db.writer.listExecutionSessions({ status: "running", limit: 1000 })).length;
+    const live = running ? ` (${running === 1 ? "1 run is" : `${running} runs are`} still running, owned by a live process)` : "";
+    io.stdout.write(`No abandoned runs in ${db.description}${live}.\n`);
     return 0;
   }
-  if (!open.length) {
-    io.stdout.write(`No open transactions older than ${formatDuration(query.olderThanMs)} in ${db.description}.\n`);
-    return 0;
-  }
-  const count = open.length === 1 ? "1 open transaction" : `${open.length} open transactions`;
+  const count = found.length === 1 ? "1 abandoned run" : `${found.length} abandoned runs`;
   io.stdout.write(
     query.dryRun
-      ? `Would roll back ${count} (a dry run: nothing changed; run again without --dry-run to roll back):\n`
-      : `Rolled back ${count}: their pending steps are gone, the committed steps stay.\n`,
+      ? `Would finish ${count} as failed (a dry run: nothing changed; run again without --dry-run):\n`
+      : `Finished ${count} as failed: open transactions rolled back, committed steps consolidated.\n`,
   );
-  const rows = open.map((t) => [
-    t.executionId,
-    t.transactionId,
-    t.openedAt.toISOString().replace("T", " ").slice(0, 19),
-    String(t.pendingSteps),
-  ]);
-  io.stdout.write(`${renderTable(["execution", "transaction", "opened (UTC)", "pending steps"], rows, new Set([3]))}\n`);
-  return 0;
+  const rows = found.map((run, i) => {
+    const c = consolidations[i] as Consolidated;
+    return [
+      run.execution.executionId,
+      run.execution.owner ? `${run.execution.owner.pid}@${run.execution.owner.host}` : "—",
+      utc(run.execution.heartbeatAt),
+      String(run.pendingSteps),
+      String(run.committedSteps),
+      c.error ? `${c.status}: ${clip(c.error, 50)}` : c.status,
+      clip(run.reason, 70),
+    ];
+  });
+  io.stdout.write(
+    `${renderTable(["execution", "owner", "last heartbeat (UTC)", "rolled back", "committed", "consolidation", "why"], rows, new Set([3, 4]))}\n`,
+  );
+  if (failed) io.stdout.write(`${failed} consolidation(s) failed: see reev status <executionId>, the runs themselves are finished.\n`);
+  return failed ? 1 : 0;
 }

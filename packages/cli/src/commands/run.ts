@@ -21,6 +21,7 @@ import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
 import { formatPercent, formatScore, statusLabel } from "../format.js";
+import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, oneOf } from "../options.js";
 import { writeOutputFile } from "../output-file.js";
 import { ProgressReporter } from "../progress.js";
@@ -66,7 +67,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
         "--agent openai talks to an OpenAI-compatible /v1/chat/completions endpoint: set OPENAI_BASE_URL,",
         "OPENAI_MODEL and OPENAI_API_KEY. --tools names a module whose default export maps tool names to",
         "{ run(input, signal) } handlers; a call without a handler is recorded as failed.",
-        "Exit codes: 0 every run completed, 1 a run did not, 2 bad input (nothing ran).",
+        "Ctrl-C (or SIGTERM) stops each run's current step, finishes the runs as cancelled with what they had",
+        "recorded, prints the summary and exits 130 (143 for SIGTERM); a second Ctrl-C exits at once, and",
+        "reev recover finishes the runs later.",
+        "Exit codes: 0 every run completed, 1 a run did not, 2 bad input (nothing ran), 130/143 interrupted.",
       ].join("\n"),
     )
     .action(async (files: string[], flags: RunFlags) => {
@@ -84,6 +88,8 @@ export type RunOptions = {
   repeat: number;
   out: string;
   consolidate: boolean;
+  /** Cancels the runs (Ctrl-C): runs in progress end cancelled, runs not yet started never start. */
+  signal?: AbortSignal;
 };
 
 /**
@@ -117,12 +123,15 @@ async function createAgent(name: AgentName, toolsModule?: string): Promise<Agent
   return new ScriptedAgent();
 }
 
-/** Runs `tasks` with at most `limit` in flight, keeping results in task order. */
-async function pool<T, R>(tasks: readonly T[], limit: number, fn: (task: T) => Promise<R>): Promise<R[]> {
+/**
+ * Runs `tasks` with at most `limit` in flight, keeping results in task order. Once `signal` aborts,
+ * no further task starts: the results of those are missing (a sparse array).
+ */
+async function pool<T, R>(tasks: readonly T[], limit: number, fn: (task: T) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
   const results: R[] = new Array(tasks.length);
   let next = 0;
   const worker = async () => {
-    while (next < tasks.length) {
+    while (next < tasks.length && !signal?.aborted) {
       const index = next++;
       results[index] = await fn(tasks[index] as T);
     }
@@ -184,8 +193,11 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   return [mmd, html];
 }
 
-/** `failures`: executions that could not be recorded at all (they have no result). */
-type RunReport = { results: ExecutionResult[]; files: string[]; failures: number };
+/**
+ * `failures`: executions that could not be recorded at all (they have no result); `notStarted`: runs
+ * an interruption kept from starting.
+ */
+type RunReport = { results: ExecutionResult[]; files: string[]; failures: number; notStarted: number };
 
 /** Loads every flow first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
@@ -200,11 +212,21 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
     try {
       // Settled, not all-or-nothing: one execution that cannot be recorded must not close the
       // database under the others still running.
-      settled = await pool(tasks, options.concurrency, (plan) =>
-        executor.execute(plan, agent, { onEvent: progress.handle, consolidate: options.consolidate }).then(
-          (value): PromiseSettledResult<ExecutionResult> => ({ status: "fulfilled", value }),
-          (reason: unknown): PromiseSettledResult<ExecutionResult> => ({ status: "rejected", reason }),
-        ),
+      settled = await pool(
+        tasks,
+        options.concurrency,
+        (plan) =>
+          executor
+            .execute(plan, agent, {
+              onEvent: progress.handle,
+              consolidate: options.consolidate,
+              ...(options.signal ? { signal: options.signal } : {}),
+            })
+            .then(
+              (value): PromiseSettledResult<ExecutionResult> => ({ status: "fulfilled", value }),
+              (reason: unknown): PromiseSettledResult<ExecutionResult> => ({ status: "rejected", reason }),
+            ),
+        options.signal,
       );
     } finally {
       progress.stop();
@@ -212,6 +234,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
     const results: ExecutionResult[] = [];
     const files: string[] = [];
     for (const [i, outcome] of settled.entries()) {
+      if (!outcome) continue; // never started: the command was interrupted first
       if (outcome.status === "rejected") {
         const reason = toCliError(outcome.reason, { command: "run" }).message;
         io.stdout.write(`\n${statusLabel("failed")}  ${tasks[i]?.flowId}: the execution could not be recorded: ${reason}\n`);
@@ -222,7 +245,8 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       files.push(...(await writeDiagrams(db, outcome.value, resolve(options.out))));
     }
     if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
-    return { results, files, failures: settled.length - results.length };
+    const started = settled.filter(Boolean).length;
+    return { results, files, failures: started - results.length, notStarted: tasks.length - started };
   });
 }
 
@@ -231,7 +255,11 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
  * Counted by each result's own status, so a status added later is counted without a change here;
  * completed and failed are always named, the others when they occur.
  */
-export function runsSummary({ results, failures }: Pick<RunReport, "results" | "failures">): string {
+export function runsSummary({
+  results,
+  failures,
+  notStarted = 0,
+}: Pick<RunReport, "results" | "failures"> & { notStarted?: number }): string {
   const counts = new Map<string, number>([
     ["completed", 0],
     ["failed", 0],
@@ -244,11 +272,13 @@ export function runsSummary({ results, failures }: Pick<RunReport, "results" | "
   const parts = [...counts].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b)).map(([status, n]) => `${n} ${status}`);
   if (failures) parts.push(`${failures} not recorded`);
   const total = results.length + failures;
-  return `${total} ${total === 1 ? "run" : "runs"}: ${parts.join(", ")}`;
+  const summary = `${total} ${total === 1 ? "run" : "runs"}: ${parts.join(", ")}`;
+  return notStarted ? `${summary} (${notStarted} not started: interrupted)` : summary;
 }
 
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
-  const report = await executeFlows(options, io);
-  if (report.results.length + report.failures > 1) io.stdout.write(`\n${runsSummary(report)}\n`);
+  const { value: report, interrupted } = await withInterrupts(io, (signal) => executeFlows({ ...options, signal }, io));
+  if (report.results.length + report.failures > 1 || report.notStarted) io.stdout.write(`\n${runsSummary(report)}\n`);
+  if (interrupted) return interruptExitCode(interrupted);
   return !report.failures && report.results.every((r) => r.status === "completed") ? 0 : 1;
 }

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
 import { formatScore, metricsLine, statusLabel } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
+import { markHelp, runMark } from "../liveness.js";
 import { clip, renderTable } from "../text-table.js";
 import { registerExecutionView, requireExecution } from "./execution-view.js";
 
@@ -29,12 +30,20 @@ export async function showCommand(db: Database, executionId: string, options: { 
     writeJson(io, { ...executionWithConsolidationJson(e, status), steps: steps.map(stepJson) });
     return 0;
   }
+  const mark = runMark(e);
   const lines = [
     `Execution  ${e.executionId}`,
     `Flow       ${e.flowId}   agent: ${e.agent}`,
     `Prompt     ${clip(e.prompt, 100)}`,
     `Status     ${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`,
     `Started    ${e.startedAt.toISOString()}   duration: ${formatDuration(e.durationMs)}`,
+    ...(e.owner
+      ? [
+          `Owner      process ${e.owner.pid} on ${e.owner.host}   last heartbeat: ${e.heartbeatAt?.toISOString() ?? "—"}${mark ? `   (${markHelp(mark)})` : ""}`,
+        ]
+      : mark
+        ? [`Owner      not recorded   (${markHelp(mark)})`]
+        : []),
     ...(e.openTransaction
       ? [
           `Open transaction ${e.openTransaction.transactionId} since ${e.openTransaction.openedAt.toISOString()} (pending steps are not shown)`,

@@ -12,6 +12,8 @@ import type {
 } from "../schemas.js";
 import { ZTransactionOptions } from "../schemas.js";
 import { validate } from "../validate.js";
+import type { AbandonedExecution, AbandonedOptions } from "./abandoned-executions.js";
+import * as abandoned from "./abandoned-executions.js";
 import type { ConsolidateInput, Consolidation } from "./consolidated.js";
 import * as consolidated from "./consolidated.js";
 import {
@@ -104,6 +106,21 @@ export class DatabaseWriter {
   /** Ends a running execution; refused while its transaction is open. */
   finishExecutionSession(executionId: string, input: FinishExecutionInput): Promise<ExecutionSessionRecord> {
     return executions.finishExecutionSession(this.#context, executionId, input);
+  }
+
+  /** The owner's sign of life while the execution runs; false once it has finished. */
+  heartbeat(executionId: string): Promise<boolean> {
+    return executions.heartbeat(this.#context, executionId);
+  }
+
+  /** Running executions whose owner is provably gone (see executionLiveness), oldest first. Reads only. */
+  listAbandonedExecutions(options: AbandonedOptions = {}): Promise<AbandonedExecution[]> {
+    return abandoned.listAbandonedExecutions(this.#context, options);
+  }
+
+  /** Rolls back and finishes as `failed` every abandoned execution; returns what it finished. */
+  recoverAbandonedExecutions(options: AbandonedOptions = {}): Promise<AbandonedExecution[]> {
+    return abandoned.recoverAbandonedExecutions(this.#context, options);
   }
 
   // ── Execution transactions (rows, not connections) ────────────────────────────────────────────

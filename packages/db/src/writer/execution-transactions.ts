@@ -79,7 +79,7 @@ export async function rollbackTransaction(context: WriterContext, executionId: s
   );
 }
 
-async function deletePending(tx: Client, pending: { executionId: string; transactionId: string }): Promise<number> {
+export async function deletePending(tx: Client, pending: { executionId: string; transactionId: string }): Promise<number> {
   const { count } = await tx.stepSession.deleteMany({ where: { ...pending, state: "pending" } });
   return count;
 }
@@ -136,7 +136,7 @@ async function endTransaction(
   });
 }
 
-function closeTransaction(tx: Client, closing: { executionId: string; transactionId: string; outcome: TransactionOutcome }) {
+export function closeTransaction(tx: Client, closing: { executionId: string; transactionId: string; outcome: TransactionOutcome }) {
   return tx.executionSession.updateMany({
     where: { executionId: closing.executionId },
     data: {

@@ -1,5 +1,6 @@
 import { DatabaseError } from "../errors.js";
 import type { Prisma } from "../generated/prisma/client.js";
+import { currentProcessOwner } from "../process-owner.js";
 import {
   type ConsolidationStatus,
   type CreateExecutionInput,
@@ -31,6 +32,10 @@ export type ExecutionSessionRecord = {
   /** The open execution transaction, if any. */
   openTransaction: { transactionId: string; openedAt: Date } | null;
   consolidation: { status: ConsolidationStatus; error: string | null; updatedAt: Date | null };
+  /** The process that runs (or ran) it; null when recorded before owners were. */
+  owner: { host: string; pid: number; startedAt: Date | null } | null;
+  /** The owner's last sign of life (see `heartbeat`); null when recorded before heartbeats were. */
+  heartbeatAt: Date | null;
 };
 
 /** JSON equality whatever the key order (jsonb does not keep the caller's). */
@@ -51,6 +56,8 @@ export function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionS
     openTransaction:
       row.openTransactionId && row.transactionOpenedAt ? { transactionId: row.openTransactionId, openedAt: row.transactionOpenedAt } : null,
     consolidation: { status: row.consolidationStatus, error: row.consolidationError, updatedAt: row.consolidationUpdatedAt },
+    owner: row.ownerHost && row.ownerPid !== null ? { host: row.ownerHost, pid: row.ownerPid, startedAt: row.ownerStartedAt } : null,
+    heartbeatAt: row.heartbeatAt,
   };
 }
 
@@ -64,14 +71,18 @@ export async function createExecutionSession(context: WriterContext, input: Crea
   // Raw, because Prisma sends a top-level JSON number as a float parameter (0.1 + 0.2 came back as
   // 0.3) and a failed INSERT would abort an enclosing transaction; ON CONFLICT lets a retry be seen.
   const metadata = data.metadata === undefined || data.metadata === null ? null : JSON.stringify(data.metadata);
+  // The creating process owns the execution: recovery finishes it only once that process is gone.
+  const owner = currentProcessOwner();
   const inserted = await withClient(
     context,
     action,
     (c) =>
       c.$executeRaw`
-      INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, metadata, started_at)
+      INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, metadata, started_at,
+        owner_host, owner_pid, owner_started_at, heartbeat_at)
       VALUES (${data.executionId}, ${data.flowId}, ${data.agent}, ${data.prompt}, ${metadata}::jsonb,
-        COALESCE(${data.startedAt ?? null}::timestamptz, now()))
+        COALESCE(${data.startedAt ?? null}::timestamptz, now()),
+        ${owner.host}, ${owner.pid}::int, ${owner.startedAt}::timestamptz, now())
       ON CONFLICT (execution_id) DO NOTHING`,
   );
   const row = await withClient(context, action, (c) => c.executionSession.findUniqueOrThrow({ where: { executionId: data.executionId } }));
@@ -153,4 +164,18 @@ export async function finishExecutionSession(
     });
   });
   return toExecutionRecord(row);
+}
+
+/**
+ * The owner's sign of life: moves `heartbeat_at` to now while the execution runs. Returns false once
+ * it has finished (a late beat changes nothing). One statement, no lock wait beyond the row's.
+ */
+export async function heartbeat(context: WriterContext, executionId: string): Promise<boolean> {
+  const id = validate(ZId, executionId, "executionId");
+  const updated = await withClient(
+    context,
+    `refresh the heartbeat of execution "${id}"`,
+    (c) => c.$executeRaw`UPDATE execution_sessions SET heartbeat_at = now() WHERE execution_id = ${id} AND status = 'running'`,
+  );
+  return updated > 0;
 }

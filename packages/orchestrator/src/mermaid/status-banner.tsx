@@ -12,6 +12,7 @@ const RUN_HEADLINES = {
   failed: { text: "Run failed", tone: "bad" },
   timed_out: { text: "Run timed out", tone: "bad" },
   rolled_back: { text: "Run rolled back", tone: "bad" },
+  cancelled: { text: "Run cancelled", tone: "warn" },
   running: { text: "Run still running", tone: "info" },
 } as const satisfies Record<ExecutionStatus, { text: string; tone: Tone }>;
 

@@ -1,0 +1,61 @@
+// Ctrl-C and SIGTERM during a command that runs flows (`reev run`, `reev demo`, and later `reev eval`).
+// Node's default is to die on the spot, leaving every run `running` with its consolidation pending
+// forever. Instead, the first signal aborts the runs' AbortSignal: each current agent call is
+// stopped, its step recorded as failed ("interrupted (SIGINT)"), the rest skipped, the run finished
+// as `cancelled` and its committed steps consolidated; the command then prints its summary and exits
+// with 128 + the signal's number, as a shell reports a process the signal killed (130 for SIGINT,
+// 143 for SIGTERM), so scripts and supervisors can tell an interruption from a failure. A second
+// signal exits at once: the runs still going are left to `reev recover`, which finds them by their
+// dead owner. Only the same signal again counts as the second one (see the handler).
+import { constants } from "node:os";
+import type { CliIO } from "./context.js";
+
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+export type InterruptSignal = (typeof SIGNALS)[number];
+
+/** 128 + the signal's number: the exit status a shell shows for a process that signal ended. */
+export const interruptExitCode = (signal: InterruptSignal) => 128 + constants.signals[signal];
+
+export type Interrupted<T> = { value: T; interrupted: InterruptSignal | undefined };
+
+/**
+ * Runs `work` with an AbortSignal that the first SIGINT or SIGTERM aborts (its reason's message is
+ * "interrupted (SIGINT)", what the stopped step records); the same signal again calls `exit` at once. The
+ * handlers are removed when `work` ends, whatever way.
+ */
+export async function withInterrupts<T>(
+  io: CliIO,
+  work: (signal: AbortSignal) => Promise<T>,
+  exit: (code: number) => never = (code) => process.exit(code),
+): Promise<Interrupted<T>> {
+  const controller = new AbortController();
+  let interrupted: InterruptSignal | undefined;
+  const handlers = SIGNALS.map((name) => {
+    const handler = () => {
+      if (interrupted === name) {
+        io.stderr.write(`\n${name} again: exiting at once. Runs still going stay "running" until reev recover finishes them.\n`);
+        exit(interruptExitCode(name));
+      }
+      // Another signal while stopping is the same request: `pnpm reev` forwards a SIGTERM to reev
+      // right after the terminal's SIGINT reached both, and must not cut the stopping short.
+      if (interrupted) {
+        io.stderr.write(`Already stopping (${name} after ${interrupted}); ${interrupted} again exits at once.\n`);
+        return;
+      }
+      interrupted = name;
+      io.stderr.write(
+        `\nInterrupted (${name}): stopping each run's current step, recording it as failed and finishing the run as cancelled.\n` +
+          "Press Ctrl-C again to exit at once (then reev recover finishes the runs).\n",
+      );
+      controller.abort(new Error(`interrupted (${name})`));
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  try {
+    const value = await work(controller.signal);
+    return { value, interrupted };
+  } finally {
+    for (const [name, handler] of handlers) process.off(name, handler);
+  }
+}

@@ -1,0 +1,158 @@
+import { z } from "zod";
+import { currentProcessOwner, localOwnerState } from "../process-owner.js";
+import { INT32_MAX, ZId } from "../schemas.js";
+import { validate } from "../validate.js";
+import { databaseTransaction, lockExecution, type WriterContext, withClient } from "./context.js";
+import { closeTransaction, deletePending } from "./execution-transactions.js";
+import { type ExecutionSessionRecord, toExecutionRecord } from "./executions.js";
+
+// A running execution whose process is gone stays `running` forever unless someone finishes it. This
+// module decides, from the owner an execution records (host, pid, process start) and its heartbeat,
+// whether that process is provably gone, and finishes such executions. A live run is never touched:
+// on this host its process is looked up; on another host only a heartbeat older than `staleAfterMs`
+// counts, and it is checked again under the row lock, so a run that beat meanwhile is left alone.
+
+/** How often a running execution's owner refreshes its heartbeat while an agent thinks. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/** A heartbeat older than this is stale: twelve missed beats, well past a slow step write or a GC pause. */
+export const DEFAULT_STALE_AFTER_MS = 2 * 60_000;
+
+export const ZAbandonedOptions = z.object({
+  /** A heartbeat older than this is stale; on another host, stale means abandoned. */
+  staleAfterMs: z.int("must be an integer number of milliseconds").min(1, "must be 1 or more").max(INT32_MAX, "is too large").optional(),
+  /**
+   * Executions with no recorded owner (written before owners were) cannot be proven gone: they count
+   * as abandoned only when their last sign of life is older than this. Left out: never.
+   */
+  olderThanMs: z.int("must be an integer number of milliseconds").min(0, "must be 0 or more").max(8.64e15, "is too large").optional(),
+});
+export type AbandonedOptions = z.input<typeof ZAbandonedOptions>;
+
+/** What is known of a running execution's owner. */
+export type Liveness = {
+  /** Abandoned: its owner is provably gone (or, unowned, silent for longer than `olderThanMs`). */
+  abandoned: boolean;
+  /** Its last sign of life (heartbeat, else start) is older than `staleAfterMs`. */
+  stale: boolean;
+  /** In words: why it is abandoned, or why it is not. */
+  reason: string;
+};
+
+const lastSignOfLife = (e: Pick<ExecutionSessionRecord, "heartbeatAt" | "startedAt">) => e.heartbeatAt ?? e.startedAt;
+
+/** "2 min", "45 s": a silence or a threshold, in words (whole units, rounded down). */
+function minutes(ms: number): string {
+  return ms >= 60_000 ? `${Math.floor(ms / 60_000)} min` : `${Math.floor(ms / 1000)} s`;
+}
+
+/** Whether a running execution's owner is gone. Pure but for looking up local processes. */
+export function executionLiveness(
+  e: Pick<ExecutionSessionRecord, "status" | "owner" | "heartbeatAt" | "startedAt">,
+  options: AbandonedOptions & { now?: Date } = {},
+): Liveness {
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const silentMs = (options.now ?? new Date()).getTime() - lastSignOfLife(e).getTime();
+  const stale = e.status === "running" && silentMs > staleAfterMs;
+  if (e.status !== "running") return { abandoned: false, stale: false, reason: `finished as ${e.status}` };
+  const { owner } = e;
+  if (!owner) {
+    const abandoned = options.olderThanMs !== undefined && silentMs >= options.olderThanMs;
+    return { abandoned, stale, reason: `abandoned: no owner recorded, and no sign of life for ${minutes(Math.max(0, silentMs))}` };
+  }
+  const who = `process ${owner.pid} on ${owner.host}`;
+  if (owner.host === currentProcessOwner().host) {
+    const state = localOwnerState(owner);
+    return state === "gone"
+      ? { abandoned: true, stale, reason: `abandoned: ${who} exited without finishing` }
+      : { abandoned: false, stale, reason: `${who} is still running` };
+  }
+  return stale
+    ? { abandoned: true, stale, reason: `abandoned: ${who} sent no heartbeat for over ${minutes(staleAfterMs)}` }
+    : { abandoned: false, stale, reason: `${who} sent a heartbeat within ${minutes(staleAfterMs)}` };
+}
+
+/** An abandoned execution, as found (or as recovery left it). */
+export type AbandonedExecution = {
+  execution: ExecutionSessionRecord;
+  /** The error the execution is (or would be) finished with. */
+  reason: string;
+  /** Steps of its open transaction, rolled back (or to be). */
+  pendingSteps: number;
+  /** Steps committed before it was abandoned: what its consolidation lists. */
+  committedSteps: number;
+};
+
+async function stepCounts(context: WriterContext, executionIds: string[]): Promise<Map<string, { pending: number; committed: number }>> {
+  if (!executionIds.length) return new Map();
+  const rows = await withClient(
+    context,
+    "count the steps of abandoned executions",
+    // One index lookup per execution (LATERAL): with many abandoned runs, `execution_id = ANY(…)` made
+    // the planner read the whole table (query-plans.test.ts caught it).
+    (c) => c.$queryRaw<{ execution_id: string; pending: number; committed: number }[]>`
+      SELECT e.execution_id, n.pending, n.committed
+      FROM unnest(${executionIds}::text[]) AS e(execution_id)
+      CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE s.state = 'pending')::int AS pending, count(*) FILTER (WHERE s.state = 'committed')::int AS committed
+        FROM step_sessions s WHERE s.execution_id = e.execution_id
+      ) AS n`,
+  );
+  return new Map(rows.map((r) => [r.execution_id, { pending: r.pending, committed: r.committed }]));
+}
+
+/** Running executions whose owner is provably gone, oldest first. Reads only. */
+export async function listAbandonedExecutions(context: WriterContext, options: AbandonedOptions = {}): Promise<AbandonedExecution[]> {
+  const checked = validate(ZAbandonedOptions, options, "options");
+  const running = await withClient(context, "list running executions", (c) =>
+    c.executionSession.findMany({ where: { status: "running" }, orderBy: [{ startedAt: "asc" }, { executionId: "asc" }] }),
+  );
+  const now = new Date();
+  const abandoned = running.flatMap((row) => {
+    const execution = toExecutionRecord(row);
+    const liveness = executionLiveness(execution, { ...checked, now });
+    return liveness.abandoned ? [{ execution, reason: liveness.reason }] : [];
+  });
+  const counts = await stepCounts(
+    context,
+    abandoned.map((a) => a.execution.executionId),
+  );
+  return abandoned.map((a) => {
+    const n = counts.get(a.execution.executionId);
+    return { ...a, pendingSteps: n?.pending ?? 0, committedSteps: n?.committed ?? 0 };
+  });
+}
+
+/**
+ * Finishes every abandoned execution as `failed`, with the reason as its error: its open transaction
+ * is rolled back and the execution finished in one database transaction each, after checking under
+ * the row lock that it still runs and its heartbeat has not moved since it was judged. Its finish
+ * time is its last sign of life, not the time of recovery. Returns what it finished; consolidating
+ * the committed steps is the caller's (the orchestrator builds the document).
+ */
+export async function recoverAbandonedExecutions(context: WriterContext, options: AbandonedOptions = {}): Promise<AbandonedExecution[]> {
+  const recovered: AbandonedExecution[] = [];
+  for (const found of await listAbandonedExecutions(context, options)) {
+    const id = validate(ZId, found.execution.executionId, "executionId");
+    const done = await databaseTransaction(context, `finish abandoned execution "${id}"`, async ({ client: tx }) => {
+      const locked = await lockExecution(tx, id);
+      const row = await tx.executionSession.findUniqueOrThrow({ where: { executionId: id } });
+      // Finished, or alive again, since it was judged: left alone, and not reported.
+      if (locked.status !== "running" || row.heartbeatAt?.getTime() !== found.execution.heartbeatAt?.getTime()) return undefined;
+      const pendingSteps = locked.open_transaction_id
+        ? await deletePending(tx, { executionId: id, transactionId: locked.open_transaction_id })
+        : 0;
+      if (locked.open_transaction_id) {
+        await closeTransaction(tx, { executionId: id, transactionId: locked.open_transaction_id, outcome: "rolled_back" });
+      }
+      const finishedAt = lastSignOfLife(toExecutionRecord(row));
+      const durationMs = Math.min(INT32_MAX, Math.max(0, finishedAt.getTime() - row.startedAt.getTime()));
+      const updated = await tx.executionSession.update({
+        where: { executionId: id },
+        data: { status: "failed", error: found.reason, finishedAt, durationMs },
+      });
+      return { ...found, execution: toExecutionRecord(updated), pendingSteps };
+    });
+    if (done) recovered.push(done);
+  }
+  return recovered;
+}
