@@ -4,6 +4,8 @@ import {
   type ConsolidationStatus,
   type DatabaseWriter,
   type FinalExecutionStatus,
+  type JsonValue,
+  type StepInput,
   type StepStatus,
   toStorableText,
 } from "@reev/db";
@@ -27,7 +29,7 @@ export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 /** How a step ended: @reev/db's step statuses, the one list. */
 export type StepOutcome = StepStatus;
 
-/** One step as it happened; stored as the step session's content (JSON) and returned to the caller. */
+/** One step as it happened; stored through `storeStep` (see toStepInput) and returned to the caller. */
 export type StepResult = {
   stepIndex: number;
   stepId: string;
@@ -137,6 +139,33 @@ function judge(step: FlowStep, result: AgentResult): string | null {
 }
 
 type Attempt = { result?: AgentResult; error?: string; timedOut: boolean };
+
+/**
+ * A step as the writer stores it: every field in its column, each tool call once in `tool_calls`.
+ * The content keeps only what has no column of its own, the agent's response (empty when there was
+ * none), so nothing is stored twice.
+ */
+function toStepInput(result: StepResult): StepInput {
+  return {
+    stepIndex: result.stepIndex,
+    content: result.response ?? "",
+    stepId: result.stepId,
+    status: result.status,
+    score: result.score,
+    startedAt: result.startedAt,
+    finishedAt: result.finishedAt,
+    durationMs: result.durationMs,
+    error: result.error,
+    toolCalls: result.toolCalls.map((c) => ({
+      toolName: c.toolName,
+      input: c.input as JsonValue,
+      output: c.output as JsonValue,
+      success: c.success,
+      durationMs: c.durationMs,
+      error: c.error ?? null,
+    })),
+  };
+}
 
 /**
  * Runs a flow plan step by step (ping-pong: each step's context is built from the previous results,
@@ -282,9 +311,7 @@ export class PingPongExecutor {
    * never slip into a transaction someone else opened.
    */
   async #record(executionId: string, atomicTransaction: string | undefined, result: StepResult): Promise<void> {
-    await this.#writer.storeStepSession(executionId, result.stepIndex, JSON.stringify(result), {
-      transactionId: atomicTransaction ?? null,
-    });
+    await this.#writer.storeStep(executionId, toStepInput(result), { transactionId: atomicTransaction ?? null });
   }
 
   #skipped(stepIndex: number, step: FlowStep, reason: string): StepResult {
