@@ -3,6 +3,7 @@ import {
   type ConsolidationMetadata,
   type ConsolidationStatus,
   type DatabaseWriter,
+  type ErrorKind,
   type FinalExecutionStatus,
   type JsonValue,
   type StepInput,
@@ -20,6 +21,7 @@ import {
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import type { TokenUsage } from "./evaluation/token-usage.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
 import { fitId } from "./ids.js";
 import { renderPrompt } from "./prompt-template.js";
@@ -29,6 +31,23 @@ export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 /** How a step ended: @reev/db's step statuses, the one list. */
 export type StepOutcome = StepStatus;
 
+/** One attempt of a step: the agent asked once. Stored in step_attempts, its tool calls in tool_calls. */
+export type AttemptResult = {
+  /** 1 for the first try. */
+  attempt: number;
+  status: Exclude<StepOutcome, "skipped">;
+  error: string | null;
+  /** Whose failure `error` is; null when the attempt succeeded or the run was cancelled. */
+  errorKind: ErrorKind | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** The calls this attempt made, failed attempts' included. */
+  toolCalls: ToolCallRecord[];
+  /** What the provider reported for this attempt; null when it reported nothing. */
+  usage: TokenUsage | null;
+};
+
 /** One step as it happened; stored through `storeStep` (see toStepInput) and returned to the caller. */
 export type StepResult = {
   stepIndex: number;
@@ -36,15 +55,21 @@ export type StepResult = {
   status: StepOutcome;
   success: boolean;
   critical: boolean;
+  /** How many times the agent was asked (0 for a skipped step). */
   attempts: number;
   prompt: string | null;
+  /** From the first attempt's start to the last one's end, backoff waits included. */
   startedAt: string | null;
   finishedAt: string | null;
   durationMs: number | null;
   response: string | null;
+  /** The last attempt's tool calls: what later steps' templates see. Every attempt's are in `attemptLog`. */
   toolCalls: ToolCallRecord[];
   score: number | null;
   error: string | null;
+  /** Whose failure `error` is (the last attempt's); null for a success or a skipped step. */
+  errorKind: ErrorKind | null;
+  attemptLog: AttemptResult[];
 };
 
 export type ExecutionResult = {
@@ -138,7 +163,7 @@ function judge(step: FlowStep, result: AgentResult): string | null {
   return null;
 }
 
-type Attempt = { result?: AgentResult; error?: string; timedOut: boolean };
+type Attempt = { result?: AgentResult; error?: string; timedOut: boolean; errorKind: ErrorKind | null };
 
 /**
  * A step as the writer stores it: every field in its column, each tool call once in `tool_calls`.
@@ -156,14 +181,43 @@ function toStepInput(result: StepResult): StepInput {
     finishedAt: result.finishedAt,
     durationMs: result.durationMs,
     error: result.error,
-    toolCalls: result.toolCalls.map((c) => ({
-      toolName: c.toolName,
-      input: c.input as JsonValue,
-      output: c.output as JsonValue,
-      success: c.success,
-      durationMs: c.durationMs,
-      error: c.error ?? null,
+    errorKind: result.errorKind,
+    toolCalls: result.attemptLog.flatMap((a) =>
+      a.toolCalls.map((c) => ({
+        attempt: a.attempt,
+        toolName: c.toolName,
+        input: c.input as JsonValue,
+        output: c.output as JsonValue,
+        success: c.success,
+        durationMs: c.durationMs,
+        error: c.error ?? null,
+      })),
+    ),
+    attempts: result.attemptLog.map((a) => ({
+      attempt: a.attempt,
+      status: a.status,
+      error: a.error,
+      errorKind: a.errorKind,
+      startedAt: a.startedAt,
+      finishedAt: a.finishedAt,
+      durationMs: a.durationMs,
+      model: a.usage?.model ?? null,
+      inputTokens: a.usage?.inputTokens ?? null,
+      outputTokens: a.usage?.outputTokens ?? null,
+      cachedInputTokens: a.usage?.cachedInputTokens ?? null,
     })),
+  };
+}
+
+/** An agent's tool call as it can be stored: text PostgreSQL accepts, JSON, whole milliseconds. */
+function storableCall(c: ToolCallRecord): ToolCallRecord {
+  return {
+    ...c,
+    toolName: toStorableText(c.toolName),
+    ...(c.error === undefined ? {} : { error: toStorableText(c.error) }),
+    input: toJson(c.input),
+    output: toJson(c.output),
+    durationMs: Math.round(c.durationMs),
   };
 }
 
@@ -330,6 +384,8 @@ export class PingPongExecutor {
       toolCalls: [],
       score: null,
       error: `Skipped: ${reason}`,
+      errorKind: null,
+      attemptLog: [],
     };
   }
 
@@ -360,12 +416,17 @@ export class PingPongExecutor {
       steps: Object.fromEntries(previousResults.map((r) => [r.stepId, r])),
     });
     const maxAttempts = step.retry?.attempts ?? 1;
-    const startedAt = this.#clock.now();
+    const attemptLog: AttemptResult[] = [];
+    // The step runs from its first attempt's start to its last one's end, backoff waits between them included.
+    let startedAt: number | undefined;
+    let finishedAt = 0;
     let attempt = 0;
     let outcome: Attempt;
     for (;;) {
       attempt += 1;
       emit({ type: "step-started", executionId, stepIndex, stepId: step.stepId, attempt });
+      const attemptStarted = this.#clock.now();
+      startedAt ??= attemptStarted;
       const context: StepContext = {
         executionId,
         flowId: plan.flowId,
@@ -378,6 +439,10 @@ export class PingPongExecutor {
       };
       outcome = await this.#attempt(step, context, agent, runSignal);
       const failure = outcome.error ?? (outcome.result ? judge(step, outcome.result) : null);
+      // A required tool that failed is the agent's failure, whatever the agent call itself was.
+      if (outcome.error === undefined && failure !== null) outcome = { ...outcome, errorKind: "agent" };
+      finishedAt = this.#clock.now();
+      attemptLog.push(this.#attemptResult({ attempt, started: attemptStarted, finished: finishedAt }, outcome, failure));
       if (failure === null || attempt >= maxAttempts || runSignal?.aborted || !step.retry) {
         outcome = { ...outcome, error: failure ?? undefined };
         break;
@@ -391,7 +456,7 @@ export class PingPongExecutor {
         break;
       }
     }
-    const finishedAt = this.#clock.now();
+    startedAt ??= finishedAt;
     const status: StepOutcome = outcome.error === undefined ? "success" : outcome.timedOut ? "timed_out" : "failed";
     return {
       stepIndex,
@@ -405,16 +470,29 @@ export class PingPongExecutor {
       finishedAt: new Date(finishedAt).toISOString(),
       durationMs: Math.max(0, Math.round(finishedAt - startedAt)),
       response: toStorableOrNull(outcome.result?.response),
-      toolCalls: (outcome.result?.toolCalls ?? []).map((c) => ({
-        ...c,
-        toolName: toStorableText(c.toolName),
-        ...(c.error === undefined ? {} : { error: toStorableText(c.error) }),
-        input: toJson(c.input),
-        output: toJson(c.output),
-        durationMs: Math.round(c.durationMs),
-      })),
+      toolCalls: attemptLog.at(-1)?.toolCalls ?? [],
       score: outcome.result?.score ?? null,
       error: toStorableOrNull(outcome.error),
+      errorKind: status === "success" ? null : outcome.errorKind,
+      attemptLog,
+    };
+  }
+
+  #attemptResult(
+    { attempt, started, finished }: { attempt: number; started: number; finished: number },
+    outcome: Attempt,
+    failure: string | null,
+  ): AttemptResult {
+    return {
+      attempt,
+      status: failure === null ? "success" : outcome.timedOut ? "timed_out" : "failed",
+      error: toStorableOrNull(failure),
+      errorKind: failure === null ? null : outcome.errorKind,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+      durationMs: Math.max(0, Math.round(finished - started)),
+      toolCalls: (outcome.result?.toolCalls ?? []).map(storableCall),
+      usage: outcome.result?.usage ?? null,
     };
   }
 
@@ -439,11 +517,18 @@ export class PingPongExecutor {
       const parsed = ZAgentResult.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        return { timedOut: false, error: `Agent returned a malformed result: ${issue?.path.join(".") || "result"}: ${issue?.message}` };
+        return {
+          timedOut: false,
+          errorKind: "agent",
+          error: `Agent returned a malformed result: ${issue?.path.join(".") || "result"}: ${issue?.message}`,
+        };
       }
-      return { timedOut: false, result: parsed.data };
+      return { timedOut: false, errorKind: null, result: parsed.data };
     } catch (error) {
-      return { timedOut: controller.signal.reason === timeoutError, error: errorMessage(error) };
+      const timedOut = controller.signal.reason === timeoutError;
+      // A cancelled run is nobody's failure; the network, a 5xx or a rate limit is not the agent's.
+      const errorKind = runSignal?.aborted && !timedOut ? null : OrchestratorError.is(error, "INFRASTRUCTURE") ? "infrastructure" : "agent";
+      return { timedOut, errorKind, error: errorMessage(error) };
     } finally {
       clearTimeout(timer);
       runSignal?.removeEventListener("abort", onRunAbort);
