@@ -137,7 +137,7 @@ function checkAgentInput(name: AgentName, plans: readonly { file: string; plan: 
     const others = more.length ? ` (and ${more.map((s) => `"${s.stepId}"`).join(", ")})` : "";
     throw new CliError(
       "INVALID_ARGUMENT",
-      `${file}: step "${first.stepId}" (steps[${first.index}])${others} has no script, and --agent scripted can only replay what a script says; nothing was run.`,
+      `Step "${first.stepId}" (steps[${first.index}])${others} of ${file} has no script, and --agent scripted can only replay what a script says; nothing was run.`,
       {
         field: `steps[${first.index}].script`,
         hint: "Give the step a script (see reev schema), or run the flow with a real agent: --agent openai.",
