@@ -500,9 +500,9 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
       // Durations are measured as the calls are played: at least the script's, never beyond the step.
       const measured = after.toolCalls.filter((c) => c.sessionId === row.sessionId && c.attempt === recorded.attempts);
       const scripted = attempt?.toolCalls?.map((c) => c.durationMs) ?? measured.map(() => 0);
-      measured.forEach((c, n) =>
-        expect(c.durationMs as number, `${what}\n--- step ${i} call ${n}`).toBeGreaterThanOrEqual(scripted[n] ?? 0),
-      );
+      for (const [n, c] of measured.entries()) {
+        expect(c.durationMs as number, `${what}\n--- step ${i} call ${n}`).toBeGreaterThanOrEqual(scripted[n] ?? 0);
+      }
       expect(
         measured.reduce((sum, c) => sum + (c.durationMs as number), 0),
         `${what}\n--- step ${i}`,
