@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText } from "@reev/db";
+import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText, ZTokenCount } from "@reev/db";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { errorMessage, OrchestratorError } from "./errors.js";
-import { ZTokenUsage } from "./evaluation/token-usage.js";
 import { stepReferences } from "./prompt-template.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
@@ -31,6 +30,14 @@ export const ZScriptedToolCall = z.strictObject({
 });
 export type ScriptedToolCall = z.infer<typeof ZScriptedToolCall>;
 
+/** Usage as a script states it; the scripted agent reports it as the provider's TokenUsage. */
+export const ZScriptedUsage = z.strictObject({
+  model: z.string().min(1).max(MAX_ID_LENGTH).optional().describe("The model that answered."),
+  inputTokens: ZTokenCount.optional().describe("Input (prompt) tokens."),
+  outputTokens: ZTokenCount.optional().describe("Output (completion) tokens."),
+  cachedInputTokens: ZTokenCount.optional().describe("The part of inputTokens served from the provider's prompt cache."),
+});
+
 /** What the ScriptedAgent replays for one attempt of a step. */
 export const ZScriptedAttempt = z.strictObject({
   delayMs: z
@@ -49,8 +56,8 @@ export const ZScriptedAttempt = z.strictObject({
     .optional()
     .describe("The tool calls the attempt reports, in order (without it: one successful call per required tool)."),
   score: z.number().min(0).max(1).optional().describe("The step's score, from 0 to 1, stored with the step."),
-  usage: ZTokenUsage.optional().describe(
-    "What the attempt consumed, as a provider would report it: model, inputTokens, outputTokens, cachedInputTokens (each optional; what is left out is unknown, never 0).",
+  usage: ZScriptedUsage.optional().describe(
+    "What the attempt consumed, as a provider would report it (what is left out is unknown, never 0).",
   ),
   /** The attempt fails with this error message after `delayMs`. */
   fail: z.string().optional().describe("The attempt fails with this error message (after delayMs)."),

@@ -229,6 +229,9 @@ type RunReport = { results: ExecutionResult[]; files: string[]; failures: number
 /** Loads every flow first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
   const loaded = await Promise.all(options.files.map((f) => loadFlowPlan(f)));
+  if (options.agent === "scripted" && options.tools) {
+    throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
+  }
   checkAgentInput(
     options.agent,
     loaded.map((plan, i) => ({ file: options.files[i] ?? "", plan })),

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { abortableSleep, untilAborted } from "../clock.js";
 import { OrchestratorError } from "../errors.js";
 import type { FlowPlan, FlowStep, ScriptedAttempt, ScriptedToolCall } from "../flow-plan.js";
+import type { TokenUsage } from "../evaluation/token-usage.js";
 import type { Agent, AgentResult, StepContext, ToolCallRecord } from "./agent.js";
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -63,7 +64,7 @@ export class ScriptedAgent implements Agent {
       response: attempt?.response ?? `ok: ${step.stepId}`,
       toolCalls: attempt?.toolCalls ? toolCalls : step.requiredTools.map(defaultToolCall),
       ...(attempt?.score === undefined ? {} : { score: attempt.score }),
-      ...(attempt?.usage === undefined ? {} : { usage: attempt.usage }),
+      ...(attempt?.usage === undefined ? {} : { usage: toTokenUsage(attempt.usage) }),
     };
   }
 
@@ -90,6 +91,16 @@ function toToolCallRecord(call: ScriptedToolCall, durationMs: number): ToolCallR
     success: call.success,
     durationMs,
     ...(call.error === undefined ? {} : { error: call.error }),
+  };
+}
+
+/** What a script leaves out of its usage is unknown: null, never 0. */
+function toTokenUsage(usage: NonNullable<ScriptedAttempt["usage"]>): TokenUsage {
+  return {
+    model: usage.model ?? null,
+    inputTokens: usage.inputTokens ?? null,
+    outputTokens: usage.outputTokens ?? null,
+    cachedInputTokens: usage.cachedInputTokens ?? null,
   };
 }
 
