@@ -232,7 +232,9 @@ describe("inspecting recorded runs", () => {
     expect(lines[0]).toBe(`Execution      ${failed}`);
     expect(lines[1]).toMatch(/^Status {9}❌ failed — Stopped: critical step swap failed: Invalid parameters: slippage$/);
     expect(lines[2]).toMatch(new RegExp(`^Consolidation  completed  ${failed}_consolidated_\\d+  \\(updated \\S+Z\\)$`));
-    expect(lines[3]).toMatch(/^Metrics {8}success rate 25\.0% · avg score — · 1 tool call(s)? · steps time \d+(ms|\.\d\ds) · tokens in — \/ out —$/);
+    expect(lines[3]).toMatch(
+      /^Metrics {8}success rate 25\.0% · avg score — · 1 tool call(s)? · steps time \d+(ms|\.\d\ds) · tokens in — \/ out —$/,
+    );
   });
 
   it("reev status --json: the execution and its consolidation in full, under the documented names", async () => {

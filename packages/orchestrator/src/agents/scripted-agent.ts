@@ -1,8 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { abortableSleep, untilAborted } from "../clock.js";
 import { OrchestratorError } from "../errors.js";
-import type { FlowPlan, FlowStep, ScriptedAttempt, ScriptedToolCall } from "../flow-plan.js";
 import type { TokenUsage } from "../evaluation/token-usage.js";
+import type { FlowPlan, FlowStep, ScriptedAttempt, ScriptedToolCall } from "../flow-plan.js";
 import type { Agent, AgentResult, StepContext, ToolCallRecord } from "./agent.js";
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
