@@ -12,7 +12,18 @@ export function stepLine(step: StepResult): string {
   return `${statusLabel(step.status)} step ${step.stepIndex} ${step.stepId} (${formatDuration(step.durationMs)}${retries}, ${tools})${error}`;
 }
 
-/** A consolidated run's metrics on one line; what was not computed is "—". */
+const formatCount = (n: number | null | undefined) => (n === null || n === undefined ? "—" : String(n));
+
+/**
+ * A consolidated run's metrics on one line; what was not computed is "—". "steps time" is the same
+ * name as in the HTML report and the README: the first step's start to the last step's end.
+ */
 export function metricsLine(m: ConsolidationMetadata): string {
-  return `success rate ${formatPercent(m.successRate)} · avg score ${formatScore(m.avgScore)} · ${m.totalTools ?? "—"} tool calls · ${formatDuration(m.executionDurationMs)}`;
+  return [
+    `success rate ${formatPercent(m.successRate)}`,
+    `avg score ${formatScore(m.avgScore)}`,
+    `${m.totalTools ?? "—"} tool calls`,
+    `steps time ${formatDuration(m.executionDurationMs)}`,
+    `tokens in ${formatCount(m.totalInputTokens)} / out ${formatCount(m.totalOutputTokens)}`,
+  ].join(" · ");
 }

@@ -48,6 +48,8 @@ export function executionWithConsolidationJson(e: ExecutionSessionRecord, report
             avgScore: m.avgScore ?? null,
             totalTools: m.totalTools ?? null,
             executionDurationMs: m.executionDurationMs ?? null,
+            totalInputTokens: m.totalInputTokens ?? null,
+            totalOutputTokens: m.totalOutputTokens ?? null,
           }
         : null,
     },
@@ -65,8 +67,11 @@ export function stepJson(s: SessionLog) {
     finishedAt: s.finishedAt,
     durationMs: s.durationMs,
     error: s.error,
+    errorKind: s.errorKind,
     committedAt: s.timestamp,
+    attempts: s.attempts,
     toolCalls: s.toolCalls.map((t) => ({
+      attempt: t.attempt,
       toolName: t.toolName,
       success: t.success,
       durationMs: t.durationMs,

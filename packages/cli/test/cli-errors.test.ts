@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, type CliResult, cliEnv, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
 let db: string;
@@ -69,6 +69,44 @@ describe("reev exits 2 on bad input, in plain words", () => {
     const typo = join(temp.dir, "typo.json");
     writeFileSync(typo, JSON.stringify({ flowId: "f", prompt: "p", steps: [{ stepId: "a", prompt: "x", retyr: { attempts: 2 } }] }));
     expectBadInput(await reev("run", typo, "--db", db), /- steps\[0\]\.retyr: Unrecognized key/, /^Fix the flow file/m);
+  });
+
+  it("--agent scripted with a step that has no script: the step is named, nothing is invented", async () => {
+    const unscripted = join(temp.dir, "unscripted.yaml");
+    writeFileSync(
+      unscripted,
+      "flowId: f\nprompt: p\nsteps:\n  - stepId: a\n    prompt: x\n    script: [{ response: ok }]\n  - stepId: lend\n    prompt: y\n",
+    );
+    expectBadInput(
+      await reev("run", unscripted, "--db", db),
+      `reev: Step "lend" (steps[1]) of ${unscripted} has no script, and --agent scripted can only replay what a script says; nothing was run.`,
+      "Give the step a script (see reev schema), or run the flow with a real agent: --agent openai.",
+    );
+  });
+
+  it("--agent openai without OPENAI_BASE_URL or OPENAI_MODEL: says which to set", async () => {
+    const r = await runCli(["run", fixture("succeeds.yaml"), "--agent", "openai", "--db", db], {
+      cwd: temp.dir,
+      env: cliEnv({ OPENAI_BASE_URL: "", OPENAI_MODEL: "" }),
+    });
+    expectBadInput(
+      r,
+      "reev: --agent openai needs OPENAI_BASE_URL and OPENAI_MODEL set explicitly; nothing was run.",
+      /^OPENAI_BASE_URL: the OpenAI-compatible endpoint.*; OPENAI_MODEL: the model to ask/m,
+    );
+  });
+
+  it("a prompt that refers to a step that does not exist: a flow error naming the step and the reference", async () => {
+    const typo = join(temp.dir, "typo-reference.yaml");
+    writeFileSync(
+      typo,
+      "flowId: f\nprompt: p\nsteps:\n  - stepId: balance\n    prompt: x\n    script: [{}]\n  - stepId: swap\n    prompt: 'swap {{steps.balanse.response}}'\n    script: [{}]\n",
+    );
+    expectBadInput(
+      await reev("run", typo, "--db", db),
+      '  - steps[1].prompt: {{steps.balanse.response}} in step "swap" refers to step "balanse", but no step has the id "balanse"',
+      FLOW_HINT,
+    );
   });
 
   it("a missing flow file", async () => {

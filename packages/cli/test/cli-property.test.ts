@@ -19,7 +19,7 @@ import { join, resolve, sep } from "node:path";
 import { type Database, EXECUTION_STATUSES, openDatabase } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { createPostgresDatabase, type TestBackend, testBackends } from "@reev/db/testing";
-import { type FlowPlan, parseFlowPlan, pickAttempt } from "@reev/orchestrator";
+import { type FlowPlan, parseFlowPlan, pickAttempt, unscriptedSteps } from "@reev/orchestrator";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify as toYaml } from "yaml";
@@ -88,6 +88,7 @@ type Tables = {
   executions: Record<string, unknown>[];
   steps: Record<string, unknown>[];
   toolCalls: Record<string, unknown>[];
+  attempts: Record<string, unknown>[];
   consolidated: Record<string, unknown>[];
 };
 
@@ -97,6 +98,9 @@ async function readTables(db: Database): Promise<Tables> {
     steps: await prismaClientOf(db).stepSession.findMany({ orderBy: { sessionId: "asc" } }),
     toolCalls: await prismaClientOf(db).toolCall.findMany({
       orderBy: [{ executionId: "asc" }, { stepIndex: "asc" }, { callIndex: "asc" }],
+    }),
+    attempts: await prismaClientOf(db).stepAttempt.findMany({
+      orderBy: [{ executionId: "asc" }, { stepIndex: "asc" }, { attempt: "asc" }],
     }),
     consolidated: await prismaClientOf(db).consolidatedSession.findMany({ orderBy: { id: "asc" } }),
   };
@@ -222,7 +226,8 @@ const toolCallDoc = fc.record(
     input: jsonish,
     output: jsonish,
     success: fc.boolean(),
-    durationMs: fc.oneof(fc.nat(50), fc.constantFrom(2 ** 31 - 1, 2 ** 31, -1, 1.5)),
+    // Valid durations are played by the scripted agent, so the valid ones stay short.
+    durationMs: fc.oneof(fc.nat(50), fc.constantFrom(2 ** 31, -1, 1.5)),
     error: nastyText,
   },
   { requiredKeys: ["toolName"] },
@@ -334,7 +339,9 @@ const cleanToolCall = fc.record(
     input: agentJson,
     output: agentJson,
     success: fc.boolean(),
-    durationMs: fc.oneof(fc.nat(50), fc.constant(2 ** 31 - 1)),
+    // Played, not copied: the scripted agent waits this long, so keep it short (storability of large
+    // durations is the database tests' business).
+    durationMs: fc.nat(3),
     error: nastyText,
   },
   { requiredKeys: ["toolName"] },
@@ -453,17 +460,24 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
     ).toEqual(plan.steps.map((s, i) => [i, s.stepId, "committed"]));
     for (const [i, row] of steps.entries()) {
       const step = plan.steps[i]!;
-      const recorded = JSON.parse(row.content as string) as { status: string; attempts: number; toolCalls: unknown[] };
-      expect(row.status, what).toBe(recorded.status);
+      const attempts = after.attempts.filter((a) => a.executionId === e.executionId && a.stepIndex === row.stepIndex);
+      // Every attempt recorded, numbered 1…n; a skipped step has none.
+      expect(
+        attempts.map((a) => a.attempt),
+        what,
+      ).toEqual(attempts.map((_, n) => n + 1));
+      if (row.status === "skipped") expect(attempts, what).toEqual([]);
+      else expect(attempts.at(-1)?.status, what).toBe(row.status);
+      const recorded = { status: row.status as string, attempts: attempts.length };
       const calls = after.toolCalls
-        .filter((c) => c.executionId === row.executionId && c.stepIndex === row.stepIndex)
+        // The last attempt's calls: the ones that made a successful step succeed.
+        .filter((c) => c.executionId === row.executionId && c.stepIndex === row.stepIndex && c.attempt === recorded.attempts)
         .sort((a, b) => (a.callIndex as number) - (b.callIndex as number))
         .map((c) => ({
           toolName: c.toolName,
           input: c.input,
           output: c.output,
           success: c.success,
-          durationMs: c.durationMs,
           error: c.error,
         }));
       if (recorded.status !== "success") continue;
@@ -475,7 +489,6 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
             input: asRecorded(c.input ?? {}),
             output: asRecorded(c.output ?? null),
             success: c.success,
-            durationMs: c.durationMs,
             error: c.error === undefined ? null : storable(c.error),
           }))
         : step.requiredTools.map((t) => ({
@@ -483,10 +496,21 @@ function expectRecorded(plan: FlowPlan, repeat: number, before: Tables, after: T
             input: {},
             output: { ok: true },
             success: true,
-            durationMs: 0,
             error: null,
           }));
       expect(calls, `${what}\n--- step ${i}`).toEqual(expected);
+      // Durations are measured as the calls are played: at least the script's, never beyond the step.
+      const measured = after.toolCalls.filter(
+        (c) => c.executionId === row.executionId && c.stepIndex === row.stepIndex && c.attempt === recorded.attempts,
+      );
+      const scripted = attempt?.toolCalls?.map((c) => c.durationMs) ?? measured.map(() => 0);
+      for (const [n, c] of measured.entries()) {
+        expect(c.durationMs as number, `${what}\n--- step ${i} call ${n}`).toBeGreaterThanOrEqual(scripted[n] ?? 0);
+      }
+      expect(
+        measured.reduce((sum, c) => sum + (c.durationMs as number), 0),
+        `${what}\n--- step ${i}`,
+      ).toBeLessThanOrEqual(row.durationMs as number);
     }
     // Consolidated once, and drawn inside --out.
     const consolidated = after.consolidated.filter((c) => c.executionId === e.executionId);
@@ -658,6 +682,8 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
           } catch {
             plan = undefined;
           }
+          // The scripted agent cannot replay a step without a script: the run is refused like a bad file.
+          if (plan && unscriptedSteps(plan).length) plan = undefined;
           const argv = [
             "run",
             path,
@@ -702,13 +728,27 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
         examples: [
           // A flowId that is a path: the diagrams must stay inside --out (they were written to ../../..).
           [
-            { doc: { flowId: "a/../../../escaped", prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "json", raw: "" },
+            {
+              doc: { flowId: "a/../../../escaped", prompt: "p", steps: [{ stepId: "s", prompt: "x", script: [{}] }] },
+              format: "json",
+              raw: "",
+            },
             1,
             "1",
             true,
           ],
-          [{ doc: { flowId: "a/b", prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "yaml", raw: "" }, 1, "1", true],
-          [{ doc: { flowId: "é".repeat(200), prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "yaml", raw: "" }, 1, "1", true],
+          [
+            { doc: { flowId: "a/b", prompt: "p", steps: [{ stepId: "s", prompt: "x", script: [{}] }] }, format: "yaml", raw: "" },
+            1,
+            "1",
+            true,
+          ],
+          [
+            { doc: { flowId: "é".repeat(200), prompt: "p", steps: [{ stepId: "s", prompt: "x", script: [{}] }] }, format: "yaml", raw: "" },
+            1,
+            "1",
+            true,
+          ],
           // Valid-looking flows the database cannot store: now refused up front, naming the field.
           [{ doc: { flowId: "a\u0000b", prompt: "p", steps: [{ stepId: "s", prompt: "x" }] }, format: "json", raw: "" }, 1, "1", true],
           [{ doc: { flowId: "f", prompt: "p\uD800", steps: [{ stepId: "s\u0000", prompt: "x" }] }, format: "json", raw: "" }, 1, "1", true],

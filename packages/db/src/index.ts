@@ -6,11 +6,14 @@ export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type Datab
 export { formatIssuePath } from "./issue-path.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
 export {
+  type AttemptLog,
   CONSOLIDATION_STATUSES,
   type ConsolidatedSessionLog,
   type ConsolidationMetadata,
   type ConsolidationStatus,
   type CreateExecutionInput,
+  ERROR_KINDS,
+  type ErrorKind,
   EXECUTION_STATUSES,
   type ExecutionStatus,
   type FinalExecutionStatus,
@@ -21,6 +24,7 @@ export {
   type RecordedStepStatus,
   type SessionLog,
   STEP_STATUSES,
+  type StepAttemptInput,
   type StepFields,
   type StepInput,
   type StepStatus,
@@ -29,6 +33,7 @@ export {
   ZConsolidatedSessionLog,
   ZConsolidationMetadata,
   ZDurationMs,
+  ZErrorKind,
   ZExecutionStatus,
   ZFinalExecutionStatus,
   ZId,
@@ -38,6 +43,7 @@ export {
   ZSessionLog,
   ZStepStatus,
   ZText,
+  ZTokenCount,
 } from "./schemas.js";
 export { sortedKeys } from "./sorted-keys.js";
 export { stepSessionId } from "./step-rows.js";

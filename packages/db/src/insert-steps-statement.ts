@@ -1,6 +1,6 @@
 import { Prisma } from "./generated/prisma/client.js";
 import type { ExecutionStatus } from "./schemas.js";
-import { type StepRow, stepRecords, toolCallRecords } from "./step-rows.js";
+import { attemptRecords, type StepRow, stepRecords, toolCallRecords } from "./step-rows.js";
 
 /** A step already stored under one of the indexes written. */
 export type PriorStep = { step_index: number; content_sha256: string; state: "pending" | "committed"; transaction_id: string | null };
@@ -17,7 +17,7 @@ export type InsertStepsOutcome = {
 };
 
 /**
- * Writes steps and their tool calls as ONE statement: lock the execution row, look for the steps,
+ * Writes steps, their tool calls and their attempts as ONE statement: lock the execution row, look for the steps,
  * insert those that are new — only while the execution is running and the guard holds (its
  * transaction is the open one; with `transactionId: null`, none is open) — and report what it found. One statement is atomic on its own, so the single-step hot path
  * needs no interactive transaction: one round trip instead of six (BEGIN, lock, find, insert step,
@@ -46,14 +46,14 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
       FOR SHARE OF s
     ), ins AS (
       INSERT INTO step_sessions (session_id, execution_id, step_index, content, content_sha256, state, transaction_id,
-        step_id, status, score, started_at, finished_at, duration_ms, error, committed_at)
+        step_id, status, score, started_at, finished_at, duration_ms, error, error_kind, committed_at)
       SELECT s.session_id, ${executionId}, s.step_index, s.content, s.content_sha256,
         CASE WHEN ex.open_transaction_id IS NULL THEN 'committed' ELSE 'pending' END::step_state, ex.open_transaction_id,
-        s.step_id, s.status::step_status, s.score, s.started_at, s.finished_at, s.duration_ms, s.error,
+        s.step_id, s.status::step_status, s.score, s.started_at, s.finished_at, s.duration_ms, s.error, s.error_kind::error_kind,
         CASE WHEN ex.open_transaction_id IS NULL THEN now() END
       FROM ex CROSS JOIN jsonb_to_recordset(${stepRecords(rows)}::jsonb) AS s (session_id text, step_index int, content text,
         content_sha256 text, step_id text, status text, score float8, started_at timestamptz, finished_at timestamptz,
-        duration_ms int, error text)
+        duration_ms int, error text, error_kind text)
       WHERE ex.status = 'running'
         AND (${guardId}::text IS NULL OR ex.open_transaction_id::text = ${guardId}::text)
         AND (NOT ${outsideTransaction}::boolean OR ex.open_transaction_id IS NULL)
@@ -61,10 +61,19 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
       ON CONFLICT (execution_id, step_index) DO NOTHING
       RETURNING step_index
     ), calls AS (
-      INSERT INTO tool_calls (execution_id, step_index, call_index, tool_name, input, output, success, duration_ms, error)
-      SELECT ${executionId}, c.step_index, c.call_index, c.tool_name, c.input, c.output, c.success, c.duration_ms, c.error
-      FROM jsonb_to_recordset(${toolCallRecords(rows)}::jsonb) AS c (step_index int, call_index int, tool_name text,
+      INSERT INTO tool_calls (execution_id, step_index, call_index, attempt, tool_name, input, output, success, duration_ms, error)
+      SELECT ${executionId}, c.step_index, c.call_index, c.attempt, c.tool_name, c.input, c.output, c.success, c.duration_ms, c.error
+      FROM jsonb_to_recordset(${toolCallRecords(rows)}::jsonb) AS c (step_index int, call_index int, attempt int, tool_name text,
         input jsonb, output jsonb, success boolean, duration_ms int, error text)
+      JOIN ins USING (step_index)
+    ), attempts AS (
+      INSERT INTO step_attempts (execution_id, step_index, attempt, status, error, error_kind, started_at, finished_at, duration_ms,
+        model, input_tokens, output_tokens, cached_input_tokens)
+      SELECT ${executionId}, a.step_index, a.attempt, a.status::step_status, a.error, a.error_kind::error_kind, a.started_at,
+        a.finished_at, a.duration_ms, a.model, a.input_tokens, a.output_tokens, a.cached_input_tokens
+      FROM jsonb_to_recordset(${attemptRecords(rows)}::jsonb) AS a (step_index int, attempt int, status text, error text,
+        error_kind text, started_at timestamptz, finished_at timestamptz, duration_ms int, model text, input_tokens bigint,
+        output_tokens bigint, cached_input_tokens bigint)
       JOIN ins USING (step_index)
     )
     SELECT ex.execution_id, ex.open_transaction_id::text AS open_transaction_id, ex.status::text AS status,

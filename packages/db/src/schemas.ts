@@ -107,9 +107,24 @@ export const ZConsolidationStatusOptions = z.object({
   error: ZText.nullable().optional(),
 });
 
+/** Whose failure an error is: the agent's, or what stood between reev and the agent (network, HTTP 5xx, rate limits). */
+export const ERROR_KINDS = ["agent", "infrastructure"] as const;
+export const ZErrorKind = z.enum(ERROR_KINDS);
+export type ErrorKind = z.infer<typeof ZErrorKind>;
+
+/** Attempts are numbered from 1, the first try. */
+export const ZAttemptNumber = z.int("must be an integer").min(1, "must be 1 or more").max(INT32_MAX, "is too large");
+/** Token counts are BIGINT columns, read back as JavaScript numbers: whole, and exact. */
+export const ZTokenCount = z
+  .int("must be a whole number of tokens")
+  .min(0, "must be 0 or more")
+  .max(Number.MAX_SAFE_INTEGER, "is too large");
+
 /** One tool call as a step records it. */
 export const ZToolCallInput = z.object({
   toolName: ZId,
+  /** The attempt that made it; null when the source did not say. */
+  attempt: ZAttemptNumber.nullable().optional(),
   input: ZJsonValue.optional(),
   output: ZJsonValue.optional(),
   /** Null when the source only named the tool (reev's YAML listed names). */
@@ -118,6 +133,32 @@ export const ZToolCallInput = z.object({
   error: ZText.nullable().optional(),
 });
 export type ToolCallInput = z.input<typeof ZToolCallInput>;
+
+/** One attempt of a step: how it ended, when, and the usage the provider reported (null: not reported). */
+export const ZStepAttemptInput = z.object({
+  attempt: ZAttemptNumber,
+  status: ZStepStatus,
+  error: ZText.nullable().optional(),
+  errorKind: ZErrorKind.nullable().optional(),
+  startedAt: ZTimestamp.nullable().optional(),
+  finishedAt: ZTimestamp.nullable().optional(),
+  durationMs: ZDurationMs.nullable().optional(),
+  model: ZId.nullable().optional(),
+  inputTokens: ZTokenCount.nullable().optional(),
+  outputTokens: ZTokenCount.nullable().optional(),
+  cachedInputTokens: ZTokenCount.nullable().optional(),
+});
+export type StepAttemptInput = z.input<typeof ZStepAttemptInput>;
+
+/** An attempt number given twice would be one row overwritten by another: refused, naming it. */
+function refuseRepeatedAttempts(attempts: readonly { attempt: number }[], ctx: z.RefinementCtx): void {
+  const seen = new Map<number, number>();
+  attempts.forEach(({ attempt }, index) => {
+    const first = seen.get(attempt);
+    if (first === undefined) seen.set(attempt, index);
+    else ctx.addIssue({ code: "custom", path: [index, "attempt"], message: `repeats attempts[${first}]` });
+  });
+}
 
 /** The structured part of a step: everything but its index and raw content. */
 export const ZStepFields = z.object({
@@ -130,7 +171,10 @@ export const ZStepFields = z.object({
   finishedAt: ZTimestamp.nullable().optional(),
   durationMs: ZDurationMs.nullable().optional(),
   error: ZText.nullable().optional(),
+  errorKind: ZErrorKind.nullable().optional(),
   toolCalls: z.array(ZToolCallInput).optional(),
+  /** Every attempt, in its own row of step_attempts. */
+  attempts: z.array(ZStepAttemptInput).superRefine(refuseRepeatedAttempts).optional(),
 });
 export type StepFields = z.input<typeof ZStepFields>;
 
@@ -180,11 +224,16 @@ export const ZConsolidationMetadata = z.object({
     .nullable()
     .optional(),
   executionDurationMs: ZDurationMs.nullable().optional(),
+  /** Token sums over every recorded attempt; null unless every attempt reported the count. */
+  totalInputTokens: ZTokenCount.nullable().optional(),
+  totalOutputTokens: ZTokenCount.nullable().optional(),
 });
 export type ConsolidationMetadata = z.infer<typeof ZConsolidationMetadata>;
 
 export const ZToolCallLog = z.object({
   callIndex: z.int(),
+  /** The attempt that made the call; null when the source did not say. Absent from older exports. */
+  attempt: z.int().nullable().default(null),
   toolName: z.string(),
   input: z.unknown(),
   output: z.unknown(),
@@ -193,6 +242,22 @@ export const ZToolCallLog = z.object({
   error: z.string().nullable(),
 });
 export type ToolCallLog = z.infer<typeof ZToolCallLog>;
+
+/** One recorded attempt of a step, as it is read back. */
+export const ZAttemptLog = z.object({
+  attempt: z.int(),
+  status: ZStepStatus,
+  error: z.string().nullable(),
+  errorKind: ZErrorKind.nullable(),
+  startedAt: ZTimestamp.nullable(),
+  finishedAt: ZTimestamp.nullable(),
+  durationMs: z.int().nullable(),
+  model: z.string().nullable(),
+  inputTokens: z.int().nullable(),
+  outputTokens: z.int().nullable(),
+  cachedInputTokens: z.int().nullable(),
+});
+export type AttemptLog = z.output<typeof ZAttemptLog>;
 
 /** One committed step session, as consolidation reads it. Dates are Dates (JSON's strings parse into them). */
 export const ZSessionLog = z.object({
@@ -211,7 +276,11 @@ export const ZSessionLog = z.object({
   finishedAt: ZTimestamp.nullable(),
   durationMs: z.int().nullable(),
   error: z.string().nullable(),
+  /** Whose failure `error` is; null when not recorded. Absent from older exports. */
+  errorKind: ZErrorKind.nullable().default(null),
   toolCalls: z.array(ZToolCallLog),
+  /** Every recorded attempt, in order; empty when the step's source recorded none (the seed's text content). */
+  attempts: z.array(ZAttemptLog).default([]),
 });
 export type SessionLog = z.output<typeof ZSessionLog>;
 
@@ -225,6 +294,8 @@ export const ZConsolidatedSessionLog = z.object({
   totalTools: z.int().nullable(),
   successRate: z.number().nullable(),
   executionDurationMs: z.int().nullable(),
+  totalInputTokens: z.int().nullable().default(null),
+  totalOutputTokens: z.int().nullable().default(null),
   /** created_at. */
   timestamp: ZTimestamp,
 });

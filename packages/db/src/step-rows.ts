@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
-import { type StepStatus, type ZStepFields, ZStepInput } from "./schemas.js";
+import { type ErrorKind, type StepStatus, type ZStepFields, ZStepInput } from "./schemas.js";
 import { sortedKeys } from "./sorted-keys.js";
 import { validate } from "./validate.js";
 
@@ -17,17 +17,35 @@ export type StepRow = {
   finishedAt: Date | null;
   durationMs: number | null;
   error: string | null;
+  errorKind: ErrorKind | null;
   toolCalls: ToolCallRow[];
+  attempts: AttemptRow[];
 };
 
 type ToolCallRow = {
   callIndex: number;
+  attempt: number | null;
   toolName: string;
   input: unknown;
   output: unknown;
   success: boolean | null;
   durationMs: number | null;
   error: string | null;
+};
+
+type AttemptRow = {
+  stepIndex: number;
+  attempt: number;
+  status: StepStatus;
+  error: string | null;
+  errorKind: ErrorKind | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  model: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cachedInputTokens: number | null;
 };
 
 export const stepSessionId = (executionId: string, stepIndex: number) => `${executionId}_step_${stepIndex}`;
@@ -60,6 +78,7 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
   };
   const toolCalls = (data.toolCalls ?? []).map((c, callIndex) => ({
     callIndex,
+    attempt: c.attempt ?? null,
     toolName: c.toolName,
     // JSON null and "not given" are both stored as SQL NULL, as Prisma's JSON columns did.
     input: c.input ?? undefined,
@@ -72,11 +91,34 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
   // other structured fields or tool calls is a different step, not a retry. JSON is hashed with its
   // keys sorted, as jsonb keeps it: a step read back and written again (an export re-imported) is the
   // same step.
-  const hashed = toolCalls.map((c) => ({ ...c, input: sortedKeys(c.input), output: sortedKeys(c.output) }));
+  const attempts = (data.attempts ?? []).map((a) => ({
+    stepIndex,
+    attempt: a.attempt,
+    status: a.status,
+    error: a.error ?? null,
+    errorKind: a.errorKind ?? null,
+    startedAt: a.startedAt ?? null,
+    finishedAt: a.finishedAt ?? null,
+    durationMs: a.durationMs ?? null,
+    model: a.model ?? null,
+    inputTokens: a.inputTokens ?? null,
+    outputTokens: a.outputTokens ?? null,
+    cachedInputTokens: a.cachedInputTokens ?? null,
+  }));
+  const errorKind = data.errorKind ?? null;
+  // What attempts added (the error's kind, attempt rows, a call's attempt) is hashed only when given,
+  // so a step stored before they existed keeps its fingerprint, and a re-import of it stays a no-op.
+  const hashed = toolCalls.map(({ attempt, ...c }) => ({
+    ...c,
+    input: sortedKeys(c.input),
+    output: sortedKeys(c.output),
+    ...(attempt === null ? {} : { attempt }),
+  }));
+  const attemptsPart = errorKind === null && attempts.length === 0 ? [] : [errorKind, attempts];
   const contentSha256 = createHash("sha256")
-    .update(JSON.stringify([content, fields, hashed]))
+    .update(JSON.stringify([content, fields, hashed, ...attemptsPart]))
     .digest("hex");
-  return { sessionId, stepIndex, content, contentSha256, ...fields, toolCalls };
+  return { sessionId, stepIndex, content, contentSha256, ...fields, errorKind, toolCalls, attempts };
 }
 
 /**
@@ -97,7 +139,28 @@ export const stepRecords = (rows: readonly StepRow[]) =>
       finished_at: r.finishedAt,
       duration_ms: r.durationMs,
       error: r.error,
+      error_kind: r.errorKind,
     })),
+  );
+
+export const attemptRecords = (rows: readonly StepRow[]) =>
+  JSON.stringify(
+    rows.flatMap((r) =>
+      r.attempts.map((a) => ({
+        step_index: a.stepIndex,
+        attempt: a.attempt,
+        status: a.status,
+        error: a.error,
+        error_kind: a.errorKind,
+        started_at: a.startedAt,
+        finished_at: a.finishedAt,
+        duration_ms: a.durationMs,
+        model: a.model,
+        input_tokens: a.inputTokens,
+        output_tokens: a.outputTokens,
+        cached_input_tokens: a.cachedInputTokens,
+      })),
+    ),
   );
 
 export const toolCallRecords = (rows: readonly StepRow[]) =>
@@ -106,6 +169,7 @@ export const toolCallRecords = (rows: readonly StepRow[]) =>
       r.toolCalls.map((c) => ({
         step_index: r.stepIndex,
         call_index: c.callIndex,
+        attempt: c.attempt,
         tool_name: c.toolName,
         input: c.input,
         output: c.output,

@@ -1,6 +1,7 @@
 // Step writes: retry safety, conflicts, replacing a pending step, numeric order, structured steps,
 // and the execution lifecycle reads.
 import { describe, expect } from "vitest";
+import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, stepRows, toolCallCount, uid, visibleSteps } from "./helpers.js";
 
@@ -105,6 +106,96 @@ describe.each(testBackends())("steps on $name", (backend) => {
       expect(await w.getSessionsForConsolidation(id)).toMatchObject([
         { content: "second try", status: "success", success: true, score: 0.9, error: null, toolCalls: [{ callIndex: 0, toolName: "c" }] },
       ]);
+    });
+  });
+
+  describe("attempts", () => {
+    const twoAttempts = {
+      stepIndex: 0,
+      content: "swapped",
+      stepId: "swap",
+      status: "success" as const,
+      toolCalls: [
+        { toolName: "jupiter_swap", attempt: 1, success: false, error: "rpc down" },
+        { toolName: "jupiter_swap", attempt: 2, success: true, output: { out: 1 } },
+      ],
+      attempts: [
+        {
+          attempt: 1,
+          status: "failed" as const,
+          error: "rpc down",
+          errorKind: "infrastructure" as const,
+          startedAt: "2025-01-01T00:00:00.000Z",
+          finishedAt: "2025-01-01T00:00:00.250Z",
+          durationMs: 250,
+          model: "m-1",
+          inputTokens: 2 ** 40,
+          outputTokens: 7,
+          cachedInputTokens: null,
+        },
+        { attempt: 2, status: "success" as const, durationMs: 100, model: "m-1", inputTokens: 5, outputTokens: 3, cachedInputTokens: 2 },
+      ],
+    };
+
+    test("every attempt is stored in step_attempts, with each tool call's attempt; BIGINT counts read back exactly", async ({ db }) => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      await w.storeStep(id, twoAttempts);
+      expect(await w.storeStep(id, twoAttempts)).toMatchObject({ created: false });
+      const [step] = await w.getSessionsForConsolidation(id);
+      expect(step!.toolCalls.map((c) => [c.attempt, c.success, c.error])).toEqual([
+        [1, false, "rpc down"],
+        [2, true, null],
+      ]);
+      expect(step!.attempts).toEqual([
+        {
+          attempt: 1,
+          status: "failed",
+          error: "rpc down",
+          errorKind: "infrastructure",
+          startedAt: new Date("2025-01-01T00:00:00.000Z"),
+          finishedAt: new Date("2025-01-01T00:00:00.250Z"),
+          durationMs: 250,
+          model: "m-1",
+          inputTokens: 2 ** 40,
+          outputTokens: 7,
+          cachedInputTokens: null,
+        },
+        {
+          attempt: 2,
+          status: "success",
+          error: null,
+          errorKind: null,
+          startedAt: null,
+          finishedAt: null,
+          durationMs: 100,
+          model: "m-1",
+          inputTokens: 5,
+          outputTokens: 3,
+          cachedInputTokens: 2,
+        },
+      ]);
+      // Another attempt record for the committed step is other content: refused, never merged.
+      await expectDbError(w.storeStep(id, { ...twoAttempts, attempts: twoAttempts.attempts.slice(1) }), "CONFLICT");
+    });
+
+    test("a step's attempts go with it: a rolled-back transaction leaves none behind", async ({ db }) => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      await w.beginTransaction(id);
+      await w.storeStep(id, twoAttempts);
+      await w.rollbackTransaction(id);
+      expect(await prismaClientOf(db).stepAttempt.count({ where: { executionId: id } })).toBe(0);
+    });
+
+    test("an attempt number given twice, or a bad token count, is refused naming the field; nothing is written", async ({ db }) => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const repeated = { ...twoAttempts, attempts: [twoAttempts.attempts[0]!, { ...twoAttempts.attempts[1]!, attempt: 1 }] };
+      await expectDbError(w.storeStep(id, repeated), "VALIDATION", "attempts[1].attempt");
+      const negative = { ...twoAttempts, attempts: [{ ...twoAttempts.attempts[1]!, outputTokens: -1 }] };
+      await expectDbError(w.storeStep(id, negative), "VALIDATION", "attempts[0].outputTokens");
+      expect(await stepRows(db, id)).toHaveLength(0);
     });
   });
 

@@ -14,12 +14,33 @@ export const ZConsolidatedToolCall = z.object({
   success: z.boolean().nullable(),
   duration_ms: z.number().nullable(),
   error: z.string().nullable(),
+  /** The attempt that made the call; absent when the store does not know it. */
+  attempt: z.number().int().positive().optional(),
 });
 export type ConsolidatedToolCall = z.infer<typeof ZConsolidatedToolCall>;
 
 /** A step's status as recorded: @reev/db's step statuses, and `unknown` where the step carried none. */
 export const ZConsolidatedStepStatus = ZRecordedStepStatus;
 export type ConsolidatedStepStatus = z.infer<typeof ZConsolidatedStepStatus>;
+
+/** Whose failure an error is: the agent's, or the infrastructure's (network, HTTP 5xx, rate limits). */
+export const ZConsolidatedErrorKind = z.enum(["agent", "infrastructure"]);
+
+/** One attempt of a step, as recorded. */
+export const ZConsolidatedAttempt = z.object({
+  attempt: z.number().int().positive(),
+  status: ZConsolidatedStepStatus,
+  error: z.string().nullable(),
+  error_kind: ZConsolidatedErrorKind.nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  model: z.string().nullable(),
+  input_tokens: z.number().int().nonnegative().nullable(),
+  output_tokens: z.number().int().nonnegative().nullable(),
+  cached_input_tokens: z.number().int().nonnegative().nullable(),
+});
+export type ConsolidatedAttempt = z.infer<typeof ZConsolidatedAttempt>;
 
 export const ZConsolidatedStep = z.object({
   step_index: z.number().int().nonnegative(),
@@ -41,6 +62,13 @@ export const ZConsolidatedStep = z.object({
    * before attempts were recorded, and views show "—" then rather than guess 1.
    */
   attempts: z.number().int().nonnegative().optional(),
+  /** Every recorded attempt, in order (absent with `attempts`). */
+  attempt_log: z.array(ZConsolidatedAttempt).optional(),
+  /** Whose failure `error` is; absent or null when not recorded. */
+  error_kind: ZConsolidatedErrorKind.nullable().optional(),
+  /** Summed over the step's attempts; null when one did not report it, absent without recorded attempts. */
+  input_tokens: z.number().int().nonnegative().nullable().optional(),
+  output_tokens: z.number().int().nonnegative().nullable().optional(),
   /** The step session content exactly as stored. */
   content: z.string(),
 });
@@ -51,13 +79,22 @@ export const ZConsolidatedMetrics = z.object({
   failed_steps: z.number().int().nonnegative(),
   skipped_steps: z.number().int().nonnegative(),
   total_steps: z.number().int().nonnegative(),
+  /** Of the failed steps, those whose error was the infrastructure's, not the agent's. Absent from older documents. */
+  infrastructure_errors: z.number().int().nonnegative().optional(),
   /** 0–100. */
   success_rate: z.number(),
-  /** 0–1: mean of the recorded step scores; without any, mean of per-step success (1/0). */
-  avg_score: z.number(),
+  /**
+   * 0–1: mean of the recorded step scores; null when no step has one. (Documents written before this
+   * fell back to the success rate; their number stays as stored.)
+   */
+  avg_score: z.number().nullable(),
+  /** Every recorded tool call, failed attempts' included. */
   total_tools: z.number().int().nonnegative(),
-  /** Last step's finish − first step's start; null when the steps carry no timings. */
+  /** The steps' time: last step's finish − first step's start; null when the steps carry no timings. */
   execution_duration_ms: z.number().nullable(),
+  /** Summed over every attempt of the steps that ran; null unless each reported it. Absent from older documents. */
+  total_input_tokens: z.number().int().nonnegative().nullable().optional(),
+  total_output_tokens: z.number().int().nonnegative().nullable().optional(),
 });
 export type ConsolidatedMetrics = z.infer<typeof ZConsolidatedMetrics>;
 

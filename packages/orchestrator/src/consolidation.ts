@@ -9,20 +9,42 @@ import {
 } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import { sumKnown } from "./evaluation/summary-statistics.js";
 import { fitId } from "./ids.js";
 
 export const DEFAULT_CONSOLIDATION_TIMEOUT_MS = 60_000;
 
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+/** The mean of the recorded step scores; null when no step has one (never the success rate in disguise). */
+const meanScore = (scores: readonly number[]): number | null => (scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null);
+
+/** A step's usage: each count summed over its recorded attempts; null when no attempt was recorded or one lacks it. */
+function stepUsage(s: SessionLog): { input: number | null; output: number | null } {
+  if (!s.attempts.length) return { input: null, output: null };
+  return {
+    input: sumKnown(s.attempts.map((a) => a.inputTokens)).total,
+    output: sumKnown(s.attempts.map((a) => a.outputTokens)).total,
+  };
+}
+
+/** Over the steps that were attempted (a skipped step used nothing); null when none was, or one is unknown. */
+function runTokens(sessions: readonly SessionLog[], pick: (u: ReturnType<typeof stepUsage>) => number | null): number | null {
+  const attempted = sessions.filter((s) => s.status !== "skipped");
+  return sumKnown(attempted.map((s) => pick(stepUsage(s)))).total;
+}
 
 /**
- * The run's metrics, from the stored steps only:
- * - `avg_score`: the mean of the step scores that were recorded; when no step has one, the mean of
- *   per-step success (1 or 0) (reev bucketed the success rate instead);
+ * The run's metrics, from the stored steps only (the README's "Metrics" section says the same):
+ * - `avg_score`: the mean of the step scores that were recorded; null when no step has one;
  * - `success_rate`: successful steps / all steps × 100; skipped, failed, timed-out and steps of
  *   unknown outcome are all "not successful";
- * - `total_tools`: recorded tool calls (reev counted tool names in free text);
- * - `execution_duration_ms`: latest finish − earliest start over the steps that carry timings.
+ * - `infrastructure_errors`: failed or timed-out steps whose error was not the agent's (network,
+ *   HTTP 5xx, rate limits); they are counted in `failed_steps` too;
+ * - `total_tools`: every recorded tool call, failed attempts' calls included (reev counted tool
+ *   names in free text);
+ * - `execution_duration_ms` (the steps' time): latest finish − earliest start over the steps that
+ *   carry timings;
+ * - `total_input_tokens` / `total_output_tokens`: summed over every attempt of every step that ran;
+ *   null unless every such attempt reported the count.
  */
 export function computeMetrics(sessions: readonly SessionLog[]): ConsolidatedMetrics {
   const total = sessions.length;
@@ -36,10 +58,13 @@ export function computeMetrics(sessions: readonly SessionLog[]): ConsolidatedMet
     failed_steps: total - successful - skipped,
     skipped_steps: skipped,
     total_steps: total,
+    infrastructure_errors: sessions.filter((s) => s.status !== "success" && s.errorKind === "infrastructure").length,
     success_rate: total ? (successful / total) * 100 : 0,
-    avg_score: scores.length ? mean(scores) : mean(sessions.map((s) => (s.status === "success" ? 1 : 0))),
+    avg_score: meanScore(scores),
     total_tools: sessions.reduce((n, s) => n + s.toolCalls.length, 0),
     execution_duration_ms: starts.length && finishes.length ? Math.max(0, Math.max(...finishes) - Math.min(...starts)) : null,
+    total_input_tokens: runTokens(sessions, (u) => u.input),
+    total_output_tokens: runTokens(sessions, (u) => u.output),
   };
 }
 
@@ -65,8 +90,38 @@ function toConsolidatedStep(s: SessionLog): ConsolidatedStep {
       success: t.success,
       duration_ms: t.durationMs,
       error: t.error,
+      // Only where the store knows it: documents of steps stored as text stay as they were.
+      ...(t.attempt === null ? {} : { attempt: t.attempt }),
     })),
+    ...attemptFields(s),
     content: s.content,
+  };
+}
+
+/** A step's recorded attempts, in the document only when there are some: a view then shows "—", never a guessed 1. */
+function attemptFields(
+  s: SessionLog,
+): Pick<ConsolidatedStep, "attempts" | "attempt_log" | "error_kind" | "input_tokens" | "output_tokens"> {
+  if (!s.attempts.length) return s.errorKind === null ? {} : { error_kind: s.errorKind };
+  const usage = stepUsage(s);
+  return {
+    attempts: s.attempts.length,
+    attempt_log: s.attempts.map((a) => ({
+      attempt: a.attempt,
+      status: a.status,
+      error: a.error,
+      error_kind: a.errorKind,
+      started_at: a.startedAt?.toISOString() ?? null,
+      finished_at: a.finishedAt?.toISOString() ?? null,
+      duration_ms: a.durationMs,
+      model: a.model,
+      input_tokens: a.inputTokens,
+      output_tokens: a.outputTokens,
+      cached_input_tokens: a.cachedInputTokens,
+    })),
+    error_kind: s.errorKind,
+    input_tokens: usage.input,
+    output_tokens: usage.output,
   };
 }
 
@@ -114,6 +169,8 @@ const metadataOf = (m: ConsolidatedMetrics): ConsolidationMetadata => ({
   totalTools: m.total_tools,
   successRate: m.success_rate,
   executionDurationMs: m.execution_duration_ms,
+  totalInputTokens: m.total_input_tokens ?? null,
+  totalOutputTokens: m.total_output_tokens ?? null,
 });
 
 /** The metric columns of a stored consolidated session. */
@@ -122,6 +179,8 @@ export const sessionMetadata = (c: ConsolidationMetadata): ConsolidationMetadata
   totalTools: c.totalTools,
   successRate: c.successRate,
   executionDurationMs: c.executionDurationMs,
+  totalInputTokens: c.totalInputTokens ?? null,
+  totalOutputTokens: c.totalOutputTokens ?? null,
 });
 
 /** reev's `{executionId}_consolidated_{ms}`, within the id length limit. */

@@ -3,6 +3,8 @@ export type OrchestratorErrorCode =
   | "AGENT_FAILED"
   | "AGENT_TIMEOUT"
   | "AGENT_PROTOCOL"
+  /** Not the agent's failure: the network, the provider's HTTP 5xx, a rate limit. Recorded as an infrastructure error. */
+  | "INFRASTRUCTURE"
   | "CONSOLIDATION_FAILED"
   | "CONSOLIDATION_TIMEOUT"
   | "NOT_FOUND"

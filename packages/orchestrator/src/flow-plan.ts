@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText } from "@reev/db";
+import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText, ZTokenCount } from "@reev/db";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import { stepReferences } from "./prompt-template.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
 // dropping the setting it was meant to carry.
@@ -22,14 +23,30 @@ export const ZScriptedToolCall = z.strictObject({
     .optional()
     .describe("What the tool returned: any JSON. Later prompts can insert it, as in {{steps.ID.toolCalls[0].output.FIELD}}."),
   success: z.boolean().default(true).describe("false: the call failed. A required tool whose calls all failed fails the step."),
-  durationMs: ZDurationMs.default(0).describe("How long the call took, in milliseconds."),
+  durationMs: ZDurationMs.default(0).describe(
+    "How long the call takes, in milliseconds: the scripted agent waits this long and records what it measured, within the attempt's delayMs.",
+  ),
   error: z.string().optional().describe("The call's error message, when it failed."),
 });
 export type ScriptedToolCall = z.infer<typeof ZScriptedToolCall>;
 
+/** Usage as a script states it; the scripted agent reports it as the provider's TokenUsage. */
+export const ZScriptedUsage = z.strictObject({
+  model: z.string().min(1).max(MAX_ID_LENGTH).optional().describe("The model that answered."),
+  inputTokens: ZTokenCount.optional().describe("Input (prompt) tokens."),
+  outputTokens: ZTokenCount.optional().describe("Output (completion) tokens."),
+  cachedInputTokens: ZTokenCount.optional().describe("The part of inputTokens served from the provider's prompt cache."),
+});
+
 /** What the ScriptedAgent replays for one attempt of a step. */
 export const ZScriptedAttempt = z.strictObject({
-  delayMs: z.int().min(0).optional().describe("Milliseconds the attempt takes before it answers or fails; they count toward timeoutMs."),
+  delayMs: z
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      "Milliseconds the attempt takes before it answers or fails, its tool calls' durations included (an attempt takes at least as long as its calls); they count toward timeoutMs.",
+    ),
   response: z
     .string()
     .optional()
@@ -39,6 +56,9 @@ export const ZScriptedAttempt = z.strictObject({
     .optional()
     .describe("The tool calls the attempt reports, in order (without it: one successful call per required tool)."),
   score: z.number().min(0).max(1).optional().describe("The step's score, from 0 to 1, stored with the step."),
+  usage: ZScriptedUsage.optional().describe(
+    "What the attempt consumed, as a provider would report it (what is left out is unknown, never 0).",
+  ),
   /** The attempt fails with this error message after `delayMs`. */
   fail: z.string().optional().describe("The attempt fails with this error message (after delayMs)."),
   /** The attempt never settles until its signal aborts (to exercise timeouts). */
@@ -121,6 +141,7 @@ export const ZFlowPlan = z
       .array(ZFlowStep)
       .min(1)
       .superRefine(reportDuplicateStepIds, { when: (payload) => Array.isArray(payload.value) })
+      .superRefine(reportForwardReferences)
       .describe("The steps, run one after the other in this order."),
   })
   .meta({
@@ -206,6 +227,35 @@ function duplicateIssue({ index, firstIndex, stepId }: Duplicate): { path: [numb
 
 function reportDuplicateStepIds(steps: readonly unknown[], ctx: z.RefinementCtx): void {
   for (const duplicate of findDuplicateStepIds(steps)) ctx.addIssue({ code: "custom", ...duplicateIssue(duplicate) });
+}
+
+/**
+ * A prompt can use the results of the steps before it, and only those: a reference to a step that does
+ * not exist (a typo, `{{steps.balanse.response}}`) or that runs later would render `<missing: …>` in
+ * every run. It is a flow error at load time, naming the step and the reference.
+ */
+function reportForwardReferences(steps: readonly FlowStep[], ctx: z.RefinementCtx): void {
+  const indexOf = new Map<string, number>();
+  steps.forEach((step, index) => {
+    if (!indexOf.has(step.stepId)) indexOf.set(step.stepId, index);
+  });
+  steps.forEach((step, index) => {
+    for (const { expression, stepId } of stepReferences(step.prompt)) {
+      const target = indexOf.get(stepId);
+      if (target !== undefined && target < index) continue;
+      const why =
+        target === undefined
+          ? `no step has the id "${stepId}"`
+          : target === index
+            ? `it is this step's own result, which does not exist yet`
+            : `step "${stepId}" (steps[${target}]) runs later`;
+      ctx.addIssue({
+        code: "custom",
+        path: [index, "prompt"],
+        message: `{{${expression}}} in step "${step.stepId}" refers to step "${stepId}", but ${why}; a prompt can only use earlier steps' results`,
+      });
+    }
+  });
 }
 
 /**

@@ -5,11 +5,18 @@
 // Agents: the contract, and the two shipped with reev.
 export type { Agent, AgentResult, PreviousStepResult, StepContext, ToolCallRecord } from "./agents/agent.js";
 export { ZAgentResult, ZToolCallRecord } from "./agents/agent.js";
-export { OpenAIChatAgent, type OpenAIChatAgentOptions, type ToolHandler } from "./agents/openai-chat-agent.js";
-export { pickAttempt, ScriptedAgent, type ScriptedAgentOptions, type Sleep } from "./agents/scripted-agent.js";
+export {
+  missingOpenAIEnvironment,
+  OPENAI_ENVIRONMENT,
+  OpenAIChatAgent,
+  type OpenAIChatAgentOptions,
+  type ToolHandler,
+} from "./agents/openai-chat-agent.js";
+export { pickAttempt, ScriptedAgent, type ScriptedAgentOptions, type Sleep, unscriptedSteps } from "./agents/scripted-agent.js";
 export type { Clock } from "./clock.js";
 // Consolidation: a run's committed steps as one document with its metrics.
 export type {
+  ConsolidatedAttempt,
   ConsolidatedContent,
   ConsolidatedMetrics,
   ConsolidatedStep,
@@ -66,6 +73,7 @@ export {
 } from "./mermaid/index.js";
 // Running flows.
 export {
+  type AttemptResult,
   DEFAULT_STEP_TIMEOUT_MS,
   type ExecuteOptions,
   type ExecutionEvent,

@@ -3,8 +3,11 @@ import {
   type ConsolidationMetadata,
   type ConsolidationStatus,
   type DatabaseWriter,
+  type ErrorKind,
   type FinalExecutionStatus,
   HEARTBEAT_INTERVAL_MS,
+  type JsonValue,
+  type StepInput,
   type StepStatus,
   toStorableText,
 } from "@reev/db";
@@ -19,6 +22,7 @@ import {
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import type { TokenUsage } from "./evaluation/token-usage.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
 import { Heartbeat } from "./heartbeat.js";
 import { fitId } from "./ids.js";
@@ -30,22 +34,45 @@ export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 /** How a step ended: @reev/db's step statuses, the one list. */
 export type StepOutcome = StepStatus;
 
-/** One step as it happened; stored as the step session's content (JSON) and returned to the caller. */
+/** One attempt of a step: the agent asked once. Stored in step_attempts, its tool calls in tool_calls. */
+export type AttemptResult = {
+  /** 1 for the first try. */
+  attempt: number;
+  status: Exclude<StepOutcome, "skipped">;
+  error: string | null;
+  /** Whose failure `error` is; null when the attempt succeeded or the run was cancelled. */
+  errorKind: ErrorKind | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** The calls this attempt made, failed attempts' included. */
+  toolCalls: ToolCallRecord[];
+  /** What the provider reported for this attempt; null when it reported nothing. */
+  usage: TokenUsage | null;
+};
+
+/** One step as it happened; stored through `storeStep` (see toStepInput) and returned to the caller. */
 export type StepResult = {
   stepIndex: number;
   stepId: string;
   status: StepOutcome;
   success: boolean;
   critical: boolean;
+  /** How many times the agent was asked (0 for a skipped step). */
   attempts: number;
   prompt: string | null;
+  /** From the first attempt's start to the last one's end, backoff waits included. */
   startedAt: string | null;
   finishedAt: string | null;
   durationMs: number | null;
   response: string | null;
+  /** The last attempt's tool calls: what later steps' templates see. Every attempt's are in `attemptLog`. */
   toolCalls: ToolCallRecord[];
   score: number | null;
   error: string | null;
+  /** Whose failure `error` is (the last attempt's); null for a success or a skipped step. */
+  errorKind: ErrorKind | null;
+  attemptLog: AttemptResult[];
 };
 
 export type ExecutionResult = {
@@ -144,7 +171,63 @@ function judge(step: FlowStep, result: AgentResult): string | null {
   return null;
 }
 
-type Attempt = { result?: AgentResult; error?: string; timedOut: boolean };
+type Attempt = { result?: AgentResult; error?: string; timedOut: boolean; errorKind: ErrorKind | null };
+
+/**
+ * A step as the writer stores it: every field in its column, each tool call once in `tool_calls`.
+ * The content keeps only what has no column of its own, the agent's response (empty when there was
+ * none), so nothing is stored twice.
+ */
+function toStepInput(result: StepResult): StepInput {
+  return {
+    stepIndex: result.stepIndex,
+    content: result.response ?? "",
+    stepId: result.stepId,
+    status: result.status,
+    score: result.score,
+    startedAt: result.startedAt,
+    finishedAt: result.finishedAt,
+    durationMs: result.durationMs,
+    error: result.error,
+    errorKind: result.errorKind,
+    toolCalls: result.attemptLog.flatMap((a) =>
+      a.toolCalls.map((c) => ({
+        attempt: a.attempt,
+        toolName: c.toolName,
+        input: c.input as JsonValue,
+        output: c.output as JsonValue,
+        success: c.success,
+        durationMs: c.durationMs,
+        error: c.error ?? null,
+      })),
+    ),
+    attempts: result.attemptLog.map((a) => ({
+      attempt: a.attempt,
+      status: a.status,
+      error: a.error,
+      errorKind: a.errorKind,
+      startedAt: a.startedAt,
+      finishedAt: a.finishedAt,
+      durationMs: a.durationMs,
+      model: a.usage?.model ?? null,
+      inputTokens: a.usage?.inputTokens ?? null,
+      outputTokens: a.usage?.outputTokens ?? null,
+      cachedInputTokens: a.usage?.cachedInputTokens ?? null,
+    })),
+  };
+}
+
+/** An agent's tool call as it can be stored: text PostgreSQL accepts, JSON, whole milliseconds. */
+function storableCall(c: ToolCallRecord): ToolCallRecord {
+  return {
+    ...c,
+    toolName: toStorableText(c.toolName),
+    ...(c.error === undefined ? {} : { error: toStorableText(c.error) }),
+    input: toJson(c.input),
+    output: toJson(c.output),
+    durationMs: Math.round(c.durationMs),
+  };
+}
 
 /**
  * Runs a flow plan step by step (ping-pong: each step's context is built from the previous results,
@@ -312,9 +395,7 @@ export class PingPongExecutor {
    * never slip into a transaction someone else opened.
    */
   async #record(executionId: string, atomicTransaction: string | undefined, result: StepResult): Promise<void> {
-    await this.#writer.storeStepSession(executionId, result.stepIndex, JSON.stringify(result), {
-      transactionId: atomicTransaction ?? null,
-    });
+    await this.#writer.storeStep(executionId, toStepInput(result), { transactionId: atomicTransaction ?? null });
   }
 
   #skipped(stepIndex: number, step: FlowStep, reason: string): StepResult {
@@ -333,6 +414,8 @@ export class PingPongExecutor {
       toolCalls: [],
       score: null,
       error: `Skipped: ${reason}`,
+      errorKind: null,
+      attemptLog: [],
     };
   }
 
@@ -363,12 +446,17 @@ export class PingPongExecutor {
       steps: Object.fromEntries(previousResults.map((r) => [r.stepId, r])),
     });
     const maxAttempts = step.retry?.attempts ?? 1;
-    const startedAt = this.#clock.now();
+    const attemptLog: AttemptResult[] = [];
+    // The step runs from its first attempt's start to its last one's end, backoff waits between them included.
+    let startedAt: number | undefined;
+    let finishedAt = 0;
     let attempt = 0;
     let outcome: Attempt;
     for (;;) {
       attempt += 1;
       emit({ type: "step-started", executionId, stepIndex, stepId: step.stepId, attempt });
+      const attemptStarted = this.#clock.now();
+      startedAt ??= attemptStarted;
       const context: StepContext = {
         executionId,
         flowId: plan.flowId,
@@ -381,6 +469,10 @@ export class PingPongExecutor {
       };
       outcome = await this.#attempt(step, context, agent, runSignal);
       const failure = outcome.error ?? (outcome.result ? judge(step, outcome.result) : null);
+      // A required tool that failed is the agent's failure, whatever the agent call itself was.
+      if (outcome.error === undefined && failure !== null) outcome = { ...outcome, errorKind: "agent" };
+      finishedAt = this.#clock.now();
+      attemptLog.push(this.#attemptResult({ attempt, started: attemptStarted, finished: finishedAt }, outcome, failure));
       if (failure === null || attempt >= maxAttempts || runSignal?.aborted || !step.retry) {
         outcome = { ...outcome, error: failure ?? undefined };
         break;
@@ -396,7 +488,7 @@ export class PingPongExecutor {
     }
     // Stopped by the run's cancellation (in the agent call or in a backoff wait): failed, for that reason.
     if (outcome.error !== undefined && runSignal?.aborted) outcome = { ...outcome, timedOut: false, error: cancellationReason(runSignal) };
-    const finishedAt = this.#clock.now();
+    startedAt ??= finishedAt;
     const status: StepOutcome = outcome.error === undefined ? "success" : outcome.timedOut ? "timed_out" : "failed";
     return {
       stepIndex,
@@ -410,16 +502,29 @@ export class PingPongExecutor {
       finishedAt: new Date(finishedAt).toISOString(),
       durationMs: Math.max(0, Math.round(finishedAt - startedAt)),
       response: toStorableOrNull(outcome.result?.response),
-      toolCalls: (outcome.result?.toolCalls ?? []).map((c) => ({
-        ...c,
-        toolName: toStorableText(c.toolName),
-        ...(c.error === undefined ? {} : { error: toStorableText(c.error) }),
-        input: toJson(c.input),
-        output: toJson(c.output),
-        durationMs: Math.round(c.durationMs),
-      })),
+      toolCalls: attemptLog.at(-1)?.toolCalls ?? [],
       score: outcome.result?.score ?? null,
       error: toStorableOrNull(outcome.error),
+      errorKind: status === "success" ? null : outcome.errorKind,
+      attemptLog,
+    };
+  }
+
+  #attemptResult(
+    { attempt, started, finished }: { attempt: number; started: number; finished: number },
+    outcome: Attempt,
+    failure: string | null,
+  ): AttemptResult {
+    return {
+      attempt,
+      status: failure === null ? "success" : outcome.timedOut ? "timed_out" : "failed",
+      error: toStorableOrNull(failure),
+      errorKind: failure === null ? null : outcome.errorKind,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+      durationMs: Math.max(0, Math.round(finished - started)),
+      toolCalls: (outcome.result?.toolCalls ?? []).map(storableCall),
+      usage: outcome.result?.usage ?? null,
     };
   }
 
@@ -445,11 +550,18 @@ export class PingPongExecutor {
       const parsed = ZAgentResult.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        return { timedOut: false, error: `Agent returned a malformed result: ${issue?.path.join(".") || "result"}: ${issue?.message}` };
+        return {
+          timedOut: false,
+          errorKind: "agent",
+          error: `Agent returned a malformed result: ${issue?.path.join(".") || "result"}: ${issue?.message}`,
+        };
       }
-      return { timedOut: false, result: parsed.data };
+      return { timedOut: false, errorKind: null, result: parsed.data };
     } catch (error) {
-      return { timedOut: controller.signal.reason === timeoutError, error: errorMessage(error) };
+      const timedOut = controller.signal.reason === timeoutError;
+      // A cancelled run is nobody's failure; the network, a 5xx or a rate limit is not the agent's.
+      const errorKind = runSignal?.aborted && !timedOut ? null : OrchestratorError.is(error, "INFRASTRUCTURE") ? "infrastructure" : "agent";
+      return { timedOut, errorKind, error: errorMessage(error) };
     } finally {
       clearTimeout(timer);
       runSignal?.removeEventListener("abort", onRunAbort);

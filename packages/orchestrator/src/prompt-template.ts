@@ -35,6 +35,16 @@ export function missingPlaceholders(template: string, vars: TemplateVars): strin
   return [...missing];
 }
 
+/** Each `{{ steps.ID… }}` placeholder of `template` with the step id it names, in order of appearance. */
+export function stepReferences(template: string): { expression: string; stepId: string }[] {
+  const references: { expression: string; stepId: string }[] = [];
+  for (const [, expression = ""] of template.matchAll(PLACEHOLDER)) {
+    const path = parsePath(expression);
+    if (path?.[0] === "steps" && path[1] !== undefined) references.push({ expression, stepId: path[1] });
+  }
+  return references;
+}
+
 /**
  * reev's context block for the ping-pong executor:
  * `Previous step results:\nStep 0: balance_check - SUCCESS, Data: {...}\n…`; empty when there is none.

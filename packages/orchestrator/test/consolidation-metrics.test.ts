@@ -21,8 +21,11 @@ function session(stepIndex: number, fields: Partial<SessionLog> & { calls?: numb
     finishedAt: null,
     durationMs: null,
     error: null,
+    errorKind: null,
+    attempts: [],
     toolCalls: Array.from({ length: calls }, (_, callIndex) => ({
       callIndex,
+      attempt: null,
       toolName: `tool_${callIndex}`,
       input: { n: callIndex },
       output: { ok: true },
@@ -70,18 +73,20 @@ describe("computeMetrics on hand-computed tables", () => {
       failed_steps: 1,
       skipped_steps: 0,
       total_steps: 4,
+      infrastructure_errors: 0,
       success_rate: 75, // 3 / 4 × 100
       avg_score: expect.closeTo(0.7, 12), // (0.9 + 0.2 + 0.7 + 1.0) / 4 = 2.8 / 4
       total_tools: 4, // 1 + 2 + 1 + 0
       execution_duration_ms: 31_500, // 10:00:31.500 − 10:00:00
+      total_input_tokens: null, // no attempt recorded usage
+      total_output_tokens: null,
     });
   });
 
-  it("no scores: avg_score is the mean of per-step success (1 or 0)", () => {
-    // success, success, failed, timed_out, success → (1 + 1 + 0 + 0 + 1) / 5 = 0.6
+  it("no scores: avg_score is null, never the success rate in disguise", () => {
     const sessions = [session(0), session(1), session(2, { status: "failed" }), session(3, { status: "timed_out" }), session(4)];
     const m = computeMetrics(sessions);
-    expect(m.avg_score).toBe(0.6);
+    expect(m.avg_score).toBeNull();
     expect(m.success_rate).toBe(60);
     expect(m.successful_steps).toBe(3);
     expect(m.failed_steps).toBe(2); // timed out counts as not successful, and not as skipped
@@ -116,9 +121,9 @@ describe("computeMetrics on hand-computed tables", () => {
     expect(m.total_tools).toBe(6);
   });
 
-  it("without any score: the mean of per-step success, skipped and failed steps counting 0", () => {
+  it("without any score, whatever the outcomes: avg_score null", () => {
     const m = computeMetrics([session(0), session(1, { status: "failed" }), session(2, { status: "skipped" }), session(3)]);
-    expect(m.avg_score).toBe(0.5); // (1 + 0 + 0 + 1) / 4
+    expect(m.avg_score).toBeNull();
   });
 
   it("a score of 0 on a successful step is a score, not a missing one", () => {
@@ -128,7 +133,7 @@ describe("computeMetrics on hand-computed tables", () => {
 
   it("steps of unknown outcome count as not successful and not skipped", () => {
     const m = computeMetrics([session(0, { status: "unknown" }), session(1)]);
-    expect(m).toMatchObject({ successful_steps: 1, failed_steps: 1, skipped_steps: 0, success_rate: 50, avg_score: 0.5 });
+    expect(m).toMatchObject({ successful_steps: 1, failed_steps: 1, skipped_steps: 0, success_rate: 50, avg_score: null });
   });
 
   it("execution_duration_ms is latest finish − earliest start, whatever the order, skipping steps without timings", () => {
@@ -147,22 +152,81 @@ describe("computeMetrics on hand-computed tables", () => {
   });
 
   it("total_tools counts recorded calls, failed ones included", () => {
-    const failedCall = { callIndex: 0, toolName: "swap", input: null, output: null, success: false, durationMs: null, error: "x" };
+    const failedCall = {
+      callIndex: 0,
+      attempt: null,
+      toolName: "swap",
+      input: null,
+      output: null,
+      success: false,
+      durationMs: null,
+      error: "x",
+    };
     const m = computeMetrics([session(0, { calls: 2 }), session(1, { status: "failed", toolCalls: [failedCall] })]);
     expect(m.total_tools).toBe(3);
   });
 
-  it("no steps: zeros, not NaN", () => {
+  it("no steps: zero counts, not NaN; no score and no usage are null", () => {
     expect(computeMetrics([])).toEqual({
       successful_steps: 0,
       failed_steps: 0,
       skipped_steps: 0,
       total_steps: 0,
+      infrastructure_errors: 0,
       success_rate: 0,
-      avg_score: 0,
+      avg_score: null,
       total_tools: 0,
       execution_duration_ms: null,
+      total_input_tokens: null,
+      total_output_tokens: null,
     });
+  });
+
+  it("usage: each count summed over every attempt of the steps that ran; null as soon as one attempt lacks it", () => {
+    const attempt = (n: number, inputTokens: number | null, outputTokens: number | null) => ({
+      attempt: n,
+      status: "failed" as const,
+      error: null,
+      errorKind: null,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      model: "m",
+      inputTokens,
+      outputTokens,
+      cachedInputTokens: null,
+    });
+    // step 0: two attempts (100 + 40 in, 10 + 5 out); step 1: one (7 in, no output count); step 2 skipped.
+    const sessions = [
+      session(0, { attempts: [attempt(1, 100, 10), attempt(2, 40, 5)] }),
+      session(1, { attempts: [attempt(1, 7, null)] }),
+      session(2, { status: "skipped" }),
+    ];
+    expect(computeMetrics(sessions)).toMatchObject({ total_input_tokens: 147, total_output_tokens: null });
+    // A step that ran without any recorded attempt makes the sum unknown too.
+    expect(computeMetrics([...sessions.slice(0, 1), session(3)]).total_input_tokens).toBeNull();
+    const document = buildConsolidation({
+      consolidatedSessionId: "c",
+      executionId: "exec-1",
+      flowId: null,
+      prompt: null,
+      consolidatedAt: new Date(0),
+      sessions,
+    }).document;
+    expect(document.steps.map((s) => [s.attempts, s.input_tokens, s.output_tokens])).toEqual([
+      [2, 140, 15],
+      [1, 7, null],
+      [undefined, undefined, undefined],
+    ]);
+  });
+
+  it("infrastructure errors are counted apart, and among the failed steps", () => {
+    const m = computeMetrics([
+      session(0, { status: "failed", error: "POST … answered 503", errorKind: "infrastructure" }),
+      session(1, { status: "failed", error: "wrong tool", errorKind: "agent" }),
+      session(2),
+    ]);
+    expect(m).toMatchObject({ failed_steps: 2, infrastructure_errors: 1 });
   });
 });
 
@@ -176,6 +240,7 @@ describe("buildConsolidation", () => {
       toolCalls: [
         {
           callIndex: 0,
+          attempt: null,
           toolName: "get_account_balance",
           input: { z: 1, a: { y: 2, b: 3 } },
           output: { sol: 4 },
@@ -194,6 +259,7 @@ describe("buildConsolidation", () => {
       toolCalls: [
         {
           callIndex: 0,
+          attempt: null,
           toolName: "jupiter_swap",
           input: { amount: 2 },
           output: null,
@@ -203,6 +269,7 @@ describe("buildConsolidation", () => {
         },
         {
           callIndex: 1,
+          attempt: null,
           toolName: "jupiter_swap",
           input: { amount: 1 },
           output: null,
@@ -262,16 +329,21 @@ describe("buildConsolidation", () => {
       failed_steps: 1,
       skipped_steps: 1,
       total_steps: 3,
+      infrastructure_errors: 0,
       success_rate: expect.closeTo(100 / 3, 10),
       avg_score: 0.8,
       total_tools: 3,
       execution_duration_ms: 27_406,
+      total_input_tokens: null,
+      total_output_tokens: null,
     });
     expect(built.metadata).toEqual({
       avgScore: document.metadata.avg_score,
       totalTools: 3,
       successRate: document.metadata.success_rate,
       executionDurationMs: 27_406,
+      totalInputTokens: null,
+      totalOutputTokens: null,
     });
     expect(built.document).toEqual(document);
   });

@@ -83,7 +83,15 @@ const STEPS: StepInput[] = [
 //   avg_score: 0.9 (given) + 0.1 (given) + 1 (success, no score) + 0 (skipped) = 2.0 / 4 = 0.5
 //   total_tools: 1 + 2 + 1 + 0 = 4
 //   duration: 10:00:30.000 − 10:00:00.000 = 30 000 ms
-const EXPECTED_METADATA = { avgScore: 0.5, totalTools: 4, successRate: 50, executionDurationMs: 30_000 };
+// Usage: no step recorded attempts, so the token sums are unknown (null), not 0.
+const EXPECTED_METADATA = {
+  avgScore: 0.5,
+  totalTools: 4,
+  successRate: 50,
+  executionDurationMs: 30_000,
+  totalInputTokens: null,
+  totalOutputTokens: null,
+};
 
 describe.each(testBackends())("consolidation on $name", (backend) => {
   let db: Database;
@@ -484,6 +492,8 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
         totalTools: row!.totalTools,
         successRate: row!.successRate,
         executionDurationMs: row!.executionDurationMs,
+        totalInputTokens: row!.totalInputTokens,
+        totalOutputTokens: row!.totalOutputTokens,
       }).toEqual(result.consolidation.metadata);
       const document = ZConsolidatedContent.parse(JSON.parse(row!.consolidatedContent));
       expect(document.steps.map((s) => [s.step_id, s.status])).toEqual([

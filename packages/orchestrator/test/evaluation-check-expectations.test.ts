@@ -212,8 +212,8 @@ describe("checkExpectations: tool-call sequences × expectations", () => {
 
   it("takes tool calls as the database stores them and as agents report them", () => {
     const stored: ToolCallLog[] = [
-      { callIndex: 0, toolName: "swap", input: { amount: 2 }, output: null, success: null, durationMs: null, error: null },
-      { callIndex: 1, toolName: "swap", input: { amount: 2 }, output: { tx: "t" }, success: true, durationMs: 40, error: null },
+      { callIndex: 0, attempt: 1, toolName: "swap", input: { amount: 2 }, output: null, success: null, durationMs: null, error: null },
+      { callIndex: 1, attempt: 2, toolName: "swap", input: { amount: 2 }, output: { tx: "t" }, success: true, durationMs: 40, error: null },
     ];
     const reported: ToolCallRecord[] = [
       { toolName: "swap", input: { amount: 3 }, output: null, success: false, durationMs: 5, error: "slippage" },

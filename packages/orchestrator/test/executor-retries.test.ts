@@ -3,6 +3,8 @@ import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
 import { abortableSleep } from "../src/clock.js";
+import { ZConsolidatedContent } from "../src/consolidated-content.js";
+import { OrchestratorError } from "../src/errors.js";
 import type { RetryPolicy } from "../src/flow-plan.js";
 import { backoffDelay, type ExecutionEvent, PingPongExecutor } from "../src/ping-pong-executor.js";
 import { eventsOf, fakeClock, plan, recordingAgent, sleep, uid } from "./fixtures/executor/support.js";
@@ -115,13 +117,51 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
       ["after", 1],
     ]);
     expect(result.stepResults[0]).toMatchObject({ status: "success", attempts: 3, response: "swapped", error: null });
-    // Only the successful attempt's tool calls are kept.
+    // Later steps see the successful attempt's tool calls.
     expect(result.stepResults[0]!.toolCalls.map((c) => [c.toolName, c.success])).toEqual([["jupiter_swap", true]]);
     expect(agent.calls[3]!.context.prompt).toBe("swapped");
     expect(result.status).toBe("completed");
     const [stored] = await db.writer.getSessionsForConsolidation(executionId);
-    expect(stored).toMatchObject({ status: "success", error: null });
-    expect(JSON.parse(stored!.content).attempts).toBe(3);
+    expect(stored).toMatchObject({ status: "success", error: null, errorKind: null });
+    expect(stored!.content).toBe("swapped");
+    // Every attempt is stored: its outcome, its error, and the tool calls it made (the failed one's too).
+    expect(stored!.attempts.map((a) => [a.attempt, a.status, a.error, a.errorKind])).toEqual([
+      [1, "failed", "rpc node unavailable", "agent"],
+      [2, "failed", "slippage exceeded", "agent"],
+      [3, "success", null, null],
+    ]);
+    expect(stored!.toolCalls.map((c) => [c.attempt, c.toolName, c.success])).toEqual([
+      [2, "jupiter_swap", false],
+      [3, "jupiter_swap", true],
+    ]);
+    for (const a of stored!.attempts) expect(a.finishedAt!.getTime() - a.startedAt!.getTime()).toBe(a.durationMs);
+    // The step spans its attempts and the backoff waits between them.
+    expect(stored!.startedAt).toEqual(stored!.attempts[0]!.startedAt);
+    expect(stored!.finishedAt).toEqual(stored!.attempts[2]!.finishedAt);
+  });
+
+  it("an infrastructure error is recorded as such, on its attempt and its step, and consolidation counts it apart", async () => {
+    const executionId = uid("exec");
+    const flow = plan({
+      flowId: uid("infra"),
+      steps: [
+        { stepId: "ask", prompt: "p", retry: { attempts: 2, backoffMs: 0, maxBackoffMs: 0 } },
+        { stepId: "next", prompt: "p" },
+      ],
+    });
+    const agent = recordingAgent((step, context) => {
+      if (step.stepId === "ask" && context.attempt === 1) throw new OrchestratorError("AGENT_FAILED", "wrong answer");
+      if (step.stepId === "ask") throw new OrchestratorError("INFRASTRUCTURE", "POST /v1/chat/completions answered 503");
+      return { response: "ok", toolCalls: [] };
+    });
+    const result = await new PingPongExecutor(db, { clock: fakeClock() }).execute(flow, agent, { executionId });
+    expect(result.stepResults[0]).toMatchObject({ status: "failed", errorKind: "infrastructure" });
+    const [ask] = await db.writer.getSessionsForConsolidation(executionId);
+    expect(ask!.errorKind).toBe("infrastructure");
+    expect(ask!.attempts.map((a) => a.errorKind)).toEqual(["agent", "infrastructure"]);
+    const document = ZConsolidatedContent.parse(JSON.parse((await db.writer.getConsolidatedSession(result.consolidatedSessionId!))!));
+    expect(document.metadata).toMatchObject({ failed_steps: 1, infrastructure_errors: 1, avg_score: null });
+    expect(document.steps[0]).toMatchObject({ attempts: 2, error_kind: "infrastructure" });
   });
 
   it("gives up after the policy's attempts, with every delay of the policy, and records the last error", async () => {

@@ -3,6 +3,8 @@ import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
+import { ZConsolidatedContent } from "../src/consolidated-content.js";
+import { consolidateExecution } from "../src/consolidation.js";
 import { type ExecutionEvent, PingPongExecutor, type StepResult } from "../src/ping-pong-executor.js";
 import { eventsOf, loggingWriter, plan, recordingAgent, uid } from "./fixtures/executor/support.js";
 
@@ -24,7 +26,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         steps: [
           { stepId: "balance", prompt: "check {{context.wallet}} for {{prompt}}", requiredTools: ["get_balance"] },
           { stepId: "swap", prompt: "swap {{steps.balance.toolCalls[0].output.sol}} SOL after '{{previous.response}}'" },
-          { stepId: "lend", prompt: "lend {{context.pct}}% of {{steps.swap.response}}; missing {{steps.nope.response}}" },
+          { stepId: "lend", prompt: "lend {{context.pct}}% of {{steps.swap.response}}; missing {{context.nope}}" },
         ],
       });
       const agent = recordingAgent((step, context) => ({
@@ -64,7 +66,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       expect(c1!.prompt).toBe("swap 4 SOL after 'balance answered at 0'");
 
       expect(c2!.previousResults.map((r) => r.stepId)).toEqual(["balance", "swap"]);
-      expect(c2!.prompt).toBe("lend 50% of swap answered at 1; missing <missing: steps.nope.response>");
+      expect(c2!.prompt).toBe("lend 50% of swap answered at 1; missing <missing: context.nope>");
 
       expect(result).toMatchObject({
         executionId,
@@ -77,7 +79,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       expect(result.stepResults.map((s) => [s.stepIndex, s.stepId, s.status, s.attempts, s.prompt])).toEqual([
         [0, "balance", "success", 1, "check W1 for use my 50% sol"],
         [1, "swap", "success", 1, "swap 4 SOL after 'balance answered at 0'"],
-        [2, "lend", "success", 1, "lend 50% of swap answered at 1; missing <missing: steps.nope.response>"],
+        [2, "lend", "success", 1, "lend 50% of swap answered at 1; missing <missing: context.nope>"],
       ]);
     });
 
@@ -142,8 +144,8 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       // At step-finished n the step's write (one statement, committed at once) has completed already,
       // and no execution transaction was needed for it.
       for (const [n, snapshot] of logAtFinish.entries()) {
-        expect(snapshot.slice(-1), `writer calls before step-finished ${n}`).toEqual([`storeStepSession:${n}`]);
-        expect(snapshot.filter((c) => c.startsWith("storeStepSession"))).toHaveLength(n + 1);
+        expect(snapshot.slice(-1), `writer calls before step-finished ${n}`).toEqual([`storeStep:${n}`]);
+        expect(snapshot.filter((c) => c.startsWith("storeStep:"))).toHaveLength(n + 1);
       }
       expect(log.filter((c) => c === "beginTransaction" || c === "commitTransaction")).toEqual([]);
       expect(visibleWhenAgentRuns).toEqual([[], [0], [0, 1]]);
@@ -204,22 +206,37 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       expect(s0!.toolCalls).toEqual([
         {
           callIndex: 0,
+          attempt: 1,
           toolName: "get_account_balance",
           input: { wallet: "W1", tokens: ["SOL"] },
           output: { sol: 4, nested: { a: [1, 2] } },
           success: true,
-          durationMs: 12,
+          durationMs: expect.any(Number),
           error: null,
         },
-        { callIndex: 1, toolName: "price_lookup", input: { mint: "USDC" }, output: null, success: false, durationMs: 5, error: "no route" },
+        {
+          callIndex: 1,
+          attempt: 1,
+          toolName: "price_lookup",
+          input: { mint: "USDC" },
+          output: null,
+          success: false,
+          durationMs: expect.any(Number),
+          error: "no route",
+        },
       ]);
       const r0 = result.stepResults[0]!;
+      // The scripted calls took their time (12 ms and 5 ms, measured), inside the step that made them.
+      const [d0, d1] = s0!.toolCalls.map((c) => c.durationMs!);
+      expect(d0).toBeGreaterThanOrEqual(12);
+      expect(d1).toBeGreaterThanOrEqual(5);
+      expect(d0! + d1!).toBeLessThanOrEqual(r0.durationMs!);
       expect(s0!.startedAt?.toISOString()).toBe(r0.startedAt);
       expect(s0!.finishedAt?.toISOString()).toBe(r0.finishedAt);
       expect(s0!.durationMs).toBe(r0.durationMs);
       expect(s0!.finishedAt!.getTime() - s0!.startedAt!.getTime()).toBe(r0.durationMs);
-      // The content is the StepResult, exactly as returned to the caller.
-      expect(JSON.parse(s0!.content)).toEqual(r0);
+      // The content is only the agent's response: the tool calls are stored once, in tool_calls.
+      expect(s0!.content).toBe(r0.response);
 
       expect(s1).toMatchObject({
         stepIndex: 1,
@@ -240,6 +257,74 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         openTransaction: null,
       });
       expect(execution!.metadata).toEqual({ atomic: false, steps: ["balance_check", "swap"] });
+    });
+  });
+
+  describe("one typed path for a step", () => {
+    it("the consolidated document is what the seed's JSON path gave, field for field, except content: the response only", async () => {
+      const flow = plan({
+        flowId: uid("typed"),
+        steps: [
+          { stepId: "balance", prompt: "p", requiredTools: ["get_balance"] },
+          { stepId: "swap", prompt: "p", requiredTools: ["swap"] },
+          { stepId: "idle", prompt: "p" },
+        ],
+      });
+      const agent = recordingAgent((step) => {
+        if (step.stepId === "idle") throw new Error("no answer");
+        return {
+          response: `${step.stepId} done`,
+          score: step.stepId === "balance" ? 0.5 : undefined,
+          toolCalls: [
+            {
+              toolName: step.requiredTools[0]!,
+              input: { z: 1, a: { y: 2, b: 3 } },
+              output: { ok: step.stepId },
+              success: true,
+              durationMs: 4,
+            },
+            { toolName: "log", input: "text", output: null, success: false, durationMs: 2, error: "disk full" },
+          ],
+        };
+      });
+      const typedId = uid("exec");
+      const typed = await new PingPongExecutor(db).execute(flow, agent, { executionId: typedId });
+      // The seed's path for the very same results: each StepResult as a JSON string.
+      const seedId = uid("exec");
+      await db.writer.createExecutionSession({ executionId: seedId, flowId: flow.flowId, agent: "recording", prompt: flow.prompt });
+      for (const r of typed.stepResults) await db.writer.storeStepSession(seedId, r.stepIndex, JSON.stringify(r));
+      const seed = await consolidateExecution(db, seedId);
+
+      const documentOf = async (id: string) =>
+        ZConsolidatedContent.parse(JSON.parse((await db.writer.getConsolidatedSession(id)) ?? "null"));
+      const typedDoc = await documentOf(typed.consolidatedSessionId!);
+      const seedDoc = await documentOf(seed.consolidatedSessionId);
+      expect(typed.consolidation.metadata).toEqual(seed.metadata);
+      // The fields the seed's path gives; what attempts added (attempt numbers, the attempt log) comes on top.
+      const comparable = (doc: typeof typedDoc, id: string) =>
+        doc.steps.map((step) => ({
+          step_index: step.step_index,
+          session_id: step.session_id.replace(id, "EXEC"),
+          step_id: step.step_id,
+          status: step.status,
+          success: step.success,
+          score: step.score,
+          tool_count: step.tool_count,
+          started_at: step.started_at,
+          finished_at: step.finished_at,
+          duration_ms: step.duration_ms,
+          error: step.error,
+          tool_calls: step.tool_calls.map(({ attempt: _attempt, ...call }) => call),
+        }));
+      expect(comparable(typedDoc, typedId)).toEqual(comparable(seedDoc, seedId));
+      expect(Object.keys(typedDoc.steps[0]!)).toEqual(expect.arrayContaining(Object.keys(seedDoc.steps[0]!)));
+      const { infrastructure_errors: _i, total_input_tokens: _in, total_output_tokens: _out, ...seedMetrics } = seedDoc.metadata;
+      expect(typedDoc.metadata).toMatchObject(seedMetrics);
+      expect(typedDoc.steps.map((s) => s.content)).toEqual(["balance done", "swap done", ""]);
+      // The seed's content repeated every tool call; the typed one names none of them.
+      expect(seedDoc.steps[0]!.content).toContain("get_balance");
+      expect(typedDoc.steps.some((s) => s.content.includes("disk full"))).toBe(false);
+      expect(typedDoc.steps[0]!.tool_calls.map((t) => t.tool_name)).toEqual(["get_balance", "log"]);
     });
   });
 
@@ -537,7 +622,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       const stored = await db.writer.getSessionsForConsolidation(executionId);
       expect(stored.map((s) => s.stepId)).toEqual(["a", "b"]);
       expect(stored[0]?.toolCalls[0]?.input).toEqual({ k: "v\ufffd", half: "\ufffd" });
-      expect(JSON.parse(stored[0]?.content ?? "{}").response).toBe("nul\ufffdhere");
+      expect(stored[0]?.content).toBe("nul\ufffdhere");
       expect(stored[1]?.error).toBe("bad\ufffdbyte\ufffd");
     });
 

@@ -227,6 +227,26 @@ describe("parseFlowPlan", () => {
     expect(() => parseFlowPlan("{}")).toThrow(/Invalid flow plan in <inline flow>:/);
   });
 
+  it("a prompt that refers to a step that does not exist, or comes later, is an error naming the step and the reference", () => {
+    const error = invalid(
+      plan([
+        step("balance"),
+        step("swap", { prompt: "swap {{steps.balanse.response}} then {{ steps.lend.toolCalls[0].output }}" }),
+        step("lend", { prompt: "lend {{steps.balance.response}} and {{steps.lend.response}}" }),
+      ]),
+    );
+    expect(error.path).toBe("steps[1].prompt");
+    expect(error.message.split("\n").slice(1)).toEqual([
+      '  - steps[1].prompt: {{steps.balanse.response}} in step "swap" refers to step "balanse", but no step has the id "balanse"; a prompt can only use earlier steps\' results',
+      '  - steps[1].prompt: {{steps.lend.toolCalls[0].output}} in step "swap" refers to step "lend", but step "lend" (steps[2]) runs later; a prompt can only use earlier steps\' results',
+      '  - steps[2].prompt: {{steps.lend.response}} in step "lend" refers to step "lend", but it is this step\'s own result, which does not exist yet; a prompt can only use earlier steps\' results',
+    ]);
+    // Earlier steps, and paths that are not about steps, are fine.
+    expect(() =>
+      parseFlowPlan(JSON.stringify(plan([step("a"), step("b", { prompt: "{{steps.a.response}} {{context.x}}" })]))),
+    ).not.toThrow();
+  });
+
   it("rejects duplicates through the schema alone as well", () => {
     const result = ZFlowPlan.safeParse(plan([step("a"), step("a")]));
     expect(result.success).toBe(false);

@@ -80,9 +80,14 @@ describe("renderHtmlPage", () => {
   it("carries the diagram source, metrics and a step table with score, attempts and error columns", () => {
     const source = /<div id="diagram" data-render-state="pending" data-source="([^"]*)">/.exec(page)?.[1] ?? "";
     expect(decodeEntities(source)).toBe(renderFlowDiagram(fixture("reev-4-step")));
-    for (const text of ["25.0%", "0.25", "35.07s", "Success rate", "Avg score", "Total tools", "Skipped steps"]) {
+    for (const text of ["25.0%", "0.25", "35.07s", "Success rate", "Avg score", "Tool calls", "Skipped steps"]) {
       expect(page).toContain(text);
     }
+    // The two durations under the names every view uses; the wall time comes from the execution record.
+    expect(page).toContain('<span class="value">35.07s</span><span class="name">Steps time</span>');
+    expect(page).toMatch(/<span class="value">[^<]+<\/span><span class="name">Wall time<\/span>/);
+    // Tokens were not recorded in this document: unknown, not 0.
+    expect(page).toContain('<span class="value">—</span><span class="name">Input tokens</span>');
     expect(page).toContain(
       "<th>#</th><th>Step</th><th>Status</th><th>Score</th><th>Attempts</th><th>Duration</th><th>Tool calls</th><th>Error</th>",
     );

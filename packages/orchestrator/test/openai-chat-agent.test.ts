@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PreviousStepResult, StepContext } from "../src/agents/agent.js";
-import { OpenAIChatAgent, type ToolHandler } from "../src/agents/openai-chat-agent.js";
+import { missingOpenAIEnvironment, OpenAIChatAgent, type ToolHandler } from "../src/agents/openai-chat-agent.js";
 import { OrchestratorError } from "../src/errors.js";
 import { type FlowStep, ZFlowStep } from "../src/flow-plan.js";
 
@@ -196,8 +196,13 @@ describe("OpenAIChatAgent", () => {
   it("sends no Authorization header without a key and no tools when none are required", async () => {
     vi.stubEnv("OPENAI_API_KEY", "");
     replySequence(completion({ content: "done" }));
-    const result = await new OpenAIChatAgent({ baseUrl: `${baseUrl}/` }).run(step({}), context(), never);
-    expect(result).toEqual({ response: "done", toolCalls: [] });
+    const result = await new OpenAIChatAgent({ baseUrl: `${baseUrl}/`, model: "m" }).run(step({}), context(), never);
+    // The server counted no tokens: usage is unknown, never 0.
+    expect(result).toEqual({
+      response: "done",
+      toolCalls: [],
+      usage: { model: "test-model", inputTokens: null, outputTokens: null, cachedInputTokens: null },
+    });
     const [exchange] = exchanges;
     expect(exchange?.url).toBe("/v1/chat/completions");
     expect(exchange?.headers.authorization).toBeUndefined();
@@ -236,7 +241,7 @@ describe("OpenAIChatAgent", () => {
       ]),
       completion({ content: "gave up on some tools" }),
     );
-    const agent = new OpenAIChatAgent({ baseUrl, tools });
+    const agent = new OpenAIChatAgent({ baseUrl, model: "m", tools });
     const result = await agent.run(step({ requiredTools: ["jupiter_swap", "get_account_balance", "flaky"] }), context(), never);
 
     expect(result.response).toBe("gave up on some tools");
@@ -267,13 +272,50 @@ describe("OpenAIChatAgent", () => {
     expect(toolMessages[5]?.content).toBe('{"ok":true}');
   });
 
-  it("turns an HTTP error into AGENT_FAILED with status and body excerpt, never the key", async () => {
+  it("needs OPENAI_BASE_URL and OPENAI_MODEL: no silent public endpoint, no default model", () => {
+    vi.stubEnv("OPENAI_BASE_URL", "");
+    vi.stubEnv("OPENAI_MODEL", "");
+    expect(() => new OpenAIChatAgent()).toThrow("The openai agent needs OPENAI_BASE_URL and OPENAI_MODEL");
+    expect(() => new OpenAIChatAgent({ baseUrl })).toThrow(/needs OPENAI_MODEL:/);
+    expect(missingOpenAIEnvironment({ OPENAI_BASE_URL: " ", OPENAI_MODEL: "m" })).toEqual(["OPENAI_BASE_URL"]);
+  });
+
+  it("reads usage from every reply of the attempt and sums it", async () => {
+    const usage = (prompt: number, completionTokens: number, cached: number) => ({
+      prompt_tokens: prompt,
+      completion_tokens: completionTokens,
+      prompt_tokens_details: { cached_tokens: cached },
+    });
+    replySequence(
+      { ...toolCallsReply([["c1", "jupiter_swap", "{}"]]), usage: usage(100, 20, 0) },
+      { ...completion({ content: "swapped" }), usage: usage(150, 10, 100) },
+    );
+    const agent = new OpenAIChatAgent({ baseUrl, model: "asked-model", tools: { jupiter_swap: { run: async () => ({ ok: true }) } } });
+    const result = await agent.run(step({ requiredTools: ["jupiter_swap"] }), context(), never);
+    expect(result.usage).toEqual({ model: "test-model", inputTokens: 250, outputTokens: 30, cachedInputTokens: 100 });
+  });
+
+  it("a 429 or 5xx is an INFRASTRUCTURE error, another HTTP error the agent's (AGENT_FAILED)", async () => {
+    for (const [status, code] of [
+      [429, "INFRASTRUCTURE"],
+      [502, "INFRASTRUCTURE"],
+      [400, "AGENT_FAILED"],
+    ] as const) {
+      reply = (exchange) => sendJson(exchange.res, status, { error: { message: "no" } });
+      const error = await new OpenAIChatAgent({ baseUrl, model: "m" }).run(step({}), context(), never).catch((e: unknown) => e);
+      expect(error, String(status)).toMatchObject({ code });
+    }
+  });
+
+  it("turns an HTTP error into INFRASTRUCTURE with status and body excerpt, never the key", async () => {
     reply = (exchange) =>
       sendJson(exchange.res, 500, { error: { message: `Internal failure for key ${API_KEY}`, pad: "x".repeat(2_000) } });
-    const error = await new OpenAIChatAgent({ baseUrl, apiKey: API_KEY }).run(step({}), context(), never).catch((e: unknown) => e);
+    const error = await new OpenAIChatAgent({ baseUrl, model: "m", apiKey: API_KEY })
+      .run(step({}), context(), never)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OrchestratorError);
     const { code, message } = error as OrchestratorError;
-    expect(code).toBe("AGENT_FAILED");
+    expect(code).toBe("INFRASTRUCTURE");
     expect(message).toContain("500");
     expect(message).toContain("Internal failure for key [redacted]");
     expect(message).not.toContain(API_KEY);
@@ -281,15 +323,15 @@ describe("OpenAIChatAgent", () => {
     expect(JSON.stringify(error)).not.toContain(API_KEY);
   });
 
-  it("turns an unreachable server into AGENT_FAILED", async () => {
+  it("turns an unreachable server into INFRASTRUCTURE", async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const error = await new OpenAIChatAgent({ baseUrl: `http://127.0.0.1:${port}/v1` })
+    const error = await new OpenAIChatAgent({ baseUrl: `http://127.0.0.1:${port}/v1`, model: "m" })
       .run(step({}), context(), never)
       .catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "AGENT_FAILED" });
+    expect(error).toMatchObject({ code: "INFRASTRUCTURE" });
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
   });
 
@@ -303,7 +345,9 @@ describe("OpenAIChatAgent", () => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(body);
     };
-    const error = await new OpenAIChatAgent({ baseUrl, apiKey: API_KEY }).run(step({}), context(), never).catch((e: unknown) => e);
+    const error = await new OpenAIChatAgent({ baseUrl, model: "m", apiKey: API_KEY })
+      .run(step({}), context(), never)
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "AGENT_PROTOCOL" });
   });
 
@@ -317,7 +361,7 @@ describe("OpenAIChatAgent", () => {
     };
     const controller = new AbortController();
     const reason = new Error("step timed out after 100ms");
-    const run = new OpenAIChatAgent({ baseUrl }).run(step({}), context(), controller.signal);
+    const run = new OpenAIChatAgent({ baseUrl, model: "m" }).run(step({}), context(), controller.signal);
     await vi.waitFor(() => expect(exchanges).toHaveLength(1));
     const abortedAt = performance.now();
     controller.abort(reason);
@@ -343,7 +387,7 @@ describe("OpenAIChatAgent", () => {
     replySequence(toolCallsReply([["c1", "slow", "{}"]]));
     const controller = new AbortController();
     const reason = new Error("cancelled");
-    const run = new OpenAIChatAgent({ baseUrl, tools }).run(step({ requiredTools: ["slow"] }), context(), controller.signal);
+    const run = new OpenAIChatAgent({ baseUrl, model: "m", tools }).run(step({ requiredTools: ["slow"] }), context(), controller.signal);
     await vi.waitFor(() => expect(exchanges).toHaveLength(1));
     await delay(20);
     controller.abort(reason);
@@ -357,6 +401,7 @@ describe("OpenAIChatAgent", () => {
     reply = ({ res }) => sendJson(res, 200, toolCallsReply([[`c${++n}`, "jupiter_swap", "{}"]]));
     const agent = new OpenAIChatAgent({
       baseUrl,
+      model: "m",
       maxTurns: 3,
       tools: { jupiter_swap: { run: async () => ({ ok: true }) } },
     });
@@ -370,8 +415,8 @@ describe("OpenAIChatAgent", () => {
 
   it("uses an injected fetch", async () => {
     const fetchSpy = vi.fn<typeof fetch>(async () => Response.json(completion({ content: "from the spy" })));
-    const agent = new OpenAIChatAgent({ baseUrl: "http://example.invalid/v1", fetch: fetchSpy });
-    expect(await agent.run(step({}), context(), never)).toEqual({ response: "from the spy", toolCalls: [] });
+    const agent = new OpenAIChatAgent({ baseUrl: "http://example.invalid/v1", model: "m", fetch: fetchSpy });
+    expect(await agent.run(step({}), context(), never)).toMatchObject({ response: "from the spy", toolCalls: [] });
     expect(fetchSpy).toHaveBeenCalledOnce();
     expect(fetchSpy.mock.calls[0]?.[0]).toBe("http://example.invalid/v1/chat/completions");
   });

@@ -21,14 +21,16 @@ const context = (attempt: number): StepContext => ({
 
 const never = new AbortController().signal;
 
-/** A sleep that records what it was asked and returns at once. */
+/** A sleep that records what it was asked and returns at once, moving its clock on by as much. */
 function recordingSleep() {
   const calls: number[] = [];
+  let clock = 1_000;
   const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
     signal.throwIfAborted();
     calls.push(ms);
+    clock += ms;
   };
-  return { calls, sleep };
+  return { calls, sleep, now: () => clock };
 }
 
 describe("ScriptedAgent", () => {
@@ -48,8 +50,8 @@ describe("ScriptedAgent", () => {
   });
 
   it("plays the entry of the attempt and repeats the last one", async () => {
-    const { calls, sleep } = recordingSleep();
-    const agent = new ScriptedAgent({ sleep });
+    const { calls, sleep, now } = recordingSleep();
+    const agent = new ScriptedAgent({ sleep, now });
     const flaky = step({
       requiredTools: ["jupiter_swap"],
       script: [
@@ -72,7 +74,49 @@ describe("ScriptedAgent", () => {
     for (const attempt of [3, 4, 10]) {
       expect(await agent.run(flaky, context(attempt), never)).toEqual({ response: "third and later", toolCalls: [] });
     }
-    expect(calls).toEqual([7]);
+    // The failure's delay, then the second attempt's tool call taking its 3 ms.
+    expect(calls).toEqual([7, 3]);
+  });
+
+  it("plays tool calls in their time, within the attempt's delay, and measures them: no call outlasts its attempt", async () => {
+    const { calls, sleep, now } = recordingSleep();
+    const agent = new ScriptedAgent({ sleep, now });
+    const timed = (delayMs: number) =>
+      step({
+        script: [
+          {
+            delayMs,
+            toolCalls: [
+              { toolName: "a", durationMs: 40 },
+              { toolName: "b", durationMs: 30 },
+            ],
+          },
+        ],
+      });
+    const start = now();
+    const within = await agent.run(timed(100), context(1), never);
+    expect(within.toolCalls.map((c) => c.durationMs)).toEqual([40, 30]);
+    expect(calls).toEqual([40, 30, 30]); // the calls, then what is left of delayMs
+    expect(now() - start).toBe(100);
+    // A script whose calls add up to more than its delay: the attempt takes as long as its calls.
+    calls.length = 0;
+    const before = now();
+    const over = await agent.run(timed(50), context(1), never);
+    expect(over.toolCalls.map((c) => c.durationMs)).toEqual([40, 30]);
+    expect(calls).toEqual([40, 30]);
+    expect(now() - before).toBe(70);
+  });
+
+  it("reports the usage its script gives, and none when it gives none", async () => {
+    const usage = { model: "gpt-x", inputTokens: 120, outputTokens: 30, cachedInputTokens: 100 };
+    const scripted = step({
+      script: [
+        { response: "r", toolCalls: [], usage },
+        { response: "r2", toolCalls: [] },
+      ],
+    });
+    expect((await new ScriptedAgent().run(scripted, context(1), never)).usage).toEqual(usage);
+    expect((await new ScriptedAgent().run(scripted, context(2), never)).usage).toBeUndefined();
   });
 
   it("fills what an attempt leaves out from the defaults", async () => {

@@ -119,11 +119,13 @@ function toStepInput(step: Export["steps"][number]): StepInput {
     finishedAt: step.finishedAt,
     durationMs: step.durationMs,
     error: step.error,
+    errorKind: step.errorKind,
     toolCalls: step.toolCalls.map(({ callIndex: _, ...call }) => ({
       ...call,
       input: call.input ?? undefined,
       output: call.output ?? undefined,
     })),
+    attempts: step.attempts,
   };
 }
 

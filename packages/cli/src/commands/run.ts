@@ -6,8 +6,11 @@ import {
   type Agent,
   type ExecutionResult,
   errorMessage,
+  type FlowPlan,
   formatDuration,
   loadFlowPlan,
+  missingOpenAIEnvironment,
+  OPENAI_ENVIRONMENT,
   OpenAIChatAgent,
   PingPongExecutor,
   parseConsolidatedContent,
@@ -15,12 +18,13 @@ import {
   renderHtmlPage,
   ScriptedAgent,
   type ToolHandler,
+  unscriptedSteps,
 } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
-import { formatPercent, formatScore, statusLabel } from "../format.js";
+import { formatScore, metricsLine, statusLabel } from "../format.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, oneOf } from "../options.js";
 import { writeOutputFile } from "../output-file.js";
@@ -64,8 +68,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
           ["reev run flow.yaml --agent openai --tools tools.mjs", "a real model (see below)"],
         ]),
         "",
-        "--agent openai talks to an OpenAI-compatible /v1/chat/completions endpoint: set OPENAI_BASE_URL,",
-        "OPENAI_MODEL and OPENAI_API_KEY. --tools names a module whose default export maps tool names to",
+        "--agent openai talks to an OpenAI-compatible /v1/chat/completions endpoint: OPENAI_BASE_URL and",
+        "OPENAI_MODEL must be set (there is no default endpoint or model), OPENAI_API_KEY when it needs one. --tools names a module whose default export maps tool names to",
         "{ run(input, signal) } handlers; a call without a handler is recorded as failed.",
         "Ctrl-C (or SIGTERM) stops each run's current step, finishes the runs as cancelled with what they had",
         "recorded, prints the summary and exits 130 (143 for SIGTERM); a second Ctrl-C exits at once, and",
@@ -117,6 +121,37 @@ async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
   return Object.fromEntries(entries) as Record<string, ToolHandler>;
 }
 
+/**
+ * What the chosen agent needs, checked before anything is opened: the scripted agent a script for
+ * every step (it would otherwise have to invent the step's tool calls), the openai agent its endpoint
+ * and model, named explicitly (never a public endpoint by default).
+ */
+function checkAgentInput(name: AgentName, plans: readonly { file: string; plan: FlowPlan }[]): void {
+  if (name === "openai") {
+    const missing = missingOpenAIEnvironment();
+    if (missing.length) {
+      throw new CliError("INVALID_ARGUMENT", `--agent openai needs ${missing.join(" and ")} set explicitly; nothing was run.`, {
+        field: missing[0],
+        hint: missing.map((m) => `${m}: ${OPENAI_ENVIRONMENT[m]}`).join("; "),
+      });
+    }
+    return;
+  }
+  for (const { file, plan } of plans) {
+    const [first, ...more] = unscriptedSteps(plan);
+    if (!first) continue;
+    const others = more.length ? ` (and ${more.map((s) => `"${s.stepId}"`).join(", ")})` : "";
+    throw new CliError(
+      "INVALID_ARGUMENT",
+      `Step "${first.stepId}" (steps[${first.index}])${others} of ${file} has no script, and --agent scripted can only replay what a script says; nothing was run.`,
+      {
+        field: `steps[${first.index}].script`,
+        hint: "Give the step a script (see reev schema), or run the flow with a real agent: --agent openai.",
+      },
+    );
+  }
+}
+
 async function createAgent(name: AgentName, toolsModule?: string): Promise<Agent> {
   if (name === "openai") return new OpenAIChatAgent(toolsModule ? { tools: await loadTools(toolsModule) } : {});
   if (toolsModule) throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
@@ -142,9 +177,12 @@ async function pool<T, R>(tasks: readonly T[], limit: number, fn: (task: T) => P
 
 function summary(result: ExecutionResult): string {
   const m = result.consolidation.metadata;
+  const infrastructure = result.stepResults.filter((s) => !s.success && s.errorKind === "infrastructure").length;
+  const steps = `${result.completedSteps}/${result.totalSteps} steps succeeded${infrastructure ? ` (${infrastructure} failed by infrastructure errors, not the agent)` : ""}`;
   const head = [
     `${statusLabel(result.status)}  ${result.flowId}  ${result.executionId}`,
-    `  ${result.completedSteps}/${result.totalSteps} steps succeeded · ${formatDuration(result.durationMs)} · success rate ${formatPercent(m?.successRate)} · avg score ${formatScore(m?.avgScore)} · ${m?.totalTools ?? "—"} tool calls`,
+    `  ${steps} · wall time ${formatDuration(result.durationMs)}`,
+    ...(m ? [`  ${metricsLine(m)}`] : []),
     ...(result.error ? [`  error: ${result.error}`] : []),
     `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}`,
   ];
@@ -153,7 +191,8 @@ function summary(result: ExecutionResult): string {
     s.stepId,
     statusLabel(s.status),
     formatDuration(s.durationMs),
-    String(s.toolCalls.length),
+    // Every call the step's attempts made, as total_tools counts them.
+    String(s.attemptLog.reduce((n, a) => n + a.toolCalls.length, 0)),
     String(s.attempts),
     formatScore(s.score),
     clip(s.error ?? "", 60),
@@ -202,6 +241,13 @@ type RunReport = { results: ExecutionResult[]; files: string[]; failures: number
 /** Loads every flow first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
   const loaded = await Promise.all(options.files.map((f) => loadFlowPlan(f)));
+  if (options.agent === "scripted" && options.tools) {
+    throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
+  }
+  checkAgentInput(
+    options.agent,
+    loaded.map((plan, i) => ({ file: options.files[i] ?? "", plan })),
+  );
   const agent = await createAgent(options.agent, options.tools);
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
   return withDatabase(options.db, async (db) => {

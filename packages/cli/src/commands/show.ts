@@ -1,4 +1,4 @@
-import type { Database } from "@reev/db";
+import type { Database, SessionLog } from "@reev/db";
 import { consolidationReport, formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
@@ -36,7 +36,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
     `Flow       ${e.flowId}   agent: ${e.agent}`,
     `Prompt     ${clip(e.prompt, 100)}`,
     `Status     ${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`,
-    `Started    ${e.startedAt.toISOString()}   duration: ${formatDuration(e.durationMs)}`,
+    `Started    ${e.startedAt.toISOString()}   wall time: ${formatDuration(e.durationMs)}`,
     ...(e.owner
       ? [
           `Owner      process ${e.owner.pid} on ${e.owner.host}   last heartbeat: ${e.heartbeatAt?.toISOString() ?? "—"}${mark ? `   (${markHelp(mark)})` : ""}`,
@@ -54,17 +54,37 @@ export async function showCommand(db: Database, executionId: string, options: { 
     "",
     "",
   ];
-  const rows = steps.map((s) => [
-    String(s.stepIndex),
-    s.stepId ?? "—",
-    statusLabel(s.status),
-    formatDuration(s.durationMs),
-    s.toolCalls.map((t) => `${t.success === false ? "✗" : ""}${t.toolName}`).join(", ") || "—",
-    formatScore(s.score),
-    clip(s.error ?? "", 60),
-  ]);
+  const rows = steps.map((s) => {
+    const retried = s.attempts.length > 1;
+    return [
+      String(s.stepIndex),
+      s.stepId ?? "—",
+      statusLabel(s.status),
+      formatDuration(s.durationMs),
+      // "—" when the step's source recorded no attempts (the seed's text content): never a guessed 1.
+      s.attempts.length ? String(s.attempts.length) : "—",
+      s.toolCalls
+        .map((t) => `${t.success === false ? "✗" : ""}${t.toolName}${retried && t.attempt !== null ? `#${t.attempt}` : ""}`)
+        .join(", ") || "—",
+      formatScore(s.score),
+      clip(errorText(s), 60),
+    ];
+  });
+  const retries = steps.flatMap(retryLines);
   io.stdout.write(
-    `${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "tool calls", "score", "error"], rows, new Set([0, 3, 5])) : "No committed steps."}\n`,
+    `${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "attempts", "tool calls", "score", "error"], rows, new Set([0, 3, 4, 6])) : "No committed steps."}\n`,
   );
+  if (retries.length) io.stdout.write(`\nRetries (tool calls are marked #attempt):\n${retries.join("\n")}\n`);
   return 0;
+}
+
+const errorText = (s: SessionLog) => (s.error === null ? "" : `${s.errorKind === "infrastructure" ? "[infrastructure] " : ""}${s.error}`);
+
+/** Each attempt of a retried step on its own line: how it ended, how long it took, and its error. */
+function retryLines(s: SessionLog): string[] {
+  if (s.attempts.length < 2) return [];
+  return s.attempts.map(
+    (a) =>
+      `  step ${s.stepIndex} attempt ${a.attempt}: ${statusLabel(a.status)} in ${formatDuration(a.durationMs)}${a.error ? ` — ${a.errorKind === "infrastructure" ? "[infrastructure] " : ""}${clip(a.error, 80)}` : ""}`,
+  );
 }

@@ -58,13 +58,20 @@ type StoredMetrics = {
   total_tools: number | null;
   success_rate: number | null;
   execution_duration_ms: number | null;
+  total_input_tokens: bigint | number | null;
+  total_output_tokens: bigint | number | null;
 };
+
+/** BIGINT columns come back as bigint; the counts stored were validated as safe integers. */
+const tokens = (value: bigint | number | null): number | null => (value === null ? null : Number(value));
 
 const metadataOf = (row: StoredMetrics): ConsolidationMetadata => ({
   avgScore: row.avg_score,
   totalTools: row.total_tools,
   successRate: row.success_rate,
   executionDurationMs: row.execution_duration_ms,
+  totalInputTokens: tokens(row.total_input_tokens),
+  totalOutputTokens: tokens(row.total_output_tokens),
 });
 
 type ConsolidatedRow = {
@@ -85,9 +92,10 @@ async function insertConsolidated(tx: Client, row: ConsolidatedRow): Promise<boo
   const { metadata: m } = row;
   const inserted = await tx.$executeRaw`
     INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
-      avg_score, total_tools, success_rate, execution_duration_ms)
+      avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens)
     VALUES (${row.executionId}, ${row.consolidatedSessionId}, ${row.content}, ${JSON.stringify(row.originalSessionIds)}::jsonb,
-      ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int)
+      ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int,
+      ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint)
     ON CONFLICT DO NOTHING`;
   return inserted > 0;
 }
@@ -121,7 +129,9 @@ export async function storeConsolidatedSession(
       SELECT 1 FROM consolidated_sessions WHERE consolidated_session_id = ${cid} AND execution_id = ${id}
         AND consolidated_content = ${content} AND avg_score IS NOT DISTINCT FROM ${metadata.avgScore ?? null}::float8
         AND total_tools IS NOT DISTINCT FROM ${metadata.totalTools ?? null}::int AND success_rate IS NOT DISTINCT FROM ${metadata.successRate ?? null}::float8
-        AND execution_duration_ms IS NOT DISTINCT FROM ${metadata.executionDurationMs ?? null}::int`;
+        AND execution_duration_ms IS NOT DISTINCT FROM ${metadata.executionDurationMs ?? null}::int
+        AND total_input_tokens IS NOT DISTINCT FROM ${metadata.totalInputTokens ?? null}::bigint
+        AND total_output_tokens IS NOT DISTINCT FROM ${metadata.totalOutputTokens ?? null}::bigint`;
     if (!same) {
       throw new DatabaseError("CONFLICT", `Consolidated session "${cid}" already exists with other content: consolidate under a new id`, {
         field: "consolidatedId",
@@ -168,6 +178,8 @@ export async function getConsolidatedSessionsByExecution(context: WriterContext,
     totalTools: r.totalTools,
     successRate: r.successRate,
     executionDurationMs: r.executionDurationMs,
+    totalInputTokens: tokens(r.totalInputTokens),
+    totalOutputTokens: tokens(r.totalOutputTokens),
     timestamp: r.createdAt,
   }));
 }
@@ -260,7 +272,7 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
         await lockExecution(tx, executionId);
         // This execution's own row only (one shard's work): an id another execution holds is found by the insert.
         const [stored] = await tx.$queryRaw<StoredMetrics[]>`
-          SELECT avg_score, total_tools, success_rate, execution_duration_ms
+          SELECT avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens
           FROM consolidated_sessions WHERE execution_id = ${executionId} AND consolidated_session_id = ${consolidatedSessionId}`;
         if (stored) {
           await changeStatus(tx, { executionId, status: "completed" });

@@ -259,7 +259,9 @@ type CommittedStepRow = {
   finished_at: Date | null;
   duration_ms: number | null;
   error: string | null;
+  error_kind: SessionLog["errorKind"];
   tool_calls: SessionLog["toolCalls"];
+  attempts: (Omit<SessionLog["attempts"][number], "startedAt" | "finishedAt"> & { startedAt: string | null; finishedAt: string | null })[];
 };
 
 /**
@@ -270,10 +272,14 @@ type CommittedStepRow = {
 export async function committedSteps(client: Client, executionId: string): Promise<SessionLog[]> {
   const rows = await client.$queryRaw<CommittedStepRow[]>`
     SELECT s.session_id, s.step_index, s.content, COALESCE(s.committed_at, s.created_at) AS visible_at, s.status::text AS status,
-      s.step_id, s.score, s.started_at, s.finished_at, s.duration_ms, s.error,
-      COALESCE((SELECT json_agg(json_build_object('callIndex', t.call_index, 'toolName', t.tool_name, 'input', t.input,
-        'output', t.output, 'success', t.success, 'durationMs', t.duration_ms, 'error', t.error) ORDER BY t.call_index)
-        FROM tool_calls t WHERE t.execution_id = ${executionId} AND t.step_index = s.step_index), '[]'::json) AS tool_calls
+      s.step_id, s.score, s.started_at, s.finished_at, s.duration_ms, s.error, s.error_kind::text AS error_kind,
+      COALESCE((SELECT json_agg(json_build_object('callIndex', t.call_index, 'attempt', t.attempt, 'toolName', t.tool_name,
+        'input', t.input, 'output', t.output, 'success', t.success, 'durationMs', t.duration_ms, 'error', t.error) ORDER BY t.call_index)
+        FROM tool_calls t WHERE t.execution_id = ${executionId} AND t.step_index = s.step_index), '[]'::json) AS tool_calls,
+      COALESCE((SELECT json_agg(json_build_object('attempt', a.attempt, 'status', a.status, 'error', a.error, 'errorKind', a.error_kind,
+        'startedAt', a.started_at, 'finishedAt', a.finished_at, 'durationMs', a.duration_ms, 'model', a.model,
+        'inputTokens', a.input_tokens, 'outputTokens', a.output_tokens, 'cachedInputTokens', a.cached_input_tokens) ORDER BY a.attempt)
+        FROM step_attempts a WHERE a.execution_id = ${executionId} AND a.step_index = s.step_index), '[]'::json) AS attempts
     FROM step_sessions s WHERE s.execution_id = ${executionId} AND s.state = 'committed' ORDER BY s.step_index`;
   return rows.map((r) => ({
     sessionId: r.session_id,
@@ -289,8 +295,15 @@ export async function committedSteps(client: Client, executionId: string): Promi
     finishedAt: r.finished_at,
     durationMs: r.duration_ms,
     error: r.error,
+    errorKind: r.error_kind,
     toolCalls: r.tool_calls,
+    attempts: r.attempts.map((a) => ({ ...a, startedAt: dateOrNull(a.startedAt), finishedAt: dateOrNull(a.finishedAt) })),
   }));
+}
+
+/** json_build_object writes a timestamptz as ISO 8601 text (with the server's offset). */
+function dateOrNull(text: string | null): Date | null {
+  return text === null ? null : new Date(text);
 }
 
 /** The seed's read: committed steps of an execution in numeric step order, with their tool calls. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ZTokenUsage } from "../evaluation/token-usage.js";
 import type { FlowStep } from "../flow-plan.js";
 
 /** One tool call as the agent really made it: structured, never inferred from the model's text. */
@@ -17,6 +18,8 @@ export const ZAgentResult = z.object({
   toolCalls: z.array(ZToolCallRecord),
   /** 0–1, when the agent (or a judge behind it) scores its own step. */
   score: z.number().min(0).max(1).optional(),
+  /** What this attempt consumed, as the provider reported it; left out when nothing was reported. */
+  usage: ZTokenUsage.optional(),
 });
 export type AgentResult = z.infer<typeof ZAgentResult>;
 

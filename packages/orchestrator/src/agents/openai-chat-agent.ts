@@ -1,6 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { z } from "zod";
 import { errorMessage, OrchestratorError } from "../errors.js";
+import { sumKnown } from "../evaluation/summary-statistics.js";
+import type { TokenUsage } from "../evaluation/token-usage.js";
 import type { FlowStep } from "../flow-plan.js";
 import { describePreviousResults } from "../prompt-template.js";
 import type { Agent, AgentResult, StepContext, ToolCallRecord } from "./agent.js";
@@ -13,9 +15,9 @@ export type ToolHandler = {
 };
 
 export type OpenAIChatAgentOptions = {
-  /** Default: env OPENAI_BASE_URL, else https://api.openai.com/v1. */
+  /** Default: env OPENAI_BASE_URL. Required: there is no implicit endpoint. */
   baseUrl?: string;
-  /** Default: env OPENAI_MODEL, else gpt-4o-mini. */
+  /** Default: env OPENAI_MODEL. Required: there is no implicit model. */
   model?: string;
   /** Default: env OPENAI_API_KEY; without one no Authorization header is sent (local servers). */
   apiKey?: string;
@@ -44,11 +46,44 @@ const ZAssistantMessage = z.object({
   content: z.string().nullish(),
   tool_calls: z.array(ZToolCall).nullish(),
 });
-type AssistantMessage = z.infer<typeof ZAssistantMessage>;
+
+/** OpenAI's usage block; servers that do not count tokens leave it out. */
+const ZCompletionUsage = z.object({
+  prompt_tokens: z.int().min(0).nullish(),
+  completion_tokens: z.int().min(0).nullish(),
+  prompt_tokens_details: z.object({ cached_tokens: z.int().min(0).nullish() }).nullish(),
+});
 
 const ZChatCompletion = z.object({
+  model: z.string().min(1).nullish(),
   choices: z.array(z.object({ message: ZAssistantMessage })).min(1),
+  // A malformed usage block is a missing one: the answer itself is still good.
+  usage: ZCompletionUsage.nullish().catch(null),
 });
+type ChatCompletion = z.infer<typeof ZChatCompletion>;
+
+/** Usage over every round trip of one attempt; a count one reply did not give is unknown for the whole. */
+function sumTurns(replies: readonly ChatCompletion[], fallbackModel: string): TokenUsage {
+  const count = (pick: (u: z.infer<typeof ZCompletionUsage>) => number | null | undefined) =>
+    sumKnown(replies.map((r) => (r.usage ? (pick(r.usage) ?? null) : null))).total;
+  return {
+    model: replies.find((r) => r.model)?.model ?? fallbackModel,
+    inputTokens: count((u) => u.prompt_tokens),
+    outputTokens: count((u) => u.completion_tokens),
+    cachedInputTokens: count((u) => u.prompt_tokens_details?.cached_tokens),
+  };
+}
+
+/** The environment variables `--agent openai` needs, and what each one is. */
+export const OPENAI_ENVIRONMENT = {
+  OPENAI_BASE_URL: "the OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:11434/v1",
+  OPENAI_MODEL: "the model to ask, e.g. gpt-4o-mini",
+} as const;
+
+/** Which of OPENAI_BASE_URL and OPENAI_MODEL are not set (an empty value counts as not set). */
+export function missingOpenAIEnvironment(env: Record<string, string | undefined> = process.env): (keyof typeof OPENAI_ENVIRONMENT)[] {
+  return (Object.keys(OPENAI_ENVIRONMENT) as (keyof typeof OPENAI_ENVIRONMENT)[]).filter((name) => !env[name]?.trim());
+}
 
 type ChatMessage =
   | { role: "system" | "user"; content: string }
@@ -67,9 +102,21 @@ export class OpenAIChatAgent implements Agent {
   readonly #systemPrompt: string;
 
   constructor(options: OpenAIChatAgentOptions = {}) {
-    const baseUrl = options.baseUrl ?? process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1";
+    // No silent default: a run meant for a local server must never reach a public endpoint (and bill it).
+    const baseUrl = options.baseUrl ?? (process.env.OPENAI_BASE_URL?.trim() || undefined);
+    const model = options.model ?? (process.env.OPENAI_MODEL?.trim() || undefined);
+    const missing = missingOpenAIEnvironment({ OPENAI_BASE_URL: baseUrl, OPENAI_MODEL: model });
+    if (baseUrl === undefined || model === undefined) {
+      throw new OrchestratorError(
+        "INVALID_ARGUMENT",
+        `The openai agent needs ${missing.join(" and ")}: set them (or pass baseUrl and model)`,
+        {
+          path: missing[0] ?? "",
+        },
+      );
+    }
     this.#url = `${baseUrl.replace(/\/+$/, "")}/chat/completions`;
-    this.#model = options.model ?? process.env.OPENAI_MODEL ?? "gpt-4o-mini";
+    this.#model = model;
     this.#apiKey = options.apiKey ?? (process.env.OPENAI_API_KEY || undefined);
     this.#tools = options.tools ?? {};
     this.#maxTurns = options.maxTurns ?? 8;
@@ -83,10 +130,13 @@ export class OpenAIChatAgent implements Agent {
       { role: "user", content: userMessage(context) },
     ];
     const toolCalls: ToolCallRecord[] = [];
+    const replies: ChatCompletion[] = [];
     for (let turn = 0; turn < this.#maxTurns; turn++) {
-      const reply = await this.#complete(messages, step, signal);
+      const completion = await this.#complete(messages, step, signal);
+      replies.push(completion);
+      const reply = completion.choices[0]!.message;
       const calls = reply.tool_calls ?? [];
-      if (calls.length === 0) return { response: reply.content ?? "", toolCalls };
+      if (calls.length === 0) return { response: reply.content ?? "", toolCalls, usage: sumTurns(replies, this.#model) };
       messages.push({ role: "assistant", content: reply.content ?? null, tool_calls: calls });
       for (const call of calls) {
         const record = await this.#runTool(call, step, signal);
@@ -97,7 +147,7 @@ export class OpenAIChatAgent implements Agent {
     throw new OrchestratorError("AGENT_PROTOCOL", `Model still requested tools after ${this.#maxTurns} turns in step ${step.stepId}`);
   }
 
-  async #complete(messages: ChatMessage[], step: FlowStep, signal: AbortSignal): Promise<AssistantMessage> {
+  async #complete(messages: ChatMessage[], step: FlowStep, signal: AbortSignal): Promise<ChatCompletion> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
     const tools = step.requiredTools.map((name) => toolDefinition(name, this.#handler(name)));
@@ -113,13 +163,17 @@ export class OpenAIChatAgent implements Agent {
     } catch (cause) {
       // A timeout or cancellation is the caller's doing: surface its reason, not a transport error.
       if (signal.aborted) throw signal.reason;
-      throw new OrchestratorError("AGENT_FAILED", `POST ${this.#url} failed: ${this.#redact(describeFetchError(cause))}`, {
+      // The network, not the model: recorded as an infrastructure error.
+      throw new OrchestratorError("INFRASTRUCTURE", `POST ${this.#url} failed: ${this.#redact(describeFetchError(cause))}`, {
         cause,
       });
     }
     if (status < 200 || status > 299) {
+      // 5xx and 429 are the provider's trouble (the step's retry policy may try again); other answers
+      // are about what was asked, and so the agent's.
+      const infrastructure = status >= 500 || status === 429;
       throw new OrchestratorError(
-        "AGENT_FAILED",
+        infrastructure ? "INFRASTRUCTURE" : "AGENT_FAILED",
         `POST ${this.#url} answered ${status} ${statusText}: ${this.#redact(text.slice(0, BODY_EXCERPT_CHARS))}`,
       );
     }
@@ -200,7 +254,7 @@ function parseArguments(text: string): { ok: true; value: unknown } | { ok: fals
   }
 }
 
-function parseCompletion(text: string, url: string): AssistantMessage {
+function parseCompletion(text: string, url: string): ChatCompletion {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -208,13 +262,12 @@ function parseCompletion(text: string, url: string): AssistantMessage {
     throw new OrchestratorError("AGENT_PROTOCOL", `POST ${url} answered a non-JSON body: ${text.slice(0, 200)}`);
   }
   const parsed = ZChatCompletion.safeParse(json);
-  const message = parsed.data?.choices[0]?.message;
-  if (message === undefined) {
+  if (!parsed.success) {
     throw new OrchestratorError("AGENT_PROTOCOL", `POST ${url} answered a malformed chat completion: ${text.slice(0, 200)}`, {
       cause: parsed.error,
     });
   }
-  return message;
+  return parsed.data;
 }
 
 function describeFetchError(error: unknown): string {

@@ -1,6 +1,8 @@
+import { performance } from "node:perf_hooks";
 import { abortableSleep, untilAborted } from "../clock.js";
 import { OrchestratorError } from "../errors.js";
-import type { FlowStep, ScriptedAttempt, ScriptedToolCall } from "../flow-plan.js";
+import type { TokenUsage } from "../evaluation/token-usage.js";
+import type { FlowPlan, FlowStep, ScriptedAttempt, ScriptedToolCall } from "../flow-plan.js";
 import type { Agent, AgentResult, StepContext, ToolCallRecord } from "./agent.js";
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -8,33 +10,70 @@ export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 export type ScriptedAgentOptions = {
   /** Replaces the real timer (tests); must reject with `signal.reason` when the signal aborts. */
   sleep?: Sleep;
+  /** Milliseconds on the clock `sleep` runs on (default: performance.now); tool calls are timed on it. */
+  now?: () => number;
 };
+
+/**
+ * The steps a scripted run could only invent: without a `script`, the agent has nothing to replay.
+ * A flow run with the scripted agent checks this before anything is opened (the CLI exits 2).
+ */
+export function unscriptedSteps(plan: FlowPlan): { index: number; stepId: string }[] {
+  return plan.steps.flatMap((step, index) => (step.script?.length ? [] : [{ index, stepId: step.stepId }]));
+}
 
 /**
  * Replays each step's `script` deterministically: attempt n plays `script[n-1]` (the last entry repeats),
  * so retries, failures, timeouts and slow steps can be demonstrated and tested without a model.
+ *
+ * Durations are played, not declared: each scripted tool call takes its `durationMs` and is timed as
+ * it runs, and the attempt then waits what is left of its `delayMs`. A tool call can therefore never
+ * look longer than the step that made it.
+ *
  * What an attempt does not state falls back to the default success: `ok: <stepId>` and one successful
- * call per required tool.
+ * call per required tool. That is for programs and tests that drive the agent directly; a flow run
+ * refuses steps without a script (see unscriptedSteps), so a user never sees invented calls.
  */
 export class ScriptedAgent implements Agent {
   readonly name = "scripted";
   readonly #sleep: Sleep;
+  readonly #now: () => number;
 
   constructor(options: ScriptedAgentOptions = {}) {
     this.#sleep = options.sleep ?? abortableSleep;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   async run(step: FlowStep, context: StepContext, signal: AbortSignal): Promise<AgentResult> {
     signal.throwIfAborted();
+    const started = this.#now();
     const attempt = pickAttempt(step.script ?? [], context.attempt);
-    if (attempt?.delayMs) await this.#sleep(attempt.delayMs, signal);
-    if (attempt?.hang) await untilAborted(signal);
-    if (attempt?.fail !== undefined) throw new OrchestratorError("AGENT_FAILED", attempt.fail);
+    if (attempt?.hang) {
+      if (attempt.delayMs) await this.#sleep(attempt.delayMs, signal);
+      await untilAborted(signal);
+    }
+    if (attempt?.fail !== undefined) {
+      if (attempt.delayMs) await this.#sleep(attempt.delayMs, signal);
+      throw new OrchestratorError("AGENT_FAILED", attempt.fail);
+    }
+    const toolCalls: ToolCallRecord[] = [];
+    for (const call of attempt?.toolCalls ?? []) toolCalls.push(await this.#play(call, signal));
+    const rest = (attempt?.delayMs ?? 0) - (this.#now() - started);
+    if (rest > 0) await this.#sleep(rest, signal);
     return {
       response: attempt?.response ?? `ok: ${step.stepId}`,
-      toolCalls: attempt?.toolCalls?.map(toToolCallRecord) ?? step.requiredTools.map(defaultToolCall),
+      toolCalls: attempt?.toolCalls ? toolCalls : step.requiredTools.map(defaultToolCall),
       ...(attempt?.score === undefined ? {} : { score: attempt.score }),
+      ...(attempt?.usage === undefined ? {} : { usage: toTokenUsage(attempt.usage) }),
     };
+  }
+
+  /** One scripted call, taking its time; its duration is what the clock measured, in whole milliseconds. */
+  async #play(call: ScriptedToolCall, signal: AbortSignal): Promise<ToolCallRecord> {
+    const started = this.#now();
+    if (call.durationMs > 0) await this.#sleep(call.durationMs, signal);
+    // Rounded down: a call measured on this clock never outlasts the step timed around it.
+    return toToolCallRecord(call, Math.max(0, Math.floor(this.#now() - started)));
   }
 }
 
@@ -44,14 +83,24 @@ export function pickAttempt(script: readonly ScriptedAttempt[], attempt: number)
   return script[Math.min(Math.max(attempt, 1), script.length) - 1];
 }
 
-function toToolCallRecord(call: ScriptedToolCall): ToolCallRecord {
+function toToolCallRecord(call: ScriptedToolCall, durationMs: number): ToolCallRecord {
   return {
     toolName: call.toolName,
     input: call.input ?? {},
     output: call.output ?? null,
     success: call.success,
-    durationMs: call.durationMs,
+    durationMs,
     ...(call.error === undefined ? {} : { error: call.error }),
+  };
+}
+
+/** What a script leaves out of its usage is unknown: null, never 0. */
+function toTokenUsage(usage: NonNullable<ScriptedAttempt["usage"]>): TokenUsage {
+  return {
+    model: usage.model ?? null,
+    inputTokens: usage.inputTokens ?? null,
+    outputTokens: usage.outputTokens ?? null,
+    cachedInputTokens: usage.cachedInputTokens ?? null,
   };
 }
 

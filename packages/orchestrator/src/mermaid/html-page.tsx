@@ -46,7 +46,7 @@ function ReportPage(props: { content: ConsolidatedContent; execution: ReportExec
               {content.consolidated_at}
             </p>
           </header>
-          <RunMetrics metrics={content.metadata} />
+          <RunMetrics metrics={content.metadata} wallTimeMs={execution.durationMs} />
           <FlowDiagramView source={flowDiagramSource(content)} />
           <StepTable content={content} />
         </main>

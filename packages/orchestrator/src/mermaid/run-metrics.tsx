@@ -13,17 +13,28 @@ function Metric(props: { name: string; value: string; tone?: string }) {
 /** "—" for a score that was not recorded, never a stand-in number. */
 export const scoreText = (score: number | null) => (score === null ? "—" : score.toFixed(2));
 
-/** The consolidated run's metrics, as computed by consolidation. */
-export function RunMetrics(props: { metrics: ConsolidatedMetrics }) {
+/** A count that may be unknown: "—", never 0. */
+const countText = (n: number | null | undefined) => (n === null || n === undefined ? "—" : String(n));
+
+/**
+ * The consolidated run's metrics, as computed by consolidation, and the run's wall time from its
+ * execution record. The two durations carry the same names in every view (see the README's metrics):
+ * "wall time" is the run's start to its finish, "steps time" the first step's start to the last one's end.
+ */
+export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs?: number | null | undefined }) {
   const m = props.metrics;
   return (
     <section class="metrics" aria-label="Run metrics">
       <Metric name="Success rate" value={`${m.success_rate.toFixed(1)}%`} />
       <Metric name="Avg score" value={scoreText(m.avg_score)} />
-      <Metric name="Total tools" value={String(m.total_tools)} />
-      <Metric name="Duration" value={formatDuration(m.execution_duration_ms)} />
+      <Metric name="Tool calls" value={String(m.total_tools)} />
+      <Metric name="Wall time" value={formatDuration(props.wallTimeMs ?? null)} />
+      <Metric name="Steps time" value={formatDuration(m.execution_duration_ms)} />
+      <Metric name="Input tokens" value={countText(m.total_input_tokens)} />
+      <Metric name="Output tokens" value={countText(m.total_output_tokens)} />
       <Metric name="Successful steps" value={String(m.successful_steps)} tone="good" />
       <Metric name="Failed steps" value={String(m.failed_steps)} tone="bad" />
+      {m.infrastructure_errors ? <Metric name="Infrastructure errors" value={String(m.infrastructure_errors)} tone="bad" /> : null}
       <Metric name="Skipped steps" value={String(m.skipped_steps)} tone="skip" />
       <Metric name="Total steps" value={String(m.total_steps)} />
     </section>

@@ -3,7 +3,9 @@ import type { ConsolidatedContent } from "../consolidated-content.js";
 import { statusGlyph } from "../status-glyph.js";
 
 /** What the report needs from the execution record: the run's own outcome, which the consolidated document does not carry. */
-export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "status" | "error" | "consolidation">;
+export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "status" | "error" | "consolidation"> &
+  /** The run's wall time; "—" when not given. */
+  Partial<Pick<ExecutionSessionRecord, "durationMs">>;
 
 type Tone = "ok" | "bad" | "warn" | "info";
 
@@ -27,7 +29,10 @@ const CONSOLIDATION_TEXT = {
 function stepCounts(content: ConsolidatedContent): string {
   const m = content.metadata;
   const parts = [`${m.successful_steps} of ${m.total_steps} steps succeeded`];
-  if (m.failed_steps > 0) parts.push(`${m.failed_steps} failed`);
+  if (m.failed_steps > 0)
+    parts.push(
+      `${m.failed_steps} failed${m.infrastructure_errors ? ` (${m.infrastructure_errors} by infrastructure errors, not the agent)` : ""}`,
+    );
   if (m.skipped_steps > 0) parts.push(`${m.skipped_steps} skipped`);
   return parts.join(" · ");
 }

@@ -17,7 +17,7 @@ function jsonText(value: unknown): string {
     : `${text.slice(0, LIMITS.json)}\n… ${text.length - LIMITS.json} more characters (see reev export)`;
 }
 
-function ToolCall(props: { call: ConsolidatedToolCall }) {
+function ToolCall(props: { call: ConsolidatedToolCall; retried: boolean }) {
   const { call } = props;
   const mark = call.success === true ? "✓" : call.success === false ? "✗" : "–";
   const gist = summarizeInput(call.input, LIMITS.gist);
@@ -26,6 +26,7 @@ function ToolCall(props: { call: ConsolidatedToolCall }) {
       <details>
         <summary>
           {mark} <code>{call.tool_name}</code> <span class="muted">{formatDuration(call.duration_ms)}</span>
+          {props.retried && call.attempt !== undefined ? <span class="muted"> · attempt {call.attempt}</span> : null}
           {gist === null ? null : <span class="gist"> · {gist}</span>}
         </summary>
         {call.error === null ? null : <p class="tool-failed">Error: {call.error}</p>}
@@ -36,6 +37,14 @@ function ToolCall(props: { call: ConsolidatedToolCall }) {
       </details>
     </li>
   );
+}
+
+/** The attempts before the last that failed, one line each: a retry that succeeded still shows what it retried. */
+function earlierFailures(step: ConsolidatedStep): string[] {
+  return (step.attempt_log ?? [])
+    .slice(0, -1)
+    .filter((a) => a.error !== null)
+    .map((a) => `attempt ${a.attempt}${a.error_kind === "infrastructure" ? " (infrastructure)" : ""}: ${truncateText(a.error ?? "", 120)}`);
 }
 
 /** One line for the diagram node's tooltip: what a reader would look for first. */
@@ -74,13 +83,16 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState }) {
         ) : (
           <ul class="tools">
             {step.tool_calls.map((call) => (
-              <ToolCall call={call} />
+              <ToolCall call={call} retried={retried} />
             ))}
           </ul>
         )}
       </td>
       <td class={step.status === "skipped" ? "error muted" : "error"} data-label="Error">
         {error ?? ""}
+        {earlierFailures(step).map((line) => (
+          <div class="muted">{line}</div>
+        ))}
       </td>
     </tr>
   );
