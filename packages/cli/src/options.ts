@@ -21,8 +21,16 @@ export const outFileOption = () => new Option("--out <file>", "write to this fil
 /** `<executionId>` of the commands about one execution. */
 export const executionIdArgument = () => new Argument("<executionId>", "the execution (see reev list)");
 
-/** What `--db` and `--json` add to a command's options. */
+/**
+ * `--migrate`, on the commands that write: a PostgreSQL database is never migrated behind the user's
+ * back (as with `prisma migrate deploy`), so bringing one up to date is asked for, here or with `reev migrate`.
+ */
+export const migrateOption = () =>
+  new Option("--migrate", "first apply pending migrations to a PostgreSQL --db (the embedded database migrates itself)");
+
+/** What `--db`, `--migrate` and `--json` add to a command's options. */
 export type DbOptions = { db?: string | undefined };
+export type MigrateOptions = { migrate?: boolean | undefined };
 export type JsonOptions = { json?: boolean | undefined };
 
 /**
