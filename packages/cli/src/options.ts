@@ -1,15 +1,17 @@
 // The options several commands share, and the checks of option values. Commander calls a value's
 // parser as it reads the argument list, so every check here runs before any command opens a database:
 // bad input never creates, locks or changes one.
-import { Argument, Option } from "commander";
+
 import { resolveTarget } from "@reev/db";
+import { Argument, Option } from "commander";
 import { invalidArgument } from "./cli-error.js";
 
 /** `--db`: every command that reads or writes runs takes it. A new Option per command: commander keeps state on it. */
 export const dbOption = () =>
-  new Option("--db <url>", "the database: postgresql://…, memory:// or a directory (default: $REEV_DATABASE_URL, else ./.reev/db)").argParser(
-    checkedUrl,
-  );
+  new Option(
+    "--db <url>",
+    "the database: postgresql://…, memory:// or a directory (default: $REEV_DATABASE_URL, else ./.reev/db)",
+  ).argParser(checkedUrl);
 
 /** A --db value that cannot name a database (`memory:`, `postgres:/x`, `mysql://…`) is refused as it is read. */
 function checkedUrl(value: string): string {

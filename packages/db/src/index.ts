@@ -6,6 +6,7 @@ export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type Datab
 export { formatIssuePath } from "./issue-path.js";
 export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
+export { SchemaError, type SchemaProblem } from "./schema-error.js";
 export {
   CONSOLIDATION_STATUSES,
   type ConsolidatedSessionLog,
@@ -40,7 +41,6 @@ export {
   ZStepStatus,
   ZText,
 } from "./schemas.js";
-export { SchemaError, type SchemaProblem } from "./schema-error.js";
 export { sortedKeys } from "./sorted-keys.js";
 export { stepSessionId } from "./step-rows.js";
 export { isStorableText, toStorableText } from "./storable-text.js";

@@ -331,7 +331,10 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   try {
     if (target.kind === "postgres") await checkPostgres(prisma, target);
     if (migrations && migrates) {
-      ({ appliedMigrationNames: appliedMigrations } = await migrateDeploy(backend.migrationFactory(), { migrations, database: description }));
+      ({ appliedMigrationNames: appliedMigrations } = await migrateDeploy(backend.migrationFactory(), {
+        migrations,
+        database: description,
+      }));
     } else if (migrations) {
       const state = await readSchemaState(backend.migrationFactory(), migrations);
       if (state.kind !== "current") throw new SchemaError(state, description);

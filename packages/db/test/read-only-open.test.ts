@@ -110,7 +110,9 @@ describe("reading the embedded database", () => {
     const before = await pgliteCatalog(dir);
     const error = await expectSchemaError(openDatabase({ url: dir, migrate: "read" }), "behind");
     expect(error.problem).toEqual({ kind: "behind", pending: older.missing });
-    expect(error.message).toBe(`embedded PGlite at ${dir} is behind this version of reev: 1 migration (${older.missing[0]}) not applied yet.`);
+    expect(error.message).toBe(
+      `embedded PGlite at ${dir} is behind this version of reev: 1 migration (${older.missing[0]}) not applied yet.`,
+    );
     expect(await pgliteCatalog(dir)).toEqual(before);
 
     const written = await openDatabase({ url: dir });

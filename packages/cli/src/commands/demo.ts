@@ -38,7 +38,16 @@ export async function demoCommand(options: { db: string | undefined; migrate: bo
     .map((f) => join(EXAMPLES_DIR, f));
   io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
   const report = await executeFlows(
-    { files, agent: "scripted", db: options.db, migrate: options.migrate, concurrency: files.length, repeat: 1, out: options.out, consolidate: true },
+    {
+      files,
+      agent: "scripted",
+      db: options.db,
+      migrate: options.migrate,
+      concurrency: files.length,
+      repeat: 1,
+      out: options.out,
+      consolidate: true,
+    },
     io,
   );
   io.stdout.write(

@@ -42,7 +42,9 @@ export async function migrateCommand(url: string | undefined, options: { json: b
     }
     const count = applied.length === 1 ? "1 migration" : `${applied.length} migrations`;
     io.stdout.write(
-      applied.length ? `Applied ${count} to ${db.description}:\n${applied.map((name) => `  ${name}\n`).join("")}` : `${db.description} is up to date.\n`,
+      applied.length
+        ? `Applied ${count} to ${db.description}:\n${applied.map((name) => `  ${name}\n`).join("")}`
+        : `${db.description} is up to date.\n`,
     );
     return 0;
   });

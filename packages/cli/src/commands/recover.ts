@@ -37,7 +37,9 @@ export function registerRecover(program: Command, ctx: CliContext): void {
     )
     .action(async (options: RecoverOptions) => {
       const query = { olderThanMs: options.olderThan, dryRun: options.dryRun };
-      ctx.exitCode = await withDatabase(options.db, options.dryRun ? "read" : "write", (db) => recoverCommand(db, query, { json: options.json ?? false }, ctx.io));
+      ctx.exitCode = await withDatabase(options.db, options.dryRun ? "read" : "write", (db) =>
+        recoverCommand(db, query, { json: options.json ?? false }, ctx.io),
+      );
     });
 }
 

@@ -34,13 +34,13 @@ const MAX_CONCURRENCY = 1_000;
 
 type RunFlags = DbOptions &
   MigrateOptions & {
-  agent: AgentName;
-  tools?: string | undefined;
-  concurrency: number;
-  repeat: number;
-  out: string;
-  consolidate: boolean;
-};
+    agent: AgentName;
+    tools?: string | undefined;
+    concurrency: number;
+    repeat: number;
+    out: string;
+    consolidate: boolean;
+  };
 
 export function registerRun(program: Command, ctx: CliContext): void {
   program

@@ -26,7 +26,8 @@ const MIGRATIONS_SQL = `
 /** The catalog snapshot through any way of running a query that returns `{ line }` rows. */
 export async function catalogSnapshot(query: (sql: string) => Promise<{ line: string }[]>): Promise<string[]> {
   const lines = (await query(CATALOG_SQL)).map((r) => r.line);
-  if (lines.some((line) => /^relation \S+\._prisma_migrations r$/.test(line))) lines.push(...(await query(MIGRATIONS_SQL)).map((r) => r.line));
+  if (lines.some((line) => /^relation \S+\._prisma_migrations r$/.test(line)))
+    lines.push(...(await query(MIGRATIONS_SQL)).map((r) => r.line));
   return lines.sort();
 }
 
