@@ -336,7 +336,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
         database: description,
       }));
     } else if (migrations) {
-      const state = await readSchemaState(backend.migrationFactory(), migrations);
+      const state = await readSchemaState(backend.migrationFactory(), migrations).catch((error: unknown) => {
+        throw toDatabaseError(error, `read the schema of ${description}`);
+      });
       if (state.kind !== "current") throw new SchemaError(state, description);
     }
   } catch (error) {
