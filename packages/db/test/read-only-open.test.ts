@@ -179,6 +179,21 @@ describe("a non-empty database without migration history is never migrated into 
   });
 });
 
+describe.each(migrationBackends({ migrated: true }))("a migration that failed halfway, on $name", (backend) => {
+  it("is reported as failed, not as up to date or behind", async () => {
+    const db = await backend.open();
+    try {
+      const migrations = await readMigrationList(MIGRATIONS_DIR);
+      expect(await readSchemaState(db.factory(), migrations)).toEqual({ kind: "current", unknown: [] });
+      const last = migrations.migrationDirectories.at(-1)!.path;
+      await db.query(`UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = '${last}'`);
+      expect(await readSchemaState(db.factory(), migrations)).toEqual({ kind: "failed", failed: [last] });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe.skipIf(!baseUrl)("PostgreSQL is migrated only when asked", () => {
   const opened: Database[] = [];
   const dropped: (() => Promise<void>)[] = [];
