@@ -21,8 +21,7 @@ function suggestion(scheme: string, rest: string): string | undefined {
     return tail ? `${tail} (a directory path: the embedded database lives there)` : "a directory path, such as ./reev-db, or memory://";
   }
   if (/^(postgr|pg|psql)/.test(s)) {
-    const fixed = `${s === "postgres" || s === "postgresql" ? s : "postgresql"}://${maskLoosely(tail) || "user@host:5432/db"}`;
-    return fixed;
+    return `${s === "postgres" || s === "postgresql" ? s : "postgresql"}://${maskLoosely(tail) || "user@host:5432/db"}`;
   }
   return undefined;
 }
