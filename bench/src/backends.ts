@@ -75,7 +75,8 @@ export async function openPostgres(scope: CleanupScope, baseUrl: string): Promis
   const version = await postgresVersion(baseUrl);
   const created = await createPostgresDatabase(baseUrl);
   scope.defer(`drop the bench database ${maskUrl(created.url)}`, () => created.drop());
-  const db: Database = await openDatabase({ url: created.url });
+  // A fresh server database: migrating it is the explicit step openDatabase never takes on its own.
+  const db: Database = await openDatabase({ url: created.url, migrate: true });
   scope.defer(`close ${db.description}`, () => db.close());
   const raw = await pgClientDriver(created.url);
   scope.defer("close the raw pg client", () => raw.close());

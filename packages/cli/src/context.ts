@@ -1,5 +1,5 @@
-import { type Database, openDatabase } from "@reev/db";
-import { openFailure } from "./error-report.js";
+import { type Database, type OpenDatabaseOptions, openDatabase } from "@reev/db";
+import { openFailure, schemaFailure } from "./error-report.js";
 
 /** Where a command writes: results to `stdout`, progress and diagnostics to `stderr`. */
 export type CliIO = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
@@ -7,10 +7,23 @@ export type CliIO = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 /** What every command's action gets: the streams, and where it leaves its exit code. */
 export type CliContext = { io: CliIO; exitCode: number };
 
+/**
+ * What a command does with its database. `read`: nothing is created or migrated, and a database that
+ * is missing or not up to date is an error that says how to migrate it. `write`: the embedded database
+ * migrates itself, a PostgreSQL one must be up to date. `migrate`: any database is migrated first.
+ */
+export type DatabaseIntent = "read" | "write" | "migrate";
+
+const MIGRATE_POLICY: Record<DatabaseIntent, NonNullable<OpenDatabaseOptions["migrate"]>> = {
+  read: "read",
+  write: "embedded",
+  migrate: true,
+};
+
 /** Opens the database a command was pointed at (default: the embedded one) and always closes it. */
-export async function withDatabase<T>(url: string | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(url === undefined ? {} : { url }).catch((error: unknown) => {
-    throw openFailure(error, url);
+export async function withDatabase<T>(url: string | undefined, intent: DatabaseIntent, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase({ ...(url === undefined ? {} : { url }), migrate: MIGRATE_POLICY[intent] }).catch((error: unknown) => {
+    throw schemaFailure(openFailure(error, url), url);
   });
   try {
     return await fn(db);

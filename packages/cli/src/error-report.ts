@@ -1,7 +1,7 @@
 // Whatever a command throws becomes one CliError: a sentence in plain words, what to do next, the
 // code (for scripts, in --json mode) and the exit code. Codes never lead the words, and the
 // database driver's or Prisma's own wording ("Raw query failed. Code: `N/A`") never reaches the user.
-import { DatabaseError, maskUrl, resolveTarget } from "@reev/db";
+import { DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
 import { errorMessage, OrchestratorError } from "@reev/orchestrator";
 import { CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
@@ -101,7 +101,7 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
     return new CliError(error.code, error.message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
   }
   if (DatabaseError.is(error)) {
-    const badInput = error.code === "VALIDATION" || error.code === "NOT_FOUND";
+    const badInput = error.code === "VALIDATION" || error.code === "NOT_FOUND" || error.code === "SCHEMA";
     return new CliError(error.code, plainDatabaseWords(error.message), {
       // The database's `url` is the CLI's --db.
       field: error.field === "url" ? "--db" : error.field,
@@ -172,6 +172,44 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
         `Check that the server is running and that ${source} is right.`,
       );
   }
+}
+
+/** `reev migrate`, with the --db it needs: the URL as given (password masked), none when it came from the environment. */
+function migrateCommand(url: string | undefined): string {
+  if (url === undefined) return "reev migrate";
+  const target = resolveTarget(url);
+  return `reev migrate --db ${target.kind === "postgres" ? maskUrl(target.url) : target.kind === "pglite-dir" ? target.dataDir : url}`;
+}
+
+/** The next step for each way a database can be unready: the commands that migrate it, or why none will. */
+function schemaHint(error: SchemaError, url: string | undefined): string {
+  // Without --db: REEV_DATABASE_URL, else the embedded database in ./.reev/db.
+  const embedded = resolveTarget(url).kind !== "postgres";
+  switch (error.problem.kind) {
+    case "missing":
+      return "Record a run there first (reev run <flow-file>, or reev demo), or point --db at an existing database.";
+    case "foreign":
+      return "reev migrates only an empty database or one it migrated before: create a new database for reev (createdb reev) and point --db at it.";
+    case "failed":
+      return "Someone must look at it first: pnpm db:status (in a reev checkout) shows the history; repair the database and mark the migration resolved, or use a new database.";
+    case "empty":
+    case "behind": {
+      if (embedded) {
+        return `Migrate it with ${migrateCommand(url)}; reev run and reev demo also migrate the embedded database themselves.`;
+      }
+      return `Migrate it first with ${migrateCommand(url)} (or pnpm db:migrate in a reev checkout); reev run, demo and import migrate it themselves with --migrate.`;
+    }
+  }
+}
+
+/**
+ * A database that is not ready (code SCHEMA): bad input, exit 2, nothing was done; the hint names
+ * the command that migrates it, or says why no command will.
+ */
+export function schemaFailure(error: unknown, url: string | undefined): unknown {
+  if (!SchemaError.isSchemaError(error)) return error;
+  const field = url === undefined && process.env.REEV_DATABASE_URL?.trim() ? "REEV_DATABASE_URL" : "--db";
+  return new CliError("SCHEMA", error.message, { field, hint: schemaHint(error, url), exitCode: 2, cause: error });
 }
 
 /** Prints the error: two lines of words, or with --json one JSON object for scripts, on stderr. */

@@ -5,6 +5,7 @@ import { registerDiagram } from "./commands/diagram.js";
 import { registerExport } from "./commands/export.js";
 import { registerImport } from "./commands/import.js";
 import { registerList } from "./commands/list.js";
+import { registerMigrate } from "./commands/migrate.js";
 import { registerRecover } from "./commands/recover.js";
 import { registerRun } from "./commands/run.js";
 import { registerSchema } from "./commands/schema.js";
@@ -26,6 +27,7 @@ const COMMANDS = [
   registerDiagram,
   registerExport,
   registerImport,
+  registerMigrate,
   registerRecover,
   registerSchema,
 ] as const;
@@ -33,6 +35,8 @@ const COMMANDS = [
 const OVERVIEW = `
 The database is --db, else $REEV_DATABASE_URL, else the embedded PGlite in ./.reev/db;
 --db takes postgresql://user:pass@host:5432/db, memory://, or a directory.
+A PostgreSQL database is migrated only when asked: reev migrate, or --migrate on run, demo and import;
+read commands never change a database.
 Exit codes: 0 success, 1 a run or operation failed, 2 bad input (nothing was done), 130 interrupted (Ctrl-C; 143 SIGTERM).
 Run reev <command> --help for a command's options and examples.`;
 

@@ -1,12 +1,23 @@
 // The options several commands share, and the checks of option values. Commander calls a value's
 // parser as it reads the argument list, so every check here runs before any command opens a database:
 // bad input never creates, locks or changes one.
+
+import { resolveTarget } from "@reev/db";
 import { Argument, Option } from "commander";
 import { invalidArgument } from "./cli-error.js";
 
 /** `--db`: every command that reads or writes runs takes it. A new Option per command: commander keeps state on it. */
 export const dbOption = () =>
-  new Option("--db <url>", "the database: postgresql://…, memory:// or a directory (default: $REEV_DATABASE_URL, else ./.reev/db)");
+  new Option(
+    "--db <url>",
+    "the database: postgresql://…, memory:// or a directory (default: $REEV_DATABASE_URL, else ./.reev/db)",
+  ).argParser(checkedUrl);
+
+/** A --db value that cannot name a database (`memory:`, `postgres:/x`, `mysql://…`) is refused as it is read. */
+function checkedUrl(value: string): string {
+  resolveTarget(value);
+  return value;
+}
 
 /**
  * `--json`: results as JSON on stdout, and errors as `{ "error": { code, message, field } }` on
@@ -21,8 +32,16 @@ export const outFileOption = () => new Option("--out <file>", "write to this fil
 /** `<executionId>` of the commands about one execution. */
 export const executionIdArgument = () => new Argument("<executionId>", "the execution (see reev list)");
 
-/** What `--db` and `--json` add to a command's options. */
+/**
+ * `--migrate`, on the commands that write: a PostgreSQL database is never migrated behind the user's
+ * back (as with `prisma migrate deploy`), so bringing one up to date is asked for, here or with `reev migrate`.
+ */
+export const migrateOption = () =>
+  new Option("--migrate", "first apply pending migrations to a PostgreSQL --db (the embedded database migrates itself)");
+
+/** What `--db`, `--migrate` and `--json` add to a command's options. */
 export type DbOptions = { db?: string | undefined };
+export type MigrateOptions = { migrate?: boolean | undefined };
 export type JsonOptions = { json?: boolean | undefined };
 
 /**

@@ -147,7 +147,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
     const none = await reev();
     expectBadInput(none, "reev: No command given.\n", "Run reev --help to see the commands.");
     expect(none.stderr).toMatch(/^Usage: reev /);
-    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover", "schema"])
+    for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "migrate", "recover", "schema"])
       expect(none.stderr).toMatch(new RegExp(`^ {2}${command} `, "m"));
     expectBadInput(await reev("help", "lsit"), 'reev: Unknown command "lsit".\n', "Run reev --help to see the commands.");
   });
@@ -292,7 +292,7 @@ describe("a database that cannot be opened: what is wrong and what to do, never 
 });
 
 describe("reev --help, reev COMMAND --help, reev --version", () => {
-  const commands = ["run", "demo", "list", "show", "status", "diagram", "export", "import", "recover", "schema"];
+  const commands = ["run", "demo", "list", "show", "status", "diagram", "export", "import", "migrate", "recover", "schema"];
 
   it("reev --help lists every command, how to pick a database and the exit codes, on stdout", async () => {
     const r = await reev("--help");
@@ -314,7 +314,7 @@ describe("reev --help, reev COMMAND --help, reev --version", () => {
       expect((await reev("help", command)).stdout).toBe(r.stdout);
     }
     const run = await reev("run", "--help");
-    for (const option of ["--agent", "--tools", "--concurrency", "--repeat", "--out", "--no-consolidate", "--db"])
+    for (const option of ["--agent", "--tools", "--concurrency", "--repeat", "--out", "--no-consolidate", "--db", "--migrate"])
       expect(run.stdout).toContain(option);
     // --help wins over the arguments around it: nothing runs.
     const withArgs = await reev("run", "missing.yaml", "--repeat", "2", "--help");

@@ -29,14 +29,28 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
     database = undefined;
   });
 
-  it("reev list on the fresh database says it is empty", async () => {
+  it("reev list on the fresh database says it was never migrated; after reev migrate, that it is empty", async () => {
+    const before = await reev("list");
+    expect(before.code, show(before)).toBe(2);
+    expect(before.stderr).toMatch(/^reev: PostgreSQL at postgres(ql)?:\/\/\S+ has no reev tables: it has never been migrated\.$/m);
+    const migrate = await reev("migrate");
+    expect(migrate.code, show(migrate)).toBe(0);
     const r = await reev("list");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(/^No executions in PostgreSQL at postgres(ql)?:\/\//);
   });
 
   it("reev run records every execution, concurrently, and reev list shows them", async () => {
-    const r = await reev("run", fixture("succeeds.yaml"), fixture("critical-fails.yaml"), "--concurrency", "2", "--repeat", "2");
+    const r = await reev(
+      "run",
+      fixture("succeeds.yaml"),
+      fixture("critical-fails.yaml"),
+      "--concurrency",
+      "2",
+      "--repeat",
+      "2",
+      "--migrate",
+    );
     expect(r.code, show(r)).toBe(1); // the critical-fails runs fail
     expect(r.stderr).toMatch(/^Database: PostgreSQL at /m);
     const ids = executionIds(r.stdout);
@@ -65,7 +79,7 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
     const exported = await runCli(["export", id!, "--format", "jsonl", "--out", out, "--db", embedded], { cwd: temp.dir });
     expect(exported.code, show(exported)).toBe(0);
 
-    const imported = await reev("import", out);
+    const imported = await reev("import", out, "--migrate");
     expect(imported.code, show(imported)).toBe(0);
     expect(imported.stdout).toContain(`Imported execution ${id} into PostgreSQL at`);
     const status = await reev("status", id!, "--json");

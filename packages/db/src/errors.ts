@@ -17,6 +17,11 @@ export const DATABASE_ERROR_CODES = [
   "TIMEOUT",
   "CONNECTION",
   "MIGRATION",
+  /**
+   * The database is not ready for this build of reev, and nothing was done: it was never migrated, is
+   * behind, holds another application's tables, or a migration failed halfway. A `SchemaError`.
+   */
+  "SCHEMA",
   /** A database error none of the others describes; `cause` holds the original. */
   "INTERNAL",
 ] as const;
@@ -37,6 +42,8 @@ const HTTP_STATUS: Record<DatabaseErrorCode, number> = {
   CONNECTION: 503,
   TIMEOUT: 504,
   MIGRATION: 500,
+  // The server cannot serve until someone migrates (or replaces) its database: not a request's fault.
+  SCHEMA: 503,
   INTERNAL: 500,
 };
 
@@ -154,6 +161,7 @@ const ADVICE: Record<DatabaseErrorCode, string> = {
   TIMEOUT: "the database did not answer in time; retry, or raise the timeout",
   CONNECTION: "check that the database is running and the URL is right",
   MIGRATION: "run `pnpm db:status` to see the migration history",
+  SCHEMA: "migrate the database first (`pnpm db:migrate`)",
   INTERNAL: "see the cause",
 };
 

@@ -4,7 +4,9 @@
 
 export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type DatabaseErrorOptions } from "./errors.js";
 export { formatIssuePath } from "./issue-path.js";
+export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
+export { SchemaError, type SchemaProblem } from "./schema-error.js";
 export {
   type AttemptLog,
   CONSOLIDATION_STATUSES,

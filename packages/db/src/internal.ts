@@ -15,6 +15,7 @@ export {
   migrateDeploy,
   migrateStatus,
 } from "./migrate/migrate.js";
+export { readSchemaState } from "./migrate/schema-state.js";
 export { DEFAULT_DATA_DIR, pgliteOf, prismaClientOf } from "./open-database.js";
 export { MIGRATIONS_DIR, SCHEMA_PATH } from "./paths.js";
 export { DEFAULT_MAX_CONSOLIDATED_BYTES, DEFAULT_MAX_CONTENT_BYTES, ZStepFields } from "./schemas.js";

@@ -11,8 +11,11 @@ import { DatabaseError, lastLine, toDatabaseError } from "./errors.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { migrateDeploy } from "./migrate/migrate.js";
 import { readMigrationList } from "./migrate/migration-files.js";
+import { readSchemaState } from "./migrate/schema-state.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { findPgliteTemplate, unpackPgliteTemplate } from "./pglite-template.js";
+import { SchemaError } from "./schema-error.js";
+import { refuseMalformedUrl } from "./url-typos.js";
 import type { WriterOptions } from "./writer/context.js";
 import { DatabaseWriter } from "./writer/database-writer.js";
 
@@ -27,8 +30,18 @@ export type OpenDatabaseOptions = {
    * `file:` URL) → PGlite in that directory. Default: `REEV_DATABASE_URL`, else `.reev/db`.
    */
   url?: string;
-  /** Apply pending migrations on open (default true). */
-  migrate?: boolean;
+  /**
+   * What opening does about the schema (default `"embedded"`):
+   * - `"embedded"`: to write. The embedded database (a PGlite directory, `memory://`) is reev's own and
+   *   is created and migrated as needed; a PostgreSQL database is never migrated implicitly (as with
+   *   `prisma migrate deploy`, that is an explicit step) and must be up to date already.
+   * - `"read"`: to read. Nothing is created or migrated: a PGlite directory must exist, and every
+   *   database must be up to date (`memory://` excepted: it is new, and gone with the process).
+   * - `true`: migrates any database (the explicit step: `reev migrate`, `--migrate`).
+   * - `false`: neither migrates nor checks (tests that shape the tables themselves).
+   * A database that is not ready is left as it was, with a `SchemaError` (code SCHEMA) saying why.
+   */
+  migrate?: boolean | "embedded" | "read";
   migrationsDir?: string;
   writer?: WriterOptions;
   /** Directory that relative PGlite paths resolve against (default: the working directory). */
@@ -56,6 +69,8 @@ export type Database = AsyncDisposable & {
   /** Human-readable location, password masked. */
   readonly description: string;
   readonly writer: DatabaseWriter;
+  /** The migrations applied while opening it, in order (none when it was up to date). */
+  readonly appliedMigrations: readonly string[];
   /** Disconnects and, for PGlite, closes the engine and releases the directory. Idempotent. */
   close(): Promise<void>;
 };
@@ -100,20 +115,12 @@ export function resolveTarget(url: string | undefined, cwd = process.cwd()): Dat
   if (url !== undefined && !url.trim()) throw new DatabaseError("VALIDATION", "The database URL is empty", { field: "url" });
   const raw = url ?? (process.env.REEV_DATABASE_URL?.trim() || DEFAULT_DATA_DIR);
   if (raw.includes("\u0000")) throw new DatabaseError("VALIDATION", "The database URL contains a NUL character", { field: "url" });
+  refuseMalformedUrl(raw);
   if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: "postgres", url: raw };
   if (/^memory:\/\//i.test(raw)) return { kind: "pglite-memory" };
   if (/^file:/i.test(raw)) {
     const path = raw.startsWith("file://") ? fileUrlPath(raw) : raw.slice("file:".length);
     return { kind: "pglite-dir", dataDir: canonicalDir(resolve(cwd, path)) };
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-    throw new DatabaseError(
-      "VALIDATION",
-      `Unsupported database URL "${maskUrl(raw)}": use postgresql://…, memory://, or a directory path`,
-      {
-        field: "url",
-      },
-    );
   }
   return { kind: "pglite-dir", dataDir: canonicalDir(resolve(cwd, raw)) };
 }
@@ -277,15 +284,32 @@ async function checkPostgres(prisma: PrismaClient, target: DatabaseTarget): Prom
 }
 
 /**
- * Opens reev's database: picks the backend from the URL, applies pending migrations (unless told not
- * to) and returns its DatabaseWriter and `close()`. Always close it (`await using db = await
+ * Whether opening migrates: always when asked to, never when told not to; otherwise only reev's own
+ * embedded database, and for reading only a new in-memory one (it cannot be read before it exists).
+ */
+function migratesOnOpen(policy: NonNullable<OpenDatabaseOptions["migrate"]>, target: DatabaseTarget): boolean {
+  if (typeof policy === "boolean") return policy;
+  if (policy === "read") return target.kind === "pglite-memory";
+  return target.kind !== "postgres";
+}
+
+/**
+ * Opens reev's database: picks the backend from the URL, migrates it or checks that it is up to date
+ * (see `migrate`) and returns its DatabaseWriter and `close()`. Always close it (`await using db = await
  * openDatabase()`, or `await db.close()`): an unclosed PGlite keeps the process alive.
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
   const target = resolveTarget(options.url, options.cwd);
-  // Read once, for the template a new PGlite starts from and for the deploy.
-  const migrations = options.migrate === false ? undefined : await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIR);
-  const backend: Backend = target.kind === "postgres" ? await openPostgres(target.url) : await openPGlite(target, options, migrations);
+  const policy = options.migrate ?? "embedded";
+  const migrates = migratesOnOpen(policy, target);
+  // Read once, for the template a new PGlite starts from and for the deploy (or the check).
+  const migrations = policy === false ? undefined : await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIR);
+  // Before anything touches the disk: a database to read must be there already.
+  if (policy === "read" && target.kind === "pglite-dir" && isNewDataDir(target.dataDir)) {
+    throw new SchemaError({ kind: "missing", reason: existsSync(target.dataDir) ? "is empty" : "does not exist" }, target.dataDir);
+  }
+  const backend: Backend =
+    target.kind === "postgres" ? await openPostgres(target.url) : await openPGlite(target, options, migrates ? migrations : undefined);
   const transaction = target.kind === "postgres" ? POSTGRES_TRANSACTION : PGLITE_TRANSACTION;
   const adapter = options.wrapAdapter ? options.wrapAdapter(backend.adapter) : backend.adapter;
   const prisma = new PrismaClient({ adapter, transactionOptions: transaction });
@@ -302,15 +326,27 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
         }
       }
     })());
+  const description = describe(target);
+  let appliedMigrations: string[] = [];
   try {
     if (target.kind === "postgres") await checkPostgres(prisma, target);
-    if (migrations) await migrateDeploy(backend.migrationFactory(), { migrations });
+    if (migrations && migrates) {
+      ({ appliedMigrationNames: appliedMigrations } = await migrateDeploy(backend.migrationFactory(), {
+        migrations,
+        database: description,
+      }));
+    } else if (migrations) {
+      const state = await readSchemaState(backend.migrationFactory(), migrations).catch((error: unknown) => {
+        throw toDatabaseError(error, `read the schema of ${description}`);
+      });
+      if (state.kind !== "current") throw new SchemaError(state, description);
+    }
   } catch (error) {
     await close();
     throw error;
   }
   const writer = new DatabaseWriter(prisma, { ...options.writer, transaction: { ...transaction, ...options.writer?.transaction } });
-  const db: Database = { target, description: describe(target), writer, close, [Symbol.asyncDispose]: close };
+  const db: Database = { target, description, writer, appliedMigrations, close, [Symbol.asyncDispose]: close };
   internals.set(db, { prisma, pglite: backend.pglite });
   return db;
 }

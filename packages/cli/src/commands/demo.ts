@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { CliContext, CliIO } from "../context.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
-import { type DbOptions, dbOption, examples } from "../options.js";
+import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 import { executeFlows, runsSummary } from "./run.js";
 
 /** The demo's flows, shipped inside @reev/cli: packages/cli/examples, at the same depth from src/ and dist/. */
@@ -17,20 +17,22 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .description("Run the bundled example flows at once with the scripted agent, and draw each run.")
     .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
     .addOption(dbOption())
+    .addOption(migrateOption())
     .addHelpText(
       "after",
       examples([
         ["reev demo", "on the embedded database in ./.reev/db; diagrams in ./reev-out"],
         ["reev demo --db memory://", "on a throw-away in-memory database"],
+        ["reev demo --db postgresql://localhost/reev --migrate", "on PostgreSQL, migrating it first"],
       ]),
     )
-    .action(async (options: DbOptions & { out: string }) => {
-      ctx.exitCode = await demoCommand({ db: options.db, out: options.out }, ctx.io);
+    .action(async (options: DbOptions & MigrateOptions & { out: string }) => {
+      ctx.exitCode = await demoCommand({ db: options.db, migrate: options.migrate ?? false, out: options.out }, ctx.io);
     });
 }
 
 /** `reev demo`: every example flow at once with the scripted agent. */
-export async function demoCommand(options: { db: string | undefined; out: string }, io: CliIO): Promise<number> {
+export async function demoCommand(options: { db: string | undefined; migrate: boolean; out: string }, io: CliIO): Promise<number> {
   const files = readdirSync(EXAMPLES_DIR)
     .filter((f) => /\.(ya?ml|json)$/.test(f))
     .sort()
@@ -38,7 +40,17 @@ export async function demoCommand(options: { db: string | undefined; out: string
   io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
   const { value: report, interrupted } = await withInterrupts(io, (signal) =>
     executeFlows(
-      { files, agent: "scripted", db: options.db, concurrency: files.length, repeat: 1, out: options.out, consolidate: true, signal },
+      {
+        files,
+        agent: "scripted",
+        db: options.db,
+        migrate: options.migrate,
+        concurrency: files.length,
+        repeat: 1,
+        out: options.out,
+        consolidate: true,
+        signal,
+      },
       io,
     ),
   );

@@ -28,7 +28,9 @@ export function registerDiagram(program: Command, ctx: CliContext): void {
       ]),
     )
     .action(async (id: string, options: DiagramOptions) => {
-      ctx.exitCode = await withDatabase(options.db, (db) => diagramCommand(db, id, { format: options.format, out: options.out }, ctx.io));
+      ctx.exitCode = await withDatabase(options.db, "read", (db) =>
+        diagramCommand(db, id, { format: options.format, out: options.out }, ctx.io),
+      );
     });
 }
 

@@ -33,6 +33,6 @@ export function registerExecutionView(program: Command, ctx: CliContext, view: E
     .addOption(jsonOption())
     .addHelpText("after", examples(view.examples))
     .action(async (executionId: string, options: DbOptions & JsonOptions) => {
-      ctx.exitCode = await withDatabase(options.db, (db) => view.print(db, executionId, { json: options.json ?? false }, ctx.io));
+      ctx.exitCode = await withDatabase(options.db, "read", (db) => view.print(db, executionId, { json: options.json ?? false }, ctx.io));
     });
 }

@@ -42,7 +42,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
       ]),
     )
     .action(async (executionId: string, options: ExportOptions) => {
-      ctx.exitCode = await withDatabase(options.db, (db) =>
+      ctx.exitCode = await withDatabase(options.db, "read", (db) =>
         exportCommand(db, executionId, { format: options.format, out: options.out }, ctx.io),
       );
     });

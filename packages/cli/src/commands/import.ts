@@ -13,7 +13,7 @@ import { errorMessage, OrchestratorError, sessionMetadata } from "@reev/orchestr
 import type { Command } from "commander";
 import { z } from "zod";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { type DbOptions, dbOption, examples } from "../options.js";
+import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 
 export function registerImport(program: Command, ctx: CliContext): void {
   program
@@ -22,6 +22,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .description("Load what reev export wrote into a database, in one transaction. Importing it again changes nothing.")
     .argument("<file>", "a file written by reev export (JSON or JSONL)")
     .addOption(dbOption())
+    .addOption(migrateOption())
     .addHelpText(
       "after",
       examples([
@@ -29,9 +30,9 @@ export function registerImport(program: Command, ctx: CliContext): void {
         ["reev import run.json --db postgresql://localhost/reev", "…into PostgreSQL"],
       ]),
     )
-    .action(async (file: string, options: DbOptions) => {
+    .action(async (file: string, options: DbOptions & MigrateOptions) => {
       const doc = await readExport(file);
-      ctx.exitCode = await withDatabase(options.db, (db) => importCommand(db, doc, ctx.io));
+      ctx.exitCode = await withDatabase(options.db, options.migrate ? "migrate" : "write", (db) => importCommand(db, doc, ctx.io));
     });
 }
 

@@ -37,7 +37,7 @@ export function registerList(program: Command, ctx: CliContext): void {
     )
     .action(async (options: ListOptions) => {
       const query = { ...(options.status ? { status: options.status } : {}), limit: options.limit, offset: options.offset };
-      ctx.exitCode = await withDatabase(options.db, (db) => listCommand(db, query, { json: options.json ?? false }, ctx.io));
+      ctx.exitCode = await withDatabase(options.db, "read", (db) => listCommand(db, query, { json: options.json ?? false }, ctx.io));
     });
 }
 

@@ -47,7 +47,9 @@ export function registerRecover(program: Command, ctx: CliContext): void {
     )
     .action(async (flags: RecoverFlags) => {
       const query = { staleAfterMs: flags.staleAfter ?? staleAfterMs(), olderThanMs: flags.olderThan, dryRun: flags.dryRun };
-      ctx.exitCode = await withDatabase(flags.db, (db) => recoverCommand(db, query, { json: flags.json ?? false }, ctx.io));
+      ctx.exitCode = await withDatabase(flags.db, flags.dryRun ? "read" : "write", (db) =>
+        recoverCommand(db, query, { json: flags.json ?? false }, ctx.io),
+      );
     });
 }
 

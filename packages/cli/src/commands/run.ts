@@ -26,7 +26,7 @@ import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
 import { formatScore, metricsLine, statusLabel } from "../format.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
-import { type DbOptions, dbOption, examples, integer, oneOf } from "../options.js";
+import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { writeOutputFile } from "../output-file.js";
 import { ProgressReporter } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
@@ -37,14 +37,15 @@ type AgentName = (typeof AGENTS)[number];
 const MAX_REPEAT = 100_000;
 const MAX_CONCURRENCY = 1_000;
 
-type RunFlags = DbOptions & {
-  agent: AgentName;
-  tools?: string | undefined;
-  concurrency: number;
-  repeat: number;
-  out: string;
-  consolidate: boolean;
-};
+type RunFlags = DbOptions &
+  MigrateOptions & {
+    agent: AgentName;
+    tools?: string | undefined;
+    concurrency: number;
+    repeat: number;
+    out: string;
+    consolidate: boolean;
+  };
 
 export function registerRun(program: Command, ctx: CliContext): void {
   program
@@ -59,6 +60,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
     .option("--no-consolidate", "record the steps only: no consolidated session, no diagrams")
     .addOption(dbOption())
+    .addOption(migrateOption())
     .addHelpText(
       "after",
       [
@@ -66,6 +68,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
           ["reev run flow.yaml", "one run with the scripted agent, on the embedded database"],
           ["reev run a.yaml b.json --repeat 5 --concurrency 8", "ten runs, eight at a time"],
           ["reev run flow.yaml --agent openai --tools tools.mjs", "a real model (see below)"],
+          ["reev run flow.yaml --db postgresql://localhost/reev --migrate", "on PostgreSQL, migrating it first"],
         ]),
         "",
         "--agent openai talks to an OpenAI-compatible /v1/chat/completions endpoint: OPENAI_BASE_URL and",
@@ -78,7 +81,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       ].join("\n"),
     )
     .action(async (files: string[], flags: RunFlags) => {
-      ctx.exitCode = await runCommand({ ...flags, files, db: flags.db }, ctx.io);
+      ctx.exitCode = await runCommand({ ...flags, files, db: flags.db, migrate: flags.migrate ?? false }, ctx.io);
     });
 }
 
@@ -88,6 +91,8 @@ export type RunOptions = {
   /** A module of tool handlers for the openai agent. */
   tools?: string | undefined;
   db: string | undefined;
+  /** Migrate a PostgreSQL database first (the embedded one migrates itself). */
+  migrate: boolean;
   concurrency: number;
   repeat: number;
   out: string;
@@ -250,7 +255,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   );
   const agent = await createAgent(options.agent, options.tools);
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
-  return withDatabase(options.db, async (db) => {
+  return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     io.stderr.write(`Database: ${db.description}\n`);
     const progress = new ProgressReporter(io.stderr);
     const executor = new PingPongExecutor(db);

@@ -7,7 +7,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "../directory-lock.js";
 import { DatabaseError } from "../errors.js";
-import { resolveTarget } from "../open-database.js";
+import { maskUrl, resolveTarget } from "../open-database.js";
 import { type MigrationPaths, migrateCreate, migrateDeploy, migrateStatus } from "./migrate.js";
 
 const USAGE = `usage: reev-db-migrate deploy|status [--db URL]
@@ -32,7 +32,7 @@ function repositoryPrisma(): Required<MigrationPaths> {
 
 async function withFactory<T>(url: string | undefined, fn: (factory: PrismaPg | PrismaPGlite, where: string) => Promise<T>): Promise<T> {
   const target = resolveTarget(url, process.env.INIT_CWD ?? process.cwd());
-  if (target.kind === "postgres") return fn(new PrismaPg({ connectionString: target.url }), "PostgreSQL");
+  if (target.kind === "postgres") return fn(new PrismaPg({ connectionString: target.url }), `PostgreSQL at ${maskUrl(target.url)}`);
   if (target.kind === "pglite-memory")
     throw new DatabaseError("VALIDATION", "memory:// databases vanish on exit: nothing to migrate", { field: "url" });
   const release = acquireDirectoryLock(target.dataDir);
@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "deploy":
       return withFactory(url, async (factory, where) => {
-        const { appliedMigrationNames } = await migrateDeploy(factory, repositoryPrisma());
+        const { appliedMigrationNames } = await migrateDeploy(factory, { ...repositoryPrisma(), database: where });
         console.log(
           appliedMigrationNames.length ? `Applied to ${where}:\n  ${appliedMigrationNames.join("\n  ")}` : `${where} is up to date.`,
         );

@@ -4,9 +4,11 @@ import type { DiagnoseMigrationHistoryOutput, MigrationList } from "@prisma/sche
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { DatabaseError } from "../errors.js";
 import { MIGRATIONS_DIR, SCHEMA_PATH } from "../paths.js";
+import { SchemaError } from "../schema-error.js";
 import { readMigrationList, readSchemaFiles, writeMigration } from "./migration-files.js";
 import { migrationsAlreadyApplied } from "./migration-history.js";
 import { withSchemaEngine } from "./schema-engine.js";
+import { readSchemaState } from "./schema-state.js";
 
 type Factory = SqlMigrationAwareDriverAdapterFactory;
 const NO_FILTER = { externalTables: [] as string[], externalEnums: [] as string[] };
@@ -22,17 +24,24 @@ function migrationError(action: string, error: unknown): DatabaseError {
  * `prisma migrate deploy`: applies the migrations not yet applied, in name order, each recorded in
  * `_prisma_migrations` exactly as Prisma does (same engine code, same advisory lock). A migration that
  * fails is recorded as failed and later deploys refuse until it is resolved, as with Prisma. When the
- * history alone proves every migration applied, the engine is not loaded at all.
+ * history alone proves every migration applied, the engine is not loaded at all. A database that holds
+ * tables but no migration history is refused (Prisma's P3005) with a SchemaError saying so in plain words.
  */
 export async function migrateDeploy(
   factory: Factory,
   paths: MigrationPaths & {
     /** @internal the migrations already read from `migrationsDir` (openDatabase reads them once). */
     migrations?: MigrationList;
+    /** The database as messages name it (`Database.description`). */
+    database?: string;
   } = {},
 ): Promise<{ appliedMigrationNames: string[] }> {
   const migrationsList = paths.migrations ?? (await readMigrationList(paths.migrationsDir ?? MIGRATIONS_DIR));
   if (await migrationsAlreadyApplied(factory, migrationsList)) return { appliedMigrationNames: [] };
+  const state = await readSchemaState(factory, migrationsList).catch((error: unknown) => {
+    throw migrationError("read the database's schema", error);
+  });
+  if (state.kind === "foreign") throw new SchemaError(state, paths.database ?? "the database", { refusedMigration: true });
   try {
     return await withSchemaEngine(factory, (engine) => engine.applyMigrations({ migrationsList, filters: NO_FILTER }));
   } catch (error) {

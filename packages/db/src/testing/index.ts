@@ -1,3 +1,4 @@
+export { catalogSnapshot, olderMigrations, postgresCatalogSnapshot } from "./catalog-snapshot.js";
 export { FileDatabases, test } from "./database-fixture.js";
 export {
   createPostgresDatabase,

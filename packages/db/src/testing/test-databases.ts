@@ -77,7 +77,8 @@ export async function openTestDatabase(backend: TestBackend, options: TestDataba
   }
   const created = await createPostgresDatabase(backend.url);
   try {
-    return await openDatabase({ ...options, url: created.url, afterClose: created.drop });
+    // A server database is migrated only when asked: a fresh test database is, unless the test says otherwise.
+    return await openDatabase({ migrate: true, ...options, url: created.url, afterClose: created.drop });
   } catch (error) {
     await created.drop();
     throw error;

@@ -1,0 +1,266 @@
+/**
+ * Read commands never change a database, and PostgreSQL is migrated only when asked: the `reev` CLI as
+ * a child process, against databases that are missing, empty, one migration behind or someone else's,
+ * and against --db typos. After each command the database's catalog (relations, types, schemas,
+ * `_prisma_migrations`) is read again and compared: nothing changed.
+ */
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { openDatabase } from "@reev/db";
+import { pgliteOf, prismaClientOf } from "@reev/db/internal";
+import { catalogSnapshot, createPostgresDatabase, olderMigrations, postgresCatalogSnapshot } from "@reev/db/testing";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { assertBuilt, type CliResult, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+
+const baseUrl = process.env.REEV_TEST_DATABASE_URL;
+/** Tests that start the CLI a dozen times: each start is a new Node process (seconds on a busy machine). */
+const MANY_RUNS = 300_000;
+
+/** Every command that only reads, with the arguments it needs (the execution need not exist). */
+const READ_COMMANDS: readonly (readonly string[])[] = [
+  ["list"],
+  ["show", "exec_x"],
+  ["status", "exec_x"],
+  ["diagram", "exec_x"],
+  ["export", "exec_x"],
+  ["recover", "--dry-run"],
+];
+
+let temp: ReturnType<typeof makeTempDir>;
+let older: ReturnType<typeof olderMigrations>;
+
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-read-only-");
+  older = olderMigrations();
+});
+afterAll(() => {
+  temp?.remove();
+  older?.remove();
+});
+
+function expectRefused(r: CliResult, message: string | RegExp, hint: string | RegExp): void {
+  expect(r.code, show(r)).toBe(2);
+  expect(r.stdout, show(r)).toBe("");
+  const [first = "", second = ""] = r.stderr.split("\n");
+  if (typeof message === "string") expect(first, show(r)).toBe(`reev: ${message}`);
+  else expect(first, show(r)).toMatch(message);
+  if (typeof hint === "string") expect(second, show(r)).toBe(hint);
+  else expect(second, show(r)).toMatch(hint);
+}
+
+/** The catalog of an embedded database, opened as it is (`migrate: false`: no migration, no check). */
+async function pgliteCatalog(dataDir: string): Promise<string[]> {
+  const db = await openDatabase({ url: dataDir, migrate: false });
+  try {
+    return await catalogSnapshot(async (sql) => (await pgliteOf(db)!.query<{ line: string }>(sql)).rows);
+  } finally {
+    await db.close();
+  }
+}
+
+describe("--db typos are refused, and nothing is created", () => {
+  const typos: [db: string, suggestion: string][] = [
+    ["memory:", "Did you mean memory:// (an in-memory database, gone on exit)?"],
+    ["memory:/", "Did you mean memory:// (an in-memory database, gone on exit)?"],
+    ["postgres:/x", "Did you mean postgres://x?"],
+    ["postgresql:/x", "Did you mean postgresql://x?"],
+    ["file:", "Did you mean a directory path, such as ./reev-db (or file:./reev-db)?"],
+    ["pglite:", "Did you mean a directory path, such as ./reev-db, or memory://?"],
+  ];
+
+  const refusedIn = async (cwd: string, commands: readonly (readonly string[])[], db: string, suggestion: string) => {
+    mkdirSync(cwd);
+    for (const args of commands) {
+      expectRefused(await runCli([...args, "--db", db], { cwd }), `"${db}" is not a database URL reev knows. ${suggestion}`, "");
+    }
+    expect(readdirSync(cwd)).toEqual([]);
+  };
+
+  it(
+    "--db memory: by every command that opens a database",
+    async () => {
+      const commands = [
+        ...READ_COMMANDS,
+        ["run", fixture("succeeds.yaml")],
+        ["demo"],
+        ["import", fixture("succeeds.yaml")],
+        ["recover"],
+        ["migrate"],
+      ];
+      await refusedIn(join(temp.dir, "typo-every-command"), commands, "memory:", typos[0]![1]);
+    },
+    MANY_RUNS,
+  );
+
+  it.each(typos)("--db %s", async (db, suggestion) => {
+    await refusedIn(join(temp.dir, `typo-${readdirSync(temp.dir).length}`), [["list"], ["run", fixture("succeeds.yaml")]], db, suggestion);
+  });
+
+  it("an unknown scheme is refused too; with --json, a VALIDATION error on --db", async () => {
+    const cwd = join(temp.dir, "unknown-scheme");
+    mkdirSync(cwd);
+    const r = await runCli(["list", "--db", "sqlite:reev.db", "--json"], { cwd });
+    expect(r.code, show(r)).toBe(2);
+    expect(JSON.parse(r.stderr)).toEqual({
+      error: {
+        code: "VALIDATION",
+        message:
+          'Unsupported database URL "sqlite:reev.db": use postgresql://user@host:5432/db, memory://, or a directory path (or ./sqlite:reev.db for a directory with a colon in its name).',
+        field: "--db",
+      },
+    });
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe("read commands on the embedded database", () => {
+  it(
+    "where there is none, they say so and create nothing: not ./.reev, not the directory named",
+    async () => {
+      const cwd = join(temp.dir, "no-database");
+      mkdirSync(cwd);
+      for (const args of READ_COMMANDS) {
+        expectRefused(
+          await runCli([...args], { cwd }),
+          `There is no database at ${join(cwd, ".reev/db")}: the directory does not exist.`,
+          "Record a run there first (reev run <flow-file>, or reev demo), or point --db at an existing database.",
+        );
+        expectRefused(
+          await runCli([...args, "--db", "elsewhere/db"], { cwd }),
+          `There is no database at ${join(cwd, "elsewhere/db")}: the directory does not exist.`,
+          /^Record a run there first/,
+        );
+      }
+      expect(readdirSync(cwd)).toEqual([]);
+    },
+    MANY_RUNS,
+  );
+
+  it(
+    "one migration behind: they say so and change nothing; reev run migrates it, as the embedded database always does",
+    async () => {
+      const dir = join(temp.dir, "behind-db");
+      await (await openDatabase({ url: dir, migrationsDir: older.dir })).close();
+      const before = await pgliteCatalog(dir);
+      for (const args of READ_COMMANDS) {
+        expectRefused(
+          await runCli([...args, "--db", dir], { cwd: temp.dir }),
+          `embedded PGlite at ${dir} is behind this version of reev: 1 migration (${older.missing[0]}) not applied yet.`,
+          `Migrate it with reev migrate --db ${dir}; reev run and reev demo also migrate the embedded database themselves.`,
+        );
+      }
+      expect(await pgliteCatalog(dir)).toEqual(before);
+      const run = await runCli(["run", fixture("succeeds.yaml"), "--db", dir, "--out", join(temp.dir, "out")], { cwd: temp.dir });
+      expect(run.code, show(run)).toBe(0);
+      const list = await runCli(["list", "--db", dir, "--json"], { cwd: temp.dir });
+      expect(list.code, show(list)).toBe(0);
+      expect(JSON.parse(list.stdout).executions).toHaveLength(1);
+    },
+    MANY_RUNS,
+  );
+});
+
+describe.skipIf(!baseUrl)("on PostgreSQL, nothing is migrated unless asked", () => {
+  let database: { url: string; drop(): Promise<void> } | undefined;
+  const reev = (...args: string[]) => runCli([...args, "--db", database!.url], { cwd: temp.dir });
+  const catalog = () => postgresCatalogSnapshot(database!.url);
+  const migrateHint = () =>
+    `Migrate it first with reev migrate --db ${database!.url} (or pnpm db:migrate in a reev checkout); reev run, demo and import migrate it themselves with --migrate.`;
+
+  beforeEach(async () => {
+    database = await createPostgresDatabase(baseUrl!);
+  });
+  afterEach(async () => {
+    await database?.drop();
+    database = undefined;
+  });
+
+  it(
+    "a fresh, empty database: every read command and every write command exits 2, and the catalog is unchanged",
+    async () => {
+      const before = await catalog();
+      const exported = join(temp.dir, "exported.json");
+      const run = await runCli(["run", fixture("succeeds.yaml"), "--db", join(temp.dir, "source-db"), "--out", join(temp.dir, "out")], {
+        cwd: temp.dir,
+      });
+      const id = /(exec_\S+)$/m.exec(run.stdout)?.[1];
+      expect(id, show(run)).toBeDefined();
+      const out = await runCli(["export", id!, "--out", exported, "--db", join(temp.dir, "source-db")], { cwd: temp.dir });
+      expect(out.code, show(out)).toBe(0);
+
+      const message = `PostgreSQL at ${database!.url} has no reev tables: it has never been migrated.`;
+      for (const args of [...READ_COMMANDS, ["run", fixture("succeeds.yaml")], ["import", exported], ["recover"]]) {
+        expectRefused(await reev(...args), message, migrateHint());
+      }
+      expect(await catalog()).toEqual(before);
+
+      const json = await reev("list", "--json");
+      expect(json.code, show(json)).toBe(2);
+      expect(JSON.parse(json.stderr)).toEqual({ error: { code: "SCHEMA", message: `${message} ${migrateHint()}`, field: "--db" } });
+      expect(await catalog()).toEqual(before);
+    },
+    MANY_RUNS,
+  );
+
+  it(
+    "a database one migration behind: read and write commands exit 2 and change nothing; reev migrate applies the one missing",
+    async () => {
+      await (await openDatabase({ url: database!.url, migrate: true, migrationsDir: older.dir })).close();
+      const before = await catalog();
+      const message = `PostgreSQL at ${database!.url} is behind this version of reev: 1 migration (${older.missing[0]}) not applied yet.`;
+      for (const args of [...READ_COMMANDS, ["run", fixture("succeeds.yaml")]]) {
+        expectRefused(await reev(...args), message, migrateHint());
+      }
+      expect(await catalog()).toEqual(before);
+
+      const migrate = await reev("migrate");
+      expect(migrate.code, show(migrate)).toBe(0);
+      expect(migrate.stdout).toBe(`Applied 1 migration to PostgreSQL at ${database!.url}:\n  ${older.missing[0]}\n`);
+      const again = await reev("migrate", "--json");
+      expect(JSON.parse(again.stdout)).toEqual({ database: `PostgreSQL at ${database!.url}`, applied: [] });
+      const list = await reev("list");
+      expect(list.code, show(list)).toBe(0);
+      expect(list.stdout).toMatch(/^No executions in PostgreSQL at /);
+    },
+    MANY_RUNS,
+  );
+
+  it(
+    "reev run --migrate migrates a fresh database and records the run",
+    async () => {
+      const run = await reev("run", fixture("succeeds.yaml"), "--migrate", "--out", join(temp.dir, "out"));
+      expect(run.code, show(run)).toBe(0);
+      const list = await reev("list", "--json");
+      expect(JSON.parse(list.stdout).executions).toHaveLength(1);
+    },
+    MANY_RUNS,
+  );
+
+  it(
+    "a database that holds other tables and no migration history is never migrated into (Prisma's P3005)",
+    async () => {
+      const theirs = await openDatabase({ url: database!.url, migrate: false });
+      try {
+        await prismaClientOf(theirs).$executeRaw`CREATE TABLE customers (id int PRIMARY KEY)`;
+        await prismaClientOf(theirs).$executeRaw`CREATE TABLE orders (id int)`;
+      } finally {
+        await theirs.close();
+      }
+      const before = await catalog();
+      const hint =
+        "reev migrates only an empty database or one it migrated before: create a new database for reev (createdb reev) and point --db at it.";
+      const refused = `Refusing to migrate PostgreSQL at ${database!.url}: it is not empty and has no reev migration history, and it holds tables or types (customers, orders) that reev did not create.`;
+      expectRefused(await reev("migrate"), refused, hint);
+      expectRefused(await reev("run", fixture("succeeds.yaml"), "--migrate"), refused, hint);
+      expectRefused(
+        await reev("list"),
+        `PostgreSQL at ${database!.url} is not empty and has no reev migration history: it holds tables or types (customers, orders) that reev did not create.`,
+        hint,
+      );
+      expect(await catalog()).toEqual(before);
+      expect(existsSync(join(temp.dir, ".reev"))).toBe(false);
+    },
+    MANY_RUNS,
+  );
+});
