@@ -8,6 +8,7 @@ import { registerList } from "./commands/list.js";
 import { registerRecover } from "./commands/recover.js";
 import { registerRun } from "./commands/run.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerServe } from "./commands/serve.js";
 import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
 import type { CliContext, CliIO } from "./context.js";
@@ -26,6 +27,7 @@ const COMMANDS = [
   registerDiagram,
   registerExport,
   registerImport,
+  registerServe,
   registerRecover,
   registerSchema,
 ] as const;
