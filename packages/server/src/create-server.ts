@@ -2,18 +2,22 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Database } from "@reev/db";
+import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError, badRequest, toApiError } from "./api/api-error.js";
 import { registerConsolidatedRoutes } from "./api/routes/consolidated.js";
+import { registerEventRoutes } from "./api/routes/events.js";
 import { registerExecutionRoutes } from "./api/routes/executions.js";
 import { registerFlowRoutes } from "./api/routes/flows.js";
 import { registerHealthRoutes } from "./api/routes/health.js";
+import { registerWriteRoutes } from "./api/routes/writes.js";
 import { ChangeHub } from "./live/change-hub.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
+import { registerViewerRoutes } from "./viewer/viewer-routes.js";
 
 export type ServerOptions = {
   db: Database;
@@ -91,10 +95,30 @@ export function createServer(options: ServerOptions): ReevServer {
     }),
   );
 
+  // Writes: a bearer token compared in constant time (hono's bearerAuth hashes both sides), or none at all.
+  const refused = (message: string) => ({ message: new ApiError(401, "UNAUTHORIZED", message).body() });
+  app.on(
+    ["POST", "PUT", "PATCH", "DELETE"],
+    "/api/*",
+    options.token
+      ? bearerAuth({
+          token: options.token,
+          noAuthenticationHeader: refused("This route needs Authorization: Bearer <REEV_API_TOKEN>."),
+          invalidAuthenticationHeader: refused("The Authorization header must be Bearer <REEV_API_TOKEN>."),
+          invalidToken: refused("The bearer token is not this server's REEV_API_TOKEN."),
+        })
+      : () => {
+          throw new ApiError(401, "WRITES_DISABLED", "Write routes are disabled: start reev serve with REEV_API_TOKEN set to enable them.");
+        },
+  );
+
   registerHealthRoutes(app, ctx);
+  registerWriteRoutes(app, ctx);
   registerExecutionRoutes(app, ctx);
   registerConsolidatedRoutes(app, ctx);
   registerFlowRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerViewerRoutes(app, ctx);
 
   app.doc31("/api/v1/openapi.json", {
     openapi: "3.1.0",
@@ -104,6 +128,7 @@ export function createServer(options: ServerOptions): ReevServer {
       description: "Recorded agent runs: executions, steps, consolidated sessions, flows and live events.",
     },
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.get("/openapi.json", (c) => c.redirect("/api/v1/openapi.json", 308));
 
   app.notFound((c) => c.json(new ApiError(404, "NOT_FOUND", `No route ${c.req.method} ${new URL(c.req.url).pathname}.`).body(), 404));

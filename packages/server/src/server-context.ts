@@ -14,5 +14,5 @@ export type ServerContext = {
   shutdown: AbortSignal;
 };
 
-export type AppEnv = { Variables: { requestId: string } };
+export type AppEnv = { Variables: { requestId: string; secureHeadersNonce?: string } };
 export type App = OpenAPIHono<AppEnv>;
