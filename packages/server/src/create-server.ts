@@ -13,7 +13,7 @@ import { registerEventRoutes } from "./api/routes/events.js";
 import { registerExecutionRoutes } from "./api/routes/executions.js";
 import { registerFlowRoutes } from "./api/routes/flows.js";
 import { registerHealthRoutes } from "./api/routes/health.js";
-import { registerWriteRoutes } from "./api/routes/writes.js";
+import { registerWriteRoutes, unsupportedMediaType } from "./api/routes/writes.js";
 import { ChangeHub } from "./live/change-hub.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
@@ -135,6 +135,7 @@ export function createServer(options: ServerOptions): ReevServer {
   app.onError((error, c) => {
     const known =
       toApiError(error) ??
+      (error instanceof HTTPException && error.status === 415 ? unsupportedMediaType() : undefined) ??
       (error instanceof HTTPException && error.status < 500
         ? new ApiError(error.status as 400, "HTTP_ERROR", error.message || "The request was refused.")
         : undefined);

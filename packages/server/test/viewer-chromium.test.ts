@@ -83,4 +83,48 @@ describe("the viewer in Chromium", () => {
       await server.close();
     }
   }, 300_000);
+
+  test("a live run's new steps appear on its page without a reload", async ({ db }) => {
+    const token = "viewer-live-token";
+    const server = createServer({ db, token, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      const { page, errors } = await watchedPage(browser, 1280, 900);
+      const flow = flowPlan("viewer-live", 6, { delayMs: 4000 });
+      const started = await fetch(`${url}/api/v1/executions`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          flow: {
+            flowId: flow.flowId,
+            prompt: flow.prompt,
+            steps: flow.steps.map(({ stepId, prompt, requiredTools, script }) => ({ stepId, prompt, requiredTools, script })),
+          },
+        }),
+      });
+      const { execution_id: id } = (await started.json()) as { execution_id: string };
+      await page.goto(`${url}/runs/${encodeURIComponent(id)}`);
+      const rows = page.locator("#run-steps tr[data-state-id]");
+      const atLoad = await rows.count();
+      expect(atLoad).toBeLessThan(6);
+      // A marker on this document: a reload would drop it.
+      await page.evaluate(() => {
+        (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
+      });
+      const reloaded = page.waitForEvent("load", { timeout: 120_000 });
+      await expect.poll(() => rows.count(), { timeout: 60_000 }).toBeGreaterThan(atLoad);
+      expect(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+      await screenshot(page, "run-live-desktop");
+      // When the run ends, the page reloads once for its consolidated diagram.
+      await reloaded;
+      await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 60_000 });
+      expect(await page.locator('[data-run-status="completed"]').count()).toBe(1);
+      expect(await rows.count()).toBe(6);
+      expect(await page.locator("#live-note").count()).toBe(0);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
 });

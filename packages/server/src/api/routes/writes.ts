@@ -39,12 +39,14 @@ const startRoute = createRoute({
   request: {
     query: z.object({ agent: z.enum(AGENTS).optional().openapi({ description: "With a YAML body: the agent (default scripted)." }) }),
     body: {
-      required: true,
+      // Not `required`: zod-openapi would then check every body as JSON, a YAML one included. A request
+      // without a body is refused by the handler (415).
+      required: false,
       content: {
         "application/json": {
           schema: ZStartBody,
         },
-        "application/yaml": { schema: z.string().openapi({ description: "A flow file." }) },
+        ...Object.fromEntries(YAML_TYPES.map((type) => [type, { schema: z.string().openapi({ description: "A flow file." }) }])),
       },
     },
   },
@@ -78,6 +80,15 @@ function flowOf(text: string, field: string): FlowPlan {
     throw thrown;
   }
 }
+
+/** Also the answer zod-openapi's validator gives (as an HTTPException) to a content type the route does not declare. */
+export const unsupportedMediaType = () =>
+  new ApiError(
+    415,
+    "UNSUPPORTED_MEDIA_TYPE",
+    "Send the flow as application/json ({ flow, agent }) or as a YAML file (application/yaml).",
+    "Content-Type",
+  );
 
 const agentOf = (name: AgentName): Agent => (name === "openai" ? new OpenAIChatAgent({}) : new ScriptedAgent());
 
