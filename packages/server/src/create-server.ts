@@ -15,6 +15,7 @@ import { registerFlowRoutes } from "./api/routes/flows.js";
 import { registerHealthRoutes } from "./api/routes/health.js";
 import { registerWriteRoutes, unsupportedMediaType } from "./api/routes/writes.js";
 import { ChangeHub } from "./live/change-hub.js";
+import { PostgresListener } from "./live/postgres-listener.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
 import { registerViewerRoutes } from "./viewer/viewer-routes.js";
@@ -29,6 +30,8 @@ export type ServerOptions = {
   maxBodyBytes?: number;
   /** How often an idle event stream sends a heartbeat (default 15 s). */
   heartbeatMs?: number;
+  /** How long the notification connection waits before its first reconnect, in ms (default 250). */
+  reconnectMs?: number;
   /** Where failures are logged (default stderr). */
   log?: (line: string) => void;
 };
@@ -150,25 +153,36 @@ export function createServer(options: ServerOptions): ReevServer {
     );
   });
 
+  // On PostgreSQL, changes made by any process are announced (NOTIFY, from triggers): one LISTEN
+  // connection turns them into hub signals. An embedded database has one process: its own runs signal.
+  const target = options.db.target;
+  const listener =
+    target.kind === "postgres"
+      ? new PostgresListener({ url: target.url, hub, log, ...(options.reconnectMs === undefined ? {} : { retryMs: options.reconnectMs }) })
+      : undefined;
+
   let server: ReturnType<typeof serve> | undefined;
   let closing: Promise<void> | undefined;
   return {
     app,
-    listen: ({ host = "127.0.0.1", port = 7878 } = {}) =>
-      new Promise((resolve, reject) => {
+    listen: async ({ host = "127.0.0.1", port = 7878 } = {}) => {
+      await listener?.start();
+      return new Promise((resolve, reject) => {
         const started = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
           const shown = info.family === "IPv6" ? `[${info.address}]` : info.address;
           resolve({ url: `http://${shown}:${info.port}`, port: info.port });
         });
         started.once("error", reject);
         server = started;
-      }),
+      });
+    },
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         shutdown.abort();
         if (server && "closeIdleConnections" in server) server.closeIdleConnections();
         await ctx.runs.shutdown();
+        await listener?.stop();
         await stopped;
       })()),
   };
