@@ -188,6 +188,40 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect(await prismaClientOf(db).executionSession.count()).toBe(before);
   });
 
+  test("pages carry a CSP whose script nonce is on every script; CORS only for the origin given", async ({ db }) => {
+    const id = await runFlow(db, flowPlan(`csp-${backend.name}`, 1));
+    for (const path of ["/", `/runs/${id}`]) {
+      const page = await get(db, path);
+      expect(page.response.status).toBe(200);
+      const csp = page.response.headers.get("content-security-policy") ?? "";
+      const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+      expect(nonce, csp).toBeDefined();
+      expect(csp).toContain("style-src 'self' 'unsafe-inline'");
+      const scripts = [...page.text.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+      for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+      if (path !== "/")
+        expect(scripts.map((tag) => /src="([^"]+)"/.exec(tag)?.[1])).toEqual([
+          "/assets/mermaid.js",
+          "/assets/panzoom.js",
+          "/assets/report.js",
+          "/assets/viewer.js",
+        ]);
+    }
+    const asset = await get(db, "/assets/mermaid.js");
+    expect(asset.response.status).toBe(200);
+    expect(asset.type).toMatch(/^text\/javascript/);
+    expect((await get(db, "/assets/..%2Fpackage.json")).response.status).toBe(404);
+
+    const preflight = { method: "OPTIONS", headers: { Origin: "http://example.test", "Access-Control-Request-Method": "GET" } };
+    const without = await createServer({ db, log: () => {} }).app.request("/api/v1/executions", preflight);
+    expect(without.headers.get("access-control-allow-origin")).toBeNull();
+    const withCors = await createServer({ db, corsOrigin: "http://example.test", log: () => {} }).app.request(
+      "/api/v1/executions",
+      preflight,
+    );
+    expect(withCors.headers.get("access-control-allow-origin")).toBe("http://example.test");
+  });
+
   test("a failure the server did not expect is a 500 with a request id, logged, and no stack or SQL", async ({ db }) => {
     const logged: string[] = [];
     const { app } = createServer({ db, log: (line) => logged.push(line) });
