@@ -9,6 +9,7 @@ import { registerMigrate } from "./commands/migrate.js";
 import { registerRecover } from "./commands/recover.js";
 import { registerRun } from "./commands/run.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerServe } from "./commands/serve.js";
 import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
 import type { CliContext, CliIO } from "./context.js";
@@ -28,6 +29,7 @@ const COMMANDS = [
   registerExport,
   registerImport,
   registerMigrate,
+  registerServe,
   registerRecover,
   registerSchema,
 ] as const;

@@ -6,6 +6,20 @@ export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type Datab
 export { formatIssuePath } from "./issue-path.js";
 export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
+// Reads for viewers (the server): keyset pages and one-snapshot views of a run.
+export { readConsolidatedSession } from "./reads/consolidated-session.js";
+export { type ExecutionOverview, readExecutionOverview, type StepCounts } from "./reads/execution-overview.js";
+export {
+  type ExecutionsPage,
+  type ExecutionsPageInput,
+  type ExecutionsPageKey,
+  listExecutionsPage,
+  MAX_PAGE_LIMIT,
+  ZExecutionsPageInput,
+  ZExecutionsPageKey,
+} from "./reads/list-executions-page.js";
+export { pingDatabase } from "./reads/ping.js";
+export { type RunProgress, readRunProgress } from "./reads/run-progress.js";
 export { SchemaError, type SchemaProblem } from "./schema-error.js";
 export {
   type AttemptLog,

@@ -38,6 +38,8 @@ export {
   sessionMetadata,
 } from "./consolidation.js";
 export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorOptions } from "./errors.js";
+// Everything stored about one execution, as one document: `reev export` and the server's export route.
+export { EXPORT_FORMATS, type ExportFormat, exportExecution } from "./export-execution.js";
 // Flow plans: what a flow file holds, checked.
 export {
   type FlowPlan,

@@ -118,6 +118,11 @@ export type ExecuteOptions = {
    * reason's message (see cancellationReason), the rest skipped, and the run ends `cancelled`.
    */
   signal?: AbortSignal;
+  /**
+   * Stops the run gently: the step under way finishes and is recorded, the rest are skipped, and the
+   * run ends failed with the signal's reason as its error (a server shutting down uses it).
+   */
+  stop?: AbortSignal;
   onEvent?: (event: ExecutionEvent) => void;
 };
 
@@ -296,6 +301,7 @@ export class PingPongExecutor {
     let recording = true;
     for (const [stepIndex, step] of plan.steps.entries()) {
       if (!stop && options.signal?.aborted) stop = cancelled();
+      if (!stop && options.stop?.aborted) stop = { status: "failed", error: String(options.stop.reason ?? "the run was stopped") };
       const result = stop
         ? this.#skipped(stepIndex, step, stop.error)
         : await this.#runStep(plan, step, stepIndex, executionId, results, agent, options.signal, emit);

@@ -1,4 +1,5 @@
 import type { Database } from "@reev/db";
+import { EXPORT_FORMATS, type ExportFormat, exportExecution } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import {
@@ -15,8 +16,6 @@ import {
 import { emit } from "../output-file.js";
 import { requireExecution } from "./execution-view.js";
 
-const EXPORT_FORMATS = ["json", "jsonl"] as const;
-type ExportFormat = (typeof EXPORT_FORMATS)[number];
 type ExportOptions = DbOptions & JsonOptions & { format: ExportFormat; out?: string | undefined };
 
 export function registerExport(program: Command, ctx: CliContext): void {
@@ -55,19 +54,9 @@ export async function exportCommand(
   options: { format: ExportFormat; out: string | undefined },
   io: CliIO,
 ): Promise<number> {
-  const execution = await requireExecution(db, executionId);
-  const steps = await db.writer.getSessionsForConsolidation(executionId);
-  const consolidated = await db.writer.getConsolidatedSessionsByExecution(executionId);
-  const text =
-    options.format === "json"
-      ? `${JSON.stringify({ execution, steps, consolidated }, null, 2)}\n`
-      : [
-          { type: "execution", ...execution },
-          ...steps.map((s) => ({ type: "step", ...s })),
-          ...consolidated.map((c) => ({ type: "consolidated", ...c })),
-        ]
-          .map((record) => `${JSON.stringify(record)}\n`)
-          .join("");
-  await emit(text, options.out, io);
+  const text = await exportExecution(db, executionId, options.format);
+  // Null only for an unknown execution: requireExecution throws the CLI's words for it.
+  if (text === null) await requireExecution(db, executionId);
+  await emit(text ?? "", options.out, io);
   return 0;
 }

@@ -1,0 +1,72 @@
+import { once } from "node:events";
+import { createServer } from "@reev/server";
+import type { Command } from "commander";
+import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { type DbOptions, dbOption, examples, integer } from "../options.js";
+
+type ServeOptions = DbOptions & { host: string; port: number; cors?: string | undefined };
+
+export function registerServe(program: Command, ctx: CliContext): void {
+  program
+    .command("serve")
+    .summary("serve the API and the web viewer of recorded runs")
+    .description("Serve the HTTP API (/api/v1), live event streams and the web viewer of the recorded runs, until Ctrl-C.")
+    .option("--host <host>", "the address to listen on (loopback unless you say otherwise)", "127.0.0.1")
+    .option("--port <port>", "the port to listen on, 0 for any free one", integer("--port", 0, 65_535), 7878)
+    .option("--cors <origin>", "let web pages from this origin call the API (CORS is off without it)")
+    .addOption(dbOption())
+    .addHelpText(
+      "after",
+      [
+        examples([
+          ["reev serve", "the embedded database's runs at http://127.0.0.1:7878"],
+          ["REEV_API_TOKEN=… reev serve --db postgresql://…", "…with POST routes enabled, and runs of other processes live"],
+        ]),
+        "",
+        "Write routes (POST) need the bearer token in REEV_API_TOKEN; without it they answer 401.",
+      ].join("\n"),
+    )
+    .action(async (options: ServeOptions) => {
+      ctx.exitCode = await serveCommand(options, ctx.io);
+    });
+}
+
+/**
+ * Serves until SIGINT or SIGTERM (or `stop` aborts), then shuts down gracefully: no new requests,
+ * event streams ended, runs started here recorded failed with "server shutting down", the database
+ * closed last. Returns 0.
+ */
+export async function serveCommand(options: ServeOptions, io: CliIO, stop?: AbortSignal): Promise<number> {
+  const token = process.env.REEV_API_TOKEN?.trim() || undefined;
+  return withDatabase(options.db, "write", async (db) => {
+    const server = createServer({ db, token, corsOrigin: options.cors });
+    const { url } = await server.listen({ host: options.host, port: options.port });
+    io.stderr.write(`Database: ${db.description}\n`);
+    if (!token) io.stderr.write("Write routes (POST) are disabled: set REEV_API_TOKEN to enable them.\n");
+    if (!token && !isLoopback(options.host)) {
+      io.stderr.write(
+        `Warning: listening on ${options.host} without REEV_API_TOKEN: anyone who can reach this address can read every run.\n`,
+      );
+    }
+    if (db.target.kind !== "postgres") {
+      io.stderr.write("Embedded database: only runs started through this server are live (other processes cannot open it meanwhile).\n");
+    }
+    io.stdout.write(`reev serve: ${url}\n`);
+    const signals = new AbortController();
+    const onSignal = () => signals.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      await once(stop ? AbortSignal.any([stop, signals.signal]) : signals.signal, "abort");
+      io.stderr.write("Shutting down: finishing the current step of runs started here…\n");
+      await server.close();
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+    io.stderr.write("Stopped.\n");
+    return 0;
+  });
+}
+
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");

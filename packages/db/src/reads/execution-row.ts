@@ -1,0 +1,54 @@
+import { Prisma } from "../generated/prisma/client.js";
+import type { ConsolidationStatus, ExecutionStatus, JsonValue } from "../schemas.js";
+import type { ExecutionSessionRecord } from "../writer/executions.js";
+
+/** The execution columns every read selects, under their snake_case names. */
+export const EXECUTION_COLUMNS = Prisma.sql`e.execution_id, e.flow_id, e.agent, e.prompt, e.status::text AS status, e.started_at,
+  e.finished_at, e.duration_ms, e.error, e.metadata, e.open_transaction_id::text AS open_transaction_id, e.transaction_opened_at,
+  e.consolidation_status::text AS consolidation_status, e.consolidation_error, e.consolidation_updated_at,
+  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at`;
+
+export type ExecutionRow = {
+  execution_id: string;
+  flow_id: string;
+  agent: string;
+  prompt: string;
+  status: ExecutionStatus;
+  started_at: Date;
+  finished_at: Date | null;
+  duration_ms: number | null;
+  error: string | null;
+  metadata: JsonValue | null;
+  open_transaction_id: string | null;
+  transaction_opened_at: Date | null;
+  consolidation_status: ConsolidationStatus;
+  consolidation_error: string | null;
+  consolidation_updated_at: Date | null;
+  owner_host: string | null;
+  owner_pid: number | null;
+  owner_started_at: Date | null;
+  heartbeat_at: Date | null;
+};
+
+/** A raw row as the writer's record, so readers see one shape whichever way a row was read. */
+export function executionRecordOf(row: ExecutionRow): ExecutionSessionRecord {
+  return {
+    executionId: row.execution_id,
+    flowId: row.flow_id,
+    agent: row.agent,
+    prompt: row.prompt,
+    status: row.status,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    durationMs: row.duration_ms,
+    error: row.error,
+    metadata: row.metadata ?? null,
+    openTransaction:
+      row.open_transaction_id && row.transaction_opened_at
+        ? { transactionId: row.open_transaction_id, openedAt: row.transaction_opened_at }
+        : null,
+    consolidation: { status: row.consolidation_status, error: row.consolidation_error, updatedAt: row.consolidation_updated_at },
+    owner: row.owner_host && row.owner_pid !== null ? { host: row.owner_host, pid: row.owner_pid, startedAt: row.owner_started_at } : null,
+    heartbeatAt: row.heartbeat_at,
+  };
+}

@@ -1,0 +1,74 @@
+import { z } from "zod";
+import { Prisma } from "../generated/prisma/client.js";
+import type { Database } from "../open-database.js";
+import { ZExecutionStatus, ZId, ZTimestamp } from "../schemas.js";
+import { validate } from "../validate.js";
+import type { ExecutionSessionRecord } from "../writer/executions.js";
+import { EXECUTION_COLUMNS, type ExecutionRow, executionRecordOf } from "./execution-row.js";
+import { runRead } from "./run-read.js";
+
+/** The position after which a page starts: the last row of the previous page. */
+export const ZExecutionsPageKey = z.object({ startedAt: ZTimestamp, executionId: ZId });
+export type ExecutionsPageKey = z.output<typeof ZExecutionsPageKey>;
+
+export const MAX_PAGE_LIMIT = 200;
+
+export const ZExecutionsPageInput = z.object({
+  status: ZExecutionStatus.optional(),
+  flowId: ZId.optional(),
+  agent: ZId.optional(),
+  /** started_at ≥ from. */
+  from: ZTimestamp.optional(),
+  /** started_at < to. */
+  to: ZTimestamp.optional(),
+  /** A substring of the execution id, the flow id or the prompt, case-insensitive. */
+  q: z.string().max(500, "must be at most 500 characters").optional(),
+  limit: z.int().min(1, "must be 1 or more").max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`).default(50),
+  after: ZExecutionsPageKey.optional(),
+});
+export type ExecutionsPageInput = z.input<typeof ZExecutionsPageInput>;
+
+export type ExecutionsPage = {
+  executions: ExecutionSessionRecord[];
+  /** The key to pass as `after` for the next page; null on the last page. */
+  next: ExecutionsPageKey | null;
+};
+
+/** `q` as a LIKE pattern that matches itself literally: its own % _ and \ are escaped. */
+const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * One page of executions, newest first, by keyset: (started_at, execution_id) descending, strictly
+ * after the previous page's last row. A page never repeats or skips a row however many executions
+ * are inserted while someone pages (an offset would shift under them). One statement, one snapshot.
+ */
+export async function listExecutionsPage(db: Database, input: ExecutionsPageInput = {}): Promise<ExecutionsPage> {
+  const q = validate(ZExecutionsPageInput, input, "");
+  const conditions: Prisma.Sql[] = [];
+  if (q.status) conditions.push(Prisma.sql`e.status = ${q.status}::execution_status`);
+  if (q.flowId) conditions.push(Prisma.sql`e.flow_id = ${q.flowId}`);
+  if (q.agent) conditions.push(Prisma.sql`e.agent = ${q.agent}`);
+  if (q.from) conditions.push(Prisma.sql`e.started_at >= ${q.from}::timestamptz`);
+  if (q.to) conditions.push(Prisma.sql`e.started_at < ${q.to}::timestamptz`);
+  if (q.q) {
+    const pattern = likePattern(q.q);
+    conditions.push(Prisma.sql`(e.execution_id ILIKE ${pattern} OR e.flow_id ILIKE ${pattern} OR e.prompt ILIKE ${pattern})`);
+  }
+  if (q.after)
+    conditions.push(Prisma.sql`(e.started_at, e.execution_id) < (${q.after.startedAt}::timestamptz, ${q.after.executionId}::varchar)`);
+  const where = conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
+  const rows = await runRead(
+    db,
+    "list executions",
+    (client) =>
+      client.$queryRaw<ExecutionRow[]>`
+      SELECT ${EXECUTION_COLUMNS} FROM execution_sessions e ${where}
+      ORDER BY e.started_at DESC, e.execution_id DESC LIMIT ${q.limit + 1}`,
+  );
+  const executions = rows.slice(0, q.limit).map(executionRecordOf);
+  const last = executions.at(-1);
+  return {
+    executions,
+    next: rows.length > q.limit && last ? { startedAt: last.startedAt, executionId: last.executionId } : null,
+  };
+}

@@ -1,0 +1,99 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
+import { etag } from "hono/etag";
+import { loadRunDocument, type RunDocument } from "../../run-document.js";
+import type { App, ServerContext } from "../../server-context.js";
+import { notFound, ZApiErrorBody } from "../api-error.js";
+import { idParam } from "../params.js";
+import { ZFlowResponse } from "../schemas.js";
+import { toApiConsolidationStatus, toolCallJson } from "../views.js";
+
+const FLOW_FORMATS = ["json", "html", "mmd"] as const;
+
+const flowRoute = createRoute({
+  method: "get",
+  path: "/api/v1/flows/{id}",
+  summary: "The run's flow: its Mermaid diagram, metrics and tool calls; or the diagram alone (mmd), or the HTML report.",
+  description:
+    "By execution id (its newest consolidated session) or consolidated session id. Carries an ETag (If-None-Match → 304); " +
+    "Cache-Control allows caching only once the run is finished and consolidated.",
+  request: {
+    params: z.object({ id: idParam("id", "An execution id or a consolidated session id.") }),
+    query: z.object({ format: z.enum(FLOW_FORMATS).default("json") }),
+  },
+  responses: {
+    200: {
+      description: "The flow.",
+      content: {
+        "application/json": { schema: ZFlowResponse },
+        "text/html": { schema: z.string() },
+        "text/vnd.mermaid": { schema: z.string() },
+      },
+    },
+    304: { description: "Not modified (If-None-Match matched the ETag)." },
+    400: { description: "Bad input.", content: { "application/json": { schema: ZApiErrorBody } } },
+    404: { description: "No such execution or consolidated session.", content: { "application/json": { schema: ZApiErrorBody } } },
+  },
+});
+
+function flowJson({ overview, content, consolidated }: RunDocument): z.infer<typeof ZFlowResponse> {
+  const m = content.metadata;
+  return {
+    execution_id: overview.execution.executionId,
+    consolidated_session_id: consolidated?.consolidatedSessionId ?? null,
+    diagram: renderFlowDiagram(content),
+    metadata: {
+      status: overview.execution.status,
+      consolidation_status: toApiConsolidationStatus(overview.execution.consolidation.status),
+      flow_id: content.flow_id,
+      prompt: content.prompt,
+      total_steps: m.total_steps,
+      successful_steps: m.successful_steps,
+      failed_steps: m.failed_steps,
+      skipped_steps: m.skipped_steps,
+      success_rate: m.success_rate,
+      avg_score: m.avg_score,
+      total_tools: m.total_tools,
+      execution_duration_ms: m.execution_duration_ms,
+    },
+    tool_calls: content.steps.flatMap((step) =>
+      step.tool_calls.map((t, callIndex) => ({
+        ...toolCallJson({
+          callIndex,
+          attempt: t.attempt ?? null,
+          toolName: t.tool_name,
+          input: t.input,
+          output: t.output,
+          success: t.success,
+          durationMs: t.duration_ms,
+          error: t.error,
+        }),
+        step_index: step.step_index,
+      })),
+    ),
+  };
+}
+
+/**
+ * A finished, consolidated run's flow only changes when it is consolidated again, and then its ETag
+ * changes too: caches may keep it a while. Anything still moving is revalidated on every use.
+ */
+const cacheControl = ({ overview, consolidated }: RunDocument) =>
+  overview.execution.status !== "running" && overview.execution.consolidation.status === "completed" && consolidated
+    ? "public, max-age=300"
+    : "no-cache";
+
+export function registerFlowRoutes(app: App, ctx: ServerContext): void {
+  // hono's etag hashes the body and answers a matching If-None-Match with 304.
+  app.use("/api/v1/flows/*", etag());
+  app.openapi(flowRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const { format } = c.req.valid("query");
+    const run = await loadRunDocument(ctx.db, id);
+    if (!run) throw notFound(`No execution or consolidated session "${id}".`);
+    c.header("Cache-Control", cacheControl(run));
+    if (format === "mmd") return c.body(`${renderFlowDiagram(run.content)}\n`, 200, { "Content-Type": "text/vnd.mermaid; charset=utf-8" });
+    if (format === "html") return c.html(renderHtmlPage(run.content, { execution: run.overview.execution }), 200);
+    return c.json(flowJson(run), 200);
+  });
+}

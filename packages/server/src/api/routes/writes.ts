@@ -1,0 +1,142 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  type Agent,
+  consolidateExecution,
+  type FlowPlan,
+  OpenAIChatAgent,
+  OrchestratorError,
+  parseFlowPlan,
+  ScriptedAgent,
+} from "@reev/orchestrator";
+import type { App, ServerContext } from "../../server-context.js";
+import { ApiError, badRequest, ZApiErrorBody } from "../api-error.js";
+import { ZExecutionIdParams } from "../params.js";
+import { ZAccepted, ZConsolidatedSession } from "../schemas.js";
+import { consolidatedJson } from "../views.js";
+
+const AGENTS = ["scripted", "openai"] as const;
+type AgentName = (typeof AGENTS)[number];
+const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
+
+const error = (description: string) => ({ description, content: { "application/json": { schema: ZApiErrorBody } } });
+const writeErrors = {
+  400: error("Bad input; `field` names it. Nothing was written."),
+  401: error("No valid bearer token (or write routes are disabled: the server has no REEV_API_TOKEN)."),
+  413: error("The body is larger than the server accepts."),
+} as const;
+
+const ZStartBody = z.object({
+  flow: z.unknown().openapi({ description: "A flow plan, as in a flow file (reev schema prints its JSON Schema)." }),
+  agent: z.enum(AGENTS).default("scripted"),
+});
+
+const startRoute = createRoute({
+  method: "post",
+  path: "/api/v1/executions",
+  summary: "Start a run of a flow in the server process.",
+  description: "A JSON body { flow, agent }, or a YAML flow file (application/yaml) with ?agent=. Answers once the execution is recorded.",
+  security: [{ bearer: [] }],
+  request: {
+    query: z.object({ agent: z.enum(AGENTS).optional().openapi({ description: "With a YAML body: the agent (default scripted)." }) }),
+    body: {
+      // Not `required`: zod-openapi would then check every body as JSON, a YAML one included. A request
+      // without a body is refused by the handler (415).
+      required: false,
+      content: {
+        "application/json": {
+          schema: ZStartBody,
+        },
+        ...Object.fromEntries(YAML_TYPES.map((type) => [type, { schema: z.string().openapi({ description: "A flow file." }) }])),
+      },
+    },
+  },
+  responses: {
+    202: { description: "Started; Location is the execution.", content: { "application/json": { schema: ZAccepted } } },
+    ...writeErrors,
+    415: error("A body that is neither JSON nor YAML."),
+  },
+});
+
+const consolidateRoute = createRoute({
+  method: "post",
+  path: "/api/v1/executions/{id}/consolidate",
+  summary: "Consolidate the execution's committed steps again into a new consolidated session.",
+  security: [{ bearer: [] }],
+  request: { params: ZExecutionIdParams },
+  responses: {
+    201: { description: "The new consolidated session.", content: { "application/json": { schema: ZConsolidatedSession } } },
+    ...writeErrors,
+    404: error("No such execution."),
+    409: error("Nothing to consolidate (no committed steps) or the consolidation failed."),
+  },
+});
+
+/** The flow a request carries, checked before anything is written; errors name the field (`flow.steps[0].stepId`). */
+function flowOf(text: string, field: string): FlowPlan {
+  try {
+    return parseFlowPlan(text, "the request body");
+  } catch (thrown) {
+    if (OrchestratorError.is(thrown, "INVALID_FLOW")) throw badRequest(thrown.message, thrown.path ? `${field}.${thrown.path}` : field);
+    throw thrown;
+  }
+}
+
+/** Also the answer zod-openapi's validator gives (as an HTTPException) to a content type the route does not declare. */
+export const unsupportedMediaType = () =>
+  new ApiError(
+    415,
+    "UNSUPPORTED_MEDIA_TYPE",
+    "Send the flow as application/json ({ flow, agent }) or as a YAML file (application/yaml).",
+    "Content-Type",
+  );
+
+const agentOf = (name: AgentName): Agent => (name === "openai" ? new OpenAIChatAgent({}) : new ScriptedAgent());
+
+export function registerWriteRoutes(app: App, ctx: ServerContext): void {
+  app.openapi(startRoute, async (c) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    let plan: FlowPlan;
+    let agent: AgentName;
+    if (type === "application/json") {
+      // The JSON validator ran (a YAML body is text, validated by parseFlowPlan below), so this is the JSON shape.
+      const body = c.req.valid("json") as z.infer<typeof ZStartBody>;
+      if (body.flow === undefined || body.flow === null || typeof body.flow !== "object")
+        throw badRequest('The body has no flow object: send { "flow": {…}, "agent": "scripted" }.', "flow");
+      plan = flowOf(JSON.stringify(body.flow), "flow");
+      agent = body.agent;
+    } else if (YAML_TYPES.includes(type)) {
+      plan = flowOf(await c.req.text(), "body");
+      agent = c.req.valid("query").agent ?? "scripted";
+    } else {
+      throw new ApiError(
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "Send the flow as application/json ({ flow, agent }) or as a YAML file (application/yaml).",
+        "Content-Type",
+      );
+    }
+    const executionId = await ctx.runs.start(plan, agentOf(agent));
+    const location = `/api/v1/executions/${encodeURIComponent(executionId)}`;
+    c.header("Location", location);
+    return c.json({ execution_id: executionId, status: "running" as const, location }, 202);
+  });
+
+  app.openapi(consolidateRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    try {
+      const done = await consolidateExecution(ctx.db, id);
+      ctx.hub.changed(id);
+      const stored = (await ctx.db.writer.getConsolidatedSessionsByExecution(id)).find(
+        (s) => s.consolidatedSessionId === done.consolidatedSessionId,
+      );
+      if (!stored) throw new Error(`consolidated session ${done.consolidatedSessionId} was stored but cannot be read back`);
+      return c.json(consolidatedJson(stored), 201);
+    } catch (thrown) {
+      ctx.hub.changed(id);
+      if (OrchestratorError.is(thrown, "CONSOLIDATION_FAILED") || OrchestratorError.is(thrown, "CONSOLIDATION_TIMEOUT")) {
+        throw new ApiError(409, thrown.code, thrown.message);
+      }
+      throw thrown;
+    }
+  });
+}

@@ -1,0 +1,157 @@
+import { z } from "@hono/zod-openapi";
+import { EXECUTION_STATUSES, MAX_PAGE_LIMIT, STEP_STATUSES } from "@reev/db";
+
+/**
+ * The API's shapes: reev's snake_case field names and status strings. The consolidation status
+ * `timed_out` of the database is `timeout` here, as reev's API said (see toApiConsolidationStatus).
+ */
+export const API_CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
+export type ApiConsolidationStatus = (typeof API_CONSOLIDATION_STATUSES)[number];
+export const ZApiConsolidationStatus = z.enum(API_CONSOLIDATION_STATUSES);
+
+const ZTime = z.string().openapi({ format: "date-time", example: "2026-12-03T06:50:00.000Z" });
+const ZJson = z.unknown().openapi({ description: "Any JSON value." });
+
+export const ZStepCounts = z
+  .object({
+    total: z.int().openapi({ description: "Committed steps." }),
+    pending: z.int().openapi({ description: "Steps of an execution transaction still open: not yet visible to consolidation." }),
+    success: z.int(),
+    failed: z.int(),
+    timed_out: z.int(),
+    skipped: z.int(),
+    unknown: z.int().openapi({ description: "Committed steps whose content did not say how they went." }),
+  })
+  .openapi("StepCounts");
+
+export const ZExecutionSummary = z
+  .object({
+    execution_id: z.string(),
+    flow_id: z.string(),
+    agent: z.string(),
+    prompt: z.string(),
+    status: z.enum(EXECUTION_STATUSES),
+    started_at: ZTime,
+    finished_at: ZTime.nullable(),
+    duration_ms: z.int().nullable(),
+    error: z.string().nullable(),
+    consolidation_status: ZApiConsolidationStatus,
+  })
+  .openapi("ExecutionSummary");
+
+export const ZExecution = ZExecutionSummary.extend({
+  metadata: ZJson.nullable(),
+  open_transaction: z.object({ transaction_id: z.string(), opened_at: ZTime }).nullable(),
+  consolidation_error: z.string().nullable(),
+  consolidation_updated_at: ZTime.nullable(),
+  consolidated_session_id: z.string().nullable().openapi({ description: "The newest consolidated session of the execution." }),
+  step_counts: ZStepCounts,
+}).openapi("Execution");
+
+export const ZExecutionList = z
+  .object({
+    data: z.array(ZExecutionSummary),
+    meta: z.object({
+      limit: z.int().min(1).max(MAX_PAGE_LIMIT),
+      nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
+    }),
+  })
+  .openapi("ExecutionList");
+
+export const ZToolCall = z
+  .object({
+    call_index: z.int(),
+    tool_name: z.string(),
+    input: ZJson,
+    output: ZJson,
+    success: z.boolean().nullable(),
+    duration_ms: z.int().nullable(),
+    error: z.string().nullable(),
+  })
+  .openapi("ToolCall");
+
+export const ZStep = z
+  .object({
+    session_id: z.string(),
+    execution_id: z.string(),
+    step_index: z.int(),
+    step_id: z.string().nullable(),
+    status: z.enum([...STEP_STATUSES, "unknown"]),
+    success: z.boolean().nullable(),
+    score: z.number().nullable(),
+    started_at: ZTime.nullable(),
+    finished_at: ZTime.nullable(),
+    duration_ms: z.int().nullable(),
+    error: z.string().nullable(),
+    timestamp: ZTime.openapi({ description: "When the step became visible (committed)." }),
+    tool_calls: z.array(ZToolCall),
+    content: z.string().optional().openapi({ description: "The step's content as stored; only with ?include=content." }),
+  })
+  .openapi("Step");
+
+export const ZStepList = z.object({ data: z.array(ZStep) }).openapi("StepList");
+
+export const ZConsolidatedSession = z
+  .object({
+    consolidated_session_id: z.string(),
+    execution_id: z.string(),
+    content: ZJson.openapi({ description: "The consolidated document as a JSON value (not a string)." }),
+    original_session_ids: z.array(z.string()),
+    avg_score: z.number().nullable(),
+    total_tools: z.int().nullable(),
+    success_rate: z.number().nullable(),
+    execution_duration_ms: z.int().nullable(),
+    created_at: ZTime.openapi({ description: "When the session was stored." }),
+  })
+  .openapi("ConsolidatedSession");
+
+export const ZConsolidationStatusResponse = z
+  .object({
+    execution_id: z.string(),
+    complete: z.boolean(),
+    consolidated_session_id: z.string().nullable(),
+    status: ZApiConsolidationStatus,
+    message: z.string(),
+    updated_at: ZTime.nullable(),
+    metadata: z
+      .object({
+        avg_score: z.number().nullable(),
+        total_tools: z.int().nullable(),
+        success_rate: z.number().nullable(),
+        execution_duration_ms: z.int().nullable(),
+      })
+      .nullable()
+      .openapi({ description: "The newest consolidated session's metrics; only with ?include_metadata=true." }),
+  })
+  .openapi("ConsolidationStatus");
+
+export const ZFlowResponse = z
+  .object({
+    execution_id: z.string(),
+    consolidated_session_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "Null when the run has no consolidated session yet: the flow is drawn from its committed steps." }),
+    diagram: z.string().openapi({ description: "Mermaid stateDiagram-v2 source." }),
+    metadata: z.object({
+      status: z.enum(EXECUTION_STATUSES),
+      consolidation_status: ZApiConsolidationStatus,
+      flow_id: z.string().nullable(),
+      prompt: z.string().nullable(),
+      total_steps: z.int(),
+      successful_steps: z.int(),
+      failed_steps: z.int(),
+      skipped_steps: z.int(),
+      success_rate: z.number(),
+      avg_score: z.number().nullable(),
+      total_tools: z.int(),
+      execution_duration_ms: z.number().nullable(),
+    }),
+    tool_calls: z.array(ZToolCall.extend({ step_index: z.int() })),
+  })
+  .openapi("Flow");
+
+export const ZHealth = z.object({ status: z.literal("ok") }).openapi("Health");
+export const ZAccepted = z
+  .object({ execution_id: z.string(), status: z.literal("running"), location: z.string() })
+  .openapi("ExecutionAccepted");

@@ -1,0 +1,104 @@
+import type { z } from "@hono/zod-openapi";
+import type {
+  ConsolidatedSessionLog,
+  ConsolidationStatus,
+  ExecutionOverview,
+  ExecutionSessionRecord,
+  SessionLog,
+  ToolCallLog,
+} from "@reev/db";
+import type { ApiConsolidationStatus, ZConsolidatedSession, ZExecution, ZExecutionSummary, ZStep, ZToolCall } from "./schemas.js";
+
+/** The database says `timed_out`; reev's API says `timeout`. Mapped here, at the edge, and nowhere else. */
+const API_CONSOLIDATION_STATUS = {
+  pending: "pending",
+  in_progress: "in_progress",
+  completed: "completed",
+  failed: "failed",
+  timed_out: "timeout",
+} as const satisfies Record<ConsolidationStatus, ApiConsolidationStatus>;
+
+export const toApiConsolidationStatus = (status: ConsolidationStatus): ApiConsolidationStatus => API_CONSOLIDATION_STATUS[status];
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+export function executionSummaryJson(e: ExecutionSessionRecord): z.infer<typeof ZExecutionSummary> {
+  return {
+    execution_id: e.executionId,
+    flow_id: e.flowId,
+    agent: e.agent,
+    prompt: e.prompt,
+    status: e.status,
+    started_at: e.startedAt.toISOString(),
+    finished_at: iso(e.finishedAt),
+    duration_ms: e.durationMs,
+    error: e.error,
+    consolidation_status: toApiConsolidationStatus(e.consolidation.status),
+  };
+}
+
+export function executionJson({ execution: e, steps, latestConsolidation }: ExecutionOverview): z.infer<typeof ZExecution> {
+  return {
+    ...executionSummaryJson(e),
+    metadata: e.metadata,
+    open_transaction: e.openTransaction
+      ? { transaction_id: e.openTransaction.transactionId, opened_at: e.openTransaction.openedAt.toISOString() }
+      : null,
+    consolidation_error: e.consolidation.error,
+    consolidation_updated_at: iso(e.consolidation.updatedAt),
+    consolidated_session_id: latestConsolidation?.consolidatedSessionId ?? null,
+    step_counts: {
+      total: steps.committed,
+      pending: steps.pending,
+      success: steps.success,
+      failed: steps.failed,
+      timed_out: steps.timedOut,
+      skipped: steps.skipped,
+      unknown: steps.unknown,
+    },
+  };
+}
+
+export const toolCallJson = (t: ToolCallLog): z.infer<typeof ZToolCall> => ({
+  call_index: t.callIndex,
+  tool_name: t.toolName,
+  input: t.input ?? null,
+  output: t.output ?? null,
+  success: t.success,
+  duration_ms: t.durationMs,
+  error: t.error,
+});
+
+export function stepJson(s: SessionLog, withContent: boolean): z.infer<typeof ZStep> {
+  return {
+    session_id: s.sessionId,
+    execution_id: s.executionId,
+    step_index: s.stepIndex,
+    step_id: s.stepId,
+    status: s.status,
+    success: s.success,
+    score: s.score,
+    started_at: iso(s.startedAt),
+    finished_at: iso(s.finishedAt),
+    duration_ms: s.durationMs,
+    error: s.error,
+    timestamp: s.timestamp.toISOString(),
+    tool_calls: s.toolCalls.map(toolCallJson),
+    ...(withContent ? { content: s.content } : {}),
+  };
+}
+
+/** reev's consolidated session with the content as a JSON value (reev double-encoded it as a string). */
+export function consolidatedJson(c: ConsolidatedSessionLog): z.infer<typeof ZConsolidatedSession> {
+  return {
+    consolidated_session_id: c.consolidatedSessionId,
+    execution_id: c.executionId,
+    content: JSON.parse(c.consolidatedContent) as unknown,
+    original_session_ids: c.originalSessionIds,
+    avg_score: c.avgScore,
+    total_tools: c.totalTools,
+    success_rate: c.successRate,
+    execution_duration_ms: c.executionDurationMs,
+    created_at: c.timestamp.toISOString(),
+  };
+}

@@ -1,0 +1,189 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Database } from "@reev/db";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { ApiError, badRequest, toApiError } from "./api/api-error.js";
+import { registerConsolidatedRoutes } from "./api/routes/consolidated.js";
+import { registerEventRoutes } from "./api/routes/events.js";
+import { registerExecutionRoutes } from "./api/routes/executions.js";
+import { registerFlowRoutes } from "./api/routes/flows.js";
+import { registerHealthRoutes } from "./api/routes/health.js";
+import { registerWriteRoutes, unsupportedMediaType } from "./api/routes/writes.js";
+import { ChangeHub } from "./live/change-hub.js";
+import { PostgresListener } from "./live/postgres-listener.js";
+import type { AppEnv, ServerContext } from "./server-context.js";
+import { ServerRuns } from "./server-runs.js";
+import { registerViewerRoutes } from "./viewer/viewer-routes.js";
+
+export type ServerOptions = {
+  db: Database;
+  /** The bearer token write routes (POST) require; without one they answer 401. */
+  token?: string | undefined;
+  /** An origin allowed to call the API from a browser (CORS); none when left out. */
+  corsOrigin?: string | undefined;
+  /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
+  maxBodyBytes?: number;
+  /** How often an idle event stream sends a heartbeat (default 15 s). */
+  heartbeatMs?: number;
+  /** How long the notification connection waits before its first reconnect, in ms (default 250). */
+  reconnectMs?: number;
+  /** Where failures are logged (default stderr). */
+  log?: (line: string) => void;
+};
+
+export type ListenOptions = { host?: string; port?: number };
+
+export type ReevServer = {
+  app: OpenAPIHono<AppEnv>;
+  /** Starts accepting connections; resolves with the URL once it does. */
+  listen(options?: ListenOptions): Promise<{ url: string; port: number }>;
+  /**
+   * Graceful stop: no new connections, event streams ended, runs this server started finish their
+   * current step and are recorded failed ("server shutting down"). The database stays open: it is
+   * the caller's, to close after this resolves.
+   */
+  close(): Promise<void>;
+};
+
+/** Requests whose URL is longer than this get 414, before any route reads it. */
+const MAX_URL_LENGTH = 8 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** A zod-openapi validation failure as the API's 400, naming the first field at fault. */
+function validationError(issues: readonly { path: PropertyKey[]; message: string }[], target: string): ApiError {
+  const issue = issues[0];
+  const field = issue?.path.map(String).join(".") || target;
+  return badRequest(`Invalid ${target} parameter ${field}: ${issue?.message ?? "invalid"}.`, field);
+}
+
+export function createServer(options: ServerOptions): ReevServer {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const shutdown = new AbortController();
+  const hub = new ChangeHub();
+  const ctx: ServerContext = {
+    db: options.db,
+    hub,
+    runs: new ServerRuns(options.db, hub, log),
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    shutdown: shutdown.signal,
+  };
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues, result.target);
+    },
+  });
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    if (c.req.url.length > MAX_URL_LENGTH) throw new ApiError(414, "URI_TOO_LONG", `The URL is longer than ${MAX_URL_LENGTH} characters.`);
+    await next();
+  });
+  if (options.corsOrigin) app.use("/api/*", cors({ origin: options.corsOrigin }));
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(
+          413,
+          "PAYLOAD_TOO_LARGE",
+          `The request body is larger than ${options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes.`,
+        );
+      },
+    }),
+  );
+
+  // Writes: a bearer token compared in constant time (hono's bearerAuth hashes both sides), or none at all.
+  const refused = (message: string) => ({ message: new ApiError(401, "UNAUTHORIZED", message).body() });
+  app.on(
+    ["POST", "PUT", "PATCH", "DELETE"],
+    "/api/*",
+    options.token
+      ? bearerAuth({
+          token: options.token,
+          noAuthenticationHeader: refused("This route needs Authorization: Bearer <REEV_API_TOKEN>."),
+          invalidAuthenticationHeader: refused("The Authorization header must be Bearer <REEV_API_TOKEN>."),
+          invalidToken: refused("The bearer token is not this server's REEV_API_TOKEN."),
+        })
+      : () => {
+          throw new ApiError(401, "WRITES_DISABLED", "Write routes are disabled: start reev serve with REEV_API_TOKEN set to enable them.");
+        },
+  );
+
+  registerHealthRoutes(app, ctx);
+  registerWriteRoutes(app, ctx);
+  registerExecutionRoutes(app, ctx);
+  registerConsolidatedRoutes(app, ctx);
+  registerFlowRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerViewerRoutes(app, ctx);
+
+  app.doc31("/api/v1/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "reev API",
+      version: "1.0.0",
+      description: "Recorded agent runs: executions, steps, consolidated sessions, flows and live events.",
+    },
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.get("/openapi.json", (c) => c.redirect("/api/v1/openapi.json", 308));
+
+  app.notFound((c) => c.json(new ApiError(404, "NOT_FOUND", `No route ${c.req.method} ${new URL(c.req.url).pathname}.`).body(), 404));
+  app.onError((error, c) => {
+    const known =
+      toApiError(error) ??
+      (error instanceof HTTPException && error.status === 415 ? unsupportedMediaType() : undefined) ??
+      (error instanceof HTTPException && error.status < 500
+        ? new ApiError(error.status as 400, "HTTP_ERROR", error.message || "The request was refused.")
+        : undefined);
+    if (known) return c.json(known.body(), known.status);
+    const id = c.get("requestId");
+    log(
+      `request ${id} ${c.req.method} ${new URL(c.req.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    return c.json(
+      { error: { code: "INTERNAL", message: `The server failed to answer; it logged the failure as request ${id}.`, requestId: id } },
+      500,
+    );
+  });
+
+  // On PostgreSQL, changes made by any process are announced (NOTIFY, from triggers): one LISTEN
+  // connection turns them into hub signals. An embedded database has one process: its own runs signal.
+  const target = options.db.target;
+  const listener =
+    target.kind === "postgres"
+      ? new PostgresListener({ url: target.url, hub, log, ...(options.reconnectMs === undefined ? {} : { retryMs: options.reconnectMs }) })
+      : undefined;
+
+  let server: ReturnType<typeof serve> | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    listen: async ({ host = "127.0.0.1", port = 7878 } = {}) => {
+      await listener?.start();
+      return new Promise((resolve, reject) => {
+        const started = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
+          const shown = info.family === "IPv6" ? `[${info.address}]` : info.address;
+          resolve({ url: `http://${shown}:${info.port}`, port: info.port });
+        });
+        started.once("error", reject);
+        server = started;
+      });
+    },
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+        shutdown.abort();
+        if (server && "closeIdleConnections" in server) server.closeIdleConnections();
+        await ctx.runs.shutdown();
+        await listener?.stop();
+        await stopped;
+      })()),
+  };
+}

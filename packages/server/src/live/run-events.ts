@@ -1,0 +1,124 @@
+import type { RunProgress } from "@reev/db";
+import { ApiError } from "../api/api-error.js";
+import { toApiConsolidationStatus } from "../api/views.js";
+
+/**
+ * What a stream has told its client: the committed steps it announced, the last status and the last
+ * consolidation state. Events are derived by comparing this with the run's progress as stored, so a
+ * resumed stream (Last-Event-ID) catches up from the database without losing or repeating anything.
+ */
+export type StreamState = { steps: ReadonlySet<number>; status: string | null; consolidation: string | null };
+
+export type RunEvent = { event: "step" | "status" | "consolidation"; id: string; data: Record<string, unknown> };
+
+export const INITIAL_STATE: StreamState = { steps: new Set(), status: null, consolidation: null };
+
+/** Step indexes as ranges ("0-11,14"), short for the usual run whose steps are a prefix. */
+function rangesOf(steps: ReadonlySet<number>): string {
+  const sorted = [...steps].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] as number) + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+function stepsOf(ranges: string): Set<number> | undefined {
+  const steps = new Set<number>();
+  if (!ranges) return steps;
+  for (const part of ranges.split(",")) {
+    const match = /^(\d{1,9})(?:-(\d{1,9}))?$/.exec(part);
+    if (!match) return undefined;
+    const from = Number(match[1]);
+    const to = Number(match[2] ?? match[1]);
+    if (to < from || to - from > 1_000_000) return undefined;
+    for (let i = from; i <= to; i++) steps.add(i);
+  }
+  return steps;
+}
+
+/** The event id: the stream state after the event, as base64url JSON. */
+export const encodeEventId = (state: StreamState) =>
+  Buffer.from(JSON.stringify([rangesOf(state.steps), state.status, state.consolidation])).toString("base64url");
+
+/** A Last-Event-ID back into the state it stands for; a 400 naming the header when it is not one of ours. */
+export function decodeEventId(id: string): StreamState {
+  const invalid = new ApiError(
+    400,
+    "INVALID_ARGUMENT",
+    "Last-Event-ID is not an id this stream sent: reconnect without it.",
+    "Last-Event-ID",
+  );
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(id, "base64url").toString("utf8"));
+  } catch {
+    throw invalid;
+  }
+  if (!Array.isArray(value) || value.length !== 3) throw invalid;
+  const [ranges, status, consolidation] = value as unknown[];
+  const steps = typeof ranges === "string" ? stepsOf(ranges) : undefined;
+  const optionalText = (v: unknown) => v === null || typeof v === "string";
+  if (!steps || !optionalText(status) || !optionalText(consolidation)) throw invalid;
+  return { steps, status: status as string | null, consolidation: consolidation as string | null };
+}
+
+const consolidationToken = (p: RunProgress) => `${p.consolidation.status}@${p.consolidation.updatedAt?.getTime() ?? ""}`;
+
+/**
+ * The events that take a client from `state` to `progress`, in order: new committed steps by index,
+ * then the status, then the consolidation. Each carries ids only and small facts, never contents.
+ */
+export function eventsSince(state: StreamState, progress: RunProgress): { events: RunEvent[]; state: StreamState } {
+  const events: RunEvent[] = [];
+  let current = state;
+  const execution_id = progress.executionId;
+  for (const step of progress.steps) {
+    if (current.steps.has(step.stepIndex)) continue;
+    current = { ...current, steps: new Set([...current.steps, step.stepIndex]) };
+    events.push({ event: "step", id: encodeEventId(current), data: { execution_id, step_index: step.stepIndex, status: step.status } });
+  }
+  if (current.status !== progress.status) {
+    current = { ...current, status: progress.status };
+    events.push({
+      event: "status",
+      id: encodeEventId(current),
+      data: { execution_id, status: progress.status, error: progress.error, finished_at: progress.finishedAt?.toISOString() ?? null },
+    });
+  }
+  const token = consolidationToken(progress);
+  if (current.consolidation !== token) {
+    current = { ...current, consolidation: token };
+    events.push({
+      event: "consolidation",
+      id: encodeEventId(current),
+      data: {
+        execution_id,
+        status: toApiConsolidationStatus(progress.consolidation.status),
+        consolidated_session_id: progress.latestConsolidatedSessionId,
+        error: progress.consolidation.error,
+        updated_at: progress.consolidation.updatedAt?.toISOString() ?? null,
+      },
+    });
+  }
+  return { events, state: current };
+}
+
+/** How long a finished run's consolidation may stay pending before the stream stops waiting for it. */
+export const CONSOLIDATION_GRACE_MS = 30_000;
+
+/**
+ * Whether nothing more will happen to the run: it ended, and its consolidation ended too (or will
+ * never start: a rolled-back run is not consolidated, and one left pending past the grace period
+ * was recorded without consolidation).
+ */
+export function isFinal(p: RunProgress, now = Date.now()): boolean {
+  if (p.status === "running") return false;
+  const c = p.consolidation.status;
+  if (c === "completed" || c === "failed" || c === "timed_out") return true;
+  if (c === "in_progress") return false;
+  return p.status === "rolled_back" || (p.finishedAt !== null && now - p.finishedAt.getTime() > CONSOLIDATION_GRACE_MS);
+}

@@ -1,0 +1,18 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Database } from "@reev/db";
+import type { ChangeHub } from "./live/change-hub.js";
+import type { ServerRuns } from "./server-runs.js";
+
+/** What every route reads from: the database, the live change hub, and the runs this server started. */
+export type ServerContext = {
+  db: Database;
+  hub: ChangeHub;
+  runs: ServerRuns;
+  /** How often an idle event stream sends a heartbeat, in ms. */
+  heartbeatMs: number;
+  /** Ends every event stream: the server is shutting down. */
+  shutdown: AbortSignal;
+};
+
+export type AppEnv = { Variables: { requestId: string; secureHeadersNonce?: string } };
+export type App = OpenAPIHono<AppEnv>;

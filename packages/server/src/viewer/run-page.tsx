@@ -1,0 +1,68 @@
+import { FlowDiagramView, RunMetrics, renderFlowDiagram, StatusBanner, StepTable } from "@reev/orchestrator";
+import type { RunDocument } from "../run-document.js";
+import { Layout } from "./layout.js";
+
+/** A run is live while its status or its consolidation can still change. */
+export const isLive = ({ overview }: RunDocument) =>
+  overview.execution.status === "running" || ["pending", "in_progress"].includes(overview.execution.consolidation.status);
+
+/** The status banner and metrics: replaced from `/runs/{id}/live` while the run is live. */
+export function RunHead(props: { run: RunDocument }) {
+  return (
+    <div id="run-head" data-live-part="">
+      <StatusBanner execution={props.run.overview.execution} content={props.run.content} />
+      <RunMetrics metrics={props.run.content.metadata} />
+    </div>
+  );
+}
+
+/** The step timeline: replaced from `/runs/{id}/live` while the run is live. */
+export function RunSteps(props: { run: RunDocument }) {
+  return (
+    <div id="run-steps" data-live-part="">
+      <StepTable content={props.run.content} />
+    </div>
+  );
+}
+
+/** `/runs/{id}`: the report's components (status, metrics, diagram, steps) in the viewer, with downloads. */
+export function RunPage(props: { nonce: string; run: RunDocument }) {
+  const { run } = props;
+  const { execution } = run.overview;
+  const id = encodeURIComponent(execution.executionId);
+  return (
+    <Layout
+      title={`reev run · ${execution.flowId}`}
+      nonce={props.nonce}
+      scripts={["/assets/mermaid.js", "/assets/panzoom.js", "/assets/report.js", "/assets/viewer.js"]}
+    >
+      <header>
+        <h1>{execution.flowId}</h1>
+        <p class="prompt">{execution.prompt}</p>
+        <p class="ids">
+          execution <code>{execution.executionId}</code> · agent {execution.agent} · started {execution.startedAt.toISOString()}
+        </p>
+        <p class="downloads">
+          Download:{" "}
+          <a href={`/api/v1/flows/${id}?format=mmd`} download={`${execution.executionId}.mmd`}>
+            diagram (.mmd)
+          </a>
+          <a href={`/api/v1/flows/${id}?format=html`} download={`${execution.executionId}.html`}>
+            report (.html)
+          </a>
+          <a href={`/api/v1/executions/${id}/export?format=json`} download={`${execution.executionId}.json`}>
+            everything (.json)
+          </a>
+        </p>
+        {isLive(run) ? (
+          <p id="live-note" class="live-note" aria-live="polite" data-execution-id={execution.executionId}>
+            Live: connecting…
+          </p>
+        ) : null}
+      </header>
+      <RunHead run={run} />
+      <FlowDiagramView source={renderFlowDiagram(run.content)} />
+      <RunSteps run={run} />
+    </Layout>
+  );
+}

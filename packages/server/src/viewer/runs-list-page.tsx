@@ -1,0 +1,118 @@
+import { EXECUTION_STATUSES, type ExecutionSessionRecord } from "@reev/db";
+import { formatDuration, statusGlyph } from "@reev/orchestrator";
+import { toApiConsolidationStatus } from "../api/views.js";
+import { Layout } from "./layout.js";
+
+export type RunsListQuery = { status?: string | undefined; flowId?: string | undefined; q?: string | undefined };
+
+function RunRow(props: { run: ExecutionSessionRecord }) {
+  const { run } = props;
+  return (
+    <tr data-execution-id={run.executionId} data-status={run.status}>
+      <td data-label="Status">
+        {statusGlyph(run.status)} {run.status}
+      </td>
+      <td data-label="Flow">{run.flowId}</td>
+      <td class="id" data-label="Execution">
+        <a href={`/runs/${encodeURIComponent(run.executionId)}`}>{run.executionId}</a>
+      </td>
+      <td data-label="Agent">{run.agent}</td>
+      <td data-label="Started">
+        <time datetime={run.startedAt.toISOString()}>{run.startedAt.toISOString().replace("T", " ").slice(0, 19)}</time>
+      </td>
+      <td data-label="Duration">{formatDuration(run.durationMs)}</td>
+      <td data-label="Consolidation">{toApiConsolidationStatus(run.consolidation.status)}</td>
+    </tr>
+  );
+}
+
+/** `/`: the runs, newest first, with filters, search and keyset pages (the same reads as the API). */
+export function RunsListPage(props: {
+  nonce: string;
+  runs: readonly ExecutionSessionRecord[];
+  query: RunsListQuery;
+  nextHref: string | null;
+  firstPage: boolean;
+  error?: string | undefined;
+}) {
+  const { query } = props;
+  return (
+    <Layout title="reev runs" nonce={props.nonce}>
+      <section aria-label="Filters">
+        <h1>Runs</h1>
+        <search>
+          <form class="filters" method="get" action="/">
+            <label>
+              Status
+              <select name="status">
+                <option value="">any</option>
+                {EXECUTION_STATUSES.map((s) => (
+                  <option value={s} selected={query.status === s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Flow
+              <input name="flowId" value={query.flowId ?? ""} placeholder="flow id" />
+            </label>
+            <label>
+              Search
+              <input type="search" name="q" value={query.q ?? ""} placeholder="id, flow or prompt" />
+            </label>
+            <button type="submit">Show</button>
+          </form>
+        </search>
+      </section>
+      {props.error ? (
+        <section class="error-box" role="alert">
+          {props.error}
+        </section>
+      ) : null}
+      <section aria-label="Runs">
+        {props.runs.length === 0 ? (
+          <p class="muted">No runs match. Record some with reev run or pnpm demo.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="runs">
+              <thead>
+                <tr>
+                  <th>Status</th>
+                  <th>Flow</th>
+                  <th>Execution</th>
+                  <th>Agent</th>
+                  <th>Started (UTC)</th>
+                  <th>Duration</th>
+                  <th>Consolidation</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.runs.map((run) => (
+                  <RunRow run={run} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <nav class="pager" aria-label="Pages">
+          {props.firstPage ? null : <a href={filtersHref(query, null)}>Newest</a>}
+          {props.nextHref ? (
+            <a href={props.nextHref} rel="next">
+              Older runs →
+            </a>
+          ) : null}
+        </nav>
+      </section>
+    </Layout>
+  );
+}
+
+/** The list's URL for these filters, from `cursor` on. */
+export function filtersHref(query: RunsListQuery, cursor: string | null): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
+  if (cursor) params.set("cursor", cursor);
+  const text = params.toString();
+  return text ? `/?${text}` : "/";
+}

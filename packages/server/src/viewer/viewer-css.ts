@@ -1,0 +1,28 @@
+import { REPORT_CSS } from "@reev/orchestrator";
+
+/** The viewer's stylesheet: the report's (the run page shows the same components) and the list's own rules. */
+export const VIEWER_CSS = `${REPORT_CSS}
+.topbar { display: flex; gap: 16px; align-items: baseline; flex-wrap: wrap; margin: 0 0 16px; }
+.topbar a { color: inherit; }
+.brand { font-weight: 700; font-size: 18px; text-decoration: none; }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline: 3px solid #3b82f6; outline-offset: 2px; }
+form.filters { display: flex; flex-wrap: wrap; gap: 12px; align-items: end; }
+form.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 2px; }
+form.filters input, form.filters select, form.filters button { font: inherit; padding: 6px 8px; border: 1px solid #cbd2d9; border-radius: 6px; background: #fff; }
+form.filters input[type=search] { min-width: 16em; }
+table.runs { width: 100%; border-collapse: collapse; }
+table.runs th, table.runs td { text-align: left; padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+table.runs td.id { overflow-wrap: anywhere; }
+.pager { display: flex; gap: 16px; margin-top: 12px; }
+.downloads { display: flex; gap: 12px; flex-wrap: wrap; margin: 8px 0 0; }
+.live-note { color: var(--muted); font-size: 12px; }
+.error-box { border-color: #dc3545; background: var(--bad-bg); }
+@media (max-width: 700px) {
+  body { padding: 12px; }
+  table.runs thead { display: none; }
+  table.runs tr { display: block; border-bottom: 1px solid var(--line); padding: 6px 0; }
+  table.runs td { display: block; border: 0; padding: 2px 0; }
+  table.runs td::before { content: attr(data-label) ": "; color: var(--muted); font-size: 12px; }
+  form.filters input[type=search] { min-width: 0; width: 100%; }
+}
+`;

@@ -1,0 +1,119 @@
+import { readFileSync } from "node:fs";
+import { listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
+import { CLIENT_BUNDLES, REPORT_SCRIPT } from "@reev/orchestrator";
+import type { Context } from "hono";
+import { NONCE, secureHeaders } from "hono/secure-headers";
+import { ApiError, toApiError } from "../api/api-error.js";
+import { decodeCursor, encodeCursor } from "../api/cursor.js";
+import { loadRunDocument } from "../run-document.js";
+import type { App, AppEnv, ServerContext } from "../server-context.js";
+import { RunHead, RunPage, RunSteps } from "./run-page.js";
+import { filtersHref, RunsListPage, type RunsListQuery } from "./runs-list-page.js";
+import { VIEWER_CSS } from "./viewer-css.js";
+import { VIEWER_SCRIPT } from "./viewer-script.js";
+
+/**
+ * The scripts and stylesheet the pages load, all from this server: mermaid and Panzoom from the
+ * packages the report inlines (resolved from node_modules, never a CDN), the report's script and the
+ * viewer's. Read once, at start-up.
+ */
+function assets(): Map<string, { body: string; type: string }> {
+  const js = "text/javascript; charset=utf-8";
+  return new Map([
+    ["mermaid.js", { body: readFileSync(CLIENT_BUNDLES.mermaid.path, "utf8"), type: js }],
+    ["panzoom.js", { body: readFileSync(CLIENT_BUNDLES.panzoom.path, "utf8"), type: js }],
+    ["report.js", { body: REPORT_SCRIPT, type: js }],
+    ["viewer.js", { body: VIEWER_SCRIPT, type: js }],
+    ["viewer.css", { body: VIEWER_CSS, type: "text/css; charset=utf-8" }],
+  ]);
+}
+
+/**
+ * Scripts only with the page's nonce; styles from here and inline (mermaid styles its SVG inline);
+ * nothing from elsewhere, no frames, no plugins.
+ */
+const pageSecurity = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: [NONCE],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", "data:"],
+    fontSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+});
+
+const nonceOf = (c: Context<AppEnv>) => c.get("secureHeadersNonce") ?? "";
+
+/** An error a page can show in its own frame (bad filters, say); any other goes to the app's handler. */
+function pageError(error: unknown): ApiError {
+  const known = toApiError(error);
+  if (!known) throw error;
+  return known;
+}
+
+export function registerViewerRoutes(app: App, ctx: ServerContext): void {
+  const files = assets();
+  app.get("/assets/:name", (c) => {
+    const file = files.get(c.req.param("name"));
+    if (!file) throw new ApiError(404, "NOT_FOUND", "No such asset.");
+    return c.body(file.body, 200, { "Content-Type": file.type, "Cache-Control": "public, max-age=3600" });
+  });
+
+  app.use("/", pageSecurity);
+  app.use("/runs/*", pageSecurity);
+
+  app.get("/", async (c) => {
+    const query: RunsListQuery = {
+      status: c.req.query("status") || undefined,
+      flowId: c.req.query("flowId") || undefined,
+      q: c.req.query("q") || undefined,
+    };
+    const cursor = c.req.query("cursor");
+    try {
+      const input = ZExecutionsPageInput.safeParse({ ...query, limit: 50 });
+      if (!input.success)
+        throw new ApiError(
+          400,
+          "INVALID_ARGUMENT",
+          `These filters cannot be used: ${input.error.issues[0]?.path.join(".")} ${input.error.issues[0]?.message}.`,
+        );
+      const page = await listExecutionsPage(ctx.db, { ...input.data, ...(cursor ? { after: decodeCursor(cursor) } : {}) });
+      const nextHref = page.next ? filtersHref(query, encodeCursor(page.next)) : null;
+      return c.html(<RunsListPage nonce={nonceOf(c)} runs={page.executions} query={query} nextHref={nextHref} firstPage={!cursor} />);
+    } catch (error) {
+      const known = pageError(error);
+      return c.html(
+        <RunsListPage nonce={nonceOf(c)} runs={[]} query={query} nextHref={null} firstPage={false} error={known.message} />,
+        known.status,
+      );
+    }
+  });
+
+  app.get("/runs/:id", async (c) => {
+    const id = c.req.param("id");
+    const run = await loadRunDocument(ctx.db, id);
+    if (!run)
+      return c.html(
+        <RunsListPage nonce={nonceOf(c)} runs={[]} query={{}} nextHref={null} firstPage={false} error={`No run "${id}".`} />,
+        404,
+      );
+    return c.html(<RunPage nonce={nonceOf(c)} run={run} />);
+  });
+
+  // The live parts of a run page, re-rendered on the server for the page's script to swap in.
+  app.get("/runs/:id/live", async (c) => {
+    const run = await loadRunDocument(ctx.db, c.req.param("id"));
+    if (!run) throw new ApiError(404, "NOT_FOUND", "No such run.");
+    return c.html(
+      <>
+        <RunHead run={run} />
+        <RunSteps run={run} />
+      </>,
+    );
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * The run page's live part: while the run is live, it follows the run's event stream (the API's
+ * Server-Sent Events, parsed by the browser's EventSource) and, on each event, swaps in the
+ * server-rendered status, metrics and step table; when the stream reports the run's final event it reloads
+ * once, for the consolidated diagram. Plain ES2020, served from /assets with a nonce.
+ */
+export const VIEWER_SCRIPT = `
+(() => {
+  const note = document.getElementById("live-note");
+  if (!note) return;
+  const id = note.dataset.executionId;
+  const source = new EventSource("/api/v1/executions/" + encodeURIComponent(id) + "/events");
+  let refreshing = Promise.resolve();
+  const refresh = () => {
+    refreshing = refreshing.then(async () => {
+      const response = await fetch("/runs/" + encodeURIComponent(id) + "/live", { headers: { Accept: "text/html" } });
+      if (!response.ok) return;
+      const html = await response.text();
+      const template = document.createElement("template");
+      template.innerHTML = html;
+      for (const part of template.content.querySelectorAll("[data-live-part]")) {
+        const current = document.getElementById(part.id);
+        if (current) current.replaceWith(part);
+      }
+    }).catch(() => {});
+    return refreshing;
+  };
+  for (const type of ["step", "status", "consolidation"]) source.addEventListener(type, refresh);
+  source.addEventListener("end", () => {
+    source.close();
+    if (note) note.textContent = "The run has finished: loading its diagram…";
+    refreshing.then(() => location.reload());
+  });
+  source.addEventListener("error", () => {
+    if (note) note.textContent = "Live updates paused: reconnecting…";
+  });
+  source.addEventListener("open", () => {
+    if (note) note.textContent = "Live: new steps appear as they are recorded.";
+  });
+})();
+`;

@@ -1,0 +1,240 @@
+import type { Database } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
+import { test, testBackends } from "@reev/db/testing";
+import { exportExecution } from "@reev/orchestrator";
+import { describe, expect } from "vitest";
+import { createServer } from "../src/index.js";
+import { expectMatchesOpenApi } from "./support/openapi.js";
+import { flowPlan, runFlow } from "./support/runs.js";
+
+type Json = Record<string, unknown> & { data?: unknown[]; meta?: Record<string, unknown>; error?: Record<string, unknown> };
+
+/** One request to the app, in process (the same fetch handler the listening server runs). */
+async function get(db: Database, path: string, init?: RequestInit) {
+  const { app } = createServer({ db, log: () => {} });
+  const response = await app.request(path, init);
+  const text = await response.text();
+  const type = response.headers.get("content-type") ?? "";
+  return { response, text, type, json: (type.startsWith("application/json") ? JSON.parse(text) : undefined) as Json };
+}
+
+async function openapi(db: Database) {
+  return (await get(db, "/api/v1/openapi.json")).json as unknown as Parameters<typeof expectMatchesOpenApi>[0];
+}
+
+describe.each(testBackends())("read API on $name", (backend) => {
+  test.override({ backend });
+
+  test("every read route answers with its documented status, content type and shape", async ({ db }) => {
+    const doc = await openapi(db);
+    const flowId = `reads-${backend.name}`;
+    const id = await runFlow(db, flowPlan(flowId, 3));
+    const failed = await runFlow(db, flowPlan(`${flowId}-failing`, 3, { failAt: 1 }));
+
+    const list = await get(db, `/api/v1/executions?flowId=${flowId}`);
+    expect(list.response.status).toBe(200);
+    expect(list.type).toMatch(/^application\/json/);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/executions", status: 200 }, list.json);
+    expect(list.json.data?.map((e) => (e as { execution_id: string }).execution_id)).toEqual([id]);
+    expect(list.json.meta).toEqual({ limit: 50, nextCursor: null });
+
+    const one = await get(db, `/api/v1/executions/${id}`);
+    expect(one.response.status).toBe(200);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/executions/{id}", status: 200 }, one.json);
+    const consolidated = await db.writer.getConsolidatedSessionsByExecution(id);
+    expect(one.json).toMatchObject({
+      execution_id: id,
+      status: "completed",
+      consolidation_status: "completed",
+      consolidated_session_id: consolidated[0]?.consolidatedSessionId,
+      step_counts: { total: 3, pending: 0, success: 3, failed: 0, timed_out: 0, skipped: 0, unknown: 0 },
+    });
+    const bad = await get(db, `/api/v1/executions/${failed}`);
+    expect(bad.json).toMatchObject({ status: "failed", step_counts: { total: 3, success: 1, failed: 1, skipped: 1 } });
+
+    const steps = await get(db, `/api/v1/executions/${id}/steps`);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/executions/{id}/steps", status: 200 }, steps.json);
+    expect(steps.json.data?.map((s) => (s as { step_index: number }).step_index)).toEqual([0, 1, 2]);
+    expect(steps.json.data?.[0]).not.toHaveProperty("content");
+    expect(steps.json.data?.[0]).toHaveProperty("tool_calls", [
+      {
+        call_index: 0,
+        tool_name: "tool",
+        input: { step: 0, text: "ünïcode <b>&</b>" },
+        output: { ok: true },
+        success: true,
+        duration_ms: 3,
+        error: null,
+      },
+    ]);
+    const withContent = await get(db, `/api/v1/executions/${id}/steps?include=content`);
+    const stored = await db.writer.getSessionsForConsolidation(id);
+    expect(withContent.json.data?.map((s) => (s as { content: string }).content)).toEqual(stored.map((s) => s.content));
+
+    const byExecution = await get(db, `/api/v1/executions/${id}/consolidated`);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/executions/{id}/consolidated", status: 200 }, byExecution.json);
+    // The content is a JSON value, not a string inside JSON; created_at is the stored one.
+    expect(byExecution.json.content).toEqual(JSON.parse(consolidated[0]?.consolidatedContent ?? "null"));
+    expect(byExecution.json.created_at).toBe(consolidated[0]?.timestamp.toISOString());
+    const byId = await get(db, `/api/v1/sessions/consolidated/${consolidated[0]?.consolidatedSessionId}`);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/sessions/consolidated/{consolidatedId}", status: 200 }, byId.json);
+    expect(byId.json).toEqual(byExecution.json);
+
+    const status = await get(db, `/api/v1/consolidation/${id}/status`);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/consolidation/{executionId}/status", status: 200 }, status.json);
+    expect(status.json).toMatchObject({ execution_id: id, complete: true, status: "completed", metadata: null });
+    const withMetadata = await get(db, `/api/v1/consolidation/${id}/status?include_metadata=true`);
+    expect(withMetadata.json.metadata).toEqual({
+      avg_score: consolidated[0]?.avgScore,
+      total_tools: 3,
+      success_rate: 100,
+      execution_duration_ms: consolidated[0]?.executionDurationMs,
+    });
+
+    const flow = await get(db, `/api/v1/flows/${id}`);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/flows/{id}", status: 200 }, flow.json);
+    expect(flow.json).toMatchObject({ execution_id: id, consolidated_session_id: consolidated[0]?.consolidatedSessionId });
+    expect(flow.json.diagram).toMatch(/^stateDiagram-v2/);
+    expect(flow.response.headers.get("cache-control")).toBe("public, max-age=300");
+    const etag = flow.response.headers.get("etag");
+    expect(etag).toMatch(/^"[0-9a-f]+"$/);
+    const again = await get(db, `/api/v1/flows/${id}`, { headers: { "If-None-Match": etag ?? "" } });
+    expect(again.response.status).toBe(304);
+    expect(again.text).toBe("");
+    const mmd = await get(db, `/api/v1/flows/${consolidated[0]?.consolidatedSessionId}?format=mmd`);
+    expect(mmd.type).toBe("text/vnd.mermaid; charset=utf-8");
+    expect(mmd.text).toBe(`${flow.json.diagram}\n`);
+    const html = await get(db, `/api/v1/flows/${id}?format=html`);
+    expect(html.type).toMatch(/^text\/html/);
+    expect(html.text).toContain("ünïcode &lt;b&gt;&amp;&lt;/b&gt;");
+
+    for (const format of ["json", "jsonl"] as const) {
+      const exported = await get(db, `/api/v1/executions/${id}/export?format=${format}`);
+      expect(exported.response.status).toBe(200);
+      expect(exported.type).toBe(format === "json" ? "application/json; charset=utf-8" : "application/x-ndjson; charset=utf-8");
+      expect(exported.text).toBe(await exportExecution(db, id, format));
+    }
+
+    for (const path of ["/healthz", "/readyz"]) {
+      const health = await get(db, path);
+      expect(health.response.status).toBe(200);
+      expectMatchesOpenApi(doc, { method: "get", path, status: 200 }, health.json);
+    }
+  });
+
+  test("a running, unconsolidated run is not cacheable and its flow is drawn from its committed steps", async ({ db }) => {
+    const executionId = `live-${backend.name}`;
+    await db.writer.createExecutionSession({ executionId, flowId: "live", agent: "test", prompt: "p" });
+    await db.writer.storeStep(executionId, { stepIndex: 0, content: JSON.stringify({ stepId: "a", status: "success" }) });
+    const flow = await get(db, `/api/v1/flows/${executionId}`);
+    expect(flow.response.status).toBe(200);
+    expect(flow.response.headers.get("cache-control")).toBe("no-cache");
+    expect(flow.json).toMatchObject({
+      consolidated_session_id: null,
+      metadata: { status: "running", consolidation_status: "pending", total_steps: 1 },
+    });
+    const consolidated = await get(db, `/api/v1/executions/${executionId}/consolidated`);
+    expect(consolidated.response.status).toBe(404);
+  });
+
+  test("a consolidation that timed out is `timeout` at the API, as reev said", async ({ db }) => {
+    const executionId = `timeout-${backend.name}`;
+    await db.writer.createExecutionSession({ executionId, flowId: "t", agent: "test", prompt: "p" });
+    await db.writer.setConsolidationStatus(executionId, "timed_out", { error: "took too long" });
+    const status = await get(db, `/api/v1/consolidation/${executionId}/status`);
+    expect(status.json).toMatchObject({ status: "timeout", complete: false, message: "Consolidation timed out: took too long." });
+    const execution = await get(db, `/api/v1/executions/${executionId}`);
+    expect(execution.json.consolidation_status).toBe("timeout");
+  });
+
+  test("bad input gets the right 4xx and a JSON error naming the field, and nothing is written", async ({ db }) => {
+    const before = await prismaClientOf(db).executionSession.count();
+    const cases: [path: string, status: number, field?: string][] = [
+      ["/api/v1/executions/nope", 404],
+      ["/api/v1/executions/%E2%9C%93-%F0%9F%98%80", 404],
+      ["/api/v1/executions/..%2F..%2Fetc%2Fpasswd", 404],
+      ["/api/v1/executions/../../etc/passwd", 404],
+      [`/api/v1/executions/${"x".repeat(256)}`, 400, "id"],
+      ["/api/v1/executions/nope/steps", 404],
+      ["/api/v1/executions/nope/consolidated", 404],
+      ["/api/v1/executions/nope/export", 404],
+      ["/api/v1/executions/nope/export?format=xml", 400, "format"],
+      ["/api/v1/sessions/consolidated/nope", 404],
+      ["/api/v1/consolidation/nope/status", 404],
+      ["/api/v1/consolidation/nope/status?include_metadata=yes", 400, "include_metadata"],
+      ["/api/v1/flows/nope", 404],
+      ["/api/v1/flows/nope?format=svg", 400, "format"],
+      ["/api/v1/executions?limit=0", 400, "limit"],
+      ["/api/v1/executions?limit=100000", 400, "limit"],
+      ["/api/v1/executions?limit=ten", 400, "limit"],
+      ["/api/v1/executions?cursor=not-a-cursor", 400, "cursor"],
+      [`/api/v1/executions?cursor=${Buffer.from('["yesterday","x"]').toString("base64url")}`, 400, "cursor"],
+      ["/api/v1/executions?cursor=%00%00", 400, "cursor"],
+      ["/api/v1/executions?status=done", 400, "status"],
+      ["/api/v1/executions?from=last%20week", 400, "from"],
+      [`/api/v1/executions?q=${"q".repeat(501)}`, 400, "q"],
+      [`/api/v1/executions?q=${"q".repeat(9000)}`, 414],
+      ["/api/v1/steps", 404],
+      ["/nothing/here", 404],
+    ];
+    for (const [path, status, field] of cases) {
+      const { response, json, text } = await get(db, path);
+      expect({ path, status: response.status }).toEqual({ path, status });
+      expect(response.headers.get("content-type"), path).toMatch(/^application\/json/);
+      expect(json.error, path).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+      if (field) expect(json.error?.field, path).toBe(field);
+      expect(text, path).not.toMatch(/SELECT|at .*\.js:\d+/);
+    }
+    expect(await prismaClientOf(db).executionSession.count()).toBe(before);
+  });
+
+  test("pages carry a CSP whose script nonce is on every script; CORS only for the origin given", async ({ db }) => {
+    const id = await runFlow(db, flowPlan(`csp-${backend.name}`, 1));
+    for (const path of ["/", `/runs/${id}`]) {
+      const page = await get(db, path);
+      expect(page.response.status).toBe(200);
+      const csp = page.response.headers.get("content-security-policy") ?? "";
+      const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+      expect(nonce, csp).toBeDefined();
+      expect(csp).toContain("style-src 'self' 'unsafe-inline'");
+      const scripts = [...page.text.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+      for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+      if (path !== "/")
+        expect(scripts.map((tag) => /src="([^"]+)"/.exec(tag)?.[1])).toEqual([
+          "/assets/mermaid.js",
+          "/assets/panzoom.js",
+          "/assets/report.js",
+          "/assets/viewer.js",
+        ]);
+    }
+    const asset = await get(db, "/assets/mermaid.js");
+    expect(asset.response.status).toBe(200);
+    expect(asset.type).toMatch(/^text\/javascript/);
+    expect((await get(db, "/assets/..%2Fpackage.json")).response.status).toBe(404);
+
+    const preflight = { method: "OPTIONS", headers: { Origin: "http://example.test", "Access-Control-Request-Method": "GET" } };
+    const without = await createServer({ db, log: () => {} }).app.request("/api/v1/executions", preflight);
+    expect(without.headers.get("access-control-allow-origin")).toBeNull();
+    const withCors = await createServer({ db, corsOrigin: "http://example.test", log: () => {} }).app.request(
+      "/api/v1/executions",
+      preflight,
+    );
+    expect(withCors.headers.get("access-control-allow-origin")).toBe("http://example.test");
+  });
+
+  test("a failure the server did not expect is a 500 with a request id, logged, and no stack or SQL", async ({ db }) => {
+    const logged: string[] = [];
+    const { app } = createServer({ db, log: (line) => logged.push(line) });
+    app.get("/api/v1/boom", () => {
+      throw new Error('relation "secret_table" does not exist at SELECT * FROM secret_table');
+    });
+    const response = await app.request("/api/v1/boom");
+    expect(response.status).toBe(500);
+    const body = (await response.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(body.error.code).toBe("INTERNAL");
+    expect(body.error.requestId).toBe(response.headers.get("x-request-id"));
+    expect(JSON.stringify(body)).not.toContain("secret_table");
+    expect(logged.join("\n")).toContain(body.error.requestId);
+    expect(logged.join("\n")).toContain("secret_table");
+  });
+});

@@ -1,0 +1,190 @@
+import type { Database } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
+import { test, testBackends } from "@reev/db/testing";
+import { describe, expect } from "vitest";
+import { stringify } from "yaml";
+import { createServer } from "../src/index.js";
+import { expectMatchesOpenApi } from "./support/openapi.js";
+import { flowPlan } from "./support/runs.js";
+import { readEvents, stepIndexes } from "./support/sse.js";
+
+const TOKEN = "s3cret-token-for-tests";
+const auth = { Authorization: `Bearer ${TOKEN}` };
+
+const flowJson = (flowId: string, steps: number, delayMs = 0) => {
+  const { flowId: id, prompt, steps: planSteps } = flowPlan(flowId, steps, { delayMs });
+  return {
+    flowId: id,
+    prompt,
+    steps: planSteps.map(({ stepId, prompt: p, requiredTools, script }) => ({ stepId, prompt: p, requiredTools, script })),
+  };
+};
+
+async function counts(db: Database) {
+  const prisma = prismaClientOf(db);
+  return { executions: await prisma.executionSession.count(), steps: await prisma.stepSession.count() };
+}
+
+describe.each(testBackends())("write routes and events on $name", (backend) => {
+  test.override({ backend });
+
+  test("without REEV_API_TOKEN every write is refused with 401, and nothing is written", async ({ db }) => {
+    const { app } = createServer({ db, log: () => {} });
+    const before = await counts(db);
+    const response = await app.request("/api/v1/executions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...auth },
+      body: JSON.stringify({ flow: flowJson("no-token", 1), agent: "scripted" }),
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: { code: "WRITES_DISABLED" } });
+    expect(await counts(db)).toEqual(before);
+  });
+
+  test("bad writes get the right 4xx and a JSON error, and nothing is written", async ({ db }) => {
+    const { app } = createServer({ db, token: TOKEN, maxBodyBytes: 64 * 1024, log: () => {} });
+    const before = await counts(db);
+    const json = (body: unknown) => ({ "Content-Type": "application/json", body: typeof body === "string" ? body : JSON.stringify(body) });
+    const cases: [
+      name: string,
+      init: { headers?: Record<string, string>; body?: string; "Content-Type"?: string },
+      path: string,
+      status: number,
+      field?: string,
+    ][] = [
+      ["no token", { ...json({ flow: flowJson("x", 1) }), headers: {} }, "/api/v1/executions", 401],
+      ["a wrong token", { ...json({ flow: flowJson("x", 1) }), headers: { Authorization: "Bearer nope" } }, "/api/v1/executions", 401],
+      ["not a bearer header", { ...json({ flow: flowJson("x", 1) }), headers: { Authorization: "Basic abc" } }, "/api/v1/executions", 400],
+      ["text/plain", { "Content-Type": "text/plain", body: "hello" }, "/api/v1/executions", 415, "Content-Type"],
+      ["broken JSON", json("{ not json"), "/api/v1/executions", 400],
+      ["no flow", json({ agent: "scripted" }), "/api/v1/executions", 400, "flow"],
+      ["an unknown agent", json({ flow: flowJson("x", 1), agent: "skynet" }), "/api/v1/executions", 400, "agent"],
+      ["a flow without steps", json({ flow: { flowId: "x", prompt: "p" } }), "/api/v1/executions", 400, "flow.steps"],
+      [
+        "a step without an id",
+        json({ flow: { flowId: "x", prompt: "p", steps: [{ prompt: "p" }] } }),
+        "/api/v1/executions",
+        400,
+        "flow.steps[0].stepId",
+      ],
+      ["broken YAML", { "Content-Type": "application/yaml", body: "flowId: [unclosed" }, "/api/v1/executions", 400, "body"],
+      [
+        "YAML with an unknown agent",
+        { "Content-Type": "application/yaml", body: stringify(flowJson("x", 1)) },
+        "/api/v1/executions?agent=skynet",
+        400,
+        "agent",
+      ],
+      ["a body over the limit", json({ flow: flowJson("x", 1), padding: "x".repeat(100 * 1024) }), "/api/v1/executions", 413],
+      ["consolidating an unknown run", json({}), "/api/v1/executions/nope/consolidate", 404],
+    ];
+    for (const [name, init, path, status, field] of cases) {
+      const headers: Record<string, string> = {
+        ...(init.headers ?? auth),
+        ...(init["Content-Type"] ? { "Content-Type": init["Content-Type"] } : {}),
+      };
+      const response = await app.request(path, { method: "POST", headers, ...(init.body === undefined ? {} : { body: init.body }) });
+      expect({ name, status: response.status }).toEqual({ name, status });
+      expect(response.headers.get("content-type"), name).toMatch(/^application\/json/);
+      const body = (await response.json()) as { error: { code: string; message: string; field?: string } };
+      expect(body.error.message, name).toEqual(expect.any(String));
+      if (field) expect(body.error.field, name).toBe(field);
+    }
+    expect(await counts(db)).toEqual(before);
+  });
+
+  test("POST a flow → 202 with Location; its events stream in order and end; resuming with Last-Event-ID loses and repeats nothing", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, token: TOKEN, heartbeatMs: 200, log: () => {} });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
+    const started = await app.request("/api/v1/executions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...auth },
+      body: JSON.stringify({ flow: flowJson(`posted-${backend.name}`, 5, 150), agent: "scripted" }),
+    });
+    expect(started.status).toBe(202);
+    const accepted = (await started.json()) as { execution_id: string; location: string };
+    expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions", status: 202 }, accepted);
+    expect(started.headers.get("location")).toBe(accepted.location);
+    expect((await app.request(accepted.location)).status).toBe(200);
+
+    const eventsPath = `${accepted.location}/events`;
+    // Drop the first stream after its second step, and resume from the last id it got.
+    const first = await readEvents(await app.request(eventsPath), (_, all) => stepIndexes(all).length === 2);
+    const lastId = first.filter((e) => e.id).at(-1)?.id ?? "";
+    const rest = await readEvents(await app.request(eventsPath, { headers: { "Last-Event-ID": lastId } }));
+    const all = [...first, ...rest].filter((e) => e.event !== "heartbeat");
+    expect(stepIndexes(all)).toEqual([0, 1, 2, 3, 4]);
+    expect(all.at(-1)?.event).toBe("end");
+    const statuses = all.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).status);
+    expect(statuses.at(-1)).toBe("completed");
+    const consolidation = all.filter((e) => e.event === "consolidation").map((e) => JSON.parse(e.data));
+    expect(consolidation.at(-1)).toMatchObject({ status: "completed", consolidated_session_id: expect.any(String) });
+    const ids = all.filter((e) => e.event !== "end").map((e) => e.id);
+    expect(ids.every((id) => typeof id === "string" && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    // A finished run replays the same events and closes; resuming mid-way gives exactly the rest.
+    const replay = (await readEvents(await app.request(eventsPath))).filter((e) => e.event !== "heartbeat");
+    expect(stepIndexes(replay)).toEqual([0, 1, 2, 3, 4]);
+    expect(replay.at(-1)?.event).toBe("end");
+    const middle = replay[2];
+    const after = await readEvents(await app.request(eventsPath, { headers: { "Last-Event-ID": middle?.id ?? "" } }));
+    expect(after.map((e) => e.event)).toEqual(replay.slice(3).map((e) => e.event));
+    expect(after.map((e) => e.data)).toEqual(replay.slice(3).map((e) => e.data));
+
+    const bad = await app.request(eventsPath, { headers: { "Last-Event-ID": "garbage!" } });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { field: "Last-Event-ID" } });
+    expect((await app.request("/api/v1/executions/nope/events")).status).toBe(404);
+
+    // Consolidating again stores a new session; the API's newest follows it.
+    const again = await app.request(`${accepted.location}/consolidate`, { method: "POST", headers: auth });
+    expect(again.status).toBe(201);
+    const session = (await again.json()) as { consolidated_session_id: string };
+    expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions/{id}/consolidate", status: 201 }, session);
+    const execution = (await (await app.request(accepted.location)).json()) as { consolidated_session_id: string };
+    expect(execution.consolidated_session_id).toBe(session.consolidated_session_id);
+  });
+
+  test("a YAML flow file with ?agent= starts a run too", async ({ db }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const started = await app.request("/api/v1/executions?agent=scripted", {
+      method: "POST",
+      headers: { "Content-Type": "application/yaml", ...auth },
+      body: stringify(flowJson(`yaml-${backend.name}`, 2)),
+    });
+    expect(started.status).toBe(202);
+    const { location } = (await started.json()) as { location: string };
+    const events = await readEvents(await app.request(`${location}/events`));
+    expect(stepIndexes(events)).toEqual([0, 1]);
+  });
+
+  test("shutdown: a run started by the server finishes its current step and is recorded failed, 'server shutting down'", async ({ db }) => {
+    const server = createServer({ db, token: TOKEN, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    const started = await fetch(`${url}/api/v1/executions`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...auth },
+      body: JSON.stringify({ flow: flowJson(`shutdown-${backend.name}`, 6, 400), agent: "scripted" }),
+    });
+    const { execution_id: id } = (await started.json()) as { execution_id: string };
+    const stream = await fetch(`${url}/api/v1/executions/${id}/events`);
+    const seen = readEvents(stream);
+    // Wait for the first step to be recorded, then stop the server mid-run.
+    await expect.poll(async () => (await db.writer.getSessionsForConsolidation(id)).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    await server.close();
+    await seen; // the stream was ended by the shutdown
+    const execution = await db.writer.getExecutionSession(id);
+    expect(execution?.status).toBe("failed");
+    expect(execution?.error).toContain("server shutting down");
+    expect(execution?.openTransaction).toBeNull();
+    const steps = await db.writer.getSessionsForConsolidation(id);
+    expect(steps).toHaveLength(6);
+    const ran = steps.filter((s) => s.status === "success").length;
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThan(6);
+    expect(steps.slice(ran).every((s) => s.status === "skipped")).toBe(true);
+  });
+});

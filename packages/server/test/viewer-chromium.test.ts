@@ -1,0 +1,130 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "@reev/db/testing";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { createServer, type ReevServer } from "../src/index.js";
+import { launchChromium } from "./support/chromium.js";
+import { flowPlan, runFlow } from "./support/runs.js";
+
+const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+
+/** A page that records every console error and uncaught exception, for the "no errors" check. */
+async function watchedPage(browser: Browser, width: number, height: number) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return { page, errors };
+}
+
+async function screenshot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+describe("the viewer in Chromium", () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  test("list → run → diagram: the SVG is drawn, the step rows are the database's, the console is clean", async ({ db }) => {
+    const okId = await runFlow(db, flowPlan("viewer-ok", 6, { prompt: "Rebalance <my> wallet & report" }));
+    const failedId = await runFlow(db, flowPlan("viewer-failing", 5, { failAt: 2 }));
+    const server: ReevServer = createServer({ db, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      for (const [width, height, label] of [
+        [1280, 900, "desktop"],
+        [390, 844, "phone"],
+      ] as const) {
+        const { page, errors } = await watchedPage(browser, width, height);
+        await page.goto(url);
+        await expect.poll(() => page.locator("tr[data-execution-id]").count()).toBe(2);
+        await screenshot(page, `list-${label}`);
+
+        for (const id of [okId, failedId]) {
+          await page.goto(url);
+          // Keyboard: tab to the run's link and follow it.
+          const link = page.locator(`tr[data-execution-id="${id}"] a`);
+          await link.focus();
+          await page.keyboard.press("Enter");
+          await page.waitForURL(`**/runs/${encodeURIComponent(id)}`);
+          await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
+          expect(await page.locator("#diagram svg g.node").count()).toBeGreaterThan(0);
+
+          const stored = await db.writer.getSessionsForConsolidation(id);
+          const rows = page.locator("#run-steps tr[data-state-id]");
+          expect(await rows.count()).toBe(stored.length);
+          for (const [i, step] of stored.entries()) {
+            const row = rows.nth(i);
+            expect(await row.locator('td[data-label="#"]').innerText()).toBe(String(step.stepIndex));
+            expect(await row.locator('td[data-label="Step"]').innerText()).toBe(step.stepId ?? "—");
+            expect((await row.locator('td[data-label="Status"]').innerText()).toLowerCase()).toContain(
+              step.status === "timed_out" ? "timed out" : step.status,
+            );
+          }
+          // A tool call opens to its input as formatted JSON.
+          const firstCall = page.locator("#run-steps details").first();
+          await firstCall.locator("summary").click();
+          expect(await firstCall.locator("pre.json").first().innerText()).toContain('"step": 0');
+          await screenshot(page, `run-${id === okId ? "ok" : "failed"}-${label}`);
+        }
+        expect(errors).toEqual([]);
+        await page.close();
+      }
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+
+  test("a live run's new steps appear on its page without a reload", async ({ db }) => {
+    const token = "viewer-live-token";
+    const server = createServer({ db, token, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      const { page, errors } = await watchedPage(browser, 1280, 900);
+      const flow = flowPlan("viewer-live", 6, { delayMs: 4000 });
+      const started = await fetch(`${url}/api/v1/executions`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          flow: {
+            flowId: flow.flowId,
+            prompt: flow.prompt,
+            steps: flow.steps.map(({ stepId, prompt, requiredTools, script }) => ({ stepId, prompt, requiredTools, script })),
+          },
+        }),
+      });
+      const { execution_id: id } = (await started.json()) as { execution_id: string };
+      await page.goto(`${url}/runs/${encodeURIComponent(id)}`);
+      const rows = page.locator("#run-steps tr[data-state-id]");
+      const atLoad = await rows.count();
+      expect(atLoad).toBeLessThan(6);
+      // A marker on this document: a reload would drop it.
+      await page.evaluate(() => {
+        (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
+      });
+      const reloaded = page.waitForEvent("load", { timeout: 120_000 });
+      await expect.poll(() => rows.count(), { timeout: 60_000 }).toBeGreaterThan(atLoad);
+      expect(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+      await screenshot(page, "run-live-desktop");
+      // When the run ends, the page reloads once for its consolidated diagram.
+      await reloaded;
+      await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 60_000 });
+      expect(await page.locator('[data-run-status="completed"]').count()).toBe(1);
+      expect(await rows.count()).toBe(6);
+      expect(await page.locator("#live-note").count()).toBe(0);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+});
