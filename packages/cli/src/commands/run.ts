@@ -22,6 +22,7 @@ import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
 import { formatPercent, formatScore, statusLabel } from "../format.js";
 import { type DbOptions, dbOption, examples, integer, oneOf } from "../options.js";
+import { RunExports } from "../otlp-export.js";
 import { writeOutputFile } from "../output-file.js";
 import { ProgressReporter } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
@@ -39,6 +40,7 @@ type RunFlags = DbOptions & {
   repeat: number;
   out: string;
   consolidate: boolean;
+  otlpEndpoint?: string | undefined;
 };
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -53,6 +55,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option("--repeat <n>", `run each flow this many times, 1 to ${MAX_REPEAT}`, integer("--repeat", 1, MAX_REPEAT), 1)
     .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
     .option("--no-consolidate", "record the steps only: no consolidated session, no diagrams")
+    .option(
+      "--otlp-endpoint <url>",
+      "send each run as OpenTelemetry spans to this OTLP/HTTP traces endpoint when it finishes (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces when set, else no export)",
+    )
     .addOption(dbOption())
     .addHelpText(
       "after",
@@ -84,6 +90,8 @@ export type RunOptions = {
   repeat: number;
   out: string;
   consolidate: boolean;
+  /** Send each finished run to this OTLP/HTTP traces endpoint (else where OTEL_EXPORTER_OTLP_* say, if set). */
+  otlpEndpoint?: string | undefined;
 };
 
 /**
@@ -184,16 +192,21 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   return [mmd, html];
 }
 
-/** `failures`: executions that could not be recorded at all (they have no result). */
-type RunReport = { results: ExecutionResult[]; files: string[]; failures: number };
+/**
+ * `failures`: executions that could not be recorded at all (they have no result). `exported`: false
+ * when runs were to be sent to an OpenTelemetry endpoint and some were not.
+ */
+type RunReport = { results: ExecutionResult[]; files: string[]; failures: number; exported: boolean };
 
 /** Loads every flow first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
   const loaded = await Promise.all(options.files.map((f) => loadFlowPlan(f)));
   const agent = await createAgent(options.agent, options.tools);
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
+  const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, async (db) => {
     io.stderr.write(`Database: ${db.description}\n`);
+    if (exports) io.stderr.write(`OpenTelemetry: each run is sent to ${exports.endpoint} when it finishes\n`);
     const progress = new ProgressReporter(io.stderr);
     const executor = new PingPongExecutor(db);
     let settled: PromiseSettledResult<ExecutionResult>[];
@@ -202,12 +215,16 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       // database under the others still running.
       settled = await pool(tasks, options.concurrency, (plan) =>
         executor.execute(plan, agent, { onEvent: progress.handle, consolidate: options.consolidate }).then(
-          (value): PromiseSettledResult<ExecutionResult> => ({ status: "fulfilled", value }),
+          async (value): Promise<PromiseSettledResult<ExecutionResult>> => {
+            await exports?.send(db, value.executionId);
+            return { status: "fulfilled", value };
+          },
           (reason: unknown): PromiseSettledResult<ExecutionResult> => ({ status: "rejected", reason }),
         ),
       );
     } finally {
       progress.stop();
+      await exports?.close();
     }
     const results: ExecutionResult[] = [];
     const files: string[] = [];
@@ -222,7 +239,8 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       files.push(...(await writeDiagrams(db, outcome.value, resolve(options.out))));
     }
     if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
-    return { results, files, failures: settled.length - results.length };
+    const exported = exports?.report(io) ?? true;
+    return { results, files, failures: settled.length - results.length, exported };
   });
 }
 
@@ -250,5 +268,5 @@ export function runsSummary({ results, failures }: Pick<RunReport, "results" | "
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
   const report = await executeFlows(options, io);
   if (report.results.length + report.failures > 1) io.stdout.write(`\n${runsSummary(report)}\n`);
-  return !report.failures && report.results.every((r) => r.status === "completed") ? 0 : 1;
+  return report.exported && !report.failures && report.results.every((r) => r.status === "completed") ? 0 : 1;
 }
