@@ -88,5 +88,14 @@ fi
 for f in reev-out/*.mmd; do [[ $(head -n 1 "$f") == stateDiagram-v2 ]] || fail "$f is not a Mermaid state diagram"; done
 listed=$(./node_modules/.bin/reev list | grep -c '^exec_' || true)
 [[ $listed -eq $examples ]] || fail "reev list shows $listed runs after the demo, not $examples"
+# The OpenTelemetry export loads its SDK only when used: an installed reev must find it. Port 1 has no
+# collector, so the export must fail in words (exit 1), not on a missing module.
+first=$(./node_modules/.bin/reev list --limit 1 | grep -o '^exec_[^ ]*')
+status=0
+OTEL_EXPORTER_OTLP_TIMEOUT=1000 ./node_modules/.bin/reev export "$first" --format otlp --endpoint http://127.0.0.1:1/v1/traces >otlp.out 2>otlp.err || status=$?
+((status == 1)) && grep -q '^reev: Could not send execution' otlp.err || {
+  cat otlp.out otlp.err >&2
+  fail "reev export --format otlp exited $status without saying the endpoint could not be reached"
+}
 echo "pack-smoke: npm-installed reev demo in $scratch/app: exit 0, $examples runs recorded on the embedded database, $(ls reev-out | wc -l) diagram files"
 cd "$repo"

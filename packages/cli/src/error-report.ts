@@ -16,6 +16,9 @@ const helpHint = (command: string | undefined) =>
 const ORCHESTRATOR_HINTS: Partial<Record<string, string>> = {
   INVALID_FLOW: "Fix the flow file and run again; reev schema prints the JSON Schema every flow file must follow.",
   NOT_FOUND: LIST_HINT,
+  NOT_FINISHED: "Export it once the run has finished.",
+  EXPORT_FAILED:
+    "Check that a collector (OpenTelemetry Collector, Jaeger, Tempo, Phoenix, Langfuse) listens for OTLP over HTTP at that URL, and the headers it needs (OTEL_EXPORTER_OTLP_HEADERS); then export again.",
 };
 
 const DATABASE_HINTS: Partial<Record<string, string>> = {
@@ -91,7 +94,8 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
   if (error instanceof CommanderError) return parseError(error, context);
   if (OrchestratorError.is(error)) {
     const badInput = error.code === "INVALID_FLOW" || error.code === "INVALID_ARGUMENT" || error.code === "NOT_FOUND";
-    if (isSystemError(error.cause)) {
+    // (An export's cause is a socket's error: its message already says it in words.)
+    if (isSystemError(error.cause) && error.code !== "EXPORT_FAILED") {
       // A file that could not be read: Node's own words ("ENOENT: …, open 'x'") become plain ones.
       const message = `${error.message.replace(error.cause.message, systemErrorWords(error.cause))}.`;
       const hint = error.cause.path ? `Check that ${error.cause.path} exists and can be read.` : undefined;

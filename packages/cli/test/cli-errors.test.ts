@@ -211,7 +211,10 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
     // Checked before the database is opened (the execution does not even exist).
     expectBadInput(await reev("diagram", "exec_x", "--format", "svg", "--db", db), 'reev: Unknown diagram format "svg": use mmd or html.');
-    expectBadInput(await reev("export", "exec_x", "--format", "xml", "--db", db), 'reev: Unknown export format "xml": use json or jsonl.');
+    expectBadInput(
+      await reev("export", "exec_x", "--format", "xml", "--db", db),
+      'reev: Unknown export format "xml": use json, jsonl or otlp.',
+    );
   });
 
   it("--tools without --agent openai", async () => {

@@ -8,7 +8,11 @@ export type OrchestratorErrorCode =
   | "CONSOLIDATION_FAILED"
   | "CONSOLIDATION_TIMEOUT"
   | "NOT_FOUND"
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  /** An execution asked for what only a finished one has (an OpenTelemetry export). */
+  | "NOT_FINISHED"
+  /** An export could not be delivered (the OTLP endpoint unreachable, or refusing). */
+  | "EXPORT_FAILED";
 
 export type OrchestratorErrorOptions = {
   cause?: unknown;

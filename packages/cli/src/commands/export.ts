@@ -1,6 +1,7 @@
 import type { Database } from "@reev/db";
 import { EXPORT_FORMATS, type ExportFormat, exportExecution } from "@reev/orchestrator";
 import type { Command } from "commander";
+import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import {
   type DbOptions,
@@ -13,10 +14,11 @@ import {
   oneOf,
   outFileOption,
 } from "../options.js";
+import { exportOtlpCommand } from "../otlp-export.js";
 import { emit } from "../output-file.js";
 import { requireExecution } from "./execution-view.js";
 
-type ExportOptions = DbOptions & JsonOptions & { format: ExportFormat; out?: string | undefined };
+type ExportOptions = DbOptions & JsonOptions & { format: ExportFormat | "otlp"; out?: string | undefined; endpoint?: string | undefined };
 
 export function registerExport(program: Command, ctx: CliContext): void {
   program
@@ -26,9 +28,13 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .addArgument(executionIdArgument())
     .option(
       "--format <format>",
-      "json (one document) or jsonl (one record a line)",
-      oneOf("--format", "export format", EXPORT_FORMATS),
+      "json (one document), jsonl (one record a line) or otlp (OpenTelemetry spans, sent to --endpoint)",
+      oneOf("--format", "export format", [...EXPORT_FORMATS, "otlp"] as const),
       "json",
+    )
+    .option(
+      "--endpoint <url>",
+      "with --format otlp: the OTLP/HTTP traces endpoint (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces, else http://localhost:4318/v1/traces)",
     )
     .addOption(outFileOption())
     .addOption(dbOption())
@@ -38,12 +44,22 @@ export function registerExport(program: Command, ctx: CliContext): void {
       examples([
         ["reev export <executionId> --out run.json", "one JSON document"],
         ["reev import run.json --db postgresql://…", "…loaded into another database"],
+        [
+          "reev export <executionId> --format otlp --endpoint http://127.0.0.1:4318/v1/traces",
+          "spans to Jaeger, Tempo, Phoenix, Langfuse…",
+        ],
       ]),
     )
     .action(async (executionId: string, options: ExportOptions) => {
-      ctx.exitCode = await withDatabase(options.db, "read", (db) =>
-        exportCommand(db, executionId, { format: options.format, out: options.out }, ctx.io),
-      );
+      if (options.format === "otlp") {
+        if (options.out !== undefined)
+          throw invalidArgument("--out does not go with --format otlp: the spans are sent to --endpoint.", "--out");
+        ctx.exitCode = await exportOtlpCommand(options.db, executionId, options.endpoint, ctx.io);
+        return;
+      }
+      if (options.endpoint !== undefined) throw invalidArgument("--endpoint goes with --format otlp.", "--endpoint");
+      const format = options.format;
+      ctx.exitCode = await withDatabase(options.db, "read", (db) => exportCommand(db, executionId, { format, out: options.out }, ctx.io));
     });
 }
 
@@ -51,7 +67,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
 export async function exportCommand(
   db: Database,
   executionId: string,
-  options: { format: ExportFormat; out: string | undefined },
+  options: { format: Exclude<ExportFormat, "otlp">; out: string | undefined },
   io: CliIO,
 ): Promise<number> {
   const text = await exportExecution(db, executionId, options.format);

@@ -27,6 +27,7 @@ import { toCliError } from "../error-report.js";
 import { formatScore, metricsLine, statusLabel } from "../format.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
+import { RunExports } from "../otlp-export.js";
 import { writeOutputFile } from "../output-file.js";
 import { ProgressReporter } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
@@ -45,6 +46,7 @@ type RunFlags = DbOptions &
     repeat: number;
     out: string;
     consolidate: boolean;
+    otlpEndpoint?: string | undefined;
   };
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -59,6 +61,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option("--repeat <n>", `run each flow this many times, 1 to ${MAX_REPEAT}`, integer("--repeat", 1, MAX_REPEAT), 1)
     .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
     .option("--no-consolidate", "record the steps only: no consolidated session, no diagrams")
+    .option(
+      "--otlp-endpoint <url>",
+      "send each run as OpenTelemetry spans to this OTLP/HTTP traces endpoint when it finishes (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces when set, else no export)",
+    )
     .addOption(dbOption())
     .addOption(migrateOption())
     .addHelpText(
@@ -99,6 +105,8 @@ export type RunOptions = {
   consolidate: boolean;
   /** Cancels the runs (Ctrl-C): runs in progress end cancelled, runs not yet started never start. */
   signal?: AbortSignal;
+  /** Send each finished run to this OTLP/HTTP traces endpoint (else where OTEL_EXPORTER_OTLP_* say, if set). */
+  otlpEndpoint?: string | undefined;
 };
 
 /**
@@ -238,10 +246,12 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
 }
 
 /**
+/**
  * `failures`: executions that could not be recorded at all (they have no result); `notStarted`: runs
- * an interruption kept from starting.
+ * an interruption kept from starting. `exported`: false when runs were to be sent to an OpenTelemetry
+ * endpoint and some were not.
  */
-type RunReport = { results: ExecutionResult[]; files: string[]; failures: number; notStarted: number };
+type RunReport = { results: ExecutionResult[]; files: string[]; failures: number; notStarted: number; exported: boolean };
 
 /** Loads every flow first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
@@ -255,8 +265,10 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   );
   const agent = await createAgent(options.agent, options.tools);
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
+  const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     io.stderr.write(`Database: ${db.description}\n`);
+    if (exports) io.stderr.write(`OpenTelemetry: each run is sent to ${exports.endpoint} when it finishes\n`);
     const progress = new ProgressReporter(io.stderr);
     const executor = new PingPongExecutor(db);
     let settled: PromiseSettledResult<ExecutionResult>[];
@@ -274,13 +286,17 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
               ...(options.signal ? { signal: options.signal } : {}),
             })
             .then(
-              (value): PromiseSettledResult<ExecutionResult> => ({ status: "fulfilled", value }),
+              async (value): Promise<PromiseSettledResult<ExecutionResult>> => {
+                await exports?.send(db, value.executionId);
+                return { status: "fulfilled", value };
+              },
               (reason: unknown): PromiseSettledResult<ExecutionResult> => ({ status: "rejected", reason }),
             ),
         options.signal,
       );
     } finally {
       progress.stop();
+      await exports?.close();
     }
     const results: ExecutionResult[] = [];
     const files: string[] = [];
@@ -297,7 +313,8 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
     }
     if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
     const started = settled.filter(Boolean).length;
-    return { results, files, failures: started - results.length, notStarted: tasks.length - started };
+    const exported = exports?.report(io) ?? true;
+    return { results, files, failures: started - results.length, notStarted: tasks.length - started, exported };
   });
 }
 
@@ -331,5 +348,5 @@ export async function runCommand(options: RunOptions, io: CliIO): Promise<number
   const { value: report, interrupted } = await withInterrupts(io, (signal) => executeFlows({ ...options, signal }, io));
   if (report.results.length + report.failures > 1 || report.notStarted) io.stdout.write(`\n${runsSummary(report)}\n`);
   if (interrupted) return interruptExitCode(interrupted);
-  return !report.failures && report.results.every((r) => r.status === "completed") ? 0 : 1;
+  return report.exported && !report.failures && report.results.every((r) => r.status === "completed") ? 0 : 1;
 }

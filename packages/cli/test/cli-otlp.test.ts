@@ -1,0 +1,179 @@
+/**
+ * `reev run --otlp-endpoint` and `reev export --format otlp` as a user runs them (child processes),
+ * against a local OTLP/HTTP receiver that decodes with the official protobuf definitions; on the
+ * embedded database, and on PostgreSQL when REEV_TEST_DATABASE_URL is set.
+ */
+import { join } from "node:path";
+import { openDatabase } from "@reev/db";
+import { createPostgresDatabase } from "@reev/db/testing";
+import { snapshotTables, type TableSnapshot } from "@reev/db/testing/fault-injection";
+import { traceIdOf } from "@reev/orchestrator/otlp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../../orchestrator/test/support/otlp-receiver.js";
+import { assertBuilt, cliEnv, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+
+const postgresUrl = process.env.REEV_TEST_DATABASE_URL;
+type Backend = { name: string; open(dir: string): Promise<{ url: string; drop(): Promise<void> }> };
+const BACKENDS: Backend[] = [
+  { name: "embedded PGlite", open: async (dir) => ({ url: join(dir, "db"), drop: async () => {} }) },
+  ...(postgresUrl ? [{ name: "PostgreSQL", open: () => createPostgresDatabase(postgresUrl) }] : []),
+];
+
+async function snapshot(url: string): Promise<TableSnapshot> {
+  const db = await openDatabase({ url });
+  try {
+    return await snapshotTables(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const spansOf = (receiver: OtlpReceiver, executionId: string, from: number, to?: number): ReceivedSpan[] =>
+  receiver.requests
+    .slice(from, to)
+    .flatMap((r) => r.spans)
+    .filter((s) => s.traceId === traceIdOf(executionId));
+
+describe.each(BACKENDS)("reev and OpenTelemetry on $name", (backend) => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let database: { url: string; drop(): Promise<void> };
+  let receiver: OtlpReceiver;
+  const reev = (args: string[], env: Record<string, string> = {}) =>
+    runCli([...args, "--db", database.url], { cwd: temp.dir, env: cliEnv(env) });
+  /** From `reev run` below: one run that completed and one whose critical step failed. */
+  let completed: string;
+  let failed: string;
+  /** The receiver's requests from `reev run`: [runStart, runEnd). */
+  let runStart: number;
+  let runEnd: number;
+
+  beforeAll(async () => {
+    assertBuilt();
+    temp = makeTempDir("reev-cli-otlp-");
+    database = await backend.open(temp.dir);
+    receiver = await startOtlpReceiver();
+    runStart = receiver.requests.length;
+    const r = await reev(["run", fixture("succeeds.yaml"), fixture("critical-fails.yaml"), "--otlp-endpoint", receiver.url]);
+    expect(r.code, show(r)).toBe(1); // critical-fails fails on purpose
+    runEnd = receiver.requests.length;
+    [completed, failed] = executionIds(r.stdout) as [string, string];
+    expect(r.stderr).toContain(`OpenTelemetry: each run is sent to ${receiver.url} when it finishes`);
+    expect(r.stdout).toMatch(new RegExp(`^OpenTelemetry: sent 2 runs \\(\\d+ spans\\) to ${receiver.url.replaceAll(".", "\\.")}\\.$`, "m"));
+  });
+
+  afterAll(async () => {
+    await receiver?.close();
+    await database?.drop();
+    temp?.remove();
+  });
+
+  it("reev run --otlp-endpoint sends each run as it finished: one tree per run, times as stored", async () => {
+    const db = await openDatabase({ url: database.url });
+    try {
+      for (const executionId of [completed, failed]) {
+        const spans = spansOf(receiver, executionId, runStart, runEnd);
+        const execution = await db.writer.getExecutionSession(executionId);
+        const steps = await db.writer.getSessionsForConsolidation(executionId);
+        const root = spans.filter((s) => s.parentSpanId === "");
+        expect(root, executionId).toHaveLength(1);
+        expect(root[0]?.name).toBe(`invoke_workflow ${execution?.flowId}`);
+        expect(root[0]?.start).toBe(BigInt(execution?.startedAt.getTime() ?? 0) * 1_000_000n);
+        expect(root[0]?.end).toBe(BigInt(execution?.finishedAt?.getTime() ?? 0) * 1_000_000n);
+        const stepSpans = spans.filter((s) => s.parentSpanId === root[0]?.spanId);
+        expect(stepSpans.map((s) => s.attributes["reev.step.index"])).toEqual(steps.map((s) => s.stepIndex));
+        expect(stepSpans.every((s) => s.name === "invoke_agent scripted")).toBe(true);
+        const toolSpans = spans.filter((s) => s.name.startsWith("execute_tool "));
+        expect(toolSpans.map((s) => s.name)).toEqual(steps.flatMap((s) => s.toolCalls.map((c) => `execute_tool ${c.toolName}`)));
+        expect(spans).toHaveLength(1 + steps.length + toolSpans.length);
+        expect(spans.every((s) => s.attributes["session.id"] === executionId)).toBe(true);
+      }
+      const failedRoot = spansOf(receiver, failed, runStart, runEnd).find((s) => s.parentSpanId === "");
+      expect([failedRoot?.status.code, failedRoot?.attributes["error.type"]]).toEqual([2, "failed"]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("reev export --format otlp honours OTEL_EXPORTER_OTLP_ENDPOINT and _HEADERS, sends what reev run sent, and writes nothing", async () => {
+    const before = await snapshot(database.url);
+    const from = receiver.requests.length;
+    const r = await reev(["export", completed, "--format", "otlp"], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl,
+      OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20t0k,x-tenant=reev",
+    });
+    expect(r.code, show(r)).toBe(0);
+    const sent = spansOf(receiver, completed, from);
+    expect(r.stdout).toBe(`Sent ${sent.length} spans of execution ${completed} to ${receiver.url} (trace ${traceIdOf(completed)}).\n`);
+    const request = receiver.requests[from];
+    expect(request?.path).toBe("/v1/traces");
+    expect([request?.headers.authorization, request?.headers["x-tenant"]]).toEqual(["Bearer t0k", "reev"]);
+    // Exported twice (by reev run, and now): the same spans.
+    expect(sent).toEqual(spansOf(receiver, completed, runStart, runEnd));
+    expect(await snapshot(database.url)).toEqual(before);
+  });
+
+  it("an endpoint answering 500: a plain-words error, one request, exit 1, nothing written", async () => {
+    const before = await snapshot(database.url);
+    receiver.answer(500);
+    const hits = receiver.hits;
+    const r = await reev(["export", failed, "--format", "otlp", "--endpoint", receiver.url]);
+    receiver.answer(200);
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toBe(
+      `reev: Could not send execution "${failed}" to the OTLP endpoint ${receiver.url}: it answered HTTP 500 (receiver answers 500).\n` +
+        "Check that a collector (OpenTelemetry Collector, Jaeger, Tempo, Phoenix, Langfuse) listens for OTLP over HTTP at that URL, and the headers it needs (OTEL_EXPORTER_OTLP_HEADERS); then export again.\n",
+    );
+    expect(receiver.hits - hits).toBe(1);
+    expect(await snapshot(database.url)).toEqual(before);
+  });
+
+  it("an endpoint answering 503 is retried a bounded number of times within OTEL_EXPORTER_OTLP_TIMEOUT, then exit 1", async () => {
+    receiver.answer(503);
+    const hits = receiver.hits;
+    const r = await reev(["export", failed, "--format", "otlp", "--endpoint", receiver.url], { OTEL_EXPORTER_OTLP_TIMEOUT: "2000" });
+    receiver.answer(200);
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toMatch(/busy or unavailable \(HTTP 429, 502, 503 or 504\), retried for up to 2 s\.\n/);
+    expect(receiver.hits - hits).toBeGreaterThanOrEqual(2);
+    expect(receiver.hits - hits).toBeLessThanOrEqual(6);
+  });
+
+  it("an unreachable endpoint: a plain-words error and exit 1", async () => {
+    const closed = await startOtlpReceiver();
+    const url = closed.url;
+    await closed.close();
+    const r = await reev(["export", completed, "--format", "otlp", "--endpoint", url], { OTEL_EXPORTER_OTLP_TIMEOUT: "1500" });
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toContain(
+      `reev: Could not send execution "${completed}" to the OTLP endpoint ${url}: the connection was refused: nothing is listening there (retried for up to 1.5 s).\n`,
+    );
+  });
+
+  it("reev run with the endpoint failing: the runs are recorded, the first failure stops the sending, the rest are listed, exit 1", async () => {
+    receiver.answer(500);
+    const hits = receiver.hits;
+    const r = await reev(["run", fixture("succeeds.yaml"), "--repeat", "2", "--concurrency", "1", "--otlp-endpoint", receiver.url]);
+    receiver.answer(200);
+    expect(r.code, show(r)).toBe(1);
+    const ids = executionIds(r.stdout);
+    expect(ids, show(r)).toHaveLength(2);
+    expect(r.stdout).toContain(`OpenTelemetry: sent 0 runs (0 spans) to ${receiver.url}.\n`);
+    expect(r.stdout).toContain(`it answered HTTP 500 (receiver answers 500).\n  Not sent: 2 runs.`);
+    for (const id of ids) expect(r.stdout).toContain(`\n    ${id}\n`);
+    expect(receiver.hits - hits).toBe(1);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("2 runs: 2 completed, 0 failed");
+  });
+
+  it("a bad --otlp-endpoint or --endpoint is refused before anything runs or is written: exit 2", async () => {
+    const before = await snapshot(database.url);
+    const run = await reev(["run", fixture("succeeds.yaml"), "--otlp-endpoint", "ftp://collector"]);
+    expect(run.code, show(run)).toBe(2);
+    expect(run.stderr).toMatch(
+      /^reev: --otlp-endpoint must be an http:\/\/ or https:\/\/ URL \(OTLP over HTTP\), got "ftp:\/\/collector"\.\n/,
+    );
+    const exp = await reev(["export", completed, "--format", "otlp"], { OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" });
+    expect(exp.code, show(exp)).toBe(2);
+    expect(exp.stderr).toMatch(/^reev: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:\/\/ or https:\/\/ URL/);
+    expect(await snapshot(database.url)).toEqual(before);
+  });
+});

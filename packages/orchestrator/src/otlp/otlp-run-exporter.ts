@@ -1,0 +1,167 @@
+import { type ExportResult, ExportResultCode, getNumberFromEnv } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { DatabaseWriter } from "@reev/db";
+import { errorMessage, OrchestratorError } from "../errors.js";
+import { DEFAULT_OTLP_TRACES_ENDPOINT, type OtlpEndpoint, resolveOtlpEndpoint } from "./otlp-endpoint.js";
+import { type RunSpansContext, runSpans, type StoredRun } from "./run-spans.js";
+import { traceIdOf } from "./trace-ids.js";
+
+/** The exporter's own default time limit for one request, retries included (OTEL_EXPORTER_OTLP_TIMEOUT). */
+export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
+/** Spans per request: a 10,000-step run is sent in several requests, none too large for a collector. */
+export const SPANS_PER_REQUEST = 512;
+
+export type OtlpExporterOptions = {
+  /**
+   * Headers sent with every request, beside OTEL_EXPORTER_OTLP_HEADERS and
+   * OTEL_EXPORTER_OTLP_TRACES_HEADERS, which the exporter reads itself (these win on a clash).
+   */
+  headers?: Record<string, string>;
+  /**
+   * The time limit of one request, its retries included. Default: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+   * else OTEL_EXPORTER_OTLP_TIMEOUT, else 10 s.
+   */
+  timeoutMs?: number;
+};
+
+/** What one run's export sent. */
+export type OtlpExportReport = { executionId: string; traceId: string; spans: number; requests: number; endpoint: string };
+
+/**
+ * Reads one run as the export needs it: the execution, its committed steps with their tool calls,
+ * its consolidations. Only reads. A running execution is refused: its spans would have no end.
+ */
+export async function readStoredRun(db: { writer: DatabaseWriter }, executionId: string): Promise<StoredRun> {
+  const execution = await db.writer.getExecutionSession(executionId);
+  if (!execution) throw new OrchestratorError("NOT_FOUND", `No execution "${executionId}".`, { path: "executionId" });
+  if (execution.status === "running") {
+    throw new OrchestratorError("NOT_FINISHED", `Execution "${executionId}" is still running: its spans have no end yet.`, {
+      path: "executionId",
+    });
+  }
+  const steps = await db.writer.getSessionsForConsolidation(executionId);
+  const consolidated = await db.writer.getConsolidatedSessionsByExecution(executionId);
+  return { execution, steps, consolidated };
+}
+
+/** The exporter's failure in plain words: what happened at the endpoint, not the transport's jargon. */
+function whyExportFailed(error: unknown, timeoutMs: number): string {
+  const seconds = `${Math.round(timeoutMs / 100) / 10} s`;
+  const status = (error as { code?: unknown } | undefined)?.code;
+  if (typeof status === "number") {
+    const body = String((error as { data?: unknown }).data ?? "").trim();
+    return `it answered HTTP ${status}${body ? ` (${body.slice(0, 200)})` : ""}`;
+  }
+  switch (status) {
+    case "ECONNREFUSED":
+      return `the connection was refused: nothing is listening there (retried for up to ${seconds})`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `its host name could not be resolved (retried for up to ${seconds})`;
+    case "ECONNRESET":
+    case "EPIPE":
+      return `the connection was dropped (retried for up to ${seconds})`;
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `the host could not be reached (retried for up to ${seconds})`;
+  }
+  const message = errorMessage(error);
+  if (message === "Request timed out") return `it did not answer within ${seconds}`;
+  if (message === "Export failed with retryable status") {
+    return `it kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504), retried for up to ${seconds}`;
+  }
+  return message;
+}
+
+/**
+ * Sends stored runs to an OTLP/HTTP endpoint (protobuf), as spans built from the stored data by
+ * `runSpans`. One exporter for many runs (one connection pool); runs are sent one after the other,
+ * so any number of callers may share it. Retries are the OTLP exporter's own: bounded in number
+ * and by the time limit, and only for what the OTLP specification calls retryable (HTTP 429, 502,
+ * 503, 504 and network errors); any other answer fails at once.
+ */
+export class OtlpRunExporter {
+  readonly endpoint: OtlpEndpoint;
+  readonly timeoutMs: number;
+  readonly #exporter: OTLPTraceExporter;
+  readonly #context: RunSpansContext;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(endpoint: OtlpEndpoint, options: OtlpExporterOptions = {}) {
+    this.endpoint = endpoint;
+    this.timeoutMs =
+      options.timeoutMs ??
+      getNumberFromEnv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") ??
+      getNumberFromEnv("OTEL_EXPORTER_OTLP_TIMEOUT") ??
+      DEFAULT_OTLP_TIMEOUT_MS;
+    this.#exporter = new OTLPTraceExporter({
+      url: endpoint.url,
+      timeoutMillis: this.timeoutMs,
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
+    // service.name "reev" unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise.
+    const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: "reev" }).merge(detectResources({ detectors: [envDetector] }));
+    this.#context = { resource, scope: { name: "@reev/orchestrator" } };
+  }
+
+  /** Reads the run from the store and sends its spans; rejects with EXPORT_FAILED when they could not be delivered. */
+  exportRun(db: { writer: DatabaseWriter }, executionId: string): Promise<OtlpExportReport> {
+    const next = this.#queue.then(() => this.#exportRun(db, executionId));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #exportRun(db: { writer: DatabaseWriter }, executionId: string): Promise<OtlpExportReport> {
+    const spans = runSpans(await readStoredRun(db, executionId), this.#context);
+    let requests = 0;
+    for (let i = 0; i < spans.length; i += SPANS_PER_REQUEST) {
+      const result = await this.#send(spans.slice(i, i + SPANS_PER_REQUEST));
+      requests += 1;
+      if (result.code !== ExportResultCode.SUCCESS) {
+        const sent = i ? ` (${i} of its ${spans.length} spans had been sent)` : "";
+        throw new OrchestratorError(
+          "EXPORT_FAILED",
+          `Could not send execution "${executionId}" to the OTLP endpoint ${this.endpoint.url}: ${whyExportFailed(result.error, this.timeoutMs)}${sent}.`,
+          { path: this.endpoint.source, cause: result.error },
+        );
+      }
+    }
+    return { executionId, traceId: traceIdOf(executionId), spans: spans.length, requests, endpoint: this.endpoint.url };
+  }
+
+  #send(spans: ReadableSpan[]): Promise<ExportResult> {
+    return new Promise((resolve) => this.#exporter.export(spans, resolve));
+  }
+
+  /** Waits for the runs being sent, then closes the connections. */
+  async shutdown(): Promise<void> {
+    await this.#queue;
+    await this.#exporter.shutdown();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
+
+/**
+ * Sends one stored run: to `endpoint` when given, else where the OTEL_EXPORTER_OTLP_* variables
+ * say, else to the specification's default, http://localhost:4318/v1/traces.
+ */
+export async function exportRunToOtlp(
+  db: { writer: DatabaseWriter },
+  executionId: string,
+  options: OtlpExporterOptions & { endpoint?: string | undefined; endpointSource?: string } = {},
+): Promise<OtlpExportReport> {
+  const endpoint = resolveOtlpEndpoint({
+    endpoint: options.endpoint,
+    ...(options.endpointSource ? { endpointSource: options.endpointSource } : {}),
+    fallback: DEFAULT_OTLP_TRACES_ENDPOINT,
+  }) as OtlpEndpoint;
+  await using exporter = new OtlpRunExporter(endpoint, options);
+  return await exporter.exportRun(db, executionId);
+}
