@@ -83,7 +83,7 @@ type Interval = { start: number; end: number };
  * (a skipped step, a step whose content carried no times) the moment the step was committed, as a
  * zero-length span.
  */
-function stepInterval(step: SessionLog): Interval {
+function stepInterval(step: StoredRunStep): Interval {
   const started = step.startedAt?.getTime();
   const finished = step.finishedAt?.getTime();
   const duration = step.durationMs;
@@ -130,7 +130,7 @@ function usageAttributes(attempts: readonly AttemptUsage[] | undefined): Attribu
  * step's recorded outcome: its agent answered and the required tools succeeded) and `score` (the
  * agent's or a judge's 0–1 score) when one was stored. A skipped step was never checked.
  */
-function evaluationEvents(step: SessionLog, time: HrTime): TimedEvent[] {
+function evaluationEvents(step: StoredRunStep, time: HrTime): TimedEvent[] {
   const events: TimedEvent[] = [];
   if (step.status !== "skipped" && step.status !== "unknown") {
     const passed = step.status === "success";
