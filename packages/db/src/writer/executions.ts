@@ -31,6 +31,8 @@ export type ExecutionSessionRecord = {
   /** The open execution transaction, if any. */
   openTransaction: { transactionId: string; openedAt: Date } | null;
   consolidation: { status: ConsolidationStatus; error: string | null; updatedAt: Date | null };
+  /** The evaluation run that made it (`reev eval`), if any. */
+  evaluationId: string | null;
 };
 
 /** JSON equality whatever the key order (jsonb does not keep the caller's). */
@@ -51,6 +53,7 @@ export function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionS
     openTransaction:
       row.openTransactionId && row.transactionOpenedAt ? { transactionId: row.openTransactionId, openedAt: row.transactionOpenedAt } : null,
     consolidation: { status: row.consolidationStatus, error: row.consolidationError, updatedAt: row.consolidationUpdatedAt },
+    evaluationId: row.evaluationId,
   };
 }
 
@@ -69,9 +72,9 @@ export async function createExecutionSession(context: WriterContext, input: Crea
     action,
     (c) =>
       c.$executeRaw`
-      INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, metadata, started_at)
+      INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, metadata, started_at, evaluation_id)
       VALUES (${data.executionId}, ${data.flowId}, ${data.agent}, ${data.prompt}, ${metadata}::jsonb,
-        COALESCE(${data.startedAt ?? null}::timestamptz, now()))
+        COALESCE(${data.startedAt ?? null}::timestamptz, now()), ${data.evaluationId ?? null})
       ON CONFLICT (execution_id) DO NOTHING`,
   );
   const row = await withClient(context, action, (c) => c.executionSession.findUniqueOrThrow({ where: { executionId: data.executionId } }));
@@ -82,6 +85,7 @@ export async function createExecutionSession(context: WriterContext, input: Crea
     existing.agent === data.agent &&
     existing.prompt === data.prompt &&
     sameJson(existing.metadata, data.metadata ?? null) &&
+    existing.evaluationId === (data.evaluationId ?? null) &&
     (!data.startedAt || existing.startedAt.getTime() === data.startedAt.getTime());
   if (same) return existing;
   throw new DatabaseError("CONFLICT", `Failed to ${action}: it already exists with other fields (use a new executionId)`, {
