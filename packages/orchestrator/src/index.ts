@@ -31,6 +31,8 @@ export {
   sessionMetadata,
 } from "./consolidation.js";
 export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorOptions } from "./errors.js";
+// Evaluation: estimators, trajectory checks, usage and cost, and the per-flow report of many runs.
+export * from "./evaluation/index.js";
 // Flow plans: what a flow file holds, checked.
 export {
   type FlowPlan,

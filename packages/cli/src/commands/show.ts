@@ -1,6 +1,7 @@
 import type { Database } from "@reev/db";
 import { consolidationReport, formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
+import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
 import { formatScore, metricsLine, statusLabel } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
@@ -25,8 +26,13 @@ export async function showCommand(db: Database, executionId: string, options: { 
   const e = await requireExecution(db, executionId);
   const steps = await db.writer.getSessionsForConsolidation(executionId);
   const status = await consolidationReport(db, e);
+  const checks = await db.writer.getChecks(executionId);
   if (options.json) {
-    writeJson(io, { ...executionWithConsolidationJson(e, status), steps: steps.map(stepJson) });
+    writeJson(io, {
+      ...executionWithConsolidationJson(e, status),
+      checks: checks.flow,
+      steps: steps.map((s) => ({ ...stepJson(s), checks: checks.steps.get(s.stepIndex) ?? null })),
+    });
     return 0;
   }
   const lines = [
@@ -42,6 +48,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
       : []),
     `Consolidation ${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
     ...(status.metadata ? [`  ${metricsLine(status.metadata)}`] : []),
+    ...(checks.flow ? [`Checks     ${checksCell(checks.flow)}`, ...failedCheckLines("  flow", checks.flow)] : []),
     "",
     "",
   ];
@@ -52,10 +59,12 @@ export async function showCommand(db: Database, executionId: string, options: { 
     formatDuration(s.durationMs),
     s.toolCalls.map((t) => `${t.success === false ? "✗" : ""}${t.toolName}`).join(", ") || "—",
     formatScore(s.score),
+    checksCell(checks.steps.get(s.stepIndex)),
     clip(s.error ?? "", 60),
   ]);
+  const stepFailures = steps.flatMap((s) => failedCheckLines(`step ${s.stepIndex} ${s.stepId ?? ""}`, checks.steps.get(s.stepIndex)));
   io.stdout.write(
-    `${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "tool calls", "score", "error"], rows, new Set([0, 3, 5])) : "No committed steps."}\n`,
+    `${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "tool calls", "score", "checks", "error"], rows, new Set([0, 3, 5])) : "No committed steps."}\n${stepFailures.map((line) => `${line}\n`).join("")}`,
   );
   return 0;
 }

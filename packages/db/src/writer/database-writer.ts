@@ -231,6 +231,11 @@ export class DatabaseWriter {
     return evaluations.listEvaluationExecutions(this.#context, evaluationId);
   }
 
+  /** One execution with its committed steps and verdicts, as listEvaluationExecutions reads each. */
+  getEvaluationExecution(executionId: string): Promise<EvaluationExecutionRecord | null> {
+    return evaluations.getEvaluationExecution(this.#context, executionId);
+  }
+
   /** Stores the `expect` verdicts of an execution's flow and stored steps, all or none. */
   recordChecks(executionId: string, input: RecordChecksInput): Promise<void> {
     return evaluations.recordChecks(this.#context, executionId, input);

@@ -218,18 +218,17 @@ type EvaluationExecutionRow = {
   }[];
 };
 
-/** An evaluation's executions, oldest first, each with its committed steps and their verdicts: one query. */
-export async function listEvaluationExecutions(context: WriterContext, evaluationId: string): Promise<EvaluationExecutionRecord[]> {
-  const id = validate(ZId, evaluationId, "evaluationId");
+/** Executions matching `where`, oldest first, each with its committed steps and their verdicts: one query. */
+async function readExecutions(context: WriterContext, action: string, where: Prisma.Sql): Promise<EvaluationExecutionRecord[]> {
   const rows = await withClient(
     context,
-    `read the executions of evaluation "${id}"`,
+    action,
     (c) => c.$queryRaw<EvaluationExecutionRow[]>`
       SELECT e.execution_id, e.flow_id, e.status::text AS status, e.started_at, e.duration_ms, e.error, e.checks,
         COALESCE((SELECT json_agg(json_build_object('stepIndex', s.step_index, 'stepId', s.step_id, 'status', s.status,
           'score', s.score, 'durationMs', s.duration_ms, 'error', s.error, 'checks', s.checks) ORDER BY s.step_index)
           FROM step_sessions s WHERE s.execution_id = e.execution_id AND s.state = 'committed'), '[]'::json) AS steps
-      FROM execution_sessions e WHERE e.evaluation_id = ${id} ORDER BY e.started_at, e.execution_id`,
+      FROM execution_sessions e WHERE ${where} ORDER BY e.started_at, e.execution_id`,
   );
   return rows.map((r) => ({
     executionId: r.execution_id,
@@ -241,6 +240,19 @@ export async function listEvaluationExecutions(context: WriterContext, evaluatio
     checks: r.checks,
     steps: r.steps.map((s) => ({ ...s, checks: s.checks ?? null })),
   }));
+}
+
+/** An evaluation's executions, oldest first, each with its committed steps and their verdicts. */
+export function listEvaluationExecutions(context: WriterContext, evaluationId: string): Promise<EvaluationExecutionRecord[]> {
+  const id = validate(ZId, evaluationId, "evaluationId");
+  return readExecutions(context, `read the executions of evaluation "${id}"`, Prisma.sql`e.evaluation_id = ${id}`);
+}
+
+/** One execution read the way an evaluation's are (for comparing two single runs); null when there is none. */
+export async function getEvaluationExecution(context: WriterContext, executionId: string): Promise<EvaluationExecutionRecord | null> {
+  const id = validate(ZId, executionId, "executionId");
+  const [row] = await readExecutions(context, `read execution "${id}"`, Prisma.sql`e.execution_id = ${id}`);
+  return row ?? null;
 }
 
 /** The stored `expect` verdicts of one execution (for `reev show` and the diagram's notes). */

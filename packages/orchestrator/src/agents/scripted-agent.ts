@@ -8,6 +8,11 @@ export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 export type ScriptedAgentOptions = {
   /** Replaces the real timer (tests); must reject with `signal.reason` when the signal aborts. */
   sleep?: Sleep;
+  /**
+   * Which repetition this agent plays (1-based, `reev eval --repeat`): a step's `scriptByRun[run]`
+   * replaces its `script` in that run. One agent per run, so concurrent runs never share the number.
+   */
+  run?: number;
 };
 
 /**
@@ -19,14 +24,17 @@ export type ScriptedAgentOptions = {
 export class ScriptedAgent implements Agent {
   readonly name = "scripted";
   readonly #sleep: Sleep;
+  readonly #run: number;
 
   constructor(options: ScriptedAgentOptions = {}) {
     this.#sleep = options.sleep ?? abortableSleep;
+    this.#run = options.run ?? 1;
   }
 
   async run(step: FlowStep, context: StepContext, signal: AbortSignal): Promise<AgentResult> {
     signal.throwIfAborted();
-    const attempt = pickAttempt(step.script ?? [], context.attempt);
+    const script = step.scriptByRun?.[String(this.#run)] ?? step.script ?? [];
+    const attempt = pickAttempt(script, context.attempt);
     if (attempt?.delayMs) await this.#sleep(attempt.delayMs, signal);
     if (attempt?.hang) await untilAborted(signal);
     if (attempt?.fail !== undefined) throw new OrchestratorError("AGENT_FAILED", attempt.fail);
