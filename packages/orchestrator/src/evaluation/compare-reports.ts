@@ -64,7 +64,8 @@ function compareFlow(flowId: string, a: ComparableFlow | undefined, b: Comparabl
   return {
     flowId,
     only: a && b ? null : a ? "a" : "b",
-    passes: a && b ? comparePassCounts({ baseline: a, candidate: b }) : null,
+    passes:
+      a && b ? comparePassCounts({ baseline: { runs: a.runs, passes: a.passes }, candidate: { runs: b.runs, passes: b.passes } }) : null,
     passHatKDelta: delta(a?.passHatK, b?.passHatK),
     meanScoreDelta: delta(a?.score.mean, b?.score.mean),
     p50DurationDelta: delta(a?.durationMs.p50, b?.durationMs.p50),
