@@ -5,11 +5,12 @@
  * verdicts in `reev show`, the HTML report with its run diagrams, and a comparison that flags the one
  * change made between two evaluations.
  */
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, CLI_COMMAND, cliEnv, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 type Backend = { name: string; url: () => Promise<{ url: string; drop(): Promise<void> }> };
 const backends: Backend[] = [
@@ -109,6 +110,37 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(links).toHaveLength(2);
     for (const link of links) expect(existsSync(join(temp.dir, decodeURIComponent(link)))).toBe(true);
     expect(html).toContain("eval-gamma");
+  });
+
+  it("Ctrl-C leaves a recorded evaluation marked incomplete, counting only the runs that ended before it", { timeout: 120_000 }, async () => {
+    const child = spawn(
+      process.execPath,
+      [...CLI_COMMAND, "eval", fixture("eval-slow.yaml"), "--repeat", "40", "--concurrency", "2", "--format", "json", "--db", database.url],
+      { cwd: temp.dir, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    const firstRunEnded = new Promise<void>((resolve) =>
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk;
+        if (/^\[\d+\/40\] /m.test(stderr)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await firstRunEnded;
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(code, `${stdout}\n${stderr}`).toBe(130);
+    expect(stderr).toContain("Interrupted: cancelling the running runs");
+    const result = JSON.parse(stdout) as EvalJson & { report: { notes: string[] } };
+    expect(result.evaluation.status).toBe("incomplete");
+    const counted = result.report.runs;
+    expect(counted).toBeGreaterThanOrEqual(1);
+    expect(counted).toBeLessThan(40);
+    // Never half-counted: every counted run is a whole run that passed, none of the cancelled ones.
+    expect(result.report.passes).toBe(counted);
+    expect(result.report.notes.some((n) => n.startsWith(`Interrupted: ${counted} of 40 runs counted`))).toBe(true);
   });
 
   it("exit 2 for bad input, naming it", { timeout: 60_000 }, async () => {
