@@ -90,7 +90,7 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     );
   });
 
-  it("reev show prints a run's verdicts, with the reason of each failed check", async () => {
+  it("reev show and reev diagram print a run's verdicts, with the reason of each failed check", async () => {
     const alpha = first.report.flows[0]!;
     const runTwo = alpha.runIds.find((id) => id.includes("_r2_"))!;
     const r = await reev("show", runTwo);
@@ -99,6 +99,12 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(r.stdout).toContain("step 1 write expect.forbiddenTools: delete is forbidden but was called 1 time");
     const json = JSON.parse((await reev("show", runTwo, "--json")).stdout) as { steps: { checks: { passed: boolean } | null }[] };
     expect(json.steps.map((s) => s.checks?.passed)).toEqual([true, false]);
+    // The diagram's notes carry the same verdicts.
+    const diagram = await reev("diagram", runTwo);
+    expect(diagram.stdout).toContain(
+      "note right of step_1_write\n        ✗ expect#58; 1 of 1 failed\n        forbiddenTools#58; delete is forbidden",
+    );
+    expect(diagram.stdout).toContain("note right of step_0_fetch\n        ✓ expect#58; 1 check held\n    end note");
   });
 
   it("the HTML report links each flow's runs to their diagram pages, written beside it", { timeout: 120_000 }, async () => {
@@ -112,7 +118,9 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(html).toContain("eval-gamma");
   });
 
-  it("Ctrl-C leaves a recorded evaluation marked incomplete, counting only the runs that ended before it", { timeout: 120_000 }, async () => {
+  it("Ctrl-C leaves a recorded evaluation marked incomplete, counting only the runs that ended before it", {
+    timeout: 120_000,
+  }, async () => {
     const child = spawn(
       process.execPath,
       [...CLI_COMMAND, "eval", fixture("eval-slow.yaml"), "--repeat", "40", "--concurrency", "2", "--format", "json", "--db", database.url],

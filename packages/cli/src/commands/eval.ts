@@ -166,7 +166,8 @@ async function writeRunDiagram(db: Database, executionId: string, path: string):
   const newest = (await db.writer.getConsolidatedSessionsByExecution(executionId))[0];
   const execution = await db.writer.getExecutionSession(executionId);
   if (!newest || !execution) return false;
-  await writeOutputFile(path, renderHtmlPage(parseConsolidatedContent(newest.consolidatedContent), { execution }));
+  const checks = await db.writer.getChecks(executionId);
+  await writeOutputFile(path, renderHtmlPage(parseConsolidatedContent(newest.consolidatedContent), { execution, checks }));
   return true;
 }
 
