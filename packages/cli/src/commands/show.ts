@@ -52,6 +52,8 @@ export async function showCommand(db: Database, executionId: string, options: { 
     "",
     "",
   ];
+  // The checks column only for runs whose flow had expect blocks: other runs read as they always did.
+  const withChecks = checks.steps.size > 0;
   const rows = steps.map((s) => [
     String(s.stepIndex),
     s.stepId ?? "—",
@@ -59,12 +61,12 @@ export async function showCommand(db: Database, executionId: string, options: { 
     formatDuration(s.durationMs),
     s.toolCalls.map((t) => `${t.success === false ? "✗" : ""}${t.toolName}`).join(", ") || "—",
     formatScore(s.score),
-    checksCell(checks.steps.get(s.stepIndex)),
+    ...(withChecks ? [checksCell(checks.steps.get(s.stepIndex))] : []),
     clip(s.error ?? "", 60),
   ]);
   const stepFailures = steps.flatMap((s) => failedCheckLines(`step ${s.stepIndex} ${s.stepId ?? ""}`, checks.steps.get(s.stepIndex)));
   io.stdout.write(
-    `${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "tool calls", "score", "checks", "error"], rows, new Set([0, 3, 5])) : "No committed steps."}\n${stepFailures.map((line) => `${line}\n`).join("")}`,
+    `${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "tool calls", "score", ...(withChecks ? ["checks"] : []), "error"], rows, new Set([0, 3, 5])) : "No committed steps."}\n${stepFailures.map((line) => `${line}\n`).join("")}`,
   );
   return 0;
 }
