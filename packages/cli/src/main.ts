@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerCompare } from "./commands/compare.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDiagram } from "./commands/diagram.js";
+import { registerEval } from "./commands/eval.js";
 import { registerExport } from "./commands/export.js";
 import { registerImport } from "./commands/import.js";
 import { registerList } from "./commands/list.js";
@@ -21,6 +23,8 @@ const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.
 /** Every command, in the order `reev --help` lists them. A command is one module: its options, help and action. */
 const COMMANDS = [
   registerRun,
+  registerEval,
+  registerCompare,
   registerDemo,
   registerList,
   registerShow,

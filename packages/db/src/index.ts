@@ -75,6 +75,20 @@ export {
 export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";
 export { DatabaseWriter } from "./writer/database-writer.js";
+export {
+  type CreateEvaluationInput,
+  EVALUATION_STATUSES,
+  type EvaluationCursor,
+  type EvaluationExecutionRecord,
+  type EvaluationRunRecord,
+  type EvaluationStatus,
+  type EvaluationStepRecord,
+  type FinishEvaluationInput,
+  type ListEvaluationsInput,
+  type RecordChecksInput,
+  type StoredCheckResult,
+  ZStoredCheckResult,
+} from "./writer/evaluations.js";
 export type { OpenTransaction } from "./writer/execution-transactions.js";
 export type { ExecutionSessionRecord } from "./writer/executions.js";
 export type { StoredStep } from "./writer/steps.js";

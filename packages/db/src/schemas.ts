@@ -192,6 +192,8 @@ export const ZCreateExecutionInput = z.object({
   prompt: ZText,
   metadata: ZJsonValue.optional(),
   startedAt: ZTimestamp.optional(),
+  /** The evaluation run this execution belongs to (`reev eval`); it must exist. */
+  evaluationId: ZId.nullable().optional(),
 });
 export type CreateExecutionInput = z.input<typeof ZCreateExecutionInput>;
 

@@ -4,6 +4,7 @@ import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText, ZTokenCount } 
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import { ZExpect } from "./evaluation/expect.js";
 import { stepReferences } from "./prompt-template.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
@@ -120,6 +121,16 @@ export const ZFlowStep = z.strictObject({
     .describe(
       "What the scripted agent (--agent scripted, the default) replays, one entry per attempt: attempt n replays script[n-1], and the last entry repeats for further attempts. Real agents ignore it.",
     ),
+  /** Repetition n of `reev eval --repeat` replays `scriptByRun["n"]` instead of `script`, when present. */
+  scriptByRun: z
+    .record(z.string().regex(/^[1-9][0-9]*$/, "must be a run number: 1, 2, 3, …"), z.array(ZScriptedAttempt))
+    .optional()
+    .describe(
+      'Per repetition of reev eval --repeat, a script that replaces script: run n (1, 2, …) replays scriptByRun["n"] when it is there, else script. Lets a scripted evaluation fail known steps in known runs. Real agents ignore it.',
+    ),
+  expect: ZExpect.optional().describe(
+    "Trajectory checks judged from the step's stored tool calls after it is stored: tools (must each succeed), order (exact, in_order, any_order), forbiddenTools, maxToolCalls, args (a JSON subset per tool), minScore. The verdict, with a reason per failed check, is stored with the step; reev eval counts a run as passed only when every check holds.",
+  ),
 });
 export type FlowStep = z.infer<typeof ZFlowStep>;
 
@@ -143,6 +154,9 @@ export const ZFlowPlan = z
       .superRefine(reportDuplicateStepIds, { when: (payload) => Array.isArray(payload.value) })
       .superRefine(reportForwardReferences)
       .describe("The steps, run one after the other in this order."),
+    expect: ZExpect.optional().describe(
+      "Trajectory checks over the whole run: the stored tool calls of every step in step order, and the mean of the steps' scores for minScore. Same fields as a step's expect.",
+    ),
   })
   .meta({
     title: "reev flow file",

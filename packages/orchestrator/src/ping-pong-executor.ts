@@ -22,6 +22,7 @@ import {
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import { recordStoredChecks } from "./evaluation/record-checks.js";
 import type { TokenUsage } from "./evaluation/token-usage.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -124,6 +125,8 @@ export type ExecuteOptions = {
    */
   stop?: AbortSignal;
   onEvent?: (event: ExecutionEvent) => void;
+  /** The evaluation run (`reev eval`) this execution belongs to; it must exist. */
+  evaluationId?: string;
 };
 
 /**
@@ -276,6 +279,7 @@ export class PingPongExecutor {
       prompt: plan.prompt,
       metadata: { atomic: plan.atomic, steps: plan.steps.map((s) => s.stepId) },
       startedAt: new Date(started),
+      ...(options.evaluationId === undefined ? {} : { evaluationId: options.evaluationId }),
     });
     emit({ type: "execution-started", executionId, flowId: plan.flowId, totalSteps: plan.steps.length });
     const heartbeat = new Heartbeat(this.#writer, executionId, this.#heartbeatIntervalMs);
@@ -355,6 +359,8 @@ export class PingPongExecutor {
     await heartbeat.stop();
     // Throws if the final status cannot be stored: a result is only returned once it is recorded.
     await this.#writer.finishExecutionSession(executionId, { status, error, durationMs, finishedAt: new Date(started + durationMs) });
+    // The plan's expect blocks, judged from the stored steps; part of the record, so it throws like the finish.
+    await recordStoredChecks(this.#writer, executionId, plan);
 
     const consolidation = await this.#consolidate(executionId, status, options.consolidate !== false);
     const result: ExecutionResult = {

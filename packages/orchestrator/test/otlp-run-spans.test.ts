@@ -43,6 +43,7 @@ function run(attempts: AttemptUsage[] | undefined): StoredRun {
       consolidation: { status: "pending", error: null, updatedAt: null },
       owner: null,
       heartbeatAt: null,
+      evaluationId: null,
     },
     steps: [{ ...step, attempts: attempts ?? [] }],
     consolidated: [],

@@ -56,6 +56,11 @@ export async function diagramCommand(
   io: CliIO,
 ): Promise<number> {
   const { content, execution } = await consolidatedContent(db, id);
-  await emit(options.format === "mmd" ? `${renderFlowDiagram(content)}\n` : renderHtmlPage(content, { execution }), options.out, io);
+  const checks = await db.writer.getChecks(execution.executionId);
+  await emit(
+    options.format === "mmd" ? `${renderFlowDiagram(content, { checks })}\n` : renderHtmlPage(content, { execution, checks }),
+    options.out,
+    io,
+  );
   return 0;
 }

@@ -32,8 +32,8 @@ import { writeOutputFile } from "../output-file.js";
 import { ProgressReporter } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
 
-const AGENTS = ["scripted", "openai"] as const;
-type AgentName = (typeof AGENTS)[number];
+export const AGENTS = ["scripted", "openai"] as const;
+export type AgentName = (typeof AGENTS)[number];
 /** Runs per command and runs at once: beyond these a typo, not a plan (each run is held in memory). */
 const MAX_REPEAT = 100_000;
 const MAX_CONCURRENCY = 1_000;
@@ -165,7 +165,7 @@ function checkAgentInput(name: AgentName, plans: readonly { file: string; plan: 
   }
 }
 
-async function createAgent(name: AgentName, toolsModule?: string): Promise<Agent> {
+export async function createAgent(name: AgentName, toolsModule?: string): Promise<Agent> {
   if (name === "openai") return new OpenAIChatAgent(toolsModule ? { tools: await loadTools(toolsModule) } : {});
   if (toolsModule) throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
   return new ScriptedAgent();

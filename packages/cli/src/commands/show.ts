@@ -1,6 +1,7 @@
 import type { Database, SessionLog } from "@reev/db";
 import { consolidationReport, formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
+import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
 import { formatScore, metricsLine, statusLabel } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
@@ -26,8 +27,13 @@ export async function showCommand(db: Database, executionId: string, options: { 
   const e = await requireExecution(db, executionId);
   const steps = await db.writer.getSessionsForConsolidation(executionId);
   const status = await consolidationReport(db, e);
+  const checks = await db.writer.getChecks(executionId);
   if (options.json) {
-    writeJson(io, { ...executionWithConsolidationJson(e, status), steps: steps.map(stepJson) });
+    writeJson(io, {
+      ...executionWithConsolidationJson(e, status),
+      checks: checks.flow,
+      steps: steps.map((s) => ({ ...stepJson(s), checks: checks.steps.get(s.stepIndex) ?? null })),
+    });
     return 0;
   }
   const mark = runMark(e);
@@ -51,9 +57,12 @@ export async function showCommand(db: Database, executionId: string, options: { 
       : []),
     `Consolidation ${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
     ...(status.metadata ? [`  ${metricsLine(status.metadata)}`] : []),
+    ...(checks.flow ? [`Checks     ${checksCell(checks.flow)}`, ...failedCheckLines("  flow", checks.flow)] : []),
     "",
     "",
   ];
+  // The checks column only for runs whose flow had expect blocks: other runs read as they always did.
+  const withChecks = checks.steps.size > 0;
   const rows = steps.map((s) => {
     const retried = s.attempts.length > 1;
     return [
@@ -67,12 +76,15 @@ export async function showCommand(db: Database, executionId: string, options: { 
         .map((t) => `${t.success === false ? "✗" : ""}${t.toolName}${retried && t.attempt !== null ? `#${t.attempt}` : ""}`)
         .join(", ") || "—",
       formatScore(s.score),
+      ...(withChecks ? [checksCell(checks.steps.get(s.stepIndex))] : []),
       clip(errorText(s), 60),
     ];
   });
   const retries = steps.flatMap(retryLines);
+  const stepFailures = steps.flatMap((s) => failedCheckLines(`step ${s.stepIndex} ${s.stepId ?? ""}`, checks.steps.get(s.stepIndex)));
+  const header = ["#", "step", "status", "duration", "attempts", "tool calls", "score", ...(withChecks ? ["checks"] : []), "error"];
   io.stdout.write(
-    `${lines.join("\n")}${steps.length ? renderTable(["#", "step", "status", "duration", "attempts", "tool calls", "score", "error"], rows, new Set([0, 3, 4, 6])) : "No committed steps."}\n`,
+    `${lines.join("\n")}${steps.length ? renderTable(header, rows, new Set([0, 3, 4, 6])) : "No committed steps."}\n${stepFailures.map((line) => `${line}\n`).join("")}`,
   );
   if (retries.length) io.stdout.write(`\nRetries (tool calls are marked #attempt):\n${retries.join("\n")}\n`);
   return 0;

@@ -6,7 +6,7 @@ import type { ExecutionSessionRecord } from "../writer/executions.js";
 export const EXECUTION_COLUMNS = Prisma.sql`e.execution_id, e.flow_id, e.agent, e.prompt, e.status::text AS status, e.started_at,
   e.finished_at, e.duration_ms, e.error, e.metadata, e.open_transaction_id::text AS open_transaction_id, e.transaction_opened_at,
   e.consolidation_status::text AS consolidation_status, e.consolidation_error, e.consolidation_updated_at,
-  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at`;
+  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at, e.evaluation_id`;
 
 export type ExecutionRow = {
   execution_id: string;
@@ -28,6 +28,7 @@ export type ExecutionRow = {
   owner_pid: number | null;
   owner_started_at: Date | null;
   heartbeat_at: Date | null;
+  evaluation_id: string | null;
 };
 
 /** A raw row as the writer's record, so readers see one shape whichever way a row was read. */
@@ -50,5 +51,6 @@ export function executionRecordOf(row: ExecutionRow): ExecutionSessionRecord {
     consolidation: { status: row.consolidation_status, error: row.consolidation_error, updatedAt: row.consolidation_updated_at },
     owner: row.owner_host && row.owner_pid !== null ? { host: row.owner_host, pid: row.owner_pid, startedAt: row.owner_started_at } : null,
     heartbeatAt: row.heartbeat_at,
+    evaluationId: row.evaluation_id,
   };
 }

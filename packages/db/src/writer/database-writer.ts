@@ -27,6 +27,17 @@ import {
   type WriterOptions,
   writerContext,
 } from "./context.js";
+import type {
+  CreateEvaluationInput,
+  EvaluationCursor,
+  EvaluationExecutionRecord,
+  EvaluationRunRecord,
+  FinishEvaluationInput,
+  ListEvaluationsInput,
+  RecordChecksInput,
+  StoredCheckResult,
+} from "./evaluations.js";
+import * as evaluations from "./evaluations.js";
 import type { OpenTransaction } from "./execution-transactions.js";
 import * as transactions from "./execution-transactions.js";
 import type { ExecutionSessionRecord } from "./executions.js";
@@ -210,5 +221,45 @@ export class DatabaseWriter {
     options: { expected?: ConsolidationStatus | ConsolidationStatus[]; error?: string | null } = {},
   ): Promise<boolean> {
     return consolidated.setConsolidationStatus(this.#context, executionId, status, options);
+  }
+
+  // ── Evaluation runs and expect verdicts ───────────────────────────────────────────────────────
+
+  /** Records a running evaluation under the caller's id. */
+  createEvaluationRun(input: CreateEvaluationInput): Promise<EvaluationRunRecord> {
+    return evaluations.createEvaluationRun(this.#context, input);
+  }
+
+  /** Ends a running evaluation with its summary: `completed`, `incomplete` (interrupted) or `failed`. */
+  finishEvaluationRun(id: string, input: FinishEvaluationInput): Promise<EvaluationRunRecord> {
+    return evaluations.finishEvaluationRun(this.#context, id, input);
+  }
+
+  getEvaluationRun(id: string): Promise<EvaluationRunRecord | null> {
+    return evaluations.getEvaluationRun(this.#context, id);
+  }
+
+  /** Newest first, a page at a time (keyset on started_at, id). */
+  listEvaluationRuns(input: ListEvaluationsInput = {}): Promise<{ items: EvaluationRunRecord[]; nextCursor: EvaluationCursor | null }> {
+    return evaluations.listEvaluationRuns(this.#context, input);
+  }
+
+  /** An evaluation's executions with their committed steps and verdicts. */
+  listEvaluationExecutions(evaluationId: string): Promise<EvaluationExecutionRecord[]> {
+    return evaluations.listEvaluationExecutions(this.#context, evaluationId);
+  }
+
+  /** One execution with its committed steps and verdicts, as listEvaluationExecutions reads each. */
+  getEvaluationExecution(executionId: string): Promise<EvaluationExecutionRecord | null> {
+    return evaluations.getEvaluationExecution(this.#context, executionId);
+  }
+
+  /** Stores the `expect` verdicts of an execution's flow and stored steps, all or none. */
+  recordChecks(executionId: string, input: RecordChecksInput): Promise<void> {
+    return evaluations.recordChecks(this.#context, executionId, input);
+  }
+
+  getChecks(executionId: string): Promise<{ flow: StoredCheckResult | null; steps: Map<number, StoredCheckResult> }> {
+    return evaluations.getChecks(this.#context, executionId);
   }
 }

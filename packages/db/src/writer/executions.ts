@@ -36,6 +36,8 @@ export type ExecutionSessionRecord = {
   owner: { host: string; pid: number; startedAt: Date | null } | null;
   /** The owner's last sign of life (see `heartbeat`); null when recorded before heartbeats were. */
   heartbeatAt: Date | null;
+  /** The evaluation run that made it (`reev eval`), if any. */
+  evaluationId: string | null;
 };
 
 /** JSON equality whatever the key order (jsonb does not keep the caller's). */
@@ -58,6 +60,7 @@ export function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionS
     consolidation: { status: row.consolidationStatus, error: row.consolidationError, updatedAt: row.consolidationUpdatedAt },
     owner: row.ownerHost && row.ownerPid !== null ? { host: row.ownerHost, pid: row.ownerPid, startedAt: row.ownerStartedAt } : null,
     heartbeatAt: row.heartbeatAt,
+    evaluationId: row.evaluationId,
   };
 }
 
@@ -79,10 +82,10 @@ export async function createExecutionSession(context: WriterContext, input: Crea
     (c) =>
       c.$executeRaw`
       INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, metadata, started_at,
-        owner_host, owner_pid, owner_started_at, heartbeat_at)
+        owner_host, owner_pid, owner_started_at, heartbeat_at, evaluation_id)
       VALUES (${data.executionId}, ${data.flowId}, ${data.agent}, ${data.prompt}, ${metadata}::jsonb,
         COALESCE(${data.startedAt ?? null}::timestamptz, now()),
-        ${owner.host}, ${owner.pid}::int, ${owner.startedAt}::timestamptz, now())
+        ${owner.host}, ${owner.pid}::int, ${owner.startedAt}::timestamptz, now(), ${data.evaluationId ?? null})
       ON CONFLICT (execution_id) DO NOTHING`,
   );
   const row = await withClient(context, action, (c) => c.executionSession.findUniqueOrThrow({ where: { executionId: data.executionId } }));
@@ -93,6 +96,7 @@ export async function createExecutionSession(context: WriterContext, input: Crea
     existing.agent === data.agent &&
     existing.prompt === data.prompt &&
     sameJson(existing.metadata, data.metadata ?? null) &&
+    existing.evaluationId === (data.evaluationId ?? null) &&
     (!data.startedAt || existing.startedAt.getTime() === data.startedAt.getTime());
   if (same) return existing;
   throw new DatabaseError("CONFLICT", `Failed to ${action}: it already exists with other fields (use a new executionId)`, {

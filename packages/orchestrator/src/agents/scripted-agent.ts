@@ -12,6 +12,11 @@ export type ScriptedAgentOptions = {
   sleep?: Sleep;
   /** Milliseconds on the clock `sleep` runs on (default: performance.now); tool calls are timed on it. */
   now?: () => number;
+  /**
+   * Which repetition this agent plays (1-based, `reev eval --repeat`): a step's `scriptByRun[run]`
+   * replaces its `script` in that run. One agent per run, so concurrent runs never share the number.
+   */
+  run?: number;
 };
 
 /**
@@ -38,16 +43,19 @@ export class ScriptedAgent implements Agent {
   readonly name = "scripted";
   readonly #sleep: Sleep;
   readonly #now: () => number;
+  readonly #run: number;
 
   constructor(options: ScriptedAgentOptions = {}) {
     this.#sleep = options.sleep ?? abortableSleep;
     this.#now = options.now ?? (() => performance.now());
+    this.#run = options.run ?? 1;
   }
 
   async run(step: FlowStep, context: StepContext, signal: AbortSignal): Promise<AgentResult> {
     signal.throwIfAborted();
     const started = this.#now();
-    const attempt = pickAttempt(step.script ?? [], context.attempt);
+    const script = step.scriptByRun?.[String(this.#run)] ?? step.script ?? [];
+    const attempt = pickAttempt(script, context.attempt);
     if (attempt?.hang) {
       if (attempt.delayMs) await this.#sleep(attempt.delayMs, signal);
       await untilAborted(signal);

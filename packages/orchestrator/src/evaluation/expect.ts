@@ -17,23 +17,38 @@ export type ToolOrder = z.infer<typeof ZToolOrder>;
 export const ZExpect = z
   .strictObject({
     /** Tools that must each have a successful call; a tool listed twice needs two. */
-    tools: z.array(ZToolName).min(1, "must list at least one tool (leave it out to require none)").optional(),
+    tools: z
+      .array(ZToolName)
+      .min(1, "must list at least one tool (leave it out to require none)")
+      .optional()
+      .describe("Tools that must each have a successful call; a tool listed twice needs two."),
     /**
      * How `tools` is ordered among the successful calls: `exact` (those calls and no others, in this
      * order), `in_order` (in this order, other calls allowed between), `any_order` (the default).
      */
-    order: ZToolOrder.optional(),
+    order: ZToolOrder.optional().describe(
+      "How tools is ordered among the successful calls: exact (those calls and no others, in this order), in_order (in this order, other calls allowed between), any_order (the default).",
+    ),
     /** Tools that must not be called at all, not even in a call that failed. */
-    forbiddenTools: z.array(ZToolName).min(1, "must list at least one tool (leave it out to forbid none)").optional(),
+    forbiddenTools: z
+      .array(ZToolName)
+      .min(1, "must list at least one tool (leave it out to forbid none)")
+      .optional()
+      .describe("Tools that must not be called at all, not even in a call that failed."),
     /** At most this many tool calls, failed ones included. */
-    maxToolCalls: z.int("must be a whole number").min(0, "must be 0 or more").optional(),
+    maxToolCalls: z
+      .int("must be a whole number")
+      .min(0, "must be 0 or more")
+      .optional()
+      .describe("At most this many tool calls, failed ones included."),
     /** Per tool, a JSON subset that the input of at least one of its successful calls must contain (see findSubsetMismatch). */
     args: z
       .record(ZToolName, ZJsonValue)
       .refine((args) => Object.keys(args).length > 0, "must name at least one tool (leave it out to check no arguments)")
-      .optional(),
+      .optional()
+      .describe("Per tool, a JSON subset that the input of at least one of its successful calls must contain: { swap: { amount: 1 } }."),
     /** The score must be recorded and at least this. */
-    minScore: ZScore.optional(),
+    minScore: ZScore.optional().describe("The score must be recorded and at least this (0 to 1)."),
   })
   .superRefine(refuseContradictions);
 export type Expect = z.infer<typeof ZExpect>;

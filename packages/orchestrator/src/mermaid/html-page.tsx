@@ -1,4 +1,6 @@
 import type { ConsolidatedContent } from "../consolidated-content.js";
+import type { RunChecks } from "./check-notes.js";
+import { ChecksSection } from "./checks-section.js";
 import { clientBundle } from "./client-bundles.js";
 import { DiagramError } from "./diagram-error.js";
 import { FlowDiagramView } from "./flow-diagram-view.js";
@@ -18,13 +20,15 @@ export type HtmlPageOptions = {
   execution: ReportExecution;
   /** Page heading and <title>; defaults to the flow id (or execution id). */
   title?: string;
+  /** The run's stored `expect` verdicts: drawn as notes in the diagram and listed under it. */
+  checks?: RunChecks;
 };
 
 /** Trusted text (our own CSS and scripts, checked bundles) that must reach the page unescaped. */
 const trusted = (text: string) => ({ __html: text });
 
-function ReportPage(props: { content: ConsolidatedContent; execution: ReportExecution; title: string }) {
-  const { content, execution, title } = props;
+function ReportPage(props: { content: ConsolidatedContent; execution: ReportExecution; title: string; checks: RunChecks | undefined }) {
+  const { content, execution, title, checks } = props;
   return (
     <html lang="en">
       <head>
@@ -47,7 +51,8 @@ function ReportPage(props: { content: ConsolidatedContent; execution: ReportExec
             </p>
           </header>
           <RunMetrics metrics={content.metadata} wallTimeMs={execution.durationMs} />
-          <FlowDiagramView source={flowDiagramSource(content)} />
+          <FlowDiagramView source={flowDiagramSource(content, checks)} />
+          {checks ? <ChecksSection checks={checks} content={content} /> : null}
           <StepTable content={content} />
         </main>
         <script dangerouslySetInnerHTML={trusted(clientBundle("mermaid"))} />
@@ -75,7 +80,7 @@ export function renderHtmlPage(content: string | ConsolidatedContent, options: H
     );
   }
   const title = options.title ?? `reev flow · ${parsed.flow_id ?? parsed.execution_id}`;
-  const page = (<ReportPage content={parsed} execution={options.execution} title={title} />).toString();
+  const page = (<ReportPage content={parsed} execution={options.execution} title={title} checks={options.checks} />).toString();
   // Every component here is synchronous; a promise would mean one was not, and half a page is no report.
   if (typeof page !== "string") throw new Error("renderHtmlPage: a report component rendered asynchronously");
   return `<!doctype html>\n${page}\n`;

@@ -1,3 +1,4 @@
+export type { RunChecks } from "./check-notes.js";
 export { CLIENT_BUNDLES, type ClientBundleName, clientBundle } from "./client-bundles.js";
 export { DiagramError, type DiagramErrorCode } from "./diagram-error.js";
 export { FlowDiagramView } from "./flow-diagram-view.js";

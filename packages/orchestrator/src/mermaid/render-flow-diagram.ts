@@ -1,4 +1,5 @@
 import type { ConsolidatedContent } from "../consolidated-content.js";
+import { checkNoteLines, mermaidNote, type RunChecks } from "./check-notes.js";
 import { escapeMermaidText } from "./escape-mermaid-text.js";
 import { buildFlowModel, EMPTY_RUN_STATE, type FlowModel } from "./flow-model.js";
 import { parseConsolidatedContent } from "./parse-consolidated-content.js";
@@ -40,12 +41,24 @@ function classLines(model: FlowModel): string[] {
  *
  * @throws DiagramError with code INVALID_CONTENT when the content is not valid JSON or fails the schema.
  */
-export function renderFlowDiagram(consolidatedContent: string | ConsolidatedContent): string {
-  return flowDiagramSource(parseConsolidatedContent(consolidatedContent));
+export function renderFlowDiagram(consolidatedContent: string | ConsolidatedContent, options: { checks?: RunChecks } = {}): string {
+  return flowDiagramSource(parseConsolidatedContent(consolidatedContent), options.checks);
+}
+
+/** A note beside each step that has an `expect` verdict, and the flow's own beside the last step. */
+function checkNotes(model: FlowModel, checks: RunChecks | undefined): string[] {
+  if (!checks) return [];
+  const notes = model.steps.flatMap((step) => {
+    const result = checks.steps.get(step.stepIndex);
+    return result ? mermaidNote(step.id, checkNoteLines(result)) : [];
+  });
+  const last = model.steps.at(-1);
+  if (checks.flow && last) notes.push(...mermaidNote(last.id, ["flow", ...checkNoteLines(checks.flow)]));
+  return notes;
 }
 
 /** renderFlowDiagram for content already parsed and checked (the HTML page parses it once for both). @internal */
-export function flowDiagramSource(content: ConsolidatedContent): string {
+export function flowDiagramSource(content: ConsolidatedContent, checks?: RunChecks): string {
   const model = buildFlowModel(content);
   const body = [
     "direction TB",
@@ -53,6 +66,7 @@ export function flowDiagramSource(content: ConsolidatedContent): string {
     ...(model.steps.length === 0 ? [`state "${escapeMermaidText(EMPTY_RUN_STATE.label)}" as ${EMPTY_RUN_STATE.id}`] : []),
     ...stateLines(model),
     ...transitionLines(model),
+    ...checkNotes(model, checks),
     ...classLines(model),
   ];
   return ["stateDiagram-v2", ...body.map((line) => INDENT + line)].join("\n") + "\n";

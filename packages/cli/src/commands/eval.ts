@@ -1,0 +1,327 @@
+import { randomBytes } from "node:crypto";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import type { Database, EvaluationRunRecord, JsonValue } from "@reev/db";
+import {
+  buildEvaluationReport,
+  compareReports,
+  type EvaluationReport,
+  type EvaluationRunOutcome,
+  errorMessage,
+  expectationsOfPlan,
+  type FlowExpectations,
+  type FlowPlan,
+  loadFlowPlan,
+  parseConsolidatedContent,
+  parsePriceTable,
+  renderEvaluationHtml,
+  renderHtmlPage,
+  runEvaluation,
+  ScriptedAgent,
+} from "@reev/orchestrator";
+import type { Command } from "commander";
+import { CliError, invalidArgument } from "../cli-error.js";
+import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { statusLabel } from "../format.js";
+import { type DbOptions, dbOption, examples, integer, oneOf } from "../options.js";
+import { emit, writeOutputFile } from "../output-file.js";
+import { comparisonText, evaluationText } from "./evaluation-text.js";
+import { AGENTS, type AgentName, createAgent, diagramFileStem } from "./run.js";
+
+const FORMATS = ["table", "json", "html"] as const;
+type EvalFormat = (typeof FORMATS)[number];
+const FLOW_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+/** Exit code of an evaluation stopped by Ctrl-C: the shell's 128 + SIGINT. */
+const INTERRUPTED_EXIT = 130;
+
+type EvalFlags = DbOptions & {
+  agent: AgentName;
+  tools?: string | undefined;
+  repeat: number;
+  concurrency: number;
+  name?: string | undefined;
+  minPassRate?: number | undefined;
+  baseline?: string | undefined;
+  prices?: string | undefined;
+  format: EvalFormat;
+  out?: string | undefined;
+};
+
+export function registerEval(program: Command, ctx: CliContext): void {
+  program
+    .command("eval")
+    .summary("evaluate an agent: repeated runs, pass rates, checks")
+    .description(
+      "Run each flow --repeat times, record an evaluation, and report per flow the pass rate (95% Wilson interval), pass@k, pass^k, scores, durations, tokens and cost, and per step the failure rate, common errors and flaky steps. A run passes when it completed and every expect check holds.",
+    )
+    .argument("<flows...>", "flow files (YAML or JSON), or directories of them")
+    .option("--agent <agent>", "scripted (replays each step's script) or openai", oneOf("--agent", "agent", AGENTS), "scripted")
+    .option("--tools <module>", "with --agent openai: a JS module exporting the tool handlers")
+    .option("--repeat <k>", "runs per flow: the k of pass@k and pass^k", integer("--repeat", 1, 10_000), 5)
+    .option("--concurrency <n>", "runs (and so agent calls) at once", integer("--concurrency", 1, 1_000), 4)
+    .option("--name <name>", "a name for the evaluation, to find it again")
+    .option("--min-pass-rate <rate>", "exit 1 unless every flow's pass rate is at least this, 0 to 1", rate)
+    .option("--baseline <evaluationId>", "compare with this earlier evaluation when done")
+    .option("--prices <file>", "model prices per million tokens (YAML or JSON) for the cost")
+    .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
+    .option("--out <file>", "write the report here (html: each run's diagram goes beside it, in <file>-runs/)")
+    .addOption(dbOption())
+    .addHelpText(
+      "after",
+      [
+        examples([
+          ["reev eval flows/ --repeat 10", "every flow file in flows/, ten runs each"],
+          ["reev eval a.yaml --min-pass-rate 0.9", "for CI: exit 1 when a flow passes less than 90% of its runs"],
+          ["reev eval flows/ --format html --out eval.html", "a report to open in a browser"],
+          ["reev eval flows/ --baseline <evaluationId>", "and say what changed, credibly, since that one"],
+        ]),
+        "",
+        "Exit codes: 0 every flow met --min-pass-rate, 1 one did not, 2 bad input (nothing ran), 130 interrupted",
+        "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it).",
+      ].join("\n"),
+    )
+    .action(async (inputs: string[], flags: EvalFlags) => {
+      ctx.exitCode = await evalCommand(inputs, flags, ctx.io);
+    });
+}
+
+function rate(value: string): number {
+  const n = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isNaN(n)) throw invalidArgument(`--min-pass-rate must be a number from 0 to 1, got "${value}".`, "--min-pass-rate");
+  return n;
+}
+
+/** Flow files named, and those in directories named (sorted, not recursive): what `reev eval` runs. */
+export async function collectFlowFiles(inputs: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const input of inputs) {
+    const info = await stat(input).catch(() => null);
+    if (!info) throw invalidArgument(`No such flow file or directory: ${input}.`, "flows", "Check the path.");
+    if (!info.isDirectory()) {
+      files.push(input);
+      continue;
+    }
+    const entries = (await readdir(input)).filter((name) => FLOW_EXTENSIONS.has(extname(name).toLowerCase())).sort();
+    if (!entries.length)
+      throw invalidArgument(`${input} holds no flow files (.yaml, .yml or .json).`, "flows", "Name flow files or a directory of them.");
+    files.push(...entries.map((name) => join(input, name)));
+  }
+  return files;
+}
+
+/** Every flow loaded and checked before anything runs: a bad file, or two files of one flowId, is exit 2. */
+async function loadPlans(files: readonly string[]): Promise<FlowPlan[]> {
+  const plans = await Promise.all(files.map((file) => loadFlowPlan(file)));
+  const seen = new Map<string, string>();
+  plans.forEach((plan, i) => {
+    const other = seen.get(plan.flowId);
+    if (other) {
+      throw invalidArgument(
+        `${files[i]} and ${other} are both flow "${plan.flowId}": an evaluation reports each flow once.`,
+        "flows",
+        "Give each flow file its own flowId.",
+      );
+    }
+    seen.set(plan.flowId, files[i] as string);
+  });
+  return plans;
+}
+
+async function loadPrices(path: string | undefined): Promise<JsonValue | null> {
+  if (!path) return null;
+  const text = await readFile(path, "utf8").catch((error: unknown) => {
+    throw invalidArgument(`Cannot read the price file ${path}: ${errorMessage(error)}.`, "--prices");
+  });
+  return parsePriceTable(text, path) as JsonValue;
+}
+
+/** Which report was asked for, and where it goes; checked before the database is opened. */
+export type EvaluationConfiguration = {
+  files: string[];
+  flows: FlowExpectations[];
+  repeat: number;
+  concurrency: number;
+  agent: AgentName;
+  model: string | null;
+  minPassRate: number | null;
+  baseline: string | null;
+  prices: JsonValue | null;
+};
+
+/** Flows whose pass rate is under the threshold (none without one). */
+export function flowsBelow(report: EvaluationReport, minPassRate: number | null): string[] {
+  if (minPassRate === null) return [];
+  return report.flows.filter((f) => (f.passRate?.rate ?? 0) < minPassRate).map((f) => f.flowId);
+}
+
+/** One line of live progress per run that ends; its pass verdict comes later, from the stored checks. */
+function runLine(outcome: EvaluationRunOutcome): string {
+  if (outcome.error !== null)
+    return `${statusLabel("failed")} ${outcome.flowId} run ${outcome.run}: could not be recorded: ${outcome.error}`;
+  return `${statusLabel(outcome.result.status)} ${outcome.flowId} run ${outcome.run} (${outcome.executionId})`;
+}
+
+/** One run's HTML diagram page, from its newest consolidated session; false when it has none. */
+async function writeRunDiagram(db: Database, executionId: string, path: string): Promise<boolean> {
+  const newest = (await db.writer.getConsolidatedSessionsByExecution(executionId))[0];
+  const execution = await db.writer.getExecutionSession(executionId);
+  if (!newest || !execution) return false;
+  const checks = await db.writer.getChecks(executionId);
+  await writeOutputFile(path, renderHtmlPage(parseConsolidatedContent(newest.consolidatedContent), { execution, checks }));
+  return true;
+}
+
+export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO): Promise<number> {
+  const files = await collectFlowFiles(inputs);
+  const plans = await loadPlans(files);
+  const prices = await loadPrices(flags.prices);
+  const sharedAgent = await createAgent(flags.agent, flags.tools);
+  // One scripted agent per repetition, so a step's scriptByRun can fail known runs; a real agent is shared.
+  const agentFor = (run: number) => (flags.agent === "scripted" ? new ScriptedAgent({ run }) : sharedAgent);
+  const configuration: EvaluationConfiguration = {
+    files: files.map((f) => resolve(f)),
+    flows: plans.map(expectationsOfPlan),
+    repeat: flags.repeat,
+    concurrency: flags.concurrency,
+    agent: flags.agent,
+    model: flags.agent === "openai" ? (process.env.OPENAI_MODEL ?? null) : null,
+    minPassRate: flags.minPassRate ?? null,
+    baseline: flags.baseline ?? null,
+    prices,
+  };
+  return withDatabase(flags.db, "write", async (db) => {
+    const baseline = flags.baseline ? await requireEvaluation(db, flags.baseline, "--baseline") : null;
+    const evaluationId = `eval_${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
+    await db.writer.createEvaluationRun({
+      id: evaluationId,
+      name: flags.name ?? null,
+      agent: flags.agent,
+      model: configuration.model,
+      configuration: configuration as unknown as JsonValue,
+    });
+    io.stderr.write(
+      `Evaluation ${evaluationId}: ${plans.length} flow(s) × ${flags.repeat} run(s), ${flags.concurrency} at a time (${db.description})\n`,
+    );
+
+    const stop = new AbortController();
+    const onSigint = () => {
+      io.stderr.write("\nInterrupted: cancelling the running runs; the evaluation will be recorded as incomplete.\n");
+      stop.abort(new Error("interrupted"));
+    };
+    process.on("SIGINT", onSigint);
+    let settled = 0;
+    const total = plans.length * flags.repeat;
+    let ran: Awaited<ReturnType<typeof runEvaluation>>;
+    try {
+      ran = await runEvaluation(db, {
+        evaluationId,
+        plans,
+        repeat: flags.repeat,
+        concurrency: flags.concurrency,
+        agentFor,
+        signal: stop.signal,
+        onRunSettled: (outcome) => {
+          settled += 1;
+          io.stderr.write(`[${settled}/${total}] ${runLine(outcome)}\n`);
+        },
+      });
+    } finally {
+      process.off("SIGINT", onSigint);
+    }
+
+    // Counted from what is stored; when interrupted, only the runs that ended before Ctrl-C.
+    const stored = (await db.writer.listEvaluationExecutions(evaluationId)).filter(
+      (e) => !ran.interrupted || ran.completedBeforeAbort.has(e.executionId),
+    );
+    const cancelled = ran.outcomes.length - ran.completedBeforeAbort.size;
+    const notes = ran.interrupted
+      ? [
+          `Interrupted: ${stored.length} of ${total} runs counted; ${cancelled} cancelled run(s) and ${total - ran.outcomes.length} never started are left out.`,
+        ]
+      : [];
+    const report = buildEvaluationReport(stored, { k: flags.repeat, flows: configuration.flows, notes });
+    const finished = await db.writer.finishEvaluationRun(evaluationId, {
+      status: ran.interrupted ? "incomplete" : "completed",
+      summary: report as unknown as JsonValue,
+    });
+
+    const comparison = baseline ? compareReports(summaryOf(baseline).flows, report.flows) : null;
+    await writeReport(db, finished, report, comparison, flags, io);
+    if (ran.interrupted) return INTERRUPTED_EXIT;
+    const below = flowsBelow(report, configuration.minPassRate);
+    if (below.length) {
+      io.stderr.write(`Below --min-pass-rate ${configuration.minPassRate}: ${below.join(", ")}\n`);
+      return 1;
+    }
+    return 0;
+  });
+}
+
+export async function requireEvaluation(db: Database, id: string, field: string): Promise<EvaluationRunRecord> {
+  const evaluation = await db.writer.getEvaluationRun(id);
+  if (!evaluation) {
+    throw new CliError("NOT_FOUND", `No evaluation "${id}" in ${db.description}.`, {
+      field,
+      hint: "Evaluation ids are printed by reev eval (eval_…).",
+      exitCode: 2,
+    });
+  }
+  return evaluation;
+}
+
+/** The stored summary of a finished evaluation; a running one has none to compare. */
+export function summaryOf(evaluation: EvaluationRunRecord): EvaluationReport {
+  if (evaluation.summary === null) {
+    throw new CliError("TRANSACTION_STATE", `Evaluation "${evaluation.id}" is still ${evaluation.status}: it has no summary yet.`, {
+      field: "evaluation",
+      hint: "Compare finished evaluations.",
+      exitCode: 2,
+    });
+  }
+  return evaluation.summary as unknown as EvaluationReport;
+}
+
+async function writeReport(
+  db: Database,
+  evaluation: EvaluationRunRecord,
+  report: EvaluationReport,
+  comparison: ReturnType<typeof compareReports> | null,
+  flags: EvalFlags,
+  io: CliIO,
+): Promise<void> {
+  const minPassRate = flags.minPassRate ?? null;
+  if (flags.format === "json") {
+    await emit(`${JSON.stringify({ evaluation: { ...evaluation, summary: undefined }, report, comparison }, null, 2)}\n`, flags.out, io);
+    return;
+  }
+  if (flags.format === "table") {
+    const text =
+      evaluationText(evaluation, report, minPassRate) +
+      (comparison ? `\nAgainst baseline ${flags.baseline}:\n${comparisonText(comparison)}` : "");
+    await emit(text, flags.out, io);
+    return;
+  }
+  // html: each run's diagram beside the report, linked from it, when the report goes to a file.
+  const runsDir = flags.out ? `${basename(flags.out, extname(flags.out))}-runs` : null;
+  const written = new Set<string>();
+  if (flags.out && runsDir) {
+    for (const flow of report.flows) {
+      for (const id of flow.runIds) {
+        if (await writeRunDiagram(db, id, join(dirname(flags.out), runsDir, `${diagramFileStem(id)}.html`))) written.add(id);
+      }
+    }
+  }
+  const html = renderEvaluationHtml(report, {
+    title: `reev evaluation · ${evaluation.name ?? evaluation.id}`,
+    facts: [
+      evaluation.id,
+      `agent ${evaluation.agent}${evaluation.model ? ` (${evaluation.model})` : ""}`,
+      evaluation.status,
+      evaluation.startedAt.toISOString(),
+    ],
+    minPassRate,
+    runLink: (id) => (runsDir && written.has(id) ? `${encodeURIComponent(runsDir)}/${encodeURIComponent(diagramFileStem(id))}.html` : null),
+  });
+  await emit(html, flags.out, io);
+  if (!flags.out) io.stderr.write("Run diagrams are linked only when the report is written with --out.\n");
+}

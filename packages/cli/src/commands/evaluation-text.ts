@@ -1,0 +1,89 @@
+// The terminal tables of `reev eval` and `reev compare`: flows × metrics, then per flow its steps
+// that failed or were flaky, with their most common errors. What is unknown prints as "—".
+import type { EvaluationRunRecord } from "@reev/db";
+import { type EvaluationReport, formatDuration, type ReportComparison } from "@reev/orchestrator";
+import { clip, renderTable } from "../text-table.js";
+
+const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
+const fixed = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
+const signed = (v: number | null, format: (n: number) => string) =>
+  v == null ? "—" : `${v > 0 ? "+" : v < 0 ? "-" : "±"}${format(Math.abs(v))}`;
+
+export function evaluationText(evaluation: EvaluationRunRecord, report: EvaluationReport, minPassRate: number | null): string {
+  const head = [
+    `Evaluation ${evaluation.id}${evaluation.name ? ` (${evaluation.name})` : ""} · agent ${evaluation.agent}${evaluation.model ? ` (${evaluation.model})` : ""} · ${evaluation.status}`,
+    `${report.passes}/${report.runs} runs passed${minPassRate === null ? "" : ` · --min-pass-rate ${minPassRate}`}`,
+    "",
+  ];
+  const rows = report.flows.map((f) => [
+    f.flowId,
+    `${f.passes}/${f.runs}`,
+    f.passRate ? `${percent(f.passRate.rate)} [${percent(f.passRate.low)}, ${percent(f.passRate.high)}]` : "—",
+    fixed(f.passAtK),
+    fixed(f.passHatK),
+    `${fixed(f.score.mean)} / ${fixed(f.score.median)} / ${fixed(f.score.min)}–${fixed(f.score.max)}`,
+    `${formatDuration(f.durationMs.p50)} / ${formatDuration(f.durationMs.p95)}`,
+    `${f.inputTokens.total ?? "—"} / ${f.outputTokens.total ?? "—"}`,
+    f.costUsd.total === null ? "—" : `$${f.costUsd.total.toFixed(4)}`,
+    minPassRate === null ? "" : (f.passRate?.rate ?? 0) >= minPassRate ? "ok" : "BELOW",
+  ]);
+  const table = renderTable(
+    ["flow", "passed", "pass rate [95% CI]", `pass@k`, "pass^k", "score mean/median/min–max", "p50/p95", "tokens in/out", "cost", ""],
+    rows,
+    new Set([1, 3, 4]),
+  );
+  const steps = report.flows.flatMap((f) =>
+    f.steps
+      .filter((s) => s.failed > 0)
+      .map((s) => {
+        const errors = s.topErrors.map((e) => `      ${e.count}× ${clip(e.error, 100)}`).join("\n");
+        return `  ${f.flowId} › ${s.stepId}: failed ${s.failed}/${s.passed + s.failed} (${percent(s.failureRate)})${s.flaky ? " · flaky" : ""}${s.skipped ? ` · skipped ${s.skipped}` : ""}\n${errors}`;
+      }),
+  );
+  const k = report.flows[0]?.k;
+  return [
+    ...head,
+    table,
+    k === undefined ? "" : `k = ${k}`,
+    ...(steps.length ? ["", "Steps that failed:", ...steps] : []),
+    "",
+    ...report.notes,
+    "",
+  ].join("\n");
+}
+
+export function comparisonText(comparison: ReportComparison): string {
+  const rows = comparison.flows.flatMap((f) => [
+    [
+      f.flowId + (f.only ? ` (only in ${f.only.toUpperCase()})` : ""),
+      f.passes?.verdict ?? "—",
+      f.passes ? `${percent(f.passes.baselineRate)} → ${percent(f.passes.candidateRate)}` : "—",
+      f.passes ? f.passes.pValue.toFixed(4) : "—",
+      signed(f.passHatKDelta, (n) => n.toFixed(2)),
+      signed(f.meanScoreDelta, (n) => n.toFixed(2)),
+      signed(f.p50DurationDelta, (n) => formatDuration(n)),
+      signed(f.inputTokensDelta === null || f.outputTokensDelta === null ? null : f.inputTokensDelta + f.outputTokensDelta, String),
+      signed(f.costUsdDelta, (n) => `$${n.toFixed(4)}`),
+    ],
+    ...f.steps.map((s) => [
+      `  › ${s.stepId}`,
+      s.passes?.verdict ?? "—",
+      `fail ${percent(s.failureRateA)} → ${percent(s.failureRateB)}`,
+      s.passes ? s.passes.pValue.toFixed(4) : "—",
+      "",
+      "",
+      "",
+      "",
+      "",
+    ]),
+  ]);
+  const table = renderTable(
+    ["flow › step", "verdict", "A → B", "p", "Δ pass^k", "Δ score", "Δ p50", "Δ tokens", "Δ cost"],
+    rows,
+    new Set([3]),
+  );
+  const flagged = comparison.flagged.length
+    ? comparison.flagged.map((f) => `  ${f.verdict}: ${f.flowId}${f.stepId ? ` › ${f.stepId}` : ""}`).join("\n")
+    : "  no credible difference anywhere";
+  return `${table}\n\nFlagged (${comparison.test}, p < 0.05):\n${flagged}\n`;
+}

@@ -1,0 +1,169 @@
+/**
+ * `reev eval` and `reev compare` as a user runs them (child processes), on the embedded database and,
+ * when REEV_TEST_DATABASE_URL is set, on PostgreSQL: the exit codes (0 every flow met
+ * --min-pass-rate, 1 one did not, 2 bad input), the recorded evaluation, the
+ * verdicts in `reev show`, the HTML report with its run diagrams, and a comparison that flags the one
+ * change made between two evaluations.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createPostgresDatabase } from "@reev/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, CLI_COMMAND, cliEnv, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+
+type Backend = { name: string; url: () => Promise<{ url: string; drop(): Promise<void> }> };
+const backends: Backend[] = [
+  { name: "PGlite", url: async () => ({ url: join(temp.dir, "db"), drop: async () => {} }) },
+  ...(process.env.REEV_TEST_DATABASE_URL
+    ? [{ name: "PostgreSQL", url: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL!) }]
+    : []),
+];
+
+let temp: ReturnType<typeof makeTempDir>;
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-eval-");
+});
+afterAll(() => temp?.remove());
+
+type FlowJson = { flowId: string; runs: number; passes: number; runIds: string[] };
+type EvalJson = { evaluation: { id: string; status: string }; report: { runs: number; passes: number; flows: FlowJson[] } };
+
+describe.each(backends)("reev eval and reev compare on $name", (backend) => {
+  let database: { url: string; drop(): Promise<void> };
+  const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
+  let first: EvalJson;
+
+  beforeAll(async () => {
+    database = await backend.url();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it("exit 0 when every flow meets --min-pass-rate: 3 flows × 5 runs, recorded and counted", { timeout: 180_000 }, async () => {
+    const r = await reev("eval", fixture("eval-v1"), "--repeat", "5", "--min-pass-rate", "0.6", "--format", "json", "--name", "v1");
+    expect(r.code, show(r)).toBe(0);
+    first = JSON.parse(r.stdout) as EvalJson;
+    expect(first.evaluation.status).toBe("completed");
+    expect(first.report.flows.map((f) => [f.flowId, f.passes, f.runs])).toEqual([
+      ["eval-alpha", 3, 5],
+      ["eval-beta", 4, 5],
+      ["eval-gamma", 5, 5],
+    ]);
+    // Live progress: one line per run as it ends.
+    expect(r.stderr.match(/^\[\d+\/15\] /gm)).toHaveLength(15);
+  });
+
+  it("exit 1 when a flow falls below --min-pass-rate, with the flow named", { timeout: 180_000 }, async () => {
+    const r = await reev("eval", fixture("eval-v2"), "--repeat", "5", "--min-pass-rate", "0.6", "--baseline", first.evaluation.id);
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toContain("Below --min-pass-rate 0.6: eval-gamma");
+    // The table, then the comparison with the baseline.
+    expect(r.stdout).toMatch(/eval-gamma\s+0\/5\s+0\.0%/);
+    expect(r.stdout).toContain("Against baseline");
+    expect(r.stdout).toMatch(/regression: eval-gamma\n/);
+  });
+
+  it("reev compare flags the change that was made, and no other", { timeout: 60_000 }, async () => {
+    const list = await reev("eval", fixture("eval-v2"), "--repeat", "5", "--format", "json");
+    expect(list.code, show(list)).toBe(0); // no --min-pass-rate: nothing to fail
+    const second = JSON.parse(list.stdout) as EvalJson;
+    const r = await reev("compare", first.evaluation.id, second.evaluation.id, "--format", "json");
+    expect(r.code, show(r)).toBe(0);
+    const { comparison } = JSON.parse(r.stdout) as {
+      comparison: { flagged: unknown[]; flows: { flowId: string; passes: { verdict: string; pValue: number } }[] };
+    };
+    expect(comparison.flagged).toEqual([
+      { flowId: "eval-gamma", stepId: null, verdict: "regression" },
+      { flowId: "eval-gamma", stepId: "b", verdict: "regression" },
+    ]);
+    expect(comparison.flows.map((f) => [f.flowId, f.passes.verdict])).toEqual([
+      ["eval-alpha", "no credible difference"],
+      ["eval-beta", "no credible difference"],
+      ["eval-gamma", "regression"],
+    ]);
+    const text = await reev("compare", first.evaluation.id, second.evaluation.id);
+    expect(text.stdout).toContain(
+      "Flagged (Fisher's exact test (two-sided), p < 0.05):\n  regression: eval-gamma\n  regression: eval-gamma › b\n",
+    );
+  });
+
+  it("reev show and reev diagram print a run's verdicts, with the reason of each failed check", async () => {
+    const alpha = first.report.flows[0]!;
+    const runTwo = alpha.runIds.find((id) => id.includes("_r2_"))!;
+    const r = await reev("show", runTwo);
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/write .*✗ forbiddenTools/);
+    expect(r.stdout).toContain("step 1 write expect.forbiddenTools: delete is forbidden but was called 1 time");
+    const json = JSON.parse((await reev("show", runTwo, "--json")).stdout) as { steps: { checks: { passed: boolean } | null }[] };
+    expect(json.steps.map((s) => s.checks?.passed)).toEqual([true, false]);
+    // The diagram's notes carry the same verdicts.
+    const diagram = await reev("diagram", runTwo);
+    expect(diagram.stdout).toContain(
+      "note right of step_1_write\n        ✗ expect#58; 1 of 1 failed\n        forbiddenTools#58; delete is forbidden",
+    );
+    expect(diagram.stdout).toContain("note right of step_0_fetch\n        ✓ expect#58; 1 check held\n    end note");
+  });
+
+  it("the HTML report links each flow's runs to their diagram pages, written beside it", { timeout: 120_000 }, async () => {
+    const out = join(temp.dir, `${backend.name}-report.html`);
+    const r = await reev("eval", fixture("eval-v1/gamma.yaml"), "--repeat", "2", "--format", "html", "--out", out);
+    expect(r.code, show(r)).toBe(0);
+    const html = readFileSync(out, "utf8");
+    const links = [...html.matchAll(/href="([^"#]+\.html)"/g)].map((m) => m[1]!);
+    expect(links).toHaveLength(2);
+    for (const link of links) expect(existsSync(join(temp.dir, decodeURIComponent(link)))).toBe(true);
+    expect(html).toContain("eval-gamma");
+  });
+
+  it("Ctrl-C leaves a recorded evaluation marked incomplete, counting only the runs that ended before it", {
+    timeout: 120_000,
+  }, async () => {
+    const child = spawn(
+      process.execPath,
+      [...CLI_COMMAND, "eval", fixture("eval-slow.yaml"), "--repeat", "40", "--concurrency", "2", "--format", "json", "--db", database.url],
+      { cwd: temp.dir, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    const firstRunEnded = new Promise<void>((resolve) =>
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk;
+        if (/^\[\d+\/40\] /m.test(stderr)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await firstRunEnded;
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(code, `${stdout}\n${stderr}`).toBe(130);
+    expect(stderr).toContain("Interrupted: cancelling the running runs");
+    const result = JSON.parse(stdout) as EvalJson & { report: { notes: string[] } };
+    expect(result.evaluation.status).toBe("incomplete");
+    const counted = result.report.runs;
+    expect(counted).toBeGreaterThanOrEqual(1);
+    expect(counted).toBeLessThan(40);
+    // Never half-counted: every counted run is a whole run that passed, none of the cancelled ones.
+    expect(result.report.passes).toBe(counted);
+    expect(result.report.notes.some((n) => n.startsWith(`Interrupted: ${counted} of 40 runs counted`))).toBe(true);
+  });
+
+  it("exit 2 for bad input, naming it", { timeout: 60_000 }, async () => {
+    const typo = await reev("eval", fixture("invalid-expect.yaml"));
+    expect(typo.code, show(typo)).toBe(2);
+    expect(typo.stderr).toContain("steps[0].expect.forbidenTools");
+    const baseline = await reev("eval", fixture("eval-v1/gamma.yaml"), "--baseline", "eval_nope");
+    expect(baseline.code, show(baseline)).toBe(2);
+    expect(baseline.stderr).toContain('No evaluation "eval_nope"');
+    const rate = await reev("eval", fixture("eval-v1"), "--min-pass-rate", "1.5");
+    expect(rate.code, show(rate)).toBe(2);
+    expect(rate.stderr).toContain("--min-pass-rate must be a number from 0 to 1");
+    const missing = await reev("eval", join(temp.dir, "no-such-dir"));
+    expect(missing.code, show(missing)).toBe(2);
+    const compare = await reev("compare", "eval_nope", first.evaluation.id);
+    expect(compare.code).toBe(2);
+  });
+});

@@ -1,0 +1,276 @@
+import { z } from "zod";
+import { DatabaseError } from "../errors.js";
+import { Prisma } from "../generated/prisma/client.js";
+import { type JsonValue, ZId, ZJsonValue, ZStepIndex, ZText, ZTimestamp } from "../schemas.js";
+import { validate } from "../validate.js";
+import { databaseTransaction, lockExecution, type WriterContext, withClient } from "./context.js";
+
+export const EVALUATION_STATUSES = ["running", "completed", "incomplete", "failed"] as const;
+export type EvaluationStatus = (typeof EVALUATION_STATUSES)[number];
+/** How an evaluation can end: `incomplete` when it was interrupted before every run was counted. */
+export const ZFinalEvaluationStatus = z.enum(["completed", "incomplete", "failed"]);
+
+export const ZCreateEvaluationInput = z.strictObject({
+  id: ZId,
+  name: ZId.nullable().optional(),
+  agent: ZId,
+  model: ZId.nullable().optional(),
+  configuration: ZJsonValue,
+  startedAt: ZTimestamp.optional(),
+});
+export type CreateEvaluationInput = z.input<typeof ZCreateEvaluationInput>;
+
+export const ZFinishEvaluationInput = z.strictObject({
+  status: ZFinalEvaluationStatus,
+  summary: ZJsonValue,
+  finishedAt: ZTimestamp.optional(),
+});
+export type FinishEvaluationInput = z.input<typeof ZFinishEvaluationInput>;
+
+/** Keyset pagination, newest first: pass the last page's `nextCursor` to read the next one. */
+export const ZListEvaluationsInput = z.strictObject({
+  limit: z.int("must be a whole number").min(1, "must be 1 or more").max(1000, "must be at most 1000").default(50),
+  cursor: z.strictObject({ startedAt: ZTimestamp, id: ZId }).nullable().optional(),
+});
+export type ListEvaluationsInput = z.input<typeof ZListEvaluationsInput>;
+export type EvaluationCursor = { startedAt: Date; id: string };
+
+/** An `expect` verdict as stored: one entry per check, a reason for each that failed. */
+export const ZStoredCheckResult = z.strictObject({
+  passed: z.boolean(),
+  checks: z.array(z.strictObject({ check: ZId, passed: z.boolean(), reason: ZText.nullable() })),
+});
+export type StoredCheckResult = z.infer<typeof ZStoredCheckResult>;
+
+export const ZRecordChecksInput = z.strictObject({
+  /** The flow's own `expect` verdict; null when the flow has none. */
+  flow: ZStoredCheckResult.nullable(),
+  steps: z.array(z.strictObject({ stepIndex: ZStepIndex, result: ZStoredCheckResult })),
+});
+export type RecordChecksInput = z.input<typeof ZRecordChecksInput>;
+
+export type EvaluationRunRecord = {
+  id: string;
+  name: string | null;
+  agent: string;
+  model: string | null;
+  status: EvaluationStatus;
+  startedAt: Date;
+  finishedAt: Date | null;
+  configuration: JsonValue;
+  summary: JsonValue | null;
+};
+
+/** One stored step of an evaluation's execution, as a report needs it (no content, no tool calls). */
+export type EvaluationStepRecord = {
+  stepIndex: number;
+  stepId: string | null;
+  status: string | null;
+  score: number | null;
+  durationMs: number | null;
+  error: string | null;
+  checks: StoredCheckResult | null;
+};
+
+export type EvaluationExecutionRecord = {
+  executionId: string;
+  flowId: string;
+  status: string;
+  startedAt: Date;
+  durationMs: number | null;
+  error: string | null;
+  checks: StoredCheckResult | null;
+  /** Committed steps, in step order. */
+  steps: EvaluationStepRecord[];
+};
+
+function toRecord(row: Prisma.EvaluationRunModel): EvaluationRunRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    agent: row.agent,
+    model: row.model,
+    status: row.status,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    configuration: row.configuration as JsonValue,
+    summary: (row.summary ?? null) as JsonValue | null,
+  };
+}
+
+/** Records a running evaluation. Its id is the caller's; an id already taken is a CONFLICT naming `id`. */
+export async function createEvaluationRun(context: WriterContext, input: CreateEvaluationInput): Promise<EvaluationRunRecord> {
+  const data = validate(ZCreateEvaluationInput, input, "");
+  const action = `create evaluation "${data.id}"`;
+  // Raw like createExecutionSession: ON CONFLICT keeps a taken id from aborting an enclosing transaction.
+  const inserted = await withClient(
+    context,
+    action,
+    (c) => c.$executeRaw`
+      INSERT INTO evaluation_runs (id, name, agent, model, configuration, started_at)
+      VALUES (${data.id}, ${data.name ?? null}, ${data.agent}, ${data.model ?? null}, ${JSON.stringify(data.configuration)}::jsonb,
+        COALESCE(${data.startedAt ?? null}::timestamptz, now()))
+      ON CONFLICT (id) DO NOTHING`,
+  );
+  if (!inserted) throw new DatabaseError("CONFLICT", `Failed to ${action}: the id is taken (use a new evaluation id)`, { field: "id" });
+  return toRecord(await withClient(context, action, (c) => c.evaluationRun.findUniqueOrThrow({ where: { id: data.id } })));
+}
+
+/**
+ * Ends a running evaluation with its summary, in one transaction under the row's lock. The same finish
+ * again (a retry whose reply was lost) returns the record; any other change to a finished one is refused.
+ */
+export async function finishEvaluationRun(context: WriterContext, id: string, input: FinishEvaluationInput): Promise<EvaluationRunRecord> {
+  const evaluationId = validate(ZId, id, "id");
+  const data = validate(ZFinishEvaluationInput, input, "");
+  const row = await databaseTransaction(context, `finish evaluation "${evaluationId}"`, async ({ client: tx }) => {
+    const locked = await tx.$queryRaw<{ status: EvaluationStatus }[]>`
+      SELECT status::text AS status FROM evaluation_runs WHERE id = ${evaluationId} FOR UPDATE`;
+    const status = locked[0]?.status;
+    if (status === undefined) throw missingEvaluation(evaluationId);
+    if (status !== "running") {
+      const finished = await tx.evaluationRun.findUniqueOrThrow({ where: { id: evaluationId } });
+      if (finished.status === data.status && JSON.stringify(finished.summary) === JSON.stringify(data.summary)) return finished;
+      throw new DatabaseError("TRANSACTION_STATE", `Evaluation "${evaluationId}" already finished as ${status}: its record is final`, {
+        field: "id",
+      });
+    }
+    return tx.evaluationRun.update({
+      where: { id: evaluationId },
+      data: { status: data.status, summary: data.summary as Prisma.InputJsonValue, finishedAt: data.finishedAt ?? new Date() },
+    });
+  });
+  return toRecord(row);
+}
+
+export async function getEvaluationRun(context: WriterContext, id: string): Promise<EvaluationRunRecord | null> {
+  const evaluationId = validate(ZId, id, "id");
+  const row = await withClient(context, `read evaluation "${evaluationId}"`, (c) =>
+    c.evaluationRun.findUnique({ where: { id: evaluationId } }),
+  );
+  return row ? toRecord(row) : null;
+}
+
+/** Newest first by (started_at, id); `nextCursor` is null on the last page. */
+export async function listEvaluationRuns(
+  context: WriterContext,
+  input: ListEvaluationsInput = {},
+): Promise<{ items: EvaluationRunRecord[]; nextCursor: EvaluationCursor | null }> {
+  const q = validate(ZListEvaluationsInput, input, "");
+  const cursor = q.cursor ?? null;
+  const rows = await withClient(context, "list evaluations", (c) =>
+    c.evaluationRun.findMany({
+      where: cursor ? { OR: [{ startedAt: { lt: cursor.startedAt } }, { startedAt: cursor.startedAt, id: { lt: cursor.id } }] } : {},
+      orderBy: [{ startedAt: "desc" }, { id: "desc" }],
+      take: q.limit + 1,
+    }),
+  );
+  const items = rows.slice(0, q.limit).map(toRecord);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > q.limit && last ? { startedAt: last.startedAt, id: last.id } : null };
+}
+
+/**
+ * Stores the `expect` verdicts of one execution — the flow's and each step's — in one transaction
+ * under the execution's lock. Every step named must be stored already (NOT_FOUND naming
+ * `steps[i].stepIndex` otherwise, nothing written): a verdict is judged from a stored step, never
+ * from one that is not there. Storing the same verdicts again is harmless.
+ */
+export async function recordChecks(context: WriterContext, executionId: string, input: RecordChecksInput): Promise<void> {
+  const id = validate(ZId, executionId, "executionId");
+  const data = validate(ZRecordChecksInput, input, "");
+  await databaseTransaction(context, `record the checks of execution "${id}"`, async ({ client: tx }) => {
+    await lockExecution(tx, id);
+    for (const [index, step] of data.steps.entries()) {
+      const updated = await tx.stepSession.updateMany({
+        where: { executionId: id, stepIndex: step.stepIndex },
+        data: { checks: step.result as Prisma.InputJsonValue },
+      });
+      if (updated.count === 0) {
+        throw new DatabaseError("NOT_FOUND", `Execution "${id}" has no stored step ${step.stepIndex}: store the step before its checks`, {
+          field: `steps[${index}].stepIndex`,
+        });
+      }
+    }
+    await tx.executionSession.update({
+      where: { executionId: id },
+      data: { checks: data.flow === null ? Prisma.DbNull : (data.flow as Prisma.InputJsonValue) },
+    });
+  });
+}
+
+type EvaluationExecutionRow = {
+  execution_id: string;
+  flow_id: string;
+  status: string;
+  started_at: Date;
+  duration_ms: number | null;
+  error: string | null;
+  checks: StoredCheckResult | null;
+  steps: {
+    stepIndex: number;
+    stepId: string | null;
+    status: string | null;
+    score: number | null;
+    durationMs: number | null;
+    error: string | null;
+    checks: StoredCheckResult | null;
+  }[];
+};
+
+/** Executions matching `where`, oldest first, each with its committed steps and their verdicts: one query. */
+async function readExecutions(context: WriterContext, action: string, where: Prisma.Sql): Promise<EvaluationExecutionRecord[]> {
+  const rows = await withClient(
+    context,
+    action,
+    (c) => c.$queryRaw<EvaluationExecutionRow[]>`
+      SELECT e.execution_id, e.flow_id, e.status::text AS status, e.started_at, e.duration_ms, e.error, e.checks,
+        COALESCE((SELECT json_agg(json_build_object('stepIndex', s.step_index, 'stepId', s.step_id, 'status', s.status,
+          'score', s.score, 'durationMs', s.duration_ms, 'error', s.error, 'checks', s.checks) ORDER BY s.step_index)
+          FROM step_sessions s WHERE s.execution_id = e.execution_id AND s.state = 'committed'), '[]'::json) AS steps
+      FROM execution_sessions e WHERE ${where} ORDER BY e.started_at, e.execution_id`,
+  );
+  return rows.map((r) => ({
+    executionId: r.execution_id,
+    flowId: r.flow_id,
+    status: r.status,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    error: r.error,
+    checks: r.checks,
+    steps: r.steps.map((s) => ({ ...s, checks: s.checks ?? null })),
+  }));
+}
+
+/** An evaluation's executions, oldest first, each with its committed steps and their verdicts. */
+export function listEvaluationExecutions(context: WriterContext, evaluationId: string): Promise<EvaluationExecutionRecord[]> {
+  const id = validate(ZId, evaluationId, "evaluationId");
+  return readExecutions(context, `read the executions of evaluation "${id}"`, Prisma.sql`e.evaluation_id = ${id}`);
+}
+
+/** One execution read the way an evaluation's are (for comparing two single runs); null when there is none. */
+export async function getEvaluationExecution(context: WriterContext, executionId: string): Promise<EvaluationExecutionRecord | null> {
+  const id = validate(ZId, executionId, "executionId");
+  const [row] = await readExecutions(context, `read execution "${id}"`, Prisma.sql`e.execution_id = ${id}`);
+  return row ?? null;
+}
+
+/** The stored `expect` verdicts of one execution (for `reev show` and the diagram's notes). */
+export async function getChecks(
+  context: WriterContext,
+  executionId: string,
+): Promise<{ flow: StoredCheckResult | null; steps: Map<number, StoredCheckResult> }> {
+  const id = validate(ZId, executionId, "executionId");
+  return withClient(context, `read the checks of execution "${id}"`, async (c) => {
+    const execution = await c.executionSession.findUnique({ where: { executionId: id }, select: { checks: true } });
+    const steps = await c.stepSession.findMany({ where: { executionId: id }, select: { stepIndex: true, checks: true } });
+    return {
+      flow: (execution?.checks ?? null) as StoredCheckResult | null,
+      steps: new Map(steps.filter((s) => s.checks !== null).map((s) => [s.stepIndex, s.checks as StoredCheckResult])),
+    };
+  });
+}
+
+function missingEvaluation(id: string): DatabaseError {
+  return new DatabaseError("NOT_FOUND", `Evaluation "${id}" does not exist: create it with createEvaluationRun first`, { field: "id" });
+}

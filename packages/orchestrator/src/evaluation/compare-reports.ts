@@ -1,0 +1,105 @@
+import type { FlowReport } from "./aggregate-flow.js";
+import type { StepReport } from "./aggregate-steps.js";
+import { type ComparisonVerdict, comparePassCounts, PASS_COUNT_TEST, type PassComparison } from "./compare-pass-counts.js";
+
+/** B − A, or null when either side is unknown: a delta is never computed from a guess. */
+const delta = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null ? null : b - a);
+
+export type StepComparison = {
+  stepId: string;
+  /** Failure rates (failed / ran) of A and B, and B − A. */
+  failureRateA: number | null;
+  failureRateB: number | null;
+  failureRateDelta: number | null;
+  /** The step's passes over the runs where it ran, compared like the flows' (null when it ran on neither side). */
+  passes: PassComparison | null;
+};
+
+export type FlowComparison = {
+  flowId: string;
+  /** Present on one side only: nothing to compare. */
+  only: "a" | "b" | null;
+  passes: PassComparison | null;
+  passHatKDelta: number | null;
+  meanScoreDelta: number | null;
+  p50DurationDelta: number | null;
+  p95DurationDelta: number | null;
+  inputTokensDelta: number | null;
+  outputTokensDelta: number | null;
+  costUsdDelta: number | null;
+  steps: StepComparison[];
+};
+
+export type ReportComparison = {
+  test: typeof PASS_COUNT_TEST;
+  flows: FlowComparison[];
+  /** Flows and steps with a credible regression or improvement; everything else is "no credible difference". */
+  flagged: { flowId: string; stepId: string | null; verdict: Exclude<ComparisonVerdict, "no credible difference"> }[];
+};
+
+type ComparableFlow = Pick<
+  FlowReport,
+  "flowId" | "runs" | "passes" | "passHatK" | "score" | "durationMs" | "inputTokens" | "outputTokens" | "costUsd" | "steps"
+>;
+
+function compareSteps(a: readonly StepReport[], b: readonly StepReport[]): StepComparison[] {
+  const ids = [...new Set([...a.map((s) => s.stepId), ...b.map((s) => s.stepId)])];
+  return ids.map((stepId) => {
+    const sa = a.find((s) => s.stepId === stepId);
+    const sb = b.find((s) => s.stepId === stepId);
+    const counts = (s: StepReport | undefined) => ({ runs: s ? s.passed + s.failed : 0, passes: s?.passed ?? 0 });
+    const ca = counts(sa);
+    const cb = counts(sb);
+    return {
+      stepId,
+      failureRateA: sa?.failureRate ?? null,
+      failureRateB: sb?.failureRate ?? null,
+      failureRateDelta: delta(sa?.failureRate, sb?.failureRate),
+      passes: ca.runs === 0 && cb.runs === 0 ? null : comparePassCounts({ baseline: ca, candidate: cb }),
+    };
+  });
+}
+
+function compareFlow(flowId: string, a: ComparableFlow | undefined, b: ComparableFlow | undefined): FlowComparison {
+  return {
+    flowId,
+    only: a && b ? null : a ? "a" : "b",
+    passes:
+      a && b ? comparePassCounts({ baseline: { runs: a.runs, passes: a.passes }, candidate: { runs: b.runs, passes: b.passes } }) : null,
+    passHatKDelta: delta(a?.passHatK, b?.passHatK),
+    meanScoreDelta: delta(a?.score.mean, b?.score.mean),
+    p50DurationDelta: delta(a?.durationMs.p50, b?.durationMs.p50),
+    p95DurationDelta: delta(a?.durationMs.p95, b?.durationMs.p95),
+    inputTokensDelta: delta(a?.inputTokens.total, b?.inputTokens.total),
+    outputTokensDelta: delta(a?.outputTokens.total, b?.outputTokens.total),
+    costUsdDelta: delta(a?.costUsd.total, b?.costUsd.total),
+    steps: a && b ? compareSteps(a.steps, b.steps) : [],
+  };
+}
+
+/**
+ * A (the baseline) against B (the candidate), flows and steps aligned by id, in A's order then B's
+ * new ones. Pass rates are judged by Fisher's exact test on the pass counts (comparePassCounts): a
+ * regression or improvement is flagged only at p < 0.05, every other difference is "no credible
+ * difference". The other figures are plain deltas, B − A, null when either side is unknown.
+ */
+export function compareReports(a: readonly ComparableFlow[], b: readonly ComparableFlow[]): ReportComparison {
+  const ids = [...new Set([...a.map((f) => f.flowId), ...b.map((f) => f.flowId)])];
+  const flows = ids.map((id) =>
+    compareFlow(
+      id,
+      a.find((f) => f.flowId === id),
+      b.find((f) => f.flowId === id),
+    ),
+  );
+  const flagged: ReportComparison["flagged"] = [];
+  for (const flow of flows) {
+    if (flow.passes && flow.passes.verdict !== "no credible difference")
+      flagged.push({ flowId: flow.flowId, stepId: null, verdict: flow.passes.verdict });
+    for (const step of flow.steps) {
+      if (step.passes && step.passes.verdict !== "no credible difference")
+        flagged.push({ flowId: flow.flowId, stepId: step.stepId, verdict: step.passes.verdict });
+    }
+  }
+  return { test: PASS_COUNT_TEST, flows, flagged };
+}

@@ -1,0 +1,243 @@
+import { formatDuration } from "../format-duration.js";
+import { REPORT_CSS } from "../mermaid/report-css.js";
+import type { ReportComparison } from "./compare-reports.js";
+import type { EvaluationReport } from "./evaluation-report.js";
+
+const EVALUATION_CSS = `
+table.flows { width: 100%; border-collapse: collapse; font-size: 13px; }
+table.flows th, table.flows td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
+table.flows td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.bar { position: relative; width: 160px; height: 14px; background: var(--bg); border-radius: 7px; overflow: hidden; }
+.bar .fill { position: absolute; top: 0; bottom: 0; left: 0; background: #28a745; }
+.bar .fill.low { background: #dc3545; }
+.bar .ci { position: absolute; top: 5px; height: 4px; background: rgba(0,0,0,.45); }
+.verdict-regression { color: var(--bad); font-weight: 600; } .verdict-improvement { color: var(--good); font-weight: 600; }
+.flaky { color: var(--warn); font-weight: 600; }
+ul.runs { columns: 2; margin: 6px 0 0; font-size: 12px; }
+.note { color: var(--muted); font-size: 12px; }
+`;
+
+const trusted = (text: string) => ({ __html: text });
+const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
+const number = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
+const signed = (v: number | null, format: (n: number) => string) =>
+  v == null ? "—" : `${v > 0 ? "+" : v < 0 ? "−" : "±"}${format(Math.abs(v))}`;
+
+/** The pass rate as a bar, its 95% Wilson interval as a dark line across it. */
+function RateBar(props: { rate: number | null; low: number | null; high: number | null; threshold: number | null }) {
+  const { rate, low, high, threshold } = props;
+  if (rate === null) return <span>—</span>;
+  const below = threshold !== null && rate < threshold;
+  return (
+    <div class="bar" role="img" aria-label={`pass rate ${percent(rate)}, 95% interval ${percent(low)}–${percent(high)}`}>
+      <div class={`fill${below ? " low" : ""}`} style={`width:${(rate * 100).toFixed(1)}%`} />
+      {low === null || high === null ? null : (
+        <div class="ci" style={`left:${(low * 100).toFixed(1)}%;width:${((high - low) * 100).toFixed(1)}%`} />
+      )}
+    </div>
+  );
+}
+
+function Page(props: { title: string; children: unknown }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <link rel="icon" href="data:," />
+        <title>{props.title}</title>
+        <style dangerouslySetInnerHTML={trusted(REPORT_CSS + EVALUATION_CSS)} />
+      </head>
+      <body>
+        <main>{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+export type EvaluationPageOptions = {
+  title: string;
+  /** Id, agent, status and such, shown under the title. */
+  facts: readonly string[];
+  minPassRate: number | null;
+  /** The link of one run's diagram page, or null when none was written. */
+  runLink: (executionId: string) => string | null;
+};
+
+/**
+ * A self-contained HTML report of an evaluation: flows × metrics with pass-rate bars (and their 95%
+ * Wilson interval), then per flow its steps (failure rate, flaky, most common errors) and links to
+ * each run's diagram. Every value is escaped by hono/jsx; no script, nothing fetched.
+ */
+export function renderEvaluationHtml(report: EvaluationReport, options: EvaluationPageOptions): string {
+  const page = (
+    <Page title={options.title}>
+      <header>
+        <h1>{options.title}</h1>
+        <p class="ids">{options.facts.join(" · ")}</p>
+      </header>
+      <section aria-label="Flows">
+        <h2>
+          Flows · {report.passes}/{report.runs} runs passed
+        </h2>
+        <table class="flows">
+          <thead>
+            <tr>
+              <th>flow</th>
+              <th>pass rate (95% CI)</th>
+              <th>passes</th>
+              <th>pass@k</th>
+              <th>pass^k</th>
+              <th>score mean · median · min–max</th>
+              <th>p50 · p95</th>
+              <th>tokens in/out</th>
+              <th>cost</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.flows.map((f) => (
+              <tr>
+                <td>
+                  <a href={`#flow-${encodeURIComponent(f.flowId)}`}>{f.flowId}</a>
+                </td>
+                <td>
+                  <RateBar
+                    rate={f.passRate?.rate ?? null}
+                    low={f.passRate?.low ?? null}
+                    high={f.passRate?.high ?? null}
+                    threshold={options.minPassRate}
+                  />
+                  <span class="note">
+                    {percent(f.passRate?.rate)} ({percent(f.passRate?.low)}–{percent(f.passRate?.high)})
+                  </span>
+                </td>
+                <td class="num">
+                  {f.passes}/{f.runs}
+                </td>
+                <td class="num">
+                  {number(f.passAtK)} <span class="note">k={f.k}</span>
+                </td>
+                <td class="num">{number(f.passHatK)}</td>
+                <td class="num">
+                  {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}
+                </td>
+                <td class="num">
+                  {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
+                </td>
+                <td class="num">
+                  {f.inputTokens.total ?? "—"}/{f.outputTokens.total ?? "—"}
+                </td>
+                <td class="num">{f.costUsd.total === null ? "—" : `$${f.costUsd.total.toFixed(4)}`}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {report.notes.map((note) => (
+          <p class="note">{note}</p>
+        ))}
+      </section>
+      {report.flows.map((f) => (
+        <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
+          <h2>{f.flowId}</h2>
+          <table class="flows">
+            <thead>
+              <tr>
+                <th>step</th>
+                <th>failure rate</th>
+                <th>passed · failed · skipped</th>
+                <th>most common errors</th>
+              </tr>
+            </thead>
+            <tbody>
+              {f.steps.map((s) => (
+                <tr>
+                  <td>
+                    {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
+                  </td>
+                  <td class="num">{percent(s.failureRate)}</td>
+                  <td class="num">
+                    {s.passed} · {s.failed} · {s.skipped}
+                  </td>
+                  <td>
+                    {s.topErrors.map((e) => (
+                      <div>
+                        {e.count}× {e.error}
+                      </div>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <ul class="runs">
+            {f.runIds.map((id) => {
+              const link = options.runLink(id);
+              return <li>{link ? <a href={link}>{id}</a> : <code>{id}</code>}</li>;
+            })}
+          </ul>
+        </section>
+      ))}
+    </Page>
+  );
+  return `<!doctype html>\n${page.toString()}\n`;
+}
+
+/** The HTML of `reev compare`: flows aligned, deltas B − A, and the verdict of Fisher's exact test. */
+export function renderComparisonHtml(comparison: ReportComparison, options: { title: string; facts: readonly string[] }): string {
+  const page = (
+    <Page title={options.title}>
+      <header>
+        <h1>{options.title}</h1>
+        <p class="ids">{options.facts.join(" · ")}</p>
+      </header>
+      <section aria-label="Comparison">
+        <h2>Flows (B − A)</h2>
+        <table class="flows">
+          <thead>
+            <tr>
+              <th>flow / step</th>
+              <th>verdict</th>
+              <th>pass rate A → B</th>
+              <th>Δ pass^k</th>
+              <th>Δ mean score</th>
+              <th>Δ p50</th>
+              <th>Δ cost</th>
+            </tr>
+          </thead>
+          <tbody>
+            {comparison.flows.flatMap((f) => [
+              <tr>
+                <td>
+                  <strong>{f.flowId}</strong>
+                  {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
+                </td>
+                <td class={`verdict-${f.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{f.passes?.verdict ?? "—"}</td>
+                <td class="num">
+                  {percent(f.passes?.baselineRate)} → {percent(f.passes?.candidateRate)}
+                </td>
+                <td class="num">{signed(f.passHatKDelta, (n) => n.toFixed(2))}</td>
+                <td class="num">{signed(f.meanScoreDelta, (n) => n.toFixed(2))}</td>
+                <td class="num">{signed(f.p50DurationDelta, (n) => formatDuration(n))}</td>
+                <td class="num">{signed(f.costUsdDelta, (n) => `$${n.toFixed(4)}`)}</td>
+              </tr>,
+              ...f.steps.map((s) => (
+                <tr>
+                  <td>↳ {s.stepId}</td>
+                  <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{s.passes?.verdict ?? "—"}</td>
+                  <td class="num">
+                    failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
+                  </td>
+                  <td colspan={4} class="note">
+                    {s.passes?.reason ?? ""}
+                  </td>
+                </tr>
+              )),
+            ])}
+          </tbody>
+        </table>
+        <p class="note">Verdicts by {comparison.test} at p &lt; 0.05; any other difference is "no credible difference".</p>
+      </section>
+    </Page>
+  );
+  return `<!doctype html>\n${page.toString()}\n`;
+}

@@ -1,0 +1,48 @@
+// A flow file's expect blocks and scriptByRun: a bad one is refused with the path of the field, and
+// the scripted agent replays the script of its own repetition.
+import { describe, expect, it } from "vitest";
+import { ScriptedAgent } from "../src/agents/scripted-agent.js";
+import { OrchestratorError } from "../src/errors.js";
+import { parseFlowPlan } from "../src/flow-plan.js";
+
+const flow = (step: string, top = "") => `flowId: f\nprompt: p\n${top}steps:\n  - stepId: s\n    prompt: p\n${step}`;
+
+function problem(text: string): string {
+  try {
+    parseFlowPlan(text);
+  } catch (error) {
+    expect(OrchestratorError.is(error, "INVALID_FLOW")).toBe(true);
+    return (error as OrchestratorError).message;
+  }
+  throw new Error("the flow was accepted");
+}
+
+describe("expect and scriptByRun in flow files", () => {
+  it.each([
+    ["    expect: { forbidenTools: [rm] }\n", "", "steps[0].expect.forbidenTools: Unrecognized key"],
+    ["    expect: { order: exact }\n", "", "steps[0].expect.order: applies to tools"],
+    ["    expect: { tools: [a], forbiddenTools: [a] }\n", "", 'steps[0].expect.forbiddenTools[0]: "a" is also required in tools'],
+    ["    expect: { minScore: 2 }\n", "", "steps[0].expect.minScore: must be between 0 and 1"],
+    ["", "expect: { maxToolCalls: -1 }\n", "expect.maxToolCalls: must be 0 or more"],
+    ['    scriptByRun: { "0": [] }\n', "", 'steps[0].scriptByRun["0"]: Invalid key in record'],
+  ])("refuses %j %j naming the field", (step, top, message) => {
+    expect(problem(flow(step, top))).toContain(message);
+  });
+
+  it("keeps a valid expect block as written", () => {
+    const plan = parseFlowPlan(
+      flow("    expect: { tools: [a, b], order: in_order, args: { a: { x: 1 } } }\n", "expect: { maxToolCalls: 3 }\n"),
+    );
+    expect(plan.steps[0]?.expect).toEqual({ tools: ["a", "b"], order: "in_order", args: { a: { x: 1 } } });
+    expect(plan.expect).toEqual({ maxToolCalls: 3 });
+  });
+
+  it("the scripted agent of run n replays scriptByRun[n], else script", async () => {
+    const plan = parseFlowPlan(flow('    script: [{ response: usual }]\n    scriptByRun: { "2": [{ response: second }] }\n'));
+    const step = plan.steps[0]!;
+    const context = { attempt: 1 } as Parameters<ScriptedAgent["run"]>[1];
+    const signal = new AbortController().signal;
+    const responses = await Promise.all([1, 2, 3].map((run) => new ScriptedAgent({ run }).run(step, context, signal)));
+    expect(responses.map((r) => r.response)).toEqual(["usual", "second", "usual"]);
+  });
+});
