@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The packages as a user gets them: `pnpm pack` @reev/db, @reev/orchestrator and @reev/cli, check what
+# The packages as a user gets them: `pnpm pack` @reev/db, @reev/orchestrator, @reev/server and @reev/cli, check what
 # the tarballs hold, install them with npm into a scratch directory outside the repository, and run
 # `reev demo` there on the embedded database. Proves that no package reads a file by a path into the
 # repository at run time, and that each ships what it needs (the generated Prisma client, the
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-packages=(db orchestrator cli)
+packages=(db orchestrator server cli)
 
 fail() {
   printf 'pack-smoke: %s\n' "$*" >&2

@@ -56,6 +56,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/executions/{id}/steps", status: 200 }, steps.json);
     expect(steps.json.data?.map((s) => (s as { step_index: number }).step_index)).toEqual([0, 1, 2]);
     expect(steps.json.data?.[0]).not.toHaveProperty("content");
+    const stored = await db.writer.getSessionsForConsolidation(id);
     expect(steps.json.data?.[0]).toHaveProperty("tool_calls", [
       {
         call_index: 0,
@@ -63,12 +64,13 @@ describe.each(testBackends())("read API on $name", (backend) => {
         input: { step: 0, text: "ünïcode <b>&</b>" },
         output: { ok: true },
         success: true,
-        duration_ms: 3,
+        // The scripted agent plays the call's 3 ms and stores what it measured.
+        duration_ms: stored[0]?.toolCalls[0]?.durationMs,
         error: null,
       },
     ]);
+    expect(stored[0]?.toolCalls[0]?.durationMs).toBeGreaterThanOrEqual(3);
     const withContent = await get(db, `/api/v1/executions/${id}/steps?include=content`);
-    const stored = await db.writer.getSessionsForConsolidation(id);
     expect(withContent.json.data?.map((s) => (s as { content: string }).content)).toEqual(stored.map((s) => s.content));
 
     const byExecution = await get(db, `/api/v1/executions/${id}/consolidated`);
