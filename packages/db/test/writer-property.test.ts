@@ -415,7 +415,9 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
   test.beforeEach(async ({ db: fileDatabase }) => {
     db = fileDatabase;
     w = db.writer;
-    await prismaClientOf(db).$executeRawUnsafe("TRUNCATE execution_sessions, step_sessions, step_attempts, tool_calls, consolidated_sessions, evaluation_runs");
+    await prismaClientOf(db).$executeRawUnsafe(
+      "TRUNCATE execution_sessions, step_sessions, step_attempts, tool_calls, consolidated_sessions, evaluation_runs",
+    );
   });
 
   /**
