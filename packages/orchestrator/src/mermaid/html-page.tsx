@@ -50,7 +50,7 @@ function ReportPage(props: { content: ConsolidatedContent; execution: ReportExec
               {content.consolidated_at}
             </p>
           </header>
-          <RunMetrics metrics={content.metadata} wallTimeMs={execution.durationMs} />
+          <RunMetrics metrics={content.metadata} wallTimeMs={execution.durationMs ?? null} />
           <FlowDiagramView source={flowDiagramSource(content, checks)} />
           {checks ? <ChecksSection checks={checks} content={content} /> : null}
           <StepTable content={content} />

@@ -21,14 +21,14 @@ const countText = (n: number | null | undefined) => (n === null || n === undefin
  * execution record. The two durations carry the same names in every view (see the README's metrics):
  * "wall time" is the run's start to its finish, "steps time" the first step's start to the last one's end.
  */
-export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs?: number | null | undefined }) {
+export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: number | null }) {
   const m = props.metrics;
   return (
     <section class="metrics" aria-label="Run metrics">
       <Metric name="Success rate" value={`${m.success_rate.toFixed(1)}%`} />
       <Metric name="Avg score" value={scoreText(m.avg_score)} />
       <Metric name="Tool calls" value={String(m.total_tools)} />
-      <Metric name="Wall time" value={formatDuration(props.wallTimeMs ?? null)} />
+      <Metric name="Wall time" value={formatDuration(props.wallTimeMs)} />
       <Metric name="Steps time" value={formatDuration(m.execution_duration_ms)} />
       <Metric name="Input tokens" value={countText(m.total_input_tokens)} />
       <Metric name="Output tokens" value={countText(m.total_output_tokens)} />

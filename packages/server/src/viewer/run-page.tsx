@@ -11,7 +11,7 @@ export function RunHead(props: { run: RunDocument }) {
   return (
     <div id="run-head" data-live-part="">
       <StatusBanner execution={props.run.overview.execution} content={props.run.content} />
-      <RunMetrics metrics={props.run.content.metadata} />
+      <RunMetrics metrics={props.run.content.metadata} wallTimeMs={props.run.overview.execution.durationMs} />
     </div>
   );
 }
