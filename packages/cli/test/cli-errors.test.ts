@@ -207,7 +207,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
     expectBadInput(
       await reev("list", "--status", "done", "--db", db),
-      'reev: Unknown status "done": use running, completed, failed, timed_out or rolled_back.',
+      'reev: Unknown status "done": use running, completed, failed, timed_out, rolled_back or cancelled.',
     );
     // Checked before the database is opened (the execution does not even exist).
     expectBadInput(await reev("diagram", "exec_x", "--format", "svg", "--db", db), 'reev: Unknown diagram format "svg": use mmd or html.');
