@@ -37,6 +37,9 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
 
   beforeAll(async () => {
     database = await backend.url();
+    // As a user does on a new server database: migrate it once (the embedded one migrates itself).
+    const migrated = await reev("migrate");
+    expect(migrated.code, migrated.stderr).toBe(0);
   });
   afterAll(async () => {
     await database?.drop();

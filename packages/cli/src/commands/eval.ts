@@ -23,7 +23,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { statusLabel } from "../format.js";
-import { type DbOptions, dbOption, examples, integer, oneOf } from "../options.js";
+import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { emit, writeOutputFile } from "../output-file.js";
 import { comparisonText, evaluationText } from "./evaluation-text.js";
 import { AGENTS, type AgentName, createAgent, diagramFileStem } from "./run.js";
@@ -34,18 +34,19 @@ const FLOW_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 /** Exit code of an evaluation stopped by Ctrl-C: the shell's 128 + SIGINT. */
 const INTERRUPTED_EXIT = 130;
 
-type EvalFlags = DbOptions & {
-  agent: AgentName;
-  tools?: string | undefined;
-  repeat: number;
-  concurrency: number;
-  name?: string | undefined;
-  minPassRate?: number | undefined;
-  baseline?: string | undefined;
-  prices?: string | undefined;
-  format: EvalFormat;
-  out?: string | undefined;
-};
+type EvalFlags = DbOptions &
+  MigrateOptions & {
+    agent: AgentName;
+    tools?: string | undefined;
+    repeat: number;
+    concurrency: number;
+    name?: string | undefined;
+    minPassRate?: number | undefined;
+    baseline?: string | undefined;
+    prices?: string | undefined;
+    format: EvalFormat;
+    out?: string | undefined;
+  };
 
 export function registerEval(program: Command, ctx: CliContext): void {
   program
@@ -66,6 +67,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
     .option("--out <file>", "write the report here (html: each run's diagram goes beside it, in <file>-runs/)")
     .addOption(dbOption())
+    .addOption(migrateOption())
     .addHelpText(
       "after",
       [
@@ -189,7 +191,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
     baseline: flags.baseline ?? null,
     prices,
   };
-  return withDatabase(flags.db, "write", async (db) => {
+  return withDatabase(flags.db, flags.migrate ? "migrate" : "write", async (db) => {
     const baseline = flags.baseline ? await requireEvaluation(db, flags.baseline, "--baseline") : null;
     const evaluationId = `eval_${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
     await db.writer.createEvaluationRun({
