@@ -103,7 +103,7 @@ function backends(temp: () => string): Backend[] {
   const postgres: Backend = {
     name: "postgres",
     url: async () => {
-      database ??= await createPostgresDatabase(base);
+      database ??= await createPostgresDatabase(base, { migrated: true });
       return database.url;
     },
     cleanup: async () => database?.drop(),

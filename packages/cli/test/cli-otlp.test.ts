@@ -16,7 +16,7 @@ const postgresUrl = process.env.REEV_TEST_DATABASE_URL;
 type Backend = { name: string; open(dir: string): Promise<{ url: string; drop(): Promise<void> }> };
 const BACKENDS: Backend[] = [
   { name: "embedded PGlite", open: async (dir) => ({ url: join(dir, "db"), drop: async () => {} }) },
-  ...(postgresUrl ? [{ name: "PostgreSQL", open: () => createPostgresDatabase(postgresUrl) }] : []),
+  ...(postgresUrl ? [{ name: "PostgreSQL", open: () => createPostgresDatabase(postgresUrl, { migrated: true }) }] : []),
 ];
 
 async function snapshot(url: string): Promise<TableSnapshot> {

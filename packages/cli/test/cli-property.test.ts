@@ -127,7 +127,7 @@ async function openTarget(backend: TestBackend, dir: string): Promise<Target> {
       close: async () => {},
     };
   }
-  const created = await createPostgresDatabase(backend.url);
+  const created = await createPostgresDatabase(backend.url, { migrated: true });
   let reader: Database | undefined;
   return {
     name: backend.name,

@@ -33,7 +33,10 @@ function pgliteTemplate(migrationsDir = MIGRATIONS_DIR): Promise<Uint8Array> {
 }
 
 /** Creates an empty database on the server of `baseUrl`; `drop()` removes it (even if still connected). */
-export async function createPostgresDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createPostgresDatabase(
+  baseUrl: string,
+  options: { migrated?: boolean } = {},
+): Promise<{ url: string; drop(): Promise<void> }> {
   // Named after the base database, so whoever owns that (a CI run) can find and drop leftovers.
   const base = decodeURIComponent(new URL(baseUrl).pathname.slice(1)) || "postgres";
   const name = `${base.slice(0, 40)}_t_${randomBytes(6).toString("hex")}`;
@@ -48,6 +51,9 @@ export async function createPostgresDatabase(baseUrl: string): Promise<{ url: st
   }
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
+  // `migrated`: brought up to date first, as `reev migrate` would, for tests of other things than
+  // migrating (a server database is never migrated implicitly).
+  if (options.migrated) await (await openDatabase({ url: url.toString(), migrate: true })).close();
   return {
     url: url.toString(),
     drop: async () => {
