@@ -51,11 +51,12 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
     if (db.target.kind !== "postgres") {
       io.stderr.write("Embedded database: only runs started through this server are live (other processes cannot open it meanwhile).\n");
     }
-    io.stdout.write(`reev serve: ${url}\n`);
+    // Listening for signals before the URL is printed: whoever reads the URL may stop the server at once.
     const signals = new AbortController();
     const onSignal = () => signals.abort();
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
+    io.stdout.write(`reev serve: ${url}\n`);
     try {
       await once(stop ? AbortSignal.any([stop, signals.signal]) : signals.signal, "abort");
       io.stderr.write("Shutting down: finishing the current step of runs started here…\n");
