@@ -207,15 +207,7 @@ type EvaluationExecutionRow = {
   duration_ms: number | null;
   error: string | null;
   checks: StoredCheckResult | null;
-  steps: {
-    stepIndex: number;
-    stepId: string | null;
-    status: string | null;
-    score: number | null;
-    durationMs: number | null;
-    error: string | null;
-    checks: StoredCheckResult | null;
-  }[];
+  steps: EvaluationStepRecord[];
 };
 
 /** Executions matching `where`, oldest first, each with its committed steps and their verdicts: one query. */
