@@ -9,7 +9,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { type Database, DatabaseError, DatabaseWriter, type StepInput } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
-import { openTestDatabase, testBackends } from "@reev/db/testing";
+import { test, testBackends } from "@reev/db/testing";
 import {
   consistencyProblems,
   createFaultInjector,
@@ -22,7 +22,7 @@ import {
   snapshotTables,
   type TableSnapshot,
 } from "@reev/db/testing/fault-injection";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ZConsolidatedContent } from "../src/consolidated-content.js";
 import { consolidateExecution } from "../src/consolidation.js";
 import { OrchestratorError } from "../src/errors.js";
@@ -55,16 +55,17 @@ function consolidationOf(s: TableSnapshot, executionId: string) {
   return { status: execution?.consolidationStatus, rows: s.consolidated.filter((c) => c.executionId === executionId) };
 }
 
+const faults = createFaultInjector();
+// The writer's own retries off, so that each fault reaches consolidateExecution (the last test turns them on).
+test.override({ databaseOptions: { wrapAdapter: faults.wrapAdapter, writer: { retry: { maxAttempts: 1 } } } });
+
 describe.each(testBackends())("consolidateExecution under injected faults on $name", (backend) => {
-  const faults = createFaultInjector();
   let db: Database;
-  beforeAll(async () => {
-    // The writer's own retries off, so that each fault reaches consolidateExecution (the last test turns them on).
-    db = await openTestDatabase(backend, { wrapAdapter: faults.wrapAdapter, writer: { retry: { maxAttempts: 1 } } });
+  test.beforeAll(async ({ databases }) => {
+    db = await databases.get(backend);
   });
-  afterAll(async () => {
+  afterAll(() => {
     faults.disarm();
-    await db?.close();
   });
 
   /** A finished execution with three committed steps, ready to consolidate. */

@@ -7,8 +7,8 @@ import {
   type StepInput,
 } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
-import { openTestDatabase, testBackends } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { test, testBackends } from "@reev/db/testing";
+import { describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
 import { ZConsolidatedContent } from "../src/consolidated-content.js";
 import { buildConsolidation, consolidateExecution, getConsolidationStatus } from "../src/consolidation.js";
@@ -95,11 +95,8 @@ const EXPECTED_METADATA = {
 
 describe.each(testBackends())("consolidation on $name", (backend) => {
   let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
+  test.beforeAll(async ({ databases }) => {
+    db = await databases.get(backend);
   });
 
   async function execution(prefix = "exec"): Promise<string> {

@@ -2,8 +2,8 @@
 // known runs, gives exactly the expected report, counted from what was stored; and comparing it with
 // an evaluation where one flow was broken flags that flow (and its step), nothing else.
 import type { Database } from "@reev/db";
-import { openTestDatabase, testBackends } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { test, testBackends } from "@reev/db/testing";
+import { describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
 import { compareReports } from "../src/evaluation/compare-reports.js";
 import { buildEvaluationReport, type EvaluationReport } from "../src/evaluation/evaluation-report.js";
@@ -62,11 +62,8 @@ steps:
 
 describe.each(testBackends())("reev eval's core on $name", (backend) => {
   let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
+  test.beforeAll(async ({ databases }) => {
+    db = await databases.get(backend);
   });
 
   const ids = { alpha: uid("alpha"), beta: uid("beta"), gamma: uid("gamma") };

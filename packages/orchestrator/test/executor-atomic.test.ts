@@ -1,18 +1,15 @@
 import type { Database } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
-import { openTestDatabase, testBackends } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { test, testBackends } from "@reev/db/testing";
+import { describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
 import { type ExecutionEvent, type ExecutionResult, PingPongExecutor } from "../src/ping-pong-executor.js";
 import { eventsOf, plan, recordingAgent, uid } from "./fixtures/executor/support.js";
 
 describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $name", (backend) => {
   let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
+  test.beforeAll(async ({ databases }) => {
+    db = await databases.get(backend);
   });
 
   const countSteps = (executionId: string, state?: "pending" | "committed") =>

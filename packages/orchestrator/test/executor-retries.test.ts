@@ -1,6 +1,6 @@
 import type { Database } from "@reev/db";
-import { openTestDatabase, testBackends } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { test, testBackends } from "@reev/db/testing";
+import { describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
 import { abortableSleep } from "../src/clock.js";
 import { ZConsolidatedContent } from "../src/consolidated-content.js";
@@ -56,11 +56,8 @@ describe("abortableSleep", () => {
 
 describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => {
   let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
+  test.beforeAll(async ({ databases }) => {
+    db = await databases.get(backend);
   });
 
   const retryPolicy = { attempts: 4, backoffMs: 100, maxBackoffMs: 300 };

@@ -1,6 +1,6 @@
 import type { Database } from "@reev/db";
-import { openTestDatabase, testBackends } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { test, testBackends } from "@reev/db/testing";
+import { describe, expect, it } from "vitest";
 import type { Agent } from "../src/agents/agent.js";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
 import { OrchestratorError } from "../src/errors.js";
@@ -9,11 +9,8 @@ import { eventsOf, fakeClock, gate, plan, recordingAgent, sleep, uid, untilAbort
 
 describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $name", (backend) => {
   let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
+  test.beforeAll(async ({ databases }) => {
+    db = await databases.get(backend);
   });
 
   describe("per-step timeout", () => {

@@ -1,7 +1,7 @@
 import { type Database, DatabaseWriter } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
-import { openTestDatabase, testBackends } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { test, testBackends } from "@reev/db/testing";
+import { describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
 import { ZConsolidatedContent } from "../src/consolidated-content.js";
 import { consolidateExecution } from "../src/consolidation.js";
@@ -10,11 +10,8 @@ import { eventsOf, loggingWriter, plan, recordingAgent, uid } from "./fixtures/e
 
 describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
   let db: Database;
-  beforeAll(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await db?.close();
+  test.beforeAll(async ({ databases }) => {
+    db = await databases.get(backend);
   });
 
   describe("ping-pong order and context", () => {

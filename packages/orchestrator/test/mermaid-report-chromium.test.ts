@@ -4,9 +4,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Database, ExecutionSessionRecord } from "@reev/db";
-import { openTestDatabase } from "@reev/db/testing";
+import { test } from "@reev/db/testing";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
 import type { ConsolidatedContent } from "../src/consolidated-content.js";
 import { loadFlowPlan, ZFlowPlan } from "../src/flow-plan.js";
@@ -129,15 +129,14 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
   let browser: Browser;
   const runs: Record<"demo" | "fifty", StoredRun> = {} as never;
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ databases }) => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    [db, browser] = await Promise.all([openTestDatabase({ name: "pglite" }), launchChromium()]);
+    [db, browser] = await Promise.all([databases.get({ name: "pglite" }), launchChromium()]);
     runs.demo = await runAndRead(db, await loadFlowPlan(DEMO_FLOW));
     runs.fifty = await runAndRead(db, fiftyStepPlan());
   });
   afterAll(async () => {
     await browser?.close();
-    await db?.close();
   });
 
   /** Writes the report, opens it from disk like a user would, and records every console error. */
