@@ -104,6 +104,7 @@ async function show(page: Page): Promise<Shown> {
       }
     }
     const text = (el: Element | null) => el?.textContent?.replace(/\s+/g, " ").trim() ?? "";
+    // innerText: the text as laid out, with a break between the banner's paragraphs.
     const rendered = (el: Element | null) => (el as HTMLElement | null)?.innerText.replace(/\s+/g, " ").trim() ?? "";
     return {
       renderState: (document.getElementById("diagram") as HTMLElement | null)?.dataset.renderState,
