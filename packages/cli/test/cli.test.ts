@@ -225,8 +225,6 @@ describe("inspecting recorded runs", () => {
   it("reev status prints the run's status and its consolidation's as aligned text", async () => {
     const r = await reev("status", failed);
     expectExit(r, 0);
-    // It exits once done: nothing left behind (Prisma's schema engine arms a 10 s timer) keeps it alive.
-    expect(r.ms, "reev status took 10 s or more: something kept the process alive after its output").toBeLessThan(9_500);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines, show(r)).toHaveLength(4);
     expect(lines[0]).toBe(`Execution      ${failed}`);

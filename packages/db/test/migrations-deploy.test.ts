@@ -10,6 +10,9 @@ import { migrationBackends } from "./migration-backends.js";
 
 const backends = migrationBackends({ migrated: false });
 
+/** Timers that keep this process alive (unref'd ones are not listed). */
+const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+
 const committed = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
@@ -32,7 +35,11 @@ describe.each(backends)("migrations on $name", ({ open }) => {
     try {
       // Deploy twice.
       expect(await migrateStatus(db.factory())).toMatchObject({ pending: committed, failed: [], upToDate: false });
+      const timersBefore = refTimers();
       expect(await migrateDeploy(db.factory())).toEqual({ appliedMigrationNames: committed });
+      // The engine arms a 10 s advisory-lock timer and never clears it: unless it is unref'd, every
+      // process that migrated (`reev run` on a fresh directory, `reev migrate`) lingers 10 s after its work.
+      expect(refTimers(), "a timer the migration left keeps the process alive").toBeLessThanOrEqual(timersBefore);
       expect(await migrateDeploy(db.factory())).toEqual({ appliedMigrationNames: [] });
       expect(await migrateStatus(db.factory())).toEqual({ pending: [], failed: [], edited: [], unknown: [], upToDate: true });
       const applied = await db.query(
