@@ -367,7 +367,7 @@ describe("OpenAIChatAgent", () => {
     controller.abort(reason);
 
     await expect(run).rejects.toBe(reason);
-    expect(performance.now() - abortedAt).toBeLessThan(1_000);
+    expect(performance.now() - abortedAt).toBeLessThan(5_000); // the abort ended it, not the server; slack for a loaded machine
     await expect(Promise.race([closedOnServer.then(() => "closed"), delay(2_000).then(() => "still open")])).resolves.toBe("closed");
   });
 

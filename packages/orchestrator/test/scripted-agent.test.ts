@@ -153,7 +153,7 @@ describe("ScriptedAgent", () => {
       controller.abort(reason);
     }, 20);
     await expect(run).rejects.toBe(reason);
-    expect(performance.now() - abortedAt).toBeLessThan(500);
+    expect(performance.now() - abortedAt).toBeLessThan(5_000); // far below the 60 s delay: the abort ended it, with slack for a loaded machine
   });
 
   it("hangs until aborted, then rejects promptly with the reason", async () => {
@@ -170,7 +170,7 @@ describe("ScriptedAgent", () => {
     const abortedAt = performance.now();
     controller.abort(reason);
     await expect(run).rejects.toBe(reason);
-    expect(performance.now() - abortedAt).toBeLessThan(500);
+    expect(performance.now() - abortedAt).toBeLessThan(5_000); // far below the 60 s delay: the abort ended it, with slack for a loaded machine
   });
 
   it("rejects at once when the signal is already aborted", async () => {
