@@ -649,7 +649,7 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
       }),
       {
         seed: SEED,
-        numRuns: runs(25),
+        numRuns: runs(12),
         endOnFailure: true,
         examples: [
           // Numbers the flag parser accepts but nothing downstream can use.
@@ -723,7 +723,7 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
       ),
       {
         seed: SEED,
-        numRuns: runs(20),
+        numRuns: runs(10),
         endOnFailure: true,
         examples: [
           // A flowId that is a path: the diagrams must stay inside --out (they were written to ../../..).

@@ -440,7 +440,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
 
   property(
     "createExecutionSession stores exactly what it is given, or refuses it",
-    60,
+    30,
     tagged(
       fc.record(
         {
@@ -523,7 +523,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
 
   property(
     "getExecutionSession reads, never writes, and returns only the execution asked for",
-    40,
+    20,
     fc.oneof(targetId, fc.constant(FRESH)),
     async (world, idArg) => {
       const id = resolve(idArg, world);
@@ -591,7 +591,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
 
   property(
     "finishExecutionSession finishes a running execution exactly as told, or refuses",
-    40,
+    20,
     fc.tuple(
       targetId,
       tagged(
@@ -820,7 +820,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
 
   property(
     "storeStepSession stores the content byte for byte with the fields parsed from it, or refuses",
-    60,
+    30,
     fc.tuple(
       targetId,
       tagged(
@@ -894,7 +894,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
 
   property(
     "storeStep stores the step and its tool calls exactly, or refuses; a committed step is never overwritten",
-    60,
+    30,
     fc.tuple(targetId, tagged(fc.record({ step: cleanStep, guard: cleanGuard }), fc.record({ step: dirtyStep, guard: anyGuard }))),
     async (world, [idArg, { clean, args }]) => {
       const id = resolve(idArg, world);
@@ -961,7 +961,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
 
   property(
     "storeConsolidatedSession stores the content and metrics exactly, with the real session ids, or refuses",
-    50,
+    25,
     fc.tuple(
       targetId,
       tagged(
@@ -1057,7 +1057,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
 
   property(
     "setConsolidationStatus moves the status only from what it expects, or refuses",
-    40,
+    20,
     fc.tuple(
       targetId,
       tagged(
@@ -1143,7 +1143,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
 
   property(
     "withDatabaseTransaction commits everything or nothing",
-    40,
+    20,
     fc.record({
       ops: fc.array(opArb, { minLength: 1, maxLength: 4 }),
       ownError: fc.oneof(fc.constant(undefined), fc.constant(new Error("caller's own failure")), nastyValue),
