@@ -32,7 +32,7 @@ const changesRoute = createRoute({
     "`change` ({ execution_id }) says something about that execution was committed (a run started, a step stored, its status or " +
     "consolidation moved); read what from the execution routes. `resync` ({}) says changes may have been missed (the server's " +
     "notification connection was lost and is back): read again whatever you show. No ids: after a reconnect, read again too. " +
-    "`heartbeat` keeps an idle stream alive; the stream ends when the server stops.",
+    "A `heartbeat` comes at once and then keeps an idle stream alive; the stream ends when the server stops.",
   responses: { 200: { description: "An event stream.", content: { "text/event-stream": { schema: z.string() } } } },
 });
 
@@ -93,6 +93,8 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
       });
       const undo = wakeOnEnd(stream, ctx, wakeup);
       try {
+        // At once: the client knows it is connected (and from when it hears every change).
+        await stream.writeSSE({ event: "heartbeat", data: "{}" });
         while (!stream.aborted && !ctx.shutdown.aborted) {
           const ids = [...changed];
           changed.clear();
