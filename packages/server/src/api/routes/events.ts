@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readRunProgress } from "@reev/db";
-import type { SSEStreamingApi } from "hono/streaming";
-import { streamSSE } from "hono/streaming";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { decodeEventId, eventsSince, INITIAL_STATE, isFinal } from "../../live/run-events.js";
 import { Wakeup } from "../../live/wakeup.js";
 import type { App, ServerContext } from "../../server-context.js";
