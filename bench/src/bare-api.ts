@@ -40,7 +40,13 @@ type ListRow = {
   consolidation_status: string;
 };
 
-type FlowRow = { execution_id: string; status: string; consolidation_status: string; consolidated_session_id: string; consolidated_content: string };
+type FlowRow = {
+  execution_id: string;
+  status: string;
+  consolidation_status: string;
+  consolidated_session_id: string;
+  consolidated_content: string;
+};
 
 /** reev's API says `timeout` where the database says `timed_out`. */
 const apiConsolidation = (status: string) => (status === "timed_out" ? "timeout" : status);
@@ -69,7 +75,8 @@ async function list(raw: RawDriver, url: URL): Promise<unknown> {
     })),
     meta: {
       limit,
-      nextCursor: rows.length > limit && last ? encodeCursor({ startedAt: toTimestamp(last.started_at), executionId: last.execution_id }) : null,
+      nextCursor:
+        rows.length > limit && last ? encodeCursor({ startedAt: toTimestamp(last.started_at), executionId: last.execution_id }) : null,
     },
   };
 }

@@ -3,9 +3,9 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isDeepStrictEqual } from "node:util";
 import { setTimeout as wait } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 import type { Database } from "@reev/db";
 import { consolidateExecution } from "@reev/orchestrator";
 import { encodeCursor } from "@reev/server";
@@ -253,7 +253,8 @@ async function sseLatency(backend: Backend, config: BenchConfig, reevUrl: string
   const committed = new Map<string, number>();
   const received = new Map<string, number>();
   const ids = Array.from({ length: runs }, (_, i) => `api-sse-${Date.now()}-${i}`);
-  for (const id of ids) await backend.db.writer.createExecutionSession({ executionId: id, flowId: "api-sse", agent: "bench", prompt: "sse" });
+  for (const id of ids)
+    await backend.db.writer.createExecutionSession({ executionId: id, flowId: "api-sse", agent: "bench", prompt: "sse" });
   // Each client is subscribed once its first event (the run's status) has come.
   const subscribed: Promise<void>[] = [];
   const followed = ids.map((id) => {
@@ -298,14 +299,18 @@ export async function api(scope: CleanupScope, backend: Backend, config: BenchCo
   const list = "/api/v1/executions?limit=50";
   const paths = [
     { id: "list" as const, label: "GET /api/v1/executions?limit=50", path: list },
-    { id: "deep" as const, label: `… a deep page (cursor at row ${whole(Math.floor(prepared.executions * 0.9))})`, path: `${list}&cursor=${prepared.deepCursor}` },
+    {
+      id: "deep" as const,
+      label: `… a deep page (cursor at row ${whole(Math.floor(prepared.executions * 0.9))})`,
+      path: `${list}&cursor=${prepared.deepCursor}`,
+    },
     { id: "flow" as const, label: `GET /api/v1/flows/{id} (${config.apiFlowSteps} steps)`, path: `/api/v1/flows/${prepared.flowId}` },
   ];
   for (const p of paths) await checkSameAnswers(`[${backend.key}] ${p.label}`, `${server.reevUrl}${p.path}`, `${server.bareUrl}${p.path}`);
   const idle = await server.rss();
   const { value: cases, peak } = await peakRss(server, () => loadCases(backend, config, server, paths));
   const sseSkipped = backend.childUrl ? null : "PGlite: one process holds the database, so no other process's commit can be streamed";
-  const sse = backend.childUrl ? (await peakRss(server, () => sseLatency(backend, config, server.reevUrl))) : undefined;
+  const sse = backend.childUrl ? await peakRss(server, () => sseLatency(backend, config, server.reevUrl)) : undefined;
   await server.stop();
   const byId = (id: LoadCase["id"]) => cases.find((c) => c.id === id)!;
   return {

@@ -1,8 +1,8 @@
 import { whole, x } from "./format.js";
 import type { BackendResult, BenchResults } from "./results.js";
+import type { ApiResult } from "./scenario-api.js";
 import { FIRST_STEP_TARGET_MS } from "./scenario-cli.js";
 import { LINEAR_TOLERANCE } from "./scenario-consolidation.js";
-import type { ApiResult } from "./scenario-api.js";
 import { isLossless } from "./stored-rows.js";
 
 /**

@@ -105,9 +105,13 @@ describe.each(shutdownBackends)("reev serve shutting down during a live run on $
       const streamed = events.text();
       // Step 0 is stored: step 1 (three seconds long) is under way.
       await expect
-        .poll(async () => ((await (await fetch(`${serve.url}/api/v1/executions/${id}`)).json()) as { step_counts: { total: number } }).step_counts.total, {
-          timeout: 30_000,
-        })
+        .poll(
+          async () =>
+            ((await (await fetch(`${serve.url}/api/v1/executions/${id}`)).json()) as { step_counts: { total: number } }).step_counts.total,
+          {
+            timeout: 30_000,
+          },
+        )
         .toBe(1);
       const exited = once(serve.child, "exit") as Promise<[number | null]>;
       serve.child.kill("SIGTERM");

@@ -73,7 +73,13 @@ export function RunsListPage(props: {
         </section>
       ) : null}
       {props.error ? null : (
-        <p id="list-live" class="live-note" aria-live="polite" data-live-href={liveHref(query, props.cursor)} data-first-page={String(!props.cursor)}>
+        <p
+          id="list-live"
+          class="live-note"
+          aria-live="polite"
+          data-live-href={liveHref(query, props.cursor)}
+          data-first-page={String(!props.cursor)}
+        >
           Live updates start once the page has loaded.
         </p>
       )}
@@ -95,7 +101,7 @@ export function RunsSection(props: {
 }) {
   const { query } = props;
   return (
-      <section id="runs" aria-label="Runs" data-live-part="">
+    <section id="runs" aria-label="Runs" data-live-part="">
       {props.runs.length === 0 ? (
         <p class="muted">No runs match. Record some with reev run or pnpm demo.</p>
       ) : (

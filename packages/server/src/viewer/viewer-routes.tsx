@@ -109,11 +109,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   app.get("/runs/:id", async (c) => {
     const id = c.req.param("id");
     const run = await loadRunDocument(ctx.db, id);
-    if (!run)
-      return c.html(
-        <RunsListPage nonce={nonceOf(c)} runs={[]} query={{}} nextHref={null} error={`No run "${id}".`} />,
-        404,
-      );
+    if (!run) return c.html(<RunsListPage nonce={nonceOf(c)} runs={[]} query={{}} nextHref={null} error={`No run "${id}".`} />, 404);
     return c.html(<RunPage nonce={nonceOf(c)} run={run} />);
   });
 
