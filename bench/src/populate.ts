@@ -23,7 +23,7 @@ const POPULATE_BATCH = 10_000;
  * `generate_series` inside the database, a batch of executions and their steps per transaction, so
  * 100,000 executions take seconds, not a round trip each. Ids are `${prefix}-0000001`…, started one
  * second apart (the first newest), so the list's order is known. The NOTIFY triggers are switched off
- * for these transactions (session_replication_role): no one listens to a fill.
+ * inside these transactions (foreign keys stay checked): no one listens to a fill.
  */
 export async function populateExecutions(
   driver: RawDriver,
@@ -35,7 +35,8 @@ export async function populateExecutions(
   for (let first = 1; first <= count; first += POPULATE_BATCH) {
     const last = Math.min(count, first + POPULATE_BATCH - 1);
     await driver.transaction(async (q) => {
-      await q("SET LOCAL session_replication_role = replica");
+      // The tables' owner may switch their triggers off (no superuser needed): on again before the commit; a rollback undoes both.
+      for (const table of ["execution_sessions", "step_sessions"]) await q(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
       await q(
         `INSERT INTO execution_sessions (execution_id, flow_id, agent, prompt, status, started_at, finished_at, duration_ms, error)
          SELECT $1 || '-' || lpad(g::text, 7, '0'), 'flow-' || (g % 20), 'scripted', 'the prompt of run ' || g,
@@ -56,6 +57,7 @@ export async function populateExecutions(
                               timestamptz '2026-11-01 00:00:00+00' - make_interval(secs => g) + make_interval(secs => s * 0.08) AS t) x`,
         [prefix, first, last, stepsEach],
       );
+      for (const table of ["execution_sessions", "step_sessions"]) await q(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
     });
     onProgress(last);
   }
