@@ -158,15 +158,15 @@ describe("the viewer in Chromium", () => {
         await row.waitFor({ timeout: 30_000 });
         expect(await page.locator("tr[data-execution-id]").first().getAttribute("data-execution-id")).toBe(id);
         expect(await row.getAttribute("data-status")).toBe("running");
-        expect(await row.locator('td[data-label="Duration"]').innerText()).toBe("—");
+        expect(await row.locator('td[data-label="Duration"]').textContent()).toBe("—");
         await screenshot(page, `list-live-running-${label}`);
         // … then completes, with its duration and consolidation, as the database has them.
         await expect.poll(() => row.getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
-        await expect.poll(() => row.locator('td[data-label="Consolidation"]').innerText(), { timeout: 60_000 }).toBe("completed");
+        await expect.poll(() => row.locator('td[data-label="Consolidation"]').textContent(), { timeout: 60_000 }).toBe("completed");
         const stored = await db.writer.getExecutionSession(id);
         expect(stored?.status).toBe("completed");
-        expect(await row.locator('td[data-label="Status"]').innerText()).toContain("completed");
-        expect(await row.locator('td[data-label="Duration"]').innerText()).not.toBe("—");
+        expect(await row.locator('td[data-label="Status"]').textContent()).toContain("completed");
+        expect(await row.locator('td[data-label="Duration"]').textContent()).not.toBe("—");
         expect(await page.locator("tr[data-execution-id]").count()).toBe(before + 1);
         expect(await page.locator(`tr[data-execution-id="${earlier}"]`).count()).toBe(1);
         expect(await sameDocument(page)).toBe(true);
