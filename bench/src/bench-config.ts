@@ -4,7 +4,7 @@
  * stores exactly what it should, in well under a minute; no timing is asserted either way.
  */
 
-const SCENARIOS = ["steps", "bulk", "consolidation", "concurrency", "cli", "memory"] as const;
+const SCENARIOS = ["steps", "bulk", "consolidation", "concurrency", "cli", "memory", "api"] as const;
 export type ScenarioKey = (typeof SCENARIOS)[number];
 
 const BACKENDS = ["memory", "dir", "postgres"] as const;
@@ -35,6 +35,17 @@ export type BenchConfig = {
   /** 6. steps consolidated by the measured child process, and children per mode. */
   memorySteps: number;
   memoryRounds: number;
+  /** 7. executions of 10 steps stored for the API on PostgreSQL, and on PGlite. */
+  apiExecutions: number;
+  apiPgliteExecutions: number;
+  /** 7. steps of the run whose flow is served. */
+  apiFlowSteps: number;
+  /** 7. seconds of load per side, case and round; rounds. */
+  apiSeconds: number;
+  apiRounds: number;
+  /** 7. runs streaming at once (PostgreSQL), and steps each. */
+  apiSseRuns: number;
+  apiSseSteps: number;
   /** PostgreSQL server to create the bench's database on (REEV_BENCH_DATABASE_URL), if any. */
   postgresUrl: string | undefined;
 };
@@ -54,6 +65,13 @@ const FULL: Sizes = {
   cliRounds: 5,
   memorySteps: 10_000,
   memoryRounds: 3,
+  apiExecutions: 100_000,
+  apiPgliteExecutions: 10_000,
+  apiFlowSteps: 100,
+  apiSeconds: 5,
+  apiRounds: 3,
+  apiSseRuns: 64,
+  apiSseSteps: 10,
 };
 
 const SMOKE: Sizes = {
@@ -69,6 +87,13 @@ const SMOKE: Sizes = {
   cliRounds: 1,
   memorySteps: 200,
   memoryRounds: 1,
+  apiExecutions: 300,
+  apiPgliteExecutions: 300,
+  apiFlowSteps: 20,
+  apiSeconds: 1,
+  apiRounds: 1,
+  apiSseRuns: 8,
+  apiSseSteps: 3,
 };
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -130,6 +155,13 @@ export function benchConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     cliRounds: int(env, "REEV_BENCH_CLI_ROUNDS", base.cliRounds),
     memorySteps: int(env, "REEV_BENCH_MEMORY_STEPS", base.memorySteps),
     memoryRounds: int(env, "REEV_BENCH_MEMORY_ROUNDS", base.memoryRounds),
+    apiExecutions: int(env, "REEV_BENCH_API_EXECUTIONS", base.apiExecutions, 10),
+    apiPgliteExecutions: int(env, "REEV_BENCH_API_PGLITE_EXECUTIONS", base.apiPgliteExecutions, 10),
+    apiFlowSteps: int(env, "REEV_BENCH_API_FLOW_STEPS", base.apiFlowSteps),
+    apiSeconds: int(env, "REEV_BENCH_API_SECONDS", base.apiSeconds),
+    apiRounds: int(env, "REEV_BENCH_API_ROUNDS", base.apiRounds),
+    apiSseRuns: int(env, "REEV_BENCH_API_SSE_RUNS", base.apiSseRuns),
+    apiSseSteps: int(env, "REEV_BENCH_API_SSE_STEPS", base.apiSseSteps),
     postgresUrl,
   };
 }

@@ -259,6 +259,41 @@ function memory(r: BenchResults): TableSpec | undefined {
   };
 }
 
+function api(r: BenchResults): TableSpec | undefined {
+  const measured = r.backends.filter((b) => b.api);
+  const first = measured[0]?.api;
+  if (!first) return undefined;
+  const load = (s: { requestsPerSecond: number; p50Ms: number; p99Ms: number; rounds: { requestsPerSecond: number[] } }) => [
+    whole(s.requestsPerSecond),
+    s.rounds.requestsPerSecond.map(whole).join(" / "),
+    ms(s.p50Ms),
+    ms(s.p99Ms),
+  ];
+  return {
+    id: "api",
+    title: `7. API — reev serve against a bare node:http handler, ${first.connections} connections (autocannon, loopback)`,
+    notes: [
+      `Stored: executions of ${first.stepsPerExecution} steps each (per backend below). Both sides in one server process, the same database; the same SQL on the raw driver and the same JSON (checked before timing). ${first.seconds} s per side, case and round, rounds interleaved; medians.`,
+      "reev÷bare: requests/s (targets: list ≥ 0.60×, flow ≥ 0.50×). deep÷page 1: reev's deep-page p50 ÷ its first-page p50 (target ≤ 1.20×).",
+      ...measured.map((b) => {
+        const a = b.api!;
+        const sse = a.sse
+          ? `SSE commit → event: p50 ${ms(a.sse.p50Ms)} ms, p99 ${ms(a.sse.p99Ms)} ms, max ${ms(a.sse.maxMs)} ms over ${whole(a.sse.events)} events (${a.sse.runs} runs × ${a.sse.steps} steps at once; target p99 ≤ 100 ms)`
+          : `SSE not measured: ${a.sseSkipped}`;
+        return `${b.name}: ${whole(a.executions)} executions, ${a.where}. Server RSS ${mib(a.rssMiB.idle)} MiB idle, ${mib(a.rssMiB.underLoad)} MiB at most under load. ${sse}.`;
+      }),
+    ],
+    header: ["backend", "request", "side", "req/s", "rounds req/s", "p50 ms", "p99 ms", "reev÷bare", "deep÷page 1"],
+    align: ["l", "l", "l", "r", "r", "r", "r", "r", "r"],
+    rows: measured.flatMap((b) =>
+      b.api!.cases.flatMap((c, i) => [
+        [i === 0 ? b.name : "", c.label, "reev", ...load(c.reev), x(c.throughputRatio), c.id === "deep" ? x(b.api!.deepP50Ratio) : ""],
+        ["", "", "bare", ...load(c.bare), "", ""],
+      ]),
+    ),
+  };
+}
+
 function targets(r: BenchResults): TableSpec | undefined {
   if (!r.targets.length) return undefined;
   return {
@@ -282,7 +317,7 @@ export function headerLines(r: BenchResults): string[] {
 }
 
 export function resultTables(r: BenchResults): TableSpec[] {
-  return [stepWrites(r), bulk(r), consolidation(r), concurrency(r), cli(r), memory(r), targets(r)].filter(
+  return [stepWrites(r), bulk(r), consolidation(r), concurrency(r), cli(r), memory(r), api(r), targets(r)].filter(
     (t): t is TableSpec => t !== undefined,
   );
 }

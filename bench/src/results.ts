@@ -1,4 +1,5 @@
 import type { BenchConfig } from "./bench-config.js";
+import type { ApiResult } from "./scenario-api.js";
 import type { BulkImportResult } from "./scenario-bulk-import.js";
 import type { CliResult } from "./scenario-cli.js";
 import type { ConcurrencyResult } from "./scenario-concurrency.js";
@@ -17,6 +18,7 @@ export type BackendResult = {
   consolidation?: ConsolidationResult;
   concurrency?: ConcurrencyResult;
   memory?: MemoryResult;
+  api?: ApiResult;
 };
 
 /** Everything one run measured; written to results/latest.json. */

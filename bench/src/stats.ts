@@ -9,7 +9,7 @@ export const cpuMsSince = (start: NodeJS.CpuUsage) => {
 };
 
 /** Nearest-rank percentile of `values` (0 < p ≤ 100). */
-function percentile(values: readonly number[], p: number): number {
+export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;

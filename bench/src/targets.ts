@@ -1,5 +1,6 @@
 import { whole, x } from "./format.js";
 import type { BackendResult, BenchResults } from "./results.js";
+import type { ApiResult } from "./scenario-api.js";
 import { FIRST_STEP_TARGET_MS } from "./scenario-cli.js";
 import { LINEAR_TOLERANCE } from "./scenario-consolidation.js";
 import { isLossless } from "./stored-rows.js";
@@ -56,7 +57,50 @@ function backendTargets(b: BackendResult): TargetCheck[] {
       met: c.throughputRatio >= CONCURRENCY_RATIO,
     });
   }
+  if (b.api) checks.push(...apiTargets(b.name, b.api));
   return checks;
+}
+
+const API_LIST_RATIO = 0.6;
+const API_DEEP_P50_RATIO = 1.2;
+const API_FLOW_RATIO = 0.5;
+const API_SSE_P99_MS = 100;
+
+/** Issue 10 §7's targets. */
+function apiTargets(where: string, a: ApiResult): TargetCheck[] {
+  const list = a.cases.find((c) => c.id === "list")!;
+  const flow = a.cases.find((c) => c.id === "flow")!;
+  const deep = a.cases.find((c) => c.id === "deep")!;
+  return [
+    {
+      target: `GET /api/v1/executions ≥ ${API_LIST_RATIO}× a bare handler`,
+      where,
+      measured: `${x(list.throughputRatio)} (${whole(list.reev.requestsPerSecond)} vs ${whole(list.bare.requestsPerSecond)} req/s)`,
+      met: list.throughputRatio >= API_LIST_RATIO,
+    },
+    {
+      target: `deep page p50 ≤ ${API_DEEP_P50_RATIO}× page 1`,
+      where,
+      measured: `${x(a.deepP50Ratio)} (${deep.reev.p50Ms} vs ${list.reev.p50Ms} ms at row ${whole(a.deepRow)})`,
+      met: a.deepP50Ratio <= API_DEEP_P50_RATIO,
+    },
+    {
+      target: `GET /api/v1/flows/{id} ≥ ${API_FLOW_RATIO}× a bare handler`,
+      where,
+      measured: `${x(flow.throughputRatio)} (${whole(flow.reev.requestsPerSecond)} vs ${whole(flow.bare.requestsPerSecond)} req/s)`,
+      met: flow.throughputRatio >= API_FLOW_RATIO,
+    },
+    ...(a.sse
+      ? [
+          {
+            target: `SSE commit → event p99 ≤ ${API_SSE_P99_MS} ms`,
+            where,
+            measured: `p99 ${a.sse.p99Ms.toFixed(1)} ms, p50 ${a.sse.p50Ms.toFixed(1)} ms (${a.sse.runs} runs at once)`,
+            met: a.sse.p99Ms <= API_SSE_P99_MS,
+          },
+        ]
+      : []),
+  ];
 }
 
 export function checkTargets(results: Pick<BenchResults, "backends" | "cli">): TargetCheck[] {

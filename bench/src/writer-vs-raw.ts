@@ -18,6 +18,7 @@ import { progress } from "./progress.js";
 import { renderHtml } from "./report-html.js";
 import { formatResults } from "./report-text.js";
 import type { BackendResult, BenchResults } from "./results.js";
+import { api } from "./scenario-api.js";
 import { bulkImport } from "./scenario-bulk-import.js";
 import { cli } from "./scenario-cli.js";
 import { concurrency } from "./scenario-concurrency.js";
@@ -47,6 +48,7 @@ async function measureBackend(key: BackendKey, config: BenchConfig): Promise<Bac
     if (wanted.has("consolidation")) result.consolidation = await consolidation(backend, config);
     if (wanted.has("concurrency")) result.concurrency = await concurrency(backend, config);
     if (wanted.has("memory")) result.memory = await memory(scope, backend, config);
+    if (wanted.has("api")) result.api = await api(scope, backend, config);
     return result;
   } finally {
     progress(`[${key}] closing…`);

@@ -1,5 +1,9 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { join } from "node:path";
+import { openDatabase } from "@reev/db";
+import { createPostgresDatabase } from "@reev/db/testing";
+import { consistencyProblems, snapshotTables } from "@reev/db/testing/fault-injection";
 import { describe, expect, test } from "vitest";
 import { assertBuilt, CLI_COMMAND, cliEnv, makeTempDir } from "./support/run-cli.js";
 
@@ -56,4 +60,90 @@ describe("reev serve", () => {
       serve.remove();
     }
   });
+});
+
+/** Where the shutdown test records: a PGlite directory, and PostgreSQL when REEV_TEST_DATABASE_URL is set. */
+type ShutdownBackend = { name: string; open(dir: string): Promise<{ url: string; drop(): Promise<void> }> };
+const shutdownBackends: ShutdownBackend[] = [
+  { name: "pglite", open: async (dir) => ({ url: join(dir, "db"), drop: async () => {} }) },
+  ...(process.env.REEV_TEST_DATABASE_URL
+    ? [{ name: "postgres", open: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL as string, { migrated: true }) }]
+    : []),
+];
+
+/** Four steps of one tool call each; step 1 takes long enough to be the one under way when the server is stopped. */
+const SHUTDOWN_FLOW = {
+  flowId: "serve-shutdown",
+  prompt: "stop the server while I run",
+  steps: [200, 3000, 200, 200].map((delayMs, i) => ({
+    stepId: `s${i}`,
+    prompt: `step ${i}`,
+    requiredTools: ["tool"],
+    script: [{ delayMs, toolCalls: [{ toolName: "tool", input: { step: i }, output: { ok: true }, durationMs: 5 }] }],
+  })),
+};
+
+describe.each(shutdownBackends)("reev serve shutting down during a live run on $name", (backend) => {
+  test("SIGTERM: the step under way finishes and is recorded, the run is failed with 'server shutting down', streams end, exit 0, nothing half-written", async () => {
+    const temp = makeTempDir("reev-serve-shutdown-");
+    const database = await backend.open(temp.dir);
+    const token = "shutdown-test-token";
+    // A PGlite directory is created by its first open; a PostgreSQL test database comes migrated.
+    if (backend.name === "pglite") await (await openDatabase({ url: database.url })).close();
+    const serve = await startServe(["--db", database.url], { REEV_API_TOKEN: token });
+    try {
+      const started = await fetch(`${serve.url}/api/v1/executions`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ flow: SHUTDOWN_FLOW }),
+      });
+      expect(started.status).toBe(202);
+      const { execution_id: id } = (await started.json()) as { execution_id: string };
+      // A viewer follows the run: its stream must end when the server stops.
+      const events = await fetch(`${serve.url}/api/v1/executions/${id}/events`);
+      expect(events.headers.get("content-type")).toMatch(/^text\/event-stream/);
+      const streamed = events.text();
+      // Step 0 is stored: step 1 (three seconds long) is under way.
+      await expect
+        .poll(
+          async () =>
+            ((await (await fetch(`${serve.url}/api/v1/executions/${id}`)).json()) as { step_counts: { total: number } }).step_counts.total,
+          {
+            timeout: 30_000,
+          },
+        )
+        .toBe(1);
+      const exited = once(serve.child, "exit") as Promise<[number | null]>;
+      serve.child.kill("SIGTERM");
+      // The stream ends (the server ends it before waiting for the run); then the process exits 0.
+      expect(await streamed).toContain("event: step");
+      const [code] = await exited;
+      expect(code, serve.stderr()).toBe(0);
+      expect(serve.stderr()).toContain("Shutting down: finishing the current step of runs started here…");
+      expect(serve.stderr()).toContain("Stopped.");
+
+      // What is stored: the step under way finished and recorded, the rest skipped, the run failed.
+      const db = await openDatabase({ url: database.url });
+      try {
+        const execution = await db.writer.getExecutionSession(id);
+        expect(execution).toMatchObject({ status: "failed", error: "Stopped: server shutting down", openTransaction: null });
+        const steps = await db.writer.getSessionsForConsolidation(id);
+        expect(steps.map((s) => [s.stepIndex, s.status, s.toolCalls.length])).toEqual([
+          [0, "success", 1],
+          [1, "success", 1],
+          [2, "skipped", 0],
+          [3, "skipped", 0],
+        ]);
+        expect(steps.slice(2).every((s) => s.error?.includes("server shutting down"))).toBe(true);
+        expect(execution?.consolidation.status).toBe("completed");
+        expect(consistencyProblems(await snapshotTables(db))).toEqual([]);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      serve.child.kill("SIGKILL");
+      await database.drop();
+      serve.remove();
+    }
+  }, 120_000);
 });

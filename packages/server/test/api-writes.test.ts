@@ -161,6 +161,31 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     expect(stepIndexes(events)).toEqual([0, 1]);
   });
 
+  test("GET /api/v1/events announces each changed execution by id as it changes, and ends when the server stops", async ({ db }) => {
+    const server = createServer({ db, token: TOKEN, heartbeatMs: 60_000, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      const changes = await fetch(`${url}/api/v1/events`);
+      expect(changes.status).toBe(200);
+      expect(changes.headers.get("content-type")).toMatch(/^text\/event-stream/);
+      const started = await fetch(`${url}/api/v1/executions`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...auth },
+        body: JSON.stringify({ flow: flowJson(`changes-${backend.name}`, 2), agent: "scripted" }),
+      });
+      const { execution_id: id } = (await started.json()) as { execution_id: string };
+      // Changes come until the run is consolidated; then the server stops and the stream ends.
+      const events = readEvents(changes);
+      await expect.poll(async () => (await db.writer.getExecutionSession(id))?.consolidation.status, { timeout: 30_000 }).toBe("completed");
+      await server.close();
+      const heard = (await events).filter((e) => e.event === "change").map((e) => JSON.parse(e.data) as { execution_id: string });
+      expect(heard.length).toBeGreaterThan(0);
+      expect(heard.every((e) => e.execution_id === id)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("shutdown: a run started by the server finishes its current step and is recorded failed, 'server shutting down'", async ({ db }) => {
     const server = createServer({ db, token: TOKEN, log: () => {} });
     const { url } = await server.listen({ port: 0 });

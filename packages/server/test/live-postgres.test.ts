@@ -83,4 +83,28 @@ describe.skipIf(postgres.length === 0).each(postgres)("live across processes on 
       await server.close();
     }
   }, 180_000);
+
+  test("a heartbeat announces nothing; a step, a finish and a start each announce their execution", async ({ db }) => {
+    if (db.target.kind !== "postgres") throw new Error("a PostgreSQL test database was expected");
+    const listener = new pg.Client({ connectionString: db.target.url });
+    const heard: string[] = [];
+    listener.on("notification", (message) => heard.push(message.payload ?? ""));
+    await listener.connect();
+    try {
+      await listener.query("LISTEN reev_changes");
+      const id = `heartbeat-${Date.now()}`;
+      await db.writer.createExecutionSession({ executionId: id, flowId: "heartbeats", agent: "test", prompt: "beat" });
+      await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(1);
+      expect(await db.writer.heartbeat(id)).toBe(true);
+      expect(await db.writer.heartbeat(id)).toBe(true);
+      // Notifications arrive in commit order: had the heartbeats announced, theirs would come before the step's.
+      await db.writer.storeStep(id, { stepIndex: 0, content: "{}" });
+      await expect.poll(() => heard.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      expect(heard).toEqual([id, id]);
+      await db.writer.finishExecutionSession(id, { status: "completed", durationMs: 5 });
+      await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(3);
+    } finally {
+      await listener.end();
+    }
+  });
 });

@@ -25,6 +25,30 @@ async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+/** Starts `flow` through the server's POST route; returns its execution id. */
+async function startRun(url: string, token: string, flow: ReturnType<typeof flowPlan>): Promise<string> {
+  const started = await fetch(`${url}/api/v1/executions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      flow: {
+        flowId: flow.flowId,
+        prompt: flow.prompt,
+        steps: flow.steps.map(({ stepId, prompt, requiredTools, script }) => ({ stepId, prompt, requiredTools, script })),
+      },
+    }),
+  });
+  expect(started.status).toBe(202);
+  return ((await started.json()) as { execution_id: string }).execution_id;
+}
+
+/** Marks the page's document: a reload (or a navigation) would drop the mark. */
+const markDocument = (page: Page) =>
+  page.evaluate(() => {
+    (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
+  });
+const sameDocument = (page: Page) => page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument === true);
+
 describe("the viewer in Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -90,30 +114,15 @@ describe("the viewer in Chromium", () => {
     const { url } = await server.listen({ port: 0 });
     try {
       const { page, errors } = await watchedPage(browser, 1280, 900);
-      const flow = flowPlan("viewer-live", 6, { delayMs: 4000 });
-      const started = await fetch(`${url}/api/v1/executions`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-        body: JSON.stringify({
-          flow: {
-            flowId: flow.flowId,
-            prompt: flow.prompt,
-            steps: flow.steps.map(({ stepId, prompt, requiredTools, script }) => ({ stepId, prompt, requiredTools, script })),
-          },
-        }),
-      });
-      const { execution_id: id } = (await started.json()) as { execution_id: string };
+      const id = await startRun(url, token, flowPlan("viewer-live", 6, { delayMs: 4000 }));
       await page.goto(`${url}/runs/${encodeURIComponent(id)}`);
       const rows = page.locator("#run-steps tr[data-state-id]");
       const atLoad = await rows.count();
       expect(atLoad).toBeLessThan(6);
-      // A marker on this document: a reload would drop it.
-      await page.evaluate(() => {
-        (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
-      });
+      await markDocument(page);
       const reloaded = page.waitForEvent("load", { timeout: 120_000 });
       await expect.poll(() => rows.count(), { timeout: 60_000 }).toBeGreaterThan(atLoad);
-      expect(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+      expect(await sameDocument(page)).toBe(true);
       await screenshot(page, "run-live-desktop");
       // When the run ends, the page reloads once for its consolidated diagram.
       await reloaded;
@@ -123,6 +132,48 @@ describe("the viewer in Chromium", () => {
       expect(await page.locator("#live-note").count()).toBe(0);
       expect(errors).toEqual([]);
       await page.close();
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+
+  test("the runs list shows a new run and its status changes live, without a reload, at 1280 px and on a phone", async ({ db }) => {
+    const token = "viewer-list-token";
+    const earlier = await runFlow(db, flowPlan("list-earlier", 2));
+    const server = createServer({ db, token, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      for (const [width, height, label] of [
+        [1280, 900, "desktop"],
+        [390, 844, "phone"],
+      ] as const) {
+        const { page, errors } = await watchedPage(browser, width, height);
+        await page.goto(url);
+        await page.locator("#list-live", { hasText: "Live:" }).waitFor();
+        await markDocument(page);
+        const before = await page.locator("tr[data-execution-id]").count();
+        const id = await startRun(url, token, flowPlan(`list-live-${label}`, 3, { delayMs: 1500 }));
+        const row = page.locator(`tr[data-execution-id="${id}"]`);
+        // The new run appears at the top while it runs, …
+        await row.waitFor({ timeout: 30_000 });
+        expect(await page.locator("tr[data-execution-id]").first().getAttribute("data-execution-id")).toBe(id);
+        expect(await row.getAttribute("data-status")).toBe("running");
+        expect(await row.locator('td[data-label="Duration"]').textContent()).toBe("—");
+        await screenshot(page, `list-live-running-${label}`);
+        // … then completes, with its duration and consolidation, as the database has them.
+        await expect.poll(() => row.getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
+        await expect.poll(() => row.locator('td[data-label="Consolidation"]').textContent(), { timeout: 60_000 }).toBe("completed");
+        const stored = await db.writer.getExecutionSession(id);
+        expect(stored?.status).toBe("completed");
+        expect(await row.locator('td[data-label="Status"]').textContent()).toContain("completed");
+        expect(await row.locator('td[data-label="Duration"]').textContent()).not.toBe("—");
+        expect(await page.locator("tr[data-execution-id]").count()).toBe(before + 1);
+        expect(await page.locator(`tr[data-execution-id="${earlier}"]`).count()).toBe(1);
+        expect(await sameDocument(page)).toBe(true);
+        await screenshot(page, `list-live-completed-${label}`);
+        expect(errors).toEqual([]);
+        await page.close();
+      }
     } finally {
       await server.close();
     }

@@ -19,10 +19,13 @@ export class ChangeHub {
     this.#emitter.emit("change", undefined);
   }
 
-  /** Calls `listener` on each change of `executionId` (and on changedAll); returns the unsubscribe. */
-  subscribe(executionId: string | undefined, listener: () => void): () => void {
+  /**
+   * Calls `listener` on each change of `executionId`, or of any execution when it is undefined, with
+   * the id that changed (undefined after changedAll); returns the unsubscribe.
+   */
+  subscribe(executionId: string | undefined, listener: (changed: string | undefined) => void): () => void {
     const handler = (id: string | undefined) => {
-      if (executionId === undefined || id === undefined || id === executionId) listener();
+      if (executionId === undefined || id === undefined || id === executionId) listener(id);
     };
     this.#emitter.on("change", handler);
     return () => this.#emitter.off("change", handler);

@@ -32,12 +32,14 @@ export function RunsListPage(props: {
   runs: readonly ExecutionSessionRecord[];
   query: RunsListQuery;
   nextHref: string | null;
-  firstPage: boolean;
+  /** The page's cursor: undefined on the first page, which new runs join live. */
+  cursor?: string | undefined;
+  /** The list's own error (bad filters); also no live part, nothing to follow. */
   error?: string | undefined;
 }) {
   const { query } = props;
   return (
-    <Layout title="reev runs" nonce={props.nonce}>
+    <Layout title="reev runs" nonce={props.nonce} scripts={props.error ? [] : ["/assets/runs-list.js"]}>
       <section aria-label="Filters">
         <h1>Runs</h1>
         <search>
@@ -70,41 +72,69 @@ export function RunsListPage(props: {
           {props.error}
         </section>
       ) : null}
-      <section aria-label="Runs">
-        {props.runs.length === 0 ? (
-          <p class="muted">No runs match. Record some with reev run or pnpm demo.</p>
-        ) : (
-          <div class="table-wrap">
-            <table class="runs">
-              <thead>
-                <tr>
-                  <th>Status</th>
-                  <th>Flow</th>
-                  <th>Execution</th>
-                  <th>Agent</th>
-                  <th>Started (UTC)</th>
-                  <th>Duration</th>
-                  <th>Consolidation</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.runs.map((run) => (
-                  <RunRow run={run} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        <nav class="pager" aria-label="Pages">
-          {props.firstPage ? null : <a href={filtersHref(query, null)}>Newest</a>}
-          {props.nextHref ? (
-            <a href={props.nextHref} rel="next">
-              Older runs →
-            </a>
-          ) : null}
-        </nav>
-      </section>
+      {props.error ? null : (
+        <p
+          id="list-live"
+          class="live-note"
+          aria-live="polite"
+          data-live-href={liveHref(query, props.cursor)}
+          data-first-page={String(!props.cursor)}
+        >
+          Live updates start once the page has loaded.
+        </p>
+      )}
+      <RunsSection runs={props.runs} query={query} nextHref={props.nextHref} firstPage={!props.cursor && !props.error} />
     </Layout>
+  );
+}
+
+/**
+ * The rows and the pager: the list's live part. The page's script swaps in a fresh copy from
+ * `/live` (same filters, same cursor) when a shown run changes or, on the first page, when any run
+ * does, so new runs appear at the top and moved statuses show without a reload.
+ */
+export function RunsSection(props: {
+  runs: readonly ExecutionSessionRecord[];
+  query: RunsListQuery;
+  nextHref: string | null;
+  firstPage: boolean;
+}) {
+  const { query } = props;
+  return (
+    <section id="runs" aria-label="Runs" data-live-part="">
+      {props.runs.length === 0 ? (
+        <p class="muted">No runs match. Record some with reev run or pnpm demo.</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="runs">
+            <thead>
+              <tr>
+                <th>Status</th>
+                <th>Flow</th>
+                <th>Execution</th>
+                <th>Agent</th>
+                <th>Started (UTC)</th>
+                <th>Duration</th>
+                <th>Consolidation</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.runs.map((run) => (
+                <RunRow run={run} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label="Pages">
+        {props.firstPage ? null : <a href={filtersHref(query, null)}>Newest</a>}
+        {props.nextHref ? (
+          <a href={props.nextHref} rel="next">
+            Older runs →
+          </a>
+        ) : null}
+      </nav>
+    </section>
   );
 }
 
@@ -116,3 +146,6 @@ export function filtersHref(query: RunsListQuery, cursor: string | null): string
   const text = params.toString();
   return text ? `/?${text}` : "/";
 }
+
+/** Where the page's script fetches its live part: the same filters and cursor, under `/live`. */
+const liveHref = (query: RunsListQuery, cursor: string | undefined) => `/live${filtersHref(query, cursor ?? null).slice(1)}`;

@@ -8,7 +8,8 @@ import { decodeCursor, encodeCursor } from "../api/cursor.js";
 import { loadRunDocument } from "../run-document.js";
 import type { App, AppEnv, ServerContext } from "../server-context.js";
 import { RunHead, RunPage, RunSteps } from "./run-page.js";
-import { filtersHref, RunsListPage, type RunsListQuery } from "./runs-list-page.js";
+import { filtersHref, RunsListPage, type RunsListQuery, RunsSection } from "./runs-list-page.js";
+import { RUNS_LIST_SCRIPT } from "./runs-list-script.js";
 import { VIEWER_CSS } from "./viewer-css.js";
 import { VIEWER_SCRIPT } from "./viewer-script.js";
 
@@ -24,6 +25,7 @@ function assets(): Map<string, { body: string; type: string }> {
     ["panzoom.js", { body: readFileSync(CLIENT_BUNDLES.panzoom.path, "utf8"), type: js }],
     ["report.js", { body: REPORT_SCRIPT, type: js }],
     ["viewer.js", { body: VIEWER_SCRIPT, type: js }],
+    ["runs-list.js", { body: RUNS_LIST_SCRIPT, type: js }],
     ["viewer.css", { body: VIEWER_CSS, type: "text/css; charset=utf-8" }],
   ]);
 }
@@ -65,43 +67,49 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   });
 
   app.use("/", pageSecurity);
+  app.use("/live", pageSecurity);
   app.use("/runs/*", pageSecurity);
 
-  app.get("/", async (c) => {
+  /** The list's query from the URL, and its page: the same read as the API's list. */
+  const listPage = async (c: Context<AppEnv>) => {
     const query: RunsListQuery = {
       status: c.req.query("status") || undefined,
       flowId: c.req.query("flowId") || undefined,
       q: c.req.query("q") || undefined,
     };
-    const cursor = c.req.query("cursor");
+    const cursor = c.req.query("cursor") || undefined;
+    const input = ZExecutionsPageInput.safeParse({ ...query, limit: 50 });
+    if (!input.success)
+      throw new ApiError(
+        400,
+        "INVALID_ARGUMENT",
+        `These filters cannot be used: ${input.error.issues[0]?.path.join(".")} ${input.error.issues[0]?.message}.`,
+      );
+    const page = await listExecutionsPage(ctx.db, { ...input.data, ...(cursor ? { after: decodeCursor(cursor) } : {}) });
+    return { query, cursor, runs: page.executions, nextHref: page.next ? filtersHref(query, encodeCursor(page.next)) : null };
+  };
+
+  app.get("/", async (c) => {
     try {
-      const input = ZExecutionsPageInput.safeParse({ ...query, limit: 50 });
-      if (!input.success)
-        throw new ApiError(
-          400,
-          "INVALID_ARGUMENT",
-          `These filters cannot be used: ${input.error.issues[0]?.path.join(".")} ${input.error.issues[0]?.message}.`,
-        );
-      const page = await listExecutionsPage(ctx.db, { ...input.data, ...(cursor ? { after: decodeCursor(cursor) } : {}) });
-      const nextHref = page.next ? filtersHref(query, encodeCursor(page.next)) : null;
-      return c.html(<RunsListPage nonce={nonceOf(c)} runs={page.executions} query={query} nextHref={nextHref} firstPage={!cursor} />);
+      const { query, cursor, runs, nextHref } = await listPage(c);
+      return c.html(<RunsListPage nonce={nonceOf(c)} runs={runs} query={query} nextHref={nextHref} cursor={cursor} />);
     } catch (error) {
       const known = pageError(error);
-      return c.html(
-        <RunsListPage nonce={nonceOf(c)} runs={[]} query={query} nextHref={null} firstPage={false} error={known.message} />,
-        known.status,
-      );
+      const query = { status: c.req.query("status"), flowId: c.req.query("flowId"), q: c.req.query("q") };
+      return c.html(<RunsListPage nonce={nonceOf(c)} runs={[]} query={query} nextHref={null} error={known.message} />, known.status);
     }
+  });
+
+  // The list's live part (rows and pager) for the same filters and cursor, for the page's script to swap in.
+  app.get("/live", async (c) => {
+    const { query, cursor, runs, nextHref } = await listPage(c);
+    return c.html(<RunsSection runs={runs} query={query} nextHref={nextHref} firstPage={!cursor} />);
   });
 
   app.get("/runs/:id", async (c) => {
     const id = c.req.param("id");
     const run = await loadRunDocument(ctx.db, id);
-    if (!run)
-      return c.html(
-        <RunsListPage nonce={nonceOf(c)} runs={[]} query={{}} nextHref={null} firstPage={false} error={`No run "${id}".`} />,
-        404,
-      );
+    if (!run) return c.html(<RunsListPage nonce={nonceOf(c)} runs={[]} query={{}} nextHref={null} error={`No run "${id}".`} />, 404);
     return c.html(<RunPage nonce={nonceOf(c)} run={run} />);
   });
 

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readRunProgress } from "@reev/db";
-import { streamSSE } from "hono/streaming";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { decodeEventId, eventsSince, INITIAL_STATE, isFinal } from "../../live/run-events.js";
+import { Wakeup } from "../../live/wakeup.js";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { ZExecutionIdParams } from "../params.js";
@@ -22,6 +23,26 @@ const eventsRoute = createRoute({
   },
 });
 
+const changesRoute = createRoute({
+  method: "get",
+  path: "/api/v1/events",
+  summary: "Changes of any execution as Server-Sent Events: `change` with the execution id, as they are committed.",
+  description:
+    "`change` ({ execution_id }) says something about that execution was committed (a run started, a step stored, its status or " +
+    "consolidation moved); read what from the execution routes. `resync` ({}) says changes may have been missed (the server's " +
+    "notification connection was lost and is back): read again whatever you show. No ids: after a reconnect, read again too. " +
+    "A `heartbeat` comes at once and then keeps an idle stream alive; the stream ends when the server stops.",
+  responses: { 200: { description: "An event stream.", content: { "text/event-stream": { schema: z.string() } } } },
+});
+
+/** Wakes `wakeup` when the client goes away or the server stops; returns the undo. */
+function wakeOnEnd(stream: SSEStreamingApi, ctx: ServerContext, wakeup: Wakeup): () => void {
+  const end = () => wakeup.signal();
+  ctx.shutdown.addEventListener("abort", end);
+  stream.onAbort(end);
+  return () => ctx.shutdown.removeEventListener("abort", end);
+}
+
 export function registerEventRoutes(app: App, ctx: ServerContext): void {
   app.openapi(eventsRoute, async (c) => {
     const { id } = c.req.valid("param");
@@ -31,16 +52,9 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
     if (!first) throw notFound(`No execution "${id}".`);
     return streamSSE(c, async (stream) => {
       // Each change (or heartbeat) wakes the loop, which reads the run as stored and sends the difference.
-      let changed = false;
-      let wake = () => {};
-      const signal = () => {
-        changed = true;
-        wake();
-      };
-      const unsubscribe = ctx.hub.subscribe(id, signal);
-      const closing = () => wake();
-      ctx.shutdown.addEventListener("abort", closing);
-      stream.onAbort(closing);
+      const wakeup = new Wakeup();
+      const unsubscribe = ctx.hub.subscribe(id, () => wakeup.signal());
+      const undo = wakeOnEnd(stream, ctx, wakeup);
       try {
         let progress = first;
         while (!stream.aborted && !ctx.shutdown.aborted) {
@@ -51,27 +65,50 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
             await stream.writeSSE({ event: "end", data: JSON.stringify({ execution_id: id }) });
             break;
           }
-          if (!changed) {
-            const timedOut = await new Promise<boolean>((resolve) => {
-              const timer = setTimeout(() => resolve(true), ctx.heartbeatMs);
-              wake = () => {
-                clearTimeout(timer);
-                resolve(false);
-              };
-            });
-            wake = () => {};
-            if (stream.aborted || ctx.shutdown.aborted) break;
-            if (timedOut) await stream.writeSSE({ event: "heartbeat", data: "{}" });
-          }
-          changed = false;
+          const woke = await wakeup.wait(ctx.heartbeatMs);
+          if (stream.aborted || ctx.shutdown.aborted) break;
+          if (woke === "timeout") await stream.writeSSE({ event: "heartbeat", data: "{}" });
           const read = await readRunProgress(ctx.db, id);
           if (!read) break;
           progress = read;
         }
       } finally {
         unsubscribe();
-        ctx.shutdown.removeEventListener("abort", closing);
+        undo();
       }
     });
   });
+
+  // Every change, as ids: the runs list follows it. Nothing is read here: a client reads what it shows.
+  app.openapi(changesRoute, (c) =>
+    streamSSE(c, async (stream) => {
+      const wakeup = new Wakeup();
+      const changed = new Set<string>();
+      let resync = false;
+      const unsubscribe = ctx.hub.subscribe(undefined, (id) => {
+        if (id === undefined) resync = true;
+        else changed.add(id);
+        wakeup.signal();
+      });
+      const undo = wakeOnEnd(stream, ctx, wakeup);
+      try {
+        // At once: the client knows it is connected (and from when it hears every change).
+        await stream.writeSSE({ event: "heartbeat", data: "{}" });
+        while (!stream.aborted && !ctx.shutdown.aborted) {
+          const ids = [...changed];
+          changed.clear();
+          if (resync) {
+            resync = false;
+            await stream.writeSSE({ event: "resync", data: "{}" });
+          }
+          for (const execution_id of ids) await stream.writeSSE({ event: "change", data: JSON.stringify({ execution_id }) });
+          const woke = await wakeup.wait(ctx.heartbeatMs);
+          if (woke === "timeout" && !stream.aborted && !ctx.shutdown.aborted) await stream.writeSSE({ event: "heartbeat", data: "{}" });
+        }
+      } finally {
+        unsubscribe();
+        undo();
+      }
+    }),
+  );
 }
