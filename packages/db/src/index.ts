@@ -83,6 +83,7 @@ export {
   type EvaluationRunRecord,
   type EvaluationStatus,
   type EvaluationStepRecord,
+  type AttemptUsage,
   type FinishEvaluationInput,
   type ListEvaluationsInput,
   type RecordChecksInput,

@@ -2,8 +2,10 @@ import { formatDuration } from "../format-duration.js";
 import { REPORT_CSS } from "../mermaid/report-css.js";
 import type { ReportComparison } from "./compare-reports.js";
 import type { EvaluationReport } from "./evaluation-report.js";
+import { formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
 
-const EVALUATION_CSS = `
+/** The evaluation and comparison tables' own rules, on top of REPORT_CSS (the viewer adds them to its stylesheet). */
+export const EVALUATION_CSS = `
 table.flows { width: 100%; border-collapse: collapse; font-size: 13px; }
 table.flows th, table.flows td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 table.flows td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -13,7 +15,7 @@ table.flows td.num { text-align: right; font-variant-numeric: tabular-nums; whit
 .bar .ci { position: absolute; top: 5px; height: 4px; background: rgba(0,0,0,.45); }
 .verdict-regression { color: var(--bad); font-weight: 600; } .verdict-improvement { color: var(--good); font-weight: 600; }
 .flaky { color: var(--warn); font-weight: 600; }
-ul.runs { columns: 2; margin: 6px 0 0; font-size: 12px; }
+ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 .note { color: var(--muted); font-size: 12px; }
 `;
 
@@ -65,13 +67,13 @@ export type EvaluationPageOptions = {
 };
 
 /**
- * A self-contained HTML report of an evaluation: flows × metrics with pass-rate bars (and their 95%
- * Wilson interval), then per flow its steps (failure rate, flaky, most common errors) and links to
- * each run's diagram. Every value is escaped by hono/jsx; no script, nothing fetched.
+ * What renderEvaluationHtml shows inside its page: the header, the flows × metrics table, then each
+ * flow. The viewer shows the same in its own frame, so the two never drift apart.
  */
-export function renderEvaluationHtml(report: EvaluationReport, options: EvaluationPageOptions): string {
-  const page = (
-    <Page title={options.title}>
+export function EvaluationBody(props: { report: EvaluationReport; options: EvaluationPageOptions }) {
+  const { report, options } = props;
+  return (
+    <>
       <header>
         <h1>{options.title}</h1>
         <p class="ids">{options.facts.join(" · ")}</p>
@@ -80,7 +82,8 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
         <h2>
           Flows · {report.passes}/{report.runs} runs passed
         </h2>
-        <table class="flows">
+        <div class="table-wrap">
+<table class="flows">
           <thead>
             <tr>
               <th>flow</th>
@@ -90,13 +93,13 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
               <th>pass^k</th>
               <th>score mean · median · min–max</th>
               <th>p50 · p95</th>
-              <th>tokens in/out</th>
+              <th>tokens in / out / cached</th>
               <th>cost</th>
             </tr>
           </thead>
           <tbody>
             {report.flows.map((f) => (
-              <tr>
+              <tr data-flow-id={f.flowId}>
                 <td>
                   <a href={`#flow-${encodeURIComponent(f.flowId)}`}>{f.flowId}</a>
                 </td>
@@ -124,14 +127,13 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
                 <td class="num">
                   {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
                 </td>
-                <td class="num">
-                  {f.inputTokens.total ?? "—"}/{f.outputTokens.total ?? "—"}
-                </td>
-                <td class="num">{f.costUsd.total === null ? "—" : `$${f.costUsd.total.toFixed(4)}`}</td>
+                <td class="num">{formatTokenTriple(f)}</td>
+                <td class="num">{formatUsd(f.costUsd.total)}</td>
               </tr>
             ))}
           </tbody>
         </table>
+</div>
         {report.notes.map((note) => (
           <p class="note">{note}</p>
         ))}
@@ -139,7 +141,8 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
       {report.flows.map((f) => (
         <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
           <h2>{f.flowId}</h2>
-          <table class="flows">
+          <div class="table-wrap">
+<table class="flows">
             <thead>
               <tr>
                 <th>step</th>
@@ -150,7 +153,7 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
             </thead>
             <tbody>
               {f.steps.map((s) => (
-                <tr>
+                <tr data-step-id={s.stepId}>
                   <td>
                     {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
                   </td>
@@ -169,30 +172,60 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
               ))}
             </tbody>
           </table>
+</div>
           <ul class="runs">
             {f.runIds.map((id) => {
               const link = options.runLink(id);
-              return <li>{link ? <a href={link}>{id}</a> : <code>{id}</code>}</li>;
+              const totals = f.runTotals?.find((r) => r.runId === id);
+              return (
+                <li>
+                  {link ? <a href={link}>{id}</a> : <code>{id}</code>}
+                  {totals ? (
+                    <span class="note">
+                      {" "}
+                      {totals.passed ? "passed" : "failed"} · {formatTokens(totals.inputTokens)} in / {formatTokens(totals.outputTokens)}{" "}
+                      out · {formatUsd(totals.costUsd)}
+                    </span>
+                  ) : null}
+                </li>
+              );
             })}
           </ul>
         </section>
       ))}
+    </>
+  );
+}
+
+/**
+ * A self-contained HTML report of an evaluation: flows × metrics with pass-rate bars (and their 95%
+ * Wilson interval), then per flow its steps (failure rate, flaky, most common errors) and links to
+ * each run's diagram. Every value is escaped by hono/jsx; no script, nothing fetched.
+ */
+export function renderEvaluationHtml(report: EvaluationReport, options: EvaluationPageOptions): string {
+  const page = (
+    <Page title={options.title}>
+      <EvaluationBody report={report} options={options} />
     </Page>
   );
   return `<!doctype html>\n${page.toString()}\n`;
 }
 
-/** The HTML of `reev compare`: flows aligned, deltas B − A, and the verdict of Fisher's exact test. */
-export function renderComparisonHtml(comparison: ReportComparison, options: { title: string; facts: readonly string[] }): string {
-  const page = (
-    <Page title={options.title}>
+export type ComparisonPageOptions = { title: string; facts: readonly string[] };
+
+/** What renderComparisonHtml shows inside its page; the viewer shows it in its own frame. */
+export function ComparisonBody(props: { comparison: ReportComparison; options: ComparisonPageOptions }) {
+  const { comparison, options } = props;
+  return (
+    <>
       <header>
         <h1>{options.title}</h1>
         <p class="ids">{options.facts.join(" · ")}</p>
       </header>
       <section aria-label="Comparison">
         <h2>Flows (B − A)</h2>
-        <table class="flows">
+        <div class="table-wrap">
+<table class="flows">
           <thead>
             <tr>
               <th>flow / step</th>
@@ -201,12 +234,13 @@ export function renderComparisonHtml(comparison: ReportComparison, options: { ti
               <th>Δ pass^k</th>
               <th>Δ mean score</th>
               <th>Δ p50</th>
+              <th>Δ tokens in / out</th>
               <th>Δ cost</th>
             </tr>
           </thead>
           <tbody>
             {comparison.flows.flatMap((f) => [
-              <tr>
+              <tr data-flow-id={f.flowId}>
                 <td>
                   <strong>{f.flowId}</strong>
                   {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
@@ -218,16 +252,19 @@ export function renderComparisonHtml(comparison: ReportComparison, options: { ti
                 <td class="num">{signed(f.passHatKDelta, (n) => n.toFixed(2))}</td>
                 <td class="num">{signed(f.meanScoreDelta, (n) => n.toFixed(2))}</td>
                 <td class="num">{signed(f.p50DurationDelta, (n) => formatDuration(n))}</td>
-                <td class="num">{signed(f.costUsdDelta, (n) => `$${n.toFixed(4)}`)}</td>
+                <td class="num">
+                  {signed(f.inputTokensDelta, formatTokens)} / {signed(f.outputTokensDelta, formatTokens)}
+                </td>
+                <td class="num">{signed(f.costUsdDelta, formatUsd)}</td>
               </tr>,
               ...f.steps.map((s) => (
-                <tr>
+                <tr data-step-id={s.stepId}>
                   <td>↳ {s.stepId}</td>
                   <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{s.passes?.verdict ?? "—"}</td>
                   <td class="num">
                     failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
                   </td>
-                  <td colspan={4} class="note">
+                  <td colspan={5} class="note">
                     {s.passes?.reason ?? ""}
                   </td>
                 </tr>
@@ -235,8 +272,18 @@ export function renderComparisonHtml(comparison: ReportComparison, options: { ti
             ])}
           </tbody>
         </table>
+</div>
         <p class="note">Verdicts by {comparison.test} at p &lt; 0.05; any other difference is "no credible difference".</p>
       </section>
+    </>
+  );
+}
+
+/** The HTML of `reev compare`: flows aligned, deltas B − A, and the verdict of Fisher's exact test. */
+export function renderComparisonHtml(comparison: ReportComparison, options: ComparisonPageOptions): string {
+  const page = (
+    <Page title={options.title}>
+      <ComparisonBody comparison={comparison} options={options} />
     </Page>
   );
   return `<!doctype html>\n${page.toString()}\n`;
