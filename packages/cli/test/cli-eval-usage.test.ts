@@ -27,9 +27,27 @@ beforeAll(() => {
 afterAll(() => temp?.remove());
 
 type Sum = { total: number | null; known: number; unknown: number };
-type RunTotals = { runId: string; inputTokens: number | null; outputTokens: number | null; cachedInputTokens: number | null; costUsd: number | null };
-type FlowJson = { flowId: string; runs: number; passes: number; inputTokens: Sum; outputTokens: Sum; cachedInputTokens: Sum; costUsd: Sum; runTotals: RunTotals[] };
-type EvalJson = { evaluation: { id: string; status: string }; report: { runs: number; passes: number; flows: FlowJson[]; notes: string[] } };
+type RunTotals = {
+  runId: string;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cachedInputTokens: number | null;
+  costUsd: number | null;
+};
+type FlowJson = {
+  flowId: string;
+  runs: number;
+  passes: number;
+  inputTokens: Sum;
+  outputTokens: Sum;
+  cachedInputTokens: Sum;
+  costUsd: Sum;
+  runTotals: RunTotals[];
+};
+type EvalJson = {
+  evaluation: { id: string; status: string };
+  report: { runs: number; passes: number; flows: FlowJson[]; notes: string[] };
+};
 
 // (1000 − 100) × 2.5 + 100 × 1.25 + 200 × 10 + 2345 × 2.5 + 67 × 10 = 10,907.5 US dollars per million tokens.
 const RUN_USD = 10_907.5 / 1_000_000;
@@ -73,7 +91,7 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
 
     const table = await reev("eval", fixture("eval-usage.yaml"), "--repeat", "2", "--prices", fixture("prices.yaml"));
     expect(table.code, show(table)).toBe(0);
-    expect(table.stdout).toMatch(/6,690 \/ 534 \/ 200 +\│? *\$0\.0218/);
+    expect(table.stdout).toMatch(/6,690 \/ 534 \/ 200 +│? *\$0\.0218/);
   });
 
   it("without --prices the cost is —, never a guess, and the report says why; reev compare --prices prices both sides", {
@@ -90,7 +108,15 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
     expect(stored.code, show(stored)).toBe(0);
     type CompareJson = { comparison: { flows: { inputTokensDelta: number | null; costUsdDelta: number | null }[] } };
     expect((JSON.parse(stored.stdout) as CompareJson).comparison.flows[0]).toMatchObject({ inputTokensDelta: 0, costUsdDelta: null });
-    const repriced = await reev("compare", priced.evaluation.id, unpriced.evaluation.id, "--prices", fixture("prices.yaml"), "--format", "json");
+    const repriced = await reev(
+      "compare",
+      priced.evaluation.id,
+      unpriced.evaluation.id,
+      "--prices",
+      fixture("prices.yaml"),
+      "--format",
+      "json",
+    );
     expect(repriced.code, show(repriced)).toBe(0);
     expect((JSON.parse(repriced.stdout) as CompareJson).comparison.flows[0]).toMatchObject({ inputTokensDelta: 0, costUsdDelta: 0 });
   });
@@ -98,32 +124,48 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
   it.each([
     ["SIGINT", 130],
     ["SIGTERM", 143],
-  ] as const)("%s while an agent call hangs: the call is aborted, the evaluation recorded incomplete, exit %i", { timeout: 120_000 }, async (signal, exitCode) => {
-    const run = startCli(
-      ["eval", fixture("eval-usage.yaml"), fixture("eval-hang.yaml"), "--repeat", "1", "--concurrency", "2", "--format", "json", "--db", database.url],
-      { cwd: temp.dir, timeoutMs: 100_000 },
-    );
-    // Both runs start at once (concurrency 2): once the quick one has ended, the other hangs in its agent call.
-    await run.waitForLine(/^\[1\/2\] .* eval-usage run 1 /);
-    run.child.kill(signal);
-    const r = await run.done;
-    expect(r.code, show(r)).toBe(exitCode);
-    expect(r.stderr).toContain(`Interrupted (${signal})`);
-    expect(r.stderr).toMatch(/^\[2\/2\] .* eval-hang run 1 \((exec_\S+)\)$/m);
-    const hangId = r.stderr.match(/eval-hang run 1 \((exec_\S+)\)/)?.[1] as string;
-    const result = JSON.parse(r.stdout) as EvalJson;
-    expect(result.evaluation.status).toBe("incomplete");
-    // Never half-counted: the whole quick run is, the cancelled one is not.
-    expect(result.report.flows.map((f) => [f.flowId, f.runs, f.passes])).toEqual([
-      ["eval-usage", 1, 1],
-      ["eval-hang", 0, 0],
-    ]);
-    expect(result.report.notes).toContain("Interrupted: 1 of 2 runs counted; 1 cancelled run(s) and 0 never started are left out.");
-    // The hanging call was stopped and recorded as such, its run finished as cancelled.
-    const shown = await reev("show", hangId, "--json");
-    expect(shown.code, show(shown)).toBe(0);
-    const execution = JSON.parse(shown.stdout) as { status: string; steps: { status: string; error: string }[] };
-    expect(execution.status).toBe("cancelled");
-    expect(execution.steps.map((s) => [s.status, s.error])).toEqual([["failed", `interrupted (${signal})`]]);
-  });
+  ] as const)(
+    "%s while an agent call hangs: the call is aborted, the evaluation recorded incomplete, exit %i",
+    { timeout: 120_000 },
+    async (signal, exitCode) => {
+      const run = startCli(
+        [
+          "eval",
+          fixture("eval-usage.yaml"),
+          fixture("eval-hang.yaml"),
+          "--repeat",
+          "1",
+          "--concurrency",
+          "2",
+          "--format",
+          "json",
+          "--db",
+          database.url,
+        ],
+        { cwd: temp.dir, timeoutMs: 100_000 },
+      );
+      // Both runs start at once (concurrency 2): once the quick one has ended, the other hangs in its agent call.
+      await run.waitForLine(/^\[1\/2\] .* eval-usage run 1 /);
+      run.child.kill(signal);
+      const r = await run.done;
+      expect(r.code, show(r)).toBe(exitCode);
+      expect(r.stderr).toContain(`Interrupted (${signal})`);
+      expect(r.stderr).toMatch(/^\[2\/2\] .* eval-hang run 1 \((exec_\S+)\)$/m);
+      const hangId = r.stderr.match(/eval-hang run 1 \((exec_\S+)\)/)?.[1] as string;
+      const result = JSON.parse(r.stdout) as EvalJson;
+      expect(result.evaluation.status).toBe("incomplete");
+      // Never half-counted: the whole quick run is, the cancelled one is not.
+      expect(result.report.flows.map((f) => [f.flowId, f.runs, f.passes])).toEqual([
+        ["eval-usage", 1, 1],
+        ["eval-hang", 0, 0],
+      ]);
+      expect(result.report.notes).toContain("Interrupted: 1 of 2 runs counted; 1 cancelled run(s) and 0 never started are left out.");
+      // The hanging call was stopped and recorded as such, its run finished as cancelled.
+      const shown = await reev("show", hangId, "--json");
+      expect(shown.code, show(shown)).toBe(0);
+      const execution = JSON.parse(shown.stdout) as { status: string; steps: { status: string; error: string }[] };
+      expect(execution.status).toBe("cancelled");
+      expect(execution.steps.map((s) => [s.status, s.error])).toEqual([["failed", `interrupted (${signal})`]]);
+    },
+  );
 });

@@ -117,7 +117,12 @@ describe.each(testBackends())("tokens and cost in the evaluation report on $name
     await db.writer.finishEvaluationRun(evaluationId, { status: "completed", summary: JSON.parse(JSON.stringify(summary)) });
     const unpriced = await storedReport(db, evaluationId, "a");
     expect(unpriced.report.flows[0]!.costUsd.total).toBeCloseTo(3 * PRICED_RUN_USD, 12);
-    const repriced = await storedReport(db, evaluationId, "a", parsePriceTable("models: { gpt-a: { inputPerMillion: 0, outputPerMillion: 0, cachedInputPerMillion: 0 } }"));
+    const repriced = await storedReport(
+      db,
+      evaluationId,
+      "a",
+      parsePriceTable("models: { gpt-a: { inputPerMillion: 0, outputPerMillion: 0, cachedInputPerMillion: 0 } }"),
+    );
     expect(repriced.report.flows[0]!.costUsd.total).toBe(0);
     expect(repriced.report.flows[0]!.inputTokens.total).toBe(10_035);
   });

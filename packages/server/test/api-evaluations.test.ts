@@ -9,7 +9,10 @@ import { createServer } from "../src/index.js";
 import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
 import { flowPlan, runFlow } from "./support/runs.js";
 
-type ListPage = { data: { id: string; name: string | null; status: string; runs: number | null; passes: number | null }[]; meta: { nextCursor: string | null } };
+type ListPage = {
+  data: { id: string; name: string | null; status: string; runs: number | null; passes: number | null }[];
+  meta: { nextCursor: string | null };
+};
 
 describe.each(testBackends())("the evaluation routes on $name", (backend) => {
   test.override({ backend });
@@ -70,7 +73,11 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     expect(body).toMatchObject({ id: ids.v1, name: "v1", configuration: { repeat: 5 } });
     expect(body.report).toEqual(JSON.parse(JSON.stringify(reports.v1)));
     // Tokens and cost, from the stored usage: 5 runs × (1200 in, 300 out, 200 cached).
-    expect(body.report.flows[0]).toMatchObject({ inputTokens: { total: 6000 }, outputTokens: { total: 1500 }, cachedInputTokens: { total: 1000 } });
+    expect(body.report.flows[0]).toMatchObject({
+      inputTokens: { total: 6000 },
+      outputTokens: { total: 1500 },
+      cachedInputTokens: { total: 1000 },
+    });
     expect(body.report.flows[0]!.costUsd.total).toBeCloseTo((5 * (1000 * 2.5 + 200 * 1.25 + 300 * 10)) / 1e6, 12);
 
     const running = (await (await app.request(`/api/v1/evaluations/${ids.running}`)).json()) as { report: unknown; runs: unknown };
@@ -87,7 +94,7 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     ]);
   });
 
-  test.each([
+  test.for([
     ["/api/v1/evaluations?limit=0", 400, "limit"],
     ["/api/v1/evaluations?limit=ten", 400, "limit"],
     ["/api/v1/evaluations?limit=100000", 400, "limit"],
@@ -101,7 +108,7 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     ["/api/v1/compare?a=eval_nope", 400, "b"],
     ["A_EVAL_B_EXECUTION", 400, "b"],
     ["A_RUNNING", 400, "a"],
-  ] as const)("GET %s → %i naming %s", async (path, status, field, { db }) => {
+  ] as const)("GET %s → %i naming %s", async ([path, status, field], { db }) => {
     await seed(db);
     const { app } = createServer({ db, log: () => {} });
     const url =

@@ -41,7 +41,13 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
   test("list → evaluation → its runs and its comparison with the baseline, as the database has them", async ({ db }) => {
     const prefix = `viewer-eval-${backend.name}`;
     const ids = { v1: `${prefix}-v1`, v2: `${prefix}-v2` };
-    await recordEvaluation(db, { id: ids.v1, name: "baseline", plans: evaluationPlans(prefix, false), repeat: 5, startedAt: new Date(Date.UTC(2026, 11, 3, 9)) });
+    await recordEvaluation(db, {
+      id: ids.v1,
+      name: "baseline",
+      plans: evaluationPlans(prefix, false),
+      repeat: 5,
+      startedAt: new Date(Date.UTC(2026, 11, 3, 9)),
+    });
     await recordEvaluation(db, {
       id: ids.v2,
       name: "candidate <b>&</b>",
@@ -63,11 +69,10 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
         await page.goto(url);
         await page.getByRole("link", { name: "Evaluations" }).click();
         await page.waitForURL("**/evaluations");
-        expect(await page.locator("tr[data-evaluation-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-evaluation-id")))).toEqual([
-          ids.v2,
-          ids.v1,
-        ]);
-        expect(await page.locator(`tr[data-evaluation-id="${ids.v2}"] td[data-label="Passed"]`).innerText()).toBe(
+        expect(
+          await page.locator("tr[data-evaluation-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-evaluation-id"))),
+        ).toEqual([ids.v2, ids.v1]);
+        expect(await page.locator(`tr[data-evaluation-id="${ids.v2}"] td[data-label="Passed"]`).textContent()).toBe(
           `${report.passes}/${report.runs} (50.0%)`,
         );
         await screenshot(page, `evaluations-${label}`);
@@ -75,14 +80,16 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
         await page.locator(`tr[data-evaluation-id="${ids.v2}"] a`).click();
         await page.waitForURL(`**/evaluations/${ids.v2}`);
         // The name is text, never markup.
-        expect(await page.locator("h1").innerText()).toBe("Evaluation candidate <b>&</b>");
+        expect(await page.locator("h1").textContent()).toBe("Evaluation candidate <b>&</b>");
         for (const flow of report.flows) {
           const row = page.locator(`table.flows tr[data-flow-id="${flow.flowId}"]`).first();
-          const text = await row.innerText();
+          const text = (await row.textContent()) ?? "";
           expect(text).toContain(`${flow.passes}/${flow.runs}`);
           expect(text).toContain(formatTokenTriple(flow));
           expect(text).toContain(formatUsd(flow.costUsd.total));
-          expect(await row.locator(".bar").getAttribute("aria-label")).toContain(`pass rate ${((flow.passRate?.rate ?? 0) * 100).toFixed(1)}%`);
+          expect(await row.locator(".bar").getAttribute("aria-label")).toContain(
+            `pass rate ${((flow.passRate?.rate ?? 0) * 100).toFixed(1)}%`,
+          );
           const links = page.locator(`section[id="flow-${flow.flowId}"] ul.runs a`);
           expect(await links.evaluateAll((as) => as.map((a) => a.textContent))).toEqual(flow.runIds);
         }
@@ -97,16 +104,16 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
 
         await page.getByRole("link", { name: `Compare with its baseline ${ids.v1}` }).click();
         await page.waitForURL("**/compare?**");
-        const verdict = (flowId: string) => page.locator(`table.flows tr[data-flow-id="${flowId}"] td`).nth(1).innerText();
+        const verdict = (flowId: string) => page.locator(`table.flows tr[data-flow-id="${flowId}"] td`).nth(1).textContent();
         expect(await verdict(`${prefix}-shaky`)).toBe("regression");
         expect(await verdict(`${prefix}-steady`)).toBe("no credible difference");
-        expect(await page.locator('table.flows tr[data-step-id="write"] td').nth(1).innerText()).toBe("regression");
+        expect(await page.locator('table.flows tr[data-step-id="write"] td').nth(1).textContent()).toBe("regression");
         await screenshot(page, `compare-${label}`);
 
         // A bad comparison is said in the page, with the form kept.
         const bad = await page.goto(`${url}/compare?a=${ids.v1}&b=nope`);
         expect(bad?.status()).toBe(404);
-        expect(await page.getByRole("alert").innerText()).toContain('No evaluation or execution "nope"');
+        expect(await page.getByRole("alert").textContent()).toContain('No evaluation or execution "nope"');
         expect(await page.locator('input[name="a"]').inputValue()).toBe(ids.v1);
 
         expect(errors).toEqual([]);

@@ -49,11 +49,7 @@ export async function compareCommand(
   const { kind, comparison } = await compareStored(db, a, b, prices);
   if (flags.format === "json") await emit(`${JSON.stringify({ a, b, kind, comparison }, null, 2)}\n`, flags.out, io);
   else if (flags.format === "html")
-    await emit(
-      renderComparisonHtml(comparison, { title: `reev compare · ${a} → ${b}`, facts: [`A ${a}`, `B ${b}`, kind] }),
-      flags.out,
-      io,
-    );
+    await emit(renderComparisonHtml(comparison, { title: `reev compare · ${a} → ${b}`, facts: [`A ${a}`, `B ${b}`, kind] }), flags.out, io);
   else await emit(`Compare A ${a} → B ${b}\n\n${comparisonText(comparison)}`, flags.out, io);
   return 0;
 }

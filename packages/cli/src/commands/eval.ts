@@ -13,8 +13,8 @@ import {
   type FlowExpectations,
   type FlowPlan,
   loadFlowPlan,
-  parseConsolidatedContent,
   type PriceTable,
+  parseConsolidatedContent,
   parsePriceTable,
   renderEvaluationHtml,
   renderHtmlPage,
@@ -197,7 +197,8 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
     prices,
   };
   return withDatabase(flags.db, flags.migrate ? "migrate" : "write", async (db) => {
-    const baseline = flags.baseline ? await requireEvaluation(db, flags.baseline, "--baseline") : null;
+    // Checked before anything runs: a running baseline has no summary to compare with.
+    const baseline = flags.baseline ? evaluationSummary(await requireEvaluation(db, flags.baseline, "--baseline"), "--baseline") : null;
     const evaluationId = `eval_${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
     await db.writer.createEvaluationRun({
       id: evaluationId,
@@ -246,7 +247,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
     });
     const { report, finished } = outcome;
 
-    const comparison = baseline ? compareReports(evaluationSummary(baseline, "--baseline").flows, report.flows) : null;
+    const comparison = baseline ? compareReports(baseline.flows, report.flows) : null;
     await writeReport(db, finished, report, comparison, flags, io);
     if (interrupted) return interruptExitCode(interrupted);
     const below = flowsBelow(report, configuration.minPassRate);

@@ -1,7 +1,14 @@
 // The terminal tables of `reev eval` and `reev compare`: flows × metrics, then per flow its steps
 // that failed or were flaky, with their most common errors. What is unknown prints as "—".
 import type { EvaluationRunRecord } from "@reev/db";
-import { type EvaluationReport, formatDuration, formatTokens, formatTokenTriple, formatUsd, type ReportComparison } from "@reev/orchestrator";
+import {
+  type EvaluationReport,
+  formatDuration,
+  formatTokens,
+  formatTokenTriple,
+  formatUsd,
+  type ReportComparison,
+} from "@reev/orchestrator";
 import { clip, renderTable } from "../text-table.js";
 
 const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
@@ -28,7 +35,18 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
     minPassRate === null ? "" : (f.passRate?.rate ?? 0) >= minPassRate ? "ok" : "BELOW",
   ]);
   const table = renderTable(
-    ["flow", "passed", "pass rate [95% CI]", `pass@k`, "pass^k", "score mean/median/min–max", "p50/p95", "tokens in/out/cached", "cost", ""],
+    [
+      "flow",
+      "passed",
+      "pass rate [95% CI]",
+      `pass@k`,
+      "pass^k",
+      "score mean/median/min–max",
+      "p50/p95",
+      "tokens in/out/cached",
+      "cost",
+      "",
+    ],
     rows,
     new Set([1, 3, 4]),
   );

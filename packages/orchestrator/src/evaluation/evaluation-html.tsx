@@ -83,57 +83,57 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
           Flows · {report.passes}/{report.runs} runs passed
         </h2>
         <div class="table-wrap">
-<table class="flows">
-          <thead>
-            <tr>
-              <th>flow</th>
-              <th>pass rate (95% CI)</th>
-              <th>passes</th>
-              <th>pass@k</th>
-              <th>pass^k</th>
-              <th>score mean · median · min–max</th>
-              <th>p50 · p95</th>
-              <th>tokens in / out / cached</th>
-              <th>cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.flows.map((f) => (
-              <tr data-flow-id={f.flowId}>
-                <td>
-                  <a href={`#flow-${encodeURIComponent(f.flowId)}`}>{f.flowId}</a>
-                </td>
-                <td>
-                  <RateBar
-                    rate={f.passRate?.rate ?? null}
-                    low={f.passRate?.low ?? null}
-                    high={f.passRate?.high ?? null}
-                    threshold={options.minPassRate}
-                  />
-                  <span class="note">
-                    {percent(f.passRate?.rate)} ({percent(f.passRate?.low)}–{percent(f.passRate?.high)})
-                  </span>
-                </td>
-                <td class="num">
-                  {f.passes}/{f.runs}
-                </td>
-                <td class="num">
-                  {number(f.passAtK)} <span class="note">k={f.k}</span>
-                </td>
-                <td class="num">{number(f.passHatK)}</td>
-                <td class="num">
-                  {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}
-                </td>
-                <td class="num">
-                  {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
-                </td>
-                <td class="num">{formatTokenTriple(f)}</td>
-                <td class="num">{formatUsd(f.costUsd.total)}</td>
+          <table class="flows">
+            <thead>
+              <tr>
+                <th>flow</th>
+                <th>pass rate (95% CI)</th>
+                <th>passes</th>
+                <th>pass@k</th>
+                <th>pass^k</th>
+                <th>score mean · median · min–max</th>
+                <th>p50 · p95</th>
+                <th>tokens in / out / cached</th>
+                <th>cost</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-</div>
+            </thead>
+            <tbody>
+              {report.flows.map((f) => (
+                <tr data-flow-id={f.flowId}>
+                  <td>
+                    <a href={`#flow-${encodeURIComponent(f.flowId)}`}>{f.flowId}</a>
+                  </td>
+                  <td>
+                    <RateBar
+                      rate={f.passRate?.rate ?? null}
+                      low={f.passRate?.low ?? null}
+                      high={f.passRate?.high ?? null}
+                      threshold={options.minPassRate}
+                    />
+                    <span class="note">
+                      {percent(f.passRate?.rate)} ({percent(f.passRate?.low)}–{percent(f.passRate?.high)})
+                    </span>
+                  </td>
+                  <td class="num">
+                    {f.passes}/{f.runs}
+                  </td>
+                  <td class="num">
+                    {number(f.passAtK)} <span class="note">k={f.k}</span>
+                  </td>
+                  <td class="num">{number(f.passHatK)}</td>
+                  <td class="num">
+                    {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}
+                  </td>
+                  <td class="num">
+                    {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
+                  </td>
+                  <td class="num">{formatTokenTriple(f)}</td>
+                  <td class="num">{formatUsd(f.costUsd.total)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {report.notes.map((note) => (
           <p class="note">{note}</p>
         ))}
@@ -142,37 +142,37 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
         <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
           <h2>{f.flowId}</h2>
           <div class="table-wrap">
-<table class="flows">
-            <thead>
-              <tr>
-                <th>step</th>
-                <th>failure rate</th>
-                <th>passed · failed · skipped</th>
-                <th>most common errors</th>
-              </tr>
-            </thead>
-            <tbody>
-              {f.steps.map((s) => (
-                <tr data-step-id={s.stepId}>
-                  <td>
-                    {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
-                  </td>
-                  <td class="num">{percent(s.failureRate)}</td>
-                  <td class="num">
-                    {s.passed} · {s.failed} · {s.skipped}
-                  </td>
-                  <td>
-                    {s.topErrors.map((e) => (
-                      <div>
-                        {e.count}× {e.error}
-                      </div>
-                    ))}
-                  </td>
+            <table class="flows">
+              <thead>
+                <tr>
+                  <th>step</th>
+                  <th>failure rate</th>
+                  <th>passed · failed · skipped</th>
+                  <th>most common errors</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-</div>
+              </thead>
+              <tbody>
+                {f.steps.map((s) => (
+                  <tr data-step-id={s.stepId}>
+                    <td>
+                      {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
+                    </td>
+                    <td class="num">{percent(s.failureRate)}</td>
+                    <td class="num">
+                      {s.passed} · {s.failed} · {s.skipped}
+                    </td>
+                    <td>
+                      {s.topErrors.map((e) => (
+                        <div>
+                          {e.count}× {e.error}
+                        </div>
+                      ))}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <ul class="runs">
             {f.runIds.map((id) => {
               const link = options.runLink(id);
@@ -225,54 +225,54 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
       <section aria-label="Comparison">
         <h2>Flows (B − A)</h2>
         <div class="table-wrap">
-<table class="flows">
-          <thead>
-            <tr>
-              <th>flow / step</th>
-              <th>verdict</th>
-              <th>pass rate A → B</th>
-              <th>Δ pass^k</th>
-              <th>Δ mean score</th>
-              <th>Δ p50</th>
-              <th>Δ tokens in / out</th>
-              <th>Δ cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {comparison.flows.flatMap((f) => [
-              <tr data-flow-id={f.flowId}>
-                <td>
-                  <strong>{f.flowId}</strong>
-                  {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
-                </td>
-                <td class={`verdict-${f.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{f.passes?.verdict ?? "—"}</td>
-                <td class="num">
-                  {percent(f.passes?.baselineRate)} → {percent(f.passes?.candidateRate)}
-                </td>
-                <td class="num">{signed(f.passHatKDelta, (n) => n.toFixed(2))}</td>
-                <td class="num">{signed(f.meanScoreDelta, (n) => n.toFixed(2))}</td>
-                <td class="num">{signed(f.p50DurationDelta, (n) => formatDuration(n))}</td>
-                <td class="num">
-                  {signed(f.inputTokensDelta, formatTokens)} / {signed(f.outputTokensDelta, formatTokens)}
-                </td>
-                <td class="num">{signed(f.costUsdDelta, formatUsd)}</td>
-              </tr>,
-              ...f.steps.map((s) => (
-                <tr data-step-id={s.stepId}>
-                  <td>↳ {s.stepId}</td>
-                  <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{s.passes?.verdict ?? "—"}</td>
+          <table class="flows">
+            <thead>
+              <tr>
+                <th>flow / step</th>
+                <th>verdict</th>
+                <th>pass rate A → B</th>
+                <th>Δ pass^k</th>
+                <th>Δ mean score</th>
+                <th>Δ p50</th>
+                <th>Δ tokens in / out</th>
+                <th>Δ cost</th>
+              </tr>
+            </thead>
+            <tbody>
+              {comparison.flows.flatMap((f) => [
+                <tr data-flow-id={f.flowId}>
+                  <td>
+                    <strong>{f.flowId}</strong>
+                    {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
+                  </td>
+                  <td class={`verdict-${f.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{f.passes?.verdict ?? "—"}</td>
                   <td class="num">
-                    failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
+                    {percent(f.passes?.baselineRate)} → {percent(f.passes?.candidateRate)}
                   </td>
-                  <td colspan={5} class="note">
-                    {s.passes?.reason ?? ""}
+                  <td class="num">{signed(f.passHatKDelta, (n) => n.toFixed(2))}</td>
+                  <td class="num">{signed(f.meanScoreDelta, (n) => n.toFixed(2))}</td>
+                  <td class="num">{signed(f.p50DurationDelta, (n) => formatDuration(n))}</td>
+                  <td class="num">
+                    {signed(f.inputTokensDelta, formatTokens)} / {signed(f.outputTokensDelta, formatTokens)}
                   </td>
-                </tr>
-              )),
-            ])}
-          </tbody>
-        </table>
-</div>
+                  <td class="num">{signed(f.costUsdDelta, formatUsd)}</td>
+                </tr>,
+                ...f.steps.map((s) => (
+                  <tr data-step-id={s.stepId}>
+                    <td>↳ {s.stepId}</td>
+                    <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{s.passes?.verdict ?? "—"}</td>
+                    <td class="num">
+                      failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
+                    </td>
+                    <td colspan={5} class="note">
+                      {s.passes?.reason ?? ""}
+                    </td>
+                  </tr>
+                )),
+              ])}
+            </tbody>
+          </table>
+        </div>
         <p class="note">Verdicts by {comparison.test} at p &lt; 0.05; any other difference is "no credible difference".</p>
       </section>
     </>

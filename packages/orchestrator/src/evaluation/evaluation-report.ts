@@ -112,7 +112,14 @@ export function buildEvaluationReport(
     flows,
     runs: flows.reduce((n, f) => n + f.runs, 0),
     passes: flows.reduce((n, f) => n + f.passes, 0),
-    notes: [...usageNotes(counted.flatMap((c) => c.executions), flows, prices), ...(options.notes ?? [])],
+    notes: [
+      ...usageNotes(
+        counted.flatMap((c) => c.executions),
+        flows,
+        prices,
+      ),
+      ...(options.notes ?? []),
+    ],
   };
 }
 

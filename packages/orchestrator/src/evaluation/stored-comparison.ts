@@ -78,9 +78,13 @@ export async function compareStored(
   const left = await storedReport(db, a, "a", prices);
   const right = await storedReport(db, b, "b", prices);
   if (left.kind !== right.kind) {
-    throw new OrchestratorError("INVALID_ARGUMENT", `A is an ${left.kind} and B an ${right.kind}: compare two evaluations, or two executions.`, {
-      path: "b",
-    });
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `A is an ${left.kind} and B an ${right.kind}: compare two evaluations, or two executions.`,
+      {
+        path: "b",
+      },
+    );
   }
   return { kind: left.kind, comparison: compareReports(left.report.flows, right.report.flows) };
 }

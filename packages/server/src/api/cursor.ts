@@ -6,7 +6,8 @@ import { badRequest } from "./api-error.js";
  * A page cursor: the last row's (started_at, id), as base64url JSON. Opaque to clients; anything
  * that does not decode to a key is a 400 naming `cursor`.
  */
-const encodePair = (startedAt: Date, id: string): string => Buffer.from(JSON.stringify([startedAt.toISOString(), id])).toString("base64url");
+const encodePair = (startedAt: Date, id: string): string =>
+  Buffer.from(JSON.stringify([startedAt.toISOString(), id])).toString("base64url");
 
 function decodePair<T>(cursor: string, toKey: (startedAt: unknown, id: unknown) => T | undefined): T {
   const invalid = () =>

@@ -6,6 +6,12 @@ const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const shortTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
 const evaluationHref = (id: string) => `/evaluations/${encodeURIComponent(id)}`;
 
+/** One field of what `reev eval` was asked (its configuration is JSON of its own making: read, not trusted). */
+function configured(e: EvaluationRunRecord, key: string): unknown {
+  const c = e.configuration;
+  return c !== null && typeof c === "object" && !Array.isArray(c) ? c[key] : undefined;
+}
+
 /** A or B of the compare form, kept when the page is shown again. */
 export type CompareQuery = { a?: string | undefined; b?: string | undefined };
 
@@ -50,7 +56,9 @@ function EvaluationRow(props: { evaluation: EvaluationRunRecord; report: Evaluat
         <time datetime={e.startedAt.toISOString()}>{shortTime(e.startedAt)}</time>
       </td>
       <td data-label="Flows">{report ? report.flows.length : "—"}</td>
-      <td data-label="Passed">{report ? `${report.passes}/${report.runs}${report.runs ? ` (${percent(report.passes / report.runs)})` : ""}` : "—"}</td>
+      <td data-label="Passed">
+        {report ? `${report.passes}/${report.runs}${report.runs ? ` (${percent(report.passes / report.runs)})` : ""}` : "—"}
+      </td>
     </tr>
   );
 }
@@ -112,8 +120,8 @@ export function EvaluationPage(props: { nonce: string; evaluation: EvaluationRun
   const { evaluation: e, report } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
   const facts = [e.id, `agent ${e.agent}${e.model ? ` (${e.model})` : ""}`, e.status, `started ${shortTime(e.startedAt)} UTC`];
-  const minPassRate = (e.configuration as { minPassRate?: unknown } | null)?.minPassRate;
-  const baseline = (e.configuration as { baseline?: unknown } | null)?.baseline;
+  const minPassRate = configured(e, "minPassRate");
+  const baseline = configured(e, "baseline");
   return (
     <Layout title={`reev · ${title}`} nonce={props.nonce}>
       {report ? (

@@ -154,7 +154,10 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     // No ids: the form alone. One of two: say what is missing.
     if (!query.a && !query.b) return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} />);
     if (!query.a || !query.b)
-      return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} error="Give both A and B: two evaluation ids, or two execution ids." />, 400);
+      return c.html(
+        <ComparisonPage nonce={nonceOf(c)} query={query} error="Give both A and B: two evaluation ids, or two execution ids." />,
+        400,
+      );
     try {
       const compared = await compareStored(ctx.db, query.a, query.b);
       return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} compared={compared} />);

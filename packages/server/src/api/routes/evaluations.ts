@@ -62,7 +62,8 @@ export const ZComparison = z
   .openapi("Comparison");
 
 /** The stored summary, or null while the evaluation runs. */
-export const reportOf = (e: EvaluationRunRecord): EvaluationReport | null => (e.summary === null ? null : (e.summary as unknown as EvaluationReport));
+export const reportOf = (e: EvaluationRunRecord): EvaluationReport | null =>
+  e.summary === null ? null : (e.summary as unknown as EvaluationReport);
 
 function evaluationSummaryJson(e: EvaluationRunRecord): z.infer<typeof ZEvaluationSummary> {
   const report = reportOf(e);
