@@ -59,7 +59,7 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
       [ids.running, "running", null, null],
       [ids.v3, "completed", 2, 2],
       [ids.v2, "completed", 10, 5],
-      [ids.v1, "completed", 10, 8],
+      [ids.v1, "completed", 10, 9],
     ]);
     expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
   });

@@ -12,7 +12,8 @@ import {
 
 /**
  * Two flows for evaluations: `steady` passes every run and reports its usage; `shaky` fails its
- * check in runs 2 and 4, or in every run when `broken` (the change a comparison must flag).
+ * check in run 2, or in every run when `broken`: with 5 runs, 4/5 against 0/5 is the change a
+ * comparison must flag (Fisher's exact test: p ≈ 0.048).
  */
 export function evaluationPlans(prefix: string, broken: boolean): FlowPlan[] {
   const steady = parseFlowPlan(`
@@ -34,7 +35,7 @@ steps:
     ${broken ? "script" : "scriptByRun"}: ${
       broken
         ? "[{ toolCalls: [{ toolName: put_data }, { toolName: delete }] }]"
-        : '{ "2": [{ toolCalls: [{ toolName: put_data }, { toolName: delete }] }], "4": [{ toolCalls: [{ toolName: put_data }, { toolName: delete }] }] }'
+        : '{ "2": [{ toolCalls: [{ toolName: put_data }, { toolName: delete }] }] }'
     }
     expect: { forbiddenTools: [delete] }
 `);
