@@ -17,6 +17,18 @@ table.flows td.num { text-align: right; font-variant-numeric: tabular-nums; whit
 .flaky { color: var(--warn); font-weight: 600; }
 ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 .note { color: var(--muted); font-size: 12px; }
+/* A phone cannot show nine columns: each row becomes a card of label: value lines. */
+@media (max-width: 640px) {
+  table.flows thead { display: none; }
+  table.flows tr { display: block; border-bottom: 1px solid var(--line); padding: 8px 0; }
+  table.flows td, table.flows td.num { display: flex; justify-content: space-between; align-items: center; gap: 12px; border: 0; padding: 2px 0; text-align: right; white-space: normal; }
+  table.flows td::before { content: attr(data-label); color: var(--muted); font-size: 12px; text-align: left; flex: none; }
+  table.flows td:empty, table.flows td.note:empty { display: none; }
+  .rate { display: flex; flex-direction: column; align-items: flex-end; gap: 2px; }
+  .bar { width: 140px; }
+  ul.runs { columns: 1; padding-left: 18px; }
+  ul.runs li { overflow-wrap: anywhere; }
+}
 `;
 
 const trusted = (text: string) => ({ __html: text });
@@ -100,35 +112,43 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
             <tbody>
               {report.flows.map((f) => (
                 <tr data-flow-id={f.flowId}>
-                  <td>
+                  <td data-label="flow">
                     <a href={`#flow-${encodeURIComponent(f.flowId)}`}>{f.flowId}</a>
                   </td>
-                  <td>
-                    <RateBar
-                      rate={f.passRate?.rate ?? null}
-                      low={f.passRate?.low ?? null}
-                      high={f.passRate?.high ?? null}
-                      threshold={options.minPassRate}
-                    />
-                    <span class="note">
-                      {percent(f.passRate?.rate)} ({percent(f.passRate?.low)}–{percent(f.passRate?.high)})
-                    </span>
+                  <td data-label="pass rate (95% CI)">
+                    <div class="rate">
+                      <RateBar
+                        rate={f.passRate?.rate ?? null}
+                        low={f.passRate?.low ?? null}
+                        high={f.passRate?.high ?? null}
+                        threshold={options.minPassRate}
+                      />
+                      <span class="note">
+                        {percent(f.passRate?.rate)} ({percent(f.passRate?.low)}–{percent(f.passRate?.high)})
+                      </span>
+                    </div>
                   </td>
-                  <td class="num">
+                  <td class="num" data-label="passes">
                     {f.passes}/{f.runs}
                   </td>
-                  <td class="num">
+                  <td class="num" data-label="pass@k">
                     {number(f.passAtK)} <span class="note">k={f.k}</span>
                   </td>
-                  <td class="num">{number(f.passHatK)}</td>
-                  <td class="num">
+                  <td class="num" data-label="pass^k">
+                    {number(f.passHatK)}
+                  </td>
+                  <td class="num" data-label="score mean · median · min–max">
                     {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}
                   </td>
-                  <td class="num">
+                  <td class="num" data-label="p50 · p95">
                     {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
                   </td>
-                  <td class="num">{formatTokenTriple(f)}</td>
-                  <td class="num">{formatUsd(f.costUsd.total)}</td>
+                  <td class="num" data-label="tokens in / out / cached">
+                    {formatTokenTriple(f)}
+                  </td>
+                  <td class="num" data-label="cost">
+                    {formatUsd(f.costUsd.total)}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -154,14 +174,16 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
               <tbody>
                 {f.steps.map((s) => (
                   <tr data-step-id={s.stepId}>
-                    <td>
+                    <td data-label="step">
                       {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
                     </td>
-                    <td class="num">{percent(s.failureRate)}</td>
-                    <td class="num">
+                    <td class="num" data-label="failure rate">
+                      {percent(s.failureRate)}
+                    </td>
+                    <td class="num" data-label="passed · failed · skipped">
                       {s.passed} · {s.failed} · {s.skipped}
                     </td>
-                    <td>
+                    <td data-label="most common errors">
                       {s.topErrors.map((e) => (
                         <div>
                           {e.count}× {e.error}
@@ -241,30 +263,42 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
             <tbody>
               {comparison.flows.flatMap((f) => [
                 <tr data-flow-id={f.flowId}>
-                  <td>
+                  <td data-label="flow / step">
                     <strong>{f.flowId}</strong>
                     {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
                   </td>
-                  <td class={`verdict-${f.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{f.passes?.verdict ?? "—"}</td>
-                  <td class="num">
+                  <td class={`verdict-${f.passes?.verdict.replaceAll(" ", "-") ?? "none"}`} data-label="verdict">
+                    {f.passes?.verdict ?? "—"}
+                  </td>
+                  <td class="num" data-label="pass rate A → B">
                     {percent(f.passes?.baselineRate)} → {percent(f.passes?.candidateRate)}
                   </td>
-                  <td class="num">{signed(f.passHatKDelta, (n) => n.toFixed(2))}</td>
-                  <td class="num">{signed(f.meanScoreDelta, (n) => n.toFixed(2))}</td>
-                  <td class="num">{signed(f.p50DurationDelta, (n) => formatDuration(n))}</td>
-                  <td class="num">
+                  <td class="num" data-label="Δ pass^k">
+                    {signed(f.passHatKDelta, (n) => n.toFixed(2))}
+                  </td>
+                  <td class="num" data-label="Δ mean score">
+                    {signed(f.meanScoreDelta, (n) => n.toFixed(2))}
+                  </td>
+                  <td class="num" data-label="Δ p50">
+                    {signed(f.p50DurationDelta, (n) => formatDuration(n))}
+                  </td>
+                  <td class="num" data-label="Δ tokens in / out">
                     {signed(f.inputTokensDelta, formatTokens)} / {signed(f.outputTokensDelta, formatTokens)}
                   </td>
-                  <td class="num">{signed(f.costUsdDelta, formatUsd)}</td>
+                  <td class="num" data-label="Δ cost">
+                    {signed(f.costUsdDelta, formatUsd)}
+                  </td>
                 </tr>,
                 ...f.steps.map((s) => (
                   <tr data-step-id={s.stepId}>
-                    <td>↳ {s.stepId}</td>
-                    <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{s.passes?.verdict ?? "—"}</td>
-                    <td class="num">
+                    <td data-label="flow / step">↳ {s.stepId}</td>
+                    <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`} data-label="verdict">
+                      {s.passes?.verdict ?? "—"}
+                    </td>
+                    <td class="num" data-label="failure rate A → B">
                       failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
                     </td>
-                    <td colspan={5} class="note">
+                    <td colspan={5} class="note" data-label="test">
                       {s.passes?.reason ?? ""}
                     </td>
                   </tr>
