@@ -7,6 +7,7 @@ import { compareReports, type EvaluationReport } from "@reev/orchestrator";
 import { describe, expect } from "vitest";
 import { createServer } from "../src/index.js";
 import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
+import { expectMatchesOpenApi } from "./support/openapi.js";
 import { flowPlan, runFlow } from "./support/runs.js";
 
 type ListPage = {
@@ -67,9 +68,13 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
   test("one evaluation is its stored report; a comparison is reev compare's, flagging the change made", async ({ db }) => {
     await seed(db);
     const { app } = createServer({ db, log: () => {} });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
     const one = await app.request(`/api/v1/evaluations/${encodeURIComponent(ids.v1)}`);
     expect(one.status).toBe(200);
     const body = (await one.json()) as { id: string; name: string; report: EvaluationReport; configuration: { repeat: number } };
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/evaluations/{id}", status: 200 }, body);
+    const list = await app.request("/api/v1/evaluations?limit=2");
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/evaluations", status: 200 }, await list.json());
     expect(body).toMatchObject({ id: ids.v1, name: "v1", configuration: { repeat: 5 } });
     expect(body.report).toEqual(JSON.parse(JSON.stringify(reports.v1)));
     // Tokens and cost, from the stored usage: 5 runs × (1200 in, 300 out, 200 cached).
@@ -86,6 +91,7 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     const compared = await app.request(`/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: ids.v2 })}`);
     expect(compared.status).toBe(200);
     const comparison = (await compared.json()) as { kind: string; comparison: ReturnType<typeof compareReports> };
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/compare", status: 200 }, comparison);
     expect(comparison.kind).toBe("evaluation");
     expect(comparison.comparison).toEqual(JSON.parse(JSON.stringify(compareReports(reports.v1.flows, reports.v2.flows))));
     expect(comparison.comparison.flagged).toEqual([
