@@ -11,6 +11,7 @@ const run = (runId: string, fields: Partial<EvaluationRun>): EvaluationRun => ({
   durationMs: null,
   inputTokens: null,
   outputTokens: null,
+  cachedInputTokens: null,
   costUsd: null,
   steps: [],
   ...fields,
