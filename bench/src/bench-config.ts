@@ -4,7 +4,7 @@
  * stores exactly what it should, in well under a minute; no timing is asserted either way.
  */
 
-const SCENARIOS = ["steps", "bulk", "consolidation", "concurrency", "cli", "memory"] as const;
+const SCENARIOS = ["steps", "bulk", "consolidation", "concurrency", "cli", "memory", "eval"] as const;
 export type ScenarioKey = (typeof SCENARIOS)[number];
 
 const BACKENDS = ["memory", "dir", "postgres"] as const;
@@ -35,6 +35,10 @@ export type BenchConfig = {
   /** 6. steps consolidated by the measured child process, and children per mode. */
   memorySteps: number;
   memoryRounds: number;
+  /** 7. `reev eval` against the bare executor: flows, runs of each (k), and runs at once. */
+  evalFlows: number;
+  evalRepeat: number;
+  evalConcurrency: number;
   /** PostgreSQL server to create the bench's database on (REEV_BENCH_DATABASE_URL), if any. */
   postgresUrl: string | undefined;
 };
@@ -54,6 +58,9 @@ const FULL: Sizes = {
   cliRounds: 5,
   memorySteps: 10_000,
   memoryRounds: 3,
+  evalFlows: 20,
+  evalRepeat: 10,
+  evalConcurrency: 4,
 };
 
 const SMOKE: Sizes = {
@@ -69,6 +76,9 @@ const SMOKE: Sizes = {
   cliRounds: 1,
   memorySteps: 200,
   memoryRounds: 1,
+  evalFlows: 3,
+  evalRepeat: 2,
+  evalConcurrency: 2,
 };
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -130,6 +140,9 @@ export function benchConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     cliRounds: int(env, "REEV_BENCH_CLI_ROUNDS", base.cliRounds),
     memorySteps: int(env, "REEV_BENCH_MEMORY_STEPS", base.memorySteps),
     memoryRounds: int(env, "REEV_BENCH_MEMORY_ROUNDS", base.memoryRounds),
+    evalFlows: int(env, "REEV_BENCH_EVAL_FLOWS", base.evalFlows),
+    evalRepeat: int(env, "REEV_BENCH_EVAL_REPEAT", base.evalRepeat),
+    evalConcurrency: int(env, "REEV_BENCH_EVAL_CONCURRENCY", base.evalConcurrency),
     postgresUrl,
   };
 }
