@@ -4,7 +4,7 @@
  * stores exactly what it should, in well under a minute; no timing is asserted either way.
  */
 
-const SCENARIOS = ["steps", "bulk", "consolidation", "concurrency", "cli", "memory", "api"] as const;
+const SCENARIOS = ["steps", "bulk", "consolidation", "concurrency", "cli", "memory", "api", "eval"] as const;
 export type ScenarioKey = (typeof SCENARIOS)[number];
 
 const BACKENDS = ["memory", "dir", "postgres"] as const;
@@ -46,6 +46,10 @@ export type BenchConfig = {
   /** 7. runs streaming at once (PostgreSQL), and steps each. */
   apiSseRuns: number;
   apiSseSteps: number;
+  /** 8. `reev eval` against the bare executor: flows, runs of each (k), and runs at once. */
+  evalFlows: number;
+  evalRepeat: number;
+  evalConcurrency: number;
   /** PostgreSQL server to create the bench's database on (REEV_BENCH_DATABASE_URL), if any. */
   postgresUrl: string | undefined;
 };
@@ -72,6 +76,9 @@ const FULL: Sizes = {
   apiRounds: 3,
   apiSseRuns: 64,
   apiSseSteps: 10,
+  evalFlows: 20,
+  evalRepeat: 10,
+  evalConcurrency: 4,
 };
 
 const SMOKE: Sizes = {
@@ -94,6 +101,9 @@ const SMOKE: Sizes = {
   apiRounds: 1,
   apiSseRuns: 8,
   apiSseSteps: 3,
+  evalFlows: 3,
+  evalRepeat: 2,
+  evalConcurrency: 2,
 };
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -162,6 +172,9 @@ export function benchConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     apiRounds: int(env, "REEV_BENCH_API_ROUNDS", base.apiRounds),
     apiSseRuns: int(env, "REEV_BENCH_API_SSE_RUNS", base.apiSseRuns),
     apiSseSteps: int(env, "REEV_BENCH_API_SSE_STEPS", base.apiSseSteps),
+    evalFlows: int(env, "REEV_BENCH_EVAL_FLOWS", base.evalFlows),
+    evalRepeat: int(env, "REEV_BENCH_EVAL_REPEAT", base.evalRepeat),
+    evalConcurrency: int(env, "REEV_BENCH_EVAL_CONCURRENCY", base.evalConcurrency),
     postgresUrl,
   };
 }

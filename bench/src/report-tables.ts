@@ -196,6 +196,28 @@ function concurrency(r: BenchResults): TableSpec | undefined {
   };
 }
 
+function evaluation(r: BenchResults): TableSpec | undefined {
+  const measured = r.backends.filter((b) => b.evaluation);
+  const first = measured[0]?.evaluation;
+  if (!first) return undefined;
+  return {
+    id: "eval",
+    title: `8. Evaluation — ${first.flows} flows × ${first.repeat} runs (${first.stepsPerFlow} steps each), ${first.concurrency} at once`,
+    notes: [
+      `reev eval: the evaluation created, every run through runEvaluation, the report built from the stored runs, the evaluation finished. executor: the same runs through PingPongExecutor directly, as many at once. Scripted agent, no think time. Median of ${r.config.rounds} rounds per side.`,
+      "eval÷executor: runs/s of reev eval ÷ runs/s of the bare executor (target ≥ 0.90×).",
+    ],
+    header: ["backend", "side", "median ms", "runs/s", "eval÷executor"],
+    align: ["l", "l", "r", "r", "r"],
+    rows: measured.flatMap((b) => {
+      const e = b.evaluation!;
+      return sideRows(b.name, e, (s, side) => [side === "writer" ? "reev eval" : "executor", ms(s.medianMs), whole(s.perSecond)], [
+        x(e.throughputRatio),
+      ]);
+    }),
+  };
+}
+
 function cli(r: BenchResults): TableSpec | undefined {
   if (!r.cli) return undefined;
   const c = r.cli;
@@ -317,7 +339,7 @@ export function headerLines(r: BenchResults): string[] {
 }
 
 export function resultTables(r: BenchResults): TableSpec[] {
-  return [stepWrites(r), bulk(r), consolidation(r), concurrency(r), cli(r), memory(r), api(r), targets(r)].filter(
+  return [stepWrites(r), bulk(r), consolidation(r), concurrency(r), cli(r), memory(r), api(r), evaluation(r), targets(r)].filter(
     (t): t is TableSpec => t !== undefined,
   );
 }

@@ -4,6 +4,7 @@ import type { BulkImportResult } from "./scenario-bulk-import.js";
 import type { CliResult } from "./scenario-cli.js";
 import type { ConcurrencyResult } from "./scenario-concurrency.js";
 import type { ConsolidationResult } from "./scenario-consolidation.js";
+import type { EvalScenarioResult } from "./scenario-eval.js";
 import type { MemoryResult } from "./scenario-memory.js";
 import type { StepWritesResult } from "./scenario-step-writes.js";
 import type { TargetCheck } from "./targets.js";
@@ -19,6 +20,7 @@ export type BackendResult = {
   concurrency?: ConcurrencyResult;
   memory?: MemoryResult;
   api?: ApiResult;
+  evaluation?: EvalScenarioResult;
 };
 
 /** Everything one run measured; written to results/latest.json. */

@@ -14,6 +14,7 @@ export type TargetCheck = { target: string; where: string; measured: string; met
 const STEP_RATIO = 0.8;
 const CONSOLIDATION_RATIO = 2;
 const CONCURRENCY_RATIO = 0.7;
+const EVAL_RATIO = 0.9;
 
 function backendTargets(b: BackendResult): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -58,6 +59,15 @@ function backendTargets(b: BackendResult): TargetCheck[] {
     });
   }
   if (b.api) checks.push(...apiTargets(b.name, b.api));
+  if (b.evaluation) {
+    const e = b.evaluation;
+    checks.push({
+      target: `reev eval ≥ ${EVAL_RATIO}× the executor's runs/s`,
+      where: b.name,
+      measured: `${x(e.throughputRatio)} (${whole(e.writer.perSecond)} vs ${whole(e.raw.perSecond)} runs/s)`,
+      met: e.throughputRatio >= EVAL_RATIO,
+    });
+  }
   return checks;
 }
 

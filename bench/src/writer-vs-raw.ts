@@ -23,6 +23,7 @@ import { bulkImport } from "./scenario-bulk-import.js";
 import { cli } from "./scenario-cli.js";
 import { concurrency } from "./scenario-concurrency.js";
 import { consolidation } from "./scenario-consolidation.js";
+import { evaluation } from "./scenario-eval.js";
 import { memory } from "./scenario-memory.js";
 import { stepWritePath } from "./scenario-step-writes.js";
 import { msSince, now } from "./stats.js";
@@ -49,6 +50,7 @@ async function measureBackend(key: BackendKey, config: BenchConfig): Promise<Bac
     if (wanted.has("concurrency")) result.concurrency = await concurrency(backend, config);
     if (wanted.has("memory")) result.memory = await memory(scope, backend, config);
     if (wanted.has("api")) result.api = await api(scope, backend, config);
+    if (wanted.has("eval")) result.evaluation = await evaluation(backend, config);
     return result;
   } finally {
     progress(`[${key}] closing…`);

@@ -143,7 +143,7 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     child.kill("SIGINT");
     const code = await exited;
     expect(code, `${stdout}\n${stderr}`).toBe(130);
-    expect(stderr).toContain("Interrupted: cancelling the running runs");
+    expect(stderr).toContain("Interrupted (SIGINT): stopping each run's current step");
     const result = JSON.parse(stdout) as EvalJson & { report: { notes: string[] } };
     expect(result.evaluation.status).toBe("incomplete");
     const counted = result.report.runs;

@@ -76,6 +76,7 @@ export type { ConsolidateInput, Consolidation, ConsolidationBuilder, Consolidati
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";
 export { DatabaseWriter } from "./writer/database-writer.js";
 export {
+  type AttemptUsage,
   type CreateEvaluationInput,
   EVALUATION_STATUSES,
   type EvaluationCursor,

@@ -82,7 +82,16 @@ describe.each(testBackends())("evaluation runs on $name", (backend) => {
     const executionId = uid();
     await w.createExecutionSession({ executionId, flowId: "f", agent: "scripted", prompt: "p", evaluationId });
     expect((await w.getExecutionSession(executionId))?.evaluationId).toBe(evaluationId);
-    await w.storeStep(executionId, { stepIndex: 0, stepId: "a", status: "success", score: 0.5 });
+    await w.storeStep(executionId, {
+      stepIndex: 0,
+      stepId: "a",
+      status: "success",
+      score: 0.5,
+      attempts: [
+        { attempt: 1, status: "failed", model: "m", inputTokens: 9_007_199_254_740, outputTokens: null },
+        { attempt: 2, status: "success", model: "m", inputTokens: 20, outputTokens: 5, cachedInputTokens: 4 },
+      ],
+    });
     await w.storeStep(executionId, { stepIndex: 1, stepId: "b", status: "failed", error: "boom" });
     await w.recordChecks(executionId, { flow: failed, steps: [{ stepIndex: 0, result: passed }] });
     await w.finishExecutionSession(executionId, { status: "failed", durationMs: 12 });
@@ -92,8 +101,21 @@ describe.each(testBackends())("evaluation runs on $name", (backend) => {
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ executionId, flowId: "f", status: "failed", durationMs: 12, checks: failed });
     expect(runs[0]?.steps).toEqual([
-      { stepIndex: 0, stepId: "a", status: "success", score: 0.5, durationMs: null, error: null, checks: passed },
-      { stepIndex: 1, stepId: "b", status: "failed", score: null, durationMs: null, error: "boom", checks: null },
+      {
+        stepIndex: 0,
+        stepId: "a",
+        status: "success",
+        score: 0.5,
+        durationMs: null,
+        error: null,
+        checks: passed,
+        // Each attempt's usage in attempt order, bigint counts as exact numbers, unreported ones null.
+        usage: [
+          { model: "m", inputTokens: 9_007_199_254_740, outputTokens: null, cachedInputTokens: null },
+          { model: "m", inputTokens: 20, outputTokens: 5, cachedInputTokens: 4 },
+        ],
+      },
+      { stepIndex: 1, stepId: "b", status: "failed", score: null, durationMs: null, error: "boom", checks: null, usage: [] },
     ]);
     const checks = await w.getChecks(executionId);
     expect(checks.flow).toEqual(failed);

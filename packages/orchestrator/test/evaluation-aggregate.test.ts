@@ -11,6 +11,7 @@ const run = (runId: string, fields: Partial<EvaluationRun>): EvaluationRun => ({
   durationMs: null,
   inputTokens: null,
   outputTokens: null,
+  cachedInputTokens: null,
   costUsd: null,
   steps: [],
   ...fields,
@@ -73,6 +74,8 @@ describe("aggregateFlow", () => {
       durationMs: { count: 4, missing: 1, p50: 1000, p95: 5000 },
       inputTokens: { total: null, known: 4, unknown: 1 },
       outputTokens: { total: 710, known: 5, unknown: 0 },
+      // The runs leave cached input tokens out: unknown, never 0.
+      cachedInputTokens: { total: null, known: 0, unknown: 5 },
       costUsd: { total: null, known: 4, unknown: 1 },
       steps: [
         {
@@ -126,6 +129,7 @@ describe("aggregateFlow", () => {
       durationMs: { count: 0, missing: 0, p50: null, p95: null },
       inputTokens: { total: null, known: 0, unknown: 0 },
       outputTokens: { total: null, known: 0, unknown: 0 },
+      cachedInputTokens: { total: null, known: 0, unknown: 0 },
       costUsd: { total: null, known: 0, unknown: 0 },
       steps: [],
     });

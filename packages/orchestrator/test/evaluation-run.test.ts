@@ -152,7 +152,7 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
 
     for (const flow of report.flows) {
       expect(flow.durationMs.count).toBe(5);
-      // Usage is not stored yet: unknown, never 0.
+      // The scripts report no usage: unknown, never 0.
       expect(flow.inputTokens).toEqual({ total: null, known: 0, unknown: 5 });
       expect(flow.costUsd).toEqual({ total: null, known: 0, unknown: 5 });
     }

@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError, badRequest, toApiError } from "./api/api-error.js";
 import { registerConsolidatedRoutes } from "./api/routes/consolidated.js";
+import { registerEvaluationRoutes } from "./api/routes/evaluations.js";
 import { registerEventRoutes } from "./api/routes/events.js";
 import { registerExecutionRoutes } from "./api/routes/executions.js";
 import { registerFlowRoutes } from "./api/routes/flows.js";
@@ -120,6 +121,7 @@ export function createServer(options: ServerOptions): ReevServer {
   registerExecutionRoutes(app, ctx);
   registerConsolidatedRoutes(app, ctx);
   registerFlowRoutes(app, ctx);
+  registerEvaluationRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerViewerRoutes(app, ctx);
 
@@ -128,7 +130,7 @@ export function createServer(options: ServerOptions): ReevServer {
     info: {
       title: "reev API",
       version: "1.0.0",
-      description: "Recorded agent runs: executions, steps, consolidated sessions, flows and live events.",
+      description: "Recorded agent runs: executions, steps, consolidated sessions, flows, live events, evaluations and comparisons.",
     },
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

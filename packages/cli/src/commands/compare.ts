@@ -1,22 +1,14 @@
 import type { Database } from "@reev/db";
-import {
-  buildEvaluationReport,
-  compareReports,
-  type EvaluationReport,
-  expectationsOf,
-  type ReportComparison,
-  renderComparisonHtml,
-} from "@reev/orchestrator";
+import { compareStored, type PriceTable, renderComparisonHtml } from "@reev/orchestrator";
 import type { Command } from "commander";
-import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { type DbOptions, dbOption, examples, oneOf } from "../options.js";
 import { emit } from "../output-file.js";
-import { summaryOf } from "./eval.js";
+import { loadPrices } from "./eval.js";
 import { comparisonText } from "./evaluation-text.js";
 
 const FORMATS = ["table", "json", "html"] as const;
-type CompareFlags = DbOptions & { format: (typeof FORMATS)[number]; out?: string | undefined };
+type CompareFlags = DbOptions & { format: (typeof FORMATS)[number]; out?: string | undefined; prices?: string | undefined };
 
 export function registerCompare(program: Command, ctx: CliContext): void {
   program
@@ -29,49 +21,35 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .argument("<b>", "the same kind of id as A")
     .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
     .option("--out <file>", "write to this file instead of stdout")
+    .option("--prices <file>", "price both sides' runs with this price file instead of the costs stored with them (see reev eval)")
     .addOption(dbOption())
     .addHelpText(
       "after",
       examples([
         ["reev compare eval_A eval_B", "what changed between two evaluations, and whether it is credible"],
         ["reev compare exec_x exec_y --format json", "two single runs, as JSON"],
+        ["reev compare eval_A eval_B --prices prices.yaml", "with both sides' cost from today's prices"],
       ]),
     )
     .action(async (a: string, b: string, flags: CompareFlags) => {
-      ctx.exitCode = await withDatabase(flags.db, "read", (db) => compareCommand(db, a, b, flags, ctx.io));
+      // The price file is checked before the database is opened: a bad one is exit 2, nothing read.
+      const prices = await loadPrices(flags.prices);
+      ctx.exitCode = await withDatabase(flags.db, "read", (db) => compareCommand(db, a, b, prices, flags, ctx.io));
     });
 }
 
-/** An evaluation's stored summary, or one execution's runs made into a report of k = 1. */
-async function reportOf(db: Database, id: string, field: string): Promise<{ kind: "evaluation" | "execution"; report: EvaluationReport }> {
-  const evaluation = await db.writer.getEvaluationRun(id);
-  if (evaluation) return { kind: "evaluation", report: summaryOf(evaluation) };
-  const stored = await db.writer.getEvaluationExecution(id);
-  if (!stored) {
-    throw new CliError("NOT_FOUND", `No evaluation or execution "${id}" in ${db.description}.`, {
-      field,
-      hint: "See reev list for executions; reev eval prints evaluation ids.",
-      exitCode: 2,
-    });
-  }
-  // One run, its expectations as its stored verdicts show them (its plan is not kept).
-  return { kind: "execution", report: buildEvaluationReport([stored], { k: 1, flows: [expectationsOf(stored)] }) };
-}
-
-export async function compareCommand(db: Database, a: string, b: string, flags: CompareFlags, io: CliIO): Promise<number> {
-  const left = await reportOf(db, a, "a");
-  const right = await reportOf(db, b, "b");
-  if (left.kind !== right.kind) {
-    throw invalidArgument(`A is an ${left.kind} and B an ${right.kind}: compare two evaluations, or two executions.`, "b");
-  }
-  const comparison: ReportComparison = compareReports(left.report.flows, right.report.flows);
-  if (flags.format === "json") await emit(`${JSON.stringify({ a, b, kind: left.kind, comparison }, null, 2)}\n`, flags.out, io);
+export async function compareCommand(
+  db: Database,
+  a: string,
+  b: string,
+  prices: PriceTable | null,
+  flags: CompareFlags,
+  io: CliIO,
+): Promise<number> {
+  const { kind, comparison } = await compareStored(db, a, b, prices);
+  if (flags.format === "json") await emit(`${JSON.stringify({ a, b, kind, comparison }, null, 2)}\n`, flags.out, io);
   else if (flags.format === "html")
-    await emit(
-      renderComparisonHtml(comparison, { title: `reev compare · ${a} → ${b}`, facts: [`A ${a}`, `B ${b}`, left.kind] }),
-      flags.out,
-      io,
-    );
+    await emit(renderComparisonHtml(comparison, { title: `reev compare · ${a} → ${b}`, facts: [`A ${a}`, `B ${b}`, kind] }), flags.out, io);
   else await emit(`Compare A ${a} → B ${b}\n\n${comparisonText(comparison)}`, flags.out, io);
   return 0;
 }

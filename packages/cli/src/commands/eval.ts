@@ -8,10 +8,12 @@ import {
   type EvaluationReport,
   type EvaluationRunOutcome,
   errorMessage,
+  evaluationSummary,
   expectationsOfPlan,
   type FlowExpectations,
   type FlowPlan,
   loadFlowPlan,
+  type PriceTable,
   parseConsolidatedContent,
   parsePriceTable,
   renderEvaluationHtml,
@@ -23,6 +25,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { statusLabel } from "../format.js";
+import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { emit, writeOutputFile } from "../output-file.js";
 import { comparisonText, evaluationText } from "./evaluation-text.js";
@@ -31,8 +34,6 @@ import { AGENTS, type AgentName, createAgent, diagramFileStem } from "./run.js";
 const FORMATS = ["table", "json", "html"] as const;
 type EvalFormat = (typeof FORMATS)[number];
 const FLOW_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
-/** Exit code of an evaluation stopped by Ctrl-C: the shell's 128 + SIGINT. */
-const INTERRUPTED_EXIT = 130;
 
 type EvalFlags = DbOptions &
   MigrateOptions & {
@@ -79,7 +80,9 @@ export function registerEval(program: Command, ctx: CliContext): void {
         ]),
         "",
         "Exit codes: 0 every flow met --min-pass-rate, 1 one did not, 2 bad input (nothing ran), 130 interrupted",
-        "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it).",
+        "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it; 143 for",
+        "SIGTERM; a second Ctrl-C exits at once). --prices file: models: { <model>: { inputPerMillion, outputPerMillion,",
+        "cachedInputPerMillion? } } in US dollars; a model not in it has no cost (—), never a guessed one.",
       ].join("\n"),
     )
     .action(async (inputs: string[], flags: EvalFlags) => {
@@ -129,12 +132,13 @@ async function loadPlans(files: readonly string[]): Promise<FlowPlan[]> {
   return plans;
 }
 
-async function loadPrices(path: string | undefined): Promise<JsonValue | null> {
+/** The price file, read and checked before anything runs: a bad one is exit 2, naming the field at fault. */
+export async function loadPrices(path: string | undefined): Promise<PriceTable | null> {
   if (!path) return null;
   const text = await readFile(path, "utf8").catch((error: unknown) => {
-    throw invalidArgument(`Cannot read the price file ${path}: ${errorMessage(error)}.`, "--prices");
+    throw invalidArgument(`Cannot read the price file ${path}: ${errorMessage(error)}.`, "--prices", "Check the path.");
   });
-  return parsePriceTable(text, path) as JsonValue;
+  return parsePriceTable(text, path);
 }
 
 /** Which report was asked for, and where it goes; checked before the database is opened. */
@@ -147,7 +151,8 @@ export type EvaluationConfiguration = {
   model: string | null;
   minPassRate: number | null;
   baseline: string | null;
-  prices: JsonValue | null;
+  /** Kept so the costs in the summary can be traced to the prices they were computed with. */
+  prices: PriceTable | null;
 };
 
 /** Flows whose pass rate is under the threshold (none without one). */
@@ -192,7 +197,8 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
     prices,
   };
   return withDatabase(flags.db, flags.migrate ? "migrate" : "write", async (db) => {
-    const baseline = flags.baseline ? await requireEvaluation(db, flags.baseline, "--baseline") : null;
+    // Checked before anything runs: a running baseline has no summary to compare with.
+    const baseline = flags.baseline ? evaluationSummary(await requireEvaluation(db, flags.baseline, "--baseline"), "--baseline") : null;
     const evaluationId = `eval_${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
     await db.writer.createEvaluationRun({
       id: evaluationId,
@@ -205,51 +211,45 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
       `Evaluation ${evaluationId}: ${plans.length} flow(s) × ${flags.repeat} run(s), ${flags.concurrency} at a time (${db.description})\n`,
     );
 
-    const stop = new AbortController();
-    const onSigint = () => {
-      io.stderr.write("\nInterrupted: cancelling the running runs; the evaluation will be recorded as incomplete.\n");
-      stop.abort(new Error("interrupted"));
-    };
-    process.on("SIGINT", onSigint);
     let settled = 0;
     const total = plans.length * flags.repeat;
-    let ran: Awaited<ReturnType<typeof runEvaluation>>;
-    try {
-      ran = await runEvaluation(db, {
+    // Ctrl-C (or SIGTERM) aborts the running agent calls; the evaluation is still finished, as
+    // incomplete, under the same handlers, so only a second Ctrl-C can leave it "running".
+    const { value: outcome, interrupted } = await withInterrupts(io, async (signal) => {
+      const ran = await runEvaluation(db, {
         evaluationId,
         plans,
         repeat: flags.repeat,
         concurrency: flags.concurrency,
         agentFor,
-        signal: stop.signal,
-        onRunSettled: (outcome) => {
+        signal,
+        onRunSettled: (settledRun) => {
           settled += 1;
-          io.stderr.write(`[${settled}/${total}] ${runLine(outcome)}\n`);
+          io.stderr.write(`[${settled}/${total}] ${runLine(settledRun)}\n`);
         },
       });
-    } finally {
-      process.off("SIGINT", onSigint);
-    }
-
-    // Counted from what is stored; when interrupted, only the runs that ended before Ctrl-C.
-    const stored = (await db.writer.listEvaluationExecutions(evaluationId)).filter(
-      (e) => !ran.interrupted || ran.completedBeforeAbort.has(e.executionId),
-    );
-    const cancelled = ran.outcomes.length - ran.completedBeforeAbort.size;
-    const notes = ran.interrupted
-      ? [
-          `Interrupted: ${stored.length} of ${total} runs counted; ${cancelled} cancelled run(s) and ${total - ran.outcomes.length} never started are left out.`,
-        ]
-      : [];
-    const report = buildEvaluationReport(stored, { k: flags.repeat, flows: configuration.flows, notes });
-    const finished = await db.writer.finishEvaluationRun(evaluationId, {
-      status: ran.interrupted ? "incomplete" : "completed",
-      summary: report as unknown as JsonValue,
+      // Counted from what is stored; when interrupted, only the runs that ended before the signal.
+      const stored = (await db.writer.listEvaluationExecutions(evaluationId)).filter(
+        (e) => !ran.interrupted || ran.completedBeforeAbort.has(e.executionId),
+      );
+      const cancelled = ran.outcomes.length - ran.completedBeforeAbort.size;
+      const notes = ran.interrupted
+        ? [
+            `Interrupted: ${stored.length} of ${total} runs counted; ${cancelled} cancelled run(s) and ${total - ran.outcomes.length} never started are left out.`,
+          ]
+        : [];
+      const report = buildEvaluationReport(stored, { k: flags.repeat, flows: configuration.flows, prices, notes });
+      const finished = await db.writer.finishEvaluationRun(evaluationId, {
+        status: ran.interrupted ? "incomplete" : "completed",
+        summary: report as unknown as JsonValue,
+      });
+      return { report, finished };
     });
+    const { report, finished } = outcome;
 
-    const comparison = baseline ? compareReports(summaryOf(baseline).flows, report.flows) : null;
+    const comparison = baseline ? compareReports(baseline.flows, report.flows) : null;
     await writeReport(db, finished, report, comparison, flags, io);
-    if (ran.interrupted) return INTERRUPTED_EXIT;
+    if (interrupted) return interruptExitCode(interrupted);
     const below = flowsBelow(report, configuration.minPassRate);
     if (below.length) {
       io.stderr.write(`Below --min-pass-rate ${configuration.minPassRate}: ${below.join(", ")}\n`);
@@ -269,18 +269,6 @@ export async function requireEvaluation(db: Database, id: string, field: string)
     });
   }
   return evaluation;
-}
-
-/** The stored summary of a finished evaluation; a running one has none to compare. */
-export function summaryOf(evaluation: EvaluationRunRecord): EvaluationReport {
-  if (evaluation.summary === null) {
-    throw new CliError("TRANSACTION_STATE", `Evaluation "${evaluation.id}" is still ${evaluation.status}: it has no summary yet.`, {
-      field: "evaluation",
-      hint: "Compare finished evaluations.",
-      exitCode: 2,
-    });
-  }
-  return evaluation.summary as unknown as EvaluationReport;
 }
 
 async function writeReport(

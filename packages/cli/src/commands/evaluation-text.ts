@@ -1,7 +1,14 @@
 // The terminal tables of `reev eval` and `reev compare`: flows × metrics, then per flow its steps
 // that failed or were flaky, with their most common errors. What is unknown prints as "—".
 import type { EvaluationRunRecord } from "@reev/db";
-import { type EvaluationReport, formatDuration, type ReportComparison } from "@reev/orchestrator";
+import {
+  type EvaluationReport,
+  formatDuration,
+  formatTokens,
+  formatTokenTriple,
+  formatUsd,
+  type ReportComparison,
+} from "@reev/orchestrator";
 import { clip, renderTable } from "../text-table.js";
 
 const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
@@ -23,12 +30,23 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
     fixed(f.passHatK),
     `${fixed(f.score.mean)} / ${fixed(f.score.median)} / ${fixed(f.score.min)}–${fixed(f.score.max)}`,
     `${formatDuration(f.durationMs.p50)} / ${formatDuration(f.durationMs.p95)}`,
-    `${f.inputTokens.total ?? "—"} / ${f.outputTokens.total ?? "—"}`,
-    f.costUsd.total === null ? "—" : `$${f.costUsd.total.toFixed(4)}`,
+    formatTokenTriple(f),
+    formatUsd(f.costUsd.total),
     minPassRate === null ? "" : (f.passRate?.rate ?? 0) >= minPassRate ? "ok" : "BELOW",
   ]);
   const table = renderTable(
-    ["flow", "passed", "pass rate [95% CI]", `pass@k`, "pass^k", "score mean/median/min–max", "p50/p95", "tokens in/out", "cost", ""],
+    [
+      "flow",
+      "passed",
+      "pass rate [95% CI]",
+      `pass@k`,
+      "pass^k",
+      "score mean/median/min–max",
+      "p50/p95",
+      "tokens in/out/cached",
+      "cost",
+      "",
+    ],
     rows,
     new Set([1, 3, 4]),
   );
@@ -62,8 +80,8 @@ export function comparisonText(comparison: ReportComparison): string {
       signed(f.passHatKDelta, (n) => n.toFixed(2)),
       signed(f.meanScoreDelta, (n) => n.toFixed(2)),
       signed(f.p50DurationDelta, (n) => formatDuration(n)),
-      signed(f.inputTokensDelta === null || f.outputTokensDelta === null ? null : f.inputTokensDelta + f.outputTokensDelta, String),
-      signed(f.costUsdDelta, (n) => `$${n.toFixed(4)}`),
+      `${signed(f.inputTokensDelta, formatTokens)} / ${signed(f.outputTokensDelta, formatTokens)}`,
+      signed(f.costUsdDelta, formatUsd),
     ],
     ...f.steps.map((s) => [
       `  › ${s.stepId}`,
@@ -78,7 +96,7 @@ export function comparisonText(comparison: ReportComparison): string {
     ]),
   ]);
   const table = renderTable(
-    ["flow › step", "verdict", "A → B", "p", "Δ pass^k", "Δ score", "Δ p50", "Δ tokens", "Δ cost"],
+    ["flow › step", "verdict", "A → B", "p", "Δ pass^k", "Δ score", "Δ p50", "Δ tokens in / out", "Δ cost"],
     rows,
     new Set([3]),
   );

@@ -70,6 +70,16 @@ export type EvaluationStepRecord = {
   durationMs: number | null;
   error: string | null;
   checks: StoredCheckResult | null;
+  /** What each recorded attempt consumed, in attempt order; empty when the step recorded no attempts. */
+  usage: AttemptUsage[];
+};
+
+/** One attempt's usage as the provider reported it; a count it did not give is null. */
+export type AttemptUsage = {
+  model: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cachedInputTokens: number | null;
 };
 
 export type EvaluationExecutionRecord = {
@@ -210,7 +220,7 @@ type EvaluationExecutionRow = {
   steps: EvaluationStepRecord[];
 };
 
-/** Executions matching `where`, oldest first, each with its committed steps and their verdicts: one query. */
+/** Executions matching `where`, oldest first, each with its committed steps, their verdicts and their attempts' usage: one query. */
 async function readExecutions(context: WriterContext, action: string, where: Prisma.Sql): Promise<EvaluationExecutionRecord[]> {
   const rows = await withClient(
     context,
@@ -218,7 +228,10 @@ async function readExecutions(context: WriterContext, action: string, where: Pri
     (c) => c.$queryRaw<EvaluationExecutionRow[]>`
       SELECT e.execution_id, e.flow_id, e.status::text AS status, e.started_at, e.duration_ms, e.error, e.checks,
         COALESCE((SELECT json_agg(json_build_object('stepIndex', s.step_index, 'stepId', s.step_id, 'status', s.status,
-          'score', s.score, 'durationMs', s.duration_ms, 'error', s.error, 'checks', s.checks) ORDER BY s.step_index)
+          'score', s.score, 'durationMs', s.duration_ms, 'error', s.error, 'checks', s.checks,
+          'usage', COALESCE((SELECT json_agg(json_build_object('model', a.model, 'inputTokens', a.input_tokens,
+            'outputTokens', a.output_tokens, 'cachedInputTokens', a.cached_input_tokens) ORDER BY a.attempt)
+            FROM step_attempts a WHERE a.execution_id = s.execution_id AND a.step_index = s.step_index), '[]'::json)) ORDER BY s.step_index)
           FROM step_sessions s WHERE s.execution_id = e.execution_id AND s.state = 'committed'), '[]'::json) AS steps
       FROM execution_sessions e WHERE ${where} ORDER BY e.started_at, e.execution_id`,
   );

@@ -28,6 +28,8 @@ export const ZEvaluationRun = z.strictObject({
   durationMs: ZDurationMs.nullable(),
   inputTokens: ZTokens.nullable(),
   outputTokens: ZTokens.nullable(),
+  /** The part of inputTokens served from the provider's prompt cache. */
+  cachedInputTokens: ZTokens.nullable().default(null),
   costUsd: z.number("must be a number of US dollars").min(0, "must be 0 or more").nullable(),
   steps: z.array(ZStepRun).superRefine(refuseDuplicates((step) => step.stepId, "stepId")),
 });
@@ -56,6 +58,7 @@ export type FlowReport = {
   /** Each null as soon as one run's figure is unknown; `unknown` says how many were. */
   inputTokens: KnownSum;
   outputTokens: KnownSum;
+  cachedInputTokens: KnownSum;
   costUsd: KnownSum;
   steps: StepReport[];
 };
@@ -75,6 +78,7 @@ export function aggregateFlow(input: FlowRuns): FlowReport {
     durationMs: summarizeDurations(runs.map((r) => r.durationMs)),
     inputTokens: sumKnown(runs.map((r) => r.inputTokens)),
     outputTokens: sumKnown(runs.map((r) => r.outputTokens)),
+    cachedInputTokens: sumKnown(runs.map((r) => r.cachedInputTokens)),
     costUsd: sumKnown(runs.map((r) => r.costUsd)),
     steps: aggregateSteps(runs.map((r) => r.steps)),
   };

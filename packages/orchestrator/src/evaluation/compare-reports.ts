@@ -26,6 +26,7 @@ export type FlowComparison = {
   p95DurationDelta: number | null;
   inputTokensDelta: number | null;
   outputTokensDelta: number | null;
+  cachedInputTokensDelta: number | null;
   costUsdDelta: number | null;
   steps: StepComparison[];
 };
@@ -40,7 +41,9 @@ export type ReportComparison = {
 type ComparableFlow = Pick<
   FlowReport,
   "flowId" | "runs" | "passes" | "passHatK" | "score" | "durationMs" | "inputTokens" | "outputTokens" | "costUsd" | "steps"
->;
+> &
+  // Optional: summaries stored before cached tokens were counted do not have it.
+  Partial<Pick<FlowReport, "cachedInputTokens">>;
 
 function compareSteps(a: readonly StepReport[], b: readonly StepReport[]): StepComparison[] {
   const ids = [...new Set([...a.map((s) => s.stepId), ...b.map((s) => s.stepId)])];
@@ -72,6 +75,7 @@ function compareFlow(flowId: string, a: ComparableFlow | undefined, b: Comparabl
     p95DurationDelta: delta(a?.durationMs.p95, b?.durationMs.p95),
     inputTokensDelta: delta(a?.inputTokens.total, b?.inputTokens.total),
     outputTokensDelta: delta(a?.outputTokens.total, b?.outputTokens.total),
+    cachedInputTokensDelta: delta(a?.cachedInputTokens?.total, b?.cachedInputTokens?.total),
     costUsdDelta: delta(a?.costUsd.total, b?.costUsd.total),
     steps: a && b ? compareSteps(a.steps, b.steps) : [],
   };

@@ -2,8 +2,10 @@ import { formatDuration } from "../format-duration.js";
 import { REPORT_CSS } from "../mermaid/report-css.js";
 import type { ReportComparison } from "./compare-reports.js";
 import type { EvaluationReport } from "./evaluation-report.js";
+import { formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
 
-const EVALUATION_CSS = `
+/** The evaluation and comparison tables' own rules, on top of REPORT_CSS (the viewer adds them to its stylesheet). */
+export const EVALUATION_CSS = `
 table.flows { width: 100%; border-collapse: collapse; font-size: 13px; }
 table.flows th, table.flows td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 table.flows td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -13,8 +15,20 @@ table.flows td.num { text-align: right; font-variant-numeric: tabular-nums; whit
 .bar .ci { position: absolute; top: 5px; height: 4px; background: rgba(0,0,0,.45); }
 .verdict-regression { color: var(--bad); font-weight: 600; } .verdict-improvement { color: var(--good); font-weight: 600; }
 .flaky { color: var(--warn); font-weight: 600; }
-ul.runs { columns: 2; margin: 6px 0 0; font-size: 12px; }
+ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 .note { color: var(--muted); font-size: 12px; }
+/* A phone cannot show nine columns: each row becomes a card of label: value lines. */
+@media (max-width: 640px) {
+  table.flows thead { display: none; }
+  table.flows tr { display: block; border-bottom: 1px solid var(--line); padding: 8px 0; }
+  table.flows td, table.flows td.num { display: flex; justify-content: space-between; align-items: center; gap: 12px; border: 0; padding: 2px 0; text-align: right; white-space: normal; }
+  table.flows td::before { content: attr(data-label); color: var(--muted); font-size: 12px; text-align: left; flex: none; }
+  table.flows td:empty, table.flows td.note:empty { display: none; }
+  .rate { display: flex; flex-direction: column; align-items: flex-end; gap: 2px; }
+  .bar { width: 140px; }
+  ul.runs { columns: 1; padding-left: 18px; }
+  ul.runs li { overflow-wrap: anywhere; }
+}
 `;
 
 const trusted = (text: string) => ({ __html: text });
@@ -65,13 +79,13 @@ export type EvaluationPageOptions = {
 };
 
 /**
- * A self-contained HTML report of an evaluation: flows × metrics with pass-rate bars (and their 95%
- * Wilson interval), then per flow its steps (failure rate, flaky, most common errors) and links to
- * each run's diagram. Every value is escaped by hono/jsx; no script, nothing fetched.
+ * What renderEvaluationHtml shows inside its page: the header, the flows × metrics table, then each
+ * flow. The viewer shows the same in its own frame, so the two never drift apart.
  */
-export function renderEvaluationHtml(report: EvaluationReport, options: EvaluationPageOptions): string {
-  const page = (
-    <Page title={options.title}>
+export function EvaluationBody(props: { report: EvaluationReport; options: EvaluationPageOptions }) {
+  const { report, options } = props;
+  return (
+    <>
       <header>
         <h1>{options.title}</h1>
         <p class="ids">{options.facts.join(" · ")}</p>
@@ -80,58 +94,66 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
         <h2>
           Flows · {report.passes}/{report.runs} runs passed
         </h2>
-        <table class="flows">
-          <thead>
-            <tr>
-              <th>flow</th>
-              <th>pass rate (95% CI)</th>
-              <th>passes</th>
-              <th>pass@k</th>
-              <th>pass^k</th>
-              <th>score mean · median · min–max</th>
-              <th>p50 · p95</th>
-              <th>tokens in/out</th>
-              <th>cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.flows.map((f) => (
+        <div class="table-wrap">
+          <table class="flows">
+            <thead>
               <tr>
-                <td>
-                  <a href={`#flow-${encodeURIComponent(f.flowId)}`}>{f.flowId}</a>
-                </td>
-                <td>
-                  <RateBar
-                    rate={f.passRate?.rate ?? null}
-                    low={f.passRate?.low ?? null}
-                    high={f.passRate?.high ?? null}
-                    threshold={options.minPassRate}
-                  />
-                  <span class="note">
-                    {percent(f.passRate?.rate)} ({percent(f.passRate?.low)}–{percent(f.passRate?.high)})
-                  </span>
-                </td>
-                <td class="num">
-                  {f.passes}/{f.runs}
-                </td>
-                <td class="num">
-                  {number(f.passAtK)} <span class="note">k={f.k}</span>
-                </td>
-                <td class="num">{number(f.passHatK)}</td>
-                <td class="num">
-                  {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}
-                </td>
-                <td class="num">
-                  {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
-                </td>
-                <td class="num">
-                  {f.inputTokens.total ?? "—"}/{f.outputTokens.total ?? "—"}
-                </td>
-                <td class="num">{f.costUsd.total === null ? "—" : `$${f.costUsd.total.toFixed(4)}`}</td>
+                <th>flow</th>
+                <th>pass rate (95% CI)</th>
+                <th>passes</th>
+                <th>pass@k</th>
+                <th>pass^k</th>
+                <th>score mean · median · min–max</th>
+                <th>p50 · p95</th>
+                <th>tokens in / out / cached</th>
+                <th>cost</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {report.flows.map((f) => (
+                <tr data-flow-id={f.flowId}>
+                  <td data-label="flow">
+                    <a href={`#flow-${encodeURIComponent(f.flowId)}`}>{f.flowId}</a>
+                  </td>
+                  <td data-label="pass rate (95% CI)">
+                    <div class="rate">
+                      <RateBar
+                        rate={f.passRate?.rate ?? null}
+                        low={f.passRate?.low ?? null}
+                        high={f.passRate?.high ?? null}
+                        threshold={options.minPassRate}
+                      />
+                      <span class="note">
+                        {percent(f.passRate?.rate)} ({percent(f.passRate?.low)}–{percent(f.passRate?.high)})
+                      </span>
+                    </div>
+                  </td>
+                  <td class="num" data-label="passes">
+                    {f.passes}/{f.runs}
+                  </td>
+                  <td class="num" data-label="pass@k">
+                    {number(f.passAtK)} <span class="note">k={f.k}</span>
+                  </td>
+                  <td class="num" data-label="pass^k">
+                    {number(f.passHatK)}
+                  </td>
+                  <td class="num" data-label="score mean · median · min–max">
+                    {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}
+                  </td>
+                  <td class="num" data-label="p50 · p95">
+                    {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
+                  </td>
+                  <td class="num" data-label="tokens in / out / cached">
+                    {formatTokenTriple(f)}
+                  </td>
+                  <td class="num" data-label="cost">
+                    {formatUsd(f.costUsd.total)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {report.notes.map((note) => (
           <p class="note">{note}</p>
         ))}
@@ -139,104 +161,163 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
       {report.flows.map((f) => (
         <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
           <h2>{f.flowId}</h2>
-          <table class="flows">
-            <thead>
-              <tr>
-                <th>step</th>
-                <th>failure rate</th>
-                <th>passed · failed · skipped</th>
-                <th>most common errors</th>
-              </tr>
-            </thead>
-            <tbody>
-              {f.steps.map((s) => (
+          <div class="table-wrap">
+            <table class="flows">
+              <thead>
                 <tr>
-                  <td>
-                    {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
-                  </td>
-                  <td class="num">{percent(s.failureRate)}</td>
-                  <td class="num">
-                    {s.passed} · {s.failed} · {s.skipped}
-                  </td>
-                  <td>
-                    {s.topErrors.map((e) => (
-                      <div>
-                        {e.count}× {e.error}
-                      </div>
-                    ))}
-                  </td>
+                  <th>step</th>
+                  <th>failure rate</th>
+                  <th>passed · failed · skipped</th>
+                  <th>most common errors</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {f.steps.map((s) => (
+                  <tr data-step-id={s.stepId}>
+                    <td data-label="step">
+                      {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
+                    </td>
+                    <td class="num" data-label="failure rate">
+                      {percent(s.failureRate)}
+                    </td>
+                    <td class="num" data-label="passed · failed · skipped">
+                      {s.passed} · {s.failed} · {s.skipped}
+                    </td>
+                    <td data-label="most common errors">
+                      {s.topErrors.map((e) => (
+                        <div>
+                          {e.count}× {e.error}
+                        </div>
+                      ))}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <ul class="runs">
             {f.runIds.map((id) => {
               const link = options.runLink(id);
-              return <li>{link ? <a href={link}>{id}</a> : <code>{id}</code>}</li>;
+              const totals = f.runTotals?.find((r) => r.runId === id);
+              return (
+                <li>
+                  {link ? <a href={link}>{id}</a> : <code>{id}</code>}
+                  {totals ? (
+                    <span class="note">
+                      {" "}
+                      {totals.passed ? "passed" : "failed"} · {formatTokens(totals.inputTokens)} in / {formatTokens(totals.outputTokens)}{" "}
+                      out · {formatUsd(totals.costUsd)}
+                    </span>
+                  ) : null}
+                </li>
+              );
             })}
           </ul>
         </section>
       ))}
+    </>
+  );
+}
+
+/**
+ * A self-contained HTML report of an evaluation: flows × metrics with pass-rate bars (and their 95%
+ * Wilson interval), then per flow its steps (failure rate, flaky, most common errors) and links to
+ * each run's diagram. Every value is escaped by hono/jsx; no script, nothing fetched.
+ */
+export function renderEvaluationHtml(report: EvaluationReport, options: EvaluationPageOptions): string {
+  const page = (
+    <Page title={options.title}>
+      <EvaluationBody report={report} options={options} />
     </Page>
   );
   return `<!doctype html>\n${page.toString()}\n`;
 }
 
-/** The HTML of `reev compare`: flows aligned, deltas B − A, and the verdict of Fisher's exact test. */
-export function renderComparisonHtml(comparison: ReportComparison, options: { title: string; facts: readonly string[] }): string {
-  const page = (
-    <Page title={options.title}>
+export type ComparisonPageOptions = { title: string; facts: readonly string[] };
+
+/** What renderComparisonHtml shows inside its page; the viewer shows it in its own frame. */
+export function ComparisonBody(props: { comparison: ReportComparison; options: ComparisonPageOptions }) {
+  const { comparison, options } = props;
+  return (
+    <>
       <header>
         <h1>{options.title}</h1>
         <p class="ids">{options.facts.join(" · ")}</p>
       </header>
       <section aria-label="Comparison">
         <h2>Flows (B − A)</h2>
-        <table class="flows">
-          <thead>
-            <tr>
-              <th>flow / step</th>
-              <th>verdict</th>
-              <th>pass rate A → B</th>
-              <th>Δ pass^k</th>
-              <th>Δ mean score</th>
-              <th>Δ p50</th>
-              <th>Δ cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {comparison.flows.flatMap((f) => [
+        <div class="table-wrap">
+          <table class="flows">
+            <thead>
               <tr>
-                <td>
-                  <strong>{f.flowId}</strong>
-                  {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
-                </td>
-                <td class={`verdict-${f.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{f.passes?.verdict ?? "—"}</td>
-                <td class="num">
-                  {percent(f.passes?.baselineRate)} → {percent(f.passes?.candidateRate)}
-                </td>
-                <td class="num">{signed(f.passHatKDelta, (n) => n.toFixed(2))}</td>
-                <td class="num">{signed(f.meanScoreDelta, (n) => n.toFixed(2))}</td>
-                <td class="num">{signed(f.p50DurationDelta, (n) => formatDuration(n))}</td>
-                <td class="num">{signed(f.costUsdDelta, (n) => `$${n.toFixed(4)}`)}</td>
-              </tr>,
-              ...f.steps.map((s) => (
-                <tr>
-                  <td>↳ {s.stepId}</td>
-                  <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`}>{s.passes?.verdict ?? "—"}</td>
-                  <td class="num">
-                    failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
+                <th>flow / step</th>
+                <th>verdict</th>
+                <th>pass rate A → B</th>
+                <th>Δ pass^k</th>
+                <th>Δ mean score</th>
+                <th>Δ p50</th>
+                <th>Δ tokens in / out</th>
+                <th>Δ cost</th>
+              </tr>
+            </thead>
+            <tbody>
+              {comparison.flows.flatMap((f) => [
+                <tr data-flow-id={f.flowId}>
+                  <td data-label="flow / step">
+                    <strong>{f.flowId}</strong>
+                    {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
                   </td>
-                  <td colspan={4} class="note">
-                    {s.passes?.reason ?? ""}
+                  <td class={`verdict-${f.passes?.verdict.replaceAll(" ", "-") ?? "none"}`} data-label="verdict">
+                    {f.passes?.verdict ?? "—"}
                   </td>
-                </tr>
-              )),
-            ])}
-          </tbody>
-        </table>
+                  <td class="num" data-label="pass rate A → B">
+                    {percent(f.passes?.baselineRate)} → {percent(f.passes?.candidateRate)}
+                  </td>
+                  <td class="num" data-label="Δ pass^k">
+                    {signed(f.passHatKDelta, (n) => n.toFixed(2))}
+                  </td>
+                  <td class="num" data-label="Δ mean score">
+                    {signed(f.meanScoreDelta, (n) => n.toFixed(2))}
+                  </td>
+                  <td class="num" data-label="Δ p50">
+                    {signed(f.p50DurationDelta, (n) => formatDuration(n))}
+                  </td>
+                  <td class="num" data-label="Δ tokens in / out">
+                    {signed(f.inputTokensDelta, formatTokens)} / {signed(f.outputTokensDelta, formatTokens)}
+                  </td>
+                  <td class="num" data-label="Δ cost">
+                    {signed(f.costUsdDelta, formatUsd)}
+                  </td>
+                </tr>,
+                ...f.steps.map((s) => (
+                  <tr data-step-id={s.stepId}>
+                    <td data-label="flow / step">↳ {s.stepId}</td>
+                    <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`} data-label="verdict">
+                      {s.passes?.verdict ?? "—"}
+                    </td>
+                    <td class="num" data-label="failure rate A → B">
+                      failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
+                    </td>
+                    <td colspan={5} class="note" data-label="test">
+                      {s.passes?.reason ?? ""}
+                    </td>
+                  </tr>
+                )),
+              ])}
+            </tbody>
+          </table>
+        </div>
         <p class="note">Verdicts by {comparison.test} at p &lt; 0.05; any other difference is "no credible difference".</p>
       </section>
+    </>
+  );
+}
+
+/** The HTML of `reev compare`: flows aligned, deltas B − A, and the verdict of Fisher's exact test. */
+export function renderComparisonHtml(comparison: ReportComparison, options: ComparisonPageOptions): string {
+  const page = (
+    <Page title={options.title}>
+      <ComparisonBody comparison={comparison} options={options} />
     </Page>
   );
   return `<!doctype html>\n${page.toString()}\n`;

@@ -1,6 +1,9 @@
-import type { EvaluationExecutionRecord, EvaluationStepRecord, StoredCheckResult } from "@reev/db";
+import type { AttemptUsage, EvaluationExecutionRecord, EvaluationStepRecord, StoredCheckResult } from "@reev/db";
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
 import type { StepRun } from "./aggregate-steps.js";
+import { costUsd, type PriceTable } from "./price-table.js";
+import { sumKnown } from "./summary-statistics.js";
+import { sumUsage } from "./token-usage.js";
 
 /**
  * Which `expect` verdicts a run of a flow must carry to pass: the flow's own, and those of the steps
@@ -9,12 +12,12 @@ import type { StepRun } from "./aggregate-steps.js";
  */
 export type FlowExpectations = { flowId: string; flow: boolean; steps: string[] };
 
-/** Why tokens and cost are null in every report of this version; printed with the report. */
-export const USAGE_NOT_STORED =
-  "Token usage is not stored per step yet, so tokens and cost are unknown (—) for every run; they are never estimated.";
+/** One run's own figures, beside its id: what the report's per-flow sums are made of. */
+export type RunTotals = Pick<EvaluationRun, "runId" | "passed" | "inputTokens" | "outputTokens" | "cachedInputTokens" | "costUsd">;
 
 export type EvaluationReport = {
-  flows: (FlowReport & { runIds: string[] })[];
+  /** `runIds` in the order run; `runTotals` the same runs' tokens and cost (absent from summaries stored before usage was read). */
+  flows: (FlowReport & { runIds: string[]; runTotals?: RunTotals[] })[];
   runs: number;
   passes: number;
   /** What the figures cannot say, in plain words (unknown usage, runs left out). */
@@ -43,16 +46,35 @@ function stepRun(step: EvaluationStepRecord, expectsChecks: boolean): StepRun {
 
 const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : null);
 
-function toEvaluationRun(execution: EvaluationExecutionRecord, expected: FlowExpectations): EvaluationRun {
+/**
+ * A run's usage: every attempt of every step that was attempted (a skipped step used nothing), as
+ * consolidation sums total_input_tokens. A count is null when an attempted step recorded no attempts or
+ * one attempt lacks it; the cost is null without a price table or when one attempt cannot be priced
+ * (costUsd says when). A run that attempted no step has no usage to report: null, not 0.
+ */
+function runUsage(steps: readonly EvaluationStepRecord[], prices: PriceTable | null) {
+  const attempted = steps.filter((s) => s.status !== "skipped");
+  const unknown = attempted.length === 0 || attempted.some((s) => s.usage.length === 0);
+  const usages = attempted.flatMap((s) => s.usage);
+  const totals = sumUsage(usages);
+  const known = (sum: { total: number | null }) => (unknown ? null : sum.total);
+  const cost = prices === null || unknown ? null : sumKnown(usages.map((u) => costUsd(u, prices))).total;
+  return {
+    inputTokens: known(totals.inputTokens),
+    outputTokens: known(totals.outputTokens),
+    cachedInputTokens: known(totals.cachedInputTokens),
+    costUsd: cost,
+  };
+}
+
+function toEvaluationRun(execution: EvaluationExecutionRecord, expected: FlowExpectations, prices: PriceTable | null): EvaluationRun {
   const scores = execution.steps.map((s) => s.score).filter((s): s is number => s !== null);
   return {
     runId: execution.executionId,
     passed: runPassed(execution, expected),
     score: mean(scores),
     durationMs: execution.durationMs,
-    inputTokens: null,
-    outputTokens: null,
-    costUsd: null,
+    ...runUsage(execution.steps, prices),
     steps: execution.steps.map((s) => stepRun(s, s.stepId !== null && expected.steps.includes(s.stepId))),
   };
 }
@@ -61,23 +83,67 @@ function toEvaluationRun(execution: EvaluationExecutionRecord, expected: FlowExp
  * The report of an evaluation from its stored executions: per flow (in the order given) the runs,
  * passes, pass rate with its Wilson interval, pass@k, pass^k, scores, durations, and per step the
  * failure rate, common errors and flakiness (aggregateFlow). A run's score is the mean of its steps'
- * recorded scores. Executions of flows not in `flows` are ignored; a flow without runs is reported
+ * recorded scores, its tokens the sums over its attempts (runUsage), its cost priced by `prices`
+ * (null without one). Executions of flows not in `flows` are ignored; a flow without runs is reported
  * with none.
  */
 export function buildEvaluationReport(
   executions: readonly EvaluationExecutionRecord[],
-  options: { k: number; flows: readonly FlowExpectations[]; notes?: readonly string[] },
+  options: { k: number; flows: readonly FlowExpectations[]; prices?: PriceTable | null; notes?: readonly string[] },
 ): EvaluationReport {
-  const flows = options.flows.map((expected) => {
-    const runs = executions.filter((e) => e.flowId === expected.flowId).map((e) => toEvaluationRun(e, expected));
-    return { ...aggregateFlow({ flowId: expected.flowId, k: options.k, runs }), runIds: runs.map((r) => r.runId) };
+  const prices = options.prices ?? null;
+  const counted = options.flows.map((expected) => ({
+    expected,
+    executions: executions.filter((e) => e.flowId === expected.flowId),
+  }));
+  const flows = counted.map(({ expected, executions: mine }) => {
+    const runs = mine.map((e) => toEvaluationRun(e, expected, prices));
+    const runTotals = runs.map(({ runId, passed, inputTokens, outputTokens, cachedInputTokens, costUsd: cost }) => ({
+      runId,
+      passed,
+      inputTokens,
+      outputTokens,
+      cachedInputTokens,
+      costUsd: cost,
+    }));
+    return { ...aggregateFlow({ flowId: expected.flowId, k: options.k, runs }), runIds: runs.map((r) => r.runId), runTotals };
   });
   return {
     flows,
     runs: flows.reduce((n, f) => n + f.runs, 0),
     passes: flows.reduce((n, f) => n + f.passes, 0),
-    notes: [USAGE_NOT_STORED, ...(options.notes ?? [])],
+    notes: [
+      ...usageNotes(
+        counted.flatMap((c) => c.executions),
+        flows,
+        prices,
+      ),
+      ...(options.notes ?? []),
+    ],
   };
+}
+
+/** Why tokens or cost are unknown (—), in plain words: they are never estimated, so the reader must be told. */
+function usageNotes(
+  executions: readonly EvaluationExecutionRecord[],
+  flows: readonly { runTotals: RunTotals[] }[],
+  prices: PriceTable | null,
+): string[] {
+  const runs = flows.flatMap((f) => f.runTotals);
+  const notes: string[] = [];
+  const noTokens = runs.filter((r) => r.inputTokens === null || r.outputTokens === null).length;
+  if (noTokens > 0)
+    notes.push(`Tokens are unknown (—) for ${noTokens} of ${runs.length} run(s): their agent did not report usage for every attempt.`);
+  if (prices === null) {
+    notes.push("Cost is unknown (—): no price table was given (--prices prices.yaml); it is never estimated.");
+    return notes;
+  }
+  const attempts: AttemptUsage[] = executions.flatMap((e) => e.steps.flatMap((s) => s.usage));
+  const unpriced = [...new Set(attempts.flatMap((u) => (u.model !== null && !Object.hasOwn(prices.models, u.model) ? [u.model] : [])))];
+  if (unpriced.length) notes.push(`Cost is unknown (—) for runs of model(s) not in the price table: ${unpriced.sort().join(", ")}.`);
+  const noModel = attempts.filter((u) => u.model === null).length;
+  if (noModel) notes.push(`Cost is unknown (—) for runs with ${noModel} attempt(s) that did not report their model.`);
+  return notes;
 }
 
 /** The expectations a stored run shows: the verdicts it carries (for runs made outside `reev eval`, whose plan is not kept). */

@@ -29,23 +29,33 @@ export {
   type ReportComparison,
   type StepComparison,
 } from "./compare-reports.js";
-export { type EvaluationPageOptions, renderComparisonHtml, renderEvaluationHtml } from "./evaluation-html.js";
+export {
+  ComparisonBody,
+  type ComparisonPageOptions,
+  EVALUATION_CSS,
+  EvaluationBody,
+  type EvaluationPageOptions,
+  renderComparisonHtml,
+  renderEvaluationHtml,
+} from "./evaluation-html.js";
 export {
   buildEvaluationReport,
   type EvaluationReport,
   expectationsOf,
   type FlowExpectations,
+  type RunTotals,
   runPassed,
-  USAGE_NOT_STORED,
 } from "./evaluation-report.js";
 export { type Expect, type ToolOrder, ZExpect, ZToolOrder } from "./expect.js";
 export { fisherExactTest, type Table2x2, ZTable2x2 } from "./fisher-exact-test.js";
+export { formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
 export { findSubsetMismatch } from "./json-subset.js";
 export { type PassAtKInput, passAtK, passHatK, ZPassAtKInput } from "./pass-at-k.js";
 export { type PassCount, type PassRate, passRate, Z_95, ZPassCount } from "./pass-rate.js";
 export { costUsd, type ModelPrice, type PriceTable, parsePriceTable, ZModelPrice, ZPriceTable } from "./price-table.js";
 export { type RecordedChecks, recordStoredChecks } from "./record-checks.js";
 export { type EvaluationRunOutcome, expectationsOfPlan, type RunEvaluationOptions, runEvaluation } from "./run-evaluation.js";
+export { compareStored, evaluationSummary, type StoredReportKind, storedReport } from "./stored-comparison.js";
 export {
   type DurationSummary,
   type KnownSum,

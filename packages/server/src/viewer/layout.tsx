@@ -17,6 +17,7 @@ export function Layout(props: { title: string; nonce: string; scripts?: readonly
             <a class="brand" href="/">
               reev runs
             </a>
+            <a href="/evaluations">Evaluations</a>
             <a href="/api/v1/openapi.json">API</a>
           </nav>
           {props.children}

@@ -1,7 +1,7 @@
-import { REPORT_CSS } from "@reev/orchestrator";
+import { EVALUATION_CSS, REPORT_CSS } from "@reev/orchestrator";
 
-/** The viewer's stylesheet: the report's (the run page shows the same components) and the list's own rules. */
-export const VIEWER_CSS = `${REPORT_CSS}
+/** The viewer's stylesheet: the reports' (the run and evaluation pages show the same components) and the lists' own rules. */
+export const VIEWER_CSS = `${REPORT_CSS}${EVALUATION_CSS}
 .topbar { display: flex; gap: 16px; align-items: baseline; flex-wrap: wrap; margin: 0 0 16px; }
 .topbar a { color: inherit; }
 .brand { font-weight: 700; font-size: 18px; text-decoration: none; }

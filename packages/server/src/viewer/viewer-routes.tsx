@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import { listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
-import { CLIENT_BUNDLES, REPORT_SCRIPT } from "@reev/orchestrator";
+import { CLIENT_BUNDLES, compareStored, REPORT_SCRIPT } from "@reev/orchestrator";
 import type { Context } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { ApiError, toApiError } from "../api/api-error.js";
-import { decodeCursor, encodeCursor } from "../api/cursor.js";
+import { decodeCursor, decodeEvaluationCursor, encodeCursor, encodeEvaluationCursor } from "../api/cursor.js";
+import { reportOf } from "../api/routes/evaluations.js";
 import { loadRunDocument } from "../run-document.js";
 import type { App, AppEnv, ServerContext } from "../server-context.js";
+import { type CompareQuery, ComparisonPage, EvaluationPage, EvaluationsListPage } from "./evaluation-pages.js";
 import { RunHead, RunPage, RunSteps } from "./run-page.js";
 import { filtersHref, RunsListPage, type RunsListQuery, RunsSection } from "./runs-list-page.js";
 import { RUNS_LIST_SCRIPT } from "./runs-list-script.js";
@@ -69,6 +71,9 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   app.use("/", pageSecurity);
   app.use("/live", pageSecurity);
   app.use("/runs/*", pageSecurity);
+  app.use("/evaluations", pageSecurity);
+  app.use("/evaluations/*", pageSecurity);
+  app.use("/compare", pageSecurity);
 
   /** The list's query from the URL, and its page: the same read as the API's list. */
   const listPage = async (c: Context<AppEnv>) => {
@@ -123,5 +128,50 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
         <RunSteps run={run} />
       </>,
     );
+  });
+
+  app.get("/evaluations", async (c) => {
+    const cursor = c.req.query("cursor");
+    try {
+      const page = await ctx.db.writer.listEvaluationRuns({ limit: 50, cursor: cursor ? decodeEvaluationCursor(cursor) : null });
+      const nextHref = page.nextCursor ? `/evaluations?${new URLSearchParams({ cursor: encodeEvaluationCursor(page.nextCursor) })}` : null;
+      const evaluations = page.items.map((evaluation) => ({ evaluation, report: reportOf(evaluation) }));
+      return c.html(<EvaluationsListPage nonce={nonceOf(c)} evaluations={evaluations} nextHref={nextHref} firstPage={!cursor} />);
+    } catch (error) {
+      const known = pageError(error);
+      return c.html(
+        <EvaluationsListPage nonce={nonceOf(c)} evaluations={[]} nextHref={null} firstPage={false} error={known.message} />,
+        known.status,
+      );
+    }
+  });
+
+  app.get("/evaluations/:id", async (c) => {
+    const id = c.req.param("id");
+    const evaluation = await ctx.db.writer.getEvaluationRun(id);
+    if (!evaluation)
+      return c.html(
+        <EvaluationsListPage nonce={nonceOf(c)} evaluations={[]} nextHref={null} firstPage={false} error={`No evaluation "${id}".`} />,
+        404,
+      );
+    return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={reportOf(evaluation)} />);
+  });
+
+  app.get("/compare", async (c) => {
+    const query: CompareQuery = { a: c.req.query("a") || undefined, b: c.req.query("b") || undefined };
+    // No ids: the form alone. One of two: say what is missing.
+    if (!query.a && !query.b) return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} />);
+    if (!query.a || !query.b)
+      return c.html(
+        <ComparisonPage nonce={nonceOf(c)} query={query} error="Give both A and B: two evaluation ids, or two execution ids." />,
+        400,
+      );
+    try {
+      const compared = await compareStored(ctx.db, query.a, query.b);
+      return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} compared={compared} />);
+    } catch (error) {
+      const known = pageError(error);
+      return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} error={known.message} />, known.status);
+    }
   });
 }

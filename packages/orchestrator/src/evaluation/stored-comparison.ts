@@ -1,0 +1,90 @@
+import type { Database, EvaluationRunRecord } from "@reev/db";
+import { z } from "zod";
+import { OrchestratorError } from "../errors.js";
+import { compareReports, type ReportComparison } from "./compare-reports.js";
+import { buildEvaluationReport, type EvaluationReport, expectationsOf } from "./evaluation-report.js";
+import type { PriceTable } from "./price-table.js";
+
+type Reads = Pick<Database, "writer">;
+export type StoredReportKind = "evaluation" | "execution";
+
+/** What `reev eval` keeps in an evaluation's configuration that a report can be rebuilt from. */
+const ZRebuildableConfiguration = z.object({
+  repeat: z.int().min(1),
+  flows: z.array(z.object({ flowId: z.string().min(1), flow: z.boolean(), steps: z.array(z.string()) })),
+});
+
+/**
+ * The stored summary of a finished evaluation. A running one has none yet: INVALID_ARGUMENT naming
+ * `field`, since it is the id given that cannot be used (a bad input, not a failure).
+ */
+export function evaluationSummary(evaluation: EvaluationRunRecord, field: string): EvaluationReport {
+  if (evaluation.summary === null) {
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `Evaluation "${evaluation.id}" is still ${evaluation.status}: it has no summary yet. Compare finished evaluations.`,
+      { path: field },
+    );
+  }
+  return evaluation.summary as unknown as EvaluationReport;
+}
+
+/**
+ * An evaluation's runs priced again with `prices`: the same runs its summary counted (an interrupted
+ * one counted only some), read from the store, under its recorded expectations.
+ */
+async function repriced(db: Reads, evaluation: EvaluationRunRecord, summary: EvaluationReport, prices: PriceTable, field: string) {
+  const configuration = ZRebuildableConfiguration.safeParse(evaluation.configuration);
+  if (!configuration.success) {
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `Evaluation "${evaluation.id}" was not recorded by reev eval: its runs cannot be priced again. Leave out --prices to use its stored costs.`,
+      { path: field },
+    );
+  }
+  const counted = new Set(summary.flows.flatMap((f) => f.runIds));
+  const executions = (await db.writer.listEvaluationExecutions(evaluation.id)).filter((e) => counted.has(e.executionId));
+  return buildEvaluationReport(executions, { k: configuration.data.repeat, flows: configuration.data.flows, prices });
+}
+
+/**
+ * The report `reev compare` and the API compare for one id: an evaluation's stored summary (priced
+ * again when `prices` is given), or one execution made into a report of k = 1 whose expectations are
+ * the verdicts it carries (its plan is not kept). NOT_FOUND naming `field` when the id is neither.
+ */
+export async function storedReport(
+  db: Reads,
+  id: string,
+  field: string,
+  prices: PriceTable | null = null,
+): Promise<{ kind: StoredReportKind; report: EvaluationReport }> {
+  const evaluation = await db.writer.getEvaluationRun(id);
+  if (evaluation) {
+    const summary = evaluationSummary(evaluation, field);
+    return { kind: "evaluation", report: prices ? await repriced(db, evaluation, summary, prices, field) : summary };
+  }
+  const stored = await db.writer.getEvaluationExecution(id);
+  if (!stored) throw new OrchestratorError("NOT_FOUND", `No evaluation or execution "${id}".`, { path: field });
+  return { kind: "execution", report: buildEvaluationReport([stored], { k: 1, flows: [expectationsOf(stored)], prices }) };
+}
+
+/** A (the baseline) against B, both evaluations or both executions (INVALID_ARGUMENT naming `b` otherwise). */
+export async function compareStored(
+  db: Reads,
+  a: string,
+  b: string,
+  prices: PriceTable | null = null,
+): Promise<{ kind: StoredReportKind; comparison: ReportComparison }> {
+  const left = await storedReport(db, a, "a", prices);
+  const right = await storedReport(db, b, "b", prices);
+  if (left.kind !== right.kind) {
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `A is an ${left.kind} and B an ${right.kind}: compare two evaluations, or two executions.`,
+      {
+        path: "b",
+      },
+    );
+  }
+  return { kind: left.kind, comparison: compareReports(left.report.flows, right.report.flows) };
+}

@@ -1,0 +1,179 @@
+import type { EvaluationRunRecord } from "@reev/db";
+import { ComparisonBody, EvaluationBody, type EvaluationReport, type ReportComparison } from "@reev/orchestrator";
+import { Layout } from "./layout.js";
+
+const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
+const shortTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
+const evaluationHref = (id: string) => `/evaluations/${encodeURIComponent(id)}`;
+
+/** One field of what `reev eval` was asked (its configuration is JSON of its own making: read, not trusted). */
+function configured(e: EvaluationRunRecord, key: string): unknown {
+  const c = e.configuration;
+  return c !== null && typeof c === "object" && !Array.isArray(c) ? c[key] : undefined;
+}
+
+/** A or B of the compare form, kept when the page is shown again. */
+export type CompareQuery = { a?: string | undefined; b?: string | undefined };
+
+function CompareForm(props: { query: CompareQuery }) {
+  return (
+    <form class="filters" method="get" action="/compare">
+      <label>
+        A (baseline)
+        <input name="a" value={props.query.a ?? ""} placeholder="eval_… or exec_…" required />
+      </label>
+      <label>
+        B (candidate)
+        <input name="b" value={props.query.b ?? ""} placeholder="eval_… or exec_…" required />
+      </label>
+      <button type="submit">Compare</button>
+    </form>
+  );
+}
+
+function ErrorBox(props: { error: string | undefined }) {
+  return props.error ? (
+    <section class="error-box" role="alert">
+      {props.error}
+    </section>
+  ) : null;
+}
+
+function EvaluationRow(props: { evaluation: EvaluationRunRecord; report: EvaluationReport | null }) {
+  const { evaluation: e, report } = props;
+  return (
+    <tr data-evaluation-id={e.id} data-status={e.status}>
+      <td class="id" data-label="Evaluation">
+        <a href={evaluationHref(e.id)}>{e.name ?? e.id}</a>
+        {e.name ? <div class="gist">{e.id}</div> : null}
+      </td>
+      <td data-label="Status">{e.status}</td>
+      <td data-label="Agent">
+        {e.agent}
+        {e.model ? ` (${e.model})` : ""}
+      </td>
+      <td data-label="Started">
+        <time datetime={e.startedAt.toISOString()}>{shortTime(e.startedAt)}</time>
+      </td>
+      <td data-label="Flows">{report ? report.flows.length : "—"}</td>
+      <td data-label="Passed">
+        {report ? `${report.passes}/${report.runs}${report.runs ? ` (${percent(report.passes / report.runs)})` : ""}` : "—"}
+      </td>
+    </tr>
+  );
+}
+
+/** `/evaluations`: what `reev eval` recorded, newest first, in keyset pages; and a form to compare two. */
+export function EvaluationsListPage(props: {
+  nonce: string;
+  evaluations: readonly { evaluation: EvaluationRunRecord; report: EvaluationReport | null }[];
+  nextHref: string | null;
+  firstPage: boolean;
+  error?: string | undefined;
+}) {
+  return (
+    <Layout title="reev evaluations" nonce={props.nonce}>
+      <section aria-label="Compare">
+        <h1>Evaluations</h1>
+        <CompareForm query={{}} />
+      </section>
+      <ErrorBox error={props.error} />
+      <section aria-label="Evaluations">
+        {props.evaluations.length === 0 ? (
+          <p class="muted">No evaluations yet. Record one with reev eval flows/ --repeat 5.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="runs">
+              <thead>
+                <tr>
+                  <th>Evaluation</th>
+                  <th>Status</th>
+                  <th>Agent</th>
+                  <th>Started (UTC)</th>
+                  <th>Flows</th>
+                  <th>Runs passed</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.evaluations.map((row) => (
+                  <EvaluationRow evaluation={row.evaluation} report={row.report} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <nav class="pager" aria-label="Pages">
+          {props.firstPage ? null : <a href="/evaluations">Newest</a>}
+          {props.nextHref ? (
+            <a href={props.nextHref} rel="next">
+              Older evaluations →
+            </a>
+          ) : null}
+        </nav>
+      </section>
+    </Layout>
+  );
+}
+
+/** `/evaluations/{id}`: the report `reev eval --format html` writes, each run linked to its page here. */
+export function EvaluationPage(props: { nonce: string; evaluation: EvaluationRunRecord; report: EvaluationReport | null }) {
+  const { evaluation: e, report } = props;
+  const title = `Evaluation ${e.name ?? e.id}`;
+  const facts = [e.id, `agent ${e.agent}${e.model ? ` (${e.model})` : ""}`, e.status, `started ${shortTime(e.startedAt)} UTC`];
+  const minPassRate = configured(e, "minPassRate");
+  const baseline = configured(e, "baseline");
+  return (
+    <Layout title={`reev · ${title}`} nonce={props.nonce}>
+      {report ? (
+        <EvaluationBody
+          report={report}
+          options={{
+            title,
+            facts,
+            minPassRate: typeof minPassRate === "number" ? minPassRate : null,
+            runLink: (id) => `/runs/${encodeURIComponent(id)}`,
+          }}
+        />
+      ) : (
+        <>
+          <header>
+            <h1>{title}</h1>
+            <p class="ids">{facts.join(" · ")}</p>
+          </header>
+          <section>
+            <p>This evaluation is still {e.status}: its report is written when its last run ends. Reload to see it.</p>
+          </section>
+        </>
+      )}
+      {typeof baseline === "string" ? (
+        <p>
+          <a href={`/compare?${new URLSearchParams({ a: baseline, b: e.id })}`}>Compare with its baseline {baseline}</a>
+        </p>
+      ) : null}
+    </Layout>
+  );
+}
+
+/** `/compare?a=&b=`: the comparison `reev compare` shows, with the form to compare others. */
+export function ComparisonPage(props: {
+  nonce: string;
+  query: CompareQuery;
+  compared?: { kind: string; comparison: ReportComparison } | undefined;
+  error?: string | undefined;
+}) {
+  const { query, compared } = props;
+  return (
+    <Layout title={`reev · compare ${query.a ?? ""} → ${query.b ?? ""}`} nonce={props.nonce}>
+      <section aria-label="Compare">
+        <CompareForm query={query} />
+      </section>
+      <ErrorBox error={props.error} />
+      {compared ? (
+        <ComparisonBody
+          comparison={compared.comparison}
+          options={{ title: `Compare ${query.a} → ${query.b}`, facts: [`A ${query.a}`, `B ${query.b}`, `${compared.kind}s`] }}
+        />
+      ) : null}
+    </Layout>
+  );
+}

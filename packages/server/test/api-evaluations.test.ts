@@ -1,0 +1,133 @@
+// GET /api/v1/evaluations (keyset pages, like executions), /api/v1/evaluations/{id} and
+// /api/v1/compare?a=&b=: what `reev eval` recorded and what `reev compare` says, as JSON, on both
+// backends; and every bad input answered with the right 4xx and the field at fault.
+import { type Database, MAX_ID_LENGTH } from "@reev/db";
+import { test, testBackends } from "@reev/db/testing";
+import { compareReports, type EvaluationReport } from "@reev/orchestrator";
+import { describe, expect } from "vitest";
+import { createServer } from "../src/index.js";
+import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
+import { expectMatchesOpenApi } from "./support/openapi.js";
+import { flowPlan, runFlow } from "./support/runs.js";
+
+type ListPage = {
+  data: { id: string; name: string | null; status: string; runs: number | null; passes: number | null }[];
+  meta: { nextCursor: string | null };
+};
+
+describe.each(testBackends())("the evaluation routes on $name", (backend) => {
+  test.override({ backend });
+  const prefix = `api-eval-${backend.name}-${process.pid}`;
+  const ids = { v1: `${prefix}-v1`, v2: `${prefix}-v2`, v3: `${prefix}-v3`, running: `${prefix}-running` };
+  let reports: { v1: EvaluationReport; v2: EvaluationReport };
+  let executionId: string;
+
+  /** Set up once per backend, on the first test's database (the `db` fixture is per test, the database per file). */
+  const seed = async (db: Database) => {
+    if (reports) return;
+    const at = (minute: number) => new Date(Date.UTC(2026, 11, 3, 9, minute));
+    const v1 = await recordEvaluation(db, { id: ids.v1, name: "v1", plans: evaluationPlans(prefix, false), repeat: 5, startedAt: at(1) });
+    const v2 = await recordEvaluation(db, {
+      id: ids.v2,
+      name: "v2",
+      plans: evaluationPlans(prefix, true),
+      repeat: 5,
+      startedAt: at(2),
+      baseline: ids.v1,
+    });
+    await recordEvaluation(db, { id: ids.v3, name: "v3", plans: evaluationPlans(prefix, false), repeat: 1, startedAt: at(3) });
+    await db.writer.createEvaluationRun({ id: ids.running, agent: "scripted", configuration: {}, startedAt: at(4) });
+    reports = { v1, v2 };
+    executionId = await runFlow(db, flowPlan(`${prefix}-single`, 2));
+  };
+
+  test("pages through every evaluation newest first, each once, with its counts", async ({ db }) => {
+    await seed(db);
+    const { app } = createServer({ db, log: () => {} });
+    const seen: ListPage["data"] = [];
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams({ limit: "1", ...(cursor ? { cursor } : {}) });
+      const response = await app.request(`/api/v1/evaluations?${query}`);
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as ListPage;
+      expect(page.data.length).toBeLessThanOrEqual(1);
+      seen.push(...page.data);
+      cursor = page.meta.nextCursor;
+    } while (cursor);
+    const mine = seen.filter((e) => e.id.startsWith(prefix));
+    expect(mine.map((e) => [e.id, e.status, e.runs, e.passes])).toEqual([
+      [ids.running, "running", null, null],
+      [ids.v3, "completed", 2, 2],
+      [ids.v2, "completed", 10, 5],
+      [ids.v1, "completed", 10, 9],
+    ]);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
+  });
+
+  test("one evaluation is its stored report; a comparison is reev compare's, flagging the change made", async ({ db }) => {
+    await seed(db);
+    const { app } = createServer({ db, log: () => {} });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
+    const one = await app.request(`/api/v1/evaluations/${encodeURIComponent(ids.v1)}`);
+    expect(one.status).toBe(200);
+    const body = (await one.json()) as { id: string; name: string; report: EvaluationReport; configuration: { repeat: number } };
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/evaluations/{id}", status: 200 }, body);
+    const list = await app.request("/api/v1/evaluations?limit=2");
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/evaluations", status: 200 }, await list.json());
+    expect(body).toMatchObject({ id: ids.v1, name: "v1", configuration: { repeat: 5 } });
+    expect(body.report).toEqual(JSON.parse(JSON.stringify(reports.v1)));
+    // Tokens and cost, from the stored usage: 5 runs × (1200 in, 300 out, 200 cached).
+    expect(body.report.flows[0]).toMatchObject({
+      inputTokens: { total: 6000 },
+      outputTokens: { total: 1500 },
+      cachedInputTokens: { total: 1000 },
+    });
+    expect(body.report.flows[0]!.costUsd.total).toBeCloseTo((5 * (1000 * 2.5 + 200 * 1.25 + 300 * 10)) / 1e6, 12);
+
+    const running = (await (await app.request(`/api/v1/evaluations/${ids.running}`)).json()) as { report: unknown; runs: unknown };
+    expect(running).toMatchObject({ report: null, runs: null });
+
+    const compared = await app.request(`/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: ids.v2 })}`);
+    expect(compared.status).toBe(200);
+    const comparison = (await compared.json()) as { kind: string; comparison: ReturnType<typeof compareReports> };
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/compare", status: 200 }, comparison);
+    expect(comparison.kind).toBe("evaluation");
+    expect(comparison.comparison).toEqual(JSON.parse(JSON.stringify(compareReports(reports.v1.flows, reports.v2.flows))));
+    expect(comparison.comparison.flagged).toEqual([
+      { flowId: `${prefix}-shaky`, stepId: null, verdict: "regression" },
+      { flowId: `${prefix}-shaky`, stepId: "write", verdict: "regression" },
+    ]);
+  });
+
+  test.for([
+    ["/api/v1/evaluations?limit=0", 400, "limit"],
+    ["/api/v1/evaluations?limit=ten", 400, "limit"],
+    ["/api/v1/evaluations?limit=100000", 400, "limit"],
+    ["/api/v1/evaluations?cursor=not%20a%20cursor", 400, "cursor"],
+    [`/api/v1/evaluations?cursor=${Buffer.from(JSON.stringify(["yesterday", "eval_x"])).toString("base64url")}`, 400, "cursor"],
+    [`/api/v1/evaluations?cursor=${Buffer.from(JSON.stringify({ id: "eval_x" })).toString("base64url")}`, 400, "cursor"],
+    ["/api/v1/evaluations/eval_nope", 404, undefined],
+    [`/api/v1/evaluations/${"e".repeat(MAX_ID_LENGTH + 1)}`, 400, "id"],
+    ["/api/v1/compare?a=eval_nope&b=eval_nope", 404, "a"],
+    ["/api/v1/compare?b=eval_nope", 400, "a"],
+    ["/api/v1/compare?a=eval_nope", 400, "b"],
+    ["A_EVAL_B_EXECUTION", 400, "b"],
+    ["A_RUNNING", 400, "a"],
+  ] as const)("GET %s → %i naming %s", async ([path, status, field], { db }) => {
+    await seed(db);
+    const { app } = createServer({ db, log: () => {} });
+    const url =
+      path === "A_EVAL_B_EXECUTION"
+        ? `/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: executionId })}`
+        : path === "A_RUNNING"
+          ? `/api/v1/compare?${new URLSearchParams({ a: ids.running, b: ids.v1 })}`
+          : path;
+    const response = await app.request(url);
+    expect(response.status).toBe(status);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    const body = (await response.json()) as { error: { code: string; message: string; field?: string } };
+    expect(body.error.message.length).toBeGreaterThan(0);
+    expect(body.error.field).toBe(field);
+  });
+});

@@ -1,0 +1,127 @@
+// The evaluation pages in Chromium, on both backends: nav → evaluations list → an evaluation (flows ×
+// metrics with bars, each flow's runs linked to their pages) → the comparison with its baseline,
+// every figure checked against the database, at desktop and phone widths, with a clean console.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { test, testBackends } from "@reev/db/testing";
+import { type EvaluationReport, formatTokenTriple, formatUsd } from "@reev/orchestrator";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { createServer } from "../src/index.js";
+import { launchChromium } from "./support/chromium.js";
+import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
+
+const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+
+async function watchedPage(browser: Browser, width: number, height: number) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return { page, errors };
+}
+
+async function screenshot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+describe.each(testBackends())("the evaluation pages in Chromium on $name", (backend) => {
+  test.override({ backend });
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  test("list → evaluation → its runs and its comparison with the baseline, as the database has them", async ({ db }) => {
+    const prefix = `viewer-eval-${backend.name}`;
+    const ids = { v1: `${prefix}-v1`, v2: `${prefix}-v2` };
+    await recordEvaluation(db, {
+      id: ids.v1,
+      name: "baseline",
+      plans: evaluationPlans(prefix, false),
+      repeat: 5,
+      startedAt: new Date(Date.UTC(2026, 11, 3, 9)),
+    });
+    await recordEvaluation(db, {
+      id: ids.v2,
+      name: "candidate <b>&</b>",
+      plans: evaluationPlans(prefix, true),
+      repeat: 5,
+      startedAt: new Date(Date.UTC(2026, 11, 3, 10)),
+      baseline: ids.v1,
+    });
+    const stored = (await db.writer.getEvaluationRun(ids.v2))!;
+    const report = stored.summary as unknown as EvaluationReport;
+    const server = createServer({ db, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      for (const [width, height, label] of [
+        [1280, 900, "desktop"],
+        [390, 844, "phone"],
+      ] as const) {
+        const { page, errors } = await watchedPage(browser, width, height);
+        await page.goto(url);
+        await page.getByRole("link", { name: "Evaluations" }).click();
+        await page.waitForURL("**/evaluations");
+        expect(
+          await page.locator("tr[data-evaluation-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-evaluation-id"))),
+        ).toEqual([ids.v2, ids.v1]);
+        expect(await page.locator(`tr[data-evaluation-id="${ids.v2}"] td[data-label="Passed"]`).textContent()).toBe(
+          `${report.passes}/${report.runs} (50.0%)`,
+        );
+        await screenshot(page, `evaluations-${label}`);
+
+        await page.locator(`tr[data-evaluation-id="${ids.v2}"] a`).click();
+        await page.waitForURL(`**/evaluations/${ids.v2}`);
+        // The name is text, never markup.
+        expect(await page.locator("h1").textContent()).toBe("Evaluation candidate <b>&</b>");
+        for (const flow of report.flows) {
+          const row = page.locator(`table.flows tr[data-flow-id="${flow.flowId}"]`).first();
+          const text = (await row.textContent()) ?? "";
+          expect(text).toContain(`${flow.passes}/${flow.runs}`);
+          expect(text).toContain(formatTokenTriple(flow));
+          expect(text).toContain(formatUsd(flow.costUsd.total));
+          expect(await row.locator(".bar").getAttribute("aria-label")).toContain(
+            `pass rate ${((flow.passRate?.rate ?? 0) * 100).toFixed(1)}%`,
+          );
+          const links = page.locator(`section[id="flow-${flow.flowId}"] ul.runs a`);
+          expect(await links.evaluateAll((as) => as.map((a) => a.textContent))).toEqual(flow.runIds);
+        }
+        await screenshot(page, `evaluation-${label}`);
+
+        // A run's link opens its page in the viewer.
+        const firstRun = report.flows[0]!.runIds[0]!;
+        await page.locator(`ul.runs a`, { hasText: firstRun }).click();
+        await page.waitForURL(`**/runs/${firstRun}`);
+        await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
+        await page.goBack();
+
+        await page.getByRole("link", { name: `Compare with its baseline ${ids.v1}` }).click();
+        await page.waitForURL("**/compare?**");
+        const verdict = (flowId: string) => page.locator(`table.flows tr[data-flow-id="${flowId}"] td`).nth(1).textContent();
+        expect(await verdict(`${prefix}-shaky`)).toBe("regression");
+        expect(await verdict(`${prefix}-steady`)).toBe("no credible difference");
+        expect(await page.locator('table.flows tr[data-step-id="write"] td').nth(1).textContent()).toBe("regression");
+        await screenshot(page, `compare-${label}`);
+
+        expect(errors).toEqual([]);
+
+        // A bad comparison is said in the page, with the form kept; the browser logs only its 404 status.
+        const bad = await page.goto(`${url}/compare?a=${ids.v1}&b=nope`);
+        expect(bad?.status()).toBe(404);
+        expect(await page.getByRole("alert").textContent()).toContain('No evaluation or execution "nope"');
+        expect(await page.locator('input[name="a"]').inputValue()).toBe(ids.v1);
+        expect(errors).toEqual(["Failed to load resource: the server responded with a status of 404 (Not Found)"]);
+        await page.close();
+      }
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+});
