@@ -90,5 +90,13 @@ export {
   ZStoredCheckResult,
 } from "./writer/evaluations.js";
 export type { OpenTransaction } from "./writer/execution-transactions.js";
+export {
+  DEFAULT_PURGE_BATCH,
+  MAX_PURGE_BATCH,
+  type PurgeCounts,
+  type PurgeHooks,
+  type PurgeOptions,
+  type PurgeReport,
+} from "./writer/purge.js";
 export type { ExecutionSessionRecord } from "./writer/executions.js";
 export type { StoredStep } from "./writer/steps.js";
