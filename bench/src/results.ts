@@ -4,6 +4,7 @@ import type { CliResult } from "./scenario-cli.js";
 import type { ConcurrencyResult } from "./scenario-concurrency.js";
 import type { ConsolidationResult } from "./scenario-consolidation.js";
 import type { MemoryResult } from "./scenario-memory.js";
+import type { PurgeResult } from "./scenario-purge.js";
 import type { StepWritesResult } from "./scenario-step-writes.js";
 import type { TargetCheck } from "./targets.js";
 
@@ -17,6 +18,7 @@ export type BackendResult = {
   consolidation?: ConsolidationResult;
   concurrency?: ConcurrencyResult;
   memory?: MemoryResult;
+  purge?: PurgeResult;
 };
 
 /** Everything one run measured; written to results/latest.json. */

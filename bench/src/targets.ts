@@ -2,6 +2,7 @@ import { whole, x } from "./format.js";
 import type { BackendResult, BenchResults } from "./results.js";
 import { FIRST_STEP_TARGET_MS } from "./scenario-cli.js";
 import { LINEAR_TOLERANCE } from "./scenario-consolidation.js";
+import { purgeTargets } from "./scenario-purge.js";
 import { isLossless } from "./stored-rows.js";
 
 /**
@@ -60,7 +61,7 @@ function backendTargets(b: BackendResult): TargetCheck[] {
 }
 
 export function checkTargets(results: Pick<BenchResults, "backends" | "cli">): TargetCheck[] {
-  const checks = results.backends.flatMap(backendTargets);
+  const checks = results.backends.flatMap((b) => [...backendTargets(b), ...purgeTargets(b)]);
   for (const c of results.cli?.cases ?? []) {
     if (c.firstStepMs === null) continue;
     checks.push({

@@ -23,6 +23,7 @@ import { cli } from "./scenario-cli.js";
 import { concurrency } from "./scenario-concurrency.js";
 import { consolidation } from "./scenario-consolidation.js";
 import { memory } from "./scenario-memory.js";
+import { purge } from "./scenario-purge.js";
 import { stepWritePath } from "./scenario-step-writes.js";
 import { msSince, now } from "./stats.js";
 import { checkTargets } from "./targets.js";
@@ -47,6 +48,7 @@ async function measureBackend(key: BackendKey, config: BenchConfig): Promise<Bac
     if (wanted.has("consolidation")) result.consolidation = await consolidation(backend, config);
     if (wanted.has("concurrency")) result.concurrency = await concurrency(backend, config);
     if (wanted.has("memory")) result.memory = await memory(scope, backend, config);
+    if (wanted.has("purge")) result.purge = await purge(backend, config);
     return result;
   } finally {
     progress(`[${key}] closing…`);

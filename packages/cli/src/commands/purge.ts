@@ -120,12 +120,11 @@ export async function purgeCommand(db: Database, query: PurgeQuery, options: { j
     });
     return 0;
   }
-  const which = [query.statuses ? query.statuses.join(" or ") : "finished", query.flowId === undefined ? "" : `of flow ${query.flowId}`]
-    .filter(Boolean)
-    .join(" ");
-  const runs = `${report.deleted.executions} ${which} ${report.deleted.executions === 1 ? "run" : "runs"} that finished before ${utc(report.cutoff)}`;
+  const filters = `${query.statuses ? ` (${query.statuses.join(", ")})` : ""}${query.flowId === undefined ? "" : ` of flow ${query.flowId}`}`;
+  const before = `finished before ${utc(report.cutoff)}`;
+  const runs = `${report.deleted.executions} ${report.deleted.executions === 1 ? "run" : "runs"}${filters} that ${before}`;
   if (!report.deleted.executions) {
-    io.stdout.write(`Nothing to purge in ${db.description}: no ${which} run finished before ${utc(report.cutoff)}.\n`);
+    io.stdout.write(`Nothing to purge in ${db.description}: no run${filters} ${before}.\n`);
     return 0;
   }
   io.stdout.write(
