@@ -206,7 +206,7 @@ async function purgeBatch(tx: Client, policy: Policy, after: Key | undefined, se
     SELECT e.execution_id, e.finished_at FROM execution_sessions e
     WHERE ${eligible(policy)}
       ${after ? Prisma.sql`AND (e.finished_at, e.execution_id) > (${after.finishedAt}::timestamptz, ${after.executionId})` : Prisma.empty}
-    ORDER BY e.finished_at, e.execution_id LIMIT ${policy.batchSize} ${locking(policy)}`;
+    ORDER BY e.finished_at, e.execution_id LIMIT ${policy.batchSize}::int ${locking(policy)}`;
   const lastRow = candidates.at(-1);
   if (!lastRow) return { last: undefined, ids: [], counts: NO_ROWS };
   const last = { finishedAt: lastRow.finished_at, executionId: lastRow.execution_id };
