@@ -9,13 +9,17 @@ export type RetentionOptions = {
 
 const DEFAULT_INTERVAL_MS = 60 * 60_000;
 
+/** "1 step", "2 steps". */
+const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 /** One line for the log: what a purge deleted, table by table. */
 export function purgeSummary(report: PurgeReport): string {
   const d = report.deleted;
   return (
-    `retention: purged ${d.executions} runs that finished before ${report.cutoff.toISOString()} ` +
-    `(${d.steps} steps, ${d.stepAttempts} attempts, ${d.toolCalls} tool calls, ${d.consolidatedSessions} consolidated sessions; ` +
-    `${report.batches} batches${report.complete ? "" : "; stopped by the shutdown"})`
+    `retention: purged ${count(d.executions, "run")} that finished before ${report.cutoff.toISOString()} ` +
+    `(${count(d.steps, "step")}, ${count(d.stepAttempts, "attempt")}, ${count(d.toolCalls, "tool call")}, ` +
+    `${count(d.consolidatedSessions, "consolidated session")}; ${report.batches} ${report.batches === 1 ? "batch" : "batches"}` +
+    `${report.complete ? "" : "; stopped by the shutdown"})`
   );
 }
 

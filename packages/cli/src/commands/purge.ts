@@ -43,7 +43,7 @@ export function registerPurge(program: Command, ctx: CliContext): void {
     .option("--dry-run", "count what would be deleted, and delete nothing", false)
     .option(
       "--batch <n>",
-      `executions per batch (default ${DEFAULT_PURGE_BATCH})`,
+      "executions per batch, each its own transaction",
       integer("--batch", 1, MAX_PURGE_BATCH),
       DEFAULT_PURGE_BATCH,
     )
