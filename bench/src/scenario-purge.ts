@@ -176,8 +176,11 @@ class LiveRuns {
   /** Throws unless every step each live run was told was stored is there. */
   async audit(): Promise<void> {
     for (const id of this.#ids) {
-      const [row] = await this.#backend.raw.query<{ n: number }>("SELECT count(*)::int AS n FROM step_sessions WHERE execution_id = $1", [id]);
-      if (Number(row?.n) !== this.#next.get(id)) throw new Error(`live run ${id}: ${row?.n} steps stored, ${this.#next.get(id)} acknowledged`);
+      const [row] = await this.#backend.raw.query<{ n: number }>("SELECT count(*)::int AS n FROM step_sessions WHERE execution_id = $1", [
+        id,
+      ]);
+      if (Number(row?.n) !== this.#next.get(id))
+        throw new Error(`live run ${id}: ${row?.n} steps stored, ${this.#next.get(id)} acknowledged`);
     }
   }
 }

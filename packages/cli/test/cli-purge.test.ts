@@ -62,7 +62,13 @@ async function seed(db: Database, flowId: string, count: number, ageMs: number, 
   for (let i = 0; i < count; i++) {
     const executionId = `${flowId}-${ageMs}-${status}-${i}`;
     const finishedAt = new Date(Date.now() - ageMs);
-    await db.writer.createExecutionSession({ executionId, flowId, agent: "scripted", prompt: "p", startedAt: new Date(finishedAt.getTime() - 1000) });
+    await db.writer.createExecutionSession({
+      executionId,
+      flowId,
+      agent: "scripted",
+      prompt: "p",
+      startedAt: new Date(finishedAt.getTime() - 1000),
+    });
     await db.writer.storeSteps(
       executionId,
       [0, 1].map((stepIndex) => ({
@@ -167,9 +173,14 @@ describe.each(sites)("reev purge on $name", (site) => {
       expect(before.stepAttempts - after.stepAttempts).toBe(expected.stepAttempts);
       expect(before.consolidatedSessions - after.consolidatedSessions).toBe(expected.consolidatedSessions);
 
-      const again = await runCli(args.filter((a) => a !== "--json"), { cwd: temp.dir });
+      const again = await runCli(
+        args.filter((a) => a !== "--json"),
+        { cwd: temp.dir },
+      );
       expect(again.code, show(again)).toBe(0);
-      expect(again.stdout).toMatch(/^Nothing to purge in .*: no run of flow flow-a finished before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.\n$/);
+      expect(again.stdout).toMatch(
+        /^Nothing to purge in .*: no run of flow flow-a finished before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.\n$/,
+      );
       expect(await tableRows(url)).toEqual(after);
     },
     MANY_RUNS,
@@ -207,7 +218,9 @@ describe("reev serve --retention", () => {
       try {
         expect(await serve.waitForLine(/^Retention:/)).toBe("Retention: runs that finished over 1d ago are purged now and every hour.");
         const logged = await serve.waitForLine(/^retention: purged/);
-        expect(logged).toMatch(/^retention: purged 3 runs that finished before \S+ \(6 steps, 6 attempts, 6 tool calls, 3 consolidated sessions; 2 batches\)$/);
+        expect(logged).toMatch(
+          /^retention: purged 3 runs that finished before \S+ \(6 steps, 6 attempts, 6 tool calls, 3 consolidated sessions; 2 batches\)$/,
+        );
         const exited = once(serve.child, "exit");
         serve.child.kill("SIGTERM");
         expect((await exited)[0]).toBe(0);

@@ -90,6 +90,7 @@ export {
   ZStoredCheckResult,
 } from "./writer/evaluations.js";
 export type { OpenTransaction } from "./writer/execution-transactions.js";
+export type { ExecutionSessionRecord } from "./writer/executions.js";
 export {
   DEFAULT_PURGE_BATCH,
   MAX_PURGE_BATCH,
@@ -98,5 +99,4 @@ export {
   type PurgeOptions,
   type PurgeReport,
 } from "./writer/purge.js";
-export type { ExecutionSessionRecord } from "./writer/executions.js";
 export type { StoredStep } from "./writer/steps.js";

@@ -27,7 +27,10 @@ const STEPS = 3;
 type Child = { child: ChildProcess; lines: string[]; exited: Promise<void>; line(prefix: string): Promise<void> };
 
 function startChild(url: string, flowId: string): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, url, flowId, "1"], { cwd: PACKAGE_DIR, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", CHILD, url, flowId, "1"], {
+    cwd: PACKAGE_DIR,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: string[] = [];
   let output = "";
   const waiters: { prefix: string; resolve: () => void }[] = [];

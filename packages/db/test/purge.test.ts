@@ -121,9 +121,17 @@ describe.each(testBackends())("purgeExecutions on $name", (backend) => {
     // lists b's steps too; c's steps are listed by b's consolidation (the link seen from the other side).
     const raw = prismaClientOf(db);
     await raw.consolidatedSession.create({
-      data: { executionId: a, consolidatedSessionId: `${a}-joint`, consolidatedContent: "{}", originalSessionIds: [`${a}_step_0`, `${b}_step_1`] },
+      data: {
+        executionId: a,
+        consolidatedSessionId: `${a}-joint`,
+        consolidatedContent: "{}",
+        originalSessionIds: [`${a}_step_0`, `${b}_step_1`],
+      },
     });
-    await raw.consolidatedSession.update({ where: { consolidatedSessionId: `${b}-c` }, data: { originalSessionIds: [`${b}_step_0`, `${c}_step_2`] } });
+    await raw.consolidatedSession.update({
+      where: { consolidatedSessionId: `${b}-c` },
+      data: { originalSessionIds: [`${b}_step_0`, `${c}_step_2`] },
+    });
 
     // b is too recent: a and c are held by it.
     const kept = await db.writer.purgeExecutions({ olderThanMs: 30 * DAY_MS, flowId, batchSize: 1 });
@@ -143,7 +151,11 @@ describe.each(testBackends())("purgeExecutions on $name", (backend) => {
     const before = await flowRows(db, flowId);
     await expectDbError(db.writer.purgeExecutions({ olderThanMs: -1, flowId }), "VALIDATION", "options.olderThanMs");
     await expectDbError(db.writer.purgeExecutions({ olderThanMs: 1.5, flowId }), "VALIDATION", "options.olderThanMs");
-    await expectDbError(db.writer.purgeExecutions({ olderThanMs: 0, flowId, statuses: ["running" as "failed"] }), "VALIDATION", "options.statuses[0]");
+    await expectDbError(
+      db.writer.purgeExecutions({ olderThanMs: 0, flowId, statuses: ["running" as "failed"] }),
+      "VALIDATION",
+      "options.statuses[0]",
+    );
     await expectDbError(db.writer.purgeExecutions({ olderThanMs: 0, flowId, batchSize: 0 }), "VALIDATION", "options.batchSize");
     await expectDbError(db.writer.purgeExecutions({ olderThanMs: 0, flowId: "" }), "VALIDATION", "options.flowId");
     expect(await flowRows(db, flowId)).toEqual(before);
@@ -182,7 +194,10 @@ describe.each(testBackends())("purgeExecutions on $name", (backend) => {
     const flowId = uid("flow");
     for (let i = 0; i < 5; i++) await recordRun(db.writer, { flowId, ageMs: 5 * DAY_MS, steps: 1 });
     const stop = new AbortController();
-    const report = await db.writer.purgeExecutions({ olderThanMs: DAY_MS, flowId, batchSize: 2 }, { onBatch: () => stop.abort(), signal: stop.signal });
+    const report = await db.writer.purgeExecutions(
+      { olderThanMs: DAY_MS, flowId, batchSize: 2 },
+      { onBatch: () => stop.abort(), signal: stop.signal },
+    );
     expect(report).toMatchObject({ complete: false, batches: 1, deleted: { executions: 2, steps: 2 } });
     expect((await flowRows(db, flowId)).executions).toBe(3);
   });

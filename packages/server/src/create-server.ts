@@ -16,7 +16,7 @@ import { registerHealthRoutes } from "./api/routes/health.js";
 import { registerWriteRoutes, unsupportedMediaType } from "./api/routes/writes.js";
 import { ChangeHub } from "./live/change-hub.js";
 import { PostgresListener } from "./live/postgres-listener.js";
-import { RetentionSchedule, type RetentionOptions } from "./retention.js";
+import { type RetentionOptions, RetentionSchedule } from "./retention.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
 import { registerViewerRoutes } from "./viewer/viewer-routes.js";

@@ -63,7 +63,9 @@ describe.each(testBackends())("retention in the server on $name", (backend) => {
       // Periodically: a run that grows old meanwhile goes at a later purge.
       const seen = logged.lines.length;
       await finishedRun(db, "retention-old-3", 5 * DAY_MS);
-      expect(await logged.next(/^retention: purged 1 run /, seen)).toMatch(/\(1 step, 0 attempts, 1 tool call, 0 consolidated sessions; 2 batches\)$/);
+      expect(await logged.next(/^retention: purged 1 run /, seen)).toMatch(
+        /\(1 step, 0 attempts, 1 tool call, 0 consolidated sessions; 2 batches\)$/,
+      );
       expect(await db.writer.getExecutionSession("retention-old-3")).toBeNull();
     } finally {
       await server.close();

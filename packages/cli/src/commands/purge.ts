@@ -1,4 +1,11 @@
-import { type Database, DEFAULT_PURGE_BATCH, type FinalExecutionStatus, MAX_PURGE_BATCH, type PurgeReport, ZFinalExecutionStatus } from "@reev/db";
+import {
+  type Database,
+  DEFAULT_PURGE_BATCH,
+  type FinalExecutionStatus,
+  MAX_PURGE_BATCH,
+  type PurgeReport,
+  ZFinalExecutionStatus,
+} from "@reev/db";
 import type { Command } from "commander";
 import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
@@ -37,16 +44,19 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         "Never touched: a running execution, one with an open transaction, one being consolidated, one of an\n" +
         "evaluation still running. Prints how many rows of each table went.",
     )
-    .requiredOption("--older-than <age>", "runs that finished at least this long ago: 30d, 12h, 90m, 2w; 0d is every finished run", duration("--older-than"))
-    .option("--status <statuses>", "only runs that ended so, comma-separated: completed,failed,timed_out,rolled_back,cancelled", commaList(purgeStatus))
+    .requiredOption(
+      "--older-than <age>",
+      "runs that finished at least this long ago: 30d, 12h, 90m, 2w; 0d is every finished run",
+      duration("--older-than"),
+    )
+    .option(
+      "--status <statuses>",
+      "only runs that ended so, comma-separated: completed,failed,timed_out,rolled_back,cancelled",
+      commaList(purgeStatus),
+    )
     .option("--flow <flowId>", "only runs of this flow")
     .option("--dry-run", "count what would be deleted, and delete nothing", false)
-    .option(
-      "--batch <n>",
-      "executions per batch, each its own transaction",
-      integer("--batch", 1, MAX_PURGE_BATCH),
-      DEFAULT_PURGE_BATCH,
-    )
+    .option("--batch <n>", "executions per batch, each its own transaction", integer("--batch", 1, MAX_PURGE_BATCH), DEFAULT_PURGE_BATCH)
     .addOption(dbOption())
     .addOption(jsonOption())
     .addHelpText(

@@ -82,7 +82,13 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
 
 /** An age in the largest whole unit it is: 30d, 12h, 90m. */
 function formatAge(ms: number): string {
-  const units: [string, number][] = [["w", 604_800_000], ["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]];
+  const units: [string, number][] = [
+    ["w", 604_800_000],
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1_000],
+  ];
   const [unit, size] = units.find(([, n]) => ms % n === 0) ?? ["s", 1_000];
   return `${ms / size}${unit}`;
 }
