@@ -112,14 +112,16 @@ function allLinks(tx: Client): Promise<Link[]> {
 /** The same, for the consolidations of `ids` only (by the key's prefix): read under the batch's locks. */
 function linksOf(tx: Client, ids: string[]): Promise<Link[]> {
   return tx.$queryRaw<Link[]>`
-    SELECT DISTINCT c.execution_id AS a, ${linkedExecution} AS b FROM consolidated_sessions c CROSS JOIN LATERAL ${listedIds}
-    WHERE c.execution_id = ANY(${ids}::text[]) AND ${linkedExecution} <> c.execution_id`;
+    SELECT DISTINCT c.execution_id AS a, ${linkedExecution} AS b
+    FROM unnest(${ids}::text[]) AS u(id) JOIN consolidated_sessions c ON c.execution_id = u.id CROSS JOIN LATERAL ${listedIds}
+    WHERE ${linkedExecution} <> c.execution_id`;
 }
 
 /** Ids among `ids` that are eligible, locked for this transaction unless it is a dry run. */
 async function lockEligible(tx: Client, policy: Policy, ids: string[]): Promise<string[]> {
   const rows = await tx.$queryRaw<{ execution_id: string }[]>`
-    SELECT e.execution_id FROM execution_sessions e WHERE e.execution_id = ANY(${ids}::text[]) AND ${eligible(policy)} ${locking(policy)}`;
+    SELECT e.execution_id FROM unnest(${ids}::text[]) AS u(id) JOIN execution_sessions e ON e.execution_id = u.id
+    WHERE ${eligible(policy)} ${locking(policy)}`;
   return rows.map((r) => r.execution_id);
 }
 
@@ -158,7 +160,7 @@ async function wholeGroups(tx: Client, policy: Policy, ids: string[], known: Rea
     const outside = [...new Set(found.flatMap((l) => [l.a, l.b]))].filter((id) => !members.has(id) && !refused.has(id));
     if (!outside.length) break;
     const existing = await tx.$queryRaw<{ execution_id: string }[]>`
-      SELECT execution_id FROM execution_sessions WHERE execution_id = ANY(${outside}::text[])`;
+      SELECT e.execution_id FROM unnest(${outside}::text[]) AS u(id) JOIN execution_sessions e ON e.execution_id = u.id`;
     const taken = new Set(await lockEligible(tx, policy, outside));
     for (const { execution_id: id } of existing) (taken.has(id) ? members : refused).add(id);
     unread = [...taken];
@@ -169,24 +171,33 @@ async function wholeGroups(tx: Client, policy: Policy, ids: string[], known: Rea
   return [...members].filter((id) => !held.has(groupOf(id)));
 }
 
+/**
+ * The rows of `table` (as `t`) that belong to `ids`, joined on the key's prefix: one index lookup per
+ * execution. (`execution_id = ANY(ids)` can make the planner read whole tables, on PGlite above all,
+ * where nothing is ANALYZEd; recovery's step counts met it first.) `usingIds` is the DELETE's form.
+ */
+const byIds = (table: string, ids: string[]) =>
+  Prisma.sql`unnest(${ids}::text[]) AS u(id) JOIN ${Prisma.raw(table)} t ON t.execution_id = u.id`;
+const usingIds = (table: string, ids: string[]) =>
+  Prisma.sql`${Prisma.raw(table)} t USING unnest(${ids}::text[]) AS u(id) WHERE t.execution_id = u.id`;
+
 /** Deletes the executions' rows, children first, each table's count exact (nothing else can write them: they are locked). */
 async function deleteRows(tx: Client, ids: string[]): Promise<PurgeCounts> {
-  const toolCalls = await tx.$executeRaw`DELETE FROM tool_calls WHERE execution_id = ANY(${ids}::text[])`;
-  const stepAttempts = await tx.$executeRaw`DELETE FROM step_attempts WHERE execution_id = ANY(${ids}::text[])`;
-  const steps = await tx.$executeRaw`DELETE FROM step_sessions WHERE execution_id = ANY(${ids}::text[])`;
-  const consolidatedSessions = await tx.$executeRaw`DELETE FROM consolidated_sessions WHERE execution_id = ANY(${ids}::text[])`;
-  const executions = await tx.$executeRaw`DELETE FROM execution_sessions WHERE execution_id = ANY(${ids}::text[])`;
+  const toolCalls = await tx.$executeRaw`DELETE FROM ${usingIds("tool_calls", ids)}`;
+  const stepAttempts = await tx.$executeRaw`DELETE FROM ${usingIds("step_attempts", ids)}`;
+  const steps = await tx.$executeRaw`DELETE FROM ${usingIds("step_sessions", ids)}`;
+  const consolidatedSessions = await tx.$executeRaw`DELETE FROM ${usingIds("consolidated_sessions", ids)}`;
+  const executions = await tx.$executeRaw`DELETE FROM ${usingIds("execution_sessions", ids)}`;
   return { executions, steps, stepAttempts, toolCalls, consolidatedSessions };
 }
 
 /** What deleteRows would delete: the dry run's counts. */
 async function countRows(tx: Client, ids: string[]): Promise<PurgeCounts> {
+  const count = (table: string) => Prisma.sql`(SELECT count(*)::int FROM ${byIds(table, ids)})`;
   const [row] = await tx.$queryRaw<PurgeCounts[]>`
-    SELECT (SELECT count(*)::int FROM execution_sessions WHERE execution_id = ANY(${ids}::text[])) AS executions,
-      (SELECT count(*)::int FROM step_sessions WHERE execution_id = ANY(${ids}::text[])) AS steps,
-      (SELECT count(*)::int FROM step_attempts WHERE execution_id = ANY(${ids}::text[])) AS "stepAttempts",
-      (SELECT count(*)::int FROM tool_calls WHERE execution_id = ANY(${ids}::text[])) AS "toolCalls",
-      (SELECT count(*)::int FROM consolidated_sessions WHERE execution_id = ANY(${ids}::text[])) AS "consolidatedSessions"`;
+    SELECT ${count("execution_sessions")} AS executions, ${count("step_sessions")} AS steps,
+      ${count("step_attempts")} AS "stepAttempts", ${count("tool_calls")} AS "toolCalls",
+      ${count("consolidated_sessions")} AS "consolidatedSessions"`;
   return row ?? NO_ROWS;
 }
 
@@ -211,8 +222,8 @@ async function purgeBatch(tx: Client, policy: Policy, after: Key | undefined, se
   if (!lastRow) return { last: undefined, ids: [], counts: NO_ROWS };
   const last = { finishedAt: lastRow.finished_at, executionId: lastRow.execution_id };
   const rechecked = await tx.$queryRaw<{ execution_id: string }[]>`
-    SELECT e.execution_id FROM execution_sessions e
-    WHERE e.execution_id = ANY(${candidates.map((c) => c.execution_id)}::text[]) AND ${eligible(policy)}`;
+    SELECT e.execution_id FROM unnest(${candidates.map((c) => c.execution_id)}::text[]) AS u(id)
+    JOIN execution_sessions e ON e.execution_id = u.id WHERE ${eligible(policy)}`;
   const ids = await wholeGroups(
     tx,
     policy,
