@@ -4,7 +4,7 @@
  * stores exactly what it should, in well under a minute; no timing is asserted either way.
  */
 
-const SCENARIOS = ["steps", "bulk", "consolidation", "concurrency", "cli", "memory", "api", "eval"] as const;
+const SCENARIOS = ["steps", "bulk", "consolidation", "concurrency", "cli", "memory", "api", "eval", "purge"] as const;
 export type ScenarioKey = (typeof SCENARIOS)[number];
 
 const BACKENDS = ["memory", "dir", "postgres"] as const;

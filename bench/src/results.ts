@@ -6,6 +6,7 @@ import type { ConcurrencyResult } from "./scenario-concurrency.js";
 import type { ConsolidationResult } from "./scenario-consolidation.js";
 import type { EvalScenarioResult } from "./scenario-eval.js";
 import type { MemoryResult } from "./scenario-memory.js";
+import type { PurgeResult } from "./scenario-purge.js";
 import type { StepWritesResult } from "./scenario-step-writes.js";
 import type { TargetCheck } from "./targets.js";
 
@@ -21,6 +22,7 @@ export type BackendResult = {
   memory?: MemoryResult;
   api?: ApiResult;
   evaluation?: EvalScenarioResult;
+  purge?: PurgeResult;
 };
 
 /** Everything one run measured; written to results/latest.json. */

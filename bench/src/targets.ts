@@ -3,6 +3,7 @@ import type { BackendResult, BenchResults } from "./results.js";
 import type { ApiResult } from "./scenario-api.js";
 import { FIRST_STEP_TARGET_MS } from "./scenario-cli.js";
 import { LINEAR_TOLERANCE } from "./scenario-consolidation.js";
+import { purgeTargets } from "./scenario-purge.js";
 import { isLossless } from "./stored-rows.js";
 
 /**
@@ -114,7 +115,7 @@ function apiTargets(where: string, a: ApiResult): TargetCheck[] {
 }
 
 export function checkTargets(results: Pick<BenchResults, "backends" | "cli">): TargetCheck[] {
-  const checks = results.backends.flatMap(backendTargets);
+  const checks = results.backends.flatMap((b) => [...backendTargets(b), ...purgeTargets(b)]);
   for (const c of results.cli?.cases ?? []) {
     if (c.firstStepMs === null) continue;
     checks.push({

@@ -25,6 +25,7 @@ import { concurrency } from "./scenario-concurrency.js";
 import { consolidation } from "./scenario-consolidation.js";
 import { evaluation } from "./scenario-eval.js";
 import { memory } from "./scenario-memory.js";
+import { purge } from "./scenario-purge.js";
 import { stepWritePath } from "./scenario-step-writes.js";
 import { msSince, now } from "./stats.js";
 import { checkTargets } from "./targets.js";
@@ -51,6 +52,7 @@ async function measureBackend(key: BackendKey, config: BenchConfig): Promise<Bac
     if (wanted.has("memory")) result.memory = await memory(scope, backend, config);
     if (wanted.has("api")) result.api = await api(scope, backend, config);
     if (wanted.has("eval")) result.evaluation = await evaluation(backend, config);
+    if (wanted.has("purge")) result.purge = await purge(backend, config);
     return result;
   } finally {
     progress(`[${key}] closing…`);

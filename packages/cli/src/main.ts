@@ -8,6 +8,7 @@ import { registerExport } from "./commands/export.js";
 import { registerImport } from "./commands/import.js";
 import { registerList } from "./commands/list.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerPurge } from "./commands/purge.js";
 import { registerRecover } from "./commands/recover.js";
 import { registerRun } from "./commands/run.js";
 import { registerSchema } from "./commands/schema.js";
@@ -35,6 +36,7 @@ const COMMANDS = [
   registerMigrate,
   registerServe,
   registerRecover,
+  registerPurge,
   registerSchema,
 ] as const;
 

@@ -295,7 +295,7 @@ describe("a database that cannot be opened: what is wrong and what to do, never 
 });
 
 describe("reev --help, reev COMMAND --help, reev --version", () => {
-  const commands = ["run", "demo", "list", "show", "status", "diagram", "export", "import", "migrate", "recover", "schema"];
+  const commands = ["run", "demo", "list", "show", "status", "diagram", "export", "import", "migrate", "recover", "purge", "schema"];
 
   it("reev --help lists every command, how to pick a database and the exit codes, on stdout", async () => {
     const r = await reev("--help");

@@ -24,6 +24,7 @@ const READ_COMMANDS: readonly (readonly string[])[] = [
   ["diagram", "exec_x"],
   ["export", "exec_x"],
   ["recover", "--dry-run"],
+  ["purge", "--older-than", "0d", "--dry-run"],
 ];
 
 let temp: ReturnType<typeof makeTempDir>;

@@ -92,4 +92,12 @@ export {
 } from "./writer/evaluations.js";
 export type { OpenTransaction } from "./writer/execution-transactions.js";
 export type { ExecutionSessionRecord } from "./writer/executions.js";
+export {
+  DEFAULT_PURGE_BATCH,
+  MAX_PURGE_BATCH,
+  type PurgeCounts,
+  type PurgeHooks,
+  type PurgeOptions,
+  type PurgeReport,
+} from "./writer/purge.js";
 export type { StoredStep } from "./writer/steps.js";

@@ -17,6 +17,7 @@ import { registerHealthRoutes } from "./api/routes/health.js";
 import { registerWriteRoutes, unsupportedMediaType } from "./api/routes/writes.js";
 import { ChangeHub } from "./live/change-hub.js";
 import { PostgresListener } from "./live/postgres-listener.js";
+import { type RetentionOptions, RetentionSchedule } from "./retention.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
 import { registerViewerRoutes } from "./viewer/viewer-routes.js";
@@ -35,6 +36,8 @@ export type ServerOptions = {
   reconnectMs?: number;
   /** Where failures are logged (default stderr). */
   log?: (line: string) => void;
+  /** Purge runs that finished longer ago than this, at start and periodically (`reev serve --retention`); logged. */
+  retention?: RetentionOptions | undefined;
 };
 
 export type ListenOptions = { host?: string; port?: number };
@@ -163,6 +166,8 @@ export function createServer(options: ServerOptions): ReevServer {
       ? new PostgresListener({ url: target.url, hub, log, ...(options.reconnectMs === undefined ? {} : { retryMs: options.reconnectMs }) })
       : undefined;
 
+  const retention = options.retention ? new RetentionSchedule(options.db, options.retention, log) : undefined;
+
   let server: ReturnType<typeof serve> | undefined;
   let closing: Promise<void> | undefined;
   return {
@@ -172,6 +177,7 @@ export function createServer(options: ServerOptions): ReevServer {
       return new Promise((resolve, reject) => {
         const started = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
           const shown = info.family === "IPv6" ? `[${info.address}]` : info.address;
+          retention?.start();
           resolve({ url: `http://${shown}:${info.port}`, port: info.port });
         });
         started.once("error", reject);
@@ -183,7 +189,7 @@ export function createServer(options: ServerOptions): ReevServer {
         const stopped = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         shutdown.abort();
         if (server && "closeIdleConnections" in server) server.closeIdleConnections();
-        await ctx.runs.shutdown();
+        await Promise.all([ctx.runs.shutdown(), retention?.stop()]);
         await listener?.stop();
         await stopped;
       })()),

@@ -2,9 +2,9 @@ import { once } from "node:events";
 import { createServer } from "@reev/server";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { type DbOptions, dbOption, examples, integer } from "../options.js";
+import { type DbOptions, dbOption, duration, examples, integer } from "../options.js";
 
-type ServeOptions = DbOptions & { host: string; port: number; cors?: string | undefined };
+type ServeOptions = DbOptions & { host: string; port: number; cors?: string | undefined; retention?: number | undefined };
 
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -14,6 +14,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option("--host <host>", "the address to listen on (loopback unless you say otherwise)", "127.0.0.1")
     .option("--port <port>", "the port to listen on, 0 for any free one", integer("--port", 0, 65_535), 7878)
     .option("--cors <origin>", "let web pages from this origin call the API (CORS is off without it)")
+    .option(
+      "--retention <age>",
+      "purge runs that finished longer ago than this (30d, 12h…) at start and every hour, as reev purge --older-than does",
+      duration("--retention"),
+    )
     .addOption(dbOption())
     .addHelpText(
       "after",
@@ -21,6 +26,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         examples([
           ["reev serve", "the embedded database's runs at http://127.0.0.1:7878"],
           ["REEV_API_TOKEN=… reev serve --db postgresql://…", "…with POST routes enabled, and runs of other processes live"],
+          ["reev serve --retention 30d", "…and delete runs that finished over 30 days ago, hourly"],
         ]),
         "",
         "Write routes (POST) need the bearer token in REEV_API_TOKEN; without it they answer 401.",
@@ -39,7 +45,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
 export async function serveCommand(options: ServeOptions, io: CliIO, stop?: AbortSignal): Promise<number> {
   const token = process.env.REEV_API_TOKEN?.trim() || undefined;
   return withDatabase(options.db, "write", async (db) => {
-    const server = createServer({ db, token, corsOrigin: options.cors });
+    const retention = options.retention === undefined ? undefined : { olderThanMs: options.retention };
+    const server = createServer({ db, token, corsOrigin: options.cors, retention });
     const { url } = await server.listen({ host: options.host, port: options.port });
     io.stderr.write(`Database: ${db.description}\n`);
     if (!token) io.stderr.write("Write routes (POST) are disabled: set REEV_API_TOKEN to enable them.\n");
@@ -47,6 +54,9 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
       io.stderr.write(
         `Warning: listening on ${options.host} without REEV_API_TOKEN: anyone who can reach this address can read every run.\n`,
       );
+    }
+    if (options.retention !== undefined) {
+      io.stderr.write(`Retention: runs that finished over ${formatAge(options.retention)} ago are purged now and every hour.\n`);
     }
     if (db.target.kind !== "postgres") {
       io.stderr.write("Embedded database: only runs started through this server are live (other processes cannot open it meanwhile).\n");
@@ -68,6 +78,19 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
     io.stderr.write("Stopped.\n");
     return 0;
   });
+}
+
+/** An age in the largest whole unit it is: 30d, 12h, 90m. */
+function formatAge(ms: number): string {
+  const units: [string, number][] = [
+    ["w", 604_800_000],
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1_000],
+  ];
+  const [unit, size] = units.find(([, n]) => ms % n === 0) ?? ["s", 1_000];
+  return `${ms / size}${unit}`;
 }
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");

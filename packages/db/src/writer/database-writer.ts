@@ -42,6 +42,8 @@ import type { OpenTransaction } from "./execution-transactions.js";
 import * as transactions from "./execution-transactions.js";
 import type { ExecutionSessionRecord } from "./executions.js";
 import * as executions from "./executions.js";
+import type { PurgeHooks, PurgeOptions, PurgeReport } from "./purge.js";
+import * as purge from "./purge.js";
 import type { StoredStep } from "./steps.js";
 import * as steps from "./steps.js";
 
@@ -132,6 +134,17 @@ export class DatabaseWriter {
   /** Rolls back and finishes as `failed` every abandoned execution; returns what it finished. */
   recoverAbandonedExecutions(options: AbandonedOptions = {}): Promise<AbandonedExecution[]> {
     return abandoned.recoverAbandonedExecutions(this.#context, options);
+  }
+
+  /**
+   * Retention: deletes the executions that finished more than `olderThanMs` ago (of `statuses`, of
+   * `flowId`) with their steps, attempts, tool calls and consolidated sessions, in batches of
+   * `batchSize`, each its own short transaction; `dryRun` counts the same rows and deletes nothing.
+   * Never touches a running execution, an open execution transaction, a consolidation in progress
+   * or an evaluation still running. Reports exactly how many rows of each table went.
+   */
+  purgeExecutions(options: PurgeOptions, hooks: PurgeHooks = {}): Promise<PurgeReport> {
+    return purge.purgeExecutions(this.#context, options, hooks);
   }
 
   // ── Execution transactions (rows, not connections) ────────────────────────────────────────────

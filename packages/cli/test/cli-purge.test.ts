@@ -1,0 +1,237 @@
+/**
+ * `reev purge` and `reev serve --retention` as a user runs them (child processes), on an embedded
+ * database directory and on PostgreSQL when REEV_TEST_DATABASE_URL is set. The runs are recorded
+ * through @reev/db beforehand; the CLI's reports are checked against the rows really in the tables.
+ */
+import { once } from "node:events";
+import { join } from "node:path";
+import { type Database, type FinalExecutionStatus, openDatabase } from "@reev/db";
+import { pgliteOf, prismaClientOf } from "@reev/db/internal";
+import { catalogSnapshot, createPostgresDatabase, postgresCatalogSnapshot } from "@reev/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCli } from "./support/live-cli.js";
+import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
+
+const DAY_MS = 86_400_000;
+const MANY_RUNS = 300_000;
+
+let temp: ReturnType<typeof makeTempDir>;
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-purge-");
+});
+afterAll(() => temp?.remove());
+
+type Site = { name: string; url(): Promise<string>; catalog(url: string): Promise<string[]>; done(): Promise<void> };
+
+let dirs = 0;
+const sites: Site[] = [
+  {
+    name: "an embedded directory",
+    url: async () => join(temp.dir, `db${++dirs}`),
+    catalog: async (url) => {
+      const db = await openDatabase({ url, migrate: false });
+      try {
+        return await catalogSnapshot(async (sql) => (await pgliteOf(db)!.query<{ line: string }>(sql)).rows);
+      } finally {
+        await db.close();
+      }
+    },
+    done: async () => {},
+  },
+];
+const baseUrl = process.env.REEV_TEST_DATABASE_URL;
+if (baseUrl) {
+  const drops: (() => Promise<void>)[] = [];
+  sites.push({
+    name: "PostgreSQL",
+    url: async () => {
+      const created = await createPostgresDatabase(baseUrl, { migrated: true });
+      drops.push(created.drop);
+      return created.url;
+    },
+    catalog: postgresCatalogSnapshot,
+    done: async () => {
+      for (const drop of drops.splice(0)) await drop();
+    },
+  });
+}
+
+/** Records `count` finished runs of `flowId` that ended `ageMs` ago, each with 2 steps of 1 tool call and a consolidation. */
+async function seed(db: Database, flowId: string, count: number, ageMs: number, status: FinalExecutionStatus = "completed") {
+  for (let i = 0; i < count; i++) {
+    const executionId = `${flowId}-${ageMs}-${status}-${i}`;
+    const finishedAt = new Date(Date.now() - ageMs);
+    await db.writer.createExecutionSession({
+      executionId,
+      flowId,
+      agent: "scripted",
+      prompt: "p",
+      startedAt: new Date(finishedAt.getTime() - 1000),
+    });
+    await db.writer.storeSteps(
+      executionId,
+      [0, 1].map((stepIndex) => ({
+        stepIndex,
+        status: "success" as const,
+        toolCalls: [{ toolName: "t", input: { stepIndex }, success: true }],
+        attempts: [{ attempt: 1, status: "success" as const }],
+      })),
+    );
+    await db.writer.finishExecutionSession(executionId, { status, finishedAt });
+    await db.writer.storeConsolidatedSession(`${executionId}-c`, executionId, "{}", {});
+  }
+}
+
+async function withDb<T>(url: string, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase({ url });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const tableRows = (url: string) =>
+  withDb(url, async (db) => {
+    const p = prismaClientOf(db);
+    return {
+      executions: await p.executionSession.findMany({ orderBy: { executionId: "asc" } }),
+      steps: await p.stepSession.count(),
+      stepAttempts: await p.stepAttempt.count(),
+      toolCalls: await p.toolCall.count(),
+      consolidatedSessions: await p.consolidatedSession.count(),
+    };
+  });
+
+describe.each(sites)("reev purge on $name", (site) => {
+  afterAll(() => site.done());
+
+  it(
+    "bad durations and options exit 2 naming the flag, and delete nothing",
+    async () => {
+      const url = await site.url();
+      await withDb(url, (db) => seed(db, "flow-a", 2, 40 * DAY_MS));
+      const before = await tableRows(url);
+      const cases: [args: string[], field: string, message: RegExp][] = [
+        [["--older-than", "-1d"], "--older-than", /--older-than must be a whole number and a unit .* got "-1d": it is negative\./],
+        [["--older-than", "abc"], "--older-than", /got "abc": it is not a duration\./],
+        [["--older-than", "7"], "--older-than", /got "7": it has no unit\./],
+        [["--older-than", "1.5d"], "--older-than", /got "1.5d": it is not a duration\./],
+        [["--older-than", "30d", "--status", "failed,running"], "--status", /a running execution is never purged/],
+        [["--older-than", "30d", "--status", "broken"], "--status", /Unknown status "broken"/],
+        [["--older-than", "30d", "--batch", "0"], "--batch", /--batch must be an integer from 1 to 100000/],
+      ];
+      for (const [args, field, message] of cases) {
+        const r = await runCli(["purge", ...args, "--db", url], { cwd: temp.dir });
+        expect(r.code, show(r)).toBe(2);
+        expect(r.stdout, show(r)).toBe("");
+        expect(r.stderr.split("\n")[0], show(r)).toMatch(message);
+        const j = await runCli(["purge", ...args, "--db", url, "--json"], { cwd: temp.dir });
+        expect(j.code, show(j)).toBe(2);
+        expect(JSON.parse(j.stderr)).toMatchObject({ error: { code: "INVALID_ARGUMENT", field } });
+      }
+      const missing = await runCli(["purge", "--db", url], { cwd: temp.dir });
+      expect(missing.code, show(missing)).toBe(2);
+      expect(missing.stderr.split("\n")[0], show(missing)).toBe("reev: reev purge needs --older-than, as in --older-than <age>.");
+      expect(await tableRows(url)).toEqual(before);
+    },
+    MANY_RUNS,
+  );
+
+  it(
+    "--dry-run reports the counts and changes nothing; the purge deletes exactly them; again, nothing",
+    async () => {
+      const url = await site.url();
+      await withDb(url, async (db) => {
+        await seed(db, "flow-a", 3, 40 * DAY_MS);
+        await seed(db, "flow-a", 2, 40 * DAY_MS, "failed");
+        await seed(db, "flow-b", 2, 40 * DAY_MS);
+        await seed(db, "flow-a", 1, 2 * DAY_MS);
+      });
+      const catalog = await site.catalog(url);
+      const before = await tableRows(url);
+      const args = ["purge", "--older-than", "30d", "--flow", "flow-a", "--batch", "2", "--db", url, "--json"];
+      const dry = await runCli([...args, "--dry-run"], { cwd: temp.dir });
+      expect(dry.code, show(dry)).toBe(0);
+      const expected = { executions: 5, steps: 10, stepAttempts: 10, toolCalls: 10, consolidatedSessions: 5 };
+      expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, flowId: "flow-a", batchSize: 2, deleted: expected });
+      expect(await site.catalog(url)).toEqual(catalog);
+      expect(await tableRows(url)).toEqual(before);
+
+      const done = await runCli(args, { cwd: temp.dir });
+      expect(done.code, show(done)).toBe(0);
+      expect(JSON.parse(done.stdout)).toMatchObject({ dryRun: false, deleted: expected, batches: 4 });
+      const after = await tableRows(url);
+      expect(after.executions.map((e) => e.executionId)).toEqual([
+        `flow-a-${2 * DAY_MS}-completed-0`,
+        `flow-b-${40 * DAY_MS}-completed-0`,
+        `flow-b-${40 * DAY_MS}-completed-1`,
+      ]);
+      expect(before.steps - after.steps).toBe(expected.steps);
+      expect(before.toolCalls - after.toolCalls).toBe(expected.toolCalls);
+      expect(before.stepAttempts - after.stepAttempts).toBe(expected.stepAttempts);
+      expect(before.consolidatedSessions - after.consolidatedSessions).toBe(expected.consolidatedSessions);
+
+      const again = await runCli(
+        args.filter((a) => a !== "--json"),
+        { cwd: temp.dir },
+      );
+      expect(again.code, show(again)).toBe(0);
+      expect(again.stdout).toMatch(
+        /^Nothing to purge in .*: no run of flow flow-a finished before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.\n$/,
+      );
+      expect(await tableRows(url)).toEqual(after);
+    },
+    MANY_RUNS,
+  );
+
+  it(
+    "--status and 0d: the text report lists the rows of each table",
+    async () => {
+      const url = await site.url();
+      await withDb(url, async (db) => {
+        await seed(db, "flow-s", 2, 1000, "failed");
+        await seed(db, "flow-s", 1, 1000, "completed");
+      });
+      const r = await runCli(["purge", "--older-than", "0d", "--status", "failed,cancelled", "--db", url], { cwd: temp.dir });
+      expect(r.code, show(r)).toBe(0);
+      expect(r.stdout).toMatch(/^Purged 2 runs \(failed, cancelled\) that finished before .* UTC from .*, in 2 batches:\n/);
+      expect(r.stdout).toMatch(/step_sessions +4\n/);
+      expect(r.stdout).toMatch(/consolidated_sessions +2\n/);
+      expect((await tableRows(url)).executions.map((e) => e.status)).toEqual(["completed"]);
+    },
+    MANY_RUNS,
+  );
+});
+
+describe("reev serve --retention", () => {
+  it(
+    "purges the old runs when it starts, logs what it purged, and stops cleanly",
+    async () => {
+      const url = join(temp.dir, "served");
+      await withDb(url, async (db) => {
+        await seed(db, "flow-r", 3, 10 * DAY_MS);
+        await seed(db, "flow-r", 1, 0);
+      });
+      const serve = startCli(["serve", "--port", "0", "--retention", "1d", "--db", url], { cwd: temp.dir });
+      try {
+        expect(await serve.waitForLine(/^Retention:/)).toBe("Retention: runs that finished over 1d ago are purged now and every hour.");
+        const logged = await serve.waitForLine(/^retention: purged/);
+        expect(logged).toMatch(
+          /^retention: purged 3 runs that finished before \S+ \(6 steps, 6 attempts, 6 tool calls, 3 consolidated sessions; 2 batches\)$/,
+        );
+        const exited = once(serve.child, "exit");
+        serve.child.kill("SIGTERM");
+        expect((await exited)[0]).toBe(0);
+      } finally {
+        serve.child.kill("SIGKILL");
+      }
+      expect((await tableRows(url)).executions.map((e) => e.executionId)).toEqual(["flow-r-0-completed-0"]);
+      const bad = await runCli(["serve", "--retention", "30", "--db", url], { cwd: temp.dir });
+      expect(bad.code, show(bad)).toBe(2);
+      expect(bad.stderr.split("\n")[0]).toMatch(/--retention must be a whole number and a unit .* got "30": it has no unit\./);
+    },
+    MANY_RUNS,
+  );
+});
