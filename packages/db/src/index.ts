@@ -73,6 +73,8 @@ export {
   type Liveness,
 } from "./writer/abandoned-executions.js";
 export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
+export type { ConsolidatedDocumentFrame } from "./writer/consolidated-document.js";
+export type { StepSummary } from "./writer/step-summaries.js";
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";
 export { DatabaseWriter } from "./writer/database-writer.js";
 export {
