@@ -6,8 +6,26 @@
 -- themselves. Strings are escaped by PostgreSQL's to_json, which escapes exactly what JSON.stringify
 -- escapes (", \, and U+0000–U+001F as \b \f \n \r \t or a lowercase \u00xx).
 
--- A double as JavaScript's Number.prototype.toString prints it, for numbers outside
--- [1e-4, 1e15): there PostgreSQL writes an exponent (1e-05, 1e+15) where JavaScript writes
+-- A tool call's input and output as the document writes them (JSON.stringify(sortedKeys(value))), made
+-- by the writer when it stores the call: reordering jsonb keys in SQL costs tens of microseconds a
+-- value, several times the whole raw read of a run. Null where the writer did not make it (calls
+-- stored before this migration, or by other programs): consolidation then writes it with
+-- reev_js_json below, slower and the same bytes.
+ALTER TABLE tool_calls ADD COLUMN input_json text, ADD COLUMN output_json text;
+
+-- A number as JavaScript's Number.prototype.toString prints it, from its shortest digits (no leading
+-- or trailing zero) and where its decimal point goes, counted from the first digit (ECMAScript's n).
+CREATE FUNCTION reev_js_format(sign text, digits text, point int) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+  WHEN point BETWEEN length(digits) AND 21 THEN sign || digits || repeat('0', point - length(digits))
+  WHEN point BETWEEN 1 AND 21 THEN sign || left(digits, point) || '.' || substr(digits, point + 1)
+  WHEN point BETWEEN -5 AND 0 THEN sign || '0.' || repeat('0', -point) || digits
+  ELSE sign || left(digits, 1) || CASE WHEN length(digits) > 1 THEN '.' || substr(digits, 2) ELSE '' END
+    || 'e' || CASE WHEN point > 1 THEN '+' ELSE '-' END || abs(point - 1)::text
+END;
+
+-- A double outside [1e-4, 1e15), where PostgreSQL writes an exponent (1e-05, 1e+15) and JavaScript
 -- 0.00001 and 1000000000000000 (up to 1e21), or one without padding (1e-7). Both print the same
 -- shortest digits that read back as the same double (float8out with extra_float_digits > 0, the
 -- default). Not finite: JSON.stringify writes null.
@@ -15,8 +33,6 @@ CREATE FUNCTION reev_js_number_wide(x double precision) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
   parts text[];
-  digits text;
-  point int;
 BEGIN
   IF x IS NULL OR x = 'NaN'::float8 OR x = 'Infinity'::float8 OR x = '-Infinity'::float8 THEN
     RETURN 'null';
@@ -28,17 +44,7 @@ BEGIN
   IF parts IS NULL THEN
     RETURN x::text;
   END IF;
-  digits := parts[2] || coalesce(parts[3], '');
-  -- Where the decimal point goes, counted from the first digit (ECMAScript's n).
-  point := parts[4]::int + 1;
-  IF point BETWEEN length(digits) AND 21 THEN
-    RETURN parts[1] || digits || repeat('0', point - length(digits));
-  ELSIF point BETWEEN 1 AND 21 THEN
-    RETURN parts[1] || left(digits, point) || '.' || substr(digits, point + 1);
-  ELSIF point BETWEEN -5 AND 0 THEN
-    RETURN parts[1] || '0.' || repeat('0', -point) || digits;
-  END IF;
-  RETURN parts[1] || parts[2] || coalesce('.' || parts[3], '') || 'e' || CASE WHEN point > 1 THEN '+' ELSE '-' END || abs(point - 1)::text;
+  RETURN reev_js_format(parts[1], parts[2] || coalesce(parts[3], ''), parts[4]::int + 1);
 END;
 $$;
 
@@ -54,23 +60,38 @@ RETURN CASE
 END;
 
 -- A jsonb number as JavaScript reads it (JSON.parse: the nearest double) and JSON.stringify writes it.
--- A number no double can hold reads as Infinity (written null) or 0; PostgreSQL's cast refuses both.
-CREATE FUNCTION reev_js_numeric_extreme(n numeric) RETURNS text
+-- With at most 15 significant digits, in the range of normal doubles, the decimal is the double's
+-- shortest form already (DBL_DIG): it is written from its own digits, exactly. Others go through
+-- float8, whose conversion from numeric is only as exact as the platform's strtod; a number no double
+-- can hold reads as Infinity (written null) or 0, where PostgreSQL's cast refuses.
+CREATE FUNCTION reev_js_numeric(n numeric) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  plain text;
+  whole text;
+  digits text;
+  zeros text[];
+  point int;
 BEGIN
+  IF n IS NULL THEN
+    RETURN 'null';
+  END IF;
+  IF n = 0 THEN
+    RETURN '0';
+  END IF;
+  plain := ltrim(n::text, '-');
+  whole := split_part(plain, '.', 1);
+  zeros := regexp_match(whole || split_part(plain, '.', 2), '^(0*)(.*?)0*$');
+  digits := zeros[2];
+  point := length(whole) - length(zeros[1]);
+  IF length(digits) <= 15 AND point BETWEEN -306 AND 308 THEN
+    RETURN reev_js_format(CASE WHEN n < 0 THEN '-' ELSE '' END, digits, point);
+  END IF;
   RETURN reev_js_number(n::float8);
 EXCEPTION WHEN numeric_value_out_of_range THEN
   RETURN CASE WHEN abs(n) > 1 THEN 'null' ELSE '0' END;
 END;
 $$;
-
-CREATE FUNCTION reev_js_numeric(n numeric) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE
-  WHEN n IS NULL THEN 'null'
-  WHEN abs(n) BETWEEN 1e-300 AND 1e300 THEN reev_js_number(n::float8)
-  ELSE reev_js_numeric_extreme(n)
-END;
 
 -- The order JavaScript keeps an object's keys in after sortedKeys (@reev/db) sorted them: keys that
 -- are array indexes (0 … 2^32 − 2, no leading zero) first, by value; then the others by UTF-16 code
@@ -98,8 +119,8 @@ END;
 $$;
 
 -- A jsonb value as JSON.stringify(sortedKeys(JSON.parse(value))) writes it: what the pure builder
--- does with a tool call's stored input and output. Scalars are written in place; only nested objects
--- and arrays recurse.
+-- does with a tool call's stored input and output, for calls stored without input_json / output_json.
+-- Scalars are written in place; only nested objects and arrays recurse.
 CREATE FUNCTION reev_js_json(v jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE jsonb_typeof(v)

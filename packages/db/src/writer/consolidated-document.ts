@@ -21,9 +21,13 @@ export type AssembledRow = {
 /** JSON text of a nullable string, as JSON.stringify writes it (to_json escapes exactly what it does). */
 const jsonString = (column: Prisma.Sql) => Prisma.sql`COALESCE(to_json(${column})::text, 'null')`;
 
-/** One tool call: the pure builder's `tool_calls[]` entry; `attempt` only where the store knows it. */
+/**
+ * One tool call: the pure builder's `tool_calls[]` entry; `attempt` only where the store knows it. Its
+ * input and output as the writer wrote them for the document, or (calls stored otherwise) as
+ * reev_js_json writes the jsonb: the same bytes, the second much slower.
+ */
 const TOOL_CALL = Prisma.sql`'{"tool_name":' || to_json(t.tool_name)::text
-  || ',"input":' || reev_js_json(t.input) || ',"output":' || reev_js_json(t.output)
+  || ',"input":' || COALESCE(t.input_json, reev_js_json(t.input)) || ',"output":' || COALESCE(t.output_json, reev_js_json(t.output))
   || ',"success":' || COALESCE(t.success::text, 'null') || ',"duration_ms":' || COALESCE(t.duration_ms::text, 'null')
   || ',"error":' || ${jsonString(Prisma.sql`t.error`)} || COALESCE(',"attempt":' || t.attempt::text, '') || '}'`;
 
@@ -64,7 +68,7 @@ export async function insertAssembledDocument(tx: Client, row: AssembledRow): Pr
   const { executionId: id, metadata: m } = row;
   const [result] = await tx.$queryRaw<{ inserted: number; bytes: number }[]>`
     WITH document AS (
-      SELECT ${row.frame.beforeSteps} || COALESCE((
+      SELECT ${row.frame.beforeSteps}::text || COALESCE((
         SELECT '[' || string_agg(${STEP}, ',' ORDER BY s.step_index) || ']'
         FROM step_sessions s
           CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg(${TOOL_CALL}, ',' ORDER BY t.call_index) AS json
@@ -73,7 +77,7 @@ export async function insertAssembledDocument(tx: Client, row: AssembledRow): Pr
               CASE WHEN count(a.input_tokens) = count(*) THEN sum(a.input_tokens) END AS input_tokens,
               CASE WHEN count(a.output_tokens) = count(*) THEN sum(a.output_tokens) END AS output_tokens
             FROM step_attempts a WHERE a.execution_id = ${id} AND a.step_index = s.step_index) AS attempts
-        WHERE s.execution_id = ${id} AND s.state = 'committed'), '[]') || ${row.frame.afterSteps} AS content
+        WHERE s.execution_id = ${id} AND s.state = 'committed'), '[]') || ${row.frame.afterSteps}::text AS content
     ), stored AS (
       INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
         avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens)
