@@ -74,7 +74,6 @@ export {
 } from "./writer/abandoned-executions.js";
 export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
 export type { ConsolidatedDocumentFrame } from "./writer/consolidated-document.js";
-export type { StepSummary } from "./writer/step-summaries.js";
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";
 export { DatabaseWriter } from "./writer/database-writer.js";
 export {
@@ -93,4 +92,5 @@ export {
 } from "./writer/evaluations.js";
 export type { OpenTransaction } from "./writer/execution-transactions.js";
 export type { ExecutionSessionRecord } from "./writer/executions.js";
+export type { StepSummary } from "./writer/step-summaries.js";
 export type { StoredStep } from "./writer/steps.js";

@@ -77,7 +77,7 @@ function firstDifference(actual: string, expected: string): string | null {
   return `lengths ${actual.length} / ${expected.length}, first difference at ${i}: stored ${around(actual)}, pure ${around(expected)}`;
 }
 
-const CONTROL = "\u0001\u0008\u0009\u000a\u000b\u000c\u000d\u001b\u001f\"\\/\u007f\u0080\u2028\u2029";
+const CONTROL = '\u0001\u0008\u0009\u000a\u000b\u000c\u000d\u001b\u001f"\\/\u007f\u0080\u2028\u2029';
 const UNICODE = "中文 日本語 한국어 🚀 👩🏽‍💻 \ud83d\ude00 é e\u0301 \ufeff \uffff \ue000";
 
 /** Keys whose order JavaScript and jsonb disagree on: lengths, array indexes, characters past U+FFFF against U+E000–U+FFFF. */
@@ -102,9 +102,35 @@ const KEYS_OBJECT = JSON.parse(
 ) as Record<string, unknown>;
 
 const NUMBERS = [
-  0, -0, 1, -1, 0.1, 0.30000000000000004, 1 / 3, 2 / 3, 100, 1e-4, 9.999999999999999e-5, 1e-5, 1e-6, 1e-7, 1.5e-10, 5e-324,
-  2.2250738585072014e-308, 999999999999999.9, 1e15, 123456789012345680000, 1e21, 1.2345e21, 1e300, 1.7976931348623157e308, -1e-7,
-  -123.456, 2 ** 53, 2 ** 53 + 2, 4294967295,
+  0,
+  -0,
+  1,
+  -1,
+  0.1,
+  0.30000000000000004,
+  1 / 3,
+  2 / 3,
+  100,
+  1e-4,
+  9.999999999999999e-5,
+  1e-5,
+  1e-6,
+  1e-7,
+  1.5e-10,
+  5e-324,
+  2.2250738585072014e-308,
+  999999999999999.9,
+  1e15,
+  123456789012345680000,
+  1e21,
+  1.2345e21,
+  1e300,
+  1.7976931348623157e308,
+  -1e-7,
+  -123.456,
+  2 ** 53,
+  2 ** 53 + 2,
+  4294967295,
 ];
 
 /** Steps that cover what the document writes: every status, attempts or none, tool calls or none, odd text and numbers. */
@@ -119,7 +145,13 @@ const EDGE_STEPS: StepInput[] = [
     durationMs: 998,
     content: `${UNICODE}\n${CONTROL}`,
     toolCalls: [
-      { toolName: `tool ${UNICODE}`, input: KEYS_OBJECT as never, output: { numbers: NUMBERS, nested: [[], {}, [{ b: 1, a: [null, true, false] }]] }, success: true, durationMs: 0 },
+      {
+        toolName: `tool ${UNICODE}`,
+        input: KEYS_OBJECT as never,
+        output: { numbers: NUMBERS, nested: [[], {}, [{ b: 1, a: [null, true, false] }]] },
+        success: true,
+        durationMs: 0,
+      },
       { toolName: "strings", input: `just a string ${CONTROL}`, output: 42, success: null, durationMs: null, error: null },
       { toolName: "arrays", input: [KEYS_OBJECT, UNICODE, NUMBERS] as never, output: null, success: false, error: CONTROL },
       { toolName: "empty", input: {}, output: [], success: true },
@@ -244,12 +276,22 @@ describe.each(testBackends())("the document consolidation assembles in the datab
     await db.writer.storeStepSession(executionId, 11, "plain text, no fields");
     const document = await expectAsPureBuilder(executionId, uid("c"));
     expect(document.steps.map((s) => s.status)).toEqual(["success", "success", "failed", "skipped", "timed_out", "success", "unknown"]);
-    expect(document.steps[2]).toMatchObject({ attempts: 2, error_kind: "infrastructure", input_tokens: 9_007_199_254_740_994, output_tokens: null });
+    expect(document.steps[2]).toMatchObject({
+      attempts: 2,
+      error_kind: "infrastructure",
+      input_tokens: 9_007_199_254_740_994,
+      output_tokens: null,
+    });
   });
 
   it("numbers stored that no double holds, and exact decimals: written as JavaScript reads them", async () => {
     const executionId = await execution("extreme");
-    await db.writer.storeStep(executionId, { stepIndex: 0, status: "success", content: "c", toolCalls: [{ toolName: "t", input: { n: 1 } }] });
+    await db.writer.storeStep(executionId, {
+      stepIndex: 0,
+      status: "success",
+      content: "c",
+      toolCalls: [{ toolName: "t", input: { n: 1 } }],
+    });
     // As another program could have stored them (an import, SQL): numbers JSON allows, beyond a double's range or precision.
     await prismaClientOf(db).$executeRaw`
       UPDATE tool_calls SET input = '{"huge": 1e400, "tiny": 1e-400, "negative huge": -1e400, "exact": 12345678901234567890,
@@ -272,7 +314,7 @@ describe.each(testBackends())("the document consolidation assembles in the datab
 
   it("huge content: 4 MiB steps, every byte through", async () => {
     const executionId = await execution("huge");
-    const big = `${"🚀 ascii 中文 \n\t\"".repeat(200_000)}end`;
+    const big = `${'🚀 ascii 中文 \n\t"'.repeat(200_000)}end`;
     for (const stepIndex of [0, 1]) await db.writer.storeStep(executionId, { stepIndex, status: "success", content: `${stepIndex}${big}` });
     const document = await expectAsPureBuilder(executionId, uid("c"));
     expect(document.steps.map((s) => s.content.length)).toEqual([big.length + 1, big.length + 1]);

@@ -158,7 +158,8 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
   }
 
   /** What a consolidation stored: the document is assembled in the database, not handed back. */
-  const storedContent = async (done: { consolidatedSessionId: string }) => (await db.writer.getConsolidatedSession(done.consolidatedSessionId))!;
+  const storedContent = async (done: { consolidatedSessionId: string }) =>
+    (await db.writer.getConsolidatedSession(done.consolidatedSessionId))!;
 
   const consolidatedRows = (executionId: string) => prismaClientOf(db).consolidatedSession.count({ where: { executionId } });
 
