@@ -11,11 +11,12 @@ import { TOOL_CALLS_PER_STEP } from "./step-fixtures.js";
 
 /**
  * §1.3 Consolidation of executions of growing size. Writer: the orchestrator's
- * `consolidateExecution` (the real path: read the committed steps and tool calls, compute the
- * metrics, build the consolidated JSON, store it — in one transaction); raw: the SELECT of the same
- * rows, read into JS. Both read the same executions, filled beforehand by raw bulk inserts. A third,
- * diagnostic side times the writer's read alone (`getSessionsForConsolidation`), so a miss can be
- * placed: in reading, or in building and storing the consolidated session.
+ * `consolidateExecution` (the real path: lock, read the committed steps' summaries, compute the
+ * metrics, and one INSERT … SELECT in which the database assembles and stores the consolidated JSON —
+ * in one transaction); raw: the SELECT of the same rows, read into JS. Both read the same executions,
+ * filled beforehand by raw bulk inserts. A third, diagnostic side times the writer's full read of the
+ * steps into JS (`getSessionsForConsolidation`), which consolidation did before it stopped holding
+ * the run in memory.
  */
 export type ConsolidationSize = {
   steps: number;
@@ -23,7 +24,7 @@ export type ConsolidationSize = {
   /** `writer.getSessionsForConsolidation` alone. */
   writerRead: SideStats;
   raw: SideStats;
-  /** Writer time ÷ raw time (the target is ≤ 2). */
+  /** Writer time ÷ raw time (the targets are in targets.ts). */
   timeRatio: number;
   /** The writer's read alone ÷ raw time. */
   readRatio: number;

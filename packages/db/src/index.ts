@@ -73,6 +73,7 @@ export {
   type Liveness,
 } from "./writer/abandoned-executions.js";
 export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
+export type { ConsolidatedDocumentFrame } from "./writer/consolidated-document.js";
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";
 export { DatabaseWriter } from "./writer/database-writer.js";
 export {
@@ -100,4 +101,5 @@ export {
   type PurgeOptions,
   type PurgeReport,
 } from "./writer/purge.js";
+export type { StepSummary } from "./writer/step-summaries.js";
 export type { StoredStep } from "./writer/steps.js";

@@ -28,6 +28,9 @@ type ToolCallRow = {
   toolName: string;
   input: unknown;
   output: unknown;
+  /** input / output as the consolidated document writes them; null for SQL NULL (written `null`). */
+  inputJson: string | null;
+  outputJson: string | null;
   success: boolean | null;
   durationMs: number | null;
   error: string | null;
@@ -47,6 +50,9 @@ type AttemptRow = {
   outputTokens: number | null;
   cachedInputTokens: number | null;
 };
+
+/** A tool call's JSON as the consolidated document writes it, read back from jsonb: keys sorted. */
+const documentJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(sortedKeys(value)));
 
 export const stepSessionId = (executionId: string, stepIndex: number) => `${executionId}_step_${stepIndex}`;
 
@@ -83,6 +89,8 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
     // JSON null and "not given" are both stored as SQL NULL, as Prisma's JSON columns did.
     input: c.input ?? undefined,
     output: c.output ?? undefined,
+    inputJson: documentJson(c.input),
+    outputJson: documentJson(c.output),
     success: c.success ?? null,
     durationMs: c.durationMs ?? null,
     error: c.error ?? null,
@@ -108,7 +116,7 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
   const errorKind = data.errorKind ?? null;
   // What attempts added (the error's kind, attempt rows, a call's attempt) is hashed only when given,
   // so a step stored before they existed keeps its fingerprint, and a re-import of it stays a no-op.
-  const hashed = toolCalls.map(({ attempt, ...c }) => ({
+  const hashed = toolCalls.map(({ attempt, inputJson, outputJson, ...c }) => ({
     ...c,
     input: sortedKeys(c.input),
     output: sortedKeys(c.output),
@@ -173,6 +181,8 @@ export const toolCallRecords = (rows: readonly StepRow[]) =>
         tool_name: c.toolName,
         input: c.input,
         output: c.output,
+        input_json: c.inputJson,
+        output_json: c.outputJson,
         success: c.success,
         duration_ms: c.durationMs,
         error: c.error,

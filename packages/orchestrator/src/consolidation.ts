@@ -1,10 +1,12 @@
 import {
+  type ConsolidatedDocumentFrame,
   type ConsolidationMetadata,
   type ConsolidationStatus,
   DatabaseError,
   type DatabaseWriter,
   type ExecutionSessionRecord,
   type SessionLog,
+  type StepSummary,
   sortedKeys,
 } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
@@ -18,7 +20,7 @@ export const DEFAULT_CONSOLIDATION_TIMEOUT_MS = 60_000;
 const meanScore = (scores: readonly number[]): number | null => (scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null);
 
 /** A step's usage: each count summed over its recorded attempts; null when no attempt was recorded or one lacks it. */
-function stepUsage(s: SessionLog): { input: number | null; output: number | null } {
+function stepUsage(s: Pick<StepSummary, "attempts">): { input: number | null; output: number | null } {
   if (!s.attempts.length) return { input: null, output: null };
   return {
     input: sumKnown(s.attempts.map((a) => a.inputTokens)).total,
@@ -27,7 +29,7 @@ function stepUsage(s: SessionLog): { input: number | null; output: number | null
 }
 
 /** Over the steps that were attempted (a skipped step used nothing); null when none was, or one is unknown. */
-function runTokens(sessions: readonly SessionLog[], pick: (u: ReturnType<typeof stepUsage>) => number | null): number | null {
+function runTokens(sessions: readonly StepSummary[], pick: (u: ReturnType<typeof stepUsage>) => number | null): number | null {
   const attempted = sessions.filter((s) => s.status !== "skipped");
   return sumKnown(attempted.map((s) => pick(stepUsage(s)))).total;
 }
@@ -47,6 +49,24 @@ function runTokens(sessions: readonly SessionLog[], pick: (u: ReturnType<typeof 
  *   null unless every such attempt reported the count.
  */
 export function computeMetrics(sessions: readonly SessionLog[]): ConsolidatedMetrics {
+  return summaryMetrics(sessions.map(stepSummary));
+}
+
+/** A stored step as the metrics see it: what the database summarises for consolidation (StepSummary). */
+const stepSummary = (s: SessionLog): StepSummary => ({
+  sessionId: s.sessionId,
+  stepIndex: s.stepIndex,
+  status: s.status,
+  score: s.score,
+  startedAt: s.startedAt,
+  finishedAt: s.finishedAt,
+  errorKind: s.errorKind,
+  toolCount: s.toolCalls.length,
+  attempts: s.attempts,
+});
+
+/** computeMetrics from the steps' summaries, as consolidation reads them. */
+export function summaryMetrics(sessions: readonly StepSummary[]): ConsolidatedMetrics {
   const total = sessions.length;
   const successful = sessions.filter((s) => s.status === "success").length;
   const skipped = sessions.filter((s) => s.status === "skipped").length;
@@ -61,7 +81,7 @@ export function computeMetrics(sessions: readonly SessionLog[]): ConsolidatedMet
     infrastructure_errors: sessions.filter((s) => s.status !== "success" && s.errorKind === "infrastructure").length,
     success_rate: total ? (successful / total) * 100 : 0,
     avg_score: meanScore(scores),
-    total_tools: sessions.reduce((n, s) => n + s.toolCalls.length, 0),
+    total_tools: sessions.reduce((n, s) => n + s.toolCount, 0),
     execution_duration_ms: starts.length && finishes.length ? Math.max(0, Math.max(...finishes) - Math.min(...starts)) : null,
     total_input_tokens: runTokens(sessions, (u) => u.input),
     total_output_tokens: runTokens(sessions, (u) => u.output),
@@ -125,14 +145,26 @@ function attemptFields(
   };
 }
 
-export type ConsolidationInput = {
+/** What the document says about the run besides its steps. */
+type DocumentHead = {
   consolidatedSessionId: string;
   executionId: string;
   flowId: string | null;
   prompt: string | null;
   consolidatedAt: Date;
-  sessions: readonly SessionLog[];
 };
+
+export type ConsolidationInput = DocumentHead & { sessions: readonly SessionLog[] };
+
+/** The document's keys before `steps`, in its order. */
+const headOf = (input: DocumentHead, totalSessions: number) => ({
+  consolidated_session_id: input.consolidatedSessionId,
+  execution_id: input.executionId,
+  flow_id: input.flowId,
+  prompt: input.prompt,
+  total_sessions: totalSessions,
+  consolidated_at: input.consolidatedAt.toISOString(),
+});
 
 /**
  * Pure: committed steps → consolidated content (reev's JSON shape) and the metadata row. Steps are
@@ -146,19 +178,29 @@ export function buildConsolidation(input: ConsolidationInput): {
 } {
   const sessions = [...input.sessions].sort((a, b) => a.stepIndex - b.stepIndex);
   const metrics = computeMetrics(sessions);
-  const document: ConsolidatedContent = {
-    consolidated_session_id: input.consolidatedSessionId,
-    execution_id: input.executionId,
-    flow_id: input.flowId,
-    prompt: input.prompt,
-    total_sessions: sessions.length,
-    consolidated_at: input.consolidatedAt.toISOString(),
-    steps: sessions.map(toConsolidatedStep),
-    metadata: metrics,
-  };
+  const document: ConsolidatedContent = { ...headOf(input, sessions.length), steps: sessions.map(toConsolidatedStep), metadata: metrics };
   return {
     content: JSON.stringify(document),
     document,
+    metadata: metadataOf(metrics),
+  };
+}
+
+/**
+ * buildConsolidation's document without its steps, for the database to fill with them as it stores it
+ * (writer.consolidate): the steps' content and tool calls never pass through this process. The frame
+ * is JSON.stringify's own output cut where the steps go (an object is written `{"key":value,…}`, keys
+ * in order), and the metrics come from the steps' summaries, so the stored bytes are what
+ * buildConsolidation gives for the same stored steps.
+ */
+export function consolidationFrame(input: DocumentHead & { steps: readonly StepSummary[] }): {
+  content: ConsolidatedDocumentFrame;
+  metadata: ConsolidationMetadata;
+} {
+  const metrics = summaryMetrics(input.steps);
+  const head = JSON.stringify(headOf(input, input.steps.length));
+  return {
+    content: { beforeSteps: `${head.slice(0, -1)},"steps":`, afterSteps: `,"metadata":${JSON.stringify(metrics)}}` },
     metadata: metadataOf(metrics),
   };
 }
@@ -197,9 +239,9 @@ export type ConsolidateOptions = {
   now?: () => Date;
 };
 
+/** The stored document is not in it: it was assembled in the database, and `getConsolidatedSession` reads it. */
 export type ConsolidationResult = {
   consolidatedSessionId: string;
-  content: string;
   metadata: ConsolidationMetadata;
 };
 
@@ -219,8 +261,6 @@ export async function consolidateExecution(
   const now = options.now ?? (() => new Date());
   const deadline = new Date(now().getTime() + timeoutMs);
   const consolidatedSessionId = options.consolidatedSessionId ?? defaultConsolidatedId(executionId, now());
-  // The content of the build that was stored (the writer may build more than once if it retries).
-  let built: ReturnType<typeof buildConsolidation> | undefined;
   try {
     const done = await db.writer.consolidate({
       executionId,
@@ -232,21 +272,18 @@ export async function consolidateExecution(
         // run interrupted or abandoned) is consolidated as what it is: no steps.
         if (!steps.length && execution.status === "running")
           throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
-        built = buildConsolidation({
+        return consolidationFrame({
           consolidatedSessionId,
           executionId,
           flowId: execution.flowId,
           prompt: execution.prompt,
           consolidatedAt,
-          sessions: steps,
+          steps,
         });
-        return built;
       },
     });
-    // A retry under a stored id is answered from its metric columns; the content is read as stored.
-    const content =
-      done.created && built ? built.content : ((await db.writer.getConsolidatedSession(consolidatedSessionId, executionId)) ?? "");
-    return { consolidatedSessionId, content, metadata: done.metadata };
+    // A retry under a stored id is answered from its metric columns.
+    return { consolidatedSessionId, metadata: done.metadata };
   } catch (error) {
     throw asOrchestratorError(error, { executionId, timeoutMs });
   }

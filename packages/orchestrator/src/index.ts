@@ -32,10 +32,12 @@ export {
   type ConsolidationStatusReport,
   computeMetrics,
   consolidateExecution,
+  consolidationFrame,
   consolidationReport,
   DEFAULT_CONSOLIDATION_TIMEOUT_MS,
   getConsolidationStatus,
   sessionMetadata,
+  summaryMetrics,
 } from "./consolidation.js";
 export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorOptions } from "./errors.js";
 // Evaluation: estimators, trajectory checks, usage and cost, and the per-flow report of many runs.

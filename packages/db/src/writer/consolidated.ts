@@ -1,10 +1,10 @@
+import { z } from "zod";
 import { DatabaseError } from "../errors.js";
 import {
   type ConsolidatedSessionLog,
   type ConsolidationMetadata,
   type ConsolidationStatus,
   INT32_MAX,
-  type SessionLog,
   ZConsolidationMetadata,
   ZConsolidationStatus,
   ZConsolidationStatusOptions,
@@ -14,9 +14,11 @@ import {
 } from "../schemas.js";
 import { toStorableText } from "../storable-text.js";
 import { validate } from "../validate.js";
+import { type ConsolidatedDocumentFrame, insertAssembledDocument } from "./consolidated-document.js";
 import {
   type Client,
   callerErrors,
+  checkBytes,
   checkSize,
   databaseTransaction,
   lockExecution,
@@ -25,16 +27,28 @@ import {
   withClient,
 } from "./context.js";
 import { type ExecutionSessionRecord, toExecutionRecord } from "./executions.js";
-import { committedSteps } from "./steps.js";
+import { committedStepSummaries, type StepSummary } from "./step-summaries.js";
 
-/** What a consolidation is built from: the execution and its committed steps, read under its lock. */
-export type ConsolidationSource = { execution: ExecutionSessionRecord; steps: SessionLog[]; consolidatedAt: Date };
+/**
+ * What a consolidation is built from: the execution and a summary of each committed step (no content,
+ * no tool-call input or output), read under its lock.
+ */
+export type ConsolidationSource = { execution: ExecutionSessionRecord; steps: StepSummary[]; consolidatedAt: Date };
 /**
  * Builds the consolidated document and its metric columns. Pure and synchronous: it runs inside the
  * consolidation's database transaction, holding the execution's lock, and may run again if the
  * transaction is retried. What it throws comes back to the caller of `consolidate` unchanged.
+ *
+ * `content` is the document itself, or reev's document as a frame the database fills with the
+ * committed steps (see ConsolidatedDocumentFrame): the steps are then assembled and stored by one
+ * statement, and a run of any size is never held in this process.
  */
-export type ConsolidationBuilder = (source: ConsolidationSource) => { content: string; metadata: ConsolidationMetadata };
+export type ConsolidationBuilder = (source: ConsolidationSource) => {
+  content: string | ConsolidatedDocumentFrame;
+  metadata: ConsolidationMetadata;
+};
+
+const ZConsolidationContent = z.union([ZText, z.object({ beforeSteps: ZText, afterSteps: ZText })]);
 
 export type ConsolidateInput = {
   executionId: string;
@@ -98,6 +112,19 @@ async function insertConsolidated(tx: Client, row: ConsolidatedRow): Promise<boo
       ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint)
     ON CONFLICT DO NOTHING`;
   return inserted > 0;
+}
+
+/** Stores the caller's document as given, or reev's assembled by the database; false when the id is taken. */
+async function storeDocument(
+  tx: Client,
+  row: Omit<ConsolidatedRow, "content">,
+  content: string | ConsolidatedDocumentFrame,
+  maxBytes: number,
+): Promise<boolean> {
+  if (typeof content === "string") return insertConsolidated(tx, { ...row, content });
+  const stored = await insertAssembledDocument(tx, { ...row, frame: content, maxBytes });
+  checkBytes(stored.bytes, "content", maxBytes);
+  return stored.inserted;
 }
 
 async function committedStepIds(tx: Client, executionId: string): Promise<string[]> {
@@ -233,8 +260,9 @@ const messageOf = (error: unknown) => toStorableText(error instanceof Error ? er
  * 1. `in_progress`, committed at once, so readers see a consolidation under way;
  * 2. one interactive transaction: lock the execution row (no step can commit from now on), answer a
  *    retry from the stored row's metric columns if `consolidatedSessionId` is already this
- *    execution's, else read the committed steps, `build` the document, store it with the ids of
- *    exactly those steps, and set `completed`;
+ *    execution's, else read the committed steps' summaries, `build` the document (or its frame, which
+ *    the database fills with the steps as it stores it), store it with the ids of exactly those
+ *    steps, and set `completed`;
  * 3. on any failure, `in_progress` → `failed` or `timed_out` (compare-and-swap: a newer
  *    consolidation's outcome is never overwritten), and the error is thrown.
  *
@@ -279,15 +307,16 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
           return { consolidatedSessionId, metadata: metadataOf(stored), created: false };
         }
         const execution = toExecutionRecord(await tx.executionSession.findUniqueOrThrow({ where: { executionId } }));
-        const steps = await committedSteps(tx, executionId);
+        const steps = await committedStepSummaries(tx, executionId);
         const built = builder.call(() => input.build({ execution, steps, consolidatedAt: now() }));
-        const content = validate(ZText, built?.content, "content");
-        checkSize(content, "content", context.options.maxConsolidatedBytes);
+        const content = validate(ZConsolidationContent, built?.content, "content");
+        if (typeof content === "string") checkSize(content, "content", context.options.maxConsolidatedBytes);
         const metadata = validate(ZConsolidationMetadata, built?.metadata, "metadata");
         checkDeadline();
-        const originalSessionIds = steps.map((s) => s.sessionId);
+        // Under the execution's lock no step commits, so these are exactly the steps the document holds.
+        const row = { executionId, consolidatedSessionId, metadata, originalSessionIds: steps.map((s) => s.sessionId) };
         // Under the execution's lock nobody else stores for it, so a taken id is another execution's.
-        if (!(await insertConsolidated(tx, { executionId, consolidatedSessionId, content, metadata, originalSessionIds }))) {
+        if (!(await storeDocument(tx, row, content, context.options.maxConsolidatedBytes))) {
           throw new DatabaseError(
             "CONFLICT",
             `Consolidated session "${consolidatedSessionId}" already exists for another execution: consolidate under a new id`,

@@ -256,6 +256,10 @@ export function checkGuard(locked: ExecutionState, guard: TransactionGuard): voi
 
 /** Refuses content over `cap` UTF-8 bytes before it reaches the database. */
 export function checkSize(content: string, field: string, cap: number): void {
-  const bytes = Buffer.byteLength(content, "utf8");
+  checkBytes(Buffer.byteLength(content, "utf8"), field, cap);
+}
+
+/** checkSize for content measured elsewhere (by the database, which assembled it). */
+export function checkBytes(bytes: number, field: string, cap: number): void {
   if (bytes > cap) throw new DatabaseError("VALIDATION", `Invalid input: ${field} is ${bytes} bytes, over the ${cap}-byte cap`, { field });
 }

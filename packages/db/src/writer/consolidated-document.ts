@@ -1,0 +1,93 @@
+import { Prisma } from "../generated/prisma/client.js";
+import type { ConsolidationMetadata } from "../schemas.js";
+import type { Client } from "./context.js";
+
+/**
+ * reev's consolidated document, for the database to assemble: `beforeSteps`, then every committed
+ * step of the execution as reev's consolidated step (a JSON array in step order), then `afterSteps`.
+ */
+export type ConsolidatedDocumentFrame = { beforeSteps: string; afterSteps: string };
+
+export type AssembledRow = {
+  executionId: string;
+  consolidatedSessionId: string;
+  frame: ConsolidatedDocumentFrame;
+  metadata: ConsolidationMetadata;
+  originalSessionIds: readonly string[];
+  /** The cap on the document's size in bytes: above it nothing is stored. */
+  maxBytes: number;
+};
+
+/** JSON text of a nullable string, as JSON.stringify writes it (to_json escapes exactly what it does). */
+const jsonString = (column: Prisma.Sql) => Prisma.sql`COALESCE(to_json(${column})::text, 'null')`;
+
+/**
+ * One tool call: the pure builder's `tool_calls[]` entry; `attempt` only where the store knows it. Its
+ * input and output as the writer wrote them for the document, or (calls stored otherwise) as
+ * reev_js_json writes the jsonb: the same bytes, the second much slower.
+ */
+const TOOL_CALL = Prisma.sql`'{"tool_name":' || to_json(t.tool_name)::text
+  || ',"input":' || COALESCE(t.input_json, reev_js_json(t.input)) || ',"output":' || COALESCE(t.output_json, reev_js_json(t.output))
+  || ',"success":' || COALESCE(t.success::text, 'null') || ',"duration_ms":' || COALESCE(t.duration_ms::text, 'null')
+  || ',"error":' || ${jsonString(Prisma.sql`t.error`)} || COALESCE(',"attempt":' || t.attempt::text, '') || '}'`;
+
+/** One recorded attempt: the pure builder's `attempt_log[]` entry. */
+const ATTEMPT = Prisma.sql`'{"attempt":' || a.attempt::text || ',"status":' || to_json(a.status::text)::text
+  || ',"error":' || ${jsonString(Prisma.sql`a.error`)} || ',"error_kind":' || ${jsonString(Prisma.sql`a.error_kind::text`)}
+  || ',"started_at":' || reev_js_date(a.started_at) || ',"finished_at":' || reev_js_date(a.finished_at)
+  || ',"duration_ms":' || COALESCE(a.duration_ms::text, 'null') || ',"model":' || ${jsonString(Prisma.sql`a.model`)}
+  || ',"input_tokens":' || COALESCE(a.input_tokens::text, 'null') || ',"output_tokens":' || COALESCE(a.output_tokens::text, 'null')
+  || ',"cached_input_tokens":' || COALESCE(a.cached_input_tokens::text, 'null') || '}'`;
+
+/**
+ * A step's attempt fields, present only when attempts were recorded (else only a recorded
+ * `error_kind`); its tokens are summed over the attempts, null when one did not report them.
+ */
+const ATTEMPT_FIELDS = Prisma.sql`CASE WHEN attempts.n > 0 THEN ',"attempts":' || attempts.n::text || ',"attempt_log":[' || attempts.json || ']'
+    || ',"error_kind":' || ${jsonString(Prisma.sql`s.error_kind::text`)}
+    || ',"input_tokens":' || COALESCE(attempts.input_tokens::text, 'null') || ',"output_tokens":' || COALESCE(attempts.output_tokens::text, 'null')
+  WHEN s.error_kind IS NOT NULL THEN ',"error_kind":' || to_json(s.error_kind::text)::text
+  ELSE '' END`;
+
+/** One committed step: the pure builder's `steps[]` entry (toConsolidatedStep in @reev/orchestrator), key for key. */
+const STEP = Prisma.sql`'{"step_index":' || s.step_index::text || ',"session_id":' || to_json(s.session_id)::text
+  || ',"step_id":' || ${jsonString(Prisma.sql`s.step_id`)} || ',"status":' || to_json(COALESCE(s.status::text, 'unknown'))::text
+  || ',"success":' || (s.status IS NOT DISTINCT FROM 'success')::text || ',"score":' || reev_js_number(s.score)
+  || ',"tool_count":' || calls.n::text || ',"timestamp":' || reev_js_date(COALESCE(s.committed_at, s.created_at))
+  || ',"started_at":' || reev_js_date(s.started_at) || ',"finished_at":' || reev_js_date(s.finished_at)
+  || ',"duration_ms":' || COALESCE(s.duration_ms::text, 'null') || ',"error":' || ${jsonString(Prisma.sql`s.error`)}
+  || ',"tool_calls":[' || COALESCE(calls.json, '') || ']' || ${ATTEMPT_FIELDS}
+  || ',"content":' || to_json(s.content)::text || '}'`;
+
+/**
+ * Assembles the consolidated document from the execution's committed steps and stores it, in one
+ * statement: the steps' bytes never leave the database. Nothing is stored when the id is taken or
+ * the document is over `maxBytes`; `bytes` tells which.
+ */
+export async function insertAssembledDocument(tx: Client, row: AssembledRow): Promise<{ inserted: boolean; bytes: number }> {
+  const { executionId: id, metadata: m } = row;
+  const [result] = await tx.$queryRaw<{ inserted: number; bytes: number }[]>`
+    WITH document AS (
+      SELECT ${row.frame.beforeSteps}::text || COALESCE((
+        SELECT '[' || string_agg(${STEP}, ',' ORDER BY s.step_index) || ']'
+        FROM step_sessions s
+          CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg(${TOOL_CALL}, ',' ORDER BY t.call_index) AS json
+            FROM tool_calls t WHERE t.execution_id = ${id} AND t.step_index = s.step_index) AS calls
+          CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg(${ATTEMPT}, ',' ORDER BY a.attempt) AS json,
+              CASE WHEN count(a.input_tokens) = count(*) THEN sum(a.input_tokens) END AS input_tokens,
+              CASE WHEN count(a.output_tokens) = count(*) THEN sum(a.output_tokens) END AS output_tokens
+            FROM step_attempts a WHERE a.execution_id = ${id} AND a.step_index = s.step_index) AS attempts
+        WHERE s.execution_id = ${id} AND s.state = 'committed'), '[]') || ${row.frame.afterSteps}::text AS content
+    ), stored AS (
+      INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
+        avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens)
+      SELECT ${id}, ${row.consolidatedSessionId}, content, ${JSON.stringify(row.originalSessionIds)}::jsonb,
+        ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int,
+        ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint
+      FROM document WHERE octet_length(content) <= ${row.maxBytes}::bigint
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    )
+    SELECT (SELECT count(*)::int FROM stored) AS inserted, octet_length(content)::float8 AS bytes FROM document`;
+  return { inserted: (result?.inserted ?? 0) > 0, bytes: result?.bytes ?? 0 };
+}

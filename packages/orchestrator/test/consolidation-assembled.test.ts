@@ -1,0 +1,358 @@
+// Consolidation assembles its document in the database (one INSERT … SELECT): what it stores must be
+// byte for byte what the pure buildConsolidation gives for the same stored steps — the golden runs,
+// and the cases where SQL and JavaScript write JSON differently if nobody takes care: key order
+// (jsonb keeps keys shortest first, JavaScript puts array indexes first and sorts by UTF-16), number
+// formatting (1e-7, 1e21, numbers no double holds), escapes, unicode beyond the BMP, huge content,
+// steps without tool calls, failed and skipped steps, attempts, and a retry under the same id.
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type Database, type StepInput, toStorableText } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
+import { openTestDatabase, testBackends } from "@reev/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConsolidatedContent, type ConsolidatedStep, ZConsolidatedContent } from "../src/consolidated-content.js";
+import { buildConsolidation, consolidateExecution } from "../src/consolidation.js";
+import { uid } from "./fixtures/executor/support.js";
+
+const GOLDEN_DIR = fileURLToPath(new URL("./golden/", import.meta.url));
+const golden = readdirSync(GOLDEN_DIR)
+  .filter((file) => file.endsWith(".input.json"))
+  .sort()
+  .map((file) => ({
+    name: file.slice(0, -".input.json".length),
+    // Made storable first, as the writer's callers do (the "nasty" run has a NUL in an error, which PostgreSQL cannot hold).
+    document: ZConsolidatedContent.parse(
+      JSON.parse(readFileSync(`${GOLDEN_DIR}${file}`, "utf8"), (_key, value: unknown) =>
+        typeof value === "string" ? toStorableText(value) : value,
+      ),
+    ),
+  }));
+
+/** A golden document's step, stored as storeStep takes it: what the document was made from. */
+const stepInputOf = (s: ConsolidatedStep): StepInput => ({
+  stepIndex: s.step_index,
+  stepId: s.step_id,
+  ...(s.status === "unknown" ? {} : { status: s.status }),
+  score: s.score,
+  startedAt: s.started_at,
+  finishedAt: s.finished_at,
+  durationMs: s.duration_ms,
+  error: s.error,
+  errorKind: s.error_kind ?? null,
+  content: s.content,
+  toolCalls: s.tool_calls.map((t) => ({
+    toolName: t.tool_name,
+    attempt: t.attempt ?? null,
+    input: t.input as never,
+    output: t.output as never,
+    success: t.success,
+    durationMs: t.duration_ms,
+    error: t.error,
+  })),
+  ...(s.attempt_log
+    ? {
+        attempts: s.attempt_log.map((a) => ({
+          attempt: a.attempt,
+          status: a.status === "unknown" ? "failed" : a.status,
+          error: a.error,
+          errorKind: a.error_kind,
+          startedAt: a.started_at,
+          finishedAt: a.finished_at,
+          durationMs: a.duration_ms,
+          model: a.model,
+          inputTokens: a.input_tokens,
+          outputTokens: a.output_tokens,
+          cachedInputTokens: a.cached_input_tokens,
+        })),
+      }
+    : {}),
+});
+
+/** Where two strings first differ, with a little of each around it; null when they are equal. */
+function firstDifference(actual: string, expected: string): string | null {
+  if (actual === expected) return null;
+  let i = 0;
+  while (i < actual.length && actual[i] === expected[i]) i++;
+  const around = (s: string) => JSON.stringify(s.slice(Math.max(0, i - 60), i + 60));
+  return `lengths ${actual.length} / ${expected.length}, first difference at ${i}: stored ${around(actual)}, pure ${around(expected)}`;
+}
+
+const CONTROL = '\u0001\u0008\u0009\u000a\u000b\u000c\u000d\u001b\u001f"\\/\u007f\u0080\u2028\u2029';
+const UNICODE = "中文 日本語 한국어 🚀 👩🏽‍💻 \ud83d\ude00 é e\u0301 \ufeff \uffff \ue000";
+
+/** Keys whose order JavaScript and jsonb disagree on: lengths, array indexes, characters past U+FFFF against U+E000–U+FFFF. */
+const KEYS_OBJECT = JSON.parse(
+  JSON.stringify({
+    zz: 1,
+    a: 2,
+    "10": 3,
+    "9": 4,
+    "01": 5,
+    "4294967294": 6,
+    "4294967295": 7,
+    "": 8,
+    "🚀": 9,
+    "\ue000": 10,
+    "\uff71": 11,
+    中文: 12,
+    [CONTROL]: 13,
+    B: 14,
+    "-1": 15,
+  }).replace('"zz":1', '"__proto__":{"polluted":true},"zz":1'),
+) as Record<string, unknown>;
+
+const NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.1,
+  0.30000000000000004,
+  1 / 3,
+  2 / 3,
+  100,
+  1e-4,
+  9.999999999999999e-5,
+  1e-5,
+  1e-6,
+  1e-7,
+  1.5e-10,
+  5e-324,
+  2.2250738585072014e-308,
+  999999999999999.9,
+  1e15,
+  123456789012345680000,
+  1e21,
+  1.2345e21,
+  1e300,
+  1.7976931348623157e308,
+  -1e-7,
+  -123.456,
+  2 ** 53,
+  2 ** 53 + 2,
+  4294967295,
+];
+
+/** Steps that cover what the document writes: every status, attempts or none, tool calls or none, odd text and numbers. */
+const EDGE_STEPS: StepInput[] = [
+  {
+    stepIndex: 0,
+    stepId: `unicode ${UNICODE}`,
+    status: "success",
+    score: 1 / 3,
+    startedAt: "2025-03-01T10:00:00.001Z",
+    finishedAt: "2025-03-01T10:00:00.999Z",
+    durationMs: 998,
+    content: `${UNICODE}\n${CONTROL}`,
+    toolCalls: [
+      {
+        toolName: `tool ${UNICODE}`,
+        input: KEYS_OBJECT as never,
+        output: { numbers: NUMBERS, nested: [[], {}, [{ b: 1, a: [null, true, false] }]] },
+        success: true,
+        durationMs: 0,
+      },
+      { toolName: "strings", input: `just a string ${CONTROL}`, output: 42, success: null, durationMs: null, error: null },
+      { toolName: "arrays", input: [KEYS_OBJECT, UNICODE, NUMBERS] as never, output: null, success: false, error: CONTROL },
+      { toolName: "empty", input: {}, output: [], success: true },
+    ],
+  },
+  { stepIndex: 1, stepId: "no tool calls", status: "success", score: 0, content: "" },
+  {
+    stepIndex: 2,
+    stepId: "failed with attempts",
+    status: "failed",
+    score: null,
+    startedAt: "2025-03-01T10:00:01.000Z",
+    finishedAt: "2025-03-01T10:00:09.000Z",
+    durationMs: 2_000_000_000,
+    error: `rate limited ${CONTROL}`,
+    errorKind: "infrastructure",
+    content: JSON.stringify({ a: 1 }),
+    toolCalls: [
+      { toolName: "swap", attempt: 1, input: { amount: 1e-7 }, success: false, error: "HTTP 503" },
+      { toolName: "swap", attempt: 2, input: { amount: 1e-7 }, success: false, error: "HTTP 429" },
+    ],
+    attempts: [
+      {
+        attempt: 1,
+        status: "failed",
+        error: "HTTP 503",
+        errorKind: "infrastructure",
+        // The edges of the dates the writer takes (an attempt's times are not in the run's duration).
+        startedAt: "0001-01-01T00:00:00.000Z",
+        finishedAt: "9999-12-31T23:59:59.999Z",
+        durationMs: 1500,
+        model: `model ${UNICODE}`,
+        inputTokens: 9_007_199_254_740_991,
+        outputTokens: null,
+        cachedInputTokens: 0,
+      },
+      { attempt: 2, status: "failed", error: "HTTP 429", errorKind: "infrastructure", inputTokens: 3, outputTokens: 4 },
+    ],
+  },
+  { stepIndex: 3, stepId: "skipped", status: "skipped", error: "Skipped: critical step failed", content: "skipped", attempts: [] },
+  { stepIndex: 4, stepId: null, status: "timed_out", errorKind: "agent", error: "too slow", content: "x" },
+  {
+    stepIndex: 10,
+    stepId: "succeeded on retry",
+    status: "success",
+    score: 0.1,
+    content: "{}",
+    toolCalls: [{ toolName: "t", attempt: 2, input: { n: 1 }, output: { ok: true } }],
+    attempts: [
+      { attempt: 1, status: "failed", error: "wrong", errorKind: "agent", inputTokens: 10, outputTokens: 5 },
+      { attempt: 2, status: "success", inputTokens: 11, outputTokens: 6, cachedInputTokens: 7 },
+    ],
+  },
+];
+
+describe.each(testBackends())("the document consolidation assembles in the database, on $name", (backend) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  async function execution(prefix: string, flowId = "flow", prompt = "prompt"): Promise<string> {
+    const executionId = `${prefix}-${uid("x")}`;
+    await db.writer.createExecutionSession({ executionId, flowId, agent: "scripted", prompt });
+    return executionId;
+  }
+
+  /** Consolidates; the stored content must be what the pure builder gives for the stored steps, byte for byte. */
+  async function consolidatedAsPureBuilder(executionId: string, consolidatedSessionId: string): Promise<ConsolidatedContent> {
+    const consolidatedAt = new Date("2025-10-14T09:40:00.007Z");
+    const done = await consolidateExecution(db, executionId, { consolidatedSessionId, now: () => consolidatedAt });
+    const stored = await db.writer.getConsolidatedSession(consolidatedSessionId, executionId);
+    const execution = await db.writer.getExecutionSession(executionId);
+    const pure = buildConsolidation({
+      consolidatedSessionId,
+      executionId,
+      flowId: execution!.flowId,
+      prompt: execution!.prompt,
+      consolidatedAt,
+      sessions: await db.writer.getSessionsForConsolidation(executionId),
+    });
+    expect(firstDifference(stored!, pure.content)).toBeNull();
+    expect(done.metadata).toEqual(pure.metadata);
+    return pure.document;
+  }
+
+  /**
+   * Both ways the database writes a tool call's input and output: from the JSON the writer stored with
+   * the call, and — for calls stored without it (before the column existed, or by another program) —
+   * from the jsonb itself (reev_js_json). Each must give the pure builder's bytes.
+   */
+  async function expectAsPureBuilder(executionId: string, consolidatedSessionId: string): Promise<ConsolidatedContent> {
+    const document = await consolidatedAsPureBuilder(executionId, consolidatedSessionId);
+    await prismaClientOf(db).$executeRaw`UPDATE tool_calls SET input_json = NULL, output_json = NULL WHERE execution_id = ${executionId}`;
+    expect(await consolidatedAsPureBuilder(executionId, `${consolidatedSessionId}-from-jsonb`)).toEqual({
+      ...document,
+      consolidated_session_id: `${consolidatedSessionId}-from-jsonb`,
+    });
+    return document;
+  }
+
+  it.each(golden)("golden run $name: the stored document is the pure builder's, byte for byte", async ({ document: source }) => {
+    const executionId = await execution(source.execution_id, source.flow_id ?? "flow", source.prompt ?? "prompt");
+    // A golden document may repeat a step index (the "nasty" one does, for the diagram); a run stores each once.
+    const steps = source.steps.filter((s, i, all) => all.findIndex((o) => o.step_index === s.step_index) === i);
+    for (const step of steps) await db.writer.storeStep(executionId, stepInputOf(step));
+    await db.writer.finishExecutionSession(executionId, { status: "completed" });
+    const document = await expectAsPureBuilder(executionId, `${source.consolidated_session_id}-${uid("c")}`);
+    // What the golden document holds comes back: the steps stored are the steps it was made from.
+    expect(document.steps.map((s) => [s.step_index, s.step_id, s.status, s.content, s.tool_calls])).toEqual(
+      steps.map((s) => [s.step_index, s.step_id, s.status, s.content, s.tool_calls]),
+    );
+  });
+
+  it("odd keys, numbers, escapes and unicode; every status; attempts; steps without tool calls", async () => {
+    const executionId = await execution(`edge ${UNICODE}`, `flow ${CONTROL}`, `prompt ${UNICODE} ${CONTROL}`);
+    for (const step of EDGE_STEPS) await db.writer.storeStep(executionId, step);
+    // The seed's text content: no structured fields, status unknown.
+    await db.writer.storeStepSession(executionId, 11, "plain text, no fields");
+    const document = await expectAsPureBuilder(executionId, uid("c"));
+    expect(document.steps.map((s) => s.status)).toEqual(["success", "success", "failed", "skipped", "timed_out", "success", "unknown"]);
+    expect(document.steps[2]).toMatchObject({
+      attempts: 2,
+      error_kind: "infrastructure",
+      input_tokens: 9_007_199_254_740_994,
+      output_tokens: null,
+    });
+  });
+
+  it("numbers stored that no double holds, and exact decimals: written as JavaScript reads them", async () => {
+    const executionId = await execution("extreme");
+    await db.writer.storeStep(executionId, {
+      stepIndex: 0,
+      status: "success",
+      content: "c",
+      toolCalls: [{ toolName: "t", input: { n: 1 } }],
+    });
+    // As another program could have stored them (an import, SQL): numbers JSON allows, beyond a double's range or precision.
+    await prismaClientOf(db).$executeRaw`
+      UPDATE tool_calls SET input = '{"huge": 1e400, "tiny": 1e-400, "negative huge": -1e400, "exact": 12345678901234567890,
+        "scale": 1.50, "zero": -0.0, "long": 0.1000000000000000055511151231257827, "list": [1.0, 2.50, 1e2]}'::jsonb,
+        input_json = NULL
+      WHERE execution_id = ${executionId}`;
+    const document = await expectAsPureBuilder(executionId, uid("c"));
+    // As JavaScript holds them; JSON.stringify writes ±Infinity as null, and so did the database.
+    expect(document.steps[0]!.tool_calls[0]!.input).toEqual({
+      exact: 12345678901234567000,
+      huge: Infinity,
+      list: [1, 2.5, 100],
+      long: 0.1,
+      "negative huge": -Infinity,
+      scale: 1.5,
+      tiny: 0,
+      zero: 0,
+    });
+  });
+
+  it("huge content: 4 MiB steps, every byte through", async () => {
+    const executionId = await execution("huge");
+    const big = `${'🚀 ascii 中文 \n\t"'.repeat(200_000)}end`;
+    for (const stepIndex of [0, 1]) await db.writer.storeStep(executionId, { stepIndex, status: "success", content: `${stepIndex}${big}` });
+    const document = await expectAsPureBuilder(executionId, uid("c"));
+    expect(document.steps.map((s) => s.content.length)).toEqual([big.length + 1, big.length + 1]);
+  });
+
+  it("a finished run with no committed steps: an empty steps array", async () => {
+    const executionId = await execution("empty");
+    await db.writer.finishExecutionSession(executionId, { status: "failed", error: "nothing ran" });
+    expect((await expectAsPureBuilder(executionId, uid("c"))).steps).toEqual([]);
+  });
+
+  it("a retry under the same consolidation id stores nothing new: the first document stays, and is still the pure builder's", async () => {
+    const executionId = await execution("retry");
+    await db.writer.storeStep(executionId, EDGE_STEPS[0]!);
+    const consolidatedSessionId = uid("c");
+    await consolidatedAsPureBuilder(executionId, consolidatedSessionId);
+    const first = await db.writer.getConsolidatedSession(consolidatedSessionId, executionId);
+    const again = await consolidateExecution(db, executionId, { consolidatedSessionId });
+    await db.writer.storeStep(executionId, EDGE_STEPS[1]!);
+    const afterAStepMore = await consolidateExecution(db, executionId, { consolidatedSessionId });
+    expect(afterAStepMore).toEqual(again);
+    expect(await db.writer.getConsolidatedSession(consolidatedSessionId, executionId)).toBe(first);
+    expect(await prismaClientOf(db).consolidatedSession.count({ where: { executionId } })).toBe(1);
+  });
+
+  it("a document over the size cap is refused, naming the field; nothing is stored and the status is failed", async () => {
+    const small = await openTestDatabase(backend, { writer: { maxConsolidatedBytes: 1000 } });
+    try {
+      const executionId = `cap-${uid("x")}`;
+      await small.writer.createExecutionSession({ executionId, flowId: "flow", agent: "scripted", prompt: "p" });
+      await small.writer.storeStep(executionId, { stepIndex: 0, status: "success", content: "x".repeat(2000) });
+      const error = await consolidateExecution(small, executionId).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "INVALID_ARGUMENT", path: "content" });
+      expect((error as Error).message).toMatch(/^Invalid input: content is \d+ bytes, over the 1000-byte cap$/);
+      expect(await small.writer.getConsolidatedSessionsByExecution(executionId)).toEqual([]);
+      expect((await small.writer.getExecutionSession(executionId))?.consolidation.status).toBe("failed");
+    } finally {
+      await small.close();
+    }
+  });
+});
