@@ -164,10 +164,14 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
       return fail(`Cannot reach the PostgreSQL server${server}${where}.`, `Start the server, or fix the host and port in ${source}.`);
     }
     case "DatabaseDoesNotExist":
-      return fail(
-        `The PostgreSQL server has no database "${cause.db ?? "?"}"${where}.`,
-        `Create it (createdb ${cause.db ?? "NAME"}), or fix the database name in ${source}.`,
-      );
+      // The server answered: the name is wrong or the database not made yet. Bad input (exit 2), like
+      // an embedded directory that does not exist, not a failure to connect.
+      return new CliError("SCHEMA", `The PostgreSQL server has no database "${cause.db ?? "?"}"${where}.`, {
+        field: source,
+        hint: `Create it (createdb ${cause.db ?? "NAME"}), or fix the database name in ${source}.`,
+        exitCode: 2,
+        cause: error,
+      });
     case "DatabaseAccessDenied":
     case "AuthenticationFailed":
       return fail(

@@ -40,6 +40,26 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
     expect(r.stdout).toMatch(/^No executions in PostgreSQL at postgres(ql)?:\/\//);
   });
 
+  it("a database the server does not have is bad input (exit 2, SCHEMA) naming it and how to create it; nothing is created", async () => {
+    const missing = new URL(database!.url);
+    missing.pathname = `${missing.pathname}_missing`;
+    for (const command of [
+      ["list", "--json"],
+      ["run", fixture("succeeds.yaml")],
+    ]) {
+      const r = await runCli([...command, "--db", missing.toString()], { cwd: temp.dir });
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stdout, show(r)).not.toMatch(/exec_/);
+      const name = missing.pathname.slice(1);
+      if (command[0] === "list") {
+        expect(JSON.parse(r.stderr), show(r)).toMatchObject({ error: { code: "SCHEMA", field: "--db" } });
+      } else {
+        expect(r.stderr).toContain(`The PostgreSQL server has no database "${name}"`);
+        expect(r.stderr).toContain(`createdb ${name}`);
+      }
+    }
+  });
+
   it("reev run records every execution, concurrently, and reev list shows them", async () => {
     const r = await reev(
       "run",
