@@ -70,7 +70,7 @@ function parseError(error: CommanderError, { command, commandLater, helpTopic }:
     case "commander.unknownCommand":
       return fail(`Unknown command "${quoted[0]}".${didYouMean}`, "command");
     case "commander.missingArgument":
-      return fail(`The ${command} command needs a <${quoted[0]}>.`, quoted[0]);
+      return fail(`The ${command} command needs ${/^[aeiou]/i.test(quoted[0] ?? "") ? "an" : "a"} <${quoted[0]}>.`, quoted[0]);
     case "commander.optionMissingArgument": {
       const flag = quoted[0]?.replace(/ <.*$/, "");
       return fail(`${flag} needs a value, as in ${quoted[0]}.`, flag);

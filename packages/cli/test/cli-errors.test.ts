@@ -127,7 +127,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
     expectBadInput(
       await reev("show", "--db", db),
-      "reev: The show command needs a <executionId>.",
+      "reev: The show command needs an <executionId>.",
       "Run reev show --help for its options and examples.",
     );
     expectBadInput(

@@ -3,7 +3,9 @@
  * database directory and on PostgreSQL when REEV_TEST_DATABASE_URL is set. The runs are recorded
  * through @reev/db beforehand; the CLI's reports are checked against the rows really in the tables.
  */
+
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, type FinalExecutionStatus, openDatabase } from "@reev/db";
 import { pgliteOf, prismaClientOf } from "@reev/db/internal";
@@ -134,6 +136,16 @@ describe.each(sites)("reev purge on $name", (site) => {
       const missing = await runCli(["purge", "--db", url], { cwd: temp.dir });
       expect(missing.code, show(missing)).toBe(2);
       expect(missing.stderr.split("\n")[0], show(missing)).toBe("reev: reev purge needs --older-than, as in --older-than <age>.");
+      // A typo of the required option is named as a typo, not as the option missing.
+      const typo = await runCli(["purge", "--older-then", "7d", "--db", url], { cwd: temp.dir });
+      expect(typo.code, show(typo)).toBe(2);
+      expect(typo.stderr, show(typo)).toMatch(/--older-then.*\n?.*Did you mean --older-than\?/);
+      // A mistyped embedded directory: no database is made there, and the purge says so.
+      const nowhere = join(temp.dir, "no-such-db");
+      const absent = await runCli(["purge", "--older-than", "0d", "--db", nowhere], { cwd: temp.dir });
+      expect(absent.code, show(absent)).toBe(2);
+      expect(absent.stderr, show(absent)).toContain(`There is no database at ${nowhere}`);
+      expect(existsSync(nowhere)).toBe(false);
       expect(await tableRows(url)).toEqual(before);
     },
     MANY_RUNS,

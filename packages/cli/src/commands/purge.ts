@@ -13,7 +13,7 @@ import { commaList, type DbOptions, dbOption, duration, examples, integer, type 
 import { renderTable } from "../text-table.js";
 
 type PurgeFlags = DbOptions &
-  JsonOptions & { olderThan: number; status?: FinalExecutionStatus[]; flow?: string; dryRun: boolean; batch: number };
+  JsonOptions & { olderThan?: number; status?: FinalExecutionStatus[]; flow?: string; dryRun: boolean; batch: number };
 
 /** What `reev purge` was asked, as its report repeats it. */
 export type PurgeQuery = {
@@ -44,7 +44,9 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         "Never touched: a running execution, one with an open transaction, one being consolidated, one of an\n" +
         "evaluation still running. Prints how many rows of each table went.",
     )
-    .requiredOption(
+    // Not commander's requiredOption: that check runs before the unknown-option check, so a typo such
+    // as --older-then was reported as a missing --older-than instead of "did you mean".
+    .option(
       "--older-than <age>",
       "runs that finished at least this long ago: 30d, 12h, 90m, 2w; 0d is every finished run",
       duration("--older-than"),
@@ -69,6 +71,9 @@ export function registerPurge(program: Command, ctx: CliContext): void {
       ]),
     )
     .action(async (flags: PurgeFlags) => {
+      if (flags.olderThan === undefined) {
+        throw invalidArgument("reev purge needs --older-than, as in --older-than <age>.", "--older-than");
+      }
       const query: PurgeQuery = {
         olderThanMs: flags.olderThan,
         statuses: flags.status,
@@ -76,7 +81,7 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         dryRun: flags.dryRun,
         batchSize: flags.batch,
       };
-      ctx.exitCode = await withDatabase(flags.db, flags.dryRun ? "read" : "write", (db) =>
+      ctx.exitCode = await withDatabase(flags.db, flags.dryRun ? "read" : "change", (db) =>
         purgeCommand(db, query, { json: flags.json ?? false }, ctx.io),
       );
     });
