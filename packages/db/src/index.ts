@@ -72,6 +72,7 @@ export {
   HEARTBEAT_INTERVAL_MS,
   type Liveness,
 } from "./writer/abandoned-executions.js";
+export type { AbandonedEvaluation } from "./writer/abandoned-evaluations.js";
 export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
 export type { ConsolidatedDocumentFrame } from "./writer/consolidated-document.js";
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";
