@@ -101,7 +101,7 @@ describe("reev recover", () => {
     const { dir, reev, killOwner } = await crashedRun({ ownerAlive: true });
     const r = await reev("recover");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toBe(`No abandoned runs in embedded PGlite at ${dir} (1 run is still running, owned by a live process).\n`);
+    expect(r.stdout).toBe(`No abandoned runs or evaluations in embedded PGlite at ${dir} (1 run is still running, owned by a live process).\n`);
     // The same run, its owner gone: finished without any flag.
     const pid = await killOwner();
     const later = await reev("recover");
@@ -156,7 +156,7 @@ describe("reev recover", () => {
 
     const again = await reev("recover");
     expect(again.code, show(again)).toBe(0);
-    expect(again.stdout).toMatch(/^No abandoned runs in /);
+    expect(again.stdout).toMatch(/^No abandoned runs or evaluations in /);
 
     // The pending steps are gone, the committed one stays and is consolidated, the run is finished.
     const exported = await reev("export", executionId, "--format", "json");
