@@ -42,7 +42,10 @@ describe.each(backends)("reev recover finishes an evaluation whose process was k
   let database: { url: string; drop(): Promise<void> };
   const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
   const evalChild = (...flows: string[]) =>
-    startCli(["eval", ...flows.map((f) => fixture(f)), "--concurrency", "2", "--db", database.url], { cwd: temp.dir, timeoutMs: 100_000 });
+    startCli(["eval", ...flows.map((f) => fixture(f)), "--repeat", "1", "--concurrency", "2", "--db", database.url], {
+      cwd: temp.dir,
+      timeoutMs: 100_000,
+    });
 
   beforeAll(async () => {
     database = await backend.database();

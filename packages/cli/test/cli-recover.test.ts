@@ -101,7 +101,9 @@ describe("reev recover", () => {
     const { dir, reev, killOwner } = await crashedRun({ ownerAlive: true });
     const r = await reev("recover");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toBe(`No abandoned runs or evaluations in embedded PGlite at ${dir} (1 run is still running, owned by a live process).\n`);
+    expect(r.stdout).toBe(
+      `No abandoned runs or evaluations in embedded PGlite at ${dir} (1 run is still running, owned by a live process).\n`,
+    );
     // The same run, its owner gone: finished without any flag.
     const pid = await killOwner();
     const later = await reev("recover");

@@ -64,6 +64,7 @@ export {
 export { sortedKeys } from "./sorted-keys.js";
 export { stepSessionId } from "./step-rows.js";
 export { isStorableText, toStorableText } from "./storable-text.js";
+export type { AbandonedEvaluation } from "./writer/abandoned-evaluations.js";
 export {
   type AbandonedExecution,
   type AbandonedOptions,
@@ -72,7 +73,6 @@ export {
   HEARTBEAT_INTERVAL_MS,
   type Liveness,
 } from "./writer/abandoned-executions.js";
-export type { AbandonedEvaluation } from "./writer/abandoned-evaluations.js";
 export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
 export type { ConsolidatedDocumentFrame } from "./writer/consolidated-document.js";
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";

@@ -83,4 +83,3 @@ export async function recoverAbandonedEvaluations(context: WriterContext, option
   }
   return recovered;
 }
-

@@ -54,10 +54,7 @@ function minutes(ms: number): string {
 }
 
 /** Whether a running execution's (or evaluation's) owner is gone. Pure but for looking up local processes. */
-export function executionLiveness(
-  e: OwnedRun,
-  options: AbandonedOptions & { now?: Date } = {},
-): Liveness {
+export function executionLiveness(e: OwnedRun, options: AbandonedOptions & { now?: Date } = {}): Liveness {
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const silentMs = (options.now ?? new Date()).getTime() - lastSignOfLife(e).getTime();
   const stale = e.status === "running" && silentMs > staleAfterMs;

@@ -12,10 +12,10 @@ import type {
 } from "../schemas.js";
 import { ZTransactionOptions } from "../schemas.js";
 import { validate } from "../validate.js";
-import type { AbandonedExecution, AbandonedOptions } from "./abandoned-executions.js";
-import * as abandoned from "./abandoned-executions.js";
 import type { AbandonedEvaluation } from "./abandoned-evaluations.js";
 import * as abandonedEvaluations from "./abandoned-evaluations.js";
+import type { AbandonedExecution, AbandonedOptions } from "./abandoned-executions.js";
+import * as abandoned from "./abandoned-executions.js";
 import type { ConsolidateInput, Consolidation } from "./consolidated.js";
 import * as consolidated from "./consolidated.js";
 import {
