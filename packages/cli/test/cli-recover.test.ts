@@ -140,6 +140,7 @@ describe("reev recover", () => {
           consolidation: { status: "would consolidate", consolidatedSessionId: null, error: null },
         },
       ],
+      evaluations: [],
     });
     // Nothing changed: the same run, with its 2 pending steps, is there to finish.
     const real = await reev("recover");
