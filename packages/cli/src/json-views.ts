@@ -2,7 +2,7 @@
 // README lists them), so each is mapped here by name instead of passing @reev/db's records through:
 // a rename inside the database layer must not rename a field in anyone's script. Times are ISO 8601
 // strings, durations whole milliseconds, and what was not measured is null.
-import type { AbandonedExecution, ExecutionSessionRecord, SessionLog } from "@reev/db";
+import type { AbandonedEvaluation, AbandonedExecution, ExecutionSessionRecord, SessionLog } from "@reev/db";
 import type { ConsolidationStatusReport } from "@reev/orchestrator";
 import { livenessOf } from "./liveness.js";
 
@@ -83,6 +83,20 @@ export function stepJson(s: SessionLog) {
 }
 
 /** An abandoned execution, as `reev recover --json` prints it, with what its consolidation did (or would do). */
+export function abandonedEvaluationJson(a: AbandonedEvaluation) {
+  const e = a.evaluation;
+  return {
+    evaluationId: e.id,
+    name: e.name,
+    owner: e.owner ? { host: e.owner.host, pid: e.owner.pid, startedAt: iso(e.owner.startedAt) } : null,
+    heartbeatAt: iso(e.heartbeatAt),
+    status: e.status,
+    error: a.reason,
+    executions: a.executions,
+    runningExecutions: a.runningExecutions,
+  };
+}
+
 export function abandonedJson(
   a: AbandonedExecution,
   consolidation: { status: string; consolidatedSessionId: string | null; error: string | null },

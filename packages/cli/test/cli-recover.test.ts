@@ -101,7 +101,9 @@ describe("reev recover", () => {
     const { dir, reev, killOwner } = await crashedRun({ ownerAlive: true });
     const r = await reev("recover");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toBe(`No abandoned runs in embedded PGlite at ${dir} (1 run is still running, owned by a live process).\n`);
+    expect(r.stdout).toBe(
+      `No abandoned runs or evaluations in embedded PGlite at ${dir} (1 run is still running, owned by a live process).\n`,
+    );
     // The same run, its owner gone: finished without any flag.
     const pid = await killOwner();
     const later = await reev("recover");
@@ -138,6 +140,7 @@ describe("reev recover", () => {
           consolidation: { status: "would consolidate", consolidatedSessionId: null, error: null },
         },
       ],
+      evaluations: [],
     });
     // Nothing changed: the same run, with its 2 pending steps, is there to finish.
     const real = await reev("recover");
@@ -156,7 +159,7 @@ describe("reev recover", () => {
 
     const again = await reev("recover");
     expect(again.code, show(again)).toBe(0);
-    expect(again.stdout).toMatch(/^No abandoned runs in /);
+    expect(again.stdout).toMatch(/^No abandoned runs or evaluations in /);
 
     // The pending steps are gone, the committed one stays and is consolidated, the run is finished.
     const exported = await reev("export", executionId, "--format", "json");

@@ -64,6 +64,7 @@ export {
 export { sortedKeys } from "./sorted-keys.js";
 export { stepSessionId } from "./step-rows.js";
 export { isStorableText, toStorableText } from "./storable-text.js";
+export type { AbandonedEvaluation } from "./writer/abandoned-evaluations.js";
 export {
   type AbandonedExecution,
   type AbandonedOptions,

@@ -1,5 +1,6 @@
 // Evaluation runs: create, finish (once, idempotently), keyset pagination, executions pointing to
-// them, and the `expect` verdicts stored with the steps, all or none.
+// them, the `expect` verdicts stored with the steps, all or none, and the recovery of abandoned ones.
+import { spawnSync } from "node:child_process";
 import { describe, expect } from "vitest";
 import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
@@ -148,5 +149,44 @@ describe.each(testBackends())("evaluation runs on $name", (backend) => {
     expect(checks.flow).toBeNull();
     expect(checks.steps.size).toBe(0);
     await expectDbError(w.recordChecks(executionId, { flow: { passed: "yes" } as never, steps: [] }), "VALIDATION", "flow.passed");
+  });
+
+  test("an abandoned evaluation is finished incomplete only once none of its runs still runs; an unowned one only with olderThanMs", async ({
+    db,
+  }) => {
+    const w = db.writer;
+    const client = prismaClientOf(db);
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid as number;
+    const id = uid("eval");
+    const created = await w.createEvaluationRun({ id, agent: "scripted", configuration: {} });
+    expect(created.owner).toMatchObject({ pid: process.pid });
+    expect(await w.evaluationHeartbeat(id)).toBe(true);
+    await client.evaluationRun.update({ where: { id }, data: { ownerPid: dead } });
+    // Its run is owned by this live process: the evaluation waits for it.
+    const run = await createExecution(w);
+    await client.executionSession.update({ where: { executionId: run }, data: { evaluationId: id } });
+    const reason = `abandoned: process ${dead} on ${created.owner?.host} exited without finishing`;
+    expect((await w.listAbandonedEvaluations()).filter((a) => a.evaluation.id === id)).toEqual([
+      expect.objectContaining({ reason, executions: 1, runningExecutions: 1 }),
+    ]);
+    expect((await w.recoverAbandonedEvaluations()).map((a) => a.evaluation.id)).not.toContain(id);
+    expect((await w.getEvaluationRun(id))?.status).toBe("running");
+
+    await w.finishExecutionSession(run, { status: "completed" });
+    const lastBeat = (await w.getEvaluationRun(id))?.heartbeatAt;
+    const [recovered] = (await w.recoverAbandonedEvaluations()).filter((a) => a.evaluation.id === id);
+    expect(recovered?.evaluation).toMatchObject({ status: "incomplete", error: reason, summary: null, finishedAt: lastBeat });
+    expect(await w.evaluationHeartbeat(id)).toBe(false);
+
+    // Recorded before owners were: left alone unless it has been silent for olderThanMs.
+    const old = uid("eval");
+    await w.createEvaluationRun({ id: old, agent: "scripted", configuration: {} });
+    await client.evaluationRun.update({
+      where: { id: old },
+      data: { ownerHost: null, ownerPid: null, ownerStartedAt: null, heartbeatAt: null },
+    });
+    expect((await w.listAbandonedEvaluations()).map((a) => a.evaluation.id)).not.toContain(old);
+    expect((await w.recoverAbandonedEvaluations({ olderThanMs: 0 })).map((a) => a.evaluation.id)).toContain(old);
+    expect((await w.getEvaluationRun(old))?.status).toBe("incomplete");
   });
 });

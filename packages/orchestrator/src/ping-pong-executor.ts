@@ -282,7 +282,7 @@ export class PingPongExecutor {
       ...(options.evaluationId === undefined ? {} : { evaluationId: options.evaluationId }),
     });
     emit({ type: "execution-started", executionId, flowId: plan.flowId, totalSteps: plan.steps.length });
-    const heartbeat = new Heartbeat(this.#writer, executionId, this.#heartbeatIntervalMs);
+    const heartbeat = new Heartbeat(() => this.#writer.heartbeat(executionId), this.#heartbeatIntervalMs);
     try {
       return await this.#run(plan, agent, options, { executionId, started, heartbeat, emit });
     } finally {

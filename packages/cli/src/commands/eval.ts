@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import type { Database, EvaluationRunRecord, JsonValue } from "@reev/db";
+import { type Database, type EvaluationRunRecord, HEARTBEAT_INTERVAL_MS, type JsonValue } from "@reev/db";
 import {
   buildEvaluationReport,
   compareReports,
@@ -12,6 +12,7 @@ import {
   expectationsOfPlan,
   type FlowExpectations,
   type FlowPlan,
+  Heartbeat,
   loadFlowPlan,
   type PriceTable,
   parseConsolidatedContent,
@@ -215,7 +216,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
     const total = plans.length * flags.repeat;
     // Ctrl-C (or SIGTERM) aborts the running agent calls; the evaluation is still finished, as
     // incomplete, under the same handlers, so only a second Ctrl-C can leave it "running".
-    const { value: outcome, interrupted } = await withInterrupts(io, async (signal) => {
+    const evaluate = async (signal: AbortSignal) => {
       const ran = await runEvaluation(db, {
         evaluationId,
         plans,
@@ -244,6 +245,15 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
         summary: report as unknown as JsonValue,
       });
       return { report, finished };
+    };
+    const { value: outcome, interrupted } = await withInterrupts(io, async (signal) => {
+      // Its sign of life while it runs, so `reev recover` elsewhere can tell it from a killed one.
+      const heartbeat = new Heartbeat(() => db.writer.evaluationHeartbeat(evaluationId), HEARTBEAT_INTERVAL_MS);
+      try {
+        return await evaluate(signal);
+      } finally {
+        await heartbeat.stop();
+      }
     });
     const { report, finished } = outcome;
 

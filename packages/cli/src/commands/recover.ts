@@ -1,8 +1,8 @@
-import type { AbandonedExecution, Database } from "@reev/db";
+import type { AbandonedEvaluation, AbandonedExecution, Database } from "@reev/db";
 import { consolidateExecution, errorMessage } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { abandonedJson } from "../json-views.js";
+import { abandonedEvaluationJson, abandonedJson } from "../json-views.js";
 import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption } from "../options.js";
 import { clip, renderTable } from "../text-table.js";
@@ -14,10 +14,11 @@ type Consolidated = { status: string; consolidatedSessionId: string | null; erro
 export function registerRecover(program: Command, ctx: CliContext): void {
   program
     .command("recover")
-    .summary("finish the runs whose process is gone")
+    .summary("finish the runs and evaluations whose process is gone")
     .description(
       "Finish every run whose process is gone (killed, crashed, the machine lost power): roll back its open\n" +
-        "transaction, finish it as failed, and consolidate its committed steps. A live run is never touched.",
+        "transaction, finish it as failed, and consolidate its committed steps. Then finish every evaluation\n" +
+        "(reev eval) whose process is gone as incomplete. A live run or evaluation is never touched.",
     )
     .option("--dry-run", "list what would be finished, and change nothing", false)
     .option(
@@ -65,7 +66,7 @@ async function consolidate(db: Database, found: AbandonedExecution): Promise<Con
 
 const utc = (date: Date | null) => (date ? date.toISOString().replace("T", " ").slice(0, 19) : "—");
 
-/** `reev recover`: finishes abandoned runs (or, with --dry-run, lists them) and prints a table, or JSON. */
+/** `reev recover`: finishes abandoned runs, then abandoned evaluations (or, with --dry-run, lists them) and prints tables, or JSON. */
 export async function recoverCommand(db: Database, query: RecoverQuery, options: { json: boolean }, io: CliIO): Promise<number> {
   const limits = { staleAfterMs: query.staleAfterMs, ...(query.olderThanMs === undefined ? {} : { olderThanMs: query.olderThanMs }) };
   const found = query.dryRun ? await db.writer.listAbandonedExecutions(limits) : await db.writer.recoverAbandonedExecutions(limits);
@@ -75,6 +76,8 @@ export async function recoverCommand(db: Database, query: RecoverQuery, options:
       query.dryRun ? { status: "would consolidate", consolidatedSessionId: null, error: null } : await consolidate(db, run),
     );
   }
+  // After the runs: an evaluation is finished only once none of its runs still runs.
+  const evaluations = query.dryRun ? await db.writer.listAbandonedEvaluations(limits) : await db.writer.recoverAbandonedEvaluations(limits);
   const failed = consolidations.filter((c) => c.status === "failed").length;
   if (options.json) {
     writeJson(io, {
@@ -82,18 +85,26 @@ export async function recoverCommand(db: Database, query: RecoverQuery, options:
       staleAfterMs: query.staleAfterMs,
       olderThanMs: query.olderThanMs ?? null,
       runs: found.map((run, i) => abandonedJson(run, consolidations[i] as Consolidated)),
+      evaluations: evaluations.map(abandonedEvaluationJson),
     });
     return failed ? 1 : 0;
   }
-  if (!found.length) {
+  if (!found.length && !evaluations.length) {
     const running = (await db.writer.listExecutionSessions({ status: "running", limit: 1000 })).length;
     const live = running ? ` (${running === 1 ? "1 run is" : `${running} runs are`} still running, owned by a live process)` : "";
-    io.stdout.write(`No abandoned runs in ${db.description}${live}.\n`);
+    io.stdout.write(`No abandoned runs or evaluations in ${db.description}${live}.\n`);
     return 0;
   }
+  if (found.length) writeRuns(found, consolidations, query.dryRun, io);
+  if (evaluations.length) writeEvaluations(evaluations, query.dryRun, io);
+  if (failed) io.stdout.write(`${failed} consolidation(s) failed: see reev status <executionId>, the runs themselves are finished.\n`);
+  return failed ? 1 : 0;
+}
+
+function writeRuns(found: AbandonedExecution[], consolidations: Consolidated[], dryRun: boolean, io: CliIO): void {
   const count = found.length === 1 ? "1 abandoned run" : `${found.length} abandoned runs`;
   io.stdout.write(
-    query.dryRun
+    dryRun
       ? `Would finish ${count} as failed (a dry run: nothing changed; run again without --dry-run):\n`
       : `Finished ${count} as failed: open transactions rolled back, committed steps consolidated.\n`,
   );
@@ -101,7 +112,7 @@ export async function recoverCommand(db: Database, query: RecoverQuery, options:
     const c = consolidations[i] as Consolidated;
     return [
       run.execution.executionId,
-      run.execution.owner ? `${run.execution.owner.pid}@${run.execution.owner.host}` : "—",
+      owner(run.execution.owner),
       utc(run.execution.heartbeatAt),
       String(run.pendingSteps),
       String(run.committedSteps),
@@ -112,6 +123,23 @@ export async function recoverCommand(db: Database, query: RecoverQuery, options:
   io.stdout.write(
     `${renderTable(["execution", "owner", "last heartbeat (UTC)", "rolled back", "committed", "consolidation", "why"], rows, new Set([3, 4]))}\n`,
   );
-  if (failed) io.stdout.write(`${failed} consolidation(s) failed: see reev status <executionId>, the runs themselves are finished.\n`);
-  return failed ? 1 : 0;
 }
+
+function writeEvaluations(found: AbandonedEvaluation[], dryRun: boolean, io: CliIO): void {
+  const count = found.length === 1 ? "1 abandoned evaluation" : `${found.length} abandoned evaluations`;
+  io.stdout.write(
+    dryRun
+      ? `Would finish ${count} as incomplete, once its runs are finished (a dry run: nothing changed):\n`
+      : `Finished ${count} as incomplete: its runs are final, nothing was counted (reev purge can now remove them).\n`,
+  );
+  const rows = found.map((e) => [
+    e.evaluation.id,
+    owner(e.evaluation.owner),
+    utc(e.evaluation.heartbeatAt),
+    String(e.executions),
+    clip(e.reason, 70),
+  ]);
+  io.stdout.write(`${renderTable(["evaluation", "owner", "last heartbeat (UTC)", "runs", "why"], rows, new Set([3]))}\n`);
+}
+
+const owner = (o: { host: string; pid: number } | null) => (o ? `${o.pid}@${o.host}` : "—");

@@ -38,18 +38,23 @@ export type Liveness = {
   reason: string;
 };
 
-const lastSignOfLife = (e: Pick<ExecutionSessionRecord, "heartbeatAt" | "startedAt">) => e.heartbeatAt ?? e.startedAt;
+/** What liveness is judged from: an execution's or an evaluation's status, owner and heartbeat. */
+export type OwnedRun = {
+  status: string;
+  owner: { host: string; pid: number; startedAt: Date | null } | null;
+  heartbeatAt: Date | null;
+  startedAt: Date;
+};
+
+export const lastSignOfLife = (e: Pick<OwnedRun, "heartbeatAt" | "startedAt">) => e.heartbeatAt ?? e.startedAt;
 
 /** "2 min", "45 s": a silence or a threshold, in words (whole units, rounded down). */
 function minutes(ms: number): string {
   return ms >= 60_000 ? `${Math.floor(ms / 60_000)} min` : `${Math.floor(ms / 1000)} s`;
 }
 
-/** Whether a running execution's owner is gone. Pure but for looking up local processes. */
-export function executionLiveness(
-  e: Pick<ExecutionSessionRecord, "status" | "owner" | "heartbeatAt" | "startedAt">,
-  options: AbandonedOptions & { now?: Date } = {},
-): Liveness {
+/** Whether a running execution's (or evaluation's) owner is gone. Pure but for looking up local processes. */
+export function executionLiveness(e: OwnedRun, options: AbandonedOptions & { now?: Date } = {}): Liveness {
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const silentMs = (options.now ?? new Date()).getTime() - lastSignOfLife(e).getTime();
   const stale = e.status === "running" && silentMs > staleAfterMs;

@@ -12,6 +12,8 @@ import type {
 } from "../schemas.js";
 import { ZTransactionOptions } from "../schemas.js";
 import { validate } from "../validate.js";
+import type { AbandonedEvaluation } from "./abandoned-evaluations.js";
+import * as abandonedEvaluations from "./abandoned-evaluations.js";
 import type { AbandonedExecution, AbandonedOptions } from "./abandoned-executions.js";
 import * as abandoned from "./abandoned-executions.js";
 import type { ConsolidateInput, Consolidation } from "./consolidated.js";
@@ -136,6 +138,19 @@ export class DatabaseWriter {
     return abandoned.recoverAbandonedExecutions(this.#context, options);
   }
 
+  /** Running evaluations whose owner is provably gone (same rule as executions). Reads only. */
+  listAbandonedEvaluations(options: AbandonedOptions = {}): Promise<AbandonedEvaluation[]> {
+    return abandonedEvaluations.listAbandonedEvaluations(this.#context, options);
+  }
+
+  /**
+   * Finishes as `incomplete` every abandoned evaluation none of whose executions still runs (call
+   * recoverAbandonedExecutions first); returns what it finished.
+   */
+  recoverAbandonedEvaluations(options: AbandonedOptions = {}): Promise<AbandonedEvaluation[]> {
+    return abandonedEvaluations.recoverAbandonedEvaluations(this.#context, options);
+  }
+
   /**
    * Retention: deletes the executions that finished more than `olderThanMs` ago (of `statuses`, of
    * `flowId`) with their steps, attempts, tool calls and consolidated sessions, in batches of
@@ -246,6 +261,11 @@ export class DatabaseWriter {
   /** Ends a running evaluation with its summary: `completed`, `incomplete` (interrupted) or `failed`. */
   finishEvaluationRun(id: string, input: FinishEvaluationInput): Promise<EvaluationRunRecord> {
     return evaluations.finishEvaluationRun(this.#context, id, input);
+  }
+
+  /** The evaluation owner's sign of life; false once it has finished. */
+  evaluationHeartbeat(id: string): Promise<boolean> {
+    return evaluations.evaluationHeartbeat(this.#context, id);
   }
 
   getEvaluationRun(id: string): Promise<EvaluationRunRecord | null> {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DatabaseError } from "../errors.js";
 import { Prisma } from "../generated/prisma/client.js";
+import { currentProcessOwner } from "../process-owner.js";
 import { type JsonValue, ZId, ZJsonValue, ZStepIndex, ZText, ZTimestamp } from "../schemas.js";
 import { validate } from "../validate.js";
 import { databaseTransaction, lockExecution, type WriterContext, withClient } from "./context.js";
@@ -59,6 +60,12 @@ export type EvaluationRunRecord = {
   finishedAt: Date | null;
   configuration: JsonValue;
   summary: JsonValue | null;
+  /** The process that runs (or ran) it; null when recorded before owners were. */
+  owner: { host: string; pid: number; startedAt: Date | null } | null;
+  /** The owner's last sign of life (see `evaluationHeartbeat`); null when recorded before heartbeats were. */
+  heartbeatAt: Date | null;
+  /** Why it ended unfinished, when recovery finished it; null otherwise. */
+  error: string | null;
 };
 
 /** One stored step of an evaluation's execution, as a report needs it (no content, no tool calls). */
@@ -94,7 +101,7 @@ export type EvaluationExecutionRecord = {
   steps: EvaluationStepRecord[];
 };
 
-function toRecord(row: Prisma.EvaluationRunModel): EvaluationRunRecord {
+export function toEvaluationRecord(row: Prisma.EvaluationRunModel): EvaluationRunRecord {
   return {
     id: row.id,
     name: row.name,
@@ -105,6 +112,9 @@ function toRecord(row: Prisma.EvaluationRunModel): EvaluationRunRecord {
     finishedAt: row.finishedAt,
     configuration: row.configuration as JsonValue,
     summary: (row.summary ?? null) as JsonValue | null,
+    owner: row.ownerHost && row.ownerPid !== null ? { host: row.ownerHost, pid: row.ownerPid, startedAt: row.ownerStartedAt } : null,
+    heartbeatAt: row.heartbeatAt,
+    error: row.error,
   };
 }
 
@@ -112,18 +122,19 @@ function toRecord(row: Prisma.EvaluationRunModel): EvaluationRunRecord {
 export async function createEvaluationRun(context: WriterContext, input: CreateEvaluationInput): Promise<EvaluationRunRecord> {
   const data = validate(ZCreateEvaluationInput, input, "");
   const action = `create evaluation "${data.id}"`;
+  const owner = currentProcessOwner();
   // Raw like createExecutionSession: ON CONFLICT keeps a taken id from aborting an enclosing transaction.
   const inserted = await withClient(
     context,
     action,
     (c) => c.$executeRaw`
-      INSERT INTO evaluation_runs (id, name, agent, model, configuration, started_at)
+      INSERT INTO evaluation_runs (id, name, agent, model, configuration, started_at, owner_host, owner_pid, owner_started_at, heartbeat_at)
       VALUES (${data.id}, ${data.name ?? null}, ${data.agent}, ${data.model ?? null}, ${JSON.stringify(data.configuration)}::jsonb,
-        COALESCE(${data.startedAt ?? null}::timestamptz, now()))
+        COALESCE(${data.startedAt ?? null}::timestamptz, now()), ${owner.host}, ${owner.pid}::int, ${owner.startedAt}::timestamptz, now())
       ON CONFLICT (id) DO NOTHING`,
   );
   if (!inserted) throw new DatabaseError("CONFLICT", `Failed to ${action}: the id is taken (use a new evaluation id)`, { field: "id" });
-  return toRecord(await withClient(context, action, (c) => c.evaluationRun.findUniqueOrThrow({ where: { id: data.id } })));
+  return toEvaluationRecord(await withClient(context, action, (c) => c.evaluationRun.findUniqueOrThrow({ where: { id: data.id } })));
 }
 
 /**
@@ -150,7 +161,21 @@ export async function finishEvaluationRun(context: WriterContext, id: string, in
       data: { status: data.status, summary: data.summary as Prisma.InputJsonValue, finishedAt: data.finishedAt ?? new Date() },
     });
   });
-  return toRecord(row);
+  return toEvaluationRecord(row);
+}
+
+/**
+ * The evaluation owner's sign of life: moves `heartbeat_at` to now while it runs. Returns false once
+ * it has finished (a late beat changes nothing). One statement, like an execution's heartbeat.
+ */
+export async function evaluationHeartbeat(context: WriterContext, id: string): Promise<boolean> {
+  const evaluationId = validate(ZId, id, "id");
+  const updated = await withClient(
+    context,
+    `refresh the heartbeat of evaluation "${evaluationId}"`,
+    (c) => c.$executeRaw`UPDATE evaluation_runs SET heartbeat_at = now() WHERE id = ${evaluationId} AND status = 'running'`,
+  );
+  return updated > 0;
 }
 
 export async function getEvaluationRun(context: WriterContext, id: string): Promise<EvaluationRunRecord | null> {
@@ -158,7 +183,7 @@ export async function getEvaluationRun(context: WriterContext, id: string): Prom
   const row = await withClient(context, `read evaluation "${evaluationId}"`, (c) =>
     c.evaluationRun.findUnique({ where: { id: evaluationId } }),
   );
-  return row ? toRecord(row) : null;
+  return row ? toEvaluationRecord(row) : null;
 }
 
 /** Newest first by (started_at, id); `nextCursor` is null on the last page. */
@@ -175,7 +200,7 @@ export async function listEvaluationRuns(
       take: q.limit + 1,
     }),
   );
-  const items = rows.slice(0, q.limit).map(toRecord);
+  const items = rows.slice(0, q.limit).map(toEvaluationRecord);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > q.limit && last ? { startedAt: last.startedAt, id: last.id } : null };
 }

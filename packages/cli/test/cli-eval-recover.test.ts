@@ -1,0 +1,134 @@
+/**
+ * `reev recover` for evaluations, end to end on the embedded database (a directory) and, when
+ * REEV_TEST_DATABASE_URL is set, on PostgreSQL: a `reev eval` child process is SIGKILLed while one of
+ * its runs hangs in its agent call, so its evaluation stays `running` and `reev purge` must keep its
+ * runs. `recover --dry-run` lists it and changes nothing; `recover` finishes its runs, then the
+ * evaluation as `incomplete` with the reason; then purge can delete the runs. A live evaluation is
+ * never touched: on PostgreSQL a second `reev eval` still running; on the directory, which one process
+ * holds at a time, an evaluation recorded by this (live) test process.
+ */
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { openDatabase } from "@reev/db";
+import { createPostgresDatabase } from "@reev/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LiveCli, startCli } from "./support/live-cli.js";
+import { assertBuilt, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+
+type Backend = { name: string; database: () => Promise<{ url: string; drop(): Promise<void> }> };
+const backends: Backend[] = [
+  { name: "PGlite", database: async () => ({ url: join(temp.dir, "db"), drop: async () => {} }) },
+  ...(process.env.REEV_TEST_DATABASE_URL
+    ? [{ name: "PostgreSQL", database: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL!, { migrated: true }) }]
+    : []),
+];
+
+let temp: ReturnType<typeof makeTempDir>;
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-eval-recover-");
+});
+afterAll(() => temp?.remove());
+
+type RecoverJson = {
+  runs: { executionId: string; status: string }[];
+  evaluations: { evaluationId: string; status: string; error: string; executions: number; runningExecutions: number }[];
+};
+
+/** The id `reev eval` prints once it has recorded its evaluation. */
+const evaluationIdOf = (line: string) => line.match(/^Evaluation (eval_\S+):/)?.[1] as string;
+
+describe.each(backends)("reev recover finishes an evaluation whose process was killed, on $name", (backend) => {
+  let database: { url: string; drop(): Promise<void> };
+  const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
+  const evalChild = (...flows: string[]) =>
+    startCli(["eval", ...flows.map((f) => fixture(f)), "--repeat", "1", "--concurrency", "2", "--db", database.url], {
+      cwd: temp.dir,
+      timeoutMs: 100_000,
+    });
+
+  beforeAll(async () => {
+    database = await backend.database();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it("SIGKILL mid-run: --dry-run changes nothing, recover ends the runs and the evaluation, a live one is untouched, purge can delete", {
+    timeout: 180_000,
+  }, async () => {
+    const killed = evalChild("eval-usage.yaml", "eval-hang.yaml");
+    const killedId = evaluationIdOf(await killed.waitForLine(/^Evaluation eval_/));
+    // Both runs start at once: once the quick one has ended, the other hangs in its agent call.
+    await killed.waitForLine(/^\[1\/2\] .* eval-usage run 1 /);
+    killed.child.kill("SIGKILL");
+    expect((await killed.done).signal).toBe("SIGKILL");
+    const reason = `abandoned: process ${killed.pid} on ${hostname()} exited without finishing`;
+
+    // A live evaluation beside it (see the file's comment for why it differs by backend).
+    let live: LiveCli | undefined;
+    let liveId: string;
+    if (backend.name === "PostgreSQL") {
+      live = evalChild("eval-hang.yaml");
+      liveId = evaluationIdOf(await live.waitForLine(/^Evaluation eval_/));
+    } else {
+      liveId = "eval_live_in_the_test_process";
+      const db = await openDatabase({ url: database.url });
+      try {
+        await db.writer.createEvaluationRun({ id: liveId, agent: "scripted", configuration: {} });
+      } finally {
+        await db.close();
+      }
+    }
+
+    try {
+      // While it "runs", none of its runs can be purged, not even the one that completed.
+      const blocked = await reev("purge", "--older-than", "0d", "--dry-run", "--json");
+      expect(blocked.code, show(blocked)).toBe(0);
+      expect(JSON.parse(blocked.stdout)).toMatchObject({ deleted: { executions: 0 } });
+
+      const dry = await reev("recover", "--dry-run", "--json");
+      expect(dry.code, show(dry)).toBe(0);
+      const wouldBe = JSON.parse(dry.stdout) as RecoverJson;
+      expect(wouldBe.runs.map((r) => r.status)).toEqual(["running"]);
+      expect(wouldBe.evaluations).toEqual([
+        expect.objectContaining({ evaluationId: killedId, status: "running", error: reason, executions: 2, runningExecutions: 1 }),
+      ]);
+
+      const done = await reev("recover");
+      expect(done.code, show(done)).toBe(0);
+      expect(done.stdout).toContain("Finished 1 abandoned run as failed");
+      expect(done.stdout).toContain("Finished 1 abandoned evaluation as incomplete");
+      expect(done.stdout).toMatch(new RegExp(`^${killedId} +${killed.pid}@${hostname()} +\\S+ \\S+ +2 +${reason}$`, "m"));
+
+      const db = await openDatabase({ url: database.url });
+      try {
+        const evaluation = await db.writer.getEvaluationRun(killedId);
+        expect(evaluation).toMatchObject({ status: "incomplete", error: reason, summary: null });
+        expect(evaluation?.finishedAt).toBeInstanceOf(Date);
+        const runs = await db.writer.listEvaluationExecutions(killedId);
+        expect(runs.map((r) => [r.flowId, r.status]).sort()).toEqual([
+          ["eval-hang", "failed"],
+          ["eval-usage", "completed"],
+        ]);
+        expect((await db.writer.getEvaluationRun(liveId))?.status).toBe("running");
+      } finally {
+        await db.close();
+      }
+
+      const again = await reev("recover", "--json");
+      expect(JSON.parse(again.stdout)).toMatchObject({ runs: [], evaluations: [] });
+
+      const purged = await reev("purge", "--older-than", "0d", "--json");
+      expect(purged.code, show(purged)).toBe(0);
+      expect(JSON.parse(purged.stdout)).toMatchObject({ dryRun: false, deleted: { executions: 2 } });
+    } finally {
+      live?.child.kill("SIGINT");
+    }
+    if (live) {
+      // The live evaluation was left to its process, which still ends it itself.
+      const ended = await live.done;
+      expect(ended.code, show(ended)).toBe(130);
+    }
+  });
+});
