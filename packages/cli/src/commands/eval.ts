@@ -25,6 +25,7 @@ import {
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { systemErrorWords } from "../error-report.js";
 import { statusLabel } from "../format.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
@@ -137,7 +138,8 @@ async function loadPlans(files: readonly string[]): Promise<FlowPlan[]> {
 export async function loadPrices(path: string | undefined): Promise<PriceTable | null> {
   if (!path) return null;
   const text = await readFile(path, "utf8").catch((error: unknown) => {
-    throw invalidArgument(`Cannot read the price file ${path}: ${errorMessage(error)}.`, "--prices", "Check the path.");
+    const words = error instanceof Error ? systemErrorWords(error) : errorMessage(error);
+    throw invalidArgument(`Cannot read the price file ${path}: ${words}.`, "--prices", "Check the path.");
   });
   return parsePriceTable(text, path);
 }
