@@ -20,7 +20,7 @@ import { PostgresListener } from "./live/postgres-listener.js";
 import { type RetentionOptions, RetentionSchedule } from "./retention.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
-import { registerViewerRoutes } from "./viewer/viewer-routes.js";
+import { notFoundAnswer, registerViewerRoutes } from "./viewer/viewer-routes.js";
 
 export type ServerOptions = {
   db: Database;
@@ -139,7 +139,7 @@ export function createServer(options: ServerOptions): ReevServer {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.get("/openapi.json", (c) => c.redirect("/api/v1/openapi.json", 308));
 
-  app.notFound((c) => c.json(new ApiError(404, "NOT_FOUND", `No route ${c.req.method} ${new URL(c.req.url).pathname}.`).body(), 404));
+  app.notFound(notFoundAnswer);
   app.onError((error, c) => {
     const known =
       toApiError(error) ??

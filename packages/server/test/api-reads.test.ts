@@ -177,7 +177,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
       [`/api/v1/executions?q=${"q".repeat(501)}`, 400, "q"],
       [`/api/v1/executions?q=${"q".repeat(9000)}`, 414],
       ["/api/v1/steps", 404],
-      ["/nothing/here", 404],
+      ["/api/nothing/here", 404],
     ];
     for (const [path, status, field] of cases) {
       const { response, json, text } = await get(db, path);
@@ -188,6 +188,21 @@ describe.each(testBackends())("read API on $name", (backend) => {
       expect(text, path).not.toMatch(/SELECT|at .*\.js:\d+/);
     }
     expect(await prismaClientOf(db).executionSession.count()).toBe(before);
+  });
+
+  test("a missing page outside /api/ is an HTML 404 that links back to the runs list, never an empty list", async ({ db }) => {
+    await runFlow(db, flowPlan(`missing-${backend.name}`, 1));
+    for (const [path, said] of [
+      ["/runs/nope", "No run &quot;nope&quot;."],
+      ["/nothing/here", "No page at /nothing/here."],
+    ] as const) {
+      const { response, text } = await get(db, path);
+      expect({ path, status: response.status }).toEqual({ path, status: 404 });
+      expect(response.headers.get("content-type"), path).toMatch(/^text\/html/);
+      expect(text, path).toContain(said);
+      expect(text, path).toMatch(/<a href="\/" data-back="">← Back to the runs list<\/a>/);
+      expect(text, path).not.toContain("No runs match");
+    }
   });
 
   test("pages carry a CSP whose script nonce is on every script; CORS only for the origin given", async ({ db }) => {

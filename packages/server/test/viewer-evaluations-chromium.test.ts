@@ -108,6 +108,9 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
         expect(await verdict(`${prefix}-shaky`)).toBe("regression");
         expect(await verdict(`${prefix}-steady`)).toBe("no credible difference");
         expect(await page.locator('table.flows tr[data-step-id="write"] td').nth(1).textContent()).toBe("regression");
+        // An unchanged step says so in two words; the long explanation is in the footnote, once.
+        expect(await page.locator('table.flows tr[data-step-id="fetch"] td').nth(3).textContent()).toBe("no change");
+        expect(await page.getByText("more runs of both would tell").count()).toBe(1);
         await screenshot(page, `compare-${label}`);
 
         expect(errors).toEqual([]);

@@ -1,5 +1,6 @@
 import { formatDuration } from "../format-duration.js";
 import { REPORT_CSS } from "../mermaid/report-css.js";
+import type { PassComparison } from "./compare-pass-counts.js";
 import type { ReportComparison } from "./compare-reports.js";
 import type { EvaluationReport } from "./evaluation-report.js";
 import { formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
@@ -9,10 +10,13 @@ export const EVALUATION_CSS = `
 table.flows { width: 100%; border-collapse: collapse; font-size: 13px; }
 table.flows th, table.flows td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 table.flows td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+/* A numeric column's header sits over its right-aligned values, not over the next column's. */
+table.flows th.num { text-align: right; }
 .bar { position: relative; width: 160px; height: 14px; background: var(--bg); border-radius: 7px; overflow: hidden; }
 .bar .fill { position: absolute; top: 0; bottom: 0; left: 0; background: #28a745; }
 .bar .fill.low { background: #dc3545; }
-.bar .ci { position: absolute; top: 5px; height: 4px; background: rgba(0,0,0,.45); }
+/* The interval is an outlined range, not a fill: at a 0% rate the bar stays empty and cannot read as a partial pass. */
+.bar .ci { position: absolute; top: 2px; bottom: 2px; min-width: 2px; box-sizing: border-box; border: 1.5px solid rgba(0,0,0,.6); border-radius: 3px; background: transparent; }
 .verdict-regression { color: var(--bad); font-weight: 600; } .verdict-improvement { color: var(--good); font-weight: 600; }
 .flaky { color: var(--warn); font-weight: 600; }
 ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
@@ -37,7 +41,7 @@ const number = (v: number | null | undefined, digits = 2) => (v == null ? "—" 
 const signed = (v: number | null, format: (n: number) => string) =>
   v == null ? "—" : `${v > 0 ? "+" : v < 0 ? "−" : "±"}${format(Math.abs(v))}`;
 
-/** The pass rate as a bar, its 95% Wilson interval as a dark line across it. */
+/** The pass rate as a bar, its 95% Wilson interval as an outlined range over it. */
 function RateBar(props: { rate: number | null; low: number | null; high: number | null; threshold: number | null }) {
   const { rate, low, high, threshold } = props;
   if (rate === null) return <span>—</span>;
@@ -50,6 +54,17 @@ function RateBar(props: { rate: number | null; low: number | null; high: number 
       )}
     </div>
   );
+}
+
+/**
+ * A step row's note: the full reason only where it says something (a verdict, a side without runs);
+ * otherwise a few words, since the table's footnote explains "no credible difference" once.
+ */
+function stepNote(passes: PassComparison | null | undefined): string {
+  if (!passes) return "";
+  if (passes.verdict !== "no credible difference" || passes.delta === null) return passes.reason;
+  if (passes.delta === 0) return "no change";
+  return `could be chance (p = ${passes.pValue.toFixed(4)})`;
 }
 
 function Page(props: { title: string; children: unknown }) {
@@ -100,13 +115,13 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
               <tr>
                 <th>flow</th>
                 <th>pass rate (95% CI)</th>
-                <th>passes</th>
-                <th>pass@k</th>
-                <th>pass^k</th>
-                <th>score mean · median · min–max</th>
-                <th>p50 · p95</th>
-                <th>tokens in / out / cached</th>
-                <th>cost</th>
+                <th class="num">passes</th>
+                <th class="num">pass@k</th>
+                <th class="num">pass^k</th>
+                <th class="num">score mean · median · min–max</th>
+                <th class="num">p50 · p95</th>
+                <th class="num">tokens in / out / cached</th>
+                <th class="num">cost</th>
               </tr>
             </thead>
             <tbody>
@@ -166,8 +181,8 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
               <thead>
                 <tr>
                   <th>step</th>
-                  <th>failure rate</th>
-                  <th>passed · failed · skipped</th>
+                  <th class="num">failure rate</th>
+                  <th class="num">passed · failed · skipped</th>
                   <th>most common errors</th>
                 </tr>
               </thead>
@@ -252,12 +267,12 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
               <tr>
                 <th>flow / step</th>
                 <th>verdict</th>
-                <th>pass rate A → B</th>
-                <th>Δ pass^k</th>
-                <th>Δ mean score</th>
-                <th>Δ p50</th>
-                <th>Δ tokens in / out</th>
-                <th>Δ cost</th>
+                <th class="num">pass rate A → B</th>
+                <th class="num">Δ pass^k</th>
+                <th class="num">Δ mean score</th>
+                <th class="num">Δ p50</th>
+                <th class="num">Δ tokens in / out</th>
+                <th class="num">Δ cost</th>
               </tr>
             </thead>
             <tbody>
@@ -299,7 +314,7 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
                       failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
                     </td>
                     <td colspan={5} class="note" data-label="test">
-                      {s.passes?.reason ?? ""}
+                      {stepNote(s.passes)}
                     </td>
                   </tr>
                 )),
@@ -307,7 +322,10 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
             </tbody>
           </table>
         </div>
-        <p class="note">Verdicts by {comparison.test} at p &lt; 0.05; any other difference is "no credible difference".</p>
+        <p class="note">
+          Verdicts by {comparison.test} at p &lt; 0.05; any other difference is "no credible difference": it could be chance, and more runs
+          of both would tell.
+        </p>
       </section>
     </>
   );

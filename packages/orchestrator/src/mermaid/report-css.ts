@@ -70,6 +70,7 @@ ul.tools > li + li { margin-top: 2px; }
   .steps-table tr { padding: 8px 0; border-bottom: 1px solid var(--line); }
   .steps-table td { border: 0; padding: 2px 0; max-width: none; min-width: 0; }
   .steps-table td:empty { display: none; }
-  .steps-table td[data-label]::before { content: attr(data-label); display: inline-block; min-width: 6.5em; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+  /* A label longer than its min-width ("TOOL CALLS") would otherwise touch its value. */
+  .steps-table td[data-label]::before { content: attr(data-label); display: inline-block; min-width: 6.5em; margin-right: .75em; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 }
 `;

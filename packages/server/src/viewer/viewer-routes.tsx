@@ -9,6 +9,7 @@ import { reportOf } from "../api/routes/evaluations.js";
 import { loadRunDocument } from "../run-document.js";
 import type { App, AppEnv, ServerContext } from "../server-context.js";
 import { type CompareQuery, ComparisonPage, EvaluationPage, EvaluationsListPage } from "./evaluation-pages.js";
+import { BACK_TO_RUNS, NotFoundPage } from "./not-found-page.js";
 import { RunHead, RunPage, RunSteps } from "./run-page.js";
 import { filtersHref, RunsListPage, type RunsListQuery, RunsSection } from "./runs-list-page.js";
 import { RUNS_LIST_SCRIPT } from "./runs-list-script.js";
@@ -58,6 +59,16 @@ function pageError(error: unknown): ApiError {
   const known = toApiError(error);
   if (!known) throw error;
   return known;
+}
+
+/**
+ * The app's answer for a path no route serves: JSON for the API (`/api/*`), which programs read, and
+ * the viewer's not-found page for anything else, which a person typed or followed.
+ */
+export function notFoundAnswer(c: Context<AppEnv>): Response | Promise<Response> {
+  const path = new URL(c.req.url).pathname;
+  if (path.startsWith("/api/")) return c.json(new ApiError(404, "NOT_FOUND", `No route ${c.req.method} ${path}.`).body(), 404);
+  return c.html(<NotFoundPage message={`No page at ${path}.`} back={BACK_TO_RUNS} />, 404);
 }
 
 export function registerViewerRoutes(app: App, ctx: ServerContext): void {
@@ -114,7 +125,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   app.get("/runs/:id", async (c) => {
     const id = c.req.param("id");
     const run = await loadRunDocument(ctx.db, id);
-    if (!run) return c.html(<RunsListPage nonce={nonceOf(c)} runs={[]} query={{}} nextHref={null} error={`No run "${id}".`} />, 404);
+    if (!run) return c.html(<NotFoundPage message={`No run "${id}".`} back={BACK_TO_RUNS} />, 404);
     return c.html(<RunPage nonce={nonceOf(c)} run={run} />);
   });
 
@@ -151,7 +162,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     const evaluation = await ctx.db.writer.getEvaluationRun(id);
     if (!evaluation)
       return c.html(
-        <EvaluationsListPage nonce={nonceOf(c)} evaluations={[]} nextHref={null} firstPage={false} error={`No evaluation "${id}".`} />,
+        <NotFoundPage message={`No evaluation "${id}".`} back={{ href: "/evaluations", label: "← Back to the evaluations list" }} />,
         404,
       );
     return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={reportOf(evaluation)} />);
