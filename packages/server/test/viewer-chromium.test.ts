@@ -1,29 +1,9 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "@reev/db/testing";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { createServer, type ReevServer } from "../src/index.js";
-import { launchChromium } from "./support/chromium.js";
+import { launchChromium, screenshot, watchedPage } from "./support/chromium.js";
 import { flowPlan, runFlow } from "./support/runs.js";
-
-const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
-
-/** A page that records every console error and uncaught exception, for the "no errors" check. */
-async function watchedPage(browser: Browser, width: number, height: number) {
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return { page, errors };
-}
-
-async function screenshot(page: Page, name: string) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
 
 /** Starts `flow` through the server's POST route; returns its execution id. */
 async function startRun(url: string, token: string, flow: ReturnType<typeof flowPlan>): Promise<string> {

@@ -1,32 +1,10 @@
-// The evaluation pages in Chromium, on both backends: nav → evaluations list → an evaluation (flows ×
-// metrics with bars, each flow's runs linked to their pages) → the comparison with its baseline,
-// every figure checked against the database, at desktop and phone widths, with a clean console.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { test, testBackends } from "@reev/db/testing";
 import { type EvaluationReport, formatTokenTriple, formatUsd } from "@reev/orchestrator";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { createServer } from "../src/index.js";
-import { launchChromium } from "./support/chromium.js";
+import { launchChromium, screenshot, watchedPage } from "./support/chromium.js";
 import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
-
-const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
-
-async function watchedPage(browser: Browser, width: number, height: number) {
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return { page, errors };
-}
-
-async function screenshot(page: Page, name: string) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
 
 describe.each(testBackends())("the evaluation pages in Chromium on $name", (backend) => {
   test.override({ backend });
