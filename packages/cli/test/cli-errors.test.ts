@@ -307,6 +307,7 @@ describe("reev --help, reev COMMAND --help, reev --version", () => {
     expect(r.stderr).toBe("");
   });
 
+  // Two processes per command, one after another: on a loaded 2-core CI machine, over a minute.
   it("each command's --help (and reev help COMMAND) is that command's: usage, options and examples", async () => {
     for (const command of commands) {
       const r = await reev(command, "--help");
@@ -323,7 +324,7 @@ describe("reev --help, reev COMMAND --help, reev --version", () => {
     const withArgs = await reev("run", "missing.yaml", "--repeat", "2", "--help");
     expect(withArgs.code).toBe(0);
     expect(withArgs.stdout).toBe(run.stdout);
-  });
+  }, 240_000);
 
   it("reev --version prints @reev/cli's version", async () => {
     const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
