@@ -102,8 +102,16 @@ describe.each(shutdownBackends)("reev serve shutting down during a live run on $
       // A viewer follows the run: its stream must end when the server stops.
       const events = await fetch(`${serve.url}/api/v1/executions/${id}/events`);
       expect(events.headers.get("content-type")).toMatch(/^text\/event-stream/);
-      const streamed = events.text();
-      // Step 0 is stored: step 1 (three seconds long) is under way.
+      let received = "";
+      const decoder = new TextDecoder();
+      const reader = events.body!.getReader();
+      const streamed = (async () => {
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+          received += decoder.decode(chunk.value, { stream: true });
+        return received;
+      })();
+      // Step 0 is stored and the viewer has been told (its event reached the stream): step 1 (three
+      // seconds long) is under way. Waiting on the API's count alone raced the stream's relay of it.
       await expect
         .poll(
           async () =>
@@ -113,6 +121,7 @@ describe.each(shutdownBackends)("reev serve shutting down during a live run on $
           },
         )
         .toBe(1);
+      await expect.poll(() => received, { timeout: 30_000 }).toContain("event: step");
       const exited = once(serve.child, "exit") as Promise<[number | null]>;
       serve.child.kill("SIGTERM");
       // The stream ends (the server ends it before waiting for the run); then the process exits 0.
