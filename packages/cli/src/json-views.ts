@@ -7,6 +7,9 @@ import type { ConsolidationStatusReport } from "@reev/orchestrator";
 import { livenessOf } from "./liveness.js";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
+/** The process that holds a running execution or evaluation, or null for rows recorded without one. */
+const ownerJson = (owner: { host: string; pid: number; startedAt: Date | null } | null) =>
+  owner ? { host: owner.host, pid: owner.pid, startedAt: iso(owner.startedAt) } : null;
 
 /** One execution, as `reev list --json` prints each and `show`/`status --json` print theirs. */
 export function executionJson(e: ExecutionSessionRecord) {
@@ -24,7 +27,7 @@ export function executionJson(e: ExecutionSessionRecord) {
       ? { transactionId: e.openTransaction.transactionId, openedAt: iso(e.openTransaction.openedAt) }
       : null,
     consolidation: { status: e.consolidation.status, error: e.consolidation.error, updatedAt: iso(e.consolidation.updatedAt) },
-    owner: e.owner ? { host: e.owner.host, pid: e.owner.pid, startedAt: iso(e.owner.startedAt) } : null,
+    owner: ownerJson(e.owner),
     heartbeatAt: iso(e.heartbeatAt),
     // stale: a running execution's heartbeat is older than $REEV_STALE_AFTER_MS; abandoned: its owner
     // is provably gone, and reev recover finishes it.
@@ -82,13 +85,13 @@ export function stepJson(s: SessionLog) {
   };
 }
 
-/** An abandoned execution, as `reev recover --json` prints it, with what its consolidation did (or would do). */
+/** An abandoned evaluation, as `reev recover --json` prints it. */
 export function abandonedEvaluationJson(a: AbandonedEvaluation) {
   const e = a.evaluation;
   return {
     evaluationId: e.id,
     name: e.name,
-    owner: e.owner ? { host: e.owner.host, pid: e.owner.pid, startedAt: iso(e.owner.startedAt) } : null,
+    owner: ownerJson(e.owner),
     heartbeatAt: iso(e.heartbeatAt),
     status: e.status,
     error: a.reason,
@@ -97,6 +100,7 @@ export function abandonedEvaluationJson(a: AbandonedEvaluation) {
   };
 }
 
+/** An abandoned execution, as `reev recover --json` prints it, with what its consolidation did (or would do). */
 export function abandonedJson(
   a: AbandonedExecution,
   consolidation: { status: string; consolidatedSessionId: string | null; error: string | null },
@@ -105,7 +109,7 @@ export function abandonedJson(
   return {
     executionId: e.executionId,
     flowId: e.flowId,
-    owner: e.owner ? { host: e.owner.host, pid: e.owner.pid, startedAt: iso(e.owner.startedAt) } : null,
+    owner: ownerJson(e.owner),
     heartbeatAt: iso(e.heartbeatAt),
     status: e.status,
     error: a.reason,
