@@ -12,6 +12,7 @@ import {
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import { sumKnown } from "./evaluation/summary-statistics.js";
+import { attemptedUsage } from "./evaluation/token-usage.js";
 import { fitId } from "./ids.js";
 
 export const DEFAULT_CONSOLIDATION_TIMEOUT_MS = 60_000;
@@ -28,10 +29,10 @@ function stepUsage(s: Pick<StepSummary, "attempts">): { input: number | null; ou
   };
 }
 
-/** Over the steps that were attempted (a skipped step used nothing); null when none was, or one is unknown. */
-function runTokens(sessions: readonly StepSummary[], pick: (u: ReturnType<typeof stepUsage>) => number | null): number | null {
-  const attempted = sessions.filter((s) => s.status !== "skipped");
-  return sumKnown(attempted.map((s) => pick(stepUsage(s)))).total;
+/** Over every attempt of the steps that were attempted; null when none was, or one count is unknown (attemptedUsage). */
+function runTokens(sessions: readonly StepSummary[], count: (attempt: StepSummary["attempts"][number]) => number | null): number | null {
+  const attempts = attemptedUsage(sessions, (s) => s.attempts);
+  return attempts === null ? null : sumKnown(attempts.map(count)).total;
 }
 
 /**
@@ -83,8 +84,8 @@ export function summaryMetrics(sessions: readonly StepSummary[]): ConsolidatedMe
     avg_score: meanScore(scores),
     total_tools: sessions.reduce((n, s) => n + s.toolCount, 0),
     execution_duration_ms: starts.length && finishes.length ? Math.max(0, Math.max(...finishes) - Math.min(...starts)) : null,
-    total_input_tokens: runTokens(sessions, (u) => u.input),
-    total_output_tokens: runTokens(sessions, (u) => u.output),
+    total_input_tokens: runTokens(sessions, (a) => a.inputTokens),
+    total_output_tokens: runTokens(sessions, (a) => a.outputTokens),
   };
 }
 

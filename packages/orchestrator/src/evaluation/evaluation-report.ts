@@ -3,7 +3,7 @@ import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-
 import type { StepRun } from "./aggregate-steps.js";
 import { costUsd, type PriceTable } from "./price-table.js";
 import { sumKnown } from "./summary-statistics.js";
-import { sumUsage } from "./token-usage.js";
+import { attemptedUsage, sumUsage } from "./token-usage.js";
 
 /**
  * Which `expect` verdicts a run of a flow must carry to pass: the flow's own, and those of the steps
@@ -53,17 +53,14 @@ const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b
  * (costUsd says when). A run that attempted no step has no usage to report: null, not 0.
  */
 function runUsage(steps: readonly EvaluationStepRecord[], prices: PriceTable | null) {
-  const attempted = steps.filter((s) => s.status !== "skipped");
-  const unknown = attempted.length === 0 || attempted.some((s) => s.usage.length === 0);
-  const usages = attempted.flatMap((s) => s.usage);
+  const usages = attemptedUsage(steps, (s) => s.usage);
+  if (usages === null) return { inputTokens: null, outputTokens: null, cachedInputTokens: null, costUsd: null };
   const totals = sumUsage(usages);
-  const known = (sum: { total: number | null }) => (unknown ? null : sum.total);
-  const cost = prices === null || unknown ? null : sumKnown(usages.map((u) => costUsd(u, prices))).total;
   return {
-    inputTokens: known(totals.inputTokens),
-    outputTokens: known(totals.outputTokens),
-    cachedInputTokens: known(totals.cachedInputTokens),
-    costUsd: cost,
+    inputTokens: totals.inputTokens.total,
+    outputTokens: totals.outputTokens.total,
+    cachedInputTokens: totals.cachedInputTokens.total,
+    costUsd: prices === null ? null : sumKnown(usages.map((u) => costUsd(u, prices))).total,
   };
 }
 

@@ -32,3 +32,17 @@ export function sumUsage(usages: readonly TokenUsage[]): UsageTotals {
     cachedInputTokens: sumKnown(usages.map((u) => u.cachedInputTokens)),
   };
 }
+
+/**
+ * The attempts of a run's attempted steps (a skipped step used nothing), or null when the run's usage
+ * is unknown: no step was attempted, or one recorded no attempts. Consolidation's token totals and the
+ * evaluation's usage both follow this one rule, so `reev show` and `reev eval` cannot drift apart.
+ */
+export function attemptedUsage<S extends { status: string | null }, A>(
+  steps: readonly S[],
+  attemptsOf: (step: S) => readonly A[],
+): A[] | null {
+  const attempted = steps.filter((s) => s.status !== "skipped");
+  if (!attempted.length || attempted.some((s) => attemptsOf(s).length === 0)) return null;
+  return attempted.flatMap(attemptsOf);
+}
