@@ -10,16 +10,12 @@ export type CliContext = { io: CliIO; exitCode: number };
 /**
  * What a command does with its database. `read`: nothing is created or migrated, and a database that
  * is missing or not up to date is an error that says how to migrate it. `write`: the embedded database
- * migrates itself, a PostgreSQL one must be up to date. `change`: rows of a database that already
- * exists and is up to date change, but nothing is created or migrated (a purge of a mistyped --db must
- * say there is no database there, not make one and find nothing to purge). `migrate`: any database is
- * migrated first.
+ * migrates itself, a PostgreSQL one must be up to date. `migrate`: any database is migrated first.
  */
-export type DatabaseIntent = "read" | "write" | "change" | "migrate";
+export type DatabaseIntent = "read" | "write" | "migrate";
 
 const MIGRATE_POLICY: Record<DatabaseIntent, NonNullable<OpenDatabaseOptions["migrate"]>> = {
   read: "read",
-  change: "read",
   write: "embedded",
   migrate: true,
 };

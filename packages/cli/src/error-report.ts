@@ -75,10 +75,6 @@ function parseError(error: CommanderError, { command, commandLater, helpTopic }:
       const flag = quoted[0]?.replace(/ <.*$/, "");
       return fail(`${flag} needs a value, as in ${quoted[0]}.`, flag);
     }
-    case "commander.missingMandatoryOptionValue": {
-      const flag = quoted[0]?.replace(/ <.*$/, "");
-      return fail(`reev ${command} needs ${flag}, as in ${quoted[0]}.`, flag);
-    }
     case "commander.excessArguments": {
       const expected = /Expected (\d+) arguments? but got (\d+)/.exec(first);
       return fail(`Too many arguments${where}: it takes ${expected?.[1]}, got ${expected?.[2]}.`);

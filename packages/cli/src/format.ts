@@ -3,6 +3,8 @@ import { formatDuration, type GlyphStatus, type StepResult, statusGlyph } from "
 
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
 export const formatPercent = (value: number | null | undefined) => (value === null || value === undefined ? "—" : `${value.toFixed(1)}%`);
+/** A time as the tables print it: "2026-12-03 10:00:00", in UTC (the column header says so). */
+export const utcTime = (date: Date) => date.toISOString().replace("T", " ").slice(0, 19);
 export const statusLabel = (status: GlyphStatus) => `${statusGlyph(status)} ${status}`;
 
 export function stepLine(step: StepResult): string {

@@ -61,6 +61,12 @@ export function integer(flag: string, min: number, max: number = Number.MAX_SAFE
 
 /** Milliseconds per unit of a duration option. */
 const DURATION_UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+/** An age in the largest whole unit it is, as `duration` reads it back: 30d, 12h, 90m. */
+export function formatAge(ms: number): string {
+  const units = Object.entries(DURATION_UNITS).reverse();
+  const [unit, size] = units.find(([, n]) => ms % n === 0) ?? ["s", DURATION_UNITS.s];
+  return `${ms / size}${unit}`;
+}
 /** The longest duration taken: what a Date can go back from now (±8.64e15 ms), with room to spare. */
 const MAX_DURATION_MS = 8.64e15 / 2;
 

@@ -2,7 +2,7 @@ import { type Database, EXECUTION_STATUSES, type ListExecutionsInput } from "@re
 import { formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { statusLabel } from "../format.js";
+import { statusLabel, utcTime } from "../format.js";
 import { executionJson } from "../json-views.js";
 import { markHelp, type RunMark, runMark } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
@@ -59,7 +59,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
     e.executionId,
     e.flowId,
     `${statusLabel(e.status)}${marks[i] ? ` (${marks[i]})` : ""}`,
-    e.startedAt.toISOString().replace("T", " ").slice(0, 19),
+    utcTime(e.startedAt),
     formatDuration(e.durationMs),
     e.consolidation.status,
   ]);

@@ -9,6 +9,7 @@ import {
 import type { Command } from "commander";
 import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
+import { utcTime } from "../format.js";
 import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
 
@@ -81,9 +82,9 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         dryRun: flags.dryRun,
         batchSize: flags.batch,
       };
-      ctx.exitCode = await withDatabase(flags.db, flags.dryRun ? "read" : "change", (db) =>
-        purgeCommand(db, query, { json: flags.json ?? false }, ctx.io),
-      );
+      // Opened as for reading, dry run or not: nothing is created or migrated, so a purge of a mistyped
+      // --db says there is no database there instead of making one and finding nothing to purge.
+      ctx.exitCode = await withDatabase(flags.db, "read", (db) => purgeCommand(db, query, { json: flags.json ?? false }, ctx.io));
     });
 }
 
@@ -95,7 +96,7 @@ const TABLES: readonly [keyof PurgeReport["deleted"], string][] = [
   ["consolidatedSessions", "consolidated_sessions"],
 ];
 
-const utc = (date: Date) => `${date.toISOString().replace("T", " ").slice(0, 19)} UTC`;
+const utc = (date: Date) => `${utcTime(date)} UTC`;
 const rows = (report: PurgeReport) => TABLES.reduce((sum, [key]) => sum + report.deleted[key], 0);
 
 /** Progress on stderr, at most once a second: only a long purge shows any. */

@@ -2,6 +2,7 @@ import type { AbandonedEvaluation, AbandonedExecution, Database } from "@reev/db
 import { consolidateExecution, errorMessage } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
+import { utcTime } from "../format.js";
 import { abandonedEvaluationJson, abandonedJson } from "../json-views.js";
 import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption } from "../options.js";
@@ -64,7 +65,7 @@ async function consolidate(db: Database, found: AbandonedExecution): Promise<Con
   }
 }
 
-const utc = (date: Date | null) => (date ? date.toISOString().replace("T", " ").slice(0, 19) : "—");
+const utc = (date: Date | null) => (date ? utcTime(date) : "—");
 
 /** `reev recover`: finishes abandoned runs, then abandoned evaluations (or, with --dry-run, lists them) and prints tables, or JSON. */
 export async function recoverCommand(db: Database, query: RecoverQuery, options: { json: boolean }, io: CliIO): Promise<number> {

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { createServer } from "@reev/server";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { type DbOptions, dbOption, duration, examples, integer } from "../options.js";
+import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
 
 type ServeOptions = DbOptions & { host: string; port: number; cors?: string | undefined; retention?: number | undefined };
 
@@ -78,19 +78,6 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
     io.stderr.write("Stopped.\n");
     return 0;
   });
-}
-
-/** An age in the largest whole unit it is: 30d, 12h, 90m. */
-function formatAge(ms: number): string {
-  const units: [string, number][] = [
-    ["w", 604_800_000],
-    ["d", 86_400_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1_000],
-  ];
-  const [unit, size] = units.find(([, n]) => ms % n === 0) ?? ["s", 1_000];
-  return `${ms / size}${unit}`;
 }
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
