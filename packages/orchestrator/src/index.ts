@@ -32,12 +32,10 @@ export {
   type ConsolidationStatusReport,
   computeMetrics,
   consolidateExecution,
-  consolidationFrame,
   consolidationReport,
   DEFAULT_CONSOLIDATION_TIMEOUT_MS,
   getConsolidationStatus,
   sessionMetadata,
-  summaryMetrics,
 } from "./consolidation.js";
 export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorOptions } from "./errors.js";
 // Evaluation: estimators, trajectory checks, usage and cost, and the per-flow report of many runs.
@@ -46,7 +44,6 @@ export {
   aggregateSteps,
   buildEvaluationReport,
   ComparisonBody,
-  type ComparisonPageOptions,
   type ComparisonVerdict,
   checkExpectations,
   comparePassCounts,
@@ -86,7 +83,6 @@ export {
   type RecordedChecks,
   type ReportComparison,
   type RunEvaluationOptions,
-  type RunTotals,
   recordStoredChecks,
   renderComparisonHtml,
   renderEvaluationHtml,
@@ -96,8 +92,6 @@ export {
   type StepComparison,
   type StepReport,
   type StepRun,
-  type StoredReportKind,
-  storedReport,
   sumKnown,
   sumUsage,
   type TokenUsage,

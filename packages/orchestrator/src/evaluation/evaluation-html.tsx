@@ -211,9 +211,10 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
             </table>
           </div>
           <ul class="runs">
-            {f.runIds.map((id) => {
+            {f.runIds.map((id, i) => {
               const link = options.runLink(id);
-              const totals = f.runTotals?.find((r) => r.runId === id);
+              // runTotals is built in runIds' order (absent from summaries stored before it existed).
+              const totals = f.runTotals?.[i];
               return (
                 <li>
                   {link ? <a href={link}>{id}</a> : <code>{id}</code>}

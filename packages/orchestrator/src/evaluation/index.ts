@@ -31,7 +31,6 @@ export {
 } from "./compare-reports.js";
 export {
   ComparisonBody,
-  type ComparisonPageOptions,
   EVALUATION_CSS,
   EvaluationBody,
   type EvaluationPageOptions,
@@ -43,7 +42,6 @@ export {
   type EvaluationReport,
   expectationsOf,
   type FlowExpectations,
-  type RunTotals,
   runPassed,
 } from "./evaluation-report.js";
 export { type Expect, type ToolOrder, ZExpect, ZToolOrder } from "./expect.js";
@@ -55,7 +53,7 @@ export { type PassCount, type PassRate, passRate, Z_95, ZPassCount } from "./pas
 export { costUsd, type ModelPrice, type PriceTable, parsePriceTable, ZModelPrice, ZPriceTable } from "./price-table.js";
 export { type RecordedChecks, recordStoredChecks } from "./record-checks.js";
 export { type EvaluationRunOutcome, expectationsOfPlan, type RunEvaluationOptions, runEvaluation } from "./run-evaluation.js";
-export { compareStored, evaluationSummary, type StoredReportKind, storedReport } from "./stored-comparison.js";
+export { compareStored, evaluationSummary } from "./stored-comparison.js";
 export {
   type DurationSummary,
   type KnownSum,
