@@ -92,6 +92,7 @@ export {
   type StepComparison,
   type StepReport,
   type StepRun,
+  storedSummary,
   sumKnown,
   sumUsage,
   type TokenUsage,

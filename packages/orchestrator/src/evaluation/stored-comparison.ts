@@ -19,15 +19,20 @@ const ZRebuildableConfiguration = z.object({
  * `field`, since it is the id given that cannot be used (a bad input, not a failure).
  */
 export function evaluationSummary(evaluation: EvaluationRunRecord, field: string): EvaluationReport {
-  if (evaluation.summary === null) {
+  const summary = storedSummary(evaluation);
+  if (summary === null) {
     throw new OrchestratorError(
       "INVALID_ARGUMENT",
       `Evaluation "${evaluation.id}" is still ${evaluation.status}: it has no summary yet. Compare finished evaluations.`,
       { path: field },
     );
   }
-  return evaluation.summary as unknown as EvaluationReport;
+  return summary;
 }
+
+/** The report a finished evaluation stored as its summary (`reev eval --format json`'s); null while it runs. */
+export const storedSummary = (evaluation: EvaluationRunRecord): EvaluationReport | null =>
+  evaluation.summary === null ? null : (evaluation.summary as unknown as EvaluationReport);
 
 /**
  * An evaluation's runs priced again with `prices`: the same runs its summary counted (an interrupted

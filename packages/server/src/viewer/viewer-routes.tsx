@@ -1,11 +1,10 @@
 import { readFileSync } from "node:fs";
 import { listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
-import { CLIENT_BUNDLES, compareStored, REPORT_SCRIPT } from "@reev/orchestrator";
+import { CLIENT_BUNDLES, compareStored, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
 import type { Context } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { ApiError, toApiError } from "../api/api-error.js";
 import { decodeCursor, decodeEvaluationCursor, encodeCursor, encodeEvaluationCursor } from "../api/cursor.js";
-import { reportOf } from "../api/routes/evaluations.js";
 import { loadRunDocument } from "../run-document.js";
 import type { App, AppEnv, ServerContext } from "../server-context.js";
 import { type CompareQuery, ComparisonPage, EvaluationPage, EvaluationsListPage } from "./evaluation-pages.js";
@@ -146,7 +145,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     try {
       const page = await ctx.db.writer.listEvaluationRuns({ limit: 50, cursor: cursor ? decodeEvaluationCursor(cursor) : null });
       const nextHref = page.nextCursor ? `/evaluations?${new URLSearchParams({ cursor: encodeEvaluationCursor(page.nextCursor) })}` : null;
-      const evaluations = page.items.map((evaluation) => ({ evaluation, report: reportOf(evaluation) }));
+      const evaluations = page.items.map((evaluation) => ({ evaluation, report: storedSummary(evaluation) }));
       return c.html(<EvaluationsListPage nonce={nonceOf(c)} evaluations={evaluations} nextHref={nextHref} firstPage={!cursor} />);
     } catch (error) {
       const known = pageError(error);
@@ -165,7 +164,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
         <NotFoundPage message={`No evaluation "${id}".`} back={{ href: "/evaluations", label: "← Back to the evaluations list" }} />,
         404,
       );
-    return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={reportOf(evaluation)} />);
+    return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={storedSummary(evaluation)} />);
   });
 
   app.get("/compare", async (c) => {

@@ -3,7 +3,7 @@
 // the viewer and `reev compare` never disagree.
 import { createRoute, z } from "@hono/zod-openapi";
 import { EVALUATION_STATUSES, type EvaluationRunRecord, MAX_PAGE_LIMIT } from "@reev/db";
-import { compareStored, type EvaluationReport } from "@reev/orchestrator";
+import { compareStored, storedSummary } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { decodeEvaluationCursor, encodeEvaluationCursor } from "../cursor.js";
@@ -61,12 +61,8 @@ export const ZComparison = z
   })
   .openapi("Comparison");
 
-/** The stored summary, or null while the evaluation runs. */
-export const reportOf = (e: EvaluationRunRecord): EvaluationReport | null =>
-  e.summary === null ? null : (e.summary as unknown as EvaluationReport);
-
 function evaluationSummaryJson(e: EvaluationRunRecord): z.infer<typeof ZEvaluationSummary> {
-  const report = reportOf(e);
+  const report = storedSummary(e);
   return {
     id: e.id,
     name: e.name,
@@ -146,7 +142,10 @@ export function registerEvaluationRoutes(app: App, ctx: ServerContext): void {
     const { id } = c.req.valid("param");
     const evaluation = await ctx.db.writer.getEvaluationRun(id);
     if (!evaluation) throw notFound(`No evaluation "${id}".`);
-    return c.json({ ...evaluationSummaryJson(evaluation), configuration: evaluation.configuration, report: reportOf(evaluation) }, 200);
+    return c.json(
+      { ...evaluationSummaryJson(evaluation), configuration: evaluation.configuration, report: storedSummary(evaluation) },
+      200,
+    );
   });
 
   app.openapi(compareRoute, async (c) => {
