@@ -25,8 +25,9 @@ const INSERT_STEPS = `
 
 const INSERT_TOOL_CALLS = `
   INSERT INTO tool_calls (execution_id, step_index, call_index, tool_name, input, output, input_json, output_json, success, duration_ms, error)
-  SELECT $2, r.step_index, r.call_index, r.tool_name, r.input, r.output, r.input_json, r.output_json, r.success, r.duration_ms, r.error
-  FROM json_to_recordset($1::json) AS r(step_index int, call_index int, tool_name text, input jsonb, output jsonb,
+  SELECT $2, r.step_index, r.call_index, r.tool_name, r.input_json::jsonb, r.output_json::jsonb, r.input_json, r.output_json,
+         r.success, r.duration_ms, r.error
+  FROM json_to_recordset($1::json) AS r(step_index int, call_index int, tool_name text,
                                         input_json text, output_json text, success boolean, duration_ms int, error text)`;
 
 async function lockRunning(q: Query, executionId: string): Promise<LockedExecution> {

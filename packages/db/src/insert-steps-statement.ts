@@ -63,10 +63,10 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
     ), calls AS (
       INSERT INTO tool_calls (execution_id, step_index, call_index, attempt, tool_name, input, output, input_json, output_json,
         success, duration_ms, error)
-      SELECT ${executionId}, c.step_index, c.call_index, c.attempt, c.tool_name, c.input, c.output, c.input_json, c.output_json,
-        c.success, c.duration_ms, c.error
+      SELECT ${executionId}, c.step_index, c.call_index, c.attempt, c.tool_name, c.input_json::jsonb, c.output_json::jsonb,
+        c.input_json, c.output_json, c.success, c.duration_ms, c.error
       FROM jsonb_to_recordset(${toolCallRecords(rows)}::jsonb) AS c (step_index int, call_index int, attempt int, tool_name text,
-        input jsonb, output jsonb, input_json text, output_json text, success boolean, duration_ms int, error text)
+        input_json text, output_json text, success boolean, duration_ms int, error text)
       JOIN ins USING (step_index)
     ), attempts AS (
       INSERT INTO step_attempts (execution_id, step_index, attempt, status, error, error_kind, started_at, finished_at, duration_ms,

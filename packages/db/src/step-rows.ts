@@ -51,8 +51,8 @@ type AttemptRow = {
   cachedInputTokens: number | null;
 };
 
-/** A tool call's JSON as the consolidated document writes it, read back from jsonb: keys sorted. */
-const documentJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(sortedKeys(value)));
+/** A tool call's JSON (keys already sorted) as the consolidated document writes it; null for SQL NULL. */
+const documentJson = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 export const stepSessionId = (executionId: string, stepIndex: number) => `${executionId}_step_${stepIndex}`;
 
@@ -82,19 +82,24 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
     durationMs: data.durationMs ?? null,
     error: data.error ?? null,
   };
-  const toolCalls = (data.toolCalls ?? []).map((c, callIndex) => ({
-    callIndex,
-    attempt: c.attempt ?? null,
-    toolName: c.toolName,
-    // JSON null and "not given" are both stored as SQL NULL, as Prisma's JSON columns did.
-    input: c.input ?? undefined,
-    output: c.output ?? undefined,
-    inputJson: documentJson(c.input),
-    outputJson: documentJson(c.output),
-    success: c.success ?? null,
-    durationMs: c.durationMs ?? null,
-    error: c.error ?? null,
-  }));
+  const toolCalls = (data.toolCalls ?? []).map((c, callIndex) => {
+    // JSON null and "not given" are both stored as SQL NULL, as Prisma's JSON columns did. Keys are
+    // sorted once, as jsonb keeps them: the same value is hashed and written in the document's form.
+    const input = c.input == null ? undefined : sortedKeys(c.input);
+    const output = c.output == null ? undefined : sortedKeys(c.output);
+    return {
+      callIndex,
+      attempt: c.attempt ?? null,
+      toolName: c.toolName,
+      input,
+      output,
+      inputJson: documentJson(input),
+      outputJson: documentJson(output),
+      success: c.success ?? null,
+      durationMs: c.durationMs ?? null,
+      error: c.error ?? null,
+    };
+  });
   // The fingerprint covers what is stored, not only the content: the same content given again with
   // other structured fields or tool calls is a different step, not a retry. JSON is hashed with its
   // keys sorted, as jsonb keeps it: a step read back and written again (an export re-imported) is the
@@ -118,8 +123,6 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
   // so a step stored before they existed keeps its fingerprint, and a re-import of it stays a no-op.
   const hashed = toolCalls.map(({ attempt, inputJson, outputJson, ...c }) => ({
     ...c,
-    input: sortedKeys(c.input),
-    output: sortedKeys(c.output),
     ...(attempt === null ? {} : { attempt }),
   }));
   const attemptsPart = errorKind === null && attempts.length === 0 ? [] : [errorKind, attempts];
@@ -179,8 +182,7 @@ export const toolCallRecords = (rows: readonly StepRow[]) =>
         call_index: c.callIndex,
         attempt: c.attempt,
         tool_name: c.toolName,
-        input: c.input,
-        output: c.output,
+        // Once, as the document's text: the statement makes the jsonb columns from it.
         input_json: c.inputJson,
         output_json: c.outputJson,
         success: c.success,
