@@ -221,13 +221,17 @@ async function purgeBatch(tx: Client, policy: Policy, after: Key | undefined, se
   const lastRow = candidates.at(-1);
   if (!lastRow) return { last: undefined, ids: [], counts: NO_ROWS };
   const last = { finishedAt: lastRow.finished_at, executionId: lastRow.execution_id };
-  const rechecked = await tx.$queryRaw<{ execution_id: string }[]>`
-    SELECT e.execution_id FROM unnest(${candidates.map((c) => c.execution_id)}::text[]) AS u(id)
-    JOIN execution_sessions e ON e.execution_id = u.id WHERE ${eligible(policy)}`;
+  // Checked again with a fresh read, through the one "eligible, under the lock" query (re-locking rows
+  // this transaction holds is a no-op).
+  const rechecked = await lockEligible(
+    tx,
+    policy,
+    candidates.map((c) => c.execution_id),
+  );
   const ids = await wholeGroups(
     tx,
     policy,
-    rechecked.map((r) => r.execution_id).filter((id) => !seen.counted.has(id)),
+    rechecked.filter((id) => !seen.counted.has(id)),
     seen.links,
   );
   if (!ids.length) return { last, ids, counts: NO_ROWS };
