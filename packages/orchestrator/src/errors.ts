@@ -1,3 +1,5 @@
+import type { AttemptSpent } from "./agents/agent.js";
+
 export type OrchestratorErrorCode =
   | "INVALID_FLOW"
   | "AGENT_FAILED"
@@ -18,18 +20,25 @@ export type OrchestratorErrorOptions = {
   cause?: unknown;
   /** The offending field path for invalid input, e.g. `steps[2].retry.attempts`. */
   path?: string;
+  /**
+   * What an agent's attempt had already done when it failed. Tools that ran had their effects and the
+   * provider billed its tokens, so the attempt records both instead of losing them with the error.
+   */
+  spent?: AttemptSpent;
 };
 
 /** The package's one error type: callers branch on `code`, never on message text. */
 export class OrchestratorError extends Error {
   readonly code: OrchestratorErrorCode;
   readonly path?: string;
+  readonly spent?: AttemptSpent;
 
   constructor(code: OrchestratorErrorCode, message: string, options: OrchestratorErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "OrchestratorError";
     this.code = code;
     if (options.path !== undefined) this.path = options.path;
+    if (options.spent !== undefined) this.spent = options.spent;
   }
 
   static is(error: unknown, code?: OrchestratorErrorCode): error is OrchestratorError {

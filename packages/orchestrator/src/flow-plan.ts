@@ -60,8 +60,11 @@ export const ZScriptedAttempt = z.strictObject({
   usage: ZScriptedUsage.optional().describe(
     "What the attempt consumed, as a provider would report it (what is left out is unknown, never 0).",
   ),
-  /** The attempt fails with this error message after `delayMs`. */
-  fail: z.string().optional().describe("The attempt fails with this error message (after delayMs)."),
+  /** The attempt fails with this error message after its tool calls and `delayMs`; its calls and usage are still recorded. */
+  fail: z
+    .string()
+    .optional()
+    .describe("The attempt fails with this error message (after its toolCalls and delayMs, which are recorded with its usage)."),
   /** The attempt never settles until its signal aborts (to exercise timeouts). */
   hang: z.boolean().optional().describe("true: the attempt never answers, so the step's timeout aborts it (to show timeouts)."),
 });

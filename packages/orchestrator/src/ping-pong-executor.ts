@@ -14,10 +14,12 @@ import {
 import {
   type Agent,
   type AgentResult,
+  type AttemptSpent,
   type PreviousStepResult,
   type StepContext,
   type ToolCallRecord,
   ZAgentResult,
+  ZAttemptSpent,
 } from "./agents/agent.js";
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
@@ -179,7 +181,14 @@ function judge(step: FlowStep, result: AgentResult): string | null {
   return null;
 }
 
-type Attempt = { result?: AgentResult; error?: string; timedOut: boolean; errorKind: ErrorKind | null };
+type Attempt = {
+  result?: AgentResult;
+  error?: string;
+  /** What a failed attempt had done before it failed (see OrchestratorError.spent). */
+  spent?: AttemptSpent;
+  timedOut: boolean;
+  errorKind: ErrorKind | null;
+};
 
 /**
  * A step as the writer stores it: every field in its column, each tool call once in `tool_calls`.
@@ -535,8 +544,8 @@ export class PingPongExecutor {
       startedAt: new Date(started).toISOString(),
       finishedAt: new Date(finished).toISOString(),
       durationMs: Math.max(0, Math.round(finished - started)),
-      toolCalls: (outcome.result?.toolCalls ?? []).map(storableCall),
-      usage: outcome.result?.usage ?? null,
+      toolCalls: (outcome.result?.toolCalls ?? outcome.spent?.toolCalls ?? []).map(storableCall),
+      usage: outcome.result?.usage ?? outcome.spent?.usage ?? null,
     };
   }
 
@@ -573,7 +582,9 @@ export class PingPongExecutor {
       const timedOut = controller.signal.reason === timeoutError;
       // A cancelled run is nobody's failure; the network, a 5xx or a rate limit is not the agent's.
       const errorKind = runSignal?.aborted && !timedOut ? null : OrchestratorError.is(error, "INFRASTRUCTURE") ? "infrastructure" : "agent";
-      return { timedOut, errorKind, error: errorMessage(error) };
+      // Checked like a result: an agent's error is as untrusted as its answer.
+      const spent = OrchestratorError.is(error) ? ZAttemptSpent.safeParse(error.spent).data : undefined;
+      return { timedOut, errorKind, error: errorMessage(error), ...(spent === undefined ? {} : { spent }) };
     } finally {
       clearTimeout(timer);
       runSignal?.removeEventListener("abort", onRunAbort);

@@ -137,6 +137,38 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
     expect(stored!.finishedAt).toEqual(stored!.attempts[2]!.finishedAt);
   });
 
+  it("a failed attempt keeps what it spent: its tool calls and tokens are stored and counted", async () => {
+    const executionId = uid("exec");
+    const usage = (inputTokens: number) => ({ model: "gpt-a", inputTokens, outputTokens: 10, cachedInputTokens: 0 });
+    const flow = plan({
+      flowId: uid("spent"),
+      steps: [
+        {
+          stepId: "swap",
+          prompt: "p",
+          retry: { attempts: 2, backoffMs: 0, maxBackoffMs: 0 },
+          script: [
+            { fail: "quote expired", toolCalls: [{ toolName: "get_quote", output: { price: 1 } }], usage: usage(300) },
+            { response: "swapped", toolCalls: [{ toolName: "jupiter_swap" }], usage: usage(200) },
+          ],
+        },
+      ],
+    });
+    const result = await new PingPongExecutor(db, { clock: fakeClock() }).execute(flow, new ScriptedAgent(), { executionId });
+    expect(result.status).toBe("completed");
+    const [stored] = await db.writer.getSessionsForConsolidation(executionId);
+    expect(stored!.attempts.map((a) => [a.attempt, a.status, a.inputTokens])).toEqual([
+      [1, "failed", 300],
+      [2, "success", 200],
+    ]);
+    expect(stored!.toolCalls.map((c) => [c.attempt, c.toolName])).toEqual([
+      [1, "get_quote"],
+      [2, "jupiter_swap"],
+    ]);
+    const document = ZConsolidatedContent.parse(JSON.parse((await db.writer.getConsolidatedSession(result.consolidatedSessionId!))!));
+    expect(document.metadata).toMatchObject({ total_input_tokens: 500, total_output_tokens: 20, total_tools: 2 });
+  });
+
   it("an infrastructure error is recorded as such, on its attempt and its step, and consolidation counts it apart", async () => {
     const executionId = uid("exec");
     const flow = plan({

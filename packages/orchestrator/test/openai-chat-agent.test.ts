@@ -411,6 +411,32 @@ describe("OpenAIChatAgent", () => {
     expect((error as Error).message).toContain("3 turns");
     expect(exchanges).toHaveLength(3);
     expect(exchanges[2]?.body.messages.filter((m) => m.role === "tool")).toHaveLength(2);
+    // The turns that ran are not lost with the failure: their calls and tokens travel on the error.
+    expect((error as OrchestratorError).spent?.toolCalls.map((c) => c.toolName)).toEqual(["jupiter_swap", "jupiter_swap", "jupiter_swap"]);
+  });
+
+  it("a failure after earlier turns carries their tool calls and summed usage", async () => {
+    let n = 0;
+    reply = ({ res }) =>
+      ++n === 1
+        ? sendJson(res, 200, { ...toolCallsReply([["c1", "jupiter_swap", "{}"]]), usage: { prompt_tokens: 100, completion_tokens: 20 } })
+        : sendJson(res, 502, { error: { message: "upstream gone" } });
+    const agent = new OpenAIChatAgent({ baseUrl, model: "m", tools: { jupiter_swap: { run: async () => ({ ok: true }) } } });
+    const error = await agent.run(step({ requiredTools: ["jupiter_swap"] }), context(), never).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "INFRASTRUCTURE",
+      spent: {
+        toolCalls: [{ toolName: "jupiter_swap", success: true, output: { ok: true } }],
+        usage: { model: "test-model", inputTokens: 100, outputTokens: 20, cachedInputTokens: null },
+      },
+    });
+  });
+
+  it("a failure on the first turn has spent nothing", async () => {
+    reply = ({ res }) => sendJson(res, 400, { error: { message: "bad request" } });
+    const error = await new OpenAIChatAgent({ baseUrl, model: "m" }).run(step({}), context(), never).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "AGENT_FAILED" });
+    expect((error as OrchestratorError).spent).toBeUndefined();
   });
 
   it("uses an injected fetch", async () => {

@@ -119,6 +119,25 @@ describe("ScriptedAgent", () => {
     expect((await new ScriptedAgent().run(scripted, context(2), never)).usage).toBeUndefined();
   });
 
+  it("a failing attempt plays its tool calls first and carries them and its usage on the error", async () => {
+    const usage = { model: "gpt-x", inputTokens: 80, outputTokens: 5 };
+    const error = await new ScriptedAgent()
+      .run(
+        step({ script: [{ fail: "rpc unavailable", toolCalls: [{ toolName: "get_balance", input: { a: 1 } }], usage }] }),
+        context(1),
+        never,
+      )
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "AGENT_FAILED",
+      message: "rpc unavailable",
+      spent: {
+        toolCalls: [{ toolName: "get_balance", input: { a: 1 }, success: true }],
+        usage: { ...usage, cachedInputTokens: null },
+      },
+    });
+  });
+
   it("fills what an attempt leaves out from the defaults", async () => {
     const result = await new ScriptedAgent().run(
       step({

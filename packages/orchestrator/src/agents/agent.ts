@@ -23,6 +23,10 @@ export const ZAgentResult = z.object({
 });
 export type AgentResult = z.infer<typeof ZAgentResult>;
 
+/** Tool calls made and tokens consumed by an attempt before it failed (carried by OrchestratorError). */
+export const ZAttemptSpent = z.object({ toolCalls: z.array(ZToolCallRecord), usage: ZTokenUsage.nullable() });
+export type AttemptSpent = z.infer<typeof ZAttemptSpent>;
+
 /** What one earlier step produced, as later steps see it (ping-pong: each step builds on the last). */
 export type PreviousStepResult = {
   stepIndex: number;

@@ -131,20 +131,29 @@ export class OpenAIChatAgent implements Agent {
     ];
     const toolCalls: ToolCallRecord[] = [];
     const replies: ChatCompletion[] = [];
-    for (let turn = 0; turn < this.#maxTurns; turn++) {
-      const completion = await this.#complete(messages, step, signal);
-      replies.push(completion);
-      const reply = completion.choices[0]!.message;
-      const calls = reply.tool_calls ?? [];
-      if (calls.length === 0) return { response: reply.content ?? "", toolCalls, usage: sumTurns(replies, this.#model) };
-      messages.push({ role: "assistant", content: reply.content ?? null, tool_calls: calls });
-      for (const call of calls) {
-        const record = await this.#runTool(call, step, signal);
-        toolCalls.push(record);
-        messages.push({ role: "tool", tool_call_id: call.id, content: toolMessage(record) });
+    try {
+      for (let turn = 0; turn < this.#maxTurns; turn++) {
+        const completion = await this.#complete(messages, step, signal);
+        replies.push(completion);
+        const reply = completion.choices[0]!.message;
+        const calls = reply.tool_calls ?? [];
+        if (calls.length === 0) return { response: reply.content ?? "", toolCalls, usage: sumTurns(replies, this.#model) };
+        messages.push({ role: "assistant", content: reply.content ?? null, tool_calls: calls });
+        for (const call of calls) {
+          const record = await this.#runTool(call, step, signal);
+          toolCalls.push(record);
+          messages.push({ role: "tool", tool_call_id: call.id, content: toolMessage(record) });
+        }
       }
+      throw new OrchestratorError("AGENT_PROTOCOL", `Model still requested tools after ${this.#maxTurns} turns in step ${step.stepId}`);
+    } catch (error) {
+      // A later turn failing does not undo the earlier ones: their tool calls ran and their tokens were billed.
+      if (replies.length === 0 || !OrchestratorError.is(error) || error.spent !== undefined) throw error;
+      throw new OrchestratorError(error.code, error.message, {
+        cause: error.cause,
+        spent: { toolCalls, usage: sumTurns(replies, this.#model) },
+      });
     }
-    throw new OrchestratorError("AGENT_PROTOCOL", `Model still requested tools after ${this.#maxTurns} turns in step ${step.stepId}`);
   }
 
   async #complete(messages: ChatMessage[], step: FlowStep, signal: AbortSignal): Promise<ChatCompletion> {

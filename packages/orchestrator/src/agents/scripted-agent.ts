@@ -60,19 +60,19 @@ export class ScriptedAgent implements Agent {
       if (attempt.delayMs) await this.#sleep(attempt.delayMs, signal);
       await untilAborted(signal);
     }
-    if (attempt?.fail !== undefined) {
-      if (attempt.delayMs) await this.#sleep(attempt.delayMs, signal);
-      throw new OrchestratorError("AGENT_FAILED", attempt.fail);
-    }
     const toolCalls: ToolCallRecord[] = [];
     for (const call of attempt?.toolCalls ?? []) toolCalls.push(await this.#play(call, signal));
     const rest = (attempt?.delayMs ?? 0) - (this.#now() - started);
     if (rest > 0) await this.#sleep(rest, signal);
+    const usage = attempt?.usage === undefined ? undefined : toTokenUsage(attempt.usage);
+    if (attempt?.fail !== undefined) {
+      throw new OrchestratorError("AGENT_FAILED", attempt.fail, { spent: { toolCalls, usage: usage ?? null } });
+    }
     return {
       response: attempt?.response ?? `ok: ${step.stepId}`,
       toolCalls: attempt?.toolCalls ? toolCalls : step.requiredTools.map(defaultToolCall),
       ...(attempt?.score === undefined ? {} : { score: attempt.score }),
-      ...(attempt?.usage === undefined ? {} : { usage: toTokenUsage(attempt.usage) }),
+      ...(usage === undefined ? {} : { usage }),
     };
   }
 
