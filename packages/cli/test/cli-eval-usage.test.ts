@@ -106,8 +106,11 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
 
     const stored = await reev("compare", priced.evaluation.id, unpriced.evaluation.id, "--format", "json");
     expect(stored.code, show(stored)).toBe(0);
-    type CompareJson = { comparison: { flows: { inputTokensDelta: number | null; costUsdDelta: number | null }[] } };
-    expect((JSON.parse(stored.stdout) as CompareJson).comparison.flows[0]).toMatchObject({ inputTokensDelta: 0, costUsdDelta: null });
+    type CompareJson = { comparison: { flows: { inputTokensPerRunDelta: number | null; costUsdPerRunDelta: number | null }[] } };
+    expect((JSON.parse(stored.stdout) as CompareJson).comparison.flows[0]).toMatchObject({
+      inputTokensPerRunDelta: 0,
+      costUsdPerRunDelta: null,
+    });
     const repriced = await reev(
       "compare",
       priced.evaluation.id,
@@ -118,7 +121,10 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
       "json",
     );
     expect(repriced.code, show(repriced)).toBe(0);
-    expect((JSON.parse(repriced.stdout) as CompareJson).comparison.flows[0]).toMatchObject({ inputTokensDelta: 0, costUsdDelta: 0 });
+    expect((JSON.parse(repriced.stdout) as CompareJson).comparison.flows[0]).toMatchObject({
+      inputTokensPerRunDelta: 0,
+      costUsdPerRunDelta: 0,
+    });
   });
 
   it.each([

@@ -68,6 +68,7 @@ export {
   type FlowRuns,
   findSubsetMismatch,
   fisherExactTest,
+  formatPerRunTokens,
   formatTokens,
   formatTokenTriple,
   formatUsd,

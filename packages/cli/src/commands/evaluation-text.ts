@@ -4,7 +4,7 @@ import type { EvaluationRunRecord } from "@reev/db";
 import {
   type EvaluationReport,
   formatDuration,
-  formatTokens,
+  formatPerRunTokens,
   formatTokenTriple,
   formatUsd,
   type ReportComparison,
@@ -80,8 +80,8 @@ export function comparisonText(comparison: ReportComparison): string {
       signed(f.passHatKDelta, (n) => n.toFixed(2)),
       signed(f.meanScoreDelta, (n) => n.toFixed(2)),
       signed(f.p50DurationDelta, (n) => formatDuration(n)),
-      `${signed(f.inputTokensDelta, formatTokens)} / ${signed(f.outputTokensDelta, formatTokens)}`,
-      signed(f.costUsdDelta, formatUsd),
+      `${signed(f.inputTokensPerRunDelta, formatPerRunTokens)} / ${signed(f.outputTokensPerRunDelta, formatPerRunTokens)}`,
+      signed(f.costUsdPerRunDelta, formatUsd),
     ],
     ...f.steps.map((s) => [
       `  › ${s.stepId}`,
@@ -96,12 +96,12 @@ export function comparisonText(comparison: ReportComparison): string {
     ]),
   ]);
   const table = renderTable(
-    ["flow › step", "verdict", "A → B", "p", "Δ pass^k", "Δ score", "Δ p50", "Δ tokens in / out", "Δ cost"],
+    ["flow › step", "verdict", "A → B", "p", "Δ pass^k", "Δ score", "Δ p50", "Δ tokens in / out per run", "Δ cost per run"],
     rows,
     new Set([3]),
   );
   const flagged = comparison.flagged.length
     ? comparison.flagged.map((f) => `  ${f.verdict}: ${f.flowId}${f.stepId ? ` › ${f.stepId}` : ""}`).join("\n")
     : "  no credible difference anywhere";
-  return `${table}\n\nFlagged (${comparison.test}, p < 0.05):\n${flagged}\n`;
+  return `${table}\n\nFlagged (${comparison.test}, p < 0.05):\n${flagged}\n\n${comparison.notes.join("\n")}\n`;
 }

@@ -1,9 +1,16 @@
 import type { FlowReport } from "./aggregate-flow.js";
 import type { StepReport } from "./aggregate-steps.js";
 import { type ComparisonVerdict, comparePassCounts, PASS_COUNT_TEST, type PassComparison } from "./compare-pass-counts.js";
+import type { KnownSum } from "./summary-statistics.js";
 
 /** B − A, or null when either side is unknown: a delta is never computed from a guess. */
 const delta = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null ? null : b - a);
+
+/**
+ * A run's mean of a sum over runs: evaluations with different --repeat (or cut short) hold different
+ * numbers of runs, so their totals are not comparable and their means are. Null when any run's is unknown.
+ */
+const perRun = (sum: KnownSum | undefined) => (sum == null || sum.total === null || sum.known === 0 ? null : sum.total / sum.known);
 
 export type StepComparison = {
   stepId: string;
@@ -20,14 +27,19 @@ export type FlowComparison = {
   /** Present on one side only: nothing to compare. */
   only: "a" | "b" | null;
   passes: PassComparison | null;
+  /** The k of pass^k on each side (null where the flow is absent). */
+  kA: number | null;
+  kB: number | null;
+  /** Null unless both sides used the same k: pass^3 and pass^5 measure different things. */
   passHatKDelta: number | null;
   meanScoreDelta: number | null;
   p50DurationDelta: number | null;
   p95DurationDelta: number | null;
-  inputTokensDelta: number | null;
-  outputTokensDelta: number | null;
-  cachedInputTokensDelta: number | null;
-  costUsdDelta: number | null;
+  /** Per run (see perRun), not totals. */
+  inputTokensPerRunDelta: number | null;
+  outputTokensPerRunDelta: number | null;
+  cachedInputTokensPerRunDelta: number | null;
+  costUsdPerRunDelta: number | null;
   steps: StepComparison[];
 };
 
@@ -36,11 +48,13 @@ export type ReportComparison = {
   flows: FlowComparison[];
   /** Flows and steps with a credible regression or improvement; everything else is "no credible difference". */
   flagged: { flowId: string; stepId: string | null; verdict: Exclude<ComparisonVerdict, "no credible difference"> }[];
+  /** What the reader must know to read the deltas: which figures could not be compared, and why. */
+  notes: string[];
 };
 
 type ComparableFlow = Pick<
   FlowReport,
-  "flowId" | "runs" | "passes" | "passHatK" | "score" | "durationMs" | "inputTokens" | "outputTokens" | "costUsd" | "steps"
+  "flowId" | "k" | "runs" | "passes" | "passHatK" | "score" | "durationMs" | "inputTokens" | "outputTokens" | "costUsd" | "steps"
 > &
   // Optional: summaries stored before cached tokens were counted do not have it.
   Partial<Pick<FlowReport, "cachedInputTokens">>;
@@ -69,14 +83,16 @@ function compareFlow(flowId: string, a: ComparableFlow | undefined, b: Comparabl
     only: a && b ? null : a ? "a" : "b",
     passes:
       a && b ? comparePassCounts({ baseline: { runs: a.runs, passes: a.passes }, candidate: { runs: b.runs, passes: b.passes } }) : null,
-    passHatKDelta: delta(a?.passHatK, b?.passHatK),
+    kA: a?.k ?? null,
+    kB: b?.k ?? null,
+    passHatKDelta: a?.k === b?.k ? delta(a?.passHatK, b?.passHatK) : null,
     meanScoreDelta: delta(a?.score.mean, b?.score.mean),
     p50DurationDelta: delta(a?.durationMs.p50, b?.durationMs.p50),
     p95DurationDelta: delta(a?.durationMs.p95, b?.durationMs.p95),
-    inputTokensDelta: delta(a?.inputTokens.total, b?.inputTokens.total),
-    outputTokensDelta: delta(a?.outputTokens.total, b?.outputTokens.total),
-    cachedInputTokensDelta: delta(a?.cachedInputTokens?.total, b?.cachedInputTokens?.total),
-    costUsdDelta: delta(a?.costUsd.total, b?.costUsd.total),
+    inputTokensPerRunDelta: delta(perRun(a?.inputTokens), perRun(b?.inputTokens)),
+    outputTokensPerRunDelta: delta(perRun(a?.outputTokens), perRun(b?.outputTokens)),
+    cachedInputTokensPerRunDelta: delta(perRun(a?.cachedInputTokens), perRun(b?.cachedInputTokens)),
+    costUsdPerRunDelta: delta(perRun(a?.costUsd), perRun(b?.costUsd)),
     steps: a && b ? compareSteps(a.steps, b.steps) : [],
   };
 }
@@ -85,7 +101,8 @@ function compareFlow(flowId: string, a: ComparableFlow | undefined, b: Comparabl
  * A (the baseline) against B (the candidate), flows and steps aligned by id, in A's order then B's
  * new ones. Pass rates are judged by Fisher's exact test on the pass counts (comparePassCounts): a
  * regression or improvement is flagged only at p < 0.05, every other difference is "no credible
- * difference". The other figures are plain deltas, B − A, null when either side is unknown.
+ * difference". The other figures are plain deltas, B − A, null when either side is unknown; tokens and
+ * cost per run, and pass^k only between equal k.
  */
 export function compareReports(a: readonly ComparableFlow[], b: readonly ComparableFlow[]): ReportComparison {
   const ids = [...new Set([...a.map((f) => f.flowId), ...b.map((f) => f.flowId)])];
@@ -105,5 +122,15 @@ export function compareReports(a: readonly ComparableFlow[], b: readonly Compara
         flagged.push({ flowId: flow.flowId, stepId: step.stepId, verdict: step.passes.verdict });
     }
   }
-  return { test: PASS_COUNT_TEST, flows, flagged };
+  return { test: PASS_COUNT_TEST, flows, flagged, notes: comparisonNotes(flows) };
+}
+
+function comparisonNotes(flows: readonly FlowComparison[]): string[] {
+  const kPairs = new Set(flows.filter((f) => f.kA !== null && f.kB !== null && f.kA !== f.kB).map((f) => `A k = ${f.kA}, B k = ${f.kB}`));
+  return [
+    ...[...kPairs].map(
+      (pair) => `Δ pass^k is not compared where k differs (${pair}): pass^k of different k are different measures. Compare the pass rates.`,
+    ),
+    "Tokens and cost are compared per run, as the two sides may hold different numbers of runs.",
+  ];
 }

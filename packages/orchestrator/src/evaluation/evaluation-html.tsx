@@ -3,7 +3,7 @@ import { REPORT_CSS } from "../mermaid/report-css.js";
 import type { PassComparison } from "./compare-pass-counts.js";
 import type { ReportComparison } from "./compare-reports.js";
 import type { EvaluationReport } from "./evaluation-report.js";
-import { formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
+import { formatPerRunTokens, formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
 
 /** The evaluation and comparison tables' own rules, on top of REPORT_CSS (the viewer adds them to its stylesheet). */
 export const EVALUATION_CSS = `
@@ -272,8 +272,8 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
                 <th class="num">Δ pass^k</th>
                 <th class="num">Δ mean score</th>
                 <th class="num">Δ p50</th>
-                <th class="num">Δ tokens in / out</th>
-                <th class="num">Δ cost</th>
+                <th class="num">Δ tokens in / out per run</th>
+                <th class="num">Δ cost per run</th>
               </tr>
             </thead>
             <tbody>
@@ -298,11 +298,11 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
                   <td class="num" data-label="Δ p50">
                     {signed(f.p50DurationDelta, (n) => formatDuration(n))}
                   </td>
-                  <td class="num" data-label="Δ tokens in / out">
-                    {signed(f.inputTokensDelta, formatTokens)} / {signed(f.outputTokensDelta, formatTokens)}
+                  <td class="num" data-label="Δ tokens in / out per run">
+                    {signed(f.inputTokensPerRunDelta, formatPerRunTokens)} / {signed(f.outputTokensPerRunDelta, formatPerRunTokens)}
                   </td>
-                  <td class="num" data-label="Δ cost">
-                    {signed(f.costUsdDelta, formatUsd)}
+                  <td class="num" data-label="Δ cost per run">
+                    {signed(f.costUsdPerRunDelta, formatUsd)}
                   </td>
                 </tr>,
                 ...f.steps.map((s) => (
@@ -327,6 +327,9 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
           Verdicts by {comparison.test} at p &lt; 0.05; any other difference is "no credible difference": it could be chance, and more runs
           of both would tell.
         </p>
+        {comparison.notes.map((note) => (
+          <p class="note">{note}</p>
+        ))}
       </section>
     </>
   );

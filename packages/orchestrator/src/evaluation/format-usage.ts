@@ -4,6 +4,10 @@
 /** A token count with thousands separators ("12,345"); "—" when unknown. */
 export const formatTokens = (n: number | null | undefined): string => (n == null ? "—" : n.toLocaleString("en-US"));
 
+/** A mean per run, to one decimal ("1,234.5"): a comparison's per-run tokens are rarely whole. */
+export const formatPerRunTokens = (n: number | null | undefined): string =>
+  n == null ? "—" : n.toLocaleString("en-US", { maximumFractionDigits: 1 });
+
 /**
  * US dollars: four decimals ("$0.0053"), so cents of a run stay visible; below $0.0001 two significant
  * digits ("$0.000042"), so a cheap run does not read as free. "—" when unknown.

@@ -46,7 +46,7 @@ export {
 } from "./evaluation-report.js";
 export { type Expect, type ToolOrder, ZExpect, ZToolOrder } from "./expect.js";
 export { fisherExactTest, type Table2x2, ZTable2x2 } from "./fisher-exact-test.js";
-export { formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
+export { formatPerRunTokens, formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
 export { findSubsetMismatch } from "./json-subset.js";
 export { type PassAtKInput, passAtK, passHatK, ZPassAtKInput } from "./pass-at-k.js";
 export { type PassCount, type PassRate, passRate, Z_95, ZPassCount } from "./pass-rate.js";

@@ -1,0 +1,55 @@
+// compareReports between evaluations that are not shaped alike: a different --repeat (so a different k
+// and a different number of runs) must not produce deltas that compare unlike things.
+import { describe, expect, it } from "vitest";
+import { aggregateFlow, type EvaluationRun } from "../src/evaluation/aggregate-flow.js";
+import { compareReports } from "../src/evaluation/compare-reports.js";
+
+const run = (runId: string, inputTokens: number | null, costUsd: number | null): EvaluationRun => ({
+  runId,
+  passed: true,
+  score: null,
+  durationMs: null,
+  inputTokens,
+  outputTokens: 10,
+  cachedInputTokens: 0,
+  costUsd,
+  steps: [],
+});
+
+const flow = (k: number, runs: EvaluationRun[]) => aggregateFlow({ flowId: "swap", k, runs });
+
+describe("compareReports", () => {
+  it("compares tokens and cost per run, so a longer evaluation does not look costlier", () => {
+    // A: 2 runs of 100 tokens ($0.01 each); B: 4 runs of 150 tokens ($0.02 each).
+    const a = flow(2, [run("a1", 100, 0.01), run("a2", 100, 0.01)]);
+    const b = flow(2, [run("b1", 150, 0.02), run("b2", 150, 0.02), run("b3", 150, 0.02), run("b4", 150, 0.02)]);
+    const [f] = compareReports([a], [b]).flows;
+    expect(f).toMatchObject({ inputTokensPerRunDelta: 50, outputTokensPerRunDelta: 0, cachedInputTokensPerRunDelta: 0 });
+    expect(f!.costUsdPerRunDelta).toBeCloseTo(0.01, 12);
+  });
+
+  it("an unknown count on either side makes its per-run delta unknown, never a guess", () => {
+    const a = flow(2, [run("a1", 100, 0.01), run("a2", null, null)]);
+    const b = flow(2, [run("b1", 100, 0.01), run("b2", 100, 0.01)]);
+    expect(compareReports([a], [b]).flows[0]).toMatchObject({
+      inputTokensPerRunDelta: null,
+      costUsdPerRunDelta: null,
+      outputTokensPerRunDelta: 0,
+    });
+  });
+
+  it("compares pass^k only between equal k, and says so when k differs", () => {
+    const runs = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => run(`${prefix}${i}`, 1, 0));
+    const sameK = compareReports([flow(3, runs("a", 3))], [flow(3, runs("b", 3))]);
+    expect(sameK.flows[0]).toMatchObject({ kA: 3, kB: 3, passHatKDelta: 0 });
+    expect(sameK.notes.join("\n")).not.toContain("k differs");
+
+    const otherK = compareReports([flow(3, runs("a", 3))], [flow(5, runs("b", 5))]);
+    expect(otherK.flows[0]).toMatchObject({ kA: 3, kB: 5, passHatKDelta: null });
+    expect(otherK.notes).toContain(
+      "Δ pass^k is not compared where k differs (A k = 3, B k = 5): pass^k of different k are different measures. Compare the pass rates.",
+    );
+    // The pass rates are still judged: they do not depend on k.
+    expect(otherK.flows[0]!.passes?.verdict).toBe("no credible difference");
+  });
+});
