@@ -63,6 +63,8 @@ export function integer(flag: string, min: number, max: number = Number.MAX_SAFE
 const DURATION_UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 /** An age in the largest whole unit it is, as `duration` reads it back: 30d, 12h, 90m. */
 export function formatAge(ms: number): string {
+  // Zero is a whole number of every unit; "0d" reads as the user most likely wrote it.
+  if (ms === 0) return "0d";
   const units = Object.entries(DURATION_UNITS).reverse();
   const [unit, size] = units.find(([, n]) => ms % n === 0) ?? ["s", DURATION_UNITS.s];
   return `${ms / size}${unit}`;
