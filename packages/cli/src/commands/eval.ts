@@ -68,7 +68,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option("--baseline <evaluationId>", "compare with this earlier evaluation when done")
     .option("--prices <file>", "model prices per million tokens (YAML or JSON) for the cost")
     .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
-    .option("--out <file>", "write the report here (html: each run's diagram goes beside it, in <file>-runs/)")
+    .option("--out <file>", "write the report here (html: each run's diagram goes beside it: eval.html writes eval-runs/)")
     .addOption(dbOption())
     .addOption(migrateOption())
     .addHelpText(
