@@ -73,6 +73,7 @@ export {
   formatTokenTriple,
   formatUsd,
   type KnownSum,
+  missingSummary,
   PASS_COUNT_TEST,
   type PassComparison,
   type PassRate,

@@ -2,6 +2,7 @@
 // /api/v1/compare?a=&b=: what `reev eval` recorded and what `reev compare` says, as JSON, on both
 // backends; and every bad input answered with the right 4xx and the field at fault.
 import { type Database, MAX_ID_LENGTH } from "@reev/db";
+import { prismaClientOf } from "@reev/db/internal";
 import { test, testBackends } from "@reev/db/testing";
 import { compareReports, type EvaluationReport } from "@reev/orchestrator";
 import { describe, expect } from "vitest";
@@ -18,7 +19,13 @@ type ListPage = {
 describe.each(testBackends())("the evaluation routes on $name", (backend) => {
   test.override({ backend });
   const prefix = `api-eval-${backend.name}-${process.pid}`;
-  const ids = { v1: `${prefix}-v1`, v2: `${prefix}-v2`, v3: `${prefix}-v3`, running: `${prefix}-running` };
+  const ids = {
+    v1: `${prefix}-v1`,
+    v2: `${prefix}-v2`,
+    v3: `${prefix}-v3`,
+    running: `${prefix}-running`,
+    incomplete: `${prefix}-incomplete`,
+  };
   let reports: { v1: EvaluationReport; v2: EvaluationReport };
   let executionId: string;
 
@@ -37,6 +44,12 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     });
     await recordEvaluation(db, { id: ids.v3, name: "v3", plans: evaluationPlans(prefix, false), repeat: 1, startedAt: at(3) });
     await db.writer.createEvaluationRun({ id: ids.running, agent: "scripted", configuration: {}, startedAt: at(4) });
+    // As `reev recover` leaves an evaluation whose process died: finished, unfinished, with no summary.
+    await db.writer.createEvaluationRun({ id: ids.incomplete, agent: "scripted", configuration: {}, startedAt: at(0) });
+    await prismaClientOf(db).evaluationRun.update({
+      where: { id: ids.incomplete },
+      data: { status: "incomplete", error: "abandoned: process 4242 exited without finishing", finishedAt: at(0) },
+    });
     reports = { v1, v2 };
     executionId = await runFlow(db, flowPlan(`${prefix}-single`, 2));
   };
@@ -61,8 +74,29 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
       [ids.v3, "completed", 2, 2],
       [ids.v2, "completed", 10, 5],
       [ids.v1, "completed", 10, 9],
+      [ids.incomplete, "incomplete", null, null],
     ]);
     expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
+  });
+
+  test("an evaluation without a report says why in its own words: not yet while running, never once it ended unfinished", async ({
+    db,
+  }) => {
+    await seed(db);
+    const { app } = createServer({ db, log: () => {} });
+    const page = async (id: string) => (await app.request(`/evaluations/${id}`)).text();
+    const running = await page(ids.running);
+    expect(running).toContain("is still running: its report is written when its last run ends. Reload to see it.");
+    const incomplete = await page(ids.incomplete);
+    expect(incomplete).toContain(
+      "ended incomplete without a report (abandoned: process 4242 exited without finishing): its runs were never counted",
+    );
+    expect(incomplete).not.toContain("Reload");
+    const compared = (await (await app.request(`/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: ids.incomplete })}`)).json()) as {
+      error: { message: string };
+    };
+    expect(compared.error.message).toContain(`Evaluation "${ids.incomplete}" ended incomplete without a report`);
+    expect(compared.error.message).not.toContain("still");
   });
 
   test("one evaluation is its stored report; a comparison is reev compare's, flagging the change made", async ({ db }) => {
@@ -114,6 +148,7 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     ["/api/v1/compare?a=eval_nope", 400, "b"],
     ["A_EVAL_B_EXECUTION", 400, "b"],
     ["A_RUNNING", 400, "a"],
+    ["B_INCOMPLETE", 400, "b"],
   ] as const)("GET %s → %i naming %s", async ([path, status, field], { db }) => {
     await seed(db);
     const { app } = createServer({ db, log: () => {} });
@@ -122,7 +157,9 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
         ? `/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: executionId })}`
         : path === "A_RUNNING"
           ? `/api/v1/compare?${new URLSearchParams({ a: ids.running, b: ids.v1 })}`
-          : path;
+          : path === "B_INCOMPLETE"
+            ? `/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: ids.incomplete })}`
+            : path;
     const response = await app.request(url);
     expect(response.status).toBe(status);
     expect(response.headers.get("content-type")).toContain("application/json");

@@ -15,19 +15,24 @@ const ZRebuildableConfiguration = z.object({
 });
 
 /**
- * The stored summary of a finished evaluation. A running one has none yet: INVALID_ARGUMENT naming
- * `field`, since it is the id given that cannot be used (a bad input, not a failure).
+ * The stored summary of a finished evaluation. A running one has none yet, and one that recovery
+ * finished after its process died has none at all: INVALID_ARGUMENT naming `field`, since it is the id
+ * given that cannot be used (a bad input, not a failure).
  */
 export function evaluationSummary(evaluation: EvaluationRunRecord, field: string): EvaluationReport {
   const summary = storedSummary(evaluation);
-  if (summary === null) {
-    throw new OrchestratorError(
-      "INVALID_ARGUMENT",
-      `Evaluation "${evaluation.id}" is still ${evaluation.status}: it has no summary yet. Compare finished evaluations.`,
-      { path: field },
-    );
-  }
+  if (summary === null)
+    throw new OrchestratorError("INVALID_ARGUMENT", `${missingSummary(evaluation)} Compare evaluations that have a report.`, {
+      path: field,
+    });
   return summary;
+}
+
+/** Why an evaluation has no report, in words that fit its state: not yet (running) or never (ended unfinished). */
+export function missingSummary(evaluation: Pick<EvaluationRunRecord, "id" | "status" | "error">): string {
+  if (evaluation.status === "running")
+    return `Evaluation "${evaluation.id}" is still running: its report is written when its last run ends.`;
+  return `Evaluation "${evaluation.id}" ended ${evaluation.status} without a report${evaluation.error ? ` (${evaluation.error})` : ""}: its runs were never counted, and a half-counted evaluation is never recorded. Run reev eval again for a report.`;
 }
 
 /** The report a finished evaluation stored as its summary (`reev eval --format json`'s); null while it runs. */

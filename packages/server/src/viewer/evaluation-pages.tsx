@@ -1,5 +1,5 @@
 import type { EvaluationRunRecord } from "@reev/db";
-import { ComparisonBody, EvaluationBody, type EvaluationReport, type ReportComparison } from "@reev/orchestrator";
+import { ComparisonBody, EvaluationBody, type EvaluationReport, missingSummary, type ReportComparison } from "@reev/orchestrator";
 import { Layout } from "./layout.js";
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
@@ -141,7 +141,10 @@ export function EvaluationPage(props: { nonce: string; evaluation: EvaluationRun
             <p class="ids">{facts.join(" · ")}</p>
           </header>
           <section>
-            <p>This evaluation is still {e.status}: its report is written when its last run ends. Reload to see it.</p>
+            <p>
+              {missingSummary(e)}
+              {e.status === "running" ? " Reload to see it." : ""}
+            </p>
           </section>
         </>
       )}
