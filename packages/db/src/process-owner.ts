@@ -4,6 +4,17 @@ import { hostname } from "node:os";
 /** Who runs an execution: the host, the pid, and when that process started (a pid alone is reused). */
 export type ProcessOwner = { host: string; pid: number; startedAt: Date };
 
+/** An owner as a row records it; `startedAt` is null for rows written before process starts were kept. */
+export type RecordedOwner = { host: string; pid: number; startedAt: Date | null };
+
+/** The owner columns every owned table has (executions, evaluations), as one value; null when unowned. */
+export const recordedOwner = (row: {
+  ownerHost: string | null;
+  ownerPid: number | null;
+  ownerStartedAt: Date | null;
+}): RecordedOwner | null =>
+  row.ownerHost && row.ownerPid !== null ? { host: row.ownerHost, pid: row.ownerPid, startedAt: row.ownerStartedAt } : null;
+
 /** How sure we are about an owner: `gone` is proven, `alive` is not contradicted, `unknown` cannot be checked from here. */
 export type OwnerState = "alive" | "gone" | "unknown";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { currentProcessOwner, localOwnerState } from "../process-owner.js";
+import { currentProcessOwner, localOwnerState, type RecordedOwner } from "../process-owner.js";
 import { INT32_MAX, ZId } from "../schemas.js";
 import { validate } from "../validate.js";
 import { databaseTransaction, lockExecution, type WriterContext, withClient } from "./context.js";
@@ -41,7 +41,7 @@ export type Liveness = {
 /** What liveness is judged from: an execution's or an evaluation's status, owner and heartbeat. */
 export type OwnedRun = {
   status: string;
-  owner: { host: string; pid: number; startedAt: Date | null } | null;
+  owner: RecordedOwner | null;
   heartbeatAt: Date | null;
   startedAt: Date;
 };

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DatabaseError } from "../errors.js";
 import { Prisma } from "../generated/prisma/client.js";
-import { currentProcessOwner } from "../process-owner.js";
+import { currentProcessOwner, type RecordedOwner, recordedOwner } from "../process-owner.js";
 import { type JsonValue, ZId, ZJsonValue, ZStepIndex, ZText, ZTimestamp } from "../schemas.js";
 import { validate } from "../validate.js";
 import { databaseTransaction, lockExecution, type WriterContext, withClient } from "./context.js";
@@ -61,7 +61,7 @@ export type EvaluationRunRecord = {
   configuration: JsonValue;
   summary: JsonValue | null;
   /** The process that runs (or ran) it; null when recorded before owners were. */
-  owner: { host: string; pid: number; startedAt: Date | null } | null;
+  owner: RecordedOwner | null;
   /** The owner's last sign of life (see `evaluationHeartbeat`); null when recorded before heartbeats were. */
   heartbeatAt: Date | null;
   /** Why it ended unfinished, when recovery finished it; null otherwise. */
@@ -112,7 +112,7 @@ export function toEvaluationRecord(row: Prisma.EvaluationRunModel): EvaluationRu
     finishedAt: row.finishedAt,
     configuration: row.configuration as JsonValue,
     summary: (row.summary ?? null) as JsonValue | null,
-    owner: row.ownerHost && row.ownerPid !== null ? { host: row.ownerHost, pid: row.ownerPid, startedAt: row.ownerStartedAt } : null,
+    owner: recordedOwner(row),
     heartbeatAt: row.heartbeatAt,
     error: row.error,
   };

@@ -1,6 +1,6 @@
 import { DatabaseError } from "../errors.js";
 import type { Prisma } from "../generated/prisma/client.js";
-import { currentProcessOwner } from "../process-owner.js";
+import { currentProcessOwner, type RecordedOwner, recordedOwner } from "../process-owner.js";
 import {
   type ConsolidationStatus,
   type CreateExecutionInput,
@@ -33,7 +33,7 @@ export type ExecutionSessionRecord = {
   openTransaction: { transactionId: string; openedAt: Date } | null;
   consolidation: { status: ConsolidationStatus; error: string | null; updatedAt: Date | null };
   /** The process that runs (or ran) it; null when recorded before owners were. */
-  owner: { host: string; pid: number; startedAt: Date | null } | null;
+  owner: RecordedOwner | null;
   /** The owner's last sign of life (see `heartbeat`); null when recorded before heartbeats were. */
   heartbeatAt: Date | null;
   /** The evaluation run that made it (`reev eval`), if any. */
@@ -58,7 +58,7 @@ export function toExecutionRecord(row: Prisma.ExecutionSessionModel): ExecutionS
     openTransaction:
       row.openTransactionId && row.transactionOpenedAt ? { transactionId: row.openTransactionId, openedAt: row.transactionOpenedAt } : null,
     consolidation: { status: row.consolidationStatus, error: row.consolidationError, updatedAt: row.consolidationUpdatedAt },
-    owner: row.ownerHost && row.ownerPid !== null ? { host: row.ownerHost, pid: row.ownerPid, startedAt: row.ownerStartedAt } : null,
+    owner: recordedOwner(row),
     heartbeatAt: row.heartbeatAt,
     evaluationId: row.evaluationId,
   };
