@@ -50,6 +50,7 @@ export {
   compareReports,
   compareStored,
   costUsd,
+  countedRuns,
   EVALUATION_CSS,
   EvaluationBody,
   type EvaluationPageOptions,

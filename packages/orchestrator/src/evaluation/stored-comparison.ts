@@ -1,4 +1,4 @@
-import type { Database, EvaluationRunRecord } from "@reev/db";
+import type { Database, EvaluationExecutionRecord, EvaluationRunRecord } from "@reev/db";
 import { z } from "zod";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
@@ -38,6 +38,23 @@ export function missingSummary(evaluation: Pick<EvaluationRunRecord, "id" | "sta
 /** The report a finished evaluation stored as its summary (`reev eval --format json`'s); null while it runs. */
 export const storedSummary = (evaluation: EvaluationRunRecord): EvaluationReport | null =>
   evaluation.summary === null ? null : (evaluation.summary as unknown as EvaluationReport);
+
+/**
+ * The runs an evaluation's summary counted, as they are stored now, and the ids of those deleted
+ * since (`reev purge` deletes old executions; the summary keeps their ids and the figures computed
+ * from them). One read of the evaluation's executions, however many runs it counted.
+ */
+export async function countedRuns(
+  db: Reads,
+  evaluationId: string,
+  summary: EvaluationReport,
+): Promise<{ stored: EvaluationExecutionRecord[]; purged: string[] }> {
+  const counted = summary.flows.flatMap((f) => f.runIds);
+  const wanted = new Set(counted);
+  const stored = (await db.writer.listEvaluationExecutions(evaluationId)).filter((e) => wanted.has(e.executionId));
+  const present = new Set(stored.map((e) => e.executionId));
+  return { stored, purged: counted.filter((id) => !present.has(id)) };
+}
 
 /**
  * An evaluation's runs priced again with `prices`: the same runs its summary counted (an interrupted

@@ -115,8 +115,16 @@ export function EvaluationsListPage(props: {
   );
 }
 
-/** `/evaluations/{id}`: the report `reev eval --format html` writes, each run linked to its page here. */
-export function EvaluationPage(props: { nonce: string; evaluation: EvaluationRunRecord; report: EvaluationReport | null }) {
+/**
+ * `/evaluations/{id}`: the report `reev eval --format html` writes, each run linked to its page here;
+ * a run purged since (one of `purged`) has no page, and is shown unlinked and marked.
+ */
+export function EvaluationPage(props: {
+  nonce: string;
+  evaluation: EvaluationRunRecord;
+  report: EvaluationReport | null;
+  purged: ReadonlySet<string>;
+}) {
   const { evaluation: e, report } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
   const facts = [e.id, `agent ${e.agent}${e.model ? ` (${e.model})` : ""}`, e.status, `started ${shortTime(e.startedAt)} UTC`];
@@ -132,6 +140,7 @@ export function EvaluationPage(props: { nonce: string; evaluation: EvaluationRun
             facts,
             minPassRate: typeof minPassRate === "number" ? minPassRate : null,
             runLink: (id) => `/runs/${encodeURIComponent(id)}`,
+            purged: props.purged,
           }}
         />
       ) : (

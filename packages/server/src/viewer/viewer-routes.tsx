@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
-import { CLIENT_BUNDLES, compareStored, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
+import { CLIENT_BUNDLES, compareStored, countedRuns, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
 import type { Context } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { ApiError, toApiError } from "../api/api-error.js";
@@ -164,7 +164,10 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
         <NotFoundPage message={`No evaluation "${id}".`} back={{ href: "/evaluations", label: "← Back to the evaluations list" }} />,
         404,
       );
-    return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={storedSummary(evaluation)} />);
+    const report = storedSummary(evaluation);
+    // Runs purged since it finished have no page to link to: one read finds which are left.
+    const purged = new Set(report ? (await countedRuns(ctx.db, evaluation.id, report)).purged : []);
+    return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={report} purged={purged} />);
   });
 
   app.get("/compare", async (c) => {
