@@ -58,7 +58,9 @@ export async function countedRuns(
 
 /**
  * An evaluation's runs priced again with `prices`: the same runs its summary counted (an interrupted
- * one counted only some), read from the store, under its recorded expectations.
+ * one counted only some), read from the store, under its recorded expectations. INVALID_ARGUMENT
+ * naming `field` when any of them was purged since: a report of the runs left would be a different
+ * evaluation (none at all after a full purge), and a verdict on it would mislead.
  */
 async function repriced(db: Reads, evaluation: EvaluationRunRecord, summary: EvaluationReport, prices: PriceTable, field: string) {
   const configuration = ZRebuildableConfiguration.safeParse(evaluation.configuration);
@@ -69,9 +71,15 @@ async function repriced(db: Reads, evaluation: EvaluationRunRecord, summary: Eva
       { path: field },
     );
   }
-  const counted = new Set(summary.flows.flatMap((f) => f.runIds));
-  const executions = (await db.writer.listEvaluationExecutions(evaluation.id)).filter((e) => counted.has(e.executionId));
-  return buildEvaluationReport(executions, { k: configuration.data.repeat, flows: configuration.data.flows, prices });
+  const { stored, purged } = await countedRuns(db, evaluation.id, summary);
+  if (purged.length) {
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `${purged.length} of the ${purged.length + stored.length} runs evaluation "${evaluation.id}" counted were purged (reev purge): its runs cannot be priced again. Leave out --prices to compare the costs stored with it.`,
+      { path: field },
+    );
+  }
+  return buildEvaluationReport(stored, { k: configuration.data.repeat, flows: configuration.data.flows, prices });
 }
 
 /**
