@@ -15,7 +15,8 @@ describe.each(testBackends())("the evaluation page after a purge on $name", (bac
     const prefix = `viewer-purged-${backend.name}-${process.pid}`;
     const plans = evaluationPlans(prefix, false);
     const id = `${prefix}-eval`;
-    const report = await recordEvaluation(db, { id, name: "purged", plans, repeat: 3, startedAt: new Date() });
+    const baseline = `${prefix}-baseline`;
+    const report = await recordEvaluation(db, { id, name: "purged", plans, repeat: 3, startedAt: new Date(), baseline });
     const [steady, shaky] = report.flows;
     const { app } = createServer({ db, log: () => {} });
     const page = async () => {
@@ -27,6 +28,9 @@ describe.each(testBackends())("the evaluation page after a purge on $name", (bac
     const before = await page();
     expect(runLinks(before).sort()).toEqual([...steady!.runIds, ...shaky!.runIds].sort());
     expect(before).not.toContain("purged (reev purge)");
+    // What it was asked, read from its configuration: --min-pass-rate 0.8 marks shaky's 2/3 as low, and its baseline is linked.
+    expect(before.match(/class="fill low"/g)).toHaveLength(1);
+    expect(before).toContain(`Compare with its baseline ${baseline}`);
 
     const purge = await db.writer.purgeExecutions({ olderThanMs: 0, flowId: steady!.flowId });
     expect(purge.deleted.executions).toBe(3);

@@ -30,6 +30,12 @@ export {
   type StepComparison,
 } from "./compare-reports.js";
 export {
+  type EvaluationConfiguration,
+  type FlowExpectations,
+  ZEvaluationConfiguration,
+  ZFlowExpectations,
+} from "./evaluation-configuration.js";
+export {
   ComparisonBody,
   EVALUATION_CSS,
   EvaluationBody,
@@ -37,13 +43,7 @@ export {
   renderComparisonHtml,
   renderEvaluationHtml,
 } from "./evaluation-html.js";
-export {
-  buildEvaluationReport,
-  type EvaluationReport,
-  expectationsOf,
-  type FlowExpectations,
-  runPassed,
-} from "./evaluation-report.js";
+export { buildEvaluationReport, type EvaluationReport, expectationsOf, runPassed } from "./evaluation-report.js";
 export { type Expect, type ToolOrder, ZExpect, ZToolOrder } from "./expect.js";
 export { fisherExactTest, type Table2x2, ZTable2x2 } from "./fisher-exact-test.js";
 export { formatPerRunTokens, formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";

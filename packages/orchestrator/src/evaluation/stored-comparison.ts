@@ -1,18 +1,15 @@
 import type { Database, EvaluationExecutionRecord, EvaluationRunRecord } from "@reev/db";
-import { z } from "zod";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
+import { ZEvaluationConfiguration } from "./evaluation-configuration.js";
 import { buildEvaluationReport, type EvaluationReport, expectationsOf } from "./evaluation-report.js";
 import type { PriceTable } from "./price-table.js";
 
 type Reads = Pick<Database, "writer">;
 export type StoredReportKind = "evaluation" | "execution";
 
-/** What `reev eval` keeps in an evaluation's configuration that a report can be rebuilt from. */
-const ZRebuildableConfiguration = z.object({
-  repeat: z.int().min(1),
-  flows: z.array(z.object({ flowId: z.string().min(1), flow: z.boolean(), steps: z.array(z.string()) })),
-});
+/** What of `reev eval`'s configuration a report is rebuilt from. */
+const ZRebuildableConfiguration = ZEvaluationConfiguration.pick({ repeat: true, flows: true });
 
 /**
  * The stored summary of a finished evaluation. A running one has none yet, and one that recovery

@@ -1,16 +1,23 @@
 import type { EvaluationRunRecord } from "@reev/db";
-import { ComparisonBody, EvaluationBody, type EvaluationReport, missingSummary, type ReportComparison } from "@reev/orchestrator";
+import {
+  ComparisonBody,
+  EvaluationBody,
+  type EvaluationReport,
+  missingSummary,
+  type ReportComparison,
+  ZEvaluationConfiguration,
+} from "@reev/orchestrator";
 import { Layout } from "./layout.js";
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const shortTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
 const evaluationHref = (id: string) => `/evaluations/${encodeURIComponent(id)}`;
 
-/** One field of what `reev eval` was asked (its configuration is JSON of its own making: read, not trusted). */
-function configured(e: EvaluationRunRecord, key: string): unknown {
-  const c = e.configuration;
-  return c !== null && typeof c === "object" && !Array.isArray(c) ? c[key] : undefined;
-}
+/**
+ * What the page shows of what `reev eval` was asked: parsed, not trusted (stored JSON); each field
+ * absent when it does not hold one (an evaluation recorded otherwise, or before the field existed).
+ */
+const ZShownConfiguration = ZEvaluationConfiguration.pick({ minPassRate: true, baseline: true }).partial();
 
 /** A or B of the compare form, kept when the page is shown again. */
 export type CompareQuery = { a?: string | undefined; b?: string | undefined };
@@ -128,8 +135,8 @@ export function EvaluationPage(props: {
   const { evaluation: e, report } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
   const facts = [e.id, `agent ${e.agent}${e.model ? ` (${e.model})` : ""}`, e.status, `started ${shortTime(e.startedAt)} UTC`];
-  const minPassRate = configured(e, "minPassRate");
-  const baseline = configured(e, "baseline");
+  const parsed = ZShownConfiguration.safeParse(e.configuration);
+  const { minPassRate = null, baseline = null } = parsed.success ? parsed.data : {};
   return (
     <Layout title={`reev · ${title}`} nonce={props.nonce}>
       {report ? (
@@ -138,7 +145,7 @@ export function EvaluationPage(props: {
           options={{
             title,
             facts,
-            minPassRate: typeof minPassRate === "number" ? minPassRate : null,
+            minPassRate,
             runLink: (id) => `/runs/${encodeURIComponent(id)}`,
             purged: props.purged,
           }}
@@ -157,7 +164,7 @@ export function EvaluationPage(props: {
           </section>
         </>
       )}
-      {typeof baseline === "string" ? (
+      {baseline !== null ? (
         <p>
           <a href={`/compare?${new URLSearchParams({ a: baseline, b: e.id })}`}>Compare with its baseline {baseline}</a>
         </p>
