@@ -9,8 +9,25 @@ export const API_CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed"
 export type ApiConsolidationStatus = (typeof API_CONSOLIDATION_STATUSES)[number];
 export const ZApiConsolidationStatus = z.enum(API_CONSOLIDATION_STATUSES);
 
-const ZTime = z.string().openapi({ format: "date-time", example: "2026-12-03T06:50:00.000Z" });
+export const ZTime = z.string().openapi({ format: "date-time", example: "2026-12-03T06:50:00.000Z" });
 const ZJson = z.unknown().openapi({ description: "Any JSON value." });
+
+/** The query of a list read in keyset pages (executions, evaluations): how many, and after which page. */
+export const ZPageQuery = z.object({
+  limit: z.coerce
+    .number({ error: "must be a whole number" })
+    .int("must be a whole number")
+    .min(1, "must be 1 or more")
+    .max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`)
+    .default(50),
+  cursor: z.string().optional().openapi({ description: "meta.nextCursor of the previous page." }),
+});
+
+/** The `meta` of such a page. */
+export const ZPageMeta = z.object({
+  limit: z.int().min(1).max(MAX_PAGE_LIMIT),
+  nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
+});
 
 export const ZStepCounts = z
   .object({
@@ -51,10 +68,7 @@ export const ZExecution = ZExecutionSummary.extend({
 export const ZExecutionList = z
   .object({
     data: z.array(ZExecutionSummary),
-    meta: z.object({
-      limit: z.int().min(1).max(MAX_PAGE_LIMIT),
-      nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
-    }),
+    meta: ZPageMeta,
   })
   .openapi("ExecutionList");
 
