@@ -7,7 +7,7 @@ import {
   type ReportComparison,
   ZEvaluationConfiguration,
 } from "@reev/orchestrator";
-import { Layout } from "./layout.js";
+import { ErrorBox, Layout } from "./layout.js";
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const shortTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
@@ -36,14 +36,6 @@ function CompareForm(props: { query: CompareQuery }) {
       <button type="submit">Compare</button>
     </form>
   );
-}
-
-function ErrorBox(props: { error: string | undefined }) {
-  return props.error ? (
-    <section class="error-box" role="alert">
-      {props.error}
-    </section>
-  ) : null;
 }
 
 function EvaluationRow(props: { evaluation: EvaluationRunRecord; report: EvaluationReport | null }) {
