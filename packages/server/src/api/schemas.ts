@@ -5,9 +5,9 @@ import { EXECUTION_STATUSES, MAX_PAGE_LIMIT, STEP_STATUSES } from "@reev/db";
  * The API's shapes: reev's snake_case field names and status strings. The consolidation status
  * `timed_out` of the database is `timeout` here, as reev's API said (see toApiConsolidationStatus).
  */
-export const API_CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
+const API_CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
 export type ApiConsolidationStatus = (typeof API_CONSOLIDATION_STATUSES)[number];
-export const ZApiConsolidationStatus = z.enum(API_CONSOLIDATION_STATUSES);
+const ZApiConsolidationStatus = z.enum(API_CONSOLIDATION_STATUSES);
 
 export const ZTime = z.string().openapi({ format: "date-time", example: "2026-12-03T06:50:00.000Z" });
 const ZJson = z.unknown().openapi({ description: "Any JSON value." });
@@ -29,7 +29,7 @@ export const ZPageMeta = z.object({
   nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
 });
 
-export const ZStepCounts = z
+const ZStepCounts = z
   .object({
     total: z.int().openapi({ description: "Committed steps." }),
     pending: z.int().openapi({ description: "Steps of an execution transaction still open: not yet visible to consolidation." }),

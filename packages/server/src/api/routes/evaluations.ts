@@ -15,7 +15,7 @@ const errors = {
   404: { description: "No such evaluation (or execution).", content: { "application/json": { schema: ZApiErrorBody } } },
 } as const;
 
-export const ZEvaluationSummary = z
+const ZEvaluationSummary = z
   .object({
     id: z.string(),
     name: z.string().nullable(),
@@ -30,7 +30,7 @@ export const ZEvaluationSummary = z
   })
   .openapi("EvaluationSummary");
 
-export const ZEvaluation = ZEvaluationSummary.extend({
+const ZEvaluation = ZEvaluationSummary.extend({
   configuration: z.unknown().openapi({ description: "What reev eval was asked: flow files, --repeat, --concurrency, the price table…" }),
   report: z.unknown().nullable().openapi({
     description:
@@ -38,14 +38,14 @@ export const ZEvaluation = ZEvaluationSummary.extend({
   }),
 }).openapi("Evaluation");
 
-export const ZEvaluationList = z
+const ZEvaluationList = z
   .object({
     data: z.array(ZEvaluationSummary),
     meta: ZPageMeta,
   })
   .openapi("EvaluationList");
 
-export const ZComparison = z
+const ZComparison = z
   .object({
     a: z.string(),
     b: z.string(),

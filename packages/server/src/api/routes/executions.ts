@@ -35,7 +35,7 @@ const ZListQuery = z.object({
   ...ZPageQuery.shape,
 });
 
-export const listExecutionsRoute = createRoute({
+const listExecutionsRoute = createRoute({
   method: "get",
   path: "/api/v1/executions",
   summary: "Executions, newest first, one page at a time (keyset pagination).",
