@@ -184,7 +184,7 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
         {report.notes.map((note) => (
           <p class="note">{note}</p>
         ))}
-        {purged.size ? <p class="note purged">{purgedRunsNote(purged.size)}</p> : null}
+        {purged.size ? <p class="note">{purgedRunsNote(purged.size)}</p> : null}
       </section>
       {report.flows.map((f) => (
         <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
