@@ -6,7 +6,7 @@ import { ZPriceTable } from "./price-table.js";
  * (by stepId) that have an `expect` block. Kept in the evaluation's configuration, so the report can
  * be rebuilt from the database alone; a verdict that should be there and is not fails the run.
  */
-export const ZFlowExpectations = z.object({ flowId: z.string().min(1), flow: z.boolean(), steps: z.array(z.string()) });
+const ZFlowExpectations = z.object({ flowId: z.string().min(1), flow: z.boolean(), steps: z.array(z.string()) });
 export type FlowExpectations = z.infer<typeof ZFlowExpectations>;
 
 /**

@@ -29,12 +29,7 @@ export {
   type ReportComparison,
   type StepComparison,
 } from "./compare-reports.js";
-export {
-  type EvaluationConfiguration,
-  type FlowExpectations,
-  ZEvaluationConfiguration,
-  ZFlowExpectations,
-} from "./evaluation-configuration.js";
+export { type EvaluationConfiguration, type FlowExpectations, ZEvaluationConfiguration } from "./evaluation-configuration.js";
 export {
   ComparisonBody,
   EVALUATION_CSS,
