@@ -34,8 +34,8 @@ import { openWithPGlite } from "./writer-pglite.js";
  * - the server process's RSS, idle and under load.
  */
 
-export type LoadStats = { requestsPerSecond: number[]; p50Ms: number[]; p99Ms: number[] };
-export type LoadCase = {
+type LoadStats = { requestsPerSecond: number[]; p50Ms: number[]; p99Ms: number[] };
+type LoadCase = {
   id: "list" | "deep" | "flow";
   label: string;
   reev: { requestsPerSecond: number; p50Ms: number; p99Ms: number; rounds: LoadStats };

@@ -3,5 +3,4 @@
 /** The list's page cursor, for tools that build one (the bench's deep page and its bare handler). */
 export { encodeCursor } from "./api/cursor.js";
 export { createServer, type ListenOptions, type ReevServer, type ServerOptions } from "./create-server.js";
-export { purgeSummary, type RetentionOptions } from "./retention.js";
-export { SHUTDOWN_REASON } from "./server-runs.js";
+export type { RetentionOptions } from "./retention.js";

@@ -13,7 +13,7 @@ const DEFAULT_INTERVAL_MS = 60 * 60_000;
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** One line for the log: what a purge deleted, table by table. */
-export function purgeSummary(report: PurgeReport): string {
+function purgeSummary(report: PurgeReport): string {
   const d = report.deleted;
   return (
     `retention: purged ${count(d.executions, "run")} that finished before ${report.cutoff.toISOString()} ` +

@@ -3,7 +3,7 @@ import { type Agent, type FlowPlan, PingPongExecutor } from "@reev/orchestrator"
 import type { ChangeHub } from "./live/change-hub.js";
 
 /** Why runs that were still going are stopped when the server stops: recorded as their error. */
-export const SHUTDOWN_REASON = "server shutting down";
+const SHUTDOWN_REASON = "server shutting down";
 
 /**
  * The runs this server started (POST /executions). Each runs in this process and signals the hub as

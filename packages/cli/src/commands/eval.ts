@@ -5,12 +5,12 @@ import { type Database, type EvaluationRunRecord, HEARTBEAT_INTERVAL_MS, type Js
 import {
   buildEvaluationReport,
   compareReports,
+  type EvaluationConfiguration,
   type EvaluationReport,
   type EvaluationRunOutcome,
   errorMessage,
   evaluationSummary,
   expectationsOfPlan,
-  type FlowExpectations,
   type FlowPlan,
   Heartbeat,
   loadFlowPlan,
@@ -144,20 +144,6 @@ export async function loadPrices(path: string | undefined): Promise<PriceTable |
   return parsePriceTable(text, path);
 }
 
-/** Which report was asked for, and where it goes; checked before the database is opened. */
-export type EvaluationConfiguration = {
-  files: string[];
-  flows: FlowExpectations[];
-  repeat: number;
-  concurrency: number;
-  agent: AgentName;
-  model: string | null;
-  minPassRate: number | null;
-  baseline: string | null;
-  /** Kept so the costs in the summary can be traced to the prices they were computed with. */
-  prices: PriceTable | null;
-};
-
 /** Flows whose pass rate is under the threshold (none without one). */
 export function flowsBelow(report: EvaluationReport, minPassRate: number | null): string[] {
   if (minPassRate === null) return [];
@@ -188,6 +174,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
   const sharedAgent = await createAgent(flags.agent, flags.tools);
   // One scripted agent per repetition, so a step's scriptByRun can fail known runs; a real agent is shared.
   const agentFor = (run: number) => (flags.agent === "scripted" ? new ScriptedAgent({ run }) : sharedAgent);
+  // Stored as the evaluation's configuration, in the one shape its readers parse (ZEvaluationConfiguration).
   const configuration: EvaluationConfiguration = {
     files: files.map((f) => resolve(f)),
     flows: plans.map(expectationsOfPlan),

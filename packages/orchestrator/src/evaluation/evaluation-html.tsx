@@ -91,7 +91,18 @@ export type EvaluationPageOptions = {
   minPassRate: number | null;
   /** The link of one run's diagram page, or null when none was written. */
   runLink: (executionId: string) => string | null;
+  /**
+   * Runs the summary counted that are no longer stored (`reev purge` deleted them): shown unlinked and
+   * marked, with a note that the figures are the summary's. None when absent.
+   */
+  purged?: ReadonlySet<string> | undefined;
 };
+
+/** Why a report still shows figures of runs that are gone: they were computed when the runs were stored. */
+function purgedRunsNote(count: number): string {
+  const runs = count === 1 ? "1 run of this evaluation was" : `${count} runs of this evaluation were`;
+  return `${runs} purged (reev purge); its figures are from its stored summary, computed from the runs when it finished.`;
+}
 
 /**
  * What renderEvaluationHtml shows inside its page: the header, the flows × metrics table, then each
@@ -99,6 +110,7 @@ export type EvaluationPageOptions = {
  */
 export function EvaluationBody(props: { report: EvaluationReport; options: EvaluationPageOptions }) {
   const { report, options } = props;
+  const purged = options.purged ?? new Set<string>();
   return (
     <>
       <header>
@@ -172,6 +184,7 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
         {report.notes.map((note) => (
           <p class="note">{note}</p>
         ))}
+        {purged.size ? <p class="note">{purgedRunsNote(purged.size)}</p> : null}
       </section>
       {report.flows.map((f) => (
         <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
@@ -212,12 +225,14 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
           </div>
           <ul class="runs">
             {f.runIds.map((id, i) => {
-              const link = options.runLink(id);
+              const gone = purged.has(id);
+              const link = gone ? null : options.runLink(id);
               // runTotals is built in runIds' order (absent from summaries stored before it existed).
               const totals = f.runTotals?.[i];
               return (
-                <li>
+                <li data-run-id={id} data-purged={gone ? "true" : undefined}>
                   {link ? <a href={link}>{id}</a> : <code>{id}</code>}
+                  {gone ? <span class="note"> purged</span> : null}
                   {totals ? (
                     <span class="note">
                       {" "}

@@ -1,16 +1,10 @@
 import type { AttemptUsage, EvaluationExecutionRecord, EvaluationStepRecord, StoredCheckResult } from "@reev/db";
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
 import type { StepRun } from "./aggregate-steps.js";
+import type { FlowExpectations } from "./evaluation-configuration.js";
 import { costUsd, type PriceTable } from "./price-table.js";
 import { sumKnown } from "./summary-statistics.js";
 import { attemptedUsage, sumUsage } from "./token-usage.js";
-
-/**
- * Which `expect` verdicts a run of a flow must carry to pass: the flow's own, and those of the steps
- * (by stepId) that have an `expect` block. Kept in the evaluation's configuration, so the report can
- * be rebuilt from the database alone; a verdict that should be there and is not fails the run.
- */
-export type FlowExpectations = { flowId: string; flow: boolean; steps: string[] };
 
 /** One run's own figures, beside its id: what the report's per-flow sums are made of. */
 export type RunTotals = Pick<EvaluationRun, "runId" | "passed" | "inputTokens" | "outputTokens" | "cachedInputTokens" | "costUsd">;

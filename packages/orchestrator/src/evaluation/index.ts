@@ -29,6 +29,7 @@ export {
   type ReportComparison,
   type StepComparison,
 } from "./compare-reports.js";
+export { type EvaluationConfiguration, type FlowExpectations, ZEvaluationConfiguration } from "./evaluation-configuration.js";
 export {
   ComparisonBody,
   EVALUATION_CSS,
@@ -37,13 +38,7 @@ export {
   renderComparisonHtml,
   renderEvaluationHtml,
 } from "./evaluation-html.js";
-export {
-  buildEvaluationReport,
-  type EvaluationReport,
-  expectationsOf,
-  type FlowExpectations,
-  runPassed,
-} from "./evaluation-report.js";
+export { buildEvaluationReport, type EvaluationReport, expectationsOf, runPassed } from "./evaluation-report.js";
 export { type Expect, type ToolOrder, ZExpect, ZToolOrder } from "./expect.js";
 export { fisherExactTest, type Table2x2, ZTable2x2 } from "./fisher-exact-test.js";
 export { formatPerRunTokens, formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
@@ -53,7 +48,7 @@ export { type PassCount, type PassRate, passRate, Z_95, ZPassCount } from "./pas
 export { costUsd, type ModelPrice, type PriceTable, parsePriceTable, ZModelPrice, ZPriceTable } from "./price-table.js";
 export { type RecordedChecks, recordStoredChecks } from "./record-checks.js";
 export { type EvaluationRunOutcome, expectationsOfPlan, type RunEvaluationOptions, runEvaluation } from "./run-evaluation.js";
-export { compareStored, evaluationSummary, missingSummary, storedSummary } from "./stored-comparison.js";
+export { compareStored, countedRuns, evaluationSummary, missingSummary, storedSummary } from "./stored-comparison.js";
 export {
   type DurationSummary,
   type KnownSum,

@@ -5,7 +5,7 @@ import { errorMessage } from "../errors.js";
 import type { FlowPlan } from "../flow-plan.js";
 import { fitId } from "../ids.js";
 import { type ExecutionEvent, type ExecutionResult, PingPongExecutor } from "../ping-pong-executor.js";
-import type { FlowExpectations } from "./evaluation-report.js";
+import type { FlowExpectations } from "./evaluation-configuration.js";
 
 export type EvaluationRunOutcome =
   | { flowId: string; run: number; executionId: string; result: ExecutionResult; error: null }

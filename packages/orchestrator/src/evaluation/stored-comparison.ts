@@ -1,18 +1,15 @@
-import type { Database, EvaluationRunRecord } from "@reev/db";
-import { z } from "zod";
+import type { Database, EvaluationExecutionRecord, EvaluationRunRecord } from "@reev/db";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
+import { ZEvaluationConfiguration } from "./evaluation-configuration.js";
 import { buildEvaluationReport, type EvaluationReport, expectationsOf } from "./evaluation-report.js";
 import type { PriceTable } from "./price-table.js";
 
 type Reads = Pick<Database, "writer">;
 export type StoredReportKind = "evaluation" | "execution";
 
-/** What `reev eval` keeps in an evaluation's configuration that a report can be rebuilt from. */
-const ZRebuildableConfiguration = z.object({
-  repeat: z.int().min(1),
-  flows: z.array(z.object({ flowId: z.string().min(1), flow: z.boolean(), steps: z.array(z.string()) })),
-});
+/** What of `reev eval`'s configuration a report is rebuilt from. */
+const ZRebuildableConfiguration = ZEvaluationConfiguration.pick({ repeat: true, flows: true });
 
 /**
  * The stored summary of a finished evaluation. A running one has none yet, and one that recovery
@@ -40,8 +37,27 @@ export const storedSummary = (evaluation: EvaluationRunRecord): EvaluationReport
   evaluation.summary === null ? null : (evaluation.summary as unknown as EvaluationReport);
 
 /**
+ * The runs an evaluation's summary counted, as they are stored now, and the ids of those deleted
+ * since (`reev purge` deletes old executions; the summary keeps their ids and the figures computed
+ * from them). One read of the evaluation's executions, however many runs it counted.
+ */
+export async function countedRuns(
+  db: Reads,
+  evaluationId: string,
+  summary: EvaluationReport,
+): Promise<{ stored: EvaluationExecutionRecord[]; purged: string[] }> {
+  const counted = summary.flows.flatMap((f) => f.runIds);
+  const wanted = new Set(counted);
+  const stored = (await db.writer.listEvaluationExecutions(evaluationId)).filter((e) => wanted.has(e.executionId));
+  const present = new Set(stored.map((e) => e.executionId));
+  return { stored, purged: counted.filter((id) => !present.has(id)) };
+}
+
+/**
  * An evaluation's runs priced again with `prices`: the same runs its summary counted (an interrupted
- * one counted only some), read from the store, under its recorded expectations.
+ * one counted only some), read from the store, under its recorded expectations. INVALID_ARGUMENT
+ * naming `field` when any of them was purged since: a report of the runs left would be a different
+ * evaluation (none at all after a full purge), and a verdict on it would mislead.
  */
 async function repriced(db: Reads, evaluation: EvaluationRunRecord, summary: EvaluationReport, prices: PriceTable, field: string) {
   const configuration = ZRebuildableConfiguration.safeParse(evaluation.configuration);
@@ -52,9 +68,15 @@ async function repriced(db: Reads, evaluation: EvaluationRunRecord, summary: Eva
       { path: field },
     );
   }
-  const counted = new Set(summary.flows.flatMap((f) => f.runIds));
-  const executions = (await db.writer.listEvaluationExecutions(evaluation.id)).filter((e) => counted.has(e.executionId));
-  return buildEvaluationReport(executions, { k: configuration.data.repeat, flows: configuration.data.flows, prices });
+  const { stored, purged } = await countedRuns(db, evaluation.id, summary);
+  if (purged.length) {
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `${purged.length} of the ${purged.length + stored.length} runs evaluation "${evaluation.id}" counted were purged (reev purge): its runs cannot be priced again. Leave out --prices to compare the costs stored with it.`,
+      { path: field },
+    );
+  }
+  return buildEvaluationReport(stored, { k: configuration.data.repeat, flows: configuration.data.flows, prices });
 }
 
 /**

@@ -14,7 +14,7 @@ export const ZApiErrorBody = z
     }),
   })
   .openapi("Error");
-export type ApiErrorBody = z.infer<typeof ZApiErrorBody>;
+type ApiErrorBody = z.infer<typeof ZApiErrorBody>;
 
 /** An answer the API gives on purpose: a status, a code to branch on, words, and the field at fault. */
 export class ApiError extends Error {

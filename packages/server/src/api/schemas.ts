@@ -5,14 +5,31 @@ import { EXECUTION_STATUSES, MAX_PAGE_LIMIT, STEP_STATUSES } from "@reev/db";
  * The API's shapes: reev's snake_case field names and status strings. The consolidation status
  * `timed_out` of the database is `timeout` here, as reev's API said (see toApiConsolidationStatus).
  */
-export const API_CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
+const API_CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
 export type ApiConsolidationStatus = (typeof API_CONSOLIDATION_STATUSES)[number];
-export const ZApiConsolidationStatus = z.enum(API_CONSOLIDATION_STATUSES);
+const ZApiConsolidationStatus = z.enum(API_CONSOLIDATION_STATUSES);
 
-const ZTime = z.string().openapi({ format: "date-time", example: "2026-12-03T06:50:00.000Z" });
+export const ZTime = z.string().openapi({ format: "date-time", example: "2026-12-03T06:50:00.000Z" });
 const ZJson = z.unknown().openapi({ description: "Any JSON value." });
 
-export const ZStepCounts = z
+/** The query of a list read in keyset pages (executions, evaluations): how many, and after which page. */
+export const ZPageQuery = z.object({
+  limit: z.coerce
+    .number({ error: "must be a whole number" })
+    .int("must be a whole number")
+    .min(1, "must be 1 or more")
+    .max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`)
+    .default(50),
+  cursor: z.string().optional().openapi({ description: "meta.nextCursor of the previous page." }),
+});
+
+/** The `meta` of such a page. */
+export const ZPageMeta = z.object({
+  limit: z.int().min(1).max(MAX_PAGE_LIMIT),
+  nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
+});
+
+const ZStepCounts = z
   .object({
     total: z.int().openapi({ description: "Committed steps." }),
     pending: z.int().openapi({ description: "Steps of an execution transaction still open: not yet visible to consolidation." }),
@@ -51,10 +68,7 @@ export const ZExecution = ZExecutionSummary.extend({
 export const ZExecutionList = z
   .object({
     data: z.array(ZExecutionSummary),
-    meta: z.object({
-      limit: z.int().min(1).max(MAX_PAGE_LIMIT),
-      nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
-    }),
+    meta: ZPageMeta,
   })
   .openapi("ExecutionList");
 

@@ -2,11 +2,11 @@ import pg from "pg";
 import type { ChangeHub } from "./change-hub.js";
 
 /** The channel the database's triggers announce changed executions on (see the notify_changes migration). */
-export const CHANGES_CHANNEL = "reev_changes";
+const CHANGES_CHANNEL = "reev_changes";
 /** How the listener's connection names itself in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = "reev-serve-listener";
 
-export type ListenerOptions = {
+type ListenerOptions = {
   url: string;
   hub: ChangeHub;
   log: (line: string) => void;

@@ -7,9 +7,9 @@ import { toApiConsolidationStatus } from "../api/views.js";
  * consolidation state. Events are derived by comparing this with the run's progress as stored, so a
  * resumed stream (Last-Event-ID) catches up from the database without losing or repeating anything.
  */
-export type StreamState = { steps: ReadonlySet<number>; status: string | null; consolidation: string | null };
+type StreamState = { steps: ReadonlySet<number>; status: string | null; consolidation: string | null };
 
-export type RunEvent = { event: "step" | "status" | "consolidation"; id: string; data: Record<string, unknown> };
+type RunEvent = { event: "step" | "status" | "consolidation"; id: string; data: Record<string, unknown> };
 
 export const INITIAL_STATE: StreamState = { steps: new Set(), status: null, consolidation: null };
 
@@ -41,7 +41,7 @@ function stepsOf(ranges: string): Set<number> | undefined {
 }
 
 /** The event id: the stream state after the event, as base64url JSON. */
-export const encodeEventId = (state: StreamState) =>
+const encodeEventId = (state: StreamState) =>
   Buffer.from(JSON.stringify([rangesOf(state.steps), state.status, state.consolidation])).toString("base64url");
 
 /** A Last-Event-ID back into the state it stands for; a 400 naming the header when it is not one of ours. */
@@ -108,7 +108,7 @@ export function eventsSince(state: StreamState, progress: RunProgress): { events
 }
 
 /** How long a finished run's consolidation may stay pending before the stream stops waiting for it. */
-export const CONSOLIDATION_GRACE_MS = 30_000;
+const CONSOLIDATION_GRACE_MS = 30_000;
 
 /**
  * Whether nothing more will happen to the run: it ended, and its consolidation ended too (or will

@@ -1,16 +1,23 @@
 import type { EvaluationRunRecord } from "@reev/db";
-import { ComparisonBody, EvaluationBody, type EvaluationReport, missingSummary, type ReportComparison } from "@reev/orchestrator";
-import { Layout } from "./layout.js";
+import {
+  ComparisonBody,
+  EvaluationBody,
+  type EvaluationReport,
+  missingSummary,
+  type ReportComparison,
+  ZEvaluationConfiguration,
+} from "@reev/orchestrator";
+import { ErrorBox, Layout } from "./layout.js";
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const shortTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
 const evaluationHref = (id: string) => `/evaluations/${encodeURIComponent(id)}`;
 
-/** One field of what `reev eval` was asked (its configuration is JSON of its own making: read, not trusted). */
-function configured(e: EvaluationRunRecord, key: string): unknown {
-  const c = e.configuration;
-  return c !== null && typeof c === "object" && !Array.isArray(c) ? c[key] : undefined;
-}
+/**
+ * What the page shows of what `reev eval` was asked: parsed, not trusted (stored JSON); each field
+ * absent when it does not hold one (an evaluation recorded otherwise, or before the field existed).
+ */
+const ZShownConfiguration = ZEvaluationConfiguration.pick({ minPassRate: true, baseline: true }).partial();
 
 /** A or B of the compare form, kept when the page is shown again. */
 export type CompareQuery = { a?: string | undefined; b?: string | undefined };
@@ -29,14 +36,6 @@ function CompareForm(props: { query: CompareQuery }) {
       <button type="submit">Compare</button>
     </form>
   );
-}
-
-function ErrorBox(props: { error: string | undefined }) {
-  return props.error ? (
-    <section class="error-box" role="alert">
-      {props.error}
-    </section>
-  ) : null;
 }
 
 function EvaluationRow(props: { evaluation: EvaluationRunRecord; report: EvaluationReport | null }) {
@@ -115,13 +114,21 @@ export function EvaluationsListPage(props: {
   );
 }
 
-/** `/evaluations/{id}`: the report `reev eval --format html` writes, each run linked to its page here. */
-export function EvaluationPage(props: { nonce: string; evaluation: EvaluationRunRecord; report: EvaluationReport | null }) {
+/**
+ * `/evaluations/{id}`: the report `reev eval --format html` writes, each run linked to its page here;
+ * a run purged since (one of `purged`) has no page, and is shown unlinked and marked.
+ */
+export function EvaluationPage(props: {
+  nonce: string;
+  evaluation: EvaluationRunRecord;
+  report: EvaluationReport | null;
+  purged: ReadonlySet<string>;
+}) {
   const { evaluation: e, report } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
   const facts = [e.id, `agent ${e.agent}${e.model ? ` (${e.model})` : ""}`, e.status, `started ${shortTime(e.startedAt)} UTC`];
-  const minPassRate = configured(e, "minPassRate");
-  const baseline = configured(e, "baseline");
+  const parsed = ZShownConfiguration.safeParse(e.configuration);
+  const { minPassRate = null, baseline = null } = parsed.success ? parsed.data : {};
   return (
     <Layout title={`reev · ${title}`} nonce={props.nonce}>
       {report ? (
@@ -130,8 +137,9 @@ export function EvaluationPage(props: { nonce: string; evaluation: EvaluationRun
           options={{
             title,
             facts,
-            minPassRate: typeof minPassRate === "number" ? minPassRate : null,
+            minPassRate,
             runLink: (id) => `/runs/${encodeURIComponent(id)}`,
+            purged: props.purged,
           }}
         />
       ) : (
@@ -148,7 +156,7 @@ export function EvaluationPage(props: { nonce: string; evaluation: EvaluationRun
           </section>
         </>
       )}
-      {typeof baseline === "string" ? (
+      {baseline !== null ? (
         <p>
           <a href={`/compare?${new URLSearchParams({ a: baseline, b: e.id })}`}>Compare with its baseline {baseline}</a>
         </p>

@@ -1,5 +1,14 @@
 import type { Child } from "hono/jsx";
 
+/** A page's own error (bad filters, an id that is not there), announced to screen readers; nothing without one. */
+export function ErrorBox(props: { error: string | undefined }) {
+  return props.error ? (
+    <section class="error-box" role="alert">
+      {props.error}
+    </section>
+  ) : null;
+}
+
 /** Every viewer page: one stylesheet and scripts from /assets (same origin, no CDN), each script with the page's CSP nonce. */
 export function Layout(props: { title: string; nonce: string; scripts?: readonly string[]; children: Child }) {
   return (

@@ -1,4 +1,4 @@
-import { Layout } from "./layout.js";
+import { ErrorBox, Layout } from "./layout.js";
 
 /**
  * A page that is not there (an unknown run, evaluation or URL): the reason and the way back, in the
@@ -8,9 +8,7 @@ export function NotFoundPage(props: { message: string; back: { href: string; lab
   return (
     <Layout title="reev: not found" nonce="">
       <h1>Not found</h1>
-      <section class="error-box" role="alert">
-        {props.message}
-      </section>
+      <ErrorBox error={props.message} />
       <p>
         <a href={props.back.href} data-back="">
           {props.back.label}

@@ -3,7 +3,7 @@ import type { RunDocument } from "../run-document.js";
 import { Layout } from "./layout.js";
 
 /** A run is live while its status or its consolidation can still change. */
-export const isLive = ({ overview }: RunDocument) =>
+const isLive = ({ overview }: RunDocument) =>
   overview.execution.status === "running" || ["pending", "in_progress"].includes(overview.execution.consolidation.status);
 
 /** The status banner and metrics: replaced from `/runs/{id}/live` while the run is live. */

@@ -1,7 +1,7 @@
 import { EXECUTION_STATUSES, type ExecutionSessionRecord } from "@reev/db";
 import { formatDuration, statusGlyph } from "@reev/orchestrator";
 import { toApiConsolidationStatus } from "../api/views.js";
-import { Layout } from "./layout.js";
+import { ErrorBox, Layout } from "./layout.js";
 
 export type RunsListQuery = { status?: string | undefined; flowId?: string | undefined; q?: string | undefined };
 
@@ -67,11 +67,7 @@ export function RunsListPage(props: {
           </form>
         </search>
       </section>
-      {props.error ? (
-        <section class="error-box" role="alert">
-          {props.error}
-        </section>
-      ) : null}
+      <ErrorBox error={props.error} />
       {props.error ? null : (
         <p
           id="list-live"

@@ -4,6 +4,13 @@
  * did, since a new one belongs at its top — swaps in the rows and pager rendered again by the server
  * for the same filters and cursor (`/live?…`). One refresh at a time; changes that come meanwhile
  * cause one more. Each (re)connection refreshes too: changes made while it was away were not heard.
+ *
+ * Why every change of a shown run refreshes, though a stored step changes none of the row's cells
+ * (status, duration and consolidation move only when the run ends or is consolidated): a change is an
+ * execution id and nothing more (PostgreSQL's trigger announces the id alone, so that a listener
+ * reads what was committed), and a run's step stored and its end are the same event. Skipping some
+ * would miss the end. The cost stays bounded all the same: however fast steps come, a page has at
+ * most one refresh under way and one more queued.
  * Keyboard focus stays on the same run's link across a swap. Plain ES2020, served from /assets with
  * a nonce.
  */

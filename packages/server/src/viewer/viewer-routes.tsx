@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
-import { CLIENT_BUNDLES, compareStored, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
+import { CLIENT_BUNDLES, compareStored, countedRuns, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
 import type { Context } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { ApiError, toApiError } from "../api/api-error.js";
@@ -70,6 +70,13 @@ export function notFoundAnswer(c: Context<AppEnv>): Response | Promise<Response>
   return c.html(<NotFoundPage message={`No page at ${path}.`} back={BACK_TO_RUNS} />, 404);
 }
 
+/** The runs list's filters from the URL; an empty field is no filter. */
+const runsListQuery = (c: Context<AppEnv>): RunsListQuery => ({
+  status: c.req.query("status") || undefined,
+  flowId: c.req.query("flowId") || undefined,
+  q: c.req.query("q") || undefined,
+});
+
 export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   const files = assets();
   app.get("/assets/:name", (c) => {
@@ -87,11 +94,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
 
   /** The list's query from the URL, and its page: the same read as the API's list. */
   const listPage = async (c: Context<AppEnv>) => {
-    const query: RunsListQuery = {
-      status: c.req.query("status") || undefined,
-      flowId: c.req.query("flowId") || undefined,
-      q: c.req.query("q") || undefined,
-    };
+    const query = runsListQuery(c);
     const cursor = c.req.query("cursor") || undefined;
     const input = ZExecutionsPageInput.safeParse({ ...query, limit: 50 });
     if (!input.success)
@@ -110,8 +113,10 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
       return c.html(<RunsListPage nonce={nonceOf(c)} runs={runs} query={query} nextHref={nextHref} cursor={cursor} />);
     } catch (error) {
       const known = pageError(error);
-      const query = { status: c.req.query("status"), flowId: c.req.query("flowId"), q: c.req.query("q") };
-      return c.html(<RunsListPage nonce={nonceOf(c)} runs={[]} query={query} nextHref={null} error={known.message} />, known.status);
+      return c.html(
+        <RunsListPage nonce={nonceOf(c)} runs={[]} query={runsListQuery(c)} nextHref={null} error={known.message} />,
+        known.status,
+      );
     }
   });
 
@@ -164,7 +169,10 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
         <NotFoundPage message={`No evaluation "${id}".`} back={{ href: "/evaluations", label: "← Back to the evaluations list" }} />,
         404,
       );
-    return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={storedSummary(evaluation)} />);
+    const report = storedSummary(evaluation);
+    // Runs purged since it finished have no page to link to: one read finds which are left.
+    const purged = new Set(report ? (await countedRuns(ctx.db, evaluation.id, report)).purged : []);
+    return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={report} purged={purged} />);
   });
 
   app.get("/compare", async (c) => {

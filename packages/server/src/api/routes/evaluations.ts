@@ -2,21 +2,20 @@
 // CLI shows them: the report is the stored summary, the comparison is compareStored's, so the API,
 // the viewer and `reev compare` never disagree.
 import { createRoute, z } from "@hono/zod-openapi";
-import { EVALUATION_STATUSES, type EvaluationRunRecord, MAX_PAGE_LIMIT } from "@reev/db";
+import { EVALUATION_STATUSES, type EvaluationRunRecord } from "@reev/db";
 import { compareStored, storedSummary } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { decodeEvaluationCursor, encodeEvaluationCursor } from "../cursor.js";
 import { idParam } from "../params.js";
+import { ZPageMeta, ZPageQuery, ZTime } from "../schemas.js";
 
 const errors = {
   400: { description: "Bad input; `field` names it.", content: { "application/json": { schema: ZApiErrorBody } } },
   404: { description: "No such evaluation (or execution).", content: { "application/json": { schema: ZApiErrorBody } } },
 } as const;
 
-const ZTime = z.string().openapi({ format: "date-time", example: "2026-12-03T06:50:00.000Z" });
-
-export const ZEvaluationSummary = z
+const ZEvaluationSummary = z
   .object({
     id: z.string(),
     name: z.string().nullable(),
@@ -31,7 +30,7 @@ export const ZEvaluationSummary = z
   })
   .openapi("EvaluationSummary");
 
-export const ZEvaluation = ZEvaluationSummary.extend({
+const ZEvaluation = ZEvaluationSummary.extend({
   configuration: z.unknown().openapi({ description: "What reev eval was asked: flow files, --repeat, --concurrency, the price table…" }),
   report: z.unknown().nullable().openapi({
     description:
@@ -39,17 +38,14 @@ export const ZEvaluation = ZEvaluationSummary.extend({
   }),
 }).openapi("Evaluation");
 
-export const ZEvaluationList = z
+const ZEvaluationList = z
   .object({
     data: z.array(ZEvaluationSummary),
-    meta: z.object({
-      limit: z.int().min(1).max(MAX_PAGE_LIMIT),
-      nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
-    }),
+    meta: ZPageMeta,
   })
   .openapi("EvaluationList");
 
-export const ZComparison = z
+const ZComparison = z
   .object({
     a: z.string(),
     b: z.string(),
@@ -81,17 +77,7 @@ const listRoute = createRoute({
   method: "get",
   path: "/api/v1/evaluations",
   summary: "Evaluations, newest first, one page at a time (keyset pagination, like executions).",
-  request: {
-    query: z.object({
-      limit: z.coerce
-        .number({ error: "must be a whole number" })
-        .int("must be a whole number")
-        .min(1, "must be 1 or more")
-        .max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`)
-        .default(50),
-      cursor: z.string().optional().openapi({ description: "meta.nextCursor of the previous page." }),
-    }),
-  },
+  request: { query: ZPageQuery },
   responses: {
     200: { description: "A page of evaluations.", content: { "application/json": { schema: ZEvaluationList } } },
     400: errors[400],

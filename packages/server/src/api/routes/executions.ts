@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { EXECUTION_STATUSES, listExecutionsPage, MAX_PAGE_LIMIT, readExecutionOverview } from "@reev/db";
+import { EXECUTION_STATUSES, listExecutionsPage, readExecutionOverview } from "@reev/db";
 import { EXPORT_FORMATS, exportExecution } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { idParam, ZExecutionIdParams } from "../params.js";
-import { ZExecution, ZExecutionList, ZStepList } from "../schemas.js";
+import { ZExecution, ZExecutionList, ZPageQuery, ZStepList } from "../schemas.js";
 import { executionJson, executionSummaryJson, stepJson } from "../views.js";
 
 const errors = {
@@ -32,16 +32,10 @@ const ZListQuery = z.object({
     .max(500, "must be at most 500 characters")
     .optional()
     .openapi({ description: "Matches the execution id, the flow id or the prompt (case-insensitive substring)." }),
-  limit: z.coerce
-    .number({ error: "must be a whole number" })
-    .int("must be a whole number")
-    .min(1, "must be 1 or more")
-    .max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`)
-    .default(50),
-  cursor: z.string().optional().openapi({ description: "meta.nextCursor of the previous page." }),
+  ...ZPageQuery.shape,
 });
 
-export const listExecutionsRoute = createRoute({
+const listExecutionsRoute = createRoute({
   method: "get",
   path: "/api/v1/executions",
   summary: "Executions, newest first, one page at a time (keyset pagination).",
