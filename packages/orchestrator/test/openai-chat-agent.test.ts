@@ -148,7 +148,8 @@ describe("OpenAIChatAgent", () => {
       output: { wallet: "W1", sol: 4 },
       success: true,
     });
-    expect(balance?.durationMs).toBeGreaterThanOrEqual(20);
+    // The handler's 20 ms wait, measured: libuv's millisecond loop clock can end it up to 1 ms early.
+    expect(balance?.durationMs).toBeGreaterThanOrEqual(19);
     expect(balance?.error).toBeUndefined();
     expect(swap).toMatchObject({
       toolName: "jupiter_swap",
