@@ -8,6 +8,10 @@ import { CliError } from "./cli-error.js";
 import type { CliIO } from "./context.js";
 
 const LIST_HINT = "Run reev list to see the recorded executions.";
+export const EVALUATIONS_HINT = "Run reev evaluations to see the recorded evaluations (reev list for executions).";
+
+/** An unknown id: reev compare takes evaluation ids (or execution ids), every other command execution ids. */
+const notFoundHint = (command: string | undefined) => (command === "compare" ? EVALUATIONS_HINT : LIST_HINT);
 
 /** Where the command's own help is the next step: `reev list --help`, or `reev --help` outside any command. */
 const helpHint = (command: string | undefined) =>
@@ -15,14 +19,12 @@ const helpHint = (command: string | undefined) =>
 
 const ORCHESTRATOR_HINTS: Partial<Record<string, string>> = {
   INVALID_FLOW: "Fix the flow file and run again; reev schema prints the JSON Schema every flow file must follow.",
-  NOT_FOUND: LIST_HINT,
   NOT_FINISHED: "Export it once the run has finished.",
   EXPORT_FAILED:
     "Check that a collector (OpenTelemetry Collector, Jaeger, Tempo, Phoenix, Langfuse) listens for OTLP over HTTP at that URL, and the headers it needs (OTEL_EXPORTER_OTLP_HEADERS); then export again.",
 };
 
 const DATABASE_HINTS: Partial<Record<string, string>> = {
-  NOT_FOUND: LIST_HINT,
   TIMEOUT: "Run the command again; if it keeps timing out, the database is overloaded or a long transaction holds it.",
   INTERNAL: "This is unexpected: if it happens again, please report it with the command you ran and this message.",
 };
@@ -101,7 +103,12 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
       const hint = error.cause.path ? `Check that ${error.cause.path} exists and can be read.` : undefined;
       return new CliError(error.code, message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
     }
-    const hint = error.code === "INVALID_ARGUMENT" ? helpHint(command) : ORCHESTRATOR_HINTS[error.code];
+    const hint =
+      error.code === "INVALID_ARGUMENT"
+        ? helpHint(command)
+        : error.code === "NOT_FOUND"
+          ? notFoundHint(command)
+          : ORCHESTRATOR_HINTS[error.code];
     return new CliError(error.code, error.message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
   }
   if (DatabaseError.is(error)) {
@@ -109,7 +116,7 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
     return new CliError(error.code, plainDatabaseWords(error.message), {
       // The database's `url` is the CLI's --db.
       field: error.field === "url" ? "--db" : error.field,
-      hint: DATABASE_HINTS[error.code],
+      hint: error.code === "NOT_FOUND" ? notFoundHint(command) : DATABASE_HINTS[error.code],
       exitCode: badInput ? 2 : 1,
       cause: error,
     });

@@ -295,13 +295,32 @@ describe("a database that cannot be opened: what is wrong and what to do, never 
 });
 
 describe("reev --help, reev COMMAND --help, reev --version", () => {
-  const commands = ["run", "demo", "list", "show", "status", "diagram", "export", "import", "migrate", "recover", "purge", "schema"];
+  /** Every command, in the order reev --help lists them: a new one must be added here, and so gets its --help checked below. */
+  const commands = [
+    "run",
+    "eval",
+    "evaluations",
+    "compare",
+    "demo",
+    "list",
+    "show",
+    "status",
+    "diagram",
+    "export",
+    "import",
+    "migrate",
+    "serve",
+    "recover",
+    "purge",
+    "schema",
+  ];
 
   it("reev --help lists every command, how to pick a database and the exit codes, on stdout", async () => {
     const r = await reev("--help");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(/^Usage: reev /);
-    for (const command of commands) expect(r.stdout).toMatch(new RegExp(`^ {2}${command} `, "m"));
+    const listed = r.stdout.slice(r.stdout.indexOf("\nCommands:\n")).match(/^ {2}[a-z]+(?= )/gm);
+    expect(listed?.map((line) => line.trim())).toEqual([...commands, "help"]);
     expect(r.stdout).toContain("Exit codes: 0 success, 1");
     expect(r.stdout).toContain("Run reev <command> --help");
     expect(r.stderr).toBe("");
@@ -324,7 +343,7 @@ describe("reev --help, reev COMMAND --help, reev --version", () => {
     const withArgs = await reev("run", "missing.yaml", "--repeat", "2", "--help");
     expect(withArgs.code).toBe(0);
     expect(withArgs.stdout).toBe(run.stdout);
-  }, 240_000);
+  }, 360_000);
 
   it("reev --version prints @reev/cli's version", async () => {
     const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
