@@ -196,7 +196,10 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
     expectBadInput(await reev("list", "--limit", "0", "--db", db), 'reev: --limit must be an integer from 1 to 1000, got "0".');
     expectBadInput(await reev("list", "--offset", "1e3", "--db", db), 'reev: --offset must be an integer ≥ 0, got "1e3".');
-    expectBadInput(await reev("recover", "--older-than", "-1", "--db", db), 'reev: --older-than must be an integer ≥ 0, got "-1".');
+    expectBadInput(
+      await reev("recover", "--older-than", "-1", "--db", db),
+      'reev: --older-than must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; got "-1": it is negative.',
+    );
   });
 
   it("words that are not one of the allowed ones: --agent, --status, --format", async () => {
