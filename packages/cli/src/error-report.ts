@@ -144,6 +144,40 @@ function driverCause(error: unknown): DriverCause | undefined {
 }
 
 /**
+ * The database a PostgreSQL URL that names none connects to, as the driver (pg) picks it:
+ * $PGDATABASE, else the user's name. Undefined when the URL names its database (or is not PostgreSQL).
+ */
+export function unnamedDatabase(url: string | undefined, env: NodeJS.ProcessEnv = process.env): { name: string; from: string } | undefined {
+  let parsed: URL;
+  try {
+    const target = resolveTarget(url);
+    if (target.kind !== "postgres") return undefined;
+    parsed = new URL(target.url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.pathname.replace(/^\//, "") || parsed.searchParams.get("db")) return undefined;
+  if (env.PGDATABASE) return { name: env.PGDATABASE, from: "$PGDATABASE" };
+  const user = decodeURIComponent(parsed.username) || env.PGUSER || env.USER;
+  return user ? { name: user, from: "the user name" } : undefined;
+}
+
+/** The URL with reev's own database named in it (password masked), for the hint. */
+function withReevDatabase(url: string | undefined): string {
+  const parsed = new URL((resolveTarget(url) as { url: string }).url);
+  parsed.pathname = "/reev";
+  return maskUrl(parsed.toString());
+}
+
+/** What to say of a URL that names no database: which one it used, and how to name reev's own. */
+function unnamedWords(url: string | undefined, unnamed: { name: string; from: string }, source: string) {
+  return {
+    message: `The URL names no database, so it defaulted to "${unnamed.name}" (${unnamed.from}).`,
+    hint: `Name reev's own database in ${source}, as in ${withReevDatabase(url)} (create it first: createdb reev), then run reev migrate${source === "--db" ? " --db with that URL" : ""}.`,
+  };
+}
+
+/**
  * A database that could not be opened, in plain words: for PostgreSQL the driver knows whether the
  * server is unreachable, the database missing or the login refused, and each has its own next step.
  */
@@ -166,15 +200,21 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
       const server = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
       return fail(`Cannot reach the PostgreSQL server${server}${where}.`, `Start the server, or fix the host and port in ${source}.`);
     }
-    case "DatabaseDoesNotExist":
+    case "DatabaseDoesNotExist": {
       // The server answered: the name is wrong or the database not made yet. Bad input (exit 2), like
       // an embedded directory that does not exist, not a failure to connect.
-      return new CliError("SCHEMA", `The PostgreSQL server has no database "${cause.db ?? "?"}"${where}.`, {
+      const missing = `The PostgreSQL server has no database "${cause.db ?? "?"}"${where}.`;
+      const unnamed = unnamedDatabase(url);
+      const words = unnamed
+        ? unnamedWords(url, unnamed, source)
+        : { message: "", hint: `Create it (createdb ${cause.db ?? "NAME"}), or fix the database name in ${source}.` };
+      return new CliError("SCHEMA", words.message ? `${missing} ${words.message}` : missing, {
         field: source,
-        hint: `Create it (createdb ${cause.db ?? "NAME"}), or fix the database name in ${source}.`,
+        hint: words.hint,
         exitCode: 2,
         cause: error,
       });
+    }
     case "DatabaseAccessDenied":
     case "AuthenticationFailed":
       return fail(
@@ -224,6 +264,13 @@ function schemaHint(error: SchemaError, url: string | undefined): string {
 export function schemaFailure(error: unknown, url: string | undefined): unknown {
   if (!SchemaError.isSchemaError(error)) return error;
   const field = url === undefined && process.env.REEV_DATABASE_URL?.trim() ? "REEV_DATABASE_URL" : "--db";
+  // A URL without a database lands in the server's default one ("postgres", say): migrating that is
+  // not what anyone meant, so the words say which database it was and how to name reev's own.
+  const unnamed = error.problem.kind === "empty" || error.problem.kind === "foreign" ? unnamedDatabase(url) : undefined;
+  if (unnamed) {
+    const words = unnamedWords(url, unnamed, field);
+    return new CliError("SCHEMA", `${error.message} ${words.message}`, { field, hint: words.hint, exitCode: 2, cause: error });
+  }
   return new CliError("SCHEMA", error.message, { field, hint: schemaHint(error, url), exitCode: 2, cause: error });
 }
 
