@@ -96,6 +96,7 @@ const TABLES: readonly [keyof PurgeReport["deleted"], string][] = [
   ["consolidatedSessions", "consolidated_sessions"],
 ];
 
+const batches = (n: number) => (n === 1 ? "1 batch" : `${n} batches`);
 const rows = (report: PurgeReport) => TABLES.reduce((sum, [key]) => sum + report.deleted[key], 0);
 
 /** Progress on stderr, at most once a second: only a long purge shows any. */
@@ -105,7 +106,7 @@ function progressPrinter(io: CliIO, dryRun: boolean): (report: PurgeReport) => v
     if (performance.now() - last < 1_000) return;
     last = performance.now();
     io.stderr.write(
-      `${dryRun ? "Counted" : "Purged"} ${report.deleted.executions} executions (${rows(report)} rows) in ${report.batches} batches so far…\n`,
+      `${dryRun ? "Counted" : "Purged"} ${report.deleted.executions} executions (${rows(report)} rows) in ${batches(report.batches)} so far…\n`,
     );
   };
 }
@@ -145,7 +146,7 @@ export async function purgeCommand(db: Database, query: PurgeQuery, options: { j
   io.stdout.write(
     query.dryRun
       ? `Would purge ${runs} from ${db.description} (a dry run: nothing changed; run again without --dry-run):\n`
-      : `Purged ${runs} from ${db.description}, in ${report.batches} batches:\n`,
+      : `Purged ${runs} from ${db.description}, in ${batches(report.batches)}:\n`,
   );
   const table = TABLES.map(([key, name]) => [name, String(report.deleted[key])]);
   io.stdout.write(`${renderTable(["table", query.dryRun ? "rows to delete" : "rows deleted"], table, new Set([1]))}\n`);
