@@ -202,6 +202,12 @@ describe("reev recover", () => {
       openTransaction: null,
     });
     expect(doc.steps.map((s: { stepIndex: number; stepId: string }) => [s.stepIndex, s.stepId])).toEqual([[0, "committed_before"]]);
+    // Its wall time was never measured: "—" and null, not the span from its start to its last heartbeat.
+    expect(doc.execution).toMatchObject({ finishedAt: doc.execution.heartbeatAt, durationMs: null });
+    const shown = await reev("show", executionId);
+    expect(shown.stdout, show(shown)).toMatch(/^Started {4}\S+ \S+ UTC {3}wall time: —$/m);
+    const listed = await reev("list");
+    expect(listed.stdout, show(listed)).toMatch(new RegExp(`^${executionId} +cli-recover +❌ failed +\\S+ \\S+ +— +completed$`, "m"));
     expect(doc.consolidated.map((c: { originalSessionIds: string[] }) => c.originalSessionIds)).toEqual([[`${executionId}_step_0`]]);
   });
 });
