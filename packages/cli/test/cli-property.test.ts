@@ -604,7 +604,10 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
     );
     const argvArb = fc.record({
       command: fc.oneof(
-        { weight: 6, arbitrary: fc.constantFrom("list", "show", "status", "diagram", "export", "recover", "run", "help", "--help", "") },
+        {
+          weight: 6,
+          arbitrary: fc.constantFrom("list", "evaluations", "show", "status", "diagram", "export", "recover", "run", "help", "--help", ""),
+        },
         { weight: 1, arbitrary: nastyText.filter((s) => s !== "demo" && !/^--?(db|out|tools)/.test(s)) },
       ),
       tail: fc.array(
