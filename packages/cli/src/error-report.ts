@@ -8,6 +8,10 @@ import { CliError } from "./cli-error.js";
 import type { CliIO } from "./context.js";
 
 const LIST_HINT = "Run reev list to see the recorded executions.";
+export const EVALUATIONS_HINT = "Run reev evaluations to see the recorded evaluations (reev list for executions).";
+
+/** An unknown id: reev compare takes evaluation ids (or execution ids), every other command execution ids. */
+const notFoundHint = (command: string | undefined) => (command === "compare" ? EVALUATIONS_HINT : LIST_HINT);
 
 /** Where the command's own help is the next step: `reev list --help`, or `reev --help` outside any command. */
 const helpHint = (command: string | undefined) =>
@@ -15,14 +19,12 @@ const helpHint = (command: string | undefined) =>
 
 const ORCHESTRATOR_HINTS: Partial<Record<string, string>> = {
   INVALID_FLOW: "Fix the flow file and run again; reev schema prints the JSON Schema every flow file must follow.",
-  NOT_FOUND: LIST_HINT,
   NOT_FINISHED: "Export it once the run has finished.",
   EXPORT_FAILED:
     "Check that a collector (OpenTelemetry Collector, Jaeger, Tempo, Phoenix, Langfuse) listens for OTLP over HTTP at that URL, and the headers it needs (OTEL_EXPORTER_OTLP_HEADERS); then export again.",
 };
 
 const DATABASE_HINTS: Partial<Record<string, string>> = {
-  NOT_FOUND: LIST_HINT,
   TIMEOUT: "Run the command again; if it keeps timing out, the database is overloaded or a long transaction holds it.",
   INTERNAL: "This is unexpected: if it happens again, please report it with the command you ran and this message.",
 };
@@ -101,7 +103,12 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
       const hint = error.cause.path ? `Check that ${error.cause.path} exists and can be read.` : undefined;
       return new CliError(error.code, message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
     }
-    const hint = error.code === "INVALID_ARGUMENT" ? helpHint(command) : ORCHESTRATOR_HINTS[error.code];
+    const hint =
+      error.code === "INVALID_ARGUMENT"
+        ? helpHint(command)
+        : error.code === "NOT_FOUND"
+          ? notFoundHint(command)
+          : ORCHESTRATOR_HINTS[error.code];
     return new CliError(error.code, error.message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
   }
   if (DatabaseError.is(error)) {
@@ -109,7 +116,7 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
     return new CliError(error.code, plainDatabaseWords(error.message), {
       // The database's `url` is the CLI's --db.
       field: error.field === "url" ? "--db" : error.field,
-      hint: DATABASE_HINTS[error.code],
+      hint: error.code === "NOT_FOUND" ? notFoundHint(command) : DATABASE_HINTS[error.code],
       exitCode: badInput ? 2 : 1,
       cause: error,
     });
@@ -137,6 +144,40 @@ function driverCause(error: unknown): DriverCause | undefined {
 }
 
 /**
+ * The database a PostgreSQL URL that names none connects to, as the driver (pg) picks it:
+ * $PGDATABASE, else the user's name. Undefined when the URL names its database (or is not PostgreSQL).
+ */
+export function unnamedDatabase(url: string | undefined, env: NodeJS.ProcessEnv = process.env): { name: string; from: string } | undefined {
+  let parsed: URL;
+  try {
+    const target = resolveTarget(url);
+    if (target.kind !== "postgres") return undefined;
+    parsed = new URL(target.url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.pathname.replace(/^\//, "") || parsed.searchParams.get("db")) return undefined;
+  if (env.PGDATABASE) return { name: env.PGDATABASE, from: "$PGDATABASE" };
+  const user = decodeURIComponent(parsed.username) || env.PGUSER || env.USER;
+  return user ? { name: user, from: "the user name" } : undefined;
+}
+
+/** The URL with reev's own database named in it (password masked), for the hint. */
+function withReevDatabase(url: string | undefined): string {
+  const parsed = new URL((resolveTarget(url) as { url: string }).url);
+  parsed.pathname = "/reev";
+  return maskUrl(parsed.toString());
+}
+
+/** What to say of a URL that names no database: which one it used, and how to name reev's own. */
+function unnamedWords(url: string | undefined, unnamed: { name: string; from: string }, source: string) {
+  return {
+    message: `The URL names no database, so it defaulted to "${unnamed.name}" (${unnamed.from}).`,
+    hint: `Name reev's own database in ${source}, as in ${withReevDatabase(url)} (create it first: createdb reev), then run reev migrate${source === "--db" ? " --db with that URL" : ""}.`,
+  };
+}
+
+/**
  * A database that could not be opened, in plain words: for PostgreSQL the driver knows whether the
  * server is unreachable, the database missing or the login refused, and each has its own next step.
  */
@@ -159,15 +200,21 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
       const server = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
       return fail(`Cannot reach the PostgreSQL server${server}${where}.`, `Start the server, or fix the host and port in ${source}.`);
     }
-    case "DatabaseDoesNotExist":
+    case "DatabaseDoesNotExist": {
       // The server answered: the name is wrong or the database not made yet. Bad input (exit 2), like
       // an embedded directory that does not exist, not a failure to connect.
-      return new CliError("SCHEMA", `The PostgreSQL server has no database "${cause.db ?? "?"}"${where}.`, {
+      const missing = `The PostgreSQL server has no database "${cause.db ?? "?"}"${where}.`;
+      const unnamed = unnamedDatabase(url);
+      const words = unnamed
+        ? unnamedWords(url, unnamed, source)
+        : { message: "", hint: `Create it (createdb ${cause.db ?? "NAME"}), or fix the database name in ${source}.` };
+      return new CliError("SCHEMA", words.message ? `${missing} ${words.message}` : missing, {
         field: source,
-        hint: `Create it (createdb ${cause.db ?? "NAME"}), or fix the database name in ${source}.`,
+        hint: words.hint,
         exitCode: 2,
         cause: error,
       });
+    }
     case "DatabaseAccessDenied":
     case "AuthenticationFailed":
       return fail(
@@ -217,6 +264,13 @@ function schemaHint(error: SchemaError, url: string | undefined): string {
 export function schemaFailure(error: unknown, url: string | undefined): unknown {
   if (!SchemaError.isSchemaError(error)) return error;
   const field = url === undefined && process.env.REEV_DATABASE_URL?.trim() ? "REEV_DATABASE_URL" : "--db";
+  // A URL without a database lands in the server's default one ("postgres", say): migrating that is
+  // not what anyone meant, so the words say which database it was and how to name reev's own.
+  const unnamed = error.problem.kind === "empty" || error.problem.kind === "foreign" ? unnamedDatabase(url) : undefined;
+  if (unnamed) {
+    const words = unnamedWords(url, unnamed, field);
+    return new CliError("SCHEMA", `${error.message} ${words.message}`, { field, hint: words.hint, exitCode: 2, cause: error });
+  }
   return new CliError("SCHEMA", error.message, { field, hint: schemaHint(error, url), exitCode: 2, cause: error });
 }
 

@@ -2,8 +2,8 @@
 // README lists them), so each is mapped here by name instead of passing @reev/db's records through:
 // a rename inside the database layer must not rename a field in anyone's script. Times are ISO 8601
 // strings, durations whole milliseconds, and what was not measured is null.
-import type { AbandonedEvaluation, AbandonedExecution, ExecutionSessionRecord, SessionLog } from "@reev/db";
-import type { ConsolidationStatusReport } from "@reev/orchestrator";
+import type { AbandonedEvaluation, AbandonedExecution, EvaluationRunRecord, ExecutionSessionRecord, SessionLog } from "@reev/db";
+import { type ConsolidationStatusReport, storedSummary } from "@reev/orchestrator";
 import { livenessOf } from "./liveness.js";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -82,6 +82,27 @@ export function stepJson(s: SessionLog) {
       input: t.input,
       output: t.output,
     })),
+  };
+}
+
+/**
+ * One evaluation, as `reev evaluations --json` prints each: runs, passes and flows are its stored
+ * report's, null while it runs or when it ended without one (its process died; see `error`).
+ */
+export function evaluationJson(e: EvaluationRunRecord) {
+  const report = storedSummary(e);
+  return {
+    evaluationId: e.id,
+    name: e.name,
+    agent: e.agent,
+    model: e.model,
+    status: e.status,
+    error: e.error,
+    startedAt: iso(e.startedAt),
+    finishedAt: iso(e.finishedAt),
+    runs: report?.runs ?? null,
+    passes: report?.passes ?? null,
+    flows: report?.flows.length ?? null,
   };
 }
 

@@ -4,6 +4,7 @@ import { registerCompare } from "./commands/compare.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDiagram } from "./commands/diagram.js";
 import { registerEval } from "./commands/eval.js";
+import { registerEvaluations } from "./commands/evaluations.js";
 import { registerExport } from "./commands/export.js";
 import { registerImport } from "./commands/import.js";
 import { registerList } from "./commands/list.js";
@@ -25,6 +26,7 @@ const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.
 const COMMANDS = [
   registerRun,
   registerEval,
+  registerEvaluations,
   registerCompare,
   registerDemo,
   registerList,

@@ -76,19 +76,25 @@ const MAX_DURATION_MS = 8.64e15 / 2;
  * A duration option: a whole number and one unit, `90s`, `15m`, `12h`, `30d`, `2w`; `0d` is zero.
  * Strict on purpose: a bare `7` (seconds? days?), a sign, a fraction or a typo is refused, naming the
  * flag, before anything is opened — for a command that deletes, a misread age is not a small mistake.
+ * `limits` narrows it for a value the database keeps in fewer bits, or where zero means nothing.
  */
-export function duration(flag: string): (value: string) => number {
+export function duration(flag: string, limits: { positive?: boolean; maxMs?: number } = {}): (value: string) => number {
+  const maxMs = limits.maxMs ?? MAX_DURATION_MS;
   return (value) => {
     const match = /^(\d+)([smhdw])$/.exec(value);
     const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : Number.NaN;
-    if (!Number.isSafeInteger(ms) || ms > MAX_DURATION_MS) {
+    if (!Number.isSafeInteger(ms) || ms > maxMs || (limits.positive && ms === 0)) {
       const why = /^\d+$/.test(value)
         ? "it has no unit"
         : value.startsWith("-")
           ? "it is negative"
-          : match
-            ? "it is too long"
-            : "it is not a duration";
+          : !match
+            ? "it is not a duration"
+            : ms === 0
+              ? "it must be more than zero"
+              : limits.maxMs === undefined
+                ? "it is too long"
+                : `it is longer than ${formatAge(maxMs)}`;
       throw invalidArgument(
         `${flag} must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; got "${value}": ${why}.`,
         flag,

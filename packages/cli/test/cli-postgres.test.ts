@@ -4,7 +4,7 @@
  */
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { assertBuilt, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, cliEnv, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 const baseUrl = process.env.REEV_TEST_DATABASE_URL;
 
@@ -38,6 +38,33 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
     const r = await reev("list");
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(/^No executions in PostgreSQL at postgres(ql)?:\/\//);
+  });
+
+  it("a URL that names no database: the words say which one it defaulted to and how to name reev's own; nothing is migrated", async () => {
+    // The driver takes $PGDATABASE, else the user name: $PGDATABASE points it at this test's database.
+    const name = new URL(database!.url).pathname.slice(1);
+    const unnamed = new URL(database!.url);
+    unnamed.pathname = "";
+    const suggested = new URL(database!.url);
+    suggested.pathname = "/reev";
+    const hint = `Name reev's own database in --db, as in ${suggested} (create it first: createdb reev), then run reev migrate --db with that URL.`;
+    const reevUnnamed = (database: string, ...args: string[]) =>
+      runCli([...args, "--db", unnamed.toString()], { cwd: temp.dir, env: cliEnv({ PGDATABASE: database }) });
+
+    for (const command of [["list"], ["run", fixture("succeeds.yaml")]]) {
+      const r = await reevUnnamed(name, ...command);
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stderr, show(r)).toBe(
+        `reev: PostgreSQL at ${unnamed} has no reev tables: it has never been migrated. The URL names no database, so it defaulted to "${name}" ($PGDATABASE).\n${hint}\n`,
+      );
+    }
+    const missing = await reevUnnamed(`${name}_missing`, "list");
+    expect(missing.code, show(missing)).toBe(2);
+    expect(missing.stderr, show(missing)).toBe(
+      `reev: The PostgreSQL server has no database "${name}_missing" (${unnamed}). The URL names no database, so it defaulted to "${name}_missing" ($PGDATABASE).\n${hint}\n`,
+    );
+    // Nothing was migrated: the database is as fresh as it was.
+    expect((await reev("list")).stderr).toContain("has no reev tables: it has never been migrated.");
   });
 
   it("a database the server does not have is bad input (exit 2, SCHEMA) naming it and how to create it; nothing is created", async () => {

@@ -604,7 +604,10 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
     );
     const argvArb = fc.record({
       command: fc.oneof(
-        { weight: 6, arbitrary: fc.constantFrom("list", "show", "status", "diagram", "export", "recover", "run", "help", "--help", "") },
+        {
+          weight: 6,
+          arbitrary: fc.constantFrom("list", "evaluations", "show", "status", "diagram", "export", "recover", "run", "help", "--help", ""),
+        },
         { weight: 1, arbitrary: nastyText.filter((s) => s !== "demo" && !/^--?(db|out|tools)/.test(s)) },
       ),
       tail: fc.array(
@@ -653,7 +656,7 @@ describe.each(testBackends())("the reev CLI under hostile input on $name", (back
         endOnFailure: true,
         examples: [
           // Numbers the flag parser accepts but nothing downstream can use.
-          [{ command: "recover", tail: [["--older-than", "100000000000000000000"]] }],
+          [{ command: "recover", tail: [["--older-than", "100000000000000000000d"]] }],
           [{ command: "list", tail: [["--offset", "3000000000"]] }],
           [{ command: "run", tail: [[fixture("succeeds.yaml")], ["--repeat", "4294967296"], ["--out", "p-x"]] }],
           [{ command: "show", tail: [["x\u0000"]] }],

@@ -19,6 +19,7 @@ const MANY_RUNS = 300_000;
 /** Every command that only reads, with the arguments it needs (the execution need not exist). */
 const READ_COMMANDS: readonly (readonly string[])[] = [
   ["list"],
+  ["evaluations"],
   ["show", "exec_x"],
   ["status", "exec_x"],
   ["diagram", "exec_x"],

@@ -148,6 +148,36 @@ describe("reev recover", () => {
     expect(real.stdout).toMatch(row(pid, "completed"));
   });
 
+  it("--stale-after and --older-than take an age with its unit, as purge does; a bare number is refused and nothing changes", {
+    timeout: 120_000,
+  }, async () => {
+    const { reev } = await crashedRun();
+    const cases: [args: string[], message: string][] = [
+      [["--older-than", "7"], 'got "7": it has no unit.'],
+      [["--stale-after", "120000"], 'got "120000": it has no unit.'],
+      [["--older-than", "-1d"], 'got "-1d": it is negative.'],
+      [["--stale-after", "0s"], 'got "0s": it must be more than zero.'],
+      [["--stale-after", "25d"], 'got "25d": it is longer than 24d.'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await reev("recover", ...args);
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stdout, show(r)).toBe("");
+      const flag = args[0] as string;
+      expect(r.stderr.split("\n")[0], show(r)).toBe(
+        `reev: ${flag} must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; ${message}`,
+      );
+    }
+    // Read as milliseconds, as the JSON reports them; the run refused above is still there to finish.
+    const json = await reev("recover", "--dry-run", "--stale-after", "10m", "--older-than", "1h", "--json");
+    expect(json.code, show(json)).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      staleAfterMs: 600_000,
+      olderThanMs: 3_600_000,
+      runs: [{ executionId, status: "running" }],
+    });
+  });
+
   it("finishes the run failed with its committed steps consolidated; a second run finds nothing", { timeout: 120_000 }, async () => {
     const { reev, ownerPid: pid } = await crashedRun();
     const r = await reev("recover", "--json");
@@ -172,6 +202,12 @@ describe("reev recover", () => {
       openTransaction: null,
     });
     expect(doc.steps.map((s: { stepIndex: number; stepId: string }) => [s.stepIndex, s.stepId])).toEqual([[0, "committed_before"]]);
+    // Its wall time was never measured: "—" and null, not the span from its start to its last heartbeat.
+    expect(doc.execution).toMatchObject({ finishedAt: doc.execution.heartbeatAt, durationMs: null });
+    const shown = await reev("show", executionId);
+    expect(shown.stdout, show(shown)).toMatch(/^Started {4}\S+ \S+ UTC {3}wall time: —$/m);
+    const listed = await reev("list");
+    expect(listed.stdout, show(listed)).toMatch(new RegExp(`^${executionId} +cli-recover +❌ failed +\\S+ \\S+ +— +completed$`, "m"));
     expect(doc.consolidated.map((c: { originalSessionIds: string[] }) => c.originalSessionIds)).toEqual([[`${executionId}_step_0`]]);
   });
 });

@@ -210,6 +210,9 @@ describe("inspecting recorded runs", () => {
     expect(r.stdout).toContain(`Execution  ${failed}\n`);
     expect(r.stdout).toMatch(/^Flow\s+cli-critical-fails\s+agent: scripted$/m);
     expect(r.stdout).toMatch(/^Status\s+❌ failed — .*critical step swap failed/m);
+    // The same time format as reev list's table, with UTC said: no ISO "T…Z" in text.
+    expect(r.stdout).toMatch(/^Started {4}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC {3}wall time: \S+$/m);
+    expect(r.stdout).toMatch(/last heartbeat: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/m);
     expect(r.stdout).toMatch(new RegExp(`^Consolidation completed ${failed}_consolidated_\\d+$`, "m"));
     // No step has a score: the average is unknown, never the success rate in disguise.
     expect(r.stdout).toMatch(/success rate 25\.0% · avg score — · 1 tool calls? · steps time \S+ · tokens in — \/ out —/);
@@ -230,7 +233,10 @@ describe("inspecting recorded runs", () => {
     expect(lines, show(r)).toHaveLength(4);
     expect(lines[0]).toBe(`Execution      ${failed}`);
     expect(lines[1]).toMatch(/^Status {9}❌ failed — Stopped: critical step swap failed: Invalid parameters: slippage$/);
-    expect(lines[2]).toMatch(new RegExp(`^Consolidation  completed  ${failed}_consolidated_\\d+  \\(updated \\S+Z\\)$`));
+    // Times as every table prints them (utcTime), with UTC said: JSON alone keeps ISO 8601.
+    expect(lines[2]).toMatch(
+      new RegExp(`^Consolidation  completed  ${failed}_consolidated_\\d+  \\(updated \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\)$`),
+    );
     expect(lines[3]).toMatch(
       /^Metrics {8}success rate 25\.0% · avg score — · 1 tool call(s)? · steps time \d+(ms|\.\d\ds) · tokens in — \/ out —$/,
     );

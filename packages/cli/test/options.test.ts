@@ -1,6 +1,30 @@
-// The duration options (purge --older-than, serve --retention) and how an age is printed back.
+// The duration options (purge --older-than, serve --retention, recover --stale-after and --older-than) and how an age is printed back.
 import { describe, expect, it } from "vitest";
 import { duration, formatAge } from "../src/options.js";
+
+describe("duration", () => {
+  const refusal = (flag: string, value: string, why: string) =>
+    `${flag} must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; got "${value}": ${why}.`;
+
+  it("reads a whole number and a unit as milliseconds; zero is allowed unless it must be positive", () => {
+    const parse = duration("--older-than");
+    expect([parse("90s"), parse("15m"), parse("12h"), parse("30d"), parse("2w"), parse("0d")]).toEqual([
+      90_000, 900_000, 43_200_000, 2_592_000_000, 1_209_600_000, 0,
+    ]);
+    expect(() => duration("--stale-after", { positive: true })("0s")).toThrow(refusal("--stale-after", "0s", "it must be more than zero"));
+  });
+
+  it("refuses a bare number, a sign, a fraction and what is over the limit, saying why", () => {
+    const parse = duration("--older-than");
+    expect(() => parse("7")).toThrow(refusal("--older-than", "7", "it has no unit"));
+    expect(() => parse("-1d")).toThrow(refusal("--older-than", "-1d", "it is negative"));
+    expect(() => parse("1.5d")).toThrow(refusal("--older-than", "1.5d", "it is not a duration"));
+    expect(() => parse("99999999999w")).toThrow(refusal("--older-than", "99999999999w", "it is too long"));
+    const capped = duration("--stale-after", { maxMs: 24 * 86_400_000 });
+    expect(capped("24d")).toBe(24 * 86_400_000);
+    expect(() => capped("25d")).toThrow(refusal("--stale-after", "25d", "it is longer than 24d"));
+  });
+});
 
 describe("formatAge", () => {
   it("prints an age in its largest whole unit, as --older-than reads it back", () => {

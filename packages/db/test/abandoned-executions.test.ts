@@ -88,8 +88,8 @@ describe.each(testBackends())("abandoned executions on $name", (backend) => {
     const recovered = (await db.writer.recoverAbandonedExecutions()).find((f) => f.execution.executionId === id);
     expect(recovered).toMatchObject({ reason, pendingSteps: 2, committedSteps: 1 });
     const finished = await db.writer.getExecutionSession(id);
-    // Finished when it was last alive, not when someone noticed.
-    expect(finished).toMatchObject({ status: "failed", error: reason, openTransaction: null, finishedAt: heartbeatAt });
+    // Finished when it was last alive, not when someone noticed; how long it ran nobody measured.
+    expect(finished).toMatchObject({ status: "failed", error: reason, openTransaction: null, finishedAt: heartbeatAt, durationMs: null });
     expect((await db.writer.getSessionsForConsolidation(id)).map((s) => s.stepId)).toEqual(["kept"]);
     expect(ids(await db.writer.listAbandonedExecutions()), "finished: not abandoned any more").not.toContain(id);
   });

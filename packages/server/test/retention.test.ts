@@ -56,7 +56,7 @@ describe.each(testBackends())("retention in the server on $name", (backend) => {
     await server.listen({ port: 0 });
     try {
       expect(await logged.next(/^retention: purged/, 0)).toMatch(
-        /^retention: purged 2 runs that finished before \S+ \(2 steps, 0 attempts, 2 tool calls, 0 consolidated sessions; 2 batches\)$/,
+        /^retention: purged 2 runs that finished before \S+ \(2 steps, 0 attempts, 2 tool calls, 0 consolidated sessions; 1 batch\)$/,
       );
       expect(await db.writer.getExecutionSession("retention-old-1")).toBeNull();
       expect(await db.writer.getExecutionSession("retention-new")).not.toBeNull();
@@ -64,7 +64,7 @@ describe.each(testBackends())("retention in the server on $name", (backend) => {
       const seen = logged.lines.length;
       await finishedRun(db, "retention-old-3", 5 * DAY_MS);
       expect(await logged.next(/^retention: purged 1 run /, seen)).toMatch(
-        /\(1 step, 0 attempts, 1 tool call, 0 consolidated sessions; 2 batches\)$/,
+        /\(1 step, 0 attempts, 1 tool call, 0 consolidated sessions; 1 batch\)$/,
       );
       expect(await db.writer.getExecutionSession("retention-old-3")).toBeNull();
     } finally {

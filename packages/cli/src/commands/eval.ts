@@ -25,7 +25,7 @@ import {
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { systemErrorWords } from "../error-report.js";
+import { EVALUATIONS_HINT, systemErrorWords } from "../error-report.js";
 import { statusLabel } from "../format.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
@@ -263,7 +263,7 @@ export async function requireEvaluation(db: Database, id: string, field: string)
   if (!evaluation) {
     throw new CliError("NOT_FOUND", `No evaluation "${id}" in ${db.description}.`, {
       field,
-      hint: "Evaluation ids are printed by reev eval (eval_…).",
+      hint: EVALUATIONS_HINT,
       exitCode: 2,
     });
   }

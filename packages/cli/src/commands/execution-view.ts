@@ -3,14 +3,25 @@
 import type { Database, ExecutionSessionRecord } from "@reev/db";
 import { OrchestratorError } from "@reev/orchestrator";
 import type { Command } from "commander";
+import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { type DbOptions, dbOption, examples, executionIdArgument, type JsonOptions, jsonOption } from "../options.js";
 
-/** The execution the user named, or NOT_FOUND saying in which database it was looked for. */
+/**
+ * The execution the user named, or NOT_FOUND saying in which database it was looked for; an
+ * evaluation's id given instead is told as such, with the commands that take one.
+ */
 export async function requireExecution(db: Database, executionId: string): Promise<ExecutionSessionRecord> {
   const execution = await db.writer.getExecutionSession(executionId);
-  if (!execution) throw new OrchestratorError("NOT_FOUND", `No execution "${executionId}" in ${db.description}.`, { path: "executionId" });
-  return execution;
+  if (execution) return execution;
+  if (await db.writer.getEvaluationRun(executionId)) {
+    throw new CliError("NOT_FOUND", `"${executionId}" is an evaluation in ${db.description}, not an execution.`, {
+      field: "executionId",
+      hint: "reev evaluations lists the evaluations and reev compare compares two; reev list lists the executions.",
+      exitCode: 2,
+    });
+  }
+  throw new OrchestratorError("NOT_FOUND", `No execution "${executionId}" in ${db.description}.`, { path: "executionId" });
 }
 
 /** A read command about one execution: its words, and what it prints (text, or JSON with --json). */

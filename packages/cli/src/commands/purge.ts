@@ -9,7 +9,7 @@ import {
 import type { Command } from "commander";
 import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { utcTime } from "../format.js";
+import { utcStamp } from "../format.js";
 import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
 
@@ -96,7 +96,7 @@ const TABLES: readonly [keyof PurgeReport["deleted"], string][] = [
   ["consolidatedSessions", "consolidated_sessions"],
 ];
 
-const utc = (date: Date) => `${utcTime(date)} UTC`;
+const batches = (n: number) => (n === 1 ? "1 batch" : `${n} batches`);
 const rows = (report: PurgeReport) => TABLES.reduce((sum, [key]) => sum + report.deleted[key], 0);
 
 /** Progress on stderr, at most once a second: only a long purge shows any. */
@@ -106,7 +106,7 @@ function progressPrinter(io: CliIO, dryRun: boolean): (report: PurgeReport) => v
     if (performance.now() - last < 1_000) return;
     last = performance.now();
     io.stderr.write(
-      `${dryRun ? "Counted" : "Purged"} ${report.deleted.executions} executions (${rows(report)} rows) in ${report.batches} batches so far…\n`,
+      `${dryRun ? "Counted" : "Purged"} ${report.deleted.executions} executions (${rows(report)} rows) in ${batches(report.batches)} so far…\n`,
     );
   };
 }
@@ -137,7 +137,7 @@ export async function purgeCommand(db: Database, query: PurgeQuery, options: { j
     return 0;
   }
   const filters = `${query.statuses ? ` (${query.statuses.join(", ")})` : ""}${query.flowId === undefined ? "" : ` of flow ${query.flowId}`}`;
-  const before = `finished before ${utc(report.cutoff)}`;
+  const before = `finished before ${utcStamp(report.cutoff)}`;
   const runs = `${report.deleted.executions} ${report.deleted.executions === 1 ? "run" : "runs"}${filters} that ${before}`;
   if (!report.deleted.executions) {
     io.stdout.write(`Nothing to purge in ${db.description}: no run${filters} ${before}.\n`);
@@ -146,7 +146,7 @@ export async function purgeCommand(db: Database, query: PurgeQuery, options: { j
   io.stdout.write(
     query.dryRun
       ? `Would purge ${runs} from ${db.description} (a dry run: nothing changed; run again without --dry-run):\n`
-      : `Purged ${runs} from ${db.description}, in ${report.batches} batches:\n`,
+      : `Purged ${runs} from ${db.description}, in ${batches(report.batches)}:\n`,
   );
   const table = TABLES.map(([key, name]) => [name, String(report.deleted[key])]);
   io.stdout.write(`${renderTable(["table", query.dryRun ? "rows to delete" : "rows deleted"], table, new Set([1]))}\n`);

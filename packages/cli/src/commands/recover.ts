@@ -5,8 +5,11 @@ import { type CliContext, type CliIO, withDatabase, writeJson } from "../context
 import { utcTime } from "../format.js";
 import { abandonedEvaluationJson, abandonedJson } from "../json-views.js";
 import { staleAfterMs } from "../liveness.js";
-import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption } from "../options.js";
+import { type DbOptions, dbOption, duration, examples, type JsonOptions, jsonOption } from "../options.js";
 import { clip, renderTable } from "../text-table.js";
+
+/** The database keeps the stale threshold as a 32-bit count of milliseconds (24.8 days): the longest whole day under it. */
+const MAX_STALE_AFTER_MS = 24 * 86_400_000;
 
 type RecoverFlags = DbOptions & JsonOptions & { staleAfter?: number; olderThan?: number; dryRun: boolean };
 export type RecoverQuery = { staleAfterMs: number; olderThanMs?: number | undefined; dryRun: boolean };
@@ -23,14 +26,14 @@ export function registerRecover(program: Command, ctx: CliContext): void {
     )
     .option("--dry-run", "list what would be finished, and change nothing", false)
     .option(
-      "--stale-after <ms>",
-      "a run owned by another host counts as gone when its heartbeat is older than this (default $REEV_STALE_AFTER_MS, else 120000)",
-      integer("--stale-after", 1, 2_147_483_647),
+      "--stale-after <age>",
+      "a run owned by another host counts as gone when its heartbeat is older than this: 90s, 5m, 1h, at most 24d (default $REEV_STALE_AFTER_MS in ms, else 2m)",
+      duration("--stale-after", { positive: true, maxMs: MAX_STALE_AFTER_MS }),
     )
     .option(
-      "--older-than <ms>",
-      "also finish runs recorded without an owner (by an older reev) that show no sign of life for this long",
-      integer("--older-than", 0),
+      "--older-than <age>",
+      "also finish runs recorded without an owner (by an older reev) that show no sign of life for this long: 30m, 12h, 7d; 0d is all of them",
+      duration("--older-than"),
     )
     .addOption(dbOption())
     .addOption(jsonOption())
@@ -41,6 +44,7 @@ export function registerRecover(program: Command, ctx: CliContext): void {
           ["reev recover --dry-run", "what would be finished, and why"],
           ["reev recover", "finish them"],
           ["reev recover --json", "the same, for a script"],
+          ["reev recover --stale-after 10m", "runs of other hosts count as gone after 10 minutes without a heartbeat"],
         ]),
         "",
         "A run is gone when its process on this host has exited (or its pid now belongs to another process),",

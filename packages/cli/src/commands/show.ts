@@ -3,7 +3,7 @@ import { consolidationReport, formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
-import { formatScore, metricsLine, statusLabel } from "../format.js";
+import { formatScore, metricsLine, statusLabel, utcStamp } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
 import { markHelp, runMark } from "../liveness.js";
 import { clip, renderTable } from "../text-table.js";
@@ -42,18 +42,16 @@ export async function showCommand(db: Database, executionId: string, options: { 
     `Flow       ${e.flowId}   agent: ${e.agent}`,
     `Prompt     ${clip(e.prompt, 100)}`,
     `Status     ${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`,
-    `Started    ${e.startedAt.toISOString()}   wall time: ${formatDuration(e.durationMs)}`,
+    `Started    ${utcStamp(e.startedAt)}   wall time: ${formatDuration(e.durationMs)}`,
     ...(e.owner
       ? [
-          `Owner      process ${e.owner.pid} on ${e.owner.host}   last heartbeat: ${e.heartbeatAt?.toISOString() ?? "—"}${mark ? `   (${markHelp(mark)})` : ""}`,
+          `Owner      process ${e.owner.pid} on ${e.owner.host}   last heartbeat: ${e.heartbeatAt ? utcStamp(e.heartbeatAt) : "—"}${mark ? `   (${markHelp(mark)})` : ""}`,
         ]
       : mark
         ? [`Owner      not recorded   (${markHelp(mark)})`]
         : []),
     ...(e.openTransaction
-      ? [
-          `Open transaction ${e.openTransaction.transactionId} since ${e.openTransaction.openedAt.toISOString()} (pending steps are not shown)`,
-        ]
+      ? [`Open transaction ${e.openTransaction.transactionId} since ${utcStamp(e.openTransaction.openedAt)} (pending steps are not shown)`]
       : []),
     `Consolidation ${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
     ...(status.metadata ? [`  ${metricsLine(status.metadata)}`] : []),

@@ -2,7 +2,7 @@ import type { Database } from "@reev/db";
 import { consolidationReport } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
-import { metricsLine, statusLabel } from "../format.js";
+import { metricsLine, statusLabel, utcStamp } from "../format.js";
 import { executionWithConsolidationJson } from "../json-views.js";
 import { renderFields } from "../text-table.js";
 import { registerExecutionView, requireExecution } from "./execution-view.js";
@@ -34,7 +34,7 @@ export async function statusCommand(db: Database, executionId: string, options: 
   const consolidation = [
     report.status,
     ...(report.consolidatedSessionId ? [report.consolidatedSessionId] : []),
-    ...(report.updatedAt ? [`(updated ${report.updatedAt.toISOString()})`] : []),
+    ...(report.updatedAt ? [`(updated ${utcStamp(report.updatedAt)})`] : []),
   ].join("  ");
   const fields: [string, string][] = [
     ["Execution", e.executionId],

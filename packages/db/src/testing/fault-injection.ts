@@ -312,7 +312,8 @@ export async function snapshotTables(db: Database): Promise<TableSnapshot> {
  * - a pending step belongs to its execution's open transaction; a committed one has `committedAt`;
  *   a step's id is `{executionId}_step_{stepIndex}`;
  * - an execution's open transaction has both its id and its start time, or neither; a finished
- *   execution has no open transaction and has `finishedAt` and `durationMs`; a running one has neither;
+ *   execution has no open transaction and has `finishedAt` and `durationMs` (but one that recovery
+ *   finished after its process died, whose wall time nobody measured); a running one has neither;
  * - every step's tool calls are numbered 0, 1, 2, … without gaps (a step never keeps half of them);
  * - a consolidated session lists committed steps of its execution, in step order; an execution whose
  *   consolidation is `completed` has at least one consolidated session.
@@ -332,7 +333,8 @@ export function consistencyProblems(s: TableSnapshot): string[] {
     if (e.status !== "running") {
       if (e.openTransactionId !== null)
         problems.push(`execution ${e.executionId}: finished as ${e.status} with transaction ${e.openTransactionId} open`);
-      if (e.finishedAt === null || e.durationMs === null)
+      const recovered = e.status === "failed" && e.error?.startsWith("abandoned:") === true;
+      if (e.finishedAt === null || (e.durationMs === null && !recovered))
         problems.push(`execution ${e.executionId}: finished as ${e.status} without finishedAt/durationMs`);
     }
     if (e.consolidationStatus === "completed" && !s.consolidated.some((c) => c.executionId === e.executionId)) {

@@ -131,7 +131,7 @@ export async function listAbandonedExecutions(context: WriterContext, options: A
  * Finishes every abandoned execution as `failed`, with the reason as its error: its open transaction
  * is rolled back and the execution finished in one database transaction each, after checking under
  * the row lock that it still runs and its heartbeat has not moved since it was judged. Its finish
- * time is its last sign of life, not the time of recovery. Returns what it finished; consolidating
+ * time is its last sign of life, not the time of recovery; its duration is unknown (null). Returns what it finished; consolidating
  * the committed steps is the caller's (the orchestrator builds the document).
  */
 export async function recoverAbandonedExecutions(context: WriterContext, options: AbandonedOptions = {}): Promise<AbandonedExecution[]> {
@@ -149,11 +149,12 @@ export async function recoverAbandonedExecutions(context: WriterContext, options
       if (locked.open_transaction_id) {
         await closeTransaction(tx, { executionId: id, transactionId: locked.open_transaction_id, outcome: "rolled_back" });
       }
-      const finishedAt = lastSignOfLife(toExecutionRecord(row));
-      const durationMs = Math.min(INT32_MAX, Math.max(0, finishedAt.getTime() - row.startedAt.getTime()));
+      // Its wall time was never measured: the process died some time after its last sign of life,
+      // which may be the heartbeat written with the row itself (a run killed in its first step read
+      // as "1ms"). So no duration (null, "—"); what its steps took is in their own rows.
       const updated = await tx.executionSession.update({
         where: { executionId: id },
-        data: { status: "failed", error: found.reason, finishedAt, durationMs },
+        data: { status: "failed", error: found.reason, finishedAt: lastSignOfLife(toExecutionRecord(row)), durationMs: null },
       });
       return { ...found, execution: toExecutionRecord(updated), pendingSteps };
     });

@@ -50,7 +50,7 @@ export type PurgeReport = {
   /** Executions that finished before this were eligible. */
   cutoff: Date;
   deleted: PurgeCounts;
-  /** Transactions committed (the last one found nothing left). */
+  /** Batches that deleted (in a dry run, counted) something: the transaction that finds nothing left is not one. */
   batches: number;
   /** False when `signal` stopped it between two batches: what the report counts is gone, the rest is not. */
   complete: boolean;
@@ -268,7 +268,7 @@ export async function purgeExecutions(context: WriterContext, options: PurgeOpti
       `${policy.dryRun ? "count" : "purge"} a batch of executions finished before ${policy.cutoff.toISOString()}`,
       ({ client: tx }) => purgeBatch(tx, policy, after, seen),
     );
-    report.batches++;
+    if (batch.ids.length) report.batches++;
     // A dry run deletes nothing, so an execution it counted with a consolidation's group, ahead of the
     // cursor, would come up again as a candidate: what it counted is remembered, and counted once.
     if (policy.dryRun) for (const id of batch.ids) seen.counted.add(id);

@@ -1,0 +1,169 @@
+/**
+ * `reev evaluations` as a user runs it (child processes), on the embedded database (a directory) and,
+ * when REEV_TEST_DATABASE_URL is set, on PostgreSQL: an empty database says how to record one; then
+ * three evaluations, one of each kind a user meets — finished by `reev eval` (with its report),
+ * ended by `reev recover` after its process died (no report), and still running (its owner, this
+ * test process, is alive) — listed newest first, runs and passes only where a report says so. An id
+ * that is not there points to `reev evaluations`.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openDatabase } from "@reev/db";
+import { createPostgresDatabase } from "@reev/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+
+type Backend = { name: string; database: () => Promise<{ url: string; drop(): Promise<void> }> };
+const backends: Backend[] = [
+  { name: "PGlite", database: async () => ({ url: join(temp.dir, "db"), drop: async () => {} }) },
+  ...(process.env.REEV_TEST_DATABASE_URL
+    ? [{ name: "PostgreSQL", database: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL!, { migrated: true }) }]
+    : []),
+];
+
+let temp: ReturnType<typeof makeTempDir>;
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-evaluations-");
+});
+afterAll(() => temp?.remove());
+
+type EvaluationJson = {
+  evaluationId: string;
+  name: string | null;
+  agent: string;
+  model: string | null;
+  status: string;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  runs: number | null;
+  passes: number | null;
+  flows: number | null;
+};
+
+/**
+ * Records a running evaluation from a process that then exits without finishing it, as a killed
+ * `reev eval` leaves one (it closes the database first: the embedded one is a directory one process holds).
+ */
+function evaluationOfAGoneProcess(url: string, id: string): Promise<void> {
+  const script = `
+    import { openDatabase } from "@reev/db";
+    const db = await openDatabase({ url: process.env.DB_URL });
+    await db.writer.createEvaluationRun({ id: process.env.EVAL_ID, name: "gone", agent: "scripted", configuration: {} });
+    await db.close();`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: fileURLToPath(new URL("../", import.meta.url)),
+      env: { ...process.env, DB_URL: url, EVAL_ID: id },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`the evaluation's process exited with ${code}`))));
+  });
+}
+
+/** The table's rows: evaluation id → its cells. */
+const tableRows = (stdout: string) =>
+  new Map(
+    stdout
+      .split("\n")
+      .filter((line) => line.startsWith("eval_"))
+      .map((line) => {
+        const cells = line.split(/ {2,}/);
+        return [cells[0] as string, cells];
+      }),
+  );
+
+describe.each(backends)("reev evaluations on $name", (backend) => {
+  let database: { url: string; drop(): Promise<void> };
+  const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    database = await backend.database();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it("lists none on a database without evaluations, and says how to record one", async () => {
+    // The embedded database is made by a command that writes; PostgreSQL's was migrated on creation.
+    if (backend.name === "PGlite") expect((await reev("migrate")).code).toBe(0);
+    const r = await reev("evaluations");
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(
+      /^No evaluations in .+\.\nRecord one with reev eval flows\/ \(a directory of flow files, or the files themselves\)\.\n$/,
+    );
+    expect(r.stderr).toBe("");
+    const json = await reev("evaluations", "--json");
+    expect(JSON.parse(json.stdout)).toEqual({ evaluations: [], more: false });
+  });
+
+  it("lists them newest first: runs and passes from the stored report, — where there is none", { timeout: 180_000 }, async () => {
+    const finished = await reev("eval", fixture("eval-v1/gamma.yaml"), "--repeat", "2", "--name", "v1", "--format", "json");
+    expect(finished.code, show(finished)).toBe(0);
+    const finishedId = (JSON.parse(finished.stdout) as { evaluation: { id: string } }).evaluation.id;
+
+    const goneId = `eval_gone_${backend.name}`;
+    await evaluationOfAGoneProcess(database.url, goneId);
+    const recovered = await reev("recover");
+    expect(recovered.code, show(recovered)).toBe(0);
+    expect(recovered.stdout).toContain("Finished 1 abandoned evaluation as incomplete");
+
+    const runningId = `eval_running_${backend.name}`;
+    const db = await openDatabase({ url: database.url });
+    try {
+      await db.writer.createEvaluationRun({ id: runningId, agent: "openai", model: "gpt-4o-mini", configuration: {} });
+    } finally {
+      await db.close();
+    }
+
+    const r = await reev("evaluations");
+    expect(r.code, show(r)).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^evaluation +name +status +agent\/model +started \(UTC\) +runs +passes$/);
+    const rows = tableRows(r.stdout);
+    expect([...rows.keys()]).toEqual([runningId, goneId, finishedId]);
+    const time = expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(rows.get(runningId)).toEqual([runningId, "—", "running", "openai/gpt-4o-mini", time, "—", "—"]);
+    expect(rows.get(goneId)).toEqual([goneId, "gone", "incomplete", "scripted", time, "—", "—"]);
+    expect(rows.get(finishedId)).toEqual([finishedId, "v1", "completed", "scripted", time, "2", "2"]);
+    expect(r.stdout).not.toContain("Only the");
+
+    const limited = await reev("evaluations", "--limit", "2");
+    expect([...tableRows(limited.stdout).keys()]).toEqual([runningId, goneId]);
+    expect(limited.stdout).toContain("Only the 2 newest are shown: reev evaluations --limit 1000 shows more.\n");
+
+    const json = await reev("evaluations", "--json");
+    const { evaluations, more } = JSON.parse(json.stdout) as { evaluations: EvaluationJson[]; more: boolean };
+    expect(more).toBe(false);
+    expect(evaluations.map((e) => [e.evaluationId, e.status, e.runs, e.passes, e.flows])).toEqual([
+      [runningId, "running", null, null, null],
+      [goneId, "incomplete", null, null, null],
+      [finishedId, "completed", 2, 2, 1],
+    ]);
+    expect(evaluations[0]).toMatchObject({ agent: "openai", model: "gpt-4o-mini", finishedAt: null, error: null });
+    expect(evaluations[1]?.error).toMatch(/^abandoned: process \d+ on .+ exited without finishing$/);
+    expect(evaluations[2]?.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(JSON.parse((await reev("evaluations", "--limit", "1", "--json")).stdout)).toMatchObject({ more: true });
+  });
+
+  it("an unknown id points to reev evaluations; an evaluation's id where an execution's belongs is told as such", async () => {
+    const compare = await reev("compare", "eval_nope", "eval_nope_either");
+    expect(compare.code, show(compare)).toBe(2);
+    expect(compare.stderr).toBe(
+      'reev: No evaluation or execution "eval_nope".\nRun reev evaluations to see the recorded evaluations (reev list for executions).\n',
+    );
+    const baseline = await reev("eval", fixture("eval-v1/gamma.yaml"), "--baseline", "eval_nope");
+    expect(baseline.code, show(baseline)).toBe(2);
+    expect(baseline.stderr).toMatch(/^reev: No evaluation "eval_nope" in .+\.\nRun reev evaluations to see the recorded evaluations/);
+    const id = `eval_running_${backend.name}`;
+    const shown = await reev("show", id);
+    expect(shown.code, show(shown)).toBe(2);
+    expect(shown.stderr).toMatch(new RegExp(`^reev: "${id}" is an evaluation in .+, not an execution\\.\\nreev evaluations lists`));
+    // An execution id that is not there still points to reev list.
+    const status = await reev("status", "exec_nope");
+    expect(status.stderr).toMatch(/\nRun reev list to see the recorded executions\.\n$/);
+  });
+});
