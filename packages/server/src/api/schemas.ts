@@ -12,6 +12,19 @@ export const ZApiConsolidationStatus = z.enum(API_CONSOLIDATION_STATUSES);
 const ZTime = z.string().openapi({ format: "date-time", example: "2026-12-03T06:50:00.000Z" });
 const ZJson = z.unknown().openapi({ description: "Any JSON value." });
 
+/** The token and cost metrics every view of a consolidated run carries; null when unknown (never 0, never a guess). */
+const USAGE_METRICS = {
+  total_input_tokens: z
+    .int()
+    .nullable()
+    .openapi({ description: "Summed over every attempt of the steps that ran; null unless each reported it." }),
+  total_output_tokens: z.int().nullable(),
+  cost_usd: z.number().nullable().openapi({
+    description:
+      "US dollars: those attempts' tokens priced by the server's price table (reev serve --prices) when the run was consolidated; null without one, or when one attempt's model is not in it.",
+  }),
+};
+
 export const ZStepCounts = z
   .object({
     total: z.int().openapi({ description: "Committed steps." }),
@@ -101,6 +114,7 @@ export const ZConsolidatedSession = z
     total_tools: z.int().nullable(),
     success_rate: z.number().nullable(),
     execution_duration_ms: z.int().nullable(),
+    ...USAGE_METRICS,
     created_at: ZTime.openapi({ description: "When the session was stored." }),
   })
   .openapi("ConsolidatedSession");
@@ -119,6 +133,7 @@ export const ZConsolidationStatusResponse = z
         total_tools: z.int().nullable(),
         success_rate: z.number().nullable(),
         execution_duration_ms: z.int().nullable(),
+        ...USAGE_METRICS,
       })
       .nullable()
       .openapi({ description: "The newest consolidated session's metrics; only with ?include_metadata=true." }),
@@ -146,6 +161,7 @@ export const ZFlowResponse = z
       avg_score: z.number().nullable(),
       total_tools: z.int(),
       execution_duration_ms: z.number().nullable(),
+      ...USAGE_METRICS,
     }),
     tool_calls: z.array(ZToolCall.extend({ step_index: z.int() })),
   })
