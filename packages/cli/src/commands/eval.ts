@@ -217,6 +217,8 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
         concurrency: flags.concurrency,
         agentFor,
         signal,
+        // Each run's consolidation is priced with the same table, so its diagram's cost is the report's.
+        executor: { prices },
         onRunSettled: (settledRun) => {
           settled += 1;
           io.stderr.write(`[${settled}/${total}] ${runLine(settledRun)}\n`);
