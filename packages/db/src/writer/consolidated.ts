@@ -295,6 +295,8 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
         const steps = await committedStepSummaries(tx, executionId);
         const built = builder.call(() => input.build({ execution, steps, consolidatedAt: now() }));
         const content = validate(ZConsolidationContent, built?.content, "content");
+        // A document given whole is measured here, before it is sent; an assembled one by the database (store).
+        if (typeof content === "string") checkSize(content, "content", context.options.maxConsolidatedBytes);
         const metadata = validate(ZConsolidationMetadata, built?.metadata, "metadata");
         checkDeadline();
         // Under the execution's lock no step commits, so these are exactly the steps the document holds.
