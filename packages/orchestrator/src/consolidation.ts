@@ -11,7 +11,8 @@ import {
 } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
-import { type PriceTable, runCostUsd } from "./evaluation/price-table.js";
+import { parseInput } from "./evaluation/parse-input.js";
+import { type PriceTable, runCostUsd, ZPriceTable } from "./evaluation/price-table.js";
 import { sumKnown } from "./evaluation/summary-statistics.js";
 import { attemptedUsage } from "./evaluation/token-usage.js";
 import { fitId } from "./ids.js";
@@ -274,6 +275,8 @@ export async function consolidateExecution(
   executionId: string,
   options: ConsolidateOptions = {},
 ): Promise<ConsolidationResult> {
+  // Checked before anything is written: a bad table is refused whole, naming the field, never half-used.
+  const prices = options.prices == null ? null : parseInput(ZPriceTable, options.prices, "prices");
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONSOLIDATION_TIMEOUT_MS;
   const now = options.now ?? (() => new Date());
   const deadline = new Date(now().getTime() + timeoutMs);
@@ -296,7 +299,7 @@ export async function consolidateExecution(
           prompt: execution.prompt,
           consolidatedAt,
           steps,
-          prices: options.prices ?? null,
+          prices,
         });
       },
     });

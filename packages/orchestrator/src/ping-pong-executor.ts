@@ -24,7 +24,8 @@ import {
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
-import type { PriceTable } from "./evaluation/price-table.js";
+import { parseInput } from "./evaluation/parse-input.js";
+import { type PriceTable, ZPriceTable } from "./evaluation/price-table.js";
 import { recordStoredChecks } from "./evaluation/record-checks.js";
 import type { TokenUsage } from "./evaluation/token-usage.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
@@ -271,7 +272,8 @@ export class PingPongExecutor {
     this.#random = options.random ?? Math.random;
     this.#defaultTimeoutMs = options.defaultStepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     this.#consolidationTimeoutMs = options.consolidationTimeoutMs ?? DEFAULT_CONSOLIDATION_TIMEOUT_MS;
-    this.#prices = options.prices ?? null;
+    // Checked here, once: a bad table would otherwise fail every run's consolidation.
+    this.#prices = options.prices == null ? null : parseInput(ZPriceTable, options.prices, "prices");
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
   }
 

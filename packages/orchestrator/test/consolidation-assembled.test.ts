@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConsolidatedContent, type ConsolidatedStep, ZConsolidatedContent } from "../src/consolidated-content.js";
 import { buildConsolidation, consolidateExecution } from "../src/consolidation.js";
 import type { PriceTable } from "../src/evaluation/price-table.js";
+import { PingPongExecutor } from "../src/ping-pong-executor.js";
 import { uid } from "./fixtures/executor/support.js";
 
 const GOLDEN_DIR = fileURLToPath(new URL("./golden/", import.meta.url));
@@ -365,6 +366,16 @@ describe.each(testBackends())("the document consolidation assembles in the datab
       expect(missing.metadata).toMatchObject({ total_output_tokens: null, cost_usd: null });
       for (const id of [noPrices.execution_id, unknown.execution_id, missing.execution_id])
         expect((await db.writer.getConsolidatedSessionsByExecution(id))[0]!.costUsd).toBeNull();
+    });
+
+    it("a price table that is not one is refused whole, naming the field, before anything is written", async () => {
+      const executionId = await pricedRun("bad-prices", PRICED_STEPS);
+      const bad = { models: { "gpt-a": { inputPerMillion: 2.5, outputPerMillion: -1 } } } as PriceTable;
+      const error = await consolidateExecution(db, executionId, { prices: bad }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "INVALID_ARGUMENT", path: 'models["gpt-a"].outputPerMillion' });
+      expect(await db.writer.getConsolidatedSessionsByExecution(executionId)).toEqual([]);
+      expect((await db.writer.getExecutionSession(executionId))?.consolidation.status).toBe("pending");
+      expect(() => new PingPongExecutor(db, { prices: bad })).toThrow(/outputPerMillion: must be 0 or more/);
     });
   });
 
