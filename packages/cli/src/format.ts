@@ -1,5 +1,5 @@
 import type { ConsolidationMetadata } from "@reev/db";
-import { formatDuration, type GlyphStatus, type StepResult, statusGlyph } from "@reev/orchestrator";
+import { formatDuration, formatUsd, type GlyphStatus, type StepResult, statusGlyph } from "@reev/orchestrator";
 
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
 export const formatPercent = (value: number | null | undefined) => (value === null || value === undefined ? "—" : `${value.toFixed(1)}%`);
@@ -22,8 +22,9 @@ export function stepLine(step: StepResult): string {
 const formatCount = (n: number | null | undefined) => (n === null || n === undefined ? "—" : String(n));
 
 /**
- * A consolidated run's metrics on one line; what was not computed is "—". "steps time" is the same
- * name as in the HTML report and the README: the first step's start to the last step's end.
+ * A consolidated run's metrics on one line; what was not computed is "—" (the cost without a price
+ * table, too). "steps time" is the same name as in the HTML report and the README: the first step's
+ * start to the last step's end.
  */
 export function metricsLine(m: ConsolidationMetadata): string {
   return [
@@ -32,5 +33,6 @@ export function metricsLine(m: ConsolidationMetadata): string {
     `${m.totalTools ?? "—"} tool calls`,
     `steps time ${formatDuration(m.executionDurationMs)}`,
     `tokens in ${formatCount(m.totalInputTokens)} / out ${formatCount(m.totalOutputTokens)}`,
+    `cost ${formatUsd(m.costUsd)}`,
   ].join(" · ");
 }

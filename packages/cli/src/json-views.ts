@@ -53,6 +53,7 @@ export function executionWithConsolidationJson(e: ExecutionSessionRecord, report
             executionDurationMs: m.executionDurationMs ?? null,
             totalInputTokens: m.totalInputTokens ?? null,
             totalOutputTokens: m.totalOutputTokens ?? null,
+            costUsd: m.costUsd ?? null,
           }
         : null,
     },

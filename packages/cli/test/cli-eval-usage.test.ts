@@ -88,6 +88,10 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
       [3345, 267, 100],
     ]);
     expect(priced.report.notes).toEqual([]);
+    // One pricing rule: the run's consolidation, priced with the same file, stored the report's cost to the last bit.
+    const [run] = flow!.runTotals;
+    const status = await reev("status", run!.runId, "--json");
+    expect(JSON.parse(status.stdout).consolidation.metrics.costUsd, show(status)).toBe(run!.costUsd);
 
     const table = await reev("eval", fixture("eval-usage.yaml"), "--repeat", "2", "--prices", fixture("prices.yaml"));
     expect(table.code, show(table)).toBe(0);

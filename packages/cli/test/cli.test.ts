@@ -215,7 +215,7 @@ describe("inspecting recorded runs", () => {
     expect(r.stdout).toMatch(/last heartbeat: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/m);
     expect(r.stdout).toMatch(new RegExp(`^Consolidation completed ${failed}_consolidated_\\d+$`, "m"));
     // No step has a score: the average is unknown, never the success rate in disguise.
-    expect(r.stdout).toMatch(/success rate 25\.0% · avg score — · 1 tool calls? · steps time \S+ · tokens in — \/ out —/);
+    expect(r.stdout).toMatch(/success rate 25\.0% · avg score — · 1 tool calls? · steps time \S+ · tokens in — \/ out — · cost —/);
     expect(r.stdout).toMatch(/^#\s+step\s+status\s+duration\s+attempts\s+tool calls\s+score\s+error$/m);
     expect(r.stdout).toMatch(/^0\s+balance\s+✅ success\s+\S+\s+1\s+get_balance\s+—$/m);
     expect(r.stdout).toMatch(/^1\s+swap\s+❌ failed\s+\S+\s+2\s+—\s+—\s+Invalid parameters: slippage$/m);
@@ -238,7 +238,7 @@ describe("inspecting recorded runs", () => {
       new RegExp(`^Consolidation  completed  ${failed}_consolidated_\\d+  \\(updated \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\)$`),
     );
     expect(lines[3]).toMatch(
-      /^Metrics {8}success rate 25\.0% · avg score — · 1 tool call(s)? · steps time \d+(ms|\.\d\ds) · tokens in — \/ out —$/,
+      /^Metrics {8}success rate 25\.0% · avg score — · 1 tool call(s)? · steps time \d+(ms|\.\d\ds) · tokens in — \/ out — · cost —$/,
     );
   });
 

@@ -229,6 +229,8 @@ export const ZConsolidationMetadata = z.object({
   /** Token sums over every recorded attempt; null unless every attempt reported the count. */
   totalInputTokens: ZTokenCount.nullable().optional(),
   totalOutputTokens: ZTokenCount.nullable().optional(),
+  /** US dollars: the attempts' tokens priced by a price table; null without one, or when one attempt cannot be priced. */
+  costUsd: z.number("must be a finite number").min(0, "must be 0 or more").nullable().optional(),
 });
 export type ConsolidationMetadata = z.infer<typeof ZConsolidationMetadata>;
 
@@ -298,6 +300,7 @@ export const ZConsolidatedSessionLog = z.object({
   executionDurationMs: z.int().nullable(),
   totalInputTokens: z.int().nullable().default(null),
   totalOutputTokens: z.int().nullable().default(null),
+  costUsd: z.number().nullable().default(null),
   /** created_at. */
   timestamp: ZTimestamp,
 });

@@ -77,10 +77,10 @@ describe.each(testBackends())("writer.consolidate on $name", (backend) => {
       throw new Error("a retry must not build again");
     };
     const done = await db.writer.consolidate({ executionId: id, consolidatedSessionId: cid, build, deadline: later(60_000) });
-    // Token sums were not given to the seed's method: their columns are null, and so are they here.
+    // Token sums and cost were not given to the seed's method: their columns are null, and so are they here.
     expect(done).toEqual({
       consolidatedSessionId: cid,
-      metadata: { ...METRICS, totalInputTokens: null, totalOutputTokens: null },
+      metadata: { ...METRICS, totalInputTokens: null, totalOutputTokens: null, costUsd: null },
       created: false,
     });
     expect((await consolidatedRows(db, id)).map((r) => r.consolidatedContent)).toEqual(["not a JSON document"]);

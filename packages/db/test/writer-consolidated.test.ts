@@ -38,6 +38,23 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       expect(await w.getConsolidatedSessionsByExecution(b)).toEqual([]);
     });
 
+    test("stores the cost as given; the same call with another cost is a CONFLICT; a cost that is no amount is refused, nothing written", async ({
+      db,
+    }) => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const cid = uid("c");
+      await w.storeConsolidatedSession(cid, id, "priced", { costUsd: 0.01295 });
+      await w.storeConsolidatedSession(cid, id, "priced", { costUsd: 0.01295 });
+      await expectDbError(w.storeConsolidatedSession(cid, id, "priced", { costUsd: 0.013 }), "CONFLICT", "consolidatedId");
+      await expectDbError(w.storeConsolidatedSession(cid, id, "priced", { costUsd: null }), "CONFLICT", "consolidatedId");
+      expect(await w.getConsolidatedSessionsByExecution(id)).toMatchObject([{ consolidatedSessionId: cid, costUsd: 0.01295 }]);
+      for (const costUsd of [-0.01, Number.POSITIVE_INFINITY, Number.NaN]) {
+        await expectDbError(w.storeConsolidatedSession(uid("c"), id, "bad cost", { costUsd }), "VALIDATION", "metadata.costUsd");
+      }
+      expect(await w.getConsolidatedSessionsByExecution(id)).toHaveLength(1);
+    });
+
     test("stores originalSessionIds = the committed step session ids in numeric step order (pending ones excluded)", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);

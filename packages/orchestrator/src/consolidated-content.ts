@@ -95,6 +95,11 @@ export const ZConsolidatedMetrics = z.object({
   /** Summed over every attempt of the steps that ran; null unless each reported it. Absent from older documents. */
   total_input_tokens: z.number().int().nonnegative().nullable().optional(),
   total_output_tokens: z.number().int().nonnegative().nullable().optional(),
+  /**
+   * US dollars: the same attempts' tokens priced by the price table the run was consolidated with
+   * (--prices); null without one, or when one attempt's model or count cannot be priced. Absent from older documents.
+   */
+  cost_usd: z.number().nonnegative().nullable().optional(),
 });
 export type ConsolidatedMetrics = z.infer<typeof ZConsolidatedMetrics>;
 

@@ -11,6 +11,8 @@ import {
 } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import { parseInput } from "./evaluation/parse-input.js";
+import { type PriceTable, runCostUsd, ZPriceTable } from "./evaluation/price-table.js";
 import { sumKnown } from "./evaluation/summary-statistics.js";
 import { attemptedUsage } from "./evaluation/token-usage.js";
 import { fitId } from "./ids.js";
@@ -29,11 +31,11 @@ function stepUsage(s: Pick<StepSummary, "attempts">): { input: number | null; ou
   };
 }
 
+type Attempt = StepSummary["attempts"][number];
+
 /** Over every attempt of the steps that were attempted; null when none was, or one count is unknown (attemptedUsage). */
-function runTokens(sessions: readonly StepSummary[], count: (attempt: StepSummary["attempts"][number]) => number | null): number | null {
-  const attempts = attemptedUsage(sessions, (s) => s.attempts);
-  return attempts === null ? null : sumKnown(attempts.map(count)).total;
-}
+const runTokens = (attempts: readonly Attempt[] | null, count: (attempt: Attempt) => number | null): number | null =>
+  attempts === null ? null : sumKnown(attempts.map(count)).total;
 
 /**
  * The run's metrics, from the stored steps only (the README's "Metrics" section says the same):
@@ -47,10 +49,12 @@ function runTokens(sessions: readonly StepSummary[], count: (attempt: StepSummar
  * - `execution_duration_ms` (the steps' time): latest finish − earliest start over the steps that
  *   carry timings;
  * - `total_input_tokens` / `total_output_tokens`: summed over every attempt of every step that ran;
- *   null unless every such attempt reported the count.
+ *   null unless every such attempt reported the count;
+ * - `cost_usd`: those same attempts priced by `prices` with the evaluations' rule (runCostUsd); null
+ *   without a price table, or when one attempt's model is not in it or a count it needs is unknown.
  */
-export function computeMetrics(sessions: readonly SessionLog[]): ConsolidatedMetrics {
-  return summaryMetrics(sessions.map(stepSummary));
+export function computeMetrics(sessions: readonly SessionLog[], prices: PriceTable | null = null): ConsolidatedMetrics {
+  return summaryMetrics(sessions.map(stepSummary), prices);
 }
 
 /** A stored step as the metrics see it: what the database summarises for consolidation (StepSummary). */
@@ -67,13 +71,14 @@ const stepSummary = (s: SessionLog): StepSummary => ({
 });
 
 /** computeMetrics from the steps' summaries, as consolidation reads them. */
-export function summaryMetrics(sessions: readonly StepSummary[]): ConsolidatedMetrics {
+export function summaryMetrics(sessions: readonly StepSummary[], prices: PriceTable | null = null): ConsolidatedMetrics {
   const total = sessions.length;
   const successful = sessions.filter((s) => s.status === "success").length;
   const skipped = sessions.filter((s) => s.status === "skipped").length;
   const starts = sessions.flatMap((s) => (s.startedAt ? [s.startedAt.getTime()] : []));
   const finishes = sessions.flatMap((s) => (s.finishedAt ? [s.finishedAt.getTime()] : []));
   const scores = sessions.flatMap((s) => (s.score === null ? [] : [s.score]));
+  const attempts = attemptedUsage(sessions, (s) => s.attempts);
   return {
     successful_steps: successful,
     failed_steps: total - successful - skipped,
@@ -84,8 +89,9 @@ export function summaryMetrics(sessions: readonly StepSummary[]): ConsolidatedMe
     avg_score: meanScore(scores),
     total_tools: sessions.reduce((n, s) => n + s.toolCount, 0),
     execution_duration_ms: starts.length && finishes.length ? Math.max(0, Math.max(...finishes) - Math.min(...starts)) : null,
-    total_input_tokens: runTokens(sessions, (a) => a.inputTokens),
-    total_output_tokens: runTokens(sessions, (a) => a.outputTokens),
+    total_input_tokens: runTokens(attempts, (a) => a.inputTokens),
+    total_output_tokens: runTokens(attempts, (a) => a.outputTokens),
+    cost_usd: runCostUsd(attempts, prices),
   };
 }
 
@@ -155,7 +161,11 @@ type DocumentHead = {
   consolidatedAt: Date;
 };
 
-export type ConsolidationInput = DocumentHead & { sessions: readonly SessionLog[] };
+export type ConsolidationInput = DocumentHead & {
+  sessions: readonly SessionLog[];
+  /** What prices the run's tokens into `cost_usd`; without one (or null) the cost is null. */
+  prices?: PriceTable | null;
+};
 
 /** The document's keys before `steps`, in its order. */
 const headOf = (input: DocumentHead, totalSessions: number) => ({
@@ -178,7 +188,7 @@ export function buildConsolidation(input: ConsolidationInput): {
   metadata: ConsolidationMetadata;
 } {
   const sessions = [...input.sessions].sort((a, b) => a.stepIndex - b.stepIndex);
-  const metrics = computeMetrics(sessions);
+  const metrics = computeMetrics(sessions, input.prices ?? null);
   const document: ConsolidatedContent = { ...headOf(input, sessions.length), steps: sessions.map(toConsolidatedStep), metadata: metrics };
   return {
     content: JSON.stringify(document),
@@ -194,11 +204,11 @@ export function buildConsolidation(input: ConsolidationInput): {
  * in order), and the metrics come from the steps' summaries, so the stored bytes are what
  * buildConsolidation gives for the same stored steps.
  */
-export function consolidationFrame(input: DocumentHead & { steps: readonly StepSummary[] }): {
+export function consolidationFrame(input: DocumentHead & { steps: readonly StepSummary[]; prices: PriceTable | null }): {
   content: ConsolidatedDocumentFrame;
   metadata: ConsolidationMetadata;
 } {
-  const metrics = summaryMetrics(input.steps);
+  const metrics = summaryMetrics(input.steps, input.prices);
   const head = JSON.stringify(headOf(input, input.steps.length));
   return {
     content: { beforeSteps: `${head.slice(0, -1)},"steps":`, afterSteps: `,"metadata":${JSON.stringify(metrics)}}` },
@@ -214,6 +224,7 @@ const metadataOf = (m: ConsolidatedMetrics): ConsolidationMetadata => ({
   executionDurationMs: m.execution_duration_ms,
   totalInputTokens: m.total_input_tokens ?? null,
   totalOutputTokens: m.total_output_tokens ?? null,
+  costUsd: m.cost_usd ?? null,
 });
 
 /** The metric columns of a stored consolidated session. */
@@ -224,6 +235,7 @@ export const sessionMetadata = (c: ConsolidationMetadata): ConsolidationMetadata
   executionDurationMs: c.executionDurationMs,
   totalInputTokens: c.totalInputTokens ?? null,
   totalOutputTokens: c.totalOutputTokens ?? null,
+  costUsd: c.costUsd ?? null,
 });
 
 /** reev's `{executionId}_consolidated_{ms}`, within the id length limit. */
@@ -238,6 +250,11 @@ export type ConsolidateOptions = {
   consolidatedSessionId?: string;
   /** The clock: `consolidated_at`, the default id, and the deadline are read on it (default: the system clock). */
   now?: () => Date;
+  /**
+   * Prices the run's tokens into the metrics' `cost_usd`, from the attempts read under the
+   * execution's lock (computeMetrics says how); without one the cost is null, never a guess.
+   */
+  prices?: PriceTable | null;
 };
 
 /** The stored document is not in it: it was assembled in the database, and `getConsolidatedSession` reads it. */
@@ -258,6 +275,8 @@ export async function consolidateExecution(
   executionId: string,
   options: ConsolidateOptions = {},
 ): Promise<ConsolidationResult> {
+  // Checked before anything is written: a bad table is refused whole, naming the field, never half-used.
+  const prices = options.prices == null ? null : parseInput(ZPriceTable, options.prices, "prices");
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONSOLIDATION_TIMEOUT_MS;
   const now = options.now ?? (() => new Date());
   const deadline = new Date(now().getTime() + timeoutMs);
@@ -280,6 +299,7 @@ export async function consolidateExecution(
           prompt: execution.prompt,
           consolidatedAt,
           steps,
+          prices,
         });
       },
     });

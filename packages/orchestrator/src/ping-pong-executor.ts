@@ -24,6 +24,8 @@ import {
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import { parseInput } from "./evaluation/parse-input.js";
+import { type PriceTable, ZPriceTable } from "./evaluation/price-table.js";
 import { recordStoredChecks } from "./evaluation/record-checks.js";
 import type { TokenUsage } from "./evaluation/token-usage.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
@@ -107,6 +109,8 @@ export type ExecutorOptions = {
   random?: () => number;
   defaultStepTimeoutMs?: number;
   consolidationTimeoutMs?: number;
+  /** Prices each run's tokens into its consolidated `cost_usd` (see ConsolidateOptions.prices); none: null cost. */
+  prices?: PriceTable | null;
   /** How often a running execution's heartbeat is refreshed while an agent thinks (default 10 s). */
   heartbeatIntervalMs?: number;
 };
@@ -259,6 +263,7 @@ export class PingPongExecutor {
   readonly #random: () => number;
   readonly #defaultTimeoutMs: number;
   readonly #consolidationTimeoutMs: number;
+  readonly #prices: PriceTable | null;
   readonly #heartbeatIntervalMs: number;
 
   constructor(db: { writer: DatabaseWriter }, options: ExecutorOptions = {}) {
@@ -267,6 +272,8 @@ export class PingPongExecutor {
     this.#random = options.random ?? Math.random;
     this.#defaultTimeoutMs = options.defaultStepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     this.#consolidationTimeoutMs = options.consolidationTimeoutMs ?? DEFAULT_CONSOLIDATION_TIMEOUT_MS;
+    // Checked here, once: a bad table would otherwise fail every run's consolidation.
+    this.#prices = options.prices == null ? null : parseInput(ZPriceTable, options.prices, "prices");
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
   }
 
@@ -394,7 +401,10 @@ export class PingPongExecutor {
       return { consolidatedSessionId: null, report: { status: "skipped" as const, error: why, metadata: null } };
     }
     try {
-      const done = await consolidateExecution({ writer: this.#writer }, executionId, { timeoutMs: this.#consolidationTimeoutMs });
+      const done = await consolidateExecution({ writer: this.#writer }, executionId, {
+        timeoutMs: this.#consolidationTimeoutMs,
+        prices: this.#prices,
+      });
       return {
         consolidatedSessionId: done.consolidatedSessionId,
         report: { status: "completed" as const, error: null, metadata: done.metadata },

@@ -3,7 +3,7 @@
 // and the cases where SQL and JavaScript write JSON differently if nobody takes care: key order
 // (jsonb keeps keys shortest first, JavaScript puts array indexes first and sorts by UTF-16), number
 // formatting (1e-7, 1e21, numbers no double holds), escapes, unicode beyond the BMP, huge content,
-// steps without tool calls, failed and skipped steps, attempts, and a retry under the same id.
+// steps without tool calls, failed and skipped steps, attempts, a priced run's cost, and a retry under the same id.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Database, type StepInput, toStorableText } from "@reev/db";
@@ -12,6 +12,8 @@ import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConsolidatedContent, type ConsolidatedStep, ZConsolidatedContent } from "../src/consolidated-content.js";
 import { buildConsolidation, consolidateExecution } from "../src/consolidation.js";
+import type { PriceTable } from "../src/evaluation/price-table.js";
+import { PingPongExecutor } from "../src/ping-pong-executor.js";
 import { uid } from "./fixtures/executor/support.js";
 
 const GOLDEN_DIR = fileURLToPath(new URL("./golden/", import.meta.url));
@@ -223,9 +225,13 @@ describe.each(testBackends())("the document consolidation assembles in the datab
   }
 
   /** Consolidates; the stored content must be what the pure builder gives for the stored steps, byte for byte. */
-  async function consolidatedAsPureBuilder(executionId: string, consolidatedSessionId: string): Promise<ConsolidatedContent> {
+  async function consolidatedAsPureBuilder(
+    executionId: string,
+    consolidatedSessionId: string,
+    prices: PriceTable | null = null,
+  ): Promise<ConsolidatedContent> {
     const consolidatedAt = new Date("2025-10-14T09:40:00.007Z");
-    const done = await consolidateExecution(db, executionId, { consolidatedSessionId, now: () => consolidatedAt });
+    const done = await consolidateExecution(db, executionId, { consolidatedSessionId, now: () => consolidatedAt, prices });
     const stored = await db.writer.getConsolidatedSession(consolidatedSessionId, executionId);
     const execution = await db.writer.getExecutionSession(executionId);
     const pure = buildConsolidation({
@@ -235,6 +241,7 @@ describe.each(testBackends())("the document consolidation assembles in the datab
       prompt: execution!.prompt,
       consolidatedAt,
       sessions: await db.writer.getSessionsForConsolidation(executionId),
+      prices,
     });
     expect(firstDifference(stored!, pure.content)).toBeNull();
     expect(done.metadata).toEqual(pure.metadata);
@@ -281,6 +288,94 @@ describe.each(testBackends())("the document consolidation assembles in the datab
       error_kind: "infrastructure",
       input_tokens: 9_007_199_254_740_994,
       output_tokens: null,
+    });
+  });
+
+  describe("a priced run", () => {
+    const PRICES: PriceTable = {
+      models: {
+        "gpt-a": { inputPerMillion: 2.5, outputPerMillion: 10, cachedInputPerMillion: 1.25 },
+        "gpt-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 },
+      },
+    };
+    const attempt = (n: number, status: "success" | "failed", model: string, input: number, output: number | null, cached: number) => ({
+      attempt: n,
+      status,
+      ...(status === "failed" ? { error: "wrong answer", errorKind: "agent" as const } : {}),
+      model,
+      inputTokens: input,
+      outputTokens: output,
+      cachedInputTokens: cached,
+    });
+    const PRICED_STEPS: StepInput[] = [
+      {
+        stepIndex: 0,
+        stepId: "retried",
+        status: "success",
+        content: "a",
+        attempts: [attempt(1, "failed", "gpt-a", 1000, 200, 0), attempt(2, "success", "gpt-a", 1200, 300, 200)],
+      },
+      { stepIndex: 1, stepId: "cheap", status: "success", content: "b", attempts: [attempt(1, "success", "gpt-mini", 10_000, 2000, 0)] },
+      { stepIndex: 2, stepId: "skipped", status: "skipped", content: "c", attempts: [] },
+    ];
+
+    async function pricedRun(prefix: string, steps: StepInput[]): Promise<string> {
+      const executionId = await execution(prefix);
+      for (const step of steps) await db.writer.storeStep(executionId, step);
+      await db.writer.finishExecutionSession(executionId, { status: "completed" });
+      return executionId;
+    }
+
+    it("sums every attempt's cost, the failed one's too: the stored document is the pure builder's, and the column holds the same number", async () => {
+      const executionId = await pricedRun("priced", PRICED_STEPS);
+      const consolidatedSessionId = uid("c");
+      const document = await consolidatedAsPureBuilder(executionId, consolidatedSessionId, PRICES);
+      // Per attempt, (input − cached) × input + cached × cached-input + output × output, per million:
+      //   retried #1 (failed) gpt-a:    1000 × 2.5 +   0 × 1.25 + 200 × 10  = 4500 → $0.0045
+      //   retried #2          gpt-a:    1000 × 2.5 + 200 × 1.25 + 300 × 10  = 5750 → $0.00575
+      //   cheap               gpt-mini: 10000 × 0.15 + 2000 × 0.6           = 2700 → $0.0027
+      //   skipped: no attempts, nothing spent.
+      // $0.0045 + $0.00575 + $0.0027 = $0.01295, which the doubles give exactly as written.
+      expect(document.metadata).toMatchObject({ total_input_tokens: 12_200, total_output_tokens: 2500, cost_usd: 0.01295 });
+      const [row] = await db.writer.getConsolidatedSessionsByExecution(executionId);
+      expect(row!.costUsd).toBe(0.01295);
+      // A retry under the same id is answered from the columns: the cost as stored.
+      expect((await consolidateExecution(db, executionId, { consolidatedSessionId, prices: PRICES })).metadata.costUsd).toBe(0.01295);
+    });
+
+    it("a cost with a repeating decimal ($1/3 per million tokens): the same bytes from the database and the pure builder", async () => {
+      const thirds: PriceTable = { models: { "gpt-a": { inputPerMillion: 1 / 3, outputPerMillion: 0.1 } } };
+      const executionId = await pricedRun("thirds", [
+        { stepIndex: 0, status: "success", content: "a", attempts: [attempt(1, "success", "gpt-a", 1_000_003, 7, 0)] },
+      ]);
+      const document = await consolidatedAsPureBuilder(executionId, uid("c"), thirds);
+      // (1000003 / 3 + 7 × 0.1) / 1e6 = 0.3333350333333333: every digit a double holds, through the float8 column and back.
+      expect(document.metadata.cost_usd).toBe((1_000_003 * (1 / 3) + 7 * 0.1) / 1_000_000);
+      expect((await db.writer.getConsolidatedSessionsByExecution(executionId))[0]!.costUsd).toBe(document.metadata.cost_usd);
+    });
+
+    it("null, never a guess: without a price table, with a model the table lacks, with a count the price needs missing", async () => {
+      const noPrices = await consolidatedAsPureBuilder(await pricedRun("no-prices", PRICED_STEPS), uid("c"));
+      expect(noPrices.metadata.cost_usd).toBeNull();
+      const [first, ...rest] = PRICED_STEPS;
+      const unknownModel = { ...first!, attempts: [attempt(1, "success", "gpt-unknown", 1000, 200, 0)] };
+      const unknown = await consolidatedAsPureBuilder(await pricedRun("unknown-model", [unknownModel, ...rest]), uid("c"), PRICES);
+      expect(unknown.metadata).toMatchObject({ total_input_tokens: 11_000, cost_usd: null });
+      const noOutput = { ...first!, attempts: [attempt(1, "success", "gpt-a", 1000, null, 0)] };
+      const missing = await consolidatedAsPureBuilder(await pricedRun("missing-count", [noOutput, ...rest]), uid("c"), PRICES);
+      expect(missing.metadata).toMatchObject({ total_output_tokens: null, cost_usd: null });
+      for (const id of [noPrices.execution_id, unknown.execution_id, missing.execution_id])
+        expect((await db.writer.getConsolidatedSessionsByExecution(id))[0]!.costUsd).toBeNull();
+    });
+
+    it("a price table that is not one is refused whole, naming the field, before anything is written", async () => {
+      const executionId = await pricedRun("bad-prices", PRICED_STEPS);
+      const bad = { models: { "gpt-a": { inputPerMillion: 2.5, outputPerMillion: -1 } } } as PriceTable;
+      const error = await consolidateExecution(db, executionId, { prices: bad }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "INVALID_ARGUMENT", path: 'models["gpt-a"].outputPerMillion' });
+      expect(await db.writer.getConsolidatedSessionsByExecution(executionId)).toEqual([]);
+      expect((await db.writer.getExecutionSession(executionId))?.consolidation.status).toBe("pending");
+      expect(() => new PingPongExecutor(db, { prices: bad })).toThrow(/outputPerMillion: must be 0 or more/);
     });
   });
 

@@ -80,6 +80,7 @@ describe("computeMetrics on hand-computed tables", () => {
       execution_duration_ms: 31_500, // 10:00:31.500 − 10:00:00
       total_input_tokens: null, // no attempt recorded usage
       total_output_tokens: null,
+      cost_usd: null,
     });
   });
 
@@ -179,6 +180,7 @@ describe("computeMetrics on hand-computed tables", () => {
       execution_duration_ms: null,
       total_input_tokens: null,
       total_output_tokens: null,
+      cost_usd: null,
     });
   });
 
@@ -336,6 +338,7 @@ describe("buildConsolidation", () => {
       execution_duration_ms: 27_406,
       total_input_tokens: null,
       total_output_tokens: null,
+      cost_usd: null,
     });
     expect(built.metadata).toEqual({
       avgScore: document.metadata.avg_score,
@@ -344,6 +347,7 @@ describe("buildConsolidation", () => {
       executionDurationMs: 27_406,
       totalInputTokens: null,
       totalOutputTokens: null,
+      costUsd: null,
     });
     expect(built.document).toEqual(document);
   });

@@ -91,6 +91,7 @@ const EXPECTED_METADATA = {
   executionDurationMs: 30_000,
   totalInputTokens: null,
   totalOutputTokens: null,
+  costUsd: null,
 };
 
 describe.each(testBackends())("consolidation on $name", (backend) => {
@@ -493,6 +494,7 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
         executionDurationMs: row!.executionDurationMs,
         totalInputTokens: row!.totalInputTokens,
         totalOutputTokens: row!.totalOutputTokens,
+        costUsd: row!.costUsd,
       }).toEqual(result.consolidation.metadata);
       const document = ZConsolidatedContent.parse(JSON.parse(row!.consolidatedContent));
       expect(document.steps.map((s) => [s.step_id, s.status])).toEqual([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { costUsd, type PriceTable, parsePriceTable } from "../src/evaluation/price-table.js";
+import { costUsd, type PriceTable, parsePriceTable, runCostUsd } from "../src/evaluation/price-table.js";
 import { sumKnown } from "../src/evaluation/summary-statistics.js";
 import { sumUsage, type TokenUsage, ZTokenUsage } from "../src/evaluation/token-usage.js";
 
@@ -133,5 +133,17 @@ describe("costUsd", () => {
     ].map((u) => costUsd(u, prices));
     expect(sumKnown(costs)).toEqual({ total: null, known: 2, unknown: 1 });
     expect(sumKnown([costs[0]!, costs[2]!])).toEqual({ total: 18, known: 2, unknown: 0 });
+  });
+
+  it("prices a run (evaluations and consolidation alike): every usage summed; null without prices, usage, or a price for one", () => {
+    const run = [
+      usage({ model: "plain", inputTokens: 1_000_000, outputTokens: 0 }),
+      usage({ model: "gpt-4o", inputTokens: 1_000, cachedInputTokens: 200, outputTokens: 300 }),
+    ];
+    // $3 + (800 × 2.5 + 200 × 1.25 + 300 × 10) / 1e6 = $3 + $0.00525.
+    expect(runCostUsd(run, prices)).toBe(3 + 0.00525);
+    expect(runCostUsd(run, null)).toBeNull();
+    expect(runCostUsd(null, prices)).toBeNull();
+    expect(runCostUsd([...run, usage({ model: "unlisted", inputTokens: 1, outputTokens: 1 })], prices)).toBeNull();
   });
 });

@@ -137,7 +137,7 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
     expect(stored!.finishedAt).toEqual(stored!.attempts[2]!.finishedAt);
   });
 
-  it("a failed attempt keeps what it spent: its tool calls and tokens are stored and counted", async () => {
+  it("a failed attempt keeps what it spent: its tool calls, tokens and cost are stored and counted", async () => {
     const executionId = uid("exec");
     const usage = (inputTokens: number) => ({ model: "gpt-a", inputTokens, outputTokens: 10, cachedInputTokens: 0 });
     const flow = plan({
@@ -154,7 +154,8 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
         },
       ],
     });
-    const result = await new PingPongExecutor(db, { clock: fakeClock() }).execute(flow, new ScriptedAgent(), { executionId });
+    const prices = { models: { "gpt-a": { inputPerMillion: 2.5, outputPerMillion: 10 } } };
+    const result = await new PingPongExecutor(db, { clock: fakeClock(), prices }).execute(flow, new ScriptedAgent(), { executionId });
     expect(result.status).toBe("completed");
     const [stored] = await db.writer.getSessionsForConsolidation(executionId);
     expect(stored!.attempts.map((a) => [a.attempt, a.status, a.inputTokens])).toEqual([
@@ -166,7 +167,9 @@ describe.each(testBackends())("PingPongExecutor retries on $name", (backend) => 
       [2, "jupiter_swap"],
     ]);
     const document = ZConsolidatedContent.parse(JSON.parse((await db.writer.getConsolidatedSession(result.consolidatedSessionId!))!));
-    expect(document.metadata).toMatchObject({ total_input_tokens: 500, total_output_tokens: 20, total_tools: 2 });
+    // Attempt 1 (failed): 300 × 2.5 + 10 × 10 = 850 per million; attempt 2: 200 × 2.5 + 10 × 10 = 600. $0.00085 + $0.0006 = $0.00145.
+    expect(document.metadata).toMatchObject({ total_input_tokens: 500, total_output_tokens: 20, total_tools: 2, cost_usd: 0.00145 });
+    expect(result.consolidation.metadata?.costUsd).toBe(0.00145);
   });
 
   it("an infrastructure error is recorded as such, on its attempt and its step, and consolidation counts it apart", async () => {

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Database } from "@reev/db";
+import type { PriceTable } from "@reev/orchestrator";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -38,6 +39,8 @@ export type ServerOptions = {
   log?: (line: string) => void;
   /** Purge runs that finished longer ago than this, at start and periodically (`reev serve --retention`); logged. */
   retention?: RetentionOptions | undefined;
+  /** Prices the tokens of the runs this server starts and re-consolidates (`reev serve --prices`); none: their cost is null. */
+  prices?: PriceTable | null | undefined;
 };
 
 export type ListenOptions = { host?: string; port?: number };
@@ -72,7 +75,8 @@ export function createServer(options: ServerOptions): ReevServer {
   const ctx: ServerContext = {
     db: options.db,
     hub,
-    runs: new ServerRuns(options.db, hub, log),
+    runs: new ServerRuns(options.db, hub, log, options.prices ?? null),
+    prices: options.prices ?? null,
     heartbeatMs: options.heartbeatMs ?? 15_000,
     shutdown: shutdown.signal,
   };

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Database } from "@reev/db";
+import type { PriceTable } from "@reev/orchestrator";
 import type { ChangeHub } from "./live/change-hub.js";
 import type { ServerRuns } from "./server-runs.js";
 
@@ -8,6 +9,8 @@ export type ServerContext = {
   db: Database;
   hub: ChangeHub;
   runs: ServerRuns;
+  /** What consolidations in this server price tokens with (reev serve --prices); null: their cost is unknown. */
+  prices: PriceTable | null;
   /** How often an idle event stream sends a heartbeat, in ms. */
   heartbeatMs: number;
   /** Ends every event stream: the server is shutting down. */

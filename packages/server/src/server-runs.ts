@@ -1,5 +1,5 @@
 import type { Database } from "@reev/db";
-import { type Agent, type FlowPlan, PingPongExecutor } from "@reev/orchestrator";
+import { type Agent, type FlowPlan, PingPongExecutor, type PriceTable } from "@reev/orchestrator";
 import type { ChangeHub } from "./live/change-hub.js";
 
 /** Why runs that were still going are stopped when the server stops: recorded as their error. */
@@ -17,9 +17,10 @@ export class ServerRuns {
   readonly #running = new Set<Promise<void>>();
   readonly #log: (line: string) => void;
 
-  constructor(db: Database, hub: ChangeHub, log: (line: string) => void) {
+  /** `prices`: what each run's consolidation prices its tokens with (null: the cost is unknown). */
+  constructor(db: Database, hub: ChangeHub, log: (line: string) => void, prices: PriceTable | null) {
     this.#hub = hub;
-    this.#executor = new PingPongExecutor(db);
+    this.#executor = new PingPongExecutor(db, { prices });
     this.#log = log;
   }
 

@@ -93,6 +93,10 @@ describe.each(testBackends())("read API on $name", (backend) => {
       total_tools: 3,
       success_rate: 100,
       execution_duration_ms: consolidated[0]?.executionDurationMs,
+      // The scripted run reports no usage, and the server was given no prices: unknown, never 0.
+      total_input_tokens: null,
+      total_output_tokens: null,
+      cost_usd: null,
     });
 
     const flow = await get(db, `/api/v1/flows/${id}`);

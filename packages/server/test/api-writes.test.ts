@@ -148,6 +148,48 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     expect(execution.consolidated_session_id).toBe(session.consolidated_session_id);
   });
 
+  test("reev serve --prices: a POSTed run and its re-consolidation are priced, and every view of its metrics carries the cost", async ({
+    db,
+  }) => {
+    const prices = { models: { "gpt-a": { inputPerMillion: 2.5, outputPerMillion: 10 } } };
+    const { app } = createServer({ db, token: TOKEN, log: () => {}, prices });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
+    const usage = (inputTokens: number, outputTokens: number) => ({ model: "gpt-a", inputTokens, outputTokens });
+    const flow = {
+      flowId: `priced-${backend.name}`,
+      prompt: "p",
+      steps: [
+        { stepId: "ask", prompt: "ask", script: [{ usage: usage(1000, 200) }] },
+        { stepId: "answer", prompt: "answer", script: [{ usage: usage(400, 30) }] },
+      ],
+    };
+    const started = await app.request("/api/v1/executions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...auth },
+      body: JSON.stringify({ flow, agent: "scripted" }),
+    });
+    expect(started.status).toBe(202);
+    const { execution_id: id, location } = (await started.json()) as { execution_id: string; location: string };
+    await readEvents(await app.request(`${location}/events`));
+    // 1000 × 2.5 + 200 × 10 = 4500 per million, 400 × 2.5 + 30 × 10 = 1300: $0.0045 + $0.0013 = $0.0058
+    // (the doubles' sum is exactly the double 0.0058 reads as).
+    const metrics = { total_input_tokens: 1400, total_output_tokens: 230, cost_usd: 0.0058 };
+
+    const status = await app.request(`/api/v1/consolidation/${id}/status?include_metadata=true`);
+    const statusBody = await status.json();
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/consolidation/{executionId}/status", status: 200 }, statusBody);
+    expect(statusBody).toMatchObject({ status: "completed", metadata: metrics });
+    const flowView = await (await app.request(`/api/v1/flows/${id}`, { headers: { Accept: "application/json" } })).json();
+    expect(flowView).toMatchObject({ metadata: metrics });
+
+    const again = await app.request(`${location}/consolidate`, { method: "POST", headers: auth });
+    expect(again.status).toBe(201);
+    const session = (await again.json()) as { content: { metadata: unknown } };
+    expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions/{id}/consolidate", status: 201 }, session);
+    expect(session).toMatchObject(metrics);
+    expect(session.content.metadata).toMatchObject(metrics);
+  });
+
   test("a YAML flow file with ?agent= starts a run too", async ({ db }) => {
     const { app } = createServer({ db, token: TOKEN, log: () => {} });
     const started = await app.request("/api/v1/executions?agent=scripted", {

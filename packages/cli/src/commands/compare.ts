@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { type DbOptions, dbOption, examples, oneOf } from "../options.js";
 import { emit } from "../output-file.js";
-import { loadPrices } from "./eval.js";
+import { loadPrices } from "../prices.js";
 import { comparisonText } from "./evaluation-text.js";
 
 const FORMATS = ["table", "json", "html"] as const;

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import type { CliContext, CliIO } from "../context.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
+import { PRICES_HELP, pricesOption } from "../prices.js";
 import { executeFlows, runsSummary } from "./run.js";
 
 /** The demo's flows, shipped inside @reev/cli: packages/cli/examples, at the same depth from src/ and dist/. */
@@ -16,23 +17,34 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .summary("run the bundled example flows")
     .description("Run the bundled example flows at once with the scripted agent, and draw each run.")
     .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
+    .addOption(pricesOption("model prices per million tokens (YAML or JSON): each run's consolidated cost"))
     .addOption(dbOption())
     .addOption(migrateOption())
     .addHelpText(
       "after",
-      examples([
-        ["reev demo", "on the embedded database in ./.reev/db; diagrams in ./reev-out"],
-        ["reev demo --db memory://", "on a throw-away in-memory database"],
-        ["reev demo --db postgresql://localhost/reev --migrate", "on PostgreSQL, migrating it first"],
-      ]),
+      [
+        examples([
+          ["reev demo", "on the embedded database in ./.reev/db; diagrams in ./reev-out"],
+          ["reev demo --db memory://", "on a throw-away in-memory database"],
+          ["reev demo --db postgresql://localhost/reev --migrate", "on PostgreSQL, migrating it first"],
+        ]),
+        "",
+        PRICES_HELP,
+      ].join("\n"),
     )
-    .action(async (options: DbOptions & MigrateOptions & { out: string }) => {
-      ctx.exitCode = await demoCommand({ db: options.db, migrate: options.migrate ?? false, out: options.out }, ctx.io);
+    .action(async (options: DbOptions & MigrateOptions & { out: string; prices?: string | undefined }) => {
+      ctx.exitCode = await demoCommand(
+        { db: options.db, migrate: options.migrate ?? false, out: options.out, prices: options.prices },
+        ctx.io,
+      );
     });
 }
 
 /** `reev demo`: every example flow at once with the scripted agent. */
-export async function demoCommand(options: { db: string | undefined; migrate: boolean; out: string }, io: CliIO): Promise<number> {
+export async function demoCommand(
+  options: { db: string | undefined; migrate: boolean; out: string; prices?: string | undefined },
+  io: CliIO,
+): Promise<number> {
   const files = readdirSync(EXAMPLES_DIR)
     .filter((f) => /\.(ya?ml|json)$/.test(f))
     .sort()
@@ -49,6 +61,7 @@ export async function demoCommand(options: { db: string | undefined; migrate: bo
         repeat: 1,
         out: options.out,
         consolidate: true,
+        prices: options.prices,
         signal,
       },
       io,

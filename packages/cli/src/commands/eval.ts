@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { type Database, type EvaluationRunRecord, HEARTBEAT_INTERVAL_MS, type JsonValue } from "@reev/db";
 import {
@@ -8,15 +8,12 @@ import {
   type EvaluationConfiguration,
   type EvaluationReport,
   type EvaluationRunOutcome,
-  errorMessage,
   evaluationSummary,
   expectationsOfPlan,
   type FlowPlan,
   Heartbeat,
   loadFlowPlan,
-  type PriceTable,
   parseConsolidatedContent,
-  parsePriceTable,
   renderEvaluationHtml,
   renderHtmlPage,
   runEvaluation,
@@ -25,13 +22,16 @@ import {
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { EVALUATIONS_HINT, systemErrorWords } from "../error-report.js";
+import { EVALUATIONS_HINT } from "../error-report.js";
 import { statusLabel } from "../format.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { emit, writeOutputFile } from "../output-file.js";
+import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 import { comparisonText, evaluationText } from "./evaluation-text.js";
 import { AGENTS, type AgentName, createAgent, diagramFileStem } from "./run.js";
+
+// reev compare reads the price file the same way.
 
 const FORMATS = ["table", "json", "html"] as const;
 type EvalFormat = (typeof FORMATS)[number];
@@ -66,7 +66,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option("--name <name>", "a name for the evaluation, to find it again")
     .option("--min-pass-rate <rate>", "exit 1 unless every flow's pass rate is at least this, 0 to 1", rate)
     .option("--baseline <evaluationId>", "compare with this earlier evaluation when done")
-    .option("--prices <file>", "model prices per million tokens (YAML or JSON) for the cost")
+    .addOption(pricesOption())
     .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
     .option("--out <file>", "write the report here (html: each run's diagram goes beside it: eval.html writes eval-runs/)")
     .addOption(dbOption())
@@ -83,8 +83,8 @@ export function registerEval(program: Command, ctx: CliContext): void {
         "",
         "Exit codes: 0 every flow met --min-pass-rate, 1 one did not, 2 bad input (nothing ran), 130 interrupted",
         "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it; 143 for",
-        "SIGTERM; a second Ctrl-C exits at once). --prices file: models: { <model>: { inputPerMillion, outputPerMillion,",
-        "cachedInputPerMillion? } } in US dollars; a model not in it has no cost (—), never a guessed one.",
+        "SIGTERM; a second Ctrl-C exits at once).",
+        PRICES_HELP,
       ].join("\n"),
     )
     .action(async (inputs: string[], flags: EvalFlags) => {
@@ -132,16 +132,6 @@ async function loadPlans(files: readonly string[]): Promise<FlowPlan[]> {
     seen.set(plan.flowId, files[i] as string);
   });
   return plans;
-}
-
-/** The price file, read and checked before anything runs: a bad one is exit 2, naming the field at fault. */
-export async function loadPrices(path: string | undefined): Promise<PriceTable | null> {
-  if (!path) return null;
-  const text = await readFile(path, "utf8").catch((error: unknown) => {
-    const words = error instanceof Error ? systemErrorWords(error) : errorMessage(error);
-    throw invalidArgument(`Cannot read the price file ${path}: ${words}.`, "--prices", "Check the path.");
-  });
-  return parsePriceTable(text, path);
 }
 
 /** Flows whose pass rate is under the threshold (none without one). */
@@ -213,6 +203,8 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
         concurrency: flags.concurrency,
         agentFor,
         signal,
+        // Each run's consolidation is priced with the same table, so its diagram's cost is the report's.
+        executor: { prices },
         onRunSettled: (settledRun) => {
           settled += 1;
           io.stderr.write(`[${settled}/${total}] ${runLine(settledRun)}\n`);

@@ -29,6 +29,7 @@ import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
 import { writeOutputFile } from "../output-file.js";
+import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 import { ProgressReporter } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
 
@@ -47,6 +48,7 @@ type RunFlags = DbOptions &
     out: string;
     consolidate: boolean;
     otlpEndpoint?: string | undefined;
+    prices?: string | undefined;
   };
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -61,6 +63,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option("--repeat <n>", `run each flow this many times, 1 to ${MAX_REPEAT}`, integer("--repeat", 1, MAX_REPEAT), 1)
     .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
     .option("--no-consolidate", "record the steps only: no consolidated session, no diagrams")
+    .addOption(pricesOption("model prices per million tokens (YAML or JSON): each run's consolidated cost"))
     .option(
       "--otlp-endpoint <url>",
       "send each run as OpenTelemetry spans to this OTLP/HTTP traces endpoint when it finishes (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces when set, else no export)",
@@ -75,6 +78,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
           ["reev run a.yaml b.json --repeat 5 --concurrency 8", "ten runs, eight at a time"],
           ["reev run flow.yaml --agent openai --tools tools.mjs", "a real model (see below)"],
           ["reev run flow.yaml --db postgresql://localhost/reev --migrate", "on PostgreSQL, migrating it first"],
+          ["reev run flow.yaml --agent openai --prices prices.yaml", "and the cost of each run's tokens"],
         ]),
         "",
         "--agent openai talks to an OpenAI-compatible /v1/chat/completions endpoint: OPENAI_BASE_URL and",
@@ -83,6 +87,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         "Ctrl-C (or SIGTERM) stops each run's current step, finishes the runs as cancelled with what they had",
         "recorded, prints the summary and exits 130 (143 for SIGTERM); a second Ctrl-C exits at once, and",
         "reev recover finishes the runs later.",
+        PRICES_HELP,
         "Exit codes: 0 every run completed, 1 a run did not, 2 bad input (nothing ran), 130/143 interrupted.",
       ].join("\n"),
     )
@@ -107,6 +112,8 @@ export type RunOptions = {
   signal?: AbortSignal;
   /** Send each finished run to this OTLP/HTTP traces endpoint (else where OTEL_EXPORTER_OTLP_* say, if set). */
   otlpEndpoint?: string | undefined;
+  /** A price file (--prices): each run's consolidation prices its tokens with it; without one the cost is unknown. */
+  prices?: string | undefined;
 };
 
 /**
@@ -253,9 +260,10 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
  */
 type RunReport = { results: ExecutionResult[]; files: string[]; failures: number; notStarted: number; exported: boolean };
 
-/** Loads every flow first, so a bad file fails before anything runs or is written. */
+/** Loads every flow and the price file first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
   const loaded = await Promise.all(options.files.map((f) => loadFlowPlan(f)));
+  const prices = await loadPrices(options.prices);
   if (options.agent === "scripted" && options.tools) {
     throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
   }
@@ -270,7 +278,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
     io.stderr.write(`Database: ${db.description}\n`);
     if (exports) io.stderr.write(`OpenTelemetry: each run is sent to ${exports.endpoint} when it finishes\n`);
     const progress = new ProgressReporter(io.stderr);
-    const executor = new PingPongExecutor(db);
+    const executor = new PingPongExecutor(db, { prices });
     let settled: PromiseSettledResult<ExecutionResult>[];
     try {
       // Settled, not all-or-nothing: one execution that cannot be recorded must not close the

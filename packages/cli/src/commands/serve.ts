@@ -3,8 +3,15 @@ import { createServer } from "@reev/server";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
+import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 
-type ServeOptions = DbOptions & { host: string; port: number; cors?: string | undefined; retention?: number | undefined };
+type ServeOptions = DbOptions & {
+  host: string;
+  port: number;
+  cors?: string | undefined;
+  retention?: number | undefined;
+  prices?: string | undefined;
+};
 
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -19,6 +26,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       "purge runs that finished longer ago than this (30d, 12h…) at start and every hour, as reev purge --older-than does",
       duration("--retention"),
     )
+    .addOption(pricesOption("model prices per million tokens (YAML or JSON): the cost of the runs this server starts or consolidates"))
     .addOption(dbOption())
     .addHelpText(
       "after",
@@ -27,9 +35,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
           ["reev serve", "the embedded database's runs at http://127.0.0.1:7878"],
           ["REEV_API_TOKEN=… reev serve --db postgresql://…", "…with POST routes enabled, and runs of other processes live"],
           ["reev serve --retention 30d", "…and delete runs that finished over 30 days ago, hourly"],
+          ["reev serve --prices prices.yaml", "…and price the tokens of the runs POSTed to it"],
         ]),
         "",
         "Write routes (POST) need the bearer token in REEV_API_TOKEN; without it they answer 401.",
+        PRICES_HELP,
       ].join("\n"),
     )
     .action(async (options: ServeOptions) => {
@@ -44,9 +54,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
  */
 export async function serveCommand(options: ServeOptions, io: CliIO, stop?: AbortSignal): Promise<number> {
   const token = process.env.REEV_API_TOKEN?.trim() || undefined;
+  // Read before the database is opened: a bad price file is exit 2 and nothing is served.
+  const prices = await loadPrices(options.prices);
   return withDatabase(options.db, "write", async (db) => {
     const retention = options.retention === undefined ? undefined : { olderThanMs: options.retention };
-    const server = createServer({ db, token, corsOrigin: options.cors, retention });
+    const server = createServer({ db, token, corsOrigin: options.cors, retention, prices });
     const { url } = await server.listen({ host: options.host, port: options.port });
     io.stderr.write(`Database: ${db.description}\n`);
     if (!token) io.stderr.write("Write routes (POST) are disabled: set REEV_API_TOKEN to enable them.\n");
@@ -55,6 +67,7 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
         `Warning: listening on ${options.host} without REEV_API_TOKEN: anyone who can reach this address can read every run.\n`,
       );
     }
+    if (prices) io.stderr.write(`Prices: ${options.prices} prices the runs this server starts or consolidates.\n`);
     if (options.retention !== undefined) {
       io.stderr.write(`Retention: runs that finished over ${formatAge(options.retention)} ago are purged now and every hour.\n`);
     }

@@ -26,6 +26,7 @@ export async function readConsolidatedSession(db: Database, consolidatedSessionI
     // BIGINT columns; the sums stored were validated as safe integers.
     totalInputTokens: row.totalInputTokens === null ? null : Number(row.totalInputTokens),
     totalOutputTokens: row.totalOutputTokens === null ? null : Number(row.totalOutputTokens),
+    costUsd: row.costUsd,
     timestamp: row.createdAt,
   };
 }

@@ -1,18 +1,22 @@
+import { z } from "zod";
 import { Prisma } from "../generated/prisma/client.js";
-import type { ConsolidationMetadata } from "../schemas.js";
+import { type ConsolidationMetadata, ZText } from "../schemas.js";
 import type { Client } from "./context.js";
 
 /**
  * reev's consolidated document, for the database to assemble: `beforeSteps`, then every committed
  * step of the execution as reev's consolidated step (a JSON array in step order), then `afterSteps`.
  */
-export type ConsolidatedDocumentFrame = { beforeSteps: string; afterSteps: string };
+export const ZConsolidatedDocumentFrame = z.object({ beforeSteps: ZText, afterSteps: ZText });
+export type ConsolidatedDocumentFrame = z.infer<typeof ZConsolidatedDocumentFrame>;
 
-export type AssembledRow = {
+export type ConsolidatedRow = {
   executionId: string;
   consolidatedSessionId: string;
-  frame: ConsolidatedDocumentFrame;
+  /** The document as given, or reev's frame, which the database fills with the committed steps. */
+  content: string | ConsolidatedDocumentFrame;
   metadata: ConsolidationMetadata;
+  /** The steps the content was built from, in step order. */
   originalSessionIds: readonly string[];
   /** The cap on the document's size in bytes: above it nothing is stored. */
   maxBytes: number;
@@ -59,31 +63,36 @@ const STEP = Prisma.sql`'{"step_index":' || s.step_index::text || ',"session_id"
   || ',"tool_calls":[' || COALESCE(calls.json, '') || ']' || ${ATTEMPT_FIELDS}
   || ',"content":' || to_json(s.content)::text || '}'`;
 
+/** The document in the database: the frame filled with the execution's committed steps, in step order. */
+const assembled = (id: string, frame: ConsolidatedDocumentFrame) => Prisma.sql`
+  SELECT ${frame.beforeSteps}::text || COALESCE((
+    SELECT '[' || string_agg(${STEP}, ',' ORDER BY s.step_index) || ']'
+    FROM step_sessions s
+      CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg(${TOOL_CALL}, ',' ORDER BY t.call_index) AS json
+        FROM tool_calls t WHERE t.execution_id = ${id} AND t.step_index = s.step_index) AS calls
+      CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg(${ATTEMPT}, ',' ORDER BY a.attempt) AS json,
+          CASE WHEN count(a.input_tokens) = count(*) THEN sum(a.input_tokens) END AS input_tokens,
+          CASE WHEN count(a.output_tokens) = count(*) THEN sum(a.output_tokens) END AS output_tokens
+        FROM step_attempts a WHERE a.execution_id = ${id} AND a.step_index = s.step_index) AS attempts
+    WHERE s.execution_id = ${id} AND s.state = 'committed'), '[]') || ${frame.afterSteps}::text AS content`;
+
 /**
- * Assembles the consolidated document from the execution's committed steps and stores it, in one
- * statement: the steps' bytes never leave the database. Nothing is stored when the id is taken or
- * the document is over `maxBytes`; `bytes` tells which.
+ * Stores a consolidated session, in one statement: the caller's document as given, or reev's
+ * assembled by the database from the committed steps (their bytes never leave it). Nothing is stored
+ * when the id is taken or the document is over `maxBytes`; `bytes` tells which. `ON CONFLICT` names
+ * no key: here the global UNIQUE on consolidated_session_id answers, on a distributed table (where it
+ * cannot exist) the primary key (execution_id, consolidated_session_id) does — see docs/scaling.md.
  */
-export async function insertAssembledDocument(tx: Client, row: AssembledRow): Promise<{ inserted: boolean; bytes: number }> {
+export async function insertConsolidated(tx: Client, row: ConsolidatedRow): Promise<{ inserted: boolean; bytes: number }> {
   const { executionId: id, metadata: m } = row;
+  const document = typeof row.content === "string" ? Prisma.sql`SELECT ${row.content}::text AS content` : assembled(id, row.content);
   const [result] = await tx.$queryRaw<{ inserted: number; bytes: number }[]>`
-    WITH document AS (
-      SELECT ${row.frame.beforeSteps}::text || COALESCE((
-        SELECT '[' || string_agg(${STEP}, ',' ORDER BY s.step_index) || ']'
-        FROM step_sessions s
-          CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg(${TOOL_CALL}, ',' ORDER BY t.call_index) AS json
-            FROM tool_calls t WHERE t.execution_id = ${id} AND t.step_index = s.step_index) AS calls
-          CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg(${ATTEMPT}, ',' ORDER BY a.attempt) AS json,
-              CASE WHEN count(a.input_tokens) = count(*) THEN sum(a.input_tokens) END AS input_tokens,
-              CASE WHEN count(a.output_tokens) = count(*) THEN sum(a.output_tokens) END AS output_tokens
-            FROM step_attempts a WHERE a.execution_id = ${id} AND a.step_index = s.step_index) AS attempts
-        WHERE s.execution_id = ${id} AND s.state = 'committed'), '[]') || ${row.frame.afterSteps}::text AS content
-    ), stored AS (
+    WITH document AS (${document}), stored AS (
       INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
-        avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens)
+        avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd)
       SELECT ${id}, ${row.consolidatedSessionId}, content, ${JSON.stringify(row.originalSessionIds)}::jsonb,
         ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int,
-        ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint
+        ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint, ${m.costUsd ?? null}::float8
       FROM document WHERE octet_length(content) <= ${row.maxBytes}::bigint
       ON CONFLICT DO NOTHING
       RETURNING 1

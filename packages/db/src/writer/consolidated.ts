@@ -14,7 +14,12 @@ import {
 } from "../schemas.js";
 import { toStorableText } from "../storable-text.js";
 import { validate } from "../validate.js";
-import { type ConsolidatedDocumentFrame, insertAssembledDocument } from "./consolidated-document.js";
+import {
+  type ConsolidatedDocumentFrame,
+  type ConsolidatedRow,
+  insertConsolidated,
+  ZConsolidatedDocumentFrame,
+} from "./consolidated-document.js";
 import {
   type Client,
   callerErrors,
@@ -48,7 +53,7 @@ export type ConsolidationBuilder = (source: ConsolidationSource) => {
   metadata: ConsolidationMetadata;
 };
 
-const ZConsolidationContent = z.union([ZText, z.object({ beforeSteps: ZText, afterSteps: ZText })]);
+const ZConsolidationContent = z.union([ZText, ZConsolidatedDocumentFrame]);
 
 export type ConsolidateInput = {
   executionId: string;
@@ -74,6 +79,7 @@ type StoredMetrics = {
   execution_duration_ms: number | null;
   total_input_tokens: bigint | number | null;
   total_output_tokens: bigint | number | null;
+  cost_usd: number | null;
 };
 
 /** BIGINT columns come back as bigint; the counts stored were validated as safe integers. */
@@ -86,44 +92,13 @@ const metadataOf = (row: StoredMetrics): ConsolidationMetadata => ({
   executionDurationMs: row.execution_duration_ms,
   totalInputTokens: tokens(row.total_input_tokens),
   totalOutputTokens: tokens(row.total_output_tokens),
+  costUsd: row.cost_usd,
 });
 
-type ConsolidatedRow = {
-  executionId: string;
-  consolidatedSessionId: string;
-  content: string;
-  metadata: ConsolidationMetadata;
-  /** The steps the content was built from, in step order. */
-  originalSessionIds: readonly string[];
-};
-
-/**
- * Inserts a consolidated session unless its id is taken; returns whether it did. `ON CONFLICT` names
- * no key: here the global UNIQUE on consolidated_session_id answers, on a distributed table (where it
- * cannot exist) the primary key (execution_id, consolidated_session_id) does — see docs/scaling.md.
- */
-async function insertConsolidated(tx: Client, row: ConsolidatedRow): Promise<boolean> {
-  const { metadata: m } = row;
-  const inserted = await tx.$executeRaw`
-    INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
-      avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens)
-    VALUES (${row.executionId}, ${row.consolidatedSessionId}, ${row.content}, ${JSON.stringify(row.originalSessionIds)}::jsonb,
-      ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int,
-      ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint)
-    ON CONFLICT DO NOTHING`;
-  return inserted > 0;
-}
-
-/** Stores the caller's document as given, or reev's assembled by the database; false when the id is taken. */
-async function storeDocument(
-  tx: Client,
-  row: Omit<ConsolidatedRow, "content">,
-  content: string | ConsolidatedDocumentFrame,
-  maxBytes: number,
-): Promise<boolean> {
-  if (typeof content === "string") return insertConsolidated(tx, { ...row, content });
-  const stored = await insertAssembledDocument(tx, { ...row, frame: content, maxBytes });
-  checkBytes(stored.bytes, "content", maxBytes);
+/** Stores the row; false when the id is taken. A document over the cap is refused naming `content`, nothing stored. */
+async function store(tx: Client, row: ConsolidatedRow): Promise<boolean> {
+  const stored = await insertConsolidated(tx, row);
+  checkBytes(stored.bytes, "content", row.maxBytes);
   return stored.inserted;
 }
 
@@ -150,15 +125,24 @@ export async function storeConsolidatedSession(
   const metadata = validate(ZConsolidationMetadata, session.metadata ?? {}, "metadata");
   return databaseTransaction(context, `store consolidated session "${cid}"`, async ({ client: tx }) => {
     await lockExecution(tx, id);
-    const row = { executionId: id, consolidatedSessionId: cid, content, metadata, originalSessionIds: await committedStepIds(tx, id) };
-    if (await insertConsolidated(tx, row)) return { created: true };
+    const originalSessionIds = await committedStepIds(tx, id);
+    const row = {
+      executionId: id,
+      consolidatedSessionId: cid,
+      content,
+      metadata,
+      originalSessionIds,
+      maxBytes: context.options.maxConsolidatedBytes,
+    };
+    if (await store(tx, row)) return { created: true };
     const [same] = await tx.$queryRaw<unknown[]>`
       SELECT 1 FROM consolidated_sessions WHERE consolidated_session_id = ${cid} AND execution_id = ${id}
         AND consolidated_content = ${content} AND avg_score IS NOT DISTINCT FROM ${metadata.avgScore ?? null}::float8
         AND total_tools IS NOT DISTINCT FROM ${metadata.totalTools ?? null}::int AND success_rate IS NOT DISTINCT FROM ${metadata.successRate ?? null}::float8
         AND execution_duration_ms IS NOT DISTINCT FROM ${metadata.executionDurationMs ?? null}::int
         AND total_input_tokens IS NOT DISTINCT FROM ${metadata.totalInputTokens ?? null}::bigint
-        AND total_output_tokens IS NOT DISTINCT FROM ${metadata.totalOutputTokens ?? null}::bigint`;
+        AND total_output_tokens IS NOT DISTINCT FROM ${metadata.totalOutputTokens ?? null}::bigint
+        AND cost_usd IS NOT DISTINCT FROM ${metadata.costUsd ?? null}::float8`;
     if (!same) {
       throw new DatabaseError("CONFLICT", `Consolidated session "${cid}" already exists with other content: consolidate under a new id`, {
         field: "consolidatedId",
@@ -207,6 +191,7 @@ export async function getConsolidatedSessionsByExecution(context: WriterContext,
     executionDurationMs: r.executionDurationMs,
     totalInputTokens: tokens(r.totalInputTokens),
     totalOutputTokens: tokens(r.totalOutputTokens),
+    costUsd: r.costUsd,
     timestamp: r.createdAt,
   }));
 }
@@ -300,7 +285,7 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
         await lockExecution(tx, executionId);
         // This execution's own row only (one shard's work): an id another execution holds is found by the insert.
         const [stored] = await tx.$queryRaw<StoredMetrics[]>`
-          SELECT avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens
+          SELECT avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd
           FROM consolidated_sessions WHERE execution_id = ${executionId} AND consolidated_session_id = ${consolidatedSessionId}`;
         if (stored) {
           await changeStatus(tx, { executionId, status: "completed" });
@@ -310,13 +295,22 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
         const steps = await committedStepSummaries(tx, executionId);
         const built = builder.call(() => input.build({ execution, steps, consolidatedAt: now() }));
         const content = validate(ZConsolidationContent, built?.content, "content");
+        // A document given whole is measured here, before it is sent; an assembled one by the database (store).
         if (typeof content === "string") checkSize(content, "content", context.options.maxConsolidatedBytes);
         const metadata = validate(ZConsolidationMetadata, built?.metadata, "metadata");
         checkDeadline();
         // Under the execution's lock no step commits, so these are exactly the steps the document holds.
-        const row = { executionId, consolidatedSessionId, metadata, originalSessionIds: steps.map((s) => s.sessionId) };
+        const originalSessionIds = steps.map((s) => s.sessionId);
+        const row = {
+          executionId,
+          consolidatedSessionId,
+          content,
+          metadata,
+          originalSessionIds,
+          maxBytes: context.options.maxConsolidatedBytes,
+        };
         // Under the execution's lock nobody else stores for it, so a taken id is another execution's.
-        if (!(await storeDocument(tx, row, content, context.options.maxConsolidatedBytes))) {
+        if (!(await store(tx, row))) {
           throw new DatabaseError(
             "CONFLICT",
             `Consolidated session "${consolidatedSessionId}" already exists for another execution: consolidate under a new id`,

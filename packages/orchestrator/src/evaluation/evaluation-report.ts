@@ -2,8 +2,7 @@ import type { AttemptUsage, EvaluationExecutionRecord, EvaluationStepRecord, Sto
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
 import type { StepRun } from "./aggregate-steps.js";
 import type { FlowExpectations } from "./evaluation-configuration.js";
-import { costUsd, type PriceTable } from "./price-table.js";
-import { sumKnown } from "./summary-statistics.js";
+import { type PriceTable, runCostUsd } from "./price-table.js";
 import { attemptedUsage, sumUsage } from "./token-usage.js";
 
 /** One run's own figures, beside its id: what the report's per-flow sums are made of. */
@@ -44,7 +43,7 @@ const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b
  * A run's usage: every attempt of every step that was attempted (a skipped step used nothing), as
  * consolidation sums total_input_tokens. A count is null when an attempted step recorded no attempts or
  * one attempt lacks it; the cost is null without a price table or when one attempt cannot be priced
- * (costUsd says when). A run that attempted no step has no usage to report: null, not 0.
+ * (runCostUsd, as consolidation's cost_usd). A run that attempted no step has no usage to report: null, not 0.
  */
 function runUsage(steps: readonly EvaluationStepRecord[], prices: PriceTable | null) {
   const usages = attemptedUsage(steps, (s) => s.usage);
@@ -54,7 +53,7 @@ function runUsage(steps: readonly EvaluationStepRecord[], prices: PriceTable | n
     inputTokens: totals.inputTokens.total,
     outputTokens: totals.outputTokens.total,
     cachedInputTokens: totals.cachedInputTokens.total,
-    costUsd: prices === null ? null : sumKnown(usages.map((u) => costUsd(u, prices))).total,
+    costUsd: runCostUsd(usages, prices),
   };
 }
 

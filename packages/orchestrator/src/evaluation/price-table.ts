@@ -2,6 +2,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { errorMessage, OrchestratorError } from "../errors.js";
 import { parseInput } from "./parse-input.js";
+import { sumKnown } from "./summary-statistics.js";
 import type { TokenUsage } from "./token-usage.js";
 
 const ZUsdPerMillion = z.number("must be a number of US dollars per million tokens").min(0, "must be 0 or more");
@@ -50,7 +51,7 @@ export function parsePriceTable(text: string, sourceName = "<inline prices>"): P
  * - the model has a cached-input price but the usage does not say how many input tokens were cached,
  *   so the split between the two prices is unknown.
  *
- * A run's cost is the sum of its usages' costs through sumKnown: null as soon as one is.
+ * A run's cost is the sum of its usages' costs (runCostUsd): null as soon as one is.
  */
 export function costUsd(usage: TokenUsage, prices: PriceTable): number | null {
   // Own keys only: a model named "constructor" must not find Object.prototype's.
@@ -64,4 +65,15 @@ export function costUsd(usage: TokenUsage, prices: PriceTable): number | null {
   if (cached > 0 && cachedPrice === undefined) return null;
   const perMillion = (inputTokens - cached) * price.inputPerMillion + cached * (cachedPrice ?? 0) + outputTokens * price.outputPerMillion;
   return perMillion / 1_000_000;
+}
+
+/**
+ * A run's cost: its attempts' usages (attemptedUsage) priced one by one by costUsd and summed, in the
+ * order given. Null without a price table, when the run's usage is unknown (null), or as soon as one
+ * attempt cannot be priced. The one pricing rule: evaluations and consolidation both price by it, so
+ * `reev eval` and a run's consolidated `cost_usd` cannot disagree.
+ */
+export function runCostUsd(usages: readonly TokenUsage[] | null, prices: PriceTable | null): number | null {
+  if (prices === null || usages === null) return null;
+  return sumKnown(usages.map((u) => costUsd(u, prices))).total;
 }

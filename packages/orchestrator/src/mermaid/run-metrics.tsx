@@ -1,4 +1,5 @@
 import type { ConsolidatedMetrics } from "../consolidated-content.js";
+import { formatUsd } from "../evaluation/format-usage.js";
 import { formatDuration } from "../format-duration.js";
 
 function Metric(props: { name: string; value: string; tone?: string }) {
@@ -32,6 +33,7 @@ export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: nu
       <Metric name="Steps time" value={formatDuration(m.execution_duration_ms)} />
       <Metric name="Input tokens" value={countText(m.total_input_tokens)} />
       <Metric name="Output tokens" value={countText(m.total_output_tokens)} />
+      <Metric name="Cost" value={formatUsd(m.cost_usd)} />
       <Metric name="Successful steps" value={String(m.successful_steps)} tone="good" />
       <Metric name="Failed steps" value={String(m.failed_steps)} tone="bad" />
       {m.infrastructure_errors ? <Metric name="Infrastructure errors" value={String(m.infrastructure_errors)} tone="bad" /> : null}

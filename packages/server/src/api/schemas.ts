@@ -29,6 +29,19 @@ export const ZPageMeta = z.object({
   nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
 });
 
+/** The token and cost metrics every view of a consolidated run carries; null when unknown (never 0, never a guess). */
+const USAGE_METRICS = {
+  total_input_tokens: z
+    .int()
+    .nullable()
+    .openapi({ description: "Summed over every attempt of the steps that ran; null unless each reported it." }),
+  total_output_tokens: z.int().nullable(),
+  cost_usd: z.number().nullable().openapi({
+    description:
+      "US dollars: those attempts' tokens priced by the server's price table (reev serve --prices) when the run was consolidated; null without one, or when one attempt's model is not in it.",
+  }),
+};
+
 const ZStepCounts = z
   .object({
     total: z.int().openapi({ description: "Committed steps." }),
@@ -115,6 +128,7 @@ export const ZConsolidatedSession = z
     total_tools: z.int().nullable(),
     success_rate: z.number().nullable(),
     execution_duration_ms: z.int().nullable(),
+    ...USAGE_METRICS,
     created_at: ZTime.openapi({ description: "When the session was stored." }),
   })
   .openapi("ConsolidatedSession");
@@ -133,6 +147,7 @@ export const ZConsolidationStatusResponse = z
         total_tools: z.int().nullable(),
         success_rate: z.number().nullable(),
         execution_duration_ms: z.int().nullable(),
+        ...USAGE_METRICS,
       })
       .nullable()
       .openapi({ description: "The newest consolidated session's metrics; only with ?include_metadata=true." }),
@@ -160,6 +175,7 @@ export const ZFlowResponse = z
       avg_score: z.number().nullable(),
       total_tools: z.int(),
       execution_duration_ms: z.number().nullable(),
+      ...USAGE_METRICS,
     }),
     tool_calls: z.array(ZToolCall.extend({ step_index: z.int() })),
   })

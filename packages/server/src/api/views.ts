@@ -89,6 +89,13 @@ export function stepJson(s: SessionLog, withContent: boolean): z.infer<typeof ZS
 }
 
 /** reev's consolidated session with the content as a JSON value (reev double-encoded it as a string). */
+/** The token and cost columns of a consolidated session, as every API view of its metrics names them. */
+export const usageMetricsJson = (c: Pick<ConsolidatedSessionLog, "totalInputTokens" | "totalOutputTokens" | "costUsd">) => ({
+  total_input_tokens: c.totalInputTokens,
+  total_output_tokens: c.totalOutputTokens,
+  cost_usd: c.costUsd,
+});
+
 export function consolidatedJson(c: ConsolidatedSessionLog): z.infer<typeof ZConsolidatedSession> {
   return {
     consolidated_session_id: c.consolidatedSessionId,
@@ -99,6 +106,7 @@ export function consolidatedJson(c: ConsolidatedSessionLog): z.infer<typeof ZCon
     total_tools: c.totalTools,
     success_rate: c.successRate,
     execution_duration_ms: c.executionDurationMs,
+    ...usageMetricsJson(c),
     created_at: c.timestamp.toISOString(),
   };
 }

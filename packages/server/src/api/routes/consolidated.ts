@@ -4,7 +4,7 @@ import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { booleanQuery, idParam, ZExecutionIdParams } from "../params.js";
 import { ZConsolidatedSession, ZConsolidationStatusResponse } from "../schemas.js";
-import { consolidatedJson, toApiConsolidationStatus } from "../views.js";
+import { consolidatedJson, toApiConsolidationStatus, usageMetricsJson } from "../views.js";
 
 const errors = {
   400: { description: "Bad input; `field` names it.", content: { "application/json": { schema: ZApiErrorBody } } },
@@ -93,6 +93,7 @@ export function registerConsolidatedRoutes(app: App, ctx: ServerContext): void {
               total_tools: latest.totalTools,
               success_rate: latest.successRate,
               execution_duration_ms: latest.executionDurationMs,
+              ...usageMetricsJson(latest),
             }
           : null,
       },

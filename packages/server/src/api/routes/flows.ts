@@ -55,6 +55,10 @@ function flowJson({ overview, content, consolidated }: RunDocument): z.infer<typ
       avg_score: m.avg_score,
       total_tools: m.total_tools,
       execution_duration_ms: m.execution_duration_ms,
+      // Absent from documents consolidated before they were counted: unknown.
+      total_input_tokens: m.total_input_tokens ?? null,
+      total_output_tokens: m.total_output_tokens ?? null,
+      cost_usd: m.cost_usd ?? null,
     },
     tool_calls: content.steps.flatMap((step) =>
       step.tool_calls.map((t, callIndex) => ({

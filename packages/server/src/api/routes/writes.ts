@@ -124,7 +124,7 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
   app.openapi(consolidateRoute, async (c) => {
     const { id } = c.req.valid("param");
     try {
-      const done = await consolidateExecution(ctx.db, id);
+      const done = await consolidateExecution(ctx.db, id, { prices: ctx.prices });
       ctx.hub.changed(id);
       const stored = (await ctx.db.writer.getConsolidatedSessionsByExecution(id)).find(
         (s) => s.consolidatedSessionId === done.consolidatedSessionId,
