@@ -3,7 +3,7 @@ import { REPORT_CSS } from "../mermaid/report-css.js";
 import type { PassComparison } from "./compare-pass-counts.js";
 import type { ReportComparison } from "./compare-reports.js";
 import type { EvaluationReport } from "./evaluation-report.js";
-import { formatPerRunTokens, formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
+import { formatPerRunTokens, formatSigned, formatTokens, formatTokenTriple, formatUsd, scoredRuns } from "./format-usage.js";
 
 /** The evaluation and comparison tables' own rules, on top of REPORT_CSS (the viewer adds them to its stylesheet). */
 export const EVALUATION_CSS = `
@@ -38,8 +38,8 @@ ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 const trusted = (text: string) => ({ __html: text });
 const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
 const number = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
-const signed = (v: number | null, format: (n: number) => string) =>
-  v == null ? "—" : `${v > 0 ? "+" : v < 0 ? "−" : "±"}${format(Math.abs(v))}`;
+/** HTML's signed difference: the minus sign U+2212, as wide as the plus. */
+const signed = (v: number | null, format: (n: number) => string) => formatSigned(v, format, "−");
 
 /** The pass rate as a bar, its 95% Wilson interval as an outlined range over it. */
 function RateBar(props: { rate: number | null; low: number | null; high: number | null; threshold: number | null }) {
@@ -165,7 +165,8 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                     {number(f.passHatK)}
                   </td>
                   <td class="num" data-label="score mean · median · min–max">
-                    {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}
+                    {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}{" "}
+                    <span class="note">{scoredRuns(f.score)}</span>
                   </td>
                   <td class="num" data-label="p50 · p95">
                     {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}

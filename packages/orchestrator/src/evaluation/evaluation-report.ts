@@ -103,6 +103,7 @@ export function buildEvaluationReport(
     runs: flows.reduce((n, f) => n + f.runs, 0),
     passes: flows.reduce((n, f) => n + f.passes, 0),
     notes: [
+      ...partlyScoredNote(counted.flatMap((c) => c.executions.map((e) => ({ execution: e, passed: runPassed(e, c.expected) })))),
       ...usageNotes(
         counted.flatMap((c) => c.executions),
         flows,
@@ -111,6 +112,20 @@ export function buildEvaluationReport(
       ...(options.notes ?? []),
     ],
   };
+}
+
+/**
+ * A run's score is the mean of the scores its steps reported, and a failing step usually reports none:
+ * a run that failed can then score as high as one that passed. Say how many did, so a high mean over
+ * failing runs is not read as a good flow.
+ */
+function partlyScoredNote(runs: readonly { execution: EvaluationExecutionRecord; passed: boolean }[]): string[] {
+  const partly = runs.filter(
+    ({ execution, passed }) =>
+      !passed && execution.steps.some((s) => s.score !== null) && execution.steps.some((s) => s.score === null && s.status !== "skipped"),
+  ).length;
+  if (partly === 0) return [];
+  return [`Scores are the mean of the scores steps reported: ${partly} failed run(s) are scored only on the steps that reported one.`];
 }
 
 /** Why tokens or cost are unknown (—), in plain words: they are never estimated, so the reader must be told. */
