@@ -127,8 +127,10 @@ export { Heartbeat } from "./heartbeat.js";
 // Diagrams and the HTML report, pure: stored content in, text out. The report's hono/jsx components,
 // stylesheet, script and browser bundles are public so the web viewer shows a run the same way.
 export {
+  ChecksSection,
   CLIENT_BUNDLES,
   type ClientBundleName,
+  checksCell,
   clientBundle,
   DiagramError,
   type DiagramErrorCode,
@@ -138,6 +140,7 @@ export {
   REPORT_CSS,
   REPORT_SCRIPT,
   type ReportExecution,
+  type RunChecks,
   RunMetrics,
   renderFlowDiagram,
   renderHtmlPage,

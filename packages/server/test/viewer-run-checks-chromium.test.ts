@@ -1,0 +1,84 @@
+// A run page shows the run's `expect` verdicts, so a failed check does not read as a plain tool
+// failure, and a run of an evaluation links back to it; on a phone its parts each read as one unit.
+import { test, testBackends } from "@reev/db/testing";
+import type { EvaluationReport } from "@reev/orchestrator";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { createServer } from "../src/index.js";
+import { launchChromium, screenshot, watchedPage } from "./support/chromium.js";
+import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
+
+const FORBIDDEN = "delete is forbidden but was called 1 time (failed calls count too)";
+
+describe.each(testBackends())("a run's checks in the viewer on $name", (backend) => {
+  test.override({ backend });
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  test("the run page lists each step's checks with the reasons of those that failed, and links to its evaluation", async ({ db }) => {
+    const prefix = `viewer-checks-${backend.name}`;
+    const evaluationId = `${prefix}-eval`;
+    await recordEvaluation(db, {
+      id: evaluationId,
+      name: "checks",
+      plans: evaluationPlans(prefix, false),
+      repeat: 2,
+      startedAt: new Date(),
+    });
+    const report = (await db.writer.getEvaluationRun(evaluationId))!.summary as unknown as EvaluationReport;
+    const shaky = report.flows.find((f) => f.flowId === `${prefix}-shaky`)!;
+    // Run 2 of shaky calls the forbidden tool; run 1 holds.
+    const failed = shaky.runIds.find((id) => /_r2_/.test(id))!;
+    const passed = shaky.runIds.find((id) => /_r1_/.test(id))!;
+    const steady = report.flows.find((f) => f.flowId === `${prefix}-steady`)!.runIds[0]!;
+    const server = createServer({ db, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      for (const [width, height, label] of [
+        [1280, 800, "desktop"],
+        [390, 844, "phone"],
+      ] as const) {
+        const { page, errors } = await watchedPage(browser, width, height);
+        await page.goto(`${url}/runs/${failed}`);
+        await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
+        const checks = page.getByRole("region", { name: "Checks" });
+        expect(await checks.locator(":scope > ul > li").evaluateAll((lis) => lis.map((li) => li.firstChild?.textContent?.trim()))).toEqual([
+          "✗",
+        ]);
+        expect((await checks.innerText()).split("\n")).toEqual(["Checks", "✗ step 0 · write", `✗ forbiddenTools: ${FORBIDDEN}`]);
+        // The step's row says which check failed, apart from its tool calls (which all succeeded).
+        expect((await page.locator('.steps-table td[data-label="Checks"]').innerText()).trim()).toBe("✗ forbiddenTools");
+        await screenshot(page, `run-checks-failed-${label}`);
+
+        // The run's evaluation, one click away.
+        await page.getByRole("link", { name: evaluationId }).click();
+        await page.waitForURL(`**/evaluations/${evaluationId}`);
+        expect(errors).toEqual([]);
+
+        await page.goto(`${url}/runs/${passed}`);
+        expect((await page.getByRole("region", { name: "Checks" }).innerText()).split("\n")).toEqual([
+          "Checks",
+          "✓ step 0 · write",
+          "✓ forbiddenTools",
+        ]);
+        expect((await page.locator('.steps-table td[data-label="Checks"]').innerText()).trim()).toBe("✓ 1 check");
+        // A run without expect blocks has no checks section.
+        await page.goto(`${url}/runs/${steady}`);
+        expect(await page.getByRole("region", { name: "Checks" }).count()).toBe(0);
+        expect(await page.locator('.steps-table td[data-label="Checks"]').count()).toBe(0);
+        expect(errors).toEqual([]);
+        await page.close();
+      }
+      // The report download carries the same verdicts.
+      const html = await (await fetch(`${url}/api/v1/flows/${failed}?format=html`)).text();
+      expect(html).toContain("delete is forbidden but was called 1 time");
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+});
