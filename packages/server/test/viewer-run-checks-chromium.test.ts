@@ -55,9 +55,36 @@ describe.each(testBackends())("a run's checks in the viewer on $name", (backend)
         expect((await page.locator('.steps-table td[data-label="Checks"]').innerText()).trim()).toBe("✗ forbiddenTools");
         await screenshot(page, `run-checks-failed-${label}`);
 
+        // Each download link is one line, clear of the status banner below.
+        const lines = await page.locator(".downloads a").evaluateAll((as) => as.map((a) => a.getClientRects().length));
+        expect(lines).toEqual([1, 1, 1]);
+        const downloadsBottom = (await page.locator(".downloads").boundingBox())!;
+        const banner = (await page.locator(".banner").first().boundingBox())!;
+        expect(banner.y - (downloadsBottom.y + downloadsBottom.height)).toBeGreaterThanOrEqual(8);
+
         // The run's evaluation, one click away.
         await page.getByRole("link", { name: evaluationId }).click();
         await page.waitForURL(`**/evaluations/${evaluationId}`);
+        // A figure and its qualifier read as one unit: "1.00 k=2" side by side, a min–max range never broken.
+        for (const flow of report.flows) {
+          const row = page.locator(`table.flows tr[data-flow-id="${flow.flowId}"]`).first();
+          const passAtK = row.locator('td[data-label="pass@k"] .figure');
+          expect(await passAtK.evaluate((e) => e.getClientRects().length)).toBe(1);
+          const [value, k] = await passAtK.evaluate((e) => {
+            const range = document.createRange();
+            range.selectNodeContents(e.firstChild!);
+            return [range.getBoundingClientRect(), e.querySelector(".note")!.getBoundingClientRect()].map((r) => ({
+              left: r.left,
+              right: r.right,
+              top: r.top,
+            }));
+          });
+          expect(k!.left - value!.right).toBeLessThan(12);
+          expect(Math.abs(k!.top - value!.top)).toBeLessThan(8);
+          const units = row.locator('td[data-label^="score"] .unit');
+          expect(await units.evaluateAll((us) => us.map((u) => u.getClientRects().length))).toEqual([1, 1, 1, 1]);
+        }
+        await screenshot(page, `evaluation-units-${label}`);
         expect(errors).toEqual([]);
 
         await page.goto(`${url}/runs/${passed}`);

@@ -21,12 +21,16 @@ table.flows th.num { text-align: right; }
 .flaky { color: var(--warn); font-weight: 600; }
 ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 .note { color: var(--muted); font-size: 12px; }
+/* A figure and its qualifier ("1.00 k=5", a min–max range) are one unit: never split apart or broken at the dash. */
+.figure, .unit { white-space: nowrap; }
 /* A phone cannot show nine columns: each row becomes a card of label: value lines. */
 @media (max-width: 640px) {
   table.flows thead { display: none; }
   table.flows tr { display: block; border-bottom: 1px solid var(--line); padding: 8px 0; }
   table.flows td, table.flows td.num { display: flex; justify-content: space-between; align-items: center; gap: 12px; border: 0; padding: 2px 0; text-align: right; white-space: normal; }
   table.flows td::before { content: attr(data-label); color: var(--muted); font-size: 12px; text-align: left; flex: none; }
+  /* The card's value side is one flex item: a long score may wrap between its units, right-aligned, never inside one. */
+  table.flows td .figure { white-space: normal; text-align: right; }
   table.flows td:empty, table.flows td.note:empty { display: none; }
   .rate { display: flex; flex-direction: column; align-items: flex-end; gap: 2px; }
   .bar { width: 140px; }
@@ -159,14 +163,21 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                     {f.passes}/{f.runs}
                   </td>
                   <td class="num" data-label="pass@k">
-                    {number(f.passAtK)} <span class="note">k={f.k}</span>
+                    <span class="figure">
+                      {number(f.passAtK)} <span class="note">k={f.k}</span>
+                    </span>
                   </td>
                   <td class="num" data-label="pass^k">
                     {number(f.passHatK)}
                   </td>
                   <td class="num" data-label="score mean · median · min–max">
-                    {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}{" "}
-                    <span class="note">{scoredRuns(f.score)}</span>
+                    <span class="figure">
+                      <span class="unit">{number(f.score.mean)} ·</span> <span class="unit">{number(f.score.median)} ·</span>{" "}
+                      <span class="unit">
+                        {number(f.score.min)}–{number(f.score.max)}
+                      </span>{" "}
+                      <span class="note unit">{scoredRuns(f.score)}</span>
+                    </span>
                   </td>
                   <td class="num" data-label="p50 · p95">
                     {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
