@@ -1,5 +1,6 @@
 // A run page shows the run's `expect` verdicts, so a failed check does not read as a plain tool
 // failure, and a run of an evaluation links back to it; on a phone its parts each read as one unit.
+// The empty compare page says what it is for.
 import { test, testBackends } from "@reev/db/testing";
 import type { EvaluationReport } from "@reev/orchestrator";
 import type { Browser } from "playwright-core";
@@ -71,7 +72,7 @@ describe.each(testBackends())("a run's checks in the viewer on $name", (backend)
           const passAtK = row.locator('td[data-label="pass@k"] .figure');
           expect(await passAtK.evaluate((e) => e.getClientRects().length)).toBe(1);
           const [value, k] = await passAtK.evaluate((e) => {
-            const range = document.createRange();
+            const range = e.ownerDocument.createRange();
             range.selectNodeContents(e.firstChild!);
             return [range.getBoundingClientRect(), e.querySelector(".note")!.getBoundingClientRect()].map((r) => ({
               left: r.left,
@@ -98,6 +99,16 @@ describe.each(testBackends())("a run's checks in the viewer on $name", (backend)
         await page.goto(`${url}/runs/${steady}`);
         expect(await page.getByRole("region", { name: "Checks" }).count()).toBe(0);
         expect(await page.locator('.steps-table td[data-label="Checks"]').count()).toBe(0);
+        expect(errors).toEqual([]);
+
+        // The empty compare page says what it compares and where the ids are, its inputs labelled.
+        await page.goto(`${url}/compare`);
+        expect(await page.locator("h1").textContent()).toBe("Compare");
+        expect(await page.locator("header p").innerText()).toContain("evaluation ids are on Evaluations or from reev evaluations.");
+        expect(await page.getByRole("link", { name: "Evaluations" }).last().getAttribute("href")).toBe("/evaluations");
+        expect(await page.getByLabel("A (baseline)").getAttribute("name")).toBe("a");
+        expect(await page.getByLabel("B (candidate)").getAttribute("name")).toBe("b");
+        await screenshot(page, `compare-empty-${label}`);
         expect(errors).toEqual([]);
         await page.close();
       }
