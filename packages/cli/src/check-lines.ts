@@ -2,15 +2,8 @@
 // check with its reason for under it. `reev show` and `reev eval` print verdicts the same way.
 import type { StoredCheckResult } from "@reev/db";
 
-/** "✓ 3 checks", "✗ tools, order", or "—" when the step had no expect block. */
-export function checksCell(result: StoredCheckResult | null | undefined): string {
-  if (!result) return "—";
-  if (result.passed) return `✓ ${result.checks.length === 1 ? "1 check" : `${result.checks.length} checks`}`;
-  return `✗ ${result.checks
-    .filter((c) => !c.passed)
-    .map((c) => c.check)
-    .join(", ")}`;
-}
+// The cell is the HTML report's and the viewer's too: one wording everywhere.
+export { checksCell } from "@reev/orchestrator";
 
 /** One line per failed check: `<where> expect.<check>: <reason>`. */
 export function failedCheckLines(where: string, result: StoredCheckResult | null | undefined): string[] {

@@ -113,13 +113,22 @@ describe("costUsd", () => {
     );
   });
 
+  it("charges cached tokens the input price when the model has no cached price, so an unknown cached count does not matter", () => {
+    // (10 × 3 + 1 × 15) / 1e6 whether 4, 0 or an unknown number of the 10 input tokens were cached.
+    for (const cachedInputTokens of [4, 0, null]) {
+      expect(costUsd(usage({ model: "plain", inputTokens: 10, cachedInputTokens, outputTokens: 1 }), prices)).toBe(45 / 1_000_000);
+    }
+    // A cached price equal to the input price is no discount either.
+    const same: PriceTable = { models: { same: { inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 3 } } };
+    expect(costUsd(usage({ model: "same", inputTokens: 10, outputTokens: 1 }), same)).toBe(45 / 1_000_000);
+  });
+
   it.each<[string, Partial<TokenUsage>]>([
     ["an unknown model", { model: "gpt-5", inputTokens: 1, outputTokens: 1 }],
     ["no model", { inputTokens: 1, outputTokens: 1 }],
     ["a model named after an Object.prototype key", { model: "constructor", inputTokens: 1, outputTokens: 1 }],
     ["unknown input tokens", { model: "plain", outputTokens: 1 }],
     ["unknown output tokens", { model: "plain", inputTokens: 1 }],
-    ["cached tokens without a cached-input price", { model: "plain", inputTokens: 10, cachedInputTokens: 4, outputTokens: 1 }],
     ["an unknown cached share where the cached price differs", { model: "gpt-4o", inputTokens: 10, outputTokens: 1 }],
   ])("is null, never a guess, for %s", (_, fields) => {
     expect(costUsd(usage(fields), prices)).toBeNull();

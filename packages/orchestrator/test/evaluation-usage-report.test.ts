@@ -15,6 +15,7 @@ import { uid } from "./fixtures/executor/support.js";
 const PRICES = parsePriceTable(`
 models:
   gpt-a: { inputPerMillion: 2.5, outputPerMillion: 10, cachedInputPerMillion: 1.25 }
+  gpt-c: { inputPerMillion: 1, outputPerMillion: 2 }
 `);
 
 /** Two priced steps: every run uses 1000 + 2345 input (100 cached) and 200 + 67 output tokens of gpt-a. */
@@ -43,6 +44,26 @@ steps:
       "3": [{ usage: { model: gpt-a, inputTokens: 30, cachedInputTokens: 0 } }]
 `;
 
+/**
+ * Cached counts left out: run 2's gpt-a attempt (priced apart, so its cost is unknown), run 3's gpt-c
+ * attempt (no cached price: cached tokens cost the input price, so the count does not matter).
+ */
+const uncached = (flowId: string) => `
+flowId: ${flowId}
+prompt: uncached
+steps:
+  - stepId: a
+    prompt: a
+    script: [{ usage: { model: gpt-a, inputTokens: 100, outputTokens: 10, cachedInputTokens: 40 } }]
+    scriptByRun:
+      "2": [{ usage: { model: gpt-a, inputTokens: 100, outputTokens: 10 } }]
+  - stepId: c
+    prompt: c
+    script: [{ usage: { model: gpt-c, inputTokens: 1000, outputTokens: 100, cachedInputTokens: 500 } }]
+    scriptByRun:
+      "3": [{ usage: { model: gpt-c, inputTokens: 1000, outputTokens: 100 } }]
+`;
+
 // (1000 − 100) × 2.5 + 100 × 1.25 + 200 × 10 + 2345 × 2.5 + 67 × 10 = 10,907.5 per million.
 const PRICED_RUN_USD = 10_907.5 / 1_000_000;
 
@@ -50,19 +71,19 @@ describe.each(testBackends())("tokens and cost in the evaluation report on $name
   let db: Database;
   let evaluationId: string;
   let plans: FlowPlan[];
-  const ids = { priced: uid("priced"), mixed: uid("mixed") };
+  const ids = { priced: uid("priced"), mixed: uid("mixed"), uncached: uid("uncached") };
 
   beforeAll(async () => {
     db = await openTestDatabase(backend);
     evaluationId = uid("eval");
-    plans = [parseFlowPlan(priced(ids.priced)), parseFlowPlan(mixed(ids.mixed))];
+    plans = [parseFlowPlan(priced(ids.priced)), parseFlowPlan(mixed(ids.mixed)), parseFlowPlan(uncached(ids.uncached))];
     await db.writer.createEvaluationRun({
       id: evaluationId,
       agent: "scripted",
       configuration: { repeat: 3, flows: plans.map(expectationsOfPlan) },
     });
     const ran = await runEvaluation(db, { evaluationId, plans, repeat: 3, concurrency: 2, agentFor: (run) => new ScriptedAgent({ run }) });
-    expect(ran.outcomes.map((o) => o.error)).toEqual(Array(6).fill(null));
+    expect(ran.outcomes.map((o) => o.error)).toEqual(Array(9).fill(null));
   });
   afterAll(async () => {
     await db?.close();
@@ -97,9 +118,23 @@ describe.each(testBackends())("tokens and cost in the evaluation report on $name
     expect(m.outputTokens).toEqual({ total: null, known: 2, unknown: 1 });
     expect(m.costUsd).toEqual({ total: null, known: 1, unknown: 2 });
     expect(built.notes).toEqual([
-      "Tokens are unknown (—) for 1 of 6 run(s): their agent did not report usage for every attempt.",
+      "Tokens are unknown (—) for 1 of 9 run(s): their agent did not report usage for every attempt.",
       "Cost is unknown (—) for runs of model(s) not in the price table: gpt-b.",
+      "Cost is unknown (—) for 1 run(s): an attempt did not report cached input tokens, and the price of gpt-a charges them differently.",
     ]);
+  });
+
+  it("an unknown cached count makes the cost unknown only where cached tokens are priced apart, and the notes say so", async () => {
+    const u = (await report(PRICES)).flows[2]!;
+    const byRun = (n: number) => u.runTotals!.find((r) => r.runId.includes(`_r${n}_`))!;
+    // gpt-a: 60 × 2.5 + 40 × 1.25 + 10 × 10 = 300; gpt-c (no cached price): 1000 × 1 + 100 × 2 = 1200, per million.
+    expect(byRun(1).cachedInputTokens).toBe(540);
+    expect(byRun(1).costUsd).toBeCloseTo(1500 / 1_000_000, 15);
+    expect(byRun(2)).toMatchObject({ cachedInputTokens: null, costUsd: null });
+    expect(byRun(3).cachedInputTokens).toBeNull();
+    expect(byRun(3).costUsd).toBeCloseTo(1500 / 1_000_000, 15);
+    expect(u.cachedInputTokens).toEqual({ total: null, known: 1, unknown: 2 });
+    expect(u.costUsd).toEqual({ total: null, known: 2, unknown: 1 });
   });
 
   it("without a price table every cost is null, and the report says why", async () => {

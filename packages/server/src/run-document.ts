@@ -5,21 +5,23 @@ import {
   readConsolidatedSession,
   readExecutionOverview,
 } from "@reev/db";
-import { buildConsolidation, type ConsolidatedContent, parseConsolidatedContent } from "@reev/orchestrator";
+import { buildConsolidation, type ConsolidatedContent, parseConsolidatedContent, type RunChecks } from "@reev/orchestrator";
 
 /**
  * A run as the flow route and the viewer draw it: the execution, and the consolidated document —
  * the stored session when there is one, else one built from the committed steps as they are now
- * (`consolidated` null then: a running run's flow so far, never stored).
+ * (`consolidated` null then: a running run's flow so far, never stored) — and the run's stored `expect`
+ * verdicts, which are kept with the execution and its steps, not in the document.
  */
 export type RunDocument = {
   overview: ExecutionOverview;
   content: ConsolidatedContent;
   consolidated: ConsolidatedSessionLog | null;
+  checks: RunChecks;
 };
 
 /** The document of the newest consolidated session, or of the committed steps when there is none. */
-async function documentOf(db: Database, overview: ExecutionOverview): Promise<RunDocument> {
+async function documentOf(db: Database, overview: ExecutionOverview): Promise<Omit<RunDocument, "checks">> {
   const latest = overview.latestConsolidation && (await readConsolidatedSession(db, overview.latestConsolidation.consolidatedSessionId));
   if (latest) return { overview, content: parseConsolidatedContent(latest.consolidatedContent), consolidated: latest };
   const { execution } = overview;
@@ -37,6 +39,12 @@ async function documentOf(db: Database, overview: ExecutionOverview): Promise<Ru
 
 /** By execution id (its newest consolidation) or by consolidated session id (that one). Null when neither exists. */
 export async function loadRunDocument(db: Database, id: string): Promise<RunDocument | null> {
+  const document = await runDocumentOf(db, id);
+  if (!document) return null;
+  return { ...document, checks: await db.writer.getChecks(document.overview.execution.executionId) };
+}
+
+async function runDocumentOf(db: Database, id: string): Promise<Omit<RunDocument, "checks"> | null> {
   const overview = await readExecutionOverview(db, id);
   if (overview) return documentOf(db, overview);
   const session = await readConsolidatedSession(db, id);

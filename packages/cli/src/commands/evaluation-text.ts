@@ -5,16 +5,16 @@ import {
   type EvaluationReport,
   formatDuration,
   formatPerRunTokens,
+  formatSigned,
   formatTokenTriple,
   formatUsd,
   type ReportComparison,
+  scoredRuns,
 } from "@reev/orchestrator";
 import { clip, renderTable } from "../text-table.js";
 
 const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
 const fixed = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
-const signed = (v: number | null, format: (n: number) => string) =>
-  v == null ? "—" : `${v > 0 ? "+" : v < 0 ? "-" : "±"}${format(Math.abs(v))}`;
 
 export function evaluationText(evaluation: EvaluationRunRecord, report: EvaluationReport, minPassRate: number | null): string {
   const head = [
@@ -28,7 +28,7 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
     f.passRate ? `${percent(f.passRate.rate)} [${percent(f.passRate.low)}, ${percent(f.passRate.high)}]` : "—",
     fixed(f.passAtK),
     fixed(f.passHatK),
-    `${fixed(f.score.mean)} / ${fixed(f.score.median)} / ${fixed(f.score.min)}–${fixed(f.score.max)}`,
+    `${fixed(f.score.mean)} / ${fixed(f.score.median)} / ${fixed(f.score.min)}–${fixed(f.score.max)} · ${scoredRuns(f.score)}`,
     `${formatDuration(f.durationMs.p50)} / ${formatDuration(f.durationMs.p95)}`,
     formatTokenTriple(f),
     formatUsd(f.costUsd.total),
@@ -77,11 +77,11 @@ export function comparisonText(comparison: ReportComparison): string {
       f.passes?.verdict ?? "—",
       f.passes ? `${percent(f.passes.baselineRate)} → ${percent(f.passes.candidateRate)}` : "—",
       f.passes ? f.passes.pValue.toFixed(4) : "—",
-      signed(f.passHatKDelta, (n) => n.toFixed(2)),
-      signed(f.meanScoreDelta, (n) => n.toFixed(2)),
-      signed(f.p50DurationDelta, (n) => formatDuration(n)),
-      `${signed(f.inputTokensPerRunDelta, formatPerRunTokens)} / ${signed(f.outputTokensPerRunDelta, formatPerRunTokens)}`,
-      signed(f.costUsdPerRunDelta, formatUsd),
+      formatSigned(f.passHatKDelta, (n) => n.toFixed(2)),
+      formatSigned(f.meanScoreDelta, (n) => n.toFixed(2)),
+      formatSigned(f.p50DurationDelta, (n) => formatDuration(n)),
+      `${formatSigned(f.inputTokensPerRunDelta, formatPerRunTokens)} / ${formatSigned(f.outputTokensPerRunDelta, formatPerRunTokens)}`,
+      formatSigned(f.costUsdPerRunDelta, formatUsd),
     ],
     ...f.steps.map((s) => [
       `  › ${s.stepId}`,

@@ -3,7 +3,7 @@ import { REPORT_CSS } from "../mermaid/report-css.js";
 import type { PassComparison } from "./compare-pass-counts.js";
 import type { ReportComparison } from "./compare-reports.js";
 import type { EvaluationReport } from "./evaluation-report.js";
-import { formatPerRunTokens, formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
+import { formatPerRunTokens, formatSigned, formatTokens, formatTokenTriple, formatUsd, scoredRuns } from "./format-usage.js";
 
 /** The evaluation and comparison tables' own rules, on top of REPORT_CSS (the viewer adds them to its stylesheet). */
 export const EVALUATION_CSS = `
@@ -21,12 +21,16 @@ table.flows th.num { text-align: right; }
 .flaky { color: var(--warn); font-weight: 600; }
 ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 .note { color: var(--muted); font-size: 12px; }
+/* A figure and its qualifier ("1.00 k=5", a min–max range) are one unit: never split apart or broken at the dash. */
+.figure, .unit { white-space: nowrap; }
 /* A phone cannot show nine columns: each row becomes a card of label: value lines. */
 @media (max-width: 640px) {
   table.flows thead { display: none; }
   table.flows tr { display: block; border-bottom: 1px solid var(--line); padding: 8px 0; }
   table.flows td, table.flows td.num { display: flex; justify-content: space-between; align-items: center; gap: 12px; border: 0; padding: 2px 0; text-align: right; white-space: normal; }
   table.flows td::before { content: attr(data-label); color: var(--muted); font-size: 12px; text-align: left; flex: none; }
+  /* The card's value side is one flex item: a long score may wrap between its units, right-aligned, never inside one. */
+  table.flows td .figure { white-space: normal; text-align: right; }
   table.flows td:empty, table.flows td.note:empty { display: none; }
   .rate { display: flex; flex-direction: column; align-items: flex-end; gap: 2px; }
   .bar { width: 140px; }
@@ -38,8 +42,8 @@ ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 const trusted = (text: string) => ({ __html: text });
 const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
 const number = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
-const signed = (v: number | null, format: (n: number) => string) =>
-  v == null ? "—" : `${v > 0 ? "+" : v < 0 ? "−" : "±"}${format(Math.abs(v))}`;
+/** HTML's signed difference: the minus sign U+2212, as wide as the plus. */
+const signed = (v: number | null, format: (n: number) => string) => formatSigned(v, format, "−");
 
 /** The pass rate as a bar, its 95% Wilson interval as an outlined range over it. */
 function RateBar(props: { rate: number | null; low: number | null; high: number | null; threshold: number | null }) {
@@ -159,13 +163,21 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                     {f.passes}/{f.runs}
                   </td>
                   <td class="num" data-label="pass@k">
-                    {number(f.passAtK)} <span class="note">k={f.k}</span>
+                    <span class="figure">
+                      {number(f.passAtK)} <span class="note">k={f.k}</span>
+                    </span>
                   </td>
                   <td class="num" data-label="pass^k">
                     {number(f.passHatK)}
                   </td>
                   <td class="num" data-label="score mean · median · min–max">
-                    {number(f.score.mean)} · {number(f.score.median)} · {number(f.score.min)}–{number(f.score.max)}
+                    <span class="figure">
+                      <span class="unit">{number(f.score.mean)} ·</span> <span class="unit">{number(f.score.median)} ·</span>{" "}
+                      <span class="unit">
+                        {number(f.score.min)}–{number(f.score.max)}
+                      </span>{" "}
+                      <span class="note unit">{scoredRuns(f.score)}</span>
+                    </span>
                   </td>
                   <td class="num" data-label="p50 · p95">
                     {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}

@@ -2,7 +2,7 @@ import type { AttemptUsage, EvaluationExecutionRecord, EvaluationStepRecord, Sto
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
 import type { StepRun } from "./aggregate-steps.js";
 import type { FlowExpectations } from "./evaluation-configuration.js";
-import { type PriceTable, runCostUsd } from "./price-table.js";
+import { chargesCachedApart, type PriceTable, priceOf, runCostUsd } from "./price-table.js";
 import { attemptedUsage, sumUsage } from "./token-usage.js";
 
 /** One run's own figures, beside its id: what the report's per-flow sums are made of. */
@@ -103,6 +103,7 @@ export function buildEvaluationReport(
     runs: flows.reduce((n, f) => n + f.runs, 0),
     passes: flows.reduce((n, f) => n + f.passes, 0),
     notes: [
+      ...partlyScoredNote(counted.flatMap((c) => c.executions.map((e) => ({ execution: e, passed: runPassed(e, c.expected) })))),
       ...usageNotes(
         counted.flatMap((c) => c.executions),
         flows,
@@ -111,6 +112,20 @@ export function buildEvaluationReport(
       ...(options.notes ?? []),
     ],
   };
+}
+
+/**
+ * A run's score is the mean of the scores its steps reported, and a failing step usually reports none:
+ * a run that failed can then score as high as one that passed. Say how many did, so a high mean over
+ * failing runs is not read as a good flow.
+ */
+function partlyScoredNote(runs: readonly { execution: EvaluationExecutionRecord; passed: boolean }[]): string[] {
+  const partly = runs.filter(
+    ({ execution, passed }) =>
+      !passed && execution.steps.some((s) => s.score !== null) && execution.steps.some((s) => s.score === null && s.status !== "skipped"),
+  ).length;
+  if (partly === 0) return [];
+  return [`Scores are the mean of the scores steps reported: ${partly} failed run(s) are scored only on the steps that reported one.`];
 }
 
 /** Why tokens or cost are unknown (—), in plain words: they are never estimated, so the reader must be told. */
@@ -133,7 +148,29 @@ function usageNotes(
   if (unpriced.length) notes.push(`Cost is unknown (—) for runs of model(s) not in the price table: ${unpriced.sort().join(", ")}.`);
   const noModel = attempts.filter((u) => u.model === null).length;
   if (noModel) notes.push(`Cost is unknown (—) for runs with ${noModel} attempt(s) that did not report their model.`);
+  notes.push(...uncachedNotes(executions, prices));
   return notes;
+}
+
+/** Runs whose cost is unknown because an attempt left out its cached count while its model prices cached tokens apart (costUsd). */
+function uncachedNotes(executions: readonly EvaluationExecutionRecord[], prices: PriceTable): string[] {
+  const models = new Set<string>();
+  let runs = 0;
+  for (const execution of executions) {
+    const unsplit = execution.steps
+      .flatMap((s) => s.usage)
+      .filter((u) => {
+        const price = priceOf(u.model, prices);
+        return price !== undefined && u.cachedInputTokens === null && chargesCachedApart(price);
+      });
+    if (unsplit.length === 0) continue;
+    runs++;
+    for (const u of unsplit) models.add(u.model as string);
+  }
+  if (runs === 0) return [];
+  const named = [...models].sort();
+  const whose = named.length === 1 ? `the price of ${named[0]} charges` : `the prices of ${named.join(", ")} charge`;
+  return [`Cost is unknown (—) for ${runs} run(s): an attempt did not report cached input tokens, and ${whose} them differently.`];
 }
 
 /** The expectations a stored run shows: the verdicts it carries (for runs made outside `reev eval`, whose plan is not kept). */

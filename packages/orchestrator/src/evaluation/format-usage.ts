@@ -26,3 +26,18 @@ export const formatTokenTriple = (usage: {
   cachedInputTokens?: { total: number | null } | undefined;
 }): string =>
   `${formatTokens(usage.inputTokens.total)} / ${formatTokens(usage.outputTokens.total)} / ${formatTokens(usage.cachedInputTokens?.total)}`;
+
+/** How many runs a score summary is over ("3/5 scored"): the mean leaves out runs whose steps reported no score. */
+export const scoredRuns = (score: { count: number; missing: number }): string => `${score.count}/${score.count + score.missing} scored`;
+
+/**
+ * A difference with its sign: "+0.25", "-0.25", "—" when unknown. A difference that formats as zero
+ * reads "±0.00" whatever its float noise (1.1e-16 is no change). `minus` is "-" in the terminal and
+ * "−" (U+2212, as wide as "+") in HTML.
+ */
+export function formatSigned(v: number | null, format: (n: number) => string, minus = "-"): string {
+  if (v == null) return "—";
+  const size = format(Math.abs(v));
+  if (size === format(0)) return `±${size}`;
+  return `${v > 0 ? "+" : minus}${size}`;
+}

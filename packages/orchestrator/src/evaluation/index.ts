@@ -41,7 +41,7 @@ export {
 export { buildEvaluationReport, type EvaluationReport, expectationsOf, runPassed } from "./evaluation-report.js";
 export { type Expect, type ToolOrder, ZExpect, ZToolOrder } from "./expect.js";
 export { fisherExactTest, type Table2x2, ZTable2x2 } from "./fisher-exact-test.js";
-export { formatPerRunTokens, formatTokens, formatTokenTriple, formatUsd } from "./format-usage.js";
+export { formatPerRunTokens, formatSigned, formatTokens, formatTokenTriple, formatUsd, scoredRuns } from "./format-usage.js";
 export { findSubsetMismatch } from "./json-subset.js";
 export { type PassAtKInput, passAtK, passHatK, ZPassAtKInput } from "./pass-at-k.js";
 export { type PassCount, type PassRate, passRate, Z_95, ZPassCount } from "./pass-rate.js";

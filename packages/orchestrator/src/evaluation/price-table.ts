@@ -11,7 +11,7 @@ const ZUsdPerMillion = z.number("must be a number of US dollars per million toke
 export const ZModelPrice = z.strictObject({
   inputPerMillion: ZUsdPerMillion,
   outputPerMillion: ZUsdPerMillion,
-  /** The price of input tokens served from the prompt cache; without it, cached tokens have no price. */
+  /** The price of input tokens served from the prompt cache; without it, cached tokens cost `inputPerMillion` like any input. */
   cachedInputPerMillion: ZUsdPerMillion.optional(),
 });
 export type ModelPrice = z.infer<typeof ZModelPrice>;
@@ -44,27 +44,36 @@ export function parsePriceTable(text: string, sourceName = "<inline prices>"): P
 
 /**
  * The cost in US dollars of one usage: (input − cached) × input price + cached × cached-input price
- * + output × output price, per million tokens. Null, never a guess, when:
+ * + output × output price, per million tokens. A model without a cached-input price charges cached
+ * tokens the input price (the cache gives no discount), so its cost does not depend on how many were
+ * cached. Null, never a guess, when:
  * - the model is unknown (null, or not in the table);
  * - the input or output token count is unknown;
- * - cached tokens were used and the model has no cached-input price;
- * - the model has a cached-input price but the usage does not say how many input tokens were cached,
- *   so the split between the two prices is unknown.
+ * - the usage does not say how many input tokens were cached and the model charges them differently
+ *   (chargesCachedApart), so the split between the two prices is unknown.
  *
  * A run's cost is the sum of its usages' costs (runCostUsd): null as soon as one is.
  */
 export function costUsd(usage: TokenUsage, prices: PriceTable): number | null {
-  // Own keys only: a model named "constructor" must not find Object.prototype's.
-  const price = usage.model !== null && Object.hasOwn(prices.models, usage.model) ? prices.models[usage.model] : undefined;
+  const price = priceOf(usage.model, prices);
   if (!price) return null;
   const { inputTokens, outputTokens, cachedInputTokens } = usage;
   if (inputTokens === null || outputTokens === null) return null;
-  const cachedPrice = price.cachedInputPerMillion;
-  if (cachedInputTokens === null && cachedPrice !== undefined) return null;
+  if (cachedInputTokens === null && chargesCachedApart(price)) return null;
   const cached = cachedInputTokens ?? 0;
-  if (cached > 0 && cachedPrice === undefined) return null;
-  const perMillion = (inputTokens - cached) * price.inputPerMillion + cached * (cachedPrice ?? 0) + outputTokens * price.outputPerMillion;
+  const cachedPrice = price.cachedInputPerMillion ?? price.inputPerMillion;
+  const perMillion = (inputTokens - cached) * price.inputPerMillion + cached * cachedPrice + outputTokens * price.outputPerMillion;
   return perMillion / 1_000_000;
+}
+
+/** The model's price; undefined for no model or one not in the table (own keys only: "constructor" must not find Object.prototype's). */
+export function priceOf(model: string | null, prices: PriceTable): ModelPrice | undefined {
+  return model !== null && Object.hasOwn(prices.models, model) ? prices.models[model] : undefined;
+}
+
+/** Whether cached input tokens cost other than the input price: only then does an unknown cached count make the cost unknown. */
+export function chargesCachedApart(price: ModelPrice): boolean {
+  return price.cachedInputPerMillion !== undefined && price.cachedInputPerMillion !== price.inputPerMillion;
 }
 
 /**

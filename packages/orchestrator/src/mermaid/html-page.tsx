@@ -53,7 +53,7 @@ function ReportPage(props: { content: ConsolidatedContent; execution: ReportExec
           <RunMetrics metrics={content.metadata} wallTimeMs={execution.durationMs ?? null} />
           <FlowDiagramView source={flowDiagramSource(content, checks)} />
           {checks ? <ChecksSection checks={checks} content={content} /> : null}
-          <StepTable content={content} />
+          <StepTable content={content} checks={checks} />
         </main>
         <script dangerouslySetInnerHTML={trusted(clientBundle("mermaid"))} />
         <script dangerouslySetInnerHTML={trusted(clientBundle("panzoom"))} />

@@ -1,4 +1,5 @@
-export type { RunChecks } from "./check-notes.js";
+export { checksCell, type RunChecks } from "./check-notes.js";
+export { ChecksSection } from "./checks-section.js";
 export { CLIENT_BUNDLES, type ClientBundleName, clientBundle } from "./client-bundles.js";
 export { DiagramError, type DiagramErrorCode } from "./diagram-error.js";
 export { FlowDiagramView } from "./flow-diagram-view.js";

@@ -56,6 +56,8 @@ td.tools { min-width: 220px; }
 ul.tools { margin: 0; padding: 0; list-style: none; }
 ul.tools > li + li { margin-top: 2px; }
 .tool-failed > details > summary { color: #b02a37; }
+/* A step whose expect checks failed: the table says which, in the colour of a failure. */
+.steps-table td.checks.failed { color: var(--bad); font-weight: 600; }
 .gist { color: var(--muted); font-size: 12px; }
 .muted { color: var(--muted); }
 @media (max-width: 640px) {

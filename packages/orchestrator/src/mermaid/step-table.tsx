@@ -1,5 +1,6 @@
 import type { ConsolidatedContent, ConsolidatedStep, ConsolidatedToolCall } from "../consolidated-content.js";
 import { formatDuration } from "../format-duration.js";
+import { checksCell, type RunChecks } from "./check-notes.js";
 import { buildFlowModel, type FlowStepState, orderedSteps, stepError } from "./flow-model.js";
 import { scoreText } from "./run-metrics.js";
 import { statusStyle } from "./step-status.js";
@@ -54,8 +55,9 @@ function rowSummary(step: ConsolidatedStep): string {
   return truncateText(`Step ${step.step_index}: ${tools}${error === null ? "" : ` · Error: ${error}`}`, 200);
 }
 
-function StepRow(props: { step: ConsolidatedStep; state: FlowStepState }) {
-  const { step, state } = props;
+function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: RunChecks | undefined }) {
+  const { step, state, checks } = props;
+  const verdict = checks?.steps.get(step.step_index);
   const style = statusStyle(step.status);
   const error = stepError(step);
   const retried = step.attempts !== undefined && step.attempts > 1;
@@ -88,6 +90,11 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState }) {
           </ul>
         )}
       </td>
+      {checks ? (
+        <td class={verdict?.passed === false ? "checks failed" : "checks"} data-label="Checks">
+          {checksCell(verdict)}
+        </td>
+      ) : null}
       <td class={step.status === "skipped" ? "error muted" : "error"} data-label="Error">
         {error ?? ""}
         {earlierFailures(step).map((line) => (
@@ -101,10 +108,12 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState }) {
 /**
  * Every step with its score, attempts (— when the document does not record them), duration, tool
  * calls that open to their input and output, and error. Each row's id is `step-<state id>`, the
- * diagram node's link target.
+ * diagram node's link target. With `checks` (a run with step `expect` blocks), a Checks column says
+ * which of each step's checks failed, so a failed check does not read as a plain tool failure.
  */
-export function StepTable(props: { content: ConsolidatedContent }) {
+export function StepTable(props: { content: ConsolidatedContent; checks?: RunChecks | undefined }) {
   const steps = orderedSteps(props.content);
+  const checks = props.checks?.steps.size ? props.checks : undefined;
   const states = buildFlowModel(props.content).steps;
   return (
     <section aria-label="Steps">
@@ -120,20 +129,21 @@ export function StepTable(props: { content: ConsolidatedContent }) {
               <th>Attempts</th>
               <th>Duration</th>
               <th>Tool calls</th>
+              {checks ? <th>Checks</th> : null}
               <th>Error</th>
             </tr>
           </thead>
           <tbody>
             {steps.length === 0 ? (
               <tr>
-                <td colspan={8} class="muted">
+                <td colspan={checks ? 9 : 8} class="muted">
                   No steps recorded.
                 </td>
               </tr>
             ) : (
               steps.map((step, i) => {
                 const state = states[i];
-                return state === undefined ? null : <StepRow step={step} state={state} />;
+                return state === undefined ? null : <StepRow step={step} state={state} checks={checks} />;
               })
             )}
           </tbody>

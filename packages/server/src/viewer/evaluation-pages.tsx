@@ -175,6 +175,15 @@ export function ComparisonPage(props: {
   const { query, compared } = props;
   return (
     <Layout title={`reev · compare ${query.a ?? ""} → ${query.b ?? ""}`} nonce={props.nonce}>
+      {compared ? null : (
+        <header>
+          <h1>Compare</h1>
+          <p>
+            Compares two evaluations flow by flow (pass rates, scores, durations, tokens, cost), or two runs, A the baseline and B the
+            candidate; evaluation ids are on <a href="/evaluations">Evaluations</a> or from <code>reev evaluations</code>.
+          </p>
+        </header>
+      )}
       <section aria-label="Compare">
         <CompareForm query={query} />
       </section>

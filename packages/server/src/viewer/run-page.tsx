@@ -1,4 +1,4 @@
-import { FlowDiagramView, RunMetrics, renderFlowDiagram, StatusBanner, StepTable } from "@reev/orchestrator";
+import { ChecksSection, FlowDiagramView, RunMetrics, renderFlowDiagram, StatusBanner, StepTable } from "@reev/orchestrator";
 import type { RunDocument } from "../run-document.js";
 import { Layout } from "./layout.js";
 
@@ -16,11 +16,12 @@ export function RunHead(props: { run: RunDocument }) {
   );
 }
 
-/** The step timeline: replaced from `/runs/{id}/live` while the run is live. */
+/** The step timeline and the `expect` verdicts (stored as the steps are): replaced from `/runs/{id}/live` while the run is live. */
 export function RunSteps(props: { run: RunDocument }) {
   return (
     <div id="run-steps" data-live-part="">
-      <StepTable content={props.run.content} />
+      <StepTable content={props.run.content} checks={props.run.checks} />
+      <ChecksSection checks={props.run.checks} content={props.run.content} />
     </div>
   );
 }
@@ -41,6 +42,12 @@ export function RunPage(props: { nonce: string; run: RunDocument }) {
         <p class="prompt">{execution.prompt}</p>
         <p class="ids">
           execution <code>{execution.executionId}</code> · agent {execution.agent} · started {execution.startedAt.toISOString()}
+          {execution.evaluationId === null ? null : (
+            <>
+              {" "}
+              · evaluation <a href={`/evaluations/${encodeURIComponent(execution.evaluationId)}`}>{execution.evaluationId}</a>
+            </>
+          )}
         </p>
         <p class="downloads">
           Download:{" "}
@@ -61,7 +68,7 @@ export function RunPage(props: { nonce: string; run: RunDocument }) {
         ) : null}
       </header>
       <RunHead run={run} />
-      <FlowDiagramView source={renderFlowDiagram(run.content)} />
+      <FlowDiagramView source={renderFlowDiagram(run.content, { checks: run.checks })} />
       <RunSteps run={run} />
     </Layout>
   );

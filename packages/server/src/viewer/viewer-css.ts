@@ -14,7 +14,9 @@ table.runs { width: 100%; border-collapse: collapse; }
 table.runs th, table.runs td { text-align: left; padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 table.runs td.id { overflow-wrap: anywhere; }
 .pager { display: flex; gap: 16px; margin-top: 12px; }
-.downloads { display: flex; gap: 12px; flex-wrap: wrap; margin: 8px 0 0; }
+/* The links wrap as wholes, with room between their rows and the status banner below. */
+.downloads { display: flex; gap: 4px 12px; flex-wrap: wrap; margin: 8px 0 12px; }
+.downloads a { white-space: nowrap; }
 .live-note { color: var(--muted); font-size: 12px; }
 .error-box { border-color: #dc3545; background: var(--bad-bg); }
 @media (max-width: 700px) {

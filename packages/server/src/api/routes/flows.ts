@@ -96,8 +96,11 @@ export function registerFlowRoutes(app: App, ctx: ServerContext): void {
     const run = await loadRunDocument(ctx.db, id);
     if (!run) throw notFound(`No execution or consolidated session "${id}".`);
     c.header("Cache-Control", cacheControl(run));
-    if (format === "mmd") return c.body(`${renderFlowDiagram(run.content)}\n`, 200, { "Content-Type": "text/vnd.mermaid; charset=utf-8" });
-    if (format === "html") return c.html(renderHtmlPage(run.content, { execution: run.overview.execution }), 200);
+    if (format === "mmd")
+      return c.body(`${renderFlowDiagram(run.content, { checks: run.checks })}\n`, 200, {
+        "Content-Type": "text/vnd.mermaid; charset=utf-8",
+      });
+    if (format === "html") return c.html(renderHtmlPage(run.content, { execution: run.overview.execution, checks: run.checks }), 200);
     return c.json(flowJson(run), 200);
   });
 }

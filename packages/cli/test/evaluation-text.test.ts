@@ -1,0 +1,52 @@
+// The terminal tables of reev eval and reev compare: how many runs a score is over, and float noise
+// in a difference read as no change (±0.00), as in the HTML report.
+import type { EvaluationRunRecord } from "@reev/db";
+import { aggregateFlow, compareReports, type EvaluationRun } from "@reev/orchestrator";
+import { describe, expect, it } from "vitest";
+import { comparisonText, evaluationText } from "../src/commands/evaluation-text.js";
+
+const run = (n: number, score: number | null): EvaluationRun => ({
+  runId: `r${n}`,
+  passed: true,
+  score,
+  durationMs: 1000,
+  inputTokens: 10,
+  outputTokens: 5,
+  cachedInputTokens: 0,
+  costUsd: null,
+  steps: [{ stepId: "only", outcome: "passed", errors: [] }],
+});
+
+const flow = (scores: (number | null)[]) => aggregateFlow({ flowId: "f", k: scores.length, runs: scores.map((s, i) => run(i + 1, s)) });
+
+const evaluation: EvaluationRunRecord = {
+  id: "ev",
+  name: null,
+  agent: "scripted",
+  model: null,
+  status: "completed",
+  startedAt: new Date(0),
+  finishedAt: new Date(1000),
+  configuration: {},
+  summary: null,
+  owner: null,
+  heartbeatAt: null,
+  error: null,
+};
+
+describe("the terminal tables", () => {
+  it("show beside the score how many runs it is over", () => {
+    const f = flow([0.5, null, 1]);
+    const text = evaluationText(evaluation, { flows: [{ ...f, runIds: ["r1", "r2", "r3"] }], runs: 3, passes: 3, notes: [] }, null);
+    expect(text).toContain("0.75 / 0.75 / 0.50–1.00 · 2/3 scored");
+  });
+
+  it("read a score difference of float noise as ±0.00, like identical scores, and a real one with its sign", () => {
+    // Means (0.7 + 0.1) / 2 and (0.4 + 0.4) / 2 differ by 5.55e-17.
+    const noise = compareReports([flow([0.7, 0.1])], [flow([0.4, 0.4])]);
+    expect(noise.flows[0]!.meanScoreDelta).not.toBe(0);
+    expect(comparisonText(noise)).toMatch(/±0\.00/);
+    expect(comparisonText(noise)).not.toMatch(/[+-]0\.00/);
+    expect(comparisonText(compareReports([flow([0.7, 0.1])], [flow([0.2, 0.2])]))).toMatch(/-0\.20/);
+  });
+});
