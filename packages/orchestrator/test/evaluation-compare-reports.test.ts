@@ -28,6 +28,14 @@ describe("compareReports", () => {
     expect(f!.costUsdPerRunDelta).toBeCloseTo(0.01, 12);
   });
 
+  it("equal per-run costs over different run counts compare as no change, not as float noise", () => {
+    // 3 × 0.1 / 3 and 0.1 differ in the last bits of a double.
+    const a = flow(3, [run("a1", 100, 0.1), run("a2", 100, 0.1), run("a3", 100, 0.1)]);
+    const b = flow(1, [run("b1", 100, 0.1)]);
+    expect(a.costUsd.total! / 3).not.toBe(0.1);
+    expect(compareReports([a], [b]).flows[0]).toMatchObject({ costUsdPerRunDelta: 0, inputTokensPerRunDelta: 0 });
+  });
+
   it("an unknown count on either side makes its per-run delta unknown, never a guess", () => {
     const a = flow(2, [run("a1", 100, 0.01), run("a2", null, null)]);
     const b = flow(2, [run("b1", 100, 0.01), run("b2", 100, 0.01)]);

@@ -12,6 +12,17 @@ const delta = (a: number | null | undefined, b: number | null | undefined) => (a
  */
 const perRun = (sum: KnownSum | undefined) => (sum == null || sum.total === null || sum.known === 0 ? null : sum.total / sum.known);
 
+/**
+ * The delta of two means, to 12 decimals: dividing equal per-run costs by different run counts leaves
+ * float noise (1e-18 dollars) that would read as a change. Nothing real is that small.
+ */
+const perRunDelta = (a: KnownSum | undefined, b: KnownSum | undefined) => {
+  const d = delta(perRun(a), perRun(b));
+  if (d === null) return null;
+  const rounded = Math.round(d * 1e12) / 1e12;
+  return rounded === 0 ? 0 : rounded; // 0, not the -0 a rounded small negative gives
+};
+
 export type StepComparison = {
   stepId: string;
   /** Failure rates (failed / ran) of A and B, and B − A. */
@@ -89,10 +100,10 @@ function compareFlow(flowId: string, a: ComparableFlow | undefined, b: Comparabl
     meanScoreDelta: delta(a?.score.mean, b?.score.mean),
     p50DurationDelta: delta(a?.durationMs.p50, b?.durationMs.p50),
     p95DurationDelta: delta(a?.durationMs.p95, b?.durationMs.p95),
-    inputTokensPerRunDelta: delta(perRun(a?.inputTokens), perRun(b?.inputTokens)),
-    outputTokensPerRunDelta: delta(perRun(a?.outputTokens), perRun(b?.outputTokens)),
-    cachedInputTokensPerRunDelta: delta(perRun(a?.cachedInputTokens), perRun(b?.cachedInputTokens)),
-    costUsdPerRunDelta: delta(perRun(a?.costUsd), perRun(b?.costUsd)),
+    inputTokensPerRunDelta: perRunDelta(a?.inputTokens, b?.inputTokens),
+    outputTokensPerRunDelta: perRunDelta(a?.outputTokens, b?.outputTokens),
+    cachedInputTokensPerRunDelta: perRunDelta(a?.cachedInputTokens, b?.cachedInputTokens),
+    costUsdPerRunDelta: perRunDelta(a?.costUsd, b?.costUsd),
     steps: a && b ? compareSteps(a.steps, b.steps) : [],
   };
 }
