@@ -84,6 +84,24 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
   });
 
+  it("reev eval refuses an unscripted step the same way, before an evaluation is opened or recorded", async () => {
+    const unscripted = join(temp.dir, "eval-unscripted.yaml");
+    writeFileSync(unscripted, "flowId: f\nprompt: p\nsteps:\n  - stepId: a\n    prompt: x\n");
+    expectBadInput(
+      await reev("eval", unscripted, "--db", db),
+      `reev: Step "a" (steps[0]) of ${unscripted} has no script, and --agent scripted can only replay what a script says; nothing was run.`,
+      "Give the step a script (see reev schema), or run the flow with a real agent: --agent openai.",
+    );
+    // Run n replays scriptByRun["n"]: with no script to fall back on, run 2 of --repeat 3 has nothing.
+    const gap = join(temp.dir, "eval-gap.yaml");
+    writeFileSync(gap, "flowId: g\nprompt: p\nsteps:\n  - stepId: a\n    prompt: x\n    scriptByRun:\n      '1': [{}]\n      '3': [{}]\n");
+    expectBadInput(
+      await reev("eval", gap, "--repeat", "3", "--db", db),
+      `reev: Step "a" (steps[0]) of ${gap} has no script for run 2, and --agent scripted can only replay what a script says; nothing was run.`,
+      'Give the step a script for every run (script, or scriptByRun["2"]; see reev schema), or run the flow with a real agent: --agent openai.',
+    );
+  });
+
   it("--agent openai without OPENAI_BASE_URL or OPENAI_MODEL: says which to set", async () => {
     const r = await runCli(["run", fixture("succeeds.yaml"), "--agent", "openai", "--db", db], {
       cwd: temp.dir,
