@@ -49,6 +49,24 @@ describe("reev serve", () => {
     }
   });
 
+  test("another command on its embedded database is told it is reev serve, and to stop it or read through it", async () => {
+    const temp = makeTempDir("reev-serve-held-");
+    const dir = join(temp.dir, "db");
+    const serve = await startServe(["--db", dir]);
+    try {
+      const r = await runCli(["list", "--db", dir], { cwd: temp.dir });
+      expect(r.code, show(r)).toBe(1);
+      expect(r.stderr).toContain(
+        `reev: The embedded database at ${dir} is in use by process ${serve.child.pid} (reev serve). Stop it, or read the runs through that server (at the URL it printed), or use PostgreSQL`,
+      );
+    } finally {
+      serve.child.kill("SIGKILL");
+      await once(serve.child, "exit");
+      serve.remove();
+      temp.remove();
+    }
+  });
+
   test("--host 0.0.0.0 without a token warns that anyone can read the runs", async () => {
     const serve = await startServe(["--db", "memory://", "--host", "0.0.0.0"]);
     try {
