@@ -102,6 +102,23 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
   });
 
+  it("a price file without models:, or with a misspelt price: its shape shown, the key it meant named", async () => {
+    const flat = join(temp.dir, "flat-prices.yaml");
+    writeFileSync(flat, "gpt-4o: { inputPerMillion: 2.5, outputPerMillion: 10 }\n");
+    const r = await reev("eval", fixture("succeeds.yaml"), "--prices", flat, "--db", db);
+    expectBadInput(
+      r,
+      `reev: Invalid price file ${flat}: it has no models: section ("gpt-4o" must go under models:). A price file looks like this:\n  models:\n    gpt-4o: {`,
+    );
+    expect(r.stderr).not.toMatch(/expected record|Unrecognized key/);
+    const typo = join(temp.dir, "typo-prices.yaml");
+    writeFileSync(typo, "models:\n  gpt-4o: { inputPerMillion: 2.5, outputPerMilion: 10 }\n");
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--prices", typo, "--db", db),
+      '  - models["gpt-4o"].outputPerMilion: Unrecognized key: did you mean outputPerMillion?\n',
+    );
+  });
+
   it("--agent openai without OPENAI_BASE_URL or OPENAI_MODEL: says which to set", async () => {
     const r = await runCli(["run", fixture("succeeds.yaml"), "--agent", "openai", "--db", db], {
       cwd: temp.dir,
