@@ -472,3 +472,16 @@ describe("the terminal and the diagram show a step alike", () => {
     expect(shown.stdout).toMatch(/^0\s+mystery\s+❔ unknown\s/m);
   });
 });
+
+describe("help", () => {
+  it("long descriptions are wrapped by commander, evenly: no short line in the middle of a paragraph", async () => {
+    for (const command of ["purge", "recover"]) {
+      const r = await runCli(["help", command], { cwd: temp.dir });
+      expectExit(r, 0);
+      // The paragraph between "Usage:" and "Options:".
+      const paragraph = r.stdout.split("\n\n")[1]?.split("\n") ?? [];
+      expect(paragraph.length, show(r)).toBeGreaterThan(2);
+      for (const line of paragraph.slice(0, -1)) expect(line.length, `${command}: "${line}"`).toBeGreaterThan(60);
+    }
+  });
+});
