@@ -16,7 +16,7 @@ async function exportEndpoint(endpoint: string | undefined): Promise<OtlpEndpoin
   return resolveOtlpEndpoint({ endpoint, endpointSource: "--endpoint", fallback: DEFAULT_OTLP_TRACES_ENDPOINT }) as OtlpEndpoint;
 }
 
-/** `reev export <id> --format otlp`: the stored run as spans, sent; one line on stdout says what went where. */
+/** `reev export <id> --format otlp`: the stored run as spans, sent; one line on stdout says what went where, progress on stderr. */
 export async function exportOtlpCommand(
   db: string | undefined,
   executionId: string,
@@ -27,7 +27,8 @@ export async function exportOtlpCommand(
   const { OtlpRunExporter } = await otlp();
   return withDatabase(db, "read", async (database) => {
     await using exporter = new OtlpRunExporter(target);
-    const report = await exporter.exportRun(database, executionId);
+    // Progress on stderr: stdout keeps the one line that says what was sent.
+    const report = await exporter.exportRun(database, executionId, (line) => io.stderr.write(`${line}\n`));
     io.stdout.write(`Sent ${report.spans} spans of execution ${executionId} to ${report.endpoint} (trace ${report.traceId}).\n`);
     return 0;
   });

@@ -84,6 +84,41 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
   });
 
+  it("reev eval refuses an unscripted step the same way, before an evaluation is opened or recorded", async () => {
+    const unscripted = join(temp.dir, "eval-unscripted.yaml");
+    writeFileSync(unscripted, "flowId: f\nprompt: p\nsteps:\n  - stepId: a\n    prompt: x\n");
+    expectBadInput(
+      await reev("eval", unscripted, "--db", db),
+      `reev: Step "a" (steps[0]) of ${unscripted} has no script, and --agent scripted can only replay what a script says; nothing was run.`,
+      "Give the step a script (see reev schema), or run the flow with a real agent: --agent openai.",
+    );
+    // Run n replays scriptByRun["n"]: with no script to fall back on, run 2 of --repeat 3 has nothing.
+    const gap = join(temp.dir, "eval-gap.yaml");
+    writeFileSync(gap, "flowId: g\nprompt: p\nsteps:\n  - stepId: a\n    prompt: x\n    scriptByRun:\n      '1': [{}]\n      '3': [{}]\n");
+    expectBadInput(
+      await reev("eval", gap, "--repeat", "3", "--db", db),
+      `reev: Step "a" (steps[0]) of ${gap} has no script for run 2, and --agent scripted can only replay what a script says; nothing was run.`,
+      'Give the step a script for every run (script, or scriptByRun["2"]; see reev schema), or run the flow with a real agent: --agent openai.',
+    );
+  });
+
+  it("a price file without models:, or with a misspelt price: its shape shown, the key it meant named", async () => {
+    const flat = join(temp.dir, "flat-prices.yaml");
+    writeFileSync(flat, "gpt-4o: { inputPerMillion: 2.5, outputPerMillion: 10 }\n");
+    const r = await reev("eval", fixture("succeeds.yaml"), "--prices", flat, "--db", db);
+    expectBadInput(
+      r,
+      `reev: Invalid price file ${flat}: it has no models: section ("gpt-4o" must go under models:). A price file looks like this:\n  models:\n    gpt-4o: {`,
+    );
+    expect(r.stderr).not.toMatch(/expected record|Unrecognized key/);
+    const typo = join(temp.dir, "typo-prices.yaml");
+    writeFileSync(typo, "models:\n  gpt-4o: { inputPerMillion: 2.5, outputPerMilion: 10 }\n");
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--prices", typo, "--db", db),
+      '  - models["gpt-4o"].outputPerMilion: Unrecognized key: did you mean outputPerMillion?\n',
+    );
+  });
+
   it("--agent openai without OPENAI_BASE_URL or OPENAI_MODEL: says which to set", async () => {
     const r = await runCli(["run", fixture("succeeds.yaml"), "--agent", "openai", "--db", db], {
       cwd: temp.dir,

@@ -3,6 +3,9 @@
  * against a local OTLP/HTTP receiver that decodes with the official protobuf definitions; on the
  * embedded database, and on PostgreSQL when REEV_TEST_DATABASE_URL is set.
  */
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { createPostgresDatabase } from "@reev/db/testing";
@@ -119,7 +122,9 @@ describe.each(BACKENDS)("reev and OpenTelemetry on $name", (backend) => {
     const r = await reev(["export", failed, "--format", "otlp", "--endpoint", receiver.url]);
     receiver.answer(200);
     expect(r.code, show(r)).toBe(1);
-    expect(r.stderr).toBe(
+    expect(r.stderr).toMatch(new RegExp(`^Sending \\d+ spans of ${failed} to ${receiver.url}…\n`));
+    // Answered at once: no word of retrying.
+    expect(r.stderr.replace(/^Sending .*\n/, "")).toBe(
       `reev: Could not send execution "${failed}" to the OTLP endpoint ${receiver.url}: it answered HTTP 500 (receiver answers 500).\n` +
         "Check that a collector (OpenTelemetry Collector, Jaeger, Tempo, Phoenix, Langfuse) listens for OTLP over HTTP at that URL, and the headers it needs (OTEL_EXPORTER_OTLP_HEADERS); then export again.\n",
     );
@@ -144,9 +149,32 @@ describe.each(BACKENDS)("reev and OpenTelemetry on $name", (backend) => {
     await closed.close();
     const r = await reev(["export", completed, "--format", "otlp", "--endpoint", url], { OTEL_EXPORTER_OTLP_TIMEOUT: "1500" });
     expect(r.code, show(r)).toBe(1);
+    // Said before the wait, not after it: what is sent where, then that it is being retried.
+    expect(r.stderr).toMatch(
+      new RegExp(`^Sending \\d+ spans of ${completed} to ${url}…\n${url} is not answering; retrying for up to 1\\.5 s…\nreev: `),
+    );
     expect(r.stderr).toContain(
       `reev: Could not send execution "${completed}" to the OTLP endpoint ${url}: the connection was refused: nothing is listening there (retried for up to 1.5 s).\n`,
     );
+  });
+
+  it("something that is not a collector answering an HTML 404: a short plain excerpt of it, no markup", async () => {
+    const page = `<!DOCTYPE html><html><head><title>404 Not Found</title><style>body { color: red }</style></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p>${"<p>filler &amp; more</p>".repeat(40)}</body></html>`;
+    const web = createServer((_req, res) => res.writeHead(404, { "content-type": "text/html" }).end(page));
+    web.listen(0, "127.0.0.1");
+    await once(web, "listening");
+    try {
+      const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}/v1/traces`;
+      const r = await reev(["export", completed, "--format", "otlp", "--endpoint", url]);
+      expect(r.code, show(r)).toBe(1);
+      const excerpt = /it answered HTTP 404 \((.*)\)\.\n/.exec(r.stderr)?.[1];
+      expect(excerpt, show(r)).toMatch(/^404 Not Found Not Found The requested URL was not found on this server\. filler & more .*…$/);
+      expect([...(excerpt ?? "")].length).toBeLessThanOrEqual(200);
+      expect(r.stderr).not.toMatch(/[<>]|color: red/);
+    } finally {
+      web.closeAllConnections();
+      web.close();
+    }
   });
 
   it("reev run with the endpoint failing: the runs are recorded, the first failure stops the sending, the rest are listed, exit 1", async () => {

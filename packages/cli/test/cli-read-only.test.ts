@@ -4,7 +4,7 @@
  * and against --db typos. After each command the database's catalog (relations, types, schemas,
  * `_prisma_migrations`) is read again and compared: nothing changed.
  */
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { pgliteOf, prismaClientOf } from "@reev/db/internal";
@@ -138,6 +138,29 @@ describe("read commands on the embedded database", () => {
     },
     MANY_RUNS,
   );
+
+  it("a directory that holds the database one level down: not a reev database, and where it is", async () => {
+    const cwd = join(temp.dir, "one-level-up");
+    await (await openDatabase({ url: join(cwd, ".reev/db") })).close();
+    const before = await pgliteCatalog(join(cwd, ".reev/db"));
+    for (const args of [["list"], ["show", "exec_x"]]) {
+      const r = await runCli([...args, "--db", ".reev"], { cwd });
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stderr).toContain(`reev: ${join(cwd, ".reev")} is not a reev database, but .reev/db in it is: use --db .reev/db`);
+      // A read command is never told to use a new or empty directory: there would be nothing to read.
+      expect(r.stderr).not.toContain("new or empty");
+    }
+    mkdirSync(join(cwd, "notes"));
+    writeFileSync(join(cwd, "notes/todo.txt"), "x");
+    const other = await runCli(["list", "--db", "notes"], { cwd });
+    expect(other.code, show(other)).toBe(2);
+    expect(other.stderr).toContain(
+      `reev: ${join(cwd, "notes")} is not a reev database: point --db at the directory reev run or reev migrate created (by default .reev/db)`,
+    );
+    expect(readdirSync(cwd).sort()).toEqual([".reev", "notes"]);
+    expect(readdirSync(join(cwd, ".reev"))).toEqual(["db"]);
+    expect(await pgliteCatalog(join(cwd, ".reev/db"))).toEqual(before);
+  });
 
   it(
     "one migration behind: they say so and change nothing; reev run migrates it, as the embedded database always does",

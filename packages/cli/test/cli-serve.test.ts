@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { consistencyProblems, snapshotTables } from "@reev/db/testing/fault-injection";
 import { describe, expect, test } from "vitest";
-import { assertBuilt, CLI_COMMAND, cliEnv, makeTempDir } from "./support/run-cli.js";
+import { assertBuilt, CLI_COMMAND, cliEnv, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 /** Starts `reev serve`, waits for the URL line it prints, and returns it with the child. */
 async function startServe(args: string[], env: Record<string, string> = {}) {
@@ -48,6 +49,24 @@ describe("reev serve", () => {
     }
   });
 
+  test("another command on its embedded database is told it is reev serve, and to stop it or read through it", async () => {
+    const temp = makeTempDir("reev-serve-held-");
+    const dir = join(temp.dir, "db");
+    const serve = await startServe(["--db", dir]);
+    try {
+      const r = await runCli(["list", "--db", dir], { cwd: temp.dir });
+      expect(r.code, show(r)).toBe(1);
+      expect(r.stderr).toContain(
+        `reev: The embedded database at ${dir} is in use by process ${serve.child.pid} (reev serve). Stop it, or read the runs through that server (at the URL it printed), or use PostgreSQL`,
+      );
+    } finally {
+      serve.child.kill("SIGKILL");
+      await once(serve.child, "exit");
+      serve.remove();
+      temp.remove();
+    }
+  });
+
   test("--host 0.0.0.0 without a token warns that anyone can read the runs", async () => {
     const serve = await startServe(["--db", "memory://", "--host", "0.0.0.0"]);
     try {
@@ -70,6 +89,33 @@ const shutdownBackends: ShutdownBackend[] = [
     ? [{ name: "postgres", open: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL as string, { migrated: true }) }]
     : []),
 ];
+
+describe.each(shutdownBackends)("reev serve on a port in use, on $name", (backend) => {
+  test("says so in plain words, exits 1, and leaves nothing running or locked", async () => {
+    const temp = makeTempDir("reev-serve-busy-");
+    const database = await backend.open(temp.dir);
+    const busy = createServer();
+    try {
+      busy.listen(0, "127.0.0.1");
+      await once(busy, "listening");
+      const port = (busy.address() as { port: number }).port;
+      // runCli waits for the process to end: a listener left running would keep it alive until the timeout.
+      const r = await runCli(["serve", "--port", String(port), "--db", database.url], { cwd: temp.dir, timeoutMs: 30_000 });
+      expect(r.code, show(r)).toBe(1);
+      expect(r.stderr).toContain(`reev: Port ${port} on 127.0.0.1 is already in use (another reev serve?).\n`);
+      expect(r.stderr).toContain("Stop what uses it, or pass --port with a free port (--port 0 picks one).");
+      expect(r.stderr).not.toContain("EADDRINUSE");
+      expect(r.stdout).toBe("");
+      // The database was released: another command opens it at once.
+      const list = await runCli(["list", "--db", database.url], { cwd: temp.dir });
+      expect(list.code, show(list)).toBe(0);
+    } finally {
+      busy.close();
+      await database.drop();
+      temp.remove();
+    }
+  });
+});
 
 /** Four steps of one tool call each; step 1 takes long enough to be the one under way when the server is stopped. */
 const SHUTDOWN_FLOW = {

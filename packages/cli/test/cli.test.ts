@@ -207,15 +207,18 @@ describe("inspecting recorded runs", () => {
   it("reev show prints the execution and its steps table", async () => {
     const r = await reev("show", failed);
     expectExit(r, 0);
-    expect(r.stdout).toContain(`Execution  ${failed}\n`);
+    expect(r.stdout).toContain(`Execution      ${failed}\n`);
     expect(r.stdout).toMatch(/^Flow\s+cli-critical-fails\s+agent: scripted$/m);
     expect(r.stdout).toMatch(/^Status\s+❌ failed — .*critical step swap failed/m);
     // The same time format as reev list's table, with UTC said: no ISO "T…Z" in text.
-    expect(r.stdout).toMatch(/^Started {4}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC {3}wall time: \S+$/m);
+    expect(r.stdout).toMatch(/^Started {8}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC {3}wall time: \S+$/m);
     expect(r.stdout).toMatch(/last heartbeat: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/m);
-    expect(r.stdout).toMatch(new RegExp(`^Consolidation completed ${failed}_consolidated_\\d+$`, "m"));
+    // Every label in one column, Consolidation (the longest) included.
+    expect(r.stdout).toMatch(new RegExp(`^Consolidation  completed ${failed}_consolidated_\\d+$`, "m"));
     // No step has a score: the average is unknown, never the success rate in disguise.
-    expect(r.stdout).toMatch(/success rate 25\.0% · avg score — · 1 tool calls? · steps time \S+ · tokens in — \/ out — · cost —/);
+    expect(r.stdout).toMatch(
+      /^Metrics {8}success rate 25\.0% · avg score — · 1 tool calls? · steps time \S+ · tokens in — \/ out — · cost —/m,
+    );
     expect(r.stdout).toMatch(/^#\s+step\s+status\s+duration\s+attempts\s+tool calls\s+score\s+error$/m);
     expect(r.stdout).toMatch(/^0\s+balance\s+✅ success\s+\S+\s+1\s+get_balance\s+—$/m);
     expect(r.stdout).toMatch(/^1\s+swap\s+❌ failed\s+\S+\s+2\s+—\s+—\s+Invalid parameters: slippage$/m);
@@ -467,5 +470,18 @@ describe("the terminal and the diagram show a step alike", () => {
       expect(diagram.stdout, show(diagram)).toContain(`step_${index}_${stepId} : ${label} · ${duration}\n`);
     }
     expect(shown.stdout).toMatch(/^0\s+mystery\s+❔ unknown\s/m);
+  });
+});
+
+describe("help", () => {
+  it("long descriptions are wrapped by commander, evenly: no short line in the middle of a paragraph", async () => {
+    for (const command of ["purge", "recover"]) {
+      const r = await runCli(["help", command], { cwd: temp.dir });
+      expectExit(r, 0);
+      // The paragraph between "Usage:" and "Options:".
+      const paragraph = r.stdout.split("\n\n")[1]?.split("\n") ?? [];
+      expect(paragraph.length, show(r)).toBeGreaterThan(2);
+      for (const line of paragraph.slice(0, -1)) expect(line.length, `${command}: "${line}"`).toBeGreaterThan(60);
+    }
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseError } from "./errors.js";
+import { lockHeldMessage, processArguments } from "./lock-holder.js";
 
 function isAlive(pid: number): boolean {
   try {
@@ -77,10 +78,11 @@ export function acquireDirectoryLock(dataDir: string): () => void {
       }
       const owner = readOwner(lockPath);
       if (owner !== undefined && isAlive(owner)) {
-        const who = owner === process.pid ? "this process (opened twice)" : `process ${owner}`;
         throw new DatabaseError(
           "CONNECTION",
-          `The embedded database at ${dataDir} is in use by ${who}. Close it first, or use another directory (--db) or PostgreSQL.`,
+          owner === process.pid
+            ? `The embedded database at ${dataDir} is in use by this process (opened twice). Close it first, or use another directory (--db) or PostgreSQL.`
+            : lockHeldMessage(dataDir, owner, processArguments(owner)),
         );
       }
       removeStaleLock(lockPath, owner);

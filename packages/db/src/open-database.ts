@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import type { PrismaPg } from "@prisma/adapter-pg";
@@ -151,9 +151,10 @@ function canonicalDir(dir: string): string {
 
 /**
  * Whether `dataDir` holds a database or is still to become one (missing or empty). Refuses to turn a
- * directory that holds something else (a project, say) into a database.
+ * directory that holds something else (a project, say) into a database. `reading` (with the directory
+ * --db paths are relative to): a command that only reads, for which a new directory is no way out.
  */
-function isNewDataDir(dataDir: string): boolean {
+function isNewDataDir(dataDir: string, reading?: { cwd: string }): boolean {
   if (!existsSync(dataDir)) {
     // Its parent must be (or become) a directory: a file on the way is the user's mistake, not ours.
     const blocker = firstNonDirectory(dirname(dataDir));
@@ -166,7 +167,21 @@ function isNewDataDir(dataDir: string): boolean {
     });
   }
   if (existsSync(join(dataDir, "PG_VERSION"))) return false;
-  if (readdirSync(dataDir).length) {
+  const entries = readdirSync(dataDir);
+  if (entries.length && reading) {
+    // `--db .reev` for the default `.reev/db`: the database one level down is what was meant.
+    const inside = entries.map((e) => join(dataDir, e)).find((d) => existsSync(join(d, "PG_VERSION")));
+    const near = inside && relative(canonicalDir(reading.cwd), inside);
+    const shown = near && !near.startsWith("..") && !isAbsolute(near) ? near : inside;
+    throw new DatabaseError(
+      "VALIDATION",
+      inside
+        ? `${dataDir} is not a reev database, but ${shown} in it is: use --db ${shown}`
+        : `${dataDir} is not a reev database: point --db at the directory reev run or reev migrate created (by default .reev/db)`,
+      { field: "url" },
+    );
+  }
+  if (entries.length) {
     throw new DatabaseError("VALIDATION", `${dataDir} is not empty and is not a PGlite database: point --db at a new or empty directory`, {
       field: "url",
     });
@@ -305,7 +320,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   // Read once, for the template a new PGlite starts from and for the deploy (or the check).
   const migrations = policy === false ? undefined : await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIR);
   // Before anything touches the disk: a database to read must be there already.
-  if (policy === "read" && target.kind === "pglite-dir" && isNewDataDir(target.dataDir)) {
+  if (policy === "read" && target.kind === "pglite-dir" && isNewDataDir(target.dataDir, { cwd: options.cwd ?? process.cwd() })) {
     throw new SchemaError({ kind: "missing", reason: existsSync(target.dataDir) ? "is empty" : "does not exist" }, target.dataDir);
   }
   const backend: Backend =

@@ -77,7 +77,7 @@ describe("PGlite directory", () => {
       const error = await expectDbError(openDatabase({ url: dataDir }), "CONNECTION");
       expect(error.message).toContain(`in use by process ${childPid}`);
       expect(error.message).toContain(dataDir);
-      expect(error.message).toMatch(/Close it first/);
+      expect(error.message).toMatch(/Wait for it to end or stop it/);
       // Our failed attempt left the child's lock alone.
       expect(lockOwner(dataDir)).toBe(childPid);
     } finally {

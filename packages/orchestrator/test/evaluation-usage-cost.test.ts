@@ -68,19 +68,42 @@ models:
   });
 
   it.each([
-    ["models:\n  gpt-4.1: { inputPerMillion: 2, ouputPerMillion: 8 }", 'models["gpt-4.1"].ouputPerMillion: Unrecognized key'],
+    [
+      "models:\n  gpt-4.1: { inputPerMillion: 2, ouputPerMillion: 8 }",
+      'models["gpt-4.1"].ouputPerMillion: Unrecognized key: did you mean outputPerMillion?',
+    ],
+    ["modles: {}\nmodels: {}", "modles: Unrecognized key: did you mean models?"],
     ["models:\n  gpt-4.1: { inputPerMillion: 2 }", 'models["gpt-4.1"].outputPerMillion: must be a number of US dollars per million tokens'],
     ["models:\n  m: { inputPerMillion: -2, outputPerMillion: 8 }", "models.m.inputPerMillion: must be 0 or more"],
     [
       "models:\n  m: { inputPerMillion: '2', outputPerMillion: 8 }",
       "models.m.inputPerMillion: must be a number of US dollars per million tokens",
     ],
-    ["m: { inputPerMillion: 2, outputPerMillion: 8 }", "models: Invalid input"],
   ])("refuses %j, naming the field", (text, problem) => {
     expect(() => parsePriceTable(text, "prices.yaml")).toThrow(
       expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/^Invalid price file prices\.yaml:\n/) }),
     );
     expect(() => parsePriceTable(text, "prices.yaml")).toThrow(`  - ${problem}`);
+  });
+
+  it("guesses no key for one that is nothing like a known one", () => {
+    expect(() => parsePriceTable("models:\n  m: { inputPerMillion: 2, outputPerMillion: 8, discount: 1 }", "prices.yaml")).toThrow(
+      /\n {2}- models\.m\.discount: Unrecognized key$/,
+    );
+  });
+
+  it.each([
+    ["gpt-4o: { inputPerMillion: 2, outputPerMillion: 8 }", 'it has no models: section ("gpt-4o" must go under models:).'],
+    ["[]", "it has no models: section."],
+    ["", "it has no models: section."],
+  ])("without models: %j, shows the shape a price file has", (text, why) => {
+    expect(() => parsePriceTable(text, "prices.yaml")).toThrow(
+      expect.objectContaining({
+        code: "INVALID_ARGUMENT",
+        path: "models",
+        message: `Invalid price file prices.yaml: ${why} A price file looks like this:\n  models:\n    gpt-4o: { inputPerMillion: 2.5, outputPerMillion: 10, cachedInputPerMillion: 1.25 }\n    gpt-4o-mini: { inputPerMillion: 0.15, outputPerMillion: 0.6 }`,
+      }),
+    );
   });
 
   it("says which file it cannot parse", () => {

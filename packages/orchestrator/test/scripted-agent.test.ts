@@ -1,10 +1,10 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import type { StepContext } from "../src/agents/agent.js";
-import { pickAttempt, ScriptedAgent } from "../src/agents/scripted-agent.js";
+import { pickAttempt, ScriptedAgent, unscriptedSteps } from "../src/agents/scripted-agent.js";
 import { abortableSleep } from "../src/clock.js";
 import { OrchestratorError } from "../src/errors.js";
-import { type FlowStep, ZFlowStep } from "../src/flow-plan.js";
+import { type FlowStep, ZFlowPlan, ZFlowStep } from "../src/flow-plan.js";
 
 const step = (input: Record<string, unknown>): FlowStep => ZFlowStep.parse({ stepId: "swap", prompt: "swap", ...input });
 
@@ -216,6 +216,49 @@ describe("ScriptedAgent", () => {
     const runs = await Promise.all([1, 2, 3].map(() => agent.run(scripted, context(1), never)));
     expect(runs[1]).toEqual(runs[0]);
     expect(runs[2]).toEqual(runs[0]);
+  });
+});
+
+describe("unscriptedSteps", () => {
+  const plan = (...steps: Record<string, unknown>[]) =>
+    ZFlowPlan.parse({ flowId: "f", prompt: "p", steps: steps.map((s, i) => ({ stepId: `s${i}`, prompt: "x", ...s })) });
+
+  it("names each step left without a script, and the first run it leaves empty when other runs have one", () => {
+    const flow = plan(
+      { script: [{}] },
+      {},
+      { scriptByRun: { "1": [{}], "3": [{}] } },
+      { script: [{}], scriptByRun: { "4": [], "2": [] } },
+      { script: [], scriptByRun: { "2": [{}] } },
+    );
+    expect(unscriptedSteps(flow)).toEqual([
+      { index: 1, stepId: "s1", run: null },
+      { index: 4, stepId: "s4", run: null },
+    ]);
+    expect(unscriptedSteps(flow, 4)).toEqual([
+      { index: 1, stepId: "s1", run: null },
+      { index: 2, stepId: "s2", run: 2 },
+      { index: 3, stepId: "s3", run: 2 },
+      { index: 4, stepId: "s4", run: 1 },
+    ]);
+  });
+
+  it("agrees with what the agent replays in each run", () => {
+    const flow = plan(
+      { scriptByRun: { "1": [{}], "2": [{}] } },
+      { script: [{}], scriptByRun: { "3": [] } },
+      { scriptByRun: { "2": [{}] } },
+      { script: [{}] },
+    );
+    for (let runs = 1; runs <= 4; runs++) {
+      // What ScriptedAgent plays in run n: scriptByRun[n], else script.
+      const expected = flow.steps.flatMap((s, index) => {
+        const empty = Array.from({ length: runs }, (_, i) => i + 1).filter((n) => !(s.scriptByRun?.[String(n)] ?? s.script)?.length);
+        if (!empty.length) return [];
+        return [{ index, stepId: s.stepId, run: empty.length === runs ? null : empty[0] }];
+      });
+      expect(unscriptedSteps(flow, runs), `runs ${runs}`).toEqual(expected);
+    }
   });
 });
 

@@ -29,7 +29,7 @@ import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migra
 import { emit, writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 import { comparisonText, evaluationText } from "./evaluation-text.js";
-import { AGENTS, type AgentName, createAgent, diagramFileStem } from "./run.js";
+import { AGENTS, type AgentName, checkAgentInput, createAgent, diagramFileStem } from "./run.js";
 
 // reev compare reads the price file the same way.
 
@@ -161,6 +161,11 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
   const files = await collectFlowFiles(inputs);
   const plans = await loadPlans(files);
   const prices = await loadPrices(flags.prices);
+  checkAgentInput(
+    flags.agent,
+    plans.map((plan, i) => ({ file: files[i] ?? "", plan })),
+    flags.repeat,
+  );
   const sharedAgent = await createAgent(flags.agent, flags.tools);
   // One scripted agent per repetition, so a step's scriptByRun can fail known runs; a real agent is shared.
   const agentFor = (run: number) => (flags.agent === "scripted" ? new ScriptedAgent({ run }) : sharedAgent);

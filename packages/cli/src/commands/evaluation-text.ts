@@ -28,11 +28,14 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
     f.passRate ? `${percent(f.passRate.rate)} [${percent(f.passRate.low)}, ${percent(f.passRate.high)}]` : "—",
     fixed(f.passAtK),
     fixed(f.passHatK),
-    `${fixed(f.score.mean)} / ${fixed(f.score.median)} / ${fixed(f.score.min)}–${fixed(f.score.max)} · ${scoredRuns(f.score)}`,
+    // No run scored: one "—", not one per figure.
+    f.score.mean == null
+      ? "—"
+      : `${fixed(f.score.mean)} / ${fixed(f.score.median)} / ${fixed(f.score.min)}–${fixed(f.score.max)} · ${scoredRuns(f.score)}`,
     `${formatDuration(f.durationMs.p50)} / ${formatDuration(f.durationMs.p95)}`,
     formatTokenTriple(f),
     formatUsd(f.costUsd.total),
-    minPassRate === null ? "" : (f.passRate?.rate ?? 0) >= minPassRate ? "ok" : "BELOW",
+    ...(minPassRate === null ? [] : [(f.passRate?.rate ?? 0) >= minPassRate ? "ok" : "BELOW"]),
   ]);
   const table = renderTable(
     [
@@ -45,7 +48,8 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
       "p50/p95",
       "tokens in/out/cached",
       "cost",
-      "",
+      // The verdict against the threshold, only when one was given.
+      ...(minPassRate === null ? [] : [`≥ ${minPassRate}`]),
     ],
     rows,
     new Set([1, 3, 4]),

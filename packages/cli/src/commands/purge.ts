@@ -40,9 +40,10 @@ export function registerPurge(program: Command, ctx: CliContext): void {
     .command("purge")
     .summary("delete finished runs older than an age, with everything recorded about them")
     .description(
-      "Delete the executions that finished more than --older-than ago, with their steps, attempts, tool calls and\n" +
-        "consolidated sessions, in batches (each its own short transaction, so live runs are not held up).\n" +
-        "Never touched: a running execution, one with an open transaction, one being consolidated, one of an\n" +
+      // Commander wraps it to the terminal's width: hard line breaks would leave ragged lines.
+      "Delete the executions that finished more than --older-than ago, with their steps, attempts, tool calls and " +
+        "consolidated sessions, in batches (each its own short transaction, so live runs are not held up). " +
+        "Never touched: a running execution, one with an open transaction, one being consolidated, one of an " +
         "evaluation still running. Prints how many rows of each table went.",
     )
     // Not commander's requiredOption: that check runs before the unknown-option check, so a typo such

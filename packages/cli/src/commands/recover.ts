@@ -20,8 +20,9 @@ export function registerRecover(program: Command, ctx: CliContext): void {
     .command("recover")
     .summary("finish the runs and evaluations whose process is gone")
     .description(
-      "Finish every run whose process is gone (killed, crashed, the machine lost power): roll back its open\n" +
-        "transaction, finish it as failed, and consolidate its committed steps. Then finish every evaluation\n" +
+      // Commander wraps it to the terminal's width: hard line breaks would leave ragged lines.
+      "Finish every run whose process is gone (killed, crashed, the machine lost power): roll back its open " +
+        "transaction, finish it as failed, and consolidate its committed steps. Then finish every evaluation " +
         "(reev eval) whose process is gone as incomplete. A live run or evaluation is never touched.",
     )
     .option("--dry-run", "list what would be finished, and change nothing", false)

@@ -142,11 +142,12 @@ async function loadTools(path: string): Promise<Record<string, ToolHandler>> {
 }
 
 /**
- * What the chosen agent needs, checked before anything is opened: the scripted agent a script for
- * every step (it would otherwise have to invent the step's tool calls), the openai agent its endpoint
- * and model, named explicitly (never a public endpoint by default).
+ * What the chosen agent needs, checked before anything is opened (by reev run and reev eval alike):
+ * the scripted agent a script for every step in each of the `runs` repetitions (it would otherwise
+ * have to invent the step's tool calls), the openai agent its endpoint and model, named explicitly
+ * (never a public endpoint by default).
  */
-function checkAgentInput(name: AgentName, plans: readonly { file: string; plan: FlowPlan }[]): void {
+export function checkAgentInput(name: AgentName, plans: readonly { file: string; plan: FlowPlan }[], runs = 1): void {
   if (name === "openai") {
     const missing = missingOpenAIEnvironment();
     if (missing.length) {
@@ -158,15 +159,20 @@ function checkAgentInput(name: AgentName, plans: readonly { file: string; plan: 
     return;
   }
   for (const { file, plan } of plans) {
-    const [first, ...more] = unscriptedSteps(plan);
+    const [first, ...more] = unscriptedSteps(plan, runs);
     if (!first) continue;
     const others = more.length ? ` (and ${more.map((s) => `"${s.stepId}"`).join(", ")})` : "";
+    // A step scripted for some runs only (scriptByRun) is named with the first run it leaves empty.
+    const gap = first.run === null ? "" : ` for run ${first.run}`;
     throw new CliError(
       "INVALID_ARGUMENT",
-      `Step "${first.stepId}" (steps[${first.index}])${others} of ${file} has no script, and --agent scripted can only replay what a script says; nothing was run.`,
+      `Step "${first.stepId}" (steps[${first.index}])${others} of ${file} has no script${gap}, and --agent scripted can only replay what a script says; nothing was run.`,
       {
         field: `steps[${first.index}].script`,
-        hint: "Give the step a script (see reev schema), or run the flow with a real agent: --agent openai.",
+        hint:
+          first.run === null
+            ? "Give the step a script (see reev schema), or run the flow with a real agent: --agent openai."
+            : `Give the step a script for every run (script, or scriptByRun["${first.run}"]; see reev schema), or run the flow with a real agent: --agent openai.`,
       },
     );
   }

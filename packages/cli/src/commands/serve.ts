@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createServer } from "@reev/server";
 import type { Command } from "commander";
+import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
@@ -40,6 +41,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
         "",
         "Write routes (POST) need the bearer token in REEV_API_TOKEN; without it they answer 401.",
         PRICES_HELP,
+        "Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 could not serve (the port is in use, the database cannot be",
+        "opened), 2 bad input (nothing was served).",
       ].join("\n"),
     )
     .action(async (options: ServeOptions) => {
@@ -59,7 +62,11 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
   return withDatabase(options.db, "write", async (db) => {
     const retention = options.retention === undefined ? undefined : { olderThanMs: options.retention };
     const server = createServer({ db, token, corsOrigin: options.cors, retention, prices });
-    const { url } = await server.listen({ host: options.host, port: options.port });
+    const { url } = await server.listen({ host: options.host, port: options.port }).catch(async (error: unknown) => {
+      // What listen started (PostgreSQL's change listener) is stopped, so the process ends and the database is released.
+      await server.close();
+      throw listenFailure(error, options);
+    });
     io.stderr.write(`Database: ${db.description}\n`);
     if (!token) io.stderr.write("Write routes (POST) are disabled: set REEV_API_TOKEN to enable them.\n");
     if (!token && !isLoopback(options.host)) {
@@ -91,6 +98,29 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
     io.stderr.write("Stopped.\n");
     return 0;
   });
+}
+
+/**
+ * The port taken (or not ours to take) in plain words. Exit 1, not 2: the command is right, the
+ * machine's state is what stops it, and the same command works once the port is free.
+ */
+function listenFailure(error: unknown, { host, port }: ServeOptions): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "EADDRINUSE") {
+    return new CliError("IO", `Port ${port} on ${host} is already in use (another reev serve?).`, {
+      field: "--port",
+      hint: "Stop what uses it, or pass --port with a free port (--port 0 picks one).",
+      cause: error,
+    });
+  }
+  if (code === "EACCES") {
+    return new CliError("IO", `Port ${port} on ${host} may not be used by this user (ports below 1024 need privileges).`, {
+      field: "--port",
+      hint: "Pass --port with a port from 1024 up (--port 0 picks a free one).",
+      cause: error,
+    });
+  }
+  return error;
 }
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");

@@ -6,7 +6,7 @@ import { type CliContext, type CliIO, writeJson } from "../context.js";
 import { formatScore, metricsLine, statusLabel, utcStamp } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
 import { markHelp, runMark } from "../liveness.js";
-import { clip, renderTable } from "../text-table.js";
+import { clip, renderFields, renderTable } from "../text-table.js";
 import { registerExecutionView, requireExecution } from "./execution-view.js";
 
 export function registerShow(program: Command, ctx: CliContext): void {
@@ -37,28 +37,40 @@ export async function showCommand(db: Database, executionId: string, options: { 
     return 0;
   }
   const mark = runMark(e);
-  const lines = [
-    `Execution  ${e.executionId}`,
-    `Flow       ${e.flowId}   agent: ${e.agent}`,
-    `Prompt     ${clip(e.prompt, 100)}`,
-    `Status     ${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`,
-    `Started    ${utcStamp(e.startedAt)}   wall time: ${formatDuration(e.durationMs)}`,
+  // One column of labels, however long the longest one present ("Open transaction", "Consolidation").
+  const field = (name: string, value: string): [string, string] => [name, value];
+  const fields = [
+    field("Execution", e.executionId),
+    field("Flow", `${e.flowId}   agent: ${e.agent}`),
+    field("Prompt", clip(e.prompt, 100)),
+    field("Status", `${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`),
+    field("Started", `${utcStamp(e.startedAt)}   wall time: ${formatDuration(e.durationMs)}`),
     ...(e.owner
       ? [
-          `Owner      process ${e.owner.pid} on ${e.owner.host}   last heartbeat: ${e.heartbeatAt ? utcStamp(e.heartbeatAt) : "—"}${mark ? `   (${markHelp(mark)})` : ""}`,
+          field(
+            "Owner",
+            `process ${e.owner.pid} on ${e.owner.host}   last heartbeat: ${e.heartbeatAt ? utcStamp(e.heartbeatAt) : "—"}${mark ? `   (${markHelp(mark)})` : ""}`,
+          ),
         ]
       : mark
-        ? [`Owner      not recorded   (${markHelp(mark)})`]
+        ? [field("Owner", `not recorded   (${markHelp(mark)})`)]
         : []),
     ...(e.openTransaction
-      ? [`Open transaction ${e.openTransaction.transactionId} since ${utcStamp(e.openTransaction.openedAt)} (pending steps are not shown)`]
+      ? [
+          field(
+            "Open transaction",
+            `${e.openTransaction.transactionId} since ${utcStamp(e.openTransaction.openedAt)} (pending steps are not shown)`,
+          ),
+        ]
       : []),
-    `Consolidation ${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
-    ...(status.metadata ? [`  ${metricsLine(status.metadata)}`] : []),
-    ...(checks.flow ? [`Checks     ${checksCell(checks.flow)}`, ...failedCheckLines("  flow", checks.flow)] : []),
-    "",
-    "",
+    field(
+      "Consolidation",
+      `${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
+    ),
+    ...(status.metadata ? [field("Metrics", metricsLine(status.metadata))] : []),
+    ...(checks.flow ? [field("Checks", checksCell(checks.flow))] : []),
   ];
+  const lines = [renderFields(fields), ...(checks.flow ? failedCheckLines("  flow", checks.flow) : []), "", ""];
   // The checks column only for runs whose flow had expect blocks: other runs read as they always did.
   const withChecks = checks.steps.size > 0;
   const rows = steps.map((s) => {

@@ -20,11 +20,35 @@ export type ScriptedAgentOptions = {
 };
 
 /**
- * The steps a scripted run could only invent: without a `script`, the agent has nothing to replay.
- * A flow run with the scripted agent checks this before anything is opened (the CLI exits 2).
+ * The steps a scripted run could only invent: without a script, the agent has nothing to replay.
+ * `runs` is how many repetitions will play the flow (`reev eval --repeat`; 1 for `reev run`), since
+ * run n replays `scriptByRun["n"]` when it is there. `run` is the first of them left without a script:
+ * null when the step has none for any run. Flow runs and evaluations with the scripted agent check
+ * this before anything is opened (the CLI exits 2).
  */
-export function unscriptedSteps(plan: FlowPlan): { index: number; stepId: string }[] {
-  return plan.steps.flatMap((step, index) => (step.script?.length ? [] : [{ index, stepId: step.stepId }]));
+export function unscriptedSteps(plan: FlowPlan, runs = 1): { index: number; stepId: string; run: number | null }[] {
+  return plan.steps.flatMap((step, index) => {
+    // Only the runs' own entries are looked at, never every one of up to 100,000 runs.
+    const entries = Object.entries(step.scriptByRun ?? {})
+      .map(([n, script]) => ({ n: Number(n), scripted: script.length > 0 }))
+      .filter(({ n }) => n <= runs);
+    let run: number | undefined;
+    let scriptedRuns: number;
+    if (step.script?.length) {
+      // Every run replays the script, except those whose own entry is empty.
+      const empty = entries.filter((e) => !e.scripted).map((e) => e.n);
+      run = empty.length ? empty.reduce((a, b) => Math.min(a, b)) : undefined;
+      scriptedRuns = runs - empty.length;
+    } else {
+      // Only the runs with an entry of their own have anything to replay: the first run without one.
+      const scripted = new Set(entries.filter((e) => e.scripted).map((e) => e.n));
+      run = 1;
+      while (scripted.has(run)) run += 1;
+      if (run > runs) run = undefined;
+      scriptedRuns = scripted.size;
+    }
+    return run === undefined ? [] : [{ index, stepId: step.stepId, run: scriptedRuns ? run : null }];
+  });
 }
 
 /**

@@ -12,7 +12,10 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, label
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap((issue) =>
     issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({ path: formatIssuePath([...issue.path, key]), message: "Unrecognized key" }))
+      ? issue.keys.map((key) => {
+          const guess = closest(key, keysAt(schema, issue.path));
+          return { path: formatIssuePath([...issue.path, key]), message: `Unrecognized key${guess ? `: did you mean ${guess}?` : ""}` };
+        })
       : [{ path: formatIssuePath(issue.path), message: issue.message }],
   );
   throw new OrchestratorError(
@@ -20,4 +23,46 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, label
     `Invalid ${label}:\n${problems.map((p) => `  - ${p.path || "(root)"}: ${p.message}`).join("\n")}`,
     { path: problems[0]?.path ?? "", cause: result.error },
   );
+}
+
+type SchemaDef = { type?: string; shape?: Record<string, z.ZodType>; valueType?: z.ZodType; element?: z.ZodType; innerType?: z.ZodType };
+const defOf = (schema: z.ZodType | undefined): SchemaDef | undefined => (schema as { def?: SchemaDef } | undefined)?.def;
+
+/** The keys the object at `path` of `schema` knows (through optional, default, records and arrays); [] when not an object. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let def = defOf(schema);
+  const unwrap = () => {
+    while (def?.innerType) def = defOf(def.innerType);
+  };
+  unwrap();
+  for (const segment of path) {
+    const next: z.ZodType | undefined = def?.shape?.[String(segment)] ?? def?.valueType ?? def?.element;
+    def = defOf(next);
+    unwrap();
+  }
+  return def?.shape ? Object.keys(def.shape) : [];
+}
+
+/** The known key a typo most likely meant: within two edits (one for short keys), case aside. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const limit = key.length <= 4 ? 1 : 2;
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance <= limit && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
 }

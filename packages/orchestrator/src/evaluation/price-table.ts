@@ -39,8 +39,29 @@ export function parsePriceTable(text: string, sourceName = "<inline prices>"): P
   } catch (cause) {
     throw new OrchestratorError("INVALID_ARGUMENT", `Cannot parse price file ${sourceName}: ${errorMessage(cause)}`, { cause });
   }
+  if (!document || typeof document !== "object" || Array.isArray(document) || !("models" in document)) {
+    // The whole file is wrong, not one field: show its shape instead of the schema's words.
+    const named = document && typeof document === "object" && !Array.isArray(document) ? Object.keys(document) : [];
+    const why = named.length
+      ? `it has no models: section (${named.map((k) => `"${k}"`).join(", ")} must go under models:)`
+      : "it has no models: section";
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `Invalid price file ${sourceName}: ${why}. A price file looks like this:\n${PRICE_FILE_EXAMPLE}`,
+      {
+        path: "models",
+      },
+    );
+  }
   return parseInput(ZPriceTable, document, `price file ${sourceName}`);
 }
+
+/** The shape of a price file, as the error for a file without `models:` shows it. */
+const PRICE_FILE_EXAMPLE = [
+  "  models:",
+  "    gpt-4o: { inputPerMillion: 2.5, outputPerMillion: 10, cachedInputPerMillion: 1.25 }",
+  "    gpt-4o-mini: { inputPerMillion: 0.15, outputPerMillion: 0.6 }",
+].join("\n");
 
 /**
  * The cost in US dollars of one usage: (input − cached) × input price + cached × cached-input price

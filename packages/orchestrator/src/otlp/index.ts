@@ -7,6 +7,7 @@ export {
   exportRunToOtlp,
   type OtlpExporterOptions,
   type OtlpExportReport,
+  type OtlpProgress,
   OtlpRunExporter,
   readStoredRun,
   SPANS_PER_REQUEST,

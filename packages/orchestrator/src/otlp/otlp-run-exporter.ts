@@ -5,6 +5,7 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { DatabaseWriter } from "@reev/db";
 import { errorMessage, OrchestratorError } from "../errors.js";
+import { truncateText } from "../mermaid/truncate-text.js";
 import { DEFAULT_OTLP_TRACES_ENDPOINT, type OtlpEndpoint, resolveOtlpEndpoint } from "./otlp-endpoint.js";
 import { type RunSpansContext, runSpans, type StoredRun } from "./run-spans.js";
 import { traceIdOf } from "./trace-ids.js";
@@ -27,6 +28,14 @@ export type OtlpExporterOptions = {
   timeoutMs?: number;
 };
 
+/** How long a request may go unanswered before the sender is told the endpoint is being retried. */
+const SLOW_ANSWER_MS = 1_000;
+/** How much of an endpoint's answer a message quotes. */
+const MAX_ANSWER_EXCERPT = 200;
+
+/** Lines for a person waiting on an export: what is being sent, and that an endpoint is being retried. */
+export type OtlpProgress = (line: string) => void;
+
 /** What one run's export sent. */
 export type OtlpExportReport = { executionId: string; traceId: string; spans: number; requests: number; endpoint: string };
 
@@ -47,13 +56,34 @@ export async function readStoredRun(db: { writer: DatabaseWriter }, executionId:
   return { execution, steps, consolidated };
 }
 
+const inSeconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/**
+ * An endpoint's answer as a short plain excerpt: what is not a collector (a web server's 404 page)
+ * answers HTML, whose tags, scripts and styles say nothing to a person reading an error.
+ */
+export function answerExcerpt(body: string): string {
+  const text = body
+    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, " ")
+    .replace(/<!--[\s\S]*?-->|<[^>]*>/g, " ")
+    .replace(/&nbsp;/g, " ")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ")
+    .trim();
+  return text ? truncateText(text, MAX_ANSWER_EXCERPT) : "";
+}
+
 /** The exporter's failure in plain words: what happened at the endpoint, not the transport's jargon. */
 function whyExportFailed(error: unknown, timeoutMs: number): string {
-  const seconds = `${Math.round(timeoutMs / 100) / 10} s`;
+  const seconds = inSeconds(timeoutMs);
   const status = (error as { code?: unknown } | undefined)?.code;
   if (typeof status === "number") {
-    const body = String((error as { data?: unknown }).data ?? "").trim();
-    return `it answered HTTP ${status}${body ? ` (${body.slice(0, 200)})` : ""}`;
+    const body = answerExcerpt(String((error as { data?: unknown }).data ?? ""));
+    return `it answered HTTP ${status}${body ? ` (${body})` : ""}`;
   }
   switch (status) {
     case "ECONNREFUSED":
@@ -108,18 +138,29 @@ export class OtlpRunExporter {
     this.#context = { resource, scope: { name: "@reev/orchestrator" } };
   }
 
-  /** Reads the run from the store and sends its spans; rejects with EXPORT_FAILED when they could not be delivered. */
-  exportRun(db: { writer: DatabaseWriter }, executionId: string): Promise<OtlpExportReport> {
-    const next = this.#queue.then(() => this.#exportRun(db, executionId));
+  /**
+   * Reads the run from the store and sends its spans; rejects with EXPORT_FAILED when they could not be
+   * delivered. `progress` hears what is sent, and, once, when the endpoint is slow to answer (the
+   * exporter then retries for up to its time limit), so a person is not left waiting in silence.
+   */
+  exportRun(db: { writer: DatabaseWriter }, executionId: string, progress?: OtlpProgress): Promise<OtlpExportReport> {
+    const next = this.#queue.then(() => this.#exportRun(db, executionId, progress));
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
-  async #exportRun(db: { writer: DatabaseWriter }, executionId: string): Promise<OtlpExportReport> {
+  async #exportRun(db: { writer: DatabaseWriter }, executionId: string, progress?: OtlpProgress): Promise<OtlpExportReport> {
     const spans = runSpans(await readStoredRun(db, executionId), this.#context);
+    progress?.(`Sending ${spans.length} spans of ${executionId} to ${this.endpoint.url}…`);
+    let told = false;
+    const tell = () => {
+      told = true;
+      progress?.(`${this.endpoint.url} is not answering; retrying for up to ${inSeconds(this.timeoutMs)}…`);
+    };
     let requests = 0;
     for (let i = 0; i < spans.length; i += SPANS_PER_REQUEST) {
-      const result = await this.#send(spans.slice(i, i + SPANS_PER_REQUEST));
+      const slow = progress && !told ? setTimeout(tell, SLOW_ANSWER_MS) : undefined;
+      const result = await this.#send(spans.slice(i, i + SPANS_PER_REQUEST)).finally(() => clearTimeout(slow));
       requests += 1;
       if (result.code !== ExportResultCode.SUCCESS) {
         const sent = i ? ` (${i} of its ${spans.length} spans had been sent)` : "";
