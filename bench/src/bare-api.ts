@@ -103,6 +103,9 @@ async function flow(raw: RawDriver, id: string): Promise<unknown> {
       avg_score: m.avg_score,
       total_tools: m.total_tools,
       execution_duration_ms: m.execution_duration_ms,
+      total_input_tokens: m.total_input_tokens ?? null,
+      total_output_tokens: m.total_output_tokens ?? null,
+      cost_usd: m.cost_usd ?? null,
     },
     tool_calls: content.steps.flatMap((step) =>
       step.tool_calls.map((t, callIndex) => ({
