@@ -205,7 +205,7 @@ describe("reev recover", () => {
     // Its wall time was never measured: "—" and null, not the span from its start to its last heartbeat.
     expect(doc.execution).toMatchObject({ finishedAt: doc.execution.heartbeatAt, durationMs: null });
     const shown = await reev("show", executionId);
-    expect(shown.stdout, show(shown)).toMatch(/^Started {4}\S+ \S+ UTC {3}wall time: —$/m);
+    expect(shown.stdout, show(shown)).toMatch(/^Started {8}\S+ \S+ UTC {3}wall time: —$/m);
     const listed = await reev("list");
     expect(listed.stdout, show(listed)).toMatch(new RegExp(`^${executionId} +cli-recover +❌ failed +\\S+ \\S+ +— +completed$`, "m"));
     expect(doc.consolidated.map((c: { originalSessionIds: string[] }) => c.originalSessionIds)).toEqual([[`${executionId}_step_0`]]);

@@ -155,7 +155,7 @@ export class OtlpRunExporter {
     let told = false;
     const tell = () => {
       told = true;
-      progress?.(`${this.endpoint.url} is not answering; retrying for up to ${inSeconds(this.timeoutMs)}…`);
+      progress?.(`${this.endpoint.url} has not answered yet; trying for up to ${inSeconds(this.timeoutMs)}…`);
     };
     let requests = 0;
     for (let i = 0; i < spans.length; i += SPANS_PER_REQUEST) {
