@@ -8,20 +8,12 @@
  * holds at a time, an evaluation recorded by this (live) test process.
  */
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { openDatabase } from "@reev/db";
-import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveCli, startCli } from "./support/live-cli.js";
-import { assertBuilt, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, cliBackends, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
-type Backend = { name: string; database: () => Promise<{ url: string; drop(): Promise<void> }> };
-const backends: Backend[] = [
-  { name: "PGlite", database: async () => ({ url: join(temp.dir, "db"), drop: async () => {} }) },
-  ...(process.env.REEV_TEST_DATABASE_URL
-    ? [{ name: "PostgreSQL", database: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL!, { migrated: true }) }]
-    : []),
-];
+const backends = cliBackends(() => temp.dir);
 
 let temp: ReturnType<typeof makeTempDir>;
 beforeAll(() => {

@@ -6,18 +6,11 @@
  * interrupted evaluation recorded as incomplete with only whole runs counted (exit 130 or 143).
  */
 import { join } from "node:path";
-import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCli } from "./support/live-cli.js";
-import { assertBuilt, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, cliBackends, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
-type Backend = { name: string; url: () => Promise<{ url: string; drop(): Promise<void> }> };
-const backends: Backend[] = [
-  { name: "PGlite", url: async () => ({ url: join(temp.dir, "db"), drop: async () => {} }) },
-  ...(process.env.REEV_TEST_DATABASE_URL
-    ? [{ name: "PostgreSQL", url: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL!, { migrated: true }) }]
-    : []),
-];
+const backends = cliBackends(() => temp.dir);
 
 let temp: ReturnType<typeof makeTempDir>;
 beforeAll(() => {
@@ -57,7 +50,7 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
   const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
 
   beforeAll(async () => {
-    database = await backend.url();
+    database = await backend.database();
   });
   afterAll(async () => {
     await database?.drop();

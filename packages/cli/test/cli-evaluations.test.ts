@@ -7,20 +7,12 @@
  * that is not there points to `reev evaluations`.
  */
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "@reev/db";
-import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, cliBackends, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
-type Backend = { name: string; database: () => Promise<{ url: string; drop(): Promise<void> }> };
-const backends: Backend[] = [
-  { name: "PGlite", database: async () => ({ url: join(temp.dir, "db"), drop: async () => {} }) },
-  ...(process.env.REEV_TEST_DATABASE_URL
-    ? [{ name: "PostgreSQL", database: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL!, { migrated: true }) }]
-    : []),
-];
+const backends = cliBackends(() => temp.dir);
 
 let temp: ReturnType<typeof makeTempDir>;
 beforeAll(() => {

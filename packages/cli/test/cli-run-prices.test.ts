@@ -7,17 +7,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, cliBackends, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
-type Backend = { name: string; url: () => Promise<{ url: string; drop(): Promise<void> }> };
-const backends: Backend[] = [
-  { name: "PGlite", url: async () => ({ url: join(temp.dir, "db"), drop: async () => {} }) },
-  ...(process.env.REEV_TEST_DATABASE_URL
-    ? [{ name: "PostgreSQL", url: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL!, { migrated: true }) }]
-    : []),
-];
+const backends = cliBackends(() => temp.dir);
 
 let temp: ReturnType<typeof makeTempDir>;
 beforeAll(() => {
@@ -42,7 +35,7 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
   };
 
   beforeAll(async () => {
-    database = await backend.url();
+    database = await backend.database();
   });
   afterAll(async () => {
     await database?.drop();
