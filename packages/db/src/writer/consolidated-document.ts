@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Prisma } from "../generated/prisma/client.js";
+import { prepared } from "../prepared-statement.js";
 import { type ConsolidationMetadata, ZText } from "../schemas.js";
 import type { Client } from "./context.js";
 
@@ -102,7 +103,7 @@ export async function insertConsolidated(
 ): Promise<{ inserted: boolean; bytes: number }> {
   const { executionId: id, metadata: m } = row;
   const document = typeof row.content === "string" ? Prisma.sql`SELECT ${row.content}::text AS content` : assembled(id, row.content);
-  const [result] = await tx.$queryRaw<{ inserted: number; bytes: number }[]>`
+  const [result] = await tx.$queryRaw<{ inserted: number; bytes: number }[]>`${prepared("insert-consolidated")}
     WITH document AS (${document}), stored AS (
       INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
         avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd)

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DatabaseError } from "../errors.js";
+import { prepared } from "../prepared-statement.js";
 import { EXECUTION_COLUMNS, type ExecutionRow, executionRecordOf } from "../reads/execution-row.js";
 import {
   type ConsolidatedSessionLog,
@@ -98,7 +99,7 @@ async function store(tx: Client, row: ConsolidatedRow, completedAt?: Date): Prom
 
 /** Locks the execution row, as lockExecution does, and reads it whole: what the builder is given. */
 async function lockExecutionRecord(tx: Client, executionId: string): Promise<ExecutionSessionRecord> {
-  const [row] = await tx.$queryRaw<ExecutionRow[]>`
+  const [row] = await tx.$queryRaw<ExecutionRow[]>`${prepared("lock-execution-record")}
     SELECT ${EXECUTION_COLUMNS} FROM execution_sessions e WHERE e.execution_id = ${executionId} FOR UPDATE`;
   if (!row) throw missingExecution(executionId);
   return executionRecordOf(row);
@@ -209,7 +210,7 @@ type StatusChange = {
 /** One statement: atomic, and it takes the row lock itself. Returns whether the status moved. */
 async function changeStatus(client: Client, change: StatusChange): Promise<boolean> {
   const { executionId, expected } = change;
-  const [row] = await client.$queryRaw<{ moved: number; found: boolean }[]>`
+  const [row] = await client.$queryRaw<{ moved: number; found: boolean }[]>`${prepared("consolidation-status")}
     WITH moved AS (
       UPDATE execution_sessions SET consolidation_status = ${change.status}::consolidation_status,
         consolidation_error = ${change.error ?? null}, consolidation_updated_at = ${new Date()}

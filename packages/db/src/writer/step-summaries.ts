@@ -1,3 +1,4 @@
+import { prepared } from "../prepared-statement.js";
 import type { SessionLog } from "../schemas.js";
 import type { Client } from "./context.js";
 import type { AttemptUsage } from "./evaluations.js";
@@ -42,7 +43,7 @@ export async function consolidationInputs(
   executionId: string,
   consolidatedSessionId: string,
 ): Promise<ConsolidationInputs> {
-  const [row] = await client.$queryRaw<{ stored: StoredMetrics | null; steps: SummaryJson[] | null }[]>`
+  const [row] = await client.$queryRaw<{ stored: StoredMetrics | null; steps: SummaryJson[] | null }[]>`${prepared("consolidation-inputs")}
     WITH stored AS (
       SELECT avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd
       FROM consolidated_sessions WHERE execution_id = ${executionId} AND consolidated_session_id = ${consolidatedSessionId}
