@@ -1,8 +1,16 @@
 import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 
-/** One SQL statement with `$n` parameters; returns the rows. */
-export type Query = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
+/**
+ * One SQL statement with `$n` parameters; returns the rows. With a `name`, `pg` prepares it once per
+ * connection, as the writer's driver does for its marked statements (PGlite's driver has no names).
+ */
+export type Query = <R = Record<string, unknown>>(sql: string, params?: unknown[], name?: string) => Promise<R[]>;
+
+const pgQuery =
+  (client: pg.ClientBase | pg.Pool): Query =>
+  async (sql, params, name) =>
+    (await client.query({ text: sql, values: params as unknown[], ...(name ? { name } : {}) })).rows;
 
 /** The raw driver, reduced to what the bench needs: statements, and transactions on one connection. */
 export interface RawDriver {
@@ -13,7 +21,7 @@ export interface RawDriver {
 }
 
 async function inTransaction<T>(client: pg.ClientBase, fn: (q: Query) => Promise<T>): Promise<T> {
-  const q: Query = async (sql, params) => (await client.query(sql, params as unknown[])).rows;
+  const q = pgQuery(client);
   await client.query("BEGIN");
   try {
     const result = await fn(q);
@@ -31,7 +39,7 @@ export async function pgClientDriver(url: string): Promise<RawDriver> {
   await client.connect();
   let queue: Promise<unknown> = Promise.resolve();
   return {
-    query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
+    query: pgQuery(client),
     // A single connection runs one transaction at a time: queue them, as PGlite does.
     transaction: (fn) => {
       const run = queue.then(() => inTransaction(client, fn));
@@ -50,7 +58,7 @@ export function pgPoolDriver(url: string, max: number): RawDriver {
   // the pool's 'error' event would crash the process. Errors of a query still reach its caller.
   pool.on("error", () => {});
   return {
-    query: async (sql, params) => (await pool.query(sql, params as unknown[])).rows,
+    query: pgQuery(pool),
     transaction: async (fn) => {
       const client = await pool.connect();
       try {

@@ -1,10 +1,11 @@
-import { type InsertStepsOutcome, insertStepsStatement, type StepRow } from "@reev/db/internal";
+import { type InsertStepsOutcome, insertStepsStatement, type StepRow, statementName } from "@reev/db/internal";
 import type { RawDriver } from "./raw-driver.js";
 
 /**
  * One step, stored by the raw driver exactly as `DatabaseWriter.storeStep` stores it: the writer's
  * own statement (@reev/db/internal), one round trip — lock the execution, look for the step, insert
- * it and its tool calls — sent through `pg` / `PGlite.query` instead of Prisma. If the writer's
+ * it and its tool calls — sent through `pg` / `PGlite.query` instead of Prisma (on `pg` prepared
+ * once per connection under the writer's own name for it, as the writer's driver does). If the writer's
  * statement changes, this side follows by itself; if the writer's way of storing a step changes
  * (another statement, a transaction again), this file changes with it.
  */
@@ -15,7 +16,7 @@ export async function storeStepRow(
   guard: { transactionId?: string | null } = {},
 ): Promise<void> {
   const statement = insertStepsStatement(executionId, [row], guard);
-  const [outcome] = await driver.query<InsertStepsOutcome>(statement.text, statement.values);
+  const [outcome] = await driver.query<InsertStepsOutcome>(statement.text, statement.values, statementName({ sql: statement.text }));
   checkOutcome(executionId, row, guard, outcome);
 }
 

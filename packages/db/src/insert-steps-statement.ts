@@ -1,4 +1,5 @@
 import { Prisma } from "./generated/prisma/client.js";
+import { prepared } from "./prepared-statement.js";
 import type { ExecutionStatus } from "./schemas.js";
 import { attemptRecords, type StepRow, stepRecords, toolCallRecords } from "./step-rows.js";
 
@@ -37,7 +38,7 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
   const guardId = guard.transactionId ?? null;
   const outsideTransaction = guard.transactionId === null;
   const indexes = rows.map((r) => r.stepIndex);
-  return Prisma.sql`
+  return Prisma.sql`${prepared("insert-steps")}
     WITH ex AS (
       SELECT execution_id, open_transaction_id, status FROM execution_sessions WHERE execution_id = ${executionId} FOR UPDATE
     ), prior AS (
@@ -51,7 +52,7 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
         CASE WHEN ex.open_transaction_id IS NULL THEN 'committed' ELSE 'pending' END::step_state, ex.open_transaction_id,
         s.step_id, s.status::step_status, s.score, s.started_at, s.finished_at, s.duration_ms, s.error, s.error_kind::error_kind,
         CASE WHEN ex.open_transaction_id IS NULL THEN now() END
-      FROM ex CROSS JOIN jsonb_to_recordset(${stepRecords(rows)}::jsonb) AS s (session_id text, step_index int, content text,
+      FROM ex CROSS JOIN json_to_recordset(${stepRecords(rows)}::json) AS s (session_id text, step_index int, content text,
         content_sha256 text, step_id text, status text, score float8, started_at timestamptz, finished_at timestamptz,
         duration_ms int, error text, error_kind text)
       WHERE ex.status = 'running'
@@ -65,7 +66,7 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
         success, duration_ms, error)
       SELECT ${executionId}, c.step_index, c.call_index, c.attempt, c.tool_name, c.input_json::jsonb, c.output_json::jsonb,
         c.input_json, c.output_json, c.success, c.duration_ms, c.error
-      FROM jsonb_to_recordset(${toolCallRecords(rows)}::jsonb) AS c (step_index int, call_index int, attempt int, tool_name text,
+      FROM json_to_recordset(${toolCallRecords(rows)}::json) AS c (step_index int, call_index int, attempt int, tool_name text,
         input_json text, output_json text, success boolean, duration_ms int, error text)
       JOIN ins USING (step_index)
     ), attempts AS (
@@ -73,7 +74,7 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
         model, input_tokens, output_tokens, cached_input_tokens)
       SELECT ${executionId}, a.step_index, a.attempt, a.status::step_status, a.error, a.error_kind::error_kind, a.started_at,
         a.finished_at, a.duration_ms, a.model, a.input_tokens, a.output_tokens, a.cached_input_tokens
-      FROM jsonb_to_recordset(${attemptRecords(rows)}::jsonb) AS a (step_index int, attempt int, status text, error text,
+      FROM json_to_recordset(${attemptRecords(rows)}::json) AS a (step_index int, attempt int, status text, error text,
         error_kind text, started_at timestamptz, finished_at timestamptz, duration_ms int, model text, input_tokens bigint,
         output_tokens bigint, cached_input_tokens bigint)
       JOIN ins USING (step_index)

@@ -14,6 +14,7 @@ import { readMigrationList } from "./migrate/migration-files.js";
 import { readSchemaState } from "./migrate/schema-state.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { findPgliteTemplate, unpackPgliteTemplate } from "./pglite-template.js";
+import { statementName } from "./prepared-statement.js";
 import { SchemaError } from "./schema-error.js";
 import { refuseMalformedUrl } from "./url-typos.js";
 import type { WriterOptions } from "./writer/context.js";
@@ -276,7 +277,7 @@ async function openPostgres(url: string): Promise<Backend> {
   // Loaded on demand: node-postgres is dead weight at the start of every embedded (PGlite) run.
   const { PrismaPg } = await import("@prisma/adapter-pg");
   return {
-    adapter: new PrismaPg({ connectionString: url }),
+    adapter: new PrismaPg({ connectionString: url }, { statementNameGenerator: statementName }),
     migrationFactory: () => new PrismaPg({ connectionString: url }),
     close: async () => {},
   };

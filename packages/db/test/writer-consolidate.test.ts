@@ -216,4 +216,37 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("writer.conso
       await holder.end();
     }
   });
+
+  test("a step committed while the consolidation waited for the execution's lock is read, built and stored with the rest", async ({
+    db,
+  }) => {
+    if (db.target.kind !== "postgres") throw new Error("expected PostgreSQL");
+    const id = await createExecution(db.writer);
+    for (const i of [0, 1]) await db.writer.storeStep(id, step(i));
+    const holder = new pg.Client({ connectionString: db.target.url });
+    await holder.connect();
+    try {
+      // KEY SHARE lets the in_progress UPDATE through but makes the consolidation's FOR UPDATE wait;
+      // meanwhile this transaction commits a step. Read in the same statement as the lock (whose
+      // snapshot predates the wait), the step would be in the document but missing from the build.
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR KEY SHARE", [id]);
+      const { build, calls } = recordingBuild();
+      const consolidating = db.writer.consolidate({ executionId: id, consolidatedSessionId: uid("c"), build, deadline: later(60_000) });
+      await lockWaiters(db, 1);
+      await holder.query(
+        `INSERT INTO step_sessions (session_id, execution_id, step_index, content, content_sha256, state, committed_at)
+         VALUES ($1 || '_step_2', $1, 2, 'step 2', repeat('0', 64), 'committed', now())`,
+        [id],
+      );
+      await holder.query("COMMIT");
+      expect(await consolidating).toMatchObject({ created: true });
+      expect(calls.map((c) => c.steps)).toEqual([[0, 1, 2]]);
+      const [row] = await consolidatedRows(db, id);
+      expect(row!.originalSessionIds).toEqual([0, 1, 2].map((i) => `${id}_step_${i}`));
+    } finally {
+      await holder.query("ROLLBACK").catch(() => {});
+      await holder.end();
+    }
+  });
 });

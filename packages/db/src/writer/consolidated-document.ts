@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Prisma } from "../generated/prisma/client.js";
+import { prepared } from "../prepared-statement.js";
 import { type ConsolidationMetadata, ZText } from "../schemas.js";
 import type { Client } from "./context.js";
 
@@ -77,16 +78,32 @@ const assembled = (id: string, frame: ConsolidatedDocumentFrame) => Prisma.sql`
     WHERE s.execution_id = ${id} AND s.state = 'committed'), '[]') || ${frame.afterSteps}::text AS content`;
 
 /**
+ * With a time, the same statement marks the execution's consolidation `completed` once the row is
+ * stored: one round trip fewer, which is a fifth of a small run's consolidation.
+ */
+const completed = (id: string, at: Date | undefined) =>
+  at === undefined
+    ? Prisma.empty
+    : Prisma.sql`, completed AS (
+      UPDATE execution_sessions SET consolidation_status = 'completed', consolidation_error = NULL, consolidation_updated_at = ${at}
+      WHERE execution_id = ${id} AND EXISTS (SELECT 1 FROM stored)
+    )`;
+
+/**
  * Stores a consolidated session, in one statement: the caller's document as given, or reev's
  * assembled by the database from the committed steps (their bytes never leave it). Nothing is stored
  * when the id is taken or the document is over `maxBytes`; `bytes` tells which. `ON CONFLICT` names
  * no key: here the global UNIQUE on consolidated_session_id answers, on a distributed table (where it
  * cannot exist) the primary key (execution_id, consolidated_session_id) does — see docs/scaling.md.
  */
-export async function insertConsolidated(tx: Client, row: ConsolidatedRow): Promise<{ inserted: boolean; bytes: number }> {
+export async function insertConsolidated(
+  tx: Client,
+  row: ConsolidatedRow,
+  options: { completedAt?: Date } = {},
+): Promise<{ inserted: boolean; bytes: number }> {
   const { executionId: id, metadata: m } = row;
   const document = typeof row.content === "string" ? Prisma.sql`SELECT ${row.content}::text AS content` : assembled(id, row.content);
-  const [result] = await tx.$queryRaw<{ inserted: number; bytes: number }[]>`
+  const [result] = await tx.$queryRaw<{ inserted: number; bytes: number }[]>`${prepared("insert-consolidated")}
     WITH document AS (${document}), stored AS (
       INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
         avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd)
@@ -96,7 +113,7 @@ export async function insertConsolidated(tx: Client, row: ConsolidatedRow): Prom
       FROM document WHERE octet_length(content) <= ${row.maxBytes}::bigint
       ON CONFLICT DO NOTHING
       RETURNING 1
-    )
+    )${completed(id, options.completedAt)}
     SELECT (SELECT count(*)::int FROM stored) AS inserted, octet_length(content)::float8 AS bytes FROM document`;
   return { inserted: (result?.inserted ?? 0) > 0, bytes: result?.bytes ?? 0 };
 }

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { DatabaseError } from "../errors.js";
+import { prepared } from "../prepared-statement.js";
+import { EXECUTION_COLUMNS, type ExecutionRow, executionRecordOf } from "../reads/execution-row.js";
 import {
   type ConsolidatedSessionLog,
   type ConsolidationMetadata,
@@ -31,8 +33,8 @@ import {
   type WriterContext,
   withClient,
 } from "./context.js";
-import { type ExecutionSessionRecord, toExecutionRecord } from "./executions.js";
-import { committedStepSummaries, type StepSummary } from "./step-summaries.js";
+import type { ExecutionSessionRecord } from "./executions.js";
+import { consolidationInputs, type StepSummary, type StoredMetrics } from "./step-summaries.js";
 
 /**
  * What a consolidation is built from: the execution and a summary of each committed step (no content,
@@ -72,16 +74,6 @@ export type Consolidation = {
   created: boolean;
 };
 
-type StoredMetrics = {
-  avg_score: number | null;
-  total_tools: number | null;
-  success_rate: number | null;
-  execution_duration_ms: number | null;
-  total_input_tokens: bigint | number | null;
-  total_output_tokens: bigint | number | null;
-  cost_usd: number | null;
-};
-
 /** BIGINT columns come back as bigint; the counts stored were validated as safe integers. */
 const tokens = (value: bigint | number | null): number | null => (value === null ? null : Number(value));
 
@@ -95,11 +87,22 @@ const metadataOf = (row: StoredMetrics): ConsolidationMetadata => ({
   costUsd: row.cost_usd,
 });
 
-/** Stores the row; false when the id is taken. A document over the cap is refused naming `content`, nothing stored. */
-async function store(tx: Client, row: ConsolidatedRow): Promise<boolean> {
-  const stored = await insertConsolidated(tx, row);
+/**
+ * Stores the row (and, given `completedAt`, marks the consolidation completed); false when the id is
+ * taken. A document over the cap is refused naming `content`, nothing stored.
+ */
+async function store(tx: Client, row: ConsolidatedRow, completedAt?: Date): Promise<boolean> {
+  const stored = await insertConsolidated(tx, row, { completedAt });
   checkBytes(stored.bytes, "content", row.maxBytes);
   return stored.inserted;
+}
+
+/** Locks the execution row, as lockExecution does, and reads it whole: what the builder is given. */
+async function lockExecutionRecord(tx: Client, executionId: string): Promise<ExecutionSessionRecord> {
+  const [row] = await tx.$queryRaw<ExecutionRow[]>`${prepared("lock-execution-record")}
+    SELECT ${EXECUTION_COLUMNS} FROM execution_sessions e WHERE e.execution_id = ${executionId} FOR UPDATE`;
+  if (!row) throw missingExecution(executionId);
+  return executionRecordOf(row);
 }
 
 async function committedStepIds(tx: Client, executionId: string): Promise<string[]> {
@@ -204,17 +207,20 @@ type StatusChange = {
   error?: string | null | undefined;
 };
 
-/** One UPDATE: atomic, and it takes the row lock itself. Returns whether the status moved. */
+/** One statement: atomic, and it takes the row lock itself. Returns whether the status moved. */
 async function changeStatus(client: Client, change: StatusChange): Promise<boolean> {
   const { executionId, expected } = change;
-  const { count } = await client.executionSession.updateMany({
-    where: { executionId, ...(expected ? { consolidationStatus: { in: [...expected] } } : {}) },
-    data: { consolidationStatus: change.status, consolidationError: change.error ?? null, consolidationUpdatedAt: new Date() },
-  });
-  if (count === 0 && !(await client.executionSession.findUnique({ where: { executionId }, select: { executionId: true } }))) {
-    throw missingExecution(executionId);
-  }
-  return count === 1;
+  const [row] = await client.$queryRaw<{ moved: number; found: boolean }[]>`${prepared("consolidation-status")}
+    WITH moved AS (
+      UPDATE execution_sessions SET consolidation_status = ${change.status}::consolidation_status,
+        consolidation_error = ${change.error ?? null}, consolidation_updated_at = ${new Date()}
+      WHERE execution_id = ${executionId}
+        AND (${expected === undefined}::boolean OR consolidation_status::text = ANY(${expected ?? []}::text[]))
+      RETURNING 1
+    )
+    SELECT (SELECT count(*)::int FROM moved) AS moved, EXISTS (SELECT 1 FROM execution_sessions WHERE execution_id = ${executionId}) AS found`;
+  if (!row?.found) throw missingExecution(executionId);
+  return row.moved === 1;
 }
 
 /**
@@ -282,17 +288,15 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
       `consolidate execution "${executionId}"`,
       async ({ client: tx }) => {
         checkDeadline();
-        await lockExecution(tx, executionId);
-        // This execution's own row only (one shard's work): an id another execution holds is found by the insert.
-        const [stored] = await tx.$queryRaw<StoredMetrics[]>`
-          SELECT avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd
-          FROM consolidated_sessions WHERE execution_id = ${executionId} AND consolidated_session_id = ${consolidatedSessionId}`;
+        // The lock first, on its own: a statement's snapshot predates the lock it waits for, and what
+        // is read next must include every step committed before it was granted.
+        const execution = await lockExecutionRecord(tx, executionId);
+        // This execution's own rows only (one shard's work): an id another execution holds is found by the insert.
+        const { stored, steps } = await consolidationInputs(tx, executionId, consolidatedSessionId);
         if (stored) {
           await changeStatus(tx, { executionId, status: "completed" });
           return { consolidatedSessionId, metadata: metadataOf(stored), created: false };
         }
-        const execution = toExecutionRecord(await tx.executionSession.findUniqueOrThrow({ where: { executionId } }));
-        const steps = await committedStepSummaries(tx, executionId);
         const built = builder.call(() => input.build({ execution, steps, consolidatedAt: now() }));
         const content = validate(ZConsolidationContent, built?.content, "content");
         // A document given whole is measured here, before it is sent; an assembled one by the database (store).
@@ -310,14 +314,13 @@ export async function consolidate(context: WriterContext, input: ConsolidateInpu
           maxBytes: context.options.maxConsolidatedBytes,
         };
         // Under the execution's lock nobody else stores for it, so a taken id is another execution's.
-        if (!(await store(tx, row))) {
+        if (!(await store(tx, row, new Date()))) {
           throw new DatabaseError(
             "CONFLICT",
             `Consolidated session "${consolidatedSessionId}" already exists for another execution: consolidate under a new id`,
             { field: "consolidatedSessionId" },
           );
         }
-        await changeStatus(tx, { executionId, status: "completed" });
         checkDeadline();
         return { consolidatedSessionId, metadata, created: true };
       },

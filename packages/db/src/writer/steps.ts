@@ -302,7 +302,7 @@ export async function committedSteps(client: Client, executionId: string): Promi
 }
 
 /** json_build_object writes a timestamptz as ISO 8601 text (with the server's offset). */
-function dateOrNull(text: string | null): Date | null {
+export function dateOrNull(text: string | null): Date | null {
   return text === null ? null : new Date(text);
 }
 
