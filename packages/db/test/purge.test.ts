@@ -58,6 +58,24 @@ describe.each(testBackends())("purgeExecutions on $name", (backend) => {
     expect(await prismaClientOf(db).stepAttempt.findMany({ orderBy: [{ executionId: "asc" }, { stepIndex: "asc" }] })).toEqual(attempts);
   });
 
+  test("a purge gathers the planner's statistics for run tables that have none; a dry run leaves them as they are", async ({ db }) => {
+    const client = prismaClientOf(db);
+    const runTables = ["consolidated_sessions", "execution_sessions", "step_attempts", "step_sessions", "tool_calls"];
+    const analyzed = async () =>
+      (
+        await client.$queryRaw<{ relname: string }[]>`
+          SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = ANY(${runTables}::text[])
+            AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL) ORDER BY relname`
+      ).map((r) => r.relname);
+    // Forgets when the tables were analyzed, and their changes since: autovacuum sees nothing to do either.
+    await client.$queryRaw`SELECT pg_stat_reset()::text`;
+    expect(await analyzed()).toEqual([]);
+    await db.writer.purgeExecutions({ olderThanMs: 0, flowId: uid("flow"), dryRun: true });
+    expect(await analyzed()).toEqual([]);
+    await db.writer.purgeExecutions({ olderThanMs: 0, flowId: uid("flow") });
+    expect(await analyzed()).toEqual(runTables);
+  });
+
   test("0 means every run that finished before now; --status and the flow narrow it", async ({ db }) => {
     const flowId = uid("flow");
     const failed = await recordRun(db.writer, { flowId, ageMs: 0, status: "failed" });

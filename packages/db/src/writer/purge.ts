@@ -109,12 +109,34 @@ function allLinks(tx: Client): Promise<Link[]> {
     WHERE ${linkedExecution} <> c.execution_id`;
 }
 
-/** The same, for the consolidations of `ids` only (by the key's prefix): read under the batch's locks. */
+/**
+ * The same, for the consolidations of `ids` only (by the key's prefix): read under the batch's locks.
+ * One index lookup per id, fenced (`OFFSET 0`) so the planner cannot turn it into a join that reads
+ * the whole table: without statistics (PGlite never gathers them; a freshly filled server has none
+ * yet) it did, every batch, and a purge of 100,000 executions spent most of its time here.
+ */
 function linksOf(tx: Client, ids: string[]): Promise<Link[]> {
   return tx.$queryRaw<Link[]>`
     SELECT DISTINCT c.execution_id AS a, ${linkedExecution} AS b
-    FROM unnest(${ids}::text[]) AS u(id) JOIN consolidated_sessions c ON c.execution_id = u.id CROSS JOIN LATERAL ${listedIds}
+    FROM unnest(${ids}::text[]) AS u(id)
+      CROSS JOIN LATERAL (SELECT c.execution_id, c.original_session_ids FROM consolidated_sessions c WHERE c.execution_id = u.id OFFSET 0) c
+      CROSS JOIN LATERAL ${listedIds}
     WHERE ${linkedExecution} <> c.execution_id`;
+}
+
+const RUN_TABLES = ["execution_sessions", "step_sessions", "tool_calls", "step_attempts", "consolidated_sessions"];
+
+/**
+ * Gathers the planner's statistics for the run tables if they have none: the batches' plans need
+ * them (without, a purge of 100,000 executions ran three times slower). PGlite has no autovacuum to
+ * gather them, and a server's comes a minute after a bulk fill at the earliest. ANALYZE only samples
+ * (bounded work), and takes no lock that writers or readers wait for.
+ */
+async function analyzeIfNeverAnalyzed(tx: Client): Promise<void> {
+  const [row] = await tx.$queryRaw<{ never: boolean }[]>`
+    SELECT coalesce(bool_or(last_analyze IS NULL AND last_autoanalyze IS NULL), false) AS never
+    FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = ANY(${RUN_TABLES}::text[])`;
+  if (row?.never) await tx.$executeRawUnsafe(`ANALYZE ${RUN_TABLES.join(", ")}`);
 }
 
 /** Ids among `ids` that are eligible, locked for this transaction unless it is a dry run. */
@@ -254,6 +276,8 @@ export async function purgeExecutions(context: WriterContext, options: PurgeOpti
     batchSize: checked.batchSize ?? DEFAULT_PURGE_BATCH,
     dryRun: checked.dryRun ?? false,
   };
+  // A dry run only reads: it plans with whatever statistics there are.
+  if (!policy.dryRun) await withClient(context, "gather the planner's statistics for the run tables", analyzeIfNeverAnalyzed);
   const links = new Map<string, Link[]>();
   for (const link of await withClient(context, "find consolidations that list other executions' steps", allLinks)) {
     for (const id of [link.a, link.b]) links.set(id, [...(links.get(id) ?? []), link]);
