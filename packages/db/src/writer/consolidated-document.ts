@@ -64,10 +64,20 @@ const STEP = Prisma.sql`'{"step_index":' || s.step_index::text || ',"session_id"
   || ',"tool_calls":[' || COALESCE(calls.json, '') || ']' || ${ATTEMPT_FIELDS}
   || ',"content":' || to_json(s.content)::text || '}'`;
 
-/** The document in the database: the frame filled with the execution's committed steps, in step order. */
+/**
+ * The document in the database: the frame filled with the execution's committed steps, in step
+ * order, as ONE string_agg over the pieces — the frame's opening and `[`, each step (a comma before
+ * all but the first), `]` and the frame's end. Every `||` around an aggregate of a large run copies
+ * the whole document: built as `before || '[' || agg || ']' || after` it was copied four more times,
+ * and that took most of a 10,000-step consolidation's time on PostgreSQL.
+ */
 const assembled = (id: string, frame: ConsolidatedDocumentFrame) => Prisma.sql`
-  SELECT ${frame.beforeSteps}::text || COALESCE((
-    SELECT '[' || string_agg(${STEP}, ',' ORDER BY s.step_index) || ']'
+  SELECT string_agg(p.piece, '' ORDER BY p.part, p.step_index) AS content FROM (
+    SELECT 0 AS part, 0 AS step_index, ${frame.beforeSteps}::text || '[' AS piece
+    UNION ALL
+    -- The first step, an uncorrelated subquery: computed once (an InitPlan), whatever the planner's statistics.
+    SELECT 1, s.step_index, CASE WHEN s.step_index = (SELECT min(f.step_index) FROM step_sessions f
+        WHERE f.execution_id = ${id} AND f.state = 'committed') THEN '' ELSE ',' END || ${STEP}
     FROM step_sessions s
       CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg(${TOOL_CALL}, ',' ORDER BY t.call_index) AS json
         FROM tool_calls t WHERE t.execution_id = ${id} AND t.step_index = s.step_index) AS calls
@@ -75,7 +85,10 @@ const assembled = (id: string, frame: ConsolidatedDocumentFrame) => Prisma.sql`
           CASE WHEN count(a.input_tokens) = count(*) THEN sum(a.input_tokens) END AS input_tokens,
           CASE WHEN count(a.output_tokens) = count(*) THEN sum(a.output_tokens) END AS output_tokens
         FROM step_attempts a WHERE a.execution_id = ${id} AND a.step_index = s.step_index) AS attempts
-    WHERE s.execution_id = ${id} AND s.state = 'committed'), '[]') || ${frame.afterSteps}::text AS content`;
+    WHERE s.execution_id = ${id} AND s.state = 'committed'
+    UNION ALL
+    SELECT 2, 0, ']' || ${frame.afterSteps}::text
+  ) AS p`;
 
 /**
  * With a time, the same statement marks the execution's consolidation `completed` once the row is
@@ -92,9 +105,11 @@ const completed = (id: string, at: Date | undefined) =>
 /**
  * Stores a consolidated session, in one statement: the caller's document as given, or reev's
  * assembled by the database from the committed steps (their bytes never leave it). Nothing is stored
- * when the id is taken or the document is over `maxBytes`; `bytes` tells which. `ON CONFLICT` names
- * no key: here the global UNIQUE on consolidated_session_id answers, on a distributed table (where it
- * cannot exist) the primary key (execution_id, consolidated_session_id) does — see docs/scaling.md.
+ * when the id is taken or the document is over `maxBytes`; `bytes` tells which. The document is a
+ * subquery of the INSERT, not a CTE: a CTE read twice is materialised, one more copy of a large
+ * document. `ON CONFLICT` names no key: here the global UNIQUE on consolidated_session_id answers, on
+ * a distributed table (where it cannot exist) the primary key (execution_id, consolidated_session_id)
+ * does — see docs/scaling.md.
  */
 export async function insertConsolidated(
   tx: Client,
@@ -103,17 +118,21 @@ export async function insertConsolidated(
 ): Promise<{ inserted: boolean; bytes: number }> {
   const { executionId: id, metadata: m } = row;
   const document = typeof row.content === "string" ? Prisma.sql`SELECT ${row.content}::text AS content` : assembled(id, row.content);
-  const [result] = await tx.$queryRaw<{ inserted: number; bytes: number }[]>`${prepared("insert-consolidated")}
-    WITH document AS (${document}), stored AS (
+  const [stored] = await tx.$queryRaw<{ bytes: number }[]>`${prepared("insert-consolidated")}
+    WITH stored AS (
       INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
         avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd)
-      SELECT ${id}, ${row.consolidatedSessionId}, content, ${JSON.stringify(row.originalSessionIds)}::jsonb,
+      SELECT ${id}, ${row.consolidatedSessionId}, d.content, ${JSON.stringify(row.originalSessionIds)}::jsonb,
         ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int,
         ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint, ${m.costUsd ?? null}::float8
-      FROM document WHERE octet_length(content) <= ${row.maxBytes}::bigint
+      FROM (${document}) AS d WHERE octet_length(d.content) <= ${row.maxBytes}::bigint
       ON CONFLICT DO NOTHING
-      RETURNING 1
+      RETURNING octet_length(consolidated_content)::float8 AS bytes
     )${completed(id, options.completedAt)}
-    SELECT (SELECT count(*)::int FROM stored) AS inserted, octet_length(content)::float8 AS bytes FROM document`;
-  return { inserted: (result?.inserted ?? 0) > 0, bytes: result?.bytes ?? 0 };
+    SELECT bytes FROM stored`;
+  if (stored) return { inserted: true, bytes: stored.bytes };
+  // Nothing stored: over the cap, or else the id is taken. Both are rare (a retry under a stored id is
+  // answered before this), so the document is measured again rather than on every insert.
+  const [measured] = await tx.$queryRaw<{ bytes: number }[]>`SELECT octet_length(d.content)::float8 AS bytes FROM (${document}) AS d`;
+  return { inserted: false, bytes: measured?.bytes ?? 0 };
 }
