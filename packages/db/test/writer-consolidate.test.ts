@@ -182,20 +182,33 @@ describe.each(testBackends())("writer.consolidate on $name", (backend) => {
   });
 });
 
+/**
+ * A PostgreSQL execution with steps 0 and 1 committed, and `fn` given a second connection (`holder`)
+ * in an open transaction of its own, to hold locks the consolidation must wait for.
+ */
+async function withTwoStepsAndAHolder(db: Database, fn: (id: string, holder: pg.Client) => Promise<void>): Promise<void> {
+  if (db.target.kind !== "postgres") throw new Error("expected PostgreSQL");
+  const id = await createExecution(db.writer);
+  for (const i of [0, 1]) await db.writer.storeStep(id, step(i));
+  const holder = new pg.Client({ connectionString: db.target.url });
+  await holder.connect();
+  try {
+    await holder.query("BEGIN");
+    await fn(id, holder);
+  } finally {
+    await holder.query("ROLLBACK").catch(() => {});
+    await holder.end();
+  }
+}
+
 describe.each(testBackends().filter((b) => b.name === "postgres"))("writer.consolidate racing step writes on $name", (backend) => {
   test.override({ backend });
 
   test("in_progress is visible at once; a step committing during the consolidation waits for it and is not among its ids", async ({
     db,
   }) => {
-    if (db.target.kind !== "postgres") throw new Error("expected PostgreSQL");
-    const id = await createExecution(db.writer);
-    for (const i of [0, 1]) await db.writer.storeStep(id, step(i));
-    const holder = new pg.Client({ connectionString: db.target.url });
-    await holder.connect();
-    try {
+    await withTwoStepsAndAHolder(db, async (id, holder) => {
       // Inserts into consolidated_sessions wait: the consolidation stops at its INSERT, holding the execution's lock.
-      await holder.query("BEGIN");
       await holder.query("LOCK TABLE consolidated_sessions IN EXCLUSIVE MODE");
       const { build, calls } = recordingBuild();
       const cid = uid("c");
@@ -211,25 +224,16 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("writer.conso
       const [row] = await consolidatedRows(db, id);
       expect(row!.originalSessionIds).toEqual([`${id}_step_0`, `${id}_step_1`]);
       expect((await db.writer.getSessionsForConsolidation(id)).map((s) => s.stepIndex)).toEqual([0, 1, 2]);
-    } finally {
-      await holder.query("ROLLBACK").catch(() => {});
-      await holder.end();
-    }
+    });
   });
 
   test("a step committed while the consolidation waited for the execution's lock is read, built and stored with the rest", async ({
     db,
   }) => {
-    if (db.target.kind !== "postgres") throw new Error("expected PostgreSQL");
-    const id = await createExecution(db.writer);
-    for (const i of [0, 1]) await db.writer.storeStep(id, step(i));
-    const holder = new pg.Client({ connectionString: db.target.url });
-    await holder.connect();
-    try {
+    await withTwoStepsAndAHolder(db, async (id, holder) => {
       // KEY SHARE lets the in_progress UPDATE through but makes the consolidation's FOR UPDATE wait;
       // meanwhile this transaction commits a step. Read in the same statement as the lock (whose
       // snapshot predates the wait), the step would be in the document but missing from the build.
-      await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR KEY SHARE", [id]);
       const { build, calls } = recordingBuild();
       const consolidating = db.writer.consolidate({ executionId: id, consolidatedSessionId: uid("c"), build, deadline: later(60_000) });
@@ -244,9 +248,6 @@ describe.each(testBackends().filter((b) => b.name === "postgres"))("writer.conso
       expect(calls.map((c) => c.steps)).toEqual([[0, 1, 2]]);
       const [row] = await consolidatedRows(db, id);
       expect(row!.originalSessionIds).toEqual([0, 1, 2].map((i) => `${id}_step_${i}`));
-    } finally {
-      await holder.query("ROLLBACK").catch(() => {});
-      await holder.end();
-    }
+    });
   });
 });
