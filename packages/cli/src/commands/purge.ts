@@ -97,7 +97,8 @@ const TABLES: readonly [keyof PurgeReport["deleted"], string][] = [
   ["consolidatedSessions", "consolidated_sessions"],
 ];
 
-const batches = (n: number) => (n === 1 ? "1 batch" : `${n} batches`);
+const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const batches = (n: number) => counted(n, "batch", "batches");
 const rows = (report: PurgeReport) => TABLES.reduce((sum, [key]) => sum + report.deleted[key], 0);
 
 /** Progress on stderr, at most once a second: only a long purge shows any. */
@@ -107,7 +108,7 @@ function progressPrinter(io: CliIO, dryRun: boolean): (report: PurgeReport) => v
     if (performance.now() - last < 1_000) return;
     last = performance.now();
     io.stderr.write(
-      `${dryRun ? "Counted" : "Purged"} ${report.deleted.executions} executions (${rows(report)} rows) in ${batches(report.batches)} so far…\n`,
+      `${dryRun ? "Counted" : "Purged"} ${counted(report.deleted.executions, "execution")} (${counted(rows(report), "row")}) in ${batches(report.batches)} so far…\n`,
     );
   };
 }
@@ -139,7 +140,7 @@ export async function purgeCommand(db: Database, query: PurgeQuery, options: { j
   }
   const filters = `${query.statuses ? ` (${query.statuses.join(", ")})` : ""}${query.flowId === undefined ? "" : ` of flow ${query.flowId}`}`;
   const before = `finished before ${utcStamp(report.cutoff)}`;
-  const runs = `${report.deleted.executions} ${report.deleted.executions === 1 ? "run" : "runs"}${filters} that ${before}`;
+  const runs = `${counted(report.deleted.executions, "run")}${filters} that ${before}`;
   if (!report.deleted.executions) {
     io.stdout.write(`Nothing to purge in ${db.description}: no run${filters} ${before}.\n`);
     return 0;
