@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { statementName } from "@reev/db/internal";
 import { parseConsolidatedContent, renderFlowDiagram } from "@reev/orchestrator";
 import { encodeCursor } from "@reev/server";
 import type { RawDriver } from "./raw-driver.js";
@@ -10,13 +11,14 @@ import type { RawDriver } from "./raw-driver.js";
  * validation, Prisma's query path and the reads' plumbing. No validation, errors or other routes.
  */
 
-/** The list's statement, as `listExecutionsPage` sends it: every execution column, keyset, one row more than the page. */
+/**
+ * The list's statement, as `listExecutionsPage` sends it: the columns a list shows, keyset, one row
+ * more than the page; prepared once per connection under the same kind of name.
+ */
 const LIST_COLUMNS = `e.execution_id, e.flow_id, e.agent, e.prompt, e.status::text AS status, e.started_at,
-  e.finished_at, e.duration_ms, e.error, e.metadata, e.open_transaction_id::text AS open_transaction_id, e.transaction_opened_at,
-  e.consolidation_status::text AS consolidation_status, e.consolidation_error, e.consolidation_updated_at,
-  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at, e.evaluation_id`;
-const LIST_FIRST = `SELECT ${LIST_COLUMNS} FROM execution_sessions e ORDER BY e.started_at DESC, e.execution_id DESC LIMIT $1`;
-const LIST_AFTER = `SELECT ${LIST_COLUMNS} FROM execution_sessions e
+  e.finished_at, e.duration_ms, e.error, e.consolidation_status::text AS consolidation_status`;
+const LIST_FIRST = `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e ORDER BY e.started_at DESC, e.execution_id DESC LIMIT $1`;
+const LIST_AFTER = `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e
   WHERE (e.started_at, e.execution_id) < ($2::timestamptz, $3::varchar) ORDER BY e.started_at DESC, e.execution_id DESC LIMIT $1`;
 
 /** The newest consolidated session of an execution, with the execution's status: what the flow route reads. */
@@ -57,7 +59,9 @@ async function list(raw: RawDriver, url: URL): Promise<unknown> {
   const limit = Number(url.searchParams.get("limit") ?? 50);
   const cursor = url.searchParams.get("cursor");
   const after = cursor ? (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string]) : undefined;
-  const rows = after ? await raw.query<ListRow>(LIST_AFTER, [limit + 1, ...after]) : await raw.query<ListRow>(LIST_FIRST, [limit + 1]);
+  const rows = after
+    ? await raw.query<ListRow>(LIST_AFTER, [limit + 1, ...after], statementName({ sql: LIST_AFTER }))
+    : await raw.query<ListRow>(LIST_FIRST, [limit + 1], statementName({ sql: LIST_FIRST }));
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {

@@ -296,7 +296,7 @@ function api(r: BenchResults): TableSpec | undefined {
     id: "api",
     title: `7. API — reev serve against a bare node:http handler, ${first.connections} connections (autocannon, loopback)`,
     notes: [
-      `Stored: executions of ${first.stepsPerExecution} steps each (per backend below). Both sides in one server process, the same database; the same SQL on the raw driver and the same JSON (checked before timing). ${first.seconds} s per side, case and round, rounds interleaved; medians.`,
+      `Stored: executions of ${first.stepsPerExecution} steps each (per backend below). Both sides in one server process, the same database; the same SQL on the raw driver and the same JSON (checked before timing). ${first.seconds} s per side, case and round after an untimed warm-up of each, rounds interleaved; medians.`,
       "reev÷bare: requests/s (targets: list ≥ 0.60×, flow ≥ 0.50×). deep÷page 1: reev's deep-page p50 ÷ its first-page p50 (target ≤ 1.20×).",
       ...measured.map((b) => {
         const a = b.api!;

@@ -2,13 +2,17 @@ import { Prisma } from "../generated/prisma/client.js";
 import type { ConsolidationStatus, ExecutionStatus, JsonValue } from "../schemas.js";
 import type { ExecutionSessionRecord } from "../writer/executions.js";
 
-/** The execution columns every read selects, under their snake_case names. */
-export const EXECUTION_COLUMNS = Prisma.sql`e.execution_id, e.flow_id, e.agent, e.prompt, e.status::text AS status, e.started_at,
-  e.finished_at, e.duration_ms, e.error, e.metadata, e.open_transaction_id::text AS open_transaction_id, e.transaction_opened_at,
-  e.consolidation_status::text AS consolidation_status, e.consolidation_error, e.consolidation_updated_at,
-  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at, e.evaluation_id`;
+/**
+ * What a list shows of an execution. A full record is one too, so one view serves both; the list
+ * reads only these columns (not the metadata, owner or transaction), half of them, and the read's
+ * cost is per column and row.
+ */
+export type ExecutionSummary = Pick<
+  ExecutionSessionRecord,
+  "executionId" | "flowId" | "agent" | "prompt" | "status" | "startedAt" | "finishedAt" | "durationMs" | "error"
+> & { consolidation: Pick<ExecutionSessionRecord["consolidation"], "status"> };
 
-export type ExecutionRow = {
+export type SummaryRow = {
   execution_id: string;
   flow_id: string;
   agent: string;
@@ -18,10 +22,34 @@ export type ExecutionRow = {
   finished_at: Date | null;
   duration_ms: number | null;
   error: string | null;
+  consolidation_status: ConsolidationStatus;
+};
+
+export const SUMMARY_COLUMNS = Prisma.sql`e.execution_id, e.flow_id, e.agent, e.prompt, e.status::text AS status, e.started_at,
+  e.finished_at, e.duration_ms, e.error, e.consolidation_status::text AS consolidation_status`;
+
+export const summaryOf = (row: SummaryRow): ExecutionSummary => ({
+  executionId: row.execution_id,
+  flowId: row.flow_id,
+  agent: row.agent,
+  prompt: row.prompt,
+  status: row.status,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  durationMs: row.duration_ms,
+  error: row.error,
+  consolidation: { status: row.consolidation_status },
+});
+
+/** The execution columns every read of a whole execution selects, under their snake_case names. */
+export const EXECUTION_COLUMNS = Prisma.sql`${SUMMARY_COLUMNS}, e.metadata, e.open_transaction_id::text AS open_transaction_id,
+  e.transaction_opened_at, e.consolidation_error, e.consolidation_updated_at,
+  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at, e.evaluation_id`;
+
+export type ExecutionRow = SummaryRow & {
   metadata: JsonValue | null;
   open_transaction_id: string | null;
   transaction_opened_at: Date | null;
-  consolidation_status: ConsolidationStatus;
   consolidation_error: string | null;
   consolidation_updated_at: Date | null;
   owner_host: string | null;
@@ -34,15 +62,7 @@ export type ExecutionRow = {
 /** A raw row as the writer's record, so readers see one shape whichever way a row was read. */
 export function executionRecordOf(row: ExecutionRow): ExecutionSessionRecord {
   return {
-    executionId: row.execution_id,
-    flowId: row.flow_id,
-    agent: row.agent,
-    prompt: row.prompt,
-    status: row.status,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    durationMs: row.duration_ms,
-    error: row.error,
+    ...summaryOf(row),
     metadata: row.metadata ?? null,
     openTransaction:
       row.open_transaction_id && row.transaction_opened_at

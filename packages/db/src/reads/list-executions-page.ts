@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { Prisma } from "../generated/prisma/client.js";
 import type { Database } from "../open-database.js";
+import { prepared } from "../prepared-statement.js";
 import { ZExecutionStatus, ZId, ZTimestamp } from "../schemas.js";
 import { validate } from "../validate.js";
-import type { ExecutionSessionRecord } from "../writer/executions.js";
-import { EXECUTION_COLUMNS, type ExecutionRow, executionRecordOf } from "./execution-row.js";
+import { type ExecutionSummary, SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./execution-row.js";
 import { runRead } from "./run-read.js";
 
 /** The position after which a page starts: the last row of the previous page. */
@@ -29,7 +29,7 @@ export const ZExecutionsPageInput = z.object({
 export type ExecutionsPageInput = z.input<typeof ZExecutionsPageInput>;
 
 export type ExecutionsPage = {
-  executions: ExecutionSessionRecord[];
+  executions: ExecutionSummary[];
   /** The key to pass as `after` for the next page; null on the last page. */
   next: ExecutionsPageKey | null;
 };
@@ -40,7 +40,8 @@ const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 /**
  * One page of executions, newest first, by keyset: (started_at, execution_id) descending, strictly
  * after the previous page's last row. A page never repeats or skips a row however many executions
- * are inserted while someone pages (an offset would shift under them). One statement, one snapshot.
+ * are inserted while someone pages (an offset would shift under them). One statement, one snapshot,
+ * prepared once per connection on PostgreSQL: its shapes (which filters are set) are a bounded set.
  */
 export async function listExecutionsPage(db: Database, input: ExecutionsPageInput = {}): Promise<ExecutionsPage> {
   const q = validate(ZExecutionsPageInput, input, "");
@@ -61,11 +62,11 @@ export async function listExecutionsPage(db: Database, input: ExecutionsPageInpu
     db,
     "list executions",
     (client) =>
-      client.$queryRaw<ExecutionRow[]>`
-      SELECT ${EXECUTION_COLUMNS} FROM execution_sessions e ${where}
+      client.$queryRaw<SummaryRow[]>`${prepared("list-executions")}
+      SELECT ${SUMMARY_COLUMNS} FROM execution_sessions e ${where}
       ORDER BY e.started_at DESC, e.execution_id DESC LIMIT ${q.limit + 1}`,
   );
-  const executions = rows.slice(0, q.limit).map(executionRecordOf);
+  const executions = rows.slice(0, q.limit).map(summaryOf);
   const last = executions.at(-1);
   return {
     executions,

@@ -1,12 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type {
-  ConsolidatedSessionLog,
-  ConsolidationStatus,
-  ExecutionOverview,
-  ExecutionSessionRecord,
-  SessionLog,
-  ToolCallLog,
-} from "@reev/db";
+import type { ConsolidatedSessionLog, ConsolidationStatus, ExecutionOverview, ExecutionSummary, SessionLog, ToolCallLog } from "@reev/db";
 import type { ApiConsolidationStatus, ZConsolidatedSession, ZExecution, ZExecutionSummary, ZStep, ZToolCall } from "./schemas.js";
 
 /** The database says `timed_out`; reev's API says `timeout`. Mapped here, at the edge, and nowhere else. */
@@ -22,7 +15,7 @@ export const toApiConsolidationStatus = (status: ConsolidationStatus): ApiConsol
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
-export function executionSummaryJson(e: ExecutionSessionRecord): z.infer<typeof ZExecutionSummary> {
+export function executionSummaryJson(e: ExecutionSummary): z.infer<typeof ZExecutionSummary> {
   return {
     execution_id: e.executionId,
     flow_id: e.flowId,

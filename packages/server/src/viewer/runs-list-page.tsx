@@ -1,11 +1,11 @@
-import { EXECUTION_STATUSES, type ExecutionSessionRecord } from "@reev/db";
+import { EXECUTION_STATUSES, type ExecutionSummary } from "@reev/db";
 import { formatDuration, statusGlyph } from "@reev/orchestrator";
 import { toApiConsolidationStatus } from "../api/views.js";
 import { ErrorBox, Layout } from "./layout.js";
 
 export type RunsListQuery = { status?: string | undefined; flowId?: string | undefined; q?: string | undefined };
 
-function RunRow(props: { run: ExecutionSessionRecord }) {
+function RunRow(props: { run: ExecutionSummary }) {
   const { run } = props;
   return (
     <tr data-execution-id={run.executionId} data-status={run.status}>
@@ -29,7 +29,7 @@ function RunRow(props: { run: ExecutionSessionRecord }) {
 /** `/`: the runs, newest first, with filters, search and keyset pages (the same reads as the API). */
 export function RunsListPage(props: {
   nonce: string;
-  runs: readonly ExecutionSessionRecord[];
+  runs: readonly ExecutionSummary[];
   query: RunsListQuery;
   nextHref: string | null;
   /** The page's cursor: undefined on the first page, which new runs join live. */
@@ -90,7 +90,7 @@ export function RunsListPage(props: {
  * does, so new runs appear at the top and moved statuses show without a reload.
  */
 export function RunsSection(props: {
-  runs: readonly ExecutionSessionRecord[];
+  runs: readonly ExecutionSummary[];
   query: RunsListQuery;
   nextHref: string | null;
   firstPage: boolean;
