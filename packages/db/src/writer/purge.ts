@@ -203,22 +203,21 @@ const byIds = (table: string, ids: string[]) =>
 const usingIds = (table: string, ids: string[]) =>
   Prisma.sql`${Prisma.raw(table)} t USING unnest(${ids}::text[]) AS u(id) WHERE t.execution_id = u.id`;
 
-/** Deletes the executions' rows, children first, each table's count exact (nothing else can write them: they are locked). */
-async function deleteRows(tx: Client, ids: string[]): Promise<PurgeCounts> {
-  const toolCalls = await tx.$executeRaw`DELETE FROM ${usingIds("tool_calls", ids)}`;
-  const stepAttempts = await tx.$executeRaw`DELETE FROM ${usingIds("step_attempts", ids)}`;
-  const steps = await tx.$executeRaw`DELETE FROM ${usingIds("step_sessions", ids)}`;
-  const consolidatedSessions = await tx.$executeRaw`DELETE FROM ${usingIds("consolidated_sessions", ids)}`;
-  const executions = await tx.$executeRaw`DELETE FROM ${usingIds("execution_sessions", ids)}`;
-  return { executions, steps, stepAttempts, toolCalls, consolidatedSessions };
-}
-
-/** What deleteRows would delete: the dry run's counts. */
-async function countRows(tx: Client, ids: string[]): Promise<PurgeCounts> {
+/**
+ * Each table's rows of the executions, and with `purge` the executions deleted (the foreign keys
+ * cascade to everything recorded about them), in one statement. The children are counted in the
+ * statement's snapshot, before the cascade runs: exact, because no writer can add or remove a row
+ * under executions this batch holds locked (every step write locks its execution first). Deleting
+ * each table's rows explicitly cost more: the cascades then probe again for every step row, finding
+ * nothing. One statement, not one per table: a purge runs beside live runs, and each round trip
+ * waits behind their work. Without `purge`, the dry run's counts.
+ */
+async function tally(tx: Client, ids: string[], purge: boolean): Promise<PurgeCounts> {
   const count = (table: string) => Prisma.sql`(SELECT count(*)::int FROM ${byIds(table, ids)})`;
   const [row] = await tx.$queryRaw<PurgeCounts[]>`
-    SELECT ${count("execution_sessions")} AS executions, ${count("step_sessions")} AS steps,
-      ${count("step_attempts")} AS "stepAttempts", ${count("tool_calls")} AS "toolCalls",
+    ${purge ? Prisma.sql`WITH executions AS (DELETE FROM ${usingIds("execution_sessions", ids)} RETURNING 1)` : Prisma.empty}
+    SELECT ${purge ? Prisma.sql`(SELECT count(*)::int FROM executions)` : count("execution_sessions")} AS executions,
+      ${count("step_sessions")} AS steps, ${count("step_attempts")} AS "stepAttempts", ${count("tool_calls")} AS "toolCalls",
       ${count("consolidated_sessions")} AS "consolidatedSessions"`;
   return row ?? NO_ROWS;
 }
@@ -257,7 +256,7 @@ async function purgeBatch(tx: Client, policy: Policy, after: Key | undefined, se
     seen.links,
   );
   if (!ids.length) return { last, ids, counts: NO_ROWS };
-  return { last, ids, counts: await (policy.dryRun ? countRows(tx, ids) : deleteRows(tx, ids)) };
+  return { last, ids, counts: await tally(tx, ids, !policy.dryRun) };
 }
 
 /**
