@@ -1,15 +1,11 @@
 import type { ConsolidationMetadata } from "@reev/db";
 import { formatDuration, formatUsd, type GlyphStatus, type StepResult, statusGlyph } from "@reev/orchestrator";
 
+/** One time format for the CLI, the HTML report and the viewer. */
+export { utcStamp, utcTime } from "@reev/orchestrator";
+
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
 export const formatPercent = (value: number | null | undefined) => (value === null || value === undefined ? "—" : `${value.toFixed(1)}%`);
-/**
- * A time as every human-readable output prints it: "2026-12-03 10:00:00", in UTC (a table's column
- * header says so; in running text, `utcStamp` says so). JSON keeps ISO 8601.
- */
-export const utcTime = (date: Date) => date.toISOString().replace("T", " ").slice(0, 19);
-/** A time in a sentence or a field, where no header says UTC: "2026-12-03 10:00:00 UTC". */
-export const utcStamp = (date: Date) => `${utcTime(date)} UTC`;
 export const statusLabel = (status: GlyphStatus) => `${statusGlyph(status)} ${status}`;
 
 export function stepLine(step: StepResult): string {

@@ -123,6 +123,7 @@ export {
 } from "./flow-plan.js";
 // The one duration format of every view of a run: the terminal, the diagram, the report.
 export { formatDuration } from "./format-duration.js";
+export { utcStamp, utcTime } from "./format-time.js";
 export { Heartbeat } from "./heartbeat.js";
 // Diagrams and the HTML report, pure: stored content in, text out. The report's hono/jsx components,
 // stylesheet, script and browser bundles are public so the web viewer shows a run the same way.

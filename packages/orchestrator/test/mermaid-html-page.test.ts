@@ -49,7 +49,14 @@ describe("renderHtmlPage", () => {
     expect(page.indexOf('class="banner bad"')).toBeLessThan(page.indexOf("<h1>"));
     expect(bannerOf(page)).toBe(
       "❌ Run failed critical step complex_swap failed 1 of 4 steps succeeded · 2 failed · 1 skipped " +
-        "Consolidation completed. This page shows consolidated session consolidated-7f3a9c1e from 2025-10-14T09:40:00.000Z.",
+        "Consolidation completed. This page shows consolidated session consolidated-7f3a9c1e from 2025-10-14 09:40:00 UTC.",
+    );
+  });
+
+  it("writes a consolidation time that is no date as it was stored", () => {
+    const stored = JSON.stringify({ ...JSON.parse(fixture("reev-4-step")), consolidated_at: "yesterday, about noon" });
+    expect(bannerOf(renderHtmlPage(stored, { execution: execution("reev-4-step") }))).toContain(
+      "consolidated-7f3a9c1e from yesterday, about noon.",
     );
   });
 

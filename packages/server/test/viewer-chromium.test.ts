@@ -62,6 +62,10 @@ describe("the viewer in Chromium", () => {
           await page.waitForURL(`**/runs/${encodeURIComponent(id)}`);
           await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
           expect(await page.locator("#diagram svg g.node").count()).toBeGreaterThan(0);
+          // The start as the CLI writes it, the stored instant in its datetime.
+          const { startedAt } = (await db.writer.getExecutionSession(id))!;
+          const started = page.locator(`header time[datetime="${startedAt.toISOString()}"]`);
+          expect(await started.innerText()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
 
           const stored = await db.writer.getSessionsForConsolidation(id);
           const rows = page.locator("#run-steps tr[data-state-id]");

@@ -5,12 +5,13 @@ import {
   type EvaluationReport,
   missingSummary,
   type ReportComparison,
+  utcStamp,
   ZEvaluationConfiguration,
 } from "@reev/orchestrator";
 import { ErrorBox, Layout } from "./layout.js";
+import { UtcTime } from "./utc-time.js";
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
-const shortTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
 const evaluationHref = (id: string) => `/evaluations/${encodeURIComponent(id)}`;
 
 /**
@@ -52,7 +53,7 @@ function EvaluationRow(props: { evaluation: EvaluationRunRecord; report: Evaluat
         {e.model ? ` (${e.model})` : ""}
       </td>
       <td data-label="Started">
-        <time datetime={e.startedAt.toISOString()}>{shortTime(e.startedAt)}</time>
+        <UtcTime date={e.startedAt} />
       </td>
       <td data-label="Flows">{report ? report.flows.length : "—"}</td>
       <td data-label="Passed">
@@ -126,7 +127,7 @@ export function EvaluationPage(props: {
 }) {
   const { evaluation: e, report } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
-  const facts = [e.id, `agent ${e.agent}${e.model ? ` (${e.model})` : ""}`, e.status, `started ${shortTime(e.startedAt)} UTC`];
+  const facts = [e.id, `agent ${e.agent}${e.model ? ` (${e.model})` : ""}`, e.status, `started ${utcStamp(e.startedAt)}`];
   const parsed = ZShownConfiguration.safeParse(e.configuration);
   const { minPassRate = null, baseline = null } = parsed.success ? parsed.data : {};
   return (

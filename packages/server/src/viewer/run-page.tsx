@@ -1,6 +1,7 @@
 import { ChecksSection, FlowDiagramView, RunMetrics, renderFlowDiagram, StatusBanner, StepTable } from "@reev/orchestrator";
 import type { RunDocument } from "../run-document.js";
 import { Layout } from "./layout.js";
+import { UtcTime } from "./utc-time.js";
 
 /** A run is live while its status or its consolidation can still change. */
 const isLive = ({ overview }: RunDocument) =>
@@ -41,7 +42,7 @@ export function RunPage(props: { nonce: string; run: RunDocument }) {
         <h1>{execution.flowId}</h1>
         <p class="prompt">{execution.prompt}</p>
         <p class="ids">
-          execution <code>{execution.executionId}</code> · agent {execution.agent} · started {execution.startedAt.toISOString()}
+          execution <code>{execution.executionId}</code> · agent {execution.agent} · started <UtcTime date={execution.startedAt} suffix />
           {execution.evaluationId === null ? null : (
             <>
               {" "}

@@ -2,6 +2,7 @@ import { EXECUTION_STATUSES, type ExecutionSummary } from "@reev/db";
 import { formatDuration, statusGlyph } from "@reev/orchestrator";
 import { toApiConsolidationStatus } from "../api/views.js";
 import { ErrorBox, Layout } from "./layout.js";
+import { UtcTime } from "./utc-time.js";
 
 export type RunsListQuery = { status?: string | undefined; flowId?: string | undefined; q?: string | undefined };
 
@@ -18,7 +19,7 @@ function RunRow(props: { run: ExecutionSummary }) {
       </td>
       <td data-label="Agent">{run.agent}</td>
       <td data-label="Started">
-        <time datetime={run.startedAt.toISOString()}>{run.startedAt.toISOString().replace("T", " ").slice(0, 19)}</time>
+        <UtcTime date={run.startedAt} />
       </td>
       <td data-label="Duration">{formatDuration(run.durationMs)}</td>
       <td data-label="Consolidation">{toApiConsolidationStatus(run.consolidation.status)}</td>
