@@ -8,7 +8,8 @@ import type { RawDriver } from "./raw-driver.js";
  * The API scenario's bare side: `node:http` with nothing around it, answering the two measured routes
  * with the SQL reev's routes run, on the raw driver, and writing the JSON they write (the bench checks
  * both sides answer alike before it times them). What `reev serve` costs above it is Hono, zod
- * validation, Prisma's query path and the reads' plumbing. No validation, errors or other routes.
+ * validation and the reads' plumbing, and for the flow Prisma's query path (the list reads on the
+ * driver, as this does). No validation, errors or other routes.
  */
 
 /**

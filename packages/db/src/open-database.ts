@@ -5,10 +5,11 @@ import { PGlite } from "@electric-sql/pglite";
 import type { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
+import type { QueryResultRow } from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "./directory-lock.js";
 import { DatabaseError, lastLine, toDatabaseError } from "./errors.js";
-import { PrismaClient } from "./generated/prisma/client.js";
+import { type Prisma, PrismaClient } from "./generated/prisma/client.js";
 import { migrateDeploy } from "./migrate/migrate.js";
 import { readMigrationList } from "./migrate/migration-files.js";
 import { readSchemaState } from "./migrate/schema-state.js";
@@ -76,8 +77,15 @@ export type Database = AsyncDisposable & {
   close(): Promise<void>;
 };
 
+/**
+ * A read straight on the driver, beside the Prisma client and on the same connections: rows as the
+ * driver types them (timestamps as Date), and on PostgreSQL a statement marked `prepared` is
+ * prepared once per connection.
+ */
+export type DriverRead = <R>(sql: Prisma.Sql) => Promise<R[]>;
+
 /** What a Database holds beyond its public face, for the internal accessors below. */
-const internals = new WeakMap<Database, { prisma: PrismaClient; pglite: PGlite | undefined }>();
+const internals = new WeakMap<Database, { prisma: PrismaClient; pglite: PGlite | undefined; read: DriverRead }>();
 
 function internalsOf(db: Database) {
   const found = internals.get(db);
@@ -98,6 +106,9 @@ export const prismaClientOf = (db: Database): PrismaClient => internalsOf(db).pr
  * at a time: never query it while a writer transaction is open.
  */
 export const pgliteOf = (db: Database): PGlite | undefined => internalsOf(db).pglite;
+
+/** The driver read of an open database (see `DriverRead`), for `runDriverRead`. */
+export const driverReadOf = (db: Database): DriverRead => internalsOf(db).read;
 
 /** Masks the password of a connection URL so it can appear in messages and logs. */
 export function maskUrl(url: string): string {
@@ -211,6 +222,7 @@ const POSTGRES_TRANSACTION = { maxWait: 10_000, timeout: 30_000 };
 type Backend = {
   adapter: PrismaPg | PrismaPGlite;
   pglite?: PGlite;
+  read: DriverRead;
   migrationFactory: () => SqlMigrationAwareDriverAdapterFactory;
   close(): Promise<void>;
 };
@@ -261,6 +273,8 @@ async function openPGlite(
   const engine = pglite;
   return {
     pglite: engine,
+    // PGlite runs a query only between transactions (it queues behind an open one), as the adapter's do.
+    read: async <R>(sql: Prisma.Sql) => (await engine.query<R>(sql.text, sql.values)).rows,
     adapter: new PrismaPGlite(engine),
     migrationFactory: () => new PrismaPGlite(engine),
     close: async () => {
@@ -275,11 +289,20 @@ async function openPGlite(
 
 async function openPostgres(url: string): Promise<Backend> {
   // Loaded on demand: node-postgres is dead weight at the start of every embedded (PGlite) run.
-  const { PrismaPg } = await import("@prisma/adapter-pg");
+  const [{ PrismaPg }, { default: pg }] = await Promise.all([import("@prisma/adapter-pg"), import("pg")]);
+  // One pool for the client and the driver reads; the client ends it when it disconnects.
+  const pool = new pg.Pool({ connectionString: url });
   return {
-    adapter: new PrismaPg({ connectionString: url }, { statementNameGenerator: statementName }),
+    read: async <R>(sql: Prisma.Sql) => {
+      const name = statementName({ sql: sql.text });
+      return (await pool.query<R & QueryResultRow>({ text: sql.text, values: sql.values, ...(name ? { name } : {}) })).rows;
+    },
+    adapter: new PrismaPg(pool, { statementNameGenerator: statementName, disposeExternalPool: true }),
     migrationFactory: () => new PrismaPg({ connectionString: url }),
-    close: async () => {},
+    // Ended here only if the client never connected (opening failed before its first query).
+    close: async () => {
+      if (!pool.ending) await pool.end();
+    },
   };
 }
 
@@ -363,6 +386,6 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   }
   const writer = new DatabaseWriter(prisma, { ...options.writer, transaction: { ...transaction, ...options.writer?.transaction } });
   const db: Database = { target, description, writer, appliedMigrations, close, [Symbol.asyncDispose]: close };
-  internals.set(db, { prisma, pglite: backend.pglite });
+  internals.set(db, { prisma, pglite: backend.pglite, read: backend.read });
   return db;
 }

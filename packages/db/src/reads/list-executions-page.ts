@@ -5,7 +5,7 @@ import { prepared } from "../prepared-statement.js";
 import { ZExecutionStatus, ZId, ZTimestamp } from "../schemas.js";
 import { validate } from "../validate.js";
 import { type ExecutionSummary, SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./execution-row.js";
-import { runRead } from "./run-read.js";
+import { runDriverRead } from "./run-read.js";
 
 /** The position after which a page starts: the last row of the previous page. */
 export const ZExecutionsPageKey = z.object({ startedAt: ZTimestamp, executionId: ZId });
@@ -58,11 +58,10 @@ export async function listExecutionsPage(db: Database, input: ExecutionsPageInpu
   if (q.after)
     conditions.push(Prisma.sql`(e.started_at, e.execution_id) < (${q.after.startedAt}::timestamptz, ${q.after.executionId}::varchar)`);
   const where = conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
-  const rows = await runRead(
+  const rows = await runDriverRead<SummaryRow>(
     db,
     "list executions",
-    (client) =>
-      client.$queryRaw<SummaryRow[]>`${prepared("list-executions")}
+    Prisma.sql`${prepared("list-executions")}
       SELECT ${SUMMARY_COLUMNS} FROM execution_sessions e ${where}
       ORDER BY e.started_at DESC, e.execution_id DESC LIMIT ${q.limit + 1}`,
   );
