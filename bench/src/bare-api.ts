@@ -21,6 +21,8 @@ const LIST_COLUMNS = `e.execution_id, e.flow_id, e.agent, e.prompt, e.status::te
 const LIST_FIRST = `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e ORDER BY e.started_at DESC, e.execution_id DESC LIMIT $1`;
 const LIST_AFTER = `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e
   WHERE (e.started_at, e.execution_id) < ($2::timestamptz, $3::varchar) ORDER BY e.started_at DESC, e.execution_id DESC LIMIT $1`;
+const LIST_FIRST_NAME = statementName({ sql: LIST_FIRST });
+const LIST_AFTER_NAME = statementName({ sql: LIST_AFTER });
 
 /** The newest consolidated session of an execution, with the execution's status: what the flow route reads. */
 const FLOW = `SELECT e.execution_id, e.status::text AS status, e.consolidation_status::text AS consolidation_status,
@@ -61,8 +63,8 @@ async function list(raw: RawDriver, url: URL): Promise<unknown> {
   const cursor = url.searchParams.get("cursor");
   const after = cursor ? (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string]) : undefined;
   const rows = after
-    ? await raw.query<ListRow>(LIST_AFTER, [limit + 1, ...after], statementName({ sql: LIST_AFTER }))
-    : await raw.query<ListRow>(LIST_FIRST, [limit + 1], statementName({ sql: LIST_FIRST }));
+    ? await raw.query<ListRow>(LIST_AFTER, [limit + 1, ...after], LIST_AFTER_NAME)
+    : await raw.query<ListRow>(LIST_FIRST, [limit + 1], LIST_FIRST_NAME);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {

@@ -205,20 +205,20 @@ async function loadCases(
 ): Promise<LoadCase[]> {
   const samples = new Map<string, { rps: number; p50: number; p99: number }[]>();
   const sides = ["reev", "bare"] as const;
+  const urlOf = (side: (typeof sides)[number], path: string) => `${side === "reev" ? server.reevUrl : server.bareUrl}${path}`;
   // Untimed load first, as the other scenarios write warm-up steps: the first seconds of each side
   // run before its code is compiled (reev's ORM, router and validation more than the bare handler's).
   for (const c of paths)
     for (const side of sides) {
       progress(`[${backend.key}] 7 api: ${c.label}, warming up, ${side}`);
-      await load(`${side === "reev" ? server.reevUrl : server.bareUrl}${c.path}`, Math.min(WARM_UP_SECONDS, config.apiSeconds));
+      await load(urlOf(side, c.path), Math.min(WARM_UP_SECONDS, config.apiSeconds));
     }
   for (let round = 0; round < config.apiRounds; round++) {
     for (const c of paths) {
       for (const side of round % 2 ? [...sides].reverse() : sides) {
         progress(`[${backend.key}] 7 api: ${c.label}, round ${round + 1}/${config.apiRounds}, ${side}`);
-        const base = side === "reev" ? server.reevUrl : server.bareUrl;
         const key = `${c.id}/${side}`;
-        samples.set(key, [...(samples.get(key) ?? []), await load(`${base}${c.path}`, config.apiSeconds)]);
+        samples.set(key, [...(samples.get(key) ?? []), await load(urlOf(side, c.path), config.apiSeconds)]);
       }
     }
   }

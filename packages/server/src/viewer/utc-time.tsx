@@ -1,11 +1,6 @@
-import { utcTime } from "@reev/orchestrator";
+import { utcStamp, utcTime } from "@reev/orchestrator";
 
 /** A time as the CLI writes it, marked up: the exact instant stays machine-readable in `datetime`. */
 export function UtcTime(props: { date: Date; suffix?: boolean }) {
-  return (
-    <time datetime={props.date.toISOString()}>
-      {utcTime(props.date)}
-      {props.suffix ? " UTC" : ""}
-    </time>
-  );
+  return <time datetime={props.date.toISOString()}>{props.suffix ? utcStamp(props.date) : utcTime(props.date)}</time>;
 }
