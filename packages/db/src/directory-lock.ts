@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseError } from "./errors.js";
 import { lockHeldMessage, processArguments } from "./lock-holder.js";
@@ -14,36 +14,77 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function readOwner(lockPath: string): number | undefined {
+/** The lock file's text, or undefined when there is no lock. */
+function readLock(lockPath: string): string | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(lockPath, "utf8").split("\n")[0] ?? "", 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+    return readFileSync(lockPath, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
   }
 }
 
+/** The pid on a lock's first line; undefined for a lock that holds none (damaged, or written by hand). */
+function ownerOf(text: string): number | undefined {
+  const pid = Number.parseInt(text.split("\n")[0] ?? "", 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function readOwner(lockPath: string): number | undefined {
+  const text = readLock(lockPath);
+  return text === undefined ? undefined : ownerOf(text);
+}
+
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** How long to wait for another process's takeover, which holds the breaker for a few system calls. */
+const BREAKER_WAIT_MS = 2000;
+
 /**
- * Moves a lock whose owner is dead out of the way. The rename is atomic, so of several processes
- * racing for the same stale lock exactly one moves it; if what it moved turns out to be a live
- * process's fresh lock (taken between the read and the rename), it is put back.
+ * Removes a lock whose owner is dead, so the caller can try again. Only a process holding the
+ * breaker (`<lock>.break`, hard-linked into place like the lock) may remove a lock that is not its
+ * own, and it reads the owner again under the breaker. No one else removes a dead owner's lock and a
+ * live owner removes only its own, so the lock read under the breaker is the one removed: a lock that
+ * a racing process just took over is never moved away. (Moving the lock aside and putting it back
+ * when it turned out to be fresh let two processes win, once a third had linked its own meanwhile.)
  */
-function removeStaleLock(lockPath: string, staleOwner: number | undefined): void {
-  const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
-  try {
-    renameSync(lockPath, aside);
-  } catch {
-    return; // someone else moved it first: the next attempt decides
-  }
-  const moved = readOwner(aside);
-  if (moved !== staleOwner && moved !== undefined && isAlive(moved)) {
+function removeStaleLock(dataDir: string, lockPath: string, mine: string): void {
+  const breaker = `${lockPath}.break`;
+  const deadline = Date.now() + BREAKER_WAIT_MS;
+  for (;;) {
     try {
-      linkSync(aside, lockPath);
-    } catch {
-      // A third process already holds the path; the moved owner's lock cannot be restored.
+      linkSync(mine, breaker);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
+    const text = readLock(breaker);
+    const breakerOwner = text === undefined ? undefined : ownerOf(text);
+    if (text !== undefined && (breakerOwner === undefined || !isAlive(breakerOwner))) {
+      // Removing it would race as the rename did; this takes a crash inside a few system calls.
+      throw new DatabaseError(
+        "CONNECTION",
+        `A process that ended while taking over the lock of the embedded database at ${dataDir} left ${breaker}. If no reev process is using ${dataDir}, delete that file and try again.`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new DatabaseError(
+        "CONNECTION",
+        `Could not lock the embedded database at ${dataDir}: process ${breakerOwner} has been taking over its lock for ${BREAKER_WAIT_MS / 1000} s. Try again.`,
+      );
+    }
+    pause(1);
   }
-  unlinkSync(aside);
+  try {
+    const text = readLock(lockPath);
+    if (text === undefined) return; // released meanwhile: the next attempt links it
+    const owner = ownerOf(text);
+    if (owner === undefined || !isAlive(owner)) unlinkSync(lockPath);
+  } finally {
+    unlinkSync(breaker);
+  }
 }
 
 /**
@@ -70,11 +111,7 @@ export function acquireDirectoryLock(dataDir: string): () => void {
           if (readOwner(lockPath) === process.pid) unlinkSync(lockPath);
         };
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-          throw new DatabaseError("CONNECTION", `Could not lock the embedded database at ${dataDir}: ${(error as Error).message}`, {
-            cause: error,
-          });
-        }
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       }
       const owner = readOwner(lockPath);
       if (owner !== undefined && isAlive(owner)) {
@@ -85,9 +122,14 @@ export function acquireDirectoryLock(dataDir: string): () => void {
             : lockHeldMessage(dataDir, owner, processArguments(owner)),
         );
       }
-      removeStaleLock(lockPath, owner);
+      removeStaleLock(dataDir, lockPath, mine);
     }
     throw new DatabaseError("CONNECTION", `Could not lock the embedded database at ${dataDir}: another process keeps taking the lock`);
+  } catch (error) {
+    if (error instanceof DatabaseError) throw error;
+    throw new DatabaseError("CONNECTION", `Could not lock the embedded database at ${dataDir}: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     unlinkSync(mine);
   }
