@@ -2,7 +2,8 @@
 // `pnpm reev …` and `pnpm demo`: the reev CLI of this checkout. It first builds @reev/cli and the
 // packages it depends on, nothing else; turbo skips all of it when no source changed. The build is
 // quiet: its output is shown only when it fails, and one that takes a while says so, so a rebuild is
-// never a silent pause.
+// never a silent pause. The notice cannot say a rebuild is under way: on a slow machine, turbo's check
+// of an unchanged build alone can take that long.
 // `pnpm reev` reaches it as a bin (scripts/package.json, linked from the root), not as a script: pnpm
 // 10 prints a script's header on stdout, which would spoil `pnpm reev list --json | jq`.
 import { spawn } from "node:child_process";
@@ -22,7 +23,7 @@ function build() {
     child.stdout.setEncoding("utf8").on("data", (chunk) => (output += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk) => (output += chunk));
     const notice = setTimeout(
-      () => process.stderr.write("reev: sources changed, building @reev/cli and its dependencies…\n"),
+      () => process.stderr.write("reev: checking the build of @reev/cli; anything whose sources changed is rebuilt…\n"),
       SLOW_BUILD_MS,
     );
     child.on("error", reject);
