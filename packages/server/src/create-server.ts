@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Database } from "@reev/db";
 import type { PriceTable } from "@reev/orchestrator";
 import { bearerAuth } from "hono/bearer-auth";
@@ -63,8 +63,12 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
 
 /** A zod-openapi validation failure as the API's 400, naming the first field at fault. */
-function validationError(issues: readonly { path: PropertyKey[]; message: string }[], target: string): ApiError {
+function validationError(issues: readonly z.core.$ZodIssue[], target: string): ApiError {
   const issue = issues[0];
+  if (issue?.code === "unrecognized_keys") {
+    const field = issue.keys[0] as string;
+    return badRequest(`Unknown ${target} parameter ${field}: ${issue.message}.`, field);
+  }
   const field = issue?.path.map(String).join(".") || target;
   return badRequest(`Invalid ${target} parameter ${field}: ${issue?.message ?? "invalid"}.`, field);
 }

@@ -196,6 +196,37 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect(await prismaClientOf(db).executionSession.count()).toBe(before);
   });
 
+  test("a query parameter a route does not take is a 400 naming it and what the route takes, never ignored", async ({ db }) => {
+    await runFlow(db, flowPlan(`unknown-param-${backend.name}`, 1));
+    const cases: [path: string, field: string, message: string][] = [
+      [
+        "/api/v1/executions?limt=2",
+        "limt",
+        "Unknown query parameter limt: this route takes status, flowId, agent, from, to, q, limit, cursor.",
+      ],
+      ["/api/v1/executions/nope?include=content", "include", "Unknown query parameter include: this route takes no query parameters."],
+      ["/api/v1/executions/nope/steps?includes=content", "includes", "Unknown query parameter includes: this route takes include."],
+      ["/api/v1/evaluations?status=running", "status", "Unknown query parameter status: this route takes limit, cursor."],
+      [
+        "/api/v1/consolidation/nope/status?metadata=true",
+        "metadata",
+        "Unknown query parameter metadata: this route takes include_metadata.",
+      ],
+      ["/healthz?verbose=1", "verbose", "Unknown query parameter verbose: this route takes no query parameters."],
+      ["/api/v1/events?since=3", "since", "Unknown query parameter since: this route takes no query parameters."],
+    ];
+    for (const [path, field, message] of cases) {
+      const { response, json } = await get(db, path);
+      expect({ path, status: response.status, error: json.error }).toEqual({
+        path,
+        status: 400,
+        error: { code: "INVALID_ARGUMENT", message, field },
+      });
+    }
+    // The parameters a route does take still work alongside each other.
+    expect((await get(db, "/api/v1/executions?limit=1&status=completed")).response.status).toBe(200);
+  });
+
   test("a missing page outside /api/ is an HTML 404 that links back to the runs list, never an empty list", async ({ db }) => {
     await runFlow(db, flowPlan(`missing-${backend.name}`, 1));
     for (const [path, said] of [

@@ -18,3 +18,22 @@ export const booleanQuery = (description: string) =>
     .optional()
     .transform((v) => v === "true")
     .openapi({ description });
+
+/**
+ * A route's query string. A parameter the route does not take is a 400 that names it: ignored, a
+ * typo such as `?limt=2` would quietly give the default page instead.
+ */
+export const queryOf = <Shape extends z.ZodRawShape>(shape: Shape) => {
+  const takes = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? takes.length
+          ? `this route takes ${takes.join(", ")}`
+          : "this route takes no query parameters"
+        : undefined,
+  });
+};
+
+/** The query of a route that takes none. */
+export const ZNoQuery = queryOf({});

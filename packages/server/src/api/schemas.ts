@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { EXECUTION_STATUSES, MAX_PAGE_LIMIT, STEP_STATUSES } from "@reev/db";
+import { queryOf } from "./params.js";
 
 /**
  * The API's shapes: reev's snake_case field names and status strings. The consolidation status
@@ -13,7 +14,7 @@ export const ZTime = z.string().openapi({ format: "date-time", example: "2026-12
 const ZJson = z.unknown().openapi({ description: "Any JSON value." });
 
 /** The query of a list read in keyset pages (executions, evaluations): how many, and after which page. */
-export const ZPageQuery = z.object({
+export const ZPageQuery = queryOf({
   limit: z.coerce
     .number({ error: "must be a whole number" })
     .int("must be a whole number")

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { readConsolidatedSession, readExecutionOverview } from "@reev/db";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
-import { booleanQuery, idParam, ZExecutionIdParams } from "../params.js";
+import { booleanQuery, idParam, queryOf, ZExecutionIdParams, ZNoQuery } from "../params.js";
 import { ZConsolidatedSession, ZConsolidationStatusResponse } from "../schemas.js";
 import { consolidatedJson, toApiConsolidationStatus, usageMetricsJson } from "../views.js";
 
@@ -15,7 +15,7 @@ const byExecutionRoute = createRoute({
   method: "get",
   path: "/api/v1/executions/{id}/consolidated",
   summary: "The execution's newest consolidated session.",
-  request: { params: ZExecutionIdParams },
+  request: { params: ZExecutionIdParams, query: ZNoQuery },
   responses: {
     200: { description: "The consolidated session.", content: { "application/json": { schema: ZConsolidatedSession } } },
     ...errors,
@@ -26,7 +26,7 @@ const byIdRoute = createRoute({
   method: "get",
   path: "/api/v1/sessions/consolidated/{consolidatedId}",
   summary: "A consolidated session by its id.",
-  request: { params: z.object({ consolidatedId: idParam("consolidatedId", "The consolidated session id.") }) },
+  request: { params: z.object({ consolidatedId: idParam("consolidatedId", "The consolidated session id.") }), query: ZNoQuery },
   responses: {
     200: { description: "The consolidated session.", content: { "application/json": { schema: ZConsolidatedSession } } },
     ...errors,
@@ -39,7 +39,7 @@ const statusRoute = createRoute({
   summary: "Where the execution's consolidation stands (reev's shape).",
   request: {
     params: z.object({ executionId: idParam("executionId", "The execution id.") }),
-    query: z.object({ include_metadata: booleanQuery("Add the newest consolidated session's metrics.") }),
+    query: queryOf({ include_metadata: booleanQuery("Add the newest consolidated session's metrics.") }),
   },
   responses: { 200: { description: "The status.", content: { "application/json": { schema: ZConsolidationStatusResponse } } }, ...errors },
 });

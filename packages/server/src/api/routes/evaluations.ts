@@ -7,7 +7,7 @@ import { compareStored, storedSummary } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { decodeEvaluationCursor, encodeEvaluationCursor } from "../cursor.js";
-import { idParam } from "../params.js";
+import { idParam, queryOf, ZNoQuery } from "../params.js";
 import { ZPageMeta, ZPageQuery, ZTime } from "../schemas.js";
 
 const errors = {
@@ -88,7 +88,7 @@ const getRoute = createRoute({
   method: "get",
   path: "/api/v1/evaluations/{id}",
   summary: "One evaluation: what it was asked, and its report once finished.",
-  request: { params: z.object({ id: idParam("id", "The evaluation id (eval_…).") }) },
+  request: { params: z.object({ id: idParam("id", "The evaluation id (eval_…).") }), query: ZNoQuery },
   responses: { 200: { description: "The evaluation.", content: { "application/json": { schema: ZEvaluation } } }, ...errors },
 });
 
@@ -100,7 +100,7 @@ const compareRoute = createRoute({
   path: "/api/v1/compare",
   summary: "A (the baseline) against B: two evaluations, or two executions, as `reev compare` shows them.",
   request: {
-    query: z.object({
+    query: queryOf({
       a: compareQueryId("a", "The baseline: an evaluation id or an execution id."),
       b: compareQueryId("b", "The candidate: the same kind of id as a."),
     }),

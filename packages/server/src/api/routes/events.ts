@@ -5,7 +5,7 @@ import { decodeEventId, eventsSince, INITIAL_STATE, isFinal } from "../../live/r
 import { Wakeup } from "../../live/wakeup.js";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
-import { ZExecutionIdParams } from "../params.js";
+import { ZExecutionIdParams, ZNoQuery } from "../params.js";
 
 const eventsRoute = createRoute({
   method: "get",
@@ -15,7 +15,7 @@ const eventsRoute = createRoute({
     "Each event has an id; reconnecting with Last-Event-ID resumes after it, with nothing lost or repeated. " +
     "`heartbeat` events (no id) keep an idle stream alive. After the run's final event the server sends `end` and closes; " +
     "a finished run replays its events, then ends.",
-  request: { params: ZExecutionIdParams },
+  request: { params: ZExecutionIdParams, query: ZNoQuery },
   responses: {
     200: { description: "An event stream.", content: { "text/event-stream": { schema: z.string() } } },
     400: { description: "A Last-Event-ID this stream never sent.", content: { "application/json": { schema: ZApiErrorBody } } },
@@ -32,6 +32,7 @@ const changesRoute = createRoute({
     "consolidation moved); read what from the execution routes. `resync` ({}) says changes may have been missed (the server's " +
     "notification connection was lost and is back): read again whatever you show. No ids: after a reconnect, read again too. " +
     "A `heartbeat` comes at once and then keeps an idle stream alive; the stream ends when the server stops.",
+  request: { query: ZNoQuery },
   responses: { 200: { description: "An event stream.", content: { "text/event-stream": { schema: z.string() } } } },
 });
 

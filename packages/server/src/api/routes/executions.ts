@@ -4,7 +4,7 @@ import { EXPORT_FORMATS, exportExecution } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { idParam, ZExecutionIdParams } from "../params.js";
+import { idParam, queryOf, ZExecutionIdParams, ZNoQuery } from "../params.js";
 import { ZExecution, ZExecutionList, ZPageQuery, ZStepList } from "../schemas.js";
 import { executionJson, executionSummaryJson, stepJson } from "../views.js";
 
@@ -19,7 +19,7 @@ const ZDateTimeQuery = (description: string) =>
     .optional()
     .openapi({ description });
 
-const ZListQuery = z.object({
+const ZListQuery = queryOf({
   status: z.enum(EXECUTION_STATUSES).optional(),
   flowId: idParam("flowId", "Only this flow's runs.")
     .optional()
@@ -50,7 +50,7 @@ const getExecutionRoute = createRoute({
   method: "get",
   path: "/api/v1/executions/{id}",
   summary: "One execution: truthful status, step counts, consolidation status, newest consolidated session.",
-  request: { params: ZExecutionIdParams },
+  request: { params: ZExecutionIdParams, query: ZNoQuery },
   responses: { 200: { description: "The execution.", content: { "application/json": { schema: ZExecution } } }, ...errors },
 });
 
@@ -60,7 +60,7 @@ const stepsRoute = createRoute({
   summary: "The execution's committed steps in index order, with their tool calls.",
   request: {
     params: ZExecutionIdParams,
-    query: z.object({ include: z.enum(["content"]).optional().openapi({ description: "`content` adds each step's stored content." }) }),
+    query: queryOf({ include: z.enum(["content"]).optional().openapi({ description: "`content` adds each step's stored content." }) }),
   },
   responses: { 200: { description: "The steps.", content: { "application/json": { schema: ZStepList } } }, ...errors },
 });
@@ -69,7 +69,7 @@ const exportRoute = createRoute({
   method: "get",
   path: "/api/v1/executions/{id}/export",
   summary: "Everything stored about the execution: the same bytes as `reev export`.",
-  request: { params: ZExecutionIdParams, query: z.object({ format: z.enum(EXPORT_FORMATS).default("json") }) },
+  request: { params: ZExecutionIdParams, query: queryOf({ format: z.enum(EXPORT_FORMATS).default("json") }) },
   responses: {
     200: {
       description:

@@ -4,7 +4,7 @@ import { etag } from "hono/etag";
 import { loadRunDocument, type RunDocument } from "../../run-document.js";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
-import { idParam } from "../params.js";
+import { idParam, queryOf } from "../params.js";
 import { ZFlowResponse } from "../schemas.js";
 import { toApiConsolidationStatus, toolCallJson } from "../views.js";
 
@@ -19,7 +19,7 @@ const flowRoute = createRoute({
     "Cache-Control allows caching only once the run is finished and consolidated.",
   request: {
     params: z.object({ id: idParam("id", "An execution id or a consolidated session id.") }),
-    query: z.object({ format: z.enum(FLOW_FORMATS).default("json") }),
+    query: queryOf({ format: z.enum(FLOW_FORMATS).default("json") }),
   },
   responses: {
     200: {

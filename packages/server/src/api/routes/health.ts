@@ -2,12 +2,14 @@ import { createRoute } from "@hono/zod-openapi";
 import { pingDatabase } from "@reev/db";
 import type { App, ServerContext } from "../../server-context.js";
 import { ZApiErrorBody } from "../api-error.js";
+import { ZNoQuery } from "../params.js";
 import { ZHealth } from "../schemas.js";
 
 const healthRoute = createRoute({
   method: "get",
   path: "/healthz",
   summary: "The process is up.",
+  request: { query: ZNoQuery },
   responses: { 200: { description: "Up.", content: { "application/json": { schema: ZHealth } } } },
 });
 
@@ -15,6 +17,7 @@ const readyRoute = createRoute({
   method: "get",
   path: "/readyz",
   summary: "The database answers.",
+  request: { query: ZNoQuery },
   responses: {
     200: { description: "Ready.", content: { "application/json": { schema: ZHealth } } },
     503: { description: "The database does not answer.", content: { "application/json": { schema: ZApiErrorBody } } },

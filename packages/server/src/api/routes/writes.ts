@@ -10,7 +10,7 @@ import {
 } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { ApiError, badRequest, ZApiErrorBody } from "../api-error.js";
-import { ZExecutionIdParams } from "../params.js";
+import { queryOf, ZExecutionIdParams, ZNoQuery } from "../params.js";
 import { ZAccepted, ZConsolidatedSession } from "../schemas.js";
 import { consolidatedJson } from "../views.js";
 
@@ -37,7 +37,7 @@ const startRoute = createRoute({
   description: "A JSON body { flow, agent }, or a YAML flow file (application/yaml) with ?agent=. Answers once the execution is recorded.",
   security: [{ bearer: [] }],
   request: {
-    query: z.object({ agent: z.enum(AGENTS).optional().openapi({ description: "With a YAML body: the agent (default scripted)." }) }),
+    query: queryOf({ agent: z.enum(AGENTS).optional().openapi({ description: "With a YAML body: the agent (default scripted)." }) }),
     body: {
       // Not `required`: zod-openapi would then check every body as JSON, a YAML one included. A request
       // without a body is refused by the handler (415).
@@ -62,7 +62,7 @@ const consolidateRoute = createRoute({
   path: "/api/v1/executions/{id}/consolidate",
   summary: "Consolidate the execution's committed steps again into a new consolidated session.",
   security: [{ bearer: [] }],
-  request: { params: ZExecutionIdParams },
+  request: { params: ZExecutionIdParams, query: ZNoQuery },
   responses: {
     201: { description: "The new consolidated session.", content: { "application/json": { schema: ZConsolidatedSession } } },
     ...writeErrors,
