@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
@@ -76,6 +77,9 @@ function validationError(issues: readonly z.core.$ZodIssue[], target: string): A
 export function createServer(options: ServerOptions): ReevServer {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const shutdown = new AbortController();
+  // Every open event stream listens for the shutdown: more than ten viewers is normal, not a leak
+  // (Node warned "MaxListenersExceededWarning" on the server's stderr).
+  setMaxListeners(0, shutdown.signal);
   const hub = new ChangeHub();
   const ctx: ServerContext = {
     db: options.db,

@@ -228,6 +228,28 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     }
   });
 
+  test("many viewers at once: twenty open event streams draw no Node warning, and all end when the server stops", async ({ db }) => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    const server = createServer({ db, token: TOKEN, heartbeatMs: 60_000, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      const streams = await Promise.all(Array.from({ length: 20 }, () => fetch(`${url}/api/v1/events`)));
+      // Each stream's first heartbeat comes once its handler is listening for the shutdown.
+      const copies = streams.map((stream) => stream.clone());
+      const ended = streams.map((stream) => readEvents(stream));
+      const heartbeats = await Promise.all(copies.map((copy) => readEvents(copy, (e) => e.event === "heartbeat")));
+      expect(heartbeats.map((events) => events.at(-1)?.event)).toEqual(Array(20).fill("heartbeat"));
+      await server.close();
+      expect((await Promise.all(ended)).every((events) => events.some((e) => e.event === "heartbeat"))).toBe(true);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      await server.close();
+    }
+  });
+
   test("shutdown: a run started by the server finishes its current step and is recorded failed, 'server shutting down'", async ({ db }) => {
     const server = createServer({ db, token: TOKEN, log: () => {} });
     const { url } = await server.listen({ port: 0 });
