@@ -37,15 +37,19 @@ async function inTransaction<T>(client: pg.ClientBase, fn: (q: Query) => Promise
 export async function pgClientDriver(url: string): Promise<RawDriver> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  // A single connection runs one statement or transaction at a time: queue them, as PGlite does. (pg
+  // would queue statements itself, but that is deprecated, and it would slip a statement into another
+  // caller's open transaction.)
   let queue: Promise<unknown> = Promise.resolve();
+  const queued = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.then(work);
+    queue = run.catch(() => {});
+    return run;
+  };
+  const query = pgQuery(client);
   return {
-    query: pgQuery(client),
-    // A single connection runs one transaction at a time: queue them, as PGlite does.
-    transaction: (fn) => {
-      const run = queue.then(() => inTransaction(client, fn));
-      queue = run.catch(() => {});
-      return run;
-    },
+    query: (sql, params, name) => queued(() => query(sql, params, name)),
+    transaction: (fn) => queued(() => inTransaction(client, fn)),
     close: () => client.end(),
   };
 }

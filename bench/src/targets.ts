@@ -1,4 +1,4 @@
-import { whole, x } from "./format.js";
+import { ms, whole, x } from "./format.js";
 import type { BackendResult, BenchResults } from "./results.js";
 import type { ApiResult } from "./scenario-api.js";
 import { FIRST_STEP_TARGET_MS } from "./scenario-cli.js";
@@ -112,7 +112,7 @@ function apiTargets(where: string, a: ApiResult): TargetCheck[] {
     {
       target: `deep page p50 ≤ ${API_DEEP_P50_RATIO}× page 1`,
       where,
-      measured: `${x(a.deepP50Ratio)} (${deep.reev.p50Ms} vs ${list.reev.p50Ms} ms at row ${whole(a.deepRow)})`,
+      measured: `${x(a.deepP50Ratio)} (${ms(deep.reev.p50Ms)} vs ${ms(list.reev.p50Ms)} ms at row ${whole(a.deepRow)})`,
       met: a.deepP50Ratio <= API_DEEP_P50_RATIO,
     },
     {
