@@ -123,6 +123,20 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     expect(await tableCounts(target)).toEqual(before);
   });
 
+  it("a run whose duration is unknown (as recovery leaves it) is imported with none, not one made up from its times", async () => {
+    const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
+    doc.execution.executionId = `${executionId}-recovered`;
+    doc.execution.durationMs = null;
+    const file = join(dir, `recovered-${backend.name}.json`);
+    writeFileSync(file, JSON.stringify(doc));
+    expect(await importFile(target, file, captureIO())).toBe(0);
+    const imported = await target.writer.getExecutionSession(`${executionId}-recovered`);
+    expect(imported?.finishedAt?.toISOString()).toBe(doc.execution.finishedAt);
+    expect(imported?.durationMs).toBeNull();
+    // The same file again is the same finish: a no-op, not a conflict over the duration.
+    expect(await importFile(target, file, captureIO())).toBe(0);
+  });
+
   it("a file that is not an export, or names a bad field, is refused before anything is written", async () => {
     const before = await tableCounts(target);
     const doc = JSON.parse(readFileSync(jsonFile, "utf8"));

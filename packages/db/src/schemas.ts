@@ -200,8 +200,11 @@ export type CreateExecutionInput = z.input<typeof ZCreateExecutionInput>;
 export const ZFinishExecutionInput = z.object({
   status: ZFinalExecutionStatus,
   error: ZText.nullable().optional(),
-  /** Defaults to finishedAt − startedAt. */
-  durationMs: ZDurationMs.optional(),
+  /**
+   * Defaults to finishedAt − startedAt. Null: not known, and stored so (a recovered run's finish time
+   * is its last sign of life, so the difference would be made up; an import keeps that null).
+   */
+  durationMs: ZDurationMs.nullable().optional(),
   finishedAt: ZTimestamp.optional(),
 });
 export type FinishExecutionInput = z.input<typeof ZFinishExecutionInput>;

@@ -240,6 +240,23 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
       await expectDbError(w.finishExecutionSession(id, { status: "completed" }), "TRANSACTION_STATE", "executionId");
       expect(await w.getExecutionSession(id)).toMatchObject({ status: "failed", error: "step 0 failed", durationMs: 1234 });
     });
+
+    test("finishExecutionSession: no duration given is finish − start; null is unknown and stays null", async ({ db }) => {
+      const w = db.writer;
+      const startedAt = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));
+      const finishedAt = new Date(Date.UTC(2026, 0, 1, 12, 0, 7));
+      const start = async (executionId: string) => {
+        await w.createExecutionSession({ executionId, flowId: "flow-test", agent: "test-agent", prompt: "p", startedAt });
+        return executionId;
+      };
+      const measured = await start(uid("measured"));
+      expect(await w.finishExecutionSession(measured, { status: "completed", finishedAt })).toMatchObject({ durationMs: 7000 });
+      const unknown = await start(uid("unknown"));
+      expect(await w.finishExecutionSession(unknown, { status: "failed", finishedAt, durationMs: null })).toMatchObject({
+        durationMs: null,
+      });
+      expect((await w.getExecutionSession(unknown))?.durationMs).toBeNull();
+    });
   });
 
   describe("20 concurrent executions", () => {

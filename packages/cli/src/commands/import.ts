@@ -164,7 +164,8 @@ export async function importCommand(db: Database, doc: Export, io: CliIO): Promi
           status: final.data,
           error: e.error,
           ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}),
-          ...(e.durationMs === null ? {} : { durationMs: e.durationMs }),
+          // As exported: a duration the source did not know (a recovered run's) stays unknown.
+          durationMs: e.durationMs,
         });
       } else if (existing && existing.status !== "running") {
         fail(

@@ -154,8 +154,9 @@ export async function finishExecutionSession(
       });
     }
     const finishedAt = data.finishedAt ?? new Date();
-    const durationMs = data.durationMs ?? Math.max(0, finishedAt.getTime() - new Date(locked.started_at).getTime());
-    if (durationMs > INT32_MAX) {
+    const durationMs =
+      data.durationMs === undefined ? Math.max(0, finishedAt.getTime() - new Date(locked.started_at).getTime()) : data.durationMs;
+    if (durationMs !== null && durationMs > INT32_MAX) {
       throw new DatabaseError(
         "VALIDATION",
         `Invalid input: finishedAt is ${durationMs} ms after the start, over the ${INT32_MAX} ms a duration can hold`,
