@@ -41,14 +41,8 @@ function comparable(json: string) {
     consolidated: Record<string, unknown>[];
   };
   return {
-    // Owner and heartbeat describe the process that holds the row: an import records the importing
-    // process (a known gap, see the closing note of stop 15), so they are not part of the run compared.
-    execution: {
-      ...doc.execution,
-      owner: undefined,
-      heartbeatAt: undefined,
-      consolidation: { ...(doc.execution.consolidation as object), updatedAt: undefined },
-    },
+    // The owner and last heartbeat are the process that ran it, kept by the import.
+    execution: { ...doc.execution, consolidation: { ...(doc.execution.consolidation as object), updatedAt: undefined } },
     steps: doc.steps.map((s) => ({ ...s, timestamp: undefined })),
     consolidated: doc.consolidated.map((c) => ({ ...c, id: undefined, timestamp: undefined })),
   };

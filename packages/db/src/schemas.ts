@@ -194,6 +194,15 @@ export const ZCreateExecutionInput = z.object({
   startedAt: ZTimestamp.optional(),
   /** The evaluation run this execution belongs to (`reev eval`); it must exist. */
   evaluationId: ZId.nullable().optional(),
+  /**
+   * The process that ran it and its last sign of life, when the run was recorded elsewhere (`reev
+   * import`): kept as recorded (null: unknown). Left out, the creating process owns it, as of now.
+   */
+  owner: z
+    .object({ host: z.string().min(1).max(255), pid: z.int().min(1).max(INT32_MAX), startedAt: ZTimestamp.nullable() })
+    .nullable()
+    .optional(),
+  heartbeatAt: ZTimestamp.nullable().optional(),
 });
 export type CreateExecutionInput = z.input<typeof ZCreateExecutionInput>;
 

@@ -91,6 +91,23 @@ const metricCases: Case[] = [
   ],
   ["invalid startedAt", (w, id) => w.storeStep(id, { stepIndex: 0, startedAt: new Date(Number.NaN) }), "startedAt"],
   ["finish with a non-final status", (w, id) => w.finishExecutionSession(id, { status: "running" as never }), "status"],
+  [
+    "a recorded owner with pid 0",
+    (w) =>
+      w.createExecutionSession({
+        executionId: uid("o"),
+        flowId: "f",
+        agent: "a",
+        prompt: "p",
+        owner: { host: "h", pid: 0, startedAt: null },
+      }),
+    "owner.pid",
+  ],
+  [
+    "a recorded heartbeat that is no date",
+    (w) => w.createExecutionSession({ executionId: uid("o"), flowId: "f", agent: "a", prompt: "p", heartbeatAt: "yesterday" }),
+    "heartbeatAt",
+  ],
 ];
 
 const sizeCases: Case[] = [

@@ -47,6 +47,9 @@ const ZExportedExecution = z.object({
   durationMs: z.int().nullable(),
   error: z.string().nullable(),
   metadata: z.unknown().optional(),
+  // Left out by exports older than owners and heartbeats.
+  owner: z.object({ host: z.string(), pid: z.int(), startedAt: z.string().nullable() }).nullable().optional(),
+  heartbeatAt: z.string().nullable().optional(),
   consolidation: z.object({ status: z.string() }),
 });
 
@@ -154,6 +157,9 @@ export async function importCommand(db: Database, doc: Export, io: CliIO): Promi
         prompt: e.prompt,
         startedAt: e.startedAt,
         ...(e.metadata === undefined || e.metadata === null ? {} : { metadata: e.metadata as JsonValue }),
+        // The process that ran it, not this one: `reev show` and recovery read the owner as recorded.
+        ...(e.owner === undefined ? {} : { owner: e.owner }),
+        ...(e.heartbeatAt === undefined ? {} : { heartbeatAt: e.heartbeatAt }),
       });
       // Committed at once, never into a transaction someone has open on this execution.
       const steps = await w.storeSteps(e.executionId, doc.steps.map(toStepInput), { transactionId: null });

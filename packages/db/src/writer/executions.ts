@@ -1,5 +1,5 @@
 import { DatabaseError } from "../errors.js";
-import type { Prisma } from "../generated/prisma/client.js";
+import { Prisma } from "../generated/prisma/client.js";
 import { currentProcessOwner, type RecordedOwner, recordedOwner } from "../process-owner.js";
 import {
   type ConsolidationStatus,
@@ -75,7 +75,8 @@ export async function createExecutionSession(context: WriterContext, input: Crea
   // 0.3) and a failed INSERT would abort an enclosing transaction; ON CONFLICT lets a retry be seen.
   const metadata = data.metadata === undefined || data.metadata === null ? null : JSON.stringify(data.metadata);
   // The creating process owns the execution: recovery finishes it only once that process is gone.
-  const owner = currentProcessOwner();
+  const owner = data.owner === undefined ? currentProcessOwner() : data.owner;
+  const heartbeatAt = data.heartbeatAt === undefined ? Prisma.sql`now()` : Prisma.sql`${data.heartbeatAt}::timestamptz`;
   const inserted = await withClient(
     context,
     action,
@@ -85,7 +86,8 @@ export async function createExecutionSession(context: WriterContext, input: Crea
         owner_host, owner_pid, owner_started_at, heartbeat_at, evaluation_id)
       VALUES (${data.executionId}, ${data.flowId}, ${data.agent}, ${data.prompt}, ${metadata}::jsonb,
         COALESCE(${data.startedAt ?? null}::timestamptz, now()),
-        ${owner.host}, ${owner.pid}::int, ${owner.startedAt}::timestamptz, now(), ${data.evaluationId ?? null})
+        ${owner?.host ?? null}, ${owner?.pid ?? null}::int, ${owner?.startedAt ?? null}::timestamptz, ${heartbeatAt},
+        ${data.evaluationId ?? null})
       ON CONFLICT (execution_id) DO NOTHING`,
   );
   const row = await withClient(context, action, (c) => c.executionSession.findUniqueOrThrow({ where: { executionId: data.executionId } }));
