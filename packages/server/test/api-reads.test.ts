@@ -181,6 +181,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
       ["/api/v1/executions?status=done", 400, "status"],
       ["/api/v1/executions?from=last%20week", 400, "from"],
       [`/api/v1/executions?q=${"q".repeat(501)}`, 400, "q"],
+      ["/api/v1/executions?q=%00", 400, "q"],
       [`/api/v1/executions?q=${"q".repeat(9000)}`, 414],
       ["/api/v1/steps", 404],
       ["/api/nothing/here", 404],
@@ -225,6 +226,13 @@ describe.each(testBackends())("read API on $name", (backend) => {
     }
     // The parameters a route does take still work alongside each other.
     expect((await get(db, "/api/v1/executions?limit=1&status=completed")).response.status).toBe(200);
+  });
+
+  test("a search the database cannot hold (a NUL) is the viewer's own 400 page naming q, not a 500", async ({ db }) => {
+    const { response, text } = await get(db, "/?q=%00");
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(text).toContain("These filters cannot be used: q must not contain the NUL character");
   });
 
   test("a missing page outside /api/ is an HTML 404 that links back to the runs list, never an empty list", async ({ db }) => {

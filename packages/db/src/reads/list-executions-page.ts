@@ -3,6 +3,7 @@ import { Prisma } from "../generated/prisma/client.js";
 import type { Database } from "../open-database.js";
 import { prepared } from "../prepared-statement.js";
 import { ZExecutionStatus, ZId, ZTimestamp } from "../schemas.js";
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from "../storable-text.js";
 import { validate } from "../validate.js";
 import { type ExecutionSummary, SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./execution-row.js";
 import { runDriverRead } from "./run-read.js";
@@ -22,7 +23,9 @@ export const ZExecutionsPageInput = z.object({
   /** started_at < to. */
   to: ZTimestamp.optional(),
   /** A substring of the execution id, the flow id or the prompt, case-insensitive. */
-  q: z.string().max(500, "must be at most 500 characters").optional(),
+  // Text PostgreSQL cannot hold (a NUL) can match nothing stored, and the server would refuse the
+  // pattern outright: a 500 for what is bad input.
+  q: z.string().max(500, "must be at most 500 characters").refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).optional(),
   limit: z.int().min(1, "must be 1 or more").max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`).default(50),
   after: ZExecutionsPageKey.optional(),
 });
