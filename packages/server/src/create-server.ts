@@ -157,9 +157,15 @@ export function createServer(options: ServerOptions): ReevServer {
 
   app.notFound(notFoundAnswer);
   app.onError((error, c) => {
+    // bearerAuth's refusal is a whole response: our JSON body, and the WWW-Authenticate header a
+    // client needs to learn the scheme.
+    if (error instanceof HTTPException && error.res) return error.getResponse();
     const known =
       toApiError(error) ??
       (error instanceof HTTPException && error.status === 415 ? unsupportedMediaType() : undefined) ??
+      (error instanceof HTTPException && error.status === 400
+        ? new ApiError(400, "INVALID_ARGUMENT", `${error.message || "The request is malformed"}.`, "body")
+        : undefined) ??
       (error instanceof HTTPException && error.status < 500
         ? new ApiError(error.status as 400, "HTTP_ERROR", error.message || "The request was refused.")
         : undefined);

@@ -56,7 +56,7 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
       ["a wrong token", { ...json({ flow: flowJson("x", 1) }), headers: { Authorization: "Bearer nope" } }, "/api/v1/executions", 401],
       ["not a bearer header", { ...json({ flow: flowJson("x", 1) }), headers: { Authorization: "Basic abc" } }, "/api/v1/executions", 400],
       ["text/plain", { "Content-Type": "text/plain", body: "hello" }, "/api/v1/executions", 415, "Content-Type"],
-      ["broken JSON", json("{ not json"), "/api/v1/executions", 400],
+      ["broken JSON", json("{ not json"), "/api/v1/executions", 400, "body"],
       ["no flow", json({ agent: "scripted" }), "/api/v1/executions", 400, "flow"],
       ["an unknown agent", json({ flow: flowJson("x", 1), agent: "skynet" }), "/api/v1/executions", 400, "agent"],
       ["a flow without steps", json({ flow: { flowId: "x", prompt: "p" } }), "/api/v1/executions", 400, "flow.steps"],
@@ -91,6 +91,28 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
       if (field) expect(body.error.field, name).toBe(field);
     }
     expect(await counts(db)).toEqual(before);
+  });
+
+  test("a write without the right token is told what to send, and the scheme is in WWW-Authenticate", async ({ db }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const post = (headers: Record<string, string>) =>
+      app.request("/api/v1/executions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers },
+        body: JSON.stringify({ flow: flowJson("x", 1) }),
+      });
+    for (const [headers, status, message] of [
+      [{}, 401, "This route needs Authorization: Bearer <REEV_API_TOKEN>."],
+      [{ Authorization: "Bearer nope" }, 401, "The bearer token is not this server's REEV_API_TOKEN."],
+      [{ Authorization: "Basic abc" }, 400, "The Authorization header must be Bearer <REEV_API_TOKEN>."],
+    ] as const) {
+      const response = await post(headers);
+      expect({ status: response.status, body: await response.json() }).toEqual({
+        status,
+        body: { error: { code: "UNAUTHORIZED", message } },
+      });
+      expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    }
   });
 
   test("POST a flow → 202 with Location; its events stream in order and end; resuming with Last-Event-ID loses and repeats nothing", async ({
