@@ -7,3 +7,9 @@ export const utcTime = (date: Date) => date.toISOString().replace("T", " ").slic
 
 /** A time in a sentence or a field, where no header says UTC: "2026-12-03 10:00:00 UTC". */
 export const utcStamp = (date: Date) => `${utcTime(date)} UTC`;
+
+/** A time a document stores as text (its consolidated_at), written as utcStamp does; as stored if it is no date. */
+export function storedStamp(stored: string): string {
+  const at = new Date(stored);
+  return Number.isNaN(at.getTime()) ? stored : utcStamp(at);
+}

@@ -53,6 +53,12 @@ describe("renderHtmlPage", () => {
     );
   });
 
+  it("writes the consolidation time under the heading as the banner does, not as the stored ISO string", () => {
+    const ids = page.match(/<p class="ids">([\s\S]*?)<\/p>/)?.[1] ?? "";
+    expect(ids).toMatch(/· 2025-10-14 09:40:00 UTC$/);
+    expect(ids).not.toContain("T09:40");
+  });
+
   it("writes a consolidation time that is no date as it was stored", () => {
     const stored = JSON.stringify({ ...JSON.parse(fixture("reev-4-step")), consolidated_at: "yesterday, about noon" });
     expect(bannerOf(renderHtmlPage(stored, { execution: execution("reev-4-step") }))).toContain(

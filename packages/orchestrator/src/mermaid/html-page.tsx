@@ -1,4 +1,5 @@
 import type { ConsolidatedContent } from "../consolidated-content.js";
+import { storedStamp } from "../format-time.js";
 import type { RunChecks } from "./check-notes.js";
 import { ChecksSection } from "./checks-section.js";
 import { clientBundle } from "./client-bundles.js";
@@ -47,7 +48,7 @@ function ReportPage(props: { content: ConsolidatedContent; execution: ReportExec
             {content.prompt === null ? null : <p class="prompt">{content.prompt}</p>}
             <p class="ids">
               execution <code>{content.execution_id}</code> · consolidated session <code>{content.consolidated_session_id}</code> ·{" "}
-              {content.consolidated_at}
+              {storedStamp(content.consolidated_at)}
             </p>
           </header>
           <RunMetrics metrics={content.metadata} wallTimeMs={execution.durationMs ?? null} />

@@ -1,6 +1,6 @@
 import type { ConsolidationStatus, ExecutionSessionRecord, ExecutionStatus } from "@reev/db";
 import type { ConsolidatedContent } from "../consolidated-content.js";
-import { utcStamp } from "../format-time.js";
+import { storedStamp } from "../format-time.js";
 import { statusGlyph } from "../status-glyph.js";
 
 /** What the report needs from the execution record: the run's own outcome, which the consolidated document does not carry. */
@@ -9,12 +9,6 @@ export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "stat
   Partial<Pick<ExecutionSessionRecord, "durationMs">>;
 
 type Tone = "ok" | "bad" | "warn" | "info";
-
-/** The document's consolidation time as the rest of the report writes times; as stored if it is no date. */
-function consolidatedAt(stored: string): string {
-  const at = new Date(stored);
-  return Number.isNaN(at.getTime()) ? stored : utcStamp(at);
-}
 
 const RUN_HEADLINES = {
   completed: { text: "Run completed", tone: "ok" },
@@ -65,7 +59,7 @@ export function StatusBanner(props: { execution: ReportExecution; content: Conso
       <p data-consolidation-status={consolidation.status}>
         Consolidation {CONSOLIDATION_TEXT[consolidation.status]}
         {consolidationFailed && consolidation.error !== null ? `: ${consolidation.error}` : ""}. This page shows consolidated session{" "}
-        <code>{content.consolidated_session_id}</code> from {consolidatedAt(content.consolidated_at)}.
+        <code>{content.consolidated_session_id}</code> from {storedStamp(content.consolidated_at)}.
       </p>
     </section>
   );
