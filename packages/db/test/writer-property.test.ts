@@ -583,8 +583,13 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       expect(o.value.length).toBe(Math.max(0, Math.min(q.limit, matching.length - q.offset)));
       const ids = new Set(matching.map((e) => e.executionId));
       for (const e of o.value) expect(ids.has(e.executionId), `${what}: ${e.executionId} does not match the filter`).toBe(true);
-      for (let i = 1; i < o.value.length; i++)
-        expect(o.value[i - 1]!.startedAt.getTime()).toBeGreaterThanOrEqual(o.value[i]!.startedAt.getTime());
+      for (let i = 1; i < o.value.length; i++) {
+        const [a, b] = [o.value[i - 1]!, o.value[i]!];
+        expect(a.startedAt.getTime()).toBeGreaterThanOrEqual(b.startedAt.getTime());
+        // Ties in the list's keyset order: the id descending, byte-wise as the database's C collation compares.
+        if (a.startedAt.getTime() === b.startedAt.getTime())
+          expect(Buffer.compare(Buffer.from(a.executionId), Buffer.from(b.executionId))).toBe(1);
+      }
     },
     [[RUNNING, { clean: false, args: null as never }]],
   );

@@ -112,13 +112,13 @@ export async function getExecutionSession(context: WriterContext, executionId: s
   return row ? toExecutionRecord(row) : null;
 }
 
-/** Newest first. */
+/** Newest first; runs started in the same millisecond by id, descending, as the API's and viewer's list (and its index). */
 export async function listExecutionSessions(context: WriterContext, input: ListExecutionsInput = {}): Promise<ExecutionSessionRecord[]> {
   const q = validate(ZListExecutionsInput, input, "");
   const rows = await withClient(context, "list executions", (c) =>
     c.executionSession.findMany({
       where: { ...(q.status ? { status: q.status } : {}), ...(q.flowId ? { flowId: q.flowId } : {}) },
-      orderBy: [{ startedAt: "desc" }, { executionId: "asc" }],
+      orderBy: [{ startedAt: "desc" }, { executionId: "desc" }],
       take: q.limit,
       skip: q.offset,
     }),
