@@ -7,11 +7,13 @@ export { utcStamp, utcTime } from "@reev/orchestrator";
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
 export const formatPercent = (value: number | null | undefined) => (value === null || value === undefined ? "—" : `${value.toFixed(1)}%`);
 export const statusLabel = (status: GlyphStatus) => `${statusGlyph(status)} ${status}`;
+/** "1 execution", "2 executions": a count with its noun in the number it takes. */
+export const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function stepLine(step: StepResult): string {
   const retries = step.attempts > 1 ? ` after ${step.attempts} attempts` : "";
   const error = step.error ? ` — ${step.error}` : "";
-  const tools = step.toolCalls.length === 1 ? "1 tool call" : `${step.toolCalls.length} tool calls`;
+  const tools = counted(step.toolCalls.length, "tool call");
   return `${statusLabel(step.status)} step ${step.stepIndex} ${step.stepId} (${formatDuration(step.durationMs)}${retries}, ${tools})${error}`;
 }
 
@@ -26,7 +28,7 @@ export function metricsLine(m: ConsolidationMetadata): string {
   return [
     `success rate ${formatPercent(m.successRate)}`,
     `avg score ${formatScore(m.avgScore)}`,
-    `${m.totalTools ?? "—"} tool calls`,
+    m.totalTools === null || m.totalTools === undefined ? "— tool calls" : counted(m.totalTools, "tool call"),
     `steps time ${formatDuration(m.executionDurationMs)}`,
     `tokens in ${formatCount(m.totalInputTokens)} / out ${formatCount(m.totalOutputTokens)}`,
     `cost ${formatUsd(m.costUsd)}`,

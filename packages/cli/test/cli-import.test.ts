@@ -104,7 +104,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     const steps = (await source.writer.getSessionsForConsolidation(executionId)).length;
     expect(steps).toBeGreaterThan(10);
     expect(io.out()).toContain(`Imported execution ${executionId}`);
-    expect(io.out()).toContain(`${steps} of ${steps} steps new, 1 consolidated sessions new`);
+    expect(io.out()).toContain(`${steps} of ${steps} steps new, 1 consolidated session new`);
     const original = comparable(readFileSync(jsonFile, "utf8"));
     const copy = comparable(await exported(target, executionId, "json", join(dir, `copy-${backend.name}.json`)));
     expect(copy).toEqual(original);
@@ -112,7 +112,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     const before = await tableCounts(target);
     const again = captureIO();
     expect(await importFile(target, jsonlFile, again)).toBe(0);
-    expect(again.out()).toContain(`Already present: execution ${executionId}`);
+    expect(again.out()).toContain(`Execution ${executionId} was already in`);
     expect(again.out()).toContain(`0 of ${steps} steps new, 0 consolidated sessions new`);
     expect(await tableCounts(target)).toEqual(before);
   });

@@ -133,7 +133,7 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ executionId: id, status: "completed", consolidation: { status: "completed" } });
     const again = await reev("import", out);
     expect(again.code, show(again)).toBe(0);
-    expect(again.stdout).toContain("Already present");
+    expect(again.stdout).toContain("was already in");
     const bad = await reev("import", `${temp.dir}/no-such-file.json`);
     expect(bad.code, show(bad)).toBe(2);
     expect(bad.stderr).toMatch(/^reev: Cannot read /);

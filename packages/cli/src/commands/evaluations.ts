@@ -69,7 +69,7 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
   if (nextCursor !== null) {
     io.stdout.write(
       query.limit < MAX_LIMIT
-        ? `Only the ${query.limit} newest are shown: reev evaluations --limit ${MAX_LIMIT} shows more.\n`
+        ? `${query.limit === 1 ? "Only the newest is shown" : `Only the ${query.limit} newest are shown`}: reev evaluations --limit ${MAX_LIMIT} shows more.\n`
         : `Only the ${MAX_LIMIT} newest are shown.\n`,
     );
   }

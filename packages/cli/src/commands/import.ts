@@ -13,6 +13,7 @@ import { errorMessage, OrchestratorError, sessionMetadata } from "@reev/orchestr
 import type { Command } from "commander";
 import { z } from "zod";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { counted } from "../format.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 
 export function registerImport(program: Command, ctx: CliContext): void {
@@ -196,8 +197,8 @@ export async function importCommand(db: Database, doc: Export, io: CliIO): Promi
     { timeout: IMPORT_TIMEOUT_MS },
   );
   io.stdout.write(
-    `${result.created ? "Imported" : "Already present:"} execution ${e.executionId} into ${db.description}: ` +
-      `${result.steps.created} of ${result.steps.stored} steps new, ${result.consolidated} consolidated sessions new.\n`,
+    `${result.created ? "Imported execution" : "Execution"} ${e.executionId} ${result.created ? "into" : "was already in"} ${db.description}: ` +
+      `${result.steps.created} of ${counted(result.steps.stored, "step")} new, ${counted(result.consolidated, "consolidated session")} new.\n`,
   );
   return 0;
 }

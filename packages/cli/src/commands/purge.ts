@@ -9,7 +9,7 @@ import {
 import type { Command } from "commander";
 import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { utcStamp } from "../format.js";
+import { counted, utcStamp } from "../format.js";
 import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
 
@@ -97,7 +97,6 @@ const TABLES: readonly [keyof PurgeReport["deleted"], string][] = [
   ["consolidatedSessions", "consolidated_sessions"],
 ];
 
-const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const batches = (n: number) => counted(n, "batch", "batches");
 const rows = (report: PurgeReport) => TABLES.reduce((sum, [key]) => sum + report.deleted[key], 0);
 
