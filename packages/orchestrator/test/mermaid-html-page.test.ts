@@ -59,6 +59,22 @@ describe("renderHtmlPage", () => {
     expect(ids).not.toContain("T09:40");
   });
 
+  it("says how many of the plan's steps never ran when a run ended before them (a recovered crash)", () => {
+    const planned = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+    const crashed = renderHtmlPage(fixture("reev-4-step"), {
+      execution: execution("reev-4-step", { status: "failed", error: "abandoned", metadata: { atomic: false, steps: planned } }),
+    });
+    expect(bannerOf(crashed)).toContain(
+      "1 of 4 steps succeeded · 2 failed · 1 skipped · 8 of the 12 planned steps never ran (no record of them)",
+    );
+    // A run that recorded its whole plan, or one without a recorded plan, says nothing of it.
+    const whole = renderHtmlPage(fixture("reev-4-step"), {
+      execution: execution("reev-4-step", { metadata: { steps: planned.slice(0, 4) } }),
+    });
+    expect(bannerOf(whole)).not.toContain("planned");
+    expect(bannerOf(page)).not.toContain("planned");
+  });
+
   it("writes a consolidation time that is no date as it was stored", () => {
     const stored = JSON.stringify({ ...JSON.parse(fixture("reev-4-step")), consolidated_at: "yesterday, about noon" });
     expect(bannerOf(renderHtmlPage(stored, { execution: execution("reev-4-step") }))).toContain(

@@ -5,8 +5,8 @@ import { statusGlyph } from "../status-glyph.js";
 
 /** What the report needs from the execution record: the run's own outcome, which the consolidated document does not carry. */
 export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "status" | "error" | "consolidation"> &
-  /** The run's wall time; "—" when not given. */
-  Partial<Pick<ExecutionSessionRecord, "durationMs">>;
+  /** The run's wall time ("—" when not given), and its metadata: the plan's step ids, for runs of the executor. */
+  Partial<Pick<ExecutionSessionRecord, "durationMs" | "metadata">>;
 
 type Tone = "ok" | "bad" | "warn" | "info";
 
@@ -27,7 +27,13 @@ const CONSOLIDATION_TEXT = {
   timed_out: "timed out",
 } as const satisfies Record<ConsolidationStatus, string>;
 
-function stepCounts(content: ConsolidatedContent): string {
+/** How many steps the run's plan had, as the executor records it (`metadata.steps`, their ids); undefined when not recorded. */
+function plannedSteps(metadata: ReportExecution["metadata"]): number | undefined {
+  const steps = metadata !== null && typeof metadata === "object" && !Array.isArray(metadata) ? metadata.steps : undefined;
+  return Array.isArray(steps) && steps.every((s) => typeof s === "string") ? steps.length : undefined;
+}
+
+function stepCounts(content: ConsolidatedContent, planned: number | undefined): string {
   const m = content.metadata;
   const parts = [`${m.successful_steps} of ${m.total_steps} steps succeeded`];
   if (m.failed_steps > 0)
@@ -35,6 +41,10 @@ function stepCounts(content: ConsolidatedContent): string {
       `${m.failed_steps} failed${m.infrastructure_errors ? ` (${m.infrastructure_errors} by infrastructure errors, not the agent)` : ""}`,
     );
   if (m.skipped_steps > 0) parts.push(`${m.skipped_steps} skipped`);
+  // A run whose process died (finished by reev recover) has no rows for the steps it never reached:
+  // without this, 3 of 3 recorded steps read as a whole run that succeeded.
+  if (planned !== undefined && planned > m.total_steps)
+    parts.push(`${planned - m.total_steps} of the ${planned} planned steps never ran (no record of them)`);
   return parts.join(" · ");
 }
 
@@ -54,7 +64,7 @@ export function StatusBanner(props: { execution: ReportExecution; content: Conso
         {statusGlyph(execution.status)} {headline.text}
       </p>
       {execution.error === null ? null : <pre class="run-error">{execution.error}</pre>}
-      <p>{stepCounts(content)}</p>
+      <p>{stepCounts(content, plannedSteps(execution.metadata))}</p>
       {execution.status === "running" ? <p>This page shows the steps committed when it was consolidated.</p> : null}
       <p data-consolidation-status={consolidation.status}>
         Consolidation {CONSOLIDATION_TEXT[consolidation.status]}
