@@ -128,9 +128,9 @@ describe("renderHtmlPage", () => {
     expect(page).toContain("<title>reev flow · multiply-usdc-jup</title>");
   });
 
-  it("shows recorded attempts, and — where the document has none", () => {
+  it("shows recorded attempts, 0 for a skipped step (never tried), and — where the document has none", () => {
     const attempts = (shown: string) => [...shown.matchAll(/data-label="Attempts">([^<]*)</g)].map((m) => m[1]);
-    expect(attempts(page)).toEqual(["—", "—", "—", "—"]);
+    expect(attempts(page)).toEqual(["—", "—", "—", "0"]);
     const twelve = renderHtmlPage(fixture("twelve-step"), { execution: execution("twelve-step") });
     expect(attempts(twelve)).toEqual(["1", "1", "2", "1", "1", "1", "1", "3", "1", "1", "0", "0"]);
     expect(twelve).toContain(`<td class="num retried" data-label="Attempts">3</td>`);

@@ -81,7 +81,8 @@ export async function showCommand(db: Database, executionId: string, options: { 
       statusLabel(s.status),
       formatDuration(s.durationMs),
       // "—" when the step's source recorded no attempts (the seed's text content): never a guessed 1.
-      s.attempts.length ? String(s.attempts.length) : "—",
+      // A skipped step was never tried: 0 is known, as the run's own summary says.
+      s.attempts.length ? String(s.attempts.length) : s.status === "skipped" ? "0" : "—",
       s.toolCalls
         .map((t) => `${t.success === false ? "✗" : ""}${t.toolName}${retried && t.attempt !== null ? `#${t.attempt}` : ""}`)
         .join(", ") || "—",

@@ -74,7 +74,7 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: 
         {scoreText(step.score)}
       </td>
       <td class={retried ? "num retried" : "num"} data-label="Attempts">
-        {step.attempts === undefined ? "—" : String(step.attempts)}
+        {step.attempts !== undefined ? String(step.attempts) : step.status === "skipped" ? "0" : "—"}
       </td>
       <td class="num" data-label="Duration">
         {formatDuration(step.duration_ms)}
@@ -106,7 +106,7 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: 
 }
 
 /**
- * Every step with its score, attempts (— when the document does not record them), duration, tool
+ * Every step with its score, attempts (0 for a skipped step, — when the document does not record them), duration, tool
  * calls that open to their input and output, and error. Each row's id is `step-<state id>`, the
  * diagram node's link target. With `checks` (a run with step `expect` blocks), a Checks column says
  * which of each step's checks failed, so a failed check does not read as a plain tool failure.
