@@ -3,16 +3,13 @@ import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "no
 import { dirname } from "node:path";
 import { DatabaseError } from "./errors.js";
 import { lockHeldMessage, processArguments } from "./lock-holder.js";
+import { localOwnerState } from "./process-owner.js";
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+/**
+ * Whether the lock's owner still runs. A zombie (killed, not yet reaped: common under an init that
+ * does not reap, as in many containers) holds nothing, though a signal to its pid still succeeds.
+ */
+const isAlive = (pid: number): boolean => localOwnerState({ pid, startedAt: null }) === "alive";
 
 /** The lock file's text, or undefined when there is no lock. */
 function readLock(lockPath: string): string | undefined {

@@ -3,6 +3,7 @@
 // unlink-and-retry, and a rename-aside that could move a winner's fresh lock away and fail to put it
 // back once a third process had linked its own.
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,6 +86,23 @@ describe("directory lock", () => {
     expect(readFileSync(`${dataDir}.lock`, "utf8")).toMatch(new RegExp(`^${process.pid}\n`));
     release();
     expect(readdirSync(dir).filter((f) => f.startsWith("crashed-breaker"))).toEqual([]);
+  });
+
+  it("a lock whose owner is a zombie (killed, never reaped) is taken over: the zombie holds nothing", async () => {
+    // sh starts `true` in the background and becomes `sleep`, which never reaps it: `true` stays a zombie.
+    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const [line] = (await once(parent.stdout.setEncoding("utf8"), "data")) as [string];
+      const zombie = Number(line.trim());
+      await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]?.[0]).toBe("Z");
+      const dataDir = join(dir, "zombie-owner");
+      writeFileSync(`${dataDir}.lock`, `${zombie}\n2020-01-01T00:00:00.000Z\n`);
+      const release = acquireDirectoryLock(dataDir);
+      expect(readFileSync(`${dataDir}.lock`, "utf8")).toMatch(new RegExp(`^${process.pid}\n`));
+      release();
+    } finally {
+      parent.kill();
+    }
   });
 
   it("a takeover another live process holds is waited for, and named if it does not end", () => {
