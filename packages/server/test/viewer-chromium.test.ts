@@ -39,7 +39,11 @@ describe("the viewer in Chromium", () => {
   });
 
   test("list → run → diagram: the SVG is drawn, the step rows are the database's, the console is clean", async ({ db }) => {
-    const okId = await runFlow(db, flowPlan("viewer-ok", 6, { prompt: "Rebalance <my> wallet & report" }));
+    // Ids as long as real ones (flow names, timestamps), so the list has to fit them beside the rest.
+    const okId = await runFlow(
+      db,
+      flowPlan("viewer-ok-weekly-rebalance-of-the-portfolio", 6, { prompt: "Rebalance <my> wallet & report" }),
+    );
     const failedId = await runFlow(db, flowPlan("viewer-failing", 5, { failAt: 2 }));
     const server: ReevServer = createServer({ db, log: () => {} });
     const { url } = await server.listen({ port: 0 });
@@ -52,6 +56,25 @@ describe("the viewer in Chromium", () => {
         await page.goto(url);
         await expect.poll(() => page.locator("tr[data-execution-id]").count()).toBe(2);
         await screenshot(page, `list-${label}`);
+        if (label === "desktop") {
+          // A status, a start time, a duration: each on one line (its text's boxes share one top).
+          const lines = await page.locator("table.runs td.short").evaluateAll((cells) =>
+            cells.map((cell) => {
+              const range = (
+                globalThis as unknown as {
+                  document: { createRange(): { selectNodeContents(n: unknown): void; getClientRects(): ArrayLike<{ top: number }> } };
+                }
+              ).document.createRange();
+              range.selectNodeContents(cell);
+              return new Set([...Array.from(range.getClientRects())].map((r) => Math.round(r.top))).size;
+            }),
+          );
+          expect(lines.length).toBeGreaterThan(0);
+          expect(
+            lines.every((n) => n === 1),
+            JSON.stringify(lines),
+          ).toBe(true);
+        }
 
         for (const id of [okId, failedId]) {
           await page.goto(url);

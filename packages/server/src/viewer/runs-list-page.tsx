@@ -10,19 +10,25 @@ function RunRow(props: { run: ExecutionSummary }) {
   const { run } = props;
   return (
     <tr data-execution-id={run.executionId} data-status={run.status}>
-      <td data-label="Status">
+      <td class="short" data-label="Status">
         {statusGlyph(run.status)} {run.status}
       </td>
       <td data-label="Flow">{run.flowId}</td>
       <td class="id" data-label="Execution">
         <a href={`/runs/${encodeURIComponent(run.executionId)}`}>{run.executionId}</a>
       </td>
-      <td data-label="Agent">{run.agent}</td>
-      <td data-label="Started">
+      <td class="short" data-label="Agent">
+        {run.agent}
+      </td>
+      <td class="short" data-label="Started">
         <UtcTime date={run.startedAt} />
       </td>
-      <td data-label="Duration">{formatDuration(run.durationMs)}</td>
-      <td data-label="Consolidation">{toApiConsolidationStatus(run.consolidation.status)}</td>
+      <td class="short" data-label="Duration">
+        {formatDuration(run.durationMs)}
+      </td>
+      <td class="short" data-label="Consolidation">
+        {toApiConsolidationStatus(run.consolidation.status)}
+      </td>
     </tr>
   );
 }

@@ -13,6 +13,8 @@ form.filters input[type=search] { min-width: 16em; }
 table.runs { width: 100%; border-collapse: collapse; }
 table.runs th, table.runs td { text-align: left; padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 table.runs td.id { overflow-wrap: anywhere; }
+/* Short values keep to one line (a status, a time), so a row of the list is one line wide on a desktop; ids and flows wrap. */
+table.runs th, table.runs td.short { white-space: nowrap; }
 .pager { display: flex; gap: 16px; margin-top: 12px; }
 /* The links wrap as wholes, with room between their rows and the status banner below. */
 .downloads { display: flex; gap: 4px 12px; flex-wrap: wrap; margin: 8px 0 12px; }
