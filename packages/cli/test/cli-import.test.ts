@@ -142,6 +142,10 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     expect(error).toBeInstanceOf(OrchestratorError);
     expect((error as OrchestratorError).path).toBe("steps[3].stepIndex");
 
+    writeFileSync(bad, "{}");
+    const empty = (await importFile(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError;
+    expect([empty.path, empty.message]).toEqual(["execution", `${bad} is not a reev export: execution is required`]);
+
     writeFileSync(bad, "{ not json\nnor jsonl\n");
     expect(((await importFile(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe("line 1");
     expect(((await importFile(target, join(dir, "missing.json"), captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe(

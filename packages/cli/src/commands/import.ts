@@ -92,7 +92,10 @@ function parseExport(text: string, file: string): Export {
   } catch {
     raw = fromJsonl(text, file);
   }
-  const parsed = ZExport.safeParse(raw);
+  // A missing field says so, instead of zod's "expected object, received undefined".
+  const parsed = ZExport.safeParse(raw, {
+    error: (issue) => (issue.code === "invalid_type" && issue.input === undefined ? "is required" : undefined),
+  });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = formatIssuePath(issue.path);

@@ -4,7 +4,7 @@ import { MAX_ID_LENGTH } from "@reev/db";
 /** An id in a path: any text a stored id can be (unicode included), up to the longest one. */
 export const idParam = (name: string, description: string) =>
   z
-    .string()
+    .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be text") })
     .min(1)
     .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
     .openapi({ param: { name, in: "path" }, description });
