@@ -321,7 +321,7 @@ describe("inspecting recorded runs", () => {
 
     // Nothing to list is still a document.
     const none = await reev("list", "--status", "rolled_back", "--json");
-    expect(JSON.parse(none.stdout)).toEqual({ executions: [] });
+    expect(JSON.parse(none.stdout)).toEqual({ executions: [], more: false });
   });
 
   it("reev diagram prints Mermaid for an execution id, and writes HTML for a consolidated id", async () => {

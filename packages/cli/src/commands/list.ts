@@ -41,11 +41,16 @@ export function registerList(program: Command, ctx: CliContext): void {
     });
 }
 
-/** `reev list`: a table, or `{ "executions": [...] }` with --json. */
+/** `reev list`: a table, or `{ "executions": [...], "more" }` with --json. */
 export async function listCommand(db: Database, query: ListExecutionsInput, options: { json: boolean }, io: CliIO): Promise<number> {
   const executions = await db.writer.listExecutionSessions(query);
+  const limit = query.limit ?? 50;
+  const offset = query.offset ?? 0;
+  // A full page may have more behind it: one row past it says whether to point at the next page.
+  const more =
+    executions.length === limit && (await db.writer.listExecutionSessions({ ...query, offset: offset + limit, limit: 1 })).length > 0;
   if (options.json) {
-    writeJson(io, { executions: executions.map(executionJson) });
+    writeJson(io, { executions: executions.map(executionJson), more });
     return 0;
   }
   if (!executions.length) {
@@ -66,5 +71,6 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   io.stdout.write(`${renderTable(["execution", "flow", "status", "started (UTC)", "duration", "consolidation"], rows, new Set([4]))}\n`);
   const seen = new Set(marks.filter((m): m is Exclude<RunMark, undefined> => m !== undefined));
   for (const mark of seen) io.stdout.write(`${markHelp(mark)}\n`);
+  if (more) io.stdout.write(`More executions are stored: reev list --offset ${offset + limit} shows the next ${limit}.\n`);
   return 0;
 }

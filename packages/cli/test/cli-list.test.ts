@@ -1,0 +1,48 @@
+// `reev list` pages by --limit and --offset: a full page says whether more are stored, and where the next page starts.
+import { PassThrough } from "node:stream";
+import type { Database } from "@reev/db";
+import { openTestDatabase, testBackends } from "@reev/db/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listCommand } from "../src/commands/list.js";
+import type { CliIO } from "../src/context.js";
+
+function captureIO(): CliIO & { out(): string } {
+  const stdout = new PassThrough();
+  let out = "";
+  stdout.on("data", (d: Buffer) => (out += d.toString()));
+  return { stdout: stdout as unknown as NodeJS.WriteStream, stderr: new PassThrough() as unknown as NodeJS.WriteStream, out: () => out };
+}
+
+describe.each(testBackends())("reev list on $name", (backend) => {
+  let db: Database;
+  beforeEach(async () => {
+    db = await openTestDatabase(backend);
+    for (let i = 0; i < 3; i++)
+      await db.writer.createExecutionSession({
+        executionId: `list-more-${i}`,
+        flowId: "f",
+        agent: "a",
+        prompt: "p",
+        startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+      });
+  });
+  afterEach(async () => {
+    await db?.close();
+  });
+
+  it("a full page with more behind it says so and where the next starts; the last page does not", async () => {
+    const first = captureIO();
+    expect(await listCommand(db, { limit: 2 }, { json: false }, first)).toBe(0);
+    expect(first.out()).toContain("More executions are stored: reev list --offset 2 shows the next 2.\n");
+    const last = captureIO();
+    expect(await listCommand(db, { limit: 2, offset: 2 }, { json: false }, last)).toBe(0);
+    expect(last.out()).toContain("list-more-0");
+    expect(last.out()).not.toContain("More executions");
+    const exact = captureIO();
+    await listCommand(db, { limit: 3 }, { json: true }, exact);
+    expect(JSON.parse(exact.out())).toMatchObject({ more: false });
+    const paged = captureIO();
+    await listCommand(db, { limit: 1, offset: 1 }, { json: true }, paged);
+    expect(JSON.parse(paged.out())).toMatchObject({ executions: [{ executionId: "list-more-1" }], more: true });
+  });
+});
