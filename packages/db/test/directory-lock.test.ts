@@ -89,12 +89,13 @@ describe("directory lock", () => {
   });
 
   it("a lock whose owner is a zombie (killed, never reaped) is taken over: the zombie holds nothing", async () => {
-    // sh starts `true` in the background and becomes `sleep`, which never reaps it: `true` stays a zombie.
-    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "inherit"] });
+    // sh starts a short sleep in the background and becomes a long one, which never reaps it: once the
+    // short one ends it stays a zombie. (A child that ended before the exec could be reaped by sh.)
+    const parent = spawn("sh", ["-c", "sleep 1 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "inherit"] });
     try {
       const [line] = (await once(parent.stdout.setEncoding("utf8"), "data")) as [string];
       const zombie = Number(line.trim());
-      await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]?.[0]).toBe("Z");
+      await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]?.[0], { timeout: 15_000 }).toBe("Z");
       const dataDir = join(dir, "zombie-owner");
       writeFileSync(`${dataDir}.lock`, `${zombie}\n2020-01-01T00:00:00.000Z\n`);
       const release = acquireDirectoryLock(dataDir);
