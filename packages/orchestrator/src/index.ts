@@ -128,6 +128,7 @@ export { Heartbeat } from "./heartbeat.js";
 // Diagrams and the HTML report, pure: stored content in, text out. The report's hono/jsx components,
 // stylesheet, script and browser bundles are public so the web viewer shows a run the same way.
 export {
+  attemptsText,
   ChecksSection,
   CLIENT_BUNDLES,
   type ClientBundleName,

@@ -1,5 +1,5 @@
 import type { Database, SessionLog } from "@reev/db";
-import { consolidationReport, formatDuration } from "@reev/orchestrator";
+import { attemptsText, consolidationReport, formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
@@ -80,9 +80,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
       s.stepId ?? "—",
       statusLabel(s.status),
       formatDuration(s.durationMs),
-      // "—" when the step's source recorded no attempts (the seed's text content): never a guessed 1.
-      // A skipped step was never tried: 0 is known, as the run's own summary says.
-      s.attempts.length ? String(s.attempts.length) : s.status === "skipped" ? "0" : "—",
+      attemptsText(s.attempts.length || undefined, s.status),
       s.toolCalls
         .map((t) => `${t.success === false ? "✗" : ""}${t.toolName}${retried && t.attempt !== null ? `#${t.attempt}` : ""}`)
         .join(", ") || "—",

@@ -11,4 +11,4 @@ export { REPORT_CSS } from "./report-css.js";
 export { REPORT_SCRIPT } from "./report-script.js";
 export { RunMetrics } from "./run-metrics.js";
 export { type ReportExecution, StatusBanner } from "./status-banner.js";
-export { StepTable } from "./step-table.js";
+export { attemptsText, StepTable } from "./step-table.js";

@@ -74,7 +74,7 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: 
         {scoreText(step.score)}
       </td>
       <td class={retried ? "num retried" : "num"} data-label="Attempts">
-        {step.attempts !== undefined ? String(step.attempts) : step.status === "skipped" ? "0" : "—"}
+        {attemptsText(step.attempts, step.status)}
       </td>
       <td class="num" data-label="Duration">
         {formatDuration(step.duration_ms)}
@@ -104,6 +104,13 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: 
     </tr>
   );
 }
+
+/**
+ * A step's attempts as the report, the viewer and `reev show` write them: "—" where its source
+ * recorded none (never a guessed 1), but 0 for a skipped step, which was never tried.
+ */
+export const attemptsText = (attempts: number | undefined, status: string | null): string =>
+  attempts !== undefined ? String(attempts) : status === "skipped" ? "0" : "—";
 
 /**
  * Every step with its score, attempts (0 for a skipped step, — when the document does not record them), duration, tool
