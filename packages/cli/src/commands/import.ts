@@ -148,7 +148,9 @@ const IMPORT_TIMEOUT_MS = 10 * 60_000;
  */
 export async function importCommand(db: Database, doc: Export, io: CliIO): Promise<number> {
   const e = doc.execution;
-  io.stderr.write(`Importing execution ${e.executionId}: ${doc.steps.length} steps, ${doc.consolidated.length} consolidated sessions…\n`);
+  io.stderr.write(
+    `Importing execution ${e.executionId}: ${counted(doc.steps.length, "step")}, ${counted(doc.consolidated.length, "consolidated session")}…\n`,
+  );
   const result = await db.writer.withDatabaseTransaction(
     async (w) => {
       const existing = await w.getExecutionSession(e.executionId);
