@@ -421,6 +421,16 @@ describe.each(testBackends())("the document consolidation assembles in the datab
     expect((await expectAsPureBuilder(executionId, uid("c"))).steps).toEqual([]);
   });
 
+  it("one committed step, and steps pending at both ends: the frame opens and closes around the committed ones only", async () => {
+    // The first and the last committed step carry the frame's parts: a pending step below or above them must not.
+    const executionId = await execution("edges");
+    await db.writer.storeStep(executionId, { stepIndex: 3, status: "success", content: "the only committed step" });
+    const transactionId = await db.writer.beginTransaction(executionId);
+    for (const stepIndex of [1, 7])
+      await db.writer.storeStep(executionId, { stepIndex, status: "success", content: "pending" }, { transactionId });
+    expect((await expectAsPureBuilder(executionId, uid("c"))).steps.map((s) => s.step_index)).toEqual([3]);
+  });
+
   it("a retry under the same consolidation id stores nothing new: the first document stays, and is still the pure builder's", async () => {
     const executionId = await execution("retry");
     await db.writer.storeStep(executionId, EDGE_STEPS[0]!);
