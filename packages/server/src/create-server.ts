@@ -10,6 +10,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError, badRequest, toApiError } from "./api/api-error.js";
+import { methodNotAllowed } from "./api/method-not-allowed.js";
 import { registerConsolidatedRoutes } from "./api/routes/consolidated.js";
 import { registerEvaluationRoutes } from "./api/routes/evaluations.js";
 import { registerEventRoutes } from "./api/routes/events.js";
@@ -101,6 +102,8 @@ export function createServer(options: ServerOptions): ReevServer {
     await next();
   });
   if (options.corsOrigin) app.use("/api/*", cors({ origin: options.corsOrigin }));
+  // Before the token check: a method no route takes is 405 whether or not the request carries a token.
+  app.use(methodNotAllowed(app, notFoundAnswer));
   // Only where a route reads a body: bodyLimit looks at the request's body, and on a GET that alone
   // made @hono/node-server build a full web Request per request (a tenth of the list route's CPU).
   app.on(

@@ -115,6 +115,44 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     }
   });
 
+  test("a method a path does not take is 405 with Allow, the same with a token, without one, and with writes disabled", async ({ db }) => {
+    const withToken = createServer({ db, token: TOKEN, log: () => {} }).app;
+    const withoutWrites = createServer({ db, log: () => {} }).app;
+    const cases: [method: string, path: string, allow: string][] = [
+      ["DELETE", "/api/v1/executions/some-run", "GET, HEAD"],
+      ["PUT", "/api/v1/executions/some-run/steps", "GET, HEAD"],
+      ["POST", "/api/v1/flows/some-flow", "GET, HEAD"],
+      ["PATCH", "/api/v1/executions", "GET, HEAD, POST"],
+      ["GET", "/api/v1/executions/some-run/consolidate", "POST"],
+      ["DELETE", "/api/v1/openapi.json", "GET, HEAD"],
+      ["POST", "/healthz", "GET, HEAD"],
+    ];
+    for (const [method, path, allow] of cases) {
+      for (const [who, app, headers] of [
+        ["a token", withToken, auth],
+        ["no token", withToken, {}],
+        ["writes disabled", withoutWrites, {}],
+      ] as const) {
+        const response = await app.request(path, { method, headers });
+        const name = `${method} ${path} with ${who}`;
+        expect({ name, status: response.status, allow: response.headers.get("allow") }).toEqual({ name, status: 405, allow });
+        expect(await response.json(), name).toEqual({
+          error: { code: "METHOD_NOT_ALLOWED", message: `${path} does not take ${method}; it takes ${allow}.` },
+        });
+      }
+    }
+    // A path no route has is 404 whatever the method and token; the methods a path takes still work.
+    for (const headers of [auth, {}]) {
+      const response = await withToken.request("/api/v1/nothing-here", { method: "DELETE", headers });
+      expect({ status: response.status, body: await response.json() }).toEqual({
+        status: 404,
+        body: { error: { code: "NOT_FOUND", message: "No route DELETE /api/v1/nothing-here." } },
+      });
+    }
+    expect((await withToken.request("/api/v1/executions", { method: "HEAD" })).status).toBe(200);
+    expect((await withToken.request("/api/v1/executions/nope/consolidate", { method: "POST", headers: auth })).status).toBe(404);
+  });
+
   test("POST a flow → 202 with Location; its events stream in order and end; resuming with Last-Event-ID loses and repeats nothing", async ({
     db,
   }) => {
