@@ -197,7 +197,9 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect(await prismaClientOf(db).executionSession.count()).toBe(before);
   });
 
-  test("a query parameter a route does not take is a 400 naming it and what the route takes, never ignored", async ({ db }) => {
+  test("a query parameter a route does not take, or one given twice, is a 400 naming it and saying what to send, never ignored", async ({
+    db,
+  }) => {
     await runFlow(db, flowPlan(`unknown-param-${backend.name}`, 1));
     const cases: [path: string, field: string, message: string][] = [
       [
@@ -217,6 +219,27 @@ describe.each(testBackends())("read API on $name", (backend) => {
       ["/api/v1/events?since=3", "since", "Unknown query parameter since: this route takes no query parameters."],
     ];
     for (const [path, field, message] of cases) {
+      const { response, json } = await get(db, path);
+      expect({ path, status: response.status, error: json.error }).toEqual({
+        path,
+        status: 400,
+        error: { code: "INVALID_ARGUMENT", message, field },
+      });
+    }
+    // One the route takes, given more than once: which value was meant is the client's to say.
+    for (const [path, field, message] of [
+      ["/api/v1/executions?limit=2&limit=3", "limit", "Invalid query parameter limit: was given twice; give it once."],
+      [
+        "/api/v1/executions?status=completed&status=failed&status=running",
+        "status",
+        "Invalid query parameter status: was given 3 times; give it once.",
+      ],
+      [
+        "/api/v1/executions/nope/export?format=json&format=json",
+        "format",
+        "Invalid query parameter format: was given twice; give it once.",
+      ],
+    ]) {
       const { response, json } = await get(db, path);
       expect({ path, status: response.status, error: json.error }).toEqual({
         path,

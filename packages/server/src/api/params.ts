@@ -20,12 +20,29 @@ export const booleanQuery = (description: string) =>
     .openapi({ description });
 
 /**
+ * A query parameter given more than once (`?limit=2&limit=3`) arrives as an array; every parameter
+ * the API takes is one value, so it is a 400 that says so, not the field's own complaint about an
+ * array ("must be a whole number"). Which of the values was meant is the client's to say.
+ */
+const givenOnce = <Field extends z.core.SomeType>(field: Field): z.ZodPreprocess<Field> =>
+  z.preprocess((value, ctx) => {
+    if (!Array.isArray(value)) return value;
+    ctx.issues.push({
+      code: "custom",
+      input: value,
+      message: `was given ${value.length === 2 ? "twice" : `${value.length} times`}; give it once`,
+    });
+    return value[0];
+  }, field);
+
+/**
  * A route's query string. A parameter the route does not take is a 400 that names it: ignored, a
  * typo such as `?limt=2` would quietly give the default page instead.
  */
 export const queryOf = <Shape extends z.ZodRawShape>(shape: Shape) => {
   const takes = Object.keys(shape);
-  return z.strictObject(shape, {
+  const once = Object.fromEntries(Object.entries(shape).map(([name, field]) => [name, givenOnce(field)]));
+  return z.strictObject(once as { [Name in keyof Shape]: z.ZodPreprocess<Shape[Name]> }, {
     error: (issue) =>
       issue.code === "unrecognized_keys"
         ? takes.length
