@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
 
@@ -47,5 +48,28 @@ describe("reev demo", () => {
     expect(r.stdout).toContain("Next: reev list");
     // The last line sums the runs up, by status.
     expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("3 runs: 1 completed, 2 failed");
+  });
+
+  it("a price file it cannot read fails before the banner: the error is all it prints, exit 2", async () => {
+    const r = await runCli(["demo", "--db", "memory://", "--out", join(temp.dir, "out-prices"), "--prices", join(temp.dir, "none.yaml")], {
+      cwd: temp.dir,
+    });
+    expect(r.code, show(r)).toBe(2);
+    expect(r.stderr).toMatch(/^reev: Cannot read the price file /);
+    expect(r.stderr).not.toContain("reev demo:");
+    expect(r.stdout).toBe("");
+  });
+
+  const base = process.env.REEV_TEST_DATABASE_URL;
+  it.skipIf(!base)("an unmigrated PostgreSQL database fails before the banner, saying to migrate it, exit 2", async () => {
+    const database = await createPostgresDatabase(base as string);
+    try {
+      const r = await runCli(["demo", "--db", database.url, "--out", join(temp.dir, "out-pg")], { cwd: temp.dir });
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stderr).toMatch(/^reev: PostgreSQL at .* has no reev tables/);
+      expect(r.stderr).not.toContain("reev demo:");
+    } finally {
+      await database.drop();
+    }
   });
 });

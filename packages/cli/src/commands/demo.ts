@@ -49,7 +49,6 @@ export async function demoCommand(
     .filter((f) => /\.(ya?ml|json)$/.test(f))
     .sort()
     .map((f) => join(EXAMPLES_DIR, f));
-  io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`);
   const { value: report, interrupted } = await withInterrupts(io, (signal) =>
     executeFlows(
       {
@@ -63,6 +62,9 @@ export async function demoCommand(
         consolidate: true,
         prices: options.prices,
         signal,
+        // Once the prices and the database have passed their checks: a failed one is the only line.
+        onStart: () =>
+          io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`),
       },
       io,
     ),

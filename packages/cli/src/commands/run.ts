@@ -114,6 +114,11 @@ export type RunOptions = {
   otlpEndpoint?: string | undefined;
   /** A price file (--prices): each run's consolidation prices its tokens with it; without one the cost is unknown. */
   prices?: string | undefined;
+  /**
+   * Called once every check has passed (flows, prices, agent, database) and before the first run:
+   * where a caller's banner goes, so a command that fails its checks does not first announce its runs.
+   */
+  onStart?: () => void;
 };
 
 /**
@@ -281,6 +286,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
   const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
+    options.onStart?.();
     io.stderr.write(`Database: ${db.description}\n`);
     if (exports) io.stderr.write(`OpenTelemetry: each run is sent to ${exports.endpoint} when it finishes\n`);
     const progress = new ProgressReporter(io.stderr);
