@@ -67,13 +67,20 @@ describe("reev serve", () => {
     }
   });
 
-  test("--host 0.0.0.0 without a token warns that anyone can read the runs", async () => {
+  test("--host 0.0.0.0 prints a URL a browser can open, says it listens on all interfaces, and warns without a token", async () => {
     const serve = await startServe(["--db", "memory://", "--host", "0.0.0.0"]);
     try {
-      expect(serve.stderr()).toMatch(/Warning: listening on 0\.0\.0\.0 without REEV_API_TOKEN/);
+      // http://0.0.0.0:… is no address to open: loopback is one of all the interfaces.
+      expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(await (await fetch(`${serve.url}/healthz`)).json()).toEqual({ status: "ok" });
       const exited = once(serve.child, "exit");
       serve.child.kill("SIGINT");
       expect((await exited)[0]).toBe(0);
+      // Read once it exited: stderr is a pipe of its own, not ordered with the URL line on stdout.
+      expect(serve.stderr()).toContain(
+        "Listening on all interfaces (0.0.0.0): from another machine, open this machine's address on the same port.",
+      );
+      expect(serve.stderr()).toMatch(/Warning: listening on 0\.0\.0\.0 without REEV_API_TOKEN/);
     } finally {
       serve.child.kill("SIGKILL");
       serve.remove();

@@ -49,8 +49,12 @@ export type ListenOptions = { host?: string; port?: number };
 
 export type ReevServer = {
   app: OpenAPIHono<AppEnv>;
-  /** Starts accepting connections; resolves with the URL once it does. */
-  listen(options?: ListenOptions): Promise<{ url: string; port: number }>;
+  /**
+   * Starts accepting connections; resolves once it does with a URL a browser on this machine can open
+   * (loopback's, when it listens on every interface: http://0.0.0.0:… is no address to open), the
+   * port, and the address it listens on.
+   */
+  listen(options?: ListenOptions): Promise<{ url: string; port: number; address: string }>;
   /**
    * Graceful stop: no new connections, event streams ended, runs this server started finish their
    * current step and are recorded failed ("server shutting down"). The database stays open: it is
@@ -63,6 +67,8 @@ export type ReevServer = {
 const MAX_URL_LENGTH = 8 * 1024;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
+/** The addresses that mean every interface, and the loopback address among those interfaces. */
+const LOOPBACK_OF_ANY: Partial<Record<string, string>> = { "0.0.0.0": "127.0.0.1", "::": "::1" };
 
 /** A zod-openapi validation failure as the API's 400, naming the first field at fault. */
 function validationError(issues: readonly z.core.$ZodIssue[], target: string): ApiError {
@@ -201,9 +207,10 @@ export function createServer(options: ServerOptions): ReevServer {
       await listener?.start();
       return new Promise((resolve, reject) => {
         const started = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
-          const shown = info.family === "IPv6" ? `[${info.address}]` : info.address;
+          const reachable = LOOPBACK_OF_ANY[info.address] ?? info.address;
+          const shown = reachable.includes(":") ? `[${reachable}]` : reachable;
           retention?.start();
-          resolve({ url: `http://${shown}:${info.port}`, port: info.port });
+          resolve({ url: `http://${shown}:${info.port}`, port: info.port, address: info.address });
         });
         started.once("error", reject);
         server = started;

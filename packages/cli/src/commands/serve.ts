@@ -62,7 +62,7 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
   return withDatabase(options.db, "write", async (db) => {
     const retention = options.retention === undefined ? undefined : { olderThanMs: options.retention };
     const server = createServer({ db, token, corsOrigin: options.cors, retention, prices });
-    const { url } = await server.listen({ host: options.host, port: options.port }).catch(async (error: unknown) => {
+    const { url, address } = await server.listen({ host: options.host, port: options.port }).catch(async (error: unknown) => {
       // What listen started (PostgreSQL's change listener) is stopped, so the process ends and the database is released.
       await server.close();
       throw listenFailure(error, options);
@@ -72,6 +72,11 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
     if (!token && !isLoopback(options.host)) {
       io.stderr.write(
         `Warning: listening on ${options.host} without REEV_API_TOKEN: anyone who can reach this address can read every run.\n`,
+      );
+    }
+    if (address === "0.0.0.0" || address === "::") {
+      io.stderr.write(
+        `Listening on all interfaces (${options.host}): from another machine, open this machine's address on the same port.\n`,
       );
     }
     if (prices) io.stderr.write(`Prices: ${options.prices} prices the runs this server starts or consolidates.\n`);
