@@ -12,6 +12,7 @@ export {
   readStoredRun,
   SPANS_PER_REQUEST,
 } from "./otlp-run-exporter.js";
+export { REFUSED_CONNECTION_TRIES } from "./refused-connection.js";
 export {
   type AttemptUsage,
   EVALUATIONS,

@@ -7,6 +7,7 @@ import type { DatabaseWriter } from "@reev/db";
 import { errorMessage, OrchestratorError } from "../errors.js";
 import { truncateText } from "../mermaid/truncate-text.js";
 import { DEFAULT_OTLP_TRACES_ENDPOINT, type OtlpEndpoint, resolveOtlpEndpoint } from "./otlp-endpoint.js";
+import { connectionRefused, REFUSED_CONNECTION_TRIES } from "./refused-connection.js";
 import { type RunSpansContext, runSpans, type StoredRun } from "./run-spans.js";
 import { traceIdOf } from "./trace-ids.js";
 
@@ -112,7 +113,8 @@ function whyExportFailed(error: unknown, timeoutMs: number): string {
  * `runSpans`. One exporter for many runs (one connection pool); runs are sent one after the other,
  * so any number of callers may share it. Retries are the OTLP exporter's own: bounded in number
  * and by the time limit, and only for what the OTLP specification calls retryable (HTTP 429, 502,
- * 503, 504 and network errors); any other answer fails at once.
+ * 503, 504 and network errors); any other answer fails at once. A refused connection is the
+ * exception: it is tried REFUSED_CONNECTION_TRIES times in under a second before anything is sent.
  */
 export class OtlpRunExporter {
   readonly endpoint: OtlpEndpoint;
@@ -152,6 +154,17 @@ export class OtlpRunExporter {
   async #exportRun(db: { writer: DatabaseWriter }, executionId: string, progress?: OtlpProgress): Promise<OtlpExportReport> {
     const spans = runSpans(await readStoredRun(db, executionId), this.#context);
     progress?.(`Sending ${spans.length} spans of ${executionId} to ${this.endpoint.url}…`);
+    // Asked first, with a few quick tries: the exporter would retry a refusal for its whole time limit.
+    const refused = await connectionRefused(this.endpoint.url, this.timeoutMs, (nextTry) =>
+      progress?.(`${this.endpoint.url} refused the connection; trying again (${nextTry} of ${REFUSED_CONNECTION_TRIES})…`),
+    );
+    if (refused) {
+      throw new OrchestratorError(
+        "EXPORT_FAILED",
+        `Could not send execution "${executionId}" to the OTLP endpoint ${this.endpoint.url}: the connection was refused: nothing is listening there (tried ${REFUSED_CONNECTION_TRIES} times).`,
+        { path: this.endpoint.source },
+      );
+    }
     let told = false;
     const tell = () => {
       told = true;

@@ -111,7 +111,8 @@ export type OtlpReceiver = {
   close(): Promise<void>;
 };
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** `port`: a given one (a collector coming up where an export already looks); default any free one. */
+export async function startOtlpReceiver({ port: wanted = 0 }: { port?: number } = {}): Promise<OtlpReceiver> {
   let status = 200;
   const requests: ReceivedRequest[] = [];
   const receiver = {
@@ -136,7 +137,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(wanted, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
