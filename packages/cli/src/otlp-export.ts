@@ -16,11 +16,16 @@ async function exportEndpoint(endpoint: string | undefined): Promise<OtlpEndpoin
   return resolveOtlpEndpoint({ endpoint, endpointSource: "--endpoint", fallback: DEFAULT_OTLP_TRACES_ENDPOINT }) as OtlpEndpoint;
 }
 
-/** `reev export <id> --format otlp`: the stored run as spans, sent; one line on stdout says what went where, progress on stderr. */
+/**
+ * `reev export <id> --format otlp`: the stored run as spans, sent; one line on stdout says what went
+ * where, progress on stderr. With --json, stderr is the error's JSON line or nothing, as for every
+ * command: no progress there for a script to tell apart from it.
+ */
 export async function exportOtlpCommand(
   db: string | undefined,
   executionId: string,
   endpoint: string | undefined,
+  options: { json: boolean },
   io: CliIO,
 ): Promise<number> {
   const target = await exportEndpoint(endpoint);
@@ -28,7 +33,8 @@ export async function exportOtlpCommand(
   return withDatabase(db, "read", async (database) => {
     await using exporter = new OtlpRunExporter(target);
     // Progress on stderr: stdout keeps the one line that says what was sent.
-    const report = await exporter.exportRun(database, executionId, (line) => io.stderr.write(`${line}\n`));
+    const progress = options.json ? undefined : (line: string) => io.stderr.write(`${line}\n`);
+    const report = await exporter.exportRun(database, executionId, progress);
     io.stdout.write(`Sent ${report.spans} spans of execution ${executionId} to ${report.endpoint} (trace ${report.traceId}).\n`);
     return 0;
   });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { snapshotTables, type TableSnapshot } from "@reev/db/testing/fault-injection";
-import { traceIdOf } from "@reev/orchestrator/otlp";
+import { REFUSED_CONNECTION_TRIES, traceIdOf } from "@reev/orchestrator/otlp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../../orchestrator/test/support/otlp-receiver.js";
 import { assertBuilt, cliEnv, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
@@ -143,20 +143,45 @@ describe.each(BACKENDS)("reev and OpenTelemetry on $name", (backend) => {
     expect(receiver.hits - hits).toBeLessThanOrEqual(6);
   });
 
-  it("an unreachable endpoint: a plain-words error and exit 1", async () => {
+  it("a refused connection: tried a few times, not for the whole time limit; a plain-words error and exit 1", async () => {
     const closed = await startOtlpReceiver();
     const url = closed.url;
     await closed.close();
-    const r = await reev(["export", completed, "--format", "otlp", "--endpoint", url], { OTEL_EXPORTER_OTLP_TIMEOUT: "1500" });
+    // A time limit far past the test's own: the exporter's retries of a refusal would use it all up.
+    const r = await reev(["export", completed, "--format", "otlp", "--endpoint", url], { OTEL_EXPORTER_OTLP_TIMEOUT: "600000" });
     expect(r.code, show(r)).toBe(1);
-    // Said before the wait, not after it: what is sent where. Whether the 1 s "not answered yet" line
-    // comes too depends on how fast the refusals end the tries, so it may or may not be there.
+    // Said as it happens: what is sent where, each refusal tried again, then why it failed.
     expect(r.stderr).toMatch(
-      new RegExp(`^Sending \\d+ spans of ${completed} to ${url}…\n(?:${url} has not answered yet; trying for up to 1\\.5 s…\n)?reev: `),
+      new RegExp(
+        `^Sending \\d+ spans of ${completed} to ${url}…\n` +
+          `${url} refused the connection; trying again \\(2 of ${REFUSED_CONNECTION_TRIES}\\)…\n` +
+          `${url} refused the connection; trying again \\(3 of ${REFUSED_CONNECTION_TRIES}\\)…\n` +
+          "reev: ",
+      ),
     );
     expect(r.stderr).toContain(
-      `reev: Could not send execution "${completed}" to the OTLP endpoint ${url}: the connection was refused: nothing is listening there (retried for up to 1.5 s).\n`,
+      `reev: Could not send execution "${completed}" to the OTLP endpoint ${url}: the connection was refused: nothing is listening there (tried ${REFUSED_CONNECTION_TRIES} times).\n`,
     );
+  });
+
+  it("with --json, stderr is the error's one JSON line: no progress lines", async () => {
+    const closed = await startOtlpReceiver();
+    const url = closed.url;
+    await closed.close();
+    const failed = await reev(["export", completed, "--format", "otlp", "--endpoint", url, "--json"]);
+    expect(failed.code, show(failed)).toBe(1);
+    expect(failed.stderr.endsWith("\n") && failed.stderr.split("\n")).toHaveLength(2);
+    expect(JSON.parse(failed.stderr)).toEqual({
+      error: {
+        code: "EXPORT_FAILED",
+        message: expect.stringContaining(`nothing is listening there (tried ${REFUSED_CONNECTION_TRIES} times).`),
+        field: "--endpoint",
+      },
+    });
+    const sent = await reev(["export", completed, "--format", "otlp", "--endpoint", receiver.url, "--json"]);
+    expect(sent.code, show(sent)).toBe(0);
+    expect(sent.stderr).toBe("");
+    expect(sent.stdout).toMatch(/^Sent \d+ spans of execution /);
   });
 
   it("something that is not a collector answering an HTML 404: a short plain excerpt of it, no markup", async () => {

@@ -54,7 +54,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
       if (options.format === "otlp") {
         if (options.out !== undefined)
           throw invalidArgument("--out does not go with --format otlp: the spans are sent to --endpoint.", "--out");
-        ctx.exitCode = await exportOtlpCommand(options.db, executionId, options.endpoint, ctx.io);
+        ctx.exitCode = await exportOtlpCommand(options.db, executionId, options.endpoint, { json: options.json ?? false }, ctx.io);
         return;
       }
       if (options.endpoint !== undefined) throw invalidArgument("--endpoint goes with --format otlp.", "--endpoint");
