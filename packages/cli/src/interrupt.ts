@@ -18,6 +18,43 @@ export const interruptExitCode = (signal: InterruptSignal) => 128 + constants.si
 
 export type Interrupted<T> = { value: T; interrupted: InterruptSignal | undefined };
 
+/** Removes the startup guard's handlers; undefined once it has ended (or never began). */
+let endGuard: (() => void) | undefined;
+/** The commands whose action takes the signals over with withInterrupts, before it does anything. */
+const TAKES_OVER = new WeakSet<object>();
+
+/**
+ * From the process's first line until a command begins: loading reev's modules takes a second or
+ * more, and a Ctrl-C then ended the process by Node's default, silently. Now it is said, with what
+ * was done (nothing yet) and what to do. Ended by withInterrupts (which takes over) or, for a command
+ * that does not use it, as its action begins (`endStartupGuard`): from there Ctrl-C is the command's.
+ */
+export function guardStartup(io: CliIO, exit: (code: number) => never = (code) => process.exit(code)): void {
+  const handlers = SIGNALS.map((name) => {
+    const handler = () => {
+      io.stderr.write(`Interrupted (${name}) while reev was starting: nothing was run or recorded. Run the command again to do it.\n`);
+      exit(interruptExitCode(name));
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  endGuard = () => {
+    for (const [name, handler] of handlers) process.off(name, handler);
+    endGuard = undefined;
+  };
+}
+
+/** Ends the startup guard (a no-op when there is none). */
+export const endStartupGuard = () => endGuard?.();
+
+/** Marks a command whose action calls withInterrupts first: the startup guard stays until that takes over, no gap between. */
+export function takesOverInterrupts<C extends object>(command: C): C {
+  TAKES_OVER.add(command);
+  return command;
+}
+
+export const takesOverInterruptsOf = (command: object) => TAKES_OVER.has(command);
+
 /**
  * Runs `work` with an AbortSignal that the first SIGINT or SIGTERM aborts (its reason's message is
  * "interrupted (SIGINT)", what the stopped step records); the same signal again calls `exit` at once. The
@@ -52,6 +89,8 @@ export async function withInterrupts<T>(
     process.on(name, handler);
     return [name, handler] as const;
   });
+  // After this command's handlers are on: a signal between the two finds one of them.
+  endStartupGuard();
   try {
     const value = await work(controller.signal);
     return { value, interrupted };

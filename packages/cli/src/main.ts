@@ -18,6 +18,7 @@ import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
 import type { CliContext, CliIO } from "./context.js";
 import { printError, toCliError } from "./error-report.js";
+import { endStartupGuard, takesOverInterruptsOf } from "./interrupt.js";
 
 /** @reev/cli's version, from its package.json (one directory up from both src/ and dist/). */
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -68,7 +69,11 @@ function buildProgram(ctx: CliContext, helpOnError: (text: string) => void): Com
       writeErr: helpOnError,
       outputError: () => {},
     })
-    .addHelpText("after", OVERVIEW);
+    .addHelpText("after", OVERVIEW)
+    // From here Ctrl-C is the command's: its own handlers, or Node's default for one that has none.
+    .hook("preAction", (_program, command) => {
+      if (!takesOverInterruptsOf(command)) endStartupGuard();
+    });
   for (const register of COMMANDS) register(program, ctx);
   return program;
 }

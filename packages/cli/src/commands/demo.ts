@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { CliContext, CliIO } from "../context.js";
-import { interruptExitCode, withInterrupts } from "../interrupt.js";
+import { interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 import { PRICES_HELP, pricesOption } from "../prices.js";
 import { executeFlows, runsSummary } from "./run.js";
@@ -12,8 +12,8 @@ import { executeFlows, runsSummary } from "./run.js";
 const EXAMPLES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
 
 export function registerDemo(program: Command, ctx: CliContext): void {
-  program
-    .command("demo")
+  // Its action calls withInterrupts before anything else: Ctrl-C while it starts is the startup guard's until then.
+  takesOverInterrupts(program.command("demo"))
     .summary("run the bundled example flows")
     .description("Run the bundled example flows at once with the scripted agent, and draw each run.")
     .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")

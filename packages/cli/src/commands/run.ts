@@ -25,7 +25,7 @@ import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
 import { formatScore, metricsLine, statusLabel } from "../format.js";
-import { interruptExitCode, withInterrupts } from "../interrupt.js";
+import { interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
 import { writeOutputFile } from "../output-file.js";
@@ -52,8 +52,8 @@ type RunFlags = DbOptions &
   };
 
 export function registerRun(program: Command, ctx: CliContext): void {
-  program
-    .command("run")
+  // Its action calls withInterrupts before anything else: Ctrl-C while it starts is the startup guard's until then.
+  takesOverInterrupts(program.command("run"))
     .summary("run flow files, recording every step")
     .description("Run flow files with an agent, recording every step; then consolidate and draw each run.")
     .argument("<flow-file...>", "flow files, YAML or JSON (reev schema prints their JSON Schema)")

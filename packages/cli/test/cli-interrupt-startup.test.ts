@@ -1,0 +1,64 @@
+/**
+ * Ctrl-C while `reev run` is still starting (loading its modules, a second or more): said, exit 130,
+ * nothing recorded. A real child process and a real SIGINT; module hooks hold the loading of the CLI's
+ * main module and say when, so the signal lands at that point by a condition, not by a guess of time.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, CLI_COMMAND, cliEnv, fixture, makeTempDir } from "./support/run-cli.js";
+
+const HOLD = fileURLToPath(new URL("./fixtures/hold-main-module.mjs", import.meta.url));
+
+let temp: ReturnType<typeof makeTempDir>;
+beforeAll(() => {
+  assertBuilt();
+  temp = makeTempDir("reev-cli-interrupt-startup-");
+});
+afterAll(() => temp?.remove());
+
+describe("Ctrl-C while reev is starting", () => {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    it(`${signal}: says it was interrupted, that nothing was run or recorded and to run again; exits ${code}`, async () => {
+      const db = join(temp.dir, `db-${signal}`);
+      const child = spawn(process.execPath, [`--import=${HOLD}`, ...CLI_COMMAND, "run", fixture("succeeds.yaml"), "--db", db], {
+        cwd: temp.dir,
+        env: cliEnv(),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      // A safety net only: a process the signal did not end fails the test instead of hanging it.
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      let stdout = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+      const lines: string[] = [];
+      const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on("close", (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal })),
+      );
+      await new Promise<void>((resolve) =>
+        createInterface({ input: child.stderr }).on("line", (line) => {
+          lines.push(line);
+          if (line === "LOADING reev main module") resolve();
+        }),
+      );
+      child.kill(signal);
+      const result = await ended;
+      clearTimeout(timer);
+      expect({ ...result, stdout, stderr: lines }).toEqual({
+        code,
+        signal: null,
+        stdout: "",
+        stderr: [
+          "LOADING reev main module",
+          `Interrupted (${signal}) while reev was starting: nothing was run or recorded. Run the command again to do it.`,
+        ],
+      });
+      expect(existsSync(db)).toBe(false);
+    });
+  }
+});
