@@ -45,7 +45,9 @@ function serveUrl(args: readonly string[]): string | undefined {
     return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[i + 1];
   };
   const port = value("--port") ?? "7878";
-  const host = value("--host") ?? "127.0.0.1";
+  // Listening on every interface (0.0.0.0, ::) is reached through loopback here: reev serve prints that URL too.
+  const listen = value("--host") ?? "127.0.0.1";
+  const host = listen === "0.0.0.0" ? "127.0.0.1" : listen === "::" ? "::1" : listen;
   if (!/^\d+$/.test(port) || Number(port) === 0) return undefined;
   return `http://${host.includes(":") ? `[${host}]` : host}:${Number(port)}`;
 }

@@ -19,7 +19,9 @@ describe("who holds the embedded database", () => {
     expect(message([])).toBe(
       "The embedded database at /d is in use by process 42 (reev serve). Stop it, or read the runs through that server (http://127.0.0.1:7878), or use PostgreSQL (--db postgresql://…), which several processes can use at once.",
     );
-    expect(message(["--port=9000", "--host", "0.0.0.0"])).toContain("(http://0.0.0.0:9000)");
+    expect(message(["--port=9000", "--host", "0.0.0.0"])).toContain("(http://127.0.0.1:9000)");
+    expect(message(["--port=9000", "--host", "::"])).toContain("(http://[::1]:9000)");
+    expect(message(["--port=9000", "--host", "10.0.0.5"])).toContain("(http://10.0.0.5:9000)");
     expect(message(["--port", "0"])).toContain("through that server (at the URL it printed)");
   });
 
