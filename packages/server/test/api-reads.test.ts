@@ -227,7 +227,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
       });
     }
     // One the route takes, given more than once: which value was meant is the client's to say.
-    for (const [path, field, message] of [
+    const repeated: [path: string, field: string, message: string][] = [
       ["/api/v1/executions?limit=2&limit=3", "limit", "Invalid query parameter limit: was given twice; give it once."],
       [
         "/api/v1/executions?status=completed&status=failed&status=running",
@@ -239,7 +239,8 @@ describe.each(testBackends())("read API on $name", (backend) => {
         "format",
         "Invalid query parameter format: was given twice; give it once.",
       ],
-    ]) {
+    ];
+    for (const [path, field, message] of repeated) {
       const { response, json } = await get(db, path);
       expect({ path, status: response.status, error: json.error }).toEqual({
         path,
