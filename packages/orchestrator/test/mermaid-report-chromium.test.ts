@@ -24,6 +24,8 @@ const DEMO_FLOW = fileURLToPath(new URL("../../cli/examples/twelve-step-rebalanc
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 const MIN_TEXT_PX = 10;
+/** The smallest font size, as drawn, that "Fit" may shrink the diagram's labels to: the page's own small print. */
+const READABLE_FONT_PX = 12;
 
 /**
  * 50 steps: one that recovers on its third attempt, a (non-critical) one that fails every attempt,
@@ -270,6 +272,55 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
       await expect.poll(async () => (await state()).pageY).toBeGreaterThan(atEnd.pageY);
       expect((await state()).transform).toBe(atEnd.transform);
       await page.screenshot({ path: `${ARTIFACTS}fifty-wheel-end.png` });
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("pads the 12-step demo run's labels, and fits it at a readable size showing most of its steps at 1280×800", async () => {
+    const { content, execution } = runs.demo;
+    const { page, problems, close } = await open("demo-fit-1280x800", renderHtmlPage(content, { execution }), { width: 1280, height: 800 });
+    try {
+      // At 1:1, the narrowest gap between a label's text and the side of its node's box.
+      await page.getByRole("button", { name: "1:1" }).click();
+      const sideGap = await page.evaluate(() =>
+        Math.min(
+          ...[...document.querySelectorAll("#diagram g.node")].flatMap((node) => {
+            const outer = node.querySelector("rect.outer")?.getBoundingClientRect();
+            if (outer === undefined) return [];
+            return [...node.querySelectorAll(".nodeLabel p")].map((p) => {
+              const text = document.createRange();
+              text.selectNodeContents(p);
+              const box = text.getBoundingClientRect();
+              return Math.min(box.left - outer.left, outer.right - box.right);
+            });
+          }),
+        ),
+      );
+      expect(sideGap).toBeGreaterThanOrEqual(6);
+      await page.getByRole("button", { name: "Fit" }).click();
+      await page.locator(".diagram-viewport").scrollIntoViewIfNeeded();
+      // Each label's font size as drawn (its computed size times the ratio of its box on screen to
+      // its layout box: the zoom and the SVG's own scaling), and the step nodes wholly inside the pane.
+      const measure = () =>
+        page.evaluate(() => {
+          const pane = document.querySelector(".diagram-viewport")?.getBoundingClientRect();
+          const labels = [...document.querySelectorAll<HTMLElement>("#diagram g.node .nodeLabel p")];
+          const fontPx = labels.map(
+            (p) => (Number.parseFloat(getComputedStyle(p).fontSize) * p.getBoundingClientRect().height) / p.offsetHeight,
+          );
+          const steps = [...document.querySelectorAll("#diagram a.step-link")].filter((link) => {
+            const box = link.getBoundingClientRect();
+            return pane !== undefined && box.top >= pane.top && box.bottom <= pane.bottom;
+          });
+          return { labels: labels.length, minFontPx: Math.min(...fontPx), stepsShown: steps.length };
+        });
+      await page.screenshot({ path: `${ARTIFACTS}demo-fit-1280x800.png` });
+      const shown = await measure();
+      expect(shown.labels).toBeGreaterThanOrEqual(content.steps.length * 2);
+      expect(shown.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX);
+      expect(shown.stepsShown).toBeGreaterThan(5);
       expect(problems).toEqual([]);
     } finally {
       await close();

@@ -29,7 +29,8 @@ section { margin-top: 20px; background: #fff; border: 1px solid var(--line); bor
 .diagram-tools button { font: inherit; padding: 3px 12px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); cursor: pointer; }
 .diagram-tools button:hover { background: var(--bg); }
 .diagram-tools .hint { color: var(--muted); font-size: 12px; margin-left: 6px; }
-.diagram-viewport { margin: 0; position: relative; max-height: 75vh; min-height: 80px; overflow: hidden; border: 1px solid var(--line); border-radius: 8px; background: #fcfcfd; }
+/* The box grows with its diagram up to the window's height less the section's heading and buttons, so a long flow shows as many steps as fit on screen with its zoom buttons. */
+.diagram-viewport { margin: 0; position: relative; max-height: max(320px, calc(100vh - 110px)); min-height: 80px; overflow: hidden; border: 1px solid var(--line); border-radius: 8px; background: #fcfcfd; }
 .diagram-viewport:focus-visible { outline: 3px solid #4c8bf5; outline-offset: 2px; }
 .diagram-canvas { padding: 8px; }
 .diagram-canvas svg { display: block; margin: 0 auto; }

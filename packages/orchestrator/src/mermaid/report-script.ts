@@ -12,6 +12,8 @@
  */
 export const REPORT_SCRIPT = `
 (() => {
+  // The smallest font size, in CSS pixels as drawn, that "Fit" shrinks the labels to: the page's small print.
+  const READABLE_PX = 12;
   const box = document.getElementById("diagram");
   if (!box) return;
   const viewport = box.querySelector(".diagram-viewport");
@@ -70,11 +72,22 @@ export const REPORT_SCRIPT = `
       pz.pan(x / pz.getScale(), y / pz.getScale(), { relative: true, animate: false });
       return true;
     };
-    // The scale at which the whole diagram fits its box (never above 1:1).
+    // The zoom that draws the labels at READABLE_PX. The SVG may already be drawn smaller than its
+    // own size (Mermaid caps its width at the box's), so that factor counts too.
+    const readableScale = () => {
+      const svg = canvas.querySelector("svg");
+      const label = svg.querySelector(".nodeLabel");
+      const size = label ? parseFloat(getComputedStyle(label).fontSize) : NaN;
+      const drawn = svg.getBoundingClientRect().width / pz.getScale() / (svg.viewBox.baseVal.width || NaN);
+      return size > 0 && drawn > 0 ? READABLE_PX / (size * drawn) : 0;
+    };
+    // The scale at which the whole diagram fits its box (never above 1:1), but never below the
+    // readable one: a long flow then shows as many steps as stay readable, and the rest is a pan away.
     const fitScale = () => {
       const v = viewport.getBoundingClientRect();
       const c = canvas.querySelector("svg").getBoundingClientRect();
-      return Math.min(1, (v.width - 16) / (c.width / pz.getScale()), (v.height - 16) / (c.height / pz.getScale()));
+      const whole = Math.min(1, (v.width - 16) / (c.width / pz.getScale()), (v.height - 16) / (c.height / pz.getScale()));
+      return Math.max(whole, readableScale());
     };
     const fit = () => {
       pz.reset({ animate: false });
@@ -114,7 +127,18 @@ export const REPORT_SCRIPT = `
   (async () => {
     try {
       // Mermaid's default 50,000-character cap is reached by runs of roughly 100 steps.
-      mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default", maxTextSize: 2000000 });
+      // Mermaid sizes each node to its label's measured box with only 4 px to spare, so the text
+      // touched the border: padding in the diagram's own stylesheet is measured with the label.
+      mermaid.initialize({
+        startOnLoad: false,
+        securityLevel: "strict",
+        theme: "default",
+        maxTextSize: 2000000,
+        themeCSS: ".nodeLabel { display: inline-block; padding: 0 8px; }",
+        // Arrows between steps carry no label, so a shorter one (Mermaid's is 50 px) says as much
+        // and leaves room for more steps on screen.
+        state: { rankSpacing: 30 },
+      });
       const { svg } = await mermaid.render("flow-diagram-svg", box.dataset.source);
       canvas.innerHTML = svg;
       linkSteps(canvas.querySelector("svg"));
