@@ -96,6 +96,14 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
       ["eval-beta", "no credible difference"],
       ["eval-gamma", "regression"],
     ]);
+    // The HTML has the table's columns, the p-value among them, and names each side with its id.
+    const html = await reev("compare", first.evaluation.id, second.evaluation.id, "--format", "html");
+    expect(html.code, show(html)).toBe(0);
+    expect(html.stdout).toMatch(/<th>verdict<\/th><th class="num">A → B<\/th><th class="num">p<\/th><th class="num">Δ pass\^k<\/th>/);
+    const gamma = comparison.flows[2]!.passes.pValue.toFixed(4);
+    expect(html.stdout).toMatch(new RegExp(`data-flow-id="eval-gamma".*?<td class="num" data-label="p">${gamma}</td>`, "s"));
+    expect(html.stdout).toContain(`<span data-side="A">A <strong>v1</strong> <code>${first.evaluation.id}</code></span>`);
+    expect(html.stdout).toContain(`<span data-side="B">B <code>${second.evaluation.id}</code></span>`);
     const text = await reev("compare", first.evaluation.id, second.evaluation.id);
     expect(text.stdout).toContain(
       "Flagged (Fisher's exact test (two-sided), p < 0.05):\n  regression: eval-gamma\n  regression: eval-gamma › b\n",

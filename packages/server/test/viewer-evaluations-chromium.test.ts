@@ -1,5 +1,5 @@
 import { test, testBackends } from "@reev/db/testing";
-import { type EvaluationReport, formatTokenTriple, formatUsd } from "@reev/orchestrator";
+import { compareStored, type EvaluationReport, formatTokenTriple, formatUsd, pValueText } from "@reev/orchestrator";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { createServer } from "../src/index.js";
@@ -86,9 +86,44 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
         expect(await verdict(`${prefix}-shaky`)).toBe("regression");
         expect(await verdict(`${prefix}-steady`)).toBe("no credible difference");
         expect(await page.locator('table.flows tr[data-step-id="write"] td').nth(1).textContent()).toBe("regression");
-        // An unchanged step says so in two words; the long explanation is in the footnote, once.
-        expect(await page.locator('table.flows tr[data-step-id="fetch"] td').nth(3).textContent()).toBe("no change");
+        // The CLI table's columns, the p-value included, and in every row each value under its own header.
+        const headers = await page.locator("table.flows thead th").allTextContents();
+        expect(headers).toEqual([
+          "flow / step",
+          "verdict",
+          "A → B",
+          "p",
+          "Δ pass^k",
+          "Δ mean score",
+          "Δ p50",
+          "Δ tokens in / out per run",
+          "Δ cost per run",
+        ]);
+        const rows = await page
+          .locator("table.flows tbody tr")
+          .evaluateAll((trs) =>
+            trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => [td.dataset.label, td.colSpan, td.textContent])),
+          );
+        for (const cells of rows) {
+          expect(cells.map(([label]) => label)).toEqual(headers);
+          expect(cells.every(([, span]) => span === 1)).toBe(true);
+        }
+        // The p-values are the stored runs' (Fisher's exact test, as reev compare computes it); a step has no Δ of its own.
+        const { comparison } = await compareStored(db, ids.v1, ids.v2);
+        const cell = (row: string, header: string) => page.locator(`table.flows tr[${row}] td`).nth(headers.indexOf(header)).textContent();
+        for (const flow of comparison.flows) {
+          expect(await cell(`data-flow-id="${flow.flowId}"`, "p")).toBe(pValueText(flow.passes));
+          for (const step of flow.steps) {
+            expect(await cell(`data-step-id="${step.stepId}"`, "p")).toBe(pValueText(step.passes));
+            expect(await cell(`data-step-id="${step.stepId}"`, "Δ pass^k")).toBe("");
+          }
+        }
+        expect(await cell('data-step-id="write"', "p")).toMatch(/^0\.0\d{3}$/);
         expect(await page.getByText("more runs of both would tell").count()).toBe(1);
+        // Each side by its name and its id; the name is text, never markup.
+        expect(await page.locator('[data-side="A"]').textContent()).toBe(`A baseline ${ids.v1}`);
+        expect(await page.locator('[data-side="B"]').textContent()).toBe(`B candidate <b>&</b> ${ids.v2}`);
+        expect(await page.locator("h1").textContent()).toBe(`Compare baseline (${ids.v1}) → candidate <b>&</b> (${ids.v2})`);
         await screenshot(page, `compare-${label}`);
 
         expect(errors).toEqual([]);

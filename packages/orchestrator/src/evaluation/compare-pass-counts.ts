@@ -23,6 +23,9 @@ export type PassComparison = {
   reason: string;
 };
 
+/** A comparison's p-value as the CLI and HTML tables print it; "—" where none was computed (a flow or step on one side only). */
+export const pValueText = (passes: PassComparison | null | undefined): string => (passes ? passes.pValue.toFixed(4) : "—");
+
 const ZComparisonInput = z.strictObject({ baseline: ZPassCount, candidate: ZPassCount });
 export type ComparisonInput = z.infer<typeof ZComparisonInput>;
 

@@ -1,9 +1,10 @@
 import { formatDuration } from "../format-duration.js";
 import { REPORT_CSS } from "../mermaid/report-css.js";
-import type { PassComparison } from "./compare-pass-counts.js";
+import { type PassComparison, pValueText } from "./compare-pass-counts.js";
 import type { ReportComparison } from "./compare-reports.js";
 import type { EvaluationReport } from "./evaluation-report.js";
 import { formatPerRunTokens, formatSigned, formatTokens, formatTokenTriple, formatUsd, scoredRuns } from "./format-usage.js";
+import type { ComparedSide, StoredReportKind } from "./stored-comparison.js";
 
 /** The evaluation and comparison tables' own rules, on top of REPORT_CSS (the viewer adds them to its stylesheet). */
 export const EVALUATION_CSS = `
@@ -60,15 +61,14 @@ function RateBar(props: { rate: number | null; low: number | null; high: number 
   );
 }
 
-/**
- * A step row's note: the full reason only where it says something (a verdict, a side without runs);
- * otherwise a few words, since the table's footnote explains "no credible difference" once.
- */
-function stepNote(passes: PassComparison | null | undefined): string {
-  if (!passes) return "";
-  if (passes.verdict !== "no credible difference" || passes.delta === null) return passes.reason;
-  if (passes.delta === 0) return "no change";
-  return `could be chance (p = ${passes.pValue.toFixed(4)})`;
+/** A verdict's cell: its words, and on hover the counts and the test behind them. */
+function VerdictCell(props: { passes: PassComparison | null | undefined }) {
+  const { passes } = props;
+  return (
+    <td class={`verdict-${passes?.verdict.replaceAll(" ", "-") ?? "none"}`} data-label="verdict" title={passes?.reason}>
+      {passes?.verdict ?? "—"}
+    </td>
+  );
 }
 
 function Page(props: { title: string; children: unknown }) {
@@ -276,7 +276,26 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
   return `<!doctype html>\n${page.toString()}\n`;
 }
 
-export type ComparisonPageOptions = { title: string; facts: readonly string[] };
+export type ComparisonPageOptions = { title: string; kind: StoredReportKind; a: ComparedSide; b: ComparedSide };
+
+/** A side of a comparison in running text: its name with its id, or its id alone. */
+export const comparedSideText = (side: ComparedSide): string => (side.name === null ? side.id : `${side.name} (${side.id})`);
+
+/** A side under the title: its name, then its id as code, since names need not be unique. */
+function SideFact(props: { label: string; side: ComparedSide }) {
+  const { label, side } = props;
+  return (
+    <span data-side={label}>
+      {label}{" "}
+      {side.name === null ? null : (
+        <>
+          <strong>{side.name}</strong>{" "}
+        </>
+      )}
+      <code>{side.id}</code>
+    </span>
+  );
+}
 
 /** What renderComparisonHtml shows inside its page; the viewer shows it in its own frame. */
 export function ComparisonBody(props: { comparison: ReportComparison; options: ComparisonPageOptions }) {
@@ -285,7 +304,9 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
     <>
       <header>
         <h1>{options.title}</h1>
-        <p class="ids">{options.facts.join(" · ")}</p>
+        <p class="ids">
+          <SideFact label="A" side={options.a} /> · <SideFact label="B" side={options.b} /> · {options.kind}s
+        </p>
       </header>
       <section aria-label="Comparison">
         <h2>Flows (B − A)</h2>
@@ -295,7 +316,9 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
               <tr>
                 <th>flow / step</th>
                 <th>verdict</th>
-                <th class="num">pass rate A → B</th>
+                {/* A flow's pass rates, a step's failure rates: each cell says which, as in the CLI's table. */}
+                <th class="num">A → B</th>
+                <th class="num">p</th>
                 <th class="num">Δ pass^k</th>
                 <th class="num">Δ mean score</th>
                 <th class="num">Δ p50</th>
@@ -310,11 +333,12 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
                     <strong>{f.flowId}</strong>
                     {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
                   </td>
-                  <td class={`verdict-${f.passes?.verdict.replaceAll(" ", "-") ?? "none"}`} data-label="verdict">
-                    {f.passes?.verdict ?? "—"}
+                  <VerdictCell passes={f.passes} />
+                  <td class="num" data-label="A → B">
+                    {f.passes ? `pass ${percent(f.passes.baselineRate)} → ${percent(f.passes.candidateRate)}` : "—"}
                   </td>
-                  <td class="num" data-label="pass rate A → B">
-                    {percent(f.passes?.baselineRate)} → {percent(f.passes?.candidateRate)}
+                  <td class="num" data-label="p">
+                    {pValueText(f.passes)}
                   </td>
                   <td class="num" data-label="Δ pass^k">
                     {signed(f.passHatKDelta, (n) => n.toFixed(2))}
@@ -335,15 +359,19 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
                 ...f.steps.map((s) => (
                   <tr data-step-id={s.stepId}>
                     <td data-label="flow / step">↳ {s.stepId}</td>
-                    <td class={`verdict-${s.passes?.verdict.replaceAll(" ", "-") ?? "none"}`} data-label="verdict">
-                      {s.passes?.verdict ?? "—"}
-                    </td>
-                    <td class="num" data-label="failure rate A → B">
+                    <VerdictCell passes={s.passes} />
+                    <td class="num" data-label="A → B">
                       failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
                     </td>
-                    <td colspan={5} class="note" data-label="test">
-                      {stepNote(s.passes)}
+                    <td class="num" data-label="p">
+                      {pValueText(s.passes)}
                     </td>
+                    {/* A step has no pass^k, score, duration, tokens or cost of its own: empty cells, as in the CLI's table. */}
+                    <td data-label="Δ pass^k" />
+                    <td data-label="Δ mean score" />
+                    <td data-label="Δ p50" />
+                    <td data-label="Δ tokens in / out per run" />
+                    <td data-label="Δ cost per run" />
                   </tr>
                 )),
               ])}

@@ -21,6 +21,7 @@ export {
   comparePassCounts,
   PASS_COUNT_TEST,
   type PassComparison,
+  pValueText,
   SIGNIFICANCE_LEVEL,
 } from "./compare-pass-counts.js";
 export {
@@ -32,6 +33,8 @@ export {
 export { type EvaluationConfiguration, type FlowExpectations, ZEvaluationConfiguration } from "./evaluation-configuration.js";
 export {
   ComparisonBody,
+  type ComparisonPageOptions,
+  comparedSideText,
   EVALUATION_CSS,
   EvaluationBody,
   type EvaluationPageOptions,
@@ -48,7 +51,15 @@ export { type PassCount, type PassRate, passRate, Z_95, ZPassCount } from "./pas
 export { costUsd, type ModelPrice, type PriceTable, parsePriceTable, ZModelPrice, ZPriceTable } from "./price-table.js";
 export { type RecordedChecks, recordStoredChecks } from "./record-checks.js";
 export { type EvaluationRunOutcome, expectationsOfPlan, type RunEvaluationOptions, runEvaluation } from "./run-evaluation.js";
-export { compareStored, countedRuns, evaluationSummary, missingSummary, storedSummary } from "./stored-comparison.js";
+export {
+  type ComparedSide,
+  compareStored,
+  countedRuns,
+  evaluationSummary,
+  missingSummary,
+  type StoredReportKind,
+  storedSummary,
+} from "./stored-comparison.js";
 export {
   type DurationSummary,
   type KnownSum,

@@ -7,6 +7,8 @@ import type { PriceTable } from "./price-table.js";
 
 type Reads = Pick<Database, "writer">;
 export type StoredReportKind = "evaluation" | "execution";
+/** One side of a comparison as the reader knows it: its id, and its name where it has one (`reev eval --name`). */
+export type ComparedSide = { id: string; name: string | null };
 
 /** What of `reev eval`'s configuration a report is rebuilt from. */
 const ZRebuildableConfiguration = ZEvaluationConfiguration.pick({ repeat: true, flows: true });
@@ -89,15 +91,23 @@ export async function storedReport(
   id: string,
   field: string,
   prices: PriceTable | null = null,
-): Promise<{ kind: StoredReportKind; report: EvaluationReport }> {
+): Promise<{ kind: StoredReportKind; report: EvaluationReport; side: ComparedSide }> {
   const evaluation = await db.writer.getEvaluationRun(id);
   if (evaluation) {
     const summary = evaluationSummary(evaluation, field);
-    return { kind: "evaluation", report: prices ? await repriced(db, evaluation, summary, prices, field) : summary };
+    return {
+      kind: "evaluation",
+      report: prices ? await repriced(db, evaluation, summary, prices, field) : summary,
+      side: { id, name: evaluation.name },
+    };
   }
   const stored = await db.writer.getEvaluationExecution(id);
   if (!stored) throw new OrchestratorError("NOT_FOUND", `No evaluation or execution "${id}".`, { path: field });
-  return { kind: "execution", report: buildEvaluationReport([stored], { k: 1, flows: [expectationsOf(stored)], prices }) };
+  return {
+    kind: "execution",
+    report: buildEvaluationReport([stored], { k: 1, flows: [expectationsOf(stored)], prices }),
+    side: { id, name: null },
+  };
 }
 
 /** A (the baseline) against B, both evaluations or both executions (INVALID_ARGUMENT naming `b` otherwise). */
@@ -106,7 +116,7 @@ export async function compareStored(
   a: string,
   b: string,
   prices: PriceTable | null = null,
-): Promise<{ kind: StoredReportKind; comparison: ReportComparison }> {
+): Promise<{ kind: StoredReportKind; comparison: ReportComparison; a: ComparedSide; b: ComparedSide }> {
   const left = await storedReport(db, a, "a", prices);
   const right = await storedReport(db, b, "b", prices);
   if (left.kind !== right.kind) {
@@ -118,5 +128,5 @@ export async function compareStored(
       },
     );
   }
-  return { kind: left.kind, comparison: compareReports(left.report.flows, right.report.flows) };
+  return { kind: left.kind, comparison: compareReports(left.report.flows, right.report.flows), a: left.side, b: right.side };
 }

@@ -1,10 +1,11 @@
 import type { EvaluationRunRecord } from "@reev/db";
 import {
   ComparisonBody,
+  comparedSideText,
+  type compareStored,
   EvaluationBody,
   type EvaluationReport,
   missingSummary,
-  type ReportComparison,
   utcStamp,
   ZEvaluationConfiguration,
 } from "@reev/orchestrator";
@@ -170,7 +171,7 @@ export function EvaluationPage(props: {
 export function ComparisonPage(props: {
   nonce: string;
   query: CompareQuery;
-  compared?: { kind: string; comparison: ReportComparison } | undefined;
+  compared?: Awaited<ReturnType<typeof compareStored>> | undefined;
   error?: string | undefined;
 }) {
   const { query, compared } = props;
@@ -192,7 +193,12 @@ export function ComparisonPage(props: {
       {compared ? (
         <ComparisonBody
           comparison={compared.comparison}
-          options={{ title: `Compare ${query.a} → ${query.b}`, facts: [`A ${query.a}`, `B ${query.b}`, `${compared.kind}s`] }}
+          options={{
+            title: `Compare ${comparedSideText(compared.a)} → ${comparedSideText(compared.b)}`,
+            kind: compared.kind,
+            a: compared.a,
+            b: compared.b,
+          }}
         />
       ) : null}
     </Layout>
