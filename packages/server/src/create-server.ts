@@ -23,7 +23,7 @@ import { PostgresListener } from "./live/postgres-listener.js";
 import { type RetentionOptions, RetentionSchedule } from "./retention.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
-import { notFoundAnswer, registerViewerRoutes } from "./viewer/viewer-routes.js";
+import { knownErrorAnswer, notFoundAnswer, registerViewerRoutes } from "./viewer/viewer-routes.js";
 
 export type ServerOptions = {
   db: Database;
@@ -178,7 +178,7 @@ export function createServer(options: ServerOptions): ReevServer {
       (error instanceof HTTPException && error.status < 500
         ? new ApiError(error.status as 400, "HTTP_ERROR", error.message || "The request was refused.")
         : undefined);
-    if (known) return c.json(known.body(), known.status);
+    if (known) return knownErrorAnswer(c, known);
     const id = c.get("requestId");
     log(
       `request ${id} ${c.req.method} ${new URL(c.req.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,

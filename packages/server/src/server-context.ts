@@ -17,5 +17,5 @@ export type ServerContext = {
   shutdown: AbortSignal;
 };
 
-export type AppEnv = { Variables: { requestId: string; secureHeadersNonce?: string } };
+export type AppEnv = { Variables: { requestId: string; secureHeadersNonce?: string; viewerPage?: true } };
 export type App = OpenAPIHono<AppEnv>;

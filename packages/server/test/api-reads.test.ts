@@ -259,6 +259,23 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect(text).toContain("These filters cannot be used: q must not contain the NUL character");
   });
 
+  test("an id the database cannot hold (a NUL) is the viewer's own 400 page naming it on a page, and JSON under /api/", async ({ db }) => {
+    for (const [path, field, back] of [
+      ["/runs/a%00b", "executionId", /<a href="\/" data-back="">← Back to the runs list<\/a>/],
+      ["/evaluations/a%00b", "id", /<a href="\/evaluations" data-back="">← Back to the evaluations list<\/a>/],
+    ] as const) {
+      const { response, text } = await get(db, path);
+      expect({ path, status: response.status }).toEqual({ path, status: 400 });
+      expect(response.headers.get("content-type"), path).toMatch(/^text\/html/);
+      expect(text, path).toContain("<h1>This page cannot be shown</h1>");
+      expect(text, path).toContain(`${field} must not contain the NUL character`);
+      expect(text, path).toMatch(back);
+    }
+    const api = await get(db, "/api/v1/executions/a%00b");
+    expect(api.response.status).toBe(400);
+    expect(api.type).toMatch(/^application\/json/);
+  });
+
   test("a missing page outside /api/ is an HTML 404 that links back to the runs list, never an empty list", async ({ db }) => {
     await runFlow(db, flowPlan(`missing-${backend.name}`, 1));
     for (const [path, said] of [

@@ -1,22 +1,12 @@
-import { ErrorBox, Layout } from "./layout.js";
+import { ErrorPage } from "./error-page.js";
 
-/**
- * A page that is not there (an unknown run, evaluation or URL): the reason and the way back, in the
- * viewer's frame. Never an empty list, which would read as "no runs recorded".
- */
+/** A page that is not there (an unknown run, evaluation or URL). Never an empty list, which would read as "no runs recorded". */
 export function NotFoundPage(props: { message: string; back: { href: string; label: string } }) {
-  return (
-    <Layout title="reev: not found" nonce="">
-      <h1>Not found</h1>
-      <ErrorBox error={props.message} />
-      <p>
-        <a href={props.back.href} data-back="">
-          {props.back.label}
-        </a>
-      </p>
-    </Layout>
-  );
+  return <ErrorPage heading="Not found" message={props.message} back={props.back} />;
 }
 
 /** The way back from a missing page: the runs list. */
 export const BACK_TO_RUNS = { href: "/", label: "← Back to the runs list" } as const;
+
+/** The way back from a missing evaluation: the evaluations list. */
+export const BACK_TO_EVALUATIONS = { href: "/evaluations", label: "← Back to the evaluations list" } as const;

@@ -2,13 +2,15 @@ import { readFileSync } from "node:fs";
 import { listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
 import { CLIENT_BUNDLES, compareStored, countedRuns, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { ApiError, toApiError } from "../api/api-error.js";
 import { decodeCursor, decodeEvaluationCursor, encodeCursor, encodeEvaluationCursor } from "../api/cursor.js";
 import { loadRunDocument } from "../run-document.js";
 import type { App, AppEnv, ServerContext } from "../server-context.js";
+import { ErrorPage } from "./error-page.js";
 import { type CompareQuery, ComparisonPage, EvaluationPage, EvaluationsListPage } from "./evaluation-pages.js";
-import { BACK_TO_RUNS, NotFoundPage } from "./not-found-page.js";
+import { BACK_TO_EVALUATIONS, BACK_TO_RUNS, NotFoundPage } from "./not-found-page.js";
 import { RunHead, RunPage, RunSteps } from "./run-page.js";
 import { filtersHref, RunsListPage, type RunsListQuery, RunsSection } from "./runs-list-page.js";
 import { RUNS_LIST_SCRIPT } from "./runs-list-script.js";
@@ -51,6 +53,12 @@ const pageSecurity = secureHeaders({
   },
 });
 
+/** Marks a page a person asked for, so an error on it is answered with the viewer's error page (knownErrorAnswer). */
+const viewerPage = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("viewerPage", true);
+  await next();
+});
+
 const nonceOf = (c: Context<AppEnv>) => c.get("secureHeadersNonce") ?? "";
 
 /** An error a page can show in its own frame (bad filters, say); any other goes to the app's handler. */
@@ -70,6 +78,18 @@ export function notFoundAnswer(c: Context<AppEnv>): Response | Promise<Response>
   return c.html(<NotFoundPage message={`No page at ${path}.`} back={BACK_TO_RUNS} />, 404);
 }
 
+/**
+ * The app's answer for an error it knows (a bad id, a busy database): on a viewer page, which a
+ * person asked for, the viewer's error page naming what is wrong; elsewhere (the API, /healthz,
+ * the assets) the API's JSON, which programs read.
+ */
+export function knownErrorAnswer(c: Context<AppEnv>, known: ApiError): Response | Promise<Response> {
+  if (!c.get("viewerPage")) return c.json(known.body(), known.status);
+  const back = new URL(c.req.url).pathname.startsWith("/evaluations") ? BACK_TO_EVALUATIONS : BACK_TO_RUNS;
+  const heading = known.status === 404 ? "Not found" : "This page cannot be shown";
+  return c.html(<ErrorPage heading={heading} message={known.message} back={back} />, known.status);
+}
+
 /** The runs list's filters from the URL; an empty field is no filter. */
 const runsListQuery = (c: Context<AppEnv>): RunsListQuery => ({
   status: c.req.query("status") || undefined,
@@ -85,12 +105,12 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     return c.body(file.body, 200, { "Content-Type": file.type, "Cache-Control": "public, max-age=3600" });
   });
 
-  app.use("/", pageSecurity);
-  app.use("/live", pageSecurity);
-  app.use("/runs/*", pageSecurity);
-  app.use("/evaluations", pageSecurity);
-  app.use("/evaluations/*", pageSecurity);
-  app.use("/compare", pageSecurity);
+  app.use("/", pageSecurity, viewerPage);
+  app.use("/live", pageSecurity, viewerPage);
+  app.use("/runs/*", pageSecurity, viewerPage);
+  app.use("/evaluations", pageSecurity, viewerPage);
+  app.use("/evaluations/*", pageSecurity, viewerPage);
+  app.use("/compare", pageSecurity, viewerPage);
 
   /** The list's query from the URL, and its page: the same read as the API's list. */
   const listPage = async (c: Context<AppEnv>) => {
@@ -164,11 +184,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   app.get("/evaluations/:id", async (c) => {
     const id = c.req.param("id");
     const evaluation = await ctx.db.writer.getEvaluationRun(id);
-    if (!evaluation)
-      return c.html(
-        <NotFoundPage message={`No evaluation "${id}".`} back={{ href: "/evaluations", label: "← Back to the evaluations list" }} />,
-        404,
-      );
+    if (!evaluation) return c.html(<NotFoundPage message={`No evaluation "${id}".`} back={BACK_TO_EVALUATIONS} />, 404);
     const report = storedSummary(evaluation);
     // Runs purged since it finished have no page to link to: one read finds which are left.
     const purged = new Set(report ? (await countedRuns(ctx.db, evaluation.id, report)).purged : []);
