@@ -55,6 +55,8 @@ describe("the viewer in Chromium", () => {
         const { page, errors } = await watchedPage(browser, width, height);
         await page.goto(url);
         await expect.poll(() => page.locator("tr[data-execution-id]").count()).toBe(2);
+        // Standards mode (the doctype): quirks mode lays tables and line boxes out as old browsers did.
+        expect(await page.evaluate("document.compatMode")).toBe("CSS1Compat");
         await screenshot(page, `list-${label}`);
         for (const id of [okId, failedId]) {
           await page.goto(url);
@@ -65,6 +67,7 @@ describe("the viewer in Chromium", () => {
           await page.waitForURL(`**/runs/${encodeURIComponent(id)}`);
           await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
           expect(await page.locator("#diagram svg g.node").count()).toBeGreaterThan(0);
+          expect(await page.evaluate("document.compatMode")).toBe("CSS1Compat");
           // The start as the CLI writes it, the stored instant in its datetime.
           const { startedAt } = (await db.writer.getExecutionSession(id))!;
           const started = page.locator(`header time[datetime="${startedAt.toISOString()}"]`);
