@@ -1,14 +1,13 @@
 import type { ConsolidationMetadata } from "@reev/db";
-import { formatDuration, formatUsd, type GlyphStatus, type StepResult, statusGlyph } from "@reev/orchestrator";
+import { counted, formatDuration, formatUsd, type GlyphStatus, type StepResult, statusGlyph } from "@reev/orchestrator";
 
-/** One time format for the CLI, the HTML report and the viewer. */
+/** One time format and one way to count for the CLI, the HTML report and the viewer. */
 export { utcStamp, utcTime } from "@reev/orchestrator";
+export { counted };
 
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
 export const formatPercent = (value: number | null | undefined) => (value === null || value === undefined ? "—" : `${value.toFixed(1)}%`);
 export const statusLabel = (status: GlyphStatus) => `${statusGlyph(status)} ${status}`;
-/** "1 execution", "2 executions": a count with its noun in the number it takes. */
-export const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function stepLine(step: StepResult): string {
   const retries = step.attempts > 1 ? ` after ${step.attempts} attempts` : "";

@@ -162,7 +162,7 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
         ["eval-usage", 1, 1],
         ["eval-hang", 0, 0],
       ]);
-      expect(result.report.notes).toContain("Interrupted: 1 of 2 runs counted; 1 cancelled run(s) and 0 never started are left out.");
+      expect(result.report.notes).toContain("Interrupted: 1 of 2 runs counted; 1 cancelled run and 0 never started are left out.");
       // The hanging call was stopped and recorded as such, its run finished as cancelled.
       const shown = await reev("show", hangId, "--json");
       expect(shown.code, show(shown)).toBe(0);

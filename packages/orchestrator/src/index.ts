@@ -37,6 +37,8 @@ export {
   getConsolidationStatus,
   sessionMetadata,
 } from "./consolidation.js";
+// The one duration format of every view of a run: the terminal, the diagram, the report.
+export { counted } from "./counted.js";
 export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorOptions } from "./errors.js";
 // Evaluation: estimators, trajectory checks, usage and cost, and the per-flow report of many runs.
 export {
@@ -126,7 +128,6 @@ export {
   type ScriptedToolCall,
   ZFlowPlan,
 } from "./flow-plan.js";
-// The one duration format of every view of a run: the terminal, the diagram, the report.
 export { formatDuration } from "./format-duration.js";
 export { utcStamp, utcTime } from "./format-time.js";
 export { Heartbeat } from "./heartbeat.js";

@@ -60,7 +60,7 @@ describe.each(testBackends())("partly scored runs on $name", (backend) => {
     expect(f!.score).toEqual({ count: 3, missing: 0, mean: (1 + 1 + 0.75) / 3, median: 1, min: 0.75, max: 1 });
     expect(u!.score).toMatchObject({ count: 0, missing: 3, mean: null });
     expect(report.notes).toContain(
-      "Scores are the mean of the scores steps reported: 2 failed run(s) are scored only on the steps that reported one.",
+      "Scores are the mean of the scores steps reported: 2 failed runs are scored only on the steps that reported one.",
     );
   });
 
@@ -68,6 +68,6 @@ describe.each(testBackends())("partly scored runs on $name", (backend) => {
     const html = renderEvaluationHtml(report, { title: "t", facts: [], minPassRate: null, runLink: () => null });
     expect(html).toContain("3/3 scored");
     expect(html).toContain("0/3 scored");
-    expect(html).toContain("2 failed run(s) are scored only on the steps that reported one.");
+    expect(html).toContain("2 failed runs are scored only on the steps that reported one.");
   });
 });

@@ -118,9 +118,9 @@ describe.each(testBackends())("tokens and cost in the evaluation report on $name
     expect(m.outputTokens).toEqual({ total: null, known: 2, unknown: 1 });
     expect(m.costUsd).toEqual({ total: null, known: 1, unknown: 2 });
     expect(built.notes).toEqual([
-      "Tokens are unknown (—) for 1 of 9 run(s): their agent did not report usage for every attempt.",
-      "Cost is unknown (—) for runs of model(s) not in the price table: gpt-b.",
-      "Cost is unknown (—) for 1 run(s): an attempt did not report cached input tokens, and the price of gpt-a charges them differently.",
+      "Tokens are unknown (—) for 1 of 9 runs: their agent did not report usage for every attempt.",
+      "Cost is unknown (—) for runs of a model not in the price table: gpt-b.",
+      "Cost is unknown (—) for 1 run: an attempt did not report cached input tokens, and the price of gpt-a charges them differently.",
     ]);
   });
 

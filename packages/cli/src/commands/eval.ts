@@ -23,7 +23,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { EVALUATIONS_HINT } from "../error-report.js";
-import { statusLabel } from "../format.js";
+import { counted, statusLabel } from "../format.js";
 import { interruptExitCode, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { emit, writeOutputFile } from "../output-file.js";
@@ -193,7 +193,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
       configuration: configuration as unknown as JsonValue,
     });
     io.stderr.write(
-      `Evaluation ${evaluationId}: ${plans.length} flow(s) × ${flags.repeat} run(s), ${flags.concurrency} at a time (${db.description})\n`,
+      `Evaluation ${evaluationId}: ${counted(plans.length, "flow")} × ${counted(flags.repeat, "run")}, ${flags.concurrency} at a time (${db.description})\n`,
     );
 
     let settled = 0;
@@ -222,7 +222,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
       const cancelled = ran.outcomes.length - ran.completedBeforeAbort.size;
       const notes = ran.interrupted
         ? [
-            `Interrupted: ${stored.length} of ${total} runs counted; ${cancelled} cancelled run(s) and ${total - ran.outcomes.length} never started are left out.`,
+            `Interrupted: ${stored.length} of ${total} runs counted; ${counted(cancelled, "cancelled run")} and ${total - ran.outcomes.length} never started are left out.`,
           ]
         : [];
       const report = buildEvaluationReport(stored, { k: flags.repeat, flows: configuration.flows, prices, notes });

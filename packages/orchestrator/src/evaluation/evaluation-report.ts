@@ -1,4 +1,5 @@
 import type { AttemptUsage, EvaluationExecutionRecord, EvaluationStepRecord, StoredCheckResult } from "@reev/db";
+import { counted } from "../counted.js";
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
 import type { StepRun } from "./aggregate-steps.js";
 import type { FlowExpectations } from "./evaluation-configuration.js";
@@ -125,7 +126,9 @@ function partlyScoredNote(runs: readonly { execution: EvaluationExecutionRecord;
       !passed && execution.steps.some((s) => s.score !== null) && execution.steps.some((s) => s.score === null && s.status !== "skipped"),
   ).length;
   if (partly === 0) return [];
-  return [`Scores are the mean of the scores steps reported: ${partly} failed run(s) are scored only on the steps that reported one.`];
+  return [
+    `Scores are the mean of the scores steps reported: ${counted(partly, "failed run")} ${partly === 1 ? "is" : "are"} scored only on the steps that reported one.`,
+  ];
 }
 
 /** Why tokens or cost are unknown (—), in plain words: they are never estimated, so the reader must be told. */
@@ -138,16 +141,21 @@ function usageNotes(
   const notes: string[] = [];
   const noTokens = runs.filter((r) => r.inputTokens === null || r.outputTokens === null).length;
   if (noTokens > 0)
-    notes.push(`Tokens are unknown (—) for ${noTokens} of ${runs.length} run(s): their agent did not report usage for every attempt.`);
+    notes.push(
+      `Tokens are unknown (—) for ${noTokens} of ${counted(runs.length, "run")}: their agent did not report usage for every attempt.`,
+    );
   if (prices === null) {
     notes.push("Cost is unknown (—): no price table was given (--prices prices.yaml); it is never estimated.");
     return notes;
   }
   const attempts: AttemptUsage[] = executions.flatMap((e) => e.steps.flatMap((s) => s.usage));
   const unpriced = [...new Set(attempts.flatMap((u) => (u.model !== null && !Object.hasOwn(prices.models, u.model) ? [u.model] : [])))];
-  if (unpriced.length) notes.push(`Cost is unknown (—) for runs of model(s) not in the price table: ${unpriced.sort().join(", ")}.`);
+  if (unpriced.length)
+    notes.push(
+      `Cost is unknown (—) for runs of ${unpriced.length === 1 ? "a model" : "models"} not in the price table: ${unpriced.sort().join(", ")}.`,
+    );
   const noModel = attempts.filter((u) => u.model === null).length;
-  if (noModel) notes.push(`Cost is unknown (—) for runs with ${noModel} attempt(s) that did not report their model.`);
+  if (noModel) notes.push(`Cost is unknown (—) for runs with ${counted(noModel, "attempt")} that did not report a model.`);
   notes.push(...uncachedNotes(executions, prices));
   return notes;
 }
@@ -170,7 +178,7 @@ function uncachedNotes(executions: readonly EvaluationExecutionRecord[], prices:
   if (runs === 0) return [];
   const named = [...models].sort();
   const whose = named.length === 1 ? `the price of ${named[0]} charges` : `the prices of ${named.join(", ")} charge`;
-  return [`Cost is unknown (—) for ${runs} run(s): an attempt did not report cached input tokens, and ${whose} them differently.`];
+  return [`Cost is unknown (—) for ${counted(runs, "run")}: an attempt did not report cached input tokens, and ${whose} them differently.`];
 }
 
 /** The expectations a stored run shows: the verdicts it carries (for runs made outside `reev eval`, whose plan is not kept). */
