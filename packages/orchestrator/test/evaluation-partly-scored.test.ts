@@ -68,6 +68,8 @@ describe.each(testBackends())("partly scored runs on $name", (backend) => {
     const html = renderEvaluationHtml(report, { title: "t", facts: [], minPassRate: null, runLink: () => null });
     expect(html).toContain("3/3 scored");
     expect(html).toContain("0/3 scored");
+    // A flow no run scored shows one "—" beside that count, not one per figure ("— · — · —–—").
+    expect(html).not.toContain("—–—");
     expect(html).toContain("2 failed runs are scored only on the steps that reported one.");
   });
 });

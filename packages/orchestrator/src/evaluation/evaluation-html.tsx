@@ -171,13 +171,20 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                     {number(f.passHatK)}
                   </td>
                   <td class="num" data-label="score mean · median · min–max">
-                    <span class="figure">
-                      <span class="unit">{number(f.score.mean)} ·</span> <span class="unit">{number(f.score.median)} ·</span>{" "}
-                      <span class="unit">
-                        {number(f.score.min)}–{number(f.score.max)}
-                      </span>{" "}
-                      <span class="note unit">{scoredRuns(f.score)}</span>
-                    </span>
+                    {/* No run scored: one "—", not one per figure, and how many runs were not. */}
+                    {f.score.mean == null ? (
+                      <span class="figure">
+                        <span class="unit">—</span> <span class="note unit">{scoredRuns(f.score)}</span>
+                      </span>
+                    ) : (
+                      <span class="figure">
+                        <span class="unit">{number(f.score.mean)} ·</span> <span class="unit">{number(f.score.median)} ·</span>{" "}
+                        <span class="unit">
+                          {number(f.score.min)}–{number(f.score.max)}
+                        </span>{" "}
+                        <span class="note unit">{scoredRuns(f.score)}</span>
+                      </span>
+                    )}
                   </td>
                   <td class="num" data-label="p50 · p95">
                     {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
