@@ -133,6 +133,9 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
         expect(bad?.status()).toBe(404);
         expect(await page.getByRole("alert").textContent()).toContain('No evaluation or execution "nope"');
         expect(await page.locator('input[name="a"]').inputValue()).toBe(ids.v1);
+        // An id as reev eval makes them (eval_ + time + suffix) shows whole in the form's field.
+        await page.locator('input[name="b"]').fill("eval_20261204083342_3f9a0c");
+        expect(await page.locator('input[name="b"]').evaluate((input) => input.scrollWidth <= input.clientWidth)).toBe(true);
         expect(errors).toEqual(["Failed to load resource: the server responded with a status of 404 (Not Found)"]);
         await page.close();
       }

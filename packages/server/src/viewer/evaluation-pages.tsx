@@ -29,11 +29,11 @@ function CompareForm(props: { query: CompareQuery }) {
     <form class="filters" method="get" action="/compare">
       <label>
         A (baseline)
-        <input name="a" value={props.query.a ?? ""} placeholder="eval_… or exec_…" required />
+        <input class="id-field" name="a" value={props.query.a ?? ""} placeholder="eval_… or exec_…" required />
       </label>
       <label>
         B (candidate)
-        <input name="b" value={props.query.b ?? ""} placeholder="eval_… or exec_…" required />
+        <input class="id-field" name="b" value={props.query.b ?? ""} placeholder="eval_… or exec_…" required />
       </label>
       <button type="submit">Compare</button>
     </form>

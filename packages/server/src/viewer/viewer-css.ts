@@ -10,6 +10,8 @@ form.filters { display: flex; flex-wrap: wrap; gap: 12px; align-items: end; }
 form.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 2px; }
 form.filters input, form.filters select, form.filters button { font: inherit; padding: 6px 8px; border: 1px solid #cbd2d9; border-radius: 6px; background: #fff; }
 form.filters input[type=search] { min-width: 16em; }
+/* An evaluation's id (eval_ + time + suffix, 26 characters) shows whole; an execution's longer id scrolls in its field. */
+form.filters input.id-field { width: 30ch; max-width: 100%; }
 table.runs { width: 100%; border-collapse: collapse; }
 table.runs th, table.runs td { text-align: left; padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 table.runs td.id { overflow-wrap: anywhere; }
