@@ -42,7 +42,8 @@ describe("reev serve", () => {
       serve.child.kill("SIGTERM");
       const [code] = await exited;
       expect(code).toBe(0);
-      expect(serve.stderr()).toContain("Stopped.");
+      // No run was started here: nothing to finish, and nothing promised.
+      expect(serve.stderr()).toContain("Shutting down…\nStopped.");
     } finally {
       serve.child.kill("SIGKILL");
       serve.remove();
@@ -181,7 +182,7 @@ describe.each(shutdownBackends)("reev serve shutting down during a live run on $
       expect(await streamed).toContain("event: step");
       const [code] = await exited;
       expect(code, serve.stderr()).toBe(0);
-      expect(serve.stderr()).toContain("Shutting down: finishing the current step of runs started here…");
+      expect(serve.stderr()).toContain("Shutting down: finishing the current step of the 1 run started here…");
       expect(serve.stderr()).toContain("Stopped.");
 
       // What is stored: the step under way finished and recorded, the rest skipped, the run failed.

@@ -55,6 +55,8 @@ export type ReevServer = {
    * port, and the address it listens on.
    */
   listen(options?: ListenOptions): Promise<{ url: string; port: number; address: string }>;
+  /** How many runs this server started are still going: what a graceful stop waits for. */
+  readonly activeRuns: number;
   /**
    * Graceful stop: no new connections, event streams ended, runs this server started finish their
    * current step and are recorded failed ("server shutting down"). The database stays open: it is
@@ -203,6 +205,9 @@ export function createServer(options: ServerOptions): ReevServer {
   let closing: Promise<void> | undefined;
   return {
     app,
+    get activeRuns() {
+      return ctx.runs.count;
+    },
     listen: async ({ host = "127.0.0.1", port = 7878 } = {}) => {
       await listener?.start();
       return new Promise((resolve, reject) => {

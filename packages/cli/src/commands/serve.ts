@@ -3,6 +3,7 @@ import { createServer } from "@reev/server";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { counted } from "../format.js";
 import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 
@@ -94,7 +95,10 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
     io.stdout.write(`reev serve: ${url}\n`);
     try {
       await once(stop ? AbortSignal.any([stop, signals.signal]) : signals.signal, "abort");
-      io.stderr.write("Shutting down: finishing the current step of runs started here…\n");
+      const runs = server.activeRuns;
+      io.stderr.write(
+        runs ? `Shutting down: finishing the current step of the ${counted(runs, "run")} started here…\n` : "Shutting down…\n",
+      );
       await server.close();
     } finally {
       process.off("SIGINT", onSignal);
