@@ -7,6 +7,7 @@ export { formatIssuePath } from "./issue-path.js";
 export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
 // Reads for viewers (the server): keyset pages and one-snapshot views of a run.
+export { reachableHost } from "./reachable-host.js";
 export { readConsolidatedSession } from "./reads/consolidated-session.js";
 export { type ExecutionOverview, readExecutionOverview, type StepCounts } from "./reads/execution-overview.js";
 export type { ExecutionSummary } from "./reads/execution-row.js";

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { reachableHost } from "./reachable-host.js";
 
 /**
  * The command a process runs, from /proc/<pid>/cmdline (Linux): its arguments, or undefined where
@@ -45,9 +46,7 @@ function serveUrl(args: readonly string[]): string | undefined {
     return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[i + 1];
   };
   const port = value("--port") ?? "7878";
-  // Listening on every interface (0.0.0.0, ::) is reached through loopback here: reev serve prints that URL too.
-  const listen = value("--host") ?? "127.0.0.1";
-  const host = listen === "0.0.0.0" ? "127.0.0.1" : listen === "::" ? "::1" : listen;
+  const host = reachableHost(value("--host") ?? "127.0.0.1");
   if (!/^\d+$/.test(port) || Number(port) === 0) return undefined;
   return `http://${host.includes(":") ? `[${host}]` : host}:${Number(port)}`;
 }

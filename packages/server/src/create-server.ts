@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
-import type { Database } from "@reev/db";
+import { type Database, reachableHost } from "@reev/db";
 import type { PriceTable } from "@reev/orchestrator";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
@@ -69,8 +69,6 @@ export type ReevServer = {
 const MAX_URL_LENGTH = 8 * 1024;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
-/** The addresses that mean every interface, and the loopback address among those interfaces. */
-const LOOPBACK_OF_ANY: Partial<Record<string, string>> = { "0.0.0.0": "127.0.0.1", "::": "::1" };
 
 /** A zod-openapi validation failure as the API's 400, naming the first field at fault. */
 function validationError(issues: readonly z.core.$ZodIssue[], target: string): ApiError {
@@ -212,7 +210,7 @@ export function createServer(options: ServerOptions): ReevServer {
       await listener?.start();
       return new Promise((resolve, reject) => {
         const started = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
-          const reachable = LOOPBACK_OF_ANY[info.address] ?? info.address;
+          const reachable = reachableHost(info.address);
           const shown = reachable.includes(":") ? `[${reachable}]` : reachable;
           retention?.start();
           resolve({ url: `http://${shown}:${info.port}`, port: info.port, address: info.address });
