@@ -1,7 +1,7 @@
 // The terminal tables of reev eval and reev compare: how many runs a score is over, and float noise
 // in a difference read as no change (±0.00), as in the HTML report.
 import type { EvaluationRunRecord } from "@reev/db";
-import { aggregateFlow, compareReports, type EvaluationRun } from "@reev/orchestrator";
+import { aggregateFlow, compareReports, type EvaluationRun, renderComparisonHtml } from "@reev/orchestrator";
 import { describe, expect, it } from "vitest";
 import { comparisonText, evaluationText } from "../src/commands/evaluation-text.js";
 
@@ -48,5 +48,20 @@ describe("the terminal tables", () => {
     expect(comparisonText(noise)).toMatch(/±0\.00/);
     expect(comparisonText(noise)).not.toMatch(/[+-]0\.00/);
     expect(comparisonText(compareReports([flow([0.7, 0.1])], [flow([0.2, 0.2])]))).toMatch(/-0\.20/);
+  });
+
+  it("compare in the words of the HTML page: its column headers, 'pass' rates of a flow and 'failure' rates of a step", () => {
+    const comparison = compareReports([flow([1, 1])], [flow([0, 1])]);
+    const text = comparisonText(comparison);
+    const side = { id: "ev", name: null };
+    const html = renderComparisonHtml(comparison, { title: "A vs B", kind: "evaluation", a: side, b: side });
+    const headers = [...(html.match(/<thead>[\s\S]*?<\/thead>/)?.[0] ?? "").matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((m) => m[1]);
+    expect(headers).toContain("Δ mean score");
+    const headerLine = text.split("\n")[0] ?? "";
+    expect(headerLine.split(/\s{2,}/).map((h) => h.trim())).toEqual(headers);
+    for (const cell of ["pass 100.0% → 100.0%", "failure 0.0% → 0.0%"]) {
+      expect(text).toContain(cell);
+      expect(html).toContain(cell);
+    }
   });
 });

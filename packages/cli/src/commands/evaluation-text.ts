@@ -2,19 +2,22 @@
 // that failed or were flaky, with their most common errors. What is unknown prints as "—".
 import type { EvaluationRunRecord } from "@reev/db";
 import {
+  COMPARISON_COLUMNS,
   type EvaluationReport,
+  failureRateChange,
   formatDuration,
   formatPerRunTokens,
   formatSigned,
   formatTokenTriple,
   formatUsd,
+  passRateChange,
+  percent,
   pValueText,
   type ReportComparison,
   scoredRuns,
 } from "@reev/orchestrator";
 import { clip, renderTable } from "../text-table.js";
 
-const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
 const fixed = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
 
 export function evaluationText(evaluation: EvaluationRunRecord, report: EvaluationReport, minPassRate: number | null): string {
@@ -80,7 +83,7 @@ export function comparisonText(comparison: ReportComparison): string {
     [
       f.flowId + (f.only ? ` (only in ${f.only.toUpperCase()})` : ""),
       f.passes?.verdict ?? "—",
-      f.passes ? `${percent(f.passes.baselineRate)} → ${percent(f.passes.candidateRate)}` : "—",
+      passRateChange(f),
       pValueText(f.passes),
       formatSigned(f.passHatKDelta, (n) => n.toFixed(2)),
       formatSigned(f.meanScoreDelta, (n) => n.toFixed(2)),
@@ -88,23 +91,9 @@ export function comparisonText(comparison: ReportComparison): string {
       `${formatSigned(f.inputTokensPerRunDelta, formatPerRunTokens)} / ${formatSigned(f.outputTokensPerRunDelta, formatPerRunTokens)}`,
       formatSigned(f.costUsdPerRunDelta, formatUsd),
     ],
-    ...f.steps.map((s) => [
-      `  › ${s.stepId}`,
-      s.passes?.verdict ?? "—",
-      `fail ${percent(s.failureRateA)} → ${percent(s.failureRateB)}`,
-      pValueText(s.passes),
-      "",
-      "",
-      "",
-      "",
-      "",
-    ]),
+    ...f.steps.map((s) => [`  › ${s.stepId}`, s.passes?.verdict ?? "—", failureRateChange(s), pValueText(s.passes), "", "", "", "", ""]),
   ]);
-  const table = renderTable(
-    ["flow › step", "verdict", "A → B", "p", "Δ pass^k", "Δ score", "Δ p50", "Δ tokens in / out per run", "Δ cost per run"],
-    rows,
-    new Set([3]),
-  );
+  const table = renderTable([...COMPARISON_COLUMNS], rows, new Set([3]));
   const flagged = comparison.flagged.length
     ? comparison.flagged.map((f) => `  ${f.verdict}: ${f.flowId}${f.stepId ? ` › ${f.stepId}` : ""}`).join("\n")
     : "  no credible difference anywhere";

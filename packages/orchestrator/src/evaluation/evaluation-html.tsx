@@ -2,6 +2,7 @@ import { formatDuration } from "../format-duration.js";
 import { REPORT_CSS } from "../mermaid/report-css.js";
 import { type PassComparison, pValueText } from "./compare-pass-counts.js";
 import type { ReportComparison } from "./compare-reports.js";
+import { COMPARISON_COLUMNS, failureRateChange, passRateChange, percent } from "./comparison-columns.js";
 import type { EvaluationReport } from "./evaluation-report.js";
 import { formatPerRunTokens, formatSigned, formatTokens, formatTokenTriple, formatUsd, scoredRuns } from "./format-usage.js";
 import type { ComparedSide, StoredReportKind } from "./stored-comparison.js";
@@ -41,7 +42,6 @@ ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 `;
 
 const trusted = (text: string) => ({ __html: text });
-const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
 const number = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
 /** HTML's signed difference: the minus sign U+2212, as wide as the plus. */
 const signed = (v: number | null, format: (n: number) => string) => formatSigned(v, format, "−");
@@ -321,16 +321,10 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
           <table class="flows">
             <thead>
               <tr>
-                <th>flow / step</th>
-                <th>verdict</th>
-                {/* A flow's pass rates, a step's failure rates: each cell says which, as in the CLI's table. */}
-                <th class="num">A → B</th>
-                <th class="num">p</th>
-                <th class="num">Δ pass^k</th>
-                <th class="num">Δ mean score</th>
-                <th class="num">Δ p50</th>
-                <th class="num">Δ tokens in / out per run</th>
-                <th class="num">Δ cost per run</th>
+                {/* The CLI table's columns; "A → B" holds a flow's pass rates and a step's failure rates, each cell saying which. */}
+                {COMPARISON_COLUMNS.map((column, i) => (
+                  <th class={i < 2 ? undefined : "num"}>{column}</th>
+                ))}
               </tr>
             </thead>
             <tbody>
@@ -342,7 +336,7 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
                   </td>
                   <VerdictCell passes={f.passes} />
                   <td class="num" data-label="A → B">
-                    {f.passes ? `pass ${percent(f.passes.baselineRate)} → ${percent(f.passes.candidateRate)}` : "—"}
+                    {passRateChange(f)}
                   </td>
                   <td class="num" data-label="p">
                     {pValueText(f.passes)}
@@ -368,7 +362,7 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
                     <td data-label="flow / step">↳ {s.stepId}</td>
                     <VerdictCell passes={s.passes} />
                     <td class="num" data-label="A → B">
-                      failure {percent(s.failureRateA)} → {percent(s.failureRateB)}
+                      {failureRateChange(s)}
                     </td>
                     <td class="num" data-label="p">
                       {pValueText(s.passes)}

@@ -30,6 +30,7 @@ export {
   type ReportComparison,
   type StepComparison,
 } from "./compare-reports.js";
+export { COMPARISON_COLUMNS, failureRateChange, passRateChange, percent } from "./comparison-columns.js";
 export { type EvaluationConfiguration, type FlowExpectations, ZEvaluationConfiguration } from "./evaluation-configuration.js";
 export {
   ComparisonBody,
