@@ -14,15 +14,15 @@ import type { RawDriver } from "./raw-driver.js";
 
 /**
  * The list's statement, as `listExecutionsPage` sends it: the columns a list shows, keyset, one row
- * more than the page; prepared once per connection under the same kind of name.
+ * more than the page written into the SQL (reev rounds it up to a fixed size; the bench's pages of 50
+ * fetch 51 on both sides); prepared once per connection under the same kind of name.
  */
 const LIST_COLUMNS = `e.execution_id, e.flow_id, e.agent, e.prompt, e.status::text AS status, e.started_at,
   e.finished_at, e.duration_ms, e.error, e.consolidation_status::text AS consolidation_status`;
-const LIST_FIRST = `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e ORDER BY e.started_at DESC, e.execution_id DESC LIMIT $1`;
-const LIST_AFTER = `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e
-  WHERE (e.started_at, e.execution_id) < ($2::timestamptz, $3::varchar) ORDER BY e.started_at DESC, e.execution_id DESC LIMIT $1`;
-const LIST_FIRST_NAME = statementName({ sql: LIST_FIRST });
-const LIST_AFTER_NAME = statementName({ sql: LIST_AFTER });
+const listFirst = (fetch: number) =>
+  `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e ORDER BY e.started_at DESC, e.execution_id DESC LIMIT ${fetch}`;
+const listAfter = (fetch: number) => `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e
+  WHERE (e.started_at, e.execution_id) < ($1::timestamptz, $2::varchar) ORDER BY e.started_at DESC, e.execution_id DESC LIMIT ${fetch}`;
 
 /** The newest consolidated session of an execution, with the execution's status: what the flow route reads. */
 const FLOW = `SELECT e.execution_id, e.status::text AS status, e.consolidation_status::text AS consolidation_status,
@@ -62,9 +62,8 @@ async function list(raw: RawDriver, url: URL): Promise<unknown> {
   const limit = Number(url.searchParams.get("limit") ?? 50);
   const cursor = url.searchParams.get("cursor");
   const after = cursor ? (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string]) : undefined;
-  const rows = after
-    ? await raw.query<ListRow>(LIST_AFTER, [limit + 1, ...after], LIST_AFTER_NAME)
-    : await raw.query<ListRow>(LIST_FIRST, [limit + 1], LIST_FIRST_NAME);
+  const sql = after ? listAfter(limit + 1) : listFirst(limit + 1);
+  const rows = await raw.query<ListRow>(sql, after ?? [], statementName({ sql }));
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
