@@ -77,6 +77,14 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
     await expectDbError(w.storeSteps(id, "nope" as unknown as StepInput[]), "VALIDATION", "steps");
     await expectDbError(w.storeSteps("no-such-execution", [step(0)]), "NOT_FOUND", "executionId");
     expect(await rowCounts(db)).toEqual(before);
+
+    // A conflict in a later statement (steps go 2,000 to a statement) takes the earlier ones back too.
+    await w.storeStep(id, step(2_600));
+    const beforeLate = await rowCounts(db);
+    steps[5] = step(5);
+    steps[2_600] = step(2_600, { content: "different content" });
+    await expectDbError(w.storeSteps(id, steps), "CONFLICT", "steps[2600].stepIndex");
+    expect(await rowCounts(db)).toEqual(beforeLate);
   });
 
   test("inside an execution transaction the imported steps are pending, and a rollback undoes them all", async ({ db }) => {
