@@ -19,6 +19,7 @@ export { readSchemaState } from "./migrate/schema-state.js";
 export { DEFAULT_DATA_DIR, pgliteOf, prismaClientOf } from "./open-database.js";
 export { MIGRATIONS_DIR, SCHEMA_PATH } from "./paths.js";
 export { statementName } from "./prepared-statement.js";
+export { listExecutionsStatement } from "./reads/list-executions-page.js";
 export { DEFAULT_MAX_CONSOLIDATED_BYTES, DEFAULT_MAX_CONTENT_BYTES, ZStepFields } from "./schemas.js";
 export { parseStepContent } from "./step-content.js";
 export { parseStepInput, type StepRow, stepRecords, toolCallRecords, toStepRow } from "./step-rows.js";

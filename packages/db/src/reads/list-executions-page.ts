@@ -50,14 +50,8 @@ const fetchSize = (limit: number) => FETCH_SIZES.find((n) => n > limit) ?? MAX_P
 /** `q` as a LIKE pattern that matches itself literally: its own % _ and \ are escaped. */
 const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-/**
- * One page of executions, newest first, by keyset: (started_at, execution_id) descending, strictly
- * after the previous page's last row. A page never repeats or skips a row however many executions
- * are inserted while someone pages (an offset would shift under them). One statement, one snapshot,
- * prepared once per connection on PostgreSQL: its shapes (which filters are set) are a bounded set.
- */
-export async function listExecutionsPage(db: Database, input: ExecutionsPageInput = {}): Promise<ExecutionsPage> {
-  const q = validate(ZExecutionsPageInput, input, "");
+/** The statement of one page: the filters that are set, the keyset, and the rows to fetch. */
+export function listExecutionsStatement(q: z.output<typeof ZExecutionsPageInput>): Prisma.Sql {
   const conditions: Prisma.Sql[] = [];
   if (q.status) conditions.push(Prisma.sql`e.status = ${q.status}::execution_status`);
   if (q.flowId) conditions.push(Prisma.sql`e.flow_id = ${q.flowId}`);
@@ -71,13 +65,20 @@ export async function listExecutionsPage(db: Database, input: ExecutionsPageInpu
   if (q.after)
     conditions.push(Prisma.sql`(e.started_at, e.execution_id) < (${q.after.startedAt}::timestamptz, ${q.after.executionId}::varchar)`);
   const where = conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
-  const rows = await runDriverRead<SummaryRow>(
-    db,
-    "list executions",
-    Prisma.sql`${prepared("list-executions")}
+  return Prisma.sql`${prepared("list-executions")}
       SELECT ${SUMMARY_COLUMNS} FROM execution_sessions e ${where}
-      ORDER BY e.started_at DESC, e.execution_id DESC LIMIT ${Prisma.raw(String(fetchSize(q.limit)))}`,
-  );
+      ORDER BY e.started_at DESC, e.execution_id DESC LIMIT ${Prisma.raw(String(fetchSize(q.limit)))}`;
+}
+
+/**
+ * One page of executions, newest first, by keyset: (started_at, execution_id) descending, strictly
+ * after the previous page's last row. A page never repeats or skips a row however many executions
+ * are inserted while someone pages (an offset would shift under them). One statement, one snapshot,
+ * prepared once per connection on PostgreSQL: its shapes (which filters are set) are a bounded set.
+ */
+export async function listExecutionsPage(db: Database, input: ExecutionsPageInput = {}): Promise<ExecutionsPage> {
+  const q = validate(ZExecutionsPageInput, input, "");
+  const rows = await runDriverRead<SummaryRow>(db, "list executions", listExecutionsStatement(q));
   const executions = rows.slice(0, q.limit).map(summaryOf);
   const last = executions.at(-1);
   return {
