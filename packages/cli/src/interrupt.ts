@@ -56,21 +56,43 @@ export function takesOverInterrupts<C extends object>(command: C): C {
 export const takesOverInterruptsOf = (command: object) => TAKES_OVER.has(command);
 
 /**
+ * How many of the command's runs have started at this moment. The notices are worded by it: a signal
+ * before the first run starts has no step to stop and leaves nothing for `reev recover`.
+ */
+export type RunsStarted = () => number;
+
+/** The first signal's notice: what stopping does, given the runs started then (undefined: not counted). */
+export function interruptNotice(name: InterruptSignal, started: number | undefined): string {
+  if (started === 0) return `\nInterrupted (${name}): no run had started, and none will. Press Ctrl-C again to exit at once.\n`;
+  return (
+    `\nInterrupted (${name}): stopping each run's current step, recording it as failed and finishing the run as cancelled.\n` +
+    "Press Ctrl-C again to exit at once (then reev recover finishes the runs).\n"
+  );
+}
+
+/** The second signal's notice, as it exits at once. */
+export function againNotice(name: InterruptSignal, started: number | undefined): string {
+  if (started === 0) return `\n${name} again: exiting at once. No run had started.\n`;
+  return `\n${name} again: exiting at once. Runs still going stay "running" until reev recover finishes them.\n`;
+}
+
+/**
  * Runs `work` with an AbortSignal that the first SIGINT or SIGTERM aborts (its reason's message is
  * "interrupted (SIGINT)", what the stopped step records); the same signal again calls `exit` at once. The
- * handlers are removed when `work` ends, whatever way.
+ * handlers are removed when `work` ends, whatever way. `runsStarted`, when the command counts its runs,
+ * is asked at each signal, so the notice says what is really under way.
  */
 export async function withInterrupts<T>(
   io: CliIO,
   work: (signal: AbortSignal) => Promise<T>,
-  exit: (code: number) => never = (code) => process.exit(code),
+  { runsStarted, exit = (code) => process.exit(code) }: { runsStarted?: RunsStarted; exit?: (code: number) => never } = {},
 ): Promise<Interrupted<T>> {
   const controller = new AbortController();
   let interrupted: InterruptSignal | undefined;
   const handlers = SIGNALS.map((name) => {
     const handler = () => {
       if (interrupted === name) {
-        io.stderr.write(`\n${name} again: exiting at once. Runs still going stay "running" until reev recover finishes them.\n`);
+        io.stderr.write(againNotice(name, runsStarted?.()));
         exit(interruptExitCode(name));
       }
       // Another signal while stopping is the same request: `pnpm reev` forwards a SIGTERM to reev
@@ -80,10 +102,7 @@ export async function withInterrupts<T>(
         return;
       }
       interrupted = name;
-      io.stderr.write(
-        `\nInterrupted (${name}): stopping each run's current step, recording it as failed and finishing the run as cancelled.\n` +
-          "Press Ctrl-C again to exit at once (then reev recover finishes the runs).\n",
-      );
+      io.stderr.write(interruptNotice(name, runsStarted?.()));
       controller.abort(new Error(`interrupted (${name})`));
     };
     process.on(name, handler);

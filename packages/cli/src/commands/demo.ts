@@ -6,7 +6,7 @@ import type { CliContext, CliIO } from "../context.js";
 import { interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 import { PRICES_HELP, pricesOption } from "../prices.js";
-import { executeFlows, runsSummary } from "./run.js";
+import { executeFlows, runsSummary, startedRuns } from "./run.js";
 
 /** The demo's flows, shipped inside @reev/cli: packages/cli/examples, at the same depth from src/ and dist/. */
 const EXAMPLES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
@@ -49,25 +49,30 @@ export async function demoCommand(
     .filter((f) => /\.(ya?ml|json)$/.test(f))
     .sort()
     .map((f) => join(EXAMPLES_DIR, f));
-  const { value: report, interrupted } = await withInterrupts(io, (signal) =>
-    executeFlows(
-      {
-        files,
-        agent: "scripted",
-        db: options.db,
-        migrate: options.migrate,
-        concurrency: files.length,
-        repeat: 1,
-        out: options.out,
-        consolidate: true,
-        prices: options.prices,
-        signal,
-        // Once the prices and the database have passed their checks: a failed one is the only line.
-        onStart: () =>
-          io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`),
-      },
-      io,
-    ),
+  const { onRunStart, runsStarted } = startedRuns();
+  const { value: report, interrupted } = await withInterrupts(
+    io,
+    (signal) =>
+      executeFlows(
+        {
+          files,
+          agent: "scripted",
+          db: options.db,
+          migrate: options.migrate,
+          concurrency: files.length,
+          repeat: 1,
+          out: options.out,
+          consolidate: true,
+          prices: options.prices,
+          signal,
+          onRunStart,
+          // Once the prices and the database have passed their checks: a failed one is the only line.
+          onStart: () =>
+            io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`),
+        },
+        io,
+      ),
+    { runsStarted },
   );
   io.stdout.write(
     "\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n" +

@@ -119,6 +119,8 @@ export type RunOptions = {
    * where a caller's banner goes, so a command that fails its checks does not first announce its runs.
    */
   onStart?: () => void;
+  /** Called as each run starts, so a Ctrl-C notice can say whether any has (see startedRuns). */
+  onRunStart?: () => void;
 };
 
 /**
@@ -284,6 +286,8 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   );
   const agent = await createAgent(options.agent, options.tools);
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
+  // Interrupted while the flows loaded: no run started and none will, so no database is opened.
+  if (options.signal?.aborted) return { results: [], files: [], failures: 0, notStarted: tasks.length, exported: true };
   const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     options.onStart?.();
@@ -298,8 +302,9 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       settled = await pool(
         tasks,
         options.concurrency,
-        (plan) =>
-          executor
+        (plan) => {
+          options.onRunStart?.();
+          return executor
             .execute(plan, agent, {
               onEvent: progress.handle,
               consolidate: options.consolidate,
@@ -311,7 +316,8 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
                 return { status: "fulfilled", value };
               },
               (reason: unknown): PromiseSettledResult<ExecutionResult> => ({ status: "rejected", reason }),
-            ),
+            );
+        },
         options.signal,
       );
     } finally {
@@ -364,8 +370,20 @@ export function runsSummary({
   return notStarted ? `${summary} (${notStarted} not started: interrupted)` : summary;
 }
 
+/**
+ * Counts the runs executeFlows starts, for withInterrupts' notices: `onRunStart` goes to executeFlows,
+ * `runsStarted` to withInterrupts.
+ */
+export function startedRuns(): { onRunStart: () => void; runsStarted: () => number } {
+  let started = 0;
+  return { onRunStart: () => void started++, runsStarted: () => started };
+}
+
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
-  const { value: report, interrupted } = await withInterrupts(io, (signal) => executeFlows({ ...options, signal }, io));
+  const { onRunStart, runsStarted } = startedRuns();
+  const { value: report, interrupted } = await withInterrupts(io, (signal) => executeFlows({ ...options, signal, onRunStart }, io), {
+    runsStarted,
+  });
   if (report.results.length + report.failures > 1 || report.notStarted) io.stdout.write(`\n${runsSummary(report)}\n`);
   if (interrupted) return interruptExitCode(interrupted);
   return report.exported && !report.failures && report.results.every((r) => r.status === "completed") ? 0 : 1;
