@@ -3,6 +3,7 @@
 // bad input never creates, locks or changes one.
 
 import { resolveTarget } from "@reev/db";
+import { closestWord } from "@reev/orchestrator";
 import { Argument, Option } from "commander";
 import { invalidArgument } from "./cli-error.js";
 
@@ -109,11 +110,15 @@ export function commaList<T>(item: (value: string) => T): (value: string) => T[]
   return (value) => value.split(",").map((part) => item(part.trim()));
 }
 
-/** An option that takes one of a few words; `what` names them in the message ("diagram format"). */
+/**
+ * An option that takes one of a few words; `what` names them in the message ("diagram format"). A
+ * typo of one is asked about as commander asks about a command's: "Did you mean running?".
+ */
 export function oneOf<const T extends string>(flag: string, what: string, allowed: readonly T[]): (value: string) => T {
   return (value) => {
     if ((allowed as readonly string[]).includes(value)) return value as T;
-    throw invalidArgument(`Unknown ${what} "${value}": use ${orList(allowed)}.`, flag);
+    const guess = closestWord(value, allowed);
+    throw invalidArgument(`Unknown ${what} "${value}": use ${orList(allowed)}.${guess ? ` Did you mean ${guess}?` : ""}`, flag);
   };
 }
 

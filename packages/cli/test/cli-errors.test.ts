@@ -255,6 +255,27 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
   });
 
+  it("a typo of one of the allowed words is asked about, as a command's is: every option that takes one", async () => {
+    const cases: [args: string[], message: string][] = [
+      [
+        ["list", "--status", "runing"],
+        'Unknown status "runing": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean running?',
+      ],
+      // Each word of a comma-separated list.
+      [
+        ["purge", "--older-than", "30d", "--status", "completed,cancelld"],
+        'Unknown status "cancelld": use completed, failed, timed_out, rolled_back or cancelled. Did you mean cancelled?',
+      ],
+      [["run", fixture("succeeds.yaml"), "--agent", "scriptd"], 'Unknown agent "scriptd": use scripted or openai. Did you mean scripted?'],
+      [["eval", fixture("succeeds.yaml"), "--agent", "OpenAI"], 'Unknown agent "OpenAI": use scripted or openai. Did you mean openai?'],
+      [["eval", fixture("succeeds.yaml"), "--format", "josn"], 'Unknown format "josn": use table, json or html. Did you mean json?'],
+      [["compare", "eval_a", "eval_b", "--format", "tabel"], 'Unknown format "tabel": use table, json or html. Did you mean table?'],
+      [["diagram", "exec_x", "--format", "htm"], 'Unknown diagram format "htm": use mmd or html. Did you mean html?'],
+      [["export", "exec_x", "--format", "jsonnl"], 'Unknown export format "jsonnl": use json, jsonl or otlp. Did you mean jsonl?'],
+    ];
+    for (const [args, message] of cases) expectBadInput(await reev(...args, "--db", db), `reev: ${message}\n`);
+  });
+
   it("--tools without --agent openai", async () => {
     expectBadInput(
       await reev("run", fixture("succeeds.yaml"), "--tools", fixture("tools.mjs"), "--db", db),

@@ -14,6 +14,8 @@ export {
 } from "./agents/openai-chat-agent.js";
 export { pickAttempt, ScriptedAgent, type ScriptedAgentOptions, type Sleep, unscriptedSteps } from "./agents/scripted-agent.js";
 export type { Clock } from "./clock.js";
+// The one duration format of every view of a run: the terminal, the diagram, the report.
+export { closestWord } from "./closest-word.js";
 // Consolidation: a run's committed steps as one document with its metrics.
 export type {
   ConsolidatedAttempt,
@@ -37,7 +39,6 @@ export {
   getConsolidationStatus,
   sessionMetadata,
 } from "./consolidation.js";
-// The one duration format of every view of a run: the terminal, the diagram, the report.
 export { counted } from "./counted.js";
 export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorOptions } from "./errors.js";
 // Evaluation: estimators, trajectory checks, usage and cost, and the per-flow report of many runs.

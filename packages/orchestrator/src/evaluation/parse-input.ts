@@ -1,5 +1,6 @@
 import { formatIssuePath } from "@reev/db";
 import type { z } from "zod";
+import { closestWord } from "../closest-word.js";
 import { OrchestratorError } from "../errors.js";
 
 /**
@@ -13,7 +14,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, label
   const problems = result.error.issues.flatMap((issue) =>
     issue.code === "unrecognized_keys"
       ? issue.keys.map((key) => {
-          const guess = closest(key, keysAt(schema, issue.path));
+          const guess = closestWord(key, keysAt(schema, issue.path));
           return { path: formatIssuePath([...issue.path, key]), message: `Unrecognized key${guess ? `: did you mean ${guess}?` : ""}` };
         })
       : [{ path: formatIssuePath(issue.path), message: issue.message }],
@@ -41,28 +42,4 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
     unwrap();
   }
   return def?.shape ? Object.keys(def.shape) : [];
-}
-
-/** The known key a typo most likely meant: within two edits (one for short keys), case aside. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  const limit = key.length <= 4 ? 1 : 2;
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance <= limit && (!best || distance < best.distance)) best = { key: candidate, distance };
-  }
-  return best?.key;
-}
-
-/** Levenshtein distance: insertions, deletions and substitutions. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = row;
-  }
-  return previous[b.length] ?? 0;
 }
