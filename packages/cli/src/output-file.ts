@@ -24,12 +24,15 @@ export async function writeOutputFile(path: string, text: string): Promise<void>
   }
 }
 
-/** A command's document: to the --out file when given (saying so on stderr), else to stdout. */
-export async function emit(text: string, out: string | undefined, io: CliIO): Promise<void> {
+/**
+ * A command's document: to the --out file when given (saying so on stderr, unless `json`: with
+ * --json stderr carries the error's JSON line and nothing else), else to stdout.
+ */
+export async function emit(text: string, out: string | undefined, io: CliIO, { json = false }: { json?: boolean } = {}): Promise<void> {
   if (!out) {
     io.stdout.write(text);
     return;
   }
   await writeOutputFile(out, text);
-  io.stderr.write(`Wrote ${out}\n`);
+  if (!json) io.stderr.write(`Wrote ${out}\n`);
 }

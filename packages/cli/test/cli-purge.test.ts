@@ -200,6 +200,28 @@ describe.each(sites)("reev purge on $name", (site) => {
   );
 
   it(
+    "--json: stderr carries no progress, even for a purge long enough to print it without --json",
+    async () => {
+      const url = await site.url();
+      // One run a batch: long enough (a second or more) for the text purge's "so far…" line, checked below.
+      await withDb(url, (db) => seed(db, "flow-long", 300, 40 * DAY_MS));
+      const args = ["purge", "--older-than", "30d", "--batch", "1", "--db", url];
+      const text = await runCli([...args, "--dry-run"], { cwd: temp.dir });
+      expect(text.code, show(text)).toBe(0);
+      expect(text.stderr, show(text)).toMatch(/^Counted \d+ executions \(\d+ rows\) in \d+ batches so far…$/m);
+      // The same work with --json, then the purge itself.
+      for (const extra of [["--dry-run", "--json"], ["--json"]]) {
+        const r = await runCli([...args, ...extra], { cwd: temp.dir });
+        expect(r.code, show(r)).toBe(0);
+        expect(r.stderr, show(r)).toBe("");
+        expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: extra.includes("--dry-run"), batches: 300, deleted: { executions: 300 } });
+      }
+      expect((await tableRows(url)).executions).toEqual([]);
+    },
+    MANY_RUNS,
+  );
+
+  it(
     "--status and 0d: the text report lists the rows of each table",
     async () => {
       const url = await site.url();

@@ -4,7 +4,7 @@
  * and the read commands share runs recorded once, before them, which they only read.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { consolidateExecution } from "@reev/orchestrator";
@@ -340,6 +340,19 @@ describe("inspecting recorded runs", () => {
     const page = readFileSync(out, "utf8");
     expect(page).toBe(readFileSync(join(recorded.cwd, "diagrams", `${succeeded.executionId}.html`), "utf8"));
     expect(page).not.toMatch(/<script[^>]+src\s*=\s*["']?(https?:)?\/\//i);
+
+    // With --json, stderr carries the error's JSON line and nothing else: no "Wrote …" there.
+    const quiet = join(recorded.cwd, "quiet.mmd");
+    for (const args of [
+      ["diagram", succeeded.executionId, "--out", quiet, "--json"],
+      ["export", succeeded.executionId, "--out", quiet, "--json"],
+    ]) {
+      const r = await reev(...args);
+      expectExit(r, 0);
+      expect({ stdout: r.stdout, stderr: r.stderr }, args[0]).toEqual({ stdout: "", stderr: "" });
+      expect(existsSync(quiet)).toBe(true);
+      rmSync(quiet);
+    }
   });
 
   it("a reader that stops early (reev diagram … | head) ends it quietly: no EPIPE stack trace, exit 0", async () => {

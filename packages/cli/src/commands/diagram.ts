@@ -29,7 +29,7 @@ export function registerDiagram(program: Command, ctx: CliContext): void {
     )
     .action(async (id: string, options: DiagramOptions) => {
       ctx.exitCode = await withDatabase(options.db, "read", (db) =>
-        diagramCommand(db, id, { format: options.format, out: options.out }, ctx.io),
+        diagramCommand(db, id, { format: options.format, out: options.out, json: options.json ?? false }, ctx.io),
       );
     });
 }
@@ -52,7 +52,7 @@ async function consolidatedContent(db: Database, id: string): Promise<{ content:
 export async function diagramCommand(
   db: Database,
   id: string,
-  options: { format: DiagramFormat; out: string | undefined },
+  options: { format: DiagramFormat; out: string | undefined; json?: boolean },
   io: CliIO,
 ): Promise<number> {
   const { content, execution } = await consolidatedContent(db, id);
@@ -61,6 +61,7 @@ export async function diagramCommand(
     options.format === "mmd" ? `${renderFlowDiagram(content, { checks })}\n` : renderHtmlPage(content, { execution, checks }),
     options.out,
     io,
+    { json: options.json ?? false },
   );
   return 0;
 }

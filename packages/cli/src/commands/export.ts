@@ -59,7 +59,9 @@ export function registerExport(program: Command, ctx: CliContext): void {
       }
       if (options.endpoint !== undefined) throw invalidArgument("--endpoint goes with --format otlp.", "--endpoint");
       const format = options.format;
-      ctx.exitCode = await withDatabase(options.db, "read", (db) => exportCommand(db, executionId, { format, out: options.out }, ctx.io));
+      ctx.exitCode = await withDatabase(options.db, "read", (db) =>
+        exportCommand(db, executionId, { format, out: options.out, json: options.json ?? false }, ctx.io),
+      );
     });
 }
 
@@ -67,12 +69,12 @@ export function registerExport(program: Command, ctx: CliContext): void {
 export async function exportCommand(
   db: Database,
   executionId: string,
-  options: { format: Exclude<ExportFormat, "otlp">; out: string | undefined },
+  options: { format: Exclude<ExportFormat, "otlp">; out: string | undefined; json?: boolean },
   io: CliIO,
 ): Promise<number> {
   const text = await exportExecution(db, executionId, options.format);
   // Null only for an unknown execution: requireExecution throws the CLI's words for it.
   if (text === null) await requireExecution(db, executionId);
-  await emit(text ?? "", options.out, io);
+  await emit(text ?? "", options.out, io, { json: options.json ?? false });
   return 0;
 }

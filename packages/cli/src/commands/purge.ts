@@ -100,7 +100,7 @@ const TABLES: readonly [keyof PurgeReport["deleted"], string][] = [
 const batches = (n: number) => counted(n, "batch", "batches");
 const rows = (report: PurgeReport) => TABLES.reduce((sum, [key]) => sum + report.deleted[key], 0);
 
-/** Progress on stderr, at most once a second: only a long purge shows any. */
+/** Progress on stderr, at most once a second: only a long purge shows any (and none with --json: see purgeCommand). */
 function progressPrinter(io: CliIO, dryRun: boolean): (report: PurgeReport) => void {
   let last = performance.now();
   return (report) => {
@@ -122,7 +122,8 @@ export async function purgeCommand(db: Database, query: PurgeQuery, options: { j
       dryRun: query.dryRun,
       batchSize: query.batchSize,
     },
-    { onBatch: progressPrinter(io, query.dryRun) },
+    // With --json, stderr carries the error's JSON line and nothing else: a script reads it as the error.
+    options.json ? {} : { onBatch: progressPrinter(io, query.dryRun) },
   );
   if (options.json) {
     writeJson(io, {
