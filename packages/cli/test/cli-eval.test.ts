@@ -84,9 +84,17 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     const second = JSON.parse(list.stdout) as EvalJson;
     const r = await reev("compare", first.evaluation.id, second.evaluation.id, "--format", "json");
     expect(r.code, show(r)).toBe(0);
-    const { comparison } = JSON.parse(r.stdout) as {
+    const json = JSON.parse(r.stdout) as {
       comparison: { flagged: unknown[]; flows: { flowId: string; passes: { verdict: string; pValue: number } }[] };
     };
+    const { comparison } = json;
+    // The ids as given, and each side with its name (the second has none), as the HTML page names them.
+    expect(json).toMatchObject({
+      a: first.evaluation.id,
+      b: second.evaluation.id,
+      sides: { a: { id: first.evaluation.id, name: "v1" }, b: { id: second.evaluation.id, name: null } },
+      kind: "evaluation",
+    });
     expect(comparison.flagged).toEqual([
       { flowId: "eval-gamma", stepId: null, verdict: "regression" },
       { flowId: "eval-gamma", stepId: "b", verdict: "regression" },
@@ -105,6 +113,7 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(html.stdout).toContain(`<span data-side="A">A <strong>v1</strong> <code>${first.evaluation.id}</code></span>`);
     expect(html.stdout).toContain(`<span data-side="B">B <code>${second.evaluation.id}</code></span>`);
     const text = await reev("compare", first.evaluation.id, second.evaluation.id);
+    expect(text.stdout.split("\n")[0]).toBe(`Compare A v1 (${first.evaluation.id}) → B ${second.evaluation.id}`);
     expect(text.stdout).toContain(
       "Flagged (Fisher's exact test (two-sided), p < 0.05):\n  regression: eval-gamma\n  regression: eval-gamma › b\n",
     );

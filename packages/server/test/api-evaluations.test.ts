@@ -126,7 +126,13 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     expect(compared.status).toBe(200);
     const comparison = (await compared.json()) as { kind: string; comparison: ReturnType<typeof compareReports> };
     expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/compare", status: 200 }, comparison);
-    expect(comparison.kind).toBe("evaluation");
+    expect(comparison).toMatchObject({
+      a: ids.v1,
+      b: ids.v2,
+      // Each side with its name, as the viewer's compare page heads it.
+      sides: { a: { id: ids.v1, name: "v1" }, b: { id: ids.v2, name: "v2" } },
+      kind: "evaluation",
+    });
     expect(comparison.comparison).toEqual(JSON.parse(JSON.stringify(compareReports(reports.v1.flows, reports.v2.flows))));
     expect(comparison.comparison.flagged).toEqual([
       { flowId: `${prefix}-shaky`, stepId: null, verdict: "regression" },

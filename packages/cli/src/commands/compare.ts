@@ -1,5 +1,5 @@
 import type { Database } from "@reev/db";
-import { comparedSideText, compareStored, type PriceTable, renderComparisonHtml } from "@reev/orchestrator";
+import { comparedSideText, compareStored, type PriceTable, renderComparisonHtml, storedComparisonJson } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { type DbOptions, dbOption, examples, oneOf } from "../options.js";
@@ -46,11 +46,13 @@ export async function compareCommand(
   flags: CompareFlags,
   io: CliIO,
 ): Promise<number> {
-  const { kind, comparison, ...sides } = await compareStored(db, a, b, prices);
-  if (flags.format === "json") await emit(`${JSON.stringify({ a, b, kind, comparison }, null, 2)}\n`, flags.out, io);
+  const stored = await compareStored(db, a, b, prices);
+  const { kind, comparison, ...sides } = stored;
+  // Each side as the HTML page names it: "name (id)", or the id alone for one without a name.
+  const [nameA, nameB] = [comparedSideText(sides.a), comparedSideText(sides.b)];
+  if (flags.format === "json") await emit(`${JSON.stringify(storedComparisonJson(stored), null, 2)}\n`, flags.out, io);
   else if (flags.format === "html") {
-    const title = `reev compare · ${comparedSideText(sides.a)} → ${comparedSideText(sides.b)}`;
-    await emit(renderComparisonHtml(comparison, { title, kind, ...sides }), flags.out, io);
-  } else await emit(`Compare A ${a} → B ${b}\n\n${comparisonText(comparison)}`, flags.out, io);
+    await emit(renderComparisonHtml(comparison, { title: `reev compare · ${nameA} → ${nameB}`, kind, ...sides }), flags.out, io);
+  } else await emit(`Compare A ${nameA} → B ${nameB}\n\n${comparisonText(comparison)}`, flags.out, io);
   return 0;
 }

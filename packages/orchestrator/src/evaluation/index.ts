@@ -58,7 +58,9 @@ export {
   countedRuns,
   evaluationSummary,
   missingSummary,
+  type StoredComparison,
   type StoredReportKind,
+  storedComparisonJson,
   storedSummary,
 } from "./stored-comparison.js";
 export {

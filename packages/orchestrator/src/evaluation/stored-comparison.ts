@@ -130,3 +130,14 @@ export async function compareStored(
   }
   return { kind: left.kind, comparison: compareReports(left.report.flows, right.report.flows), a: left.side, b: right.side };
 }
+
+export type StoredComparison = Awaited<ReturnType<typeof compareStored>>;
+
+/**
+ * A comparison as JSON, one document for `reev compare --format json` and GET /api/v1/compare: the
+ * ids as given (`a`, `b`), each side with its name (`sides`, as the HTML page heads it), the kind, the
+ * comparison. Fields may be added, none renamed: scripts read it.
+ */
+export function storedComparisonJson({ kind, comparison, a, b }: StoredComparison) {
+  return { a: a.id, b: b.id, sides: { a, b }, kind, comparison };
+}

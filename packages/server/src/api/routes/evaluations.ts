@@ -3,7 +3,7 @@
 // the viewer and `reev compare` never disagree.
 import { createRoute, z } from "@hono/zod-openapi";
 import { EVALUATION_STATUSES, type EvaluationRunRecord } from "@reev/db";
-import { compareStored, storedSummary } from "@reev/orchestrator";
+import { compareStored, storedComparisonJson, storedSummary } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { decodeEvaluationCursor, encodeEvaluationCursor } from "../cursor.js";
@@ -45,10 +45,23 @@ const ZEvaluationList = z
   })
   .openapi("EvaluationList");
 
+const ZComparedSide = z
+  .object({
+    id: z.string(),
+    name: z
+      .string()
+      .nullable()
+      .openapi({ description: "The evaluation's name (reev eval --name); null without one, and for an execution." }),
+  })
+  .openapi("ComparedSide");
+
 const ZComparison = z
   .object({
-    a: z.string(),
-    b: z.string(),
+    a: z.string().openapi({ description: "A's id, as given." }),
+    b: z.string().openapi({ description: "B's id, as given." }),
+    sides: z
+      .object({ a: ZComparedSide, b: ZComparedSide })
+      .openapi({ description: "A and B with their names, as the viewer's compare page heads them." }),
     kind: z.enum(["evaluation", "execution"]),
     comparison: z.unknown().openapi({
       description:
@@ -136,7 +149,6 @@ export function registerEvaluationRoutes(app: App, ctx: ServerContext): void {
 
   app.openapi(compareRoute, async (c) => {
     const { a, b } = c.req.valid("query");
-    const { kind, comparison } = await compareStored(ctx.db, a, b);
-    return c.json({ a, b, kind, comparison }, 200);
+    return c.json(storedComparisonJson(await compareStored(ctx.db, a, b)), 200);
   });
 }
