@@ -23,7 +23,7 @@ import { PostgresListener } from "./live/postgres-listener.js";
 import { type RetentionOptions, RetentionSchedule } from "./retention.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
-import { knownErrorAnswer, notFoundAnswer, registerViewerRoutes } from "./viewer/viewer-routes.js";
+import { knownErrorAnswer, notFoundAnswer, registerViewerRoutes, unexpectedErrorAnswer } from "./viewer/viewer-routes.js";
 
 export type ServerOptions = {
   db: Database;
@@ -183,10 +183,7 @@ export function createServer(options: ServerOptions): ReevServer {
     log(
       `request ${id} ${c.req.method} ${new URL(c.req.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
-    return c.json(
-      { error: { code: "INTERNAL", message: `The server failed to answer; it logged the failure as request ${id}.`, requestId: id } },
-      500,
-    );
+    return unexpectedErrorAnswer(c, id);
   });
 
   // On PostgreSQL, changes made by any process are announced (NOTIFY, from triggers): one LISTEN

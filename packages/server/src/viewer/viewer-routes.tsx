@@ -78,6 +78,9 @@ export function notFoundAnswer(c: Context<AppEnv>): Response | Promise<Response>
   return c.html(<NotFoundPage message={`No page at ${path}.`} back={BACK_TO_RUNS} />, 404);
 }
 
+/** The way back from a viewer page that cannot be shown: the list it belongs to. */
+const backFrom = (c: Context<AppEnv>) => (new URL(c.req.url).pathname.startsWith("/evaluations") ? BACK_TO_EVALUATIONS : BACK_TO_RUNS);
+
 /**
  * The app's answer for an error it knows (a bad id, a busy database): on a viewer page, which a
  * person asked for, the viewer's error page naming what is wrong; elsewhere (the API, /healthz,
@@ -85,9 +88,23 @@ export function notFoundAnswer(c: Context<AppEnv>): Response | Promise<Response>
  */
 export function knownErrorAnswer(c: Context<AppEnv>, known: ApiError): Response | Promise<Response> {
   if (!c.get("viewerPage")) return c.json(known.body(), known.status);
-  const back = new URL(c.req.url).pathname.startsWith("/evaluations") ? BACK_TO_EVALUATIONS : BACK_TO_RUNS;
   const heading = known.status === 404 ? "Not found" : "This page cannot be shown";
-  return c.html(<ErrorPage heading={heading} message={known.message} back={back} />, known.status);
+  return c.html(<ErrorPage heading={heading} message={known.message} back={backFrom(c)} />, known.status);
+}
+
+/**
+ * The app's answer for a failure it did not expect (a bug, a driver failure), already logged under
+ * `requestId`: the id and plain words, never the error itself (its stack or SQL). On a viewer page,
+ * the viewer's error page, since a person asked for a page; elsewhere the API's JSON, with the id in
+ * its own field for programs.
+ */
+export function unexpectedErrorAnswer(c: Context<AppEnv>, requestId: string): Response | Promise<Response> {
+  if (!c.get("viewerPage")) {
+    const message = `The server failed to answer; it logged the failure as request ${requestId}.`;
+    return c.json({ error: { code: "INTERNAL", message, requestId } }, 500);
+  }
+  const message = `The server failed to show this page; it logged the failure as request ${requestId}. Reload to try again; if it fails again, give that request id to whoever runs this server.`;
+  return c.html(<ErrorPage heading="Something went wrong" message={message} back={backFrom(c)} />, 500);
 }
 
 /** The runs list's filters from the URL; an empty field is no filter. */
