@@ -2,7 +2,7 @@ import { test } from "@reev/db/testing";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { createServer, type ReevServer } from "../src/index.js";
-import { launchChromium, screenshot, watchedPage } from "./support/chromium.js";
+import { launchChromium, screenshot, withPage } from "./support/chromium.js";
 import { flowPlan, runFlow } from "./support/runs.js";
 
 /** Starts `flow` through the server's POST route; returns its execution id. */
@@ -52,46 +52,46 @@ describe("the viewer in Chromium", () => {
         [1280, 900, "desktop"],
         [390, 844, "phone"],
       ] as const) {
-        const { page, errors } = await watchedPage(browser, width, height);
-        await page.goto(url);
-        await expect.poll(() => page.locator("tr[data-execution-id]").count()).toBe(2);
-        // Standards mode (the doctype): quirks mode lays tables and line boxes out as old browsers did.
-        expect(await page.evaluate("document.compatMode")).toBe("CSS1Compat");
-        await screenshot(page, `list-${label}`);
-        for (const id of [okId, failedId]) {
+        await withPage(browser, { width, height }, async ({ page, errors }) => {
           await page.goto(url);
-          // Keyboard: tab to the run's link and follow it.
-          const link = page.locator(`tr[data-execution-id="${id}"] a`);
-          await link.focus();
-          await page.keyboard.press("Enter");
-          await page.waitForURL(`**/runs/${encodeURIComponent(id)}`);
-          await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
-          expect(await page.locator("#diagram svg g.node").count()).toBeGreaterThan(0);
+          await expect.poll(() => page.locator("tr[data-execution-id]").count()).toBe(2);
+          // Standards mode (the doctype): quirks mode lays tables and line boxes out as old browsers did.
           expect(await page.evaluate("document.compatMode")).toBe("CSS1Compat");
-          // The start as the CLI writes it, the stored instant in its datetime.
-          const { startedAt } = (await db.writer.getExecutionSession(id))!;
-          const started = page.locator(`header time[datetime="${startedAt.toISOString()}"]`);
-          expect(await started.innerText()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+          await screenshot(page, `list-${label}`);
+          for (const id of [okId, failedId]) {
+            await page.goto(url);
+            // Keyboard: tab to the run's link and follow it.
+            const link = page.locator(`tr[data-execution-id="${id}"] a`);
+            await link.focus();
+            await page.keyboard.press("Enter");
+            await page.waitForURL(`**/runs/${encodeURIComponent(id)}`);
+            await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
+            expect(await page.locator("#diagram svg g.node").count()).toBeGreaterThan(0);
+            expect(await page.evaluate("document.compatMode")).toBe("CSS1Compat");
+            // The start as the CLI writes it, the stored instant in its datetime.
+            const { startedAt } = (await db.writer.getExecutionSession(id))!;
+            const started = page.locator(`header time[datetime="${startedAt.toISOString()}"]`);
+            expect(await started.innerText()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
 
-          const stored = await db.writer.getSessionsForConsolidation(id);
-          const rows = page.locator("#run-steps tr[data-state-id]");
-          expect(await rows.count()).toBe(stored.length);
-          for (const [i, step] of stored.entries()) {
-            const row = rows.nth(i);
-            expect(await row.locator('td[data-label="#"]').innerText()).toBe(String(step.stepIndex));
-            expect(await row.locator('td[data-label="Step"]').innerText()).toBe(step.stepId ?? "—");
-            expect((await row.locator('td[data-label="Status"]').innerText()).toLowerCase()).toContain(
-              step.status === "timed_out" ? "timed out" : step.status,
-            );
+            const stored = await db.writer.getSessionsForConsolidation(id);
+            const rows = page.locator("#run-steps tr[data-state-id]");
+            expect(await rows.count()).toBe(stored.length);
+            for (const [i, step] of stored.entries()) {
+              const row = rows.nth(i);
+              expect(await row.locator('td[data-label="#"]').innerText()).toBe(String(step.stepIndex));
+              expect(await row.locator('td[data-label="Step"]').innerText()).toBe(step.stepId ?? "—");
+              expect((await row.locator('td[data-label="Status"]').innerText()).toLowerCase()).toContain(
+                step.status === "timed_out" ? "timed out" : step.status,
+              );
+            }
+            // A tool call opens to its input as formatted JSON.
+            const firstCall = page.locator("#run-steps details").first();
+            await firstCall.locator("summary").click();
+            expect(await firstCall.locator("pre.json").first().innerText()).toContain('"step": 0');
+            await screenshot(page, `run-${id === okId ? "ok" : "failed"}-${label}`);
           }
-          // A tool call opens to its input as formatted JSON.
-          const firstCall = page.locator("#run-steps details").first();
-          await firstCall.locator("summary").click();
-          expect(await firstCall.locator("pre.json").first().innerText()).toContain('"step": 0');
-          await screenshot(page, `run-${id === okId ? "ok" : "failed"}-${label}`);
-        }
-        expect(errors).toEqual([]);
-        await page.close();
+          expect(errors).toEqual([]);
+        });
       }
     } finally {
       await server.close();
@@ -119,10 +119,7 @@ describe("the viewer in Chromium", () => {
     const { url } = await server.listen({ port: 0 });
     try {
       for (const width of [1280, 1024]) {
-        const { page, errors } = await watchedPage(browser, width, 800);
-        // Closed whatever happens: an open page keeps the list's live connection, and server.close()
-        // would wait on it until the test timed out, hiding the failed check.
-        try {
+        await withPage(browser, { width, height: 800 }, async ({ page, errors }) => {
           await page.goto(url);
           for (const id of ids) await page.locator(`tr[data-execution-id="${id}"]`).waitFor();
           // Each cell's text is one line: its boxes share one top.
@@ -143,9 +140,7 @@ describe("the viewer in Chromium", () => {
           expect(lines).toHaveLength(rows * 5);
           expect(lines.filter((line) => !line.endsWith(": 1"))).toEqual([]);
           expect(errors).toEqual([]);
-        } finally {
-          await page.close();
-        }
+        });
       }
     } finally {
       await server.close();
@@ -157,25 +152,25 @@ describe("the viewer in Chromium", () => {
     const server = createServer({ db, token, log: () => {} });
     const { url } = await server.listen({ port: 0 });
     try {
-      const { page, errors } = await watchedPage(browser, 1280, 900);
-      const id = await startRun(url, token, flowPlan("viewer-live", 6, { delayMs: 4000 }));
-      await page.goto(`${url}/runs/${encodeURIComponent(id)}`);
-      const rows = page.locator("#run-steps tr[data-state-id]");
-      const atLoad = await rows.count();
-      expect(atLoad).toBeLessThan(6);
-      await markDocument(page);
-      const reloaded = page.waitForEvent("load", { timeout: 120_000 });
-      await expect.poll(() => rows.count(), { timeout: 60_000 }).toBeGreaterThan(atLoad);
-      expect(await sameDocument(page)).toBe(true);
-      await screenshot(page, "run-live-desktop");
-      // When the run ends, the page reloads once for its consolidated diagram.
-      await reloaded;
-      await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 60_000 });
-      expect(await page.locator('[data-run-status="completed"]').count()).toBe(1);
-      expect(await rows.count()).toBe(6);
-      expect(await page.locator("#live-note").count()).toBe(0);
-      expect(errors).toEqual([]);
-      await page.close();
+      await withPage(browser, { width: 1280, height: 900 }, async ({ page, errors }) => {
+        const id = await startRun(url, token, flowPlan("viewer-live", 6, { delayMs: 4000 }));
+        await page.goto(`${url}/runs/${encodeURIComponent(id)}`);
+        const rows = page.locator("#run-steps tr[data-state-id]");
+        const atLoad = await rows.count();
+        expect(atLoad).toBeLessThan(6);
+        await markDocument(page);
+        const reloaded = page.waitForEvent("load", { timeout: 120_000 });
+        await expect.poll(() => rows.count(), { timeout: 60_000 }).toBeGreaterThan(atLoad);
+        expect(await sameDocument(page)).toBe(true);
+        await screenshot(page, "run-live-desktop");
+        // When the run ends, the page reloads once for its consolidated diagram.
+        await reloaded;
+        await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 60_000 });
+        expect(await page.locator('[data-run-status="completed"]').count()).toBe(1);
+        expect(await rows.count()).toBe(6);
+        expect(await page.locator("#live-note").count()).toBe(0);
+        expect(errors).toEqual([]);
+      });
     } finally {
       await server.close();
     }
@@ -191,32 +186,32 @@ describe("the viewer in Chromium", () => {
         [1280, 900, "desktop"],
         [390, 844, "phone"],
       ] as const) {
-        const { page, errors } = await watchedPage(browser, width, height);
-        await page.goto(url);
-        await page.locator("#list-live", { hasText: "Live:" }).waitFor();
-        await markDocument(page);
-        const before = await page.locator("tr[data-execution-id]").count();
-        const id = await startRun(url, token, flowPlan(`list-live-${label}`, 3, { delayMs: 1500 }));
-        const row = page.locator(`tr[data-execution-id="${id}"]`);
-        // The new run appears at the top while it runs, …
-        await row.waitFor({ timeout: 30_000 });
-        expect(await page.locator("tr[data-execution-id]").first().getAttribute("data-execution-id")).toBe(id);
-        expect(await row.getAttribute("data-status")).toBe("running");
-        expect(await row.locator('td[data-label="Duration"]').textContent()).toBe("—");
-        await screenshot(page, `list-live-running-${label}`);
-        // … then completes, with its duration and consolidation, as the database has them.
-        await expect.poll(() => row.getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
-        await expect.poll(() => row.locator('td[data-label="Consolidation"]').textContent(), { timeout: 60_000 }).toBe("completed");
-        const stored = await db.writer.getExecutionSession(id);
-        expect(stored?.status).toBe("completed");
-        expect(await row.locator('td[data-label="Status"]').textContent()).toContain("completed");
-        expect(await row.locator('td[data-label="Duration"]').textContent()).not.toBe("—");
-        expect(await page.locator("tr[data-execution-id]").count()).toBe(before + 1);
-        expect(await page.locator(`tr[data-execution-id="${earlier}"]`).count()).toBe(1);
-        expect(await sameDocument(page)).toBe(true);
-        await screenshot(page, `list-live-completed-${label}`);
-        expect(errors).toEqual([]);
-        await page.close();
+        await withPage(browser, { width, height }, async ({ page, errors }) => {
+          await page.goto(url);
+          await page.locator("#list-live", { hasText: "Live:" }).waitFor();
+          await markDocument(page);
+          const before = await page.locator("tr[data-execution-id]").count();
+          const id = await startRun(url, token, flowPlan(`list-live-${label}`, 3, { delayMs: 1500 }));
+          const row = page.locator(`tr[data-execution-id="${id}"]`);
+          // The new run appears at the top while it runs, …
+          await row.waitFor({ timeout: 30_000 });
+          expect(await page.locator("tr[data-execution-id]").first().getAttribute("data-execution-id")).toBe(id);
+          expect(await row.getAttribute("data-status")).toBe("running");
+          expect(await row.locator('td[data-label="Duration"]').textContent()).toBe("—");
+          await screenshot(page, `list-live-running-${label}`);
+          // … then completes, with its duration and consolidation, as the database has them.
+          await expect.poll(() => row.getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
+          await expect.poll(() => row.locator('td[data-label="Consolidation"]').textContent(), { timeout: 60_000 }).toBe("completed");
+          const stored = await db.writer.getExecutionSession(id);
+          expect(stored?.status).toBe("completed");
+          expect(await row.locator('td[data-label="Status"]').textContent()).toContain("completed");
+          expect(await row.locator('td[data-label="Duration"]').textContent()).not.toBe("—");
+          expect(await page.locator("tr[data-execution-id]").count()).toBe(before + 1);
+          expect(await page.locator(`tr[data-execution-id="${earlier}"]`).count()).toBe(1);
+          expect(await sameDocument(page)).toBe(true);
+          await screenshot(page, `list-live-completed-${label}`);
+          expect(errors).toEqual([]);
+        });
       }
     } finally {
       await server.close();

@@ -3,7 +3,7 @@ import { compareStored, type EvaluationReport, formatTokenTriple, formatUsd, pVa
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { createServer } from "../src/index.js";
-import { launchChromium, screenshot, watchedPage } from "./support/chromium.js";
+import { launchChromium, screenshot, withPage } from "./support/chromium.js";
 import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
 
 describe.each(testBackends())("the evaluation pages in Chromium on $name", (backend) => {
@@ -43,101 +43,102 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
         [1280, 900, "desktop"],
         [390, 844, "phone"],
       ] as const) {
-        const { page, errors } = await watchedPage(browser, width, height);
-        await page.goto(url);
-        await page.getByRole("link", { name: "Evaluations" }).click();
-        await page.waitForURL("**/evaluations");
-        expect(
-          await page.locator("tr[data-evaluation-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-evaluation-id"))),
-        ).toEqual([ids.v2, ids.v1]);
-        expect(await page.locator(`tr[data-evaluation-id="${ids.v2}"] td[data-label="Passed"]`).textContent()).toBe(
-          `${report.passes}/${report.runs} (50.0%)`,
-        );
-        await screenshot(page, `evaluations-${label}`);
-
-        await page.locator(`tr[data-evaluation-id="${ids.v2}"] a`).click();
-        await page.waitForURL(`**/evaluations/${ids.v2}`);
-        // The name is text, never markup.
-        expect(await page.locator("h1").textContent()).toBe("Evaluation candidate <b>&</b>");
-        for (const flow of report.flows) {
-          const row = page.locator(`table.flows tr[data-flow-id="${flow.flowId}"]`).first();
-          const text = (await row.textContent()) ?? "";
-          expect(text).toContain(`${flow.passes}/${flow.runs}`);
-          expect(text).toContain(formatTokenTriple(flow));
-          expect(text).toContain(formatUsd(flow.costUsd.total));
-          expect(await row.locator(".bar").getAttribute("aria-label")).toContain(
-            `pass rate ${((flow.passRate?.rate ?? 0) * 100).toFixed(1)}%`,
+        await withPage(browser, { width, height }, async ({ page, errors }) => {
+          await page.goto(url);
+          await page.getByRole("link", { name: "Evaluations" }).click();
+          await page.waitForURL("**/evaluations");
+          expect(
+            await page.locator("tr[data-evaluation-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-evaluation-id"))),
+          ).toEqual([ids.v2, ids.v1]);
+          expect(await page.locator(`tr[data-evaluation-id="${ids.v2}"] td[data-label="Passed"]`).textContent()).toBe(
+            `${report.passes}/${report.runs} (50.0%)`,
           );
-          const links = page.locator(`section[id="flow-${flow.flowId}"] ul.runs a`);
-          expect(await links.evaluateAll((as) => as.map((a) => a.textContent))).toEqual(flow.runIds);
-        }
-        await screenshot(page, `evaluation-${label}`);
+          await screenshot(page, `evaluations-${label}`);
 
-        // A run's link opens its page in the viewer.
-        const firstRun = report.flows[0]!.runIds[0]!;
-        await page.locator(`ul.runs a`, { hasText: firstRun }).click();
-        await page.waitForURL(`**/runs/${firstRun}`);
-        await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
-        await page.goBack();
-
-        await page.getByRole("link", { name: `Compare with its baseline ${ids.v1}` }).click();
-        await page.waitForURL("**/compare?**");
-        const verdict = (flowId: string) => page.locator(`table.flows tr[data-flow-id="${flowId}"] td`).nth(1).textContent();
-        expect(await verdict(`${prefix}-shaky`)).toBe("regression");
-        expect(await verdict(`${prefix}-steady`)).toBe("no credible difference");
-        expect(await page.locator('table.flows tr[data-step-id="write"] td').nth(1).textContent()).toBe("regression");
-        // The CLI table's columns, the p-value included, and in every row each value under its own header.
-        const headers = await page.locator("table.flows thead th").allTextContents();
-        expect(headers).toEqual([
-          "flow / step",
-          "verdict",
-          "A → B",
-          "p",
-          "Δ pass^k",
-          "Δ mean score",
-          "Δ p50",
-          "Δ tokens in / out per run",
-          "Δ cost per run",
-        ]);
-        const rows = await page
-          .locator("table.flows tbody tr")
-          .evaluateAll((trs) =>
-            trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => [td.dataset.label, td.colSpan, td.textContent])),
-          );
-        for (const cells of rows) {
-          expect(cells.map(([label]) => label)).toEqual(headers);
-          expect(cells.every(([, span]) => span === 1)).toBe(true);
-        }
-        // The p-values are the stored runs' (Fisher's exact test, as reev compare computes it); a step has no Δ of its own.
-        const { comparison } = await compareStored(db, ids.v1, ids.v2);
-        const cell = (row: string, header: string) => page.locator(`table.flows tr[${row}] td`).nth(headers.indexOf(header)).textContent();
-        for (const flow of comparison.flows) {
-          expect(await cell(`data-flow-id="${flow.flowId}"`, "p")).toBe(pValueText(flow.passes));
-          for (const step of flow.steps) {
-            expect(await cell(`data-step-id="${step.stepId}"`, "p")).toBe(pValueText(step.passes));
-            expect(await cell(`data-step-id="${step.stepId}"`, "Δ pass^k")).toBe("");
+          await page.locator(`tr[data-evaluation-id="${ids.v2}"] a`).click();
+          await page.waitForURL(`**/evaluations/${ids.v2}`);
+          // The name is text, never markup.
+          expect(await page.locator("h1").textContent()).toBe("Evaluation candidate <b>&</b>");
+          for (const flow of report.flows) {
+            const row = page.locator(`table.flows tr[data-flow-id="${flow.flowId}"]`).first();
+            const text = (await row.textContent()) ?? "";
+            expect(text).toContain(`${flow.passes}/${flow.runs}`);
+            expect(text).toContain(formatTokenTriple(flow));
+            expect(text).toContain(formatUsd(flow.costUsd.total));
+            expect(await row.locator(".bar").getAttribute("aria-label")).toContain(
+              `pass rate ${((flow.passRate?.rate ?? 0) * 100).toFixed(1)}%`,
+            );
+            const links = page.locator(`section[id="flow-${flow.flowId}"] ul.runs a`);
+            expect(await links.evaluateAll((as) => as.map((a) => a.textContent))).toEqual(flow.runIds);
           }
-        }
-        expect(await cell('data-step-id="write"', "p")).toMatch(/^0\.0\d{3}$/);
-        expect(await page.getByText("more runs of both would tell").count()).toBe(1);
-        // Each side by its name and its id; the name is text, never markup.
-        expect(await page.locator('[data-side="A"]').textContent()).toBe(`A baseline ${ids.v1}`);
-        expect(await page.locator('[data-side="B"]').textContent()).toBe(`B candidate <b>&</b> ${ids.v2}`);
-        expect(await page.locator("h1").textContent()).toBe(`Compare baseline (${ids.v1}) → candidate <b>&</b> (${ids.v2})`);
-        await screenshot(page, `compare-${label}`);
+          await screenshot(page, `evaluation-${label}`);
 
-        expect(errors).toEqual([]);
+          // A run's link opens its page in the viewer.
+          const firstRun = report.flows[0]!.runIds[0]!;
+          await page.locator(`ul.runs a`, { hasText: firstRun }).click();
+          await page.waitForURL(`**/runs/${firstRun}`);
+          await page.locator('#diagram[data-render-state="rendered"]').waitFor({ timeout: 30_000 });
+          await page.goBack();
 
-        // A bad comparison is said in the page, with the form kept; the browser logs only its 404 status.
-        const bad = await page.goto(`${url}/compare?a=${ids.v1}&b=nope`);
-        expect(bad?.status()).toBe(404);
-        expect(await page.getByRole("alert").textContent()).toContain('No evaluation or execution "nope"');
-        expect(await page.locator('input[name="a"]').inputValue()).toBe(ids.v1);
-        // An id as reev eval makes them (eval_ + time + suffix) shows whole in the form's field.
-        await page.locator('input[name="b"]').fill("eval_20261204083342_3f9a0c");
-        expect(await page.locator('input[name="b"]').evaluate((input) => input.scrollWidth <= input.clientWidth)).toBe(true);
-        expect(errors).toEqual(["Failed to load resource: the server responded with a status of 404 (Not Found)"]);
-        await page.close();
+          await page.getByRole("link", { name: `Compare with its baseline ${ids.v1}` }).click();
+          await page.waitForURL("**/compare?**");
+          const verdict = (flowId: string) => page.locator(`table.flows tr[data-flow-id="${flowId}"] td`).nth(1).textContent();
+          expect(await verdict(`${prefix}-shaky`)).toBe("regression");
+          expect(await verdict(`${prefix}-steady`)).toBe("no credible difference");
+          expect(await page.locator('table.flows tr[data-step-id="write"] td').nth(1).textContent()).toBe("regression");
+          // The CLI table's columns, the p-value included, and in every row each value under its own header.
+          const headers = await page.locator("table.flows thead th").allTextContents();
+          expect(headers).toEqual([
+            "flow / step",
+            "verdict",
+            "A → B",
+            "p",
+            "Δ pass^k",
+            "Δ mean score",
+            "Δ p50",
+            "Δ tokens in / out per run",
+            "Δ cost per run",
+          ]);
+          const rows = await page
+            .locator("table.flows tbody tr")
+            .evaluateAll((trs) =>
+              trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => [td.dataset.label, td.colSpan, td.textContent])),
+            );
+          for (const cells of rows) {
+            expect(cells.map(([label]) => label)).toEqual(headers);
+            expect(cells.every(([, span]) => span === 1)).toBe(true);
+          }
+          // The p-values are the stored runs' (Fisher's exact test, as reev compare computes it); a step has no Δ of its own.
+          const { comparison } = await compareStored(db, ids.v1, ids.v2);
+          const cell = (row: string, header: string) =>
+            page.locator(`table.flows tr[${row}] td`).nth(headers.indexOf(header)).textContent();
+          for (const flow of comparison.flows) {
+            expect(await cell(`data-flow-id="${flow.flowId}"`, "p")).toBe(pValueText(flow.passes));
+            for (const step of flow.steps) {
+              expect(await cell(`data-step-id="${step.stepId}"`, "p")).toBe(pValueText(step.passes));
+              expect(await cell(`data-step-id="${step.stepId}"`, "Δ pass^k")).toBe("");
+            }
+          }
+          expect(await cell('data-step-id="write"', "p")).toMatch(/^0\.0\d{3}$/);
+          expect(await page.getByText("more runs of both would tell").count()).toBe(1);
+          // Each side by its name and its id; the name is text, never markup.
+          expect(await page.locator('[data-side="A"]').textContent()).toBe(`A baseline ${ids.v1}`);
+          expect(await page.locator('[data-side="B"]').textContent()).toBe(`B candidate <b>&</b> ${ids.v2}`);
+          expect(await page.locator("h1").textContent()).toBe(`Compare baseline (${ids.v1}) → candidate <b>&</b> (${ids.v2})`);
+          await screenshot(page, `compare-${label}`);
+
+          expect(errors).toEqual([]);
+
+          // A bad comparison is said in the page, with the form kept; the browser logs only its 404 status.
+          const bad = await page.goto(`${url}/compare?a=${ids.v1}&b=nope`);
+          expect(bad?.status()).toBe(404);
+          expect(await page.getByRole("alert").textContent()).toContain('No evaluation or execution "nope"');
+          expect(await page.locator('input[name="a"]').inputValue()).toBe(ids.v1);
+          // An id as reev eval makes them (eval_ + time + suffix) shows whole in the form's field.
+          await page.locator('input[name="b"]').fill("eval_20261204083342_3f9a0c");
+          expect(await page.locator('input[name="b"]').evaluate((input) => input.scrollWidth <= input.clientWidth)).toBe(true);
+          expect(errors).toEqual(["Failed to load resource: the server responded with a status of 404 (Not Found)"]);
+        });
       }
     } finally {
       await server.close();

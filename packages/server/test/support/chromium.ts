@@ -13,15 +13,30 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A page that records every console error and uncaught exception, for the "no errors" check. */
-export async function watchedPage(browser: Browser, width: number, height: number) {
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return { page, errors };
+export type WatchedPage = { page: Page; errors: string[] };
+
+/**
+ * Runs `use` on a new page that records every console error and uncaught exception (for the "no
+ * errors" check), and closes the page whatever happens. An open page keeps its live connections (the
+ * runs list's, a run's event stream), and server.close() would wait on them until the test timed
+ * out, hiding the failed check behind a timeout.
+ */
+export async function withPage<T>(
+  browser: Browser,
+  viewport: { width: number; height: number },
+  use: (watched: WatchedPage) => Promise<T>,
+): Promise<T> {
+  const page = await browser.newPage({ viewport });
+  try {
+    const errors: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+    page.on("pageerror", (error) => errors.push(error.message));
+    return await use({ page, errors });
+  } finally {
+    await page.close();
+  }
 }
 
 /** A full-page screenshot under test-artifacts/, to look at after a run. */
