@@ -144,4 +144,60 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
       await server.close();
     }
   }, 300_000);
+
+  test("the list picks two evaluations to compare, without a script, and leads to the comparison of exactly those two", async ({ db }) => {
+    const prefix = `viewer-pick-${backend.name}`;
+    const ids = [1, 2, 3].map((n) => `${prefix}-v${n}`);
+    for (const [i, id] of ids.entries())
+      await recordEvaluation(db, {
+        id,
+        name: `release ${i + 1}`,
+        plans: evaluationPlans(prefix, i === 1),
+        repeat: 2,
+        startedAt: new Date(Date.UTC(2026, 11, 3, 9 + i)),
+      });
+    const [v1, v2, v3] = ids as [string, string, string];
+    const server = createServer({ db, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      for (const [width, height, label, javaScriptEnabled] of [
+        [1280, 800, "desktop", true],
+        [390, 844, "phone", false],
+      ] as const) {
+        await withPage(browser, { width, height, javaScriptEnabled }, async ({ page, errors }) => {
+          await page.goto(`${url}/evaluations`);
+          const pick = (side: "A (baseline)" | "B (candidate)", id: string, name: string) =>
+            page.getByRole("radio", { name: `${side}: ${name} (${id})`, exact: true });
+          // At first: the newest as B, the one before as A.
+          expect(await pick("B (candidate)", v3, "release 3").isChecked()).toBe(true);
+          expect(await pick("A (baseline)", v2, "release 2").isChecked()).toBe(true);
+          expect(await page.getByRole("radio", { checked: true }).count()).toBe(2);
+          await screenshot(page, `evaluations-pick-${label}`);
+          // Each row's A and B side by side, and the list as wide as the screen, not wider.
+          const tops = await page
+            .locator(`tr[data-evaluation-id="${v1}"] td.pick label`)
+            .evaluateAll((labels) => labels.map((l) => Math.round(l.getBoundingClientRect().top)));
+          expect(tops).toHaveLength(2);
+          expect(tops[0]).toBe(tops[1]);
+          expect(await page.locator(".table-wrap").evaluate((wrap) => wrap.scrollWidth <= wrap.clientWidth)).toBe(true);
+          expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+
+          // Both picked, neither the one offered at first.
+          await pick("A (baseline)", v1, "release 1").check();
+          await pick("B (candidate)", v2, "release 2").check();
+          await page.getByRole("button", { name: "Compare A → B" }).click();
+          await page.waitForURL("**/compare?**");
+          const query = new URL(page.url()).searchParams;
+          expect([query.get("a"), query.get("b")]).toEqual([v1, v2]);
+          expect(await page.locator('[data-side="A"]').textContent()).toBe(`A release 1 ${v1}`);
+          expect(await page.locator('[data-side="B"]').textContent()).toBe(`B release 2 ${v2}`);
+          expect(await page.locator("h1").textContent()).toBe(`Compare release 1 (${v1}) → release 2 (${v2})`);
+          await screenshot(page, `evaluations-picked-compare-${label}`);
+          expect(errors).toEqual([]);
+        });
+      }
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
 });

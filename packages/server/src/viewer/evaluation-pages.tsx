@@ -40,10 +40,39 @@ function CompareForm(props: { query: CompareQuery }) {
   );
 }
 
-function EvaluationRow(props: { evaluation: EvaluationRunRecord; report: EvaluationReport | null }) {
+type EvaluationListRow = { evaluation: EvaluationRunRecord; report: EvaluationReport | null };
+
+/**
+ * The two evaluations the list offers to compare at first: the newest with a report as B (the
+ * candidate) and the one before it as A (the baseline); the newest two when fewer have a report.
+ */
+export function defaultPair(rows: readonly EvaluationListRow[]): CompareQuery {
+  const reported = rows.filter((row) => row.report).map((row) => row.evaluation.id);
+  const ids = reported.length >= 2 ? reported : rows.map((row) => row.evaluation.id);
+  return { b: ids[0], a: ids[1] };
+}
+
+/** A row's A and B choices for the compare form, each named for screen readers by the evaluation it picks. */
+function PickCell(props: { evaluation: EvaluationRunRecord; picked: CompareQuery }) {
+  const { id, name } = props.evaluation;
+  const shown = name ? `${name} (${id})` : id;
+  return (
+    <td class="pick short" data-label="Compare">
+      <label>
+        <input type="radio" name="a" value={id} checked={props.picked.a === id} aria-label={`A (baseline): ${shown}`} />A
+      </label>
+      <label>
+        <input type="radio" name="b" value={id} checked={props.picked.b === id} aria-label={`B (candidate): ${shown}`} />B
+      </label>
+    </td>
+  );
+}
+
+function EvaluationRow(props: EvaluationListRow & { picked: CompareQuery | null }) {
   const { evaluation: e, report } = props;
   return (
     <tr data-evaluation-id={e.id} data-status={e.status}>
+      {props.picked ? <PickCell evaluation={e} picked={props.picked} /> : null}
       <td class="id" data-label="Evaluation">
         <a href={evaluationHref(e.id)}>{e.name ?? e.id}</a>
         {e.name ? <div class="gist">{e.id}</div> : null}
@@ -64,44 +93,61 @@ function EvaluationRow(props: { evaluation: EvaluationRunRecord; report: Evaluat
   );
 }
 
-/** `/evaluations`: what `reev eval` recorded, newest first, in keyset pages; and a form to compare two. */
+function EvaluationsTable(props: { evaluations: readonly EvaluationListRow[]; picked: CompareQuery | null }) {
+  return (
+    <div class="table-wrap">
+      <table class="runs">
+        <thead>
+          <tr>
+            {props.picked ? <th>Compare</th> : null}
+            <th>Evaluation</th>
+            <th>Status</th>
+            <th>Agent</th>
+            <th>Started (UTC)</th>
+            <th>Flows</th>
+            <th>Runs passed</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.evaluations.map((row) => (
+            <EvaluationRow evaluation={row.evaluation} report={row.report} picked={props.picked} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/**
+ * `/evaluations`: what `reev eval` recorded, newest first, in keyset pages. With two or more, the
+ * list is a form: an A and a B per row and a button to the comparison of the two picked (a plain GET
+ * to /compare, so it needs no script); the form by id, for runs or evaluations on other pages, follows.
+ */
 export function EvaluationsListPage(props: {
   nonce: string;
-  evaluations: readonly { evaluation: EvaluationRunRecord; report: EvaluationReport | null }[];
+  evaluations: readonly EvaluationListRow[];
   nextHref: string | null;
   firstPage: boolean;
   error?: string | undefined;
 }) {
+  const picking = props.evaluations.length >= 2;
   return (
     <Layout title="reev evaluations" nonce={props.nonce}>
-      <section aria-label="Compare">
-        <h1>Evaluations</h1>
-        <CompareForm query={{}} />
-      </section>
+      <h1>Evaluations</h1>
       <ErrorBox error={props.error} />
       <section aria-label="Evaluations">
         {props.evaluations.length === 0 ? (
           <p class="muted">No evaluations yet. Record one with reev eval flows/ --repeat 5.</p>
+        ) : picking ? (
+          <form class="pick-form" method="get" action="/compare">
+            <p class="pick-bar">
+              <span>Pick A (the baseline) and B (the candidate) in the list, then</span>
+              <button type="submit">Compare A → B</button>
+            </p>
+            <EvaluationsTable evaluations={props.evaluations} picked={defaultPair(props.evaluations)} />
+          </form>
         ) : (
-          <div class="table-wrap">
-            <table class="runs">
-              <thead>
-                <tr>
-                  <th>Evaluation</th>
-                  <th>Status</th>
-                  <th>Agent</th>
-                  <th>Started (UTC)</th>
-                  <th>Flows</th>
-                  <th>Runs passed</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.evaluations.map((row) => (
-                  <EvaluationRow evaluation={row.evaluation} report={row.report} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <EvaluationsTable evaluations={props.evaluations} picked={null} />
         )}
         <nav class="pager" aria-label="Pages">
           {props.firstPage ? null : <a href="/evaluations">Newest</a>}
@@ -111,6 +157,11 @@ export function EvaluationsListPage(props: {
             </a>
           ) : null}
         </nav>
+      </section>
+      <section aria-label="Compare by id">
+        <h2>Compare by id</h2>
+        <p class="muted">Two evaluation ids (from any page of the list), or two run ids.</p>
+        <CompareForm query={{}} />
       </section>
     </Layout>
   );

@@ -8,7 +8,7 @@ export const VIEWER_CSS = `${REPORT_CSS}${EVALUATION_CSS}
 a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline: 3px solid #3b82f6; outline-offset: 2px; }
 form.filters { display: flex; flex-wrap: wrap; gap: 12px; align-items: end; }
 form.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 2px; }
-form.filters input, form.filters select, form.filters button { font: inherit; padding: 6px 8px; border: 1px solid #cbd2d9; border-radius: 6px; background: #fff; }
+form.filters input, form.filters select, form.filters button, form.pick-form button { font: inherit; padding: 6px 8px; border: 1px solid #cbd2d9; border-radius: 6px; background: #fff; }
 form.filters input[type=search] { min-width: 16em; }
 /* An evaluation's id (eval_ + time + suffix, 26 characters) shows whole; an execution's longer id scrolls in its field. */
 form.filters input.id-field { width: 30ch; max-width: 100%; }
@@ -17,6 +17,10 @@ table.runs th, table.runs td { text-align: left; padding: 8px; border-bottom: 1p
 table.runs td.id { overflow-wrap: anywhere; }
 /* Short values keep to one line (a status, a time), so a row of the list is one line wide on a desktop; ids and flows wrap. */
 table.runs th, table.runs td.short { white-space: nowrap; }
+/* The list's compare picks: each radio with its letter, large enough to tap, one pair per row. */
+.pick-bar { display: flex; flex-wrap: wrap; gap: 8px 12px; align-items: center; margin: 0 0 8px; }
+table.runs td.pick label { display: inline-flex; align-items: center; gap: 4px; padding: 2px 10px 2px 0; cursor: pointer; }
+table.runs td.pick input { width: 18px; height: 18px; margin: 0; }
 .pager { display: flex; gap: 16px; margin-top: 12px; }
 /* The links wrap as wholes, with room between their rows and the status banner below. */
 .downloads { display: flex; gap: 4px 12px; flex-wrap: wrap; margin: 8px 0 12px; }
@@ -30,5 +34,9 @@ table.runs th, table.runs td.short { white-space: nowrap; }
   table.runs td { display: block; border: 0; padding: 2px 0; }
   table.runs td::before { content: attr(data-label) ": "; color: var(--muted); font-size: 12px; }
   form.filters input[type=search] { min-width: 0; width: 100%; }
+  /* A and B with their row's "Compare:" on one line, each a thumb's height. */
+  table.runs td.pick { display: flex; align-items: center; }
+  table.runs td.pick::before { margin-right: 6px; }
+  table.runs td.pick label { padding: 6px 16px 6px 0; }
 }
 `;

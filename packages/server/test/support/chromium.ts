@@ -16,17 +16,19 @@ export function launchChromium(): Promise<Browser> {
 export type WatchedPage = { page: Page; errors: string[] };
 
 /**
- * Runs `use` on a new page that records every console error and uncaught exception (for the "no
- * errors" check), and closes the page whatever happens. An open page keeps its live connections (the
+ * Runs `use` on a new page of that viewport (scripts on unless `javaScriptEnabled: false`) that
+ * records every console error and uncaught exception (for the "no errors" check), and closes the page
+ * whatever happens. An open page keeps its live connections (the
  * runs list's, a run's event stream), and server.close() would wait on them until the test timed
  * out, hiding the failed check behind a timeout.
  */
 export async function withPage<T>(
   browser: Browser,
-  viewport: { width: number; height: number },
+  options: { width: number; height: number; javaScriptEnabled?: boolean },
   use: (watched: WatchedPage) => Promise<T>,
 ): Promise<T> {
-  const page = await browser.newPage({ viewport });
+  const { width, height, javaScriptEnabled = true } = options;
+  const page = await browser.newPage({ viewport: { width, height }, javaScriptEnabled });
   try {
     const errors: string[] = [];
     page.on("console", (message) => {
