@@ -14,7 +14,7 @@ export {
 } from "./agents/openai-chat-agent.js";
 export { pickAttempt, ScriptedAgent, type ScriptedAgentOptions, type Sleep, unscriptedSteps } from "./agents/scripted-agent.js";
 export type { Clock } from "./clock.js";
-// The one duration format of every view of a run: the terminal, the diagram, the report.
+// "Did you mean …?" for a word from a fixed set: an input file's keys, a CLI option's words.
 export { closestWord } from "./closest-word.js";
 // Consolidation: a run's committed steps as one document with its metrics.
 export type {
@@ -39,6 +39,7 @@ export {
   getConsolidationStatus,
   sessionMetadata,
 } from "./consolidation.js";
+// Counts with their nouns ("1 run", "3 runs") in every message.
 export { counted } from "./counted.js";
 export { errorMessage, OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorOptions } from "./errors.js";
 // Evaluation: estimators, trajectory checks, usage and cost, and the per-flow report of many runs.
@@ -135,6 +136,7 @@ export {
   type ScriptedToolCall,
   ZFlowPlan,
 } from "./flow-plan.js";
+// The one duration format of every view of a run: the terminal, the diagram, the report.
 export { formatDuration } from "./format-duration.js";
 export { utcStamp, utcTime } from "./format-time.js";
 export { Heartbeat } from "./heartbeat.js";
