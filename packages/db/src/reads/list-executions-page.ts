@@ -40,8 +40,8 @@ export type ExecutionsPage = {
 /**
  * How many rows a page's statement fetches: the smallest of a few fixed sizes above the limit,
  * written into the SQL. Given as a parameter, a LIMIT is estimated by PostgreSQL at a tenth of the
- * table, so it planned the prepared statement anew at every execution instead of reusing its plan;
- * planning the keyset condition each time made a deep page about 1.5× as slow as page 1 under load.
+ * table, so it planned the prepared statement anew at every execution instead of reusing its plan
+ * (page 1 included: 0 generic plans in 8 executions), which cost every list request server CPU.
  * Fixed sizes keep the statements a bounded set: one per size and filter shape.
  */
 const FETCH_SIZES = [11, 21, 51, 101, MAX_PAGE_LIMIT + 1];
