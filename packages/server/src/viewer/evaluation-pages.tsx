@@ -55,7 +55,7 @@ export function defaultPair(rows: readonly EvaluationListRow[]): CompareQuery {
 /** A row's A and B choices for the compare form, each named for screen readers by the evaluation it picks. */
 function PickCell(props: { evaluation: EvaluationRunRecord; picked: CompareQuery }) {
   const { id, name } = props.evaluation;
-  const shown = name ? `${name} (${id})` : id;
+  const shown = comparedSideText({ id, name });
   return (
     <td class="pick short" data-label="Compare">
       <label>
