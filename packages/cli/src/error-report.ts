@@ -2,7 +2,7 @@
 // code (for scripts, in --json mode) and the exit code. Codes never lead the words, and the
 // database driver's or Prisma's own wording ("Raw query failed. Code: `N/A`") never reaches the user.
 import { DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
-import { errorMessage, OrchestratorError } from "@reev/orchestrator";
+import { closestWord, errorMessage, OrchestratorError } from "@reev/orchestrator";
 import { CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import type { CliIO } from "./context.js";
@@ -51,10 +51,12 @@ export type ErrorContext = {
   commandLater?: string | undefined;
   /** `reev help TOPIC`: the topic asked for. */
   helpTopic?: string | undefined;
+  /** The command names, for a "did you mean" after a mistyped help topic (commander offers none there). */
+  commands?: readonly string[] | undefined;
 };
 
 /** Commander's words, reworded: no "error:" prefix, no quotes around flags, "did you mean" as a question. */
-function parseError(error: CommanderError, { command, commandLater, helpTopic }: ErrorContext): CliError {
+function parseError(error: CommanderError, { command, commandLater, helpTopic, commands = [] }: ErrorContext): CliError {
   const [first = "", suggestion] = error.message.replace(/^error: /, "").split("\n");
   const didYouMean = suggestion?.replace(/^\(Did you mean (.+)\?\)$/, " Did you mean $1?") ?? "";
   const quoted = [...first.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? "");
@@ -81,9 +83,12 @@ function parseError(error: CommanderError, { command, commandLater, helpTopic }:
       const expected = /Expected (\d+) arguments? but got (\d+)/.exec(first);
       return fail(`Too many arguments${where}: it takes ${expected?.[1]}, got ${expected?.[2]}.`);
     }
-    case "commander.help":
+    case "commander.help": {
       // `reev` with no command, or `reev help` for one that does not exist (the help is printed above).
-      return fail(helpTopic === undefined ? "No command given." : `Unknown command "${helpTopic}".`, "command");
+      if (helpTopic === undefined) return fail("No command given.", "command");
+      const guess = closestWord(helpTopic, commands);
+      return fail(`Unknown command "${helpTopic}".${guess ? ` Did you mean ${guess}?` : ""}`, "command");
+    }
     default:
       return fail(`${first.charAt(0).toUpperCase()}${first.slice(1)}${didYouMean}`);
   }

@@ -104,7 +104,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     if (thrown instanceof CommanderError && thrown.exitCode === 0) return 0;
     if (!json) io.stderr.write(help);
     const helpTopic = argv[0] === "help" ? argv[1] : undefined;
-    const error = toCliError(thrown, { command, commandLater: command ? undefined : named, helpTopic });
+    const commands = program.commands.map((c) => c.name());
+    const error = toCliError(thrown, { command, commandLater: command ? undefined : named, helpTopic, commands });
     printError(error, io, json);
     return error.exitCode;
   }

@@ -172,7 +172,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
   });
 
-  it("an unknown command: a suggestion when one is close, the list of commands when none is given", async () => {
+  it("an unknown command, or help for one: a suggestion when one is close, the list of commands when none is given", async () => {
     expectBadInput(
       await reev("lsit", "--db", db),
       'reev: Unknown command "lsit". Did you mean list?',
@@ -184,7 +184,9 @@ describe("reev exits 2 on bad input, in plain words", () => {
     expect(none.stderr).toMatch(/^Usage: reev /);
     for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "migrate", "recover", "schema"])
       expect(none.stderr).toMatch(new RegExp(`^ {2}${command} `, "m"));
-    expectBadInput(await reev("help", "lsit"), 'reev: Unknown command "lsit".\n', "Run reev --help to see the commands.");
+    // `reev help TOPIC` suggests as `reev TOPIC` does (commander offers nothing there).
+    expectBadInput(await reev("help", "lsit"), 'reev: Unknown command "lsit". Did you mean list?\n', "Run reev --help to see the commands.");
+    expectBadInput(await reev("help", "frobnicate"), 'reev: Unknown command "frobnicate".\n', "Run reev --help to see the commands.");
   });
 
   it("an unknown option: the option's own words, no parser jargon, a suggestion when one is close", async () => {
