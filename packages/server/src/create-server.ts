@@ -23,7 +23,7 @@ import { PostgresListener } from "./live/postgres-listener.js";
 import { type RetentionOptions, RetentionSchedule } from "./retention.js";
 import type { AppEnv, ServerContext } from "./server-context.js";
 import { ServerRuns } from "./server-runs.js";
-import { knownErrorAnswer, notFoundAnswer, registerViewerRoutes, unexpectedErrorAnswer } from "./viewer/viewer-routes.js";
+import { knownErrorAnswer, notFoundAnswer, pageErrorAnswer, registerViewerRoutes, unexpectedErrorAnswer } from "./viewer/viewer-routes.js";
 
 export type ServerOptions = {
   db: Database;
@@ -109,7 +109,7 @@ export function createServer(options: ServerOptions): ReevServer {
   });
   if (options.corsOrigin) app.use("/api/*", cors({ origin: options.corsOrigin }));
   // Before the token check: a method no route takes is 405 whether or not the request carries a token.
-  app.use(methodNotAllowed(app, notFoundAnswer));
+  app.use(methodNotAllowed(app, { notFound: notFoundAnswer, page: pageErrorAnswer }));
   // Only where a route reads a body: bodyLimit looks at the request's body, and on a GET that alone
   // made @hono/node-server build a full web Request per request (a tenth of the list route's CPU).
   app.on(

@@ -153,6 +153,27 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     expect((await withToken.request("/api/v1/executions/nope/consolidate", { method: "POST", headers: auth })).status).toBe(404);
   });
 
+  test("a viewer page's path with a method it does not take is the viewer's 405 page with Allow, not 'No page at'", async ({ db }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    for (const [method, path] of [
+      ["DELETE", "/runs/some-run"],
+      ["POST", "/evaluations"],
+      ["PUT", "/"],
+    ] as const) {
+      const response = await app.request(path, { method, headers: auth });
+      const name = `${method} ${path}`;
+      expect({ name, status: response.status, allow: response.headers.get("allow") }).toEqual({ name, status: 405, allow: "GET, HEAD" });
+      expect(response.headers.get("content-type"), name).toMatch(/^text\/html/);
+      const text = await response.text();
+      expect(text, name).toContain("<h1>This page cannot be shown</h1>");
+      expect(text, name).toContain(`${path} does not take ${method}; it takes GET, HEAD.`);
+    }
+    // A page path no route has stays the viewer's 404, whatever the method.
+    const missing = await app.request("/nothing/here", { method: "DELETE" });
+    expect({ status: missing.status, allow: missing.headers.get("allow") }).toEqual({ status: 404, allow: null });
+    expect(await missing.text()).toContain("No page at /nothing/here.");
+  });
+
   test("POST a flow → 202 with Location; its events stream in order and end; resuming with Last-Event-ID loses and repeats nothing", async ({
     db,
   }) => {

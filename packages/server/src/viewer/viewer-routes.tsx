@@ -87,7 +87,11 @@ const backFrom = (c: Context<AppEnv>) => (new URL(c.req.url).pathname.startsWith
  * the assets) the API's JSON, which programs read.
  */
 export function knownErrorAnswer(c: Context<AppEnv>, known: ApiError): Response | Promise<Response> {
-  if (!c.get("viewerPage")) return c.json(known.body(), known.status);
+  return c.get("viewerPage") ? pageErrorAnswer(c, known) : c.json(known.body(), known.status);
+}
+
+/** The viewer's error page for a known error, whatever the path: a page's own, or its path with a method it does not take. */
+export function pageErrorAnswer(c: Context<AppEnv>, known: ApiError): Response | Promise<Response> {
   const heading = known.status === 404 ? "Not found" : "This page cannot be shown";
   return c.html(<ErrorPage heading={heading} message={known.message} back={backFrom(c)} />, known.status);
 }
