@@ -9,10 +9,17 @@ export const formatScore = (score: number | null | undefined) => (score === null
 export const formatPercent = (value: number | null | undefined) => (value === null || value === undefined ? "—" : `${value.toFixed(1)}%`);
 export const statusLabel = (status: GlyphStatus) => `${statusGlyph(status)} ${status}`;
 
+/**
+ * Every call a step's attempts made, failed attempts' included: what is stored, and what the run's
+ * tool-call total and the step tables count. (`toolCalls` is the last attempt's alone: what later
+ * steps' templates see.)
+ */
+export const toolCallsMade = (step: StepResult) => step.attemptLog.reduce((n, a) => n + a.toolCalls.length, 0);
+
 export function stepLine(step: StepResult): string {
   const retries = step.attempts > 1 ? ` after ${step.attempts} attempts` : "";
   const error = step.error ? ` — ${step.error}` : "";
-  const tools = counted(step.toolCalls.length, "tool call");
+  const tools = counted(toolCallsMade(step), "tool call");
   return `${statusLabel(step.status)} step ${step.stepIndex} ${step.stepId} (${formatDuration(step.durationMs)}${retries}, ${tools})${error}`;
 }
 

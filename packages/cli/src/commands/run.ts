@@ -24,7 +24,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
-import { formatScore, metricsLine, statusLabel } from "../format.js";
+import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
 import { interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
@@ -224,8 +224,7 @@ function summary(result: ExecutionResult): string {
     s.stepId,
     statusLabel(s.status),
     formatDuration(s.durationMs),
-    // Every call the step's attempts made, as total_tools counts them.
-    String(s.attemptLog.reduce((n, a) => n + a.toolCalls.length, 0)),
+    String(toolCallsMade(s)),
     String(s.attempts),
     formatScore(s.score),
     clip(s.error ?? "", 60),
