@@ -68,7 +68,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
 
     const typo = join(temp.dir, "typo.json");
     writeFileSync(typo, JSON.stringify({ flowId: "f", prompt: "p", steps: [{ stepId: "a", prompt: "x", retyr: { attempts: 2 } }] }));
-    expectBadInput(await reev("run", typo, "--db", db), /- steps\[0\]\.retyr: Unrecognized key/, /^Fix the flow file/m);
+    expectBadInput(await reev("run", typo, "--db", db), /- steps\[0\]\.retyr: Unrecognized key: did you mean retry\?/, /^Fix the flow file/m);
   });
 
   it("--agent scripted with a step that has no script: the step is named, nothing is invented", async () => {

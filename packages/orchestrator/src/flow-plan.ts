@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import { ZExpect } from "./evaluation/expect.js";
+import { issueProblems, type Problem } from "./issue-problems.js";
 import { stepReferences } from "./prompt-template.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
@@ -173,7 +174,7 @@ export function parseFlowPlan(text: string, sourceName?: string): FlowPlan {
   const document = parseDocument(text, sourceName, label);
   const result = ZFlowPlan.safeParse(document);
   if (result.success) return result.data;
-  const reported = result.error.issues.flatMap(describeIssue);
+  const reported = result.error.issues.flatMap((issue) => issueProblems(ZFlowPlan, issue));
   const problems = [...reported, ...missedDuplicateProblems(document, reported)];
   throw new OrchestratorError(
     "INVALID_FLOW",
@@ -210,16 +211,6 @@ function parseJsonOrYaml(text: string): unknown {
     // Not JSON: YAML reports its own, more useful, syntax error if it is neither.
     return parseYaml(text);
   }
-}
-
-type Problem = { path: string; message: string };
-
-function describeIssue(issue: z.core.$ZodIssue): Problem[] {
-  // One problem per unknown key, pointing at the key itself: that is where the typo is.
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => ({ path: formatIssuePath([...issue.path, key]), message: "Unrecognized key" }));
-  }
-  return [{ path: formatIssuePath(issue.path), message: issue.message }];
 }
 
 type Duplicate = { index: number; firstIndex: number; stepId: string };

@@ -19,7 +19,10 @@ function problem(text: string): string {
 
 describe("expect and scriptByRun in flow files", () => {
   it.each([
-    ["    expect: { forbidenTools: [rm] }\n", "", "steps[0].expect.forbidenTools: Unrecognized key"],
+    ["    expect: { forbidenTools: [rm] }\n", "", "steps[0].expect.forbidenTools: Unrecognized key: did you mean forbiddenTools?"],
+    // Keys are matched case aside, at every depth: a step's, a script attempt's.
+    ["    stepID: t\n", "", "steps[0].stepID: Unrecognized key: did you mean stepId?"],
+    ["    script: [{ respone: hi }]\n", "", "steps[0].script[0].respone: Unrecognized key: did you mean response?"],
     ["    expect: { order: exact }\n", "", "steps[0].expect.order: applies to tools"],
     ["    expect: { tools: [a], forbiddenTools: [a] }\n", "", 'steps[0].expect.forbiddenTools[0]: "a" is also required in tools'],
     ["    expect: { minScore: 2 }\n", "", "steps[0].expect.minScore: must be between 0 and 1"],

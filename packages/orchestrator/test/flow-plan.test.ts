@@ -87,7 +87,7 @@ describe("loadFlowPlan", () => {
       "steps[1].timeoutMs: Too small: expected number to be >0",
       "steps[1].script[0].toolCalls[0].durationMs: must be an integer number of milliseconds",
       "steps[1].script[0].score: Too big: expected number to be <=1",
-      "steps[1].retyr: Unrecognized key",
+      "steps[1].retyr: Unrecognized key: did you mean retry?",
       'steps[1].stepId: Duplicate stepId "a" (already used by steps[0])',
     ]) {
       expect(message).toContain(`  - ${line}`);
