@@ -6,8 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two files at a time, where vitest's default on a 2-core machine is one: these tests mostly wait
-    // on the `reev` processes they spawn, one at a time, and ran for 30 of a CI run's 32 minutes, the
-    // last ten alone on one core.
+    // on the `reev` processes they spawn, one at a time, and one after another they were a CI run's
+    // long pole, its last part alone on one core.
     maxWorkers: 2,
   },
 });
