@@ -68,7 +68,11 @@ describe("reev exits 2 on bad input, in plain words", () => {
 
     const typo = join(temp.dir, "typo.json");
     writeFileSync(typo, JSON.stringify({ flowId: "f", prompt: "p", steps: [{ stepId: "a", prompt: "x", retyr: { attempts: 2 } }] }));
-    expectBadInput(await reev("run", typo, "--db", db), /- steps\[0\]\.retyr: Unrecognized key: did you mean retry\?/, /^Fix the flow file/m);
+    expectBadInput(
+      await reev("run", typo, "--db", db),
+      /- steps\[0\]\.retyr: Unrecognized key: did you mean retry\?/,
+      /^Fix the flow file/m,
+    );
   });
 
   it("--agent scripted with a step that has no script: the step is named, nothing is invented", async () => {
@@ -185,7 +189,11 @@ describe("reev exits 2 on bad input, in plain words", () => {
     for (const command of ["run", "demo", "list", "show", "status", "diagram", "export", "import", "migrate", "recover", "schema"])
       expect(none.stderr).toMatch(new RegExp(`^ {2}${command} `, "m"));
     // `reev help TOPIC` suggests as `reev TOPIC` does (commander offers nothing there).
-    expectBadInput(await reev("help", "lsit"), 'reev: Unknown command "lsit". Did you mean list?\n', "Run reev --help to see the commands.");
+    expectBadInput(
+      await reev("help", "lsit"),
+      'reev: Unknown command "lsit". Did you mean list?\n',
+      "Run reev --help to see the commands.",
+    );
     expectBadInput(await reev("help", "frobnicate"), 'reev: Unknown command "frobnicate".\n', "Run reev --help to see the commands.");
   });
 

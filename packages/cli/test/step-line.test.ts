@@ -19,7 +19,12 @@ describe.each(testBackends())("a step's progress line on $name", (backend) => {
           retry: { attempts: 2, backoffMs: 0, maxBackoffMs: 0 },
           script: [
             { toolCalls: [{ toolName: "jupiter_swap", success: false, error: "slippage exceeded" }] },
-            { toolCalls: [{ toolName: "jupiter_swap", output: { tx: "sig" } }, { toolName: "jupiter_quote", output: {} }] },
+            {
+              toolCalls: [
+                { toolName: "jupiter_swap", output: { tx: "sig" } },
+                { toolName: "jupiter_quote", output: {} },
+              ],
+            },
           ],
         },
       ],

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
-import { type Database, maskUrl, type OpenDatabaseOptions, openDatabase } from "../open-database.js";
 import { readMigrationList } from "../migrate/migration-files.js";
+import { type Database, maskUrl, type OpenDatabaseOptions, openDatabase } from "../open-database.js";
 import { MIGRATIONS_DIR } from "../paths.js";
 import { ensurePgliteTemplate } from "../pglite-template.js";
 
