@@ -43,6 +43,8 @@ ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 
 const trusted = (text: string) => ({ __html: text });
 const number = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
+/** A cell of several figures none of which is known is one "—", not one per figure ("— · —", "— / — / —"). */
+const figures = (values: readonly (number | null | undefined)[], text: () => string) => (values.every((v) => v == null) ? "—" : text());
 /** HTML's signed difference: the minus sign U+2212, as wide as the plus. */
 const signed = (v: number | null, format: (n: number) => string) => formatSigned(v, format, "−");
 
@@ -147,17 +149,22 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                     <a href={`#flow-${encodeURIComponent(f.flowId)}`}>{f.flowId}</a>
                   </td>
                   <td data-label="pass rate (95% CI)">
-                    <div class="rate">
-                      <RateBar
-                        rate={f.passRate?.rate ?? null}
-                        low={f.passRate?.low ?? null}
-                        high={f.passRate?.high ?? null}
-                        threshold={options.minPassRate}
-                      />
-                      <span class="note">
-                        {percent(f.passRate?.rate)} ({percent(f.passRate?.low)}–{percent(f.passRate?.high)})
-                      </span>
-                    </div>
+                    {/* No run counted, no rate: one "—", not the bar's and the figures' ("—— (—–—)"). */}
+                    {f.passRate?.rate == null ? (
+                      "—"
+                    ) : (
+                      <div class="rate">
+                        <RateBar
+                          rate={f.passRate.rate}
+                          low={f.passRate.low ?? null}
+                          high={f.passRate.high ?? null}
+                          threshold={options.minPassRate}
+                        />
+                        <span class="note">
+                          {percent(f.passRate.rate)} ({percent(f.passRate.low)}–{percent(f.passRate.high)})
+                        </span>
+                      </div>
+                    )}
                   </td>
                   <td class="num" data-label="passes">
                     {f.passes}/{f.runs}
@@ -171,8 +178,10 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                     {number(f.passHatK)}
                   </td>
                   <td class="num" data-label="score mean · median · min–max">
-                    {/* No run scored: one "—", not one per figure, and how many runs were not. */}
-                    {f.score.mean == null ? (
+                    {/* No run scored: one "—", not one per figure, and how many runs were not; no run at all: the "—" alone. */}
+                    {f.runs === 0 ? (
+                      "—"
+                    ) : f.score.mean == null ? (
                       <span class="figure">
                         <span class="unit">—</span> <span class="note unit">{scoredRuns(f.score)}</span>
                       </span>
@@ -187,10 +196,13 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                     )}
                   </td>
                   <td class="num" data-label="p50 · p95">
-                    {formatDuration(f.durationMs.p50)} · {formatDuration(f.durationMs.p95)}
+                    {figures(
+                      [f.durationMs.p50, f.durationMs.p95],
+                      () => `${formatDuration(f.durationMs.p50)} · ${formatDuration(f.durationMs.p95)}`,
+                    )}
                   </td>
                   <td class="num" data-label="tokens in / out / cached">
-                    {formatTokenTriple(f)}
+                    {figures([f.inputTokens.total, f.outputTokens.total, f.cachedInputTokens?.total], () => formatTokenTriple(f))}
                   </td>
                   <td class="num" data-label="cost">
                     {formatUsd(f.costUsd.total)}
@@ -208,61 +220,68 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
       {report.flows.map((f) => (
         <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
           <h2>{f.flowId}</h2>
-          <div class="table-wrap">
-            <table class="flows">
-              <thead>
-                <tr>
-                  <th>step</th>
-                  <th class="num">failure rate</th>
-                  <th class="num">passed · failed · skipped</th>
-                  <th>most common errors</th>
-                </tr>
-              </thead>
-              <tbody>
-                {f.steps.map((s) => (
-                  <tr data-step-id={s.stepId}>
-                    <td data-label="step">
-                      {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
-                    </td>
-                    <td class="num" data-label="failure rate">
-                      {percent(s.failureRate)}
-                    </td>
-                    <td class="num" data-label="passed · failed · skipped">
-                      {s.passed} · {s.failed} · {s.skipped}
-                    </td>
-                    <td data-label="most common errors">
-                      {s.topErrors.map((e) => (
-                        <div>
-                          {e.count}× {e.error}
-                        </div>
-                      ))}
-                    </td>
+          {/* An evaluation interrupted before any run of the flow ended: a step table would have headers and no rows. */}
+          {f.runs === 0 ? (
+            <p class="no-runs">No run of this flow was counted: the evaluation was interrupted before any finished.</p>
+          ) : (
+            <div class="table-wrap">
+              <table class="flows">
+                <thead>
+                  <tr>
+                    <th>step</th>
+                    <th class="num">failure rate</th>
+                    <th class="num">passed · failed · skipped</th>
+                    <th>most common errors</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <ul class="runs">
-            {f.runIds.map((id, i) => {
-              const gone = purged.has(id);
-              const link = gone ? null : options.runLink(id);
-              // runTotals is built in runIds' order (absent from summaries stored before it existed).
-              const totals = f.runTotals?.[i];
-              return (
-                <li data-run-id={id} data-purged={gone ? "true" : undefined}>
-                  {link ? <a href={link}>{id}</a> : <code>{id}</code>}
-                  {gone ? <span class="note"> purged</span> : null}
-                  {totals ? (
-                    <span class="note">
-                      {" "}
-                      {totals.passed ? "passed" : "failed"} · {formatTokens(totals.inputTokens)} in / {formatTokens(totals.outputTokens)}{" "}
-                      out · {formatUsd(totals.costUsd)}
-                    </span>
-                  ) : null}
-                </li>
-              );
-            })}
-          </ul>
+                </thead>
+                <tbody>
+                  {f.steps.map((s) => (
+                    <tr data-step-id={s.stepId}>
+                      <td data-label="step">
+                        {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
+                      </td>
+                      <td class="num" data-label="failure rate">
+                        {percent(s.failureRate)}
+                      </td>
+                      <td class="num" data-label="passed · failed · skipped">
+                        {s.passed} · {s.failed} · {s.skipped}
+                      </td>
+                      <td data-label="most common errors">
+                        {s.topErrors.map((e) => (
+                          <div>
+                            {e.count}× {e.error}
+                          </div>
+                        ))}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {f.runIds.length === 0 ? null : (
+            <ul class="runs">
+              {f.runIds.map((id, i) => {
+                const gone = purged.has(id);
+                const link = gone ? null : options.runLink(id);
+                // runTotals is built in runIds' order (absent from summaries stored before it existed).
+                const totals = f.runTotals?.[i];
+                return (
+                  <li data-run-id={id} data-purged={gone ? "true" : undefined}>
+                    {link ? <a href={link}>{id}</a> : <code>{id}</code>}
+                    {gone ? <span class="note"> purged</span> : null}
+                    {totals ? (
+                      <span class="note">
+                        {" "}
+                        {totals.passed ? "passed" : "failed"} · {formatTokens(totals.inputTokens)} in / {formatTokens(totals.outputTokens)}{" "}
+                        out · {formatUsd(totals.costUsd)}
+                      </span>
+                    ) : null}
+                  </li>
+                );
+              })}
+            </ul>
+          )}
         </section>
       ))}
     </>
