@@ -10,6 +10,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError, badRequest, toApiError } from "./api/api-error.js";
+import { issueSentence, issueWords } from "./api/issue-words.js";
 import { methodNotAllowed } from "./api/method-not-allowed.js";
 import { registerConsolidatedRoutes } from "./api/routes/consolidated.js";
 import { registerEvaluationRoutes } from "./api/routes/evaluations.js";
@@ -70,15 +71,15 @@ const MAX_URL_LENGTH = 8 * 1024;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
 
-/** A zod-openapi validation failure as the API's 400, naming the first field at fault. */
-function validationError(issues: readonly z.core.$ZodIssue[], target: string): ApiError {
+/** A zod-openapi validation failure of `input` as the API's 400, naming the first field at fault. */
+function validationError(issues: readonly z.core.$ZodIssue[], target: string, input: unknown): ApiError {
   const issue = issues[0];
   if (issue?.code === "unrecognized_keys") {
     const field = issue.keys[0] as string;
     return badRequest(`Unknown ${target} parameter ${field}: ${issue.message}.`, field);
   }
   const field = issue?.path.map(String).join(".") || target;
-  return badRequest(`Invalid ${target} parameter ${field}: ${issue?.message ?? "invalid"}.`, field);
+  return badRequest(`Invalid ${target} parameter ${field}: ${issue ? issueSentence(issueWords(issue, input)) : "invalid."}`, field);
 }
 
 export function createServer(options: ServerOptions): ReevServer {
@@ -98,7 +99,8 @@ export function createServer(options: ServerOptions): ReevServer {
   };
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error.issues, result.target);
+      // @hono/zod-validator hands the hook the value it parsed as `data` on a failure too, though its type says so only for a success.
+      if (!result.success) throw validationError(result.error.issues, result.target, "data" in result ? result.data : undefined);
     },
   });
 

@@ -252,11 +252,81 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect((await get(db, "/api/v1/executions?limit=1&status=completed")).response.status).toBe(200);
   });
 
-  test("a search the database cannot hold (a NUL) is the viewer's own 400 page naming q, not a 500", async ({ db }) => {
+  test("a value outside a parameter's fixed set is a 400 that names the set and what was given, and guesses a typo, on every route", async ({
+    db,
+  }) => {
+    const cases: [path: string, field: string, message: string][] = [
+      [
+        "/api/v1/executions?status=runing",
+        "status",
+        'Invalid query parameter status: must be one of running, completed, failed, timed_out, rolled_back or cancelled, not "runing". Did you mean running?',
+      ],
+      [
+        "/api/v1/executions?status=done",
+        "status",
+        'Invalid query parameter status: must be one of running, completed, failed, timed_out, rolled_back or cancelled, not "done".',
+      ],
+      [
+        "/api/v1/executions/nope/export?format=josn",
+        "format",
+        'Invalid query parameter format: must be json or jsonl, not "josn". Did you mean json?',
+      ],
+      [
+        "/api/v1/consolidation/nope/status?include_metadata=yes",
+        "include_metadata",
+        'Invalid query parameter include_metadata: must be true or false, not "yes".',
+      ],
+      [
+        `/api/v1/executions?status=${"x".repeat(60)}`,
+        "status",
+        `Invalid query parameter status: must be one of running, completed, failed, timed_out, rolled_back or cancelled, not "${"x".repeat(40)}…".`,
+      ],
+    ];
+    for (const [path, field, message] of cases) {
+      const { response, json } = await get(db, path);
+      expect({ path, status: response.status, error: json.error }).toEqual({
+        path,
+        status: 400,
+        error: { code: "INVALID_ARGUMENT", message, field },
+      });
+    }
+  });
+
+  test("a search the database cannot hold (a NUL) is the viewer's own 400 page naming the Search filter, not a 500", async ({ db }) => {
     const { response, text } = await get(db, "/?q=%00");
     expect(response.status).toBe(400);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(text).toContain("These filters cannot be used: q must not contain the NUL character");
+    expect(text).toContain("The Search filter must not contain the NUL character");
+  });
+
+  test("a list page with a filter it cannot use or a broken page link says so in plain words with the link that mends it, and lists nothing", async ({
+    db,
+  }) => {
+    await runFlow(db, flowPlan(`bad-filter-${backend.name}`, 1));
+    const status = await get(db, "/?status=runing&flowId=f");
+    expect(status.response.status).toBe(400);
+    expect(status.type).toMatch(/^text\/html/);
+    expect(status.text).toContain(
+      'The Status filter must be one of running, completed, failed, timed_out, rolled_back or cancelled, not &quot;runing&quot;. Did you mean <a href="/?status=running&amp;flowId=f">running</a>?',
+    );
+    expect(status.text).toContain('No runs are listed with it: change it above, or <a href="/">show all runs</a>.');
+    // The runs exist; the list was not read, so it must not say none match.
+    expect(status.text).not.toContain("No runs match");
+    expect(status.text).not.toContain("Invalid option");
+
+    for (const [path, firstPage] of [
+      ["/?cursor=bad", "/"],
+      ["/?status=completed&cursor=bad", "/?status=completed"],
+      ["/evaluations?cursor=bad", "/evaluations"],
+    ] as const) {
+      const { response, text } = await get(db, path);
+      expect({ path, status: response.status }).toEqual({ path, status: 400 });
+      expect(text, path).toContain(`This page link is broken or out of date: <a href="${firstPage}">go back to the first page</a>.`);
+      expect(text, path).not.toContain("meta.nextCursor");
+      expect(text, path).not.toMatch(/No runs match|No evaluations yet/);
+    }
+    // The API keeps its own wording for programs.
+    expect((await get(db, "/api/v1/executions?cursor=bad")).json.error?.message).toContain("meta.nextCursor");
   });
 
   test("an id the database cannot hold (a NUL) is the viewer's own 400 page naming it on a page, and JSON under /api/", async ({ db }) => {

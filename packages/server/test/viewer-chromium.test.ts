@@ -147,6 +147,52 @@ describe("the viewer in Chromium", () => {
     }
   }, 120_000);
 
+  test("a status filter or page link the list cannot use reads as plain words that wrap on a phone, with links that mend it", async ({
+    db,
+  }) => {
+    const id = await runFlow(db, flowPlan("bad-filter-flow", 1));
+    const server = createServer({ db, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      for (const width of [1280, 390]) {
+        await withPage(browser, { width, height: 844 }, async ({ page, errors }) => {
+          const fitsTheScreen = () => page.evaluate("document.documentElement.scrollWidth <= window.innerWidth");
+          await page.goto(`${url}/?status=runing`);
+          const box = page.getByRole("alert");
+          expect(await box.innerText()).toBe(
+            'The Status filter must be one of running, completed, failed, timed_out, rolled_back or cancelled, not "runing". Did you mean running?\n\nNo runs are listed with it: change it above, or show all runs.',
+          );
+          // Runs exist: the list was not read, and must not say that none match.
+          expect(await page.locator("#runs").count()).toBe(0);
+          expect(await fitsTheScreen()).toBe(true);
+          await screenshot(page, `list-bad-status-${width}`);
+          // A value as wide as the screen, quoted in the message, wraps too.
+          await page.goto(`${url}/?status=${"W".repeat(60)}`);
+          expect(await box.innerText()).toContain(`not "${"W".repeat(40)}…"`);
+          expect(await fitsTheScreen()).toBe(true);
+
+          await page.goto(`${url}/?status=runing`);
+          await box.getByRole("link", { name: "running" }).click();
+          await page.waitForURL("**/?status=running");
+          expect(await page.getByRole("alert").count()).toBe(0);
+          await page.getByText("No runs match").waitFor();
+
+          await page.goto(`${url}/?status=completed&cursor=bad`);
+          expect(await box.innerText()).toBe("This page link is broken or out of date: go back to the first page.");
+          expect(await fitsTheScreen()).toBe(true);
+          await screenshot(page, `list-bad-cursor-${width}`);
+          await box.getByRole("link", { name: "go back to the first page" }).click();
+          await page.locator(`tr[data-execution-id="${id}"]`).waitFor();
+          expect(new URL(page.url()).search).toBe("?status=completed");
+          // The pages with a problem are 400s, which Chromium logs; nothing else may fail.
+          expect(errors.filter((error) => !error.includes("status of 400"))).toEqual([]);
+        });
+      }
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
   test("a live run's new steps appear on its page without a reload", async ({ db }) => {
     const token = "viewer-live-token";
     const server = createServer({ db, token, log: () => {} });

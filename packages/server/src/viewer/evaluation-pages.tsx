@@ -9,6 +9,7 @@ import {
   utcStamp,
   ZEvaluationConfiguration,
 } from "@reev/orchestrator";
+import type { Child } from "hono/jsx";
 import { ErrorBox, Layout } from "./layout.js";
 import { UtcTime } from "./utc-time.js";
 
@@ -128,36 +129,39 @@ export function EvaluationsListPage(props: {
   evaluations: readonly EvaluationListRow[];
   nextHref: string | null;
   firstPage: boolean;
-  error?: string | undefined;
+  /** The list's own error (a broken page link): no list then, not even "No evaluations yet". */
+  error?: Child | undefined;
 }) {
   const picking = props.evaluations.length >= 2;
   return (
     <Layout title="reev evaluations" nonce={props.nonce}>
       <h1>Evaluations</h1>
       <ErrorBox error={props.error} />
-      <section aria-label="Evaluations">
-        {props.evaluations.length === 0 ? (
-          <p class="muted">No evaluations yet. Record one with reev eval flows/ --repeat 5.</p>
-        ) : picking ? (
-          <form class="pick-form" method="get" action="/compare">
-            <p class="pick-bar">
-              <span>Pick A (the baseline) and B (the candidate) in the list, then</span>
-              <button type="submit">Compare A → B</button>
-            </p>
-            <EvaluationsTable evaluations={props.evaluations} picked={defaultPair(props.evaluations)} />
-          </form>
-        ) : (
-          <EvaluationsTable evaluations={props.evaluations} picked={null} />
-        )}
-        <nav class="pager" aria-label="Pages">
-          {props.firstPage ? null : <a href="/evaluations">Newest</a>}
-          {props.nextHref ? (
-            <a href={props.nextHref} rel="next">
-              Older evaluations →
-            </a>
-          ) : null}
-        </nav>
-      </section>
+      {props.error ? null : (
+        <section aria-label="Evaluations">
+          {props.evaluations.length === 0 ? (
+            <p class="muted">No evaluations yet. Record one with reev eval flows/ --repeat 5.</p>
+          ) : picking ? (
+            <form class="pick-form" method="get" action="/compare">
+              <p class="pick-bar">
+                <span>Pick A (the baseline) and B (the candidate) in the list, then</span>
+                <button type="submit">Compare A → B</button>
+              </p>
+              <EvaluationsTable evaluations={props.evaluations} picked={defaultPair(props.evaluations)} />
+            </form>
+          ) : (
+            <EvaluationsTable evaluations={props.evaluations} picked={null} />
+          )}
+          <nav class="pager" aria-label="Pages">
+            {props.firstPage ? null : <a href="/evaluations">Newest</a>}
+            {props.nextHref ? (
+              <a href={props.nextHref} rel="next">
+                Older evaluations →
+              </a>
+            ) : null}
+          </nav>
+        </section>
+      )}
       <section aria-label="Compare by id">
         <h2>Compare by id</h2>
         <p class="muted">Two evaluation ids (from any page of the list), or two run ids.</p>

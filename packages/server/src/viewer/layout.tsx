@@ -1,8 +1,11 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 
-/** A page's own error (bad filters, an id that is not there), announced to screen readers; nothing without one. */
-export function ErrorBox(props: { error: string | undefined }) {
+/**
+ * A page's own error (bad filters, an id that is not there), announced to screen readers; nothing
+ * without one. Words, or words with the links that mend it (a filter's likely value, the first page).
+ */
+export function ErrorBox(props: { error: Child | undefined }) {
   return props.error ? (
     <section class="error-box" role="alert">
       {props.error}

@@ -1,5 +1,6 @@
 import { EXECUTION_STATUSES, type ExecutionSummary } from "@reev/db";
 import { formatDuration, statusGlyph } from "@reev/orchestrator";
+import type { Child } from "hono/jsx";
 import { toApiConsolidationStatus } from "../api/views.js";
 import { ErrorBox, Layout } from "./layout.js";
 import { UtcTime } from "./utc-time.js";
@@ -41,8 +42,8 @@ export function RunsListPage(props: {
   nextHref: string | null;
   /** The page's cursor: undefined on the first page, which new runs join live. */
   cursor?: string | undefined;
-  /** The list's own error (bad filters); also no live part, nothing to follow. */
-  error?: string | undefined;
+  /** The list's own error (bad filters, a broken page link): no list then, not even "No runs match", and no live part. */
+  error?: Child | undefined;
 }) {
   const { query } = props;
   return (
@@ -86,7 +87,7 @@ export function RunsListPage(props: {
           Live updates start once the page has loaded.
         </p>
       )}
-      <RunsSection runs={props.runs} query={query} nextHref={props.nextHref} firstPage={!props.cursor && !props.error} />
+      {props.error ? null : <RunsSection runs={props.runs} query={query} nextHref={props.nextHref} firstPage={!props.cursor} />}
     </Layout>
   );
 }

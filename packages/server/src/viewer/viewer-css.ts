@@ -26,7 +26,10 @@ table.runs td.pick input { width: 18px; height: 18px; margin: 0; }
 .downloads { display: flex; gap: 4px 12px; flex-wrap: wrap; margin: 8px 0 12px; }
 .downloads a { white-space: nowrap; }
 .live-note { color: var(--muted); font-size: 12px; }
-.error-box { border-color: #dc3545; background: var(--bad-bg); }
+/* What was typed is quoted in it and may be one long word: it wraps rather than widen a phone's page. */
+.error-box { border-color: #dc3545; background: var(--bad-bg); overflow-wrap: anywhere; }
+.error-box p { margin: 0; }
+.error-box p + p { margin-top: 8px; }
 @media (max-width: 700px) {
   body { padding: 12px; }
   table.runs thead { display: none; }

@@ -1,11 +1,14 @@
 import { readFileSync } from "node:fs";
+import type { z } from "@hono/zod-openapi";
 import { listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
 import { CLIENT_BUNDLES, compareStored, countedRuns, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import type { Child } from "hono/jsx";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { ApiError, toApiError } from "../api/api-error.js";
 import { decodeCursor, decodeEvaluationCursor, encodeCursor, encodeEvaluationCursor } from "../api/cursor.js";
+import { issueSentence, issueWords } from "../api/issue-words.js";
 import { loadRunDocument } from "../run-document.js";
 import type { App, AppEnv, ServerContext } from "../server-context.js";
 import { ErrorPage } from "./error-page.js";
@@ -66,6 +69,70 @@ function pageError(error: unknown): ApiError {
   const known = toApiError(error);
   if (!known) throw error;
   return known;
+}
+
+/**
+ * A list URL the list cannot be read from (a filter's value, a page link), written for the person who
+ * followed it: `message` in words, `box` the same words with the links that mend it. A 400 like the
+ * API's, without its wording ("pass meta.nextCursor…"), which is for programs.
+ */
+class PageProblem extends ApiError {
+  readonly box: Child;
+
+  constructor(message: string, field: string, box: Child) {
+    super(400, "INVALID_ARGUMENT", message, field);
+    this.box = box;
+  }
+}
+
+/** What a list page shows in its error box: a PageProblem's words and links, any other error's words. */
+const errorBoxOf = (known: ApiError): Child => (known instanceof PageProblem ? known.box : known.message);
+
+/** A page link whose cursor this server did not give out, or no longer matches its list: back to the list's first page. */
+function readCursor<Key>(cursor: string, decode: (cursor: string) => Key, firstPage: string): Key {
+  try {
+    return decode(cursor);
+  } catch {
+    const words = "This page link is broken or out of date:";
+    throw new PageProblem(
+      `${words} go back to the first page.`,
+      "cursor",
+      <p>
+        {words} <a href={firstPage}>go back to the first page</a>.
+      </p>,
+    );
+  }
+}
+
+/** The runs list's filters as its form names them. */
+const FILTER_LABELS: Record<string, string> = { status: "Status", flowId: "Flow", q: "Search" };
+
+/** A filter the list cannot be read with: which, what it must be, and a link to the value a typo most likely meant. */
+function filterProblem(issues: readonly z.core.$ZodIssue[], input: unknown, query: RunsListQuery): PageProblem {
+  const [issue] = issues;
+  const field = String(issue?.path[0] ?? "");
+  const label = FILTER_LABELS[field] ?? field;
+  const fault = issue ? issueWords(issue, input) : { words: "cannot be used", guess: undefined };
+  const { words, guess } = fault;
+  const unlisted = "No runs are listed with it:";
+  return new PageProblem(
+    `The ${label} filter ${issueSentence(fault)} ${unlisted} change it above, or show all runs.`,
+    field,
+    <>
+      <p>
+        The {label} filter {words}.
+        {guess ? (
+          <>
+            {" "}
+            Did you mean <a href={filtersHref({ ...query, [field]: guess }, null)}>{guess}</a>?
+          </>
+        ) : null}
+      </p>
+      <p>
+        {unlisted} change it above, or <a href="/">show all runs</a>.
+      </p>
+    </>,
+  );
 }
 
 /**
@@ -137,14 +204,11 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   const listPage = async (c: Context<AppEnv>) => {
     const query = runsListQuery(c);
     const cursor = c.req.query("cursor") || undefined;
-    const input = ZExecutionsPageInput.safeParse({ ...query, limit: 50 });
-    if (!input.success)
-      throw new ApiError(
-        400,
-        "INVALID_ARGUMENT",
-        `These filters cannot be used: ${input.error.issues[0]?.path.join(".")} ${input.error.issues[0]?.message}.`,
-      );
-    const page = await listExecutionsPage(ctx.db, { ...input.data, ...(cursor ? { after: decodeCursor(cursor) } : {}) });
+    const given = { ...query, limit: 50 };
+    const input = ZExecutionsPageInput.safeParse(given);
+    if (!input.success) throw filterProblem(input.error.issues, given, query);
+    const after = cursor ? readCursor(cursor, decodeCursor, filtersHref(query, null)) : undefined;
+    const page = await listExecutionsPage(ctx.db, { ...input.data, ...(after ? { after } : {}) });
     return { query, cursor, runs: page.executions, nextHref: page.next ? filtersHref(query, encodeCursor(page.next)) : null };
   };
 
@@ -155,7 +219,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     } catch (error) {
       const known = pageError(error);
       return c.html(
-        <RunsListPage nonce={nonceOf(c)} runs={[]} query={runsListQuery(c)} nextHref={null} error={known.message} />,
+        <RunsListPage nonce={nonceOf(c)} runs={[]} query={runsListQuery(c)} nextHref={null} error={errorBoxOf(known)} />,
         known.status,
       );
     }
@@ -189,14 +253,15 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   app.get("/evaluations", async (c) => {
     const cursor = c.req.query("cursor");
     try {
-      const page = await ctx.db.writer.listEvaluationRuns({ limit: 50, cursor: cursor ? decodeEvaluationCursor(cursor) : null });
+      const after = cursor ? readCursor(cursor, decodeEvaluationCursor, "/evaluations") : null;
+      const page = await ctx.db.writer.listEvaluationRuns({ limit: 50, cursor: after });
       const nextHref = page.nextCursor ? `/evaluations?${new URLSearchParams({ cursor: encodeEvaluationCursor(page.nextCursor) })}` : null;
       const evaluations = page.items.map((evaluation) => ({ evaluation, report: storedSummary(evaluation) }));
       return c.html(<EvaluationsListPage nonce={nonceOf(c)} evaluations={evaluations} nextHref={nextHref} firstPage={!cursor} />);
     } catch (error) {
       const known = pageError(error);
       return c.html(
-        <EvaluationsListPage nonce={nonceOf(c)} evaluations={[]} nextHref={null} firstPage={false} error={known.message} />,
+        <EvaluationsListPage nonce={nonceOf(c)} evaluations={[]} nextHref={null} firstPage={false} error={errorBoxOf(known)} />,
         known.status,
       );
     }
