@@ -4,7 +4,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { createServer } from "../src/index.js";
 import { launchChromium, screenshot, withPage } from "./support/chromium.js";
-import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
+import { evaluationPlans, recordEvaluation, recordInterruptedEvaluation } from "./support/evaluations.js";
 
 describe.each(testBackends())("the evaluation pages in Chromium on $name", (backend) => {
   test.override({ backend });
@@ -63,7 +63,11 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
             const row = page.locator(`table.flows tr[data-flow-id="${flow.flowId}"]`).first();
             const text = (await row.textContent()) ?? "";
             expect(text).toContain(`${flow.passes}/${flow.runs}`);
-            expect(text).toContain(formatTokenTriple(flow));
+            // A flow whose runs reported no usage shows one "—", not "— / — / —".
+            const anyTokens = [flow.inputTokens.total, flow.outputTokens.total, flow.cachedInputTokens.total].some((n) => n !== null);
+            expect(await row.locator('td[data-label="tokens in / out / cached"]').textContent()).toBe(
+              anyTokens ? formatTokenTriple(flow) : "—",
+            );
             expect(text).toContain(formatUsd(flow.costUsd.total));
             expect(await row.locator(".bar").getAttribute("aria-label")).toContain(
               `pass rate ${((flow.passRate?.rate ?? 0) * 100).toFixed(1)}%`,
@@ -144,6 +148,43 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
       await server.close();
     }
   }, 300_000);
+
+  test("an evaluation interrupted before any run finished shows one — per missing figure and says no run of a flow was counted", async ({
+    db,
+  }) => {
+    const id = `viewer-eval-zero-${backend.name}`;
+    const plans = evaluationPlans(id, false);
+    await recordInterruptedEvaluation(db, { id, name: "interrupted", plans, repeat: 5, startedAt: new Date(Date.UTC(2026, 11, 1)) });
+    const server = createServer({ db, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    try {
+      for (const width of [1280, 390]) {
+        await withPage(browser, { width, height: 844 }, async ({ page, errors }) => {
+          await page.goto(`${url}/evaluations/${id}`);
+          expect(await page.locator("p.ids").textContent()).toContain("incomplete");
+          for (const plan of plans) {
+            const row = page.locator(`table.flows tr[data-flow-id="${plan.flowId}"]`);
+            const cell = (label: string) => row.locator(`td[data-label="${label}"]`).evaluate((td) => td.textContent?.trim());
+            expect(await cell("pass rate (95% CI)")).toBe("—");
+            expect(await cell("passes")).toBe("0/0");
+            expect(await cell("p50 · p95")).toBe("—");
+            expect(await cell("tokens in / out / cached")).toBe("—");
+            const flow = page.locator(`section[id="flow-${plan.flowId}"]`);
+            expect(await flow.locator("table").count()).toBe(0);
+            expect(await flow.innerText()).toContain(
+              "No run of this flow was counted: the evaluation was interrupted before any finished.",
+            );
+          }
+          expect(await page.locator("main").innerText()).not.toMatch(/——|—–—/);
+          expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+          await screenshot(page, `evaluation-zero-runs-${width}`);
+          expect(errors).toEqual([]);
+        });
+      }
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 
   test("the list picks two evaluations to compare, without a script, and leads to the comparison of exactly those two", async ({ db }) => {
     const prefix = `viewer-pick-${backend.name}`;

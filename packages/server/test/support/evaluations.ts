@@ -72,3 +72,30 @@ export async function recordEvaluation(
   await db.writer.finishEvaluationRun(options.id, { status: "completed", summary: JSON.parse(JSON.stringify(report)) });
   return report;
 }
+
+/**
+ * Records an evaluation as `reev eval` does when Ctrl-C comes before any run has finished: created,
+ * then finished `incomplete` with a report counted from no runs (the interrupted runs are left out).
+ */
+export async function recordInterruptedEvaluation(
+  db: Database,
+  options: { id: string; name: string; plans: FlowPlan[]; repeat: number; startedAt: Date },
+): Promise<EvaluationReport> {
+  const flows = options.plans.map(expectationsOfPlan);
+  await db.writer.createEvaluationRun({
+    id: options.id,
+    name: options.name,
+    agent: "scripted",
+    startedAt: options.startedAt,
+    configuration: { repeat: options.repeat, flows, minPassRate: 0.8, baseline: null, prices: PRICES },
+  });
+  const total = flows.length * options.repeat;
+  const report = buildEvaluationReport([], {
+    k: options.repeat,
+    flows,
+    prices: PRICES,
+    notes: [`Interrupted: 0 of ${total} runs counted; 2 cancelled runs and ${total - 2} never started are left out.`],
+  });
+  await db.writer.finishEvaluationRun(options.id, { status: "incomplete", summary: JSON.parse(JSON.stringify(report)) });
+  return report;
+}
