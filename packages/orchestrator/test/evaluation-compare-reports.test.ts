@@ -16,6 +16,8 @@ const run = (runId: string, inputTokens: number | null, costUsd: number | null):
   steps: [],
 });
 
+const NOTHING_SHARED = "A and B have no flow in common, so nothing is compared: pick two evaluations or runs of the same flows.";
+
 const flow = (k: number, runs: EvaluationRun[]) => aggregateFlow({ flowId: "swap", k, runs });
 
 describe("compareReports", () => {
@@ -59,5 +61,12 @@ describe("compareReports", () => {
     );
     // The pass rates are still judged: they do not depend on k.
     expect(otherK.flows[0]!.passes?.verdict).toBe("no credible difference");
+  });
+
+  it("says so when A and B share no flow, instead of leaving a table of dashes to explain itself", () => {
+    const other = aggregateFlow({ flowId: "lend", k: 1, runs: [run("b1", 1, 0)] });
+    const none = NOTHING_SHARED;
+    expect(compareReports([flow(1, [run("a1", 1, 0)])], [other]).notes).toContain(none);
+    expect(compareReports([flow(1, [run("a1", 1, 0)])], [flow(1, [run("b1", 1, 0)]), other]).notes).not.toContain(none);
   });
 });

@@ -138,7 +138,10 @@ export function compareReports(a: readonly ComparableFlow[], b: readonly Compara
 
 function comparisonNotes(flows: readonly FlowComparison[]): string[] {
   const kPairs = new Set(flows.filter((f) => f.kA !== null && f.kB !== null && f.kA !== f.kB).map((f) => `A k = ${f.kA}, B k = ${f.kB}`));
+  // Every row says "only in A" or "only in B" then, and its dashes would look like missing data.
+  const nothingShared = flows.length > 0 && flows.every((f) => f.only !== null);
   return [
+    ...(nothingShared ? ["A and B have no flow in common, so nothing is compared: pick two evaluations or runs of the same flows."] : []),
     ...[...kPairs].map(
       (pair) => `Δ pass^k is not compared where k differs (${pair}): pass^k of different k are different measures. Compare the pass rates.`,
     ),
