@@ -22,6 +22,18 @@ async function openapi(db: Database) {
   return (await get(db, "/api/v1/openapi.json")).json as unknown as Parameters<typeof expectMatchesOpenApi>[0];
 }
 
+/** Each path answers 400 INVALID_ARGUMENT with exactly this message, naming this field. */
+async function expectBadRequests(db: Database, cases: [path: string, field: string, message: string][]): Promise<void> {
+  for (const [path, field, message] of cases) {
+    const { response, json } = await get(db, path);
+    expect({ path, status: response.status, error: json.error }).toEqual({
+      path,
+      status: 400,
+      error: { code: "INVALID_ARGUMENT", message, field },
+    });
+  }
+}
+
 describe.each(testBackends())("read API on $name", (backend) => {
   test.override({ backend });
 
@@ -218,14 +230,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
       ["/healthz?verbose=1", "verbose", "Unknown query parameter verbose: this route takes no query parameters."],
       ["/api/v1/events?since=3", "since", "Unknown query parameter since: this route takes no query parameters."],
     ];
-    for (const [path, field, message] of cases) {
-      const { response, json } = await get(db, path);
-      expect({ path, status: response.status, error: json.error }).toEqual({
-        path,
-        status: 400,
-        error: { code: "INVALID_ARGUMENT", message, field },
-      });
-    }
+    await expectBadRequests(db, cases);
     // One the route takes, given more than once: which value was meant is the client's to say.
     const repeated: [path: string, field: string, message: string][] = [
       ["/api/v1/executions?limit=2&limit=3", "limit", "Invalid query parameter limit: was given twice; give it once."],
@@ -240,14 +245,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
         "Invalid query parameter format: was given twice; give it once.",
       ],
     ];
-    for (const [path, field, message] of repeated) {
-      const { response, json } = await get(db, path);
-      expect({ path, status: response.status, error: json.error }).toEqual({
-        path,
-        status: 400,
-        error: { code: "INVALID_ARGUMENT", message, field },
-      });
-    }
+    await expectBadRequests(db, repeated);
     // The parameters a route does take still work alongside each other.
     expect((await get(db, "/api/v1/executions?limit=1&status=completed")).response.status).toBe(200);
   });
@@ -282,14 +280,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
         `Invalid query parameter status: must be one of running, completed, failed, timed_out, rolled_back or cancelled, not "${"x".repeat(40)}…".`,
       ],
     ];
-    for (const [path, field, message] of cases) {
-      const { response, json } = await get(db, path);
-      expect({ path, status: response.status, error: json.error }).toEqual({
-        path,
-        status: 400,
-        error: { code: "INVALID_ARGUMENT", message, field },
-      });
-    }
+    await expectBadRequests(db, cases);
   });
 
   test("a search the database cannot hold (a NUL) is the viewer's own 400 page naming the Search filter, not a 500", async ({ db }) => {

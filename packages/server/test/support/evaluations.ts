@@ -44,11 +44,11 @@ steps:
 
 export const PRICES: PriceTable = { models: { "gpt-a": { inputPerMillion: 2.5, outputPerMillion: 10, cachedInputPerMillion: 1.25 } } };
 
-/** Records an evaluation as `reev eval` does: created, its runs, its report from the stored runs, finished. */
-export async function recordEvaluation(
+/** The evaluation's row, as `reev eval` creates it before its runs; returns the flows' expectations it holds. */
+async function createEvaluation(
   db: Database,
   options: { id: string; name: string; plans: FlowPlan[]; repeat: number; startedAt: Date; baseline?: string },
-): Promise<EvaluationReport> {
+): Promise<ReturnType<typeof expectationsOfPlan>[]> {
   const flows = options.plans.map(expectationsOfPlan);
   await db.writer.createEvaluationRun({
     id: options.id,
@@ -57,6 +57,15 @@ export async function recordEvaluation(
     startedAt: options.startedAt,
     configuration: { repeat: options.repeat, flows, minPassRate: 0.8, baseline: options.baseline ?? null, prices: PRICES },
   });
+  return flows;
+}
+
+/** Records an evaluation as `reev eval` does: created, its runs, its report from the stored runs, finished. */
+export async function recordEvaluation(
+  db: Database,
+  options: { id: string; name: string; plans: FlowPlan[]; repeat: number; startedAt: Date; baseline?: string },
+): Promise<EvaluationReport> {
+  const flows = await createEvaluation(db, options);
   await runEvaluation(db, {
     evaluationId: options.id,
     plans: options.plans,
@@ -81,20 +90,13 @@ export async function recordInterruptedEvaluation(
   db: Database,
   options: { id: string; name: string; plans: FlowPlan[]; repeat: number; startedAt: Date },
 ): Promise<EvaluationReport> {
-  const flows = options.plans.map(expectationsOfPlan);
-  await db.writer.createEvaluationRun({
-    id: options.id,
-    name: options.name,
-    agent: "scripted",
-    startedAt: options.startedAt,
-    configuration: { repeat: options.repeat, flows, minPassRate: 0.8, baseline: null, prices: PRICES },
-  });
+  const flows = await createEvaluation(db, options);
   const total = flows.length * options.repeat;
   const report = buildEvaluationReport([], {
     k: options.repeat,
     flows,
     prices: PRICES,
-    notes: [`Interrupted: 0 of ${total} runs counted; 2 cancelled runs and ${total - 2} never started are left out.`],
+    notes: [`Interrupted: 0 of ${total} runs counted; ${total} never started are left out.`],
   });
   await db.writer.finishEvaluationRun(options.id, { status: "incomplete", summary: JSON.parse(JSON.stringify(report)) });
   return report;
