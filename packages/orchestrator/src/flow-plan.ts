@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import { ZExpect } from "./evaluation/expect.js";
-import { issueProblems, type Problem } from "./issue-problems.js";
+import { issueProblems, type Problem, requiredWords } from "./issue-problems.js";
 import { stepReferences } from "./prompt-template.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
@@ -172,7 +172,7 @@ export type FlowPlan = z.infer<typeof ZFlowPlan>;
 export function parseFlowPlan(text: string, sourceName?: string): FlowPlan {
   const label = sourceName ?? "<inline flow>";
   const document = parseDocument(text, sourceName, label);
-  const result = ZFlowPlan.safeParse(document);
+  const result = ZFlowPlan.safeParse(document, { error: requiredWords });
   if (result.success) return result.data;
   const reported = result.error.issues.flatMap((issue) => issueProblems(ZFlowPlan, issue));
   const problems = [...reported, ...missedDuplicateProblems(document, reported)];

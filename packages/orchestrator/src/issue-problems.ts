@@ -2,6 +2,13 @@ import { formatIssuePath } from "@reev/db";
 import type { z } from "zod";
 import { closestWord } from "./closest-word.js";
 
+/**
+ * zod's words for a missing field ("Invalid input: expected string, received undefined") as a
+ * person's: "is required". Given to `safeParse` as its error map; a schema's own message still wins.
+ */
+export const requiredWords: z.core.$ZodErrorMap = (issue) =>
+  issue.code === "invalid_type" && issue.input === undefined ? "is required" : undefined;
+
 /** One thing wrong with an input: where (`steps[0].retry`), and what. */
 export type Problem = { path: string; message: string };
 

@@ -32,6 +32,13 @@ describe("expect and scriptByRun in flow files", () => {
     expect(problem(flow(step, top))).toContain(message);
   });
 
+  it("says a missing field is required, in words, beside the key a typo put in its place", () => {
+    const text = problem("flowId: f\nprompt: p\nsteps:\n  - stepID: s\n    prompt: p\n");
+    expect(text).toContain("  - steps[0].stepId: is required\n");
+    expect(text).toContain("  - steps[0].stepID: Unrecognized key: did you mean stepId?");
+    expect(text).not.toContain("received undefined");
+  });
+
   it("keeps a valid expect block as written", () => {
     const plan = parseFlowPlan(
       flow("    expect: { tools: [a, b], order: in_order, args: { a: { x: 1 } } }\n", "expect: { maxToolCalls: 3 }\n"),
