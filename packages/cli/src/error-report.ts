@@ -6,21 +6,26 @@ import { closestWord, errorMessage, OrchestratorError } from "@reev/orchestrator
 import { CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import type { CliIO } from "./context.js";
+import { dbArgument, MASKED_NOTE, reevCommand } from "./hint.js";
 
-const LIST_HINT = "Run reev list to see the recorded executions.";
-export const EVALUATIONS_HINT = "Run reev evaluations to see the recorded evaluations (reev list for executions).";
+const listHint = () => `Run ${reevCommand("list")} to see the recorded executions.`;
+export const evaluationsHint = () =>
+  `Run ${reevCommand("evaluations")} to see the recorded evaluations (${reevCommand("list")} for executions).`;
 
 /** An unknown id: reev compare takes evaluation ids (or execution ids), every other command execution ids. */
-const notFoundHint = (command: string | undefined) => (command === "compare" ? EVALUATIONS_HINT : LIST_HINT);
+const notFoundHint = (command: string | undefined) => (command === "compare" ? evaluationsHint() : listHint());
 
 /** Where the command's own help is the next step: `reev list --help`, or `reev --help` outside any command. */
 const helpHint = (command: string | undefined) =>
-  command ? `Run reev ${command} --help for its options and examples.` : "Run reev --help to see the commands.";
+  command
+    ? `Run ${reevCommand(`${command} --help`, { db: false })} for its options and examples.`
+    : `Run ${reevCommand("--help", { db: false })} to see the commands.`;
 
-const ORCHESTRATOR_HINTS: Partial<Record<string, string>> = {
-  INVALID_FLOW: "Fix the flow file and run again; reev schema prints the JSON Schema every flow file must follow.",
-  NOT_FINISHED: "Export it once the run has finished.",
-  EXPORT_FAILED:
+const ORCHESTRATOR_HINTS: Partial<Record<string, () => string>> = {
+  INVALID_FLOW: () =>
+    `Fix the flow file and run again; ${reevCommand("schema", { db: false })} prints the JSON Schema every flow file must follow.`,
+  NOT_FINISHED: () => "Export it once the run has finished.",
+  EXPORT_FAILED: () =>
     "Check that a collector (OpenTelemetry Collector, Jaeger, Tempo, Phoenix, Langfuse) listens for OTLP over HTTP at that URL, and the headers it needs (OTEL_EXPORTER_OTLP_HEADERS); then export again.",
 };
 
@@ -68,7 +73,7 @@ function parseError(error: CommanderError, { command, commandLater, helpTopic, c
         return fail(
           `Option ${quoted[0]} comes before the command.`,
           quoted[0],
-          `Options go after the command name: reev ${commandLater} ${quoted[0]} …`,
+          `Options go after the command name: ${reevCommand(`${commandLater} ${quoted[0]} …`, { db: false })}`,
         );
       return fail(`Unknown option ${quoted[0]}${where}.${didYouMean}`, quoted[0]);
     case "commander.unknownCommand":
@@ -113,7 +118,7 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
         ? helpHint(command)
         : error.code === "NOT_FOUND"
           ? notFoundHint(command)
-          : ORCHESTRATOR_HINTS[error.code];
+          : ORCHESTRATOR_HINTS[error.code]?.();
     return new CliError(error.code, error.message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
   }
   if (DatabaseError.is(error)) {
@@ -178,7 +183,7 @@ function withReevDatabase(url: string | undefined): string {
 function unnamedWords(url: string | undefined, unnamed: { name: string; from: string }, source: string) {
   return {
     message: `The URL names no database, so it defaulted to "${unnamed.name}" (${unnamed.from}).`,
-    hint: `Name reev's own database in ${source}, as in ${withReevDatabase(url)} (create it first: createdb reev), then run reev migrate${source === "--db" ? " --db with that URL" : ""}.`,
+    hint: `Name reev's own database in ${source}, as in ${withReevDatabase(url)} (create it first: createdb reev), then run ${reevCommand("migrate", { db: false })}${source === "--db" ? " --db with that URL" : ""}.`,
   };
 }
 
@@ -234,11 +239,10 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
   }
 }
 
-/** `reev migrate`, with the --db it needs: the URL as given (password masked), none when it came from the environment. */
+/** `reev migrate`, with the --db it needs: as given (password masked, a directory absolute), none when it came from the environment. */
 function migrateCommand(url: string | undefined): string {
-  if (url === undefined) return "reev migrate";
-  const target = resolveTarget(url);
-  return `reev migrate --db ${target.kind === "postgres" ? maskUrl(target.url) : target.kind === "pglite-dir" ? target.dataDir : url}`;
+  const db = dbArgument(url);
+  return `${reevCommand("migrate", { db: false })}${db ? ` ${db.text}${db.masked ? MASKED_NOTE : ""}` : ""}`;
 }
 
 /** The next step for each way a database can be unready: the commands that migrate it, or why none will. */
@@ -247,7 +251,7 @@ function schemaHint(error: SchemaError, url: string | undefined): string {
   const embedded = resolveTarget(url).kind !== "postgres";
   switch (error.problem.kind) {
     case "missing":
-      return "Record a run there first (reev run <flow-file>, or reev demo), or point --db at an existing database.";
+      return `Record a run there first (${reevCommand("run <flow-file>")}, or ${reevCommand("demo")}), or point --db at an existing database.`;
     case "foreign":
       return "reev migrates only an empty database or one it migrated before: create a new database for reev (createdb reev) and point --db at it.";
     case "failed":
@@ -255,9 +259,9 @@ function schemaHint(error: SchemaError, url: string | undefined): string {
     case "empty":
     case "behind": {
       if (embedded) {
-        return `Migrate it with ${migrateCommand(url)}; reev run and reev demo also migrate the embedded database themselves.`;
+        return `Migrate it with ${migrateCommand(url)}; ${reevCommand("run", { db: false })} and ${reevCommand("demo", { db: false })} also migrate the embedded database themselves.`;
       }
-      return `Migrate it first with ${migrateCommand(url)} (or pnpm db:migrate in a reev checkout); reev run, demo and import migrate it themselves with --migrate.`;
+      return `Migrate it first with ${migrateCommand(url)} (or pnpm db:migrate in a reev checkout); ${reevCommand("run", { db: false })}, demo and import migrate it themselves with --migrate.`;
     }
   }
 }
@@ -279,12 +283,16 @@ export function schemaFailure(error: unknown, url: string | undefined): unknown 
   return new CliError("SCHEMA", error.message, { field, hint: schemaHint(error, url), exitCode: 2, cause: error });
 }
 
-/** Prints the error: two lines of words, or with --json one JSON object for scripts, on stderr. */
-export function printError(error: CliError, io: CliIO, json: boolean): void {
+/** The error as printed: two lines of words, or with --json one JSON object for scripts. */
+export function errorText(error: CliError, json: boolean): string {
   if (json) {
     const message = error.hint ? `${error.message} ${error.hint}` : error.message;
-    io.stderr.write(`${JSON.stringify({ error: { code: error.code, message, field: error.field ?? null } })}\n`);
-    return;
+    return `${JSON.stringify({ error: { code: error.code, message, field: error.field ?? null } })}\n`;
   }
-  io.stderr.write(`reev: ${error.message}\n${error.hint ? `${error.hint}\n` : ""}`);
+  return `reev: ${error.message}\n${error.hint ? `${error.hint}\n` : ""}`;
+}
+
+/** Prints the error on stderr (see errorText). */
+export function printError(error: CliError, io: CliIO, json: boolean): void {
+  io.stderr.write(errorText(error, json));
 }

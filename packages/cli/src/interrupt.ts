@@ -1,5 +1,5 @@
-// Ctrl-C and SIGTERM during a command that runs flows (`reev run`, `reev demo`, and later `reev eval`).
-// Node's default is to die on the spot, leaving every run `running` with its consolidation pending
+// Ctrl-C and SIGTERM during a command that runs flows (`reev run`, `reev demo`, `reev eval`), or that
+// works in steps it can stop between (`reev purge`, between two batches). Node's default is to die on the spot, leaving every run `running` with its consolidation pending
 // forever. Instead, the first signal aborts the runs' AbortSignal: each current agent call is
 // stopped, its step recorded as failed ("interrupted (SIGINT)"), the rest skipped, the run finished
 // as `cancelled` and its committed steps consolidated; the command then prints its summary and exits
@@ -61,48 +61,72 @@ export const takesOverInterruptsOf = (command: object) => TAKES_OVER.has(command
  */
 export type RunsStarted = () => number;
 
-/** The first signal's notice: what stopping does, given the runs started then (undefined: not counted). */
-export function interruptNotice(name: InterruptSignal, started: number | undefined): string {
+/**
+ * The first signal's notice: what stopping does, given the runs started then (undefined: not counted).
+ * `recover` is `reev recover` as the user can type it (see hint.ts, which this module, loaded before
+ * anything else, does not import: it needs @reev/db).
+ */
+export function interruptNotice(name: InterruptSignal, started: number | undefined, recover = "reev recover"): string {
   if (started === 0) return `\nInterrupted (${name}): no run had started, and none will. Press Ctrl-C again to exit at once.\n`;
   return (
     `\nInterrupted (${name}): stopping each run's current step, recording it as failed and finishing the run as cancelled.\n` +
-    "Press Ctrl-C again to exit at once (then reev recover finishes the runs).\n"
+    `Press Ctrl-C again to exit at once (then ${recover} finishes the runs).\n`
   );
 }
 
 /** The second signal's notice, as it exits at once. */
-export function againNotice(name: InterruptSignal, started: number | undefined): string {
+export function againNotice(name: InterruptSignal, started: number | undefined, recover = "reev recover"): string {
   if (started === 0) return `\n${name} again: exiting at once. No run had started.\n`;
-  return `\n${name} again: exiting at once. Runs still going stay "running" until reev recover finishes them.\n`;
+  return `\n${name} again: exiting at once. Runs still going stay "running" until ${recover} finishes them.\n`;
 }
+
+/** An interruption's words: each command says what stopping means for its own work. "" prints nothing (`--json`). */
+export type InterruptNotices = {
+  /** The first signal: what stopping does now. */
+  first(name: InterruptSignal): string;
+  /** The same signal again, as the process exits at once: what that leaves. */
+  again(name: InterruptSignal): string;
+  /** Another signal while stopping (see withInterrupts). */
+  already(name: InterruptSignal, first: InterruptSignal): string;
+};
+
+export const alreadyStopping = (name: InterruptSignal, first: InterruptSignal) =>
+  `Already stopping (${name} after ${first}); ${first} again exits at once.\n`;
+
+/** The notices of a command that runs flows, worded by the runs started at each signal (undefined: not counted). */
+export const runNotices = ({ runsStarted, recover }: { runsStarted?: RunsStarted; recover?: string } = {}): InterruptNotices => ({
+  first: (name) => interruptNotice(name, runsStarted?.(), recover),
+  again: (name) => againNotice(name, runsStarted?.(), recover),
+  already: alreadyStopping,
+});
 
 /**
  * Runs `work` with an AbortSignal that the first SIGINT or SIGTERM aborts (its reason's message is
  * "interrupted (SIGINT)", what the stopped step records); the same signal again calls `exit` at once. The
- * handlers are removed when `work` ends, whatever way. `runsStarted`, when the command counts its runs,
- * is asked at each signal, so the notice says what is really under way.
+ * handlers are removed when `work` ends, whatever way. `notices` words what each signal means for the
+ * command (default: a command that runs flows, its runs not counted).
  */
 export async function withInterrupts<T>(
   io: CliIO,
   work: (signal: AbortSignal) => Promise<T>,
-  { runsStarted, exit = (code) => process.exit(code) }: { runsStarted?: RunsStarted; exit?: (code: number) => never } = {},
+  { notices = runNotices(), exit = (code) => process.exit(code) }: { notices?: InterruptNotices; exit?: (code: number) => never } = {},
 ): Promise<Interrupted<T>> {
   const controller = new AbortController();
   let interrupted: InterruptSignal | undefined;
   const handlers = SIGNALS.map((name) => {
     const handler = () => {
       if (interrupted === name) {
-        io.stderr.write(againNotice(name, runsStarted?.()));
+        io.stderr.write(notices.again(name));
         exit(interruptExitCode(name));
       }
       // Another signal while stopping is the same request: `pnpm reev` forwards a SIGTERM to reev
       // right after the terminal's SIGINT reached both, and must not cut the stopping short.
       if (interrupted) {
-        io.stderr.write(`Already stopping (${name} after ${interrupted}); ${interrupted} again exits at once.\n`);
+        io.stderr.write(notices.already(name, interrupted));
         return;
       }
       interrupted = name;
-      io.stderr.write(interruptNotice(name, runsStarted?.()));
+      io.stderr.write(notices.first(name));
       controller.abort(new Error(`interrupted (${name})`));
     };
     process.on(name, handler);

@@ -2,6 +2,7 @@
 // its heartbeat is older than the threshold, `abandoned` when its owner is provably gone (its process
 // on this host has exited; on another host, stale). `reev recover` finishes abandoned runs.
 import { DEFAULT_STALE_AFTER_MS, type ExecutionSessionRecord, executionLiveness } from "@reev/db";
+import { reevCommand } from "./hint.js";
 import { integer } from "./options.js";
 
 /** The heartbeat age past which a run is stale: $REEV_STALE_AFTER_MS (milliseconds), else 2 minutes. */
@@ -28,6 +29,6 @@ export function runMark(e: ExecutionSessionRecord, afterMs = staleAfterMs()): Ru
 export function markHelp(mark: Exclude<RunMark, undefined>, afterMs = staleAfterMs()): string {
   const minutes = afterMs % 60_000 === 0 ? `${afterMs / 60_000} min` : `${Math.round(afterMs / 1000)} s`;
   return mark === "abandoned"
-    ? "abandoned: its process is gone and it never finished; reev recover finishes it"
-    : `stale: no heartbeat for over ${minutes}; its process may be gone (reev recover finishes it once that is certain)`;
+    ? `abandoned: its process is gone and it never finished; ${reevCommand("recover")} finishes it`
+    : `stale: no heartbeat for over ${minutes}; its process may be gone (${reevCommand("recover")} finishes it once that is certain)`;
 }

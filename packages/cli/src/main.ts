@@ -18,6 +18,7 @@ import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
 import type { CliContext, CliIO } from "./context.js";
 import { printError, toCliError } from "./error-report.js";
+import { setSuggestionContext } from "./hint.js";
 import { endStartupGuard, takesOverInterruptsOf } from "./interrupt.js";
 
 /** @reev/cli's version, from its package.json (one directory up from both src/ and dist/). */
@@ -70,9 +71,11 @@ function buildProgram(ctx: CliContext, helpOnError: (text: string) => void): Com
       outputError: () => {},
     })
     .addHelpText("after", OVERVIEW)
-    // From here Ctrl-C is the command's: its own handlers, or Node's default for one that has none.
     .hook("preAction", (_program, command) => {
+      // From here Ctrl-C is the command's: its own handlers, or Node's default for one that has none.
       if (!takesOverInterruptsOf(command)) endStartupGuard();
+      // The commands its messages suggest carry its --db: a copy must read the same database.
+      setSuggestionContext({ db: (command.opts() as { db?: string }).db });
     });
   for (const register of COMMANDS) register(program, ctx);
   return program;
@@ -87,6 +90,7 @@ function wantsJson(argv: readonly string[]): boolean {
 /** Runs the CLI; resolves to the exit code (0 success, 1 failure, 2 bad input). Never throws, never exits. */
 export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const ctx: CliContext = { io, exitCode: 0 };
+  setSuggestionContext({});
   let help = "";
   const program = buildProgram(ctx, (text) => {
     help += text;

@@ -4,6 +4,7 @@ import type { Database } from "@reev/db";
 import { errorMessage } from "@reev/orchestrator";
 import type { OtlpEndpoint, OtlpRunExporter } from "@reev/orchestrator/otlp";
 import { type CliIO, withDatabase } from "./context.js";
+import { reevCommand, shellWord } from "./hint.js";
 
 const otlp = () => import("@reev/orchestrator/otlp");
 
@@ -91,7 +92,7 @@ export class RunExports {
     io.stdout.write(
       [
         `  ${this.#failure}`,
-        `  Not sent: ${runs(this.#unsent.length)}. Once the endpoint is up, send each with: reev export <executionId> --format otlp --endpoint ${this.endpoint}`,
+        `  Not sent: ${runs(this.#unsent.length)}. Once the endpoint is up, send each with: ${reevCommand(`export <executionId> --format otlp --endpoint ${shellWord(this.endpoint)}`)}`,
         ...this.#unsent.map((id) => `    ${id}`),
         "",
       ].join("\n"),

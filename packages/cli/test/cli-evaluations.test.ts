@@ -84,8 +84,10 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
     if (backend.name === "PGlite") expect((await reev("migrate")).code).toBe(0);
     const r = await reev("evaluations");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toMatch(
-      /^No evaluations in .+\.\nRecord one with reev eval flows\/ \(a directory of flow files, or the files themselves\)\.\n$/,
+    expect(r.stdout).toMatch(/^No evaluations in .+\.\n/);
+    // The command it suggests reads the same database: it carries the --db this one was given.
+    expect(r.stdout.split("\n")[1]).toBe(
+      `Record one with reev eval flows/ --db ${database.url} (a directory of flow files, or the files themselves).`,
     );
     expect(r.stderr).toBe("");
     const json = await reev("evaluations", "--json");
@@ -125,7 +127,7 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
 
     const limited = await reev("evaluations", "--limit", "2");
     expect([...tableRows(limited.stdout).keys()]).toEqual([runningId, goneId]);
-    expect(limited.stdout).toContain("Only the 2 newest are shown: reev evaluations --limit 1000 shows more.\n");
+    expect(limited.stdout).toContain(`Only the 2 newest are shown: reev evaluations --limit 1000 --db ${database.url} shows more.\n`);
 
     const json = await reev("evaluations", "--json");
     const { evaluations, more } = JSON.parse(json.stdout) as { evaluations: EvaluationJson[]; more: boolean };
@@ -145,17 +147,21 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
     const compare = await reev("compare", "eval_nope", "eval_nope_either");
     expect(compare.code, show(compare)).toBe(2);
     expect(compare.stderr).toBe(
-      'reev: No evaluation or execution "eval_nope".\nRun reev evaluations to see the recorded evaluations (reev list for executions).\n',
+      `reev: No evaluation or execution "eval_nope".\nRun reev evaluations --db ${database.url} to see the recorded evaluations (reev list --db ${database.url} for executions).\n`,
     );
     const baseline = await reev("eval", fixture("eval-v1/gamma.yaml"), "--baseline", "eval_nope");
     expect(baseline.code, show(baseline)).toBe(2);
-    expect(baseline.stderr).toMatch(/^reev: No evaluation "eval_nope" in .+\.\nRun reev evaluations to see the recorded evaluations/);
+    expect(baseline.stderr).toMatch(
+      /^reev: No evaluation "eval_nope" in .+\.\nRun reev evaluations --db \S+ to see the recorded evaluations/,
+    );
     const id = `eval_running_${backend.name}`;
     const shown = await reev("show", id);
     expect(shown.code, show(shown)).toBe(2);
-    expect(shown.stderr).toMatch(new RegExp(`^reev: "${id}" is an evaluation in .+, not an execution\\.\\nreev evaluations lists`));
+    expect(shown.stderr).toMatch(
+      new RegExp(`^reev: "${id}" is an evaluation in .+, not an execution\\.\\nreev evaluations --db \\S+ lists`),
+    );
     // An execution id that is not there still points to reev list.
     const status = await reev("status", "exec_nope");
-    expect(status.stderr).toMatch(/\nRun reev list to see the recorded executions\.\n$/);
+    expect(status.stderr).toMatch(/\nRun reev list --db \S+ to see the recorded executions\.\n$/);
   });
 });

@@ -33,7 +33,8 @@ describe.each(testBackends())("reev list on $name", (backend) => {
   it("a full page with more behind it says so and where the next starts; the last page does not", async () => {
     const first = captureIO();
     expect(await listCommand(db, { limit: 2 }, { json: false }, first)).toBe(0);
-    expect(first.out()).toContain("More executions are stored: reev list --offset 2 shows the next 2.\n");
+    // The next page of the same list: its --limit (and --status) too, or the copy would page another list.
+    expect(first.out()).toContain("More executions are stored: reev list --limit 2 --offset 2 shows the next 2.\n");
     const last = captureIO();
     expect(await listCommand(db, { limit: 2, offset: 2 }, { json: false }, last)).toBe(0);
     expect(last.out()).toContain("list-more-0");

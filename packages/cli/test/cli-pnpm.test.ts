@@ -1,7 +1,8 @@
 /**
  * `pnpm reev …` from the repository root, as the README tells a new user to run it: stdout holds the
  * CLI's output and nothing else (no pnpm header, no turbo banner, no "ELIFECYCLE" line), the exit
- * code is the CLI's own, and with nothing changed nothing is rebuilt.
+ * code is the CLI's own, with nothing changed nothing is rebuilt, and the commands it suggests start with
+ * `pnpm reev`, as the user started it.
  */
 import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
@@ -41,8 +42,17 @@ describe("pnpm reev", () => {
     expect(r.code, show(r)).toBe(2);
     expect(r.stdout, show(r)).toBe("");
     expect(r.stderr, show(r)).toBe(
-      'reev: --limit must be an integer from 1 to 1000, got "0".\nRun reev list --help for its options and examples.\n',
+      // Named as the user started it: there is no `reev` on PATH in a checkout.
+      'reev: --limit must be an integer from 1 to 1000, got "0".\nRun pnpm reev list --help for its options and examples.\n',
     );
     expect(statSync(BUILT).mtimeMs, "dist/bin.js was rebuilt although no source changed").toBe(before);
+  }, 180_000);
+
+  it("names the commands it suggests as pnpm reev, with the --db it was given", async () => {
+    const r = await pnpm(["reev", "show", "exec_nope", "--db", "memory://"]);
+    expect(r.code, show(r)).toBe(2);
+    expect(r.stderr, show(r)).toBe(
+      'reev: No execution "exec_nope" in in-memory PGlite.\nRun pnpm reev list --db memory:// to see the recorded executions.\n',
+    );
   }, 180_000);
 });

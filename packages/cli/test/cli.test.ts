@@ -432,7 +432,7 @@ describe("inspecting recorded runs", () => {
       expectExit(r, 2);
       expect(r.stdout).toBe("");
       expect(r.stderr).toBe(
-        `reev: No execution "exec_nope" in embedded PGlite at ${recorded.db}.\nRun reev list to see the recorded executions.\n`,
+        `reev: No execution "exec_nope" in embedded PGlite at ${recorded.db}.\nRun reev list --db ${recorded.db} to see the recorded executions.\n`,
       );
       // The same for scripts: the code, the words, the field.
       const json = await reev(...args, "--json");
@@ -440,7 +440,7 @@ describe("inspecting recorded runs", () => {
       expect(JSON.parse(json.stderr)).toEqual({
         error: {
           code: "NOT_FOUND",
-          message: `No execution "exec_nope" in embedded PGlite at ${recorded.db}. Run reev list to see the recorded executions.`,
+          message: `No execution "exec_nope" in embedded PGlite at ${recorded.db}. Run reev list --db ${recorded.db} to see the recorded executions.`,
           field: "executionId",
         },
       });

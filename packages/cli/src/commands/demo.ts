@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { CliContext, CliIO } from "../context.js";
-import { interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import { reevCommand, reevCommands } from "../hint.js";
+import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 import { PRICES_HELP, pricesOption } from "../prices.js";
 import { executeFlows, runsSummary, startedRuns } from "./run.js";
@@ -72,12 +73,12 @@ export async function demoCommand(
         },
         io,
       ),
-    { runsStarted },
+    { notices: runNotices({ runsStarted, recover: reevCommand("recover") }) },
   );
   io.stdout.write(
     "\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n" +
       "their status says so, and the diagrams show where. Open the .html files in a browser.\n" +
-      "Next: reev list · reev show <executionId> · reev diagram <executionId> --format html --out run.html\n" +
+      `Next: ${reevCommands(["list", "show <executionId>", "diagram <executionId> --format html --out run.html"])}\n` +
       `\n${runsSummary(report)}\n`,
   );
   if (interrupted) return interruptExitCode(interrupted);

@@ -2,6 +2,7 @@ import type { Database, ExecutionSessionRecord } from "@reev/db";
 import { OrchestratorError, parseConsolidatedContent, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { reevCommand, shellWord } from "../hint.js";
 import { type DbOptions, dbOption, examples, JSON_ERRORS_ONLY, type JsonOptions, jsonOption, oneOf, outFileOption } from "../options.js";
 import { emit } from "../output-file.js";
 import { requireExecution } from "./execution-view.js";
@@ -43,7 +44,7 @@ async function consolidatedContent(db: Database, id: string): Promise<{ content:
   if (!newest)
     throw new OrchestratorError(
       "NOT_FOUND",
-      `Execution "${id}" has no consolidated session yet, so there is nothing to draw. See reev status ${id}.`,
+      `Execution "${id}" has no consolidated session yet, so there is nothing to draw. See ${reevCommand(`status ${shellWord(id)}`)}.`,
       { path: "id" },
     );
   return { content: newest.consolidatedContent, execution };

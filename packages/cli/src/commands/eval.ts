@@ -22,9 +22,10 @@ import {
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { EVALUATIONS_HINT } from "../error-report.js";
+import { evaluationsHint } from "../error-report.js";
 import { counted, statusLabel } from "../format.js";
-import { interruptExitCode, withInterrupts } from "../interrupt.js";
+import { reevCommand } from "../hint.js";
+import { interruptExitCode, runNotices, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { emit, writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
@@ -232,15 +233,19 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
       });
       return { report, finished };
     };
-    const { value: outcome, interrupted } = await withInterrupts(io, async (signal) => {
-      // Its sign of life while it runs, so `reev recover` elsewhere can tell it from a killed one.
-      const heartbeat = new Heartbeat(() => db.writer.evaluationHeartbeat(evaluationId), HEARTBEAT_INTERVAL_MS);
-      try {
-        return await evaluate(signal);
-      } finally {
-        await heartbeat.stop();
-      }
-    });
+    const { value: outcome, interrupted } = await withInterrupts(
+      io,
+      async (signal) => {
+        // Its sign of life while it runs, so `reev recover` elsewhere can tell it from a killed one.
+        const heartbeat = new Heartbeat(() => db.writer.evaluationHeartbeat(evaluationId), HEARTBEAT_INTERVAL_MS);
+        try {
+          return await evaluate(signal);
+        } finally {
+          await heartbeat.stop();
+        }
+      },
+      { notices: runNotices({ recover: reevCommand("recover") }) },
+    );
     const { report, finished } = outcome;
 
     const comparison = baseline ? compareReports(baseline.flows, report.flows) : null;
@@ -260,7 +265,7 @@ export async function requireEvaluation(db: Database, id: string, field: string)
   if (!evaluation) {
     throw new CliError("NOT_FOUND", `No evaluation "${id}" in ${db.description}.`, {
       field,
-      hint: EVALUATIONS_HINT,
+      hint: evaluationsHint(),
       exitCode: 2,
     });
   }

@@ -3,6 +3,7 @@ import { storedSummary } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { utcTime } from "../format.js";
+import { reevCommand } from "../hint.js";
 import { evaluationJson } from "../json-views.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption } from "../options.js";
 import { clip, renderTable } from "../text-table.js";
@@ -46,7 +47,7 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
   }
   if (!items.length) {
     io.stdout.write(
-      `No evaluations in ${db.description}.\nRecord one with reev eval flows/ (a directory of flow files, or the files themselves).\n`,
+      `No evaluations in ${db.description}.\nRecord one with ${reevCommand("eval flows/")} (a directory of flow files, or the files themselves).\n`,
     );
     return 0;
   }
@@ -69,7 +70,7 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
   if (nextCursor !== null) {
     io.stdout.write(
       query.limit < MAX_LIMIT
-        ? `${query.limit === 1 ? "Only the newest is shown" : `Only the ${query.limit} newest are shown`}: reev evaluations --limit ${MAX_LIMIT} shows more.\n`
+        ? `${query.limit === 1 ? "Only the newest is shown" : `Only the ${query.limit} newest are shown`}: ${reevCommand(`evaluations --limit ${MAX_LIMIT}`)} shows more.\n`
         : `Only the ${MAX_LIMIT} newest are shown.\n`,
     );
   }

@@ -5,6 +5,7 @@ import { OrchestratorError } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { reevCommand } from "../hint.js";
 import { type DbOptions, dbOption, examples, executionIdArgument, type JsonOptions, jsonOption } from "../options.js";
 
 /**
@@ -17,7 +18,7 @@ export async function requireExecution(db: Database, executionId: string): Promi
   if (await db.writer.getEvaluationRun(executionId)) {
     throw new CliError("NOT_FOUND", `"${executionId}" is an evaluation in ${db.description}, not an execution.`, {
       field: "executionId",
-      hint: "reev evaluations lists the evaluations and reev compare compares two; reev list lists the executions.",
+      hint: `${reevCommand("evaluations")} lists the evaluations and ${reevCommand("compare <A> <B>")} compares two; ${reevCommand("list")} lists the executions.`,
       exitCode: 2,
     });
   }

@@ -3,6 +3,7 @@ import { formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { statusLabel, utcTime } from "../format.js";
+import { reevCommand } from "../hint.js";
 import { executionJson } from "../json-views.js";
 import { markHelp, type RunMark, runMark } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
@@ -10,6 +11,7 @@ import { renderTable } from "../text-table.js";
 
 /** The database returns at most this many rows per call. */
 const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 50;
 
 type ListOptions = DbOptions & JsonOptions & { status?: ListExecutionsInput["status"]; limit: number; offset: number };
 
@@ -23,7 +25,7 @@ export function registerList(program: Command, ctx: CliContext): void {
       `only executions in this status: ${EXECUTION_STATUSES.join(", ")}`,
       oneOf("--status", "status", EXECUTION_STATUSES),
     )
-    .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), 50)
+    .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), DEFAULT_LIMIT)
     .option("--offset <n>", "skip this many rows first (for paging)", integer("--offset", 0), 0)
     .addOption(dbOption())
     .addOption(jsonOption())
@@ -44,7 +46,7 @@ export function registerList(program: Command, ctx: CliContext): void {
 /** `reev list`: a table, or `{ "executions": [...], "more" }` with --json. */
 export async function listCommand(db: Database, query: ListExecutionsInput, options: { json: boolean }, io: CliIO): Promise<number> {
   const executions = await db.writer.listExecutionSessions(query);
-  const limit = query.limit ?? 50;
+  const limit = query.limit ?? DEFAULT_LIMIT;
   const offset = query.offset ?? 0;
   // A full page may have more behind it: one row past it says whether to point at the next page.
   const more =
@@ -55,7 +57,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   }
   if (!executions.length) {
     const which = `${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
-    const next = which ? "" : "Record one with reev run <flow-file>, or try reev demo.\n";
+    const next = which ? "" : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
     io.stdout.write(`No executions${which} in ${db.description}.\n${next}`);
     return 0;
   }
@@ -71,6 +73,10 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   io.stdout.write(`${renderTable(["execution", "flow", "status", "started (UTC)", "duration", "consolidation"], rows, new Set([4]))}\n`);
   const seen = new Set(marks.filter((m): m is Exclude<RunMark, undefined> => m !== undefined));
   for (const mark of seen) io.stdout.write(`${markHelp(mark)}\n`);
-  if (more) io.stdout.write(`More executions are stored: reev list --offset ${offset + limit} shows the next ${limit}.\n`);
+  if (more) {
+    // The same query, one page on: without the status and the limit, the copy would page another list.
+    const next = `list${query.status ? ` --status ${query.status}` : ""}${limit === DEFAULT_LIMIT ? "" : ` --limit ${limit}`} --offset ${offset + limit}`;
+    io.stdout.write(`More executions are stored: ${reevCommand(next)} shows the next ${limit}.\n`);
+  }
   return 0;
 }

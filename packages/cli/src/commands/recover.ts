@@ -3,6 +3,7 @@ import { consolidateExecution, errorMessage } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { utcTime } from "../format.js";
+import { reevCommand } from "../hint.js";
 import { abandonedEvaluationJson, abandonedJson } from "../json-views.js";
 import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, duration, examples, type JsonOptions, jsonOption } from "../options.js";
@@ -103,7 +104,8 @@ export async function recoverCommand(db: Database, query: RecoverQuery, options:
   }
   if (found.length) writeRuns(found, consolidations, query.dryRun, io);
   if (evaluations.length) writeEvaluations(evaluations, query.dryRun, io);
-  if (failed) io.stdout.write(`${failed} consolidation(s) failed: see reev status <executionId>, the runs themselves are finished.\n`);
+  if (failed)
+    io.stdout.write(`${failed} consolidation(s) failed: see ${reevCommand("status <executionId>")}, the runs themselves are finished.\n`);
   return failed ? 1 : 0;
 }
 
@@ -136,7 +138,7 @@ function writeEvaluations(found: AbandonedEvaluation[], dryRun: boolean, io: Cli
   io.stdout.write(
     dryRun
       ? `Would finish ${count} as incomplete, once its runs are finished (a dry run: nothing changed):\n`
-      : `Finished ${count} as incomplete: its runs are final, nothing was counted (reev purge can now remove them).\n`,
+      : `Finished ${count} as incomplete: its runs are final, nothing was counted (${reevCommand("purge")} can now remove them).\n`,
   );
   const rows = found.map((e) => [
     e.evaluation.id,

@@ -25,7 +25,8 @@ import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
 import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
-import { interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import { reevCommand } from "../hint.js";
+import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
 import { writeOutputFile } from "../output-file.js";
@@ -178,8 +179,8 @@ export function checkAgentInput(name: AgentName, plans: readonly { file: string;
         field: `steps[${first.index}].script`,
         hint:
           first.run === null
-            ? "Give the step a script (see reev schema), or run the flow with a real agent: --agent openai."
-            : `Give the step a script for every run (script, or scriptByRun["${first.run}"]; see reev schema), or run the flow with a real agent: --agent openai.`,
+            ? `Give the step a script (see ${reevCommand("schema", { db: false })}), or run the flow with a real agent: --agent openai.`
+            : `Give the step a script for every run (script, or scriptByRun["${first.run}"]; see ${reevCommand("schema", { db: false })}), or run the flow with a real agent: --agent openai.`,
       },
     );
   }
@@ -371,7 +372,7 @@ export function runsSummary({
 
 /**
  * Counts the runs executeFlows starts, for withInterrupts' notices: `onRunStart` goes to executeFlows,
- * `runsStarted` to withInterrupts.
+ * `runsStarted` to runNotices.
  */
 export function startedRuns(): { onRunStart: () => void; runsStarted: () => number } {
   let started = 0;
@@ -381,7 +382,7 @@ export function startedRuns(): { onRunStart: () => void; runsStarted: () => numb
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
   const { onRunStart, runsStarted } = startedRuns();
   const { value: report, interrupted } = await withInterrupts(io, (signal) => executeFlows({ ...options, signal, onRunStart }, io), {
-    runsStarted,
+    notices: runNotices({ runsStarted, recover: reevCommand("recover") }),
   });
   if (report.results.length + report.failures > 1 || report.notStarted) io.stdout.write(`\n${runsSummary(report)}\n`);
   if (interrupted) return interruptExitCode(interrupted);

@@ -1,0 +1,87 @@
+// The commands reev's messages suggest ("Next: reev list", "Run reev list to see…") are there to be
+// copied, and a copy works only if it names reev as the user can start it (in a checkout there is no
+// `reev` on PATH: the README says `pnpm reev`) and the database the user named: without their --db,
+// the copy reads $REEV_DATABASE_URL or ./.reev/db instead, and finds other runs or none.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { maskUrl, resolveTarget } from "@reev/db";
+
+/** The checkout's scripts/reev.mjs, what `pnpm reev` and `pnpm demo` start; absent where @reev/cli is installed. */
+const CHECKOUT_SCRIPT = fileURLToPath(new URL("../../../scripts/reev.mjs", import.meta.url));
+
+function realPath(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How the user starts reev: `pnpm reev` when this process is the checkout's script (`entry` is
+ * process.argv[1]; pnpm reaches it through a symlinked bin, hence the real paths), else `reev`.
+ */
+export function reevProgram(entry: string | undefined = process.argv[1]): string {
+  const script = realPath(CHECKOUT_SCRIPT);
+  return script !== undefined && realPath(entry) === script ? "pnpm reev" : "reev";
+}
+
+/** A word as a POSIX shell reads it back: as is when it holds nothing the shell would act on (`*`, `?`, `&`, spaces). */
+export function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+type DbArgument = { text: string; masked: boolean };
+
+/**
+ * `--db X` for the database a command was given, or undefined when it came from $REEV_DATABASE_URL
+ * or the default (a copy finds the same one). A directory is named by its absolute path, so the copy
+ * works from anywhere; a password is masked, as in every message, and the copy then needs it back.
+ */
+export function dbArgument(url: string | undefined): DbArgument | undefined {
+  if (url === undefined) return undefined;
+  let target: ReturnType<typeof resolveTarget>;
+  try {
+    target = resolveTarget(url);
+  } catch {
+    // Not a database (it was refused as the command started): nothing a copy could carry.
+    return undefined;
+  }
+  const value = target.kind === "postgres" ? maskUrl(target.url) : target.kind === "pglite-dir" ? target.dataDir : url;
+  return { text: `--db ${shellWord(value)}`, masked: target.kind === "postgres" && hasPassword(target.url) };
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== "";
+  } catch {
+    return /\/\/[^:/@]+:.*@/.test(url);
+  }
+}
+
+/** Where the suggestions of the command under way come from: set by main for each command. */
+let program = reevProgram();
+let db: DbArgument | undefined;
+
+/** Called by main as a command starts: how reev was started, and the --db the command was given (undefined: none). */
+export function setSuggestionContext(options: { program?: string; db?: string | undefined }): void {
+  program = options.program ?? reevProgram();
+  db = dbArgument(options.db);
+}
+
+export const MASKED_NOTE = " (*** stands for the password you gave --db)";
+
+/**
+ * Commands for the user to type, joined by `separator`: each `reev ARGS` as reev was started, with
+ * the command's --db unless `db` is false (for a command that opens no database: help, schema). When
+ * the --db's password is masked, one note after them says so: the copy needs it put back.
+ */
+export function reevCommands(commands: readonly string[], { db: withDb = true, separator = " · " } = {}): string {
+  const dbText = withDb ? db : undefined;
+  const lines = commands.map((args) => [program, args, dbText?.text].filter(Boolean).join(" "));
+  return `${lines.join(separator)}${dbText?.masked ? MASKED_NOTE : ""}`;
+}
+
+/** One command for the user to type: `reev ARGS`, as reev was started, with the command's --db unless `db` is false. */
+export const reevCommand = (args: string, options: { db?: boolean } = {}): string => reevCommands([args], options);
