@@ -5,7 +5,7 @@
  */
 
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, watch } from "node:fs";
 import { join } from "node:path";
 import { type Database, type FinalExecutionStatus, openDatabase } from "@reev/db";
 import { pgliteOf, prismaClientOf } from "@reev/db/internal";
@@ -24,7 +24,17 @@ beforeAll(() => {
 });
 afterAll(() => temp?.remove());
 
-type Site = { name: string; url(): Promise<string>; catalog(url: string): Promise<string[]>; done(): Promise<void> };
+type Site = {
+  name: string;
+  url(): Promise<string>;
+  catalog(url: string): Promise<string[]>;
+  /**
+   * `reached` resolves once another process's purge of `url` is under way (it has written to the
+   * database), so a signal sent then is the purge's to handle: a condition, not a wait of some length.
+   */
+  purgeUnderWay(url: string, executions: number): { reached: Promise<void>; close(): void };
+  done(): Promise<void>;
+};
 
 let dirs = 0;
 const sites: Site[] = [
@@ -38,6 +48,12 @@ const sites: Site[] = [
       } finally {
         await db.close();
       }
+    },
+    purgeUnderWay: (url) => {
+      // The embedded database is one process's at a time: the test watches its write-ahead log instead.
+      const watcher = watch(join(url, "pg_wal"));
+      const reached = once(watcher, "change").then(() => {});
+      return { reached, close: () => watcher.close() };
     },
     done: async () => {},
   },
@@ -53,6 +69,21 @@ if (baseUrl) {
       return created.url;
     },
     catalog: postgresCatalogSnapshot,
+    purgeUnderWay: (url, executions) => {
+      let closed = false;
+      const reached = withDb(url, async (db) => {
+        // Until the first batch has committed: fewer executions than before.
+        while (!closed && (await prismaClientOf(db).executionSession.count()) >= executions) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      });
+      return {
+        reached,
+        close: () => {
+          closed = true;
+        },
+      };
+    },
     done: async () => {
       for (const drop of drops.splice(0)) await drop();
     },
@@ -235,6 +266,78 @@ describe.each(sites)("reev purge on $name", (site) => {
       expect(r.stdout).toMatch(/step_sessions +4\n/);
       expect(r.stdout).toMatch(/consolidated_sessions +2\n/);
       expect((await tableRows(url)).executions.map((e) => e.status)).toEqual(["completed"]);
+    },
+    MANY_RUNS,
+  );
+});
+
+describe.each(sites)("Ctrl-C during reev purge on $name", (site) => {
+  afterAll(() => site.done());
+
+  it(
+    "stops between two batches and reports what went: gone, the rest untouched, and the same command again purges the rest",
+    async () => {
+      const url = await site.url();
+      const total = 300;
+      // One run a batch: long enough for the progress line the test waits for before its Ctrl-C.
+      await withDb(url, (db) => seed(db, "flow-int", total, 40 * DAY_MS));
+      const args = ["purge", "--older-than", "30d", "--batch", "1", "--db", url];
+
+      const purge = startCli(args, { cwd: temp.dir });
+      await purge.waitForLine(/^Purged \d+ executions? \(\d+ rows?\) in \d+ batch(es)? so far…$/);
+      purge.child.kill("SIGINT");
+      const r = await purge.done;
+      expect(r.code, show(r)).toBe(130);
+      expect(r.stderr, show(r)).toContain(
+        "\nInterrupted (SIGINT): stopping once the batch under way is committed. Press Ctrl-C again to exit at once.\n",
+      );
+      expect(r.stderr, show(r)).not.toMatch(/recover|step/);
+      const heading = /^Purged (\d+) runs? that finished before .* UTC from .*, in (\d+) batch(es)?:\n/.exec(r.stdout);
+      expect(heading, show(r)).not.toBeNull();
+      const purged = Number(heading?.[1]);
+      expect(purged).toBeGreaterThan(0);
+      expect(purged).toBeLessThan(total);
+      expect(r.stdout).toMatch(new RegExp(`^execution_sessions +${purged}$`, "m"));
+      expect(r.stdout).toMatch(new RegExp(`^step_sessions +${2 * purged}$`, "m"));
+      expect(
+        r.stdout.endsWith(
+          "Interrupted (SIGINT) between two batches: the runs counted above are gone, and the rest is untouched. Run the same command again to purge the rest.\n",
+        ),
+        show(r),
+      ).toBe(true);
+      let left = await tableRows(url);
+      expect(left.executions.length).toBe(total - purged);
+      expect(left).toMatchObject({ steps: 2 * left.executions.length, toolCalls: 2 * left.executions.length });
+      expect(left.consolidatedSessions).toBe(left.executions.length);
+
+      // With --json (and SIGTERM): the report on stdout, complete: false; stderr holds one error line and nothing else.
+      const watch = site.purgeUnderWay(url, left.executions.length);
+      const json = startCli([...args, "--json"], { cwd: temp.dir });
+      await watch.reached;
+      json.child.kill("SIGTERM");
+      const j = await json.done;
+      watch.close();
+      expect(j.code, show(j)).toBe(143);
+      const report = JSON.parse(j.stdout);
+      expect(report).toMatchObject({ dryRun: false, complete: false, batchSize: 1 });
+      const stderr = j.stderr.split("\n").filter(Boolean);
+      expect(stderr, show(j)).toHaveLength(1);
+      expect(JSON.parse(stderr[0] as string)).toEqual({
+        error: {
+          code: "INTERRUPTED",
+          message: expect.stringMatching(/^Interrupted \(SIGTERM\) (between two batches|before the first batch)/),
+          field: null,
+        },
+      });
+      const before = left.executions.length;
+      left = await tableRows(url);
+      expect(left.executions.length).toBe(before - report.deleted.executions);
+
+      const again = await runCli([...args, "--json"], { cwd: temp.dir });
+      expect(again.code, show(again)).toBe(0);
+      expect(again.stderr, show(again)).toBe("");
+      expect(JSON.parse(again.stdout)).toMatchObject({ complete: true, deleted: { executions: left.executions.length } });
+      expect((await tableRows(url)).executions).toEqual([]);
     },
     MANY_RUNS,
   );

@@ -1,15 +1,17 @@
-import {
-  type Database,
-  DEFAULT_PURGE_BATCH,
-  type FinalExecutionStatus,
-  MAX_PURGE_BATCH,
-  type PurgeReport,
-  ZFinalExecutionStatus,
-} from "@reev/db";
+import { DEFAULT_PURGE_BATCH, type FinalExecutionStatus, MAX_PURGE_BATCH, type PurgeReport, ZFinalExecutionStatus } from "@reev/db";
 import type { Command } from "commander";
-import { invalidArgument } from "../cli-error.js";
+import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
+import { errorText, printError } from "../error-report.js";
 import { counted, utcStamp } from "../format.js";
+import {
+  alreadyStopping,
+  type InterruptNotices,
+  type InterruptSignal,
+  interruptExitCode,
+  takesOverInterrupts,
+  withInterrupts,
+} from "../interrupt.js";
 import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
 
@@ -36,15 +38,16 @@ function purgeStatus(value: string): FinalExecutionStatus {
 }
 
 export function registerPurge(program: Command, ctx: CliContext): void {
-  program
-    .command("purge")
+  // Its action calls withInterrupts before it opens anything: Ctrl-C while it starts is the startup guard's until then.
+  takesOverInterrupts(program.command("purge"))
     .summary("delete finished runs older than an age, with everything recorded about them")
     .description(
       // Commander wraps it to the terminal's width: hard line breaks would leave ragged lines.
       "Delete the executions that finished more than --older-than ago, with their steps, attempts, tool calls and " +
         "consolidated sessions, in batches (each its own short transaction, so live runs are not held up). " +
         "Never touched: a running execution, one with an open transaction, one being consolidated, one of an " +
-        "evaluation still running. Prints how many rows of each table went.",
+        "evaluation still running. Prints how many rows of each table went. Ctrl-C stops it between two batches " +
+        "and prints what went until then; the same command again purges the rest.",
     )
     // Not commander's requiredOption: that check runs before the unknown-option check, so a typo such
     // as --older-then was reported as a missing --older-than instead of "did you mean".
@@ -83,9 +86,7 @@ export function registerPurge(program: Command, ctx: CliContext): void {
         dryRun: flags.dryRun,
         batchSize: flags.batch,
       };
-      // Opened as for reading, dry run or not: nothing is created or migrated, so a purge of a mistyped
-      // --db says there is no database there instead of making one and finding nothing to purge.
-      ctx.exitCode = await withDatabase(flags.db, "read", (db) => purgeCommand(db, query, { json: flags.json ?? false }, ctx.io));
+      ctx.exitCode = await purgeCommand(flags.db, query, { json: flags.json ?? false }, ctx.io);
     });
 }
 
@@ -112,19 +113,69 @@ function progressPrinter(io: CliIO, dryRun: boolean): (report: PurgeReport) => v
   };
 }
 
-/** `reev purge`: deletes (or, with --dry-run, counts) the finished runs older than the age, and reports rows per table. */
-export async function purgeCommand(db: Database, query: PurgeQuery, options: { json: boolean }, io: CliIO): Promise<number> {
-  const report = await db.writer.purgeExecutions(
-    {
-      olderThanMs: query.olderThanMs,
-      ...(query.statuses ? { statuses: query.statuses } : {}),
-      ...(query.flowId === undefined ? {} : { flowId: query.flowId }),
-      dryRun: query.dryRun,
-      batchSize: query.batchSize,
+/**
+ * What Ctrl-C means during a purge: it stops between two batches. Each batch is its own transaction,
+ * so what the report counts is gone and the rest is untouched. With --json, stderr stays empty but for
+ * the error line a script takes as the error (the second signal's, or the report's: see purgeCommand).
+ */
+function purgeNotices(dryRun: boolean, json: boolean): InterruptNotices {
+  return {
+    first: (name) =>
+      json
+        ? ""
+        : `\nInterrupted (${name}): stopping once the batch under way is ${dryRun ? "counted" : "committed"}. Press Ctrl-C again to exit at once.\n`,
+    again: (name) => {
+      const words = dryRun
+        ? `${name} again: exiting at once, before the count was done. Nothing was changed.`
+        : `${name} again: exiting at once. The batches done are purged; the one under way is rolled back, and the rest is untouched. Run the same command again to purge the rest.`;
+      return json ? errorText(new CliError("INTERRUPTED", words), true) : `\n${words}\n`;
     },
-    // With --json, stderr carries the error's JSON line and nothing else: a script reads it as the error.
-    options.json ? {} : { onBatch: progressPrinter(io, query.dryRun) },
+    already: (name, first) => (json ? "" : alreadyStopping(name, first)),
+  };
+}
+
+/**
+ * `reev purge`: deletes (or, with --dry-run, counts) the finished runs older than the age, and reports
+ * rows per table. Ctrl-C stops it between two batches; the report then says what went before it.
+ */
+export async function purgeCommand(url: string | undefined, query: PurgeQuery, options: { json: boolean }, io: CliIO): Promise<number> {
+  const { value, interrupted } = await withInterrupts(
+    io,
+    (signal) =>
+      // Opened as for reading, dry run or not: nothing is created or migrated, so a purge of a mistyped
+      // --db says there is no database there instead of making one and finding nothing to purge.
+      withDatabase(url, "read", async (db) => {
+        const report = await db.writer.purgeExecutions(
+          {
+            olderThanMs: query.olderThanMs,
+            ...(query.statuses ? { statuses: query.statuses } : {}),
+            ...(query.flowId === undefined ? {} : { flowId: query.flowId }),
+            dryRun: query.dryRun,
+            batchSize: query.batchSize,
+          },
+          // With --json, stderr carries the error's JSON line and nothing else: a script reads it as the error.
+          options.json ? { signal } : { signal, onBatch: progressPrinter(io, query.dryRun) },
+        );
+        return { report, where: db.description };
+      }),
+    { notices: purgeNotices(query.dryRun, options.json) },
   );
+  // A signal that came once the last batch was done stopped nothing: the purge is complete, and says so.
+  const stopped = value.report.complete ? undefined : interrupted;
+  writeReport(value.report, value.where, query, options, io, stopped);
+  return stopped ? interruptExitCode(stopped) : 0;
+}
+
+/** The report: text, or JSON (`complete: false` when a signal stopped it), and for a stopped purge what that left. */
+function writeReport(
+  report: PurgeReport,
+  where: string,
+  query: PurgeQuery,
+  options: { json: boolean },
+  io: CliIO,
+  stopped: InterruptSignal | undefined,
+): void {
+  const unfinished = stopped && interruptedWords(report, query.dryRun, stopped);
   if (options.json) {
     writeJson(io, {
       dryRun: report.dryRun,
@@ -134,23 +185,39 @@ export async function purgeCommand(db: Database, query: PurgeQuery, options: { j
       flowId: query.flowId ?? null,
       batchSize: query.batchSize,
       batches: report.batches,
+      complete: report.complete,
       deleted: report.deleted,
     });
-    return 0;
+    // Exit 130 says it stopped; the one line on stderr says what that left, as an error does.
+    if (unfinished) printError(new CliError("INTERRUPTED", unfinished), io, true);
+    return;
   }
   const filters = `${query.statuses ? ` (${query.statuses.join(", ")})` : ""}${query.flowId === undefined ? "" : ` of flow ${query.flowId}`}`;
   const before = `finished before ${utcStamp(report.cutoff)}`;
   const runs = `${counted(report.deleted.executions, "run")}${filters} that ${before}`;
-  if (!report.deleted.executions) {
-    io.stdout.write(`Nothing to purge in ${db.description}: no run${filters} ${before}.\n`);
-    return 0;
+  if (report.deleted.executions) {
+    io.stdout.write(
+      query.dryRun
+        ? `Would purge ${runs} from ${where} (a dry run: nothing changed; run again without --dry-run):\n`
+        : `Purged ${runs} from ${where}, in ${batches(report.batches)}:\n`,
+    );
+    const table = TABLES.map(([key, name]) => [name, String(report.deleted[key])]);
+    io.stdout.write(`${renderTable(["table", query.dryRun ? "rows to delete" : "rows deleted"], table, new Set([1]))}\n`);
+  } else if (!unfinished) {
+    io.stdout.write(`Nothing to purge in ${where}: no run${filters} ${before}.\n`);
   }
-  io.stdout.write(
-    query.dryRun
-      ? `Would purge ${runs} from ${db.description} (a dry run: nothing changed; run again without --dry-run):\n`
-      : `Purged ${runs} from ${db.description}, in ${batches(report.batches)}:\n`,
-  );
-  const table = TABLES.map(([key, name]) => [name, String(report.deleted[key])]);
-  io.stdout.write(`${renderTable(["table", query.dryRun ? "rows to delete" : "rows deleted"], table, new Set([1]))}\n`);
-  return 0;
+  if (unfinished) io.stdout.write(`${unfinished}\n`);
+}
+
+/** What a purge stopped by a signal leaves, and how to go on: the same command again starts where it stopped. */
+function interruptedWords(report: PurgeReport, dryRun: boolean, signal: InterruptSignal): string {
+  const counted = report.deleted.executions > 0;
+  if (dryRun) {
+    return counted
+      ? `Interrupted (${signal}): the count above is only part of it, and nothing was changed. Run the same command again for the whole count.`
+      : `Interrupted (${signal}) before anything was counted: nothing was changed. Run the same command again to count.`;
+  }
+  return counted
+    ? `Interrupted (${signal}) between two batches: the runs counted above are gone, and the rest is untouched. Run the same command again to purge the rest.`
+    : `Interrupted (${signal}) before the first batch: nothing was purged. Run the same command again to purge.`;
 }
