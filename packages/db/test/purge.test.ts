@@ -219,6 +219,19 @@ describe.each(testBackends())("purgeExecutions on $name", (backend) => {
     expect(report).toMatchObject({ complete: false, batches: 1, deleted: { executions: 2, steps: 2 } });
     expect((await flowRows(db, flowId)).executions).toBe(3);
   });
+
+  test("a signal aborted by a timer or a signal handler, not by the purge's own hook, stops it too (on PGlite as well)", async ({ db }) => {
+    const flowId = uid("flow");
+    for (let i = 0; i < 5; i++) await recordRun(db.writer, { flowId, ageMs: 5 * DAY_MS, steps: 1 });
+    const stop = new AbortController();
+    // Aborted from the macrotask queue, as Ctrl-C's handler would: it runs only if the purge lets the event loop turn.
+    const report = await db.writer.purgeExecutions(
+      { olderThanMs: DAY_MS, flowId, batchSize: 2 },
+      { onBatch: () => setImmediate(() => stop.abort()), signal: stop.signal },
+    );
+    expect(report).toMatchObject({ complete: false, batches: 1, deleted: { executions: 2 } });
+    expect((await flowRows(db, flowId)).executions).toBe(3);
+  });
 });
 
 describe.each(testBackends().filter((b) => b.name === "postgres"))("purgeExecutions beside other connections on $name", (backend) => {
