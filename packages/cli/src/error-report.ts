@@ -6,7 +6,7 @@ import { closestWord, errorMessage, OrchestratorError } from "@reev/orchestrator
 import { CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import type { CliIO } from "./context.js";
-import { dbArgument, MASKED_NOTE, reevCommand } from "./hint.js";
+import { dbArgument, reevCommand } from "./hint.js";
 
 const listHint = () => `Run ${reevCommand("list")} to see the recorded executions.`;
 export const evaluationsHint = () =>
@@ -241,8 +241,7 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
 
 /** `reev migrate`, with the --db it needs: as given (password masked, a directory absolute), none when it came from the environment. */
 function migrateCommand(url: string | undefined): string {
-  const db = dbArgument(url);
-  return `${reevCommand("migrate", { db: false })}${db ? ` ${db.text}${db.masked ? MASKED_NOTE : ""}` : ""}`;
+  return reevCommand("migrate", { db: dbArgument(url) ?? false });
 }
 
 /** The next step for each way a database can be unready: the commands that migrate it, or why none will. */

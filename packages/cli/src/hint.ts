@@ -60,28 +60,37 @@ function hasPassword(url: string): boolean {
   }
 }
 
+/** How this process was started: asked of the file system once, on first use. */
+let startedAs: string | undefined;
+
 /** Where the suggestions of the command under way come from: set by main for each command. */
-let program = reevProgram();
+let program: string | undefined;
 let db: DbArgument | undefined;
 
 /** Called by main as a command starts: how reev was started, and the --db the command was given (undefined: none). */
 export function setSuggestionContext(options: { program?: string; db?: string | undefined }): void {
-  program = options.program ?? reevProgram();
+  program = options.program;
   db = dbArgument(options.db);
 }
 
 export const MASKED_NOTE = " (*** stands for the password you gave --db)";
 
+/** Which --db a suggested command carries: the command's own (true), none (false), or one given. */
+type DbChoice = boolean | DbArgument | undefined;
+
 /**
  * Commands for the user to type, joined by `separator`: each `reev ARGS` as reev was started, with
- * the command's --db unless `db` is false (for a command that opens no database: help, schema). When
- * the --db's password is masked, one note after them says so: the copy needs it put back.
+ * the command's --db unless `db` is false (for a command that opens no database: help, schema) or
+ * names another. When the --db's password is masked, one note after them says so: the copy needs it
+ * put back.
  */
-export function reevCommands(commands: readonly string[], { db: withDb = true, separator = " · " } = {}): string {
-  const dbText = withDb ? db : undefined;
-  const lines = commands.map((args) => [program, args, dbText?.text].filter(Boolean).join(" "));
+export function reevCommands(commands: readonly string[], options: { db?: DbChoice; separator?: string } = {}): string {
+  const { db: choice = true, separator = " · " } = options;
+  const dbText = choice === true ? db : choice === false ? undefined : choice;
+  startedAs ??= reevProgram();
+  const lines = commands.map((args) => [program ?? startedAs, args, dbText?.text].filter(Boolean).join(" "));
   return `${lines.join(separator)}${dbText?.masked ? MASKED_NOTE : ""}`;
 }
 
-/** One command for the user to type: `reev ARGS`, as reev was started, with the command's --db unless `db` is false. */
-export const reevCommand = (args: string, options: { db?: boolean } = {}): string => reevCommands([args], options);
+/** One command for the user to type: `reev ARGS`, as reev was started, with the --db `db` chooses (the command's by default). */
+export const reevCommand = (args: string, options: { db?: DbChoice } = {}): string => reevCommands([args], options);

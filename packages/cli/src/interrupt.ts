@@ -1,12 +1,13 @@
 // Ctrl-C and SIGTERM during a command that runs flows (`reev run`, `reev demo`, `reev eval`), or that
-// works in steps it can stop between (`reev purge`, between two batches). Node's default is to die on the spot, leaving every run `running` with its consolidation pending
-// forever. Instead, the first signal aborts the runs' AbortSignal: each current agent call is
-// stopped, its step recorded as failed ("interrupted (SIGINT)"), the rest skipped, the run finished
-// as `cancelled` and its committed steps consolidated; the command then prints its summary and exits
-// with 128 + the signal's number, as a shell reports a process the signal killed (130 for SIGINT,
-// 143 for SIGTERM), so scripts and supervisors can tell an interruption from a failure. A second
-// signal exits at once: the runs still going are left to `reev recover`, which finds them by their
-// dead owner. Only the same signal again counts as the second one (see the handler).
+// works in steps it can stop between (`reev purge`, between two batches). Node's default is to die on
+// the spot, leaving every run `running` with its consolidation pending forever. Instead, the first
+// signal aborts the runs' AbortSignal: each current agent call is stopped, its step recorded as failed
+// ("interrupted (SIGINT)"), the rest skipped, the run finished as `cancelled` and its committed steps
+// consolidated; the command then prints its summary and exits with 128 + the signal's number, as a
+// shell reports a process the signal killed (130 for SIGINT, 143 for SIGTERM), so scripts and
+// supervisors can tell an interruption from a failure. A second signal exits at once: the runs still
+// going are left to `reev recover`, which finds them by their dead owner. Only the same signal again
+// counts as the second one (see the handler).
 import { constants } from "node:os";
 import type { CliIO } from "./context.js";
 

@@ -3,7 +3,7 @@
 // bad input never creates, locks or changes one.
 
 import { resolveTarget } from "@reev/db";
-import { closestWord } from "@reev/orchestrator";
+import { closestWord, orList } from "@reev/orchestrator";
 import { Argument, Option } from "commander";
 import { invalidArgument } from "./cli-error.js";
 
@@ -120,11 +120,6 @@ export function oneOf<const T extends string>(flag: string, what: string, allowe
     const guess = closestWord(value, allowed);
     throw invalidArgument(`Unknown ${what} "${value}": use ${orList(allowed)}.${guess ? ` Did you mean ${guess}?` : ""}`, flag);
   };
-}
-
-/** "a, b or c" */
-function orList(words: readonly string[]): string {
-  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
 }
 
 /** `Examples:` after a command's help: each a command line, then what it does. */

@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
 import { readMigrationList } from "../migrate/migration-files.js";
 import { type Database, maskUrl, type OpenDatabaseOptions, openDatabase } from "../open-database.js";
 import { MIGRATIONS_DIR } from "../paths.js";
-import { ensurePgliteTemplate } from "../pglite-template.js";
+import { ensurePgliteTemplate, templateFingerprint } from "../pglite-template.js";
 
 /**
  * Test databases for @reev/db and its users: in-memory PGlite always, PostgreSQL as well when
@@ -72,10 +72,8 @@ function migratedTemplate(baseUrl: string): Promise<string> {
 }
 
 async function buildMigratedTemplate(baseUrl: string): Promise<string> {
-  const migrations = await readMigrationList(MIGRATIONS_DIR);
-  const hash = createHash("sha256");
-  for (const { path, migrationFile } of migrations.migrationDirectories) hash.update(`${path}\0${migrationFile.content.value}\0`);
-  const name = `${testPrefix(baseUrl)}template_${hash.digest("hex").slice(0, 16)}`;
+  // The PGlite template's fingerprint: the migrations (and PGlite's version, which a server copy does not need but does no harm).
+  const name = `${testPrefix(baseUrl)}template_${templateFingerprint(await readMigrationList(MIGRATIONS_DIR)).slice(0, 16)}`;
   await withAdmin(baseUrl, async (admin) => {
     await admin.query("SELECT pg_advisory_lock(hashtext($1))", [name]);
     try {

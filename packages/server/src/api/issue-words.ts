@@ -1,11 +1,8 @@
 import type { z } from "@hono/zod-openapi";
-import { closestWord } from "@reev/orchestrator";
+import { closestWord, orList } from "@reev/orchestrator";
 
 /** An input's fault in plain words ("must be one of …, not "runing""), and the allowed value a typo most likely meant. */
 export type IssueWords = { words: string; guess: string | undefined };
-
-/** "a, b or c" */
-const orList = (words: readonly string[]) => (words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`);
 
 /** A value as the message quotes it: a long one cut, so a pasted page of text is not echoed back whole. */
 const quoted = (value: unknown) => {
