@@ -21,8 +21,8 @@ async function openRaw(url: string): Promise<{ driver: RawDriver; close(): Promi
     const driver = await pgClientDriver(url);
     return { driver, close: () => driver.close() };
   }
-  const { PGlite } = await import("@electric-sql/pglite");
-  const pglite = new PGlite(url);
+  const { newPGlite } = await import("@reev/db/embedded-pglite");
+  const pglite = newPGlite({ dataDir: url });
   await pglite.waitReady;
   return { driver: pgliteDriver(pglite), close: () => pglite.close() };
 }

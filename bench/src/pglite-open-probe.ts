@@ -1,17 +1,17 @@
 /**
- * A reference for the CLI scenario (§1.5): a bare `new PGlite(dir)` in a fresh process — the floor
+ * A reference for the CLI scenario (§1.5): a bare PGlite on `dir`, with reev's engine settings, in a fresh process — the floor
  * under reev's cold start on the embedded database. Prints the in-process open time (ms) on stdout.
  *
  *   node pglite-open-probe.js <directory>
  */
-import { PGlite } from "@electric-sql/pglite";
+import { newPGlite } from "@reev/db/embedded-pglite";
 import { msSince, now } from "./stats.js";
 
 async function main(): Promise<void> {
   const dir = process.argv[2];
   if (!dir) throw new Error("usage: pglite-open-probe.js <directory>");
   const start = now();
-  const db = new PGlite(dir);
+  const db = newPGlite({ dataDir: dir });
   await db.waitReady;
   const ms = msSince(start);
   await db.close();

@@ -116,8 +116,8 @@ export async function cli(scope: CleanupScope, config: BenchConfig): Promise<Cli
     cases,
     references: [
       reference("node", 'node -e ""'),
-      reference("pglite existing", "new PGlite(dir), existing directory"),
-      reference("pglite fresh", "new PGlite(dir), fresh directory"),
+      reference("pglite existing", "bare PGlite(dir), existing directory"),
+      reference("pglite fresh", "bare PGlite(dir), fresh directory"),
     ],
   };
 }

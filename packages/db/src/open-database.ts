@@ -1,13 +1,14 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import type { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import type { QueryResultRow } from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "./directory-lock.js";
+import { newPGlite } from "./embedded-pglite.js";
 import { DatabaseError, lastLine, toDatabaseError } from "./errors.js";
 import { type Prisma, PrismaClient } from "./generated/prisma/client.js";
 import { migrateDeploy } from "./migrate/migrate.js";
@@ -258,10 +259,10 @@ async function openPGlite(
           // PGlite runs initdb instead: slower, the same database.
         }
       }
-      pglite = new PGlite(dataDir);
+      pglite = newPGlite({ dataDir });
     } else {
       const template = await templateFor(options, migrations);
-      pglite = new PGlite(template ? { loadDataDir: new Blob([template]) } : {});
+      pglite = newPGlite(template ? { loadDataDir: new Blob([template]) } : {});
     }
     await pglite.waitReady;
   } catch (error) {

@@ -7,9 +7,9 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
-import { PGlite } from "@electric-sql/pglite";
 import type { MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { newPGlite } from "./embedded-pglite.js";
 import { DatabaseError } from "./errors.js";
 import { migrateDeploy } from "./migrate/migrate.js";
 import { readMigrationList } from "./migrate/migration-files.js";
@@ -113,7 +113,7 @@ export async function writePgliteTemplate(path: string, fingerprint: string, tar
 
 /** A migrated data directory, built from scratch: a fresh in-memory PGlite (initdb), migrated, dumped. */
 async function buildPgliteTemplate(migrations: MigrationList): Promise<Uint8Array> {
-  const pglite = new PGlite();
+  const pglite = newPGlite();
   try {
     await migrateDeploy(new PrismaPGlite(pglite), { migrations });
     // Flushed to the data files, so a database started from the dump has next to no WAL to replay.

@@ -1,9 +1,10 @@
 // The databases the migration tests run on: PGlite always, PostgreSQL when REEV_TEST_DATABASE_URL is
 // set, each with the migration engine's adapter factory and a plain query for looking inside.
-import { PGlite } from "@electric-sql/pglite";
+
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { newPGlite } from "../src/embedded-pglite.js";
 import { migrateDeploy } from "../src/internal.js";
 import { ensurePgliteTemplate } from "../src/pglite-template.js";
 import { createPostgresDatabase } from "../src/testing/index.js";
@@ -16,7 +17,7 @@ export type MigrationBackend = {
 };
 
 async function pgliteBackend(dump?: Uint8Array): Promise<MigrationBackend> {
-  const pglite = new PGlite(dump ? { loadDataDir: new Blob([dump]) } : {});
+  const pglite = newPGlite(dump ? { loadDataDir: new Blob([dump]) } : {});
   await pglite.waitReady;
   return {
     factory: () => new PrismaPGlite(pglite),

@@ -6,8 +6,8 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newPGlite } from "../src/embedded-pglite.js";
 import { type Database, openDatabase } from "../src/index.js";
 import { MIGRATIONS_DIR, prismaClientOf } from "../src/internal.js";
 import { readMigrationList } from "../src/migrate/migration-files.js";
@@ -49,7 +49,7 @@ describe("PGlite template", () => {
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), "reev-pglite-template-"));
     template = await ensurePgliteTemplate();
-    const pglite = new PGlite({ loadDataDir: new Blob([template]) });
+    const pglite = newPGlite({ loadDataDir: new Blob([template]) });
     try {
       templateId = (await pglite.query<{ id: string }>("SELECT system_identifier::text AS id FROM pg_control_system()")).rows[0]?.id ?? "";
     } finally {

@@ -3,8 +3,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newPGlite } from "../src/embedded-pglite.js";
 import { type Database, DatabaseError, openDatabase, SchemaError } from "../src/index.js";
 import { migrateDeploy, readSchemaState } from "../src/internal.js";
 import { readMigrationList } from "../src/migrate/migration-files.js";
@@ -25,7 +25,7 @@ async function expectSchemaError(promise: Promise<unknown>, kind: SchemaError["p
 }
 
 async function pgliteCatalog(dataDir: string): Promise<string[]> {
-  const pglite = new PGlite(dataDir);
+  const pglite = newPGlite({ dataDir });
   try {
     return await catalogSnapshot(async (sql) => (await pglite.query<{ line: string }>(sql)).rows);
   } finally {

@@ -2,10 +2,11 @@
 // migrate dev --create-only and migrate status, on the WebAssembly schema engine (no downloads).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "../directory-lock.js";
+import { newPGlite } from "../embedded-pglite.js";
 import { DatabaseError } from "../errors.js";
 import { maskUrl, resolveTarget } from "../open-database.js";
 import { type MigrationPaths, migrateCreate, migrateDeploy, migrateStatus } from "./migrate.js";
@@ -38,7 +39,7 @@ async function withFactory<T>(url: string | undefined, fn: (factory: PrismaPg | 
   const release = acquireDirectoryLock(target.dataDir);
   let pglite: PGlite | undefined;
   try {
-    pglite = new PGlite(target.dataDir);
+    pglite = newPGlite({ dataDir: target.dataDir });
     return await fn(new PrismaPGlite(pglite), target.dataDir);
   } finally {
     await pglite?.close();

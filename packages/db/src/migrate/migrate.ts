@@ -1,7 +1,7 @@
-import { PGlite } from "@electric-sql/pglite";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { DiagnoseMigrationHistoryOutput, MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { newPGlite } from "../embedded-pglite.js";
 import { DatabaseError } from "../errors.js";
 import { MIGRATIONS_DIR, SCHEMA_PATH } from "../paths.js";
 import { SchemaError } from "../schema-error.js";
@@ -97,7 +97,7 @@ export async function diffMigrationsToSchema(paths: MigrationPaths = {}): Promis
   const schemaPath = paths.schemaPath ?? SCHEMA_PATH;
   const files = await readSchemaFiles(schemaPath);
   const migrationsList = await readMigrationList(paths.migrationsDir ?? MIGRATIONS_DIR);
-  const scratch = new PGlite();
+  const scratch = newPGlite();
   try {
     const result = await withSchemaEngine(new PrismaPGlite(scratch), async (engine) => {
       if (migrationsList.migrationDirectories.length) await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
