@@ -423,6 +423,25 @@ describe("inspecting recorded runs", () => {
     expect(records[4]).toMatchObject({ consolidatedSessionId: succeeded.consolidatedId });
   });
 
+  it("an id selected short of its end, or only its middle, is answered with the ids that contain it", async () => {
+    const cut = failed.slice(0, -7);
+    const one = await reev("show", cut);
+    expectExit(one, 2);
+    expect(one.stderr).toBe(
+      `reev: No execution "${cut}" in embedded PGlite at ${recorded.db}. Did you mean ${failed}?\nRun reev list --db ${recorded.db} to see the recorded executions.\n`,
+    );
+    // Four runs of cli-succeeds (and none of cli-also-succeeds): the newest three are named, as reev list orders them.
+    const newest = [...listRows((await reev("list")).stdout).keys()].filter((id) => id.includes("cli-succeeds"));
+    expect(newest).toHaveLength(4);
+    const several = await reev("status", "CLI-SUCCEEDS");
+    expectExit(several, 2);
+    expect(several.stderr).toContain(`4 execution ids contain it; the newest 3: ${newest.slice(0, 3).join(", ")}.\n`);
+    // Two characters would match nearly every id: nothing is suggested.
+    expect((await reev("show", "li")).stderr).toBe(
+      `reev: No execution "li" in embedded PGlite at ${recorded.db}.\nRun reev list --db ${recorded.db} to see the recorded executions.\n`,
+    );
+  });
+
   it("unknown ids and formats are bad input: exit 2", async () => {
     for (const args of [
       ["show", "exec_nope"],
