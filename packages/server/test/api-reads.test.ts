@@ -352,6 +352,43 @@ describe.each(testBackends())("read API on $name", (backend) => {
     }
   });
 
+  test("an unknown run id cut from stored ones links to the one run it was cut from, or to a search of the list", async ({ db }) => {
+    const flow = `cut-id-${backend.name}`;
+    const first = await runFlow(db, flowPlan(flow, 1));
+    const cut = first.slice(0, -4);
+    const one = await get(db, `/runs/${encodeURIComponent(cut)}`);
+    expect(one.response.status).toBe(404);
+    expect(one.text).toContain(`No run &quot;${cut}&quot;. Did you mean <a href="/runs/${encodeURIComponent(first)}">${first}</a>?`);
+    await runFlow(db, flowPlan(flow, 1));
+    const two = await get(db, `/runs/${encodeURIComponent(flow.toUpperCase())}`);
+    expect(two.response.status).toBe(404);
+    expect(two.text).toContain(
+      `No run &quot;${flow.toUpperCase()}&quot;. 2 run ids contain it: <a href="/?q=${flow.toUpperCase()}">search the runs for it</a>.`,
+    );
+  });
+
+  test("a list URL with a parameter the list does not take is refused, naming the filter it most likely meant, not ignored", async ({
+    db,
+  }) => {
+    await runFlow(db, flowPlan(`unknown-param-${backend.name}`, 1));
+    for (const [path, said] of [
+      ["/?stauts=running", 'Did you mean <a href="/?status=running">status</a>?'],
+      ["/?status=completed&flow=f", 'Did you mean <a href="/?status=completed&amp;flowId=f">flowId</a>?'],
+      ["/?qq=x", 'Did you mean <a href="/?q=x">q</a>?'],
+      // The list's live part, which the page's script fetches with the page's own filters: the same words.
+      ["/live?qq=x", "Did you mean q? No runs are listed with it"],
+      ["/?limit=0", "its filters are status, flowId and q.</p>"],
+    ] as const) {
+      const { response, text } = await get(db, path);
+      expect({ path, status: response.status }).toEqual({ path, status: 400 });
+      const name = [...new URL(path, "http://x").searchParams.keys()].find((key) => key !== "status");
+      expect(text, path).toContain(`The runs list has no &quot;${name}&quot; filter; its filters are status, flowId and q.`);
+      expect(text, path).toContain(said);
+      // The runs exist; an unread list must not say none match.
+      expect(text, path).not.toContain("No runs match");
+    }
+  });
+
   test("pages carry a CSP whose script nonce is on every script; CORS only for the origin given", async ({ db }) => {
     const id = await runFlow(db, flowPlan(`csp-${backend.name}`, 1));
     for (const path of ["/", `/runs/${id}`]) {

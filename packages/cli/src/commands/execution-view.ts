@@ -1,6 +1,6 @@
 // A command about one execution the user names: `reev show`, `reev status`, and any later view of a
 // run take the same argument and options and fail the same way when the id is unknown.
-import { type Database, type ExecutionSessionRecord, listExecutionsPage } from "@reev/db";
+import { type Database, type ExecutionIdsContaining, type ExecutionSessionRecord, executionIdsContaining } from "@reev/db";
 import { OrchestratorError } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
@@ -22,7 +22,8 @@ export async function requireExecution(db: Database, executionId: string): Promi
       exitCode: 2,
     });
   }
-  const near = await idsContaining(db, executionId);
+  // A failure to look is not the user's problem: the not-found error stands on its own.
+  const near = await executionIdsContaining(db, executionId).catch(() => ({ ids: [], more: false }));
   throw new OrchestratorError("NOT_FOUND", `No execution "${executionId}" in ${db.description}.${nearWords(near)}`, {
     path: "executionId",
   });
@@ -31,22 +32,7 @@ export async function requireExecution(db: Database, executionId: string): Promi
 /** How many stored ids a not-found message names at most. */
 const NAMED = 3;
 
-/**
- * Stored execution ids that contain what was typed, newest first (at most a page): an id selected
- * short of its end, or only its middle. The list's search also matches flows and prompts, so only
- * the ids are kept. Under three characters nearly every id would match. A failure to look is not
- * the user's problem: the not-found error stands on its own.
- */
-async function idsContaining(db: Database, text: string): Promise<{ ids: string[]; more: boolean }> {
-  const none = { ids: [], more: false };
-  if (text.trim().length < 3) return none;
-  const page = await listExecutionsPage(db, { q: text, limit: 50 }).catch(() => null);
-  if (!page) return none;
-  const ids = page.executions.map((e) => e.executionId).filter((id) => id.toLowerCase().includes(text.toLowerCase()));
-  return { ids, more: page.next !== null };
-}
-
-function nearWords({ ids, more }: { ids: string[]; more: boolean }): string {
+function nearWords({ ids, more }: ExecutionIdsContaining): string {
   if (ids.length === 0) return "";
   if (ids.length === 1) return ` Did you mean ${ids[0]}?`;
   const count = more ? `At least ${ids.length}` : String(ids.length);

@@ -1,7 +1,8 @@
+import type { Child } from "hono/jsx";
 import { ErrorPage } from "./error-page.js";
 
 /** A page that is not there (an unknown run, evaluation or URL). Never an empty list, which would read as "no runs recorded". */
-export function NotFoundPage(props: { message: string; back: { href: string; label: string } }) {
+export function NotFoundPage(props: { message: Child; back: { href: string; label: string } }) {
   return <ErrorPage heading="Not found" message={props.message} back={props.back} />;
 }
 

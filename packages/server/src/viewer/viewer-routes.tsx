@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { z } from "@hono/zod-openapi";
-import { listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
-import { CLIENT_BUNDLES, compareStored, countedRuns, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
+import { type Database, executionIdsContaining, listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
+import { CLIENT_BUNDLES, closestWord, compareStored, countedRuns, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
@@ -107,24 +107,22 @@ function readCursor<Key>(cursor: string, decode: (cursor: string) => Key, firstP
 /** The runs list's filters as its form names them. */
 const FILTER_LABELS: Record<string, string> = { status: "Status", flowId: "Flow", q: "Search" };
 
-/** A filter the list cannot be read with: which, what it must be, and a link to the value a typo most likely meant. */
-function filterProblem(issues: readonly z.core.$ZodIssue[], input: unknown, query: RunsListQuery): PageProblem {
-  const [issue] = issues;
-  const field = String(issue?.path[0] ?? "");
-  const label = FILTER_LABELS[field] ?? field;
-  const fault = issue ? issueWords(issue, input) : { words: "cannot be used", guess: undefined };
-  const { words, guess } = fault;
+/**
+ * A list URL the runs cannot be listed with: `sentence` for the message, `words` for the box, with a
+ * link to what a typo most likely meant, and the way out.
+ */
+function unlistedProblem(field: string, sentence: string, words: string, guess?: { word: string; href: string }): PageProblem {
   const unlisted = "No runs are listed with it:";
   return new PageProblem(
-    `The ${label} filter ${issueSentence(fault)} ${unlisted} change it above, or show all runs.`,
+    `${sentence} ${unlisted} change it above, or show all runs.`,
     field,
     <>
       <p>
-        The {label} filter {words}.
+        {words}
         {guess ? (
           <>
             {" "}
-            Did you mean <a href={filtersHref({ ...query, [field]: guess }, null)}>{guess}</a>?
+            Did you mean <a href={guess.href}>{guess.word}</a>?
           </>
         ) : null}
       </p>
@@ -132,6 +130,60 @@ function filterProblem(issues: readonly z.core.$ZodIssue[], input: unknown, quer
         {unlisted} change it above, or <a href="/">show all runs</a>.
       </p>
     </>,
+  );
+}
+
+/** A filter the list cannot be read with: which, what it must be, and a link to the value a typo most likely meant. */
+function filterProblem(issues: readonly z.core.$ZodIssue[], input: unknown, query: RunsListQuery): PageProblem {
+  const [issue] = issues;
+  const field = String(issue?.path[0] ?? "");
+  const label = FILTER_LABELS[field] ?? field;
+  const fault = issue ? issueWords(issue, input) : { words: "cannot be used", guess: undefined };
+  const guess = fault.guess === undefined ? undefined : { word: fault.guess, href: filtersHref({ ...query, [field]: fault.guess }, null) };
+  return unlistedProblem(field, `The ${label} filter ${issueSentence(fault)}`, `The ${label} filter ${fault.words}.`, guess);
+}
+
+/** What the runs list reads from its URL: its filters, and a page link's cursor. */
+const LIST_PARAMS = new Set([...Object.keys(FILTER_LABELS), "cursor"]);
+
+/**
+ * A URL parameter the runs list does not take (`?stauts=running`), refused rather than ignored: the
+ * list without it would show runs the URL did not ask for, as if filtered. Named with the filter a
+ * typo most likely meant, linked with the value carried over.
+ */
+function unknownParamProblem(url: URL, query: RunsListQuery): PageProblem | undefined {
+  const name = [...url.searchParams.keys()].find((key) => !LIST_PARAMS.has(key));
+  if (name === undefined) return undefined;
+  const filters = Object.keys(FILTER_LABELS);
+  // `flow` for flowId is a name cut short, not a typo within two edits.
+  const word = closestWord(name, filters) ?? filters.find((f) => name.length >= 3 && f.toLowerCase().startsWith(name.toLowerCase()));
+  const words = `The runs list has no "${name}" filter; its filters are ${filters.slice(0, -1).join(", ")} and ${filters.at(-1)}.`;
+  const guess =
+    word === undefined ? undefined : { word, href: filtersHref({ ...query, [word]: url.searchParams.get(name) || undefined }, null) };
+  return unlistedProblem(name, `${words}${guess ? ` Did you mean ${guess.word}?` : ""}`, words, guess);
+}
+
+/**
+ * An unknown run id, with the runs it was most likely cut from (an id selected short of its end):
+ * the one run whose id contains it, linked, or a search of the list for it. A failure to look leaves
+ * the plain words, which stand on their own.
+ */
+async function missingRunWords(db: Database, id: string): Promise<Child> {
+  const words = `No run "${id}".`;
+  const { ids, more } = await executionIdsContaining(db, id).catch(() => ({ ids: [], more: false }));
+  const [only] = ids;
+  if (only !== undefined && ids.length === 1)
+    return (
+      <>
+        {words} Did you mean <a href={`/runs/${encodeURIComponent(only)}`}>{only}</a>?
+      </>
+    );
+  if (ids.length === 0) return words;
+  return (
+    <>
+      {words} {more ? `At least ${ids.length}` : ids.length} run ids contain it:{" "}
+      <a href={filtersHref({ q: id }, null)}>search the runs for it</a>.
+    </>
   );
 }
 
@@ -203,6 +255,8 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   /** The list's query from the URL, and its page: the same read as the API's list. */
   const listPage = async (c: Context<AppEnv>) => {
     const query = runsListQuery(c);
+    const unknown = unknownParamProblem(new URL(c.req.url), query);
+    if (unknown) throw unknown;
     const cursor = c.req.query("cursor") || undefined;
     const given = { ...query, limit: 50 };
     const input = ZExecutionsPageInput.safeParse(given);
@@ -234,7 +288,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   app.get("/runs/:id", async (c) => {
     const id = c.req.param("id");
     const run = await loadRunDocument(ctx.db, id);
-    if (!run) return c.html(<NotFoundPage message={`No run "${id}".`} back={BACK_TO_RUNS} />, 404);
+    if (!run) return c.html(<NotFoundPage message={await missingRunWords(ctx.db, id)} back={BACK_TO_RUNS} />, 404);
     return c.html(<RunPage nonce={nonceOf(c)} run={run} />);
   });
 
