@@ -226,6 +226,14 @@ describe.each(sites)("reev purge on $name", (site) => {
         /^Nothing to purge in .*: no run of flow flow-a finished before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.\n$/,
       );
       expect(await tableRows(url)).toEqual(after);
+
+      // A flow with no run at all, most likely a misspelt --flow, is told apart from one with none old enough.
+      const misspelt = await runCli(["purge", "--older-than", "30d", "--flow", "flow-c", "--db", url], { cwd: temp.dir });
+      expect(misspelt.code, show(misspelt)).toBe(0);
+      expect(misspelt.stdout).toMatch(
+        /^Nothing to purge in .*: no run of flow flow-c is stored at all\. reev list --db \S+ shows the stored runs and their flows\.\n$/,
+      );
+      expect(await tableRows(url)).toEqual(after);
     },
     MANY_RUNS,
   );

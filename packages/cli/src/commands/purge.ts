@@ -1,9 +1,17 @@
-import { DEFAULT_PURGE_BATCH, type FinalExecutionStatus, MAX_PURGE_BATCH, type PurgeReport, ZFinalExecutionStatus } from "@reev/db";
+import {
+  DEFAULT_PURGE_BATCH,
+  type FinalExecutionStatus,
+  listExecutionsPage,
+  MAX_PURGE_BATCH,
+  type PurgeReport,
+  ZFinalExecutionStatus,
+} from "@reev/db";
 import type { Command } from "commander";
-import { CliError, invalidArgument } from "../cli-error.js";
+import { CliError, errorText, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { errorText, printError } from "../error-report.js";
+import { printError } from "../error-report.js";
 import { counted, utcStamp } from "../format.js";
+import { reevCommand } from "../hint.js";
 import {
   alreadyStopping,
   type InterruptNotices,
@@ -156,20 +164,24 @@ export async function purgeCommand(url: string | undefined, query: PurgeQuery, o
           // With --json, stderr carries the error's JSON line and nothing else: a script reads it as the error.
           options.json ? { signal } : { signal, onBatch: progressPrinter(io, query.dryRun) },
         );
-        return { report, where: db.description };
+        // Nothing of a flow that has no run at all is a misspelt --flow more often than a clean database.
+        const unknownFlow =
+          query.flowId !== undefined &&
+          report.deleted.executions === 0 &&
+          (await listExecutionsPage(db, { flowId: query.flowId, limit: 1 })).executions.length === 0;
+        return { report, where: db.description, unknownFlow };
       }),
     { notices: purgeNotices(query.dryRun, options.json) },
   );
   // A signal that came once the last batch was done stopped nothing: the purge is complete, and says so.
   const stopped = value.report.complete ? undefined : interrupted;
-  writeReport(value.report, value.where, query, options, io, stopped);
+  writeReport(value, query, options, io, stopped);
   return stopped ? interruptExitCode(stopped) : 0;
 }
 
 /** The report: text, or JSON (`complete: false` when a signal stopped it), and for a stopped purge what that left. */
 function writeReport(
-  report: PurgeReport,
-  where: string,
+  { report, where, unknownFlow }: { report: PurgeReport; where: string; unknownFlow: boolean },
   query: PurgeQuery,
   options: { json: boolean },
   io: CliIO,
@@ -203,6 +215,10 @@ function writeReport(
     );
     const table = TABLES.map(([key, name]) => [name, String(report.deleted[key])]);
     io.stdout.write(`${renderTable(["table", query.dryRun ? "rows to delete" : "rows deleted"], table, new Set([1]))}\n`);
+  } else if (unknownFlow && !unfinished) {
+    io.stdout.write(
+      `Nothing to purge in ${where}: no run of flow ${query.flowId} is stored at all. ${reevCommand("list")} shows the stored runs and their flows.\n`,
+    );
   } else if (!unfinished) {
     io.stdout.write(`Nothing to purge in ${where}: no run${filters} ${before}.\n`);
   }
