@@ -2,10 +2,11 @@
 // bin/reev.js (the linked `reev` command), scripts/reev.mjs and the tests; main.ts stays importable
 // without running anything, since an installed bin is reached through a symlink that a "was I
 // started directly?" check on process.argv[1] would not recognise.
+import { wantsJson } from "./cli-error.js";
 import { guardStartup } from "./interrupt.js";
 
 // Before the commands' modules load (a second or more): a Ctrl-C meanwhile is said, not silent.
-guardStartup({ stdout: process.stdout, stderr: process.stderr });
+guardStartup({ stdout: process.stdout, stderr: process.stderr }, wantsJson(process.argv.slice(2)));
 const { main } = await import("./main.js");
 
 // A reader that stops early (`reev diagram … | head`) closes the pipe, and the next write fails with

@@ -35,3 +35,18 @@ export class CliError extends Error {
 export function invalidArgument(message: string, field: string, hint?: string): CliError {
   return new CliError("INVALID_ARGUMENT", message, { field, hint });
 }
+
+/** The error as printed: two lines of words, or with --json one JSON object for scripts. */
+export function errorText(error: CliError, json: boolean): string {
+  if (json) {
+    const message = error.hint ? `${error.message} ${error.hint}` : error.message;
+    return `${JSON.stringify({ error: { code: error.code, message, field: error.field ?? null } })}\n`;
+  }
+  return `reev: ${error.message}\n${error.hint ? `${error.hint}\n` : ""}`;
+}
+
+/** `--json` anywhere before a `--` asks for JSON, errors included: even when parsing the rest fails. */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}

@@ -4,7 +4,7 @@
 import { DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
 import { closestWord, errorMessage, OrchestratorError } from "@reev/orchestrator";
 import { CommanderError } from "commander";
-import { CliError } from "./cli-error.js";
+import { CliError, errorText } from "./cli-error.js";
 import type { CliIO } from "./context.js";
 import { dbArgument, reevCommand } from "./hint.js";
 
@@ -280,15 +280,6 @@ export function schemaFailure(error: unknown, url: string | undefined): unknown 
     return new CliError("SCHEMA", `${error.message} ${words.message}`, { field, hint: words.hint, exitCode: 2, cause: error });
   }
   return new CliError("SCHEMA", error.message, { field, hint: schemaHint(error, url), exitCode: 2, cause: error });
-}
-
-/** The error as printed: two lines of words, or with --json one JSON object for scripts. */
-export function errorText(error: CliError, json: boolean): string {
-  if (json) {
-    const message = error.hint ? `${error.message} ${error.hint}` : error.message;
-    return `${JSON.stringify({ error: { code: error.code, message, field: error.field ?? null } })}\n`;
-  }
-  return `reev: ${error.message}\n${error.hint ? `${error.hint}\n` : ""}`;
 }
 
 /** Prints the error on stderr (see errorText). */

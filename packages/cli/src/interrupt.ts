@@ -9,6 +9,7 @@
 // going are left to `reev recover`, which finds them by their dead owner. Only the same signal again
 // counts as the second one (see the handler).
 import { constants } from "node:os";
+import { CliError, errorText } from "./cli-error.js";
 import type { CliIO } from "./context.js";
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -30,10 +31,12 @@ const TAKES_OVER = new WeakSet<object>();
  * was done (nothing yet) and what to do. Ended by withInterrupts (which takes over) or, for a command
  * that does not use it, as its action begins (`endStartupGuard`): from there Ctrl-C is the command's.
  */
-export function guardStartup(io: CliIO, exit: (code: number) => never = (code) => process.exit(code)): void {
+export function guardStartup(io: CliIO, json: boolean, exit: (code: number) => never = (code) => process.exit(code)): void {
   const handlers = SIGNALS.map((name) => {
     const handler = () => {
-      io.stderr.write(`Interrupted (${name}) while reev was starting: nothing was run or recorded. Run the command again to do it.\n`);
+      const words = `Interrupted (${name}) while reev was starting: nothing was run or recorded. Run the command again to do it.`;
+      // With --json, stderr carries one JSON error line, as for any other error.
+      io.stderr.write(json ? errorText(new CliError("INTERRUPTED", words), true) : `${words}\n`);
       exit(interruptExitCode(name));
     };
     process.on(name, handler);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { wantsJson } from "./cli-error.js";
 import { registerCompare } from "./commands/compare.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDiagram } from "./commands/diagram.js";
@@ -81,12 +82,6 @@ function buildProgram(ctx: CliContext, helpOnError: (text: string) => void): Com
   return program;
 }
 
-/** `--json` anywhere before a `--` asks for JSON, errors included: even when parsing the rest fails. */
-function wantsJson(argv: readonly string[]): boolean {
-  const end = argv.indexOf("--");
-  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
-}
-
 /** Runs the CLI; resolves to the exit code (0 success, 1 failure, 2 bad input). Never throws, never exits. */
 export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const ctx: CliContext = { io, exitCode: 0 };
@@ -100,8 +95,12 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   const named = argv.find((arg) => program.commands.some((c) => c.name() === arg));
   const command = named !== undefined && named === argv[0] ? named : undefined;
   const json = wantsJson(argv);
+  // `reev lsit --help`: commander answers --help before it looks at the command, with the general
+  // help and exit 0, as if lsit were a command. An unknown first word is the error, help or not.
+  const unknownFirst = argv[0] !== undefined && !argv[0].startsWith("-") && argv[0] !== "help" && named !== argv[0];
+  const parsed = unknownFirst ? argv.filter((arg) => arg !== "--help" && arg !== "-h") : argv;
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(parsed, { from: "user" });
     return ctx.exitCode;
   } catch (thrown) {
     // --help and --version end the parse by "throwing" an exit code of 0.

@@ -183,6 +183,9 @@ describe("reev exits 2 on bad input, in plain words", () => {
       "Run reev --help to see the commands.",
     );
     expectBadInput(await reev("frobnicate", "--db", db), 'reev: Unknown command "frobnicate".\n', "Run reev --help to see the commands.");
+    // Help asked of an unknown command is the same error, not the general help with exit 0.
+    for (const help of ["--help", "-h"])
+      expectBadInput(await reev("lsit", help), 'reev: Unknown command "lsit". Did you mean list?', "Run reev --help to see the commands.");
     const none = await reev();
     expectBadInput(none, "reev: No command given.\n", "Run reev --help to see the commands.");
     expect(none.stderr).toMatch(/^Usage: reev /);

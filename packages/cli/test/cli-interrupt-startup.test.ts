@@ -20,14 +20,19 @@ beforeAll(() => {
 });
 afterAll(() => temp?.remove());
 
+const words = (signal: string) =>
+  `Interrupted (${signal}) while reev was starting: nothing was run or recorded. Run the command again to do it.`;
+
 describe("Ctrl-C while reev is starting", () => {
-  for (const [signal, code] of [
-    ["SIGINT", 130],
-    ["SIGTERM", 143],
+  for (const [signal, code, json] of [
+    ["SIGINT", 130, false],
+    ["SIGTERM", 143, false],
+    ["SIGINT", 130, true],
   ] as const) {
-    it(`${signal}: says it was interrupted, that nothing was run or recorded and to run again; exits ${code}`, async () => {
-      const db = join(temp.dir, `db-${signal}`);
-      const child = spawn(process.execPath, [`--import=${HOLD}`, ...CLI_COMMAND, "run", fixture("succeeds.yaml"), "--db", db], {
+    it(`${signal}${json ? " with --json" : ""}: says it was interrupted, that nothing was run or recorded and to run again; exits ${code}`, async () => {
+      const db = join(temp.dir, `db-${signal}-${json}`);
+      const args = ["run", fixture("succeeds.yaml"), "--db", db, ...(json ? ["--json"] : [])];
+      const child = spawn(process.execPath, [`--import=${HOLD}`, ...CLI_COMMAND, ...args], {
         cwd: temp.dir,
         env: cliEnv(),
         stdio: ["ignore", "pipe", "pipe"],
@@ -55,7 +60,8 @@ describe("Ctrl-C while reev is starting", () => {
         stdout: "",
         stderr: [
           "LOADING reev main module",
-          `Interrupted (${signal}) while reev was starting: nothing was run or recorded. Run the command again to do it.`,
+          // With --json, the one JSON error line a script reads, as for any other error.
+          json ? JSON.stringify({ error: { code: "INTERRUPTED", message: words(signal), field: null } }) : words(signal),
         ],
       });
       expect(existsSync(db)).toBe(false);
