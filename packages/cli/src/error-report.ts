@@ -153,6 +153,24 @@ function driverCause(error: unknown): DriverCause | undefined {
   return undefined;
 }
 
+/** pg's own words when the server asks for a password (SCRAM) and the URL has none: it has no error code for it. */
+function askedForPassword(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.message.includes("client password must be a string")) return true;
+  }
+  return false;
+}
+
+/** Whether the PostgreSQL URL's password is reev's mask (`***`), as a copied hint has it. */
+function maskedPassword(url: string | undefined): boolean {
+  try {
+    const target = resolveTarget(url);
+    return target.kind === "postgres" && decodeURIComponent(new URL(target.url).password) === "***";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The database a PostgreSQL URL that names none connects to, as the driver (pg) picks it:
  * $PGDATABASE, else the user's name. Undefined when the URL names its database (or is not PostgreSQL).
@@ -194,7 +212,6 @@ function unnamedWords(url: string | undefined, unnamed: { name: string; from: st
 export function openFailure(error: unknown, url: string | undefined): unknown {
   if (!DatabaseError.is(error, "CONNECTION")) return error;
   const cause = driverCause(error);
-  if (!cause) return error;
   // Without --db the URL came from the environment: the fix goes where the URL came from.
   const source = url === undefined ? "REEV_DATABASE_URL" : "--db";
   let where = "";
@@ -205,6 +222,12 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
     // It resolved when the database was opened; without it the sentence still stands.
   }
   const fail = (message: string, hint: string) => new CliError("CONNECTION", message, { field: source, hint, cause: error });
+  if (askedForPassword(error))
+    return fail(
+      `The PostgreSQL server asks for a password, and ${source} gives none${where}.`,
+      `Put the password in ${source} (postgresql://USER:PASSWORD@HOST/DB), or set PGPASSWORD.`,
+    );
+  if (!cause) return error;
   switch (cause.kind) {
     case "DatabaseNotReachable": {
       const server = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
@@ -227,6 +250,12 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
     }
     case "DatabaseAccessDenied":
     case "AuthenticationFailed":
+      // A hint copied as printed carries the mask, not the password it stands for.
+      if (maskedPassword(url))
+        return fail(
+          `The PostgreSQL server refused the login${where}: the password in ${source} is ***, the mask reev prints in place of a password.`,
+          `Put the real password back in place of *** in ${source}.`,
+        );
       return fail(
         `The PostgreSQL server refused the login: ${cause.originalMessage ?? "access denied"}${where}.`,
         `Check the user and password in ${source}.`,
@@ -260,7 +289,9 @@ function schemaHint(error: SchemaError, url: string | undefined): string {
       if (embedded) {
         return `Migrate it with ${migrateCommand(url)}; ${reevCommand("run", { db: false })} and ${reevCommand("demo", { db: false })} also migrate the embedded database themselves.`;
       }
-      return `Migrate it first with ${migrateCommand(url)} (or pnpm db:migrate in a reev checkout); ${reevCommand("run", { db: false })}, demo and import migrate it themselves with --migrate.`;
+      // Not pnpm db:migrate beside it: that reads only REEV_DATABASE_URL, so given --db it migrated
+      // another database (./.reev/db) and said "up to date".
+      return `Migrate it first with ${migrateCommand(url)}; ${reevCommand("run", { db: false })}, demo and import migrate it themselves with --migrate.`;
     }
   }
 }

@@ -4,6 +4,7 @@
  * even created. With --json the same error is one JSON object on stderr, for scripts.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, type CliResult, cliEnv, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
@@ -364,7 +365,68 @@ describe("a database that cannot be opened: what is wrong and what to do, never 
     );
     expect(r.stderr).not.toMatch(/Raw query|Code: `|CONNECTION/);
   });
+
+  it("a server that asks for a password --db does not give, or refuses the *** a copied hint carries: which, and what to put in --db", async () => {
+    const server = await loginServer();
+    try {
+      const none = await reev("list", "--db", server.url("postgres"));
+      expect(none.code, show(none)).toBe(1);
+      expect(none.stderr).toBe(
+        `reev: The PostgreSQL server asks for a password, and --db gives none (${server.url("postgres")}).\n` +
+          "Put the password in --db (postgresql://USER:PASSWORD@HOST/DB), or set PGPASSWORD.\n",
+      );
+      const masked = await reev("list", "--db", server.url("postgres:***"));
+      expect(masked.code, show(masked)).toBe(1);
+      expect(masked.stderr).toBe(
+        `reev: The PostgreSQL server refused the login (${server.url("postgres:***")}): the password in --db is ***, the mask reev prints in place of a password.\n` +
+          "Put the real password back in place of *** in --db.\n",
+      );
+      // Any other password it refuses is the login's own refusal.
+      const wrong = await reev("list", "--db", server.url("postgres:nope"));
+      expect(wrong.stderr, show(wrong)).toMatch(
+        /^reev: The PostgreSQL server refused the login: password authentication failed for user "postgres" \(postgresql:\/\/postgres:\*\*\*@/,
+      );
+      expect(wrong.stderr).toMatch(/\nCheck the user and password in --db\.\n$/);
+    } finally {
+      await server.close();
+    }
+  });
 });
+
+/** A backend message of PostgreSQL's wire protocol: its type byte, its length, its body. */
+function wireMessage(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, "latin1");
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * A loopback peer that answers a login as a PostgreSQL server with password (SCRAM) authentication
+ * begins to: CI's server trusts every login, so it never asks. Without a password in the startup it
+ * asks for SCRAM (the real driver, pg, then gives up before sending anything); with one, it refuses
+ * it as a server does a wrong password (28P01). Only the login is played; reev never gets further.
+ */
+async function loginServer(): Promise<{ url: (auth: string) => string; close(): Promise<void> }> {
+  const askForScram = wireMessage("R", Buffer.concat([Buffer.from([0, 0, 0, 10]), Buffer.from("SCRAM-SHA-256\0\0")]));
+  const refuse = wireMessage("E", Buffer.from('SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user "postgres"\0\0'));
+  const server = createServer((socket) => {
+    socket.on("error", () => {});
+    let answered = false;
+    // The startup message, then (after the SCRAM request) the client's first SASL message, if it has a password.
+    socket.on("data", () => {
+      if (answered) socket.end(refuse);
+      else socket.write(askForScram);
+      answered = true;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (auth) => `postgresql://${auth}@127.0.0.1:${port}/reev`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
 
 describe("reev --help, reev COMMAND --help, reev --version", () => {
   /** Every command, in the order reev --help lists them: a new one must be added here, and so gets its --help checked below. */

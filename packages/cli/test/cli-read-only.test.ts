@@ -191,7 +191,7 @@ describe.skipIf(!baseUrl)("on PostgreSQL, nothing is migrated unless asked", () 
   const reev = (...args: string[]) => runCli([...args, "--db", database!.url], { cwd: temp.dir });
   const catalog = () => postgresCatalogSnapshot(database!.url);
   const migrateHint = () =>
-    `Migrate it first with reev migrate --db ${database!.url} (or pnpm db:migrate in a reev checkout); reev run, demo and import migrate it themselves with --migrate.`;
+    `Migrate it first with reev migrate --db ${database!.url}; reev run, demo and import migrate it themselves with --migrate.`;
 
   beforeEach(async () => {
     database = await createPostgresDatabase(baseUrl!);

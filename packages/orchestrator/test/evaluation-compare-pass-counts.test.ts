@@ -35,17 +35,17 @@ describe("comparePassCounts", () => {
     );
   });
 
-  it("has no rates and no verdict to give when a side has no runs", () => {
-    expect(comparePassCounts({ baseline: counts(0, 0), candidate: counts(3, 5) })).toEqual({
-      verdict: "no credible difference",
-      test: "Fisher's exact test (two-sided)",
-      pValue: 1,
-      baselineRate: null,
-      candidateRate: 0.6,
-      delta: null,
-      reason: "0/0 → 3/5 passed: the baseline has no runs to compare; run it first",
-    });
-    expect(comparePassCounts({ baseline: counts(3, 5), candidate: counts(0, 0) }).reason).toContain("the candidate has no runs");
+  it("refuses a side without runs, naming it: its p would be 1 and its verdict made of nothing", () => {
+    expect(() => comparePassCounts({ baseline: counts(0, 0), candidate: counts(3, 5) })).toThrow(
+      expect.objectContaining({
+        code: "INVALID_ARGUMENT",
+        path: "baseline.runs",
+        message: "The baseline has no runs: there is no pass rate to compare",
+      }),
+    );
+    expect(() => comparePassCounts({ baseline: counts(3, 5), candidate: counts(0, 0) })).toThrow(
+      expect.objectContaining({ path: "candidate.runs" }),
+    );
   });
 
   it("refuses a count with more passes than runs, naming the side", () => {

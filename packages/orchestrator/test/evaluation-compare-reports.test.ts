@@ -69,4 +69,16 @@ describe("compareReports", () => {
     expect(compareReports([flow(1, [run("a1", 1, 0)])], [other]).notes).toContain(none);
     expect(compareReports([flow(1, [run("a1", 1, 0)])], [flow(1, [run("b1", 1, 0)]), other]).notes).not.toContain(none);
   });
+
+  it("a flow one side counted no run of gets no verdict and no p, and a note that says why", () => {
+    // B was interrupted before any run of the flow was counted: a test over 0 runs would say p = 1.
+    const a = flow(3, [run("a1", 1, 0), run("a2", 1, 0), run("a3", 1, 0)]);
+    const compared = compareReports([a], [flow(3, [])]);
+    expect(compared.flows[0]).toMatchObject({ flowId: "swap", only: null, passes: null });
+    expect(compared.flagged).toEqual([]);
+    expect(compared.notes).toContain(
+      "B counted no run of swap, so its pass rates are not compared (no verdict, no p): a side interrupted before the flow ran has nothing to judge.",
+    );
+    expect(compareReports([flow(3, [])], [flow(3, [])]).notes[0]).toMatch(/^A and B counted no run of swap,/);
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { OrchestratorError } from "../errors.js";
 import { fisherExactTest } from "./fisher-exact-test.js";
 import { parseInput } from "./parse-input.js";
 import { type PassCount, ZPassCount } from "./pass-rate.js";
@@ -14,11 +15,10 @@ export type PassComparison = {
   /** The test behind the verdict, named in every report. */
   test: typeof PASS_COUNT_TEST;
   pValue: number;
-  /** Null for a side without runs. */
-  baselineRate: number | null;
-  candidateRate: number | null;
-  /** candidateRate − baselineRate; null when either is. */
-  delta: number | null;
+  baselineRate: number;
+  candidateRate: number;
+  /** candidateRate − baselineRate. */
+  delta: number;
   /** The verdict in plain words, with what to do when it is inconclusive. */
   reason: string;
 };
@@ -29,23 +29,34 @@ export const pValueText = (passes: PassComparison | null | undefined): string =>
 const ZComparisonInput = z.strictObject({ baseline: ZPassCount, candidate: ZPassCount });
 export type ComparisonInput = z.infer<typeof ZComparisonInput>;
 
-const rateOf = ({ runs, passes }: PassCount) => (runs === 0 ? null : passes / runs);
+const rateOf = ({ runs, passes }: PassCount) => passes / runs;
 
 /**
  * Compares the pass counts of a baseline and a candidate (two evaluation runs of one flow, or one
  * step's passes over the runs where it ran). A regression or an improvement is flagged only when
  * Fisher's exact test gives p < 0.05; any other difference is reported as "no credible difference",
- * because 4/5 against 3/5 says nothing about which agent is better.
+ * because 4/5 against 3/5 says nothing about which agent is better. A side without runs has no rate,
+ * and a test over it would give p = 1, a verdict made of nothing: it is refused (the reports leave
+ * such a flow or step uncompared, and say why).
  */
 export function comparePassCounts(input: ComparisonInput): PassComparison {
   const { baseline, candidate } = parseInput(ZComparisonInput, input, "pass count comparison");
+  for (const [side, count] of [
+    ["baseline", baseline],
+    ["candidate", candidate],
+  ] as const) {
+    if (count.runs === 0)
+      throw new OrchestratorError("INVALID_ARGUMENT", `The ${side} has no runs: there is no pass rate to compare`, {
+        path: `${side}.runs`,
+      });
+  }
   const pValue = fisherExactTest([
     [baseline.passes, baseline.runs - baseline.passes],
     [candidate.passes, candidate.runs - candidate.passes],
   ]);
   const baselineRate = rateOf(baseline);
   const candidateRate = rateOf(candidate);
-  const delta = baselineRate === null || candidateRate === null ? null : candidateRate - baselineRate;
+  const delta = candidateRate - baselineRate;
   const { verdict, reason } = judgeDifference(baseline, candidate, delta, pValue);
   return { verdict, test: PASS_COUNT_TEST, pValue, baselineRate, candidateRate, delta, reason };
 }
@@ -53,15 +64,11 @@ export function comparePassCounts(input: ComparisonInput): PassComparison {
 function judgeDifference(
   baseline: PassCount,
   candidate: PassCount,
-  delta: number | null,
+  delta: number,
   pValue: number,
 ): { verdict: ComparisonVerdict; reason: string } {
   const counts = `${baseline.passes}/${baseline.runs} → ${candidate.passes}/${candidate.runs} passed`;
   const evidence = `${PASS_COUNT_TEST}, ${pValue < 0.0001 ? "p < 0.0001" : `p = ${pValue.toFixed(4)}`}`;
-  if (delta === null) {
-    const empty = baseline.runs === 0 ? "the baseline" : "the candidate";
-    return { verdict: "no credible difference", reason: `${counts}: ${empty} has no runs to compare; run it first` };
-  }
   if (pValue < SIGNIFICANCE_LEVEL) {
     const verdict = delta < 0 ? "regression" : "improvement";
     return { verdict, reason: `${counts}: a credible ${verdict} (${evidence} < ${SIGNIFICANCE_LEVEL})` };

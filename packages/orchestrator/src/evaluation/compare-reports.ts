@@ -83,7 +83,8 @@ function compareSteps(a: readonly StepReport[], b: readonly StepReport[]): StepC
       failureRateA: sa?.failureRate ?? null,
       failureRateB: sb?.failureRate ?? null,
       failureRateDelta: delta(sa?.failureRate, sb?.failureRate),
-      passes: ca.runs === 0 && cb.runs === 0 ? null : comparePassCounts({ baseline: ca, candidate: cb }),
+      // A side where the step never ran has no rate: nothing to judge (see comparePassCounts).
+      passes: ca.runs === 0 || cb.runs === 0 ? null : comparePassCounts({ baseline: ca, candidate: cb }),
     };
   });
 }
@@ -93,7 +94,9 @@ function compareFlow(flowId: string, a: ComparableFlow | undefined, b: Comparabl
     flowId,
     only: a && b ? null : a ? "a" : "b",
     passes:
-      a && b ? comparePassCounts({ baseline: { runs: a.runs, passes: a.passes }, candidate: { runs: b.runs, passes: b.passes } }) : null,
+      a && b && a.runs > 0 && b.runs > 0
+        ? comparePassCounts({ baseline: { runs: a.runs, passes: a.passes }, candidate: { runs: b.runs, passes: b.passes } })
+        : null,
     kA: a?.k ?? null,
     kB: b?.k ?? null,
     passHatKDelta: a?.k === b?.k ? delta(a?.passHatK, b?.passHatK) : null,
@@ -124,6 +127,13 @@ export function compareReports(a: readonly ComparableFlow[], b: readonly Compara
       b.find((f) => f.flowId === id),
     ),
   );
+  // Flows on both sides that a side counted no run of (an evaluation interrupted before it got there).
+  const uncounted = ids.flatMap((flowId) => {
+    const fa = a.find((f) => f.flowId === flowId);
+    const fb = b.find((f) => f.flowId === flowId);
+    const empty = fa && fb ? [fa.runs === 0 ? "A" : "", fb.runs === 0 ? "B" : ""].filter(Boolean) : [];
+    return empty.length ? [{ flowId, empty }] : [];
+  });
   const flagged: ReportComparison["flagged"] = [];
   for (const flow of flows) {
     if (flow.passes && flow.passes.verdict !== "no credible difference")
@@ -133,15 +143,19 @@ export function compareReports(a: readonly ComparableFlow[], b: readonly Compara
         flagged.push({ flowId: flow.flowId, stepId: step.stepId, verdict: step.passes.verdict });
     }
   }
-  return { test: PASS_COUNT_TEST, flows, flagged, notes: comparisonNotes(flows) };
+  return { test: PASS_COUNT_TEST, flows, flagged, notes: comparisonNotes(flows, uncounted) };
 }
 
-function comparisonNotes(flows: readonly FlowComparison[]): string[] {
+function comparisonNotes(flows: readonly FlowComparison[], uncounted: readonly { flowId: string; empty: readonly string[] }[]): string[] {
   const kPairs = new Set(flows.filter((f) => f.kA !== null && f.kB !== null && f.kA !== f.kB).map((f) => `A k = ${f.kA}, B k = ${f.kB}`));
   // Every row says "only in A" or "only in B" then, and its dashes would look like missing data.
   const nothingShared = flows.length > 0 && flows.every((f) => f.only !== null);
   return [
     ...(nothingShared ? ["A and B have no flow in common, so nothing is compared: pick two evaluations or runs of the same flows."] : []),
+    ...uncounted.map(
+      ({ flowId, empty }) =>
+        `${empty.join(" and ")} counted no run of ${flowId}, so its pass rates are not compared (no verdict, no p): a side interrupted before the flow ran has nothing to judge.`,
+    ),
     ...[...kPairs].map(
       (pair) => `Δ pass^k is not compared where k differs (${pair}): pass^k of different k are different measures. Compare the pass rates.`,
     ),
