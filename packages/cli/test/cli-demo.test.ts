@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCli } from "./support/live-cli.js";
 import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 let temp: ReturnType<typeof makeTempDir>;
@@ -46,8 +47,24 @@ describe("reev demo", () => {
       expect(readFileSync(join(out, f), "utf8").startsWith("stateDiagram-v2")).toBe(true);
     }
     expect(r.stdout).toContain("Next: reev list");
+    expect(r.stdout).toContain("\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n");
     // The last line sums the runs up, by status.
     expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("3 runs: 1 completed, 2 failed");
+  });
+
+  it("Ctrl-C: the runs are cancelled where they stood, and the closing words say so, not that they failed on purpose", async () => {
+    const demo = startCli(["demo", "--db", join(temp.dir, "db-interrupted"), "--out", join(temp.dir, "out-interrupted")], {
+      cwd: temp.dir,
+      timeoutMs: 90_000,
+    });
+    // Once a step is under way, so that a run is cancelled mid-flow.
+    await demo.waitForLine(/step 0 \S+ started$/);
+    demo.child.kill("SIGINT");
+    const r = await demo.done;
+    expect(r.code, show(r)).toBe(130);
+    expect(r.stdout).toContain("\nThe demo was interrupted, so its runs were cancelled where they stood:\n");
+    expect(r.stdout).not.toContain("fail on purpose");
+    expect(r.stdout).toMatch(/^⏹️ cancelled {2}/m);
   });
 
   it("a price file it cannot read fails before the banner: the error is all it prints, exit 2", async () => {

@@ -75,9 +75,12 @@ export async function demoCommand(
       ),
     { notices: runNotices({ runsStarted, recover: reevCommand("recover") }) },
   );
+  // Interrupted, the runs were cancelled rather than failing as the examples mean to: that is not said of them.
+  const why = interrupted
+    ? "The demo was interrupted, so its runs were cancelled where they stood"
+    : "Some runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout)";
   io.stdout.write(
-    "\nSome runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout):\n" +
-      "their status says so, and the diagrams show where. Open the .html files in a browser.\n" +
+    `\n${why}:\ntheir status says so, and the diagrams show where. Open the .html files in a browser.\n` +
       `Next: ${reevCommands(["list", "show <executionId>", "diagram <executionId> --format html --out run.html"])}\n` +
       `\n${runsSummary(report)}\n`,
   );
