@@ -3,16 +3,21 @@
 
 /**
  * The known word a typo most likely meant, for a "did you mean …?": within two edits (one for words of
- * four letters or fewer, where two would match nearly anything), case aside; undefined when none is that close.
+ * four letters or fewer, where two would match nearly anything), case aside; else the one known word
+ * that starts with it, for a name cut short (`flow` for flowId, `backof` for backoffMs: three letters
+ * at least); undefined when none is that close.
  */
 export function closestWord(word: string, known: readonly string[]): string | undefined {
   const limit = word.length <= 4 ? 1 : 2;
+  const typed = word.toLowerCase();
   let best: { word: string; distance: number } | undefined;
   for (const candidate of known) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    const distance = editDistance(typed, candidate.toLowerCase());
     if (distance <= limit && (!best || distance < best.distance)) best = { word: candidate, distance };
   }
-  return best?.word;
+  if (best) return best.word;
+  const started = typed.length >= 3 ? known.filter((candidate) => candidate.toLowerCase().startsWith(typed)) : [];
+  return started.length === 1 ? started[0] : undefined;
 }
 
 /**

@@ -11,6 +11,9 @@ describe("closestWord", () => {
     ["cancelld", STATUSES, "cancelled"],
     ["josn", ["table", "json", "html"], "json"], // a swap in a short word
     ["jsn", ["table", "json", "html"], "json"],
+    ["flow", ["status", "flowId", "q"], "flowId"], // a name cut short: the one word it begins
+    ["backof", ["attempts", "backoffMs"], "backoffMs"],
+    ["COMP", STATUSES, "completed"],
   ])("%s → %s", (word, known, guess) => {
     expect(closestWord(word, known)).toBe(guess);
   });
@@ -20,6 +23,8 @@ describe("closestWord", () => {
     ["svg", ["mmd", "html"]],
     ["xml", ["json", "jsonl", "otlp"]],
     ["finished", STATUSES],
+    ["co", STATUSES], // two letters begin nearly anything
+    ["back", ["backoffMs", "backlog"]], // the start of two words: which one is a guess
   ])("%s: nothing close enough", (word, known) => {
     expect(closestWord(word, known)).toBeUndefined();
   });

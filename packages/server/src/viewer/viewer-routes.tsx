@@ -155,8 +155,7 @@ function unknownParamProblem(url: URL, query: RunsListQuery): PageProblem | unde
   const name = [...url.searchParams.keys()].find((key) => !LIST_PARAMS.has(key));
   if (name === undefined) return undefined;
   const filters = Object.keys(FILTER_LABELS);
-  // `flow` for flowId is a name cut short, not a typo within two edits.
-  const word = closestWord(name, filters) ?? filters.find((f) => name.length >= 3 && f.toLowerCase().startsWith(name.toLowerCase()));
+  const word = closestWord(name, filters);
   const words = `The runs list has no "${name}" filter; its filters are ${filters.slice(0, -1).join(", ")} and ${filters.at(-1)}.`;
   const guess =
     word === undefined ? undefined : { word, href: filtersHref({ ...query, [word]: url.searchParams.get(name) || undefined }, null) };
