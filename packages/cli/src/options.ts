@@ -96,13 +96,42 @@ export function duration(flag: string, limits: { positive?: boolean; maxMs?: num
               : limits.maxMs === undefined
                 ? "it is too long"
                 : `it is longer than ${formatAge(maxMs)}`;
+      const meant = meantDuration(value);
       throw invalidArgument(
-        `${flag} must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; got "${value}": ${why}.`,
+        `${flag} must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; got "${value}": ${why}.${meant ? ` Did you mean ${meant}?` : ""}`,
         flag,
       );
     }
     return ms;
   };
+}
+
+const UNIT_WORDS: Record<string, keyof typeof DURATION_UNITS> = {
+  s: "s",
+  sec: "s",
+  second: "s",
+  m: "m",
+  min: "m",
+  minute: "m",
+  h: "h",
+  hr: "h",
+  hour: "h",
+  d: "d",
+  day: "d",
+  w: "w",
+  week: "w",
+};
+
+/**
+ * The duration a refused one was most likely meant as: `7D` → 7d, `30 days` → 30d. Never for an upper
+ * case M, which may mean months: a purge told 7m for seven months would take nearly everything.
+ */
+function meantDuration(value: string): string | undefined {
+  const match = /^(\d+)\s*([a-z]+?)s?$/i.exec(value.trim());
+  if (!match || match[2] === "M") return undefined;
+  const unit = UNIT_WORDS[(match[2] as string).toLowerCase()];
+  const meant = unit && `${Number(match[1])}${unit}`;
+  return meant && meant !== value ? meant : undefined;
 }
 
 /** A comma-separated list, each item checked by `item` (`--status failed,cancelled`). */

@@ -189,7 +189,11 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(baseline.stderr).toContain('No evaluation "eval_nope"');
     const rate = await reev("eval", fixture("eval-v1"), "--min-pass-rate", "1.5");
     expect(rate.code, show(rate)).toBe(2);
-    expect(rate.stderr).toContain("--min-pass-rate must be a number from 0 to 1");
+    expect(rate.stderr).toContain('--min-pass-rate must be a number from 0 to 1, got "1.5".\n');
+    // A percentage is read back as the fraction it means.
+    const percent = await reev("eval", fixture("eval-v1"), "--min-pass-rate", "80%");
+    expect(percent.code, show(percent)).toBe(2);
+    expect(percent.stderr).toContain('--min-pass-rate must be a number from 0 to 1, got "80%". Did you mean 0.8?\n');
     const missing = await reev("eval", join(temp.dir, "no-such-dir"));
     expect(missing.code, show(missing)).toBe(2);
     const compare = await reev("compare", "eval_nope", first.evaluation.id);

@@ -24,6 +24,25 @@ describe("duration", () => {
     expect(capped("24d")).toBe(24 * 86_400_000);
     expect(() => capped("25d")).toThrow(refusal("--stale-after", "25d", "it is longer than 24d"));
   });
+
+  it("names the duration a unit in capitals or in words most likely meant, but never reads M as minutes", () => {
+    const parse = duration("--older-than");
+    for (const [given, meant] of [
+      ["7D", "7d"],
+      ["2W", "2w"],
+      ["30 days", "30d"],
+      ["1day", "1d"],
+      ["12 hours", "12h"],
+      ["90 Secs", "90s"],
+      ["15min", "15m"],
+    ] as const)
+      expect(() => parse(given)).toThrow(`${refusal("--older-than", given, "it is not a duration")} Did you mean ${meant}?`);
+    // M may be months: no guess at all, and none for a unit that is not one.
+    for (const given of ["7M", "6 months", "3y"]) {
+      expect(() => parse(given)).toThrow(refusal("--older-than", given, "it is not a duration"));
+      expect(() => parse(given)).not.toThrow(/Did you mean/);
+    }
+  });
 });
 
 describe("formatAge", () => {

@@ -95,7 +95,12 @@ export function registerEval(program: Command, ctx: CliContext): void {
 
 function rate(value: string): number {
   const n = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
-  if (Number.isNaN(n)) throw invalidArgument(`--min-pass-rate must be a number from 0 to 1, got "${value}".`, "--min-pass-rate");
+  if (Number.isNaN(n)) {
+    // `80` or `80%` is a percentage: the fraction it means, to type instead.
+    const percent = /^(\d{1,3}(\.\d+)?)%?$/.exec(value);
+    const meant = percent && Number(percent[1]) > 1 && Number(percent[1]) <= 100 ? ` Did you mean ${Number(percent[1]) / 100}?` : "";
+    throw invalidArgument(`--min-pass-rate must be a number from 0 to 1, got "${value}".${meant}`, "--min-pass-rate");
+  }
   return n;
 }
 
