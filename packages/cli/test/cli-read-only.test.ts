@@ -157,6 +157,12 @@ describe("read commands on the embedded database", () => {
     expect(other.stderr).toContain(
       `reev: ${join(cwd, "notes")} is not a reev database: point --db at the directory reev run or reev migrate created (by default .reev/db)`,
     );
+    // A file given for the directory: the same way out, not a new directory's.
+    const file = await runCli(["list", "--db", "notes/todo.txt"], { cwd });
+    expect(file.code, show(file)).toBe(2);
+    expect(file.stderr).toContain(
+      `reev: ${join(cwd, "notes/todo.txt")} is a file, not a database directory: point --db at the directory reev run or reev migrate created (by default .reev/db)`,
+    );
     expect(readdirSync(cwd).sort()).toEqual([".reev", "notes"]);
     expect(readdirSync(join(cwd, ".reev"))).toEqual(["db"]);
     expect(await pgliteCatalog(join(cwd, ".reev/db"))).toEqual(before);

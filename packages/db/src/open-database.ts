@@ -175,9 +175,9 @@ function isNewDataDir(dataDir: string, reading?: { cwd: string }): boolean {
     return true;
   }
   if (!statSync(dataDir).isDirectory()) {
-    throw new DatabaseError("VALIDATION", `${dataDir} is a file, not a database directory: point --db at a new or empty directory`, {
-      field: "url",
-    });
+    // A command that reads needs the database that is there, not a new directory it would find empty.
+    const instead = reading ? "the directory reev run or reev migrate created (by default .reev/db)" : "a new or empty directory";
+    throw new DatabaseError("VALIDATION", `${dataDir} is a file, not a database directory: point --db at ${instead}`, { field: "url" });
   }
   if (existsSync(join(dataDir, "PG_VERSION"))) return false;
   const entries = readdirSync(dataDir);
