@@ -29,6 +29,6 @@ export function runMark(e: ExecutionSessionRecord, afterMs = staleAfterMs()): Ru
 export function markHelp(mark: Exclude<RunMark, undefined>, afterMs = staleAfterMs()): string {
   const minutes = afterMs % 60_000 === 0 ? `${afterMs / 60_000} min` : `${Math.round(afterMs / 1000)} s`;
   return mark === "abandoned"
-    ? `abandoned: its process is gone and it never finished; ${reevCommand("recover")} finishes it`
-    : `stale: no heartbeat for over ${minutes}; its process may be gone (${reevCommand("recover")} finishes it once that is certain)`;
+    ? `abandoned: the run's process is gone and the run never finished; ${reevCommand("recover")} finishes such runs`
+    : `stale: no heartbeat for over ${minutes}; the run's process may be gone (${reevCommand("recover")} finishes such runs once that is certain)`;
 }

@@ -176,7 +176,7 @@ describe.each(backends(() => temp.dir))(`interrupted and crashed runs on $name (
     const table = await reev("list");
     for (const id of killed) expect(table.stdout).toMatch(new RegExp(`^${id} .*running \\(abandoned\\)`, "m"));
     // The command to run next, with the --db the list was given.
-    expect(table.stdout).toMatch(/reev recover --db \S+ finishes it/);
+    expect(table.stdout).toMatch(/reev recover --db \S+ finishes such runs/);
 
     const dry = await reev("recover", "--dry-run", "--json");
     expect(dry.code, show(dry)).toBe(0);

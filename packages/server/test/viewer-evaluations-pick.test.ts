@@ -1,9 +1,10 @@
 // The evaluations list's compare picks, as the server renders them: offered once there are two
-// evaluations, and at first on the newest two with a report (a running one has none to compare yet).
+// evaluations, and at first on the newest two that counted a run (a running one has no report yet, an
+// evaluation interrupted before any run a report of nothing).
 import { test, testBackends } from "@reev/db/testing";
 import { describe, expect } from "vitest";
 import { createServer } from "../src/index.js";
-import { evaluationPlans, PRICES, recordEvaluation } from "./support/evaluations.js";
+import { evaluationPlans, PRICES, recordEvaluation, recordInterruptedEvaluation } from "./support/evaluations.js";
 
 /** The ids the list's radios pick at first, as `{ a, b }`. */
 const checked = (html: string) =>
@@ -12,7 +13,7 @@ const checked = (html: string) =>
 describe.each(testBackends())("the evaluations list's compare picks on $name", (backend) => {
   test.override({ backend });
 
-  test("appear with two evaluations, and pick the newest two with a report", async ({ db }) => {
+  test("appear with two evaluations, and pick the newest two that counted a run", async ({ db }) => {
     const prefix = `viewer-picks-${backend.name}`;
     const { app } = createServer({ db, log: () => {} });
     const list = async () => (await app.request("/evaluations")).text();
@@ -44,5 +45,15 @@ describe.each(testBackends())("the evaluations list's compare picks on $name", (
     expect(four.match(/type="radio"/g)).toHaveLength(8);
     expect(checked(four)).toEqual({ a: `${prefix}-v2`, b: `${prefix}-v3` });
     expect(four).toContain(`aria-label="B (candidate): v4 (${prefix}-v4)"`);
+
+    // Interrupted before a run was counted, the newest has a report of nothing: not picked either.
+    await recordInterruptedEvaluation(db, {
+      id: `${prefix}-v5`,
+      name: "v5",
+      plans: evaluationPlans(prefix, false),
+      repeat: 1,
+      startedAt: new Date(Date.UTC(2026, 0, 5)),
+    });
+    expect(checked(await list())).toEqual({ a: `${prefix}-v2`, b: `${prefix}-v3` });
   });
 });

@@ -44,11 +44,13 @@ function CompareForm(props: { query: CompareQuery }) {
 type EvaluationListRow = { evaluation: EvaluationRunRecord; report: EvaluationReport | null };
 
 /**
- * The two evaluations the list offers to compare at first: the newest with a report as B (the
- * candidate) and the one before it as A (the baseline); the newest two when fewer have a report.
+ * The two evaluations the list offers to compare at first: the newest that counted a run as B (the
+ * candidate) and the one before it as A (the baseline); the newest two when fewer counted any. An
+ * evaluation interrupted before a run was counted has a report of nothing, and a comparison with it
+ * compares nothing.
  */
 export function defaultPair(rows: readonly EvaluationListRow[]): CompareQuery {
-  const reported = rows.filter((row) => row.report).map((row) => row.evaluation.id);
+  const reported = rows.filter((row) => (row.report?.runs ?? 0) > 0).map((row) => row.evaluation.id);
   const ids = reported.length >= 2 ? reported : rows.map((row) => row.evaluation.id);
   return { b: ids[0], a: ids[1] };
 }
@@ -231,7 +233,7 @@ export function ComparisonPage(props: {
 }) {
   const { query, compared } = props;
   return (
-    <Layout title={`reev · compare ${query.a ?? ""} → ${query.b ?? ""}`} nonce={props.nonce}>
+    <Layout title={query.a && query.b ? `reev · compare ${query.a} → ${query.b}` : "reev · compare"} nonce={props.nonce}>
       {compared ? null : (
         <header>
           <h1>Compare</h1>
