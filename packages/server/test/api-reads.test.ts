@@ -387,6 +387,12 @@ describe.each(testBackends())("read API on $name", (backend) => {
       // The runs exist; an unread list must not say none match.
       expect(text, path).not.toContain("No runs match");
     }
+    // A filter given twice would be read with its first value alone: refused, as the API refuses it.
+    const twice = await get(db, "/?status=failed&status=completed");
+    expect(twice.response.status).toBe(400);
+    expect(twice.text).toContain(
+      "The Status filter is given 2 times (&quot;failed&quot;, &quot;completed&quot;); the list takes one value.</p><p>No runs are listed with it:",
+    );
   });
 
   test("pages carry a CSP whose script nonce is on every script; CORS only for the origin given", async ({ db }) => {

@@ -163,6 +163,19 @@ function unknownParamProblem(url: URL, query: RunsListQuery): PageProblem | unde
 }
 
 /**
+ * A list URL parameter given more than once (`?status=failed&status=completed`), refused as the API
+ * refuses it: the list would be read with the first value alone, as if the others were not there.
+ */
+function repeatedParamProblem(url: URL): PageProblem | undefined {
+  const name = [...new Set(url.searchParams.keys())].find((key) => url.searchParams.getAll(key).length > 1);
+  if (name === undefined) return undefined;
+  const values = url.searchParams.getAll(name);
+  const what = FILTER_LABELS[name] ? `The ${FILTER_LABELS[name]} filter` : `"${name}"`;
+  const words = `${what} is given ${values.length} times (${values.map((v) => `"${v}"`).join(", ")}); the list takes one value.`;
+  return unlistedProblem(name, words, words);
+}
+
+/**
  * An unknown run id, with the runs it was most likely cut from (an id selected short of its end):
  * the one run whose id contains it, linked, or a search of the list for it. A failure to look leaves
  * the plain words, which stand on their own.
@@ -254,8 +267,9 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   /** The list's query from the URL, and its page: the same read as the API's list. */
   const listPage = async (c: Context<AppEnv>) => {
     const query = runsListQuery(c);
-    const unknown = unknownParamProblem(new URL(c.req.url), query);
-    if (unknown) throw unknown;
+    const url = new URL(c.req.url);
+    const problem = unknownParamProblem(url, query) ?? repeatedParamProblem(url);
+    if (problem) throw problem;
     const cursor = c.req.query("cursor") || undefined;
     const given = { ...query, limit: 50 };
     const input = ZExecutionsPageInput.safeParse(given);
