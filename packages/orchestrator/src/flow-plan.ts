@@ -3,10 +3,11 @@ import { extname } from "node:path";
 import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText, ZTokenCount } from "@reev/db";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { closestWord, orList } from "./closest-word.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import { ZExpect } from "./evaluation/expect.js";
 import { issueProblems, type Problem, requiredWords } from "./issue-problems.js";
-import { stepReferences } from "./prompt-template.js";
+import { placeholders, STEP_RESULT_FIELDS, TEMPLATE_ROOTS } from "./prompt-template.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
 // dropping the setting it was meant to carry.
@@ -156,12 +157,13 @@ export const ZFlowPlan = z
       .array(ZFlowStep)
       .min(1)
       .superRefine(reportDuplicateStepIds, { when: (payload) => Array.isArray(payload.value) })
-      .superRefine(reportForwardReferences)
+      .superRefine(reportPlaceholders)
       .describe("The steps, run one after the other in this order."),
     expect: ZExpect.optional().describe(
       "Trajectory checks over the whole run: the stored tool calls of every step in step order, and the mean of the steps' scores for minScore. Same fields as a step's expect.",
     ),
   })
+  .superRefine(reportContextKeys)
   .meta({
     title: "reev flow file",
     description: "A multi-step task for an agent: reev runs the steps in order and records each one (JSON or YAML).",
@@ -237,30 +239,78 @@ function reportDuplicateStepIds(steps: readonly unknown[], ctx: z.RefinementCtx)
   for (const duplicate of findDuplicateStepIds(steps)) ctx.addIssue({ code: "custom", ...duplicateIssue(duplicate) });
 }
 
+/** ` Did you mean X?` for a name a typo most likely meant, or nothing. */
+const didYouMean = (name: string, known: readonly string[]) => {
+  const guess = closestWord(name, known);
+  return guess ? ` Did you mean ${guess}?` : "";
+};
+
 /**
- * A prompt can use the results of the steps before it, and only those: a reference to a step that does
- * not exist (a typo, `{{steps.balanse.response}}`) or that runs later would render `<missing: …>` in
- * every run. It is a flow error at load time, naming the step and the reference.
+ * A placeholder that can never resolve renders `<missing: …>` in every run, and the agent is asked a
+ * broken prompt: it is a flow error at load time, naming the step and the placeholder. A prompt can
+ * use the results of the steps before it, and only those: a reference to a step that does not exist
+ * (`{{steps.balanse.response}}`) or that runs later is one; so is a name no placeholder begins with
+ * (`{{previus.response}}`) and a field no step result has (`{{previous.respone}}`).
  */
-function reportForwardReferences(steps: readonly FlowStep[], ctx: z.RefinementCtx): void {
+function reportPlaceholders(steps: readonly FlowStep[], ctx: z.RefinementCtx): void {
   const indexOf = new Map<string, number>();
   steps.forEach((step, index) => {
     if (!indexOf.has(step.stepId)) indexOf.set(step.stepId, index);
   });
   steps.forEach((step, index) => {
-    for (const { expression, stepId } of stepReferences(step.prompt)) {
-      const target = indexOf.get(stepId);
+    const report = (message: string) => ctx.addIssue({ code: "custom", path: [index, "prompt"], message });
+    for (const { expression, path } of placeholders(step.prompt)) {
+      const [root, name, field] = path ?? [];
+      if (root === undefined) continue;
+      if (!(TEMPLATE_ROOTS as readonly string[]).includes(root)) {
+        report(
+          `{{${expression}}} in step "${step.stepId}": a placeholder begins with ${orList(TEMPLATE_ROOTS)}, not "${root}".${didYouMean(root, TEMPLATE_ROOTS)}`,
+        );
+        continue;
+      }
+      const resultField = root === "previous" ? name : root === "steps" ? field : undefined;
+      if (resultField !== undefined && !(STEP_RESULT_FIELDS as readonly string[]).includes(resultField))
+        report(
+          `{{${expression}}} in step "${step.stepId}": a step's result has no "${resultField}" (its fields: ${STEP_RESULT_FIELDS.join(", ")}).${didYouMean(resultField, STEP_RESULT_FIELDS)}`,
+        );
+      if (root !== "steps" || name === undefined) continue;
+      const target = indexOf.get(name);
       if (target !== undefined && target < index) continue;
       const why =
         target === undefined
-          ? `no step has the id "${stepId}"`
+          ? `no step has the id "${name}"`
           : target === index
             ? `it is this step's own result, which does not exist yet`
-            : `step "${stepId}" (steps[${target}]) runs later`;
+            : `step "${name}" (steps[${target}]) runs later`;
+      const guess =
+        target === undefined
+          ? closestWord(
+              name,
+              [...indexOf].filter(([, i]) => i < index).map(([id]) => id),
+            )
+          : undefined;
+      report(
+        `{{${expression}}} in step "${step.stepId}" refers to step "${name}", but ${why}; a prompt can only use earlier steps' results${guess ? `. Did you mean ${guess}?` : ""}`,
+      );
+    }
+  });
+}
+
+/**
+ * `{{context.KEY}}` for a key the flow's context does not have (`{{context.walet}}`) renders
+ * `<missing: …>` in every run: a flow error at load time, with the key it most likely meant.
+ */
+function reportContextKeys(plan: { context: Record<string, unknown>; steps: readonly FlowStep[] }, ctx: z.RefinementCtx): void {
+  const keys = Object.keys(plan.context);
+  plan.steps.forEach((step, index) => {
+    for (const { expression, path } of placeholders(step.prompt)) {
+      const [root, key] = path ?? [];
+      if (root !== "context" || key === undefined || Object.hasOwn(plan.context, key)) continue;
+      const has = keys.length ? `has no key "${key}" (its keys: ${keys.join(", ")})` : `is empty: it has no key "${key}"`;
       ctx.addIssue({
         code: "custom",
-        path: [index, "prompt"],
-        message: `{{${expression}}} in step "${step.stepId}" refers to step "${stepId}", but ${why}; a prompt can only use earlier steps' results`,
+        path: ["steps", index, "prompt"],
+        message: `{{${expression}}} in step "${step.stepId}": the flow's context ${has}.${didYouMean(key, keys)}`,
       });
     }
   });

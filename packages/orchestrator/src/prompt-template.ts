@@ -35,14 +35,15 @@ export function missingPlaceholders(template: string, vars: TemplateVars): strin
   return [...missing];
 }
 
-/** Each `{{ steps.ID… }}` placeholder of `template` with the step id it names, in order of appearance. */
-export function stepReferences(template: string): { expression: string; stepId: string }[] {
-  const references: { expression: string; stepId: string }[] = [];
-  for (const [, expression = ""] of template.matchAll(PLACEHOLDER)) {
-    const path = parsePath(expression);
-    if (path?.[0] === "steps" && path[1] !== undefined) references.push({ expression, stepId: path[1] });
-  }
-  return references;
+/** The names a placeholder can begin with: the fields of TemplateVars. */
+export const TEMPLATE_ROOTS = ["prompt", "context", "previous", "steps"] as const;
+
+/** What a step's result holds, for `{{previous.…}}` and `{{steps.ID.…}}`: the fields of PreviousStepResult. */
+export const STEP_RESULT_FIELDS = ["stepIndex", "stepId", "status", "response", "toolCalls", "error"] as const;
+
+/** Each placeholder of `template` as written and as a path (`undefined` when it is not one), in order of appearance. */
+export function placeholders(template: string): { expression: string; path: string[] | undefined }[] {
+  return [...template.matchAll(PLACEHOLDER)].map(([, expression = ""]) => ({ expression, path: parsePath(expression) }));
 }
 
 /**

@@ -237,14 +237,36 @@ describe("parseFlowPlan", () => {
     );
     expect(error.path).toBe("steps[1].prompt");
     expect(error.message.split("\n").slice(1)).toEqual([
-      '  - steps[1].prompt: {{steps.balanse.response}} in step "swap" refers to step "balanse", but no step has the id "balanse"; a prompt can only use earlier steps\' results',
+      '  - steps[1].prompt: {{steps.balanse.response}} in step "swap" refers to step "balanse", but no step has the id "balanse"; a prompt can only use earlier steps\' results. Did you mean balance?',
       '  - steps[1].prompt: {{steps.lend.toolCalls[0].output}} in step "swap" refers to step "lend", but step "lend" (steps[2]) runs later; a prompt can only use earlier steps\' results',
       '  - steps[2].prompt: {{steps.lend.response}} in step "lend" refers to step "lend", but it is this step\'s own result, which does not exist yet; a prompt can only use earlier steps\' results',
     ]);
     // Earlier steps, and paths that are not about steps, are fine.
     expect(() =>
-      parseFlowPlan(JSON.stringify(plan([step("a"), step("b", { prompt: "{{steps.a.response}} {{context.x}}" })]))),
+      parseFlowPlan(JSON.stringify(plan([step("a"), step("b", { prompt: "{{steps.a.response}} {{context.x}}" })], { context: { x: 1 } }))),
     ).not.toThrow();
+  });
+
+  it("a placeholder that can never resolve is an error with what it most likely meant: a name, a result's field, a context key", () => {
+    const error = invalid(
+      plan(
+        [
+          step("balance", { prompt: "{{prompt}} for {{context.walet}}" }),
+          step("swap", { prompt: "{{previus.response}} {{previous.respone}} {{steps.balance.toolCall[0]}} {{ context.wallet.address }}" }),
+        ],
+        { context: { wallet: { address: "w1" }, position: 2 } },
+      ),
+    );
+    expect(error.message.split("\n").slice(1)).toEqual([
+      '  - steps[1].prompt: {{previus.response}} in step "swap": a placeholder begins with prompt, context, previous or steps, not "previus". Did you mean previous?',
+      '  - steps[1].prompt: {{previous.respone}} in step "swap": a step\'s result has no "respone" (its fields: stepIndex, stepId, status, response, toolCalls, error). Did you mean response?',
+      '  - steps[1].prompt: {{steps.balance.toolCall[0]}} in step "swap": a step\'s result has no "toolCall" (its fields: stepIndex, stepId, status, response, toolCalls, error). Did you mean toolCalls?',
+      '  - steps[0].prompt: {{context.walet}} in step "balance": the flow\'s context has no key "walet" (its keys: wallet, position). Did you mean wallet?',
+    ]);
+    // No context at all: said as such.
+    expect(invalid(plan([step("a", { prompt: "{{context.wallet}}" })])).message).toContain(
+      '{{context.wallet}} in step "a": the flow\'s context is empty: it has no key "wallet".',
+    );
   });
 
   it("rejects duplicates through the schema alone as well", () => {
