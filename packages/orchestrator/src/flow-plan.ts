@@ -103,7 +103,7 @@ export const ZFlowStep = z.strictObject({
   prompt: z
     .string()
     .describe(
-      "What the agent is asked: a template where {{prompt}}, {{context.KEY}}, {{previous.response}} and {{steps.ID.toolCalls[0].output.FIELD}} insert the flow's prompt, its context and earlier steps' results. A path that leads nowhere is written as <missing: path>.",
+      "What the agent is asked: a template where {{prompt}}, {{context.KEY}}, {{previous.response}} and {{steps.ID.toolCalls[0].output.FIELD}} insert the flow's prompt, its context and earlier steps' results. A placeholder that cannot resolve (an unknown name, step, result field or context key) is an error when the flow loads; a deeper path that leads nowhere is written as <missing: path>.",
     ),
   requiredTools: z
     .array(ZToolName)
