@@ -5,7 +5,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import type { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
-import type { QueryResultRow } from "pg";
+import type { Client as PgClient, QueryResultRow } from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { acquireDirectoryLock } from "./directory-lock.js";
 import { newPGlite } from "./embedded-pglite.js";
@@ -292,7 +292,7 @@ async function openPostgres(url: string): Promise<Backend> {
   // Loaded on demand: node-postgres is dead weight at the start of every embedded (PGlite) run.
   const [{ PrismaPg }, { default: pg }] = await Promise.all([import("@prisma/adapter-pg"), import("pg")]);
   // One pool for the client and the driver reads; the client ends it when it disconnects.
-  const pool = new pg.Pool({ connectionString: url });
+  const pool = new pg.Pool({ connectionString: url, Client: closingClient(pg.Client) });
   return {
     read: async <R>(sql: Prisma.Sql) => {
       const name = statementName({ sql: sql.text });
@@ -304,6 +304,32 @@ async function openPostgres(url: string): Promise<Backend> {
     close: async () => {
       if (!pool.ending) await pool.end();
     },
+  };
+}
+
+/**
+ * pg leaves a client's socket open when its login fails part-way (a SCRAM login to a server that asks
+ * for a password the URL does not give): the process could not exit until the server's
+ * authentication_timeout (a minute) closed it. This client closes its own socket when connecting fails.
+ */
+function closingClient(Client: typeof PgClient): typeof PgClient {
+  return class ClosingClient extends Client {
+    override connect(): Promise<this>;
+    override connect(callback: (error: Error | null) => void): void;
+    override connect(callback?: (error: Error | null) => void): Promise<this> | undefined {
+      const close = () => (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      if (callback) {
+        super.connect((error: Error | null) => {
+          if (error) close();
+          callback(error);
+        });
+        return undefined;
+      }
+      return super.connect().catch((error: unknown) => {
+        close();
+        throw error;
+      }) as Promise<this>;
+    }
   };
 }
 
