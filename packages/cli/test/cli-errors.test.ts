@@ -402,22 +402,35 @@ function wireMessage(type: string, body: Buffer): Buffer {
 }
 
 /**
- * A loopback peer that answers a login as a PostgreSQL server with password (SCRAM) authentication
- * begins to: CI's server trusts every login, so it never asks. Without a password in the startup it
- * asks for SCRAM (the real driver, pg, then gives up before sending anything); with one, it refuses
- * it as a server does a wrong password (28P01). Only the login is played; reev never gets further.
+ * A loopback peer that plays the first half of a PostgreSQL server's password (SCRAM) login: CI's
+ * server trusts every login, so it never asks. It asks for SCRAM, answers the client's first message
+ * with its own (where the real driver, pg, needs the password it may not have), and refuses the
+ * client's proof as a server refuses a wrong password (28P01). reev never gets further than the login.
  */
 async function loginServer(): Promise<{ url: (auth: string) => string; close(): Promise<void> }> {
-  const askForScram = wireMessage("R", Buffer.concat([Buffer.from([0, 0, 0, 10]), Buffer.from("SCRAM-SHA-256\0\0")]));
+  const authentication = (code: number, body: string) =>
+    wireMessage("R", Buffer.concat([Buffer.from([0, 0, 0, code]), Buffer.from(body, "latin1")]));
   const refuse = wireMessage("E", Buffer.from('SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user "postgres"\0\0'));
   const server = createServer((socket) => {
     socket.on("error", () => {});
-    let answered = false;
-    // The startup message, then (after the SCRAM request) the client's first SASL message, if it has a password.
-    socket.on("data", () => {
-      if (answered) socket.end(refuse);
-      else socket.write(askForScram);
-      answered = true;
+    // Whole messages only (TCP may split them): the startup message (a length, then the rest), then
+    // the client's SASL messages (a type byte, a length, the rest).
+    let received = Buffer.alloc(0);
+    let answered = 0;
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const header = answered === 0 ? 0 : 1;
+      if (received.length < header + 4 || received.length < header + received.readInt32BE(header)) return;
+      const message = received.subarray(0, header + received.readInt32BE(header)).toString("latin1");
+      received = received.subarray(message.length);
+      answered += 1;
+      if (answered === 1) socket.write(authentication(10, "SCRAM-SHA-256\0\0"));
+      else if (answered === 2) {
+        const clientNonce = /r=([^,\0]+)/.exec(message)?.[1] ?? "";
+        socket.write(authentication(11, `r=${clientNonce}server,s=${Buffer.from("salt").toString("base64")},i=4096`));
+      } else if (message.startsWith("p")) socket.end(refuse);
+      // Anything else is the client giving up (Terminate): it hears nothing more.
+      else socket.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -96,9 +96,10 @@ export function registerEval(program: Command, ctx: CliContext): void {
 function rate(value: string): number {
   const n = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
   if (Number.isNaN(n)) {
-    // `80` or `80%` is a percentage: the fraction it means, to type instead.
-    const percent = /^(\d{1,3}(\.\d+)?)%?$/.exec(value);
-    const meant = percent && Number(percent[1]) > 1 && Number(percent[1]) <= 100 ? ` Did you mean ${Number(percent[1]) / 100}?` : "";
+    // `80%`, or a whole `80`, is a percentage: the fraction it means, to type instead (1.5 is no guess).
+    const percent = /^(\d{1,3}(?:\.\d+)?)%$|^(\d{1,3})$/.exec(value);
+    const share = percent ? Number(percent[1] ?? percent[2]) : Number.NaN;
+    const meant = share > 1 && share <= 100 ? ` Did you mean ${share / 100}?` : "";
     throw invalidArgument(`--min-pass-rate must be a number from 0 to 1, got "${value}".${meant}`, "--min-pass-rate");
   }
   return n;
