@@ -23,7 +23,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         steps: [
           { stepId: "balance", prompt: "check {{context.wallet}} for {{prompt}}", requiredTools: ["get_balance"] },
           { stepId: "swap", prompt: "swap {{steps.balance.toolCalls[0].output.sol}} SOL after '{{previous.response}}'" },
-          { stepId: "lend", prompt: "lend {{context.pct}}% of {{steps.swap.response}}; missing {{context.nope}}" },
+          { stepId: "lend", prompt: "lend {{context.pct}}% of {{steps.swap.response}}; missing {{context.wallet.nope}}" },
         ],
       });
       const agent = recordingAgent((step, context) => ({
@@ -63,7 +63,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       expect(c1!.prompt).toBe("swap 4 SOL after 'balance answered at 0'");
 
       expect(c2!.previousResults.map((r) => r.stepId)).toEqual(["balance", "swap"]);
-      expect(c2!.prompt).toBe("lend 50% of swap answered at 1; missing <missing: context.nope>");
+      expect(c2!.prompt).toBe("lend 50% of swap answered at 1; missing <missing: context.wallet.nope>");
 
       expect(result).toMatchObject({
         executionId,
@@ -76,7 +76,7 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
       expect(result.stepResults.map((s) => [s.stepIndex, s.stepId, s.status, s.attempts, s.prompt])).toEqual([
         [0, "balance", "success", 1, "check W1 for use my 50% sol"],
         [1, "swap", "success", 1, "swap 4 SOL after 'balance answered at 0'"],
-        [2, "lend", "success", 1, "lend 50% of swap answered at 1; missing <missing: context.nope>"],
+        [2, "lend", "success", 1, "lend 50% of swap answered at 1; missing <missing: context.wallet.nope>"],
       ]);
     });
 
