@@ -105,9 +105,12 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   } catch (thrown) {
     // --help and --version end the parse by "throwing" an exit code of 0.
     if (thrown instanceof CommanderError && thrown.exitCode === 0) return 0;
-    if (!json) io.stderr.write(help);
     const helpTopic = argv[0] === "help" ? argv[1] : undefined;
     const commands = program.commands.map((c) => c.name());
+    // Help for an unknown topic is the general help, which buried the one line that matters: the
+    // suggestion. It is the error alone, as for `reev lsit`.
+    const unknownTopic = helpTopic !== undefined && !commands.includes(helpTopic);
+    if (!json && !unknownTopic) io.stderr.write(help);
     const error = toCliError(thrown, { command, commandLater: command ? undefined : named, helpTopic, commands });
     printError(error, io, json);
     return error.exitCode;
