@@ -250,7 +250,8 @@ const didYouMean = (name: string, known: readonly string[]) => {
  * broken prompt: it is a flow error at load time, naming the step and the placeholder. A prompt can
  * use the results of the steps before it, and only those: a reference to a step that does not exist
  * (`{{steps.balanse.response}}`) or that runs later is one; so is a name no placeholder begins with
- * (`{{previus.response}}`) and a field no step result has (`{{previous.respone}}`).
+ * (`{{previus.response}}`), a field no step result has (`{{previous.respone}}`), and `{{previous…}}`
+ * in the first step, which has none.
  */
 function reportPlaceholders(steps: readonly FlowStep[], ctx: z.RefinementCtx): void {
   const indexOf = new Map<string, number>();
@@ -268,6 +269,8 @@ function reportPlaceholders(steps: readonly FlowStep[], ctx: z.RefinementCtx): v
         );
         continue;
       }
+      if (root === "previous" && index === 0)
+        report(`{{${expression}}} in step "${step.stepId}": the first step has no previous step, so it would always be missing.`);
       const resultField = root === "previous" ? name : root === "steps" ? field : undefined;
       if (resultField !== undefined && !(STEP_RESULT_FIELDS as readonly string[]).includes(resultField))
         report(

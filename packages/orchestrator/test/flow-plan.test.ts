@@ -263,6 +263,10 @@ describe("parseFlowPlan", () => {
       '  - steps[1].prompt: {{steps.balance.toolCall[0]}} in step "swap": a step\'s result has no "toolCall" (its fields: stepIndex, stepId, status, response, toolCalls, error). Did you mean toolCalls?',
       '  - steps[0].prompt: {{context.walet}} in step "balance": the flow\'s context has no key "walet" (its keys: wallet, position). Did you mean wallet?',
     ]);
+    // The first step has no previous step.
+    expect(invalid(plan([step("a", { prompt: "after {{previous.response}}" })])).message).toContain(
+      '{{previous.response}} in step "a": the first step has no previous step, so it would always be missing.',
+    );
     // No context at all: said as such.
     expect(invalid(plan([step("a", { prompt: "{{context.wallet}}" })])).message).toContain(
       '{{context.wallet}} in step "a": the flow\'s context is empty: it has no key "wallet".',
