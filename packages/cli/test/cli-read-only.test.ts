@@ -184,6 +184,7 @@ describe("read commands on the embedded database", () => {
       expect(await pgliteCatalog(dir)).toEqual(before);
       const run = await runCli(["run", fixture("succeeds.yaml"), "--db", dir, "--out", join(temp.dir, "out")], { cwd: temp.dir });
       expect(run.code, show(run)).toBe(0);
+      expect(run.stderr).toContain(`Database: embedded PGlite at ${dir} (migrated now: 1 migration applied)\n`);
       const list = await runCli(["list", "--db", dir, "--json"], { cwd: temp.dir });
       expect(list.code, show(list)).toBe(0);
       expect(JSON.parse(list.stdout).executions).toHaveLength(1);
@@ -262,8 +263,12 @@ describe.skipIf(!baseUrl)("on PostgreSQL, nothing is migrated unless asked", () 
     async () => {
       const run = await reev("run", fixture("succeeds.yaml"), "--migrate", "--out", join(temp.dir, "out"));
       expect(run.code, show(run)).toBe(0);
+      // Said, not done in silence; the next run has nothing to migrate and says nothing of it.
+      expect(run.stderr).toMatch(/^Database: PostgreSQL at \S+ \(migrated now: \d+ migrations applied\)$/m);
+      const again = await reev("run", fixture("succeeds.yaml"), "--migrate", "--out", join(temp.dir, "out"));
+      expect(again.stderr).toMatch(/^Database: PostgreSQL at \S+$/m);
       const list = await reev("list", "--json");
-      expect(JSON.parse(list.stdout).executions).toHaveLength(1);
+      expect(JSON.parse(list.stdout).executions).toHaveLength(2);
     },
     MANY_RUNS,
   );

@@ -291,7 +291,11 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     options.onStart?.();
-    io.stderr.write(`Database: ${db.description}\n`);
+    // Migrating is a change to the user's database: said, not done in silence (--migrate on a fresh
+    // PostgreSQL database, or an embedded one behind this version).
+    const applied = db.appliedMigrations.length;
+    const migrated = applied ? ` (migrated now: ${applied === 1 ? "1 migration" : `${applied} migrations`} applied)` : "";
+    io.stderr.write(`Database: ${db.description}${migrated}\n`);
     if (exports) io.stderr.write(`OpenTelemetry: each run is sent to ${exports.endpoint} when it finishes\n`);
     const progress = new ProgressReporter(io.stderr);
     const executor = new PingPongExecutor(db, { prices });
