@@ -2,7 +2,7 @@
 // code (for scripts, in --json mode) and the exit code. Codes never lead the words, and the
 // database driver's or Prisma's own wording ("Raw query failed. Code: `N/A`") never reaches the user.
 import { DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
-import { closestWord, errorMessage, OrchestratorError } from "@reev/orchestrator";
+import { closestWord, didYouMean, errorMessage, OrchestratorError } from "@reev/orchestrator";
 import { CommanderError } from "commander";
 import { CliError, errorText } from "./cli-error.js";
 import type { CliIO } from "./context.js";
@@ -63,7 +63,7 @@ export type ErrorContext = {
 /** Commander's words, reworded: no "error:" prefix, no quotes around flags, "did you mean" as a question. */
 function parseError(error: CommanderError, { command, commandLater, helpTopic, commands = [] }: ErrorContext): CliError {
   const [first = "", suggestion] = error.message.replace(/^error: /, "").split("\n");
-  const didYouMean = suggestion?.replace(/^\(Did you mean (.+)\?\)$/, " Did you mean $1?") ?? "";
+  const suggested = suggestion?.replace(/^\(Did you mean (.+)\?\)$/, " Did you mean $1?") ?? "";
   const quoted = [...first.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? "");
   const where = command ? ` for reev ${command}` : "";
   const fail = (message: string, field?: string, hint = helpHint(command)) => new CliError("INVALID_ARGUMENT", message, { field, hint });
@@ -75,9 +75,9 @@ function parseError(error: CommanderError, { command, commandLater, helpTopic, c
           quoted[0],
           `Options go after the command name: ${reevCommand(`${commandLater} ${quoted[0]} …`, { db: false })}`,
         );
-      return fail(`Unknown option ${quoted[0]}${where}.${didYouMean}`, quoted[0]);
+      return fail(`Unknown option ${quoted[0]}${where}.${suggested}`, quoted[0]);
     case "commander.unknownCommand":
-      return fail(`Unknown command "${quoted[0]}".${didYouMean}`, "command");
+      return fail(`Unknown command "${quoted[0]}".${suggested}`, "command");
     case "commander.missingArgument":
       return fail(`The ${command} command needs ${/^[aeiou]/i.test(quoted[0] ?? "") ? "an" : "a"} <${quoted[0]}>.`, quoted[0]);
     case "commander.optionMissingArgument": {
@@ -91,11 +91,10 @@ function parseError(error: CommanderError, { command, commandLater, helpTopic, c
     case "commander.help": {
       // `reev` with no command, or `reev help` for one that does not exist (the help is printed above).
       if (helpTopic === undefined) return fail("No command given.", "command");
-      const guess = closestWord(helpTopic, commands);
-      return fail(`Unknown command "${helpTopic}".${guess ? ` Did you mean ${guess}?` : ""}`, "command");
+      return fail(`Unknown command "${helpTopic}".${didYouMean(closestWord(helpTopic, commands))}`, "command");
     }
     default:
-      return fail(`${first.charAt(0).toUpperCase()}${first.slice(1)}${didYouMean}`);
+      return fail(`${first.charAt(0).toUpperCase()}${first.slice(1)}${suggested}`);
   }
 }
 
@@ -145,19 +144,22 @@ function withHint(error: CliError, hint: string): CliError {
 /** What the driver said about a failed connection: Prisma keeps it in `meta.driverAdapterError.cause`. */
 type DriverCause = { kind?: string; originalMessage?: string; host?: string; port?: number; db?: string };
 
+/** An error and its causes, outermost first: how deep a connection failure hides its words depends on who wrapped it. */
+function* causeChain(error: unknown): Generator<object> {
+  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) yield e;
+}
+
 function driverCause(error: unknown): DriverCause | undefined {
-  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const meta = (e as { meta?: { driverAdapterError?: { cause?: DriverCause } } }).meta;
-    if (typeof meta?.driverAdapterError?.cause?.kind === "string") return meta.driverAdapterError.cause;
+  for (const e of causeChain(error)) {
+    const cause = (e as { meta?: { driverAdapterError?: { cause?: DriverCause } } }).meta?.driverAdapterError?.cause;
+    if (typeof cause?.kind === "string") return cause;
   }
   return undefined;
 }
 
 /** pg's own words when the server asks for a password (SCRAM) and the URL has none: it has no error code for it. */
 function askedForPassword(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e.message.includes("client password must be a string")) return true;
-  }
+  for (const e of causeChain(error)) if (e instanceof Error && e.message.includes("client password must be a string")) return true;
   return false;
 }
 

@@ -3,7 +3,7 @@
 // bad input never creates, locks or changes one.
 
 import { resolveTarget } from "@reev/db";
-import { closestWord, orList } from "@reev/orchestrator";
+import { closestWord, didYouMean, orList } from "@reev/orchestrator";
 import { Argument, Option } from "commander";
 import { invalidArgument } from "./cli-error.js";
 
@@ -98,7 +98,7 @@ export function duration(flag: string, limits: { positive?: boolean; maxMs?: num
                 : `it is longer than ${formatAge(maxMs)}`;
       const meant = meantDuration(value);
       throw invalidArgument(
-        `${flag} must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; got "${value}": ${why}.${meant ? ` Did you mean ${meant}?` : ""}`,
+        `${flag} must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; got "${value}": ${why}.${didYouMean(meant)}`,
         flag,
       );
     }
@@ -146,8 +146,7 @@ export function commaList<T>(item: (value: string) => T): (value: string) => T[]
 export function oneOf<const T extends string>(flag: string, what: string, allowed: readonly T[]): (value: string) => T {
   return (value) => {
     if ((allowed as readonly string[]).includes(value)) return value as T;
-    const guess = closestWord(value, allowed);
-    throw invalidArgument(`Unknown ${what} "${value}": use ${orList(allowed)}.${guess ? ` Did you mean ${guess}?` : ""}`, flag);
+    throw invalidArgument(`Unknown ${what} "${value}": use ${orList(allowed)}.${didYouMean(closestWord(value, allowed))}`, flag);
   };
 }
 

@@ -40,6 +40,12 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
+/**
+ * The end of a refusal that offers a guess, " Did you mean X?", or nothing: one wording wherever reev
+ * guesses (flow files, CLI options and commands, the API's enums).
+ */
+export const didYouMean = (guess: string | undefined): string => (guess ? ` Did you mean ${guess}?` : "");
+
 /** Words as a sentence lists them, for a "use one of …" beside a "did you mean": "a, b or c". */
 export function orList(words: readonly string[]): string {
   return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;

@@ -3,7 +3,7 @@ import { extname } from "node:path";
 import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText, ZTokenCount } from "@reev/db";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { closestWord, orList } from "./closest-word.js";
+import { closestWord, didYouMean, orList } from "./closest-word.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import { ZExpect } from "./evaluation/expect.js";
 import { issueProblems, type Problem, requiredWords } from "./issue-problems.js";
@@ -239,12 +239,6 @@ function reportDuplicateStepIds(steps: readonly unknown[], ctx: z.RefinementCtx)
   for (const duplicate of findDuplicateStepIds(steps)) ctx.addIssue({ code: "custom", ...duplicateIssue(duplicate) });
 }
 
-/** ` Did you mean X?` for a name a typo most likely meant, or nothing. */
-const didYouMean = (name: string, known: readonly string[]) => {
-  const guess = closestWord(name, known);
-  return guess ? ` Did you mean ${guess}?` : "";
-};
-
 /**
  * A placeholder that can never resolve renders `<missing: …>` in every run, and the agent is asked a
  * broken prompt: it is a flow error at load time, naming the step and the placeholder. A prompt can
@@ -265,7 +259,7 @@ function reportPlaceholders(steps: readonly FlowStep[], ctx: z.RefinementCtx): v
       if (root === undefined) continue;
       if (!(TEMPLATE_ROOTS as readonly string[]).includes(root)) {
         report(
-          `{{${expression}}} in step "${step.stepId}": a placeholder begins with ${orList(TEMPLATE_ROOTS)}, not "${root}".${didYouMean(root, TEMPLATE_ROOTS)}`,
+          `{{${expression}}} in step "${step.stepId}": a placeholder begins with ${orList(TEMPLATE_ROOTS)}, not "${root}".${didYouMean(closestWord(root, TEMPLATE_ROOTS))}`,
         );
         continue;
       }
@@ -274,7 +268,7 @@ function reportPlaceholders(steps: readonly FlowStep[], ctx: z.RefinementCtx): v
       const resultField = root === "previous" ? name : root === "steps" ? field : undefined;
       if (resultField !== undefined && !(STEP_RESULT_FIELDS as readonly string[]).includes(resultField))
         report(
-          `{{${expression}}} in step "${step.stepId}": a step's result has no "${resultField}" (its fields: ${STEP_RESULT_FIELDS.join(", ")}).${didYouMean(resultField, STEP_RESULT_FIELDS)}`,
+          `{{${expression}}} in step "${step.stepId}": a step's result has no "${resultField}" (its fields: ${STEP_RESULT_FIELDS.join(", ")}).${didYouMean(closestWord(resultField, STEP_RESULT_FIELDS))}`,
         );
       if (root !== "steps" || name === undefined) continue;
       const target = indexOf.get(name);
@@ -293,7 +287,7 @@ function reportPlaceholders(steps: readonly FlowStep[], ctx: z.RefinementCtx): v
             )
           : undefined;
       report(
-        `{{${expression}}} in step "${step.stepId}" refers to step "${name}", but ${why}; a prompt can only use earlier steps' results${guess ? `. Did you mean ${guess}?` : ""}`,
+        `{{${expression}}} in step "${step.stepId}" refers to step "${name}", but ${why}; a prompt can only use earlier steps' results${guess ? `.${didYouMean(guess)}` : ""}`,
       );
     }
   });
@@ -313,7 +307,7 @@ function reportContextKeys(plan: { context: Record<string, unknown>; steps: read
       ctx.addIssue({
         code: "custom",
         path: ["steps", index, "prompt"],
-        message: `{{${expression}}} in step "${step.stepId}": the flow's context ${has}.${didYouMean(key, keys)}`,
+        message: `{{${expression}}} in step "${step.stepId}": the flow's context ${has}.${didYouMean(closestWord(key, keys))}`,
       });
     }
   });

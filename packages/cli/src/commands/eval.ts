@@ -5,6 +5,7 @@ import { type Database, type EvaluationRunRecord, HEARTBEAT_INTERVAL_MS, type Js
 import {
   buildEvaluationReport,
   compareReports,
+  didYouMean,
   type EvaluationConfiguration,
   type EvaluationReport,
   type EvaluationRunOutcome,
@@ -99,7 +100,7 @@ function rate(value: string): number {
     // `80%`, or a whole `80`, is a percentage: the fraction it means, to type instead (1.5 is no guess).
     const percent = /^(\d{1,3}(?:\.\d+)?)%$|^(\d{1,3})$/.exec(value);
     const share = percent ? Number(percent[1] ?? percent[2]) : Number.NaN;
-    const meant = share > 1 && share <= 100 ? ` Did you mean ${share / 100}?` : "";
+    const meant = didYouMean(share > 1 && share <= 100 ? String(share / 100) : undefined);
     throw invalidArgument(`--min-pass-rate must be a number from 0 to 1, got "${value}".${meant}`, "--min-pass-rate");
   }
   return n;

@@ -1,7 +1,7 @@
 // A command about one execution the user names: `reev show`, `reev status`, and any later view of a
 // run take the same argument and options and fail the same way when the id is unknown.
 import { type Database, type ExecutionIdsContaining, type ExecutionSessionRecord, executionIdsContaining } from "@reev/db";
-import { OrchestratorError } from "@reev/orchestrator";
+import { didYouMean, OrchestratorError } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
@@ -34,7 +34,7 @@ const NAMED = 3;
 
 function nearWords({ ids, more }: ExecutionIdsContaining): string {
   if (ids.length === 0) return "";
-  if (ids.length === 1) return ` Did you mean ${ids[0]}?`;
+  if (ids.length === 1) return didYouMean(ids[0]);
   const count = more ? `At least ${ids.length}` : String(ids.length);
   if (ids.length <= NAMED) return ` ${count} execution ids contain it: ${ids.join(", ")}.`;
   return ` ${count} execution ids contain it; the newest ${NAMED}: ${ids.slice(0, NAMED).join(", ")}.`;

@@ -120,17 +120,10 @@ function compareFlow(flowId: string, a: ComparableFlow | undefined, b: Comparabl
  */
 export function compareReports(a: readonly ComparableFlow[], b: readonly ComparableFlow[]): ReportComparison {
   const ids = [...new Set([...a.map((f) => f.flowId), ...b.map((f) => f.flowId)])];
-  const flows = ids.map((id) =>
-    compareFlow(
-      id,
-      a.find((f) => f.flowId === id),
-      b.find((f) => f.flowId === id),
-    ),
-  );
+  const pairs = ids.map((flowId) => ({ flowId, fa: a.find((f) => f.flowId === flowId), fb: b.find((f) => f.flowId === flowId) }));
+  const flows = pairs.map(({ flowId, fa, fb }) => compareFlow(flowId, fa, fb));
   // Flows on both sides that a side counted no run of (an evaluation interrupted before it got there).
-  const uncounted = ids.flatMap((flowId) => {
-    const fa = a.find((f) => f.flowId === flowId);
-    const fb = b.find((f) => f.flowId === flowId);
+  const uncounted = pairs.flatMap(({ flowId, fa, fb }) => {
     const empty = fa && fb ? [fa.runs === 0 ? "A" : "", fb.runs === 0 ? "B" : ""].filter(Boolean) : [];
     return empty.length ? [{ flowId, empty }] : [];
   });

@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import { closestWord, orList } from "@reev/orchestrator";
+import { closestWord, didYouMean, orList } from "@reev/orchestrator";
 
 /** An input's fault in plain words ("must be one of …, not "runing""), and the allowed value a typo most likely meant. */
 export type IssueWords = { words: string; guess: string | undefined };
@@ -42,4 +42,4 @@ export function issueWords(issue: z.core.$ZodIssue, input: unknown): IssueWords 
 }
 
 /** Words and guess as one sentence's end: "…, not "runing". Did you mean running?" */
-export const issueSentence = ({ words, guess }: IssueWords) => `${words}.${guess ? ` Did you mean ${guess}?` : ""}`;
+export const issueSentence = ({ words, guess }: IssueWords) => `${words}.${didYouMean(guess)}`;

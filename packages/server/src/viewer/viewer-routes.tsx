@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { z } from "@hono/zod-openapi";
 import { type Database, executionIdsContaining, listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
-import { CLIENT_BUNDLES, closestWord, compareStored, countedRuns, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
+import { CLIENT_BUNDLES, closestWord, compareStored, countedRuns, didYouMean, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
@@ -159,7 +159,7 @@ function unknownParamProblem(url: URL, query: RunsListQuery): PageProblem | unde
   const words = `The runs list has no "${name}" filter; its filters are ${filters.slice(0, -1).join(", ")} and ${filters.at(-1)}.`;
   const guess =
     word === undefined ? undefined : { word, href: filtersHref({ ...query, [word]: url.searchParams.get(name) || undefined }, null) };
-  return unlistedProblem(name, `${words}${guess ? ` Did you mean ${guess.word}?` : ""}`, words, guess);
+  return unlistedProblem(name, `${words}${didYouMean(word)}`, words, guess);
 }
 
 /**
