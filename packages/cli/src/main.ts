@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { compileWasmForBriefUse } from "@reev/db/embedded-pglite";
 import { Command, CommanderError } from "commander";
 import { wantsJson } from "./cli-error.js";
 import { registerCompare } from "./commands/compare.js";
@@ -45,6 +46,13 @@ const COMMANDS = [
   registerSchema,
 ] as const;
 
+/**
+ * Commands that read a few rows and exit. Their embedded database skips V8's optimising compiler
+ * (compileWasmForBriefUse): `reev list` takes half the CPU and 100 MiB less. The others (run, eval,
+ * demo, import, purge, recover, serve) may write or read for minutes, where optimised code pays.
+ */
+const BRIEF_COMMANDS = new Set(["list", "show", "status", "diagram", "export", "compare", "evaluations", "migrate"]);
+
 const OVERVIEW = `
 The database is --db, else $REEV_DATABASE_URL, else the embedded PGlite in ./.reev/db;
 --db takes postgresql://user:pass@host:5432/db, memory://, or a directory.
@@ -75,6 +83,7 @@ function buildProgram(ctx: CliContext, helpOnError: (text: string) => void): Com
     .hook("preAction", (_program, command) => {
       // From here Ctrl-C is the command's: its own handlers, or Node's default for one that has none.
       if (!takesOverInterruptsOf(command)) endStartupGuard();
+      if (BRIEF_COMMANDS.has(command.name())) compileWasmForBriefUse();
       // The commands its messages suggest carry its --db: a copy must read the same database.
       setSuggestionContext({ db: (command.opts() as { db?: string }).db });
     });

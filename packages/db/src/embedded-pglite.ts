@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { PGlite } from "@electric-sql/pglite";
 
 /**
@@ -17,4 +18,17 @@ const START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB",
  */
 export function newPGlite(where: { dataDir?: string; loadDataDir?: Blob } = {}): PGlite {
   return new PGlite({ ...where, startParams: START_PARAMS });
+}
+
+/**
+ * For a process that opens the embedded database for a few queries and exits (`reev list`, `reev
+ * show`): WebAssembly compiled by V8's baseline compiler only. By default V8 compiles every function
+ * again, optimised, once it has run a while, and PostgreSQL runs thousands of them hot while it starts:
+ * a `reev list` spent over half of its 1.2 s of CPU (and 100 MiB) optimising code it then hardly ran.
+ * A long process keeps the default: baseline code alone made bulk writes and large reads 10–35%
+ * slower (bench/README.md). The flag is V8's, so it holds for the whole process, and only for modules
+ * compiled after it: call this before the first PGlite opens.
+ */
+export function compileWasmForBriefUse(): void {
+  setFlagsFromString("--liftoff-only");
 }
