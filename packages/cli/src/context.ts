@@ -20,6 +20,16 @@ const MIGRATE_POLICY: Record<DatabaseIntent, NonNullable<OpenDatabaseOptions["mi
   migrate: true,
 };
 
+/**
+ * Migrating is a change to the user's database, said where a writing command names its database, not
+ * done in silence (--migrate on a fresh PostgreSQL database, or an embedded one behind this version):
+ * " (migrated now: 2 migrations applied)", or nothing.
+ */
+export function migratedNow(db: Database): string {
+  const applied = db.appliedMigrations.length;
+  return applied ? ` (migrated now: ${applied === 1 ? "1 migration" : `${applied} migrations`} applied)` : "";
+}
+
 /** Opens the database a command was pointed at (default: the embedded one) and always closes it. */
 export async function withDatabase<T>(url: string | undefined, intent: DatabaseIntent, fn: (db: Database) => Promise<T>): Promise<T> {
   const db = await openDatabase({ ...(url === undefined ? {} : { url }), migrate: MIGRATE_POLICY[intent] }).catch((error: unknown) => {

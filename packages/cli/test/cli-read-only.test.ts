@@ -188,6 +188,24 @@ describe("read commands on the embedded database", () => {
       const list = await runCli(["list", "--db", dir, "--json"], { cwd: temp.dir });
       expect(list.code, show(list)).toBe(0);
       expect(JSON.parse(list.stdout).executions).toHaveLength(1);
+
+      // The other commands that migrate it as they write say so too, each on a database one behind.
+      const exported = join(temp.dir, "behind-run.json");
+      const id = JSON.parse(list.stdout).executions[0].executionId as string;
+      const exporting = await runCli(["export", id, "--out", exported, "--db", dir], { cwd: temp.dir });
+      expect(exporting.code, show(exporting)).toBe(0);
+      const writers: [string[], RegExp][] = [
+        [["eval", fixture("succeeds.yaml")], /^Evaluation eval_\S+: .*, in embedded PGlite at \S+ \(migrated now: 1 migration applied\)$/m],
+        [["import", exported], /^Importing execution \S+ into embedded PGlite at \S+ \(migrated now: 1 migration applied\): /m],
+        [["recover"], /^Database: embedded PGlite at \S+ \(migrated now: 1 migration applied\)$/m],
+      ];
+      for (const [[command, ...args], said] of writers) {
+        const behind = join(temp.dir, `behind-${command}`);
+        await (await openDatabase({ url: behind, migrationsDir: older.dir })).close();
+        const r = await runCli([command as string, ...args, "--db", behind], { cwd: temp.dir });
+        expect(r.code, show(r)).toBe(0);
+        expect(r.stderr, show(r)).toMatch(said);
+      }
     },
     MANY_RUNS,
   );

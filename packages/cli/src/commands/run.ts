@@ -22,7 +22,7 @@ import {
 } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
-import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { type CliContext, type CliIO, migratedNow, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
 import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
 import { reevCommand } from "../hint.js";
@@ -291,11 +291,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     options.onStart?.();
-    // Migrating is a change to the user's database: said, not done in silence (--migrate on a fresh
-    // PostgreSQL database, or an embedded one behind this version).
-    const applied = db.appliedMigrations.length;
-    const migrated = applied ? ` (migrated now: ${applied === 1 ? "1 migration" : `${applied} migrations`} applied)` : "";
-    io.stderr.write(`Database: ${db.description}${migrated}\n`);
+    io.stderr.write(`Database: ${db.description}${migratedNow(db)}\n`);
     if (exports) io.stderr.write(`OpenTelemetry: each run is sent to ${exports.endpoint} when it finishes\n`);
     const progress = new ProgressReporter(io.stderr);
     const executor = new PingPongExecutor(db, { prices });
