@@ -178,6 +178,12 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     // Never half-counted: every counted run is a whole run that passed, none of the cancelled ones.
     expect(result.report.passes).toBe(counted);
     expect(result.report.notes.some((n) => n.startsWith(`Interrupted: ${counted} of 40 runs counted`))).toBe(true);
+    // Compared, it says first what its figures cover.
+    const compared = await reev("compare", result.evaluation.id, result.evaluation.id, "--format", "json");
+    expect(compared.code, show(compared)).toBe(0);
+    const cover = (side: string) =>
+      `${side} is an incomplete evaluation (interrupted): it counted ${counted} of 40 runs, and its figures cover those only.`;
+    expect(JSON.parse(compared.stdout).comparison.notes.slice(0, 2)).toEqual([cover("A"), cover("B")]);
   });
 
   it("exit 2 for bad input, naming it", { timeout: 60_000 }, async () => {

@@ -1,4 +1,5 @@
 import type { Database, EvaluationExecutionRecord, EvaluationRunRecord } from "@reev/db";
+import { counted } from "../counted.js";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
 import { ZEvaluationConfiguration } from "./evaluation-configuration.js";
@@ -91,7 +92,7 @@ export async function storedReport(
   id: string,
   field: string,
   prices: PriceTable | null = null,
-): Promise<{ kind: StoredReportKind; report: EvaluationReport; side: ComparedSide }> {
+): Promise<{ kind: StoredReportKind; report: EvaluationReport; side: ComparedSide; incomplete: string | null }> {
   const evaluation = await db.writer.getEvaluationRun(id);
   if (evaluation) {
     const summary = evaluationSummary(evaluation, field);
@@ -99,6 +100,7 @@ export async function storedReport(
       kind: "evaluation",
       report: prices ? await repriced(db, evaluation, summary, prices, field) : summary,
       side: { id, name: evaluation.name },
+      incomplete: evaluation.status === "incomplete" ? incompleteWords(evaluation, summary) : null,
     };
   }
   const stored = await db.writer.getEvaluationExecution(id);
@@ -107,7 +109,19 @@ export async function storedReport(
     kind: "execution",
     report: buildEvaluationReport([stored], { k: 1, flows: [expectationsOf(stored)], prices }),
     side: { id, name: null },
+    incomplete: null,
   };
+}
+
+/**
+ * How much of an interrupted evaluation its summary counted: "2 of 9 runs", from its stored summary
+ * and configuration (the total is left out when the configuration does not say it).
+ */
+function incompleteWords(evaluation: EvaluationRunRecord, summary: EvaluationReport): string {
+  const runs = summary.flows.reduce((sum, flow) => sum + flow.runs, 0);
+  const configuration = ZRebuildableConfiguration.safeParse(evaluation.configuration);
+  if (!configuration.success) return counted(runs, "run");
+  return `${runs} of ${counted(configuration.data.repeat * configuration.data.flows.length, "run")}`;
 }
 
 /** A (the baseline) against B, both evaluations or both executions (INVALID_ARGUMENT naming `b` otherwise). */
@@ -128,7 +142,19 @@ export async function compareStored(
       },
     );
   }
-  return { kind: left.kind, comparison: compareReports(left.report.flows, right.report.flows), a: left.side, b: right.side };
+  const comparison = compareReports(left.report.flows, right.report.flows);
+  // An interrupted evaluation's figures cover the runs it counted: said first, as every delta depends on it.
+  const incomplete = (
+    [
+      ["A", left],
+      ["B", right],
+    ] as const
+  ).flatMap(([label, side]) =>
+    side.incomplete
+      ? [`${label} is an incomplete evaluation (interrupted): it counted ${side.incomplete}, and its figures cover those only.`]
+      : [],
+  );
+  return { kind: left.kind, comparison: { ...comparison, notes: [...incomplete, ...comparison.notes] }, a: left.side, b: right.side };
 }
 
 export type StoredComparison = Awaited<ReturnType<typeof compareStored>>;
