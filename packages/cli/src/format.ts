@@ -1,5 +1,5 @@
-import type { ConsolidationMetadata } from "@reev/db";
-import { counted, formatDuration, formatUsd, type GlyphStatus, type StepResult, statusGlyph } from "@reev/orchestrator";
+import type { ConsolidationMetadata, ExecutionSessionRecord } from "@reev/db";
+import { counted, formatDuration, formatUsd, type GlyphStatus, type StepResult, statusGlyph, unrunStepsWords } from "@reev/orchestrator";
 
 /** One time format and one way to count for the CLI, the HTML report and the viewer. */
 export { utcStamp, utcTime } from "@reev/orchestrator";
@@ -39,4 +39,14 @@ export function metricsLine(m: ConsolidationMetadata): string {
     `tokens in ${formatCount(m.totalInputTokens)} / out ${formatCount(m.totalOutputTokens)}`,
     `cost ${formatUsd(m.costUsd)}`,
   ].join(" · ");
+}
+
+/**
+ * The "Steps" field of `reev show` and `reev status` for a finished run that has no record of some
+ * planned steps (its process died, and reev recover finished it): the metrics count only the steps
+ * recorded, and without it "success rate 100.0%" reads as the whole run's. None otherwise.
+ */
+export function unrunStepsField(e: Pick<ExecutionSessionRecord, "status" | "metadata">, recordedSteps: number): [string, string][] {
+  const unrun = e.status === "running" ? undefined : unrunStepsWords(e.metadata, recordedSteps);
+  return unrun ? [["Steps", `${unrun}: the metrics count the ${counted(recordedSteps, "recorded step")} only`]] : [];
 }

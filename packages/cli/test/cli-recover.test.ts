@@ -49,7 +49,14 @@ async function crashedRun(options: { ownerAlive?: boolean } = {}): Promise<Crash
   const db = await openDatabase({ url: dir });
   let ownerPid = process.pid;
   try {
-    await db.writer.createExecutionSession({ executionId, flowId: "cli-recover", agent: "scripted", prompt: "left open by a crash" });
+    await db.writer.createExecutionSession({
+      executionId,
+      flowId: "cli-recover",
+      agent: "scripted",
+      prompt: "left open by a crash",
+      // The plan's step ids, as the executor records them: the last was never reached.
+      metadata: { steps: ["committed_before", "pending_swap", "pending_lend", "never_reached"] },
+    });
     await db.writer.storeStepSession(executionId, 0, step("committed_before", "get_balance")); // no transaction: committed
     await db.writer.beginTransaction(executionId);
     await db.writer.storeStepSession(executionId, 1, step("pending_swap", "swap"));
@@ -206,6 +213,14 @@ describe("reev recover", () => {
     expect(doc.execution).toMatchObject({ finishedAt: doc.execution.heartbeatAt, durationMs: null });
     const shown = await reev("show", executionId);
     expect(shown.stdout, show(shown)).toMatch(/^Started {8}\S+ \S+ UTC {3}wall time: —$/m);
+    // Its one recorded step succeeded: the metrics say 100%, and the Steps field says of what.
+    const unrun =
+      "3 of the 4 planned steps have no record (they never ran, or were rolled back): the metrics count the 1 recorded step only";
+    expect(shown.stdout, show(shown)).toMatch(/^Metrics +success rate 100\.0% /m);
+    const stepsField = (r: CliResult) => /^Steps +(.*)$/m.exec(r.stdout)?.[1];
+    expect(stepsField(shown), show(shown)).toBe(unrun);
+    const status = await reev("status", executionId);
+    expect(stepsField(status), show(status)).toBe(unrun);
     const listed = await reev("list");
     expect(listed.stdout, show(listed)).toMatch(new RegExp(`^${executionId} +cli-recover +❌ failed +\\S+ \\S+ +— +completed$`, "m"));
     expect(doc.consolidated.map((c: { originalSessionIds: string[] }) => c.originalSessionIds)).toEqual([[`${executionId}_step_0`]]);

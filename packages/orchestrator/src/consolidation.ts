@@ -332,6 +332,8 @@ export type ConsolidationStatusReport = {
   /** The newest consolidated session, when status is `completed`. */
   consolidatedSessionId: string | null;
   metadata: ConsolidationMetadata | null;
+  /** How many steps the newest consolidated session holds (its metrics count those), when status is `completed`. */
+  recordedSteps: number | null;
 };
 
 /** Where an execution's consolidation stands: pending, in_progress, completed, failed or timed_out. */
@@ -356,5 +358,6 @@ export async function consolidationReport(
     error,
     consolidatedSessionId: latest?.consolidatedSessionId ?? null,
     metadata: latest ? sessionMetadata(latest) : null,
+    recordedSteps: latest ? latest.originalSessionIds.length : null,
   };
 }

@@ -182,3 +182,5 @@ export { describePreviousResults, missingPlaceholders, renderPrompt, type Templa
 export { cancellationReason } from "./run-cancellation.js";
 // The one glyph per run or step status, for every view.
 export { type GlyphStatus, statusGlyph } from "./status-glyph.js";
+// A run cut short by a dead process: the planned steps it has no record of.
+export { unrunStepsWords } from "./unrun-steps.js";

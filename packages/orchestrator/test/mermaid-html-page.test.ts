@@ -65,7 +65,7 @@ describe("renderHtmlPage", () => {
       execution: execution("reev-4-step", { status: "failed", error: "abandoned", metadata: { atomic: false, steps: planned } }),
     });
     expect(bannerOf(crashed)).toContain(
-      "1 of 4 steps succeeded · 2 failed · 1 skipped · 8 of the 12 planned steps never ran (no record of them)",
+      "1 of 4 steps succeeded · 2 failed · 1 skipped · 8 of the 12 planned steps have no record (they never ran, or were rolled back)",
     );
     // A run that recorded its whole plan, or one without a recorded plan, says nothing of it.
     const whole = renderHtmlPage(fixture("reev-4-step"), {

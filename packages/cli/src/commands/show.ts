@@ -3,7 +3,7 @@ import { attemptsText, consolidationReport, formatDuration } from "@reev/orchest
 import type { Command } from "commander";
 import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
-import { formatScore, metricsLine, statusLabel, utcStamp } from "../format.js";
+import { formatScore, metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
 import { markHelp, runMark } from "../liveness.js";
 import { clip, renderFields, renderTable } from "../text-table.js";
@@ -68,6 +68,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
       `${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
     ),
     ...(status.metadata ? [field("Metrics", metricsLine(status.metadata))] : []),
+    ...unrunStepsField(e, steps.length),
     ...(checks.flow ? [field("Checks", checksCell(checks.flow))] : []),
   ];
   const lines = [renderFields(fields), ...(checks.flow ? failedCheckLines("  flow", checks.flow) : []), "", ""];

@@ -2,7 +2,7 @@ import type { Database } from "@reev/db";
 import { consolidationReport } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
-import { metricsLine, statusLabel, utcStamp } from "../format.js";
+import { metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
 import { executionWithConsolidationJson } from "../json-views.js";
 import { renderFields } from "../text-table.js";
 import { registerExecutionView, requireExecution } from "./execution-view.js";
@@ -41,6 +41,7 @@ export async function statusCommand(db: Database, executionId: string, options: 
     ["Status", `${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`],
     ["Consolidation", `${consolidation}${report.error ? ` — ${report.error}` : ""}`],
     ...(report.metadata ? ([["Metrics", metricsLine(report.metadata)]] as [string, string][]) : []),
+    ...(report.recordedSteps === null ? [] : unrunStepsField(e, report.recordedSteps)),
   ];
   io.stdout.write(`${renderFields(fields)}\n`);
   return 0;

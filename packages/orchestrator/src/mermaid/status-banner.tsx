@@ -2,6 +2,7 @@ import type { ConsolidationStatus, ExecutionSessionRecord, ExecutionStatus } fro
 import type { ConsolidatedContent } from "../consolidated-content.js";
 import { storedStamp } from "../format-time.js";
 import { statusGlyph } from "../status-glyph.js";
+import { unrunStepsWords } from "../unrun-steps.js";
 
 /** What the report needs from the execution record: the run's own outcome, which the consolidated document does not carry. */
 export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "status" | "error" | "consolidation"> &
@@ -27,13 +28,7 @@ const CONSOLIDATION_TEXT = {
   timed_out: "timed out",
 } as const satisfies Record<ConsolidationStatus, string>;
 
-/** How many steps the run's plan had, as the executor records it (`metadata.steps`, their ids); undefined when not recorded. */
-function plannedSteps(metadata: ReportExecution["metadata"]): number | undefined {
-  const steps = metadata !== null && typeof metadata === "object" && !Array.isArray(metadata) ? metadata.steps : undefined;
-  return Array.isArray(steps) && steps.every((s) => typeof s === "string") ? steps.length : undefined;
-}
-
-function stepCounts(content: ConsolidatedContent, planned: number | undefined): string {
+function stepCounts(content: ConsolidatedContent, metadata: ReportExecution["metadata"]): string {
   const m = content.metadata;
   const parts = [`${m.successful_steps} of ${m.total_steps} steps succeeded`];
   if (m.failed_steps > 0)
@@ -41,10 +36,8 @@ function stepCounts(content: ConsolidatedContent, planned: number | undefined): 
       `${m.failed_steps} failed${m.infrastructure_errors ? ` (${m.infrastructure_errors} by infrastructure errors, not the agent)` : ""}`,
     );
   if (m.skipped_steps > 0) parts.push(`${m.skipped_steps} skipped`);
-  // A run whose process died (finished by reev recover) has no rows for the steps it never reached:
-  // without this, 3 of 3 recorded steps read as a whole run that succeeded.
-  if (planned !== undefined && planned > m.total_steps)
-    parts.push(`${planned - m.total_steps} of the ${planned} planned steps never ran (no record of them)`);
+  const unrun = unrunStepsWords(metadata, m.total_steps);
+  if (unrun) parts.push(unrun);
   return parts.join(" · ");
 }
 
@@ -64,7 +57,7 @@ export function StatusBanner(props: { execution: ReportExecution; content: Conso
         {statusGlyph(execution.status)} {headline.text}
       </p>
       {execution.error === null ? null : <pre class="run-error">{execution.error}</pre>}
-      <p>{stepCounts(content, plannedSteps(execution.metadata))}</p>
+      <p>{stepCounts(content, execution.metadata)}</p>
       {execution.status === "running" ? <p>This page shows the steps committed when it was consolidated.</p> : null}
       <p data-consolidation-status={consolidation.status}>
         Consolidation {CONSOLIDATION_TEXT[consolidation.status]}

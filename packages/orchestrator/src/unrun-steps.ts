@@ -1,0 +1,18 @@
+/** How many steps the run's plan had, as the executor records it (`metadata.steps`, their ids); undefined when not recorded. */
+export function plannedStepCount(metadata: unknown): number | undefined {
+  const steps =
+    metadata !== null && typeof metadata === "object" && !Array.isArray(metadata) ? (metadata as { steps?: unknown }).steps : undefined;
+  return Array.isArray(steps) && steps.every((s) => typeof s === "string") ? steps.length : undefined;
+}
+
+/**
+ * A run whose process died (finished by `reev recover`) has no rows for the steps it never reached:
+ * without a word of them, 7 of 7 recorded steps read as a whole run that succeeded. "5 of the 12
+ * planned steps have no record (they never ran, or were rolled back)", or undefined when every planned
+ * step has a record (or the plan was not recorded).
+ */
+export function unrunStepsWords(metadata: unknown, recordedSteps: number): string | undefined {
+  const planned = plannedStepCount(metadata);
+  if (planned === undefined || planned <= recordedSteps) return undefined;
+  return `${planned - recordedSteps} of the ${planned} planned steps have no record (they never ran, or were rolled back)`;
+}
