@@ -2,9 +2,10 @@
 // parser as it reads the argument list, so every check here runs before any command opens a database:
 // bad input never creates, locks or changes one.
 
+import { extname } from "node:path";
 import { resolveTarget } from "@reev/db";
 import { closestWord, didYouMean, orList } from "@reev/orchestrator";
-import { Argument, Option } from "commander";
+import { Argument, type Command, Option } from "commander";
 import { invalidArgument } from "./cli-error.js";
 
 /** `--db`: every command that reads or writes runs takes it. A new Option per command: commander keeps state on it. */
@@ -155,3 +156,24 @@ export function examples(lines: readonly (readonly [command: string, what: strin
   const width = Math.max(...lines.map(([command]) => command.length));
   return `\nExamples:\n${lines.map(([command, what]) => `  ${command.padEnd(width)}   ${what}`).join("\n")}`;
 }
+
+/**
+ * The format a command writes: --format when given, else the one --out's extension names (`--out
+ * run.html` writes HTML), else --format's default. `reev diagram … --out run.html` wrote Mermaid
+ * source into a file a browser then showed as text. A --format that contradicts the extension is
+ * refused (exit 2, nothing written); an extension not in `extensions` leaves --format as it is.
+ */
+export function outFormat<T extends string>(command: Command, out: string | undefined, extensions: Readonly<Record<string, T>>): T {
+  const format = command.getOptionValue("format") as T;
+  const extension = out === undefined ? "" : extname(out).toLowerCase();
+  const named = Object.hasOwn(extensions, extension) ? extensions[extension] : undefined;
+  if (named === undefined || named === format) return format;
+  if (command.getOptionValueSource("format") === "default") return named;
+  throw invalidArgument(
+    `--out ${out} is a ${extension} file, but --format is ${format}: leave out --format to write ${named}, or give --out a name that fits ${format}.`,
+    "--format",
+  );
+}
+
+/** The --out extensions of the commands that write a table, JSON or HTML (reev eval, reev compare). */
+export const TABLE_JSON_HTML_FILES = { ".txt": "table", ".json": "json", ".html": "html", ".htm": "html" } as const;

@@ -355,6 +355,31 @@ describe("inspecting recorded runs", () => {
     }
   });
 
+  it("--out's extension picks the format when --format is not given, and one that contradicts --format is refused", async () => {
+    const file = (name: string) => join(recorded.cwd, "by-extension", name);
+    const byName = await reev("diagram", succeeded.executionId, "--out", file("run.html"));
+    expectExit(byName, 0);
+    expect(readFileSync(file("run.html"), "utf8")).toBe(
+      readFileSync(join(recorded.cwd, "diagrams", `${succeeded.executionId}.html`), "utf8"),
+    );
+    const lines = await reev("export", succeeded.executionId, "--out", file("run.jsonl"));
+    expectExit(lines, 0);
+    const records = readFileSync(file("run.jsonl"), "utf8").trimEnd().split("\n");
+    expect(records.length).toBeGreaterThan(1);
+    for (const record of records) expect(() => JSON.parse(record)).not.toThrow();
+    // An extension reev does not know keeps --format's default.
+    const plain = await reev("diagram", succeeded.executionId, "--out", file("run.txt"));
+    expectExit(plain, 0);
+    expect(readFileSync(file("run.txt"), "utf8").startsWith("stateDiagram-v2\n")).toBe(true);
+
+    const refused = await reev("diagram", succeeded.executionId, "--format", "mmd", "--out", file("wrong.html"));
+    expectExit(refused, 2);
+    expect(refused.stderr).toContain(
+      `--out ${file("wrong.html")} is a .html file, but --format is mmd: leave out --format to write html, or give --out a name that fits mmd.`,
+    );
+    expect(existsSync(file("wrong.html"))).toBe(false);
+  });
+
   it("a reader that stops early (reev diagram … | head) ends it quietly: no EPIPE stack trace, exit 0", async () => {
     // The HTML page (~MBs, the diagram library inlined) is far larger than a pipe holds: writing
     // carries on after the reader is gone, as with `| head -c 100`.

@@ -2,7 +2,7 @@ import type { Database } from "@reev/db";
 import { comparedSideText, compareStored, type PriceTable, renderComparisonHtml, storedComparisonJson } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
-import { type DbOptions, dbOption, examples, oneOf } from "../options.js";
+import { type DbOptions, dbOption, examples, oneOf, outFormat, TABLE_JSON_HTML_FILES } from "../options.js";
 import { emit } from "../output-file.js";
 import { loadPrices } from "../prices.js";
 import { comparisonText } from "./evaluation-text.js";
@@ -31,7 +31,8 @@ export function registerCompare(program: Command, ctx: CliContext): void {
         ["reev compare eval_A eval_B --prices prices.yaml", "with both sides' cost from today's prices"],
       ]),
     )
-    .action(async (a: string, b: string, flags: CompareFlags) => {
+    .action(async (a: string, b: string, flags: CompareFlags, command: Command) => {
+      flags.format = outFormat(command, flags.out, TABLE_JSON_HTML_FILES);
       // The price file is checked before the database is opened: a bad one is exit 2, nothing read.
       const prices = await loadPrices(flags.prices);
       ctx.exitCode = await withDatabase(flags.db, "read", (db) => compareCommand(db, a, b, prices, flags, ctx.io));

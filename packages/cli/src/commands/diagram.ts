@@ -3,7 +3,17 @@ import { OrchestratorError, parseConsolidatedContent, renderFlowDiagram, renderH
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { reevCommand, shellWord } from "../hint.js";
-import { type DbOptions, dbOption, examples, JSON_ERRORS_ONLY, type JsonOptions, jsonOption, oneOf, outFileOption } from "../options.js";
+import {
+  type DbOptions,
+  dbOption,
+  examples,
+  JSON_ERRORS_ONLY,
+  type JsonOptions,
+  jsonOption,
+  oneOf,
+  outFileOption,
+  outFormat,
+} from "../options.js";
 import { emit } from "../output-file.js";
 import { requireExecution } from "./execution-view.js";
 
@@ -28,9 +38,10 @@ export function registerDiagram(program: Command, ctx: CliContext): void {
         ["reev diagram <executionId> --format html --out run.html", "a page to open in a browser"],
       ]),
     )
-    .action(async (id: string, options: DiagramOptions) => {
+    .action(async (id: string, options: DiagramOptions, command: Command) => {
+      const format = outFormat(command, options.out, { ".mmd": "mmd", ".html": "html", ".htm": "html" });
       ctx.exitCode = await withDatabase(options.db, "read", (db) =>
-        diagramCommand(db, id, { format: options.format, out: options.out, json: options.json ?? false }, ctx.io),
+        diagramCommand(db, id, { format, out: options.out, json: options.json ?? false }, ctx.io),
       );
     });
 }

@@ -27,7 +27,17 @@ import { evaluationsHint } from "../error-report.js";
 import { counted, statusLabel } from "../format.js";
 import { reevCommand } from "../hint.js";
 import { interruptExitCode, runNotices, withInterrupts } from "../interrupt.js";
-import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
+import {
+  type DbOptions,
+  dbOption,
+  examples,
+  integer,
+  type MigrateOptions,
+  migrateOption,
+  oneOf,
+  outFormat,
+  TABLE_JSON_HTML_FILES,
+} from "../options.js";
 import { emit, writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 import { comparisonText, evaluationText } from "./evaluation-text.js";
@@ -89,7 +99,8 @@ export function registerEval(program: Command, ctx: CliContext): void {
         PRICES_HELP,
       ].join("\n"),
     )
-    .action(async (inputs: string[], flags: EvalFlags) => {
+    .action(async (inputs: string[], flags: EvalFlags, command: Command) => {
+      flags.format = outFormat(command, flags.out, TABLE_JSON_HTML_FILES);
       ctx.exitCode = await evalCommand(inputs, flags, ctx.io);
     });
 }

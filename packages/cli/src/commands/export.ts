@@ -13,6 +13,7 @@ import {
   jsonOption,
   oneOf,
   outFileOption,
+  outFormat,
 } from "../options.js";
 import { exportOtlpCommand } from "../otlp-export.js";
 import { emit } from "../output-file.js";
@@ -50,7 +51,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
         ],
       ]),
     )
-    .action(async (executionId: string, options: ExportOptions) => {
+    .action(async (executionId: string, options: ExportOptions, command: Command) => {
       if (options.format === "otlp") {
         if (options.out !== undefined)
           throw invalidArgument("--out does not go with --format otlp: the spans are sent to --endpoint.", "--out");
@@ -58,7 +59,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
         return;
       }
       if (options.endpoint !== undefined) throw invalidArgument("--endpoint goes with --format otlp.", "--endpoint");
-      const format = options.format;
+      const format = outFormat(command, options.out, { ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl" } as const);
       ctx.exitCode = await withDatabase(options.db, "read", (db) =>
         exportCommand(db, executionId, { format, out: options.out, json: options.json ?? false }, ctx.io),
       );
