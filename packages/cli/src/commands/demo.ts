@@ -75,6 +75,11 @@ export async function demoCommand(
       ),
     { notices: runNotices({ runsStarted, recover: reevCommand("recover") }) },
   );
+  if (interrupted && report.results.length === 0) {
+    // Stopped before any run began: no run, no diagram to point at.
+    io.stdout.write(`\nThe demo was interrupted before any run started: nothing was recorded. Run ${reevCommand("demo")} again.\n`);
+    return interruptExitCode(interrupted);
+  }
   // Interrupted, the runs were cancelled rather than failing as the examples mean to: that is not said of them.
   const why = interrupted
     ? "The demo was interrupted, so its runs were cancelled where they stood"
