@@ -34,7 +34,21 @@ function build() {
   });
 }
 
+/**
+ * Ctrl-C (or SIGTERM) while the build is checked: the build is stopped and the CLI never starts, so it
+ * is said here, in the CLI's own words for a command interrupted while starting (its exit codes, and
+ * its JSON error line with --json), instead of ending in silence.
+ */
+function interruptedWhileBuilding(signal) {
+  const message = `Interrupted (${signal}) while reev was starting: nothing was run or recorded. Run the command again to do it.`;
+  const json = process.argv.slice(2).includes("--json");
+  process.stderr.write(`${json ? JSON.stringify({ error: { code: "INTERRUPTED", message, field: null } }) : message}\n`);
+  process.exit(signal === "SIGINT" ? 130 : 143);
+}
+const SIGNALS = ["SIGINT", "SIGTERM"];
+for (const signal of SIGNALS) process.once(signal, interruptedWhileBuilding);
 const { code, output } = await build();
+for (const signal of SIGNALS) process.removeListener(signal, interruptedWhileBuilding);
 if (code !== 0) {
   process.stderr.write(output);
   process.stderr.write("reev: the build failed; the output above says why.\n");
