@@ -204,5 +204,11 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(missing.code, show(missing)).toBe(2);
     const compare = await reev("compare", "eval_nope", first.evaluation.id);
     expect(compare.code).toBe(2);
+    // An id cut short is answered with the one it most likely is, as reev show answers for a run.
+    const cut = await reev("compare", first.evaluation.id, first.evaluation.id.slice(0, -2));
+    expect(cut.code, show(cut)).toBe(2);
+    expect(cut.stderr).toContain(
+      `No evaluation or execution "${first.evaluation.id.slice(0, -2)}". Did you mean ${first.evaluation.id}?\n`,
+    );
   });
 });

@@ -1,11 +1,19 @@
-import type { Database } from "@reev/db";
-import { comparedSideText, compareStored, type PriceTable, renderComparisonHtml, storedComparisonJson } from "@reev/orchestrator";
+import { type Database, executionIdsContaining } from "@reev/db";
+import {
+  comparedSideText,
+  compareStored,
+  OrchestratorError,
+  type PriceTable,
+  renderComparisonHtml,
+  storedComparisonJson,
+} from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { type DbOptions, dbOption, examples, oneOf, outFormat, TABLE_JSON_HTML_FILES } from "../options.js";
 import { emit } from "../output-file.js";
 import { loadPrices } from "../prices.js";
 import { comparisonText } from "./evaluation-text.js";
+import { nearWords } from "./execution-view.js";
 
 const FORMATS = ["table", "json", "html"] as const;
 type CompareFlags = DbOptions & { format: (typeof FORMATS)[number]; out?: string | undefined; prices?: string | undefined };
@@ -47,7 +55,9 @@ export async function compareCommand(
   flags: CompareFlags,
   io: CliIO,
 ): Promise<number> {
-  const stored = await compareStored(db, a, b, prices);
+  const stored = await compareStored(db, a, b, prices).catch(async (error: unknown) => {
+    throw await withNearIds(db, error, { a, b });
+  });
   const { kind, comparison, ...sides } = stored;
   // Each side as the HTML page names it: "name (id)", or the id alone for one without a name.
   const [nameA, nameB] = [comparedSideText(sides.a), comparedSideText(sides.b)];
@@ -56,4 +66,28 @@ export async function compareCommand(
     await emit(renderComparisonHtml(comparison, { title: `reev compare · ${nameA} → ${nameB}`, kind, ...sides }), flags.out, io);
   } else await emit(`Compare A ${nameA} → B ${nameB}\n\n${comparisonText(comparison)}`, flags.out, io);
   return 0;
+}
+
+/**
+ * A side not found, with the stored ids that contain it (an id cut short), evaluations first, as reev
+ * show answers for an execution. Other errors pass through.
+ */
+async function withNearIds(db: Database, error: unknown, given: { a: string; b: string }): Promise<unknown> {
+  if (!OrchestratorError.is(error, "NOT_FOUND") || (error.path !== "a" && error.path !== "b")) return error;
+  const id = given[error.path];
+  if (id.trim().length < 3) return error;
+  const needle = id.toLowerCase();
+  const near = await Promise.all([
+    db.writer
+      .listEvaluationRuns({ limit: 1000 })
+      .then(({ items }) => items.map((e) => e.id).filter((e) => e.toLowerCase().includes(needle))),
+    executionIdsContaining(db, id),
+  ]).catch(() => undefined);
+  if (!near) return error;
+  const [evaluations, executions] = near;
+  const ids = [...evaluations, ...executions.ids];
+  return new OrchestratorError("NOT_FOUND", `${error.message}${nearWords({ ids, more: executions.more }, "ids")}`, {
+    path: error.path,
+    cause: error,
+  });
 }

@@ -24,7 +24,7 @@ export async function requireExecution(db: Database, executionId: string): Promi
   }
   // A failure to look is not the user's problem: the not-found error stands on its own.
   const near = await executionIdsContaining(db, executionId).catch(() => ({ ids: [], more: false }));
-  throw new OrchestratorError("NOT_FOUND", `No execution "${executionId}" in ${db.description}.${nearWords(near)}`, {
+  throw new OrchestratorError("NOT_FOUND", `No execution "${executionId}" in ${db.description}.${nearWords(near, "execution ids")}`, {
     path: "executionId",
   });
 }
@@ -32,12 +32,13 @@ export async function requireExecution(db: Database, executionId: string): Promi
 /** How many stored ids a not-found message names at most. */
 const NAMED = 3;
 
-function nearWords({ ids, more }: ExecutionIdsContaining): string {
+/** The stored ids that contain a not-found one (a cut-short id), as a not-found message ends: "Did you mean …?", or how many and which. */
+export function nearWords({ ids, more }: ExecutionIdsContaining, noun: string): string {
   if (ids.length === 0) return "";
   if (ids.length === 1) return didYouMean(ids[0]);
   const count = more ? `At least ${ids.length}` : String(ids.length);
-  if (ids.length <= NAMED) return ` ${count} execution ids contain it: ${ids.join(", ")}.`;
-  return ` ${count} execution ids contain it; the newest ${NAMED}: ${ids.slice(0, NAMED).join(", ")}.`;
+  if (ids.length <= NAMED) return ` ${count} ${noun} contain it: ${ids.join(", ")}.`;
+  return ` ${count} ${noun} contain it; the newest ${NAMED}: ${ids.slice(0, NAMED).join(", ")}.`;
 }
 
 /** A read command about one execution: its words, and what it prints (text, or JSON with --json). */
