@@ -212,6 +212,14 @@ function unnamedWords(url: string | undefined, unnamed: { name: string; from: st
  * server is unreachable, the database missing or the login refused, and each has its own next step.
  */
 export function openFailure(error: unknown, url: string | undefined): unknown {
+  // A value set long ago and not on the command line: the error says where it came from.
+  if (url === undefined && DatabaseError.is(error, "VALIDATION") && error.field === "url")
+    return new CliError("VALIDATION", `${error.message} It comes from REEV_DATABASE_URL.`, {
+      field: "REEV_DATABASE_URL",
+      hint: "Fix REEV_DATABASE_URL, or unset it for the embedded database in ./.reev/db; --db overrides it.",
+      exitCode: 2,
+      cause: error,
+    });
   if (!DatabaseError.is(error, "CONNECTION")) return error;
   const cause = driverCause(error);
   // Without --db the URL came from the environment: the fix goes where the URL came from.

@@ -10,7 +10,7 @@ import { openDatabase } from "@reev/db";
 import { pgliteOf, prismaClientOf } from "@reev/db/internal";
 import { catalogSnapshot, createPostgresDatabase, olderMigrations, postgresCatalogSnapshot } from "@reev/db/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { assertBuilt, type CliResult, cliEnv, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 const baseUrl = process.env.REEV_TEST_DATABASE_URL;
 /** Tests that start the CLI a dozen times: each start is a new Node process (seconds on a busy machine). */
@@ -69,6 +69,11 @@ describe("--db typos are refused, and nothing is created", () => {
     ["postgresql:/x", "Did you mean postgresql://x?"],
     ["file:", "Did you mean a directory path, such as ./reev-db (or file:./reev-db)?"],
     ["pglite:", "Did you mean a directory path, such as ./reev-db, or memory://?"],
+    // Its colon lost, it would be a path, and a writing command would create a directory "postgresql".
+    [
+      "postgresql//postgres@127.0.0.1/x",
+      "Did you mean postgresql://postgres@127.0.0.1/x? (For a directory of that name, write ./postgresql//postgres@127.0.0.1/x.)",
+    ],
   ];
 
   const refusedIn = async (cwd: string, commands: readonly (readonly string[])[], db: string, suggestion: string) => {
@@ -112,6 +117,18 @@ describe("--db typos are refused, and nothing is created", () => {
         field: "--db",
       },
     });
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("a malformed REEV_DATABASE_URL is refused naming the variable, since no --db on the command line shows it", async () => {
+    const cwd = join(temp.dir, "env-typo");
+    mkdirSync(cwd);
+    const r = await runCli(["list"], { cwd, env: { ...cliEnv(), REEV_DATABASE_URL: "postgres:/x" } });
+    expectRefused(
+      r,
+      '"postgres:/x" is not a database URL reev knows. Did you mean postgres://x? It comes from REEV_DATABASE_URL.',
+      "Fix REEV_DATABASE_URL, or unset it for the embedded database in ./.reev/db; --db overrides it.",
+    );
     expect(readdirSync(cwd)).toEqual([]);
   });
 });

@@ -33,6 +33,17 @@ function suggestion(scheme: string, rest: string): string | undefined {
  * created, so a typo never becomes a directory.
  */
 export function refuseMalformedUrl(raw: string): void {
+  // `postgresql//user@host/db`, its colon lost: a path to a directory named "postgresql" that a
+  // writing command would create. Said, with the URL it most likely was.
+  const colonless = /^(postgres(?:ql)?|memory)(\/\/.*)$/is.exec(raw);
+  if (colonless) {
+    const shown = maskLoosely(raw);
+    throw new DatabaseError(
+      "VALIDATION",
+      `"${shown}" is not a database URL reev knows. Did you mean ${colonless[1]}:${maskLoosely(colonless[2] ?? "")}? (For a directory of that name, write ./${shown}.)`,
+      { field: "url" },
+    );
+  }
   const match = SCHEME.exec(raw);
   if (!match) return;
   const [, scheme = "", rest = ""] = match;
