@@ -21,11 +21,13 @@ const MIGRATE_POLICY: Record<DatabaseIntent, NonNullable<OpenDatabaseOptions["mi
 };
 
 /**
- * Migrating is a change to the user's database, said where a writing command names its database, not
- * done in silence (--migrate on a fresh PostgreSQL database, or an embedded one behind this version):
- * " (migrated now: 2 migrations applied)", or nothing.
+ * Creating or migrating a database is a change to the user's, said where a writing command names its
+ * database, not done in silence: " (new: created now)" for an embedded directory this open made (a
+ * mistyped --db starts a new, empty database), " (migrated now: 2 migrations applied)" for --migrate on
+ * a fresh PostgreSQL database or an embedded one behind this version, or nothing.
  */
-export function migratedNow(db: Database): string {
+export function changedNow(db: Database): string {
+  if (db.created) return " (new: created now)";
   const applied = db.appliedMigrations.length;
   return applied ? ` (migrated now: ${applied === 1 ? "1 migration" : `${applied} migrations`} applied)` : "";
 }

@@ -89,7 +89,11 @@ describe("reev run", () => {
     expect(page).not.toMatch(/<link[^>]+href\s*=\s*["']?(https?:)?\/\//i);
 
     // Progress goes to stderr, as plain lines (stderr is a pipe here): no carriage returns or ANSI codes.
-    expect(r.stderr).toContain(`Database: embedded PGlite at ${db}`);
+    // A new directory is said to be new (a mistyped --db would start an empty database); the next run's is not.
+    expect(r.stderr).toContain(`Database: embedded PGlite at ${db} (new: created now)\n`);
+    const again = await reev("run", fixture("succeeds.yaml"), "--out", "diagrams");
+    expectExit(again, 0);
+    expect(again.stderr).toContain(`Database: embedded PGlite at ${db}\n`);
     expect(r.stderr).toContain(`▶ cli-succeeds: ${executionId} (3 steps)`);
     for (const [i, step, tools] of [
       [0, "check_balance", 2],

@@ -74,6 +74,8 @@ export type Database = AsyncDisposable & {
   readonly writer: DatabaseWriter;
   /** The migrations applied while opening it, in order (none when it was up to date). */
   readonly appliedMigrations: readonly string[];
+  /** True when this open made the embedded database's directory: a mistyped path makes a new, empty database, and says so. */
+  readonly created: boolean;
   /** Disconnects and, for PGlite, closes the engine and releases the directory. Idempotent. */
   close(): Promise<void>;
 };
@@ -226,6 +228,8 @@ type Backend = {
   read: DriverRead;
   migrationFactory: () => SqlMigrationAwareDriverAdapterFactory;
   close(): Promise<void>;
+  /** An embedded database's directory was made by this open. */
+  created?: boolean;
 };
 
 /**
@@ -248,10 +252,12 @@ async function openPGlite(
   if (dataDir) isNewDataDir(dataDir);
   const release = dataDir ? acquireDirectoryLock(dataDir) : () => {};
   let pglite: PGlite | undefined;
+  let created = false;
   try {
     if (dataDir) {
       // Asked again under the lock: another process may have created the database meanwhile.
-      const template = isNewDataDir(dataDir) ? await templateFor(options, migrations) : undefined;
+      created = isNewDataDir(dataDir);
+      const template = created ? await templateFor(options, migrations) : undefined;
       if (template) {
         try {
           unpackPgliteTemplate(template, dataDir);
@@ -273,6 +279,7 @@ async function openPGlite(
   }
   const engine = pglite;
   return {
+    created,
     pglite: engine,
     // PGlite runs a query only between transactions (it queues behind an open one), as the adapter's do.
     read: async <R>(sql: Prisma.Sql) => (await engine.query<R>(sql.text, sql.values)).rows,
@@ -412,7 +419,15 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     throw error;
   }
   const writer = new DatabaseWriter(prisma, { ...options.writer, transaction: { ...transaction, ...options.writer?.transaction } });
-  const db: Database = { target, description, writer, appliedMigrations, close, [Symbol.asyncDispose]: close };
+  const db: Database = {
+    target,
+    description,
+    writer,
+    appliedMigrations,
+    created: backend.created ?? false,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
   internals.set(db, { prisma, pglite: backend.pglite, read: backend.read });
   return db;
 }

@@ -22,7 +22,7 @@ import {
 } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
-import { type CliContext, type CliIO, migratedNow, withDatabase } from "../context.js";
+import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { evaluationsHint } from "../error-report.js";
 import { counted, statusLabel } from "../format.js";
 import { reevCommand } from "../hint.js";
@@ -212,7 +212,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
       configuration: configuration as unknown as JsonValue,
     });
     io.stderr.write(
-      `Evaluation ${evaluationId}: ${counted(plans.length, "flow")} × ${counted(flags.repeat, "run")}, ${flags.concurrency} at a time, in ${db.description}${migratedNow(db)}\n`,
+      `Evaluation ${evaluationId}: ${counted(plans.length, "flow")} × ${counted(flags.repeat, "run")}, ${flags.concurrency} at a time, in ${db.description}${changedNow(db)}\n`,
     );
 
     let settled = 0;

@@ -12,7 +12,7 @@ import {
 import { errorMessage, OrchestratorError, requiredWords, sessionMetadata } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { z } from "zod";
-import { type CliContext, type CliIO, migratedNow, withDatabase } from "../context.js";
+import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { counted } from "../format.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 
@@ -147,7 +147,7 @@ const IMPORT_TIMEOUT_MS = 10 * 60_000;
 export async function importCommand(db: Database, doc: Export, io: CliIO): Promise<number> {
   const e = doc.execution;
   io.stderr.write(
-    `Importing execution ${e.executionId} into ${db.description}${migratedNow(db)}: ${counted(doc.steps.length, "step")}, ${counted(doc.consolidated.length, "consolidated session")}…\n`,
+    `Importing execution ${e.executionId} into ${db.description}${changedNow(db)}: ${counted(doc.steps.length, "step")}, ${counted(doc.consolidated.length, "consolidated session")}…\n`,
   );
   const result = await db.writer.withDatabaseTransaction(
     async (w) => {

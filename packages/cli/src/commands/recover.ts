@@ -1,7 +1,7 @@
 import type { AbandonedEvaluation, AbandonedExecution, Database } from "@reev/db";
 import { consolidateExecution, errorMessage } from "@reev/orchestrator";
 import type { Command } from "commander";
-import { type CliContext, type CliIO, migratedNow, withDatabase, writeJson } from "../context.js";
+import { type CliContext, type CliIO, changedNow, withDatabase, writeJson } from "../context.js";
 import { utcTime } from "../format.js";
 import { reevCommand } from "../hint.js";
 import { abandonedEvaluationJson, abandonedJson } from "../json-views.js";
@@ -75,9 +75,9 @@ const utc = (date: Date | null) => (date ? utcTime(date) : "—");
 
 /** `reev recover`: finishes abandoned runs, then abandoned evaluations (or, with --dry-run, lists them) and prints tables, or JSON. */
 export async function recoverCommand(db: Database, query: RecoverQuery, options: { json: boolean }, io: CliIO): Promise<number> {
-  // An embedded database behind this version was migrated as it opened: said, as reev run says it.
-  const migrated = migratedNow(db);
-  if (migrated && !options.json) io.stderr.write(`Database: ${db.description}${migrated}\n`);
+  // An embedded database made or migrated as it opened: said, as reev run says it.
+  const changed = changedNow(db);
+  if (changed && !options.json) io.stderr.write(`Database: ${db.description}${changed}\n`);
   const limits = { staleAfterMs: query.staleAfterMs, ...(query.olderThanMs === undefined ? {} : { olderThanMs: query.olderThanMs }) };
   const found = query.dryRun ? await db.writer.listAbandonedExecutions(limits) : await db.writer.recoverAbandonedExecutions(limits);
   const consolidations: Consolidated[] = [];

@@ -22,7 +22,7 @@ import {
 } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
-import { type CliContext, type CliIO, migratedNow, withDatabase } from "../context.js";
+import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
 import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
 import { reevCommand } from "../hint.js";
@@ -291,7 +291,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     options.onStart?.();
-    io.stderr.write(`Database: ${db.description}${migratedNow(db)}\n`);
+    io.stderr.write(`Database: ${db.description}${changedNow(db)}\n`);
     if (exports) io.stderr.write(`OpenTelemetry: each run is sent to ${exports.endpoint} when it finishes\n`);
     const progress = new ProgressReporter(io.stderr);
     const executor = new PingPongExecutor(db, { prices });

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
-import { type CliContext, type CliIO, migratedNow, withDatabase } from "../context.js";
+import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { counted } from "../format.js";
 import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
@@ -69,7 +69,7 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
       await server.close();
       throw listenFailure(error, options);
     });
-    io.stderr.write(`Database: ${db.description}${migratedNow(db)}\n`);
+    io.stderr.write(`Database: ${db.description}${changedNow(db)}\n`);
     if (!token) io.stderr.write("Write routes (POST) are disabled: set REEV_API_TOKEN to enable them.\n");
     if (!token && !isLoopback(options.host)) {
       io.stderr.write(
