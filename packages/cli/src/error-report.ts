@@ -58,10 +58,19 @@ export type ErrorContext = {
   helpTopic?: string | undefined;
   /** The command names, for a "did you mean" after a mistyped help topic (commander offers none there). */
   commands?: readonly string[] | undefined;
+  /** The long flags the command takes (--json, --db, …). */
+  options?: readonly string[] | undefined;
 };
 
+/**
+ * `reev list --format json`: other commands take --format json, this one --json. Commander's guess
+ * goes by spelling, and the two are not alike.
+ */
+const otherCommandsFlag = (flag: string | undefined, options: readonly string[]) =>
+  flag && closestWord(flag.replace(/=.*$/, ""), ["--format"]) && options.includes("--json") ? didYouMean("--json") : "";
+
 /** Commander's words, reworded: no "error:" prefix, no quotes around flags, "did you mean" as a question. */
-function parseError(error: CommanderError, { command, commandLater, helpTopic, commands = [] }: ErrorContext): CliError {
+function parseError(error: CommanderError, { command, commandLater, helpTopic, commands = [], options = [] }: ErrorContext): CliError {
   const [first = "", suggestion] = error.message.replace(/^error: /, "").split("\n");
   const suggested = suggestion?.replace(/^\(Did you mean (.+)\?\)$/, " Did you mean $1?") ?? "";
   const quoted = [...first.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? "");
@@ -75,7 +84,7 @@ function parseError(error: CommanderError, { command, commandLater, helpTopic, c
           quoted[0],
           `Options go after the command name: ${reevCommand(`${commandLater} ${quoted[0]} …`, { db: false })}`,
         );
-      return fail(`Unknown option ${quoted[0]}${where}.${suggested}`, quoted[0]);
+      return fail(`Unknown option ${quoted[0]}${where}.${suggested || otherCommandsFlag(quoted[0], options)}`, quoted[0]);
     case "commander.unknownCommand":
       return fail(`Unknown command "${quoted[0]}".${suggested}`, "command");
     case "commander.missingArgument":

@@ -120,7 +120,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     // suggestion. It is the error alone, as for `reev lsit`.
     const unknownTopic = helpTopic !== undefined && !commands.includes(helpTopic);
     if (!json && !unknownTopic) io.stderr.write(help);
-    const error = toCliError(thrown, { command, commandLater: command ? undefined : named, helpTopic, commands });
+    const options = program.commands.find((c) => c.name() === command)?.options.map((o) => o.long ?? "");
+    const error = toCliError(thrown, { command, commandLater: command ? undefined : named, helpTopic, commands, options });
     printError(error, io, json);
     return error.exitCode;
   }

@@ -147,6 +147,10 @@ export function commaList<T>(item: (value: string) => T): (value: string) => T[]
 export function oneOf<const T extends string>(flag: string, what: string, allowed: readonly T[]): (value: string) => T {
   return (value) => {
     if ((allowed as readonly string[]).includes(value)) return value as T;
+    // `reev list --status failed,completed`: purge takes a list, this option one word.
+    const parts = value.split(",").map((part) => part.trim());
+    if (parts.length > 1 && parts.every((part) => (allowed as readonly string[]).includes(part)))
+      throw invalidArgument(`${flag} takes one ${what}, not a list: "${value}". Give one of ${orList(allowed)}.`, flag);
     throw invalidArgument(`Unknown ${what} "${value}": use ${orList(allowed)}.${didYouMean(closestWord(value, allowed))}`, flag);
   };
 }
