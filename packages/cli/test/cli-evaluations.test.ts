@@ -87,7 +87,7 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
     expect(r.stdout).toMatch(/^No evaluations in .+\.\n/);
     // The command it suggests reads the same database: it carries the --db this one was given.
     expect(r.stdout.split("\n")[1]).toBe(
-      `Record one with reev eval flows/ --db ${database.url} (a directory of flow files, or the files themselves).`,
+      `Record one by evaluating your flow files (or a directory of them); reev eval ${fileURLToPath(new URL("../examples/", import.meta.url))} --db ${database.url} evaluates the bundled examples.`,
     );
     expect(r.stderr).toBe("");
     const json = await reev("evaluations", "--json");

@@ -1,8 +1,8 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { CliContext, CliIO } from "../context.js";
+import { EXAMPLES_DIR } from "../examples-dir.js";
 import { reevCommand, reevCommands } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
@@ -10,7 +10,6 @@ import { PRICES_HELP, pricesOption } from "../prices.js";
 import { executeFlows, runsSummary, startedRuns } from "./run.js";
 
 /** The demo's flows, shipped inside @reev/cli: packages/cli/examples, at the same depth from src/ and dist/. */
-const EXAMPLES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   // Its action calls withInterrupts before anything else: Ctrl-C while it starts is the startup guard's until then.

@@ -2,6 +2,7 @@ import type { Database } from "@reev/db";
 import { storedSummary } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
+import { examplesArgument } from "../examples-dir.js";
 import { utcTime } from "../format.js";
 import { reevCommand } from "../hint.js";
 import { evaluationJson } from "../json-views.js";
@@ -47,7 +48,7 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
   }
   if (!items.length) {
     io.stdout.write(
-      `No evaluations in ${db.description}.\nRecord one with ${reevCommand("eval flows/")} (a directory of flow files, or the files themselves).\n`,
+      `No evaluations in ${db.description}.\nRecord one by evaluating your flow files (or a directory of them); ${reevCommand(`eval ${examplesArgument()}`)} evaluates the bundled examples.\n`,
     );
     return 0;
   }
