@@ -1,6 +1,8 @@
 // Whatever a command throws becomes one CliError: a sentence in plain words, what to do next, the
 // code (for scripts, in --json mode) and the exit code. Codes never lead the words, and the
 // database driver's or Prisma's own wording ("Raw query failed. Code: `N/A`") never reaches the user.
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import { DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
 import { closestWord, didYouMean, errorMessage, OrchestratorError } from "@reev/orchestrator";
 import { CommanderError } from "commander";
@@ -172,6 +174,13 @@ function askedForPassword(error: unknown): boolean {
   return false;
 }
 
+/** Whether a host name resolves to an address (only asked once a connection has failed). */
+const resolves = (host: string) =>
+  lookup(host).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => error.code !== "ENOTFOUND",
+  );
+
 /** Whether the PostgreSQL URL's password is reev's mask (`***`), as a copied hint has it. */
 function maskedPassword(url: string | undefined): boolean {
   try {
@@ -220,7 +229,7 @@ function unnamedWords(url: string | undefined, unnamed: { name: string; from: st
  * A database that could not be opened, in plain words: for PostgreSQL the driver knows whether the
  * server is unreachable, the database missing or the login refused, and each has its own next step.
  */
-export function openFailure(error: unknown, url: string | undefined): unknown {
+export async function openFailure(error: unknown, url: string | undefined): Promise<unknown> {
   // A value set long ago and not on the command line: the error says where it came from.
   if (url === undefined && DatabaseError.is(error, "VALIDATION") && error.field === "url")
     return new CliError("VALIDATION", `${error.message} It comes from REEV_DATABASE_URL.`, {
@@ -249,6 +258,9 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
   if (!cause) return error;
   switch (cause.kind) {
     case "DatabaseNotReachable": {
+      // The driver says "not reachable" of a host name that does not resolve too: a typo, not a server to start.
+      if (cause.host && !isIP(cause.host) && !(await resolves(cause.host)))
+        return fail(`The PostgreSQL host name "${cause.host}" does not resolve${where}.`, `Fix the host name in ${source}.`);
       const server = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
       return fail(`Cannot reach the PostgreSQL server${server}${where}.`, `Start the server, or fix the host and port in ${source}.`);
     }

@@ -373,6 +373,15 @@ describe("a database that cannot be opened: what is wrong and what to do, never 
     expect(r.stderr).not.toMatch(/Raw query|Code: `|CONNECTION/);
   });
 
+  it("a host name that does not resolve: a name to fix, not a server to start (.invalid never resolves, RFC 6761)", async () => {
+    const r = await reev("list", "--db", "postgresql://postgres@nohost.invalid:5432/reev");
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toBe(
+      'reev: The PostgreSQL host name "nohost.invalid" does not resolve (postgresql://postgres@nohost.invalid:5432/reev).\n' +
+        "Fix the host name in --db.\n",
+    );
+  });
+
   it("a server that asks for a password --db does not give, or refuses the *** a copied hint carries: which, and what to put in --db", async () => {
     const server = await loginServer();
     try {
