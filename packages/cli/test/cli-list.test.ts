@@ -46,4 +46,18 @@ describe.each(testBackends())("reev list on $name", (backend) => {
     await listCommand(db, { limit: 1, offset: 1 }, { json: true }, paged);
     expect(JSON.parse(paged.out())).toMatchObject({ executions: [{ executionId: "list-more-1" }], more: true });
   });
+
+  it("--flow lists one flow's runs, and its next page keeps the flow", async () => {
+    await db.writer.createExecutionSession({ executionId: "list-other", flowId: "other flow", agent: "a", prompt: "p" });
+    const other = captureIO();
+    await listCommand(db, { flowId: "other flow", limit: 50 }, { json: true }, other);
+    expect(JSON.parse(other.out()).executions.map((e: { executionId: string }) => e.executionId)).toEqual(["list-other"]);
+    const paged = captureIO();
+    await listCommand(db, { flowId: "f", limit: 2 }, { json: false }, paged);
+    expect(paged.out()).not.toContain("list-other");
+    expect(paged.out()).toContain("More executions are stored: reev list --flow f --limit 2 --offset 2 shows the next 2.\n");
+    const none = captureIO();
+    await listCommand(db, { flowId: "nope", limit: 50 }, { json: false }, none);
+    expect(none.out()).toMatch(/^No executions of flow nope in /);
+  });
 });

@@ -3,7 +3,7 @@ import { formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { statusLabel, utcTime } from "../format.js";
-import { reevCommand } from "../hint.js";
+import { reevCommand, shellWord } from "../hint.js";
 import { executionJson } from "../json-views.js";
 import { markHelp, type RunMark, runMark } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
@@ -13,7 +13,8 @@ import { renderTable } from "../text-table.js";
 const MAX_LIMIT = 1000;
 const DEFAULT_LIMIT = 50;
 
-type ListOptions = DbOptions & JsonOptions & { status?: ListExecutionsInput["status"]; limit: number; offset: number };
+type ListOptions = DbOptions &
+  JsonOptions & { status?: ListExecutionsInput["status"]; flow?: string | undefined; limit: number; offset: number };
 
 export function registerList(program: Command, ctx: CliContext): void {
   program
@@ -25,6 +26,7 @@ export function registerList(program: Command, ctx: CliContext): void {
       `only executions in this status: ${EXECUTION_STATUSES.join(", ")}`,
       oneOf("--status", "status", EXECUTION_STATUSES),
     )
+    .option("--flow <flowId>", "only executions of this flow")
     .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), DEFAULT_LIMIT)
     .option("--offset <n>", "skip this many rows first (for paging)", integer("--offset", 0), 0)
     .addOption(dbOption())
@@ -34,11 +36,17 @@ export function registerList(program: Command, ctx: CliContext): void {
       examples([
         ["reev list", "the 50 newest executions"],
         ["reev list --status failed --limit 10", "the 10 newest failed ones"],
+        ["reev list --flow jup-multiply-usdc", "the runs of one flow"],
         ["reev list --json | jq -r '.executions[].executionId'", "their ids, for a script"],
       ]),
     )
     .action(async (options: ListOptions) => {
-      const query = { ...(options.status ? { status: options.status } : {}), limit: options.limit, offset: options.offset };
+      const query = {
+        ...(options.status ? { status: options.status } : {}),
+        ...(options.flow === undefined ? {} : { flowId: options.flow }),
+        limit: options.limit,
+        offset: options.offset,
+      };
       ctx.exitCode = await withDatabase(options.db, "read", (db) => listCommand(db, query, { json: options.json ?? false }, ctx.io));
     });
 }
@@ -56,7 +64,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
     return 0;
   }
   if (!executions.length) {
-    const which = `${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
+    const which = `${query.flowId === undefined ? "" : ` of flow ${query.flowId}`}${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
     const next = which ? "" : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
     io.stdout.write(`No executions${which} in ${db.description}.\n${next}`);
     return 0;
@@ -74,8 +82,8 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   const seen = new Set(marks.filter((m): m is Exclude<RunMark, undefined> => m !== undefined));
   for (const mark of seen) io.stdout.write(`${markHelp(mark)}\n`);
   if (more) {
-    // The same query, one page on: without the status and the limit, the copy would page another list.
-    const next = `list${query.status ? ` --status ${query.status}` : ""}${limit === DEFAULT_LIMIT ? "" : ` --limit ${limit}`} --offset ${offset + limit}`;
+    // The same query, one page on: without the status, the flow and the limit, the copy would page another list.
+    const next = `list${query.status ? ` --status ${query.status}` : ""}${query.flowId === undefined ? "" : ` --flow ${shellWord(query.flowId)}`}${limit === DEFAULT_LIMIT ? "" : ` --limit ${limit}`} --offset ${offset + limit}`;
     io.stdout.write(`More executions are stored: ${reevCommand(next)} shows the next ${limit}.\n`);
   }
   return 0;
