@@ -59,5 +59,9 @@ describe.each(testBackends())("reev list on $name", (backend) => {
     const none = captureIO();
     await listCommand(db, { flowId: "nope", limit: 50 }, { json: false }, none);
     expect(none.out()).toMatch(/^No executions of flow nope in /);
+    // Paged past the end: where the end is.
+    const past = captureIO();
+    await listCommand(db, { limit: 50, offset: 1000 }, { json: false }, past);
+    expect(past.out()).toMatch(/^No executions past the first 1000 in .*: only 4 are stored\.\n$/);
   });
 });

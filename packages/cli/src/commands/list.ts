@@ -66,7 +66,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   if (!executions.length) {
     const which = `${query.flowId === undefined ? "" : ` of flow ${query.flowId}`}${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
     const next = which ? "" : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
-    io.stdout.write(`No executions${which} in ${db.description}.\n${next}`);
+    io.stdout.write(`No executions${which} in ${db.description}${offset ? await storedBefore(db, query, offset) : ""}.\n${next}`);
     return 0;
   }
   const marks = executions.map((e) => runMark(e));
@@ -87,4 +87,12 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
     io.stdout.write(`More executions are stored: ${reevCommand(next)} shows the next ${limit}.\n`);
   }
   return 0;
+}
+
+/** An --offset past the end: how many the list holds, so the user knows where its end is (": only 47 are stored"). */
+async function storedBefore(db: Database, query: ListExecutionsInput, offset: number): Promise<string> {
+  const stored = (await db.writer.listExecutionSessions({ ...query, offset: 0, limit: Math.min(offset, MAX_LIMIT) })).length;
+  if (stored === 0) return "";
+  if (stored === MAX_LIMIT && offset > MAX_LIMIT) return `: between ${MAX_LIMIT} and ${offset} are stored`;
+  return `: only ${stored} ${stored === 1 ? "is" : "are"} stored`;
 }
