@@ -304,6 +304,7 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
         error: null,
         consolidatedSessionId: null,
         metadata: null,
+        recordedSteps: null,
       });
       await storeSteps(executionId, [0, 1, 2, 3]);
       const first = await consolidateExecution(db, executionId, { consolidatedSessionId: `${executionId}_c1` });
@@ -326,7 +327,12 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       await consolidateExecution({ writer }, executionId, { consolidatedSessionId: `${executionId}_c2` });
       expect(seen).toEqual(["in_progress"]);
       const after = await getConsolidationStatus(db, executionId);
-      expect(after).toMatchObject({ status: "completed", consolidatedSessionId: `${executionId}_c2`, metadata: EXPECTED_METADATA });
+      expect(after).toMatchObject({
+        status: "completed",
+        consolidatedSessionId: `${executionId}_c2`,
+        metadata: EXPECTED_METADATA,
+        recordedSteps: 4,
+      });
       expect(first.consolidatedSessionId).toBe(`${executionId}_c1`);
       expect(await consolidatedRows(executionId)).toBe(2);
     });
