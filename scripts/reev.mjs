@@ -13,12 +13,16 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = fileURLToPath(new URL("../", import.meta.url));
 const SLOW_BUILD_MS = 1500;
 
+/** The build under way, stopped if the user interrupts it. */
+let building;
+
 /** Exit code of the build, with its combined output (shown only on failure). */
 function build() {
   const turbo = createRequire(import.meta.url).resolve("turbo/bin/turbo");
   const args = ["run", "build", "--filter=@reev/cli...", "--output-logs=errors-only", "--log-prefix=none"];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [turbo, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    building = child;
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (chunk) => (output += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk) => (output += chunk));
@@ -37,11 +41,14 @@ function build() {
 /**
  * Ctrl-C (or SIGTERM) while the build is checked: the build is stopped and the CLI never starts, so it
  * is said here, in the CLI's own words for a command interrupted while starting (its exit codes, and
- * its JSON error line with --json), instead of ending in silence.
+ * its JSON error line with --json before any `--`). The CLI is not built yet, so the words are a copy
+ * of interrupt.ts's, which cli-interrupt-startup.test.ts checks.
  */
 function interruptedWhileBuilding(signal) {
+  building?.kill(signal);
   const message = `Interrupted (${signal}) while reev was starting: nothing was run or recorded. Run the command again to do it.`;
-  const json = process.argv.slice(2).includes("--json");
+  const args = process.argv.slice(2);
+  const json = (args.includes("--") ? args.slice(0, args.indexOf("--")) : args).includes("--json");
   process.stderr.write(`${json ? JSON.stringify({ error: { code: "INTERRUPTED", message, field: null } }) : message}\n`);
   process.exit(signal === "SIGINT" ? 130 : 143);
 }

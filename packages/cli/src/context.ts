@@ -34,11 +34,9 @@ export function changedNow(db: Database): string {
 
 /** Opens the database a command was pointed at (default: the embedded one) and always closes it. */
 export async function withDatabase<T>(url: string | undefined, intent: DatabaseIntent, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase({ ...(url === undefined ? {} : { url }), migrate: MIGRATE_POLICY[intent] }).catch(
-    async (error: unknown) => {
-      throw schemaFailure(await openFailure(error, url), url);
-    },
-  );
+  const db = await openDatabase({ ...(url === undefined ? {} : { url }), migrate: MIGRATE_POLICY[intent] }).catch((error: unknown) => {
+    throw schemaFailure(openFailure(error, url), url);
+  });
   try {
     return await fn(db);
   } finally {

@@ -1,7 +1,6 @@
 // Whatever a command throws becomes one CliError: a sentence in plain words, what to do next, the
 // code (for scripts, in --json mode) and the exit code. Codes never lead the words, and the
 // database driver's or Prisma's own wording ("Raw query failed. Code: `N/A`") never reaches the user.
-import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
 import { closestWord, didYouMean, errorMessage, OrchestratorError } from "@reev/orchestrator";
@@ -69,7 +68,9 @@ export type ErrorContext = {
  * goes by spelling, and the two are not alike.
  */
 const otherCommandsFlag = (flag: string | undefined, options: readonly string[]) =>
-  flag && closestWord(flag.replace(/=.*$/, ""), ["--format"]) && options.includes("--json") ? didYouMean("--json") : "";
+  flag && closestWord(flag.replace(/=.*$/, ""), ["--format"]) && options.includes("--json")
+    ? `${didYouMean("--json")} This command prints a table, or JSON with --json.`
+    : "";
 
 /** Commander's words, reworded: no "error:" prefix, no quotes around flags, "did you mean" as a question. */
 function parseError(error: CommanderError, { command, commandLater, helpTopic, commands = [], options = [] }: ErrorContext): CliError {
@@ -174,13 +175,6 @@ function askedForPassword(error: unknown): boolean {
   return false;
 }
 
-/** Whether a host name resolves to an address (only asked once a connection has failed). */
-const resolves = (host: string) =>
-  lookup(host).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => error.code !== "ENOTFOUND",
-  );
-
 /** Whether the PostgreSQL URL's password is reev's mask (`***`), as a copied hint has it. */
 function maskedPassword(url: string | undefined): boolean {
   try {
@@ -229,9 +223,9 @@ function unnamedWords(url: string | undefined, unnamed: { name: string; from: st
  * A database that could not be opened, in plain words: for PostgreSQL the driver knows whether the
  * server is unreachable, the database missing or the login refused, and each has its own next step.
  */
-export async function openFailure(error: unknown, url: string | undefined): Promise<unknown> {
+export function openFailure(error: unknown, url: string | undefined): unknown {
   // A value set long ago and not on the command line: the error says where it came from.
-  if (url === undefined && DatabaseError.is(error, "VALIDATION") && error.field === "url")
+  if (url === undefined && process.env.REEV_DATABASE_URL?.trim() && DatabaseError.is(error, "VALIDATION") && error.field === "url")
     return new CliError("VALIDATION", `${error.message} It comes from REEV_DATABASE_URL.`, {
       field: "REEV_DATABASE_URL",
       hint: "Fix REEV_DATABASE_URL, or unset it for the embedded database in ./.reev/db; --db overrides it.",
@@ -258,8 +252,9 @@ export async function openFailure(error: unknown, url: string | undefined): Prom
   if (!cause) return error;
   switch (cause.kind) {
     case "DatabaseNotReachable": {
-      // The driver says "not reachable" of a host name that does not resolve too: a typo, not a server to start.
-      if (cause.host && !isIP(cause.host) && !(await resolves(cause.host)))
+      // The driver names the address it tried, or the host name when there was none to try: a name
+      // that does not resolve (a typo), not a server to start. (A path is a unix socket's directory.)
+      if (cause.host && !isIP(cause.host) && !cause.host.startsWith("/"))
         return fail(`The PostgreSQL host name "${cause.host}" does not resolve${where}.`, `Fix the host name in ${source}.`);
       const server = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
       return fail(`Cannot reach the PostgreSQL server${server}${where}.`, `Start the server, or fix the host and port in ${source}.`);

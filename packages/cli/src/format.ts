@@ -42,11 +42,13 @@ export function metricsLine(m: ConsolidationMetadata): string {
 }
 
 /**
- * The "Steps" field of `reev show` and `reev status` for a finished run that has no record of some
- * planned steps (its process died, and reev recover finished it): the metrics count only the steps
- * recorded, and without it "success rate 100.0%" reads as the whole run's. None otherwise.
+ * The "Steps" field of `reev show` and `reev status`, under the Metrics of a finished run that has no
+ * record of some planned steps (its process died, and reev recover finished it): the metrics count
+ * only the steps its consolidation holds, and without it "success rate 100.0%" reads as the whole
+ * run's. None otherwise, and none without a consolidation (no metrics to qualify).
  */
-export function unrunStepsField(e: Pick<ExecutionSessionRecord, "status" | "metadata">, recordedSteps: number): [string, string][] {
-  const unrun = e.status === "running" ? undefined : unrunStepsWords(e.metadata, recordedSteps);
+export function unrunStepsField(e: Pick<ExecutionSessionRecord, "status" | "metadata">, recordedSteps: number | null): [string, string][] {
+  if (e.status === "running" || recordedSteps === null) return [];
+  const unrun = unrunStepsWords(e.metadata, recordedSteps);
   return unrun ? [["Steps", `${unrun}: the metrics count the ${counted(recordedSteps, "recorded step")} only`]] : [];
 }

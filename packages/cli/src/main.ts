@@ -49,9 +49,10 @@ const COMMANDS = [
 /**
  * Commands that read a few rows and exit. Their embedded database skips V8's optimising compiler
  * (compileWasmForBriefUse): `reev list` takes half the CPU and 100 MiB less. The others (run, eval,
- * demo, import, purge, recover, serve) may write or read for minutes, where optimised code pays.
+ * demo, import, purge, recover, serve, and migrate, which may run initdb and every migration) may
+ * write or read for minutes, where optimised code pays.
  */
-const BRIEF_COMMANDS = new Set(["list", "show", "status", "diagram", "export", "compare", "evaluations", "migrate"]);
+const BRIEF_COMMANDS = new Set(["list", "show", "status", "diagram", "export", "compare", "evaluations"]);
 
 const OVERVIEW = `
 The database is --db, else $REEV_DATABASE_URL, else the embedded PGlite in ./.reev/db;

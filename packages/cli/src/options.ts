@@ -29,7 +29,7 @@ export const jsonOption = (description = "print JSON instead of text (errors too
 export const JSON_ERRORS_ONLY = "print errors as JSON on stderr (the output is a document already)";
 
 /** `--out FILE` of the commands that print one document (a diagram, an export). */
-export const outFileOption = () => new Option("--out <file>", "write to this file instead of stdout");
+export const outFileOption = () => new Option("--out <file>", "write to this file instead of stdout (its extension picks the format)");
 
 /** `<executionId>` of the commands about one execution. */
 export const executionIdArgument = () => new Argument("<executionId>", "the execution (see reev list)");

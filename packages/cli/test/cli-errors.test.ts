@@ -285,14 +285,20 @@ describe("reev exits 2 on bad input, in plain words", () => {
       [["compare", "eval_a", "eval_b", "--format", "tabel"], 'Unknown format "tabel": use table, json or html. Did you mean table?'],
       [["diagram", "exec_x", "--format", "htm"], 'Unknown diagram format "htm": use mmd or html. Did you mean html?'],
       [["export", "exec_x", "--format", "jsonnl"], 'Unknown export format "jsonnl": use json, jsonl or otlp. Did you mean jsonl?'],
-      // A list where one word goes: purge takes one, list does not.
+      // A list where one word goes: purge takes a list of statuses, list one.
       [
         ["list", "--status", "failed,completed"],
         '--status takes one status, not a list: "failed,completed". Give one of running, completed, failed, timed_out, rolled_back or cancelled.',
       ],
       // Other commands take --format json; list takes --json.
-      [["list", "--format", "json"], "Unknown option --format for reev list. Did you mean --json?"],
-      [["list", "--formt=json"], "Unknown option --formt=json for reev list. Did you mean --json?"],
+      [
+        ["list", "--format", "json"],
+        "Unknown option --format for reev list. Did you mean --json? This command prints a table, or JSON with --json.",
+      ],
+      [
+        ["list", "--formt=json"],
+        "Unknown option --formt=json for reev list. Did you mean --json? This command prints a table, or JSON with --json.",
+      ],
     ];
     for (const [args, message] of cases) expectBadInput(await reev(...args, "--db", db), `reev: ${message}\n`);
   });

@@ -58,7 +58,7 @@ describe.each(testBackends())("reev list on $name", (backend) => {
     expect(paged.out()).toContain("More executions are stored: reev list --flow f --limit 2 --offset 2 shows the next 2.\n");
     const none = captureIO();
     await listCommand(db, { flowId: "nope", limit: 50 }, { json: false }, none);
-    expect(none.out()).toMatch(/^No executions of flow nope in /);
+    expect(none.out()).toMatch(/^No executions of flow "nope" in /);
     // Paged past the end: where the end is.
     const past = captureIO();
     await listCommand(db, { limit: 50, offset: 1000 }, { json: false }, past);

@@ -130,6 +130,13 @@ describe("--db typos are refused, and nothing is created", () => {
       "Fix REEV_DATABASE_URL, or unset it for the embedded database in ./.reev/db; --db overrides it.",
     );
     expect(readdirSync(cwd)).toEqual([]);
+    // Unset, the default ./.reev/db is to blame, not the variable.
+    mkdirSync(join(cwd, ".reev"));
+    writeFileSync(join(cwd, ".reev/db"), "not a database");
+    const unset = await runCli(["list"], { cwd });
+    expect(unset.code, show(unset)).toBe(2);
+    expect(unset.stderr).toContain(`${join(cwd, ".reev/db")} is a file`);
+    expect(unset.stderr).not.toContain("REEV_DATABASE_URL");
   });
 });
 

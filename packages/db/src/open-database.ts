@@ -74,7 +74,7 @@ export type Database = AsyncDisposable & {
   readonly writer: DatabaseWriter;
   /** The migrations applied while opening it, in order (none when it was up to date). */
   readonly appliedMigrations: readonly string[];
-  /** True when this open made the embedded database's directory: a mistyped path makes a new, empty database, and says so. */
+  /** True when this open made the embedded database (in a new or empty directory): a mistyped path makes a new, empty one. */
   readonly created: boolean;
   /** Disconnects and, for PGlite, closes the engine and releases the directory. Idempotent. */
   close(): Promise<void>;

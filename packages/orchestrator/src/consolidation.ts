@@ -332,7 +332,7 @@ export type ConsolidationStatusReport = {
   /** The newest consolidated session, when status is `completed`. */
   consolidatedSessionId: string | null;
   metadata: ConsolidationMetadata | null;
-  /** How many steps the newest consolidated session holds (its metrics count those), when status is `completed`. */
+  /** How many steps the newest consolidated session holds (its metrics count those); null unless status is `completed`. */
   recordedSteps: number | null;
 };
 

@@ -28,7 +28,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .argument("<a>", "an evaluation id (eval_…) or an execution id")
     .argument("<b>", "the same kind of id as A")
     .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
-    .option("--out <file>", "write to this file instead of stdout")
+    .option("--out <file>", "write to this file instead of stdout (its extension picks the format)")
     .option("--prices <file>", "price both sides' runs with this price file instead of the costs stored with them (see reev eval)")
     .addOption(dbOption())
     .addHelpText(

@@ -9,8 +9,6 @@ import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption 
 import { PRICES_HELP, pricesOption } from "../prices.js";
 import { executeFlows, runsSummary, startedRuns } from "./run.js";
 
-/** The demo's flows, shipped inside @reev/cli: packages/cli/examples, at the same depth from src/ and dist/. */
-
 export function registerDemo(program: Command, ctx: CliContext): void {
   // Its action calls withInterrupts before anything else: Ctrl-C while it starts is the startup guard's until then.
   takesOverInterrupts(program.command("demo"))

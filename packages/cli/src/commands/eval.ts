@@ -80,7 +80,10 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option("--baseline <evaluationId>", "compare with this earlier evaluation when done")
     .addOption(pricesOption())
     .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
-    .option("--out <file>", "write the report here (html: each run's diagram goes beside it: eval.html writes eval-runs/)")
+    .option(
+      "--out <file>",
+      "write the report here, in the format its extension names (html: each run's diagram goes beside it: eval.html writes eval-runs/)",
+    )
     .addOption(dbOption())
     .addOption(migrateOption())
     .addHelpText(

@@ -64,7 +64,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
     return 0;
   }
   if (!executions.length) {
-    const which = `${query.flowId === undefined ? "" : ` of flow ${query.flowId}`}${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
+    const which = `${query.flowId === undefined ? "" : ` of flow "${query.flowId}"`}${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
     const next = which ? "" : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
     io.stdout.write(`No executions${which} in ${db.description}${offset ? await storedBefore(db, query, offset) : ""}.\n${next}`);
     return 0;

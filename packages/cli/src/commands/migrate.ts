@@ -41,10 +41,12 @@ export async function migrateCommand(url: string | undefined, options: { json: b
       return 0;
     }
     const count = applied.length === 1 ? "1 migration" : `${applied.length} migrations`;
+    // A directory made now (a mistyped --db makes one): said, as the writing commands say it.
+    const made = db.created ? " (new: created now)" : "";
     io.stdout.write(
       applied.length
-        ? `Applied ${count} to ${db.description}:\n${applied.map((name) => `  ${name}\n`).join("")}`
-        : `${db.description} is up to date.\n`,
+        ? `Applied ${count} to ${db.description}${made}:\n${applied.map((name) => `  ${name}\n`).join("")}`
+        : `${db.description}${made} is up to date.\n`,
     );
     return 0;
   });

@@ -145,8 +145,6 @@ function purgeNotices(dryRun: boolean, json: boolean): InterruptNotices {
 /**
  * `reev purge`: deletes (or, with --dry-run, counts) the finished runs older than the age, and reports
  * rows per table. Ctrl-C stops it between two batches; the report then says what went before it.
- */
-/**
  * `now` is the progress line's clock: a test gives one that runs fast, as "a purge long enough to show
  * progress" is a matter of time, and a fast database finished the test's purge within the second.
  */

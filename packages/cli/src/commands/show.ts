@@ -68,7 +68,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
       `${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
     ),
     ...(status.metadata ? [field("Metrics", metricsLine(status.metadata))] : []),
-    ...unrunStepsField(e, steps.length),
+    ...unrunStepsField(e, status.recordedSteps),
     ...(checks.flow ? [field("Checks", checksCell(checks.flow))] : []),
   ];
   const lines = [renderFields(fields), ...(checks.flow ? failedCheckLines("  flow", checks.flow) : []), "", ""];

@@ -41,7 +41,7 @@ export async function statusCommand(db: Database, executionId: string, options: 
     ["Status", `${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`],
     ["Consolidation", `${consolidation}${report.error ? ` — ${report.error}` : ""}`],
     ...(report.metadata ? ([["Metrics", metricsLine(report.metadata)]] as [string, string][]) : []),
-    ...(report.recordedSteps === null ? [] : unrunStepsField(e, report.recordedSteps)),
+    ...unrunStepsField(e, report.recordedSteps),
   ];
   io.stdout.write(`${renderFields(fields)}\n`);
   return 0;
