@@ -73,6 +73,14 @@ describe("renderHtmlPage", () => {
     });
     expect(bannerOf(whole)).not.toContain("planned");
     expect(bannerOf(page)).not.toContain("planned");
+    // The tiles say what the rate and the count cover: the 4 recorded steps of 12.
+    const tiles = (html: string) =>
+      [...html.matchAll(/<div class="metric[^"]*"><span class="value">([^<]*)<\/span><span class="name">([^<]*)<\/span>/g)].map(
+        (m) => `${m[2]}: ${m[1]}`,
+      );
+    expect(tiles(crashed)).toEqual(expect.arrayContaining(["Success rate of 4 recorded: 25.0%", "Steps recorded: 4 of 12"]));
+    expect(tiles(crashed).some((t) => t.startsWith("Total steps"))).toBe(false);
+    expect(tiles(whole)).toEqual(expect.arrayContaining(["Success rate: 25.0%", "Total steps: 4"]));
   });
 
   it("writes a consolidation time that is no date as it was stored", () => {

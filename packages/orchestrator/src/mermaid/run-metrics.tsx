@@ -1,6 +1,7 @@
 import type { ConsolidatedMetrics } from "../consolidated-content.js";
 import { formatUsd } from "../evaluation/format-usage.js";
 import { formatDuration } from "../format-duration.js";
+import { plannedStepCount } from "../unrun-steps.js";
 
 function Metric(props: { name: string; value: string; tone?: string }) {
   return (
@@ -21,12 +22,16 @@ const countText = (n: number | null | undefined) => (n === null || n === undefin
  * The consolidated run's metrics, as computed by consolidation, and the run's wall time from its
  * execution record. The two durations carry the same names in every view (see the README's metrics):
  * "wall time" is the run's start to its finish, "steps time" the first step's start to the last one's end.
+ * `executionMetadata` holds the plan's step ids: a run whose process died has no record of the steps it
+ * never reached, and its rate and step count then say what they cover ("of 7 recorded", "7 of 12").
  */
-export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: number | null }) {
+export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: number | null; executionMetadata?: unknown }) {
   const m = props.metrics;
+  const planned = plannedStepCount(props.executionMetadata);
+  const unrecorded = planned !== undefined && planned > m.total_steps;
   return (
     <section class="metrics" aria-label="Run metrics">
-      <Metric name="Success rate" value={`${m.success_rate.toFixed(1)}%`} />
+      <Metric name={unrecorded ? `Success rate of ${m.total_steps} recorded` : "Success rate"} value={`${m.success_rate.toFixed(1)}%`} />
       <Metric name="Avg score" value={scoreText(m.avg_score)} />
       <Metric name="Tool calls" value={String(m.total_tools)} />
       <Metric name="Wall time" value={formatDuration(props.wallTimeMs)} />
@@ -38,7 +43,11 @@ export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: nu
       <Metric name="Failed steps" value={String(m.failed_steps)} tone="bad" />
       {m.infrastructure_errors ? <Metric name="Infrastructure errors" value={String(m.infrastructure_errors)} tone="bad" /> : null}
       <Metric name="Skipped steps" value={String(m.skipped_steps)} tone="skip" />
-      <Metric name="Total steps" value={String(m.total_steps)} />
+      {unrecorded ? (
+        <Metric name="Steps recorded" value={`${m.total_steps} of ${planned}`} tone="skip" />
+      ) : (
+        <Metric name="Total steps" value={String(m.total_steps)} />
+      )}
     </section>
   );
 }

@@ -12,7 +12,11 @@ export function RunHead(props: { run: RunDocument }) {
   return (
     <div id="run-head" data-live-part="">
       <StatusBanner execution={props.run.overview.execution} content={props.run.content} />
-      <RunMetrics metrics={props.run.content.metadata} wallTimeMs={props.run.overview.execution.durationMs} />
+      <RunMetrics
+        metrics={props.run.content.metadata}
+        wallTimeMs={props.run.overview.execution.durationMs}
+        executionMetadata={props.run.overview.execution.metadata}
+      />
     </div>
   );
 }
