@@ -66,6 +66,8 @@ describe("reev serve", () => {
       serve.remove();
       temp.remove();
     }
+    // It made that database: said, as every writing command says it (read once it exited: stderr is a pipe of its own).
+    expect(serve.stderr()).toContain(`Database: embedded PGlite at ${dir} (new: created now)\n`);
   });
 
   test("--host 0.0.0.0 prints a URL a browser can open, says it listens on all interfaces, and warns without a token", async () => {
