@@ -1,5 +1,6 @@
 import { type Database, type OpenDatabaseOptions, openDatabase } from "@reev/db";
 import { openFailure, schemaFailure } from "./error-report.js";
+import { counted } from "./format.js";
 
 /** Where a command writes: results to `stdout`, progress and diagnostics to `stderr`. */
 export type CliIO = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
@@ -27,10 +28,12 @@ const MIGRATE_POLICY: Record<DatabaseIntent, NonNullable<OpenDatabaseOptions["mi
  * a fresh PostgreSQL database or an embedded one behind this version, or nothing.
  */
 export function changedNow(db: Database): string {
-  if (db.created) return " (new: created now)";
   const applied = db.appliedMigrations.length;
-  return applied ? ` (migrated now: ${applied === 1 ? "1 migration" : `${applied} migrations`} applied)` : "";
+  return createdNow(db) || (applied ? ` (migrated now: ${counted(applied, "migration")} applied)` : "");
 }
+
+/** " (new: created now)" for an embedded directory this open made, or nothing. */
+export const createdNow = (db: Database): string => (db.created ? " (new: created now)" : "");
 
 /** Opens the database a command was pointed at (default: the embedded one) and always closes it. */
 export async function withDatabase<T>(url: string | undefined, intent: DatabaseIntent, fn: (db: Database) => Promise<T>): Promise<T> {

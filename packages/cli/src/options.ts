@@ -145,11 +145,12 @@ export function commaList<T>(item: (value: string) => T): (value: string) => T[]
  * typo of one is asked about as commander asks about a command's: "Did you mean running?".
  */
 export function oneOf<const T extends string>(flag: string, what: string, allowed: readonly T[]): (value: string) => T {
+  const words: readonly string[] = allowed;
   return (value) => {
-    if ((allowed as readonly string[]).includes(value)) return value as T;
+    if (words.includes(value)) return value as T;
     // `reev list --status failed,completed`: purge takes a list, this option one word.
     const parts = value.split(",").map((part) => part.trim());
-    if (parts.length > 1 && parts.every((part) => (allowed as readonly string[]).includes(part)))
+    if (parts.length > 1 && parts.every((part) => words.includes(part)))
       throw invalidArgument(`${flag} takes one ${what}, not a list: "${value}". Give one of ${orList(allowed)}.`, flag);
     throw invalidArgument(`Unknown ${what} "${value}": use ${orList(allowed)}.${didYouMean(closestWord(value, allowed))}`, flag);
   };

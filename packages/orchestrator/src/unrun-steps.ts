@@ -1,5 +1,5 @@
 /** How many steps the run's plan had, as the executor records it (`metadata.steps`, their ids); undefined when not recorded. */
-export function plannedStepCount(metadata: unknown): number | undefined {
+function plannedStepCount(metadata: unknown): number | undefined {
   const steps =
     metadata !== null && typeof metadata === "object" && !Array.isArray(metadata) ? (metadata as { steps?: unknown }).steps : undefined;
   return Array.isArray(steps) && steps.every((s) => typeof s === "string") ? steps.length : undefined;
@@ -12,7 +12,14 @@ export function plannedStepCount(metadata: unknown): number | undefined {
  * step has a record (or the plan was not recorded).
  */
 export function unrunStepsWords(metadata: unknown, recordedSteps: number): string | undefined {
+  const planned = plannedBeyond(metadata, recordedSteps);
+  return planned === undefined
+    ? undefined
+    : `${planned - recordedSteps} of the ${planned} planned steps have no record (they never ran, or were rolled back)`;
+}
+
+/** The plan's step count when it has more steps than `recordedSteps` (some have no record); else undefined. */
+export function plannedBeyond(metadata: unknown, recordedSteps: number): number | undefined {
   const planned = plannedStepCount(metadata);
-  if (planned === undefined || planned <= recordedSteps) return undefined;
-  return `${planned - recordedSteps} of the ${planned} planned steps have no record (they never ran, or were rolled back)`;
+  return planned !== undefined && planned > recordedSteps ? planned : undefined;
 }

@@ -1,4 +1,4 @@
-import { type Database, executionIdsContaining } from "@reev/db";
+import { type Database, evaluationIdsContaining, executionIdsContaining } from "@reev/db";
 import {
   comparedSideText,
   compareStored,
@@ -75,18 +75,11 @@ export async function compareCommand(
 async function withNearIds(db: Database, error: unknown, given: { a: string; b: string }): Promise<unknown> {
   if (!OrchestratorError.is(error, "NOT_FOUND") || (error.path !== "a" && error.path !== "b")) return error;
   const id = given[error.path];
-  if (id.trim().length < 3) return error;
-  const needle = id.toLowerCase();
-  const near = await Promise.all([
-    db.writer
-      .listEvaluationRuns({ limit: 1000 })
-      .then(({ items }) => items.map((e) => e.id).filter((e) => e.toLowerCase().includes(needle))),
-    executionIdsContaining(db, id),
-  ]).catch(() => undefined);
+  const near = await Promise.all([evaluationIdsContaining(db, id), executionIdsContaining(db, id)]).catch(() => undefined);
   if (!near) return error;
   const [evaluations, executions] = near;
-  const ids = [...evaluations, ...executions.ids];
-  return new OrchestratorError("NOT_FOUND", `${error.message}${nearWords({ ids, more: executions.more }, "ids")}`, {
+  const ids = [...evaluations.ids, ...executions.ids];
+  return new OrchestratorError("NOT_FOUND", `${error.message}${nearWords({ ids, more: evaluations.more || executions.more }, "ids")}`, {
     path: error.path,
     cause: error,
   });

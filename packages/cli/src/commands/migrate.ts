@@ -1,7 +1,8 @@
 import { resolveTarget } from "@reev/db";
 import type { Command } from "commander";
 import { invalidArgument } from "../cli-error.js";
-import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
+import { type CliContext, type CliIO, createdNow, withDatabase, writeJson } from "../context.js";
+import { counted } from "../format.js";
 import { type DbOptions, dbOption, examples, type JsonOptions, jsonOption } from "../options.js";
 
 export function registerMigrate(program: Command, ctx: CliContext): void {
@@ -40,9 +41,9 @@ export async function migrateCommand(url: string | undefined, options: { json: b
       writeJson(io, { database: db.description, applied });
       return 0;
     }
-    const count = applied.length === 1 ? "1 migration" : `${applied.length} migrations`;
+    const count = counted(applied.length, "migration");
     // A directory made now (a mistyped --db makes one): said, as the writing commands say it.
-    const made = db.created ? " (new: created now)" : "";
+    const made = createdNow(db);
     io.stdout.write(
       applied.length
         ? `Applied ${count} to ${db.description}${made}:\n${applied.map((name) => `  ${name}\n`).join("")}`

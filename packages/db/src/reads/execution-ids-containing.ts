@@ -1,5 +1,7 @@
+import { Prisma } from "../generated/prisma/client.js";
 import type { Database } from "../open-database.js";
 import { listExecutionsPage } from "./list-executions-page.js";
+import { runDriverRead } from "./run-read.js";
 
 /** Ids that contain a piece of text, newest first: at most a page's worth, and whether more may exist. */
 export type ExecutionIdsContaining = { ids: string[]; more: boolean };
@@ -15,4 +17,19 @@ export async function executionIdsContaining(db: Database, text: string): Promis
   const page = await listExecutionsPage(db, { q: text, limit: 50 });
   const needle = text.toLowerCase();
   return { ids: page.executions.map((e) => e.executionId).filter((id) => id.toLowerCase().includes(needle)), more: page.next !== null };
+}
+
+/** As many ids as a not-found message could use, and one more to say whether there are more. */
+const EVALUATION_IDS = 50;
+
+/** Stored evaluation ids that contain `text`, case aside, newest first: the same answer for `reev compare`'s ids. */
+export async function evaluationIdsContaining(db: Database, text: string): Promise<ExecutionIdsContaining> {
+  if (text.trim().length < 3) return { ids: [], more: false };
+  const rows = await runDriverRead<{ id: string }>(
+    db,
+    "find evaluation ids",
+    Prisma.sql`SELECT id FROM evaluation_runs WHERE strpos(lower(id), lower(${text})) > 0
+      ORDER BY started_at DESC, id DESC LIMIT ${EVALUATION_IDS + 1}`,
+  );
+  return { ids: rows.slice(0, EVALUATION_IDS).map((r) => r.id), more: rows.length > EVALUATION_IDS };
 }

@@ -1,7 +1,7 @@
 import type { ConsolidatedMetrics } from "../consolidated-content.js";
 import { formatUsd } from "../evaluation/format-usage.js";
 import { formatDuration } from "../format-duration.js";
-import { plannedStepCount } from "../unrun-steps.js";
+import { plannedBeyond } from "../unrun-steps.js";
 
 function Metric(props: { name: string; value: string; tone?: string }) {
   return (
@@ -27,11 +27,13 @@ const countText = (n: number | null | undefined) => (n === null || n === undefin
  */
 export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: number | null; executionMetadata?: unknown }) {
   const m = props.metrics;
-  const planned = plannedStepCount(props.executionMetadata);
-  const unrecorded = planned !== undefined && planned > m.total_steps;
+  const planned = plannedBeyond(props.executionMetadata, m.total_steps);
   return (
     <section class="metrics" aria-label="Run metrics">
-      <Metric name={unrecorded ? `Success rate of ${m.total_steps} recorded` : "Success rate"} value={`${m.success_rate.toFixed(1)}%`} />
+      <Metric
+        name={planned !== undefined ? `Success rate of ${m.total_steps} recorded` : "Success rate"}
+        value={`${m.success_rate.toFixed(1)}%`}
+      />
       <Metric name="Avg score" value={scoreText(m.avg_score)} />
       <Metric name="Tool calls" value={String(m.total_tools)} />
       <Metric name="Wall time" value={formatDuration(props.wallTimeMs)} />
@@ -43,7 +45,7 @@ export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: nu
       <Metric name="Failed steps" value={String(m.failed_steps)} tone="bad" />
       {m.infrastructure_errors ? <Metric name="Infrastructure errors" value={String(m.infrastructure_errors)} tone="bad" /> : null}
       <Metric name="Skipped steps" value={String(m.skipped_steps)} tone="skip" />
-      {unrecorded ? (
+      {planned !== undefined ? (
         <Metric name="Steps recorded" value={`${m.total_steps} of ${planned}`} tone="skip" />
       ) : (
         <Metric name="Total steps" value={String(m.total_steps)} />
