@@ -1,7 +1,7 @@
 // The terminal tables of reev eval and reev compare: how many runs a score is over, and float noise
 // in a difference read as no change (±0.00), as in the HTML report.
 import type { EvaluationRunRecord } from "@reev/db";
-import { aggregateFlow, compareReports, type EvaluationRun, renderComparisonHtml } from "@reev/orchestrator";
+import { aggregateFlow, compareReports, type EvaluationRun, renderComparisonHtml, renderEvaluationHtml } from "@reev/orchestrator";
 import { describe, expect, it } from "vitest";
 import { comparisonText, evaluationText } from "../src/commands/evaluation-text.js";
 
@@ -14,7 +14,7 @@ const run = (n: number, score: number | null): EvaluationRun => ({
   outputTokens: 5,
   cachedInputTokens: 0,
   costUsd: null,
-  steps: [{ stepId: "only", outcome: "passed", errors: [] }],
+  steps: [{ stepId: "only", outcome: "passed", errors: [], timedOut: false }],
 });
 
 const flow = (scores: (number | null)[]) => aggregateFlow({ flowId: "f", k: scores.length, runs: scores.map((s, i) => run(i + 1, s)) });
@@ -39,6 +39,19 @@ describe("the terminal tables", () => {
     const f = flow([0.5, null, 1]);
     const text = evaluationText(evaluation, { flows: [{ ...f, runIds: ["r1", "r2", "r3"] }], runs: 3, passes: 3, notes: [] }, null);
     expect(text).toContain("0.75 / 0.75 / 0.50–1.00 · 2/3 scored");
+  });
+
+  it("say of a step that failed how many of its failures timed out, as the HTML report does", () => {
+    const slow = (n: number, timedOut: boolean): EvaluationRun => ({
+      ...run(n, null),
+      passed: false,
+      steps: [{ stepId: "only", outcome: "failed", errors: [timedOut ? "timed out after 40 ms" : "no quote"], timedOut }],
+    });
+    const f = aggregateFlow({ flowId: "f", k: 3, runs: [slow(1, true), slow(2, false), slow(3, true)] });
+    const report = { flows: [{ ...f, runIds: ["r1", "r2", "r3"] }], runs: 3, passes: 0, notes: [] };
+    expect(evaluationText(evaluation, report, null)).toContain("f › only: failed 3/3 (100.0%), 2 timed out");
+    const html = renderEvaluationHtml(report, { title: "t", facts: [], minPassRate: null, runLink: () => null });
+    expect(html.replace(/\s+/g, " ")).toContain("0 · 3 (2 timed out) · 0");
   });
 
   it("read a score difference of float noise as ±0.00, like identical scores, and a real one with its sign", () => {

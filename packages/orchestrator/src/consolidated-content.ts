@@ -114,3 +114,6 @@ export const ZConsolidatedContent = z.object({
   metadata: ZConsolidatedMetrics,
 });
 export type ConsolidatedContent = z.infer<typeof ZConsolidatedContent>;
+
+/** Failed steps that ran out of their time limit, from the steps' stored statuses: counted in `failed_steps`, and worth saying apart. */
+export const timedOutSteps = (content: ConsolidatedContent): number => content.steps.filter((s) => s.status === "timed_out").length;

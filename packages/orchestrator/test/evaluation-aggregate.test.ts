@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { aggregateFlow, type EvaluationRun, type FlowRuns } from "../src/evaluation/aggregate-flow.js";
 import { aggregateSteps, NO_ERROR_RECORDED, type StepRun } from "../src/evaluation/aggregate-steps.js";
 
-const step = (stepId: string, outcome: StepRun["outcome"], ...errors: string[]): StepRun => ({ stepId, outcome, errors });
+const step = (stepId: string, outcome: StepRun["outcome"], ...errors: string[]): StepRun => ({ stepId, outcome, errors, timedOut: false });
 
 const run = (runId: string, fields: Partial<EvaluationRun>): EvaluationRun => ({
   runId,
@@ -83,6 +83,7 @@ describe("aggregateFlow", () => {
           runs: 5,
           passed: 4,
           failed: 1,
+          timedOut: 0,
           skipped: 0,
           failureRate: 0.2,
           flaky: true,
@@ -94,6 +95,7 @@ describe("aggregateFlow", () => {
           runs: 5,
           passed: 3,
           failed: 1,
+          timedOut: 0,
           skipped: 1,
           failureRate: 0.25,
           flaky: true,
@@ -167,10 +169,11 @@ describe("aggregateFlow", () => {
 });
 
 describe("aggregateSteps", () => {
-  it("ranks the errors of failed runs by count, then by text, each counted once per run", () => {
+  it("ranks the errors of failed runs by count, then by text, each counted once per run, and counts the timed-out ones among them", () => {
+    const timedOut = (s: StepRun): StepRun => ({ ...s, timedOut: true });
     const [report] = aggregateSteps([
-      [step("s", "failed", "b: timeout", "a: quota")],
-      [step("s", "failed", "b: timeout", "b: timeout")],
+      [timedOut(step("s", "failed", "b: timeout", "a: quota"))],
+      [timedOut(step("s", "failed", "b: timeout", "b: timeout"))],
       [step("s", "failed", "c: refused")],
       [step("s", "failed")],
       [step("s", "passed", "retried after: rpc reset")],
@@ -181,6 +184,7 @@ describe("aggregateSteps", () => {
       runs: 6,
       passed: 1,
       failed: 4,
+      timedOut: 2,
       skipped: 1,
       failureRate: 0.8,
       flaky: true,

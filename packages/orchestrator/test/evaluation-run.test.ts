@@ -108,12 +108,24 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
     expect(a!.passRate!.high).toBeCloseTo(0.882379, 5);
     expect(a!.score).toEqual({ count: 0, missing: 5, mean: null, median: null, min: null, max: null });
     expect(a!.steps).toEqual([
-      { stepId: "fetch", runs: 5, passed: 5, failed: 0, skipped: 0, failureRate: 0, flaky: false, topErrors: [], distinctErrors: 0 },
+      {
+        stepId: "fetch",
+        runs: 5,
+        passed: 5,
+        failed: 0,
+        timedOut: 0,
+        skipped: 0,
+        failureRate: 0,
+        flaky: false,
+        topErrors: [],
+        distinctErrors: 0,
+      },
       {
         stepId: "write",
         runs: 5,
         passed: 3,
         failed: 2,
+        timedOut: 0,
         skipped: 0,
         failureRate: 0.4,
         flaky: true,
@@ -136,6 +148,7 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
         runs: 5,
         passed: 4,
         failed: 1,
+        timedOut: 0,
         skipped: 0,
         failureRate: 0.2,
         flaky: true,
@@ -143,7 +156,18 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
         distinctErrors: 1,
       },
       // Skipped after the critical failure: it says nothing about the step, so its failure rate is over 4 runs.
-      { stepId: "receipt", runs: 5, passed: 4, failed: 0, skipped: 1, failureRate: 0, flaky: false, topErrors: [], distinctErrors: 0 },
+      {
+        stepId: "receipt",
+        runs: 5,
+        passed: 4,
+        failed: 0,
+        timedOut: 0,
+        skipped: 1,
+        failureRate: 0,
+        flaky: false,
+        topErrors: [],
+        distinctErrors: 0,
+      },
     ]);
 
     expect(c).toMatchObject({ flowId: ids.gamma, runs: 5, passes: 5, passAtK: 1, passHatK: 1 });
@@ -179,5 +203,35 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
     });
     expect(comparison.flows[2]!.passes!.pValue).toBeCloseTo(0.007937, 5);
     expect(comparison.flows[2]!.passHatKDelta).toBe(-1);
+  });
+
+  it("a step that ran out of time counts among the failures, and the report says how many of them timed out", async () => {
+    const flowId = uid("slow-quote");
+    const plan = parseFlowPlan(`
+flowId: ${flowId}
+prompt: quote
+steps:
+  - stepId: quote
+    prompt: quote
+    timeoutMs: 40
+    scriptByRun:
+      "2": [{ hang: true }]
+      "3": [{ hang: true }]
+      "5": [{ fail: no quote today }]
+`);
+    const evaluationId = uid("eval-slow");
+    await db.writer.createEvaluationRun({ id: evaluationId, agent: "scripted", configuration: { repeat: 5 } });
+    const ran = await runEvaluation(db, {
+      evaluationId,
+      plans: [plan],
+      repeat: 5,
+      concurrency: 2,
+      agentFor: (run) => new ScriptedAgent({ run }),
+    });
+    expect(ran.interrupted).toBe(false);
+    const stored = await db.writer.listEvaluationExecutions(evaluationId);
+    expect(stored.flatMap((e) => e.steps.map((s) => s.status)).sort()).toEqual(["failed", "success", "success", "timed_out", "timed_out"]);
+    const report = buildEvaluationReport(stored, { k: 5, flows: [expectationsOfPlan(plan)] });
+    expect(report.flows[0]!.steps).toMatchObject([{ stepId: "quote", runs: 5, passed: 2, failed: 3, timedOut: 2, skipped: 0 }]);
   });
 });

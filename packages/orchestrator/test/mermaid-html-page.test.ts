@@ -83,6 +83,17 @@ describe("renderHtmlPage", () => {
     expect(tiles(whole)).toEqual(expect.arrayContaining(["Success rate: 25.0%", "Total steps: 4"]));
   });
 
+  it("says how many of the failed steps timed out, in the banner and on the failed-steps tile", () => {
+    const doc = JSON.parse(fixture("reev-4-step"));
+    doc.steps[2].status = "timed_out";
+    const slow = renderHtmlPage(JSON.stringify(doc), { execution: execution("reev-4-step") });
+    expect(bannerOf(slow)).toContain("1 of 4 steps succeeded · 2 failed (1 timed out) · 1 skipped");
+    expect(slow).toContain('<span class="value">2</span><span class="name">Failed steps (1 timed out)</span>');
+    // None timed out: the tile and the banner say nothing of it.
+    expect(page).toContain('<span class="value">2</span><span class="name">Failed steps</span>');
+    expect(bannerOf(page)).not.toContain("timed out");
+  });
+
   it("writes a consolidation time that is no date as it was stored", () => {
     const stored = JSON.stringify({ ...JSON.parse(fixture("reev-4-step")), consolidated_at: "yesterday, about noon" });
     expect(bannerOf(renderHtmlPage(stored, { execution: execution("reev-4-step") }))).toContain(

@@ -63,7 +63,7 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
       .filter((s) => s.failed > 0)
       .map((s) => {
         const errors = s.topErrors.map((e) => `      ${e.count}× ${clip(e.error, 100)}`).join("\n");
-        return `  ${f.flowId} › ${s.stepId}: failed ${s.failed}/${s.passed + s.failed} (${percent(s.failureRate)})${s.flaky ? " · flaky" : ""}${s.skipped ? ` · skipped ${s.skipped}` : ""}\n${errors}`;
+        return `  ${f.flowId} › ${s.stepId}: failed ${s.failed}/${s.passed + s.failed} (${percent(s.failureRate)})${s.timedOut ? `, ${s.timedOut} timed out` : ""}${s.flaky ? " · flaky" : ""}${s.skipped ? ` · skipped ${s.skipped}` : ""}\n${errors}`;
       }),
   );
   const k = report.flows[0]?.k;

@@ -12,6 +12,8 @@ export const ZStepRun = z.strictObject({
   outcome: z.enum(STEP_RUN_OUTCOMES),
   /** Why it failed: the step's error and the reason of each failed check. Only failed steps' errors are counted. */
   errors: z.array(z.string()).default([]),
+  /** A failed step that ran out of its time limit: counted among the failures, and said apart from them. */
+  timedOut: z.boolean().default(false),
 });
 export type StepRun = z.infer<typeof ZStepRun>;
 
@@ -23,6 +25,8 @@ export type StepReport = {
   runs: number;
   passed: number;
   failed: number;
+  /** Of the failed runs, those in which the step timed out (a slow tool or agent, not a wrong answer). */
+  timedOut: number;
   skipped: number;
   /** failed / (passed + failed): skipped runs say nothing about the step. Null when it never ran. */
   failureRate: number | null;
@@ -73,6 +77,7 @@ function reportStep(stepId: string, stepRuns: readonly StepRun[]): StepReport {
     runs: stepRuns.length,
     passed,
     failed,
+    timedOut: stepRuns.filter((s) => s.outcome === "failed" && s.timedOut).length,
     skipped: count("skipped"),
     failureRate: passed + failed === 0 ? null : failed / (passed + failed),
     flaky: passed > 0 && failed > 0,

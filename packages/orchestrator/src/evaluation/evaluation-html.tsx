@@ -244,7 +244,8 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                         {percent(s.failureRate)}
                       </td>
                       <td class="num" data-label="passed · failed · skipped">
-                        {s.passed} · {s.failed} · {s.skipped}
+                        {s.passed} · {s.failed}
+                        {s.timedOut ? ` (${s.timedOut} timed out)` : ""} · {s.skipped}
                       </td>
                       <td data-label="most common errors">
                         {s.topErrors.map((e) => (

@@ -30,12 +30,13 @@ const failedCheckReasons = (checks: StoredCheckResult | null) =>
 
 function stepRun(step: EvaluationStepRecord, expectsChecks: boolean): StepRun {
   const stepId = step.stepId ?? `step ${step.stepIndex}`;
-  if (step.status === "skipped") return { stepId, outcome: "skipped", errors: [] };
+  if (step.status === "skipped") return { stepId, outcome: "skipped", errors: [], timedOut: false };
   const missingVerdict = expectsChecks && step.checks === null ? ["expect: no verdict was recorded"] : [];
   const checkErrors = [...failedCheckReasons(step.checks), ...missingVerdict];
-  if (step.status === "success" && checkErrors.length === 0) return { stepId, outcome: "passed", errors: [] };
+  if (step.status === "success" && checkErrors.length === 0) return { stepId, outcome: "passed", errors: [], timedOut: false };
   // The step's own error first (a failed step), then each check that failed.
-  return { stepId, outcome: "failed", errors: [...(step.status !== "success" && step.error ? [step.error] : []), ...checkErrors] };
+  const errors = [...(step.status !== "success" && step.error ? [step.error] : []), ...checkErrors];
+  return { stepId, outcome: "failed", errors, timedOut: step.status === "timed_out" };
 }
 
 const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : null);

@@ -51,7 +51,7 @@ function ReportPage(props: { content: ConsolidatedContent; execution: ReportExec
               {storedStamp(content.consolidated_at)}
             </p>
           </header>
-          <RunMetrics metrics={content.metadata} wallTimeMs={execution.durationMs ?? null} executionMetadata={execution.metadata} />
+          <RunMetrics content={content} wallTimeMs={execution.durationMs ?? null} executionMetadata={execution.metadata} />
           <FlowDiagramView source={flowDiagramSource(content, checks)} />
           {checks ? <ChecksSection checks={checks} content={content} /> : null}
           <StepTable content={content} checks={checks} />

@@ -1,4 +1,4 @@
-import type { ConsolidatedMetrics } from "../consolidated-content.js";
+import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
 import { formatUsd } from "../evaluation/format-usage.js";
 import { formatDuration } from "../format-duration.js";
 import { plannedBeyond } from "../unrun-steps.js";
@@ -24,9 +24,11 @@ const countText = (n: number | null | undefined) => (n === null || n === undefin
  * "wall time" is the run's start to its finish, "steps time" the first step's start to the last one's end.
  * `executionMetadata` holds the plan's step ids: a run whose process died has no record of the steps it
  * never reached, and its rate and step count then say what they cover ("of 7 recorded", "7 of 12").
+ * Timed-out steps are failed steps, and the tile says how many of them ran out of time.
  */
-export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: number | null; executionMetadata?: unknown }) {
-  const m = props.metrics;
+export function RunMetrics(props: { content: ConsolidatedContent; wallTimeMs: number | null; executionMetadata?: unknown }) {
+  const m = props.content.metadata;
+  const timedOut = timedOutSteps(props.content);
   const planned = plannedBeyond(props.executionMetadata, m.total_steps);
   return (
     <section class="metrics" aria-label="Run metrics">
@@ -42,7 +44,7 @@ export function RunMetrics(props: { metrics: ConsolidatedMetrics; wallTimeMs: nu
       <Metric name="Output tokens" value={countText(m.total_output_tokens)} />
       <Metric name="Cost" value={formatUsd(m.cost_usd)} />
       <Metric name="Successful steps" value={String(m.successful_steps)} tone="good" />
-      <Metric name="Failed steps" value={String(m.failed_steps)} tone="bad" />
+      <Metric name={timedOut ? `Failed steps (${timedOut} timed out)` : "Failed steps"} value={String(m.failed_steps)} tone="bad" />
       {m.infrastructure_errors ? <Metric name="Infrastructure errors" value={String(m.infrastructure_errors)} tone="bad" /> : null}
       <Metric name="Skipped steps" value={String(m.skipped_steps)} tone="skip" />
       {planned !== undefined ? (

@@ -1,5 +1,5 @@
 import type { ConsolidationStatus, ExecutionSessionRecord, ExecutionStatus } from "@reev/db";
-import type { ConsolidatedContent } from "../consolidated-content.js";
+import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
 import { storedStamp } from "../format-time.js";
 import { statusGlyph } from "../status-glyph.js";
 import { unrunStepsWords } from "../unrun-steps.js";
@@ -31,10 +31,14 @@ const CONSOLIDATION_TEXT = {
 function stepCounts(content: ConsolidatedContent, metadata: ReportExecution["metadata"]): string {
   const m = content.metadata;
   const parts = [`${m.successful_steps} of ${m.total_steps} steps succeeded`];
-  if (m.failed_steps > 0)
-    parts.push(
-      `${m.failed_steps} failed${m.infrastructure_errors ? ` (${m.infrastructure_errors} by infrastructure errors, not the agent)` : ""}`,
-    );
+  if (m.failed_steps > 0) {
+    const timedOut = timedOutSteps(content);
+    const which = [
+      ...(timedOut ? [`${timedOut} timed out`] : []),
+      ...(m.infrastructure_errors ? [`${m.infrastructure_errors} by infrastructure errors, not the agent`] : []),
+    ];
+    parts.push(`${m.failed_steps} failed${which.length ? ` (${which.join("; ")})` : ""}`);
+  }
   if (m.skipped_steps > 0) parts.push(`${m.skipped_steps} skipped`);
   const unrun = unrunStepsWords(metadata, m.total_steps);
   if (unrun) parts.push(unrun);

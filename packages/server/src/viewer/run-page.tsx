@@ -13,7 +13,7 @@ export function RunHead(props: { run: RunDocument }) {
     <div id="run-head" data-live-part="">
       <StatusBanner execution={props.run.overview.execution} content={props.run.content} />
       <RunMetrics
-        metrics={props.run.content.metadata}
+        content={props.run.content}
         wallTimeMs={props.run.overview.execution.durationMs}
         executionMetadata={props.run.overview.execution.metadata}
       />
