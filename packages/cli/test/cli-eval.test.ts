@@ -184,6 +184,11 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     const cover = (side: string) =>
       `${side} is an incomplete evaluation (interrupted): it counted ${counted} of 40 runs, and its figures cover those only.`;
     expect(JSON.parse(compared.stdout).comparison.notes.slice(0, 2)).toEqual([cover("A"), cover("B")]);
+    // The HTML page says it above the table, where it is read before the numbers.
+    const page = await reev("compare", result.evaluation.id, result.evaluation.id, "--format", "html");
+    expect(page.code, show(page)).toBe(0);
+    expect(page.stdout.indexOf(cover("A"))).toBeGreaterThan(0);
+    expect(page.stdout.indexOf(cover("A"))).toBeLessThan(page.stdout.indexOf("<table"));
   });
 
   it("exit 2 for bad input, naming it", { timeout: 60_000 }, async () => {

@@ -23,6 +23,8 @@ table.flows th.num { text-align: right; }
 .flaky { color: var(--warn); font-weight: 600; }
 ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 .note { color: var(--muted); font-size: 12px; }
+/* What to read before a comparison's numbers: body text, not a footnote. */
+section.notes .note { color: inherit; font-size: 14px; margin: 4px 0; }
 /* A figure and its qualifier ("1.00 k=5", a min–max range) are one unit: never split apart or broken at the dash. */
 .figure, .unit { white-space: nowrap; }
 /* A phone cannot show nine columns: each row becomes a card of label: value lines. */
@@ -335,6 +337,14 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
           <SideFact label="A" side={options.a} /> · <SideFact label="B" side={options.b} /> · {options.kind}s
         </p>
       </header>
+      {/* Above the table, not under it: an interrupted side (the first note, when there is one) changes how every row reads. */}
+      {comparison.notes.length ? (
+        <section class="notes" aria-label="Read first">
+          {comparison.notes.map((note) => (
+            <p class="note">{note}</p>
+          ))}
+        </section>
+      ) : null}
       <section aria-label="Comparison">
         <h2>Flows (B − A)</h2>
         <div class="table-wrap">
@@ -403,9 +413,6 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
           Verdicts by {comparison.test} at p &lt; 0.05; any other difference is "no credible difference": it could be chance, and more runs
           of both would tell.
         </p>
-        {comparison.notes.map((note) => (
-          <p class="note">{note}</p>
-        ))}
       </section>
     </>
   );
