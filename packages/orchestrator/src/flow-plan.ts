@@ -295,22 +295,31 @@ function reportPlaceholders(steps: readonly FlowStep[], ctx: z.RefinementCtx): v
 
 /**
  * `{{context.KEY}}` for a key the flow's context does not have (`{{context.walet}}`) renders
- * `<missing: …>` in every run: a flow error at load time, with the key it most likely meant.
+ * `<missing: …>` in every run: a flow error at load time, with the key it most likely meant. A key
+ * used in many steps is one problem naming them all (at the first one's path), not one line per step:
+ * a renamed key would otherwise bury the report under a dozen copies.
  */
 function reportContextKeys(plan: { context: Record<string, unknown>; steps: readonly FlowStep[] }, ctx: z.RefinementCtx): void {
   const keys = Object.keys(plan.context);
+  const missing = new Map<string, { expression: string; index: number; stepIds: string[] }>();
   plan.steps.forEach((step, index) => {
     for (const { expression, path } of placeholders(step.prompt)) {
       const [root, key] = path ?? [];
       if (root !== "context" || key === undefined || Object.hasOwn(plan.context, key)) continue;
-      const has = keys.length ? `has no key "${key}" (its keys: ${keys.join(", ")})` : `is empty: it has no key "${key}"`;
-      ctx.addIssue({
-        code: "custom",
-        path: ["steps", index, "prompt"],
-        message: `{{${expression}}} in step "${step.stepId}": the flow's context ${has}.${didYouMean(closestWord(key, keys))}`,
-      });
+      const seen = missing.get(key);
+      if (!seen) missing.set(key, { expression, index, stepIds: [step.stepId] });
+      else if (!seen.stepIds.includes(step.stepId)) seen.stepIds.push(step.stepId);
     }
   });
+  for (const [key, { expression, index, stepIds }] of missing) {
+    const has = keys.length ? `has no key "${key}" (its keys: ${keys.join(", ")})` : `is empty: it has no key "${key}"`;
+    const where = stepIds.length === 1 ? `step "${stepIds[0]}"` : `${stepIds.length} steps (${stepIds.join(", ")})`;
+    ctx.addIssue({
+      code: "custom",
+      path: ["steps", index, "prompt"],
+      message: `{{${expression}}} in ${where}: the flow's context ${has}.${didYouMean(closestWord(key, keys))}`,
+    });
+  }
 }
 
 /**

@@ -271,6 +271,22 @@ describe("parseFlowPlan", () => {
     expect(invalid(plan([step("a", { prompt: "{{context.wallet}}" })])).message).toContain(
       '{{context.wallet}} in step "a": the flow\'s context is empty: it has no key "wallet".',
     );
+    // A key misspelt in several steps is one problem naming them all, at the first one's path.
+    const everywhere = invalid(
+      plan(
+        [
+          step("a", { prompt: "{{context.walet}}" }),
+          step("b", { prompt: "{{context.position}}" }),
+          step("c", { prompt: "{{ context.walet }} and {{context.walet.address}}" }),
+          step("d", { prompt: "{{context.postion}}" }),
+        ],
+        { context: { wallet: "w1", position: 2 } },
+      ),
+    );
+    expect(everywhere.message.split("\n").slice(1)).toEqual([
+      '  - steps[0].prompt: {{context.walet}} in 2 steps (a, c): the flow\'s context has no key "walet" (its keys: wallet, position). Did you mean wallet?',
+      '  - steps[3].prompt: {{context.postion}} in step "d": the flow\'s context has no key "postion" (its keys: wallet, position). Did you mean position?',
+    ]);
   });
 
   it("rejects duplicates through the schema alone as well", () => {
