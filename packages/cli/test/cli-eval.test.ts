@@ -74,8 +74,20 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
       ?.split(/ {2,}/);
     expect(beta?.[5], show(r)).toBe("—");
     expect(beta?.at(-1)).toBe("ok");
-    expect(r.stdout).toContain("Against baseline");
+    expect(r.stdout).toContain(`Against baseline v1 (${first.evaluation.id}):`);
     expect(r.stdout).toMatch(/regression: eval-gamma\n/);
+  });
+
+  it("the HTML report carries the comparison with --baseline, as the table does", { timeout: 120_000 }, async () => {
+    const out = join(temp.dir, `baseline-${backend.name}.html`);
+    const r = await reev("eval", fixture("eval-v2"), "--repeat", "1", "--baseline", first.evaluation.id, "--out", out);
+    expect(r.code, show(r)).toBe(0);
+    const page = readFileSync(out, "utf8");
+    const heading = `Against baseline v1 (${first.evaluation.id}) · A is the baseline, B this evaluation`;
+    expect(page).toContain(heading);
+    // After the flows table, with the compare page's columns.
+    expect(page.indexOf(heading)).toBeGreaterThan(page.indexOf("<table"));
+    expect(page.slice(page.indexOf(heading))).toContain("Δ pass^k");
   });
 
   it("reev compare flags the change that was made, and no other", { timeout: 60_000 }, async () => {

@@ -69,6 +69,7 @@ export {
   type Expect,
   type ExpectCheck,
   type ExpectResult,
+  evaluationFacts,
   evaluationSummary,
   expectationsOf,
   expectationsOfPlan,

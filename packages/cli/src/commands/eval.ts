@@ -4,17 +4,21 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { type Database, type EvaluationRunRecord, HEARTBEAT_INTERVAL_MS, type JsonValue } from "@reev/db";
 import {
   buildEvaluationReport,
+  type ComparedSide,
+  comparedSideText,
   compareReports,
   didYouMean,
   type EvaluationConfiguration,
   type EvaluationReport,
   type EvaluationRunOutcome,
+  evaluationFacts,
   evaluationSummary,
   expectationsOfPlan,
   type FlowPlan,
   Heartbeat,
   loadFlowPlan,
   parseConsolidatedContent,
+  type ReportComparison,
   renderEvaluationHtml,
   renderHtmlPage,
   runEvaluation,
@@ -205,7 +209,11 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
   };
   return withDatabase(flags.db, flags.migrate ? "migrate" : "write", async (db) => {
     // Checked before anything runs: a running baseline has no summary to compare with.
-    const baseline = flags.baseline ? evaluationSummary(await requireEvaluation(db, flags.baseline, "--baseline"), "--baseline") : null;
+    const baselineRecord = flags.baseline ? await requireEvaluation(db, flags.baseline, "--baseline") : null;
+    const baseline = baselineRecord && {
+      side: { id: baselineRecord.id, name: baselineRecord.name },
+      report: evaluationSummary(baselineRecord, "--baseline"),
+    };
     const evaluationId = `eval_${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
     await db.writer.createEvaluationRun({
       id: evaluationId,
@@ -269,7 +277,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
     );
     const { report, finished } = outcome;
 
-    const comparison = baseline ? compareReports(baseline.flows, report.flows) : null;
+    const comparison = baseline && { side: baseline.side, comparison: compareReports(baseline.report.flows, report.flows) };
     await writeReport(db, finished, report, comparison, flags, io);
     if (interrupted) return interruptExitCode(interrupted);
     const below = flowsBelow(report, configuration.minPassRate);
@@ -293,23 +301,27 @@ export async function requireEvaluation(db: Database, id: string, field: string)
   return evaluation;
 }
 
+/** What `--baseline` adds to the report: that evaluation, and what changed since it. */
+type Baseline = { side: ComparedSide; comparison: ReportComparison };
+
 async function writeReport(
   db: Database,
   evaluation: EvaluationRunRecord,
   report: EvaluationReport,
-  comparison: ReturnType<typeof compareReports> | null,
+  comparison: Baseline | null,
   flags: EvalFlags,
   io: CliIO,
 ): Promise<void> {
   const minPassRate = flags.minPassRate ?? null;
   if (flags.format === "json") {
-    await emit(`${JSON.stringify({ evaluation: { ...evaluation, summary: undefined }, report, comparison }, null, 2)}\n`, flags.out, io);
+    const json = { evaluation: { ...evaluation, summary: undefined }, report, comparison: comparison?.comparison ?? null };
+    await emit(`${JSON.stringify(json, null, 2)}\n`, flags.out, io);
     return;
   }
   if (flags.format === "table") {
     const text =
       evaluationText(evaluation, report, minPassRate) +
-      (comparison ? `\nAgainst baseline ${flags.baseline}:\n${comparisonText(comparison)}` : "");
+      (comparison ? `\nAgainst baseline ${comparedSideText(comparison.side)}:\n${comparisonText(comparison.comparison)}` : "");
     await emit(text, flags.out, io);
     return;
   }
@@ -325,13 +337,9 @@ async function writeReport(
   }
   const html = renderEvaluationHtml(report, {
     title: `reev evaluation · ${evaluation.name ?? evaluation.id}`,
-    facts: [
-      evaluation.id,
-      `agent ${evaluation.agent}${evaluation.model ? ` (${evaluation.model})` : ""}`,
-      evaluation.status,
-      evaluation.startedAt.toISOString(),
-    ],
+    facts: evaluationFacts(evaluation),
     minPassRate,
+    baseline: comparison ?? undefined,
     runLink: (id) => (runsDir && written.has(id) ? `${encodeURIComponent(runsDir)}/${encodeURIComponent(diagramFileStem(id))}.html` : null),
   });
   await emit(html, flags.out, io);

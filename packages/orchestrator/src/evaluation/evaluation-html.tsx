@@ -104,6 +104,8 @@ export type EvaluationPageOptions = {
    * marked, with a note that the figures are the summary's. None when absent.
    */
   purged?: ReadonlySet<string> | undefined;
+  /** `reev eval --baseline`: what changed since that evaluation, shown after the flows table. */
+  baseline?: { side: ComparedSide; comparison: ReportComparison } | undefined;
 };
 
 /** Why a report still shows figures of runs that are gone: they were computed when the runs were stored. */
@@ -219,6 +221,12 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
         ))}
         {purged.size ? <p class="note">{purgedRunsNote(purged.size)}</p> : null}
       </section>
+      {options.baseline ? (
+        <ComparisonSections
+          comparison={options.baseline.comparison}
+          heading={`Against baseline ${comparedSideText(options.baseline.side)} · A is the baseline, B this evaluation`}
+        />
+      ) : null}
       {report.flows.map((f) => (
         <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
           <h2>{f.flowId}</h2>
@@ -326,17 +334,11 @@ function SideFact(props: { label: string; side: ComparedSide }) {
   );
 }
 
-/** What renderComparisonHtml shows inside its page; the viewer shows it in its own frame. */
-export function ComparisonBody(props: { comparison: ReportComparison; options: ComparisonPageOptions }) {
-  const { comparison, options } = props;
+/** The comparison's notes and its table: the compare page's body, and a report's "against baseline" part. */
+function ComparisonSections(props: { comparison: ReportComparison; heading?: string }) {
+  const { comparison, heading = "Flows (B − A)" } = props;
   return (
     <>
-      <header>
-        <h1>{options.title}</h1>
-        <p class="ids">
-          <SideFact label="A" side={options.a} /> · <SideFact label="B" side={options.b} /> · {options.kind}s
-        </p>
-      </header>
       {/* Above the table, not under it: an interrupted side (the first note, when there is one) changes how every row reads. */}
       {comparison.notes.length ? (
         <section class="notes" aria-label="Read first">
@@ -346,7 +348,7 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
         </section>
       ) : null}
       <section aria-label="Comparison">
-        <h2>Flows (B − A)</h2>
+        <h2>{heading}</h2>
         <div class="table-wrap">
           <table class="flows">
             <thead>
@@ -414,6 +416,22 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
           of both would tell.
         </p>
       </section>
+    </>
+  );
+}
+
+/** What renderComparisonHtml shows inside its page; the viewer shows it in its own frame. */
+export function ComparisonBody(props: { comparison: ReportComparison; options: ComparisonPageOptions }) {
+  const { comparison, options } = props;
+  return (
+    <>
+      <header>
+        <h1>{options.title}</h1>
+        <p class="ids">
+          <SideFact label="A" side={options.a} /> · <SideFact label="B" side={options.b} /> · {options.kind}s
+        </p>
+      </header>
+      <ComparisonSections comparison={comparison} />
     </>
   );
 }

@@ -32,6 +32,7 @@ export {
 } from "./compare-reports.js";
 export { COMPARISON_COLUMNS, failureRateChange, passRateChange, percent } from "./comparison-columns.js";
 export { type EvaluationConfiguration, type FlowExpectations, ZEvaluationConfiguration } from "./evaluation-configuration.js";
+export { evaluationFacts } from "./evaluation-facts.js";
 export {
   ComparisonBody,
   type ComparisonPageOptions,

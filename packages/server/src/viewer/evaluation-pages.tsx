@@ -5,8 +5,8 @@ import {
   type compareStored,
   EvaluationBody,
   type EvaluationReport,
+  evaluationFacts,
   missingSummary,
-  utcStamp,
   ZEvaluationConfiguration,
 } from "@reev/orchestrator";
 import type { Child } from "hono/jsx";
@@ -185,7 +185,7 @@ export function EvaluationPage(props: {
 }) {
   const { evaluation: e, report } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
-  const facts = [e.id, `agent ${e.agent}${e.model ? ` (${e.model})` : ""}`, e.status, `started ${utcStamp(e.startedAt)}`];
+  const facts = evaluationFacts(e);
   const parsed = ZShownConfiguration.safeParse(e.configuration);
   const { minPassRate = null, baseline = null } = parsed.success ? parsed.data : {};
   return (
