@@ -166,18 +166,34 @@ export function examples(lines: readonly (readonly [command: string, what: strin
  * The format a command writes: --format when given, else the one --out's extension names (`--out
  * run.html` writes HTML), else --format's default. `reev diagram … --out run.html` wrote Mermaid
  * source into a file a browser then showed as text. A --format that contradicts the extension is
- * refused (exit 2, nothing written); an extension not in `extensions` leaves --format as it is.
+ * refused (exit 2, nothing written), and so is an extension the command writes no format for
+ * (`--out run.svg` got Mermaid text) unless --format says what to put in it.
  */
 export function outFormat<T extends string>(command: Command, out: string | undefined, extensions: Readonly<Record<string, T>>): T {
   const format = command.getOptionValue("format") as T;
   const extension = out === undefined ? "" : extname(out).toLowerCase();
+  const chosen = command.getOptionValueSource("format") !== "default";
   const named = Object.hasOwn(extensions, extension) ? extensions[extension] : undefined;
-  if (named === undefined || named === format) return format;
-  if (command.getOptionValueSource("format") === "default") return named;
+  if (named === undefined) {
+    if (extension === "" || chosen) return format;
+    throw invalidArgument(
+      `--out ${out}: reev ${command.name()} writes ${formatsWithExtensions(extensions)}, not ${extension} files. Name the file for one of them, or give --format to write that format into ${out} anyway.`,
+      "--out",
+    );
+  }
+  if (named === format) return format;
+  if (!chosen) return named;
   throw invalidArgument(
     `--out ${out} is a ${extension} file, but --format is ${format}: leave out --format to write ${named}, or give --out a name that fits ${format}.`,
     "--format",
   );
+}
+
+/** "table (.txt), json (.json) or html (.html, .htm)". */
+function formatsWithExtensions(extensions: Readonly<Record<string, string>>): string {
+  const byFormat = new Map<string, string[]>();
+  for (const [extension, format] of Object.entries(extensions)) byFormat.set(format, [...(byFormat.get(format) ?? []), extension]);
+  return orList([...byFormat].map(([format, names]) => `${format} (${names.join(", ")})`));
 }
 
 /** The --out extensions of the commands that write a table, JSON or HTML (reev eval, reev compare). */

@@ -371,10 +371,20 @@ describe("inspecting recorded runs", () => {
     const records = readFileSync(file("run.jsonl"), "utf8").trimEnd().split("\n");
     expect(records.length).toBeGreaterThan(1);
     for (const record of records) expect(() => JSON.parse(record)).not.toThrow();
-    // An extension reev does not know keeps --format's default.
+    // Mermaid source is text.
     const plain = await reev("diagram", succeeded.executionId, "--out", file("run.txt"));
     expectExit(plain, 0);
     expect(readFileSync(file("run.txt"), "utf8").startsWith("stateDiagram-v2\n")).toBe(true);
+    // An extension the command writes nothing for is refused before anything is written, naming what it writes.
+    const picture = await reev("diagram", succeeded.executionId, "--out", file("run.svg"));
+    expectExit(picture, 2);
+    expect(picture.stderr).toContain(
+      `--out ${file("run.svg")}: reev diagram writes mmd (.mmd, .mermaid, .txt) or html (.html, .htm), not .svg files. Name the file for one of them, or give --format to write that format into ${file("run.svg")} anyway.`,
+    );
+    expect(existsSync(file("run.svg"))).toBe(false);
+    // --format says what goes into it.
+    expectExit(await reev("diagram", succeeded.executionId, "--format", "mmd", "--out", file("run.mermaid.md")), 0);
+    expect(readFileSync(file("run.mermaid.md"), "utf8").startsWith("stateDiagram-v2\n")).toBe(true);
 
     const refused = await reev("diagram", succeeded.executionId, "--format", "mmd", "--out", file("wrong.html"));
     expectExit(refused, 2);

@@ -39,7 +39,7 @@ export function registerDiagram(program: Command, ctx: CliContext): void {
       ]),
     )
     .action(async (id: string, options: DiagramOptions, command: Command) => {
-      const format = outFormat(command, options.out, { ".mmd": "mmd", ".html": "html", ".htm": "html" });
+      const format = outFormat(command, options.out, { ".mmd": "mmd", ".mermaid": "mmd", ".txt": "mmd", ".html": "html", ".htm": "html" });
       ctx.exitCode = await withDatabase(options.db, "read", (db) =>
         diagramCommand(db, id, { format, out: options.out, json: options.json ?? false }, ctx.io),
       );
