@@ -127,6 +127,25 @@ describe.each(shutdownBackends)("reev serve on a port in use, on $name", (backen
   });
 });
 
+describe("reev serve --host that is no address of this machine", () => {
+  test.each([
+    ["0.0.0.0.0", "--host 0.0.0.0.0 is no name or address this machine can resolve."],
+    // TEST-NET-1: documentation's range, never an address of this machine.
+    ["192.0.2.1", "--host 192.0.2.1 is not an address of this machine, so nothing can listen on it."],
+  ])("%s: says so, names what to pass, and exits 2", async (host, message) => {
+    const temp = makeTempDir("reev-serve-host-");
+    try {
+      const r = await runCli(["serve", "--host", host, "--db", "memory://"], { cwd: temp.dir, timeoutMs: 30_000 });
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stderr).toContain(`reev: ${message}\n`);
+      expect(r.stderr).toContain("127.0.0.1 (this machine only, the default), 0.0.0.0 (every interface)");
+      expect(r.stderr).not.toMatch(/getaddrinfo|EADDRNOTAVAIL/);
+    } finally {
+      temp.remove();
+    }
+  });
+});
+
 /** Four steps of one tool call each; step 1 takes long enough to be the one under way when the server is stopped. */
 const SHUTDOWN_FLOW = {
   flowId: "serve-shutdown",

@@ -130,6 +130,21 @@ function listenFailure(error: unknown, { host, port }: ServeOptions): unknown {
       cause: error,
     });
   }
+  // A host that names no address of this machine is a typo, not the machine's state: bad input (exit 2).
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
+    return new CliError("INVALID_ARGUMENT", `--host ${host} is no name or address this machine can resolve.`, {
+      field: "--host",
+      hint: "Pass an address of this machine: 127.0.0.1 (this machine only, the default), 0.0.0.0 (every interface), or a host name it resolves.",
+      cause: error,
+    });
+  }
+  if (code === "EADDRNOTAVAIL") {
+    return new CliError("INVALID_ARGUMENT", `--host ${host} is not an address of this machine, so nothing can listen on it.`, {
+      field: "--host",
+      hint: "Pass one of its addresses: 127.0.0.1 (this machine only, the default), 0.0.0.0 (every interface), or the address of one of its network interfaces.",
+      cause: error,
+    });
+  }
   return error;
 }
 
