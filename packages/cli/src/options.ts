@@ -85,18 +85,18 @@ export function duration(flag: string, limits: { positive?: boolean; maxMs?: num
   return (value) => {
     const match = /^(\d+)([smhdw])$/.exec(value);
     const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : Number.NaN;
-    if (!Number.isSafeInteger(ms) || ms > maxMs || (limits.positive && ms === 0)) {
+    // Written right, out of range: the form is not what to fix, so the message does not teach it.
+    if (match && Number.isSafeInteger(ms) && ms > maxMs && limits.maxMs !== undefined)
+      throw invalidArgument(`${flag} can be at most ${formatAge(maxMs)}; got "${value}".`, flag);
+    if (match && limits.positive && ms === 0) throw invalidArgument(`${flag} must be more than zero; got "${value}".`, flag);
+    if (!Number.isSafeInteger(ms) || ms > maxMs) {
       const why = /^\d+$/.test(value)
         ? "it has no unit"
         : value.startsWith("-")
           ? "it is negative"
           : !match
             ? "it is not a duration"
-            : ms === 0
-              ? "it must be more than zero"
-              : limits.maxMs === undefined
-                ? "it is too long"
-                : `it is longer than ${formatAge(maxMs)}`;
+            : "it is too long";
       const meant = meantDuration(value);
       throw invalidArgument(
         `${flag} must be a whole number and a unit (s, m, h, d or w), such as 30d or 12h; got "${value}": ${why}.${didYouMean(meant)}`,
