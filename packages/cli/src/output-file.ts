@@ -4,8 +4,13 @@ import { CliError } from "./cli-error.js";
 import type { CliIO } from "./context.js";
 import { systemErrorWords } from "./error-report.js";
 
+/** What to say of an --out that is a directory: the file's name is what is missing, not a permission. */
+export const OUT_IS_DIRECTORY = "--out takes the name of the file to write, not of a directory: add a file name to it.";
+
 /** A file the CLI could not write, in words: which file, why, and that another --out is the way out. */
 export function cannotWrite(error: unknown, path: string): CliError {
+  if ((error as NodeJS.ErrnoException | undefined)?.code === "EISDIR")
+    return new CliError("IO", `Cannot write ${path}: it is a directory.`, { field: "--out", hint: OUT_IS_DIRECTORY, cause: error });
   const why = error instanceof Error ? systemErrorWords(error) : String(error);
   return new CliError("IO", `Cannot write ${path}: ${why}.`, {
     field: "--out",

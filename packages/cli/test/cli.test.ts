@@ -382,6 +382,12 @@ describe("inspecting recorded runs", () => {
       `--out ${file("run.svg")}: reev diagram writes mmd (.mmd, .mermaid, .txt) or html (.html, .htm), not .svg files. Name the file for one of them, or give --format to write that format into ${file("run.svg")} anyway.`,
     );
     expect(existsSync(file("run.svg"))).toBe(false);
+    // A directory is refused before anything runs: the file's name is what is missing.
+    const folder = await reev("export", succeeded.executionId, "--out", join(recorded.cwd, "by-extension"));
+    expectExit(folder, 2);
+    expect(folder.stderr).toContain(
+      `--out ${join(recorded.cwd, "by-extension")} is a directory. --out takes the name of the file to write, not of a directory: add a file name to it.`,
+    );
     // --format says what goes into it.
     expectExit(await reev("diagram", succeeded.executionId, "--format", "mmd", "--out", file("run.mermaid.md")), 0);
     expect(readFileSync(file("run.mermaid.md"), "utf8").startsWith("stateDiagram-v2\n")).toBe(true);
