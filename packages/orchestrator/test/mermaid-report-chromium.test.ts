@@ -333,12 +333,23 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
     try {
       await page.screenshot({ path: `${ARTIFACTS}demo-phone.png`, fullPage: true });
       expect(shown.minTextPx).toBeGreaterThanOrEqual(MIN_TEXT_PX);
+      // The box shows a few of the 12 steps: its bottom edge says more follow, and the hint speaks of touch.
+      const more = () => page.locator(".diagram-viewport").getAttribute("data-more");
+      expect(await more()).toBe("below");
+      expect(await page.locator(".diagram-tools .hint.touch").isVisible()).toBe(true);
+      expect(await page.getByText("Ctrl + scroll to zoom").isVisible()).toBe(false);
       const transform = () => page.locator(".diagram-canvas").evaluate((el) => (el as HTMLElement).style.transform);
       const before = await transform();
       await page.getByRole("button", { name: "Zoom in" }).click();
       await expect.poll(transform).not.toBe(before);
       await page.getByRole("button", { name: "1:1" }).click();
       await expect.poll(transform).toBe(before);
+      // Moved to the end, it says the rest is above, and nothing below.
+      await page.getByRole("button", { name: "Fit" }).click();
+      await page.locator(".diagram-viewport").focus();
+      for (let i = 0; i < 80 && (await more()) !== "above"; i++) await page.keyboard.press("ArrowDown");
+      expect(await more()).toBe("above");
+      await page.screenshot({ path: `${ARTIFACTS}demo-phone-end.png` });
       expect(problems).toEqual([]);
     } finally {
       await close();

@@ -22,6 +22,7 @@ export function FlowDiagramView(props: { source: string }) {
             1:1
           </button>
           <span class="hint">Drag or scroll to move · Ctrl + scroll to zoom · click a step for its tool calls and error</span>
+          <span class="hint touch">Drag to move · pinch to zoom · tap a step for details</span>
         </div>
         <figure class="diagram-viewport" tabindex={0} aria-label="Flow diagram: arrow keys move, + and − zoom, 0 resets">
           <div class="diagram-canvas">

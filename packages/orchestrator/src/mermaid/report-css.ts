@@ -29,9 +29,14 @@ section { margin-top: 20px; background: #fff; border: 1px solid var(--line); bor
 .diagram-tools button { font: inherit; padding: 3px 12px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); cursor: pointer; }
 .diagram-tools button:hover { background: var(--bg); }
 .diagram-tools .hint { color: var(--muted); font-size: 12px; margin-left: 6px; }
+.diagram-tools .hint.touch { display: none; }
 /* The box grows with its diagram up to the window's height less the section's heading and buttons, so a long flow shows as many steps as fit on screen with its zoom buttons. */
 .diagram-viewport { margin: 0; position: relative; max-height: max(320px, calc(100vh - 110px)); min-height: 80px; overflow: hidden; border: 1px solid var(--line); border-radius: 8px; background: #fcfcfd; }
 .diagram-viewport:focus-visible { outline: 3px solid #4c8bf5; outline-offset: 2px; }
+/* Where the diagram runs past the box (data-more, set by the script), the edge fades and says so: the flow goes on, a drag away. */
+.diagram-viewport[data-more~="above"]::before, .diagram-viewport[data-more~="below"]::after { position: absolute; left: 0; right: 0; z-index: 1; height: 36px; display: flex; justify-content: center; font-size: 12px; font-weight: 600; color: var(--muted); pointer-events: none; }
+.diagram-viewport[data-more~="above"]::before { content: "↑ more above"; top: 0; align-items: flex-start; padding-top: 2px; background: linear-gradient(#fcfcfd 30%, rgba(252, 252, 253, 0)); }
+.diagram-viewport[data-more~="below"]::after { content: "↓ more below"; bottom: 0; align-items: flex-end; padding-bottom: 2px; background: linear-gradient(rgba(252, 252, 253, 0), #fcfcfd 70%); }
 .diagram-canvas { padding: 8px; }
 .diagram-canvas svg { display: block; margin: 0 auto; }
 .diagram-canvas a.step-link { cursor: pointer; }
@@ -67,6 +72,7 @@ ul.tools > li + li { margin-top: 2px; }
   h1 { font-size: 20px; }
   .diagram-viewport { max-height: 60vh; }
   .diagram-tools .hint { display: none; }
+  .diagram-tools .hint.touch { display: inline; }
   /* The step table becomes one card per step, each cell labelled, instead of scrolling sideways. */
   .steps-table thead { display: none; }
   .steps-table, .steps-table tbody, .steps-table tr, .steps-table td { display: block; }

@@ -122,6 +122,16 @@ export const REPORT_SCRIPT = `
     for (const button of box.querySelectorAll("[data-zoom]")) button.disabled = false;
     // A diagram only a little taller than its box starts whole, its text still at 80% or more.
     if (fitScale() >= 0.8 && fitScale() < 1) fit();
+    // The edges the diagram runs past, for the box to mark: on a phone the box shows four steps of
+    // twelve, and its plain bottom edge read as the flow's end.
+    const markOverflow = () => {
+      const v = viewport.getBoundingClientRect();
+      const c = canvas.querySelector("svg").getBoundingClientRect();
+      viewport.dataset.more = [c.top < v.top - 1 ? "above" : "", c.bottom > v.bottom + 1 ? "below" : ""].join(" ").trim();
+    };
+    canvas.addEventListener("panzoomchange", markOverflow);
+    window.addEventListener("resize", markOverflow);
+    markOverflow();
   }
 
   (async () => {
