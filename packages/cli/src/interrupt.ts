@@ -94,8 +94,14 @@ export type InterruptNotices = {
   already(name: InterruptSignal, first: InterruptSignal): string;
 };
 
+/**
+ * Another signal while stopping. A SIGTERM right after Ctrl-C is most often pnpm's (it forwards one to
+ * `pnpm reev`): said so, since the user sent none and "SIGTERM after SIGINT" read like a second fault.
+ */
 export const alreadyStopping = (name: InterruptSignal, first: InterruptSignal) =>
-  `Already stopping (${name} after ${first}); ${first} again exits at once.\n`;
+  name === "SIGTERM" && first === "SIGINT"
+    ? "A SIGTERM came too (pnpm sends one after Ctrl-C): still stopping; Ctrl-C again exits at once.\n"
+    : `Already stopping (${name} after ${first}); ${first} again exits at once.\n`;
 
 /** The notices of a command that runs flows, worded by the runs started at each signal (undefined: not counted). */
 export const runNotices = ({ runsStarted, recover }: { runsStarted?: RunsStarted; recover?: string } = {}): InterruptNotices => ({
