@@ -217,10 +217,14 @@ describe.each(testBackends())("read API on $name", (backend) => {
       [
         "/api/v1/executions?limt=2",
         "limt",
-        "Unknown query parameter limt: this route takes status, flowId, agent, from, to, q, limit, cursor.",
+        "Unknown query parameter limt: this route takes status, flowId, agent, from, to, q, limit, cursor. Did you mean limit?",
       ],
       ["/api/v1/executions/nope?include=content", "include", "Unknown query parameter include: this route takes no query parameters."],
-      ["/api/v1/executions/nope/steps?includes=content", "includes", "Unknown query parameter includes: this route takes include."],
+      [
+        "/api/v1/executions/nope/steps?includes=content",
+        "includes",
+        "Unknown query parameter includes: this route takes include. Did you mean include?",
+      ],
       ["/api/v1/evaluations?status=running", "status", "Unknown query parameter status: this route takes limit, cursor."],
       [
         "/api/v1/consolidation/nope/status?metadata=true",
