@@ -395,8 +395,41 @@ describe.each(testBackends())("read API on $name", (backend) => {
     const twice = await get(db, "/?status=failed&status=completed");
     expect(twice.response.status).toBe(400);
     expect(twice.text).toContain(
-      "The Status filter is given 2 times (&quot;failed&quot;, &quot;completed&quot;); the list takes one value.</p><p>No runs are listed with it:",
+      "The Status filter is given 2 times (&quot;failed&quot;, &quot;completed&quot;); the runs list takes one value.</p><p>No runs are listed with it:",
     );
+  });
+
+  test("the evaluations list and the compare page refuse a parameter they do not take, or one given twice, as the runs list does", async ({
+    db,
+  }) => {
+    for (const [path, field, said] of [
+      [
+        "/evaluations?foo=1",
+        "foo",
+        'The evaluations list has no &quot;foo&quot; parameter; it takes no parameters.</p><p>No evaluations are listed with it: <a href="/evaluations">show all evaluations</a>.',
+      ],
+      ["/evaluations?limit=abc", "limit", "The evaluations list has no &quot;limit&quot; parameter"],
+      [
+        "/evaluations?cursor=x&cursor=y",
+        "cursor",
+        "&quot;cursor&quot; is given 2 times (&quot;x&quot;, &quot;y&quot;); the evaluations list takes one value.",
+      ],
+      [
+        "/compare?a=eval_1&bb=eval_2",
+        "bb",
+        'The compare page has no &quot;bb&quot; parameter; its parameters are a and b. Did you mean <a href="/compare?a=eval_1&amp;b=eval_2">b</a>?</p><p>Nothing is compared with it: change it above, or <a href="/compare">start over</a>.',
+      ],
+      ["/compare?a=eval_1&b=eval_2&b=eval_3", "b", "The B parameter is given 2 times"],
+    ] as const) {
+      const { response, text } = await get(db, path);
+      expect({ path, status: response.status, type: response.headers.get("content-type") }).toEqual({
+        path,
+        status: 400,
+        type: expect.stringMatching(/^text\/html/),
+      });
+      expect(text, `${path} (${field})`).toContain(said);
+      expect(text, path).not.toMatch(/No evaluations yet|No evaluation or execution/);
+    }
   });
 
   test("pages carry a CSP whose script nonce is on every script; CORS only for the origin given", async ({ db }) => {

@@ -2,15 +2,16 @@ import type { EvaluationRunRecord } from "@reev/db";
 import {
   ComparisonBody,
   comparedSideText,
-  type compareStored,
   EvaluationBody,
   type EvaluationReport,
   missingSummary,
+  type StoredComparison,
   utcStamp,
   ZEvaluationConfiguration,
 } from "@reev/orchestrator";
 import type { Child } from "hono/jsx";
 import { ErrorBox, Layout } from "./layout.js";
+import { pageHref } from "./page-params.js";
 import { UtcTime } from "./utc-time.js";
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
@@ -24,6 +25,9 @@ const ZShownConfiguration = ZEvaluationConfiguration.pick({ minPassRate: true, b
 
 /** A or B of the compare form, kept when the page is shown again. */
 export type CompareQuery = { a?: string | undefined; b?: string | undefined };
+
+/** The compare page for these ids. */
+export const compareHref = (query: CompareQuery): string => pageHref("/compare", query);
 
 function CompareForm(props: { query: CompareQuery }) {
   return (
@@ -217,7 +221,7 @@ export function EvaluationPage(props: {
       )}
       {baseline !== null ? (
         <p>
-          <a href={`/compare?${new URLSearchParams({ a: baseline, b: e.id })}`}>Compare with its baseline {baseline}</a>
+          <a href={compareHref({ a: baseline, b: e.id })}>Compare with its baseline {baseline}</a>
         </p>
       ) : null}
     </Layout>
@@ -228,8 +232,8 @@ export function EvaluationPage(props: {
 export function ComparisonPage(props: {
   nonce: string;
   query: CompareQuery;
-  compared?: Awaited<ReturnType<typeof compareStored>> | undefined;
-  error?: string | undefined;
+  compared?: StoredComparison | undefined;
+  error?: Child | undefined;
 }) {
   const { query, compared } = props;
   return (

@@ -3,6 +3,7 @@ import { formatDuration, statusGlyph } from "@reev/orchestrator";
 import type { Child } from "hono/jsx";
 import { toApiConsolidationStatus } from "../api/views.js";
 import { ErrorBox, Layout } from "./layout.js";
+import { pageHref } from "./page-params.js";
 import { UtcTime } from "./utc-time.js";
 
 export type RunsListQuery = { status?: string | undefined; flowId?: string | undefined; q?: string | undefined };
@@ -143,13 +144,7 @@ export function RunsSection(props: {
 }
 
 /** The list's URL for these filters, from `cursor` on. */
-export function filtersHref(query: RunsListQuery, cursor: string | null): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
-  if (cursor) params.set("cursor", cursor);
-  const text = params.toString();
-  return text ? `/?${text}` : "/";
-}
+export const filtersHref = (query: RunsListQuery, cursor: string | null): string => pageHref("/", { ...query, cursor });
 
 /** Where the page's script fetches its live part: the same filters and cursor, under `/live`. */
 const liveHref = (query: RunsListQuery, cursor: string | undefined) => `/live${filtersHref(query, cursor ?? null).slice(1)}`;
