@@ -39,11 +39,13 @@ function RunRow(props: { run: ExecutionSummary }) {
 export function RunsListPage(props: {
   nonce: string;
   runs: readonly ExecutionSummary[];
+  /** What the list says when it has no rows (see RunsSection). */
+  empty: Child;
   query: RunsListQuery;
   nextHref: string | null;
   /** The page's cursor: undefined on the first page, which new runs join live. */
   cursor?: string | undefined;
-  /** The list's own error (bad filters, a broken page link): no list then, not even "No runs match", and no live part. */
+  /** The list's own error (bad filters, a broken page link): no list then, not even "No run matches", and no live part. */
   error?: Child | undefined;
 }) {
   const { query } = props;
@@ -88,7 +90,9 @@ export function RunsListPage(props: {
           Live updates start once the page has loaded.
         </p>
       )}
-      {props.error ? null : <RunsSection runs={props.runs} query={query} nextHref={props.nextHref} firstPage={!props.cursor} />}
+      {props.error ? null : (
+        <RunsSection runs={props.runs} empty={props.empty} query={query} nextHref={props.nextHref} firstPage={!props.cursor} />
+      )}
     </Layout>
   );
 }
@@ -100,6 +104,8 @@ export function RunsListPage(props: {
  */
 export function RunsSection(props: {
   runs: readonly ExecutionSummary[];
+  /** Without rows: that none are stored, or that none match the filters and how to find some (the page's to look up). */
+  empty: Child;
   query: RunsListQuery;
   nextHref: string | null;
   firstPage: boolean;
@@ -108,7 +114,7 @@ export function RunsSection(props: {
   return (
     <section id="runs" aria-label="Runs" data-live-part="">
       {props.runs.length === 0 ? (
-        <p class="muted">No runs match. Record some with reev run or pnpm demo.</p>
+        <p class="muted">{props.empty}</p>
       ) : (
         <div class="table-wrap">
           <table class="runs">

@@ -1,7 +1,15 @@
 import { readFileSync } from "node:fs";
 import type { z } from "@hono/zod-openapi";
-import { type Database, executionIdsContaining, listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
-import { CLIENT_BUNDLES, compareStored, countedRuns, REPORT_SCRIPT, type StoredComparison, storedSummary } from "@reev/orchestrator";
+import { type Database, type ExecutionSummary, executionIdsContaining, listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
+import {
+  CLIENT_BUNDLES,
+  closestWord,
+  compareStored,
+  countedRuns,
+  REPORT_SCRIPT,
+  type StoredComparison,
+  storedSummary,
+} from "@reev/orchestrator";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
@@ -134,6 +142,52 @@ const COMPARE_PARAMS: PageParams = {
   wayOut: { unread: "Nothing is compared with it:", change: true, link: { href: "/compare", words: "start over" } },
 };
 
+/** At most this many flows are offered for a Flow filter that matches none. */
+const NEAR_FLOWS = 3;
+
+/**
+ * Stored flow ids a Flow filter that matched nothing most likely meant: those that contain it, case
+ * aside (a flow id typed short, `jup` for jup-multiply-usdc), else the one a typo of it is closest
+ * to among the flows of the newest runs.
+ */
+async function nearFlowIds(db: Database, flowId: string, newest: readonly ExecutionSummary[]): Promise<string[]> {
+  const needle = flowId.toLowerCase();
+  const found = (await listExecutionsPage(db, { q: flowId, limit: 50 })).executions.map((e) => e.flowId);
+  const containing = [...new Set(found.filter((id) => id.toLowerCase().includes(needle)))];
+  if (containing.length) return containing.slice(0, NEAR_FLOWS);
+  const closest = closestWord(flowId, [...new Set(newest.map((e) => e.flowId))]);
+  return closest === undefined ? [] : [closest];
+}
+
+/**
+ * What an empty runs list says: with no run stored at all, how to record some; else that none
+ * matches its filters, a link that clears them, and the stored flows its Flow filter most likely meant.
+ */
+async function emptyListWords(db: Database, query: RunsListQuery, cursor: string | undefined): Promise<Child> {
+  const filtered = cursor !== undefined || Object.values(query).some(Boolean);
+  const newest = filtered ? (await listExecutionsPage(db, { limit: 50 })).executions : [];
+  if (newest.length === 0) return "No runs yet. Record some with reev run or pnpm demo.";
+  const near = query.flowId ? await nearFlowIds(db, query.flowId, newest) : [];
+  return (
+    <>
+      No run matches these filters: <a href="/">clear them</a>.
+      {near.length ? (
+        <>
+          {" "}
+          Did you mean {near.length > 1 ? "one of " : ""}
+          {near.map((flowId, i) => (
+            <>
+              {i === 0 ? "" : i === near.length - 1 ? " or " : ", "}
+              <a href={filtersHref({ ...query, flowId }, null)}>{flowId}</a>
+            </>
+          ))}
+          ?
+        </>
+      ) : null}
+    </>
+  );
+}
+
 /**
  * An unknown run id, with the runs it was most likely cut from (an id selected short of its end):
  * the one run whose id contains it, linked, or a search of the list for it. A failure to look leaves
@@ -233,17 +287,18 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     if (!input.success) throw filterProblem(input.error.issues, given, query);
     const after = cursor ? readCursor(cursor, decodeCursor, filtersHref(query, null)) : undefined;
     const page = await listExecutionsPage(ctx.db, { ...input.data, ...(after ? { after } : {}) });
-    return { query, cursor, runs: page.executions, nextHref: page.next ? filtersHref(query, encodeCursor(page.next)) : null };
+    const empty = page.executions.length === 0 ? await emptyListWords(ctx.db, query, cursor) : null;
+    return { query, cursor, runs: page.executions, empty, nextHref: page.next ? filtersHref(query, encodeCursor(page.next)) : null };
   };
 
   app.get("/", async (c) => {
     try {
-      const { query, cursor, runs, nextHref } = await listPage(c);
-      return c.html(<RunsListPage nonce={nonceOf(c)} runs={runs} query={query} nextHref={nextHref} cursor={cursor} />);
+      const { query, cursor, runs, empty, nextHref } = await listPage(c);
+      return c.html(<RunsListPage nonce={nonceOf(c)} runs={runs} empty={empty} query={query} nextHref={nextHref} cursor={cursor} />);
     } catch (error) {
       const known = pageError(error);
       return c.html(
-        <RunsListPage nonce={nonceOf(c)} runs={[]} query={runsListQuery(c)} nextHref={null} error={errorBoxOf(known)} />,
+        <RunsListPage nonce={nonceOf(c)} runs={[]} empty={null} query={runsListQuery(c)} nextHref={null} error={errorBoxOf(known)} />,
         known.status,
       );
     }
@@ -251,8 +306,8 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
 
   // The list's live part (rows and pager) for the same filters and cursor, for the page's script to swap in.
   app.get("/live", async (c) => {
-    const { query, cursor, runs, nextHref } = await listPage(c);
-    return c.html(<RunsSection runs={runs} query={query} nextHref={nextHref} firstPage={!cursor} />);
+    const { query, cursor, runs, empty, nextHref } = await listPage(c);
+    return c.html(<RunsSection runs={runs} empty={empty} query={query} nextHref={nextHref} firstPage={!cursor} />);
   });
 
   app.get("/runs/:id", async (c) => {
