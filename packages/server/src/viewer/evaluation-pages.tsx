@@ -16,6 +16,7 @@ import { UtcTime } from "./utc-time.js";
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const evaluationHref = (id: string) => `/evaluations/${encodeURIComponent(id)}`;
+const runHref = (id: string) => `/runs/${encodeURIComponent(id)}`;
 
 /**
  * What the page shows of what `reev eval` was asked: parsed, not trusted (stored JSON); each field
@@ -201,7 +202,7 @@ export function EvaluationPage(props: {
             title,
             facts,
             minPassRate,
-            runLink: (id) => `/runs/${encodeURIComponent(id)}`,
+            runLink: runHref,
             purged: props.purged,
           }}
         />
@@ -259,6 +260,7 @@ export function ComparisonPage(props: {
             kind: compared.kind,
             a: compared.a,
             b: compared.b,
+            sideLink: compared.kind === "evaluation" ? evaluationHref : runHref,
           }}
         />
       ) : null}
