@@ -190,12 +190,16 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     // Never half-counted: every counted run is a whole run that passed, none of the cancelled ones.
     expect(result.report.passes).toBe(counted);
     expect(result.report.notes.some((n) => n.startsWith(`Interrupted: ${counted} of 40 runs counted`))).toBe(true);
-    // Compared, it says first what its figures cover.
+    // Compared with itself, it says first that it is, then what its figures cover.
     const compared = await reev("compare", result.evaluation.id, result.evaluation.id, "--format", "json");
     expect(compared.code, show(compared)).toBe(0);
     const cover = (side: string) =>
       `${side} is an incomplete evaluation (interrupted): it counted ${counted} of 40 runs, and its figures cover those only.`;
-    expect(JSON.parse(compared.stdout).comparison.notes.slice(0, 2)).toEqual([cover("A"), cover("B")]);
+    expect(JSON.parse(compared.stdout).comparison.notes.slice(0, 3)).toEqual([
+      `A and B are the same evaluation (${result.evaluation.id}), so every difference is zero: give two different ids to compare.`,
+      cover("A"),
+      cover("B"),
+    ]);
     // The HTML page says it above the table, where it is read before the numbers.
     const page = await reev("compare", result.evaluation.id, result.evaluation.id, "--format", "html");
     expect(page.code, show(page)).toBe(0);

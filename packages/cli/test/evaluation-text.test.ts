@@ -63,8 +63,9 @@ describe("the terminal tables", () => {
     expect(comparisonText(compareReports([flow([0.7, 0.1])], [flow([0.2, 0.2])]))).toMatch(/-0\.20/);
   });
 
-  it("compare in the words of the HTML page: its column headers, 'pass' rates of a flow and 'failure' rates of a step", () => {
-    const comparison = compareReports([flow([1, 1])], [flow([0, 1])]);
+  it("compare in the words of the HTML page: its column headers, 'pass' counts and rates of a flow and 'failure' ones of a step", () => {
+    // 3 runs against 4, all passed: p = 1 is read from the counts, which the rates alone hide.
+    const comparison = compareReports([flow([1, 1, 1])], [flow([0, 1, 1, 1])]);
     const text = comparisonText(comparison);
     const side = { id: "ev", name: null };
     const html = renderComparisonHtml(comparison, { title: "A vs B", kind: "evaluation", a: side, b: side });
@@ -72,7 +73,7 @@ describe("the terminal tables", () => {
     expect(headers).toContain("Δ mean score");
     const headerLine = text.split("\n")[0] ?? "";
     expect(headerLine.split(/\s{2,}/).map((h) => h.trim())).toEqual(headers);
-    for (const cell of ["pass 100.0% → 100.0%", "failure 0.0% → 0.0%"]) {
+    for (const cell of ["pass 3/3 → 4/4 (100.0% → 100.0%)", "failure 0/3 → 0/4 (0.0% → 0.0%)", "1.0000"]) {
       expect(text).toContain(cell);
       expect(html).toContain(cell);
     }

@@ -47,6 +47,11 @@ function editDistance(a: string, b: string): number {
 export const didYouMean = (guess: string | undefined): string => (guess ? ` Did you mean ${guess}?` : "");
 
 /** Words as a sentence lists them, for a "use one of …" beside a "did you mean": "a, b or c". */
-export function orList(words: readonly string[]): string {
-  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
+export const orList = (words: readonly string[]): string => wordList(words, "or");
+
+/** Words as a sentence lists them all: "a, b and c". */
+export const andList = (words: readonly string[]): string => wordList(words, "and");
+
+function wordList(words: readonly string[], conjunction: string): string {
+  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} ${conjunction} ${words.at(-1)}`;
 }

@@ -15,7 +15,7 @@ export {
 export { pickAttempt, ScriptedAgent, type ScriptedAgentOptions, type Sleep, unscriptedSteps } from "./agents/scripted-agent.js";
 export type { Clock } from "./clock.js";
 // "Did you mean …?" for a word from a fixed set: an input file's keys, a CLI option's words.
-export { closestWord, didYouMean, orList } from "./closest-word.js";
+export { andList, closestWord, didYouMean, orList } from "./closest-word.js";
 // Consolidation: a run's committed steps as one document with its metrics.
 export type {
   ConsolidatedAttempt,

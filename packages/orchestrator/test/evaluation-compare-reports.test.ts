@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { aggregateFlow, type EvaluationRun } from "../src/evaluation/aggregate-flow.js";
 import { compareReports } from "../src/evaluation/compare-reports.js";
+import { failureRateChange, passRateChange } from "../src/evaluation/comparison-columns.js";
 
 const run = (runId: string, inputTokens: number | null, costUsd: number | null): EvaluationRun => ({
   runId,
@@ -46,6 +47,30 @@ describe("compareReports", () => {
       costUsdPerRunDelta: null,
       outputTokensPerRunDelta: 0,
     });
+  });
+
+  it("shows the counts a rate and its p come from, and a dash for a side without the step", () => {
+    const step = (stepId: string, outcome: "passed" | "failed") => ({ stepId, outcome, errors: [], timedOut: false });
+    const withSteps = (r: EvaluationRun, steps: EvaluationRun["steps"]) => ({
+      ...r,
+      passed: steps.every((s) => s.outcome === "passed"),
+      steps,
+    });
+    const a = flow(3, [
+      withSteps(run("a1", 1, 0), [step("fetch", "passed")]),
+      withSteps(run("a2", 1, 0), [step("fetch", "failed")]),
+      withSteps(run("a3", 1, 0), [step("fetch", "passed")]),
+    ]);
+    const b = flow(4, [
+      withSteps(run("b1", 1, 0), [step("fetch", "passed"), step("send", "passed")]),
+      withSteps(run("b2", 1, 0), [step("fetch", "passed"), step("send", "failed")]),
+      withSteps(run("b3", 1, 0), [step("fetch", "passed"), step("send", "passed")]),
+      withSteps(run("b4", 1, 0), [step("fetch", "passed"), step("send", "passed")]),
+    ]);
+    const [f] = compareReports([a], [b]).flows;
+    expect(f!.passes).toMatchObject({ baseline: { runs: 3, passes: 2 }, candidate: { runs: 4, passes: 3 } });
+    expect(passRateChange(f!)).toBe("pass 2/3 → 3/4 (66.7% → 75.0%)");
+    expect(f!.steps.map(failureRateChange)).toEqual(["failure 1/3 → 0/4 (33.3% → 0.0%)", "failure — → 1/4 (— → 25.0%)"]);
   });
 
   it("compares pass^k only between equal k, and says so when k differs", () => {

@@ -71,15 +71,20 @@ const MAX_URL_LENGTH = 8 * 1024;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
 
+/** What the API's messages call an input of each zod-openapi target. */
+const INPUT_NAMES: Partial<Record<string, string>> = { query: "query parameter", param: "path parameter", json: "body field" };
+
 /** A zod-openapi validation failure of `input` as the API's 400, naming the first field at fault. */
 function validationError(issues: readonly z.core.$ZodIssue[], target: string, input: unknown): ApiError {
   const issue = issues[0];
+  const name = INPUT_NAMES[target] ?? `${target} parameter`;
   if (issue?.code === "unrecognized_keys") {
     const field = issue.keys[0] as string;
-    return badRequest(`Unknown ${target} parameter ${field}: ${issue.message}.`, field);
+    // strictFields' words end their own sentence (with a guess, a question).
+    return badRequest(`Unknown ${name} ${field}: ${issue.message}`, field);
   }
   const field = issue?.path.map(String).join(".") || target;
-  return badRequest(`Invalid ${target} parameter ${field}: ${issue ? issueSentence(issueWords(issue, input)) : "invalid."}`, field);
+  return badRequest(`Invalid ${name} ${field}: ${issue ? issueSentence(issueWords(issue, input)) : "invalid."}`, field);
 }
 
 export function createServer(options: ServerOptions): ReevServer {

@@ -140,6 +140,34 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     ]);
   });
 
+  test("the compare page links A and B to their pages; an id compared with itself is said first, in the API and on the page", async ({
+    db,
+  }) => {
+    await seed(db);
+    const { app } = createServer({ db, log: () => {} });
+    const page = async (a: string, b: string) => (await app.request(`/compare?${new URLSearchParams({ a, b })}`)).text();
+    const link = (href: string, id: string) => `<a href="${href}"><code>${id}</code></a>`;
+    const evaluations = await page(ids.v1, ids.v2);
+    expect(evaluations).toContain(link(`/evaluations/${ids.v1}`, ids.v1));
+    expect(evaluations).toContain(link(`/evaluations/${ids.v2}`, ids.v2));
+    expect(evaluations).not.toContain("the same evaluation");
+    const other = await runFlow(db, flowPlan(`${prefix}-other`, 1));
+    const executions = await page(executionId, other);
+    expect(executions).toContain(link(`/runs/${executionId}`, executionId));
+    expect(executions).toContain(link(`/runs/${other}`, other));
+
+    const same = `A and B are the same evaluation (${ids.v1}), so every difference is zero: give two different ids to compare.`;
+    const api = (await (await app.request(`/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: ids.v1 })}`)).json()) as {
+      comparison: { notes: string[] };
+    };
+    expect(api.comparison.notes[0]).toBe(same);
+    expect((await page(ids.v1, ids.v1)).match(/<section class="notes"[^>]*><p class="note">([^<]*)<\/p>/)?.[1]).toBe(same);
+    const run = (await (await app.request(`/api/v1/compare?${new URLSearchParams({ a: executionId, b: executionId })}`)).json()) as {
+      comparison: { notes: string[] };
+    };
+    expect(run.comparison.notes[0]).toContain("A and B are the same execution");
+  });
+
   test.for([
     ["/api/v1/evaluations?limit=0", 400, "limit"],
     ["/api/v1/evaluations?limit=ten", 400, "limit"],

@@ -1,6 +1,6 @@
 import type { Database } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
-import { test, testBackends } from "@reev/db/testing";
+import { openTestDatabase, test, testBackends } from "@reev/db/testing";
 import { exportExecution } from "@reev/orchestrator";
 import { describe, expect } from "vitest";
 import { createServer } from "../src/index.js";
@@ -217,10 +217,14 @@ describe.each(testBackends())("read API on $name", (backend) => {
       [
         "/api/v1/executions?limt=2",
         "limt",
-        "Unknown query parameter limt: this route takes status, flowId, agent, from, to, q, limit, cursor.",
+        "Unknown query parameter limt: this route takes status, flowId, agent, from, to, q, limit, cursor. Did you mean limit?",
       ],
       ["/api/v1/executions/nope?include=content", "include", "Unknown query parameter include: this route takes no query parameters."],
-      ["/api/v1/executions/nope/steps?includes=content", "includes", "Unknown query parameter includes: this route takes include."],
+      [
+        "/api/v1/executions/nope/steps?includes=content",
+        "includes",
+        "Unknown query parameter includes: this route takes include. Did you mean include?",
+      ],
       ["/api/v1/evaluations?status=running", "status", "Unknown query parameter status: this route takes limit, cursor."],
       [
         "/api/v1/consolidation/nope/status?metadata=true",
@@ -302,7 +306,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
     );
     expect(status.text).toContain('No runs are listed with it: change it above, or <a href="/">show all runs</a>.');
     // The runs exist; the list was not read, so it must not say none match.
-    expect(status.text).not.toContain("No runs match");
+    expect(status.text).not.toContain("No run matches");
     expect(status.text).not.toContain("Invalid option");
 
     for (const [path, firstPage] of [
@@ -314,7 +318,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
       expect({ path, status: response.status }).toEqual({ path, status: 400 });
       expect(text, path).toContain(`This page link is broken or out of date: <a href="${firstPage}">go back to the first page</a>.`);
       expect(text, path).not.toContain("meta.nextCursor");
-      expect(text, path).not.toMatch(/No runs match|No evaluations yet/);
+      expect(text, path).not.toMatch(/No run matches|No evaluations yet/);
     }
     // The API keeps its own wording for programs.
     expect((await get(db, "/api/v1/executions?cursor=bad")).json.error?.message).toContain("meta.nextCursor");
@@ -348,7 +352,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
       expect(response.headers.get("content-type"), path).toMatch(/^text\/html/);
       expect(text, path).toContain(said);
       expect(text, path).toMatch(/<a href="\/" data-back="">← Back to the runs list<\/a>/);
-      expect(text, path).not.toContain("No runs match");
+      expect(text, path).not.toContain("No run matches");
     }
   });
 
@@ -385,14 +389,83 @@ describe.each(testBackends())("read API on $name", (backend) => {
       expect(text, path).toContain(`The runs list has no &quot;${name}&quot; filter; its filters are status, flowId and q.`);
       expect(text, path).toContain(said);
       // The runs exist; an unread list must not say none match.
-      expect(text, path).not.toContain("No runs match");
+      expect(text, path).not.toContain("No run matches");
     }
     // A filter given twice would be read with its first value alone: refused, as the API refuses it.
     const twice = await get(db, "/?status=failed&status=completed");
     expect(twice.response.status).toBe(400);
     expect(twice.text).toContain(
-      "The Status filter is given 2 times (&quot;failed&quot;, &quot;completed&quot;); the list takes one value.</p><p>No runs are listed with it:",
+      "The Status filter is given 2 times (&quot;failed&quot;, &quot;completed&quot;); the runs list takes one value.</p><p>No runs are listed with it:",
     );
+  });
+
+  test("a runs list whose filters match nothing says so, links to the unfiltered list and to the stored flows its Flow filter meant", async ({
+    db,
+  }) => {
+    const flow = `jup-multiply-usdc-${backend.name}`;
+    await runFlow(db, flowPlan(flow, 1));
+    for (const [path, near] of [
+      // Cut short: the flows that contain it.
+      ["/?flowId=jup", `/?flowId=${flow}`],
+      // A typo of a stored flow: the closest, other filters kept.
+      [`/?status=completed&flowId=${flow.replace("usdc", "usdx")}`, `/?status=completed&amp;flowId=${flow}`],
+      ["/?flowId=no-such-flow-anywhere", null],
+      ["/?q=nothing-has-this-text", null],
+    ] as const) {
+      for (const page of [path, `/live${path.slice(1)}`]) {
+        const { response, text } = await get(db, page);
+        expect({ page, status: response.status }).toEqual({ page, status: 200 });
+        expect(text, page).toContain('No run matches these filters: <a href="/">clear them</a>.');
+        if (near) expect(text, page).toContain(`Did you mean <a href="${near}">${flow}</a>?`);
+        else expect(text, page).not.toContain("Did you mean");
+        // Runs are stored: recording some is not the way to a row here.
+        expect(text, page).not.toContain("Record some");
+      }
+    }
+    // A database without runs says how to record some, filtered or not.
+    const empty = await openTestDatabase(backend);
+    try {
+      for (const path of ["/", "/?flowId=jup"]) {
+        const { text } = await get(empty, path);
+        expect(text, path).toContain("No runs yet. Record some with reev run or pnpm demo.");
+        expect(text, path).not.toContain("No run matches");
+      }
+    } finally {
+      await empty.close();
+    }
+  });
+
+  test("the evaluations list and the compare page refuse a parameter they do not take, or one given twice, as the runs list does", async ({
+    db,
+  }) => {
+    for (const [path, field, said] of [
+      [
+        "/evaluations?foo=1",
+        "foo",
+        'The evaluations list has no &quot;foo&quot; parameter; it takes no parameters.</p><p>No evaluations are listed with it: <a href="/evaluations">show all evaluations</a>.',
+      ],
+      ["/evaluations?limit=abc", "limit", "The evaluations list has no &quot;limit&quot; parameter"],
+      [
+        "/evaluations?cursor=x&cursor=y",
+        "cursor",
+        "&quot;cursor&quot; is given 2 times (&quot;x&quot;, &quot;y&quot;); the evaluations list takes one value.",
+      ],
+      [
+        "/compare?a=eval_1&bb=eval_2",
+        "bb",
+        'The compare page has no &quot;bb&quot; parameter; its parameters are a and b. Did you mean <a href="/compare?a=eval_1&amp;b=eval_2">b</a>?</p><p>Nothing is compared with it: change it above, or <a href="/compare">start over</a>.',
+      ],
+      ["/compare?a=eval_1&b=eval_2&b=eval_3", "b", "The B parameter is given 2 times"],
+    ] as const) {
+      const { response, text } = await get(db, path);
+      expect({ path, status: response.status, type: response.headers.get("content-type") }).toEqual({
+        path,
+        status: 400,
+        type: expect.stringMatching(/^text\/html/),
+      });
+      expect(text, `${path} (${field})`).toContain(said);
+      expect(text, path).not.toMatch(/No evaluations yet|No evaluation or execution/);
+    }
   });
 
   test("pages carry a CSP whose script nonce is on every script; CORS only for the origin given", async ({ db }) => {

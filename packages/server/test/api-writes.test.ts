@@ -93,6 +93,33 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     expect(await counts(db)).toEqual(before);
   });
 
+  test("a JSON body field the route does not take is a 400 naming it with the field a typo meant, and nothing runs", async ({ db }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const before = await counts(db);
+    const post = (body: unknown) =>
+      app.request("/api/v1/executions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...auth },
+        body: JSON.stringify(body),
+      });
+    for (const [body, field, message] of [
+      [{ flow: flowJson("typo", 1), agnt: "openai" }, "agnt", "Unknown body field agnt: the body takes flow, agent. Did you mean agent?"],
+      [{ flow: flowJson("extra", 1), timeout: 5 }, "timeout", "Unknown body field timeout: the body takes flow, agent."],
+      [
+        { flow: flowJson("bad-agent", 1), agent: "opneai" },
+        "agent",
+        'Invalid body field agent: must be scripted or openai, not "opneai". Did you mean openai?',
+      ],
+    ] as const) {
+      const response = await post(body);
+      expect({ status: response.status, body: await response.json() }).toEqual({
+        status: 400,
+        body: { error: { code: "INVALID_ARGUMENT", message, field } },
+      });
+    }
+    expect(await counts(db)).toEqual(before);
+  });
+
   test("a write without the right token is told what to send, and the scheme is in WWW-Authenticate", async ({ db }) => {
     const { app } = createServer({ db, token: TOKEN, log: () => {} });
     const post = (headers: Record<string, string>) =>

@@ -175,7 +175,7 @@ describe("the viewer in Chromium", () => {
           await box.getByRole("link", { name: "running" }).click();
           await page.waitForURL("**/?status=running");
           expect(await page.getByRole("alert").count()).toBe(0);
-          await page.getByText("No runs match").waitFor();
+          await page.getByText("No run matches these filters").waitFor();
 
           await page.goto(`${url}/?status=completed&cursor=bad`);
           expect(await box.innerText()).toBe("This page link is broken or out of date: go back to the first page.");

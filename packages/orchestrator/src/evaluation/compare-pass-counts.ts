@@ -15,6 +15,9 @@ export type PassComparison = {
   /** The test behind the verdict, named in every report. */
   test: typeof PASS_COUNT_TEST;
   pValue: number;
+  /** The counts the rates and p are computed from: without them 3/3 → 4/4 reads as 100% → 100%, p = 1, from nowhere. */
+  baseline: PassCount;
+  candidate: PassCount;
   baselineRate: number;
   candidateRate: number;
   /** candidateRate − baselineRate. */
@@ -58,7 +61,7 @@ export function comparePassCounts(input: ComparisonInput): PassComparison {
   const candidateRate = rateOf(candidate);
   const delta = candidateRate - baselineRate;
   const { verdict, reason } = judgeDifference(baseline, candidate, delta, pValue);
-  return { verdict, test: PASS_COUNT_TEST, pValue, baselineRate, candidateRate, delta, reason };
+  return { verdict, test: PASS_COUNT_TEST, pValue, baseline, candidate, baselineRate, candidateRate, delta, reason };
 }
 
 function judgeDifference(

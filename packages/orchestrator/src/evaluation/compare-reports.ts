@@ -23,8 +23,14 @@ const perRunDelta = (a: KnownSum | undefined, b: KnownSum | undefined) => {
   return rounded === 0 ? 0 : rounded; // 0, not the -0 a rounded small negative gives
 };
 
+/** A step's failures over the runs where it ran (passed or failed; skipped runs say nothing about it). */
+export type FailureCount = { failed: number; ran: number };
+
 export type StepComparison = {
   stepId: string;
+  /** The counts behind the failure rates; null on a side without the step. */
+  failuresA: FailureCount | null;
+  failuresB: FailureCount | null;
   /** Failure rates (failed / ran) of A and B, and B − A. */
   failureRateA: number | null;
   failureRateB: number | null;
@@ -78,8 +84,11 @@ function compareSteps(a: readonly StepReport[], b: readonly StepReport[]): StepC
     const counts = (s: StepReport | undefined) => ({ runs: s ? s.passed + s.failed : 0, passes: s?.passed ?? 0 });
     const ca = counts(sa);
     const cb = counts(sb);
+    const failures = (s: StepReport | undefined) => (s ? { failed: s.failed, ran: s.passed + s.failed } : null);
     return {
       stepId,
+      failuresA: failures(sa),
+      failuresB: failures(sb),
       failureRateA: sa?.failureRate ?? null,
       failureRateB: sb?.failureRate ?? null,
       failureRateDelta: delta(sa?.failureRate, sb?.failureRate),

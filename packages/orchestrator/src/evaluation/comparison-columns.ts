@@ -1,4 +1,4 @@
-import type { FlowComparison, StepComparison } from "./compare-reports.js";
+import type { FailureCount, FlowComparison, StepComparison } from "./compare-reports.js";
 
 /** A rate as the evaluation tables print it: one decimal, "—" when unknown. */
 export const percent = (v: number | null | undefined): string => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
@@ -19,9 +19,30 @@ export const COMPARISON_COLUMNS = [
   "Δ cost per run",
 ] as const;
 
-/** A flow's "A → B" cell: its pass rates ("—" for a flow on one side only). */
-export const passRateChange = (f: FlowComparison): string =>
-  f.passes ? `pass ${percent(f.passes.baselineRate)} → ${percent(f.passes.candidateRate)}` : "—";
+/** So many of so many: passes of runs, failures of the runs where a step ran. */
+type Count = { n: number; of: number };
 
-/** A step's "A → B" cell: its failure rates. */
-export const failureRateChange = (s: StepComparison): string => `failure ${percent(s.failureRateA)} → ${percent(s.failureRateB)}`;
+/** A change of a count and its rate, counts first: "pass 3/3 → 4/4 (100.0% → 100.0%)"; "—" for a side without one. */
+function countChange(word: string, counts: readonly [Count | null, Count | null], rates: readonly [number | null, number | null]): string {
+  const [a, b] = counts.map((count) => (count ? `${count.n}/${count.of}` : "—"));
+  return `${word} ${a} → ${b} (${percent(rates[0])} → ${percent(rates[1])})`;
+}
+
+const failureCount = (f: FailureCount | null): Count | null => (f ? { n: f.failed, of: f.ran } : null);
+
+/** A flow's "A → B" cell: its passes and pass rates, what its p is computed from ("—" for a flow on one side only). */
+export const passRateChange = ({ passes: p }: FlowComparison): string =>
+  p
+    ? countChange(
+        "pass",
+        [
+          { n: p.baseline.passes, of: p.baseline.runs },
+          { n: p.candidate.passes, of: p.candidate.runs },
+        ],
+        [p.baselineRate, p.candidateRate],
+      )
+    : "—";
+
+/** A step's "A → B" cell: its failures and failure rates. */
+export const failureRateChange = (s: StepComparison): string =>
+  countChange("failure", [failureCount(s.failuresA), failureCount(s.failuresB)], [s.failureRateA, s.failureRateB]);

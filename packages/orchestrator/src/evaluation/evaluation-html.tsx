@@ -313,14 +313,22 @@ export function renderEvaluationHtml(report: EvaluationReport, options: Evaluati
   return `<!doctype html>\n${page.toString()}\n`;
 }
 
-export type ComparisonPageOptions = { title: string; kind: StoredReportKind; a: ComparedSide; b: ComparedSide };
+export type ComparisonPageOptions = {
+  title: string;
+  kind: StoredReportKind;
+  a: ComparedSide;
+  b: ComparedSide;
+  /** Where a side's id links to (the viewer's page of it); no links without (a file has no server to link to). */
+  sideLink?: ((id: string) => string) | undefined;
+};
 
 /** A side of a comparison in running text: its name with its id, or its id alone. */
 export const comparedSideText = (side: ComparedSide): string => (side.name === null ? side.id : `${side.name} (${side.id})`);
 
 /** A side under the title: its name, then its id as code, since names need not be unique. */
-function SideFact(props: { label: string; side: ComparedSide }) {
-  const { label, side } = props;
+function SideFact(props: { label: string; side: ComparedSide; link: ComparisonPageOptions["sideLink"] }) {
+  const { label, side, link } = props;
+  const id = <code>{side.id}</code>;
   return (
     <span data-side={label}>
       {label}{" "}
@@ -329,7 +337,7 @@ function SideFact(props: { label: string; side: ComparedSide }) {
           <strong>{side.name}</strong>{" "}
         </>
       )}
-      <code>{side.id}</code>
+      {link ? <a href={link(side.id)}>{id}</a> : id}
     </span>
   );
 }
@@ -428,7 +436,8 @@ export function ComparisonBody(props: { comparison: ReportComparison; options: C
       <header>
         <h1>{options.title}</h1>
         <p class="ids">
-          <SideFact label="A" side={options.a} /> · <SideFact label="B" side={options.b} /> · {options.kind}s
+          <SideFact label="A" side={options.a} link={options.sideLink} /> · <SideFact label="B" side={options.b} link={options.sideLink} />{" "}
+          · {options.kind}s
         </p>
       </header>
       <ComparisonSections comparison={comparison} />

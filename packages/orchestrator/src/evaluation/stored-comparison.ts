@@ -154,7 +154,14 @@ export async function compareStored(
       ? [`${label} is an incomplete evaluation (interrupted): it counted ${side.incomplete}, and its figures cover those only.`]
       : [],
   );
-  return { kind: left.kind, comparison: { ...comparison, notes: [...incomplete, ...comparison.notes] }, a: left.side, b: right.side };
+  // Said before all else: with it, every figure below is a zero that means nothing.
+  const same = a === b ? [`A and B are the same ${left.kind} (${a}), so every difference is zero: give two different ids to compare.`] : [];
+  return {
+    kind: left.kind,
+    comparison: { ...comparison, notes: [...same, ...incomplete, ...comparison.notes] },
+    a: left.side,
+    b: right.side,
+  };
 }
 
 export type StoredComparison = Awaited<ReturnType<typeof compareStored>>;

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { MAX_ID_LENGTH } from "@reev/db";
+import { closestWord, didYouMean } from "@reev/orchestrator";
 
 /** An id in a path: any text a stored id can be (unicode included), up to the longest one. */
 export const idParam = (name: string, description: string) =>
@@ -36,20 +37,24 @@ const givenOnce = <Field extends z.core.SomeType>(field: Field): z.ZodPreprocess
   }, field);
 
 /**
- * A route's query string. A parameter the route does not take is a 400 that names it: ignored, a
- * typo such as `?limt=2` would quietly give the default page instead.
+ * An object of named inputs (a query string, a JSON body) that refuses a name it does not take, with
+ * what it takes and the name a typo most likely meant: ignored, `?limt=2` or `"agnt"` would quietly
+ * give the default instead. `takes` words the names it takes ("this route takes limit, cursor").
  */
-export const queryOf = <Shape extends z.ZodRawShape>(shape: Shape) => {
-  const takes = Object.keys(shape);
-  const once = Object.fromEntries(Object.entries(shape).map(([name, field]) => [name, givenOnce(field)]));
-  return z.strictObject(once as { [Name in keyof Shape]: z.ZodPreprocess<Shape[Name]> }, {
+export const strictFields = <Shape extends z.core.$ZodLooseShape>(shape: Shape, takes: (names: readonly string[]) => string) => {
+  const names = Object.keys(shape);
+  return z.strictObject(shape, {
     error: (issue) =>
-      issue.code === "unrecognized_keys"
-        ? takes.length
-          ? `this route takes ${takes.join(", ")}`
-          : "this route takes no query parameters"
-        : undefined,
+      issue.code === "unrecognized_keys" ? `${takes(names)}.${didYouMean(closestWord(String(issue.keys[0]), names))}` : undefined,
   });
+};
+
+/** A route's query string: each parameter given once, and none it does not take (see strictFields). */
+export const queryOf = <Shape extends z.ZodRawShape>(shape: Shape) => {
+  const once = Object.fromEntries(Object.entries(shape).map(([name, field]) => [name, givenOnce(field)]));
+  return strictFields(once as { [Name in keyof Shape]: z.ZodPreprocess<Shape[Name]> }, (names) =>
+    names.length ? `this route takes ${names.join(", ")}` : "this route takes no query parameters",
+  );
 };
 
 /** The query of a route that takes none. */

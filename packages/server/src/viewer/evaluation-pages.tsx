@@ -2,19 +2,21 @@ import type { EvaluationRunRecord } from "@reev/db";
 import {
   ComparisonBody,
   comparedSideText,
-  type compareStored,
   EvaluationBody,
   type EvaluationReport,
   evaluationFacts,
   missingSummary,
+  type StoredComparison,
   ZEvaluationConfiguration,
 } from "@reev/orchestrator";
 import type { Child } from "hono/jsx";
 import { ErrorBox, Layout } from "./layout.js";
+import { pageHref } from "./page-params.js";
 import { UtcTime } from "./utc-time.js";
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const evaluationHref = (id: string) => `/evaluations/${encodeURIComponent(id)}`;
+const runHref = (id: string) => `/runs/${encodeURIComponent(id)}`;
 
 /**
  * What the page shows of what `reev eval` was asked: parsed, not trusted (stored JSON); each field
@@ -24,6 +26,9 @@ const ZShownConfiguration = ZEvaluationConfiguration.pick({ minPassRate: true, b
 
 /** A or B of the compare form, kept when the page is shown again. */
 export type CompareQuery = { a?: string | undefined; b?: string | undefined };
+
+/** The compare page for these ids. */
+export const compareHref = (query: CompareQuery): string => pageHref("/compare", query);
 
 function CompareForm(props: { query: CompareQuery }) {
   return (
@@ -197,7 +202,7 @@ export function EvaluationPage(props: {
             title,
             facts,
             minPassRate,
-            runLink: (id) => `/runs/${encodeURIComponent(id)}`,
+            runLink: runHref,
             purged: props.purged,
           }}
         />
@@ -217,7 +222,7 @@ export function EvaluationPage(props: {
       )}
       {baseline !== null ? (
         <p>
-          <a href={`/compare?${new URLSearchParams({ a: baseline, b: e.id })}`}>Compare with its baseline {baseline}</a>
+          <a href={compareHref({ a: baseline, b: e.id })}>Compare with its baseline {baseline}</a>
         </p>
       ) : null}
     </Layout>
@@ -228,8 +233,8 @@ export function EvaluationPage(props: {
 export function ComparisonPage(props: {
   nonce: string;
   query: CompareQuery;
-  compared?: Awaited<ReturnType<typeof compareStored>> | undefined;
-  error?: string | undefined;
+  compared?: StoredComparison | undefined;
+  error?: Child | undefined;
 }) {
   const { query, compared } = props;
   return (
@@ -255,6 +260,7 @@ export function ComparisonPage(props: {
             kind: compared.kind,
             a: compared.a,
             b: compared.b,
+            sideLink: compared.kind === "evaluation" ? evaluationHref : runHref,
           }}
         />
       ) : null}

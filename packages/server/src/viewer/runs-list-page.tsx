@@ -3,6 +3,7 @@ import { formatDuration, statusGlyph } from "@reev/orchestrator";
 import type { Child } from "hono/jsx";
 import { toApiConsolidationStatus } from "../api/views.js";
 import { ErrorBox, Layout } from "./layout.js";
+import { pageHref } from "./page-params.js";
 import { UtcTime } from "./utc-time.js";
 
 export type RunsListQuery = { status?: string | undefined; flowId?: string | undefined; q?: string | undefined };
@@ -38,11 +39,13 @@ function RunRow(props: { run: ExecutionSummary }) {
 export function RunsListPage(props: {
   nonce: string;
   runs: readonly ExecutionSummary[];
+  /** What the list says when it has no rows (see RunsSection). */
+  empty: Child;
   query: RunsListQuery;
   nextHref: string | null;
   /** The page's cursor: undefined on the first page, which new runs join live. */
   cursor?: string | undefined;
-  /** The list's own error (bad filters, a broken page link): no list then, not even "No runs match", and no live part. */
+  /** The list's own error (bad filters, a broken page link): no list then, not even "No run matches", and no live part. */
   error?: Child | undefined;
 }) {
   const { query } = props;
@@ -87,7 +90,9 @@ export function RunsListPage(props: {
           Live updates start once the page has loaded.
         </p>
       )}
-      {props.error ? null : <RunsSection runs={props.runs} query={query} nextHref={props.nextHref} firstPage={!props.cursor} />}
+      {props.error ? null : (
+        <RunsSection runs={props.runs} empty={props.empty} query={query} nextHref={props.nextHref} firstPage={!props.cursor} />
+      )}
     </Layout>
   );
 }
@@ -99,6 +104,8 @@ export function RunsListPage(props: {
  */
 export function RunsSection(props: {
   runs: readonly ExecutionSummary[];
+  /** Without rows: that none are stored, or that none match the filters and how to find some (the page's to look up). */
+  empty: Child;
   query: RunsListQuery;
   nextHref: string | null;
   firstPage: boolean;
@@ -107,7 +114,7 @@ export function RunsSection(props: {
   return (
     <section id="runs" aria-label="Runs" data-live-part="">
       {props.runs.length === 0 ? (
-        <p class="muted">No runs match. Record some with reev run or pnpm demo.</p>
+        <p class="muted">{props.empty}</p>
       ) : (
         <div class="table-wrap">
           <table class="runs">
@@ -143,13 +150,7 @@ export function RunsSection(props: {
 }
 
 /** The list's URL for these filters, from `cursor` on. */
-export function filtersHref(query: RunsListQuery, cursor: string | null): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
-  if (cursor) params.set("cursor", cursor);
-  const text = params.toString();
-  return text ? `/?${text}` : "/";
-}
+export const filtersHref = (query: RunsListQuery, cursor: string | null): string => pageHref("/", { ...query, cursor });
 
 /** Where the page's script fetches its live part: the same filters and cursor, under `/live`. */
 const liveHref = (query: RunsListQuery, cursor: string | undefined) => `/live${filtersHref(query, cursor ?? null).slice(1)}`;

@@ -1,7 +1,15 @@
 import { readFileSync } from "node:fs";
 import type { z } from "@hono/zod-openapi";
-import { type Database, executionIdsContaining, listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
-import { CLIENT_BUNDLES, closestWord, compareStored, countedRuns, didYouMean, REPORT_SCRIPT, storedSummary } from "@reev/orchestrator";
+import { type Database, type ExecutionSummary, executionIdsContaining, listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
+import {
+  CLIENT_BUNDLES,
+  closestWord,
+  compareStored,
+  countedRuns,
+  REPORT_SCRIPT,
+  type StoredComparison,
+  storedSummary,
+} from "@reev/orchestrator";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
@@ -12,8 +20,9 @@ import { issueSentence, issueWords } from "../api/issue-words.js";
 import { loadRunDocument } from "../run-document.js";
 import type { App, AppEnv, ServerContext } from "../server-context.js";
 import { ErrorPage } from "./error-page.js";
-import { type CompareQuery, ComparisonPage, EvaluationPage, EvaluationsListPage } from "./evaluation-pages.js";
+import { type CompareQuery, ComparisonPage, compareHref, EvaluationPage, EvaluationsListPage } from "./evaluation-pages.js";
 import { BACK_TO_EVALUATIONS, BACK_TO_RUNS, NotFoundPage } from "./not-found-page.js";
+import { checkPageParams, errorBoxOf, type PageParams, PageProblem, pageProblem, type WayOut } from "./page-params.js";
 import { RunHead, RunPage, RunSteps } from "./run-page.js";
 import { filtersHref, RunsListPage, type RunsListQuery, RunsSection } from "./runs-list-page.js";
 import { RUNS_LIST_SCRIPT } from "./runs-list-script.js";
@@ -71,23 +80,6 @@ function pageError(error: unknown): ApiError {
   return known;
 }
 
-/**
- * A list URL the list cannot be read from (a filter's value, a page link), written for the person who
- * followed it: `message` in words, `box` the same words with the links that mend it. A 400 like the
- * API's, without its wording ("pass meta.nextCursor…"), which is for programs.
- */
-class PageProblem extends ApiError {
-  readonly box: Child;
-
-  constructor(message: string, field: string, box: Child) {
-    super(400, "INVALID_ARGUMENT", message, field);
-    this.box = box;
-  }
-}
-
-/** What a list page shows in its error box: a PageProblem's words and links, any other error's words. */
-const errorBoxOf = (known: ApiError): Child => (known instanceof PageProblem ? known.box : known.message);
-
 /** A page link whose cursor this server did not give out, or no longer matches its list: back to the list's first page. */
 function readCursor<Key>(cursor: string, decode: (cursor: string) => Key, firstPage: string): Key {
   try {
@@ -107,31 +99,8 @@ function readCursor<Key>(cursor: string, decode: (cursor: string) => Key, firstP
 /** The runs list's filters as its form names them. */
 const FILTER_LABELS: Record<string, string> = { status: "Status", flowId: "Flow", q: "Search" };
 
-/**
- * A list URL the runs cannot be listed with: `sentence` for the message, `words` for the box, with a
- * link to what a typo most likely meant, and the way out.
- */
-function unlistedProblem(field: string, sentence: string, words: string, guess?: { word: string; href: string }): PageProblem {
-  const unlisted = "No runs are listed with it:";
-  return new PageProblem(
-    `${sentence} ${unlisted} change it above, or show all runs.`,
-    field,
-    <>
-      <p>
-        {words}
-        {guess ? (
-          <>
-            {" "}
-            Did you mean <a href={guess.href}>{guess.word}</a>?
-          </>
-        ) : null}
-      </p>
-      <p>
-        {unlisted} change it above, or <a href="/">show all runs</a>.
-      </p>
-    </>,
-  );
-}
+/** Where a runs list URL that cannot be read leads: the list unfiltered. */
+const RUNS_WAY_OUT: WayOut = { unread: "No runs are listed with it:", change: true, link: { href: "/", words: "show all runs" } };
 
 /** A filter the list cannot be read with: which, what it must be, and a link to the value a typo most likely meant. */
 function filterProblem(issues: readonly z.core.$ZodIssue[], input: unknown, query: RunsListQuery): PageProblem {
@@ -140,39 +109,83 @@ function filterProblem(issues: readonly z.core.$ZodIssue[], input: unknown, quer
   const label = FILTER_LABELS[field] ?? field;
   const fault = issue ? issueWords(issue, input) : { words: "cannot be used", guess: undefined };
   const guess = fault.guess === undefined ? undefined : { word: fault.guess, href: filtersHref({ ...query, [field]: fault.guess }, null) };
-  return unlistedProblem(field, `The ${label} filter ${issueSentence(fault)}`, `The ${label} filter ${fault.words}.`, guess);
+  return pageProblem(RUNS_WAY_OUT, field, `The ${label} filter ${issueSentence(fault)}`, `The ${label} filter ${fault.words}.`, guess);
 }
 
 /** What the runs list reads from its URL: its filters, and a page link's cursor. */
-const LIST_PARAMS = new Set([...Object.keys(FILTER_LABELS), "cursor"]);
+const RUNS_PARAMS: PageParams = {
+  page: "The runs list",
+  noun: "filter",
+  labels: FILTER_LABELS,
+  carried: ["cursor"],
+  href: (values) => filtersHref(values, null),
+  wayOut: RUNS_WAY_OUT,
+};
+
+/** The evaluations list has no filters: its only parameter is its page links' cursor. */
+const EVALUATIONS_PARAMS: PageParams = {
+  page: "The evaluations list",
+  noun: "parameter",
+  labels: {},
+  carried: ["cursor"],
+  href: () => "/evaluations",
+  wayOut: { unread: "No evaluations are listed with it:", change: false, link: { href: "/evaluations", words: "show all evaluations" } },
+};
+
+/** /compare reads the ids its form sends. */
+const COMPARE_PARAMS: PageParams = {
+  page: "The compare page",
+  noun: "parameter",
+  labels: { a: "A", b: "B" },
+  carried: [],
+  href: (values) => compareHref(values),
+  wayOut: { unread: "Nothing is compared with it:", change: true, link: { href: "/compare", words: "start over" } },
+};
+
+/** At most this many flows are offered for a Flow filter that matches none. */
+const NEAR_FLOWS = 3;
 
 /**
- * A URL parameter the runs list does not take (`?stauts=running`), refused rather than ignored: the
- * list without it would show runs the URL did not ask for, as if filtered. Named with the filter a
- * typo most likely meant, linked with the value carried over.
+ * Stored flow ids a Flow filter that matched nothing most likely meant: those that contain it, case
+ * aside (a flow id typed short, `jup` for jup-multiply-usdc), else the one a typo of it is closest
+ * to among the flows of the newest runs.
  */
-function unknownParamProblem(url: URL, query: RunsListQuery): PageProblem | undefined {
-  const name = [...url.searchParams.keys()].find((key) => !LIST_PARAMS.has(key));
-  if (name === undefined) return undefined;
-  const filters = Object.keys(FILTER_LABELS);
-  const word = closestWord(name, filters);
-  const words = `The runs list has no "${name}" filter; its filters are ${filters.slice(0, -1).join(", ")} and ${filters.at(-1)}.`;
-  const guess =
-    word === undefined ? undefined : { word, href: filtersHref({ ...query, [word]: url.searchParams.get(name) || undefined }, null) };
-  return unlistedProblem(name, `${words}${didYouMean(word)}`, words, guess);
+async function nearFlowIds(db: Database, flowId: string, newest: readonly ExecutionSummary[]): Promise<string[]> {
+  const needle = flowId.toLowerCase();
+  const found = (await listExecutionsPage(db, { q: flowId, limit: 50 })).executions.map((e) => e.flowId);
+  const containing = [...new Set(found.filter((id) => id.toLowerCase().includes(needle)))];
+  if (containing.length) return containing.slice(0, NEAR_FLOWS);
+  const closest = closestWord(flowId, [...new Set(newest.map((e) => e.flowId))]);
+  return closest === undefined ? [] : [closest];
 }
 
 /**
- * A list URL parameter given more than once (`?status=failed&status=completed`), refused as the API
- * refuses it: the list would be read with the first value alone, as if the others were not there.
+ * What an empty runs list says: with no run stored at all, how to record some; else that none
+ * matches its filters, a link that clears them, and the stored flows its Flow filter most likely meant.
  */
-function repeatedParamProblem(url: URL): PageProblem | undefined {
-  const name = [...new Set(url.searchParams.keys())].find((key) => url.searchParams.getAll(key).length > 1);
-  if (name === undefined) return undefined;
-  const values = url.searchParams.getAll(name);
-  const what = FILTER_LABELS[name] ? `The ${FILTER_LABELS[name]} filter` : `"${name}"`;
-  const words = `${what} is given ${values.length} times (${values.map((v) => `"${v}"`).join(", ")}); the list takes one value.`;
-  return unlistedProblem(name, words, words);
+async function emptyListWords(db: Database, query: RunsListQuery, cursor: string | undefined): Promise<Child> {
+  const filtered = cursor !== undefined || Object.values(query).some(Boolean);
+  const newest = filtered ? (await listExecutionsPage(db, { limit: 50 })).executions : [];
+  if (newest.length === 0) return "No runs yet. Record some with reev run or pnpm demo.";
+  const near = query.flowId ? await nearFlowIds(db, query.flowId, newest) : [];
+  return (
+    <>
+      No run matches these filters: <a href="/">clear them</a>.
+      {near.length ? (
+        <>
+          {" "}
+          Did you mean {near.length > 1 ? "one of " : ""}
+          {near.map((flowId, i) => (
+            <>
+              {i === 0 ? "" : i === near.length - 1 ? " or " : ", "}
+              <a href={filtersHref({ ...query, flowId }, null)}>{flowId}</a>
+            </>
+          ))}
+          ?
+        </>
+      ) : null}
+    </>
+  );
 }
 
 /**
@@ -267,26 +280,25 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   /** The list's query from the URL, and its page: the same read as the API's list. */
   const listPage = async (c: Context<AppEnv>) => {
     const query = runsListQuery(c);
-    const url = new URL(c.req.url);
-    const problem = unknownParamProblem(url, query) ?? repeatedParamProblem(url);
-    if (problem) throw problem;
+    checkPageParams(new URL(c.req.url), RUNS_PARAMS, query);
     const cursor = c.req.query("cursor") || undefined;
     const given = { ...query, limit: 50 };
     const input = ZExecutionsPageInput.safeParse(given);
     if (!input.success) throw filterProblem(input.error.issues, given, query);
     const after = cursor ? readCursor(cursor, decodeCursor, filtersHref(query, null)) : undefined;
     const page = await listExecutionsPage(ctx.db, { ...input.data, ...(after ? { after } : {}) });
-    return { query, cursor, runs: page.executions, nextHref: page.next ? filtersHref(query, encodeCursor(page.next)) : null };
+    const empty = page.executions.length === 0 ? await emptyListWords(ctx.db, query, cursor) : null;
+    return { query, cursor, runs: page.executions, empty, nextHref: page.next ? filtersHref(query, encodeCursor(page.next)) : null };
   };
 
   app.get("/", async (c) => {
     try {
-      const { query, cursor, runs, nextHref } = await listPage(c);
-      return c.html(<RunsListPage nonce={nonceOf(c)} runs={runs} query={query} nextHref={nextHref} cursor={cursor} />);
+      const { query, cursor, runs, empty, nextHref } = await listPage(c);
+      return c.html(<RunsListPage nonce={nonceOf(c)} runs={runs} empty={empty} query={query} nextHref={nextHref} cursor={cursor} />);
     } catch (error) {
       const known = pageError(error);
       return c.html(
-        <RunsListPage nonce={nonceOf(c)} runs={[]} query={runsListQuery(c)} nextHref={null} error={errorBoxOf(known)} />,
+        <RunsListPage nonce={nonceOf(c)} runs={[]} empty={null} query={runsListQuery(c)} nextHref={null} error={errorBoxOf(known)} />,
         known.status,
       );
     }
@@ -294,8 +306,8 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
 
   // The list's live part (rows and pager) for the same filters and cursor, for the page's script to swap in.
   app.get("/live", async (c) => {
-    const { query, cursor, runs, nextHref } = await listPage(c);
-    return c.html(<RunsSection runs={runs} query={query} nextHref={nextHref} firstPage={!cursor} />);
+    const { query, cursor, runs, empty, nextHref } = await listPage(c);
+    return c.html(<RunsSection runs={runs} empty={empty} query={query} nextHref={nextHref} firstPage={!cursor} />);
   });
 
   app.get("/runs/:id", async (c) => {
@@ -320,6 +332,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   app.get("/evaluations", async (c) => {
     const cursor = c.req.query("cursor");
     try {
+      checkPageParams(new URL(c.req.url), EVALUATIONS_PARAMS, {});
       const after = cursor ? readCursor(cursor, decodeEvaluationCursor, "/evaluations") : null;
       const page = await ctx.db.writer.listEvaluationRuns({ limit: 50, cursor: after });
       const nextHref = page.nextCursor ? `/evaluations?${new URLSearchParams({ cursor: encodeEvaluationCursor(page.nextCursor) })}` : null;
@@ -346,19 +359,18 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
 
   app.get("/compare", async (c) => {
     const query: CompareQuery = { a: c.req.query("a") || undefined, b: c.req.query("b") || undefined };
-    // No ids: the form alone. One of two: say what is missing.
-    if (!query.a && !query.b) return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} />);
-    if (!query.a || !query.b)
-      return c.html(
-        <ComparisonPage nonce={nonceOf(c)} query={query} error="Give both A and B: two evaluation ids, or two execution ids." />,
-        400,
-      );
+    const page = (props: { compared?: StoredComparison; error?: Child }) => (
+      <ComparisonPage nonce={nonceOf(c)} query={query} compared={props.compared} error={props.error} />
+    );
     try {
-      const compared = await compareStored(ctx.db, query.a, query.b);
-      return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} compared={compared} />);
+      checkPageParams(new URL(c.req.url), COMPARE_PARAMS, query);
+      // No ids: the form alone. One of two: say what is missing.
+      if (!query.a && !query.b) return c.html(page({}));
+      if (!query.a || !query.b) return c.html(page({ error: "Give both A and B: two evaluation ids, or two execution ids." }), 400);
+      return c.html(page({ compared: await compareStored(ctx.db, query.a, query.b) }));
     } catch (error) {
       const known = pageError(error);
-      return c.html(<ComparisonPage nonce={nonceOf(c)} query={query} error={known.message} />, known.status);
+      return c.html(page({ error: errorBoxOf(known) }), known.status);
     }
   });
 }

@@ -10,7 +10,7 @@ import {
 } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { ApiError, badRequest, ZApiErrorBody } from "../api-error.js";
-import { queryOf, ZExecutionIdParams, ZNoQuery } from "../params.js";
+import { queryOf, strictFields, ZExecutionIdParams, ZNoQuery } from "../params.js";
 import { ZAccepted, ZConsolidatedSession } from "../schemas.js";
 import { consolidatedJson } from "../views.js";
 
@@ -25,10 +25,13 @@ const writeErrors = {
   413: error("The body is larger than the server accepts."),
 } as const;
 
-const ZStartBody = z.object({
-  flow: z.unknown().openapi({ description: "A flow plan, as in a flow file (reev schema prints its JSON Schema)." }),
-  agent: z.enum(AGENTS).default("scripted"),
-});
+const ZStartBody = strictFields(
+  {
+    flow: z.unknown().openapi({ description: "A flow plan, as in a flow file (reev schema prints its JSON Schema)." }),
+    agent: z.enum(AGENTS).default("scripted"),
+  },
+  (names) => `the body takes ${names.join(", ")}`,
+);
 
 const startRoute = createRoute({
   method: "post",
