@@ -269,6 +269,8 @@ describe("inspecting recorded runs", () => {
       "heartbeatAt",
       "stale",
       "abandoned",
+      "recordedSteps",
+      "plannedSteps",
     ]);
     expect(status).toMatchObject({
       executionId: succeeded.executionId,
@@ -287,6 +289,9 @@ describe("inspecting recorded runs", () => {
         consolidatedSessionId: succeeded.consolidatedId,
         metrics: { successRate: 100, totalTools: 3 },
       },
+      // A whole run: every planned step recorded.
+      recordedSteps: 3,
+      plannedSteps: 3,
     });
     // Scores 1 and 0.5 were recorded; the last step has none and does not count toward the mean.
     expect(status.consolidation.metrics.avgScore).toBeCloseTo((1 + 0.5) / 2, 5);

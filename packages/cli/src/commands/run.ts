@@ -260,7 +260,7 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   const html = join(outDir, `${stem}.html`);
   // Parsed once for both (a 10,000-step run's document is ~30 MB).
   const parsed = parseConsolidatedContent(content);
-  await writeOutputFile(mmd, `${renderFlowDiagram(parsed)}\n`);
+  await writeOutputFile(mmd, `${renderFlowDiagram(parsed, { executionMetadata: execution.metadata })}\n`);
   await writeOutputFile(html, renderHtmlPage(parsed, { execution }));
   return [mmd, html];
 }
