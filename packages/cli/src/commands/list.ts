@@ -5,7 +5,7 @@ import { type CliContext, type CliIO, withDatabase, writeJson } from "../context
 import { statusLabel, utcTime } from "../format.js";
 import { reevCommand, shellWord } from "../hint.js";
 import { executionJson } from "../json-views.js";
-import { markHelp, type RunMark, runMark } from "../liveness.js";
+import { runMark, writeMarkHelp } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
 
@@ -79,8 +79,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
     e.consolidation.status,
   ]);
   io.stdout.write(`${renderTable(["execution", "flow", "status", "started (UTC)", "duration", "consolidation"], rows, new Set([4]))}\n`);
-  const seen = new Set(marks.filter((m): m is Exclude<RunMark, undefined> => m !== undefined));
-  for (const mark of seen) io.stdout.write(`${markHelp(mark)}\n`);
+  writeMarkHelp(marks, "run", io);
   if (more) {
     // The same query, one page on: without the status, the flow and the limit, the copy would page another list.
     const next = `list${query.status ? ` --status ${query.status}` : ""}${query.flowId === undefined ? "" : ` --flow ${shellWord(query.flowId)}`}${limit === DEFAULT_LIMIT ? "" : ` --limit ${limit}`} --offset ${offset + limit}`;
