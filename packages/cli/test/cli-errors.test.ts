@@ -151,12 +151,8 @@ describe("reev exits 2 on bad input, in plain words", () => {
 
   it("a missing flow file", async () => {
     const missing = join(temp.dir, "no-such-flow.yaml");
-    // Node's words ("ENOENT: no such file or directory, open '…'") in plain ones.
-    expectBadInput(
-      await reev("run", missing, "--db", db),
-      `reev: Cannot read flow file ${missing}: no such file or directory.\n`,
-      `Check that ${missing} exists and can be read.`,
-    );
+    // reev run takes directories too, as reev eval does, and says so as it does.
+    expectBadInput(await reev("run", missing, "--db", db), `reev: No such flow file or directory: ${missing}.\n`, "Check the path.");
   });
 
   it("a command without its argument, or with one too many", async () => {

@@ -187,6 +187,17 @@ describe("inspecting recorded runs", () => {
     expect(executionIds(more.stdout), show(more)).toHaveLength(6);
   });
 
+  it("reev run takes a directory of flow files, as reev eval does", async () => {
+    const { cwd } = workspace();
+    const r = await runCli(["run", fixture("eval-v1"), "--db", "memory://", "--out", "diagrams"], { cwd });
+    expectExit(r, 0);
+    expect(
+      executionIds(r.stdout).map((id) => id.split("_")[1]),
+      show(r),
+    ).toEqual(["eval-alpha", "eval-beta", "eval-gamma"]);
+    expect(r.stdout).toMatch(/^3 runs: 3 completed, 0 failed$/m);
+  });
+
   it("reev list prints a table, newest first; --status, --limit and --offset select rows", async () => {
     const all = await reev("list");
     expectExit(all, 0);

@@ -24,6 +24,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
+import { collectFlowFiles } from "../flow-files.js";
 import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
 import { reevCommand } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
@@ -57,7 +58,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
   takesOverInterrupts(program.command("run"))
     .summary("run flow files, recording every step")
     .description("Run flow files with an agent, recording every step; then consolidate and draw each run.")
-    .argument("<flow-file...>", "flow files, YAML or JSON (reev schema prints their JSON Schema)")
+    .argument("<flow-file...>", "flow files, YAML or JSON (reev schema prints their JSON Schema), or directories of them")
     .option("--agent <agent>", "scripted (replays each step's script) or openai", oneOf("--agent", "agent", AGENTS), "scripted")
     .option("--tools <module>", "with --agent openai: a JS module exporting the tool handlers the model's calls run with")
     .option("--concurrency <n>", `runs at once, 1 to ${MAX_CONCURRENCY}`, integer("--concurrency", 1, MAX_CONCURRENCY), 4)
@@ -98,6 +99,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
 }
 
 export type RunOptions = {
+  /** Flow files, or directories of them. */
   files: string[];
   agent: AgentName;
   /** A module of tool handlers for the openai agent. */
@@ -275,14 +277,15 @@ type RunReport = { results: ExecutionResult[]; files: string[]; failures: number
 
 /** Loads every flow and the price file first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
-  const loaded = await Promise.all(options.files.map((f) => loadFlowPlan(f)));
+  const flowFiles = await collectFlowFiles(options.files);
+  const loaded = await Promise.all(flowFiles.map((f) => loadFlowPlan(f)));
   const prices = await loadPrices(options.prices);
   if (options.agent === "scripted" && options.tools) {
     throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
   }
   checkAgentInput(
     options.agent,
-    loaded.map((plan, i) => ({ file: options.files[i] ?? "", plan })),
+    loaded.map((plan, i) => ({ file: flowFiles[i] ?? "", plan })),
   );
   const agent = await createAgent(options.agent, options.tools);
   const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
