@@ -172,19 +172,34 @@ describe("inspecting recorded runs", () => {
   const reev = (...args: string[]) => recorded.reev(...args);
   let succeeded: { executionId: string; consolidatedId: string };
   let failed: string;
+  let first: CliResult;
+  let repeated: CliResult;
 
   beforeAll(async () => {
     recorded = workspace();
-    const first = await reev("run", fixture("succeeds.yaml"), "--out", "diagrams");
+    first = await reev("run", fixture("succeeds.yaml"), "--out", "diagrams");
     expectExit(first, 0);
     const executionId = onlyExecutionId(first, "cli-succeeds");
     succeeded = { executionId, consolidatedId: first.stdout.match(/consolidation: completed \((\S+)\)/)?.[1] as string };
     const second = await reev("run", fixture("critical-fails.yaml"), "--out", "diagrams");
     expectExit(second, 1);
     failed = onlyExecutionId(second, "cli-critical-fails");
-    const more = await reev("run", fixture("succeeds.yaml"), fixture("also-succeeds.json"), "--repeat", "3", "--out", "diagrams");
-    expectExit(more, 0);
-    expect(executionIds(more.stdout), show(more)).toHaveLength(6);
+    repeated = await reev("run", fixture("succeeds.yaml"), fixture("also-succeeds.json"), "--repeat", "3", "--out", "diagrams");
+    expectExit(repeated, 0);
+    expect(executionIds(repeated.stdout), show(repeated)).toHaveLength(6);
+  });
+
+  it("reev run --repeat numbers each flow's runs in its progress and its summaries, as reev eval does", () => {
+    for (const run of [1, 2, 3]) {
+      expect(repeated.stderr, show(repeated)).toMatch(new RegExp(`^▶ cli-succeeds run ${run}: exec_cli-succeeds_`, "m"));
+      expect(repeated.stderr, show(repeated)).toMatch(new RegExp(`^ {2}cli-succeeds run ${run} ✅ success step 0 check_balance `, "m"));
+      expect(repeated.stdout, show(repeated)).toMatch(new RegExp(`^✅ completed {2}cli-succeeds run ${run} {2}exec_cli-succeeds_`, "m"));
+    }
+    expect(repeated.stderr).not.toContain("run 4");
+    // One run of a flow is not numbered.
+    expect(first.stderr, show(first)).toMatch(/^▶ cli-succeeds: exec_/m);
+    expect(first.stderr).toMatch(/^ {2}cli-succeeds ✅ success step 0 /m);
+    expect(first.stdout).toMatch(/^✅ completed {2}cli-succeeds {2}exec_/m);
   });
 
   it("reev run takes a directory of flow files, as reev eval does", async () => {

@@ -32,7 +32,7 @@ import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migra
 import { RunExports } from "../otlp-export.js";
 import { writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
-import { ProgressReporter } from "../progress.js";
+import { ProgressReporter, runName } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
 
 export const AGENTS = ["scripted", "openai"] as const;
@@ -211,12 +211,12 @@ async function pool<T, R>(tasks: readonly T[], limit: number, fn: (task: T) => P
   return results;
 }
 
-function summary(result: ExecutionResult): string {
+function summary(result: ExecutionResult, run: number | undefined): string {
   const m = result.consolidation.metadata;
   const infrastructure = result.stepResults.filter((s) => !s.success && s.errorKind === "infrastructure").length;
   const steps = `${result.completedSteps}/${result.totalSteps} steps succeeded${infrastructure ? ` (${infrastructure} failed by infrastructure errors, not the agent)` : ""}`;
   const head = [
-    `${statusLabel(result.status)}  ${result.flowId}  ${result.executionId}`,
+    `${statusLabel(result.status)}  ${runName(result.flowId, run)}  ${result.executionId}`,
     `  ${steps} · wall time ${formatDuration(result.durationMs)}`,
     ...(m ? [`  ${metricsLine(m)}`] : []),
     ...(result.error ? [`  error: ${result.error}`] : []),
@@ -288,7 +288,10 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
     loaded.map((plan, i) => ({ file: flowFiles[i] ?? "", plan })),
   );
   const agent = await createAgent(options.agent, options.tools);
-  const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
+  // Numbered only when a flow runs more than once: a single run's lines read as they always did.
+  const tasks = loaded.flatMap((plan) =>
+    Array.from({ length: options.repeat }, (_, i) => ({ plan, run: options.repeat > 1 ? i + 1 : undefined })),
+  );
   // Interrupted while the flows loaded: no run started and none will, so no database is opened.
   if (options.signal?.aborted) return { results: [], files: [], failures: 0, notStarted: tasks.length, exported: true };
   const exports = await RunExports.open(options.otlpEndpoint);
@@ -305,11 +308,11 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       settled = await pool(
         tasks,
         options.concurrency,
-        (plan) => {
+        ({ plan, run }) => {
           options.onRunStart?.();
           return executor
             .execute(plan, agent, {
-              onEvent: progress.handle,
+              onEvent: progress.handler(run),
               consolidate: options.consolidate,
               ...(options.signal ? { signal: options.signal } : {}),
             })
@@ -333,11 +336,14 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       if (!outcome) continue; // never started: the command was interrupted first
       if (outcome.status === "rejected") {
         const reason = toCliError(outcome.reason, { command: "run" }).message;
-        io.stdout.write(`\n${statusLabel("failed")}  ${tasks[i]?.flowId}: the execution could not be recorded: ${reason}\n`);
+        const task = tasks[i];
+        io.stdout.write(
+          `\n${statusLabel("failed")}  ${task ? runName(task.plan.flowId, task.run) : ""}: the execution could not be recorded: ${reason}\n`,
+        );
         continue;
       }
       results.push(outcome.value);
-      io.stdout.write(`\n${summary(outcome.value)}`);
+      io.stdout.write(`\n${summary(outcome.value, tasks[i]?.run)}`);
       files.push(...(await writeDiagrams(db, outcome.value, resolve(options.out))));
     }
     if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
