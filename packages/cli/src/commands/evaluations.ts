@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { examplesArgument } from "../examples-dir.js";
 import { utcTime } from "../format.js";
-import { reevCommand } from "../hint.js";
+import { inMemoryNote, reevCommand } from "../hint.js";
 import { evaluationJson } from "../json-views.js";
 import { runMark, writeMarkHelp } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption } from "../options.js";
@@ -48,9 +48,10 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
     return 0;
   }
   if (!items.length) {
-    io.stdout.write(
-      `No evaluations in ${db.description}.\nRecord one by evaluating your flow files (or a directory of them); ${reevCommand(`eval ${examplesArgument()}`)} evaluates the bundled examples.\n`,
-    );
+    const next =
+      inMemoryNote() ??
+      `Record one by evaluating your flow files (or a directory of them); ${reevCommand(`eval ${examplesArgument()}`)} evaluates the bundled examples.`;
+    io.stdout.write(`No evaluations in ${db.description}.\n${next}\n`);
     return 0;
   }
   const marks = items.map((e) => runMark(e));

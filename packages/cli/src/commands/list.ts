@@ -3,7 +3,7 @@ import { formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { statusLabel, utcTime } from "../format.js";
-import { reevCommand, shellWord } from "../hint.js";
+import { inMemoryNote, reevCommand, shellWord } from "../hint.js";
 import { executionJson } from "../json-views.js";
 import { runMark, writeMarkHelp } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
@@ -65,7 +65,12 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   }
   if (!executions.length) {
     const which = `${query.flowId === undefined ? "" : ` of flow "${query.flowId}"`}${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
-    const next = which ? "" : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
+    const memory = inMemoryNote();
+    const next = memory
+      ? `${memory}\n`
+      : which
+        ? ""
+        : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
     io.stdout.write(`No executions${which} in ${db.description}${offset ? await storedBefore(db, query, offset) : ""}.\n${next}`);
     return 0;
   }
