@@ -270,10 +270,14 @@ describe("reev exits 2 on bad input, in plain words", () => {
         ["list", "--status", "runing"],
         'Unknown status "runing": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean running?',
       ],
-      // Each word of a comma-separated list.
+      // Each word of a comma-separated list, read as reev list reads its one (running is then refused as never purged).
       [
         ["purge", "--older-than", "30d", "--status", "completed,cancelld"],
-        'Unknown status "cancelld": use completed, failed, timed_out, rolled_back or cancelled. Did you mean cancelled?',
+        'Unknown status "cancelld": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean cancelled?',
+      ],
+      [
+        ["purge", "--older-than", "30d", "--status", "runing"],
+        'Unknown status "runing": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean running?',
       ],
       [["run", fixture("succeeds.yaml"), "--agent", "scriptd"], 'Unknown agent "scriptd": use scripted or openai. Did you mean scripted?'],
       [["eval", fixture("succeeds.yaml"), "--agent", "OpenAI"], 'Unknown agent "OpenAI": use scripted or openai. Did you mean openai?'],

@@ -6,8 +6,12 @@ import { statusLabel, utcTime } from "../format.js";
 import { inMemoryNote, reevCommand, shellWord } from "../hint.js";
 import { executionJson } from "../json-views.js";
 import { runMark, writeMarkHelp } from "../liveness.js";
+import { meantFlow } from "../meant-flow.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
+
+/** `--status`, here and in reev purge: one parser, so a typo gets the same "Did you mean running?" in both. */
+export const executionStatus = oneOf("--status", "status", EXECUTION_STATUSES);
 
 /** The database returns at most this many rows per call. */
 const MAX_LIMIT = 1000;
@@ -21,11 +25,7 @@ export function registerList(program: Command, ctx: CliContext): void {
     .command("list")
     .summary("list the recorded executions")
     .description("List the recorded executions, newest first.")
-    .option(
-      "--status <status>",
-      `only executions in this status: ${EXECUTION_STATUSES.join(", ")}`,
-      oneOf("--status", "status", EXECUTION_STATUSES),
-    )
+    .option("--status <status>", `only executions in this status: ${EXECUTION_STATUSES.join(", ")}`, executionStatus)
     .option("--flow <flowId>", "only executions of this flow")
     .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), DEFAULT_LIMIT)
     .option("--offset <n>", "skip this many rows first (for paging)", integer("--offset", 0), 0)
@@ -71,7 +71,8 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
       : which
         ? ""
         : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
-    io.stdout.write(`No executions${which} in ${db.description}${offset ? await storedBefore(db, query, offset) : ""}.\n${next}`);
+    const meant = query.flowId === undefined ? "" : await meantFlow(db, query.flowId);
+    io.stdout.write(`No executions${which} in ${db.description}${offset ? await storedBefore(db, query, offset) : ""}.${meant}\n${next}`);
     return 0;
   }
   const marks = executions.map((e) => runMark(e));
