@@ -7,11 +7,12 @@ import { closestWord, didYouMean, errorMessage, OrchestratorError } from "@reev/
 import { CommanderError } from "commander";
 import { CliError, errorText } from "./cli-error.js";
 import type { CliIO } from "./context.js";
-import { dbArgument, reevCommand } from "./hint.js";
+import { dbArgument, inMemoryNote, reevCommand } from "./hint.js";
 
-const listHint = () => `Run ${reevCommand("list")} to see the recorded executions.`;
+// On memory:// there is nothing recorded to look up: the database was made for this command.
+const listHint = () => inMemoryNote() ?? `Run ${reevCommand("list")} to see the recorded executions.`;
 export const evaluationsHint = () =>
-  `Run ${reevCommand("evaluations")} to see the recorded evaluations (${reevCommand("list")} for executions).`;
+  inMemoryNote() ?? `Run ${reevCommand("evaluations")} to see the recorded evaluations (${reevCommand("list")} for executions).`;
 
 /** An unknown id: reev compare takes evaluation ids (or execution ids), every other command execution ids. */
 const notFoundHint = (command: string | undefined) => (command === "compare" ? evaluationsHint() : listHint());

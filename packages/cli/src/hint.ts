@@ -32,7 +32,8 @@ export function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-type DbArgument = { text: string; masked: boolean };
+/** `memory`: the database is memory://, gone when the command exits. */
+type DbArgument = { text: string; masked: boolean; memory: boolean };
 
 /**
  * `--db X` for the database a command was given, or undefined when it came from $REEV_DATABASE_URL
@@ -49,7 +50,11 @@ export function dbArgument(url: string | undefined): DbArgument | undefined {
     return undefined;
   }
   const value = target.kind === "postgres" ? maskUrl(target.url) : target.kind === "pglite-dir" ? target.dataDir : url;
-  return { text: `--db ${shellWord(value)}`, masked: target.kind === "postgres" && hasPassword(target.url) };
+  return {
+    text: `--db ${shellWord(value)}`,
+    masked: target.kind === "postgres" && hasPassword(target.url),
+    memory: target.kind === "pglite-memory",
+  };
 }
 
 function hasPassword(url: string): boolean {
@@ -90,6 +95,16 @@ export function reevCommands(commands: readonly string[], options: { db?: DbChoi
   startedAs ??= reevProgram();
   const lines = commands.map((args) => [program ?? startedAs, args, dbText?.text].filter(Boolean).join(" "));
   return `${lines.join(separator)}${dbText?.masked ? MASKED_NOTE : ""}`;
+}
+
+/**
+ * What to say instead of suggesting a next command on memory://, or undefined on any other database:
+ * an in-memory database is gone when the command exits, so `reev list --db memory://` after `reev run
+ * … --db memory://` finds nothing, and a user who followed the hint would think the run was lost.
+ */
+export function inMemoryNote(): string | undefined {
+  if (!db?.memory) return undefined;
+  return `An in-memory database (--db memory://) lives only as long as one command: the next command finds nothing there. To keep runs, give --db a directory or a PostgreSQL URL, or try ${reevCommand("demo", { db: false })}.`;
 }
 
 /** One command for the user to type: `reev ARGS`, as reev was started, with the --db `db` chooses (the command's by default). */

@@ -3,7 +3,7 @@
 // a rename inside the database layer must not rename a field in anyone's script. Times are ISO 8601
 // strings, durations whole milliseconds, and what was not measured is null.
 import type { AbandonedEvaluation, AbandonedExecution, EvaluationRunRecord, ExecutionSessionRecord, SessionLog } from "@reev/db";
-import { type ConsolidationStatusReport, storedSummary } from "@reev/orchestrator";
+import { type ConsolidationStatusReport, plannedStepCount, storedSummary } from "@reev/orchestrator";
 import { livenessOf } from "./liveness.js";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -57,6 +57,12 @@ export function executionWithConsolidationJson(e: ExecutionSessionRecord, report
           }
         : null,
     },
+    // A run cut short (reev recover finished it) has metrics of its recorded steps only: with these a
+    // script sees that 6 of 12 planned steps have no record, as the text's "Steps" line says.
+    // recordedSteps: the steps its newest consolidated session holds (null without one); plannedSteps:
+    // its plan's (null when it recorded none).
+    recordedSteps: report.recordedSteps,
+    plannedSteps: plannedStepCount(e.metadata) ?? null,
   };
 }
 
@@ -104,6 +110,8 @@ export function evaluationJson(e: EvaluationRunRecord) {
     runs: report?.runs ?? null,
     passes: report?.passes ?? null,
     flows: report?.flows.length ?? null,
+    // As an execution's: a killed `reev eval` leaves its evaluation running until reev recover ends it.
+    ...livenessOf(e),
   };
 }
 

@@ -1,7 +1,8 @@
 // How the read commands mark a running execution whose owner may be gone (issue 9 §1): `stale` when
 // its heartbeat is older than the threshold, `abandoned` when its owner is provably gone (its process
 // on this host has exited; on another host, stale). `reev recover` finishes abandoned runs.
-import { DEFAULT_STALE_AFTER_MS, type ExecutionSessionRecord, executionLiveness } from "@reev/db";
+import { DEFAULT_STALE_AFTER_MS, executionLiveness } from "@reev/db";
+import type { CliIO } from "./context.js";
 import { reevCommand } from "./hint.js";
 import { integer } from "./options.js";
 
@@ -13,22 +14,31 @@ export function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
 
 export type RunMark = "abandoned" | "stale" | undefined;
 
-/** Whether a running execution is stale and whether it is abandoned (both false once finished). */
-export function livenessOf(e: ExecutionSessionRecord, afterMs = staleAfterMs()): { stale: boolean; abandoned: boolean } {
+/** A running execution or evaluation: both record their owner and heartbeat, and are judged by one rule. */
+type OwnedRun = Parameters<typeof executionLiveness>[0];
+
+/** Whether a running execution (or evaluation) is stale and whether it is abandoned (both false once finished). */
+export function livenessOf(e: OwnedRun, afterMs = staleAfterMs()): { stale: boolean; abandoned: boolean } {
   const { stale, abandoned } = executionLiveness(e, { staleAfterMs: afterMs });
   return { stale, abandoned };
 }
 
-/** The mark of a running execution; undefined for a live one and for every finished one. */
-export function runMark(e: ExecutionSessionRecord, afterMs = staleAfterMs()): RunMark {
+/** The mark of a running execution (or evaluation); undefined for a live one and for every finished one. */
+export function runMark(e: OwnedRun, afterMs = staleAfterMs()): RunMark {
   const liveness = livenessOf(e, afterMs);
   return liveness.abandoned ? "abandoned" : liveness.stale ? "stale" : undefined;
 }
 
-/** What a mark means and what to do about it, for the line under a table or beside a status. */
-export function markHelp(mark: Exclude<RunMark, undefined>, afterMs = staleAfterMs()): string {
+/** What a mark means and what to do about it, for the line under a table or beside a status; `what` is marked. */
+export function markHelp(mark: Exclude<RunMark, undefined>, what: "run" | "evaluation" = "run", afterMs = staleAfterMs()): string {
   const minutes = afterMs % 60_000 === 0 ? `${afterMs / 60_000} min` : `${Math.round(afterMs / 1000)} s`;
   return mark === "abandoned"
-    ? `abandoned: the run's process is gone and the run never finished; ${reevCommand("recover")} finishes such runs`
-    : `stale: no heartbeat for over ${minutes}; the run's process may be gone (${reevCommand("recover")} finishes such runs once that is certain)`;
+    ? `abandoned: the ${what}'s process is gone and the ${what} never finished; ${reevCommand("recover")} finishes such ${what}s`
+    : `stale: no heartbeat for over ${minutes}; the ${what}'s process may be gone (${reevCommand("recover")} finishes such ${what}s once that is certain)`;
+}
+
+/** Under a table: what each mark in it means, once per mark. */
+export function writeMarkHelp(marks: readonly RunMark[], what: "run" | "evaluation", io: CliIO): void {
+  const seen = new Set(marks.filter((m): m is Exclude<RunMark, undefined> => m !== undefined));
+  for (const mark of seen) io.stdout.write(`${markHelp(mark, what)}\n`);
 }

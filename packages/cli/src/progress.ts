@@ -2,7 +2,11 @@ import type { ExecutionEvent } from "@reev/orchestrator";
 import { stepLine } from "./format.js";
 import { clip, displayWidth } from "./text-table.js";
 
-type Active = { flowId: string; total: number; stepIndex: number; stepId: string; attempt: number; note: string };
+/** `name`: the flow's id, and with --repeat which of its runs ("flow run 2"). */
+type Active = { name: string; total: number; stepIndex: number; stepId: string; attempt: number; note: string };
+
+/** A flow's id, and which of its runs when it runs more than once: "weekly-rebalance-12 run 2". */
+export const runName = (flowId: string, run: number | undefined) => (run === undefined ? flowId : `${flowId} run ${run}`);
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -25,18 +29,26 @@ export class ProgressReporter {
     if (this.#tty) this.#timer = setInterval(() => this.#redraw(), 120).unref();
   }
 
-  readonly handle = (event: ExecutionEvent): void => {
+  /**
+   * The listener of one run's events. With `run` (reev run --repeat), its lines name the run as reev
+   * eval's do ("flow run 2"): the runs of one flow otherwise print alike.
+   */
+  handler(run?: number): (event: ExecutionEvent) => void {
+    return (event) => this.#handle(event, run);
+  }
+
+  #handle(event: ExecutionEvent, run: number | undefined): void {
     switch (event.type) {
       case "execution-started":
         this.#active.set(event.executionId, {
-          flowId: event.flowId,
+          name: runName(event.flowId, run),
           total: event.totalSteps,
           stepIndex: 0,
           stepId: "",
           attempt: 1,
           note: "",
         });
-        this.#print(`▶ ${event.flowId}: ${event.executionId} (${event.totalSteps} steps)`);
+        this.#print(`▶ ${this.#flow(event.executionId)}: ${event.executionId} (${event.totalSteps} steps)`);
         break;
       case "step-started": {
         const run = this.#active.get(event.executionId);
@@ -62,7 +74,7 @@ export class ProgressReporter {
         this.#redraw();
         break;
     }
-  };
+  }
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
@@ -70,7 +82,7 @@ export class ProgressReporter {
   }
 
   #flow(executionId: string): string {
-    return this.#active.get(executionId)?.flowId ?? executionId;
+    return this.#active.get(executionId)?.name ?? executionId;
   }
 
   #print(line: string): void {
@@ -91,7 +103,7 @@ export class ProgressReporter {
     this.#frame = (this.#frame + 1) % FRAMES.length;
     const parts = [...this.#active.values()].map(
       (r) =>
-        `${r.flowId} ${r.stepIndex + 1}/${r.total} ${r.stepId}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ""}${r.note ? ` ${r.note}` : ""}`,
+        `${r.name} ${r.stepIndex + 1}/${r.total} ${r.stepId}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ""}${r.note ? ` ${r.note}` : ""}`,
     );
     const width = Math.max(20, (this.#out.columns ?? 100) - 3);
     const line = `${FRAMES[this.#frame]} ${parts.join(" │ ")}`;

@@ -67,6 +67,15 @@ describe("reev demo", () => {
     expect(r.stdout).toMatch(/^⏹️ cancelled {2}/m);
   });
 
+  it("on memory:// it points at no next command there: the database is gone when the demo ends", async () => {
+    const r = await runCli(["demo", "--db", "memory://", "--out", join(temp.dir, "out-memory")], { cwd: temp.dir, timeoutMs: 90_000 });
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).not.toContain("Next:");
+    expect(r.stdout).toContain(
+      "\nAn in-memory database (--db memory://) lives only as long as one command: the next command finds nothing there.",
+    );
+  });
+
   it("a price file it cannot read fails before the banner: the error is all it prints, exit 2", async () => {
     const r = await runCli(["demo", "--db", "memory://", "--out", join(temp.dir, "out-prices"), "--prices", join(temp.dir, "none.yaml")], {
       cwd: temp.dir,

@@ -151,12 +151,8 @@ describe("reev exits 2 on bad input, in plain words", () => {
 
   it("a missing flow file", async () => {
     const missing = join(temp.dir, "no-such-flow.yaml");
-    // Node's words ("ENOENT: no such file or directory, open '…'") in plain ones.
-    expectBadInput(
-      await reev("run", missing, "--db", db),
-      `reev: Cannot read flow file ${missing}: no such file or directory.\n`,
-      `Check that ${missing} exists and can be read.`,
-    );
+    // reev run takes directories too, as reev eval does, and says so as it does.
+    expectBadInput(await reev("run", missing, "--db", db), `reev: No such flow file or directory: ${missing}.\n`, "Check the path.");
   });
 
   it("a command without its argument, or with one too many", async () => {
@@ -274,10 +270,14 @@ describe("reev exits 2 on bad input, in plain words", () => {
         ["list", "--status", "runing"],
         'Unknown status "runing": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean running?',
       ],
-      // Each word of a comma-separated list.
+      // Each word of a comma-separated list, read as reev list reads its one (running is then refused as never purged).
       [
         ["purge", "--older-than", "30d", "--status", "completed,cancelld"],
-        'Unknown status "cancelld": use completed, failed, timed_out, rolled_back or cancelled. Did you mean cancelled?',
+        'Unknown status "cancelld": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean cancelled?',
+      ],
+      [
+        ["purge", "--older-than", "30d", "--status", "runing"],
+        'Unknown status "runing": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean running?',
       ],
       [["run", fixture("succeeds.yaml"), "--agent", "scriptd"], 'Unknown agent "scriptd": use scripted or openai. Did you mean scripted?'],
       [["eval", fixture("succeeds.yaml"), "--agent", "OpenAI"], 'Unknown agent "OpenAI": use scripted or openai. Did you mean openai?'],

@@ -33,6 +33,8 @@ type EvaluationJson = {
   runs: number | null;
   passes: number | null;
   flows: number | null;
+  stale: boolean;
+  abandoned: boolean;
 };
 
 /**
@@ -106,6 +108,14 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
 
     const goneId = `eval_gone_${backend.name}`;
     await evaluationOfAGoneProcess(database.url, goneId);
+    // Before recovery it is marked as reev list marks a run whose process is gone, with what to do.
+    const abandoned = await reev("evaluations");
+    expect(tableRows(abandoned.stdout).get(goneId)?.[2], show(abandoned)).toBe("running (abandoned)");
+    expect(abandoned.stdout).toContain(
+      `abandoned: the evaluation's process is gone and the evaluation never finished; reev recover --db ${database.url} finishes such evaluations\n`,
+    );
+    const abandonedJson = JSON.parse((await reev("evaluations", "--json")).stdout) as { evaluations: EvaluationJson[] };
+    expect(abandonedJson.evaluations.find((e) => e.evaluationId === goneId)).toMatchObject({ status: "running", abandoned: true });
     const recovered = await reev("recover");
     expect(recovered.code, show(recovered)).toBe(0);
     expect(recovered.stdout).toContain("Finished 1 abandoned evaluation as incomplete");
@@ -142,7 +152,9 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
       [goneId, "incomplete", null, null, null],
       [finishedId, "completed", 2, 2, 1],
     ]);
-    expect(evaluations[0]).toMatchObject({ agent: "openai", model: "gpt-4o-mini", finishedAt: null, error: null });
+    // Its owner, this process, is alive: not marked.
+    expect(evaluations[0]).toMatchObject({ agent: "openai", model: "gpt-4o-mini", finishedAt: null, error: null, abandoned: false });
+    expect(r.stdout).not.toContain("abandoned:");
     expect(evaluations[1]?.error).toMatch(/^abandoned: process \d+ on .+ exited without finishing$/);
     expect(evaluations[2]?.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(JSON.parse((await reev("evaluations", "--limit", "1", "--json")).stdout)).toMatchObject({ more: true });

@@ -98,3 +98,18 @@ describe.each(sites)("hints carry --db on $name", (site) => {
     expect(listed.stdout).toContain("hint-2");
   });
 });
+
+describe("on memory://", () => {
+  const note =
+    "An in-memory database (--db memory://) lives only as long as one command: the next command finds nothing there. To keep runs, give --db a directory or a PostgreSQL URL, or try reev demo.";
+  // Each would otherwise suggest a second command on memory://, which starts on a new, empty database.
+  it.each([
+    ["list", ["list"], "stdout"],
+    ["evaluations", ["evaluations"], "stdout"],
+    ["an unknown id", ["show", "exec_nope"], "stderr"],
+  ] as const)("%s says the database lives as long as one command, and suggests none there", async (_, args, stream) => {
+    const r = await runCli([...args, "--db", "memory://"], { cwd: temp.dir });
+    expect(r[stream].trimEnd().split("\n").at(-1), show(r)).toBe(note);
+    expect(r.stdout + r.stderr).not.toMatch(/reev \S+.* --db memory:\/\//);
+  });
+});

@@ -232,9 +232,17 @@ describe.each(sites)("reev purge on $name", (site) => {
       // A flow with no run at all, most likely a misspelt --flow, is told apart from one with none old enough.
       const misspelt = await runCli(["purge", "--older-than", "30d", "--flow", "flow-c", "--db", url], { cwd: temp.dir });
       expect(misspelt.code, show(misspelt)).toBe(0);
+      // The stored flow it most likely meant: the closest (a typo), else those containing it.
       expect(misspelt.stdout).toMatch(
-        /^Nothing to purge in .*: no run of flow flow-c is stored at all\. reev list --db \S+ shows the stored runs and their flows\.\n$/,
+        /^Nothing to purge in .*: no run of flow flow-c is stored at all\. Did you mean flow-a\? reev list --db \S+ shows the stored runs and their flows\.\n$/,
       );
+      const cut = await runCli(["purge", "--older-than", "30d", "--flow", "flow", "--db", url], { cwd: temp.dir });
+      expect(cut.stdout, show(cut)).toContain("no run of flow flow is stored at all. Did you mean flow-a or flow-b? ");
+      // reev list says the same of it.
+      const listed = await runCli(["list", "--flow", "flow-c", "--db", url], { cwd: temp.dir });
+      expect(listed.stdout, show(listed)).toMatch(/^No executions of flow "flow-c" in .*\. Did you mean flow-a\?\n$/);
+      const known = await runCli(["list", "--flow", "flow-b", "--status", "failed", "--db", url], { cwd: temp.dir });
+      expect(known.stdout, show(known)).not.toContain("Did you mean");
       expect(await tableRows(url)).toEqual(after);
     },
     MANY_RUNS,

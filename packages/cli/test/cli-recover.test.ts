@@ -228,6 +228,21 @@ describe("reev recover", () => {
     expect(stepsField(shown), show(shown)).toBe(unrun);
     const status = await reev("status", executionId);
     expect(stepsField(status), show(status)).toBe(unrun);
+    // The same in JSON, as fields: a script sees the 100% is of 1 step of the 4 planned.
+    for (const command of ["status", "show"]) {
+      const json = await reev(command, executionId, "--json");
+      expect(JSON.parse(json.stdout), show(json)).toMatchObject({
+        status: "failed",
+        consolidation: { metrics: { successRate: 100 } },
+        recordedSteps: 1,
+        plannedSteps: 4,
+      });
+    }
+    // And the diagram, beside the one step it draws.
+    const diagram = await reev("diagram", executionId);
+    expect(diagram.stdout, show(diagram)).toContain(
+      "    note left of step_0_committed_before\n        3 of the 4 planned steps have no record (they never ran, or were rolled back)\n    end note\n",
+    );
     const listed = await reev("list");
     expect(listed.stdout, show(listed)).toMatch(new RegExp(`^${executionId} +cli-recover +❌ failed +\\S+ \\S+ +— +completed$`, "m"));
     expect(doc.consolidated.map((c: { originalSessionIds: string[] }) => c.originalSessionIds)).toEqual([[`${executionId}_step_0`]]);

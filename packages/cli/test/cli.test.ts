@@ -172,19 +172,45 @@ describe("inspecting recorded runs", () => {
   const reev = (...args: string[]) => recorded.reev(...args);
   let succeeded: { executionId: string; consolidatedId: string };
   let failed: string;
+  let first: CliResult;
+  let repeated: CliResult;
 
   beforeAll(async () => {
     recorded = workspace();
-    const first = await reev("run", fixture("succeeds.yaml"), "--out", "diagrams");
+    first = await reev("run", fixture("succeeds.yaml"), "--out", "diagrams");
     expectExit(first, 0);
     const executionId = onlyExecutionId(first, "cli-succeeds");
     succeeded = { executionId, consolidatedId: first.stdout.match(/consolidation: completed \((\S+)\)/)?.[1] as string };
     const second = await reev("run", fixture("critical-fails.yaml"), "--out", "diagrams");
     expectExit(second, 1);
     failed = onlyExecutionId(second, "cli-critical-fails");
-    const more = await reev("run", fixture("succeeds.yaml"), fixture("also-succeeds.json"), "--repeat", "3", "--out", "diagrams");
-    expectExit(more, 0);
-    expect(executionIds(more.stdout), show(more)).toHaveLength(6);
+    repeated = await reev("run", fixture("succeeds.yaml"), fixture("also-succeeds.json"), "--repeat", "3", "--out", "diagrams");
+    expectExit(repeated, 0);
+    expect(executionIds(repeated.stdout), show(repeated)).toHaveLength(6);
+  });
+
+  it("reev run --repeat numbers each flow's runs in its progress and its summaries, as reev eval does", () => {
+    for (const run of [1, 2, 3]) {
+      expect(repeated.stderr, show(repeated)).toMatch(new RegExp(`^▶ cli-succeeds run ${run}: exec_cli-succeeds_`, "m"));
+      expect(repeated.stderr, show(repeated)).toMatch(new RegExp(`^ {2}cli-succeeds run ${run} ✅ success step 0 check_balance `, "m"));
+      expect(repeated.stdout, show(repeated)).toMatch(new RegExp(`^✅ completed {2}cli-succeeds run ${run} {2}exec_cli-succeeds_`, "m"));
+    }
+    expect(repeated.stderr).not.toContain("run 4");
+    // One run of a flow is not numbered.
+    expect(first.stderr, show(first)).toMatch(/^▶ cli-succeeds: exec_/m);
+    expect(first.stderr).toMatch(/^ {2}cli-succeeds ✅ success step 0 /m);
+    expect(first.stdout).toMatch(/^✅ completed {2}cli-succeeds {2}exec_/m);
+  });
+
+  it("reev run takes a directory of flow files, as reev eval does", async () => {
+    const { cwd } = workspace();
+    const r = await runCli(["run", fixture("eval-v1"), "--db", "memory://", "--out", "diagrams"], { cwd });
+    expectExit(r, 0);
+    expect(
+      executionIds(r.stdout).map((id) => id.split("_")[1]),
+      show(r),
+    ).toEqual(["eval-alpha", "eval-beta", "eval-gamma"]);
+    expect(r.stdout).toMatch(/^3 runs: 3 completed, 0 failed$/m);
   });
 
   it("reev list prints a table, newest first; --status, --limit and --offset select rows", async () => {
@@ -269,6 +295,8 @@ describe("inspecting recorded runs", () => {
       "heartbeatAt",
       "stale",
       "abandoned",
+      "recordedSteps",
+      "plannedSteps",
     ]);
     expect(status).toMatchObject({
       executionId: succeeded.executionId,
@@ -287,6 +315,9 @@ describe("inspecting recorded runs", () => {
         consolidatedSessionId: succeeded.consolidatedId,
         metrics: { successRate: 100, totalTools: 3 },
       },
+      // A whole run: every planned step recorded.
+      recordedSteps: 3,
+      plannedSteps: 3,
     });
     // Scores 1 and 0.5 were recorded; the last step has none and does not count toward the mean.
     expect(status.consolidation.metrics.avgScore).toBeCloseTo((1 + 0.5) / 2, 5);

@@ -37,17 +37,22 @@ describe("the --db a suggestion carries", () => {
 
   it("a directory by its absolute path, quoted when the shell would split or expand it", () => {
     const dir = join(temp.dir, "my runs");
-    expect(dbArgument(relative(process.cwd(), dir))).toEqual({ text: `--db '${dir}'`, masked: false });
-    expect(dbArgument("memory://")).toEqual({ text: "--db memory://", masked: false });
+    expect(dbArgument(relative(process.cwd(), dir))).toEqual({ text: `--db '${dir}'`, masked: false, memory: false });
+    expect(dbArgument("memory://")).toEqual({ text: "--db memory://", masked: false, memory: true });
     expect(shellWord("it's")).toBe(`'it'\\''s'`);
   });
 
   it("a PostgreSQL URL as given, its password masked and said to be, quoted (* and & mean something to a shell)", () => {
-    expect(dbArgument("postgresql://reev@db:5432/reev")).toEqual({ text: "--db postgresql://reev@db:5432/reev", masked: false });
+    expect(dbArgument("postgresql://reev@db:5432/reev")).toEqual({
+      text: "--db postgresql://reev@db:5432/reev",
+      masked: false,
+      memory: false,
+    });
     const url = "postgresql://reev:s3cret@db:5432/reev?sslmode=require&application_name=x";
     expect(dbArgument(url)).toEqual({
       text: "--db 'postgresql://reev:***@db:5432/reev?sslmode=require&application_name=x'",
       masked: true,
+      memory: false,
     });
     setSuggestionContext({ program: "reev", db: url });
     const next = reevCommands(["list", "show <executionId>"]);

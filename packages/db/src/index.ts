@@ -23,6 +23,7 @@ export {
 } from "./reads/list-executions-page.js";
 export { pingDatabase } from "./reads/ping.js";
 export { type RunProgress, readRunProgress } from "./reads/run-progress.js";
+export { MAX_STORED_FLOW_IDS, storedFlowIds } from "./reads/stored-flow-ids.js";
 export { SchemaError, type SchemaProblem } from "./schema-error.js";
 export {
   type AttemptLog,

@@ -1,7 +1,7 @@
 // The runs list reads on the driver, not through Prisma (see runDriverRead): the same rows as the
 // writer's records, typed alike (timestamps as Date) on both backends, with every filter and the keyset.
 import { describe, expect } from "vitest";
-import { DatabaseError, listExecutionsPage } from "../src/index.js";
+import { DatabaseError, listExecutionsPage, storedFlowIds } from "../src/index.js";
 import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { uid } from "./helpers.js";
@@ -69,5 +69,15 @@ describe.each(testBackends())("listExecutionsPage on $name", (backend) => {
     const error = await listExecutionsPage(db, { limit: 0 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     expect((error as DatabaseError).field).toBe("limit");
+  });
+
+  test("storedFlowIds lists each stored flow once", async ({ db }) => {
+    const [b, a] = [uid("flow-b"), uid("flow-a")];
+    for (const [i, flowId] of [b, a, b].entries()) {
+      await db.writer.createExecutionSession({ executionId: uid(`ids-${i}`), flowId, agent: "lister", prompt: "p" });
+    }
+    const ids = await storedFlowIds(db);
+    expect(ids.filter((id) => id === a || id === b).sort()).toEqual([a, b].sort());
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

@@ -184,4 +184,4 @@ export { cancellationReason } from "./run-cancellation.js";
 // The one glyph per run or step status, for every view.
 export { type GlyphStatus, statusGlyph } from "./status-glyph.js";
 // A run cut short by a dead process: the planned steps it has no record of.
-export { unrunStepsWords } from "./unrun-steps.js";
+export { plannedStepCount, unrunStepsWords } from "./unrun-steps.js";

@@ -1,5 +1,5 @@
 /** How many steps the run's plan had, as the executor records it (`metadata.steps`, their ids); undefined when not recorded. */
-function plannedStepCount(metadata: unknown): number | undefined {
+export function plannedStepCount(metadata: unknown): number | undefined {
   const steps =
     metadata !== null && typeof metadata === "object" && !Array.isArray(metadata) ? (metadata as { steps?: unknown }).steps : undefined;
   return Array.isArray(steps) && steps.every((s) => typeof s === "string") ? steps.length : undefined;

@@ -128,6 +128,24 @@ describe("renderFlowDiagram", () => {
     expect(diagram).toContain("no_steps --> [*]\n");
   });
 
+  it("notes beside the last step how many planned steps have no record (a run cut short), and nothing otherwise", () => {
+    const planned = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+    const cut = renderFlowDiagram(fourStepJson, { executionMetadata: { atomic: false, steps: planned } });
+    expect(cut).toContain(
+      [
+        "    note left of step_3_positions_check",
+        "        8 of the 12 planned steps have no record (they never ran, or were rolled back)",
+        "    end note",
+      ].join("\n"),
+    );
+    // The whole plan recorded, no plan recorded, or no metadata: the same bytes as the golden file's.
+    expect(renderFlowDiagram(fourStepJson, { executionMetadata: { steps: planned.slice(0, 4) } })).toBe(renderFlowDiagram(fourStepJson));
+    expect(renderFlowDiagram(fourStepJson, { executionMetadata: { atomic: false } })).toBe(renderFlowDiagram(fourStepJson));
+    expect(renderFlowDiagram(fixture("empty"), { executionMetadata: { steps: ["a", "b"] } })).toContain(
+      "    note left of no_steps\n        2 of the 2 planned steps have no record",
+    );
+  });
+
   it("throws DiagramError INVALID_CONTENT for malformed JSON", () => {
     const error = catchError(() => renderFlowDiagram("{not json"));
     expect(error).toBeInstanceOf(DiagramError);

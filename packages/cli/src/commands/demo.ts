@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import type { CliContext, CliIO } from "../context.js";
 import { EXAMPLES_DIR } from "../examples-dir.js";
-import { reevCommand, reevCommands } from "../hint.js";
+import { inMemoryNote, reevCommand, reevCommands } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 import { PRICES_HELP, pricesOption } from "../prices.js";
@@ -83,7 +83,7 @@ export async function demoCommand(
     : "Some runs fail on purpose (a swap with invalid parameters, a step that hangs until its timeout)";
   io.stdout.write(
     `\n${why}:\ntheir status says so, and the diagrams show where. Open the .html files in a browser.\n` +
-      `Next: ${reevCommands(["list", "show <executionId>", "diagram <executionId> --format html --out run.html"])}\n` +
+      `${inMemoryNote() ?? `Next: ${reevCommands(["list", "show <executionId>", "diagram <executionId> --format html --out run.html"])}`}\n` +
       `\n${runsSummary(report)}\n`,
   );
   if (interrupted) return interruptExitCode(interrupted);

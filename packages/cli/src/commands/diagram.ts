@@ -70,7 +70,9 @@ export async function diagramCommand(
   const { content, execution } = await consolidatedContent(db, id);
   const checks = await db.writer.getChecks(execution.executionId);
   await emit(
-    options.format === "mmd" ? `${renderFlowDiagram(content, { checks })}\n` : renderHtmlPage(content, { execution, checks }),
+    options.format === "mmd"
+      ? `${renderFlowDiagram(content, { checks, executionMetadata: execution.metadata })}\n`
+      : renderHtmlPage(content, { execution, checks }),
     options.out,
     io,
     { json: options.json ?? false },

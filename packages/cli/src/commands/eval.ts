@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { type Database, type EvaluationRunRecord, HEARTBEAT_INTERVAL_MS, type JsonValue } from "@reev/db";
 import {
@@ -28,6 +27,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { evaluationsHint } from "../error-report.js";
+import { collectFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
 import { reevCommand } from "../hint.js";
 import { interruptExitCode, runNotices, withInterrupts } from "../interrupt.js";
@@ -51,7 +51,6 @@ import { AGENTS, type AgentName, checkAgentInput, createAgent, diagramFileStem }
 
 const FORMATS = ["table", "json", "html"] as const;
 type EvalFormat = (typeof FORMATS)[number];
-const FLOW_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
 type EvalFlags = DbOptions &
   MigrateOptions & {
@@ -122,24 +121,6 @@ function rate(value: string): number {
     throw invalidArgument(`--min-pass-rate must be a number from 0 to 1, got "${value}".${meant}`, "--min-pass-rate");
   }
   return n;
-}
-
-/** Flow files named, and those in directories named (sorted, not recursive): what `reev eval` runs. */
-export async function collectFlowFiles(inputs: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
-  for (const input of inputs) {
-    const info = await stat(input).catch(() => null);
-    if (!info) throw invalidArgument(`No such flow file or directory: ${input}.`, "flows", "Check the path.");
-    if (!info.isDirectory()) {
-      files.push(input);
-      continue;
-    }
-    const entries = (await readdir(input)).filter((name) => FLOW_EXTENSIONS.has(extname(name).toLowerCase())).sort();
-    if (!entries.length)
-      throw invalidArgument(`${input} holds no flow files (.yaml, .yml or .json).`, "flows", "Name flow files or a directory of them.");
-    files.push(...entries.map((name) => join(input, name)));
-  }
-  return files;
 }
 
 /** Every flow loaded and checked before anything runs: a bad file, or two files of one flowId, is exit 2. */

@@ -4,8 +4,9 @@ import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { examplesArgument } from "../examples-dir.js";
 import { utcTime } from "../format.js";
-import { reevCommand } from "../hint.js";
+import { inMemoryNote, reevCommand } from "../hint.js";
 import { evaluationJson } from "../json-views.js";
+import { runMark, writeMarkHelp } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption } from "../options.js";
 import { clip, renderTable } from "../text-table.js";
 
@@ -47,18 +48,20 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
     return 0;
   }
   if (!items.length) {
-    io.stdout.write(
-      `No evaluations in ${db.description}.\nRecord one by evaluating your flow files (or a directory of them); ${reevCommand(`eval ${examplesArgument()}`)} evaluates the bundled examples.\n`,
-    );
+    const next =
+      inMemoryNote() ??
+      `Record one by evaluating your flow files (or a directory of them); ${reevCommand(`eval ${examplesArgument()}`)} evaluates the bundled examples.`;
+    io.stdout.write(`No evaluations in ${db.description}.\n${next}\n`);
     return 0;
   }
-  const rows = items.map((e) => {
+  const marks = items.map((e) => runMark(e));
+  const rows = items.map((e, i) => {
     // Runs and passes are the stored report's: none while it runs, nor when it ended without one.
     const report = storedSummary(e);
     return [
       e.id,
       e.name === null ? "—" : clip(e.name, 30),
-      e.status,
+      `${e.status}${marks[i] ? ` (${marks[i]})` : ""}`,
       clip(e.model ? `${e.agent}/${e.model}` : e.agent, 40),
       utcTime(e.startedAt),
       count(report?.runs),
@@ -68,6 +71,7 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
   io.stdout.write(
     `${renderTable(["evaluation", "name", "status", "agent/model", "started (UTC)", "runs", "passes"], rows, new Set([5, 6]))}\n`,
   );
+  writeMarkHelp(marks, "evaluation", io);
   if (nextCursor !== null) {
     io.stdout.write(
       query.limit < MAX_LIMIT

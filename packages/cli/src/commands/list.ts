@@ -3,11 +3,15 @@ import { formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { statusLabel, utcTime } from "../format.js";
-import { reevCommand, shellWord } from "../hint.js";
+import { inMemoryNote, reevCommand, shellWord } from "../hint.js";
 import { executionJson } from "../json-views.js";
-import { markHelp, type RunMark, runMark } from "../liveness.js";
+import { runMark, writeMarkHelp } from "../liveness.js";
+import { meantFlow } from "../meant-flow.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
+
+/** `--status`, here and in reev purge: one parser, so a typo gets the same "Did you mean running?" in both. */
+export const executionStatus = oneOf("--status", "status", EXECUTION_STATUSES);
 
 /** The database returns at most this many rows per call. */
 const MAX_LIMIT = 1000;
@@ -21,11 +25,7 @@ export function registerList(program: Command, ctx: CliContext): void {
     .command("list")
     .summary("list the recorded executions")
     .description("List the recorded executions, newest first.")
-    .option(
-      "--status <status>",
-      `only executions in this status: ${EXECUTION_STATUSES.join(", ")}`,
-      oneOf("--status", "status", EXECUTION_STATUSES),
-    )
+    .option("--status <status>", `only executions in this status: ${EXECUTION_STATUSES.join(", ")}`, executionStatus)
     .option("--flow <flowId>", "only executions of this flow")
     .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), DEFAULT_LIMIT)
     .option("--offset <n>", "skip this many rows first (for paging)", integer("--offset", 0), 0)
@@ -65,8 +65,14 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   }
   if (!executions.length) {
     const which = `${query.flowId === undefined ? "" : ` of flow "${query.flowId}"`}${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
-    const next = which ? "" : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
-    io.stdout.write(`No executions${which} in ${db.description}${offset ? await storedBefore(db, query, offset) : ""}.\n${next}`);
+    const memory = inMemoryNote();
+    const next = memory
+      ? `${memory}\n`
+      : which
+        ? ""
+        : `Record one with ${reevCommand("run <flow-file>")}, or try ${reevCommand("demo")}.\n`;
+    const meant = query.flowId === undefined ? "" : await meantFlow(db, query.flowId);
+    io.stdout.write(`No executions${which} in ${db.description}${offset ? await storedBefore(db, query, offset) : ""}.${meant}\n${next}`);
     return 0;
   }
   const marks = executions.map((e) => runMark(e));
@@ -79,8 +85,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
     e.consolidation.status,
   ]);
   io.stdout.write(`${renderTable(["execution", "flow", "status", "started (UTC)", "duration", "consolidation"], rows, new Set([4]))}\n`);
-  const seen = new Set(marks.filter((m): m is Exclude<RunMark, undefined> => m !== undefined));
-  for (const mark of seen) io.stdout.write(`${markHelp(mark)}\n`);
+  writeMarkHelp(marks, "run", io);
   if (more) {
     // The same query, one page on: without the status, the flow and the limit, the copy would page another list.
     const next = `list${query.status ? ` --status ${query.status}` : ""}${query.flowId === undefined ? "" : ` --flow ${shellWord(query.flowId)}`}${limit === DEFAULT_LIMIT ? "" : ` --limit ${limit}`} --offset ${offset + limit}`;

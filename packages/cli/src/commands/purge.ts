@@ -1,11 +1,4 @@
-import {
-  DEFAULT_PURGE_BATCH,
-  type FinalExecutionStatus,
-  listExecutionsPage,
-  MAX_PURGE_BATCH,
-  type PurgeReport,
-  ZFinalExecutionStatus,
-} from "@reev/db";
+import { DEFAULT_PURGE_BATCH, type FinalExecutionStatus, listExecutionsPage, MAX_PURGE_BATCH, type PurgeReport } from "@reev/db";
 import type { Command } from "commander";
 import { CliError, errorText, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
@@ -20,8 +13,10 @@ import {
   takesOverInterrupts,
   withInterrupts,
 } from "../interrupt.js";
-import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
+import { meantFlow } from "../meant-flow.js";
+import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption } from "../options.js";
 import { renderTable } from "../text-table.js";
+import { executionStatus } from "./list.js";
 
 type PurgeFlags = DbOptions &
   JsonOptions & { olderThan?: number; status?: FinalExecutionStatus[]; flow?: string; dryRun: boolean; batch: number };
@@ -35,14 +30,16 @@ export type PurgeQuery = {
   batchSize: number;
 };
 
-const finalStatus = oneOf("--status", "status", ZFinalExecutionStatus.options);
-
-/** `--status`: the statuses a finished execution ends with; a running one is never purged, and says so. */
+/**
+ * `--status`: the statuses a finished execution ends with; a running one is never purged, and says so.
+ * Read as reev list reads it, so that `runing` gets the same "Did you mean running?", and then this.
+ */
 function purgeStatus(value: string): FinalExecutionStatus {
-  if (value === "running") {
+  const status = executionStatus(value);
+  if (status === "running") {
     throw invalidArgument("--status running: a running execution is never purged; name the final statuses to purge.", "--status");
   }
-  return finalStatus(value);
+  return status;
 }
 
 export function registerPurge(program: Command, ctx: CliContext): void {
@@ -176,7 +173,8 @@ export async function purgeCommand(
           query.flowId !== undefined &&
           report.deleted.executions === 0 &&
           (await listExecutionsPage(db, { flowId: query.flowId, limit: 1 })).executions.length === 0;
-        return { report, where: db.description, unknownFlow };
+        const meant = unknownFlow && query.flowId !== undefined ? await meantFlow(db, query.flowId) : "";
+        return { report, where: db.description, unknownFlow, meant };
       }),
     { notices: purgeNotices(query.dryRun, options.json) },
   );
@@ -188,7 +186,7 @@ export async function purgeCommand(
 
 /** The report: text, or JSON (`complete: false` when a signal stopped it), and for a stopped purge what that left. */
 function writeReport(
-  { report, where, unknownFlow }: { report: PurgeReport; where: string; unknownFlow: boolean },
+  { report, where, unknownFlow, meant }: { report: PurgeReport; where: string; unknownFlow: boolean; meant: string },
   query: PurgeQuery,
   options: { json: boolean },
   io: CliIO,
@@ -224,7 +222,7 @@ function writeReport(
     io.stdout.write(`${renderTable(["table", query.dryRun ? "rows to delete" : "rows deleted"], table, new Set([1]))}\n`);
   } else if (unknownFlow && !unfinished) {
     io.stdout.write(
-      `Nothing to purge in ${where}: no run of flow ${query.flowId} is stored at all. ${reevCommand("list")} shows the stored runs and their flows.\n`,
+      `Nothing to purge in ${where}: no run of flow ${query.flowId} is stored at all.${meant} ${reevCommand("list")} shows the stored runs and their flows.\n`,
     );
   } else if (!unfinished) {
     io.stdout.write(`Nothing to purge in ${where}: no run${filters} ${before}.\n`);

@@ -24,6 +24,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
+import { collectFlowFiles } from "../flow-files.js";
 import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
 import { reevCommand } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
@@ -31,7 +32,7 @@ import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migra
 import { RunExports } from "../otlp-export.js";
 import { writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
-import { ProgressReporter } from "../progress.js";
+import { ProgressReporter, runName } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
 
 export const AGENTS = ["scripted", "openai"] as const;
@@ -57,7 +58,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
   takesOverInterrupts(program.command("run"))
     .summary("run flow files, recording every step")
     .description("Run flow files with an agent, recording every step; then consolidate and draw each run.")
-    .argument("<flow-file...>", "flow files, YAML or JSON (reev schema prints their JSON Schema)")
+    .argument("<flow-file...>", "flow files, YAML or JSON (reev schema prints their JSON Schema), or directories of them")
     .option("--agent <agent>", "scripted (replays each step's script) or openai", oneOf("--agent", "agent", AGENTS), "scripted")
     .option("--tools <module>", "with --agent openai: a JS module exporting the tool handlers the model's calls run with")
     .option("--concurrency <n>", `runs at once, 1 to ${MAX_CONCURRENCY}`, integer("--concurrency", 1, MAX_CONCURRENCY), 4)
@@ -98,6 +99,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
 }
 
 export type RunOptions = {
+  /** Flow files, or directories of them. */
   files: string[];
   agent: AgentName;
   /** A module of tool handlers for the openai agent. */
@@ -209,12 +211,12 @@ async function pool<T, R>(tasks: readonly T[], limit: number, fn: (task: T) => P
   return results;
 }
 
-function summary(result: ExecutionResult): string {
+function summary(result: ExecutionResult, run: number | undefined): string {
   const m = result.consolidation.metadata;
   const infrastructure = result.stepResults.filter((s) => !s.success && s.errorKind === "infrastructure").length;
   const steps = `${result.completedSteps}/${result.totalSteps} steps succeeded${infrastructure ? ` (${infrastructure} failed by infrastructure errors, not the agent)` : ""}`;
   const head = [
-    `${statusLabel(result.status)}  ${result.flowId}  ${result.executionId}`,
+    `${statusLabel(result.status)}  ${runName(result.flowId, run)}  ${result.executionId}`,
     `  ${steps} · wall time ${formatDuration(result.durationMs)}`,
     ...(m ? [`  ${metricsLine(m)}`] : []),
     ...(result.error ? [`  error: ${result.error}`] : []),
@@ -260,7 +262,7 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   const html = join(outDir, `${stem}.html`);
   // Parsed once for both (a 10,000-step run's document is ~30 MB).
   const parsed = parseConsolidatedContent(content);
-  await writeOutputFile(mmd, `${renderFlowDiagram(parsed)}\n`);
+  await writeOutputFile(mmd, `${renderFlowDiagram(parsed, { executionMetadata: execution.metadata })}\n`);
   await writeOutputFile(html, renderHtmlPage(parsed, { execution }));
   return [mmd, html];
 }
@@ -275,17 +277,21 @@ type RunReport = { results: ExecutionResult[]; files: string[]; failures: number
 
 /** Loads every flow and the price file first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
-  const loaded = await Promise.all(options.files.map((f) => loadFlowPlan(f)));
+  const flowFiles = await collectFlowFiles(options.files);
+  const loaded = await Promise.all(flowFiles.map((f) => loadFlowPlan(f)));
   const prices = await loadPrices(options.prices);
   if (options.agent === "scripted" && options.tools) {
     throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
   }
   checkAgentInput(
     options.agent,
-    loaded.map((plan, i) => ({ file: options.files[i] ?? "", plan })),
+    loaded.map((plan, i) => ({ file: flowFiles[i] ?? "", plan })),
   );
   const agent = await createAgent(options.agent, options.tools);
-  const tasks = loaded.flatMap((plan) => Array.from({ length: options.repeat }, () => plan));
+  // Numbered only when a flow runs more than once: a single run's lines read as they always did.
+  const tasks = loaded.flatMap((plan) =>
+    Array.from({ length: options.repeat }, (_, i) => ({ plan, run: options.repeat > 1 ? i + 1 : undefined })),
+  );
   // Interrupted while the flows loaded: no run started and none will, so no database is opened.
   if (options.signal?.aborted) return { results: [], files: [], failures: 0, notStarted: tasks.length, exported: true };
   const exports = await RunExports.open(options.otlpEndpoint);
@@ -302,11 +308,11 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       settled = await pool(
         tasks,
         options.concurrency,
-        (plan) => {
+        ({ plan, run }) => {
           options.onRunStart?.();
           return executor
             .execute(plan, agent, {
-              onEvent: progress.handle,
+              onEvent: progress.handler(run),
               consolidate: options.consolidate,
               ...(options.signal ? { signal: options.signal } : {}),
             })
@@ -330,11 +336,14 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       if (!outcome) continue; // never started: the command was interrupted first
       if (outcome.status === "rejected") {
         const reason = toCliError(outcome.reason, { command: "run" }).message;
-        io.stdout.write(`\n${statusLabel("failed")}  ${tasks[i]?.flowId}: the execution could not be recorded: ${reason}\n`);
+        const task = tasks[i];
+        io.stdout.write(
+          `\n${statusLabel("failed")}  ${task ? runName(task.plan.flowId, task.run) : ""}: the execution could not be recorded: ${reason}\n`,
+        );
         continue;
       }
       results.push(outcome.value);
-      io.stdout.write(`\n${summary(outcome.value)}`);
+      io.stdout.write(`\n${summary(outcome.value, tasks[i]?.run)}`);
       files.push(...(await writeDiagrams(db, outcome.value, resolve(options.out))));
     }
     if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);

@@ -30,6 +30,6 @@ export function checkNoteLines(result: StoredCheckResult): string[] {
 }
 
 /** A Mermaid note beside the state `id`, its lines escaped. */
-export function mermaidNote(id: string, lines: readonly string[]): string[] {
-  return [`note right of ${id}`, ...lines.map((line) => `    ${escapeMermaidText(line)}`), "end note"];
+export function mermaidNote(id: string, lines: readonly string[], side: "left" | "right" = "right"): string[] {
+  return [`note ${side} of ${id}`, ...lines.map((line) => `    ${escapeMermaidText(line)}`), "end note"];
 }

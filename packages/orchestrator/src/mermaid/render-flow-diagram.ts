@@ -1,4 +1,5 @@
 import type { ConsolidatedContent } from "../consolidated-content.js";
+import { unrunStepsWords } from "../unrun-steps.js";
 import { checkNoteLines, mermaidNote, type RunChecks } from "./check-notes.js";
 import { escapeMermaidText } from "./escape-mermaid-text.js";
 import { buildFlowModel, EMPTY_RUN_STATE, type FlowModel } from "./flow-model.js";
@@ -41,8 +42,21 @@ function classLines(model: FlowModel): string[] {
  *
  * @throws DiagramError with code INVALID_CONTENT when the content is not valid JSON or fails the schema.
  */
-export function renderFlowDiagram(consolidatedContent: string | ConsolidatedContent, options: { checks?: RunChecks } = {}): string {
-  return flowDiagramSource(parseConsolidatedContent(consolidatedContent), options.checks);
+export function renderFlowDiagram(
+  consolidatedContent: string | ConsolidatedContent,
+  options: { checks?: RunChecks; executionMetadata?: unknown } = {},
+): string {
+  return flowDiagramSource(parseConsolidatedContent(consolidatedContent), options.checks, options.executionMetadata);
+}
+
+/**
+ * A run cut short (its process died, reev recover finished it) draws only the steps it recorded: a
+ * note beside the last says how many planned steps are missing, or the drawing reads as the whole run.
+ * Left of it, as the flow's check note is right of it. `executionMetadata` is the execution's, with its plan.
+ */
+function unrunNote(model: FlowModel, recordedSteps: number, executionMetadata: unknown): string[] {
+  const words = unrunStepsWords(executionMetadata, recordedSteps);
+  return words ? mermaidNote(model.steps.at(-1)?.id ?? EMPTY_RUN_STATE.id, [words], "left") : [];
 }
 
 /** A note beside each step that has an `expect` verdict, and the flow's own beside the last step. */
@@ -58,7 +72,7 @@ function checkNotes(model: FlowModel, checks: RunChecks | undefined): string[] {
 }
 
 /** renderFlowDiagram for content already parsed and checked (the HTML page parses it once for both). @internal */
-export function flowDiagramSource(content: ConsolidatedContent, checks?: RunChecks): string {
+export function flowDiagramSource(content: ConsolidatedContent, checks?: RunChecks, executionMetadata?: unknown): string {
   const model = buildFlowModel(content);
   const body = [
     "direction TB",
@@ -67,6 +81,7 @@ export function flowDiagramSource(content: ConsolidatedContent, checks?: RunChec
     ...stateLines(model),
     ...transitionLines(model),
     ...checkNotes(model, checks),
+    ...unrunNote(model, content.metadata.total_steps, executionMetadata),
     ...classLines(model),
   ];
   return ["stateDiagram-v2", ...body.map((line) => INDENT + line)].join("\n") + "\n";
