@@ -377,14 +377,13 @@ describe("inspecting recorded runs", () => {
     expect(page).not.toMatch(/<script[^>]+src\s*=\s*["']?(https?:)?\/\//i);
 
     // With --json, stderr carries the error's JSON line and nothing else: no "Wrote …" there.
-    const quiet = join(recorded.cwd, "quiet.mmd");
-    for (const args of [
-      ["diagram", succeeded.executionId, "--out", quiet, "--json"],
-      ["export", succeeded.executionId, "--out", quiet, "--json"],
-    ]) {
-      const r = await reev(...args);
+    for (const [command, quiet] of [
+      ["diagram", join(recorded.cwd, "quiet.mmd")],
+      ["export", join(recorded.cwd, "quiet.json")],
+    ] as const) {
+      const r = await reev(command, succeeded.executionId, "--out", quiet, "--json");
       expectExit(r, 0);
-      expect({ stdout: r.stdout, stderr: r.stderr }, args[0]).toEqual({ stdout: "", stderr: "" });
+      expect({ stdout: r.stdout, stderr: r.stderr }, command).toEqual({ stdout: "", stderr: "" });
       expect(existsSync(quiet)).toBe(true);
       rmSync(quiet);
     }
