@@ -107,5 +107,8 @@ export function inMemoryNote(): string | undefined {
   return `An in-memory database (--db memory://) lives only as long as one command: the next command finds nothing there. To keep runs, give --db a directory or a PostgreSQL URL, or try ${reevCommand("demo", { db: false })}.`;
 }
 
+/** `reev recover` with the command's --db, or null on memory://, where nothing is left to recover once the command exits. */
+export const recoverCommand = (): string | null => (db?.memory ? null : reevCommand("recover"));
+
 /** One command for the user to type: `reev ARGS`, as reev was started, with the --db `db` chooses (the command's by default). */
 export const reevCommand = (args: string, options: { db?: DbChoice } = {}): string => reevCommands([args], options);

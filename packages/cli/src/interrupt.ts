@@ -66,21 +66,30 @@ export const takesOverInterruptsOf = (command: object) => TAKES_OVER.has(command
 export type RunsStarted = () => number;
 
 /**
+ * `reev recover` as the user can type it, or null on an in-memory database: nothing outlives the
+ * process there, so there is nothing for recover to finish (it was suggested all the same).
+ */
+export type Recover = string | null;
+
+const IN_MEMORY_GOES = "the in-memory database goes with the process";
+
+/**
  * The first signal's notice: what stopping does, given the runs started then (undefined: not counted).
  * `recover` is `reev recover` as the user can type it (see hint.ts, which this module, loaded before
  * anything else, does not import: it needs @reev/db).
  */
-export function interruptNotice(name: InterruptSignal, started: number | undefined, recover = "reev recover"): string {
+export function interruptNotice(name: InterruptSignal, started: number | undefined, recover: Recover = "reev recover"): string {
   if (started === 0) return `\nInterrupted (${name}): no run had started, and none will. Press Ctrl-C again to exit at once.\n`;
   return (
     `\nInterrupted (${name}): stopping each run's current step, recording it as failed and finishing the run as cancelled.\n` +
-    `Press Ctrl-C again to exit at once (then ${recover} finishes the runs).\n`
+    `Press Ctrl-C again to exit at once (${recover === null ? IN_MEMORY_GOES : `then ${recover} finishes the runs`}).\n`
   );
 }
 
 /** The second signal's notice, as it exits at once. */
-export function againNotice(name: InterruptSignal, started: number | undefined, recover = "reev recover"): string {
+export function againNotice(name: InterruptSignal, started: number | undefined, recover: Recover = "reev recover"): string {
   if (started === 0) return `\n${name} again: exiting at once. No run had started.\n`;
+  if (recover === null) return `\n${name} again: exiting at once; ${IN_MEMORY_GOES}, and nothing of the runs remains.\n`;
   return `\n${name} again: exiting at once. Runs still going stay "running" until ${recover} finishes them.\n`;
 }
 
@@ -104,7 +113,7 @@ export const alreadyStopping = (name: InterruptSignal, first: InterruptSignal) =
     : `Already stopping (${name} after ${first}); ${first} again exits at once.\n`;
 
 /** The notices of a command that runs flows, worded by the runs started at each signal (undefined: not counted). */
-export const runNotices = ({ runsStarted, recover }: { runsStarted?: RunsStarted; recover?: string } = {}): InterruptNotices => ({
+export const runNotices = ({ runsStarted, recover }: { runsStarted?: RunsStarted; recover?: Recover } = {}): InterruptNotices => ({
   first: (name) => interruptNotice(name, runsStarted?.(), recover),
   again: (name) => againNotice(name, runsStarted?.(), recover),
   already: alreadyStopping,

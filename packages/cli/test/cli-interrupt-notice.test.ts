@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { againNotice } from "../src/interrupt.js";
 import { startCli } from "./support/live-cli.js";
 import { assertBuilt, fixture, makeTempDir, show } from "./support/run-cli.js";
 
@@ -54,5 +55,24 @@ describe("the first Ctrl-C's notice", () => {
       "Interrupted (SIGINT): stopping each run's current step, recording it as failed and finishing the run as cancelled.\n",
     );
     expect(r.stdout).toContain("⏹️ cancelled  hangs");
+  });
+
+  it("on memory://: says the database goes with the process, never to run reev recover there", async () => {
+    const flow = join(temp.dir, "hangs-in-memory.yaml");
+    writeFileSync(
+      flow,
+      'flowId: hangs\nprompt: "p"\nsteps:\n  - { stepId: s0, prompt: "p", timeoutMs: 600000, script: [{ hang: true }] }\n',
+    );
+    const run = startCli(["run", flow, "--db", "memory://"], { cwd: temp.dir });
+    await run.waitForLine(/step 0 s0 started$/);
+    run.child.kill("SIGINT");
+    const r = await run.done;
+    expect(r.code, show(r)).toBe(130);
+    expect(r.stderr).toContain("Press Ctrl-C again to exit at once (the in-memory database goes with the process).\n");
+    expect(r.stderr).not.toContain("recover");
+    // The second Ctrl-C's words, which a run stopping this fast leaves no time to send.
+    expect(againNotice("SIGINT", 1, null)).toBe(
+      "\nSIGINT again: exiting at once; the in-memory database goes with the process, and nothing of the runs remains.\n",
+    );
   });
 });

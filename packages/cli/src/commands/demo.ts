@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import type { CliContext, CliIO } from "../context.js";
 import { EXAMPLES_DIR } from "../examples-dir.js";
-import { inMemoryNote, reevCommand, reevCommands } from "../hint.js";
+import { inMemoryNote, recoverCommand, reevCommand, reevCommands } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 import { PRICES_HELP, pricesOption } from "../prices.js";
@@ -70,7 +70,7 @@ export async function demoCommand(
         },
         io,
       ),
-    { notices: runNotices({ runsStarted, recover: reevCommand("recover") }) },
+    { notices: runNotices({ runsStarted, recover: recoverCommand() }) },
   );
   if (interrupted && report.results.length === 0) {
     // Stopped before any run began: no run, no diagram to point at.

@@ -29,7 +29,7 @@ import { type CliContext, type CliIO, changedNow, withDatabase } from "../contex
 import { evaluationsHint } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
-import { reevCommand } from "../hint.js";
+import { recoverCommand } from "../hint.js";
 import { interruptExitCode, runNotices, withInterrupts } from "../interrupt.js";
 import {
   type DbOptions,
@@ -254,7 +254,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
           await heartbeat.stop();
         }
       },
-      { notices: runNotices({ recover: reevCommand("recover") }) },
+      { notices: runNotices({ recover: recoverCommand() }) },
     );
     const { report, finished } = outcome;
 

@@ -26,7 +26,7 @@ import { type CliContext, type CliIO, changedNow, withDatabase } from "../contex
 import { toCliError } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
-import { reevCommand } from "../hint.js";
+import { recoverCommand, reevCommand } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
@@ -391,7 +391,7 @@ export function startedRuns(): { onRunStart: () => void; runsStarted: () => numb
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
   const { onRunStart, runsStarted } = startedRuns();
   const { value: report, interrupted } = await withInterrupts(io, (signal) => executeFlows({ ...options, signal, onRunStart }, io), {
-    notices: runNotices({ runsStarted, recover: reevCommand("recover") }),
+    notices: runNotices({ runsStarted, recover: recoverCommand() }),
   });
   if (report.results.length + report.failures > 1 || report.notStarted) io.stdout.write(`\n${runsSummary(report)}\n`);
   if (interrupted) return interruptExitCode(interrupted);
