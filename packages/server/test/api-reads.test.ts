@@ -341,6 +341,15 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect(api.type).toMatch(/^application\/json/);
   });
 
+  test("a run page with no consolidated session says so, and gives no consolidation time (it would be the page's own)", async ({ db }) => {
+    const id = await runFlow(db, flowPlan(`unconsolidated-${backend.name}`, 2), { consolidate: false });
+    const { response, text } = await get(db, `/runs/${id}`);
+    expect(response.status).toBe(200);
+    expect(text).toContain("No consolidated session is stored yet: this page shows the steps committed so far.");
+    expect(text).not.toContain("not consolidated yet");
+    expect(text).not.toContain("This page shows consolidated session");
+  });
+
   test("a missing page outside /api/ is an HTML 404 that links back to the runs list, never an empty list", async ({ db }) => {
     await runFlow(db, flowPlan(`missing-${backend.name}`, 1));
     for (const [path, said] of [

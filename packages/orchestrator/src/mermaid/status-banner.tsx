@@ -49,8 +49,17 @@ function stepCounts(content: ConsolidatedContent, metadata: ReportExecution["met
  * The first thing on the page: how the run ended, in words, with its error, and where its
  * consolidation stands. A run that completed with failed steps is not shown as all green.
  */
-export function StatusBanner(props: { execution: ReportExecution; content: ConsolidatedContent }) {
-  const { execution, content } = props;
+export function StatusBanner(props: {
+  execution: ReportExecution;
+  content: ConsolidatedContent;
+  /**
+   * False when `content` was built from the committed steps as they are now (the viewer's run with no
+   * consolidated session): no session to name, and no consolidation time to give (its time would be
+   * the page's).
+   */
+  stored?: boolean;
+}) {
+  const { execution, content, stored = true } = props;
   const headline = RUN_HEADLINES[execution.status];
   const tone: Tone = headline.tone === "ok" && content.metadata.failed_steps > 0 ? "warn" : headline.tone;
   const consolidation = execution.consolidation;
@@ -62,11 +71,17 @@ export function StatusBanner(props: { execution: ReportExecution; content: Conso
       </p>
       {execution.error === null ? null : <pre class="run-error">{execution.error}</pre>}
       <p>{stepCounts(content, execution.metadata)}</p>
-      {execution.status === "running" ? <p>This page shows the steps committed when it was consolidated.</p> : null}
+      {execution.status === "running" && stored ? <p>This page shows the steps committed when it was consolidated.</p> : null}
       <p data-consolidation-status={consolidation.status}>
         Consolidation {CONSOLIDATION_TEXT[consolidation.status]}
-        {consolidationFailed && consolidation.error !== null ? `: ${consolidation.error}` : ""}. This page shows consolidated session{" "}
-        <code>{content.consolidated_session_id}</code> from {storedStamp(content.consolidated_at)}.
+        {consolidationFailed && consolidation.error !== null ? `: ${consolidation.error}` : ""}.{" "}
+        {stored ? (
+          <>
+            This page shows consolidated session <code>{content.consolidated_session_id}</code> from {storedStamp(content.consolidated_at)}.
+          </>
+        ) : (
+          "No consolidated session is stored yet: this page shows the steps committed so far."
+        )}
       </p>
     </section>
   );

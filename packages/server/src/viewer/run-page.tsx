@@ -11,7 +11,7 @@ const isLive = ({ overview }: RunDocument) =>
 export function RunHead(props: { run: RunDocument }) {
   return (
     <div id="run-head" data-live-part="">
-      <StatusBanner execution={props.run.overview.execution} content={props.run.content} />
+      <StatusBanner execution={props.run.overview.execution} content={props.run.content} stored={props.run.consolidated !== null} />
       <RunMetrics
         content={props.run.content}
         wallTimeMs={props.run.overview.execution.durationMs}
