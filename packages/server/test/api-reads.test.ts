@@ -350,6 +350,20 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect(text).not.toContain("This page shows consolidated session");
   });
 
+  test("a run's diagram says how many planned steps have no record, in every form the server draws it", async ({ db }) => {
+    const id = await runFlow(db, flowPlan(`cut-short-${backend.name}`, 2));
+    // As a run whose process died after two of its four planned steps, then recovered, is stored.
+    await prismaClientOf(db).executionSession.update({
+      where: { executionId: id },
+      data: { metadata: { atomic: false, steps: ["step_0", "step_1", "step_2", "step_3"] } },
+    });
+    const note = "2 of the 4 planned steps have no record (they never ran, or were rolled back)";
+    expect((await get(db, `/api/v1/flows/${id}?format=mmd`)).text).toContain(note);
+    expect((await get(db, `/api/v1/flows/${id}`)).json.diagram).toContain(note);
+    // The viewer's diagram itself (its Mermaid source), not only the banner above it.
+    expect((await get(db, `/runs/${id}`)).text.match(/data-source="([^"]*)"/)?.[1]).toContain(note);
+  });
+
   test("a missing page outside /api/ is an HTML 404 that links back to the runs list, never an empty list", async ({ db }) => {
     await runFlow(db, flowPlan(`missing-${backend.name}`, 1));
     for (const [path, said] of [

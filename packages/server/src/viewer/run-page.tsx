@@ -73,7 +73,7 @@ export function RunPage(props: { nonce: string; run: RunDocument }) {
         ) : null}
       </header>
       <RunHead run={run} />
-      <FlowDiagramView source={renderFlowDiagram(run.content, { checks: run.checks })} />
+      <FlowDiagramView source={renderFlowDiagram(run.content, { checks: run.checks, executionMetadata: execution.metadata })} />
       <RunSteps run={run} />
     </Layout>
   );

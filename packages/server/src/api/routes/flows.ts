@@ -41,7 +41,7 @@ function flowJson({ overview, content, consolidated }: RunDocument): z.infer<typ
   return {
     execution_id: overview.execution.executionId,
     consolidated_session_id: consolidated?.consolidatedSessionId ?? null,
-    diagram: renderFlowDiagram(content),
+    diagram: renderFlowDiagram(content, { executionMetadata: overview.execution.metadata }),
     metadata: {
       status: overview.execution.status,
       consolidation_status: toApiConsolidationStatus(overview.execution.consolidation.status),
@@ -97,9 +97,13 @@ export function registerFlowRoutes(app: App, ctx: ServerContext): void {
     if (!run) throw notFound(`No execution or consolidated session "${id}".`);
     c.header("Cache-Control", cacheControl(run));
     if (format === "mmd")
-      return c.body(`${renderFlowDiagram(run.content, { checks: run.checks })}\n`, 200, {
-        "Content-Type": "text/vnd.mermaid; charset=utf-8",
-      });
+      return c.body(
+        `${renderFlowDiagram(run.content, { checks: run.checks, executionMetadata: run.overview.execution.metadata })}\n`,
+        200,
+        {
+          "Content-Type": "text/vnd.mermaid; charset=utf-8",
+        },
+      );
     if (format === "html") return c.html(renderHtmlPage(run.content, { execution: run.overview.execution, checks: run.checks }), 200);
     return c.json(flowJson(run), 200);
   });
