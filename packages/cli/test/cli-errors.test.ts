@@ -270,14 +270,15 @@ describe("reev exits 2 on bad input, in plain words", () => {
         ["list", "--status", "runing"],
         'Unknown status "runing": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean running?',
       ],
-      // Each word of a comma-separated list, read as reev list reads its one (running is then refused as never purged).
+      // Each word of a comma-separated list, among the statuses a finished run ends with.
       [
         ["purge", "--older-than", "30d", "--status", "completed,cancelld"],
-        'Unknown status "cancelld": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean cancelled?',
+        'Unknown status "cancelld": use completed, failed, timed_out, rolled_back or cancelled. Did you mean cancelled?',
       ],
+      // A slip of running is answered with why it cannot be purged, not a guess that is then refused.
       [
         ["purge", "--older-than", "30d", "--status", "runing"],
-        'Unknown status "runing": use running, completed, failed, timed_out, rolled_back or cancelled. Did you mean running?',
+        "--status runing: a running execution is never purged; name the statuses of finished runs to purge: completed, failed, timed_out, rolled_back or cancelled.",
       ],
       [["run", fixture("succeeds.yaml"), "--agent", "scriptd"], 'Unknown agent "scriptd": use scripted or openai. Did you mean scripted?'],
       [["eval", fixture("succeeds.yaml"), "--agent", "OpenAI"], 'Unknown agent "OpenAI": use scripted or openai. Did you mean openai?'],

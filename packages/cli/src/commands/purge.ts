@@ -1,4 +1,13 @@
-import { DEFAULT_PURGE_BATCH, type FinalExecutionStatus, listExecutionsPage, MAX_PURGE_BATCH, type PurgeReport } from "@reev/db";
+import {
+  DEFAULT_PURGE_BATCH,
+  EXECUTION_STATUSES,
+  type FinalExecutionStatus,
+  listExecutionsPage,
+  MAX_PURGE_BATCH,
+  type PurgeReport,
+  ZFinalExecutionStatus,
+} from "@reev/db";
+import { closestWord, orList } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError, errorText, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
@@ -14,9 +23,8 @@ import {
   withInterrupts,
 } from "../interrupt.js";
 import { meantFlow } from "../meant-flow.js";
-import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption } from "../options.js";
+import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
 import { renderTable } from "../text-table.js";
-import { executionStatus } from "./list.js";
 
 type PurgeFlags = DbOptions &
   JsonOptions & { olderThan?: number; status?: FinalExecutionStatus[]; flow?: string; dryRun: boolean; batch: number };
@@ -30,16 +38,20 @@ export type PurgeQuery = {
   batchSize: number;
 };
 
+const finalStatus = oneOf("--status", "status", ZFinalExecutionStatus.options);
+
 /**
- * `--status`: the statuses a finished execution ends with; a running one is never purged, and says so.
- * Read as reev list reads it, so that `runing` gets the same "Did you mean running?", and then this.
+ * `--status`: the statuses a finished execution ends with. `running`, or a slip of it (`runing`), is
+ * answered with why it cannot be purged, never with a "Did you mean running?" that is then refused.
  */
 function purgeStatus(value: string): FinalExecutionStatus {
-  const status = executionStatus(value);
-  if (status === "running") {
-    throw invalidArgument("--status running: a running execution is never purged; name the final statuses to purge.", "--status");
+  if (value === "running" || closestWord(value, EXECUTION_STATUSES) === "running") {
+    throw invalidArgument(
+      `--status ${value}: a running execution is never purged; name the statuses of finished runs to purge: ${orList(ZFinalExecutionStatus.options)}.`,
+      "--status",
+    );
   }
-  return status;
+  return finalStatus(value);
 }
 
 export function registerPurge(program: Command, ctx: CliContext): void {
