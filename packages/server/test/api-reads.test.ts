@@ -465,7 +465,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
       [
         "/evaluations?foo=1",
         "foo",
-        'The evaluations list has no &quot;foo&quot; parameter; it takes no parameters.</p><p>No evaluations are listed with it: <a href="/evaluations">show all evaluations</a>.',
+        'The evaluations list has no &quot;foo&quot; parameter; it takes only &quot;cursor&quot;, which its own page links carry.</p><p>No evaluations are listed with it: <a href="/evaluations">show all evaluations</a>.',
       ],
       ["/evaluations?limit=abc", "limit", "The evaluations list has no &quot;limit&quot; parameter"],
       [

@@ -85,7 +85,12 @@ function unknownParamProblem(url: URL, params: PageParams, values: Readonly<Reco
   const name = [...url.searchParams.keys()].find((key) => !names.includes(key) && !params.carried.includes(key));
   if (name === undefined) return undefined;
   const word = closestWord(name, names);
-  const takes = names.length ? `its ${params.noun}s are ${andList(names)}` : `it takes no ${params.noun}s`;
+  // A page with no filters still reads what its own page links carry: "no parameters" would be untrue.
+  const takes = names.length
+    ? `its ${params.noun}s are ${andList(names)}`
+    : params.carried.length
+      ? `it takes only ${andList(params.carried.map((c) => `"${c}"`))}, which its own page links carry`
+      : `it takes no ${params.noun}s`;
   const words = `${params.page} has no "${name}" ${params.noun}; ${takes}.`;
   const guess =
     word === undefined ? undefined : { word, href: params.href({ ...values, [word]: url.searchParams.get(name) || undefined }) };
