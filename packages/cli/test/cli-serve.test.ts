@@ -130,6 +130,7 @@ describe.each(shutdownBackends)("reev serve on a port in use, on $name", (backen
 describe("reev serve --host that is no address of this machine", () => {
   test.each([
     ["0.0.0.0.0", "--host 0.0.0.0.0 is no name or address this machine can resolve."],
+    ["localhots", "--host localhots is no name or address this machine can resolve. Did you mean localhost?"],
     // TEST-NET-1: documentation's range, never an address of this machine.
     ["192.0.2.1", "--host 192.0.2.1 is not an address of this machine, so nothing can listen on it."],
   ])("%s: says so, names what to pass, and exits 2", async (host, message) => {

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { closestWord, didYouMean } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
@@ -132,11 +133,15 @@ function listenFailure(error: unknown, { host, port }: ServeOptions): unknown {
   }
   // A host that names no address of this machine is a typo, not the machine's state: bad input (exit 2).
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
-    return new CliError("INVALID_ARGUMENT", `--host ${host} is no name or address this machine can resolve.`, {
-      field: "--host",
-      hint: "Pass an address of this machine: 127.0.0.1 (this machine only, the default), 0.0.0.0 (every interface), or a host name it resolves.",
-      cause: error,
-    });
+    return new CliError(
+      "INVALID_ARGUMENT",
+      `--host ${host} is no name or address this machine can resolve.${didYouMean(closestWord(host, ["localhost"]))}`,
+      {
+        field: "--host",
+        hint: "Pass an address of this machine: 127.0.0.1 (this machine only, the default), 0.0.0.0 (every interface), or a host name it resolves.",
+        cause: error,
+      },
+    );
   }
   if (code === "EADDRNOTAVAIL") {
     return new CliError("INVALID_ARGUMENT", `--host ${host} is not an address of this machine, so nothing can listen on it.`, {
