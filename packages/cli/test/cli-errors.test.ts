@@ -149,6 +149,26 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
   });
 
+  it("reev diagram of a run not consolidated says how it gets drawn, not to look the id up", async () => {
+    const run = await reev(
+      "run",
+      fixture("succeeds.yaml"),
+      "--no-consolidate",
+      "--db",
+      join(temp.dir, "db-unconsolidated"),
+      "--out",
+      join(temp.dir, "out-unconsolidated"),
+    );
+    expect(run.code, show(run)).toBe(0);
+    const id = run.stdout.match(/exec_\S+/)?.[0] ?? "";
+    const r = await reev("diagram", id, "--db", join(temp.dir, "db-unconsolidated"));
+    expect(r.code, show(r)).toBe(2);
+    expect(r.stderr).toContain(
+      `has no consolidated session yet, so there is nothing to draw.\nIt is drawn once it is consolidated: reev status ${id}`,
+    );
+    expect(r.stderr).not.toContain("reev list");
+  });
+
   it("a missing flow file", async () => {
     const missing = join(temp.dir, "no-such-flow.yaml");
     // reev run takes directories too, as reev eval does, and says so as it does.

@@ -1,6 +1,7 @@
 import type { Database, ExecutionSessionRecord } from "@reev/db";
-import { OrchestratorError, parseConsolidatedContent, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
+import { parseConsolidatedContent, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
 import type { Command } from "commander";
+import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { reevCommand, shellWord } from "../hint.js";
 import {
@@ -53,11 +54,12 @@ async function consolidatedContent(db: Database, id: string): Promise<{ content:
   const execution = await requireExecution(db, id);
   const newest = (await db.writer.getConsolidatedSessionsByExecution(id))[0];
   if (!newest)
-    throw new OrchestratorError(
-      "NOT_FOUND",
-      `Execution "${id}" has no consolidated session yet, so there is nothing to draw. See ${reevCommand(`status ${shellWord(id)}`)}.`,
-      { path: "id" },
-    );
+    // Its own hint: the run exists, so the unknown id's "Run reev list…" would send the user looking for it.
+    throw new CliError("NOT_FOUND", `Execution "${id}" has no consolidated session yet, so there is nothing to draw.`, {
+      field: "id",
+      hint: `It is drawn once it is consolidated: ${reevCommand(`status ${shellWord(id)}`)} says where that stands.`,
+      exitCode: 2,
+    });
   return { content: newest.consolidatedContent, execution };
 }
 
