@@ -65,14 +65,14 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(r.stderr).toContain("Below --min-pass-rate 0.6: eval-gamma");
     // The table, then the comparison with the baseline.
     expect(r.stdout).toMatch(/eval-gamma\s+0\/5\s+0\.0%/);
-    // The verdict column has a header naming the threshold; a flow without scores shows one "—".
+    // The verdict column has a header naming the threshold; a flow without scores shows one "—" and over how many runs.
     expect(r.stdout).toMatch(/^flow\s+passed\s.*\scost\s+≥ 0\.6$/m);
     expect(r.stdout).toMatch(/^eval-gamma\s.*\sBELOW$/m);
     const beta = r.stdout
       .split("\n")
       .find((line) => line.startsWith("eval-beta"))
       ?.split(/ {2,}/);
-    expect(beta?.[5], show(r)).toBe("—");
+    expect(beta?.[5], show(r)).toBe("— · 0/5 scored");
     expect(beta?.at(-1)).toBe("ok");
     expect(r.stdout).toContain(`Against baseline v1 (${first.evaluation.id}):`);
     expect(r.stdout).toMatch(/regression: eval-gamma\n/);

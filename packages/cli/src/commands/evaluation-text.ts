@@ -32,10 +32,12 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
     f.passRate ? `${percent(f.passRate.rate)} [${percent(f.passRate.low)}, ${percent(f.passRate.high)}]` : "—",
     fixed(f.passAtK),
     fixed(f.passHatK),
-    // No run scored: one "—", not one per figure.
-    f.score.mean == null
+    // No run scored: one "—", not one per figure, and over how many runs, as the HTML report says it; no run at all: "—" alone.
+    f.runs === 0
       ? "—"
-      : `${fixed(f.score.mean)} / ${fixed(f.score.median)} / ${fixed(f.score.min)}–${fixed(f.score.max)} · ${scoredRuns(f.score)}`,
+      : f.score.mean == null
+        ? `— · ${scoredRuns(f.score)}`
+        : `${fixed(f.score.mean)} / ${fixed(f.score.median)} / ${fixed(f.score.min)}–${fixed(f.score.max)} · ${scoredRuns(f.score)}`,
     `${formatDuration(f.durationMs.p50)} / ${formatDuration(f.durationMs.p95)}`,
     formatTokenTriple(f),
     formatUsd(f.costUsd.total),
