@@ -54,6 +54,16 @@ describe("the terminal tables", () => {
     expect(html.replace(/\s+/g, " ")).toContain("0 · 3 (2 timed out) · 0");
   });
 
+  it("say why pass@k is unknown where a flow counted fewer runs than k (an interrupted evaluation)", () => {
+    const short = aggregateFlow({ flowId: "f", k: 5, runs: [run(1, 1), run(2, 1), run(3, 0.5)] });
+    const text = evaluationText(evaluation, { flows: [{ ...short, runIds: ["r1", "r2", "r3"] }], runs: 3, passes: 3, notes: [] }, null);
+    expect(text).toContain('k = 5 (pass@k and pass^k need 5 runs of a flow: "—" where fewer were counted)');
+    const whole = flow([1, 1, 0.5]);
+    expect(evaluationText(evaluation, { flows: [{ ...whole, runIds: ["r1", "r2", "r3"] }], runs: 3, passes: 3, notes: [] }, null)).toMatch(
+      /^k = 3$/m,
+    );
+  });
+
   it("read a score difference of float noise as ±0.00, like identical scores, and a real one with its sign", () => {
     // Means (0.7 + 0.1) / 2 and (0.4 + 0.4) / 2 differ by 5.55e-17.
     const noise = compareReports([flow([0.7, 0.1])], [flow([0.4, 0.4])]);

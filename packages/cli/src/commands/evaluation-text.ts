@@ -20,6 +20,10 @@ import { clip, renderTable } from "../text-table.js";
 
 const fixed = (v: number | null | undefined, digits = 2) => (v == null ? "—" : v.toFixed(digits));
 
+/** Why pass@k shows "—" where a flow counted fewer runs than k (an interrupted evaluation): k is the configured repeat. */
+const kNote = (report: EvaluationReport, k: number): string =>
+  report.flows.some((f) => f.runs < k) ? ` (pass@k and pass^k need ${k} runs of a flow: "—" where fewer were counted)` : "";
+
 export function evaluationText(evaluation: EvaluationRunRecord, report: EvaluationReport, minPassRate: number | null): string {
   const head = [
     `Evaluation ${evaluation.id}${evaluation.name ? ` (${evaluation.name})` : ""} · agent ${evaluation.agent}${evaluation.model ? ` (${evaluation.model})` : ""} · ${evaluation.status}`,
@@ -72,7 +76,7 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
   return [
     ...head,
     table,
-    k === undefined ? "" : `k = ${k}`,
+    k === undefined ? "" : `k = ${k}${kNote(report, k)}`,
     ...(steps.length ? ["", "Steps that failed:", ...steps] : []),
     "",
     ...report.notes,
