@@ -364,6 +364,26 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect((await get(db, `/runs/${id}`)).text.match(/data-source="([^"]*)"/)?.[1]).toContain(note);
   });
 
+  test("a run whose process is gone is shown abandoned, with what finishes it, and not as live", async ({ db }) => {
+    const id = `abandoned-${backend.name}-${Date.now()}`;
+    await db.writer.createExecutionSession({ executionId: id, flowId: "abandoned", agent: "scripted", prompt: "p" });
+    const client = prismaClientOf(db);
+    const live = await get(db, `/runs/${id}`);
+    expect(live.text).toContain("Run still running");
+    expect(live.text).toContain("Live: connecting");
+    // Its owner recorded with another start time than this process's: the pid now belongs to another process, as after a crash.
+    const row = await client.executionSession.findUniqueOrThrow({ where: { executionId: id } });
+    await client.executionSession.update({
+      where: { executionId: id },
+      data: { ownerStartedAt: new Date((row.ownerStartedAt as Date).getTime() - 3_600_000) },
+    });
+    const { text } = await get(db, `/runs/${id}`);
+    expect(text).toContain("Run abandoned: its process is gone");
+    expect(text).toContain("nothing will finish it but reev recover");
+    expect(text).not.toContain("Live: connecting");
+    await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
+  });
+
   test("a missing page outside /api/ is an HTML 404 that links back to the runs list, never an empty list", async ({ db }) => {
     await runFlow(db, flowPlan(`missing-${backend.name}`, 1));
     for (const [path, said] of [

@@ -20,6 +20,8 @@ const RUN_HEADLINES = {
   running: { text: "Run still running", tone: "info" },
 } as const satisfies Record<ExecutionStatus, { text: string; tone: Tone }>;
 
+const ABANDONED_HEADLINE = { text: "Run abandoned: its process is gone", tone: "bad" } as const;
+
 const CONSOLIDATION_TEXT = {
   pending: "pending",
   in_progress: "in progress",
@@ -58,9 +60,11 @@ export function StatusBanner(props: {
    * the page's).
    */
   stored?: boolean;
+  /** A running execution whose process is gone (judged by the caller, which can see the processes): it will never finish on its own. */
+  abandoned?: boolean;
 }) {
-  const { execution, content, stored = true } = props;
-  const headline = RUN_HEADLINES[execution.status];
+  const { execution, content, stored = true, abandoned = false } = props;
+  const headline = abandoned ? ABANDONED_HEADLINE : RUN_HEADLINES[execution.status];
   const tone: Tone = headline.tone === "ok" && content.metadata.failed_steps > 0 ? "warn" : headline.tone;
   const consolidation = execution.consolidation;
   const consolidationFailed = consolidation.status === "failed" || consolidation.status === "timed_out";
@@ -70,6 +74,9 @@ export function StatusBanner(props: {
         {statusGlyph(execution.status)} {headline.text}
       </p>
       {execution.error === null ? null : <pre class="run-error">{execution.error}</pre>}
+      {abandoned ? (
+        <p>It is still recorded as running, and nothing will finish it but reev recover (as failed, keeping the steps it committed).</p>
+      ) : null}
       <p>{stepCounts(content, execution.metadata)}</p>
       {execution.status === "running" && stored ? <p>This page shows the steps committed when it was consolidated.</p> : null}
       <p data-consolidation-status={consolidation.status}>

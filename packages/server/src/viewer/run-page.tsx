@@ -1,17 +1,27 @@
+import { executionLiveness } from "@reev/db";
 import { ChecksSection, FlowDiagramView, RunMetrics, renderFlowDiagram, StatusBanner, StepTable } from "@reev/orchestrator";
 import type { RunDocument } from "../run-document.js";
 import { Layout } from "./layout.js";
 import { UtcTime } from "./utc-time.js";
 
-/** A run is live while its status or its consolidation can still change. */
-const isLive = ({ overview }: RunDocument) =>
-  overview.execution.status === "running" || ["pending", "in_progress"].includes(overview.execution.consolidation.status);
+/** A running execution whose process is gone, by the rule reev list and reev recover use: nothing will move on its page. */
+const isAbandoned = ({ overview }: RunDocument) => executionLiveness(overview.execution).abandoned;
+
+/** A run is live while its status or its consolidation can still change (an abandoned one's cannot, until recovered). */
+const isLive = (run: RunDocument) =>
+  !isAbandoned(run) &&
+  (run.overview.execution.status === "running" || ["pending", "in_progress"].includes(run.overview.execution.consolidation.status));
 
 /** The status banner and metrics: replaced from `/runs/{id}/live` while the run is live. */
 export function RunHead(props: { run: RunDocument }) {
   return (
     <div id="run-head" data-live-part="">
-      <StatusBanner execution={props.run.overview.execution} content={props.run.content} stored={props.run.consolidated !== null} />
+      <StatusBanner
+        execution={props.run.overview.execution}
+        content={props.run.content}
+        stored={props.run.consolidated !== null}
+        abandoned={isAbandoned(props.run)}
+      />
       <RunMetrics
         content={props.run.content}
         wallTimeMs={props.run.overview.execution.durationMs}
