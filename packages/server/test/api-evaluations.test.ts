@@ -97,6 +97,24 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     };
     expect(compared.error.message).toContain(`Evaluation "${ids.incomplete}" ended incomplete without a report`);
     expect(compared.error.message).not.toContain("still");
+    // Running, its process gone (kill -9): abandoned, never "reload to see it", here and in compare.
+    const client = prismaClientOf(db);
+    const owner = await client.evaluationRun.findUniqueOrThrow({ where: { id: ids.running } });
+    await client.evaluationRun.update({
+      where: { id: ids.running },
+      data: { ownerStartedAt: new Date((owner.ownerStartedAt as Date).getTime() - 3_600_000) },
+    });
+    const abandoned = await page(ids.running);
+    expect(abandoned).toContain(
+      `Evaluation &quot;${ids.running}&quot; was abandoned: its process is gone and it never finished, so it has no report. reev recover marks it incomplete.`,
+    );
+    expect(abandoned).not.toContain("Reload");
+    const comparedAbandoned = (await (
+      await app.request(`/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: ids.running })}`)
+    ).json()) as {
+      error: { message: string };
+    };
+    expect(comparedAbandoned.error.message).toContain(`Evaluation "${ids.running}" was abandoned`);
   });
 
   test("one evaluation is its stored report; a comparison is reev compare's, flagging the change made", async ({ db }) => {

@@ -1,4 +1,4 @@
-import type { Database, EvaluationExecutionRecord, EvaluationRunRecord } from "@reev/db";
+import { type Database, type EvaluationExecutionRecord, type EvaluationRunRecord, executionLiveness } from "@reev/db";
 import { counted } from "../counted.js";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
@@ -29,7 +29,12 @@ export function evaluationSummary(evaluation: EvaluationRunRecord, field: string
 }
 
 /** Why an evaluation has no report, in words that fit its state: not yet (running) or never (ended unfinished). */
-export function missingSummary(evaluation: Pick<EvaluationRunRecord, "id" | "status" | "error">): string {
+export function missingSummary(
+  evaluation: Pick<EvaluationRunRecord, "id" | "status" | "error" | "owner" | "heartbeatAt" | "startedAt">,
+): string {
+  // Its process gone (kill -9), "still running" would be waited on for ever: reev list and reev evaluations say abandoned.
+  if (evaluation.status === "running" && executionLiveness(evaluation).abandoned)
+    return `Evaluation "${evaluation.id}" was abandoned: its process is gone and it never finished, so it has no report. reev recover marks it incomplete.`;
   if (evaluation.status === "running")
     return `Evaluation "${evaluation.id}" is still running: its report is written when its last run ends.`;
   return `Evaluation "${evaluation.id}" ended ${evaluation.status} without a report${evaluation.error ? ` (${evaluation.error})` : ""}: its runs were never counted, and a half-counted evaluation is never recorded. Run reev eval again for a report.`;

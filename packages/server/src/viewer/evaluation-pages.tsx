@@ -1,4 +1,4 @@
-import type { EvaluationRunRecord } from "@reev/db";
+import { type EvaluationRunRecord, executionLiveness } from "@reev/db";
 import {
   ComparisonBody,
   comparedSideText,
@@ -215,7 +215,7 @@ export function EvaluationPage(props: {
           <section>
             <p>
               {missingSummary(e)}
-              {e.status === "running" ? " Reload to see it." : ""}
+              {e.status === "running" && !executionLiveness(e).abandoned ? " Reload to see it." : ""}
             </p>
           </section>
         </>
