@@ -109,6 +109,8 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
       `Evaluation &quot;${ids.running}&quot; was abandoned: its process is gone and it never finished, so it has no report. reev recover marks it incomplete.`,
     );
     expect(abandoned).not.toContain("Reload");
+    const listed = await (await app.request("/evaluations")).text();
+    expect(listed).toMatch(new RegExp(`data-evaluation-id="${ids.running}"[\\s\\S]*?running \\(abandoned\\)</td>`));
     const comparedAbandoned = (await (
       await app.request(`/api/v1/compare?${new URLSearchParams({ a: ids.v1, b: ids.running })}`)
     ).json()) as {

@@ -85,7 +85,8 @@ function EvaluationRow(props: EvaluationListRow & { picked: CompareQuery | null 
         <a href={evaluationHref(e.id)}>{e.name ?? e.id}</a>
         {e.name ? <div class="gist">{e.id}</div> : null}
       </td>
-      <td data-label="Status">{e.status}</td>
+      {/* As reev evaluations marks it: running, with its process gone, is not going to finish on its own. */}
+      <td data-label="Status">{e.status === "running" && executionLiveness(e).abandoned ? "running (abandoned)" : e.status}</td>
       <td data-label="Agent">
         {e.agent}
         {e.model ? ` (${e.model})` : ""}
