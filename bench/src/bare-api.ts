@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { executionLiveness } from "@reev/db";
 import { statementName } from "@reev/db/internal";
 import { parseConsolidatedContent, renderFlowDiagram } from "@reev/orchestrator";
 import { encodeCursor } from "@reev/server";
@@ -18,7 +19,8 @@ import type { RawDriver } from "./raw-driver.js";
  * fetch 51 on both sides); prepared once per connection under the same kind of name.
  */
 const LIST_COLUMNS = `e.execution_id, e.flow_id, e.agent, e.prompt, e.status::text AS status, e.started_at,
-  e.finished_at, e.duration_ms, e.error, e.consolidation_status::text AS consolidation_status`;
+  e.finished_at, e.duration_ms, e.error, e.consolidation_status::text AS consolidation_status,
+  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at`;
 const listFirst = (fetch: number) =>
   `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e ORDER BY e.started_at DESC, e.execution_id DESC LIMIT ${fetch}`;
 const listAfter = (fetch: number) => `/* reev:list-executions */ SELECT ${LIST_COLUMNS} FROM execution_sessions e
@@ -43,6 +45,10 @@ type ListRow = {
   duration_ms: number | null;
   error: string | null;
   consolidation_status: string;
+  owner_host: string | null;
+  owner_pid: number | null;
+  owner_started_at: Date | null;
+  heartbeat_at: Date | null;
 };
 
 type FlowRow = {
@@ -57,6 +63,19 @@ type FlowRow = {
 const apiConsolidation = (status: string) => (status === "timed_out" ? "timeout" : status);
 const toTimestamp = (value: Date | string) => (value instanceof Date ? value : new Date(value));
 const iso = (value: Date | string | null) => (value === null ? null : toTimestamp(value).toISOString());
+
+/** The list's stale and abandoned flags, by the one rule reev's answers use (a running row's owner looked up). */
+function liveness(e: ListRow): { stale: boolean; abandoned: boolean } {
+  const date = (value: Date | string | null) => (value === null ? null : toTimestamp(value));
+  const owner = e.owner_host && e.owner_pid !== null ? { host: e.owner_host, pid: e.owner_pid, startedAt: date(e.owner_started_at) } : null;
+  const { stale, abandoned } = executionLiveness({
+    status: e.status,
+    owner,
+    heartbeatAt: date(e.heartbeat_at),
+    startedAt: toTimestamp(e.started_at),
+  });
+  return { stale, abandoned };
+}
 
 async function list(raw: RawDriver, url: URL): Promise<unknown> {
   const limit = Number(url.searchParams.get("limit") ?? 50);
@@ -78,6 +97,7 @@ async function list(raw: RawDriver, url: URL): Promise<unknown> {
       duration_ms: e.duration_ms,
       error: e.error,
       consolidation_status: apiConsolidation(e.consolidation_status),
+      ...liveness(e),
     })),
     meta: {
       limit,

@@ -1,7 +1,7 @@
 // How the read commands mark a running execution whose owner may be gone (issue 9 §1): `stale` when
 // its heartbeat is older than the threshold, `abandoned` when its owner is provably gone (its process
 // on this host has exited; on another host, stale). `reev recover` finishes abandoned runs.
-import { DEFAULT_STALE_AFTER_MS, executionLiveness } from "@reev/db";
+import { DEFAULT_STALE_AFTER_MS, executionLiveness, type OwnedRun, type RunMark, runMark as storedRunMark } from "@reev/db";
 import type { CliIO } from "./context.js";
 import { reevCommand } from "./hint.js";
 import { integer } from "./options.js";
@@ -12,22 +12,14 @@ export function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
   return value === undefined || value === "" ? DEFAULT_STALE_AFTER_MS : integer("REEV_STALE_AFTER_MS", 1)(value);
 }
 
-export type RunMark = "abandoned" | "stale" | undefined;
-
-/** A running execution or evaluation: both record their owner and heartbeat, and are judged by one rule. */
-type OwnedRun = Parameters<typeof executionLiveness>[0];
-
 /** Whether a running execution (or evaluation) is stale and whether it is abandoned (both false once finished). */
 export function livenessOf(e: OwnedRun, afterMs = staleAfterMs()): { stale: boolean; abandoned: boolean } {
   const { stale, abandoned } = executionLiveness(e, { staleAfterMs: afterMs });
   return { stale, abandoned };
 }
 
-/** The mark of a running execution (or evaluation); undefined for a live one and for every finished one. */
-export function runMark(e: OwnedRun, afterMs = staleAfterMs()): RunMark {
-  const liveness = livenessOf(e, afterMs);
-  return liveness.abandoned ? "abandoned" : liveness.stale ? "stale" : undefined;
-}
+/** The mark of a running execution (or evaluation), by $REEV_STALE_AFTER_MS; undefined for a live one and for every finished one. */
+export const runMark = (e: OwnedRun, afterMs = staleAfterMs()): RunMark => storedRunMark(e, { staleAfterMs: afterMs });
 
 /** What a mark means and what to do about it, for the line under a table or beside a status; `what` is marked. */
 export function markHelp(mark: Exclude<RunMark, undefined>, what: "run" | "evaluation" = "run", afterMs = staleAfterMs()): string {

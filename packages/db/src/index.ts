@@ -76,6 +76,10 @@ export {
   executionLiveness,
   HEARTBEAT_INTERVAL_MS,
   type Liveness,
+  markedStatus,
+  type OwnedRun,
+  type RunMark,
+  runMark,
 } from "./writer/abandoned-executions.js";
 export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
 export type { ConsolidatedDocumentFrame } from "./writer/consolidated-document.js";

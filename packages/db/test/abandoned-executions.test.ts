@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { describe, expect } from "vitest";
-import { type Database, executionLiveness } from "../src/index.js";
+import { type Database, executionLiveness, listExecutionsPage, markedStatus, runMark } from "../src/index.js";
 import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution } from "./helpers.js";
@@ -117,6 +117,25 @@ describe.each(testBackends())("abandoned executions on $name", (backend) => {
       "abandoned: process 4242 on elsewhere.example sent no heartbeat for over 1 min",
     );
     expect((await db.writer.getExecutionSession(id))?.status).toBe("failed");
+  });
+
+  test("a list's summary rows carry the owner and heartbeat, so a list marks a run whose process is gone", async ({ db }) => {
+    const id = await createExecution(db.writer);
+    const summary = async () => (await listExecutionsPage(db, { q: id })).executions.find((e) => e.executionId === id)!;
+    expect(runMark(await summary())).toBeUndefined();
+    expect(markedStatus(await summary())).toBe("running");
+    await setOwner(db, id, { host: "elsewhere.example", pid: 4242, heartbeatAgoMs: 90_000 });
+    // Silent past the threshold on another host: stale, and so abandoned; within it, only stale here.
+    expect(await summary()).toMatchObject({ owner: { host: "elsewhere.example", pid: 4242 } });
+    expect(runMark(await summary(), { staleAfterMs: 60_000 })).toBe("abandoned");
+    expect(markedStatus(await summary())).toBe("running");
+    await setOwner(db, id, { host: hostname(), pid: process.pid, heartbeatAgoMs: 90_000 });
+    expect(runMark(await summary(), { staleAfterMs: 60_000 })).toBe("stale");
+    await setOwner(db, id, { pid: deadPid() });
+    expect(markedStatus(await summary())).toBe("running (abandoned)");
+    // A finished run has no mark, whatever its owner.
+    await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
+    expect(markedStatus(await summary())).toBe("failed");
   });
 
   test("no owner recorded (an older reev's run): abandoned only when older than olderThanMs", async ({ db }) => {

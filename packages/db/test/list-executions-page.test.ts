@@ -41,8 +41,11 @@ describe.each(testBackends())("listExecutionsPage on $name", (backend) => {
         durationMs: record.durationMs,
         error: record.error,
         consolidation: { status: record.consolidation.status },
+        owner: record.owner,
+        heartbeatAt: record.heartbeatAt,
       });
       expect(summary.startedAt).toBeInstanceOf(Date);
+      expect(summary.owner?.startedAt).toBeInstanceOf(Date);
     }
     expect(page.next).toEqual({ startedAt: page.executions[1]!.startedAt, executionId: ids[3] });
 

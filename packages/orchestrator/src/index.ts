@@ -182,6 +182,6 @@ export {
 export { describePreviousResults, missingPlaceholders, renderPrompt, type TemplateVars } from "./prompt-template.js";
 export { cancellationReason } from "./run-cancellation.js";
 // The one glyph per run or step status, for every view.
-export { type GlyphStatus, statusGlyph } from "./status-glyph.js";
+export { type GlyphStatus, markedGlyph, statusGlyph } from "./status-glyph.js";
 // A run cut short by a dead process: the planned steps it has no record of.
 export { plannedStepCount, unrunStepsWords } from "./unrun-steps.js";

@@ -1,4 +1,4 @@
-import type { ExecutionStatus } from "@reev/db";
+import type { ExecutionStatus, RunMark } from "@reev/db";
 import type { ConsolidatedStepStatus } from "./consolidated-content.js";
 
 /** A status reev draws with a glyph: a run's, or a step's. */
@@ -23,3 +23,9 @@ const GLYPHS = {
 export function statusGlyph(status: GlyphStatus): string {
   return GLYPHS[status];
 }
+
+/** An abandoned run's glyph: "…" (still going) would contradict it, for it is going nowhere. */
+const ABANDONED_GLYPH = "⚠️";
+
+/** The glyph of a run with its mark (@reev/db's `runMark`): an abandoned run gets its own; a stale one may still be going. */
+export const markedGlyph = (status: GlyphStatus, mark: RunMark): string => (mark === "abandoned" ? ABANDONED_GLYPH : statusGlyph(status));

@@ -88,6 +88,24 @@ describe("compareReports", () => {
     expect(otherK.flows[0]!.passes?.verdict).toBe("no credible difference");
   });
 
+  it("says when a side counted fewer runs than its k, so its k reads as configured, not measured", () => {
+    const runs = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => run(`${prefix}${i}`, 1, 0));
+    // B was to run the flow 6 times and was interrupted after 3.
+    const cut = compareReports([flow(3, runs("a", 3))], [flow(6, runs("b", 3))]);
+    expect(cut.flows[0]).toMatchObject({ kA: 3, kB: 6, passHatKDelta: null });
+    expect(cut.notes).toContain(
+      'B counted 3 runs of swap, fewer than its k = 6 (it was cut short), so its pass^k is "—" and Δ pass^k is not compared there.',
+    );
+    // The same k on both sides, one cut short: no "k differs" note, but this one.
+    const sameK = compareReports([flow(2, runs("a", 1))], [flow(2, runs("b", 2))]);
+    expect(sameK.notes.join("\n")).not.toContain("k differs");
+    expect(sameK.notes).toContain(
+      'A counted 1 run of swap, fewer than its k = 2 (it was cut short), so its pass^k is "—" and Δ pass^k is not compared there.',
+    );
+    // Whole sides say nothing of it.
+    expect(compareReports([flow(3, runs("a", 3))], [flow(3, runs("b", 3))]).notes.join("\n")).not.toContain("fewer than its k");
+  });
+
   it("says so when A and B share no flow, instead of leaving a table of dashes to explain itself", () => {
     const other = aggregateFlow({ flowId: "lend", k: 1, runs: [run("b1", 1, 0)] });
     const none = NOTHING_SHARED;

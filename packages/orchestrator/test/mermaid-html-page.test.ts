@@ -94,6 +94,15 @@ describe("renderHtmlPage", () => {
     expect(bannerOf(page)).not.toContain("timed out");
   });
 
+  it("counts one step as one step, not '1 of 1 steps'", () => {
+    const doc = JSON.parse(fixture("reev-4-step"));
+    doc.steps = doc.steps.slice(0, 1);
+    doc.metadata = { ...doc.metadata, total_steps: 1, successful_steps: 1, failed_steps: 0, skipped_steps: 0 };
+    const one = renderHtmlPage(JSON.stringify(doc), { execution: execution("reev-4-step") });
+    expect(bannerOf(one)).toContain("1 of 1 step succeeded");
+    expect(bannerOf(page)).toContain("1 of 4 steps succeeded");
+  });
+
   it("writes a consolidation time that is no date as it was stored", () => {
     const stored = JSON.stringify({ ...JSON.parse(fixture("reev-4-step")), consolidated_at: "yesterday, about noon" });
     expect(bannerOf(renderHtmlPage(stored, { execution: execution("reev-4-step") }))).toContain(

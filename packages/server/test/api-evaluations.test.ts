@@ -109,6 +109,8 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
       `Evaluation &quot;${ids.running}&quot; was abandoned: its process is gone and it never finished, so it has no report. reev recover marks it incomplete.`,
     );
     expect(abandoned).not.toContain("Reload");
+    // Its facts line marks it as the list does, not plain "running".
+    expect(abandoned).toMatch(/<p class="ids">[^<]*running \(abandoned\) · started/);
     const listed = await (await app.request("/evaluations")).text();
     expect(listed).toMatch(new RegExp(`data-evaluation-id="${ids.running}"[\\s\\S]*?running \\(abandoned\\)</td>`));
     const comparedAbandoned = (await (

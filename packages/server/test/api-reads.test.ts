@@ -369,8 +369,19 @@ describe.each(testBackends())("read API on $name", (backend) => {
     await db.writer.createExecutionSession({ executionId: id, flowId: "abandoned", agent: "scripted", prompt: "p" });
     const client = prismaClientOf(db);
     const live = await get(db, `/runs/${id}`);
-    expect(live.text).toContain("Run still running");
+    expect(live.text).toContain("… Run still running");
     expect(live.text).toContain("Live: connecting");
+    const listedRow = async (query: string) => {
+      const html = (await get(db, `/?${query}`)).text;
+      return html.match(new RegExp(`<tr data-execution-id="${id}"[\\s\\S]*?</tr>`))?.[0] ?? `no row in ${html}`;
+    };
+    const apiRow = async () =>
+      ((await get(db, `/api/v1/executions?flowId=abandoned`)).json as { data: { execution_id: string }[] }).data.find(
+        (e) => e.execution_id === id,
+      );
+    expect(await listedRow("flowId=abandoned")).toContain("… running</td>");
+    expect(await apiRow()).toMatchObject({ status: "running", stale: false, abandoned: false });
+    expect((await get(db, `/api/v1/executions/${id}`)).json).toMatchObject({ stale: false, abandoned: false });
     // Its owner recorded with another start time than this process's: the pid now belongs to another process, as after a crash.
     const row = await client.executionSession.findUniqueOrThrow({ where: { executionId: id } });
     await client.executionSession.update({
@@ -378,7 +389,12 @@ describe.each(testBackends())("read API on $name", (backend) => {
       data: { ownerStartedAt: new Date((row.ownerStartedAt as Date).getTime() - 3_600_000) },
     });
     const { text } = await get(db, `/runs/${id}`);
-    expect(text).toContain("Run abandoned: its process is gone");
+    // Its own glyph: the running "…" would say it is still going.
+    expect(text).toContain("⚠️ Run abandoned: its process is gone");
+    // The runs list and the API say so too, as reev list does (the list reads the owner with the summary).
+    expect(await listedRow("flowId=abandoned")).toContain("⚠️ running (abandoned)</td>");
+    expect(await apiRow()).toMatchObject({ status: "running", abandoned: true });
+    expect((await get(db, `/api/v1/executions/${id}`)).json).toMatchObject({ status: "running", abandoned: true });
     expect(text).toContain("nothing will finish it but reev recover");
     expect(text).not.toContain("Live: connecting");
     await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });

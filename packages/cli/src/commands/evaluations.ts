@@ -1,4 +1,4 @@
-import type { Database } from "@reev/db";
+import { type Database, markedStatus } from "@reev/db";
 import { storedSummary } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
@@ -61,7 +61,7 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
     return [
       e.id,
       e.name === null ? "—" : clip(e.name, 30),
-      `${e.status}${marks[i] ? ` (${marks[i]})` : ""}`,
+      markedStatus(e, marks[i]),
       clip(e.model ? `${e.agent}/${e.model}` : e.agent, 40),
       utcTime(e.startedAt),
       count(report?.runs),

@@ -79,7 +79,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   const rows = executions.map((e, i) => [
     e.executionId,
     e.flowId,
-    `${statusLabel(e.status)}${marks[i] ? ` (${marks[i]})` : ""}`,
+    statusLabel(e.status, marks[i]),
     utcTime(e.startedAt),
     formatDuration(e.durationMs),
     e.consolidation.status,

@@ -43,7 +43,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
     field("Execution", e.executionId),
     field("Flow", `${e.flowId}   agent: ${e.agent}`),
     field("Prompt", clip(e.prompt, 100)),
-    field("Status", `${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`),
+    field("Status", `${statusLabel(e.status, mark)}${e.error ? ` — ${e.error}` : ""}`),
     field("Started", `${utcStamp(e.startedAt)}   wall time: ${formatDuration(e.durationMs)}`),
     ...(e.owner
       ? [

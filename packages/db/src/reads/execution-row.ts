@@ -1,15 +1,17 @@
 import { Prisma } from "../generated/prisma/client.js";
+import { recordedOwner } from "../process-owner.js";
 import type { ConsolidationStatus, ExecutionStatus, JsonValue } from "../schemas.js";
 import type { ExecutionSessionRecord } from "../writer/executions.js";
 
 /**
  * What a list shows of an execution. A full record is one too, so one view serves both; the list
- * reads only these columns (not the metadata, owner or transaction), half of them, and the read's
- * cost is per column and row.
+ * reads only these columns (not the metadata or transaction), and the read's cost is per column and
+ * row. The owner and heartbeat are here because a list must not show a run whose process is gone as
+ * running (see `executionLiveness`).
  */
 export type ExecutionSummary = Pick<
   ExecutionSessionRecord,
-  "executionId" | "flowId" | "agent" | "prompt" | "status" | "startedAt" | "finishedAt" | "durationMs" | "error"
+  "executionId" | "flowId" | "agent" | "prompt" | "status" | "startedAt" | "finishedAt" | "durationMs" | "error" | "owner" | "heartbeatAt"
 > & { consolidation: Pick<ExecutionSessionRecord["consolidation"], "status"> };
 
 export type SummaryRow = {
@@ -23,10 +25,15 @@ export type SummaryRow = {
   duration_ms: number | null;
   error: string | null;
   consolidation_status: ConsolidationStatus;
+  owner_host: string | null;
+  owner_pid: number | null;
+  owner_started_at: Date | null;
+  heartbeat_at: Date | null;
 };
 
 export const SUMMARY_COLUMNS = Prisma.sql`e.execution_id, e.flow_id, e.agent, e.prompt, e.status::text AS status, e.started_at,
-  e.finished_at, e.duration_ms, e.error, e.consolidation_status::text AS consolidation_status`;
+  e.finished_at, e.duration_ms, e.error, e.consolidation_status::text AS consolidation_status,
+  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at`;
 
 export const summaryOf = (row: SummaryRow): ExecutionSummary => ({
   executionId: row.execution_id,
@@ -39,12 +46,13 @@ export const summaryOf = (row: SummaryRow): ExecutionSummary => ({
   durationMs: row.duration_ms,
   error: row.error,
   consolidation: { status: row.consolidation_status },
+  owner: recordedOwner({ ownerHost: row.owner_host, ownerPid: row.owner_pid, ownerStartedAt: row.owner_started_at }),
+  heartbeatAt: row.heartbeat_at,
 });
 
 /** The execution columns every read of a whole execution selects, under their snake_case names. */
 export const EXECUTION_COLUMNS = Prisma.sql`${SUMMARY_COLUMNS}, e.metadata, e.open_transaction_id::text AS open_transaction_id,
-  e.transaction_opened_at, e.consolidation_error, e.consolidation_updated_at,
-  e.owner_host, e.owner_pid, e.owner_started_at, e.heartbeat_at, e.evaluation_id`;
+  e.transaction_opened_at, e.consolidation_error, e.consolidation_updated_at, e.evaluation_id`;
 
 export type ExecutionRow = SummaryRow & {
   metadata: JsonValue | null;
@@ -52,10 +60,6 @@ export type ExecutionRow = SummaryRow & {
   transaction_opened_at: Date | null;
   consolidation_error: string | null;
   consolidation_updated_at: Date | null;
-  owner_host: string | null;
-  owner_pid: number | null;
-  owner_started_at: Date | null;
-  heartbeat_at: Date | null;
   evaluation_id: string | null;
 };
 
@@ -69,8 +73,6 @@ export function executionRecordOf(row: ExecutionRow): ExecutionSessionRecord {
         ? { transactionId: row.open_transaction_id, openedAt: row.transaction_opened_at }
         : null,
     consolidation: { status: row.consolidation_status, error: row.consolidation_error, updatedAt: row.consolidation_updated_at },
-    owner: row.owner_host && row.owner_pid !== null ? { host: row.owner_host, pid: row.owner_pid, startedAt: row.owner_started_at } : null,
-    heartbeatAt: row.heartbeat_at,
     evaluationId: row.evaluation_id,
   };
 }

@@ -76,6 +76,21 @@ export function executionLiveness(e: OwnedRun, options: AbandonedOptions & { now
     : { abandoned: false, stale, reason: `${who} sent a heartbeat within ${minutes(staleAfterMs)}` };
 }
 
+/** How a list marks a running execution (or evaluation) whose owner may be gone; undefined when live or finished. */
+export type RunMark = "abandoned" | "stale" | undefined;
+
+/**
+ * The mark every list shows beside `running` (the CLI's tables, the viewer's lists, the API's flags),
+ * so no list shows a run whose process is gone as plainly running. Abandoned outranks stale.
+ */
+export function runMark(e: OwnedRun, options: Pick<AbandonedOptions, "staleAfterMs"> = {}): RunMark {
+  const { abandoned, stale } = executionLiveness(e, options);
+  return abandoned ? "abandoned" : stale ? "stale" : undefined;
+}
+
+/** A status with its mark, as lists show it: "running (abandoned)", "running (stale)", else the status. */
+export const markedStatus = (e: OwnedRun, mark: RunMark = runMark(e)): string => (mark ? `${e.status} (${mark})` : e.status);
+
 /** An abandoned execution, as found (or as recovery left it). */
 export type AbandonedExecution = {
   execution: ExecutionSessionRecord;

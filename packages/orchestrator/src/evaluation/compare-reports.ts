@@ -1,3 +1,4 @@
+import { counted } from "../counted.js";
 import type { FlowReport } from "./aggregate-flow.js";
 import type { StepReport } from "./aggregate-steps.js";
 import { type ComparisonVerdict, comparePassCounts, PASS_COUNT_TEST, type PassComparison } from "./compare-pass-counts.js";
@@ -136,6 +137,16 @@ export function compareReports(a: readonly ComparableFlow[], b: readonly Compara
     const empty = fa && fb ? [fa.runs === 0 ? "A" : "", fb.runs === 0 ? "B" : ""].filter(Boolean) : [];
     return empty.length ? [{ flowId, empty }] : [];
   });
+  // Sides that counted some runs of a flow, but fewer than their k (cut short): their k is what was
+  // configured, not what was measured, and their pass^k is "—".
+  const short = pairs.flatMap(({ flowId, fa, fb }) =>
+    fa && fb
+      ? [
+          { side: "A", f: fa },
+          { side: "B", f: fb },
+        ].flatMap(({ side, f }) => (f.runs > 0 && f.runs < f.k ? [{ flowId, side, runs: f.runs, k: f.k }] : []))
+      : [],
+  );
   const flagged: ReportComparison["flagged"] = [];
   for (const flow of flows) {
     if (flow.passes && flow.passes.verdict !== "no credible difference")
@@ -145,10 +156,14 @@ export function compareReports(a: readonly ComparableFlow[], b: readonly Compara
         flagged.push({ flowId: flow.flowId, stepId: step.stepId, verdict: step.passes.verdict });
     }
   }
-  return { test: PASS_COUNT_TEST, flows, flagged, notes: comparisonNotes(flows, uncounted) };
+  return { test: PASS_COUNT_TEST, flows, flagged, notes: comparisonNotes(flows, uncounted, short) };
 }
 
-function comparisonNotes(flows: readonly FlowComparison[], uncounted: readonly { flowId: string; empty: readonly string[] }[]): string[] {
+function comparisonNotes(
+  flows: readonly FlowComparison[],
+  uncounted: readonly { flowId: string; empty: readonly string[] }[],
+  short: readonly { flowId: string; side: string; runs: number; k: number }[],
+): string[] {
   const kPairs = new Set(flows.filter((f) => f.kA !== null && f.kB !== null && f.kA !== f.kB).map((f) => `A k = ${f.kA}, B k = ${f.kB}`));
   // Every row says "only in A" or "only in B" then, and its dashes would look like missing data.
   const nothingShared = flows.length > 0 && flows.every((f) => f.only !== null);
@@ -160,6 +175,10 @@ function comparisonNotes(flows: readonly FlowComparison[], uncounted: readonly {
     ),
     ...[...kPairs].map(
       (pair) => `Δ pass^k is not compared where k differs (${pair}): pass^k of different k are different measures. Compare the pass rates.`,
+    ),
+    ...short.map(
+      ({ flowId, side, runs, k }) =>
+        `${side} counted ${counted(runs, "run")} of ${flowId}, fewer than its k = ${k} (it was cut short), so its pass^k is "—" and Δ pass^k is not compared there.`,
     ),
     "Tokens and cost are compared per run, as the two sides may hold different numbers of runs.",
   ];

@@ -1,4 +1,4 @@
-import { type Database, type EvaluationExecutionRecord, type EvaluationRunRecord, executionLiveness } from "@reev/db";
+import { type Database, type EvaluationExecutionRecord, type EvaluationRunRecord, type RunMark, runMark } from "@reev/db";
 import { counted } from "../counted.js";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
@@ -28,12 +28,16 @@ export function evaluationSummary(evaluation: EvaluationRunRecord, field: string
   return summary;
 }
 
-/** Why an evaluation has no report, in words that fit its state: not yet (running) or never (ended unfinished). */
+/**
+ * Why an evaluation has no report, in words that fit its state: not yet (running), never (abandoned,
+ * or ended unfinished). `mark` is its `runMark`, for a caller that has judged it already.
+ */
 export function missingSummary(
   evaluation: Pick<EvaluationRunRecord, "id" | "status" | "error" | "owner" | "heartbeatAt" | "startedAt">,
+  mark: RunMark = runMark(evaluation),
 ): string {
   // Its process gone (kill -9), "still running" would be waited on for ever: reev list and reev evaluations say abandoned.
-  if (evaluation.status === "running" && executionLiveness(evaluation).abandoned)
+  if (mark === "abandoned")
     return `Evaluation "${evaluation.id}" was abandoned: its process is gone and it never finished, so it has no report. reev recover marks it incomplete.`;
   if (evaluation.status === "running")
     return `Evaluation "${evaluation.id}" is still running: its report is written when its last run ends.`;

@@ -1,7 +1,7 @@
 import type { ConsolidationStatus, ExecutionSessionRecord, ExecutionStatus } from "@reev/db";
 import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
 import { storedStamp } from "../format-time.js";
-import { statusGlyph } from "../status-glyph.js";
+import { markedGlyph } from "../status-glyph.js";
 import { unrunStepsWords } from "../unrun-steps.js";
 
 /** What the report needs from the execution record: the run's own outcome, which the consolidated document does not carry. */
@@ -32,7 +32,7 @@ const CONSOLIDATION_TEXT = {
 
 function stepCounts(content: ConsolidatedContent, metadata: ReportExecution["metadata"]): string {
   const m = content.metadata;
-  const parts = [`${m.successful_steps} of ${m.total_steps} steps succeeded`];
+  const parts = [`${m.successful_steps} of ${m.total_steps} ${m.total_steps === 1 ? "step" : "steps"} succeeded`];
   if (m.failed_steps > 0) {
     const timedOut = timedOutSteps(content);
     const which = [
@@ -71,7 +71,7 @@ export function StatusBanner(props: {
   return (
     <section class={`banner ${tone}`} role="status" aria-label="Run status" data-run-status={execution.status}>
       <p class="headline">
-        {statusGlyph(execution.status)} {headline.text}
+        {markedGlyph(execution.status, abandoned ? "abandoned" : undefined)} {headline.text}
       </p>
       {execution.error === null ? null : <pre class="run-error">{execution.error}</pre>}
       {abandoned ? (

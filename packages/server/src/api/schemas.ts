@@ -67,6 +67,13 @@ export const ZExecutionSummary = z
     duration_ms: z.int().nullable(),
     error: z.string().nullable(),
     consolidation_status: ZApiConsolidationStatus,
+    stale: z.boolean().openapi({
+      description: "Running, and no sign of life from its process for over 2 minutes: that process may be gone. False once finished.",
+    }),
+    abandoned: z.boolean().openapi({
+      description:
+        "Running, and its process is provably gone: it will never finish on its own (`reev recover` finishes it as failed). False once finished.",
+    }),
   })
   .openapi("ExecutionSummary");
 

@@ -1,5 +1,13 @@
 import type { z } from "@hono/zod-openapi";
-import type { ConsolidatedSessionLog, ConsolidationStatus, ExecutionOverview, ExecutionSummary, SessionLog, ToolCallLog } from "@reev/db";
+import {
+  type ConsolidatedSessionLog,
+  type ConsolidationStatus,
+  type ExecutionOverview,
+  type ExecutionSummary,
+  executionLiveness,
+  type SessionLog,
+  type ToolCallLog,
+} from "@reev/db";
 import type { ApiConsolidationStatus, ZConsolidatedSession, ZExecution, ZExecutionSummary, ZStep, ZToolCall } from "./schemas.js";
 
 /** The database says `timed_out`; reev's API says `timeout`. Mapped here, at the edge, and nowhere else. */
@@ -27,8 +35,15 @@ export function executionSummaryJson(e: ExecutionSummary): z.infer<typeof ZExecu
     duration_ms: e.durationMs,
     error: e.error,
     consolidation_status: toApiConsolidationStatus(e.consolidation.status),
+    // As reev list --json says them: a client must not wait on a run whose process is gone.
+    ...livenessFlags(e),
   };
 }
+
+const livenessFlags = (e: ExecutionSummary) => {
+  const { stale, abandoned } = executionLiveness(e);
+  return { stale, abandoned };
+};
 
 export function executionJson({ execution: e, steps, latestConsolidation }: ExecutionOverview): z.infer<typeof ZExecution> {
   return {

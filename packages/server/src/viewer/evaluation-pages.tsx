@@ -1,4 +1,4 @@
-import { type EvaluationRunRecord, executionLiveness } from "@reev/db";
+import { type EvaluationRunRecord, markedStatus, runMark } from "@reev/db";
 import {
   ComparisonBody,
   comparedSideText,
@@ -86,7 +86,7 @@ function EvaluationRow(props: EvaluationListRow & { picked: CompareQuery | null 
         {e.name ? <div class="gist">{e.id}</div> : null}
       </td>
       {/* As reev evaluations marks it: running, with its process gone, is not going to finish on its own. */}
-      <td data-label="Status">{e.status === "running" && executionLiveness(e).abandoned ? "running (abandoned)" : e.status}</td>
+      <td data-label="Status">{markedStatus(e)}</td>
       <td data-label="Agent">
         {e.agent}
         {e.model ? ` (${e.model})` : ""}
@@ -191,7 +191,8 @@ export function EvaluationPage(props: {
 }) {
   const { evaluation: e, report } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
-  const facts = evaluationFacts(e);
+  const mark = runMark(e);
+  const facts = evaluationFacts(e, mark);
   const parsed = ZShownConfiguration.safeParse(e.configuration);
   const { minPassRate = null, baseline = null } = parsed.success ? parsed.data : {};
   return (
@@ -215,8 +216,8 @@ export function EvaluationPage(props: {
           </header>
           <section>
             <p>
-              {missingSummary(e)}
-              {e.status === "running" && !executionLiveness(e).abandoned ? " Reload to see it." : ""}
+              {missingSummary(e, mark)}
+              {e.status === "running" && mark !== "abandoned" ? " Reload to see it." : ""}
             </p>
           </section>
         </>

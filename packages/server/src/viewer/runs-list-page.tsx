@@ -1,5 +1,5 @@
-import { EXECUTION_STATUSES, type ExecutionSummary } from "@reev/db";
-import { formatDuration, statusGlyph } from "@reev/orchestrator";
+import { EXECUTION_STATUSES, type ExecutionSummary, markedStatus, runMark } from "@reev/db";
+import { formatDuration, markedGlyph } from "@reev/orchestrator";
 import type { Child } from "hono/jsx";
 import { toApiConsolidationStatus } from "../api/views.js";
 import { ErrorBox, Layout } from "./layout.js";
@@ -10,10 +10,12 @@ export type RunsListQuery = { status?: string | undefined; flowId?: string | und
 
 function RunRow(props: { run: ExecutionSummary }) {
   const { run } = props;
+  // As reev list marks it: a run whose process is gone is not shown as plainly running.
+  const mark = runMark(run);
   return (
     <tr data-execution-id={run.executionId} data-status={run.status}>
       <td class="short" data-label="Status">
-        {statusGlyph(run.status)} {run.status}
+        {markedGlyph(run.status, mark)} {markedStatus(run, mark)}
       </td>
       <td data-label="Flow">{run.flowId}</td>
       <td class="id" data-label="Execution">
