@@ -174,7 +174,8 @@ describe.each(backends(() => temp.dir))(`interrupted and crashed runs on $name (
       );
     }
     const table = await reev("list");
-    for (const id of killed) expect(table.stdout).toMatch(new RegExp(`^${id} .*running \\(abandoned\\)`, "m"));
+    // Its own glyph, not the running "…": nothing is going on.
+    for (const id of killed) expect(table.stdout).toMatch(new RegExp(`^${id} .*⚠️ running \\(abandoned\\)`, "m"));
     // The command to run next, with the --db the list was given.
     expect(table.stdout).toMatch(/reev recover --db \S+ finishes such runs/);
 
