@@ -82,7 +82,8 @@ export const ZConsolidatedMetrics = z.object({
   /** Of the failed steps, those whose error was the infrastructure's, not the agent's. Absent from older documents. */
   infrastructure_errors: z.number().int().nonnegative().optional(),
   /** 0–100. */
-  success_rate: z.number(),
+  /** Null when no step is stored (documents before this stored 0 for none). */
+  success_rate: z.number().nullable(),
   /**
    * 0–1: mean of the recorded step scores; null when no step has one. (Documents written before this
    * fell back to the success rate; their number stays as stored.)

@@ -41,7 +41,8 @@ const runTokens = (attempts: readonly Attempt[] | null, count: (attempt: Attempt
  * The run's metrics, from the stored steps only (the README's "Metrics" section says the same):
  * - `avg_score`: the mean of the step scores that were recorded; null when no step has one;
  * - `success_rate`: successful steps / all steps × 100; skipped, failed, timed-out and steps of
- *   unknown outcome are all "not successful";
+ *   unknown outcome are all "not successful"; null when no step is stored (a rate of nothing is
+ *   unknown: a run killed before its first step did not fail 100 % of its steps);
  * - `infrastructure_errors`: failed or timed-out steps whose error was not the agent's (network,
  *   HTTP 5xx, rate limits); they are counted in `failed_steps` too;
  * - `total_tools`: every recorded tool call, failed attempts' calls included (reev counted tool
@@ -85,7 +86,7 @@ export function summaryMetrics(sessions: readonly StepSummary[], prices: PriceTa
     skipped_steps: skipped,
     total_steps: total,
     infrastructure_errors: sessions.filter((s) => s.status !== "success" && s.errorKind === "infrastructure").length,
-    success_rate: total ? (successful / total) * 100 : 0,
+    success_rate: total ? (successful / total) * 100 : null,
     avg_score: meanScore(scores),
     total_tools: sessions.reduce((n, s) => n + s.toolCount, 0),
     execution_duration_ms: starts.length && finishes.length ? Math.max(0, Math.max(...finishes) - Math.min(...starts)) : null,

@@ -418,7 +418,12 @@ describe.each(testBackends())("the document consolidation assembles in the datab
   it("a finished run with no committed steps: an empty steps array", async () => {
     const executionId = await execution("empty");
     await db.writer.finishExecutionSession(executionId, { status: "failed", error: "nothing ran" });
-    expect((await expectAsPureBuilder(executionId, uid("c"))).steps).toEqual([]);
+    const document = await expectAsPureBuilder(executionId, uid("c"));
+    expect(document.steps).toEqual([]);
+    // No step, no rate: stored as null in the document and its column, not as 0 %.
+    expect(document.metadata.success_rate).toBeNull();
+    // (expectAsPureBuilder consolidates it twice: from the stored JSON, then from the jsonb.)
+    expect((await db.writer.getConsolidatedSessionsByExecution(executionId)).map((c) => c.successRate)).toEqual([null, null]);
   });
 
   it("one committed step, and steps pending at both ends: the frame opens and closes around the committed ones only", async () => {

@@ -167,14 +167,14 @@ describe("computeMetrics on hand-computed tables", () => {
     expect(m.total_tools).toBe(3);
   });
 
-  it("no steps: zero counts, not NaN; no score and no usage are null", () => {
+  it("no steps: zero counts, not NaN; no rate, no score and no usage are null", () => {
     expect(computeMetrics([])).toEqual({
       successful_steps: 0,
       failed_steps: 0,
       skipped_steps: 0,
       total_steps: 0,
       infrastructure_errors: 0,
-      success_rate: 0,
+      success_rate: null,
       avg_score: null,
       total_tools: 0,
       execution_duration_ms: null,

@@ -127,6 +127,18 @@ describe("renderHtmlPage", () => {
     expect(shown).toContain(`<section class="banner ok"`);
   });
 
+  it("a run with no stored step has no success rate: '—', never 0.0 %", () => {
+    const none = JSON.parse(fixture("empty"));
+    // As consolidation now stores it (null), and as documents before it did (0): both read "—".
+    for (const rate of [null, 0]) {
+      const shown = renderHtmlPage(JSON.stringify({ ...none, metadata: { ...none.metadata, success_rate: rate } }), {
+        execution: execution("empty"),
+      });
+      expect(shown).toContain('<span class="value">—</span><span class="name">Success rate</span>');
+    }
+    expect(page).toContain('<span class="value">25.0%</span><span class="name">Success rate</span>');
+  });
+
   it("says when consolidation failed, with its error", () => {
     const shown = renderHtmlPage(fixture("reev-4-step"), {
       execution: execution("reev-4-step", { consolidation: { status: "timed_out", error: "took over 60s", updatedAt: null } }),

@@ -34,7 +34,7 @@ export function RunMetrics(props: { content: ConsolidatedContent; wallTimeMs: nu
     <section class="metrics" aria-label="Run metrics">
       <Metric
         name={planned !== undefined ? `Success rate of ${m.total_steps} recorded` : "Success rate"}
-        value={`${m.success_rate.toFixed(1)}%`}
+        value={m.success_rate === null || m.total_steps === 0 ? "—" : `${m.success_rate.toFixed(1)}%`}
       />
       <Metric name="Avg score" value={scoreText(m.avg_score)} />
       <Metric name="Tool calls" value={String(m.total_tools)} />

@@ -179,7 +179,7 @@ export const ZFlowResponse = z
       successful_steps: z.int(),
       failed_steps: z.int(),
       skipped_steps: z.int(),
-      success_rate: z.number(),
+      success_rate: z.number().nullable(),
       avg_score: z.number().nullable(),
       total_tools: z.int(),
       execution_duration_ms: z.number().nullable(),
