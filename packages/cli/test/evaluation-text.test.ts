@@ -88,4 +88,12 @@ describe("the terminal tables", () => {
       expect(html).toContain(cell);
     }
   });
+
+  it("say nothing was judged when no flow has runs on both sides, not 'no credible difference anywhere'", () => {
+    const other = aggregateFlow({ flowId: "g", k: 1, runs: [run(1, 1)] });
+    const apart = comparisonText(compareReports([flow([1])], [other]));
+    expect(apart).toContain("  nothing: no flow has runs on both sides to judge (see the notes)");
+    expect(apart).not.toContain("anywhere");
+    expect(comparisonText(compareReports([flow([1])], [flow([1])]))).toContain("  no credible difference anywhere");
+  });
 });

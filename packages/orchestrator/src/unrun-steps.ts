@@ -9,13 +9,14 @@ export function plannedStepCount(metadata: unknown): number | undefined {
  * A run whose process died (finished by `reev recover`) has no rows for the steps it never reached:
  * without a word of them, 7 of 7 recorded steps read as a whole run that succeeded. "5 of the 12
  * planned steps have no record (they never ran, or were rolled back)", or undefined when every planned
- * step has a record (or the plan was not recorded).
+ * step has a record (or the plan was not recorded). A run still `running` has simply not got there:
+ * "5 of the 12 planned steps are not recorded yet".
  */
-export function unrunStepsWords(metadata: unknown, recordedSteps: number): string | undefined {
+export function unrunStepsWords(metadata: unknown, recordedSteps: number, status?: string): string | undefined {
   const planned = plannedBeyond(metadata, recordedSteps);
-  return planned === undefined
-    ? undefined
-    : `${planned - recordedSteps} of the ${planned} planned steps have no record (they never ran, or were rolled back)`;
+  if (planned === undefined) return undefined;
+  const missing = `${planned - recordedSteps} of the ${planned} planned steps`;
+  return status === "running" ? `${missing} are not recorded yet` : `${missing} have no record (they never ran, or were rolled back)`;
 }
 
 /** The plan's step count when it has more steps than `recordedSteps` (some have no record); else undefined. */

@@ -33,6 +33,10 @@ describe("comparePassCounts", () => {
     expect(comparePassCounts({ baseline: counts(7, 10), candidate: counts(2, 10) }).reason).toBe(
       "7/10 → 2/10 passed: the difference could be chance (Fisher's exact test (two-sided), p = 0.0698 ≥ 0.05); more runs of both would tell",
     );
+    // No difference at all: nothing to be chance, and no "more runs would tell".
+    expect(comparePassCounts({ baseline: counts(3, 3), candidate: counts(4, 4) }).reason).toBe(
+      "3/3 → 4/4 passed: the same pass rate on both sides (Fisher's exact test (two-sided), p = 1.0000)",
+    );
   });
 
   it("refuses a side without runs, naming it: its p would be 1 and its verdict made of nothing", () => {

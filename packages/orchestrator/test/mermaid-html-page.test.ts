@@ -72,6 +72,12 @@ describe("renderHtmlPage", () => {
       execution: execution("reev-4-step", { metadata: { steps: planned.slice(0, 4) } }),
     });
     expect(bannerOf(whole)).not.toContain("planned");
+    // Still running, the steps it has not reached are "not recorded yet", in the banner and the diagram alike.
+    const running = renderHtmlPage(fixture("reev-4-step"), {
+      execution: execution("reev-4-step", { status: "running", metadata: { steps: planned } }),
+    });
+    expect(bannerOf(running)).toContain("8 of the 12 planned steps are not recorded yet");
+    expect(running).not.toContain("never ran");
     expect(bannerOf(page)).not.toContain("planned");
     // The tiles say what the rate and the count cover: the 4 recorded steps of 12.
     const tiles = (html: string) =>

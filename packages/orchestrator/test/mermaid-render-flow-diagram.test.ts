@@ -144,6 +144,10 @@ describe("renderFlowDiagram", () => {
     expect(renderFlowDiagram(fixture("empty"), { executionMetadata: { steps: ["a", "b"] } })).toContain(
       "    note left of no_steps\n        2 of the 2 planned steps have no record",
     );
+    // A run still running has not got there: "never ran" would be untrue.
+    const live = renderFlowDiagram(fourStepJson, { executionMetadata: { steps: planned }, executionStatus: "running" });
+    expect(live).toContain("        8 of the 12 planned steps are not recorded yet\n");
+    expect(live).not.toContain("never ran");
   });
 
   it("throws DiagramError INVALID_CONTENT for malformed JSON", () => {

@@ -100,8 +100,11 @@ export function comparisonText(comparison: ReportComparison): string {
     ...f.steps.map((s) => [`  › ${s.stepId}`, s.passes?.verdict ?? "—", failureRateChange(s), pValueText(s.passes), "", "", "", "", ""]),
   ]);
   const table = renderTable([...COMPARISON_COLUMNS], rows, new Set([3]));
+  // With no flow judged on both sides, "no credible difference anywhere" would claim a comparison that never happened.
   const flagged = comparison.flagged.length
     ? comparison.flagged.map((f) => `  ${f.verdict}: ${f.flowId}${f.stepId ? ` › ${f.stepId}` : ""}`).join("\n")
-    : "  no credible difference anywhere";
+    : comparison.flows.some((f) => f.passes !== null)
+      ? "  no credible difference anywhere"
+      : "  nothing: no flow has runs on both sides to judge (see the notes)";
   return `${table}\n\nFlagged (${comparison.test}, p < 0.05):\n${flagged}\n\n${comparison.notes.join("\n")}\n`;
 }

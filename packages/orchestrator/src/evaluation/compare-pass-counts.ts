@@ -76,6 +76,8 @@ function judgeDifference(
     const verdict = delta < 0 ? "regression" : "improvement";
     return { verdict, reason: `${counts}: a credible ${verdict} (${evidence} < ${SIGNIFICANCE_LEVEL})` };
   }
+  // "Could be chance" would have the reader hunt for a difference that is not there.
+  if (delta === 0) return { verdict: "no credible difference", reason: `${counts}: the same pass rate on both sides (${evidence})` };
   return {
     verdict: "no credible difference",
     reason: `${counts}: the difference could be chance (${evidence} ≥ ${SIGNIFICANCE_LEVEL}); more runs of both would tell`,

@@ -52,7 +52,7 @@ function ReportPage(props: { content: ConsolidatedContent; execution: ReportExec
             </p>
           </header>
           <RunMetrics content={content} wallTimeMs={execution.durationMs ?? null} executionMetadata={execution.metadata} />
-          <FlowDiagramView source={flowDiagramSource(content, checks, execution.metadata)} />
+          <FlowDiagramView source={flowDiagramSource(content, checks, execution.metadata, execution.status)} />
           {checks ? <ChecksSection checks={checks} content={content} /> : null}
           <StepTable content={content} checks={checks} />
         </main>

@@ -44,9 +44,15 @@ function classLines(model: FlowModel): string[] {
  */
 export function renderFlowDiagram(
   consolidatedContent: string | ConsolidatedContent,
-  options: { checks?: RunChecks; executionMetadata?: unknown } = {},
+  /** `executionMetadata` and `executionStatus`: the execution's plan and status, for the note on planned steps not recorded. */
+  options: { checks?: RunChecks; executionMetadata?: unknown; executionStatus?: string } = {},
 ): string {
-  return flowDiagramSource(parseConsolidatedContent(consolidatedContent), options.checks, options.executionMetadata);
+  return flowDiagramSource(
+    parseConsolidatedContent(consolidatedContent),
+    options.checks,
+    options.executionMetadata,
+    options.executionStatus,
+  );
 }
 
 /**
@@ -54,8 +60,8 @@ export function renderFlowDiagram(
  * note beside the last says how many planned steps are missing, or the drawing reads as the whole run.
  * Left of it, as the flow's check note is right of it. `executionMetadata` is the execution's, with its plan.
  */
-function unrunNote(model: FlowModel, recordedSteps: number, executionMetadata: unknown): string[] {
-  const words = unrunStepsWords(executionMetadata, recordedSteps);
+function unrunNote(model: FlowModel, recordedSteps: number, executionMetadata: unknown, executionStatus: string | undefined): string[] {
+  const words = unrunStepsWords(executionMetadata, recordedSteps, executionStatus);
   return words ? mermaidNote(model.steps.at(-1)?.id ?? EMPTY_RUN_STATE.id, [words], "left") : [];
 }
 
@@ -72,7 +78,12 @@ function checkNotes(model: FlowModel, checks: RunChecks | undefined): string[] {
 }
 
 /** renderFlowDiagram for content already parsed and checked (the HTML page parses it once for both). @internal */
-export function flowDiagramSource(content: ConsolidatedContent, checks?: RunChecks, executionMetadata?: unknown): string {
+export function flowDiagramSource(
+  content: ConsolidatedContent,
+  checks?: RunChecks,
+  executionMetadata?: unknown,
+  executionStatus?: string,
+): string {
   const model = buildFlowModel(content);
   const body = [
     "direction TB",
@@ -81,7 +92,7 @@ export function flowDiagramSource(content: ConsolidatedContent, checks?: RunChec
     ...stateLines(model),
     ...transitionLines(model),
     ...checkNotes(model, checks),
-    ...unrunNote(model, content.metadata.total_steps, executionMetadata),
+    ...unrunNote(model, content.metadata.total_steps, executionMetadata, executionStatus),
     ...classLines(model),
   ];
   return ["stateDiagram-v2", ...body.map((line) => INDENT + line)].join("\n") + "\n";

@@ -30,7 +30,7 @@ const CONSOLIDATION_TEXT = {
   timed_out: "timed out",
 } as const satisfies Record<ConsolidationStatus, string>;
 
-function stepCounts(content: ConsolidatedContent, metadata: ReportExecution["metadata"]): string {
+function stepCounts(content: ConsolidatedContent, { metadata, status }: ReportExecution): string {
   const m = content.metadata;
   const parts = [`${m.successful_steps} of ${m.total_steps} ${m.total_steps === 1 ? "step" : "steps"} succeeded`];
   if (m.failed_steps > 0) {
@@ -42,7 +42,7 @@ function stepCounts(content: ConsolidatedContent, metadata: ReportExecution["met
     parts.push(`${m.failed_steps} failed${which.length ? ` (${which.join("; ")})` : ""}`);
   }
   if (m.skipped_steps > 0) parts.push(`${m.skipped_steps} skipped`);
-  const unrun = unrunStepsWords(metadata, m.total_steps);
+  const unrun = unrunStepsWords(metadata, m.total_steps, status);
   if (unrun) parts.push(unrun);
   return parts.join(" · ");
 }
@@ -77,7 +77,7 @@ export function StatusBanner(props: {
       {abandoned ? (
         <p>It is still recorded as running, and nothing will finish it but reev recover (as failed, keeping the steps it committed).</p>
       ) : null}
-      <p>{stepCounts(content, execution.metadata)}</p>
+      <p>{stepCounts(content, execution)}</p>
       {execution.status === "running" && stored ? <p>This page shows the steps committed when it was consolidated.</p> : null}
       <p data-consolidation-status={consolidation.status}>
         Consolidation {CONSOLIDATION_TEXT[consolidation.status]}
