@@ -31,7 +31,12 @@ const ZEvaluationSummary = z
   .openapi("EvaluationSummary");
 
 const ZEvaluation = ZEvaluationSummary.extend({
-  configuration: z.unknown().openapi({ description: "What reev eval was asked: flow files, --repeat, --concurrency, the price table…" }),
+  configuration: z.unknown().openapi({
+    description:
+      "What reev eval was asked: `files`, `repeat` (the k of pass@k), `concurrency`, `agent`, `model`, `minPassRate`, `baseline`, " +
+      "`prices`, and `flows`: per flow its `flowId`, `flow` (true when the flow has an `expect` of its own, whose verdict a run " +
+      "must carry to pass) and `steps` (the ids of its steps that have an `expect`).",
+  }),
   report: z.unknown().nullable().openapi({
     description:
       "The report, as `reev eval --format json` prints it under `report`: per flow the pass rate with its 95% Wilson interval, pass@k, pass^k, scores, durations, tokens, cost and steps. Null while running.",
