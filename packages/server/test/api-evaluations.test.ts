@@ -121,6 +121,33 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     expect(comparedAbandoned.error.message).toContain(`Evaluation "${ids.running}" was abandoned`);
   });
 
+  test("an evaluation's page links the runs its report does not count: cancelled by an interruption, or all while it has none", async ({
+    db,
+  }) => {
+    await seed(db);
+    const { app } = createServer({ db, log: () => {} });
+    const cancelled = `${prefix}-cancelled`;
+    const pending = `${prefix}-pending`;
+    for (const [executionId, evaluationId] of [
+      [cancelled, ids.v3],
+      [pending, ids.running],
+    ] as const)
+      await db.writer.createExecutionSession({ executionId, flowId: "late", agent: "scripted", prompt: "p", evaluationId });
+    await db.writer.finishExecutionSession(cancelled, { status: "cancelled", error: "interrupted" });
+    const uncounted = /<section aria-label="Runs not counted">[\s\S]*?<\/section>/;
+    const section = async (id: string) => (await (await app.request(`/evaluations/${id}`)).text()).match(uncounted)?.[0] ?? "";
+    const v3 = await section(ids.v3);
+    expect(v3).toContain("Runs not counted (1)");
+    expect(v3).toContain(`<a href="/runs/${cancelled}">${cancelled}</a>`);
+    expect(v3).toContain("cancelled");
+    const running = await section(ids.running);
+    expect(running).toContain("Its runs so far (1)");
+    expect(running).toContain(`<a href="/runs/${pending}">${pending}</a>`);
+    // Every run counted: no such section.
+    expect(await section(ids.v1)).toBe("");
+    await db.writer.finishExecutionSession(pending, { status: "cancelled", error: "test over" });
+  });
+
   test("one evaluation is its stored report; a comparison is reev compare's, flagging the change made", async ({ db }) => {
     await seed(db);
     const { app } = createServer({ db, log: () => {} });

@@ -51,18 +51,20 @@ export const storedSummary = (evaluation: EvaluationRunRecord): EvaluationReport
 /**
  * The runs an evaluation's summary counted, as they are stored now, and the ids of those deleted
  * since (`reev purge` deletes old executions; the summary keeps their ids and the figures computed
- * from them). One read of the evaluation's executions, however many runs it counted.
+ * from them); and its stored runs the summary did not count (cancelled when it was interrupted, or
+ * all of them while it has no summary). One read of the evaluation's executions, however many runs it counted.
  */
 export async function countedRuns(
   db: Reads,
   evaluationId: string,
-  summary: EvaluationReport,
-): Promise<{ stored: EvaluationExecutionRecord[]; purged: string[] }> {
-  const counted = summary.flows.flatMap((f) => f.runIds);
+  summary: EvaluationReport | null,
+): Promise<{ stored: EvaluationExecutionRecord[]; purged: string[]; uncounted: EvaluationExecutionRecord[] }> {
+  const counted = summary?.flows.flatMap((f) => f.runIds) ?? [];
   const wanted = new Set(counted);
-  const stored = (await db.writer.listEvaluationExecutions(evaluationId)).filter((e) => wanted.has(e.executionId));
+  const all = await db.writer.listEvaluationExecutions(evaluationId);
+  const stored = all.filter((e) => wanted.has(e.executionId));
   const present = new Set(stored.map((e) => e.executionId));
-  return { stored, purged: counted.filter((id) => !present.has(id)) };
+  return { stored, purged: counted.filter((id) => !present.has(id)), uncounted: all.filter((e) => !wanted.has(e.executionId)) };
 }
 
 /**

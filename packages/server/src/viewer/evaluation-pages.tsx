@@ -1,4 +1,4 @@
-import { type EvaluationRunRecord, markedStatus, runMark } from "@reev/db";
+import { type EvaluationExecutionRecord, type EvaluationRunRecord, markedStatus, runMark } from "@reev/db";
 import {
   ComparisonBody,
   comparedSideText,
@@ -188,6 +188,8 @@ export function EvaluationPage(props: {
   evaluation: EvaluationRunRecord;
   report: EvaluationReport | null;
   purged: ReadonlySet<string>;
+  /** Its stored runs the report does not count. */
+  uncounted: readonly EvaluationExecutionRecord[];
 }) {
   const { evaluation: e, report } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
@@ -222,12 +224,52 @@ export function EvaluationPage(props: {
           </section>
         </>
       )}
+      <UncountedRuns runs={props.uncounted} counted={report !== null} />
       {baseline !== null ? (
         <p>
           <a href={compareHref({ a: baseline, b: e.id })}>Compare with its baseline {baseline}</a>
         </p>
       ) : null}
     </Layout>
+  );
+}
+
+/** An evaluation's runs outside its report, linked: without them a cancelled run of an interrupted evaluation had no way in. */
+function UncountedRuns(props: { runs: readonly EvaluationExecutionRecord[]; counted: boolean }) {
+  if (!props.runs.length) return null;
+  return (
+    <section aria-label="Runs not counted">
+      <h2>{props.counted ? `Runs not counted (${props.runs.length})` : `Its runs so far (${props.runs.length})`}</h2>
+      <p>
+        {props.counted
+          ? "Stored runs of this evaluation that its report does not count: it was interrupted before they finished."
+          : "The runs it recorded; none is counted without a report."}
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th>Run</th>
+            <th>Flow</th>
+            <th>Status</th>
+            <th>Started</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.runs.map((r) => (
+            <tr data-execution-id={r.executionId}>
+              <td class="id" data-label="Run">
+                <a href={runHref(r.executionId)}>{r.executionId}</a>
+              </td>
+              <td data-label="Flow">{r.flowId}</td>
+              <td data-label="Status">{r.status}</td>
+              <td data-label="Started">
+                <UtcTime date={r.startedAt} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }
 

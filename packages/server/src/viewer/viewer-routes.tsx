@@ -352,9 +352,18 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     const evaluation = await ctx.db.writer.getEvaluationRun(id);
     if (!evaluation) return c.html(<NotFoundPage message={`No evaluation "${id}".`} back={BACK_TO_EVALUATIONS} />, 404);
     const report = storedSummary(evaluation);
-    // Runs purged since it finished have no page to link to: one read finds which are left.
-    const purged = new Set(report ? (await countedRuns(ctx.db, evaluation.id, report)).purged : []);
-    return c.html(<EvaluationPage nonce={nonceOf(c)} evaluation={evaluation} report={report} purged={purged} />);
+    // Runs purged since it finished have no page to link to, and runs it did not count (cancelled
+    // by Ctrl-C, or all while it has no report) would have none that links them: one read finds both.
+    const runs = await countedRuns(ctx.db, evaluation.id, report);
+    return c.html(
+      <EvaluationPage
+        nonce={nonceOf(c)}
+        evaluation={evaluation}
+        report={report}
+        purged={new Set(runs.purged)}
+        uncounted={runs.uncounted}
+      />,
+    );
   });
 
   app.get("/compare", async (c) => {
