@@ -6,7 +6,7 @@ import { z } from "zod";
 import { closestWord, didYouMean, orList } from "./closest-word.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import { ZExpect } from "./evaluation/expect.js";
-import { issueProblems, type Problem, requiredWords } from "./issue-problems.js";
+import { issueProblems, type Problem, plainWords } from "./issue-problems.js";
 import { placeholders, STEP_RESULT_FIELDS, TEMPLATE_ROOTS } from "./prompt-template.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
@@ -174,7 +174,7 @@ export type FlowPlan = z.infer<typeof ZFlowPlan>;
 export function parseFlowPlan(text: string, sourceName?: string): FlowPlan {
   const label = sourceName ?? "<inline flow>";
   const document = parseDocument(text, sourceName, label);
-  const result = ZFlowPlan.safeParse(document, { error: requiredWords });
+  const result = ZFlowPlan.safeParse(document, { error: plainWords });
   if (result.success) return result.data;
   const reported = result.error.issues.flatMap((issue) => issueProblems(ZFlowPlan, issue));
   const problems = [...reported, ...missedDuplicateProblems(document, reported)];

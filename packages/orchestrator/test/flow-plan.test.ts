@@ -82,11 +82,11 @@ describe("loadFlowPlan", () => {
     expect(message).toContain(path);
     for (const line of [
       "flowId: must not be empty",
-      "steps[0].retry.attempts: Too small: expected number to be >=1",
+      "steps[0].retry.attempts: must be at least 1",
       "steps[0].retry.maxBackoffMs: must be >= backoffMs (100)",
-      "steps[1].timeoutMs: Too small: expected number to be >0",
+      "steps[1].timeoutMs: must be more than 0",
       "steps[1].script[0].toolCalls[0].durationMs: must be an integer number of milliseconds",
-      "steps[1].script[0].score: Too big: expected number to be <=1",
+      "steps[1].script[0].score: must be at most 1",
       "steps[1].retyr: Unrecognized key: did you mean retry?",
       'steps[1].stepId: Duplicate stepId "a" (already used by steps[0])',
     ]) {
@@ -191,10 +191,29 @@ describe("parseFlowPlan", () => {
     expect(error.message).toContain("flow.json");
   });
 
+  it("says what is wrong in a person's words, not zod's ('Invalid input: expected number, received string')", () => {
+    const error = invalid({
+      flowId: "x",
+      prompt: 5,
+      atomic: "yes",
+      steps: [step("a", { timeoutMs: "abc", expect: { tools: ["x"], order: "exakt" } }), step("b", { script: [] })],
+    });
+    const lines = error.message.split("\n").slice(1);
+    for (const line of [
+      "  - prompt: must be text, not 5",
+      '  - atomic: must be true or false, not the text "yes"',
+      '  - steps[0].timeoutMs: must be a number, not the text "abc"',
+      '  - steps[0].expect.order: must be one of exact, in_order or any_order, not the text "exakt". Did you mean exact?',
+    ])
+      expect(lines).toContain(line);
+    expect(invalid({ flowId: "x", prompt: "p", steps: [] }).message).toContain("  - steps: must have at least 1 item");
+    expect(error.message).not.toMatch(/Invalid input|expected \w+, received|Too (small|big)/);
+  });
+
   it("reports the root when the document is not an object", () => {
     const error = invalid(["not", "a", "flow"]);
     expect(error.path).toBe("");
-    expect(error.message).toContain("  - (root): Invalid input: expected object, received array");
+    expect(error.message).toContain("  - (root): must be a mapping (key: value), not a list");
   });
 
   it("reports each duplicate stepId at the later occurrence", () => {
@@ -208,8 +227,8 @@ describe("parseFlowPlan", () => {
     const error = invalid(plan([step("a", { timeoutMs: 2.5 }), step("a", { critical: "no" })]));
     const lines = error.message.split("\n").slice(1);
     expect(lines).toEqual([
-      "  - steps[0].timeoutMs: Invalid input: expected int, received number",
-      "  - steps[1].critical: Invalid input: expected boolean, received string",
+      "  - steps[0].timeoutMs: must be a whole number, not 2.5",
+      '  - steps[1].critical: must be true or false, not the text "no"',
       '  - steps[1].stepId: Duplicate stepId "a" (already used by steps[0])',
     ]);
     const withoutAbort = invalid(plan([step("a"), step("a", { critical: "no" })]));

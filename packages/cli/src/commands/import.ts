@@ -9,7 +9,7 @@ import {
   ZFinalExecutionStatus,
   ZSessionLog,
 } from "@reev/db";
-import { errorMessage, OrchestratorError, requiredWords, sessionMetadata } from "@reev/orchestrator";
+import { errorMessage, OrchestratorError, plainWords, sessionMetadata } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { z } from "zod";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
@@ -93,7 +93,7 @@ function parseExport(text: string, file: string): Export {
     raw = fromJsonl(text, file);
   }
   // A missing field says so, instead of zod's "expected object, received undefined".
-  const parsed = ZExport.safeParse(raw, { error: requiredWords });
+  const parsed = ZExport.safeParse(raw, { error: plainWords });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = formatIssuePath(issue.path);

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { OrchestratorError } from "../errors.js";
-import { issueProblems, requiredWords } from "../issue-problems.js";
+import { issueProblems, plainWords } from "../issue-problems.js";
 
 /**
  * Validates `value` against `schema` or throws INVALID_ARGUMENT listing every problem with its field
@@ -8,7 +8,7 @@ import { issueProblems, requiredWords } from "../issue-problems.js";
  * An unknown key is reported at the key itself: that is where the typo is.
  */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, label: string): z.output<S> {
-  const result = schema.safeParse(value, { error: requiredWords });
+  const result = schema.safeParse(value, { error: plainWords });
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap((issue) => issueProblems(schema, issue));
   throw new OrchestratorError(
