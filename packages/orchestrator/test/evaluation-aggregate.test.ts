@@ -158,7 +158,7 @@ describe("aggregateFlow", () => {
     [
       "an unknown outcome",
       { flowId: "f", k: 1, runs: [run("a", { steps: [step("s", "ok" as "passed")] })] },
-      "runs[0].steps[0].outcome: Invalid option",
+      'runs[0].steps[0].outcome: must be one of passed, failed or skipped, not the text "ok"',
     ],
     ["k of 0", { flowId: "f", k: 0, runs: [] }, "k: must be 1 or more"],
   ])("refuses %s, naming the field, and counts nothing", (_, input, problem) => {
