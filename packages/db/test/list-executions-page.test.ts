@@ -72,6 +72,12 @@ describe.each(testBackends())("listExecutionsPage on $name", (backend) => {
     const error = await listExecutionsPage(db, { limit: 0 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     expect((error as DatabaseError).field).toBe("limit");
+    // A range that ends before it starts (the two swapped) is refused, not answered with an empty list.
+    const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 12, minute));
+    const swapped = await listExecutionsPage(db, { from: at(5), to: at(1) }).catch((e: unknown) => e);
+    expect(swapped).toMatchObject({ field: "to", message: expect.stringContaining("must be later than from") });
+    expect(await listExecutionsPage(db, { from: at(1), to: at(1) }).catch((e: unknown) => e)).toMatchObject({ field: "to" });
+    await expect(listExecutionsPage(db, { from: at(1), to: at(5) })).resolves.toMatchObject({ next: null });
   });
 
   test("storedFlowIds lists each stored flow once", async ({ db }) => {

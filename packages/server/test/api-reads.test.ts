@@ -192,6 +192,8 @@ describe.each(testBackends())("read API on $name", (backend) => {
       ["/api/v1/executions?cursor=%00%00", 400, "cursor"],
       ["/api/v1/executions?status=done", 400, "status"],
       ["/api/v1/executions?from=last%20week", 400, "from"],
+      // A range that ends before it starts: refused, not an empty page that reads as "no runs then".
+      ["/api/v1/executions?from=2026-12-05T00:00:00Z&to=2026-12-01T00:00:00Z", 400, "to"],
       [`/api/v1/executions?q=${"q".repeat(501)}`, 400, "q"],
       ["/api/v1/executions?q=%00", 400, "q"],
       [`/api/v1/executions?q=${"q".repeat(9000)}`, 414],

@@ -14,21 +14,27 @@ export type ExecutionsPageKey = z.output<typeof ZExecutionsPageKey>;
 
 export const MAX_PAGE_LIMIT = 200;
 
-export const ZExecutionsPageInput = z.object({
-  status: ZExecutionStatus.optional(),
-  flowId: ZId.optional(),
-  agent: ZId.optional(),
-  /** started_at ≥ from. */
-  from: ZTimestamp.optional(),
-  /** started_at < to. */
-  to: ZTimestamp.optional(),
-  /** A substring of the execution id, the flow id or the prompt, case-insensitive. */
-  // Text PostgreSQL cannot hold (a NUL) can match nothing stored, and the server would refuse the
-  // pattern outright: a 500 for what is bad input.
-  q: z.string().max(500, "must be at most 500 characters").refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).optional(),
-  limit: z.int().min(1, "must be 1 or more").max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`).default(50),
-  after: ZExecutionsPageKey.optional(),
-});
+export const ZExecutionsPageInput = z
+  .object({
+    status: ZExecutionStatus.optional(),
+    flowId: ZId.optional(),
+    agent: ZId.optional(),
+    /** started_at ≥ from. */
+    from: ZTimestamp.optional(),
+    /** started_at < to. */
+    to: ZTimestamp.optional(),
+    /** A substring of the execution id, the flow id or the prompt, case-insensitive. */
+    // Text PostgreSQL cannot hold (a NUL) can match nothing stored, and the server would refuse the
+    // pattern outright: a 500 for what is bad input.
+    q: z.string().max(500, "must be at most 500 characters").refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).optional(),
+    limit: z.int().min(1, "must be 1 or more").max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`).default(50),
+    after: ZExecutionsPageKey.optional(),
+  })
+  // An empty range can only be a mistake (the two swapped): an empty list would read as "no runs then".
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, {
+    message: "must be later than from: no run starts in an empty range (are the two swapped?)",
+    path: ["to"],
+  });
 export type ExecutionsPageInput = z.input<typeof ZExecutionsPageInput>;
 
 export type ExecutionsPage = {
