@@ -163,8 +163,10 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
   it("an unknown id points to reev evaluations; an evaluation's id where an execution's belongs is told as such", async () => {
     const compare = await reev("compare", "eval_nope", "eval_nope_either");
     expect(compare.code, show(compare)).toBe(2);
-    expect(compare.stderr).toBe(
-      `reev: No evaluation or execution "eval_nope".\nRun reev evaluations --db ${database.url} to see the recorded evaluations (reev list --db ${database.url} for executions).\n`,
+    // Named with the database it was looked for in, as reev show names it.
+    expect(compare.stderr).toMatch(/^reev: No evaluation or execution "eval_nope" in (embedded PGlite|PostgreSQL) at [^\n]+\.\n/);
+    expect(compare.stderr).toContain(
+      `.\nRun reev evaluations --db ${database.url} to see the recorded evaluations (reev list --db ${database.url} for executions).\n`,
     );
     const baseline = await reev("eval", fixture("eval-v1/gamma.yaml"), "--baseline", "eval_nope");
     expect(baseline.code, show(baseline)).toBe(2);

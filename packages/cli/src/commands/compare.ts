@@ -69,17 +69,18 @@ export async function compareCommand(
 }
 
 /**
- * A side not found, with the stored ids that contain it (an id cut short), evaluations first, as reev
- * show answers for an execution. Other errors pass through.
+ * A side not found, in the database it was looked for in, with the stored ids that contain it (an id
+ * cut short), evaluations first, as reev show answers for an execution. Other errors pass through.
  */
 async function withNearIds(db: Database, error: unknown, given: { a: string; b: string }): Promise<unknown> {
   if (!OrchestratorError.is(error, "NOT_FOUND") || (error.path !== "a" && error.path !== "b")) return error;
   const id = given[error.path];
   const near = await Promise.all([evaluationIdsContaining(db, id), executionIdsContaining(db, id)]).catch(() => undefined);
-  if (!near) return error;
-  const [evaluations, executions] = near;
-  const ids = [...evaluations.ids, ...executions.ids];
-  return new OrchestratorError("NOT_FOUND", `${error.message}${nearWords({ ids, more: evaluations.more || executions.more }, "ids")}`, {
+  const [evaluations, executions] = near ?? [];
+  const ids = [...(evaluations?.ids ?? []), ...(executions?.ids ?? [])];
+  // Named with the database, as reev show does: a wrong --db is as likely as a wrong id.
+  const message = `No evaluation or execution "${id}" in ${db.description}.`;
+  return new OrchestratorError("NOT_FOUND", `${message}${nearWords({ ids, more: !!(evaluations?.more || executions?.more) }, "ids")}`, {
     path: error.path,
     cause: error,
   });
