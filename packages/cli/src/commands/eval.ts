@@ -100,8 +100,8 @@ export function registerEval(program: Command, ctx: CliContext): void {
         ]),
         "",
         "Exit codes: 0 every flow met --min-pass-rate, 1 one did not, 2 bad input (nothing ran), 130 interrupted",
-        "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it; 143 for",
-        "SIGTERM; a second Ctrl-C exits at once).",
+        "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it, or not at",
+        "all if it had not begun; 143 for SIGTERM; a second Ctrl-C exits at once).",
         PRICES_HELP,
       ].join("\n"),
     )
