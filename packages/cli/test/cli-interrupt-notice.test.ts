@@ -1,7 +1,7 @@
 /**
  * The first Ctrl-C's notice says what is really under way (a new user's Ctrl-C a second into
- * `reev run` was told of runs being stopped when none had started). A real child process and a real
- * SIGINT at a known point each: before any run, the flow file is a FIFO the child is blocked reading
+ * `reev run` was told of runs being stopped when none had started), for `reev run` and `reev eval`.
+ * A real child process and a real signal at a known point each: before any run, the flow file is a FIFO the child is blocked reading
  * (the test's open for writing returns once it reads), so reev has taken Ctrl-C over and no run can
  * have started; during a run, the step that hangs has said it started.
  */
@@ -10,7 +10,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { againNotice } from "../src/interrupt.js";
+import { evaluationNotices } from "../src/commands/eval.js";
+import { againNotice, runNotices } from "../src/interrupt.js";
 import { startCli } from "./support/live-cli.js";
 import { assertBuilt, fixture, makeTempDir, show } from "./support/run-cli.js";
 
@@ -22,22 +23,65 @@ beforeAll(() => {
 afterAll(() => temp?.remove());
 
 describe("the first Ctrl-C's notice", () => {
-  it.skipIf(process.platform === "win32")("before any run started: says none had and none will; no database is opened", async () => {
-    const flow = join(temp.dir, "flow.yaml");
+  /**
+   * `reev <command> <flow> --db <dir>` signalled while it reads its flow file, a FIFO it is blocked on:
+   * it has taken Ctrl-C over, and no run can have started. Then the flow is given, so what follows
+   * the signal is the command's own doing.
+   */
+  async function signalWhileReadingFlow(command: "run" | "eval", signal: "SIGINT" | "SIGTERM") {
+    const flow = join(temp.dir, `${command}-${signal}.yaml`);
     execFileSync("mkfifo", [flow]);
-    const db = join(temp.dir, "db-before");
-    const run = startCli(["run", flow, "--db", db], { cwd: temp.dir });
+    const db = join(temp.dir, `db-before-${command}-${signal}`);
+    const cli = startCli([command, flow, "--db", db], { cwd: temp.dir });
     const writer = await open(flow, "w"); // returns once reev opens the flow file to read it
-    run.child.kill("SIGINT");
-    await run.waitForLine(/^Interrupted \(SIGINT\)/);
+    cli.child.kill(signal);
+    await cli.waitForLine(new RegExp(`^Interrupted \\(${signal}\\)`));
     await writer.writeFile(readFileSync(fixture("succeeds.yaml")));
     await writer.close();
-    const r = await run.done;
+    return { r: await cli.done, db };
+  }
+
+  it.skipIf(process.platform === "win32")("before any run started: says none had and none will; no database is opened", async () => {
+    const { r, db } = await signalWhileReadingFlow("run", "SIGINT");
     expect(r.code, show(r)).toBe(130);
     expect(r.stderr).toContain("Interrupted (SIGINT): no run had started, and none will. Press Ctrl-C again to exit at once.\n");
     expect(r.stderr).not.toContain("stopping each run");
     expect(r.stdout).toContain("0 runs: 0 completed, 0 failed (1 not started: interrupted)");
     expect(existsSync(db)).toBe(false);
+  });
+
+  // A new user's Ctrl-C a second into `reev eval` was ignored (the evaluation ran to its end, exit 0)
+  // or ended it without a word: it took Ctrl-C over only once its evaluation was recorded.
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    it.skipIf(process.platform === "win32")(`reev eval, ${signal} before it began: says so, records nothing, exits ${code}`, async () => {
+      const { r, db } = await signalWhileReadingFlow("eval", signal);
+      expect({ code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr }, show(r)).toEqual({
+        code,
+        signal: null,
+        stdout: "",
+        stderr: [
+          "",
+          `Interrupted (${signal}): no run had started, and none will. Press Ctrl-C again to exit at once.`,
+          "Nothing was recorded: the evaluation was interrupted before it began. Run the command again to do it.",
+          "",
+        ].join("\n"),
+      });
+      expect(existsSync(db)).toBe(false);
+    });
+  }
+
+  it("reev eval, once its evaluation is recorded: says only its report is left, not that runs are stopped", () => {
+    let recorded: string | undefined;
+    const notices = evaluationNotices(runNotices({ runsStarted: () => 3 }), () => recorded);
+    expect(notices.first("SIGINT")).toContain("stopping each run's current step");
+    recorded = "eval_1";
+    expect(notices.first("SIGINT")).toBe(
+      "\nInterrupted (SIGINT): evaluation eval_1 is recorded; its report is written, then reev exits. Press Ctrl-C again to exit at once.\n",
+    );
+    expect(notices.again("SIGINT")).toBe("\nSIGINT again: exiting at once. Evaluation eval_1 is recorded.\n");
   });
 
   it("while a run is going: says each run's current step is stopped and the run finished as cancelled", async () => {

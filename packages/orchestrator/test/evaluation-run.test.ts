@@ -71,14 +71,17 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
   async function evaluate(plans: FlowPlan[]): Promise<{ evaluationId: string; report: EvaluationReport }> {
     const evaluationId = uid("eval");
     await db.writer.createEvaluationRun({ id: evaluationId, agent: "scripted", configuration: { repeat: 5 } });
+    let started = 0;
     const ran = await runEvaluation(db, {
       evaluationId,
       plans,
       repeat: 5,
       concurrency: 4,
       agentFor: (run) => new ScriptedAgent({ run }),
+      onRunStart: () => void started++,
     });
     expect(ran.interrupted).toBe(false);
+    expect(started).toBe(15);
     expect(ran.outcomes.map((o) => o.error)).toEqual(Array(15).fill(null));
     const stored = await db.writer.listEvaluationExecutions(evaluationId);
     const report = buildEvaluationReport(stored, { k: 5, flows: plans.map(expectationsOfPlan) });
@@ -233,5 +236,24 @@ steps:
     expect(stored.flatMap((e) => e.steps.map((s) => s.status)).sort()).toEqual(["failed", "success", "success", "timed_out", "timed_out"]);
     const report = buildEvaluationReport(stored, { k: 5, flows: [expectationsOfPlan(plan)] });
     expect(report.flows[0]!.steps).toMatchObject([{ stepId: "quote", runs: 5, passed: 2, failed: 3, timedOut: 2, skipped: 0 }]);
+  });
+
+  it("interrupted before it begins (Ctrl-C while reev eval opened its database): no run starts, none is stored", async () => {
+    const evaluationId = uid("eval-aborted");
+    await db.writer.createEvaluationRun({ id: evaluationId, agent: "scripted", configuration: { repeat: 2 } });
+    const controller = new AbortController();
+    controller.abort(new Error("interrupted (SIGINT)"));
+    let started = 0;
+    const ran = await runEvaluation(db, {
+      evaluationId,
+      plans: [parseFlowPlan(gamma(uid("gamma-aborted"), false))],
+      repeat: 2,
+      concurrency: 2,
+      agentFor: (run) => new ScriptedAgent({ run }),
+      signal: controller.signal,
+      onRunStart: () => void started++,
+    });
+    expect({ ...ran, started }).toEqual({ outcomes: [], completedBeforeAbort: new Set(), interrupted: true, started: 0 });
+    expect(await db.writer.listEvaluationExecutions(evaluationId)).toEqual([]);
   });
 });

@@ -30,7 +30,7 @@ import { evaluationsHint } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
 import { recoverCommand } from "../hint.js";
-import { interruptExitCode, runNotices, withInterrupts } from "../interrupt.js";
+import { type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import {
   type DbOptions,
   dbOption,
@@ -45,7 +45,7 @@ import {
 import { emit, writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 import { comparisonText, evaluationText } from "./evaluation-text.js";
-import { AGENTS, type AgentName, checkAgentInput, createAgent, diagramFileStem } from "./run.js";
+import { AGENTS, type AgentName, checkAgentInput, createAgent, diagramFileStem, startedRuns } from "./run.js";
 
 // reev compare reads the price file the same way.
 
@@ -67,8 +67,8 @@ type EvalFlags = DbOptions &
   };
 
 export function registerEval(program: Command, ctx: CliContext): void {
-  program
-    .command("eval")
+  // Its action calls withInterrupts before anything else: Ctrl-C while it starts is the startup guard's until then.
+  takesOverInterrupts(program.command("eval"))
     .summary("evaluate an agent: repeated runs, pass rates, checks")
     .description(
       "Run each flow --repeat times, record an evaluation, and report per flow the pass rate (95% Wilson interval), pass@k, pass^k, scores, durations, tokens and cost, and per step the failure rate, common errors and flaky steps. A run passes when it completed and every expect check holds.",
@@ -100,8 +100,8 @@ export function registerEval(program: Command, ctx: CliContext): void {
         ]),
         "",
         "Exit codes: 0 every flow met --min-pass-rate, 1 one did not, 2 bad input (nothing ran), 130 interrupted",
-        "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it; 143 for",
-        "SIGTERM; a second Ctrl-C exits at once).",
+        "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it, or not at",
+        "all if it had not begun; 143 for SIGTERM; a second Ctrl-C exits at once).",
         PRICES_HELP,
       ].join("\n"),
     )
@@ -164,7 +164,62 @@ async function writeRunDiagram(db: Database, executionId: string, path: string):
   return true;
 }
 
+/**
+ * An evaluation's interrupt notices: a command that runs flows' (runNotices) until the evaluation is
+ * finished and recorded (`recorded` gives its id from then on); a signal after that stops no run, only
+ * the report being written.
+ */
+export function evaluationNotices(runs: InterruptNotices, recorded: () => string | undefined): InterruptNotices {
+  return {
+    ...runs,
+    first: (name) => {
+      const id = recorded();
+      return id
+        ? `\nInterrupted (${name}): evaluation ${id} is recorded; its report is written, then reev exits. Press Ctrl-C again to exit at once.\n`
+        : runs.first(name);
+    },
+    again: (name) => {
+      const id = recorded();
+      return id ? `\n${name} again: exiting at once. Evaluation ${id} is recorded.\n` : runs.again(name);
+    },
+  };
+}
+
 export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO): Promise<number> {
+  const { onRunStart, runsStarted } = startedRuns();
+  let recorded: string | undefined;
+  const notices = evaluationNotices(runNotices({ runsStarted, recover: recoverCommand() }), () => recorded);
+  // The command's handlers from its first line on, taken over from the startup guard with no gap: a
+  // Ctrl-C while the flows loaded or the database opened (seconds for PGlite) was swallowed, or ended
+  // the process without a word.
+  const { value: code, interrupted } = await withInterrupts(
+    io,
+    (signal) =>
+      evaluate(inputs, flags, io, {
+        signal,
+        onRunStart,
+        onRecorded: (id) => {
+          recorded = id;
+        },
+      }),
+    { notices },
+  );
+  return interrupted ? interruptExitCode(interrupted) : code;
+}
+
+/** The evaluation itself, under evalCommand's handlers: `signal` aborts its runs, and keeps it from beginning if it has not. */
+async function evaluate(
+  inputs: string[],
+  flags: EvalFlags,
+  io: CliIO,
+  { signal, onRunStart, onRecorded }: { signal: AbortSignal; onRunStart: () => void; onRecorded: (evaluationId: string) => void },
+): Promise<number> {
+  // The exit code is evalCommand's then (130 or 143): nothing began, so nothing is left to finish.
+  const notBegun = () => {
+    if (signal.aborted)
+      io.stderr.write("Nothing was recorded: the evaluation was interrupted before it began. Run the command again to do it.\n");
+    return signal.aborted;
+  };
   const files = await collectFlowFiles(inputs);
   const plans = await loadPlans(files);
   const prices = await loadPrices(flags.prices);
@@ -188,6 +243,8 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
     baseline: flags.baseline ?? null,
     prices,
   };
+  // Interrupted while the flows loaded: no run started and none will, so no database is opened.
+  if (notBegun()) return 0;
   return withDatabase(flags.db, flags.migrate ? "migrate" : "write", async (db) => {
     // Checked before anything runs: a running baseline has no summary to compare with.
     const baselineRecord = flags.baseline ? await requireEvaluation(db, flags.baseline, "--baseline") : null;
@@ -195,6 +252,8 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
       side: { id: baselineRecord.id, name: baselineRecord.name },
       report: evaluationSummary(baselineRecord, "--baseline"),
     };
+    // Interrupted while the database opened: the evaluation is not begun, so none is left to finish.
+    if (notBegun()) return 0;
     const evaluationId = `eval_${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
     await db.writer.createEvaluationRun({
       id: evaluationId,
@@ -211,7 +270,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
     const total = plans.length * flags.repeat;
     // Ctrl-C (or SIGTERM) aborts the running agent calls; the evaluation is still finished, as
     // incomplete, under the same handlers, so only a second Ctrl-C can leave it "running".
-    const evaluate = async (signal: AbortSignal) => {
+    const runAndFinish = async () => {
       const ran = await runEvaluation(db, {
         evaluationId,
         plans,
@@ -221,6 +280,7 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
         signal,
         // Each run's consolidation is priced with the same table, so its diagram's cost is the report's.
         executor: { prices },
+        onRunStart,
         onRunSettled: (settledRun) => {
           settled += 1;
           io.stderr.write(`[${settled}/${total}] ${runLine(settledRun)}\n`);
@@ -243,24 +303,21 @@ export async function evalCommand(inputs: string[], flags: EvalFlags, io: CliIO)
       });
       return { report, finished };
     };
-    const { value: outcome, interrupted } = await withInterrupts(
-      io,
-      async (signal) => {
-        // Its sign of life while it runs, so `reev recover` elsewhere can tell it from a killed one.
-        const heartbeat = new Heartbeat(() => db.writer.evaluationHeartbeat(evaluationId), HEARTBEAT_INTERVAL_MS);
-        try {
-          return await evaluate(signal);
-        } finally {
-          await heartbeat.stop();
-        }
-      },
-      { notices: runNotices({ recover: recoverCommand() }) },
-    );
+    // Its sign of life while it runs, so `reev recover` elsewhere can tell it from a killed one.
+    const heartbeat = new Heartbeat(() => db.writer.evaluationHeartbeat(evaluationId), HEARTBEAT_INTERVAL_MS);
+    let outcome: Awaited<ReturnType<typeof runAndFinish>>;
+    try {
+      outcome = await runAndFinish();
+    } finally {
+      await heartbeat.stop();
+    }
     const { report, finished } = outcome;
+    onRecorded(evaluationId);
 
     const comparison = baseline && { side: baseline.side, comparison: compareReports(baseline.report.flows, report.flows) };
     await writeReport(db, finished, report, comparison, flags, io);
-    if (interrupted) return interruptExitCode(interrupted);
+    // Interrupted, the exit code is evalCommand's (130 or 143), and a pass rate of the runs counted says nothing.
+    if (signal.aborted) return 0;
     const below = flowsBelow(report, configuration.minPassRate);
     if (below.length) {
       io.stderr.write(`Below --min-pass-rate ${configuration.minPassRate}: ${below.join(", ")}\n`);

@@ -24,6 +24,8 @@ export type RunEvaluationOptions = {
   /** Aborted on Ctrl-C: no run starts after it, and the running ones are cancelled. */
   signal?: AbortSignal;
   onEvent?: (event: ExecutionEvent) => void;
+  /** Called as each run starts, so a Ctrl-C notice can say whether any has. */
+  onRunStart?: () => void;
   onRunSettled?: (outcome: EvaluationRunOutcome) => void;
   /** The executor's own options (a test's clock, say). */
   executor?: ConstructorParameters<typeof PingPongExecutor>[1];
@@ -58,6 +60,7 @@ export async function runEvaluation(
       const { plan, run } = tasks[next++]!;
       const executionId = fitId(`exec_${plan.flowId}`, `_r${run}_${Date.now()}_${randomBytes(3).toString("hex")}`);
       let outcome: EvaluationRunOutcome;
+      options.onRunStart?.();
       try {
         const result = await executor.execute(plan, options.agentFor(run), {
           executionId,
