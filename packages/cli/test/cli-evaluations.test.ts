@@ -173,6 +173,16 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
     expect(baseline.stderr).toMatch(
       /^reev: No evaluation "eval_nope" in .+\.\nRun reev evaluations --db \S+ to see the recorded evaluations/,
     );
+    // An execution's id as --baseline: told it is one, not "No evaluation".
+    const executionId = (JSON.parse((await reev("list", "--json")).stdout) as { executions: { executionId: string }[] }).executions[0]!
+      .executionId;
+    const runAsBaseline = await reev("eval", fixture("eval-v1/gamma.yaml"), "--baseline", executionId);
+    expect(runAsBaseline.code, show(runAsBaseline)).toBe(2);
+    expect(runAsBaseline.stderr).toMatch(
+      new RegExp(
+        `^reev: "${executionId}" is an execution in .+, not an evaluation: --baseline takes an evaluation's id\\.\\nreev evaluations --db \\S+ lists`,
+      ),
+    );
     const id = `eval_running_${backend.name}`;
     const shown = await reev("show", id);
     expect(shown.code, show(shown)).toBe(2);

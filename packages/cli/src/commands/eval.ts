@@ -29,7 +29,7 @@ import { type CliContext, type CliIO, changedNow, withDatabase } from "../contex
 import { evaluationsHint } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
-import { recoverCommand } from "../hint.js";
+import { recoverCommand, reevCommand } from "../hint.js";
 import { type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import {
   type DbOptions,
@@ -327,8 +327,16 @@ async function evaluate(
   });
 }
 
+/** The evaluation the user named; an execution's id given instead is told as such (as requireExecution tells the reverse). */
 export async function requireEvaluation(db: Database, id: string, field: string): Promise<EvaluationRunRecord> {
   const evaluation = await db.writer.getEvaluationRun(id);
+  if (!evaluation && (await db.writer.getExecutionSession(id))) {
+    throw new CliError("NOT_FOUND", `"${id}" is an execution in ${db.description}, not an evaluation: ${field} takes an evaluation's id.`, {
+      field,
+      hint: `${reevCommand("evaluations")} lists the evaluations; ${reevCommand("compare <A> <B>")} compares two runs too.`,
+      exitCode: 2,
+    });
+  }
   if (!evaluation) {
     throw new CliError("NOT_FOUND", `No evaluation "${id}" in ${db.description}.`, {
       field,
