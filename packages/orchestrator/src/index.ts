@@ -12,7 +12,15 @@ export {
   type OpenAIChatAgentOptions,
   type ToolHandler,
 } from "./agents/openai-chat-agent.js";
-export { pickAttempt, ScriptedAgent, type ScriptedAgentOptions, type Sleep, unscriptedSteps } from "./agents/scripted-agent.js";
+export {
+  pickAttempt,
+  ScriptedAgent,
+  type ScriptedAgentOptions,
+  type Sleep,
+  type UnscriptedProblem,
+  unscriptedProblem,
+  unscriptedSteps,
+} from "./agents/scripted-agent.js";
 export type { Clock } from "./clock.js";
 // "Did you mean …?" for a word from a fixed set: an input file's keys, a CLI option's words.
 export { andList, closestWord, didYouMean, orList } from "./closest-word.js";

@@ -110,6 +110,13 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
         "agent",
         'Invalid body field agent: must be scripted or openai, not "opneai". Did you mean openai?',
       ],
+      // The stray name's guess first: it is why flow is missing.
+      [
+        { flw: flowJson("stray", 1) },
+        "flw",
+        "Unknown body field flw: the body takes flow, agent. Did you mean flow? The body field flow is required.",
+      ],
+      [{ agent: "scripted" }, "flow", "The body field flow is required."],
     ] as const) {
       const response = await post(body);
       expect({ status: response.status, body: await response.json() }).toEqual({
@@ -118,6 +125,54 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
       });
     }
     expect(await counts(db)).toEqual(before);
+  });
+
+  test("a scripted flow with a step that has no script is refused as reev run refuses it: 400 naming the field, nothing written", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const before = await counts(db);
+    const unscripted = { flowId: "x", prompt: "p", steps: [{ stepId: "a", prompt: "b" }] };
+    const because = "has no script, and the scripted agent can only replay what a script says; nothing was run.";
+    for (const [name, init, path, field] of [
+      [
+        "JSON",
+        { "Content-Type": "application/json", body: JSON.stringify({ flow: unscripted, agent: "scripted" }) },
+        "/api/v1/executions",
+        "flow.steps[0].script",
+      ],
+      [
+        "YAML",
+        { "Content-Type": "application/yaml", body: stringify(unscripted) },
+        "/api/v1/executions?agent=scripted",
+        "body.steps[0].script",
+      ],
+    ] as const) {
+      const response = await app.request(path, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": init["Content-Type"] },
+        body: init.body,
+      });
+      expect({ name, status: response.status, body: await response.json() }).toEqual({
+        name,
+        status: 400,
+        body: { error: { code: "INVALID_ARGUMENT", message: `Step "a" (steps[0]) of the request body ${because}`, field } },
+      });
+    }
+    expect(await counts(db)).toEqual(before);
+  });
+
+  test("a YAML body that does not parse says so in a sentence, naming the request body", async ({ db }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const response = await app.request("/api/v1/executions", {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/yaml" },
+      body: "flowId: [unclosed",
+    });
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as { error: { message: string; field: string } };
+    expect(error.message).toMatch(/^Cannot parse the request body as a flow file: /);
+    expect(error.field).toBe("body");
   });
 
   test("a write without the right token is told what to send, and the scheme is in WWW-Authenticate", async ({ db }) => {
