@@ -154,6 +154,7 @@ export { requiredWords } from "./issue-problems.js";
 // Diagrams and the HTML report, pure: stored content in, text out. The report's hono/jsx components,
 // stylesheet, script and browser bundles are public so the web viewer shows a run the same way.
 export {
+  type AbandonedRun,
   attemptsText,
   ChecksSection,
   CLIENT_BUNDLES,
