@@ -256,6 +256,49 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     expect(await missing.text()).toContain("No page at /nothing/here.");
   });
 
+  test("the events of a run whose process is gone end with a status event saying abandoned, found at connect or on a heartbeat", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, heartbeatMs: 50, log: () => {} });
+    const id = `gone-${backend.name}-${Date.now()}`;
+    await db.writer.createExecutionSession({ executionId: id, flowId: "gone", agent: "scripted", prompt: "p" });
+    const client = prismaClientOf(db);
+    // Its owner recorded with another start time than this process's: the pid now belongs to another process, as after kill -9.
+    const orphan = async () => {
+      const row = await client.executionSession.findUniqueOrThrow({ where: { executionId: id } });
+      await client.executionSession.update({
+        where: { executionId: id },
+        data: { ownerStartedAt: new Date((row.ownerStartedAt as Date).getTime() - 3_600_000) },
+      });
+    };
+    const eventsPath = `/api/v1/executions/${id}/events`;
+    const notHeartbeats = (events: Awaited<ReturnType<typeof readEvents>>) => events.filter((e) => e.event !== "heartbeat");
+    const running = { execution_id: id, status: "running", error: null, finished_at: null };
+
+    // Followed while its process lives; the process goes (nothing announces it), and the heartbeat's read finds it.
+    let orphaned: Promise<void> | undefined;
+    const followed = await readEvents(await app.request(eventsPath), (event) => {
+      if (event.event === "status") orphaned ??= orphan();
+      return false;
+    });
+    await orphaned;
+    expect(notHeartbeats(followed).map((e) => [e.event, e.event === "status" ? JSON.parse(e.data) : undefined])).toEqual([
+      ["status", { ...running, abandoned: false }],
+      ["consolidation", undefined],
+      ["status", { ...running, abandoned: true }],
+      ["end", undefined],
+    ]);
+
+    // Abandoned at connect: its events, then the end at once.
+    const replay = notHeartbeats(await readEvents(await app.request(eventsPath)));
+    expect(replay.map((e) => e.event)).toEqual(["status", "consolidation", "end"]);
+    expect(JSON.parse(replay[0]?.data ?? "{}")).toEqual({ ...running, abandoned: true });
+    // Resumed after it: nothing is sent again.
+    const resumed = await readEvents(await app.request(eventsPath, { headers: { "Last-Event-ID": replay[1]?.id ?? "" } }));
+    expect(notHeartbeats(resumed).map((e) => e.event)).toEqual(["end"]);
+    await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
+  });
+
   test("POST a flow → 202 with Location; its events stream in order and end; resuming with Last-Event-ID loses and repeats nothing", async ({
     db,
   }) => {
