@@ -4,7 +4,7 @@
 // the copy reads $REEV_DATABASE_URL or ./.reev/db instead, and finds other runs or none.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { maskUrl, resolveTarget } from "@reev/db";
+import { type DbOption, dbOptionOf, resolveTarget } from "@reev/db";
 
 /** The checkout's scripts/reev.mjs, what `pnpm reev` and `pnpm demo` start; absent where @reev/cli is installed. */
 const CHECKOUT_SCRIPT = fileURLToPath(new URL("../../../scripts/reev.mjs", import.meta.url));
@@ -27,18 +27,14 @@ export function reevProgram(entry: string | undefined = process.argv[1]): string
   return script !== undefined && realPath(entry) === script ? "pnpm reev" : "reev";
 }
 
-/** A word as a POSIX shell reads it back: as is when it holds nothing the shell would act on (`*`, `?`, `&`, spaces). */
-export function shellWord(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
-}
+export { shellWord } from "@reev/db";
 
 /** `memory`: the database is memory://, gone when the command exits. */
-type DbArgument = { text: string; masked: boolean; memory: boolean };
+type DbArgument = DbOption & { memory: boolean };
 
 /**
  * `--db X` for the database a command was given, or undefined when it came from $REEV_DATABASE_URL
- * or the default (a copy finds the same one). A directory is named by its absolute path, so the copy
- * works from anywhere; a password is masked, as in every message, and the copy then needs it back.
+ * or the default (a copy finds the same one).
  */
 export function dbArgument(url: string | undefined): DbArgument | undefined {
   if (url === undefined) return undefined;
@@ -49,20 +45,7 @@ export function dbArgument(url: string | undefined): DbArgument | undefined {
     // Not a database (it was refused as the command started): nothing a copy could carry.
     return undefined;
   }
-  const value = target.kind === "postgres" ? maskUrl(target.url) : target.kind === "pglite-dir" ? target.dataDir : url;
-  return {
-    text: `--db ${shellWord(value)}`,
-    masked: target.kind === "postgres" && hasPassword(target.url),
-    memory: target.kind === "pglite-memory",
-  };
-}
-
-function hasPassword(url: string): boolean {
-  try {
-    return new URL(url).password !== "";
-  } catch {
-    return /\/\/[^:/@]+:.*@/.test(url);
-  }
+  return { ...dbOptionOf(target, url), memory: target.kind === "pglite-memory" };
 }
 
 /** How this process was started: asked of the file system once, on first use. */

@@ -65,7 +65,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
   it("a flow file that is not YAML at all, and one with an unknown key", async () => {
     const broken = join(temp.dir, "broken.yaml");
     writeFileSync(broken, "flowId: [unclosed\nsteps: {\n");
-    expectBadInput(await reev("run", broken, "--db", db), `reev: Cannot parse flow file ${broken}`, /^Fix the flow file/m);
+    expectBadInput(await reev("run", broken, "--db", db), `reev: Cannot parse ${broken} as a flow file`, /^Fix the flow file/m);
 
     const typo = join(temp.dir, "typo.json");
     writeFileSync(typo, JSON.stringify({ flowId: "f", prompt: "p", steps: [{ stepId: "a", prompt: "x", retyr: { attempts: 2 } }] }));

@@ -2,6 +2,7 @@
 // and schemas of what goes in and comes out. What only tests, tools and the bench need is in
 // `@reev/db/internal` and `@reev/db/testing`.
 
+export { type DbOption, dbOptionOf, shellWord } from "./db-option.js";
 export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type DatabaseErrorOptions } from "./errors.js";
 export { formatIssuePath } from "./issue-path.js";
 export type { SchemaState } from "./migrate/schema-state.js";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { type Database, maskUrl, openDatabase, resolveTarget } from "../src/index.js";
+import { type Database, dbOptionOf, maskUrl, openDatabase, resolveTarget } from "../src/index.js";
 import { pgliteOf, prismaClientOf } from "../src/internal.js";
 import { createExecution, expectDbError, visibleSteps } from "./helpers.js";
 
@@ -51,6 +51,20 @@ describe("resolveTarget and maskUrl", () => {
     expect(maskUrl("postgresql://u:pw@h:notaport/db")).toBe("postgresql://u:***@h:notaport/db");
     expect(maskUrl("postgresql://reev:p@ss:w0rd@[bad/db")).toBe("postgresql://reev:***@[bad/db");
     expect(maskUrl("postgresql://reev:p@ss@localhost/db")).toBe("postgresql://reev:***@localhost/db");
+  });
+
+  it("dbOptionOf names a database for a command to copy, its password masked and said to be", () => {
+    expect(dbOptionOf(resolveTarget("postgresql://reev:s3cret@db.example/reev"))).toEqual({
+      // Quoted: a shell would expand the *** otherwise.
+      text: "--db 'postgresql://reev:***@db.example/reev'",
+      masked: true,
+    });
+    expect(dbOptionOf(resolveTarget("postgresql://reev@db.example/reev"))).toEqual({
+      text: "--db postgresql://reev@db.example/reev",
+      masked: false,
+    });
+    expect(dbOptionOf(resolveTarget("my runs", "/base"))).toEqual({ text: "--db '/base/my runs'", masked: false });
+    expect(dbOptionOf(resolveTarget("memory://"))).toEqual({ text: "--db memory://", masked: false });
   });
 });
 

@@ -202,7 +202,7 @@ function parseDocument(text: string, sourceName: string | undefined, label: stri
     if (extension === ".yaml" || extension === ".yml") return parseYaml(text);
     return parseJsonOrYaml(text);
   } catch (cause) {
-    throw new OrchestratorError("INVALID_FLOW", `Cannot parse flow file ${label}: ${errorMessage(cause)}`, { cause });
+    throw new OrchestratorError("INVALID_FLOW", `Cannot parse ${label} as a flow file: ${errorMessage(cause)}`, { cause });
   }
 }
 

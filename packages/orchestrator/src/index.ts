@@ -12,7 +12,15 @@ export {
   type OpenAIChatAgentOptions,
   type ToolHandler,
 } from "./agents/openai-chat-agent.js";
-export { pickAttempt, ScriptedAgent, type ScriptedAgentOptions, type Sleep, unscriptedSteps } from "./agents/scripted-agent.js";
+export {
+  pickAttempt,
+  ScriptedAgent,
+  type ScriptedAgentOptions,
+  type Sleep,
+  type UnscriptedProblem,
+  unscriptedProblem,
+  unscriptedSteps,
+} from "./agents/scripted-agent.js";
 export type { Clock } from "./clock.js";
 // "Did you mean …?" for a word from a fixed set: an input file's keys, a CLI option's words.
 export { andList, closestWord, didYouMean, orList } from "./closest-word.js";
@@ -146,6 +154,7 @@ export { plainWords } from "./issue-problems.js";
 // Diagrams and the HTML report, pure: stored content in, text out. The report's hono/jsx components,
 // stylesheet, script and browser bundles are public so the web viewer shows a run the same way.
 export {
+  type AbandonedRun,
   attemptsText,
   ChecksSection,
   CLIENT_BUNDLES,

@@ -135,7 +135,7 @@ describe("parseFlowPlan", () => {
       }
     })() as OrchestratorError;
     expect(error.code).toBe("INVALID_FLOW");
-    expect(error.message).toContain("Cannot parse flow file flow.json");
+    expect(error.message).toContain("Cannot parse flow.json as a flow file");
     expect(error.cause).toBeInstanceOf(SyntaxError);
   });
 

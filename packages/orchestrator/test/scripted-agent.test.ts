@@ -1,7 +1,7 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import type { StepContext } from "../src/agents/agent.js";
-import { pickAttempt, ScriptedAgent, unscriptedSteps } from "../src/agents/scripted-agent.js";
+import { pickAttempt, ScriptedAgent, unscriptedProblem, unscriptedSteps } from "../src/agents/scripted-agent.js";
 import { abortableSleep } from "../src/clock.js";
 import { OrchestratorError } from "../src/errors.js";
 import { type FlowStep, ZFlowPlan, ZFlowStep } from "../src/flow-plan.js";
@@ -259,6 +259,29 @@ describe("unscriptedSteps", () => {
       });
       expect(unscriptedSteps(flow, runs), `runs ${runs}`).toEqual(expected);
     }
+  });
+});
+
+describe("unscriptedProblem", () => {
+  const plan = (...steps: Record<string, unknown>[]) =>
+    ZFlowPlan.parse({ flowId: "f", prompt: "p", steps: steps.map((s, i) => ({ stepId: `s${i}`, prompt: "x", ...s })) });
+
+  it("words the first unscripted step in the caller's terms, with the field to fix; nothing when every step has a script", () => {
+    expect(unscriptedProblem(plan({ script: [{}] }), { source: "f.yaml", agent: "--agent scripted" })).toBeUndefined();
+    expect(unscriptedProblem(plan({ script: [{}] }, {}, {}), { source: "the request body", agent: "the scripted agent" })).toEqual({
+      message:
+        'Step "s1" (steps[1]) (and "s2") of the request body has no script, and the scripted agent can only replay what a script says; nothing was run.',
+      path: "steps[1].script",
+      run: null,
+    });
+    expect(
+      unscriptedProblem(plan({ script: [{}], scriptByRun: { "2": [] } }), { source: "f.yaml", agent: "--agent scripted", runs: 2 }),
+    ).toEqual({
+      message:
+        'Step "s0" (steps[0]) of f.yaml has no script for run 2, and --agent scripted can only replay what a script says; nothing was run.',
+      path: "steps[0].script",
+      run: 2,
+    });
   });
 });
 

@@ -10,7 +10,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError, badRequest, toApiError } from "./api/api-error.js";
-import { issueSentence, issueWords } from "./api/issue-words.js";
+import { isMissing, issueSentence, issueWords } from "./api/issue-words.js";
 import { methodNotAllowed } from "./api/method-not-allowed.js";
 import { registerConsolidatedRoutes } from "./api/routes/consolidated.js";
 import { registerEvaluationRoutes } from "./api/routes/evaluations.js";
@@ -74,17 +74,25 @@ const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
 /** What the API's messages call an input of each zod-openapi target. */
 const INPUT_NAMES: Partial<Record<string, string>> = { query: "query parameter", param: "path parameter", json: "body field" };
 
-/** A zod-openapi validation failure of `input` as the API's 400, naming the first field at fault. */
+/**
+ * A zod-openapi validation failure of `input` as the API's 400. A name the input does not take comes
+ * first, since its guess ("Did you mean flow?") usually explains the field missing beside it; a field
+ * left out is said to be required, in place of zod's "expected nonoptional, received undefined".
+ */
 function validationError(issues: readonly z.core.$ZodIssue[], target: string, input: unknown): ApiError {
-  const issue = issues[0];
   const name = INPUT_NAMES[target] ?? `${target} parameter`;
-  if (issue?.code === "unrecognized_keys") {
-    const field = issue.keys[0] as string;
+  const fieldOf = (issue: z.core.$ZodIssue) => issue.path.map(String).join(".") || target;
+  const missing = issues.filter((issue) => isMissing(issue, input)).map((issue) => `The ${name} ${fieldOf(issue)} is required.`);
+  const stray = issues.find((issue) => issue.code === "unrecognized_keys");
+  if (stray?.code === "unrecognized_keys") {
+    const field = stray.keys[0] as string;
     // strictFields' words end their own sentence (with a guess, a question).
-    return badRequest(`Unknown ${name} ${field}: ${issue.message}`, field);
+    return badRequest([`Unknown ${name} ${field}: ${stray.message}`, ...missing].join(" "), field);
   }
-  const field = issue?.path.map(String).join(".") || target;
-  return badRequest(`Invalid ${name} ${field}: ${issue ? issueSentence(issueWords(issue, input)) : "invalid."}`, field);
+  const issue = issues[0];
+  if (!issue) return badRequest(`Invalid ${name}.`, target);
+  if (isMissing(issue, input)) return badRequest(missing.join(" "), fieldOf(issue));
+  return badRequest(`Invalid ${name} ${fieldOf(issue)}: ${issueSentence(issueWords(issue, input))}`, fieldOf(issue));
 }
 
 export function createServer(options: ServerOptions): ReevServer {

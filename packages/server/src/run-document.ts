@@ -1,11 +1,19 @@
 import {
   type ConsolidatedSessionLog,
   type Database,
+  dbOptionOf,
   type ExecutionOverview,
+  executionLiveness,
   readConsolidatedSession,
   readExecutionOverview,
 } from "@reev/db";
-import { buildConsolidation, type ConsolidatedContent, parseConsolidatedContent, type RunChecks } from "@reev/orchestrator";
+import {
+  type AbandonedRun,
+  buildConsolidation,
+  type ConsolidatedContent,
+  parseConsolidatedContent,
+  type RunChecks,
+} from "@reev/orchestrator";
 
 /**
  * A run as the flow route and the viewer draw it: the execution, and the consolidated document —
@@ -18,10 +26,24 @@ export type RunDocument = {
   content: ConsolidatedContent;
   consolidated: ConsolidatedSessionLog | null;
   checks: RunChecks;
+  /** Set when the run is still recorded running but its process is gone: nothing will move it but reev recover. */
+  abandoned: AbandonedRun | undefined;
 };
 
+/**
+ * `reev recover` naming the database this server reads, for a reader to copy: without --db it would
+ * recover $REEV_DATABASE_URL or ./.reev/db instead. The server knows its database, not how the reader
+ * starts reev (`pnpm reev` in a checkout), hence plain `reev`. No other process can reach an
+ * in-memory database, so there is no --db to give for one.
+ */
+export function recoverHint(db: Database): AbandonedRun {
+  if (db.target.kind === "pglite-memory") return { recover: "reev recover --db <the database this server reads>", masked: false };
+  const option = dbOptionOf(db.target);
+  return { recover: `reev recover ${option.text}`, masked: option.masked };
+}
+
 /** The document of the newest consolidated session, or of the committed steps when there is none. */
-async function documentOf(db: Database, overview: ExecutionOverview): Promise<Omit<RunDocument, "checks">> {
+async function documentOf(db: Database, overview: ExecutionOverview): Promise<Omit<RunDocument, "checks" | "abandoned">> {
   const latest = overview.latestConsolidation && (await readConsolidatedSession(db, overview.latestConsolidation.consolidatedSessionId));
   if (latest) return { overview, content: parseConsolidatedContent(latest.consolidatedContent), consolidated: latest };
   const { execution } = overview;
@@ -41,10 +63,13 @@ async function documentOf(db: Database, overview: ExecutionOverview): Promise<Om
 export async function loadRunDocument(db: Database, id: string): Promise<RunDocument | null> {
   const document = await runDocumentOf(db, id);
   if (!document) return null;
-  return { ...document, checks: await db.writer.getChecks(document.overview.execution.executionId) };
+  const { execution } = document.overview;
+  // Judged as reev list and reev recover judge it: by the owner process and the heartbeat.
+  const abandoned = executionLiveness(execution).abandoned ? recoverHint(db) : undefined;
+  return { ...document, checks: await db.writer.getChecks(execution.executionId), abandoned };
 }
 
-async function runDocumentOf(db: Database, id: string): Promise<Omit<RunDocument, "checks"> | null> {
+async function runDocumentOf(db: Database, id: string): Promise<Omit<RunDocument, "checks" | "abandoned"> | null> {
   const overview = await readExecutionOverview(db, id);
   if (overview) return documentOf(db, overview);
   const session = await readConsolidatedSession(db, id);

@@ -249,6 +249,6 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     const body = (await response.json()) as { error: { code: string; message: string; field?: string } };
     expect(body.error.message.length).toBeGreaterThan(0);
     expect(body.error.field).toBe(field);
-    if (path === "/api/v1/compare?b=eval_nope") expect(body.error.message).toBe("Invalid query parameter a: is required.");
+    if (path === "/api/v1/compare?b=eval_nope") expect(body.error.message).toBe("The query parameter a is required.");
   });
 });

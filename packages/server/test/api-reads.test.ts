@@ -1,4 +1,4 @@
-import type { Database } from "@reev/db";
+import { type Database, maskUrl } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, test, testBackends } from "@reev/db/testing";
 import { exportExecution } from "@reev/orchestrator";
@@ -381,6 +381,18 @@ describe.each(testBackends())("read API on $name", (backend) => {
       ((await get(db, `/api/v1/executions?flowId=abandoned`)).json as { data: { execution_id: string }[] }).data.find(
         (e) => e.execution_id === id,
       );
+    // The report download of a run with no consolidated session: no made-up session time, as on the run page.
+    const report = async () => {
+      const { response, text } = await get(db, `/api/v1/flows/${id}?format=html`);
+      expect(response.headers.get("cache-control")).toBe("no-cache");
+      return text;
+    };
+    const unconsolidated = await report();
+    expect(unconsolidated).toContain("No consolidated session is stored yet: this page shows the steps committed so far.");
+    expect(unconsolidated).toContain("not consolidated yet");
+    expect(unconsolidated).not.toContain("This page shows consolidated session");
+    expect(unconsolidated).not.toContain("when it was consolidated");
+    expect(unconsolidated).toContain("… Run still running");
     expect(await listedRow("flowId=abandoned")).toContain("… running</td>");
     expect(await apiRow()).toMatchObject({ status: "running", stale: false, abandoned: false });
     expect((await get(db, `/api/v1/executions/${id}`)).json).toMatchObject({ stale: false, abandoned: false });
@@ -397,8 +409,20 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect(await listedRow("flowId=abandoned")).toContain("⚠️ running (abandoned)</td>");
     expect(await apiRow()).toMatchObject({ status: "running", abandoned: true });
     expect((await get(db, `/api/v1/executions/${id}`)).json).toMatchObject({ status: "running", abandoned: true });
-    expect(text).toContain("nothing will finish it but reev recover");
+    // The recover command names the database this server reads (a copy without --db recovers another), never its password.
+    const recover =
+      db.target.kind === "postgres"
+        ? `reev recover --db ${maskUrl(db.target.url)}`
+        : db.target.kind === "pglite-dir"
+          ? `reev recover --db ${db.target.dataDir}`
+          : "reev recover --db &lt;the database this server reads&gt;";
+    expect(text).toContain(`nothing will finish it but <code>${recover}</code>`);
     expect(text).not.toContain("Live: connecting");
+    // The report download says it too.
+    const abandonedReport = await report();
+    expect(abandonedReport).toContain("⚠️ Run abandoned: its process is gone");
+    expect(abandonedReport).toContain(`nothing will finish it but <code>${recover}</code>`);
+    expect(abandonedReport).not.toContain("Run still running");
     await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
   });
 

@@ -110,6 +110,13 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
         "agent",
         'Invalid body field agent: must be scripted or openai, not "opneai". Did you mean openai?',
       ],
+      // The stray name's guess first: it is why flow is missing.
+      [
+        { flw: flowJson("stray", 1) },
+        "flw",
+        "Unknown body field flw: the body takes flow, agent. Did you mean flow? The body field flow is required.",
+      ],
+      [{ agent: "scripted" }, "flow", "The body field flow is required."],
     ] as const) {
       const response = await post(body);
       expect({ status: response.status, body: await response.json() }).toEqual({
@@ -118,6 +125,54 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
       });
     }
     expect(await counts(db)).toEqual(before);
+  });
+
+  test("a scripted flow with a step that has no script is refused as reev run refuses it: 400 naming the field, nothing written", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const before = await counts(db);
+    const unscripted = { flowId: "x", prompt: "p", steps: [{ stepId: "a", prompt: "b" }] };
+    const because = "has no script, and the scripted agent can only replay what a script says; nothing was run.";
+    for (const [name, init, path, field] of [
+      [
+        "JSON",
+        { "Content-Type": "application/json", body: JSON.stringify({ flow: unscripted, agent: "scripted" }) },
+        "/api/v1/executions",
+        "flow.steps[0].script",
+      ],
+      [
+        "YAML",
+        { "Content-Type": "application/yaml", body: stringify(unscripted) },
+        "/api/v1/executions?agent=scripted",
+        "body.steps[0].script",
+      ],
+    ] as const) {
+      const response = await app.request(path, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": init["Content-Type"] },
+        body: init.body,
+      });
+      expect({ name, status: response.status, body: await response.json() }).toEqual({
+        name,
+        status: 400,
+        body: { error: { code: "INVALID_ARGUMENT", message: `Step "a" (steps[0]) of the request body ${because}`, field } },
+      });
+    }
+    expect(await counts(db)).toEqual(before);
+  });
+
+  test("a YAML body that does not parse says so in a sentence, naming the request body", async ({ db }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const response = await app.request("/api/v1/executions", {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/yaml" },
+      body: "flowId: [unclosed",
+    });
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as { error: { message: string; field: string } };
+    expect(error.message).toMatch(/^Cannot parse the request body as a flow file: /);
+    expect(error.field).toBe("body");
   });
 
   test("a write without the right token is told what to send, and the scheme is in WWW-Authenticate", async ({ db }) => {
@@ -199,6 +254,49 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     const missing = await app.request("/nothing/here", { method: "DELETE" });
     expect({ status: missing.status, allow: missing.headers.get("allow") }).toEqual({ status: 404, allow: null });
     expect(await missing.text()).toContain("No page at /nothing/here.");
+  });
+
+  test("the events of a run whose process is gone end with a status event saying abandoned, found at connect or on a heartbeat", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, heartbeatMs: 50, log: () => {} });
+    const id = `gone-${backend.name}-${Date.now()}`;
+    await db.writer.createExecutionSession({ executionId: id, flowId: "gone", agent: "scripted", prompt: "p" });
+    const client = prismaClientOf(db);
+    // Its owner recorded with another start time than this process's: the pid now belongs to another process, as after kill -9.
+    const orphan = async () => {
+      const row = await client.executionSession.findUniqueOrThrow({ where: { executionId: id } });
+      await client.executionSession.update({
+        where: { executionId: id },
+        data: { ownerStartedAt: new Date((row.ownerStartedAt as Date).getTime() - 3_600_000) },
+      });
+    };
+    const eventsPath = `/api/v1/executions/${id}/events`;
+    const notHeartbeats = (events: Awaited<ReturnType<typeof readEvents>>) => events.filter((e) => e.event !== "heartbeat");
+    const running = { execution_id: id, status: "running", error: null, finished_at: null };
+
+    // Followed while its process lives; the process goes (nothing announces it), and the heartbeat's read finds it.
+    let orphaned: Promise<void> | undefined;
+    const followed = await readEvents(await app.request(eventsPath), (event) => {
+      if (event.event === "status") orphaned ??= orphan();
+      return false;
+    });
+    await orphaned;
+    expect(notHeartbeats(followed).map((e) => [e.event, e.event === "status" ? JSON.parse(e.data) : undefined])).toEqual([
+      ["status", { ...running, abandoned: false }],
+      ["consolidation", undefined],
+      ["status", { ...running, abandoned: true }],
+      ["end", undefined],
+    ]);
+
+    // Abandoned at connect: its events, then the end at once.
+    const replay = notHeartbeats(await readEvents(await app.request(eventsPath)));
+    expect(replay.map((e) => e.event)).toEqual(["status", "consolidation", "end"]);
+    expect(JSON.parse(replay[0]?.data ?? "{}")).toEqual({ ...running, abandoned: true });
+    // Resumed after it: nothing is sent again.
+    const resumed = await readEvents(await app.request(eventsPath, { headers: { "Last-Event-ID": replay[1]?.id ?? "" } }));
+    expect(notHeartbeats(resumed).map((e) => e.event)).toEqual(["end"]);
+    await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
   });
 
   test("POST a flow → 202 with Location; its events stream in order and end; resuming with Last-Event-ID loses and repeats nothing", async ({

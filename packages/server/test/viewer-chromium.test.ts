@@ -1,3 +1,4 @@
+import { prismaClientOf } from "@reev/db/internal";
 import { test } from "@reev/db/testing";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
@@ -221,6 +222,36 @@ describe("the viewer in Chromium", () => {
       await server.close();
     }
   }, 300_000);
+
+  test("an open run page whose run loses its process says so without a reload, and stops saying Live", async ({ db }) => {
+    const server = createServer({ db, heartbeatMs: 100, log: () => {} });
+    const { url } = await server.listen({ port: 0 });
+    const id = `viewer-gone-${Date.now()}`;
+    await db.writer.createExecutionSession({ executionId: id, flowId: "viewer-gone", agent: "scripted", prompt: "p" });
+    try {
+      await withPage(browser, { width: 1280, height: 900 }, async ({ page, errors }) => {
+        await page.goto(`${url}/runs/${encodeURIComponent(id)}`);
+        const note = page.locator("#live-note");
+        await expect.poll(() => note.textContent(), { timeout: 30_000 }).toMatch(/^Live: /);
+        await markDocument(page);
+        // Its owner recorded with another start time than this process's, as after kill -9: nothing announces it.
+        const client = prismaClientOf(db);
+        const row = await client.executionSession.findUniqueOrThrow({ where: { executionId: id } });
+        await client.executionSession.update({
+          where: { executionId: id },
+          data: { ownerStartedAt: new Date((row.ownerStartedAt as Date).getTime() - 3_600_000) },
+        });
+        const banner = page.locator("#run-head .headline");
+        await expect.poll(() => banner.textContent(), { timeout: 30_000 }).toContain("Run abandoned: its process is gone");
+        expect(await note.textContent()).not.toMatch(/Live/);
+        expect(await sameDocument(page)).toBe(true);
+        expect(errors).toEqual([]);
+      });
+    } finally {
+      await server.close();
+      await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
+    }
+  }, 120_000);
 
   test("the runs list shows a new run and its status changes live, without a reload, at 1280 px and on a phone", async ({ db }) => {
     const token = "viewer-list-token";

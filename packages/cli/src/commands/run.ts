@@ -18,7 +18,7 @@ import {
   renderHtmlPage,
   ScriptedAgent,
   type ToolHandler,
-  unscriptedSteps,
+  unscriptedProblem,
 } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
@@ -169,22 +169,15 @@ export function checkAgentInput(name: AgentName, plans: readonly { file: string;
     return;
   }
   for (const { file, plan } of plans) {
-    const [first, ...more] = unscriptedSteps(plan, runs);
-    if (!first) continue;
-    const others = more.length ? ` (and ${more.map((s) => `"${s.stepId}"`).join(", ")})` : "";
-    // A step scripted for some runs only (scriptByRun) is named with the first run it leaves empty.
-    const gap = first.run === null ? "" : ` for run ${first.run}`;
-    throw new CliError(
-      "INVALID_ARGUMENT",
-      `Step "${first.stepId}" (steps[${first.index}])${others} of ${file} has no script${gap}, and --agent scripted can only replay what a script says; nothing was run.`,
-      {
-        field: `steps[${first.index}].script`,
-        hint:
-          first.run === null
-            ? `Give the step a script (see ${reevCommand("schema", { db: false })}), or run the flow with a real agent: --agent openai.`
-            : `Give the step a script for every run (script, or scriptByRun["${first.run}"]; see ${reevCommand("schema", { db: false })}), or run the flow with a real agent: --agent openai.`,
-      },
-    );
+    const problem = unscriptedProblem(plan, { source: file, agent: "--agent scripted", runs });
+    if (!problem) continue;
+    throw new CliError("INVALID_ARGUMENT", problem.message, {
+      field: problem.path,
+      hint:
+        problem.run === null
+          ? `Give the step a script (see ${reevCommand("schema", { db: false })}), or run the flow with a real agent: --agent openai.`
+          : `Give the step a script for every run (script, or scriptByRun["${problem.run}"]; see ${reevCommand("schema", { db: false })}), or run the flow with a real agent: --agent openai.`,
+    });
   }
 }
 

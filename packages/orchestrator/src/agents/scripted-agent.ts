@@ -51,6 +51,31 @@ export function unscriptedSteps(plan: FlowPlan, runs = 1): { index: number; step
   });
 }
 
+/** Why a flow cannot be run by the scripted agent: `path` is the field to fix (`steps[1].script`). */
+export type UnscriptedProblem = { message: string; path: string; run: number | null };
+
+/**
+ * The one check every way of starting a scripted run makes (reev run, reev eval, the API's POST
+ * /executions) before anything is written, so none of them records a `success` step that replayed
+ * nothing. `source` names the flow in the message (a file, "the request body"); `agent` is how the
+ * caller chose the scripted agent (`--agent scripted`), so the message speaks the caller's words.
+ */
+export function unscriptedProblem(
+  plan: FlowPlan,
+  { source, agent, runs = 1 }: { source: string; agent: string; runs?: number },
+): UnscriptedProblem | undefined {
+  const [first, ...more] = unscriptedSteps(plan, runs);
+  if (!first) return undefined;
+  const others = more.length ? ` (and ${more.map((s) => `"${s.stepId}"`).join(", ")})` : "";
+  // A step scripted for some runs only (scriptByRun) is named with the first run it leaves empty.
+  const gap = first.run === null ? "" : ` for run ${first.run}`;
+  return {
+    message: `Step "${first.stepId}" (steps[${first.index}])${others} of ${source} has no script${gap}, and ${agent} can only replay what a script says; nothing was run.`,
+    path: `steps[${first.index}].script`,
+    run: first.run,
+  };
+}
+
 /**
  * Replays each step's `script` deterministically: attempt n plays `script[n-1]` (the last entry repeats),
  * so retries, failures, timeouts and slow steps can be demonstrated and tested without a model.

@@ -10,7 +10,7 @@ import { flowDiagramSource } from "./render-flow-diagram.js";
 import { REPORT_CSS } from "./report-css.js";
 import { REPORT_SCRIPT } from "./report-script.js";
 import { RunMetrics } from "./run-metrics.js";
-import { type ReportExecution, StatusBanner } from "./status-banner.js";
+import { type AbandonedRun, type ReportExecution, StatusBanner } from "./status-banner.js";
 import { StepTable } from "./step-table.js";
 
 export type HtmlPageOptions = {
@@ -23,13 +23,17 @@ export type HtmlPageOptions = {
   title?: string;
   /** The run's stored `expect` verdicts: drawn as notes in the diagram and listed under it. */
   checks?: RunChecks;
+  /** False when `content` was built from the committed steps, not read from a stored session (see StatusBanner). */
+  stored?: boolean;
+  /** The run's process is gone and it is still recorded as running (see StatusBanner). */
+  abandoned?: AbandonedRun | undefined;
 };
 
 /** Trusted text (our own CSS and scripts, checked bundles) that must reach the page unescaped. */
 const trusted = (text: string) => ({ __html: text });
 
-function ReportPage(props: { content: ConsolidatedContent; execution: ReportExecution; title: string; checks: RunChecks | undefined }) {
-  const { content, execution, title, checks } = props;
+function ReportPage(props: HtmlPageOptions & { content: ConsolidatedContent; title: string }) {
+  const { content, execution, title, checks, stored = true, abandoned } = props;
   return (
     <html lang="en">
       <head>
@@ -42,13 +46,19 @@ function ReportPage(props: { content: ConsolidatedContent; execution: ReportExec
       </head>
       <body>
         <main>
-          <StatusBanner execution={execution} content={content} />
+          <StatusBanner execution={execution} content={content} stored={stored} abandoned={abandoned} />
           <header>
             <h1>{title}</h1>
             {content.prompt === null ? null : <p class="prompt">{content.prompt}</p>}
             <p class="ids">
-              execution <code>{content.execution_id}</code> · consolidated session <code>{content.consolidated_session_id}</code> ·{" "}
-              {storedStamp(content.consolidated_at)}
+              execution <code>{content.execution_id}</code> ·{" "}
+              {stored ? (
+                <>
+                  consolidated session <code>{content.consolidated_session_id}</code> · {storedStamp(content.consolidated_at)}
+                </>
+              ) : (
+                "not consolidated yet"
+              )}
             </p>
           </header>
           <RunMetrics content={content} wallTimeMs={execution.durationMs ?? null} executionMetadata={execution.metadata} />
@@ -81,7 +91,7 @@ export function renderHtmlPage(content: string | ConsolidatedContent, options: H
     );
   }
   const title = options.title ?? `reev flow · ${parsed.flow_id ?? parsed.execution_id}`;
-  const page = (<ReportPage content={parsed} execution={options.execution} title={title} checks={options.checks} />).toString();
+  const page = (<ReportPage {...options} content={parsed} title={title} />).toString();
   // Every component here is synchronous; a promise would mean one was not, and half a page is no report.
   if (typeof page !== "string") throw new Error("renderHtmlPage: a report component rendered asynchronously");
   return `<!doctype html>\n${page}\n`;

@@ -10,5 +10,5 @@ export { renderFlowDiagram } from "./render-flow-diagram.js";
 export { REPORT_CSS } from "./report-css.js";
 export { REPORT_SCRIPT } from "./report-script.js";
 export { RunMetrics } from "./run-metrics.js";
-export { type ReportExecution, StatusBanner } from "./status-banner.js";
+export { type AbandonedRun, type ReportExecution, StatusBanner } from "./status-banner.js";
 export { attemptsText, StepTable } from "./step-table.js";

@@ -9,6 +9,13 @@ export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "stat
   /** The run's wall time ("—" when not given), and its metadata: the plan's step ids, for runs of the executor. */
   Partial<Pick<ExecutionSessionRecord, "durationMs" | "metadata">>;
 
+/**
+ * A running execution whose process is gone (judged by the caller, which can see the processes): it
+ * will never finish on its own. `recover` is the command that finishes it as the reader can copy it,
+ * naming the database (`reev recover --db …`); `masked`: its URL shows the password as ***.
+ */
+export type AbandonedRun = { recover: string; masked: boolean };
+
 type Tone = "ok" | "bad" | "warn" | "info";
 
 const RUN_HEADLINES = {
@@ -60,10 +67,9 @@ export function StatusBanner(props: {
    * the page's).
    */
   stored?: boolean;
-  /** A running execution whose process is gone (judged by the caller, which can see the processes): it will never finish on its own. */
-  abandoned?: boolean;
+  abandoned?: AbandonedRun | undefined;
 }) {
-  const { execution, content, stored = true, abandoned = false } = props;
+  const { execution, content, stored = true, abandoned } = props;
   const headline = abandoned ? ABANDONED_HEADLINE : RUN_HEADLINES[execution.status];
   const tone: Tone = headline.tone === "ok" && content.metadata.failed_steps > 0 ? "warn" : headline.tone;
   const consolidation = execution.consolidation;
@@ -75,7 +81,10 @@ export function StatusBanner(props: {
       </p>
       {execution.error === null ? null : <pre class="run-error">{execution.error}</pre>}
       {abandoned ? (
-        <p>It is still recorded as running, and nothing will finish it but reev recover (as failed, keeping the steps it committed).</p>
+        <p>
+          It is still recorded as running, and nothing will finish it but <code>{abandoned.recover}</code> (as failed, keeping the steps it
+          committed{abandoned.masked ? "; *** stands for the database's password" : ""}).
+        </p>
       ) : null}
       <p>{stepCounts(content, execution)}</p>
       {execution.status === "running" && stored ? <p>This page shows the steps committed when it was consolidated.</p> : null}

@@ -28,6 +28,10 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  * its quoted list does not wrap on a phone. Every other issue keeps the message its schema wrote.
  * zod leaves the input out of its issues, hence `input`: the value that was parsed.
  */
+/** Whether the issue is a field left out (zod's words for it: "expected nonoptional, received undefined"). */
+export const isMissing = (issue: z.core.$ZodIssue, input: unknown) =>
+  issue.code === "invalid_type" && issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+
 export function issueWords(issue: z.core.$ZodIssue, input: unknown): IssueWords {
   if (issue.code !== "invalid_value" || !issue.values.every((v): v is string => typeof v === "string"))
     return { words: issue.message, guess: undefined };

@@ -1,4 +1,4 @@
-import type { RunProgress } from "@reev/db";
+import { executionLiveness, type RunProgress } from "@reev/db";
 import { ApiError } from "../api/api-error.js";
 import { toApiConsolidationStatus } from "../api/views.js";
 
@@ -69,10 +69,21 @@ export function decodeEventId(id: string): StreamState {
 const consolidationToken = (p: RunProgress) => `${p.consolidation.status}@${p.consolidation.updatedAt?.getTime() ?? ""}`;
 
 /**
+ * The run as a stream follows it: its progress as stored, and whether it is abandoned (still
+ * recorded running, its process gone), which nothing stored says and nothing will change but reev
+ * recover: judged as reev list judges it, by the owner process and the heartbeat.
+ */
+export type ObservedRun = RunProgress & { abandoned: boolean };
+
+export const observe = (progress: RunProgress): ObservedRun => ({ ...progress, abandoned: executionLiveness(progress).abandoned });
+
+/**
  * The events that take a client from `state` to `progress`, in order: new committed steps by index,
  * then the status, then the consolidation. Each carries ids only and small facts, never contents.
+ * A run found abandoned gets a status event of its own (`abandoned: true`), though its stored status
+ * is still `running`: the client learns that no more will come.
  */
-export function eventsSince(state: StreamState, progress: RunProgress): { events: RunEvent[]; state: StreamState } {
+export function eventsSince(state: StreamState, progress: ObservedRun): { events: RunEvent[]; state: StreamState } {
   const events: RunEvent[] = [];
   let current = state;
   const execution_id = progress.executionId;
@@ -81,12 +92,20 @@ export function eventsSince(state: StreamState, progress: RunProgress): { events
     current = { ...current, steps: new Set([...current.steps, step.stepIndex]) };
     events.push({ event: "step", id: encodeEventId(current), data: { execution_id, step_index: step.stepIndex, status: step.status } });
   }
-  if (current.status !== progress.status) {
-    current = { ...current, status: progress.status };
+  // In the event id too, so a stream resumed after the abandoned event does not send it again.
+  const status = progress.abandoned ? `${progress.status} (abandoned)` : progress.status;
+  if (current.status !== status) {
+    current = { ...current, status };
     events.push({
       event: "status",
       id: encodeEventId(current),
-      data: { execution_id, status: progress.status, error: progress.error, finished_at: progress.finishedAt?.toISOString() ?? null },
+      data: {
+        execution_id,
+        status: progress.status,
+        abandoned: progress.abandoned,
+        error: progress.error,
+        finished_at: progress.finishedAt?.toISOString() ?? null,
+      },
     });
   }
   const token = consolidationToken(progress);
@@ -113,9 +132,10 @@ const CONSOLIDATION_GRACE_MS = 30_000;
 /**
  * Whether nothing more will happen to the run: it ended, and its consolidation ended too (or will
  * never start: a rolled-back run is not consolidated, and one left pending past the grace period
- * was recorded without consolidation).
+ * was recorded without consolidation); or it is abandoned, and only reev recover would move it.
  */
-export function isFinal(p: RunProgress, now = Date.now()): boolean {
+export function isFinal(p: ObservedRun, now = Date.now()): boolean {
+  if (p.abandoned) return true;
   if (p.status === "running") return false;
   const c = p.consolidation.status;
   if (c === "completed" || c === "failed" || c === "timed_out") return true;

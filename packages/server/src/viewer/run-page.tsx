@@ -1,15 +1,11 @@
-import { executionLiveness } from "@reev/db";
 import { ChecksSection, FlowDiagramView, RunMetrics, renderFlowDiagram, StatusBanner, StepTable } from "@reev/orchestrator";
 import type { RunDocument } from "../run-document.js";
 import { Layout } from "./layout.js";
 import { UtcTime } from "./utc-time.js";
 
-/** A running execution whose process is gone, by the rule reev list and reev recover use: nothing will move on its page. */
-const isAbandoned = ({ overview }: RunDocument) => executionLiveness(overview.execution).abandoned;
-
 /** A run is live while its status or its consolidation can still change (an abandoned one's cannot, until recovered). */
 const isLive = (run: RunDocument) =>
-  !isAbandoned(run) &&
+  !run.abandoned &&
   (run.overview.execution.status === "running" || ["pending", "in_progress"].includes(run.overview.execution.consolidation.status));
 
 /** The status banner and metrics: replaced from `/runs/{id}/live` while the run is live. */
@@ -20,7 +16,7 @@ export function RunHead(props: { run: RunDocument }) {
         execution={props.run.overview.execution}
         content={props.run.content}
         stored={props.run.consolidated !== null}
-        abandoned={isAbandoned(props.run)}
+        abandoned={props.run.abandoned}
       />
       <RunMetrics
         content={props.run.content}

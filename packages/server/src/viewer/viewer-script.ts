@@ -2,7 +2,8 @@
  * The run page's live part: while the run is live, it follows the run's event stream (the API's
  * Server-Sent Events, parsed by the browser's EventSource) and, on each event, swaps in the
  * server-rendered status, metrics and step table; when the stream reports the run's final event it reloads
- * once, for the consolidated diagram. Plain ES2020, served from /assets with a nonce.
+ * once, for the consolidated diagram (an abandoned run's status event says it will have none). Plain
+ * ES2020, served from /assets with a nonce.
  */
 export const VIEWER_SCRIPT = `
 (() => {
@@ -25,10 +26,18 @@ export const VIEWER_SCRIPT = `
     }).catch(() => {});
     return refreshing;
   };
-  for (const type of ["step", "status", "consolidation"]) source.addEventListener(type, refresh);
+  // An abandoned run (its process gone) will not finish: its banner is swapped in, and no diagram is worth a reload.
+  let abandoned = false;
+  for (const type of ["step", "consolidation"]) source.addEventListener(type, refresh);
+  source.addEventListener("status", (event) => {
+    abandoned = JSON.parse(event.data).abandoned === true;
+    if (abandoned) note.textContent = "Not live: the run's process is gone, and it will not finish on its own.";
+    refresh();
+  });
   source.addEventListener("end", () => {
     source.close();
-    if (note) note.textContent = "The run has finished: loading its diagram…";
+    if (abandoned) return;
+    note.textContent = "The run has finished: loading its diagram…";
     refreshing.then(() => location.reload());
   });
   source.addEventListener("error", () => {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readRunProgress } from "@reev/db";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
-import { decodeEventId, eventsSince, INITIAL_STATE, isFinal } from "../../live/run-events.js";
+import { decodeEventId, eventsSince, INITIAL_STATE, isFinal, observe } from "../../live/run-events.js";
 import { Wakeup } from "../../live/wakeup.js";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
@@ -14,7 +14,8 @@ const eventsRoute = createRoute({
   description:
     "Each event has an id; reconnecting with Last-Event-ID resumes after it, with nothing lost or repeated. " +
     "`heartbeat` events (no id) keep an idle stream alive. After the run's final event the server sends `end` and closes; " +
-    "a finished run replays its events, then ends.",
+    "a finished run replays its events, then ends. A run still recorded running whose process is gone (abandoned) gets a " +
+    "`status` event with `abandoned: true`, then `end`: nothing but reev recover will move it.",
   request: { params: ZExecutionIdParams, query: ZNoQuery },
   responses: {
     200: { description: "An event stream.", content: { "text/event-stream": { schema: z.string() } } },
@@ -49,8 +50,9 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
     const { id } = c.req.valid("param");
     const lastEventId = c.req.header("Last-Event-ID");
     let state = lastEventId ? decodeEventId(lastEventId) : INITIAL_STATE;
-    const first = await readRunProgress(ctx.db, id);
-    if (!first) throw notFound(`No execution "${id}".`);
+    const stored = await readRunProgress(ctx.db, id);
+    if (!stored) throw notFound(`No execution "${id}".`);
+    const first = observe(stored);
     return streamSSE(c, async (stream) => {
       // Each change (or heartbeat) wakes the loop, which reads the run as stored and sends the difference.
       const wakeup = new Wakeup();
@@ -71,7 +73,8 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
           if (woke === "timeout") await stream.writeSSE({ event: "heartbeat", data: "{}" });
           const read = await readRunProgress(ctx.db, id);
           if (!read) break;
-          progress = read;
+          // Read again on every wake, the heartbeat's included: a process killed (kill -9) announces nothing.
+          progress = observe(read);
         }
       } finally {
         unsubscribe();

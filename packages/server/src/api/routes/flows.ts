@@ -104,7 +104,16 @@ export function registerFlowRoutes(app: App, ctx: ServerContext): void {
           "Content-Type": "text/vnd.mermaid; charset=utf-8",
         },
       );
-    if (format === "html") return c.html(renderHtmlPage(run.content, { execution: run.overview.execution, checks: run.checks }), 200);
+    if (format === "html")
+      return c.html(
+        renderHtmlPage(run.content, {
+          execution: run.overview.execution,
+          checks: run.checks,
+          stored: run.consolidated !== null,
+          abandoned: run.abandoned,
+        }),
+        200,
+      );
     return c.json(flowJson(run), 200);
   });
 }

@@ -7,6 +7,7 @@ import {
   OrchestratorError,
   parseFlowPlan,
   ScriptedAgent,
+  unscriptedProblem,
 } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { ApiError, badRequest, ZApiErrorBody } from "../api-error.js";
@@ -17,6 +18,8 @@ import { consolidatedJson } from "../views.js";
 const AGENTS = ["scripted", "openai"] as const;
 type AgentName = (typeof AGENTS)[number];
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
+/** What the flow is called in the messages about it. */
+const SOURCE = "the request body";
 
 const error = (description: string) => ({ description, content: { "application/json": { schema: ZApiErrorBody } } });
 const writeErrors = {
@@ -74,14 +77,22 @@ const consolidateRoute = createRoute({
   },
 });
 
-/** The flow a request carries, checked before anything is written; errors name the field (`flow.steps[0].stepId`). */
-function flowOf(text: string, field: string): FlowPlan {
+/**
+ * The flow a request carries, checked before anything is written; errors name the field
+ * (`flow.steps[0].stepId`). With the scripted agent, every step needs a script, as reev run checks:
+ * one without would be recorded a `success` that replayed nothing.
+ */
+function flowOf(text: string, field: string, agent: AgentName): FlowPlan {
+  let plan: FlowPlan;
   try {
-    return parseFlowPlan(text, "the request body");
+    plan = parseFlowPlan(text, SOURCE);
   } catch (thrown) {
     if (OrchestratorError.is(thrown, "INVALID_FLOW")) throw badRequest(thrown.message, thrown.path ? `${field}.${thrown.path}` : field);
     throw thrown;
   }
+  const problem = agent === "scripted" ? unscriptedProblem(plan, { source: SOURCE, agent: "the scripted agent" }) : undefined;
+  if (problem) throw badRequest(problem.message, `${field}.${problem.path}`);
+  return plan;
 }
 
 /** Also the answer zod-openapi's validator gives (as an HTTPException) to a content type the route does not declare. */
@@ -105,18 +116,13 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
       const body = c.req.valid("json") as z.infer<typeof ZStartBody>;
       if (body.flow === undefined || body.flow === null || typeof body.flow !== "object")
         throw badRequest('The body has no flow object: send { "flow": {…}, "agent": "scripted" }.', "flow");
-      plan = flowOf(JSON.stringify(body.flow), "flow");
       agent = body.agent;
+      plan = flowOf(JSON.stringify(body.flow), "flow", agent);
     } else if (YAML_TYPES.includes(type)) {
-      plan = flowOf(await c.req.text(), "body");
       agent = c.req.valid("query").agent ?? "scripted";
+      plan = flowOf(await c.req.text(), "body", agent);
     } else {
-      throw new ApiError(
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
-        "Send the flow as application/json ({ flow, agent }) or as a YAML file (application/yaml).",
-        "Content-Type",
-      );
+      throw unsupportedMediaType();
     }
     const executionId = await ctx.runs.start(plan, agentOf(agent));
     const location = `/api/v1/executions/${encodeURIComponent(executionId)}`;
