@@ -364,6 +364,15 @@ describe.each(testBackends())("read API on $name", (backend) => {
     expect((await get(db, `/api/v1/flows/${id}`)).json.diagram).toContain(note);
     // The viewer's diagram itself (its Mermaid source), not only the banner above it.
     expect((await get(db, `/runs/${id}`)).text.match(/data-source="([^"]*)"/)?.[1]).toContain(note);
+    // While it still runs, those steps are not there yet: "never ran" would be untrue, in the banner and every diagram alike.
+    await prismaClientOf(db).executionSession.update({ where: { executionId: id }, data: { status: "running", finishedAt: null } });
+    const yet = "2 of the 4 planned steps are not recorded yet";
+    const page = (await get(db, `/runs/${id}`)).text;
+    expect(page.match(/data-source="([^"]*)"/)?.[1]).toContain(yet);
+    expect(page).not.toContain("never ran");
+    expect((await get(db, `/api/v1/flows/${id}?format=mmd`)).text).toContain(yet);
+    expect((await get(db, `/api/v1/flows/${id}`)).json.diagram).toContain(yet);
+    await prismaClientOf(db).executionSession.update({ where: { executionId: id }, data: { status: "completed", finishedAt: new Date() } });
   });
 
   test("a run whose process is gone is shown abandoned, with what finishes it, and not as live", async ({ db }) => {

@@ -79,7 +79,13 @@ export function RunPage(props: { nonce: string; run: RunDocument }) {
         ) : null}
       </header>
       <RunHead run={run} />
-      <FlowDiagramView source={renderFlowDiagram(run.content, { checks: run.checks, executionMetadata: execution.metadata })} />
+      <FlowDiagramView
+        source={renderFlowDiagram(run.content, {
+          checks: run.checks,
+          executionMetadata: execution.metadata,
+          executionStatus: execution.status,
+        })}
+      />
       <RunSteps run={run} />
     </Layout>
   );

@@ -41,7 +41,7 @@ function flowJson({ overview, content, consolidated }: RunDocument): z.infer<typ
   return {
     execution_id: overview.execution.executionId,
     consolidated_session_id: consolidated?.consolidatedSessionId ?? null,
-    diagram: renderFlowDiagram(content, { executionMetadata: overview.execution.metadata }),
+    diagram: renderFlowDiagram(content, { executionMetadata: overview.execution.metadata, executionStatus: overview.execution.status }),
     metadata: {
       status: overview.execution.status,
       consolidation_status: toApiConsolidationStatus(overview.execution.consolidation.status),
@@ -98,7 +98,11 @@ export function registerFlowRoutes(app: App, ctx: ServerContext): void {
     c.header("Cache-Control", cacheControl(run));
     if (format === "mmd")
       return c.body(
-        `${renderFlowDiagram(run.content, { checks: run.checks, executionMetadata: run.overview.execution.metadata })}\n`,
+        `${renderFlowDiagram(run.content, {
+          checks: run.checks,
+          executionMetadata: run.overview.execution.metadata,
+          executionStatus: run.overview.execution.status,
+        })}\n`,
         200,
         {
           "Content-Type": "text/vnd.mermaid; charset=utf-8",
