@@ -382,6 +382,8 @@ describe.each(testBackends())("read API on $name", (backend) => {
     const live = await get(db, `/runs/${id}`);
     expect(live.text).toContain("… Run still running");
     expect(live.text).toContain("Live: connecting");
+    // Its diagram says it is the page's snapshot, not the run live (the banner above it is).
+    expect(live.text).toContain('<p class="diagram-note">Drawn when the page loaded, from the 0 steps committed then.');
     const listedRow = async (query: string) => {
       const html = (await get(db, `/?${query}`)).text;
       return html.match(new RegExp(`<tr data-execution-id="${id}"[\\s\\S]*?</tr>`))?.[0] ?? `no row in ${html}`;
@@ -427,6 +429,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
           : "reev recover --db &lt;the database this server reads&gt;";
     expect(text).toContain(`nothing will finish it but <code>${recover}</code>`);
     expect(text).not.toContain("Live: connecting");
+    expect(text).not.toContain("diagram-note");
     // The report download says it too.
     const abandonedReport = await report();
     expect(abandonedReport).toContain("⚠️ Run abandoned: its process is gone");

@@ -28,6 +28,7 @@ section { margin-top: 20px; background: #fff; border: 1px solid var(--line); bor
 .diagram-tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-bottom: 8px; }
 .diagram-tools button { font: inherit; padding: 3px 12px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); cursor: pointer; }
 .diagram-tools button:hover { background: var(--bg); }
+.diagram-note { color: var(--muted); font-size: 13px; margin: 0 0 8px; }
 .diagram-tools .hint { color: var(--muted); font-size: 12px; margin-left: 6px; }
 .diagram-tools .hint.touch { display: none; }
 /* The box grows with its diagram up to the window's height less the section's heading and buttons, so a long flow shows as many steps as fit on screen with its zoom buttons. */
