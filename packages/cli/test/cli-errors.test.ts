@@ -236,6 +236,47 @@ describe("reev exits 2 on bad input, in plain words", () => {
     );
   });
 
+  // /proc answers mkdir with ENOENT though /proc exists, where Node's recursive mkdir retried for ever.
+  it.runIf(existsSync("/proc/self"))("an --out where no directory can be made: refused before anything runs, never a hang", async () => {
+    const refused = "reev cannot create /proc/nope: /proc does not take new directories.";
+    const hint = "Choose another --out, or make that directory writable.";
+    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--db", db, "--out", "/proc/nope"), `reev: --out /proc/nope: ${refused}`, hint);
+    expectBadInput(await reev("demo", "--db", db, "--out", "/proc/nope"), `reev: --out /proc/nope: ${refused}`, hint);
+    for (const args of [
+      ["diagram", "exec_x"],
+      ["export", "exec_x"],
+      ["compare", "eval_a", "eval_b"],
+      ["eval", fixture("succeeds.yaml")],
+    ])
+      expectBadInput(await reev(...args, "--db", db, "--out", "/proc/nope/e.html"), `reev: --out /proc/nope/e.html: ${refused}`, hint);
+  });
+
+  it("an --out that is a file where a directory goes: refused before anything runs or is written", async () => {
+    const file = join(temp.dir, "a-file");
+    writeFileSync(file, "kept\n");
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--db", db, "--out", file),
+      `reev: --out ${file} is a file, and reev run --out takes a directory: each run's diagrams are written into it.`,
+      "Give --out a directory (a new one is created), or leave it out for ./reev-out.",
+    );
+    expectBadInput(
+      await reev("demo", "--db", db, "--out", file),
+      "reev demo --out takes a directory",
+      "Give --out a directory (a new one is created), or leave it out for ./reev-out.",
+    );
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--db", db, "--out", join(file, "diagrams")),
+      `reev: --out ${join(file, "diagrams")}: ${file} is a file, so no directory can be made there.`,
+      "Choose another --out, in a directory.",
+    );
+    expectBadInput(
+      await reev("diagram", "exec_x", "--db", db, "--out", join(file, "run.html")),
+      `reev: --out ${join(file, "run.html")}: ${file} is a file, so no directory can be made there.`,
+      "Choose another --out, in a directory.",
+    );
+    expect(readFileSync(file, "utf8")).toBe("kept\n");
+  });
+
   it("an option without its value", async () => {
     expectBadInput(
       await reev("list", "--limit"),

@@ -30,7 +30,7 @@ import { recoverCommand, reevCommand } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
-import { writeOutputFile } from "../output-file.js";
+import { checkOutDirectoryOption, writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 import { ProgressReporter, runName } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
@@ -94,6 +94,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       ].join("\n"),
     )
     .action(async (files: string[], flags: RunFlags) => {
+      // Without consolidation no diagram is drawn, so --out is not used and not checked.
+      if (flags.consolidate) checkOutDirectoryOption(flags.out, "run");
       ctx.exitCode = await runCommand({ ...flags, files, db: flags.db, migrate: flags.migrate ?? false }, ctx.io);
     });
 }
