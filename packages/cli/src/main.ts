@@ -3,6 +3,7 @@ import { compileWasmForBriefUse } from "@reev/db/embedded-pglite";
 import { Command, CommanderError } from "commander";
 import { wantsJson } from "./cli-error.js";
 import { registerCompare } from "./commands/compare.js";
+import { registerConsolidate } from "./commands/consolidate.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDiagram } from "./commands/diagram.js";
 import { registerEval } from "./commands/eval.js";
@@ -36,6 +37,7 @@ const COMMANDS = [
   registerList,
   registerShow,
   registerStatus,
+  registerConsolidate,
   registerDiagram,
   registerExport,
   registerImport,

@@ -105,8 +105,7 @@ export function checkOutDirectoryOption(dir: string, command: string): void {
  * can write to or create.
  */
 export function checkOutFileOption(path: string): void {
-  if (pathStat(path)?.isDirectory())
-    throw invalidArgument(`--out ${path} is a directory. ${OUT_IS_DIRECTORY}`, "--out");
+  if (pathStat(path)?.isDirectory()) throw invalidArgument(`--out ${path} is a directory. ${OUT_IS_DIRECTORY}`, "--out");
   checkOutDirectory(dirname(path), `--out ${path}`);
 }
 

@@ -240,7 +240,11 @@ describe("reev exits 2 on bad input, in plain words", () => {
   it.runIf(existsSync("/proc/self"))("an --out where no directory can be made: refused before anything runs, never a hang", async () => {
     const refused = "reev cannot create /proc/nope: /proc does not take new directories.";
     const hint = "Choose another --out, or make that directory writable.";
-    expectBadInput(await reev("run", fixture("succeeds.yaml"), "--db", db, "--out", "/proc/nope"), `reev: --out /proc/nope: ${refused}`, hint);
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--db", db, "--out", "/proc/nope"),
+      `reev: --out /proc/nope: ${refused}`,
+      hint,
+    );
     expectBadInput(await reev("demo", "--db", db, "--out", "/proc/nope"), `reev: --out /proc/nope: ${refused}`, hint);
     for (const args of [
       ["diagram", "exec_x"],

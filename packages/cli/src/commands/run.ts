@@ -26,7 +26,7 @@ import { type CliContext, type CliIO, changedNow, withDatabase } from "../contex
 import { toCliError } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
-import { recoverCommand, reevCommand } from "../hint.js";
+import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
@@ -213,6 +213,16 @@ async function pool<T, R>(tasks: readonly T[], limit: number, fn: (task: T) => P
   return results;
 }
 
+/**
+ * After a consolidation that was skipped, failed or timed out, the command that consolidates the run later; none
+ * on memory://, gone with this command, and none for a run with nothing to consolidate (rolled back).
+ */
+function consolidateLater(result: ExecutionResult): string {
+  if (result.consolidation.status === "completed" || result.status === "rolled_back") return "";
+  const later = laterCommand(`consolidate ${shellWord(result.executionId)}`);
+  return later ? `; ${later} consolidates it` : "";
+}
+
 function summary(result: ExecutionResult, run: number | undefined): string {
   const m = result.consolidation.metadata;
   const infrastructure = result.stepResults.filter((s) => !s.success && s.errorKind === "infrastructure").length;
@@ -222,7 +232,7 @@ function summary(result: ExecutionResult, run: number | undefined): string {
     `  ${steps} · wall time ${formatDuration(result.durationMs)}`,
     ...(m ? [`  ${metricsLine(m)}`] : []),
     ...(result.error ? [`  error: ${result.error}`] : []),
-    `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}`,
+    `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}${consolidateLater(result)}`,
   ];
   const rows = result.stepResults.map((s) => [
     String(s.stepIndex),
