@@ -164,7 +164,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
     const r = await reev("diagram", id, "--db", join(temp.dir, "db-unconsolidated"));
     expect(r.code, show(r)).toBe(2);
     expect(r.stderr).toContain(
-      `has no consolidated session yet, so there is nothing to draw.\nIt is drawn once it is consolidated: reev status ${id}`,
+      `has no consolidated session yet, so there is nothing to draw.\nreev consolidate ${id} --db ${join(temp.dir, "db-unconsolidated")} consolidates it; then it can be drawn.\n`,
     );
     expect(r.stderr).not.toContain("reev list");
   });
@@ -228,6 +228,13 @@ describe("reev exits 2 on bad input, in plain words", () => {
     expectBadInput(unknown, "reev: Unknown option --frobnicate for reev list.\n");
     expect(unknown.stderr).not.toMatch(/positional|'/);
     expectBadInput(await reev("recover", "--dryrun", "--db", db), "Did you mean --dry-run?");
+    // An option of other commands, or a typo of one: whose it is, since commander guesses among this command's only.
+    for (const flag of ["--concurency", "--concurrency"])
+      expectBadInput(
+        await reev("demo", flag, "2", "--db", db),
+        `reev: Unknown option ${flag} for reev demo. reev demo has no --concurrency option: reev run and reev eval take it.\n`,
+        "Run reev demo --help for its options and examples.",
+      );
     // An option before the command: where it goes instead.
     expectBadInput(
       await reev("--db", db, "list"),
@@ -540,6 +547,7 @@ describe("reev --help, reev COMMAND --help, reev --version", () => {
     "list",
     "show",
     "status",
+    "consolidate",
     "diagram",
     "export",
     "import",
