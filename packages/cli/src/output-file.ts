@@ -8,12 +8,13 @@ import { systemErrorWords } from "./error-report.js";
 /** What to say of an --out that is a directory: the file's name is what is missing, not a permission. */
 export const OUT_IS_DIRECTORY = "--out takes the name of the file to write, not of a directory: add a file name to it.";
 
+const errorWords = (error: unknown) => (error instanceof Error ? systemErrorWords(error) : String(error));
+
 /** A file the CLI could not write, in words: which file, why, and that another --out is the way out. */
 export function cannotWrite(error: unknown, path: string): CliError {
   if ((error as NodeJS.ErrnoException | undefined)?.code === "EISDIR")
     return new CliError("IO", `Cannot write ${path}: it is a directory.`, { field: "--out", hint: OUT_IS_DIRECTORY, cause: error });
-  const why = error instanceof Error ? systemErrorWords(error) : String(error);
-  return new CliError("IO", `Cannot write ${path}: ${why}.`, {
+  return new CliError("IO", `Cannot write ${path}: ${errorWords(error)}.`, {
     field: "--out",
     hint: "Choose another --out, or make that directory writable.",
     cause: error,
@@ -44,7 +45,7 @@ function missingDirectories(dir: string): { missing: string[]; existing: string;
     if (found) return { missing: missing.reverse(), existing: current, isDirectory: found.isDirectory() };
     missing.push(current);
     const parent = dirname(current);
-    // The root always exists; this only guards the walk against a path that never reaches it.
+    // Past the root there is nothing to walk to: the loop ends whatever the file system answers.
     if (parent === current) return { missing: missing.reverse(), existing: current, isDirectory: false };
     current = parent;
   }
@@ -53,13 +54,14 @@ function missingDirectories(dir: string): { missing: string[]; existing: string;
 /** Why a directory cannot be made under `parent`, in words: ENOENT there means the file system takes no new ones. */
 function mkdirWords(error: unknown, parent: string): string {
   if ((error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") return `${parent} does not take new directories`;
-  return error instanceof Error ? systemErrorWords(error) : String(error);
+  return errorWords(error);
 }
 
 /**
  * Checks, before any work starts, that `dir` is a directory reev can write to or create: each failure
- * is bad input (exit 2) that starts with `subject` (the option as given) and names the path at fault. A directory still to be made is tried
- * by making (and removing) its outermost missing part: only the file system knows whether it takes one.
+ * is bad input (exit 2) that starts with `subject` (the option as given) and names the path at fault.
+ * A directory still to be made is tried by making (and removing) its outermost missing part: only the
+ * file system knows whether it takes one.
  */
 function checkOutDirectory(dir: string, subject: string): void {
   const { missing, existing, isDirectory } = missingDirectories(dir);
@@ -77,7 +79,7 @@ function checkOutDirectory(dir: string, subject: string): void {
       rmdirSync(first);
     }
   } catch (error) {
-    const why = first === undefined ? (error instanceof Error ? systemErrorWords(error) : String(error)) : mkdirWords(error, existing);
+    const why = first === undefined ? errorWords(error) : mkdirWords(error, existing);
     throw invalidArgument(
       `${subject}: reev cannot ${first === undefined ? `write in ${existing}` : `create ${first}`}: ${why}.`,
       "--out",
