@@ -79,7 +79,7 @@ const otherCommandsFlag = (flag: string | undefined, options: readonly string[])
  * `reev demo --concurency 2`: an option this command lacks but others take (or a typo of one), which
  * commander's guess, among this command's own options, cannot name. Said with the commands that take it.
  */
-function othersFlag(flag: string | undefined, command: string | undefined, context: ErrorContext): string {
+function takenByOthers(flag: string | undefined, command: string | undefined, context: ErrorContext): string {
   const { options = [], otherCommands = [] } = context;
   if (!flag || !command) return "";
   const theirs = [...new Set(otherCommands.flatMap((c) => c.options))].filter((o) => !options.includes(o));
@@ -106,7 +106,7 @@ function parseError(error: CommanderError, context: ErrorContext): CliError {
           `Options go after the command name: ${reevCommand(`${commandLater} ${quoted[0]} …`, { db: false })}`,
         );
       return fail(
-        `Unknown option ${quoted[0]}${where}.${suggested || otherCommandsFlag(quoted[0], options) || othersFlag(quoted[0], command, context)}`,
+        `Unknown option ${quoted[0]}${where}.${suggested || otherCommandsFlag(quoted[0], options) || takenByOthers(quoted[0], command, context)}`,
         quoted[0],
       );
     case "commander.unknownCommand":
