@@ -11,14 +11,18 @@ export type CliContext = { io: CliIO; exitCode: number };
 /**
  * What a command does with its database. `read`: nothing is created or migrated, and a database that
  * is missing or not up to date is an error that says how to migrate it. `write`: the embedded database
- * migrates itself, a PostgreSQL one must be up to date. `migrate`: any database is migrated first.
+ * is created or migrated as needed, a PostgreSQL one must be up to date. `update`: as `write`, but the
+ * database must exist already (reev recover, reev consolidate change runs the user has: a mistyped
+ * --db is refused, not made into a new database where nothing is found). `migrate`: any database is
+ * migrated first.
  */
-export type DatabaseIntent = "read" | "write" | "migrate";
+export type DatabaseIntent = "read" | "write" | "update" | "migrate";
 
-const MIGRATE_POLICY: Record<DatabaseIntent, NonNullable<OpenDatabaseOptions["migrate"]>> = {
-  read: "read",
-  write: "embedded",
-  migrate: true,
+const OPEN_POLICY: Record<DatabaseIntent, Pick<OpenDatabaseOptions, "migrate" | "create">> = {
+  read: { migrate: "read" },
+  write: { migrate: "embedded" },
+  update: { migrate: "embedded", create: false },
+  migrate: { migrate: true },
 };
 
 /**
@@ -37,7 +41,7 @@ export const createdNow = (db: Database): string => (db.created ? " (new: create
 
 /** Opens the database a command was pointed at (default: the embedded one) and always closes it. */
 export async function withDatabase<T>(url: string | undefined, intent: DatabaseIntent, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase({ ...(url === undefined ? {} : { url }), migrate: MIGRATE_POLICY[intent] }).catch((error: unknown) => {
+  const db = await openDatabase({ ...(url === undefined ? {} : { url }), ...OPEN_POLICY[intent] }).catch((error: unknown) => {
     throw schemaFailure(openFailure(error, url), url);
   });
   try {

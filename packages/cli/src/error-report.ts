@@ -3,7 +3,7 @@
 // database driver's or Prisma's own wording ("Raw query failed. Code: `N/A`") never reaches the user.
 import { isIP } from "node:net";
 import { DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
-import { closestWord, didYouMean, errorMessage, OrchestratorError } from "@reev/orchestrator";
+import { andList, closestWord, didYouMean, errorMessage, OrchestratorError } from "@reev/orchestrator";
 import { CommanderError } from "commander";
 import { CliError, errorText } from "./cli-error.js";
 import type { CliIO } from "./context.js";
@@ -62,6 +62,8 @@ export type ErrorContext = {
   commands?: readonly string[] | undefined;
   /** The long flags the command takes (--json, --db, …). */
   options?: readonly string[] | undefined;
+  /** The other commands and their long flags: an unknown option one of them takes is said to be theirs. */
+  otherCommands?: readonly { name: string; options: readonly string[] }[] | undefined;
 };
 
 /**
@@ -73,8 +75,23 @@ const otherCommandsFlag = (flag: string | undefined, options: readonly string[])
     ? `${didYouMean("--json")} This command prints a table, or JSON with --json.`
     : "";
 
+/**
+ * `reev demo --concurency 2`: an option this command lacks but others take (or a typo of one), which
+ * commander's guess, among this command's own options, cannot name. Said with the commands that take it.
+ */
+function takenByOthers(flag: string | undefined, command: string | undefined, context: ErrorContext): string {
+  const { options = [], otherCommands = [] } = context;
+  if (!flag || !command) return "";
+  const theirs = [...new Set(otherCommands.flatMap((c) => c.options))].filter((o) => !options.includes(o));
+  const meant = closestWord(flag.replace(/=.*$/, ""), theirs);
+  if (!meant) return "";
+  const takers = otherCommands.filter((c) => c.options.includes(meant)).map((c) => `reev ${c.name}`);
+  return ` reev ${command} has no ${meant} option: ${andList(takers)} ${takers.length === 1 ? "takes" : "take"} it.`;
+}
+
 /** Commander's words, reworded: no "error:" prefix, no quotes around flags, "did you mean" as a question. */
-function parseError(error: CommanderError, { command, commandLater, helpTopic, commands = [], options = [] }: ErrorContext): CliError {
+function parseError(error: CommanderError, context: ErrorContext): CliError {
+  const { command, commandLater, helpTopic, commands = [], options = [] } = context;
   const [first = "", suggestion] = error.message.replace(/^error: /, "").split("\n");
   const suggested = suggestion?.replace(/^\(Did you mean (.+)\?\)$/, " Did you mean $1?") ?? "";
   const quoted = [...first.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? "");
@@ -88,7 +105,10 @@ function parseError(error: CommanderError, { command, commandLater, helpTopic, c
           quoted[0],
           `Options go after the command name: ${reevCommand(`${commandLater} ${quoted[0]} …`, { db: false })}`,
         );
-      return fail(`Unknown option ${quoted[0]}${where}.${suggested || otherCommandsFlag(quoted[0], options)}`, quoted[0]);
+      return fail(
+        `Unknown option ${quoted[0]}${where}.${suggested || otherCommandsFlag(quoted[0], options) || takenByOthers(quoted[0], command, context)}`,
+        quoted[0],
+      );
     case "commander.unknownCommand":
       return fail(`Unknown command "${quoted[0]}".${suggested}`, "command");
     case "commander.missingArgument":

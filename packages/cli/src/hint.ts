@@ -90,8 +90,11 @@ export function inMemoryNote(): string | undefined {
   return `An in-memory database (--db memory://) lives only as long as one command: the next command finds nothing there. To keep runs, give --db a directory or a PostgreSQL URL, or try ${reevCommand("demo", { db: false })}.`;
 }
 
+/** A command to run after this one exits, with its --db; null on memory://, where a later command finds nothing. */
+export const laterCommand = (args: string): string | null => (db?.memory ? null : reevCommand(args));
+
 /** `reev recover` with the command's --db, or null on memory://, where nothing is left to recover once the command exits. */
-export const recoverCommand = (): string | null => (db?.memory ? null : reevCommand("recover"));
+export const recoverCommand = (): string | null => laterCommand("recover");
 
 /** One command for the user to type: `reev ARGS`, as reev was started, with the --db `db` chooses (the command's by default). */
 export const reevCommand = (args: string, options: { db?: DbChoice } = {}): string => reevCommands([args], options);

@@ -1,8 +1,16 @@
 // How the read commands mark a running execution whose owner may be gone (issue 9 §1): `stale` when
 // its heartbeat is older than the threshold, `abandoned` when its owner is provably gone (its process
 // on this host has exited; on another host, stale). `reev recover` finishes abandoned runs.
-import { DEFAULT_STALE_AFTER_MS, executionLiveness, type OwnedRun, type RunMark, runMark as storedRunMark } from "@reev/db";
+import {
+  DEFAULT_STALE_AFTER_MS,
+  type ExecutionSessionRecord,
+  executionLiveness,
+  type OwnedRun,
+  type RunMark,
+  runMark as storedRunMark,
+} from "@reev/db";
 import type { CliIO } from "./context.js";
+import { utcStamp } from "./format.js";
 import { reevCommand } from "./hint.js";
 import { integer } from "./options.js";
 
@@ -34,3 +42,20 @@ export function writeMarkHelp(marks: readonly RunMark[], what: "run" | "evaluati
   const seen = new Set(marks.filter((m): m is Exclude<RunMark, undefined> => m !== undefined));
   for (const mark of seen) io.stdout.write(`${markHelp(mark, what)}\n`);
 }
+
+/**
+ * The "Owner" field of `reev show` and `reev status`: the process that runs the execution and its last
+ * heartbeat, and beside them what the execution's mark means and what to do; none for a run without
+ * an owner and without a mark.
+ */
+export function ownerField(e: Pick<ExecutionSessionRecord, "owner" | "heartbeatAt">, mark: RunMark): [string, string][] {
+  const help = mark ? `   (${markHelp(mark)})` : "";
+  if (e.owner)
+    return [
+      ["Owner", `process ${e.owner.pid} on ${e.owner.host}   last heartbeat: ${e.heartbeatAt ? utcStamp(e.heartbeatAt) : "—"}${help}`],
+    ];
+  return mark ? [["Owner", `not recorded${help}`]] : [];
+}
+
+/** What finishes an abandoned run, said where it cannot be drawn or consolidated as it stands. */
+export const recoverWords = (): string => `${reevCommand("recover")} finishes it and consolidates the steps it committed`;

@@ -3,6 +3,7 @@ import { compileWasmForBriefUse } from "@reev/db/embedded-pglite";
 import { Command, CommanderError } from "commander";
 import { wantsJson } from "./cli-error.js";
 import { registerCompare } from "./commands/compare.js";
+import { registerConsolidate } from "./commands/consolidate.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDiagram } from "./commands/diagram.js";
 import { registerEval } from "./commands/eval.js";
@@ -36,6 +37,7 @@ const COMMANDS = [
   registerList,
   registerShow,
   registerStatus,
+  registerConsolidate,
   registerDiagram,
   registerExport,
   registerImport,
@@ -121,8 +123,11 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     // suggestion. It is the error alone, as for `reev lsit`.
     const unknownTopic = helpTopic !== undefined && !commands.includes(helpTopic);
     if (!json && !unknownTopic) io.stderr.write(help);
-    const options = program.commands.find((c) => c.name() === command)?.options.map((o) => o.long ?? "");
-    const error = toCliError(thrown, { command, commandLater: command ? undefined : named, helpTopic, commands, options });
+    const flags = (c: Command) => c.options.map((o) => o.long ?? "");
+    const own = program.commands.find((c) => c.name() === command);
+    const options = own && flags(own);
+    const otherCommands = program.commands.filter((c) => c.name() !== command).map((c) => ({ name: c.name(), options: flags(c) }));
+    const error = toCliError(thrown, { command, commandLater: command ? undefined : named, helpTopic, commands, options, otherCommands });
     printError(error, io, json);
     return error.exitCode;
   }

@@ -2,13 +2,12 @@
 // parser as it reads the argument list, so every check here runs before any command opens a database:
 // bad input never creates, locks or changes one.
 
-import { statSync } from "node:fs";
 import { extname } from "node:path";
 import { resolveTarget } from "@reev/db";
 import { closestWord, didYouMean, orList } from "@reev/orchestrator";
 import { Argument, type Command, Option } from "commander";
 import { invalidArgument } from "./cli-error.js";
-import { OUT_IS_DIRECTORY } from "./output-file.js";
+import { checkOutFileOption } from "./output-file.js";
 
 /** `--db`: every command that reads or writes runs takes it. A new Option per command: commander keeps state on it. */
 export const dbOption = () =>
@@ -173,8 +172,7 @@ export function examples(lines: readonly (readonly [command: string, what: strin
  */
 export function outFormat<T extends string>(command: Command, out: string | undefined, extensions: Readonly<Record<string, T>>): T {
   // Before anything runs: reev eval found out only when it wrote the report, after every run.
-  if (out !== undefined && statSync(out, { throwIfNoEntry: false })?.isDirectory())
-    throw invalidArgument(`--out ${out} is a directory. ${OUT_IS_DIRECTORY}`, "--out");
+  if (out !== undefined) checkOutFileOption(out);
   const format = command.getOptionValue("format") as T;
   const extension = out === undefined ? "" : extname(out).toLowerCase();
   const chosen = command.getOptionValueSource("format") !== "default";

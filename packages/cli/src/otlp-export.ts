@@ -4,7 +4,7 @@ import type { Database } from "@reev/db";
 import { errorMessage } from "@reev/orchestrator";
 import type { OtlpEndpoint, OtlpRunExporter } from "@reev/orchestrator/otlp";
 import { type CliIO, withDatabase } from "./context.js";
-import { reevCommand, shellWord } from "./hint.js";
+import { laterCommand, shellWord } from "./hint.js";
 
 const otlp = () => import("@reev/orchestrator/otlp");
 
@@ -84,7 +84,7 @@ export class RunExports {
     }
   }
 
-  /** What was sent and what was not, on stdout; true when every run was sent. */
+  /** What was sent and what was not, on stdout (with how to send the rest later); true when every run was sent. */
   report(io: CliIO): boolean {
     const runs = (n: number) => `${n} ${n === 1 ? "run" : "runs"}`;
     io.stdout.write(`\nOpenTelemetry: sent ${runs(this.#sent.length)} (${this.#spans} spans) to ${this.endpoint}.\n`);
@@ -92,7 +92,7 @@ export class RunExports {
     io.stdout.write(
       [
         `  ${this.#failure}`,
-        `  Not sent: ${runs(this.#unsent.length)}. Once the endpoint is up, send each with: ${reevCommand(`export <executionId> --format otlp --endpoint ${shellWord(this.endpoint)}`)}`,
+        `  Not sent: ${runs(this.#unsent.length)}. ${sendLater(this.endpoint)}`,
         ...this.#unsent.map((id) => `    ${id}`),
         "",
       ].join("\n"),
@@ -103,4 +103,12 @@ export class RunExports {
   async close(): Promise<void> {
     await this.#exporter.shutdown();
   }
+}
+
+/** How the runs not sent get sent later; on memory:// they cannot be: the database goes with the command. */
+function sendLater(endpoint: string): string {
+  const later = laterCommand(`export <executionId> --format otlp --endpoint ${shellWord(endpoint)}`);
+  return later
+    ? `Once the endpoint is up, send each with: ${later}`
+    : "They cannot be sent later: the in-memory database (--db memory://) goes with this command. To send them later, record the runs with --db a directory or a PostgreSQL URL.";
 }

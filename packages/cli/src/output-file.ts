@@ -1,28 +1,132 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
-import { CliError } from "./cli-error.js";
+import { accessSync, constants, mkdirSync, rmdirSync, type Stats, statSync } from "node:fs";
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { CliError, invalidArgument } from "./cli-error.js";
 import type { CliIO } from "./context.js";
 import { systemErrorWords } from "./error-report.js";
 
 /** What to say of an --out that is a directory: the file's name is what is missing, not a permission. */
 export const OUT_IS_DIRECTORY = "--out takes the name of the file to write, not of a directory: add a file name to it.";
 
+const errorWords = (error: unknown) => (error instanceof Error ? systemErrorWords(error) : String(error));
+
 /** A file the CLI could not write, in words: which file, why, and that another --out is the way out. */
 export function cannotWrite(error: unknown, path: string): CliError {
   if ((error as NodeJS.ErrnoException | undefined)?.code === "EISDIR")
     return new CliError("IO", `Cannot write ${path}: it is a directory.`, { field: "--out", hint: OUT_IS_DIRECTORY, cause: error });
-  const why = error instanceof Error ? systemErrorWords(error) : String(error);
-  return new CliError("IO", `Cannot write ${path}: ${why}.`, {
+  return new CliError("IO", `Cannot write ${path}: ${errorWords(error)}.`, {
     field: "--out",
     hint: "Choose another --out, or make that directory writable.",
     cause: error,
   });
 }
 
+/** What is at `path`, or undefined when nothing is: a file where a parent directory should be (ENOTDIR) counts as nothing. */
+function pathStat(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The directories from `dir` up to the nearest one that exists, outermost first, and what that
+ * nearest one is (a directory, or a file that blocks the path). Walks up with stat, never with mkdir:
+ * Node's `mkdir(…, { recursive: true })` spins for ever at full CPU where a file system answers mkdir
+ * with ENOENT though the parent exists (/proc, /proc/self), which is how `--out /proc/x` hung.
+ */
+function missingDirectories(dir: string): { missing: string[]; existing: string; isDirectory: boolean } {
+  const missing: string[] = [];
+  let current = resolve(dir);
+  for (;;) {
+    const found = pathStat(current);
+    if (found) return { missing: missing.reverse(), existing: current, isDirectory: found.isDirectory() };
+    missing.push(current);
+    const parent = dirname(current);
+    // Past the root there is nothing to walk to: the loop ends whatever the file system answers.
+    if (parent === current) return { missing: missing.reverse(), existing: current, isDirectory: false };
+    current = parent;
+  }
+}
+
+/** Why a directory cannot be made under `parent`, in words: ENOENT there means the file system takes no new ones. */
+function mkdirWords(error: unknown, parent: string): string {
+  if ((error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") return `${parent} does not take new directories`;
+  return errorWords(error);
+}
+
+/**
+ * Checks, before any work starts, that `dir` is a directory reev can write to or create: each failure
+ * is bad input (exit 2) that starts with `subject` (the option as given) and names the path at fault.
+ * A directory still to be made is tried by making (and removing) its outermost missing part: only the
+ * file system knows whether it takes one.
+ */
+function checkOutDirectory(dir: string, subject: string): void {
+  const { missing, existing, isDirectory } = missingDirectories(dir);
+  if (!isDirectory)
+    throw invalidArgument(
+      `${subject}: ${existing} is a file, so no directory can be made there.`,
+      "--out",
+      "Choose another --out, in a directory.",
+    );
+  const first = missing[0];
+  try {
+    if (first === undefined) accessSync(existing, constants.W_OK);
+    else {
+      mkdirSync(first);
+      rmdirSync(first);
+    }
+  } catch (error) {
+    const why = first === undefined ? errorWords(error) : mkdirWords(error, existing);
+    throw invalidArgument(
+      `${subject}: reev cannot ${first === undefined ? `write in ${existing}` : `create ${first}`}: ${why}.`,
+      "--out",
+      "Choose another --out, or make that directory writable.",
+    );
+  }
+}
+
+/**
+ * `--out DIR` of the commands that write each run's diagrams there (reev run, reev demo): a file is
+ * refused before anything runs, not found out when the first diagram is written after the run.
+ */
+export function checkOutDirectoryOption(dir: string, command: string): void {
+  if (pathStat(dir)?.isFile())
+    throw invalidArgument(
+      `--out ${dir} is a file, and reev ${command} --out takes a directory: each run's diagrams are written into it.`,
+      "--out",
+      "Give --out a directory (a new one is created), or leave it out for ./reev-out.",
+    );
+  checkOutDirectory(dir, `--out ${dir}`);
+}
+
+/**
+ * `--out FILE` of the commands that write one document: not a directory, and in a directory reev
+ * can write to or create.
+ */
+export function checkOutFileOption(path: string): void {
+  if (pathStat(path)?.isDirectory()) throw invalidArgument(`--out ${path} is a directory. ${OUT_IS_DIRECTORY}`, "--out");
+  checkOutDirectory(dirname(path), `--out ${path}`);
+}
+
+/** Makes `dir` and its missing parents one by one: what `mkdir -p` does, without Node's endless retry (see missingDirectories). */
+async function makeDirectory(dir: string): Promise<void> {
+  const { missing, existing, isDirectory } = missingDirectories(dir);
+  if (!isDirectory) throw new Error(`${existing} is a file`);
+  for (const each of missing) {
+    await mkdir(each).catch(async (error: unknown) => {
+      // Made meanwhile by another writer (two runs' diagrams at once): what was wanted.
+      if (!(await stat(each).catch(() => undefined))?.isDirectory()) throw error;
+    });
+  }
+}
+
 /** Writes a file, creating its directory; a failure is a CliError naming the file. */
 export async function writeOutputFile(path: string, text: string): Promise<void> {
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDirectory(dirname(path));
     await writeFile(path, text);
   } catch (error) {
     throw cannotWrite(error, path);

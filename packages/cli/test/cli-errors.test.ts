@@ -164,7 +164,7 @@ describe("reev exits 2 on bad input, in plain words", () => {
     const r = await reev("diagram", id, "--db", join(temp.dir, "db-unconsolidated"));
     expect(r.code, show(r)).toBe(2);
     expect(r.stderr).toContain(
-      `has no consolidated session yet, so there is nothing to draw.\nIt is drawn once it is consolidated: reev status ${id}`,
+      `has no consolidated session yet, so there is nothing to draw.\nreev consolidate ${id} --db ${join(temp.dir, "db-unconsolidated")} consolidates it; then it can be drawn.\n`,
     );
     expect(r.stderr).not.toContain("reev list");
   });
@@ -228,12 +228,64 @@ describe("reev exits 2 on bad input, in plain words", () => {
     expectBadInput(unknown, "reev: Unknown option --frobnicate for reev list.\n");
     expect(unknown.stderr).not.toMatch(/positional|'/);
     expectBadInput(await reev("recover", "--dryrun", "--db", db), "Did you mean --dry-run?");
+    // An option of other commands, or a typo of one: whose it is, since commander guesses among this command's only.
+    for (const flag of ["--concurency", "--concurrency"])
+      expectBadInput(
+        await reev("demo", flag, "2", "--db", db),
+        `reev: Unknown option ${flag} for reev demo. reev demo has no --concurrency option: reev run and reev eval take it.\n`,
+        "Run reev demo --help for its options and examples.",
+      );
     // An option before the command: where it goes instead.
     expectBadInput(
       await reev("--db", db, "list"),
       "reev: Option --db comes before the command.",
       `Options go after the command name: reev list --db …`,
     );
+  });
+
+  // /proc answers mkdir with ENOENT though /proc exists, where Node's recursive mkdir retried for ever.
+  it.runIf(existsSync("/proc/self"))("an --out where no directory can be made: refused before anything runs, never a hang", async () => {
+    const refused = "reev cannot create /proc/nope: /proc does not take new directories.";
+    const hint = "Choose another --out, or make that directory writable.";
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--db", db, "--out", "/proc/nope"),
+      `reev: --out /proc/nope: ${refused}`,
+      hint,
+    );
+    expectBadInput(await reev("demo", "--db", db, "--out", "/proc/nope"), `reev: --out /proc/nope: ${refused}`, hint);
+    for (const args of [
+      ["diagram", "exec_x"],
+      ["export", "exec_x"],
+      ["compare", "eval_a", "eval_b"],
+      ["eval", fixture("succeeds.yaml")],
+    ])
+      expectBadInput(await reev(...args, "--db", db, "--out", "/proc/nope/e.html"), `reev: --out /proc/nope/e.html: ${refused}`, hint);
+  });
+
+  it("an --out that is a file where a directory goes: refused before anything runs or is written", async () => {
+    const file = join(temp.dir, "a-file");
+    writeFileSync(file, "kept\n");
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--db", db, "--out", file),
+      `reev: --out ${file} is a file, and reev run --out takes a directory: each run's diagrams are written into it.`,
+      "Give --out a directory (a new one is created), or leave it out for ./reev-out.",
+    );
+    expectBadInput(
+      await reev("demo", "--db", db, "--out", file),
+      "reev demo --out takes a directory",
+      "Give --out a directory (a new one is created), or leave it out for ./reev-out.",
+    );
+    expectBadInput(
+      await reev("run", fixture("succeeds.yaml"), "--db", db, "--out", join(file, "diagrams")),
+      `reev: --out ${join(file, "diagrams")}: ${file} is a file, so no directory can be made there.`,
+      "Choose another --out, in a directory.",
+    );
+    expectBadInput(
+      await reev("diagram", "exec_x", "--db", db, "--out", join(file, "run.html")),
+      `reev: --out ${join(file, "run.html")}: ${file} is a file, so no directory can be made there.`,
+      "Choose another --out, in a directory.",
+    );
+    expect(readFileSync(file, "utf8")).toBe("kept\n");
   });
 
   it("an option without its value", async () => {
@@ -495,6 +547,7 @@ describe("reev --help, reev COMMAND --help, reev --version", () => {
     "list",
     "show",
     "status",
+    "consolidate",
     "diagram",
     "export",
     "import",

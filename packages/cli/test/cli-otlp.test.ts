@@ -231,3 +231,24 @@ describe.each(BACKENDS)("reev and OpenTelemetry on $name", (backend) => {
     expect(await snapshot(database.url)).toEqual(before);
   });
 });
+
+describe("reev run --otlp-endpoint on memory://", () => {
+  it("runs not sent are said to be lost with the database, not given a reev export that would find nothing", async () => {
+    const receiver = await startOtlpReceiver();
+    const temp = makeTempDir("reev-cli-otlp-memory-");
+    try {
+      receiver.answer(500);
+      const r = await runCli(["run", fixture("succeeds.yaml"), "--db", "memory://", "--otlp-endpoint", receiver.url], {
+        cwd: temp.dir,
+      });
+      expect(r.code, show(r)).toBe(1);
+      expect(r.stdout).toContain(
+        "  Not sent: 1 run. They cannot be sent later: the in-memory database (--db memory://) goes with this command. To send them later, record the runs with --db a directory or a PostgreSQL URL.\n",
+      );
+      expect(r.stdout).not.toContain("reev export");
+    } finally {
+      await receiver.close();
+      temp.remove();
+    }
+  });
+});

@@ -118,6 +118,51 @@ describe("reev recover", () => {
     expect(later.stdout).toMatch(row(pid, "completed"));
   });
 
+  it("status and diagram of a run whose process is gone say so, as show does, and that reev recover finishes and consolidates it", {
+    timeout: 120_000,
+  }, async () => {
+    const { dir, reev, ownerPid: pid } = await crashedRun();
+    const status = await reev("status", executionId);
+    expect(status.code, show(status)).toBe(0);
+    expect(status.stdout, show(status)).toMatch(/^Status +⚠️ running \(abandoned\)$/m);
+    const owner = (r: CliResult) => /^Owner +(.*)$/m.exec(r.stdout)?.[1];
+    expect(owner(status), show(status)).toMatch(
+      new RegExp(
+        `^process ${pid} on ${hostname()} {3}last heartbeat: .+ {3}\\(abandoned: the run's process is gone and the run never finished; reev recover --db ${dir} finishes such runs\\)$`,
+      ),
+    );
+    const shown = await reev("show", executionId);
+    expect(owner(shown), show(shown)).toBe(owner(status));
+    // Not consolidated, and never will be by itself: the hint is recover, not another look at status.
+    const diagram = await reev("diagram", executionId);
+    expect(diagram.code, show(diagram)).toBe(2);
+    expect(diagram.stderr, show(diagram)).toContain(
+      `Its process is gone: reev recover --db ${dir} finishes it and consolidates the steps it committed; then it can be drawn.\n`,
+    );
+    const consolidate = await reev("consolidate", executionId);
+    expect(consolidate.code, show(consolidate)).toBe(2);
+    expect(consolidate.stderr, show(consolidate)).toBe(
+      `reev: Execution "${executionId}" is still running, but its process is gone: only a finished run is consolidated.\nreev recover --db ${dir} finishes it and consolidates the steps it committed.\n`,
+    );
+    // And it does: the diagram then draws it.
+    expect((await reev("recover")).stdout).toMatch(row(pid, "completed"));
+    const drawn = await reev("diagram", executionId);
+    expect(drawn.code, show(drawn)).toBe(0);
+    expect(drawn.stdout).toMatch(/^stateDiagram-v2/);
+    const after = await reev("status", executionId);
+    expect(after.stdout, show(after)).toMatch(/^Status +❌ failed — abandoned: /m);
+    expect(owner(after), show(after)).toBeUndefined();
+  });
+
+  it("a --db with no database is refused, as reev purge refuses it: nothing is created", async () => {
+    const missing = join(temp.dir, "does-not-exist");
+    const r = await runCli(["recover", "--db", missing], { cwd: temp.dir });
+    expect(r.code, show(r)).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr, show(r)).toContain(`reev: There is no database at ${missing}: the directory does not exist.\n`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it("--dry-run prints a table of what it would finish, and changes nothing", { timeout: 120_000 }, async () => {
     const { reev, ownerPid: pid } = await crashedRun();
     const r = await reev("recover", "--dry-run");

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
@@ -87,6 +88,37 @@ describe("reev serve", () => {
     } finally {
       serve.child.kill("SIGKILL");
       serve.remove();
+    }
+  });
+
+  test("--cors with a trailing slash allows that origin and says so; a value that is no origin is refused, nothing served", async () => {
+    const serve = await startServe(["--db", "memory://", "--cors", "http://example.com/"]);
+    try {
+      const answer = await fetch(`${serve.url}/api/v1/executions`, { headers: { Origin: "http://example.com" } });
+      expect(answer.headers.get("access-control-allow-origin")).toBe("http://example.com");
+      const exited = once(serve.child, "exit");
+      serve.child.kill("SIGTERM");
+      expect((await exited)[0]).toBe(0);
+      expect(serve.stderr()).toContain(
+        "CORS: web pages from http://example.com may call the API (--cors http://example.com/ is taken as http://example.com: an origin has no path, not even /).\n",
+      );
+    } finally {
+      serve.child.kill("SIGKILL");
+      serve.remove();
+    }
+    const temp = makeTempDir("reev-serve-cors-");
+    try {
+      for (const bad of ["htp:/x", "http://example.com/app", "example.com", "http://example.com?x=1"]) {
+        const r = await runCli(["serve", "--port", "0", "--cors", bad, "--db", join(temp.dir, "db")], { cwd: temp.dir });
+        expect(r.code, show(r)).toBe(2);
+        expect(r.stdout, show(r)).toBe("");
+        expect(r.stderr, show(r)).toBe(
+          `reev: --cors takes an origin, as a browser sends it: scheme://host[:port] with no path, such as http://localhost:5173 or https://example.com; got "${bad}".\nGive the origin of the page that calls the API, or * for any page.\n`,
+        );
+      }
+      expect(existsSync(join(temp.dir, "db"))).toBe(false);
+    } finally {
+      temp.remove();
     }
   });
 });

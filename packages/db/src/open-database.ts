@@ -45,6 +45,13 @@ export type OpenDatabaseOptions = {
    * A database that is not ready is left as it was, with a `SchemaError` (code SCHEMA) saying why.
    */
   migrate?: boolean | "embedded" | "read";
+  /**
+   * Whether a PGlite directory that is missing or empty may become a new database (default: unless
+   * `migrate` is `"read"`). False for a command that changes a database the user already has (recover
+   * finishing runs): a mistyped path is then refused with the same SchemaError as a read's, instead of
+   * a new, empty database where nothing is found.
+   */
+  create?: boolean;
   migrationsDir?: string;
   writer?: WriterOptions;
   /** Directory that relative PGlite paths resolve against (default: the working directory). */
@@ -377,8 +384,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   const migrates = migratesOnOpen(policy, target);
   // Read once, for the template a new PGlite starts from and for the deploy (or the check).
   const migrations = policy === false ? undefined : await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIR);
-  // Before anything touches the disk: a database to read must be there already.
-  if (policy === "read" && target.kind === "pglite-dir" && isNewDataDir(target.dataDir, { cwd: options.cwd ?? process.cwd() })) {
+  // Before anything touches the disk: a database to read (or not to create) must be there already.
+  const create = options.create ?? policy !== "read";
+  if (!create && target.kind === "pglite-dir" && isNewDataDir(target.dataDir, { cwd: options.cwd ?? process.cwd() })) {
     throw new SchemaError({ kind: "missing", reason: existsSync(target.dataDir) ? "is empty" : "does not exist" }, target.dataDir);
   }
   const backend: Backend =

@@ -6,6 +6,7 @@ import { EXAMPLES_DIR } from "../examples-dir.js";
 import { inMemoryNote, recoverCommand, reevCommand, reevCommands } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
+import { checkOutDirectoryOption } from "../output-file.js";
 import { PRICES_HELP, pricesOption } from "../prices.js";
 import { executeFlows, runsSummary, startedRuns } from "./run.js";
 
@@ -31,6 +32,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       ].join("\n"),
     )
     .action(async (options: DbOptions & MigrateOptions & { out: string; prices?: string | undefined }) => {
+      checkOutDirectoryOption(options.out, "demo");
       ctx.exitCode = await demoCommand(
         { db: options.db, migrate: options.migrate ?? false, out: options.out, prices: options.prices },
         ctx.io,

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { reevCommand, shellWord } from "../hint.js";
+import { recoverWords, runMark } from "../liveness.js";
 import {
   type DbOptions,
   dbOption,
@@ -57,10 +58,18 @@ async function consolidatedContent(db: Database, id: string): Promise<{ content:
     // Its own hint: the run exists, so the unknown id's "Run reev list…" would send the user looking for it.
     throw new CliError("NOT_FOUND", `Execution "${id}" has no consolidated session yet, so there is nothing to draw.`, {
       field: "id",
-      hint: `It is drawn once it is consolidated: ${reevCommand(`status ${shellWord(id)}`)} says where that stands.`,
+      hint: `${howConsolidated(execution)}; then it can be drawn.`,
       exitCode: 2,
     });
   return { content: newest.consolidatedContent, execution };
+}
+
+/** What consolidates a run that has no consolidated session: its own end, reev recover, or reev consolidate. */
+function howConsolidated(execution: ExecutionSessionRecord): string {
+  const id = shellWord(execution.executionId);
+  if (execution.status !== "running") return `${reevCommand(`consolidate ${id}`)} consolidates it`;
+  if (runMark(execution) === "abandoned") return `Its process is gone: ${recoverWords()}`;
+  return `It is consolidated when it finishes: ${reevCommand(`status ${id}`)} says where it stands`;
 }
 
 export async function diagramCommand(

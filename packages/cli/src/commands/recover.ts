@@ -55,7 +55,7 @@ export function registerRecover(program: Command, ctx: CliContext): void {
     )
     .action(async (flags: RecoverFlags) => {
       const query = { staleAfterMs: flags.staleAfter ?? staleAfterMs(), olderThanMs: flags.olderThan, dryRun: flags.dryRun };
-      ctx.exitCode = await withDatabase(flags.db, flags.dryRun ? "read" : "write", (db) =>
+      ctx.exitCode = await withDatabase(flags.db, flags.dryRun ? "read" : "update", (db) =>
         recoverCommand(db, query, { json: flags.json ?? false }, ctx.io),
       );
     });

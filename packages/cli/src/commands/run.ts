@@ -26,11 +26,11 @@ import { type CliContext, type CliIO, changedNow, withDatabase } from "../contex
 import { toCliError } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
-import { recoverCommand, reevCommand } from "../hint.js";
+import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
-import { writeOutputFile } from "../output-file.js";
+import { checkOutDirectoryOption, writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 import { ProgressReporter, runName } from "../progress.js";
 import { clip, renderTable } from "../text-table.js";
@@ -94,6 +94,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       ].join("\n"),
     )
     .action(async (files: string[], flags: RunFlags) => {
+      // Without consolidation no diagram is drawn, so --out is not used and not checked.
+      if (flags.consolidate) checkOutDirectoryOption(flags.out, "run");
       ctx.exitCode = await runCommand({ ...flags, files, db: flags.db, migrate: flags.migrate ?? false }, ctx.io);
     });
 }
@@ -204,6 +206,16 @@ async function pool<T, R>(tasks: readonly T[], limit: number, fn: (task: T) => P
   return results;
 }
 
+/**
+ * After a consolidation that was skipped, failed or timed out, the command that consolidates the run later; none
+ * on memory://, gone with this command, and none for a run with nothing to consolidate (rolled back).
+ */
+function consolidateLater(result: ExecutionResult): string {
+  if (result.consolidation.status === "completed" || result.status === "rolled_back") return "";
+  const later = laterCommand(`consolidate ${shellWord(result.executionId)}`);
+  return later ? `; ${later} consolidates it` : "";
+}
+
 function summary(result: ExecutionResult, run: number | undefined): string {
   const m = result.consolidation.metadata;
   const infrastructure = result.stepResults.filter((s) => !s.success && s.errorKind === "infrastructure").length;
@@ -213,7 +225,7 @@ function summary(result: ExecutionResult, run: number | undefined): string {
     `  ${steps} · wall time ${formatDuration(result.durationMs)}`,
     ...(m ? [`  ${metricsLine(m)}`] : []),
     ...(result.error ? [`  error: ${result.error}`] : []),
-    `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}`,
+    `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}${consolidateLater(result)}`,
   ];
   const rows = result.stepResults.map((s) => [
     String(s.stepIndex),

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { closestWord, didYouMean } from "@reev/orchestrator";
 import type { Command } from "commander";
-import { CliError } from "../cli-error.js";
+import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { counted } from "../format.js";
 import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
@@ -10,7 +10,7 @@ import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 type ServeOptions = DbOptions & {
   host: string;
   port: number;
-  cors?: string | undefined;
+  cors?: CorsOrigin | undefined;
   retention?: number | undefined;
   prices?: string | undefined;
 };
@@ -22,7 +22,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .description("Serve the HTTP API (/api/v1), live event streams and the web viewer of the recorded runs, until Ctrl-C.")
     .option("--host <host>", "the address to listen on (loopback unless you say otherwise)", "127.0.0.1")
     .option("--port <port>", "the port to listen on, 0 for any free one", integer("--port", 0, 65_535), 7878)
-    .option("--cors <origin>", "let web pages from this origin call the API (CORS is off without it)")
+    .option(
+      "--cors <origin>",
+      "let web pages from this origin (scheme://host[:port], or * for any) call the API (CORS is off without it)",
+      corsOrigin,
+    )
     .option(
       "--retention <age>",
       "purge runs that finished longer ago than this (30d, 12h…) at start and every hour, as reev purge --older-than does",
@@ -51,6 +55,42 @@ export function registerServe(program: Command, ctx: CliContext): void {
     });
 }
 
+/** A --cors value: the origin the API allows, and what was given for it. */
+type CorsOrigin = { origin: string; given: string };
+
+/**
+ * --cors as a browser's Origin header says it: `scheme://host[:port]`, which the API compares as is,
+ * so `http://example.com/` allowed no page at all. A lone trailing slash is taken off (and said on
+ * startup); a path, a query or no host is refused before anything is opened.
+ */
+function corsOrigin(given: string): CorsOrigin {
+  if (given === "*") return { origin: given, given };
+  const typed = given.replace(/(?<!\/)\/$/, "");
+  let url: URL | undefined;
+  try {
+    url = new URL(typed);
+  } catch {
+    url = undefined;
+  }
+  // scheme://host[:port] and nothing else: no path, query, fragment or user@.
+  if (!url || !/^[a-z][a-z\d+.-]*:\/\/[^/?#@\s]+$/i.test(typed))
+    throw invalidArgument(
+      `--cors takes an origin, as a browser sends it: scheme://host[:port] with no path, such as http://localhost:5173 or https://example.com; got "${given}".`,
+      "--cors",
+      "Give the origin of the page that calls the API, or * for any page.",
+    );
+  // As browsers write it: lower case, without the scheme's default port. (Other schemes' origins are opaque to URL.)
+  return { origin: url.origin === "null" ? typed : url.origin, given };
+}
+
+/** The startup line of --cors: which pages may call the API, and what became of a trailing slash. */
+function corsNotice({ origin, given }: CorsOrigin): string {
+  if (origin === "*") return "CORS: web pages from any origin may call the API.\n";
+  const why = given.endsWith("/") ? ": an origin has no path, not even /" : ", as browsers send it";
+  const taken = given === origin ? "" : ` (--cors ${given} is taken as ${origin}${why})`;
+  return `CORS: web pages from ${origin} may call the API${taken}.\n`;
+}
+
 /**
  * Serves until SIGINT or SIGTERM (or `stop` aborts), then shuts down gracefully: no new requests,
  * event streams ended, runs started here recorded failed with "server shutting down", the database
@@ -64,7 +104,7 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
   const { createServer } = await import("@reev/server");
   return withDatabase(options.db, "write", async (db) => {
     const retention = options.retention === undefined ? undefined : { olderThanMs: options.retention };
-    const server = createServer({ db, token, corsOrigin: options.cors, retention, prices });
+    const server = createServer({ db, token, corsOrigin: options.cors?.origin, retention, prices });
     const { url, address } = await server.listen({ host: options.host, port: options.port }).catch(async (error: unknown) => {
       // What listen started (PostgreSQL's change listener) is stopped, so the process ends and the database is released.
       await server.close();
@@ -82,6 +122,7 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
         `Listening on all interfaces (${options.host}): from another machine, open this machine's address on the same port.\n`,
       );
     }
+    if (options.cors) io.stderr.write(corsNotice(options.cors));
     if (prices) io.stderr.write(`Prices: ${options.prices} prices the runs this server starts or consolidates.\n`);
     if (options.retention !== undefined) {
       io.stderr.write(`Retention: runs that finished over ${formatAge(options.retention)} ago are purged now and every hour.\n`);

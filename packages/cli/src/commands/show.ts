@@ -5,7 +5,7 @@ import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
 import { formatScore, metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
-import { markHelp, runMark } from "../liveness.js";
+import { ownerField, runMark } from "../liveness.js";
 import { clip, renderFields, renderTable } from "../text-table.js";
 import { registerExecutionView, requireExecution } from "./execution-view.js";
 
@@ -45,16 +45,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
     field("Prompt", clip(e.prompt, 100)),
     field("Status", `${statusLabel(e.status, mark)}${e.error ? ` — ${e.error}` : ""}`),
     field("Started", `${utcStamp(e.startedAt)}   wall time: ${formatDuration(e.durationMs)}`),
-    ...(e.owner
-      ? [
-          field(
-            "Owner",
-            `process ${e.owner.pid} on ${e.owner.host}   last heartbeat: ${e.heartbeatAt ? utcStamp(e.heartbeatAt) : "—"}${mark ? `   (${markHelp(mark)})` : ""}`,
-          ),
-        ]
-      : mark
-        ? [field("Owner", `not recorded   (${markHelp(mark)})`)]
-        : []),
+    ...ownerField(e, mark),
     ...(e.openTransaction
       ? [
           field(

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
 import { metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
 import { executionWithConsolidationJson } from "../json-views.js";
+import { ownerField, runMark } from "../liveness.js";
 import { renderFields } from "../text-table.js";
 import { registerExecutionView, requireExecution } from "./execution-view.js";
 
@@ -31,6 +32,7 @@ export async function statusCommand(db: Database, executionId: string, options: 
     writeJson(io, executionWithConsolidationJson(e, report));
     return 0;
   }
+  const mark = runMark(e);
   const consolidation = [
     report.status,
     ...(report.consolidatedSessionId ? [report.consolidatedSessionId] : []),
@@ -38,7 +40,9 @@ export async function statusCommand(db: Database, executionId: string, options: 
   ].join("  ");
   const fields: [string, string][] = [
     ["Execution", e.executionId],
-    ["Status", `${statusLabel(e.status)}${e.error ? ` — ${e.error}` : ""}`],
+    ["Status", `${statusLabel(e.status, mark)}${e.error ? ` — ${e.error}` : ""}`],
+    // A live or finished run's owner is no part of where it stands; a marked one's is the next step.
+    ...(mark ? ownerField(e, mark) : []),
     ["Consolidation", `${consolidation}${report.error ? ` — ${report.error}` : ""}`],
     ...(report.metadata ? ([["Metrics", metricsLine(report.metadata)]] as [string, string][]) : []),
     ...unrunStepsField(e, report.recordedSteps),
