@@ -1,6 +1,7 @@
-import { accessSync, constants, mkdirSync, rmdirSync, type Stats, statSync } from "node:fs";
-import { mkdir, stat, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { accessSync, constants, mkdirSync, rmdirSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { makeDirectories, missingDirectories, pathStat } from "@reev/db";
 import { CliError, invalidArgument } from "./cli-error.js";
 import type { CliIO } from "./context.js";
 import { systemErrorWords } from "./error-report.js";
@@ -19,36 +20,6 @@ export function cannotWrite(error: unknown, path: string): CliError {
     hint: "Choose another --out, or make that directory writable.",
     cause: error,
   });
-}
-
-/** What is at `path`, or undefined when nothing is: a file where a parent directory should be (ENOTDIR) counts as nothing. */
-function pathStat(path: string): Stats | undefined {
-  try {
-    return statSync(path, { throwIfNoEntry: false });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
-    throw error;
-  }
-}
-
-/**
- * The directories from `dir` up to the nearest one that exists, outermost first, and what that
- * nearest one is (a directory, or a file that blocks the path). Walks up with stat, never with mkdir:
- * Node's `mkdir(…, { recursive: true })` spins for ever at full CPU where a file system answers mkdir
- * with ENOENT though the parent exists (/proc, /proc/self), which is how `--out /proc/x` hung.
- */
-function missingDirectories(dir: string): { missing: string[]; existing: string; isDirectory: boolean } {
-  const missing: string[] = [];
-  let current = resolve(dir);
-  for (;;) {
-    const found = pathStat(current);
-    if (found) return { missing: missing.reverse(), existing: current, isDirectory: found.isDirectory() };
-    missing.push(current);
-    const parent = dirname(current);
-    // Past the root there is nothing to walk to: the loop ends whatever the file system answers.
-    if (parent === current) return { missing: missing.reverse(), existing: current, isDirectory: false };
-    current = parent;
-  }
 }
 
 /** Why a directory cannot be made under `parent`, in words: ENOENT there means the file system takes no new ones. */
@@ -111,22 +82,10 @@ export function checkOutFileOption(path: string): void {
   checkOutDirectory(dirname(path), `--out ${path}`);
 }
 
-/** Makes `dir` and its missing parents one by one: what `mkdir -p` does, without Node's endless retry (see missingDirectories). */
-async function makeDirectory(dir: string): Promise<void> {
-  const { missing, existing, isDirectory } = missingDirectories(dir);
-  if (!isDirectory) throw new Error(`${existing} is a file`);
-  for (const each of missing) {
-    await mkdir(each).catch(async (error: unknown) => {
-      // Made meanwhile by another writer (two runs' diagrams at once): what was wanted.
-      if (!(await stat(each).catch(() => undefined))?.isDirectory()) throw error;
-    });
-  }
-}
-
 /** Writes a file, creating its directory; a failure is a CliError naming the file. */
 export async function writeOutputFile(path: string, text: string): Promise<void> {
   try {
-    await makeDirectory(dirname(path));
+    makeDirectories(dirname(path));
     await writeFile(path, text);
   } catch (error) {
     throw cannotWrite(error, path);

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseError } from "./errors.js";
 import { lockHeldMessage, processArguments } from "./lock-holder.js";
+import { makeDirectories } from "./make-directories.js";
 import { localOwnerState } from "./process-owner.js";
 
 /**
@@ -94,7 +95,7 @@ function removeStaleLock(dataDir: string, lockPath: string, mine: string): void 
  */
 export function acquireDirectoryLock(dataDir: string): () => void {
   const lockPath = `${dataDir}.lock`;
-  mkdirSync(dirname(lockPath), { recursive: true });
+  makeDirectories(dirname(lockPath));
   const mine = `${lockPath}.${process.pid}.${randomBytes(4).toString("hex")}`;
   writeFileSync(mine, `${process.pid}\n${new Date().toISOString()}\n`);
   try {

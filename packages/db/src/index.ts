@@ -5,6 +5,7 @@
 export { type DbOption, dbOptionOf, shellWord } from "./db-option.js";
 export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type DatabaseErrorOptions } from "./errors.js";
 export { formatIssuePath } from "./issue-path.js";
+export { makeDirectories, missingDirectories, pathStat } from "./make-directories.js";
 export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
 // Reads for viewers (the server): keyset pages and one-snapshot views of a run.

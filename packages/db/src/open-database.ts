@@ -249,6 +249,29 @@ async function templateFor(options: OpenDatabaseOptions, migrations: MigrationLi
   return options.pgliteTemplate ?? (await findPgliteTemplate(migrations));
 }
 
+/**
+ * The directory's lock (see acquireDirectoryLock), taken after making its parent: a parent the file
+ * system will not make (under /proc, read-only, not permitted) is the user's path at fault, said as such.
+ */
+function lockDataDir(dataDir: string): () => void {
+  try {
+    return acquireDirectoryLock(dataDir);
+  } catch (error) {
+    const { code, syscall, path } = error as NodeJS.ErrnoException;
+    if (syscall !== "mkdir" || !path || !["ENOENT", "EACCES", "EPERM", "EROFS"].includes(code ?? "")) throw error;
+    const why =
+      code === "ENOENT"
+        ? `${dirname(path)} does not take new directories`
+        : code === "EROFS"
+          ? "the file system is read-only"
+          : "permission denied";
+    throw new DatabaseError("VALIDATION", `${dataDir} cannot be a database directory: reev cannot create ${path} (${why})`, {
+      field: "url",
+      cause: error,
+    });
+  }
+}
+
 async function openPGlite(
   target: DatabaseTarget & { kind: "pglite-dir" | "pglite-memory" },
   options: OpenDatabaseOptions,
@@ -257,7 +280,7 @@ async function openPGlite(
   const dataDir = target.kind === "pglite-dir" ? target.dataDir : undefined;
   // Refused before the lock is taken, so a directory that is not ours gets no lock file beside it.
   if (dataDir) isNewDataDir(dataDir);
-  const release = dataDir ? acquireDirectoryLock(dataDir) : () => {};
+  const release = dataDir ? lockDataDir(dataDir) : () => {};
   let pglite: PGlite | undefined;
   let created = false;
   try {

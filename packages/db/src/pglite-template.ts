@@ -11,6 +11,7 @@ import type { MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg"
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { newPGlite } from "./embedded-pglite.js";
 import { DatabaseError } from "./errors.js";
+import { makeDirectories } from "./make-directories.js";
 import { migrateDeploy } from "./migrate/migrate.js";
 import { readMigrationList } from "./migrate/migration-files.js";
 import { MIGRATIONS_DIR } from "./paths.js";
@@ -100,7 +101,7 @@ export async function readPgliteTemplate(
 
 /** Writes a template atomically (a rename), so a concurrent reader sees the whole file or none. */
 export async function writePgliteTemplate(path: string, fingerprint: string, tar: Uint8Array): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirectories(dirname(path));
   const partial = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
     await writeFile(partial, Buffer.concat([header(fingerprint), await gzipAsync(tar)]));

@@ -1,6 +1,7 @@
-import { mkdirSync, truncateSync, writeFileSync } from "node:fs";
+import { truncateSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { DatabaseError } from "./errors.js";
+import { makeDirectories } from "./make-directories.js";
 
 const BLOCK = 512;
 const PAGE = 8192;
@@ -63,7 +64,7 @@ export function untar(archive: Uint8Array, dir: string): void {
   const made = new Set([root]);
   const mkdir = (path: string) => {
     if (made.has(path)) return;
-    mkdirSync(path, { recursive: true, mode: 0o700 });
+    makeDirectories(path, 0o700);
     made.add(path);
   };
   let offset = 0;

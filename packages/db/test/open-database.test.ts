@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { type Database, dbOptionOf, maskUrl, openDatabase, resolveTarget } from "../src/index.js";
+import { type Database, dbOptionOf, makeDirectories, maskUrl, openDatabase, resolveTarget } from "../src/index.js";
 import { pgliteOf, prismaClientOf } from "../src/internal.js";
 import { createExecution, expectDbError, visibleSteps } from "./helpers.js";
 
@@ -90,6 +90,30 @@ describe("directories that must not become databases", () => {
       expect(error.message).toContain("is not a PGlite database");
       expect(readdirSync(dir)).toEqual(["README.md"]);
       expect(existsSync(`${dir}.lock`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Node's mkdir(…, { recursive: true }) spun for ever at full CPU here (mkdir answers ENOENT under /proc).
+  it.skipIf(!existsSync("/proc/self"))("a directory the file system will not make (under /proc) is refused in words, at once", async () => {
+    const error = await expectDbError(openDatabase({ url: "/proc/reev-nope/db" }), "VALIDATION", "url");
+    expect(error.message).toBe(
+      "/proc/reev-nope/db cannot be a database directory: reev cannot create /proc/reev-nope (/proc does not take new directories)",
+    );
+  });
+});
+
+describe("makeDirectories", () => {
+  it("makes every missing parent, accepts what exists, and refuses a file in the way or a parent that takes none", () => {
+    const dir = mkdtempSync(join(tmpdir(), "reev-make-dirs-"));
+    try {
+      makeDirectories(join(dir, "a", "b", "c"));
+      expect(readdirSync(join(dir, "a", "b"))).toEqual(["c"]);
+      makeDirectories(join(dir, "a", "b", "c"));
+      writeFileSync(join(dir, "file"), "x");
+      expect(() => makeDirectories(join(dir, "file", "d"))).toThrow(expect.objectContaining({ code: "ENOTDIR", path: join(dir, "file") }));
+      if (existsSync("/proc/self")) expect(() => makeDirectories("/proc/reev-nope/x")).toThrow(expect.objectContaining({ code: "ENOENT" }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
