@@ -82,7 +82,7 @@ export async function diagramCommand(
   const checks = await db.writer.getChecks(execution.executionId);
   await emit(
     options.format === "mmd"
-      ? `${renderFlowDiagram(content, { checks, executionMetadata: execution.metadata })}\n`
+      ? `${renderFlowDiagram(content, { checks, executionMetadata: execution.metadata, executionStatus: execution.status })}\n`
       : renderHtmlPage(content, { execution, checks }),
     options.out,
     io,
