@@ -106,6 +106,7 @@ describe("renderHtmlPage", () => {
     doc.metadata = { ...doc.metadata, total_steps: 1, successful_steps: 1, failed_steps: 0, skipped_steps: 0 };
     const one = renderHtmlPage(JSON.stringify(doc), { execution: execution("reev-4-step") });
     expect(bannerOf(one)).toContain("1 of 1 step succeeded");
+    expect(bannerOf(renderHtmlPage(fixture("empty"), { execution: execution("empty") }))).toContain("No steps recorded");
     expect(bannerOf(page)).toContain("1 of 4 steps succeeded");
   });
 

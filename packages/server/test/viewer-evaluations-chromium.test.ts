@@ -155,6 +155,16 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
     const id = `viewer-eval-zero-${backend.name}`;
     const plans = evaluationPlans(id, false);
     await recordInterruptedEvaluation(db, { id, name: "interrupted", plans, repeat: 5, startedAt: new Date(Date.UTC(2026, 11, 1)) });
+    // A run it cancelled when interrupted: linked under "Runs not counted", within a phone's width too.
+    const cancelled = `exec_${id}_r1_1796451289622_4952d2`;
+    await db.writer.createExecutionSession({
+      executionId: cancelled,
+      flowId: plans[0]!.flowId,
+      agent: "scripted",
+      prompt: "p",
+      evaluationId: id,
+    });
+    await db.writer.finishExecutionSession(cancelled, { status: "cancelled", error: "interrupted" });
     const server = createServer({ db, log: () => {} });
     const { url } = await server.listen({ port: 0 });
     try {
@@ -176,6 +186,7 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
             );
           }
           expect(await page.locator("main").innerText()).not.toMatch(/——|—–—/);
+          expect(await page.locator('section[aria-label="Runs not counted"] a').textContent()).toBe(cancelled);
           expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
           await screenshot(page, `evaluation-zero-runs-${width}`);
           expect(errors).toEqual([]);

@@ -39,7 +39,12 @@ const CONSOLIDATION_TEXT = {
 
 function stepCounts(content: ConsolidatedContent, { metadata, status }: ReportExecution): string {
   const m = content.metadata;
-  const parts = [`${m.successful_steps} of ${m.total_steps} ${m.total_steps === 1 ? "step" : "steps"} succeeded`];
+  // "0 of 0 steps succeeded" says nothing; the diagram's words for it are "No steps recorded".
+  const parts = [
+    m.total_steps === 0
+      ? "No steps recorded"
+      : `${m.successful_steps} of ${m.total_steps} ${m.total_steps === 1 ? "step" : "steps"} succeeded`,
+  ];
   if (m.failed_steps > 0) {
     const timedOut = timedOutSteps(content);
     const which = [

@@ -245,7 +245,7 @@ function UncountedRuns(props: { runs: readonly EvaluationExecutionRecord[]; coun
           ? "Stored runs of this evaluation that its report does not count: it was interrupted before they finished."
           : "The runs it recorded; none is counted without a report."}
       </p>
-      <table>
+      <table class="runs">
         <thead>
           <tr>
             <th>Run</th>
