@@ -176,6 +176,7 @@ export {
   StatusBanner,
   StepTable,
 } from "./mermaid/index.js";
+export { nearWords } from "./near-words.js";
 // Running flows.
 export {
   type AttemptResult,

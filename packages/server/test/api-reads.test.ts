@@ -438,6 +438,17 @@ describe.each(testBackends())("read API on $name", (backend) => {
     await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
   });
 
+  test("an execution id cut short gets a 404 that names the id it was cut from, on every route that takes one", async ({ db }) => {
+    const id = await runFlow(db, flowPlan(`shortened-${backend.name}`, 1));
+    const cut = id.slice(0, -3);
+    for (const path of [`/api/v1/executions/${cut}`, `/api/v1/executions/${cut}/steps`, `/api/v1/executions/${cut}/events`]) {
+      const { response, json } = await get(db, path);
+      expect({ path, status: response.status }).toEqual({ path, status: 404 });
+      expect(json.error?.message, path).toBe(`No execution "${cut}". Did you mean ${id}?`);
+    }
+    expect((await get(db, "/api/v1/executions/nothing-like-it")).json.error?.message).toBe('No execution "nothing-like-it".');
+  });
+
   test("a missing page outside /api/ is an HTML 404 that links back to the runs list, never an empty list", async ({ db }) => {
     await runFlow(db, flowPlan(`missing-${backend.name}`, 1));
     for (const [path, said] of [

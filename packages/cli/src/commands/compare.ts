@@ -2,6 +2,7 @@ import { type Database, evaluationIdsContaining, executionIdsContaining } from "
 import {
   comparedSideText,
   compareStored,
+  nearWords,
   OrchestratorError,
   type PriceTable,
   renderComparisonHtml,
@@ -13,7 +14,6 @@ import { type DbOptions, dbOption, examples, oneOf, outFormat, TABLE_JSON_HTML_F
 import { emit } from "../output-file.js";
 import { loadPrices } from "../prices.js";
 import { comparisonText } from "./evaluation-text.js";
-import { nearWords } from "./execution-view.js";
 
 const FORMATS = ["table", "json", "html"] as const;
 type CompareFlags = DbOptions & { format: (typeof FORMATS)[number]; out?: string | undefined; prices?: string | undefined };

@@ -1,7 +1,7 @@
 // A command about one execution the user names: `reev show`, `reev status`, and any later view of a
 // run take the same argument and options and fail the same way when the id is unknown.
-import { type Database, type ExecutionIdsContaining, type ExecutionSessionRecord, executionIdsContaining } from "@reev/db";
-import { didYouMean, OrchestratorError } from "@reev/orchestrator";
+import { type Database, type ExecutionSessionRecord, executionIdsContaining } from "@reev/db";
+import { nearWords, OrchestratorError } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
@@ -27,18 +27,6 @@ export async function requireExecution(db: Database, executionId: string): Promi
   throw new OrchestratorError("NOT_FOUND", `No execution "${executionId}" in ${db.description}.${nearWords(near, "execution ids")}`, {
     path: "executionId",
   });
-}
-
-/** How many stored ids a not-found message names at most. */
-const NAMED = 3;
-
-/** The stored ids that contain a not-found one (a cut-short id), as a not-found message ends: "Did you mean …?", or how many and which. */
-export function nearWords({ ids, more }: ExecutionIdsContaining, noun: string): string {
-  if (ids.length === 0) return "";
-  if (ids.length === 1) return didYouMean(ids[0]);
-  const count = more ? `At least ${ids.length}` : String(ids.length);
-  if (ids.length <= NAMED) return ` ${count} ${noun} contain it: ${ids.join(", ")}.`;
-  return ` ${count} ${noun} contain it; the newest ${NAMED}: ${ids.slice(0, NAMED).join(", ")}.`;
 }
 
 /** A read command about one execution: its words, and what it prints (text, or JSON with --json). */

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { DatabaseError } from "@reev/db";
-import { OrchestratorError } from "@reev/orchestrator";
+import { type Database, DatabaseError, executionIdsContaining } from "@reev/db";
+import { nearWords, OrchestratorError } from "@reev/orchestrator";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** Every error the API answers with: `{ error: { code, message, field?, requestId? } }`. */
@@ -37,6 +37,15 @@ export class ApiError extends Error {
 
 export const badRequest = (message: string, field: string) => new ApiError(400, "INVALID_ARGUMENT", message, field);
 export const notFound = (message: string) => new ApiError(404, "NOT_FOUND", message);
+
+/**
+ * No execution with this id, with the stored ids that contain it (an id cut short when copied), as
+ * `reev show` and the viewer answer: the id that was meant, or how many there are.
+ */
+export async function executionNotFound(db: Database, id: string): Promise<ApiError> {
+  const near = await executionIdsContaining(db, id).catch(() => ({ ids: [], more: false }));
+  return notFound(`No execution "${id}".${nearWords(near, "execution ids")}`);
+}
 
 const ORCHESTRATOR_STATUS: Partial<Record<string, ContentfulStatusCode>> = {
   NOT_FOUND: 404,

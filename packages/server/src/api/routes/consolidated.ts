@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readConsolidatedSession, readExecutionOverview } from "@reev/db";
 import type { App, ServerContext } from "../../server-context.js";
-import { notFound, ZApiErrorBody } from "../api-error.js";
+import { executionNotFound, notFound, ZApiErrorBody } from "../api-error.js";
 import { booleanQuery, idParam, queryOf, ZExecutionIdParams, ZNoQuery } from "../params.js";
 import { ZConsolidatedSession, ZConsolidationStatusResponse } from "../schemas.js";
 import { consolidatedJson, toApiConsolidationStatus, usageMetricsJson } from "../views.js";
@@ -56,7 +56,7 @@ export function registerConsolidatedRoutes(app: App, ctx: ServerContext): void {
   app.openapi(byExecutionRoute, async (c) => {
     const { id } = c.req.valid("param");
     const overview = await readExecutionOverview(ctx.db, id);
-    if (!overview) throw notFound(`No execution "${id}".`);
+    if (!overview) throw await executionNotFound(ctx.db, id);
     const latest =
       overview.latestConsolidation && (await readConsolidatedSession(ctx.db, overview.latestConsolidation.consolidatedSessionId));
     if (!latest) throw notFound(`Execution "${id}" has no consolidated session yet.`);
@@ -74,7 +74,7 @@ export function registerConsolidatedRoutes(app: App, ctx: ServerContext): void {
     const { executionId } = c.req.valid("param");
     const { include_metadata } = c.req.valid("query");
     const overview = await readExecutionOverview(ctx.db, executionId);
-    if (!overview) throw notFound(`No execution "${executionId}".`);
+    if (!overview) throw await executionNotFound(ctx.db, executionId);
     const { consolidation } = overview.execution;
     const status = toApiConsolidationStatus(consolidation.status);
     const latestId = overview.latestConsolidation?.consolidatedSessionId ?? null;

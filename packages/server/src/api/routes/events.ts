@@ -4,7 +4,7 @@ import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { decodeEventId, eventsSince, INITIAL_STATE, isFinal, observe } from "../../live/run-events.js";
 import { Wakeup } from "../../live/wakeup.js";
 import type { App, ServerContext } from "../../server-context.js";
-import { notFound, ZApiErrorBody } from "../api-error.js";
+import { executionNotFound, ZApiErrorBody } from "../api-error.js";
 import { ZExecutionIdParams, ZNoQuery } from "../params.js";
 
 const eventsRoute = createRoute({
@@ -51,7 +51,7 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
     const lastEventId = c.req.header("Last-Event-ID");
     let state = lastEventId ? decodeEventId(lastEventId) : INITIAL_STATE;
     const stored = await readRunProgress(ctx.db, id);
-    if (!stored) throw notFound(`No execution "${id}".`);
+    if (!stored) throw await executionNotFound(ctx.db, id);
     const first = observe(stored);
     return streamSSE(c, async (stream) => {
       // Each change (or heartbeat) wakes the loop, which reads the run as stored and sends the difference.

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { EXECUTION_STATUSES, listExecutionsPage, readExecutionOverview } from "@reev/db";
 import { EXPORT_FORMATS, exportExecution } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
-import { notFound, ZApiErrorBody } from "../api-error.js";
+import { executionNotFound, ZApiErrorBody } from "../api-error.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { idParam, queryOf, ZExecutionIdParams, ZNoQuery } from "../params.js";
 import { ZExecution, ZExecutionList, ZPageQuery, ZStepList } from "../schemas.js";
@@ -95,14 +95,14 @@ export function registerExecutionRoutes(app: App, ctx: ServerContext): void {
   app.openapi(getExecutionRoute, async (c) => {
     const { id } = c.req.valid("param");
     const overview = await readExecutionOverview(ctx.db, id);
-    if (!overview) throw notFound(`No execution "${id}".`);
+    if (!overview) throw await executionNotFound(ctx.db, id);
     return c.json(executionJson(overview), 200);
   });
 
   app.openapi(stepsRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { include } = c.req.valid("query");
-    if (!(await ctx.db.writer.getExecutionSession(id))) throw notFound(`No execution "${id}".`);
+    if (!(await ctx.db.writer.getExecutionSession(id))) throw await executionNotFound(ctx.db, id);
     const steps = await ctx.db.writer.getSessionsForConsolidation(id);
     return c.json({ data: steps.map((s) => stepJson(s, include === "content")) }, 200);
   });
@@ -111,7 +111,7 @@ export function registerExecutionRoutes(app: App, ctx: ServerContext): void {
     const { id } = c.req.valid("param");
     const { format } = c.req.valid("query");
     const text = await exportExecution(ctx.db, id, format);
-    if (text === null) throw notFound(`No execution "${id}".`);
+    if (text === null) throw await executionNotFound(ctx.db, id);
     const type = format === "json" ? "application/json; charset=utf-8" : "application/x-ndjson; charset=utf-8";
     // Raw bytes, not c.json: the export is already JSON text, the very bytes `reev export` writes.
     return new Response(text, {

@@ -1,0 +1,13 @@
+import { didYouMean } from "./closest-word.js";
+
+/** How many stored ids a not-found message names at most. */
+const NAMED = 3;
+
+/** The stored ids that contain a not-found one (a cut-short id), as a not-found message ends: "Did you mean …?", or how many and which. */
+export function nearWords({ ids, more }: { ids: readonly string[]; more: boolean }, noun: string): string {
+  if (ids.length === 0) return "";
+  if (ids.length === 1) return didYouMean(ids[0]);
+  const count = more ? `At least ${ids.length}` : String(ids.length);
+  if (ids.length <= NAMED) return ` ${count} ${noun} contain it: ${ids.join(", ")}.`;
+  return ` ${count} ${noun} contain it; the newest ${NAMED}: ${ids.slice(0, NAMED).join(", ")}.`;
+}
