@@ -13,6 +13,7 @@ import {
   type ConsolidatedContent,
   parseConsolidatedContent,
   type RunChecks,
+  renderFlowDiagram,
 } from "@reev/orchestrator";
 
 /**
@@ -78,3 +79,14 @@ async function runDocumentOf(db: Database, id: string): Promise<Omit<RunDocument
   if (!owner) return null;
   return { overview: owner, content: parseConsolidatedContent(session.consolidatedContent), consolidated: session };
 }
+
+/**
+ * The run's Mermaid source as every server view draws it: with its plan and status, for the note on
+ * planned steps without a record ("not recorded yet" while it runs; an abandoned run's never will be).
+ */
+export const runDiagram = (run: RunDocument, { checks = true }: { checks?: boolean } = {}): string =>
+  renderFlowDiagram(run.content, {
+    checks: checks ? run.checks : undefined,
+    executionMetadata: run.overview.execution.metadata,
+    executionStatus: run.abandoned ? undefined : run.overview.execution.status,
+  });

@@ -377,11 +377,18 @@ describe.each(testBackends())("read API on $name", (backend) => {
 
   test("a run whose process is gone is shown abandoned, with what finishes it, and not as live", async ({ db }) => {
     const id = `abandoned-${backend.name}-${Date.now()}`;
-    await db.writer.createExecutionSession({ executionId: id, flowId: "abandoned", agent: "scripted", prompt: "p" });
+    await db.writer.createExecutionSession({
+      executionId: id,
+      flowId: "abandoned",
+      agent: "scripted",
+      prompt: "p",
+      metadata: { atomic: false, steps: ["a", "b"] },
+    });
     const client = prismaClientOf(db);
     const live = await get(db, `/runs/${id}`);
     expect(live.text).toContain("… Run still running");
     expect(live.text).toContain("Live: connecting");
+    expect(live.text).toContain("2 of the 2 planned steps are not recorded yet");
     // Its diagram says it is the page's snapshot, not the run live (the banner above it is).
     expect(live.text).toContain('<p class="diagram-note">Drawn when the page loaded, from the 0 steps committed then.');
     const listedRow = async (query: string) => {
@@ -416,6 +423,10 @@ describe.each(testBackends())("read API on $name", (backend) => {
     const { text } = await get(db, `/runs/${id}`);
     // Its own glyph: the running "…" would say it is still going.
     expect(text).toContain("⚠️ Run abandoned: its process is gone");
+    // Its process gone, the steps it did not reach never will be: not "not recorded yet", in the banner or the diagram.
+    expect(text).toContain("2 of the 2 planned steps have no record (they never ran, or were rolled back)");
+    expect(text).not.toContain("not recorded yet");
+    expect((await get(db, `/api/v1/flows/${id}?format=mmd`)).text).toContain("2 of the 2 planned steps have no record");
     // The runs list and the API say so too, as reev list does (the list reads the owner with the summary).
     expect(await listedRow("flowId=abandoned")).toContain("⚠️ running (abandoned)</td>");
     expect(await apiRow()).toMatchObject({ status: "running", abandoned: true });

@@ -62,7 +62,7 @@ function ReportPage(props: HtmlPageOptions & { content: ConsolidatedContent; tit
             </p>
           </header>
           <RunMetrics content={content} wallTimeMs={execution.durationMs ?? null} executionMetadata={execution.metadata} />
-          <FlowDiagramView source={flowDiagramSource(content, checks, execution.metadata, execution.status)} />
+          <FlowDiagramView source={flowDiagramSource(content, checks, execution.metadata, abandoned ? undefined : execution.status)} />
           {checks ? <ChecksSection checks={checks} content={content} /> : null}
           <StepTable content={content} checks={checks} />
         </main>

@@ -37,7 +37,8 @@ const CONSOLIDATION_TEXT = {
   timed_out: "timed out",
 } as const satisfies Record<ConsolidationStatus, string>;
 
-function stepCounts(content: ConsolidatedContent, { metadata, status }: ReportExecution): string {
+/** `abandoned`: its planned steps not reached will never run, so they are not "not recorded yet". */
+function stepCounts(content: ConsolidatedContent, { metadata, status }: ReportExecution, abandoned: boolean): string {
   const m = content.metadata;
   // "0 of 0 steps succeeded" says nothing; the diagram's words for it are "No steps recorded".
   const parts = [
@@ -54,7 +55,7 @@ function stepCounts(content: ConsolidatedContent, { metadata, status }: ReportEx
     parts.push(`${m.failed_steps} failed${which.length ? ` (${which.join("; ")})` : ""}`);
   }
   if (m.skipped_steps > 0) parts.push(`${m.skipped_steps} skipped`);
-  const unrun = unrunStepsWords(metadata, m.total_steps, status);
+  const unrun = unrunStepsWords(metadata, m.total_steps, abandoned ? undefined : status);
   if (unrun) parts.push(unrun);
   return parts.join(" · ");
 }
@@ -91,7 +92,7 @@ export function StatusBanner(props: {
           committed{abandoned.masked ? "; *** stands for the database's password" : ""}).
         </p>
       ) : null}
-      <p>{stepCounts(content, execution)}</p>
+      <p>{stepCounts(content, execution, abandoned !== undefined)}</p>
       {execution.status === "running" && stored ? <p>This page shows the steps committed when it was consolidated.</p> : null}
       <p data-consolidation-status={consolidation.status}>
         Consolidation {CONSOLIDATION_TEXT[consolidation.status]}

@@ -1,5 +1,5 @@
-import { ChecksSection, counted, FlowDiagramView, RunMetrics, renderFlowDiagram, StatusBanner, StepTable } from "@reev/orchestrator";
-import type { RunDocument } from "../run-document.js";
+import { ChecksSection, counted, FlowDiagramView, RunMetrics, StatusBanner, StepTable } from "@reev/orchestrator";
+import { type RunDocument, runDiagram } from "../run-document.js";
 import { Layout } from "./layout.js";
 import { UtcTime } from "./utc-time.js";
 
@@ -87,11 +87,7 @@ export function RunPage(props: { nonce: string; run: RunDocument }) {
             ? `Drawn when the page loaded, from the ${counted(run.content.metadata.total_steps, "step")} committed then. The status and the steps follow the run live; the diagram is drawn again when it ends.`
             : undefined
         }
-        source={renderFlowDiagram(run.content, {
-          checks: run.checks,
-          executionMetadata: execution.metadata,
-          executionStatus: execution.status,
-        })}
+        source={runDiagram(run)}
       />
       <RunSteps run={run} />
     </Layout>

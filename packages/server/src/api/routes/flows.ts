@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
+import { renderHtmlPage } from "@reev/orchestrator";
 import { etag } from "hono/etag";
-import { loadRunDocument, type RunDocument } from "../../run-document.js";
+import { loadRunDocument, type RunDocument, runDiagram } from "../../run-document.js";
 import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { idParam, queryOf } from "../params.js";
@@ -36,12 +36,13 @@ const flowRoute = createRoute({
   },
 });
 
-function flowJson({ overview, content, consolidated }: RunDocument): z.infer<typeof ZFlowResponse> {
+function flowJson(run: RunDocument): z.infer<typeof ZFlowResponse> {
+  const { overview, content, consolidated } = run;
   const m = content.metadata;
   return {
     execution_id: overview.execution.executionId,
     consolidated_session_id: consolidated?.consolidatedSessionId ?? null,
-    diagram: renderFlowDiagram(content, { executionMetadata: overview.execution.metadata, executionStatus: overview.execution.status }),
+    diagram: runDiagram(run, { checks: false }),
     metadata: {
       status: overview.execution.status,
       consolidation_status: toApiConsolidationStatus(overview.execution.consolidation.status),
@@ -97,17 +98,9 @@ export function registerFlowRoutes(app: App, ctx: ServerContext): void {
     if (!run) throw notFound(`No execution or consolidated session "${id}".`);
     c.header("Cache-Control", cacheControl(run));
     if (format === "mmd")
-      return c.body(
-        `${renderFlowDiagram(run.content, {
-          checks: run.checks,
-          executionMetadata: run.overview.execution.metadata,
-          executionStatus: run.overview.execution.status,
-        })}\n`,
-        200,
-        {
-          "Content-Type": "text/vnd.mermaid; charset=utf-8",
-        },
-      );
+      return c.body(`${runDiagram(run)}\n`, 200, {
+        "Content-Type": "text/vnd.mermaid; charset=utf-8",
+      });
     if (format === "html")
       return c.html(
         renderHtmlPage(run.content, {
