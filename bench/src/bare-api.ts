@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { executionLiveness } from "@reev/db";
+import { livenessFlags } from "@reev/db";
 import { statementName } from "@reev/db/internal";
 import { parseConsolidatedContent, renderFlowDiagram } from "@reev/orchestrator";
 import { encodeCursor } from "@reev/server";
@@ -68,13 +68,7 @@ const iso = (value: Date | string | null) => (value === null ? null : toTimestam
 function liveness(e: ListRow): { stale: boolean; abandoned: boolean } {
   const date = (value: Date | string | null) => (value === null ? null : toTimestamp(value));
   const owner = e.owner_host && e.owner_pid !== null ? { host: e.owner_host, pid: e.owner_pid, startedAt: date(e.owner_started_at) } : null;
-  const { stale, abandoned } = executionLiveness({
-    status: e.status,
-    owner,
-    heartbeatAt: date(e.heartbeat_at),
-    startedAt: toTimestamp(e.started_at),
-  });
-  return { stale, abandoned };
+  return livenessFlags({ status: e.status, owner, heartbeatAt: date(e.heartbeat_at), startedAt: toTimestamp(e.started_at) });
 }
 
 async function list(raw: RawDriver, url: URL): Promise<unknown> {

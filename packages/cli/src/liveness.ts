@@ -4,7 +4,7 @@
 import {
   DEFAULT_STALE_AFTER_MS,
   type ExecutionSessionRecord,
-  executionLiveness,
+  livenessFlags,
   type OwnedRun,
   type RunMark,
   runMark as storedRunMark,
@@ -21,10 +21,7 @@ export function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /** Whether a running execution (or evaluation) is stale and whether it is abandoned (both false once finished). */
-export function livenessOf(e: OwnedRun, afterMs = staleAfterMs()): { stale: boolean; abandoned: boolean } {
-  const { stale, abandoned } = executionLiveness(e, { staleAfterMs: afterMs });
-  return { stale, abandoned };
-}
+export const livenessOf = (e: OwnedRun, afterMs = staleAfterMs()) => livenessFlags(e, { staleAfterMs: afterMs });
 
 /** The mark of a running execution (or evaluation), by $REEV_STALE_AFTER_MS; undefined for a live one and for every finished one. */
 export const runMark = (e: OwnedRun, afterMs = staleAfterMs()): RunMark => storedRunMark(e, { staleAfterMs: afterMs });

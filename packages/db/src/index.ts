@@ -78,6 +78,7 @@ export {
   executionLiveness,
   HEARTBEAT_INTERVAL_MS,
   type Liveness,
+  livenessFlags,
   markedStatus,
   type OwnedRun,
   type RunMark,

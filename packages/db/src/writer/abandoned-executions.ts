@@ -76,6 +76,12 @@ export function executionLiveness(e: OwnedRun, options: AbandonedOptions & { now
     : { abandoned: false, stale, reason: `${who} sent a heartbeat within ${minutes(staleAfterMs)}` };
 }
 
+/** The two flags every JSON view of a run carries (`reev list --json`, the API): both false once it finished. */
+export function livenessFlags(e: OwnedRun, options: Pick<AbandonedOptions, "staleAfterMs"> = {}): { stale: boolean; abandoned: boolean } {
+  const { stale, abandoned } = executionLiveness(e, options);
+  return { stale, abandoned };
+}
+
 /** How a list marks a running execution (or evaluation) whose owner may be gone; undefined when live or finished. */
 export type RunMark = "abandoned" | "stale" | undefined;
 

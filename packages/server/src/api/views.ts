@@ -4,7 +4,7 @@ import {
   type ConsolidationStatus,
   type ExecutionOverview,
   type ExecutionSummary,
-  executionLiveness,
+  livenessFlags,
   type SessionLog,
   type ToolCallLog,
 } from "@reev/db";
@@ -39,11 +39,6 @@ export function executionSummaryJson(e: ExecutionSummary): z.infer<typeof ZExecu
     ...livenessFlags(e),
   };
 }
-
-const livenessFlags = (e: ExecutionSummary) => {
-  const { stale, abandoned } = executionLiveness(e);
-  return { stale, abandoned };
-};
 
 export function executionJson({ execution: e, steps, latestConsolidation }: ExecutionOverview): z.infer<typeof ZExecution> {
   return {
