@@ -121,6 +121,39 @@ describe("reev serve", () => {
       temp.remove();
     }
   });
+
+  test("judges runs by $REEV_STALE_AFTER_MS, as reev list does, and refuses a bad one before serving", async () => {
+    const temp = makeTempDir("reev-serve-stale-");
+    const dir = join(temp.dir, "db");
+    try {
+      // A run of this test process (alive, so never abandoned), as old as the test: past a 1 ms threshold.
+      const db = await openDatabase({ url: dir });
+      await db.writer.createExecutionSession({ executionId: "stale-run", flowId: "f", agent: "scripted", prompt: "p" });
+      await db.close();
+      const listed = await runCli(["list", "--json", "--db", dir], { cwd: temp.dir, env: cliEnv({ REEV_STALE_AFTER_MS: "1" }) });
+      expect(JSON.parse(listed.stdout).executions[0], show(listed)).toMatchObject({
+        executionId: "stale-run",
+        stale: true,
+        abandoned: false,
+      });
+      const serve = await startServe(["--db", dir], { REEV_STALE_AFTER_MS: "1" });
+      try {
+        const run = (await (await fetch(`${serve.url}/api/v1/executions/stale-run`)).json()) as Record<string, unknown>;
+        expect(run).toMatchObject({ status: "running", stale: true, abandoned: false });
+        expect(await (await fetch(`${serve.url}/`)).text()).toContain("… running (stale)</td>");
+      } finally {
+        serve.child.kill("SIGKILL");
+        await once(serve.child, "exit");
+        serve.remove();
+      }
+      const bad = await runCli(["serve", "--port", "0", "--db", dir], { cwd: temp.dir, env: cliEnv({ REEV_STALE_AFTER_MS: "2m" }) });
+      expect(bad.code, show(bad)).toBe(2);
+      expect(bad.stderr, show(bad)).toContain('reev: REEV_STALE_AFTER_MS must be an integer ≥ 1, got "2m".');
+      expect(bad.stdout, show(bad)).toBe("");
+    } finally {
+      temp.remove();
+    }
+  });
 });
 
 /** Where the shutdown test records: a PGlite directory, and PostgreSQL when REEV_TEST_DATABASE_URL is set. */

@@ -6,7 +6,15 @@
 import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { describe, expect } from "vitest";
-import { type Database, executionLiveness, listExecutionsPage, markedStatus, runMark } from "../src/index.js";
+import {
+  type Database,
+  DEFAULT_STALE_AFTER_MS,
+  executionLiveness,
+  listExecutionsPage,
+  livenessOptions,
+  markedStatus,
+  runMark,
+} from "../src/index.js";
 import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution } from "./helpers.js";
@@ -155,5 +163,21 @@ describe.each(testBackends())("abandoned executions on $name", (backend) => {
       code: "VALIDATION",
       field: "options.staleAfterMs",
     });
+  });
+});
+
+describe("livenessOptions: the threshold a long-lived reader judges every run by", () => {
+  test("left out, the default; given, checked once, naming staleAfterMs", () => {
+    expect(livenessOptions()).toEqual({ staleAfterMs: DEFAULT_STALE_AFTER_MS });
+    expect(livenessOptions(5_000)).toEqual({ staleAfterMs: 5_000 });
+    for (const bad of [0, -1, 1.5, 2 ** 31, Number.NaN]) {
+      let caught: unknown;
+      try {
+        livenessOptions(bad);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, String(bad)).toMatchObject({ code: "VALIDATION", field: "staleAfterMs" });
+    }
   });
 });

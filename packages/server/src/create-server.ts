@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
-import { type Database, reachableHost } from "@reev/db";
+import { type Database, livenessOptions, reachableHost } from "@reev/db";
 import type { PriceTable } from "@reev/orchestrator";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
@@ -44,6 +44,12 @@ export type ServerOptions = {
   retention?: RetentionOptions | undefined;
   /** Prices the tokens of the runs this server starts and re-consolidates (`reev serve --prices`); none: their cost is null. */
   prices?: PriceTable | null | undefined;
+  /**
+   * A running run whose heartbeat is older than this, in ms, is stale (on another host: abandoned),
+   * in every list, page, JSON view and event stream (default 2 minutes, as `reev list`'s). A value
+   * that is not a whole number from 1 to 2³¹−1 is a VALIDATION error naming `staleAfterMs`.
+   */
+  staleAfterMs?: number | undefined;
 };
 
 export type ListenOptions = { host?: string; port?: number };
@@ -108,6 +114,7 @@ export function createServer(options: ServerOptions): ReevServer {
     runs: new ServerRuns(options.db, hub, log, options.prices ?? null),
     prices: options.prices ?? null,
     heartbeatMs: options.heartbeatMs ?? 15_000,
+    liveness: livenessOptions(options.staleAfterMs),
     shutdown: shutdown.signal,
   };
   const app = new OpenAPIHono<AppEnv>({

@@ -4,6 +4,7 @@ import {
   dbOptionOf,
   type ExecutionOverview,
   executionLiveness,
+  type LivenessOptions,
   readConsolidatedSession,
   readExecutionOverview,
 } from "@reev/db";
@@ -61,12 +62,12 @@ async function documentOf(db: Database, overview: ExecutionOverview): Promise<Om
 }
 
 /** By execution id (its newest consolidation) or by consolidated session id (that one). Null when neither exists. */
-export async function loadRunDocument(db: Database, id: string): Promise<RunDocument | null> {
+export async function loadRunDocument(db: Database, id: string, liveness: LivenessOptions): Promise<RunDocument | null> {
   const document = await runDocumentOf(db, id);
   if (!document) return null;
   const { execution } = document.overview;
   // Judged as reev list and reev recover judge it: by the owner process and the heartbeat.
-  const abandoned = executionLiveness(execution).abandoned ? recoverHint(db) : undefined;
+  const abandoned = executionLiveness(execution, liveness).abandoned ? recoverHint(db) : undefined;
   return { ...document, checks: await db.writer.getChecks(execution.executionId), abandoned };
 }
 

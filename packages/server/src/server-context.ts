@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Database } from "@reev/db";
+import type { Database, LivenessOptions } from "@reev/db";
 import type { PriceTable } from "@reev/orchestrator";
 import type { ChangeHub } from "./live/change-hub.js";
 import type { ServerRuns } from "./server-runs.js";
@@ -13,6 +13,11 @@ export type ServerContext = {
   prices: PriceTable | null;
   /** How often an idle event stream sends a heartbeat, in ms. */
   heartbeatMs: number;
+  /**
+   * The stale threshold every view of a running run is judged by (`reev serve` passes
+   * $REEV_STALE_AFTER_MS, as the CLI's commands read it), so the viewer and reev list agree.
+   */
+  liveness: LivenessOptions;
   /** Ends every event stream: the server is shutting down. */
   shutdown: AbortSignal;
 };

@@ -10,6 +10,7 @@ import {
 } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, examples, oneOf, outFormat, TABLE_JSON_HTML_FILES } from "../options.js";
 import { emit } from "../output-file.js";
 import { loadPrices } from "../prices.js";
@@ -55,7 +56,7 @@ export async function compareCommand(
   flags: CompareFlags,
   io: CliIO,
 ): Promise<number> {
-  const stored = await compareStored(db, a, b, prices).catch(async (error: unknown) => {
+  const stored = await compareStored(db, a, b, prices, { staleAfterMs: staleAfterMs() }).catch(async (error: unknown) => {
     throw await withNearIds(db, error, { a, b });
   });
   const { kind, comparison, ...sides } = stored;

@@ -31,6 +31,7 @@ import { collectFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
 import { recoverCommand, reevCommand } from "../hint.js";
 import { type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import { staleAfterMs } from "../liveness.js";
 import {
   type DbOptions,
   dbOption,
@@ -250,7 +251,7 @@ async function evaluate(
     const baselineRecord = flags.baseline ? await requireEvaluation(db, flags.baseline, "--baseline") : null;
     const baseline = baselineRecord && {
       side: { id: baselineRecord.id, name: baselineRecord.name },
-      report: evaluationSummary(baselineRecord, "--baseline"),
+      report: evaluationSummary(baselineRecord, "--baseline", { staleAfterMs: staleAfterMs() }),
     };
     // Interrupted while the database opened: the evaluation is not begun, so none is left to finish.
     if (notBegun()) return 0;

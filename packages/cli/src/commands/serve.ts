@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { counted } from "../format.js";
+import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
 
@@ -45,6 +46,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
         ]),
         "",
         "Write routes (POST) need the bearer token in REEV_API_TOKEN; without it they answer 401.",
+        "A running run whose heartbeat is older than REEV_STALE_AFTER_MS (in ms; default 2 minutes) is shown stale,",
+        "as reev list shows it.",
         PRICES_HELP,
         "Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 could not serve (the port is in use, the database cannot be",
         "opened), 2 bad input (nothing was served).",
@@ -100,11 +103,13 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
   const token = process.env.REEV_API_TOKEN?.trim() || undefined;
   // Read before the database is opened: a bad price file is exit 2 and nothing is served.
   const prices = await loadPrices(options.prices);
+  // The viewer judges stale and abandoned runs by the threshold reev list and reev status use.
+  const stale = staleAfterMs();
   // Loaded here, not with the CLI: the server's modules were a fifth of every reev command's start-up CPU.
   const { createServer } = await import("@reev/server");
   return withDatabase(options.db, "write", async (db) => {
     const retention = options.retention === undefined ? undefined : { olderThanMs: options.retention };
-    const server = createServer({ db, token, corsOrigin: options.cors?.origin, retention, prices });
+    const server = createServer({ db, token, corsOrigin: options.cors?.origin, retention, prices, staleAfterMs: stale });
     const { url, address } = await server.listen({ host: options.host, port: options.port }).catch(async (error: unknown) => {
       // What listen started (PostgreSQL's change listener) is stopped, so the process ends and the database is released.
       await server.close();

@@ -27,6 +27,17 @@ export const ZAbandonedOptions = z.object({
   olderThanMs: z.int("must be an integer number of milliseconds").min(0, "must be 0 or more").max(8.64e15, "is too large").optional(),
 });
 export type AbandonedOptions = z.input<typeof ZAbandonedOptions>;
+/** The threshold a view judges a running run by: every view of one process must use the same one. */
+export type LivenessOptions = Pick<AbandonedOptions, "staleAfterMs">;
+
+/**
+ * The threshold a long-lived reader (`reev serve`) judges every run by, checked once when it starts:
+ * VALIDATION naming `staleAfterMs` unless a whole number from 1 to 2³¹−1 ms; left out, the default.
+ */
+export function livenessOptions(staleAfterMs?: number): Required<LivenessOptions> {
+  const checked = validate(ZAbandonedOptions.pick({ staleAfterMs: true }), { staleAfterMs }, "");
+  return { staleAfterMs: checked.staleAfterMs ?? DEFAULT_STALE_AFTER_MS };
+}
 
 /** What is known of a running execution's owner. */
 export type Liveness = {
@@ -77,7 +88,7 @@ export function executionLiveness(e: OwnedRun, options: AbandonedOptions & { now
 }
 
 /** The two flags every JSON view of a run carries (`reev list --json`, the API): both false once it finished. */
-export function livenessFlags(e: OwnedRun, options: Pick<AbandonedOptions, "staleAfterMs"> = {}): { stale: boolean; abandoned: boolean } {
+export function livenessFlags(e: OwnedRun, options: LivenessOptions = {}): { stale: boolean; abandoned: boolean } {
   const { stale, abandoned } = executionLiveness(e, options);
   return { stale, abandoned };
 }
@@ -89,7 +100,7 @@ export type RunMark = "abandoned" | "stale" | undefined;
  * The mark every list shows beside `running` (the CLI's tables, the viewer's lists, the API's flags),
  * so no list shows a run whose process is gone as plainly running. Abandoned outranks stale.
  */
-export function runMark(e: OwnedRun, options: Pick<AbandonedOptions, "staleAfterMs"> = {}): RunMark {
+export function runMark(e: OwnedRun, options: LivenessOptions = {}): RunMark {
   const { abandoned, stale } = executionLiveness(e, options);
   return abandoned ? "abandoned" : stale ? "stale" : undefined;
 }

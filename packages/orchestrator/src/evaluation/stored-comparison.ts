@@ -1,4 +1,11 @@
-import { type Database, type EvaluationExecutionRecord, type EvaluationRunRecord, type RunMark, runMark } from "@reev/db";
+import {
+  type Database,
+  type EvaluationExecutionRecord,
+  type EvaluationRunRecord,
+  type LivenessOptions,
+  type RunMark,
+  runMark,
+} from "@reev/db";
 import { counted } from "../counted.js";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
@@ -19,12 +26,16 @@ const ZRebuildableConfiguration = ZEvaluationConfiguration.pick({ repeat: true, 
  * finished after its process died has none at all: INVALID_ARGUMENT naming `field`, since it is the id
  * given that cannot be used (a bad input, not a failure).
  */
-export function evaluationSummary(evaluation: EvaluationRunRecord, field: string): EvaluationReport {
+export function evaluationSummary(evaluation: EvaluationRunRecord, field: string, liveness: LivenessOptions = {}): EvaluationReport {
   const summary = storedSummary(evaluation);
   if (summary === null)
-    throw new OrchestratorError("INVALID_ARGUMENT", `${missingSummary(evaluation)} Compare evaluations that have a report.`, {
-      path: field,
-    });
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `${missingSummary(evaluation, runMark(evaluation, liveness))} Compare evaluations that have a report.`,
+      {
+        path: field,
+      },
+    );
   return summary;
 }
 
@@ -97,16 +108,18 @@ async function repriced(db: Reads, evaluation: EvaluationRunRecord, summary: Eva
  * The report `reev compare` and the API compare for one id: an evaluation's stored summary (priced
  * again when `prices` is given), or one execution made into a report of k = 1 whose expectations are
  * the verdicts it carries (its plan is not kept). NOT_FOUND naming `field` when the id is neither.
+ * `liveness`: the threshold the caller's other views judge a running evaluation by.
  */
 export async function storedReport(
   db: Reads,
   id: string,
   field: string,
   prices: PriceTable | null = null,
+  liveness: LivenessOptions = {},
 ): Promise<{ kind: StoredReportKind; report: EvaluationReport; side: ComparedSide; incomplete: string | null }> {
   const evaluation = await db.writer.getEvaluationRun(id);
   if (evaluation) {
-    const summary = evaluationSummary(evaluation, field);
+    const summary = evaluationSummary(evaluation, field, liveness);
     return {
       kind: "evaluation",
       report: prices ? await repriced(db, evaluation, summary, prices, field) : summary,
@@ -141,9 +154,10 @@ export async function compareStored(
   a: string,
   b: string,
   prices: PriceTable | null = null,
+  liveness: LivenessOptions = {},
 ): Promise<{ kind: StoredReportKind; comparison: ReportComparison; a: ComparedSide; b: ComparedSide }> {
-  const left = await storedReport(db, a, "a", prices);
-  const right = await storedReport(db, b, "b", prices);
+  const left = await storedReport(db, a, "a", prices, liveness);
+  const right = await storedReport(db, b, "b", prices, liveness);
   if (left.kind !== right.kind) {
     throw new OrchestratorError(
       "INVALID_ARGUMENT",

@@ -4,6 +4,7 @@ import {
   type ConsolidationStatus,
   type ExecutionOverview,
   type ExecutionSummary,
+  type LivenessOptions,
   livenessFlags,
   type SessionLog,
   type ToolCallLog,
@@ -23,7 +24,7 @@ export const toApiConsolidationStatus = (status: ConsolidationStatus): ApiConsol
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
-export function executionSummaryJson(e: ExecutionSummary): z.infer<typeof ZExecutionSummary> {
+export function executionSummaryJson(e: ExecutionSummary, liveness: LivenessOptions): z.infer<typeof ZExecutionSummary> {
   return {
     execution_id: e.executionId,
     flow_id: e.flowId,
@@ -36,13 +37,16 @@ export function executionSummaryJson(e: ExecutionSummary): z.infer<typeof ZExecu
     error: e.error,
     consolidation_status: toApiConsolidationStatus(e.consolidation.status),
     // As reev list --json says them: a client must not wait on a run whose process is gone.
-    ...livenessFlags(e),
+    ...livenessFlags(e, liveness),
   };
 }
 
-export function executionJson({ execution: e, steps, latestConsolidation }: ExecutionOverview): z.infer<typeof ZExecution> {
+export function executionJson(
+  { execution: e, steps, latestConsolidation }: ExecutionOverview,
+  liveness: LivenessOptions,
+): z.infer<typeof ZExecution> {
   return {
-    ...executionSummaryJson(e),
+    ...executionSummaryJson(e, liveness),
     metadata: e.metadata,
     open_transaction: e.openTransaction
       ? { transaction_id: e.openTransaction.transactionId, opened_at: e.openTransaction.openedAt.toISOString() }

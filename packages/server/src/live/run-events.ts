@@ -1,4 +1,4 @@
-import { executionLiveness, type RunProgress } from "@reev/db";
+import { executionLiveness, type LivenessOptions, type RunProgress } from "@reev/db";
 import { ApiError } from "../api/api-error.js";
 import { toApiConsolidationStatus } from "../api/views.js";
 
@@ -75,7 +75,10 @@ const consolidationToken = (p: RunProgress) => `${p.consolidation.status}@${p.co
  */
 export type ObservedRun = RunProgress & { abandoned: boolean };
 
-export const observe = (progress: RunProgress): ObservedRun => ({ ...progress, abandoned: executionLiveness(progress).abandoned });
+export const observe = (progress: RunProgress, liveness: LivenessOptions): ObservedRun => ({
+  ...progress,
+  abandoned: executionLiveness(progress, liveness).abandoned,
+});
 
 /**
  * The events that take a client from `state` to `progress`, in order: new committed steps by index,

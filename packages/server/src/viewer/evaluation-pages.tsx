@@ -1,4 +1,4 @@
-import { type EvaluationExecutionRecord, type EvaluationRunRecord, markedStatus, runMark } from "@reev/db";
+import { type EvaluationExecutionRecord, type EvaluationRunRecord, markedStatus, type RunMark } from "@reev/db";
 import {
   ComparisonBody,
   comparedSideText,
@@ -46,7 +46,8 @@ function CompareForm(props: { query: CompareQuery }) {
   );
 }
 
-type EvaluationListRow = { evaluation: EvaluationRunRecord; report: EvaluationReport | null };
+/** A listed evaluation, its stored report, and its mark (judged by the route with the server's stale threshold). */
+export type EvaluationListRow = { evaluation: EvaluationRunRecord; report: EvaluationReport | null; mark: RunMark };
 
 /**
  * The two evaluations the list offers to compare at first: the newest that counted a run as B (the
@@ -77,7 +78,7 @@ function PickCell(props: { evaluation: EvaluationRunRecord; picked: CompareQuery
 }
 
 function EvaluationRow(props: EvaluationListRow & { picked: CompareQuery | null }) {
-  const { evaluation: e, report } = props;
+  const { evaluation: e, report, mark } = props;
   return (
     <tr data-evaluation-id={e.id} data-status={e.status}>
       {props.picked ? <PickCell evaluation={e} picked={props.picked} /> : null}
@@ -86,7 +87,7 @@ function EvaluationRow(props: EvaluationListRow & { picked: CompareQuery | null 
         {e.name ? <div class="gist">{e.id}</div> : null}
       </td>
       {/* As reev evaluations marks it: running, with its process gone, is not going to finish on its own. */}
-      <td data-label="Status">{markedStatus(e)}</td>
+      <td data-label="Status">{markedStatus(e, mark)}</td>
       <td data-label="Agent">
         {e.agent}
         {e.model ? ` (${e.model})` : ""}
@@ -119,7 +120,7 @@ function EvaluationsTable(props: { evaluations: readonly EvaluationListRow[]; pi
         </thead>
         <tbody>
           {props.evaluations.map((row) => (
-            <EvaluationRow evaluation={row.evaluation} report={row.report} picked={props.picked} />
+            <EvaluationRow evaluation={row.evaluation} report={row.report} mark={row.mark} picked={props.picked} />
           ))}
         </tbody>
       </table>
@@ -190,10 +191,11 @@ export function EvaluationPage(props: {
   purged: ReadonlySet<string>;
   /** Its stored runs the report does not count. */
   uncounted: readonly EvaluationExecutionRecord[];
+  /** Its `runMark`, judged by the route with the server's stale threshold. */
+  mark: RunMark;
 }) {
-  const { evaluation: e, report } = props;
+  const { evaluation: e, report, mark } = props;
   const title = `Evaluation ${e.name ?? e.id}`;
-  const mark = runMark(e);
   const facts = evaluationFacts(e, mark);
   const parsed = ZShownConfiguration.safeParse(e.configuration);
   const { minPassRate = null, baseline = null } = parsed.success ? parsed.data : {};

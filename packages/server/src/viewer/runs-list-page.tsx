@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, type ExecutionSummary, markedStatus, runMark } from "@reev/db";
+import { EXECUTION_STATUSES, type ExecutionSummary, markedStatus, type RunMark } from "@reev/db";
 import { formatDuration, markedGlyph } from "@reev/orchestrator";
 import type { Child } from "hono/jsx";
 import { toApiConsolidationStatus } from "../api/views.js";
@@ -7,11 +7,12 @@ import { pageHref } from "./page-params.js";
 import { UtcTime } from "./utc-time.js";
 
 export type RunsListQuery = { status?: string | undefined; flowId?: string | undefined; q?: string | undefined };
+/** A listed run and its mark, judged by the route with the server's stale threshold (`runMark`). */
+export type MarkedRun = { run: ExecutionSummary; mark: RunMark };
 
-function RunRow(props: { run: ExecutionSummary }) {
-  const { run } = props;
-  // As reev list marks it: a run whose process is gone is not shown as plainly running.
-  const mark = runMark(run);
+// As reev list marks it: a run whose process is gone is not shown as plainly running.
+function RunRow(props: MarkedRun) {
+  const { run, mark } = props;
   return (
     <tr data-execution-id={run.executionId} data-status={run.status}>
       <td class="short" data-label="Status">
@@ -40,7 +41,7 @@ function RunRow(props: { run: ExecutionSummary }) {
 /** `/`: the runs, newest first, with filters, search and keyset pages (the same reads as the API). */
 export function RunsListPage(props: {
   nonce: string;
-  runs: readonly ExecutionSummary[];
+  runs: readonly MarkedRun[];
   /** What the list says when it has no rows (see RunsSection). */
   empty: Child;
   query: RunsListQuery;
@@ -105,7 +106,7 @@ export function RunsListPage(props: {
  * does, so new runs appear at the top and moved statuses show without a reload.
  */
 export function RunsSection(props: {
-  runs: readonly ExecutionSummary[];
+  runs: readonly MarkedRun[];
   /** Without rows: that none are stored, or that none match the filters and how to find some (the page's to look up). */
   empty: Child;
   query: RunsListQuery;
@@ -132,8 +133,8 @@ export function RunsSection(props: {
               </tr>
             </thead>
             <tbody>
-              {props.runs.map((run) => (
-                <RunRow run={run} />
+              {props.runs.map((row) => (
+                <RunRow run={row.run} mark={row.mark} />
               ))}
             </tbody>
           </table>

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { z } from "@hono/zod-openapi";
-import { type Database, type ExecutionSummary, executionIdsContaining, listExecutionsPage, ZExecutionsPageInput } from "@reev/db";
+import { type Database, type ExecutionSummary, executionIdsContaining, listExecutionsPage, runMark, ZExecutionsPageInput } from "@reev/db";
 import {
   CLIENT_BUNDLES,
   closestWord,
@@ -288,7 +288,8 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     const after = cursor ? readCursor(cursor, decodeCursor, filtersHref(query, null)) : undefined;
     const page = await listExecutionsPage(ctx.db, { ...input.data, ...(after ? { after } : {}) });
     const empty = page.executions.length === 0 ? await emptyListWords(ctx.db, query, cursor) : null;
-    return { query, cursor, runs: page.executions, empty, nextHref: page.next ? filtersHref(query, encodeCursor(page.next)) : null };
+    const runs = page.executions.map((run) => ({ run, mark: runMark(run, ctx.liveness) }));
+    return { query, cursor, runs, empty, nextHref: page.next ? filtersHref(query, encodeCursor(page.next)) : null };
   };
 
   app.get("/", async (c) => {
@@ -312,14 +313,14 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
 
   app.get("/runs/:id", async (c) => {
     const id = c.req.param("id");
-    const run = await loadRunDocument(ctx.db, id);
+    const run = await loadRunDocument(ctx.db, id, ctx.liveness);
     if (!run) return c.html(<NotFoundPage message={await missingRunWords(ctx.db, id)} back={BACK_TO_RUNS} />, 404);
     return c.html(<RunPage nonce={nonceOf(c)} run={run} />);
   });
 
   // The live parts of a run page, re-rendered on the server for the page's script to swap in.
   app.get("/runs/:id/live", async (c) => {
-    const run = await loadRunDocument(ctx.db, c.req.param("id"));
+    const run = await loadRunDocument(ctx.db, c.req.param("id"), ctx.liveness);
     if (!run) throw new ApiError(404, "NOT_FOUND", "No such run.");
     return c.html(
       <>
@@ -336,7 +337,11 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
       const after = cursor ? readCursor(cursor, decodeEvaluationCursor, "/evaluations") : null;
       const page = await ctx.db.writer.listEvaluationRuns({ limit: 50, cursor: after });
       const nextHref = page.nextCursor ? `/evaluations?${new URLSearchParams({ cursor: encodeEvaluationCursor(page.nextCursor) })}` : null;
-      const evaluations = page.items.map((evaluation) => ({ evaluation, report: storedSummary(evaluation) }));
+      const evaluations = page.items.map((evaluation) => ({
+        evaluation,
+        report: storedSummary(evaluation),
+        mark: runMark(evaluation, ctx.liveness),
+      }));
       return c.html(<EvaluationsListPage nonce={nonceOf(c)} evaluations={evaluations} nextHref={nextHref} firstPage={!cursor} />);
     } catch (error) {
       const known = pageError(error);
@@ -362,6 +367,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
         report={report}
         purged={new Set(runs.purged)}
         uncounted={runs.uncounted}
+        mark={runMark(evaluation, ctx.liveness)}
       />,
     );
   });
@@ -376,7 +382,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
       // No ids: the form alone. One of two: say what is missing.
       if (!query.a && !query.b) return c.html(page({}));
       if (!query.a || !query.b) return c.html(page({ error: "Give both A and B: two evaluation ids, or two execution ids." }), 400);
-      return c.html(page({ compared: await compareStored(ctx.db, query.a, query.b) }));
+      return c.html(page({ compared: await compareStored(ctx.db, query.a, query.b, null, ctx.liveness) }));
     } catch (error) {
       const known = pageError(error);
       return c.html(page({ error: errorBoxOf(known) }), known.status);

@@ -154,6 +154,6 @@ export function registerEvaluationRoutes(app: App, ctx: ServerContext): void {
 
   app.openapi(compareRoute, async (c) => {
     const { a, b } = c.req.valid("query");
-    return c.json(storedComparisonJson(await compareStored(ctx.db, a, b)), 200);
+    return c.json(storedComparisonJson(await compareStored(ctx.db, a, b, null, ctx.liveness)), 200);
   });
 }

@@ -52,7 +52,7 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
     let state = lastEventId ? decodeEventId(lastEventId) : INITIAL_STATE;
     const stored = await readRunProgress(ctx.db, id);
     if (!stored) throw await executionNotFound(ctx.db, id);
-    const first = observe(stored);
+    const first = observe(stored, ctx.liveness);
     return streamSSE(c, async (stream) => {
       // Each change (or heartbeat) wakes the loop, which reads the run as stored and sends the difference.
       const wakeup = new Wakeup();
@@ -74,7 +74,7 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
           const read = await readRunProgress(ctx.db, id);
           if (!read) break;
           // Read again on every wake, the heartbeat's included: a process killed (kill -9) announces nothing.
-          progress = observe(read);
+          progress = observe(read, ctx.liveness);
         }
       } finally {
         unsubscribe();

@@ -85,7 +85,7 @@ export function registerExecutionRoutes(app: App, ctx: ServerContext): void {
     const page = await listExecutionsPage(ctx.db, { ...query, ...(cursor === undefined ? {} : { after: decodeCursor(cursor) }) });
     return c.json(
       {
-        data: page.executions.map(executionSummaryJson),
+        data: page.executions.map((e) => executionSummaryJson(e, ctx.liveness)),
         meta: { limit: query.limit, nextCursor: page.next ? encodeCursor(page.next) : null },
       },
       200,
@@ -96,7 +96,7 @@ export function registerExecutionRoutes(app: App, ctx: ServerContext): void {
     const { id } = c.req.valid("param");
     const overview = await readExecutionOverview(ctx.db, id);
     if (!overview) throw await executionNotFound(ctx.db, id);
-    return c.json(executionJson(overview), 200);
+    return c.json(executionJson(overview, ctx.liveness), 200);
   });
 
   app.openapi(stepsRoute, async (c) => {

@@ -94,7 +94,7 @@ export function registerFlowRoutes(app: App, ctx: ServerContext): void {
   app.openapi(flowRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { format } = c.req.valid("query");
-    const run = await loadRunDocument(ctx.db, id);
+    const run = await loadRunDocument(ctx.db, id, ctx.liveness);
     if (!run) throw notFound(`No execution or consolidated session "${id}".`);
     c.header("Cache-Control", cacheControl(run));
     if (format === "mmd")
