@@ -68,7 +68,8 @@ export const ZExecutionSummary = z
     error: z.string().nullable(),
     consolidation_status: ZApiConsolidationStatus,
     stale: z.boolean().openapi({
-      description: "Running, and no sign of life from its process for over 2 minutes: that process may be gone. False once finished.",
+      description:
+        "Running, and no sign of life from its process for longer than the server's stale threshold ($REEV_STALE_AFTER_MS when reev serve started, else 2 minutes): that process may be gone. False once finished.",
     }),
     abandoned: z.boolean().openapi({
       description:
