@@ -1,6 +1,7 @@
 import type { Database } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { test, testBackends } from "@reev/db/testing";
+import { consolidateExecution } from "@reev/orchestrator";
 import { describe, expect } from "vitest";
 import { stringify } from "yaml";
 import { createServer } from "../src/index.js";
@@ -256,7 +257,7 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     expect(await missing.text()).toContain("No page at /nothing/here.");
   });
 
-  test("the events of a run whose process is gone end with a status event saying abandoned, found at connect or on a heartbeat", async ({
+  test("the events of a run whose process is gone say abandoned (found at connect or on a heartbeat), then follow reev recover to the end", async ({
     db,
   }) => {
     const { app } = createServer({ db, heartbeatMs: 50, log: () => {} });
@@ -275,28 +276,39 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     const notHeartbeats = (events: Awaited<ReturnType<typeof readEvents>>) => events.filter((e) => e.event !== "heartbeat");
     const running = { execution_id: id, status: "running", error: null, finished_at: null };
 
+    const isAbandoned = (e: { event?: string | undefined; data: string }) => e.event === "status" && JSON.parse(e.data).abandoned === true;
+
     // Followed while its process lives; the process goes (nothing announces it), and the heartbeat's read finds it.
     let orphaned: Promise<void> | undefined;
     const followed = await readEvents(await app.request(eventsPath), (event) => {
       if (event.event === "status") orphaned ??= orphan();
-      return false;
+      return isAbandoned(event);
     });
     await orphaned;
     expect(notHeartbeats(followed).map((e) => [e.event, e.event === "status" ? JSON.parse(e.data) : undefined])).toEqual([
       ["status", { ...running, abandoned: false }],
       ["consolidation", undefined],
       ["status", { ...running, abandoned: true }],
-      ["end", undefined],
     ]);
 
-    // Abandoned at connect: its events, then the end at once.
-    const replay = notHeartbeats(await readEvents(await app.request(eventsPath)));
-    expect(replay.map((e) => e.event)).toEqual(["status", "consolidation", "end"]);
+    // Abandoned at connect: its events at once, the status saying so; then the stream waits, as only
+    // reev recover will move it. When it does (here as reev recover does it: finished failed, then
+    // consolidated), the stream sends what changed and ends.
+    let recovered: Promise<unknown> | undefined;
+    const replay = notHeartbeats(
+      await readEvents(await app.request(eventsPath), (event) => {
+        if (isAbandoned(event)) recovered ??= db.writer.recoverAbandonedExecutions().then(() => consolidateExecution(db, id));
+        return false;
+      }),
+    );
+    await recovered;
+    expect(replay.map((e) => e.event)).toEqual(["status", "consolidation", "status", "consolidation", "end"]);
     expect(JSON.parse(replay[0]?.data ?? "{}")).toEqual({ ...running, abandoned: true });
-    // Resumed after it: nothing is sent again.
+    expect(JSON.parse(replay[2]?.data ?? "{}")).toMatchObject({ execution_id: id, status: "failed", abandoned: false });
+    expect(JSON.parse(replay[3]?.data ?? "{}")).toMatchObject({ execution_id: id, status: "completed" });
+    // Resumed after the abandoned status: what recovery did, and the end; nothing before it again.
     const resumed = await readEvents(await app.request(eventsPath, { headers: { "Last-Event-ID": replay[1]?.id ?? "" } }));
-    expect(notHeartbeats(resumed).map((e) => e.event)).toEqual(["end"]);
-    await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
+    expect(notHeartbeats(resumed).map((e) => e.event)).toEqual(["status", "consolidation", "end"]);
   });
 
   test("POST a flow → 202 with Location; its events stream in order and end; resuming with Last-Event-ID loses and repeats nothing", async ({

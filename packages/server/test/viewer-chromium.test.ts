@@ -1,5 +1,6 @@
 import { prismaClientOf } from "@reev/db/internal";
 import { test } from "@reev/db/testing";
+import { consolidateExecution } from "@reev/orchestrator";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { createServer, type ReevServer } from "../src/index.js";
@@ -223,7 +224,9 @@ describe("the viewer in Chromium", () => {
     }
   }, 300_000);
 
-  test("an open run page whose run loses its process says so without a reload, and stops saying Live", async ({ db }) => {
+  test("an open run page whose run loses its process says so without a reload, stops saying Live, and shows reev recover's finish", async ({
+    db,
+  }) => {
     const server = createServer({ db, heartbeatMs: 100, log: () => {} });
     const { url } = await server.listen({ port: 0 });
     const id = `viewer-gone-${Date.now()}`;
@@ -243,13 +246,20 @@ describe("the viewer in Chromium", () => {
         });
         const banner = page.locator("#run-head .headline");
         await expect.poll(() => banner.textContent(), { timeout: 30_000 }).toContain("Run abandoned: its process is gone");
-        expect(await note.textContent()).not.toMatch(/Live/);
+        expect(await note.textContent()).toBe("Not live: the run's process is gone. This page updates when reev recover finishes it.");
         expect(await sameDocument(page)).toBe(true);
+        // reev recover (another process, as on PostgreSQL) finishes it: the page follows, and reloads for its diagram.
+        await db.writer.recoverAbandonedExecutions();
+        await consolidateExecution(db, id);
+        await expect.poll(() => page.locator("#run-head .headline").textContent(), { timeout: 30_000 }).toContain("Run failed");
+        expect(await page.locator("#live-note").count()).toBe(0);
         expect(errors).toEqual([]);
       });
     } finally {
       await server.close();
-      await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
+      // Left running only when the test failed before reev recover's part.
+      if ((await db.writer.getExecutionSession(id))?.status === "running")
+        await db.writer.finishExecutionSession(id, { status: "failed", error: "test over" });
     }
   }, 120_000);
 

@@ -135,10 +135,10 @@ const CONSOLIDATION_GRACE_MS = 30_000;
 /**
  * Whether nothing more will happen to the run: it ended, and its consolidation ended too (or will
  * never start: a rolled-back run is not consolidated, and one left pending past the grace period
- * was recorded without consolidation); or it is abandoned, and only reev recover would move it.
+ * was recorded without consolidation). An abandoned run is not final: its status event says so once,
+ * and the stream stays open for what reev recover does to it (its page updated without a reload).
  */
 export function isFinal(p: ObservedRun, now = Date.now()): boolean {
-  if (p.abandoned) return true;
   if (p.status === "running") return false;
   const c = p.consolidation.status;
   if (c === "completed" || c === "failed" || c === "timed_out") return true;

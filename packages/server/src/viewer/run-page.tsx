@@ -2,6 +2,7 @@ import { ChecksSection, counted, FlowDiagramView, RunMetrics, StatusBanner, Step
 import { type RunDocument, runDiagram } from "../run-document.js";
 import { Layout } from "./layout.js";
 import { UtcTime } from "./utc-time.js";
+import { GONE_NOTE } from "./viewer-script.js";
 
 /** A run is live while its status or its consolidation can still change (an abandoned one's cannot, until recovered). */
 const isLive = (run: RunDocument) =>
@@ -72,9 +73,16 @@ export function RunPage(props: { nonce: string; run: RunDocument }) {
             everything (.json)
           </a>
         </p>
-        {isLive(run) ? (
-          <p id="live-note" class="live-note" aria-live="polite" data-execution-id={execution.executionId}>
-            Live: connecting…
+        {/* An abandoned run is followed too: reev recover (from another process) finishes it, and the page shows that. */}
+        {isLive(run) || run.abandoned ? (
+          <p
+            id="live-note"
+            class="live-note"
+            aria-live="polite"
+            data-execution-id={execution.executionId}
+            data-abandoned={String(Boolean(run.abandoned))}
+          >
+            {run.abandoned ? GONE_NOTE : "Live: connecting…"}
           </p>
         ) : null}
       </header>

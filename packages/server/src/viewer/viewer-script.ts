@@ -2,9 +2,14 @@
  * The run page's live part: while the run is live, it follows the run's event stream (the API's
  * Server-Sent Events, parsed by the browser's EventSource) and, on each event, swaps in the
  * server-rendered status, metrics and step table; when the stream reports the run's final event it reloads
- * once, for the consolidated diagram (an abandoned run's status event says it will have none). Plain
+ * once, for the consolidated diagram. An abandoned run (its process gone) is followed too: its status
+ * event says so, and what reev recover then does to it ends the stream like any run's end. Plain
  * ES2020, served from /assets with a nonce.
  */
+
+/** What the live note says of an abandoned run, on the page as served and once the stream finds it. */
+export const GONE_NOTE = "Not live: the run's process is gone. This page updates when reev recover finishes it.";
+
 export const VIEWER_SCRIPT = `
 (() => {
   const note = document.getElementById("live-note");
@@ -26,17 +31,18 @@ export const VIEWER_SCRIPT = `
     }).catch(() => {});
     return refreshing;
   };
-  // An abandoned run (its process gone) will not finish: its banner is swapped in, and no diagram is worth a reload.
-  let abandoned = false;
+  // An abandoned run (its process gone) will not finish on its own: its banner is swapped in, and the
+  // stream goes on until reev recover finishes it.
+  const gone = ${JSON.stringify(GONE_NOTE)};
+  let abandoned = note.dataset.abandoned === "true";
   for (const type of ["step", "consolidation"]) source.addEventListener(type, refresh);
   source.addEventListener("status", (event) => {
     abandoned = JSON.parse(event.data).abandoned === true;
-    if (abandoned) note.textContent = "Not live: the run's process is gone, and it will not finish on its own.";
+    if (abandoned) note.textContent = gone;
     refresh();
   });
   source.addEventListener("end", () => {
     source.close();
-    if (abandoned) return;
     note.textContent = "The run has finished: loading its diagram…";
     refreshing.then(() => location.reload());
   });
@@ -44,7 +50,7 @@ export const VIEWER_SCRIPT = `
     if (note) note.textContent = "Live updates paused: reconnecting…";
   });
   source.addEventListener("open", () => {
-    if (note) note.textContent = "Live: new steps appear as they are recorded.";
+    note.textContent = abandoned ? gone : "Live: new steps appear as they are recorded.";
   });
 })();
 `;

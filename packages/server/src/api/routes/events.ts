@@ -15,7 +15,7 @@ const eventsRoute = createRoute({
     "Each event has an id; reconnecting with Last-Event-ID resumes after it, with nothing lost or repeated. " +
     "`heartbeat` events (no id) keep an idle stream alive. After the run's final event the server sends `end` and closes; " +
     "a finished run replays its events, then ends. A run still recorded running whose process is gone (abandoned) gets a " +
-    "`status` event with `abandoned: true`, then `end`: nothing but reev recover will move it.",
+    "`status` event with `abandoned: true`; the stream stays open, since only reev recover will move it: its events follow, then `end`.",
   request: { params: ZExecutionIdParams, query: ZNoQuery },
   responses: {
     200: { description: "An event stream.", content: { "text/event-stream": { schema: z.string() } } },
