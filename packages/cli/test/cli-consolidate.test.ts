@@ -6,28 +6,16 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, cliBackends, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { describe, expect, it } from "vitest";
+import { cliBackends, executionIds, fixture, runCli, show } from "./support/run-cli.js";
+import { cliDatabase, cliTempDir } from "./support/suite-setup.js";
 
+const temp = cliTempDir("reev-cli-consolidate-");
 const backends = cliBackends(() => temp.dir);
 
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-consolidate-");
-});
-afterAll(() => temp?.remove());
-
 describe.each(backends)("reev consolidate on $name", (backend) => {
-  let database: { url: string; drop(): Promise<void> };
-  const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
-
-  beforeAll(async () => {
-    database = await backend.database();
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = cliDatabase(backend, temp);
+  const { reev } = database;
 
   it("a --no-consolidate run: its summary and reev diagram point at reev consolidate, which consolidates it; then it is drawn", async () => {
     const run = await reev("run", fixture("succeeds.yaml"), "--no-consolidate", "--out", join(temp.dir, "out"));

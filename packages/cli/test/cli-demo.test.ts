@@ -5,18 +5,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPostgresDatabase } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startCli } from "./support/live-cli.js";
-import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { runCli, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
-let temp: ReturnType<typeof makeTempDir>;
-
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-demo-");
-});
-
-afterAll(() => temp?.remove());
+const temp = cliTempDir("reev-cli-demo-");
 
 describe("reev demo", () => {
   it("runs the three examples, exits 0 and writes three diagrams", async () => {

@@ -6,20 +6,17 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, cliEnv, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, cliEnv, fixture, runCli, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
-let temp: ReturnType<typeof makeTempDir>;
+const temp = cliTempDir("reev-cli-errors-");
 let db: string;
 const reev = (...args: string[]) => runCli(args, { cwd: temp.dir });
 
 beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-errors-");
   db = join(temp.dir, "db");
 });
-
-afterAll(() => temp?.remove());
 
 /** A stack frame as Node prints one: "    at fn (file:line:col)". */
 const STACK_FRAME = /^\s+at\s.+(:\d+:\d+\)?|<anonymous>\)?)$/m;

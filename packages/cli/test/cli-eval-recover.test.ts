@@ -9,18 +9,13 @@
  */
 import { hostname } from "node:os";
 import { openDatabase } from "@reev/db";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type LiveCli, startCli } from "./support/live-cli.js";
-import { assertBuilt, cliBackends, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { cliBackends, fixture, show } from "./support/run-cli.js";
+import { cliDatabase, cliTempDir } from "./support/suite-setup.js";
 
+const temp = cliTempDir("reev-cli-eval-recover-");
 const backends = cliBackends(() => temp.dir);
-
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-eval-recover-");
-});
-afterAll(() => temp?.remove());
 
 type RecoverJson = {
   runs: { executionId: string; status: string }[];
@@ -31,20 +26,13 @@ type RecoverJson = {
 const evaluationIdOf = (line: string) => line.match(/^Evaluation (eval_\S+):/)?.[1] as string;
 
 describe.each(backends)("reev recover finishes an evaluation whose process was killed, on $name", (backend) => {
-  let database: { url: string; drop(): Promise<void> };
-  const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
+  const database = cliDatabase(backend, temp);
+  const { reev } = database;
   const evalChild = (...flows: string[]) =>
     startCli(["eval", ...flows.map((f) => fixture(f)), "--repeat", "1", "--concurrency", "2", "--db", database.url], {
       cwd: temp.dir,
       timeoutMs: 100_000,
     });
-
-  beforeAll(async () => {
-    database = await backend.database();
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
 
   it("SIGKILL mid-run: --dry-run changes nothing, recover ends the runs and the evaluation, a live one is untouched, purge can delete", {
     timeout: 180_000,

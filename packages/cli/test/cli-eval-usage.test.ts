@@ -6,18 +6,13 @@
  * interrupted evaluation recorded as incomplete with only whole runs counted (exit 130 or 143).
  */
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startCli } from "./support/live-cli.js";
-import { assertBuilt, cliBackends, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { cliBackends, fixture, show } from "./support/run-cli.js";
+import { cliDatabase, cliTempDir } from "./support/suite-setup.js";
 
+const temp = cliTempDir("reev-cli-eval-usage-");
 const backends = cliBackends(() => temp.dir);
-
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-eval-usage-");
-});
-afterAll(() => temp?.remove());
 
 type Sum = { total: number | null; known: number; unknown: number };
 type RunTotals = {
@@ -46,15 +41,8 @@ type EvalJson = {
 const RUN_USD = 10_907.5 / 1_000_000;
 
 describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (backend) => {
-  let database: { url: string; drop(): Promise<void> };
-  const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
-
-  beforeAll(async () => {
-    database = await backend.database();
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = cliDatabase(backend, temp);
+  const { reev } = database;
 
   it("a bad price file is exit 2, naming the field, before anything runs", async () => {
     const r = await reev("eval", fixture("eval-usage.yaml"), "--prices", fixture("prices-invalid.yaml"));

@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, CLI_COMMAND, cliEnv, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { CLI_COMMAND, cliEnv, fixture, runCli, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
 type Backend = { name: string; url: () => Promise<{ url: string; drop(): Promise<void> }> };
 const backends: Backend[] = [
@@ -20,12 +21,7 @@ const backends: Backend[] = [
     : []),
 ];
 
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-eval-");
-});
-afterAll(() => temp?.remove());
+const temp = cliTempDir("reev-cli-eval-");
 
 type FlowJson = { flowId: string; runs: number; passes: number; runIds: string[] };
 type EvalJson = { evaluation: { id: string; status: string }; report: { runs: number; passes: number; flows: FlowJson[] } };

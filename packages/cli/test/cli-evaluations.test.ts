@@ -9,17 +9,12 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "@reev/db";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, cliBackends, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { describe, expect, it } from "vitest";
+import { cliBackends, fixture, show } from "./support/run-cli.js";
+import { cliDatabase, cliTempDir } from "./support/suite-setup.js";
 
+const temp = cliTempDir("reev-cli-evaluations-");
 const backends = cliBackends(() => temp.dir);
-
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-evaluations-");
-});
-afterAll(() => temp?.remove());
 
 type EvaluationJson = {
   evaluationId: string;
@@ -71,15 +66,8 @@ const tableRows = (stdout: string) =>
   );
 
 describe.each(backends)("reev evaluations on $name", (backend) => {
-  let database: { url: string; drop(): Promise<void> };
-  const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
-
-  beforeAll(async () => {
-    database = await backend.database();
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = cliDatabase(backend, temp);
+  const { reev } = database;
 
   it("lists none on a database without evaluations, and says how to record one", async () => {
     // The embedded database is made by a command that writes; PostgreSQL's was migrated on creation.

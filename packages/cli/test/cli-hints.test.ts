@@ -11,14 +11,10 @@ import { openDatabase } from "@reev/db";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MASKED_NOTE, shellWord } from "../src/hint.js";
-import { assertBuilt, CLI_COMMAND, cliEnv, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { CLI_COMMAND, cliEnv, runCli, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-hints-");
-});
-afterAll(() => temp?.remove());
+const temp = cliTempDir("reev-cli-hints-");
 
 /** Runs `command` in sh as a user's paste would be, with `reev` standing for this CLI (never ./.reev/db: cwd is empty). */
 function paste(command: string): { code: number | null; stdout: string; stderr: string } {

@@ -9,18 +9,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { evaluationNotices } from "../src/commands/eval.js";
 import { againNotice, runNotices } from "../src/interrupt.js";
 import { startCli } from "./support/live-cli.js";
-import { assertBuilt, fixture, makeTempDir, show } from "./support/run-cli.js";
+import { fixture, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-interrupt-notice-");
-});
-afterAll(() => temp?.remove());
+const temp = cliTempDir("reev-cli-interrupt-notice-");
 
 describe("the first Ctrl-C's notice", () => {
   /**

@@ -8,17 +8,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, CLI_COMMAND, cliEnv, fixture, makeTempDir } from "./support/run-cli.js";
+import { describe, expect, it } from "vitest";
+import { CLI_COMMAND, cliEnv, fixture } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
 const HOLD = fileURLToPath(new URL("./fixtures/hold-main-module.mjs", import.meta.url));
 
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-interrupt-startup-");
-});
-afterAll(() => temp?.remove());
+const temp = cliTempDir("reev-cli-interrupt-startup-");
 
 const words = (signal: string) =>
   `Interrupted (${signal}) while reev was starting: nothing was run or recorded. Run the command again to do it.`;

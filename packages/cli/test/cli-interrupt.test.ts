@@ -14,7 +14,8 @@ import { openDatabase } from "@reev/db";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCli } from "./support/live-cli.js";
-import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { runCli, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
 const SEED = Number(process.env.REEV_SIGNAL_SEED ?? 20261203);
 const STEPS = 5;
@@ -111,12 +112,7 @@ function backends(temp: () => string): Backend[] {
   return [pglite, postgres];
 }
 
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-interrupt-");
-});
-afterAll(() => temp?.remove());
+const temp = cliTempDir("reev-cli-interrupt-");
 
 describe.each(backends(() => temp.dir))(`interrupted and crashed runs on $name (REEV_SIGNAL_SEED=${SEED})`, (backend) => {
   let url: string;

@@ -10,21 +10,17 @@ import { join } from "node:path";
 import { type Database, type FinalExecutionStatus, openDatabase } from "@reev/db";
 import { pgliteOf, prismaClientOf } from "@reev/db/internal";
 import { catalogSnapshot, createPostgresDatabase, postgresCatalogSnapshot } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { purgeCommand } from "../src/commands/purge.js";
 import type { CliIO } from "../src/context.js";
 import { startCli } from "./support/live-cli.js";
-import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { runCli, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
 const DAY_MS = 86_400_000;
 const MANY_RUNS = 300_000;
 
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-purge-");
-});
-afterAll(() => temp?.remove());
+const temp = cliTempDir("reev-cli-purge-");
 
 type Site = {
   name: string;

@@ -13,10 +13,11 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Database, openDatabase } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type CliResult, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { describe, expect, it } from "vitest";
+import { type CliResult, runCli, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
-let temp: ReturnType<typeof makeTempDir>;
+const temp = cliTempDir("reev-cli-recover-");
 let crashes = 0;
 
 const executionId = "exec_cli_recover_1";
@@ -86,13 +87,6 @@ async function crashedRun(options: { ownerAlive?: boolean } = {}): Promise<Crash
     },
   };
 }
-
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-recover-");
-});
-
-afterAll(() => temp?.remove());
 
 /** The row of the recover table: execution, owner, last heartbeat (UTC), rolled back, committed, consolidation, why. */
 const row = (pid: number, consolidation: string) =>

@@ -7,17 +7,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, cliBackends, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { describe, expect, it } from "vitest";
+import { cliBackends, executionIds, fixture, show } from "./support/run-cli.js";
+import { cliDatabase, cliTempDir } from "./support/suite-setup.js";
 
+const temp = cliTempDir("reev-cli-run-prices-");
 const backends = cliBackends(() => temp.dir);
-
-let temp: ReturnType<typeof makeTempDir>;
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-run-prices-");
-});
-afterAll(() => temp?.remove());
 
 // eval-usage.yaml's two steps, one attempt each, priced by prices.yaml (gpt-a: 2.5 in, 1.25 cached in, 10 out):
 //   ask:    (1000 − 100) × 2.5 + 100 × 1.25 + 200 × 10 = 4375   per million → $0.004375
@@ -26,20 +21,13 @@ afterAll(() => temp?.remove());
 const RUN_USD = 0.0109075;
 
 describe.each(backends)("reev run --prices on $name", (backend) => {
-  let database: { url: string; drop(): Promise<void> };
-  const reev = (...args: string[]) => runCli([...args, "--db", database.url], { cwd: temp.dir, timeoutMs: 120_000 });
+  const database = cliDatabase(backend, temp);
+  const { reev } = database;
   const executions = async () => {
     const list = await reev("list", "--json");
     expect(list.code, show(list)).toBe(0);
     return (JSON.parse(list.stdout) as { executions: unknown[] }).executions.length;
   };
-
-  beforeAll(async () => {
-    database = await backend.database();
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
 
   it("prices the run's stored attempts: the summary, reev show, status --json and the HTML report show the cost", async () => {
     const r = await reev(

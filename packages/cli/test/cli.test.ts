@@ -8,10 +8,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { consolidateExecution } from "@reev/orchestrator";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, CLI_COMMAND, type CliResult, cliEnv, executionIds, fixture, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { CLI_COMMAND, type CliResult, cliEnv, executionIds, fixture, runCli, show } from "./support/run-cli.js";
+import { cliTempDir } from "./support/suite-setup.js";
 
-let temp: ReturnType<typeof makeTempDir>;
+const temp = cliTempDir("reev-cli-");
 let workspaces = 0;
 
 type Workspace = { cwd: string; db: string; reev: (...args: string[]) => Promise<CliResult> };
@@ -45,13 +46,6 @@ function onlyExecutionId(r: CliResult, flowId: string): string {
   expect(more, show(r)).toEqual([]);
   return executionId as string;
 }
-
-beforeAll(() => {
-  assertBuilt();
-  temp = makeTempDir("reev-cli-");
-});
-
-afterAll(() => temp?.remove());
 
 describe("reev run", () => {
   it("runs a flow that succeeds: exit 0, summary table, diagram files, plain progress lines", async () => {

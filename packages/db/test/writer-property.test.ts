@@ -735,6 +735,13 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
     }),
     fc.oneof(anyShape, fc.record({ olderThanMs: fc.oneof(nastyNumber, nastyValue) })),
   );
+  // olderThanMs went unchecked into a Date: NaN, a huge age, null or an object failed inside Prisma.
+  const olderThanExamples: [WorldSpec, typeof olderThan extends fc.Arbitrary<infer A> ? A : never][] = [
+    [OPEN, { clean: false, args: { olderThanMs: 1e20 } }],
+    [OPEN, { clean: false, args: { olderThanMs: Number.NaN } }],
+    [OPEN, { clean: false, args: null }],
+    [OPEN, { clean: false, args: { olderThanMs: Date.now() + 2_100 * 365 * DAY } }], // a cutoff before year 1
+  ];
 
   property(
     "listOpenTransactions reports the open transactions and their pending steps, and never writes",
@@ -765,13 +772,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       }
       expect(o.value.every((t) => executionState(o.before, t.executionId).openTx === t.transactionId)).toBe(true);
     },
-    [
-      // olderThanMs went unchecked into a Date: NaN, a huge age, null or an object failed inside Prisma.
-      [OPEN, { clean: false, args: { olderThanMs: 1e20 } }],
-      [OPEN, { clean: false, args: { olderThanMs: Number.NaN } }],
-      [OPEN, { clean: false, args: null }],
-      [OPEN, { clean: false, args: { olderThanMs: Date.now() + 2_100 * 365 * DAY } }], // a cutoff before year 1
-    ],
+    olderThanExamples,
   );
 
   property(
@@ -814,13 +815,7 @@ describe.each(testBackends())("every DatabaseWriter method under hostile input o
       expect(o.diff.steps.removed.map((s) => s.sessionId).sort()).toEqual(pending.map((s) => s.sessionId).sort());
       expect(o.diff.steps.changed).toEqual([]);
     },
-    [
-      // olderThanMs went unchecked into a Date: NaN, a huge age, null or an object failed inside Prisma.
-      [OPEN, { clean: false, args: { olderThanMs: 1e20 } }],
-      [OPEN, { clean: false, args: { olderThanMs: Number.NaN } }],
-      [OPEN, { clean: false, args: null }],
-      [OPEN, { clean: false, args: { olderThanMs: Date.now() + 2_100 * 365 * DAY } }], // a cutoff before year 1
-    ],
+    olderThanExamples,
   );
 
   property(

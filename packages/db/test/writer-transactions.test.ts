@@ -1,9 +1,21 @@
 // Per-execution transactions: isolation, pending/committed visibility, no database transaction held
 // between calls, state errors, and 20 concurrent executions interleaving begin/store/commit/rollback.
 import { describe, expect } from "vitest";
+import type { DatabaseWriter } from "../src/index.js";
 import { prismaClientOf } from "../src/internal.js";
 import { test, testBackends } from "../src/testing/index.js";
 import { createExecution, expectDbError, rowCounts, stepRows, toolCallCount, uid, visibleSteps, within } from "./helpers.js";
+
+/** Executions a and b, each with a transaction of its own open and one pending step in it ("a0", "b0"). */
+async function twoOpenTransactions(w: DatabaseWriter): Promise<{ a: string; b: string }> {
+  const a = await createExecution(w);
+  const b = await createExecution(w);
+  await w.beginTransaction(a);
+  await w.beginTransaction(b);
+  await w.storeStepSession(a, 0, "a0");
+  await w.storeStepSession(b, 0, "b0");
+  return { a, b };
+}
 
 describe.each(testBackends())("execution transactions on $name", (backend) => {
   test.override({ backend });
@@ -11,12 +23,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
   describe("isolation between executions", () => {
     test("two open transactions never see, commit or undo each other's steps", async ({ db }) => {
       const w = db.writer;
-      const a = await createExecution(w);
-      const b = await createExecution(w);
-      await w.beginTransaction(a);
-      await w.beginTransaction(b);
-      await w.storeStepSession(a, 0, "a0");
-      await w.storeStepSession(b, 0, "b0");
+      const { a, b } = await twoOpenTransactions(w);
       await w.storeStepSession(a, 1, "a1");
       await w.storeStepSession(b, 1, "b1");
 
@@ -41,12 +48,7 @@ describe.each(testBackends())("execution transactions on $name", (backend) => {
 
     test("rolling back one execution leaves another execution's open transaction and pending steps alone", async ({ db }) => {
       const w = db.writer;
-      const a = await createExecution(w);
-      const b = await createExecution(w);
-      await w.beginTransaction(a);
-      await w.beginTransaction(b);
-      await w.storeStepSession(a, 0, "a0");
-      await w.storeStepSession(b, 0, "b0");
+      const { a, b } = await twoOpenTransactions(w);
       const bTx = (await w.getExecutionSession(b))?.openTransaction?.transactionId;
 
       await w.rollbackTransaction(a);

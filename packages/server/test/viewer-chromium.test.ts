@@ -1,11 +1,11 @@
 import { prismaClientOf } from "@reev/db/internal";
-import { test } from "@reev/db/testing";
 import { consolidateExecution } from "@reev/orchestrator";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect } from "vitest";
-import { createServer, type ReevServer } from "../src/index.js";
-import { launchChromium, screenshot, withPage } from "./support/chromium.js";
+import type { Page } from "playwright-core";
+import { describe, expect } from "vitest";
+import { createServer } from "../src/index.js";
+import { screenshot, withPage } from "./support/chromium.js";
 import { flowPlan, runFlow } from "./support/runs.js";
+import { DESKTOP_AND_PHONE, test, withServer } from "./support/viewer-test.js";
 
 /** Starts `flow` through the server's POST route; returns its execution id. */
 async function startRun(url: string, token: string, flow: ReturnType<typeof flowPlan>): Promise<string> {
@@ -32,28 +32,15 @@ const markDocument = (page: Page) =>
 const sameDocument = (page: Page) => page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument === true);
 
 describe("the viewer in Chromium", () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  test("list → run → diagram: the SVG is drawn, the step rows are the database's, the console is clean", async ({ db }) => {
+  test("list → run → diagram: the SVG is drawn, the step rows are the database's, the console is clean", async ({ db, browser }) => {
     // Ids as long as real ones (flow names, timestamps), so the list has to fit them beside the rest.
     const okId = await runFlow(
       db,
       flowPlan("viewer-ok-weekly-rebalance-of-the-portfolio", 6, { prompt: "Rebalance <my> wallet & report" }),
     );
     const failedId = await runFlow(db, flowPlan("viewer-failing", 5, { failAt: 2 }));
-    const server: ReevServer = createServer({ db, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
-      for (const [width, height, label] of [
-        [1280, 900, "desktop"],
-        [390, 844, "phone"],
-      ] as const) {
+    await withServer({ db }, async (url) => {
+      for (const [width, height, label] of DESKTOP_AND_PHONE) {
         await withPage(browser, { width, height }, async ({ page, errors }) => {
           await page.goto(url);
           await expect.poll(() => page.locator("tr[data-execution-id]").count()).toBe(2);
@@ -95,13 +82,12 @@ describe("the viewer in Chromium", () => {
           expect(errors).toEqual([]);
         });
       }
-    } finally {
-      await server.close();
-    }
+    });
   }, 300_000);
 
   test("the runs list keeps each short cell (status, agent, start, duration, consolidation) on one line at desktop widths", async ({
     db,
+    browser,
   }) => {
     // The demo's flows, run as `reev demo` runs them, so the ids are as long as real ones
     // (exec_weekly-rebalance-12_1796370631687_222a84) and the list has to fit them beside the short
@@ -117,9 +103,7 @@ describe("the viewer in Chromium", () => {
       ids.every((id) => /^exec_[\w-]+_\d{13}_[0-9a-f]{6}$/.test(id)),
       ids.join(),
     ).toBe(true);
-    const server = createServer({ db, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
+    await withServer({ db }, async (url) => {
       for (const width of [1280, 1024]) {
         await withPage(browser, { width, height: 800 }, async ({ page, errors }) => {
           await page.goto(url);
@@ -144,18 +128,15 @@ describe("the viewer in Chromium", () => {
           expect(errors).toEqual([]);
         });
       }
-    } finally {
-      await server.close();
-    }
+    });
   }, 120_000);
 
   test("a status filter or page link the list cannot use reads as plain words that wrap on a phone, with links that mend it", async ({
     db,
+    browser,
   }) => {
     const id = await runFlow(db, flowPlan("bad-filter-flow", 1));
-    const server = createServer({ db, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
+    await withServer({ db }, async (url) => {
       for (const width of [1280, 390]) {
         await withPage(browser, { width, height: 844 }, async ({ page, errors }) => {
           const fitsTheScreen = () => page.evaluate("document.documentElement.scrollWidth <= window.innerWidth");
@@ -190,16 +171,12 @@ describe("the viewer in Chromium", () => {
           expect(errors.filter((error) => !error.includes("status of 400"))).toEqual([]);
         });
       }
-    } finally {
-      await server.close();
-    }
+    });
   }, 120_000);
 
-  test("a live run's new steps appear on its page without a reload", async ({ db }) => {
+  test("a live run's new steps appear on its page without a reload", async ({ db, browser }) => {
     const token = "viewer-live-token";
-    const server = createServer({ db, token, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
+    await withServer({ db, token }, async (url) => {
       await withPage(browser, { width: 1280, height: 900 }, async ({ page, errors }) => {
         const id = await startRun(url, token, flowPlan("viewer-live", 6, { delayMs: 4000 }));
         await page.goto(`${url}/runs/${encodeURIComponent(id)}`);
@@ -219,13 +196,12 @@ describe("the viewer in Chromium", () => {
         expect(await page.locator("#live-note").count()).toBe(0);
         expect(errors).toEqual([]);
       });
-    } finally {
-      await server.close();
-    }
+    });
   }, 300_000);
 
   test("an open run page whose run loses its process says so without a reload, stops saying Live, and shows reev recover's finish", async ({
     db,
+    browser,
   }) => {
     const server = createServer({ db, heartbeatMs: 100, log: () => {} });
     const { url } = await server.listen({ port: 0 });
@@ -263,16 +239,14 @@ describe("the viewer in Chromium", () => {
     }
   }, 120_000);
 
-  test("the runs list shows a new run and its status changes live, without a reload, at 1280 px and on a phone", async ({ db }) => {
+  test("the runs list shows a new run and its status changes live, without a reload, at 1280 px and on a phone", async ({
+    db,
+    browser,
+  }) => {
     const token = "viewer-list-token";
     const earlier = await runFlow(db, flowPlan("list-earlier", 2));
-    const server = createServer({ db, token, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
-      for (const [width, height, label] of [
-        [1280, 900, "desktop"],
-        [390, 844, "phone"],
-      ] as const) {
+    await withServer({ db, token }, async (url) => {
+      for (const [width, height, label] of DESKTOP_AND_PHONE) {
         await withPage(browser, { width, height }, async ({ page, errors }) => {
           await page.goto(url);
           await page.locator("#list-live", { hasText: "Live:" }).waitFor();
@@ -300,8 +274,6 @@ describe("the viewer in Chromium", () => {
           expect(errors).toEqual([]);
         });
       }
-    } finally {
-      await server.close();
-    }
+    });
   }, 300_000);
 });

@@ -1,22 +1,13 @@
-import { test, testBackends } from "@reev/db/testing";
+import { testBackends } from "@reev/db/testing";
 import { compareStored, type EvaluationReport, formatTokenTriple, formatUsd, pValueText } from "@reev/orchestrator";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect } from "vitest";
-import { createServer } from "../src/index.js";
-import { launchChromium, screenshot, withPage } from "./support/chromium.js";
+import { describe, expect } from "vitest";
+import { screenshot, withPage } from "./support/chromium.js";
 import { evaluationPlans, recordEvaluation, recordInterruptedEvaluation } from "./support/evaluations.js";
+import { DESKTOP_AND_PHONE, test, withServer } from "./support/viewer-test.js";
 
 describe.each(testBackends())("the evaluation pages in Chromium on $name", (backend) => {
   test.override({ backend });
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  test("list → evaluation → its runs and its comparison with the baseline, as the database has them", async ({ db }) => {
+  test("list → evaluation → its runs and its comparison with the baseline, as the database has them", async ({ db, browser }) => {
     const prefix = `viewer-eval-${backend.name}`;
     const ids = { v1: `${prefix}-v1`, v2: `${prefix}-v2` };
     await recordEvaluation(db, {
@@ -36,13 +27,8 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
     });
     const stored = (await db.writer.getEvaluationRun(ids.v2))!;
     const report = stored.summary as unknown as EvaluationReport;
-    const server = createServer({ db, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
-      for (const [width, height, label] of [
-        [1280, 900, "desktop"],
-        [390, 844, "phone"],
-      ] as const) {
+    await withServer({ db }, async (url) => {
+      for (const [width, height, label] of DESKTOP_AND_PHONE) {
         await withPage(browser, { width, height }, async ({ page, errors }) => {
           await page.goto(url);
           await page.getByRole("link", { name: "Evaluations" }).click();
@@ -144,13 +130,12 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
           expect(errors).toEqual(["Failed to load resource: the server responded with a status of 404 (Not Found)"]);
         });
       }
-    } finally {
-      await server.close();
-    }
+    });
   }, 300_000);
 
   test("an evaluation interrupted before any run finished shows one — per missing figure and says no run of a flow was counted", async ({
     db,
+    browser,
   }) => {
     const id = `viewer-eval-zero-${backend.name}`;
     const plans = evaluationPlans(id, false);
@@ -165,9 +150,7 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
       evaluationId: id,
     });
     await db.writer.finishExecutionSession(cancelled, { status: "cancelled", error: "interrupted" });
-    const server = createServer({ db, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
+    await withServer({ db }, async (url) => {
       for (const width of [1280, 390]) {
         await withPage(browser, { width, height: 844 }, async ({ page, errors }) => {
           await page.goto(`${url}/evaluations/${id}`);
@@ -192,12 +175,13 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
           expect(errors).toEqual([]);
         });
       }
-    } finally {
-      await server.close();
-    }
+    });
   }, 120_000);
 
-  test("the list picks two evaluations to compare, without a script, and leads to the comparison of exactly those two", async ({ db }) => {
+  test("the list picks two evaluations to compare, without a script, and leads to the comparison of exactly those two", async ({
+    db,
+    browser,
+  }) => {
     const prefix = `viewer-pick-${backend.name}`;
     const ids = [1, 2, 3].map((n) => `${prefix}-v${n}`);
     for (const [i, id] of ids.entries())
@@ -209,9 +193,7 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
         startedAt: new Date(Date.UTC(2026, 11, 3, 9 + i)),
       });
     const [v1, v2, v3] = ids as [string, string, string];
-    const server = createServer({ db, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
+    await withServer({ db }, async (url) => {
       for (const [width, height, label, javaScriptEnabled] of [
         [1280, 800, "desktop", true],
         [390, 844, "phone", false],
@@ -248,8 +230,6 @@ describe.each(testBackends())("the evaluation pages in Chromium on $name", (back
           expect(errors).toEqual([]);
         });
       }
-    } finally {
-      await server.close();
-    }
+    });
   }, 300_000);
 });

@@ -1,27 +1,21 @@
 // A run page shows the run's `expect` verdicts, so a failed check does not read as a plain tool
 // failure, and a run of an evaluation links back to it; on a phone its parts each read as one unit.
 // The empty compare page says what it is for.
-import { test, testBackends } from "@reev/db/testing";
+import { testBackends } from "@reev/db/testing";
 import type { EvaluationReport } from "@reev/orchestrator";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect } from "vitest";
-import { createServer } from "../src/index.js";
-import { launchChromium, screenshot, withPage } from "./support/chromium.js";
+import { describe, expect } from "vitest";
+import { screenshot, withPage } from "./support/chromium.js";
 import { evaluationPlans, recordEvaluation } from "./support/evaluations.js";
+import { test, withServer } from "./support/viewer-test.js";
 
 const FORBIDDEN = "delete is forbidden but was called 1 time (failed calls count too)";
 
 describe.each(testBackends())("a run's checks in the viewer on $name", (backend) => {
   test.override({ backend });
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  test("the run page lists each step's checks with the reasons of those that failed, and links to its evaluation", async ({ db }) => {
+  test("the run page lists each step's checks with the reasons of those that failed, and links to its evaluation", async ({
+    db,
+    browser,
+  }) => {
     const prefix = `viewer-checks-${backend.name}`;
     const evaluationId = `${prefix}-eval`;
     await recordEvaluation(db, {
@@ -37,9 +31,7 @@ describe.each(testBackends())("a run's checks in the viewer on $name", (backend)
     const failed = shaky.runIds.find((id) => /_r2_/.test(id))!;
     const passed = shaky.runIds.find((id) => /_r1_/.test(id))!;
     const steady = report.flows.find((f) => f.flowId === `${prefix}-steady`)!.runIds[0]!;
-    const server = createServer({ db, log: () => {} });
-    const { url } = await server.listen({ port: 0 });
-    try {
+    await withServer({ db }, async (url) => {
       for (const [width, height, label] of [
         [1280, 800, "desktop"],
         [390, 844, "phone"],
@@ -118,8 +110,6 @@ describe.each(testBackends())("a run's checks in the viewer on $name", (backend)
       // The report download carries the same verdicts.
       const html = await (await fetch(`${url}/api/v1/flows/${failed}?format=html`)).text();
       expect(html).toContain("delete is forbidden but was called 1 time");
-    } finally {
-      await server.close();
-    }
+    });
   }, 300_000);
 });
