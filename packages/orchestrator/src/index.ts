@@ -164,6 +164,7 @@ export {
   DiagramError,
   type DiagramErrorCode,
   FlowDiagramView,
+  foldedDiagramNote,
   type HtmlPageOptions,
   parseConsolidatedContent,
   REPORT_CSS,

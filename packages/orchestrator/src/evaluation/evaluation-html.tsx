@@ -22,6 +22,8 @@ table.flows th.num { text-align: right; }
 .verdict-regression { color: var(--bad); font-weight: 600; } .verdict-improvement { color: var(--good); font-weight: 600; }
 .flaky { color: var(--warn); font-weight: 600; }
 ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
+/* A run id holds its flow id (up to 255 characters, no spaces): it wraps rather than widen the page. */
+ul.runs li { overflow-wrap: anywhere; }
 .note { color: var(--muted); font-size: 12px; }
 /* What to read before a comparison's numbers: body text, not a footnote. */
 section.notes .note { color: inherit; font-size: 14px; margin: 4px 0; }
@@ -39,7 +41,6 @@ section.notes .note { color: inherit; font-size: 14px; margin: 4px 0; }
   .rate { display: flex; flex-direction: column; align-items: flex-end; gap: 2px; }
   .bar { width: 140px; }
   ul.runs { columns: 1; padding-left: 18px; }
-  ul.runs li { overflow-wrap: anywhere; }
 }
 `;
 

@@ -3,11 +3,15 @@
  * the browser, so no script-block JSON escaping is needed), zoom buttons that the script enables
  * once the diagram is drawn, and the source itself for copying. REPORT_SCRIPT brings it to life.
  */
-export function FlowDiagramView(props: { source: string /** What the drawing covers, when it is not the whole run. */; note?: string }) {
+export function FlowDiagramView(props: {
+  source: string;
+  /** What the drawing covers, when it is not the whole run as it is now; undefined ones are left out. */
+  notes?: readonly (string | undefined)[];
+}) {
   return (
     <section aria-label="Flow diagram">
       <h2>Flow</h2>
-      {props.note ? <p class="diagram-note">{props.note}</p> : null}
+      {(props.notes ?? []).map((note) => (note ? <p class="diagram-note">{note}</p> : null))}
       <div id="diagram" data-render-state="pending" data-source={props.source}>
         <div class="diagram-tools" role="toolbar" aria-label="Diagram zoom">
           <button type="button" data-zoom="in" disabled aria-label="Zoom in">

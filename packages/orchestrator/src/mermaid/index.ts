@@ -4,6 +4,7 @@ export { CLIENT_BUNDLES, type ClientBundleName, clientBundle } from "./client-bu
 export { DiagramError, type DiagramErrorCode } from "./diagram-error.js";
 export { FlowDiagramView } from "./flow-diagram-view.js";
 export { buildFlowModel } from "./flow-model.js";
+export { foldedDiagramNote } from "./fold-steps.js";
 export { type HtmlPageOptions, renderHtmlPage } from "./html-page.js";
 export { parseConsolidatedContent } from "./parse-consolidated-content.js";
 export { renderFlowDiagram } from "./render-flow-diagram.js";

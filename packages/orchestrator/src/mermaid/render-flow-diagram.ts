@@ -2,31 +2,32 @@ import type { ConsolidatedContent } from "../consolidated-content.js";
 import { unrunStepsWords } from "../unrun-steps.js";
 import { checkNoteLines, mermaidNote, type RunChecks } from "./check-notes.js";
 import { escapeMermaidText } from "./escape-mermaid-text.js";
-import { buildFlowModel, EMPTY_RUN_STATE, type FlowModel } from "./flow-model.js";
+import { EMPTY_RUN_STATE } from "./flow-model.js";
+import { type DiagramNode, diagramNodes } from "./fold-steps.js";
 import { parseConsolidatedContent } from "./parse-consolidated-content.js";
 import { STATUS_CLASS_DEFS, type StatusClass } from "./step-status.js";
 
 const INDENT = "    ";
 
-/** One simple state per step: its heading, then one description line per short fact. */
-function stateLines(model: FlowModel): string[] {
-  return model.steps.flatMap((step) => [
+/** One simple state per box: its heading, then one description line per short fact. */
+function stateLines(nodes: readonly DiagramNode[]): string[] {
+  return nodes.flatMap((step) => [
     `state "${escapeMermaidText(step.title)}" as ${step.id}`,
     ...step.lines.map((line) => `${step.id} : ${escapeMermaidText(line)}`),
   ]);
 }
 
 /** Unlabelled arrows: the outcome is in the node, so nothing widens the column between steps. */
-function transitionLines(model: FlowModel): string[] {
-  const ids = model.steps.length === 0 ? [EMPTY_RUN_STATE.id] : model.steps.map((step) => step.id);
+function transitionLines(nodes: readonly DiagramNode[]): string[] {
+  const ids = nodes.length === 0 ? [EMPTY_RUN_STATE.id] : nodes.map((step) => step.id);
   return ["[*]", ...ids].map((id, i) => `${id} --> ${ids[i] ?? "[*]"}`);
 }
 
-function classLines(model: FlowModel): string[] {
+function classLines(nodes: readonly DiagramNode[]): string[] {
   const members = new Map<StatusClass, string[]>();
   const add = (className: StatusClass, id: string) => members.set(className, [...(members.get(className) ?? []), id]);
-  if (model.steps.length === 0) add("unknown", EMPTY_RUN_STATE.id);
-  for (const step of model.steps) add(step.className, step.id);
+  if (nodes.length === 0) add("unknown", EMPTY_RUN_STATE.id);
+  for (const step of nodes) add(step.className, step.id);
   return STATUS_CLASS_DEFS.flatMap(([className]) => {
     const ids = members.get(className);
     return ids === undefined ? [] : [`class ${ids.join(",")} ${className}`];
@@ -37,7 +38,9 @@ function classLines(model: FlowModel): string[] {
  * Draws a consolidated run as Mermaid `stateDiagram-v2` text, top to bottom: one state per step
  * with short lines (its tool calls, outcome, duration, attempts and error, each cut to about 40
  * characters), plain arrows in step order, and status classes. Short nodes in one column keep a
- * 50-step run readable at full size; the details live in the HTML report's step table. Pure and
+ * 50-step run readable at full size; the details live in the HTML report's step table. A run of more
+ * than MAX_DRAWN_STEPS steps folds its unremarkable stretches into boxes that count them (see
+ * diagramNodes), so Mermaid can still lay it out. Pure and
  * deterministic: the same content always yields the same bytes.
  *
  * @throws DiagramError with code INVALID_CONTENT when the content is not valid JSON or fails the schema.
@@ -60,19 +63,24 @@ export function renderFlowDiagram(
  * note beside the last says how many planned steps are missing, or the drawing reads as the whole run.
  * Left of it, as the flow's check note is right of it. `executionMetadata` is the execution's, with its plan.
  */
-function unrunNote(model: FlowModel, recordedSteps: number, executionMetadata: unknown, executionStatus: string | undefined): string[] {
+function unrunNote(
+  nodes: readonly DiagramNode[],
+  recordedSteps: number,
+  executionMetadata: unknown,
+  executionStatus: string | undefined,
+): string[] {
   const words = unrunStepsWords(executionMetadata, recordedSteps, executionStatus);
-  return words ? mermaidNote(model.steps.at(-1)?.id ?? EMPTY_RUN_STATE.id, [words], "left") : [];
+  return words ? mermaidNote(nodes.at(-1)?.id ?? EMPTY_RUN_STATE.id, [words], "left") : [];
 }
 
 /** A note beside each step that has an `expect` verdict, and the flow's own beside the last step. */
-function checkNotes(model: FlowModel, checks: RunChecks | undefined): string[] {
+function checkNotes(nodes: readonly DiagramNode[], checks: RunChecks | undefined): string[] {
   if (!checks) return [];
-  const notes = model.steps.flatMap((step) => {
-    const result = checks.steps.get(step.stepIndex);
+  const notes = nodes.flatMap((step) => {
+    const result = step.stepIndex === null ? undefined : checks.steps.get(step.stepIndex);
     return result ? mermaidNote(step.id, checkNoteLines(result)) : [];
   });
-  const last = model.steps.at(-1);
+  const last = nodes.at(-1);
   if (checks.flow && last) notes.push(...mermaidNote(last.id, ["flow", ...checkNoteLines(checks.flow)]));
   return notes;
 }
@@ -84,16 +92,16 @@ export function flowDiagramSource(
   executionMetadata?: unknown,
   executionStatus?: string,
 ): string {
-  const model = buildFlowModel(content);
+  const nodes = diagramNodes(content, checks);
   const body = [
     "direction TB",
     ...STATUS_CLASS_DEFS.map(([className, css]) => `classDef ${className} ${css}`),
-    ...(model.steps.length === 0 ? [`state "${escapeMermaidText(EMPTY_RUN_STATE.label)}" as ${EMPTY_RUN_STATE.id}`] : []),
-    ...stateLines(model),
-    ...transitionLines(model),
-    ...checkNotes(model, checks),
-    ...unrunNote(model, content.metadata.total_steps, executionMetadata, executionStatus),
-    ...classLines(model),
+    ...(nodes.length === 0 ? [`state "${escapeMermaidText(EMPTY_RUN_STATE.label)}" as ${EMPTY_RUN_STATE.id}`] : []),
+    ...stateLines(nodes),
+    ...transitionLines(nodes),
+    ...checkNotes(nodes, checks),
+    ...unrunNote(nodes, content.metadata.total_steps, executionMetadata, executionStatus),
+    ...classLines(nodes),
   ];
   return ["stateDiagram-v2", ...body.map((line) => INDENT + line)].join("\n") + "\n";
 }

@@ -6,7 +6,7 @@ export const REPORT_CSS = `
 body { margin: 0; padding: 32px; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", sans-serif; color: var(--ink); background: var(--bg); }
 main { max-width: 1280px; margin: 0 auto; }
 h1 { margin: 0 0 4px; font-size: 24px; overflow-wrap: anywhere; }
-h2 { margin: 0 0 12px; font-size: 17px; }
+h2 { margin: 0 0 12px; font-size: 17px; overflow-wrap: anywhere; }
 .prompt { margin: 0 0 8px; font-size: 16px; overflow-wrap: anywhere; }
 .ids { margin: 0; color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
 .ids code { font-size: 12px; }
@@ -42,13 +42,14 @@ section { margin-top: 20px; background: #fff; border: 1px solid var(--line); bor
 .diagram-canvas svg { display: block; margin: 0 auto; }
 .diagram-canvas a.step-link { cursor: pointer; }
 .diagram-canvas a.step-link:focus-visible { outline: 3px solid #4c8bf5; }
-.render-error { color: #b02a37; white-space: pre-wrap; text-align: left; font-family: ui-monospace, monospace; }
+.render-error { color: #b02a37; text-align: left; margin: 8px; }
 details { margin-top: 4px; } summary { cursor: pointer; }
 details.source { margin-top: 12px; } details.source > summary { color: var(--muted); }
 pre.source, pre.json { overflow: auto; background: var(--bg); padding: 8px 10px; border-radius: 6px; font-size: 12px; margin: 4px 0; max-height: 24em; white-space: pre-wrap; overflow-wrap: anywhere; }
 .table-wrap { overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; }
-th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
+/* "anywhere", not "break-word": only it lets a long unbroken id (a flow id may have 255 characters) narrow its column, so the others stay in view. */
+th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 th { white-space: nowrap; font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 tr:target { background: #fff8d6; }
 tr:target td:first-child { box-shadow: inset 4px 0 #d39e00; }

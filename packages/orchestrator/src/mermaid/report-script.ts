@@ -19,10 +19,15 @@ export const REPORT_SCRIPT = `
   const viewport = box.querySelector(".diagram-viewport");
   const canvas = box.querySelector(".diagram-canvas");
 
+  // Words for the reader, not the browser's: "Maximum call stack size exceeded" said nothing to do.
+  // Mermaid's own detail goes to the console, for whoever reports it.
   function failed(error) {
-    const message = document.createElement("pre");
+    console.warn("reev: Mermaid could not draw the flow diagram:", error);
+    const message = document.createElement("p");
     message.className = "render-error";
-    message.textContent = "Diagram could not be rendered: " + (error && error.message ? error.message : String(error));
+    message.textContent =
+      "The browser could not draw this diagram. Every step is in the Steps table below; " +
+      "the Mermaid source is under the diagram, to draw elsewhere (for example at mermaid.live).";
     canvas.replaceChildren(message);
     box.dataset.renderState = "error";
   }

@@ -1,4 +1,4 @@
-import { ChecksSection, counted, FlowDiagramView, RunMetrics, StatusBanner, StepTable } from "@reev/orchestrator";
+import { ChecksSection, counted, FlowDiagramView, foldedDiagramNote, RunMetrics, StatusBanner, StepTable } from "@reev/orchestrator";
 import { type RunDocument, runDiagram } from "../run-document.js";
 import { Layout } from "./layout.js";
 import { UtcTime } from "./utc-time.js";
@@ -88,13 +88,14 @@ export function RunPage(props: { nonce: string; run: RunDocument }) {
       </header>
       <RunHead run={run} />
       <FlowDiagramView
-        note={
+        notes={[
           // The banner and the step table follow a live run; the drawing does not (it is redrawn when the
           // run ends): without a word, "No steps recorded" sat under "4 of 4 steps succeeded".
           isLive(run)
             ? `Drawn when the page loaded, from the ${counted(run.content.metadata.total_steps, "step")} committed then. The status and the steps follow the run live; the diagram is drawn again when it ends.`
-            : undefined
-        }
+            : undefined,
+          foldedDiagramNote(run.content, run.checks),
+        ]}
         source={runDiagram(run)}
       />
       <RunSteps run={run} />

@@ -41,8 +41,8 @@ export async function withPage<T>(
   }
 }
 
-/** A full-page screenshot under test-artifacts/, to look at after a run. */
-export async function screenshot(page: Page, name: string) {
+/** A screenshot under test-artifacts/, to look at after a run: the full page unless `fullPage` is false (a 3,000-row page is too tall to shoot). */
+export async function screenshot(page: Page, name: string, { fullPage = true }: { fullPage?: boolean } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
 }
