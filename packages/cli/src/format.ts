@@ -1,12 +1,20 @@
 import type { ConsolidationMetadata, ExecutionSessionRecord, RunMark } from "@reev/db";
-import { counted, formatDuration, formatUsd, type GlyphStatus, markedGlyph, type StepResult, unrunStepsWords } from "@reev/orchestrator";
+import {
+  counted,
+  formatDuration,
+  formatPercent,
+  formatUsd,
+  type GlyphStatus,
+  markedGlyph,
+  type StepResult,
+  unrunStepsWords,
+} from "@reev/orchestrator";
 
 /** One time format and one way to count for the CLI, the HTML report and the viewer. */
 export { utcStamp, utcTime } from "@reev/orchestrator";
 export { counted };
 
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
-export const formatPercent = (value: number | null | undefined) => (value === null || value === undefined ? "—" : `${value.toFixed(1)}%`);
 /** A status with its glyph, and a running execution's mark (`runMark`): "⚠️ running (abandoned)". */
 export const statusLabel = (status: GlyphStatus, mark?: RunMark) => `${markedGlyph(status, mark)} ${status}${mark ? ` (${mark})` : ""}`;
 

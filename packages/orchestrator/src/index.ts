@@ -147,6 +147,7 @@ export {
 } from "./flow-plan.js";
 // The one duration format of every view of a run: the terminal, the diagram, the report.
 export { formatDuration } from "./format-duration.js";
+export { formatPercent } from "./format-percent.js";
 export { utcStamp, utcTime } from "./format-time.js";
 export { Heartbeat } from "./heartbeat.js";
 // zod's words for a missing field as a person's ("is required"), for every input file's parse.

@@ -1,7 +1,8 @@
+import { formatPercent } from "../format-percent.js";
 import type { FailureCount, FlowComparison, StepComparison } from "./compare-reports.js";
 
-/** A rate as the evaluation tables print it: one decimal, "—" when unknown. */
-export const percent = (v: number | null | undefined): string => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
+/** A rate (a fraction) as the evaluation tables print it: see formatPercent; "—" when unknown. */
+export const percent = (v: number | null | undefined): string => formatPercent(v == null ? v : v * 100);
 
 /**
  * The columns of a comparison's table, in the terminal (`reev compare`) and in HTML (the viewer and

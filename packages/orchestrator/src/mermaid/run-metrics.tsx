@@ -1,6 +1,7 @@
 import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
 import { formatUsd } from "../evaluation/format-usage.js";
 import { formatDuration } from "../format-duration.js";
+import { formatPercent } from "../format-percent.js";
 import { plannedBeyond } from "../unrun-steps.js";
 
 function Metric(props: { name: string; value: string; tone?: string }) {
@@ -34,7 +35,7 @@ export function RunMetrics(props: { content: ConsolidatedContent; wallTimeMs: nu
     <section class="metrics" aria-label="Run metrics">
       <Metric
         name={planned !== undefined ? `Success rate of ${m.total_steps} recorded` : "Success rate"}
-        value={m.success_rate === null || m.total_steps === 0 ? "—" : `${m.success_rate.toFixed(1)}%`}
+        value={m.total_steps === 0 ? "—" : formatPercent(m.success_rate)}
       />
       <Metric name="Avg score" value={scoreText(m.avg_score)} />
       <Metric name="Tool calls" value={String(m.total_tools)} />
