@@ -5,7 +5,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { EVALUATION_STATUSES, type EvaluationRunRecord } from "@reev/db";
 import { compareStored, storedComparisonJson, storedSummary } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
-import { notFound, ZApiErrorBody } from "../api-error.js";
+import { evaluationNotFound, ZApiErrorBody } from "../api-error.js";
 import { decodeEvaluationCursor, encodeEvaluationCursor } from "../cursor.js";
 import { idParam, queryOf, ZNoQuery } from "../params.js";
 import { ZPageMeta, ZPageQuery, ZTime } from "../schemas.js";
@@ -145,7 +145,7 @@ export function registerEvaluationRoutes(app: App, ctx: ServerContext): void {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
     const evaluation = await ctx.db.writer.getEvaluationRun(id);
-    if (!evaluation) throw notFound(`No evaluation "${id}".`);
+    if (!evaluation) throw await evaluationNotFound(ctx.db, id);
     return c.json(
       { ...evaluationSummaryJson(evaluation), configuration: evaluation.configuration, report: storedSummary(evaluation) },
       200,
