@@ -39,7 +39,7 @@ const ZEvaluation = ZEvaluationSummary.extend({
   }),
   report: z.unknown().nullable().openapi({
     description:
-      "The report, as `reev eval --format json` prints it under `report`: per flow the pass rate with its 95% Wilson interval, pass@k, pass^k, scores, durations, tokens, cost and steps. Null while running.",
+      "The report, as `reev eval --format json` prints it under `report`: per flow the pass rate with its 95% Wilson interval, pass@k, pass^k, scores, durations, tokens, cost and steps, and `checkFailures`: which `expect` checks failed in how many runs, and why. Null while running.",
   }),
 }).openapi("Evaluation");
 
