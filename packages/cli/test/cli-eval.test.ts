@@ -127,6 +127,42 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     );
   });
 
+  it("the report says which flow check failed in how many runs and why, in the table and the JSON", { timeout: 120_000 }, async () => {
+    const table = await reev("eval", fixture("eval-expect.yaml"), "--repeat", "4");
+    expect(table.code, show(table)).toBe(0);
+    expect(table.stdout).toContain(
+      [
+        "Checks that failed:",
+        "  eval-expect › forbiddenTools ✗ in 1 of 4 runs: transfer is forbidden but was called 1 time (failed calls count too)",
+        '  eval-expect › args ✗ in 1 of 4 runs: no successful swap call had the arguments {"amount":2} (call 1: input.amount is 3, expected 2)',
+      ].join("\n"),
+    );
+    const r = await reev("eval", fixture("eval-expect.yaml"), "--repeat", "4", "--format", "json");
+    expect(r.code, show(r)).toBe(0);
+    const [flow] = (
+      JSON.parse(r.stdout) as {
+        report: {
+          flows: {
+            checkFailures: { check: string; runs: number }[];
+            runTotals: { runId: string; status: string; failedChecks: unknown[] }[];
+          }[];
+        };
+      }
+    ).report.flows;
+    expect(flow!.checkFailures.map((f) => [f.check, f.runs])).toEqual([
+      ["forbiddenTools", 1],
+      ["args", 1],
+    ]);
+    // Runs 2 and 3 completed: they did not fail, a check did.
+    const runs = Object.fromEntries(flow!.runTotals.map((t) => [t.runId.match(/_r(\d)_/)?.[1], [t.status, t.failedChecks]]));
+    expect(runs).toEqual({
+      1: ["completed", []],
+      2: ["completed", [{ stepId: null, check: "args" }]],
+      3: ["completed", [{ stepId: null, check: "forbiddenTools" }]],
+      4: ["completed", []],
+    });
+  });
+
   it("reev show and reev diagram print a run's verdicts, with the reason of each failed check", async () => {
     const alpha = first.report.flows[0]!;
     const runTwo = alpha.runIds.find((id) => id.includes("_r2_"))!;

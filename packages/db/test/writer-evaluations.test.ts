@@ -101,6 +101,12 @@ describe.each(testBackends())("evaluation runs on $name", (backend) => {
     const runs = await w.listEvaluationExecutions(evaluationId);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ executionId, flowId: "f", status: "failed", durationMs: 12, checks: failed });
+    // Its owner and heartbeat too, in the same read: what the evaluation page marks an abandoned run by.
+    const stored = await w.getExecutionSession(executionId);
+    expect(runs[0]?.owner).toEqual(stored?.owner);
+    expect(runs[0]?.owner?.pid).toBe(process.pid);
+    expect(runs[0]?.heartbeatAt).toEqual(stored?.heartbeatAt);
+    expect(runs[0]?.heartbeatAt).toBeInstanceOf(Date);
     expect(runs[0]?.steps).toEqual([
       {
         stepIndex: 0,

@@ -153,6 +153,14 @@ describe("renderHtmlPage", () => {
     expect(bannerOf(shown)).toContain("Consolidation timed out: took over 60s. This page shows consolidated session consolidated-7f3a9c1e");
   });
 
+  it("shows tokens with thousands separators, as the evaluation pages do", () => {
+    const doc = JSON.parse(fixture("empty"));
+    const metadata = { ...doc.metadata, total_input_tokens: 503000, total_output_tokens: 20400 };
+    const shown = renderHtmlPage(JSON.stringify({ ...doc, metadata }), { execution: execution("empty") });
+    expect(shown).toContain('<span class="value">503,000</span><span class="name">Input tokens</span>');
+    expect(shown).toContain('<span class="value">20,400</span><span class="name">Output tokens</span>');
+  });
+
   it("carries the diagram source, metrics and a step table with score, attempts and error columns", () => {
     const source = /<div id="diagram" data-render-state="pending" data-source="([^"]*)">/.exec(page)?.[1] ?? "";
     expect(decodeEntities(source)).toBe(renderFlowDiagram(fixture("reev-4-step")));

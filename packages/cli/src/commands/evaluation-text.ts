@@ -1,8 +1,10 @@
-// The terminal tables of `reev eval` and `reev compare`: flows × metrics, then per flow its steps
-// that failed or were flaky, with their most common errors. What is unknown prints as "—".
+// The terminal tables of `reev eval` and `reev compare`: flows × metrics, then per flow the checks
+// that failed and its steps that failed or were flaky, with their most common errors and reasons.
+// What is unknown prints as "—".
 import type { EvaluationRunRecord } from "@reev/db";
 import {
   COMPARISON_COLUMNS,
+  checkFailureText,
   type EvaluationReport,
   failureRateChange,
   formatDuration,
@@ -10,6 +12,7 @@ import {
   formatSigned,
   formatTokenTriple,
   formatUsd,
+  otherReasons,
   passRateChange,
   percent,
   pValueText,
@@ -72,11 +75,24 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
         return `  ${f.flowId} › ${s.stepId}: failed ${s.failed}/${s.passed + s.failed} (${percent(s.failureRate)})${s.timedOut ? `, ${s.timedOut} timed out` : ""}${s.flaky ? " · flaky" : ""}${s.skipped ? ` · skipped ${s.skipped}` : ""}\n${errors}`;
       }),
   );
+  // A completed run that did not pass failed a check: which, in how many runs, and why (absent from reports stored before).
+  const checks = report.flows.flatMap((f) =>
+    (f.checkFailures ?? []).map((failure) => {
+      const { headline, reasons } = checkFailureText(failure, f.runs);
+      const more = otherReasons(failure);
+      return [
+        `  ${f.flowId} › ${headline}`,
+        ...reasons.map((r) => `      ${r.count}× ${clip(r.reason, 100)}`),
+        ...(more ? [`      ${more}`] : []),
+      ].join("\n");
+    }),
+  );
   const k = report.flows[0]?.k;
   return [
     ...head,
     table,
     k === undefined ? "" : `k = ${k}${kNote(report, k)}`,
+    ...(checks.length ? ["", "Checks that failed:", ...checks] : []),
     ...(steps.length ? ["", "Steps that failed:", ...steps] : []),
     "",
     ...report.notes,

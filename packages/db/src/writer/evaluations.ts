@@ -94,6 +94,9 @@ export type EvaluationExecutionRecord = {
   flowId: string;
   status: string;
   startedAt: Date;
+  /** Its process and last sign of life, so a running one can be marked as the lists mark it (runMark). */
+  owner: RecordedOwner | null;
+  heartbeatAt: Date | null;
   durationMs: number | null;
   error: string | null;
   checks: StoredCheckResult | null;
@@ -239,19 +242,27 @@ type EvaluationExecutionRow = {
   flow_id: string;
   status: string;
   started_at: Date;
+  owner_host: string | null;
+  owner_pid: number | null;
+  owner_started_at: Date | null;
+  heartbeat_at: Date | null;
   duration_ms: number | null;
   error: string | null;
   checks: StoredCheckResult | null;
   steps: EvaluationStepRecord[];
 };
 
-/** Executions matching `where`, oldest first, each with its committed steps, their verdicts and their attempts' usage: one query. */
+/**
+ * Executions matching `where`, oldest first, each with its owner and heartbeat, its committed steps,
+ * their verdicts and their attempts' usage: one query.
+ */
 async function readExecutions(context: WriterContext, action: string, where: Prisma.Sql): Promise<EvaluationExecutionRecord[]> {
   const rows = await withClient(
     context,
     action,
     (c) => c.$queryRaw<EvaluationExecutionRow[]>`
-      SELECT e.execution_id, e.flow_id, e.status::text AS status, e.started_at, e.duration_ms, e.error, e.checks,
+      SELECT e.execution_id, e.flow_id, e.status::text AS status, e.started_at, e.owner_host, e.owner_pid, e.owner_started_at,
+        e.heartbeat_at, e.duration_ms, e.error, e.checks,
         COALESCE((SELECT json_agg(json_build_object('stepIndex', s.step_index, 'stepId', s.step_id, 'status', s.status,
           'score', s.score, 'durationMs', s.duration_ms, 'error', s.error, 'checks', s.checks,
           'usage', COALESCE((SELECT json_agg(json_build_object('model', a.model, 'inputTokens', a.input_tokens,
@@ -265,6 +276,8 @@ async function readExecutions(context: WriterContext, action: string, where: Pri
     flowId: r.flow_id,
     status: r.status,
     startedAt: r.started_at,
+    owner: recordedOwner({ ownerHost: r.owner_host, ownerPid: r.owner_pid, ownerStartedAt: r.owner_started_at }),
+    heartbeatAt: r.heartbeat_at,
     durationMs: r.duration_ms,
     error: r.error,
     checks: r.checks,

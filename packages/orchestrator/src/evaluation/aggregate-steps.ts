@@ -63,15 +63,9 @@ function reportStep(stepId: string, stepRuns: readonly StepRun[]): StepReport {
   const count = (outcome: StepRun["outcome"]) => stepRuns.filter((s) => s.outcome === outcome).length;
   const passed = count("passed");
   const failed = count("failed");
-  const errorCounts = new Map<string, number>();
-  for (const step of stepRuns) {
-    if (step.outcome !== "failed") continue;
-    const errors = step.errors.length ? new Set(step.errors) : [NO_ERROR_RECORDED];
-    for (const error of errors) errorCounts.set(error, (errorCounts.get(error) ?? 0) + 1);
-  }
-  const ranked = [...errorCounts]
-    .map(([error, n]) => ({ error, count: n }))
-    .sort((a, b) => b.count - a.count || (a.error < b.error ? -1 : a.error > b.error ? 1 : 0));
+  const ranked = rankOncePerRun(
+    stepRuns.filter((s) => s.outcome === "failed").map((s) => (s.errors.length ? s.errors : [NO_ERROR_RECORDED])),
+  );
   return {
     stepId,
     runs: stepRuns.length,
@@ -84,4 +78,16 @@ function reportStep(stepId: string, stepRuns: readonly StepRun[]): StepReport {
     topErrors: ranked.slice(0, MAX_TOP_ERRORS),
     distinctErrors: ranked.length,
   };
+}
+
+/**
+ * Texts counted once per run they appear in (a run that says one thing twice says it once), most
+ * frequent first, ties in text order so a report reads the same every time.
+ */
+export function rankOncePerRun(runs: readonly (readonly string[])[]): ErrorCount[] {
+  const counts = new Map<string, number>();
+  for (const texts of runs) for (const text of new Set(texts)) counts.set(text, (counts.get(text) ?? 0) + 1);
+  return [...counts]
+    .map(([error, count]) => ({ error, count }))
+    .sort((a, b) => b.count - a.count || (a.error < b.error ? -1 : a.error > b.error ? 1 : 0));
 }

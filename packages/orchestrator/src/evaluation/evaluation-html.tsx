@@ -1,5 +1,6 @@
 import { formatDuration } from "../format-duration.js";
 import { REPORT_CSS } from "../mermaid/report-css.js";
+import { type CheckFailure, checkFailureText, checkLabel, otherReasons, runOutcomeText } from "./check-failures.js";
 import { type PassComparison, pValueText } from "./compare-pass-counts.js";
 import type { ReportComparison } from "./compare-reports.js";
 import { COMPARISON_COLUMNS, failureRateChange, passRateChange, percent } from "./comparison-columns.js";
@@ -25,6 +26,8 @@ ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 /* A run id holds its flow id (up to 255 characters, no spaces): it wraps rather than widen the page. */
 ul.runs li { overflow-wrap: anywhere; }
 .note { color: var(--muted); font-size: 12px; }
+/* A reason quotes the arguments a call had: long JSON with no space must wrap, not widen the page. */
+.checks li { overflow-wrap: anywhere; }
 /* What to read before a comparison's numbers: body text, not a footnote. */
 section.notes .note { color: inherit; font-size: 14px; margin: 4px 0; }
 /* A figure and its qualifier ("1.00 k=5", a min–max range) are one unit: never split apart or broken at the dash. */
@@ -113,6 +116,37 @@ export type EvaluationPageOptions = {
 function purgedRunsNote(count: number): string {
   const runs = count === 1 ? "1 run of this evaluation was" : `${count} runs of this evaluation were`;
   return `${runs} purged (reev purge); its figures are from its stored summary, computed from the runs when it finished.`;
+}
+
+/** Which checks failed in how many of a flow's runs, and why: what its pass rate does not say. */
+function CheckFailures(props: { failures: readonly CheckFailure[]; runs: number }) {
+  if (!props.failures.length) return null;
+  return (
+    <div class="checks">
+      <h3>Checks that failed</h3>
+      <ul>
+        {props.failures.map((failure) => {
+          const { headline, reasons } = checkFailureText(failure, props.runs);
+          const more = otherReasons(failure);
+          return (
+            <li data-check={checkLabel(failure)}>
+              {headline}
+              {reasons.length ? (
+                <ul>
+                  {reasons.map((r) => (
+                    <li>
+                      {r.count}× {r.reason}
+                    </li>
+                  ))}
+                  {more ? <li class="note">{more}</li> : null}
+                </ul>
+              ) : null}
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
 }
 
 /**
@@ -231,6 +265,7 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
       {report.flows.map((f) => (
         <section id={`flow-${encodeURIComponent(f.flowId)}`} aria-label={`Flow ${f.flowId}`}>
           <h2>{f.flowId}</h2>
+          <CheckFailures failures={f.checkFailures ?? []} runs={f.runs} />
           {/* An evaluation interrupted before any run of the flow ended: a step table would have headers and no rows. */}
           {f.runs === 0 ? (
             <p class="no-runs">No run of this flow was counted: the evaluation was interrupted before any finished.</p>
@@ -285,8 +320,8 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                     {totals ? (
                       <span class="note">
                         {" "}
-                        {totals.passed ? "passed" : "failed"} · {formatTokens(totals.inputTokens)} in / {formatTokens(totals.outputTokens)}{" "}
-                        out · {formatUsd(totals.costUsd)}
+                        {runOutcomeText(totals)} · {formatTokens(totals.inputTokens)} in / {formatTokens(totals.outputTokens)} out ·{" "}
+                        {formatUsd(totals.costUsd)}
                       </span>
                     ) : null}
                   </li>

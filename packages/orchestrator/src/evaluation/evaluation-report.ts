@@ -1,17 +1,28 @@
-import type { AttemptUsage, EvaluationExecutionRecord, EvaluationStepRecord, StoredCheckResult } from "@reev/db";
+import type { AttemptUsage, EvaluationExecutionRecord, EvaluationStepRecord } from "@reev/db";
 import { counted } from "../counted.js";
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
 import type { StepRun } from "./aggregate-steps.js";
+import { aggregateCheckFailures, type CheckFailure, type CheckRef, failedChecksOf, failedInVerdict, NO_VERDICT } from "./check-failures.js";
 import type { FlowExpectations } from "./evaluation-configuration.js";
 import { chargesCachedApart, type PriceTable, priceOf, runCostUsd } from "./price-table.js";
 import { attemptedUsage, sumUsage } from "./token-usage.js";
 
-/** One run's own figures, beside its id: what the report's per-flow sums are made of. */
-export type RunTotals = Pick<EvaluationRun, "runId" | "passed" | "inputTokens" | "outputTokens" | "cachedInputTokens" | "costUsd">;
+/**
+ * One run's own figures, beside its id: what the report's per-flow sums are made of. `status` is its
+ * stored status and `failedChecks` the checks it failed (both absent from summaries stored before them).
+ */
+export type RunTotals = Pick<EvaluationRun, "runId" | "passed" | "inputTokens" | "outputTokens" | "cachedInputTokens" | "costUsd"> & {
+  status?: string;
+  failedChecks?: CheckRef[];
+};
 
 export type EvaluationReport = {
-  /** `runIds` in the order run; `runTotals` the same runs' tokens and cost (absent from summaries stored before usage was read). */
-  flows: (FlowReport & { runIds: string[]; runTotals?: RunTotals[] })[];
+  /**
+   * `runIds` in the order run; `runTotals` the same runs' tokens and cost (absent from summaries stored
+   * before usage was read); `checkFailures` which `expect` checks failed in how many runs, and why
+   * (absent from summaries stored before it).
+   */
+  flows: (FlowReport & { runIds: string[]; runTotals?: RunTotals[]; checkFailures?: CheckFailure[] })[];
   runs: number;
   passes: number;
   /** What the figures cannot say, in plain words (unknown usage, runs left out). */
@@ -25,14 +36,11 @@ export function runPassed(execution: EvaluationExecutionRecord, expected: FlowEx
   return expected.steps.every((stepId) => execution.steps.find((s) => s.stepId === stepId)?.checks?.passed === true);
 }
 
-const failedCheckReasons = (checks: StoredCheckResult | null) =>
-  (checks?.checks ?? []).filter((c) => !c.passed).map((c) => `expect.${c.check}: ${c.reason ?? "failed"}`);
-
 function stepRun(step: EvaluationStepRecord, expectsChecks: boolean): StepRun {
   const stepId = step.stepId ?? `step ${step.stepIndex}`;
   if (step.status === "skipped") return { stepId, outcome: "skipped", errors: [], timedOut: false };
-  const missingVerdict = expectsChecks && step.checks === null ? ["expect: no verdict was recorded"] : [];
-  const checkErrors = [...failedCheckReasons(step.checks), ...missingVerdict];
+  const missingVerdict = expectsChecks && step.checks === null ? [`${NO_VERDICT.check}: ${NO_VERDICT.reason}`] : [];
+  const checkErrors = [...failedInVerdict(step.checks).map((c) => `expect.${c.check}: ${c.reason}`), ...missingVerdict];
   if (step.status === "success" && checkErrors.length === 0) return { stepId, outcome: "passed", errors: [], timedOut: false };
   // The step's own error first (a failed step), then each check that failed.
   const errors = [...(step.status !== "success" && step.error ? [step.error] : []), ...checkErrors];
@@ -90,15 +98,23 @@ export function buildEvaluationReport(
   }));
   const flows = counted.map(({ expected, executions: mine }) => {
     const runs = mine.map((e) => toEvaluationRun(e, expected, prices));
-    const runTotals = runs.map(({ runId, passed, inputTokens, outputTokens, cachedInputTokens, costUsd: cost }) => ({
+    const failed = mine.map((e) => failedChecksOf(e, expected));
+    const runTotals = runs.map(({ runId, passed, inputTokens, outputTokens, cachedInputTokens, costUsd: cost }, i) => ({
       runId,
       passed,
+      status: mine[i]!.status,
+      failedChecks: failed[i]!.map(({ stepId, check }) => ({ stepId, check })),
       inputTokens,
       outputTokens,
       cachedInputTokens,
       costUsd: cost,
     }));
-    return { ...aggregateFlow({ flowId: expected.flowId, k: options.k, runs }), runIds: runs.map((r) => r.runId), runTotals };
+    return {
+      ...aggregateFlow({ flowId: expected.flowId, k: options.k, runs }),
+      runIds: runs.map((r) => r.runId),
+      runTotals,
+      checkFailures: aggregateCheckFailures(failed),
+    };
   });
   return {
     flows,

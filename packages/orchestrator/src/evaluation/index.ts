@@ -16,6 +16,11 @@ export {
   type TrajectoryToolCall,
 } from "./check-expectations.js";
 export {
+  type CheckFailure,
+  checkFailureText,
+  otherReasons,
+} from "./check-failures.js";
+export {
   type ComparisonInput,
   type ComparisonVerdict,
   comparePassCounts,

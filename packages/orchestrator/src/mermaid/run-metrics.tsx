@@ -1,5 +1,5 @@
 import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
-import { formatUsd } from "../evaluation/format-usage.js";
+import { formatTokens, formatUsd } from "../evaluation/format-usage.js";
 import { formatDuration } from "../format-duration.js";
 import { formatPercent } from "../format-percent.js";
 import { plannedBeyond } from "../unrun-steps.js";
@@ -15,9 +15,6 @@ function Metric(props: { name: string; value: string; tone?: string }) {
 
 /** "—" for a score that was not recorded, never a stand-in number. */
 export const scoreText = (score: number | null) => (score === null ? "—" : score.toFixed(2));
-
-/** A count that may be unknown: "—", never 0. */
-const countText = (n: number | null | undefined) => (n === null || n === undefined ? "—" : String(n));
 
 /**
  * The consolidated run's metrics, as computed by consolidation, and the run's wall time from its
@@ -41,8 +38,8 @@ export function RunMetrics(props: { content: ConsolidatedContent; wallTimeMs: nu
       <Metric name="Tool calls" value={String(m.total_tools)} />
       <Metric name="Wall time" value={formatDuration(props.wallTimeMs)} />
       <Metric name="Steps time" value={formatDuration(m.execution_duration_ms)} />
-      <Metric name="Input tokens" value={countText(m.total_input_tokens)} />
-      <Metric name="Output tokens" value={countText(m.total_output_tokens)} />
+      <Metric name="Input tokens" value={formatTokens(m.total_input_tokens)} />
+      <Metric name="Output tokens" value={formatTokens(m.total_output_tokens)} />
       <Metric name="Cost" value={formatUsd(m.cost_usd)} />
       <Metric name="Successful steps" value={String(m.successful_steps)} tone="good" />
       <Metric name={timedOut ? `Failed steps (${timedOut} timed out)` : "Failed steps"} value={String(m.failed_steps)} tone="bad" />

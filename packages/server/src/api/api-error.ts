@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { type Database, DatabaseError, executionIdsContaining } from "@reev/db";
+import { type Database, DatabaseError, evaluationIdsContaining, executionIdsContaining } from "@reev/db";
 import { nearWords, OrchestratorError } from "@reev/orchestrator";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -38,14 +38,20 @@ export class ApiError extends Error {
 export const badRequest = (message: string, field: string) => new ApiError(400, "INVALID_ARGUMENT", message, field);
 export const notFound = (message: string) => new ApiError(404, "NOT_FOUND", message);
 
+const IDS_CONTAINING = { execution: executionIdsContaining, evaluation: evaluationIdsContaining } as const;
+
 /**
- * No execution with this id, with the stored ids that contain it (an id cut short when copied), as
- * `reev show` and the viewer answer: the id that was meant, or how many there are.
+ * No execution (or evaluation) with this id, with the stored ids of its kind that contain it (an id
+ * cut short when copied), as `reev show`, `reev compare` and the viewer answer: the id that was
+ * meant, or how many there are. A failure to look leaves the plain words.
  */
-export async function executionNotFound(db: Database, id: string): Promise<ApiError> {
-  const near = await executionIdsContaining(db, id).catch(() => ({ ids: [], more: false }));
-  return notFound(`No execution "${id}".${nearWords(near, "execution ids")}`);
+async function idNotFound(db: Database, kind: keyof typeof IDS_CONTAINING, id: string): Promise<ApiError> {
+  const near = await IDS_CONTAINING[kind](db, id).catch(() => ({ ids: [], more: false }));
+  return notFound(`No ${kind} "${id}".${nearWords(near, `${kind} ids`)}`);
 }
+
+export const executionNotFound = (db: Database, id: string): Promise<ApiError> => idNotFound(db, "execution", id);
+export const evaluationNotFound = (db: Database, id: string): Promise<ApiError> => idNotFound(db, "evaluation", id);
 
 const ORCHESTRATOR_STATUS: Partial<Record<string, ContentfulStatusCode>> = {
   NOT_FOUND: 404,

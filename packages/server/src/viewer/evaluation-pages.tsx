@@ -189,8 +189,8 @@ export function EvaluationPage(props: {
   evaluation: EvaluationRunRecord;
   report: EvaluationReport | null;
   purged: ReadonlySet<string>;
-  /** Its stored runs the report does not count. */
-  uncounted: readonly EvaluationExecutionRecord[];
+  /** Its stored runs the report does not count, each with its mark (judged by the route, as the runs list judges it). */
+  uncounted: readonly UncountedRun[];
   /** Its `runMark`, judged by the route with the server's stale threshold. */
   mark: RunMark;
 }) {
@@ -236,8 +236,14 @@ export function EvaluationPage(props: {
   );
 }
 
-/** An evaluation's runs outside its report, linked: without them a cancelled run of an interrupted evaluation had no way in. */
-function UncountedRuns(props: { runs: readonly EvaluationExecutionRecord[]; counted: boolean }) {
+/** A stored run an evaluation's report does not count, and its `runMark`. */
+export type UncountedRun = { run: EvaluationExecutionRecord; mark: RunMark };
+
+/**
+ * An evaluation's runs outside its report, linked: without them a cancelled run of an interrupted
+ * evaluation had no way in. A run whose process is gone reads "running (abandoned)", as in the runs list.
+ */
+function UncountedRuns(props: { runs: readonly UncountedRun[]; counted: boolean }) {
   if (!props.runs.length) return null;
   return (
     <section aria-label="Runs not counted">
@@ -257,13 +263,13 @@ function UncountedRuns(props: { runs: readonly EvaluationExecutionRecord[]; coun
           </tr>
         </thead>
         <tbody>
-          {props.runs.map((r) => (
+          {props.runs.map(({ run: r, mark }) => (
             <tr data-execution-id={r.executionId}>
               <td class="id" data-label="Run">
                 <a href={runHref(r.executionId)}>{r.executionId}</a>
               </td>
               <td data-label="Flow">{r.flowId}</td>
-              <td data-label="Status">{r.status}</td>
+              <td data-label="Status">{markedStatus(r, mark)}</td>
               <td data-label="Started">
                 <UtcTime date={r.startedAt} />
               </td>

@@ -1,11 +1,20 @@
 import { readFileSync } from "node:fs";
 import type { z } from "@hono/zod-openapi";
-import { type Database, type ExecutionSummary, executionIdsContaining, listExecutionsPage, runMark, ZExecutionsPageInput } from "@reev/db";
+import {
+  type Database,
+  type ExecutionSummary,
+  evaluationIdsContaining,
+  executionIdsContaining,
+  listExecutionsPage,
+  runMark,
+  ZExecutionsPageInput,
+} from "@reev/db";
 import {
   CLIENT_BUNDLES,
   closestWord,
   compareStored,
   countedRuns,
+  nearWords,
   REPORT_SCRIPT,
   type StoredComparison,
   storedSummary,
@@ -188,6 +197,13 @@ async function emptyListWords(db: Database, query: RunsListQuery, cursor: string
   );
 }
 
+/** A not-found page's words for an id that one stored id contains: that id, linked. */
+const meantId = (words: string, href: string, id: string): Child => (
+  <>
+    {words} Did you mean <a href={href}>{id}</a>?
+  </>
+);
+
 /**
  * An unknown run id, with the runs it was most likely cut from (an id selected short of its end):
  * the one run whose id contains it, linked, or a search of the list for it. A failure to look leaves
@@ -197,12 +213,7 @@ async function missingRunWords(db: Database, id: string): Promise<Child> {
   const words = `No run "${id}".`;
   const { ids, more } = await executionIdsContaining(db, id).catch(() => ({ ids: [], more: false }));
   const [only] = ids;
-  if (only !== undefined && ids.length === 1)
-    return (
-      <>
-        {words} Did you mean <a href={`/runs/${encodeURIComponent(only)}`}>{only}</a>?
-      </>
-    );
+  if (only !== undefined && ids.length === 1) return meantId(words, `/runs/${encodeURIComponent(only)}`, only);
   if (ids.length === 0) return words;
   return (
     <>
@@ -210,6 +221,19 @@ async function missingRunWords(db: Database, id: string): Promise<Child> {
       <a href={filtersHref({ q: id }, null)}>search the runs for it</a>.
     </>
   );
+}
+
+/**
+ * An unknown evaluation id, with the evaluations it was most likely cut from, as `reev compare`
+ * answers: the one whose id contains it, linked, or how many do and the newest of them (the
+ * evaluations list has no search). A failure to look leaves the plain words.
+ */
+async function missingEvaluationWords(db: Database, id: string): Promise<Child> {
+  const words = `No evaluation "${id}".`;
+  const near = await evaluationIdsContaining(db, id).catch(() => ({ ids: [], more: false }));
+  const [only] = near.ids;
+  if (only !== undefined && near.ids.length === 1) return meantId(words, `/evaluations/${encodeURIComponent(only)}`, only);
+  return `${words}${nearWords(near, "evaluation ids")}`;
 }
 
 /**
@@ -355,7 +379,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   app.get("/evaluations/:id", async (c) => {
     const id = c.req.param("id");
     const evaluation = await ctx.db.writer.getEvaluationRun(id);
-    if (!evaluation) return c.html(<NotFoundPage message={`No evaluation "${id}".`} back={BACK_TO_EVALUATIONS} />, 404);
+    if (!evaluation) return c.html(<NotFoundPage message={await missingEvaluationWords(ctx.db, id)} back={BACK_TO_EVALUATIONS} />, 404);
     const report = storedSummary(evaluation);
     // Runs purged since it finished have no page to link to, and runs it did not count (cancelled
     // by Ctrl-C, or all while it has no report) would have none that links them: one read finds both.
@@ -366,7 +390,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
         evaluation={evaluation}
         report={report}
         purged={new Set(runs.purged)}
-        uncounted={runs.uncounted}
+        uncounted={runs.uncounted.map((run) => ({ run, mark: runMark(run, ctx.liveness) }))}
         mark={runMark(evaluation, ctx.liveness)}
       />,
     );

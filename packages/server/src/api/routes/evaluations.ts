@@ -5,7 +5,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { EVALUATION_STATUSES, type EvaluationRunRecord } from "@reev/db";
 import { compareStored, storedComparisonJson, storedSummary } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
-import { notFound, ZApiErrorBody } from "../api-error.js";
+import { evaluationNotFound, ZApiErrorBody } from "../api-error.js";
 import { decodeEvaluationCursor, encodeEvaluationCursor } from "../cursor.js";
 import { idParam, queryOf, ZNoQuery } from "../params.js";
 import { ZPageMeta, ZPageQuery, ZTime } from "../schemas.js";
@@ -39,7 +39,7 @@ const ZEvaluation = ZEvaluationSummary.extend({
   }),
   report: z.unknown().nullable().openapi({
     description:
-      "The report, as `reev eval --format json` prints it under `report`: per flow the pass rate with its 95% Wilson interval, pass@k, pass^k, scores, durations, tokens, cost and steps. Null while running.",
+      "The report, as `reev eval --format json` prints it under `report`: per flow the pass rate with its 95% Wilson interval, pass@k, pass^k, scores, durations, tokens, cost and steps, and `checkFailures`: which `expect` checks failed in how many runs, and why. Null while running.",
   }),
 }).openapi("Evaluation");
 
@@ -145,7 +145,7 @@ export function registerEvaluationRoutes(app: App, ctx: ServerContext): void {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
     const evaluation = await ctx.db.writer.getEvaluationRun(id);
-    if (!evaluation) throw notFound(`No evaluation "${id}".`);
+    if (!evaluation) throw await evaluationNotFound(ctx.db, id);
     return c.json(
       { ...evaluationSummaryJson(evaluation), configuration: evaluation.configuration, report: storedSummary(evaluation) },
       200,
