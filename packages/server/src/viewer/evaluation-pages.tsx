@@ -6,6 +6,7 @@ import {
   type EvaluationReport,
   evaluationFacts,
   missingSummary,
+  percent,
   type StoredComparison,
   ZEvaluationConfiguration,
 } from "@reev/orchestrator";
@@ -14,7 +15,6 @@ import { ErrorBox, Layout } from "./layout.js";
 import { pageHref } from "./page-params.js";
 import { UtcTime } from "./utc-time.js";
 
-const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const evaluationHref = (id: string) => `/evaluations/${encodeURIComponent(id)}`;
 const runHref = (id: string) => `/runs/${encodeURIComponent(id)}`;
 
