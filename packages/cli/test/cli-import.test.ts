@@ -3,11 +3,9 @@
  * the same execution, steps, tool calls, status and consolidated sessions — and importing it again
  * changes nothing. The source is a real run of an example flow on PGlite; the target is every backend.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { PassThrough } from "node:stream";
 import { type Database, DatabaseError } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
@@ -17,7 +15,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { exportCommand } from "../src/commands/export.js";
 import { importCommand, readExport } from "../src/commands/import.js";
 import type { CliIO } from "../src/context.js";
-import { assertBuilt, CLI_COMMAND, cliEnv, makeTempDir, runCli, show } from "./support/run-cli.js";
+import { startCli } from "./support/live-cli.js";
+import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 const EXAMPLE = new URL("../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
 
@@ -278,30 +277,14 @@ describe.each(interruptBackends)("Ctrl-C during reev import into $name", (backen
       writeFileSync(file, JSON.stringify(doc));
       const database = await backend.database();
       try {
-        const child = spawn(process.execPath, [...CLI_COMMAND, "import", file, ...database.args], {
-          cwd: cwd.dir,
-          env: cliEnv(),
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        // A safety net only: an import that does not stop fails the test instead of hanging it.
-        const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-        let stdout = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-        const lines: string[] = [];
-        const ended = new Promise<number | null>((resolve) => child.on("close", resolve));
-        await new Promise<void>((resolve) =>
-          createInterface({ input: child.stderr }).on("line", (line) => {
-            lines.push(line);
-            if (line.startsWith("Importing execution ")) resolve();
-          }),
-        );
-        child.kill(signal);
-        const exitCode = await ended;
-        clearTimeout(timer);
-        expect({ code: exitCode, stdout, stderr: lines.slice(1) }).toEqual({
+        const importing = startCli(["import", file, ...database.args], { cwd: cwd.dir, timeoutMs: 120_000 });
+        await importing.waitForLine(/^Importing execution /);
+        importing.child.kill(signal);
+        const result = await importing.done;
+        expect({ code: result.code, stdout: result.stdout, stderr: result.stderr.split("\n").slice(1) }).toEqual({
           code,
           stdout: "",
-          stderr: [`Interrupted (${signal}): the import is rolled back; nothing was imported. Run it again to import.`],
+          stderr: [`Interrupted (${signal}): the import is rolled back; nothing was imported. Run it again to import.`, ""],
         });
         const list = await runCli(["list", "--json", ...database.args], { cwd: cwd.dir });
         expect(JSON.parse(list.stdout).executions, show(list)).toEqual([]);
