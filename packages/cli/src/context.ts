@@ -12,8 +12,8 @@ export type CliContext = { io: CliIO; exitCode: number };
  * What a command does with its database. `read`: nothing is created or migrated, and a database that
  * is missing or not up to date is an error that says how to migrate it. `write`: the embedded database
  * is created or migrated as needed, a PostgreSQL one must be up to date. `update`: as `write`, but the
- * database must exist already (reev recover, reev consolidate change runs the user has: a mistyped
- * --db is refused, not made into a new database where nothing is found). `migrate`: any database is
+ * database must exist already (reev recover, reev consolidate change runs the user has, and reev serve
+ * --db shows them: a mistyped --db is refused, not made into a new database where nothing is found). `migrate`: any database is
  * migrated first.
  */
 export type DatabaseIntent = "read" | "write" | "update" | "migrate";

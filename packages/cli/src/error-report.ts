@@ -62,6 +62,8 @@ export type ErrorContext = {
   commands?: readonly string[] | undefined;
   /** The long flags the command takes (--json, --db, …). */
   options?: readonly string[] | undefined;
+  /** The command's arguments and what each is, for a missing one. */
+  arguments?: readonly { name: string; description: string }[] | undefined;
   /** The other commands and their long flags: an unknown option one of them takes is said to be theirs. */
   otherCommands?: readonly { name: string; options: readonly string[] }[] | undefined;
 };
@@ -111,8 +113,11 @@ function parseError(error: CommanderError, context: ErrorContext): CliError {
       );
     case "commander.unknownCommand":
       return fail(`Unknown command "${quoted[0]}".${suggested}`, "command");
-    case "commander.missingArgument":
-      return fail(`The ${command} command needs ${/^[aeiou]/i.test(quoted[0] ?? "") ? "an" : "a"} <${quoted[0]}>.`, quoted[0]);
+    case "commander.missingArgument": {
+      // The argument's own description says what to give: "<flows>" alone named only a placeholder.
+      const what = context.arguments?.find((argument) => argument.name === quoted[0])?.description;
+      return fail(`The ${command} command needs its <${quoted[0]}>${what ? `: ${what}` : ""}.`, quoted[0]);
+    }
     case "commander.optionMissingArgument": {
       const flag = quoted[0]?.replace(/ <.*$/, "");
       return fail(`${flag} needs a value, as in ${quoted[0]}.`, flag);

@@ -127,7 +127,16 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const own = program.commands.find((c) => c.name() === command);
     const options = own && flags(own);
     const otherCommands = program.commands.filter((c) => c.name() !== command).map((c) => ({ name: c.name(), options: flags(c) }));
-    const error = toCliError(thrown, { command, commandLater: command ? undefined : named, helpTopic, commands, options, otherCommands });
+    const args = own?.registeredArguments.map((argument) => ({ name: argument.name(), description: argument.description }));
+    const error = toCliError(thrown, {
+      command,
+      commandLater: command ? undefined : named,
+      helpTopic,
+      commands,
+      options,
+      arguments: args,
+      otherCommands,
+    });
     printError(error, io, json);
     return error.exitCode;
   }

@@ -18,6 +18,14 @@ export const dbOption = () =>
 
 /** A --db value that cannot name a database (`memory:`, `postgres:/x`, `mysql://…`) is refused as it is read. */
 function checkedUrl(value: string): string {
+  // The database's own "The database URL is empty" named no way out.
+  if (!value.trim()) {
+    throw invalidArgument(
+      "--db is empty: it names the database to use.",
+      "--db",
+      "Pass --db a PostgreSQL URL (postgresql://user:pass@host:5432/db), memory:// or a directory, or leave --db out for the embedded database in ./.reev/db.",
+    );
+  }
   resolveTarget(value);
   return value;
 }

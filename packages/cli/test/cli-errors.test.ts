@@ -175,13 +175,23 @@ describe("reev exits 2 on bad input, in plain words", () => {
   it("a command without its argument, or with one too many", async () => {
     expectBadInput(
       await reev("run", "--db", db),
-      "reev: The run command needs a <flow-file>.",
+      "reev: The run command needs its <flow-file>: flow files, YAML or JSON (reev schema prints their JSON Schema), or directories of them.",
       "Run reev run --help for its options and examples.",
     );
     expectBadInput(
+      await reev("eval", "--db", db),
+      "reev: The eval command needs its <flows>: flow files (YAML or JSON), or directories of them.",
+      "Run reev eval --help for its options and examples.",
+    );
+    expectBadInput(
       await reev("show", "--db", db),
-      "reev: The show command needs an <executionId>.",
+      "reev: The show command needs its <executionId>: the execution (see reev list).",
       "Run reev show --help for its options and examples.",
+    );
+    expectBadInput(
+      await reev("list", "--db", ""),
+      "reev: --db is empty: it names the database to use.",
+      "Pass --db a PostgreSQL URL (postgresql://user:pass@host:5432/db), memory:// or a directory, or leave --db out for the embedded database in ./.reev/db.",
     );
     expectBadInput(
       await reev("show", "a", "b", "--db", db),

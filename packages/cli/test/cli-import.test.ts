@@ -9,12 +9,14 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { type Database, DatabaseError } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
-import { openTestDatabase, testBackends } from "@reev/db/testing";
+import { createPostgresDatabase, openTestDatabase, testBackends } from "@reev/db/testing";
 import { loadFlowPlan, OrchestratorError, PingPongExecutor, ScriptedAgent } from "@reev/orchestrator";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/commands/export.js";
 import { importCommand, readExport } from "../src/commands/import.js";
 import type { CliIO } from "../src/context.js";
+import { startCli } from "./support/live-cli.js";
+import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 const EXAMPLE = new URL("../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
 
@@ -117,6 +119,15 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     expect(await tableCounts(target)).toEqual(before);
   });
 
+  it("an import whose signal is aborted rolls back what it wrote (the execution, before its first steps) and throws the signal's reason", async () => {
+    const controller = new AbortController();
+    const reason = new Error("interrupted (SIGINT)");
+    controller.abort(reason);
+    const thrown = await importCommand(target, await readExport(jsonFile), captureIO(), controller.signal).catch((e: unknown) => e);
+    expect(thrown).toBe(reason);
+    expect(await tableCounts(target)).toEqual({ executions: 0, steps: 0, toolCalls: 0, consolidated: 0 });
+  });
+
   it("a run whose duration is unknown (as recovery leaves it) is imported with none, not one made up from its times", async () => {
     const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
     doc.execution.executionId = `${executionId}-recovered`;
@@ -148,6 +159,27 @@ describe.each(testBackends())("reev import into $name", (backend) => {
 
     writeFileSync(bad, "{ not json\nnor jsonl\n");
     expect(((await importFile(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe("line 1");
+
+    // An export cut short is said to be one, not "line 1 is not JSON"; JSONL keeps its lines.
+    const refusal = async (text: string) => {
+      writeFileSync(bad, text);
+      const refused = (await importFile(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError;
+      return [refused.path, refused.message];
+    };
+    const pretty = readFileSync(jsonFile, "utf8");
+    expect(pretty.startsWith("{\n")).toBe(true);
+    const cut = ["document", `${bad} is not complete JSON: it ends before the document does (was it cut short?)`];
+    expect(await refusal(pretty.slice(0, 5000))).toEqual(cut);
+    expect(await refusal(JSON.stringify(JSON.parse(pretty)).slice(0, 300))).toEqual(cut);
+    expect(await refusal(pretty.replace('"steps": [', '"steps": ]'))).toEqual([
+      "document",
+      expect.stringContaining(`${bad} is not JSON: `),
+    ]);
+    const jsonl = readFileSync(jsonlFile, "utf8").split("\n");
+    expect(await refusal([...jsonl.slice(0, 2), "{ cut", ...jsonl.slice(3)].join("\n"))).toEqual([
+      "line 3",
+      expect.stringContaining(`${bad} line 3 is not JSON: `),
+    ]);
     expect(((await importFile(target, join(dir, "missing.json"), captureIO()).catch((e: unknown) => e)) as OrchestratorError).path).toBe(
       "file",
     );
@@ -211,4 +243,55 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     expect(DatabaseError.is(withOpen, "TRANSACTION_STATE"), String(withOpen)).toBe(true);
     expect(await prismaClientOf(target).stepSession.count({ where: { executionId: id } })).toBe(0);
   });
+});
+
+/** Where a real `reev import` is interrupted: the default embedded database, and PostgreSQL when REEV_TEST_DATABASE_URL is set. */
+const interruptBackends: { name: string; database(): Promise<{ args: string[]; drop(): Promise<void> }> }[] = [
+  { name: "the embedded database", database: async () => ({ args: [], drop: async () => {} }) },
+  ...(process.env.REEV_TEST_DATABASE_URL
+    ? [
+        {
+          name: "PostgreSQL",
+          database: async () => {
+            const db = await createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL as string, { migrated: true });
+            return { args: ["--db", db.url], drop: db.drop };
+          },
+        },
+      ]
+    : []),
+];
+
+describe.each(interruptBackends)("Ctrl-C during reev import into $name", (backend) => {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    it(`${signal} once it is importing: the transaction is rolled back, said so, nothing imported, exit ${code}`, async () => {
+      assertBuilt();
+      // Thousands of steps: the transaction takes seconds, and the signal lands in it (or before it begins).
+      const doc = JSON.parse(readFileSync(jsonFile, "utf8")) as { steps: Record<string, unknown>[]; consolidated: unknown[] };
+      doc.steps = Array.from({ length: 3_000 }, (_, i) => ({ ...doc.steps[i % doc.steps.length], stepIndex: i }));
+      doc.consolidated = [];
+      const cwd = makeTempDir("reev-import-interrupt-");
+      const file = join(cwd.dir, "big.json");
+      writeFileSync(file, JSON.stringify(doc));
+      const database = await backend.database();
+      try {
+        const importing = startCli(["import", file, ...database.args], { cwd: cwd.dir, timeoutMs: 120_000 });
+        await importing.waitForLine(/^Importing execution /);
+        importing.child.kill(signal);
+        const result = await importing.done;
+        expect({ code: result.code, stdout: result.stdout, stderr: result.stderr.split("\n").slice(1) }).toEqual({
+          code,
+          stdout: "",
+          stderr: [`Interrupted (${signal}): the import is rolled back; nothing was imported. Run it again to import.`, ""],
+        });
+        const list = await runCli(["list", "--json", ...database.args], { cwd: cwd.dir });
+        expect(JSON.parse(list.stdout).executions, show(list)).toEqual([]);
+      } finally {
+        await database.drop();
+        cwd.remove();
+      }
+    });
+  }
 });

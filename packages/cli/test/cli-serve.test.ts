@@ -27,7 +27,7 @@ async function startServe(args: string[], env: Record<string, string> = {}) {
     });
     child.once("exit", (code) => reject(new Error(`reev serve exited (${code}) before printing its URL:\n${stderr}`)));
   });
-  return { child, url, stderr: () => stderr, remove: temp.remove };
+  return { child, url, cwd: temp.dir, stderr: () => stderr, remove: temp.remove };
 }
 
 describe("reev serve", () => {
@@ -52,11 +52,11 @@ describe("reev serve", () => {
   });
 
   test("another command on its embedded database is told it is reev serve, and to stop it or read through it", async () => {
-    const temp = makeTempDir("reev-serve-held-");
-    const dir = join(temp.dir, "db");
-    const serve = await startServe(["--db", dir]);
+    // The default database, in its working directory: made if missing, as the README's quick start needs.
+    const serve = await startServe([]);
+    const dir = join(serve.cwd, ".reev", "db");
     try {
-      const r = await runCli(["list", "--db", dir], { cwd: temp.dir });
+      const r = await runCli(["list", "--db", dir], { cwd: serve.cwd });
       expect(r.code, show(r)).toBe(1);
       expect(r.stderr).toContain(
         `reev: The embedded database at ${dir} is in use by process ${serve.child.pid} (reev serve). Stop it, or read the runs through that server (at the URL it printed), or use PostgreSQL`,
@@ -65,10 +65,27 @@ describe("reev serve", () => {
       serve.child.kill("SIGKILL");
       await once(serve.child, "exit");
       serve.remove();
-      temp.remove();
     }
     // It made that database: said, as every writing command says it (read once it exited: stderr is a pipe of its own).
     expect(serve.stderr()).toContain(`Database: embedded PGlite at ${dir} (new: created now)\n`);
+  });
+
+  test("--db naming a directory that does not exist is refused (exit 2), with how to make one; nothing is created", async () => {
+    const temp = makeTempDir("reev-serve-missing-");
+    const dir = join(temp.dir, "typo");
+    try {
+      const r = await runCli(["serve", "--port", "0", "--db", dir], { cwd: temp.dir });
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }, show(r)).toEqual({
+        code: 2,
+        stdout: "",
+        stderr:
+          `reev: There is no database at ${dir}: the directory does not exist.\n` +
+          `Record a run there first (reev run <flow-file> --db ${dir}, or reev demo --db ${dir}), or point --db at an existing database.\n`,
+      });
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      temp.remove();
+    }
   });
 
   test("--host 0.0.0.0 prints a URL a browser can open, says it listens on all interfaces, and warns without a token", async () => {
@@ -159,7 +176,15 @@ describe("reev serve", () => {
 /** Where the shutdown test records: a PGlite directory, and PostgreSQL when REEV_TEST_DATABASE_URL is set. */
 type ShutdownBackend = { name: string; open(dir: string): Promise<{ url: string; drop(): Promise<void> }> };
 const shutdownBackends: ShutdownBackend[] = [
-  { name: "pglite", open: async (dir) => ({ url: join(dir, "db"), drop: async () => {} }) },
+  {
+    name: "pglite",
+    // Made first: reev serve refuses a --db directory that does not exist.
+    open: async (dir) => {
+      const url = join(dir, "db");
+      await (await openDatabase({ url })).close();
+      return { url, drop: async () => {} };
+    },
+  },
   ...(process.env.REEV_TEST_DATABASE_URL
     ? [{ name: "postgres", open: () => createPostgresDatabase(process.env.REEV_TEST_DATABASE_URL as string, { migrated: true }) }]
     : []),

@@ -14,11 +14,12 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { counted } from "../format.js";
+import { alreadyStopping, type InterruptNotices, interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 
 export function registerImport(program: Command, ctx: CliContext): void {
-  program
-    .command("import")
+  // Its action takes the signals over first: Ctrl-C stops the import's transaction, rolled back, and says so.
+  takesOverInterrupts(program.command("import"))
     .summary("load an export into a database")
     .description("Load what reev export wrote into a database, in one transaction. Importing it again changes nothing.")
     .argument("<file>", "a file written by reev export (JSON or JSONL)")
@@ -32,10 +33,39 @@ export function registerImport(program: Command, ctx: CliContext): void {
       ]),
     )
     .action(async (file: string, options: DbOptions & MigrateOptions) => {
-      const doc = await readExport(file);
-      ctx.exitCode = await withDatabase(options.db, options.migrate ? "migrate" : "write", (db) => importCommand(db, doc, ctx.io));
+      const { value, interrupted } = await withInterrupts(
+        ctx.io,
+        async (signal) => {
+          try {
+            const doc = await readExport(file);
+            signal.throwIfAborted();
+            return await withDatabase(options.db, options.migrate ? "migrate" : "write", (db) => importCommand(db, doc, ctx.io, signal));
+          } catch (error) {
+            // Stopped by the signal (its reason, thrown where importCommand looks): nothing was committed.
+            if (signal.aborted && error === signal.reason) return undefined;
+            throw error;
+          }
+        },
+        { notices: IMPORT_NOTICES },
+      );
+      if (value !== undefined) {
+        ctx.exitCode = value;
+      } else if (interrupted) {
+        ctx.io.stderr.write(`Interrupted (${interrupted}): the import is rolled back; nothing was imported. Run it again to import.\n`);
+        ctx.exitCode = interruptExitCode(interrupted);
+      }
     });
 }
+
+/**
+ * Ctrl-C during an import: its one transaction is rolled back at the next step or batch of steps,
+ * and the action says so once it is (nothing sooner: it takes a moment at most).
+ */
+const IMPORT_NOTICES: InterruptNotices = {
+  first: () => "",
+  again: (name) => `\n${name} again: exiting at once. The import had not committed: nothing was imported. Run it again to import.\n`,
+  already: alreadyStopping,
+};
 
 const ZExportedExecution = z.object({
   executionId: z.string(),
@@ -85,11 +115,30 @@ function fromJsonl(text: string, file: string): unknown {
   return doc;
 }
 
+/**
+ * Whether text that is not JSON was meant as one JSON document rather than JSONL: what `reev export`
+ * writes as JSON opens with a line of its own ("{"), or is a single line; JSONL is a record a line.
+ */
+function meantAsDocument(text: string): boolean {
+  const lines = text.trim().split("\n");
+  // (An empty file is neither: it is said to be no reev export.)
+  return Boolean(text.trim()) && (lines.length === 1 || lines[0]?.trim() === "{");
+}
+
+/** A JSON document that failed to parse: cut short (its error is at its very end), or broken. */
+function notJson(text: string, file: string, error: unknown): never {
+  const at = /at position (\d+)/.exec(errorMessage(error))?.[1];
+  const atEnd = /end of JSON input/.test(errorMessage(error)) || (at !== undefined && Number(at) >= text.trimEnd().length);
+  if (atEnd) fail(`${file} is not complete JSON: it ends before the document does (was it cut short?)`, "document", error);
+  fail(`${file} is not JSON: ${errorMessage(error)}`, "document", error);
+}
+
 function parseExport(text: string, file: string): Export {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch {
+  } catch (error) {
+    if (meantAsDocument(text)) notJson(text, file, error);
     raw = fromJsonl(text, file);
   }
   // A missing field says so, instead of zod's "expected object, received undefined".
@@ -135,6 +184,9 @@ function toStepInput(step: Export["steps"][number]): StepInput {
   };
 }
 
+/** Steps per storeSteps call: the points where an interrupted import stops. */
+const IMPORT_BATCH = 500;
+
 /** An import runs as one transaction however large the run: allow it minutes, not seconds. */
 const IMPORT_TIMEOUT_MS = 10 * 60_000;
 
@@ -144,7 +196,7 @@ const IMPORT_TIMEOUT_MS = 10 * 60_000;
  * its final status and its consolidated sessions — so an import is all there or not at all.
  * Importing the same file again changes nothing; a file that disagrees with what is stored is refused.
  */
-export async function importCommand(db: Database, doc: Export, io: CliIO): Promise<number> {
+export async function importCommand(db: Database, doc: Export, io: CliIO, signal?: AbortSignal): Promise<number> {
   const e = doc.execution;
   io.stderr.write(
     `Importing execution ${e.executionId} into ${db.description}${changedNow(db)}: ${counted(doc.steps.length, "step")}, ${counted(doc.consolidated.length, "consolidated session")}…\n`,
@@ -165,8 +217,19 @@ export async function importCommand(db: Database, doc: Export, io: CliIO): Promi
         ...(e.owner === undefined ? {} : { owner: e.owner }),
         ...(e.heartbeatAt === undefined ? {} : { heartbeatAt: e.heartbeatAt }),
       });
-      // Committed at once, never into a transaction someone has open on this execution.
-      const steps = await w.storeSteps(e.executionId, doc.steps.map(toStepInput), { transactionId: null });
+      // A batch at a time, so that Ctrl-C rolls back between two instead of after every step is written;
+      // once with none, as storeSteps then still checks the execution.
+      const steps = { stored: 0, created: 0 };
+      for (let from = 0; from < doc.steps.length || from === 0; from += IMPORT_BATCH) {
+        signal?.throwIfAborted();
+        // Committed at once, never into a transaction someone has open on this execution.
+        const batch = await w.storeSteps(e.executionId, doc.steps.slice(from, from + IMPORT_BATCH).map(toStepInput), {
+          transactionId: null,
+        });
+        steps.stored += batch.stored;
+        steps.created += batch.created;
+      }
+      signal?.throwIfAborted();
       const final = ZFinalExecutionStatus.safeParse(e.status);
       if (final.success) {
         // Finishing again the same way is a no-op; another outcome is refused (TRANSACTION_STATE).
@@ -185,6 +248,7 @@ export async function importCommand(db: Database, doc: Export, io: CliIO): Promi
       }
       let consolidated = 0;
       for (const c of [...doc.consolidated].reverse()) {
+        signal?.throwIfAborted();
         // The same session again is a no-op; another under the same id is refused (CONFLICT).
         const { created } = await w.storeConsolidatedSession(
           c.consolidatedSessionId,

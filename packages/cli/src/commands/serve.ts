@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { counted } from "../format.js";
+import { alreadyStopping, type InterruptNotices, interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
@@ -17,8 +18,8 @@ type ServeOptions = DbOptions & {
 };
 
 export function registerServe(program: Command, ctx: CliContext): void {
-  program
-    .command("serve")
+  // Its action takes the signals over first: start-up takes seconds, and a Ctrl-C then must stop it.
+  takesOverInterrupts(program.command("serve"))
     .summary("serve the API and the web viewer of recorded runs")
     .description("Serve the HTTP API (/api/v1), live event streams and the web viewer of the recorded runs, until Ctrl-C.")
     .option("--host <host>", "the address to listen on (loopback unless you say otherwise)", "127.0.0.1")
@@ -50,7 +51,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         "as reev list shows it.",
         PRICES_HELP,
         "Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 could not serve (the port is in use, the database cannot be",
-        "opened), 2 bad input (nothing was served).",
+        "opened), 2 bad input (nothing was served), 130 (143) Ctrl-C (SIGTERM) before it served (while it started).",
       ].join("\n"),
     )
     .action(async (options: ServeOptions) => {
@@ -97,17 +98,54 @@ function corsNotice({ origin, given }: CorsOrigin): string {
 /**
  * Serves until SIGINT or SIGTERM (or `stop` aborts), then shuts down gracefully: no new requests,
  * event streams ended, runs started here recorded failed with "server shutting down", the database
- * closed last. Returns 0.
+ * closed last. Returns 0. A signal before the URL is printed stops the start-up instead: what was
+ * opened is closed, nothing was served, and it returns 130 (SIGINT) or 143 (SIGTERM).
  */
 export async function serveCommand(options: ServeOptions, io: CliIO, stop?: AbortSignal): Promise<number> {
+  let serving = false;
+  const notices: InterruptNotices = {
+    // Once serving, the shutdown says what it does (startAndServe).
+    first: (name) => (serving ? "" : `Interrupted (${name}) while reev serve was starting: nothing was served.\n`),
+    again: (name) =>
+      serving
+        ? `\n${name} again: exiting at once. Runs started here and still going stay "running" until reev recover finishes them.\n`
+        : `\n${name} again: exiting at once. Nothing was served.\n`,
+    already: alreadyStopping,
+  };
+  const { value: served, interrupted } = await withInterrupts(
+    io,
+    (signal) =>
+      startAndServe(options, io, stop ? AbortSignal.any([stop, signal]) : signal, () => {
+        serving = true;
+      }),
+    { notices },
+  );
+  return served || !interrupted ? 0 : interruptExitCode(interrupted);
+}
+
+/**
+ * Starts the server and serves until `stop`; false when `stop` came before the URL was printed. The
+ * start-up's steps cannot be cut short, so `stop` is looked at after each: what was opened is closed.
+ */
+async function startAndServe(options: ServeOptions, io: CliIO, stop: AbortSignal, serving: () => void): Promise<boolean> {
   const token = process.env.REEV_API_TOKEN?.trim() || undefined;
   // Read before the database is opened: a bad price file is exit 2 and nothing is served.
   const prices = await loadPrices(options.prices);
   // The viewer judges stale and abandoned runs by the threshold reev list and reev status use.
   const stale = staleAfterMs();
-  // Loaded here, not with the CLI: the server's modules were a fifth of every reev command's start-up CPU.
-  const { createServer } = await import("@reev/server");
-  return withDatabase(options.db, "write", async (db) => {
+  if (stop.aborted) return false;
+  // Loaded here, not with the CLI: the server's modules were a fifth of every reev command's start-up
+  // CPU. Loading while the database opens; awaited only after it.
+  const loading = import("@reev/server");
+  // A load that fails after an interruption has nobody to tell; one that fails otherwise is awaited below.
+  loading.catch(() => {});
+  // An explicit directory that does not exist is a typo more often than a wish for a new, empty viewer;
+  // the default one is created, as the README's first `reev serve` needs.
+  return withDatabase(options.db, options.db === undefined ? "write" : "update", async (db) => {
+    if (stop.aborted) return false;
+    io.stderr.write(`Database: ${db.description}${changedNow(db)}\n`);
+    const { createServer } = await loading;
+    if (stop.aborted) return false;
     const retention = options.retention === undefined ? undefined : { olderThanMs: options.retention };
     const server = createServer({ db, token, corsOrigin: options.cors?.origin, retention, prices, staleAfterMs: stale });
     const { url, address } = await server.listen({ host: options.host, port: options.port }).catch(async (error: unknown) => {
@@ -115,7 +153,10 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
       await server.close();
       throw listenFailure(error, options);
     });
-    io.stderr.write(`Database: ${db.description}${changedNow(db)}\n`);
+    if (stop.aborted) {
+      await server.close();
+      return false;
+    }
     if (!token) io.stderr.write("Write routes (POST) are disabled: set REEV_API_TOKEN to enable them.\n");
     if (!token && !isLoopback(options.host)) {
       io.stderr.write(
@@ -135,28 +176,17 @@ export async function serveCommand(options: ServeOptions, io: CliIO, stop?: Abor
     if (db.target.kind !== "postgres") {
       io.stderr.write("Embedded database: only runs started through this server are live (other processes cannot open it meanwhile).\n");
     }
-    // Listening for signals before the URL is printed: whoever reads the URL may stop the server at once.
-    const signals = new AbortController();
-    const onSignal = () => signals.abort();
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    // From the URL on, a signal is a shutdown: whoever reads the URL may stop the server at once.
+    serving();
     io.stdout.write(`reev serve: ${url}\n`);
-    try {
-      await once(stop ? AbortSignal.any([stop, signals.signal]) : signals.signal, "abort");
-      const runs = server.activeRuns;
-      io.stderr.write(
-        runs ? `Shutting down: finishing the current step of the ${counted(runs, "run")} started here…\n` : "Shutting down…\n",
-      );
-      await server.close();
-    } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    }
+    await once(stop, "abort");
+    const runs = server.activeRuns;
+    io.stderr.write(runs ? `Shutting down: finishing the current step of the ${counted(runs, "run")} started here…\n` : "Shutting down…\n");
+    await server.close();
     io.stderr.write("Stopped.\n");
-    return 0;
+    return true;
   });
 }
-
 /**
  * The port taken (or not ours to take) in plain words. Exit 1, not 2: the command is right, the
  * machine's state is what stops it, and the same command works once the port is free.

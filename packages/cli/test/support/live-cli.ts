@@ -16,9 +16,16 @@ export type LiveCli = {
   readonly done: Promise<CliResult>;
 };
 
-export function startCli(args: string[], options: { cwd: string; timeoutMs?: number }): LiveCli {
+/** `preload`: a module node imports first (--import), such as a fixture's module hooks; `stdin`: a pipe the test writes to. */
+export type LiveCliOptions = { cwd: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; preload?: string; stdin?: boolean };
+
+export function startCli(args: string[], options: LiveCliOptions): LiveCli {
   const started = performance.now();
-  const child = spawn(process.execPath, [...CLI_COMMAND, ...args], { cwd: options.cwd, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(options.preload ? [`--import=${options.preload}`] : []), ...CLI_COMMAND, ...args], {
+    cwd: options.cwd,
+    env: options.env ?? cliEnv(),
+    stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   const lines: string[] = [];
