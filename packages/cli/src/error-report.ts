@@ -335,7 +335,10 @@ function schemaHint(error: SchemaError, url: string | undefined): string {
     case "foreign":
       return "reev migrates only an empty database or one it migrated before: create a new database for reev (createdb reev) and point --db at it.";
     case "failed":
-      return "Someone must look at it first: pnpm db:status (in a reev checkout) shows the history; repair the database and mark the migration resolved, or use a new database.";
+      // Migrate resolves it when the catalog proves how it went; when it could not, only a person can.
+      return error.unresolved
+        ? `Restore the database from a backup taken before the migration, or repair it by hand to match ${error.unresolved.sql} and run ${migrateCommand(url)} again; or point --db at a new database.`
+        : `Run ${migrateCommand(url)}: it finds out from the database's tables whether the migration's SQL was applied, records it so and applies what is left, or says why it cannot.`;
     case "empty":
     case "behind": {
       if (embedded) {

@@ -292,7 +292,7 @@ describe.skipIf(!baseUrl)("on PostgreSQL, nothing is migrated unless asked", () 
       expect(migrate.code, show(migrate)).toBe(0);
       expect(migrate.stdout).toBe(`Applied 1 migration to PostgreSQL at ${database!.url}:\n  ${older.missing[0]}\n`);
       const again = await reev("migrate", "--json");
-      expect(JSON.parse(again.stdout)).toEqual({ database: `PostgreSQL at ${database!.url}`, applied: [] });
+      expect(JSON.parse(again.stdout)).toEqual({ database: `PostgreSQL at ${database!.url}`, applied: [], resolved: null });
       const list = await reev("list");
       expect(list.code, show(list)).toBe(0);
       expect(list.stdout).toMatch(/^No executions in PostgreSQL at /);

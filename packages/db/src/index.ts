@@ -6,6 +6,7 @@ export { type DbOption, dbOptionOf, shellWord } from "./db-option.js";
 export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type DatabaseErrorOptions } from "./errors.js";
 export { formatIssuePath } from "./issue-path.js";
 export { makeDirectories, missingDirectories, pathStat } from "./make-directories.js";
+export type { ResolvedMigration } from "./migrate/interrupted-migration.js";
 export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
 // Reads for viewers (the server): keyset pages and one-snapshot views of a run.
@@ -26,7 +27,7 @@ export {
 export { pingDatabase } from "./reads/ping.js";
 export { type RunProgress, readRunProgress } from "./reads/run-progress.js";
 export { MAX_STORED_FLOW_IDS, storedFlowIds } from "./reads/stored-flow-ids.js";
-export { SchemaError, type SchemaProblem } from "./schema-error.js";
+export { SchemaError, type SchemaProblem, type UnresolvedMigration } from "./schema-error.js";
 export {
   type AttemptLog,
   CONSOLIDATION_STATUSES,

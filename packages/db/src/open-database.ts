@@ -11,6 +11,7 @@ import { acquireDirectoryLock } from "./directory-lock.js";
 import { newPGlite } from "./embedded-pglite.js";
 import { DatabaseError, lastLine, toDatabaseError } from "./errors.js";
 import { type Prisma, PrismaClient } from "./generated/prisma/client.js";
+import type { ResolvedMigration } from "./migrate/interrupted-migration.js";
 import { migrateDeploy } from "./migrate/migrate.js";
 import { readMigrationList } from "./migrate/migration-files.js";
 import { readSchemaState } from "./migrate/schema-state.js";
@@ -81,6 +82,8 @@ export type Database = AsyncDisposable & {
   readonly writer: DatabaseWriter;
   /** The migrations applied while opening it, in order (none when it was up to date). */
   readonly appliedMigrations: readonly string[];
+  /** A migration an interrupted migrate had left unfinished, resolved while opening it (before those applied). */
+  readonly resolvedMigration: ResolvedMigration | undefined;
   /** True when this open made the embedded database (in a new or empty directory): a mistyped path makes a new, empty one. */
   readonly created: boolean;
   /** Disconnects and, for PGlite, closes the engine and releases the directory. Idempotent. */
@@ -432,10 +435,11 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     })());
   const description = describe(target);
   let appliedMigrations: string[] = [];
+  let resolvedMigration: ResolvedMigration | undefined;
   try {
     if (target.kind === "postgres") await checkPostgres(prisma, target);
     if (migrations && migrates) {
-      ({ appliedMigrationNames: appliedMigrations } = await migrateDeploy(backend.migrationFactory(), {
+      ({ appliedMigrationNames: appliedMigrations, resolved: resolvedMigration } = await migrateDeploy(backend.migrationFactory(), {
         migrations,
         database: description,
       }));
@@ -455,6 +459,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     description,
     writer,
     appliedMigrations,
+    resolvedMigration,
     created: backend.created ?? false,
     close,
     [Symbol.asyncDispose]: close,

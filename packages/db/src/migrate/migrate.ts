@@ -5,6 +5,7 @@ import { newPGlite } from "../embedded-pglite.js";
 import { DatabaseError } from "../errors.js";
 import { MIGRATIONS_DIR, SCHEMA_PATH } from "../paths.js";
 import { SchemaError } from "../schema-error.js";
+import { type ResolvedMigration, resolveInterruptedMigration } from "./interrupted-migration.js";
 import { readMigrationList, readSchemaFiles, writeMigration } from "./migration-files.js";
 import { migrationsAlreadyApplied } from "./migration-history.js";
 import { withSchemaEngine } from "./schema-engine.js";
@@ -26,6 +27,8 @@ function migrationError(action: string, error: unknown): DatabaseError {
  * fails is recorded as failed and later deploys refuse until it is resolved, as with Prisma. When the
  * history alone proves every migration applied, the engine is not loaded at all. A database that holds
  * tables but no migration history is refused (Prisma's P3005) with a SchemaError saying so in plain words.
+ * A migration a killed deploy left unfinished is resolved first when the catalog proves how it went
+ * (see resolveInterruptedMigration), else refused the same way; `resolved` says which it was.
  */
 export async function migrateDeploy(
   factory: Factory,
@@ -35,15 +38,26 @@ export async function migrateDeploy(
     /** The database as messages name it (`Database.description`). */
     database?: string;
   } = {},
-): Promise<{ appliedMigrationNames: string[] }> {
-  const migrationsList = paths.migrations ?? (await readMigrationList(paths.migrationsDir ?? MIGRATIONS_DIR));
+): Promise<{ appliedMigrationNames: string[]; resolved?: ResolvedMigration }> {
+  const migrationsDir = paths.migrationsDir ?? MIGRATIONS_DIR;
+  const migrationsList = paths.migrations ?? (await readMigrationList(migrationsDir));
   if (await migrationsAlreadyApplied(factory, migrationsList)) return { appliedMigrationNames: [] };
+  const database = paths.database ?? "the database";
   const state = await readSchemaState(factory, migrationsList).catch((error: unknown) => {
     throw migrationError("read the database's schema", error);
   });
-  if (state.kind === "foreign") throw new SchemaError(state, paths.database ?? "the database", { refusedMigration: true });
+  if (state.kind === "foreign") throw new SchemaError(state, database, { refusedMigration: true });
+  const resolved =
+    state.kind === "failed"
+      ? await resolveInterruptedMigration(factory, migrationsList, { database, migrationsDir }).catch((error: unknown) => {
+          throw SchemaError.isSchemaError(error) ? error : migrationError("resolve the unfinished migration", error);
+        })
+      : undefined;
   try {
-    return await withSchemaEngine(factory, (engine) => engine.applyMigrations({ migrationsList, filters: NO_FILTER }));
+    const { appliedMigrationNames } = await withSchemaEngine(factory, (engine) =>
+      engine.applyMigrations({ migrationsList, filters: NO_FILTER }),
+    );
+    return resolved ? { appliedMigrationNames, resolved } : { appliedMigrationNames };
   } catch (error) {
     throw migrationError("apply migrations", error);
   }
