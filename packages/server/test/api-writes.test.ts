@@ -396,6 +396,46 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     expect(session.content.metadata).toMatchObject(metrics);
   });
 
+  test("re-consolidating a priced run on a server without --prices: 201 with a warning naming the dropped cost; none when nothing is dropped", async ({
+    db,
+  }) => {
+    const prices = { models: { "gpt-a": { inputPerMillion: 2.5, outputPerMillion: 10 } } };
+    const pricedServer = createServer({ db, token: TOKEN, log: () => {}, prices });
+    const flow = {
+      flowId: `dropped-${backend.name}`,
+      prompt: "p",
+      steps: [{ stepId: "ask", prompt: "ask", script: [{ usage: { model: "gpt-a", inputTokens: 1000, outputTokens: 200 } }] }],
+    };
+    const started = await pricedServer.app.request("/api/v1/executions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...auth },
+      body: JSON.stringify({ flow, agent: "scripted" }),
+    });
+    const { execution_id: id, location } = (await started.json()) as { execution_id: string; location: string };
+    await readEvents(await pricedServer.app.request(`${location}/events`));
+    const [priced] = await db.writer.getConsolidatedSessionsByExecution(id);
+    expect(priced?.costUsd).toBe(0.0045);
+
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
+    const again = await app.request(`${location}/consolidate`, { method: "POST", headers: auth });
+    expect(again.status).toBe(201);
+    const body = (await again.json()) as { cost_usd: number | null; warning?: string };
+    expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions/{id}/consolidate", status: 201 }, body);
+    expect(body.cost_usd).toBeNull();
+    expect(body.warning).toBe(
+      `The run's cost of $0.0045 was dropped: it was consolidated again without a price table, so its newest consolidation has no cost (the previous one, ${priced?.consolidatedSessionId}, still holds it). To keep it, restart reev serve with --prices FILE and consolidate again.`,
+    );
+    // Nothing more to drop, and a priced server keeps it: no warning either way.
+    const twice = (await (await app.request(`${location}/consolidate`, { method: "POST", headers: auth })).json()) as object;
+    expect(twice).not.toHaveProperty("warning");
+    const repriced = (await (await pricedServer.app.request(`${location}/consolidate`, { method: "POST", headers: auth })).json()) as {
+      cost_usd: number | null;
+    };
+    expect(repriced.cost_usd).toBe(0.0045);
+    expect(repriced).not.toHaveProperty("warning");
+  });
+
   test("a YAML flow file with ?agent= starts a run too", async ({ db }) => {
     const { app } = createServer({ db, token: TOKEN, log: () => {} });
     const started = await app.request("/api/v1/executions?agent=scripted", {

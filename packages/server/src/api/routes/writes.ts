@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   type Agent,
-  consolidateExecution,
+  consolidateAgain,
+  droppedCostWarning,
   type FlowPlan,
   OpenAIChatAgent,
   OrchestratorError,
@@ -63,6 +64,14 @@ const startRoute = createRoute({
   },
 });
 
+/** The consolidate route's answer: the new session, and a warning when it dropped the run's cost. */
+const ZConsolidated = ZConsolidatedSession.extend({
+  warning: z.string().optional().openapi({
+    description:
+      "Present when this consolidation dropped a cost the previous one had: the server has no price table (reev serve --prices), so the newest consolidation's cost_usd is null. Says which session still holds the cost and how to keep it.",
+  }),
+}).openapi("ConsolidatedSessionCreated");
+
 const consolidateRoute = createRoute({
   method: "post",
   path: "/api/v1/executions/{id}/consolidate",
@@ -70,7 +79,10 @@ const consolidateRoute = createRoute({
   security: [{ bearer: [] }],
   request: { params: ZExecutionIdParams, query: ZNoQuery },
   responses: {
-    201: { description: "The new consolidated session.", content: { "application/json": { schema: ZConsolidatedSession } } },
+    201: {
+      description: "The new consolidated session; `warning` when it dropped the run's cost.",
+      content: { "application/json": { schema: ZConsolidated } },
+    },
     ...writeErrors,
     404: error("No such execution."),
     409: error("Nothing to consolidate (no committed steps) or the consolidation failed."),
@@ -133,13 +145,16 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
   app.openapi(consolidateRoute, async (c) => {
     const { id } = c.req.valid("param");
     try {
-      const done = await consolidateExecution(ctx.db, id, { prices: ctx.prices });
+      const done = await consolidateAgain(ctx.db, id, { prices: ctx.prices });
       ctx.hub.changed(id);
       const stored = (await ctx.db.writer.getConsolidatedSessionsByExecution(id)).find(
         (s) => s.consolidatedSessionId === done.consolidatedSessionId,
       );
       if (!stored) throw new Error(`consolidated session ${done.consolidatedSessionId} was stored but cannot be read back`);
-      return c.json(consolidatedJson(stored), 201);
+      const warning = done.droppedCost
+        ? droppedCostWarning(done.droppedCost, "To keep it, restart reev serve with --prices FILE and consolidate again.")
+        : undefined;
+      return c.json({ ...consolidatedJson(stored), ...(warning ? { warning } : {}) }, 201);
     } catch (thrown) {
       ctx.hub.changed(id);
       if (OrchestratorError.is(thrown, "CONSOLIDATION_FAILED") || OrchestratorError.is(thrown, "CONSOLIDATION_TIMEOUT")) {
