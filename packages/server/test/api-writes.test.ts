@@ -5,7 +5,7 @@ import { describe, expect } from "vitest";
 import { stringify } from "yaml";
 import { createServer } from "../src/index.js";
 import { expectMatchesOpenApi } from "./support/openapi.js";
-import { flowPlan } from "./support/runs.js";
+import { flowPlan, runFlow } from "./support/runs.js";
 import { readEvents, stepIndexes } from "./support/sse.js";
 
 const TOKEN = "s3cret-token-for-tests";
@@ -447,6 +447,74 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     const { location } = (await started.json()) as { location: string };
     const events = await readEvents(await app.request(`${location}/events`));
     expect(stepIndexes(events)).toEqual([0, 1]);
+  });
+
+  test("agent openai on a server without an OpenAI endpoint: 409 naming agent and how to configure the server, nothing written", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
+    const saved = { url: process.env.OPENAI_BASE_URL, model: process.env.OPENAI_MODEL };
+    delete process.env.OPENAI_BASE_URL;
+    process.env.OPENAI_MODEL = "gpt-a";
+    try {
+      const before = await counts(db);
+      const yaml = await app.request("/api/v1/executions?agent=openai", {
+        method: "POST",
+        headers: { "Content-Type": "application/yaml", ...auth },
+        body: stringify(flowJson("openai-yaml", 1)),
+      });
+      const body = await yaml.json();
+      expect(yaml.status).toBe(409);
+      expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions", status: 409 }, body);
+      expect(body).toEqual({
+        error: {
+          code: "AGENT_NOT_CONFIGURED",
+          message:
+            "This server has no OpenAI endpoint configured (OPENAI_BASE_URL is not set): start reev serve with OPENAI_BASE_URL and OPENAI_MODEL set, or use agent scripted.",
+          field: "agent",
+        },
+      });
+      delete process.env.OPENAI_MODEL;
+      const json = await app.request("/api/v1/executions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...auth },
+        body: JSON.stringify({ flow: flowJson("openai-json", 1), agent: "openai" }),
+      });
+      expect(json.status).toBe(409);
+      expect(((await json.json()) as { error: { message: string } }).error.message).toMatch(
+        /^This server has no OpenAI endpoint configured \(OPENAI_BASE_URL and OPENAI_MODEL are not set\): /,
+      );
+      expect(await counts(db)).toEqual(before);
+    } finally {
+      for (const [name, value] of [
+        ["OPENAI_BASE_URL", saved.url],
+        ["OPENAI_MODEL", saved.model],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  test("consolidating an unknown execution is the 404 every route gives: No execution, and the id a cut one was cut from", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const id = await runFlow(db, flowPlan(`consolidate-cut-${backend.name}`, 1));
+    const consolidate = async (which: string) => {
+      const response = await app.request(`/api/v1/executions/${which}/consolidate`, { method: "POST", headers: auth });
+      return { status: response.status, body: await response.json() };
+    };
+    expect(await consolidate("exec_nope")).toEqual({
+      status: 404,
+      body: { error: { code: "NOT_FOUND", message: 'No execution "exec_nope".' } },
+    });
+    const cut = id.slice(0, -3);
+    expect(await consolidate(cut)).toEqual({
+      status: 404,
+      body: { error: { code: "NOT_FOUND", message: `No execution "${cut}". Did you mean ${id}?` } },
+    });
   });
 
   test("GET /api/v1/events announces each changed execution by id as it changes, and ends when the server stops", async ({ db }) => {

@@ -4,6 +4,7 @@ import {
   consolidateAgain,
   droppedCostWarning,
   type FlowPlan,
+  missingOpenAIEnvironment,
   OpenAIChatAgent,
   OrchestratorError,
   parseFlowPlan,
@@ -11,7 +12,7 @@ import {
   unscriptedProblem,
 } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
-import { ApiError, badRequest, ZApiErrorBody } from "../api-error.js";
+import { ApiError, badRequest, executionNotFound, ZApiErrorBody } from "../api-error.js";
 import { queryOf, strictFields, ZExecutionIdParams, ZNoQuery } from "../params.js";
 import { ZAccepted, ZConsolidatedSession } from "../schemas.js";
 import { consolidatedJson } from "../views.js";
@@ -60,6 +61,7 @@ const startRoute = createRoute({
   responses: {
     202: { description: "Started; Location is the execution.", content: { "application/json": { schema: ZAccepted } } },
     ...writeErrors,
+    409: error("The agent asked for is not configured on this server (agent openai without OPENAI_BASE_URL and OPENAI_MODEL)."),
     415: error("A body that is neither JSON nor YAML."),
   },
 });
@@ -116,7 +118,24 @@ export const unsupportedMediaType = () =>
     "Content-Type",
   );
 
-const agentOf = (name: AgentName): Agent => (name === "openai" ? new OpenAIChatAgent({}) : new ScriptedAgent());
+/**
+ * The openai agent reads its endpoint from the server's environment, which no request can set: without
+ * it the request is sound but this server cannot serve it. 409, not 400 (resending the same body to a
+ * configured server works) nor 503 (no retry helps until the server is restarted with the variables).
+ */
+function agentOf(name: AgentName): Agent {
+  if (name === "scripted") return new ScriptedAgent();
+  const missing = missingOpenAIEnvironment();
+  if (missing.length) {
+    throw new ApiError(
+      409,
+      "AGENT_NOT_CONFIGURED",
+      `This server has no OpenAI endpoint configured (${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} not set): start reev serve with OPENAI_BASE_URL and OPENAI_MODEL set, or use agent scripted.`,
+      "agent",
+    );
+  }
+  return new OpenAIChatAgent({});
+}
 
 export function registerWriteRoutes(app: App, ctx: ServerContext): void {
   app.openapi(startRoute, async (c) => {
@@ -157,6 +176,7 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
       return c.json({ ...consolidatedJson(stored), ...(warning ? { warning } : {}) }, 201);
     } catch (thrown) {
       ctx.hub.changed(id);
+      if (OrchestratorError.is(thrown, "NOT_FOUND")) throw await executionNotFound(ctx.db, id);
       if (OrchestratorError.is(thrown, "CONSOLIDATION_FAILED") || OrchestratorError.is(thrown, "CONSOLIDATION_TIMEOUT")) {
         throw new ApiError(409, thrown.code, thrown.message);
       }
