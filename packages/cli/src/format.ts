@@ -1,5 +1,7 @@
 import type { ConsolidationMetadata, ExecutionSessionRecord, RunMark } from "@reev/db";
 import {
+  type CostGap,
+  costUnknownNote,
   counted,
   formatDuration,
   formatPercent,
@@ -9,6 +11,7 @@ import {
   type StepResult,
   unrunStepsWords,
 } from "@reev/orchestrator";
+import { laterCommand, shellWord } from "./hint.js";
 
 /** One time format and one way to count for the CLI, the HTML report and the viewer. */
 export { utcStamp, utcTime } from "@reev/orchestrator";
@@ -48,6 +51,19 @@ export function metricsLine(m: ConsolidationMetadata): string {
     `tokens in ${formatCount(m.totalInputTokens)} / out ${formatCount(m.totalOutputTokens)}`,
     `cost ${formatUsd(m.costUsd)}`,
   ].join(" · ");
+}
+
+/**
+ * Under the Metrics of show, status and consolidate: why the cost is "—", in the words `reev eval`
+ * uses (costUnknownNote, from what the consolidation stored), and for a run a price file would price,
+ * the command that prices it (none on memory://, gone with the command).
+ */
+export function costNoteFields(executionId: string, gaps: readonly CostGap[]): [string, string][] {
+  const notes = costUnknownNote(gaps).map((note): [string, string] => ["", note]);
+  const again = gaps.some((g) => g.reason === "no_prices" || g.reason === "unpriced")
+    ? laterCommand(`consolidate ${shellWord(executionId)} --prices FILE`)
+    : null;
+  return again ? [...notes, ["", `${again} prices it.`]] : notes;
 }
 
 /**

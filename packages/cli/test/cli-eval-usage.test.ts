@@ -87,7 +87,7 @@ describe.each(backends)("tokens, cost and interrupts of reev eval on $name", (ba
     const unpriced = JSON.parse(r.stdout) as EvalJson;
     expect(unpriced.report.flows[0]!.costUsd).toEqual({ total: null, known: 0, unknown: 2 });
     expect(unpriced.report.flows[0]!.inputTokens.total).toBe(6690);
-    expect(unpriced.report.notes).toContain("Cost is unknown (—): no price table was given (--prices prices.yaml); it is never estimated.");
+    expect(unpriced.report.notes).toContain("Cost is unknown (—): no price table was given: pass --prices FILE to price the tokens.");
 
     const stored = await reev("compare", priced.evaluation.id, unpriced.evaluation.id, "--format", "json");
     expect(stored.code, show(stored)).toBe(0);

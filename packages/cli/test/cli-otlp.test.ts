@@ -5,7 +5,7 @@
  */
 import { once } from "node:events";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { createPostgresDatabase } from "@reev/db/testing";
@@ -182,6 +182,27 @@ describe.each(BACKENDS)("reev and OpenTelemetry on $name", (backend) => {
     expect(sent.code, show(sent)).toBe(0);
     expect(sent.stderr).toBe("");
     expect(sent.stdout).toMatch(/^Sent \d+ spans of execution /);
+  });
+
+  it("the default endpoint not answering: the JSON error's field is --endpoint, the option that changes it", async () => {
+    // The OpenTelemetry default, http://localhost:4318/v1/traces: nothing may listen there for this test to say anything.
+    const listening = await new Promise<boolean>((resolve) => {
+      const probe = connect(4318, "localhost")
+        .on("connect", () => {
+          probe.destroy();
+          resolve(true);
+        })
+        .on("error", () => resolve(false));
+    });
+    expect(listening, "something listens on localhost:4318; this test needs it free").toBe(false);
+    const r = await reev(["export", completed, "--format", "otlp", "--json"], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: "",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "",
+    });
+    expect(r.code, show(r)).toBe(1);
+    expect(JSON.parse(r.stderr)).toEqual({
+      error: { code: "EXPORT_FAILED", message: expect.stringContaining("http://localhost:4318/v1/traces"), field: "--endpoint" },
+    });
   });
 
   it("something that is not a collector answering an HTML 404: a short plain excerpt of it, no markup", async () => {

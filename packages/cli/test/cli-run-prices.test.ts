@@ -5,7 +5,7 @@
  * reev status --json, the HTML report); without a price file it is "—" / null; a bad price file is
  * exit 2, naming the field, before the database is opened.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cliBackends, executionIds, fixture, show } from "./support/run-cli.js";
@@ -19,6 +19,8 @@ const backends = cliBackends(() => temp.dir);
 //   answer:  2345 × 2.5 + 0 × 1.25 + 67 × 10          = 6532.5 per million → $0.0065325
 // $0.004375 + $0.0065325 = $0.0109075 (the double the sum gives is the one this literal reads as), shown "$0.0109".
 const RUN_USD = 0.0109075;
+
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe.each(backends)("reev run --prices on $name", (backend) => {
   const database = cliDatabase(backend, temp);
@@ -56,11 +58,68 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
     expect(html).toMatch(/<span class="value">\$0\.0109<\/span><span class="name">Cost<\/span>/);
   });
 
-  it("without --prices the cost is unknown: — in the summary, null in status --json", async () => {
+  it("without --prices the cost is unknown: — in the summary, null in status --json, and the summary, show and status say why", async () => {
     const unpriced = await reev("run", fixture("eval-usage.yaml"), "--out", join(temp.dir, `unpriced-${backend.name}`));
-    expect(unpriced.stdout, show(unpriced)).toContain("tokens in 3345 / out 267 · cost —\n");
-    const status = await reev("status", executionIds(unpriced.stdout)[0]!, "--json");
+    const why = "Cost is unknown (—): no price table was given: pass --prices FILE to price the tokens.";
+    expect(unpriced.stdout, show(unpriced)).toContain(`tokens in 3345 / out 267 · cost —\n  ${why}\n`);
+    const [id] = executionIds(unpriced.stdout);
+    const status = await reev("status", id!, "--json");
     expect(JSON.parse(status.stdout).consolidation.metrics.costUsd).toBeNull();
+    for (const command of ["show", "status"]) {
+      const text = await reev(command, id!);
+      expect(text.stdout, show(text)).toMatch(
+        new RegExp(`· cost —\n {2,}${escaped(why)}\n {2,}reev consolidate ${id} --prices FILE --db \\S+ prices it\\.\n`),
+      );
+    }
+  });
+
+  it("an attempt without its cached count, priced apart: the summary, show, status and the HTML report say why the cost is unknown", async () => {
+    const flow = join(temp.dir, `uncached-${backend.name}.yaml`);
+    writeFileSync(
+      flow,
+      [
+        "flowId: uncached",
+        "prompt: p",
+        "steps:",
+        "  - { stepId: ask, prompt: ask, script: [{ usage: { model: gpt-a, inputTokens: 1000, outputTokens: 200 } }] }",
+      ].join("\n"),
+    );
+    const out = join(temp.dir, `uncached-out-${backend.name}`);
+    const r = await reev("run", flow, "--prices", fixture("prices.yaml"), "--out", out);
+    expect(r.code, show(r)).toBe(0);
+    const why = "Cost is unknown (—): an attempt did not report cached input tokens, and the price of gpt-a charges them differently.";
+    expect(r.stdout, show(r)).toContain(`tokens in 1000 / out 200 · cost —\n  ${why}\n`);
+    const [id] = executionIds(r.stdout);
+    for (const command of ["show", "status"]) {
+      const text = await reev(command, id!);
+      expect(text.stdout, show(text)).toMatch(new RegExp(`· cost —\n {2,}${escaped(why)}\n`));
+      // A price file would not help: no command to consolidate it again with one.
+      expect(text.stdout, show(text)).not.toContain("prices it.");
+    }
+    const html = readFileSync(join(out, `${id}.html`), "utf8");
+    expect(html).toContain(`<p class="metrics-note">${why}</p>`);
+  });
+
+  it("reev consolidate without --prices after a priced consolidation warns, naming the cost it dropped and how to keep it", async () => {
+    const r = await reev("run", fixture("eval-usage.yaml"), "--prices", fixture("prices.yaml"), "--no-consolidate");
+    const [id] = executionIds(r.stdout);
+    const priced = await reev("consolidate", id!, "--prices", fixture("prices.yaml"));
+    expect(priced.code, show(priced)).toBe(0);
+    expect(priced.stderr, show(priced)).toBe("");
+    const pricedId = /^Consolidated +\S+: (\S+)$/m.exec(priced.stdout)?.[1];
+    const dropped = await reev("consolidate", id!);
+    expect(dropped.code, show(dropped)).toBe(0);
+    expect(dropped.stderr, show(dropped)).toMatch(
+      new RegExp(
+        `^Warning: The run's cost of \\$0\\.0109 was dropped: it was consolidated again without a price table, so its newest consolidation has no cost \\(the previous one, ${pricedId}, still holds it\\)\\. To keep it, consolidate with a price file: reev consolidate ${id} --prices FILE --db \\S+\n$`,
+      ),
+    );
+    // Nothing left to drop: no warning. With --json, stderr stays for errors: the warning is in the answer.
+    expect((await reev("consolidate", id!)).stderr).toBe("");
+    await reev("consolidate", id!, "--prices", fixture("prices.yaml"));
+    const json = await reev("consolidate", id!, "--json");
+    expect(json.stderr, show(json)).toBe("");
+    expect(JSON.parse(json.stdout).warning).toMatch(/^The run's cost of \$0\.0109 was dropped: /);
   });
 
   it("a bad price file is exit 2, naming the field, and nothing is run or written (reev run, demo and serve alike)", async () => {

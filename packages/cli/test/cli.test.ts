@@ -257,7 +257,7 @@ describe("inspecting recorded runs", () => {
     const r = await reev("status", failed);
     expectExit(r, 0);
     const lines = r.stdout.trimEnd().split("\n");
-    expect(lines, show(r)).toHaveLength(4);
+    expect(lines, show(r)).toHaveLength(5);
     expect(lines[0]).toBe(`Execution      ${failed}`);
     expect(lines[1]).toMatch(/^Status {9}❌ failed — Stopped: critical step swap failed: Invalid parameters: slippage$/);
     // Times as every table prints them (utcTime), with UTC said: JSON alone keeps ISO 8601.
@@ -267,6 +267,8 @@ describe("inspecting recorded runs", () => {
     expect(lines[3]).toMatch(
       /^Metrics {8}success rate 25\.0% · avg score — · 1 tool call(s)? · steps time \d+(ms|\.\d\ds) · tokens in — \/ out — · cost —$/,
     );
+    // Why, as the consolidation stored it: the scripted steps reported no usage.
+    expect(lines[4]).toBe(`${" ".repeat(15)}Cost is unknown (—): the agent did not report usage for every attempt.`);
   });
 
   it("reev status --json: the execution and its consolidation in full, under the documented names", async () => {

@@ -1,5 +1,6 @@
 import { ZRecordedStepStatus } from "@reev/db";
 import { z } from "zod";
+import { ZCostGap } from "./evaluation/cost-gaps.js";
 
 /**
  * The consolidated session content: reev's JSON shape (consolidated_session_id, execution_id,
@@ -101,6 +102,11 @@ export const ZConsolidatedMetrics = z.object({
    * (--prices); null without one, or when one attempt's model or count cannot be priced. Absent from older documents.
    */
   cost_usd: z.number().nonnegative().nullable().optional(),
+  /**
+   * Why `cost_usd` is null, in the words' terms (CostGap): present only then, and absent from documents
+   * stored before it was kept. One this reader does not know is dropped, never the document's fault.
+   */
+  cost_unknown: z.array(ZCostGap).min(1).optional().catch(undefined),
 });
 export type ConsolidatedMetrics = z.infer<typeof ZConsolidatedMetrics>;
 

@@ -11,6 +11,8 @@ import {
 } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import { type CostGap, costGaps, storedCostGaps } from "./evaluation/cost-gaps.js";
+import { formatUsd } from "./evaluation/format-usage.js";
 import { parseInput } from "./evaluation/parse-input.js";
 import { type PriceTable, runCostUsd, ZPriceTable } from "./evaluation/price-table.js";
 import { sumKnown } from "./evaluation/summary-statistics.js";
@@ -52,7 +54,9 @@ const runTokens = (attempts: readonly Attempt[] | null, count: (attempt: Attempt
  * - `total_input_tokens` / `total_output_tokens`: summed over every attempt of every step that ran;
  *   null unless every such attempt reported the count;
  * - `cost_usd`: those same attempts priced by `prices` with the evaluations' rule (runCostUsd); null
- *   without a price table, or when one attempt's model is not in it or a count it needs is unknown.
+ *   without a price table, or when one attempt's model is not in it or a count it needs is unknown;
+ * - `cost_unknown`: when `cost_usd` is null, why (costGaps): the price table is not stored, so no
+ *   later view could tell.
  */
 export function computeMetrics(sessions: readonly SessionLog[], prices: PriceTable | null = null): ConsolidatedMetrics {
   return summaryMetrics(sessions.map(stepSummary), prices);
@@ -80,6 +84,7 @@ export function summaryMetrics(sessions: readonly StepSummary[], prices: PriceTa
   const finishes = sessions.flatMap((s) => (s.finishedAt ? [s.finishedAt.getTime()] : []));
   const scores = sessions.flatMap((s) => (s.score === null ? [] : [s.score]));
   const attempts = attemptedUsage(sessions, (s) => s.attempts);
+  const costUnknown = costGaps(attempts, prices);
   return {
     successful_steps: successful,
     failed_steps: total - successful - skipped,
@@ -93,6 +98,7 @@ export function summaryMetrics(sessions: readonly StepSummary[], prices: PriceTa
     total_input_tokens: runTokens(attempts, (a) => a.inputTokens),
     total_output_tokens: runTokens(attempts, (a) => a.outputTokens),
     cost_usd: runCostUsd(attempts, prices),
+    ...(costUnknown.length ? { cost_unknown: costUnknown } : {}),
   };
 }
 
@@ -208,12 +214,14 @@ export function buildConsolidation(input: ConsolidationInput): {
 export function consolidationFrame(input: DocumentHead & { steps: readonly StepSummary[]; prices: PriceTable | null }): {
   content: ConsolidatedDocumentFrame;
   metadata: ConsolidationMetadata;
+  costGaps: CostGap[];
 } {
   const metrics = summaryMetrics(input.steps, input.prices);
   const head = JSON.stringify(headOf(input, input.steps.length));
   return {
     content: { beforeSteps: `${head.slice(0, -1)},"steps":`, afterSteps: `,"metadata":${JSON.stringify(metrics)}}` },
     metadata: metadataOf(metrics),
+    costGaps: metrics.cost_unknown ?? [],
   };
 }
 
@@ -262,7 +270,23 @@ export type ConsolidateOptions = {
 export type ConsolidationResult = {
   consolidatedSessionId: string;
   metadata: ConsolidationMetadata;
+  /** Why `metadata.costUsd` is null, as the stored document says (empty when the cost is known). */
+  costGaps: CostGap[];
 };
+
+/**
+ * The cost gaps a stored consolidated document carries: empty for a known cost, and for a document
+ * stored before they were kept (or not reev's JSON), whose reason is not known.
+ */
+export function documentCostGaps(content: string): CostGap[] {
+  let metrics: unknown;
+  try {
+    metrics = (JSON.parse(content) as { metadata?: unknown }).metadata;
+  } catch {
+    return [];
+  }
+  return metrics && typeof metrics === "object" ? (storedCostGaps(metrics) ?? []) : [];
+}
 
 /**
  * Consolidates an execution's committed steps into one stored session, and records the outcome as
@@ -282,6 +306,7 @@ export async function consolidateExecution(
   const now = options.now ?? (() => new Date());
   const deadline = new Date(now().getTime() + timeoutMs);
   const consolidatedSessionId = options.consolidatedSessionId ?? defaultConsolidatedId(executionId, now());
+  let gaps: CostGap[] | undefined;
   try {
     const done = await db.writer.consolidate({
       executionId,
@@ -293,7 +318,7 @@ export async function consolidateExecution(
         // run interrupted or abandoned) is consolidated as what it is: no steps.
         if (!steps.length && execution.status === "running")
           throw new OrchestratorError("CONSOLIDATION_FAILED", "No sessions found for consolidation");
-        return consolidationFrame({
+        const frame = consolidationFrame({
           consolidatedSessionId,
           executionId,
           flowId: execution.flowId,
@@ -302,14 +327,44 @@ export async function consolidateExecution(
           steps,
           prices,
         });
+        gaps = frame.costGaps;
+        return frame;
       },
     });
-    // A retry under a stored id is answered from its metric columns.
-    return { consolidatedSessionId, metadata: done.metadata };
+    // A retry under a stored id is answered from its metric columns, and from its document why its cost is unknown.
+    const stored = done.created ? undefined : await db.writer.getConsolidatedSession(consolidatedSessionId, executionId);
+    return { consolidatedSessionId, metadata: done.metadata, costGaps: stored ? documentCostGaps(stored) : (gaps ?? []) };
   } catch (error) {
     throw asOrchestratorError(error, { executionId, timeoutMs });
   }
 }
+
+/** The cost a consolidation without a price table left behind: the newest consolidation before it had one. */
+export type DroppedCost = { consolidatedSessionId: string; costUsd: number };
+
+/**
+ * consolidateExecution for a run that may have been consolidated before (reev consolidate, the API's
+ * consolidate route). A cost is priced by the table given, never carried over, so one consolidated
+ * again without a table loses the cost the views showed: `droppedCost` names it, for a warning
+ * (droppedCostWarning), rather than let it go silently. It stays in the older session.
+ */
+export async function consolidateAgain(
+  db: { writer: DatabaseWriter },
+  executionId: string,
+  options: ConsolidateOptions = {},
+): Promise<ConsolidationResult & { droppedCost: DroppedCost | null }> {
+  const previous = options.prices == null ? (await db.writer.getConsolidatedSessionsByExecution(executionId))[0] : undefined;
+  const done = await consolidateExecution(db, executionId, options);
+  const dropped =
+    previous?.costUsd != null && done.metadata.costUsd == null
+      ? { consolidatedSessionId: previous.consolidatedSessionId, costUsd: previous.costUsd }
+      : null;
+  return { ...done, droppedCost: dropped };
+}
+
+/** The warning for a DroppedCost; `keep` says how to keep the cost where the consolidation was asked for. */
+export const droppedCostWarning = (dropped: DroppedCost, keep: string): string =>
+  `The run's cost of ${formatUsd(dropped.costUsd)} was dropped: it was consolidated again without a price table, so its newest consolidation has no cost (the previous one, ${dropped.consolidatedSessionId}, still holds it). ${keep}`;
 
 function asOrchestratorError(error: unknown, context: { executionId: string; timeoutMs: number }): OrchestratorError {
   if (OrchestratorError.is(error)) return error;
@@ -333,6 +388,8 @@ export type ConsolidationStatusReport = {
   /** The newest consolidated session, when status is `completed`. */
   consolidatedSessionId: string | null;
   metadata: ConsolidationMetadata | null;
+  /** Why its cost is unknown, from its document (documentCostGaps); empty without one or when the cost is known. */
+  costGaps: CostGap[];
   /** How many steps the newest consolidated session holds (its metrics count those); null unless status is `completed`. */
   recordedSteps: number | null;
 };
@@ -359,6 +416,7 @@ export async function consolidationReport(
     error,
     consolidatedSessionId: latest?.consolidatedSessionId ?? null,
     metadata: latest ? sessionMetadata(latest) : null,
+    costGaps: latest ? documentCostGaps(latest.consolidatedContent) : [],
     recordedSteps: latest ? latest.originalSessionIds.length : null,
   };
 }

@@ -24,6 +24,7 @@ import {
 import { type Clock, MAX_TIMER_MS, systemClock, untilAborted } from "./clock.js";
 import { consolidateExecution, DEFAULT_CONSOLIDATION_TIMEOUT_MS } from "./consolidation.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
+import type { CostGap } from "./evaluation/cost-gaps.js";
 import { parseInput } from "./evaluation/parse-input.js";
 import { type PriceTable, ZPriceTable } from "./evaluation/price-table.js";
 import { recordStoredChecks } from "./evaluation/record-checks.js";
@@ -90,7 +91,13 @@ export type ExecutionResult = {
   totalSteps: number;
   stepResults: StepResult[];
   consolidatedSessionId: string | null;
-  consolidation: { status: ConsolidationStatus | "skipped"; error: string | null; metadata: ConsolidationMetadata | null };
+  /** `costGaps`: why `metadata.costUsd` is null (empty when it is known, or nothing was consolidated). */
+  consolidation: {
+    status: ConsolidationStatus | "skipped";
+    error: string | null;
+    metadata: ConsolidationMetadata | null;
+    costGaps: CostGap[];
+  };
   durationMs: number;
   error: string | null;
 };
@@ -398,7 +405,7 @@ export class PingPongExecutor {
   async #consolidate(executionId: string, status: FinalExecutionStatus, enabled: boolean) {
     if (!enabled || status === "rolled_back") {
       const why = enabled ? "the execution was rolled back: no steps to consolidate" : "consolidation was not requested";
-      return { consolidatedSessionId: null, report: { status: "skipped" as const, error: why, metadata: null } };
+      return { consolidatedSessionId: null, report: { status: "skipped" as const, error: why, metadata: null, costGaps: [] } };
     }
     try {
       const done = await consolidateExecution({ writer: this.#writer }, executionId, {
@@ -407,14 +414,19 @@ export class PingPongExecutor {
       });
       return {
         consolidatedSessionId: done.consolidatedSessionId,
-        report: { status: "completed" as const, error: null, metadata: done.metadata },
+        report: { status: "completed" as const, error: null, metadata: done.metadata, costGaps: done.costGaps },
       };
     } catch (error) {
       // A failed consolidation is reported, never allowed to break the execution it describes.
       const timedOut = OrchestratorError.is(error, "CONSOLIDATION_TIMEOUT");
       return {
         consolidatedSessionId: null,
-        report: { status: timedOut ? ("timed_out" as const) : ("failed" as const), error: errorMessage(error), metadata: null },
+        report: {
+          status: timedOut ? ("timed_out" as const) : ("failed" as const),
+          error: errorMessage(error),
+          metadata: null,
+          costGaps: [],
+        },
       };
     }
   }

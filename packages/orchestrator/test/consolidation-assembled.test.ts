@@ -11,7 +11,13 @@ import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConsolidatedContent, type ConsolidatedStep, ZConsolidatedContent } from "../src/consolidated-content.js";
-import { buildConsolidation, consolidateExecution } from "../src/consolidation.js";
+import {
+  buildConsolidation,
+  consolidateAgain,
+  consolidateExecution,
+  consolidationReport,
+  droppedCostWarning,
+} from "../src/consolidation.js";
 import type { PriceTable } from "../src/evaluation/price-table.js";
 import { PingPongExecutor } from "../src/ping-pong-executor.js";
 import { uid } from "./fixtures/executor/support.js";
@@ -366,6 +372,48 @@ describe.each(testBackends())("the document consolidation assembles in the datab
       expect(missing.metadata).toMatchObject({ total_output_tokens: null, cost_usd: null });
       for (const id of [noPrices.execution_id, unknown.execution_id, missing.execution_id])
         expect((await db.writer.getConsolidatedSessionsByExecution(id))[0]!.costUsd).toBeNull();
+    });
+
+    it("a null cost is stored with why, and the status report reads it back: each reason the price rule has", async () => {
+      const [first, ...rest] = PRICED_STEPS;
+      const withAttempts = (...attempts: ReturnType<typeof attempt>[]) => [{ ...first!, attempts }, ...rest];
+      const uncached = { ...attempt(1, "success", "gpt-a", 1000, 200, 0), cachedInputTokens: null };
+      const noModel = (n: number) => ({ ...attempt(n, n === 1 ? "failed" : "success", "gpt-a", 1000, 200, 0), model: null });
+      const cases: [name: string, steps: StepInput[], prices: PriceTable | null, gaps: unknown][] = [
+        ["no-prices", PRICED_STEPS, null, [{ reason: "no_prices" }]],
+        ["unpriced", withAttempts(attempt(1, "success", "gpt-x", 1000, 200, 0)), PRICES, [{ reason: "unpriced", models: ["gpt-x"] }]],
+        ["uncached", withAttempts(uncached as never), PRICES, [{ reason: "uncached", models: ["gpt-a"] }]],
+        ["no-model", withAttempts(noModel(1) as never, noModel(2) as never), PRICES, [{ reason: "no_model", attempts: 2 }]],
+        // Uncounted tokens: no price table would help, so that is the one reason given.
+        ["no-usage", withAttempts(attempt(1, "success", "gpt-a", 1000, null, 0)), null, [{ reason: "no_usage" }]],
+        ["priced", PRICED_STEPS, PRICES, undefined],
+      ];
+      for (const [name, steps, prices, gaps] of cases) {
+        const executionId = await pricedRun(name, steps);
+        const document = await consolidatedAsPureBuilder(executionId, uid("c"), prices);
+        expect({ name, stored: document.metadata.cost_unknown }).toEqual({ name, stored: gaps });
+        const report = await consolidationReport(db, (await db.writer.getExecutionSession(executionId))!);
+        expect({ name, read: report.costGaps }).toEqual({ name, read: gaps ?? [] });
+        expect({ name, returned: (await consolidateExecution(db, executionId, { prices })).costGaps }).toEqual({
+          name,
+          returned: gaps ?? [],
+        });
+      }
+    });
+
+    it("consolidated again without a price table, a priced run's dropped cost is named; with one, or unpriced before, nothing is", async () => {
+      const executionId = await pricedRun("dropped", PRICED_STEPS);
+      const priced = await consolidateExecution(db, executionId, { prices: PRICES });
+      const again = await consolidateAgain(db, executionId);
+      expect(again.metadata.costUsd).toBeNull();
+      expect(again.droppedCost).toEqual({ consolidatedSessionId: priced.consolidatedSessionId, costUsd: 0.01295 });
+      expect(droppedCostWarning(again.droppedCost!, "Keep it so.")).toBe(
+        `The run's cost of $0.0129 was dropped: it was consolidated again without a price table, so its newest consolidation has no cost (the previous one, ${priced.consolidatedSessionId}, still holds it). Keep it so.`,
+      );
+      // The newest has no cost now: once more without prices drops nothing more.
+      expect((await consolidateAgain(db, executionId)).droppedCost).toBeNull();
+      expect((await consolidateAgain(db, executionId, { prices: PRICES })).droppedCost).toBeNull();
+      expect((await consolidateAgain(db, executionId, { prices: PRICES })).metadata.costUsd).toBe(0.01295);
     });
 
     it("a price table that is not one is refused whole, naming the field, before anything is written", async () => {

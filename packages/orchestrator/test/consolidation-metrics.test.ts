@@ -81,6 +81,8 @@ describe("computeMetrics on hand-computed tables", () => {
       total_input_tokens: null, // no attempt recorded usage
       total_output_tokens: null,
       cost_usd: null,
+      // Why, stored with it: no view could tell later.
+      cost_unknown: [{ reason: "no_usage" }],
     });
   });
 
@@ -181,6 +183,8 @@ describe("computeMetrics on hand-computed tables", () => {
       total_input_tokens: null,
       total_output_tokens: null,
       cost_usd: null,
+      // Why, stored with it: no view could tell later.
+      cost_unknown: [{ reason: "no_usage" }],
     });
   });
 
@@ -339,6 +343,8 @@ describe("buildConsolidation", () => {
       total_input_tokens: null,
       total_output_tokens: null,
       cost_usd: null,
+      // Why, stored with it: no view could tell later.
+      cost_unknown: [{ reason: "no_usage" }],
     });
     expect(built.metadata).toEqual({
       avgScore: document.metadata.avg_score,

@@ -304,6 +304,7 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
         error: null,
         consolidatedSessionId: null,
         metadata: null,
+        costGaps: [],
         recordedSteps: null,
       });
       await storeSteps(executionId, [0, 1, 2, 3]);
@@ -527,7 +528,7 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
           consolidate: false,
         },
       );
-      expect(result.consolidation).toEqual({ status: "skipped", error: "consolidation was not requested", metadata: null });
+      expect(result.consolidation).toEqual({ status: "skipped", error: "consolidation was not requested", metadata: null, costGaps: [] });
       expect(result.consolidatedSessionId).toBeNull();
       expect((await getConsolidationStatus(db, executionId)).status).toBe("pending");
     });
@@ -554,7 +555,7 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       expect(result.status).toBe("completed");
       expect(result.error).toBeNull();
       expect(result.consolidatedSessionId).toBeNull();
-      expect(result.consolidation).toEqual({ status: "failed", error: "disk full", metadata: null });
+      expect(result.consolidation).toEqual({ status: "failed", error: "disk full", metadata: null, costGaps: [] });
       expect(await db.writer.getExecutionSession(executionId)).toMatchObject({
         status: "completed",
         consolidation: { status: "failed", error: "disk full" },
@@ -577,7 +578,12 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
       );
       expect(result.status).toBe("failed");
       expect(result.error).toBe("1 of 2 steps did not succeed");
-      expect(result.consolidation).toEqual({ status: "timed_out", error: "Consolidation timed out after 120ms", metadata: null });
+      expect(result.consolidation).toEqual({
+        status: "timed_out",
+        error: "Consolidation timed out after 120ms",
+        metadata: null,
+        costGaps: [],
+      });
       expect(result.consolidatedSessionId).toBeNull();
       await transactionsSettled();
       expect(await consolidatedRows(executionId)).toBe(0);

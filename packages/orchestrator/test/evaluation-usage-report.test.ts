@@ -119,7 +119,7 @@ describe.each(testBackends())("tokens and cost in the evaluation report on $name
     expect(m.costUsd).toEqual({ total: null, known: 1, unknown: 2 });
     expect(built.notes).toEqual([
       "Tokens are unknown (—) for 1 of 9 runs: their agent did not report usage for every attempt.",
-      "Cost is unknown (—) for runs of a model not in the price table: gpt-b.",
+      "Cost is unknown (—) for 1 run: the model gpt-b is not in the price table.",
       "Cost is unknown (—) for 1 run: an attempt did not report cached input tokens, and the price of gpt-a charges them differently.",
     ]);
   });
@@ -144,7 +144,7 @@ describe.each(testBackends())("tokens and cost in the evaluation report on $name
       expect(flow.runTotals!.every((r) => r.costUsd === null)).toBe(true);
     }
     expect(built.flows[0]!.inputTokens.total).toBe(10_035);
-    expect(built.notes).toContain("Cost is unknown (—): no price table was given (--prices prices.yaml); it is never estimated.");
+    expect(built.notes).toContain("Cost is unknown (—): no price table was given: pass --prices FILE to price the tokens.");
   });
 
   it("a finished evaluation priced again from its stored runs gives the same figures as when it ran", async () => {

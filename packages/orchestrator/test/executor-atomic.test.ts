@@ -80,6 +80,7 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
         status: "skipped",
         error: "the execution was rolled back: no steps to consolidate",
         metadata: null,
+        costGaps: [],
       });
 
       expect(await countSteps(executionId)).toBe(0);

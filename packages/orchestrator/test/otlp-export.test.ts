@@ -339,10 +339,12 @@ describe("resolveOtlpEndpoint", () => {
       "https://cloud.example/api/public/otel/v1/traces",
     );
     expect(resolveOtlpEndpoint({ env: {} })).toBeUndefined();
-    expect(resolveOtlpEndpoint({ env: {}, fallback: "http://localhost:4318/v1/traces" })).toEqual({
+    // The default's source is the option that changes it: an error about it names a field a user can set.
+    expect(resolveOtlpEndpoint({ env: {}, fallback: "http://localhost:4318/v1/traces", endpointSource: "--endpoint" })).toEqual({
       url: "http://localhost:4318/v1/traces",
-      source: "the default",
+      source: "--endpoint",
     });
+    expect(resolveOtlpEndpoint({ env: {}, fallback: "http://localhost:4318/v1/traces" })?.source).toBe("endpoint");
   });
 
   it("refuses what is not an http(s) URL, naming where it came from", () => {

@@ -6,7 +6,7 @@ import { describe, expect } from "vitest";
 import { stringify } from "yaml";
 import { createServer } from "../src/index.js";
 import { expectMatchesOpenApi } from "./support/openapi.js";
-import { flowPlan } from "./support/runs.js";
+import { flowPlan, runFlow } from "./support/runs.js";
 import { readEvents, stepIndexes } from "./support/sse.js";
 
 const TOKEN = "s3cret-token-for-tests";
@@ -408,6 +408,46 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     expect(session.content.metadata).toMatchObject(metrics);
   });
 
+  test("re-consolidating a priced run on a server without --prices: 201 with a warning naming the dropped cost; none when nothing is dropped", async ({
+    db,
+  }) => {
+    const prices = { models: { "gpt-a": { inputPerMillion: 2.5, outputPerMillion: 10 } } };
+    const pricedServer = createServer({ db, token: TOKEN, log: () => {}, prices });
+    const flow = {
+      flowId: `dropped-${backend.name}`,
+      prompt: "p",
+      steps: [{ stepId: "ask", prompt: "ask", script: [{ usage: { model: "gpt-a", inputTokens: 1000, outputTokens: 200 } }] }],
+    };
+    const started = await pricedServer.app.request("/api/v1/executions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...auth },
+      body: JSON.stringify({ flow, agent: "scripted" }),
+    });
+    const { execution_id: id, location } = (await started.json()) as { execution_id: string; location: string };
+    await readEvents(await pricedServer.app.request(`${location}/events`));
+    const [priced] = await db.writer.getConsolidatedSessionsByExecution(id);
+    expect(priced?.costUsd).toBe(0.0045);
+
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
+    const again = await app.request(`${location}/consolidate`, { method: "POST", headers: auth });
+    expect(again.status).toBe(201);
+    const body = (await again.json()) as { cost_usd: number | null; warning?: string };
+    expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions/{id}/consolidate", status: 201 }, body);
+    expect(body.cost_usd).toBeNull();
+    expect(body.warning).toBe(
+      `The run's cost of $0.0045 was dropped: it was consolidated again without a price table, so its newest consolidation has no cost (the previous one, ${priced?.consolidatedSessionId}, still holds it). To keep it, restart reev serve with --prices FILE and consolidate again.`,
+    );
+    // Nothing more to drop, and a priced server keeps it: no warning either way.
+    const twice = (await (await app.request(`${location}/consolidate`, { method: "POST", headers: auth })).json()) as object;
+    expect(twice).not.toHaveProperty("warning");
+    const repriced = (await (await pricedServer.app.request(`${location}/consolidate`, { method: "POST", headers: auth })).json()) as {
+      cost_usd: number | null;
+    };
+    expect(repriced.cost_usd).toBe(0.0045);
+    expect(repriced).not.toHaveProperty("warning");
+  });
+
   test("a YAML flow file with ?agent= starts a run too", async ({ db }) => {
     const { app } = createServer({ db, token: TOKEN, log: () => {} });
     const started = await app.request("/api/v1/executions?agent=scripted", {
@@ -419,6 +459,74 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     const { location } = (await started.json()) as { location: string };
     const events = await readEvents(await app.request(`${location}/events`));
     expect(stepIndexes(events)).toEqual([0, 1]);
+  });
+
+  test("agent openai on a server without an OpenAI endpoint: 409 naming agent and how to configure the server, nothing written", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
+    const saved = { url: process.env.OPENAI_BASE_URL, model: process.env.OPENAI_MODEL };
+    delete process.env.OPENAI_BASE_URL;
+    process.env.OPENAI_MODEL = "gpt-a";
+    try {
+      const before = await counts(db);
+      const yaml = await app.request("/api/v1/executions?agent=openai", {
+        method: "POST",
+        headers: { "Content-Type": "application/yaml", ...auth },
+        body: stringify(flowJson("openai-yaml", 1)),
+      });
+      const body = await yaml.json();
+      expect(yaml.status).toBe(409);
+      expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions", status: 409 }, body);
+      expect(body).toEqual({
+        error: {
+          code: "AGENT_NOT_CONFIGURED",
+          message:
+            "This server has no OpenAI endpoint configured (OPENAI_BASE_URL is not set): start reev serve with OPENAI_BASE_URL and OPENAI_MODEL set, or use agent scripted.",
+          field: "agent",
+        },
+      });
+      delete process.env.OPENAI_MODEL;
+      const json = await app.request("/api/v1/executions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...auth },
+        body: JSON.stringify({ flow: flowJson("openai-json", 1), agent: "openai" }),
+      });
+      expect(json.status).toBe(409);
+      expect(((await json.json()) as { error: { message: string } }).error.message).toMatch(
+        /^This server has no OpenAI endpoint configured \(OPENAI_BASE_URL and OPENAI_MODEL are not set\): /,
+      );
+      expect(await counts(db)).toEqual(before);
+    } finally {
+      for (const [name, value] of [
+        ["OPENAI_BASE_URL", saved.url],
+        ["OPENAI_MODEL", saved.model],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  test("consolidating an unknown execution is the 404 every route gives: No execution, and the id a cut one was cut from", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const id = await runFlow(db, flowPlan(`consolidate-cut-${backend.name}`, 1));
+    const consolidate = async (which: string) => {
+      const response = await app.request(`/api/v1/executions/${which}/consolidate`, { method: "POST", headers: auth });
+      return { status: response.status, body: await response.json() };
+    };
+    expect(await consolidate("exec_nope")).toEqual({
+      status: 404,
+      body: { error: { code: "NOT_FOUND", message: 'No execution "exec_nope".' } },
+    });
+    const cut = id.slice(0, -3);
+    expect(await consolidate(cut)).toEqual({
+      status: 404,
+      body: { error: { code: "NOT_FOUND", message: `No execution "${cut}". Did you mean ${id}?` } },
+    });
   });
 
   test("GET /api/v1/events announces each changed execution by id as it changes, and ends when the server stops", async ({ db }) => {

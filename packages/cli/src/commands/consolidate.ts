@@ -1,9 +1,9 @@
 import type { Database } from "@reev/db";
-import { consolidateExecution, consolidationReport, type PriceTable } from "@reev/orchestrator";
+import { consolidateAgain, consolidationReport, droppedCostWarning, type PriceTable } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { metricsLine, unrunStepsField } from "../format.js";
+import { costNoteFields, metricsLine, unrunStepsField } from "../format.js";
 import { inMemoryNote, reevCommand, shellWord } from "../hint.js";
 import { executionWithConsolidationJson } from "../json-views.js";
 import { recoverWords, runMark } from "../liveness.js";
@@ -72,17 +72,26 @@ export async function consolidateCommand(
       },
     );
   }
-  const done = await consolidateExecution(db, executionId, { prices: options.prices });
+  const done = await consolidateAgain(db, executionId, { prices: options.prices });
   // Read again: the record holds the consolidation's new status, which the report goes by.
   const consolidated = await requireExecution(db, executionId);
   const report = await consolidationReport(db, consolidated);
+  const warning = done.droppedCost
+    ? droppedCostWarning(
+        done.droppedCost,
+        `To keep it, consolidate with a price file: ${reevCommand(`consolidate ${shellWord(executionId)} --prices FILE`)}`,
+      )
+    : undefined;
   if (options.json) {
-    writeJson(io, executionWithConsolidationJson(consolidated, report));
+    // stderr is for the error's JSON line alone: the warning goes with the answer.
+    writeJson(io, { ...executionWithConsolidationJson(consolidated, report), ...(warning ? { warning } : {}) });
     return 0;
   }
+  if (warning) io.stderr.write(`Warning: ${warning}\n`);
   const fields: [string, string][] = [
     ["Consolidated", `${executionId}: ${done.consolidatedSessionId}`],
     ["Metrics", metricsLine(done.metadata)],
+    ...costNoteFields(executionId, done.costGaps),
     ...unrunStepsField(consolidated, report.recordedSteps),
   ];
   const drawn = reevCommand(`diagram ${shellWord(executionId)} --format html --out run.html`);

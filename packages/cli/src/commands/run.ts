@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { type Database, EXECUTION_STATUSES } from "@reev/db";
 import {
   type Agent,
+  costUnknownNote,
   type ExecutionResult,
   errorMessage,
   type FlowPlan,
@@ -224,6 +225,7 @@ function summary(result: ExecutionResult, run: number | undefined): string {
     `${statusLabel(result.status)}  ${runName(result.flowId, run)}  ${result.executionId}`,
     `  ${steps} · wall time ${formatDuration(result.durationMs)}`,
     ...(m ? [`  ${metricsLine(m)}`] : []),
+    ...costUnknownNote(result.consolidation.costGaps).map((note) => `  ${note}`),
     ...(result.error ? [`  error: ${result.error}`] : []),
     `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}${consolidateLater(result)}`,
   ];

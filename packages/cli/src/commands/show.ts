@@ -3,7 +3,7 @@ import { attemptsText, consolidationReport, formatDuration } from "@reev/orchest
 import type { Command } from "commander";
 import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
-import { formatScore, metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
+import { costNoteFields, formatScore, metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
 import { ownerField, runMark } from "../liveness.js";
 import { clip, renderFields, renderTable } from "../text-table.js";
@@ -59,6 +59,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
       `${status.status}${status.consolidatedSessionId ? ` ${status.consolidatedSessionId}` : ""}${status.error ? ` — ${status.error}` : ""}`,
     ),
     ...(status.metadata ? [field("Metrics", metricsLine(status.metadata))] : []),
+    ...costNoteFields(e.executionId, status.costGaps),
     ...unrunStepsField(e, status.recordedSteps),
     ...(checks.flow ? [field("Checks", checksCell(checks.flow))] : []),
   ];

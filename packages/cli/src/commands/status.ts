@@ -2,7 +2,7 @@ import type { Database } from "@reev/db";
 import { consolidationReport } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
-import { metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
+import { costNoteFields, metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
 import { executionWithConsolidationJson } from "../json-views.js";
 import { ownerField, runMark } from "../liveness.js";
 import { renderFields } from "../text-table.js";
@@ -45,6 +45,7 @@ export async function statusCommand(db: Database, executionId: string, options: 
     ...(mark ? ownerField(e, mark) : []),
     ["Consolidation", `${consolidation}${report.error ? ` — ${report.error}` : ""}`],
     ...(report.metadata ? ([["Metrics", metricsLine(report.metadata)]] as [string, string][]) : []),
+    ...costNoteFields(e.executionId, report.costGaps),
     ...unrunStepsField(e, report.recordedSteps),
   ];
   io.stdout.write(`${renderFields(fields)}\n`);

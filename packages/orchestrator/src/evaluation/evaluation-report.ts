@@ -1,10 +1,11 @@
-import type { AttemptUsage, EvaluationExecutionRecord, EvaluationStepRecord } from "@reev/db";
+import type { EvaluationExecutionRecord, EvaluationStepRecord } from "@reev/db";
 import { counted } from "../counted.js";
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
 import type { StepRun } from "./aggregate-steps.js";
 import { aggregateCheckFailures, type CheckFailure, type CheckRef, failedChecksOf, failedInVerdict, NO_VERDICT } from "./check-failures.js";
+import { type CostGap, costGaps, costUnknownNote } from "./cost-gaps.js";
 import type { FlowExpectations } from "./evaluation-configuration.js";
-import { chargesCachedApart, type PriceTable, priceOf, runCostUsd } from "./price-table.js";
+import { type PriceTable, runCostUsd } from "./price-table.js";
 import { attemptedUsage, sumUsage } from "./token-usage.js";
 
 /**
@@ -155,47 +156,42 @@ function usageNotes(
   prices: PriceTable | null,
 ): string[] {
   const runs = flows.flatMap((f) => f.runTotals);
-  const notes: string[] = [];
   const noTokens = runs.filter((r) => r.inputTokens === null || r.outputTokens === null).length;
-  if (noTokens > 0)
-    notes.push(
-      `Tokens are unknown (—) for ${noTokens} of ${counted(runs.length, "run")}: their agent did not report usage for every attempt.`,
-    );
-  if (prices === null) {
-    notes.push("Cost is unknown (—): no price table was given (--prices prices.yaml); it is never estimated.");
-    return notes;
-  }
-  const attempts: AttemptUsage[] = executions.flatMap((e) => e.steps.flatMap((s) => s.usage));
-  const unpriced = [...new Set(attempts.flatMap((u) => (u.model !== null && !Object.hasOwn(prices.models, u.model) ? [u.model] : [])))];
-  if (unpriced.length)
-    notes.push(
-      `Cost is unknown (—) for runs of ${unpriced.length === 1 ? "a model" : "models"} not in the price table: ${unpriced.sort().join(", ")}.`,
-    );
-  const noModel = attempts.filter((u) => u.model === null).length;
-  if (noModel) notes.push(`Cost is unknown (—) for runs with ${counted(noModel, "attempt")} that did not report a model.`);
-  notes.push(...uncachedNotes(executions, prices));
-  return notes;
+  return [
+    ...(noTokens > 0
+      ? [`Tokens are unknown (—) for ${noTokens} of ${counted(runs.length, "run")}: their agent did not report usage for every attempt.`]
+      : []),
+    ...costNotes(
+      executions.map((e) =>
+        costGaps(
+          attemptedUsage(e.steps, (s) => s.usage),
+          prices,
+        ),
+      ),
+      prices === null,
+    ),
+  ];
 }
 
-/** Runs whose cost is unknown because an attempt left out its cached count while its model prices cached tokens apart (costUsd). */
-function uncachedNotes(executions: readonly EvaluationExecutionRecord[], prices: PriceTable): string[] {
-  const models = new Set<string>();
-  let runs = 0;
-  for (const execution of executions) {
-    const unsplit = execution.steps
-      .flatMap((s) => s.usage)
-      .filter((u) => {
-        const price = priceOf(u.model, prices);
-        return price !== undefined && u.cachedInputTokens === null && chargesCachedApart(price);
-      });
-    if (unsplit.length === 0) continue;
-    runs++;
-    for (const u of unsplit) models.add(u.model as string);
-  }
-  if (runs === 0) return [];
-  const named = [...models].sort();
-  const whose = named.length === 1 ? `the price of ${named[0]} charges` : `the prices of ${named.join(", ")} charge`;
-  return [`Cost is unknown (—) for ${counted(runs, "run")}: an attempt did not report cached input tokens, and ${whose} them differently.`];
+/**
+ * The runs' cost gaps (costGaps, one list a run), one note a reason over the runs it concerns, in the
+ * words a single run's views use (costUnknownNote). Unknown usage is the tokens' note already; no
+ * price table is said once, for every run.
+ */
+function costNotes(perRun: readonly CostGap[][], noPrices: boolean): string[] {
+  if (noPrices) return costUnknownNote([{ reason: "no_prices" }]);
+  const gaps = perRun.flat();
+  const noModel = gaps.flatMap((g) => (g.reason === "no_model" ? [g.attempts] : []));
+  const modelsOf = (reason: "unpriced" | "uncached") => gaps.flatMap((g) => (g.reason === reason ? [g.models] : []));
+  const together = (models: string[][]) => [...new Set(models.flat())].sort();
+  const unpriced = modelsOf("unpriced");
+  const uncached = modelsOf("uncached");
+  // A run has at most one gap of a reason: the gaps of one reason count the runs.
+  return [
+    ...(noModel.length ? costUnknownNote([{ reason: "no_model", attempts: noModel.reduce((a, b) => a + b, 0) }], noModel.length) : []),
+    ...(unpriced.length ? costUnknownNote([{ reason: "unpriced", models: together(unpriced) }], unpriced.length) : []),
+    ...(uncached.length ? costUnknownNote([{ reason: "uncached", models: together(uncached) }], uncached.length) : []),
+  ];
 }
 
 /** The expectations a stored run shows: the verdicts it carries (for runs made outside `reev eval`, whose plan is not kept). */

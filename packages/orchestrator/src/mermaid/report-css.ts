@@ -24,6 +24,7 @@ section { margin-top: 20px; background: #fff; border: 1px solid var(--line); bor
 .metric { border-radius: 8px; background: var(--bg); padding: 10px 12px; }
 .metric .value { display: block; font-size: 22px; font-weight: 600; }
 .metric .name { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.metrics-note { grid-column: 1 / -1; margin: 0; color: var(--muted); font-size: 13px; }
 .metric.good .value { color: #1e7e34; } .metric.bad .value { color: #b02a37; } .metric.skip .value { color: #5a6268; }
 .diagram-tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-bottom: 8px; }
 .diagram-tools button { font: inherit; padding: 3px 12px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); cursor: pointer; }

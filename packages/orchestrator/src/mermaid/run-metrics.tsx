@@ -1,4 +1,5 @@
 import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
+import { costUnknownNote } from "../evaluation/cost-gaps.js";
 import { formatTokens, formatUsd } from "../evaluation/format-usage.js";
 import { formatDuration } from "../format-duration.js";
 import { formatPercent } from "../format-percent.js";
@@ -22,7 +23,8 @@ export const scoreText = (score: number | null) => (score === null ? "—" : sco
  * "wall time" is the run's start to its finish, "steps time" the first step's start to the last one's end.
  * `executionMetadata` holds the plan's step ids: a run whose process died has no record of the steps it
  * never reached, and its rate and step count then say what they cover ("of 7 recorded", "7 of 12").
- * Timed-out steps are failed steps, and the tile says how many of them ran out of time.
+ * Timed-out steps are failed steps, and the tile says how many of them ran out of time. An unknown
+ * cost says why, as the document stored it (`cost_unknown`).
  */
 export function RunMetrics(props: { content: ConsolidatedContent; wallTimeMs: number | null; executionMetadata?: unknown }) {
   const m = props.content.metadata;
@@ -50,6 +52,9 @@ export function RunMetrics(props: { content: ConsolidatedContent; wallTimeMs: nu
       ) : (
         <Metric name="Total steps" value={String(m.total_steps)} />
       )}
+      {costUnknownNote(m.cost_unknown ?? []).map((note) => (
+        <p class="metrics-note">{note}</p>
+      ))}
     </section>
   );
 }

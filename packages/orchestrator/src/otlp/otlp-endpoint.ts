@@ -3,7 +3,10 @@ import { OrchestratorError } from "../errors.js";
 /** Where the OpenTelemetry specification's OTLP/HTTP exporters send traces when nothing is configured. */
 export const DEFAULT_OTLP_TRACES_ENDPOINT = "http://localhost:4318/v1/traces";
 
-/** Where the spans go, and which setting said so (for messages: the fix goes where the URL came from). */
+/**
+ * Where the spans go, and the setting that changes it (for messages and an error's field: the fix goes
+ * where the URL came from; for the default, the option that would have given another).
+ */
 export type OtlpEndpoint = { url: string; source: string };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -35,7 +38,7 @@ const setting = (env: Env, name: string): string | undefined => {
  * The traces endpoint, as the OpenTelemetry exporter specification orders the settings: the one
  * given (`--endpoint`), then OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), then
  * OTEL_EXPORTER_OTLP_ENDPOINT, the collector's base URL, to which `v1/traces` is appended. Without
- * any: `fallback` (undefined: no export wanted).
+ * any: `fallback` (undefined: no export wanted), its source the option that overrides it.
  */
 export function resolveOtlpEndpoint(options: {
   endpoint?: string | undefined;
@@ -56,5 +59,5 @@ export function resolveOtlpEndpoint(options: {
     const href = checkOtlpUrl(base, "OTEL_EXPORTER_OTLP_ENDPOINT");
     return { url: `${href.endsWith("/") ? href : `${href}/`}v1/traces`, source: "OTEL_EXPORTER_OTLP_ENDPOINT" };
   }
-  return options.fallback === undefined ? undefined : { url: options.fallback, source: "the default" };
+  return options.fallback === undefined ? undefined : { url: options.fallback, source: options.endpointSource ?? "endpoint" };
 }

@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   type Agent,
-  consolidateExecution,
+  consolidateAgain,
+  droppedCostWarning,
   type FlowPlan,
+  missingOpenAIEnvironment,
   OpenAIChatAgent,
   OrchestratorError,
   parseFlowPlan,
@@ -10,7 +12,7 @@ import {
   unscriptedProblem,
 } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
-import { ApiError, badRequest, ZApiErrorBody } from "../api-error.js";
+import { ApiError, badRequest, executionNotFound, ZApiErrorBody } from "../api-error.js";
 import { queryOf, strictFields, ZExecutionIdParams, ZNoQuery } from "../params.js";
 import { ZAccepted, ZConsolidatedSession } from "../schemas.js";
 import { consolidatedJson } from "../views.js";
@@ -59,9 +61,18 @@ const startRoute = createRoute({
   responses: {
     202: { description: "Started; Location is the execution.", content: { "application/json": { schema: ZAccepted } } },
     ...writeErrors,
+    409: error("The agent asked for is not configured on this server (agent openai without OPENAI_BASE_URL and OPENAI_MODEL)."),
     415: error("A body that is neither JSON nor YAML."),
   },
 });
+
+/** The consolidate route's answer: the new session, and a warning when it dropped the run's cost. */
+const ZConsolidated = ZConsolidatedSession.extend({
+  warning: z.string().optional().openapi({
+    description:
+      "Present when this consolidation dropped a cost the previous one had: the server has no price table (reev serve --prices), so the newest consolidation's cost_usd is null. Says which session still holds the cost and how to keep it.",
+  }),
+}).openapi("ConsolidatedSessionCreated");
 
 const consolidateRoute = createRoute({
   method: "post",
@@ -70,7 +81,10 @@ const consolidateRoute = createRoute({
   security: [{ bearer: [] }],
   request: { params: ZExecutionIdParams, query: ZNoQuery },
   responses: {
-    201: { description: "The new consolidated session.", content: { "application/json": { schema: ZConsolidatedSession } } },
+    201: {
+      description: "The new consolidated session; `warning` when it dropped the run's cost.",
+      content: { "application/json": { schema: ZConsolidated } },
+    },
     ...writeErrors,
     404: error("No such execution."),
     409: error("Nothing to consolidate (no committed steps) or the consolidation failed."),
@@ -104,7 +118,24 @@ export const unsupportedMediaType = () =>
     "Content-Type",
   );
 
-const agentOf = (name: AgentName): Agent => (name === "openai" ? new OpenAIChatAgent({}) : new ScriptedAgent());
+/**
+ * The openai agent reads its endpoint from the server's environment, which no request can set: without
+ * it the request is sound but this server cannot serve it. 409, not 400 (resending the same body to a
+ * configured server works) nor 503 (no retry helps until the server is restarted with the variables).
+ */
+function agentOf(name: AgentName): Agent {
+  if (name === "scripted") return new ScriptedAgent();
+  const missing = missingOpenAIEnvironment();
+  if (missing.length) {
+    throw new ApiError(
+      409,
+      "AGENT_NOT_CONFIGURED",
+      `This server has no OpenAI endpoint configured (${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} not set): start reev serve with OPENAI_BASE_URL and OPENAI_MODEL set, or use agent scripted.`,
+      "agent",
+    );
+  }
+  return new OpenAIChatAgent({});
+}
 
 export function registerWriteRoutes(app: App, ctx: ServerContext): void {
   app.openapi(startRoute, async (c) => {
@@ -133,15 +164,19 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
   app.openapi(consolidateRoute, async (c) => {
     const { id } = c.req.valid("param");
     try {
-      const done = await consolidateExecution(ctx.db, id, { prices: ctx.prices });
+      const done = await consolidateAgain(ctx.db, id, { prices: ctx.prices });
       ctx.hub.changed(id);
       const stored = (await ctx.db.writer.getConsolidatedSessionsByExecution(id)).find(
         (s) => s.consolidatedSessionId === done.consolidatedSessionId,
       );
       if (!stored) throw new Error(`consolidated session ${done.consolidatedSessionId} was stored but cannot be read back`);
-      return c.json(consolidatedJson(stored), 201);
+      const warning = done.droppedCost
+        ? droppedCostWarning(done.droppedCost, "To keep it, restart reev serve with --prices FILE and consolidate again.")
+        : undefined;
+      return c.json({ ...consolidatedJson(stored), ...(warning ? { warning } : {}) }, 201);
     } catch (thrown) {
       ctx.hub.changed(id);
+      if (OrchestratorError.is(thrown, "NOT_FOUND")) throw await executionNotFound(ctx.db, id);
       if (OrchestratorError.is(thrown, "CONSOLIDATION_FAILED") || OrchestratorError.is(thrown, "CONSOLIDATION_TIMEOUT")) {
         throw new ApiError(409, thrown.code, thrown.message);
       }
