@@ -34,6 +34,8 @@ afterAll(() => temp?.remove());
  * A connection holding the row lock of one migration's history row while the engine has it under
  * way (its row there, not finished), polled for until it is: `FOR UPDATE` rechecks the row once a
  * concurrent update commits, so a row finished meanwhile is not taken. `except` is left alone.
+ * It returns only once the engine waits on that lock to record the migration finished: the row is
+ * there while the script still runs too, and a kill then may roll the script back.
  */
 async function holdMigrationUnderWay(url: string, except: string): Promise<{ name: string; release(): Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
@@ -48,6 +50,7 @@ async function holdMigrationUnderWay(url: string, except: string): Promise<{ nam
       .then((r) => r.rows)
       .catch((): { name: string }[] => []); // no history table yet
     if (rows[0]) {
+      await waitUntilBlockingAnother(client);
       return {
         name: rows[0].name,
         release: async () => {
@@ -57,6 +60,16 @@ async function holdMigrationUnderWay(url: string, except: string): Promise<{ nam
       };
     }
     await client.query("ROLLBACK");
+  }
+}
+
+/** Polls until another backend waits on a lock `client` holds (pg_blocking_pids names it). */
+async function waitUntilBlockingAnother(client: PgClient): Promise<void> {
+  for (;;) {
+    const { rows } = await client.query<{ blocked: number }>(
+      "SELECT count(*)::int AS blocked FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
+    );
+    if ((rows[0]?.blocked ?? 0) > 0) return;
   }
 }
 
