@@ -160,8 +160,8 @@ const ADVICE: Record<DatabaseErrorCode, string> = {
   TRANSACTION_STATE: "check the execution's transaction state",
   TIMEOUT: "the database did not answer in time; retry, or raise the timeout",
   CONNECTION: "check that the database is running and the URL is right",
-  MIGRATION: "run `pnpm db:status` to see the migration history",
-  SCHEMA: "migrate the database first (`pnpm db:migrate`)",
+  MIGRATION: "open it with `migrate: true` (what `reev migrate --db <url>` does) to deploy what is pending, or see why it cannot",
+  SCHEMA: "migrate the database first: open it with `migrate: true`, or run `reev migrate --db <url>`",
   INTERNAL: "see the cause",
 };
 

@@ -137,7 +137,7 @@ export function maskUrl(url: string): string {
 
 export function resolveTarget(url: string | undefined, cwd = process.cwd()): DatabaseTarget {
   // An empty value is a mistake, not "here": it would make the working directory the data directory.
-  if (url !== undefined && !url.trim()) throw new DatabaseError("VALIDATION", "The database URL is empty", { field: "url" });
+  if (url !== undefined && !url.trim()) throw new DatabaseError("VALIDATION", "The database URL is empty.", { field: "url" });
   const raw = url ?? (process.env.REEV_DATABASE_URL?.trim() || DEFAULT_DATA_DIR);
   if (raw.includes("\u0000")) throw new DatabaseError("VALIDATION", "The database URL contains a NUL character", { field: "url" });
   refuseMalformedUrl(raw);

@@ -70,7 +70,9 @@ describe("resolveTarget and maskUrl", () => {
 
 describe("directories that must not become databases", () => {
   it("an empty URL is refused (it would make the working directory the data directory); an empty REEV_DATABASE_URL counts as unset", () => {
-    expect(() => resolveTarget("", "/work/here")).toThrow(expect.objectContaining({ code: "VALIDATION", field: "url" }));
+    expect(() => resolveTarget("", "/work/here")).toThrow(
+      expect.objectContaining({ code: "VALIDATION", field: "url", message: "The database URL is empty." }),
+    );
     expect(() => resolveTarget("  ", "/work/here")).toThrow(expect.objectContaining({ code: "VALIDATION", field: "url" }));
     const saved = process.env.REEV_DATABASE_URL;
     try {

@@ -366,10 +366,14 @@ export async function consolidateAgain(
 export const droppedCostWarning = (dropped: DroppedCost, keep: string): string =>
   `The run's cost of ${formatUsd(dropped.costUsd)} was dropped: it was consolidated again without a price table, so its newest consolidation has no cost (the previous one, ${dropped.consolidatedSessionId}, still holds it). ${keep}`;
 
+/** The library's words for an unknown id; the CLI and the API add where they looked and near ids. */
+const executionNotStored = (executionId: string, cause?: unknown): OrchestratorError =>
+  new OrchestratorError("NOT_FOUND", `No execution "${executionId}" is stored in this database: check the id.`, { cause });
+
 function asOrchestratorError(error: unknown, context: { executionId: string; timeoutMs: number }): OrchestratorError {
   if (OrchestratorError.is(error)) return error;
   if (DatabaseError.is(error, "NOT_FOUND") && error.field === "executionId") {
-    return new OrchestratorError("NOT_FOUND", `Execution "${context.executionId}" does not exist`, { cause: error });
+    return executionNotStored(context.executionId, error);
   }
   if (DatabaseError.is(error, "VALIDATION")) {
     return new OrchestratorError("INVALID_ARGUMENT", error.message, { cause: error, ...(error.field ? { path: error.field } : {}) });
@@ -397,7 +401,7 @@ export type ConsolidationStatusReport = {
 /** Where an execution's consolidation stands: pending, in_progress, completed, failed or timed_out. */
 export async function getConsolidationStatus(db: { writer: DatabaseWriter }, executionId: string): Promise<ConsolidationStatusReport> {
   const execution = await db.writer.getExecutionSession(executionId);
-  if (!execution) throw new OrchestratorError("NOT_FOUND", `Execution "${executionId}" does not exist`);
+  if (!execution) throw executionNotStored(executionId);
   return consolidationReport(db, execution);
 }
 

@@ -262,8 +262,9 @@ describe.each(testBackends())("consolidation on $name", (backend) => {
     });
 
     it("an unknown execution is NOT_FOUND, for consolidation and for its status", async () => {
-      await expect(consolidateExecution(db, "no-such-execution")).rejects.toMatchObject({ code: "NOT_FOUND" });
-      await expect(getConsolidationStatus(db, "no-such-execution")).rejects.toMatchObject({ code: "NOT_FOUND" });
+      const notStored = { code: "NOT_FOUND", message: 'No execution "no-such-execution" is stored in this database: check the id.' };
+      await expect(consolidateExecution(db, "no-such-execution")).rejects.toMatchObject(notStored);
+      await expect(getConsolidationStatus(db, "no-such-execution")).rejects.toMatchObject(notStored);
     });
 
     it("consolidating again under the same id is a retry: the stored consolidation is the result, still one row", async () => {
