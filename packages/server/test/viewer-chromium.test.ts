@@ -228,7 +228,8 @@ describe("the viewer in Chromium", () => {
         await db.writer.recoverAbandonedExecutions();
         await consolidateExecution(db, id);
         await expect.poll(() => page.locator("#run-head .headline").textContent(), { timeout: 30_000 }).toContain("Run failed");
-        expect(await page.locator("#live-note").count()).toBe(0);
+        // Its status comes before its consolidation; the page reloads (no live note then) once that is stored.
+        await expect.poll(() => page.locator("#live-note").count(), { timeout: 30_000 }).toBe(0);
         expect(errors).toEqual([]);
       });
     } finally {

@@ -36,9 +36,13 @@ export const VIEWER_SCRIPT = `
   const gone = ${JSON.stringify(GONE_NOTE)};
   let abandoned = note.dataset.abandoned === "true";
   for (const type of ["step", "consolidation"]) source.addEventListener(type, refresh);
+  // A run that finished (recovered, or ended on its own) still waits for its consolidation, which ends
+  // the stream: the note says so, rather than what it said while the run was gone or live.
   source.addEventListener("status", (event) => {
-    abandoned = JSON.parse(event.data).abandoned === true;
+    const data = JSON.parse(event.data);
+    abandoned = data.abandoned === true;
     if (abandoned) note.textContent = gone;
+    else if (data.status !== "running") note.textContent = "The run has finished: waiting for its consolidation…";
     refresh();
   });
   source.addEventListener("end", () => {
