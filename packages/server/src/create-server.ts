@@ -129,7 +129,11 @@ export function createServer(options: ServerOptions): ReevServer {
     if (c.req.url.length > MAX_URL_LENGTH) throw new ApiError(414, "URI_TOO_LONG", `The URL is longer than ${MAX_URL_LENGTH} characters.`);
     await next();
   });
-  if (options.corsOrigin) app.use("/api/*", cors({ origin: options.corsOrigin }));
+  // The methods the API takes (hono's default lists every method), and the headers a cross-origin
+  // script needs to follow a POST (Location) and revalidate a flow (ETag).
+  if (options.corsOrigin) {
+    app.use("/api/*", cors({ origin: options.corsOrigin, allowMethods: ["GET", "HEAD", "POST"], exposeHeaders: ["Location", "ETag"] }));
+  }
   // Before the token check: a method no route takes is 405 whether or not the request carries a token.
   app.use(methodNotAllowed(app, { notFound: notFoundAnswer, page: pageErrorAnswer }));
   // Only where a route reads a body: bodyLimit looks at the request's body, and on a GET that alone
@@ -157,6 +161,7 @@ export function createServer(options: ServerOptions): ReevServer {
     options.token
       ? bearerAuth({
           token: options.token,
+          realm: "reev",
           noAuthenticationHeader: refused("This route needs Authorization: Bearer <REEV_API_TOKEN>."),
           invalidAuthenticationHeader: refused("The Authorization header must be Bearer <REEV_API_TOKEN>."),
           invalidToken: refused("The bearer token is not this server's REEV_API_TOKEN."),

@@ -619,6 +619,11 @@ describe.each(testBackends())("read API on $name", (backend) => {
       preflight,
     );
     expect(withCors.headers.get("access-control-allow-origin")).toBe("http://example.test");
+    expect(withCors.headers.get("access-control-allow-methods")).toBe("GET,HEAD,POST");
+    const corsGet = await createServer({ db, corsOrigin: "http://example.test", log: () => {} }).app.request("/api/v1/executions", {
+      headers: { Origin: "http://example.test" },
+    });
+    expect(corsGet.headers.get("access-control-expose-headers")).toBe("Location,ETag");
   });
 
   test("a failure the server did not expect is a 500 with a request id, logged, and no stack or SQL", async ({ db }) => {

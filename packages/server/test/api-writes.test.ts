@@ -184,17 +184,18 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
         headers: { "Content-Type": "application/json", ...headers },
         body: JSON.stringify({ flow: flowJson("x", 1) }),
       });
-    for (const [headers, status, message] of [
-      [{}, 401, "This route needs Authorization: Bearer <REEV_API_TOKEN>."],
-      [{ Authorization: "Bearer nope" }, 401, "The bearer token is not this server's REEV_API_TOKEN."],
-      [{ Authorization: "Basic abc" }, 400, "The Authorization header must be Bearer <REEV_API_TOKEN>."],
+    // RFC 6750's challenge: the realm when no token came, the error when a wrong one did.
+    for (const [headers, status, message, challenge] of [
+      [{}, 401, "This route needs Authorization: Bearer <REEV_API_TOKEN>.", 'Bearer realm="reev"'],
+      [{ Authorization: "Bearer nope" }, 401, "The bearer token is not this server's REEV_API_TOKEN.", 'Bearer error="invalid_token"'],
+      [{ Authorization: "Basic abc" }, 400, "The Authorization header must be Bearer <REEV_API_TOKEN>.", 'Bearer error="invalid_request"'],
     ] as const) {
       const response = await post(headers);
       expect({ status: response.status, body: await response.json() }).toEqual({
         status,
         body: { error: { code: "UNAUTHORIZED", message } },
       });
-      expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect(response.headers.get("www-authenticate")).toBe(challenge);
     }
   });
 
@@ -355,6 +356,15 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     const bad = await app.request(eventsPath, { headers: { "Last-Event-ID": "garbage!" } });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { field: "Last-Event-ID" } });
+    // An id from this run's stream, sent to another run's: refused, not taken as that run's state.
+    const other = `other-${accepted.execution_id}`;
+    await db.writer.createExecutionSession({ executionId: other, flowId: "other", agent: "scripted", prompt: "p" });
+    const crossed = await app.request(`/api/v1/executions/${other}/events`, { headers: { "Last-Event-ID": middle?.id ?? "" } });
+    expect(crossed.status).toBe(400);
+    expect(await crossed.json()).toMatchObject({
+      error: { field: "Last-Event-ID", message: "Last-Event-ID is not an id this stream sent: reconnect without it." },
+    });
+    await db.writer.finishExecutionSession(other, { status: "failed", error: "test over" });
     expect((await app.request("/api/v1/executions/nope/events")).status).toBe(404);
 
     // Consolidating again stores a new session; the API's newest follows it.

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { executionLiveness, type LivenessOptions, type RunProgress } from "@reev/db";
 import { ApiError } from "../api/api-error.js";
 import { toApiConsolidationStatus } from "../api/views.js";
@@ -40,12 +41,18 @@ function stepsOf(ranges: string): Set<number> | undefined {
   return steps;
 }
 
-/** The event id: the stream state after the event, as base64url JSON. */
-const encodeEventId = (state: StreamState) =>
-  Buffer.from(JSON.stringify([rangesOf(state.steps), state.status, state.consolidation])).toString("base64url");
+/**
+ * Which run a stream follows, in its event ids: a browser or client that sends one run's id to another
+ * run's stream would otherwise skip that run's events up to the state the id describes.
+ */
+const runTag = (executionId: string) => createHash("sha256").update(executionId).digest("base64url").slice(0, 8);
 
-/** A Last-Event-ID back into the state it stands for; a 400 naming the header when it is not one of ours. */
-export function decodeEventId(id: string): StreamState {
+/** The event id: the run's tag and the stream state after the event, as base64url JSON. */
+const encodeEventId = (executionId: string, state: StreamState) =>
+  Buffer.from(JSON.stringify([rangesOf(state.steps), state.status, state.consolidation, runTag(executionId)])).toString("base64url");
+
+/** A Last-Event-ID back into the state it stands for; a 400 naming the header when it is not one of this run's. */
+export function decodeEventId(id: string, executionId: string): StreamState {
   const invalid = new ApiError(
     400,
     "INVALID_ARGUMENT",
@@ -58,7 +65,7 @@ export function decodeEventId(id: string): StreamState {
   } catch {
     throw invalid;
   }
-  if (!Array.isArray(value) || value.length !== 3) throw invalid;
+  if (!Array.isArray(value) || value.length !== 4 || value[3] !== runTag(executionId)) throw invalid;
   const [ranges, status, consolidation] = value as unknown[];
   const steps = typeof ranges === "string" ? stepsOf(ranges) : undefined;
   const optionalText = (v: unknown) => v === null || typeof v === "string";
@@ -93,7 +100,11 @@ export function eventsSince(state: StreamState, progress: ObservedRun): { events
   for (const step of progress.steps) {
     if (current.steps.has(step.stepIndex)) continue;
     current = { ...current, steps: new Set([...current.steps, step.stepIndex]) };
-    events.push({ event: "step", id: encodeEventId(current), data: { execution_id, step_index: step.stepIndex, status: step.status } });
+    events.push({
+      event: "step",
+      id: encodeEventId(execution_id, current),
+      data: { execution_id, step_index: step.stepIndex, status: step.status },
+    });
   }
   // In the event id too, so a stream resumed after the abandoned event does not send it again.
   const status = progress.abandoned ? `${progress.status} (abandoned)` : progress.status;
@@ -101,7 +112,7 @@ export function eventsSince(state: StreamState, progress: ObservedRun): { events
     current = { ...current, status };
     events.push({
       event: "status",
-      id: encodeEventId(current),
+      id: encodeEventId(execution_id, current),
       data: {
         execution_id,
         status: progress.status,
@@ -116,7 +127,7 @@ export function eventsSince(state: StreamState, progress: ObservedRun): { events
     current = { ...current, consolidation: token };
     events.push({
       event: "consolidation",
-      id: encodeEventId(current),
+      id: encodeEventId(execution_id, current),
       data: {
         execution_id,
         status: toApiConsolidationStatus(progress.consolidation.status),

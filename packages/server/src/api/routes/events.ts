@@ -49,7 +49,7 @@ export function registerEventRoutes(app: App, ctx: ServerContext): void {
   app.openapi(eventsRoute, async (c) => {
     const { id } = c.req.valid("param");
     const lastEventId = c.req.header("Last-Event-ID");
-    let state = lastEventId ? decodeEventId(lastEventId) : INITIAL_STATE;
+    let state = lastEventId ? decodeEventId(lastEventId, id) : INITIAL_STATE;
     const stored = await readRunProgress(ctx.db, id);
     if (!stored) throw await executionNotFound(ctx.db, id);
     const first = observe(stored, ctx.liveness);
