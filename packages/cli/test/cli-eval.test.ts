@@ -125,6 +125,14 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(text.stdout).toContain(
       "Flagged (Fisher's exact test (two-sided), p < 0.05):\n  regression: eval-gamma\n  regression: eval-gamma › b\n",
     );
+    // For CI: the same comparison, and exit 1 saying what regressed; the other way round nothing did.
+    const failing = await reev("compare", first.evaluation.id, second.evaluation.id, "--fail-on-regression");
+    expect(failing.code, show(failing)).toBe(1);
+    expect(failing.stdout).toBe(text.stdout);
+    expect(failing.stderr).toBe("Regression flagged (p < 0.05): eval-gamma, eval-gamma › b. Exit 1 (--fail-on-regression).\n");
+    const improved = await reev("compare", second.evaluation.id, first.evaluation.id, "--fail-on-regression");
+    expect(improved.code, show(improved)).toBe(0);
+    expect(improved.stdout).toContain("  improvement: eval-gamma\n");
   });
 
   it("the report says which flow check failed in how many runs and why, in the table and the JSON", { timeout: 120_000 }, async () => {

@@ -5,6 +5,7 @@ import {
   nearWords,
   OrchestratorError,
   type PriceTable,
+  type ReportComparison,
   renderComparisonHtml,
   storedComparisonJson,
 } from "@reev/orchestrator";
@@ -17,7 +18,12 @@ import { loadPrices } from "../prices.js";
 import { comparisonText } from "./evaluation-text.js";
 
 const FORMATS = ["table", "json", "html"] as const;
-type CompareFlags = DbOptions & { format: (typeof FORMATS)[number]; out?: string | undefined; prices?: string | undefined };
+type CompareFlags = DbOptions & {
+  format: (typeof FORMATS)[number];
+  out?: string | undefined;
+  prices?: string | undefined;
+  failOnRegression?: boolean | undefined;
+};
 
 export function registerCompare(program: Command, ctx: CliContext): void {
   program
@@ -31,6 +37,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
     .option("--out <file>", "write to this file instead of stdout (its extension picks the format)")
     .option("--prices <file>", "price both sides' runs with this price file instead of the costs stored with them (see reev eval)")
+    .option("--fail-on-regression", "exit 1 when a regression is flagged (for CI); the comparison is written all the same")
     .addOption(dbOption())
     .addHelpText(
       "after",
@@ -38,6 +45,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
         ["reev compare eval_A eval_B", "what changed between two evaluations, and whether it is credible"],
         ["reev compare exec_x exec_y --format json", "two single runs, as JSON"],
         ["reev compare eval_A eval_B --prices prices.yaml", "with both sides' cost from today's prices"],
+        ["reev compare eval_A eval_B --fail-on-regression", "in CI: exit 1 when B regressed credibly"],
       ]),
     )
     .action(async (a: string, b: string, flags: CompareFlags, command: Command) => {
@@ -66,7 +74,16 @@ export async function compareCommand(
   else if (flags.format === "html") {
     await emit(renderComparisonHtml(comparison, { title: `reev compare · ${nameA} → ${nameB}`, kind, ...sides }), flags.out, io);
   } else await emit(`Compare A ${nameA} → B ${nameB}\n\n${comparisonText(comparison)}`, flags.out, io);
-  return 0;
+  return flags.failOnRegression ? regressionExit(comparison, io) : 0;
+}
+
+/** `--fail-on-regression`: 1, said on stderr (stdout holds the comparison), when anything regressed credibly. */
+export function regressionExit(comparison: ReportComparison, io: CliIO): number {
+  const regressed = comparison.flagged.filter((f) => f.verdict === "regression");
+  if (!regressed.length) return 0;
+  const where = regressed.map((f) => (f.stepId ? `${f.flowId} › ${f.stepId}` : f.flowId)).join(", ");
+  io.stderr.write(`Regression flagged (p < 0.05): ${where}. Exit 1 (--fail-on-regression).\n`);
+  return 1;
 }
 
 /**
