@@ -7,6 +7,7 @@ import { closestWord, didYouMean, orList } from "./closest-word.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import { ZExpect } from "./evaluation/expect.js";
 import { issueProblems, type Problem, plainWords } from "./issue-problems.js";
+import { jsonErrorWords } from "./json-error-words.js";
 import { placeholders, STEP_RESULT_FIELDS, TEMPLATE_ROOTS } from "./prompt-template.js";
 
 // Strict objects everywhere: a typo in a flow file (`retyr:`) must fail loudly instead of silently
@@ -202,7 +203,7 @@ function parseDocument(text: string, sourceName: string | undefined, label: stri
     if (extension === ".yaml" || extension === ".yml") return parseYaml(text);
     return parseJsonOrYaml(text);
   } catch (cause) {
-    throw new OrchestratorError("INVALID_FLOW", `Cannot parse ${label} as a flow file: ${errorMessage(cause)}`, { cause });
+    throw new OrchestratorError("INVALID_FLOW", `Cannot parse ${label} as a flow file: ${jsonErrorWords(cause, text)}`, { cause });
   }
 }
 

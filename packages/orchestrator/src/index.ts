@@ -159,6 +159,7 @@ export { utcStamp, utcTime } from "./format-time.js";
 export { Heartbeat } from "./heartbeat.js";
 // zod's words for a missing field as a person's ("is required"), for every input file's parse.
 export { plainWords } from "./issue-problems.js";
+export { jsonErrorWords } from "./json-error-words.js";
 // Diagrams and the HTML report, pure: stored content in, text out. The report's hono/jsx components,
 // stylesheet, script and browser bundles are public so the web viewer shows a run the same way.
 export {

@@ -139,6 +139,17 @@ describe("parseFlowPlan", () => {
     expect(error.cause).toBeInstanceOf(SyntaxError);
   });
 
+  it("a JSON syntax error is placed by line and column, not only by JSON.parse's character offset", () => {
+    const text = '{\n  "flowId": "f",\n  "steps": []\n  "agent": "x"\n}\n';
+    expect(() => parseFlowPlan(text, "flow.json")).toThrow(
+      expect.objectContaining({
+        code: "INVALID_FLOW",
+        message:
+          "Cannot parse flow.json as a flow file: Expected ',' or '}' after property value in JSON at position 35 (line 4, column 3)",
+      }),
+    );
+  });
+
   it.each([
     ["missing flowId", { prompt: "p", steps: [step("a")] }, "flowId"],
     ["too long flowId", plan([step("a")], { flowId: "x".repeat(256) }), "flowId"],
