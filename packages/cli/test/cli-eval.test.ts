@@ -270,5 +270,10 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(cut.code, show(cut)).toBe(2);
     expect(cut.stderr).toContain(`No evaluation or execution "${first.evaluation.id.slice(0, -2)}" in `);
     expect(cut.stderr).toContain(`. Did you mean ${first.evaluation.id}?\n`);
+    // Its name (reev eval --name v1) given for its id: the id, to copy.
+    const byName = await reev("compare", "V1", first.evaluation.id);
+    expect(byName.code, show(byName)).toBe(2);
+    expect(byName.stderr).toContain(`No evaluation or execution "V1" in `);
+    expect(byName.stderr).toContain(`. That is the name of evaluation ${first.evaluation.id}: compare takes ids.\n`);
   });
 });

@@ -12,7 +12,12 @@ export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, 
 // Reads for viewers (the server): keyset pages and one-snapshot views of a run.
 export { reachableHost } from "./reachable-host.js";
 export { readConsolidatedSession } from "./reads/consolidated-session.js";
-export { type ExecutionIdsContaining, evaluationIdsContaining, executionIdsContaining } from "./reads/execution-ids-containing.js";
+export {
+  type ExecutionIdsContaining,
+  evaluationIdsContaining,
+  evaluationIdsNamed,
+  executionIdsContaining,
+} from "./reads/execution-ids-containing.js";
 export { type ExecutionOverview, readExecutionOverview, type StepCounts } from "./reads/execution-overview.js";
 export type { ExecutionSummary } from "./reads/execution-row.js";
 export {

@@ -1,4 +1,4 @@
-import { type Database, evaluationIdsContaining, executionIdsContaining } from "@reev/db";
+import { type Database, evaluationIdsContaining, evaluationIdsNamed, executionIdsContaining } from "@reev/db";
 import {
   comparedSideText,
   compareStored,
@@ -93,13 +93,24 @@ export function regressionExit(comparison: ReportComparison, io: CliIO): number 
 async function withNearIds(db: Database, error: unknown, given: { a: string; b: string }): Promise<unknown> {
   if (!OrchestratorError.is(error, "NOT_FOUND") || (error.path !== "a" && error.path !== "b")) return error;
   const id = given[error.path];
-  const near = await Promise.all([evaluationIdsContaining(db, id), executionIdsContaining(db, id)]).catch(() => undefined);
-  const [evaluations, executions] = near ?? [];
+  const near = await Promise.all([evaluationIdsNamed(db, id), evaluationIdsContaining(db, id), executionIdsContaining(db, id)]).catch(
+    () => undefined,
+  );
+  const [named, evaluations, executions] = near ?? [];
   const ids = [...(evaluations?.ids ?? []), ...(executions?.ids ?? [])];
   // Named with the database, as reev show does: a wrong --db is as likely as a wrong id.
   const message = `No evaluation or execution "${id}" in ${db.description}.`;
-  return new OrchestratorError("NOT_FOUND", `${message}${nearWords({ ids, more: !!(evaluations?.more || executions?.more) }, "ids")}`, {
-    path: error.path,
-    cause: error,
-  });
+  // A name given for an id (reev eval --name): the ids of the evaluations so named, newest first.
+  const words = named?.ids.length
+    ? namedWords(named.ids, named.more)
+    : nearWords({ ids, more: !!(evaluations?.more || executions?.more) }, "ids");
+  return new OrchestratorError("NOT_FOUND", `${message}${words}`, { path: error.path, cause: error });
+}
+
+/** The evaluations a name given for an id names (reev eval --name), so the reader can copy an id. */
+function namedWords(ids: readonly string[], more: boolean): string {
+  if (ids.length === 1) return ` That is the name of evaluation ${ids[0]}: compare takes ids.`;
+  const shown = ids.slice(0, 5);
+  const rest = more ? " and more" : ids.length > shown.length ? ` and ${ids.length - shown.length} more` : "";
+  return ` That is the name of ${more ? "at least " : ""}${ids.length} evaluations (newest first: ${shown.join(", ")}${rest}): compare takes ids.`;
 }

@@ -33,3 +33,18 @@ export async function evaluationIdsContaining(db: Database, text: string): Promi
   );
   return { ids: rows.slice(0, EVALUATION_IDS).map((r) => r.id), more: rows.length > EVALUATION_IDS };
 }
+
+/**
+ * Stored evaluation ids whose name (`reev eval --name`) is `name`, case aside, newest first: for a
+ * name given where an id is wanted. Any length, since names are often short ("v1").
+ */
+export async function evaluationIdsNamed(db: Database, name: string): Promise<ExecutionIdsContaining> {
+  if (!name.trim()) return { ids: [], more: false };
+  const rows = await runDriverRead<{ id: string }>(
+    db,
+    "find evaluations by name",
+    Prisma.sql`SELECT id FROM evaluation_runs WHERE lower(name) = lower(${name})
+      ORDER BY started_at DESC, id DESC LIMIT ${EVALUATION_IDS + 1}`,
+  );
+  return { ids: rows.slice(0, EVALUATION_IDS).map((r) => r.id), more: rows.length > EVALUATION_IDS };
+}
