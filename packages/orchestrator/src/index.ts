@@ -171,9 +171,14 @@ export {
   clientBundle,
   DiagramError,
   type DiagramErrorCode,
+  drawnStateIds,
   FlowDiagramView,
+  type FoldLink,
   foldedDiagramNote,
+  foldLines,
+  foldLinks,
   type HtmlPageOptions,
+  MAX_DRAWN_STEPS,
   parseConsolidatedContent,
   REPORT_CSS,
   REPORT_SCRIPT,
@@ -183,7 +188,10 @@ export {
   renderFlowDiagram,
   renderHtmlPage,
   StatusBanner,
+  type StepGap,
+  StepRows,
   StepTable,
+  type StepWindow,
 } from "./mermaid/index.js";
 export { nearWords } from "./near-words.js";
 // Running flows.
