@@ -99,7 +99,10 @@ describe("long runs and long ids in the viewer (Chromium)", () => {
           await page.locator("#step-step_1499_step_1499").waitFor();
           expect(await gaps.count()).toBe(1);
           const indexes = await page.locator("#run-steps tr[data-state-id] td:first-child").allInnerTexts();
-          expect(indexes.map(Number)).toEqual([...Array.from({ length: 1601 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 2990 + i)]);
+          expect(indexes.map(Number)).toEqual([
+            ...Array.from({ length: 1601 }, (_, i) => i),
+            ...Array.from({ length: 10 }, (_, i) => 2990 + i),
+          ]);
           expect(errors).toEqual([]);
         });
         // A shared link to a folded step lands on it too, and every step is one link away.
@@ -119,9 +122,9 @@ describe("long runs and long ids in the viewer (Chromium)", () => {
         // Without a script, a stretch's links open the page with every step, at its first.
         await withPage(browser, { width: 1280, height: 900, javaScriptEnabled: false }, async ({ page }) => {
           await page.goto(`${url}/runs/${id}`, { timeout: 120_000 });
-          expect(await page.locator("#run-steps tr.steps-gap").first().getByRole("link", { name: "Show all 1,490" }).getAttribute("href")).toBe(
-            `/runs/${id}?steps=all#step-step_10_step_10`,
-          );
+          expect(
+            await page.locator("#run-steps tr.steps-gap").first().getByRole("link", { name: "Show all 1,490" }).getAttribute("href"),
+          ).toBe(`/runs/${id}?steps=all#step-step_10_step_10`);
         });
         // A steps value the page does not know is refused, naming it; so is a stretch the page never gave.
         const bad = await fetch(`${url}/runs/${id}?steps=some`);
