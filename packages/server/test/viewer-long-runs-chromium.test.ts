@@ -126,6 +126,10 @@ describe("long runs and long ids in the viewer (Chromium)", () => {
             await page.locator("#run-steps tr.steps-gap").first().getByRole("link", { name: "Show all 1,490" }).getAttribute("href"),
           ).toBe(`/runs/${id}?steps=all#step-step_10_step_10`);
         });
+        // The live part a running page swaps in keeps the table as the page asked for it.
+        const rowsOf = async (path: string) => ((await (await fetch(`${url}${path}`)).text()).match(/<tr id="step-/g) ?? []).length;
+        expect(await rowsOf(`/runs/${id}/live`)).toBe(21);
+        expect(await rowsOf(`/runs/${id}/live?steps=all`)).toBe(3000);
         // A steps value the page does not know is refused, naming it; so is a stretch the page never gave.
         const bad = await fetch(`${url}/runs/${id}?steps=some`);
         expect(bad.status).toBe(400);
