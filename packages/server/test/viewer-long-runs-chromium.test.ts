@@ -81,8 +81,10 @@ describe("long runs and long ids in the viewer (Chromium)", () => {
           const landed = page.locator("#step-step_1501_step_1501");
           await landed.waitFor();
           expect(await landed.evaluate((row) => row.matches(":target"))).toBe(true);
-          expect(await landed.locator("details").evaluateAll((all) => all.every((d) => (d as HTMLDetailsElement).open))).toBe(true);
-          expect(await page.evaluate(() => location.hash)).toBe("#step-step_1501_step_1501");
+          expect(await landed.locator("details").evaluateAll((all) => all.every((d) => (d as unknown as { open: boolean }).open))).toBe(
+            true,
+          );
+          expect(await page.evaluate<string>("location.hash")).toBe("#step-step_1501_step_1501");
           // The next 100 steps came with it; the rest of the stretch stays one row that counts it.
           expect(await gaps.evaluateAll((rows) => rows.map((row) => [row.dataset.from, row.dataset.to]))).toEqual([
             ["10", "1499"],
@@ -137,6 +139,9 @@ describe("long runs and long ids in the viewer (Chromium)", () => {
         const stretch = await fetch(`${url}/runs/${id}/steps?from=10&to=20&show=5-30`);
         expect(stretch.status).toBe(400);
         expect(await stretch.text()).toContain("The show parameter must be a range of steps within 10-20.");
+        const unread = await fetch(`${url}/runs/${id}/steps?from=ten&to=20&show=10-20`);
+        expect(unread.status).toBe(400);
+        expect(await unread.text()).toContain("The from parameter must be a step index, a whole number from 0.");
       } finally {
         await server.close();
       }

@@ -22,7 +22,10 @@ export const STEPS_SCRIPT = `
       if (!response.ok) throw new Error("HTTP " + response.status);
       const template = document.createElement("template");
       template.innerHTML = "<table><tbody>" + (await response.text()) + "</tbody></table>";
-      gap.replaceWith(...template.content.querySelector("tbody").children);
+      const rows = [...template.content.querySelector("tbody").children];
+      // None: the run changed under the page (a new consolidation); the stretch stays, and its words say so.
+      if (rows.length === 0) throw new Error("no rows for these steps");
+      gap.replaceWith(...rows);
       return true;
     } catch (error) {
       console.warn("reev: could not load the steps", error);

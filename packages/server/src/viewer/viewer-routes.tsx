@@ -299,10 +299,12 @@ function allStepsOf(c: Context<AppEnv>): boolean {
   );
 }
 
-const ZStepIndex = z.coerce.number().int().min(0);
+const STEP_INDEX = "must be a step index, a whole number from 0";
+const ZStepIndex = z.coerce.number({ error: STEP_INDEX }).int({ error: STEP_INDEX }).min(0, { error: STEP_INDEX });
+const RANGE = "must be two step indexes, like 10-109";
 /** A stretch's rows: the stretch `from`–`to` and, within it, the steps `show` ("A-B") to list one by one. */
 const ZStretchQuery = z
-  .object({ from: ZStepIndex, to: ZStepIndex, show: z.string().regex(/^\d+-\d+$/, "must be two step indexes, like 10-109") })
+  .object({ from: ZStepIndex, to: ZStepIndex, show: z.string({ error: RANGE }).regex(/^\d+-\d+$/, { error: RANGE }) })
   .transform((q, ctx) => {
     const [showFrom, showTo] = q.show.split("-").map(Number) as [number, number];
     if (q.from > q.to || showFrom > showTo || showFrom < q.from || showTo > q.to) {
