@@ -70,6 +70,8 @@ describe("long runs and long ids in the viewer (Chromium)", () => {
           await screenshot(page, "run-3000-steps-desktop", { fullPage: false });
           await page.locator(".steps-note").scrollIntoViewIfNeeded();
           await screenshot(page, "run-3000-steps-table-desktop", { fullPage: false });
+          await gaps.first().evaluate((row) => row.scrollIntoView({ block: "center" }));
+          await screenshot(page, "run-3000-steps-gap-desktop", { fullPage: false });
 
           // A folded box links to its first step's row: not listed yet, it is fetched, landed on and opened.
           const fold = page.locator('#diagram svg a.step-link:has(g.node[id*="-state-steps_1501_to_2989-"])');
