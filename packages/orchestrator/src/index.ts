@@ -172,9 +172,14 @@ export {
   clientBundle,
   DiagramError,
   type DiagramErrorCode,
+  drawnStateIds,
   FlowDiagramView,
+  type FoldLink,
   foldedDiagramNote,
+  foldLines,
+  foldLinks,
   type HtmlPageOptions,
+  MAX_DRAWN_STEPS,
   parseConsolidatedContent,
   REPORT_CSS,
   REPORT_SCRIPT,
@@ -184,7 +189,10 @@ export {
   renderFlowDiagram,
   renderHtmlPage,
   StatusBanner,
+  type StepGap,
+  StepRows,
   StepTable,
+  type StepWindow,
 } from "./mermaid/index.js";
 export { nearWords } from "./near-words.js";
 // Running flows.

@@ -109,5 +109,24 @@ describe("a long run's diagram folds its unremarkable stretches", () => {
     });
     expect(page).toContain('<p class="diagram-note">This run has 101 steps, more than the diagram draws one by one (100)');
     expect(page).toContain("⋯ Steps 10–90");
+    // The folded box's link, for the report's script: the row of its first step, and what it counts.
+    const folds = JSON.parse(/ data-folds="([^"]*)"/.exec(page)?.[1]?.replaceAll("&quot;", '"') ?? "{}");
+    expect(folds).toEqual({
+      steps_10_to_90: { row: "step-step_10_s10", summary: "Steps 10–90 · 81 steps, all succeeded · 81 tool calls" },
+    });
+  });
+
+  it("a report of up to 100 steps has no folded box to link, and its page has no place for one", () => {
+    const content = run(100);
+    const page = renderHtmlPage(content, {
+      execution: {
+        executionId: content.execution_id,
+        status: "completed",
+        error: null,
+        consolidation: { status: "completed", error: null, updatedAt: null },
+      },
+    });
+    expect(page).not.toContain(' data-folds="');
+    expect(page.match(/<tr id="step-/g)).toHaveLength(100);
   });
 });

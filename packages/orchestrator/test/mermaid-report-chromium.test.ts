@@ -239,6 +239,33 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
     }
   });
 
+  it("links a folded box of a long run to the row of its first step, as a drawn box to its own", async () => {
+    const { content, execution } = runs.demo;
+    const [first] = orderedSteps(content);
+    if (!first) throw new Error("the demo run recorded no step");
+    const steps = Array.from({ length: 150 }, (_, i) => ({ ...first, step_index: i, session_id: `session-${i}`, step_id: `s${i}` }));
+    const long: ConsolidatedContent = { ...content, steps, metadata: { ...content.metadata, total_steps: steps.length } };
+    const { page, problems, shown, close } = await open("long-folded-1280", renderHtmlPage(long, { execution }), DESKTOP);
+    try {
+      expect(shown.renderState).toBe("rendered");
+      // Twenty drawn boxes, each to its row, and the folded one to the row of step 10.
+      expect(shown.links).toHaveLength(21);
+      const fold = page.locator('#diagram a.step-link:has(g.node[id*="-state-steps_10_to_139-"])');
+      expect(await fold.getAttribute("href")).toBe("#step-step_10_s10");
+      expect(await fold.locator("title").textContent()).toMatch(
+        /^Steps 10–139 · 130 steps, all succeeded · \d+ tool calls? \(click for the first of them\)$/,
+      );
+      await fold.click();
+      const row = page.locator("#step-step_10_s10");
+      await expect.poll(() => row.evaluate((el) => el.matches(":target"))).toBe(true);
+      expect(await row.locator("details").evaluateAll((all) => all.every((d) => (d as HTMLDetailsElement).open))).toBe(true);
+      await page.screenshot({ path: `${ARTIFACTS}long-folded-clicked.png` });
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it("moves a tall diagram with the wheel inside its box, then lets the page scroll at its end", async () => {
     const { content, execution } = runs.fifty;
     const { page, problems, close } = await open("fifty-wheel", renderHtmlPage(content, { execution }), DESKTOP);

@@ -58,10 +58,92 @@ describe("long runs and long ids in the viewer (Chromium)", () => {
               "(the first and last 10, and up to 30 that did not succeed or failed a check) and folds the other 2,979 " +
               "into 2 boxes with their counts. Every step is in the Steps table below.",
           );
-          expect(await page.locator("#run-steps tr[data-state-id]").count()).toBe(3000);
+          // The table lists the 21 drawn steps and one row per folded stretch, in step order.
+          expect(await page.locator("#run-steps tr[data-state-id]").count()).toBe(21);
+          const gaps = page.locator("#run-steps tr.steps-gap");
+          expect(await gaps.evaluateAll((rows) => rows.map((row) => [row.dataset.from, row.dataset.to]))).toEqual([
+            ["10", "1499"],
+            ["1501", "2989"],
+          ]);
+          expect(await gaps.first().innerText()).toContain("⋯ Steps 10–1,499 · 1,490 steps, all succeeded · 2,980 tool calls");
+          expect(await page.locator(".steps-note").innerText()).toContain("This run has 3,000 steps.");
           await screenshot(page, "run-3000-steps-desktop", { fullPage: false });
+          await page.locator(".steps-note").scrollIntoViewIfNeeded();
+          await screenshot(page, "run-3000-steps-table-desktop", { fullPage: false });
+          await gaps.first().evaluate((row) => row.scrollIntoView({ block: "center" }));
+          await screenshot(page, "run-3000-steps-gap-desktop", { fullPage: false });
+
+          // A folded box links to its first step's row: not listed yet, it is fetched, landed on and opened.
+          const fold = page.locator('#diagram svg a.step-link:has(g.node[id*="-state-steps_1501_to_2989-"])');
+          expect(await fold.getAttribute("href")).toBe("#step-step_1501_step_1501");
+          expect(await fold.locator("title").textContent()).toBe(
+            "Steps 1,501–2,989 · 1,489 steps, all succeeded · 2,978 tool calls (click for the first of them)",
+          );
+          await fold.click();
+          const landed = page.locator("#step-step_1501_step_1501");
+          await landed.waitFor();
+          expect(await landed.evaluate((row) => row.matches(":target"))).toBe(true);
+          expect(await landed.locator("details").evaluateAll((all) => all.every((d) => (d as unknown as { open: boolean }).open))).toBe(
+            true,
+          );
+          expect(await page.evaluate<string>("location.hash")).toBe("#step-step_1501_step_1501");
+          // The next 100 steps came with it; the rest of the stretch stays one row that counts it.
+          expect(await gaps.evaluateAll((rows) => rows.map((row) => [row.dataset.from, row.dataset.to]))).toEqual([
+            ["10", "1499"],
+            ["1601", "2989"],
+          ]);
+          expect(await gaps.nth(1).innerText()).toContain("⋯ Steps 1,601–2,989 · 1,389 steps, all succeeded");
+          await screenshot(page, "run-3000-steps-landed-desktop", { fullPage: false });
+
+          // Show the first 100 of a stretch, then the rest of it.
+          await gaps.first().getByRole("link", { name: "Show the first 100" }).click();
+          await page.locator("#step-step_109_step_109").waitFor();
+          expect(await gaps.first().evaluate((row) => [row.dataset.from, row.dataset.to])).toEqual(["110", "1499"]);
+          await gaps.first().getByRole("link", { name: "Show all 1,390" }).click();
+          await page.locator("#step-step_1499_step_1499").waitFor();
+          expect(await gaps.count()).toBe(1);
+          const indexes = await page.locator("#run-steps tr[data-state-id] td:first-child").allInnerTexts();
+          expect(indexes.map(Number)).toEqual([
+            ...Array.from({ length: 1601 }, (_, i) => i),
+            ...Array.from({ length: 10 }, (_, i) => 2990 + i),
+          ]);
           expect(errors).toEqual([]);
         });
+        // A shared link to a folded step lands on it too, and every step is one link away.
+        await withPage(browser, { width: 390, height: 844 }, async ({ page, errors }) => {
+          await page.goto(`${url}/runs/${id}`, { timeout: 120_000 });
+          await page.locator("#run-steps tr.steps-gap").first().scrollIntoViewIfNeeded();
+          await screenshot(page, "run-3000-steps-table-phone", { fullPage: false });
+          await page.goto(`${url}/runs/${id}#step-step_2000_step_2000`, { timeout: 120_000 });
+          await page.locator("#step-step_2000_step_2000").waitFor();
+          expect(await page.locator("#step-step_2000_step_2000").evaluate((row) => row.matches(":target"))).toBe(true);
+          await screenshot(page, "run-3000-steps-landed-phone", { fullPage: false });
+          await page.goto(`${url}/runs/${id}?steps=all`, { timeout: 120_000 });
+          expect(await page.locator("#run-steps tr[data-state-id]").count()).toBe(3000);
+          expect(await page.locator("#run-steps tr.steps-gap").count()).toBe(0);
+          expect(errors).toEqual([]);
+        });
+        // Without a script, a stretch's links open the page with every step, at its first.
+        await withPage(browser, { width: 1280, height: 900, javaScriptEnabled: false }, async ({ page }) => {
+          await page.goto(`${url}/runs/${id}`, { timeout: 120_000 });
+          expect(
+            await page.locator("#run-steps tr.steps-gap").first().getByRole("link", { name: "Show all 1,490" }).getAttribute("href"),
+          ).toBe(`/runs/${id}?steps=all#step-step_10_step_10`);
+        });
+        // The live part a running page swaps in keeps the table as the page asked for it.
+        const rowsOf = async (path: string) => ((await (await fetch(`${url}${path}`)).text()).match(/<tr id="step-/g) ?? []).length;
+        expect(await rowsOf(`/runs/${id}/live`)).toBe(21);
+        expect(await rowsOf(`/runs/${id}/live?steps=all`)).toBe(3000);
+        // A steps value the page does not know is refused, naming it; so is a stretch the page never gave.
+        const bad = await fetch(`${url}/runs/${id}?steps=some`);
+        expect(bad.status).toBe(400);
+        expect(await bad.text()).toContain("The steps parameter can only be &quot;all&quot;");
+        const stretch = await fetch(`${url}/runs/${id}/steps?from=10&to=20&show=5-30`);
+        expect(stretch.status).toBe(400);
+        expect(await stretch.text()).toContain("The show parameter must be a range of steps within 10-20.");
+        const unread = await fetch(`${url}/runs/${id}/steps?from=ten&to=20&show=10-20`);
+        expect(unread.status).toBe(400);
+        expect(await unread.text()).toContain("The from parameter must be a step index, a whole number from 0.");
       } finally {
         await server.close();
       }

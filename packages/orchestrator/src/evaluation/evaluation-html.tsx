@@ -21,6 +21,10 @@ table.flows th.num { text-align: right; }
 /* The interval is an outlined range, not a fill: at a 0% rate the bar stays empty and cannot read as a partial pass. */
 .bar .ci { position: absolute; top: 2px; bottom: 2px; min-width: 2px; box-sizing: border-box; border: 1.5px solid rgba(0,0,0,.6); border-radius: 3px; background: transparent; }
 .verdict-regression { color: var(--bad); font-weight: 600; } .verdict-improvement { color: var(--good); font-weight: 600; }
+/* A verdict reads as one phrase: at 1280 px "no credible difference" broke over two lines beside one-line numbers.
+   Its room comes from the "A → B" cell, the widest: its rates go under its counts, in every row alike. */
+table.flows td[data-label="verdict"] { white-space: nowrap; }
+table.flows td.change .rates { display: block; }
 .flaky { color: var(--warn); font-weight: 600; }
 ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 /* A run id holds its flow id (up to 255 characters, no spaces): it wraps rather than widen the page. */
@@ -37,7 +41,8 @@ section.notes .note { color: inherit; font-size: 14px; margin: 4px 0; }
   table.flows thead { display: none; }
   table.flows tr { display: block; border-bottom: 1px solid var(--line); padding: 8px 0; }
   table.flows td, table.flows td.num { display: flex; justify-content: space-between; align-items: center; gap: 12px; border: 0; padding: 2px 0; text-align: right; white-space: normal; }
-  table.flows td::before { content: attr(data-label); color: var(--muted); font-size: 12px; text-align: left; flex: none; }
+  /* The label is plain whatever its value's weight: a regression's bold made its "verdict" label bold too. */
+  table.flows td::before { content: attr(data-label); color: var(--muted); font-size: 12px; font-weight: 400; text-align: left; flex: none; }
   /* The card's value side is one flex item: a long score may wrap between its units, right-aligned, never inside one. */
   table.flows td .figure { white-space: normal; text-align: right; }
   table.flows td:empty, table.flows td.note:empty { display: none; }
@@ -66,6 +71,22 @@ function RateBar(props: { rate: number | null; low: number | null; high: number 
         <div class="ci" style={`left:${(low * 100).toFixed(1)}%;width:${((high - low) * 100).toFixed(1)}%`} />
       )}
     </div>
+  );
+}
+
+/** An "A → B" cell: its counts, and its rates under them (one span: a phone's card keeps them together, right of the label). */
+function ChangeCell(props: { text: string }) {
+  const at = props.text.indexOf(" (");
+  return (
+    <td class="num change" data-label="A → B">
+      {at < 0 ? (
+        props.text
+      ) : (
+        <span>
+          <span class="figure">{props.text.slice(0, at)}</span> <span class="figure rates">{props.text.slice(at + 1)}</span>
+        </span>
+      )}
+    </td>
   );
 }
 
@@ -411,9 +432,7 @@ function ComparisonSections(props: { comparison: ReportComparison; heading?: str
                     {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
                   </td>
                   <VerdictCell passes={f.passes} />
-                  <td class="num" data-label="A → B">
-                    {passRateChange(f)}
-                  </td>
+                  <ChangeCell text={passRateChange(f)} />
                   <td class="num" data-label="p">
                     {pValueText(f.passes)}
                   </td>
@@ -437,9 +456,7 @@ function ComparisonSections(props: { comparison: ReportComparison; heading?: str
                   <tr data-step-id={s.stepId}>
                     <td data-label="flow / step">↳ {s.stepId}</td>
                     <VerdictCell passes={s.passes} />
-                    <td class="num" data-label="A → B">
-                      {failureRateChange(s)}
-                    </td>
+                    <ChangeCell text={failureRateChange(s)} />
                     <td class="num" data-label="p">
                       {pValueText(s.passes)}
                     </td>

@@ -1,3 +1,5 @@
+import type { FoldLink } from "./fold-steps.js";
+
 /**
  * The diagram's box: the Mermaid source in `data-source` (escaped like any attribute, decoded by
  * the browser, so no script-block JSON escaping is needed), zoom buttons that the script enables
@@ -7,12 +9,15 @@ export function FlowDiagramView(props: {
   source: string;
   /** What the drawing covers, when it is not the whole run as it is now; undefined ones are left out. */
   notes?: readonly (string | undefined)[];
+  /** Each folded box's link (see foldLinks), for the script to make it one; absent when nothing is folded, so such pages stay as they were. */
+  folds?: Record<string, FoldLink>;
 }) {
+  const folds = props.folds && Object.keys(props.folds).length > 0 ? JSON.stringify(props.folds) : undefined;
   return (
     <section aria-label="Flow diagram">
       <h2>Flow</h2>
       {(props.notes ?? []).map((note) => (note ? <p class="diagram-note">{note}</p> : null))}
-      <div id="diagram" data-render-state="pending" data-source={props.source}>
+      <div id="diagram" data-render-state="pending" data-source={props.source} data-folds={folds}>
         <div class="diagram-tools" role="toolbar" aria-label="Diagram zoom">
           <button type="button" data-zoom="in" disabled aria-label="Zoom in">
             +

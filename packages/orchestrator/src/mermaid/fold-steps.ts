@@ -14,7 +14,12 @@ const ENDS = 10;
 const NOTABLE = MAX_DRAWN_STEPS / 2 - 2 * ENDS;
 
 /** A box the diagram draws for consecutive steps it does not draw one by one; its lines are counts from the stored steps. */
-export type FoldedSteps = Omit<FlowStepState, "stepIndex"> & { stepIndex: null; count: number };
+export type FoldedSteps = Omit<FlowStepState, "stepIndex"> & {
+  stepIndex: null;
+  count: number;
+  /** The state id of its first step: the box links to that step's row in the step table. */
+  firstStateId: string;
+};
 
 export type DiagramNode = FlowStepState | FoldedSteps;
 
@@ -29,7 +34,8 @@ const OUTCOME_WORDS: Record<ConsolidatedStepStatus, string> = {
   unknown: "with no status",
 };
 
-function foldLines(steps: readonly ConsolidatedStep[], checks: RunChecks | undefined): string[] {
+/** @internal */
+export function foldLines(steps: readonly ConsolidatedStep[], checks: RunChecks | undefined): string[] {
   const outcomes = new Map<ConsolidatedStepStatus, number>();
   for (const step of steps) outcomes.set(step.status, (outcomes.get(step.status) ?? 0) + 1);
   const [only] = outcomes.keys();
@@ -55,7 +61,7 @@ function foldLines(steps: readonly ConsolidatedStep[], checks: RunChecks | undef
   return lines;
 }
 
-function foldNode(steps: readonly ConsolidatedStep[], checks: RunChecks | undefined): FoldedSteps {
+function foldNode(steps: readonly ConsolidatedStep[], firstStateId: string, checks: RunChecks | undefined): FoldedSteps {
   const first = steps[0]?.step_index;
   const last = steps.at(-1)?.step_index;
   const classes = new Set<StatusClass>(steps.map((step) => statusStyle(step.status).className));
@@ -65,6 +71,7 @@ function foldNode(steps: readonly ConsolidatedStep[], checks: RunChecks | undefi
     id: `steps_${first}_to_${last}`,
     stepIndex: null,
     count: steps.length,
+    firstStateId,
     title: `⋯ Steps ${grouped(first ?? 0)}–${grouped(last ?? 0)}`,
     lines: foldLines(steps, checks),
     className: classes.size === 1 && onlyClass !== undefined ? onlyClass : "unknown",
@@ -99,6 +106,7 @@ export function diagramNodes(content: ConsolidatedContent, checks: RunChecks | u
       nodes.push(
         foldNode(
           folded.map((i) => steps[i] as ConsolidatedStep),
+          (states[only as number] as FlowStepState).id,
           checks,
         ),
       );
@@ -131,4 +139,25 @@ export function foldedDiagramNote(content: ConsolidatedContent, checks: RunCheck
     `that did not succeed or failed a check) and folds the other ${grouped(hidden)} into ${countOf(folds.length, "box", "boxes")} with their counts. ` +
     "Every step is in the Steps table below."
   );
+}
+
+/** Where a folded box leads: the row of its first step, and the words of its tooltip. */
+export type FoldLink = { row: string; summary: string };
+
+/**
+ * Each folded box's link, by its state id: the step table's row of the first step it folds (`step-<state id>`,
+ * as a drawn box's), and a one-line summary of what it counts. Empty when every step is drawn.
+ */
+export function foldLinks(content: ConsolidatedContent, checks: RunChecks | undefined): Record<string, FoldLink> {
+  const links: Record<string, FoldLink> = {};
+  for (const node of diagramNodes(content, checks)) {
+    if (node.stepIndex !== null) continue;
+    links[node.id] = { row: `step-${node.firstStateId}`, summary: [node.title.replace(/^⋯ /, ""), ...node.lines].join(" · ") };
+  }
+  return links;
+}
+
+/** The state ids of the steps the diagram draws one by one: every step's, unless the run is longer than MAX_DRAWN_STEPS. */
+export function drawnStateIds(content: ConsolidatedContent, checks: RunChecks | undefined): Set<string> {
+  return new Set(diagramNodes(content, checks).flatMap((node) => (node.stepIndex === null ? [] : [node.id])));
 }

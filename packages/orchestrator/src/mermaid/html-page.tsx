@@ -5,7 +5,7 @@ import { ChecksSection } from "./checks-section.js";
 import { clientBundle } from "./client-bundles.js";
 import { DiagramError } from "./diagram-error.js";
 import { FlowDiagramView } from "./flow-diagram-view.js";
-import { foldedDiagramNote } from "./fold-steps.js";
+import { foldedDiagramNote, foldLinks } from "./fold-steps.js";
 import { parseConsolidatedContent } from "./parse-consolidated-content.js";
 import { flowDiagramSource } from "./render-flow-diagram.js";
 import { REPORT_CSS } from "./report-css.js";
@@ -65,6 +65,7 @@ function ReportPage(props: HtmlPageOptions & { content: ConsolidatedContent; tit
           <RunMetrics content={content} wallTimeMs={execution.durationMs ?? null} executionMetadata={execution.metadata} />
           <FlowDiagramView
             notes={[foldedDiagramNote(content, checks)]}
+            folds={foldLinks(content, checks)}
             source={flowDiagramSource(content, checks, execution.metadata, abandoned ? undefined : execution.status)}
           />
           {checks ? <ChecksSection checks={checks} content={content} /> : null}

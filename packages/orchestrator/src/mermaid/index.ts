@@ -4,7 +4,7 @@ export { CLIENT_BUNDLES, type ClientBundleName, clientBundle } from "./client-bu
 export { DiagramError, type DiagramErrorCode } from "./diagram-error.js";
 export { FlowDiagramView } from "./flow-diagram-view.js";
 export { buildFlowModel } from "./flow-model.js";
-export { foldedDiagramNote } from "./fold-steps.js";
+export { drawnStateIds, type FoldLink, foldedDiagramNote, foldLines, foldLinks, MAX_DRAWN_STEPS } from "./fold-steps.js";
 export { type HtmlPageOptions, renderHtmlPage } from "./html-page.js";
 export { parseConsolidatedContent } from "./parse-consolidated-content.js";
 export { renderFlowDiagram } from "./render-flow-diagram.js";
@@ -12,4 +12,4 @@ export { REPORT_CSS } from "./report-css.js";
 export { REPORT_SCRIPT } from "./report-script.js";
 export { RunMetrics } from "./run-metrics.js";
 export { type AbandonedRun, type ReportExecution, StatusBanner } from "./status-banner.js";
-export { attemptsText, StepTable } from "./step-table.js";
+export { attemptsText, type StepGap, StepRows, StepTable, type StepWindow } from "./step-table.js";

@@ -34,23 +34,31 @@ export const REPORT_SCRIPT = `
 
   // Each step node becomes an SVG link to its table row. Mermaid names a state's node
   // "<svg id>-state-<state id>-<n>"; state ids are [A-Za-z0-9_], so the dashes delimit them.
+  // A folded box links to the row of the first step it folds (data-folds maps its state id to that row).
   function linkSteps(svg) {
     const nodes = new Map();
     for (const node of svg.querySelectorAll("g.node[id]")) {
       const match = /^flow-diagram-svg-state-(\\w+)-\\d+$/.exec(node.id);
       if (match) nodes.set(match[1], node);
     }
+    const link = (node, href, tip) => {
+      const a = document.createElementNS("http://www.w3.org/2000/svg", "a");
+      a.setAttribute("href", href);
+      a.setAttribute("class", "step-link");
+      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+      title.textContent = tip;
+      a.append(title);
+      node.replaceWith(a);
+      a.append(node);
+    };
     for (const row of document.querySelectorAll("tr[data-state-id]")) {
       const node = nodes.get(row.dataset.stateId);
-      if (!node) continue;
-      const link = document.createElementNS("http://www.w3.org/2000/svg", "a");
-      link.setAttribute("href", "#" + row.id);
-      link.setAttribute("class", "step-link");
-      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
-      title.textContent = row.dataset.summary + " (click for details)";
-      link.append(title);
-      node.replaceWith(link);
-      link.append(node);
+      if (node) link(node, "#" + row.id, row.dataset.summary + " (click for details)");
+    }
+    const folds = box.dataset.folds ? JSON.parse(box.dataset.folds) : {};
+    for (const [stateId, fold] of Object.entries(folds)) {
+      const node = nodes.get(stateId);
+      if (node) link(node, "#" + fold.row, fold.summary + " (click for the first of them)");
     }
   }
 

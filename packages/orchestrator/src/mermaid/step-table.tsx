@@ -1,7 +1,9 @@
+import type { Child } from "hono/jsx";
 import type { ConsolidatedContent, ConsolidatedStep, ConsolidatedToolCall } from "../consolidated-content.js";
 import { formatDuration } from "../format-duration.js";
 import { checksCell, type RunChecks } from "./check-notes.js";
 import { buildFlowModel, type FlowStepState, orderedSteps, stepError } from "./flow-model.js";
+import { foldLines } from "./fold-steps.js";
 import { scoreText } from "./run-metrics.js";
 import { statusStyle } from "./step-status.js";
 import { summarizeInput } from "./summarize-input.js";
@@ -112,19 +114,88 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: 
 export const attemptsText = (attempts: number | undefined, status: string | null): string =>
   attempts !== undefined ? String(attempts) : status === "skipped" ? "0" : "—";
 
+/** Consecutive steps a windowed table does not list one by one: their first and last indexes and the counts a folded box shows. */
+export type StepGap = { first: number; last: number; firstStateId: string; count: number; lines: string[] };
+
+/**
+ * Which steps a table lists: those `shown` says, each stretch of the others as one row whose content
+ * `gap` gives (the viewer's links that show its steps); only the steps from `from` to `to` (step
+ * indexes, inclusive) when given. Without a window every step has its row.
+ */
+export type StepWindow = {
+  shown: (step: ConsolidatedStep, stateId: string) => boolean;
+  gap: (gap: StepGap) => Child;
+  from?: number;
+  to?: number;
+};
+
+/** A run's checks as the table shows them: none when no step has a verdict (and then no Checks column). */
+const tableChecks = (checks: RunChecks | undefined) => (checks?.steps.size ? checks : undefined);
+
+/**
+ * The table's rows: one per step, or with a window, one per shown step and one per stretch of the
+ * others. Also what the viewer sends when a stretch is opened, so its rows match the page's.
+ */
+export function StepRows(props: { content: ConsolidatedContent; checks?: RunChecks | undefined; window?: StepWindow | undefined }) {
+  const checks = tableChecks(props.checks);
+  const states = buildFlowModel(props.content).steps;
+  const { window } = props;
+  const rows: Child[] = [];
+  let hidden: { step: ConsolidatedStep; state: FlowStepState }[] = [];
+  const flush = () => {
+    const [first] = hidden;
+    const last = hidden.at(-1);
+    if (window && first && last) {
+      const steps = hidden.map((h) => h.step);
+      const gap: StepGap = {
+        first: first.step.step_index,
+        last: last.step.step_index,
+        firstStateId: first.state.id,
+        count: hidden.length,
+        lines: foldLines(steps, checks),
+      };
+      rows.push(
+        <tr class="steps-gap" data-from={gap.first} data-to={gap.last}>
+          <td colspan={checks ? 9 : 8}>{window.gap(gap)}</td>
+        </tr>,
+      );
+    }
+    hidden = [];
+  };
+  orderedSteps(props.content).forEach((step, i) => {
+    const state = states[i];
+    if (state === undefined) return;
+    if (window?.from !== undefined && step.step_index < window.from) return;
+    if (window?.to !== undefined && step.step_index > window.to) return;
+    if (window && !window.shown(step, state.id)) {
+      hidden.push({ step, state });
+      return;
+    }
+    flush();
+    rows.push(<StepRow step={step} state={state} checks={checks} />);
+  });
+  flush();
+  return <>{rows}</>;
+}
+
 /**
  * Every step with its score, attempts (0 for a skipped step, — when the document does not record them), duration, tool
  * calls that open to their input and output, and error. Each row's id is `step-<state id>`, the
  * diagram node's link target. With `checks` (a run with step `expect` blocks), a Checks column says
  * which of each step's checks failed, so a failed check does not read as a plain tool failure.
+ * With a `window` (the viewer, for a long run), only some steps have rows; `note` says so under the heading.
  */
-export function StepTable(props: { content: ConsolidatedContent; checks?: RunChecks | undefined }) {
-  const steps = orderedSteps(props.content);
-  const checks = props.checks?.steps.size ? props.checks : undefined;
-  const states = buildFlowModel(props.content).steps;
+export function StepTable(props: {
+  content: ConsolidatedContent;
+  checks?: RunChecks | undefined;
+  window?: StepWindow | undefined;
+  note?: Child;
+}) {
+  const checks = tableChecks(props.checks);
   return (
     <section aria-label="Steps">
       <h2>Steps</h2>
+      {props.note ?? null}
       <div class="table-wrap">
         <table class="steps-table">
           <thead>
@@ -141,17 +212,14 @@ export function StepTable(props: { content: ConsolidatedContent; checks?: RunChe
             </tr>
           </thead>
           <tbody>
-            {steps.length === 0 ? (
+            {props.content.steps.length === 0 ? (
               <tr>
                 <td colspan={checks ? 9 : 8} class="muted">
                   No steps recorded.
                 </td>
               </tr>
             ) : (
-              steps.map((step, i) => {
-                const state = states[i];
-                return state === undefined ? null : <StepRow step={step} state={state} checks={checks} />;
-              })
+              <StepRows content={props.content} checks={checks} window={props.window} />
             )}
           </tbody>
         </table>

@@ -26,6 +26,12 @@ table.runs td.pick input { width: 18px; height: 18px; margin: 0; }
 .downloads { display: flex; gap: 4px 12px; flex-wrap: wrap; margin: 8px 0 12px; }
 .downloads a { white-space: nowrap; }
 .live-note { color: var(--muted); font-size: 12px; }
+/* A long run's step table: a folded stretch is one row, in the colours of the diagram's note, with its Show links. */
+.steps-note { color: var(--muted); font-size: 13px; margin: 0 0 8px; }
+.steps-table tr.steps-gap td { background: var(--bg); color: var(--muted); }
+.steps-table tr.steps-gap[aria-busy] td { opacity: .6; }
+.steps-gap .gap-words { margin-right: 12px; }
+.show-steps { display: inline-block; margin-right: 12px; white-space: nowrap; }
 /* What was typed is quoted in it and may be one long word: it wraps rather than widen a phone's page. */
 .error-box { border-color: #dc3545; background: var(--bad-bg); overflow-wrap: anywhere; }
 .error-box p { margin: 0; }

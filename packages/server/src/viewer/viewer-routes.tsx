@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import {
   type Database,
   type ExecutionSummary,
@@ -23,7 +23,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
 import { NONCE, secureHeaders } from "hono/secure-headers";
-import { ApiError, toApiError } from "../api/api-error.js";
+import { ApiError, badRequest, toApiError } from "../api/api-error.js";
 import { decodeCursor, decodeEvaluationCursor, encodeCursor, encodeEvaluationCursor } from "../api/cursor.js";
 import { issueSentence, issueWords } from "../api/issue-words.js";
 import { loadRunDocument } from "../run-document.js";
@@ -32,9 +32,10 @@ import { ErrorPage } from "./error-page.js";
 import { type CompareQuery, ComparisonPage, compareHref, EvaluationPage, EvaluationsListPage } from "./evaluation-pages.js";
 import { BACK_TO_EVALUATIONS, BACK_TO_RUNS, NotFoundPage } from "./not-found-page.js";
 import { checkPageParams, errorBoxOf, type PageParams, PageProblem, pageProblem, type WayOut } from "./page-params.js";
-import { RunHead, RunPage, RunSteps } from "./run-page.js";
+import { RunHead, RunPage, RunSteps, StretchRows } from "./run-page.js";
 import { filtersHref, RunsListPage, type RunsListQuery, RunsSection } from "./runs-list-page.js";
 import { RUNS_LIST_SCRIPT } from "./runs-list-script.js";
+import { STEPS_SCRIPT } from "./steps-script.js";
 import { VIEWER_CSS } from "./viewer-css.js";
 import { VIEWER_SCRIPT } from "./viewer-script.js";
 
@@ -50,6 +51,7 @@ function assets(): Map<string, { body: string; type: string }> {
     ["panzoom.js", { body: readFileSync(CLIENT_BUNDLES.panzoom.path, "utf8"), type: js }],
     ["report.js", { body: REPORT_SCRIPT, type: js }],
     ["viewer.js", { body: VIEWER_SCRIPT, type: js }],
+    ["steps.js", { body: STEPS_SCRIPT, type: js }],
     ["runs-list.js", { body: RUNS_LIST_SCRIPT, type: js }],
     ["viewer.css", { body: VIEWER_CSS, type: "text/css; charset=utf-8" }],
   ]);
@@ -286,6 +288,40 @@ const runsListQuery = (c: Context<AppEnv>): RunsListQuery => ({
   q: c.req.query("q") || undefined,
 });
 
+/** `?steps=all`: the run page's table with every step instead of its folded stretches. Any other value is refused, naming it. */
+function allStepsOf(c: Context<AppEnv>): boolean {
+  const steps = c.req.query("steps");
+  if (steps === undefined || steps === "") return false;
+  if (steps === "all") return true;
+  throw badRequest(
+    `The steps parameter can only be "all" (every step in the table), not "${steps}". Leave it out for the table with its long stretches folded.`,
+    "steps",
+  );
+}
+
+const STEP_INDEX = "must be a step index, a whole number from 0";
+const ZStepIndex = z.coerce.number({ error: STEP_INDEX }).int({ error: STEP_INDEX }).min(0, { error: STEP_INDEX });
+const RANGE = "must be two step indexes, like 10-109";
+/** A stretch's rows: the stretch `from`–`to` and, within it, the steps `show` ("A-B") to list one by one. */
+const ZStretchQuery = z
+  .object({ from: ZStepIndex, to: ZStepIndex, show: z.string({ error: RANGE }).regex(/^\d+-\d+$/, { error: RANGE }) })
+  .transform((q, ctx) => {
+    const [showFrom, showTo] = q.show.split("-").map(Number) as [number, number];
+    if (q.from > q.to || showFrom > showTo || showFrom < q.from || showTo > q.to) {
+      ctx.addIssue({ code: "custom", path: ["show"], message: `must be a range of steps within ${q.from}-${q.to}` });
+      return z.NEVER;
+    }
+    return { from: q.from, to: q.to, show: { from: showFrom, to: showTo } };
+  });
+
+function stretchQuery(c: Context<AppEnv>): z.output<typeof ZStretchQuery> {
+  const parsed = ZStretchQuery.safeParse(c.req.query());
+  if (parsed.success) return parsed.data;
+  const [issue] = parsed.error.issues;
+  const field = String(issue?.path[0] ?? "show");
+  throw badRequest(`The ${field} parameter ${issue?.message ?? "is not valid"}. The run page's Show links give these.`, field);
+}
+
 export function registerViewerRoutes(app: App, ctx: ServerContext): void {
   const files = assets();
   app.get("/assets/:name", (c) => {
@@ -337,9 +373,18 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
 
   app.get("/runs/:id", async (c) => {
     const id = c.req.param("id");
+    const allSteps = allStepsOf(c);
     const run = await loadRunDocument(ctx.db, id, ctx.liveness);
     if (!run) return c.html(<NotFoundPage message={await missingRunWords(ctx.db, id)} back={BACK_TO_RUNS} />, 404);
-    return c.html(<RunPage nonce={nonceOf(c)} run={run} />);
+    return c.html(<RunPage nonce={nonceOf(c)} run={run} allSteps={allSteps} />);
+  });
+
+  // The rows of a folded stretch of a long run's step table, for the page's script to put in its place.
+  app.get("/runs/:id/steps", async (c) => {
+    const { from, to, show } = stretchQuery(c);
+    const run = await loadRunDocument(ctx.db, c.req.param("id"), ctx.liveness);
+    if (!run) throw new ApiError(404, "NOT_FOUND", "No such run.");
+    return c.html(<StretchRows run={run} from={from} to={to} show={show} />);
   });
 
   // The live parts of a run page, re-rendered on the server for the page's script to swap in.
@@ -349,7 +394,7 @@ export function registerViewerRoutes(app: App, ctx: ServerContext): void {
     return c.html(
       <>
         <RunHead run={run} />
-        <RunSteps run={run} />
+        <RunSteps run={run} all={allStepsOf(c)} />
       </>,
     );
   });

@@ -19,7 +19,9 @@ export const VIEWER_SCRIPT = `
   let refreshing = Promise.resolve();
   const refresh = () => {
     refreshing = refreshing.then(async () => {
-      const response = await fetch("/runs/" + encodeURIComponent(id) + "/live", { headers: { Accept: "text/html" } });
+      // A table showing every step (?steps=all) stays so.
+      const all = document.querySelector("#run-steps[data-all-steps]") ? "?steps=all" : "";
+      const response = await fetch("/runs/" + encodeURIComponent(id) + "/live" + all, { headers: { Accept: "text/html" } });
       if (!response.ok) return;
       const html = await response.text();
       const template = document.createElement("template");
