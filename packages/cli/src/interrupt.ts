@@ -151,12 +151,13 @@ export function stopNotices(json: boolean, words: { first(name: InterruptSignal)
 }
 
 /**
- * What an interrupted command did and left, said last: on stdout after its report, or with --json as
- * the INTERRUPTED error line on stderr (the report, on stdout, stays one JSON document).
+ * What an interrupted command did and left, said last: on stdout after its report (on stderr with
+ * `stream`, where stdout is a document: reev export), or with --json as the INTERRUPTED error line on
+ * stderr (the report, on stdout, stays one JSON document).
  */
-export function writeInterrupted(io: CliIO, json: boolean, words: string): void {
+export function writeInterrupted(io: CliIO, json: boolean, words: string, stream: keyof CliIO = "stdout"): void {
   if (json) io.stderr.write(errorText(new CliError("INTERRUPTED", words), true));
-  else io.stdout.write(`${words}\n`);
+  else io[stream].write(`${words}\n`);
 }
 
 /** The notices of a command that runs flows, worded by the runs started at each signal (undefined: not counted). */
