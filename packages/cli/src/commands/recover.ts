@@ -131,7 +131,7 @@ function interruptedWords(signal: InterruptSignal, report: { found: number; fini
   if (report.finished === 0 && report.found > 0)
     return `Interrupted (${signal}) before any run was finished: nothing was changed. ${again}`;
   if (report.finished < report.found)
-    return `Interrupted (${signal}): finished ${report.finished} of ${counted(report.found, "abandoned run")} (above); the other ${report.found - report.finished} are left as they were, and no evaluation was looked at. ${again}`;
+    return `Interrupted (${signal}): finished ${report.finished} of ${counted(report.found, "abandoned run")} (above), ${counted(report.found - report.finished, "run")} left untouched, and no evaluation was looked at. ${again}`;
   if (!report.evaluationsLooked)
     return `Interrupted (${signal}): every abandoned run is finished, but no evaluation was looked at. Run ${reevCommand("recover")} again to finish the evaluations.`;
   return `Interrupted (${signal}) once everything was finished: nothing is left to recover.`;
