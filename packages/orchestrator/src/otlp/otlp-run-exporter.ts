@@ -110,6 +110,17 @@ function whyExportFailed(error: unknown, timeoutMs: number): string {
 }
 
 /**
+ * Whether `signal` is aborted once pending events have been handled: a process signal (Ctrl-C) that
+ * aborts it is handled only in the event loop's I/O poll, which the first setImmediate may precede
+ * and the second follows.
+ */
+async function abortHeard(signal: AbortSignal | undefined): Promise<boolean> {
+  if (!signal) return false;
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+  return signal.aborted;
+}
+
+/**
  * Sends stored runs to an OTLP/HTTP endpoint (protobuf), as spans built from the stored data by
  * `runSpans`. One exporter for many runs (one connection pool); runs are sent one after the other,
  * so any number of callers may share it. Retries are the OTLP exporter's own: bounded in number
@@ -175,7 +186,7 @@ export class OtlpRunExporter {
       endpoint: this.endpoint.url,
     });
     progress?.(`Sending ${spans.length} spans of ${executionId} to ${this.endpoint.url}…`);
-    if (signal?.aborted) return report(0, 0);
+    if (await abortHeard(signal)) return report(0, 0);
     // Asked first, with a few quick tries: the exporter would retry a refusal for its whole time limit.
     const refused = await connectionRefused(this.endpoint.url, this.timeoutMs, (nextTry) =>
       progress?.(`${this.endpoint.url} refused the connection; trying again (${nextTry} of ${REFUSED_CONNECTION_TRIES})…`),
@@ -194,7 +205,7 @@ export class OtlpRunExporter {
     };
     let requests = 0;
     for (let i = 0; i < spans.length; i += SPANS_PER_REQUEST) {
-      if (signal?.aborted) return report(i, requests);
+      if (await abortHeard(signal)) return report(i, requests);
       const slow = progress && !told ? setTimeout(tell, SLOW_ANSWER_MS) : undefined;
       const result = await this.#send(spans.slice(i, i + SPANS_PER_REQUEST)).finally(() => clearTimeout(slow));
       requests += 1;
