@@ -142,7 +142,10 @@ export const alreadyStopping = (name: InterruptSignal, first: InterruptSignal) =
  * --json stderr carries one JSON error line and nothing else: the first signal says nothing (the
  * command's INTERRUPTED line comes as it ends, see writeInterrupted), the second says its words as that line.
  */
-export function stopNotices(json: boolean, words: { first(name: InterruptSignal): string; again(name: InterruptSignal): string }): InterruptNotices {
+export function stopNotices(
+  json: boolean,
+  words: { first(name: InterruptSignal): string; again(name: InterruptSignal): string },
+): InterruptNotices {
   return {
     first: (name) => (json ? "" : `\n${words.first(name)}\n`),
     again: (name) => (json ? errorText(new CliError("INTERRUPTED", words.again(name)), true) : `\n${words.again(name)}\n`),

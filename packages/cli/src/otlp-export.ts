@@ -28,8 +28,7 @@ async function exportEndpoint(endpoint: string | undefined): Promise<OtlpEndpoin
 /** What Ctrl-C means while spans are sent: the request under way is let finish (what it carries may have arrived), no other is sent. */
 function otlpNotices(json: boolean): InterruptNotices {
   return stopNotices(json, {
-    first: (name) =>
-      `Interrupted (${name}): letting the request under way finish and sending no more. Press Ctrl-C again to exit at once.`,
+    first: (name) => `Interrupted (${name}): letting the request under way finish and sending no more. Press Ctrl-C again to exit at once.`,
     again: (name) =>
       `${name} again: exiting at once. The endpoint may hold part of the run: run the command again to send it whole. Nothing in the database was changed (an export only reads).`,
   });

@@ -84,7 +84,7 @@ export function checkOutFileOption(path: string): void {
 }
 
 /** Where writeOutputFile writes first: beside the file (a rename within a directory is atomic), hidden, this process's own. */
-export const partialFile = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+const partialFile = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
 
 /** The temporary files being written: removed, too, as the process exits at once (a second Ctrl-C). */
 const PARTIAL_FILES = new Set<string>();

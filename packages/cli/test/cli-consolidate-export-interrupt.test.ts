@@ -86,39 +86,50 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
     });
   }
 
-  it.skipIf(!isPostgres)("consolidate, SIGINT while it waits for the run's row: let finish and stored, said so after the report, exit 130", async () => {
-    const id = await unconsolidatedRun();
-    const lock = await holdLock(database.url, "SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR UPDATE", [id]);
-    const cli = startCli(["consolidate", id, "--db", database.url], { cwd: temp.dir });
-    try {
-      await lock.blocking();
-      cli.child.kill("SIGINT");
-      await cli.waitForLine(/^Interrupted \(SIGINT\)/);
-    } finally {
-      await lock.release();
-    }
-    const r = await cli.done;
-    expect(r.code, show(r)).toBe(130);
-    expect(r.stdout, show(r)).toMatch(new RegExp(`^Consolidated +${id}: ${id}_consolidated_\\d+$`, "m"));
-    expect(r.stdout.endsWith("Interrupted (SIGINT) while consolidating: the consolidation was let finish and is stored (above).\n"), show(r)).toBe(true);
-    expect(await consolidationStatus(database.url, id)).toBe("completed");
-  });
+  it.skipIf(!isPostgres)(
+    "consolidate, SIGINT while it waits for the run's row: let finish and stored, said so after the report, exit 130",
+    async () => {
+      const id = await unconsolidatedRun();
+      const lock = await holdLock(database.url, "SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR UPDATE", [id]);
+      const cli = startCli(["consolidate", id, "--db", database.url], { cwd: temp.dir });
+      try {
+        await lock.blocking();
+        cli.child.kill("SIGINT");
+        await cli.waitForLine(/^Interrupted \(SIGINT\)/);
+      } finally {
+        await lock.release();
+      }
+      const r = await cli.done;
+      expect(r.code, show(r)).toBe(130);
+      expect(r.stdout, show(r)).toMatch(new RegExp(`^Consolidated +${id}: ${id}_consolidated_\\d+$`, "m"));
+      expect(
+        r.stdout.endsWith("Interrupted (SIGINT) while consolidating: the consolidation was let finish and is stored (above).\n"),
+        show(r),
+      ).toBe(true);
+      expect(await consolidationStatus(database.url, id)).toBe("completed");
+    },
+  );
 
-  it.skipIf(!isPostgres)("consolidate --json, SIGTERM while it waits: the run as JSON on stdout, one INTERRUPTED line on stderr, exit 143", async () => {
-    const id = await unconsolidatedRun();
-    const lock = await holdLock(database.url, "SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR UPDATE", [id]);
-    const cli = startCli(["consolidate", id, "--json", "--db", database.url], { cwd: temp.dir });
-    try {
-      await lock.blocking();
-      cli.child.kill("SIGTERM");
-    } finally {
-      await lock.release();
-    }
-    const r = await cli.done;
-    expect(r.code, show(r)).toBe(143);
-    expect(JSON.parse(r.stdout).consolidation.status, show(r)).toBe("completed");
-    expect(r.stderr).toBe(jsonError("Interrupted (SIGTERM) while consolidating: the consolidation was let finish and is stored (above)."));
-  });
+  it.skipIf(!isPostgres)(
+    "consolidate --json, SIGTERM while it waits: the run as JSON on stdout, one INTERRUPTED line on stderr, exit 143",
+    async () => {
+      const id = await unconsolidatedRun();
+      const lock = await holdLock(database.url, "SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR UPDATE", [id]);
+      const cli = startCli(["consolidate", id, "--json", "--db", database.url], { cwd: temp.dir });
+      try {
+        await lock.blocking();
+        cli.child.kill("SIGTERM");
+      } finally {
+        await lock.release();
+      }
+      const r = await cli.done;
+      expect(r.code, show(r)).toBe(143);
+      expect(JSON.parse(r.stdout).consolidation.status, show(r)).toBe("completed");
+      expect(r.stderr).toBe(
+        jsonError("Interrupted (SIGTERM) while consolidating: the consolidation was let finish and is stored (above)."),
+      );
+    },
+  );
 
   for (const [signal, code] of SIGNALS) {
     it(`export --out, ${signal} once the document is written but not yet in place: no file, no temporary file, said so, exit ${code}`, async () => {
@@ -147,7 +158,9 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
     const r = await cli.done;
     expect(r.code, show(r)).toBe(143);
     expect(r.stderr.replace(/^HELD write .*\n/, ""), show(r)).toBe(
-      jsonError(`Interrupted (SIGTERM): ${out} was not written (the file already there is left as it was). Run the command again to export.`),
+      jsonError(
+        `Interrupted (SIGTERM): ${out} was not written (the file already there is left as it was). Run the command again to export.`,
+      ),
     );
     expect(readFileSync(out, "utf8")).toBe("earlier\n");
     expect(readdirSync(temp.dir).filter((f) => f.endsWith(".partial"))).toEqual([]);
@@ -166,7 +179,9 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
     const r = await cli.done;
     expect(r.code, show(r)).toBe(130);
     expect(r.stdout, show(r)).toBe("");
-    expect(r.stderr.endsWith("Interrupted (SIGINT): nothing was written to stdout. Run the command again to export.\n"), show(r)).toBe(true);
+    expect(r.stderr.endsWith("Interrupted (SIGINT): nothing was written to stdout. Run the command again to export.\n"), show(r)).toBe(
+      true,
+    );
   });
 
   describe("export --format otlp", () => {

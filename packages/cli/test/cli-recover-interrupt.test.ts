@@ -91,7 +91,9 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev recover on $name"
       expect(r.stderr, show(r)).toContain(
         `\nInterrupted (${signal}): finishing the run under way (rolled back, finished as failed and consolidated), then stopping; the other runs are left as they are. Press Ctrl-C again to exit at once.\n`,
       );
-      expect(r.stdout, show(r)).toMatch(/^Finished 1 abandoned run as failed: open transactions rolled back, committed steps consolidated.\n/);
+      expect(r.stdout, show(r)).toMatch(
+        /^Finished 1 abandoned run as failed: open transactions rolled back, committed steps consolidated.\n/,
+      );
       expect(r.stdout, show(r)).toContain(`\n${ids[0]} `);
       expect(r.stdout, show(r)).not.toContain(ids[1] as string);
       expect(

@@ -74,7 +74,8 @@ export function registerExport(program: Command, ctx: CliContext): void {
       const json = options.json ?? false;
       const { value, interrupted } = await withInterrupts(
         ctx.io,
-        (signal) => withDatabase(options.db, "read", (db) => exportCommand(db, executionId, { format, out: options.out, json, signal }, ctx.io)),
+        (signal) =>
+          withDatabase(options.db, "read", (db) => exportCommand(db, executionId, { format, out: options.out, json, signal }, ctx.io)),
         { notices: exportNotices(options.out, json) },
       );
       ctx.exitCode = interrupted ? interruptExitCode(interrupted) : value;
@@ -100,7 +101,9 @@ function exportNotices(out: string | undefined, json: boolean): InterruptNotices
 /** What a signal during an export left: the document written whole, or not at all (and a file already at --out left as it was). */
 function interruptedWords(signal: InterruptSignal, out: string | undefined, written: boolean): string {
   if (written) return `Interrupted (${signal}) once ${out ?? "the export"} was written whole: it is complete.`;
-  const where = out ? `${out} was not written${existsSync(out) ? " (the file already there is left as it was)" : ""}` : "nothing was written to stdout";
+  const where = out
+    ? `${out} was not written${existsSync(out) ? " (the file already there is left as it was)" : ""}`
+    : "nothing was written to stdout";
   return `Interrupted (${signal}): ${where}. Run the command again to export.`;
 }
 

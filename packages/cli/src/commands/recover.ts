@@ -73,9 +73,7 @@ export function registerRecover(program: Command, ctx: CliContext): void {
       const { value, interrupted } = await withInterrupts(
         ctx.io,
         (signal) =>
-          withDatabase(flags.db, flags.dryRun ? "read" : "update", (db) =>
-            recoverCommand(db, query, { json, signal, progress }, ctx.io),
-          ),
+          withDatabase(flags.db, flags.dryRun ? "read" : "update", (db) => recoverCommand(db, query, { json, signal, progress }, ctx.io)),
         { notices: recoverNotices(query.dryRun, json, progress) },
       );
       ctx.exitCode = interrupted ? interruptExitCode(interrupted) : value;
@@ -110,7 +108,7 @@ function recoverNotices(dryRun: boolean, json: boolean, progress: RecoverProgres
   return stopNotices(json, {
     first: (name) =>
       dryRun
-        ? `Interrupted (${name}): a dry run changes nothing; stopping. Press Ctrl-C again to exit at once.`
+        ? `Interrupted (${name}): a dry run changes nothing; reev exits once it has listed what it found. Press Ctrl-C again to exit at once.`
         : `Interrupted (${name}): finishing the run under way (rolled back, finished as failed and consolidated), then stopping; the other runs are left as they are. Press Ctrl-C again to exit at once.`,
     again: (name) => {
       if (dryRun) return `${name} again: exiting at once. Nothing was changed (a dry run).`;
@@ -125,7 +123,11 @@ function recoverNotices(dryRun: boolean, json: boolean, progress: RecoverProgres
 }
 
 /** What a signal left, said last: how many runs were finished, and that recover again finishes the rest. */
-function interruptedWords(signal: InterruptSignal, report: { found: number; finished: number; evaluationsLooked: boolean }, dryRun: boolean): string {
+function interruptedWords(
+  signal: InterruptSignal,
+  report: { found: number; finished: number; evaluationsLooked: boolean },
+  dryRun: boolean,
+): string {
   const again = `Run ${reevCommand("recover")} again to finish the rest.`;
   if (dryRun) return `Interrupted (${signal}): nothing was changed (a dry run).`;
   if (report.finished === 0 && report.found > 0)
@@ -161,7 +163,9 @@ async function recoverRuns(
       runs.push(done);
       const consolidated = await consolidate(db, done);
       consolidations.push(consolidated);
-      io?.stderr.write(`Finished ${done.execution.executionId} as failed; consolidation ${consolidated.status} (${i + 1} of ${found.length}).\n`);
+      io?.stderr.write(
+        `Finished ${done.execution.executionId} as failed; consolidation ${consolidated.status} (${i + 1} of ${found.length}).\n`,
+      );
     }
     progress.current = undefined;
     progress.finished = i + 1;
@@ -185,7 +189,11 @@ export async function recoverCommand(
   if (changed && !options.json) io.stderr.write(`Database: ${db.description}${changed}\n`);
   const limits = { staleAfterMs: query.staleAfterMs, ...(query.olderThanMs === undefined ? {} : { olderThanMs: query.olderThanMs }) };
   const abandoned = await db.writer.listAbandonedExecutions(limits);
-  const { runs: found, consolidations, processed } = query.dryRun
+  const {
+    runs: found,
+    consolidations,
+    processed,
+  } = query.dryRun
     ? {
         runs: abandoned,
         consolidations: abandoned.map((): Consolidated => ({ status: "would consolidate", consolidatedSessionId: null, error: null })),
@@ -203,8 +211,7 @@ export async function recoverCommand(
       : await db.writer.recoverAbandonedEvaluations(limits);
   const failed = consolidations.filter((c) => c.status === "failed").length;
   const signal = interruptionOf(options.signal);
-  const interrupted =
-    signal && interruptedWords(signal, { found: abandoned.length, finished: processed, evaluationsLooked }, query.dryRun);
+  const interrupted = signal && interruptedWords(signal, { found: abandoned.length, finished: processed, evaluationsLooked }, query.dryRun);
   if (options.json) {
     writeJson(io, {
       dryRun: query.dryRun,

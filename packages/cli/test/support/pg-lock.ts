@@ -11,7 +11,9 @@ export type PgClient = {
   query<R>(sql: string, args?: unknown[]): Promise<{ rows: R[] }>;
   end(): Promise<void>;
 };
-export const pg = createRequire(import.meta.resolve("@reev/db"))("pg") as { Client: new (options: { connectionString: string }) => PgClient };
+export const pg = createRequire(import.meta.resolve("@reev/db"))("pg") as {
+  Client: new (options: { connectionString: string }) => PgClient;
+};
 
 /**
  * Polls until another backend waits on a lock `client` holds (pg_blocking_pids names it). Inside the

@@ -167,7 +167,10 @@ export async function listAbandonedExecutions(context: WriterContext, options: A
  * recovery; its duration is unknown (null). Consolidating the committed steps is the caller's (the
  * orchestrator builds the document). One at a time, so a caller can stop between two (reev recover's Ctrl-C).
  */
-export async function recoverAbandonedExecution(context: WriterContext, found: AbandonedExecution): Promise<AbandonedExecution | undefined> {
+export async function recoverAbandonedExecution(
+  context: WriterContext,
+  found: AbandonedExecution,
+): Promise<AbandonedExecution | undefined> {
   const id = validate(ZId, found.execution.executionId, "executionId");
   return databaseTransaction(context, `finish abandoned execution "${id}"`, async ({ client: tx }) => {
     const locked = await lockExecution(tx, id);
