@@ -53,14 +53,20 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .addOption(jsonOption(JSON_ERRORS_ONLY))
     .addHelpText(
       "after",
-      examples([
-        ["reev export <executionId> --out run.json", "one JSON document"],
-        ["reev import run.json --db postgresql://…", "…loaded into another database"],
-        [
-          "reev export <executionId> --format otlp --endpoint http://127.0.0.1:4318/v1/traces",
-          "spans to Jaeger, Tempo, Phoenix, Langfuse…",
-        ],
-      ]),
+      [
+        examples([
+          ["reev export <executionId> --out run.json", "one JSON document"],
+          ["reev import run.json --db postgresql://…", "…loaded into another database"],
+          [
+            "reev export <executionId> --format otlp --endpoint http://127.0.0.1:4318/v1/traces",
+            "spans to Jaeger, Tempo, Phoenix, Langfuse…",
+          ],
+        ]),
+        "",
+        "--out FILE is written whole or not at all (a temporary file beside it, renamed once complete). Ctrl-C",
+        "(or SIGTERM) writes nothing more, sends no further request with --format otlp, says what it left and",
+        "exits 130 (143).",
+      ].join("\n"),
     )
     .action(async (executionId: string, options: ExportOptions, command: Command) => {
       if (options.format === "otlp") {
