@@ -1,5 +1,7 @@
 // Ctrl-C and SIGTERM during a command that runs flows (`reev run`, `reev demo`, `reev eval`), or that
-// works in steps it can stop between (`reev purge`, between two batches). Node's default is to die on
+// works in steps it can stop between (`reev purge` between two batches, `reev recover` between two
+// runs, `reev consolidate` before it begins, `reev export` before its document is out or between two
+// requests; `reev migrate` and `reev import` say what they do with it in their own words). Node's default is to die on
 // the spot, leaving every run `running` with its consolidation pending forever. Instead, the first
 // signal aborts the runs' AbortSignal: each current agent call is stopped, its step recorded as failed
 // ("interrupted (SIGINT)"), the rest skipped, the run finished as `cancelled` and its committed steps
