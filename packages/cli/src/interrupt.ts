@@ -1,5 +1,7 @@
 // Ctrl-C and SIGTERM during a command that runs flows (`reev run`, `reev demo`, `reev eval`), or that
-// works in steps it can stop between (`reev purge`, between two batches). Node's default is to die on
+// works in steps it can stop between (`reev purge` between two batches, `reev recover` between two
+// runs, `reev consolidate` before it begins, `reev export` before its document is out or between two
+// requests; `reev migrate` and `reev import` say what they do with it in their own words). Node's default is to die on
 // the spot, leaving every run `running` with its consolidation pending forever. Instead, the first
 // signal aborts the runs' AbortSignal: each current agent call is stopped, its step recorded as failed
 // ("interrupted (SIGINT)"), the rest skipped, the run finished as `cancelled` and its committed steps
@@ -19,6 +21,30 @@ export type InterruptSignal = (typeof SIGNALS)[number];
 export const interruptExitCode = (signal: InterruptSignal) => 128 + constants.signals[signal];
 
 export type Interrupted<T> = { value: T; interrupted: InterruptSignal | undefined };
+
+/** The reason withInterrupts aborts its signal with: "interrupted (SIGINT)", what a stopped step records, and which signal it was. */
+export class Interruption extends Error {
+  constructor(readonly signal: InterruptSignal) {
+    super(`interrupted (${signal})`);
+  }
+}
+
+/** The signal that aborted `signal` (withInterrupts'), or undefined while it has not. */
+export const interruptionOf = (signal: AbortSignal | undefined): InterruptSignal | undefined =>
+  signal?.aborted && signal.reason instanceof Interruption ? signal.reason.signal : undefined;
+
+/**
+ * Whether a signal has come, once the event loop has polled for one: a command that works in units it
+ * can stop between (a run recovered, a batch purged) asks before each. A signal's handler runs only in
+ * the loop's I/O poll, and on PGlite queries settle in microtasks, so a loop of them never reached it.
+ * Two turns: the first setImmediate may run straight after the poll under way, the second only after
+ * the next one.
+ */
+export async function interruptHeard(signal: AbortSignal | undefined): Promise<InterruptSignal | undefined> {
+  if (!signal) return undefined;
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+  return interruptionOf(signal);
+}
 
 /** Removes the startup guard's handlers; undefined once it has ended (or never began). */
 let endGuard: (() => void) | undefined;
@@ -112,6 +138,33 @@ export const alreadyStopping = (name: InterruptSignal, first: InterruptSignal) =
     ? "A SIGTERM came too (pnpm sends one after Ctrl-C): still stopping; Ctrl-C again exits at once.\n"
     : `Already stopping (${name} after ${first}); ${first} again exits at once.\n`;
 
+/**
+ * The notices of a command that stops at a point of its own choosing (migrate, purge, recover,
+ * consolidate, export): `first` says what stopping does, `again` what exiting at once leaves. With
+ * --json stderr carries one JSON error line and nothing else: the first signal says nothing (the
+ * command's INTERRUPTED line comes as it ends, see writeInterrupted), the second says its words as that line.
+ */
+export function stopNotices(
+  json: boolean,
+  words: { first(name: InterruptSignal): string; again(name: InterruptSignal): string },
+): InterruptNotices {
+  return {
+    first: (name) => (json ? "" : `\n${words.first(name)}\n`),
+    again: (name) => (json ? errorText(new CliError("INTERRUPTED", words.again(name)), true) : `\n${words.again(name)}\n`),
+    already: (name, first) => (json ? "" : alreadyStopping(name, first)),
+  };
+}
+
+/**
+ * What an interrupted command did and left, said last: on stdout after its report (on stderr with
+ * `stream`, where stdout is a document: reev export), or with --json as the INTERRUPTED error line on
+ * stderr (the report, on stdout, stays one JSON document).
+ */
+export function writeInterrupted(io: CliIO, json: boolean, words: string, stream: keyof CliIO = "stdout"): void {
+  if (json) io.stderr.write(errorText(new CliError("INTERRUPTED", words), true));
+  else io[stream].write(`${words}\n`);
+}
+
 /** The notices of a command that runs flows, worded by the runs started at each signal (undefined: not counted). */
 export const runNotices = ({ runsStarted, recover }: { runsStarted?: RunsStarted; recover?: Recover } = {}): InterruptNotices => ({
   first: (name) => interruptNotice(name, runsStarted?.(), recover),
@@ -146,7 +199,7 @@ export async function withInterrupts<T>(
       }
       interrupted = name;
       io.stderr.write(notices.first(name));
-      controller.abort(new Error(`interrupted (${name})`));
+      controller.abort(new Interruption(name));
     };
     process.on(name, handler);
     return [name, handler] as const;

@@ -2,9 +2,17 @@
 // imported only when spans are sent, so every other command starts without it.
 import type { Database } from "@reev/db";
 import { errorMessage } from "@reev/orchestrator";
-import type { OtlpEndpoint, OtlpRunExporter } from "@reev/orchestrator/otlp";
+import type { OtlpEndpoint, OtlpExportReport, OtlpRunExporter } from "@reev/orchestrator/otlp";
 import { type CliIO, withDatabase } from "./context.js";
 import { laterCommand, shellWord } from "./hint.js";
+import {
+  type InterruptNotices,
+  type InterruptSignal,
+  interruptExitCode,
+  stopNotices,
+  withInterrupts,
+  writeInterrupted,
+} from "./interrupt.js";
 
 const otlp = () => import("@reev/orchestrator/otlp");
 
@@ -17,10 +25,28 @@ async function exportEndpoint(endpoint: string | undefined): Promise<OtlpEndpoin
   return resolveOtlpEndpoint({ endpoint, endpointSource: "--endpoint", fallback: DEFAULT_OTLP_TRACES_ENDPOINT }) as OtlpEndpoint;
 }
 
+/** What Ctrl-C means while spans are sent: the request under way is let finish (what it carries may have arrived), no other is sent. */
+function otlpNotices(json: boolean): InterruptNotices {
+  return stopNotices(json, {
+    first: (name) => `Interrupted (${name}): letting the request under way finish and sending no more. Press Ctrl-C again to exit at once.`,
+    again: (name) =>
+      `${name} again: exiting at once. The endpoint may hold part of the run: run the command again to send it whole. Nothing in the database was changed (an export only reads).`,
+  });
+}
+
+/** What a signal during an OTLP export left: what was sent, and how to send the rest. */
+function interruptedWords(signal: InterruptSignal, report: OtlpExportReport | undefined, endpoint: string): string {
+  const again = "Run the command again to send the run whole";
+  if (!report?.sent) return `Interrupted (${signal}) before any span was sent: nothing was sent to ${endpoint}. ${again}.`;
+  if (report.sent === report.spans) return `Interrupted (${signal}) once every span was sent: the run is complete at ${endpoint}.`;
+  return `Interrupted (${signal}): ${report.sent} of the run's ${report.spans} spans were sent to ${endpoint}, the rest not. ${again} (the spans sent go again, with the same ids).`;
+}
+
 /**
  * `reev export <id> --format otlp`: the stored run as spans, sent; one line on stdout says what went
  * where, progress on stderr. With --json, stderr is the error's JSON line or nothing, as for every
- * command: no progress there for a script to tell apart from it.
+ * command: no progress there for a script to tell apart from it. Ctrl-C sends no further request
+ * and says what was sent (see otlpNotices).
  */
 export async function exportOtlpCommand(
   db: string | undefined,
@@ -29,16 +55,29 @@ export async function exportOtlpCommand(
   options: { json: boolean },
   io: CliIO,
 ): Promise<number> {
-  const target = await exportEndpoint(endpoint);
-  const { OtlpRunExporter } = await otlp();
-  return withDatabase(db, "read", async (database) => {
-    await using exporter = new OtlpRunExporter(target);
-    // Progress on stderr: stdout keeps the one line that says what was sent.
-    const progress = options.json ? undefined : (line: string) => io.stderr.write(`${line}\n`);
-    const report = await exporter.exportRun(database, executionId, progress);
+  const { value: sent, interrupted } = await withInterrupts(
+    io,
+    async (signal) => {
+      const target = await exportEndpoint(endpoint);
+      const { OtlpRunExporter } = await otlp();
+      // Interrupted while the exporter loaded: no database is opened, nothing is sent.
+      if (signal.aborted) return { report: undefined, url: target.url };
+      return withDatabase(db, "read", async (database) => {
+        await using exporter = new OtlpRunExporter(target);
+        // Progress on stderr: stdout keeps the one line that says what was sent.
+        const progress = options.json ? undefined : (line: string) => io.stderr.write(`${line}\n`);
+        const report = await exporter.exportRun(database, executionId, progress, { signal });
+        return { report, url: target.url };
+      });
+    },
+    { notices: otlpNotices(options.json) },
+  );
+  const { report, url } = sent;
+  if (report && report.sent === report.spans)
     io.stdout.write(`Sent ${report.spans} spans of execution ${executionId} to ${report.endpoint} (trace ${report.traceId}).\n`);
-    return 0;
-  });
+  if (!interrupted) return 0;
+  writeInterrupted(io, options.json, interruptedWords(interrupted, report, url));
+  return interruptExitCode(interrupted);
 }
 
 /**

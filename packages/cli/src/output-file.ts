@@ -1,10 +1,11 @@
-import { accessSync, constants, mkdirSync, rmdirSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { accessSync, constants, mkdirSync, rmdirSync, rmSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { makeDirectories, missingDirectories, pathStat } from "@reev/db";
 import { CliError, invalidArgument } from "./cli-error.js";
 import type { CliIO } from "./context.js";
 import { systemErrorWords } from "./error-report.js";
+import { interruptHeard } from "./interrupt.js";
 
 /** What to say of an --out that is a directory: the file's name is what is missing, not a permission. */
 export const OUT_IS_DIRECTORY = "--out takes the name of the file to write, not of a directory: add a file name to it.";
@@ -82,25 +83,61 @@ export function checkOutFileOption(path: string): void {
   checkOutDirectory(dirname(path), `--out ${path}`);
 }
 
-/** Writes a file, creating its directory; a failure is a CliError naming the file. */
-export async function writeOutputFile(path: string, text: string): Promise<void> {
+/** Where writeOutputFile writes first: beside the file (a rename within a directory is atomic), hidden, this process's own. */
+const partialFile = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+
+/** The temporary files being written: removed, too, as the process exits at once (a second Ctrl-C). */
+const PARTIAL_FILES = new Set<string>();
+const removePartialFiles = () => {
+  for (const partial of PARTIAL_FILES) rmSync(partial, { force: true });
+};
+
+/**
+ * Writes a file whole or not at all, creating its directory: the text goes to a temporary file beside
+ * it, renamed over it once complete, so a crash, a full disk or Ctrl-C never leaves a cut-short file
+ * that looks complete (and a file already there stays as it was until then). Given a signal, one heard
+ * before the rename keeps the file from being written: false. A failure is a CliError naming the file.
+ */
+export async function writeOutputFile(path: string, text: string, { signal }: { signal?: AbortSignal } = {}): Promise<boolean> {
+  const partial = partialFile(path);
+  const removePartial = () => rmSync(partial, { force: true });
+  if (!PARTIAL_FILES.size) process.once("exit", removePartialFiles);
+  PARTIAL_FILES.add(partial);
   try {
     makeDirectories(dirname(path));
-    await writeFile(path, text);
+    await writeFile(partial, text);
+    if (await interruptHeard(signal)) {
+      removePartial();
+      return false;
+    }
+    await rename(partial, path);
+    return true;
   } catch (error) {
+    removePartial();
     throw cannotWrite(error, path);
+  } finally {
+    PARTIAL_FILES.delete(partial);
+    if (!PARTIAL_FILES.size) process.off("exit", removePartialFiles);
   }
 }
 
 /**
  * A command's document: to the --out file when given (saying so on stderr, unless `json`: with
- * --json stderr carries the error's JSON line and nothing else), else to stdout.
+ * --json stderr carries the error's JSON line and nothing else), else to stdout, whole. Given a
+ * signal, one heard before it goes out keeps it from going: false.
  */
-export async function emit(text: string, out: string | undefined, io: CliIO, { json = false }: { json?: boolean } = {}): Promise<void> {
+export async function emit(
+  text: string,
+  out: string | undefined,
+  io: CliIO,
+  { json = false, signal }: { json?: boolean; signal?: AbortSignal } = {},
+): Promise<boolean> {
   if (!out) {
+    if (await interruptHeard(signal)) return false;
     io.stdout.write(text);
-    return;
+    return true;
   }
-  await writeOutputFile(out, text);
-  if (!json) io.stderr.write(`Wrote ${out}\n`);
+  const written = await writeOutputFile(out, text, signal ? { signal } : {});
+  if (written && !json) io.stderr.write(`Wrote ${out}\n`);
+  return written;
 }

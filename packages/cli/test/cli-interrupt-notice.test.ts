@@ -9,11 +9,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { evaluationNotices } from "../src/commands/eval.js";
 import { againNotice, runNotices } from "../src/interrupt.js";
 import { startCli } from "./support/live-cli.js";
-import { fixture, show } from "./support/run-cli.js";
+import { cliEnv, fixture, show } from "./support/run-cli.js";
 import { cliTempDir } from "./support/suite-setup.js";
 
 const temp = cliTempDir("reev-cli-interrupt-notice-");
@@ -44,6 +45,29 @@ describe("the first Ctrl-C's notice", () => {
     expect(r.stderr).not.toContain("stopping each run");
     expect(r.stdout).toContain("0 runs: 0 completed, 0 failed (1 not started: interrupted)");
     expect(existsSync(db)).toBe(false);
+  });
+
+  it("while a new embedded database is being made: the notice at once, then the Database: line saying no run starts in it", async () => {
+    const db = join(temp.dir, "db-being-made");
+    // Held once the migrated template a new embedded database is made from has been read.
+    const cli = startCli(["run", fixture("succeeds.yaml"), "--db", db], {
+      cwd: temp.dir,
+      env: cliEnv({ REEV_TEST_HOLD_READ: "\\.tpl$" }),
+      preload: fileURLToPath(new URL("./fixtures/hold-at.mjs", import.meta.url)),
+      stdin: true,
+    });
+    await cli.waitForLine(/^HELD read /);
+    cli.child.kill("SIGINT");
+    cli.child.stdin?.write("go on\n");
+    const r = await cli.done;
+    expect(r.code, show(r)).toBe(130);
+    expect(r.stderr.split("\n").slice(1), show(r)).toEqual([
+      "",
+      "Interrupted (SIGINT): no run had started, and none will. Press Ctrl-C again to exit at once.",
+      `Database: embedded PGlite at ${db} (new: created now): opened as the interrupt came, so no run starts in it`,
+      "",
+    ]);
+    expect(r.stdout).toContain("0 runs: 0 completed, 0 failed (1 not started: interrupted)");
   });
 
   // A new user's Ctrl-C a second into `reev eval` was ignored (the evaluation ran to its end, exit 0)

@@ -6,19 +6,12 @@
  * the signal comes while it waits, and the lock is let go once the child has answered it.
  */
 import { readdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCli } from "./support/live-cli.js";
+import { pg, waitUntilBlockingAnother } from "./support/pg-lock.js";
 import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
 
-// pg is @reev/db's dependency, not the CLI's: reached through it rather than added for one test.
-type PgClient = {
-  connect(): Promise<void>;
-  query<R>(sql: string, args?: unknown[]): Promise<{ rows: R[] }>;
-  end(): Promise<void>;
-};
-const pg = createRequire(import.meta.resolve("@reev/db"))("pg") as { Client: new (options: { connectionString: string }) => PgClient };
 const base = process.env.REEV_TEST_DATABASE_URL;
 // The migrations the built @reev/db applies (its dist/index.js sits beside dist/prisma/).
 const MIGRATIONS = new URL("prisma/migrations/", import.meta.resolve("@reev/db"));
@@ -60,16 +53,6 @@ async function holdMigrationUnderWay(url: string, except: string): Promise<{ nam
       };
     }
     await client.query("ROLLBACK");
-  }
-}
-
-/** Polls until another backend waits on a lock `client` holds (pg_blocking_pids names it). */
-async function waitUntilBlockingAnother(client: PgClient): Promise<void> {
-  for (;;) {
-    const { rows } = await client.query<{ blocked: number }>(
-      "SELECT count(*)::int AS blocked FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
-    );
-    if ((rows[0]?.blocked ?? 0) > 0) return;
   }
 }
 

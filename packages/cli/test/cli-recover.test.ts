@@ -173,6 +173,7 @@ describe("reev recover", () => {
       dryRun: true,
       staleAfterMs: 120000,
       olderThanMs: null,
+      complete: true,
       runs: [
         {
           executionId,

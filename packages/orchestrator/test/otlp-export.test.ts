@@ -97,7 +97,7 @@ describe.each(testBackends())("OTLP export on $name", (backend) => {
 
       expect(await snapshotTables(db)).toEqual(before);
       const spans = receiver.requests.slice(first).flatMap((r) => r.spans);
-      expect(report).toEqual({ executionId, traceId: traceIdOf(executionId), spans: 7, requests: 1, endpoint: receiver.url });
+      expect(report).toEqual({ executionId, traceId: traceIdOf(executionId), spans: 7, sent: 7, requests: 1, endpoint: receiver.url });
       expect(receiver.requests.at(-1)?.path).toBe("/v1/traces");
       expect(receiver.requests.at(-1)?.headers["content-type"]).toBe("application/x-protobuf");
       expect(spans).toHaveLength(7);

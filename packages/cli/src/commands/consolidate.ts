@@ -5,6 +5,16 @@ import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { costNoteFields, metricsLine, unrunStepsField } from "../format.js";
 import { inMemoryNote, reevCommand, shellWord } from "../hint.js";
+import {
+  type InterruptNotices,
+  type InterruptSignal,
+  interruptExitCode,
+  interruptHeard,
+  stopNotices,
+  takesOverInterrupts,
+  withInterrupts,
+  writeInterrupted,
+} from "../interrupt.js";
 import { executionWithConsolidationJson } from "../json-views.js";
 import { recoverWords, runMark } from "../liveness.js";
 import { type DbOptions, dbOption, examples, executionIdArgument, type JsonOptions, jsonOption } from "../options.js";
@@ -15,8 +25,8 @@ import { requireExecution } from "./execution-view.js";
 type ConsolidateFlags = DbOptions & JsonOptions & { prices?: string | undefined };
 
 export function registerConsolidate(program: Command, ctx: CliContext): void {
-  program
-    .command("consolidate")
+  // Its action calls withInterrupts before it opens anything: Ctrl-C while it starts is the startup guard's until then.
+  takesOverInterrupts(program.command("consolidate"))
     .summary("consolidate a finished run")
     .description(
       "Consolidate a finished run: its committed steps into one consolidated session with the run's metrics, " +
@@ -36,16 +46,41 @@ export function registerConsolidate(program: Command, ctx: CliContext): void {
         ]),
         "",
         PRICES_HELP,
-        "Exit codes: 0 consolidated, 1 the consolidation failed, 2 bad input (a run still running, an unknown id).",
+        "Ctrl-C before the consolidation begins stops it (nothing changed); once it has begun, it is let finish (one transaction).",
+        "Exit codes: 0 consolidated, 1 the consolidation failed, 2 bad input (a run still running, an unknown id), 130/143 interrupted.",
       ].join("\n"),
     )
     .action(async (executionId: string, flags: ConsolidateFlags) => {
       // Read and checked before the database is opened: a bad price file changes nothing.
       const prices = await loadPrices(flags.prices);
-      ctx.exitCode = await withDatabase(flags.db, "update", (db) =>
-        consolidateCommand(db, executionId, { prices, json: flags.json ?? false }, ctx.io),
+      const json = flags.json ?? false;
+      const { value, interrupted } = await withInterrupts(
+        ctx.io,
+        (signal) => withDatabase(flags.db, "update", (db) => consolidateCommand(db, executionId, { prices, json, signal }, ctx.io)),
+        { notices: consolidateNotices(executionId, json) },
       );
+      ctx.exitCode = interrupted ? interruptExitCode(interrupted) : value;
     });
+}
+
+/**
+ * What Ctrl-C means during a consolidate: one transaction, so nothing to stop halfway. Before it begins
+ * the command stops there; once begun it is let finish, and the report is printed as usual.
+ */
+function consolidateNotices(executionId: string, json: boolean): InterruptNotices {
+  return stopNotices(json, {
+    first: (name) =>
+      `Interrupted (${name}): a consolidation under way is let finish (it is one transaction); one not begun is not begun. Press Ctrl-C again to exit at once.`,
+    again: (name) =>
+      `${name} again: exiting at once. A consolidation under way is rolled back whole: the run keeps the consolidation it had (its status may read in_progress). Run ${reevCommand(`consolidate ${shellWord(executionId)}`)} again to consolidate it.`,
+  });
+}
+
+/** What a signal during a consolidate left, said last. */
+function interruptedWords(signal: InterruptSignal, executionId: string, consolidated: boolean): string {
+  return consolidated
+    ? `Interrupted (${signal}) while consolidating: the consolidation was let finish and is stored (above).`
+    : `Interrupted (${signal}) before the consolidation began: nothing was changed. Run ${reevCommand(`consolidate ${shellWord(executionId)}`)} again to consolidate it.`;
 }
 
 /**
@@ -55,7 +90,7 @@ export function registerConsolidate(program: Command, ctx: CliContext): void {
 export async function consolidateCommand(
   db: Database,
   executionId: string,
-  options: { prices: PriceTable | null; json: boolean },
+  options: { prices: PriceTable | null; json: boolean; signal?: AbortSignal },
   io: CliIO,
 ): Promise<number> {
   const e = await requireExecution(db, executionId);
@@ -72,7 +107,16 @@ export async function consolidateCommand(
       },
     );
   }
+  // Said before it begins: a run of thousands of steps takes a while.
+  if (!options.json) io.stderr.write(`Consolidating ${executionId} in ${db.description}…\n`);
+  const before = await interruptHeard(options.signal);
+  if (before) {
+    writeInterrupted(io, options.json, interruptedWords(before, executionId, false));
+    return 0;
+  }
   const done = await consolidateAgain(db, executionId, { prices: options.prices });
+  // Heard while it ran (it was let finish): said after the report.
+  const signal = await interruptHeard(options.signal);
   // Read again: the record holds the consolidation's new status, which the report goes by.
   const consolidated = await requireExecution(db, executionId);
   const report = await consolidationReport(db, consolidated);
@@ -85,6 +129,7 @@ export async function consolidateCommand(
   if (options.json) {
     // stderr is for the error's JSON line alone: the warning goes with the answer.
     writeJson(io, { ...executionWithConsolidationJson(consolidated, report), ...(warning ? { warning } : {}) });
+    if (signal) writeInterrupted(io, true, interruptedWords(signal, executionId, true));
     return 0;
   }
   if (warning) io.stderr.write(`Warning: ${warning}\n`);
@@ -96,5 +141,6 @@ export async function consolidateCommand(
   ];
   const drawn = reevCommand(`diagram ${shellWord(executionId)} --format html --out run.html`);
   io.stdout.write(`${renderFields(fields)}\n${inMemoryNote() ?? `Next: ${drawn}`}\n`);
+  if (signal) writeInterrupted(io, false, interruptedWords(signal, executionId, true));
   return 0;
 }

@@ -1,11 +1,17 @@
 import { type ResolvedMigration, resolveTarget } from "@reev/db";
 import type { Command } from "commander";
-import { CliError, errorText, invalidArgument } from "../cli-error.js";
+import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, createdNow, withDatabase, writeJson } from "../context.js";
-import { printError } from "../error-report.js";
 import { counted } from "../format.js";
 import { reevCommand } from "../hint.js";
-import { alreadyStopping, type InterruptNotices, interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import {
+  type InterruptNotices,
+  interruptExitCode,
+  stopNotices,
+  takesOverInterrupts,
+  withInterrupts,
+  writeInterrupted,
+} from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type JsonOptions, jsonOption } from "../options.js";
 
 export function registerMigrate(program: Command, ctx: CliContext): void {
@@ -42,17 +48,12 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
  * other command refuses until migrate resolves it. So the first signal only says it will finish.
  */
 function migrateNotices(json: boolean): InterruptNotices {
-  return {
+  return stopNotices(json, {
     first: (name) =>
-      json
-        ? ""
-        : `\nInterrupted (${name}): letting the migrations under way finish, so the database is not left half-migrated; Ctrl-C again exits at once.\n`,
-    again: (name) => {
-      const words = `${name} again: exiting at once. The migration under way may be left unfinished: run ${reevCommand("migrate")} again, and it finds out whether it was applied and finishes it.`;
-      return json ? errorText(new CliError("INTERRUPTED", words), true) : `\n${words}\n`;
-    },
-    already: (name, first) => (json ? "" : alreadyStopping(name, first)),
-  };
+      `Interrupted (${name}): letting the migrations under way finish, so the database is not left half-migrated; Ctrl-C again exits at once.`,
+    again: (name) =>
+      `${name} again: exiting at once. The migration under way may be left unfinished: run ${reevCommand("migrate")} again, and it finds out whether it was applied and finishes it.`,
+  });
 }
 
 /** How a migration an earlier migrate left unfinished was resolved, as the first line of the report. */
@@ -101,9 +102,7 @@ export async function migrateCommand(url: string | undefined, options: { json: b
     writeReport(report, io);
   }
   if (!interrupted) return 0;
-  const words = interruptedWords(interrupted);
-  if (options.json) printError(new CliError("INTERRUPTED", words), io, true);
-  else io.stdout.write(`${words}\n`);
+  writeInterrupted(io, options.json, interruptedWords(interrupted));
   return interruptExitCode(interrupted);
 }
 

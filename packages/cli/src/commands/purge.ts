@@ -9,18 +9,18 @@ import {
 } from "@reev/db";
 import { closestWord, orList } from "@reev/orchestrator";
 import type { Command } from "commander";
-import { CliError, errorText, invalidArgument } from "../cli-error.js";
+import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { printError } from "../error-report.js";
 import { counted, utcStamp } from "../format.js";
 import { reevCommand } from "../hint.js";
 import {
-  alreadyStopping,
   type InterruptNotices,
   type InterruptSignal,
   interruptExitCode,
+  stopNotices,
   takesOverInterrupts,
   withInterrupts,
+  writeInterrupted,
 } from "../interrupt.js";
 import { meantFlow } from "../meant-flow.js";
 import { commaList, type DbOptions, dbOption, duration, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
@@ -136,19 +136,14 @@ function progressPrinter(io: CliIO, dryRun: boolean, now: () => number): (report
  * the error line a script takes as the error (the second signal's, or the report's: see purgeCommand).
  */
 function purgeNotices(dryRun: boolean, json: boolean): InterruptNotices {
-  return {
+  return stopNotices(json, {
     first: (name) =>
-      json
-        ? ""
-        : `\nInterrupted (${name}): stopping once the batch under way is ${dryRun ? "counted" : "committed"}. Press Ctrl-C again to exit at once.\n`,
-    again: (name) => {
-      const words = dryRun
+      `Interrupted (${name}): stopping once the batch under way is ${dryRun ? "counted" : "committed"}. Press Ctrl-C again to exit at once.`,
+    again: (name) =>
+      dryRun
         ? `${name} again: exiting at once, before the count was done. Nothing was changed.`
-        : `${name} again: exiting at once. The batches done are purged; the one under way is rolled back, and the rest is untouched. Run the same command again to purge the rest.`;
-      return json ? errorText(new CliError("INTERRUPTED", words), true) : `\n${words}\n`;
-    },
-    already: (name, first) => (json ? "" : alreadyStopping(name, first)),
-  };
+        : `${name} again: exiting at once. The batches done are purged; the one under way is rolled back, and the rest is untouched. Run the same command again to purge the rest.`,
+  });
 }
 
 /**
@@ -218,7 +213,7 @@ function writeReport(
       deleted: report.deleted,
     });
     // Exit 130 says it stopped; the one line on stderr says what that left, as an error does.
-    if (unfinished) printError(new CliError("INTERRUPTED", unfinished), io, true);
+    if (unfinished) writeInterrupted(io, true, unfinished);
     return;
   }
   const filters = `${query.statuses ? ` (${query.statuses.join(", ")})` : ""}${query.flowId === undefined ? "" : ` of flow ${query.flowId}`}`;
@@ -239,7 +234,7 @@ function writeReport(
   } else if (!unfinished) {
     io.stdout.write(`Nothing to purge in ${where}: no run${filters} ${before}.\n`);
   }
-  if (unfinished) io.stdout.write(`${unfinished}\n`);
+  if (unfinished) writeInterrupted(io, false, unfinished);
 }
 
 /** What a purge stopped by a signal leaves, and how to go on: the same command again starts where it stopped. */

@@ -2,8 +2,19 @@ import type { AbandonedEvaluation, AbandonedExecution, Database } from "@reev/db
 import { consolidateExecution, errorMessage } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, changedNow, withDatabase, writeJson } from "../context.js";
-import { utcTime } from "../format.js";
-import { reevCommand } from "../hint.js";
+import { counted, utcTime } from "../format.js";
+import { reevCommand, shellWord } from "../hint.js";
+import {
+  type InterruptNotices,
+  type InterruptSignal,
+  interruptExitCode,
+  interruptHeard,
+  interruptionOf,
+  stopNotices,
+  takesOverInterrupts,
+  withInterrupts,
+  writeInterrupted,
+} from "../interrupt.js";
 import { abandonedEvaluationJson, abandonedJson } from "../json-views.js";
 import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, duration, examples, type JsonOptions, jsonOption } from "../options.js";
@@ -17,14 +28,16 @@ export type RecoverQuery = { staleAfterMs: number; olderThanMs?: number | undefi
 type Consolidated = { status: string; consolidatedSessionId: string | null; error: string | null };
 
 export function registerRecover(program: Command, ctx: CliContext): void {
-  program
-    .command("recover")
+  // Its action calls withInterrupts before it opens anything: Ctrl-C while it starts is the startup guard's until then.
+  takesOverInterrupts(program.command("recover"))
     .summary("finish the runs and evaluations whose process is gone")
     .description(
       // Commander wraps it to the terminal's width: hard line breaks would leave ragged lines.
       "Finish every run whose process is gone (killed, crashed, the machine lost power): roll back its open " +
         "transaction, finish it as failed, and consolidate its committed steps. Then finish every evaluation " +
-        "(reev eval) whose process is gone as incomplete. A live run or evaluation is never touched.",
+        "(reev eval) whose process is gone as incomplete. A live run or evaluation is never touched. " +
+        "Ctrl-C lets the run under way be finished and consolidated (each run is its own transaction), then stops; " +
+        "running it again finishes the rest.",
     )
     .option("--dry-run", "list what would be finished, and change nothing", false)
     .option(
@@ -55,9 +68,15 @@ export function registerRecover(program: Command, ctx: CliContext): void {
     )
     .action(async (flags: RecoverFlags) => {
       const query = { staleAfterMs: flags.staleAfter ?? staleAfterMs(), olderThanMs: flags.olderThan, dryRun: flags.dryRun };
-      ctx.exitCode = await withDatabase(flags.db, flags.dryRun ? "read" : "update", (db) =>
-        recoverCommand(db, query, { json: flags.json ?? false }, ctx.io),
+      const json = flags.json ?? false;
+      const progress = new RecoverProgress();
+      const { value, interrupted } = await withInterrupts(
+        ctx.io,
+        (signal) =>
+          withDatabase(flags.db, flags.dryRun ? "read" : "update", (db) => recoverCommand(db, query, { json, signal, progress }, ctx.io)),
+        { notices: recoverNotices(query.dryRun, json, progress) },
       );
+      ctx.exitCode = interrupted ? interruptExitCode(interrupted) : value;
     });
 }
 
@@ -73,33 +92,139 @@ async function consolidate(db: Database, found: AbandonedExecution): Promise<Con
 
 const utc = (date: Date | null) => (date ? utcTime(date) : "—");
 
-/** `reev recover`: finishes abandoned runs, then abandoned evaluations (or, with --dry-run, lists them) and prints tables, or JSON. */
-export async function recoverCommand(db: Database, query: RecoverQuery, options: { json: boolean }, io: CliIO): Promise<number> {
+/** Where a recovery stands, for the notices of a signal: the runs found, finished, and the one under way. */
+export class RecoverProgress {
+  found = 0;
+  finished = 0;
+  current: string | undefined;
+}
+
+/**
+ * What Ctrl-C means during a recover: it stops between two runs. Each run is rolled back and finished
+ * in one transaction, then consolidated; the one under way is let finish both, the others are left as
+ * they are, for the next recover. A dry run changes nothing, so it simply ends.
+ */
+function recoverNotices(dryRun: boolean, json: boolean, progress: RecoverProgress): InterruptNotices {
+  return stopNotices(json, {
+    first: (name) =>
+      dryRun
+        ? `Interrupted (${name}): a dry run changes nothing; reev exits once it has listed what it found. Press Ctrl-C again to exit at once.`
+        : `Interrupted (${name}): finishing the run under way (rolled back, finished as failed and consolidated), then stopping; the other runs are left as they are. Press Ctrl-C again to exit at once.`,
+    again: (name) => {
+      if (dryRun) return `${name} again: exiting at once. Nothing was changed (a dry run).`;
+      const { current, finished, found } = progress;
+      const done = `${finished} of ${counted(found, "abandoned run")} finished`;
+      const underWay = current
+        ? ` Run ${current} was under way: finished whole or not at all, but perhaps not consolidated (${reevCommand(`status ${shellWord(current)}`)} says; ${reevCommand(`consolidate ${shellWord(current)}`)} consolidates it).`
+        : "";
+      return `${name} again: exiting at once, ${done}.${underWay} Run ${reevCommand("recover")} again to finish the rest.`;
+    },
+  });
+}
+
+/** What a signal left, said last: how many runs were finished, and that recover again finishes the rest. */
+function interruptedWords(
+  signal: InterruptSignal,
+  report: { found: number; finished: number; evaluationsLooked: boolean },
+  dryRun: boolean,
+): string {
+  const again = `Run ${reevCommand("recover")} again to finish the rest.`;
+  if (dryRun) return `Interrupted (${signal}): nothing was changed (a dry run).`;
+  if (report.finished === 0 && report.found > 0)
+    return `Interrupted (${signal}) before any run was finished: nothing was changed. ${again}`;
+  if (report.finished < report.found)
+    return `Interrupted (${signal}): finished ${report.finished} of ${counted(report.found, "abandoned run")} (above), ${counted(report.found - report.finished, "run")} left untouched, and no evaluation was looked at. ${again}`;
+  if (!report.evaluationsLooked)
+    return `Interrupted (${signal}): every abandoned run is finished, but no evaluation was looked at. Run ${reevCommand("recover")} again to finish the evaluations.`;
+  return `Interrupted (${signal}) once everything was finished: nothing is left to recover.`;
+}
+
+type RecoverRun = { signal?: AbortSignal; progress?: RecoverProgress };
+
+/**
+ * Finishes the abandoned runs one at a time, each consolidated as soon as it is finished, until a
+ * signal is heard between two. Returns the runs finished and their consolidations, in order.
+ */
+async function recoverRuns(
+  db: Database,
+  found: AbandonedExecution[],
+  { signal, progress = new RecoverProgress() }: RecoverRun,
+  io: CliIO | undefined,
+): Promise<{ runs: AbandonedExecution[]; consolidations: Consolidated[]; processed: number }> {
+  const runs: AbandonedExecution[] = [];
+  const consolidations: Consolidated[] = [];
+  progress.found = found.length;
+  for (const [i, run] of found.entries()) {
+    if (await interruptHeard(signal)) return { runs, consolidations, processed: i };
+    progress.current = run.execution.executionId;
+    const done = await db.writer.recoverAbandonedExecution(run);
+    // Finished or alive again meanwhile: not this recover's, and not reported.
+    if (done) {
+      runs.push(done);
+      const consolidated = await consolidate(db, done);
+      consolidations.push(consolidated);
+      io?.stderr.write(
+        `Finished ${done.execution.executionId} as failed; consolidation ${consolidated.status} (${i + 1} of ${found.length}).\n`,
+      );
+    }
+    progress.current = undefined;
+    progress.finished = i + 1;
+  }
+  return { runs, consolidations, processed: found.length };
+}
+
+/**
+ * `reev recover`: finishes abandoned runs, then abandoned evaluations (or, with --dry-run, lists them)
+ * and prints tables, or JSON. Given withInterrupts' signal, a signal stops it between two runs (see
+ * recoverNotices); the report then says what was finished and what is left.
+ */
+export async function recoverCommand(
+  db: Database,
+  query: RecoverQuery,
+  options: { json: boolean } & RecoverRun,
+  io: CliIO,
+): Promise<number> {
   // An embedded database made or migrated as it opened: said, as reev run says it.
   const changed = changedNow(db);
   if (changed && !options.json) io.stderr.write(`Database: ${db.description}${changed}\n`);
   const limits = { staleAfterMs: query.staleAfterMs, ...(query.olderThanMs === undefined ? {} : { olderThanMs: query.olderThanMs }) };
-  const found = query.dryRun ? await db.writer.listAbandonedExecutions(limits) : await db.writer.recoverAbandonedExecutions(limits);
-  const consolidations: Consolidated[] = [];
-  for (const run of found) {
-    consolidations.push(
-      query.dryRun ? { status: "would consolidate", consolidatedSessionId: null, error: null } : await consolidate(db, run),
-    );
-  }
-  // After the runs: an evaluation is finished only once none of its runs still runs.
-  const evaluations = query.dryRun ? await db.writer.listAbandonedEvaluations(limits) : await db.writer.recoverAbandonedEvaluations(limits);
+  const abandoned = await db.writer.listAbandonedExecutions(limits);
+  const {
+    runs: found,
+    consolidations,
+    processed,
+  } = query.dryRun
+    ? {
+        runs: abandoned,
+        consolidations: abandoned.map((): Consolidated => ({ status: "would consolidate", consolidatedSessionId: null, error: null })),
+        processed: abandoned.length,
+      }
+    : await recoverRuns(db, abandoned, options, options.json ? undefined : io);
+  // After the runs: an evaluation is finished only once none of its runs still runs, so none is
+  // looked at once a signal stopped the runs (or came before the evaluations).
+  const stopped = processed < abandoned.length;
+  const evaluationsLooked = query.dryRun || !(stopped || (await interruptHeard(options.signal)));
+  const evaluations = !evaluationsLooked
+    ? []
+    : query.dryRun
+      ? await db.writer.listAbandonedEvaluations(limits)
+      : await db.writer.recoverAbandonedEvaluations(limits);
   const failed = consolidations.filter((c) => c.status === "failed").length;
+  const signal = interruptionOf(options.signal);
+  const interrupted = signal && interruptedWords(signal, { found: abandoned.length, finished: processed, evaluationsLooked }, query.dryRun);
   if (options.json) {
     writeJson(io, {
       dryRun: query.dryRun,
       staleAfterMs: query.staleAfterMs,
       olderThanMs: query.olderThanMs ?? null,
+      complete: !stopped && evaluationsLooked,
       runs: found.map((run, i) => abandonedJson(run, consolidations[i] as Consolidated)),
       evaluations: evaluations.map(abandonedEvaluationJson),
     });
+    if (interrupted) writeInterrupted(io, true, interrupted);
     return failed ? 1 : 0;
   }
-  if (!found.length && !evaluations.length) {
+  if (!found.length && !evaluations.length && !interrupted) {
     const running = (await db.writer.listExecutionSessions({ status: "running", limit: 1000 })).length;
     const live = running ? ` (${running === 1 ? "1 run is" : `${running} runs are`} still running, owned by a live process)` : "";
     io.stdout.write(`No abandoned runs or evaluations in ${db.description}${live}.\n`);
@@ -109,6 +234,7 @@ export async function recoverCommand(db: Database, query: RecoverQuery, options:
   if (evaluations.length) writeEvaluations(evaluations, query.dryRun, io);
   if (failed)
     io.stdout.write(`${failed} consolidation(s) failed: see ${reevCommand("status <executionId>")}, the runs themselves are finished.\n`);
+  if (interrupted) writeInterrupted(io, false, interrupted);
   return failed ? 1 : 0;
 }
 

@@ -304,7 +304,10 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     options.onStart?.();
-    io.stderr.write(`Database: ${db.description}${changedNow(db)}\n`);
+    // A signal while the database opened (making a new embedded one takes seconds) was said at once,
+    // so this line comes after its notice: it says how the two go together.
+    const interrupted = options.signal?.aborted ? ": opened as the interrupt came, so no run starts in it" : "";
+    io.stderr.write(`Database: ${db.description}${changedNow(db)}${interrupted}\n`);
     if (exports) io.stderr.write(`OpenTelemetry: each run is sent to ${exports.endpoint} when it finishes\n`);
     const progress = new ProgressReporter(io.stderr);
     const executor = new PingPongExecutor(db, { prices });

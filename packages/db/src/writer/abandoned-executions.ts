@@ -160,36 +160,45 @@ export async function listAbandonedExecutions(context: WriterContext, options: A
 }
 
 /**
- * Finishes every abandoned execution as `failed`, with the reason as its error: its open transaction
- * is rolled back and the execution finished in one database transaction each, after checking under
- * the row lock that it still runs and its heartbeat has not moved since it was judged. Its finish
- * time is its last sign of life, not the time of recovery; its duration is unknown (null). Returns what it finished; consolidating
- * the committed steps is the caller's (the orchestrator builds the document).
+ * Finishes one execution `listAbandonedExecutions` found as `failed`, with the reason as its error:
+ * its open transaction is rolled back and the execution finished in one database transaction, after
+ * checking under the row lock that it still runs and its heartbeat has not moved since it was judged
+ * (otherwise it is left alone: undefined). Its finish time is its last sign of life, not the time of
+ * recovery; its duration is unknown (null). Consolidating the committed steps is the caller's (the
+ * orchestrator builds the document). One at a time, so a caller can stop between two (reev recover's Ctrl-C).
  */
+export async function recoverAbandonedExecution(
+  context: WriterContext,
+  found: AbandonedExecution,
+): Promise<AbandonedExecution | undefined> {
+  const id = validate(ZId, found.execution.executionId, "executionId");
+  return databaseTransaction(context, `finish abandoned execution "${id}"`, async ({ client: tx }) => {
+    const locked = await lockExecution(tx, id);
+    const row = await tx.executionSession.findUniqueOrThrow({ where: { executionId: id } });
+    // Finished, or alive again, since it was judged: left alone, and not reported.
+    if (locked.status !== "running" || row.heartbeatAt?.getTime() !== found.execution.heartbeatAt?.getTime()) return undefined;
+    const pendingSteps = locked.open_transaction_id
+      ? await deletePending(tx, { executionId: id, transactionId: locked.open_transaction_id })
+      : 0;
+    if (locked.open_transaction_id) {
+      await closeTransaction(tx, { executionId: id, transactionId: locked.open_transaction_id, outcome: "rolled_back" });
+    }
+    // Its wall time was never measured: the process died some time after its last sign of life,
+    // which may be the heartbeat written with the row itself (a run killed in its first step read
+    // as "1ms"). So no duration (null, "—"); what its steps took is in their own rows.
+    const updated = await tx.executionSession.update({
+      where: { executionId: id },
+      data: { status: "failed", error: found.reason, finishedAt: lastSignOfLife(toExecutionRecord(row)), durationMs: null },
+    });
+    return { ...found, execution: toExecutionRecord(updated), pendingSteps };
+  });
+}
+
+/** Finishes every abandoned execution (recoverAbandonedExecution, one transaction each); returns what it finished. */
 export async function recoverAbandonedExecutions(context: WriterContext, options: AbandonedOptions = {}): Promise<AbandonedExecution[]> {
   const recovered: AbandonedExecution[] = [];
   for (const found of await listAbandonedExecutions(context, options)) {
-    const id = validate(ZId, found.execution.executionId, "executionId");
-    const done = await databaseTransaction(context, `finish abandoned execution "${id}"`, async ({ client: tx }) => {
-      const locked = await lockExecution(tx, id);
-      const row = await tx.executionSession.findUniqueOrThrow({ where: { executionId: id } });
-      // Finished, or alive again, since it was judged: left alone, and not reported.
-      if (locked.status !== "running" || row.heartbeatAt?.getTime() !== found.execution.heartbeatAt?.getTime()) return undefined;
-      const pendingSteps = locked.open_transaction_id
-        ? await deletePending(tx, { executionId: id, transactionId: locked.open_transaction_id })
-        : 0;
-      if (locked.open_transaction_id) {
-        await closeTransaction(tx, { executionId: id, transactionId: locked.open_transaction_id, outcome: "rolled_back" });
-      }
-      // Its wall time was never measured: the process died some time after its last sign of life,
-      // which may be the heartbeat written with the row itself (a run killed in its first step read
-      // as "1ms"). So no duration (null, "—"); what its steps took is in their own rows.
-      const updated = await tx.executionSession.update({
-        where: { executionId: id },
-        data: { status: "failed", error: found.reason, finishedAt: lastSignOfLife(toExecutionRecord(row)), durationMs: null },
-      });
-      return { ...found, execution: toExecutionRecord(updated), pendingSteps };
-    });
+    const done = await recoverAbandonedExecution(context, found);
     if (done) recovered.push(done);
   }
   return recovered;

@@ -133,6 +133,14 @@ export class DatabaseWriter {
     return abandoned.listAbandonedExecutions(this.#context, options);
   }
 
+  /**
+   * Rolls back and finishes as `failed` one execution listAbandonedExecutions found, in one transaction,
+   * if it is still abandoned (else undefined); so a caller can stop between two.
+   */
+  recoverAbandonedExecution(found: AbandonedExecution): Promise<AbandonedExecution | undefined> {
+    return abandoned.recoverAbandonedExecution(this.#context, found);
+  }
+
   /** Rolls back and finishes as `failed` every abandoned execution; returns what it finished. */
   recoverAbandonedExecutions(options: AbandonedOptions = {}): Promise<AbandonedExecution[]> {
     return abandoned.recoverAbandonedExecutions(this.#context, options);

@@ -38,7 +38,8 @@ const MAX_ANSWER_EXCERPT = 200;
 export type OtlpProgress = (line: string) => void;
 
 /** What one run's export sent. */
-export type OtlpExportReport = { executionId: string; traceId: string; spans: number; requests: number; endpoint: string };
+/** `spans` the run's, `sent` those delivered: fewer only when a signal stopped the export between two requests. */
+export type OtlpExportReport = { executionId: string; traceId: string; spans: number; sent: number; requests: number; endpoint: string };
 
 /**
  * Reads one run as the export needs it: the execution, its committed steps with their tool calls,
@@ -109,6 +110,17 @@ function whyExportFailed(error: unknown, timeoutMs: number): string {
 }
 
 /**
+ * Whether `signal` is aborted once pending events have been handled: a process signal (Ctrl-C) that
+ * aborts it is handled only in the event loop's I/O poll, which the first setImmediate may precede
+ * and the second follows.
+ */
+async function abortHeard(signal: AbortSignal | undefined): Promise<boolean> {
+  if (!signal) return false;
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+  return signal.aborted;
+}
+
+/**
  * Sends stored runs to an OTLP/HTTP endpoint (protobuf), as spans built from the stored data by
  * `runSpans`. One exporter for many runs (one connection pool); runs are sent one after the other,
  * so any number of callers may share it. Retries are the OTLP exporter's own: bounded in number
@@ -144,16 +156,37 @@ export class OtlpRunExporter {
    * Reads the run from the store and sends its spans; rejects with EXPORT_FAILED when they could not be
    * delivered. `progress` hears what is sent, and, once, when the endpoint is slow to answer (the
    * exporter then retries for up to its time limit), so a person is not left waiting in silence.
+   * Once `signal` aborts, no further request is sent (the one under way is let finish: what it
+   * carries may have arrived): the report's `sent` says how many spans were.
    */
-  exportRun(db: { writer: DatabaseWriter }, executionId: string, progress?: OtlpProgress): Promise<OtlpExportReport> {
-    const next = this.#queue.then(() => this.#exportRun(db, executionId, progress));
+  exportRun(
+    db: { writer: DatabaseWriter },
+    executionId: string,
+    progress?: OtlpProgress,
+    { signal }: { signal?: AbortSignal } = {},
+  ): Promise<OtlpExportReport> {
+    const next = this.#queue.then(() => this.#exportRun(db, executionId, progress, signal));
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
-  async #exportRun(db: { writer: DatabaseWriter }, executionId: string, progress?: OtlpProgress): Promise<OtlpExportReport> {
+  async #exportRun(
+    db: { writer: DatabaseWriter },
+    executionId: string,
+    progress: OtlpProgress | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<OtlpExportReport> {
     const spans = runSpans(await readStoredRun(db, executionId), this.#context);
+    const report = (sent: number, requests: number): OtlpExportReport => ({
+      executionId,
+      traceId: traceIdOf(executionId),
+      spans: spans.length,
+      sent,
+      requests,
+      endpoint: this.endpoint.url,
+    });
     progress?.(`Sending ${spans.length} spans of ${executionId} to ${this.endpoint.url}…`);
+    if (await abortHeard(signal)) return report(0, 0);
     // Asked first, with a few quick tries: the exporter would retry a refusal for its whole time limit.
     const refused = await connectionRefused(this.endpoint.url, this.timeoutMs, (nextTry) =>
       progress?.(`${this.endpoint.url} refused the connection; trying again (${nextTry} of ${REFUSED_CONNECTION_TRIES})…`),
@@ -172,6 +205,7 @@ export class OtlpRunExporter {
     };
     let requests = 0;
     for (let i = 0; i < spans.length; i += SPANS_PER_REQUEST) {
+      if (await abortHeard(signal)) return report(i, requests);
       const slow = progress && !told ? setTimeout(tell, SLOW_ANSWER_MS) : undefined;
       const result = await this.#send(spans.slice(i, i + SPANS_PER_REQUEST)).finally(() => clearTimeout(slow));
       requests += 1;
@@ -184,7 +218,7 @@ export class OtlpRunExporter {
         );
       }
     }
-    return { executionId, traceId: traceIdOf(executionId), spans: spans.length, requests, endpoint: this.endpoint.url };
+    return report(spans.length, requests);
   }
 
   #send(spans: ReadableSpan[]): Promise<ExportResult> {
