@@ -268,7 +268,7 @@ describe("inspecting recorded runs", () => {
       /^Metrics {8}success rate 25\.0% · avg score — · 1 tool call(s)? · steps time \d+(ms|\.\d\ds) · tokens in — \/ out — · cost —$/,
     );
     // Why, as the consolidation stored it: the scripted steps reported no usage.
-    expect(lines[4]).toBe(`${" ".repeat(15)}Cost is unknown (—): the agent did not report usage for every attempt.`);
+    expect(lines[4]).toBe(`${" ".repeat(15)}Cost is unknown (—): the agent reported no token usage.`);
   });
 
   it("reev status --json: the execution and its consolidation in full, under the documented names", async () => {

@@ -118,6 +118,7 @@ export {
   type RunEvaluationOptions,
   recordStoredChecks,
   renderComparisonHtml,
+  reportedNoUsage,
   renderEvaluationHtml,
   runEvaluation,
   runPassed,
