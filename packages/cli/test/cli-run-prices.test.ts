@@ -50,6 +50,9 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
       totalInputTokens: 3345,
       totalOutputTokens: 267,
       costUsd: RUN_USD,
+      // A known cost has no reason to give.
+      costUnknown: null,
+      costUnknownReason: null,
     });
     const text = await reev("show", executionId!);
     expect(text.stdout, show(text)).toContain("tokens in 3345 / out 267 · cost $0.0109");
@@ -64,7 +67,11 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
     expect(unpriced.stdout, show(unpriced)).toContain(`tokens in 3345 / out 267 · cost —\n  ${why}\n`);
     const [id] = executionIds(unpriced.stdout);
     const status = await reev("status", id!, "--json");
-    expect(JSON.parse(status.stdout).consolidation.metrics.costUsd).toBeNull();
+    expect(JSON.parse(status.stdout).consolidation.metrics).toMatchObject({
+      costUsd: null,
+      costUnknown: [{ reason: "no_prices" }],
+      costUnknownReason: "no price table was given: pass --prices FILE to price the tokens",
+    });
     for (const command of ["show", "status"]) {
       const text = await reev(command, id!);
       expect(text.stdout, show(text)).toMatch(
@@ -127,7 +134,9 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
       "\nThe scripted agent reports no token usage for 1 of 2 runs (their scripts give none), so their tokens and cost show —.\n",
     );
     // A real gap: one step counted, the other not. Said under that run, in the words it always had.
-    expect(mixed.stdout, show(mixed)).toContain("tokens in — / out — · cost —\n  Cost is unknown (—): the agent did not report usage for every attempt.\n");
+    expect(mixed.stdout, show(mixed)).toContain(
+      "tokens in — / out — · cost —\n  Cost is unknown (—): the agent did not report usage for every attempt.\n",
+    );
     expect(mixed.stdout.match(/Cost is unknown/g), show(mixed)).toHaveLength(1);
 
     // One run's own views say it under its metrics, by that reason.

@@ -318,6 +318,23 @@ describe("inspecting recorded runs", () => {
     // Scores 1 and 0.5 were recorded; the last step has none and does not count toward the mean.
     expect(status.consolidation.metrics.avgScore).toBeCloseTo((1 + 0.5) / 2, 5);
     expect(status.consolidation.metrics.executionDurationMs).toBeGreaterThanOrEqual(0);
+    // Why the cost is null, as the text says it under the metrics: the stored reasons, and their words.
+    expect(Object.keys(status.consolidation.metrics)).toEqual([
+      "successRate",
+      "avgScore",
+      "totalTools",
+      "executionDurationMs",
+      "totalInputTokens",
+      "totalOutputTokens",
+      "costUsd",
+      "costUnknown",
+      "costUnknownReason",
+    ]);
+    expect(status.consolidation.metrics).toMatchObject({
+      costUsd: null,
+      costUnknown: [{ reason: "no_usage", reported: "none" }],
+      costUnknownReason: "the agent reported no token usage",
+    });
     for (const at of [status.startedAt, status.finishedAt, status.consolidation.updatedAt]) expect(at).toMatch(/^\d{4}-\d\d-\d\dT.+Z$/);
     expect(status.durationMs).toBeGreaterThanOrEqual(0);
   });

@@ -71,7 +71,9 @@ describe("costUnknownNote", () => {
     expect(costUnknownNote([{ reason: "no_usage", reported: "some" }])).toEqual([
       "Cost is unknown (—): the agent did not report usage for every attempt.",
     ]);
-    expect(costUnknownNote([{ reason: "no_usage", reported: "none" }])).toEqual(["Cost is unknown (—): the agent reported no token usage."]);
+    expect(costUnknownNote([{ reason: "no_usage", reported: "none" }])).toEqual([
+      "Cost is unknown (—): the agent reported no token usage.",
+    ]);
   });
 });
 

@@ -79,8 +79,16 @@ function gapWords(gap: CostGap): string {
  * for `runs` runs that share them; none without gaps (the cost is known).
  */
 export function costUnknownNote(gaps: readonly CostGap[], runs?: number): string[] {
-  if (!gaps.length) return [];
-  return [`Cost is unknown (—)${runs === undefined ? "" : ` for ${counted(runs, "run")}`}: ${gaps.map(gapWords).join("; ")}.`];
+  const why = costUnknownReason(gaps);
+  return why === null ? [] : [`Cost is unknown (—)${runs === undefined ? "" : ` for ${counted(runs, "run")}`}: ${why}.`];
+}
+
+/**
+ * Why the cost is unknown, the note's words after its colon ("no price table was given: pass --prices
+ * FILE to price the tokens"), as the JSON views carry them beside the gaps; null without gaps.
+ */
+export function costUnknownReason(gaps: readonly CostGap[]): string | null {
+  return gaps.length ? gaps.map(gapWords).join("; ") : null;
 }
 
 /**

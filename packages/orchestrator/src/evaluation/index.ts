@@ -36,7 +36,7 @@ export {
   type StepComparison,
 } from "./compare-reports.js";
 export { COMPARISON_COLUMNS, failureRateChange, passRateChange, percent } from "./comparison-columns.js";
-export { type CostGap, costUnknownNote, reportedNoUsage } from "./cost-gaps.js";
+export { type CostGap, costUnknownNote, costUnknownReason, reportedNoUsage, storedCostGaps } from "./cost-gaps.js";
 export { type EvaluationConfiguration, type FlowExpectations, ZEvaluationConfiguration } from "./evaluation-configuration.js";
 export { evaluationFacts } from "./evaluation-facts.js";
 export {
