@@ -190,7 +190,7 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
       [
         "Steps that failed:",
         "  eval-alpha › write: failed 2/5 (40.0%) · flaky",
-        "      2× (no error: its expect checks failed; see Checks that failed)",
+        "      2× (no error: its expect checks failed; see the checks that failed)",
         "  eval-quote › quote: failed 1/5 (20.0%) · flaky",
         "      1× no quote today",
         "",

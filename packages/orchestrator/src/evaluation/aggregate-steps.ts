@@ -48,7 +48,7 @@ export const NO_ERROR_RECORDED = "(no error recorded)";
  * Counted in place of an error when a step succeeded but failed its `expect` checks: their reasons are
  * the report's checks that failed, and listed here too they said each failure twice.
  */
-export const CHECKS_FAILED = "(no error: its expect checks failed; see Checks that failed)";
+export const CHECKS_FAILED = "(no error: its expect checks failed; see the checks that failed)";
 
 /**
  * Per step, over the runs of one flow: steps are aligned by stepId and listed in the order they first
