@@ -182,6 +182,10 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
     expect(c!.passRate).toEqual({ rate: 1, low: expect.closeTo(0.565518, 5), high: 1 });
     expect(c!.score).toEqual({ count: 5, missing: 0, mean: 0.9, median: 0.9, min: 0.9, max: 0.9 });
 
+    // No script reports usage: said as such, not as a gap among counted attempts.
+    expect(report.notes).toContain("Tokens are unknown (—) for 15 of 15 runs: their agent reported no token usage.");
+    // And a price file would price nothing: no advice to pass one.
+    expect(report.notes.filter((note) => note.startsWith("Cost is unknown"))).toEqual([]);
     for (const flow of report.flows) {
       expect(flow.durationMs.count).toBe(5);
       // The scripts report no usage: unknown, never 0.

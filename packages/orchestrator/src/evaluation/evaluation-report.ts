@@ -3,7 +3,7 @@ import { counted } from "../counted.js";
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
 import { CHECKS_FAILED, type StepRun } from "./aggregate-steps.js";
 import { aggregateCheckFailures, type CheckFailure, type CheckRef, failedChecksOf, failedInVerdict, NO_VERDICT } from "./check-failures.js";
-import { type CostGap, costGaps, costUnknownNote } from "./cost-gaps.js";
+import { type CostGap, costGaps, costUnknownNote, reportedNoUsage } from "./cost-gaps.js";
 import type { FlowExpectations } from "./evaluation-configuration.js";
 import { type PriceTable, runCostUsd } from "./price-table.js";
 import { attemptedUsage, sumUsage } from "./token-usage.js";
@@ -170,10 +170,21 @@ function usageNotes(
 ): string[] {
   const runs = flows.flatMap((f) => f.runTotals);
   const noTokens = runs.filter((r) => r.inputTokens === null || r.outputTokens === null).length;
+  // Runs whose attempts reported no count at all (a script without usage) are said so, as a run's own
+  // views say it (costUnknownNote); "not for every attempt" is for a real gap among counted attempts.
+  const uncounted = executions
+    .map((e) =>
+      costGaps(
+        attemptedUsage(e.steps, (s) => s.usage),
+        null,
+      ),
+    )
+    .filter((gaps) => gaps[0]?.reason === "no_usage");
+  const why = uncounted.every(reportedNoUsage)
+    ? "their agent reported no token usage"
+    : "their agent did not report usage for every attempt";
   return [
-    ...(noTokens > 0
-      ? [`Tokens are unknown (—) for ${noTokens} of ${counted(runs.length, "run")}: their agent did not report usage for every attempt.`]
-      : []),
+    ...(noTokens > 0 ? [`Tokens are unknown (—) for ${noTokens} of ${counted(runs.length, "run")}: ${why}.`] : []),
     ...costNotes(
       executions.map((e) =>
         costGaps(
@@ -189,10 +200,11 @@ function usageNotes(
 /**
  * The runs' cost gaps (costGaps, one list a run), one note a reason over the runs it concerns, in the
  * words a single run's views use (costUnknownNote). Unknown usage is the tokens' note already; no
- * price table is said once, for every run.
+ * price table is said once, for every run, unless no run has counted tokens to price: "pass --prices"
+ * would then price nothing.
  */
 function costNotes(perRun: readonly CostGap[][], noPrices: boolean): string[] {
-  if (noPrices) return costUnknownNote([{ reason: "no_prices" }]);
+  if (noPrices) return perRun.some((gaps) => gaps[0]?.reason === "no_prices") ? costUnknownNote([{ reason: "no_prices" }]) : [];
   const gaps = perRun.flat();
   const noModel = gaps.flatMap((g) => (g.reason === "no_model" ? [g.attempts] : []));
   const modelsOf = (reason: "unpriced" | "uncached") => gaps.flatMap((g) => (g.reason === reason ? [g.models] : []));
