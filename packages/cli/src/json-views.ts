@@ -3,7 +3,7 @@
 // a rename inside the database layer must not rename a field in anyone's script. Times are ISO 8601
 // strings, durations whole milliseconds, and what was not measured is null.
 import type { AbandonedEvaluation, AbandonedExecution, EvaluationRunRecord, ExecutionSessionRecord, SessionLog } from "@reev/db";
-import { type ConsolidationStatusReport, plannedStepCount, storedSummary } from "@reev/orchestrator";
+import { type ConsolidationStatusReport, costUnknownReason, plannedStepCount, storedSummary } from "@reev/orchestrator";
 import { livenessOf } from "./liveness.js";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -54,6 +54,11 @@ export function executionWithConsolidationJson(e: ExecutionSessionRecord, report
             totalInputTokens: m.totalInputTokens ?? null,
             totalOutputTokens: m.totalOutputTokens ?? null,
             costUsd: m.costUsd ?? null,
+            // Why costUsd is null, as the consolidation stored it: the reasons (`{ reason, … }`) and the
+            // words the text views say. Null when the cost is known, and for runs consolidated before
+            // reasons were stored (nothing to tell then).
+            costUnknown: report.costGaps.length ? report.costGaps : null,
+            costUnknownReason: costUnknownReason(report.costGaps),
           }
         : null,
     },

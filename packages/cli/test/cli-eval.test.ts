@@ -6,7 +6,7 @@
  * change made between two evaluations.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPostgresDatabase } from "@reev/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -169,6 +169,54 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
       3: ["completed", [{ stepId: null, check: "forbiddenTools" }]],
       4: ["completed", []],
     });
+  });
+
+  it("a step's failed check is said once, under the checks that failed; each run's progress line says which checks it failed", {
+    timeout: 120_000,
+  }, async () => {
+    // A step with its own check that fails with the step in run 2: the step's error is its own, the check is the check's.
+    const quote = join(temp.dir, `quote-${backend.name}.yaml`);
+    writeFileSync(
+      quote,
+      [
+        "flowId: eval-quote",
+        "prompt: quote",
+        "steps:",
+        "  - stepId: quote",
+        "    prompt: quote",
+        "    expect: { tools: [get_quote] }",
+        "    script: [{ toolCalls: [{ toolName: get_quote }] }]",
+        '    scriptByRun: { "2": [{ fail: no quote today }] }',
+      ].join("\n"),
+    );
+    const r = await reev("eval", fixture("eval-v1/alpha.yaml"), quote, "--repeat", "5");
+    expect(r.code, show(r)).toBe(0);
+    const forbidden = "delete is forbidden but was called 1 time (failed calls count too)";
+    expect(r.stdout).toContain(`Checks that failed:\n  eval-alpha › write › forbiddenTools ✗ in 2 of 5 runs: ${forbidden}\n`);
+    expect(r.stdout).toContain("  eval-quote › quote › tools ✗ in 1 of 5 runs: get_quote was never called\n");
+    expect(r.stdout).toContain(
+      [
+        "Steps that failed:",
+        "  eval-alpha › write: failed 2/5 (40.0%) · flaky",
+        "      2× (no error: its expect checks failed; see the checks that failed)",
+        "  eval-quote › quote: failed 1/5 (20.0%) · flaky",
+        "      1× no quote today",
+        "",
+      ].join("\n"),
+    );
+    // Each reason once.
+    expect(r.stdout.split(forbidden), show(r)).toHaveLength(2);
+    expect(r.stdout.split("get_quote was never called"), show(r)).toHaveLength(2);
+
+    const progress = r.stderr.split("\n").filter((line) => /^\[\d+\/10\] /.test(line));
+    expect(progress, show(r)).toHaveLength(10);
+    const lineOf = (flow: string, run: number) => progress.find((line) => line.includes(` ${flow} run ${run} (`)) ?? "";
+    for (const run of [2, 4])
+      expect(lineOf("eval-alpha", run)).toMatch(
+        /^\[\d+\/10\] ❌ completed, failed a check \(✗ write › forbiddenTools\) eval-alpha run \d \(exec_\S+\)$/,
+      );
+    for (const run of [1, 3, 5]) expect(lineOf("eval-alpha", run)).toMatch(/^\[\d+\/10\] ✅ completed eval-alpha run \d \(exec_\S+\)$/);
+    expect(lineOf("eval-quote", 2)).toMatch(/^\[\d+\/10\] ❌ failed \(✗ quote › tools\) eval-quote run 2 \(exec_\S+\)$/);
   });
 
   it("reev show and reev diagram print a run's verdicts, with the reason of each failed check", async () => {

@@ -50,6 +50,9 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
       totalInputTokens: 3345,
       totalOutputTokens: 267,
       costUsd: RUN_USD,
+      // A known cost has no reason to give.
+      costUnknown: null,
+      costUnknownReason: null,
     });
     const text = await reev("show", executionId!);
     expect(text.stdout, show(text)).toContain("tokens in 3345 / out 267 · cost $0.0109");
@@ -64,7 +67,11 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
     expect(unpriced.stdout, show(unpriced)).toContain(`tokens in 3345 / out 267 · cost —\n  ${why}\n`);
     const [id] = executionIds(unpriced.stdout);
     const status = await reev("status", id!, "--json");
-    expect(JSON.parse(status.stdout).consolidation.metrics.costUsd).toBeNull();
+    expect(JSON.parse(status.stdout).consolidation.metrics).toMatchObject({
+      costUsd: null,
+      costUnknown: [{ reason: "no_prices" }],
+      costUnknownReason: "no price table was given: pass --prices FILE to price the tokens",
+    });
     for (const command of ["show", "status"]) {
       const text = await reev(command, id!);
       expect(text.stdout, show(text)).toMatch(
@@ -98,6 +105,44 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
     }
     const html = readFileSync(join(out, `${id}.html`), "utf8");
     expect(html).toContain(`<p class="metrics-note">${why}</p>`);
+  });
+
+  it("scripts that give no usage: said once for the command, not under each run; a run with usage partly missing keeps its line", async () => {
+    const none = join(temp.dir, `no-usage-${backend.name}.yaml`);
+    writeFileSync(none, ["flowId: no-usage", "prompt: p", "steps:", "  - { stepId: ask, prompt: ask, script: [{}] }"].join("\n"));
+    const partly = join(temp.dir, `partly-${backend.name}.yaml`);
+    writeFileSync(
+      partly,
+      [
+        "flowId: partly",
+        "prompt: p",
+        "steps:",
+        "  - { stepId: ask, prompt: ask, script: [{ usage: { model: gpt-a, inputTokens: 1000, outputTokens: 200 } }] }",
+        "  - { stepId: answer, prompt: answer, script: [{}] }",
+      ].join("\n"),
+    );
+    const once = "The scripted agent reports no token usage (its scripts give none), so tokens and cost show —.";
+    const all = await reev("run", none, "--repeat", "3", "--out", join(temp.dir, `no-usage-out-${backend.name}`));
+    expect(all.code, show(all)).toBe(0);
+    expect(all.stdout.split(once), show(all)).toHaveLength(2);
+    expect(all.stdout, show(all)).not.toContain("Cost is unknown");
+    expect(all.stdout.match(/tokens in — \/ out — · cost —\n/g), show(all)).toHaveLength(3);
+
+    const mixed = await reev("run", none, partly, "--out", join(temp.dir, `mixed-out-${backend.name}`));
+    expect(mixed.code, show(mixed)).toBe(0);
+    expect(mixed.stdout, show(mixed)).toContain(
+      "\nThe scripted agent reports no token usage for 1 of 2 runs (their scripts give none), so their tokens and cost show —.\n",
+    );
+    // A real gap: one step counted, the other not. Said under that run, in the words it always had.
+    expect(mixed.stdout, show(mixed)).toContain(
+      "tokens in — / out — · cost —\n  Cost is unknown (—): the agent did not report usage for every attempt.\n",
+    );
+    expect(mixed.stdout.match(/Cost is unknown/g), show(mixed)).toHaveLength(1);
+
+    // One run's own views say it under its metrics, by that reason.
+    const [id] = executionIds(all.stdout);
+    const status = await reev("status", id!);
+    expect(status.stdout, show(status)).toMatch(/· cost —\n {2,}Cost is unknown \(—\): the agent reported no token usage\.\n/);
   });
 
   it("reev consolidate without --prices after a priced consolidation warns, naming the cost it dropped and how to keep it", async () => {

@@ -268,7 +268,7 @@ describe("inspecting recorded runs", () => {
       /^Metrics {8}success rate 25\.0% · avg score — · 1 tool call(s)? · steps time \d+(ms|\.\d\ds) · tokens in — \/ out — · cost —$/,
     );
     // Why, as the consolidation stored it: the scripted steps reported no usage.
-    expect(lines[4]).toBe(`${" ".repeat(15)}Cost is unknown (—): the agent did not report usage for every attempt.`);
+    expect(lines[4]).toBe(`${" ".repeat(15)}Cost is unknown (—): the agent reported no token usage.`);
   });
 
   it("reev status --json: the execution and its consolidation in full, under the documented names", async () => {
@@ -318,6 +318,23 @@ describe("inspecting recorded runs", () => {
     // Scores 1 and 0.5 were recorded; the last step has none and does not count toward the mean.
     expect(status.consolidation.metrics.avgScore).toBeCloseTo((1 + 0.5) / 2, 5);
     expect(status.consolidation.metrics.executionDurationMs).toBeGreaterThanOrEqual(0);
+    // Why the cost is null, as the text says it under the metrics: the stored reasons, and their words.
+    expect(Object.keys(status.consolidation.metrics)).toEqual([
+      "successRate",
+      "avgScore",
+      "totalTools",
+      "executionDurationMs",
+      "totalInputTokens",
+      "totalOutputTokens",
+      "costUsd",
+      "costUnknown",
+      "costUnknownReason",
+    ]);
+    expect(status.consolidation.metrics).toMatchObject({
+      costUsd: null,
+      costUnknown: [{ reason: "no_usage", reported: "none" }],
+      costUnknownReason: "the agent reported no token usage",
+    });
     for (const at of [status.startedAt, status.finishedAt, status.consolidation.updatedAt]) expect(at).toMatch(/^\d{4}-\d\d-\d\dT.+Z$/);
     expect(status.durationMs).toBeGreaterThanOrEqual(0);
   });

@@ -27,7 +27,7 @@ import { errorMessage, OrchestratorError } from "./errors.js";
 import type { CostGap } from "./evaluation/cost-gaps.js";
 import { parseInput } from "./evaluation/parse-input.js";
 import { type PriceTable, ZPriceTable } from "./evaluation/price-table.js";
-import { recordStoredChecks } from "./evaluation/record-checks.js";
+import { type RecordedChecks, recordStoredChecks } from "./evaluation/record-checks.js";
 import type { TokenUsage } from "./evaluation/token-usage.js";
 import type { FlowPlan, FlowStep, RetryPolicy } from "./flow-plan.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -98,6 +98,8 @@ export type ExecutionResult = {
     metadata: ConsolidationMetadata | null;
     costGaps: CostGap[];
   };
+  /** The verdicts of the plan's `expect` blocks, as recorded with the run (recordStoredChecks); null when it has none. */
+  checks: RecordedChecks | null;
   durationMs: number;
   error: string | null;
 };
@@ -383,7 +385,7 @@ export class PingPongExecutor {
     // Throws if the final status cannot be stored: a result is only returned once it is recorded.
     await this.#writer.finishExecutionSession(executionId, { status, error, durationMs, finishedAt: new Date(started + durationMs) });
     // The plan's expect blocks, judged from the stored steps; part of the record, so it throws like the finish.
-    await recordStoredChecks(this.#writer, executionId, plan);
+    const checks = await recordStoredChecks(this.#writer, executionId, plan);
 
     const consolidation = await this.#consolidate(executionId, status, options.consolidate !== false);
     const result: ExecutionResult = {
@@ -395,6 +397,7 @@ export class PingPongExecutor {
       stepResults: results,
       consolidatedSessionId: consolidation.consolidatedSessionId,
       consolidation: consolidation.report,
+      checks,
       durationMs,
       error,
     };

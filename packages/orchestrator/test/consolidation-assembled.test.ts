@@ -379,13 +379,19 @@ describe.each(testBackends())("the document consolidation assembles in the datab
       const withAttempts = (...attempts: ReturnType<typeof attempt>[]) => [{ ...first!, attempts }, ...rest];
       const uncached = { ...attempt(1, "success", "gpt-a", 1000, 200, 0), cachedInputTokens: null };
       const noModel = (n: number) => ({ ...attempt(n, n === 1 ? "failed" : "success", "gpt-a", 1000, 200, 0), model: null });
+      const uncounted = (step: StepInput): StepInput => ({
+        ...step,
+        attempts: step.attempts?.map((a) => ({ ...a, model: null, inputTokens: null, outputTokens: null, cachedInputTokens: null })),
+      });
       const cases: [name: string, steps: StepInput[], prices: PriceTable | null, gaps: unknown][] = [
         ["no-prices", PRICED_STEPS, null, [{ reason: "no_prices" }]],
         ["unpriced", withAttempts(attempt(1, "success", "gpt-x", 1000, 200, 0)), PRICES, [{ reason: "unpriced", models: ["gpt-x"] }]],
         ["uncached", withAttempts(uncached as never), PRICES, [{ reason: "uncached", models: ["gpt-a"] }]],
         ["no-model", withAttempts(noModel(1) as never, noModel(2) as never), PRICES, [{ reason: "no_model", attempts: 2 }]],
-        // Uncounted tokens: no price table would help, so that is the one reason given.
-        ["no-usage", withAttempts(attempt(1, "success", "gpt-a", 1000, null, 0)), null, [{ reason: "no_usage" }]],
+        // Uncounted tokens: no price table would help, so that is the one reason given; some were counted.
+        ["no-usage", withAttempts(attempt(1, "success", "gpt-a", 1000, null, 0)), null, [{ reason: "no_usage", reported: "some" }]],
+        // No attempt counted any (a script without usage): said apart, as an agent that reports none.
+        ["no-usage-at-all", PRICED_STEPS.map(uncounted), PRICES, [{ reason: "no_usage", reported: "none" }]],
         ["priced", PRICED_STEPS, PRICES, undefined],
       ];
       for (const [name, steps, prices, gaps] of cases) {

@@ -1,7 +1,7 @@
 // Why a cost is unknown, in the one set of words every view uses: each reason runCostUsd has for null,
 // found from the usages and the table, and said for one run or for several.
 import { describe, expect, it } from "vitest";
-import { costGaps, costUnknownNote } from "../src/evaluation/cost-gaps.js";
+import { costGaps, costUnknownNote, reportedNoUsage } from "../src/evaluation/cost-gaps.js";
 import { type PriceTable, runCostUsd } from "../src/evaluation/price-table.js";
 
 const PRICES: PriceTable = {
@@ -17,12 +17,17 @@ const usage = (model: string | null, cachedInputTokens: number | null = 0, outpu
   cachedInputTokens,
 });
 
+/** An attempt that gave no count at all (its model, maybe): what a script without usage records. */
+const uncounted = (model: string | null) => ({ model, inputTokens: null, outputTokens: null, cachedInputTokens: null });
+
 describe("costGaps", () => {
   it("is empty exactly when runCostUsd prices the run, and names every reason otherwise", () => {
     const cases: [Parameters<typeof costGaps>[0], PriceTable | null, unknown][] = [
       [[usage("gpt-a"), usage("gpt-b", null)], PRICES, []],
       [null, PRICES, [{ reason: "no_usage" }]],
-      [[usage("gpt-a", 0, null)], null, [{ reason: "no_usage" }]],
+      // Some attempts counted and one did not: a gap. None counted at all: an agent that reports no usage.
+      [[usage("gpt-a", 0, null), usage("gpt-a")], null, [{ reason: "no_usage", reported: "some" }]],
+      [[uncounted("gpt-a"), uncounted(null)], PRICES, [{ reason: "no_usage", reported: "none" }]],
       [[usage("gpt-a")], null, [{ reason: "no_prices" }]],
       [
         [usage(null), usage(null), usage("gpt-z"), usage("gpt-y"), usage("gpt-z"), usage("gpt-a", null)],
@@ -63,5 +68,21 @@ describe("costUnknownNote", () => {
       "Cost is unknown (—): no price table was given: pass --prices FILE to price the tokens.",
     ]);
     expect(costUnknownNote([{ reason: "no_usage" }])).toEqual(["Cost is unknown (—): the agent did not report usage for every attempt."]);
+    expect(costUnknownNote([{ reason: "no_usage", reported: "some" }])).toEqual([
+      "Cost is unknown (—): the agent did not report usage for every attempt.",
+    ]);
+    expect(costUnknownNote([{ reason: "no_usage", reported: "none" }])).toEqual([
+      "Cost is unknown (—): the agent reported no token usage.",
+    ]);
+  });
+});
+
+describe("reportedNoUsage", () => {
+  it("holds only when no attempt reported usage and nothing else is missing: a partial gap, or one stored before, is not it", () => {
+    expect(reportedNoUsage([{ reason: "no_usage", reported: "none" }])).toBe(true);
+    expect(reportedNoUsage([{ reason: "no_usage", reported: "some" }])).toBe(false);
+    expect(reportedNoUsage([{ reason: "no_usage" }])).toBe(false);
+    expect(reportedNoUsage([{ reason: "no_prices" }])).toBe(false);
+    expect(reportedNoUsage([])).toBe(false);
   });
 });

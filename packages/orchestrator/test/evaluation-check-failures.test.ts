@@ -5,7 +5,8 @@ import type { Database } from "@reev/db";
 import { test, testBackends } from "@reev/db/testing";
 import { describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
-import { runOutcomeText } from "../src/evaluation/check-failures.js";
+import { CHECKS_FAILED } from "../src/evaluation/aggregate-steps.js";
+import { recordedFailedChecks, runOutcomeText } from "../src/evaluation/check-failures.js";
 import { renderEvaluationHtml } from "../src/evaluation/evaluation-html.js";
 import { buildEvaluationReport, type EvaluationReport } from "../src/evaluation/evaluation-report.js";
 import { expectationsOfPlan, runEvaluation } from "../src/evaluation/run-evaluation.js";
@@ -48,6 +49,23 @@ steps:
     prompt: quote
     script: [{ toolCalls: [{ toolName: get_quote }] }]
     scriptByRun: { "2": [{ fail: no quote today }] }
+`;
+
+/**
+ * A step with its own checks: run 2 fails the step itself (its error, and the tools check with it), run
+ * 3 succeeds but calls a forbidden tool (the check alone).
+ */
+const guarded = (flowId: string) => `
+flowId: ${flowId}
+prompt: quote
+steps:
+  - stepId: quote
+    prompt: quote
+    expect: { tools: [get_quote], forbiddenTools: [transfer] }
+    script: [{ toolCalls: [{ toolName: get_quote }] }]
+    scriptByRun:
+      "2": [{ fail: no quote today }]
+      "3": [{ toolCalls: [{ toolName: get_quote }, { toolName: transfer }] }]
 `;
 
 /** No expect block: its runs carry no verdict. */
@@ -119,6 +137,33 @@ describe.each(testBackends())("the checks a report says failed, on $name", (back
     expect(text).toMatch(/_r2_\S+ completed, failed a check \(✗ args\) · — in/);
   });
 
+  it("the checks a run failed, from the verdicts the executor returns, are those the report reads back from the store", async () => {
+    const flowId = uid("swap-live");
+    const plan = parseFlowPlan(swap(flowId));
+    const evaluationId = uid("eval-live");
+    await db.writer.createEvaluationRun({ id: evaluationId, agent: "scripted", configuration: { repeat: 4 } });
+    const ran = await runEvaluation(db, {
+      evaluationId,
+      plans: [plan],
+      repeat: 4,
+      concurrency: 2,
+      agentFor: (run) => new ScriptedAgent({ run }),
+    });
+    const stored = await db.writer.listEvaluationExecutions(evaluationId);
+    const report = buildEvaluationReport(stored, { k: 4, flows: [expectationsOfPlan(plan)] });
+    const fromStore = Object.fromEntries(report.flows[0]!.runTotals!.map((t) => [t.runId, t.failedChecks]));
+    const live = Object.fromEntries(
+      ran.outcomes.map((o) => [
+        o.executionId,
+        recordedFailedChecks(o.result!.checks, (i) => o.result!.stepResults.find((st) => st.stepIndex === i)!.stepId),
+      ]),
+    );
+    expect(live).toEqual(fromStore);
+    expect(Object.values(live).filter((checks) => checks.length > 0)).toHaveLength(3);
+    // A flow without any expect block carries no verdicts: nothing failed.
+    expect(recordedFailedChecks(null, () => "x")).toEqual([]);
+  });
+
   it("a run that failed is read by its status, with the checks it failed too", async () => {
     const flowId = uid("quote");
     const plan = parseFlowPlan(quote(flowId));
@@ -129,6 +174,50 @@ describe.each(testBackends())("the checks a report says failed, on $name", (back
     const totals = report.flows[0]!.runTotals!.find((t) => t.runId === failed.executionId)!;
     expect(runOutcomeText(totals)).toBe("failed (✗ tools)");
     expect(report.flows[0]!.checkFailures).toMatchObject([{ stepId: null, check: "tools", runs: 1 }]);
+  });
+
+  it("a step's failed check is said once, with the checks that failed; the step's errors keep only its own", async () => {
+    const flowId = uid("guarded");
+    const plan = parseFlowPlan(guarded(flowId));
+    const stored = await evaluate([plan], 3);
+    const report = buildEvaluationReport(stored, { k: 3, flows: [expectationsOfPlan(plan)] });
+    const [flow] = report.flows;
+    expect(flow!.checkFailures).toEqual([
+      { stepId: "quote", check: "tools", runs: 1, reasons: [{ reason: "get_quote was never called", count: 1 }], distinctReasons: 1 },
+      { stepId: "quote", check: "forbiddenTools", runs: 1, reasons: [{ reason: FORBIDDEN, count: 1 }], distinctReasons: 1 },
+    ]);
+    // Run 2's step failed: its own error, not its tools check again. Run 3's succeeded: only its check
+    // failed, which the step table points to instead of repeating.
+    expect(flow!.steps).toEqual([
+      expect.objectContaining({
+        stepId: "quote",
+        passed: 1,
+        failed: 2,
+        topErrors: [
+          { error: CHECKS_FAILED, count: 1 },
+          { error: "no quote today", count: 1 },
+        ],
+        distinctErrors: 2,
+      }),
+    ]);
+  });
+
+  it("a missing verdict is the step's error only where the checks do not list it: in a run that did not complete", async () => {
+    const flowId = uid("two");
+    const plan = parseFlowPlan(
+      `flowId: ${flowId}\nprompt: p\nsteps:\n  - { stepId: a, prompt: a }\n  - { stepId: b, prompt: b, scriptByRun: { "2": [{ fail: broke }] } }\n`,
+    );
+    const stored = await evaluate([plan], 2);
+    // As a configuration that asked for step a's verdict, which the store does not hold.
+    const report = buildEvaluationReport(stored, { k: 2, flows: [{ flowId, flow: false, steps: ["a"] }] });
+    const [flow] = report.flows;
+    expect(flow!.checkFailures).toEqual([
+      { stepId: "a", check: "expect", runs: 1, reasons: [{ reason: "no verdict was recorded", count: 1 }], distinctReasons: 1 },
+    ]);
+    expect(flow!.steps.find((st) => st.stepId === "a")?.topErrors).toEqual([
+      { error: CHECKS_FAILED, count: 1 },
+      { error: "expect: no verdict was recorded", count: 1 },
+    ]);
   });
 
   it("a completed run without the verdict it must carry fails 'expect: no verdict was recorded'", async () => {

@@ -5,13 +5,14 @@ import type { Database } from "@reev/db";
 import { test, testBackends } from "@reev/db/testing";
 import { describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
+import { CHECKS_FAILED } from "../src/evaluation/aggregate-steps.js";
 import { compareReports } from "../src/evaluation/compare-reports.js";
 import { buildEvaluationReport, type EvaluationReport } from "../src/evaluation/evaluation-report.js";
 import { expectationsOfPlan, runEvaluation } from "../src/evaluation/run-evaluation.js";
 import { type FlowPlan, parseFlowPlan } from "../src/flow-plan.js";
 import { uid } from "./fixtures/executor/support.js";
 
-const FORBIDDEN = "expect.forbiddenTools: delete is forbidden but was called 1 time (failed calls count too)";
+const FORBIDDEN = "delete is forbidden but was called 1 time (failed calls count too)";
 
 /** alpha: its `write` step calls a forbidden tool in runs 2 and 4 (3/5 pass). */
 const alpha = (flowId: string) => `
@@ -132,9 +133,13 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
         skipped: 0,
         failureRate: 0.4,
         flaky: true,
-        topErrors: [{ error: FORBIDDEN, count: 2 }],
+        // The step succeeded: its failed check is listed once, with the checks, not again as its error.
+        topErrors: [{ error: CHECKS_FAILED, count: 2 }],
         distinctErrors: 1,
       },
+    ]);
+    expect(a!.checkFailures).toEqual([
+      { stepId: "write", check: "forbiddenTools", runs: 2, reasons: [{ reason: FORBIDDEN, count: 2 }], distinctReasons: 1 },
     ]);
     // The failing runs are runs 2 and 4, by their ids.
     const failedRuns = (await db.writer.listEvaluationExecutions(evaluationId))
@@ -177,6 +182,10 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
     expect(c!.passRate).toEqual({ rate: 1, low: expect.closeTo(0.565518, 5), high: 1 });
     expect(c!.score).toEqual({ count: 5, missing: 0, mean: 0.9, median: 0.9, min: 0.9, max: 0.9 });
 
+    // No script reports usage: said as such, not as a gap among counted attempts.
+    expect(report.notes).toContain("Tokens are unknown (—) for 15 of 15 runs: their agent reported no token usage.");
+    // And a price file would price nothing: no advice to pass one.
+    expect(report.notes.filter((note) => note.startsWith("Cost is unknown"))).toEqual([]);
     for (const flow of report.flows) {
       expect(flow.durationMs.count).toBe(5);
       // The scripts report no usage: unknown, never 0.
@@ -189,8 +198,9 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
     const { report: second } = await evaluate(plansOf(true));
     const [, , c] = second.flows;
     expect(c).toMatchObject({ runs: 5, passes: 0, passAtK: 0, passHatK: 0 });
-    expect(c!.steps.find((s) => s.stepId === "b")?.topErrors).toEqual([
-      { error: "expect.maxToolCalls: 2 tool calls were made, at most 1 are allowed (failed calls count too)", count: 5 },
+    expect(c!.steps.find((s) => s.stepId === "b")?.topErrors).toEqual([{ error: CHECKS_FAILED, count: 5 }]);
+    expect(c!.checkFailures?.find((f) => f.stepId === "b")?.reasons).toEqual([
+      { reason: "2 tool calls were made, at most 1 are allowed (failed calls count too)", count: 5 },
     ]);
 
     const comparison = compareReports(first.flows, second.flows);

@@ -109,11 +109,17 @@ describe.each(testBackends())("read API on $name", (backend) => {
       total_input_tokens: null,
       total_output_tokens: null,
       cost_usd: null,
+      // Why, as the consolidation stored it, and in the words reev status says it.
+      cost_unknown: [{ reason: "no_usage", reported: "none" }],
+      cost_unknown_reason: "the agent reported no token usage",
     });
+    const why = { cost_unknown: [{ reason: "no_usage", reported: "none" }], cost_unknown_reason: "the agent reported no token usage" };
+    expect(byExecution.json).toMatchObject(why);
 
     const flow = await get(db, `/api/v1/flows/${id}`);
     expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/flows/{id}", status: 200 }, flow.json);
     expect(flow.json).toMatchObject({ execution_id: id, consolidated_session_id: consolidated[0]?.consolidatedSessionId });
+    expect(flow.json.metadata).toMatchObject(why);
     expect(flow.json.diagram).toMatch(/^stateDiagram-v2/);
     expect(flow.response.headers.get("cache-control")).toBe("public, max-age=300");
     const etag = flow.response.headers.get("etag");
@@ -140,6 +146,39 @@ describe.each(testBackends())("read API on $name", (backend) => {
       expect(health.response.status).toBe(200);
       expectMatchesOpenApi(doc, { method: "get", path, status: 200 }, health.json);
     }
+  });
+
+  test("a run consolidated before cost reasons were stored still answers: its reasons are null, on every view of its metrics", async ({
+    db,
+  }) => {
+    const doc = await openapi(db);
+    const id = await runFlow(db, flowPlan(`older-${backend.name}`, 2));
+    const [stored] = await db.writer.getConsolidatedSessionsByExecution(id);
+    // The same document as an older reev stored it: no metadata.cost_unknown.
+    const older = JSON.parse(stored!.consolidatedContent) as { metadata: Record<string, unknown> };
+    delete older.metadata.cost_unknown;
+    const olderId = `${id}_consolidated_older`;
+    await db.writer.storeConsolidatedSession(olderId, id, JSON.stringify(older), {
+      avgScore: stored!.avgScore,
+      totalTools: stored!.totalTools,
+      successRate: stored!.successRate,
+      executionDurationMs: stored!.executionDurationMs,
+      totalInputTokens: null,
+      totalOutputTokens: null,
+      costUsd: null,
+    });
+    const none = { cost_usd: null, cost_unknown: null, cost_unknown_reason: null };
+    const session = await get(db, `/api/v1/sessions/consolidated/${olderId}`);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/sessions/consolidated/{consolidatedId}", status: 200 }, session.json);
+    expect(session.json).toMatchObject(none);
+    const flow = await get(db, `/api/v1/flows/${olderId}`);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/flows/{id}", status: 200 }, flow.json);
+    expect(flow.json.metadata).toMatchObject(none);
+    // The status reads the newest session: the older-shaped one, stored last.
+    const status = await get(db, `/api/v1/consolidation/${id}/status?include_metadata=true`);
+    expect(status.json.consolidated_session_id).toBe(olderId);
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/consolidation/{executionId}/status", status: 200 }, status.json);
+    expect(status.json.metadata).toMatchObject(none);
   });
 
   test("a running, unconsolidated run is not cacheable and its flow is drawn from its committed steps", async ({ db }) => {

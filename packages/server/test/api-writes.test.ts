@@ -401,7 +401,9 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     await readEvents(await app.request(`${location}/events`));
     // 1000 × 2.5 + 200 × 10 = 4500 per million, 400 × 2.5 + 30 × 10 = 1300: $0.0045 + $0.0013 = $0.0058
     // (the doubles' sum is exactly the double 0.0058 reads as).
-    const metrics = { total_input_tokens: 1400, total_output_tokens: 230, cost_usd: 0.0058 };
+    const stored = { total_input_tokens: 1400, total_output_tokens: 230, cost_usd: 0.0058 };
+    // A known cost has no reason to give.
+    const metrics = { ...stored, cost_unknown: null, cost_unknown_reason: null };
 
     const status = await app.request(`/api/v1/consolidation/${id}/status?include_metadata=true`);
     const statusBody = await status.json();
@@ -415,7 +417,8 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     const session = (await again.json()) as { content: { metadata: unknown } };
     expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions/{id}/consolidate", status: 201 }, session);
     expect(session).toMatchObject(metrics);
-    expect(session.content.metadata).toMatchObject(metrics);
+    expect(session.content.metadata).toMatchObject(stored);
+    expect(session.content.metadata).not.toHaveProperty("cost_unknown");
   });
 
   test("re-consolidating a priced run on a server without --prices: 201 with a warning naming the dropped cost; none when nothing is dropped", async ({
@@ -445,6 +448,10 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     const body = (await again.json()) as { cost_usd: number | null; warning?: string };
     expectMatchesOpenApi(doc, { method: "post", path: "/api/v1/executions/{id}/consolidate", status: 201 }, body);
     expect(body.cost_usd).toBeNull();
+    expect(body).toMatchObject({
+      cost_unknown: [{ reason: "no_prices" }],
+      cost_unknown_reason: "no price table was given: pass --prices FILE to price the tokens",
+    });
     expect(body.warning).toBe(
       `The run's cost of $0.0045 was dropped: it was consolidated again without a price table, so its newest consolidation has no cost (the previous one, ${priced?.consolidatedSessionId}, still holds it). To keep it, restart reev serve with --prices FILE and consolidate again.`,
     );

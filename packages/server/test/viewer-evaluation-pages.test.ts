@@ -32,11 +32,15 @@ describe.each(testBackends())("an evaluation's page and API answer on $name", (b
     expect(failing).toHaveLength(1);
     const { app } = createServer({ db, log: () => {} });
 
-    const page = textOf(await (await app.request(`/evaluations/${id}`)).text());
+    const html = await (await app.request(`/evaluations/${id}`)).text();
+    const page = textOf(html);
     expect(page).toContain(`Checks that failed write › forbiddenTools ✗ in 1 of 3 runs: ${FORBIDDEN}`);
     expect(page).toContain(`${failing[0]!.runId} completed, failed a check (✗ write › forbiddenTools) ·`);
     // The flow that passed every run has nothing to say.
-    expect(page.match(/Checks that failed/g)).toHaveLength(1);
+    expect(html.match(/<h3>Checks that failed<\/h3>/g)).toHaveLength(1);
+    // The reason is said once, with the check: the step that failed only it points there.
+    expect(page.split(FORBIDDEN)).toHaveLength(2);
+    expect(page).toContain("1× (no error: its expect checks failed; see the checks that failed)");
 
     const api = (await (await app.request(`/api/v1/evaluations/${id}`)).json()) as { report: EvaluationReport };
     expect(api.report.flows[1]!.checkFailures).toEqual([

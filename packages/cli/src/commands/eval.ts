@@ -18,10 +18,13 @@ import {
   loadFlowPlan,
   parseConsolidatedContent,
   type ReportComparison,
+  recordedFailedChecks,
   renderEvaluationHtml,
   renderHtmlPage,
   runEvaluation,
+  runOutcomeText,
   ScriptedAgent,
+  statusGlyph,
 } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
@@ -148,11 +151,24 @@ export function flowsBelow(report: EvaluationReport, minPassRate: number | null)
   return report.flows.filter((f) => (f.passRate?.rate ?? 0) < minPassRate).map((f) => f.flowId);
 }
 
-/** One line of live progress per run that ends; its pass verdict comes later, from the stored checks. */
-function runLine(outcome: EvaluationRunOutcome): string {
+/**
+ * One line of live progress per run that ends, with the checks it failed from the verdicts recorded
+ * with it, in the report's words (runOutcomeText): a run that completed but failed a check reads
+ * "❌ completed, failed a check (✗ args)", for it does not pass; a failed run names its failed checks too.
+ */
+export function runLine(outcome: EvaluationRunOutcome): string {
   if (outcome.error !== null)
     return `${statusLabel("failed")} ${outcome.flowId} run ${outcome.run}: could not be recorded: ${outcome.error}`;
-  return `${statusLabel(outcome.result.status)} ${outcome.flowId} run ${outcome.run} (${outcome.executionId})`;
+  const { result } = outcome;
+  const failedChecks = recordedFailedChecks(
+    result.checks,
+    (stepIndex) => result.stepResults.find((s) => s.stepIndex === stepIndex)?.stepId ?? `step ${stepIndex}`,
+  );
+  const passed = result.status === "completed" && failedChecks.length === 0;
+  const outcomeWords = passed
+    ? statusLabel("completed")
+    : `${statusGlyph(result.status === "completed" ? "failed" : result.status)} ${runOutcomeText({ passed, status: result.status, failedChecks })}`;
+  return `${outcomeWords} ${outcome.flowId} run ${outcome.run} (${outcome.executionId})`;
 }
 
 /** One run's HTML diagram page, from its newest consolidated session; false when it has none. */

@@ -17,6 +17,7 @@ import {
   parseConsolidatedContent,
   renderFlowDiagram,
   renderHtmlPage,
+  reportedNoUsage,
   ScriptedAgent,
   type ToolHandler,
   unscriptedProblem,
@@ -26,7 +27,7 @@ import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { toCliError } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
-import { formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
+import { counted, formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
 import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
@@ -217,7 +218,23 @@ function consolidateLater(result: ExecutionResult): string {
   return later ? `; ${later} consolidates it` : "";
 }
 
-function summary(result: ExecutionResult, run: number | undefined): string {
+/**
+ * Whether a run's cost note is said once for the whole command instead of under it: the scripted agent
+ * reports only the usage its scripts give, so a run whose attempts gave none at all is by design, and
+ * the same line under every run of the demo says nothing new. A run with usage partly missing, or
+ * another agent's, keeps its own line: that is a real gap.
+ */
+const noUsageByScript = (agent: AgentName, result: ExecutionResult) =>
+  agent === "scripted" && reportedNoUsage(result.consolidation.costGaps);
+
+/** The one line said for the runs noUsageByScript leaves without their own: all the command's runs, or `runs` of `of`. */
+export function scriptedNoUsageLine(runs: number, of: number): string {
+  return runs === of
+    ? "The scripted agent reports no token usage (its scripts give none), so tokens and cost show —."
+    : `The scripted agent reports no token usage for ${runs} of ${counted(of, "run")} (their scripts give none), so their tokens and cost show —.`;
+}
+
+function summary(result: ExecutionResult, run: number | undefined, costSaidOnce: boolean): string {
   const m = result.consolidation.metadata;
   const infrastructure = result.stepResults.filter((s) => !s.success && s.errorKind === "infrastructure").length;
   const steps = `${result.completedSteps}/${result.totalSteps} steps succeeded${infrastructure ? ` (${infrastructure} failed by infrastructure errors, not the agent)` : ""}`;
@@ -225,7 +242,7 @@ function summary(result: ExecutionResult, run: number | undefined): string {
     `${statusLabel(result.status)}  ${runName(result.flowId, run)}  ${result.executionId}`,
     `  ${steps} · wall time ${formatDuration(result.durationMs)}`,
     ...(m ? [`  ${metricsLine(m)}`] : []),
-    ...costUnknownNote(result.consolidation.costGaps).map((note) => `  ${note}`),
+    ...(costSaidOnce ? [] : costUnknownNote(result.consolidation.costGaps).map((note) => `  ${note}`)),
     ...(result.error ? [`  error: ${result.error}`] : []),
     `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}${consolidateLater(result)}`,
   ];
@@ -353,9 +370,11 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
         continue;
       }
       results.push(outcome.value);
-      io.stdout.write(`\n${summary(outcome.value, tasks[i]?.run)}`);
+      io.stdout.write(`\n${summary(outcome.value, tasks[i]?.run, noUsageByScript(options.agent, outcome.value))}`);
       files.push(...(await writeDiagrams(db, outcome.value, resolve(options.out))));
     }
+    const noUsage = results.filter((r) => noUsageByScript(options.agent, r)).length;
+    if (noUsage) io.stdout.write(`\n${scriptedNoUsageLine(noUsage, results.length)}\n`);
     if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
     const started = settled.filter(Boolean).length;
     const exported = exports?.report(io) ?? true;

@@ -10,7 +10,10 @@ export const STEP_RUN_OUTCOMES = ["passed", "failed", "skipped"] as const;
 export const ZStepRun = z.strictObject({
   stepId: z.string().min(1, "must not be empty"),
   outcome: z.enum(STEP_RUN_OUTCOMES),
-  /** Why it failed: the step's error and the reason of each failed check. Only failed steps' errors are counted. */
+  /**
+   * Why it failed: the step's own error. Its failed checks are the report's `checkFailures`, with their
+   * reasons; a step that failed only those says CHECKS_FAILED. Only failed steps' errors are counted.
+   */
   errors: z.array(z.string()).default([]),
   /** A failed step that ran out of its time limit: counted among the failures, and said apart from them. */
   timedOut: z.boolean().default(false),
@@ -41,6 +44,11 @@ export type StepReport = {
 export const MAX_TOP_ERRORS = 5;
 /** Counted in place of an error when a failed step recorded none, so the counts add up to the failures. */
 export const NO_ERROR_RECORDED = "(no error recorded)";
+/**
+ * Counted in place of an error when a step succeeded but failed its `expect` checks: their reasons are
+ * the report's checks that failed, and listed here too they said each failure twice.
+ */
+export const CHECKS_FAILED = "(no error: its expect checks failed; see the checks that failed)";
 
 /**
  * Per step, over the runs of one flow: steps are aligned by stepId and listed in the order they first

@@ -1,7 +1,9 @@
 import type { EvaluationExecutionRecord, StoredCheckResult } from "@reev/db";
 import { counted } from "../counted.js";
 import { MAX_TOP_ERRORS, rankOncePerRun } from "./aggregate-steps.js";
+import type { ExpectResult } from "./check-expectations.js";
 import type { FlowExpectations } from "./evaluation-configuration.js";
+import type { RecordedChecks } from "./record-checks.js";
 
 /** Which check: one of the flow's own `expect` (stepId null) or of a step's. */
 export type CheckRef = { stepId: string | null; check: string };
@@ -102,6 +104,21 @@ export function checkFailureText(failure: CheckFailure, flowRuns: number): { hea
 export function otherReasons(failure: CheckFailure): string {
   const left = failure.distinctReasons - failure.reasons.length;
   return left > 0 ? `and ${counted(left, "other reason")}` : "";
+}
+
+/**
+ * The checks a run failed, from the verdicts the executor just recorded (ExecutionResult.checks): the
+ * flow's first, then each step's in step order, as failedChecksOf reads them back from the store. For
+ * `reev eval`'s progress, before the report: a completed run that failed one does not pass.
+ */
+export function recordedFailedChecks(checks: RecordedChecks | null, stepIdOf: (stepIndex: number) => string): CheckRef[] {
+  if (checks === null) return [];
+  const failed = (stepId: string | null, verdict: ExpectResult) =>
+    verdict.checks.flatMap((c) => (c.passed ? [] : [{ stepId, check: c.check }]));
+  return [
+    ...(checks.flow ? failed(null, checks.flow) : []),
+    ...checks.steps.flatMap(({ stepIndex, result }) => failed(stepIdOf(stepIndex), result)),
+  ];
 }
 
 /**

@@ -10,13 +10,17 @@ const ZModels = z.array(z.string()).min(1);
  * null cost (the document's `metadata.cost_unknown`): the price table is not kept with a run, so a
  * later reader cannot work the reason out again.
  * - `no_usage`: a step that ran recorded no attempt, or an attempt no input or output count;
+ *   `reported` says how much was reported when the attempts are known: `none` (no attempt gave an
+ *   input or output count: an agent that does not report usage, such as a script without any) or
+ *   `some` (a real gap among counted attempts); absent when a step recorded no attempt, and in
+ *   documents stored before it was kept;
  * - `no_prices`: the run was priced without a price table;
  * - `no_model`: attempts that did not report their model;
  * - `unpriced`: models the price table does not have;
  * - `uncached`: models that charge cached input apart, with an attempt that did not report its cached count.
  */
 export const ZCostGap = z.discriminatedUnion("reason", [
-  z.object({ reason: z.literal("no_usage") }),
+  z.object({ reason: z.literal("no_usage"), reported: z.enum(["none", "some"]).optional() }),
   z.object({ reason: z.literal("no_prices") }),
   z.object({ reason: z.literal("no_model"), attempts: z.int().positive() }),
   z.object({ reason: z.literal("unpriced"), models: ZModels }),
@@ -31,7 +35,11 @@ const sortedUnique = (names: readonly string[]) => [...new Set(names)].sort();
  * usage is the only reason given when it applies: no price table could price tokens that were not counted.
  */
 export function costGaps(usages: readonly TokenUsage[] | null, prices: PriceTable | null): CostGap[] {
-  if (usages === null || usages.some((u) => u.inputTokens === null || u.outputTokens === null)) return [{ reason: "no_usage" }];
+  if (usages === null) return [{ reason: "no_usage" }];
+  if (usages.some((u) => u.inputTokens === null || u.outputTokens === null)) {
+    const none = usages.every((u) => u.inputTokens === null && u.outputTokens === null);
+    return [{ reason: "no_usage", reported: none ? "none" : "some" }];
+  }
   if (prices === null) return [{ reason: "no_prices" }];
   const noModel = usages.filter((u) => u.model === null).length;
   const unpriced = sortedUnique(usages.flatMap((u) => (u.model !== null && !priceOf(u.model, prices) ? [u.model] : [])));
@@ -52,7 +60,7 @@ export function costGaps(usages: readonly TokenUsage[] | null, prices: PriceTabl
 function gapWords(gap: CostGap): string {
   switch (gap.reason) {
     case "no_usage":
-      return "the agent did not report usage for every attempt";
+      return gap.reported === "none" ? "the agent reported no token usage" : "the agent did not report usage for every attempt";
     case "no_prices":
       return "no price table was given: pass --prices FILE to price the tokens";
     case "no_model":
@@ -71,9 +79,25 @@ function gapWords(gap: CostGap): string {
  * for `runs` runs that share them; none without gaps (the cost is known).
  */
 export function costUnknownNote(gaps: readonly CostGap[], runs?: number): string[] {
-  if (!gaps.length) return [];
-  return [`Cost is unknown (—)${runs === undefined ? "" : ` for ${counted(runs, "run")}`}: ${gaps.map(gapWords).join("; ")}.`];
+  const why = costUnknownReason(gaps);
+  return why === null ? [] : [`Cost is unknown (—)${runs === undefined ? "" : ` for ${counted(runs, "run")}`}: ${why}.`];
 }
+
+/**
+ * Why the cost is unknown, the note's words after its colon ("no price table was given: pass --prices
+ * FILE to price the tokens"), as the JSON views carry them beside the gaps; null without gaps.
+ */
+export function costUnknownReason(gaps: readonly CostGap[]): string | null {
+  return gaps.length ? gaps.map(gapWords).join("; ") : null;
+}
+
+/**
+ * True when the only reason is that no attempt reported usage at all (`no_usage`, `reported: none`): an
+ * agent that does not report usage, not a gap in what it reported. `reev run` says it once for the
+ * scripted agent instead of under every run.
+ */
+export const reportedNoUsage = (gaps: readonly CostGap[]): boolean =>
+  gaps.length === 1 && gaps[0]?.reason === "no_usage" && gaps[0].reported === "none";
 
 /** The gaps stored with a consolidated document's metrics; undefined when it has none to give (a known cost, or a document from before they were stored). */
 export function storedCostGaps(metrics: { cost_unknown?: unknown }): CostGap[] | undefined {

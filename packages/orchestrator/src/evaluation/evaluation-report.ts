@@ -1,9 +1,9 @@
 import type { EvaluationExecutionRecord, EvaluationStepRecord } from "@reev/db";
 import { counted } from "../counted.js";
 import { aggregateFlow, type EvaluationRun, type FlowReport } from "./aggregate-flow.js";
-import type { StepRun } from "./aggregate-steps.js";
+import { CHECKS_FAILED, type StepRun } from "./aggregate-steps.js";
 import { aggregateCheckFailures, type CheckFailure, type CheckRef, failedChecksOf, failedInVerdict, NO_VERDICT } from "./check-failures.js";
-import { type CostGap, costGaps, costUnknownNote } from "./cost-gaps.js";
+import { type CostGap, costGaps, costUnknownNote, reportedNoUsage } from "./cost-gaps.js";
 import type { FlowExpectations } from "./evaluation-configuration.js";
 import { type PriceTable, runCostUsd } from "./price-table.js";
 import { attemptedUsage, sumUsage } from "./token-usage.js";
@@ -37,14 +37,27 @@ export function runPassed(execution: EvaluationExecutionRecord, expected: FlowEx
   return expected.steps.every((stepId) => execution.steps.find((s) => s.stepId === stepId)?.checks?.passed === true);
 }
 
-function stepRun(step: EvaluationStepRecord, expectsChecks: boolean): StepRun {
+/**
+ * One step of one run for the step table. Its failed checks are not its errors: the report lists them,
+ * with their reasons, as the flow's checks that failed (failedChecksOf), and a step's most common
+ * errors that repeat them said each failure twice. A step that failed has its own error; one that
+ * succeeded and failed only checks is CHECKS_FAILED. A missing verdict is listed with the checks only
+ * in a completed run, so in any other it stays the step's error.
+ */
+function stepRun(step: EvaluationStepRecord, expectsChecks: boolean, runCompleted: boolean): StepRun {
   const stepId = step.stepId ?? `step ${step.stepIndex}`;
   if (step.status === "skipped") return { stepId, outcome: "skipped", errors: [], timedOut: false };
-  const missingVerdict = expectsChecks && step.checks === null ? [`${NO_VERDICT.check}: ${NO_VERDICT.reason}`] : [];
-  const checkErrors = [...failedInVerdict(step.checks).map((c) => `expect.${c.check}: ${c.reason}`), ...missingVerdict];
-  if (step.status === "success" && checkErrors.length === 0) return { stepId, outcome: "passed", errors: [], timedOut: false };
-  // The step's own error first (a failed step), then each check that failed.
-  const errors = [...(step.status !== "success" && step.error ? [step.error] : []), ...checkErrors];
+  const noVerdict = expectsChecks && step.checks === null;
+  const checksFailed = noVerdict || failedInVerdict(step.checks).length > 0;
+  if (step.status === "success" && !checksFailed) return { stepId, outcome: "passed", errors: [], timedOut: false };
+  const errors =
+    step.status !== "success"
+      ? step.error
+        ? [step.error]
+        : []
+      : noVerdict && !runCompleted
+        ? [`${NO_VERDICT.check}: ${NO_VERDICT.reason}`]
+        : [CHECKS_FAILED];
   return { stepId, outcome: "failed", errors, timedOut: step.status === "timed_out" };
 }
 
@@ -76,7 +89,7 @@ function toEvaluationRun(execution: EvaluationExecutionRecord, expected: FlowExp
     score: mean(scores),
     durationMs: execution.durationMs,
     ...runUsage(execution.steps, prices),
-    steps: execution.steps.map((s) => stepRun(s, s.stepId !== null && expected.steps.includes(s.stepId))),
+    steps: execution.steps.map((s) => stepRun(s, s.stepId !== null && expected.steps.includes(s.stepId), execution.status === "completed")),
   };
 }
 
@@ -157,10 +170,21 @@ function usageNotes(
 ): string[] {
   const runs = flows.flatMap((f) => f.runTotals);
   const noTokens = runs.filter((r) => r.inputTokens === null || r.outputTokens === null).length;
+  // Runs whose attempts reported no count at all (a script without usage) are said so, as a run's own
+  // views say it (costUnknownNote); "not for every attempt" is for a real gap among counted attempts.
+  const uncounted = executions
+    .map((e) =>
+      costGaps(
+        attemptedUsage(e.steps, (s) => s.usage),
+        null,
+      ),
+    )
+    .filter((gaps) => gaps[0]?.reason === "no_usage");
+  const why = uncounted.every(reportedNoUsage)
+    ? "their agent reported no token usage"
+    : "their agent did not report usage for every attempt";
   return [
-    ...(noTokens > 0
-      ? [`Tokens are unknown (—) for ${noTokens} of ${counted(runs.length, "run")}: their agent did not report usage for every attempt.`]
-      : []),
+    ...(noTokens > 0 ? [`Tokens are unknown (—) for ${noTokens} of ${counted(runs.length, "run")}: ${why}.`] : []),
     ...costNotes(
       executions.map((e) =>
         costGaps(
@@ -176,10 +200,11 @@ function usageNotes(
 /**
  * The runs' cost gaps (costGaps, one list a run), one note a reason over the runs it concerns, in the
  * words a single run's views use (costUnknownNote). Unknown usage is the tokens' note already; no
- * price table is said once, for every run.
+ * price table is said once, for every run, unless no run has counted tokens to price: "pass --prices"
+ * would then price nothing.
  */
 function costNotes(perRun: readonly CostGap[][], noPrices: boolean): string[] {
-  if (noPrices) return costUnknownNote([{ reason: "no_prices" }]);
+  if (noPrices) return perRun.some((gaps) => gaps[0]?.reason === "no_prices") ? costUnknownNote([{ reason: "no_prices" }]) : [];
   const gaps = perRun.flat();
   const noModel = gaps.flatMap((g) => (g.reason === "no_model" ? [g.attempts] : []));
   const modelsOf = (reason: "unpriced" | "uncached") => gaps.flatMap((g) => (g.reason === reason ? [g.models] : []));

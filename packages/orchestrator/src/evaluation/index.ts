@@ -1,6 +1,7 @@
 export { aggregateFlow, type EvaluationRun, type FlowReport, type FlowRuns, ZEvaluationRun, ZFlowRuns } from "./aggregate-flow.js";
 export {
   aggregateSteps,
+  CHECKS_FAILED,
   type ErrorCount,
   MAX_TOP_ERRORS,
   NO_ERROR_RECORDED,
@@ -17,8 +18,11 @@ export {
 } from "./check-expectations.js";
 export {
   type CheckFailure,
+  type CheckRef,
   checkFailureText,
   otherReasons,
+  recordedFailedChecks,
+  runOutcomeText,
 } from "./check-failures.js";
 export {
   type ComparisonInput,
@@ -36,7 +40,7 @@ export {
   type StepComparison,
 } from "./compare-reports.js";
 export { COMPARISON_COLUMNS, failureRateChange, passRateChange, percent } from "./comparison-columns.js";
-export { type CostGap, costUnknownNote } from "./cost-gaps.js";
+export { type CostGap, costUnknownNote, costUnknownReason, reportedNoUsage, storedCostGaps } from "./cost-gaps.js";
 export { type EvaluationConfiguration, type FlowExpectations, ZEvaluationConfiguration } from "./evaluation-configuration.js";
 export { evaluationFacts } from "./evaluation-facts.js";
 export {

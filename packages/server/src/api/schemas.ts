@@ -30,6 +30,31 @@ export const ZPageMeta = z.object({
   nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
 });
 
+/** One reason a run's cost is null, as consolidation stored it in the document's `metadata.cost_unknown`. */
+const ZCostGap = z
+  .discriminatedUnion("reason", [
+    z.object({
+      reason: z.literal("no_usage"),
+      reported: z.enum(["none", "some"]).optional().openapi({
+        description:
+          "none: no attempt reported an input or output count (an agent that reports no usage, such as a script without any); some: only some did. Absent when a step recorded no attempt, and for runs consolidated before it was kept.",
+      }),
+    }),
+    z.object({ reason: z.literal("no_prices") }),
+    z.object({ reason: z.literal("no_model"), attempts: z.int().openapi({ description: "Attempts that reported no model." }) }),
+    z.object({
+      reason: z.literal("unpriced"),
+      models: z.array(z.string()).openapi({ description: "Models the price table does not have." }),
+    }),
+    z.object({
+      reason: z.literal("uncached"),
+      models: z
+        .array(z.string())
+        .openapi({ description: "Models priced apart for cached input, with an attempt that did not report its cached count." }),
+    }),
+  ])
+  .openapi("CostGap");
+
 /** The token and cost metrics every view of a consolidated run carries; null when unknown (never 0, never a guess). */
 const USAGE_METRICS = {
   total_input_tokens: z
@@ -40,6 +65,15 @@ const USAGE_METRICS = {
   cost_usd: z.number().nullable().openapi({
     description:
       "US dollars: those attempts' tokens priced by the server's price table (reev serve --prices) when the run was consolidated; null without one, or when one attempt's model is not in it.",
+  }),
+  cost_unknown: z.array(ZCostGap).nullable().openapi({
+    description:
+      "Why cost_usd is null, as stored with the run's consolidation (the document's metadata.cost_unknown). Null when the cost is known, and for runs consolidated before reasons were stored.",
+  }),
+  cost_unknown_reason: z.string().nullable().openapi({
+    description:
+      'cost_unknown in the words reev\'s views say under the metrics ("no price table was given: pass --prices FILE to price the tokens"); null with it.',
+    example: "the agent reported no token usage",
   }),
 };
 

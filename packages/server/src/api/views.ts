@@ -9,6 +9,7 @@ import {
   type SessionLog,
   type ToolCallLog,
 } from "@reev/db";
+import { type CostGap, costUnknownReason, storedCostGaps } from "@reev/orchestrator";
 import type { ApiConsolidationStatus, ZConsolidatedSession, ZExecution, ZExecutionSummary, ZStep, ZToolCall } from "./schemas.js";
 
 /** The database says `timed_out`; reev's API says `timeout`. Mapped here, at the edge, and nowhere else. */
@@ -95,25 +96,40 @@ export function stepJson(s: SessionLog, withContent: boolean): z.infer<typeof ZS
   };
 }
 
-/** reev's consolidated session with the content as a JSON value (reev double-encoded it as a string). */
-/** The token and cost columns of a consolidated session, as every API view of its metrics names them. */
-export const usageMetricsJson = (c: Pick<ConsolidatedSessionLog, "totalInputTokens" | "totalOutputTokens" | "costUsd">) => ({
+/**
+ * The token and cost columns of a consolidated session, as every API view of its metrics names them,
+ * with why the cost is null (`gaps`: what its document stored; none for a known cost or an older document).
+ */
+export const usageMetricsJson = (
+  c: Pick<ConsolidatedSessionLog, "totalInputTokens" | "totalOutputTokens" | "costUsd">,
+  gaps: readonly CostGap[],
+) => ({
   total_input_tokens: c.totalInputTokens,
   total_output_tokens: c.totalOutputTokens,
   cost_usd: c.costUsd,
+  cost_unknown: gaps.length ? [...gaps] : null,
+  cost_unknown_reason: costUnknownReason(gaps),
 });
 
+/** The cost gaps a parsed consolidated document stored: none when it is not one, or stored none. */
+const parsedCostGaps = (document: unknown): CostGap[] => {
+  const metadata = document && typeof document === "object" ? (document as { metadata?: unknown }).metadata : undefined;
+  return metadata && typeof metadata === "object" ? (storedCostGaps(metadata) ?? []) : [];
+};
+
+/** reev's consolidated session with the content as a JSON value (reev double-encoded it as a string). */
 export function consolidatedJson(c: ConsolidatedSessionLog): z.infer<typeof ZConsolidatedSession> {
+  const content = JSON.parse(c.consolidatedContent) as unknown;
   return {
     consolidated_session_id: c.consolidatedSessionId,
     execution_id: c.executionId,
-    content: JSON.parse(c.consolidatedContent) as unknown,
+    content,
     original_session_ids: c.originalSessionIds,
     avg_score: c.avgScore,
     total_tools: c.totalTools,
     success_rate: c.successRate,
     execution_duration_ms: c.executionDurationMs,
-    ...usageMetricsJson(c),
+    ...usageMetricsJson(c, parsedCostGaps(content)),
     created_at: c.timestamp.toISOString(),
   };
 }

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readConsolidatedSession, readExecutionOverview } from "@reev/db";
+import { documentCostGaps } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { executionNotFound, notFound, ZApiErrorBody } from "../api-error.js";
 import { booleanQuery, idParam, queryOf, ZExecutionIdParams, ZNoQuery } from "../params.js";
@@ -93,7 +94,8 @@ export function registerConsolidatedRoutes(app: App, ctx: ServerContext): void {
               total_tools: latest.totalTools,
               success_rate: latest.successRate,
               execution_duration_ms: latest.executionDurationMs,
-              ...usageMetricsJson(latest),
+              // Its document says why a null cost is null (read as reev status reads it).
+              ...usageMetricsJson(latest, documentCostGaps(latest.consolidatedContent)),
             }
           : null,
       },

@@ -6,7 +6,7 @@ import type { App, ServerContext } from "../../server-context.js";
 import { notFound, ZApiErrorBody } from "../api-error.js";
 import { idParam, queryOf } from "../params.js";
 import { ZFlowResponse } from "../schemas.js";
-import { toApiConsolidationStatus, toolCallJson } from "../views.js";
+import { toApiConsolidationStatus, toolCallJson, usageMetricsJson } from "../views.js";
 
 const FLOW_FORMATS = ["json", "html", "mmd"] as const;
 
@@ -57,9 +57,10 @@ function flowJson(run: RunDocument): z.infer<typeof ZFlowResponse> {
       total_tools: m.total_tools,
       execution_duration_ms: m.execution_duration_ms,
       // Absent from documents consolidated before they were counted: unknown.
-      total_input_tokens: m.total_input_tokens ?? null,
-      total_output_tokens: m.total_output_tokens ?? null,
-      cost_usd: m.cost_usd ?? null,
+      ...usageMetricsJson(
+        { totalInputTokens: m.total_input_tokens ?? null, totalOutputTokens: m.total_output_tokens ?? null, costUsd: m.cost_usd ?? null },
+        m.cost_unknown ?? [],
+      ),
     },
     tool_calls: content.steps.flatMap((step) =>
       step.tool_calls.map((t, callIndex) => ({
