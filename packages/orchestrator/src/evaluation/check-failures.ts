@@ -104,6 +104,10 @@ export function otherReasons(failure: CheckFailure): string {
   return left > 0 ? `and ${counted(left, "other reason")}` : "";
 }
 
+/** The failed checks as a run's outcome lists them after its status: " (✗ args, ✗ swap › tools)"; "" for none. */
+export const failedCheckMarks = (checks: readonly CheckRef[]): string =>
+  checks.length ? ` (${checks.map((c) => `✗ ${checkLabel(c)}`).join(", ")})` : "";
+
 /**
  * A run's outcome in the report's run list: "passed"; a completed run that failed checks says so and
  * which ("completed, failed a check (✗ args)"), as it did complete; any other its status, and the
@@ -117,7 +121,7 @@ export function runOutcomeText(run: {
   if (run.passed) return "passed";
   if (run.status === undefined) return "did not pass";
   const checks = run.failedChecks ?? [];
-  const marks = checks.length ? ` (${checks.map((c) => `✗ ${checkLabel(c)}`).join(", ")})` : "";
+  const marks = failedCheckMarks(checks);
   if (run.status !== "completed") return `${run.status}${marks}`;
   return checks.length
     ? `completed, failed ${checks.length === 1 ? "a check" : `${checks.length} checks`}${marks}`
