@@ -45,14 +45,13 @@ describe.each(testBackends())("the run page's banner counts the run's checks on 
         expect(await banner.getAttribute("class")).toBe("banner bad");
         expect(await banner.getAttribute("data-checks")).toBe("failed");
         // Red (#dc3545), not the completed run's green (#28a745).
-        const border = (e: Element) => getComputedStyle(e).borderLeftColor;
-        expect(await banner.evaluate(border)).toBe("rgb(220, 53, 69)");
+        expect(await banner.evaluate((e) => e.ownerDocument.defaultView?.getComputedStyle(e).borderLeftColor)).toBe("rgb(220, 53, 69)");
         await page.goto(`${url}/runs/${holding}`);
         const green = page.getByRole("status", { name: "Run status" });
         expect((await green.locator(".headline").innerText()).trim()).toBe("✅ Run completed");
         expect(await green.getAttribute("class")).toBe("banner ok");
         expect(await green.getAttribute("data-checks")).toBeNull();
-        expect(await green.evaluate(border)).toBe("rgb(40, 167, 69)");
+        expect(await green.evaluate((e) => e.ownerDocument.defaultView?.getComputedStyle(e).borderLeftColor)).toBe("rgb(40, 167, 69)");
         await page.goto(`${url}/runs/${failing}`);
         await screenshot(page, "run-banner-check-failed", { fullPage: false });
         expect(errors).toEqual([]);
