@@ -1,4 +1,4 @@
-import type { ConsolidationMetadata, ExecutionSessionRecord, RunMark } from "@reev/db";
+import type { ConsolidationMetadata, ExecutionSessionRecord, ExecutionStatus, RunMark } from "@reev/db";
 import {
   type CostGap,
   costUnknownNote,
@@ -8,7 +8,10 @@ import {
   formatUsd,
   type GlyphStatus,
   markedGlyph,
+  type RunVerdict,
+  runOutcomeWithChecks,
   type StepResult,
+  statusGlyph,
   unrunStepsWords,
 } from "@reev/orchestrator";
 import { laterCommand, shellWord } from "./hint.js";
@@ -20,6 +23,13 @@ export { counted };
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
 /** A status with its glyph, and a running execution's mark (`runMark`): "⚠️ running (abandoned)". */
 export const statusLabel = (status: GlyphStatus, mark?: RunMark) => `${markedGlyph(status, mark)} ${status}${mark ? ` (${mark})` : ""}`;
+
+/**
+ * A finished run's status, its `expect` checks counted: "✅ completed" when none failed, else the
+ * failed glyph and `reev eval`'s words for such a run, "❌ completed, failed a check (✗ swap › args)".
+ */
+export const runStatusLabel = (status: ExecutionStatus, verdict: RunVerdict | null) =>
+  verdict && !verdict.passed ? `${statusGlyph("failed")} ${runOutcomeWithChecks(status, verdict)}` : statusLabel(status);
 
 /**
  * Every call a step's attempts made, failed attempts' included: what is stored, and what the run's

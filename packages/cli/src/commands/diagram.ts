@@ -1,8 +1,9 @@
 import type { Database, ExecutionSessionRecord } from "@reev/db";
-import { parseConsolidatedContent, renderFlowDiagram, renderHtmlPage } from "@reev/orchestrator";
+import { parseConsolidatedContent } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { drawRun } from "../draw-run.js";
 import { reevCommand, shellWord } from "../hint.js";
 import { recoverWords, runMark } from "../liveness.js";
 import {
@@ -80,13 +81,6 @@ export async function diagramCommand(
 ): Promise<number> {
   const { content, execution } = await consolidatedContent(db, id);
   const checks = await db.writer.getChecks(execution.executionId);
-  await emit(
-    options.format === "mmd"
-      ? `${renderFlowDiagram(content, { checks, executionMetadata: execution.metadata, executionStatus: execution.status })}\n`
-      : renderHtmlPage(content, { execution, checks }),
-    options.out,
-    io,
-    { json: options.json ?? false },
-  );
+  await emit(drawRun(options.format, content, execution, checks), options.out, io, { json: options.json ?? false });
   return 0;
 }

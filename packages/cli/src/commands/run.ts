@@ -15,19 +15,23 @@ import {
   OpenAIChatAgent,
   PingPongExecutor,
   parseConsolidatedContent,
-  renderFlowDiagram,
-  renderHtmlPage,
+  type RunChecks,
+  type RunVerdict,
   reportedNoUsage,
+  runVerdict,
+  runVerdictText,
   ScriptedAgent,
   type ToolHandler,
   unscriptedProblem,
 } from "@reev/orchestrator";
 import type { Command } from "commander";
+import { checksCell, failedCheckLines } from "../check-lines.js";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
+import { drawRun } from "../draw-run.js";
 import { toCliError } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
-import { counted, formatScore, metricsLine, statusLabel, toolCallsMade } from "../format.js";
+import { counted, formatScore, metricsLine, runStatusLabel, statusLabel, toolCallsMade } from "../format.js";
 import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
 import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
@@ -92,7 +96,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         "recorded, prints the summary and exits 130 (143 for SIGTERM); a second Ctrl-C exits at once, and",
         "reev recover finishes the runs later.",
         PRICES_HELP,
-        "Exit codes: 0 every run completed, 1 a run did not, 2 bad input (nothing ran), 130/143 interrupted.",
+        "Exit codes: 0 every run completed and passed its expect checks, 1 a run did not, 2 bad input (nothing ran), 130/143 interrupted.",
       ].join("\n"),
     )
     .action(async (files: string[], flags: RunFlags) => {
@@ -234,18 +238,29 @@ export function scriptedNoUsageLine(runs: number, of: number): string {
     : `The scripted agent reports no token usage for ${runs} of ${counted(of, "run")} (their scripts give none), so their tokens and cost show —.`;
 }
 
-function summary(result: ExecutionResult, run: number | undefined, costSaidOnce: boolean): string {
+/** A run's stored `expect` verdicts and their sum: what its summary and its diagrams show, and what its exit code counts. */
+type StoredRunChecks = { checks: RunChecks; verdict: RunVerdict | null };
+
+async function storedChecks(db: Database, result: ExecutionResult): Promise<StoredRunChecks> {
+  const checks = await db.writer.getChecks(result.executionId);
+  return { checks, verdict: runVerdict(checks, (i) => result.stepResults.find((s) => s.stepIndex === i)?.stepId) };
+}
+
+function summary(result: ExecutionResult, run: number | undefined, { checks, verdict }: StoredRunChecks, costSaidOnce: boolean): string {
   const m = result.consolidation.metadata;
   const infrastructure = result.stepResults.filter((s) => !s.success && s.errorKind === "infrastructure").length;
   const steps = `${result.completedSteps}/${result.totalSteps} steps succeeded${infrastructure ? ` (${infrastructure} failed by infrastructure errors, not the agent)` : ""}`;
   const head = [
-    `${statusLabel(result.status)}  ${runName(result.flowId, run)}  ${result.executionId}`,
+    `${runStatusLabel(result.status, verdict)}  ${runName(result.flowId, run)}  ${result.executionId}`,
     `  ${steps} · wall time ${formatDuration(result.durationMs)}`,
     ...(m ? [`  ${metricsLine(m)}`] : []),
     ...(costSaidOnce ? [] : costUnknownNote(result.consolidation.costGaps).map((note) => `  ${note}`)),
+    ...(verdict ? [`  checks: ${runVerdictText(verdict)}`] : []),
     ...(result.error ? [`  error: ${result.error}`] : []),
     `  consolidation: ${result.consolidation.status}${result.consolidatedSessionId ? ` (${result.consolidatedSessionId})` : ""}${result.consolidation.status !== "completed" && result.consolidation.error ? ` — ${result.consolidation.error}` : ""}${consolidateLater(result)}`,
   ];
+  // The checks column only for runs whose flow had step expect blocks, as in reev show.
+  const withChecks = checks.steps.size > 0;
   const rows = result.stepResults.map((s) => [
     String(s.stepIndex),
     s.stepId,
@@ -254,10 +269,17 @@ function summary(result: ExecutionResult, run: number | undefined, costSaidOnce:
     String(toolCallsMade(s)),
     String(s.attempts),
     formatScore(s.score),
+    ...(withChecks ? [checksCell(checks.steps.get(s.stepIndex))] : []),
     clip(s.error ?? "", 60),
   ]);
-  const table = renderTable(["#", "step", "status", "duration", "tools", "tries", "score", "error"], rows, new Set([0, 3, 4, 5, 6]));
-  return `${head.join("\n")}\n\n${table.replace(/^/gm, "  ")}\n`;
+  const header = ["#", "step", "status", "duration", "tools", "tries", "score", ...(withChecks ? ["checks"] : []), "error"];
+  const table = renderTable(header, rows, new Set([0, 3, 4, 5, 6]));
+  // Why each check failed, under the table as reev show says it.
+  const reasons = [
+    ...failedCheckLines("flow", checks.flow),
+    ...result.stepResults.flatMap((s) => failedCheckLines(`step ${s.stepIndex} ${s.stepId}`, checks.steps.get(s.stepIndex))),
+  ];
+  return `${head.join("\n")}\n\n${[table, ...reasons].join("\n").replace(/^/gm, "  ")}\n`;
 }
 
 /**
@@ -275,8 +297,11 @@ export function diagramFileStem(executionId: string): string {
   return `${head}_${createHash("sha256").update(executionId).digest("hex").slice(0, 12)}`;
 }
 
-/** Writes the run's diagram as Mermaid source and as a self-contained HTML page. */
-async function writeDiagrams(db: Database, result: ExecutionResult, outDir: string): Promise<string[]> {
+/**
+ * Writes the run's diagram as Mermaid source and as a self-contained HTML page: what `reev diagram`
+ * draws for the run (drawRun), from the stored session, execution and verdicts.
+ */
+async function writeDiagrams(db: Database, result: ExecutionResult, checks: RunChecks, outDir: string): Promise<string[]> {
   if (!result.consolidatedSessionId) return [];
   const content = await db.writer.getConsolidatedSession(result.consolidatedSessionId, result.executionId);
   const execution = await db.writer.getExecutionSession(result.executionId);
@@ -286,18 +311,24 @@ async function writeDiagrams(db: Database, result: ExecutionResult, outDir: stri
   const html = join(outDir, `${stem}.html`);
   // Parsed once for both (a 10,000-step run's document is ~30 MB).
   const parsed = parseConsolidatedContent(content);
-  await writeOutputFile(mmd, `${renderFlowDiagram(parsed, { executionMetadata: execution.metadata })}\n`);
-  await writeOutputFile(html, renderHtmlPage(parsed, { execution }));
+  await writeOutputFile(mmd, drawRun("mmd", parsed, execution, checks));
+  await writeOutputFile(html, drawRun("html", parsed, execution, checks));
   return [mmd, html];
 }
 
 /**
-/**
  * `failures`: executions that could not be recorded at all (they have no result); `notStarted`: runs
  * an interruption kept from starting. `exported`: false when runs were to be sent to an OpenTelemetry
- * endpoint and some were not.
+ * endpoint and some were not. `failedChecks`: the ids of the runs that failed an `expect` check.
  */
-type RunReport = { results: ExecutionResult[]; files: string[]; failures: number; notStarted: number; exported: boolean };
+type RunReport = {
+  results: ExecutionResult[];
+  files: string[];
+  failures: number;
+  notStarted: number;
+  exported: boolean;
+  failedChecks: ReadonlySet<string>;
+};
 
 /** Loads every flow and the price file first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
@@ -317,7 +348,8 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
     Array.from({ length: options.repeat }, (_, i) => ({ plan, run: options.repeat > 1 ? i + 1 : undefined })),
   );
   // Interrupted while the flows loaded: no run started and none will, so no database is opened.
-  if (options.signal?.aborted) return { results: [], files: [], failures: 0, notStarted: tasks.length, exported: true };
+  if (options.signal?.aborted)
+    return { results: [], files: [], failures: 0, notStarted: tasks.length, exported: true, failedChecks: new Set() };
   const exports = await RunExports.open(options.otlpEndpoint);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     options.onStart?.();
@@ -359,6 +391,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
     }
     const results: ExecutionResult[] = [];
     const files: string[] = [];
+    const failedChecks = new Set<string>();
     for (const [i, outcome] of settled.entries()) {
       if (!outcome) continue; // never started: the command was interrupted first
       if (outcome.status === "rejected") {
@@ -370,28 +403,33 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
         continue;
       }
       results.push(outcome.value);
-      io.stdout.write(`\n${summary(outcome.value, tasks[i]?.run, noUsageByScript(options.agent, outcome.value))}`);
-      files.push(...(await writeDiagrams(db, outcome.value, resolve(options.out))));
+      // Read back as stored, as reev show and reev diagram read them.
+      const checks = await storedChecks(db, outcome.value);
+      if (checks.verdict?.passed === false) failedChecks.add(outcome.value.executionId);
+      io.stdout.write(`\n${summary(outcome.value, tasks[i]?.run, checks, noUsageByScript(options.agent, outcome.value))}`);
+      files.push(...(await writeDiagrams(db, outcome.value, checks.checks, resolve(options.out))));
     }
     const noUsage = results.filter((r) => noUsageByScript(options.agent, r)).length;
     if (noUsage) io.stdout.write(`\n${scriptedNoUsageLine(noUsage, results.length)}\n`);
     if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
     const started = settled.filter(Boolean).length;
     const exported = exports?.report(io) ?? true;
-    return { results, files, failures: started - results.length, notStarted: tasks.length - started, exported };
+    return { results, files, failures: started - results.length, notStarted: tasks.length - started, exported, failedChecks };
   });
 }
 
 /**
  * The last line of a command that ran several flows: "6 runs: 4 completed, 1 failed, 1 timed_out".
  * Counted by each result's own status, so a status added later is counted without a change here;
- * completed and failed are always named, the others when they occur.
+ * completed and failed are always named, the others when they occur. Completed runs that failed an
+ * `expect` check are said among the completed ("4 completed (1 failed a check)"): they did not pass.
  */
 export function runsSummary({
   results,
   failures,
   notStarted = 0,
-}: Pick<RunReport, "results" | "failures"> & { notStarted?: number }): string {
+  failedChecks = new Set(),
+}: Pick<RunReport, "results" | "failures"> & Partial<Pick<RunReport, "failedChecks">> & { notStarted?: number }): string {
   const counts = new Map<string, number>([
     ["completed", 0],
     ["failed", 0],
@@ -401,7 +439,12 @@ export function runsSummary({
     const i = (EXECUTION_STATUSES as readonly string[]).indexOf(status);
     return i === -1 ? EXECUTION_STATUSES.length : i;
   };
-  const parts = [...counts].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b)).map(([status, n]) => `${n} ${status}`);
+  const completedFailingChecks = results.filter((r) => r.status === "completed" && failedChecks.has(r.executionId)).length;
+  const checksNote = (status: string) =>
+    status === "completed" && completedFailingChecks ? ` (${completedFailingChecks} failed a check)` : "";
+  const parts = [...counts]
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([status, n]) => `${n} ${status}${checksNote(status)}`);
   if (failures) parts.push(`${failures} not recorded`);
   const total = results.length + failures;
   const summary = `${total} ${total === 1 ? "run" : "runs"}: ${parts.join(", ")}`;
@@ -424,5 +467,7 @@ export async function runCommand(options: RunOptions, io: CliIO): Promise<number
   });
   if (report.results.length + report.failures > 1 || report.notStarted) io.stdout.write(`\n${runsSummary(report)}\n`);
   if (interrupted) return interruptExitCode(interrupted);
-  return report.exported && !report.failures && report.results.every((r) => r.status === "completed") ? 0 : 1;
+  // A run that failed an expect check did not pass: 1, so CI that runs reev run fails on it.
+  const passed = report.results.every((r) => r.status === "completed") && report.failedChecks.size === 0;
+  return report.exported && !report.failures && passed ? 0 : 1;
 }

@@ -1,9 +1,9 @@
 import type { Database, SessionLog } from "@reev/db";
-import { attemptsText, consolidationReport, formatDuration } from "@reev/orchestrator";
+import { attemptsText, consolidationReport, formatDuration, runVerdict, runVerdictText } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
-import { costNoteFields, formatScore, metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
+import { costNoteFields, formatScore, metricsLine, runStatusLabel, statusLabel, unrunStepsField, utcStamp } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
 import { ownerField, runMark } from "../liveness.js";
 import { clip, renderFields, renderTable } from "../text-table.js";
@@ -28,10 +28,14 @@ export async function showCommand(db: Database, executionId: string, options: { 
   const steps = await db.writer.getSessionsForConsolidation(executionId);
   const status = await consolidationReport(db, e);
   const checks = await db.writer.getChecks(executionId);
+  // Every check of the run, the flow's and each step's: a step's failed check fails the run.
+  const verdict = runVerdict(checks, (i) => steps.find((s) => s.stepIndex === i)?.stepId);
   if (options.json) {
     writeJson(io, {
       ...executionWithConsolidationJson(e, status),
+      // The flow's own verdict, as it always was; the whole run's is allChecks.
       checks: checks.flow,
+      allChecks: verdict,
       steps: steps.map((s) => ({ ...stepJson(s), checks: checks.steps.get(s.stepIndex) ?? null })),
     });
     return 0;
@@ -43,7 +47,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
     field("Execution", e.executionId),
     field("Flow", `${e.flowId}   agent: ${e.agent}`),
     field("Prompt", clip(e.prompt, 100)),
-    field("Status", `${statusLabel(e.status, mark)}${e.error ? ` — ${e.error}` : ""}`),
+    field("Status", `${mark ? statusLabel(e.status, mark) : runStatusLabel(e.status, verdict)}${e.error ? ` — ${e.error}` : ""}`),
     field("Started", `${utcStamp(e.startedAt)}   wall time: ${formatDuration(e.durationMs)}`),
     ...ownerField(e, mark),
     ...(e.openTransaction
@@ -61,7 +65,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
     ...(status.metadata ? [field("Metrics", metricsLine(status.metadata))] : []),
     ...costNoteFields(e.executionId, status.costGaps),
     ...unrunStepsField(e, status.recordedSteps),
-    ...(checks.flow ? [field("Checks", checksCell(checks.flow))] : []),
+    ...(verdict ? [field("Checks", runVerdictText(verdict))] : []),
   ];
   const lines = [renderFields(fields), ...(checks.flow ? failedCheckLines("  flow", checks.flow) : []), "", ""];
   // The checks column only for runs whose flow had expect blocks: other runs read as they always did.

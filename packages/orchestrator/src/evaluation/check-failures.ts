@@ -106,6 +106,10 @@ export function otherReasons(failure: CheckFailure): string {
   return left > 0 ? `and ${counted(left, "other reason")}` : "";
 }
 
+/** The failed checks as a run's outcome lists them after its status: " (✗ args, ✗ swap › tools)"; "" for none. */
+export const failedCheckMarks = (checks: readonly CheckRef[]): string =>
+  checks.length ? ` (${checks.map((c) => `✗ ${checkLabel(c)}`).join(", ")})` : "";
+
 /**
  * The checks a run failed, from the verdicts the executor just recorded (ExecutionResult.checks): the
  * flow's first, then each step's in step order, as failedChecksOf reads them back from the store. For
@@ -134,7 +138,7 @@ export function runOutcomeText(run: {
   if (run.passed) return "passed";
   if (run.status === undefined) return "did not pass";
   const checks = run.failedChecks ?? [];
-  const marks = checks.length ? ` (${checks.map((c) => `✗ ${checkLabel(c)}`).join(", ")})` : "";
+  const marks = failedCheckMarks(checks);
   if (run.status !== "completed") return `${run.status}${marks}`;
   return checks.length
     ? `completed, failed ${checks.length === 1 ? "a check" : `${checks.length} checks`}${marks}`

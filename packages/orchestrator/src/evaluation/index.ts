@@ -63,6 +63,7 @@ export { type PassCount, type PassRate, passRate, Z_95, ZPassCount } from "./pas
 export { costUsd, type ModelPrice, type PriceTable, parsePriceTable, ZModelPrice, ZPriceTable } from "./price-table.js";
 export { type RecordedChecks, recordStoredChecks } from "./record-checks.js";
 export { type EvaluationRunOutcome, expectationsOfPlan, type RunEvaluationOptions, runEvaluation } from "./run-evaluation.js";
+export { type FailedRunCheck, type RunVerdict, runOutcomeWithChecks, runVerdict, runVerdictText } from "./run-verdict.js";
 export {
   type ComparedSide,
   compareStored,

@@ -47,7 +47,7 @@ function ReportPage(props: HtmlPageOptions & { content: ConsolidatedContent; tit
       </head>
       <body>
         <main>
-          <StatusBanner execution={execution} content={content} stored={stored} abandoned={abandoned} />
+          <StatusBanner execution={execution} content={content} stored={stored} abandoned={abandoned} checks={checks} />
           <header>
             <h1>{title}</h1>
             {content.prompt === null ? null : <p class="prompt">{content.prompt}</p>}

@@ -1,8 +1,11 @@
 import type { ConsolidationStatus, ExecutionSessionRecord, ExecutionStatus } from "@reev/db";
 import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
+import { failedCheckMarks } from "../evaluation/check-failures.js";
+import { runOutcomeWithChecks, runVerdict } from "../evaluation/run-verdict.js";
 import { storedStamp } from "../format-time.js";
-import { markedGlyph } from "../status-glyph.js";
+import { markedGlyph, statusGlyph } from "../status-glyph.js";
 import { unrunStepsWords } from "../unrun-steps.js";
+import type { RunChecks } from "./check-notes.js";
 
 /** What the report needs from the execution record: the run's own outcome, which the consolidated document does not carry. */
 export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "status" | "error" | "consolidation"> &
@@ -61,8 +64,25 @@ function stepCounts(content: ConsolidatedContent, { metadata, status }: ReportEx
 }
 
 /**
+ * The headline, its checks counted: a run that failed an `expect` check did not pass, so it says so
+ * in `reev eval`'s words ("Run completed, failed a check (✗ swap › args)"), red, whatever its status.
+ */
+function headlineOf(execution: ReportExecution, content: ConsolidatedContent, checks: RunChecks | undefined, abandoned: boolean) {
+  const plain = abandoned ? ABANDONED_HEADLINE : RUN_HEADLINES[execution.status];
+  const glyph = markedGlyph(execution.status, abandoned ? "abandoned" : undefined);
+  const verdict = checks ? runVerdict(checks, (i) => content.steps.find((s) => s.step_index === i)?.step_id) : null;
+  if (!verdict || verdict.passed) return { ...plain, glyph, checksFailed: false };
+  const text =
+    execution.status === "completed" && !abandoned
+      ? `Run ${runOutcomeWithChecks(execution.status, verdict)}`
+      : `${plain.text}${failedCheckMarks(verdict.failed)}`;
+  return { text, tone: "bad" as Tone, glyph: abandoned ? glyph : statusGlyph("failed"), checksFailed: true };
+}
+
+/**
  * The first thing on the page: how the run ended, in words, with its error, and where its
- * consolidation stands. A run that completed with failed steps is not shown as all green.
+ * consolidation stands. A run that completed with failed steps is not shown as all green, nor one
+ * that failed a check.
  */
 export function StatusBanner(props: {
   execution: ReportExecution;
@@ -74,16 +94,24 @@ export function StatusBanner(props: {
    */
   stored?: boolean;
   abandoned?: AbandonedRun | undefined;
+  /** The run's stored `expect` verdicts: a failed check is in the headline. */
+  checks?: RunChecks | undefined;
 }) {
-  const { execution, content, stored = true, abandoned } = props;
-  const headline = abandoned ? ABANDONED_HEADLINE : RUN_HEADLINES[execution.status];
+  const { execution, content, stored = true, abandoned, checks } = props;
+  const headline = headlineOf(execution, content, checks, abandoned !== undefined);
   const tone: Tone = headline.tone === "ok" && content.metadata.failed_steps > 0 ? "warn" : headline.tone;
   const consolidation = execution.consolidation;
   const consolidationFailed = consolidation.status === "failed" || consolidation.status === "timed_out";
   return (
-    <section class={`banner ${tone}`} role="status" aria-label="Run status" data-run-status={execution.status}>
+    <section
+      class={`banner ${tone}`}
+      role="status"
+      aria-label="Run status"
+      data-run-status={execution.status}
+      data-checks={headline.checksFailed ? "failed" : undefined}
+    >
       <p class="headline">
-        {markedGlyph(execution.status, abandoned ? "abandoned" : undefined)} {headline.text}
+        {headline.glyph} {headline.text}
       </p>
       {execution.error === null ? null : <pre class="run-error">{execution.error}</pre>}
       {abandoned ? (

@@ -32,6 +32,7 @@ export function RunHead(props: { run: RunDocument }) {
         content={props.run.content}
         stored={props.run.consolidated !== null}
         abandoned={props.run.abandoned}
+        checks={props.run.checks}
       />
       <RunMetrics
         content={props.run.content}
