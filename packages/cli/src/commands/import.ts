@@ -5,6 +5,7 @@ import {
   formatIssuePath,
   type JsonValue,
   type StepInput,
+  stepSessionId,
   ZConsolidatedSessionLog,
   ZConsolidationStatus,
   ZExecutionStatus,
@@ -164,7 +165,30 @@ function parseExport(text: string, file: string): Export {
     const path = formatIssuePath(issue.path);
     fail(`${file} is not a reev export: ${path || "document"} ${issue.message}`, path || "document", parsed.error);
   }
+  refuseOtherExecutions(parsed.data, file);
   return parsed.data;
+}
+
+/**
+ * A file holds one execution: every step and consolidated session names it, and each step's
+ * session id is the one the database derives from it (`{executionId}_step_{stepIndex}`). A file
+ * edited to hold a copy under another id says where it still names the old one.
+ */
+function refuseOtherExecutions(doc: Export, file: string): void {
+  const id = doc.execution.executionId;
+  const other = (path: string, value: string, expected: string) =>
+    fail(
+      `${file} names another execution in ${path}: "${value}", where execution.executionId "${id}" makes it "${expected}". A file holds one execution: change every place it is named, or export the run again.`,
+      path,
+    );
+  doc.steps.forEach((step, i) => {
+    if (step.executionId !== id) other(`steps[${i}].executionId`, step.executionId, id);
+    const sessionId = stepSessionId(id, step.stepIndex);
+    if (step.sessionId !== sessionId) other(`steps[${i}].sessionId`, step.sessionId, sessionId);
+  });
+  doc.consolidated.forEach((c, i) => {
+    if (c.executionId !== id) other(`consolidated[${i}].executionId`, c.executionId, id);
+  });
 }
 
 /** Reads and checks an export file: done before any database is opened, so a bad file changes nothing. */
