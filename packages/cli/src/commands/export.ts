@@ -25,7 +25,9 @@ export function registerExport(program: Command, ctx: CliContext): void {
   program
     .command("export")
     .summary("print everything stored about one execution")
-    .description("Print everything stored about one execution: the run, every step with its tool calls, its consolidated sessions.")
+    .description(
+      "Print everything stored about one execution: the run, every step with its attempts, tool calls and checks, its consolidated sessions.",
+    )
     .addArgument(executionIdArgument())
     .option(
       "--format <format>",

@@ -28,7 +28,9 @@ export function registerImport(program: Command, ctx: CliContext): void {
   // Its action takes the signals over first: Ctrl-C stops the import's transaction, rolled back, and says so.
   takesOverInterrupts(program.command("import"))
     .summary("load an export into a database")
-    .description("Load what reev export wrote into a database, in one transaction. Importing it again changes nothing.")
+    .description(
+      "Load what reev export wrote into a database, in one transaction, as it was stored: its times, checks and consolidations. Exporting it from there gives the same file; importing it again changes nothing.",
+    )
     .argument("<file>", "a file written by reev export (JSON or JSONL)")
     .addOption(dbOption())
     .addOption(migrateOption())
