@@ -35,19 +35,14 @@ function captureIO(): CliIO & { out(): string; err(): string } {
   };
 }
 
-/** An export without what legitimately differs between databases: commit and creation times, row ids. */
-function comparable(json: string) {
-  const doc = JSON.parse(json) as {
-    execution: Record<string, unknown>;
-    steps: Record<string, unknown>[];
-    consolidated: Record<string, unknown>[];
-  };
-  return {
-    // The owner and last heartbeat are the process that ran it, kept by the import.
-    execution: { ...doc.execution, consolidation: { ...(doc.execution.consolidation as object), updatedAt: undefined } },
-    steps: doc.steps.map((s) => ({ ...s, timestamp: undefined })),
-    consolidated: doc.consolidated.map((c) => ({ ...c, id: undefined, timestamp: undefined })),
-  };
+/** The export as a copy under another execution id: every place the file names it. */
+function renamed<
+  T extends { execution: { executionId: string }; steps: Record<string, unknown>[]; consolidated: Record<string, unknown>[] },
+>(doc: T, id: string): T {
+  doc.execution.executionId = id;
+  for (const step of doc.steps) Object.assign(step, { executionId: id, sessionId: `${id}_step_${step.stepIndex}` });
+  for (const c of doc.consolidated) c.executionId = id;
+  return doc;
 }
 
 /** What `reev import FILE` does: read and check the file, then import it. */
@@ -107,9 +102,8 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     expect(steps).toBeGreaterThan(10);
     expect(io.out()).toContain(`Imported execution ${executionId}`);
     expect(io.out()).toContain(`${steps} of ${steps} steps new, 1 consolidated session new`);
-    const original = comparable(readFileSync(jsonFile, "utf8"));
-    const copy = comparable(await exported(target, executionId, "json", join(dir, `copy-${backend.name}.json`)));
-    expect(copy).toEqual(original);
+    // Byte for byte: the times it was stored with, its consolidation's and the row number included.
+    expect(await exported(target, executionId, "json", join(dir, `copy-${backend.name}.json`))).toBe(readFileSync(jsonFile, "utf8"));
 
     const before = await tableCounts(target);
     const again = captureIO();
@@ -129,8 +123,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
   });
 
   it("a run whose duration is unknown (as recovery leaves it) is imported with none, not one made up from its times", async () => {
-    const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
-    doc.execution.executionId = `${executionId}-recovered`;
+    const doc = renamed(JSON.parse(readFileSync(jsonFile, "utf8")), `${executionId}-recovered`);
     doc.execution.durationMs = null;
     const file = join(dir, `recovered-${backend.name}.json`);
     writeFileSync(file, JSON.stringify(doc));
@@ -152,6 +145,17 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     const error = await importFile(target, bad, captureIO()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OrchestratorError);
     expect((error as OrchestratorError).path).toBe("steps[3].stepIndex");
+
+    // A copy under another id that still names the old one somewhere: refused, naming where.
+    const half = renamed(JSON.parse(readFileSync(jsonFile, "utf8")), "other-execution");
+    half.steps[4]!.sessionId = `${executionId}_step_4`;
+    writeFileSync(bad, JSON.stringify(half));
+    const other = (await importFile(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError;
+    expect([other.code, other.path, other.message]).toEqual([
+      "INVALID_ARGUMENT",
+      "steps[4].sessionId",
+      `${bad} names another execution in steps[4].sessionId: "${executionId}_step_4", where execution.executionId "other-execution" makes it "other-execution_step_4". A file holds one execution: change every place it is named, or export the run again.`,
+    ]);
 
     writeFileSync(bad, "{}");
     const empty = (await importFile(target, bad, captureIO()).catch((e: unknown) => e)) as OrchestratorError;
@@ -187,9 +191,8 @@ describe.each(testBackends())("reev import into $name", (backend) => {
   });
 
   it("a step that disagrees with the stored one rolls the whole import back (CONFLICT), rows already inserted included", async () => {
-    const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
     const id = `${executionId}-copy`;
-    doc.execution.executionId = id;
+    const doc = renamed(JSON.parse(readFileSync(jsonFile, "utf8")), id);
     const copyFile = join(dir, "copy.json");
     writeFileSync(copyFile, JSON.stringify(doc));
     // The target already runs this execution and holds a different step 2.
@@ -219,26 +222,26 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     const otherOutcome = await refused((d) => {
       d.execution!.status = d.execution!.status === "failed" ? "completed" : "failed";
     });
-    expect(DatabaseError.is(otherOutcome, "TRANSACTION_STATE"), String(otherOutcome)).toBe(true);
+    expect(otherOutcome).toMatchObject({ code: "CONFLICT", field: "execution.status" });
     const otherStart = await refused((d) => {
       d.execution!.startedAt = "2001-01-01T00:00:00.000Z";
     });
-    expect(DatabaseError.is(otherStart, "CONFLICT"), String(otherStart)).toBe(true);
+    expect(otherStart).toMatchObject({ code: "CONFLICT", field: "execution.startedAt" });
+    expect((otherStart as Error).message).toContain('but "2001-01-01T00:00:00.000Z" in the file. Nothing was imported.');
     const stillRunning = await refused((d) => {
       d.execution!.status = "running";
     });
-    expect((stillRunning as OrchestratorError).path).toBe("execution.status");
+    expect(stillRunning).toMatchObject({ code: "CONFLICT", field: "execution.status" });
     expect(await tableCounts(target)).toEqual(before);
 
     // An execution with a transaction open: the import's steps must not slip into it.
     const id = `${executionId}-open`;
-    const doc = JSON.parse(readFileSync(jsonFile, "utf8"));
-    doc.execution.executionId = id;
+    const doc = renamed(JSON.parse(readFileSync(jsonFile, "utf8")), id);
     const { flowId, agent, prompt, startedAt, metadata } = doc.execution;
     await target.writer.createExecutionSession({ executionId: id, flowId, agent, prompt, startedAt, ...(metadata ? { metadata } : {}) });
     await target.writer.beginTransaction(id);
     const withOpen = await refused((d) => {
-      d.execution!.executionId = id;
+      renamed(d as never, id);
     });
     expect(DatabaseError.is(withOpen, "TRANSACTION_STATE"), String(withOpen)).toBe(true);
     expect(await prismaClientOf(target).stepSession.count({ where: { executionId: id } })).toBe(0);
@@ -270,7 +273,11 @@ describe.each(interruptBackends)("Ctrl-C during reev import into $name", (backen
       assertBuilt();
       // Thousands of steps: the transaction takes seconds, and the signal lands in it (or before it begins).
       const doc = JSON.parse(readFileSync(jsonFile, "utf8")) as { steps: Record<string, unknown>[]; consolidated: unknown[] };
-      doc.steps = Array.from({ length: 3_000 }, (_, i) => ({ ...doc.steps[i % doc.steps.length], stepIndex: i }));
+      doc.steps = Array.from({ length: 3_000 }, (_, i) => ({
+        ...doc.steps[i % doc.steps.length],
+        stepIndex: i,
+        sessionId: `${executionId}_step_${i}`,
+      }));
       doc.consolidated = [];
       const cwd = makeTempDir("reev-import-interrupt-");
       const file = join(cwd.dir, "big.json");

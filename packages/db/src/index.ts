@@ -60,6 +60,7 @@ export {
   type ToolCallLog,
   ZConsolidatedSessionLog,
   ZConsolidationMetadata,
+  ZConsolidationStatus,
   ZDurationMs,
   ZErrorKind,
   ZExecutionStatus,
@@ -71,6 +72,7 @@ export {
   ZSessionLog,
   ZStepStatus,
   ZText,
+  ZTimestamp,
   ZTokenCount,
 } from "./schemas.js";
 export { sortedKeys } from "./sorted-keys.js";
@@ -92,7 +94,14 @@ export {
   type RunMark,
   runMark,
 } from "./writer/abandoned-executions.js";
-export type { ConsolidateInput, Consolidation, ConsolidationBuilder, ConsolidationSource } from "./writer/consolidated.js";
+export type {
+  ConsolidateInput,
+  Consolidation,
+  ConsolidationBuilder,
+  ConsolidationSource,
+  ConsolidationStatusOptions,
+  RecordedConsolidation,
+} from "./writer/consolidated.js";
 export type { ConsolidatedDocumentFrame } from "./writer/consolidated-document.js";
 export type { RetryOptions, TransactionGuard, TransactionLimits, WriterOptions } from "./writer/context.js";
 export { DatabaseWriter } from "./writer/database-writer.js";

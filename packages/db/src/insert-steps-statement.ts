@@ -47,14 +47,14 @@ export function insertStepsStatement(executionId: string, rows: readonly StepRow
       FOR SHARE OF s
     ), ins AS (
       INSERT INTO step_sessions (session_id, execution_id, step_index, content, content_sha256, state, transaction_id,
-        step_id, status, score, started_at, finished_at, duration_ms, error, error_kind, committed_at)
+        step_id, status, score, started_at, finished_at, duration_ms, error, error_kind, created_at, committed_at)
       SELECT s.session_id, ${executionId}, s.step_index, s.content, s.content_sha256,
         CASE WHEN ex.open_transaction_id IS NULL THEN 'committed' ELSE 'pending' END::step_state, ex.open_transaction_id,
         s.step_id, s.status::step_status, s.score, s.started_at, s.finished_at, s.duration_ms, s.error, s.error_kind::error_kind,
-        CASE WHEN ex.open_transaction_id IS NULL THEN now() END
+        COALESCE(s.created_at, now()), CASE WHEN ex.open_transaction_id IS NULL THEN COALESCE(s.committed_at, now()) END
       FROM ex CROSS JOIN json_to_recordset(${stepRecords(rows)}::json) AS s (session_id text, step_index int, content text,
         content_sha256 text, step_id text, status text, score float8, started_at timestamptz, finished_at timestamptz,
-        duration_ms int, error text, error_kind text)
+        duration_ms int, error text, error_kind text, created_at timestamptz, committed_at timestamptz)
       WHERE ex.status = 'running'
         AND (${guardId}::text IS NULL OR ex.open_transaction_id::text = ${guardId}::text)
         AND (NOT ${outsideTransaction}::boolean OR ex.open_transaction_id IS NULL)

@@ -105,6 +105,8 @@ export type ConsolidationStatus = z.infer<typeof ZConsolidationStatus>;
 export const ZConsolidationStatusOptions = z.object({
   expected: z.union([ZConsolidationStatus, z.array(ZConsolidationStatus)]).optional(),
   error: ZText.nullable().optional(),
+  /** The time the status took, for one recorded elsewhere (`reev import`); left out, now. */
+  updatedAt: ZTimestamp.optional(),
 });
 
 /** Whose failure an error is: the agent's, or what stood between reev and the agent (network, HTTP 5xx, rate limits). */
@@ -182,6 +184,13 @@ export type StepFields = z.input<typeof ZStepFields>;
 export const ZStepInput = ZStepFields.extend({
   stepIndex: ZStepIndex,
   content: ZText.optional(),
+  /**
+   * When the step was stored and made visible, for a step recorded elsewhere (`reev import`): kept as
+   * recorded. Left out, now. Not part of what makes two writes the same step: a retry at another time is one.
+   * `committedAt` is for a step committed at once; one written into an open transaction is committed with it.
+   */
+  createdAt: ZTimestamp.nullable().optional(),
+  committedAt: ZTimestamp.nullable().optional(),
 });
 export type StepInput = z.input<typeof ZStepInput>;
 
@@ -283,6 +292,8 @@ export const ZSessionLog = z.object({
   content: z.string(),
   /** When the step became visible (committed). */
   timestamp: ZTimestamp,
+  /** When it was stored (before its commit, for a step written in an execution transaction). Absent from older exports. */
+  createdAt: ZTimestamp.optional(),
   /** The step's outcome; `unknown` when its content carried none. */
   status: ZRecordedStepStatus,
   stepId: z.string().nullable(),

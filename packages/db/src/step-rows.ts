@@ -20,7 +20,13 @@ export type StepRow = {
   errorKind: ErrorKind | null;
   toolCalls: ToolCallRow[];
   attempts: AttemptRow[];
+  /** As recorded elsewhere (an import); null: now. Not in the fingerprint. */
+  createdAt: Date | null;
+  committedAt: Date | null;
 };
+
+/** When a step was stored and committed, when it was recorded elsewhere; null: now. */
+export type StepTimes = { createdAt: Date | null; committedAt: Date | null };
 
 type ToolCallRow = {
   callIndex: number;
@@ -65,13 +71,21 @@ function stepStatusOf(fields: { status?: StepStatus | null; success?: boolean | 
 
 /** A step as `storeStep` takes it, validated (errors name `prefix` + the field). */
 export function parseStepInput(step: unknown, prefix: string) {
-  const { stepIndex, content, ...data } = validate(ZStepInput, step, prefix);
+  const { stepIndex, content, createdAt, committedAt, ...data } = validate(ZStepInput, step, prefix);
   // Without content, the step as validated is its content: unknown keys are not stored, anywhere.
-  return { stepIndex, data, content: content ?? JSON.stringify({ stepIndex, ...data }) };
+  // Its times are when it was recorded, not what it says: never part of the content.
+  const times: StepTimes = { createdAt: createdAt ?? null, committedAt: committedAt ?? null };
+  return { stepIndex, data, content: content ?? JSON.stringify({ stepIndex, ...data }), times };
 }
 
 /** Builds the row of an already validated step. */
-export function toStepRow(executionId: string, stepIndex: number, data: z.output<typeof ZStepFields>, content: string): StepRow {
+export function toStepRow(
+  executionId: string,
+  stepIndex: number,
+  data: z.output<typeof ZStepFields>,
+  content: string,
+  times: StepTimes = { createdAt: null, committedAt: null },
+): StepRow {
   const sessionId = stepSessionId(executionId, stepIndex);
   const fields = {
     stepId: data.stepId ?? null,
@@ -129,7 +143,7 @@ export function toStepRow(executionId: string, stepIndex: number, data: z.output
   const contentSha256 = createHash("sha256")
     .update(JSON.stringify([content, fields, hashed, ...attemptsPart]))
     .digest("hex");
-  return { sessionId, stepIndex, content, contentSha256, ...fields, errorKind, toolCalls, attempts };
+  return { sessionId, stepIndex, content, contentSha256, ...fields, errorKind, toolCalls, attempts, ...times };
 }
 
 /**
@@ -151,6 +165,8 @@ export const stepRecords = (rows: readonly StepRow[]) =>
       duration_ms: r.durationMs,
       error: r.error,
       error_kind: r.errorKind,
+      created_at: r.createdAt,
+      committed_at: r.committedAt,
     })),
   );
 

@@ -39,7 +39,13 @@ describe.each(testBackends())("bulk import and same-step races on $name", (backe
     expect(read.map((s) => s.stepIndex)).toEqual(steps.map((s) => s.stepIndex));
     expect(await toolCallCount(db, bulk)).toBe(steps.reduce((n, s) => n + (s.toolCalls?.length ?? 0), 0));
     // Field for field the same as the one-step path (ids, timestamps aside).
-    const strip = (s: (typeof read)[number]) => ({ ...s, sessionId: undefined, executionId: undefined, timestamp: undefined });
+    const strip = (s: (typeof read)[number]) => ({
+      ...s,
+      sessionId: undefined,
+      executionId: undefined,
+      timestamp: undefined,
+      createdAt: undefined,
+    });
     const reference = await w.getSessionsForConsolidation(single);
     expect(read.slice(0, 40).map(strip)).toEqual(reference.map(strip));
     // And the fingerprints agree: storeStep of a bulk-imported step is a retry, not a conflict.

@@ -9,6 +9,37 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
   test.override({ backend });
 
   describe("storeConsolidatedSession", () => {
+    test("a session recorded elsewhere keeps its row number, creation time and listed steps; its status keeps its time", async ({ db }) => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      await w.storeStep(id, { stepIndex: 0, stepId: "a" });
+      const cid = uid("c");
+      const createdAt = "2020-02-03T04:05:06.789Z";
+      const listed = [`${id}_step_0`, "elsewhere_step_3"];
+      await w.storeConsolidatedSession(cid, id, "imported", { totalTools: 0 }, { id: 4242, createdAt, originalSessionIds: listed });
+      expect(await w.getConsolidatedSessionsByExecution(id)).toMatchObject([
+        { id: 4242, consolidatedSessionId: cid, timestamp: new Date(createdAt), originalSessionIds: listed },
+      ]);
+      // Without `recorded`, the next row number and now, as before.
+      const other = uid("c");
+      const before = Date.now();
+      await w.storeConsolidatedSession(other, id, "made here", {});
+      const [made] = await w.getConsolidatedSessionsByExecution(id);
+      expect(made?.consolidatedSessionId).toBe(other);
+      expect(made?.id).not.toBe(4242);
+      expect(made?.timestamp.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(made?.originalSessionIds).toEqual([`${id}_step_0`]);
+      await expectDbError(w.storeConsolidatedSession(uid("c"), id, "x", {}, { id: 0 }), "VALIDATION", "recorded.id");
+
+      const updatedAt = "2020-02-03T04:05:07.000Z";
+      expect(await w.setConsolidationStatus(id, "failed", { error: "it broke there", updatedAt })).toBe(true);
+      expect((await w.getExecutionSession(id))?.consolidation).toEqual({
+        status: "failed",
+        error: "it broke there",
+        updatedAt: new Date(updatedAt),
+      });
+    });
+
     test("requires the parent execution → NOT_FOUND, nothing written", async ({ db }) => {
       const before = await rowCounts(db);
       const cid = uid("c");

@@ -9,6 +9,26 @@ describe.each(testBackends())("steps on $name", (backend) => {
   test.override({ backend });
 
   describe("retry-safe writes", () => {
+    test("a step recorded elsewhere keeps when it was stored and committed; its times are not its content, so a retry at other times is a no-op", async ({
+      db,
+    }) => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      const createdAt = "2020-01-01T00:00:01.000Z";
+      const committedAt = "2020-01-01T00:00:02.500Z";
+      const step = { stepIndex: 0, stepId: "s", success: true };
+      expect(await w.storeSteps(id, [{ ...step, createdAt, committedAt }], { transactionId: null })).toEqual({ stored: 1, created: 1 });
+      expect(await w.storeStep(id, { ...step, committedAt: "2021-01-01T00:00:00.000Z" })).toMatchObject({ created: false });
+      const [read] = await w.getSessionsForConsolidation(id);
+      expect([read?.createdAt, read?.timestamp]).toEqual([new Date(createdAt), new Date(committedAt)]);
+      expect(JSON.parse(read?.content ?? "")).toEqual({ stepIndex: 0, stepId: "s", success: true });
+      // Left out: now.
+      const before = Date.now();
+      await w.storeStep(id, { stepIndex: 1 });
+      expect((await w.getSessionsForConsolidation(id))[1]?.timestamp.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      await expectDbError(w.storeStep(id, { stepIndex: 2, committedAt: "yesterday" }), "VALIDATION", "committedAt");
+    });
+
     test("the same (executionId, stepIndex, content) twice leaves one row and no duplicated tool calls", async ({ db }) => {
       const w = db.writer;
       const id = await createExecution(w);

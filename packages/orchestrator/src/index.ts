@@ -151,7 +151,7 @@ export {
   ZTokenUsage,
 } from "./evaluation/index.js";
 // Everything stored about one execution, as one document: `reev export` and the server's export route.
-export { EXPORT_FORMATS, type ExportFormat, exportExecution } from "./export-execution.js";
+export { EXPORT_FORMATS, type ExportDocument, type ExportFormat, exportDocument, exportExecution } from "./export-execution.js";
 // Flow plans: what a flow file holds, checked.
 export {
   type FlowPlan,

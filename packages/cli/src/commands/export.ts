@@ -36,7 +36,9 @@ export function registerExport(program: Command, ctx: CliContext): void {
   // Its action calls withInterrupts before it opens anything: Ctrl-C while it starts is the startup guard's until then.
   takesOverInterrupts(program.command("export"))
     .summary("print everything stored about one execution")
-    .description("Print everything stored about one execution: the run, every step with its tool calls, its consolidated sessions.")
+    .description(
+      "Print everything stored about one execution: the run, every step with its attempts, tool calls and checks, its consolidated sessions.",
+    )
     .addArgument(executionIdArgument())
     .option(
       "--format <format>",

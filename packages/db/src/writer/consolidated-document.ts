@@ -21,6 +21,9 @@ export type ConsolidatedRow = {
   originalSessionIds: readonly string[];
   /** The cap on the document's size in bytes: above it nothing is stored. */
   maxBytes: number;
+  /** As recorded elsewhere (an import); left out: now, and the next row number. */
+  createdAt?: Date;
+  id?: number;
 };
 
 /** JSON text of a nullable string, as JSON.stringify writes it (to_json escapes exactly what it does). */
@@ -120,11 +123,13 @@ export async function insertConsolidated(
   const document = typeof row.content === "string" ? Prisma.sql`SELECT ${row.content}::text AS content` : assembled(id, row.content);
   const [stored] = await tx.$queryRaw<{ bytes: number }[]>`${prepared("insert-consolidated")}
     WITH stored AS (
-      INSERT INTO consolidated_sessions (execution_id, consolidated_session_id, consolidated_content, original_session_ids,
-        avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd)
-      SELECT ${id}, ${row.consolidatedSessionId}, d.content, ${JSON.stringify(row.originalSessionIds)}::jsonb,
+      INSERT INTO consolidated_sessions (id, execution_id, consolidated_session_id, consolidated_content, original_session_ids,
+        avg_score, total_tools, success_rate, execution_duration_ms, total_input_tokens, total_output_tokens, cost_usd, created_at)
+      SELECT COALESCE(${row.id ?? null}::int, nextval(pg_get_serial_sequence('consolidated_sessions', 'id'))::int),
+        ${id}, ${row.consolidatedSessionId}, d.content, ${JSON.stringify(row.originalSessionIds)}::jsonb,
         ${m.avgScore ?? null}::float8, ${m.totalTools ?? null}::int, ${m.successRate ?? null}::float8, ${m.executionDurationMs ?? null}::int,
-        ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint, ${m.costUsd ?? null}::float8
+        ${m.totalInputTokens ?? null}::bigint, ${m.totalOutputTokens ?? null}::bigint, ${m.costUsd ?? null}::float8,
+        COALESCE(${row.createdAt ?? null}::timestamptz, now())
       FROM (${document}) AS d WHERE octet_length(d.content) <= ${row.maxBytes}::bigint
       ON CONFLICT DO NOTHING
       RETURNING octet_length(consolidated_content)::float8 AS bytes

@@ -112,6 +112,19 @@ async function committedStepIds(tx: Client, executionId: string): Promise<string
 }
 
 /**
+ * A consolidated session recorded elsewhere (`reev import`), kept as it was stored there: its row
+ * number (`id`, which orders one execution's sessions made in the same millisecond; it is not unique
+ * across databases), its creation time and the step sessions it listed. Left out: the next row number,
+ * now, and the execution's committed steps.
+ */
+export const ZRecordedConsolidation = z.strictObject({
+  id: z.int("must be an integer").min(1, "must be 1 or more").max(INT32_MAX, "is too large").optional(),
+  createdAt: ZTimestamp.optional(),
+  originalSessionIds: z.array(ZId).optional(),
+});
+export type RecordedConsolidation = z.input<typeof ZRecordedConsolidation>;
+
+/**
  * The seed's method: stores a consolidated session built by the caller. The parent execution must
  * exist; `originalSessionIds` are its committed steps, read under its lock in the same transaction.
  * The same session again (a retry whose reply was lost) is a no-op; other content under the id is a
@@ -119,16 +132,23 @@ async function committedStepIds(tx: Client, executionId: string): Promise<string
  */
 export async function storeConsolidatedSession(
   context: WriterContext,
-  session: { consolidatedId: string; executionId: string; content: string; metadata: ConsolidationMetadata },
+  session: {
+    consolidatedId: string;
+    executionId: string;
+    content: string;
+    metadata: ConsolidationMetadata;
+    recorded?: RecordedConsolidation;
+  },
 ): Promise<{ created: boolean }> {
   const cid = validate(ZId, session.consolidatedId, "consolidatedId");
   const id = validate(ZId, session.executionId, "executionId");
   const content = validate(ZText, session.content, "content");
   checkSize(content, "content", context.options.maxConsolidatedBytes);
   const metadata = validate(ZConsolidationMetadata, session.metadata ?? {}, "metadata");
+  const recorded = validate(ZRecordedConsolidation, session.recorded ?? {}, "recorded");
   return databaseTransaction(context, `store consolidated session "${cid}"`, async ({ client: tx }) => {
     await lockExecution(tx, id);
-    const originalSessionIds = await committedStepIds(tx, id);
+    const originalSessionIds = recorded.originalSessionIds ?? (await committedStepIds(tx, id));
     const row = {
       executionId: id,
       consolidatedSessionId: cid,
@@ -136,6 +156,8 @@ export async function storeConsolidatedSession(
       metadata,
       originalSessionIds,
       maxBytes: context.options.maxConsolidatedBytes,
+      ...(recorded.createdAt === undefined ? {} : { createdAt: recorded.createdAt }),
+      ...(recorded.id === undefined ? {} : { id: recorded.id }),
     };
     if (await store(tx, row)) return { created: true };
     const [same] = await tx.$queryRaw<unknown[]>`
@@ -205,6 +227,8 @@ type StatusChange = {
   /** Only from one of these statuses (compare-and-swap); any when left out. */
   expected?: readonly ConsolidationStatus[] | undefined;
   error?: string | null | undefined;
+  /** When the status was taken; now when left out. */
+  updatedAt?: Date | undefined;
 };
 
 /** One statement: atomic, and it takes the row lock itself. Returns whether the status moved. */
@@ -213,7 +237,7 @@ async function changeStatus(client: Client, change: StatusChange): Promise<boole
   const [row] = await client.$queryRaw<{ moved: number; found: boolean }[]>`${prepared("consolidation-status")}
     WITH moved AS (
       UPDATE execution_sessions SET consolidation_status = ${change.status}::consolidation_status,
-        consolidation_error = ${change.error ?? null}, consolidation_updated_at = ${new Date()}
+        consolidation_error = ${change.error ?? null}, consolidation_updated_at = ${change.updatedAt ?? new Date()}
       WHERE execution_id = ${executionId}
         AND (${expected === undefined}::boolean OR consolidation_status::text = ANY(${expected ?? []}::text[]))
       RETURNING 1
@@ -223,6 +247,13 @@ async function changeStatus(client: Client, change: StatusChange): Promise<boole
   return row.moved === 1;
 }
 
+export type ConsolidationStatusOptions = {
+  expected?: ConsolidationStatus | ConsolidationStatus[];
+  error?: string | null;
+  /** The time the status was taken, for one recorded elsewhere (`reev import`); left out, now. */
+  updatedAt?: Date | string;
+};
+
 /**
  * Moves an execution's consolidation status. With `expected`, only from that status (a
  * compare-and-swap): a late writer cannot overwrite a newer outcome. Returns whether it moved.
@@ -231,13 +262,13 @@ export async function setConsolidationStatus(
   context: WriterContext,
   executionId: string,
   status: ConsolidationStatus,
-  options: { expected?: ConsolidationStatus | ConsolidationStatus[]; error?: string | null } = {},
+  options: ConsolidationStatusOptions = {},
 ): Promise<boolean> {
   const id = validate(ZId, executionId, "executionId");
   validate(ZConsolidationStatus, status, "status");
   const checked = validate(ZConsolidationStatusOptions, options, "options");
   const expected = checked.expected === undefined ? undefined : [checked.expected].flat();
-  return changeStatusOf(context, { executionId: id, status, expected, error: checked.error });
+  return changeStatusOf(context, { executionId: id, status, expected, error: checked.error, updatedAt: checked.updatedAt });
 }
 
 const transactionLimit = (ms: number) => Math.min(INT32_MAX, Math.max(1, ms));

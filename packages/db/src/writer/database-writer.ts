@@ -16,7 +16,7 @@ import type { AbandonedEvaluation } from "./abandoned-evaluations.js";
 import * as abandonedEvaluations from "./abandoned-evaluations.js";
 import type { AbandonedExecution, AbandonedOptions } from "./abandoned-executions.js";
 import * as abandoned from "./abandoned-executions.js";
-import type { ConsolidateInput, Consolidation } from "./consolidated.js";
+import type { ConsolidateInput, Consolidation, ConsolidationStatusOptions, RecordedConsolidation } from "./consolidated.js";
 import * as consolidated from "./consolidated.js";
 import {
   callerErrors,
@@ -230,14 +230,24 @@ export class DatabaseWriter {
     return consolidated.consolidate(this.#context, input);
   }
 
-  /** The seed's method: stores a consolidated session built by the caller (see `consolidate` for the whole). */
+  /**
+   * The seed's method: stores a consolidated session built by the caller (see `consolidate` for the
+   * whole). `recorded` keeps one made elsewhere as it was stored there (`reev import`).
+   */
   storeConsolidatedSession(
     consolidatedId: string,
     executionId: string,
     content: string,
     metadata: ConsolidationMetadata,
+    recorded?: RecordedConsolidation,
   ): Promise<{ created: boolean }> {
-    return consolidated.storeConsolidatedSession(this.#context, { consolidatedId, executionId, content, metadata });
+    return consolidated.storeConsolidatedSession(this.#context, {
+      consolidatedId,
+      executionId,
+      content,
+      metadata,
+      ...(recorded === undefined ? {} : { recorded }),
+    });
   }
 
   /** Its content. Give the `executionId` when you know it: the read is then by the primary key (one shard's work). */
@@ -251,11 +261,7 @@ export class DatabaseWriter {
   }
 
   /** Moves the consolidation status; with `expected`, only from that status (compare-and-swap). */
-  setConsolidationStatus(
-    executionId: string,
-    status: ConsolidationStatus,
-    options: { expected?: ConsolidationStatus | ConsolidationStatus[]; error?: string | null } = {},
-  ): Promise<boolean> {
+  setConsolidationStatus(executionId: string, status: ConsolidationStatus, options: ConsolidationStatusOptions = {}): Promise<boolean> {
     return consolidated.setConsolidationStatus(this.#context, executionId, status, options);
   }
 

@@ -4,7 +4,7 @@ import type { Prisma } from "../generated/prisma/client.js";
 import { type InsertStepsOutcome, insertStepsStatement, type PriorStep } from "../insert-steps-statement.js";
 import { type SessionLog, type StepInput, type StepStatus, ZId, ZStepFields, ZStepIndex, ZText, ZTransactionGuard } from "../schemas.js";
 import { parseStepContent } from "../step-content.js";
-import { parseStepInput, type StepRow, toStepRow } from "../step-rows.js";
+import { parseStepInput, type StepRow, type StepTimes, toStepRow } from "../step-rows.js";
 import { validate } from "../validate.js";
 import {
   type Client,
@@ -59,9 +59,9 @@ export async function storeStep(
 ): Promise<StoredStep> {
   const checkedGuard = validate(ZTransactionGuard, guard, "guard");
   const id = validate(ZId, executionId, "executionId");
-  const { stepIndex, data, content } = parseStepInput(step, "");
+  const { stepIndex, data, content, times } = parseStepInput(step, "");
   checkSize(content, "content", context.options.maxContentBytes);
-  return storeValidatedStep(context, { executionId: id, stepIndex, data, content, guard: checkedGuard });
+  return storeValidatedStep(context, { executionId: id, stepIndex, data, content, guard: checkedGuard, times });
 }
 
 type ValidatedStep = {
@@ -70,11 +70,12 @@ type ValidatedStep = {
   data: z.output<typeof ZStepFields>;
   content: string;
   guard: TransactionGuard;
+  times?: StepTimes;
 };
 
 async function storeValidatedStep(context: WriterContext, step: ValidatedStep): Promise<StoredStep> {
   const { executionId, stepIndex, guard } = step;
-  const row = toStepRow(executionId, stepIndex, step.data, step.content);
+  const row = toStepRow(executionId, stepIndex, step.data, step.content, step.times);
   const field = () => "stepIndex";
   // One statement, no interactive transaction: see insertStepsStatement.
   let written = await withClient(context, `store step ${stepIndex} of execution "${executionId}"`, (client) =>
@@ -166,7 +167,7 @@ export async function storeSteps(
   });
   const chunks = [...chunksOf(parsed)];
   const prepare = (chunk: readonly ParsedStep[]): PreparedChunk => {
-    const rows = chunk.map((p) => toStepRow(id, p.stepIndex, p.data, p.content));
+    const rows = chunk.map((p) => toStepRow(id, p.stepIndex, p.data, p.content, p.times));
     return { rows, statement: insertStepsStatement(id, rows, checkedGuard) };
   };
   const field = (row: StepRow) => `steps[${seen.get(row.stepIndex)}].stepIndex`;
@@ -293,6 +294,7 @@ type CommittedStepRow = {
   step_index: number;
   content: string;
   visible_at: Date;
+  created_at: Date;
   status: StepStatus | null;
   step_id: string | null;
   score: number | null;
@@ -312,7 +314,8 @@ type CommittedStepRow = {
  */
 export async function committedSteps(client: Client, executionId: string): Promise<SessionLog[]> {
   const rows = await client.$queryRaw<CommittedStepRow[]>`
-    SELECT s.session_id, s.step_index, s.content, COALESCE(s.committed_at, s.created_at) AS visible_at, s.status::text AS status,
+    SELECT s.session_id, s.step_index, s.content, COALESCE(s.committed_at, s.created_at) AS visible_at, s.created_at,
+      s.status::text AS status,
       s.step_id, s.score, s.started_at, s.finished_at, s.duration_ms, s.error, s.error_kind::text AS error_kind,
       COALESCE((SELECT json_agg(json_build_object('callIndex', t.call_index, 'attempt', t.attempt, 'toolName', t.tool_name,
         'input', t.input, 'output', t.output, 'success', t.success, 'durationMs', t.duration_ms, 'error', t.error) ORDER BY t.call_index)
@@ -328,6 +331,7 @@ export async function committedSteps(client: Client, executionId: string): Promi
     stepIndex: r.step_index,
     content: r.content,
     timestamp: r.visible_at,
+    createdAt: r.created_at,
     status: r.status ?? "unknown",
     stepId: r.step_id,
     success: r.status === null ? null : r.status === "success",
