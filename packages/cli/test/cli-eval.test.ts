@@ -51,8 +51,25 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
       ["eval-beta", 4, 5],
       ["eval-gamma", 5, 5],
     ]);
-    // Live progress: one line per run as it ends.
+    // Live progress: one line per run as it ends; then what to do with it.
     expect(r.stderr.match(/^\[\d+\/15\] /gm)).toHaveLength(15);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `\nNext: reev serve --db \\S+ shows it at /evaluations/${first.evaluation.id} · after a change, reev eval <flows> --baseline ${first.evaluation.id} --db \\S+ says what changed since this one\n`,
+      ),
+    );
+  });
+
+  it("--fail-on-regression: exit 1 on a regression against --baseline, said on stderr; refused without --baseline", {
+    timeout: 180_000,
+  }, async () => {
+    const r = await reev("eval", fixture("eval-v2"), "--repeat", "5", "--baseline", first.evaluation.id, "--fail-on-regression");
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toContain("Regression flagged (p < 0.05): eval-gamma, eval-gamma › b. Exit 1 (--fail-on-regression).\n");
+    expect(r.stderr).not.toContain("Below --min-pass-rate");
+    const alone = await reev("eval", fixture("eval-v2"), "--fail-on-regression");
+    expect(alone.code, show(alone)).toBe(2);
+    expect(alone.stderr).toContain("--fail-on-regression needs --baseline <evaluationId>");
   });
 
   it("exit 1 when a flow falls below --min-pass-rate, with the flow named", { timeout: 180_000 }, async () => {

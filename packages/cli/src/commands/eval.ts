@@ -32,7 +32,7 @@ import { type CliContext, type CliIO, changedNow, withDatabase } from "../contex
 import { evaluationsHint } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
-import { recoverCommand, reevCommand } from "../hint.js";
+import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
 import { type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { staleAfterMs } from "../liveness.js";
 import {
@@ -48,6 +48,7 @@ import {
 } from "../options.js";
 import { emit, writeOutputFile } from "../output-file.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
+import { regressionExit } from "./compare.js";
 import { comparisonText, evaluationText } from "./evaluation-text.js";
 import { AGENTS, type AgentName, checkAgentInput, createAgent, diagramFileStem, startedRuns } from "./run.js";
 
@@ -65,6 +66,7 @@ type EvalFlags = DbOptions &
     name?: string | undefined;
     minPassRate?: number | undefined;
     baseline?: string | undefined;
+    failOnRegression?: boolean | undefined;
     prices?: string | undefined;
     format: EvalFormat;
     out?: string | undefined;
@@ -85,6 +87,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option("--name <name>", "a name for the evaluation, to find it again")
     .option("--min-pass-rate <rate>", "exit 1 unless every flow's pass rate is at least this, 0 to 1", rate)
     .option("--baseline <evaluationId>", "compare with this earlier evaluation when done")
+    .option("--fail-on-regression", "with --baseline: exit 1 when a regression against it is flagged (for CI)")
     .addOption(pricesOption())
     .option("--format <format>", "table, json or html", oneOf("--format", "format", FORMATS), "table")
     .option(
@@ -101,9 +104,11 @@ export function registerEval(program: Command, ctx: CliContext): void {
           ["reev eval a.yaml --min-pass-rate 0.9", "for CI: exit 1 when a flow passes less than 90% of its runs"],
           ["reev eval flows/ --format html --out eval.html", "a report to open in a browser"],
           ["reev eval flows/ --baseline <evaluationId>", "and say what changed, credibly, since that one"],
+          ["reev eval flows/ --baseline <evaluationId> --fail-on-regression", "for CI: exit 1 when a flow regressed credibly"],
         ]),
         "",
-        "Exit codes: 0 every flow met --min-pass-rate, 1 one did not, 2 bad input (nothing ran), 130 interrupted",
+        "Exit codes: 0 every flow met --min-pass-rate (and, with --fail-on-regression, nothing regressed), 1 one did",
+        "not, 2 bad input (nothing ran), 130 interrupted",
         "(Ctrl-C: the evaluation is recorded as incomplete, counting only the runs that ended before it, or not at",
         "all if it had not begun; 143 for SIGTERM; a second Ctrl-C exits at once).",
         PRICES_HELP,
@@ -237,6 +242,12 @@ async function evaluate(
       io.stderr.write("Nothing was recorded: the evaluation was interrupted before it began. Run the command again to do it.\n");
     return signal.aborted;
   };
+  if (flags.failOnRegression && !flags.baseline) {
+    throw invalidArgument(
+      "--fail-on-regression needs --baseline <evaluationId>: it fails on a regression against that evaluation, and there is none.",
+      "--fail-on-regression",
+    );
+  }
   const files = await collectFlowFiles(inputs);
   const plans = await loadPlans(files);
   const prices = await loadPrices(flags.prices);
@@ -335,13 +346,24 @@ async function evaluate(
     await writeReport(db, finished, report, comparison, flags, io);
     // Interrupted, the exit code is evalCommand's (130 or 143), and a pass rate of the runs counted says nothing.
     if (signal.aborted) return 0;
+    io.stderr.write(nextWords(evaluationId, flags.baseline));
     const below = flowsBelow(report, configuration.minPassRate);
-    if (below.length) {
-      io.stderr.write(`Below --min-pass-rate ${configuration.minPassRate}: ${below.join(", ")}\n`);
-      return 1;
-    }
-    return 0;
+    if (below.length) io.stderr.write(`Below --min-pass-rate ${configuration.minPassRate}: ${below.join(", ")}\n`);
+    const regressed = comparison && flags.failOnRegression ? regressionExit(comparison.comparison, io) : 0;
+    return below.length ? 1 : regressed;
   });
+}
+
+/**
+ * What to do with the evaluation just recorded: see it in the viewer, and (without a baseline) compare
+ * the next one with it. Nothing on memory://, where the next command finds nothing.
+ */
+function nextWords(evaluationId: string, baseline: string | undefined): string {
+  const serve = laterCommand("serve");
+  const again = laterCommand(`eval <flows> --baseline ${shellWord(evaluationId)}`);
+  if (!serve || !again) return "";
+  const view = `${serve} shows it at /evaluations/${encodeURIComponent(evaluationId)}`;
+  return `Next: ${baseline ? view : `${view} · after a change, ${again} says what changed since this one`}\n`;
 }
 
 /** The evaluation the user named; an execution's id given instead is told as such (as requireExecution tells the reverse). */
