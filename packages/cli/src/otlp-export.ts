@@ -133,6 +133,7 @@ export class RunExports {
         `  ${this.#failure}`,
         `  Not sent: ${runs(this.#unsent.length)}. ${sendLater(this.endpoint)}`,
         ...this.#unsent.map((id) => `    ${id}`),
+        "  reev exits 1 for the runs not sent, whatever the runs' own outcome.",
         "",
       ].join("\n"),
     );

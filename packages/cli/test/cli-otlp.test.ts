@@ -235,6 +235,8 @@ describe.each(BACKENDS)("reev and OpenTelemetry on $name", (backend) => {
     expect(r.stdout).toContain(`OpenTelemetry: sent 0 runs (0 spans) to ${receiver.url}.\n`);
     expect(r.stdout).toContain(`it answered HTTP 500 (receiver answers 500).\n  Not sent: 2 runs.`);
     for (const id of ids) expect(r.stdout).toContain(`\n    ${id}\n`);
+    // Both runs completed: the exit code's reason is said.
+    expect(r.stdout).toContain(`\n    ${ids[1]}\n  reev exits 1 for the runs not sent, whatever the runs' own outcome.\n`);
     expect(receiver.hits - hits).toBe(1);
     expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("2 runs: 2 completed, 0 failed");
   });
