@@ -643,6 +643,7 @@ describe.each(testBackends())("read API on $name", (backend) => {
           "/assets/panzoom.js",
           "/assets/report.js",
           "/assets/viewer.js",
+          "/assets/steps.js",
         ]);
     }
     const asset = await get(db, "/assets/mermaid.js");
