@@ -78,9 +78,9 @@ export async function showCommand(db: Database, executionId: string, options: { 
       statusLabel(s.status),
       formatDuration(s.durationMs),
       attemptsText(s.attempts.length || undefined, s.status),
-      s.toolCalls
-        .map((t) => `${t.success === false ? "✗" : ""}${t.toolName}${retried && t.attempt !== null ? `#${t.attempt}` : ""}`)
-        .join(", ") || "—",
+      runsOf(
+        s.toolCalls.map((t) => `${t.success === false ? "✗" : ""}${t.toolName}${retried && t.attempt !== null ? `#${t.attempt}` : ""}`),
+      ) || "—",
       formatScore(s.score),
       ...(withChecks ? [checksCell(checks.steps.get(s.stepIndex))] : []),
       clip(errorText(s), 60),
@@ -94,6 +94,20 @@ export async function showCommand(db: Database, executionId: string, options: { 
   );
   if (retries.length) io.stdout.write(`\nRetries (tool calls are marked #attempt):\n${retries.join("\n")}\n`);
   return 0;
+}
+
+/**
+ * Tool-call labels in order, a run of the same one said once with its count ("get_balance ×3"): a step
+ * that made 50,000 calls was one 650,000-character line.
+ */
+export function runsOf(labels: readonly string[]): string {
+  const runs: { label: string; count: number }[] = [];
+  for (const label of labels) {
+    const last = runs.at(-1);
+    if (last?.label === label) last.count++;
+    else runs.push({ label, count: 1 });
+  }
+  return runs.map(({ label, count }) => (count > 1 ? `${label} ×${count}` : label)).join(", ");
 }
 
 const errorText = (s: SessionLog) => (s.error === null ? "" : `${s.errorKind === "infrastructure" ? "[infrastructure] " : ""}${s.error}`);
