@@ -219,3 +219,22 @@ describe("renderHtmlPage", () => {
     );
   });
 });
+
+describe("renderHtmlPage of a step with very many tool calls", () => {
+  it("lists the first 100 and counts the rest, failures among them, pointing at reev export", () => {
+    const content = JSON.parse(fixture("reev-4-step")) as { steps: { tool_calls: Record<string, unknown>[] }[] };
+    const [first] = content.steps[0]!.tool_calls;
+    content.steps[0]!.tool_calls = Array.from({ length: 250 }, (_, i) => ({
+      ...first,
+      tool_name: `call_${i}`,
+      success: i < 240,
+      error: i < 240 ? null : "refused",
+    }));
+    const page = renderHtmlPage(JSON.stringify(content), { execution: execution("reev-4-step") });
+    expect(page).toContain("<code>call_99</code>");
+    expect(page).not.toContain("<code>call_100</code>");
+    expect(page).toContain(
+      "… and 150 more tool calls (10 failed), not listed here: reev export, or GET /api/v1/executions/{id}/steps, has every one.",
+    );
+  });
+});

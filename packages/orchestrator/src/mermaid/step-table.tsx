@@ -20,6 +20,18 @@ function jsonText(value: unknown): string {
     : `${text.slice(0, LIMITS.json)}\n… ${text.length - LIMITS.json} more characters (see reev export)`;
 }
 
+/**
+ * Tool calls listed per step: a step of 50,000 calls made a 28 MB page. The rest are counted, failures
+ * included, and reev export (or the API's steps) has every one.
+ */
+const TOOL_CALLS_LISTED = 100;
+
+function unlistedCalls(rest: readonly ConsolidatedToolCall[]): string {
+  const failed = rest.filter((call) => call.success === false).length;
+  const count = rest.length.toLocaleString("en-US");
+  return `… and ${count} more tool call${rest.length === 1 ? "" : "s"}${failed ? ` (${failed.toLocaleString("en-US")} failed)` : ""}, not listed here: reev export, or GET /api/v1/executions/{id}/steps, has every one.`;
+}
+
 function ToolCall(props: { call: ConsolidatedToolCall; retried: boolean }) {
   const { call } = props;
   const mark = call.success === true ? "✓" : call.success === false ? "✗" : "–";
@@ -86,9 +98,12 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: 
           <span class="muted">none</span>
         ) : (
           <ul class="tools">
-            {step.tool_calls.map((call) => (
+            {step.tool_calls.slice(0, TOOL_CALLS_LISTED).map((call) => (
               <ToolCall call={call} retried={retried} />
             ))}
+            {step.tool_calls.length > TOOL_CALLS_LISTED ? (
+              <li class="muted">{unlistedCalls(step.tool_calls.slice(TOOL_CALLS_LISTED))}</li>
+            ) : null}
           </ul>
         )}
       </td>
