@@ -183,6 +183,14 @@ export function toDatabaseError(error: unknown, action: string): DatabaseError {
   if (error instanceof DatabaseError) return error;
   if (typeof error === "object" && error !== null && "message" in error) {
     const e = error as PrismaLikeError;
+    // A DatabaseError that reev's own adapter threw (a database used after close()) comes back as
+    // Prisma's error with its code and words: kept as they are, with no advice of another cause's.
+    if (e.name === "PrismaClientKnownRequestError" && (DATABASE_ERROR_CODES as readonly string[]).includes(e.code ?? "")) {
+      return new DatabaseError(e.code as DatabaseErrorCode, `Failed to ${action}: ${lastLine(e.message)}`, {
+        cause: error,
+        retryable: false,
+      });
+    }
     const { code, retryable } = classify(e);
     const detail = lastLine(e.message);
     const advice = (e.code && PRISMA_ADVICE[e.code]) ?? ADVICE[code];

@@ -400,6 +400,27 @@ function migratesOnOpen(policy: NonNullable<OpenDatabaseOptions["migrate"]>, tar
 }
 
 /**
+ * The adapter, refusing to connect once the database is closed. Prisma connects again on the next
+ * query after `$disconnect`, so on PostgreSQL a closed database went on reading and writing (PGlite's
+ * engine, closed, failed with an INTERNAL error instead).
+ */
+function refuseAfterClose(factory: SqlDriverAdapterFactory, isClosed: () => boolean, description: string): SqlDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: () => {
+      if (isClosed()) return Promise.reject(closedError(description));
+      return factory.connect();
+    },
+  };
+}
+
+const closedError = (description: string) =>
+  new DatabaseError("CONNECTION", `${description} was closed (db.close()): open it again with openDatabase to use it.`, {
+    retryable: false,
+  });
+
+/**
  * Opens reev's database: picks the backend from the URL, migrates it or checks that it is up to date
  * (see `migrate`) and returns its DatabaseWriter and `close()`. Always close it (`await using db = await
  * openDatabase()`, or `await db.close()`): an unclosed PGlite keeps the process alive.
@@ -418,9 +439,11 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   const backend: Backend =
     target.kind === "postgres" ? await openPostgres(target.url) : await openPGlite(target, options, migrates ? migrations : undefined);
   const transaction = target.kind === "postgres" ? POSTGRES_TRANSACTION : PGLITE_TRANSACTION;
-  const adapter = options.wrapAdapter ? options.wrapAdapter(backend.adapter) : backend.adapter;
-  const prisma = new PrismaClient({ adapter, transactionOptions: transaction });
+  const description = describe(target);
   let closed: Promise<void> | undefined;
+  const refusingAfterClose = refuseAfterClose(backend.adapter, () => closed !== undefined, description);
+  const adapter = options.wrapAdapter ? options.wrapAdapter(refusingAfterClose) : refusingAfterClose;
+  const prisma = new PrismaClient({ adapter, transactionOptions: transaction });
   const close = () =>
     (closed ??= (async () => {
       try {
@@ -433,7 +456,6 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
         }
       }
     })());
-  const description = describe(target);
   let appliedMigrations: string[] = [];
   let resolvedMigration: ResolvedMigration | undefined;
   try {
@@ -464,6 +486,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     close,
     [Symbol.asyncDispose]: close,
   };
-  internals.set(db, { prisma, pglite: backend.pglite, read: backend.read });
+  const read: DriverRead = (sql) => (closed ? Promise.reject(closedError(description)) : backend.read(sql));
+  internals.set(db, { prisma, pglite: backend.pglite, read });
   return db;
 }
