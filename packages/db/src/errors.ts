@@ -88,7 +88,7 @@ export class DatabaseError extends Error {
 type PrismaLikeError = { name?: string; code?: string; message: string; meta?: Record<string, unknown> };
 
 /** The driver's failure as the adapters report it: a kind, and for PostgreSQL errors the SQLSTATE. */
-type DriverCause = { kind?: unknown; code?: unknown; originalCode?: unknown };
+type DriverCause = { kind?: unknown; code?: unknown; originalCode?: unknown; db?: unknown; originalMessage?: unknown };
 
 const CONNECTION_LOST_KINDS = new Set(["ConnectionClosed", "SocketTimeout", "DatabaseNotReachable", "TooManyConnections"]);
 /** Failures of configuration, not of the moment: the same call fails the same way until someone fixes them. */
@@ -111,7 +111,7 @@ const SQLSTATE_TIMEOUT = new Set(["57014", "25P03", "25P04"]);
  * `meta.driverAdapterError`, or the adapter's own DriverAdapterError passed through unwrapped (a
  * failure at COMMIT or ROLLBACK) with it in `cause`.
  */
-function driverCause(error: PrismaLikeError): DriverCause | undefined {
+export function driverCause(error: PrismaLikeError): DriverCause | undefined {
   const wrapped = (error.meta?.driverAdapterError as { cause?: DriverCause } | undefined)?.cause;
   return wrapped ?? (error.name === "DriverAdapterError" ? (error as { cause?: DriverCause }).cause : undefined);
 }
