@@ -8,7 +8,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import type { Database } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, type TestBackend, testBackends } from "@reev/db/testing";
@@ -18,24 +17,9 @@ import { CliError } from "../src/cli-error.js";
 import { exportCommand } from "../src/commands/export.js";
 import { importCommand, readExport } from "../src/commands/import.js";
 import { showCommand } from "../src/commands/show.js";
-import type { CliIO } from "../src/context.js";
+import { captureIO } from "./support/capture-io.js";
 
 const FLOW = new URL("./fixtures/import-round-trip.yaml", import.meta.url).pathname;
-
-function captureIO(): CliIO & { out(): string; err(): string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d: Buffer) => (out += d.toString()));
-  stderr.on("data", (d: Buffer) => (err += d.toString()));
-  return {
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stderr: stderr as unknown as NodeJS.WriteStream,
-    out: () => out,
-    err: () => err,
-  };
-}
 
 let dir: string;
 beforeAll(() => {

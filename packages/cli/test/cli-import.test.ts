@@ -6,7 +6,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { type Database, DatabaseError } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { createPostgresDatabase, openTestDatabase, testBackends } from "@reev/db/testing";
@@ -15,25 +14,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { exportCommand } from "../src/commands/export.js";
 import { importCommand, readExport } from "../src/commands/import.js";
 import type { CliIO } from "../src/context.js";
+import { captureIO } from "./support/capture-io.js";
 import { startCli } from "./support/live-cli.js";
 import { assertBuilt, makeTempDir, runCli, show } from "./support/run-cli.js";
 
 const EXAMPLE = new URL("../examples/twelve-step-rebalance.yaml", import.meta.url).pathname;
-
-function captureIO(): CliIO & { out(): string; err(): string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d: Buffer) => (out += d.toString()));
-  stderr.on("data", (d: Buffer) => (err += d.toString()));
-  return {
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stderr: stderr as unknown as NodeJS.WriteStream,
-    out: () => out,
-    err: () => err,
-  };
-}
 
 /** The export as a copy under another execution id: every place the file names it. */
 function renamed<
