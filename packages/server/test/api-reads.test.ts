@@ -1,7 +1,7 @@
 import { type Database, maskUrl } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, test, testBackends } from "@reev/db/testing";
-import { exportExecution } from "@reev/orchestrator";
+import { exportExecution, parseFlowPlan } from "@reev/orchestrator";
 import { describe, expect } from "vitest";
 import { createServer } from "../src/index.js";
 import { expectMatchesOpenApi } from "./support/openapi.js";
@@ -146,6 +146,38 @@ describe.each(testBackends())("read API on $name", (backend) => {
       expect(health.response.status).toBe(200);
       expectMatchesOpenApi(doc, { method: "get", path, status: 200 }, health.json);
     }
+  });
+
+  test("a step's attempts and its expect verdict are in the steps route, as reev show --json has them", async ({ db }) => {
+    const plan = parseFlowPlan(
+      JSON.stringify({
+        flowId: `attempts-${backend.name}`,
+        prompt: "p",
+        steps: [
+          {
+            stepId: "swap",
+            prompt: "swap",
+            retry: { attempts: 2, backoffMs: 0, maxBackoffMs: 0 },
+            expect: { args: { swap: { amount: 2 } } },
+            script: [{ fail: "quote expired" }, { toolCalls: [{ toolName: "swap", input: { amount: 3 } }] }],
+          },
+        ],
+      }),
+    );
+    const id = await runFlow(db, plan);
+    const steps = await get(db, `/api/v1/executions/${id}/steps`);
+    expectMatchesOpenApi(await openapi(db), { method: "get", path: "/api/v1/executions/{id}/steps", status: 200 }, steps.json);
+    const [step] = steps.json.data as { attempts: Record<string, unknown>[]; checks: unknown }[];
+    expect(step?.attempts.map((a) => [a.attempt, a.status, a.error])).toEqual([
+      [1, "failed", "quote expired"],
+      [2, "success", null],
+    ]);
+    expect(step?.checks).toEqual({
+      passed: false,
+      checks: [{ check: "args", passed: false, reason: expect.stringContaining("no successful swap call had the arguments") }],
+    });
+    const checks = await db.writer.getChecks(id);
+    expect(step?.checks).toEqual(checks.steps.get(0));
   });
 
   test("a run consolidated before cost reasons were stored still answers: its reasons are null, on every view of its metrics", async ({

@@ -140,6 +140,29 @@ export const ZToolCall = z
   })
   .openapi("ToolCall");
 
+export const ZAttempt = z
+  .object({
+    attempt: z.int(),
+    status: z.enum(STEP_STATUSES),
+    error: z.string().nullable(),
+    error_kind: z.string().nullable().openapi({ description: "Whose failure it was: agent or infrastructure." }),
+    started_at: ZTime.nullable(),
+    finished_at: ZTime.nullable(),
+    duration_ms: z.int().nullable(),
+    model: z.string().nullable(),
+    input_tokens: z.int().nullable(),
+    output_tokens: z.int().nullable(),
+    cached_input_tokens: z.int().nullable(),
+  })
+  .openapi("Attempt");
+
+export const ZCheckVerdict = z
+  .object({
+    passed: z.boolean(),
+    checks: z.array(z.object({ check: z.string(), passed: z.boolean(), reason: z.string().nullable() })),
+  })
+  .openapi("CheckVerdict");
+
 export const ZStep = z
   .object({
     session_id: z.string(),
@@ -155,6 +178,10 @@ export const ZStep = z
     error: z.string().nullable(),
     timestamp: ZTime.openapi({ description: "When the step became visible (committed)." }),
     tool_calls: z.array(ZToolCall),
+    attempts: z
+      .array(ZAttempt)
+      .openapi({ description: "Every recorded attempt, in order (a retried step has several); [] when none were recorded." }),
+    checks: ZCheckVerdict.nullable().openapi({ description: "The verdict of the step's `expect` checks; null when it has none recorded." }),
     content: z.string().optional().openapi({ description: "The step's content as stored; only with ?include=content." }),
   })
   .openapi("Step");

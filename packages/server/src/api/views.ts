@@ -7,6 +7,7 @@ import {
   type LivenessOptions,
   livenessFlags,
   type SessionLog,
+  type StoredCheckResult,
   type ToolCallLog,
 } from "@reev/db";
 import { type CostGap, costUnknownReason, storedCostGaps } from "@reev/orchestrator";
@@ -77,7 +78,8 @@ export const toolCallJson = (t: ToolCallLog): z.infer<typeof ZToolCall> => ({
   error: t.error,
 });
 
-export function stepJson(s: SessionLog, withContent: boolean): z.infer<typeof ZStep> {
+/** A step as the API shows it; `checks`: its stored `expect` verdict, if any (db.writer.getChecks). */
+export function stepJson(s: SessionLog, withContent: boolean, checks: StoredCheckResult | null = null): z.infer<typeof ZStep> {
   return {
     session_id: s.sessionId,
     execution_id: s.executionId,
@@ -92,6 +94,20 @@ export function stepJson(s: SessionLog, withContent: boolean): z.infer<typeof ZS
     error: s.error,
     timestamp: s.timestamp.toISOString(),
     tool_calls: s.toolCalls.map(toolCallJson),
+    attempts: s.attempts.map((a) => ({
+      attempt: a.attempt,
+      status: a.status,
+      error: a.error,
+      error_kind: a.errorKind,
+      started_at: iso(a.startedAt),
+      finished_at: iso(a.finishedAt),
+      duration_ms: a.durationMs,
+      model: a.model,
+      input_tokens: a.inputTokens,
+      output_tokens: a.outputTokens,
+      cached_input_tokens: a.cachedInputTokens,
+    })),
+    checks,
     ...(withContent ? { content: s.content } : {}),
   };
 }

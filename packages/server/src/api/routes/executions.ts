@@ -104,7 +104,8 @@ export function registerExecutionRoutes(app: App, ctx: ServerContext): void {
     const { include } = c.req.valid("query");
     if (!(await ctx.db.writer.getExecutionSession(id))) throw await executionNotFound(ctx.db, id);
     const steps = await ctx.db.writer.getSessionsForConsolidation(id);
-    return c.json({ data: steps.map((s) => stepJson(s, include === "content")) }, 200);
+    const checks = await ctx.db.writer.getChecks(id);
+    return c.json({ data: steps.map((s) => stepJson(s, include === "content", checks.steps.get(s.stepIndex) ?? null)) }, 200);
   });
 
   app.openapi(exportRoute, async (c) => {
