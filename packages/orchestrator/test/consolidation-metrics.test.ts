@@ -82,7 +82,7 @@ describe("computeMetrics on hand-computed tables", () => {
       total_output_tokens: null,
       cost_usd: null,
       // Why, stored with it: no view could tell later.
-      cost_unknown: [{ reason: "no_usage" }],
+      cost_unknown: [{ reason: "no_usage", reported: "no_attempts" }],
     });
   });
 
@@ -184,7 +184,7 @@ describe("computeMetrics on hand-computed tables", () => {
       total_output_tokens: null,
       cost_usd: null,
       // Why, stored with it: no view could tell later.
-      cost_unknown: [{ reason: "no_usage" }],
+      cost_unknown: [{ reason: "no_usage", reported: "no_attempts" }],
     });
   });
 
@@ -344,7 +344,7 @@ describe("buildConsolidation", () => {
       total_output_tokens: null,
       cost_usd: null,
       // Why, stored with it: no view could tell later.
-      cost_unknown: [{ reason: "no_usage" }],
+      cost_unknown: [{ reason: "no_usage", reported: "no_attempts" }],
     });
     expect(built.metadata).toEqual({
       avgScore: document.metadata.avg_score,

@@ -24,7 +24,7 @@ describe("costGaps", () => {
   it("is empty exactly when runCostUsd prices the run, and names every reason otherwise", () => {
     const cases: [Parameters<typeof costGaps>[0], PriceTable | null, unknown][] = [
       [[usage("gpt-a"), usage("gpt-b", null)], PRICES, []],
-      [null, PRICES, [{ reason: "no_usage" }]],
+      [null, PRICES, [{ reason: "no_usage", reported: "no_attempts" }]],
       // Some attempts counted and one did not: a gap. None counted at all: an agent that reports no usage.
       [[usage("gpt-a", 0, null), usage("gpt-a")], null, [{ reason: "no_usage", reported: "some" }]],
       [[uncounted("gpt-a"), uncounted(null)], PRICES, [{ reason: "no_usage", reported: "none" }]],
@@ -73,6 +73,10 @@ describe("costUnknownNote", () => {
     ]);
     expect(costUnknownNote([{ reason: "no_usage", reported: "none" }])).toEqual([
       "Cost is unknown (—): the agent reported no token usage.",
+    ]);
+    // A recovered run that had stored no step: nothing to blame the agent for.
+    expect(costUnknownNote([{ reason: "no_usage", reported: "no_attempts" }])).toEqual([
+      "Cost is unknown (—): there is no usage to count: no step ran, or a step that ran recorded no attempt.",
     ]);
   });
 });

@@ -315,8 +315,20 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
         }));
       expect(comparable(typedDoc, typedId)).toEqual(comparable(seedDoc, seedId));
       expect(Object.keys(typedDoc.steps[0]!)).toEqual(expect.arrayContaining(Object.keys(seedDoc.steps[0]!)));
-      const { infrastructure_errors: _i, total_input_tokens: _in, total_output_tokens: _out, ...seedMetrics } = seedDoc.metadata;
+      // Apart from what only the typed path records: its attempts, and so their usage (the seed's
+      // string path records none: its cost is unknown for want of attempts, the typed one's for want of counts).
+      const {
+        infrastructure_errors: _i,
+        total_input_tokens: _in,
+        total_output_tokens: _out,
+        cost_unknown: seedGaps,
+        ...seedMetrics
+      } = seedDoc.metadata;
       expect(typedDoc.metadata).toMatchObject(seedMetrics);
+      expect([seedGaps, typedDoc.metadata.cost_unknown]).toEqual([
+        [{ reason: "no_usage", reported: "no_attempts" }],
+        [{ reason: "no_usage", reported: "none" }],
+      ]);
       expect(typedDoc.steps.map((s) => s.content)).toEqual(["balance done", "swap done", ""]);
       // The seed's content repeated every tool call; the typed one names none of them.
       expect(seedDoc.steps[0]!.content).toContain("get_balance");

@@ -10,17 +10,17 @@ const ZModels = z.array(z.string()).min(1);
  * null cost (the document's `metadata.cost_unknown`): the price table is not kept with a run, so a
  * later reader cannot work the reason out again.
  * - `no_usage`: a step that ran recorded no attempt, or an attempt no input or output count;
- *   `reported` says how much was reported when the attempts are known: `none` (no attempt gave an
- *   input or output count: an agent that does not report usage, such as a script without any) or
- *   `some` (a real gap among counted attempts); absent when a step recorded no attempt, and in
- *   documents stored before it was kept;
+ *   `reported` says how much was reported: `none` (no attempt gave an input or output count: an agent
+ *   that does not report usage, such as a script without any), `some` (a real gap among counted
+ *   attempts) or `no_attempts` (no step ran, or one that ran recorded no attempt: nothing to count);
+ *   absent in documents stored before it was kept;
  * - `no_prices`: the run was priced without a price table;
  * - `no_model`: attempts that did not report their model;
  * - `unpriced`: models the price table does not have;
  * - `uncached`: models that charge cached input apart, with an attempt that did not report its cached count.
  */
 export const ZCostGap = z.discriminatedUnion("reason", [
-  z.object({ reason: z.literal("no_usage"), reported: z.enum(["none", "some"]).optional() }),
+  z.object({ reason: z.literal("no_usage"), reported: z.enum(["none", "some", "no_attempts"]).optional() }),
   z.object({ reason: z.literal("no_prices") }),
   z.object({ reason: z.literal("no_model"), attempts: z.int().positive() }),
   z.object({ reason: z.literal("unpriced"), models: ZModels }),
@@ -35,7 +35,7 @@ const sortedUnique = (names: readonly string[]) => [...new Set(names)].sort();
  * usage is the only reason given when it applies: no price table could price tokens that were not counted.
  */
 export function costGaps(usages: readonly TokenUsage[] | null, prices: PriceTable | null): CostGap[] {
-  if (usages === null) return [{ reason: "no_usage" }];
+  if (usages === null) return [{ reason: "no_usage", reported: "no_attempts" }];
   if (usages.some((u) => u.inputTokens === null || u.outputTokens === null)) {
     const none = usages.every((u) => u.inputTokens === null && u.outputTokens === null);
     return [{ reason: "no_usage", reported: none ? "none" : "some" }];
@@ -60,7 +60,9 @@ export function costGaps(usages: readonly TokenUsage[] | null, prices: PriceTabl
 function gapWords(gap: CostGap): string {
   switch (gap.reason) {
     case "no_usage":
-      return gap.reported === "none" ? "the agent reported no token usage" : "the agent did not report usage for every attempt";
+      if (gap.reported === "none") return "the agent reported no token usage";
+      if (gap.reported === "no_attempts") return "there is no usage to count: no step ran, or a step that ran recorded no attempt";
+      return "the agent did not report usage for every attempt";
     case "no_prices":
       return "no price table was given: pass --prices FILE to price the tokens";
     case "no_model":

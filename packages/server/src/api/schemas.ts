@@ -35,9 +35,9 @@ const ZCostGap = z
   .discriminatedUnion("reason", [
     z.object({
       reason: z.literal("no_usage"),
-      reported: z.enum(["none", "some"]).optional().openapi({
+      reported: z.enum(["none", "some", "no_attempts"]).optional().openapi({
         description:
-          "none: no attempt reported an input or output count (an agent that reports no usage, such as a script without any); some: only some did. Absent when a step recorded no attempt, and for runs consolidated before it was kept.",
+          "none: no attempt reported an input or output count (an agent that reports no usage, such as a script without any); some: only some did; no_attempts: no step ran, or one that ran recorded no attempt. Absent for runs consolidated before it was kept.",
       }),
     }),
     z.object({ reason: z.literal("no_prices") }),
