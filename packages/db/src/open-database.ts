@@ -136,6 +136,12 @@ export function maskUrl(url: string): string {
 }
 
 export function resolveTarget(url: string | undefined, cwd = process.cwd()): DatabaseTarget {
+  // From JavaScript anything can come: said in words, not as a TypeError from .trim().
+  if (url !== undefined && typeof url !== "string") {
+    throw new DatabaseError("VALIDATION", `The database URL must be text (a directory, memory:// or postgresql://…), not ${typeof url}.`, {
+      field: "url",
+    });
+  }
   // An empty value is a mistake, not "here": it would make the working directory the data directory.
   if (url !== undefined && !url.trim()) throw new DatabaseError("VALIDATION", "The database URL is empty.", { field: "url" });
   const raw = url ?? (process.env.REEV_DATABASE_URL?.trim() || DEFAULT_DATA_DIR);
@@ -407,6 +413,8 @@ function connectFailureWords(error: unknown, database: string, reason: string): 
   }
 }
 
+const MIGRATE_POLICIES: readonly unknown[] = [true, false, "embedded", "read"];
+
 /**
  * Whether opening migrates: always when asked to, never when told not to; otherwise only reev's own
  * embedded database, and for reading only a new in-memory one (it cannot be read before it exists).
@@ -446,6 +454,11 @@ const closedError = (description: string) =>
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
   const target = resolveTarget(options.url, options.cwd);
   const policy = options.migrate ?? "embedded";
+  if (!MIGRATE_POLICIES.includes(policy)) {
+    throw new DatabaseError("VALIDATION", `migrate must be true, false, "embedded" or "read", not ${JSON.stringify(policy)}.`, {
+      field: "migrate",
+    });
+  }
   const migrates = migratesOnOpen(policy, target);
   // Read once, for the template a new PGlite starts from and for the deploy (or the check).
   const migrations = policy === false ? undefined : await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIR);

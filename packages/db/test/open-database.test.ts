@@ -106,6 +106,15 @@ describe("directories that must not become databases", () => {
   });
 });
 
+describe("options from JavaScript, untyped", () => {
+  it("a URL that is not text, or a migrate policy reev does not have, is VALIDATION naming it, before anything is opened", async () => {
+    const url = await expectDbError(openDatabase({ url: 42 as unknown as string }), "VALIDATION", "url");
+    expect(url.message).toBe("The database URL must be text (a directory, memory:// or postgresql://…), not number.");
+    const migrate = await expectDbError(openDatabase({ url: "memory://", migrate: "yes" as unknown as boolean }), "VALIDATION", "migrate");
+    expect(migrate.message).toBe('migrate must be true, false, "embedded" or "read", not "yes".');
+  });
+});
+
 describe("makeDirectories", () => {
   it("makes every missing parent, accepts what exists, and refuses a file in the way or a parent that takes none", () => {
     const dir = mkdtempSync(join(tmpdir(), "reev-make-dirs-"));
