@@ -80,6 +80,33 @@ describe.each(backends)("reev run --prices on $name", (backend) => {
     }
   });
 
+  it("reev compare of two runs compares the costs stored with them (as priced when consolidated); one never priced has none", async () => {
+    const priced = await reev(
+      "run",
+      fixture("eval-usage.yaml"),
+      "--repeat",
+      "2",
+      "--prices",
+      fixture("prices.yaml"),
+      "--out",
+      join(temp.dir, `cmp-${backend.name}`),
+    );
+    const [a, b] = executionIds(priced.stdout);
+    const unpriced = await reev("run", fixture("eval-usage.yaml"), "--out", join(temp.dir, `cmp-unpriced-${backend.name}`));
+    const [c] = executionIds(unpriced.stdout);
+    const deltaOf = async (x: string, y: string) => {
+      const r = await reev("compare", x, y, "--format", "json");
+      expect(r.code, show(r)).toBe(0);
+      return (JSON.parse(r.stdout) as { comparison: { flows: { costUsdPerRunDelta: number | null }[] } }).comparison.flows[0]
+        ?.costUsdPerRunDelta;
+    };
+    // The same flow and usage, both priced at $0.0109: no difference, rather than an unknown one.
+    expect(await deltaOf(a!, b!)).toBe(0);
+    expect(await deltaOf(a!, c!)).toBeNull();
+    const table = await reev("compare", a!, b!);
+    expect(table.stdout, show(table)).toMatch(/^eval-usage\s.*±\$0\.0000$/m);
+  });
+
   it("an attempt without its cached count, priced apart: the summary, show, status and the HTML report say why the cost is unknown", async () => {
     const flow = join(temp.dir, `uncached-${backend.name}.yaml`);
     writeFileSync(

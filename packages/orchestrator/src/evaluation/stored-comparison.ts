@@ -6,6 +6,7 @@ import {
   type RunMark,
   runMark,
 } from "@reev/db";
+import { getConsolidationStatus } from "../consolidation.js";
 import { counted } from "../counted.js";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
@@ -129,11 +130,30 @@ export async function storedReport(
   }
   const stored = await db.writer.getEvaluationExecution(id);
   if (!stored) throw new OrchestratorError("NOT_FOUND", `No evaluation or execution "${id}".`, { path: field });
+  const report = buildEvaluationReport([stored], { k: 1, flows: [expectationsOf(stored)], prices });
   return {
     kind: "execution",
-    report: buildEvaluationReport([stored], { k: 1, flows: [expectationsOf(stored)], prices }),
+    report: prices ? report : await withStoredCost(db, id, report),
     side: { id, name: null },
     incomplete: null,
+  };
+}
+
+/**
+ * A run compared without a price file, with the cost stored with its newest consolidation (what `reev
+ * status` shows; priced when it was consolidated), as an evaluation's stored summary keeps its costs.
+ * Without one (never priced), the report's own null stands.
+ */
+async function withStoredCost(db: Reads, id: string, report: EvaluationReport): Promise<EvaluationReport> {
+  const costUsd = (await getConsolidationStatus(db, id)).metadata?.costUsd ?? null;
+  if (costUsd === null) return report;
+  return {
+    ...report,
+    flows: report.flows.map((f) => ({
+      ...f,
+      costUsd: { total: costUsd, known: 1, unknown: 0 },
+      ...(f.runTotals ? { runTotals: f.runTotals.map((r) => ({ ...r, costUsd })) } : {}),
+    })),
   };
 }
 
