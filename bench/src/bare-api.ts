@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { livenessFlags } from "@reev/db";
 import { statementName } from "@reev/db/internal";
-import { parseConsolidatedContent, renderFlowDiagram } from "@reev/orchestrator";
+import { costUnknownReason, parseConsolidatedContent, renderFlowDiagram } from "@reev/orchestrator";
 import { encodeCursor } from "@reev/server";
 import type { RawDriver } from "./raw-driver.js";
 
@@ -126,6 +126,8 @@ async function flow(raw: RawDriver, id: string): Promise<unknown> {
       total_input_tokens: m.total_input_tokens ?? null,
       total_output_tokens: m.total_output_tokens ?? null,
       cost_usd: m.cost_usd ?? null,
+      cost_unknown: m.cost_unknown?.length ? m.cost_unknown : null,
+      cost_unknown_reason: costUnknownReason(m.cost_unknown ?? []),
     },
     tool_calls: content.steps.flatMap((step) =>
       step.tool_calls.map((t, callIndex) => ({
