@@ -1,4 +1,5 @@
 import type { ConsolidatedContent, ConsolidatedStep, ConsolidatedStepStatus } from "../consolidated-content.js";
+import { countedGrouped, grouped } from "../counted.js";
 import type { RunChecks } from "./check-notes.js";
 import { buildFlowModel, type FlowStepState, orderedSteps } from "./flow-model.js";
 import { type StatusClass, statusStyle } from "./step-status.js";
@@ -23,9 +24,6 @@ export type FoldedSteps = Omit<FlowStepState, "stepIndex"> & {
 
 export type DiagramNode = FlowStepState | FoldedSteps;
 
-const grouped = (n: number) => n.toLocaleString("en-US");
-const countOf = (n: number, one: string, many = `${one}s`) => `${grouped(n)} ${n === 1 ? one : many}`;
-
 const OUTCOME_WORDS: Record<ConsolidatedStepStatus, string> = {
   success: "succeeded",
   failed: "failed",
@@ -41,10 +39,10 @@ export function foldLines(steps: readonly ConsolidatedStep[], checks: RunChecks 
   const [only] = outcomes.keys();
   const lines =
     outcomes.size === 1 && only !== undefined
-      ? [`${countOf(steps.length, "step")}, all ${OUTCOME_WORDS[only]}`]
-      : [countOf(steps.length, "step"), ...[...outcomes].map(([status, n]) => `${grouped(n)} ${OUTCOME_WORDS[status]}`)];
+      ? [`${countedGrouped(steps.length, "step")}, all ${OUTCOME_WORDS[only]}`]
+      : [countedGrouped(steps.length, "step"), ...[...outcomes].map(([status, n]) => `${grouped(n)} ${OUTCOME_WORDS[status]}`)];
   lines.push(
-    countOf(
+    countedGrouped(
       steps.reduce((sum, step) => sum + step.tool_calls.length, 0),
       "tool call",
     ),
@@ -54,8 +52,8 @@ export function foldLines(steps: readonly ConsolidatedStep[], checks: RunChecks 
   if (verdicts.length > 0) {
     lines.push(
       failed === 0
-        ? `✓ expect held on ${countOf(verdicts.length, "step")}`
-        : `✗ expect failed on ${grouped(failed)} of ${countOf(verdicts.length, "step")}`,
+        ? `✓ expect held on ${countedGrouped(verdicts.length, "step")}`
+        : `✗ expect failed on ${grouped(failed)} of ${countedGrouped(verdicts.length, "step")}`,
     );
   }
   return lines;
@@ -134,9 +132,9 @@ export function foldedDiagramNote(content: ConsolidatedContent, checks: RunCheck
   if (folds.length === 0) return undefined;
   const hidden = folds.reduce((sum, fold) => sum + fold.count, 0);
   return (
-    `This run has ${countOf(content.steps.length, "step")}, more than the diagram draws one by one (${MAX_DRAWN_STEPS}): ` +
-    `it shows ${countOf(content.steps.length - hidden, "step")} one by one (the first and last ${ENDS}, and up to ${NOTABLE} ` +
-    `that did not succeed or failed a check) and folds the other ${grouped(hidden)} into ${countOf(folds.length, "box", "boxes")} with their counts. ` +
+    `This run has ${countedGrouped(content.steps.length, "step")}, more than the diagram draws one by one (${MAX_DRAWN_STEPS}): ` +
+    `it shows ${countedGrouped(content.steps.length - hidden, "step")} one by one (the first and last ${ENDS}, and up to ${NOTABLE} ` +
+    `that did not succeed or failed a check) and folds the other ${grouped(hidden)} into ${countedGrouped(folds.length, "box", "boxes")} with their counts. ` +
     "Every step is in the Steps table below."
   );
 }

@@ -1,5 +1,6 @@
 import type { Child } from "hono/jsx";
 import type { ConsolidatedContent, ConsolidatedStep, ConsolidatedToolCall } from "../consolidated-content.js";
+import { countedGrouped, grouped } from "../counted.js";
 import { formatDuration } from "../format-duration.js";
 import { checksCell, type RunChecks } from "./check-notes.js";
 import { buildFlowModel, type FlowStepState, orderedSteps, stepError } from "./flow-model.js";
@@ -28,8 +29,7 @@ const TOOL_CALLS_LISTED = 100;
 
 function unlistedCalls(rest: readonly ConsolidatedToolCall[]): string {
   const failed = rest.filter((call) => call.success === false).length;
-  const count = rest.length.toLocaleString("en-US");
-  return `… and ${count} more tool call${rest.length === 1 ? "" : "s"}${failed ? ` (${failed.toLocaleString("en-US")} failed)` : ""}, not listed here: reev export, or GET /api/v1/executions/{id}/steps, has every one.`;
+  return `… and ${countedGrouped(rest.length, "more tool call")}${failed ? ` (${grouped(failed)} failed)` : ""}, not listed here: reev export, or GET /api/v1/executions/{id}/steps, has every one.`;
 }
 
 function ToolCall(props: { call: ConsolidatedToolCall; retried: boolean }) {
