@@ -19,19 +19,38 @@ import { placeholders, STEP_RESULT_FIELDS, TEMPLATE_ROOTS } from "./prompt-templ
 // included) into U+FFFD.
 const ZToolName = z.string().min(1).max(MAX_ID_LENGTH);
 
-export const ZScriptedToolCall = z.strictObject({
-  toolName: ZToolName.describe("The tool's name. A required tool counts as called once a call with its name succeeds."),
-  input: z.unknown().optional().describe("The arguments the tool was called with: any JSON."),
-  output: z
-    .unknown()
-    .optional()
-    .describe("What the tool returned: any JSON. Later prompts can insert it, as in {{steps.ID.toolCalls[0].output.FIELD}}."),
-  success: z.boolean().default(true).describe("false: the call failed. A required tool whose calls all failed fails the step."),
-  durationMs: ZDurationMs.default(0).describe(
-    "How long the call takes, in milliseconds: the scripted agent waits this long and records what it measured, within the attempt's delayMs.",
-  ),
-  error: z.string().optional().describe("The call's error message, when it failed."),
-});
+export const ZScriptedToolCall = z
+  .strictObject({
+    toolName: ZToolName.describe("The tool's name. A required tool counts as called once a call with its name succeeds."),
+    input: z.unknown().optional().describe("The arguments the tool was called with: any JSON."),
+    output: z
+      .unknown()
+      .optional()
+      .describe("What the tool returned: any JSON. Later prompts can insert it, as in {{steps.ID.toolCalls[0].output.FIELD}}."),
+    success: z
+      .boolean()
+      .optional()
+      .describe(
+        "false: the call failed. Left out, a call with an error failed and one without succeeded. A required tool whose calls all failed fails the step.",
+      ),
+    durationMs: ZDurationMs.default(0).describe(
+      "How long the call takes, in milliseconds: the scripted agent waits this long and records what it measured, within the attempt's delayMs.",
+    ),
+    error: z.string().optional().describe("The call's error message: the call failed."),
+  })
+  // A call that reports an error and success both would be stored as succeeded with an error, and counted as a success.
+  .refine((call) => !(call.success === true && call.error !== undefined), {
+    message: "is given with success: true; a call that succeeded has no error: drop error, or say success: false",
+    path: ["error"],
+  })
+  .transform(({ toolName, input, output, success, durationMs, error }) => ({
+    toolName,
+    ...(input === undefined ? {} : { input }),
+    ...(output === undefined ? {} : { output }),
+    success: success ?? error === undefined,
+    durationMs,
+    ...(error === undefined ? {} : { error }),
+  }));
 export type ScriptedToolCall = z.infer<typeof ZScriptedToolCall>;
 
 /** Usage as a script states it; the scripted agent reports it as the provider's TokenUsage. */

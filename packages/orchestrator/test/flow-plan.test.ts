@@ -124,6 +124,32 @@ describe("parseFlowPlan", () => {
     });
   });
 
+  it("a scripted tool call with an error failed unless it says otherwise, and success: true beside an error is refused, naming it", () => {
+    const calls = (toolCalls: unknown[]) =>
+      `flowId: f\nprompt: p\nsteps:\n  - stepId: a\n    prompt: x\n    script:\n      - toolCalls: ${JSON.stringify(toolCalls)}\n`;
+    const parsed = parseFlowPlan(
+      calls([{ toolName: "swap", error: "slippage" }, { toolName: "swap" }, { toolName: "swap", success: false }]),
+    );
+    expect(parsed.steps[0]?.script?.[0]?.toolCalls).toEqual([
+      { toolName: "swap", success: false, durationMs: 0, error: "slippage" },
+      { toolName: "swap", success: true, durationMs: 0 },
+      { toolName: "swap", success: false, durationMs: 0 },
+    ]);
+    // What the parse gives parses again to itself (an evaluation stores its flows and rebuilds from them).
+    expect(ZFlowPlan.parse(parsed)).toEqual(parsed);
+    const error = (() => {
+      try {
+        parseFlowPlan(calls([{ toolName: "swap", success: true, error: "slippage" }]), "f.yaml");
+      } catch (e) {
+        return e as OrchestratorError;
+      }
+    })();
+    expect(error?.path).toBe("steps[0].script[0].toolCalls[0].error");
+    expect(error?.message).toContain(
+      "steps[0].script[0].toolCalls[0].error: is given with success: true; a call that succeeded has no error: drop error, or say success: false",
+    );
+  });
+
   it("parses by extension when a source name is given", () => {
     const yamlText = "flowId: f\nprompt: p\nsteps: [{ stepId: a, prompt: x }]\n";
     expect(parseFlowPlan(yamlText, "flow.yml").flowId).toBe("f");
