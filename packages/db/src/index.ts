@@ -11,6 +11,7 @@ export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
 // Reads for viewers (the server): keyset pages and one-snapshot views of a run.
 export { reachableHost } from "./reachable-host.js";
+export type { ConsolidatedSessionHead } from "./reads/consolidated-row.js";
 export { readConsolidatedSession } from "./reads/consolidated-session.js";
 export {
   type ExecutionIdsContaining,

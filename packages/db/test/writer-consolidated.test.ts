@@ -40,6 +40,29 @@ describe.each(testBackends())("consolidated sessions and atomicity on $name", (b
       });
     });
 
+    test("getNewestConsolidatedSession: the list's first, by creation time then row number; without its document when asked; null without one", async ({
+      db,
+    }) => {
+      const w = db.writer;
+      const id = await createExecution(w);
+      expect(await w.getNewestConsolidatedSession(id)).toBeNull();
+      expect(await w.getNewestConsolidatedSession(id, { content: false })).toBeNull();
+      const sameTime = "2021-05-06T07:08:09.010Z";
+      await w.storeConsolidatedSession("newest-lower-id", id, "made second", { costUsd: 0.5 }, { id: 7, createdAt: sameTime });
+      await w.storeConsolidatedSession("older-higher-id", id, "made first", {}, { id: 9, createdAt: "2021-05-06T07:08:08.000Z" });
+      await w.storeConsolidatedSession("same-time-higher-id", id, "the newest", { totalTools: 3 }, { id: 8, createdAt: sameTime });
+      const all = await w.getConsolidatedSessionsByExecution(id);
+      expect(all.map((s) => s.consolidatedSessionId)).toEqual(["same-time-higher-id", "newest-lower-id", "older-higher-id"]);
+      expect(await w.getNewestConsolidatedSession(id)).toEqual(all[0]);
+      const head = await w.getNewestConsolidatedSession(id, { content: false });
+      const { consolidatedContent, ...rest } = all[0]!;
+      expect(consolidatedContent).toBe("the newest");
+      expect(head).toEqual(rest);
+      expect(head).not.toHaveProperty("consolidatedContent");
+      await expectDbError(w.getNewestConsolidatedSession(id, { content: "no" } as never), "VALIDATION", "options.content");
+      await expectDbError(w.getNewestConsolidatedSession(""), "VALIDATION", "executionId");
+    });
+
     test("requires the parent execution → NOT_FOUND, nothing written", async ({ db }) => {
       const before = await rowCounts(db);
       const cid = uid("c");

@@ -289,6 +289,19 @@ export function documentCostGaps(content: string): CostGap[] {
 }
 
 /**
+ * Why a stored consolidated session's cost is unknown. A known cost has no gaps (costGaps), so its
+ * document, up to 256 MiB, is read only when the cost is null.
+ */
+async function storedCostGapsOf(
+  db: { writer: DatabaseWriter },
+  session: { executionId: string; consolidatedSessionId: string; costUsd: number | null },
+): Promise<CostGap[]> {
+  if (session.costUsd !== null) return [];
+  const content = await db.writer.getConsolidatedSession(session.consolidatedSessionId, session.executionId);
+  return content === null ? [] : documentCostGaps(content);
+}
+
+/**
  * Consolidates an execution's committed steps into one stored session, and records the outcome as
  * the execution's consolidation status: `writer.consolidate` owns the transaction (lock, read the
  * committed steps, build, store, status) and the deadline; this passes it the pure builder and turns
@@ -332,8 +345,10 @@ export async function consolidateExecution(
       },
     });
     // A retry under a stored id is answered from its metric columns, and from its document why its cost is unknown.
-    const stored = done.created ? undefined : await db.writer.getConsolidatedSession(consolidatedSessionId, executionId);
-    return { consolidatedSessionId, metadata: done.metadata, costGaps: stored ? documentCostGaps(stored) : (gaps ?? []) };
+    const costGaps = done.created
+      ? (gaps ?? [])
+      : await storedCostGapsOf(db, { executionId, consolidatedSessionId, costUsd: done.metadata.costUsd ?? null });
+    return { consolidatedSessionId, metadata: done.metadata, costGaps };
   } catch (error) {
     throw asOrchestratorError(error, { executionId, timeoutMs });
   }
@@ -353,7 +368,7 @@ export async function consolidateAgain(
   executionId: string,
   options: ConsolidateOptions = {},
 ): Promise<ConsolidationResult & { droppedCost: DroppedCost | null }> {
-  const previous = options.prices == null ? (await db.writer.getConsolidatedSessionsByExecution(executionId))[0] : undefined;
+  const previous = options.prices == null ? await db.writer.getNewestConsolidatedSession(executionId, { content: false }) : null;
   const done = await consolidateExecution(db, executionId, options);
   const dropped =
     previous?.costUsd != null && done.metadata.costUsd == null
@@ -412,7 +427,7 @@ export async function consolidationReport(
 ): Promise<ConsolidationStatusReport> {
   const { executionId } = execution;
   const { status, updatedAt, error } = execution.consolidation;
-  const latest = status === "completed" ? (await db.writer.getConsolidatedSessionsByExecution(executionId))[0] : undefined;
+  const latest = status === "completed" ? await db.writer.getNewestConsolidatedSession(executionId, { content: false }) : null;
   return {
     executionId,
     status,
@@ -420,7 +435,7 @@ export async function consolidationReport(
     error,
     consolidatedSessionId: latest?.consolidatedSessionId ?? null,
     metadata: latest ? sessionMetadata(latest) : null,
-    costGaps: latest ? documentCostGaps(latest.consolidatedContent) : [],
+    costGaps: latest ? await storedCostGapsOf(db, latest) : [],
     recordedSteps: latest ? latest.originalSessionIds.length : null,
   };
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { type Database, type StepInput, toStorableText } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { openTestDatabase, testBackends } from "@reev/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type ConsolidatedContent, type ConsolidatedStep, ZConsolidatedContent } from "../src/consolidated-content.js";
 import {
   buildConsolidation,
@@ -398,8 +398,15 @@ describe.each(testBackends())("the document consolidation assembles in the datab
         const executionId = await pricedRun(name, steps);
         const document = await consolidatedAsPureBuilder(executionId, uid("c"), prices);
         expect({ name, stored: document.metadata.cost_unknown }).toEqual({ name, stored: gaps });
+        // The document (up to 256 MiB) is read for its gaps only when the cost is unknown.
+        const documentReads = vi.spyOn(db.writer, "getConsolidatedSession");
         const report = await consolidationReport(db, (await db.writer.getExecutionSession(executionId))!);
-        expect({ name, read: report.costGaps }).toEqual({ name, read: gaps ?? [] });
+        expect({ name, read: report.costGaps, documentReads: documentReads.mock.calls.length }).toEqual({
+          name,
+          read: gaps ?? [],
+          documentReads: gaps ? 1 : 0,
+        });
+        documentReads.mockRestore();
         expect({ name, returned: (await consolidateExecution(db, executionId, { prices })).costGaps }).toEqual({
           name,
           returned: gaps ?? [],

@@ -46,7 +46,7 @@ function run(attempts: AttemptUsage[] | undefined): StoredRun {
       evaluationId: null,
     },
     steps: [{ ...step, attempts: attempts ?? [] }],
-    consolidated: [],
+    newestConsolidation: null,
   };
 }
 

@@ -54,7 +54,7 @@ async function consolidatedContent(db: Database, id: string): Promise<{ content:
   const direct = await db.writer.getConsolidatedSession(id);
   if (direct !== null) return { content: direct, execution: await requireExecution(db, parseConsolidatedContent(direct).execution_id) };
   const execution = await requireExecution(db, id);
-  const newest = (await db.writer.getConsolidatedSessionsByExecution(id))[0];
+  const newest = await db.writer.getNewestConsolidatedSession(id);
   if (!newest)
     // Its own hint: the run exists, so the unknown id's "Run reev list…" would send the user looking for it.
     throw new CliError("NOT_FOUND", `Execution "${id}" has no consolidated session yet, so there is nothing to draw.`, {

@@ -178,7 +178,7 @@ export function runLine(outcome: EvaluationRunOutcome): string {
 
 /** One run's HTML diagram page, from its newest consolidated session; false when it has none. */
 async function writeRunDiagram(db: Database, executionId: string, path: string): Promise<boolean> {
-  const newest = (await db.writer.getConsolidatedSessionsByExecution(executionId))[0];
+  const newest = await db.writer.getNewestConsolidatedSession(executionId);
   const execution = await db.writer.getExecutionSession(executionId);
   if (!newest || !execution) return false;
   const checks = await db.writer.getChecks(executionId);

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { DatabaseError } from "../errors.js";
+import type { Prisma } from "../generated/prisma/client.js";
 import { prepared } from "../prepared-statement.js";
+import { type ConsolidatedSessionHead, consolidatedHeadOf, consolidatedLogOf, storedTokens } from "../reads/consolidated-row.js";
 import { EXECUTION_COLUMNS, type ExecutionRow, executionRecordOf } from "../reads/execution-row.js";
 import {
   type ConsolidatedSessionLog,
@@ -74,16 +76,13 @@ export type Consolidation = {
   created: boolean;
 };
 
-/** BIGINT columns come back as bigint; the counts stored were validated as safe integers. */
-const tokens = (value: bigint | number | null): number | null => (value === null ? null : Number(value));
-
 const metadataOf = (row: StoredMetrics): ConsolidationMetadata => ({
   avgScore: row.avg_score,
   totalTools: row.total_tools,
   successRate: row.success_rate,
   executionDurationMs: row.execution_duration_ms,
-  totalInputTokens: tokens(row.total_input_tokens),
-  totalOutputTokens: tokens(row.total_output_tokens),
+  totalInputTokens: storedTokens(row.total_input_tokens),
+  totalOutputTokens: storedTokens(row.total_output_tokens),
   costUsd: row.cost_usd,
 });
 
@@ -198,27 +197,42 @@ export async function getConsolidatedSession(context: WriterContext, consolidate
   return row?.consolidatedContent ?? null;
 }
 
+/** Newest first: created_at, then the row number (sessions made in the same millisecond). */
+const NEWEST_FIRST: Prisma.ConsolidatedSessionOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
+
 /** Newest first. */
 export async function getConsolidatedSessionsByExecution(context: WriterContext, executionId: string): Promise<ConsolidatedSessionLog[]> {
   const id = validate(ZId, executionId, "executionId");
   const rows = await withClient(context, `read consolidated sessions of execution "${id}"`, (c) =>
-    c.consolidatedSession.findMany({ where: { executionId: id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+    c.consolidatedSession.findMany({ where: { executionId: id }, orderBy: NEWEST_FIRST }),
   );
-  return rows.map((r) => ({
-    id: r.id,
-    consolidatedSessionId: r.consolidatedSessionId,
-    executionId: r.executionId,
-    consolidatedContent: r.consolidatedContent,
-    originalSessionIds: r.originalSessionIds as string[],
-    avgScore: r.avgScore,
-    totalTools: r.totalTools,
-    successRate: r.successRate,
-    executionDurationMs: r.executionDurationMs,
-    totalInputTokens: tokens(r.totalInputTokens),
-    totalOutputTokens: tokens(r.totalOutputTokens),
-    costUsd: r.costUsd,
-    timestamp: r.createdAt,
-  }));
+  return rows.map(consolidatedLogOf);
+}
+
+/**
+ * The newest consolidated session of an execution (as getConsolidatedSessionsByExecution orders
+ * them), or null. With `content: false` its document is left unread: a view of its metrics need not
+ * read up to 256 MiB, nor every older consolidation's.
+ */
+export async function getNewestConsolidatedSession(
+  context: WriterContext,
+  executionId: string,
+  options: { content?: boolean } = {},
+): Promise<ConsolidatedSessionLog | ConsolidatedSessionHead | null> {
+  const id = validate(ZId, executionId, "executionId");
+  const withContent = validate(z.strictObject({ content: z.boolean().default(true) }), options, "options").content;
+  return withClient(context, `read the newest consolidated session of execution "${id}"`, async (c) => {
+    if (withContent) {
+      const row = await c.consolidatedSession.findFirst({ where: { executionId: id }, orderBy: NEWEST_FIRST });
+      return row && consolidatedLogOf(row);
+    }
+    const row = await c.consolidatedSession.findFirst({
+      where: { executionId: id },
+      orderBy: NEWEST_FIRST,
+      omit: { consolidatedContent: true },
+    });
+    return row && consolidatedHeadOf(row);
+  });
 }
 
 type StatusChange = {

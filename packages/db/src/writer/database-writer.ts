@@ -1,5 +1,6 @@
 import { DatabaseError } from "../errors.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
+import type { ConsolidatedSessionHead } from "../reads/consolidated-row.js";
 import type {
   ConsolidatedSessionLog,
   ConsolidationMetadata,
@@ -258,6 +259,14 @@ export class DatabaseWriter {
   /** Newest first. */
   getConsolidatedSessionsByExecution(executionId: string): Promise<ConsolidatedSessionLog[]> {
     return consolidated.getConsolidatedSessionsByExecution(this.#context, executionId);
+  }
+
+  /** The newest consolidated session (getConsolidatedSessionsByExecution's first), or null. */
+  getNewestConsolidatedSession(executionId: string, options?: { content?: true }): Promise<ConsolidatedSessionLog | null>;
+  /** Without its document: what a view of its metrics needs, without reading up to 256 MiB. */
+  getNewestConsolidatedSession(executionId: string, options: { content: false }): Promise<ConsolidatedSessionHead | null>;
+  getNewestConsolidatedSession(executionId: string, options: { content?: boolean } = {}): Promise<ConsolidatedSessionHead | null> {
+    return consolidated.getNewestConsolidatedSession(this.#context, executionId, options);
   }
 
   /** Moves the consolidation status; with `expected`, only from that status (compare-and-swap). */

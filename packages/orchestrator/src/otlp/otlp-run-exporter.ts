@@ -54,8 +54,8 @@ export async function readStoredRun(db: { writer: DatabaseWriter }, executionId:
     });
   }
   const steps = await db.writer.getSessionsForConsolidation(executionId);
-  const consolidated = await db.writer.getConsolidatedSessionsByExecution(executionId);
-  return { execution, steps, consolidated };
+  const newestConsolidation = await db.writer.getNewestConsolidatedSession(executionId, { content: false });
+  return { execution, steps, newestConsolidation };
 }
 
 const inSeconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;

@@ -25,7 +25,7 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT,
   GEN_AI_OPERATION_NAME_VALUE_INVOKE_WORKFLOW,
 } from "@opentelemetry/semantic-conventions/incubating";
-import type { ConsolidatedSessionLog, ExecutionSessionRecord, SessionLog, ToolCallLog } from "@reev/db";
+import type { ConsolidatedSessionHead, ExecutionSessionRecord, SessionLog, ToolCallLog } from "@reev/db";
 import { sumKnown } from "../evaluation/summary-statistics.js";
 import { spanIdOf, traceIdOf } from "./trace-ids.js";
 
@@ -49,8 +49,8 @@ export type StoredRun = {
   execution: ExecutionSessionRecord;
   /** Committed steps in step order. */
   steps: readonly StoredRunStep[];
-  /** Newest first, as the writer returns them; the newest one's metrics go on the run's span. */
-  consolidated: readonly ConsolidatedSessionLog[];
+  /** Its metrics go on the run's span; null when the run has not been consolidated. */
+  newestConsolidation: ConsolidatedSessionHead | null;
 };
 
 export type RunSpansContext = { resource: Resource; scope: InstrumentationScope };
@@ -207,7 +207,7 @@ export function runSpans(run: StoredRun, context: RunSpansContext): ReadableSpan
   const runEnd = execution.finishedAt?.getTime() ?? Math.max(runStart, ...stepIntervals.map((i) => i.end));
   const runSpanId = spanIdOf(executionId);
   const runContext: SpanContext = { traceId, spanId: runSpanId, traceFlags: TraceFlags.SAMPLED };
-  const metrics = run.consolidated[0];
+  const metrics = run.newestConsolidation;
   const spans: ReadableSpan[] = [
     toReadableSpan(traceId, context, {
       name: `${GEN_AI_OPERATION_NAME_VALUE_INVOKE_WORKFLOW} ${execution.flowId}`,

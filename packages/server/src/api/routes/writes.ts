@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { readConsolidatedSession } from "@reev/db";
 import {
   type Agent,
   consolidateAgain,
@@ -166,9 +167,7 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
     try {
       const done = await consolidateAgain(ctx.db, id, { prices: ctx.prices });
       ctx.hub.changed(id);
-      const stored = (await ctx.db.writer.getConsolidatedSessionsByExecution(id)).find(
-        (s) => s.consolidatedSessionId === done.consolidatedSessionId,
-      );
+      const stored = await readConsolidatedSession(ctx.db, done.consolidatedSessionId);
       if (!stored) throw new Error(`consolidated session ${done.consolidatedSessionId} was stored but cannot be read back`);
       const warning = done.droppedCost
         ? droppedCostWarning(done.droppedCost, "To keep it, restart reev serve with --prices FILE and consolidate again.")
