@@ -363,9 +363,9 @@ export function schemaFailure(error: unknown, url: string | undefined): unknown 
   const unnamed = error.problem.kind === "empty" || error.problem.kind === "foreign" ? unnamedDatabase(url) : undefined;
   if (unnamed) {
     const words = unnamedWords(url, unnamed, field);
-    return new CliError("SCHEMA", `${error.message} ${words.message}`, { field, hint: words.hint, exitCode: 2, cause: error });
+    return new CliError("SCHEMA", `${error.description} ${words.message}`, { field, hint: words.hint, exitCode: 2, cause: error });
   }
-  return new CliError("SCHEMA", error.message, { field, hint: schemaHint(error, url), exitCode: 2, cause: error });
+  return new CliError("SCHEMA", error.description, { field, hint: schemaHint(error, url), exitCode: 2, cause: error });
 }
 
 /** Prints the error on stderr (see errorText). */

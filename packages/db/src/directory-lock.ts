@@ -116,7 +116,7 @@ export function acquireDirectoryLock(dataDir: string): () => void {
         throw new DatabaseError(
           "CONNECTION",
           owner === process.pid
-            ? `The embedded database at ${dataDir} is in use by this process (opened twice). Close it first, or use another directory (--db) or PostgreSQL.`
+            ? `The embedded database at ${dataDir} is already open in this process: use the Database you opened, or close it (db.close()) before opening it again.`
             : lockHeldMessage(dataDir, owner, processArguments(owner)),
         );
       }

@@ -32,13 +32,34 @@ function describeProblem(problem: SchemaProblem, database: string): string {
   }
 }
 
+/** The next step for a program that opened the database (openDatabase's options); reev's CLI names its own commands instead. */
+function libraryAdvice(problem: SchemaProblem, unresolved: UnresolvedMigration | undefined): string {
+  switch (problem.kind) {
+    case "missing":
+      return "Check the url, or open it with `migrate: true` to create it.";
+    case "empty":
+      return "Open it with `migrate: true` (what `reev migrate` does) to create them.";
+    case "behind":
+      return "Open it with `migrate: true` (what `reev migrate` does) to apply them.";
+    case "foreign":
+      return "Give reev an empty database of its own.";
+    case "failed":
+      return unresolved
+        ? `Restore it from a backup taken before the migration, or repair it by hand to match ${unresolved.sql}, then open it with \`migrate: true\`.`
+        : "Open it with `migrate: true`: migrate finds out whether the migration's SQL was applied, records it so and applies what is left.";
+  }
+}
+
 /**
  * A database that is not ready for this build, and was left as it was (code SCHEMA). `problem` says
- * how, so a caller can name its own next step (a CLI its migrate command, a server its setup); the
- * message says what is wrong in plain words, naming the database (password masked).
+ * how, so a caller can name its own next step (a CLI its migrate command, a server its setup): the
+ * message is `description`, what is wrong in plain words naming the database (password masked),
+ * then the next step for a program that opened it with openDatabase.
  */
 export class SchemaError extends DatabaseError {
   readonly problem: SchemaProblem;
+  /** What is wrong, without the library's next step: the message a caller with its own next step (reev's CLI) gives. */
+  readonly description: string;
   /** The database, as `Database.description` names it. */
   readonly database: string;
 
@@ -50,13 +71,14 @@ export class SchemaError extends DatabaseError {
 
   /** `refusedMigration`: the database was to be migrated, and was not (Prisma's P3005 case). */
   constructor(problem: SchemaProblem, database: string, options: { refusedMigration?: boolean; unresolved?: UnresolvedMigration } = {}) {
-    const message =
+    const description =
       options.refusedMigration && problem.kind === "foreign"
         ? `Refusing to migrate ${database}: it is not empty and has no reev migration history, and ${foreignObjects(problem)}.`
         : options.unresolved && problem.kind === "failed"
           ? `Refusing to migrate ${database}: migration ${problem.failed.join(", ")} was started and never finished, and ${options.unresolved.reason}; reev cannot tell whether its SQL was applied, so it changed nothing.`
           : describeProblem(problem, database);
-    super("SCHEMA", message, { field: "url" });
+    super("SCHEMA", `${description} ${libraryAdvice(problem, options.unresolved)}`, { field: "url" });
+    this.description = description;
     this.problem = problem;
     this.database = database;
     this.unresolved = options.unresolved;

@@ -93,7 +93,8 @@ describe.each(migrationBackends({ migrated: false }))("an interrupted migration 
     expect(error).toBeInstanceOf(SchemaError);
     expect(error.message).toBe(
       `Refusing to migrate the test database: migration ${name} was started and never finished, and the schema matches neither ` +
-        "the migrations before it nor the ones including it; reev cannot tell whether its SQL was applied, so it changed nothing.",
+        "the migrations before it nor the ones including it; reev cannot tell whether its SQL was applied, so it changed nothing. " +
+        `Restore it from a backup taken before the migration, or repair it by hand to match ${MIGRATIONS_DIR}/${name}/migration.sql, then open it with \`migrate: true\`.`,
     );
     expect((error as SchemaError).unresolved?.sql).toBe(`${MIGRATIONS_DIR}/${name}/migration.sql`);
     expect(await history(db)).toEqual(before);

@@ -90,7 +90,11 @@ describe("reading the embedded database", () => {
   it("a directory that does not exist is not created, and no lock file appears beside it", async () => {
     const dir = join(temp, "nothing-here", "db");
     const error = await expectSchemaError(openDatabase({ url: dir, migrate: "read" }), "missing");
-    expect(error.message).toBe(`There is no database at ${dir}: the directory does not exist.`);
+    expect(error.message).toBe(
+      `There is no database at ${dir}: the directory does not exist. Check the url, or open it with \`migrate: true\` to create it.`,
+    );
+    // What reev's CLI says, with its own next step.
+    expect(error.description).toBe(`There is no database at ${dir}: the directory does not exist.`);
     expect(existsSync(join(temp, "nothing-here"))).toBe(false);
   });
 
@@ -98,7 +102,7 @@ describe("reading the embedded database", () => {
     const dir = join(temp, "empty-dir");
     mkdirSync(dir);
     const error = await expectSchemaError(openDatabase({ url: dir, migrate: "read" }), "missing");
-    expect(error.message).toBe(`There is no database at ${dir}: the directory is empty.`);
+    expect(error.description).toBe(`There is no database at ${dir}: the directory is empty.`);
     expect(readdirSync(dir)).toEqual([]);
     expect(existsSync(`${dir}.lock`)).toBe(false);
   });
@@ -111,7 +115,8 @@ describe("reading the embedded database", () => {
     const error = await expectSchemaError(openDatabase({ url: dir, migrate: "read" }), "behind");
     expect(error.problem).toEqual({ kind: "behind", pending: older.missing });
     expect(error.message).toBe(
-      `embedded PGlite at ${dir} is behind this version of reev: 1 migration (${older.missing[0]}) not applied yet.`,
+      `embedded PGlite at ${dir} is behind this version of reev: 1 migration (${older.missing[0]}) not applied yet. ` +
+        "Open it with `migrate: true` (what `reev migrate` does) to apply them.",
     );
     expect(await pgliteCatalog(dir)).toEqual(before);
 
@@ -147,7 +152,7 @@ describe("a non-empty database without migration history is never migrated into 
         const before = await catalogSnapshot(db.query as (sql: string) => Promise<{ line: string }[]>);
         const error = await expectSchemaError(migrateDeploy(db.factory(), { database: "the customers database" }), "foreign");
         expect(error.message).toBe(
-          "Refusing to migrate the customers database: it is not empty and has no reev migration history, and it holds tables or types (customers, mood) that reev did not create.",
+          "Refusing to migrate the customers database: it is not empty and has no reev migration history, and it holds tables or types (customers, mood) that reev did not create. Give reev an empty database of its own.",
         );
         expect(await catalogSnapshot(db.query as (sql: string) => Promise<{ line: string }[]>)).toEqual(before);
       } finally {
@@ -212,7 +217,9 @@ describe.skipIf(!baseUrl)("PostgreSQL is migrated only when asked", () => {
     const before = await postgresCatalogSnapshot(url);
     for (const migrate of ["read", "embedded"] as const) {
       const error = await expectSchemaError(openDatabase({ url, migrate }), "empty");
-      expect(error.message).toBe(`PostgreSQL at ${url} has no reev tables: it has never been migrated.`);
+      expect(error.message).toBe(
+        `PostgreSQL at ${url} has no reev tables: it has never been migrated. Open it with \`migrate: true\` (what \`reev migrate\` does) to create them.`,
+      );
     }
     expect(await postgresCatalogSnapshot(url)).toEqual(before);
   });
