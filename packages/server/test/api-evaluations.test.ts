@@ -217,6 +217,32 @@ describe.each(testBackends())("the evaluation routes on $name", (backend) => {
     expect(run.comparison.notes[0]).toContain("A and B are the same execution");
   });
 
+  test("a cursor of one list is refused by the other, saying whose it is: both page by (started_at, id)", async ({ db }) => {
+    await seed(db);
+    const { app } = createServer({ db, log: () => {} });
+    const nextOf = async (path: string) => ((await (await app.request(path)).json()) as { meta: { nextCursor: string } }).meta.nextCursor;
+    const runs = await nextOf("/api/v1/executions?limit=1");
+    const evaluations = await nextOf("/api/v1/evaluations?limit=1");
+    expect([runs, evaluations]).toEqual([expect.any(String), expect.any(String)]);
+    for (const [path, message] of [
+      [
+        `/api/v1/evaluations?cursor=${runs}`,
+        "The cursor pages the executions list, not the evaluations: pass the nextCursor this list gave out.",
+      ],
+      [
+        `/api/v1/executions?cursor=${evaluations}`,
+        "The cursor pages the evaluations list, not the executions: pass the nextCursor this list gave out.",
+      ],
+    ]) {
+      const response = await app.request(path!);
+      expect({ path, status: response.status, body: await response.json() }).toEqual({
+        path,
+        status: 400,
+        body: { error: { code: "INVALID_ARGUMENT", message, field: "cursor" } },
+      });
+    }
+  });
+
   test.for([
     ["/api/v1/evaluations?limit=0", 400, "limit"],
     ["/api/v1/evaluations?limit=ten", 400, "limit"],

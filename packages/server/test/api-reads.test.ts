@@ -140,6 +140,21 @@ describe.each(testBackends())("read API on $name", (backend) => {
       expect(exported.type).toBe(format === "json" ? "application/json; charset=utf-8" : "application/x-ndjson; charset=utf-8");
       expect(exported.text).toBe(await exportExecution(db, id, format));
     }
+    expectMatchesOpenApi(
+      doc,
+      { method: "get", path: "/api/v1/executions/{id}/export", status: 200 },
+      (await get(db, `/api/v1/executions/${id}/export`)).json,
+    );
+    // The request headers the routes read are documented as theirs.
+    const headers = (path: string) =>
+      (
+        (doc as unknown as { paths: Record<string, { get: { parameters?: { in: string; name: string }[] } }> }).paths[path]?.get
+          .parameters ?? []
+      )
+        .filter((p) => p.in === "header")
+        .map((p) => p.name);
+    expect(headers("/api/v1/executions/{id}/events")).toEqual(["last-event-id"]);
+    expect(headers("/api/v1/flows/{id}")).toEqual(["if-none-match"]);
 
     for (const path of ["/healthz", "/readyz"]) {
       const health = await get(db, path);

@@ -60,6 +60,8 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
       ["broken JSON", json("{ not json"), "/api/v1/executions", 400, "body"],
       ["no flow", json({ agent: "scripted" }), "/api/v1/executions", 400, "flow"],
       ["an unknown agent", json({ flow: flowJson("x", 1), agent: "skynet" }), "/api/v1/executions", 400, "agent"],
+      // The body and the query could disagree: neither is quietly ignored.
+      ["a JSON body with ?agent=", json({ flow: flowJson("x", 1), agent: "scripted" }), "/api/v1/executions?agent=openai", 400, "agent"],
       ["a flow without steps", json({ flow: { flowId: "x", prompt: "p" } }), "/api/v1/executions", 400, "flow.steps"],
       [
         "a step without an id",

@@ -3,21 +3,27 @@ import { z } from "zod";
 import { badRequest } from "./api-error.js";
 
 /**
- * A page cursor: the last row's (started_at, id), as base64url JSON of the pair. Opaque to clients;
- * anything that does not decode to a page key is a 400 naming `cursor`.
+ * Which list a cursor pages. Both keys are a (started_at, id) pair, so without it a cursor of one list
+ * would page the other from an arbitrary row instead of being refused.
  */
-const encodePair = (startedAt: Date, id: string): string =>
-  Buffer.from(JSON.stringify([startedAt.toISOString(), id])).toString("base64url");
+type CursorList = "executions" | "evaluations";
 
-/** The pair a cursor holds, read as the executions' page key: ZExecutionsPageKey checks both halves. */
-const ZCursorPair = z
-  .tuple([z.unknown(), z.unknown()])
-  .transform(([startedAt, executionId]) => ({ startedAt, executionId }))
-  .pipe(ZExecutionsPageKey);
+/**
+ * A page cursor: the list it pages and its last row's (started_at, id), as base64url JSON. Opaque to
+ * clients; anything that does not decode to a page key of the list asked is a 400 naming `cursor`.
+ */
+const encodeKey = (list: CursorList, startedAt: Date, id: string): string =>
+  Buffer.from(JSON.stringify([list, startedAt.toISOString(), id])).toString("base64url");
 
-export const encodeCursor = (key: ExecutionsPageKey): string => encodePair(key.startedAt, key.executionId);
+/** The key a cursor holds, read as the executions' page key: ZExecutionsPageKey checks both halves. */
+const ZCursorKey = z
+  .tuple([z.enum(["executions", "evaluations"]), z.unknown(), z.unknown()])
+  .transform(([list, startedAt, executionId]) => ({ list, key: { startedAt, executionId } }))
+  .pipe(z.object({ list: z.enum(["executions", "evaluations"]), key: ZExecutionsPageKey }));
 
-export function decodeCursor(cursor: string): ExecutionsPageKey {
+export const encodeCursor = (key: ExecutionsPageKey): string => encodeKey("executions", key.startedAt, key.executionId);
+
+function decodeKey(cursor: string, list: CursorList): ExecutionsPageKey {
   const invalid = () =>
     badRequest("The cursor is not one this API gave out: pass meta.nextCursor of the previous page unchanged.", "cursor");
   if (!/^[A-Za-z0-9_-]{1,2000}$/.test(cursor)) throw invalid();
@@ -27,15 +33,18 @@ export function decodeCursor(cursor: string): ExecutionsPageKey {
   } catch {
     throw invalid();
   }
-  const key = ZCursorPair.safeParse(value);
-  if (!key.success) throw invalid();
-  return key.data;
+  const decoded = ZCursorKey.safeParse(value);
+  if (!decoded.success) throw invalid();
+  if (decoded.data.list !== list)
+    throw badRequest(`The cursor pages the ${decoded.data.list} list, not the ${list}: pass the nextCursor this list gave out.`, "cursor");
+  return decoded.data.key;
 }
 
-/** The evaluations' cursor: their key is a (started_at, id) pair too, so it is decoded the same one way. */
-export const encodeEvaluationCursor = (key: EvaluationCursor): string => encodePair(key.startedAt, key.id);
+export const decodeCursor = (cursor: string): ExecutionsPageKey => decodeKey(cursor, "executions");
+
+export const encodeEvaluationCursor = (key: EvaluationCursor): string => encodeKey("evaluations", key.startedAt, key.id);
 
 export function decodeEvaluationCursor(cursor: string): EvaluationCursor {
-  const { startedAt, executionId: id } = decodeCursor(cursor);
+  const { startedAt, executionId: id } = decodeKey(cursor, "evaluations");
   return { startedAt, id };
 }

@@ -16,7 +16,16 @@ const eventsRoute = createRoute({
     "`heartbeat` events (no id) keep an idle stream alive. After the run's final event the server sends `end` and closes; " +
     "a finished run replays its events, then ends. A run still recorded running whose process is gone (abandoned) gets a " +
     "`status` event with `abandoned: true`; the stream stays open, since only reev recover will move it: its events follow, then `end`.",
-  request: { params: ZExecutionIdParams, query: ZNoQuery },
+  request: {
+    params: ZExecutionIdParams,
+    query: ZNoQuery,
+    headers: z.object({
+      "last-event-id": z
+        .string()
+        .optional()
+        .openapi({ description: "The id of the last event received: the stream resumes after it (browsers send it when they reconnect)." }),
+    }),
+  },
   responses: {
     200: { description: "An event stream.", content: { "text/event-stream": { schema: z.string() } } },
     400: { description: "A Last-Event-ID this stream never sent.", content: { "application/json": { schema: ZApiErrorBody } } },

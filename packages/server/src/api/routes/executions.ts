@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { EXECUTION_STATUSES, listExecutionsPage, readExecutionOverview } from "@reev/db";
 import { EXPORT_FORMATS, exportExecution } from "@reev/orchestrator";
+import type { TypedResponse } from "hono";
 import type { App, ServerContext } from "../../server-context.js";
 import { executionNotFound, ZApiErrorBody } from "../api-error.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
@@ -65,6 +66,12 @@ const stepsRoute = createRoute({
   responses: { 200: { description: "The steps.", content: { "application/json": { schema: ZStepList } } }, ...errors },
 });
 
+const ZExportDocument = z
+  .object({ execution: z.record(z.string(), z.unknown()), steps: z.array(z.unknown()), consolidated: z.array(z.unknown()) })
+  .openapi({
+    description: "What reev import reads: the execution, its committed steps in order and its consolidated sessions, newest first.",
+  });
+
 const exportRoute = createRoute({
   method: "get",
   path: "/api/v1/executions/{id}/export",
@@ -74,6 +81,12 @@ const exportRoute = createRoute({
     200: {
       description:
         "format=json: application/json, one document { execution, steps, consolidated }; format=jsonl: application/x-ndjson, one record a line, each with its `type`.",
+      content: {
+        "application/json": {
+          schema: ZExportDocument,
+        },
+        "application/x-ndjson": { schema: z.string().openapi({ description: "The same records, one JSON object a line." }) },
+      },
     },
     ...errors,
   },
@@ -114,10 +127,12 @@ export function registerExecutionRoutes(app: App, ctx: ServerContext): void {
     const text = await exportExecution(ctx.db, id, format);
     if (text === null) throw await executionNotFound(ctx.db, id);
     const type = format === "json" ? "application/json; charset=utf-8" : "application/x-ndjson; charset=utf-8";
-    // Raw bytes, not c.json: the export is already JSON text, the very bytes `reev export` writes.
-    return new Response(text, {
-      status: 200,
-      headers: { "Content-Type": type, "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(id)}.${format}` },
+    // Raw bytes, not c.json: the export is already JSON text, the very bytes `reev export` writes. The
+    // route's typed answer models only c.json for its application/json content, hence the cast.
+    const raw = c.body(text, 200, {
+      "Content-Type": type,
+      "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(id)}.${format}`,
     });
+    return raw as unknown as TypedResponse<string, 200, "json">;
   });
 }

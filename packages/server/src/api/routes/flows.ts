@@ -20,6 +20,12 @@ const flowRoute = createRoute({
   request: {
     params: z.object({ id: idParam("id", "An execution id or a consolidated session id.") }),
     query: queryOf({ format: z.enum(FLOW_FORMATS).default("json") }),
+    headers: z.object({
+      "if-none-match": z
+        .string()
+        .optional()
+        .openapi({ description: "An ETag this route gave out (or several, or *): 304 when it still matches." }),
+    }),
   },
   responses: {
     200: {

@@ -46,7 +46,11 @@ const startRoute = createRoute({
   description: "A JSON body { flow, agent }, or a YAML flow file (application/yaml) with ?agent=. Answers once the execution is recorded.",
   security: [{ bearer: [] }],
   request: {
-    query: queryOf({ agent: z.enum(AGENTS).optional().openapi({ description: "With a YAML body: the agent (default scripted)." }) }),
+    query: queryOf({
+      agent: z.enum(AGENTS).optional().openapi({
+        description: "With a YAML body only: the agent (default scripted). A JSON body names its agent inside; with it, ?agent= is a 400.",
+      }),
+    }),
     body: {
       // Not `required`: zod-openapi would then check every body as JSON, a YAML one included. A request
       // without a body is refused by the handler (415).
@@ -148,6 +152,12 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
       const body = c.req.valid("json") as z.infer<typeof ZStartBody>;
       if (body.flow === undefined || body.flow === null || typeof body.flow !== "object")
         throw badRequest('The body has no flow object: send { "flow": {…}, "agent": "scripted" }.', "flow");
+      // Two places to say the agent, which may disagree: ignoring one would run an agent nobody asked for.
+      if (c.req.valid("query").agent !== undefined)
+        throw badRequest(
+          '?agent= goes with a YAML flow file; a JSON body names its agent inside: { "flow": {…}, "agent": "openai" }.',
+          "agent",
+        );
       agent = body.agent;
       plan = flowOf(JSON.stringify(body.flow), "flow", agent);
     } else if (YAML_TYPES.includes(type)) {
