@@ -330,7 +330,7 @@ export class PingPongExecutor {
     let recording = true;
     for (const [stepIndex, step] of plan.steps.entries()) {
       if (!stop && options.signal?.aborted) stop = cancelled();
-      if (!stop && options.stop?.aborted) stop = { status: "failed", error: String(options.stop.reason ?? "the run was stopped") };
+      if (!stop && options.stop?.aborted) stop = { status: "failed", error: cancellationReason(options.stop, "the run was stopped") };
       const result = stop
         ? this.#skipped(stepIndex, step, stop.error)
         : await this.#runStep(plan, step, stepIndex, executionId, results, agent, options.signal, emit);

@@ -456,6 +456,33 @@ describe.each(testBackends())("PingPongExecutor on $name", (backend) => {
   });
 
   describe("critical failures and the final status", () => {
+    it("`stop` lets the step under way finish and ends the run failed with the stop's reason in its own words", async () => {
+      for (const [reason, words] of [
+        [new Error("shutting down"), "shutting down"],
+        ["server shutting down", "server shutting down"],
+        [undefined, "the run was stopped"],
+      ] as const) {
+        const stop = new AbortController();
+        const agent = recordingAgent(async (step, context, signal) => {
+          if (step.stepId === "first") stop.abort(reason);
+          return new ScriptedAgent().run(step, context, signal);
+        });
+        const flow = plan({
+          flowId: uid("stop"),
+          steps: [
+            { stepId: "first", prompt: "p" },
+            { stepId: "second", prompt: "p" },
+          ],
+        });
+        const result = await new PingPongExecutor(db).execute(flow, agent, { consolidate: false, stop: stop.signal });
+        expect({ words, result }).toMatchObject({ words, result: { status: "failed", completedSteps: 1, error: `Stopped: ${words}` } });
+        expect(result.stepResults.map((s) => [s.stepId, s.status])).toEqual([
+          ["first", "success"],
+          ["second", "skipped"],
+        ]);
+      }
+    });
+
     it("a critical failure stops the run: the remaining steps are stored as skipped and the execution ends failed", async () => {
       const executionId = uid("exec");
       const flow = plan({
