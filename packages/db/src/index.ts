@@ -2,6 +2,7 @@
 // and schemas of what goes in and comes out. What only tests, tools and the bench need is in
 // `@reev/db/internal` and `@reev/db/testing`.
 
+export { andList, closestWord, didYouMean, orList } from "./closest-word.js";
 export { type DbOption, dbOptionOf, shellWord } from "./db-option.js";
 export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type DatabaseErrorOptions } from "./errors.js";
 export { formatIssuePath } from "./issue-path.js";
@@ -9,6 +10,7 @@ export { makeDirectories, missingDirectories, pathStat } from "./make-directorie
 export type { ResolvedMigration } from "./migrate/interrupted-migration.js";
 export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
+export { plainWords } from "./plain-words.js";
 // Reads for viewers (the server): keyset pages and one-snapshot views of a run.
 export { reachableHost } from "./reachable-host.js";
 export type { ConsolidatedSessionHead } from "./reads/consolidated-row.js";

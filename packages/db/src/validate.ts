@@ -1,13 +1,14 @@
 import type { z } from "zod";
 import { DatabaseError } from "./errors.js";
 import { formatIssuePath } from "./issue-path.js";
+import { plainWords } from "./plain-words.js";
 
 /**
  * Parses `value` with `schema`, or throws a VALIDATION DatabaseError naming the first bad field
  * (`prefix` + the path inside the value), before anything touches the database.
  */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: plainWords });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = formatIssuePath(issue?.path ?? [], prefix);

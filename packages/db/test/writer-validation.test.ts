@@ -218,6 +218,26 @@ describe.each(testBackends())("input validation on $name", (backend) => {
     });
   });
 
+  test("a value of the wrong kind is said in a person's words, with what was given (not zod's 'Invalid input: expected …')", async ({
+    db,
+  }) => {
+    const executionId = await createExecution(db.writer);
+    const badCall = await expectDbError(
+      db.writer.storeStep(executionId, { stepIndex: 0, toolCalls: [{ toolName: 5 as never }] }),
+      "VALIDATION",
+      "toolCalls[0].toolName",
+    );
+    expect(badCall.message).toBe("Invalid input: toolCalls[0].toolName must be text, not 5");
+    const badTime = await expectDbError(
+      db.writer.createExecutionSession({ executionId: uid("e"), flowId: "f", prompt: "p", agent: "a", startedAt: "yesterday" }),
+      "VALIDATION",
+      "startedAt",
+    );
+    expect(badTime.message).toBe(
+      'Invalid input: startedAt must be a date and time in ISO 8601 (2026-12-05T14:30:00.000Z), not the text "yesterday"',
+    );
+  });
+
   test("NUL errors say why", async ({ db }) => {
     const executionId = await createExecution(db.writer);
     const error = await expectDbError(db.writer.storeStepSession(executionId, 0, `a${NUL}b`), "VALIDATION", "sessionContent");

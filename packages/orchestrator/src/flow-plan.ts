@@ -1,9 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { formatIssuePath, MAX_ID_LENGTH, ZDurationMs, ZId, ZText, ZTokenCount } from "@reev/db";
+import { closestWord, didYouMean, formatIssuePath, MAX_ID_LENGTH, orList, ZDurationMs, ZId, ZText, ZTokenCount } from "@reev/db";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { closestWord, didYouMean, orList } from "./closest-word.js";
 import { errorMessage, OrchestratorError } from "./errors.js";
 import { ZExpect } from "./evaluation/expect.js";
 import { issueProblems, type Problem, plainWords } from "./issue-problems.js";

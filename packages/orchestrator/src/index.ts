@@ -2,6 +2,8 @@
 // agent, or draws stored runs needs. Everything else is the package's own business. No terminal code:
 // printing, progress and exit codes belong to @reev/cli.
 
+// "Did you mean …?" for a word from a fixed set: an input file's keys, a CLI option's words.
+export { andList, closestWord, didYouMean, orList } from "@reev/db";
 // Agents: the contract, and the two shipped with reev.
 export type { Agent, AgentResult, PreviousStepResult, StepContext, ToolCallRecord } from "./agents/agent.js";
 export { ZAgentResult, ZToolCallRecord } from "./agents/agent.js";
@@ -22,8 +24,6 @@ export {
   unscriptedSteps,
 } from "./agents/scripted-agent.js";
 export type { Clock } from "./clock.js";
-// "Did you mean …?" for a word from a fixed set: an input file's keys, a CLI option's words.
-export { andList, closestWord, didYouMean, orList } from "./closest-word.js";
 // Consolidation: a run's committed steps as one document with its metrics.
 export type {
   ConsolidatedAttempt,

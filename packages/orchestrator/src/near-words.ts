@@ -1,5 +1,4 @@
-import { shellWord } from "@reev/db";
-import { didYouMean } from "./closest-word.js";
+import { didYouMean, shellWord } from "@reev/db";
 
 /** How many stored ids a not-found message names at most. */
 const NAMED = 3;
