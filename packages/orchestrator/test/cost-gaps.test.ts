@@ -76,7 +76,7 @@ describe("costUnknownNote", () => {
     ]);
     // A recovered run that had stored no step: nothing to blame the agent for.
     expect(costUnknownNote([{ reason: "no_usage", reported: "no_attempts" }])).toEqual([
-      "Cost is unknown (—): there is no usage to count: no step ran, or a step that ran recorded no attempt.",
+      "Cost is unknown (—): there is no usage to count: no step that ran is recorded (none ran, or an atomic run rolled them back), or one recorded no attempt.",
     ]);
   });
 });

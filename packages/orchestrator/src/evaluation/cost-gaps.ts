@@ -12,7 +12,8 @@ const ZModels = z.array(z.string()).min(1);
  * - `no_usage`: a step that ran recorded no attempt, or an attempt no input or output count;
  *   `reported` says how much was reported: `none` (no attempt gave an input or output count: an agent
  *   that does not report usage, such as a script without any), `some` (a real gap among counted
- *   attempts) or `no_attempts` (no step ran, or one that ran recorded no attempt: nothing to count);
+ *   attempts) or `no_attempts` (no step that ran is recorded — none ran, or an atomic run rolled
+ *   them back — or one recorded no attempt: nothing to count);
  *   absent in documents stored before it was kept;
  * - `no_prices`: the run was priced without a price table;
  * - `no_model`: attempts that did not report their model;
@@ -61,7 +62,8 @@ function gapWords(gap: CostGap): string {
   switch (gap.reason) {
     case "no_usage":
       if (gap.reported === "none") return "the agent reported no token usage";
-      if (gap.reported === "no_attempts") return "there is no usage to count: no step ran, or a step that ran recorded no attempt";
+      if (gap.reported === "no_attempts")
+        return "there is no usage to count: no step that ran is recorded (none ran, or an atomic run rolled them back), or one recorded no attempt";
       return "the agent did not report usage for every attempt";
     case "no_prices":
       return "no price table was given: pass --prices FILE to price the tokens";

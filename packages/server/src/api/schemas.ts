@@ -37,7 +37,7 @@ const ZCostGap = z
       reason: z.literal("no_usage"),
       reported: z.enum(["none", "some", "no_attempts"]).optional().openapi({
         description:
-          "none: no attempt reported an input or output count (an agent that reports no usage, such as a script without any); some: only some did; no_attempts: no step ran, or one that ran recorded no attempt. Absent for runs consolidated before it was kept.",
+          "none: no attempt reported an input or output count (an agent that reports no usage, such as a script without any); some: only some did; no_attempts: no step that ran is recorded (none ran, or an atomic run rolled them back), or one recorded no attempt. Absent for runs consolidated before it was kept.",
       }),
     }),
     z.object({ reason: z.literal("no_prices") }),
