@@ -63,6 +63,8 @@ export async function demoCommand(
           repeat: 1,
           out: options.out,
           consolidate: true,
+          // The demo is there to be looked at: its diagrams are what its closing words point at.
+          diagrams: true,
           prices: options.prices,
           signal,
           onRunStart,

@@ -70,6 +70,7 @@ type EvalFlags = DbOptions &
     prices?: string | undefined;
     format: EvalFormat;
     out?: string | undefined;
+    diagrams: boolean;
   };
 
 export function registerEval(program: Command, ctx: CliContext): void {
@@ -94,6 +95,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       "--out <file>",
       "write the report here, in the format its extension names (html: each run's diagram goes beside it: eval.html writes eval-runs/)",
     )
+    .option("--no-diagrams", "with an html report in --out: write no run diagrams beside it (its runs are not linked)")
     .addOption(dbOption())
     .addOption(migrateOption())
     .addHelpText(
@@ -411,7 +413,7 @@ async function writeReport(
     return;
   }
   // html: each run's diagram beside the report, linked from it, when the report goes to a file.
-  const runsDir = flags.out ? `${basename(flags.out, extname(flags.out))}-runs` : null;
+  const runsDir = flags.out && flags.diagrams ? `${basename(flags.out, extname(flags.out))}-runs` : null;
   const written = new Set<string>();
   if (flags.out && runsDir) {
     for (const flow of report.flows) {
@@ -429,4 +431,8 @@ async function writeReport(
   });
   await emit(html, flags.out, io);
   if (!flags.out) io.stderr.write("Run diagrams are linked only when the report is written with --out.\n");
+  else if (!flags.diagrams) {
+    const later = laterCommand("diagram <executionId> --out run.html");
+    io.stderr.write(`No run diagrams written (--no-diagrams)${later ? `: ${later} draws one` : ""}.\n`);
+  }
 }
