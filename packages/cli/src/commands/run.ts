@@ -34,7 +34,7 @@ import { toCliError } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { counted, formatBytes, formatScore, metricsLine, runStatusLabel, statusLabel, toolCallsMade } from "../format.js";
 import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
-import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import { type AfterRuns, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
 import { checkOutDirectoryOption, writeOutputFile } from "../output-file.js";
@@ -138,6 +138,8 @@ export type RunOptions = {
   onStart?: () => void;
   /** Called as each run starts, so a Ctrl-C notice can say whether any has (see startedRuns). */
   onRunStart?: () => void;
+  /** Called as each run ends recorded, so a second Ctrl-C's notice can say whether one is still going. */
+  onRunEnd?: () => void;
 };
 
 /**
@@ -404,6 +406,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
             })
             .then(
               async (value): Promise<PromiseSettledResult<ExecutionResult>> => {
+                options.onRunEnd?.();
                 await exports?.send(db, value.executionId);
                 return { status: "fulfilled", value };
               },
@@ -481,19 +484,34 @@ export function runsSummary({
 }
 
 /**
- * Counts the runs executeFlows starts, for withInterrupts' notices: `onRunStart` goes to executeFlows,
- * `runsStarted` to runNotices.
+ * Counts the runs executeFlows starts and the ones that ended recorded, for withInterrupts' notices:
+ * `onRunStart` and `onRunEnd` go to executeFlows, `runsStarted` and `runsGoing` to runNotices. A run
+ * that could not be recorded never ends here: it may be left `running`, for reev recover.
  */
-export function startedRuns(): { onRunStart: () => void; runsStarted: () => number } {
+export function startedRuns(): { onRunStart: () => void; onRunEnd: () => void; runsStarted: () => number; runsGoing: () => number } {
   let started = 0;
-  return { onRunStart: () => void started++, runsStarted: () => started };
+  let ended = 0;
+  return { onRunStart: () => void started++, onRunEnd: () => void ended++, runsStarted: () => started, runsGoing: () => started - ended };
 }
 
+/** What reev run and reev demo still do once their runs have ended: what a second Ctrl-C then cuts short. */
+export const afterRuns = (options: Pick<RunOptions, "consolidate" | "diagrams">): AfterRuns => {
+  const drawn = options.consolidate && options.diagrams;
+  return {
+    work: drawn ? "the summary and the runs' diagrams being written" : "the summary being printed",
+    draw: drawn ? laterCommand("diagram <executionId> --out run.html") : null,
+  };
+};
+
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
-  const { onRunStart, runsStarted } = startedRuns();
-  const { value: report, interrupted } = await withInterrupts(io, (signal) => executeFlows({ ...options, signal, onRunStart }, io), {
-    notices: runNotices({ runsStarted, recover: recoverCommand() }),
-  });
+  const { onRunStart, onRunEnd, runsStarted, runsGoing } = startedRuns();
+  const { value: report, interrupted } = await withInterrupts(
+    io,
+    (signal) => executeFlows({ ...options, signal, onRunStart, onRunEnd }, io),
+    {
+      notices: runNotices({ runsStarted, runsGoing, recover: recoverCommand(), after: afterRuns(options) }),
+    },
+  );
   if (report.results.length + report.failures > 1 || report.notStarted) io.stdout.write(`\n${runsSummary(report)}\n`);
   if (interrupted) return interruptExitCode(interrupted);
   // A run that failed an expect check did not pass: 1, so CI that runs reev run fails on it.
