@@ -390,7 +390,7 @@ describe("inspecting recorded runs", () => {
 
     // Nothing to list is still a document.
     const none = await reev("list", "--status", "rolled_back", "--json");
-    expect(JSON.parse(none.stdout)).toEqual({ executions: [], more: false });
+    expect(JSON.parse(none.stdout)).toEqual({ executions: [], more: false, nextCursor: null });
   });
 
   it("reev diagram prints Mermaid for an execution id, and writes HTML for a consolidated id", async () => {
