@@ -20,6 +20,13 @@ import { laterCommand, shellWord } from "./hint.js";
 export { utcStamp, utcTime } from "@reev/orchestrator";
 export { counted };
 
+/** A size in decimal units, as `du -h --si` and file managers say it: "912 kB", "3.4 MB", "827 MB". */
+export function formatBytes(bytes: number): string {
+  const [value, unit] =
+    bytes >= 1e9 ? [bytes / 1e9, "GB"] : bytes >= 1e6 ? [bytes / 1e6, "MB"] : bytes >= 1e3 ? [bytes / 1e3, "kB"] : [bytes, "B"];
+  return `${unit === "B" || value >= 10 ? Math.round(value) : value.toFixed(1)} ${unit}`;
+}
+
 export const formatScore = (score: number | null | undefined) => (score === null || score === undefined ? "—" : score.toFixed(2));
 /** A status with its glyph, and a running execution's mark (`runMark`): "⚠️ running (abandoned)". */
 export const statusLabel = (status: GlyphStatus, mark?: RunMark) => `${markedGlyph(status, mark)} ${status}${mark ? ` (${mark})` : ""}`;

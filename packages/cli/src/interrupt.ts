@@ -99,22 +99,47 @@ export type Recover = string | null;
 
 const IN_MEMORY_GOES = "the in-memory database goes with the process";
 
+/** How to exit at once once `name` came: only the same signal again does (see withInterrupts), so not Ctrl-C after a SIGTERM. */
+export const againToExit = (name: InterruptSignal) => (name === "SIGINT" ? "Press Ctrl-C again" : "Send SIGTERM again");
+
+/**
+ * What a command that ran flows still does once every run has ended, for the second signal's words:
+ * `work`, what exiting cuts short ("its summary and the runs' diagrams"); `draw`, the command that
+ * draws a run's diagram later (null: none, or nothing outlives the process).
+ */
+export type AfterRuns = { work: string; draw: string | null };
+
 /**
  * The first signal's notice: what stopping does, given the runs started then (undefined: not counted).
  * `recover` is `reev recover` as the user can type it (see hint.ts, which this module, loaded before
  * anything else, does not import: it needs @reev/db).
  */
 export function interruptNotice(name: InterruptSignal, started: number | undefined, recover: Recover = "reev recover"): string {
-  if (started === 0) return `\nInterrupted (${name}): no run had started, and none will. Press Ctrl-C again to exit at once.\n`;
+  if (started === 0) return `\nInterrupted (${name}): no run had started, and none will. ${againToExit(name)} to exit at once.\n`;
   return (
     `\nInterrupted (${name}): stopping each run's current step, recording it as failed and finishing the run as cancelled.\n` +
-    `Press Ctrl-C again to exit at once (${recover === null ? IN_MEMORY_GOES : `then ${recover} finishes the runs`}).\n`
+    `${againToExit(name)} to exit at once (${recover === null ? IN_MEMORY_GOES : `then ${recover} finishes the runs`}).\n`
   );
 }
 
-/** The second signal's notice, as it exits at once. */
-export function againNotice(name: InterruptSignal, started: number | undefined, recover: Recover = "reev recover"): string {
+/**
+ * The second signal's notice, as it exits at once. `going`: the runs started and not yet ended
+ * (undefined: not counted); with none, exiting cuts short only `after`, the work that follows them.
+ */
+export function againNotice(
+  name: InterruptSignal,
+  started: number | undefined,
+  recover: Recover = "reev recover",
+  { going, after }: { going?: number | undefined; after?: AfterRuns | undefined } = {},
+): string {
   if (started === 0) return `\n${name} again: exiting at once. No run had started.\n`;
+  if (going === 0 && after) {
+    const kept =
+      recover === null
+        ? `; ${IN_MEMORY_GOES}`
+        : `: each is finished and recorded${after.draw ? `; ${after.draw} draws a run's diagram` : ""}`;
+    return `\n${name} again: exiting at once, cutting short ${after.work}. No run was still going${kept}.\n`;
+  }
   if (recover === null) return `\n${name} again: exiting at once; ${IN_MEMORY_GOES}, and nothing of the runs remains.\n`;
   return `\n${name} again: exiting at once. Runs still going stay "running" until ${recover} finishes them.\n`;
 }
@@ -165,10 +190,23 @@ export function writeInterrupted(io: CliIO, json: boolean, words: string, stream
   else io[stream].write(`${words}\n`);
 }
 
-/** The notices of a command that runs flows, worded by the runs started at each signal (undefined: not counted). */
-export const runNotices = ({ runsStarted, recover }: { runsStarted?: RunsStarted; recover?: Recover } = {}): InterruptNotices => ({
+/**
+ * The notices of a command that runs flows, worded by the runs started and still going at each signal
+ * (undefined: not counted), and with `after`, what the command does once they have all ended.
+ */
+export const runNotices = ({
+  runsStarted,
+  runsGoing,
+  recover,
+  after,
+}: {
+  runsStarted?: RunsStarted;
+  runsGoing?: () => number;
+  recover?: Recover;
+  after?: AfterRuns;
+} = {}): InterruptNotices => ({
   first: (name) => interruptNotice(name, runsStarted?.(), recover),
-  again: (name) => againNotice(name, runsStarted?.(), recover),
+  again: (name) => againNotice(name, runsStarted?.(), recover, { going: runsGoing?.(), after }),
   already: alreadyStopping,
 });
 

@@ -264,6 +264,21 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     expect(html).toContain("eval-gamma");
   });
 
+  it("--no-diagrams: the HTML report is written with no run diagrams beside it, and says how to draw one", {
+    timeout: 120_000,
+  }, async () => {
+    const out = join(temp.dir, `${backend.name}-bare.html`);
+    const r = await reev("eval", fixture("eval-v1/gamma.yaml"), "--repeat", "2", "--format", "html", "--out", out, "--no-diagrams");
+    expect(r.code, show(r)).toBe(0);
+    const html = readFileSync(out, "utf8");
+    expect(html).toContain("eval-gamma");
+    expect([...html.matchAll(/href="([^"#]+\.html)"/g)]).toEqual([]);
+    expect(existsSync(join(temp.dir, `${backend.name}-bare-runs`))).toBe(false);
+    expect(r.stderr).toContain(
+      `No run diagrams written (--no-diagrams): reev diagram <executionId> --out run.html --db ${database.url} draws one.\n`,
+    );
+  });
+
   it("Ctrl-C leaves a recorded evaluation marked incomplete, counting only the runs that ended before it", {
     timeout: 120_000,
   }, async () => {

@@ -86,7 +86,7 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
     );
     expect(r.stderr).toBe("");
     const json = await reev("evaluations", "--json");
-    expect(JSON.parse(json.stdout)).toEqual({ evaluations: [], more: false });
+    expect(JSON.parse(json.stdout)).toEqual({ evaluations: [], more: false, nextCursor: null });
   });
 
   it("lists them newest first: runs and passes from the stored report, — where there is none", { timeout: 180_000 }, async () => {
@@ -126,12 +126,10 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
     expect(rows.get(runningId)).toEqual([runningId, "—", "running", "openai/gpt-4o-mini", time, "—", "—"]);
     expect(rows.get(goneId)).toEqual([goneId, "gone", "incomplete", "scripted", time, "—", "—"]);
     expect(rows.get(finishedId)).toEqual([finishedId, "v1", "completed", "scripted", time, "2", "2"]);
-    expect(r.stdout).not.toContain("Only the");
+    expect(r.stdout).not.toContain("Older evaluations");
 
     const limited = await reev("evaluations", "--limit", "2");
     expect([...tableRows(limited.stdout).keys()]).toEqual([runningId, goneId]);
-    expect(limited.stdout).toContain(`Only the 2 newest are shown: reev evaluations --limit 1000 --db ${database.url} shows more.\n`);
-
     const json = await reev("evaluations", "--json");
     const { evaluations, more } = JSON.parse(json.stdout) as { evaluations: EvaluationJson[]; more: boolean };
     expect(more).toBe(false);
@@ -146,6 +144,39 @@ describe.each(backends)("reev evaluations on $name", (backend) => {
     expect(evaluations[1]?.error).toMatch(/^abandoned: process \d+ on .+ exited without finishing$/);
     expect(evaluations[2]?.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(JSON.parse((await reev("evaluations", "--limit", "1", "--json")).stdout)).toMatchObject({ more: true });
+
+    // Paging on by the hint's cursor, as a user copies it.
+    const hint = /^Older evaluations are stored: reev evaluations --limit 2 --after (\S+) --db (.+) shows the next 2\.$/m.exec(
+      limited.stdout,
+    );
+    expect(hint?.[2], show(limited)).toBe(database.url);
+    const cursor = hint?.[1];
+    // An evaluation recorded between the two pages is newer than both: the next page neither repeats a row nor skips one.
+    const between = await openDatabase({ url: database.url });
+    try {
+      await between.writer.createEvaluationRun({ id: `eval_between_${backend.name}`, agent: "scripted", configuration: {} });
+    } finally {
+      await between.close();
+    }
+    const older = await reev("evaluations", "--limit", "2", "--after", cursor as string);
+    expect(older.code, show(older)).toBe(0);
+    expect([...tableRows(older.stdout).keys()], show(older)).toEqual([finishedId]);
+    expect(older.stdout).not.toContain("Older evaluations");
+    const pagedJson = JSON.parse((await reev("evaluations", "--limit", "2", "--json")).stdout) as { more: boolean; nextCursor: string };
+    expect(pagedJson.more).toBe(true);
+    const rest = JSON.parse((await reev("evaluations", "--limit", "2", "--after", pagedJson.nextCursor, "--json")).stdout);
+    expect(rest.evaluations.map((e: EvaluationJson) => e.evaluationId)).toEqual([goneId, finishedId]);
+    expect(rest).toMatchObject({ more: false, nextCursor: null });
+    const bad = await reev("evaluations", "--after", "nope!");
+    expect(bad.code, show(bad)).toBe(2);
+    expect(bad.stderr).toContain('--after must be a cursor reev evaluations gave out, got "nope!".');
+    // Both lists page by (started_at, id): the other's cursor is refused, not used from an arbitrary row.
+    const runsCursor = JSON.parse((await reev("list", "--limit", "1", "--json")).stdout).nextCursor as string;
+    const crossed = await reev("evaluations", "--after", runsCursor);
+    expect(crossed.code, show(crossed)).toBe(2);
+    expect(crossed.stderr).toContain(
+      `--after must be a cursor reev evaluations gave out, got "${runsCursor}". It is a cursor of reev list, not of reev evaluations.`,
+    );
   });
 
   it("an unknown id points to reev evaluations; an evaluation's id where an execution's belongs is told as such", async () => {

@@ -71,7 +71,7 @@ describe.each(sites)("hints carry --db on $name", (site) => {
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toContain("hint-2");
     const hint = /^More executions are stored: (reev list .*) shows the next 1\.$/m.exec(r.stdout)?.[1];
-    expect(hint, show(r)).toMatch(/^reev list --limit 1 --offset 1 --db /);
+    expect(hint, show(r)).toMatch(/^reev list --limit 1 --after [A-Za-z0-9_-]+ --db /);
     if (database.password) {
       expect(r.stdout).not.toContain(database.password);
       expect(hint).toContain(":***@");

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { evaluationNotices } from "../src/commands/eval.js";
-import { againNotice, runNotices } from "../src/interrupt.js";
+import { afterRuns, startedRuns } from "../src/commands/run.js";
+import { type AfterRuns, againNotice, runNotices } from "../src/interrupt.js";
 import { startCli } from "./support/live-cli.js";
 import { cliEnv, fixture, show } from "./support/run-cli.js";
 import { cliTempDir } from "./support/suite-setup.js";
@@ -84,7 +85,8 @@ describe("the first Ctrl-C's notice", () => {
         stdout: "",
         stderr: [
           "",
-          `Interrupted (${signal}): no run had started, and none will. Press Ctrl-C again to exit at once.`,
+          // Only the same signal again exits at once: after a SIGTERM, Ctrl-C would not.
+          `Interrupted (${signal}): no run had started, and none will. ${signal === "SIGINT" ? "Press Ctrl-C" : "Send SIGTERM"} again to exit at once.`,
           "Nothing was recorded: the evaluation was interrupted before it began. Run the command again to do it.",
           "",
         ].join("\n"),
@@ -102,6 +104,45 @@ describe("the first Ctrl-C's notice", () => {
       "\nInterrupted (SIGINT): evaluation eval_1 is recorded; its report is written, then reev exits. Press Ctrl-C again to exit at once.\n",
     );
     expect(notices.again("SIGINT")).toBe("\nSIGINT again: exiting at once. Evaluation eval_1 is recorded.\n");
+  });
+
+  it("a second Ctrl-C once every run has ended: says what it cuts short and that the runs are recorded, not that runs stay running", () => {
+    const runs = startedRuns();
+    const notices = (after: AfterRuns) =>
+      runNotices({ runsStarted: runs.runsStarted, runsGoing: runs.runsGoing, recover: "reev recover", after });
+    const drawn = notices(afterRuns({ consolidate: true, diagrams: true }));
+    runs.onRunStart();
+    runs.onRunStart();
+    runs.onRunEnd();
+    expect(drawn.again("SIGINT")).toBe(
+      '\nSIGINT again: exiting at once. Runs still going stay "running" until reev recover finishes them.\n',
+    );
+    runs.onRunEnd();
+    expect(drawn.again("SIGINT")).toBe(
+      "\nSIGINT again: exiting at once, cutting short the summary and the runs' diagrams being written. No run was still going: each is finished and recorded; reev diagram <executionId> --out run.html draws a run's diagram.\n",
+    );
+    // With --no-diagrams there are none to cut short, nor to draw from here.
+    expect(notices(afterRuns({ consolidate: true, diagrams: false })).again("SIGTERM")).toBe(
+      "\nSIGTERM again: exiting at once, cutting short the summary being printed. No run was still going: each is finished and recorded.\n",
+    );
+    // On memory://, nothing of them outlives the process.
+    expect(
+      runNotices({
+        runsStarted: runs.runsStarted,
+        runsGoing: runs.runsGoing,
+        recover: null,
+        after: afterRuns({ consolidate: true, diagrams: true }),
+      }).again("SIGINT"),
+    ).toContain("No run was still going; the in-memory database goes with the process.\n");
+  });
+
+  it("after a SIGTERM, the notices say SIGTERM again exits at once, not Ctrl-C", () => {
+    expect(runNotices({ runsStarted: () => 1 }).first("SIGTERM")).toBe(
+      "\nInterrupted (SIGTERM): stopping each run's current step, recording it as failed and finishing the run as cancelled.\nSend SIGTERM again to exit at once (then reev recover finishes the runs).\n",
+    );
+    expect(evaluationNotices(runNotices(), () => "eval_1").first("SIGTERM")).toBe(
+      "\nInterrupted (SIGTERM): evaluation eval_1 is recorded; its report is written, then reev exits. Send SIGTERM again to exit at once.\n",
+    );
   });
 
   it("while a run is going: says each run's current step is stopped and the run finished as cancelled", async () => {

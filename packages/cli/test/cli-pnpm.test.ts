@@ -32,7 +32,7 @@ describe("pnpm reev", () => {
   it("prints only the CLI's output: `pnpm reev list --json` is JSON from the first byte", async () => {
     const r = await pnpm(["reev", "list", "--json", "--db", "memory://"]);
     expect(r.code, show(r)).toBe(0);
-    expect(JSON.parse(r.stdout), show(r)).toEqual({ executions: [], more: false });
+    expect(JSON.parse(r.stdout), show(r)).toEqual({ executions: [], more: false, nextCursor: null });
   }, 180_000);
 
   it("passes the CLI's exit code and errors through, and rebuilds nothing when no source changed", async () => {

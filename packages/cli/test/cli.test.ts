@@ -4,11 +4,12 @@
  * and the read commands share runs recorded once, before them, which they only read.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "@reev/db";
 import { consolidateExecution } from "@reev/orchestrator";
 import { beforeAll, describe, expect, it } from "vitest";
+import { formatBytes } from "../src/format.js";
 import { CLI_COMMAND, type CliResult, cliEnv, executionIds, fixture, runCli, show } from "./support/run-cli.js";
 import { cliTempDir } from "./support/suite-setup.js";
 
@@ -127,7 +128,7 @@ describe("reev run", () => {
   });
 
   it("runs several files at once, repeated: every execution is recorded", async () => {
-    const { reev } = workspace();
+    const { cwd, reev } = workspace();
     const r = await reev(
       "run",
       fixture("succeeds.yaml"),
@@ -149,6 +150,10 @@ describe("reev run", () => {
       ...Array(3).fill("exec_cli-also-succeeds"),
     ]);
     expect(r.stdout.match(/\.html$/gm)).toHaveLength(6);
+    // What the twelve files came to, said once after their list: the bytes on disk, counted here anew.
+    const dir = join(cwd, "diagrams");
+    const bytes = readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    expect(r.stdout).toContain(`.html\nDiagrams: 12 files, ${formatBytes(bytes)} in ${dir} (--no-diagrams writes none).\n`);
     // The last line sums the runs up.
     expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("6 runs: 6 completed, 0 failed");
 
@@ -157,6 +162,22 @@ describe("reev run", () => {
     const rows = listRows(list.stdout);
     expect([...rows.keys()].sort(), show(list)).toEqual([...ids].sort());
     for (const id of ids) expect(rows.get(id)).toMatch(/✅ completed .* completed$/);
+  });
+
+  it("--no-diagrams consolidates each run but writes no diagram, and says how to draw one later", async () => {
+    const { cwd, db, reev } = workspace();
+    const r = await reev("run", fixture("succeeds.yaml"), "--repeat", "2", "--no-diagrams", "--out", "diagrams");
+    expectExit(r, 0);
+    expect(r.stdout.match(/consolidation: completed \(/g), show(r)).toHaveLength(2);
+    expect(existsSync(join(cwd, "diagrams"))).toBe(false);
+    expect(r.stdout).not.toContain("Diagrams:");
+    expect(r.stdout).toContain(`\nNo diagrams written (--no-diagrams): reev diagram <executionId> --out run.html --db ${db} draws one.\n`);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("2 runs: 2 completed, 0 failed");
+    // The line's command draws the run it names, from what was stored.
+    const [id] = executionIds(r.stdout);
+    const drawn = await reev("diagram", id as string, "--out", "run.html");
+    expectExit(drawn, 0);
+    expect(readFileSync(join(cwd, "run.html"), "utf8")).toMatch(/^<!DOCTYPE html>/i);
   });
 });
 
@@ -369,7 +390,7 @@ describe("inspecting recorded runs", () => {
 
     // Nothing to list is still a document.
     const none = await reev("list", "--status", "rolled_back", "--json");
-    expect(JSON.parse(none.stdout)).toEqual({ executions: [], more: false });
+    expect(JSON.parse(none.stdout)).toEqual({ executions: [], more: false, nextCursor: null });
   });
 
   it("reev diagram prints Mermaid for an execution id, and writes HTML for a consolidated id", async () => {

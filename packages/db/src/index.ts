@@ -10,6 +10,7 @@ export { makeDirectories, missingDirectories, pathStat } from "./make-directorie
 export type { ResolvedMigration } from "./migrate/interrupted-migration.js";
 export type { SchemaState } from "./migrate/schema-state.js";
 export { type Database, type DatabaseTarget, maskUrl, type OpenDatabaseOptions, openDatabase, resolveTarget } from "./open-database.js";
+export { decodePageCursor, encodePageCursor, type PageCursorKey, type PagedList } from "./page-cursor.js";
 export { plainWords } from "./plain-words.js";
 // Reads for viewers (the server): keyset pages and one-snapshot views of a run.
 export { reachableHost } from "./reachable-host.js";

@@ -227,11 +227,17 @@ export const ZFinishExecutionInput = z.object({
 });
 export type FinishExecutionInput = z.input<typeof ZFinishExecutionInput>;
 
+/** The position after which a page of executions starts: the last row of the previous page. */
+export const ZExecutionsPageKey = z.object({ startedAt: ZTimestamp, executionId: ZId });
+export type ExecutionsPageKey = z.output<typeof ZExecutionsPageKey>;
+
 export const ZListExecutionsInput = z.object({
   status: ZExecutionStatus.optional(),
   flowId: ZId.optional(),
   limit: z.int().min(1).max(1000).default(50),
   offset: z.int().min(0).default(0),
+  /** Only rows strictly after this key, newest first: a page that never repeats or skips a row however many are inserted meanwhile. */
+  after: ZExecutionsPageKey.optional(),
 });
 export type ListExecutionsInput = z.input<typeof ZListExecutionsInput>;
 

@@ -8,7 +8,7 @@ import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } fr
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 import { checkOutDirectoryOption } from "../output-file.js";
 import { PRICES_HELP, pricesOption } from "../prices.js";
-import { executeFlows, runsSummary, startedRuns } from "./run.js";
+import { afterRuns, executeFlows, runsSummary, startedRuns } from "./run.js";
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   // Its action calls withInterrupts before anything else: Ctrl-C while it starts is the startup guard's until then.
@@ -49,7 +49,7 @@ export async function demoCommand(
     .filter((f) => /\.(ya?ml|json)$/.test(f))
     .sort()
     .map((f) => join(EXAMPLES_DIR, f));
-  const { onRunStart, runsStarted } = startedRuns();
+  const { onRunStart, onRunEnd, runsStarted, runsGoing } = startedRuns();
   const { value: report, interrupted } = await withInterrupts(
     io,
     (signal) =>
@@ -63,16 +63,19 @@ export async function demoCommand(
           repeat: 1,
           out: options.out,
           consolidate: true,
+          // The demo is there to be looked at: its diagrams are what its closing words point at.
+          diagrams: true,
           prices: options.prices,
           signal,
           onRunStart,
+          onRunEnd,
           // Once the prices and the database have passed their checks: a failed one is the only line.
           onStart: () =>
             io.stderr.write(`reev demo: ${files.length} example flows from ${EXAMPLES_DIR}, run at once with the scripted agent.\n`),
         },
         io,
       ),
-    { notices: runNotices({ runsStarted, recover: recoverCommand() }) },
+    { notices: runNotices({ runsStarted, runsGoing, recover: recoverCommand(), after: afterRuns({ consolidate: true, diagrams: true }) }) },
   );
   if (interrupted && report.results.length === 0) {
     // Stopped before any run began: no run, no diagram to point at.

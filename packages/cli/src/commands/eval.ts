@@ -33,7 +33,7 @@ import { evaluationsHint } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
 import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
-import { type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import { againToExit, type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { staleAfterMs } from "../liveness.js";
 import {
   type DbOptions,
@@ -70,6 +70,7 @@ type EvalFlags = DbOptions &
     prices?: string | undefined;
     format: EvalFormat;
     out?: string | undefined;
+    diagrams: boolean;
   };
 
 export function registerEval(program: Command, ctx: CliContext): void {
@@ -94,6 +95,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       "--out <file>",
       "write the report here, in the format its extension names (html: each run's diagram goes beside it: eval.html writes eval-runs/)",
     )
+    .option("--no-diagrams", "with an html report in --out: write no run diagrams beside it (its runs are not linked)")
     .addOption(dbOption())
     .addOption(migrateOption())
     .addHelpText(
@@ -197,7 +199,7 @@ export function evaluationNotices(runs: InterruptNotices, recorded: () => string
     first: (name) => {
       const id = recorded();
       return id
-        ? `\nInterrupted (${name}): evaluation ${id} is recorded; its report is written, then reev exits. Press Ctrl-C again to exit at once.\n`
+        ? `\nInterrupted (${name}): evaluation ${id} is recorded; its report is written, then reev exits. ${againToExit(name)} to exit at once.\n`
         : runs.first(name);
     },
     again: (name) => {
@@ -411,7 +413,7 @@ async function writeReport(
     return;
   }
   // html: each run's diagram beside the report, linked from it, when the report goes to a file.
-  const runsDir = flags.out ? `${basename(flags.out, extname(flags.out))}-runs` : null;
+  const runsDir = flags.out && flags.diagrams ? `${basename(flags.out, extname(flags.out))}-runs` : null;
   const written = new Set<string>();
   if (flags.out && runsDir) {
     for (const flow of report.flows) {
@@ -429,4 +431,8 @@ async function writeReport(
   });
   await emit(html, flags.out, io);
   if (!flags.out) io.stderr.write("Run diagrams are linked only when the report is written with --out.\n");
+  else if (!flags.diagrams) {
+    const later = laterCommand("diagram <executionId> --out run.html");
+    io.stderr.write(`No run diagrams written (--no-diagrams)${later ? `: ${later} draws one` : ""}.\n`);
+  }
 }

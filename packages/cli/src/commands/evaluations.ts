@@ -1,26 +1,32 @@
-import { type Database, markedStatus } from "@reev/db";
+import { type Database, encodePageCursor, markedStatus, type PageCursorKey } from "@reev/db";
 import { storedSummary } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
 import { examplesArgument } from "../examples-dir.js";
 import { utcTime } from "../format.js";
-import { inMemoryNote, reevCommand } from "../hint.js";
+import { inMemoryNote, reevCommand, shellWord } from "../hint.js";
 import { evaluationJson } from "../json-views.js";
 import { runMark, writeMarkHelp } from "../liveness.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption } from "../options.js";
+import { afterOption } from "../page-cursor.js";
 import { clip, renderTable } from "../text-table.js";
 
 /** The database returns at most this many evaluations per call. */
 const MAX_LIMIT = 1000;
 
-type EvaluationsOptions = DbOptions & JsonOptions & { limit: number };
+const DEFAULT_LIMIT = 50;
+
+type EvaluationsOptions = DbOptions & JsonOptions & { limit: number; after?: PageCursorKey | undefined };
+/** A page: at most `limit`, older than `after` when given. */
+type EvaluationsQuery = { limit: number; after?: PageCursorKey | undefined };
 
 export function registerEvaluations(program: Command, ctx: CliContext): void {
   program
     .command("evaluations")
     .summary("list the recorded evaluations (reev eval)")
     .description("List the evaluations reev eval recorded, newest first: the ids reev compare and reev eval --baseline take. Reads only.")
-    .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), 50)
+    .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), DEFAULT_LIMIT)
+    .addOption(afterOption("evaluations"))
     .addOption(dbOption())
     .addOption(jsonOption())
     .addHelpText(
@@ -28,23 +34,30 @@ export function registerEvaluations(program: Command, ctx: CliContext): void {
       examples([
         ["reev evaluations", "the 50 newest evaluations"],
         ["reev evaluations --limit 2", "the two newest, to compare them"],
+        ["reev evaluations --after <cursor>", "the next 50, as the previous page's last line says"],
         ["reev evaluations --json | jq -r '.evaluations[].evaluationId'", "their ids, for a script"],
       ]),
     )
     .action(async (options: EvaluationsOptions) => {
       ctx.exitCode = await withDatabase(options.db, "read", (db) =>
-        evaluationsCommand(db, { limit: options.limit }, { json: options.json ?? false }, ctx.io),
+        evaluationsCommand(db, { limit: options.limit, after: options.after }, { json: options.json ?? false }, ctx.io),
       );
     });
 }
 
 const count = (n: number | undefined) => (n === undefined ? "—" : String(n));
 
-/** `reev evaluations`: a table, or `{ "evaluations": [...], "more": boolean }` with --json. */
-export async function evaluationsCommand(db: Database, query: { limit: number }, options: { json: boolean }, io: CliIO): Promise<number> {
-  const { items, nextCursor } = await db.writer.listEvaluationRuns({ limit: query.limit });
+/** `reev evaluations`: a table, or `{ "evaluations": [...], "more": boolean, "nextCursor" }` with --json. */
+export async function evaluationsCommand(db: Database, query: EvaluationsQuery, options: { json: boolean }, io: CliIO): Promise<number> {
+  const page = await db.writer.listEvaluationRuns({ limit: query.limit, cursor: query.after ?? null });
+  const { items } = page;
+  const nextCursor = page.nextCursor ? encodePageCursor("evaluations", page.nextCursor) : null;
   if (options.json) {
-    writeJson(io, { evaluations: items.map(evaluationJson), more: nextCursor !== null });
+    writeJson(io, { evaluations: items.map(evaluationJson), more: nextCursor !== null, nextCursor });
+    return 0;
+  }
+  if (!items.length && query.after) {
+    io.stdout.write(`No evaluations older than the --after cursor in ${db.description}.\n`);
     return 0;
   }
   if (!items.length) {
@@ -73,11 +86,9 @@ export async function evaluationsCommand(db: Database, query: { limit: number },
   );
   writeMarkHelp(marks, "evaluation", io);
   if (nextCursor !== null) {
-    io.stdout.write(
-      query.limit < MAX_LIMIT
-        ? `${query.limit === 1 ? "Only the newest is shown" : `Only the ${query.limit} newest are shown`}: ${reevCommand(`evaluations --limit ${MAX_LIMIT}`)} shows more.\n`
-        : `Only the ${MAX_LIMIT} newest are shown.\n`,
-    );
+    // One page on by key, with the same limit: a copy never repeats or skips an evaluation.
+    const args = `evaluations${query.limit === DEFAULT_LIMIT ? "" : ` --limit ${query.limit}`} --after ${shellWord(nextCursor)}`;
+    io.stdout.write(`Older evaluations are stored: ${reevCommand(args)} shows the next ${query.limit}.\n`);
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-import { type Database, EXECUTION_STATUSES, type ListExecutionsInput } from "@reev/db";
+import { type Database, EXECUTION_STATUSES, encodePageCursor, type ListExecutionsInput, type PageCursorKey } from "@reev/db";
 import { formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
@@ -8,6 +8,7 @@ import { executionJson } from "../json-views.js";
 import { runMark, writeMarkHelp } from "../liveness.js";
 import { meantFlow } from "../meant-flow.js";
 import { type DbOptions, dbOption, examples, integer, type JsonOptions, jsonOption, oneOf } from "../options.js";
+import { afterOption } from "../page-cursor.js";
 import { renderTable } from "../text-table.js";
 
 /** `--status`, here and in reev purge: one parser, so a typo gets the same "Did you mean running?" in both. */
@@ -18,7 +19,13 @@ const MAX_LIMIT = 1000;
 const DEFAULT_LIMIT = 50;
 
 type ListOptions = DbOptions &
-  JsonOptions & { status?: ListExecutionsInput["status"]; flow?: string | undefined; limit: number; offset: number };
+  JsonOptions & {
+    status?: ListExecutionsInput["status"];
+    flow?: string | undefined;
+    limit: number;
+    offset: number;
+    after?: PageCursorKey | undefined;
+  };
 
 export function registerList(program: Command, ctx: CliContext): void {
   program
@@ -28,7 +35,13 @@ export function registerList(program: Command, ctx: CliContext): void {
     .option("--status <status>", `only executions in this status: ${EXECUTION_STATUSES.join(", ")}`, executionStatus)
     .option("--flow <flowId>", "only executions of this flow")
     .option("--limit <n>", `at most this many rows, 1 to ${MAX_LIMIT}`, integer("--limit", 1, MAX_LIMIT), DEFAULT_LIMIT)
-    .option("--offset <n>", "skip this many rows first (for paging)", integer("--offset", 0), 0)
+    .addOption(afterOption("executions"))
+    .option(
+      "--offset <n>",
+      "skip this many rows first (may repeat or skip rows while runs are recorded: --after does not)",
+      integer("--offset", 0),
+      0,
+    )
     .addOption(dbOption())
     .addOption(jsonOption())
     .addHelpText(
@@ -37,6 +50,7 @@ export function registerList(program: Command, ctx: CliContext): void {
         ["reev list", "the 50 newest executions"],
         ["reev list --status failed --limit 10", "the 10 newest failed ones"],
         ["reev list --flow jup-multiply-usdc", "the runs of one flow"],
+        ["reev list --limit 5 --after <cursor>", "the next five, as the previous page's last line says"],
         ["reev list --json | jq -r '.executions[].executionId'", "their ids, for a script"],
       ]),
     )
@@ -46,25 +60,24 @@ export function registerList(program: Command, ctx: CliContext): void {
         ...(options.flow === undefined ? {} : { flowId: options.flow }),
         limit: options.limit,
         offset: options.offset,
+        ...(options.after ? { after: { startedAt: options.after.startedAt, executionId: options.after.id } } : {}),
       };
       ctx.exitCode = await withDatabase(options.db, "read", (db) => listCommand(db, query, { json: options.json ?? false }, ctx.io));
     });
 }
 
-/** `reev list`: a table, or `{ "executions": [...], "more" }` with --json. */
+/** `reev list`: a table, or `{ "executions": [...], "more", "nextCursor" }` with --json. */
 export async function listCommand(db: Database, query: ListExecutionsInput, options: { json: boolean }, io: CliIO): Promise<number> {
-  const executions = await db.writer.listExecutionSessions(query);
+  const { executions, next } = await db.writer.listExecutionSessionsPage(query);
   const limit = query.limit ?? DEFAULT_LIMIT;
   const offset = query.offset ?? 0;
-  // A full page may have more behind it: one row past it says whether to point at the next page.
-  const more =
-    executions.length === limit && (await db.writer.listExecutionSessions({ ...query, offset: offset + limit, limit: 1 })).length > 0;
+  const nextCursor = next ? encodePageCursor("executions", { startedAt: next.startedAt, id: next.executionId }) : null;
   if (options.json) {
-    writeJson(io, { executions: executions.map(executionJson), more });
+    writeJson(io, { executions: executions.map(executionJson), more: nextCursor !== null, nextCursor });
     return 0;
   }
   if (!executions.length) {
-    const which = `${query.flowId === undefined ? "" : ` of flow "${query.flowId}"`}${query.status ? ` with status ${query.status}` : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
+    const which = `${query.flowId === undefined ? "" : ` of flow "${query.flowId}"`}${query.status ? ` with status ${query.status}` : ""}${query.after ? " older than the --after cursor" : ""}${query.offset ? ` past the first ${query.offset}` : ""}`;
     const memory = inMemoryNote();
     const next = memory
       ? `${memory}\n`
@@ -86,10 +99,11 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   ]);
   io.stdout.write(`${renderTable(["execution", "flow", "status", "started (UTC)", "duration", "consolidation"], rows, new Set([4]))}\n`);
   writeMarkHelp(marks, "run", io);
-  if (more) {
-    // The same query, one page on: without the status, the flow and the limit, the copy would page another list.
-    const next = `list${query.status ? ` --status ${query.status}` : ""}${query.flowId === undefined ? "" : ` --flow ${shellWord(query.flowId)}`}${limit === DEFAULT_LIMIT ? "" : ` --limit ${limit}`} --offset ${offset + limit}`;
-    io.stdout.write(`More executions are stored: ${reevCommand(next)} shows the next ${limit}.\n`);
+  if (nextCursor !== null) {
+    // The same query, one page on by key (an offset would shift as runs are recorded, repeating rows):
+    // without the status, the flow and the limit, the copy would page another list.
+    const args = `list${query.status ? ` --status ${query.status}` : ""}${query.flowId === undefined ? "" : ` --flow ${shellWord(query.flowId)}`}${limit === DEFAULT_LIMIT ? "" : ` --limit ${limit}`} --after ${shellWord(nextCursor)}`;
+    io.stdout.write(`More executions are stored: ${reevCommand(args)} shows the next ${limit}.\n`);
   }
   return 0;
 }

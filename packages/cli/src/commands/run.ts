@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Database, EXECUTION_STATUSES } from "@reev/db";
@@ -31,9 +32,9 @@ import { type CliContext, type CliIO, changedNow, withDatabase } from "../contex
 import { drawRun } from "../draw-run.js";
 import { toCliError } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
-import { counted, formatScore, metricsLine, runStatusLabel, statusLabel, toolCallsMade } from "../format.js";
+import { counted, formatBytes, formatScore, metricsLine, runStatusLabel, statusLabel, toolCallsMade } from "../format.js";
 import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
-import { interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import { type AfterRuns, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, integer, type MigrateOptions, migrateOption, oneOf } from "../options.js";
 import { RunExports } from "../otlp-export.js";
 import { checkOutDirectoryOption, writeOutputFile } from "../output-file.js";
@@ -55,6 +56,7 @@ type RunFlags = DbOptions &
     repeat: number;
     out: string;
     consolidate: boolean;
+    diagrams: boolean;
     otlpEndpoint?: string | undefined;
     prices?: string | undefined;
   };
@@ -71,6 +73,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option("--repeat <n>", `run each flow this many times, 1 to ${MAX_REPEAT}`, integer("--repeat", 1, MAX_REPEAT), 1)
     .option("--out <dir>", "where each run's .mmd and .html diagrams go", "reev-out")
     .option("--no-consolidate", "record the steps only: no consolidated session, no diagrams")
+    .option("--no-diagrams", "consolidate each run as usual but write no .mmd or .html (reev diagram draws one later)")
     .addOption(pricesOption("model prices per million tokens (YAML or JSON): each run's consolidated cost"))
     .option(
       "--otlp-endpoint <url>",
@@ -84,6 +87,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         examples([
           ["reev run flow.yaml", "one run with the scripted agent, on the embedded database"],
           ["reev run a.yaml b.json --repeat 5 --concurrency 8", "ten runs, eight at a time"],
+          ["reev run flows/ --repeat 60 --no-diagrams", "many runs, consolidated, without a diagram file each"],
           ["reev run flow.yaml --agent openai --tools tools.mjs", "a real model (see below)"],
           ["reev run flow.yaml --db postgresql://localhost/reev --migrate", "on PostgreSQL, migrating it first"],
           ["reev run flow.yaml --agent openai --prices prices.yaml", "and the cost of each run's tokens"],
@@ -100,8 +104,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       ].join("\n"),
     )
     .action(async (files: string[], flags: RunFlags) => {
-      // Without consolidation no diagram is drawn, so --out is not used and not checked.
-      if (flags.consolidate) checkOutDirectoryOption(flags.out, "run");
+      // Without consolidation (or with --no-diagrams) no diagram is drawn, so --out is not used and not checked.
+      if (flags.consolidate && flags.diagrams) checkOutDirectoryOption(flags.out, "run");
       ctx.exitCode = await runCommand({ ...flags, files, db: flags.db, migrate: flags.migrate ?? false }, ctx.io);
     });
 }
@@ -119,6 +123,8 @@ export type RunOptions = {
   repeat: number;
   out: string;
   consolidate: boolean;
+  /** Write each consolidated run's .mmd and .html into `out` (false: --no-diagrams, `reev diagram` draws one later). */
+  diagrams: boolean;
   /** Cancels the runs (Ctrl-C): runs in progress end cancelled, runs not yet started never start. */
   signal?: AbortSignal;
   /** Send each finished run to this OTLP/HTTP traces endpoint (else where OTEL_EXPORTER_OTLP_* say, if set). */
@@ -132,6 +138,8 @@ export type RunOptions = {
   onStart?: () => void;
   /** Called as each run starts, so a Ctrl-C notice can say whether any has (see startedRuns). */
   onRunStart?: () => void;
+  /** Called as each run ends recorded, so a second Ctrl-C's notice can say whether one is still going. */
+  onRunEnd?: () => void;
 };
 
 /**
@@ -317,6 +325,27 @@ async function writeDiagrams(db: Database, result: ExecutionResult, checks: RunC
 }
 
 /**
+ * After the list of several runs' diagrams, what they came to, so many runs filling a disk is seen
+ * ("Diagrams: 480 files, 827.1 MB in …"); "" for one run, whose two files say it already.
+ */
+async function diagramsTotal(files: readonly string[], outDir: string): Promise<string> {
+  if (files.length <= 2) return "";
+  const bytes = (await Promise.all(files.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0);
+  return `Diagrams: ${counted(files.length, "file")}, ${formatBytes(bytes)} in ${outDir} (--no-diagrams writes none).\n`;
+}
+
+/** With --no-diagrams, how to draw one of the consolidated runs later; "" when none was consolidated. */
+export function drawLaterLine(results: readonly ExecutionResult[]): string {
+  const drawn = results.filter((r) => r.consolidatedSessionId);
+  if (!drawn.length) return "";
+  const id = drawn.length === 1 ? shellWord(drawn[0]?.executionId ?? "") : "<executionId>";
+  const later = laterCommand(`diagram ${id} --out run.html`);
+  return later
+    ? `\nNo diagrams written (--no-diagrams): ${later} draws one.\n`
+    : "\nNo diagrams written (--no-diagrams), and the in-memory database goes with this command: none can be drawn later.\n";
+}
+
+/**
  * `failures`: executions that could not be recorded at all (they have no result); `notStarted`: runs
  * an interruption kept from starting. `exported`: false when runs were to be sent to an OpenTelemetry
  * endpoint and some were not. `failedChecks`: the ids of the runs that failed an `expect` check.
@@ -377,6 +406,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
             })
             .then(
               async (value): Promise<PromiseSettledResult<ExecutionResult>> => {
+                options.onRunEnd?.();
                 await exports?.send(db, value.executionId);
                 return { status: "fulfilled", value };
               },
@@ -407,11 +437,13 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
       const checks = await storedChecks(db, outcome.value);
       if (checks.verdict?.passed === false) failedChecks.add(outcome.value.executionId);
       io.stdout.write(`\n${summary(outcome.value, tasks[i]?.run, checks, noUsageByScript(options.agent, outcome.value))}`);
-      files.push(...(await writeDiagrams(db, outcome.value, checks.checks, resolve(options.out))));
+      if (options.diagrams) files.push(...(await writeDiagrams(db, outcome.value, checks.checks, resolve(options.out))));
     }
     const noUsage = results.filter((r) => noUsageByScript(options.agent, r)).length;
     if (noUsage) io.stdout.write(`\n${scriptedNoUsageLine(noUsage, results.length)}\n`);
-    if (files.length) io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n`);
+    if (files.length)
+      io.stdout.write(`\nDiagrams:\n${files.map((f) => `  ${f}`).join("\n")}\n${await diagramsTotal(files, resolve(options.out))}`);
+    if (!options.diagrams) io.stdout.write(drawLaterLine(results));
     const started = settled.filter(Boolean).length;
     const exported = exports?.report(io) ?? true;
     return { results, files, failures: started - results.length, notStarted: tasks.length - started, exported, failedChecks };
@@ -452,19 +484,34 @@ export function runsSummary({
 }
 
 /**
- * Counts the runs executeFlows starts, for withInterrupts' notices: `onRunStart` goes to executeFlows,
- * `runsStarted` to runNotices.
+ * Counts the runs executeFlows starts and the ones that ended recorded, for withInterrupts' notices:
+ * `onRunStart` and `onRunEnd` go to executeFlows, `runsStarted` and `runsGoing` to runNotices. A run
+ * that could not be recorded never ends here: it may be left `running`, for reev recover.
  */
-export function startedRuns(): { onRunStart: () => void; runsStarted: () => number } {
+export function startedRuns(): { onRunStart: () => void; onRunEnd: () => void; runsStarted: () => number; runsGoing: () => number } {
   let started = 0;
-  return { onRunStart: () => void started++, runsStarted: () => started };
+  let ended = 0;
+  return { onRunStart: () => void started++, onRunEnd: () => void ended++, runsStarted: () => started, runsGoing: () => started - ended };
 }
 
+/** What reev run and reev demo still do once their runs have ended: what a second Ctrl-C then cuts short. */
+export const afterRuns = (options: Pick<RunOptions, "consolidate" | "diagrams">): AfterRuns => {
+  const drawn = options.consolidate && options.diagrams;
+  return {
+    work: drawn ? "the summary and the runs' diagrams being written" : "the summary being printed",
+    draw: drawn ? laterCommand("diagram <executionId> --out run.html") : null,
+  };
+};
+
 export async function runCommand(options: RunOptions, io: CliIO): Promise<number> {
-  const { onRunStart, runsStarted } = startedRuns();
-  const { value: report, interrupted } = await withInterrupts(io, (signal) => executeFlows({ ...options, signal, onRunStart }, io), {
-    notices: runNotices({ runsStarted, recover: recoverCommand() }),
-  });
+  const { onRunStart, onRunEnd, runsStarted, runsGoing } = startedRuns();
+  const { value: report, interrupted } = await withInterrupts(
+    io,
+    (signal) => executeFlows({ ...options, signal, onRunStart, onRunEnd }, io),
+    {
+      notices: runNotices({ runsStarted, runsGoing, recover: recoverCommand(), after: afterRuns(options) }),
+    },
+  );
   if (report.results.length + report.failures > 1 || report.notStarted) io.stdout.write(`\n${runsSummary(report)}\n`);
   if (interrupted) return interruptExitCode(interrupted);
   // A run that failed an expect check did not pass: 1, so CI that runs reev run fails on it.

@@ -2,15 +2,13 @@ import { z } from "zod";
 import { Prisma } from "../generated/prisma/client.js";
 import type { Database } from "../open-database.js";
 import { prepared } from "../prepared-statement.js";
-import { ZExecutionStatus, ZId, ZTimestamp } from "../schemas.js";
+import { type ExecutionsPageKey, ZExecutionStatus, ZExecutionsPageKey, ZId, ZTimestamp } from "../schemas.js";
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from "../storable-text.js";
 import { validate } from "../validate.js";
 import { type ExecutionSummary, SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./execution-row.js";
 import { runDriverRead } from "./run-read.js";
 
-/** The position after which a page starts: the last row of the previous page. */
-export const ZExecutionsPageKey = z.object({ startedAt: ZTimestamp, executionId: ZId });
-export type ExecutionsPageKey = z.output<typeof ZExecutionsPageKey>;
+export { type ExecutionsPageKey, ZExecutionsPageKey };
 
 export const MAX_PAGE_LIMIT = 200;
 

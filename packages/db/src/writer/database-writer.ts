@@ -6,6 +6,7 @@ import type {
   ConsolidationMetadata,
   ConsolidationStatus,
   CreateExecutionInput,
+  ExecutionsPageKey,
   FinishExecutionInput,
   ListExecutionsInput,
   SessionLog,
@@ -117,6 +118,13 @@ export class DatabaseWriter {
   /** Newest first. */
   listExecutionSessions(input: ListExecutionsInput = {}): Promise<ExecutionSessionRecord[]> {
     return executions.listExecutionSessions(this.#context, input);
+  }
+
+  /** A page of listExecutionSessions, with the key to pass as `after` for the next one (null on the last page). */
+  listExecutionSessionsPage(
+    input: ListExecutionsInput = {},
+  ): Promise<{ executions: ExecutionSessionRecord[]; next: ExecutionsPageKey | null }> {
+    return executions.listExecutionSessionsPage(this.#context, input);
   }
 
   /** Ends a running execution; refused while its transaction is open. */

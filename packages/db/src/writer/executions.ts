@@ -5,6 +5,7 @@ import {
   type ConsolidationStatus,
   type CreateExecutionInput,
   type ExecutionStatus,
+  type ExecutionsPageKey,
   type FinishExecutionInput,
   INT32_MAX,
   type JsonValue,
@@ -114,16 +115,38 @@ export async function getExecutionSession(context: WriterContext, executionId: s
 
 /** Newest first; runs started in the same millisecond by id, descending, as the API's and viewer's list (and its index). */
 export async function listExecutionSessions(context: WriterContext, input: ListExecutionsInput = {}): Promise<ExecutionSessionRecord[]> {
+  return (await listExecutionSessionsPage(context, input)).executions;
+}
+
+/**
+ * One page of listExecutionSessions and the key of its last row when more follow (`next`, null on the
+ * last page): one statement, one row past the page, so whether a next page exists is its own answer.
+ * With `after`, by keyset on (started_at, execution_id) as listExecutionsPage: no row repeated or
+ * skipped while executions are recorded; `offset` counts from there and may.
+ */
+export async function listExecutionSessionsPage(
+  context: WriterContext,
+  input: ListExecutionsInput = {},
+): Promise<{ executions: ExecutionSessionRecord[]; next: ExecutionsPageKey | null }> {
   const q = validate(ZListExecutionsInput, input, "");
+  const after = q.after;
   const rows = await withClient(context, "list executions", (c) =>
     c.executionSession.findMany({
-      where: { ...(q.status ? { status: q.status } : {}), ...(q.flowId ? { flowId: q.flowId } : {}) },
+      where: {
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.flowId ? { flowId: q.flowId } : {}),
+        ...(after
+          ? { OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, executionId: { lt: after.executionId } }] }
+          : {}),
+      },
       orderBy: [{ startedAt: "desc" }, { executionId: "desc" }],
-      take: q.limit,
+      take: q.limit + 1,
       skip: q.offset,
     }),
   );
-  return rows.map(toExecutionRecord);
+  const executions = rows.slice(0, q.limit).map(toExecutionRecord);
+  const last = executions.at(-1);
+  return { executions, next: rows.length > q.limit && last ? { startedAt: last.startedAt, executionId: last.executionId } : null };
 }
 
 /**
