@@ -267,7 +267,8 @@ function writeEvaluations(found: AbandonedEvaluation[], dryRun: boolean, io: Cli
   io.stdout.write(
     dryRun
       ? `Would finish ${count} as incomplete, once its runs are finished (a dry run: nothing changed):\n`
-      : `Finished ${count} as incomplete: its runs are final, nothing was counted (${reevCommand("purge")} can now remove them).\n`,
+      : `Finished ${count} as incomplete: its runs are final, nothing was counted, and reev purge can now remove them ` +
+          `(${reevCommand("purge --older-than 0d --dry-run")} counts every finished run, these included, and deletes nothing).\n`,
   );
   const rows = found.map((e) => [
     e.evaluation.id,
