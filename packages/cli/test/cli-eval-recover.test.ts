@@ -11,7 +11,7 @@ import { hostname } from "node:os";
 import { openDatabase } from "@reev/db";
 import { describe, expect, it } from "vitest";
 import { type LiveCli, startCli } from "./support/live-cli.js";
-import { cliBackends, fixture, show } from "./support/run-cli.js";
+import { cliBackends, fixture, runCli, show } from "./support/run-cli.js";
 import { cliDatabase, cliTempDir } from "./support/suite-setup.js";
 
 const temp = cliTempDir("reev-cli-eval-recover-");
@@ -98,6 +98,13 @@ describe.each(backends)("reev recover finishes an evaluation whose process was k
 
       const again = await reev("recover", "--json");
       expect(JSON.parse(again.stdout)).toMatchObject({ runs: [], evaluations: [] });
+
+      // The purge the report suggests works as printed (with the --db recover was given), and counts these runs.
+      const suggested = done.stdout.match(/\((reev purge .*?) counts every finished run, these included, and deletes nothing\)/)?.[1];
+      expect(suggested, done.stdout).toBe(`reev purge --older-than 0d --dry-run --db ${database.url}`);
+      const counted = await runCli((suggested as string).split(" ").slice(1), { cwd: temp.dir });
+      expect(counted.code, show(counted)).toBe(0);
+      expect(counted.stdout).toMatch(/^Would purge 2 runs that finished before /);
 
       const purged = await reev("purge", "--older-than", "0d", "--json");
       expect(purged.code, show(purged)).toBe(0);

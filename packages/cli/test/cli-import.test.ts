@@ -3,13 +3,13 @@
  * the same execution, steps, tool calls, status and consolidated sessions — and importing it again
  * changes nothing. The source is a real run of an example flow on PGlite; the target is every backend.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Database, DatabaseError } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { createPostgresDatabase, openTestDatabase, testBackends } from "@reev/db/testing";
-import { loadFlowPlan, OrchestratorError, PingPongExecutor, ScriptedAgent } from "@reev/orchestrator";
+import { exportExecution, loadFlowPlan, OrchestratorError, PingPongExecutor, ScriptedAgent } from "@reev/orchestrator";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/commands/export.js";
 import { importCommand, readExport } from "../src/commands/import.js";
@@ -180,9 +180,17 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     const doc = renamed(JSON.parse(readFileSync(jsonFile, "utf8")), id);
     const copyFile = join(dir, "copy.json");
     writeFileSync(copyFile, JSON.stringify(doc));
-    // The target already runs this execution and holds a different step 2.
-    const { flowId, agent, prompt, startedAt, metadata } = doc.execution;
-    await target.writer.createExecutionSession({ executionId: id, flowId, agent, prompt, startedAt, ...(metadata ? { metadata } : {}) });
+    // The target already holds this execution running, last seen alive when the file was, with a different step 2.
+    const { flowId, agent, prompt, startedAt, metadata, heartbeatAt } = doc.execution;
+    await target.writer.createExecutionSession({
+      executionId: id,
+      flowId,
+      agent,
+      prompt,
+      startedAt,
+      heartbeatAt: new Date(heartbeatAt),
+      ...(metadata ? { metadata } : {}),
+    });
     await target.writer.storeStep(id, { stepIndex: 2, content: "something else" });
     const before = await tableCounts(target);
 
@@ -192,6 +200,71 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     // Steps 0, 1, 3… were inserted by the same statement before step 2 was judged: all rolled back.
     expect(await tableCounts(target)).toEqual(before);
     expect((await target.writer.getExecutionSession(id))?.status).toBe("running");
+  });
+
+  it("a running copy left by an older import of a run exported while it ran is finished by the finished run's export, read back whole", async () => {
+    // What reev import wrote before it refused running files: the run's first two steps, running, owned by the source's process.
+    const finished = await readExport(jsonFile);
+    const beat = finished.execution.heartbeatAt as Date;
+    const snapshot = structuredClone(finished);
+    Object.assign(snapshot.execution, {
+      status: "running",
+      finishedAt: null,
+      durationMs: null,
+      error: null,
+      checks: null,
+      heartbeatAt: new Date(beat.getTime() - 30_000),
+      consolidation: { status: "pending", error: null, updatedAt: null },
+    });
+    snapshot.steps = snapshot.steps.slice(0, 2).map((step) => ({ ...step, checks: null }));
+    snapshot.consolidated = [];
+    expect(await importCommand(target, snapshot, captureIO())).toBe(0);
+    expect((await target.writer.getExecutionSession(executionId))?.status).toBe("running");
+
+    const io = captureIO();
+    expect(await importFile(target, jsonFile, io)).toBe(0);
+    const steps = finished.steps.length;
+    expect(io.out()).toContain(
+      `Execution ${executionId} was already in ${target.description}: ${steps - 2} of ${steps} steps new, 1 consolidated session new.`,
+    );
+    // Finished as the file says, its last heartbeat included: nothing here is left to look abandoned.
+    expect(await exported(target, executionId, "json", join(dir, `finished-copy-${backend.name}.json`))).toBe(
+      readFileSync(jsonFile, "utf8"),
+    );
+    expect(await target.writer.listAbandonedExecutions({ staleAfterMs: 1000, olderThanMs: 0 })).toEqual([]);
+  });
+
+  it("a run stored here as running that the file cannot be a later view of (another owner, a later heartbeat) is refused, nothing written", async () => {
+    const finished = await readExport(jsonFile);
+    const beat = (finished.execution.heartbeatAt as Date).getTime();
+    const running = async (id: string, owner: { host: string; pid: number; startedAt: Date }, heartbeatAt: Date) => {
+      const { flowId, agent, prompt, startedAt, metadata } = finished.execution;
+      await target.writer.createExecutionSession({
+        executionId: id,
+        flowId,
+        agent,
+        prompt,
+        startedAt,
+        owner,
+        heartbeatAt,
+        ...(metadata ? { metadata: metadata as never } : {}),
+      });
+      const file = join(dir, `${id}.json`);
+      writeFileSync(file, JSON.stringify(renamed(JSON.parse(readFileSync(jsonFile, "utf8")), id)));
+      const before = await tableCounts(target);
+      const error = await importFile(target, file, captureIO()).catch((e: unknown) => e);
+      expect(await tableCounts(target)).toEqual(before);
+      expect((await target.writer.getExecutionSession(id))?.status).toBe("running");
+      return error;
+    };
+    const owner = finished.execution.owner as { host: string; pid: number; startedAt: Date };
+    const later = await running(`${executionId}-later`, owner, new Date(beat + 60_000));
+    expect(later).toMatchObject({ code: "CONFLICT", field: "execution.heartbeatAt" });
+    expect((later as Error).message).toContain(
+      "with a heartbeat later than the file's: it is recorded here, not a copy the file can finish. Nothing was imported.",
+    );
+    const other = await running(`${executionId}-other`, { ...owner, pid: owner.pid + 1 }, new Date(beat - 60_000));
+    expect(other).toMatchObject({ code: "CONFLICT", field: "execution.owner" });
   });
 
   it("a file that disagrees with the stored execution (its outcome, its start, still running) or meets an open transaction is refused, nothing written", async () => {
@@ -216,20 +289,69 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     const stillRunning = await refused((d) => {
       d.execution!.status = "running";
     });
-    expect(stillRunning).toMatchObject({ code: "CONFLICT", field: "execution.status" });
+    expect(stillRunning).toMatchObject({ code: "INVALID_ARGUMENT", path: "execution.status" });
     expect(await tableCounts(target)).toEqual(before);
 
-    // An execution with a transaction open: the import's steps must not slip into it.
+    // An execution with a transaction open, last seen alive when the file was: the import's steps must not slip into it.
     const id = `${executionId}-open`;
     const doc = renamed(JSON.parse(readFileSync(jsonFile, "utf8")), id);
-    const { flowId, agent, prompt, startedAt, metadata } = doc.execution;
-    await target.writer.createExecutionSession({ executionId: id, flowId, agent, prompt, startedAt, ...(metadata ? { metadata } : {}) });
+    const { flowId, agent, prompt, startedAt, metadata, heartbeatAt } = doc.execution;
+    await target.writer.createExecutionSession({
+      executionId: id,
+      flowId,
+      agent,
+      prompt,
+      startedAt,
+      heartbeatAt: new Date(heartbeatAt),
+      ...(metadata ? { metadata } : {}),
+    });
     await target.writer.beginTransaction(id);
     const withOpen = await refused((d) => {
       renamed(d as never, id);
     });
     expect(DatabaseError.is(withOpen, "TRANSACTION_STATE"), String(withOpen)).toBe(true);
     expect(await prismaClientOf(target).stepSession.count({ where: { executionId: id } })).toBe(0);
+  });
+});
+
+describe("a run exported while it still runs", () => {
+  it("reev export writes it as it is and says on stderr (not with --json) that reev import refuses it; reev import refuses it (exit 2), before opening any database", async () => {
+    assertBuilt();
+    const id = `${executionId}-running`;
+    const doc = renamed(JSON.parse(readFileSync(jsonFile, "utf8")), id);
+    const { flowId, agent, prompt, startedAt, metadata } = doc.execution;
+    await source.writer.createExecutionSession({ executionId: id, flowId, agent, prompt, startedAt, ...(metadata ? { metadata } : {}) });
+    await source.writer.storeStep(id, { stepIndex: 0, content: "first" });
+    const note = `Note: execution ${id} was still running when exported, so this is a snapshot of it: reev import refuses it. To move the run, export it again once it has finished (reev status ${id} tells).\n`;
+    for (const format of ["json", "jsonl"] as const) {
+      const file = join(dir, `running.${format}`);
+      const io = captureIO();
+      expect(await exportCommand(source, id, { format, out: file }, io)).toBe(0);
+      expect(io.err()).toBe(`Wrote ${file}\n${note}`);
+      expect(readFileSync(file, "utf8")).toBe(await exportExecution(source, id, format));
+      const quiet = captureIO();
+      expect(await exportCommand(source, id, { format, out: file, json: true }, quiet)).toBe(0);
+      expect(quiet.err()).toBe("");
+    }
+    // A finished run's export says nothing of the kind.
+    const finished = captureIO();
+    await exportCommand(source, executionId, { format: "json", out: join(dir, "finished.json") }, finished);
+    expect(finished.err()).not.toContain("Note:");
+
+    const refused = (await readExport(join(dir, "running.jsonl")).catch((e: unknown) => e)) as OrchestratorError;
+    expect([refused.code, refused.path]).toEqual(["INVALID_ARGUMENT", "execution.status"]);
+    const cwd = makeTempDir("reev-import-running-");
+    try {
+      const result = await runCli(["import", join(dir, "running.json")], { cwd: cwd.dir });
+      expect(result.code, show(result)).toBe(2);
+      expect(result.stderr).toContain(
+        `holds execution ${id} as it was while still running (execution.status is "running"): a running run is not imported, as its copy would stay running here and later look abandoned. Nothing was imported. Export it again once it has finished (reev status ${id} with the --db it was exported from tells), then import that file.`,
+      );
+      // Refused before any database was opened: the default one was not even made.
+      expect(readdirSync(cwd.dir)).toEqual([]);
+    } finally {
+      cwd.remove();
+    }
   });
 });
 

@@ -10,6 +10,9 @@ import { fileURLToPath } from "node:url";
 import { openDatabase } from "@reev/db";
 import { prismaClientOf } from "@reev/db/internal";
 import { describe, expect, it } from "vitest";
+import { RecoverProgress, recoverCommand, recoverNotices } from "../src/commands/recover.js";
+import { Interruption } from "../src/interrupt.js";
+import { captureIO } from "./support/capture-io.js";
 import { startCli } from "./support/live-cli.js";
 import { holdLock } from "./support/pg-lock.js";
 import { cliBackends, cliEnv, runCli, show } from "./support/run-cli.js";
@@ -88,8 +91,9 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev recover on $name"
       const r = await recover.done;
       expect(r.code, show(r)).toBe(code);
       expect(first).toBe(`Finished ${ids[0]} as failed; consolidation completed (1 of ${RUNS}).`);
+      // Heard once the first run is finished and said: no run is under way, and only the same signal again exits at once.
       expect(r.stderr, show(r)).toContain(
-        `\nInterrupted (${signal}): finishing the run under way (rolled back, finished as failed and consolidated), then stopping; the other runs are left as they are. Press Ctrl-C again to exit at once.\n`,
+        `\nInterrupted (${signal}): stopping before the next run: the 1 finished stay finished, the other runs are left as they are. ${signal === "SIGINT" ? "Press Ctrl-C again" : "Send SIGTERM again"} to exit at once.\n`,
       );
       expect(r.stdout, show(r)).toMatch(
         /^Finished 1 abandoned run as failed: open transactions rolled back, committed steps consolidated.\n/,
@@ -110,6 +114,54 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev recover on $name"
       expect(await statuses(database.url, ids)).toEqual(["failed/completed", "failed/completed", "failed/completed"]);
     });
   }
+
+  it("a signal before the first run is reached: the notice says no run is under way and nothing is changed, as the last line does", async () => {
+    const ids = await crashedRuns(database.url);
+    const progress = new RecoverProgress();
+    const notices = recoverNotices(false, false, progress);
+    // Before the runs are even listed.
+    expect(notices.first("SIGTERM")).toBe(
+      "\nInterrupted (SIGTERM): no run is under way yet: stopping before any is finished, so nothing is changed. Send SIGTERM again to exit at once.\n",
+    );
+    const db = await openDatabase({ url: database.url });
+    try {
+      const controller = new AbortController();
+      controller.abort(new Interruption("SIGINT"));
+      const io = captureIO();
+      await recoverCommand(db, { staleAfterMs: 120_000, dryRun: false }, { json: false, signal: controller.signal, progress }, io);
+      expect(notices.first("SIGINT")).toBe(
+        `\nInterrupted (SIGINT): no run is under way yet: stopping before any is finished, so nothing is changed (the ${RUNS} abandoned runs found are left as they are). Press Ctrl-C again to exit at once.\n`,
+      );
+      expect(io.out()).toContain("Interrupted (SIGINT) before any run was finished: nothing was changed.");
+    } finally {
+      await db.close();
+    }
+    expect(await statuses(database.url, ids)).toEqual(["running/pending", "running/pending", "running/pending"]);
+    expect((await runCli(["recover", "--db", database.url], { cwd: temp.dir })).code).toBe(0);
+  });
+
+  it.skipIf(backend.name !== "PostgreSQL")(
+    "SIGINT while the first run waits for its row: the notice names it as the run under way, finished before stopping",
+    async () => {
+      const ids = await crashedRuns(database.url);
+      const lock = await holdLock(database.url, "SELECT 1 FROM execution_sessions WHERE execution_id = $1 FOR UPDATE", [ids[0]]);
+      const recover = startCli(["recover", "--db", database.url], { cwd: temp.dir });
+      try {
+        await Promise.race([lock.blocking(), recover.done.then((r) => Promise.reject(new Error(`recover ended first\n${show(r)}`)))]);
+        recover.child.kill("SIGINT");
+        await recover.waitForLine(/^Interrupted \(SIGINT\)/);
+      } finally {
+        await lock.release();
+      }
+      const r = await recover.done;
+      expect(r.code, show(r)).toBe(130);
+      expect(r.stderr, show(r)).toContain(
+        `\nInterrupted (SIGINT): finishing run ${ids[0]}, under way (rolled back, finished as failed and consolidated), then stopping; the other runs are left as they are. Press Ctrl-C again to exit at once.\n`,
+      );
+      expect(await statuses(database.url, ids)).toEqual(["failed/completed", "running/pending", "running/pending"]);
+      expect((await runCli(["recover", "--db", database.url], { cwd: temp.dir })).code).toBe(0);
+    },
+  );
 
   it.skipIf(backend.name !== "PostgreSQL")(
     "--json, SIGTERM while the second run waits for its row: the report holds what was finished, complete: false, and stderr one INTERRUPTED line",

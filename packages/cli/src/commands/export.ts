@@ -4,6 +4,7 @@ import { EXPORT_FORMATS, type ExportFormat, exportExecution } from "@reev/orches
 import type { Command } from "commander";
 import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
+import { reevCommand, shellWord } from "../hint.js";
 import {
   type InterruptNotices,
   type InterruptSignal,
@@ -115,6 +116,20 @@ function interruptedWords(signal: InterruptSignal, out: string | undefined, writ
   return `Interrupted (${signal}): ${where}. Run the command again to export.`;
 }
 
+/** The execution's status as the document has it (JSONL: its first record), not as it may be by now. */
+function exportedStatus(text: string, format: Exclude<ExportFormat, "otlp">): unknown {
+  const doc = format === "json" ? JSON.parse(text).execution : JSON.parse(text.slice(0, text.indexOf("\n")));
+  return doc?.status;
+}
+
+/** An export of a run still running is a snapshot of it: said, since reev import refuses it (see import.ts). */
+function stillRunningWords(executionId: string): string {
+  return (
+    `Note: execution ${executionId} was still running when exported, so this is a snapshot of it: reev import refuses it. ` +
+    `To move the run, export it again once it has finished (${reevCommand(`status ${shellWord(executionId)}`)} tells).\n`
+  );
+}
+
 /**
  * Everything stored about one execution: JSON as one document, JSONL as one record per line. Given
  * withInterrupts' signal, one heard before the document is out keeps it from being written (see emit).
@@ -130,6 +145,8 @@ export async function exportCommand(
   // Null only for an unknown execution: requireExecution throws the CLI's words for it.
   if (text === null) await requireExecution(db, executionId);
   const written = await emit(text ?? "", options.out, io, { json, ...(options.signal ? { signal: options.signal } : {}) });
+  // Not with --json (stderr is the error's line alone): the document's execution.status says it there.
+  if (written && !json && exportedStatus(text ?? "", options.format) === "running") io.stderr.write(stillRunningWords(executionId));
   const signal = await interruptHeard(options.signal);
   // On stderr: stdout may be the document.
   if (signal) writeInterrupted(io, json, interruptedWords(signal, options.out, written), "stderr");

@@ -21,6 +21,7 @@ import { CliError } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { type Difference, differenceWords, firstDifference } from "../first-difference.js";
 import { counted } from "../format.js";
+import { reevCommand, shellWord } from "../hint.js";
 import { alreadyStopping, type InterruptNotices, interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { type DbOptions, dbOption, examples, type MigrateOptions, migrateOption } from "../options.js";
 
@@ -168,7 +169,24 @@ function parseExport(text: string, file: string): Export {
     fail(`${file} is not a reev export: ${path || "document"} ${issue.message}`, path || "document", parsed.error);
   }
   refuseOtherExecutions(parsed.data, file);
+  refuseRunning(parsed.data, file);
   return parsed.data;
+}
+
+/**
+ * A run exported while it still ran is a snapshot: imported, it would stay `running` there, owned by a
+ * process of another database, and be taken for abandoned (and finished as failed by reev recover)
+ * whatever became of the real run. Only a finished run moves.
+ */
+function refuseRunning(doc: Export, file: string): void {
+  const e = doc.execution;
+  if (e.status !== "running") return;
+  fail(
+    `${file} holds execution ${e.executionId} as it was while still running (execution.status is "running"): ` +
+      "a running run is not imported, as its copy would stay running here and later look abandoned. Nothing was imported. " +
+      `Export it again once it has finished (${reevCommand(`status ${shellWord(e.executionId)}`, { db: false })} with the --db it was exported from tells), then import that file.`,
+    "execution.status",
+  );
 }
 
 /**
@@ -316,9 +334,40 @@ async function restoreChecks(w: DatabaseWriter, doc: Export): Promise<void> {
   await w.recordChecks(doc.execution.executionId, { flow: doc.execution.checks ?? null, steps });
 }
 
-/** Writes what the file holds for an execution that is not stored yet, or still runs here. */
+type RunningCopy = NonNullable<Awaited<ReturnType<DatabaseWriter["getExecutionSession"]>>>;
+type Owner = { host: string; pid: number; startedAt: Date | null } | null | undefined;
+
+const sameOwner = (a: Owner, b: Owner) =>
+  (a ?? null) === (b ?? null) ||
+  (a != null && b != null && a.host === b.host && a.pid === b.pid && a.startedAt?.getTime() === b.startedAt?.getTime());
+
+/**
+ * A run stored here as `running` is finished by the file only when it is a copy of the same run that
+ * the file saw later: the same owner, and a last heartbeat no older than the file's (a copy imported
+ * while the run ran, by a reev older than the refusal of such files). A run this database records
+ * itself, its heartbeat moving on, is never finished by a file.
+ */
+function refuseLiveRun(db: Database, copy: RunningCopy, e: Export["execution"]): void {
+  const stored = copy.heartbeatAt?.getTime();
+  const later = stored === undefined || (e.heartbeatAt != null && e.heartbeatAt.getTime() >= stored);
+  const owner = sameOwner(copy.owner, e.owner);
+  if (owner && later) return;
+  const field = owner ? "execution.heartbeatAt" : "execution.owner";
+  throw new CliError(
+    "CONFLICT",
+    `${db.description} holds execution "${e.executionId}" as running, ${field === "execution.owner" ? "recorded by another process than the file's" : "with a heartbeat later than the file's"}: it is recorded here, not a copy the file can finish. Nothing was imported.`,
+    {
+      field,
+      hint: `Let the run finish here (${reevCommand(`status ${shellWord(e.executionId)}`)} tells; ${reevCommand("recover")} finishes it if its process is gone), or import the file into another database.`,
+    },
+  );
+}
+
+/** Writes what the file holds for an execution that is not stored yet, or is a running copy of it. */
 async function importRun(w: DatabaseWriter, doc: Export, evaluationId: string | null, existing: boolean, signal?: AbortSignal) {
   const e = doc.execution;
+  // A running copy takes the last heartbeat the file recorded, as the finished run has it where it ran.
+  if (existing && e.heartbeatAt) await w.heartbeat(e.executionId, e.heartbeatAt);
   // The same execution again is a no-op; one with other fields (flow, agent, prompt, metadata,
   // start) is a CONFLICT: the file disagrees with what is stored.
   await w.createExecutionSession({
@@ -401,6 +450,7 @@ export async function importCommand(db: Database, doc: Export, io: CliIO, signal
         written = { steps, consolidated: await storeConsolidations(w, e.executionId, added, signal), created: false };
         await restoreConsolidation(w, e);
       } else {
+        if (existing) refuseLiveRun(db, existing, e);
         written = await importRun(w, doc, evaluationId, existing !== null, signal);
       }
       // Read back in the same transaction: what commits is exactly what the file says, or nothing.

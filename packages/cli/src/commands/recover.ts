@@ -92,11 +92,32 @@ async function consolidate(db: Database, found: AbandonedExecution): Promise<Con
 
 const utc = (date: Date | null) => (date ? utcTime(date) : "—");
 
-/** Where a recovery stands, for the notices of a signal: the runs found, finished, and the one under way. */
+/**
+ * Where a recovery stands, for the notices of a signal: the runs found (undefined until they are
+ * listed), finished, the one under way, and whether the evaluations are being finished.
+ */
 export class RecoverProgress {
-  found = 0;
+  found: number | undefined;
   finished = 0;
   current: string | undefined;
+  evaluations = false;
+}
+
+/** Only the same signal again exits at once (another one is "already stopping", see withInterrupts). */
+const exitAtOnce = (name: InterruptSignal) =>
+  name === "SIGINT" ? "Press Ctrl-C again to exit at once." : `Send ${name} again to exit at once.`;
+
+/** What stopping does now, at the point the recovery has reached: said as it is, never a run that is not under way. */
+function stoppingWords(progress: RecoverProgress): string {
+  const { current, finished, found, evaluations } = progress;
+  if (current)
+    return `finishing run ${current}, under way (rolled back, finished as failed and consolidated), then stopping; the other runs are left as they are.`;
+  if (evaluations) return "letting the evaluations under way be finished (each in one transaction), then stopping.";
+  if (finished === 0)
+    return `no run is under way yet: stopping before any is finished, so nothing is changed${found ? ` (the ${counted(found, "abandoned run")} found are left as they are)` : ""}.`;
+  if (found !== undefined && finished >= found)
+    return `every abandoned run is finished (${finished}); stopping before any evaluation is looked at.`;
+  return `stopping before the next run: the ${finished} finished stay finished, the other runs are left as they are.`;
 }
 
 /**
@@ -104,16 +125,16 @@ export class RecoverProgress {
  * in one transaction, then consolidated; the one under way is let finish both, the others are left as
  * they are, for the next recover. A dry run changes nothing, so it simply ends.
  */
-function recoverNotices(dryRun: boolean, json: boolean, progress: RecoverProgress): InterruptNotices {
+export function recoverNotices(dryRun: boolean, json: boolean, progress: RecoverProgress): InterruptNotices {
   return stopNotices(json, {
     first: (name) =>
       dryRun
-        ? `Interrupted (${name}): a dry run changes nothing; reev exits once it has listed what it found. Press Ctrl-C again to exit at once.`
-        : `Interrupted (${name}): finishing the run under way (rolled back, finished as failed and consolidated), then stopping; the other runs are left as they are. Press Ctrl-C again to exit at once.`,
+        ? `Interrupted (${name}): a dry run changes nothing; reev exits once it has listed what it found. ${exitAtOnce(name)}`
+        : `Interrupted (${name}): ${stoppingWords(progress)} ${exitAtOnce(name)}`,
     again: (name) => {
       if (dryRun) return `${name} again: exiting at once. Nothing was changed (a dry run).`;
       const { current, finished, found } = progress;
-      const done = `${finished} of ${counted(found, "abandoned run")} finished`;
+      const done = `${finished} of ${counted(found ?? 0, "abandoned run")} finished`;
       const underWay = current
         ? ` Run ${current} was under way: finished whole or not at all, but perhaps not consolidated (${reevCommand(`status ${shellWord(current)}`)} says; ${reevCommand(`consolidate ${shellWord(current)}`)} consolidates it).`
         : "";
@@ -159,16 +180,17 @@ async function recoverRuns(
     progress.current = run.execution.executionId;
     const done = await db.writer.recoverAbandonedExecution(run);
     // Finished or alive again meanwhile: not this recover's, and not reported.
-    if (done) {
+    const consolidated = done && (await consolidate(db, done));
+    // Done before it is said: a signal heard as the line goes out finds no run under way.
+    progress.current = undefined;
+    progress.finished = i + 1;
+    if (done && consolidated) {
       runs.push(done);
-      const consolidated = await consolidate(db, done);
       consolidations.push(consolidated);
       io?.stderr.write(
         `Finished ${done.execution.executionId} as failed; consolidation ${consolidated.status} (${i + 1} of ${found.length}).\n`,
       );
     }
-    progress.current = undefined;
-    progress.finished = i + 1;
   }
   return { runs, consolidations, processed: found.length };
 }
@@ -204,6 +226,7 @@ export async function recoverCommand(
   // looked at once a signal stopped the runs (or came before the evaluations).
   const stopped = processed < abandoned.length;
   const evaluationsLooked = query.dryRun || !(stopped || (await interruptHeard(options.signal)));
+  if (evaluationsLooked && !query.dryRun && options.progress) options.progress.evaluations = true;
   const evaluations = !evaluationsLooked
     ? []
     : query.dryRun
@@ -267,7 +290,8 @@ function writeEvaluations(found: AbandonedEvaluation[], dryRun: boolean, io: Cli
   io.stdout.write(
     dryRun
       ? `Would finish ${count} as incomplete, once its runs are finished (a dry run: nothing changed):\n`
-      : `Finished ${count} as incomplete: its runs are final, nothing was counted (${reevCommand("purge")} can now remove them).\n`,
+      : `Finished ${count} as incomplete: its runs are final, nothing was counted, and reev purge can now remove them ` +
+          `(${reevCommand("purge --older-than 0d --dry-run")} counts every finished run, these included, and deletes nothing).\n`,
   );
   const rows = found.map((e) => [
     e.evaluation.id,

@@ -132,9 +132,9 @@ export class DatabaseWriter {
     return executions.finishExecutionSession(this.#context, executionId, input);
   }
 
-  /** The owner's sign of life while the execution runs; false once it has finished. */
-  heartbeat(executionId: string): Promise<boolean> {
-    return executions.heartbeat(this.#context, executionId);
+  /** The owner's sign of life while the execution runs (now, or `at` as recorded elsewhere); false once it has finished. */
+  heartbeat(executionId: string, at?: Date): Promise<boolean> {
+    return executions.heartbeat(this.#context, executionId, at);
   }
 
   /** Running executions whose owner is provably gone (see executionLiveness), oldest first. Reads only. */

@@ -197,15 +197,17 @@ export async function finishExecutionSession(
 }
 
 /**
- * The owner's sign of life: moves `heartbeat_at` to now while the execution runs. Returns false once
- * it has finished (a late beat changes nothing). One statement, no lock wait beyond the row's.
+ * The owner's sign of life: moves `heartbeat_at` to now while the execution runs, or to `at`, one
+ * recorded where the run ran (`reev import` finishing a copy imported while it ran). Returns false
+ * once it has finished (a late beat changes nothing). One statement, no lock wait beyond the row's.
  */
-export async function heartbeat(context: WriterContext, executionId: string): Promise<boolean> {
+export async function heartbeat(context: WriterContext, executionId: string, at?: Date): Promise<boolean> {
   const id = validate(ZId, executionId, "executionId");
+  const when = at === undefined ? Prisma.sql`now()` : Prisma.sql`${at}::timestamptz`;
   const updated = await withClient(
     context,
     `refresh the heartbeat of execution "${id}"`,
-    (c) => c.$executeRaw`UPDATE execution_sessions SET heartbeat_at = now() WHERE execution_id = ${id} AND status = 'running'`,
+    (c) => c.$executeRaw`UPDATE execution_sessions SET heartbeat_at = ${when} WHERE execution_id = ${id} AND status = 'running'`,
   );
   return updated > 0;
 }
