@@ -213,6 +213,8 @@ export class OtlpRunExporter {
     const refused = await connectionRefused(this.endpoint.url, this.timeoutMs, (nextTry) =>
       progress?.(`${this.endpoint.url} refused the connection; trying again (${nextTry} of ${REFUSED_CONNECTION_TRIES})…`),
     );
+    // A signal while the connection was tried: nothing was sent, and the refusal is not what stopped it.
+    if (await abortHeard(signal)) return report(0, 0);
     if (refused) {
       throw new OrchestratorError(
         "EXPORT_FAILED",
