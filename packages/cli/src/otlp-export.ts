@@ -47,10 +47,10 @@ function interruptedWords(signal: InterruptSignal, report: OtlpExportReport | un
     return `Interrupted (${signal}) once every span was sent: the run is complete at ${endpoint}.`;
   if (report?.unconfirmed) {
     const sent = report.sent
-      ? `${report.sent} of the run's ${report.spans} spans were sent to ${endpoint}`
-      : `no span was confirmed sent to ${endpoint}`;
+      ? `${report.sent} of the run's ${report.spans} spans were sent to ${endpoint}, and the request carrying ${report.unconfirmed} more`
+      : `nothing was confirmed sent to ${endpoint}: the request carrying ${report.unconfirmed} spans`;
     const rest = report.spans - report.sent - report.unconfirmed;
-    return `Interrupted (${signal}): ${sent}; the request carrying ${report.unconfirmed} more was cut off unanswered, so they may or may not have arrived${rest ? `; the other ${rest} were not sent` : ""}. ${again} ${resent}.`;
+    return `Interrupted (${signal}): ${sent} was cut off unanswered, so they may or may not have arrived${rest ? `; the other ${rest} were not sent` : ""}. ${again} (spans that arrived go again, with the same ids).`;
   }
   if (!report?.sent) return `Interrupted (${signal}) before any span was sent: nothing was sent to ${endpoint}. ${again}.`;
   return `Interrupted (${signal}): ${report.sent} of the run's ${report.spans} spans were sent to ${endpoint}, the rest not. ${again} ${resent}.`;

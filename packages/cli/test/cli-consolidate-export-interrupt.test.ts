@@ -282,9 +282,11 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
       expect(r.code, show(r)).toBe(143);
       expect(afterSignal, show(r)).toEqual([]);
       expect(exitedAfter, show(r)).toBeLessThan(ANSWER_GRACE_MS + 3_000);
+      // No word of retrying after the signal: nothing is retried.
+      expect(r.stderr.slice(r.stderr.indexOf("Interrupted (SIGTERM)")), show(r)).not.toContain("has not answered yet");
       expect(r.stdout, show(r)).toMatch(
         new RegExp(
-          `^Interrupted \\(SIGTERM\\): no span was confirmed sent to ${url.replaceAll(".", "\\.")}; the request carrying \\d+ more was cut off unanswered, so they may or may not have arrived\\. Run the command again to send the run whole \\(the spans sent go again, with the same ids\\)\\.\n$`,
+          `^Interrupted \\(SIGTERM\\): nothing was confirmed sent to ${url.replaceAll(".", "\\.")}: the request carrying \\d+ spans was cut off unanswered, so they may or may not have arrived\\. Run the command again to send the run whole \\(spans that arrived go again, with the same ids\\)\\.\n$`,
         ),
       );
     });

@@ -224,6 +224,8 @@ export class OtlpRunExporter {
     }
     let told = false;
     const tell = () => {
+      // Once a signal came, the notice says what happens: no retrying is announced.
+      if (signal?.aborted) return;
       told = true;
       progress?.(`${this.endpoint.url} has not answered yet; trying for up to ${inSeconds(this.timeoutMs)}…`);
     };
