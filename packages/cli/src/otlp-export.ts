@@ -25,10 +25,15 @@ async function exportEndpoint(endpoint: string | undefined): Promise<OtlpEndpoin
   return resolveOtlpEndpoint({ endpoint, endpointSource: "--endpoint", fallback: DEFAULT_OTLP_TRACES_ENDPOINT }) as OtlpEndpoint;
 }
 
-/** What Ctrl-C means while spans are sent: the request under way is let finish (what it carries may have arrived), no other is sent. */
+/**
+ * What Ctrl-C means while spans are sent: no further request, not even a retry; the one under way is
+ * given a moment to be answered (its answer says whether its spans arrived), then cut off. Its length
+ * (ANSWER_GRACE_MS) is not said: the notices are made before the exporter's module is loaded.
+ */
 function otlpNotices(json: boolean): InterruptNotices {
   return stopNotices(json, {
-    first: (name) => `Interrupted (${name}): letting the request under way finish and sending no more. Press Ctrl-C again to exit at once.`,
+    first: (name) =>
+      `Interrupted (${name}): sending no more, and waiting briefly for the answer to the request under way. Press Ctrl-C again to exit at once.`,
     again: (name) =>
       `${name} again: exiting at once. The endpoint may hold part of the run: run the command again to send it whole. Nothing in the database was changed (an export only reads).`,
   });
@@ -37,9 +42,18 @@ function otlpNotices(json: boolean): InterruptNotices {
 /** What a signal during an OTLP export left: what was sent, and how to send the rest. */
 function interruptedWords(signal: InterruptSignal, report: OtlpExportReport | undefined, endpoint: string): string {
   const again = "Run the command again to send the run whole";
+  const resent = "(the spans sent go again, with the same ids)";
+  if (report && report.sent === report.spans)
+    return `Interrupted (${signal}) once every span was sent: the run is complete at ${endpoint}.`;
+  if (report?.unconfirmed) {
+    const sent = report.sent
+      ? `${report.sent} of the run's ${report.spans} spans were sent to ${endpoint}, and the request carrying ${report.unconfirmed} more`
+      : `nothing was confirmed sent to ${endpoint}: the request carrying ${report.unconfirmed} spans`;
+    const rest = report.spans - report.sent - report.unconfirmed;
+    return `Interrupted (${signal}): ${sent} was cut off unanswered, so they may or may not have arrived${rest ? `; the other ${rest} were not sent` : ""}. ${again} (spans that arrived go again, with the same ids).`;
+  }
   if (!report?.sent) return `Interrupted (${signal}) before any span was sent: nothing was sent to ${endpoint}. ${again}.`;
-  if (report.sent === report.spans) return `Interrupted (${signal}) once every span was sent: the run is complete at ${endpoint}.`;
-  return `Interrupted (${signal}): ${report.sent} of the run's ${report.spans} spans were sent to ${endpoint}, the rest not. ${again} (the spans sent go again, with the same ids).`;
+  return `Interrupted (${signal}): ${report.sent} of the run's ${report.spans} spans were sent to ${endpoint}, the rest not. ${again} ${resent}.`;
 }
 
 /**
@@ -60,10 +74,11 @@ export async function exportOtlpCommand(
     async (signal) => {
       const target = await exportEndpoint(endpoint);
       const { OtlpRunExporter } = await otlp();
+      // Before the database is opened, as the endpoint: header variables it cannot read are refused.
+      await using exporter = new OtlpRunExporter(target);
       // Interrupted while the exporter loaded: no database is opened, nothing is sent.
       if (signal.aborted) return { report: undefined, url: target.url };
-      return withDatabase(db, "read", async (database) => {
-        await using exporter = new OtlpRunExporter(target);
+      return await withDatabase(db, "read", async (database) => {
         // Progress on stderr: stdout keeps the one line that says what was sent.
         const progress = options.json ? undefined : (line: string) => io.stderr.write(`${line}\n`);
         const report = await exporter.exportRun(database, executionId, progress, { signal });

@@ -13,7 +13,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "@reev/db";
+import { ANSWER_GRACE_MS } from "@reev/orchestrator/otlp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { startOtlpReceiver } from "../../orchestrator/test/support/otlp-receiver.js";
 import { type LiveCli, startCli } from "./support/live-cli.js";
 import { holdLock } from "./support/pg-lock.js";
 import { cliBackends, cliEnv, executionIds, fixture, show } from "./support/run-cli.js";
@@ -226,7 +228,7 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
         const r = await cli.done;
         expect(r.code, show(r)).toBe(130);
         expect(r.stderr, show(r)).toContain(
-          "\nInterrupted (SIGINT): letting the request under way finish and sending no more. Press Ctrl-C again to exit at once.\n",
+          "\nInterrupted (SIGINT): sending no more, and waiting briefly for the answer to the request under way. Press Ctrl-C again to exit at once.\n",
         );
         expect(r.stdout, show(r)).toMatch(
           new RegExp(
@@ -237,6 +239,56 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
       } finally {
         endpoint.close();
       }
+    });
+
+    /**
+     * `reev export --format otlp` to a receiver answering `answer`, given `signal` once the receiver has
+     * seen its first request; with the requests it saw after the signal went (none may come) and how
+     * long reev took to exit after it. A time limit of a minute: the retries, not it, would be cut short.
+     */
+    async function signalledExport(answer: 503 | "never", signal: NodeJS.Signals) {
+      const receiver = await startOtlpReceiver();
+      receiver.answer(answer);
+      try {
+        const args = ["export", exported, "--format", "otlp", "--endpoint", receiver.url, "--db", database.url];
+        const cli = startCli(args, { cwd: temp.dir, env: cliEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: "60000" }) });
+        await receiver.arrived(1);
+        const signalledAt = performance.now();
+        cli.child.kill(signal);
+        const r = await cli.done;
+        const exitedAfter = performance.now() - signalledAt;
+        return { r, url: receiver.url, exitedAfter, afterSignal: receiver.arrivals.filter((t) => t > signalledAt) };
+      } finally {
+        await receiver.close();
+      }
+    }
+
+    it("SIGINT while an endpoint answers 503: no retry after the signal, nothing sent, said so at once, exit 130", async () => {
+      const { r, url, exitedAfter, afterSignal } = await signalledExport(503, "SIGINT");
+      expect(r.code, show(r)).toBe(130);
+      expect(afterSignal, show(r)).toEqual([]);
+      expect(exitedAfter, show(r)).toBeLessThan(ANSWER_GRACE_MS + 3_000);
+      expect(r.stderr, show(r)).toContain(
+        "\nInterrupted (SIGINT): sending no more, and waiting briefly for the answer to the request under way. Press Ctrl-C again to exit at once.\n",
+      );
+      expect(r.stderr, show(r)).not.toContain("Could not send");
+      expect(r.stdout, show(r)).toBe(
+        `Interrupted (SIGINT) before any span was sent: nothing was sent to ${url}. Run the command again to send the run whole.\n`,
+      );
+    });
+
+    it("SIGTERM while an endpoint never answers: its request cut off after a moment, no other, said unconfirmed, exit 143", async () => {
+      const { r, url, exitedAfter, afterSignal } = await signalledExport("never", "SIGTERM");
+      expect(r.code, show(r)).toBe(143);
+      expect(afterSignal, show(r)).toEqual([]);
+      expect(exitedAfter, show(r)).toBeLessThan(ANSWER_GRACE_MS + 3_000);
+      // No word of retrying after the signal: nothing is retried.
+      expect(r.stderr.slice(r.stderr.indexOf("Interrupted (SIGTERM)")), show(r)).not.toContain("has not answered yet");
+      expect(r.stdout, show(r)).toMatch(
+        new RegExp(
+          `^Interrupted \\(SIGTERM\\): nothing was confirmed sent to ${url.replaceAll(".", "\\.")}: the request carrying \\d+ spans was cut off unanswered, so they may or may not have arrived\\. Run the command again to send the run whole \\(spans that arrived go again, with the same ids\\)\\.\n$`,
+        ),
+      );
     });
 
     it("SIGTERM before the first request: nothing sent, said so, exit 143", async () => {

@@ -241,6 +241,29 @@ describe.each(BACKENDS)("reev and OpenTelemetry on $name", (backend) => {
     expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("2 runs: 2 completed, 0 failed");
   });
 
+  it("OTEL_EXPORTER_OTLP_HEADERS that cannot be read: refused before anything runs or is sent, naming the variable, exit 2", async () => {
+    const before = await snapshot(database.url);
+    const hits = receiver.hits;
+    const exp = await reev(["export", completed, "--format", "otlp", "--endpoint", receiver.url], {
+      OTEL_EXPORTER_OTLP_HEADERS: "garbage",
+    });
+    expect(exp.code, show(exp)).toBe(2);
+    expect(exp.stderr).toMatch(
+      /^reev: OTEL_EXPORTER_OTLP_HEADERS could not be read: entry 1 is not key=value\. Write the headers as key=value pairs separated by commas, values URL-encoded: Authorization=Basic%20dXNlcjpwYXNz,X-Scope-OrgID=tenant1\.\n/,
+    );
+    expect(exp.stdout).toBe("");
+    const run = await reev(["run", fixture("succeeds.yaml"), "--otlp-endpoint", receiver.url], {
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: "Authorization: Bearer s3cret",
+    });
+    expect(run.code, show(run)).toBe(2);
+    expect(run.stderr).toMatch(
+      /^reev: OTEL_EXPORTER_OTLP_TRACES_HEADERS could not be read: entry 1 is written "Authorization: …", as an HTTP header; write it Authorization=… \(spaces as %20\)\. /,
+    );
+    expect(run.stderr + run.stdout).not.toContain("s3cret");
+    expect(receiver.hits).toBe(hits);
+    expect(await snapshot(database.url)).toEqual(before);
+  });
+
   it("a bad --otlp-endpoint or --endpoint is refused before anything runs or is written: exit 2", async () => {
     const before = await snapshot(database.url);
     const run = await reev(["run", fixture("succeeds.yaml"), "--otlp-endpoint", "ftp://collector"]);

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consolidateExecution } from "../src/consolidation.js";
 import { OrchestratorError } from "../src/errors.js";
 import {
+  ANSWER_GRACE_MS,
+  checkOtlpHeaders,
   exportRunToOtlp,
   OtlpRunExporter,
   REFUSED_CONNECTION_TRIES,
@@ -97,7 +99,15 @@ describe.each(testBackends())("OTLP export on $name", (backend) => {
 
       expect(await snapshotTables(db)).toEqual(before);
       const spans = receiver.requests.slice(first).flatMap((r) => r.spans);
-      expect(report).toEqual({ executionId, traceId: traceIdOf(executionId), spans: 7, sent: 7, requests: 1, endpoint: receiver.url });
+      expect(report).toEqual({
+        executionId,
+        traceId: traceIdOf(executionId),
+        spans: 7,
+        sent: 7,
+        unconfirmed: 0,
+        requests: 1,
+        endpoint: receiver.url,
+      });
       expect(receiver.requests.at(-1)?.path).toBe("/v1/traces");
       expect(receiver.requests.at(-1)?.headers["content-type"]).toBe("application/x-protobuf");
       expect(spans).toHaveLength(7);
@@ -323,6 +333,67 @@ describe.each(testBackends())("OTLP export on $name", (backend) => {
     const spans = receiver.requests.slice(start).flatMap((r) => r.spans);
     for (const id of ids) expect(spans.filter((s) => s.traceId === traceIdOf(id))).toHaveLength(7);
   });
+
+  /** Exports the run with a signal aborted once the receiver has seen `requests` requests; when the signal went, the report, when it came. */
+  async function interruptedAfter(db: Database, requests: number, timeoutMs: number) {
+    const executionId = uid("exec");
+    await storeRun(db, executionId);
+    const seen = receiver.arrivals.length;
+    const controller = new AbortController();
+    await using exporter = new OtlpRunExporter({ url: receiver.url, source: "test" }, { timeoutMs });
+    const exported = exporter.exportRun(db, executionId, undefined, { signal: controller.signal });
+    await receiver.arrived(seen + requests);
+    const abortedAt = performance.now();
+    controller.abort();
+    const report = await exported;
+    return { report, abortedAt, endedAt: performance.now(), afterSignal: receiver.arrivals.slice(seen).filter((t) => t > abortedAt) };
+  }
+
+  dbTest("a signal during a 503's retries: no further request, the export ends at once, nothing sent", async ({ db }) => {
+    receiver.answer(503);
+    try {
+      // The first request and one retry: the signal comes while the exporter retries, with a minute left.
+      const { report, abortedAt, endedAt, afterSignal } = await interruptedAfter(db, 2, 60_000);
+      expect(report).toMatchObject({ spans: 7, sent: 0, unconfirmed: 0 });
+      expect(afterSignal).toEqual([]);
+      expect(endedAt - abortedAt).toBeLessThan(ANSWER_GRACE_MS);
+    } finally {
+      receiver.answer(200);
+    }
+  });
+
+  dbTest("a signal while a request goes unanswered: it is given ANSWER_GRACE_MS, then cut off, its spans unconfirmed", async ({ db }) => {
+    receiver.answer("never");
+    try {
+      const { report, abortedAt, endedAt, afterSignal } = await interruptedAfter(db, 1, 60_000);
+      expect(report).toMatchObject({ spans: 7, sent: 0, unconfirmed: 7, requests: 1 });
+      expect(afterSignal).toEqual([]);
+      expect(endedAt - abortedAt).toBeGreaterThanOrEqual(ANSWER_GRACE_MS - 5);
+      expect(endedAt - abortedAt).toBeLessThan(ANSWER_GRACE_MS + 2_000);
+    } finally {
+      receiver.answer(200);
+    }
+  });
+
+  dbTest("OTEL_EXPORTER_OTLP_HEADERS that cannot be read: the exporter is refused, naming the variable, nothing sent", async ({ db }) => {
+    const executionId = uid("exec");
+    await storeRun(db, executionId);
+    const hits = receiver.hits;
+    const saved = process.env.OTEL_EXPORTER_OTLP_HEADERS;
+    process.env.OTEL_EXPORTER_OTLP_HEADERS = "garbage";
+    try {
+      const error = await exportRunToOtlp(db, executionId, { endpoint: receiver.url }).catch((e: unknown) => e);
+      expect(OrchestratorError.is(error, "INVALID_ARGUMENT")).toBe(true);
+      expect(error).toMatchObject({
+        path: "OTEL_EXPORTER_OTLP_HEADERS",
+        message: expect.stringMatching(/^OTEL_EXPORTER_OTLP_HEADERS could not be read: entry 1 is not key=value\. /),
+      });
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_HEADERS;
+      else process.env.OTEL_EXPORTER_OTLP_HEADERS = saved;
+    }
+    expect(receiver.hits).toBe(hits);
+  });
 });
 
 describe("resolveOtlpEndpoint", () => {
@@ -354,5 +425,44 @@ describe("resolveOtlpEndpoint", () => {
     expect(() => resolveOtlpEndpoint({ endpoint: "not a url", endpointSource: "--endpoint" })).toThrow(
       /--endpoint is not a URL: "not a url"/,
     );
+  });
+});
+
+describe("checkOtlpHeaders", () => {
+  const problem = (env: Record<string, string>) => {
+    try {
+      checkOtlpHeaders(env);
+      return undefined;
+    } catch (error) {
+      expect(OrchestratorError.is(error, "INVALID_ARGUMENT")).toBe(true);
+      return [(error as OrchestratorError).path, (error as Error).message.replace(/\. Write the headers as .*$/, "")];
+    }
+  };
+
+  it("takes key=value pairs separated by commas, values URL-encoded, as the OpenTelemetry specification writes them", () => {
+    expect(problem({ OTEL_EXPORTER_OTLP_HEADERS: "Authorization=Basic%20dXNlcjpwYXNz==, x-tenant = reev ," })).toBeUndefined();
+    expect(problem({ OTEL_EXPORTER_OTLP_TRACES_HEADERS: "a=b", OTEL_EXPORTER_OTLP_HEADERS: "" })).toBeUndefined();
+    expect(problem({})).toBeUndefined();
+  });
+
+  it("names the variable and the entry that cannot be read, never quoting a value", () => {
+    expect(problem({ OTEL_EXPORTER_OTLP_HEADERS: "garbage" })).toEqual([
+      "OTEL_EXPORTER_OTLP_HEADERS",
+      "OTEL_EXPORTER_OTLP_HEADERS could not be read: entry 1 is not key=value",
+    ]);
+    expect(problem({ OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-tenant=reev,Authorization: Bearer s3cret" })).toEqual([
+      "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS could not be read: entry 2 is written "Authorization: …", as an HTTP header; write it Authorization=… (spaces as %20)',
+    ]);
+    expect(problem({ OTEL_EXPORTER_OTLP_HEADERS: "=v,bad key=v,empty=,semi=a;b,pct=100%,nl=a%0Ab" })?.[1]).toBe(
+      "OTEL_EXPORTER_OTLP_HEADERS could not be read: " +
+        'entry 1 has no key before its "="; ' +
+        'entry 2\'s key "bad key" is not an HTTP header name; ' +
+        "entry 3 (empty) has no value; " +
+        'entry 4 (semi) has a ";" in its value, which would be cut off there: write it %3B; ' +
+        'entry 5 (pct) has a "%" that is not URL encoding: write a "%" as %25; ' +
+        "entry 6 (nl) has a line break or another control character in its value",
+    );
+    expect(problem({ OTEL_EXPORTER_OTLP_HEADERS: "Authorization: Bearer s3cret" })?.[1]).not.toContain("s3cret");
   });
 });

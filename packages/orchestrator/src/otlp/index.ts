@@ -2,6 +2,8 @@
 // any OTLP/HTTP endpoint. An entry of its own, so programs that never export do not load the
 // OpenTelemetry SDK.
 export { checkOtlpUrl, DEFAULT_OTLP_TRACES_ENDPOINT, type OtlpEndpoint, resolveOtlpEndpoint } from "./otlp-endpoint.js";
+export { checkOtlpHeaders, OTLP_HEADER_VARIABLES } from "./otlp-headers.js";
+export { ANSWER_GRACE_MS } from "./otlp-request.js";
 export {
   DEFAULT_OTLP_TIMEOUT_MS,
   exportRunToOtlp,

@@ -1,5 +1,7 @@
-import { type ExportResult, ExportResultCode, getNumberFromEnv } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import type { Agent } from "node:http";
+import { getNumberFromEnv } from "@opentelemetry/core";
+import { convertLegacyHttpOptions } from "@opentelemetry/otlp-exporter-base/node-http";
+import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
@@ -7,6 +9,8 @@ import type { DatabaseWriter } from "@reev/db";
 import { errorMessage, OrchestratorError } from "../errors.js";
 import { truncateText } from "../mermaid/truncate-text.js";
 import { DEFAULT_OTLP_TRACES_ENDPOINT, type OtlpEndpoint, resolveOtlpEndpoint } from "./otlp-endpoint.js";
+import { checkOtlpHeaders } from "./otlp-headers.js";
+import { deliverOtlp, type OtlpAnswer, type OtlpTarget } from "./otlp-request.js";
 import { connectionRefused, REFUSED_CONNECTION_TRIES } from "./refused-connection.js";
 import { type RunSpansContext, runSpans, type StoredRun } from "./run-spans.js";
 import { traceIdOf } from "./trace-ids.js";
@@ -37,9 +41,20 @@ const MAX_ANSWER_EXCERPT = 200;
 /** Lines for a person waiting on an export: what is being sent, and that an endpoint is being retried. */
 export type OtlpProgress = (line: string) => void;
 
-/** What one run's export sent. */
-/** `spans` the run's, `sent` those delivered: fewer only when a signal stopped the export between two requests. */
-export type OtlpExportReport = { executionId: string; traceId: string; spans: number; sent: number; requests: number; endpoint: string };
+/**
+ * What one run's export sent: `spans` the run's, `sent` those delivered (fewer only when a signal
+ * stopped the export), `unconfirmed` those of a request the signal cut off unanswered: they may have
+ * arrived or not.
+ */
+export type OtlpExportReport = {
+  executionId: string;
+  traceId: string;
+  spans: number;
+  sent: number;
+  unconfirmed: number;
+  requests: number;
+  endpoint: string;
+};
 
 /**
  * Reads one run as the export needs it: the execution, its committed steps with their tool calls,
@@ -123,7 +138,8 @@ async function abortHeard(signal: AbortSignal | undefined): Promise<boolean> {
 /**
  * Sends stored runs to an OTLP/HTTP endpoint (protobuf), as spans built from the stored data by
  * `runSpans`. One exporter for many runs (one connection pool); runs are sent one after the other,
- * so any number of callers may share it. Retries are the OTLP exporter's own: bounded in number
+ * so any number of callers may share it. The configuration is the OTLP exporter's (its variables:
+ * headers, compression, time limit), and so is the retry policy (see deliverOtlp): bounded in number
  * and by the time limit, and only for what the OTLP specification calls retryable (HTTP 429, 502,
  * 503, 504 and network errors); any other answer fails at once. A refused connection is the
  * exception: it is tried REFUSED_CONNECTION_TRIES times in under a second before anything is sent.
@@ -131,22 +147,26 @@ async function abortHeard(signal: AbortSignal | undefined): Promise<boolean> {
 export class OtlpRunExporter {
   readonly endpoint: OtlpEndpoint;
   readonly timeoutMs: number;
-  readonly #exporter: OTLPTraceExporter;
+  readonly #config: ReturnType<typeof convertLegacyHttpOptions>;
   readonly #context: RunSpansContext;
+  #target: Promise<OtlpTarget> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
+  /** Throws INVALID_ARGUMENT, naming the variable, when OTEL_EXPORTER_OTLP_(TRACES_)HEADERS cannot be read. */
   constructor(endpoint: OtlpEndpoint, options: OtlpExporterOptions = {}) {
+    checkOtlpHeaders();
     this.endpoint = endpoint;
     this.timeoutMs =
       options.timeoutMs ??
       getNumberFromEnv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") ??
       getNumberFromEnv("OTEL_EXPORTER_OTLP_TIMEOUT") ??
       DEFAULT_OTLP_TIMEOUT_MS;
-    this.#exporter = new OTLPTraceExporter({
-      url: endpoint.url,
-      timeoutMillis: this.timeoutMs,
-      ...(options.headers ? { headers: options.headers } : {}),
-    });
+    this.#config = convertLegacyHttpOptions(
+      { url: endpoint.url, timeoutMillis: this.timeoutMs, ...(options.headers ? { headers: options.headers } : {}) },
+      "TRACES",
+      "v1/traces",
+      { "Content-Type": "application/x-protobuf" },
+    );
     // service.name "reev" unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise.
     const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: "reev" }).merge(detectResources({ detectors: [envDetector] }));
     this.#context = { resource, scope: { name: "@reev/orchestrator" } };
@@ -154,10 +174,11 @@ export class OtlpRunExporter {
 
   /**
    * Reads the run from the store and sends its spans; rejects with EXPORT_FAILED when they could not be
-   * delivered. `progress` hears what is sent, and, once, when the endpoint is slow to answer (the
-   * exporter then retries for up to its time limit), so a person is not left waiting in silence.
-   * Once `signal` aborts, no further request is sent (the one under way is let finish: what it
-   * carries may have arrived): the report's `sent` says how many spans were.
+   * delivered. `progress` hears what is sent, and, once, when the endpoint is slow to answer (it is
+   * then retried for up to the time limit), so a person is not left waiting in silence. Once
+   * `signal` aborts, no further request is sent: not the next batch, nor a retry of this one; the
+   * request under way is given ANSWER_GRACE_MS to be answered, then cut off. The report's `sent` says
+   * how many spans were delivered, `unconfirmed` how many went in a request cut off.
    */
   exportRun(
     db: { writer: DatabaseWriter },
@@ -177,11 +198,12 @@ export class OtlpRunExporter {
     signal: AbortSignal | undefined,
   ): Promise<OtlpExportReport> {
     const spans = runSpans(await readStoredRun(db, executionId), this.#context);
-    const report = (sent: number, requests: number): OtlpExportReport => ({
+    const report = (sent: number, requests: number, unconfirmed = 0): OtlpExportReport => ({
       executionId,
       traceId: traceIdOf(executionId),
       spans: spans.length,
       sent,
+      unconfirmed,
       requests,
       endpoint: this.endpoint.url,
     });
@@ -191,6 +213,8 @@ export class OtlpRunExporter {
     const refused = await connectionRefused(this.endpoint.url, this.timeoutMs, (nextTry) =>
       progress?.(`${this.endpoint.url} refused the connection; trying again (${nextTry} of ${REFUSED_CONNECTION_TRIES})…`),
     );
+    // A signal while the connection was tried: nothing was sent, and the refusal is not what stopped it.
+    if (await abortHeard(signal)) return report(0, 0);
     if (refused) {
       throw new OrchestratorError(
         "EXPORT_FAILED",
@@ -200,35 +224,52 @@ export class OtlpRunExporter {
     }
     let told = false;
     const tell = () => {
+      // Once a signal came, the notice says what happens: no retrying is announced.
+      if (signal?.aborted) return;
       told = true;
       progress?.(`${this.endpoint.url} has not answered yet; trying for up to ${inSeconds(this.timeoutMs)}…`);
     };
     let requests = 0;
     for (let i = 0; i < spans.length; i += SPANS_PER_REQUEST) {
       if (await abortHeard(signal)) return report(i, requests);
+      const batch = spans.slice(i, i + SPANS_PER_REQUEST);
       const slow = progress && !told ? setTimeout(tell, SLOW_ANSWER_MS) : undefined;
-      const result = await this.#send(spans.slice(i, i + SPANS_PER_REQUEST)).finally(() => clearTimeout(slow));
+      const answer = await this.#send(batch, signal).finally(() => clearTimeout(slow));
       requests += 1;
-      if (result.code !== ExportResultCode.SUCCESS) {
+      if (answer.status === "stopped") return report(i, requests, answer.cutOff ? batch.length : 0);
+      if (answer.status !== "success") {
         const sent = i ? ` (${i} of its ${spans.length} spans had been sent)` : "";
         throw new OrchestratorError(
           "EXPORT_FAILED",
-          `Could not send execution "${executionId}" to the OTLP endpoint ${this.endpoint.url}: ${whyExportFailed(result.error, this.timeoutMs)}${sent}.`,
-          { path: this.endpoint.source, cause: result.error },
+          `Could not send execution "${executionId}" to the OTLP endpoint ${this.endpoint.url}: ${whyExportFailed(answer.error, this.timeoutMs)}${sent}.`,
+          { path: this.endpoint.source, cause: answer.error },
         );
       }
     }
     return report(spans.length, requests);
   }
 
-  #send(spans: ReadableSpan[]): Promise<ExportResult> {
-    return new Promise((resolve) => this.#exporter.export(spans, resolve));
+  async #send(spans: ReadableSpan[], signal: AbortSignal | undefined): Promise<OtlpAnswer> {
+    const body = ProtobufTraceSerializer.serializeRequest(spans);
+    if (!body) return { status: "failure", error: new Error("The spans could not be encoded") };
+    return deliverOtlp(await this.#targetOnce(), body, this.timeoutMs, signal);
+  }
+
+  /** The headers and the connection pool, resolved at the first request (the exporter's agent factory may load a module). */
+  #targetOnce(): Promise<OtlpTarget> {
+    this.#target ??= (async () => ({
+      url: this.#config.url,
+      headers: { ...(await this.#config.headers()), "User-Agent": "reev" },
+      agent: (await this.#config.agentFactory(new URL(this.#config.url).protocol)) as Agent,
+      compression: this.#config.compression,
+    }))();
+    return this.#target;
   }
 
   /** Waits for the runs being sent, then closes the connections. */
   async shutdown(): Promise<void> {
     await this.#queue;
-    await this.#exporter.shutdown();
+    (await this.#target)?.agent.destroy();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -104,25 +104,37 @@ export type OtlpReceiver = {
   requests: ReceivedRequest[];
   /** Every span received, in order. */
   spans(): ReceivedSpan[];
-  /** The HTTP status every request gets from now on (200: accepted). */
-  answer(status: number): void;
+  /** The HTTP status every request gets from now on (200: accepted); "never": no answer at all, the request is held open. */
+  answer(status: number | "never"): void;
   /** Requests that came in, whatever the answer (a failing receiver decodes nothing). */
   readonly hits: number;
+  /** When each request arrived (its headers), in performance.now() time, whatever the answer. */
+  readonly arrivals: readonly number[];
+  /** Resolves once `count` requests in all have arrived. */
+  arrived(count: number): Promise<void>;
   close(): Promise<void>;
 };
 
 /** `port`: a given one (a collector coming up where an export already looks); default any free one. */
 export async function startOtlpReceiver({ port: wanted = 0 }: { port?: number } = {}): Promise<OtlpReceiver> {
-  let status = 200;
+  let status: number | "never" = 200;
   const requests: ReceivedRequest[] = [];
+  const arrivals: number[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
   const receiver = {
     hits: 0,
   };
   const server = createServer((req, res) => {
+    arrivals.push(performance.now());
+    for (const w of waiters.filter((w) => arrivals.length >= w.count)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       receiver.hits += 1;
+      if (status === "never") return;
       if (status !== 200) {
         res.writeHead(status, { "content-type": "text/plain" }).end(`receiver answers ${status}`);
         return;
@@ -151,6 +163,8 @@ export async function startOtlpReceiver({ port: wanted = 0 }: { port?: number } 
     get hits() {
       return receiver.hits;
     },
+    arrivals,
+    arrived: (count) => (arrivals.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
