@@ -10,6 +10,10 @@ import { test, withServer } from "./support/viewer-test.js";
 
 const PLANNED = ["step_0", "step_1", "step_2", "step_3"];
 
+/** Starts a run of the four PLANNED steps, as reev run records it. */
+const startRun = (db: Database, executionId: string) =>
+  db.writer.createExecutionSession({ executionId, flowId: "live-diagram", agent: "scripted", prompt: "p", metadata: { steps: PLANNED } });
+
 /** Commits step `i` of the run, as its process does. */
 async function commitStep(db: Database, executionId: string, i: number) {
   const at = new Date();
@@ -33,7 +37,7 @@ describe.each(testBackends())("a live run's diagram on $name", (backend) => {
 
   test("counts no unrecorded steps of its own while the banner counts them live, and says when it was drawn", async ({ db, browser }) => {
     const id = `live-diagram-${backend.name}-${Date.now()}`;
-    await db.writer.createExecutionSession({ executionId: id, flowId: "live-diagram", agent: "scripted", prompt: "p", metadata: { steps: PLANNED } });
+    await startRun(db, id);
     await commitStep(db, id, 0);
     try {
       await withServer({ db }, async (url) => {
@@ -69,7 +73,7 @@ describe.each(testBackends())("a live run's diagram on $name", (backend) => {
     browser,
   }) => {
     const id = `live-diagram-empty-${backend.name}-${Date.now()}`;
-    await db.writer.createExecutionSession({ executionId: id, flowId: "live-diagram", agent: "scripted", prompt: "p", metadata: { steps: PLANNED } });
+    await startRun(db, id);
     try {
       await withServer({ db }, async (url) => {
         await withPage(browser, { width: 1280, height: 900 }, async ({ page, errors }) => {
@@ -77,7 +81,9 @@ describe.each(testBackends())("a live run's diagram on $name", (backend) => {
           await expect.poll(() => page.locator("#live-note").textContent(), { timeout: 30_000 }).toMatch(/^Live: /);
           expect(await page.locator("#diagram").count()).toBe(0);
           const flow = page.getByRole("region", { name: "Flow diagram" });
-          expect(await flow.innerText()).toContain("No step was committed when the page loaded, so there is no diagram yet: it is drawn when the run ends.");
+          expect(await flow.innerText()).toContain(
+            "No step was committed when the page loaded, so there is no diagram yet: it is drawn when the run ends.",
+          );
           expect(await flow.innerText()).not.toContain("No steps recorded");
           await commitStep(db, id, 0);
           await expect.poll(() => page.locator("#run-head").innerText(), { timeout: 30_000 }).toContain("1 of 1 step");
