@@ -549,6 +549,37 @@ describe.each(testBackends())("read API on $name", (backend) => {
     }
   });
 
+  test("a viewer page asked with a trailing slash (or /runs) redirects to it, keeping its query; never to another host", async ({ db }) => {
+    for (const [path, to] of [
+      ["/runs/", "/"],
+      ["/runs", "/"],
+      ["/runs?status=failed", "/?status=failed"],
+      ["/evaluations/", "/evaluations"],
+      ["/compare/?a=x&b=y", "/compare?a=x&b=y"],
+      ["/runs/some-run/", "/runs/some-run"],
+    ] as const) {
+      const { response } = await get(db, path);
+      expect({ path, status: response.status, location: response.headers.get("location") }).toEqual({ path, status: 301, location: to });
+    }
+    // "//host/" read as a URL is another site's: not followed there, but not found here.
+    expect((await get(db, "//example.com/")).response.status).toBe(404);
+    // A form's POST is not sent elsewhere: its 405 or 404 stands.
+    expect((await get(db, "/runs/", { method: "POST" })).response.status).not.toBe(301);
+  });
+
+  test("a missing page under /evaluations links back to the evaluations list; elsewhere, to the runs list", async ({ db }) => {
+    for (const [path, back] of [
+      ["/evaluations/some-id/more", /<a href="\/evaluations" data-back="">← Back to the evaluations list<\/a>/],
+      ["/evaluationsx", /<a href="\/" data-back="">← Back to the runs list<\/a>/],
+      ["/runs/a/b", /<a href="\/" data-back="">← Back to the runs list<\/a>/],
+    ] as const) {
+      const { response, text } = await get(db, path);
+      expect({ path, status: response.status }).toEqual({ path, status: 404 });
+      expect(text, path).toContain(`No page at ${path}.`);
+      expect(text, path).toMatch(back);
+    }
+  });
+
   test("an unknown run id cut from stored ones links to the one run it was cut from, or to a search of the list", async ({ db }) => {
     const flow = `cut-id-${backend.name}`;
     const first = await runFlow(db, flowPlan(flow, 1));
