@@ -10,13 +10,18 @@ export function plannedStepCount(metadata: unknown): number | undefined {
  * without a word of them, 7 of 7 recorded steps read as a whole run that succeeded. "5 of the 12
  * planned steps have no record (they never ran, or were rolled back)", or undefined when every planned
  * step has a record (or the plan was not recorded). A run still `running` has simply not got there:
- * "5 of the 12 planned steps are not recorded yet".
+ * "5 of the 12 planned steps are not recorded yet". One missing step reads in the singular ("1 of the 12
+ * planned steps is not recorded yet").
  */
 export function unrunStepsWords(metadata: unknown, recordedSteps: number, status?: string): string | undefined {
   const planned = plannedBeyond(metadata, recordedSteps);
   if (planned === undefined) return undefined;
-  const missing = `${planned - recordedSteps} of the ${planned} planned steps`;
-  return status === "running" ? `${missing} are not recorded yet` : `${missing} have no record (they never ran, or were rolled back)`;
+  const count = planned - recordedSteps;
+  const missing = `${count} of the ${planned} planned steps`;
+  if (status === "running") return `${missing} ${count === 1 ? "is" : "are"} not recorded yet`;
+  return count === 1
+    ? `${missing} has no record (it never ran, or was rolled back)`
+    : `${missing} have no record (they never ran, or were rolled back)`;
 }
 
 /** The plan's step count when it has more steps than `recordedSteps` (some have no record); else undefined. */

@@ -31,6 +31,15 @@ describe("compareReports", () => {
     expect(f!.costUsdPerRunDelta).toBeCloseTo(0.01, 12);
   });
 
+  it("says tokens and cost are per run only when the sides counted different numbers of runs of a flow", () => {
+    const PER_RUN = "Tokens and cost are compared per run, as the two sides hold different numbers of runs.";
+    const one = (id: string) => flow(1, [run(id, 100, 0.1)]);
+    expect(compareReports([one("a1")], [flow(1, [run("b1", 100, 0.1), run("b2", 100, 0.1)])]).notes).toContain(PER_RUN);
+    // One run against one (two executions), or as many on both sides: per run and totals are the same comparison.
+    expect(compareReports([one("a1")], [one("b1")]).notes).toEqual([]);
+    expect(compareReports([flow(2, [run("a1", 1, 0), run("a2", 1, 0)])], [flow(2, [run("b1", 1, 0), run("b2", 1, 0)])]).notes).toEqual([]);
+  });
+
   it("equal per-run costs over different run counts compare as no change, not as float noise", () => {
     // 3 × 0.1 / 3 and 0.1 differ in the last bits of a double.
     const a = flow(3, [run("a1", 100, 0.1), run("a2", 100, 0.1), run("a3", 100, 0.1)]);

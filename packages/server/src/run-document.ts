@@ -84,10 +84,11 @@ async function runDocumentOf(db: Database, id: string): Promise<Omit<RunDocument
 /**
  * The run's Mermaid source as every server view draws it: with its plan and status, for the note on
  * planned steps without a record ("not recorded yet" while it runs; an abandoned run's never will be).
+ * `unrun: false` leaves that note out: the run page's drawing of a live run, which its live banner outdates.
  */
-export const runDiagram = (run: RunDocument, { checks = true }: { checks?: boolean } = {}): string =>
+export const runDiagram = (run: RunDocument, { checks = true, unrun = true }: { checks?: boolean; unrun?: boolean } = {}): string =>
   renderFlowDiagram(run.content, {
     checks: checks ? run.checks : undefined,
-    executionMetadata: run.overview.execution.metadata,
+    executionMetadata: unrun ? run.overview.execution.metadata : undefined,
     executionStatus: run.abandoned ? undefined : run.overview.execution.status,
   });

@@ -156,13 +156,16 @@ export function compareReports(a: readonly ComparableFlow[], b: readonly Compara
         flagged.push({ flowId: flow.flowId, stepId: step.stepId, verdict: step.passes.verdict });
     }
   }
-  return { test: PASS_COUNT_TEST, flows, flagged, notes: comparisonNotes(flows, uncounted, short) };
+  // Per run and totals differ only where the sides counted different numbers of runs of a flow.
+  const unequalRuns = pairs.some(({ fa, fb }) => fa && fb && fa.runs !== fb.runs);
+  return { test: PASS_COUNT_TEST, flows, flagged, notes: comparisonNotes(flows, uncounted, short, unequalRuns) };
 }
 
 function comparisonNotes(
   flows: readonly FlowComparison[],
   uncounted: readonly { flowId: string; empty: readonly string[] }[],
   short: readonly { flowId: string; side: string; runs: number; k: number }[],
+  unequalRuns: boolean,
 ): string[] {
   const kPairs = new Set(flows.filter((f) => f.kA !== null && f.kB !== null && f.kA !== f.kB).map((f) => `A k = ${f.kA}, B k = ${f.kB}`));
   // Every row says "only in A" or "only in B" then, and its dashes would look like missing data.
@@ -180,6 +183,6 @@ function comparisonNotes(
       ({ flowId, side, runs, k }) =>
         `${side} counted ${counted(runs, "run")} of ${flowId}, fewer than its k = ${k} (it was cut short), so its pass^k is "—" and Δ pass^k is not compared there.`,
     ),
-    "Tokens and cost are compared per run, as the two sides may hold different numbers of runs.",
+    ...(unequalRuns ? ["Tokens and cost are compared per run, as the two sides hold different numbers of runs."] : []),
   ];
 }

@@ -3,6 +3,7 @@ import {
   type EvaluationExecutionRecord,
   type EvaluationRunRecord,
   type LivenessOptions,
+  markedStatus,
   type RunMark,
   runMark,
 } from "@reev/db";
@@ -109,7 +110,8 @@ async function repriced(db: Reads, evaluation: EvaluationRunRecord, summary: Eva
  * The report `reev compare` and the API compare for one id: an evaluation's stored summary (priced
  * again when `prices` is given), or one execution made into a report of k = 1 whose expectations are
  * the verdicts it carries (its plan is not kept). NOT_FOUND naming `field` when the id is neither.
- * `liveness`: the threshold the caller's other views judge a running evaluation by.
+ * `liveness`: the threshold the caller's other views judge a running evaluation by. `unfinished`: an
+ * execution's status (as the lists mark it) when it did not complete; null for a completed one and an evaluation.
  */
 export async function storedReport(
   db: Reads,
@@ -117,7 +119,7 @@ export async function storedReport(
   field: string,
   prices: PriceTable | null = null,
   liveness: LivenessOptions = {},
-): Promise<{ kind: StoredReportKind; report: EvaluationReport; side: ComparedSide; incomplete: string | null }> {
+): Promise<{ kind: StoredReportKind; report: EvaluationReport; side: ComparedSide; incomplete: string | null; unfinished: string | null }> {
   const evaluation = await db.writer.getEvaluationRun(id);
   if (evaluation) {
     const summary = evaluationSummary(evaluation, field, liveness);
@@ -126,6 +128,7 @@ export async function storedReport(
       report: prices ? await repriced(db, evaluation, summary, prices, field) : summary,
       side: { id, name: evaluation.name },
       incomplete: evaluation.status === "incomplete" ? incompleteWords(evaluation, summary) : null,
+      unfinished: null,
     };
   }
   const stored = await db.writer.getEvaluationExecution(id);
@@ -136,6 +139,7 @@ export async function storedReport(
     report: prices ? report : await withStoredCost(db, id, report),
     side: { id, name: null },
     incomplete: null,
+    unfinished: stored.status === "completed" ? null : markedStatus(stored, runMark(stored, liveness)),
   };
 }
 
@@ -188,22 +192,37 @@ export async function compareStored(
     );
   }
   const comparison = compareReports(left.report.flows, right.report.flows);
+  const sides = [
+    ["A", left],
+    ["B", right],
+  ] as const;
   // An interrupted evaluation's figures cover the runs it counted: said first, as every delta depends on it.
-  const incomplete = (
-    [
-      ["A", left],
-      ["B", right],
-    ] as const
-  ).flatMap(([label, side]) =>
+  const incomplete = sides.flatMap(([label, side]) =>
     side.incomplete
       ? [`${label} is an incomplete evaluation (interrupted): it counted ${side.incomplete}, and its figures cover those only.`]
       : [],
   );
+  // A run cancelled or failed after 4 of its 8 steps took less time than a whole one: its Δ p50 read
+  // as a speed-up. Its duration is not compared, and its verdict's reason (the cell's hover) says how it ended.
+  const cutShort = sides.flatMap(([label, side]) => (side.unfinished ? [{ label, status: side.unfinished }] : []));
+  const unfinished = cutShort.map(
+    ({ label, status }) =>
+      `${label} did not complete (its status is ${status}), so its duration is not compared: Δ p50 and Δ p95 are "—", as a run cut short is shorter, not faster.`,
+  );
+  const ended = cutShort.map(({ label, status }) => `${label} did not complete (${status})`).join("; ");
+  const flows = cutShort.length
+    ? comparison.flows.map((f) => ({
+        ...f,
+        p50DurationDelta: null,
+        p95DurationDelta: null,
+        passes: f.passes && { ...f.passes, reason: `${f.passes.reason}; ${ended}` },
+      }))
+    : comparison.flows;
   // Said before all else: with it, every figure below is a zero that means nothing.
   const same = a === b ? [`A and B are the same ${left.kind} (${a}), so every difference is zero: give two different ids to compare.`] : [];
   return {
     kind: left.kind,
-    comparison: { ...comparison, notes: [...same, ...incomplete, ...comparison.notes] },
+    comparison: { ...comparison, flows, notes: [...same, ...unfinished, ...incomplete, ...comparison.notes] },
     a: left.side,
     b: right.side,
   };

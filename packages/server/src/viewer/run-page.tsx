@@ -142,6 +142,42 @@ export function StretchRows(props: { run: RunDocument; from: number; to: number;
   return <StepRows content={props.run.content} checks={props.run.checks} window={window} />;
 }
 
+/**
+ * The run's diagram. A live run's is drawn when the page loads and again when the run ends, while the
+ * banner and the step table follow it: its drawing leaves out the count of planned steps not recorded
+ * yet (the banner's, live, read "4 of the 8" above the drawing's "7 of the 8"), and says when it was
+ * drawn. Before the first step there is nothing to draw: a box saying "No steps recorded" sat beside
+ * the banner's "4 of 4 steps succeeded".
+ */
+function RunDiagram(props: { run: RunDocument }) {
+  const { run } = props;
+  const live = isLive(run);
+  const committed = run.content.metadata.total_steps;
+  if (live && committed === 0) {
+    return (
+      <section aria-label="Flow diagram">
+        <h2>Flow</h2>
+        <p class="diagram-note">
+          No step was committed when the page loaded, so there is no diagram yet: it is drawn when the run ends. The status above and the
+          steps below follow the run live.
+        </p>
+      </section>
+    );
+  }
+  return (
+    <FlowDiagramView
+      notes={[
+        live
+          ? `Drawn when the page loaded, from the ${counted(committed, "step")} committed then. The status and the steps follow the run live; the diagram is drawn again when it ends.`
+          : undefined,
+        foldedDiagramNote(run.content, run.checks),
+      ]}
+      source={runDiagram(run, { unrun: !live })}
+      folds={foldLinks(run.content, run.checks)}
+    />
+  );
+}
+
 /** `/runs/{id}`: the report's components (status, metrics, diagram, steps) in the viewer, with downloads. */
 export function RunPage(props: { nonce: string; run: RunDocument; allSteps?: boolean }) {
   const { run } = props;
@@ -191,18 +227,7 @@ export function RunPage(props: { nonce: string; run: RunDocument; allSteps?: boo
         ) : null}
       </header>
       <RunHead run={run} />
-      <FlowDiagramView
-        notes={[
-          // The banner and the step table follow a live run; the drawing does not (it is redrawn when the
-          // run ends): without a word, "No steps recorded" sat under "4 of 4 steps succeeded".
-          isLive(run)
-            ? `Drawn when the page loaded, from the ${counted(run.content.metadata.total_steps, "step")} committed then. The status and the steps follow the run live; the diagram is drawn again when it ends.`
-            : undefined,
-          foldedDiagramNote(run.content, run.checks),
-        ]}
-        source={runDiagram(run)}
-        folds={foldLinks(run.content, run.checks)}
-      />
+      <RunDiagram run={run} />
       <RunSteps run={run} all={props.allSteps} />
     </Layout>
   );

@@ -238,18 +238,37 @@ async function missingEvaluationWords(db: Database, id: string): Promise<Child> 
   return `${words}${nearWords(near, "evaluation ids")}`;
 }
 
-/**
- * The app's answer for a path no route serves: JSON for the API (`/api/*`), which programs read, and
- * the viewer's not-found page for anything else, which a person typed or followed.
- */
-export function notFoundAnswer(c: Context<AppEnv>): Response | Promise<Response> {
+/** The way back from a viewer page that cannot be shown: the list it belongs to. */
+const backFrom = (c: Context<AppEnv>) => {
   const path = new URL(c.req.url).pathname;
-  if (path.startsWith("/api/")) return c.json(new ApiError(404, "NOT_FOUND", `No route ${c.req.method} ${path}.`).body(), 404);
-  return c.html(<NotFoundPage message={`No page at ${path}.`} back={BACK_TO_RUNS} />, 404);
+  return path === "/evaluations" || path.startsWith("/evaluations/") ? BACK_TO_EVALUATIONS : BACK_TO_RUNS;
+};
+
+/**
+ * Where a viewer path no route serves is meant to go: without its trailing slash (`/evaluations/` is
+ * the evaluations list, `/runs/x/` run x's page), and `/runs` is the runs list's, `/`. Undefined for
+ * any other, and for `//host/…`, which a browser would follow to another site.
+ */
+export function meantPagePath(path: string): string | undefined {
+  if (path.startsWith("//")) return undefined;
+  const bare = path.replace(/\/+$/, "") || "/";
+  if (bare === "/runs") return "/";
+  return bare === path ? undefined : bare;
 }
 
-/** The way back from a viewer page that cannot be shown: the list it belongs to. */
-const backFrom = (c: Context<AppEnv>) => (new URL(c.req.url).pathname.startsWith("/evaluations") ? BACK_TO_EVALUATIONS : BACK_TO_RUNS);
+/**
+ * The app's answer for a path no route serves: JSON for the API (`/api/*`), which programs read; a
+ * redirect for a viewer page asked with a trailing slash ("/runs/" was "No page at /runs/."); and the
+ * viewer's not-found page for anything else, which a person typed or followed, leading back to its list.
+ */
+export function notFoundAnswer(c: Context<AppEnv>): Response | Promise<Response> {
+  const url = new URL(c.req.url);
+  const path = url.pathname;
+  if (path.startsWith("/api/")) return c.json(new ApiError(404, "NOT_FOUND", `No route ${c.req.method} ${path}.`).body(), 404);
+  const meant = ["GET", "HEAD"].includes(c.req.method) ? meantPagePath(path) : undefined;
+  if (meant !== undefined) return c.redirect(`${meant}${url.search}`, 301);
+  return c.html(<NotFoundPage message={`No page at ${path}.`} back={backFrom(c)} />, 404);
+}
 
 /**
  * The app's answer for an error it knows (a bad id, a busy database): on a viewer page, which a
