@@ -102,20 +102,27 @@ export async function exportOtlpCommand(
  */
 export class RunExports {
   readonly #exporter: OtlpRunExporter;
+  readonly #signal: AbortSignal | undefined;
   #spans = 0;
   readonly #sent: string[] = [];
   readonly #unsent: string[] = [];
   #failure: string | undefined;
+  /** The failure is the signal's: reev exits 130 (143) for it, not 1. */
+  #interrupted = false;
 
-  private constructor(exporter: OtlpRunExporter) {
+  private constructor(exporter: OtlpRunExporter, signal: AbortSignal | undefined) {
     this.#exporter = exporter;
+    this.#signal = signal;
   }
 
-  /** Undefined when neither --otlp-endpoint nor an OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variable asks for an export. */
-  static async open(endpoint: string | undefined): Promise<RunExports | undefined> {
+  /**
+   * Undefined when neither --otlp-endpoint nor an OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variable asks
+   * for an export. Once `signal` (Ctrl-C) aborts, nothing more is sent: no retry, no later run.
+   */
+  static async open(endpoint: string | undefined, signal?: AbortSignal): Promise<RunExports | undefined> {
     const { OtlpRunExporter, resolveOtlpEndpoint } = await otlp();
     const target = resolveOtlpEndpoint({ endpoint, endpointSource: "--otlp-endpoint" });
-    return target ? new RunExports(new OtlpRunExporter(target)) : undefined;
+    return target ? new RunExports(new OtlpRunExporter(target), signal) : undefined;
   }
 
   get endpoint(): string {
@@ -129,9 +136,16 @@ export class RunExports {
       return;
     }
     try {
-      const report = await this.#exporter.exportRun(db, executionId);
-      this.#spans += report.spans;
-      this.#sent.push(executionId);
+      const report = await this.#exporter.exportRun(db, executionId, undefined, { signal: this.#signal });
+      this.#spans += report.sent;
+      if (report.sent === report.spans) {
+        this.#sent.push(executionId);
+        return;
+      }
+      // Stopped by the signal: this run and every later one are left to send by hand.
+      this.#interrupted = this.#failure === undefined;
+      this.#failure ??= `Interrupted: no run was sent after the signal${report.unconfirmed ? ` (a request of ${report.unconfirmed} spans of ${executionId} was cut off unanswered: they may or may not have arrived)` : ""}.`;
+      this.#unsent.push(executionId);
     } catch (error) {
       this.#failure ??= errorMessage(error);
       this.#unsent.push(executionId);
@@ -148,7 +162,7 @@ export class RunExports {
         `  ${this.#failure}`,
         `  Not sent: ${runs(this.#unsent.length)}. ${sendLater(this.endpoint)}`,
         ...this.#unsent.map((id) => `    ${id}`),
-        "  reev exits 1 for the runs not sent, whatever the runs' own outcome.",
+        ...(this.#interrupted ? [] : ["  reev exits 1 for the runs not sent, whatever the runs' own outcome."]),
         "",
       ].join("\n"),
     );

@@ -291,6 +291,41 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
       );
     });
 
+    it("reev run --otlp-endpoint, SIGINT while the endpoint answers 503: no request after the signal, the run listed to send later, exit 130", async () => {
+      const receiver = await startOtlpReceiver();
+      receiver.answer(503);
+      try {
+        const args = [
+          "run",
+          fixture("succeeds.yaml"),
+          "--otlp-endpoint",
+          receiver.url,
+          "--out",
+          join(temp.dir, "diagrams"),
+          "--db",
+          database.url,
+        ];
+        const cli = startCli(args, { cwd: temp.dir, env: cliEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: "60000" }) });
+        await receiver.arrived(1);
+        const signalledAt = performance.now();
+        cli.child.kill("SIGINT");
+        const r = await cli.done;
+        expect(r.code, show(r)).toBe(130);
+        expect(
+          receiver.arrivals.filter((t) => t > signalledAt),
+          show(r),
+        ).toEqual([]);
+        expect(performance.now() - signalledAt, show(r)).toBeLessThan(ANSWER_GRACE_MS + 3_000);
+        expect(r.stdout, show(r)).toContain(
+          `OpenTelemetry: sent 0 runs (0 spans) to ${receiver.url}.\n  Interrupted: no run was sent after the signal.\n  Not sent: 1 run.`,
+        );
+        // The exit code is the interrupt's, so the line about exiting 1 would be false.
+        expect(r.stdout, show(r)).not.toContain("reev exits 1");
+      } finally {
+        await receiver.close();
+      }
+    });
+
     it("SIGTERM before the first request: nothing sent, said so, exit 143", async () => {
       const endpoint = await holdingEndpoint();
       try {

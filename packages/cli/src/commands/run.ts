@@ -379,7 +379,7 @@ export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunR
   // Interrupted while the flows loaded: no run started and none will, so no database is opened.
   if (options.signal?.aborted)
     return { results: [], files: [], failures: 0, notStarted: tasks.length, exported: true, failedChecks: new Set() };
-  const exports = await RunExports.open(options.otlpEndpoint);
+  const exports = await RunExports.open(options.otlpEndpoint, options.signal);
   return withDatabase(options.db, options.migrate ? "migrate" : "write", async (db) => {
     options.onStart?.();
     // A signal while the database opened (making a new embedded one takes seconds) was said at once,
