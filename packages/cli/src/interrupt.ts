@@ -102,6 +102,9 @@ const IN_MEMORY_GOES = "the in-memory database goes with the process";
 /** How to exit at once once `name` came: only the same signal again does (see withInterrupts), so not Ctrl-C after a SIGTERM. */
 export const againToExit = (name: InterruptSignal) => (name === "SIGINT" ? "Press Ctrl-C again" : "Send SIGTERM again");
 
+/** The end of every interrupt notice: "Press Ctrl-C again to exit at once." (or SIGTERM's). */
+export const exitAtOnce = (name: InterruptSignal) => `${againToExit(name)} to exit at once.`;
+
 /**
  * What a command that ran flows still does once every run has ended, for the second signal's words:
  * `work`, what exiting cuts short ("its summary and the runs' diagrams"); `draw`, the command that

@@ -6,6 +6,7 @@ import type { OtlpEndpoint, OtlpExportReport, OtlpRunExporter } from "@reev/orch
 import { type CliIO, withDatabase } from "./context.js";
 import { laterCommand, shellWord } from "./hint.js";
 import {
+  exitAtOnce,
   type InterruptNotices,
   type InterruptSignal,
   interruptExitCode,
@@ -33,7 +34,7 @@ async function exportEndpoint(endpoint: string | undefined): Promise<OtlpEndpoin
 function otlpNotices(json: boolean): InterruptNotices {
   return stopNotices(json, {
     first: (name) =>
-      `Interrupted (${name}): sending no more, and waiting briefly for the answer to the request under way. Press Ctrl-C again to exit at once.`,
+      `Interrupted (${name}): sending no more, and waiting briefly for the answer to the request under way. ${exitAtOnce(name)}`,
     again: (name) =>
       `${name} again: exiting at once. The endpoint may hold part of the run: run the command again to send it whole. Nothing in the database was changed (an export only reads).`,
   });

@@ -41,6 +41,9 @@ function held(args: string[], hold: Record<string, string>, cwd = temp.dir): Liv
   };
 }
 
+/** Only the same signal again exits at once: after a SIGTERM, Ctrl-C only says it is already stopping. */
+const again = (signal: NodeJS.Signals) => (signal === "SIGINT" ? "Press Ctrl-C again" : "Send SIGTERM again");
+
 const jsonError = (message: string) => `${JSON.stringify({ error: { code: "INTERRUPTED", message, field: null } })}\n`;
 
 async function consolidationStatus(url: string, executionId: string): Promise<string | undefined> {
@@ -78,7 +81,7 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
       const r = await cli.done;
       expect(r.code, show(r)).toBe(code);
       expect(r.stderr, show(r)).toContain(
-        `\nInterrupted (${signal}): a consolidation under way is let finish (it is one transaction); one not begun is not begun. Press Ctrl-C again to exit at once.\n`,
+        `\nInterrupted (${signal}): a consolidation under way is let finish (it is one transaction); one not begun is not begun. ${again(signal)} to exit at once.\n`,
       );
       expect(r.stdout, show(r)).toBe(
         `Interrupted (${signal}) before the consolidation began: nothing was changed. Run reev consolidate ${id} --db ${database.url} again to consolidate it.\n`,
@@ -144,7 +147,7 @@ describe.each(cliBackends(() => temp.dir))("Ctrl-C during reev consolidate and r
       expect(r.code, show(r)).toBe(code);
       expect(r.stdout, show(r)).toBe("");
       expect(r.stderr, show(r)).toContain(
-        `\nInterrupted (${signal}): stopping; the export is written to ${out} whole or not at all. Press Ctrl-C again to exit at once.\n`,
+        `\nInterrupted (${signal}): stopping; the export is written to ${out} whole or not at all. ${again(signal)} to exit at once.\n`,
       );
       expect(r.stderr.endsWith(`Interrupted (${signal}): ${out} was not written. Run the command again to export.\n`), show(r)).toBe(true);
       expect(readdirSync(dir)).toEqual([]);

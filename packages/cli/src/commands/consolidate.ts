@@ -6,6 +6,7 @@ import { type CliContext, type CliIO, withDatabase, writeJson } from "../context
 import { costNoteFields, metricsLine, unrunStepsField } from "../format.js";
 import { inMemoryNote, reevCommand, shellWord } from "../hint.js";
 import {
+  exitAtOnce,
   type InterruptNotices,
   type InterruptSignal,
   interruptExitCode,
@@ -70,7 +71,7 @@ export function registerConsolidate(program: Command, ctx: CliContext): void {
 function consolidateNotices(executionId: string, json: boolean): InterruptNotices {
   return stopNotices(json, {
     first: (name) =>
-      `Interrupted (${name}): a consolidation under way is let finish (it is one transaction); one not begun is not begun. Press Ctrl-C again to exit at once.`,
+      `Interrupted (${name}): a consolidation under way is let finish (it is one transaction); one not begun is not begun. ${exitAtOnce(name)}`,
     again: (name) =>
       `${name} again: exiting at once. A consolidation under way is rolled back whole: the run keeps the consolidation it had (its status may read in_progress). Run ${reevCommand(`consolidate ${shellWord(executionId)}`)} again to consolidate it.`,
   });

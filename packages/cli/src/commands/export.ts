@@ -6,6 +6,7 @@ import { invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, withDatabase } from "../context.js";
 import { reevCommand, shellWord } from "../hint.js";
 import {
+  exitAtOnce,
   type InterruptNotices,
   type InterruptSignal,
   interruptExitCode,
@@ -98,8 +99,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
 function exportNotices(out: string | undefined, json: boolean): InterruptNotices {
   const where = out ?? "stdout";
   return stopNotices(json, {
-    first: (name) =>
-      `Interrupted (${name}): stopping; the export is written to ${where} whole or not at all. Press Ctrl-C again to exit at once.`,
+    first: (name) => `Interrupted (${name}): stopping; the export is written to ${where} whole or not at all. ${exitAtOnce(name)}`,
     again: (name) =>
       out
         ? `${name} again: exiting at once. ${out} is written whole or not at all: its temporary file is removed. Nothing in the database was changed (an export only reads).`

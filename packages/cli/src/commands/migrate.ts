@@ -5,6 +5,7 @@ import { type CliContext, type CliIO, createdNow, withDatabase, writeJson } from
 import { counted } from "../format.js";
 import { reevCommand } from "../hint.js";
 import {
+  exitAtOnce,
   type InterruptNotices,
   interruptExitCode,
   stopNotices,
@@ -50,7 +51,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
 function migrateNotices(json: boolean): InterruptNotices {
   return stopNotices(json, {
     first: (name) =>
-      `Interrupted (${name}): letting the migrations under way finish, so the database is not left half-migrated; Ctrl-C again exits at once.`,
+      `Interrupted (${name}): letting the migrations under way finish, so the database is not left half-migrated. ${exitAtOnce(name)}`,
     again: (name) =>
       `${name} again: exiting at once. The migration under way may be left unfinished: run ${reevCommand("migrate")} again, and it finds out whether it was applied and finishes it.`,
   });

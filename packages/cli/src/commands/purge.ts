@@ -14,6 +14,7 @@ import { type CliContext, type CliIO, withDatabase, writeJson } from "../context
 import { counted, utcStamp } from "../format.js";
 import { reevCommand } from "../hint.js";
 import {
+  exitAtOnce,
   type InterruptNotices,
   type InterruptSignal,
   interruptExitCode,
@@ -137,8 +138,7 @@ function progressPrinter(io: CliIO, dryRun: boolean, now: () => number): (report
  */
 function purgeNotices(dryRun: boolean, json: boolean): InterruptNotices {
   return stopNotices(json, {
-    first: (name) =>
-      `Interrupted (${name}): stopping once the batch under way is ${dryRun ? "counted" : "committed"}. Press Ctrl-C again to exit at once.`,
+    first: (name) => `Interrupted (${name}): stopping once the batch under way is ${dryRun ? "counted" : "committed"}. ${exitAtOnce(name)}`,
     again: (name) =>
       dryRun
         ? `${name} again: exiting at once, before the count was done. Nothing was changed.`

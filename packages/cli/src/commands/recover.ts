@@ -5,6 +5,7 @@ import { type CliContext, type CliIO, changedNow, withDatabase, writeJson } from
 import { counted, utcTime } from "../format.js";
 import { reevCommand, shellWord } from "../hint.js";
 import {
+  exitAtOnce,
   type InterruptNotices,
   type InterruptSignal,
   interruptExitCode,
@@ -104,8 +105,6 @@ export class RecoverProgress {
 }
 
 /** Only the same signal again exits at once (another one is "already stopping", see withInterrupts). */
-const exitAtOnce = (name: InterruptSignal) =>
-  name === "SIGINT" ? "Press Ctrl-C again to exit at once." : `Send ${name} again to exit at once.`;
 
 /** What stopping does now, at the point the recovery has reached: said as it is, never a run that is not under way. */
 function stoppingWords(progress: RecoverProgress): string {
