@@ -126,6 +126,33 @@ async function show(page: Page): Promise<Shown> {
   });
 }
 
+/**
+ * Each label's font size as drawn (its computed size times the ratio of its box on screen to its
+ * layout box: the zoom and the SVG's own scaling), the step nodes wholly inside the pane, and where
+ * the drawing and its pane are.
+ */
+function drawnLabels(page: Page) {
+  return page.evaluate(() => {
+    const pane = document.querySelector(".diagram-viewport")?.getBoundingClientRect();
+    const svg = document.querySelector("#diagram svg")?.getBoundingClientRect();
+    if (pane === undefined || svg === undefined) throw new Error("no diagram drawn");
+    const labels = [...document.querySelectorAll<HTMLElement>("#diagram g.node .nodeLabel p")];
+    const fontPx = labels.map((p) => (Number.parseFloat(getComputedStyle(p).fontSize) * p.getBoundingClientRect().height) / p.offsetHeight);
+    const steps = [...document.querySelectorAll("#diagram a.step-link")].filter((link) => {
+      const box = link.getBoundingClientRect();
+      return box.top >= pane.top && box.bottom <= pane.bottom;
+    });
+    return {
+      labels: labels.length,
+      minFontPx: Math.min(...fontPx),
+      stepsShown: steps.length,
+      svgLeft: svg.left,
+      paneLeft: pane.left,
+      paneHeight: pane.height,
+    };
+  });
+}
+
 describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
   let db: Database;
   let browser: Browser;
@@ -328,26 +355,39 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
       expect(sideGap).toBeGreaterThanOrEqual(6);
       await page.getByRole("button", { name: "Fit" }).click();
       await page.locator(".diagram-viewport").scrollIntoViewIfNeeded();
-      // Each label's font size as drawn (its computed size times the ratio of its box on screen to
-      // its layout box: the zoom and the SVG's own scaling), and the step nodes wholly inside the pane.
-      const measure = () =>
-        page.evaluate(() => {
-          const pane = document.querySelector(".diagram-viewport")?.getBoundingClientRect();
-          const labels = [...document.querySelectorAll<HTMLElement>("#diagram g.node .nodeLabel p")];
-          const fontPx = labels.map(
-            (p) => (Number.parseFloat(getComputedStyle(p).fontSize) * p.getBoundingClientRect().height) / p.offsetHeight,
-          );
-          const steps = [...document.querySelectorAll("#diagram a.step-link")].filter((link) => {
-            const box = link.getBoundingClientRect();
-            return pane !== undefined && box.top >= pane.top && box.bottom <= pane.bottom;
-          });
-          return { labels: labels.length, minFontPx: Math.min(...fontPx), stepsShown: steps.length };
-        });
       await page.screenshot({ path: `${ARTIFACTS}demo-fit-1280x800.png` });
-      const shown = await measure();
+      const shown = await drawnLabels(page);
       expect(shown.labels).toBeGreaterThanOrEqual(content.steps.length * 2);
       expect(shown.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX);
       expect(shown.stepsShown).toBeGreaterThan(5);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("shows a diagram wider than a phone readable from the first view, and Fit keeps its left edge in view", async () => {
+    const { content, execution } = runs.demo;
+    // Check notes beside two steps and the flow's make the drawing about twice a phone's width.
+    const reason = "a reason long enough to make its note as wide as a step's box, or wider";
+    const broke = { passed: false, checks: [{ check: "maxToolCalls", passed: false, reason }, { check: "args", passed: false, reason }] };
+    const checks = { flow: broke, steps: new Map([0, 1].map((index) => [index, broke])) };
+    const { page, problems, close } = await open("wide-phone", renderHtmlPage(content, { execution, checks }), PHONE);
+    try {
+      await page.locator(".diagram-viewport").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}wide-phone-first.png` });
+      // Zoomed to exactly READABLE_FONT_PX, give or take the float's last digits.
+      const first = await drawnLabels(page);
+      expect(first.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX - 0.001);
+      await page.getByRole("button", { name: "Fit" }).click();
+      await page.screenshot({ path: `${ARTIFACTS}wide-phone-fit.png` });
+      const fitted = await drawnLabels(page);
+      expect(fitted.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX - 0.001);
+      // The drawing's left edge (the arrows, the first step's side) is in the box, not cut off.
+      expect(fitted.svgLeft).toBeGreaterThanOrEqual(fitted.paneLeft - 0.5);
+      // The box is as tall as a phone's allows (60% of 844 px), not the height of the shrunk drawing.
+      expect(fitted.paneHeight).toBeGreaterThan(0.55 * PHONE.height);
+      expect(fitted.stepsShown).toBeGreaterThanOrEqual(2);
       expect(problems).toEqual([]);
     } finally {
       await close();
