@@ -100,6 +100,16 @@ describe("renderHtmlPage", () => {
     expect(bannerOf(page)).not.toContain("timed out");
   });
 
+  it("names a diagram node (its link's title) by its step id and status, then its tools and error", () => {
+    const summaries = [...page.matchAll(/data-summary="([^"]*)"/g)].map((m) => decodeEntities(m[1] ?? ""));
+    expect(summaries).toEqual([
+      "Step 0, balance_check: succeeded · get_account_balance",
+      "Step 1, complex_swap: failed · jupiter_swap · Error: Invalid parameters",
+      "Step 2, complex_lend: failed · jupiter_lend_earn_deposit · Error: Insufficient USDC balance: deposit needs 30 USDC, wallet has 20",
+      "Step 3, positions_check: skipped · get_jupiter_lend_earn_position",
+    ]);
+  });
+
   it("counts one step as one step, not '1 of 1 steps'", () => {
     const doc = JSON.parse(fixture("reev-4-step"));
     doc.steps = doc.steps.slice(0, 1);
@@ -177,7 +187,7 @@ describe("renderHtmlPage", () => {
     );
     expect(page).toContain("<code>complex_swap</code>");
     expect(page).toContain("❌ FAILED");
-    expect(page).toContain(`<td class="error" data-label="Error">Invalid parameters</td>`);
+    expect(page).toContain(`<td class="error" data-label="Error"><div class="error-text">Invalid parameters</div></td>`);
     expect(page).toContain("<code>jupiter_lend_earn_deposit</code>");
     expect(page).toContain("use my 50% sol to multiply usdc 1.5x on jup");
     expect(page).toContain("<title>reev flow · multiply-usdc-jup</title>");

@@ -249,6 +249,10 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
         await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#${id}`);
         await expect.poll(() => row.evaluate((el) => el.matches(":target"))).toBe(true);
       }
+      // A node's accessible name says which step it is and how it ended, not only its tools.
+      expect(await page.locator("#diagram a.step-link").nth(27).locator("title").textContent()).toMatch(
+        /^Step 27, step_27_lend: failed · .+ · Error: Borrow limit exceeded \(click for details\)$/,
+      );
       expect(await page.locator("tr[data-state-id]").nth(27).locator('[data-label="Error"]').textContent()).toContain(
         "Borrow limit exceeded",
       );
@@ -370,7 +374,13 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
     const { content, execution } = runs.demo;
     // Check notes beside two steps and the flow's make the drawing about twice a phone's width.
     const reason = "a reason long enough to make its note as wide as a step's box, or wider";
-    const broke = { passed: false, checks: [{ check: "maxToolCalls", passed: false, reason }, { check: "args", passed: false, reason }] };
+    const broke = {
+      passed: false,
+      checks: [
+        { check: "maxToolCalls", passed: false, reason },
+        { check: "args", passed: false, reason },
+      ],
+    };
     const checks = { flow: broke, steps: new Map([0, 1].map((index) => [index, broke])) };
     const { page, problems, close } = await open("wide-phone", renderHtmlPage(content, { execution, checks }), PHONE);
     try {
@@ -388,6 +398,64 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
       // The box is as tall as a phone's allows (60% of 844 px), not the height of the shrunk drawing.
       expect(fitted.paneHeight).toBeGreaterThan(0.55 * PHONE.height);
       expect(fitted.stepsShown).toBeGreaterThanOrEqual(2);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it.each([
+    ["desktop", DESKTOP],
+    ["phone", PHONE],
+  ] as const)("keeps a step error of several KB to a box of 12em and short step ids whole, on a %s", async (name, viewport) => {
+    const { content, execution } = runs.demo;
+    const bigError = Array.from({ length: 90 }, (_, i) => `  Program log: instruction ${i} consumed ${1000 + i} of 200000 units`).join(
+      "\n",
+    );
+    const ids = ["balance", "查询余额", `flow_${"x".repeat(250)}`];
+    const steps = orderedSteps(content).map((step, i) => ({
+      ...step,
+      step_id: ids[i] ?? step.step_id,
+      ...(i === 1 ? { status: "failed" as const, error: bigError } : {}),
+    }));
+    const html = renderHtmlPage({ ...content, steps }, { execution });
+    const { page, problems, close } = await open(`long-error-${name}`, html, viewport);
+    try {
+      await page.locator("tr[data-state-id]").nth(1).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}long-error-${name}.png` });
+      const shown = await page.evaluate(() => {
+        const rows = [...document.querySelectorAll<HTMLElement>("tr[data-state-id]")];
+        const box = rows[1]?.querySelector<HTMLElement>(".error-text");
+        if (!box) throw new Error("no error box");
+        // The lines each of the first two step ids takes: one when it is kept whole.
+        const idLines = rows.slice(0, 2).map((row) => {
+          const range = document.createRange();
+          range.selectNodeContents(row.querySelector("td.step code") ?? row);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        });
+        return {
+          height: box.clientHeight,
+          capPx: 12 * Number.parseFloat(getComputedStyle(box).fontSize),
+          scrolls: box.scrollHeight > box.clientHeight && getComputedStyle(box).overflowY === "auto",
+          fullText: box.textContent ?? "",
+          rowHeight: rows[1]?.getBoundingClientRect().height ?? Number.NaN,
+          idLines,
+          tableOverflow: (() => {
+            const wrap = document.querySelector(".table-wrap");
+            return wrap ? wrap.scrollWidth - wrap.clientWidth : Number.NaN;
+          })(),
+          pageWidth: document.documentElement.scrollWidth,
+        };
+      });
+      expect(shown.height).toBeLessThanOrEqual(shown.capPx + 1);
+      expect(shown.scrolls).toBe(true);
+      expect(shown.fullText).toBe(bigError);
+      // Printed whole, the row was several thousand pixels tall; on a phone it is a card of every field.
+      expect(shown.rowHeight).toBeLessThan(600);
+      expect(shown.idLines).toEqual([1, 1]);
+      // The 255-character id wraps: neither the table nor the page scrolls sideways.
+      expect(shown.tableOverflow).toBeLessThanOrEqual(0);
+      expect(shown.pageWidth).toBeLessThanOrEqual(viewport.width);
       expect(problems).toEqual([]);
     } finally {
       await close();
