@@ -404,6 +404,36 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
     }
   });
 
+  it("draws the end marker under the last step when that step and the flow have check notes", async () => {
+    const { content, execution } = runs.demo;
+    const steps = orderedSteps(content).slice(0, 2);
+    const two: ConsolidatedContent = { ...content, steps, metadata: { ...content.metadata, total_steps: 2 } };
+    const broke = {
+      passed: false,
+      checks: [{ check: "maxToolCalls", passed: false, reason: "2 tool calls were made, at most 1 is allowed" }],
+    };
+    const checks = { flow: broke, steps: new Map(steps.map((step) => [step.step_index, broke])) };
+    // Without the demo's plan of 12 steps: its note on the 10 not recorded would sit left of the last step too.
+    const whole = { ...execution, metadata: undefined };
+    const { page, problems, close } = await open("end-marker", renderHtmlPage(two, { execution: whole, checks }), DESKTOP);
+    try {
+      await page.locator(".diagram-viewport").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}end-marker.png` });
+      const centres = await page.evaluate(() => {
+        const centre = (el: Element | null) => {
+          const box = el?.getBoundingClientRect();
+          return box ? box.left + box.width / 2 : Number.NaN;
+        };
+        const last = [...document.querySelectorAll("#diagram a.step-link")].at(-1) ?? null;
+        return { lastStep: centre(last), end: centre(document.querySelector('#diagram g.node[id*="root_end"]')) };
+      });
+      expect(Math.abs(centres.end - centres.lastStep)).toBeLessThan(2);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it.each([
     ["desktop", DESKTOP],
     ["phone", PHONE],
