@@ -389,6 +389,9 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
       // Zoomed to exactly READABLE_FONT_PX, give or take the float's last digits.
       const first = await drawnLabels(page);
       expect(first.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX - 0.001);
+      // It starts at the drawing's top left: the flow's start, not somewhere in its middle.
+      expect(first.svgLeft).toBeGreaterThanOrEqual(first.paneLeft - 0.5);
+      expect(await page.locator(".diagram-viewport").getAttribute("data-more")).toBe("below");
       await page.getByRole("button", { name: "Fit" }).click();
       await page.screenshot({ path: `${ARTIFACTS}wide-phone-fit.png` });
       const fitted = await drawnLabels(page);

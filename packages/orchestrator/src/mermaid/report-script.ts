@@ -150,10 +150,6 @@ export const REPORT_SCRIPT = `
     box.querySelector("[data-zoom=fit]").addEventListener("click", fit);
     box.querySelector("[data-zoom=reset]").addEventListener("click", reset);
     for (const button of box.querySelectorAll("[data-zoom]")) button.disabled = false;
-    // A diagram only a little taller than its box starts whole, its text still at 80% or more; one
-    // Mermaid shrank to a narrow box's width (a wide flow on a phone) starts zoomed in to readable text.
-    const start = fitScale();
-    if (start >= 0.8 && start !== 1) fit();
     // The edges the diagram runs past, for the box to mark: on a phone the box shows four steps of
     // twelve, and its plain bottom edge read as the flow's end.
     const markOverflow = () => {
@@ -163,7 +159,18 @@ export const REPORT_SCRIPT = `
     };
     canvas.addEventListener("panzoomchange", markOverflow);
     window.addEventListener("resize", markOverflow);
-    markOverflow();
+    // A diagram only a little taller than its box starts whole, its text still at 80% or more; one
+    // Mermaid shrank to a narrow box's width (a wide flow on a phone) starts zoomed in to readable text.
+    // Panzoom pans to its start in a timeout of its own, which undid a first view set before it; the
+    // promise settles once the first view is drawn (Panzoom draws a frame later).
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        const start = fitScale();
+        if (start >= 0.8 && start !== 1) fit();
+        markOverflow();
+        requestAnimationFrame(resolve);
+      }),
+    );
   }
 
   (async () => {
@@ -184,7 +191,7 @@ export const REPORT_SCRIPT = `
       const { svg } = await mermaid.render("flow-diagram-svg", box.dataset.source);
       canvas.innerHTML = svg;
       linkSteps(canvas.querySelector("svg"));
-      wirePanZoom();
+      await wirePanZoom();
       box.dataset.renderState = "rendered";
     } catch (error) {
       failed(error);
