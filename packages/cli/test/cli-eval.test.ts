@@ -248,7 +248,7 @@ describe.each(backends)("reev eval and reev compare on $name", (backend) => {
     // The diagram's notes carry the same verdicts.
     const diagram = await reev("diagram", runTwo);
     expect(diagram.stdout).toContain(
-      "note right of step_1_write\n        ✗ expect#58; 1 of 1 failed\n        forbiddenTools#58; delete is forbidden",
+      "note left of step_1_write\n        ✗ expect#58; 1 of 1 failed\n        forbiddenTools#58; delete is forbidden",
     );
     expect(diagram.stdout).toContain("note right of step_0_fetch\n        ✓ expect#58; 1 check held\n    end note");
   });

@@ -68,7 +68,7 @@ describe.each(backends)("expect checks in reev run and reev show on $name", (bac
     expect(stepHtml).toMatch(/aria-label="Checks"><h2>Checks<\/h2>.*✗ <code>args<\/code><span>: no successful swap call/);
     expect(stepHtml).toContain("❌ Run completed, failed a check (✗ swap › args)</p>");
     const stepMmd = readFileSync(join(out(), `${stepFails}.mmd`), "utf8");
-    expect(stepMmd).toContain("note right of step_1_swap\n        ✗ expect#58; 1 of 1 failed\n        args#58; ");
+    expect(stepMmd).toContain("note left of step_1_swap\n        ✗ expect#58; 1 of 1 failed\n        args#58; ");
     // The flow's own failed check: in the Checks section and the banner.
     const flowHtml = readFileSync(join(out(), `${flowFails}.html`), "utf8");
     expect(flowHtml).toMatch(

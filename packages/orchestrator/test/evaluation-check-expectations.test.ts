@@ -128,6 +128,19 @@ describe("checkExpectations: tool-call sequences × expectations", () => {
       [fail("maxToolCalls", "3 tool calls were made, at most 2 are allowed (failed calls count too)")],
     ],
     ["no calls allowed, none made", { maxToolCalls: 0 }, [], [pass("maxToolCalls")]],
+    // The verbs agree with their counts: one call "was", a limit of one "is".
+    [
+      "over a limit of one",
+      { maxToolCalls: 1 },
+      [ok("a"), ok("b")],
+      [fail("maxToolCalls", "2 tool calls were made, at most 1 is allowed (failed calls count too)")],
+    ],
+    [
+      "one call where none is allowed",
+      { maxToolCalls: 0 },
+      [failed("a")],
+      [fail("maxToolCalls", "1 tool call was made, no tool call is allowed (failed calls count too)")],
+    ],
     // args
     [
       "one matching call among others",

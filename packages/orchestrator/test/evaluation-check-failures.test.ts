@@ -16,7 +16,7 @@ import { uid } from "./fixtures/executor/support.js";
 const ARGS_3 = 'no successful swap call had the arguments {"amount":2} (call 1: input.amount is 3, expected 2)';
 const ARGS_5 = 'no successful swap call had the arguments {"amount":2} (call 1: input.amount is 5, expected 2)';
 const FORBIDDEN = "transfer is forbidden but was called 1 time (failed calls count too)";
-const TOO_MANY = "2 tool calls were made, at most 1 are allowed (failed calls count too)";
+const TOO_MANY = "2 tool calls were made, at most 1 is allowed (failed calls count too)";
 
 /**
  * Run 1 passes. Run 2 swaps 3 (args); run 3 swaps 3 and transfers (args, forbiddenTools, and its

@@ -200,7 +200,7 @@ describe.each(testBackends())("reev eval's core on $name", (backend) => {
     expect(c).toMatchObject({ runs: 5, passes: 0, passAtK: 0, passHatK: 0 });
     expect(c!.steps.find((s) => s.stepId === "b")?.topErrors).toEqual([{ error: CHECKS_FAILED, count: 5 }]);
     expect(c!.checkFailures?.find((f) => f.stepId === "b")?.reasons).toEqual([
-      { reason: "2 tool calls were made, at most 1 are allowed (failed calls count too)", count: 5 },
+      { reason: "2 tool calls were made, at most 1 is allowed (failed calls count too)", count: 5 },
     ]);
 
     const comparison = compareReports(first.flows, second.flows);

@@ -49,6 +49,7 @@ describe("renderHtmlPage", () => {
     expect(page.indexOf('class="banner bad"')).toBeLessThan(page.indexOf("<h1>"));
     expect(bannerOf(page)).toBe(
       "❌ Run failed critical step complex_swap failed 1 of 4 steps succeeded · 2 failed · 1 skipped " +
+        "Failed steps: ❌ Step 1 · complex_swap , ❌ Step 2 · complex_lend . " +
         "Consolidation completed. This page shows consolidated session consolidated-7f3a9c1e from 2025-10-14 09:40:00 UTC.",
     );
   });
@@ -98,6 +99,57 @@ describe("renderHtmlPage", () => {
     // None timed out: the tile and the banner say nothing of it.
     expect(page).toContain('<span class="value">2</span><span class="name">Failed steps</span>');
     expect(bannerOf(page)).not.toContain("timed out");
+  });
+
+  it("names the failed steps in the banner, each a link to its row, and counts those past five", () => {
+    const failedLinks = (shown: string) =>
+      [...(/<p class="failed-steps">[\s\S]*?<\/p>/.exec(shown)?.[0] ?? "").matchAll(/<a href="#([^"]+)">([^<]*)<\/a>/g)].map((m) => [
+        m[1],
+        m[2],
+      ]);
+    expect(failedLinks(page)).toEqual([
+      ["step-step_1_complex_swap", "❌ Step 1 · complex_swap"],
+      ["step-step_2_complex_lend", "❌ Step 2 · complex_lend"],
+    ]);
+    // Sixty steps, seven of them failed (one timed out): five named, the rest counted.
+    const doc = JSON.parse(fixture("reev-4-step"));
+    const [ok, bad] = doc.steps;
+    const failing = new Set([3, 9, 17, 25, 33, 41, 58]);
+    doc.steps = Array.from({ length: 60 }, (_, i) => ({
+      ...(failing.has(i) ? bad : ok),
+      step_index: i,
+      session_id: `session-${i}`,
+      step_id: `s${i}`,
+      status: i === 9 ? "timed_out" : failing.has(i) ? "failed" : "success",
+    }));
+    doc.metadata = { ...doc.metadata, total_steps: 60, successful_steps: 53, failed_steps: 7, skipped_steps: 0 };
+    const sixty = renderHtmlPage(JSON.stringify(doc), { execution: execution("reev-4-step", { error: "7 of 60 steps did not succeed" }) });
+    const links = failedLinks(sixty);
+    expect(links.map(([, text]) => text)).toEqual([
+      "❌ Step 3 · s3",
+      "⏱️ Step 9 · s9",
+      "❌ Step 17 · s17",
+      "❌ Step 25 · s25",
+      "❌ Step 33 · s33",
+    ]);
+    // Each link is to a row of the table, as a diagram node's is.
+    for (const [id] of links) expect(sixty).toContain(`<tr id="${id}" `);
+    expect(bannerOf(sixty)).toContain("❌ Step 33 · s33 and 2 more.");
+    // No failed step, nothing to name.
+    const doc4 = JSON.parse(fixture("reev-4-step"));
+    doc4.steps = doc4.steps.slice(0, 1);
+    doc4.metadata = { ...doc4.metadata, total_steps: 1, successful_steps: 1, failed_steps: 0, skipped_steps: 0 };
+    expect(renderHtmlPage(JSON.stringify(doc4), { execution: execution("reev-4-step") })).not.toContain("failed-steps");
+  });
+
+  it("names a diagram node (its link's title) by its step id and status, then its tools and error", () => {
+    const summaries = [...page.matchAll(/data-summary="([^"]*)"/g)].map((m) => decodeEntities(m[1] ?? ""));
+    expect(summaries).toEqual([
+      "Step 0, balance_check: succeeded · get_account_balance",
+      "Step 1, complex_swap: failed · jupiter_swap · Error: Invalid parameters",
+      "Step 2, complex_lend: failed · jupiter_lend_earn_deposit · Error: Insufficient USDC balance: deposit needs 30 USDC, wallet has 20",
+      "Step 3, positions_check: skipped · get_jupiter_lend_earn_position",
+    ]);
   });
 
   it("counts one step as one step, not '1 of 1 steps'", () => {
@@ -177,7 +229,7 @@ describe("renderHtmlPage", () => {
     );
     expect(page).toContain("<code>complex_swap</code>");
     expect(page).toContain("❌ FAILED");
-    expect(page).toContain(`<td class="error" data-label="Error">Invalid parameters</td>`);
+    expect(page).toContain(`<td class="error" data-label="Error"><div class="error-text">Invalid parameters</div></td>`);
     expect(page).toContain("<code>jupiter_lend_earn_deposit</code>");
     expect(page).toContain("use my 50% sol to multiply usdc 1.5x on jup");
     expect(page).toContain("<title>reev flow · multiply-usdc-jup</title>");

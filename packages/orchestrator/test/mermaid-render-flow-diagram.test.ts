@@ -150,6 +150,13 @@ describe("renderFlowDiagram", () => {
     expect(live).not.toContain("never ran");
   });
 
+  it("puts the last step's check notes left of it, so the end marker stays under it; the others' right", () => {
+    const broke = { passed: false, checks: [{ check: "tools", passed: false, reason: "delete was called" }] };
+    const checks = { flow: broke, steps: new Map([0, 3].map((index) => [index, broke])) };
+    const notes = [...renderFlowDiagram(fourStepJson, { checks }).matchAll(/^ {4}note (\w+) of (\w+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(notes).toEqual(["right step_0_balance_check", "left step_3_positions_check", "left step_3_positions_check"]);
+  });
+
   it("throws DiagramError INVALID_CONTENT for malformed JSON", () => {
     const error = catchError(() => renderFlowDiagram("{not json"));
     expect(error).toBeInstanceOf(DiagramError);

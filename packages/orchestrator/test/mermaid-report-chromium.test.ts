@@ -126,6 +126,33 @@ async function show(page: Page): Promise<Shown> {
   });
 }
 
+/**
+ * Each label's font size as drawn (its computed size times the ratio of its box on screen to its
+ * layout box: the zoom and the SVG's own scaling), the step nodes wholly inside the pane, and where
+ * the drawing and its pane are.
+ */
+function drawnLabels(page: Page) {
+  return page.evaluate(() => {
+    const pane = document.querySelector(".diagram-viewport")?.getBoundingClientRect();
+    const svg = document.querySelector("#diagram svg")?.getBoundingClientRect();
+    if (pane === undefined || svg === undefined) throw new Error("no diagram drawn");
+    const labels = [...document.querySelectorAll<HTMLElement>("#diagram g.node .nodeLabel p")];
+    const fontPx = labels.map((p) => (Number.parseFloat(getComputedStyle(p).fontSize) * p.getBoundingClientRect().height) / p.offsetHeight);
+    const steps = [...document.querySelectorAll("#diagram a.step-link")].filter((link) => {
+      const box = link.getBoundingClientRect();
+      return box.top >= pane.top && box.bottom <= pane.bottom;
+    });
+    return {
+      labels: labels.length,
+      minFontPx: Math.min(...fontPx),
+      stepsShown: steps.length,
+      svgLeft: svg.left,
+      paneLeft: pane.left,
+      paneHeight: pane.height,
+    };
+  });
+}
+
 describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
   let db: Database;
   let browser: Browser;
@@ -222,6 +249,10 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
         await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#${id}`);
         await expect.poll(() => row.evaluate((el) => el.matches(":target"))).toBe(true);
       }
+      // A node's accessible name says which step it is and how it ended, not only its tools.
+      expect(await page.locator("#diagram a.step-link").nth(27).locator("title").textContent()).toMatch(
+        /^Step 27, step_27_lend: failed · .+ · Error: Borrow limit exceeded \(click for details\)$/,
+      );
       expect(await page.locator("tr[data-state-id]").nth(27).locator('[data-label="Error"]').textContent()).toContain(
         "Borrow limit exceeded",
       );
@@ -328,26 +359,136 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
       expect(sideGap).toBeGreaterThanOrEqual(6);
       await page.getByRole("button", { name: "Fit" }).click();
       await page.locator(".diagram-viewport").scrollIntoViewIfNeeded();
-      // Each label's font size as drawn (its computed size times the ratio of its box on screen to
-      // its layout box: the zoom and the SVG's own scaling), and the step nodes wholly inside the pane.
-      const measure = () =>
-        page.evaluate(() => {
-          const pane = document.querySelector(".diagram-viewport")?.getBoundingClientRect();
-          const labels = [...document.querySelectorAll<HTMLElement>("#diagram g.node .nodeLabel p")];
-          const fontPx = labels.map(
-            (p) => (Number.parseFloat(getComputedStyle(p).fontSize) * p.getBoundingClientRect().height) / p.offsetHeight,
-          );
-          const steps = [...document.querySelectorAll("#diagram a.step-link")].filter((link) => {
-            const box = link.getBoundingClientRect();
-            return pane !== undefined && box.top >= pane.top && box.bottom <= pane.bottom;
-          });
-          return { labels: labels.length, minFontPx: Math.min(...fontPx), stepsShown: steps.length };
-        });
       await page.screenshot({ path: `${ARTIFACTS}demo-fit-1280x800.png` });
-      const shown = await measure();
+      const shown = await drawnLabels(page);
       expect(shown.labels).toBeGreaterThanOrEqual(content.steps.length * 2);
       expect(shown.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX);
       expect(shown.stepsShown).toBeGreaterThan(5);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("shows a diagram wider than a phone readable from the first view, and Fit keeps its left edge in view", async () => {
+    const { content, execution } = runs.demo;
+    // Check notes beside two steps and the flow's make the drawing about twice a phone's width.
+    const reason = "a reason long enough to make its note as wide as a step's box, or wider";
+    const broke = {
+      passed: false,
+      checks: [
+        { check: "maxToolCalls", passed: false, reason },
+        { check: "args", passed: false, reason },
+      ],
+    };
+    const checks = { flow: broke, steps: new Map([0, 1].map((index) => [index, broke])) };
+    const { page, problems, close } = await open("wide-phone", renderHtmlPage(content, { execution, checks }), PHONE);
+    try {
+      await page.locator(".diagram-viewport").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}wide-phone-first.png` });
+      // Zoomed to exactly READABLE_FONT_PX, give or take the float's last digits.
+      const first = await drawnLabels(page);
+      expect(first.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX - 0.001);
+      // It starts at the drawing's top left: the flow's start, not somewhere in its middle.
+      expect(first.svgLeft).toBeGreaterThanOrEqual(first.paneLeft - 0.5);
+      expect(await page.locator(".diagram-viewport").getAttribute("data-more")).toBe("below");
+      await page.getByRole("button", { name: "Fit" }).click();
+      await page.screenshot({ path: `${ARTIFACTS}wide-phone-fit.png` });
+      const fitted = await drawnLabels(page);
+      expect(fitted.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX - 0.001);
+      // The drawing's left edge (the arrows, the first step's side) is in the box, not cut off.
+      expect(fitted.svgLeft).toBeGreaterThanOrEqual(fitted.paneLeft - 0.5);
+      // The box is as tall as a phone's allows (60% of 844 px), not the height of the shrunk drawing.
+      expect(fitted.paneHeight).toBeGreaterThan(0.55 * PHONE.height);
+      expect(fitted.stepsShown).toBeGreaterThanOrEqual(2);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("draws the end marker under the last step when that step and the flow have check notes", async () => {
+    const { content, execution } = runs.demo;
+    const steps = orderedSteps(content).slice(0, 2);
+    const two: ConsolidatedContent = { ...content, steps, metadata: { ...content.metadata, total_steps: 2 } };
+    const broke = {
+      passed: false,
+      checks: [{ check: "maxToolCalls", passed: false, reason: "2 tool calls were made, at most 1 is allowed" }],
+    };
+    const checks = { flow: broke, steps: new Map(steps.map((step) => [step.step_index, broke])) };
+    // Without the demo's plan of 12 steps: its note on the 10 not recorded would sit left of the last step too.
+    const whole = { ...execution, metadata: undefined };
+    const { page, problems, close } = await open("end-marker", renderHtmlPage(two, { execution: whole, checks }), DESKTOP);
+    try {
+      await page.locator(".diagram-viewport").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}end-marker.png` });
+      const centres = await page.evaluate(() => {
+        const centre = (el: Element | null) => {
+          const box = el?.getBoundingClientRect();
+          return box ? box.left + box.width / 2 : Number.NaN;
+        };
+        const last = [...document.querySelectorAll("#diagram a.step-link")].at(-1) ?? null;
+        return { lastStep: centre(last), end: centre(document.querySelector('#diagram g.node[id*="root_end"]')) };
+      });
+      expect(Math.abs(centres.end - centres.lastStep)).toBeLessThan(2);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it.each([
+    ["desktop", DESKTOP],
+    ["phone", PHONE],
+  ] as const)("keeps a step error of several KB to a box of 12em and short step ids whole, on a %s", async (name, viewport) => {
+    const { content, execution } = runs.demo;
+    const bigError = Array.from({ length: 90 }, (_, i) => `  Program log: instruction ${i} consumed ${1000 + i} of 200000 units`).join(
+      "\n",
+    );
+    const ids = ["balance", "查询余额", `flow_${"x".repeat(250)}`];
+    const steps = orderedSteps(content).map((step, i) => ({
+      ...step,
+      step_id: ids[i] ?? step.step_id,
+      ...(i === 1 ? { status: "failed" as const, error: bigError } : {}),
+    }));
+    const html = renderHtmlPage({ ...content, steps }, { execution });
+    const { page, problems, close } = await open(`long-error-${name}`, html, viewport);
+    try {
+      await page.locator("tr[data-state-id]").nth(1).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}long-error-${name}.png` });
+      const shown = await page.evaluate(() => {
+        const rows = [...document.querySelectorAll<HTMLElement>("tr[data-state-id]")];
+        const box = rows[1]?.querySelector<HTMLElement>(".error-text");
+        if (!box) throw new Error("no error box");
+        // The lines each of the first two step ids takes: one when it is kept whole.
+        const idLines = rows.slice(0, 2).map((row) => {
+          const range = document.createRange();
+          range.selectNodeContents(row.querySelector("td.step code") ?? row);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        });
+        return {
+          height: box.clientHeight,
+          capPx: 12 * Number.parseFloat(getComputedStyle(box).fontSize),
+          scrolls: box.scrollHeight > box.clientHeight && getComputedStyle(box).overflowY === "auto",
+          fullText: box.textContent ?? "",
+          rowHeight: rows[1]?.getBoundingClientRect().height ?? Number.NaN,
+          idLines,
+          tableOverflow: (() => {
+            const wrap = document.querySelector(".table-wrap");
+            return wrap ? wrap.scrollWidth - wrap.clientWidth : Number.NaN;
+          })(),
+          pageWidth: document.documentElement.scrollWidth,
+        };
+      });
+      expect(shown.height).toBeLessThanOrEqual(shown.capPx + 1);
+      expect(shown.scrolls).toBe(true);
+      expect(shown.fullText).toBe(bigError);
+      // Printed whole, the row was several thousand pixels tall; on a phone it is a card of every field.
+      expect(shown.rowHeight).toBeLessThan(600);
+      expect(shown.idLines).toEqual([1, 1]);
+      // The 255-character id wraps: neither the table nor the page scrolls sideways.
+      expect(shown.tableOverflow).toBeLessThanOrEqual(0);
+      expect(shown.pageWidth).toBeLessThanOrEqual(viewport.width);
       expect(problems).toEqual([]);
     } finally {
       await close();

@@ -92,8 +92,12 @@ function forbiddenCalls(forbidden: readonly string[], calls: readonly Trajectory
   );
 }
 
+/** "at most 1 is allowed", "at most 2 are allowed"; maxToolCalls: 0 allows none. */
+const allowedCalls = (max: number) => (max === 0 ? "no tool call is allowed" : `at most ${max} ${max === 1 ? "is" : "are"} allowed`);
+
 function tooManyCalls(max: number, made: number): string | null {
-  return made > max ? `${made} tool calls were made, at most ${max} are allowed (failed calls count too)` : null;
+  const madeWords = made === 1 ? "1 tool call was made" : `${made} tool calls were made`;
+  return made > max ? `${madeWords}, ${allowedCalls(max)} (failed calls count too)` : null;
 }
 
 // Enough mismatches to see the pattern without burying the reason.

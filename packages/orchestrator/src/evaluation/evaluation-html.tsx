@@ -25,6 +25,10 @@ table.flows th.num { text-align: right; }
    Its room comes from the "A → B" cell, the widest: its rates go under its counts, in every row alike. */
 table.flows td[data-label="verdict"] { white-space: nowrap; }
 table.flows td.change .rates { display: block; }
+/* Errors take the room left, up to a reading width: one of several KB squeezed the step column to a character or two. */
+table.flows td.errors { max-width: 480px; }
+table.flows td.errors .error-text { text-align: left; }
+table.flows td.errors .error-text + .error-text { margin-top: 4px; }
 .flaky { color: var(--warn); font-weight: 600; }
 ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
 /* A run id holds its flow id (up to 255 characters, no spaces): it wraps rather than widen the page. */
@@ -304,7 +308,7 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                 <tbody>
                   {f.steps.map((s) => (
                     <tr data-step-id={s.stepId}>
-                      <td data-label="step">
+                      <td class="step" data-label="step">
                         {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
                       </td>
                       <td class="num" data-label="failure rate">
@@ -314,9 +318,9 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                         {s.passed} · {s.failed}
                         {s.timedOut ? ` (${s.timedOut} timed out)` : ""} · {s.skipped}
                       </td>
-                      <td data-label="most common errors">
+                      <td class="errors" data-label="most common errors">
                         {s.topErrors.map((e) => (
-                          <div>
+                          <div class="error-text">
                             {e.count}× {e.error}
                           </div>
                         ))}

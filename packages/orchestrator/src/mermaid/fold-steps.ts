@@ -2,7 +2,7 @@ import type { ConsolidatedContent, ConsolidatedStep, ConsolidatedStepStatus } fr
 import { countedGrouped, grouped } from "../counted.js";
 import type { RunChecks } from "./check-notes.js";
 import { buildFlowModel, type FlowStepState, orderedSteps } from "./flow-model.js";
-import { type StatusClass, statusStyle } from "./step-status.js";
+import { type StatusClass, statusStyle, statusWords } from "./step-status.js";
 
 /**
  * Runs of up to this many steps are drawn whole. Mermaid lays a 3,000-step run out for about a minute
@@ -24,14 +24,6 @@ export type FoldedSteps = Omit<FlowStepState, "stepIndex"> & {
 
 export type DiagramNode = FlowStepState | FoldedSteps;
 
-const OUTCOME_WORDS: Record<ConsolidatedStepStatus, string> = {
-  success: "succeeded",
-  failed: "failed",
-  timed_out: "timed out",
-  skipped: "skipped",
-  unknown: "with no status",
-};
-
 /** @internal */
 export function foldLines(steps: readonly ConsolidatedStep[], checks: RunChecks | undefined): string[] {
   const outcomes = new Map<ConsolidatedStepStatus, number>();
@@ -39,8 +31,8 @@ export function foldLines(steps: readonly ConsolidatedStep[], checks: RunChecks 
   const [only] = outcomes.keys();
   const lines =
     outcomes.size === 1 && only !== undefined
-      ? [`${countedGrouped(steps.length, "step")}, all ${OUTCOME_WORDS[only]}`]
-      : [countedGrouped(steps.length, "step"), ...[...outcomes].map(([status, n]) => `${grouped(n)} ${OUTCOME_WORDS[status]}`)];
+      ? [`${countedGrouped(steps.length, "step")}, all ${statusWords(only)}`]
+      : [countedGrouped(steps.length, "step"), ...[...outcomes].map(([status, n]) => `${grouped(n)} ${statusWords(status)}`)];
   lines.push(
     countedGrouped(
       steps.reduce((sum, step) => sum + step.tool_calls.length, 0),

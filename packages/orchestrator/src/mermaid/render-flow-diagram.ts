@@ -59,9 +59,16 @@ export function renderFlowDiagram(
 }
 
 /**
+ * The side of a note on the state `id`. Mermaid lays a note "right of" a state out as a node on the
+ * rank below it, beside the end marker: under the last step one pushed the marker far to the left,
+ * away from the flow. "left of" puts it on the rank above, so the end stays under the last step.
+ */
+const noteSide = (id: string, nodes: readonly DiagramNode[]) => (id === (nodes.at(-1)?.id ?? EMPTY_RUN_STATE.id) ? "left" : "right");
+
+/**
  * A run cut short (its process died, reev recover finished it) draws only the steps it recorded: a
  * note beside the last says how many planned steps are missing, or the drawing reads as the whole run.
- * Left of it, as the flow's check note is right of it. `executionMetadata` is the execution's, with its plan.
+ * `executionMetadata` is the execution's, with its plan.
  */
 function unrunNote(
   nodes: readonly DiagramNode[],
@@ -70,7 +77,8 @@ function unrunNote(
   executionStatus: string | undefined,
 ): string[] {
   const words = unrunStepsWords(executionMetadata, recordedSteps, executionStatus);
-  return words ? mermaidNote(nodes.at(-1)?.id ?? EMPTY_RUN_STATE.id, [words], "left") : [];
+  const id = nodes.at(-1)?.id ?? EMPTY_RUN_STATE.id;
+  return words ? mermaidNote(id, [words], noteSide(id, nodes)) : [];
 }
 
 /** A note beside each step that has an `expect` verdict, and the flow's own beside the last step. */
@@ -78,10 +86,10 @@ function checkNotes(nodes: readonly DiagramNode[], checks: RunChecks | undefined
   if (!checks) return [];
   const notes = nodes.flatMap((step) => {
     const result = step.stepIndex === null ? undefined : checks.steps.get(step.stepIndex);
-    return result ? mermaidNote(step.id, checkNoteLines(result)) : [];
+    return result ? mermaidNote(step.id, checkNoteLines(result), noteSide(step.id, nodes)) : [];
   });
   const last = nodes.at(-1);
-  if (checks.flow && last) notes.push(...mermaidNote(last.id, ["flow", ...checkNoteLines(checks.flow)]));
+  if (checks.flow && last) notes.push(...mermaidNote(last.id, ["flow", ...checkNoteLines(checks.flow)], noteSide(last.id, nodes)));
   return notes;
 }
 

@@ -19,7 +19,9 @@ section { margin-top: 20px; background: #fff; border: 1px solid var(--line); bor
 .banner .headline { margin: 0; font-size: 20px; font-weight: 700; }
 .banner.ok .headline { color: var(--good); } .banner.bad .headline { color: var(--bad); } .banner.warn .headline { color: var(--warn); }
 .banner p { margin: 6px 0 0; overflow-wrap: anywhere; }
-.banner .run-error { margin: 8px 0 0; padding: 8px 10px; background: #fff; border-radius: 6px; white-space: pre-wrap; overflow-wrap: anywhere; font: 13px/1.45 ui-monospace, monospace; max-height: 12em; overflow: auto; }
+.banner .run-error { margin: 8px 0 0; padding: 8px 10px; background: #fff; border-radius: 6px; font: 13px/1.45 ui-monospace, monospace; }
+/* An error may be several KB (a stack, a provider's whole reply): wherever one is shown it keeps its first lines in a box of 12em that scrolls to the rest. */
+.banner .run-error, .error-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 12em; overflow: auto; }
 .metrics { display: grid; grid-template-columns: repeat(auto-fit, minmax(120px, 1fr)); gap: 12px; padding: 14px; }
 .metric { border-radius: 8px; background: var(--bg); padding: 10px 12px; }
 .metric .value { display: block; font-size: 22px; font-weight: 600; }
@@ -51,6 +53,8 @@ pre.source, pre.json { overflow: auto; background: var(--bg); padding: 8px 10px;
 table { width: 100%; border-collapse: collapse; }
 /* "anywhere", not "break-word": only it lets a long unbroken id (a flow id may have 255 characters) narrow its column, so the others stay in view. */
 th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+/* A step id breaks only once it is wider than this: "balance" or 查询余额 stay whole, a 255-character id still wraps. */
+td.step { min-width: 9em; }
 th { white-space: nowrap; font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 tr:target { background: #fff8d6; }
 tr:target td:first-child { box-shadow: inset 4px 0 #d39e00; }

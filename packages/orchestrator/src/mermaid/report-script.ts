@@ -12,7 +12,7 @@
  */
 export const REPORT_SCRIPT = `
 (() => {
-  // The smallest font size, in CSS pixels as drawn, that "Fit" shrinks the labels to: the page's small print.
+  // The smallest font size, in CSS pixels as drawn, that "Fit" and the first view show the labels at: the page's small print.
   const READABLE_PX = 12;
   const box = document.getElementById("diagram");
   if (!box) return;
@@ -102,10 +102,27 @@ export const REPORT_SCRIPT = `
       const whole = Math.min(1, (v.width - 16) / (c.width / pz.getScale()), (v.height - 16) / (c.height / pz.getScale()));
       return Math.max(whole, readableScale());
     };
+    // The drawing's top at the box's top, and centred, or if still wider than the box, its left edge
+    // at the box's (where the arrows and the first notes are) rather than cut on both sides. The box
+    // grows to the zoomed drawing's height, up to its max-height: it was as tall as the drawing Mermaid
+    // had shrunk to its width, a strip on a phone. Computed from the layout, not from the drawing on
+    // screen: Panzoom moves it a frame later.
     const fit = () => {
-      pz.reset({ animate: false });
-      const v = viewport.getBoundingClientRect();
-      pz.zoomToPoint(fitScale(), { clientX: v.left + v.width / 2, clientY: v.top }, { animate: false });
+      const scale = fitScale();
+      const svg = canvas.querySelector("svg");
+      const drawnWidth = svg.getBoundingClientRect().width / pz.getScale();
+      const half = { x: canvas.offsetWidth / 2, y: canvas.offsetHeight / 2 };
+      viewport.style.height = scale > 1 ? canvas.offsetHeight * scale + "px" : "";
+      // Panzoom draws "scale(s) translate(x, y)" about the canvas's centre: a point p shows at half + s × (p − half + t).
+      const left = (canvas.offsetWidth - drawnWidth) / 2;
+      const x = drawnWidth * scale > viewport.clientWidth ? (8 - half.x) / scale + half.x - left : 0;
+      const y = half.y - half.y / scale;
+      pz.zoom(scale, { animate: false });
+      pz.pan(x, y, { animate: false });
+    };
+    const reset = () => {
+      viewport.style.height = "";
+      pz.reset();
     };
     viewport.addEventListener(
       "wheel",
@@ -124,17 +141,15 @@ export const REPORT_SCRIPT = `
       if (moves[event.key]) panBy(moves[event.key][0], moves[event.key][1]);
       else if (event.key === "+" || event.key === "=") zoomBy(1.25);
       else if (event.key === "-") zoomBy(0.8);
-      else if (event.key === "0") pz.reset();
+      else if (event.key === "0") reset();
       else return;
       event.preventDefault();
     });
     box.querySelector("[data-zoom=in]").addEventListener("click", () => zoomBy(1.25));
     box.querySelector("[data-zoom=out]").addEventListener("click", () => zoomBy(0.8));
     box.querySelector("[data-zoom=fit]").addEventListener("click", fit);
-    box.querySelector("[data-zoom=reset]").addEventListener("click", () => pz.reset());
+    box.querySelector("[data-zoom=reset]").addEventListener("click", reset);
     for (const button of box.querySelectorAll("[data-zoom]")) button.disabled = false;
-    // A diagram only a little taller than its box starts whole, its text still at 80% or more.
-    if (fitScale() >= 0.8 && fitScale() < 1) fit();
     // The edges the diagram runs past, for the box to mark: on a phone the box shows four steps of
     // twelve, and its plain bottom edge read as the flow's end.
     const markOverflow = () => {
@@ -144,7 +159,18 @@ export const REPORT_SCRIPT = `
     };
     canvas.addEventListener("panzoomchange", markOverflow);
     window.addEventListener("resize", markOverflow);
-    markOverflow();
+    // A diagram only a little taller than its box starts whole, its text still at 80% or more; one
+    // Mermaid shrank to a narrow box's width (a wide flow on a phone) starts zoomed in to readable text.
+    // Panzoom pans to its start in a timeout of its own, which undid a first view set before it; the
+    // promise settles once the first view is drawn (Panzoom draws a frame later).
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        const start = fitScale();
+        if (start >= 0.8 && start !== 1) fit();
+        markOverflow();
+        requestAnimationFrame(resolve);
+      }),
+    );
   }
 
   (async () => {
@@ -165,7 +191,7 @@ export const REPORT_SCRIPT = `
       const { svg } = await mermaid.render("flow-diagram-svg", box.dataset.source);
       canvas.innerHTML = svg;
       linkSteps(canvas.querySelector("svg"));
-      wirePanZoom();
+      await wirePanZoom();
       box.dataset.renderState = "rendered";
     } catch (error) {
       failed(error);

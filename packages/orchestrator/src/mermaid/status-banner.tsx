@@ -1,11 +1,13 @@
 import type { ConsolidationStatus, ExecutionSessionRecord, ExecutionStatus } from "@reev/db";
 import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
+import { grouped } from "../counted.js";
 import { failedCheckMarks } from "../evaluation/check-failures.js";
 import { runOutcomeWithChecks, runVerdict } from "../evaluation/run-verdict.js";
 import { storedStamp } from "../format-time.js";
 import { markedGlyph, statusGlyph } from "../status-glyph.js";
 import { unrunStepsWords } from "../unrun-steps.js";
 import type { RunChecks } from "./check-notes.js";
+import { buildFlowModel, orderedSteps } from "./flow-model.js";
 
 /** What the report needs from the execution record: the run's own outcome, which the consolidated document does not carry. */
 export type ReportExecution = Pick<ExecutionSessionRecord, "executionId" | "status" | "error" | "consolidation"> &
@@ -61,6 +63,36 @@ function stepCounts(content: ConsolidatedContent, { metadata, status }: ReportEx
   const unrun = unrunStepsWords(metadata, m.total_steps, abandoned ? undefined : status);
   if (unrun) parts.push(unrun);
   return parts.join(" · ");
+}
+
+/** Failed steps the banner names; the rest are counted ("and 12 more"), the step table lists them all. */
+const FAILED_STEPS_NAMED = 5;
+
+/**
+ * The steps that failed or timed out, each a link to its row in the step table (as its diagram node
+ * is): "1 of 60 steps did not succeed" alone left the reader to search sixty rows for it.
+ */
+function FailedSteps(props: { content: ConsolidatedContent }) {
+  const states = buildFlowModel(props.content).steps;
+  const failed = orderedSteps(props.content).flatMap((step, i) => {
+    const state = states[i];
+    return state && (step.status === "failed" || step.status === "timed_out") ? [state] : [];
+  });
+  if (failed.length === 0) return null;
+  const named = failed.slice(0, FAILED_STEPS_NAMED);
+  const rest = failed.length - named.length;
+  return (
+    <p class="failed-steps">
+      {failed.length === 1 ? "Failed step: " : "Failed steps: "}
+      {named.map((state, i) => (
+        <>
+          {i === 0 ? "" : ", "}
+          <a href={`#step-${state.id}`}>{state.title}</a>
+        </>
+      ))}
+      {rest > 0 ? ` and ${grouped(rest)} more` : ""}.
+    </p>
+  );
 }
 
 /**
@@ -121,6 +153,7 @@ export function StatusBanner(props: {
         </p>
       ) : null}
       <p>{stepCounts(content, execution, abandoned !== undefined)}</p>
+      <FailedSteps content={content} />
       {execution.status === "running" && stored ? <p>This page shows the steps committed when it was consolidated.</p> : null}
       <p data-consolidation-status={consolidation.status}>
         Consolidation {CONSOLIDATION_TEXT[consolidation.status]}

@@ -23,6 +23,17 @@ export function statusStyle(status: ConsolidatedStepStatus): StatusStyle {
   return { emoji: statusGlyph(status), ...STYLES[status] };
 }
 
+const OUTCOME_WORDS: Record<ConsolidatedStepStatus, string> = {
+  success: "succeeded",
+  failed: "failed",
+  timed_out: "timed out",
+  skipped: "skipped",
+  unknown: "with no status",
+};
+
+/** How a step ended, as words in a sentence ("3 steps, all succeeded"; "Step 2, swap: failed"). */
+export const statusWords = (status: ConsolidatedStepStatus): string => OUTCOME_WORDS[status];
+
 /** Colours chosen to stay readable as text on their fill (WCAG AA on the default theme). */
 export const STATUS_CLASS_DEFS: ReadonlyArray<readonly [StatusClass, string]> = [
   ["success", "fill:#d4edda,stroke:#28a745,color:#155724"],

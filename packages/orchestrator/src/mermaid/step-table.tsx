@@ -6,7 +6,7 @@ import { checksCell, type RunChecks } from "./check-notes.js";
 import { buildFlowModel, type FlowStepState, orderedSteps, stepError } from "./flow-model.js";
 import { foldLines } from "./fold-steps.js";
 import { scoreText } from "./run-metrics.js";
-import { statusStyle } from "./step-status.js";
+import { statusStyle, statusWords } from "./step-status.js";
 import { summarizeInput } from "./summarize-input.js";
 import { truncateText } from "./truncate-text.js";
 
@@ -62,11 +62,15 @@ function earlierFailures(step: ConsolidatedStep): string[] {
     .map((a) => `attempt ${a.attempt}${a.error_kind === "infrastructure" ? " (infrastructure)" : ""}: ${truncateText(a.error ?? "", 120)}`);
 }
 
-/** One line for the diagram node's tooltip: what a reader would look for first. */
+/**
+ * One line for the diagram node's tooltip and accessible name: the step (index and id) and how it
+ * ended come first, for a screen reader read its tool as the step's name; then its tools and error.
+ */
 function rowSummary(step: ConsolidatedStep): string {
+  const name = step.step_id === null ? `Step ${step.step_index}` : `Step ${step.step_index}, ${step.step_id}`;
   const tools = step.tool_calls.map((call) => call.tool_name).join(", ") || "no tool calls";
   const error = stepError(step);
-  return truncateText(`Step ${step.step_index}: ${tools}${error === null ? "" : ` · Error: ${error}`}`, 200);
+  return truncateText(`${name}: ${statusWords(step.status)} · ${tools}${error === null ? "" : ` · Error: ${error}`}`, 200);
 }
 
 function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: RunChecks | undefined }) {
@@ -80,7 +84,9 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: 
       <td class="num" data-label="#">
         {step.step_index}
       </td>
-      <td data-label="Step">{step.step_id === null ? <span class="muted">—</span> : <code>{step.step_id}</code>}</td>
+      <td class="step" data-label="Step">
+        {step.step_id === null ? <span class="muted">—</span> : <code>{step.step_id}</code>}
+      </td>
       <td data-label="Status">
         <span class={`badge ${style.className}`}>{`${style.emoji} ${style.label}`}</span>
       </td>
@@ -113,7 +119,7 @@ function StepRow(props: { step: ConsolidatedStep; state: FlowStepState; checks: 
         </td>
       ) : null}
       <td class={step.status === "skipped" ? "error muted" : "error"} data-label="Error">
-        {error ?? ""}
+        {error === null ? null : <div class="error-text">{error}</div>}
         {earlierFailures(step).map((line) => (
           <div class="muted">{line}</div>
         ))}
