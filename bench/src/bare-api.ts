@@ -74,7 +74,8 @@ function liveness(e: ListRow): { stale: boolean; abandoned: boolean } {
 async function list(raw: RawDriver, url: URL): Promise<unknown> {
   const limit = Number(url.searchParams.get("limit") ?? 50);
   const cursor = url.searchParams.get("cursor");
-  const after = cursor ? (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string]) : undefined;
+  // The cursor is [list, started_at, execution_id] (encodePageCursor); the bare handler trusts it.
+  const after = cursor ? (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string, string]).slice(1) : undefined;
   const sql = after ? listAfter(limit + 1) : listFirst(limit + 1);
   const rows = await raw.query<ListRow>(sql, after ?? [], statementName({ sql }));
   const page = rows.slice(0, limit);
