@@ -30,6 +30,23 @@ function renamed<
   return doc;
 }
 
+/** The file's execution stored as running, last seen alive when the file was: what an earlier import of a snapshot left. */
+async function runningCopy(
+  db: Database,
+  e: { executionId: string; flowId: string; agent: string; prompt: string; startedAt: string; heartbeatAt: string; metadata?: unknown },
+): Promise<void> {
+  const { executionId, flowId, agent, prompt, startedAt, metadata, heartbeatAt } = e;
+  await db.writer.createExecutionSession({
+    executionId,
+    flowId,
+    agent,
+    prompt,
+    startedAt,
+    heartbeatAt: new Date(heartbeatAt),
+    ...(metadata ? { metadata: metadata as Record<string, unknown> } : {}),
+  });
+}
+
 /** What `reev import FILE` does: read and check the file, then import it. */
 const importFile = async (db: Database, file: string, io: CliIO) => importCommand(db, await readExport(file), io);
 
@@ -181,16 +198,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     const copyFile = join(dir, "copy.json");
     writeFileSync(copyFile, JSON.stringify(doc));
     // The target already holds this execution running, last seen alive when the file was, with a different step 2.
-    const { flowId, agent, prompt, startedAt, metadata, heartbeatAt } = doc.execution;
-    await target.writer.createExecutionSession({
-      executionId: id,
-      flowId,
-      agent,
-      prompt,
-      startedAt,
-      heartbeatAt: new Date(heartbeatAt),
-      ...(metadata ? { metadata } : {}),
-    });
+    await runningCopy(target, doc.execution);
     await target.writer.storeStep(id, { stepIndex: 2, content: "something else" });
     const before = await tableCounts(target);
 
@@ -295,16 +303,7 @@ describe.each(testBackends())("reev import into $name", (backend) => {
     // An execution with a transaction open, last seen alive when the file was: the import's steps must not slip into it.
     const id = `${executionId}-open`;
     const doc = renamed(JSON.parse(readFileSync(jsonFile, "utf8")), id);
-    const { flowId, agent, prompt, startedAt, metadata, heartbeatAt } = doc.execution;
-    await target.writer.createExecutionSession({
-      executionId: id,
-      flowId,
-      agent,
-      prompt,
-      startedAt,
-      heartbeatAt: new Date(heartbeatAt),
-      ...(metadata ? { metadata } : {}),
-    });
+    await runningCopy(target, doc.execution);
     await target.writer.beginTransaction(id);
     const withOpen = await refused((d) => {
       renamed(d as never, id);
