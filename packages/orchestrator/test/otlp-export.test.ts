@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { Agent } from "node:http";
 import { createServer } from "node:net";
 import type { Database } from "@reev/db";
 import { test as dbTest, testBackends } from "@reev/db/testing";
 import { snapshotTables } from "@reev/db/testing/fault-injection";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { consolidateExecution } from "../src/consolidation.js";
 import { OrchestratorError } from "../src/errors.js";
 import {
@@ -17,6 +18,7 @@ import {
   spanIdOf,
   traceIdOf,
 } from "../src/otlp/index.js";
+import { deliverOtlp } from "../src/otlp/otlp-request.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp-receiver.js";
 
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -464,5 +466,27 @@ describe("checkOtlpHeaders", () => {
         "entry 6 (nl) has a line break or another control character in its value",
     );
     expect(problem({ OTEL_EXPORTER_OTLP_HEADERS: "Authorization: Bearer s3cret" })?.[1]).not.toContain("s3cret");
+  });
+});
+
+describe("deliverOtlp", () => {
+  it("a backoff whose timer fires after the time limit returns the last answer, sending nothing more (a request's timeout can never be 0 or negative)", async () => {
+    const receiver = await startOtlpReceiver();
+    receiver.answer(503);
+    const agent = new Agent();
+    const realNow = Date.now.bind(Date);
+    let calls = 0;
+    // The time limit is read twice before the backoff (the deadline, then whether the wait fits):
+    // from the third reading on, the clock has passed it, as a timer fired late on a busy machine.
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() + (++calls > 2 ? 120_000 : 0));
+    try {
+      const answer = await deliverOtlp({ url: receiver.url, headers: {}, agent, compression: "none" }, new Uint8Array([1]), 60_000);
+      expect(answer.status).toBe("retryable");
+      expect(receiver.arrivals).toHaveLength(1);
+    } finally {
+      clock.mockRestore();
+      agent.destroy();
+      await receiver.close();
+    }
   });
 });

@@ -140,7 +140,11 @@ export async function deliverOtlp(target: OtlpTarget, body: Uint8Array, timeoutM
     backoff *= BACKOFF_MULTIPLIER;
     if (wait > deadline - Date.now()) return answer;
     if (!(await waited(wait, signal))) return { status: "stopped", cutOff: false };
-    answer = await post(target, body, deadline - Date.now(), signal);
+    // A timer may fire late on a busy machine: with no time left, the last answer stands (a request's
+    // timeout of 0 would wait for ever, and a negative one throws).
+    const left = deadline - Date.now();
+    if (left < 1) return answer;
+    answer = await post(target, body, left, signal);
   }
   return answer;
 }
