@@ -7,7 +7,6 @@ import {
   type RunMark,
   runMark,
 } from "@reev/db";
-import { getConsolidationStatus } from "../consolidation.js";
 import { counted } from "../counted.js";
 import { OrchestratorError } from "../errors.js";
 import { compareReports, type ReportComparison } from "./compare-reports.js";
@@ -149,7 +148,12 @@ export async function storedReport(
  * Without one (never priced), the report's own null stands.
  */
 async function withStoredCost(db: Reads, id: string, report: EvaluationReport): Promise<EvaluationReport> {
-  const costUsd = (await getConsolidationStatus(db, id)).metadata?.costUsd ?? null;
+  // The newest consolidation's row only: getConsolidationStatus would also read its document (up to
+  // 256 MiB) for the cost gaps whenever the cost is unknown, which is exactly when nothing here uses it.
+  const execution = await db.writer.getExecutionSession(id);
+  const newest =
+    execution?.consolidation.status === "completed" ? await db.writer.getNewestConsolidatedSession(id, { content: false }) : null;
+  const costUsd = newest?.costUsd ?? null;
   if (costUsd === null) return report;
   return {
     ...report,
