@@ -118,7 +118,7 @@ export type AfterRuns = { work: string; draw: string | null };
  * anything else, does not import: it needs @reev/db).
  */
 export function interruptNotice(name: InterruptSignal, started: number | undefined, recover: Recover = "reev recover"): string {
-  if (started === 0) return `\nInterrupted (${name}): no run had started, and none will. ${againToExit(name)} to exit at once.\n`;
+  if (started === 0) return `\nInterrupted (${name}): no run had started, and none will. ${exitAtOnce(name)}\n`;
   return (
     `\nInterrupted (${name}): stopping each run's current step, recording it as failed and finishing the run as cancelled.\n` +
     `${againToExit(name)} to exit at once (${recover === null ? IN_MEMORY_GOES : `then ${recover} finishes the runs`}).\n`

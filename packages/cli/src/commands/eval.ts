@@ -33,7 +33,7 @@ import { evaluationsHint } from "../error-report.js";
 import { collectFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
 import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
-import { againToExit, type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import { exitAtOnce, type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
 import { staleAfterMs } from "../liveness.js";
 import {
   type DbOptions,
@@ -199,7 +199,7 @@ export function evaluationNotices(runs: InterruptNotices, recorded: () => string
     first: (name) => {
       const id = recorded();
       return id
-        ? `\nInterrupted (${name}): evaluation ${id} is recorded; its report is written, then reev exits. ${againToExit(name)} to exit at once.\n`
+        ? `\nInterrupted (${name}): evaluation ${id} is recorded; its report is written, then reev exits. ${exitAtOnce(name)}\n`
         : runs.first(name);
     },
     again: (name) => {
