@@ -153,7 +153,7 @@ describe("reev run", () => {
     // What the twelve files came to, said once after their list: the bytes on disk, counted here anew.
     const dir = join(cwd, "diagrams");
     const bytes = readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
-    expect(r.stdout).toContain(`.html\nDiagrams: 12 files, ${formatBytes(bytes)} in ${dir} (--no-diagrams writes none).\n`);
+    expect(r.stdout).toContain(`.html\nDiagrams: 12 files, ${formatBytes(bytes)} in ${dir} (reev run --no-diagrams writes none).\n`);
     // The last line sums the runs up.
     expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("6 runs: 6 completed, 0 failed");
 

@@ -326,12 +326,13 @@ async function writeDiagrams(db: Database, result: ExecutionResult, checks: RunC
 
 /**
  * After the list of several runs' diagrams, what they came to, so many runs filling a disk is seen
- * ("Diagrams: 480 files, 827.1 MB in …"); "" for one run, whose two files say it already.
+ * ("Diagrams: 480 files, 827.1 MB in …"), naming reev run: reev demo, which prints it too, has no
+ * --no-diagrams; "" for one run, whose two files say it already.
  */
 async function diagramsTotal(files: readonly string[], outDir: string): Promise<string> {
   if (files.length <= 2) return "";
   const bytes = (await Promise.all(files.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0);
-  return `Diagrams: ${counted(files.length, "file")}, ${formatBytes(bytes)} in ${outDir} (--no-diagrams writes none).\n`;
+  return `Diagrams: ${counted(files.length, "file")}, ${formatBytes(bytes)} in ${outDir} (reev run --no-diagrams writes none).\n`;
 }
 
 /** With --no-diagrams, how to draw one of the consolidated runs later; "" when none was consolidated. */
