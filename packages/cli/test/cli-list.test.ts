@@ -17,9 +17,9 @@ function captureIO(): CliIO & { out(): string } {
 
 describe.each(testBackends())("reev list on $name", (backend) => {
   let db: Database;
-  beforeEach(async () => {
-    db = await openTestDatabase(backend);
-    for (let i = 0; i < 3; i++)
+  /** Runs list-more-i, each started i seconds into 2026 (so a higher i is newer). */
+  const recordRuns = async (indices: readonly number[]) => {
+    for (const i of indices)
       await db.writer.createExecutionSession({
         executionId: `list-more-${i}`,
         flowId: "f",
@@ -27,6 +27,10 @@ describe.each(testBackends())("reev list on $name", (backend) => {
         prompt: "p",
         startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
       });
+  };
+  beforeEach(async () => {
+    db = await openTestDatabase(backend);
+    await recordRuns([0, 1, 2]);
   });
   afterEach(async () => {
     await db?.close();
@@ -41,16 +45,7 @@ describe.each(testBackends())("reev list on $name", (backend) => {
     return { startedAt: key?.startedAt as Date, executionId: key?.id as string };
   };
   /** Two runs recorded while someone pages: newer than every row listed so far. */
-  const recordTwoMore = async () => {
-    for (const i of [3, 4])
-      await db.writer.createExecutionSession({
-        executionId: `list-more-${i}`,
-        flowId: "f",
-        agent: "a",
-        prompt: "p",
-        startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
-      });
-  };
+  const recordTwoMore = () => recordRuns([3, 4]);
 
   it("a full page with more behind it says so and where the next starts, by key; the last page does not", async () => {
     const first = captureIO();
