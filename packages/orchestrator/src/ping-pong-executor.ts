@@ -586,6 +586,7 @@ export class PingPongExecutor {
       "AGENT_TIMEOUT",
       `Step ${context.stepIndex} (${step.stepId}) timed out after ${timeoutMs}ms`,
     );
+    const started = this.#clock.now();
     const timer = setTimeout(() => controller.abort(timeoutError), Math.min(timeoutMs, MAX_TIMER_MS));
     const onRunAbort = () =>
       controller.abort(new OrchestratorError("AGENT_FAILED", cancellationReason(runSignal as AbortSignal), { cause: runSignal?.reason }));
@@ -601,6 +602,14 @@ export class PingPongExecutor {
           errorKind: "agent",
           error: `Agent returned a malformed result: ${issue?.path.join(".") || "result"}: ${issue?.message}`,
         };
+      }
+      // A blocked event loop (PGlite runs on this thread, storing the other runs' steps) fires the
+      // timer late, and an answer that fell due before it wins the race although it came past the
+      // limit: the attempt would be stored as succeeded with a duration over its timeout, and the
+      // outcome would depend on the machine's load. The limit is judged by the clock that times it.
+      if (this.#clock.now() - started > timeoutMs) {
+        const { toolCalls, usage = null } = parsed.data;
+        return { timedOut: true, errorKind: "agent", error: timeoutError.message, spent: { toolCalls, usage } };
       }
       return { timedOut: false, errorKind: null, result: parsed.data };
     } catch (error) {

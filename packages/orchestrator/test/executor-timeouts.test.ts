@@ -174,6 +174,31 @@ describe.each(testBackends())("PingPongExecutor timeouts and cancellation on $na
       expect(result.stepResults[0]).toMatchObject({ status: "failed", error: "bad gateway" });
     });
 
+    it("an answer that came past the limit is timed out although its timer fired late (a blocked event loop)", async () => {
+      // The answer falls due at 10 ms, but the thread is busy for 150 ms (as when PGlite, on this
+      // thread, stores other runs' steps): both timers are overdue, and the answer's, due first, wins.
+      const call = { toolName: "quote", input: {}, output: { price: 1 }, success: true, durationMs: 1 };
+      const agent: Agent = {
+        name: "late",
+        run: () =>
+          new Promise((resolve) => {
+            setTimeout(() => resolve({ response: "in time, by the agent's clock", toolCalls: [call] }), 10);
+            const busyUntil = Date.now() + 150;
+            while (Date.now() < busyUntil);
+          }),
+      };
+      const executionId = uid("exec");
+      const flow = plan({ flowId: uid("late"), steps: [{ stepId: "quote", prompt: "p", timeoutMs: 50 }] });
+      const result = await new PingPongExecutor(db).execute(flow, agent, { executionId, consolidate: false });
+      const step = result.stepResults[0];
+      expect(step).toMatchObject({ status: "timed_out", response: null, error: "Step 0 (quote) timed out after 50ms" });
+      // The stored outcome agrees with the stored duration, and what the attempt did is kept.
+      expect(step?.durationMs).toBeGreaterThan(50);
+      expect(step?.attemptLog[0]).toMatchObject({ status: "timed_out", toolCalls: [{ toolName: "quote", success: true }] });
+      const [stored] = await db.writer.getSessionsForConsolidation(executionId);
+      expect([stored?.status, stored?.error]).toEqual(["timed_out", "Step 0 (quote) timed out after 50ms"]);
+    });
+
     it("a step timeout beyond setTimeout's 32-bit range does not fire at once", async () => {
       // Node turns a delay over 2^31−1 ms into 1 ms; a long (valid) timeout must not time the step out immediately.
       const flow = plan({ flowId: uid("huge-to"), steps: [{ stepId: "s", prompt: "p", timeoutMs: 2 ** 32, script: [{ delayMs: 30 }] }] });
