@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const SLOW_BUILD_MS = 1500;
+const STILL_BUILDING_MS = 15_000;
 
 /** The build under way, stopped if the user interrupts it. */
 let building;
@@ -26,13 +27,20 @@ function build() {
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (chunk) => (output += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk) => (output += chunk));
-    const notice = setTimeout(
-      () => process.stderr.write("reev: checking the build of @reev/cli; anything whose sources changed is rebuilt…\n"),
-      SLOW_BUILD_MS,
-    );
+    const started = Date.now();
+    let ticker;
+    const notice = setTimeout(() => {
+      process.stderr.write("reev: checking the build of @reev/cli; anything whose sources changed is rebuilt…\n");
+      // A first build takes minutes on a small machine: say it is still going, so it is not taken for a hang.
+      ticker = setInterval(() => {
+        const seconds = Math.round((Date.now() - started) / 1000);
+        process.stderr.write(`reev: still building (${seconds} s; a first build takes a few minutes)…\n`);
+      }, STILL_BUILDING_MS);
+    }, SLOW_BUILD_MS);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(notice);
+      clearInterval(ticker);
       resolve({ code: code ?? 1, output });
     });
   });
