@@ -55,6 +55,11 @@ import { AGENTS, type AgentName, checkAgentInput, createAgent, diagramFileStem, 
 // reev compare reads the price file the same way.
 
 const FORMATS = ["table", "json", "html"] as const;
+/**
+ * Below `reev run`'s limit: an evaluation's report is built from all its stored runs at once,
+ * in memory, when it finishes, where `reev run` summarises each run as it ends.
+ */
+const MAX_EVAL_REPEAT = 10_000;
 type EvalFormat = (typeof FORMATS)[number];
 
 type EvalFlags = DbOptions &
@@ -83,7 +88,12 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .argument("<flows...>", "flow files (YAML or JSON), or directories of them")
     .option("--agent <agent>", "scripted (replays each step's script) or openai", oneOf("--agent", "agent", AGENTS), "scripted")
     .option("--tools <module>", "with --agent openai: a JS module exporting the tool handlers")
-    .option("--repeat <k>", "runs per flow: the k of pass@k and pass^k", integer("--repeat", 1, 10_000), 5)
+    .option(
+      "--repeat <k>",
+      `runs per flow, 1 to ${MAX_EVAL_REPEAT}: the k of pass@k and pass^k`,
+      integer("--repeat", 1, MAX_EVAL_REPEAT),
+      5,
+    )
     .option("--concurrency <n>", "runs (and so agent calls) at once", integer("--concurrency", 1, 1_000), 4)
     .option("--name <name>", "a name for the evaluation, to find it again")
     .option("--min-pass-rate <rate>", "exit 1 unless every flow's pass rate is at least this, 0 to 1", rate)
