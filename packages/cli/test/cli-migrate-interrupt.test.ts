@@ -100,7 +100,7 @@ describe.skipIf(!base || process.platform === "win32")("reev migrate interrupted
     const r = await cli.done;
     expect(r.code, show(r)).toBe(130);
     expect(r.stderr).toContain(
-      "Interrupted (SIGINT): letting the migrations under way finish, so the database is not left half-migrated. Press Ctrl-C again to exit at once.\n",
+      "Interrupted (SIGINT): letting every pending migration finish (they are applied in one go), so the database is not left half-migrated. Press Ctrl-C again to exit at once.\n",
     );
     expect(r.stdout).toContain(`Applied ${committed.length} migrations to PostgreSQL at`);
     expect(r.stdout).toContain(`  ${held.name}\n`);

@@ -24,7 +24,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
         "A PostgreSQL database is only ever migrated this way (or with --migrate on run, demo and import); " +
         "the embedded database also migrates itself when a command writes to it. " +
         "A database that holds other tables but no migration history is refused. " +
-        "Ctrl-C lets the migrations under way finish (a migration stopped halfway would leave the database unusable), " +
+        "Ctrl-C lets every pending migration finish (they are applied in one go; a migration stopped halfway would leave the database unusable), " +
         "then exits; a migration a killed migrate left unfinished is checked against the database's tables and " +
         "recorded as applied or applied again, or refused when the tables do not prove either.",
     )
@@ -51,7 +51,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
 function migrateNotices(json: boolean): InterruptNotices {
   return stopNotices(json, {
     first: (name) =>
-      `Interrupted (${name}): letting the migrations under way finish, so the database is not left half-migrated. ${exitAtOnce(name)}`,
+      `Interrupted (${name}): letting every pending migration finish (they are applied in one go), so the database is not left half-migrated. ${exitAtOnce(name)}`,
     again: (name) =>
       `${name} again: exiting at once. The migration under way may be left unfinished: run ${reevCommand("migrate")} again, and it finds out whether it was applied and finishes it.`,
   });
