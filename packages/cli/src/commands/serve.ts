@@ -4,7 +4,15 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { counted } from "../format.js";
-import { alreadyStopping, type InterruptNotices, interruptExitCode, takesOverInterrupts, withInterrupts } from "../interrupt.js";
+import {
+  alreadyStopping,
+  exitAtOnce,
+  type InterruptNotices,
+  interruptExitCode,
+  interruptionOf,
+  takesOverInterrupts,
+  withInterrupts,
+} from "../interrupt.js";
 import { staleAfterMs } from "../liveness.js";
 import { type DbOptions, dbOption, duration, examples, formatAge, integer } from "../options.js";
 import { loadPrices, PRICES_HELP, pricesOption } from "../prices.js";
@@ -181,7 +189,12 @@ async function startAndServe(options: ServeOptions, io: CliIO, stop: AbortSignal
     io.stdout.write(`reev serve: ${url}\n`);
     await once(stop, "abort");
     const runs = server.activeRuns;
-    io.stderr.write(runs ? `Shutting down: finishing the current step of the ${counted(runs, "run")} started here…\n` : "Shutting down…\n");
+    // A step may think for minutes: whoever waits (or a supervisor's grace period) should know the way out.
+    const signal = interruptionOf(stop);
+    const way = runs && signal ? ` ${exitAtOnce(signal)}` : "";
+    io.stderr.write(
+      runs ? `Shutting down: finishing the current step of the ${counted(runs, "run")} started here…${way}\n` : "Shutting down…\n",
+    );
     await server.close();
     io.stderr.write("Stopped.\n");
     return true;
