@@ -214,6 +214,27 @@ export async function loadFlowPlan(path: string): Promise<FlowPlan> {
   return parseFlowPlan(text, path);
 }
 
+/**
+ * Loads every file before it judges any, so a directory of bad flow files is reported in one go
+ * instead of one file per attempt. One bad file throws its own error as it is; several throw one
+ * INVALID_FLOW error whose message is each file's own, in `paths` order, and whose cause is an
+ * AggregateError of those errors (each naming its file).
+ */
+export async function loadFlowPlans(paths: readonly string[]): Promise<FlowPlan[]> {
+  const settled = await Promise.allSettled(paths.map((path) => loadFlowPlan(path)));
+  const failed = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
+  // Anything but a bad file (a bug) is not one of the file's problems: it goes up as it is.
+  const unexpected = failed.find((error) => !OrchestratorError.is(error, "INVALID_FLOW"));
+  if (unexpected !== undefined || failed.length === 1) throw unexpected ?? failed[0];
+  if (failed.length)
+    throw new OrchestratorError(
+      "INVALID_FLOW",
+      `${failed.length} of ${paths.length} flow files are invalid:\n${failed.map((error) => errorMessage(error).trimEnd()).join("\n")}`,
+      { cause: new AggregateError(failed, `${failed.length} invalid flow files`) },
+    );
+  return settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+}
+
 function parseDocument(text: string, sourceName: string | undefined, label: string): unknown {
   const extension = sourceName === undefined ? "" : extname(sourceName).toLowerCase();
   try {
