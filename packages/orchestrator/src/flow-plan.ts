@@ -147,10 +147,16 @@ export const ZFlowStep = z.strictObject({
     ),
   /** Repetition n of `reev eval --repeat` replays `scriptByRun["n"]` instead of `script`, when present. */
   scriptByRun: z
-    .record(z.string().regex(/^[1-9][0-9]*$/, "must be a run number: 1, 2, 3, …"), z.array(ZScriptedAttempt))
+    .record(
+      z
+        .string()
+        .regex(/^[1-9][0-9]*$/, "is not a run number: the keys of scriptByRun are run numbers (1, 2, …), one per run of reev eval --repeat")
+        .describe("run numbers"),
+      z.array(ZScriptedAttempt).describe("scripts"),
+    )
     .optional()
     .describe(
-      'Per repetition of reev eval --repeat, a script that replaces script: run n (1, 2, …) replays scriptByRun["n"] when it is there, else script. Lets a scripted evaluation fail known steps in known runs. Real agents ignore it.',
+      'Per repetition of reev eval --repeat, a script that replaces script. Its keys are run numbers (1, 2, …), its values scripts written as script is: run n replays scriptByRun["n"] when it is there, else script. Lets a scripted evaluation fail known steps in known runs. Real agents ignore it.',
     ),
   expect: ZExpect.optional().describe(
     "Trajectory checks judged from the step's stored tool calls after it is stored: tools (must each succeed), order (exact, in_order, any_order), forbiddenTools, maxToolCalls, args (a JSON subset per tool), minScore. The verdict, with a reason per failed check, is stored with the step; reev eval counts a run as passed only when every check holds.",
