@@ -13,6 +13,7 @@ type JsonSchema = {
   required?: string[];
   items?: JsonSchema;
   additionalProperties?: JsonSchema | boolean;
+  propertyNames?: JsonSchema;
   minLength?: number;
   maxLength?: number;
   minimum?: number;
@@ -44,10 +45,21 @@ function typeOf(s: JsonSchema): string {
       // "strings of 1–255 characters": the item's type, plural.
       return `list${s.minItems ? ` (at least ${s.minItems})` : ""} of ${s.items?.properties ? "objects" : typeOf(s.items ?? {}).replace(/^(\w+)/, "$1s")}`;
     case "object":
-      return s.properties ? "object" : "object (any keys, any JSON values)";
+      return s.properties ? "object" : `object (${mapWords(s)})`;
     default:
       return s.type ?? "any JSON";
   }
+}
+
+/**
+ * What a free-form object's keys and values must be: a described key or value schema says it in its
+ * description (scriptByRun: run numbers, each a script), one without a constraint is "any".
+ */
+function mapWords(s: JsonSchema): string {
+  const values = typeof s.additionalProperties === "object" ? s.additionalProperties : {};
+  const keyWords = s.propertyNames?.description ? `keys: ${s.propertyNames.description}` : "any keys";
+  const valueWords = values.description ? `values: ${values.description}` : values.type ? `values: ${typeOf(values)}` : "any JSON values";
+  return `${keyWords}, ${valueWords}`;
 }
 
 /** Template placeholders and <names> as code, so Markdown shows them instead of taking them for HTML. */

@@ -23,9 +23,12 @@ const helpHint = (command: string | undefined) =>
     ? `Run ${reevCommand(`${command} --help`, { db: false })} for its options and examples.`
     : `Run ${reevCommand("--help", { db: false })} to see the commands.`;
 
-const ORCHESTRATOR_HINTS: Partial<Record<string, () => string>> = {
-  INVALID_FLOW: () =>
-    `Fix the flow file and run again; ${reevCommand("schema", { db: false })} prints the JSON Schema every flow file must follow.`,
+/** The errors of several bad files, which loadFlowPlans reports as one (its cause holds each file's). */
+const fileErrors = (error: OrchestratorError): unknown[] => (error.cause instanceof AggregateError ? error.cause.errors : []);
+
+const ORCHESTRATOR_HINTS: Partial<Record<string, (error: OrchestratorError) => string>> = {
+  INVALID_FLOW: (error) =>
+    `Fix the flow file${fileErrors(error).length ? "s" : ""} and run again; ${reevCommand("schema", { db: false })} prints the JSON Schema every flow file must follow.`,
   NOT_FINISHED: () => "Export it once the run has finished.",
   EXPORT_FAILED: () =>
     "Check that a collector (OpenTelemetry Collector, Jaeger, Tempo, Phoenix, Langfuse) listens for OTLP over HTTP at that URL, and the headers it needs (OTEL_EXPORTER_OTLP_HEADERS); then export again.",
@@ -136,6 +139,14 @@ function parseError(error: CommanderError, context: ErrorContext): CliError {
   }
 }
 
+/** Among several bad flow files, the unreadable ones' Node words ("EISDIR: …, read") made plain, as for one file. */
+function plainReadWords(error: OrchestratorError): string {
+  return fileErrors(error).reduce<string>((message, file) => {
+    const cause = file instanceof Error ? file.cause : undefined;
+    return isSystemError(cause) ? message.replace(cause.message, `${systemErrorWords(cause)}.`) : message;
+  }, error.message);
+}
+
 /** Any thrown value, as the CLI tells it; the context names the command, for the help hint. */
 export function toCliError(error: unknown, context: ErrorContext = {}): CliError {
   const { command } = context;
@@ -155,8 +166,8 @@ export function toCliError(error: unknown, context: ErrorContext = {}): CliError
         ? helpHint(command)
         : error.code === "NOT_FOUND"
           ? notFoundHint(command)
-          : ORCHESTRATOR_HINTS[error.code]?.();
-    return new CliError(error.code, error.message, { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
+          : ORCHESTRATOR_HINTS[error.code]?.(error);
+    return new CliError(error.code, plainReadWords(error), { field: error.path, hint, exitCode: badInput ? 2 : 1, cause: error });
   }
   if (DatabaseError.is(error)) {
     const badInput = error.code === "VALIDATION" || error.code === "NOT_FOUND" || error.code === "SCHEMA";

@@ -1,5 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
+import { type FlowPlan, loadFlowPlans } from "@reev/orchestrator";
 import { invalidArgument } from "./cli-error.js";
 
 const FLOW_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
@@ -20,4 +21,13 @@ export async function collectFlowFiles(inputs: readonly string[]): Promise<strin
     files.push(...entries.map((name) => join(input, name)));
   }
   return files;
+}
+
+/**
+ * The flows `reev run` and `reev eval` run, each beside its file: every file is loaded before any is
+ * judged, so the errors of all the bad ones are reported together (see loadFlowPlans).
+ */
+export async function loadFlowFiles(inputs: readonly string[]): Promise<{ files: string[]; plans: FlowPlan[] }> {
+  const files = await collectFlowFiles(inputs);
+  return { files, plans: await loadFlowPlans(files) };
 }

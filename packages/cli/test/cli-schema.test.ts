@@ -131,6 +131,11 @@ describe("reev schema", () => {
     const table = flowReferenceTable(schema);
     for (const field of ["script[].delayMs", "script[].response", "script[].toolCalls", "script[].score", "script[].fail", "script[].hang"])
       expect(table).toContain(`| \`steps[].${field}\` |`);
+    // A free-form object says what its keys and values are when its schema says it: scriptByRun's are
+    // run numbers and scripts, context's anything.
+    const typeOf = (field: string) => cells(table).find((row) => row[1] === `\`${field}\``)?.[2];
+    expect(typeOf("steps[].scriptByRun")).toBe("object (keys: run numbers, values: scripts)");
+    expect(typeOf("context")).toBe("object (any keys, any JSON values)");
     // Compared cell by cell: `pnpm format` aligns the README's tables.
     const readme = readFileSync(README, "utf8");
     const section = readme.slice(readme.indexOf(BEGIN) + BEGIN.length, readme.indexOf(END));

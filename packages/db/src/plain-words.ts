@@ -58,5 +58,8 @@ export const plainWords: z.core.$ZodErrorMap = (issue) => {
       return small && Number(bound) === 1 ? "must not be empty" : `must be ${side} ${count(bound, "character")}`;
     if (issue.origin === "number" || issue.origin === "int") return `must be ${side} ${bound}`;
   }
+  // zod's "Invalid key in record" names neither the key nor what a key must be: its own issues say the latter.
+  if (issue.code === "invalid_key" && issue.issues.length)
+    return `the key ${typeof issue.input === "string" ? `"${issue.input}"` : givenWords(issue.input)} ${issue.issues.map((i) => i.message).join("; ")}`;
   return undefined;
 };

@@ -147,10 +147,16 @@ export const ZFlowStep = z.strictObject({
     ),
   /** Repetition n of `reev eval --repeat` replays `scriptByRun["n"]` instead of `script`, when present. */
   scriptByRun: z
-    .record(z.string().regex(/^[1-9][0-9]*$/, "must be a run number: 1, 2, 3, …"), z.array(ZScriptedAttempt))
+    .record(
+      z
+        .string()
+        .regex(/^[1-9][0-9]*$/, "is not a run number: the keys of scriptByRun are run numbers (1, 2, …), one per run of reev eval --repeat")
+        .describe("run numbers"),
+      z.array(ZScriptedAttempt).describe("scripts"),
+    )
     .optional()
     .describe(
-      'Per repetition of reev eval --repeat, a script that replaces script: run n (1, 2, …) replays scriptByRun["n"] when it is there, else script. Lets a scripted evaluation fail known steps in known runs. Real agents ignore it.',
+      'Per repetition of reev eval --repeat, a script that replaces script. Its keys are run numbers (1, 2, …), its values scripts written as script is: run n replays scriptByRun["n"] when it is there, else script. Lets a scripted evaluation fail known steps in known runs. Real agents ignore it.',
     ),
   expect: ZExpect.optional().describe(
     "Trajectory checks judged from the step's stored tool calls after it is stored: tools (must each succeed), order (exact, in_order, any_order), forbiddenTools, maxToolCalls, args (a JSON subset per tool), minScore. The verdict, with a reason per failed check, is stored with the step; reev eval counts a run as passed only when every check holds.",
@@ -212,6 +218,27 @@ export async function loadFlowPlan(path: string): Promise<FlowPlan> {
     throw new OrchestratorError("INVALID_FLOW", `Cannot read flow file ${path}: ${errorMessage(cause)}`, { cause });
   }
   return parseFlowPlan(text, path);
+}
+
+/**
+ * Loads every file before it judges any, so a directory of bad flow files is reported in one go
+ * instead of one file per attempt. One bad file throws its own error as it is; several throw one
+ * INVALID_FLOW error whose message is each file's own, in `paths` order, and whose cause is an
+ * AggregateError of those errors (each naming its file).
+ */
+export async function loadFlowPlans(paths: readonly string[]): Promise<FlowPlan[]> {
+  const settled = await Promise.allSettled(paths.map((path) => loadFlowPlan(path)));
+  const failed = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
+  // Anything but a bad file (a bug) is not one of the file's problems: it goes up as it is.
+  const unexpected = failed.find((error) => !OrchestratorError.is(error, "INVALID_FLOW"));
+  if (unexpected !== undefined || failed.length === 1) throw unexpected ?? failed[0];
+  if (failed.length)
+    throw new OrchestratorError(
+      "INVALID_FLOW",
+      `${failed.length} of ${paths.length} flow files are invalid:\n${failed.map((error) => errorMessage(error).trimEnd()).join("\n")}`,
+      { cause: new AggregateError(failed, `${failed.length} invalid flow files`) },
+    );
+  return settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
 }
 
 function parseDocument(text: string, sourceName: string | undefined, label: string): unknown {

@@ -157,6 +157,7 @@ export {
   type FlowPlan,
   type FlowStep,
   loadFlowPlan,
+  loadFlowPlans,
   parseFlowPlan,
   type RetryPolicy,
   type ScriptedAttempt,

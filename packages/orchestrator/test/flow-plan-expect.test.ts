@@ -27,7 +27,14 @@ describe("expect and scriptByRun in flow files", () => {
     ["    expect: { tools: [a], forbiddenTools: [a] }\n", "", 'steps[0].expect.forbiddenTools[0]: "a" is also required in tools'],
     ["    expect: { minScore: 2 }\n", "", "steps[0].expect.minScore: must be between 0 and 1"],
     ["", "expect: { maxToolCalls: -1 }\n", "expect.maxToolCalls: must be 0 or more"],
-    ['    scriptByRun: { "0": [] }\n', "", 'steps[0].scriptByRun["0"]: Invalid key in record'],
+    // A bad key is named, with what a key must be, instead of zod's "Invalid key in record".
+    [
+      '    scriptByRun: { "0": [] }\n',
+      "",
+      'steps[0].scriptByRun["0"]: the key "0" is not a run number: the keys of scriptByRun are run numbers (1, 2, …), one per run of reev eval --repeat',
+    ],
+    ["    scriptByRun: { two: [] }\n", "", 'steps[0].scriptByRun.two: the key "two" is not a run number'],
+    ['    expect: { args: { "": {} } }\n', "", 'steps[0].expect.args[""]: the key "" must not be empty'],
   ])("refuses %j %j naming the field", (step, top, message) => {
     expect(problem(flow(step, top))).toContain(message);
   });

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { OrchestratorError } from "../src/errors.js";
-import { loadFlowPlan, parseFlowPlan, ZFlowPlan } from "../src/flow-plan.js";
+import { loadFlowPlan, loadFlowPlans, parseFlowPlan, ZFlowPlan } from "../src/flow-plan.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/flows/${name}`, import.meta.url));
 
@@ -107,6 +107,45 @@ describe("loadFlowPlan", () => {
     expect(error.code).toBe("INVALID_FLOW");
     expect(error.message).toContain("does-not-exist.yaml");
     expect((error.cause as NodeJS.ErrnoException).code).toBe("ENOENT");
+  });
+});
+
+describe("loadFlowPlans", () => {
+  it("loads every file, in order", async () => {
+    const plans = await loadFlowPlans([fixture("jup-multiply-usdc.yaml"), fixture("scripted-retry.json")]);
+    expect(plans.map((p) => p.flowId)).toEqual(["jup-multiply-usdc", (await loadFlowPlan(fixture("scripted-retry.json"))).flowId]);
+  });
+
+  it("one bad file among good ones throws that file's own error, as loadFlowPlan does", async () => {
+    const bad = fixture("invalid-many.yaml");
+    const error = (await loadFlowPlans([fixture("jup-multiply-usdc.yaml"), bad]).catch((e: unknown) => e)) as OrchestratorError;
+    const alone = (await loadFlowPlan(bad).catch((e: unknown) => e)) as OrchestratorError;
+    expect(error).toBeInstanceOf(OrchestratorError);
+    expect({ code: error.code, message: error.message, path: error.path }).toEqual({
+      code: "INVALID_FLOW",
+      message: alone.message,
+      path: alone.path,
+    });
+  });
+
+  it("several bad files are one INVALID_FLOW error with each file's own words, in order, and each error as its cause", async () => {
+    const files = [
+      fixture("invalid-many.yaml"),
+      fixture("jup-multiply-usdc.yaml"),
+      fixture("bad-syntax.yaml"),
+      fixture("does-not-exist.yaml"),
+    ];
+    const error = (await loadFlowPlans(files).catch((e: unknown) => e)) as OrchestratorError;
+    expect(error).toBeInstanceOf(OrchestratorError);
+    expect(error.code).toBe("INVALID_FLOW");
+    const each = (await Promise.all(
+      [files[0], files[2], files[3]].map((f) => loadFlowPlan(f as string).catch((e: unknown) => e)),
+    )) as Error[];
+    expect(error.message).toBe(`3 of 4 flow files are invalid:\n${each.map((e) => e.message.trimEnd()).join("\n")}`);
+    expect(error.message).not.toContain("jup-multiply-usdc.yaml");
+    expect(error.cause).toBeInstanceOf(AggregateError);
+    const causes = (error.cause as AggregateError).errors as OrchestratorError[];
+    expect(causes.map((e) => [e.code, e.message])).toEqual(each.map((e) => ["INVALID_FLOW", e.message]));
   });
 });
 

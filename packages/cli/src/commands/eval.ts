@@ -15,7 +15,6 @@ import {
   expectationsOfPlan,
   type FlowPlan,
   Heartbeat,
-  loadFlowPlan,
   parseConsolidatedContent,
   type ReportComparison,
   recordedFailedChecks,
@@ -30,7 +29,7 @@ import type { Command } from "commander";
 import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { evaluationsHint } from "../error-report.js";
-import { collectFlowFiles } from "../flow-files.js";
+import { loadFlowFiles } from "../flow-files.js";
 import { counted, statusLabel } from "../format.js";
 import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
 import { exitAtOnce, type InterruptNotices, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
@@ -144,9 +143,9 @@ function rate(value: string): number {
   return n;
 }
 
-/** Every flow loaded and checked before anything runs: a bad file, or two files of one flowId, is exit 2. */
-async function loadPlans(files: readonly string[]): Promise<FlowPlan[]> {
-  const plans = await Promise.all(files.map((file) => loadFlowPlan(file)));
+/** Every flow loaded and checked before anything runs: bad files, or two files of one flowId, are exit 2. */
+async function loadPlans(inputs: readonly string[]): Promise<{ files: string[]; plans: FlowPlan[] }> {
+  const { files, plans } = await loadFlowFiles(inputs);
   const seen = new Map<string, string>();
   plans.forEach((plan, i) => {
     const other = seen.get(plan.flowId);
@@ -159,7 +158,7 @@ async function loadPlans(files: readonly string[]): Promise<FlowPlan[]> {
     }
     seen.set(plan.flowId, files[i] as string);
   });
-  return plans;
+  return { files, plans };
 }
 
 /** Flows whose pass rate is under the threshold (none without one). */
@@ -260,8 +259,7 @@ async function evaluate(
       "--fail-on-regression",
     );
   }
-  const files = await collectFlowFiles(inputs);
-  const plans = await loadPlans(files);
+  const { files, plans } = await loadPlans(inputs);
   const prices = await loadPrices(flags.prices);
   checkAgentInput(
     flags.agent,

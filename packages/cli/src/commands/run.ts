@@ -10,7 +10,6 @@ import {
   errorMessage,
   type FlowPlan,
   formatDuration,
-  loadFlowPlan,
   missingOpenAIEnvironment,
   OPENAI_ENVIRONMENT,
   OpenAIChatAgent,
@@ -31,7 +30,7 @@ import { CliError, invalidArgument } from "../cli-error.js";
 import { type CliContext, type CliIO, changedNow, withDatabase } from "../context.js";
 import { drawRun } from "../draw-run.js";
 import { toCliError } from "../error-report.js";
-import { collectFlowFiles } from "../flow-files.js";
+import { loadFlowFiles } from "../flow-files.js";
 import { counted, formatBytes, formatScore, metricsLine, runStatusLabel, statusLabel, toolCallsMade } from "../format.js";
 import { laterCommand, recoverCommand, reevCommand, shellWord } from "../hint.js";
 import { type AfterRuns, interruptExitCode, runNotices, takesOverInterrupts, withInterrupts } from "../interrupt.js";
@@ -362,8 +361,7 @@ type RunReport = {
 
 /** Loads every flow and the price file first, so a bad file fails before anything runs or is written. */
 export async function executeFlows(options: RunOptions, io: CliIO): Promise<RunReport> {
-  const flowFiles = await collectFlowFiles(options.files);
-  const loaded = await Promise.all(flowFiles.map((f) => loadFlowPlan(f)));
+  const { files: flowFiles, plans: loaded } = await loadFlowFiles(options.files);
   const prices = await loadPrices(options.prices);
   if (options.agent === "scripted" && options.tools) {
     throw invalidArgument("--tools goes with --agent openai: the scripted agent replays each step's script.", "--tools");
