@@ -2,7 +2,14 @@
 // README lists them), so each is mapped here by name instead of passing @reev/db's records through:
 // a rename inside the database layer must not rename a field in anyone's script. Times are ISO 8601
 // strings, durations whole milliseconds, and what was not measured is null.
-import type { AbandonedEvaluation, AbandonedExecution, EvaluationRunRecord, ExecutionSessionRecord, SessionLog } from "@reev/db";
+import {
+  type AbandonedEvaluation,
+  type AbandonedExecution,
+  type EvaluationRunRecord,
+  type ExecutionSessionRecord,
+  type SessionLog,
+  shownConsolidation,
+} from "@reev/db";
 import { type ConsolidationStatusReport, costUnknownReason, plannedStepCount, storedSummary } from "@reev/orchestrator";
 import { livenessOf } from "./liveness.js";
 
@@ -26,7 +33,8 @@ export function executionJson(e: ExecutionSessionRecord) {
     openTransaction: e.openTransaction
       ? { transactionId: e.openTransaction.transactionId, openedAt: iso(e.openTransaction.openedAt) }
       : null,
-    consolidation: { status: e.consolidation.status, error: e.consolidation.error, updatedAt: iso(e.consolidation.updatedAt) },
+    // `skipped`, with why, for a rolled-back run never consolidated: as `reev run` said (shownConsolidation).
+    consolidation: { ...shownConsolidation(e.status, e.consolidation), updatedAt: iso(e.consolidation.updatedAt) },
     owner: ownerJson(e.owner),
     heartbeatAt: iso(e.heartbeatAt),
     // stale: a running execution's heartbeat is older than $REEV_STALE_AFTER_MS; abandoned: its owner

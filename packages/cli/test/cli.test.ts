@@ -127,6 +127,32 @@ describe("reev run", () => {
     expect(r.stderr).toContain("⏭️ skipped step 3 verify");
   });
 
+  it("a rolled-back run is not consolidated, and every view says so as reev run did: skipped, never pending", async () => {
+    const { reev } = workspace();
+    const r = await reev("run", fixture("atomic-rolls-back.yaml"));
+    expectExit(r, 1);
+    const executionId = onlyExecutionId(r, "cli-atomic-rolls-back");
+    const skipped = "the execution was rolled back: no steps to consolidate";
+    expect(r.stdout).toContain(`consolidation: skipped — ${skipped}`);
+
+    const list = await reev("list");
+    expect(listRows(list.stdout).get(executionId), show(list)).toMatch(/rolled_back .* skipped$/);
+    const status = await reev("status", executionId);
+    expect(status.stdout).toContain(`Consolidation  skipped — ${skipped}`);
+    const shown = await reev("show", executionId);
+    expect(shown.stdout).toContain(`Consolidation  skipped — ${skipped}`);
+    const json = JSON.parse((await reev("status", executionId, "--json")).stdout);
+    expect(json.consolidation).toMatchObject({ status: "skipped", error: skipped, consolidatedSessionId: null });
+    const listed = JSON.parse((await reev("list", "--json")).stdout).executions;
+    expect(listed.find((e: { executionId: string }) => e.executionId === executionId).consolidation.status).toBe("skipped");
+
+    // Nothing to consolidate: refused as bad input, and nothing changes.
+    const consolidate = await reev("consolidate", executionId);
+    expectExit(consolidate, 2);
+    expect(consolidate.stderr).toContain("was rolled back: every step was undone, so there is nothing to consolidate");
+    expect((await reev("status", executionId)).stdout).toContain(`Consolidation  skipped — ${skipped}`);
+  });
+
   it("runs several files at once, repeated: every execution is recorded", async () => {
     const { cwd, reev } = workspace();
     const r = await reev(

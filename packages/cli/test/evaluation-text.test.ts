@@ -54,6 +54,37 @@ describe("the terminal tables", () => {
     expect(html.replace(/\s+/g, " ")).toContain("0 · 3 (2 timed out) · 0");
   });
 
+  it("list each run that stopped with its stored error: a rolled-back run has no step left to say why", () => {
+    const rolledBack = { ...run(2, null), passed: false, steps: [] };
+    const f = aggregateFlow({ flowId: "f", k: 2, runs: [run(1, 1), rolledBack] });
+    const error = "Stopped: critical step swap failed: nope; every step was rolled back";
+    const runTotals = [
+      {
+        runId: "r1",
+        passed: true,
+        status: "completed",
+        error: null,
+        inputTokens: null,
+        outputTokens: null,
+        cachedInputTokens: null,
+        costUsd: null,
+      },
+      {
+        runId: "r2",
+        passed: false,
+        status: "rolled_back",
+        error,
+        inputTokens: null,
+        outputTokens: null,
+        cachedInputTokens: null,
+        costUsd: null,
+      },
+    ];
+    const text = evaluationText(evaluation, { flows: [{ ...f, runIds: ["r1", "r2"], runTotals }], runs: 2, passes: 1, notes: [] }, null);
+    expect(text).toContain(`Runs that stopped, and why:\n  f › r2 (rolled_back): ${error}\n`);
+    expect(text).not.toContain("r1 (");
+  });
+
   it("say why pass@k is unknown where a flow counted fewer runs than k (an interrupted evaluation)", () => {
     const short = aggregateFlow({ flowId: "f", k: 5, runs: [run(1, 1), run(2, 1), run(3, 0.5)] });
     const text = evaluationText(evaluation, { flows: [{ ...short, runIds: ["r1", "r2", "r3"] }], runs: 3, passes: 3, notes: [] }, null);

@@ -102,6 +102,24 @@ export type FinalExecutionStatus = z.infer<typeof ZFinalExecutionStatus>;
 export const CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timed_out"] as const;
 export const ZConsolidationStatus = z.enum(CONSOLIDATION_STATUSES);
 export type ConsolidationStatus = z.infer<typeof ZConsolidationStatus>;
+/**
+ * A consolidation as readers are told of it: the stored status, or `skipped` for a rolled-back run
+ * never consolidated. Its steps were all undone, so the executor does not consolidate it (there is
+ * nothing to), and the stored `pending` would promise a consolidation that never comes. Derived from
+ * the execution's own stored status, so no column is needed and nothing is guessed.
+ */
+export type ShownConsolidationStatus = ConsolidationStatus | "skipped";
+/** Why a rolled-back run has no consolidation: the executor says it, and so does every view. */
+export const ROLLED_BACK_NOT_CONSOLIDATED = "the execution was rolled back: no steps to consolidate";
+
+export function shownConsolidation(
+  executionStatus: ExecutionStatus,
+  consolidation: { status: ConsolidationStatus; error?: string | null },
+): { status: ShownConsolidationStatus; error: string | null } {
+  if (executionStatus === "rolled_back" && consolidation.status === "pending")
+    return { status: "skipped", error: ROLLED_BACK_NOT_CONSOLIDATED };
+  return { status: consolidation.status, error: consolidation.error ?? null };
+}
 export const ZConsolidationStatusOptions = z.object({
   expected: z.union([ZConsolidationStatus, z.array(ZConsolidationStatus)]).optional(),
   error: ZText.nullable().optional(),

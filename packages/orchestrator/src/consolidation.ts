@@ -1,12 +1,13 @@
 import {
   type ConsolidatedDocumentFrame,
   type ConsolidationMetadata,
-  type ConsolidationStatus,
   DatabaseError,
   type DatabaseWriter,
   type ExecutionSessionRecord,
   type SessionLog,
+  type ShownConsolidationStatus,
   type StepSummary,
+  shownConsolidation,
   sortedKeys,
 } from "@reev/db";
 import type { ConsolidatedContent, ConsolidatedMetrics, ConsolidatedStep } from "./consolidated-content.js";
@@ -368,6 +369,16 @@ export async function consolidateAgain(
   executionId: string,
   options: ConsolidateOptions = {},
 ): Promise<ConsolidationResult & { droppedCost: DroppedCost | null }> {
+  // As the executor: a rolled-back run has no step to consolidate, and its views say "skipped".
+  // Consolidating it anyway would store an empty document and turn that truthful word into "completed".
+  const execution = await db.writer.getExecutionSession(executionId);
+  if (!execution) throw executionNotStored(executionId);
+  if (execution.status === "rolled_back")
+    throw new OrchestratorError(
+      "INVALID_ARGUMENT",
+      `Execution "${executionId}" was rolled back: every step was undone, so there is nothing to consolidate. Its error says why it stopped.`,
+      { path: "executionId" },
+    );
   const previous = options.prices == null ? await db.writer.getNewestConsolidatedSession(executionId, { content: false }) : null;
   const done = await consolidateExecution(db, executionId, options);
   const dropped =
@@ -401,7 +412,8 @@ function asOrchestratorError(error: unknown, context: { executionId: string; tim
 
 export type ConsolidationStatusReport = {
   executionId: string;
-  status: ConsolidationStatus;
+  /** `skipped` for a rolled-back run never consolidated (shownConsolidation). */
+  status: ShownConsolidationStatus;
   updatedAt: Date | null;
   error: string | null;
   /** The newest consolidated session, when status is `completed`. */
@@ -413,7 +425,7 @@ export type ConsolidationStatusReport = {
   recordedSteps: number | null;
 };
 
-/** Where an execution's consolidation stands: pending, in_progress, completed, failed or timed_out. */
+/** Where an execution's consolidation stands: pending, in_progress, completed, failed, timed_out or skipped. */
 export async function getConsolidationStatus(db: { writer: DatabaseWriter }, executionId: string): Promise<ConsolidationStatusReport> {
   const execution = await db.writer.getExecutionSession(executionId);
   if (!execution) throw executionNotStored(executionId);
@@ -426,7 +438,8 @@ export async function consolidationReport(
   execution: ExecutionSessionRecord,
 ): Promise<ConsolidationStatusReport> {
   const { executionId } = execution;
-  const { status, updatedAt, error } = execution.consolidation;
+  const { updatedAt } = execution.consolidation;
+  const { status, error } = shownConsolidation(execution.status, execution.consolidation);
   const latest = status === "completed" ? await db.writer.getNewestConsolidatedSession(executionId, { content: false }) : null;
   return {
     executionId,

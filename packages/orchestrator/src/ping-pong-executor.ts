@@ -7,6 +7,7 @@ import {
   type FinalExecutionStatus,
   HEARTBEAT_INTERVAL_MS,
   type JsonValue,
+  ROLLED_BACK_NOT_CONSOLIDATED,
   type StepInput,
   type StepStatus,
   toStorableText,
@@ -407,7 +408,7 @@ export class PingPongExecutor {
 
   async #consolidate(executionId: string, status: FinalExecutionStatus, enabled: boolean) {
     if (!enabled || status === "rolled_back") {
-      const why = enabled ? "the execution was rolled back: no steps to consolidate" : "consolidation was not requested";
+      const why = enabled ? ROLLED_BACK_NOT_CONSOLIDATED : "consolidation was not requested";
       return { consolidatedSessionId: null, report: { status: "skipped" as const, error: why, metadata: null, costGaps: [] } };
     }
     try {

@@ -3,6 +3,7 @@ import { prismaClientOf } from "@reev/db/internal";
 import { test, testBackends } from "@reev/db/testing";
 import { describe, expect, it } from "vitest";
 import { ScriptedAgent } from "../src/agents/scripted-agent.js";
+import { consolidateAgain, getConsolidationStatus } from "../src/consolidation.js";
 import { type ExecutionEvent, type ExecutionResult, PingPongExecutor } from "../src/ping-pong-executor.js";
 import { eventsOf, plan, recordingAgent, uid } from "./fixtures/executor/support.js";
 
@@ -91,6 +92,17 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
       expect(execution).toMatchObject({ status: "rolled_back", error: result.error, openTransaction: null });
       expect(execution!.consolidation.status).toBe("pending");
       expect(execution!.metadata).toMatchObject({ atomic: true });
+      // Stored as never consolidated; read as the run said it: skipped, for the same reason, never
+      // "pending" (a consolidation that will never come).
+      const report = await getConsolidationStatus(db, executionId);
+      expect({ status: report.status, error: report.error }).toEqual({ status: "skipped", error: result.consolidation.error });
+      // Asked to consolidate it anyway, it refuses and stores nothing: the views keep saying skipped.
+      await expect(consolidateAgain(db, executionId)).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+        message: expect.stringContaining("was rolled back: every step was undone, so there is nothing to consolidate"),
+      });
+      expect(await db.writer.getConsolidatedSessionsByExecution(executionId)).toEqual([]);
+      expect((await getConsolidationStatus(db, executionId)).status).toBe("skipped");
     });
 
     it("a critical timeout in an atomic run also rolls back", async () => {

@@ -533,6 +533,42 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     }
   });
 
+  test("a POSTed atomic run that rolls back reads consolidation skipped, and consolidating it is a 409 that stores nothing", async ({
+    db,
+  }) => {
+    const { app } = createServer({ db, token: TOKEN, log: () => {} });
+    const doc = (await (await app.request("/api/v1/openapi.json")).json()) as Parameters<typeof expectMatchesOpenApi>[0];
+    const flow = {
+      flowId: `rolls-back-${backend.name}`,
+      prompt: "p",
+      atomic: true,
+      steps: [
+        { stepId: "a", prompt: "a", script: [{ response: "ok" }] },
+        { stepId: "b", prompt: "b", critical: true, script: [{ fail: "nope" }] },
+      ],
+    };
+    const started = await app.request("/api/v1/executions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...auth },
+      body: JSON.stringify({ flow, agent: "scripted" }),
+    });
+    const startedBody = await started.json();
+    expect(started.status, JSON.stringify(startedBody)).toBe(202);
+    const { execution_id: id, location } = startedBody as { execution_id: string; location: string };
+    await readEvents(await app.request(`${location}/events`));
+    const execution = await (await app.request(location)).json();
+    expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/executions/{id}", status: 200 }, execution);
+    expect(execution).toMatchObject({
+      status: "rolled_back",
+      consolidation_status: "skipped",
+      consolidation_error: "the execution was rolled back: no steps to consolidate",
+    });
+    const refused = await app.request(`${location}/consolidate`, { method: "POST", headers: auth });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: { code: "INVALID_ARGUMENT" } });
+    expect(await db.writer.getConsolidatedSessionsByExecution(id)).toEqual([]);
+  });
+
   test("consolidating an unknown execution is the 404 every route gives: No execution, and the id a cut one was cut from", async ({
     db,
   }) => {

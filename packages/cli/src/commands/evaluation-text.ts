@@ -87,6 +87,12 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
       ].join("\n");
     }),
   );
+  // Why each run that stopped stopped, as stored: a rolled-back run has no step left in the steps above to say it.
+  const stopped = report.flows.flatMap((f) =>
+    (f.runTotals ?? []).flatMap((r) =>
+      r.error ? [`  ${f.flowId} › ${r.runId} (${r.status ?? "did not pass"}): ${clip(r.error, 200)}`] : [],
+    ),
+  );
   const k = report.flows[0]?.k;
   return [
     ...head,
@@ -94,6 +100,7 @@ export function evaluationText(evaluation: EvaluationRunRecord, report: Evaluati
     k === undefined ? "" : `k = ${k}${kNote(report, k)}`,
     ...(checks.length ? ["", "Checks that failed:", ...checks] : []),
     ...(steps.length ? ["", "Steps that failed:", ...steps] : []),
+    ...(stopped.length ? ["", "Runs that stopped, and why:", ...stopped] : []),
     "",
     ...report.notes,
     "",

@@ -1,4 +1,11 @@
-import { type Database, EXECUTION_STATUSES, encodePageCursor, type ListExecutionsInput, type PageCursorKey } from "@reev/db";
+import {
+  type Database,
+  EXECUTION_STATUSES,
+  encodePageCursor,
+  type ListExecutionsInput,
+  type PageCursorKey,
+  shownConsolidation,
+} from "@reev/db";
 import { formatDuration } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
@@ -95,7 +102,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
     statusLabel(e.status, marks[i]),
     utcTime(e.startedAt),
     formatDuration(e.durationMs),
-    e.consolidation.status,
+    shownConsolidation(e.status, e.consolidation).status,
   ]);
   io.stdout.write(`${renderTable(["execution", "flow", "status", "started (UTC)", "duration", "consolidation"], rows, new Set([4]))}\n`);
   writeMarkHelp(marks, "run", io);

@@ -349,6 +349,8 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                         {formatUsd(totals.costUsd)}
                       </span>
                     ) : null}
+                    {/* Why it stopped: a rolled-back run's steps are gone, so nothing else on the page says it. */}
+                    {totals?.error ? <div class="error-text">{totals.error}</div> : null}
                   </li>
                 );
               })}

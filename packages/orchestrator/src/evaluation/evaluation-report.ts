@@ -10,11 +10,14 @@ import { attemptedUsage, sumUsage } from "./token-usage.js";
 
 /**
  * One run's own figures, beside its id: what the report's per-flow sums are made of. `status` is its
- * stored status and `failedChecks` the checks it failed (both absent from summaries stored before them).
+ * stored status, `failedChecks` the checks it failed and `error` its stored error, why it stopped
+ * (null when it has none; all three absent from summaries stored before them). A rolled-back run has no
+ * step left to tell why: its error is the only place that says it.
  */
 export type RunTotals = Pick<EvaluationRun, "runId" | "passed" | "inputTokens" | "outputTokens" | "cachedInputTokens" | "costUsd"> & {
   status?: string;
   failedChecks?: CheckRef[];
+  error?: string | null;
 };
 
 export type EvaluationReport = {
@@ -117,6 +120,7 @@ export function buildEvaluationReport(
       runId,
       passed,
       status: mine[i]!.status,
+      error: mine[i]!.error,
       failedChecks: failed[i]!.map(({ stepId, check }) => ({ stepId, check })),
       inputTokens,
       outputTokens,
@@ -172,17 +176,27 @@ function usageNotes(
   const noTokens = runs.filter((r) => r.inputTokens === null || r.outputTokens === null).length;
   // Runs whose attempts reported no count at all (a script without usage) are said so, as a run's own
   // views say it (costUnknownNote); "not for every attempt" is for a real gap among counted attempts.
+  // A rolled-back run's steps were undone with it: no attempt of it is left to count, which is neither
+  // "reported no usage" nor "not for every attempt" (it read so when one run of three rolled back).
   const uncounted = executions
-    .map((e) =>
-      costGaps(
+    .map((e) => ({
+      rolledBack: e.status === "rolled_back",
+      gaps: costGaps(
         attemptedUsage(e.steps, (s) => s.usage),
         null,
       ),
-    )
-    .filter((gaps) => gaps[0]?.reason === "no_usage");
-  const why = uncounted.every(reportedNoUsage)
+    }))
+    .filter(({ gaps }) => gaps[0]?.reason === "no_usage");
+  const rolledBack = uncounted.filter((u) => u.rolledBack).length;
+  const agentWhy = uncounted.every((u) => u.rolledBack || reportedNoUsage(u.gaps))
     ? "their agent reported no token usage"
     : "their agent did not report usage for every attempt";
+  const why =
+    rolledBack === 0
+      ? agentWhy
+      : rolledBack === uncounted.length
+        ? `${rolledBack === 1 ? "it was" : "they were"} rolled back, so no step of ${rolledBack === 1 ? "it" : "theirs"} is recorded to count`
+        : `${agentWhy}, and ${rolledBack} of them ${rolledBack === 1 ? "was" : "were"} rolled back (no step of ${rolledBack === 1 ? "it" : "theirs"} is recorded to count)`;
   return [
     ...(noTokens > 0 ? [`Tokens are unknown (—) for ${noTokens} of ${counted(runs.length, "run")}: ${why}.`] : []),
     ...costNotes(

@@ -1,4 +1,4 @@
-import type { ConsolidationStatus, ExecutionSessionRecord, ExecutionStatus } from "@reev/db";
+import { type ExecutionSessionRecord, type ExecutionStatus, type ShownConsolidationStatus, shownConsolidation } from "@reev/db";
 import { type ConsolidatedContent, timedOutSteps } from "../consolidated-content.js";
 import { grouped } from "../counted.js";
 import { failedCheckMarks } from "../evaluation/check-failures.js";
@@ -40,7 +40,8 @@ const CONSOLIDATION_TEXT = {
   completed: "completed",
   failed: "failed",
   timed_out: "timed out",
-} as const satisfies Record<ConsolidationStatus, string>;
+  skipped: "skipped",
+} as const satisfies Record<ShownConsolidationStatus, string>;
 
 /** `abandoned`: its planned steps not reached will never run, so they are not "not recorded yet". */
 function stepCounts(content: ConsolidatedContent, { metadata, status }: ReportExecution, abandoned: boolean): string {
@@ -132,8 +133,9 @@ export function StatusBanner(props: {
   const { execution, content, stored = true, abandoned, checks } = props;
   const headline = headlineOf(execution, content, checks, abandoned !== undefined);
   const tone: Tone = headline.tone === "ok" && content.metadata.failed_steps > 0 ? "warn" : headline.tone;
-  const consolidation = execution.consolidation;
-  const consolidationFailed = consolidation.status === "failed" || consolidation.status === "timed_out";
+  const consolidation = shownConsolidation(execution.status, execution.consolidation);
+  // A skipped one says why too: a rolled-back run has nothing to consolidate, and never will.
+  const consolidationSaysWhy = ["failed", "timed_out", "skipped"].includes(consolidation.status);
   return (
     <section
       class={`banner ${tone}`}
@@ -157,7 +159,7 @@ export function StatusBanner(props: {
       {execution.status === "running" && stored ? <p>This page shows the steps committed when it was consolidated.</p> : null}
       <p data-consolidation-status={consolidation.status}>
         Consolidation {CONSOLIDATION_TEXT[consolidation.status]}
-        {consolidationFailed && consolidation.error !== null ? `: ${consolidation.error}` : ""}.{" "}
+        {consolidationSaysWhy && consolidation.error !== null ? `: ${consolidation.error}` : ""}.{" "}
         {stored ? (
           <>
             This page shows consolidated session <code>{content.consolidated_session_id}</code> from {storedStamp(content.consolidated_at)}.

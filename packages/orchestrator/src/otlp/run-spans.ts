@@ -25,7 +25,7 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT,
   GEN_AI_OPERATION_NAME_VALUE_INVOKE_WORKFLOW,
 } from "@opentelemetry/semantic-conventions/incubating";
-import type { ConsolidatedSessionHead, ExecutionSessionRecord, SessionLog, ToolCallLog } from "@reev/db";
+import { type ConsolidatedSessionHead, type ExecutionSessionRecord, type SessionLog, shownConsolidation, type ToolCallLog } from "@reev/db";
 import { sumKnown } from "../evaluation/summary-statistics.js";
 import { spanIdOf, traceIdOf } from "./trace-ids.js";
 
@@ -221,7 +221,7 @@ export function runSpans(run: StoredRun, context: RunSpansContext): ReadableSpan
         ...session,
         [REEV_ATTRIBUTES.flowId]: execution.flowId,
         [REEV_ATTRIBUTES.status]: execution.status,
-        [REEV_ATTRIBUTES.consolidationStatus]: execution.consolidation.status,
+        [REEV_ATTRIBUTES.consolidationStatus]: shownConsolidation(execution.status, execution.consolidation).status,
         [REEV_ATTRIBUTES.successRate]: metrics?.successRate,
         [REEV_ATTRIBUTES.avgScore]: metrics?.avgScore,
         [REEV_ATTRIBUTES.totalTools]: metrics?.totalTools,

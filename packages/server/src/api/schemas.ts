@@ -4,9 +4,10 @@ import { queryOf } from "./params.js";
 
 /**
  * The API's shapes: reev's snake_case field names and status strings. The consolidation status
- * `timed_out` of the database is `timeout` here, as reev's API said (see toApiConsolidationStatus).
+ * `timed_out` of the database is `timeout` here, as reev's API said (see toApiConsolidationStatus);
+ * `skipped` is a rolled-back run's, which is never consolidated (shownConsolidation in @reev/db).
  */
-const API_CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout"] as const;
+const API_CONSOLIDATION_STATUSES = ["pending", "in_progress", "completed", "failed", "timeout", "skipped"] as const;
 export type ApiConsolidationStatus = (typeof API_CONSOLIDATION_STATUSES)[number];
 const ZApiConsolidationStatus = z.enum(API_CONSOLIDATION_STATUSES);
 

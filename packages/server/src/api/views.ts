@@ -1,13 +1,14 @@
 import type { z } from "@hono/zod-openapi";
 import {
   type ConsolidatedSessionLog,
-  type ConsolidationStatus,
   type ExecutionOverview,
   type ExecutionSummary,
   type LivenessOptions,
   livenessFlags,
   type SessionLog,
+  type ShownConsolidationStatus,
   type StoredCheckResult,
+  shownConsolidation,
   type ToolCallLog,
 } from "@reev/db";
 import { type CostGap, costUnknownReason, storedCostGaps } from "@reev/orchestrator";
@@ -20,9 +21,10 @@ const API_CONSOLIDATION_STATUS = {
   completed: "completed",
   failed: "failed",
   timed_out: "timeout",
-} as const satisfies Record<ConsolidationStatus, ApiConsolidationStatus>;
+  skipped: "skipped",
+} as const satisfies Record<ShownConsolidationStatus, ApiConsolidationStatus>;
 
-export const toApiConsolidationStatus = (status: ConsolidationStatus): ApiConsolidationStatus => API_CONSOLIDATION_STATUS[status];
+export const toApiConsolidationStatus = (status: ShownConsolidationStatus): ApiConsolidationStatus => API_CONSOLIDATION_STATUS[status];
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
@@ -37,7 +39,7 @@ export function executionSummaryJson(e: ExecutionSummary, liveness: LivenessOpti
     finished_at: iso(e.finishedAt),
     duration_ms: e.durationMs,
     error: e.error,
-    consolidation_status: toApiConsolidationStatus(e.consolidation.status),
+    consolidation_status: toApiConsolidationStatus(shownConsolidation(e.status, e.consolidation).status),
     // As reev list --json says them: a client must not wait on a run whose process is gone.
     ...livenessFlags(e, liveness),
   };
@@ -53,7 +55,7 @@ export function executionJson(
     open_transaction: e.openTransaction
       ? { transaction_id: e.openTransaction.transactionId, opened_at: e.openTransaction.openedAt.toISOString() }
       : null,
-    consolidation_error: e.consolidation.error,
+    consolidation_error: shownConsolidation(e.status, e.consolidation).error,
     consolidation_updated_at: iso(e.consolidation.updatedAt),
     consolidated_session_id: latestConsolidation?.consolidatedSessionId ?? null,
     step_counts: {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { executionLiveness, type LivenessOptions, type RunProgress } from "@reev/db";
+import { executionLiveness, type LivenessOptions, type RunProgress, shownConsolidation } from "@reev/db";
 import { ApiError } from "../api/api-error.js";
 import { toApiConsolidationStatus } from "../api/views.js";
 
@@ -125,14 +125,16 @@ export function eventsSince(state: StreamState, progress: ObservedRun): { events
   const token = consolidationToken(progress);
   if (current.consolidation !== token) {
     current = { ...current, consolidation: token };
+    // As the API's other views say it: a rolled-back run's is `skipped`, with why.
+    const shown = shownConsolidation(progress.status, progress.consolidation);
     events.push({
       event: "consolidation",
       id: encodeEventId(execution_id, current),
       data: {
         execution_id,
-        status: toApiConsolidationStatus(progress.consolidation.status),
+        status: toApiConsolidationStatus(shown.status),
         consolidated_session_id: progress.latestConsolidatedSessionId,
-        error: progress.consolidation.error,
+        error: shown.error,
         updated_at: progress.consolidation.updatedAt?.toISOString() ?? null,
       },
     });

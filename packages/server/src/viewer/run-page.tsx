@@ -1,3 +1,4 @@
+import { shownConsolidation } from "@reev/db";
 import {
   ChecksSection,
   counted,
@@ -18,10 +19,14 @@ import { Layout } from "./layout.js";
 import { UtcTime } from "./utc-time.js";
 import { GONE_NOTE } from "./viewer-script.js";
 
-/** A run is live while its status or its consolidation can still change (an abandoned one's cannot, until recovered). */
+/**
+ * A run is live while its status or its consolidation can still change (an abandoned one's cannot, until
+ * recovered; a rolled-back one's consolidation is skipped, never pending: the page waited, reloading, forever).
+ */
 const isLive = (run: RunDocument) =>
   !run.abandoned &&
-  (run.overview.execution.status === "running" || ["pending", "in_progress"].includes(run.overview.execution.consolidation.status));
+  (run.overview.execution.status === "running" ||
+    ["pending", "in_progress"].includes(shownConsolidation(run.overview.execution.status, run.overview.execution.consolidation).status));
 
 /** The status banner and metrics: replaced from `/runs/{id}/live` while the run is live. */
 export function RunHead(props: { run: RunDocument }) {

@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, type ExecutionSummary, markedStatus, type RunMark } from "@reev/db";
+import { EXECUTION_STATUSES, type ExecutionSummary, markedStatus, type RunMark, shownConsolidation } from "@reev/db";
 import { formatDuration, markedGlyph } from "@reev/orchestrator";
 import type { Child } from "hono/jsx";
 import { toApiConsolidationStatus } from "../api/views.js";
@@ -32,7 +32,7 @@ function RunRow(props: MarkedRun) {
         {formatDuration(run.durationMs)}
       </td>
       <td class="short" data-label="Consolidation">
-        {toApiConsolidationStatus(run.consolidation.status)}
+        {toApiConsolidationStatus(shownConsolidation(run.status, run.consolidation).status)}
       </td>
     </tr>
   );

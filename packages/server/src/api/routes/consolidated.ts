@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { readConsolidatedSession, readExecutionOverview } from "@reev/db";
+import { readConsolidatedSession, readExecutionOverview, shownConsolidation } from "@reev/db";
 import { documentCostGaps } from "@reev/orchestrator";
 import type { App, ServerContext } from "../../server-context.js";
 import { executionNotFound, notFound, ZApiErrorBody } from "../api-error.js";
@@ -51,6 +51,7 @@ const MESSAGES = {
   completed: () => "Consolidation completed.",
   failed: (error: string | null) => `Consolidation failed: ${error ?? "no reason was recorded"}.`,
   timeout: (error: string | null) => `Consolidation timed out: ${error ?? "no reason was recorded"}.`,
+  skipped: (error: string | null) => `Not consolidated: ${error ?? "no reason was recorded"}.`,
 } as const;
 
 export function registerConsolidatedRoutes(app: App, ctx: ServerContext): void {
@@ -77,7 +78,8 @@ export function registerConsolidatedRoutes(app: App, ctx: ServerContext): void {
     const overview = await readExecutionOverview(ctx.db, executionId);
     if (!overview) throw await executionNotFound(ctx.db, executionId);
     const { consolidation } = overview.execution;
-    const status = toApiConsolidationStatus(consolidation.status);
+    const shown = shownConsolidation(overview.execution.status, consolidation);
+    const status = toApiConsolidationStatus(shown.status);
     const latestId = overview.latestConsolidation?.consolidatedSessionId ?? null;
     const latest = include_metadata && latestId ? await readConsolidatedSession(ctx.db, latestId) : null;
     return c.json(
@@ -86,7 +88,7 @@ export function registerConsolidatedRoutes(app: App, ctx: ServerContext): void {
         complete: status === "completed",
         consolidated_session_id: latestId,
         status,
-        message: MESSAGES[status](consolidation.error),
+        message: MESSAGES[status](shown.error),
         updated_at: consolidation.updatedAt?.toISOString() ?? null,
         metadata: latest
           ? {

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { shownConsolidation } from "@reev/db";
 import { renderHtmlPage } from "@reev/orchestrator";
 import { etag } from "hono/etag";
 import { loadRunDocument, type RunDocument, runDiagram } from "../../run-document.js";
@@ -51,7 +52,9 @@ function flowJson(run: RunDocument): z.infer<typeof ZFlowResponse> {
     diagram: runDiagram(run, { checks: false }),
     metadata: {
       status: overview.execution.status,
-      consolidation_status: toApiConsolidationStatus(overview.execution.consolidation.status),
+      consolidation_status: toApiConsolidationStatus(
+        shownConsolidation(overview.execution.status, overview.execution.consolidation).status,
+      ),
       flow_id: content.flow_id,
       prompt: content.prompt,
       total_steps: m.total_steps,

@@ -186,7 +186,12 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
     } catch (thrown) {
       ctx.hub.changed(id);
       if (OrchestratorError.is(thrown, "NOT_FOUND")) throw await executionNotFound(ctx.db, id);
-      if (OrchestratorError.is(thrown, "CONSOLIDATION_FAILED") || OrchestratorError.is(thrown, "CONSOLIDATION_TIMEOUT")) {
+      // INVALID_ARGUMENT: a rolled-back run, with nothing to consolidate (the request was well formed).
+      if (
+        OrchestratorError.is(thrown, "CONSOLIDATION_FAILED") ||
+        OrchestratorError.is(thrown, "CONSOLIDATION_TIMEOUT") ||
+        OrchestratorError.is(thrown, "INVALID_ARGUMENT")
+      ) {
         throw new ApiError(409, thrown.code, thrown.message);
       }
       throw thrown;
