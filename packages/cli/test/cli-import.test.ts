@@ -377,9 +377,10 @@ describe.each(interruptBackends)("Ctrl-C during reev import into $name", (backen
   ] as const) {
     it(`${signal} once it is importing: the transaction is rolled back, said so, nothing imported, exit ${code}`, async () => {
       assertBuilt();
-      // Thousands of steps: the transaction takes seconds, and the signal lands in it (or before it begins).
+      // Enough steps that the transaction takes seconds, and the signal lands in it (or before it
+      // begins): with 3,000, PostgreSQL committed them before a loaded machine delivered the signal.
       const doc = JSON.parse(readFileSync(jsonFile, "utf8")) as { steps: Record<string, unknown>[]; consolidated: unknown[] };
-      doc.steps = Array.from({ length: 3_000 }, (_, i) => ({
+      doc.steps = Array.from({ length: 20_000 }, (_, i) => ({
         ...doc.steps[i % doc.steps.length],
         stepIndex: i,
         sessionId: `${executionId}_step_${i}`,
