@@ -34,6 +34,12 @@ const stepReport = (stepId: string, error: string): StepReport => ({
   distinctErrors: 1,
 });
 
+/** What a new user tries the report at: a laptop and a phone. */
+const VIEWPORTS = [
+  ["desktop", { width: 1280, height: 900 }],
+  ["phone", { width: 390, height: 844 }],
+] as const;
+
 function page(): string {
   const plan = parseFlowPlan("flowId: cjk\nprompt: p\nsteps:\n  - stepId: only\n    prompt: only\n");
   const report = buildEvaluationReport([], { k: 2, flows: [expectationsOfPlan(plan)] });
@@ -46,7 +52,7 @@ function page(): string {
   );
 }
 
-describe.skipIf(shouldSkipChromium())("the evaluation report's step table in Chromium", () => {
+describe.skipIf(shouldSkipChromium())("the evaluation report's step table and run list in Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -56,10 +62,7 @@ describe.skipIf(shouldSkipChromium())("the evaluation report's step table in Chr
     await browser?.close();
   });
 
-  it.each([
-    ["desktop", { width: 1280, height: 900 }],
-    ["phone", { width: 390, height: 844 }],
-  ] as const)(
+  it.each(VIEWPORTS)(
     "keeps an error of several KB to a box of 12em that scrolls to the rest, and step ids whole, on a %s",
     async (name, viewport) => {
       const file = `${ARTIFACTS}long-error-${name}.html`;
@@ -100,56 +103,7 @@ describe.skipIf(shouldSkipChromium())("the evaluation report's step table in Chr
       }
     },
   );
-});
-
-/**
- * A flow as a new user's evaluation shows it: a flaky step "lend" with two errors, one a single word,
- * and five runs whose outcomes wrap in the two-column run list.
- */
-function lendPage(): string {
-  const plan = parseFlowPlan("flowId: lend-usdc\nprompt: p\nsteps:\n  - stepId: lend\n    prompt: lend\n");
-  const report = buildEvaluationReport([], { k: 5, flows: [expectationsOfPlan(plan)] });
-  const [flow] = report.flows;
-  if (!flow) throw new Error("no flow in the report");
-  const lend: StepReport = {
-    ...stepReport("lend", "no error: its expect checks failed; see the checks that failed"),
-    topErrors: [
-      { error: "no error: its expect checks failed; see the checks that failed", count: 1 },
-      { error: "slippage", count: 1 },
-    ],
-  };
-  const runIds = Array.from({ length: 5 }, (_, i) => `exec_lend-usdc_r${i + 1}_1796495935769_5c4ad${i}`);
-  const failedChecks = ["tools", "order", "tools", "args"].map((check, i) => ({ stepId: i < 2 ? null : "lend", check }));
-  const runTotals = runIds.map((runId, i) => ({
-    runId,
-    passed: i % 2 === 0,
-    status: i === 3 ? "failed" : "completed",
-    failedChecks: i % 2 === 0 ? [] : failedChecks,
-    inputTokens: null,
-    outputTokens: null,
-    cachedInputTokens: null,
-    costUsd: null,
-  }));
-  return renderEvaluationHtml(
-    { ...report, flows: [{ ...flow, runs: 5, steps: [lend], runIds, runTotals }] },
-    { title: "t", facts: [], minPassRate: null, runLink: (id) => `runs/${id}.html` },
-  );
-}
-
-describe.skipIf(shouldSkipChromium())("the evaluation report's flow section in Chromium", () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  it.each([
-    ["desktop", { width: 1280, height: 900 }],
-    ["phone", { width: 390, height: 844 }],
-  ] as const)("keeps a step's id beside its flaky mark, each error whole on its own lines, on a %s", async (name, viewport) => {
+  it.each(VIEWPORTS)("keeps a step's id beside its flaky mark, each error whole on its own lines, on a %s", async (name, viewport) => {
     const file = `${ARTIFACTS}flow-section-${name}.html`;
     writeFileSync(file, lendPage());
     const context = await browser.newContext({ viewport });
@@ -215,3 +169,37 @@ describe.skipIf(shouldSkipChromium())("the evaluation report's flow section in C
     }
   });
 });
+
+/**
+ * A flow as a new user's evaluation shows it: a flaky step "lend" with two errors, one a single word,
+ * and five runs whose outcomes wrap in the two-column run list.
+ */
+function lendPage(): string {
+  const plan = parseFlowPlan("flowId: lend-usdc\nprompt: p\nsteps:\n  - stepId: lend\n    prompt: lend\n");
+  const report = buildEvaluationReport([], { k: 5, flows: [expectationsOfPlan(plan)] });
+  const [flow] = report.flows;
+  if (!flow) throw new Error("no flow in the report");
+  const lend: StepReport = {
+    ...stepReport("lend", "no error: its expect checks failed; see the checks that failed"),
+    topErrors: [
+      { error: "no error: its expect checks failed; see the checks that failed", count: 1 },
+      { error: "slippage", count: 1 },
+    ],
+  };
+  const runIds = Array.from({ length: 5 }, (_, i) => `exec_lend-usdc_r${i + 1}_1796495935769_5c4ad${i}`);
+  const failedChecks = ["tools", "order", "tools", "args"].map((check, i) => ({ stepId: i < 2 ? null : "lend", check }));
+  const runTotals = runIds.map((runId, i) => ({
+    runId,
+    passed: i % 2 === 0,
+    status: i === 3 ? "failed" : "completed",
+    failedChecks: i % 2 === 0 ? [] : failedChecks,
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    costUsd: null,
+  }));
+  return renderEvaluationHtml(
+    { ...report, flows: [{ ...flow, runs: 5, steps: [lend], runIds, runTotals }] },
+    { title: "t", facts: [], minPassRate: null, runLink: (id) => `runs/${id}.html` },
+  );
+}
