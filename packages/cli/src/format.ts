@@ -39,6 +39,13 @@ export const runStatusLabel = (status: ExecutionStatus, verdict: RunVerdict | nu
   verdict && !verdict.passed ? `${statusGlyph("failed")} ${runOutcomeWithChecks(status, verdict)}` : statusLabel(status);
 
 /**
+ * A stored run's status as `reev show` and `reev list` say it: a running one's liveness mark ("⚠️
+ * running (abandoned)"), else its checks counted (runStatusLabel), so the two never disagree on a run.
+ */
+export const executionStatusLabel = (status: ExecutionStatus, mark: RunMark, verdict: RunVerdict | null) =>
+  mark ? statusLabel(status, mark) : runStatusLabel(status, verdict);
+
+/**
  * Every call a step's attempts made, failed attempts' included: what is stored, and what the run's
  * tool-call total and the step tables count. (`toolCalls` is the last attempt's alone: what later
  * steps' templates see.)

@@ -102,6 +102,26 @@ describe.each(backends)("expect checks in reev run and reev show on $name", (bac
     expect(flow.allChecks).toMatchObject({ passed: false, total: 1, failed: [{ stepId: null, check: "forbiddenTools" }] });
   });
 
+  it("reev list says of each run what reev show says: a run that completed but failed a check is not ✅ completed", async () => {
+    const listed = await reev("list", "--limit", "1000");
+    expect(listed.code, show(listed)).toBe(0);
+    const row = (id: string) => listed.stdout.split("\n").find((line) => line.startsWith(id)) ?? "";
+    expect(row(stepFails), show(listed)).toContain("❌ completed, failed a check (✗ swap › args)");
+    expect(row(flowFails), show(listed)).toContain("❌ completed, failed a check (✗ forbiddenTools)");
+    expect(row(stepFails)).not.toContain("✅");
+
+    const r = await reev("list", "--limit", "1000", "--json");
+    expect(r.code, show(r)).toBe(0);
+    const json = JSON.parse(r.stdout) as { executions: { executionId: string; status: string; allChecks: unknown }[] };
+    const entry = (id: string) => json.executions.find((e) => e.executionId === id);
+    // The status stays the stored one; allChecks is the whole run's verdict, as reev show --json has it.
+    expect(entry(stepFails)).toMatchObject({
+      status: "completed",
+      allChecks: { passed: false, total: 3, failed: [{ stepId: "swap", check: "args", reason: ARGS_REASON }] },
+    });
+    expect(entry(flowFails)?.allChecks).toMatchObject({ passed: false, total: 1, failed: [{ stepId: null, check: "forbiddenTools" }] });
+  });
+
   it("a run whose checks all held exits 0 and says so; a run of a flow without checks says nothing of them", async () => {
     const held = await reev("run", fixture("eval-v1/gamma.yaml"), "--out", out());
     expect(held.code, show(held)).toBe(0);
@@ -117,5 +137,13 @@ describe.each(backends)("expect checks in reev run and reev show on $name", (bac
     const [plainId] = executionIds(plain.stdout);
     const plainJson = JSON.parse((await reev("show", plainId!, "--json")).stdout) as Record<string, unknown>;
     expect([plainJson.checks, plainJson.allChecks]).toEqual([null, null]);
+    // reev list: the held run is ✅ completed with its verdict, the plain one with none.
+    const listed = await reev("list", "--limit", "1000");
+    expect(listed.stdout.split("\n").find((line) => line.startsWith(id!))).toContain("✅ completed");
+    const entries = (
+      JSON.parse((await reev("list", "--limit", "1000", "--json")).stdout) as { executions: { executionId: string; allChecks: unknown }[] }
+    ).executions;
+    expect(entries.find((e) => e.executionId === id)?.allChecks).toMatchObject({ passed: true, failed: [] });
+    expect(entries.find((e) => e.executionId === plainId)?.allChecks).toBeNull();
   });
 });

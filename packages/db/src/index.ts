@@ -121,6 +121,7 @@ export {
   type EvaluationRunRecord,
   type EvaluationStatus,
   type EvaluationStepRecord,
+  type ExecutionChecks,
   type FinishEvaluationInput,
   type ListEvaluationsInput,
   type RecordChecksInput,

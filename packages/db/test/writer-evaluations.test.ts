@@ -127,6 +127,15 @@ describe.each(testBackends())("evaluation runs on $name", (backend) => {
     const checks = await w.getChecks(executionId);
     expect(checks.flow).toEqual(failed);
     expect([...checks.steps]).toEqual([[0, passed]]);
+    // Several executions at once (reev list's page): the same verdicts, each checked step's id with
+    // them; one without verdicts has none, one not stored is absent.
+    const plain = uid();
+    await w.createExecutionSession({ executionId: plain, flowId: "f", agent: "a", prompt: "p" });
+    const many = await w.getChecksOfExecutions([executionId, plain, uid()]);
+    expect([...many.keys()].sort()).toEqual([executionId, plain].sort());
+    expect(many.get(executionId)).toEqual({ flow: failed, steps: new Map([[0, passed]]), stepIds: new Map([[0, "a"]]) });
+    expect(many.get(plain)).toEqual({ flow: null, steps: new Map(), stepIds: new Map() });
+    expect((await w.getChecksOfExecutions([])).size).toBe(0);
 
     // An evaluation that does not exist cannot be pointed to.
     await expectDbError(

@@ -407,6 +407,45 @@ describe.skipIf(shouldSkipChromium())("the HTML report in Chromium", () => {
     }
   });
 
+  it("shows a small run's whole width, its check note too, on a phone's first view, its labels still readable", async () => {
+    // A new user's swap: two steps, the second with a note of its checks, a little wider than a phone.
+    const call = (toolName: string) => ({ toolName, input: { amount: 1 }, output: { ok: true } });
+    const plan = ZFlowPlan.parse({
+      flowId: "swap-sol",
+      prompt: "swap 1 sol to usdc",
+      steps: [
+        { stepId: "quote", prompt: "quote", script: [{ score: 0.8, toolCalls: [call("get_quote")] }] },
+        { stepId: "swap", prompt: "swap", script: [{ score: 0.6, toolCalls: [call("swap")] }] },
+      ],
+    });
+    const { content, execution } = await runAndRead(db, plan);
+    const held = { passed: true, checks: ["tools", "minScore", "forbiddenTools"].map((check) => ({ check, passed: true, reason: null })) };
+    const checks = { flow: null, steps: new Map([[1, held]]) };
+    const { page, problems, close } = await open("small-phone", renderHtmlPage(content, { execution, checks }), PHONE);
+    try {
+      await page.locator(".diagram-viewport").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${ARTIFACTS}small-phone-first.png` });
+      const first = await drawnLabels(page);
+      const edges = await page.evaluate(() => {
+        const pane = document.querySelector(".diagram-viewport")?.getBoundingClientRect();
+        const svg = document.querySelector("#diagram svg")?.getBoundingClientRect();
+        return {
+          paneRight: pane?.right ?? Number.NaN,
+          svgRight: svg?.right ?? Number.NaN,
+          pageWidth: document.documentElement.scrollWidth,
+        };
+      });
+      expect(first.minFontPx).toBeGreaterThanOrEqual(READABLE_FONT_PX - 0.001);
+      // The drawing's both sides in the box: the note at its right is not a drag away.
+      expect(first.svgLeft).toBeGreaterThanOrEqual(first.paneLeft - 0.5);
+      expect(edges.svgRight).toBeLessThanOrEqual(edges.paneRight + 0.5);
+      expect(edges.pageWidth).toBeLessThanOrEqual(PHONE.width);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it("draws the end marker under the last step when that step and the flow have check notes", async () => {
     const { content, execution } = runs.demo;
     const steps = orderedSteps(content).slice(0, 2);

@@ -6,10 +6,10 @@ import {
   type PageCursorKey,
   shownConsolidation,
 } from "@reev/db";
-import { formatDuration } from "@reev/orchestrator";
+import { formatDuration, runVerdict } from "@reev/orchestrator";
 import type { Command } from "commander";
 import { type CliContext, type CliIO, withDatabase, writeJson } from "../context.js";
-import { statusLabel, utcTime } from "../format.js";
+import { executionStatusLabel, utcTime } from "../format.js";
 import { inMemoryNote, reevCommand, shellWord } from "../hint.js";
 import { executionJson } from "../json-views.js";
 import { runMark, writeMarkHelp } from "../liveness.js";
@@ -76,11 +76,23 @@ export function registerList(program: Command, ctx: CliContext): void {
 /** `reev list`: a table, or `{ "executions": [...], "more", "nextCursor" }` with --json. */
 export async function listCommand(db: Database, query: ListExecutionsInput, options: { json: boolean }, io: CliIO): Promise<number> {
   const { executions, next } = await db.writer.listExecutionSessionsPage(query);
+  // Each run judged by its stored checks as `reev show` judges it: a run that completed but failed a
+  // check is not "✅ completed" here and "❌ completed, failed a check" there.
+  const checks = await db.writer.getChecksOfExecutions(executions.map((e) => e.executionId));
+  const verdicts = executions.map((e) => {
+    const stored = checks.get(e.executionId);
+    return stored ? runVerdict(stored, (i) => stored.stepIds.get(i)) : null;
+  });
   const limit = query.limit ?? DEFAULT_LIMIT;
   const offset = query.offset ?? 0;
   const nextCursor = next ? encodePageCursor("executions", { startedAt: next.startedAt, id: next.executionId }) : null;
   if (options.json) {
-    writeJson(io, { executions: executions.map(executionJson), more: nextCursor !== null, nextCursor });
+    // allChecks: the whole run's verdict, as `reev show --json` names it (null when its flow had no expect).
+    writeJson(io, {
+      executions: executions.map((e, i) => ({ ...executionJson(e), allChecks: verdicts[i] ?? null })),
+      more: nextCursor !== null,
+      nextCursor,
+    });
     return 0;
   }
   if (!executions.length) {
@@ -99,7 +111,7 @@ export async function listCommand(db: Database, query: ListExecutionsInput, opti
   const rows = executions.map((e, i) => [
     e.executionId,
     e.flowId,
-    statusLabel(e.status, marks[i]),
+    executionStatusLabel(e.status, marks[i], verdicts[i] ?? null),
     utcTime(e.startedAt),
     formatDuration(e.durationMs),
     shownConsolidation(e.status, e.consolidation).status,

@@ -3,7 +3,7 @@ import { attemptsText, consolidationReport, formatDuration, runVerdict, runVerdi
 import type { Command } from "commander";
 import { checksCell, failedCheckLines } from "../check-lines.js";
 import { type CliContext, type CliIO, writeJson } from "../context.js";
-import { costNoteFields, formatScore, metricsLine, runStatusLabel, statusLabel, unrunStepsField, utcStamp } from "../format.js";
+import { costNoteFields, executionStatusLabel, formatScore, metricsLine, statusLabel, unrunStepsField, utcStamp } from "../format.js";
 import { executionWithConsolidationJson, stepJson } from "../json-views.js";
 import { ownerField, runMark } from "../liveness.js";
 import { clip, renderFields, renderTable } from "../text-table.js";
@@ -47,7 +47,7 @@ export async function showCommand(db: Database, executionId: string, options: { 
     field("Execution", e.executionId),
     field("Flow", `${e.flowId}   agent: ${e.agent}`),
     field("Prompt", clip(e.prompt, 100)),
-    field("Status", `${mark ? statusLabel(e.status, mark) : runStatusLabel(e.status, verdict)}${e.error ? ` — ${e.error}` : ""}`),
+    field("Status", `${executionStatusLabel(e.status, mark, verdict)}${e.error ? ` — ${e.error}` : ""}`),
     field("Started", `${utcStamp(e.startedAt)}   wall time: ${formatDuration(e.durationMs)}`),
     ...ownerField(e, mark),
     ...(e.openTransaction

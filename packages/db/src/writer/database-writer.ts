@@ -36,6 +36,7 @@ import type {
   EvaluationCursor,
   EvaluationExecutionRecord,
   EvaluationRunRecord,
+  ExecutionChecks,
   FinishEvaluationInput,
   ListEvaluationsInput,
   RecordChecksInput,
@@ -325,5 +326,10 @@ export class DatabaseWriter {
 
   getChecks(executionId: string): Promise<{ flow: StoredCheckResult | null; steps: Map<number, StoredCheckResult> }> {
     return evaluations.getChecks(this.#context, executionId);
+  }
+
+  /** The stored `expect` verdicts of several executions at once, each checked step's id with them. */
+  getChecksOfExecutions(executionIds: readonly string[]): Promise<Map<string, ExecutionChecks>> {
+    return evaluations.getChecksOfExecutions(this.#context, executionIds);
   }
 }

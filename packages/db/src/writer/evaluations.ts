@@ -304,13 +304,51 @@ export async function getChecks(
   executionId: string,
 ): Promise<{ flow: StoredCheckResult | null; steps: Map<number, StoredCheckResult> }> {
   const id = validate(ZId, executionId, "executionId");
-  return withClient(context, `read the checks of execution "${id}"`, async (c) => {
-    const execution = await c.executionSession.findUnique({ where: { executionId: id }, select: { checks: true } });
-    const steps = await c.stepSession.findMany({ where: { executionId: id }, select: { stepIndex: true, checks: true } });
-    return {
-      flow: (execution?.checks ?? null) as StoredCheckResult | null,
-      steps: new Map(steps.filter((s) => s.checks !== null).map((s) => [s.stepIndex, s.checks as StoredCheckResult])),
-    };
+  const { flow = null, steps = new Map() } = (await checksOf(context, [id], `read the checks of execution "${id}"`)).get(id) ?? {};
+  return { flow, steps };
+}
+
+/** An execution's stored `expect` verdicts, and the id of each step that has one (to name its checks). */
+export type ExecutionChecks = {
+  flow: StoredCheckResult | null;
+  steps: Map<number, StoredCheckResult>;
+  stepIds: Map<number, string | null>;
+};
+
+/**
+ * The stored `expect` verdicts of several executions in two reads, not two per execution (`reev list`
+ * judges a page of up to 1000 runs by them). An execution that is not stored is absent from the map.
+ */
+export function getChecksOfExecutions(context: WriterContext, executionIds: readonly string[]): Promise<Map<string, ExecutionChecks>> {
+  const ids = executionIds.map((id) => validate(ZId, id, "executionId"));
+  return checksOf(context, ids, `read the checks of ${ids.length} executions`);
+}
+
+async function checksOf(context: WriterContext, ids: readonly string[], what: string): Promise<Map<string, ExecutionChecks>> {
+  if (!ids.length) return new Map();
+  return withClient(context, what, async (c) => {
+    const executions = await c.executionSession.findMany({
+      where: { executionId: { in: [...ids] } },
+      select: { executionId: true, checks: true },
+    });
+    // Only the steps that have a verdict: a run of 50,000 steps has a handful.
+    const steps = await c.stepSession.findMany({
+      where: { executionId: { in: [...ids] }, checks: { not: Prisma.DbNull } },
+      select: { executionId: true, stepIndex: true, stepId: true, checks: true },
+    });
+    const byExecution = new Map<string, ExecutionChecks>(
+      executions.map((e) => [
+        e.executionId,
+        { flow: (e.checks ?? null) as StoredCheckResult | null, steps: new Map(), stepIds: new Map() },
+      ]),
+    );
+    for (const s of steps) {
+      const checks = byExecution.get(s.executionId);
+      if (!checks || s.checks === null) continue;
+      checks.steps.set(s.stepIndex, s.checks as StoredCheckResult);
+      checks.stepIds.set(s.stepIndex, s.stepId);
+    }
+    return byExecution;
   });
 }
 

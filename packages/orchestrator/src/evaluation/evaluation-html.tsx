@@ -30,9 +30,11 @@ table.flows td.errors { max-width: 480px; }
 table.flows td.errors .error-text { text-align: left; }
 table.flows td.errors .error-text + .error-text { margin-top: 4px; }
 .flaky { color: var(--warn); font-weight: 600; }
-ul.runs { columns: 26em 2; margin: 6px 0 0; font-size: 12px; }
+/* The second column's bullets sit in the gap between the columns: a gap wider than a bullet keeps them off
+   the first column's wrapped text, and a run's line stays in one column. */
+ul.runs { columns: 26em 2; column-gap: 3em; margin: 6px 0 0; font-size: 12px; }
 /* A run id holds its flow id (up to 255 characters, no spaces): it wraps rather than widen the page. */
-ul.runs li { overflow-wrap: anywhere; }
+ul.runs li { overflow-wrap: anywhere; break-inside: avoid; }
 .note { color: var(--muted); font-size: 12px; }
 /* A reason quotes the arguments a call had: long JSON with no space must wrap, not widen the page. */
 .checks li { overflow-wrap: anywhere; }
@@ -50,6 +52,10 @@ section.notes .note { color: inherit; font-size: 14px; margin: 4px 0; }
   /* The card's value side is one flex item: a long score may wrap between its units, right-aligned, never inside one. */
   table.flows td .figure { white-space: normal; text-align: right; }
   table.flows td:empty, table.flows td.note:empty { display: none; }
+  /* Errors are sentences, not a figure: under their label, each on its own full-width line. Side by side,
+     each squeezed to its longest word, and breaking anywhere, "1× slippage" read "slip / pag / e". */
+  table.flows td.errors { flex-direction: column; align-items: stretch; gap: 4px; max-width: none; }
+  table.flows td.errors .error-text + .error-text { margin-top: 0; }
   .rate { display: flex; flex-direction: column; align-items: flex-end; gap: 2px; }
   .bar { width: 140px; }
   ul.runs { columns: 1; padding-left: 18px; }
@@ -309,7 +315,10 @@ export function EvaluationBody(props: { report: EvaluationReport; options: Evalu
                   {f.steps.map((s) => (
                     <tr data-step-id={s.stepId}>
                       <td class="step" data-label="step">
-                        {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
+                        {/* One element: a phone's card spreads its value's parts apart, the id left and "flaky" right. */}
+                        <span>
+                          {s.stepId} {s.flaky ? <span class="flaky">flaky</span> : null}
+                        </span>
                       </td>
                       <td class="num" data-label="failure rate">
                         {percent(s.failureRate)}
@@ -434,8 +443,11 @@ function ComparisonSections(props: { comparison: ReportComparison; heading?: str
               {comparison.flows.flatMap((f) => [
                 <tr data-flow-id={f.flowId}>
                   <td data-label="flow / step">
-                    <strong>{f.flowId}</strong>
-                    {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
+                    {/* One element, as the evaluation's step cell: a phone's card would spread the id and its note apart. */}
+                    <span>
+                      <strong>{f.flowId}</strong>
+                      {f.only ? <span class="note"> only in {f.only.toUpperCase()}</span> : null}
+                    </span>
                   </td>
                   <VerdictCell passes={f.passes} />
                   <ChangeCell text={passRateChange(f)} />

@@ -77,7 +77,9 @@ ul.tools > li + li { margin-top: 2px; }
   body { padding: 12px; }
   section { padding: 12px; }
   h1 { font-size: 20px; }
-  .diagram-viewport { max-height: 60vh; }
+  /* The box spans its section's padding too, edge to edge: 24 px more of a phone's 390 is what a small
+     flow with a check note needs to show its whole width with its labels still at 12 px. */
+  .diagram-viewport { max-height: 60vh; margin: 0 -12px; border-left: 0; border-right: 0; border-radius: 0; }
   .diagram-tools .hint { display: none; }
   .diagram-tools .hint.touch { display: inline; }
   /* The step table becomes one card per step, each cell labelled, instead of scrolling sideways. */

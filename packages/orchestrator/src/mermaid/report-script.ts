@@ -185,8 +185,10 @@ export const REPORT_SCRIPT = `
         maxTextSize: 2000000,
         themeCSS: ".nodeLabel { display: inline-block; padding: 0 8px; }",
         // Arrows between steps carry no label, so a shorter one (Mermaid's is 50 px) says as much
-        // and leaves room for more steps on screen.
-        state: { rankSpacing: 30 },
+        // and leaves room for more steps on screen. Boxes side by side (a step and its check note)
+        // closer than Mermaid's 50 px: a two-step flow with a flow check's note was a little wider
+        // than a phone at readable text, the note cut off at the right.
+        state: { rankSpacing: 30, nodeSpacing: 20 },
       });
       const { svg } = await mermaid.render("flow-diagram-svg", box.dataset.source);
       canvas.innerHTML = svg;
