@@ -99,6 +99,13 @@ export function connectFailure(error: unknown, url: string | undefined, source: 
           message: `The PostgreSQL server${server} does not accept SSL connections, and ${source} asks for SSL with ${asked}${where}.`,
           hint: `Remove sslmode from ${source}, or enable SSL on the server.`,
         };
+      // Node's words for a certificate signed by itself, not by a CA the process trusts. node-postgres
+      // checks the certificate for require as for verify-full (its SECURITY WARNING says so).
+      if (reason?.startsWith("self-signed certificate"))
+        return {
+          message: `The PostgreSQL server${server} sent a certificate that is not trusted (${reason}), and ${source} asks for SSL with ${asked}, which checks it${where}.`,
+          hint: `Add the server's CA certificate to ${source} as sslrootcert=/path/to/root.crt, or use sslmode=no-verify to encrypt without checking the certificate.`,
+        };
       return {
         message: `Could not open the SSL connection that ${source} asks for with ${asked} to the PostgreSQL server${server}: ${reason ?? "TLS error"}${where}.`,
         hint: `Check the server's SSL setup and the SSL settings (sslmode, sslrootcert) in ${source}.`,

@@ -309,4 +309,16 @@ describe("connection failures", () => {
       expect(error.retryable).toBe(false);
     },
   );
+
+  // A server with SSL on and a self-signed certificate (not one CI runs): REEV_TEST_SSL_DATABASE_URL.
+  const sslUrl = process.env.REEV_TEST_SSL_DATABASE_URL;
+  test.runIf(sslUrl)("sslmode=require against a self-signed certificate → CONNECTION: not trusted; sslrootcert, or no-verify", async () => {
+    const u = new URL(sslUrl!);
+    u.searchParams.set("sslmode", "require");
+    const error = await expectDbError(openDatabase({ url: u.toString() }), "CONNECTION");
+    expect(error.message).toBe(
+      `The PostgreSQL server at ${u.hostname}:${u.port || "5432"} sent a certificate that is not trusted (self-signed certificate), and the URL asks for SSL with sslmode=require, which checks it (${maskUrl(u.toString())}). Add the server's CA certificate to the URL as sslrootcert=/path/to/root.crt, or use sslmode=no-verify to encrypt without checking the certificate.`,
+    );
+    expect(error.retryable).toBe(false);
+  });
 });
