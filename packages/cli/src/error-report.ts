@@ -1,8 +1,7 @@
 // Whatever a command throws becomes one CliError: a sentence in plain words, what to do next, the
 // code (for scripts, in --json mode) and the exit code. Codes never lead the words, and the
 // database driver's or Prisma's own wording ("Raw query failed. Code: `N/A`") never reaches the user.
-import { isIP } from "node:net";
-import { DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
+import { connectFailure, DatabaseError, maskUrl, resolveTarget, SchemaError } from "@reev/db";
 import { andList, closestWord, didYouMean, errorMessage, OrchestratorError } from "@reev/orchestrator";
 import { CommanderError } from "commander";
 import { CliError, errorText } from "./cli-error.js";
@@ -190,38 +189,6 @@ function withHint(error: CliError, hint: string): CliError {
   return new CliError(error.code, error.message, { field: error.field, hint, exitCode: error.exitCode, cause: error.cause });
 }
 
-/** What the driver said about a failed connection: Prisma keeps it in `meta.driverAdapterError.cause`. */
-type DriverCause = { kind?: string; originalMessage?: string; host?: string; port?: number; db?: string };
-
-/** An error and its causes, outermost first: how deep a connection failure hides its words depends on who wrapped it. */
-function* causeChain(error: unknown): Generator<object> {
-  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) yield e;
-}
-
-function driverCause(error: unknown): DriverCause | undefined {
-  for (const e of causeChain(error)) {
-    const cause = (e as { meta?: { driverAdapterError?: { cause?: DriverCause } } }).meta?.driverAdapterError?.cause;
-    if (typeof cause?.kind === "string") return cause;
-  }
-  return undefined;
-}
-
-/** pg's own words when the server asks for a password (SCRAM) and the URL has none: it has no error code for it. */
-function askedForPassword(error: unknown): boolean {
-  for (const e of causeChain(error)) if (e instanceof Error && e.message.includes("client password must be a string")) return true;
-  return false;
-}
-
-/** Whether the PostgreSQL URL's password is reev's mask (`***`), as a copied hint has it. */
-function maskedPassword(url: string | undefined): boolean {
-  try {
-    const target = resolveTarget(url);
-    return target.kind === "postgres" && decodeURIComponent(new URL(target.url).password) === "***";
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The database a PostgreSQL URL that names none connects to, as the driver (pg) picks it:
  * $PGDATABASE, else the user's name. Undefined when the URL names its database (or is not PostgreSQL).
@@ -270,65 +237,30 @@ export function openFailure(error: unknown, url: string | undefined): unknown {
       cause: error,
     });
   if (!DatabaseError.is(error, "CONNECTION")) return error;
-  const cause = driverCause(error);
   // Without --db the URL came from the environment: the fix goes where the URL came from.
   const source = url === undefined ? "REEV_DATABASE_URL" : "--db";
-  let where = "";
+  let postgresUrl: string | undefined;
   try {
     const target = resolveTarget(url);
-    if (target.kind === "postgres") where = ` (${maskUrl(target.url)})`;
+    if (target.kind === "postgres") postgresUrl = target.url;
   } catch {
-    // It resolved when the database was opened; without it the sentence still stands.
+    // It resolved when the database was opened; without it the sentences still stand.
   }
-  const fail = (message: string, hint: string) => new CliError("CONNECTION", message, { field: source, hint, cause: error });
-  if (askedForPassword(error))
-    return fail(
-      `The PostgreSQL server asks for a password, and ${source} gives none${where}.`,
-      `Put the password in ${source} (postgresql://USER:PASSWORD@HOST/DB), or set PGPASSWORD.`,
-    );
-  if (!cause) return error;
-  switch (cause.kind) {
-    case "DatabaseNotReachable": {
-      // The driver names the address it tried, or the host name when there was none to try: a name
-      // that does not resolve (a typo), not a server to start. (A path is a unix socket's directory.)
-      if (cause.host && !isIP(cause.host) && !cause.host.startsWith("/"))
-        return fail(`The PostgreSQL host name "${cause.host}" does not resolve${where}.`, `Fix the host name in ${source}.`);
-      const server = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
-      return fail(`Cannot reach the PostgreSQL server${server}${where}.`, `Start the server, or fix the host and port in ${source}.`);
-    }
-    case "DatabaseDoesNotExist": {
-      // The server answered: the name is wrong or the database not made yet. Bad input (exit 2), like
-      // an embedded directory that does not exist, not a failure to connect.
-      const missing = `The PostgreSQL server has no database "${cause.db ?? "?"}"${where}.`;
-      const unnamed = unnamedDatabase(url);
-      const words = unnamed
-        ? unnamedWords(url, unnamed, source)
-        : { message: "", hint: `Create it (createdb ${cause.db ?? "NAME"}), or fix the database name in ${source}.` };
-      return new CliError("SCHEMA", words.message ? `${missing} ${words.message}` : missing, {
-        field: source,
-        hint: words.hint,
-        exitCode: 2,
-        cause: error,
-      });
-    }
-    case "DatabaseAccessDenied":
-    case "AuthenticationFailed":
-      // A hint copied as printed carries the mask, not the password it stands for.
-      if (maskedPassword(url))
-        return fail(
-          `The PostgreSQL server refused the login${where}: the password in ${source} is ***, the mask reev prints in place of a password.`,
-          `Put the real password back in place of *** in ${source}.`,
-        );
-      return fail(
-        `The PostgreSQL server refused the login: ${cause.originalMessage ?? "access denied"}${where}.`,
-        `Check the user and password in ${source}.`,
-      );
-    default:
-      return fail(
-        `Could not connect to PostgreSQL: ${cause.originalMessage ?? cause.kind}${where}.`,
-        `Check that the server is running and that ${source} is right.`,
-      );
+  const words = connectFailure(error, postgresUrl, source);
+  if (!words) return error;
+  if (words.missingDatabase !== undefined) {
+    // The server answered: the name is wrong or the database not made yet. Bad input (exit 2), like
+    // an embedded directory that does not exist, not a failure to connect.
+    const unnamed = unnamedDatabase(url);
+    const extra = unnamed ? unnamedWords(url, unnamed, source) : undefined;
+    return new CliError("SCHEMA", extra ? `${words.message} ${extra.message}` : words.message, {
+      field: source,
+      hint: extra ? extra.hint : words.hint,
+      exitCode: 2,
+      cause: error,
+    });
   }
+  return new CliError("CONNECTION", words.message, { field: source, hint: words.hint, cause: error });
 }
 
 /** `reev migrate`, with the --db it needs: as given (password masked, a directory absolute), none when it came from the environment. */

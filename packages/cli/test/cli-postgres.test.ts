@@ -87,6 +87,32 @@ describe.skipIf(!baseUrl)("reev on PostgreSQL", () => {
     }
   });
 
+  it('a role the server does not have: its own words (not "denied access"), exit 1, the password masked', async () => {
+    const nobody = new URL(database!.url);
+    nobody.username = "reev_no_such_role";
+    nobody.password = "s3cret";
+    const r = await runCli(["list", "--db", nobody.toString()], { cwd: temp.dir });
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr, show(r)).toBe(
+      `reev: The PostgreSQL server refused the login: role "reev_no_such_role" does not exist (${nobody.toString().replace("s3cret", "***")}).\n` +
+        "Check the user and password in --db.\n",
+    );
+  });
+
+  // The test server runs without SSL (as CI's and a fresh install's do). node-postgres's own SECURITY
+  // WARNING about how it reads sslmode may come first: it stays (see connect-failure.ts in @reev/db).
+  it("sslmode=require against a server without SSL: it does not accept SSL, remove sslmode or enable SSL; exit 1", async () => {
+    const ssl = new URL(database!.url);
+    ssl.searchParams.set("sslmode", "require");
+    const r = await runCli(["list", "--db", ssl.toString()], { cwd: temp.dir });
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr.slice(r.stderr.indexOf("reev: ")), show(r)).toBe(
+      `reev: The PostgreSQL server at ${ssl.hostname}:${ssl.port || "5432"} does not accept SSL connections, and --db asks for SSL with sslmode=require (${ssl}).\n` +
+        "Remove sslmode from --db, or enable SSL on the server.\n",
+    );
+    expect(r.stderr).not.toContain("TlsConnectionError");
+  });
+
   it("reev run records every execution, concurrently, and reev list shows them", async () => {
     const r = await reev(
       "run",

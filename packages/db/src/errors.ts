@@ -85,10 +85,19 @@ export class DatabaseError extends Error {
   }
 }
 
-type PrismaLikeError = { name?: string; code?: string; message: string; meta?: Record<string, unknown> };
+export type PrismaLikeError = { name?: string; code?: string; message: string; meta?: Record<string, unknown> };
 
 /** The driver's failure as the adapters report it: a kind, and for PostgreSQL errors the SQLSTATE. */
-type DriverCause = { kind?: unknown; code?: unknown; originalCode?: unknown; db?: unknown; originalMessage?: unknown };
+export type DriverCause = {
+  kind?: unknown;
+  code?: unknown;
+  originalCode?: unknown;
+  db?: unknown;
+  originalMessage?: unknown;
+  host?: unknown;
+  port?: unknown;
+  reason?: unknown;
+};
 
 const CONNECTION_LOST_KINDS = new Set(["ConnectionClosed", "SocketTimeout", "DatabaseNotReachable", "TooManyConnections"]);
 /** Failures of configuration, not of the moment: the same call fails the same way until someone fixes them. */

@@ -3,6 +3,7 @@
 // `@reev/db/internal` and `@reev/db/testing`.
 
 export { andList, closestWord, didYouMean, orList } from "./closest-word.js";
+export { type ConnectFailure, connectFailure } from "./connect-failure.js";
 export { type DbOption, dbOptionOf, shellWord } from "./db-option.js";
 export { DATABASE_ERROR_CODES, DatabaseError, type DatabaseErrorCode, type DatabaseErrorOptions } from "./errors.js";
 export { formatIssuePath } from "./issue-path.js";

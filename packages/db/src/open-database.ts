@@ -7,9 +7,10 @@ import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } f
 import type { MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import type { Client as PgClient, QueryResultRow } from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { connectFailure } from "./connect-failure.js";
 import { acquireDirectoryLock } from "./directory-lock.js";
 import { newPGlite } from "./embedded-pglite.js";
-import { DatabaseError, driverCause, lastLine, toDatabaseError } from "./errors.js";
+import { DatabaseError, lastLine, toDatabaseError } from "./errors.js";
 import { type Prisma, PrismaClient } from "./generated/prisma/client.js";
 import type { ResolvedMigration } from "./migrate/interrupted-migration.js";
 import { migrateDeploy } from "./migrate/migrate.js";
@@ -387,29 +388,14 @@ async function checkPostgres(prisma: PrismaClient, target: DatabaseTarget): Prom
     // Whether a retry can help is the classifier's call: a server that is down may come back, a
     // database that does not exist or a refused login will not.
     const classified = toDatabaseError(error, "connect");
-    throw new DatabaseError("CONNECTION", connectFailureWords(error, describe(target), reason), {
+    const words = connectFailure(error, target.kind === "postgres" ? target.url : undefined, "the URL");
+    const message = words
+      ? `${words.message} ${words.hint}`
+      : `Could not connect to ${describe(target)}: ${reason}. Is the server running, and do the database and user exist?`;
+    throw new DatabaseError("CONNECTION", message, {
       cause: error,
       retryable: classified.code !== "CONNECTION" || classified.retryable,
     });
-  }
-}
-
-/**
- * Why connecting failed, in words with the next step, from the driver's kind of failure: Prisma's own
- * text ("Raw query failed. Code: `3D000`…") otherwise. (reev's CLI words these again, naming --db.)
- */
-function connectFailureWords(error: unknown, database: string, reason: string): string {
-  const cause = typeof error === "object" && error !== null ? driverCause(error as Parameters<typeof driverCause>[0]) : undefined;
-  switch (cause?.kind) {
-    case "DatabaseNotReachable":
-      return `Cannot reach ${database}: start the PostgreSQL server, or fix the host and port in the URL.`;
-    case "DatabaseDoesNotExist":
-      return `The PostgreSQL server has no database "${String(cause.db ?? "?")}" (${database}): create it (createdb ${String(cause.db ?? "NAME")}), or fix the database name in the URL.`;
-    case "DatabaseAccessDenied":
-    case "AuthenticationFailed":
-      return `The PostgreSQL server refused the login to ${database}${typeof cause.originalMessage === "string" ? ` (${cause.originalMessage})` : ""}: check the user and password in the URL.`;
-    default:
-      return `Could not connect to ${database}: ${reason}. Is the server running, and do the database and user exist?`;
   }
 }
 

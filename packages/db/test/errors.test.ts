@@ -266,7 +266,7 @@ describe("connection failures", () => {
     expect(error.message).toContain("***");
     expect(error.message).not.toContain("s3cret");
     expect(error.message).toBe(
-      "Cannot reach PostgreSQL at postgresql://reev:***@127.0.0.1:1/nope: start the PostgreSQL server, or fix the host and port in the URL.",
+      "Cannot reach the PostgreSQL server at 127.0.0.1:1 (postgresql://reev:***@127.0.0.1:1/nope). Start the server, or fix the host and port in the URL.",
     );
     expect(verdict(error)).toEqual({ code: "CONNECTION", retryable: true, httpStatus: 503 });
     expect(`${String(error.cause)} ${JSON.stringify(error.cause)}`).not.toContain("s3cret");
@@ -279,7 +279,45 @@ describe("connection failures", () => {
     u.pathname = `/${name}`;
     const error = await expectDbError(openDatabase({ url: u.toString() }), "CONNECTION");
     expect(error.message).toBe(
-      `The PostgreSQL server has no database "${name}" (PostgreSQL at ${maskUrl(u.toString())}): create it (createdb ${name}), or fix the database name in the URL.`,
+      `The PostgreSQL server has no database "${name}" (${maskUrl(u.toString())}). Create it (createdb ${name}), or fix the database name in the URL.`,
+    );
+    expect(error.retryable).toBe(false);
+  });
+
+  test.runIf(url)('a role that does not exist → CONNECTION saying so (not "denied access"), password masked, not retryable', async () => {
+    const u = new URL(url!);
+    u.username = "reev_no_such_role";
+    u.password = "s3cret";
+    const error = await expectDbError(openDatabase({ url: u.toString() }), "CONNECTION");
+    expect(error.message).toBe(
+      `The PostgreSQL server refused the login: role "reev_no_such_role" does not exist (${maskUrl(u.toString())}). Check the user and password in the URL.`,
+    );
+    expect(error.message).not.toContain("s3cret");
+    expect(error.retryable).toBe(false);
+  });
+
+  // The test server runs without SSL (as CI's and a fresh install's do): a URL that asks for it is refused.
+  test.runIf(url)(
+    "sslmode=require against a server without SSL → CONNECTION saying the server does not accept SSL, and what to do",
+    async () => {
+      const u = new URL(url!);
+      u.searchParams.set("sslmode", "require");
+      const error = await expectDbError(openDatabase({ url: u.toString() }), "CONNECTION");
+      expect(error.message).toBe(
+        `The PostgreSQL server at ${u.hostname}:${u.port || "5432"} does not accept SSL connections, and the URL asks for SSL with sslmode=require (${maskUrl(u.toString())}). Remove sslmode from the URL, or enable SSL on the server.`,
+      );
+      expect(error.retryable).toBe(false);
+    },
+  );
+
+  // A server with SSL on and a self-signed certificate (not one CI runs): REEV_TEST_SSL_DATABASE_URL.
+  const sslUrl = process.env.REEV_TEST_SSL_DATABASE_URL;
+  test.runIf(sslUrl)("sslmode=require against a self-signed certificate → CONNECTION: not trusted; sslrootcert, or no-verify", async () => {
+    const u = new URL(sslUrl!);
+    u.searchParams.set("sslmode", "require");
+    const error = await expectDbError(openDatabase({ url: u.toString() }), "CONNECTION");
+    expect(error.message).toBe(
+      `The PostgreSQL server at ${u.hostname}:${u.port || "5432"} sent a certificate that is not trusted (self-signed certificate), and the URL asks for SSL with sslmode=require, which checks it (${maskUrl(u.toString())}). Add the server's CA certificate to the URL as sslrootcert=/path/to/root.crt, or use sslmode=no-verify to encrypt without checking the certificate.`,
     );
     expect(error.retryable).toBe(false);
   });

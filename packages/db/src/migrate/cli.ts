@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { connectFailure } from "../connect-failure.js";
 import { acquireDirectoryLock } from "../directory-lock.js";
 import { newPGlite } from "../embedded-pglite.js";
 import { DatabaseError } from "../errors.js";
@@ -31,9 +32,36 @@ function repositoryPrisma(): Required<MigrationPaths> {
   return paths;
 }
 
+/** A failure already worded for the person at the terminal: printed as it is, exit 1. */
+class Worded extends Error {}
+
+/**
+ * Connects once before migrating: the schema engine's own errors name no server ("DatabaseNotReachable")
+ * or the wrong cause ("User was denied access" for a role that does not exist), where the driver's
+ * classification gives the same words as `reev migrate`.
+ */
+async function probe(factory: PrismaPg, url: string, source: string): Promise<void> {
+  try {
+    const adapter = await factory.connect();
+    try {
+      await adapter.queryRaw({ sql: "SELECT 1", args: [], argTypes: [] });
+    } finally {
+      await adapter.dispose();
+    }
+  } catch (error) {
+    const words = connectFailure(error, url, source);
+    if (!words) throw error;
+    throw new Worded(`${words.message}\n${words.hint}`, { cause: error });
+  }
+}
+
 async function withFactory<T>(url: string | undefined, fn: (factory: PrismaPg | PrismaPGlite, where: string) => Promise<T>): Promise<T> {
   const target = resolveTarget(url, process.env.INIT_CWD ?? process.cwd());
-  if (target.kind === "postgres") return fn(new PrismaPg({ connectionString: target.url }), `PostgreSQL at ${maskUrl(target.url)}`);
+  if (target.kind === "postgres") {
+    const factory = new PrismaPg({ connectionString: target.url });
+    await probe(factory, target.url, url === undefined ? "REEV_DATABASE_URL" : "--db");
+    return fn(factory, `PostgreSQL at ${maskUrl(target.url)}`);
+  }
   if (target.kind === "pglite-memory")
     throw new DatabaseError("VALIDATION", "memory:// databases vanish on exit: nothing to migrate", { field: "url" });
   const release = acquireDirectoryLock(target.dataDir);
@@ -94,7 +122,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof Error ? `${error.name}${"code" in error ? ` [${String(error.code)}]` : ""}: ${error.message}` : error);
+    if (error instanceof Worded) console.error(error.message);
+    else
+      console.error(error instanceof Error ? `${error.name}${"code" in error ? ` [${String(error.code)}]` : ""}: ${error.message}` : error);
     process.exit(1);
   },
 );
