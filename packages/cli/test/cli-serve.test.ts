@@ -294,7 +294,9 @@ describe.each(shutdownBackends)("reev serve shutting down during a live run on $
       expect(await streamed).toContain("event: step");
       const [code] = await exited;
       expect(code, serve.stderr()).toBe(0);
-      expect(serve.stderr()).toContain("Shutting down: finishing the current step of the 1 run started here… Send SIGTERM again to exit at once.\n");
+      expect(serve.stderr()).toContain(
+        "Shutting down: finishing the current step of the 1 run started here… Send SIGTERM again to exit at once.\n",
+      );
       expect(serve.stderr()).toContain("Stopped.");
 
       // What is stored: the step under way finished and recorded, the rest skipped, the run failed.
