@@ -132,7 +132,7 @@ describe("reev run", () => {
     const r = await reev("run", fixture("atomic-rolls-back.yaml"));
     expectExit(r, 1);
     const executionId = onlyExecutionId(r, "cli-atomic-rolls-back");
-    const skipped = "the execution was rolled back: no steps to consolidate";
+    const skipped = "the execution was rolled back, so it has no steps to consolidate";
     expect(r.stdout).toContain(`consolidation: skipped — ${skipped}`);
 
     const list = await reev("list");

@@ -104,20 +104,22 @@ export const ZConsolidationStatus = z.enum(CONSOLIDATION_STATUSES);
 export type ConsolidationStatus = z.infer<typeof ZConsolidationStatus>;
 /**
  * A consolidation as readers are told of it: the stored status, or `skipped` for a rolled-back run
- * never consolidated. Its steps were all undone, so the executor does not consolidate it (there is
+ * never consolidated (to completion). Its steps were all undone, so the executor does not consolidate it (there is
  * nothing to), and the stored `pending` would promise a consolidation that never comes. Derived from
  * the execution's own stored status, so no column is needed and nothing is guessed.
  */
 export type ShownConsolidationStatus = ConsolidationStatus | "skipped";
 /** Why a rolled-back run has no consolidation: the executor says it, and so does every view. */
-export const ROLLED_BACK_NOT_CONSOLIDATED = "the execution was rolled back: no steps to consolidate";
+export const ROLLED_BACK_NOT_CONSOLIDATED = "the execution was rolled back, so it has no steps to consolidate";
 
 export function shownConsolidation(
   executionStatus: ExecutionStatus,
   consolidation: { status: ConsolidationStatus; error?: string | null },
 ): { status: ShownConsolidationStatus; error: string | null } {
-  if (executionStatus === "rolled_back" && consolidation.status === "pending")
-    return { status: "skipped", error: ROLLED_BACK_NOT_CONSOLIDATED };
+  // Not only `pending`: a consolidation asked for while the atomic run still ran (the API's) fails
+  // on its then empty steps, and that `failed` would otherwise stand for good once the run rolls back.
+  const consolidated = consolidation.status === "completed" || consolidation.status === "in_progress";
+  if (executionStatus === "rolled_back" && !consolidated) return { status: "skipped", error: ROLLED_BACK_NOT_CONSOLIDATED };
   return { status: consolidation.status, error: consolidation.error ?? null };
 }
 export const ZConsolidationStatusOptions = z.object({

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, test } from "vitest";
+import { maskUrl } from "../src/index.js";
 
 const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ROOT = join(PACKAGE, "..", "..");
@@ -64,7 +65,7 @@ describe("pnpm db:migrate and db:status on a PostgreSQL they cannot use", () => 
     for (const r of await bothCommands(u.toString())) {
       expect(r.code, r.stderr).toBe(1);
       expect(withoutDriverWarning(r.stderr)).toBe(
-        `The PostgreSQL server at ${u.hostname}:${u.port || "5432"} does not accept SSL connections, and REEV_DATABASE_URL asks for SSL with sslmode=require (${u.toString()}).\n` +
+        `The PostgreSQL server at ${u.hostname}:${u.port || "5432"} does not accept SSL connections, and REEV_DATABASE_URL asks for SSL with sslmode=require (${maskUrl(u.toString())}).\n` +
           "Remove sslmode from REEV_DATABASE_URL, or enable SSL on the server.\n",
       );
     }

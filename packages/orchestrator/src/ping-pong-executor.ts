@@ -594,7 +594,13 @@ export class PingPongExecutor {
     if (runSignal?.aborted) onRunAbort();
     runSignal?.addEventListener("abort", onRunAbort, { once: true });
     try {
-      const raw = await Promise.race([agent.run(step, context, controller.signal), untilAborted(controller.signal)]);
+      // Timed as the answer settles, before whatever else is queued on this thread runs.
+      let answeredAt: number | undefined;
+      const answer = agent.run(step, context, controller.signal).then((result) => {
+        answeredAt = this.#clock.now();
+        return result;
+      });
+      const raw = await Promise.race([answer, untilAborted(controller.signal)]);
       const parsed = ZAgentResult.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
@@ -608,7 +614,7 @@ export class PingPongExecutor {
       // timer late, and an answer that fell due before it wins the race although it came past the
       // limit: the attempt would be stored as succeeded with a duration over its timeout, and the
       // outcome would depend on the machine's load. The limit is judged by the clock that times it.
-      if (this.#clock.now() - started > timeoutMs) {
+      if ((answeredAt ?? this.#clock.now()) - started > timeoutMs) {
         const { toolCalls, usage = null } = parsed.data;
         return { timedOut: true, errorKind: "agent", error: timeoutError.message, spent: { toolCalls, usage } };
       }

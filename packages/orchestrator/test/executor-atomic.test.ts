@@ -79,7 +79,7 @@ describe.each(testBackends())("PingPongExecutor atomic runs and concurrency on $
       expect(result.consolidatedSessionId).toBeNull();
       expect(result.consolidation).toEqual({
         status: "skipped",
-        error: "the execution was rolled back: no steps to consolidate",
+        error: "the execution was rolled back, so it has no steps to consolidate",
         metadata: null,
         costGaps: [],
       });

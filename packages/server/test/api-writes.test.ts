@@ -543,7 +543,8 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
       prompt: "p",
       atomic: true,
       steps: [
-        { stepId: "a", prompt: "a", script: [{ response: "ok" }] },
+        // Its event stream is opened while this step thinks, so it sees the run go, then roll back.
+        { stepId: "a", prompt: "a", script: [{ response: "ok", delayMs: 500 }] },
         { stepId: "b", prompt: "b", critical: true, script: [{ fail: "nope" }] },
       ],
     };
@@ -555,13 +556,20 @@ describe.each(testBackends())("write routes and events on $name", (backend) => {
     const startedBody = await started.json();
     expect(started.status, JSON.stringify(startedBody)).toBe(202);
     const { execution_id: id, location } = startedBody as { execution_id: string; location: string };
-    await readEvents(await app.request(`${location}/events`));
+    const events = await readEvents(await app.request(`${location}/events`));
+    // The stream's last word is the skipped consolidation, though the stored status stayed `pending`.
+    expect(events.filter((e) => e.event === "consolidation").map((e) => JSON.parse(e.data).status)).toContain("skipped");
+    expect(events.at(-1)?.event).toBe("consolidation");
+    expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
+      status: "skipped",
+      error: expect.stringContaining("rolled back"),
+    });
     const execution = await (await app.request(location)).json();
     expectMatchesOpenApi(doc, { method: "get", path: "/api/v1/executions/{id}", status: 200 }, execution);
     expect(execution).toMatchObject({
       status: "rolled_back",
       consolidation_status: "skipped",
-      consolidation_error: "the execution was rolled back: no steps to consolidate",
+      consolidation_error: "the execution was rolled back, so it has no steps to consolidate",
     });
     const refused = await app.request(`${location}/consolidate`, { method: "POST", headers: auth });
     expect(refused.status).toBe(409);

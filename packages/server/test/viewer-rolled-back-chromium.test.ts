@@ -7,7 +7,7 @@ import { describe, expect } from "vitest";
 import { screenshot, withPage } from "./support/chromium.js";
 import { test, withServer } from "./support/viewer-test.js";
 
-const SKIPPED = "Consolidation skipped: the execution was rolled back: no steps to consolidate.";
+const SKIPPED = "Consolidation skipped: the execution was rolled back, so it has no steps to consolidate.";
 
 /** An atomic flow whose critical second step fails: the run ends rolled_back. */
 const atomicFlow = (flowId: string) =>
@@ -51,12 +51,12 @@ describe.each(testBackends())("a rolled-back run's page on $name", (backend) => 
       expect(status).toMatchObject({
         status: "skipped",
         complete: false,
-        message: "Not consolidated: the execution was rolled back: no steps to consolidate.",
+        message: "Not consolidated: the execution was rolled back, so it has no steps to consolidate.",
       });
       const execution = await (await fetch(`${url}/api/v1/executions/${encodeURIComponent(id)}`)).json();
       expect(execution).toMatchObject({
         consolidation_status: "skipped",
-        consolidation_error: "the execution was rolled back: no steps to consolidate",
+        consolidation_error: "the execution was rolled back, so it has no steps to consolidate",
       });
       const mmd = await fetch(`${url}/api/v1/flows/${encodeURIComponent(id)}?format=mmd`);
       expect(mmd.status).toBe(200);

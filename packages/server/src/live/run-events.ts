@@ -73,7 +73,10 @@ export function decodeEventId(id: string, executionId: string): StreamState {
   return { steps, status: status as string | null, consolidation: consolidation as string | null };
 }
 
-const consolidationToken = (p: RunProgress) => `${p.consolidation.status}@${p.consolidation.updatedAt?.getTime() ?? ""}`;
+// The shown status, not the stored one: a rollback leaves the stored `pending` and its time as they
+// were, so a stream opened while the run went would never send the `skipped` it ends in.
+const consolidationToken = (p: RunProgress) =>
+  `${shownConsolidation(p.status, p.consolidation).status}@${p.consolidation.updatedAt?.getTime() ?? ""}`;
 
 /**
  * The run as a stream follows it: its progress as stored, and whether it is abandoned (still

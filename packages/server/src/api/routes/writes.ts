@@ -186,11 +186,12 @@ export function registerWriteRoutes(app: App, ctx: ServerContext): void {
     } catch (thrown) {
       ctx.hub.changed(id);
       if (OrchestratorError.is(thrown, "NOT_FOUND")) throw await executionNotFound(ctx.db, id);
-      // INVALID_ARGUMENT: a rolled-back run, with nothing to consolidate (the request was well formed).
+      // INVALID_ARGUMENT naming executionId: a rolled-back run, with nothing to consolidate (the
+      // request was well formed, the run's state refuses it). Any other bad input stays a 400.
       if (
         OrchestratorError.is(thrown, "CONSOLIDATION_FAILED") ||
         OrchestratorError.is(thrown, "CONSOLIDATION_TIMEOUT") ||
-        OrchestratorError.is(thrown, "INVALID_ARGUMENT")
+        (OrchestratorError.is(thrown, "INVALID_ARGUMENT") && thrown.path === "executionId")
       ) {
         throw new ApiError(409, thrown.code, thrown.message);
       }
