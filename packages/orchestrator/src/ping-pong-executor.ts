@@ -202,6 +202,8 @@ type Attempt = {
   spent?: AttemptSpent;
   timedOut: boolean;
   errorKind: ErrorKind | null;
+  /** When the agent's answer settled, on the executor's clock: the attempt's end (see #attempt). */
+  answeredAt?: number | undefined;
 };
 
 /**
@@ -514,11 +516,11 @@ export class PingPongExecutor {
         context: plan.context,
         previousResults,
       };
-      outcome = await this.#attempt(step, context, agent, runSignal);
+      outcome = await this.#attempt(step, context, agent, runSignal, attemptStarted);
       const failure = outcome.error ?? (outcome.result ? judge(step, outcome.result) : null);
       // A required tool that failed is the agent's failure, whatever the agent call itself was.
       if (outcome.error === undefined && failure !== null) outcome = { ...outcome, errorKind: "agent" };
-      finishedAt = this.#clock.now();
+      finishedAt = outcome.answeredAt ?? this.#clock.now();
       attemptLog.push(this.#attemptResult({ attempt, started: attemptStarted, finished: finishedAt }, outcome, failure));
       if (failure === null || attempt >= maxAttempts || runSignal?.aborted || !step.retry) {
         outcome = { ...outcome, error: failure ?? undefined };
@@ -580,14 +582,19 @@ export class PingPongExecutor {
    * cancellation) so it can stop its work; the race makes sure the run moves on even if an agent
    * ignores it.
    */
-  async #attempt(step: FlowStep, context: StepContext, agent: Agent, runSignal: AbortSignal | undefined): Promise<Attempt> {
+  async #attempt(
+    step: FlowStep,
+    context: StepContext,
+    agent: Agent,
+    runSignal: AbortSignal | undefined,
+    started: number,
+  ): Promise<Attempt> {
     const timeoutMs = step.timeoutMs ?? this.#defaultTimeoutMs;
     const controller = new AbortController();
     const timeoutError = new OrchestratorError(
       "AGENT_TIMEOUT",
       `Step ${context.stepIndex} (${step.stepId}) timed out after ${timeoutMs}ms`,
     );
-    const started = this.#clock.now();
     const timer = setTimeout(() => controller.abort(timeoutError), Math.min(timeoutMs, MAX_TIMER_MS));
     const onRunAbort = () =>
       controller.abort(new OrchestratorError("AGENT_FAILED", cancellationReason(runSignal as AbortSignal), { cause: runSignal?.reason }));
@@ -605,6 +612,7 @@ export class PingPongExecutor {
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         return {
+          answeredAt,
           timedOut: false,
           errorKind: "agent",
           error: `Agent returned a malformed result: ${issue?.path.join(".") || "result"}: ${issue?.message}`,
@@ -614,11 +622,11 @@ export class PingPongExecutor {
       // timer late, and an answer that fell due before it wins the race although it came past the
       // limit: the attempt would be stored as succeeded with a duration over its timeout, and the
       // outcome would depend on the machine's load. The limit is judged by the clock that times it.
-      if ((answeredAt ?? this.#clock.now()) - started > timeoutMs) {
+      if (answeredAt !== undefined && answeredAt - started > timeoutMs) {
         const { toolCalls, usage = null } = parsed.data;
-        return { timedOut: true, errorKind: "agent", error: timeoutError.message, spent: { toolCalls, usage } };
+        return { answeredAt, timedOut: true, errorKind: "agent", error: timeoutError.message, spent: { toolCalls, usage } };
       }
-      return { timedOut: false, errorKind: null, result: parsed.data };
+      return { answeredAt, timedOut: false, errorKind: null, result: parsed.data };
     } catch (error) {
       const timedOut = controller.signal.reason === timeoutError;
       // A cancelled run is nobody's failure; the network, a 5xx or a rate limit is not the agent's.
